@@ -1,0 +1,29 @@
+//  jobd's error codes: 0 or a negative code; -errno, or jobd's own range below -1000.
+#ifndef JOBD_ERROR_H_INCLUDED
+#define JOBD_ERROR_H_INCLUDED
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JOBD_EPROTO    -1001 //  malformed message (bad msgpack, wrong type, missing field)
+#define JOBD_ETOOBIG   -1002 //  a message, string or collection over its limit
+#define JOBD_ENOTFOUND -1003 //  no such job
+#define JOBD_ESTATE    -1004 //  the command is not allowed in the job's current state
+#define JOBD_EFORMAT   -1005 //  the store's on-disk format is newer than this build
+#define JOBD_ECORRUPT  -1006 //  the store is corrupt or not an LMDB store
+#define JOBD_EFULL     -1007 //  the store's map is full (MDB_MAP_FULL): raise store/map_size
+#define JOBD_ESTORE    -1008 //  any other LMDB failure (logged with LMDB's own text)
+#define JOBD_ECONFIG   -1009 //  invalid configuration
+#define JOBD_EABI      -1010 //  a plugin built for another ABI
+#define JOBD_EEXIST    -1011 //  already exists (duplicate id)
+#define JOBD_ETIMEOUT  -1012 //  no answer before the deadline
+
+//  Returns a static, human description of err (a jobd code or -errno). Never NULL.
+const char *
+    jobd_strerror (int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

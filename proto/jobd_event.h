@@ -1,0 +1,131 @@
+//  The event: the one message shape on jobd's bus, encoded as a msgpack map (see README.md).
+#ifndef JOBD_EVENT_H_INCLUDED
+#define JOBD_EVENT_H_INCLUDED
+
+#include "jobd_error.h"
+#include "jobd_state.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JOBD_PROTO_VERSION 1
+
+//  Limits, in bytes, enforced by the decoder (and by jobd_event_validate before encoding).
+#define JOBD_EVENT_MAX      (256 * 1024) //  a whole encoded event
+#define JOBD_ID_MAX         128          //  id, source, job, kind, backend, ext, name, status
+#define JOBD_NAME_MAX       256          //  name
+#define JOBD_ERROR_MAX      4096         //  error
+#define JOBD_DETAIL_MAX     16384        //  detail
+#define JOBD_SPEC_MAX       (128 * 1024) //  spec
+
+//  The numeric values are internal only: on the wire the type is its name.
+typedef enum {
+    JOBD_EVENT_INVALID = 0,
+    JOBD_EVENT_SUBMIT,        //  "submit": create a job from a spec (kind, spec; name, backend)
+    JOBD_EVENT_TRACK,         //  "track": register a job already at a backend (kind, backend, ext)
+    JOBD_EVENT_CANCEL,        //  "cancel": job
+    JOBD_EVENT_RETRY,         //  "retry": job
+    JOBD_EVENT_OBSERVED,      //  "observed": a source saw job (job, or backend+ext) in state
+    JOBD_EVENT_TRANSITION,    //  "transition": a committed state change (output of the broker)
+    JOBD_EVENT_STALE,         //  "stale": a job went silent past its deadline (job, state)
+    JOBD_EVENT_PLUGIN_STATUS, //  "plugin.status": name, status, detail
+    JOBD_EVENT_TYPE_COUNT
+} jobd_event_type_t;
+
+//  One event. Strings are NUL-terminated, heap-owned by the event, NULL when absent. Numbers are
+//  0 when absent, states JOBD_STATE_NONE. Which fields a type requires is in README.md.
+typedef struct {
+    //  Envelope: every event.
+    uint32_t version;       //  "v": JOBD_PROTO_VERSION
+    jobd_event_type_t type; //  "type"
+    char *id;               //  "id": unique event id
+    int64_t ts;             //  "ts": milliseconds since the Unix epoch
+    char *source;           //  "src": who emitted it (plugin name, "jobctl", "broker", ...)
+    //  Body.
+    char *job;              //  "job": jobd job id
+    char *name;             //  "name": job name, or plugin name for plugin.status
+    char *kind;             //  "kind": "spark", "kafka", ...
+    char *backend;          //  "backend": configured backend name
+    char *ext;              //  "ext": the backend's id for the job
+    jobd_state_t state;     //  "state": observed state, new state of a transition, stale state
+    jobd_state_t from;      //  "from": transition only: previous state (NONE for a new job)
+    uint32_t attempt;       //  "attempt": 1-based attempt number, 0 = not given
+    uint64_t seq;           //  "seq": transition only: the job's history sequence number (1-based)
+    char *error;            //  "error": failure reason
+    char *spec;             //  "spec": submit: JSON text of the submission spec
+    char *detail;           //  "detail": free text (plugin.status detail, observation details)
+    char *status;           //  "status": plugin.status: starting|running|degraded|failed|stopped
+    bool create;            //  "create": observed: register the job (kind+ext) when unknown
+    int64_t last_seen;      //  "last_seen": stale: when the job was last heard from (ms)
+    bool reply;             //  "reply": the sender wants a reply once the event is durable
+} jobd_event_t;
+
+//  Returns a fresh event of the given type with version, a new unique id and ts = now set, or
+//  NULL when out of memory. The caller owns it.
+jobd_event_t *
+    jobd_event_new (jobd_event_type_t type);
+
+//  Destroys the event and its strings; NULL-safe; sets *self_p to NULL.
+void
+    jobd_event_destroy (jobd_event_t **self_p);
+
+//  Returns a fresh deep copy, or NULL when out of memory.
+jobd_event_t *
+    jobd_event_dup (const jobd_event_t *self);
+
+//  Replaces *field (one of the event's string fields) with a copy of value (NULL clears it).
+//  Returns 0 or -ENOMEM.
+int
+    jobd_event_set (char **field, const char *value);
+
+//  Checks that the event has every field its type requires and that every string is within its
+//  limit. Returns 0, or JOBD_EPROTO / JOBD_ETOOBIG with a reason written to reason (may be NULL).
+int
+    jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size);
+
+//  Encodes the event as one msgpack map (absent fields are omitted). Validates first. Returns 0
+//  and sets *data_p (fresh, free() it) and *size_p, or a negative error with a reason.
+int
+    jobd_event_encode (const jobd_event_t *self, uint8_t **data_p, size_t *size_p, char *reason,
+                       size_t reason_size);
+
+//  Decodes and validates one event from exactly size bytes. Never reads past data + size.
+//  Unknown keys are ignored; wrong types, missing fields, unknown states or types, trailing bytes
+//  and oversized strings are refused. Returns 0 and sets *event_p (fresh), or JOBD_EPROTO /
+//  JOBD_ETOOBIG with a reason written to reason (may be NULL).
+int
+    jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, char *reason,
+                       size_t reason_size);
+
+//  Packs the event as one msgpack map into pk (for embedding in a larger message). Does not
+//  validate. Returns 0 or a negative error.
+int
+    jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk);
+
+//  Builds and validates an event from a decoded msgpack object (a map), with the same strictness
+//  as jobd_event_decode. Returns 0 and sets *event_p (fresh), or an error with a reason.
+int
+    jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
+                            size_t reason_size);
+
+//  Returns the wire name of the type ("submit", "plugin.status", ...) or "invalid". Static.
+const char *
+    jobd_event_type_name (jobd_event_type_t type);
+
+//  Parses a wire type name of len bytes. Returns the type or JOBD_EVENT_INVALID.
+jobd_event_type_t
+    jobd_event_type_parse (const char *name, size_t len);
+
+//  Returns the current time in milliseconds since the Unix epoch.
+int64_t
+    jobd_now_ms (void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
