@@ -121,6 +121,13 @@ const char *
 jobd_event_type_t
     jobd_event_type_parse (const char *name, size_t len);
 
+//  Checks that data holds exactly one msgpack value in which no string, array or map claims more
+//  than the bytes that remain, so that unpacking it cannot be made to allocate far more than
+//  size. Run it on untrusted bytes before msgpack_unpack_next. Returns 0, or JOBD_EPROTO with a
+//  reason (truncated, a never-used byte, a lying length, trailing bytes).
+int
+    jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size);
+
 //  Returns the current time in milliseconds since the Unix epoch.
 int64_t
     jobd_now_ms (void);

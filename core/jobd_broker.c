@@ -1,0 +1,526 @@
+//  The broker: one thread that owns the bus and the store's write path. Observations and
+//  commands in, group commit, transitions out, in that order and no other.
+#include "jobd_broker.h"
+#include "jobd_admin.h"
+#include "jobd_log.h"
+#include "jobd_plugin.h"
+#include <string.h>
+
+#define LOG "broker"
+
+//  One message waiting for the batch's commit.
+typedef struct {
+    zsock_t *from;       //  bus or admin
+    zframe_t *identity;  //  the sender's ROUTER identity
+    bool delimiter;      //  the sender is a REQ socket: replies need an empty frame
+    bool wants_reply;    //  admin senders always; plugins when the event says so
+    jobd_event_t *event; //  a store event (submit, track, cancel, retry, observed)
+    int rc;
+    jobd_apply_result_t result;
+} s_entry_t;
+
+typedef struct {
+    zsock_t *pipe;
+    jobd_store_t *store;
+    zsock_t *bus;        //  ROUTER, inproc: plugins
+    zsock_t *admin;      //  ROUTER, external: jobctl and other tools
+    zsock_t *plugin_pub; //  PUB, inproc: transitions and commands to plugins
+    zsock_t *events;     //  XPUB, external: transitions to subscribers
+    size_t batch_max;
+    s_entry_t *batch;
+    size_t batch_size;
+    jobd_broker_stats_t stats;
+    zhashx_t *plugins;    //  name -> zhashx of strings
+    uint64_t reject_logs; //  rejects logged in the current second
+    int64_t reject_second;
+    bool terminated;
+} s_broker_t;
+
+struct _jobd_broker_t {
+    zactor_t *actor;
+};
+
+typedef struct {
+    jobd_store_t *store;
+    const char *admin_endpoint;
+    const char *events_endpoint;
+    size_t batch_max;
+    char *reason;
+    size_t reason_size;
+    int status; //  set by the actor before its start signal: 0, or why it could not start
+} s_args_t;
+
+//  Rejects are logged, but at most 20 a second: a flood of bad input must not flood the log.
+static void s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
+    __attribute__ ((unused));
+
+static void
+s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
+{
+    self->stats.rejected++;
+    int64_t second = jobd_now_ms () / 1000;
+    if (second != self->reject_second) {
+        if (self->reject_logs > 20)
+            jobd_log (JOBD_LOG_WARN, LOG, "%" PRIu64 " more rejects not logged",
+                      self->reject_logs - 20);
+        self->reject_second = second;
+        self->reject_logs = 0;
+    }
+    if (++self->reject_logs <= 20)
+        jobd_log (JOBD_LOG_WARN, LOG, "rejected from %s: %s", where,
+                  reason && *reason ? reason : jobd_strerror (rc));
+}
+
+static void
+s_send_reply (zsock_t *socket, zframe_t *identity, bool delimiter, msgpack_sbuffer *buffer)
+{
+    void *handle = zsock_resolve (socket);
+    //  ROUTER drops what it cannot deliver; a reply never blocks the broker.
+    zmq_send (handle, zframe_data (identity), zframe_size (identity), ZMQ_SNDMORE);
+    if (delimiter)
+        zmq_send (handle, "", 0, ZMQ_SNDMORE);
+    zmq_send (handle, buffer->data, buffer->size, 0);
+}
+
+static void
+s_reply (zsock_t *socket, zframe_t *identity, bool delimiter, const char *event_id, int rc,
+         const char *reason, const jobd_apply_result_t *result)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    jobd_admin_reply (&pk, event_id, rc, reason, result);
+    s_send_reply (socket, identity, delimiter, &buffer);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+//  Publishes one event under topic on both publishers (plugins: inproc; subscribers: external).
+static void
+s_publish (s_broker_t *self, const char *topic, const jobd_event_t *event, bool external)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    char reason[256];
+    if (jobd_event_encode (event, &data, &size, reason, sizeof reason)) {
+        jobd_log (JOBD_LOG_ERROR, LOG, "cannot encode %s for publishing: %s", topic, reason);
+        return;
+    }
+    zsock_t *sockets[] = {self->plugin_pub, self->events};
+    for (size_t index = 0; index < (external ? 2u : 1u); index++) {
+        void *handle = zsock_resolve (sockets[index]);
+        zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE);
+        zmq_send (handle, data, size, 0);
+    }
+    free (data);
+}
+
+static void
+s_publish_transition (s_broker_t *self, const jobd_event_t *transition)
+{
+    char topic[JOBD_ID_MAX + 32];
+    snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name (transition->state),
+              transition->job);
+    s_publish (self, topic, transition, true);
+    self->stats.transitions++;
+}
+
+//  A cancel the backend must carry out goes to the plugins of the job's kind.
+static void
+s_forward_cancel (s_broker_t *self, s_entry_t *entry)
+{
+    jobd_job_t *job = NULL;
+    if (jobd_store_job_get (self->store, entry->result.job, &job))
+        return;
+    jobd_event_t *cancel = jobd_event_dup (entry->event);
+    if (cancel) {
+        jobd_event_set (&cancel->job, job->id);
+        jobd_event_set (&cancel->kind, job->kind);
+        jobd_event_set (&cancel->backend, job->backend);
+        jobd_event_set (&cancel->ext, job->ext);
+        char topic[JOBD_ID_MAX + 16];
+        snprintf (topic, sizeof topic, "cmd.cancel.%s", job->kind);
+        s_publish (self, topic, cancel, false);
+        jobd_event_destroy (&cancel);
+    }
+    self->stats.forwarded++;
+    jobd_job_destroy (&job);
+}
+
+static void
+s_count_outcome (s_broker_t *self, const s_entry_t *entry)
+{
+    switch (entry->result.outcome) {
+        case JOBD_APPLY_CHANGED:
+            self->stats.applied++;
+            break;
+        case JOBD_APPLY_DUPLICATE:
+            self->stats.duplicates++;
+            break;
+        case JOBD_APPLY_BACKWARD:
+            self->stats.backward++;
+            jobd_log (JOBD_LOG_DEBUG, LOG, "job %s: %s from %s refused by the state machine",
+                      entry->result.job, jobd_state_name (entry->event->state),
+                      entry->event->source);
+            break;
+        case JOBD_APPLY_OLD_ATTEMPT:
+            self->stats.old_attempt++;
+            break;
+        case JOBD_APPLY_FORWARD:
+            break;
+    }
+}
+
+//  Applies the batch in one write transaction; publishes and replies only after the commit.
+static void
+s_flush (s_broker_t *self)
+{
+    if (self->batch_size == 0)
+        return;
+    int batch_rc = jobd_store_begin (self->store);
+    for (size_t index = 0; index < self->batch_size && batch_rc == 0; index++) {
+        s_entry_t *entry = &self->batch[index];
+        entry->rc = jobd_store_apply (self->store, entry->event, &entry->result);
+        if (entry->rc == JOBD_EFULL || entry->rc == JOBD_ESTORE || entry->rc == JOBD_ECORRUPT)
+            batch_rc = entry->rc;
+    }
+    if (batch_rc == 0)
+        batch_rc = jobd_store_commit (self->store);
+    else
+        jobd_store_abort (self->store);
+
+    if (batch_rc) {
+        self->stats.commit_failures++;
+        jobd_log (JOBD_LOG_ERROR, LOG, "batch of %zu events not stored: %s%s", self->batch_size,
+                  jobd_strerror (batch_rc), batch_rc == JOBD_EFULL ? " (raise core/map_size)" : "");
+    } else
+        self->stats.commits++;
+
+    for (size_t index = 0; index < self->batch_size; index++) {
+        s_entry_t *entry = &self->batch[index];
+        if (batch_rc) {
+            entry->rc = batch_rc;
+            self->stats.rejected++;
+        } else if (entry->rc) {
+            char reason[300];
+            snprintf (reason, sizeof reason, "%s %s: %s", jobd_event_type_name (entry->event->type),
+                      entry->event->job ? entry->event->job
+                                        : (entry->event->ext ? entry->event->ext : ""),
+                      jobd_strerror (entry->rc));
+            s_reject (self, entry->event->source, entry->rc, reason);
+        } else {
+            s_count_outcome (self, entry);
+            for (size_t t = 0; t < entry->result.transition_count; t++)
+                s_publish_transition (self, entry->result.transitions[t]);
+            if (entry->result.outcome == JOBD_APPLY_FORWARD)
+                s_forward_cancel (self, entry);
+        }
+        if (entry->wants_reply || (entry->rc && entry->from == self->admin))
+            s_reply (entry->from, entry->identity, entry->delimiter, entry->event->id, entry->rc,
+                     NULL, batch_rc ? NULL : &entry->result);
+        jobd_apply_result_clear (&entry->result);
+        jobd_event_destroy (&entry->event);
+        zframe_destroy (&entry->identity);
+    }
+    self->batch_size = 0;
+}
+
+static void
+s_plugin_set (s_broker_t *self, const char *name, const char *field, const char *value)
+{
+    zhashx_t *info = (zhashx_t *)zhashx_lookup (self->plugins, name);
+    if (!info) {
+        info = zhashx_new ();
+        zhashx_set_destructor (info, (zhashx_destructor_fn *)zstr_free);
+        zhashx_set_duplicator (info, (zhashx_duplicator_fn *)strdup);
+        zhashx_insert (self->plugins, name, info);
+    }
+    zhashx_update (info, field, (void *)(value ? value : ""));
+}
+
+//  Events that do not touch the store: published as they come.
+static int
+s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reason_size)
+{
+    char topic[JOBD_ID_MAX + 16];
+    if (event->type == JOBD_EVENT_PLUGIN_STATUS) {
+        s_plugin_set (self, event->name, "status", event->status);
+        s_plugin_set (self, event->name, "detail", event->detail);
+        snprintf (topic, sizeof topic, "plugin.%s", event->name);
+        s_publish (self, topic, event, true);
+        return 0;
+    }
+    if (event->type == JOBD_EVENT_STALE) {
+        snprintf (topic, sizeof topic, "stale.%s", event->job);
+        s_publish (self, topic, event, true);
+        return 0;
+    }
+    snprintf (reason, reason_size, "%s events are emitted by the broker, not accepted",
+              jobd_event_type_name (event->type));
+    return JOBD_EPROTO;
+}
+
+//  Reads one message from a ROUTER and either queues it in the batch or answers it now.
+static void
+s_receive (s_broker_t *self, zsock_t *socket)
+{
+    zmsg_t *msg = zmsg_recv (socket);
+    if (!msg)
+        return;
+    self->stats.received++;
+    const char *where = socket == self->admin ? "admin" : "bus";
+    zframe_t *identity = zmsg_pop (msg);
+    bool delimiter = false;
+    if (zmsg_size (msg) == 2 && zframe_size (zmsg_first (msg)) == 0) {
+        zframe_t *empty = zmsg_pop (msg);
+        zframe_destroy (&empty);
+        delimiter = true;
+    }
+    zframe_t *payload = zmsg_pop (msg);
+    bool admin = socket == self->admin;
+    char reason[512] = "";
+    int rc = 0;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    jobd_event_t *event = NULL;
+
+    if (!identity || !payload || zmsg_size (msg) != 0) {
+        snprintf (reason, sizeof reason, "expected one frame, got %zu",
+                  zmsg_size (msg) + (payload != NULL));
+        rc = JOBD_EPROTO;
+    } else if (zframe_size (payload) > JOBD_EVENT_MAX) {
+        snprintf (reason, sizeof reason, "message of %zu bytes over the %d byte limit",
+                  zframe_size (payload), JOBD_EVENT_MAX);
+        rc = JOBD_ETOOBIG;
+    } else {
+        size_t offset = 0;
+        msgpack_unpack_return unpack_rc = msgpack_unpack_next (
+            &unpacked, (const char *)zframe_data (payload), zframe_size (payload), &offset);
+        if (unpack_rc != MSGPACK_UNPACK_SUCCESS || offset != zframe_size (payload)) {
+            snprintf (reason, sizeof reason, "not one msgpack value");
+            rc = JOBD_EPROTO;
+        }
+    }
+    if (rc == 0) {
+        char type[32] = "";
+        jobd_admin_string (&unpacked.data, "type", type, sizeof type);
+        if (strcmp (type, "query") == 0) {
+            self->stats.queries++;
+            jobd_admin_context_t context = {self->store, &self->stats, self->plugins};
+            msgpack_sbuffer buffer;
+            msgpack_sbuffer_init (&buffer);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+            jobd_admin_query (&context, &unpacked.data, &pk);
+            s_send_reply (socket, identity, delimiter, &buffer);
+            msgpack_sbuffer_destroy (&buffer);
+            goto done;
+        }
+        rc = jobd_event_from_object (&unpacked.data, &event, reason, sizeof reason);
+    }
+    if (rc == 0 && (event->type == JOBD_EVENT_PLUGIN_STATUS || event->type == JOBD_EVENT_STALE ||
+                    event->type == JOBD_EVENT_TRANSITION)) {
+        rc = s_route_output (self, event, reason, sizeof reason);
+        if (rc == 0) {
+            if (admin || event->reply)
+                s_reply (socket, identity, delimiter, event->id, 0, NULL, NULL);
+            goto done;
+        }
+    }
+    if (rc) {
+        s_reject (self, where, rc, reason);
+        if (identity && (admin || (event && event->reply))) {
+            char id[JOBD_ID_MAX + 1] = "";
+            if (!event)
+                jobd_admin_string (&unpacked.data, "id", id, sizeof id);
+            s_reply (socket, identity, delimiter, event ? event->id : id, rc, reason, NULL);
+        }
+        goto done;
+    }
+    s_entry_t *entry = &self->batch[self->batch_size++];
+    memset (entry, 0, sizeof *entry);
+    entry->from = socket;
+    entry->identity = identity;
+    identity = NULL;
+    entry->delimiter = delimiter;
+    entry->wants_reply = admin || event->reply;
+    entry->event = event;
+    event = NULL;
+done:
+    jobd_event_destroy (&event);
+    msgpack_unpacked_destroy (&unpacked);
+    zframe_destroy (&identity);
+    zframe_destroy (&payload);
+    zmsg_destroy (&msg);
+}
+
+static bool
+s_readable (zsock_t *socket)
+{
+    return (zsock_events (socket) & ZMQ_POLLIN) != 0;
+}
+
+//  Collects what is already waiting, up to batch_max, then commits it all at once. While the
+//  commit's fsync runs, more arrives: under load batches grow by themselves, and an idle broker
+//  commits a single event without waiting.
+static void
+s_collect_and_flush (s_broker_t *self)
+{
+    bool more = true;
+    while (more && self->batch_size < self->batch_max) {
+        more = false;
+        if (s_readable (self->bus)) {
+            s_receive (self, self->bus);
+            more = true;
+        }
+        if (self->batch_size < self->batch_max && s_readable (self->admin)) {
+            s_receive (self, self->admin);
+            more = true;
+        }
+    }
+    s_flush (self);
+}
+
+static void
+s_handle_pipe (s_broker_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else if (command && streq (command, "PLUGIN")) {
+        char *name = zmsg_popstr (msg);
+        static const char *fields[] = {"version", "status", "detail"};
+        for (size_t index = 0; name && index < 3; index++) {
+            char *value = zmsg_popstr (msg);
+            s_plugin_set (self, name, fields[index], value);
+            zstr_free (&value);
+        }
+        zstr_free (&name);
+    }
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+}
+
+static zsock_t *
+s_bind (int type, const char *endpoint, char *reason, size_t reason_size)
+{
+    zsock_t *socket = zsock_new (type);
+    if (!socket) {
+        snprintf (reason, reason_size, "cannot create a socket for %s", endpoint);
+        return NULL;
+    }
+    zsock_set_linger (socket, 0);
+    if (type == ZMQ_XPUB)
+        //  Every new subscriber gets this first: it tells it that it is connected.
+        zmq_setsockopt (zsock_resolve (socket), ZMQ_XPUB_WELCOME_MSG, JOBD_WELCOME_TOPIC,
+                        strlen (JOBD_WELCOME_TOPIC));
+    if (type == ZMQ_ROUTER || type == ZMQ_PUB || type == ZMQ_XPUB)
+        zsock_set_sndhwm (socket, 100000);
+    zsock_set_rcvhwm (socket, 100000);
+    if (zsock_bind (socket, "%s", endpoint) == -1) {
+        snprintf (reason, reason_size, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&socket);
+    }
+    return socket;
+}
+
+static void
+s_broker_actor (zsock_t *pipe, void *arg)
+{
+    s_args_t *args = (s_args_t *)arg;
+    s_broker_t self_data = {.pipe = pipe, .store = args->store, .batch_max = args->batch_max};
+    s_broker_t *self = &self_data;
+    self->stats.started_at = jobd_now_ms ();
+    self->batch = (s_entry_t *)zmalloc (sizeof (s_entry_t) * self->batch_max);
+    self->plugins = zhashx_new ();
+    zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
+    self->bus = s_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
+    self->plugin_pub =
+        self->bus ? s_bind (ZMQ_PUB, JOBD_EVENTS_ENDPOINT, args->reason, args->reason_size) : NULL;
+    self->admin = self->plugin_pub
+                      ? s_bind (ZMQ_ROUTER, args->admin_endpoint, args->reason, args->reason_size)
+                      : NULL;
+    self->events = self->admin
+                       ? s_bind (ZMQ_XPUB, args->events_endpoint, args->reason, args->reason_size)
+                       : NULL;
+    zpoller_t *poller =
+        self->events ? zpoller_new (pipe, self->bus, self->admin, self->events, NULL) : NULL;
+    //  The start handshake: zactor_new returns once we signal; status tells it how we did.
+    args->status = poller ? 0 : -EADDRINUSE;
+    zsock_signal (pipe, 0);
+    if (poller) {
+        //  Signals are handled by the main thread; only $TERM stops the broker.
+        zpoller_set_nonstop (poller, true);
+        jobd_log (JOBD_LOG_INFO, LOG, "admin on %s, events on %s", args->admin_endpoint,
+                  args->events_endpoint);
+    }
+    while (poller && !self->terminated) {
+        zsock_t *which = (zsock_t *)zpoller_wait (poller, -1);
+        if (which == pipe)
+            s_handle_pipe (self);
+        else if (which == self->events) {
+            //  Subscriptions arrive here; nothing to do with them but read them.
+            zmsg_t *subscription = zmsg_recv (self->events);
+            zmsg_destroy (&subscription);
+        } else if (which)
+            s_collect_and_flush (self);
+    }
+    //  Stopping: everything already received is applied, committed and published.
+    while (poller && (s_readable (self->bus) || s_readable (self->admin)))
+        s_collect_and_flush (self);
+    zpoller_destroy (&poller);
+    zsock_destroy (&self->events);
+    zsock_destroy (&self->admin);
+    zsock_destroy (&self->plugin_pub);
+    zsock_destroy (&self->bus);
+    zhashx_destroy (&self->plugins);
+    free (self->batch);
+}
+
+int
+jobd_broker_new (jobd_store_t *store, const char *admin_endpoint, const char *events_endpoint,
+                 size_t batch_max, jobd_broker_t **self_p, char *reason, size_t reason_size)
+{
+    if (batch_max == 0)
+        batch_max = 1;
+    s_args_t args = {store, admin_endpoint, events_endpoint, batch_max, reason, reason_size, 0};
+    jobd_broker_t *self = (jobd_broker_t *)zmalloc (sizeof (jobd_broker_t));
+    self->actor = zactor_new (s_broker_actor, &args);
+    int rc = self->actor ? args.status : -ENOMEM;
+    if (rc) {
+        jobd_broker_destroy (&self);
+        return rc;
+    }
+    *self_p = self;
+    return 0;
+}
+
+void
+jobd_broker_destroy (jobd_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobd_broker_t *self = *self_p;
+    zactor_destroy (&self->actor);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+jobd_broker_plugin (jobd_broker_t *self, const char *name, const char *version, const char *status,
+                    const char *detail)
+{
+    zstr_sendx (self->actor, "PLUGIN", name, version ? version : "", status ? status : "",
+                detail ? detail : "", NULL);
+}
+
+zsock_t *
+jobd_broker_pipe (jobd_broker_t *self)
+{
+    return zactor_sock (self->actor);
+}

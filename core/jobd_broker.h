@@ -1,0 +1,52 @@
+//  The broker: one thread that owns the bus and the store's write path. Observations and
+//  commands in, group commit, transitions out, in that order and no other.
+#ifndef JOBD_BROKER_H_INCLUDED
+#define JOBD_BROKER_H_INCLUDED
+
+#include "jobd_store.h"
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _jobd_broker_t jobd_broker_t;
+
+//  Counters, monotonic since start.
+typedef struct {
+    uint64_t received;    //  messages received on the bus and the admin endpoint
+    uint64_t rejected;    //  messages refused (malformed, oversized, unknown job, bad command)
+    uint64_t applied;     //  events that produced transitions
+    uint64_t transitions; //  transitions committed and published
+    uint64_t duplicates;  //  observations repeating the current state
+    uint64_t backward;    //  observations the state machine refused
+    uint64_t old_attempt; //  observations of an earlier attempt
+    uint64_t forwarded;   //  cancels handed to the job's backend plugin
+    uint64_t commits;     //  write transactions committed
+    uint64_t commit_failures;
+    uint64_t queries;   //  admin queries answered
+    int64_t started_at; //  ms since the epoch
+} jobd_broker_stats_t;
+
+//  Starts the broker thread on store (borrowed; must outlive the broker), binding the admin and
+//  events endpoints and the inproc bus. batch_max bounds events per commit. Returns 0 and sets
+//  *self_p, or a negative error with a reason naming the endpoint (in use, bad address, ...).
+int jobd_broker_new (jobd_store_t *store, const char *admin_endpoint, const char *events_endpoint,
+                     size_t batch_max, jobd_broker_t **self_p, char *reason, size_t reason_size);
+
+//  Stops the broker: every event already received is applied, committed and published first.
+//  NULL-safe; sets *self_p to NULL.
+void jobd_broker_destroy (jobd_broker_t **self_p);
+
+//  Tells the broker about a plugin the loader handled (for `jobctl plugins`). status is
+//  "running", "failed", ...; detail may be NULL.
+void jobd_broker_plugin (jobd_broker_t *self, const char *name, const char *version,
+                         const char *status, const char *detail);
+
+//  Returns the broker's pipe, readable when the broker thread died (for the main loop).
+zsock_t *jobd_broker_pipe (jobd_broker_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,383 @@
+//  The plugin loader: finds, checks, configures and runs drop-in plugins, each on its own thread.
+#include "jobd_plugin_loader.h"
+#include "jobd_log.h"
+#include <dirent.h>
+#include <dlfcn.h>
+#include <string.h>
+
+#define LOG "loader"
+
+//  Keys the loader itself reads in every plugin's section.
+static const jobd_conf_key_t s_loader_keys[] = {
+    {"path", JOBD_CONF_STRING, "", "the plugin's .so (default: PLUGIN_DIR/NAME.so)"},
+    {"enabled", JOBD_CONF_BOOL, "true", "false: do not load it"},
+    {NULL, 0, NULL, NULL}};
+
+typedef struct {
+    char *name; //  section name: plugins/<name>
+    char *path;
+    char section[160];
+    void *handle;         //  dlopen handle
+    jobd_plugin_t plugin; //  the descriptor, copied into a zeroed struct
+    jobd_host_t host;
+    jobd_config_t *config;
+    jobd_store_t *store;
+    void *state;
+    zactor_t *actor;
+    char error[512]; //  why it did not load or start
+    bool disabled;   //  enabled = false in its section
+    bool started;    //  init passed and its thread runs
+} s_plugin_t;
+
+struct _jobd_plugin_loader_t {
+    jobd_config_t *config;
+    jobd_store_t *store;
+    char *dir;
+    zlistx_t *plugins; //  s_plugin_t, in load order
+};
+
+//  The host table's functions: the only way a plugin reaches the core.
+
+static void
+s_host_log (const jobd_host_t *host, jobd_log_level_t level, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    jobd_logv (level, host->plugin_name, format, args);
+    va_end (args);
+}
+
+static const char *
+s_host_config_str (const jobd_host_t *host, const char *key)
+{
+    s_plugin_t *self = (s_plugin_t *)host->core;
+    return jobd_config_str (self->config, self->section, key);
+}
+
+static int64_t
+s_host_config_int (const jobd_host_t *host, const char *key, int64_t fallback)
+{
+    s_plugin_t *self = (s_plugin_t *)host->core;
+    return jobd_config_int (self->config, self->section, key, fallback);
+}
+
+static size_t
+s_host_config_names (const jobd_host_t *host, const char *path, const char **names, size_t max)
+{
+    s_plugin_t *self = (s_plugin_t *)host->core;
+    char full[512];
+    snprintf (full, sizeof full, "%s/%s", self->section, path);
+    return jobd_config_names (self->config, full, names, max);
+}
+
+static int
+s_host_job_get (const jobd_host_t *host, const char *id, jobd_job_t **job_p)
+{
+    return jobd_store_job_get (((s_plugin_t *)host->core)->store, id, job_p);
+}
+
+static int
+s_host_job_find (const jobd_host_t *host, const char *backend, const char *ext, char **id_p)
+{
+    return jobd_store_job_find (((s_plugin_t *)host->core)->store, backend, ext, id_p);
+}
+
+static int
+s_host_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn *fn, void *arg)
+{
+    return jobd_store_scan (((s_plugin_t *)host->core)->store, state_mask, (jobd_store_scan_fn *)fn,
+                            arg);
+}
+
+static void
+s_plugin_destroy (s_plugin_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_plugin_t *self = *self_p;
+    zactor_destroy (&self->actor);
+    if (self->state && self->plugin.destroy)
+        self->plugin.destroy (&self->state);
+    if (self->handle)
+        dlclose (self->handle);
+    free (self->name);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+jobd_plugin_loader_t *
+jobd_plugin_loader_new (jobd_config_t *config, jobd_store_t *store, const char *dir)
+{
+    jobd_plugin_loader_t *self = (jobd_plugin_loader_t *)zmalloc (sizeof *self);
+    self->config = config;
+    self->store = store;
+    self->dir = strdup (dir);
+    self->plugins = zlistx_new ();
+    zlistx_set_destructor (self->plugins, (zlistx_destructor_fn *)s_plugin_destroy);
+    return self;
+}
+
+void
+jobd_plugin_loader_destroy (jobd_plugin_loader_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobd_plugin_loader_t *self = *self_p;
+    //  Stop in reverse order of start.
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_last (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_prev (self->plugins))
+        zactor_destroy (&plugin->actor);
+    zlistx_destroy (&self->plugins);
+    free (self->dir);
+    free (self);
+    *self_p = NULL;
+}
+
+static s_plugin_t *
+s_plugin_new (jobd_plugin_loader_t *loader, const char *name)
+{
+    s_plugin_t *self = (s_plugin_t *)zmalloc (sizeof (s_plugin_t));
+    self->name = strdup (name);
+    self->config = loader->config;
+    self->store = loader->store;
+    snprintf (self->section, sizeof self->section, "plugins/%s", name);
+    zlistx_add_end (loader->plugins, self);
+    return self;
+}
+
+//  dlopen and descriptor checks. Returns 0, or an error with self->error set.
+static int
+s_plugin_open (s_plugin_t *self)
+{
+    self->handle = dlopen (self->path, RTLD_NOW | RTLD_LOCAL);
+    if (!self->handle) {
+        snprintf (self->error, sizeof self->error,
+                  "cannot load %s: %s (missing file or dependencies? run ldd on it)", self->path,
+                  dlerror ());
+        return -ENOENT;
+    }
+    const jobd_plugin_t *descriptor =
+        (const jobd_plugin_t *)dlsym (self->handle, JOBD_PLUGIN_SYMBOL);
+    if (!descriptor) {
+        snprintf (self->error, sizeof self->error, "%s exports no '%s' symbol: not a jobd plugin",
+                  self->path, JOBD_PLUGIN_SYMBOL);
+        return JOBD_EABI;
+    }
+    if (descriptor->abi_major != JOBD_PLUGIN_ABI_MAJOR) {
+        snprintf (self->error, sizeof self->error,
+                  "%s is built for plugin ABI %u.%u, this jobd has %u.%u: rebuild the plugin",
+                  self->path, descriptor->abi_major, descriptor->abi_minor, JOBD_PLUGIN_ABI_MAJOR,
+                  JOBD_PLUGIN_ABI_MINOR);
+        return JOBD_EABI;
+    }
+    //  Copy what both sides know; fields a smaller (older) descriptor lacks stay zero.
+    size_t size = descriptor->size < sizeof self->plugin ? descriptor->size : sizeof self->plugin;
+    memcpy (&self->plugin, descriptor, size);
+    if (size < sizeof self->plugin || !self->plugin.name || !self->plugin.init ||
+        !self->plugin.run) {
+        snprintf (self->error, sizeof self->error,
+                  "%s has an incomplete descriptor (size %u, needs name, init and run)", self->path,
+                  descriptor->size);
+        return JOBD_EABI;
+    }
+    return 0;
+}
+
+//  The loader's keys followed by the plugin's own.
+static jobd_conf_key_t *
+s_merged_map (const jobd_conf_key_t *map)
+{
+    size_t count = 0;
+    while (map && map[count].key)
+        count++;
+    jobd_conf_key_t *merged = (jobd_conf_key_t *)zmalloc (sizeof (jobd_conf_key_t) * (count + 3));
+    memcpy (merged, s_loader_keys, sizeof (jobd_conf_key_t) * 2);
+    if (count)
+        memcpy (merged + 2, map, sizeof (jobd_conf_key_t) * count);
+    return merged;
+}
+
+static int
+s_load_one (jobd_plugin_loader_t *self, const char *name, const char *file, char *reason,
+            size_t reason_size)
+{
+    s_plugin_t *plugin = s_plugin_new (self, name);
+    //  The loader's keys first: they say where the plugin is and whether to load it.
+    int rc =
+        jobd_config_resolve (self->config, plugin->section, s_loader_keys, reason, reason_size);
+    if (rc)
+        return rc;
+    const char *path = jobd_config_str (self->config, plugin->section, "path");
+    if (!jobd_config_int (self->config, plugin->section, "enabled", 1)) {
+        snprintf (plugin->error, sizeof plugin->error, "disabled in the config");
+        plugin->disabled = true;
+        return 0;
+    }
+    if (path && *path)
+        plugin->path = strdup (path);
+    else if (file)
+        plugin->path = strdup (file);
+    else {
+        char buffer[1024];
+        snprintf (buffer, sizeof buffer, "%s/%s.so", self->dir, name);
+        plugin->path = strdup (buffer);
+    }
+    if (s_plugin_open (plugin)) {
+        jobd_log (JOBD_LOG_ERROR, LOG, "plugin %s not loaded: %s", name, plugin->error);
+        return 0;
+    }
+    jobd_conf_key_t *merged = s_merged_map (plugin->plugin.config);
+    rc = jobd_config_check (self->config, plugin->section, merged, reason, reason_size);
+    free (merged);
+    if (rc)
+        return rc;
+    jobd_log (JOBD_LOG_INFO, LOG, "loaded plugin %s %s from %s", plugin->plugin.name,
+              plugin->plugin.version ? plugin->plugin.version : "", plugin->path);
+    return 0;
+}
+
+int
+jobd_plugin_loader_load (jobd_plugin_loader_t *self, char *reason, size_t reason_size)
+{
+    const char *names[64];
+    size_t count = jobd_config_names (self->config, "plugins", names, 64);
+    if (count > 64) {
+        snprintf (reason, reason_size, "config %s: more than 64 plugins",
+                  jobd_config_filename (self->config));
+        return JOBD_ECONFIG;
+    }
+    if (jobd_config_has (self->config, "plugins")) {
+        for (size_t index = 0; index < count; index++) {
+            int rc = s_load_one (self, names[index], NULL, reason, reason_size);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    //  No plugins section: every plugin in the folder, in name order, with its defaults.
+    struct dirent **entries = NULL;
+    int found = scandir (self->dir, &entries, NULL, alphasort);
+    if (found < 0) {
+        jobd_log (JOBD_LOG_WARN, LOG, "plugin folder %s: %s", self->dir, strerror (errno));
+        return 0;
+    }
+    int rc = 0;
+    for (int index = 0; index < found; index++) {
+        const char *file = entries[index]->d_name;
+        size_t length = strlen (file);
+        if (rc == 0 && length > 3 && strcmp (file + length - 3, ".so") == 0) {
+            char name[128], path[1024];
+            snprintf (name, sizeof name, "%.*s", (int)(length - 3), file);
+            snprintf (path, sizeof path, "%s/%s", self->dir, file);
+            rc = s_load_one (self, name, path, reason, reason_size);
+        }
+        free (entries[index]);
+    }
+    free (entries);
+    return rc;
+}
+
+static void
+s_send_status (zsock_t *bus, const char *name, const char *status, const char *detail)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    if (!event)
+        return;
+    jobd_event_set (&event->source, name);
+    jobd_event_set (&event->name, name);
+    jobd_event_set (&event->status, status);
+    jobd_event_set (&event->detail, detail);
+    jobd_plugin_send (bus, event);
+    jobd_event_destroy (&event);
+}
+
+//  The plugin's thread: its sockets, then its run function until $TERM.
+static void
+s_plugin_actor (zsock_t *pipe, void *arg)
+{
+    s_plugin_t *self = (s_plugin_t *)arg;
+    zsock_t *bus = zsock_new_dealer (">" JOBD_BUS_ENDPOINT);
+    zsock_t *events = zsock_new_sub (">" JOBD_EVENTS_ENDPOINT, NULL);
+    zsock_set_linger (bus, 1000);
+    zsock_signal (pipe, 0);
+    int rc = self->plugin.run (self->state, &self->host, pipe, bus, events);
+    if (rc) {
+        snprintf (self->error, sizeof self->error, "stopped by itself: %s", jobd_strerror (rc));
+        jobd_log (JOBD_LOG_ERROR, self->name, "%s", self->error);
+        s_send_status (bus, self->name, "failed", self->error);
+    } else
+        s_send_status (bus, self->name, "stopped", NULL);
+    zsock_destroy (&events);
+    zsock_destroy (&bus);
+}
+
+const char *
+jobd_plugin_loader_status (jobd_plugin_loader_t *self, const char *name, const char **reason)
+{
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins)) {
+        if (strcmp (plugin->name, name))
+            continue;
+        if (reason)
+            *reason = plugin->error;
+        if (plugin->disabled)
+            return "disabled";
+        if (plugin->error[0])
+            return "failed";
+        return plugin->started ? "running" : "loaded";
+    }
+    return NULL;
+}
+
+void
+jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store)
+{
+    self->store = store;
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins))
+        plugin->store = store;
+}
+
+size_t
+jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
+{
+    size_t running = 0;
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins)) {
+        const char *version = plugin->plugin.version;
+        if (!plugin->error[0]) {
+            plugin->host = (jobd_host_t){.size = sizeof (jobd_host_t),
+                                         .abi_major = JOBD_PLUGIN_ABI_MAJOR,
+                                         .abi_minor = JOBD_PLUGIN_ABI_MINOR,
+                                         .plugin_name = plugin->name,
+                                         .log = s_host_log,
+                                         .config_str = s_host_config_str,
+                                         .config_int = s_host_config_int,
+                                         .config_names = s_host_config_names,
+                                         .job_get = s_host_job_get,
+                                         .job_find = s_host_job_find,
+                                         .job_scan = s_host_job_scan,
+                                         .core = plugin};
+            char reason[400] = "";
+            int rc = plugin->plugin.init (&plugin->host, &plugin->state, reason, sizeof reason);
+            if (rc) {
+                snprintf (plugin->error, sizeof plugin->error, "init failed: %s",
+                          *reason ? reason : jobd_strerror (rc));
+                jobd_log (JOBD_LOG_ERROR, LOG, "plugin %s not started: %s", plugin->name,
+                          plugin->error);
+            } else {
+                plugin->actor = zactor_new (s_plugin_actor, plugin);
+                plugin->started = true;
+                running++;
+            }
+        }
+        const char *status = plugin->disabled   ? "disabled"
+                             : plugin->error[0] ? "failed"
+                                                : "running";
+        if (broker)
+            jobd_broker_plugin (broker, plugin->name, version, status,
+                                plugin->error[0] ? plugin->error : plugin->plugin.description);
+    }
+    return running;
+}

@@ -1,0 +1,45 @@
+//  The plugin loader: finds, checks, configures and runs drop-in plugins, each on its own thread.
+#ifndef JOBD_PLUGIN_LOADER_H_INCLUDED
+#define JOBD_PLUGIN_LOADER_H_INCLUDED
+
+#include "jobd_broker.h"
+#include "jobd_config.h"
+#include "jobd_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _jobd_plugin_loader_t jobd_plugin_loader_t;
+
+//  Returns a loader for the plugins named under "plugins" in config, or, when config names
+//  none, every *.so in dir. config and store are borrowed and must outlive the loader.
+jobd_plugin_loader_t *jobd_plugin_loader_new (jobd_config_t *config, jobd_store_t *store,
+                                              const char *dir);
+
+//  Loads every plugin: dlopen, ABI check, config check. A plugin that cannot be loaded is
+//  logged with the reason and skipped (jobd carries on without it). Returns 0, or JOBD_ECONFIG
+//  with a reason when a loaded plugin's config section is invalid (start-up must stop).
+int jobd_plugin_loader_load (jobd_plugin_loader_t *self, char *reason, size_t reason_size);
+
+//  Sets the store the plugins read through their host table (the store opens after loading).
+void jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store);
+
+//  Initialises and starts every loaded plugin on its own thread and tells the broker about each
+//  (loaded, failed and why). Failures are logged; the others run. Returns how many run.
+size_t jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker);
+
+//  Returns the status of the plugin named name: "loaded" (before start), "running", "failed" or
+//  "disabled", or NULL when the loader has no such plugin. When reason is not NULL, sets *reason
+//  to why it failed ("" otherwise). Both strings are borrowed until destroy.
+const char *jobd_plugin_loader_status (jobd_plugin_loader_t *self, const char *name,
+                                       const char **reason);
+
+//  Stops every plugin (sends $TERM, joins its thread), destroys their state, unloads them.
+//  NULL-safe; sets *self_p to NULL.
+void jobd_plugin_loader_destroy (jobd_plugin_loader_t **self_p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,203 @@
+//  The demo plugin: a pretend backend of kind "demo" that moves its jobs through their lifecycle,
+//  so that a newcomer sees jobd work before any Spark or Kafka is around.
+#include "jobd_plugin.h"
+#include <string.h>
+
+static const jobd_conf_key_t s_config[] = {
+    {"jobs", JOBD_CONF_INT, "0", "demo jobs to submit at start (0: only run what others submit)"},
+    {"step", JOBD_CONF_DURATION, "1s", "time between two states of a demo job"},
+    {"fail_every", JOBD_CONF_INT, "3", "every Nth demo job fails (0: none)"},
+    {NULL, 0, NULL, NULL}};
+
+typedef struct {
+    const jobd_host_t *host;
+    int64_t jobs;
+    int64_t step;
+    int64_t fail_every;
+    zlistx_t *schedule; //  s_due_t, in due order
+} s_demo_t;
+
+//  The next observation due for one job.
+typedef struct {
+    int64_t due;
+    char job[JOBD_ID_MAX + 1];
+    jobd_state_t state;
+} s_due_t;
+
+static int
+s_compare_due (const void *a, const void *b)
+{
+    int64_t left = ((const s_due_t *)a)->due, right = ((const s_due_t *)b)->due;
+    return left < right ? -1 : left > right;
+}
+
+static int
+s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_size)
+{
+    s_demo_t *self = (s_demo_t *)zmalloc (sizeof (s_demo_t));
+    self->host = host;
+    self->jobs = host->config_int (host, "jobs", 0);
+    self->step = host->config_int (host, "step", 1000);
+    self->fail_every = host->config_int (host, "fail_every", 3);
+    if (self->jobs < 0 || self->fail_every < 0) {
+        snprintf (reason, reason_size, "jobs and fail_every must not be negative");
+        free (self);
+        return JOBD_ECONFIG;
+    }
+    self->schedule = zlistx_new ();
+    zlistx_set_destructor (self->schedule, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_comparator (self->schedule, s_compare_due);
+    *state_p = self;
+    return 0;
+}
+
+static void
+s_destroy (void **state_p)
+{
+    if (!state_p || !*state_p)
+        return;
+    s_demo_t *self = (s_demo_t *)*state_p;
+    zlistx_destroy (&self->schedule);
+    free (self);
+    *state_p = NULL;
+}
+
+static void
+s_schedule (s_demo_t *self, const char *job, jobd_state_t state, int64_t delay)
+{
+    s_due_t *due = (s_due_t *)zmalloc (sizeof (s_due_t));
+    due->due = zclock_time () + delay;
+    snprintf (due->job, sizeof due->job, "%s", job);
+    due->state = state;
+    zlistx_insert (self->schedule, due, true);
+}
+
+//  Which way a job ends: every fail_every-th job (by its number) fails.
+static jobd_state_t
+s_outcome (s_demo_t *self, const char *job)
+{
+    const char *digits = strpbrk (job, "0123456789");
+    long number = digits ? atol (digits) : 0;
+    return self->fail_every && number % self->fail_every == 0 ? JOBD_STATE_FAILED
+                                                              : JOBD_STATE_SUCCEEDED;
+}
+
+static void
+s_observe (s_demo_t *self, zsock_t *bus, const s_due_t *due)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&event->source, self->host->plugin_name);
+    jobd_event_set (&event->job, due->job);
+    event->state = due->state;
+    if (due->state == JOBD_STATE_SUBMITTED) {
+        char ext[JOBD_ID_MAX + 8];
+        snprintf (ext, sizeof ext, "demo-%s", due->job);
+        jobd_event_set (&event->ext, ext);
+    }
+    if (due->state == JOBD_STATE_FAILED)
+        jobd_event_set (&event->error, "demo: the job exited with code 1 "
+                                       "(java.lang.RuntimeException: simulated failure)");
+    if (jobd_plugin_send (bus, event))
+        self->host->log (self->host, JOBD_LOG_WARN, "cannot send an observation of %s", due->job);
+    jobd_event_destroy (&event);
+}
+
+//  What comes after a state the demo itself reported.
+static void
+s_advance (s_demo_t *self, const char *job, jobd_state_t state)
+{
+    if (state == JOBD_STATE_QUEUED)
+        s_schedule (self, job, JOBD_STATE_SUBMITTED, self->step);
+    else if (state == JOBD_STATE_SUBMITTED)
+        s_schedule (self, job, JOBD_STATE_RUNNING, self->step);
+    else if (state == JOBD_STATE_RUNNING)
+        s_schedule (self, job, s_outcome (self, job), self->step * 3);
+}
+
+//  After a restart, demo jobs still moving carry on from the store.
+static bool
+s_resume_one (const jobd_job_t *job, void *arg)
+{
+    if (job->kind && strcmp (job->kind, "demo") == 0)
+        s_advance ((s_demo_t *)arg, job->id, job->state);
+    return true;
+}
+
+static void
+s_submit_jobs (s_demo_t *self, zsock_t *bus)
+{
+    static const char *names[] = {"daily-orders-etl", "clickstream-sessionize", "fx-rates-load",
+                                  "customer-dedupe",  "inventory-snapshot",     "ads-attribution"};
+    for (int64_t index = 0; index < self->jobs; index++) {
+        jobd_event_t *event = jobd_event_new (JOBD_EVENT_SUBMIT);
+        jobd_event_set (&event->source, self->host->plugin_name);
+        jobd_event_set (&event->kind, "demo");
+        jobd_event_set (&event->backend, "demo");
+        jobd_event_set (&event->name, names[index % 6]);
+        jobd_event_set (&event->spec, "{\"demo\":true}");
+        jobd_plugin_send (bus, event);
+        jobd_event_destroy (&event);
+    }
+}
+
+static void
+s_on_event (s_demo_t *self, zsock_t *bus, zsock_t *events)
+{
+    zmsg_t *msg = zmsg_recv (events);
+    zframe_t *payload = msg ? zmsg_last (msg) : NULL;
+    jobd_event_t *event = NULL;
+    if (payload &&
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
+        event->kind && strcmp (event->kind, "demo") == 0) {
+        if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED)
+            s_advance (self, event->job, event->state);
+        else if (event->type == JOBD_EVENT_CANCEL) {
+            s_due_t due = {.state = JOBD_STATE_CANCELLED};
+            snprintf (due.job, sizeof due.job, "%s", event->job);
+            s_observe (self, bus, &due);
+        }
+    }
+    jobd_event_destroy (&event);
+    zmsg_destroy (&msg);
+}
+
+static int
+s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
+{
+    s_demo_t *self = (s_demo_t *)state;
+    zsock_set_subscribe (events, "job.QUEUED.");
+    zsock_set_subscribe (events, "cmd.cancel.demo");
+    host->job_scan (
+        host, (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING),
+        s_resume_one, self);
+    s_submit_jobs (self, bus);
+    zpoller_t *poller = zpoller_new (pipe, events, bus, NULL);
+    bool running = true;
+    while (running) {
+        s_due_t *next = (s_due_t *)zlistx_first (self->schedule);
+        int64_t wait = next ? next->due - zclock_time () : 1000;
+        zsock_t *which = (zsock_t *)zpoller_wait (poller, wait < 0 ? 0 : (int)wait);
+        if (which == pipe) {
+            char *command = zstr_recv (pipe);
+            running = !command || strcmp (command, "$TERM") != 0;
+            zstr_free (&command);
+        } else if (which == events)
+            s_on_event (self, bus, events);
+        else if (which == bus) {
+            zmsg_t *reply = zmsg_recv (bus);
+            zmsg_destroy (&reply);
+        }
+        while ((next = (s_due_t *)zlistx_first (self->schedule)) && next->due <= zclock_time ()) {
+            s_due_t due = *next;
+            zlistx_delete (self->schedule, zlistx_cursor (self->schedule));
+            s_observe (self, bus, &due);
+            s_advance (self, due.job, due.state);
+        }
+    }
+    zpoller_destroy (&poller);
+    return 0;
+}
+
+JOBD_PLUGIN_DEFINE (.name = "demo", .version = "1.0.0",
+                    .description = "a pretend backend that moves demo jobs through their lifecycle",
+                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy);

@@ -1,0 +1,457 @@
+//  Table-driven msgpack maps: one description of a struct's fields serves encoding, strict
+//  decoding, copying and freeing, for events and job records alike. Internal to proto/.
+#include "jobd_fields.h"
+#include "jobd_event.h"
+#include "jobd_state.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIELD(base, field) ((char *) (base) + (field)->offset)
+
+void
+jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
+{
+    if (!reason || reason_size == 0)
+        return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (reason, reason_size, format, args);
+    va_end (args);
+}
+
+static const char *
+s_type_name (msgpack_object_type type)
+{
+    switch (type) {
+        case MSGPACK_OBJECT_NIL:
+            return "nil";
+        case MSGPACK_OBJECT_BOOLEAN:
+            return "bool";
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return "int";
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            return "float";
+        case MSGPACK_OBJECT_STR:
+            return "str";
+        case MSGPACK_OBJECT_ARRAY:
+            return "array";
+        case MSGPACK_OBJECT_MAP:
+            return "map";
+        case MSGPACK_OBJECT_BIN:
+            return "bin";
+        default:
+            return "ext";
+    }
+}
+
+//  Reads an integer within [min, max]. Returns 0 or JOBD_EPROTO.
+static int
+s_read_int (const msgpack_object *value, int64_t min, uint64_t max, uint64_t *out,
+            const char *key, char *reason, size_t reason_size)
+{
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= max) {
+        *out = value->via.u64;
+        return 0;
+    }
+    if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && value->via.i64 >= min) {
+        *out = (uint64_t) value->via.i64;
+        return 0;
+    }
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+        || value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        jobd_fields_reason (reason, reason_size, "field '%s': integer out of range", key);
+    else
+        jobd_fields_reason (reason, reason_size, "field '%s': expected %s integer, got %s", key,
+                            min < 0 ? "an" : "an unsigned", s_type_name (value->type));
+    return JOBD_EPROTO;
+}
+
+static int
+s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, char *reason,
+            size_t reason_size)
+{
+    void *slot = FIELD (base, field);
+    uint64_t number = 0;
+    int rc = 0;
+    if (field->kind == JOBD_FIELD_BOOL) {
+        if (value->type != MSGPACK_OBJECT_BOOLEAN) {
+            jobd_fields_reason (reason, reason_size, "field '%s': expected a bool, got %s",
+                                field->key, s_type_name (value->type));
+            return JOBD_EPROTO;
+        }
+        *(bool *) slot = value->via.boolean;
+        return 0;
+    }
+    if (field->kind == JOBD_FIELD_I64) {
+        rc = s_read_int (value, INT64_MIN, INT64_MAX, &number, field->key, reason, reason_size);
+        if (rc == 0)
+            *(int64_t *) slot = (int64_t) number;
+        return rc;
+    }
+    if (field->kind == JOBD_FIELD_U32 || field->kind == JOBD_FIELD_U64) {
+        rc = s_read_int (value, 0, field->kind == JOBD_FIELD_U32 ? UINT32_MAX : UINT64_MAX,
+                         &number, field->key, reason, reason_size);
+        if (rc == 0 && field->kind == JOBD_FIELD_U32)
+            *(uint32_t *) slot = (uint32_t) number;
+        else if (rc == 0)
+            *(uint64_t *) slot = number;
+        return rc;
+    }
+    //  Strings, states and types are msgpack str.
+    if (value->type != MSGPACK_OBJECT_STR) {
+        jobd_fields_reason (reason, reason_size, "field '%s': expected a str, got %s", field->key,
+                            s_type_name (value->type));
+        return JOBD_EPROTO;
+    }
+    const char *text = value->via.str.ptr;
+    size_t length = value->via.str.size;
+    if (field->kind == JOBD_FIELD_STATE) {
+        if (jobd_state_parse (text, length, (jobd_state_t *) slot)) {
+            jobd_fields_reason (reason, reason_size, "field '%s': unknown state '%.*s'",
+                                field->key, (int) (length > 32 ? 32 : length), text);
+            return JOBD_EPROTO;
+        }
+        return 0;
+    }
+    if (field->kind == JOBD_FIELD_TYPE) {
+        jobd_event_type_t type = jobd_event_type_parse (text, length);
+        if (type == JOBD_EVENT_INVALID) {
+            jobd_fields_reason (reason, reason_size, "field '%s': unknown event type '%.*s'",
+                                field->key, (int) (length > 32 ? 32 : length), text);
+            return JOBD_EPROTO;
+        }
+        *(jobd_event_type_t *) slot = type;
+        return 0;
+    }
+    if (length > field->max) {
+        jobd_fields_reason (reason, reason_size, "field '%s': %zu bytes, over its %zu byte limit",
+                            field->key, length, field->max);
+        return JOBD_ETOOBIG;
+    }
+    if (memchr (text, 0, length)) {
+        jobd_fields_reason (reason, reason_size, "field '%s': contains a NUL byte", field->key);
+        return JOBD_EPROTO;
+    }
+    char *copy = (char *) malloc (length + 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy (copy, text, length);
+    copy[length] = 0;
+    *(char **) slot = copy;
+    return 0;
+}
+
+int
+jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map,
+                  void *base, char *reason, size_t reason_size)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP) {
+        jobd_fields_reason (reason, reason_size, "expected a map, got %s",
+                            map ? s_type_name (map->type) : "nothing");
+        return JOBD_EPROTO;
+    }
+    uint64_t seen = 0; //  one bit per field: a key given twice is refused
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[index];
+        if (kv->key.type != MSGPACK_OBJECT_STR) {
+            jobd_fields_reason (reason, reason_size, "map key of type %s: keys must be str",
+                                s_type_name (kv->key.type));
+            return JOBD_EPROTO;
+        }
+        for (size_t field = 0; field < count; field++) {
+            const char *key = fields[field].key;
+            if (strlen (key) != kv->key.via.str.size
+                || memcmp (key, kv->key.via.str.ptr, kv->key.via.str.size))
+                continue;
+            if (seen & (1ull << field)) {
+                jobd_fields_reason (reason, reason_size, "field '%s' given twice", key);
+                return JOBD_EPROTO;
+            }
+            seen |= 1ull << field;
+            if (kv->val.type == MSGPACK_OBJECT_NIL)
+                break; //  nil is absent
+            int rc = s_read_one (&fields[field], &kv->val, base, reason, reason_size);
+            if (rc)
+                return rc;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text)
+{
+    size_t length = strlen (text);
+    msgpack_pack_str (pk, length);
+    msgpack_pack_str_body (pk, text, length);
+}
+
+//  True when the field holds a value worth packing.
+static bool
+s_present (const jobd_field_t *field, const void *base)
+{
+    const void *slot = FIELD (base, field);
+    switch (field->kind) {
+        case JOBD_FIELD_STR:
+            return *(char *const *) slot != NULL;
+        case JOBD_FIELD_I64:
+            return *(const int64_t *) slot != 0;
+        case JOBD_FIELD_U32:
+            return *(const uint32_t *) slot != 0;
+        case JOBD_FIELD_U64:
+            return *(const uint64_t *) slot != 0;
+        case JOBD_FIELD_BOOL:
+            return *(const bool *) slot;
+        case JOBD_FIELD_STATE:
+            return *(const jobd_state_t *) slot != JOBD_STATE_NONE;
+        case JOBD_FIELD_TYPE:
+            return true;
+    }
+    return false;
+}
+
+int
+jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base, msgpack_packer *pk)
+{
+    size_t present = 0;
+    for (size_t field = 0; field < count; field++)
+        present += s_present (&fields[field], base);
+    msgpack_pack_map (pk, present);
+    for (size_t field = 0; field < count; field++) {
+        const jobd_field_t *f = &fields[field];
+        if (!s_present (f, base))
+            continue;
+        const void *slot = FIELD (base, f);
+        s_pack_str (pk, f->key);
+        switch (f->kind) {
+            case JOBD_FIELD_STR:
+                s_pack_str (pk, *(char *const *) slot);
+                break;
+            case JOBD_FIELD_I64:
+                msgpack_pack_int64 (pk, *(const int64_t *) slot);
+                break;
+            case JOBD_FIELD_U32:
+                msgpack_pack_uint32 (pk, *(const uint32_t *) slot);
+                break;
+            case JOBD_FIELD_U64:
+                msgpack_pack_uint64 (pk, *(const uint64_t *) slot);
+                break;
+            case JOBD_FIELD_BOOL:
+                msgpack_pack_true (pk);
+                break;
+            case JOBD_FIELD_STATE:
+                s_pack_str (pk, jobd_state_name (*(const jobd_state_t *) slot));
+                break;
+            case JOBD_FIELD_TYPE:
+                s_pack_str (pk, jobd_event_type_name (*(const jobd_event_type_t *) slot));
+                break;
+        }
+    }
+    return 0;
+}
+
+int
+jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst)
+{
+    int rc = 0;
+    for (size_t field = 0; field < count; field++) {
+        if (fields[field].kind != JOBD_FIELD_STR)
+            continue;
+        char **slot = (char **) FIELD (dst, &fields[field]);
+        if (*slot && rc == 0) {
+            *slot = strdup (*slot);
+            if (!*slot)
+                rc = -ENOMEM;
+        }
+        else
+            *slot = rc ? NULL : *slot;
+    }
+    return rc;
+}
+
+void
+jobd_fields_free (const jobd_field_t *fields, size_t count, void *base)
+{
+    for (size_t field = 0; field < count; field++)
+        if (fields[field].kind == JOBD_FIELD_STR) {
+            char **slot = (char **) FIELD (base, &fields[field]);
+            free (*slot);
+            *slot = NULL;
+        }
+}
+
+int
+jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
+                   size_t reason_size)
+{
+    for (size_t field = 0; field < count; field++) {
+        if (fields[field].kind != JOBD_FIELD_STR)
+            continue;
+        const char *value = *(char *const *) FIELD (base, &fields[field]);
+        if (value && strlen (value) > fields[field].max) {
+            jobd_fields_reason (reason, reason_size, "field '%s': %zu bytes, over its %zu byte limit",
+                                fields[field].key, strlen (value), fields[field].max);
+            return JOBD_ETOOBIG;
+        }
+    }
+    return 0;
+}
+
+int
+jobd_fields_decode (const jobd_field_t *fields, size_t count, const void *data, size_t size,
+                    size_t max_size, void *base, char *reason, size_t reason_size)
+{
+    if (size > max_size) {
+        jobd_fields_reason (reason, reason_size, "message of %zu bytes, over the %zu byte limit",
+                            size, max_size);
+        return JOBD_ETOOBIG;
+    }
+    int rc = jobd_msgpack_check (data, size, reason, reason_size);
+    if (rc)
+        return rc;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    msgpack_unpack_return result
+        = msgpack_unpack_next (&unpacked, (const char *) data, size, &offset);
+    if (result != MSGPACK_UNPACK_SUCCESS) {
+        jobd_fields_reason (reason, reason_size, "not valid msgpack (%s)",
+                            result == MSGPACK_UNPACK_CONTINUE ? "truncated" : "malformed");
+        rc = JOBD_EPROTO;
+    }
+    else if (offset != size) {
+        jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the map",
+                            size - offset);
+        rc = JOBD_EPROTO;
+    }
+    else
+        rc = jobd_fields_read (fields, count, &unpacked.data, base, reason, reason_size);
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
+}
+
+int
+jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
+                    uint8_t **data_p, size_t *size_p)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    jobd_fields_pack (fields, count, base, &pk);
+    if (!buffer.data) {
+        msgpack_sbuffer_destroy (&buffer);
+        return -ENOMEM;
+    }
+    *size_p = buffer.size;
+    *data_p = (uint8_t *) msgpack_sbuffer_release (&buffer);
+    return 0;
+}
+
+//  Header size, payload size and child count of the msgpack value starting at byte.
+static int
+s_header (const uint8_t *data, size_t size, size_t *header, uint64_t *payload, uint64_t *children)
+{
+    uint8_t byte = data[0];
+    *payload = 0;
+    *children = 0;
+    *header = 1;
+    //  Lengths of 1, 2, 4 bytes that follow the type byte, read big-endian.
+    size_t length_size = 0;
+    bool length_is_payload = false, length_is_array = false, length_is_map = false;
+    if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2 || byte == 0xc3)
+        return 0;
+    if ((byte & 0xf0) == 0x80) {
+        *children = 2 * (byte & 0x0f);
+        return 0;
+    }
+    if ((byte & 0xf0) == 0x90) {
+        *children = byte & 0x0f;
+        return 0;
+    }
+    if ((byte & 0xe0) == 0xa0) {
+        *payload = byte & 0x1f;
+        return 0;
+    }
+    switch (byte) {
+        case 0xc4: case 0xd9: length_size = 1; length_is_payload = true; break;
+        case 0xc5: case 0xda: length_size = 2; length_is_payload = true; break;
+        case 0xc6: case 0xdb: length_size = 4; length_is_payload = true; break;
+        case 0xc7: length_size = 1; length_is_payload = true; *payload = 1; break;
+        case 0xc8: length_size = 2; length_is_payload = true; *payload = 1; break;
+        case 0xc9: length_size = 4; length_is_payload = true; *payload = 1; break;
+        case 0xca: *payload = 4; return 0;
+        case 0xcb: *payload = 8; return 0;
+        case 0xcc: case 0xd0: *payload = 1; return 0;
+        case 0xcd: case 0xd1: *payload = 2; return 0;
+        case 0xce: case 0xd2: *payload = 4; return 0;
+        case 0xcf: case 0xd3: *payload = 8; return 0;
+        case 0xd4: *payload = 2; return 0;
+        case 0xd5: *payload = 3; return 0;
+        case 0xd6: *payload = 5; return 0;
+        case 0xd7: *payload = 9; return 0;
+        case 0xd8: *payload = 17; return 0;
+        case 0xdc: length_size = 2; length_is_array = true; break;
+        case 0xdd: length_size = 4; length_is_array = true; break;
+        case 0xde: length_size = 2; length_is_map = true; break;
+        case 0xdf: length_size = 4; length_is_map = true; break;
+        default: return JOBD_EPROTO; //  0xc1: never used
+    }
+    if (size < 1 + length_size)
+        return JOBD_EPROTO;
+    uint64_t length = 0;
+    for (size_t index = 0; index < length_size; index++)
+        length = (length << 8) | data[1 + index];
+    *header = 1 + length_size;
+    if (length_is_payload)
+        *payload += length; //  ext types add their one type byte
+    else if (length_is_array)
+        *children = length;
+    else if (length_is_map)
+        *children = 2 * length;
+    return 0;
+}
+
+int
+jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size)
+{
+    const uint8_t *bytes = (const uint8_t *) data;
+    size_t offset = 0;
+    uint64_t pending = 1; //  values still to read
+    while (pending > 0) {
+        if (offset >= size) {
+            jobd_fields_reason (reason, reason_size, "not valid msgpack (truncated)");
+            return JOBD_EPROTO;
+        }
+        size_t header;
+        uint64_t payload, children;
+        if (s_header (bytes + offset, size - offset, &header, &payload, &children)) {
+            jobd_fields_reason (reason, reason_size, "not valid msgpack (bad byte at %zu)",
+                                offset);
+            return JOBD_EPROTO;
+        }
+        size_t left = size - offset - header;
+        //  Every element takes at least one byte: a claim of more is a lie, refused before
+        //  anything allocates room for it.
+        if (payload > left || children > left) {
+            jobd_fields_reason (reason, reason_size,
+                                "not valid msgpack (a value at %zu claims more than the %zu bytes left)",
+                                offset, left);
+            return JOBD_EPROTO;
+        }
+        offset += header + payload;
+        pending += children - 1;
+    }
+    if (offset != size) {
+        jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the value",
+                            size - offset);
+        return JOBD_EPROTO;
+    }
+    return 0;
+}

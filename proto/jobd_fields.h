@@ -1,0 +1,70 @@
+//  Table-driven msgpack maps: one description of a struct's fields serves encoding, strict
+//  decoding, copying and freeing, for events and job records alike. Internal to proto/.
+#ifndef JOBD_FIELDS_H_INCLUDED
+#define JOBD_FIELDS_H_INCLUDED
+
+#include "jobd_error.h"
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    JOBD_FIELD_STR,   //  char *, NUL-free msgpack str of at most max bytes
+    JOBD_FIELD_I64,   //  int64_t
+    JOBD_FIELD_U32,   //  uint32_t
+    JOBD_FIELD_U64,   //  uint64_t
+    JOBD_FIELD_BOOL,  //  bool; only true is packed
+    JOBD_FIELD_STATE, //  jobd_state_t as its name; NONE is not packed
+    JOBD_FIELD_TYPE   //  jobd_event_type_t as its name
+} jobd_field_kind_t;
+
+typedef struct {
+    const char *key;
+    jobd_field_kind_t kind;
+    size_t offset; //  offsetof the field in the struct
+    size_t max;    //  JOBD_FIELD_STR: longest value in bytes
+} jobd_field_t;
+
+//  Fills the struct at base from a msgpack map, field by field. Unknown keys are skipped, nil
+//  values are absent, duplicate keys and wrong types are refused. Returns 0, or JOBD_EPROTO /
+//  JOBD_ETOOBIG with a reason. On error the struct may hold some fields: free them.
+int
+    jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map,
+                      void *base, char *reason, size_t reason_size);
+
+//  Packs the present fields of the struct at base as one map. Returns 0 or -ENOMEM.
+int
+    jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base,
+                      msgpack_packer *pk);
+
+//  Deep-copies the string fields of src into dst (a bytewise copy of src). Returns 0 or -ENOMEM
+//  (then dst's strings are the ones copied so far, the rest NULL).
+int
+    jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst);
+
+//  Frees the string fields of the struct at base.
+void
+    jobd_fields_free (const jobd_field_t *fields, size_t count, void *base);
+
+//  Checks every string field against its limit. Returns 0 or JOBD_ETOOBIG with a reason.
+int
+    jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
+                       size_t reason_size);
+
+//  Unpacks exactly size bytes as one map and reads it with jobd_fields_read.
+int
+    jobd_fields_decode (const jobd_field_t *fields, size_t count, const void *data, size_t size,
+                        size_t max_size, void *base, char *reason, size_t reason_size);
+
+//  Packs into a fresh buffer: *data_p (free() it) and *size_p.
+int
+    jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
+                        uint8_t **data_p, size_t *size_p);
+
+//  Writes a formatted reason when reason is not NULL.
+void
+    jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
+        __attribute__ ((format (printf, 3, 4)));
+
+#endif

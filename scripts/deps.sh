@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs jobd's build and test dependencies (Debian 12 packages), only those missing.
+set -euo pipefail
+packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
+          libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
+          libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

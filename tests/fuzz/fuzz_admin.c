@@ -1,0 +1,66 @@
+//  Fuzz target: what the broker does with one admin message: unpack, then answer it as a query
+//  or decode it as an event (against a small real store).
+#include "jobd_admin.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static jobd_store_t *s_store;
+static zhashx_t *s_plugins;
+
+static void
+s_open_store (void)
+{
+    char dir[] = "/tmp/jobd-fuzz-admin-XXXXXX";
+    char reason[256];
+    if (!mkdtemp (dir) || jobd_store_open (dir, 0, 0, &s_store, reason, sizeof reason))
+        abort ();
+    //  A few jobs so that ls and show have something to walk.
+    jobd_store_begin (s_store);
+    for (int index = 0; index < 3; index++) {
+        jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+        jobd_event_set (&submit->source, "fuzz");
+        jobd_event_set (&submit->kind, "spark");
+        jobd_event_set (&submit->spec, "{}");
+        jobd_apply_result_t result;
+        memset (&result, 0, sizeof result);
+        jobd_store_apply (s_store, submit, &result);
+        jobd_apply_result_clear (&result);
+        jobd_event_destroy (&submit);
+    }
+    jobd_store_commit (s_store);
+    s_plugins = zhashx_new ();
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    if (!s_store)
+        s_open_store ();
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    if (msgpack_unpack_next (&unpacked, (const char *)data, size, &offset) ==
+        MSGPACK_UNPACK_SUCCESS) {
+        char type[32] = "";
+        jobd_admin_string (&unpacked.data, "type", type, sizeof type);
+        if (strcmp (type, "query") == 0) {
+            jobd_broker_stats_t stats = {0};
+            jobd_admin_context_t context = {s_store, &stats, s_plugins};
+            msgpack_sbuffer buffer;
+            msgpack_sbuffer_init (&buffer);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+            jobd_admin_query (&context, &unpacked.data, &pk);
+            msgpack_sbuffer_destroy (&buffer);
+        } else {
+            jobd_event_t *event = NULL;
+            char reason[256];
+            if (jobd_event_from_object (&unpacked.data, &event, reason, sizeof reason) == 0)
+                jobd_event_destroy (&event);
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return 0;
+}

@@ -1,0 +1,334 @@
+//  Integration test harness: temporary folders, the real jobd as a child process, admin calls
+//  and event subscriptions, every wait bounded by a deadline.
+#include "harness.h"
+#include "jobd_admin.h"
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *
+harness_build_dir (void)
+{
+    const char *dir = getenv ("JOBD_BUILD_DIR");
+    return dir ? dir : ".";
+}
+
+const char *
+harness_bin (const char *name, char *buffer, size_t size)
+{
+    snprintf (buffer, size, "%s/bin/%s", harness_build_dir (), name);
+    return buffer;
+}
+
+void
+harness_init (harness_t *self, const char *name)
+{
+    memset (self, 0, sizeof *self);
+    snprintf (self->dir, sizeof self->dir, "/tmp/jobd-%s-XXXXXX", name);
+    if (!mkdtemp (self->dir)) {
+        perror ("mkdtemp");
+        abort ();
+    }
+    snprintf (self->config, sizeof self->config, "%s/jobd.cfg", self->dir);
+    snprintf (self->store, sizeof self->store, "%s/store", self->dir);
+    snprintf (self->run_dir, sizeof self->run_dir, "%s/run", self->dir);
+    snprintf (self->admin, sizeof self->admin, "ipc://%s/admin.sock", self->run_dir);
+    snprintf (self->events, sizeof self->events, "ipc://%s/events.sock", self->run_dir);
+    snprintf (self->log, sizeof self->log, "%s/jobd.log", self->dir);
+}
+
+static int
+s_remove (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+void
+harness_fini (harness_t *self)
+{
+    if (self->pid)
+        harness_stop (self, SIGKILL, 5000);
+    if (getenv ("JOBD_KEEP_TEST_DIRS"))
+        return;
+    nftw (self->dir, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+harness_write_config (harness_t *self, const char *extra)
+{
+    FILE *file = fopen (self->config, "w");
+    fprintf (file,
+             "core\n"
+             "    store = %s\n"
+             "    run_dir = %s\n"
+             "    plugin_dir = %s/test-plugins\n"
+             "    log_level = info\n"
+             "%s",
+             self->store, self->run_dir, harness_build_dir (), extra);
+    fclose (file);
+}
+
+pid_t
+harness_start (harness_t *self)
+{
+    char jobd[512];
+    harness_bin ("jobd", jobd, sizeof jobd);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_addopen (&actions, 2, self->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen (&actions, 1, "/dev/null", O_WRONLY, 0);
+    char *argv[] = {jobd, "-c", self->config, NULL};
+    pid_t pid = 0;
+    if (posix_spawn (&pid, jobd, &actions, NULL, argv, environ))
+        pid = 0;
+    posix_spawn_file_actions_destroy (&actions);
+    self->pid = pid;
+    return pid;
+}
+
+int
+harness_request (harness_t *self, const void *data, size_t size, msgpack_unpacked *reply,
+                 int timeout_ms)
+{
+    zsock_t *dealer = zsock_new_dealer (self->admin);
+    if (!dealer)
+        return -1;
+    zsock_set_linger (dealer, 0);
+    zframe_t *frame = zframe_new (data, size);
+    zframe_send (&frame, dealer, 0);
+    zframe_destroy (&frame);
+    zpoller_t *poller = zpoller_new (dealer, NULL);
+    int rc = -1;
+    if (zpoller_wait (poller, timeout_ms) == dealer) {
+        frame = zframe_recv (dealer);
+        if (frame && msgpack_unpack_next (reply, (const char *)zframe_data (frame),
+                                          zframe_size (frame), NULL) == MSGPACK_UNPACK_SUCCESS)
+            rc = 0;
+        zframe_destroy (&frame);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&dealer);
+    return rc;
+}
+
+int64_t
+harness_count (harness_t *self, jobd_state_t state)
+{
+    //  {"v":1,"type":"query","id":"t","q":"stats"}
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1t\xa1q\xa5stats";
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    int64_t count = -1;
+    if (harness_request (self, query, sizeof query - 1, &reply, 1000) == 0) {
+        const msgpack_object *counts = jobd_admin_lookup (&reply.data, "counts");
+        const msgpack_object *value = jobd_admin_lookup (counts, jobd_state_name (state));
+        if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            count = (int64_t)value->via.u64;
+        else if (counts)
+            count = 0;
+    }
+    msgpack_unpacked_destroy (&reply);
+    return count;
+}
+
+bool
+harness_wait_ready (harness_t *self, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        if (access (self->admin + 6, F_OK) == 0 && harness_count (self, JOBD_STATE_QUEUED) >= 0)
+            return true;
+        //  Not up yet: did it die?
+        int status;
+        if (self->pid && waitpid (self->pid, &status, WNOHANG) == self->pid) {
+            self->pid = 0;
+            return false;
+        }
+        //  The socket appears within milliseconds; poll for it at a short interval.
+        poll (NULL, 0, 20);
+    }
+    return false;
+}
+
+int
+harness_stop (harness_t *self, int sig, int timeout_ms)
+{
+    if (!self->pid)
+        return -1;
+    kill (self->pid, sig);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    int status = 0;
+    while (true) {
+        pid_t done = waitpid (self->pid, &status, WNOHANG);
+        if (done == self->pid)
+            break;
+        if (zclock_mono () > deadline) {
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, &status, 0);
+            self->pid = 0;
+            return -1;
+        }
+        poll (NULL, 0, 10);
+    }
+    self->pid = 0;
+    if (WIFEXITED (status))
+        return WEXITSTATUS (status);
+    return 128 + WTERMSIG (status);
+}
+
+//  Reads what is readable from fd into buffer (keeping it NUL-terminated).
+static void
+s_drain (int fd, char *buffer, size_t size, size_t *used, bool *open)
+{
+    char scratch[4096];
+    ssize_t got = read (fd, scratch, sizeof scratch);
+    if (got <= 0) {
+        *open = false;
+        return;
+    }
+    if (buffer && *used + 1 < size) {
+        size_t room = size - 1 - *used;
+        size_t take = (size_t)got < room ? (size_t)got : room;
+        memcpy (buffer + *used, scratch, take);
+        *used += take;
+        buffer[*used] = 0;
+    }
+}
+
+int
+harness_spawn (harness_proc_t *self, char *const argv[])
+{
+    memset (self, 0, sizeof *self);
+    int out_pipe[2], err_pipe[2];
+    if (pipe2 (out_pipe, O_CLOEXEC) || pipe2 (err_pipe, O_CLOEXEC))
+        return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2 (&actions, err_pipe[1], 2);
+    int spawned = posix_spawn (&self->pid, argv[0], &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    close (out_pipe[1]);
+    close (err_pipe[1]);
+    self->out_fd = out_pipe[0];
+    self->err_fd = err_pipe[0];
+    if (spawned) {
+        close (self->out_fd);
+        close (self->err_fd);
+        self->out_fd = self->err_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+//  Reads whatever is readable within timeout_ms. Returns false once both pipes are closed.
+static bool
+s_proc_read (harness_proc_t *self, int timeout_ms)
+{
+    struct pollfd fds[2] = {{.fd = self->out_fd, .events = POLLIN},
+                            {.fd = self->err_fd, .events = POLLIN}};
+    if (self->out_fd < 0 && self->err_fd < 0)
+        return false;
+    if (poll (fds, 2, timeout_ms) <= 0)
+        return true;
+    bool open = true;
+    if (fds[0].revents) {
+        s_drain (self->out_fd, self->out, sizeof self->out, &self->out_used, &open);
+        if (!open) {
+            close (self->out_fd);
+            self->out_fd = -1;
+        }
+    }
+    open = true;
+    if (fds[1].revents) {
+        s_drain (self->err_fd, self->err, sizeof self->err, &self->err_used, &open);
+        if (!open) {
+            close (self->err_fd);
+            self->err_fd = -1;
+        }
+    }
+    return true;
+}
+
+bool
+harness_proc_wait_err (harness_proc_t *self, const char *text, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (!strstr (self->err, text) && zclock_mono () < deadline)
+        if (!s_proc_read (self, 100))
+            break;
+    return strstr (self->err, text) != NULL;
+}
+
+int
+harness_proc_finish (harness_proc_t *self, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline && s_proc_read (self, 100))
+        ;
+    if (self->out_fd >= 0)
+        close (self->out_fd);
+    if (self->err_fd >= 0)
+        close (self->err_fd);
+    self->out_fd = self->err_fd = -1;
+    int status = 0;
+    while (waitpid (self->pid, &status, WNOHANG) == 0) {
+        if (zclock_mono () > deadline) {
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, &status, 0);
+            return -1;
+        }
+        poll (NULL, 0, 10);
+    }
+    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+int
+harness_run (char *const argv[], char *out, size_t out_size, char *err, size_t err_size,
+             int timeout_ms)
+{
+    harness_proc_t *proc = (harness_proc_t *)malloc (sizeof (harness_proc_t));
+    int code = harness_spawn (proc, argv) ? -1 : harness_proc_finish (proc, timeout_ms);
+    if (out && out_size)
+        snprintf (out, out_size, "%s", code == -1 ? "" : proc->out);
+    if (err && err_size)
+        snprintf (err, err_size, "%s", code == -1 ? "" : proc->err);
+    free (proc);
+    return code;
+}
+
+bool
+harness_wait_count (harness_t *self, jobd_state_t state, int64_t count, int timeout_ms)
+{
+    //  jobd has no "tell me when" query: ask at a short interval until the deadline.
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (harness_count (self, state) != count) {
+        if (zclock_mono () > deadline)
+            return false;
+        poll (NULL, 0, 20);
+    }
+    return true;
+}
+
+bool
+harness_log_contains (harness_t *self, const char *text)
+{
+    FILE *file = fopen (self->log, "r");
+    if (!file)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets (line, sizeof line, file))
+        found = strstr (line, text) != NULL;
+    fclose (file);
+    return found;
+}

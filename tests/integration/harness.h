@@ -1,0 +1,87 @@
+//  Integration test harness: temporary folders, the real jobd as a child process, admin calls
+//  and event subscriptions, every wait bounded by a deadline.
+#ifndef JOBD_HARNESS_H_INCLUDED
+#define JOBD_HARNESS_H_INCLUDED
+
+#include "jobd_event.h"
+#include <czmq.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct {
+    char dir[256];     //  temporary folder of this test
+    char config[300];  //  dir/jobd.cfg
+    char store[300];   //  dir/store
+    char run_dir[300]; //  dir/run
+    char admin[320];   //  ipc://dir/run/admin.sock
+    char events[320];  //  ipc://dir/run/events.sock
+    char log[300];     //  dir/jobd.log: jobd's stderr
+    pid_t pid;         //  the running jobd, or 0
+} harness_t;
+
+//  Makes a fresh temporary folder and fills the paths. Aborts the test on failure.
+void harness_init (harness_t *self, const char *name);
+
+//  Removes the folder (and stops jobd if it runs).
+void harness_fini (harness_t *self);
+
+//  Writes dir/jobd.cfg: the core section for this harness, then extra (ZPL text, may be "").
+void harness_write_config (harness_t *self, const char *extra);
+
+//  Starts build/bin/jobd -c config with stderr to the log. Returns the pid.
+pid_t harness_start (harness_t *self);
+
+//  Waits until jobd answers a stats query, up to timeout_ms. Returns true when it does.
+bool harness_wait_ready (harness_t *self, int timeout_ms);
+
+//  Sends sig to jobd and waits for it to exit, up to timeout_ms. Returns its exit code, 128+sig
+//  for a signal, or -1 on timeout (then it is SIGKILLed).
+int harness_stop (harness_t *self, int sig, int timeout_ms);
+
+//  Runs a command line (argv, NULL-terminated) to completion with a deadline; captures up to
+//  out_size bytes of stdout (and of stderr into err, when not NULL). Returns the exit code, or -1.
+int harness_run (char *const argv[], char *out, size_t out_size, char *err, size_t err_size,
+                 int timeout_ms);
+
+//  A child process whose stdout and stderr the test reads as it runs.
+typedef struct {
+    pid_t pid;
+    int out_fd;
+    int err_fd;
+    char out[65536];
+    size_t out_used;
+    char err[8192];
+    size_t err_used;
+} harness_proc_t;
+
+//  Starts argv (NULL-terminated) with its stdout and stderr piped to the test. Returns 0 or -1.
+int harness_spawn (harness_proc_t *self, char *const argv[]);
+
+//  Reads the child's output until its stderr contains text, up to timeout_ms. True when it did.
+bool harness_proc_wait_err (harness_proc_t *self, const char *text, int timeout_ms);
+
+//  Reads until the child exits, up to timeout_ms (then kills it). Returns its exit code or -1.
+int harness_proc_finish (harness_proc_t *self, int timeout_ms);
+
+//  Waits until stats count `count` jobs in state, up to timeout_ms. True when they do.
+bool harness_wait_count (harness_t *self, jobd_state_t state, int64_t count, int timeout_ms);
+
+//  Sends one msgpack request to the admin endpoint; returns 0 with *reply filled, or -1.
+int harness_request (harness_t *self, const void *data, size_t size, msgpack_unpacked *reply,
+                     int timeout_ms);
+
+//  Asks stats and returns counts[state] of jobs (or -1 when jobd does not answer).
+int64_t harness_count (harness_t *self, jobd_state_t state);
+
+//  Returns the path of a built binary: build/bin/NAME (static buffer per call site not needed:
+//  writes into buffer).
+const char *harness_bin (const char *name, char *buffer, size_t size);
+
+//  Returns the build folder (JOBD_BUILD_DIR).
+const char *harness_build_dir (void);
+
+//  True when jobd's log contains text.
+bool harness_log_contains (harness_t *self, const char *text);
+
+#endif

@@ -1,0 +1,248 @@
+//  The broker in-process: commands and observations in, replies after the commit, transitions
+//  published only once they can be read back from the store, bad input answered and counted.
+#include "jobd_admin.h"
+#include "jobd_broker.h"
+#include "jobd_plugin.h"
+#include <cmocka.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    char dir[64];
+    jobd_store_t *store;
+    jobd_broker_t *broker;
+    zsock_t *admin;
+    zsock_t *events;
+} s_fixture_t;
+
+static int
+s_remove (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+static int
+s_setup (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)calloc (1, sizeof *self);
+    snprintf (self->dir, sizeof self->dir, "/tmp/jobd-broker-XXXXXX");
+    assert_non_null (mkdtemp (self->dir));
+    char reason[256];
+    assert_int_equal (jobd_store_open (self->dir, 0, 0, &self->store, reason, sizeof reason), 0);
+    assert_int_equal (jobd_broker_new (self->store, "inproc://test-admin", "inproc://test-events",
+                                       64, &self->broker, reason, sizeof reason),
+                      0);
+    self->admin = zsock_new_dealer (">inproc://test-admin");
+    self->events = zsock_new_sub (">inproc://test-events", "job.");
+    zsock_set_subscribe (self->events, JOBD_WELCOME_TOPIC);
+    //  The welcome says the subscription is in place.
+    char *welcome = zstr_recv (self->events);
+    assert_string_equal (welcome, JOBD_WELCOME_TOPIC);
+    zstr_free (&welcome);
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    zsock_destroy (&self->admin);
+    zsock_destroy (&self->events);
+    jobd_broker_destroy (&self->broker);
+    assert_null (self->broker);
+    jobd_store_destroy (&self->store);
+    nftw (self->dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
+    free (self);
+    return 0;
+}
+
+static void
+s_send (s_fixture_t *self, jobd_event_t *event)
+{
+    jobd_event_set (&event->source, "test");
+    assert_int_equal (jobd_plugin_send (self->admin, event), 0);
+}
+
+//  Receives the reply (with a deadline) into unpacked; returns whether it says ok.
+static bool
+s_reply (s_fixture_t *self, msgpack_unpacked *unpacked)
+{
+    zsock_set_rcvtimeo (self->admin, 5000);
+    zframe_t *frame = zframe_recv (self->admin);
+    assert_non_null (frame);
+    msgpack_unpacked_init (unpacked);
+    assert_int_equal (msgpack_unpack_next (unpacked, (const char *)zframe_data (frame),
+                                           zframe_size (frame), NULL),
+                      MSGPACK_UNPACK_SUCCESS);
+    zframe_destroy (&frame);
+    const msgpack_object *ok = jobd_admin_lookup (&unpacked->data, "ok");
+    assert_non_null (ok);
+    return ok->via.boolean;
+}
+
+static jobd_event_t *
+s_transition (s_fixture_t *self)
+{
+    zsock_set_rcvtimeo (self->events, 5000);
+    zmsg_t *msg = zmsg_recv (self->events);
+    assert_non_null (msg);
+    assert_int_equal (zmsg_size (msg), 2);
+    zframe_t *payload = zmsg_last (msg);
+    jobd_event_t *event = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0), 0);
+    char *topic = zmsg_popstr (msg);
+    char expected[128];
+    snprintf (expected, sizeof expected, "job.%s.%s", jobd_state_name (event->state), event->job);
+    assert_string_equal (topic, expected);
+    zstr_free (&topic);
+    zmsg_destroy (&msg);
+    return event;
+}
+
+static void
+test_submit_observe_and_publish_after_commit (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, "{}");
+    jobd_event_set (&submit->name, "etl");
+    s_send (self, submit);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    char job[64], re[64];
+    assert_true (jobd_admin_string (&reply.data, "job", job, sizeof job));
+    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_string_equal (re, submit->id);
+    msgpack_unpacked_destroy (&reply);
+    jobd_event_destroy (&submit);
+
+    jobd_event_t *transition = s_transition (self);
+    assert_string_equal (transition->job, job);
+    assert_int_equal (transition->state, JOBD_STATE_QUEUED);
+    assert_int_equal (transition->from, JOBD_STATE_NONE);
+    jobd_event_destroy (&transition);
+
+    //  Three observations in a row: each published transition is already readable.
+    jobd_state_t states[] = {JOBD_STATE_SUBMITTED, JOBD_STATE_RUNNING, JOBD_STATE_SUCCEEDED};
+    for (size_t index = 0; index < 3; index++) {
+        jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+        jobd_event_set (&observed->job, job);
+        observed->state = states[index];
+        s_send (self, observed);
+        jobd_event_destroy (&observed);
+    }
+    for (size_t index = 0; index < 3; index++) {
+        transition = s_transition (self);
+        assert_int_equal (transition->state, states[index]);
+        assert_int_equal (transition->seq, index + 2);
+        jobd_job_t *record = NULL;
+        assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+        assert_true (record->last_seq >= transition->seq);
+        jobd_job_destroy (&record);
+        jobd_event_destroy (&transition);
+        assert_true (s_reply (self, &reply));
+        msgpack_unpacked_destroy (&reply);
+    }
+    //  A repeat is not a transition: replied to as a duplicate, nothing published.
+    jobd_event_t *again = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&again->job, job);
+    again->state = JOBD_STATE_RUNNING;
+    s_send (self, again);
+    jobd_event_destroy (&again);
+    assert_true (s_reply (self, &reply));
+    char outcome[32];
+    assert_true (jobd_admin_string (&reply.data, "outcome", outcome, sizeof outcome));
+    assert_string_equal (outcome, "backward");
+    msgpack_unpacked_destroy (&reply);
+    zsock_set_rcvtimeo (self->events, 0);
+    zmsg_t *none = zmsg_recv (self->events);
+    assert_null (none);
+}
+
+static void
+test_bad_input_is_answered_and_counted (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    static const struct {
+        const char *bytes;
+        size_t size;
+        const char *error;
+    } cases[] = {{"\xc1", 1, "EPROTO"},
+                 {"\x93\x01\x02", 3, "EPROTO"},
+                 {"\x80\x80", 2, "EPROTO"},
+                 {"\x81\xa4type\xa6submit", 13, "EPROTO"}};
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        zframe_t *frame = zframe_new (cases[index].bytes, cases[index].size);
+        zframe_send (&frame, self->admin, 0);
+        msgpack_unpacked reply;
+        assert_false (s_reply (self, &reply));
+        char error[32], reason[256];
+        assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+        assert_string_equal (error, cases[index].error);
+        assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+        assert_true (strlen (reason) > 0);
+        msgpack_unpacked_destroy (&reply);
+    }
+    //  Unknown job; cancel of a job that does not exist.
+    jobd_event_t *cancel = jobd_event_new (JOBD_EVENT_CANCEL);
+    jobd_event_set (&cancel->job, "job-404");
+    s_send (self, cancel);
+    jobd_event_destroy (&cancel);
+    msgpack_unpacked reply;
+    assert_false (s_reply (self, &reply));
+    msgpack_unpacked_destroy (&reply);
+
+    //  stats counts them.
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa5stats";
+    zframe_t *frame = zframe_new (query, sizeof query - 1);
+    zframe_send (&frame, self->admin, 0);
+    assert_true (s_reply (self, &reply));
+    const msgpack_object *broker = jobd_admin_lookup (&reply.data, "broker");
+    const msgpack_object *rejected = jobd_admin_lookup (broker, "rejected");
+    assert_non_null (rejected);
+    assert_int_equal (rejected->via.u64, 5);
+    msgpack_unpacked_destroy (&reply);
+}
+
+static void
+test_stop_applies_what_was_received (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    //  Many events sent, then the broker is stopped at once: all of them are stored.
+    for (int index = 0; index < 500; index++) {
+        jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+        char ext[32];
+        snprintf (ext, sizeof ext, "ext-%d", index);
+        jobd_event_set (&track->kind, "spark");
+        jobd_event_set (&track->backend, "b");
+        jobd_event_set (&track->ext, ext);
+        s_send (self, track);
+        jobd_event_destroy (&track);
+    }
+    //  No waiting for replies: $TERM arrives while events are still queued, and the broker
+    //  applies, commits and publishes them before it stops.
+    jobd_broker_destroy (&self->broker);
+    uint64_t counts[JOBD_STATE_COUNT];
+    assert_int_equal (jobd_store_counts (self->store, counts), 0);
+    assert_int_equal (counts[JOBD_STATE_SUBMITTED], 500);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_submit_observe_and_publish_after_commit, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_bad_input_is_answered_and_counted, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_stop_applies_what_was_received, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

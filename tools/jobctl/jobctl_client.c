@@ -1,0 +1,78 @@
+//  jobctl's side of the admin protocol: one request, one reply, with a deadline.
+#include "jobctl_client.h"
+#include "jobd_admin.h"
+#include "jobd_error.h"
+#include "jobd_run_dir.h"
+#include <czmq.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+jobctl_reply_parse (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
+                    size_t reason_size)
+{
+    size_t offset = 0;
+    if (msgpack_unpack_next (unpacked, (const char *)data, size, &offset) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        offset != size) {
+        snprintf (reason, reason_size, "reply is not one msgpack value");
+        return JOBD_EPROTO;
+    }
+    char type[16];
+    const msgpack_object *ok = jobd_admin_lookup (&unpacked->data, "ok");
+    if (!jobd_admin_string (&unpacked->data, "type", type, sizeof type) || strcmp (type, "reply") ||
+        !ok || ok->type != MSGPACK_OBJECT_BOOLEAN) {
+        snprintf (reason, reason_size, "reply is not a jobd reply map");
+        return JOBD_EPROTO;
+    }
+    return 0;
+}
+
+int
+jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *request,
+                msgpack_unpacked *unpacked, char *reason, size_t reason_size)
+{
+    //  An ipc socket nobody listens on (a missing file, or one left by a killed jobd) answers
+    //  at once, rather than after the whole timeout.
+    char scratch[16];
+    if (strncmp (endpoint, "ipc://", 6) == 0
+        && jobd_run_dir_check_endpoint (endpoint, scratch, sizeof scratch) == 0) {
+        snprintf (reason, reason_size, "jobd is not running (nothing listens on %s)", endpoint + 6);
+        return JOBCTL_EUNREACHABLE;
+    }
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (dealer, 0);
+    if (zsock_connect (dealer, "%s", endpoint)) {
+        snprintf (reason, reason_size, "invalid admin endpoint %s", endpoint);
+        zsock_destroy (&dealer);
+        return JOBD_EPROTO;
+    }
+    zframe_t *frame = zframe_new (request->data, request->size);
+    zframe_send (&frame, dealer, 0);
+    zframe_destroy (&frame);
+    zpoller_t *poller = zpoller_new (dealer, NULL);
+    int rc = JOBCTL_EUNREACHABLE;
+    if (zpoller_wait (poller, timeout_ms) == dealer) {
+        frame = zframe_recv (dealer);
+        rc = frame ? jobctl_reply_parse (zframe_data (frame), zframe_size (frame), unpacked, reason,
+                                         reason_size)
+                   : JOBD_EPROTO;
+        zframe_destroy (&frame);
+    } else
+        snprintf (reason, reason_size, "no reply from jobd at %s within %d ms", endpoint,
+                  timeout_ms);
+    zpoller_destroy (&poller);
+    zsock_destroy (&dealer);
+    return rc;
+}
+
+bool
+jobctl_reply_ok (const msgpack_object *reply, char *reason, size_t reason_size)
+{
+    const msgpack_object *ok = jobd_admin_lookup (reply, "ok");
+    if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean)
+        return true;
+    if (!jobd_admin_string (reply, "reason", reason, reason_size))
+        snprintf (reason, reason_size, "jobd refused the request");
+    return false;
+}

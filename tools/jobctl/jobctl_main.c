@@ -1,0 +1,720 @@
+//  jobctl: the admin CLI of jobd. Submits, tracks, lists, shows, cancels, retries and watches
+//  jobs through jobd's admin and events endpoints, or reads the store when jobd is down.
+#include "jobctl_client.h"
+#include "jobctl_print.h"
+#include "jobd_admin.h"
+#include "jobd_plugin.h"
+#include "jobd_store.h"
+#include <czmq.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+
+//  Exit codes, as --help says.
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_NOTFOUND = 4 };
+
+typedef struct {
+    char admin[1100];
+    char events[1100];
+    const char *store;
+    int timeout_ms;
+    bool json;
+    //  Command options.
+    const char *state;
+    const char *kind;
+    const char *backend;
+    const char *name;
+    const char *job;
+    const char *error;
+    uint64_t limit;
+    long count;
+} s_options_t;
+
+static const char *s_usage_text =
+    "Usage: jobctl [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+    "Talks to jobd. Commands:\n"
+    "  submit FILE|-              submit a job from a JSON spec; prints the new job id\n"
+    "  track EXT --kind K --backend B [--name N] [--state S]\n"
+    "                             follow a job that already runs at a backend\n"
+    "  ls [--state S[,S]] [--kind K] [--name TEXT] [--limit N]\n"
+    "                             list jobs (reads the store when jobd is down)\n"
+    "  show ID                    a job and its whole history (store when jobd is down)\n"
+    "  cancel ID                  cancel a job (at its backend when it runs there)\n"
+    "  retry ID                   retry a FAILED job (attempt + 1)\n"
+    "  observe ID STATE [--error TEXT]\n"
+    "                             report a state seen outside jobd (goes through the state "
+    "machine)\n"
+    "  watch [--state S[,S]] [--job ID] [--count N]\n"
+    "                             print transitions as they are committed\n"
+    "  plugins                    loaded plugins, their versions and status\n"
+    "  stats                      jobs by state, and the broker's counters\n"
+    "Global options:\n"
+    "  --run-dir DIR    jobd's run folder (default $JOBD_CORE_RUN_DIR or ./jobd-run)\n"
+    "  --admin EP       admin endpoint (default ipc://RUN_DIR/admin.sock)\n"
+    "  --events EP      events endpoint (default ipc://RUN_DIR/events.sock)\n"
+    "  --store DIR      store folder for reads when jobd is down (default $JOBD_CORE_STORE\n"
+    "                   or ./jobd-data)\n"
+    "  --timeout MS     how long to wait for jobd (default 5000)\n"
+    "  --json           JSON output (one value, or JSON lines for watch)\n"
+    "  -h, --help       this help (also: jobctl COMMAND --help)\n"
+    "  -V, --version    the version\n"
+    "Exit codes: 0 done, 1 jobd refused the request, 2 usage, 3 jobd unreachable, 4 not found.\n";
+
+static int s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_fail (int code, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fputs ("jobctl: ", stderr);
+    vfprintf (stderr, format, args);
+    fputc ('\n', stderr);
+    va_end (args);
+    return code;
+}
+
+static const char *
+s_env_or (const char *name, const char *fallback)
+{
+    const char *value = getenv (name);
+    return value && *value ? value : fallback;
+}
+
+//  A request under construction: a msgpack map of string keys.
+typedef struct {
+    msgpack_sbuffer buffer;
+    msgpack_packer pk;
+} s_request_t;
+
+static void
+s_pack_kv (msgpack_packer *pk, const char *key, const char *value)
+{
+    msgpack_pack_str (pk, strlen (key));
+    msgpack_pack_str_body (pk, key, strlen (key));
+    msgpack_pack_str (pk, strlen (value));
+    msgpack_pack_str_body (pk, value, strlen (value));
+}
+
+//  Sends a request and handles the common failures. Returns an exit code; EXIT_OK with *reply
+//  filled (destroy it) when jobd said ok.
+static int
+s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *reply)
+{
+    char reason[512];
+    msgpack_unpacked_init (reply);
+    int rc =
+        jobctl_request (options->admin, options->timeout_ms, request, reply, reason, sizeof reason);
+    if (rc == JOBCTL_EUNREACHABLE)
+        return s_fail (EXIT_UNREACHABLE, "%s", reason);
+    if (rc)
+        return s_fail (EXIT_FAILED, "%s", reason);
+    if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
+        char error[32] = "";
+        jobd_admin_string (&reply->data, "error", error, sizeof error);
+        return s_fail (strcmp (error, "ENOTFOUND") == 0 ? EXIT_NOTFOUND : EXIT_FAILED, "%s",
+                       reason);
+    }
+    return EXIT_OK;
+}
+
+//  Sends one event built by the caller; prints the job id (or the reply as JSON).
+static int
+s_send_event (const s_options_t *options, jobd_event_t *event, bool print_job)
+{
+    jobd_event_set (&event->source, "jobctl");
+    event->reply = true;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    char reason[512];
+    if (jobd_event_encode (event, &data, &size, reason, sizeof reason))
+        return s_fail (EXIT_USAGE, "%s", reason);
+    msgpack_sbuffer request = {.data = (char *)data, .size = size, .alloc = size};
+    msgpack_unpacked reply;
+    int code = s_call (options, &request, &reply);
+    free (data);
+    if (code == EXIT_OK) {
+        char job[JOBD_ID_MAX + 1] = "", outcome[32] = "";
+        jobd_admin_string (&reply.data, "job", job, sizeof job);
+        jobd_admin_string (&reply.data, "outcome", outcome, sizeof outcome);
+        if (options->json) {
+            json_t *json = jobctl_json_from_msgpack (&reply.data);
+            jobctl_print_json (stdout, json);
+            json_decref (json);
+        } else if (print_job)
+            printf ("%s\n", job);
+        else if (strcmp (outcome, "changed") && strcmp (outcome, "forwarded"))
+            printf ("%s: nothing to do (%s)\n", job, outcome);
+        else
+            printf ("%s: %s\n", job,
+                    strcmp (outcome, "forwarded") ? "done" : "cancel sent to its backend");
+    }
+    msgpack_unpacked_destroy (&reply);
+    return code;
+}
+
+static int
+s_cmd_submit (const s_options_t *options, int argc, char **argv)
+{
+    if (argc != 1)
+        return s_fail (EXIT_USAGE, "usage: jobctl submit FILE|- (a JSON object)");
+    json_error_t error;
+    json_t *spec = strcmp (argv[0], "-") == 0 ? json_loadf (stdin, 0, &error)
+                                              : json_load_file (argv[0], 0, &error);
+    if (!spec)
+        return s_fail (EXIT_USAGE, "%s:%d: %s", argv[0], error.line, error.text);
+    if (!json_is_object (spec)) {
+        json_decref (spec);
+        return s_fail (EXIT_USAGE, "%s: the spec must be a JSON object", argv[0]);
+    }
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_SUBMIT);
+    const char *kind =
+        options->kind ? options->kind : json_string_value (json_object_get (spec, "kind"));
+    const char *name =
+        options->name ? options->name : json_string_value (json_object_get (spec, "name"));
+    const char *backend =
+        options->backend ? options->backend : json_string_value (json_object_get (spec, "backend"));
+    jobd_event_set (&event->kind, kind ? kind : "spark");
+    jobd_event_set (&event->name, name);
+    jobd_event_set (&event->backend, backend);
+    char *text = json_dumps (spec, JSON_COMPACT);
+    jobd_event_set (&event->spec, text);
+    free (text);
+    json_decref (spec);
+    int code = s_send_event (options, event, true);
+    jobd_event_destroy (&event);
+    return code;
+}
+
+static int
+s_parse_state (const char *name, jobd_state_t *state_p)
+{
+    return jobd_state_parse (name, strlen (name), state_p);
+}
+
+static int
+s_cmd_track (const s_options_t *options, int argc, char **argv)
+{
+    if (argc != 1 || !options->kind || !options->backend)
+        return s_fail (EXIT_USAGE,
+                       "usage: jobctl track EXT --kind K --backend B [--name N] [--state S]");
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&event->ext, argv[0]);
+    jobd_event_set (&event->kind, options->kind);
+    jobd_event_set (&event->backend, options->backend);
+    jobd_event_set (&event->name, options->name);
+    if (options->state && s_parse_state (options->state, &event->state)) {
+        jobd_event_destroy (&event);
+        return s_fail (EXIT_USAGE, "unknown state '%s'", options->state);
+    }
+    int code = s_send_event (options, event, true);
+    jobd_event_destroy (&event);
+    return code;
+}
+
+static int
+s_cmd_job_command (const s_options_t *options, int argc, char **argv, jobd_event_type_t type)
+{
+    if (argc != 1)
+        return s_fail (EXIT_USAGE, "usage: jobctl %s ID", jobd_event_type_name (type));
+    jobd_event_t *event = jobd_event_new (type);
+    jobd_event_set (&event->job, argv[0]);
+    int code = s_send_event (options, event, false);
+    jobd_event_destroy (&event);
+    return code;
+}
+
+static int
+s_cmd_observe (const s_options_t *options, int argc, char **argv)
+{
+    jobd_state_t state;
+    if (argc != 2)
+        return s_fail (EXIT_USAGE, "usage: jobctl observe ID STATE [--error TEXT]");
+    if (s_parse_state (argv[1], &state))
+        return s_fail (EXIT_USAGE,
+                       "unknown state '%s' (QUEUED, SUBMITTED, RUNNING, SUCCEEDED, "
+                       "FAILED, CANCELLED, RETRY_WAIT, UNKNOWN, LOST)",
+                       argv[1]);
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&event->job, argv[0]);
+    jobd_event_set (&event->error, options->error);
+    event->state = state;
+    int code = s_send_event (options, event, false);
+    jobd_event_destroy (&event);
+    return code;
+}
+
+//  ls and show when jobd is down: the store, read-only.
+typedef struct {
+    const s_options_t *options;
+    json_t *array;
+    uint64_t count;
+} s_ls_t;
+
+static bool
+s_ls_print (const jobd_job_t *job, void *arg)
+{
+    s_ls_t *ls = (s_ls_t *)arg;
+    const s_options_t *options = ls->options;
+    if ((options->kind && strcmp (job->kind, options->kind)) ||
+        (options->name && (!job->name || !strstr (job->name, options->name))))
+        return true;
+    if (ls->count++ == options->limit)
+        return false;
+    if (ls->array)
+        json_array_append_new (ls->array, jobctl_json_from_job (job));
+    else
+        jobctl_print_job_row (stdout, job);
+    return true;
+}
+
+static uint32_t
+s_state_mask (const char *states, bool *ok)
+{
+    uint32_t mask = 0;
+    char buffer[256];
+    snprintf (buffer, sizeof buffer, "%s", states ? states : "");
+    char *save = NULL;
+    *ok = true;
+    for (char *name = strtok_r (buffer, ",", &save); name; name = strtok_r (NULL, ",", &save)) {
+        jobd_state_t state;
+        if (s_parse_state (name, &state))
+            *ok = false;
+        mask |= 1u << state;
+    }
+    return mask;
+}
+
+static int
+s_open_store (const s_options_t *options, jobd_store_t **store_p)
+{
+    char reason[512];
+    int rc = jobd_store_open (options->store, JOBD_STORE_RDONLY, 0, store_p, reason, sizeof reason);
+    if (rc)
+        return s_fail (EXIT_UNREACHABLE, "jobd is not reachable and the store cannot be read: %s",
+                       reason);
+    fprintf (stderr, "jobctl: jobd is not reachable; reading the store %s directly\n",
+             options->store);
+    return EXIT_OK;
+}
+
+static int
+s_ls_from_store (const s_options_t *options)
+{
+    bool ok;
+    uint32_t mask = s_state_mask (options->state, &ok);
+    jobd_store_t *store = NULL;
+    int code = s_open_store (options, &store);
+    if (code)
+        return code;
+    s_ls_t ls = {options, options->json ? json_array () : NULL, 0};
+    if (!ls.array)
+        jobctl_print_job_header (stdout);
+    jobd_store_scan (store, mask, s_ls_print, &ls);
+    if (ls.array) {
+        jobctl_print_json (stdout, ls.array);
+        json_decref (ls.array);
+    }
+    jobd_store_destroy (&store);
+    return EXIT_OK;
+}
+
+//  Prints a reply's "jobs" array.
+static int
+s_print_jobs (const s_options_t *options, const msgpack_object *reply)
+{
+    const msgpack_object *jobs = jobd_admin_lookup (reply, "jobs");
+    if (!jobs || jobs->type != MSGPACK_OBJECT_ARRAY)
+        return s_fail (EXIT_FAILED, "reply without a jobs list");
+    s_ls_t ls = {options, options->json ? json_array () : NULL, 0};
+    if (!ls.array)
+        jobctl_print_job_header (stdout);
+    for (uint32_t index = 0; index < jobs->via.array.size; index++) {
+        jobd_job_t *job = NULL;
+        char reason[256];
+        if (jobd_job_from_object (&jobs->via.array.ptr[index], &job, reason, sizeof reason) == 0)
+            s_ls_print (job, &ls);
+        else
+            fprintf (stderr, "jobctl: skipping a job record: %s\n", reason);
+        jobd_job_destroy (&job);
+    }
+    if (ls.array) {
+        jobctl_print_json (stdout, ls.array);
+        json_decref (ls.array);
+    }
+    const msgpack_object *truncated = jobd_admin_lookup (reply, "truncated");
+    if (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN && truncated->via.boolean)
+        fprintf (stderr, "jobctl: list truncated at %" PRIu64 " jobs (use --limit)\n", ls.count);
+    return EXIT_OK;
+}
+
+static void
+s_query_head (s_request_t *request, const char *what, size_t extra)
+{
+    msgpack_sbuffer_init (&request->buffer);
+    msgpack_packer_init (&request->pk, &request->buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&request->pk, 4 + extra);
+    msgpack_pack_str (&request->pk, 1);
+    msgpack_pack_str_body (&request->pk, "v", 1);
+    msgpack_pack_uint32 (&request->pk, JOBD_PROTO_VERSION);
+    s_pack_kv (&request->pk, "type", "query");
+    s_pack_kv (&request->pk, "id", "jobctl");
+    s_pack_kv (&request->pk, "q", what);
+}
+
+static int
+s_cmd_ls (const s_options_t *options, int argc, char **argv)
+{
+    bool ok;
+    s_state_mask (options->state, &ok);
+    if (argc != 0 || !ok)
+        return s_fail (EXIT_USAGE,
+                       "usage: jobctl ls [--state S[,S]] [--kind K] [--name TEXT] [--limit N]");
+    s_request_t request;
+    s_query_head (&request, "ls",
+                  (options->state != NULL) + (options->kind != NULL) + (options->name != NULL) + 1);
+    if (options->state)
+        s_pack_kv (&request.pk, "state", options->state);
+    if (options->kind)
+        s_pack_kv (&request.pk, "kind", options->kind);
+    if (options->name)
+        s_pack_kv (&request.pk, "name", options->name);
+    msgpack_pack_str (&request.pk, 5);
+    msgpack_pack_str_body (&request.pk, "limit", 5);
+    msgpack_pack_uint64 (&request.pk, options->limit);
+    msgpack_unpacked reply;
+    int code = s_call (options, &request.buffer, &reply);
+    if (code == EXIT_OK)
+        code = s_print_jobs (options, &reply.data);
+    msgpack_unpacked_destroy (&reply);
+    msgpack_sbuffer_destroy (&request.buffer);
+    if (code == EXIT_UNREACHABLE)
+        return s_ls_from_store (options);
+    return code;
+}
+
+static void
+s_print_show (const s_options_t *options, const jobd_job_t *job, jobd_event_t **history,
+              size_t count)
+{
+    if (options->json) {
+        json_t *json = json_object ();
+        json_object_set_new (json, "job", jobctl_json_from_job (job));
+        json_t *array = json_array ();
+        for (size_t index = 0; index < count; index++)
+            json_array_append_new (array, jobctl_json_from_event (history[index]));
+        json_object_set_new (json, "history", array);
+        jobctl_print_json (stdout, json);
+        json_decref (json);
+        return;
+    }
+    jobctl_print_job (stdout, job);
+    printf ("history:\n");
+    for (size_t index = 0; index < count; index++)
+        jobctl_print_transition (stdout, history[index]);
+}
+
+static int
+s_show_from_store (const s_options_t *options, const char *id)
+{
+    jobd_store_t *store = NULL;
+    int code = s_open_store (options, &store);
+    if (code)
+        return code;
+    jobd_job_t *job = NULL;
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    int rc = jobd_store_job_get (store, id, &job);
+    if (rc == 0)
+        rc = jobd_store_history (store, id, &history, &count);
+    if (rc == 0)
+        s_print_show (options, job, history, count);
+    else
+        code = s_fail (rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "job '%s': %s", id,
+                       jobd_strerror (rc));
+    jobd_job_destroy (&job);
+    jobd_store_history_free (&history, count);
+    jobd_store_destroy (&store);
+    return code;
+}
+
+static int
+s_cmd_show (const s_options_t *options, int argc, char **argv)
+{
+    if (argc != 1)
+        return s_fail (EXIT_USAGE, "usage: jobctl show ID");
+    s_request_t request;
+    s_query_head (&request, "show", 1);
+    s_pack_kv (&request.pk, "job", argv[0]);
+    msgpack_unpacked reply;
+    int code = s_call (options, &request.buffer, &reply);
+    msgpack_sbuffer_destroy (&request.buffer);
+    if (code == EXIT_OK) {
+        jobd_job_t *job = NULL;
+        char reason[256];
+        const msgpack_object *history = jobd_admin_lookup (&reply.data, "history");
+        if (jobd_job_from_object (jobd_admin_lookup (&reply.data, "job"), &job, reason,
+                                  sizeof reason) ||
+            !history || history->type != MSGPACK_OBJECT_ARRAY)
+            code = s_fail (EXIT_FAILED, "malformed reply: %s", reason);
+        else {
+            size_t count = history->via.array.size;
+            jobd_event_t **events = (jobd_event_t **)calloc (count + 1, sizeof (jobd_event_t *));
+            size_t decoded = 0;
+            for (size_t index = 0; index < count; index++)
+                if (jobd_event_from_object (&history->via.array.ptr[index], &events[decoded],
+                                            reason, sizeof reason) == 0)
+                    decoded++;
+            s_print_show (options, job, events, decoded);
+            jobd_store_history_free (&events, decoded);
+        }
+        jobd_job_destroy (&job);
+    }
+    msgpack_unpacked_destroy (&reply);
+    if (code == EXIT_UNREACHABLE)
+        return s_show_from_store (options, argv[0]);
+    return code;
+}
+
+static int
+s_cmd_query_print (const s_options_t *options, int argc, const char *what)
+{
+    if (argc != 0)
+        return s_fail (EXIT_USAGE, "usage: jobctl %s", what);
+    s_request_t request;
+    s_query_head (&request, what, 0);
+    msgpack_unpacked reply;
+    int code = s_call (options, &request.buffer, &reply);
+    msgpack_sbuffer_destroy (&request.buffer);
+    if (code)
+        return code;
+    json_t *json = jobctl_json_from_msgpack (&reply.data);
+    if (options->json)
+        jobctl_print_json (stdout, json);
+    else if (strcmp (what, "plugins") == 0) {
+        printf ("%-16s %-10s %-10s %s\n", "NAME", "VERSION", "STATUS", "DETAIL");
+        size_t index;
+        json_t *plugin;
+        json_array_foreach (json_object_get (json, "plugins"), index, plugin)
+            printf ("%-16s %-10s %-10s %s\n", json_string_value (json_object_get (plugin, "name")),
+                    json_string_value (json_object_get (plugin, "version")),
+                    json_string_value (json_object_get (plugin, "status")),
+                    json_string_value (json_object_get (plugin, "detail")));
+    } else {
+        const char *key;
+        json_t *value;
+        printf ("jobs by state:\n");
+        json_object_foreach (json_object_get (json, "counts"), key, value)
+            printf ("  %-12s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
+        printf ("broker:\n");
+        json_object_foreach (json_object_get (json, "broker"), key, value)
+            printf ("  %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
+    }
+    json_decref (json);
+    msgpack_unpacked_destroy (&reply);
+    return EXIT_OK;
+}
+
+static int
+s_cmd_watch (const s_options_t *options, int argc, char **argv)
+{
+    bool ok;
+    uint32_t mask = s_state_mask (options->state, &ok);
+    if (argc != 0 || !ok)
+        return s_fail (EXIT_USAGE, "usage: jobctl watch [--state S[,S]] [--job ID] [--count N]");
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    if (zsock_connect (sub, "%s", options->events)) {
+        zsock_destroy (&sub);
+        return s_fail (EXIT_USAGE, "invalid events endpoint %s", options->events);
+    }
+    //  Server-side prefix filters; the job id is then compared exactly (job-4 vs job-42).
+    for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++) {
+        if (mask && !(mask & (1u << state)))
+            continue;
+        char topic[JOBD_ID_MAX + 32];
+        snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name ((jobd_state_t)state),
+                  options->job ? options->job : "");
+        zsock_set_subscribe (sub, topic);
+    }
+    if (!options->state)
+        zsock_set_subscribe (sub, "stale.");
+    zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
+    long seen = 0;
+    while (!zsys_interrupted && (options->count <= 0 || seen < options->count)) {
+        zmsg_t *msg = zmsg_recv (sub);
+        if (!msg)
+            break;
+        zframe_t *topic = zmsg_first (msg);
+        zframe_t *payload = zmsg_next (msg);
+        if (!payload && zframe_streq (topic, JOBD_WELCOME_TOPIC)) {
+            //  Connected: from here on nothing committed is missed.
+            fprintf (stderr, "jobctl: watching %s (Ctrl-C to stop)\n", options->events);
+            zmsg_destroy (&msg);
+            continue;
+        }
+        jobd_event_t *event = NULL;
+        char reason[256];
+        if (!payload || jobd_event_decode (zframe_data (payload), zframe_size (payload), &event,
+                                           reason, sizeof reason)) {
+            fprintf (stderr, "jobctl: skipping a malformed event (%s)\n",
+                     payload ? reason : "no payload");
+        } else if (!options->job || (event->job && strcmp (event->job, options->job) == 0)) {
+            seen++;
+            if (options->json) {
+                json_t *json = jobctl_json_from_event (event);
+                jobctl_print_json (stdout, json);
+                json_decref (json);
+            } else if (event->type == JOBD_EVENT_STALE)
+                printf ("%.*s  %s silent since %" PRId64 " ms\n", (int)zframe_size (topic),
+                        (const char *)zframe_data (topic), event->job,
+                        jobd_now_ms () - event->last_seen);
+            else
+                jobctl_print_transition (stdout, event);
+            fflush (stdout);
+        }
+        jobd_event_destroy (&event);
+        zmsg_destroy (&msg);
+    }
+    zsock_destroy (&sub);
+    return EXIT_OK;
+}
+
+int
+main (int argc, char *argv[])
+{
+    enum {
+        O_RUN_DIR = 256,
+        O_ADMIN,
+        O_EVENTS,
+        O_STORE,
+        O_TIMEOUT,
+        O_JSON,
+        O_STATE,
+        O_KIND,
+        O_BACKEND,
+        O_NAME,
+        O_JOB,
+        O_ERROR,
+        O_LIMIT,
+        O_COUNT
+    };
+    static const struct option long_options[] = {{"run-dir", required_argument, NULL, O_RUN_DIR},
+                                                 {"admin", required_argument, NULL, O_ADMIN},
+                                                 {"events", required_argument, NULL, O_EVENTS},
+                                                 {"store", required_argument, NULL, O_STORE},
+                                                 {"timeout", required_argument, NULL, O_TIMEOUT},
+                                                 {"json", no_argument, NULL, O_JSON},
+                                                 {"state", required_argument, NULL, O_STATE},
+                                                 {"kind", required_argument, NULL, O_KIND},
+                                                 {"backend", required_argument, NULL, O_BACKEND},
+                                                 {"name", required_argument, NULL, O_NAME},
+                                                 {"job", required_argument, NULL, O_JOB},
+                                                 {"error", required_argument, NULL, O_ERROR},
+                                                 {"limit", required_argument, NULL, O_LIMIT},
+                                                 {"count", required_argument, NULL, O_COUNT},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {"version", no_argument, NULL, 'V'},
+                                                 {NULL, 0, NULL, 0}};
+    s_options_t options = {.timeout_ms = 5000, .limit = 10000};
+    const char *run_dir = s_env_or ("JOBD_CORE_RUN_DIR", "jobd-run");
+    const char *admin = s_env_or ("JOBD_CORE_ADMIN", NULL);
+    const char *events = s_env_or ("JOBD_CORE_EVENTS", NULL);
+    options.store = s_env_or ("JOBD_CORE_STORE", "jobd-data");
+    int option;
+    char *end;
+    //  GNU getopt permutes: options may come before or after the command and its arguments.
+    while ((option = getopt_long (argc, argv, "hV", long_options, NULL)) != -1) {
+        switch (option) {
+            case O_RUN_DIR:
+                run_dir = optarg;
+                break;
+            case O_ADMIN:
+                admin = optarg;
+                break;
+            case O_EVENTS:
+                events = optarg;
+                break;
+            case O_STORE:
+                options.store = optarg;
+                break;
+            case O_JSON:
+                options.json = true;
+                break;
+            case O_STATE:
+                options.state = optarg;
+                break;
+            case O_KIND:
+                options.kind = optarg;
+                break;
+            case O_BACKEND:
+                options.backend = optarg;
+                break;
+            case O_NAME:
+                options.name = optarg;
+                break;
+            case O_JOB:
+                options.job = optarg;
+                break;
+            case O_ERROR:
+                options.error = optarg;
+                break;
+            case O_TIMEOUT:
+            case O_LIMIT:
+            case O_COUNT: {
+                long value = strtol (optarg, &end, 10);
+                if (*end || end == optarg || value < 0)
+                    return s_fail (EXIT_USAGE, "'%s' is not a number", optarg);
+                if (option == O_TIMEOUT)
+                    options.timeout_ms = (int)value;
+                else if (option == O_LIMIT)
+                    options.limit = (uint64_t)value;
+                else
+                    options.count = value;
+                break;
+            }
+            case 'h':
+                fputs (s_usage_text, stdout);
+                return EXIT_OK;
+            case 'V':
+                printf ("jobctl %s (proto %d)\n", JOBD_VERSION, JOBD_PROTO_VERSION);
+                return EXIT_OK;
+            default:
+                fputs (s_usage_text, stderr);
+                return EXIT_USAGE;
+        }
+    }
+    snprintf (options.admin, sizeof options.admin, admin ? "%s" : "ipc://%s/admin.sock",
+              admin ? admin : run_dir);
+    snprintf (options.events, sizeof options.events, events ? "%s" : "ipc://%s/events.sock",
+              events ? events : run_dir);
+    char **words = argv + optind;
+    int count = argc - optind;
+    if (count == 0) {
+        fputs (s_usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *command = words[0];
+    int rest = count - 1;
+    char **args = words + 1;
+    zsys_init ();
+    if (strcmp (command, "submit") == 0)
+        return s_cmd_submit (&options, rest, args);
+    if (strcmp (command, "track") == 0)
+        return s_cmd_track (&options, rest, args);
+    if (strcmp (command, "ls") == 0)
+        return s_cmd_ls (&options, rest, args);
+    if (strcmp (command, "show") == 0)
+        return s_cmd_show (&options, rest, args);
+    if (strcmp (command, "cancel") == 0)
+        return s_cmd_job_command (&options, rest, args, JOBD_EVENT_CANCEL);
+    if (strcmp (command, "retry") == 0)
+        return s_cmd_job_command (&options, rest, args, JOBD_EVENT_RETRY);
+    if (strcmp (command, "observe") == 0)
+        return s_cmd_observe (&options, rest, args);
+    if (strcmp (command, "watch") == 0)
+        return s_cmd_watch (&options, rest, args);
+    if (strcmp (command, "plugins") == 0 || strcmp (command, "stats") == 0)
+        return s_cmd_query_print (&options, rest, command);
+    return s_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
+}

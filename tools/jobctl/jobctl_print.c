@@ -1,0 +1,170 @@
+//  jobctl's output: human tables and lines by default, JSON for scripts.
+#include "jobctl_print.h"
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+json_t *
+jobctl_json_from_msgpack (const msgpack_object *obj)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_NIL:
+            return json_null ();
+        case MSGPACK_OBJECT_BOOLEAN:
+            return json_boolean (obj->via.boolean);
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            return json_integer ((json_int_t)obj->via.u64);
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return json_integer ((json_int_t)obj->via.i64);
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            return json_real (obj->via.f64);
+        case MSGPACK_OBJECT_STR:
+            return json_stringn_nocheck (obj->via.str.ptr, obj->via.str.size);
+        case MSGPACK_OBJECT_ARRAY: {
+            json_t *array = json_array ();
+            for (uint32_t index = 0; array && index < obj->via.array.size; index++)
+                json_array_append_new (array,
+                                       jobctl_json_from_msgpack (&obj->via.array.ptr[index]));
+            return array;
+        }
+        case MSGPACK_OBJECT_MAP: {
+            json_t *object = json_object ();
+            for (uint32_t index = 0; object && index < obj->via.map.size; index++) {
+                const msgpack_object_kv *kv = &obj->via.map.ptr[index];
+                if (kv->key.type != MSGPACK_OBJECT_STR)
+                    continue;
+                char key[256];
+                snprintf (key, sizeof key, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+                json_object_set_new (object, key, jobctl_json_from_msgpack (&kv->val));
+            }
+            return object;
+        }
+        default: {
+            //  bin and ext: hex text, so that nothing is lost and the output stays JSON.
+            const unsigned char *bytes = (const unsigned char *)obj->via.bin.ptr;
+            size_t size = obj->via.bin.size;
+            char *hex = (char *)malloc (size * 2 + 1);
+            if (!hex)
+                return NULL;
+            for (size_t index = 0; index < size; index++)
+                sprintf (hex + index * 2, "%02x", bytes[index]);
+            hex[size * 2] = 0;
+            json_t *text = json_string (hex);
+            free (hex);
+            return text;
+        }
+    }
+}
+
+void
+jobctl_print_json (FILE *out, const json_t *value)
+{
+    char *text = json_dumps (value, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (text) {
+        fprintf (out, "%s\n", text);
+        free (text);
+    }
+}
+
+const char *
+jobctl_format_time (int64_t ms, char *buffer, size_t size)
+{
+    if (ms <= 0) {
+        snprintf (buffer, size, "-");
+        return buffer;
+    }
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r (&seconds, &tm);
+    strftime (buffer, size, "%Y-%m-%d %H:%M:%S", &tm);
+    return buffer;
+}
+
+void
+jobctl_print_job_header (FILE *out)
+{
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %s\n", "ID", "STATE", "KIND", "BACKEND", "TRY",
+             "UPDATED (UTC)", "NAME");
+}
+
+void
+jobctl_print_job_row (FILE *out, const jobd_job_t *job)
+{
+    char updated[32];
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %s\n", job->id, jobd_state_name (job->state),
+             job->kind, job->backend ? job->backend : "-", job->attempt,
+             jobctl_format_time (job->updated_at, updated, sizeof updated),
+             job->name ? job->name : "");
+}
+
+void
+jobctl_print_job (FILE *out, const jobd_job_t *job)
+{
+    char when[32];
+    fprintf (out, "id:           %s\n", job->id);
+    fprintf (out, "name:         %s\n", job->name ? job->name : "");
+    fprintf (out, "kind:         %s\n", job->kind);
+    fprintf (out, "backend:      %s\n", job->backend ? job->backend : "-");
+    fprintf (out, "external id:  %s\n", job->ext ? job->ext : "-");
+    fprintf (out, "state:        %s\n", jobd_state_name (job->state));
+    fprintf (out, "attempt:      %u\n", job->attempt);
+    const struct {
+        const char *label;
+        int64_t value;
+    } times[] = {{"queued:       ", job->queued_at},  {"submitted:    ", job->submitted_at},
+                 {"started:      ", job->started_at}, {"finished:     ", job->finished_at},
+                 {"last seen:    ", job->last_seen},  {"updated:      ", job->updated_at}};
+    for (size_t index = 0; index < sizeof times / sizeof times[0]; index++)
+        fprintf (out, "%s%s\n", times[index].label,
+                 jobctl_format_time (times[index].value, when, sizeof when));
+    if (job->error)
+        fprintf (out, "last error:   %s\n", job->error);
+}
+
+void
+jobctl_print_transition (FILE *out, const jobd_event_t *transition)
+{
+    char when[32];
+    jobctl_format_time (transition->ts, when, sizeof when);
+    fprintf (out, "%s.%03d  %-10s #%-3" PRIu64 " %-10s -> %-10s attempt %u  %s%s%s%s%s\n", when,
+             (int)(transition->ts % 1000), transition->job, transition->seq,
+             transition->from ? jobd_state_name (transition->from) : "(new)",
+             jobd_state_name (transition->state), transition->attempt,
+             transition->source ? transition->source : "", transition->name ? "  " : "",
+             transition->name ? transition->name : "", transition->error ? "  error: " : "",
+             transition->error ? transition->error : "");
+}
+
+//  Through msgpack, so that JSON output always matches the wire format field for field.
+static json_t *
+s_json_via_msgpack (int (*pack) (const void *, msgpack_packer *), const void *value)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    json_t *json = NULL;
+    if (pack (value, &pk) == 0) {
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        if (msgpack_unpack_next (&unpacked, buffer.data, buffer.size, NULL) ==
+            MSGPACK_UNPACK_SUCCESS)
+            json = jobctl_json_from_msgpack (&unpacked.data);
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    return json;
+}
+
+json_t *
+jobctl_json_from_job (const jobd_job_t *job)
+{
+    return s_json_via_msgpack ((int (*) (const void *, msgpack_packer *))jobd_job_pack, job);
+}
+
+json_t *
+jobctl_json_from_event (const jobd_event_t *event)
+{
+    return s_json_via_msgpack ((int (*) (const void *, msgpack_packer *))jobd_event_pack, event);
+}

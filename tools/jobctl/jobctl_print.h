@@ -1,0 +1,37 @@
+//  jobctl's output: human tables and lines by default, JSON for scripts.
+#ifndef JOBCTL_PRINT_H_INCLUDED
+#define JOBCTL_PRINT_H_INCLUDED
+
+#include "jobd_event.h"
+#include "jobd_job.h"
+#include <jansson.h>
+#include <msgpack.h>
+#include <stdio.h>
+
+//  Returns a fresh JSON value for a msgpack object (maps with string keys become objects,
+//  bin becomes base64-free hex text). NULL when out of memory.
+json_t *jobctl_json_from_msgpack (const msgpack_object *obj);
+
+//  Prints one JSON value on one line of out.
+void jobctl_print_json (FILE *out, const json_t *value);
+
+//  Formats ms since the epoch as "YYYY-MM-DD HH:MM:SS" UTC into buffer ("-" for 0).
+const char *jobctl_format_time (int64_t ms, char *buffer, size_t size);
+
+//  Prints the header of the job table, and one row per job.
+void jobctl_print_job_header (FILE *out);
+void jobctl_print_job_row (FILE *out, const jobd_job_t *job);
+
+//  Prints a job record as "key: value" lines.
+void jobctl_print_job (FILE *out, const jobd_job_t *job);
+
+//  Prints one transition as one line: time, job, from -> to, attempt, source, error.
+void jobctl_print_transition (FILE *out, const jobd_event_t *transition);
+
+//  Returns the job record as a fresh JSON object.
+json_t *jobctl_json_from_job (const jobd_job_t *job);
+
+//  Returns the event as a fresh JSON object.
+json_t *jobctl_json_from_event (const jobd_event_t *event);
+
+#endif
