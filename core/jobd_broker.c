@@ -292,15 +292,9 @@ s_receive (s_broker_t *self, zsock_t *socket)
         snprintf (reason, sizeof reason, "message of %zu bytes over the %d byte limit",
                   zframe_size (payload), JOBD_EVENT_MAX);
         rc = JOBD_ETOOBIG;
-    } else {
-        size_t offset = 0;
-        msgpack_unpack_return unpack_rc = msgpack_unpack_next (
-            &unpacked, (const char *)zframe_data (payload), zframe_size (payload), &offset);
-        if (unpack_rc != MSGPACK_UNPACK_SUCCESS || offset != zframe_size (payload)) {
-            snprintf (reason, sizeof reason, "not one msgpack value");
-            rc = JOBD_EPROTO;
-        }
-    }
+    } else
+        rc = jobd_msgpack_unpack (zframe_data (payload), zframe_size (payload), &unpacked, reason,
+                                  sizeof reason);
     if (rc == 0) {
         char type[32] = "";
         jobd_admin_string (&unpacked.data, "type", type, sizeof type);

@@ -128,6 +128,13 @@ jobd_event_type_t
 int
     jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size);
 
+//  Checks data with jobd_msgpack_check, then unpacks it into unpacked (initialised by the caller)
+//  from a copy owned by unpacked's zone: the object stays valid after data is freed, until
+//  msgpack_unpacked_destroy. Returns 0, or JOBD_EPROTO / -ENOMEM with a reason.
+int
+    jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
+                         size_t reason_size);
+
 //  Returns the current time in milliseconds since the Unix epoch.
 int64_t
     jobd_now_ms (void);

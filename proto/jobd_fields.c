@@ -455,3 +455,31 @@ jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_s
     }
     return 0;
 }
+
+int
+jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
+                     size_t reason_size)
+{
+    int rc = jobd_msgpack_check (data, size, reason, reason_size);
+    if (rc)
+        return rc;
+    msgpack_zone *zone = msgpack_zone_new (MSGPACK_ZONE_CHUNK_SIZE);
+    char *copy = zone ? (char *) msgpack_zone_malloc (zone, size ? size : 1) : NULL;
+    if (!copy) {
+        msgpack_zone_free (zone);
+        return -ENOMEM;
+    }
+    memcpy (copy, data, size);
+    size_t offset = 0;
+    msgpack_object object;
+    if (msgpack_unpack (copy, size, &offset, zone, &object) != MSGPACK_UNPACK_SUCCESS
+        || offset != size) {
+        jobd_fields_reason (reason, reason_size, "not valid msgpack");
+        msgpack_zone_free (zone);
+        return JOBD_EPROTO;
+    }
+    msgpack_unpacked_destroy (unpacked);
+    unpacked->zone = zone;
+    unpacked->data = object;
+    return 0;
+}

@@ -40,9 +40,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         s_open_store ();
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    size_t offset = 0;
-    if (msgpack_unpack_next (&unpacked, (const char *)data, size, &offset) ==
-        MSGPACK_UNPACK_SUCCESS) {
+    if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0) {
         char type[32] = "";
         jobd_admin_string (&unpacked.data, "type", type, sizeof type);
         if (strcmp (type, "query") == 0) {

@@ -76,9 +76,8 @@ s_reply (s_fixture_t *self, msgpack_unpacked *unpacked)
     zframe_t *frame = zframe_recv (self->admin);
     assert_non_null (frame);
     msgpack_unpacked_init (unpacked);
-    assert_int_equal (msgpack_unpack_next (unpacked, (const char *)zframe_data (frame),
-                                           zframe_size (frame), NULL),
-                      MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal (
+        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), unpacked, NULL, 0), 0);
     zframe_destroy (&frame);
     const msgpack_object *ok = jobd_admin_lookup (&unpacked->data, "ok");
     assert_non_null (ok);

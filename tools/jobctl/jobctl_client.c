@@ -11,13 +11,8 @@ int
 jobctl_reply_parse (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
                     size_t reason_size)
 {
-    size_t offset = 0;
-    if (msgpack_unpack_next (unpacked, (const char *)data, size, &offset) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        offset != size) {
-        snprintf (reason, reason_size, "reply is not one msgpack value");
+    if (jobd_msgpack_unpack (data, size, unpacked, reason, reason_size))
         return JOBD_EPROTO;
-    }
     char type[16];
     const msgpack_object *ok = jobd_admin_lookup (&unpacked->data, "ok");
     if (!jobd_admin_string (&unpacked->data, "type", type, sizeof type) || strcmp (type, "reply") ||
