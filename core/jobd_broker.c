@@ -10,8 +10,9 @@
 
 //  One message waiting for the batch's commit.
 typedef struct {
-    zsock_t *from;       //  bus or admin
-    zframe_t *identity;  //  the sender's ROUTER identity
+    zsock_t *from;           //  bus or admin
+    uint8_t identity[256];   //  the sender's ROUTER identity
+    size_t identity_size;
     bool delimiter;      //  the sender is a REQ socket: replies need an empty frame
     bool wants_reply;    //  admin senders always; plugins when the event says so
     jobd_event_t *event; //  a store event (submit, track, cancel, retry, observed)
@@ -72,30 +73,44 @@ s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
 }
 
 static void
-s_send_reply (zsock_t *socket, zframe_t *identity, bool delimiter, msgpack_sbuffer *buffer)
+s_send_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
+              msgpack_sbuffer *buffer)
 {
     void *handle = zsock_resolve (socket);
     //  ROUTER drops what it cannot deliver; a reply never blocks the broker.
-    zmq_send (handle, zframe_data (identity), zframe_size (identity), ZMQ_SNDMORE);
+    zmq_send (handle, identity, identity_size, ZMQ_SNDMORE);
     if (delimiter)
         zmq_send (handle, "", 0, ZMQ_SNDMORE);
     zmq_send (handle, buffer->data, buffer->size, 0);
 }
 
 static void
-s_reply (zsock_t *socket, zframe_t *identity, bool delimiter, const char *event_id, int rc,
-         const char *reason, const jobd_apply_result_t *result)
+s_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
+         const char *event_id, int rc, const char *reason, const jobd_apply_result_t *result)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     jobd_admin_reply (&pk, event_id, rc, reason, result);
-    s_send_reply (socket, identity, delimiter, &buffer);
+    s_send_reply (socket, identity, identity_size, delimiter, &buffer);
     msgpack_sbuffer_destroy (&buffer);
 }
 
-//  Publishes one event under topic on both publishers (plugins: inproc; subscribers: external).
+//  Sends one message, topic and bytes, on the plugins' publisher and, when external, on the
+//  subscribers' publisher too.
+static void
+s_publish_bytes (s_broker_t *self, const char *topic, const void *data, size_t size,
+                 bool external)
+{
+    zsock_t *sockets[] = {self->plugin_pub, self->events};
+    for (size_t index = 0; index < (external ? 2u : 1u); index++) {
+        void *handle = zsock_resolve (sockets[index]);
+        zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE);
+        zmq_send (handle, data, size, 0);
+    }
+}
+
 static void
 s_publish (s_broker_t *self, const char *topic, const jobd_event_t *event, bool external)
 {
@@ -106,22 +121,17 @@ s_publish (s_broker_t *self, const char *topic, const jobd_event_t *event, bool 
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot encode %s for publishing: %s", topic, reason);
         return;
     }
-    zsock_t *sockets[] = {self->plugin_pub, self->events};
-    for (size_t index = 0; index < (external ? 2u : 1u); index++) {
-        void *handle = zsock_resolve (sockets[index]);
-        zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE);
-        zmq_send (handle, data, size, 0);
-    }
+    s_publish_bytes (self, topic, data, size, external);
     free (data);
 }
 
+//  The store encoded the transition when it wrote it to the history: published as is.
 static void
-s_publish_transition (s_broker_t *self, const jobd_event_t *transition)
+s_publish_transition (s_broker_t *self, const char *job, const jobd_transition_t *transition)
 {
     char topic[JOBD_ID_MAX + 32];
-    snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name (transition->state),
-              transition->job);
-    s_publish (self, topic, transition, true);
+    snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name (transition->to), job);
+    s_publish_bytes (self, topic, transition->data, transition->size, true);
     self->stats.transitions++;
 }
 
@@ -211,16 +221,16 @@ s_flush (s_broker_t *self)
         } else {
             s_count_outcome (self, entry);
             for (size_t t = 0; t < entry->result.transition_count; t++)
-                s_publish_transition (self, entry->result.transitions[t]);
+                s_publish_transition (self, entry->result.job, &entry->result.transitions[t]);
             if (entry->result.outcome == JOBD_APPLY_FORWARD)
                 s_forward_cancel (self, entry);
         }
         if (entry->wants_reply || (entry->rc && entry->from == self->admin))
-            s_reply (entry->from, entry->identity, entry->delimiter, entry->event->id, entry->rc,
+            s_reply (entry->from, entry->identity, entry->identity_size, entry->delimiter,
+                     entry->event->id, entry->rc,
                      NULL, batch_rc ? NULL : &entry->result);
         jobd_apply_result_clear (&entry->result);
         jobd_event_destroy (&entry->event);
-        zframe_destroy (&entry->identity);
     }
     self->batch_size = 0;
 }
@@ -260,54 +270,88 @@ s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reas
     return JOBD_EPROTO;
 }
 
+//  Receives the frames of one ROUTER message: identity, an optional empty delimiter (REQ
+//  senders), one payload. Returns how many frames there were (more than 3 are read and dropped).
+static size_t
+s_recv_frames (void *handle, zmq_msg_t frames[3])
+{
+    size_t count = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t *frame = &frames[count < 3 ? count : 2];
+        if (count >= 3)
+            zmq_msg_close (frame);
+        zmq_msg_init (frame);
+        if (zmq_msg_recv (frame, handle, 0) < 0) {
+            zmq_msg_close (frame);
+            return count;
+        }
+        count++;
+        more = zmq_msg_more (frame);
+    }
+    return count;
+}
+
+//  Answers a query at once, from committed data.
+static void
+s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+                bool delimiter, const msgpack_object *query)
+{
+    self->stats.queries++;
+    jobd_admin_context_t context = {self->store, &self->stats, self->plugins};
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    jobd_admin_query (&context, query, &pk);
+    s_send_reply (socket, identity, identity_size, delimiter, &buffer);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
 //  Reads one message from a ROUTER and either queues it in the batch or answers it now.
 static void
 s_receive (s_broker_t *self, zsock_t *socket)
 {
-    zmsg_t *msg = zmsg_recv (socket);
-    if (!msg)
+    zmq_msg_t frames[3];
+    size_t count = s_recv_frames (zsock_resolve (socket), frames);
+    if (count == 0)
         return;
     self->stats.received++;
-    const char *where = socket == self->admin ? "admin" : "bus";
-    zframe_t *identity = zmsg_pop (msg);
-    bool delimiter = false;
-    if (zmsg_size (msg) == 2 && zframe_size (zmsg_first (msg)) == 0) {
-        zframe_t *empty = zmsg_pop (msg);
-        zframe_destroy (&empty);
-        delimiter = true;
-    }
-    zframe_t *payload = zmsg_pop (msg);
     bool admin = socket == self->admin;
+    const char *where = admin ? "admin" : "bus";
+    const uint8_t *identity = (const uint8_t *) zmq_msg_data (&frames[0]);
+    size_t identity_size = zmq_msg_size (&frames[0]);
+    bool delimiter = count == 3 && zmq_msg_size (&frames[1]) == 0;
+    zmq_msg_t *payload = &frames[count - 1];
     char reason[512] = "";
     int rc = 0;
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     jobd_event_t *event = NULL;
 
-    if (!identity || !payload || zmsg_size (msg) != 0) {
-        snprintf (reason, sizeof reason, "expected one frame, got %zu",
-                  zmsg_size (msg) + (payload != NULL));
+    if (count < 2 || (count == 3 && !delimiter) || count > 3 || identity_size > 255) {
+        snprintf (reason, sizeof reason, "expected one frame, got %zu", count - 1);
         rc = JOBD_EPROTO;
-    } else if (zframe_size (payload) > JOBD_EVENT_MAX) {
+    } else if (zmq_msg_size (payload) > JOBD_EVENT_MAX) {
         snprintf (reason, sizeof reason, "message of %zu bytes over the %d byte limit",
-                  zframe_size (payload), JOBD_EVENT_MAX);
+                  zmq_msg_size (payload), JOBD_EVENT_MAX);
         rc = JOBD_ETOOBIG;
-    } else
-        rc = jobd_msgpack_unpack (zframe_data (payload), zframe_size (payload), &unpacked, reason,
-                                  sizeof reason);
+    } else {
+        //  Checked first, then unpacked in place: the frame outlives every use of the object.
+        rc = jobd_msgpack_check (zmq_msg_data (payload), zmq_msg_size (payload), reason,
+                                 sizeof reason);
+        if (rc == 0 && msgpack_unpack_next (&unpacked, (const char *) zmq_msg_data (payload),
+                                            zmq_msg_size (payload), NULL)
+                           != MSGPACK_UNPACK_SUCCESS) {
+            snprintf (reason, sizeof reason, "not valid msgpack");
+            rc = JOBD_EPROTO;
+        }
+    }
     if (rc == 0) {
         char type[32] = "";
         jobd_admin_string (&unpacked.data, "type", type, sizeof type);
         if (strcmp (type, "query") == 0) {
-            self->stats.queries++;
-            jobd_admin_context_t context = {self->store, &self->stats, self->plugins};
-            msgpack_sbuffer buffer;
-            msgpack_sbuffer_init (&buffer);
-            msgpack_packer pk;
-            msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-            jobd_admin_query (&context, &unpacked.data, &pk);
-            s_send_reply (socket, identity, delimiter, &buffer);
-            msgpack_sbuffer_destroy (&buffer);
+            s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
             goto done;
         }
         rc = jobd_event_from_object (&unpacked.data, &event, reason, sizeof reason);
@@ -317,25 +361,26 @@ s_receive (s_broker_t *self, zsock_t *socket)
         rc = s_route_output (self, event, reason, sizeof reason);
         if (rc == 0) {
             if (admin || event->reply)
-                s_reply (socket, identity, delimiter, event->id, 0, NULL, NULL);
+                s_reply (socket, identity, identity_size, delimiter, event->id, 0, NULL, NULL);
             goto done;
         }
     }
     if (rc) {
         s_reject (self, where, rc, reason);
-        if (identity && (admin || (event && event->reply))) {
+        if (count >= 2 && identity_size <= 255 && (admin || (event && event->reply))) {
             char id[JOBD_ID_MAX + 1] = "";
             if (!event)
                 jobd_admin_string (&unpacked.data, "id", id, sizeof id);
-            s_reply (socket, identity, delimiter, event ? event->id : id, rc, reason, NULL);
+            s_reply (socket, identity, identity_size, delimiter, event ? event->id : id, rc,
+                     reason, NULL);
         }
         goto done;
     }
     s_entry_t *entry = &self->batch[self->batch_size++];
     memset (entry, 0, sizeof *entry);
     entry->from = socket;
-    entry->identity = identity;
-    identity = NULL;
+    memcpy (entry->identity, identity, identity_size);
+    entry->identity_size = identity_size;
     entry->delimiter = delimiter;
     entry->wants_reply = admin || event->reply;
     entry->event = event;
@@ -343,9 +388,8 @@ s_receive (s_broker_t *self, zsock_t *socket)
 done:
     jobd_event_destroy (&event);
     msgpack_unpacked_destroy (&unpacked);
-    zframe_destroy (&identity);
-    zframe_destroy (&payload);
-    zmsg_destroy (&msg);
+    for (size_t index = 0; index < count && index < 3; index++)
+        zmq_msg_close (&frames[index]);
 }
 
 static bool

@@ -13,7 +13,7 @@
 
 #define F(key, kind, member, max)                                                               \
     {                                                                                          \
-        key, JOBD_FIELD_##kind, offsetof (jobd_event_t, member), max                           \
+        key, sizeof (key) - 1, JOBD_FIELD_##kind, offsetof (jobd_event_t, member), max                           \
     }
 
 //  The wire map, in the order it is packed.
@@ -81,16 +81,28 @@ s_id_init (void)
         s_id_prefix = (uint64_t) jobd_now_ms () ^ ((uint64_t) getpid () << 32);
 }
 
+void
+jobd_event_new_id (char id[25])
+{
+    pthread_once (&s_id_once, s_id_init);
+    static const char hex[] = "0123456789abcdef";
+    uint64_t prefix = s_id_prefix;
+    uint32_t counter = (uint32_t) atomic_fetch_add (&s_id_counter, 1);
+    for (int index = 15; index >= 0; index--, prefix >>= 4)
+        id[index] = hex[prefix & 15];
+    for (int index = 23; index >= 16; index--, counter >>= 4)
+        id[index] = hex[counter & 15];
+    id[24] = 0;
+}
+
 jobd_event_t *
 jobd_event_new (jobd_event_type_t type)
 {
     jobd_event_t *self = (jobd_event_t *) calloc (1, sizeof (jobd_event_t));
     if (!self)
         return NULL;
-    pthread_once (&s_id_once, s_id_init);
-    char id[32];
-    snprintf (id, sizeof id, "%016llx%08x", (unsigned long long) s_id_prefix,
-              (unsigned) atomic_fetch_add (&s_id_counter, 1));
+    char id[25];
+    jobd_event_new_id (id);
     self->id = strdup (id);
     if (!self->id) {
         free (self);

@@ -70,6 +70,10 @@ typedef struct {
 jobd_event_t *
     jobd_event_new (jobd_event_type_t type);
 
+//  Writes a new unique event id (24 hex digits and a NUL) into id. Thread-safe.
+void
+    jobd_event_new_id (char id[25]);
+
 //  Destroys the event and its strings; NULL-safe; sets *self_p to NULL.
 void
     jobd_event_destroy (jobd_event_t **self_p);

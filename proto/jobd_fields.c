@@ -165,7 +165,7 @@ jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object
         }
         for (size_t field = 0; field < count; field++) {
             const char *key = fields[field].key;
-            if (strlen (key) != kv->key.via.str.size
+            if (fields[field].key_length != kv->key.via.str.size
                 || memcmp (key, kv->key.via.str.ptr, kv->key.via.str.size))
                 continue;
             if (seen & (1ull << field)) {
@@ -228,7 +228,8 @@ jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base, ms
         if (!s_present (f, base))
             continue;
         const void *slot = FIELD (base, f);
-        s_pack_str (pk, f->key);
+        msgpack_pack_str (pk, f->key_length);
+        msgpack_pack_str_body (pk, f->key, f->key_length);
         switch (f->kind) {
             case JOBD_FIELD_STR:
                 s_pack_str (pk, *(char *const *) slot);

@@ -21,6 +21,7 @@ typedef enum {
 
 typedef struct {
     const char *key;
+    size_t key_length; //  strlen (key)
     jobd_field_kind_t kind;
     size_t offset; //  offsetof the field in the struct
     size_t max;    //  JOBD_FIELD_STR: longest value in bytes

@@ -8,7 +8,7 @@
 
 #define F(key, kind, member, max)                                                               \
     {                                                                                          \
-        key, JOBD_FIELD_##kind, offsetof (jobd_job_t, member), max                             \
+        key, sizeof (key) - 1, JOBD_FIELD_##kind, offsetof (jobd_job_t, member), max                             \
     }
 
 static const jobd_field_t s_fields[] = {

@@ -19,6 +19,8 @@ struct _jobd_store_t {
     MDB_dbi by_ext;   //  backend, 0, ext -> job id
     MDB_txn *txn;     //  the open batch, or NULL
     char *path;
+    msgpack_sbuffer scratch; //  the write path's packing buffer, reused
+    msgpack_packer scratch_pk;
 };
 
 //  LMDB's codes in jobd's range; the reason keeps LMDB's own text.
@@ -149,6 +151,8 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     if (!self)
         return -ENOMEM;
     self->path = strdup (path);
+    msgpack_sbuffer_init (&self->scratch);
+    msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     int rc = mdb_env_create (&self->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs (self->env, 8);
@@ -197,6 +201,7 @@ jobd_store_destroy (jobd_store_t **self_p)
     jobd_store_abort (self);
     if (self->env)
         mdb_env_close (self->env);
+    msgpack_sbuffer_destroy (&self->scratch);
     free (self->path);
     free (self);
     *self_p = NULL;
@@ -224,15 +229,11 @@ s_job_load (jobd_store_t *self, MDB_txn *txn, const char *id, jobd_job_t **job_p
 static int
 s_job_save (jobd_store_t *self, const jobd_job_t *job)
 {
-    uint8_t *data = NULL;
-    size_t size = 0;
-    int rc = jobd_job_encode (job, &data, &size, NULL, 0);
-    if (rc)
-        return rc;
-    MDB_val key = s_str (job->id), value = s_val (data, size);
-    rc = s_error (mdb_put (self->txn, self->jobs, &key, &value, 0));
-    free (data);
-    return rc;
+    //  The write path packs into one reused buffer: no allocation per record.
+    self->scratch.size = 0;
+    jobd_job_pack (job, &self->scratch_pk);
+    MDB_val key = s_str (job->id), value = s_val (self->scratch.data, self->scratch.size);
+    return s_error (mdb_put (self->txn, self->jobs, &key, &value, 0));
 }
 
 //  by_ext key: backend, 0, ext.
@@ -304,7 +305,7 @@ s_next_id (jobd_store_t *self, char *id, size_t size)
 }
 
 //  Moves job to `to` because of cause: the record, both indexes, one history entry, and one
-//  transition event appended to result. The caller has checked that the move is legal.
+//  encoded transition appended to result. The caller has checked that the move is legal.
 static int
 s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t *cause,
         jobd_apply_result_t *result)
@@ -323,52 +324,54 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
         job->started_at = now;
     if (jobd_state_is_final (to))
         job->finished_at = now;
-    if (cause->error && (to == JOBD_STATE_FAILED || to == JOBD_STATE_LOST
-                         || to == JOBD_STATE_UNKNOWN || to == JOBD_STATE_CANCELLED)
-        && jobd_event_set (&job->error, cause->error))
+    bool carries_error = cause->error && to != JOBD_STATE_RETRY_WAIT && to != JOBD_STATE_QUEUED;
+    if (carries_error && jobd_event_set (&job->error, cause->error))
         return -ENOMEM;
 
-    jobd_event_t *transition = jobd_event_new (JOBD_EVENT_TRANSITION);
-    if (!transition)
+    //  The transition borrows the job's strings: it is only packed, never freed.
+    char id[25];
+    jobd_event_new_id (id);
+    jobd_event_t transition = {.version = JOBD_PROTO_VERSION,
+                               .type = JOBD_EVENT_TRANSITION,
+                               .id = id,
+                               .ts = now,
+                               .source = cause->source ? cause->source : (char *) "jobd",
+                               .job = job->id,
+                               .name = job->name,
+                               .kind = job->kind,
+                               .backend = job->backend,
+                               .ext = job->ext,
+                               .state = to,
+                               .from = from,
+                               .attempt = job->attempt,
+                               .seq = job->last_seq,
+                               .error = carries_error ? cause->error : NULL};
+    self->scratch.size = 0;
+    jobd_event_pack (&transition, &self->scratch_pk);
+    uint8_t *data = (uint8_t *) malloc (self->scratch.size);
+    if (!data)
         return -ENOMEM;
-    transition->ts = now;
-    transition->from = from;
-    transition->state = to;
-    transition->attempt = job->attempt;
-    transition->seq = job->last_seq;
-    if (jobd_event_set (&transition->source, cause->source ? cause->source : "jobd")
-        || jobd_event_set (&transition->job, job->id) || jobd_event_set (&transition->name, job->name)
-        || jobd_event_set (&transition->kind, job->kind)
-        || jobd_event_set (&transition->backend, job->backend)
-        || jobd_event_set (&transition->ext, job->ext)
-        || jobd_event_set (&transition->error,
-                           to == JOBD_STATE_RETRY_WAIT || to == JOBD_STATE_QUEUED ? NULL
-                                                                                 : cause->error)) {
-        jobd_event_destroy (&transition);
-        return -ENOMEM;
-    }
-    uint8_t *data = NULL;
-    size_t size = 0;
-    int rc = jobd_event_encode (transition, &data, &size, NULL, 0);
-    if (rc == 0) {
-        uint8_t key_bytes[JOBD_ID_MAX + 9];
-        size_t id_length = strlen (job->id);
-        memcpy (key_bytes, job->id, id_length);
-        key_bytes[id_length] = 0;
-        s_be64 (key_bytes + id_length + 1, job->last_seq);
-        MDB_val key = s_val (key_bytes, id_length + 9), value = s_val (data, size);
-        rc = s_error (mdb_put (self->txn, self->history, &key, &value, MDB_NOOVERWRITE));
-        free (data);
-    }
+    memcpy (data, self->scratch.data, self->scratch.size);
+    jobd_transition_t *out = &result->transitions[result->transition_count];
+    *out = (jobd_transition_t){from, to, job->last_seq, data, self->scratch.size};
+
+    uint8_t key_bytes[JOBD_ID_MAX + 9];
+    size_t id_length = strlen (job->id);
+    memcpy (key_bytes, job->id, id_length);
+    key_bytes[id_length] = 0;
+    s_be64 (key_bytes + id_length + 1, job->last_seq);
+    MDB_val key = s_val (key_bytes, id_length + 9), value = s_val (out->data, out->size);
+    int rc = s_error (mdb_put (self->txn, self->history, &key, &value, MDB_NOOVERWRITE));
     if (rc == 0)
         rc = s_state_index (self, job->id, from, to);
     if (rc == 0)
         rc = s_job_save (self, job);
     if (rc) {
-        jobd_event_destroy (&transition);
+        free (out->data);
+        memset (out, 0, sizeof *out);
         return rc;
     }
-    result->transitions[result->transition_count++] = transition;
+    result->transition_count++;
     return 0;
 }
 
@@ -569,7 +572,7 @@ void
 jobd_apply_result_clear (jobd_apply_result_t *result)
 {
     for (size_t index = 0; index < result->transition_count; index++)
-        jobd_event_destroy (&result->transitions[index]);
+        free (result->transitions[index].data);
     char job[JOBD_ID_MAX + 1];
     memcpy (job, result->job, sizeof job);
     memset (result, 0, sizeof *result);

@@ -44,11 +44,20 @@ typedef enum {
     JOBD_APPLY_FORWARD       //  a cancel the job's backend must carry out: nothing written
 } jobd_apply_outcome_t;
 
+//  One committed-to-be transition, as published: the encoded transition event (proto/README.md).
+typedef struct {
+    jobd_state_t from;
+    jobd_state_t to;
+    uint64_t seq;  //  the job's history sequence number
+    uint8_t *data; //  the msgpack transition event, fresh (freed by jobd_apply_result_clear)
+    size_t size;
+} jobd_transition_t;
+
 typedef struct {
     jobd_apply_outcome_t outcome;
-    char job[JOBD_ID_MAX + 1];    //  the job concerned (the new id after submit or track)
-    jobd_event_t *transitions[2]; //  fresh transition events, in order; the caller owns them
-    size_t transition_count;      //  0, 1, or 2 (retry: FAILED -> RETRY_WAIT -> QUEUED)
+    char job[JOBD_ID_MAX + 1];        //  the job concerned (the new id after submit or track)
+    jobd_transition_t transitions[2]; //  in order
+    size_t transition_count;          //  0, 1, or 2 (retry: FAILED -> RETRY_WAIT -> QUEUED)
 } jobd_apply_result_t;
 
 //  Starts the batch's write transaction. Returns 0 or a negative error.
