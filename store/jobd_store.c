@@ -3,6 +3,7 @@
 #include "jobd_store.h"
 #include "jobd_fsm.h"
 #include <errno.h>
+#include <czmq.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,26 @@ struct _jobd_store_t {
     char *path;
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
     msgpack_packer scratch_pk;
+    zhashx_t *batch_jobs;    //  job id -> s_cached_t: the jobs the open batch touched
 };
+
+//  A job the open batch has read or changed. Its record and its state index entry are written
+//  once, at commit, however many transitions the batch gave it.
+typedef struct {
+    jobd_job_t *job;
+    jobd_state_t stored_state; //  its state in the store before the batch (NONE: a new job)
+    bool dirty;
+} s_cached_t;
+
+static void
+s_cached_destroy (s_cached_t **self_p)
+{
+    if (*self_p) {
+        jobd_job_destroy (&(*self_p)->job);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
 
 //  LMDB's codes in jobd's range; the reason keeps LMDB's own text.
 static int
@@ -153,6 +173,8 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     self->path = strdup (path);
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
+    self->batch_jobs = zhashx_new ();
+    zhashx_set_destructor (self->batch_jobs, (zhashx_destructor_fn *) s_cached_destroy);
     int rc = mdb_env_create (&self->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs (self->env, 8);
@@ -202,6 +224,7 @@ jobd_store_destroy (jobd_store_t **self_p)
     if (self->env)
         mdb_env_close (self->env);
     msgpack_sbuffer_destroy (&self->scratch);
+    zhashx_destroy (&self->batch_jobs);
     free (self->path);
     free (self);
     *self_p = NULL;
@@ -234,6 +257,50 @@ s_job_save (jobd_store_t *self, const jobd_job_t *job)
     jobd_job_pack (job, &self->scratch_pk);
     MDB_val key = s_str (job->id), value = s_val (self->scratch.data, self->scratch.size);
     return s_error (mdb_put (self->txn, self->jobs, &key, &value, 0));
+}
+
+//  The batch's copy of a job: borrowed, valid until the batch ends. Loaded on first use.
+static int
+s_batch_job (jobd_store_t *self, const char *id, jobd_job_t **job_p)
+{
+    s_cached_t *cached = (s_cached_t *) zhashx_lookup (self->batch_jobs, id);
+    if (!cached) {
+        jobd_job_t *job = NULL;
+        int rc = s_job_load (self, self->txn, id, &job);
+        if (rc)
+            return rc;
+        cached = (s_cached_t *) calloc (1, sizeof (s_cached_t));
+        if (!cached) {
+            jobd_job_destroy (&job);
+            return -ENOMEM;
+        }
+        cached->job = job;
+        cached->stored_state = job->state;
+        zhashx_insert (self->batch_jobs, id, cached);
+    }
+    *job_p = cached->job;
+    return 0;
+}
+
+//  Adds a new job to the batch (which takes it over) and marks it to be written.
+static int
+s_batch_add (jobd_store_t *self, jobd_job_t *job)
+{
+    s_cached_t *cached = (s_cached_t *) calloc (1, sizeof (s_cached_t));
+    if (!cached)
+        return -ENOMEM;
+    cached->job = job;
+    cached->dirty = true;
+    zhashx_insert (self->batch_jobs, job->id, cached);
+    return 0;
+}
+
+static void
+s_batch_dirty (jobd_store_t *self, const jobd_job_t *job)
+{
+    s_cached_t *cached = (s_cached_t *) zhashx_lookup (self->batch_jobs, job->id);
+    if (cached)
+        cached->dirty = true;
 }
 
 //  by_ext key: backend, 0, ext.
@@ -362,16 +429,13 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
     s_be64 (key_bytes + id_length + 1, job->last_seq);
     MDB_val key = s_val (key_bytes, id_length + 9), value = s_val (out->data, out->size);
     int rc = s_error (mdb_put (self->txn, self->history, &key, &value, MDB_NOOVERWRITE));
-    if (rc == 0)
-        rc = s_state_index (self, job->id, from, to);
-    if (rc == 0)
-        rc = s_job_save (self, job);
     if (rc) {
         free (out->data);
         memset (out, 0, sizeof *out);
         return rc;
     }
     result->transition_count++;
+    s_batch_dirty (self, job);
     return 0;
 }
 
@@ -400,9 +464,12 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state,
     if (rc == 0 && job->ext)
         rc = s_ext_put (self, job->backend, job->ext, job->id, false);
     if (rc == 0)
-        rc = s_move (self, job, state, event, result);
-    jobd_job_destroy (&job);
-    return rc;
+        rc = s_batch_add (self, job);
+    if (rc) {
+        jobd_job_destroy (&job);
+        return rc;
+    }
+    return s_move (self, job, state, event, result);
 }
 
 //  Sets the job's backend id (and its index entry) when an observation brings a new one.
@@ -434,7 +501,7 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
             return rc;
     }
     jobd_job_t *job = NULL;
-    rc = s_job_load (self, self->txn, result->job, &job);
+    rc = s_batch_job (self, result->job, &job);
     if (rc)
         return rc;
     if (event->attempt && event->attempt < job->attempt)
@@ -446,8 +513,7 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
                 result->outcome = JOBD_APPLY_DUPLICATE;
                 job->last_seen = jobd_now_ms ();
                 rc = s_set_ext (self, job, job->ext ? NULL : event->ext);
-                if (rc == 0)
-                    rc = s_job_save (self, job);
+                s_batch_dirty (self, job);
                 break;
             case JOBD_FSM_REFUSE:
                 result->outcome = JOBD_APPLY_BACKWARD;
@@ -466,7 +532,6 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
                     rc = s_move (self, job, event->state, event, result);
                 break;
         }
-    jobd_job_destroy (&job);
     return rc;
 }
 
@@ -475,7 +540,7 @@ s_command (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *r
 {
     snprintf (result->job, sizeof result->job, "%s", event->job);
     jobd_job_t *job = NULL;
-    int rc = s_job_load (self, self->txn, event->job, &job);
+    int rc = s_batch_job (self, event->job, &job);
     if (rc)
         return rc;
     jobd_state_t state = job->state;
@@ -503,7 +568,6 @@ s_command (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *r
         if (rc == 0)
             rc = s_move (self, job, JOBD_STATE_QUEUED, &requeue, result);
     }
-    jobd_job_destroy (&job);
     return rc;
 }
 
@@ -550,14 +614,35 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
     return rc;
 }
 
+//  Writes what the batch changed in its jobs: each record once, each state index entry once.
+static int
+s_batch_write (jobd_store_t *self)
+{
+    int rc = 0;
+    for (s_cached_t *cached = (s_cached_t *) zhashx_first (self->batch_jobs); cached && rc == 0;
+         cached = (s_cached_t *) zhashx_next (self->batch_jobs)) {
+        if (!cached->dirty)
+            continue;
+        rc = s_job_save (self, cached->job);
+        if (rc == 0 && cached->stored_state != cached->job->state)
+            rc = s_state_index (self, cached->job->id, cached->stored_state, cached->job->state);
+    }
+    return rc;
+}
+
 int
 jobd_store_commit (jobd_store_t *self)
 {
     if (!self->txn)
         return 0;
-    int rc = mdb_txn_commit (self->txn);
+    int rc = s_batch_write (self);
+    if (rc)
+        mdb_txn_abort (self->txn);
+    else
+        rc = s_error (mdb_txn_commit (self->txn));
     self->txn = NULL;
-    return s_error (rc);
+    zhashx_purge (self->batch_jobs);
+    return rc;
 }
 
 void
@@ -566,6 +651,7 @@ jobd_store_abort (jobd_store_t *self)
     if (self->txn)
         mdb_txn_abort (self->txn);
     self->txn = NULL;
+    zhashx_purge (self->batch_jobs);
 }
 
 void
