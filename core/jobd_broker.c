@@ -10,8 +10,8 @@
 
 //  One message waiting for the batch's commit.
 typedef struct {
-    zsock_t *from;           //  bus or admin
-    uint8_t identity[256];   //  the sender's ROUTER identity
+    zsock_t *from;         //  bus or admin
+    uint8_t identity[256]; //  the sender's ROUTER identity
     size_t identity_size;
     bool delimiter;      //  the sender is a REQ socket: replies need an empty frame
     bool wants_reply;    //  admin senders always; plugins when the event says so
@@ -100,8 +100,7 @@ s_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool de
 //  Sends one message, topic and bytes, on the plugins' publisher and, when external, on the
 //  subscribers' publisher too.
 static void
-s_publish_bytes (s_broker_t *self, const char *topic, const void *data, size_t size,
-                 bool external)
+s_publish_bytes (s_broker_t *self, const char *topic, const void *data, size_t size, bool external)
 {
     zsock_t *sockets[] = {self->plugin_pub, self->events};
     for (size_t index = 0; index < (external ? 2u : 1u); index++) {
@@ -227,8 +226,7 @@ s_flush (s_broker_t *self)
         }
         if (entry->wants_reply || (entry->rc && entry->from == self->admin))
             s_reply (entry->from, entry->identity, entry->identity_size, entry->delimiter,
-                     entry->event->id, entry->rc,
-                     NULL, batch_rc ? NULL : &entry->result);
+                     entry->event->id, entry->rc, NULL, batch_rc ? NULL : &entry->result);
         jobd_apply_result_clear (&entry->result);
         jobd_event_destroy (&entry->event);
     }
@@ -319,7 +317,7 @@ s_receive (s_broker_t *self, zsock_t *socket)
     self->stats.received++;
     bool admin = socket == self->admin;
     const char *where = admin ? "admin" : "bus";
-    const uint8_t *identity = (const uint8_t *) zmq_msg_data (&frames[0]);
+    const uint8_t *identity = (const uint8_t *)zmq_msg_data (&frames[0]);
     size_t identity_size = zmq_msg_size (&frames[0]);
     bool delimiter = count == 3 && zmq_msg_size (&frames[1]) == 0;
     zmq_msg_t *payload = &frames[count - 1];
@@ -340,9 +338,9 @@ s_receive (s_broker_t *self, zsock_t *socket)
         //  Checked first, then unpacked in place: the frame outlives every use of the object.
         rc = jobd_msgpack_check (zmq_msg_data (payload), zmq_msg_size (payload), reason,
                                  sizeof reason);
-        if (rc == 0 && msgpack_unpack_next (&unpacked, (const char *) zmq_msg_data (payload),
-                                            zmq_msg_size (payload), NULL)
-                           != MSGPACK_UNPACK_SUCCESS) {
+        if (rc == 0 &&
+            msgpack_unpack_next (&unpacked, (const char *)zmq_msg_data (payload),
+                                 zmq_msg_size (payload), NULL) != MSGPACK_UNPACK_SUCCESS) {
             snprintf (reason, sizeof reason, "not valid msgpack");
             rc = JOBD_EPROTO;
         }
@@ -371,8 +369,8 @@ s_receive (s_broker_t *self, zsock_t *socket)
             char id[JOBD_ID_MAX + 1] = "";
             if (!event)
                 jobd_admin_string (&unpacked.data, "id", id, sizeof id);
-            s_reply (socket, identity, identity_size, delimiter, event ? event->id : id, rc,
-                     reason, NULL);
+            s_reply (socket, identity, identity_size, delimiter, event ? event->id : id, rc, reason,
+                     NULL);
         }
         goto done;
     }

@@ -142,6 +142,7 @@ main (int argc, char *argv[])
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
     signal (SIGPIPE, SIG_IGN);
     zsys_handler_set (NULL);
+    zsys_set_logstream (stderr); //  zconfig's syntax errors (with their line) go with ours
     int signal_fd = signalfd (-1, &signals, SFD_CLOEXEC);
 
     char reason[1024] = "";

@@ -20,8 +20,7 @@ extern "C" {
 #define JOBD_ETIMEOUT  -1012 //  no answer before the deadline
 
 //  Returns a static, human description of err (a jobd code or -errno). Never NULL.
-const char *
-    jobd_strerror (int err);
+const char *jobd_strerror (int err);
 
 #ifdef __cplusplus
 }

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define F(key, kind, member, max)                                                               \
-    {                                                                                          \
-        key, sizeof (key) - 1, JOBD_FIELD_##kind, offsetof (jobd_event_t, member), max                           \
+#define F(key, kind, member, max)                                                                  \
+    {                                                                                              \
+        key, sizeof (key) - 1, JOBD_FIELD_##kind, offsetof (jobd_event_t, member), max             \
     }
 
 //  The wire map, in the order it is packed.
@@ -42,14 +42,14 @@ static const jobd_field_t s_fields[] = {
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
-static const char *s_type_names[JOBD_EVENT_TYPE_COUNT]
-    = {"invalid", "submit",     "track", "cancel",       "retry",
-       "observed", "transition", "stale", "plugin.status"};
+static const char *s_type_names[JOBD_EVENT_TYPE_COUNT] = {"invalid",    "submit", "track",
+                                                          "cancel",     "retry",  "observed",
+                                                          "transition", "stale",  "plugin.status"};
 
 const char *
 jobd_event_type_name (jobd_event_type_t type)
 {
-    return (unsigned) type < JOBD_EVENT_TYPE_COUNT ? s_type_names[type] : "invalid";
+    return (unsigned)type < JOBD_EVENT_TYPE_COUNT ? s_type_names[type] : "invalid";
 }
 
 jobd_event_type_t
@@ -57,7 +57,7 @@ jobd_event_type_parse (const char *name, size_t len)
 {
     for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++)
         if (strlen (s_type_names[type]) == len && memcmp (s_type_names[type], name, len) == 0)
-            return (jobd_event_type_t) type;
+            return (jobd_event_type_t)type;
     return JOBD_EVENT_INVALID;
 }
 
@@ -66,7 +66,7 @@ jobd_now_ms (void)
 {
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
-    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 //  Event ids: 8 random bytes per process, then a counter: unique across threads and processes.
@@ -78,7 +78,7 @@ static void
 s_id_init (void)
 {
     if (getrandom (&s_id_prefix, sizeof s_id_prefix, 0) != sizeof s_id_prefix)
-        s_id_prefix = (uint64_t) jobd_now_ms () ^ ((uint64_t) getpid () << 32);
+        s_id_prefix = (uint64_t)jobd_now_ms () ^ ((uint64_t)getpid () << 32);
 }
 
 void
@@ -87,7 +87,7 @@ jobd_event_new_id (char id[25])
     pthread_once (&s_id_once, s_id_init);
     static const char hex[] = "0123456789abcdef";
     uint64_t prefix = s_id_prefix;
-    uint32_t counter = (uint32_t) atomic_fetch_add (&s_id_counter, 1);
+    uint32_t counter = (uint32_t)atomic_fetch_add (&s_id_counter, 1);
     for (int index = 15; index >= 0; index--, prefix >>= 4)
         id[index] = hex[prefix & 15];
     for (int index = 23; index >= 16; index--, counter >>= 4)
@@ -98,7 +98,7 @@ jobd_event_new_id (char id[25])
 jobd_event_t *
 jobd_event_new (jobd_event_type_t type)
 {
-    jobd_event_t *self = (jobd_event_t *) calloc (1, sizeof (jobd_event_t));
+    jobd_event_t *self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t));
     if (!self)
         return NULL;
     char id[25];
@@ -127,7 +127,7 @@ jobd_event_destroy (jobd_event_t **self_p)
 jobd_event_t *
 jobd_event_dup (const jobd_event_t *self)
 {
-    jobd_event_t *copy = (jobd_event_t *) malloc (sizeof (jobd_event_t));
+    jobd_event_t *copy = (jobd_event_t *)malloc (sizeof (jobd_event_t));
     if (!copy)
         return NULL;
     *copy = *self;
@@ -159,9 +159,8 @@ int
 jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
 {
     if (self->version < 1 || self->version > JOBD_PROTO_VERSION) {
-        jobd_fields_reason (reason, reason_size,
-                            "field 'v': version %u, this jobd speaks 1 to %d", self->version,
-                            JOBD_PROTO_VERSION);
+        jobd_fields_reason (reason, reason_size, "field 'v': version %u, this jobd speaks 1 to %d",
+                            self->version, JOBD_PROTO_VERSION);
         return JOBD_EPROTO;
     }
     const char *missing = NULL;
@@ -196,13 +195,15 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
                                                                  : NULL;
                 break;
             case JOBD_EVENT_TRANSITION:
-                missing = s_empty (self->job)                ? "job"
+                missing = s_empty (self->job)              ? "job"
                           : self->state == JOBD_STATE_NONE ? "state"
-                          : self->seq == 0                   ? "seq"
-                                                             : NULL;
+                          : self->seq == 0                 ? "seq"
+                                                           : NULL;
                 break;
             case JOBD_EVENT_STALE:
-                missing = s_empty (self->job) ? "job" : self->state == JOBD_STATE_NONE ? "state" : NULL;
+                missing = s_empty (self->job)              ? "job"
+                          : self->state == JOBD_STATE_NONE ? "state"
+                                                           : NULL;
                 break;
             case JOBD_EVENT_PLUGIN_STATUS:
                 missing = s_empty (self->name) ? "name" : s_empty (self->status) ? "status" : NULL;
@@ -264,7 +265,7 @@ int
 jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
                         size_t reason_size)
 {
-    jobd_event_t *self = (jobd_event_t *) calloc (1, sizeof (jobd_event_t));
+    jobd_event_t *self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t));
     if (!self)
         return -ENOMEM;
     int rc = jobd_fields_read (s_fields, FIELD_COUNT, obj, self, reason, reason_size);
@@ -275,7 +276,7 @@ int
 jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, char *reason,
                    size_t reason_size)
 {
-    jobd_event_t *self = (jobd_event_t *) calloc (1, sizeof (jobd_event_t));
+    jobd_event_t *self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t));
     if (!self)
         return -ENOMEM;
     int rc = jobd_fields_decode (s_fields, FIELD_COUNT, data, size, JOBD_EVENT_MAX, self, reason,

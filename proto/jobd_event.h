@@ -4,10 +4,10 @@
 
 #include "jobd_error.h"
 #include "jobd_state.h"
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <msgpack.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,12 +16,12 @@ extern "C" {
 #define JOBD_PROTO_VERSION 1
 
 //  Limits, in bytes, enforced by the decoder (and by jobd_event_validate before encoding).
-#define JOBD_EVENT_MAX      (256 * 1024) //  a whole encoded event
-#define JOBD_ID_MAX         128          //  id, source, job, kind, backend, ext, name, status
-#define JOBD_NAME_MAX       256          //  name
-#define JOBD_ERROR_MAX      4096         //  error
-#define JOBD_DETAIL_MAX     16384        //  detail
-#define JOBD_SPEC_MAX       (128 * 1024) //  spec
+#define JOBD_EVENT_MAX  (256 * 1024) //  a whole encoded event
+#define JOBD_ID_MAX     128          //  id, source, job, kind, backend, ext, name, status
+#define JOBD_NAME_MAX   256          //  name
+#define JOBD_ERROR_MAX  4096         //  error
+#define JOBD_DETAIL_MAX 16384        //  detail
+#define JOBD_SPEC_MAX   (128 * 1024) //  spec
 
 //  The numeric values are internal only: on the wire the type is its name.
 typedef enum {
@@ -47,101 +47,86 @@ typedef struct {
     int64_t ts;             //  "ts": milliseconds since the Unix epoch
     char *source;           //  "src": who emitted it (plugin name, "jobctl", "broker", ...)
     //  Body.
-    char *job;              //  "job": jobd job id
-    char *name;             //  "name": job name, or plugin name for plugin.status
-    char *kind;             //  "kind": "spark", "kafka", ...
-    char *backend;          //  "backend": configured backend name
-    char *ext;              //  "ext": the backend's id for the job
-    jobd_state_t state;     //  "state": observed state, new state of a transition, stale state
-    jobd_state_t from;      //  "from": transition only: previous state (NONE for a new job)
-    uint32_t attempt;       //  "attempt": 1-based attempt number, 0 = not given
-    uint64_t seq;           //  "seq": transition only: the job's history sequence number (1-based)
-    char *error;            //  "error": failure reason
-    char *spec;             //  "spec": submit: JSON text of the submission spec
-    char *detail;           //  "detail": free text (plugin.status detail, observation details)
-    char *status;           //  "status": plugin.status: starting|running|degraded|failed|stopped
-    bool create;            //  "create": observed: register the job (kind+ext) when unknown
-    int64_t last_seen;      //  "last_seen": stale: when the job was last heard from (ms)
-    bool reply;             //  "reply": the sender wants a reply once the event is durable
+    char *job;          //  "job": jobd job id
+    char *name;         //  "name": job name, or plugin name for plugin.status
+    char *kind;         //  "kind": "spark", "kafka", ...
+    char *backend;      //  "backend": configured backend name
+    char *ext;          //  "ext": the backend's id for the job
+    jobd_state_t state; //  "state": observed state, new state of a transition, stale state
+    jobd_state_t from;  //  "from": transition only: previous state (NONE for a new job)
+    uint32_t attempt;   //  "attempt": 1-based attempt number, 0 = not given
+    uint64_t seq;       //  "seq": transition only: the job's history sequence number (1-based)
+    char *error;        //  "error": failure reason
+    char *spec;         //  "spec": submit: JSON text of the submission spec
+    char *detail;       //  "detail": free text (plugin.status detail, observation details)
+    char *status;       //  "status": plugin.status: starting|running|degraded|failed|stopped
+    bool create;        //  "create": observed: register the job (kind+ext) when unknown
+    int64_t last_seen;  //  "last_seen": stale: when the job was last heard from (ms)
+    bool reply;         //  "reply": the sender wants a reply once the event is durable
 } jobd_event_t;
 
 //  Returns a fresh event of the given type with version, a new unique id and ts = now set, or
 //  NULL when out of memory. The caller owns it.
-jobd_event_t *
-    jobd_event_new (jobd_event_type_t type);
+jobd_event_t *jobd_event_new (jobd_event_type_t type);
 
 //  Writes a new unique event id (24 hex digits and a NUL) into id. Thread-safe.
-void
-    jobd_event_new_id (char id[25]);
+void jobd_event_new_id (char id[25]);
 
 //  Destroys the event and its strings; NULL-safe; sets *self_p to NULL.
-void
-    jobd_event_destroy (jobd_event_t **self_p);
+void jobd_event_destroy (jobd_event_t **self_p);
 
 //  Returns a fresh deep copy, or NULL when out of memory.
-jobd_event_t *
-    jobd_event_dup (const jobd_event_t *self);
+jobd_event_t *jobd_event_dup (const jobd_event_t *self);
 
 //  Replaces *field (one of the event's string fields) with a copy of value (NULL clears it).
 //  Returns 0 or -ENOMEM.
-int
-    jobd_event_set (char **field, const char *value);
+int jobd_event_set (char **field, const char *value);
 
 //  Checks that the event has every field its type requires and that every string is within its
 //  limit. Returns 0, or JOBD_EPROTO / JOBD_ETOOBIG with a reason written to reason (may be NULL).
-int
-    jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size);
+int jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size);
 
 //  Encodes the event as one msgpack map (absent fields are omitted). Validates first. Returns 0
 //  and sets *data_p (fresh, free() it) and *size_p, or a negative error with a reason.
-int
-    jobd_event_encode (const jobd_event_t *self, uint8_t **data_p, size_t *size_p, char *reason,
+int jobd_event_encode (const jobd_event_t *self, uint8_t **data_p, size_t *size_p, char *reason,
                        size_t reason_size);
 
 //  Decodes and validates one event from exactly size bytes. Never reads past data + size.
 //  Unknown keys are ignored; wrong types, missing fields, unknown states or types, trailing bytes
 //  and oversized strings are refused. Returns 0 and sets *event_p (fresh), or JOBD_EPROTO /
 //  JOBD_ETOOBIG with a reason written to reason (may be NULL).
-int
-    jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, char *reason,
+int jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, char *reason,
                        size_t reason_size);
 
 //  Packs the event as one msgpack map into pk (for embedding in a larger message). Does not
 //  validate. Returns 0 or a negative error.
-int
-    jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk);
+int jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk);
 
 //  Builds and validates an event from a decoded msgpack object (a map), with the same strictness
 //  as jobd_event_decode. Returns 0 and sets *event_p (fresh), or an error with a reason.
-int
-    jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
+int jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
                             size_t reason_size);
 
 //  Returns the wire name of the type ("submit", "plugin.status", ...) or "invalid". Static.
-const char *
-    jobd_event_type_name (jobd_event_type_t type);
+const char *jobd_event_type_name (jobd_event_type_t type);
 
 //  Parses a wire type name of len bytes. Returns the type or JOBD_EVENT_INVALID.
-jobd_event_type_t
-    jobd_event_type_parse (const char *name, size_t len);
+jobd_event_type_t jobd_event_type_parse (const char *name, size_t len);
 
 //  Checks that data holds exactly one msgpack value in which no string, array or map claims more
 //  than the bytes that remain, so that unpacking it cannot be made to allocate far more than
 //  size. Run it on untrusted bytes before msgpack_unpack_next. Returns 0, or JOBD_EPROTO with a
 //  reason (truncated, a never-used byte, a lying length, trailing bytes).
-int
-    jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size);
+int jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size);
 
 //  Checks data with jobd_msgpack_check, then unpacks it into unpacked (initialised by the caller)
 //  from a copy owned by unpacked's zone: the object stays valid after data is freed, until
 //  msgpack_unpacked_destroy. Returns 0, or JOBD_EPROTO / -ENOMEM with a reason.
-int
-    jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
+int jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
                          size_t reason_size);
 
 //  Returns the current time in milliseconds since the Unix epoch.
-int64_t
-    jobd_now_ms (void);
+int64_t jobd_now_ms (void);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELD(base, field) ((char *) (base) + (field)->offset)
+#define FIELD(base, field) ((char *)(base) + (field)->offset)
 
 void
 jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
@@ -51,19 +51,19 @@ s_type_name (msgpack_object_type type)
 
 //  Reads an integer within [min, max]. Returns 0 or JOBD_EPROTO.
 static int
-s_read_int (const msgpack_object *value, int64_t min, uint64_t max, uint64_t *out,
-            const char *key, char *reason, size_t reason_size)
+s_read_int (const msgpack_object *value, int64_t min, uint64_t max, uint64_t *out, const char *key,
+            char *reason, size_t reason_size)
 {
     if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= max) {
         *out = value->via.u64;
         return 0;
     }
     if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && value->via.i64 >= min) {
-        *out = (uint64_t) value->via.i64;
+        *out = (uint64_t)value->via.i64;
         return 0;
     }
-    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-        || value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
         jobd_fields_reason (reason, reason_size, "field '%s': integer out of range", key);
     else
         jobd_fields_reason (reason, reason_size, "field '%s': expected %s integer, got %s", key,
@@ -84,22 +84,22 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
                                 field->key, s_type_name (value->type));
             return JOBD_EPROTO;
         }
-        *(bool *) slot = value->via.boolean;
+        *(bool *)slot = value->via.boolean;
         return 0;
     }
     if (field->kind == JOBD_FIELD_I64) {
         rc = s_read_int (value, INT64_MIN, INT64_MAX, &number, field->key, reason, reason_size);
         if (rc == 0)
-            *(int64_t *) slot = (int64_t) number;
+            *(int64_t *)slot = (int64_t)number;
         return rc;
     }
     if (field->kind == JOBD_FIELD_U32 || field->kind == JOBD_FIELD_U64) {
-        rc = s_read_int (value, 0, field->kind == JOBD_FIELD_U32 ? UINT32_MAX : UINT64_MAX,
-                         &number, field->key, reason, reason_size);
+        rc = s_read_int (value, 0, field->kind == JOBD_FIELD_U32 ? UINT32_MAX : UINT64_MAX, &number,
+                         field->key, reason, reason_size);
         if (rc == 0 && field->kind == JOBD_FIELD_U32)
-            *(uint32_t *) slot = (uint32_t) number;
+            *(uint32_t *)slot = (uint32_t)number;
         else if (rc == 0)
-            *(uint64_t *) slot = number;
+            *(uint64_t *)slot = number;
         return rc;
     }
     //  Strings, states and types are msgpack str.
@@ -111,9 +111,9 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
     const char *text = value->via.str.ptr;
     size_t length = value->via.str.size;
     if (field->kind == JOBD_FIELD_STATE) {
-        if (jobd_state_parse (text, length, (jobd_state_t *) slot)) {
-            jobd_fields_reason (reason, reason_size, "field '%s': unknown state '%.*s'",
-                                field->key, (int) (length > 32 ? 32 : length), text);
+        if (jobd_state_parse (text, length, (jobd_state_t *)slot)) {
+            jobd_fields_reason (reason, reason_size, "field '%s': unknown state '%.*s'", field->key,
+                                (int)(length > 32 ? 32 : length), text);
             return JOBD_EPROTO;
         }
         return 0;
@@ -122,10 +122,10 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
         jobd_event_type_t type = jobd_event_type_parse (text, length);
         if (type == JOBD_EVENT_INVALID) {
             jobd_fields_reason (reason, reason_size, "field '%s': unknown event type '%.*s'",
-                                field->key, (int) (length > 32 ? 32 : length), text);
+                                field->key, (int)(length > 32 ? 32 : length), text);
             return JOBD_EPROTO;
         }
-        *(jobd_event_type_t *) slot = type;
+        *(jobd_event_type_t *)slot = type;
         return 0;
     }
     if (length > field->max) {
@@ -137,18 +137,18 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
         jobd_fields_reason (reason, reason_size, "field '%s': contains a NUL byte", field->key);
         return JOBD_EPROTO;
     }
-    char *copy = (char *) malloc (length + 1);
+    char *copy = (char *)malloc (length + 1);
     if (!copy)
         return -ENOMEM;
     memcpy (copy, text, length);
     copy[length] = 0;
-    *(char **) slot = copy;
+    *(char **)slot = copy;
     return 0;
 }
 
 int
-jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map,
-                  void *base, char *reason, size_t reason_size)
+jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map, void *base,
+                  char *reason, size_t reason_size)
 {
     if (!map || map->type != MSGPACK_OBJECT_MAP) {
         jobd_fields_reason (reason, reason_size, "expected a map, got %s",
@@ -165,8 +165,8 @@ jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object
         }
         for (size_t field = 0; field < count; field++) {
             const char *key = fields[field].key;
-            if (fields[field].key_length != kv->key.via.str.size
-                || memcmp (key, kv->key.via.str.ptr, kv->key.via.str.size))
+            if (fields[field].key_length != kv->key.via.str.size ||
+                memcmp (key, kv->key.via.str.ptr, kv->key.via.str.size))
                 continue;
             if (seen & (1ull << field)) {
                 jobd_fields_reason (reason, reason_size, "field '%s' given twice", key);
@@ -199,17 +199,17 @@ s_present (const jobd_field_t *field, const void *base)
     const void *slot = FIELD (base, field);
     switch (field->kind) {
         case JOBD_FIELD_STR:
-            return *(char *const *) slot != NULL;
+            return *(char *const *)slot != NULL;
         case JOBD_FIELD_I64:
-            return *(const int64_t *) slot != 0;
+            return *(const int64_t *)slot != 0;
         case JOBD_FIELD_U32:
-            return *(const uint32_t *) slot != 0;
+            return *(const uint32_t *)slot != 0;
         case JOBD_FIELD_U64:
-            return *(const uint64_t *) slot != 0;
+            return *(const uint64_t *)slot != 0;
         case JOBD_FIELD_BOOL:
-            return *(const bool *) slot;
+            return *(const bool *)slot;
         case JOBD_FIELD_STATE:
-            return *(const jobd_state_t *) slot != JOBD_STATE_NONE;
+            return *(const jobd_state_t *)slot != JOBD_STATE_NONE;
         case JOBD_FIELD_TYPE:
             return true;
     }
@@ -232,25 +232,25 @@ jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base, ms
         msgpack_pack_str_body (pk, f->key, f->key_length);
         switch (f->kind) {
             case JOBD_FIELD_STR:
-                s_pack_str (pk, *(char *const *) slot);
+                s_pack_str (pk, *(char *const *)slot);
                 break;
             case JOBD_FIELD_I64:
-                msgpack_pack_int64 (pk, *(const int64_t *) slot);
+                msgpack_pack_int64 (pk, *(const int64_t *)slot);
                 break;
             case JOBD_FIELD_U32:
-                msgpack_pack_uint32 (pk, *(const uint32_t *) slot);
+                msgpack_pack_uint32 (pk, *(const uint32_t *)slot);
                 break;
             case JOBD_FIELD_U64:
-                msgpack_pack_uint64 (pk, *(const uint64_t *) slot);
+                msgpack_pack_uint64 (pk, *(const uint64_t *)slot);
                 break;
             case JOBD_FIELD_BOOL:
                 msgpack_pack_true (pk);
                 break;
             case JOBD_FIELD_STATE:
-                s_pack_str (pk, jobd_state_name (*(const jobd_state_t *) slot));
+                s_pack_str (pk, jobd_state_name (*(const jobd_state_t *)slot));
                 break;
             case JOBD_FIELD_TYPE:
-                s_pack_str (pk, jobd_event_type_name (*(const jobd_event_type_t *) slot));
+                s_pack_str (pk, jobd_event_type_name (*(const jobd_event_type_t *)slot));
                 break;
         }
     }
@@ -264,13 +264,12 @@ jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst)
     for (size_t field = 0; field < count; field++) {
         if (fields[field].kind != JOBD_FIELD_STR)
             continue;
-        char **slot = (char **) FIELD (dst, &fields[field]);
+        char **slot = (char **)FIELD (dst, &fields[field]);
         if (*slot && rc == 0) {
             *slot = strdup (*slot);
             if (!*slot)
                 rc = -ENOMEM;
-        }
-        else
+        } else
             *slot = rc ? NULL : *slot;
     }
     return rc;
@@ -281,7 +280,7 @@ jobd_fields_free (const jobd_field_t *fields, size_t count, void *base)
 {
     for (size_t field = 0; field < count; field++)
         if (fields[field].kind == JOBD_FIELD_STR) {
-            char **slot = (char **) FIELD (base, &fields[field]);
+            char **slot = (char **)FIELD (base, &fields[field]);
             free (*slot);
             *slot = NULL;
         }
@@ -294,10 +293,11 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, c
     for (size_t field = 0; field < count; field++) {
         if (fields[field].kind != JOBD_FIELD_STR)
             continue;
-        const char *value = *(char *const *) FIELD (base, &fields[field]);
+        const char *value = *(char *const *)FIELD (base, &fields[field]);
         if (value && strlen (value) > fields[field].max) {
-            jobd_fields_reason (reason, reason_size, "field '%s': %zu bytes, over its %zu byte limit",
-                                fields[field].key, strlen (value), fields[field].max);
+            jobd_fields_reason (reason, reason_size,
+                                "field '%s': %zu bytes, over its %zu byte limit", fields[field].key,
+                                strlen (value), fields[field].max);
             return JOBD_ETOOBIG;
         }
     }
@@ -319,27 +319,24 @@ jobd_fields_decode (const jobd_field_t *fields, size_t count, const void *data, 
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     size_t offset = 0;
-    msgpack_unpack_return result
-        = msgpack_unpack_next (&unpacked, (const char *) data, size, &offset);
+    msgpack_unpack_return result =
+        msgpack_unpack_next (&unpacked, (const char *)data, size, &offset);
     if (result != MSGPACK_UNPACK_SUCCESS) {
         jobd_fields_reason (reason, reason_size, "not valid msgpack (%s)",
                             result == MSGPACK_UNPACK_CONTINUE ? "truncated" : "malformed");
         rc = JOBD_EPROTO;
-    }
-    else if (offset != size) {
-        jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the map",
-                            size - offset);
+    } else if (offset != size) {
+        jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the map", size - offset);
         rc = JOBD_EPROTO;
-    }
-    else
+    } else
         rc = jobd_fields_read (fields, count, &unpacked.data, base, reason, reason_size);
     msgpack_unpacked_destroy (&unpacked);
     return rc;
 }
 
 int
-jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
-                    uint8_t **data_p, size_t *size_p)
+jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, uint8_t **data_p,
+                    size_t *size_p)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
@@ -351,7 +348,7 @@ jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
         return -ENOMEM;
     }
     *size_p = buffer.size;
-    *data_p = (uint8_t *) msgpack_sbuffer_release (&buffer);
+    *data_p = (uint8_t *)msgpack_sbuffer_release (&buffer);
     return 0;
 }
 
@@ -381,28 +378,91 @@ s_header (const uint8_t *data, size_t size, size_t *header, uint64_t *payload, u
         return 0;
     }
     switch (byte) {
-        case 0xc4: case 0xd9: length_size = 1; length_is_payload = true; break;
-        case 0xc5: case 0xda: length_size = 2; length_is_payload = true; break;
-        case 0xc6: case 0xdb: length_size = 4; length_is_payload = true; break;
-        case 0xc7: length_size = 1; length_is_payload = true; *payload = 1; break;
-        case 0xc8: length_size = 2; length_is_payload = true; *payload = 1; break;
-        case 0xc9: length_size = 4; length_is_payload = true; *payload = 1; break;
-        case 0xca: *payload = 4; return 0;
-        case 0xcb: *payload = 8; return 0;
-        case 0xcc: case 0xd0: *payload = 1; return 0;
-        case 0xcd: case 0xd1: *payload = 2; return 0;
-        case 0xce: case 0xd2: *payload = 4; return 0;
-        case 0xcf: case 0xd3: *payload = 8; return 0;
-        case 0xd4: *payload = 2; return 0;
-        case 0xd5: *payload = 3; return 0;
-        case 0xd6: *payload = 5; return 0;
-        case 0xd7: *payload = 9; return 0;
-        case 0xd8: *payload = 17; return 0;
-        case 0xdc: length_size = 2; length_is_array = true; break;
-        case 0xdd: length_size = 4; length_is_array = true; break;
-        case 0xde: length_size = 2; length_is_map = true; break;
-        case 0xdf: length_size = 4; length_is_map = true; break;
-        default: return JOBD_EPROTO; //  0xc1: never used
+        case 0xc4:
+        case 0xd9:
+            length_size = 1;
+            length_is_payload = true;
+            break;
+        case 0xc5:
+        case 0xda:
+            length_size = 2;
+            length_is_payload = true;
+            break;
+        case 0xc6:
+        case 0xdb:
+            length_size = 4;
+            length_is_payload = true;
+            break;
+        case 0xc7:
+            length_size = 1;
+            length_is_payload = true;
+            *payload = 1;
+            break;
+        case 0xc8:
+            length_size = 2;
+            length_is_payload = true;
+            *payload = 1;
+            break;
+        case 0xc9:
+            length_size = 4;
+            length_is_payload = true;
+            *payload = 1;
+            break;
+        case 0xca:
+            *payload = 4;
+            return 0;
+        case 0xcb:
+            *payload = 8;
+            return 0;
+        case 0xcc:
+        case 0xd0:
+            *payload = 1;
+            return 0;
+        case 0xcd:
+        case 0xd1:
+            *payload = 2;
+            return 0;
+        case 0xce:
+        case 0xd2:
+            *payload = 4;
+            return 0;
+        case 0xcf:
+        case 0xd3:
+            *payload = 8;
+            return 0;
+        case 0xd4:
+            *payload = 2;
+            return 0;
+        case 0xd5:
+            *payload = 3;
+            return 0;
+        case 0xd6:
+            *payload = 5;
+            return 0;
+        case 0xd7:
+            *payload = 9;
+            return 0;
+        case 0xd8:
+            *payload = 17;
+            return 0;
+        case 0xdc:
+            length_size = 2;
+            length_is_array = true;
+            break;
+        case 0xdd:
+            length_size = 4;
+            length_is_array = true;
+            break;
+        case 0xde:
+            length_size = 2;
+            length_is_map = true;
+            break;
+        case 0xdf:
+            length_size = 4;
+            length_is_map = true;
+            break;
+        default:
+            return JOBD_EPROTO; //  0xc1: never used
     }
     if (size < 1 + length_size)
         return JOBD_EPROTO;
@@ -422,7 +482,7 @@ s_header (const uint8_t *data, size_t size, size_t *header, uint64_t *payload, u
 int
 jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size)
 {
-    const uint8_t *bytes = (const uint8_t *) data;
+    const uint8_t *bytes = (const uint8_t *)data;
     size_t offset = 0;
     uint64_t pending = 1; //  values still to read
     while (pending > 0) {
@@ -433,17 +493,17 @@ jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_s
         size_t header;
         uint64_t payload, children;
         if (s_header (bytes + offset, size - offset, &header, &payload, &children)) {
-            jobd_fields_reason (reason, reason_size, "not valid msgpack (bad byte at %zu)",
-                                offset);
+            jobd_fields_reason (reason, reason_size, "not valid msgpack (bad byte at %zu)", offset);
             return JOBD_EPROTO;
         }
         size_t left = size - offset - header;
         //  Every element takes at least one byte: a claim of more is a lie, refused before
         //  anything allocates room for it.
         if (payload > left || children > left) {
-            jobd_fields_reason (reason, reason_size,
-                                "not valid msgpack (a value at %zu claims more than the %zu bytes left)",
-                                offset, left);
+            jobd_fields_reason (
+                reason, reason_size,
+                "not valid msgpack (a value at %zu claims more than the %zu bytes left)", offset,
+                left);
             return JOBD_EPROTO;
         }
         offset += header + payload;
@@ -465,7 +525,7 @@ jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, 
     if (rc)
         return rc;
     msgpack_zone *zone = msgpack_zone_new (MSGPACK_ZONE_CHUNK_SIZE);
-    char *copy = zone ? (char *) msgpack_zone_malloc (zone, size ? size : 1) : NULL;
+    char *copy = zone ? (char *)msgpack_zone_malloc (zone, size ? size : 1) : NULL;
     if (!copy) {
         msgpack_zone_free (zone);
         return -ENOMEM;
@@ -473,8 +533,8 @@ jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, 
     memcpy (copy, data, size);
     size_t offset = 0;
     msgpack_object object;
-    if (msgpack_unpack (copy, size, &offset, zone, &object) != MSGPACK_UNPACK_SUCCESS
-        || offset != size) {
+    if (msgpack_unpack (copy, size, &offset, zone, &object) != MSGPACK_UNPACK_SUCCESS ||
+        offset != size) {
         jobd_fields_reason (reason, reason_size, "not valid msgpack");
         msgpack_zone_free (zone);
         return JOBD_EPROTO;

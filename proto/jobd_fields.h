@@ -30,42 +30,34 @@ typedef struct {
 //  Fills the struct at base from a msgpack map, field by field. Unknown keys are skipped, nil
 //  values are absent, duplicate keys and wrong types are refused. Returns 0, or JOBD_EPROTO /
 //  JOBD_ETOOBIG with a reason. On error the struct may hold some fields: free them.
-int
-    jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map,
+int jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map,
                       void *base, char *reason, size_t reason_size);
 
 //  Packs the present fields of the struct at base as one map. Returns 0 or -ENOMEM.
-int
-    jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base,
+int jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base,
                       msgpack_packer *pk);
 
 //  Deep-copies the string fields of src into dst (a bytewise copy of src). Returns 0 or -ENOMEM
 //  (then dst's strings are the ones copied so far, the rest NULL).
-int
-    jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst);
+int jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst);
 
 //  Frees the string fields of the struct at base.
-void
-    jobd_fields_free (const jobd_field_t *fields, size_t count, void *base);
+void jobd_fields_free (const jobd_field_t *fields, size_t count, void *base);
 
 //  Checks every string field against its limit. Returns 0 or JOBD_ETOOBIG with a reason.
-int
-    jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
+int jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
                        size_t reason_size);
 
 //  Unpacks exactly size bytes as one map and reads it with jobd_fields_read.
-int
-    jobd_fields_decode (const jobd_field_t *fields, size_t count, const void *data, size_t size,
+int jobd_fields_decode (const jobd_field_t *fields, size_t count, const void *data, size_t size,
                         size_t max_size, void *base, char *reason, size_t reason_size);
 
 //  Packs into a fresh buffer: *data_p (free() it) and *size_p.
-int
-    jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
+int jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
                         uint8_t **data_p, size_t *size_p);
 
 //  Writes a formatted reason when reason is not NULL.
-void
-    jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
-        __attribute__ ((format (printf, 3, 4)));
+void jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 #endif

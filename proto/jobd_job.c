@@ -6,35 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(key, kind, member, max)                                                               \
-    {                                                                                          \
-        key, sizeof (key) - 1, JOBD_FIELD_##kind, offsetof (jobd_job_t, member), max                             \
+#define F(key, kind, member, max)                                                                  \
+    {                                                                                              \
+        key, sizeof (key) - 1, JOBD_FIELD_##kind, offsetof (jobd_job_t, member), max               \
     }
 
 static const jobd_field_t s_fields[] = {
-    F ("id", STR, id, JOBD_ID_MAX),
-    F ("name", STR, name, JOBD_NAME_MAX),
-    F ("kind", STR, kind, JOBD_ID_MAX),
-    F ("backend", STR, backend, JOBD_ID_MAX),
-    F ("ext", STR, ext, JOBD_ID_MAX),
-    F ("state", STATE, state, 0),
-    F ("attempt", U32, attempt, 0),
-    F ("last_seq", U64, last_seq, 0),
-    F ("queued_at", I64, queued_at, 0),
-    F ("submitted_at", I64, submitted_at, 0),
-    F ("started_at", I64, started_at, 0),
-    F ("finished_at", I64, finished_at, 0),
-    F ("last_seen", I64, last_seen, 0),
-    F ("updated_at", I64, updated_at, 0),
-    F ("error", STR, error, JOBD_ERROR_MAX),
-    F ("spec", STR, spec, JOBD_SPEC_MAX),
+    F ("id", STR, id, JOBD_ID_MAX),          F ("name", STR, name, JOBD_NAME_MAX),
+    F ("kind", STR, kind, JOBD_ID_MAX),      F ("backend", STR, backend, JOBD_ID_MAX),
+    F ("ext", STR, ext, JOBD_ID_MAX),        F ("state", STATE, state, 0),
+    F ("attempt", U32, attempt, 0),          F ("last_seq", U64, last_seq, 0),
+    F ("queued_at", I64, queued_at, 0),      F ("submitted_at", I64, submitted_at, 0),
+    F ("started_at", I64, started_at, 0),    F ("finished_at", I64, finished_at, 0),
+    F ("last_seen", I64, last_seen, 0),      F ("updated_at", I64, updated_at, 0),
+    F ("error", STR, error, JOBD_ERROR_MAX), F ("spec", STR, spec, JOBD_SPEC_MAX),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
 jobd_job_t *
 jobd_job_new (void)
 {
-    return (jobd_job_t *) calloc (1, sizeof (jobd_job_t));
+    return (jobd_job_t *)calloc (1, sizeof (jobd_job_t));
 }
 
 void
@@ -50,7 +42,7 @@ jobd_job_destroy (jobd_job_t **self_p)
 jobd_job_t *
 jobd_job_dup (const jobd_job_t *self)
 {
-    jobd_job_t *copy = (jobd_job_t *) malloc (sizeof (jobd_job_t));
+    jobd_job_t *copy = (jobd_job_t *)malloc (sizeof (jobd_job_t));
     if (!copy)
         return NULL;
     *copy = *self;
@@ -64,8 +56,8 @@ jobd_job_dup (const jobd_job_t *self)
 static int
 s_validate (const jobd_job_t *self, char *reason, size_t reason_size)
 {
-    const char *missing = !self->id || !*self->id       ? "id"
-                          : !self->kind || !*self->kind ? "kind"
+    const char *missing = !self->id || !*self->id          ? "id"
+                          : !self->kind || !*self->kind    ? "kind"
                           : self->state == JOBD_STATE_NONE ? "state"
                                                            : NULL;
     if (missing) {

@@ -4,9 +4,9 @@
 
 #include "jobd_error.h"
 #include "jobd_state.h"
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <msgpack.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,38 +34,31 @@ typedef struct {
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.
-jobd_job_t *
-    jobd_job_new (void);
+jobd_job_t *jobd_job_new (void);
 
 //  Destroys the record and its strings; NULL-safe; sets *self_p to NULL.
-void
-    jobd_job_destroy (jobd_job_t **self_p);
+void jobd_job_destroy (jobd_job_t **self_p);
 
 //  Returns a fresh deep copy, or NULL.
-jobd_job_t *
-    jobd_job_dup (const jobd_job_t *self);
+jobd_job_t *jobd_job_dup (const jobd_job_t *self);
 
 //  Encodes the record as one msgpack map. Returns 0 and sets *data_p (fresh, free() it) and
 //  *size_p, or a negative error with a reason.
-int
-    jobd_job_encode (const jobd_job_t *self, uint8_t **data_p, size_t *size_p, char *reason,
+int jobd_job_encode (const jobd_job_t *self, uint8_t **data_p, size_t *size_p, char *reason,
                      size_t reason_size);
 
 //  Decodes one record from exactly size bytes, with the same strictness as jobd_event_decode
 //  (same string limits; unknown keys ignored). Returns 0 and sets *job_p (fresh), or JOBD_EPROTO
 //  / JOBD_ETOOBIG with a reason.
-int
-    jobd_job_decode (const void *data, size_t size, jobd_job_t **job_p, char *reason,
+int jobd_job_decode (const void *data, size_t size, jobd_job_t **job_p, char *reason,
                      size_t reason_size);
 
 //  Packs the record as one msgpack map into pk. Returns 0 or a negative error.
-int
-    jobd_job_pack (const jobd_job_t *self, msgpack_packer *pk);
+int jobd_job_pack (const jobd_job_t *self, msgpack_packer *pk);
 
 //  Builds a record from a decoded msgpack object (a map), with the same strictness as
 //  jobd_job_decode. Returns 0 and sets *job_p (fresh), or an error with a reason.
-int
-    jobd_job_from_object (const msgpack_object *obj, jobd_job_t **job_p, char *reason,
+int jobd_job_from_object (const msgpack_object *obj, jobd_job_t **job_p, char *reason,
                           size_t reason_size);
 
 #ifdef __cplusplus

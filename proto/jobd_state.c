@@ -3,14 +3,14 @@
 #include "jobd_error.h"
 #include <string.h>
 
-static const char *s_names[JOBD_STATE_COUNT]
-    = {"NONE",      "QUEUED",    "SUBMITTED",  "RUNNING", "SUCCEEDED",
-       "FAILED",    "CANCELLED", "RETRY_WAIT", "UNKNOWN", "LOST"};
+static const char *s_names[JOBD_STATE_COUNT] = {"NONE",      "QUEUED", "SUBMITTED", "RUNNING",
+                                                "SUCCEEDED", "FAILED", "CANCELLED", "RETRY_WAIT",
+                                                "UNKNOWN",   "LOST"};
 
 const char *
 jobd_state_name (jobd_state_t state)
 {
-    return (unsigned) state < JOBD_STATE_COUNT ? s_names[state] : "INVALID";
+    return (unsigned)state < JOBD_STATE_COUNT ? s_names[state] : "INVALID";
 }
 
 int
@@ -18,7 +18,7 @@ jobd_state_parse (const char *name, size_t len, jobd_state_t *state_p)
 {
     for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++)
         if (strlen (s_names[state]) == len && memcmp (s_names[state], name, len) == 0) {
-            *state_p = (jobd_state_t) state;
+            *state_p = (jobd_state_t)state;
             return 0;
         }
     return JOBD_EPROTO;
@@ -27,6 +27,6 @@ jobd_state_parse (const char *name, size_t len, jobd_state_t *state_p)
 bool
 jobd_state_is_final (jobd_state_t state)
 {
-    return state == JOBD_STATE_SUCCEEDED || state == JOBD_STATE_FAILED
-           || state == JOBD_STATE_CANCELLED;
+    return state == JOBD_STATE_SUCCEEDED || state == JOBD_STATE_FAILED ||
+           state == JOBD_STATE_CANCELLED;
 }

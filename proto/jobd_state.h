@@ -25,17 +25,14 @@ typedef enum {
 } jobd_state_t;
 
 //  Returns the wire name ("QUEUED", ..., "NONE" for JOBD_STATE_NONE), or "INVALID". Static.
-const char *
-    jobd_state_name (jobd_state_t state);
+const char *jobd_state_name (jobd_state_t state);
 
 //  Parses an exact upper-case wire name of len bytes (not NUL-terminated). "NONE" is refused.
 //  Returns 0 and sets *state_p, or JOBD_EPROTO.
-int
-    jobd_state_parse (const char *name, size_t len, jobd_state_t *state_p);
+int jobd_state_parse (const char *name, size_t len, jobd_state_t *state_p);
 
 //  True for SUCCEEDED, FAILED and CANCELLED. (FAILED may still be retried by a command.)
-bool
-    jobd_state_is_final (jobd_state_t state);
+bool jobd_state_is_final (jobd_state_t state);
 
 #ifdef __cplusplus
 }

@@ -14,12 +14,12 @@ for target in build-fuzz/bin/fuzz_*; do
     [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
     echo "fuzz: $name for ${seconds}s" >&2
     if ! "$target" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 "$work" \
-            2> "build-fuzz/$name.log"; then
+            > "build-fuzz/$name.log" 2>&1; then
         echo "fuzz: $name FAILED; see build-fuzz/$name.log" >&2
         tail -n 40 "build-fuzz/$name.log" >&2
         status=1
     else
-        grep -E "stat::number_of_executed_units" "build-fuzz/$name.log" >&2 || true
+        grep -a -E "stat::number_of_executed_units" "build-fuzz/$name.log" >&2 || true
     fi
     rm -rf "$work"
 done

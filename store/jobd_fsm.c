@@ -7,24 +7,24 @@
 //  For each state, the states it may move to. Read a row as "from X, a job may become ...".
 static const uint32_t s_allowed[JOBD_STATE_COUNT] = {
     //  A new job: registered in any state but RETRY_WAIT (a retry needs a failure first).
-    [JOBD_STATE_NONE] = BIT (QUEUED) | BIT (SUBMITTED) | BIT (RUNNING) | BIT (SUCCEEDED)
-                        | BIT (FAILED) | BIT (CANCELLED) | BIT (UNKNOWN) | BIT (LOST),
+    [JOBD_STATE_NONE] = BIT (QUEUED) | BIT (SUBMITTED) | BIT (RUNNING) | BIT (SUCCEEDED) |
+                        BIT (FAILED) | BIT (CANCELLED) | BIT (UNKNOWN) | BIT (LOST),
     //  Not yet at a backend: the backend takes it, refuses it, or it is cancelled. Short jobs
     //  may already be running or done when first seen.
-    [JOBD_STATE_QUEUED] = BIT (SUBMITTED) | BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED)
-                          | BIT (CANCELLED),
-    [JOBD_STATE_SUBMITTED] = BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED)
-                             | BIT (UNKNOWN) | BIT (LOST),
-    [JOBD_STATE_RUNNING] = BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED) | BIT (UNKNOWN)
-                           | BIT (LOST),
+    [JOBD_STATE_QUEUED] =
+        BIT (SUBMITTED) | BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED),
+    [JOBD_STATE_SUBMITTED] = BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED) |
+                             BIT (UNKNOWN) | BIT (LOST),
+    [JOBD_STATE_RUNNING] =
+        BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED) | BIT (UNKNOWN) | BIT (LOST),
     [JOBD_STATE_SUCCEEDED] = 0,
     //  Failed: only a scheduled retry moves it on.
     [JOBD_STATE_FAILED] = BIT (RETRY_WAIT),
     [JOBD_STATE_CANCELLED] = 0,
     [JOBD_STATE_RETRY_WAIT] = BIT (QUEUED) | BIT (CANCELLED),
     //  The backend does not know the current state: any news is better.
-    [JOBD_STATE_UNKNOWN] = BIT (SUBMITTED) | BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED)
-                           | BIT (CANCELLED) | BIT (LOST),
+    [JOBD_STATE_UNKNOWN] = BIT (SUBMITTED) | BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) |
+                           BIT (CANCELLED) | BIT (LOST),
     //  Lost, then heard of again.
     [JOBD_STATE_LOST] = BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED),
 };
@@ -32,8 +32,8 @@ static const uint32_t s_allowed[JOBD_STATE_COUNT] = {
 jobd_fsm_verdict_t
 jobd_fsm_check (jobd_state_t from, jobd_state_t to)
 {
-    if ((unsigned) from >= JOBD_STATE_COUNT || (unsigned) to >= JOBD_STATE_COUNT
-        || to == JOBD_STATE_NONE)
+    if ((unsigned)from >= JOBD_STATE_COUNT || (unsigned)to >= JOBD_STATE_COUNT ||
+        to == JOBD_STATE_NONE)
         return JOBD_FSM_REFUSE;
     if (from == to)
         return JOBD_FSM_REPEAT;

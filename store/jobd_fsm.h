@@ -16,8 +16,7 @@ typedef enum {
 
 //  Returns the verdict for moving a job from `from` to `to`. JOBD_STATE_NONE as `from` means a
 //  new job. Any state outside the enum is refused.
-jobd_fsm_verdict_t
-    jobd_fsm_check (jobd_state_t from, jobd_state_t to);
+jobd_fsm_verdict_t jobd_fsm_check (jobd_state_t from, jobd_state_t to);
 
 #ifdef __cplusplus
 }

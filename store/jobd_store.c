@@ -2,8 +2,8 @@
 //  on-disk format version, and the write path that applies events through the state machine.
 #include "jobd_store.h"
 #include "jobd_fsm.h"
-#include <errno.h>
 #include <czmq.h>
+#include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@ struct _jobd_store_t {
     char *path;
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
     msgpack_packer scratch_pk;
-    zhashx_t *batch_jobs;    //  job id -> s_cached_t: the jobs the open batch touched
+    zhashx_t *batch_jobs; //  job id -> s_cached_t: the jobs the open batch touched
 };
 
 //  A job the open batch has read or changed. Its record and its state index entry are written
@@ -73,7 +73,7 @@ static void
 s_be64 (uint8_t *out, uint64_t value)
 {
     for (int index = 7; index >= 0; index--, value >>= 8)
-        out[index] = (uint8_t) value;
+        out[index] = (uint8_t)value;
 }
 
 static uint64_t
@@ -88,7 +88,7 @@ s_read_be64 (const uint8_t *in)
 static MDB_val
 s_val (const void *data, size_t size)
 {
-    MDB_val value = {size, (void *) data};
+    MDB_val value = {size, (void *)data};
     return value;
 }
 
@@ -100,8 +100,7 @@ s_str (const char *text)
 
 //  Opens the databases in txn and checks (or, when writable and new, writes) the format.
 static int
-s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
-                  size_t reason_size)
+s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason, size_t reason_size)
 {
     unsigned create = writable ? MDB_CREATE : 0;
     int rc = mdb_dbi_open (txn, "meta", create, &self->meta);
@@ -132,23 +131,22 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
         return 0;
     }
     if (rc || value.mv_size != 8) {
-        snprintf (reason, reason_size, "store %s: no format version: not a jobd store",
-                  self->path);
+        snprintf (reason, reason_size, "store %s: no format version: not a jobd store", self->path);
         return JOBD_ECORRUPT;
     }
-    uint64_t format = s_read_be64 ((const uint8_t *) value.mv_data);
+    uint64_t format = s_read_be64 ((const uint8_t *)value.mv_data);
     if (format > JOBD_STORE_FORMAT) {
         snprintf (reason, reason_size,
                   "store %s has format %llu, this jobd reads up to %d: upgrade jobd", self->path,
-                  (unsigned long long) format, JOBD_STORE_FORMAT);
+                  (unsigned long long)format, JOBD_STORE_FORMAT);
         return JOBD_EFORMAT;
     }
     return 0;
 }
 
 int
-jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **self_p,
-                 char *reason, size_t reason_size)
+jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **self_p, char *reason,
+                 size_t reason_size)
 {
     char scratch[8];
     if (!reason) {
@@ -167,19 +165,19 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
         snprintf (reason, reason_size, "store %s: no such store", path);
         return -ENOENT;
     }
-    jobd_store_t *self = (jobd_store_t *) calloc (1, sizeof (jobd_store_t));
+    jobd_store_t *self = (jobd_store_t *)calloc (1, sizeof (jobd_store_t));
     if (!self)
         return -ENOMEM;
     self->path = strdup (path);
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     self->batch_jobs = zhashx_new ();
-    zhashx_set_destructor (self->batch_jobs, (zhashx_destructor_fn *) s_cached_destroy);
+    zhashx_set_destructor (self->batch_jobs, (zhashx_destructor_fn *)s_cached_destroy);
     int rc = mdb_env_create (&self->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs (self->env, 8);
     if (rc == 0)
-        rc = mdb_env_set_mapsize (self->env, map_size ? map_size : (size_t) 1 << 30);
+        rc = mdb_env_set_mapsize (self->env, map_size ? map_size : (size_t)1 << 30);
     //  Readers on several threads, and the broker reading while its batch is open.
     if (rc == 0)
         rc = mdb_env_open (self->env, path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0600);
@@ -194,8 +192,7 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     if (rc) {
         snprintf (reason, reason_size, "store %s: %s", path, mdb_strerror (rc));
         rc = s_error (rc);
-    }
-    else
+    } else
         rc = s_open_databases (self, txn, writable, reason, reason_size);
     if (rc == 0) {
         rc = mdb_txn_commit (txn);
@@ -203,8 +200,7 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
             snprintf (reason, reason_size, "store %s: %s", path, mdb_strerror (rc));
             rc = s_error (rc);
         }
-    }
-    else if (txn)
+    } else if (txn)
         mdb_txn_abort (txn);
     if (rc) {
         jobd_store_destroy (&self);
@@ -263,13 +259,13 @@ s_job_save (jobd_store_t *self, const jobd_job_t *job)
 static int
 s_batch_job (jobd_store_t *self, const char *id, jobd_job_t **job_p)
 {
-    s_cached_t *cached = (s_cached_t *) zhashx_lookup (self->batch_jobs, id);
+    s_cached_t *cached = (s_cached_t *)zhashx_lookup (self->batch_jobs, id);
     if (!cached) {
         jobd_job_t *job = NULL;
         int rc = s_job_load (self, self->txn, id, &job);
         if (rc)
             return rc;
-        cached = (s_cached_t *) calloc (1, sizeof (s_cached_t));
+        cached = (s_cached_t *)calloc (1, sizeof (s_cached_t));
         if (!cached) {
             jobd_job_destroy (&job);
             return -ENOMEM;
@@ -286,7 +282,7 @@ s_batch_job (jobd_store_t *self, const char *id, jobd_job_t **job_p)
 static int
 s_batch_add (jobd_store_t *self, jobd_job_t *job)
 {
-    s_cached_t *cached = (s_cached_t *) calloc (1, sizeof (s_cached_t));
+    s_cached_t *cached = (s_cached_t *)calloc (1, sizeof (s_cached_t));
     if (!cached)
         return -ENOMEM;
     cached->job = job;
@@ -298,7 +294,7 @@ s_batch_add (jobd_store_t *self, jobd_job_t *job)
 static void
 s_batch_dirty (jobd_store_t *self, const jobd_job_t *job)
 {
-    s_cached_t *cached = (s_cached_t *) zhashx_lookup (self->batch_jobs, job->id);
+    s_cached_t *cached = (s_cached_t *)zhashx_lookup (self->batch_jobs, job->id);
     if (cached)
         cached->dirty = true;
 }
@@ -308,7 +304,7 @@ static MDB_val
 s_ext_key (char *buffer, size_t size, const char *backend, const char *ext)
 {
     int length = snprintf (buffer, size, "%s%c%s", backend ? backend : "", 0, ext);
-    return s_val (buffer, (size_t) length < size ? (size_t) length : size - 1);
+    return s_val (buffer, (size_t)length < size ? (size_t)length : size - 1);
 }
 
 static int
@@ -340,7 +336,7 @@ s_ext_put (jobd_store_t *self, const char *backend, const char *ext, const char 
 static int
 s_state_index (jobd_store_t *self, const char *id, jobd_state_t from, jobd_state_t to)
 {
-    uint8_t byte = (uint8_t) from;
+    uint8_t byte = (uint8_t)from;
     MDB_val key = s_val (&byte, 1), value = s_str (id);
     int rc = 0;
     if (from != JOBD_STATE_NONE) {
@@ -348,7 +344,7 @@ s_state_index (jobd_store_t *self, const char *id, jobd_state_t from, jobd_state
         if (rc == MDB_NOTFOUND)
             rc = 0;
     }
-    byte = (uint8_t) to;
+    byte = (uint8_t)to;
     if (rc == 0)
         rc = mdb_put (self->txn, self->by_state, &key, &value, 0);
     return s_error (rc);
@@ -361,10 +357,10 @@ s_next_id (jobd_store_t *self, char *id, size_t size)
     uint64_t next = 1;
     int rc = mdb_get (self->txn, self->meta, &key, &value);
     if (rc == 0 && value.mv_size == 8)
-        next = s_read_be64 ((const uint8_t *) value.mv_data);
+        next = s_read_be64 ((const uint8_t *)value.mv_data);
     else if (rc && rc != MDB_NOTFOUND)
         return s_error (rc);
-    snprintf (id, size, "job-%llu", (unsigned long long) next);
+    snprintf (id, size, "job-%llu", (unsigned long long)next);
     uint8_t bytes[8];
     s_be64 (bytes, next + 1);
     value = s_val (bytes, 8);
@@ -402,7 +398,7 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
                                .type = JOBD_EVENT_TRANSITION,
                                .id = id,
                                .ts = now,
-                               .source = cause->source ? cause->source : (char *) "jobd",
+                               .source = cause->source ? cause->source : (char *)"jobd",
                                .job = job->id,
                                .name = job->name,
                                .kind = job->kind,
@@ -415,7 +411,7 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
                                .error = carries_error ? cause->error : NULL};
     self->scratch.size = 0;
     jobd_event_pack (&transition, &self->scratch_pk);
-    uint8_t *data = (uint8_t *) malloc (self->scratch.size);
+    uint8_t *data = (uint8_t *)malloc (self->scratch.size);
     if (!data)
         return -ENOMEM;
     memcpy (data, self->scratch.data, self->scratch.size);
@@ -447,18 +443,18 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state,
     if (jobd_fsm_check (JOBD_STATE_NONE, state) != JOBD_FSM_ALLOW)
         return JOBD_ESTATE;
     char existing[JOBD_ID_MAX + 1];
-    if (event->ext
-        && s_ext_find (self, self->txn, event->backend, event->ext, existing, sizeof existing) == 0)
+    if (event->ext &&
+        s_ext_find (self, self->txn, event->backend, event->ext, existing, sizeof existing) == 0)
         return JOBD_EEXIST; //  one backend id, one job
     jobd_job_t *job = jobd_job_new ();
     if (!job)
         return -ENOMEM;
     int rc = s_next_id (self, result->job, sizeof result->job);
-    if (rc == 0 && (jobd_event_set (&job->id, result->job) || jobd_event_set (&job->name, event->name)
-                    || jobd_event_set (&job->kind, event->kind)
-                    || jobd_event_set (&job->backend, event->backend)
-                    || jobd_event_set (&job->ext, event->ext)
-                    || jobd_event_set (&job->spec, event->spec)))
+    if (rc == 0 &&
+        (jobd_event_set (&job->id, result->job) || jobd_event_set (&job->name, event->name) ||
+         jobd_event_set (&job->kind, event->kind) ||
+         jobd_event_set (&job->backend, event->backend) || jobd_event_set (&job->ext, event->ext) ||
+         jobd_event_set (&job->spec, event->spec)))
         rc = -ENOMEM;
     job->attempt = event->attempt ? event->attempt : 1;
     if (rc == 0 && job->ext)
@@ -545,15 +541,14 @@ s_command (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *r
         return rc;
     jobd_state_t state = job->state;
     if (event->type == JOBD_EVENT_CANCEL) {
-        if (state == JOBD_STATE_SUBMITTED || state == JOBD_STATE_RUNNING
-            || state == JOBD_STATE_UNKNOWN)
+        if (state == JOBD_STATE_SUBMITTED || state == JOBD_STATE_RUNNING ||
+            state == JOBD_STATE_UNKNOWN)
             result->outcome = JOBD_APPLY_FORWARD;
         else if (jobd_fsm_check (state, JOBD_STATE_CANCELLED) == JOBD_FSM_ALLOW)
             rc = s_move (self, job, JOBD_STATE_CANCELLED, event, result);
         else
             rc = JOBD_ESTATE;
-    }
-    else if (state != JOBD_STATE_FAILED)
+    } else if (state != JOBD_STATE_FAILED)
         rc = JOBD_ESTATE; //  retry: FAILED jobs only
     else {
         jobd_event_t requeue = *event;
@@ -596,8 +591,8 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
             if (rc == 0)
                 rc = JOBD_EEXIST;
             else if (rc == JOBD_ENOTFOUND)
-                rc = s_create (self, event,
-                               event->state ? event->state : JOBD_STATE_SUBMITTED, result);
+                rc = s_create (self, event, event->state ? event->state : JOBD_STATE_SUBMITTED,
+                               result);
             break;
         case JOBD_EVENT_CANCEL:
         case JOBD_EVENT_RETRY:
@@ -619,8 +614,8 @@ static int
 s_batch_write (jobd_store_t *self)
 {
     int rc = 0;
-    for (s_cached_t *cached = (s_cached_t *) zhashx_first (self->batch_jobs); cached && rc == 0;
-         cached = (s_cached_t *) zhashx_next (self->batch_jobs)) {
+    for (s_cached_t *cached = (s_cached_t *)zhashx_first (self->batch_jobs); cached && rc == 0;
+         cached = (s_cached_t *)zhashx_next (self->batch_jobs)) {
         if (!cached->dirty)
             continue;
         rc = s_job_save (self, cached->job);
@@ -702,8 +697,7 @@ jobd_store_job_find (jobd_store_t *self, const char *backend, const char *ext, c
 }
 
 int
-jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p,
-                    size_t *count_p)
+jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p, size_t *count_p)
 {
     MDB_txn *txn;
     int rc = s_read_begin (self, &txn);
@@ -711,9 +705,9 @@ jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p
         return rc;
     jobd_job_t *job = NULL;
     rc = s_job_load (self, txn, id, &job);
-    size_t count = 0, wanted = job ? (size_t) job->last_seq : 0;
+    size_t count = 0, wanted = job ? (size_t)job->last_seq : 0;
     jobd_event_t **events = NULL;
-    if (rc == 0 && !(events = (jobd_event_t **) calloc (wanted + 1, sizeof (jobd_event_t *))))
+    if (rc == 0 && !(events = (jobd_event_t **)calloc (wanted + 1, sizeof (jobd_event_t *))))
         rc = -ENOMEM;
     MDB_cursor *cursor = NULL;
     if (rc == 0)
@@ -725,8 +719,8 @@ jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p
         memcpy (start, id, id_length);
         MDB_val key = s_val (start, id_length + 9), value;
         int mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
-        while (mdb_rc == 0 && count < wanted && key.mv_size == id_length + 9
-               && memcmp (key.mv_data, start, id_length + 1) == 0) {
+        while (mdb_rc == 0 && count < wanted && key.mv_size == id_length + 9 &&
+               memcmp (key.mv_data, start, id_length + 1) == 0) {
             if (jobd_event_decode (value.mv_data, value.mv_size, &events[count], NULL, 0)) {
                 rc = JOBD_ECORRUPT;
                 break;
@@ -762,8 +756,7 @@ jobd_store_history_free (jobd_event_t ***events_p, size_t count)
 
 //  Calls fn with the decoded record of the job named by id. Returns 1 to stop, 0, or an error.
 static int
-s_scan_one (jobd_store_t *self, MDB_txn *txn, const MDB_val *id, jobd_store_scan_fn *fn,
-            void *arg)
+s_scan_one (jobd_store_t *self, MDB_txn *txn, const MDB_val *id, jobd_store_scan_fn *fn, void *arg)
 {
     char buffer[JOBD_ID_MAX + 1];
     if (id->mv_size > JOBD_ID_MAX)
@@ -801,13 +794,12 @@ jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn
             }
             mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
         }
-    }
-    else {
+    } else {
         rc = s_error (mdb_cursor_open (txn, self->by_state, &cursor));
         for (int state = JOBD_STATE_QUEUED; rc == 0 && state < JOBD_STATE_COUNT; state++) {
             if (!(state_mask & (1u << state)))
                 continue;
-            uint8_t byte = (uint8_t) state;
+            uint8_t byte = (uint8_t)state;
             key = s_val (&byte, 1);
             int mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_SET);
             while (rc == 0 && mdb_rc == 0) {
@@ -831,7 +823,7 @@ jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
     MDB_cursor *cursor = NULL;
     rc = s_error (mdb_cursor_open (txn, self->by_state, &cursor));
     for (int state = 0; rc == 0 && state < JOBD_STATE_COUNT; state++) {
-        uint8_t byte = (uint8_t) state;
+        uint8_t byte = (uint8_t)state;
         MDB_val key = s_val (&byte, 1), value;
         size_t count = 0;
         if (mdb_cursor_get (cursor, &key, &value, MDB_SET) == 0)

@@ -23,13 +23,11 @@ typedef struct _jobd_store_t jobd_store_t;
 //  size in bytes (0: 1 GiB). Returns 0 and sets *self_p, or: JOBD_EFORMAT (written by a newer
 //  jobd), JOBD_ECORRUPT (not an LMDB store, or damaged), -ENOENT (read-only and absent),
 //  -EACCES, or another negative error. A message naming the path is written to reason.
-int
-    jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **self_p,
+int jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **self_p,
                      char *reason, size_t reason_size);
 
 //  Closes the store (aborting an open write transaction); NULL-safe; sets *self_p to NULL.
-void
-    jobd_store_destroy (jobd_store_t **self_p);
+void jobd_store_destroy (jobd_store_t **self_p);
 
 //  ---------------------------------------------------------------------------------------------
 //  Write path. One thread only (the broker). begin, any number of apply, then commit or abort:
@@ -37,11 +35,11 @@ void
 
 //  What applying one event did.
 typedef enum {
-    JOBD_APPLY_CHANGED = 0,  //  transitions were recorded (see transitions[])
-    JOBD_APPLY_DUPLICATE,    //  the job is already in that state: only last_seen was updated
-    JOBD_APPLY_BACKWARD,     //  the state machine refuses the move: nothing written
-    JOBD_APPLY_OLD_ATTEMPT,  //  an observation from an earlier attempt: nothing written
-    JOBD_APPLY_FORWARD       //  a cancel the job's backend must carry out: nothing written
+    JOBD_APPLY_CHANGED = 0, //  transitions were recorded (see transitions[])
+    JOBD_APPLY_DUPLICATE,   //  the job is already in that state: only last_seen was updated
+    JOBD_APPLY_BACKWARD,    //  the state machine refuses the move: nothing written
+    JOBD_APPLY_OLD_ATTEMPT, //  an observation from an earlier attempt: nothing written
+    JOBD_APPLY_FORWARD      //  a cancel the job's backend must carry out: nothing written
 } jobd_apply_outcome_t;
 
 //  One committed-to-be transition, as published: the encoded transition event (proto/README.md).
@@ -61,69 +59,57 @@ typedef struct {
 } jobd_apply_result_t;
 
 //  Starts the batch's write transaction. Returns 0 or a negative error.
-int
-    jobd_store_begin (jobd_store_t *self);
+int jobd_store_begin (jobd_store_t *self);
 
 //  Applies one event (submit, track, cancel, retry, observed) inside the open batch. An event
 //  either applies whole or writes nothing. Returns 0 with *result filled, or: JOBD_ENOTFOUND (no
 //  such job), JOBD_EEXIST (track of a backend id already known: result->job names it),
 //  JOBD_ESTATE (command not allowed in the job's state), JOBD_EPROTO (not a store event); these
 //  leave the batch usable. JOBD_EFULL or JOBD_ESTORE mean the batch is dead: call abort.
-int
-    jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result);
+int jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result);
 
 //  Commits the batch (one fsync). Returns 0, or a negative error after which nothing of the
 //  batch is stored.
-int
-    jobd_store_commit (jobd_store_t *self);
+int jobd_store_commit (jobd_store_t *self);
 
 //  Drops the open batch; nothing of it is stored. Safe when no batch is open.
-void
-    jobd_store_abort (jobd_store_t *self);
+void jobd_store_abort (jobd_store_t *self);
 
 //  Destroys the transitions held by result and zeroes it.
-void
-    jobd_apply_result_clear (jobd_apply_result_t *result);
+void jobd_apply_result_clear (jobd_apply_result_t *result);
 
 //  ---------------------------------------------------------------------------------------------
 //  Reads. Any thread, concurrently with the write path; each call is one consistent snapshot of
 //  committed data. Returned objects are fresh copies the caller owns.
 
 //  Returns 0 and sets *job_p, or JOBD_ENOTFOUND, or a negative error.
-int
-    jobd_store_job_get (jobd_store_t *self, const char *id, jobd_job_t **job_p);
+int jobd_store_job_get (jobd_store_t *self, const char *id, jobd_job_t **job_p);
 
 //  Finds the job with this backend id. Returns 0 and sets *id_p (fresh), or JOBD_ENOTFOUND.
-int
-    jobd_store_job_find (jobd_store_t *self, const char *backend, const char *ext, char **id_p);
+int jobd_store_job_find (jobd_store_t *self, const char *backend, const char *ext, char **id_p);
 
 //  Reads the job's whole history in sequence order. Returns 0 and sets *events_p (a fresh array
 //  of fresh transition events; free with jobd_store_history_free) and *count_p, or
 //  JOBD_ENOTFOUND.
-int
-    jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p,
+int jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p,
                         size_t *count_p);
 
 //  Frees an array returned by jobd_store_history; NULL-safe; sets *events_p to NULL.
-void
-    jobd_store_history_free (jobd_event_t ***events_p, size_t count);
+void jobd_store_history_free (jobd_event_t ***events_p, size_t count);
 
 //  Called for each job by jobd_store_scan. The job is borrowed for the call only. Return false
 //  to stop the scan.
-typedef bool(jobd_store_scan_fn) (const jobd_job_t *job, void *arg);
+typedef bool (jobd_store_scan_fn) (const jobd_job_t *job, void *arg);
 
 //  Calls fn for every job whose state is in state_mask (bit 1 << state; 0 means every job), in
 //  id order for all jobs, or state by state through the state index. Returns 0 or an error.
-int
-    jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn, void *arg);
+int jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn, void *arg);
 
 //  Fills counts[state] with the number of jobs in each state. Returns 0 or an error.
-int
-    jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT]);
+int jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT]);
 
 //  Returns the folder the store lives in (borrowed, valid until destroy).
-const char *
-    jobd_store_path (jobd_store_t *self);
+const char *jobd_store_path (jobd_store_t *self);
 
 #ifdef __cplusplus
 }

@@ -110,7 +110,8 @@ harness_request (harness_t *self, const void *data, size_t size, msgpack_unpacke
     int rc = -1;
     if (zpoller_wait (poller, timeout_ms) == dealer) {
         frame = zframe_recv (dealer);
-        if (frame && jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), reply, NULL, 0) == 0)
+        if (frame &&
+            jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), reply, NULL, 0) == 0)
             rc = 0;
         zframe_destroy (&frame);
     }

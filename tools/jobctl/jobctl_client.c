@@ -30,8 +30,8 @@ jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *req
     //  An ipc socket nobody listens on (a missing file, or one left by a killed jobd) answers
     //  at once, rather than after the whole timeout.
     char scratch[16];
-    if (strncmp (endpoint, "ipc://", 6) == 0
-        && jobd_run_dir_check_endpoint (endpoint, scratch, sizeof scratch) == 0) {
+    if (strncmp (endpoint, "ipc://", 6) == 0 &&
+        jobd_run_dir_check_endpoint (endpoint, scratch, sizeof scratch) == 0) {
         snprintf (reason, reason_size, "jobd is not running (nothing listens on %s)", endpoint + 6);
         return JOBCTL_EUNREACHABLE;
     }

@@ -1,0 +1,76 @@
+//  The state machine, every pair of states, against a table written out here independently.
+#include "jobd_fsm.h"
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+//  Rows: from (NONE, QUEUED, SUBMITTED, RUNNING, SUCCEEDED, FAILED, CANCELLED, RETRY_WAIT,
+//  UNKNOWN, LOST); columns: to, same order. A = allowed, R = repeat, . = refused.
+static const char *s_expected[JOBD_STATE_COUNT] = {
+    //          NQSRDFCWUL
+    /* NONE */ ".AAAAAA.AA",
+    /* QUEU */ ".RAAAAA...",
+    /* SUBM */ "..RAAAA.AA",
+    /* RUNN */ "...RAAA.AA",
+    /* SUCC */ "....R.....",
+    /* FAIL */ ".....R.A..",
+    /* CANC */ "......R...",
+    /* RWAI */ ".A....AR..",
+    /* UNKN */ "..AAAAA.RA",
+    /* LOST */ "...AAAA..R",
+};
+
+static void
+test_every_pair (void **state)
+{
+    for (int from = 0; from < JOBD_STATE_COUNT; from++)
+        for (int to = 0; to < JOBD_STATE_COUNT; to++) {
+            char expected = s_expected[from][to];
+            jobd_fsm_verdict_t verdict = jobd_fsm_check ((jobd_state_t)from, (jobd_state_t)to);
+            jobd_fsm_verdict_t wanted = expected == 'A'   ? JOBD_FSM_ALLOW
+                                        : expected == 'R' ? JOBD_FSM_REPEAT
+                                                          : JOBD_FSM_REFUSE;
+            //  NONE -> NONE is no state at all: refused, not a repeat.
+            if (from == JOBD_STATE_NONE && to == JOBD_STATE_NONE)
+                wanted = JOBD_FSM_REFUSE;
+            if (verdict != wanted)
+                fail_msg ("%s -> %s: got %d, want %d", jobd_state_name ((jobd_state_t)from),
+                          jobd_state_name ((jobd_state_t)to), verdict, wanted);
+        }
+}
+
+static void
+test_out_of_range_is_refused (void **state)
+{
+    assert_int_equal (jobd_fsm_check ((jobd_state_t)99, JOBD_STATE_RUNNING), JOBD_FSM_REFUSE);
+    assert_int_equal (jobd_fsm_check (JOBD_STATE_RUNNING, (jobd_state_t)99), JOBD_FSM_REFUSE);
+    assert_int_equal (jobd_fsm_check ((jobd_state_t)-1, (jobd_state_t)-1), JOBD_FSM_REFUSE);
+}
+
+static void
+test_final_states_are_final (void **state)
+{
+    for (int to = 0; to < JOBD_STATE_COUNT; to++) {
+        if (to != JOBD_STATE_SUCCEEDED)
+            assert_int_equal (jobd_fsm_check (JOBD_STATE_SUCCEEDED, (jobd_state_t)to),
+                              JOBD_FSM_REFUSE);
+        if (to != JOBD_STATE_CANCELLED)
+            assert_int_equal (jobd_fsm_check (JOBD_STATE_CANCELLED, (jobd_state_t)to),
+                              JOBD_FSM_REFUSE);
+    }
+    assert_true (jobd_state_is_final (JOBD_STATE_FAILED));
+    assert_false (jobd_state_is_final (JOBD_STATE_LOST));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_every_pair),
+        cmocka_unit_test (test_out_of_range_is_refused),
+        cmocka_unit_test (test_final_states_are_final),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
