@@ -486,15 +486,17 @@ s_broker_actor (zsock_t *pipe, void *arg)
                        : NULL;
     zpoller_t *poller =
         self->events ? zpoller_new (pipe, self->bus, self->admin, self->events, NULL) : NULL;
-    //  The start handshake: zactor_new returns once we signal; status tells it how we did.
-    args->status = poller ? 0 : -EADDRINUSE;
-    zsock_signal (pipe, 0);
     if (poller) {
         //  Signals are handled by the main thread; only $TERM stops the broker.
         zpoller_set_nonstop (poller, true);
         jobd_log (JOBD_LOG_INFO, LOG, "admin on %s, events on %s", args->admin_endpoint,
                   args->events_endpoint);
     }
+    //  The start handshake: zactor_new returns once we signal, and args (on its caller's stack)
+    //  is gone from then on.
+    args->status = poller ? 0 : -EADDRINUSE;
+    zsock_signal (pipe, 0);
+    args = NULL;
     while (poller && !self->terminated) {
         zsock_t *which = (zsock_t *)zpoller_wait (poller, -1);
         if (which == pipe)
