@@ -2,11 +2,11 @@
 //  file and line, endpoints and stores already in use, bad input on the admin endpoint.
 #include "harness.h"
 #include "jobd_admin.h"
-#include <cmocka.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
 #include <string.h>
 
 static harness_t s_harness;

@@ -1,11 +1,11 @@
 //  jobctl against the real jobd and the demo plugin: submit, watch live, ls, show, cancel,
 //  retry, and ls/show from the store when jobd is down.
 #include "harness.h"
-#include <cmocka.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
 #include <string.h>
 
 static harness_t s_harness;

@@ -2,11 +2,11 @@
 //  and must lose nothing, duplicate nothing, and carry on where it stopped.
 #include "harness.h"
 #include "jobd_store.h"
-#include <cmocka.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
 #include <string.h>
 
 #define JOBS       20000

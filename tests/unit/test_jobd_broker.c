@@ -3,11 +3,11 @@
 #include "jobd_admin.h"
 #include "jobd_broker.h"
 #include "jobd_plugin.h"
-#include <cmocka.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 

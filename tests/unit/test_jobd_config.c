@@ -1,9 +1,9 @@
 //  Config: ZPL files, typed maps, wildcards, environment overrides, errors with file and line.
 #include "jobd_config.h"
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

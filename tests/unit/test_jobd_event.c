@@ -1,10 +1,10 @@
 //  Events on the wire: round trips of every type, and every way a message can be wrong.
 #include "jobd_event.h"
-#include <cmocka.h>
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,9 +1,9 @@
 //  The state machine, every pair of states, against a table written out here independently.
 #include "jobd_fsm.h"
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
 #include <string.h>
 
 //  Rows: from (NONE, QUEUED, SUBMITTED, RUNNING, SUCCEEDED, FAILED, CANCELLED, RETRY_WAIT,

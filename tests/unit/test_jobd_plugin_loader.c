@@ -2,10 +2,10 @@
 //  for a wrong ABI, a missing one and a disabled one are each reported with their reason.
 #include "jobd_config.h"
 #include "jobd_plugin_loader.h"
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -2,13 +2,13 @@
 //  a full map, a newer format, a corrupt file and a missing folder.
 #include "jobd_fsm.h"
 #include "jobd_store.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
 #include <ftw.h>
 #include <lmdb.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
