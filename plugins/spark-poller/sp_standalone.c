@@ -1,0 +1,152 @@
+//  spark-poller: the standalone master's REST submission server (reference §1) and its web UI
+//  JSON (§1.10), read into statuses.
+#include "sp_json.h"
+#include <stdlib.h>
+#include <string.h>
+
+//  How the master says it is a standby (§1.4): not a lost job, try the next master.
+#define SP_STANDBY_PREFIX "Current state is not alive"
+
+jobd_state_t
+sp_map_standalone (const char *driver_state)
+{
+    static const struct {
+        const char *word;
+        jobd_state_t state;
+    } map[] = {
+        //  Accepted with an id, waiting for a worker: jobd's SUBMITTED (jobd's QUEUED is its own
+        //  not-yet-sent queue, and a job never moves back to it).
+        {"SUBMITTED", JOBD_STATE_SUBMITTED},
+        {"RUNNING", JOBD_STATE_RUNNING},
+        {"FINISHED", JOBD_STATE_SUCCEEDED},
+        {"FAILED", JOBD_STATE_FAILED},
+        {"ERROR", JOBD_STATE_FAILED},
+        {"KILLED", JOBD_STATE_CANCELLED},
+        //  Dead under this id; a supervised driver lives on under a new one (found in /json/).
+        {"RELAUNCHING", JOBD_STATE_UNKNOWN},
+        {"UNKNOWN", JOBD_STATE_UNKNOWN},
+    };
+    for (size_t index = 0; driver_state && index < sizeof map / sizeof map[0]; index++)
+        if (strcmp (driver_state, map[index].word) == 0)
+            return map[index].state;
+    return JOBD_STATE_NONE;
+}
+
+//  The envelope every REST reply shares: a JSON object with "action". Returns the object (fresh)
+//  or NULL with status->error saying what came instead.
+static json_t *
+s_envelope (const char *body, size_t size, long http, sp_status_t *status)
+{
+    sp_status_reset (status);
+    json_t *root = sp_json_load (body, size);
+    if (!json_is_object (root) || !sp_json_str (root, "action")) {
+        snprintf (status->error, sizeof status->error,
+                  "master answered HTTP %ld without a JSON reply (%zu bytes)", http, size);
+        json_decref (root);
+        return NULL;
+    }
+    const char *message = sp_json_str (root, "message");
+    if (message)
+        sp_copy (status->error, sizeof status->error, message);
+    if (message && strstr (message, SP_STANDBY_PREFIX))
+        status->standby = true;
+    return root;
+}
+
+static bool
+s_success (const json_t *root)
+{
+    return json_is_true (json_object_get (root, "success"));
+}
+
+int
+sp_standalone_create (const char *body, size_t size, long http, sp_status_t *status)
+{
+    json_t *root = s_envelope (body, size, http, status);
+    if (!root)
+        return JOBD_EPROTO;
+    const char *id = sp_json_str (root, "submissionId");
+    int rc = 0;
+    if (http == 200 && s_success (root) && id) {
+        sp_copy (status->id, sizeof status->id, id);
+        status->state = JOBD_STATE_SUBMITTED;
+        status->error[0] = 0; //  the message is "Driver successfully submitted as ..."
+    } else {
+        //  A refusal: ErrorResponse (400/500) or success:false (a standby master).
+        if (!status->error[0])
+            snprintf (status->error, sizeof status->error,
+                      "master refused the submission (HTTP %ld)", http);
+        rc = JOBD_ESTATE;
+    }
+    json_decref (root);
+    return rc;
+}
+
+int
+sp_standalone_status (const char *body, size_t size, long http, sp_status_t *status)
+{
+    json_t *root = s_envelope (body, size, http, status);
+    if (!root)
+        return JOBD_EPROTO;
+    int rc = 0;
+    const char *action = sp_json_str (root, "action");
+    if (http != 200 || strcmp (action, "SubmissionStatusResponse") != 0)
+        rc = JOBD_EPROTO; //  400/468/500 ErrorResponse: the request or the server is wrong
+    else if (!s_success (root)) {
+        //  Unknown, aged out or cleared, or a standby master: only the latter is not news.
+        status->known = status->standby;
+        if (!status->standby)
+            status->error[0] = 0;
+    } else {
+        const char *state = sp_json_str (root, "driverState");
+        sp_copy (status->raw, sizeof status->raw, state);
+        status->state = sp_map_standalone (state);
+        if (status->state == JOBD_STATE_NONE)
+            rc = JOBD_EPROTO;
+    }
+    sp_copy (status->id, sizeof status->id, sp_json_str (root, "submissionId"));
+    json_decref (root);
+    return rc;
+}
+
+int
+sp_standalone_kill (const char *body, size_t size, long http, sp_status_t *status)
+{
+    json_t *root = s_envelope (body, size, http, status);
+    if (!root)
+        return JOBD_EPROTO;
+    int rc = http == 200 && s_success (root) ? 0 : JOBD_ESTATE;
+    sp_copy (status->id, sizeof status->id, sp_json_str (root, "submissionId"));
+    json_decref (root);
+    return rc;
+}
+
+static bool
+s_driver (const json_t *driver, sp_status_t *status)
+{
+    const char *id = sp_json_str (driver, "id");
+    const char *state = sp_json_str (driver, "state");
+    if (!id || !state)
+        return false;
+    sp_copy (status->id, sizeof status->id, id);
+    sp_copy (status->raw, sizeof status->raw, state);
+    status->state = sp_map_standalone (state);
+    const char *start = sp_json_str (driver, "starttime"); //  epoch ms, as a string
+    status->started = start ? strtoll (start, NULL, 10) : 0;
+    return status->state != JOBD_STATE_NONE;
+}
+
+int
+sp_master_json (const char *body, size_t size, long http, sp_status_fn *fn, void *arg)
+{
+    json_t *root = http == 200 ? sp_json_load (body, size) : NULL;
+    if (!json_is_object (root)) {
+        json_decref (root);
+        return JOBD_EPROTO;
+    }
+    int stopped = sp_json_each (json_object_get (root, "activedrivers"), s_driver, fn, arg);
+    if (!stopped)
+        sp_json_each (json_object_get (root, "completeddrivers"), s_driver, fn, arg);
+    json_decref (root);
+    return 0;
+}

@@ -1,0 +1,65 @@
+//  spark-poller: what a Spark backend said about one job, and the parsers that read it from each
+//  backend's JSON (shared/reference/spark-rest.md). Parsers are pure: bytes in, statuses out.
+#ifndef SP_STATUS_H_INCLUDED
+#define SP_STATUS_H_INCLUDED
+
+#include "jobd_event.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SP_ERROR_MAX 2048 //  a failure's reason is cut here (with "...")
+
+//  One job as a backend reports it.
+typedef struct {
+    char id[JOBD_ID_MAX + 1]; //  the backend's id: driver id, Livy batch id, YARN app id
+    char raw[32];             //  the backend's own state word(s), for logs: "FINISHED/FAILED"
+    jobd_state_t state;       //  mapped (reference §6); NONE when there is no news
+    bool known;               //  false: the backend does not know this id (aged out, cleared)
+    bool standby;             //  standalone: a standby master answered (not a lost job)
+    char error[SP_ERROR_MAX]; //  the failure's reason, when there is one
+    char replacement[JOBD_ID_MAX + 1]; //  standalone RELAUNCHING: the new driver id, if seen
+    int64_t started;                   //  ms since the epoch, 0 when not given
+    bool ended; //  history server: the application ended, its verdict unknown
+} sp_status_t;
+
+//  Called once per job found in a list response. Return false to stop.
+typedef bool (sp_status_fn) (const sp_status_t *status, void *arg);
+
+//  Standalone master REST (reference §1). http is the HTTP status code.
+//  create: returns 0 and fills status->id (state SUBMITTED), or JOBD_ESTATE with status->error
+//  holding the master's refusal text (standby too: status->standby), or JOBD_EPROTO.
+int sp_standalone_create (const char *body, size_t size, long http, sp_status_t *status);
+//  status: 0 with status filled (known false for success:false), or JOBD_EPROTO.
+int sp_standalone_status (const char *body, size_t size, long http, sp_status_t *status);
+//  kill: 0 when the kill was accepted, JOBD_ESTATE when the driver had already finished or does
+//  not exist (status->error has the text), JOBD_EPROTO otherwise.
+int sp_standalone_kill (const char *body, size_t size, long http, sp_status_t *status);
+//  The master web UI's /json/: every active and completed driver. Returns 0 or JOBD_EPROTO.
+int sp_master_json (const char *body, size_t size, long http, sp_status_fn *fn, void *arg);
+
+//  Livy batches (reference §3): one batch object (POST reply, GET /batches/{id}), the list
+//  (GET /batches: *total_p gets "total"), or /state. A 404 gives known false.
+int sp_livy_batch (const char *body, size_t size, long http, sp_status_t *status);
+int sp_livy_list (const char *body, size_t size, long http, sp_status_fn *fn, void *arg,
+                  long *total_p);
+
+//  YARN ResourceManager (reference §4): the apps list (every empty shape) or one {"app":{}}.
+//  404 on one app gives known false.
+int sp_yarn_apps (const char *body, size_t size, long http, sp_status_fn *fn, void *arg);
+int sp_yarn_app (const char *body, size_t size, long http, sp_status_t *status);
+
+//  Spark history server /api/v1/applications (reference §2): RUNNING while the newest attempt
+//  is not completed; SUCCEEDED-or-unknown when completed (it has no verdict: mapped to
+//  SUCCEEDED only when success is not required to be proven, see README).
+int sp_history_apps (const char *body, size_t size, long http, sp_status_fn *fn, void *arg);
+
+//  The verdict for an ended application from its /jobs list: FAILED (error: the failed job)
+//  when any job failed, else SUCCEEDED. 404 gives known false.
+int sp_history_jobs (const char *body, size_t size, long http, sp_status_t *status);
+
+//  The mappings on their own (reference §6). Return JOBD_STATE_NONE for an unknown word.
+jobd_state_t sp_map_standalone (const char *driver_state);
+jobd_state_t sp_map_livy (const char *state);
+jobd_state_t sp_map_yarn (const char *state, const char *final_status);
+
+#endif

@@ -1,0 +1,63 @@
+//  Fuzz target: spark-poller's parsers. The first byte picks the parser and the HTTP status; the
+//  rest is the body, as a backend might send it.
+#include "sp_status.h"
+#include <stdint.h>
+#include <string.h>
+
+static bool
+s_count (const sp_status_t *status, void *arg)
+{
+    //  Every status handed out is NUL-terminated within its buffers.
+    if (memchr (status->id, 0, sizeof status->id) == NULL ||
+        memchr (status->error, 0, sizeof status->error) == NULL)
+        __builtin_trap ();
+    (*(size_t *)arg)++;
+    return true;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    static const long codes[] = {200, 201, 400, 404, 468, 500, 502, 503};
+    long http = codes[(data[0] >> 4) & 7];
+    const char *body = (const char *)data + 1;
+    size_t length = size - 1;
+    sp_status_t status;
+    size_t count = 0;
+    long total = 0;
+    switch (data[0] & 15) {
+        case 0:
+            sp_standalone_create (body, length, http, &status);
+            break;
+        case 1:
+            sp_standalone_status (body, length, http, &status);
+            break;
+        case 2:
+            sp_standalone_kill (body, length, http, &status);
+            break;
+        case 3:
+            sp_master_json (body, length, http, s_count, &count);
+            break;
+        case 4:
+            sp_livy_batch (body, length, http, &status);
+            break;
+        case 5:
+            sp_livy_list (body, length, http, s_count, &count, &total);
+            break;
+        case 6:
+            sp_yarn_apps (body, length, http, s_count, &count);
+            break;
+        case 7:
+            sp_yarn_app (body, length, http, &status);
+            break;
+        case 8:
+            sp_history_apps (body, length, http, s_count, &count);
+            break;
+        default:
+            sp_history_jobs (body, length, http, &status);
+            break;
+    }
+    return 0;
+}

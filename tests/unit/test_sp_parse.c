@@ -1,0 +1,354 @@
+//  spark-poller's parsers against every reply shape of shared/reference/spark-rest.md.
+#include "sp_status.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#define BODY(text) text, strlen (text)
+
+static void
+test_standalone_create (void **state)
+{
+    sp_status_t status;
+    assert_int_equal (
+        sp_standalone_create (
+            BODY (
+                "{\n"
+                "  \"action\" : \"CreateSubmissionResponse\",\n"
+                "  \"message\" : \"Driver successfully submitted as driver-20231124153531-0000\",\n"
+                "  \"serverSparkVersion\" : \"4.0.0\",\n"
+                "  \"submissionId\" : \"driver-20231124153531-0000\",\n"
+                "  \"success\" : true\n}"),
+            200, &status),
+        0);
+    assert_string_equal (status.id, "driver-20231124153531-0000");
+    assert_int_equal (status.state, JOBD_STATE_SUBMITTED);
+    assert_string_equal (status.error, "");
+    //  A standby master: HTTP 200, success false, no id.
+    assert_int_equal (
+        sp_standalone_create (
+            BODY ("{\"action\":\"CreateSubmissionResponse\",\"message\":\"Current state is not "
+                  "alive: STANDBY. Can only accept driver submissions in ALIVE state.\","
+                  "\"serverSparkVersion\":\"3.5.1\",\"success\":false}"),
+            200, &status),
+        JOBD_ESTATE);
+    assert_true (status.standby);
+    assert_non_null (strstr (status.error, "STANDBY"));
+    //  A refusal with its text.
+    assert_int_equal (sp_standalone_create (BODY ("{\"action\":\"ErrorResponse\",\"message\":"
+                                                  "\"Malformed request: Main class is missing.\","
+                                                  "\"serverSparkVersion\":\"3.5.1\"}"),
+                                            400, &status),
+                      JOBD_ESTATE);
+    assert_string_equal (status.error, "Malformed request: Main class is missing.");
+    assert_false (status.standby);
+    //  Not JSON at all: a proxy's HTML page, an empty 500, a truncated body.
+    assert_int_equal (
+        sp_standalone_create (BODY ("<html><body>502 Bad Gateway</body></html>"), 502, &status),
+        JOBD_EPROTO);
+    assert_non_null (strstr (status.error, "HTTP 502"));
+    assert_int_equal (sp_standalone_create ("", 0, 500, &status), JOBD_EPROTO);
+    assert_int_equal (
+        sp_standalone_create (BODY ("{\"action\" : \"CreateSubmissionRes"), 200, &status),
+        JOBD_EPROTO);
+}
+
+static void
+test_standalone_status (void **state)
+{
+    sp_status_t status;
+    assert_int_equal (
+        sp_standalone_status (
+            BODY ("{\n  \"action\" : \"SubmissionStatusResponse\",\n"
+                  "  \"driverState\" : \"FINISHED\",\n"
+                  "  \"serverSparkVersion\" : \"3.5.1\",\n"
+                  "  \"submissionId\" : \"driver-20151008145126-0000\",\n"
+                  "  \"success\" : true,\n"
+                  "  \"workerHostPort\" : \"192.168.3.153:46894\",\n"
+                  "  \"workerId\" : \"worker-20151007093409-192.168.3.153-46894\"\n}"),
+            200, &status),
+        0);
+    assert_int_equal (status.state, JOBD_STATE_SUCCEEDED);
+    assert_string_equal (status.raw, "FINISHED");
+    assert_true (status.known);
+    //  Failed, with the exception from the cluster.
+    assert_int_equal (
+        sp_standalone_status (
+            BODY ("{\"action\":\"SubmissionStatusResponse\",\"driverState\":\"ERROR\","
+                  "\"message\":\"Exception from the cluster:\\njava.io.FileNotFoundException: "
+                  "hdfs:///jobs/x.jar\\n\\tat org.apache...\",\"serverSparkVersion\":\"3.5.1\","
+                  "\"submissionId\":\"driver-1\",\"success\":true}"),
+            200, &status),
+        0);
+    assert_int_equal (status.state, JOBD_STATE_FAILED);
+    assert_non_null (strstr (status.error, "FileNotFoundException"));
+    //  Unknown or aged out: success false, id echoed, nothing else.
+    assert_int_equal (
+        sp_standalone_status (BODY ("{\"action\":\"SubmissionStatusResponse\","
+                                    "\"serverSparkVersion\":\"3.5.1\","
+                                    "\"submissionId\":\"driver-9\",\"success\":false}"),
+                              200, &status),
+        0);
+    assert_false (status.known);
+    assert_int_equal (status.state, JOBD_STATE_NONE);
+    //  A standby master is not a lost job.
+    assert_int_equal (
+        sp_standalone_status (
+            BODY ("{\"action\":\"SubmissionStatusResponse\",\"message\":\"Exception from the "
+                  "cluster:\\njava.lang.Exception: Current state is not alive: STANDBY. Can only "
+                  "request driver status in ALIVE state.\",\"serverSparkVersion\":\"3.5.1\","
+                  "\"submissionId\":\"driver-9\",\"success\":false}"),
+            200, &status),
+        0);
+    assert_true (status.known);
+    assert_true (status.standby);
+    assert_int_equal (status.state, JOBD_STATE_NONE);
+    //  Each driver state.
+    static const struct {
+        const char *word;
+        jobd_state_t state;
+    } words[] = {{"SUBMITTED", JOBD_STATE_SUBMITTED}, {"RUNNING", JOBD_STATE_RUNNING},
+                 {"FAILED", JOBD_STATE_FAILED},       {"KILLED", JOBD_STATE_CANCELLED},
+                 {"RELAUNCHING", JOBD_STATE_UNKNOWN}, {"UNKNOWN", JOBD_STATE_UNKNOWN}};
+    for (size_t index = 0; index < sizeof words / sizeof words[0]; index++)
+        assert_int_equal (sp_map_standalone (words[index].word), words[index].state);
+    assert_int_equal (sp_map_standalone ("finished"), JOBD_STATE_NONE);
+    //  Wrong protocol version (468) and an unknown driver state are not statuses.
+    assert_int_equal (sp_standalone_status (
+                          BODY ("{\"action\":\"ErrorResponse\",\"highestProtocolVersion\":\"v1\","
+                                "\"message\":\"Unknown protocol version 'v2'.\","
+                                "\"serverSparkVersion\":\"3.5.1\"}"),
+                          468, &status),
+                      JOBD_EPROTO);
+    assert_int_equal (sp_standalone_status (BODY ("{\"action\":\"SubmissionStatusResponse\","
+                                                  "\"driverState\":\"DANCING\",\"success\":true}"),
+                                            200, &status),
+                      JOBD_EPROTO);
+}
+
+static void
+test_standalone_kill (void **state)
+{
+    sp_status_t status;
+    assert_int_equal (
+        sp_standalone_kill (BODY ("{\"action\":\"KillSubmissionResponse\",\"message\":"
+                                  "\"Kill request for driver-1 submitted\","
+                                  "\"submissionId\":\"driver-1\",\"success\":true}"),
+                            200, &status),
+        0);
+    assert_int_equal (
+        sp_standalone_kill (BODY ("{\"action\":\"KillSubmissionResponse\",\"message\":"
+                                  "\"Driver driver-1 has already finished or does not "
+                                  "exist\",\"submissionId\":\"driver-1\",\"success\":false}"),
+                            200, &status),
+        JOBD_ESTATE);
+    assert_non_null (strstr (status.error, "already finished"));
+}
+
+typedef struct {
+    sp_status_t seen[8];
+    size_t count;
+} s_seen_t;
+
+static bool
+s_collect (const sp_status_t *status, void *arg)
+{
+    s_seen_t *seen = (s_seen_t *)arg;
+    if (seen->count < 8)
+        seen->seen[seen->count] = *status;
+    seen->count++;
+    return true;
+}
+
+static void
+test_master_json (void **state)
+{
+    s_seen_t seen = {.count = 0};
+    assert_int_equal (
+        sp_master_json (BODY ("{\"status\":\"ALIVE\",\"activedrivers\":[{\"id\":\"driver-2\","
+                              "\"starttime\":\"1700000000123\",\"state\":\"RUNNING\",\"cores\":1,"
+                              "\"memory\":1024,\"mainclass\":\"x.Main\"}],\"completeddrivers\":["
+                              "{\"id\":\"driver-1\",\"starttime\":\"1699999999000\","
+                              "\"state\":\"RELAUNCHING\"}]}"),
+                        200, s_collect, &seen),
+        0);
+    assert_int_equal (seen.count, 2);
+    assert_string_equal (seen.seen[0].id, "driver-2");
+    assert_int_equal (seen.seen[0].state, JOBD_STATE_RUNNING);
+    assert_int_equal (seen.seen[0].started, 1700000000123);
+    assert_string_equal (seen.seen[1].raw, "RELAUNCHING");
+    assert_int_equal (sp_master_json (BODY ("<html>"), 200, s_collect, &seen), JOBD_EPROTO);
+}
+
+static void
+test_livy (void **state)
+{
+    sp_status_t status;
+    assert_int_equal (
+        sp_livy_batch (BODY ("{\"id\":0,\"name\":null,\"owner\":null,\"proxyUser\":null,"
+                             "\"state\":\"starting\",\"appId\":null,\"appInfo\":{\"driverLogUrl\":"
+                             "null,\"sparkUiUrl\":null},\"log\":[\"stdout: \",\"\\nstderr: \"]}"),
+                       201, &status),
+        0);
+    assert_string_equal (status.id, "0");
+    assert_int_equal (status.state, JOBD_STATE_SUBMITTED);
+    //  dead: the log tail is the reason.
+    assert_int_equal (
+        sp_livy_batch (BODY ("{\"id\":7,\"state\":\"dead\",\"appId\":\"application_1_7\","
+                             "\"log\":[\"line 1\",\"Exception in thread main: boom\"]}"),
+                       200, &status),
+        0);
+    assert_int_equal (status.state, JOBD_STATE_FAILED);
+    assert_string_equal (status.error, "line 1\nException in thread main: boom");
+    //  Gone (GC'd, deleted): 404 with a message.
+    assert_int_equal (sp_livy_batch (BODY ("{\"msg\":\"Session '7' not found.\"}"), 404, &status),
+                      0);
+    assert_false (status.known);
+    //  Refusals: an object, or a bare JSON string.
+    assert_int_equal (
+        sp_livy_batch (
+            BODY ("{\"msg\":\"Rejected, Reason: requirement failed: File is required.\"}"), 400,
+            &status),
+        JOBD_ESTATE);
+    assert_non_null (strstr (status.error, "File is required"));
+    assert_int_equal (sp_livy_batch (BODY ("\"Unrecognized field \\\"fiel\\\"\""), 400, &status),
+                      JOBD_ESTATE);
+    assert_non_null (strstr (status.error, "Unrecognized field"));
+    //  /state and recovering.
+    assert_int_equal (sp_livy_batch (BODY ("{\"id\":3,\"state\":\"recovering\"}"), 200, &status),
+                      0);
+    assert_true (status.known);
+    assert_int_equal (status.state, JOBD_STATE_NONE);
+    assert_int_equal (sp_livy_batch (BODY ("{\"id\":3,\"state\":\"killed\"}"), 200, &status), 0);
+    assert_int_equal (status.state, JOBD_STATE_CANCELLED);
+    //  The list.
+    s_seen_t seen = {.count = 0};
+    long total = 0;
+    assert_int_equal (
+        sp_livy_list (BODY ("{\"from\":0,\"total\":5,\"sessions\":[{\"id\":1,\"state\":"
+                            "\"success\"},{\"id\":2,\"state\":\"running\"}]}"),
+                      200, s_collect, &seen, &total),
+        0);
+    assert_int_equal (total, 5);
+    assert_int_equal (seen.count, 2);
+    assert_int_equal (seen.seen[0].state, JOBD_STATE_SUCCEEDED);
+    assert_int_equal (sp_livy_list (BODY ("{\"from\":0}"), 200, s_collect, &seen, &total),
+                      JOBD_EPROTO);
+}
+
+static void
+test_yarn (void **state)
+{
+    s_seen_t seen = {.count = 0};
+    assert_int_equal (
+        sp_yarn_apps (
+            BODY ("{\"apps\":{\"app\":[{\"id\":\"application_1_0001\",\"state\":\"FINISHED\","
+                  "\"finalStatus\":\"SUCCEEDED\",\"startedTime\":1700000000000},"
+                  "{\"id\":\"application_1_0002\",\"state\":\"FINISHED\",\"finalStatus\":"
+                  "\"UNDEFINED\",\"diagnostics\":\"\"},{\"id\":\"application_1_0003\",\"state\":"
+                  "\"FAILED\",\"finalStatus\":\"FAILED\",\"diagnostics\":\"AM container exited "
+                  "with exitCode: 1\"},{\"id\":\"application_1_0004\",\"state\":\"ACCEPTED\","
+                  "\"finalStatus\":\"UNDEFINED\"},{\"id\":\"application_1_0005\",\"state\":"
+                  "\"KILLED\",\"finalStatus\":\"KILLED\",\"diagnostics\":\"killed by user\"}]}}"),
+            200, s_collect, &seen),
+        0);
+    assert_int_equal (seen.count, 5);
+    assert_int_equal (seen.seen[0].state, JOBD_STATE_SUCCEEDED);
+    assert_int_equal (seen.seen[0].started, 1700000000000);
+    assert_int_equal (seen.seen[1].state, JOBD_STATE_FAILED);
+    assert_non_null (strstr (seen.seen[1].error, "without a final status"));
+    assert_string_equal (seen.seen[2].error, "AM container exited with exitCode: 1");
+    assert_int_equal (seen.seen[3].state, JOBD_STATE_SUBMITTED);
+    assert_int_equal (seen.seen[4].state, JOBD_STATE_CANCELLED);
+    //  Every empty shape.
+    static const char *empties[] = {"{\"apps\":{}}", "{\"apps\":\"\"}", "{\"apps\":null}",
+                                    "{\"apps\":{\"app\":[]}}"};
+    for (size_t index = 0; index < 4; index++) {
+        seen.count = 0;
+        assert_int_equal (sp_yarn_apps (BODY (empties[index]), 200, s_collect, &seen), 0);
+        assert_int_equal (seen.count, 0);
+    }
+    assert_int_equal (sp_yarn_apps (BODY ("{}"), 200, s_collect, &seen), JOBD_EPROTO);
+    //  One app; a 404 RemoteException.
+    sp_status_t status;
+    assert_int_equal (sp_yarn_app (BODY ("{\"app\":{\"id\":\"application_1_0001\",\"state\":"
+                                         "\"RUNNING\",\"finalStatus\":\"UNDEFINED\"}}"),
+                                   200, &status),
+                      0);
+    assert_int_equal (status.state, JOBD_STATE_RUNNING);
+    assert_string_equal (status.raw, "RUNNING/UNDEFINED");
+    assert_int_equal (
+        sp_yarn_app (
+            BODY ("{\"RemoteException\":{\"exception\":\"NotFoundException\",\"message\":"
+                  "\"java.lang.Exception: app with id: application_1_0001 not found\","
+                  "\"javaClassName\":\"org.apache.hadoop.yarn.webapp.NotFoundException\"}}"),
+            404, &status),
+        0);
+    assert_false (status.known);
+    assert_non_null (strstr (status.error, "not found"));
+    assert_int_equal (sp_map_yarn ("KILLING", "UNDEFINED"), JOBD_STATE_NONE);
+}
+
+static void
+test_history (void **state)
+{
+    s_seen_t seen = {.count = 0};
+    assert_int_equal (
+        sp_history_apps (
+            BODY ("[ {\"id\":\"app-1\",\"name\":\"MyJob\",\"attempts\":[{\"startTime\":"
+                  "\"2020-08-13T03:29:37.826GMT\",\"endTime\":\"1969-12-31T23:59:59.999GMT\","
+                  "\"completed\":false,\"startTimeEpoch\":1597289377826,\"endTimeEpoch\":-1}]},"
+                  "{\"id\":\"app-2\",\"attempts\":[{\"attemptId\":\"2\",\"completed\":true},"
+                  "{\"attemptId\":\"1\",\"completed\":true}]} ]"),
+            200, s_collect, &seen),
+        0);
+    assert_int_equal (seen.count, 2);
+    assert_int_equal (seen.seen[0].state, JOBD_STATE_RUNNING);
+    assert_int_equal (seen.seen[0].started, 1597289377826);
+    assert_true (seen.seen[1].ended);
+    assert_int_equal (seen.seen[1].state, JOBD_STATE_NONE);
+    sp_status_t status;
+    assert_int_equal (sp_history_jobs (BODY ("[{\"jobId\":1,\"name\":\"save at X.scala:10\","
+                                             "\"status\":\"FAILED\"},{\"jobId\":0,\"status\":"
+                                             "\"SUCCEEDED\"}]"),
+                                       200, &status),
+                      0);
+    assert_int_equal (status.state, JOBD_STATE_FAILED);
+    assert_non_null (strstr (status.error, "Spark job 1 failed: save at X.scala:10"));
+    assert_int_equal (
+        sp_history_jobs (BODY ("[{\"jobId\":0,\"status\":\"SUCCEEDED\"}]"), 200, &status), 0);
+    assert_int_equal (status.state, JOBD_STATE_SUCCEEDED);
+    assert_int_equal (sp_history_jobs (BODY ("no such app: app-3"), 404, &status), 0);
+    assert_false (status.known);
+}
+
+static void
+test_long_errors_are_cut (void **state)
+{
+    char body[3 * SP_ERROR_MAX];
+    snprintf (body, sizeof body, "{\"id\":1,\"state\":\"dead\",\"log\":[\"%0*d\",\"the end\"]}",
+              2 * SP_ERROR_MAX, 0);
+    sp_status_t status;
+    assert_int_equal (sp_livy_batch (body, strlen (body), 200, &status), 0);
+    assert_int_equal (strlen (status.error), SP_ERROR_MAX - 1);
+    assert_non_null (strstr (status.error, "the end"));
+    assert_memory_equal (status.error, "...", 3);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_standalone_create),
+        cmocka_unit_test (test_standalone_status),
+        cmocka_unit_test (test_standalone_kill),
+        cmocka_unit_test (test_master_json),
+        cmocka_unit_test (test_livy),
+        cmocka_unit_test (test_yarn),
+        cmocka_unit_test (test_history),
+        cmocka_unit_test (test_long_errors_are_cut),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
