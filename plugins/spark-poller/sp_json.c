@@ -19,6 +19,13 @@ sp_json_str (const json_t *object, const char *key)
     return json_string_value (json_object_get (object, key));
 }
 
+const char *
+sp_json_str_or (const json_t *object, const char *key, const char *fallback)
+{
+    const char *value = sp_json_str (object, key);
+    return value ? value : fallback;
+}
+
 void
 sp_copy (char *buffer, size_t size, const char *text)
 {

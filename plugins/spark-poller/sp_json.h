@@ -12,6 +12,9 @@ json_t *sp_json_load (const char *body, size_t size);
 //  The string at key, or NULL when absent, null, or not a string. Borrowed from object.
 const char *sp_json_str (const json_t *object, const char *key);
 
+//  The string at key, or fallback.
+const char *sp_json_str_or (const json_t *object, const char *key, const char *fallback);
+
 //  Copies text into buffer; text that does not fit is cut with "..." at its end.
 void sp_copy (char *buffer, size_t size, const char *text);
 

@@ -1,0 +1,210 @@
+//  spark-poller: one configured backend (a standalone master, a Livy server, a YARN RM, a history
+//  server): the requests it takes for submit, poll and kill, and what their replies mean.
+#include "sp_backend.h"
+#include "sp_json.h"
+#include <jansson.h>
+#include <string.h>
+
+static void
+s_config (const jobd_host_t *host, const char *name, const char *key, char *out, size_t size)
+{
+    char path[160];
+    snprintf (path, sizeof path, "backend/%s/%s", name, key);
+    const char *value = host->config_str (host, path);
+    snprintf (out, size, "%s", value ? value : "");
+    //  No trailing slash: paths are appended.
+    size_t length = strlen (out);
+    while (length && out[length - 1] == '/' && strcmp (key, "token") && strcmp (key, "password"))
+        out[--length] = 0;
+}
+
+int
+sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *name, char *reason,
+                 size_t reason_size)
+{
+    memset (self, 0, sizeof *self);
+    snprintf (self->name, sizeof self->name, "%s", name);
+    char type[32], user[128], password[256], token[400];
+    s_config (host, name, "type", type, sizeof type);
+    static const char *kinds[] = {"standalone", "livy", "yarn", "history"};
+    size_t kind;
+    for (kind = 0; kind < 4 && strcmp (type, kinds[kind]); kind++)
+        ;
+    if (kind == 4) {
+        snprintf (reason, reason_size,
+                  "backend '%s': type '%s' is not standalone, livy, yarn or history", name, type);
+        return JOBD_ECONFIG;
+    }
+    self->kind = (sp_kind_t)kind;
+    s_config (host, name, "url", self->url, sizeof self->url);
+    if (strncmp (self->url, "http://", 7) && strncmp (self->url, "https://", 8)) {
+        snprintf (reason, reason_size, "backend '%s': url '%s' is not http:// or https://", name,
+                  self->url);
+        return JOBD_ECONFIG;
+    }
+    s_config (host, name, "ui_url", self->ui_url, sizeof self->ui_url);
+    s_config (host, name, "master", self->master, sizeof self->master);
+    s_config (host, name, "tag", self->tag, sizeof self->tag);
+    s_config (host, name, "user", user, sizeof user);
+    s_config (host, name, "password", password, sizeof password);
+    s_config (host, name, "token", token, sizeof token);
+    if (*token)
+        snprintf (self->auth, sizeof self->auth, "Bearer %s", token);
+    else if (*user)
+        snprintf (self->auth, sizeof self->auth, "%s:%s", user, password);
+    char path[160];
+    snprintf (path, sizeof path, "backend/%s/timeout", name);
+    self->timeout_ms = (long)host->config_int (host, path, 10000);
+    return 0;
+}
+
+bool
+sp_backend_lists (const sp_backend_t *self)
+{
+    return self->kind == SP_LIVY || self->kind == SP_YARN ||
+           (self->kind == SP_STANDALONE && self->ui_url[0]);
+}
+
+//  Copies the spec's string values of object key into a fresh object (Spark wants strings).
+static json_t *
+s_string_map (const json_t *spec, const char *key)
+{
+    json_t *out = json_object ();
+    const char *name;
+    json_t *value;
+    json_object_foreach (json_object_get (spec, key), name, value)
+    {
+        if (json_is_string (value))
+            json_object_set (out, name, value);
+        else if (json_is_integer (value) || json_is_real (value) || json_is_boolean (value)) {
+            char *text = json_dumps (value, JSON_ENCODE_ANY);
+            json_object_set_new (out, name, json_string (text));
+            free (text);
+        }
+    }
+    return out;
+}
+
+int
+sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *name,
+                   const char *spec_text, const char **method, char *url, size_t url_size,
+                   char **body_p, char *reason, size_t reason_size)
+{
+    if (self->kind == SP_YARN || self->kind == SP_HISTORY) {
+        snprintf (reason, reason_size,
+                  "backend '%s' (%s) follows jobs only: submit through a standalone or livy "
+                  "backend, or track the application",
+                  self->name, self->kind == SP_YARN ? "yarn" : "history");
+        return JOBD_ESTATE;
+    }
+    json_error_t error;
+    json_t *spec = spec_text ? json_loads (spec_text, 0, &error) : NULL;
+    const char *resource =
+        sp_json_str_or (spec, "appResource", sp_json_str_or (spec, "file", NULL));
+    if (!json_is_object (spec) || !resource) {
+        snprintf (reason, reason_size, "the spec has no appResource (the jar or .py to run)");
+        json_decref (spec);
+        return JOBD_ESTATE;
+    }
+    const char *main_class = sp_json_str_or (spec, "mainClass", NULL);
+    json_t *args = json_object_get (spec, "args");
+    json_t *properties = s_string_map (spec, "sparkProperties");
+    json_t *body = json_object ();
+    char tag[JOBD_ID_MAX + 16];
+    snprintf (tag, sizeof tag, "jobd-%s", job_id);
+    if (self->kind == SP_STANDALONE) {
+        //  The portable create request (reference §1.4): appArgs, environmentVariables and
+        //  spark.app.name always; every property a string.
+        json_object_set_new (properties, "spark.app.name", json_string (name ? name : tag));
+        json_object_set_new (properties, "spark.jobd.id", json_string (job_id));
+        if (!json_object_get (properties, "spark.master") && self->master[0])
+            json_object_set_new (properties, "spark.master", json_string (self->master));
+        if (!json_object_get (properties, "spark.submit.deployMode"))
+            json_object_set_new (properties, "spark.submit.deployMode", json_string ("cluster"));
+        json_object_set_new (body, "action", json_string ("CreateSubmissionRequest"));
+        json_object_set_new (body, "clientSparkVersion", json_string (""));
+        json_object_set_new (body, "appResource", json_string (resource));
+        json_object_set_new (
+            body, "mainClass",
+            json_string (main_class ? main_class : "org.apache.spark.deploy.SparkSubmit"));
+        json_object_set (body, "appArgs", json_is_array (args) ? args : json_array ());
+        json_object_set_new (body, "sparkProperties", properties);
+        json_object_set_new (body, "environmentVariables",
+                             s_string_map (spec, "environmentVariables"));
+        *method = "POST";
+        snprintf (url, url_size, "%s/v1/submissions/create", self->url);
+    } else {
+        //  Livy: the batch name is jobd's tag, so that a restart finds it again (GET /batches).
+        json_object_set_new (properties, "spark.yarn.tags", json_string (tag));
+        json_object_set_new (body, "file", json_string (resource));
+        if (main_class)
+            json_object_set_new (body, "className", json_string (main_class));
+        if (json_is_array (args))
+            json_object_set (body, "args", args);
+        json_object_set_new (body, "name", json_string (tag));
+        json_object_set_new (body, "conf", properties);
+        *method = "POST";
+        snprintf (url, url_size, "%s/batches", self->url);
+    }
+    *body_p = json_dumps (body, JSON_COMPACT);
+    json_decref (body);
+    json_decref (spec);
+    return *body_p ? 0 : -ENOMEM;
+}
+
+void
+sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size)
+{
+    switch (self->kind) {
+        case SP_STANDALONE:
+            if (ext)
+                snprintf (url, url_size, "%s/v1/submissions/status/%s", self->url, ext);
+            else
+                snprintf (url, url_size, "%s/json/", self->ui_url);
+            break;
+        case SP_LIVY:
+            if (ext)
+                snprintf (url, url_size, "%s/batches/%s", self->url, ext);
+            else
+                snprintf (url, url_size, "%s/batches?from=0&size=100000", self->url);
+            break;
+        case SP_YARN:
+            if (ext)
+                snprintf (url, url_size, "%s/ws/v1/cluster/apps/%s", self->url, ext);
+            else
+                snprintf (url, url_size,
+                          "%s/ws/v1/cluster/apps?applicationTypes=SPARK&applicationTags=%s"
+                          "&deSelects=resourceRequests",
+                          self->url, self->tag[0] ? self->tag : "jobd");
+            break;
+        case SP_HISTORY:
+            snprintf (url, url_size, "%s/api/v1/applications/%s", self->url, ext ? ext : "");
+            break;
+    }
+}
+
+void
+sp_backend_kill (const sp_backend_t *self, const char *ext, const char **method, char *url,
+                 size_t url_size, const char **body)
+{
+    *body = NULL;
+    switch (self->kind) {
+        case SP_STANDALONE:
+            *method = "POST";
+            snprintf (url, url_size, "%s/v1/submissions/kill/%s", self->url, ext);
+            break;
+        case SP_LIVY:
+            *method = "DELETE";
+            snprintf (url, url_size, "%s/batches/%s", self->url, ext);
+            break;
+        case SP_YARN:
+            *method = "PUT";
+            *body = "{\"state\":\"KILLED\"}";
+            snprintf (url, url_size, "%s/ws/v1/cluster/apps/%s/state", self->url, ext);
+            break;
+        case SP_HISTORY:
+            *method = NULL; //  a history server cannot kill
+            url[0] = 0;
+            break;
+    }
+}

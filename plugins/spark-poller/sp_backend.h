@@ -1,0 +1,49 @@
+//  spark-poller: one configured backend (a standalone master, a Livy server, a YARN RM, a history
+//  server): the requests it takes for submit, poll and kill, and what their replies mean.
+#ifndef SP_BACKEND_H_INCLUDED
+#define SP_BACKEND_H_INCLUDED
+
+#include "jobd_plugin.h"
+#include "sp_status.h"
+
+typedef enum { SP_STANDALONE, SP_LIVY, SP_YARN, SP_HISTORY } sp_kind_t;
+
+typedef struct {
+    char name[64];
+    sp_kind_t kind;
+    char url[512];    //  REST base: http://master:6066, http://livy:8998, http://rm:8088, ...
+    char ui_url[512]; //  standalone: the master web UI (http://master:8080) for /json/, or ""
+    char auth[512];   //  "user:password", "Bearer TOKEN", or "": never logged
+    char master[256]; //  standalone: spark.master for submissions (spark://host:7077)
+    char tag[64];     //  YARN application tag jobd adds and lists by
+    long timeout_ms;
+    //  Health: failures in a row, the time before which nothing is sent, the last error.
+    int failures;
+    int64_t resume_at;
+    char last_error[256];
+    bool list_in_flight;
+    int64_t list_due;
+} sp_backend_t;
+
+//  Reads backend/NAME from the plugin's config. Returns 0, or JOBD_ECONFIG with a reason.
+int sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *name, char *reason,
+                     size_t reason_size);
+
+//  True when the backend lists many jobs in one request (polled by list, not per job).
+bool sp_backend_lists (const sp_backend_t *self);
+
+//  The request that submits job_id (spec: the submit spec, a JSON object as text). Writes the
+//  method, URL and a fresh body (free it). Returns 0, or JOBD_ESTATE with a reason when this
+//  backend cannot submit (YARN and history servers follow jobs only) or the spec is unusable.
+int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *name,
+                       const char *spec, const char **method, char *url, size_t url_size,
+                       char **body_p, char *reason, size_t reason_size);
+
+//  The request that polls one job (ext), or the backend's list (ext NULL).
+void sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size);
+
+//  The request that kills ext: method, URL, body (static or NULL).
+void sp_backend_kill (const sp_backend_t *self, const char *ext, const char **method, char *url,
+                      size_t url_size, const char **body);
+
+#endif

@@ -1,0 +1,36 @@
+//  spark-poller: HTTP with libcurl's multi interface, driven from the plugin's own loop:
+//  keep-alive connections, a bound on requests in flight per host, a timeout on every request.
+#ifndef SP_HTTP_H_INCLUDED
+#define SP_HTTP_H_INCLUDED
+
+#include <czmq.h>
+#include <stddef.h>
+
+typedef struct _sp_http_t sp_http_t;
+
+//  Called once per request when it ends. status is the HTTP status, or 0 when no response came
+//  (error then says why: refused, timed out, ...). body is borrowed for the call.
+typedef void (sp_http_done_fn) (void *arg, long status, const char *body, size_t size,
+                                const char *error);
+
+//  Returns a new engine allowing max_per_host requests in flight per host (more wait their turn).
+sp_http_t *sp_http_new (long max_per_host);
+
+//  Cancels every request (their callbacks are not called); NULL-safe; sets *self_p to NULL.
+void sp_http_destroy (sp_http_t **self_p);
+
+//  Starts a request. method is "GET", "POST", "PUT" or "DELETE"; body (JSON) may be NULL;
+//  auth is "user:password" for basic, "Bearer TOKEN" for a bearer token, or NULL. Returns 0 or
+//  -ENOMEM. done is called later, from sp_http_wait.
+int sp_http_request (sp_http_t *self, const char *method, const char *url, const char *body,
+                     const char *auth, long timeout_ms, sp_http_done_fn *done, void *arg);
+
+//  Waits up to timeout_ms for network activity or for a message on one of the sockets, then
+//  moves the transfers on and calls the callbacks of those that ended. Returns the number of
+//  requests still in flight.
+int sp_http_wait (sp_http_t *self, zsock_t **sockets, size_t count, int timeout_ms);
+
+//  Requests in flight.
+int sp_http_running (sp_http_t *self);
+
+#endif

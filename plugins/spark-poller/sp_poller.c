@@ -1,0 +1,522 @@
+//  The spark-poller plugin: submits Spark jobs, follows every non-final one on its backend, and
+//  kills on request; every change it sees becomes an `observed` event for the broker.
+#include "jobd_plugin.h"
+#include "sp_backend.h"
+#include "sp_http.h"
+#include "sp_json.h"
+#include <string.h>
+
+#define SP_BACKENDS_MAX 32
+
+static const jobd_conf_key_t s_config[] = {
+    {"interval_min", JOBD_CONF_DURATION, "250ms", "poll interval after a submission or a change"},
+    {"interval_max", JOBD_CONF_DURATION, "2s", "poll interval of jobs stable for long"},
+    {"list_interval", JOBD_CONF_DURATION, "1s", "how often list backends are polled"},
+    {"lost_after", JOBD_CONF_DURATION, "60s", "how long a backend may not know a job before LOST"},
+    {"max_in_flight", JOBD_CONF_INT, "8", "requests in flight per backend host"},
+    {"backend/*/type", JOBD_CONF_STRING, NULL, "standalone, livy, yarn or history"},
+    {"backend/*/url", JOBD_CONF_STRING, NULL, "REST base URL (http://master:6066, ...)"},
+    {"backend/*/ui_url", JOBD_CONF_STRING, "", "standalone: master web UI, for /json/"},
+    {"backend/*/master", JOBD_CONF_STRING, "", "standalone: spark.master of submissions"},
+    {"backend/*/tag", JOBD_CONF_STRING, "jobd", "yarn: the application tag listed by"},
+    {"backend/*/user", JOBD_CONF_STRING, "", "HTTP basic user"},
+    {"backend/*/password", JOBD_CONF_STRING, "", "HTTP basic password (never logged)"},
+    {"backend/*/token", JOBD_CONF_STRING, "", "bearer token (never logged)"},
+    {"backend/*/timeout", JOBD_CONF_DURATION, "10s", "timeout of every request"},
+    {NULL, 0, NULL, NULL}};
+
+//  One Spark job being followed.
+typedef struct {
+    char id[JOBD_ID_MAX + 1];
+    char ext[JOBD_ID_MAX + 1];
+    sp_backend_t *backend;
+    jobd_state_t state; //  as last reported to (or by) the broker
+    uint32_t attempt;
+    int64_t due; //  next poll
+    int64_t interval;
+    int64_t unknown_since; //  the backend first said it does not know the job, or 0
+    bool in_flight;
+    bool seen;   //  present in the backend's last list
+    bool done;   //  final: dropped at the next sweep
+    bool submit; //  to be submitted (again, when the backend did not answer)
+} s_job_t;
+
+typedef struct {
+    const jobd_host_t *host;
+    zsock_t *bus;
+    sp_http_t *http;
+    sp_backend_t backends[SP_BACKENDS_MAX];
+    size_t backend_count;
+    zhashx_t *jobs; //  job id -> s_job_t
+    int64_t interval_min, interval_max, list_interval, lost_after;
+} s_poller_t;
+
+//  A request's context: which poller, which job (or NULL for a list), which backend.
+typedef struct {
+    s_poller_t *self;
+    char job[JOBD_ID_MAX + 1];
+    sp_backend_t *backend;
+    enum { SP_SUBMIT, SP_POLL, SP_LIST, SP_KILL, SP_VERDICT } what;
+} s_call_t;
+
+static int64_t
+s_jitter (int64_t interval)
+{
+    //  +-10%, so that jobs submitted together do not poll together forever.
+    return interval + (interval / 10) - (int64_t)(random () % (uint64_t)(interval / 5 + 1));
+}
+
+static sp_backend_t *
+s_backend (s_poller_t *self, const char *name)
+{
+    for (size_t index = 0; name && index < self->backend_count; index++)
+        if (strcmp (self->backends[index].name, name) == 0)
+            return &self->backends[index];
+    return NULL;
+}
+
+static int
+s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_size)
+{
+    s_poller_t *self = (s_poller_t *)zmalloc (sizeof (s_poller_t));
+    self->host = host;
+    self->interval_min = host->config_int (host, "interval_min", 250);
+    self->interval_max = host->config_int (host, "interval_max", 2000);
+    self->list_interval = host->config_int (host, "list_interval", 1000);
+    self->lost_after = host->config_int (host, "lost_after", 60000);
+    const char *names[SP_BACKENDS_MAX];
+    size_t count = host->config_names (host, "backend", names, SP_BACKENDS_MAX);
+    int rc = 0;
+    if (count > SP_BACKENDS_MAX) {
+        snprintf (reason, reason_size, "more than %d backends", SP_BACKENDS_MAX);
+        rc = JOBD_ECONFIG;
+    }
+    for (size_t index = 0; rc == 0 && index < count; index++)
+        rc = sp_backend_load (&self->backends[self->backend_count++], host, names[index], reason,
+                              reason_size);
+    if (rc == 0 && self->interval_min <= 0)
+        rc = JOBD_ECONFIG;
+    if (rc) {
+        free (self);
+        return rc;
+    }
+    self->http = sp_http_new (host->config_int (host, "max_in_flight", 8));
+    self->jobs = zhashx_new ();
+    zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *)zstr_free);
+    *state_p = self;
+    return 0;
+}
+
+static void
+s_destroy (void **state_p)
+{
+    if (!state_p || !*state_p)
+        return;
+    s_poller_t *self = (s_poller_t *)*state_p;
+    sp_http_destroy (&self->http);
+    zhashx_destroy (&self->jobs);
+    free (self);
+    *state_p = NULL;
+}
+
+//  Reports what the backend said about a job: an `observed` event, when it is news.
+static void
+s_observe (s_poller_t *self, s_job_t *job, jobd_state_t state, const char *ext, const char *error)
+{
+    if (state == JOBD_STATE_NONE || state == job->state)
+        return;
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&event->source, self->host->plugin_name);
+    jobd_event_set (&event->job, job->id);
+    jobd_event_set (&event->ext, ext && *ext ? ext : NULL);
+    jobd_event_set (&event->error, error && *error ? error : NULL);
+    event->state = state;
+    event->attempt = job->attempt;
+    if (jobd_plugin_send (self->bus, event))
+        self->host->log (self->host, JOBD_LOG_WARN, "cannot send an observation of %s", job->id);
+    jobd_event_destroy (&event);
+    job->state = state;
+    job->interval = self->interval_min; //  a change: look again soon
+    job->done = jobd_state_is_final (state) || state == JOBD_STATE_LOST;
+}
+
+//  A backend that failed backs off, with jitter, and recovers by itself.
+static void
+s_backend_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *error)
+{
+    if (ok) {
+        if (backend->failures)
+            self->host->log (self->host, JOBD_LOG_INFO, "backend %s answers again", backend->name);
+        backend->failures = 0;
+        backend->resume_at = 0;
+        return;
+    }
+    backend->failures++;
+    int64_t delay = self->interval_min << (backend->failures < 8 ? backend->failures : 8);
+    if (delay > 30000)
+        delay = 30000;
+    backend->resume_at = zclock_time () + s_jitter (delay);
+    snprintf (backend->last_error, sizeof backend->last_error, "%s", error);
+    if (backend->failures == 1 || backend->failures % 20 == 0)
+        self->host->log (self->host, JOBD_LOG_WARN, "backend %s: %s (failure %d, retrying)",
+                         backend->name, error, backend->failures);
+}
+
+//  One job's status, from a per-job poll or from a list.
+static void
+s_apply_status (s_poller_t *self, s_job_t *job, const sp_status_t *status)
+{
+    if (!status->known) {
+        //  Not known: aged out, cleared, or never there. LOST only after the grace.
+        if (!job->unknown_since)
+            job->unknown_since = zclock_time ();
+        else if (zclock_time () - job->unknown_since > self->lost_after) {
+            char error[300];
+            snprintf (error, sizeof error, "backend %s has no record of %s for %lld s",
+                      job->backend->name, job->ext, (long long)(self->lost_after / 1000));
+            s_observe (self, job, JOBD_STATE_LOST, NULL, error);
+        }
+        return;
+    }
+    job->unknown_since = 0;
+    jobd_state_t before = job->state;
+    s_observe (self, job, status->state, NULL, status->error);
+    if (before == job->state && job->interval < self->interval_max)
+        job->interval =
+            job->interval * 2 > self->interval_max ? self->interval_max : job->interval * 2;
+}
+
+static s_job_t *
+s_job_by_ext (s_poller_t *self, const sp_backend_t *backend, const char *ext)
+{
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        if (job->backend == backend && strcmp (job->ext, ext) == 0)
+            return job;
+    return NULL;
+}
+
+static bool
+s_copy_status (const sp_status_t *status, void *arg)
+{
+    *(sp_status_t *)arg = *status;
+    return false;
+}
+
+static void s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what,
+                    const char *method, const char *url, const char *body);
+
+//  A history server application: running, or ended (then its jobs give the verdict).
+static int
+s_history (s_poller_t *self, s_job_t *job, const char *body, size_t size, long http,
+           sp_status_t *status)
+{
+    sp_status_reset (status);
+    status->known = http != 404;
+    if (http == 404)
+        return 0;
+    int rc = sp_history_apps (body, size, http, s_copy_status, status);
+    if (rc == 0 && status->ended) {
+        char url[1024];
+        sp_backend_poll_url (job->backend, job->ext, url, sizeof url);
+        strncat (url, "/jobs", sizeof url - strlen (url) - 1);
+        s_call (self, job->backend, job, SP_VERDICT, "GET", url, NULL);
+    }
+    return rc;
+}
+
+static bool
+s_list_one (const sp_status_t *status, void *arg)
+{
+    s_call_t *call = (s_call_t *)arg;
+    s_job_t *job = s_job_by_ext (call->self, call->backend, status->id);
+    if (job) {
+        job->seen = true;
+        s_apply_status (call->self, job, status);
+    }
+    return true;
+}
+
+static void
+s_done (void *arg, long http, const char *body, size_t size, const char *error)
+{
+    s_call_t *call = (s_call_t *)arg;
+    s_poller_t *self = call->self;
+    sp_backend_t *backend = call->backend;
+    s_job_t *job = call->job[0] ? (s_job_t *)zhashx_lookup (self->jobs, call->job) : NULL;
+    if (job)
+        job->in_flight = false;
+    if (call->what == SP_LIST)
+        backend->list_in_flight = false;
+    char why[SP_ERROR_MAX + 64];
+    sp_status_t status;
+    int rc = -1;
+    if (error)
+        snprintf (why, sizeof why, "%s", error);
+    else if (http >= 500 && call->what != SP_SUBMIT)
+        snprintf (why, sizeof why, "HTTP %ld", http);
+    else if (call->what == SP_LIST) {
+        for (s_job_t *each = (s_job_t *)zhashx_first (self->jobs); each;
+             each = (s_job_t *)zhashx_next (self->jobs))
+            each->seen = false;
+        rc = backend->kind == SP_STANDALONE ? sp_master_json (body, size, http, s_list_one, call)
+             : backend->kind == SP_LIVY ? sp_livy_list (body, size, http, s_list_one, call, NULL)
+                                        : sp_yarn_apps (body, size, http, s_list_one, call);
+        snprintf (why, sizeof why, "unreadable list reply (HTTP %ld)", http);
+    } else if (call->what == SP_SUBMIT) {
+        rc = backend->kind == SP_STANDALONE ? sp_standalone_create (body, size, http, &status)
+                                            : sp_livy_batch (body, size, http, &status);
+        if (job && rc == 0) {
+            snprintf (job->ext, sizeof job->ext, "%s", status.id);
+            s_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
+        } else if (job && rc == JOBD_ESTATE && !status.standby) {
+            s_observe (self, job, JOBD_STATE_FAILED, NULL, status.error);
+            rc = 0; //  the backend answered: a refusal is the job's failure, not the backend's
+        } else if (job)
+            job->submit = true; //  not taken: again once the backend answers (it backs off)
+        snprintf (why, sizeof why, "%s", status.error[0] ? status.error : "unreadable reply");
+    } else if (call->what == SP_KILL) {
+        //  Whatever the answer, the next poll tells the job's real state.
+        rc = 0;
+        if (job && backend->kind == SP_LIVY && http == 200)
+            s_observe (self, job, JOBD_STATE_CANCELLED, NULL, "deleted through Livy");
+        else if (job)
+            job->due = 0;
+    } else if (job) {
+        rc = call->what == SP_VERDICT         ? sp_history_jobs (body, size, http, &status)
+             : backend->kind == SP_STANDALONE ? sp_standalone_status (body, size, http, &status)
+             : backend->kind == SP_LIVY       ? sp_livy_batch (body, size, http, &status)
+             : backend->kind == SP_YARN       ? sp_yarn_app (body, size, http, &status)
+                                              : s_history (self, job, body, size, http, &status);
+        if (rc == 0 && !status.standby)
+            s_apply_status (self, job, &status);
+        snprintf (why, sizeof why, "unreadable status reply (HTTP %ld)", http);
+    } else
+        rc = 0; //  the job ended meanwhile
+    s_backend_result (self, backend, rc == 0, why);
+    free (call);
+}
+
+static void
+s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what, const char *method,
+        const char *url, const char *body)
+{
+    s_call_t *call = (s_call_t *)zmalloc (sizeof (s_call_t));
+    call->self = self;
+    call->backend = backend;
+    call->what = what;
+    if (job) {
+        snprintf (call->job, sizeof call->job, "%s", job->id);
+        job->in_flight = true;
+    }
+    if (sp_http_request (self->http, method, url, body, backend->auth, backend->timeout_ms, s_done,
+                         call)) {
+        if (job)
+            job->in_flight = false;
+        free (call);
+    }
+}
+
+static s_job_t *
+s_follow (s_poller_t *self, const jobd_job_t *record)
+{
+    sp_backend_t *backend = s_backend (self, record->backend);
+    if (!backend)
+        return NULL;
+    s_job_t *job = (s_job_t *)zhashx_lookup (self->jobs, record->id);
+    if (!job) {
+        job = (s_job_t *)zmalloc (sizeof (s_job_t));
+        snprintf (job->id, sizeof job->id, "%s", record->id);
+        zhashx_insert (self->jobs, job->id, job);
+    }
+    snprintf (job->ext, sizeof job->ext, "%s", record->ext ? record->ext : "");
+    job->backend = backend;
+    job->state = record->state;
+    job->attempt = record->attempt;
+    job->interval = self->interval_min;
+    job->due = zclock_time ();
+    return job;
+}
+
+static void
+s_submit (s_poller_t *self, const jobd_job_t *record)
+{
+    s_job_t *job = s_follow (self, record);
+    if (!job) {
+        //  Not one of ours to submit: tell the operator rather than leave it queued for ever.
+        s_job_t orphan = {.attempt = record->attempt, .state = record->state};
+        snprintf (orphan.id, sizeof orphan.id, "%s", record->id);
+        char error[256];
+        snprintf (error, sizeof error, "spark-poller has no backend named '%s'",
+                  record->backend ? record->backend : "(none)");
+        orphan.backend = NULL;
+        jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+        jobd_event_set (&event->source, self->host->plugin_name);
+        jobd_event_set (&event->job, record->id);
+        jobd_event_set (&event->error, error);
+        event->state = JOBD_STATE_FAILED;
+        event->attempt = record->attempt;
+        jobd_plugin_send (self->bus, event);
+        jobd_event_destroy (&event);
+        return;
+    }
+    const char *method;
+    char url[1024], reason[512];
+    char *body = NULL;
+    job->ext[0] = 0;
+    job->submit = false;
+    if (sp_backend_submit (job->backend, record->id, record->name, record->spec, &method, url,
+                           sizeof url, &body, reason, sizeof reason)) {
+        s_observe (self, job, JOBD_STATE_FAILED, NULL, reason);
+        return;
+    }
+    s_call (self, job->backend, job, SP_SUBMIT, method, url, body);
+    free (body);
+}
+
+//  A transition or a command from the broker.
+static void
+s_on_event (s_poller_t *self, zsock_t *events)
+{
+    zmsg_t *msg = zmsg_recv (events);
+    zframe_t *payload = msg ? zmsg_last (msg) : NULL;
+    jobd_event_t *event = NULL;
+    if (payload && zmsg_size (msg) == 2 &&
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
+        event->kind && strcmp (event->kind, "spark") == 0) {
+        s_job_t *job = (s_job_t *)zhashx_lookup (self->jobs, event->job);
+        if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED) {
+            jobd_job_t *record = NULL;
+            if (self->host->job_get (self->host, event->job, &record) == 0)
+                s_submit (self, record);
+            jobd_job_destroy (&record);
+        } else if (event->type == JOBD_EVENT_TRANSITION && job) {
+            //  The broker's word is the truth (jobctl observe, a cancel applied here, ...).
+            job->state = event->state;
+            job->attempt = event->attempt;
+            if (jobd_state_is_final (event->state) || event->state == JOBD_STATE_LOST)
+                zhashx_delete (self->jobs, event->job);
+        } else if (event->type == JOBD_EVENT_CANCEL && job && job->ext[0]) {
+            const char *method, *body;
+            char url[1024];
+            sp_backend_kill (job->backend, job->ext, &method, url, sizeof url, &body);
+            if (method)
+                s_call (self, job->backend, job, SP_KILL, method, url, body);
+        }
+    }
+    jobd_event_destroy (&event);
+    zmsg_destroy (&msg);
+}
+
+//  Sends what is due: one list request per list backend, one status request per due job on the
+//  others. Returns ms until the next thing is due.
+static int64_t
+s_poll_due (s_poller_t *self)
+{
+    int64_t now = zclock_time (), next = now + 1000;
+    //  Jobs that reached a final state leave the table here, outside any walk over it.
+    zlist_t *done = zlist_new ();
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        if (job->done && !job->in_flight)
+            zlist_append (done, job->id);
+    for (char *id = (char *)zlist_first (done); id; id = (char *)zlist_next (done))
+        zhashx_delete (self->jobs, id);
+    zlist_destroy (&done);
+    for (size_t index = 0; index < self->backend_count; index++) {
+        sp_backend_t *backend = &self->backends[index];
+        if (!sp_backend_lists (backend) || backend->list_in_flight || backend->resume_at > now)
+            continue;
+        if (backend->list_due <= now) {
+            char url[1024];
+            sp_backend_poll_url (backend, NULL, url, sizeof url);
+            backend->list_in_flight = true;
+            backend->list_due = now + s_jitter (self->list_interval);
+            s_call (self, backend, NULL, SP_LIST, "GET", url, NULL);
+        }
+        next = backend->list_due < next ? backend->list_due : next;
+    }
+    zlist_t *resubmit = zlist_new ();
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        if (job->submit && !job->in_flight && job->backend->resume_at <= now)
+            zlist_append (resubmit, job->id);
+    for (char *id = (char *)zlist_first (resubmit); id; id = (char *)zlist_next (resubmit)) {
+        jobd_job_t *record = NULL;
+        if (self->host->job_get (self->host, id, &record) == 0 &&
+            record->state == JOBD_STATE_QUEUED)
+            s_submit (self, record);
+        else if (zhashx_lookup (self->jobs, id))
+            ((s_job_t *)zhashx_lookup (self->jobs, id))->submit = false;
+        jobd_job_destroy (&record);
+    }
+    zlist_destroy (&resubmit);
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs)) {
+        sp_backend_t *backend = job->backend;
+        if (job->submit && backend->resume_at > now)
+            next = backend->resume_at < next ? backend->resume_at : next;
+        //  Jobs of list backends are polled one by one only when the list missed them.
+        bool listed = sp_backend_lists (backend) && (job->seen || backend->kind != SP_YARN);
+        if (job->in_flight || !job->ext[0] || listed || backend->resume_at > now)
+            continue;
+        if (job->due <= now) {
+            char url[1024];
+            sp_backend_poll_url (backend, job->ext, url, sizeof url);
+            job->due = now + s_jitter (job->interval);
+            s_call (self, backend, job, SP_POLL, "GET", url, NULL);
+        }
+        next = job->due < next ? job->due : next;
+    }
+    return next - now;
+}
+
+static bool
+s_resume_one (const jobd_job_t *record, void *arg)
+{
+    s_poller_t *self = (s_poller_t *)arg;
+    if (!record->kind || strcmp (record->kind, "spark") != 0)
+        return true;
+    s_job_t *job = s_follow (self, record);
+    //  Queued and not yet taken by a backend: submit it (see README: the one duplicate risk).
+    if (job && record->state == JOBD_STATE_QUEUED)
+        job->submit = true;
+    return true;
+}
+
+static int
+s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
+{
+    s_poller_t *self = (s_poller_t *)state;
+    self->bus = bus;
+    zsock_set_subscribe (events, "job.");
+    zsock_set_subscribe (events, "cmd.cancel.spark");
+    //  After a restart: every non-final Spark job with a backend id is followed again at once.
+    host->job_scan (host,
+                    (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) |
+                        (1u << JOBD_STATE_RUNNING) | (1u << JOBD_STATE_UNKNOWN),
+                    s_resume_one, self);
+    zsock_t *sockets[] = {pipe, events, bus};
+    bool running = true;
+    while (running) {
+        int64_t wait = s_poll_due (self);
+        sp_http_wait (self->http, sockets, 3, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
+        while (running && (zsock_events (pipe) & ZMQ_POLLIN)) {
+            char *command = zstr_recv (pipe);
+            running = command && strcmp (command, "$TERM") != 0;
+            zstr_free (&command);
+        }
+        while (zsock_events (events) & ZMQ_POLLIN)
+            s_on_event (self, events);
+        while (zsock_events (bus) & ZMQ_POLLIN) {
+            zmsg_t *reply = zmsg_recv (bus);
+            zmsg_destroy (&reply);
+        }
+    }
+    return 0;
+}
+
+JOBD_PLUGIN_DEFINE (.name = "spark-poller", .version = "0.1.0",
+                    .description = "submits, follows and cancels Spark jobs (standalone, livy, "
+                                   "yarn, history)",
+                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy);
