@@ -52,9 +52,6 @@ typedef struct {
 } s_args_t;
 
 //  Rejects are logged, but at most 20 a second: a flood of bad input must not flood the log.
-static void s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
-    __attribute__ ((unused));
-
 static void
 s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
 {
