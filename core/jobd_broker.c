@@ -247,7 +247,7 @@ s_plugin_set (s_broker_t *self, const char *name, const char *field, const char 
 static int
 s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reason_size)
 {
-    char topic[JOBD_ID_MAX + 16];
+    char topic[JOBD_NAME_MAX + 16]; //  plugin names may be as long as a job name
     if (event->type == JOBD_EVENT_PLUGIN_STATUS) {
         s_plugin_set (self, event->name, "status", event->status);
         s_plugin_set (self, event->name, "detail", event->detail);

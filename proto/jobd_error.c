@@ -35,7 +35,8 @@ jobd_strerror (int err)
         default:
             break;
     }
-    if (err < 0 && err > -4096)
-        return strerror (-err); //  glibc's strerror returns static text for known codes
-    return "unknown error";
+    //  Not strerror: for an unknown code it formats into a buffer that the next call reuses.
+    //  strerrordesc_np (glibc 2.32) returns static text, or NULL for an unknown code.
+    const char *text = err < 0 && err > -4096 ? strerrordesc_np (-err) : NULL;
+    return text ? text : "unknown error";
 }

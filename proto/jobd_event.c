@@ -2,6 +2,7 @@
 #include "jobd_event.h"
 #include "jobd_fields.h"
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ static const jobd_field_t s_fields[] = {
     F ("backend", STR, backend, JOBD_ID_MAX),
     F ("ext", STR, ext, JOBD_ID_MAX),
     F ("state", STATE, state, 0),
-    F ("from", STATE, from, 0),
+    F ("from", STATE_OR_NONE, from, 0),
     F ("attempt", U32, attempt, 0),
     F ("seq", U64, seq, 0),
     F ("error", STR, error, JOBD_ERROR_MAX),
@@ -75,10 +76,19 @@ static atomic_uint_fast32_t s_id_counter;
 static pthread_once_t s_id_once = PTHREAD_ONCE_INIT;
 
 static void
-s_id_init (void)
+s_id_random (void)
 {
     if (getrandom (&s_id_prefix, sizeof s_id_prefix, 0) != sizeof s_id_prefix)
         s_id_prefix = (uint64_t)jobd_now_ms () ^ ((uint64_t)getpid () << 32);
+    atomic_store (&s_id_counter, 0);
+}
+
+static void
+s_id_init (void)
+{
+    s_id_random ();
+    //  A forked child would otherwise repeat its parent's ids.
+    pthread_atfork (NULL, NULL, s_id_random);
 }
 
 void
@@ -127,6 +137,8 @@ jobd_event_destroy (jobd_event_t **self_p)
 jobd_event_t *
 jobd_event_dup (const jobd_event_t *self)
 {
+    if (!self)
+        return NULL;
     jobd_event_t *copy = (jobd_event_t *)malloc (sizeof (jobd_event_t));
     if (!copy)
         return NULL;
@@ -155,75 +167,79 @@ s_empty (const char *text)
     return !text || !*text;
 }
 
+//  Returns the name of the first field the event's type requires and lacks, or NULL. Empty
+//  strings count as missing: an empty id or job matches nothing.
+static const char *
+s_missing (const jobd_event_t *self)
+{
+    switch (self->type) {
+        case JOBD_EVENT_SUBMIT:
+            return s_empty (self->kind) ? "'kind'" : s_empty (self->spec) ? "'spec'" : NULL;
+        case JOBD_EVENT_TRACK:
+            return s_empty (self->kind)      ? "'kind'"
+                   : s_empty (self->backend) ? "'backend'"
+                   : s_empty (self->ext)     ? "'ext'"
+                                             : NULL;
+        case JOBD_EVENT_CANCEL:
+        case JOBD_EVENT_RETRY:
+            return s_empty (self->job) ? "'job'" : NULL;
+        case JOBD_EVENT_OBSERVED:
+            if (self->state == JOBD_STATE_NONE)
+                return "'state'";
+            if (s_empty (self->job) && (s_empty (self->backend) || s_empty (self->ext)))
+                return "'job' (or 'backend' and 'ext')";
+            return self->create && s_empty (self->kind) ? "'kind' (required by 'create')" : NULL;
+        case JOBD_EVENT_TRANSITION:
+            return s_empty (self->job)              ? "'job'"
+                   : self->state == JOBD_STATE_NONE ? "'state'"
+                   : self->seq == 0                 ? "'seq'"
+                                                    : NULL;
+        case JOBD_EVENT_STALE:
+            return s_empty (self->job)              ? "'job'"
+                   : self->state == JOBD_STATE_NONE ? "'state'"
+                                                    : NULL;
+        case JOBD_EVENT_PLUGIN_STATUS:
+            return s_empty (self->name) ? "'name'" : s_empty (self->status) ? "'status'" : NULL;
+        default:
+            return NULL;
+    }
+}
+
+static const char *s_statuses[] = {"starting", "running", "degraded", "failed", "stopped"};
+
 int
 jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
 {
-    if (self->version < 1 || self->version > JOBD_PROTO_VERSION) {
-        jobd_fields_reason (reason, reason_size, "field 'v': version %u, this jobd speaks 1 to %d",
+    if (self->version == 0) {
+        jobd_fields_reason (reason, reason_size, "missing field 'v'");
+        return JOBD_EPROTO;
+    }
+    if (self->version > JOBD_PROTO_VERSION) {
+        jobd_fields_reason (reason, reason_size,
+                            "field 'v': version %u is newer than this jobd's version %d",
                             self->version, JOBD_PROTO_VERSION);
         return JOBD_EPROTO;
     }
-    const char *missing = NULL;
-    if (self->type <= JOBD_EVENT_INVALID || self->type >= JOBD_EVENT_TYPE_COUNT)
-        missing = "type";
-    else if (s_empty (self->id))
-        missing = "id";
-    else if (self->ts == 0)
-        missing = "ts";
-    else if (s_empty (self->source))
-        missing = "src";
-    else
-        switch (self->type) {
-            case JOBD_EVENT_SUBMIT:
-                missing = s_empty (self->kind) ? "kind" : !self->spec ? "spec" : NULL;
-                break;
-            case JOBD_EVENT_TRACK:
-                missing = s_empty (self->kind)      ? "kind"
-                          : s_empty (self->backend) ? "backend"
-                          : s_empty (self->ext)     ? "ext"
-                                                    : NULL;
-                break;
-            case JOBD_EVENT_CANCEL:
-            case JOBD_EVENT_RETRY:
-                missing = s_empty (self->job) ? "job" : NULL;
-                break;
-            case JOBD_EVENT_OBSERVED:
-                missing = self->state == JOBD_STATE_NONE ? "state"
-                          : s_empty (self->job) && (s_empty (self->backend) || s_empty (self->ext))
-                              ? "job (or backend and ext)"
-                          : self->create && s_empty (self->kind) ? "kind (create is set)"
-                                                                 : NULL;
-                break;
-            case JOBD_EVENT_TRANSITION:
-                missing = s_empty (self->job)              ? "job"
-                          : self->state == JOBD_STATE_NONE ? "state"
-                          : self->seq == 0                 ? "seq"
-                                                           : NULL;
-                break;
-            case JOBD_EVENT_STALE:
-                missing = s_empty (self->job)              ? "job"
-                          : self->state == JOBD_STATE_NONE ? "state"
-                                                           : NULL;
-                break;
-            case JOBD_EVENT_PLUGIN_STATUS:
-                missing = s_empty (self->name) ? "name" : s_empty (self->status) ? "status" : NULL;
-                break;
-            default:
-                break;
-        }
+    if (self->type <= JOBD_EVENT_INVALID || self->type >= JOBD_EVENT_TYPE_COUNT) {
+        jobd_fields_reason (reason, reason_size, "missing field 'type'");
+        return JOBD_EPROTO;
+    }
+    const char *missing = s_empty (self->id)       ? "'id'"
+                          : self->ts == 0          ? "'ts'"
+                          : s_empty (self->source) ? "'src'"
+                                                   : s_missing (self);
     if (missing) {
-        jobd_fields_reason (reason, reason_size, "%s event without field %s",
+        jobd_fields_reason (reason, reason_size, "%s event: missing field %s",
                             jobd_event_type_name (self->type), missing);
         return JOBD_EPROTO;
     }
     if (self->type == JOBD_EVENT_PLUGIN_STATUS) {
-        static const char *statuses[] = {"starting", "running", "degraded", "failed", "stopped"};
         bool known = false;
-        for (size_t index = 0; index < 5; index++)
-            known = known || strcmp (self->status, statuses[index]) == 0;
+        for (size_t index = 0; index < sizeof s_statuses / sizeof s_statuses[0]; index++)
+            known = known || strcmp (self->status, s_statuses[index]) == 0;
         if (!known) {
             jobd_fields_reason (reason, reason_size,
-                                "field 'status': '%s' is not starting, running, degraded, "
+                                "field 'status': '%.32s' is not starting, running, degraded, "
                                 "failed or stopped",
                                 self->status);
             return JOBD_EPROTO;
@@ -239,7 +255,7 @@ jobd_event_encode (const jobd_event_t *self, uint8_t **data_p, size_t *size_p, c
     int rc = jobd_event_validate (self, reason, reason_size);
     if (rc)
         return rc;
-    return jobd_fields_encode (s_fields, FIELD_COUNT, self, data_p, size_p);
+    return jobd_fields_encode (s_fields, FIELD_COUNT, self, data_p, size_p, reason, reason_size);
 }
 
 int
@@ -248,10 +264,40 @@ jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk)
     return jobd_fields_pack (s_fields, FIELD_COUNT, self, pk);
 }
 
-//  Validates a freshly read event; hands it over or frees it.
+//  A newer sender may use types and fields this jobd does not know: name the version, not the
+//  first unknown thing, whichever order the keys come in.
 static int
-s_finish (jobd_event_t *self, int rc, jobd_event_t **event_p, char *reason, size_t reason_size)
+s_check_version (const msgpack_object *obj, char *reason, size_t reason_size)
 {
+    if (!obj || obj->type != MSGPACK_OBJECT_MAP)
+        return 0;
+    for (uint32_t index = 0; index < obj->via.map.size; index++) {
+        const msgpack_object *key = &obj->via.map.ptr[index].key;
+        const msgpack_object *value = &obj->via.map.ptr[index].val;
+        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 1 &&
+            key->via.str.ptr[0] == 'v' && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+            value->via.u64 > JOBD_PROTO_VERSION) {
+            jobd_fields_reason (reason, reason_size,
+                                "field 'v': version %" PRIu64
+                                " is newer than this jobd's version %d",
+                                value->via.u64, JOBD_PROTO_VERSION);
+            return JOBD_EPROTO;
+        }
+    }
+    return 0;
+}
+
+int
+jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
+                        size_t reason_size)
+{
+    int rc = s_check_version (obj, reason, reason_size);
+    if (rc)
+        return rc;
+    jobd_event_t *self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t));
+    if (!self)
+        return -ENOMEM;
+    rc = jobd_fields_read (s_fields, FIELD_COUNT, obj, self, reason, reason_size);
     if (rc == 0)
         rc = jobd_event_validate (self, reason, reason_size);
     if (rc)
@@ -262,24 +308,14 @@ s_finish (jobd_event_t *self, int rc, jobd_event_t **event_p, char *reason, size
 }
 
 int
-jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
-                        size_t reason_size)
-{
-    jobd_event_t *self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t));
-    if (!self)
-        return -ENOMEM;
-    int rc = jobd_fields_read (s_fields, FIELD_COUNT, obj, self, reason, reason_size);
-    return s_finish (self, rc, event_p, reason, reason_size);
-}
-
-int
 jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, char *reason,
                    size_t reason_size)
 {
-    jobd_event_t *self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t));
-    if (!self)
-        return -ENOMEM;
-    int rc = jobd_fields_decode (s_fields, FIELD_COUNT, data, size, JOBD_EVENT_MAX, self, reason,
-                                 reason_size);
-    return s_finish (self, rc, event_p, reason, reason_size);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    int rc = jobd_fields_unpack (data, size, JOBD_EVENT_MAX, &unpacked, reason, reason_size);
+    if (rc == 0)
+        rc = jobd_event_from_object (&unpacked.data, event_p, reason, reason_size);
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
 }

@@ -3,13 +3,18 @@
 #include "jobd_fields.h"
 #include "jobd_event.h"
 #include "jobd_state.h"
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FIELD(base, field) ((char *)(base) + (field)->offset)
+
+//  Longest piece of a rejected value quoted back in a reason.
+#define QUOTE_MAX 32
 
 void
 jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
@@ -49,10 +54,18 @@ s_type_name (msgpack_object_type type)
     }
 }
 
-//  Reads an integer within [min, max]. Returns 0 or JOBD_EPROTO.
+static bool
+s_is_int (const msgpack_object *value)
+{
+    return value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+           value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+}
+
+//  Reads an integer within [min, max]. Either msgpack int family is accepted where the value
+//  fits, since encoders differ in which one they pick for small values.
 static int
-s_read_int (const msgpack_object *value, int64_t min, uint64_t max, uint64_t *out, const char *key,
-            char *reason, size_t reason_size)
+s_read_int (const jobd_field_t *field, const msgpack_object *value, int64_t min, uint64_t max,
+            uint64_t *out, char *reason, size_t reason_size)
 {
     if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= max) {
         *out = value->via.u64;
@@ -62,13 +75,72 @@ s_read_int (const msgpack_object *value, int64_t min, uint64_t max, uint64_t *ou
         *out = (uint64_t)value->via.i64;
         return 0;
     }
-    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        jobd_fields_reason (reason, reason_size, "field '%s': integer out of range", key);
+    if (!s_is_int (value))
+        jobd_fields_reason (reason, reason_size, "field '%s': expected %s integer, got %s",
+                            field->key, min < 0 ? "an" : "an unsigned", s_type_name (value->type));
+    else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        jobd_fields_reason (reason, reason_size,
+                            "field '%s': %" PRId64 " is out of range (%" PRId64 " to %" PRIu64 ")",
+                            field->key, value->via.i64, min, max);
     else
-        jobd_fields_reason (reason, reason_size, "field '%s': expected %s integer, got %s", key,
-                            min < 0 ? "an" : "an unsigned", s_type_name (value->type));
+        jobd_fields_reason (reason, reason_size,
+                            "field '%s': %" PRIu64 " is out of range (%" PRId64 " to %" PRIu64 ")",
+                            field->key, value->via.u64, min, max);
     return JOBD_EPROTO;
+}
+
+static int
+s_read_number (const jobd_field_t *field, const msgpack_object *value, void *slot, char *reason,
+               size_t reason_size)
+{
+    uint64_t number = 0;
+    int rc;
+    switch (field->kind) {
+        case JOBD_FIELD_I64:
+            rc = s_read_int (field, value, INT64_MIN, INT64_MAX, &number, reason, reason_size);
+            if (rc == 0)
+                *(int64_t *)slot = (int64_t)number;
+            return rc;
+        case JOBD_FIELD_U32:
+            rc = s_read_int (field, value, 0, UINT32_MAX, &number, reason, reason_size);
+            if (rc == 0)
+                *(uint32_t *)slot = (uint32_t)number;
+            return rc;
+        default:
+            rc = s_read_int (field, value, 0, UINT64_MAX, &number, reason, reason_size);
+            if (rc == 0)
+                *(uint64_t *)slot = number;
+            return rc;
+    }
+}
+
+//  States and types are names from a closed list.
+static int
+s_read_name (const jobd_field_t *field, const char *text, size_t length, void *slot, char *reason,
+             size_t reason_size)
+{
+    int quoted = (int)(length > QUOTE_MAX ? QUOTE_MAX : length);
+    if (field->kind == JOBD_FIELD_TYPE) {
+        jobd_event_type_t type = jobd_event_type_parse (text, length);
+        if (type == JOBD_EVENT_INVALID) {
+            jobd_fields_reason (reason, reason_size, "field '%s': unknown event type '%.*s'",
+                                field->key, quoted, text);
+            return JOBD_EPROTO;
+        }
+        *(jobd_event_type_t *)slot = type;
+        return 0;
+    }
+    //  "NONE" is what a job's first transition comes from: an encoder may spell it out.
+    if (field->kind == JOBD_FIELD_STATE_OR_NONE && length == 4 && memcmp (text, "NONE", 4) == 0) {
+        *(jobd_state_t *)slot = JOBD_STATE_NONE;
+        return 0;
+    }
+    if (jobd_state_parse (text, length, (jobd_state_t *)slot)) {
+        jobd_fields_reason (reason, reason_size, "field '%s': unknown state '%.*s'", field->key,
+                            quoted, text);
+        return JOBD_EPROTO;
+    }
+    return 0;
 }
 
 static int
@@ -76,8 +148,6 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
             size_t reason_size)
 {
     void *slot = FIELD (base, field);
-    uint64_t number = 0;
-    int rc = 0;
     if (field->kind == JOBD_FIELD_BOOL) {
         if (value->type != MSGPACK_OBJECT_BOOLEAN) {
             jobd_fields_reason (reason, reason_size, "field '%s': expected a bool, got %s",
@@ -87,22 +157,10 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
         *(bool *)slot = value->via.boolean;
         return 0;
     }
-    if (field->kind == JOBD_FIELD_I64) {
-        rc = s_read_int (value, INT64_MIN, INT64_MAX, &number, field->key, reason, reason_size);
-        if (rc == 0)
-            *(int64_t *)slot = (int64_t)number;
-        return rc;
-    }
-    if (field->kind == JOBD_FIELD_U32 || field->kind == JOBD_FIELD_U64) {
-        rc = s_read_int (value, 0, field->kind == JOBD_FIELD_U32 ? UINT32_MAX : UINT64_MAX, &number,
-                         field->key, reason, reason_size);
-        if (rc == 0 && field->kind == JOBD_FIELD_U32)
-            *(uint32_t *)slot = (uint32_t)number;
-        else if (rc == 0)
-            *(uint64_t *)slot = number;
-        return rc;
-    }
-    //  Strings, states and types are msgpack str.
+    if (field->kind == JOBD_FIELD_I64 || field->kind == JOBD_FIELD_U32 ||
+        field->kind == JOBD_FIELD_U64)
+        return s_read_number (field, value, slot, reason, reason_size);
+    //  Strings, states and types are msgpack str, never bin.
     if (value->type != MSGPACK_OBJECT_STR) {
         jobd_fields_reason (reason, reason_size, "field '%s': expected a str, got %s", field->key,
                             s_type_name (value->type));
@@ -110,24 +168,8 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
     }
     const char *text = value->via.str.ptr;
     size_t length = value->via.str.size;
-    if (field->kind == JOBD_FIELD_STATE) {
-        if (jobd_state_parse (text, length, (jobd_state_t *)slot)) {
-            jobd_fields_reason (reason, reason_size, "field '%s': unknown state '%.*s'", field->key,
-                                (int)(length > 32 ? 32 : length), text);
-            return JOBD_EPROTO;
-        }
-        return 0;
-    }
-    if (field->kind == JOBD_FIELD_TYPE) {
-        jobd_event_type_t type = jobd_event_type_parse (text, length);
-        if (type == JOBD_EVENT_INVALID) {
-            jobd_fields_reason (reason, reason_size, "field '%s': unknown event type '%.*s'",
-                                field->key, (int)(length > 32 ? 32 : length), text);
-            return JOBD_EPROTO;
-        }
-        *(jobd_event_type_t *)slot = type;
-        return 0;
-    }
+    if (field->kind != JOBD_FIELD_STR)
+        return s_read_name (field, text, length, slot, reason, reason_size);
     if (length > field->max) {
         jobd_fields_reason (reason, reason_size, "field '%s': %zu bytes, over its %zu byte limit",
                             field->key, length, field->max);
@@ -138,8 +180,10 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
         return JOBD_EPROTO;
     }
     char *copy = (char *)malloc (length + 1);
-    if (!copy)
+    if (!copy) {
+        jobd_fields_reason (reason, reason_size, "field '%s': out of memory", field->key);
         return -ENOMEM;
+    }
     memcpy (copy, text, length);
     copy[length] = 0;
     *(char **)slot = copy;
@@ -155,7 +199,10 @@ jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object
                             map ? s_type_name (map->type) : "nothing");
         return JOBD_EPROTO;
     }
-    uint64_t seen = 0; //  one bit per field: a key given twice is refused
+    //  One bit per field: a key given twice is refused, since which value wins differs between
+    //  decoders and a message that means two things to two readers is worse than none.
+    uint64_t seen = 0;
+    assert (count <= 64);
     for (uint32_t index = 0; index < map->via.map.size; index++) {
         const msgpack_object_kv *kv = &map->via.map.ptr[index];
         if (kv->key.type != MSGPACK_OBJECT_STR) {
@@ -174,7 +221,7 @@ jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object
             }
             seen |= 1ull << field;
             if (kv->val.type == MSGPACK_OBJECT_NIL)
-                break; //  nil is absent
+                break; //  nil is absent: required fields are then refused by validation
             int rc = s_read_one (&fields[field], &kv->val, base, reason, reason_size);
             if (rc)
                 return rc;
@@ -184,15 +231,14 @@ jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object
     return 0;
 }
 
-static void
+static int
 s_pack_str (msgpack_packer *pk, const char *text)
 {
     size_t length = strlen (text);
-    msgpack_pack_str (pk, length);
-    msgpack_pack_str_body (pk, text, length);
+    return msgpack_pack_str (pk, length) | msgpack_pack_str_body (pk, text, length);
 }
 
-//  True when the field holds a value worth packing.
+//  True when the field holds a value worth packing: absent values are omitted, not nil.
 static bool
 s_present (const jobd_field_t *field, const void *base)
 {
@@ -209,11 +255,39 @@ s_present (const jobd_field_t *field, const void *base)
         case JOBD_FIELD_BOOL:
             return *(const bool *)slot;
         case JOBD_FIELD_STATE:
+        case JOBD_FIELD_STATE_OR_NONE:
             return *(const jobd_state_t *)slot != JOBD_STATE_NONE;
         case JOBD_FIELD_TYPE:
             return true;
     }
     return false;
+}
+
+//  Packs one present value. Returns 0, or -1 when the packer's writer failed.
+static int
+s_pack_one (const jobd_field_t *field, const void *base, msgpack_packer *pk)
+{
+    const void *slot = FIELD (base, field);
+    int rc = msgpack_pack_str (pk, field->key_length) |
+             msgpack_pack_str_body (pk, field->key, field->key_length);
+    switch (field->kind) {
+        case JOBD_FIELD_STR:
+            return rc | s_pack_str (pk, *(char *const *)slot);
+        case JOBD_FIELD_I64:
+            return rc | msgpack_pack_int64 (pk, *(const int64_t *)slot);
+        case JOBD_FIELD_U32:
+            return rc | msgpack_pack_uint32 (pk, *(const uint32_t *)slot);
+        case JOBD_FIELD_U64:
+            return rc | msgpack_pack_uint64 (pk, *(const uint64_t *)slot);
+        case JOBD_FIELD_BOOL:
+            return rc | msgpack_pack_true (pk);
+        case JOBD_FIELD_STATE:
+        case JOBD_FIELD_STATE_OR_NONE:
+            return rc | s_pack_str (pk, jobd_state_name (*(const jobd_state_t *)slot));
+        case JOBD_FIELD_TYPE:
+            return rc | s_pack_str (pk, jobd_event_type_name (*(const jobd_event_type_t *)slot));
+    }
+    return rc;
 }
 
 int
@@ -222,39 +296,11 @@ jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base, ms
     size_t present = 0;
     for (size_t field = 0; field < count; field++)
         present += s_present (&fields[field], base);
-    msgpack_pack_map (pk, present);
-    for (size_t field = 0; field < count; field++) {
-        const jobd_field_t *f = &fields[field];
-        if (!s_present (f, base))
-            continue;
-        const void *slot = FIELD (base, f);
-        msgpack_pack_str (pk, f->key_length);
-        msgpack_pack_str_body (pk, f->key, f->key_length);
-        switch (f->kind) {
-            case JOBD_FIELD_STR:
-                s_pack_str (pk, *(char *const *)slot);
-                break;
-            case JOBD_FIELD_I64:
-                msgpack_pack_int64 (pk, *(const int64_t *)slot);
-                break;
-            case JOBD_FIELD_U32:
-                msgpack_pack_uint32 (pk, *(const uint32_t *)slot);
-                break;
-            case JOBD_FIELD_U64:
-                msgpack_pack_uint64 (pk, *(const uint64_t *)slot);
-                break;
-            case JOBD_FIELD_BOOL:
-                msgpack_pack_true (pk);
-                break;
-            case JOBD_FIELD_STATE:
-                s_pack_str (pk, jobd_state_name (*(const jobd_state_t *)slot));
-                break;
-            case JOBD_FIELD_TYPE:
-                s_pack_str (pk, jobd_event_type_name (*(const jobd_event_type_t *)slot));
-                break;
-        }
-    }
-    return 0;
+    int rc = msgpack_pack_map (pk, present);
+    for (size_t field = 0; field < count; field++)
+        if (s_present (&fields[field], base))
+            rc |= s_pack_one (&fields[field], base, pk);
+    return rc ? -ENOMEM : 0;
 }
 
 int
@@ -265,12 +311,10 @@ jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst)
         if (fields[field].kind != JOBD_FIELD_STR)
             continue;
         char **slot = (char **)FIELD (dst, &fields[field]);
-        if (*slot && rc == 0) {
-            *slot = strdup (*slot);
-            if (!*slot)
-                rc = -ENOMEM;
-        } else
-            *slot = rc ? NULL : *slot;
+        if (rc)
+            *slot = NULL; //  still the source's: must not be freed with the copy
+        else if (*slot && !(*slot = strdup (*slot)))
+            rc = -ENOMEM;
     }
     return rc;
 }
@@ -294,10 +338,11 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, c
         if (fields[field].kind != JOBD_FIELD_STR)
             continue;
         const char *value = *(char *const *)FIELD (base, &fields[field]);
-        if (value && strlen (value) > fields[field].max) {
+        size_t length = value ? strlen (value) : 0;
+        if (length > fields[field].max) {
             jobd_fields_reason (reason, reason_size,
                                 "field '%s': %zu bytes, over its %zu byte limit", fields[field].key,
-                                strlen (value), fields[field].max);
+                                length, fields[field].max);
             return JOBD_ETOOBIG;
         }
     }
@@ -305,46 +350,48 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, c
 }
 
 int
-jobd_fields_decode (const jobd_field_t *fields, size_t count, const void *data, size_t size,
-                    size_t max_size, void *base, char *reason, size_t reason_size)
+jobd_fields_unpack (const void *data, size_t size, size_t max_size, msgpack_unpacked *unpacked,
+                    char *reason, size_t reason_size)
 {
     if (size > max_size) {
         jobd_fields_reason (reason, reason_size, "message of %zu bytes, over the %zu byte limit",
                             size, max_size);
         return JOBD_ETOOBIG;
     }
+    //  The check proves that the bytes hold exactly one value and that no length in them lies,
+    //  so the unpacker below neither over-allocates nor leaves trailing bytes unnoticed.
     int rc = jobd_msgpack_check (data, size, reason, reason_size);
     if (rc)
         return rc;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
     size_t offset = 0;
     msgpack_unpack_return result =
-        msgpack_unpack_next (&unpacked, (const char *)data, size, &offset);
+        msgpack_unpack_next (unpacked, (const char *)data, size, &offset);
+    if (result == MSGPACK_UNPACK_NOMEM_ERROR) {
+        jobd_fields_reason (reason, reason_size, "out of memory");
+        return -ENOMEM;
+    }
     if (result != MSGPACK_UNPACK_SUCCESS) {
-        jobd_fields_reason (reason, reason_size, "not valid msgpack (%s)",
-                            result == MSGPACK_UNPACK_CONTINUE ? "truncated" : "malformed");
-        rc = JOBD_EPROTO;
-    } else if (offset != size) {
+        jobd_fields_reason (reason, reason_size, "not valid msgpack");
+        return JOBD_EPROTO;
+    }
+    if (offset != size) {
         jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the map", size - offset);
-        rc = JOBD_EPROTO;
-    } else
-        rc = jobd_fields_read (fields, count, &unpacked.data, base, reason, reason_size);
-    msgpack_unpacked_destroy (&unpacked);
-    return rc;
+        return JOBD_EPROTO;
+    }
+    return 0;
 }
 
 int
 jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, uint8_t **data_p,
-                    size_t *size_p)
+                    size_t *size_p, char *reason, size_t reason_size)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    jobd_fields_pack (fields, count, base, &pk);
-    if (!buffer.data) {
+    if (jobd_fields_pack (fields, count, base, &pk) || !buffer.data) {
         msgpack_sbuffer_destroy (&buffer);
+        jobd_fields_reason (reason, reason_size, "out of memory");
         return -ENOMEM;
     }
     *size_p = buffer.size;
@@ -479,13 +526,23 @@ s_header (const uint8_t *data, size_t size, size_t *header, uint64_t *payload, u
     return 0;
 }
 
+//  msgpack-c's unpacker holds at most 32 open containers (MSGPACK_EMBED_STACK_SIZE) and reports
+//  more as out of memory: refuse deeper nesting first, with its real reason.
+#define DEPTH_MAX 32
+
 int
 jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size)
 {
     const uint8_t *bytes = (const uint8_t *)data;
     size_t offset = 0;
-    uint64_t pending = 1; //  values still to read
-    while (pending > 0) {
+    //  Values still to read in each open container; level 0 is the one top value.
+    uint64_t pending[DEPTH_MAX + 1] = {1};
+    size_t depth = 0;
+    while (depth > 0 || pending[0] > 0) {
+        if (pending[depth] == 0) {
+            depth--;
+            continue;
+        }
         if (offset >= size) {
             jobd_fields_reason (reason, reason_size, "not valid msgpack (truncated)");
             return JOBD_EPROTO;
@@ -493,7 +550,9 @@ jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_s
         size_t header;
         uint64_t payload, children;
         if (s_header (bytes + offset, size - offset, &header, &payload, &children)) {
-            jobd_fields_reason (reason, reason_size, "not valid msgpack (bad byte at %zu)", offset);
+            jobd_fields_reason (reason, reason_size, "not valid msgpack (%s at %zu)",
+                                bytes[offset] == 0xc1 ? "never-used byte 0xc1" : "truncated",
+                                offset);
             return JOBD_EPROTO;
         }
         size_t left = size - offset - header;
@@ -507,7 +566,16 @@ jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_s
             return JOBD_EPROTO;
         }
         offset += header + payload;
-        pending += children - 1;
+        pending[depth]--;
+        if (children > 0) {
+            if (depth == DEPTH_MAX) {
+                jobd_fields_reason (reason, reason_size,
+                                    "not valid msgpack (nested more than %d deep at %zu)",
+                                    DEPTH_MAX, offset);
+                return JOBD_EPROTO;
+            }
+            pending[++depth] = children;
+        }
     }
     if (offset != size) {
         jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the value",

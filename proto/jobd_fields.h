@@ -10,13 +10,14 @@
 #include <stdint.h>
 
 typedef enum {
-    JOBD_FIELD_STR,   //  char *, NUL-free msgpack str of at most max bytes
-    JOBD_FIELD_I64,   //  int64_t
-    JOBD_FIELD_U32,   //  uint32_t
-    JOBD_FIELD_U64,   //  uint64_t
-    JOBD_FIELD_BOOL,  //  bool; only true is packed
-    JOBD_FIELD_STATE, //  jobd_state_t as its name; NONE is not packed
-    JOBD_FIELD_TYPE   //  jobd_event_type_t as its name
+    JOBD_FIELD_STR,           //  char *, NUL-free msgpack str of at most max bytes
+    JOBD_FIELD_I64,           //  int64_t
+    JOBD_FIELD_U32,           //  uint32_t
+    JOBD_FIELD_U64,           //  uint64_t
+    JOBD_FIELD_BOOL,          //  bool; only true is packed
+    JOBD_FIELD_STATE,         //  jobd_state_t as its name; NONE is not packed, "NONE" refused
+    JOBD_FIELD_STATE_OR_NONE, //  the same, but "NONE" is read as JOBD_STATE_NONE ("from")
+    JOBD_FIELD_TYPE           //  jobd_event_type_t as its name
 } jobd_field_kind_t;
 
 typedef struct {
@@ -33,7 +34,8 @@ typedef struct {
 int jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map,
                       void *base, char *reason, size_t reason_size);
 
-//  Packs the present fields of the struct at base as one map. Returns 0 or -ENOMEM.
+//  Packs the present fields of the struct at base as one map (absent ones are omitted). Returns 0,
+//  or -ENOMEM when the packer's writer failed.
 int jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base,
                       msgpack_packer *pk);
 
@@ -48,13 +50,15 @@ void jobd_fields_free (const jobd_field_t *fields, size_t count, void *base);
 int jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
                        size_t reason_size);
 
-//  Unpacks exactly size bytes as one map and reads it with jobd_fields_read.
-int jobd_fields_decode (const jobd_field_t *fields, size_t count, const void *data, size_t size,
-                        size_t max_size, void *base, char *reason, size_t reason_size);
+//  Unpacks exactly size bytes (at most max_size, checked first) as one msgpack value into
+//  unpacked (initialised by the caller, who destroys it). Strings in it point into data. Returns 0,
+//  or JOBD_EPROTO / JOBD_ETOOBIG / -ENOMEM with a reason.
+int jobd_fields_unpack (const void *data, size_t size, size_t max_size, msgpack_unpacked *unpacked,
+                        char *reason, size_t reason_size);
 
-//  Packs into a fresh buffer: *data_p (free() it) and *size_p.
+//  Packs into a fresh buffer: *data_p (free() it) and *size_p. Returns 0 or -ENOMEM with a reason.
 int jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
-                        uint8_t **data_p, size_t *size_p);
+                        uint8_t **data_p, size_t *size_p, char *reason, size_t reason_size);
 
 //  Writes a formatted reason when reason is not NULL.
 void jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)

@@ -42,6 +42,8 @@ jobd_job_destroy (jobd_job_t **self_p)
 jobd_job_t *
 jobd_job_dup (const jobd_job_t *self)
 {
+    if (!self)
+        return NULL;
     jobd_job_t *copy = (jobd_job_t *)malloc (sizeof (jobd_job_t));
     if (!copy)
         return NULL;
@@ -61,7 +63,7 @@ s_validate (const jobd_job_t *self, char *reason, size_t reason_size)
                           : self->state == JOBD_STATE_NONE ? "state"
                                                            : NULL;
     if (missing) {
-        jobd_fields_reason (reason, reason_size, "job record without field %s", missing);
+        jobd_fields_reason (reason, reason_size, "job record: missing field '%s'", missing);
         return JOBD_EPROTO;
     }
     return jobd_fields_check (s_fields, FIELD_COUNT, self, reason, reason_size);
@@ -74,25 +76,13 @@ jobd_job_encode (const jobd_job_t *self, uint8_t **data_p, size_t *size_p, char 
     int rc = s_validate (self, reason, reason_size);
     if (rc)
         return rc;
-    return jobd_fields_encode (s_fields, FIELD_COUNT, self, data_p, size_p);
+    return jobd_fields_encode (s_fields, FIELD_COUNT, self, data_p, size_p, reason, reason_size);
 }
 
 int
 jobd_job_pack (const jobd_job_t *self, msgpack_packer *pk)
 {
     return jobd_fields_pack (s_fields, FIELD_COUNT, self, pk);
-}
-
-static int
-s_finish (jobd_job_t *self, int rc, jobd_job_t **job_p, char *reason, size_t reason_size)
-{
-    if (rc == 0)
-        rc = s_validate (self, reason, reason_size);
-    if (rc)
-        jobd_job_destroy (&self);
-    else
-        *job_p = self;
-    return rc;
 }
 
 int
@@ -103,17 +93,24 @@ jobd_job_from_object (const msgpack_object *obj, jobd_job_t **job_p, char *reaso
     if (!self)
         return -ENOMEM;
     int rc = jobd_fields_read (s_fields, FIELD_COUNT, obj, self, reason, reason_size);
-    return s_finish (self, rc, job_p, reason, reason_size);
+    if (rc == 0)
+        rc = s_validate (self, reason, reason_size);
+    if (rc)
+        jobd_job_destroy (&self);
+    else
+        *job_p = self;
+    return rc;
 }
 
 int
 jobd_job_decode (const void *data, size_t size, jobd_job_t **job_p, char *reason,
                  size_t reason_size)
 {
-    jobd_job_t *self = jobd_job_new ();
-    if (!self)
-        return -ENOMEM;
-    int rc = jobd_fields_decode (s_fields, FIELD_COUNT, data, size, JOBD_EVENT_MAX, self, reason,
-                                 reason_size);
-    return s_finish (self, rc, job_p, reason, reason_size);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    int rc = jobd_fields_unpack (data, size, JOBD_EVENT_MAX, &unpacked, reason, reason_size);
+    if (rc == 0)
+        rc = jobd_job_from_object (&unpacked.data, job_p, reason, reason_size);
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
 }

@@ -4,27 +4,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  Encodes event, or aborts: a decoded event is valid by construction.
+static uint8_t *
+s_encode (const jobd_event_t *event, size_t *size_p)
+{
+    uint8_t *data = NULL;
+    if (jobd_event_encode (event, &data, size_p, NULL, 0))
+        abort ();
+    return data;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     jobd_event_t *first = NULL;
     char reason[256];
-    if (jobd_event_decode (data, size, &first, reason, sizeof reason))
+    int rc = jobd_event_decode (data, size, &first, reason, sizeof reason);
+    //  The unpack-then-read path (the broker's) must agree with the one-call decoder.
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    jobd_event_t *via_object = NULL;
+    if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0 && size <= JOBD_EVENT_MAX &&
+        (jobd_event_from_object (&unpacked.data, &via_object, NULL, 0) == 0) != (rc == 0))
+        abort ();
+    msgpack_unpacked_destroy (&unpacked);
+    if (rc) {
+        if (first || !memchr (reason, 0, sizeof reason) || reason[0] == 0)
+            abort (); //  a refusal sets nothing and always says why
         return 0;
-    uint8_t *encoded = NULL;
+    }
     size_t encoded_size = 0;
-    if (jobd_event_encode (first, &encoded, &encoded_size, reason, sizeof reason))
-        abort (); //  a decoded value is valid by construction
+    uint8_t *encoded = s_encode (first, &encoded_size);
     jobd_event_t *second = NULL;
     if (jobd_event_decode (encoded, encoded_size, &second, reason, sizeof reason))
         abort ();
-    uint8_t *again = NULL;
+    jobd_event_t *copy = jobd_event_dup (second);
     size_t again_size = 0;
-    if (jobd_event_encode (second, &again, &again_size, NULL, 0) || again_size != encoded_size ||
-        memcmp (again, encoded, encoded_size))
+    uint8_t *again = s_encode (copy, &again_size);
+    if (again_size != encoded_size || memcmp (again, encoded, encoded_size))
         abort (); //  the round trip is stable
+    if (via_object) {
+        size_t object_size = 0;
+        uint8_t *object_encoded = s_encode (via_object, &object_size);
+        if (object_size != encoded_size || memcmp (object_encoded, encoded, encoded_size))
+            abort ();
+        free (object_encoded);
+    }
     free (again);
     free (encoded);
+    jobd_event_destroy (&via_object);
+    jobd_event_destroy (&copy);
     jobd_event_destroy (&second);
     jobd_event_destroy (&first);
     return 0;

@@ -1,4 +1,4 @@
-//  Fuzz target: the job decoder. What decodes must encode, and decode again to the same bytes.
+//  Fuzz target: the job record decoder. A decoded record re-encodes to bytes that decode to it.
 #include "jobd_job.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -7,25 +7,31 @@
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    jobd_job_t *first = NULL;
-    char reason[256];
-    if (jobd_job_decode (data, size, &first, reason, sizeof reason))
+    jobd_job_t *record = NULL;
+    if (jobd_job_decode (data, size, &record, NULL, 0))
         return 0;
+    //  encode (validating) and pack (not) must write the same bytes for a decoded record.
     uint8_t *encoded = NULL;
     size_t encoded_size = 0;
-    if (jobd_job_encode (first, &encoded, &encoded_size, reason, sizeof reason))
-        abort (); //  a decoded value is valid by construction
-    jobd_job_t *second = NULL;
-    if (jobd_job_decode (encoded, encoded_size, &second, reason, sizeof reason))
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+    if (jobd_job_encode (record, &encoded, &encoded_size, NULL, 0) || jobd_job_pack (record, &pk) ||
+        packed.size != encoded_size || memcmp (packed.data, encoded, encoded_size))
         abort ();
-    uint8_t *again = NULL;
-    size_t again_size = 0;
-    if (jobd_job_encode (second, &again, &again_size, NULL, 0) || again_size != encoded_size ||
-        memcmp (again, encoded, encoded_size))
-        abort (); //  the round trip is stable
-    free (again);
+    jobd_job_t *reread = NULL;
+    if (jobd_job_decode (encoded, encoded_size, &reread, NULL, 0))
+        abort ();
+    uint8_t *twice = NULL;
+    size_t twice_size = 0;
+    if (jobd_job_encode (reread, &twice, &twice_size, NULL, 0) || twice_size != encoded_size ||
+        memcmp (twice, encoded, encoded_size))
+        abort (); //  stable after one round
+    free (twice);
     free (encoded);
-    jobd_job_destroy (&second);
-    jobd_job_destroy (&first);
+    msgpack_sbuffer_destroy (&packed);
+    jobd_job_destroy (&reread);
+    jobd_job_destroy (&record);
     return 0;
 }

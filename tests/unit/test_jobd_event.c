@@ -5,104 +5,402 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-//  A valid event of each type.
+//  A valid event of each type with only what its type requires (rich = false), or with every
+//  field the type may carry (rich = true).
 static jobd_event_t *
-s_valid (jobd_event_type_t type)
+s_valid (jobd_event_type_t type, bool rich)
 {
     jobd_event_t *event = jobd_event_new (type);
+    assert_non_null (event);
     jobd_event_set (&event->source, "test");
     switch (type) {
         case JOBD_EVENT_SUBMIT:
             jobd_event_set (&event->kind, "spark");
-            jobd_event_set (&event->spec, "{}");
+            jobd_event_set (&event->spec, "{\"file\":\"hdfs:///app.jar\"}");
+            if (rich) {
+                jobd_event_set (&event->name, "nightly etl");
+                jobd_event_set (&event->backend, "livy");
+            }
             break;
         case JOBD_EVENT_TRACK:
             jobd_event_set (&event->kind, "spark");
             jobd_event_set (&event->backend, "yarn");
             jobd_event_set (&event->ext, "application_1_1");
+            if (rich)
+                jobd_event_set (&event->name, "tracked");
             break;
         case JOBD_EVENT_CANCEL:
         case JOBD_EVENT_RETRY:
             jobd_event_set (&event->job, "job-1");
             break;
         case JOBD_EVENT_OBSERVED:
-        case JOBD_EVENT_STALE:
             jobd_event_set (&event->job, "job-1");
             event->state = JOBD_STATE_RUNNING;
-            event->last_seen = 12345;
+            if (rich) {
+                jobd_event_set (&event->kind, "spark");
+                jobd_event_set (&event->backend, "yarn");
+                jobd_event_set (&event->ext, "application_1_1");
+                jobd_event_set (&event->detail, "progress 40%");
+                jobd_event_set (&event->error, "none yet");
+                event->attempt = UINT32_MAX;
+                event->create = true;
+            }
             break;
         case JOBD_EVENT_TRANSITION:
             jobd_event_set (&event->job, "job-1");
             event->state = JOBD_STATE_FAILED;
-            event->from = JOBD_STATE_RUNNING;
-            event->seq = 3;
-            event->attempt = 2;
-            jobd_event_set (&event->error, "java.lang.RuntimeException: boom\n\tat x");
+            event->seq = 1;
+            if (rich) {
+                event->from = JOBD_STATE_RUNNING;
+                event->seq = UINT64_MAX;
+                event->attempt = 2;
+                jobd_event_set (&event->error, "java.lang.RuntimeException: boom\n\tat x");
+            }
+            break;
+        case JOBD_EVENT_STALE:
+            jobd_event_set (&event->job, "job-1");
+            event->state = JOBD_STATE_SUBMITTED;
+            if (rich)
+                event->last_seen = -1; //  signed: before the epoch is still a time
             break;
         case JOBD_EVENT_PLUGIN_STATUS:
             jobd_event_set (&event->name, "spark-poller");
             jobd_event_set (&event->status, "degraded");
-            jobd_event_set (&event->detail, "yarn: 503");
+            if (rich)
+                jobd_event_set (&event->detail, "yarn: 503");
             break;
         default:
             break;
     }
+    if (rich)
+        event->reply = true;
     return event;
+}
+
+static void
+s_assert_same_str (const char *expected, const char *actual)
+{
+    if (!expected)
+        assert_null (actual);
+    else {
+        assert_non_null (actual);
+        assert_string_equal (actual, expected);
+    }
+}
+
+//  Every field, compared one by one.
+static void
+s_assert_same (const jobd_event_t *expected, const jobd_event_t *actual)
+{
+    assert_int_equal (actual->version, expected->version);
+    assert_int_equal (actual->type, expected->type);
+    assert_int_equal (actual->ts, expected->ts);
+    assert_int_equal (actual->state, expected->state);
+    assert_int_equal (actual->from, expected->from);
+    assert_int_equal (actual->attempt, expected->attempt);
+    assert_true (actual->seq == expected->seq);
+    assert_int_equal (actual->create, expected->create);
+    assert_int_equal (actual->last_seen, expected->last_seen);
+    assert_int_equal (actual->reply, expected->reply);
+    const char *const *want =
+        (const char *const[]){expected->id,   expected->source,  expected->job,   expected->name,
+                              expected->kind, expected->backend, expected->ext,   expected->error,
+                              expected->spec, expected->detail,  expected->status};
+    const char *const *got = (const char *const[]){
+        actual->id,  actual->source, actual->job,  actual->name,   actual->kind,  actual->backend,
+        actual->ext, actual->error,  actual->spec, actual->detail, actual->status};
+    for (int index = 0; index < 11; index++)
+        s_assert_same_str (want[index], got[index]);
+}
+
+//  The number of keys in an encoded map (fixmap or map16).
+static size_t
+s_map_size (const uint8_t *data)
+{
+    if ((data[0] & 0xf0) == 0x80)
+        return data[0] & 0x0f;
+    assert_int_equal (data[0], 0xde);
+    return ((size_t)data[1] << 8) | data[2];
 }
 
 static void
 test_round_trip_every_type (void **state)
 {
-    for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++) {
-        jobd_event_t *event = s_valid ((jobd_event_type_t)type);
-        event->reply = type % 2;
-        uint8_t *data;
-        size_t size;
-        char reason[256] = "";
-        assert_int_equal (jobd_event_encode (event, &data, &size, reason, sizeof reason), 0);
-        jobd_event_t *decoded = NULL;
-        assert_int_equal (jobd_event_decode (data, size, &decoded, reason, sizeof reason), 0);
-        assert_int_equal (decoded->type, type);
-        assert_string_equal (decoded->id, event->id);
-        assert_int_equal (decoded->ts, event->ts);
-        assert_int_equal (decoded->state, event->state);
-        assert_int_equal (decoded->from, event->from);
-        assert_int_equal (decoded->seq, event->seq);
-        assert_int_equal (decoded->reply, event->reply);
-        assert_int_equal (decoded->last_seen, event->last_seen);
-        if (event->error)
-            assert_string_equal (decoded->error, event->error);
-        //  Encoding the decoded event gives the same bytes.
-        uint8_t *again;
-        size_t again_size;
-        assert_int_equal (jobd_event_encode (decoded, &again, &again_size, NULL, 0), 0);
-        assert_int_equal (again_size, size);
-        assert_memory_equal (again, data, size);
-        jobd_event_t *copy = jobd_event_dup (decoded);
-        assert_string_equal (copy->source, "test");
-        assert_ptr_not_equal (copy->source, decoded->source);
-        jobd_event_destroy (&copy);
-        free (again);
-        free (data);
-        jobd_event_destroy (&decoded);
-        jobd_event_destroy (&event);
-        assert_null (event);
-    }
+    //  Keys of the minimal form: the envelope (5) and what the type requires.
+    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7};
+    for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++)
+        for (int rich = 0; rich < 2; rich++) {
+            jobd_event_t *event = s_valid ((jobd_event_type_t)type, rich);
+            uint8_t *data = NULL;
+            size_t size = 0;
+            char reason[256] = "";
+            assert_int_equal (jobd_event_encode (event, &data, &size, reason, sizeof reason), 0);
+            if (!rich)
+                assert_int_equal (s_map_size (data), minimal_keys[type]);
+            jobd_event_t *decoded = NULL;
+            assert_int_equal (jobd_event_decode (data, size, &decoded, reason, sizeof reason), 0);
+            s_assert_same (event, decoded);
+            //  Encoding the decoded event gives the same bytes.
+            uint8_t *again = NULL;
+            size_t again_size = 0;
+            assert_int_equal (jobd_event_encode (decoded, &again, &again_size, NULL, 0), 0);
+            assert_int_equal (again_size, size);
+            assert_memory_equal (again, data, size);
+            //  A copy is deep and equal.
+            jobd_event_t *copy = jobd_event_dup (decoded);
+            s_assert_same (decoded, copy);
+            assert_ptr_not_equal (copy->id, decoded->id);
+            assert_ptr_not_equal (copy->source, decoded->source);
+            jobd_event_destroy (&copy);
+            assert_null (copy);
+            free (again);
+            free (data);
+            jobd_event_destroy (&decoded);
+            jobd_event_destroy (&event);
+        }
 }
 
 static void
-test_ids_are_unique (void **state)
+test_pack_and_from_object_match_encode_and_decode (void **state)
 {
-    char previous[25] = "", id[25];
-    for (int index = 0; index < 1000; index++) {
-        jobd_event_new_id (id);
-        assert_int_equal (strlen (id), 24);
-        assert_string_not_equal (id, previous);
-        memcpy (previous, id, sizeof id);
+    jobd_event_t *event = s_valid (JOBD_EVENT_TRANSITION, true);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (event, &data, &size, NULL, 0), 0);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    assert_int_equal (jobd_event_pack (event, &pk), 0);
+    assert_int_equal (buffer.size, size);
+    assert_memory_equal (buffer.data, data, size);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0), 0);
+    jobd_event_t *decoded = NULL;
+    assert_int_equal (jobd_event_from_object (&unpacked.data, &decoded, NULL, 0), 0);
+    s_assert_same (event, decoded);
+    jobd_event_destroy (&decoded);
+    char reason[128] = "";
+    assert_int_equal (jobd_event_from_object (NULL, &decoded, reason, sizeof reason), JOBD_EPROTO);
+    assert_null (decoded);
+    assert_non_null (strstr (reason, "expected a map"));
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&buffer);
+    free (data);
+    jobd_event_destroy (&event);
+}
+
+static void
+test_new_and_destroy (void **state)
+{
+    int64_t before = jobd_now_ms ();
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_CANCEL);
+    int64_t after = jobd_now_ms ();
+    assert_non_null (event);
+    assert_int_equal (event->version, JOBD_PROTO_VERSION);
+    assert_int_equal (event->type, JOBD_EVENT_CANCEL);
+    assert_true (event->ts >= before && event->ts <= after);
+    //  Milliseconds since the epoch: after 2020, before 2100.
+    assert_true (before > 1577836800000LL && before < 4102444800000LL);
+    assert_int_equal (strlen (event->id), 24);
+    assert_int_equal (strspn (event->id, "0123456789abcdef"), 24);
+    assert_null (event->job);
+    assert_int_equal (event->state, JOBD_STATE_NONE);
+    jobd_event_destroy (&event);
+    assert_null (event);
+    jobd_event_destroy (&event); //  NULL-safe
+    jobd_event_destroy (NULL);
+    assert_null (jobd_event_dup (NULL));
+}
+
+static void
+test_set (void **state)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_CANCEL);
+    assert_int_equal (jobd_event_set (&event->job, "job-1"), 0);
+    assert_string_equal (event->job, "job-1");
+    assert_int_equal (jobd_event_set (&event->job, event->job), 0); //  to itself
+    assert_string_equal (event->job, "job-1");
+    assert_int_equal (jobd_event_set (&event->job, "job-2"), 0);
+    assert_string_equal (event->job, "job-2");
+    assert_int_equal (jobd_event_set (&event->job, NULL), 0);
+    assert_null (event->job);
+    jobd_event_destroy (&event);
+}
+
+#define IDS_PER_THREAD 20000
+#define ID_THREADS     4
+
+static void *
+s_make_ids (void *arg)
+{
+    char (*ids)[25] = (char (*)[25])arg;
+    for (int index = 0; index < IDS_PER_THREAD; index++)
+        jobd_event_new_id (ids[index]);
+    return NULL;
+}
+
+static int
+s_compare_ids (const void *a, const void *b)
+{
+    return memcmp (a, b, 25);
+}
+
+static void
+test_ids_are_unique_across_threads_and_processes (void **state)
+{
+    char (*ids)[25] = (char (*)[25])calloc (ID_THREADS * IDS_PER_THREAD, 25);
+    pthread_t threads[ID_THREADS];
+    for (int index = 0; index < ID_THREADS; index++)
+        assert_int_equal (
+            pthread_create (&threads[index], NULL, s_make_ids, ids + index * IDS_PER_THREAD), 0);
+    for (int index = 0; index < ID_THREADS; index++)
+        pthread_join (threads[index], NULL);
+    qsort (ids, ID_THREADS * IDS_PER_THREAD, 25, s_compare_ids);
+    for (int index = 0; index < ID_THREADS * IDS_PER_THREAD; index++) {
+        assert_int_equal (strlen (ids[index]), 24);
+        assert_int_equal (strspn (ids[index], "0123456789abcdef"), 24);
+        if (index > 0 && strcmp (ids[index - 1], ids[index]) == 0)
+            fail_msg ("id %s made twice", ids[index]);
     }
+    //  A forked child draws its own random part: it never repeats its parent's ids.
+    char parent[25], child[25] = "";
+    jobd_event_new_id (parent);
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        char id[25];
+        jobd_event_new_id (id);
+        _exit (write (fds[1], id, sizeof id) == sizeof id ? 0 : 1);
+    }
+    assert_int_equal (read (fds[0], child, sizeof child), sizeof child);
+    int status = 0;
+    waitpid (pid, &status, 0);
+    assert_int_equal (status, 0);
+    close (fds[0]);
+    close (fds[1]);
+    assert_int_not_equal (memcmp (parent, child, 16), 0);
+    free (ids);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Malformed messages are built from a valid event's encoding: one key replaced by a given
+//  value, removed, or added.
+
+typedef enum {
+    V_OMIT,  //  remove the key
+    V_NIL,   //  nil
+    V_STR,   //  text
+    V_BIN,   //  text as bin
+    V_INT,   //  number (signed)
+    V_UINT,  //  unsigned number
+    V_BOOL,  //  number != 0
+    V_FLOAT, //  1.5
+    V_ARRAY, //  [1]
+    V_LONG   //  a str of number bytes of 'x'
+} s_kind_t;
+
+typedef struct {
+    s_kind_t kind;
+    const char *text;
+    int64_t number;
+    uint64_t unsigned_number;
+} s_value_t;
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text, size_t length)
+{
+    msgpack_pack_str (pk, length);
+    msgpack_pack_str_body (pk, text, length);
+}
+
+static void
+s_pack_value (msgpack_packer *pk, const s_value_t *value)
+{
+    switch (value->kind) {
+        case V_NIL:
+            msgpack_pack_nil (pk);
+            break;
+        case V_STR:
+            s_pack_str (pk, value->text, strlen (value->text));
+            break;
+        case V_BIN:
+            msgpack_pack_bin (pk, strlen (value->text));
+            msgpack_pack_bin_body (pk, value->text, strlen (value->text));
+            break;
+        case V_INT:
+            msgpack_pack_int64 (pk, value->number);
+            break;
+        case V_UINT:
+            msgpack_pack_uint64 (pk, value->unsigned_number);
+            break;
+        case V_BOOL:
+            value->number ? msgpack_pack_true (pk) : msgpack_pack_false (pk);
+            break;
+        case V_FLOAT:
+            msgpack_pack_double (pk, 1.5);
+            break;
+        case V_ARRAY:
+            msgpack_pack_array (pk, 1);
+            msgpack_pack_int (pk, 1);
+            break;
+        case V_LONG: {
+            char *text = (char *)malloc ((size_t)value->number + 1);
+            memset (text, 'x', (size_t)value->number);
+            s_pack_str (pk, text, (size_t)value->number);
+            free (text);
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+//  Encodes event with key set to value (the key is added when the event lacks it, removed with
+//  V_OMIT). Returns the bytes in buffer (destroy it).
+static void
+s_variant (const jobd_event_t *event, const char *key, const s_value_t *value,
+           msgpack_sbuffer *buffer)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (event, &data, &size, NULL, 0), 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0), 0);
+    const msgpack_object_map *map = &unpacked.data.via.map;
+    size_t keep = 0;
+    for (uint32_t index = 0; index < map->size; index++)
+        keep += !(map->ptr[index].key.via.str.size == strlen (key) &&
+                  memcmp (map->ptr[index].key.via.str.ptr, key, strlen (key)) == 0);
+    msgpack_sbuffer_init (buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, keep + (value->kind != V_OMIT));
+    for (uint32_t index = 0; index < map->size; index++) {
+        const msgpack_object_kv *kv = &map->ptr[index];
+        if (kv->key.via.str.size == strlen (key) &&
+            memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0)
+            continue;
+        msgpack_pack_object (&pk, kv->key);
+        msgpack_pack_object (&pk, kv->val);
+    }
+    if (value->kind != V_OMIT) {
+        s_pack_str (&pk, key, strlen (key));
+        s_pack_value (&pk, value);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    free (data);
 }
 
 //  Decodes bytes and expects rc with a reason containing text.
@@ -111,233 +409,555 @@ s_refused (const void *data, size_t size, int rc, const char *text)
 {
     jobd_event_t *event = NULL;
     char reason[256] = "";
-    assert_int_equal (jobd_event_decode (data, size, &event, reason, sizeof reason), rc);
+    int got = jobd_event_decode (data, size, &event, reason, sizeof reason);
+    if (got != rc)
+        fail_msg ("decode returned %d (%s), not %d; expected a reason with '%s'", got, reason, rc,
+                  text);
     assert_null (event);
     if (!strstr (reason, text))
         fail_msg ("reason '%s' does not say '%s'", reason, text);
 }
 
-//  Encodes a map built by the caller with a packer.
-typedef struct {
+//  The variant of a valid event of type must be refused with rc and a reason saying text.
+static void
+s_variant_refused (jobd_event_type_t type, bool rich, const char *key, s_value_t value, int rc,
+                   const char *text)
+{
+    jobd_event_t *event = s_valid (type, rich);
     msgpack_sbuffer buffer;
-    msgpack_packer pk;
-} s_map_t;
-
-static void
-s_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str (pk, strlen (text));
-    msgpack_pack_str_body (pk, text, strlen (text));
-}
-
-//  An observed event's map with `extra` more pairs for the caller to pack.
-static void
-s_observed_head (s_map_t *map, size_t extra)
-{
-    msgpack_sbuffer_init (&map->buffer);
-    msgpack_packer_init (&map->pk, &map->buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&map->pk, 6 + extra);
-    s_str (&map->pk, "v");
-    msgpack_pack_int (&map->pk, 1);
-    s_str (&map->pk, "type");
-    s_str (&map->pk, "observed");
-    s_str (&map->pk, "id");
-    s_str (&map->pk, "e1");
-    s_str (&map->pk, "ts");
-    msgpack_pack_int64 (&map->pk, 1700000000000);
-    s_str (&map->pk, "src");
-    s_str (&map->pk, "test");
-    s_str (&map->pk, "job");
-    s_str (&map->pk, "job-1");
-}
-
-static void
-test_missing_fields_and_wrong_types (void **state)
-{
-    s_map_t map;
-    //  No state.
-    s_observed_head (&map, 0);
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "without field state");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  Unknown state.
-    s_observed_head (&map, 1);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "RUNNIN");
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "unknown state 'RUNNIN'");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  State as a number.
-    s_observed_head (&map, 1);
-    s_str (&map.pk, "state");
-    msgpack_pack_int (&map.pk, 3);
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "field 'state': expected a str");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  Negative attempt.
-    s_observed_head (&map, 2);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "RUNNING");
-    s_str (&map.pk, "attempt");
-    msgpack_pack_int (&map.pk, -1);
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "field 'attempt'");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  Attempt over 32 bits.
-    s_observed_head (&map, 2);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "RUNNING");
-    s_str (&map.pk, "attempt");
-    msgpack_pack_uint64 (&map.pk, 1ull << 40);
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "out of range");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  A key given twice.
-    s_observed_head (&map, 2);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "RUNNING");
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "FAILED");
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "given twice");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  A bin where a str belongs, and a NUL inside a str.
-    s_observed_head (&map, 2);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "RUNNING");
-    s_str (&map.pk, "error");
-    msgpack_pack_bin (&map.pk, 3);
-    msgpack_pack_bin_body (&map.pk, "abc", 3);
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "expected a str, got bin");
-    msgpack_sbuffer_destroy (&map.buffer);
-    s_observed_head (&map, 2);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "RUNNING");
-    s_str (&map.pk, "error");
-    msgpack_pack_str (&map.pk, 3);
-    msgpack_pack_str_body (&map.pk, "a\0b", 3);
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "NUL");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  An oversized error.
-    s_observed_head (&map, 2);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "FAILED");
-    s_str (&map.pk, "error");
-    char *big = (char *)malloc (JOBD_ERROR_MAX + 2);
-    memset (big, 'x', JOBD_ERROR_MAX + 1);
-    big[JOBD_ERROR_MAX + 1] = 0;
-    s_str (&map.pk, big);
-    free (big);
-    s_refused (map.buffer.data, map.buffer.size, JOBD_ETOOBIG, "field 'error'");
-    msgpack_sbuffer_destroy (&map.buffer);
-    //  A newer protocol version.
-    s_observed_head (&map, 0);
-    map.buffer.data[3] = 2; //  "v": 1 -> 2 (fixmap, fixstr "v", positive fixint)
-    s_refused (map.buffer.data, map.buffer.size, JOBD_EPROTO, "version 2");
-    msgpack_sbuffer_destroy (&map.buffer);
-}
-
-static void
-test_unknown_keys_and_nil_are_tolerated (void **state)
-{
-    s_map_t map;
-    s_observed_head (&map, 4);
-    s_str (&map.pk, "state");
-    s_str (&map.pk, "RUNNING");
-    s_str (&map.pk, "progress_v2");
-    msgpack_pack_map (&map.pk, 1);
-    s_str (&map.pk, "nested");
-    msgpack_pack_double (&map.pk, 0.5);
-    s_str (&map.pk, "error");
-    msgpack_pack_nil (&map.pk);
-    s_str (&map.pk, "attempt");
-    msgpack_pack_nil (&map.pk);
-    jobd_event_t *event = NULL;
-    char reason[256] = "";
-    assert_int_equal (
-        jobd_event_decode (map.buffer.data, map.buffer.size, &event, reason, sizeof reason), 0);
-    assert_null (event->error);
-    assert_int_equal (event->attempt, 0);
+    s_variant (event, key, &value, &buffer);
+    s_refused (buffer.data, buffer.size, rc, text);
+    msgpack_sbuffer_destroy (&buffer);
     jobd_event_destroy (&event);
-    msgpack_sbuffer_destroy (&map.buffer);
+}
+
+//  The variant must decode; returns the event (the caller destroys it).
+static jobd_event_t *
+s_variant_accepted (jobd_event_type_t type, bool rich, const char *key, s_value_t value)
+{
+    jobd_event_t *event = s_valid (type, rich);
+    msgpack_sbuffer buffer;
+    s_variant (event, key, &value, &buffer);
+    jobd_event_t *decoded = NULL;
+    char reason[256] = "";
+    if (jobd_event_decode (buffer.data, buffer.size, &decoded, reason, sizeof reason))
+        fail_msg ("%s event with '%s' changed refused: %s", jobd_event_type_name (type), key,
+                  reason);
+    msgpack_sbuffer_destroy (&buffer);
+    jobd_event_destroy (&event);
+    return decoded;
+}
+
+#define OMIT    ((s_value_t){V_OMIT, NULL, 0, 0})
+#define NIL     ((s_value_t){V_NIL, NULL, 0, 0})
+#define STR(t)  ((s_value_t){V_STR, (t), 0, 0})
+#define BIN(t)  ((s_value_t){V_BIN, (t), 0, 0})
+#define INT(n)  ((s_value_t){V_INT, NULL, (n), 0})
+#define UINT(n) ((s_value_t){V_UINT, NULL, 0, (n)})
+#define BOOL(b) ((s_value_t){V_BOOL, NULL, (b), 0})
+#define FLOAT   ((s_value_t){V_FLOAT, NULL, 0, 0})
+#define ARRAY   ((s_value_t){V_ARRAY, NULL, 0, 0})
+#define LONG(n) ((s_value_t){V_LONG, NULL, (n), 0})
+
+static void
+test_every_required_field (void **state)
+{
+    static const struct {
+        jobd_event_type_t type;
+        const char *key;
+        bool is_str;
+    } required[] = {
+        {JOBD_EVENT_SUBMIT, "kind", true},        {JOBD_EVENT_SUBMIT, "spec", true},
+        {JOBD_EVENT_TRACK, "kind", true},         {JOBD_EVENT_TRACK, "backend", true},
+        {JOBD_EVENT_TRACK, "ext", true},          {JOBD_EVENT_CANCEL, "job", true},
+        {JOBD_EVENT_RETRY, "job", true},          {JOBD_EVENT_OBSERVED, "state", false},
+        {JOBD_EVENT_OBSERVED, "job", true},       {JOBD_EVENT_TRANSITION, "job", true},
+        {JOBD_EVENT_TRANSITION, "state", false},  {JOBD_EVENT_TRANSITION, "seq", false},
+        {JOBD_EVENT_STALE, "job", true},          {JOBD_EVENT_STALE, "state", false},
+        {JOBD_EVENT_PLUGIN_STATUS, "name", true}, {JOBD_EVENT_PLUGIN_STATUS, "status", true},
+    };
+    char quoted[64];
+    for (size_t index = 0; index < sizeof required / sizeof required[0]; index++) {
+        snprintf (quoted, sizeof quoted, "missing field '%s'", required[index].key);
+        s_variant_refused (required[index].type, false, required[index].key, OMIT, JOBD_EPROTO,
+                           quoted);
+        s_variant_refused (required[index].type, false, required[index].key, NIL, JOBD_EPROTO,
+                           quoted);
+        if (required[index].is_str)
+            s_variant_refused (required[index].type, false, required[index].key, STR (""),
+                               JOBD_EPROTO, quoted);
+    }
+    //  The envelope, for every type.
+    static const char *envelope[] = {"type", "id", "ts", "src"};
+    for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++) {
+        s_variant_refused ((jobd_event_type_t)type, false, "v", OMIT, JOBD_EPROTO,
+                           "missing field 'v'");
+        s_variant_refused ((jobd_event_type_t)type, false, "v", NIL, JOBD_EPROTO,
+                           "missing field 'v'");
+        for (size_t index = 0; index < 4; index++) {
+            snprintf (quoted, sizeof quoted, "missing field '%s'", envelope[index]);
+            s_variant_refused ((jobd_event_type_t)type, false, envelope[index], OMIT, JOBD_EPROTO,
+                               quoted);
+            s_variant_refused ((jobd_event_type_t)type, false, envelope[index], NIL, JOBD_EPROTO,
+                               quoted);
+        }
+        s_variant_refused ((jobd_event_type_t)type, false, "id", STR (""), JOBD_EPROTO,
+                           "missing field 'id'");
+        s_variant_refused ((jobd_event_type_t)type, false, "src", STR (""), JOBD_EPROTO,
+                           "missing field 'src'");
+    }
 }
 
 static void
-test_truncated_and_malformed_buffers (void **state)
+test_observed_transition_and_status_rules (void **state)
 {
-    jobd_event_t *valid = s_valid (JOBD_EVENT_TRANSITION);
-    uint8_t *data;
-    size_t size;
-    assert_int_equal (jobd_event_encode (valid, &data, &size, NULL, 0), 0);
-    //  Every truncation is refused; none reads past the end (the sanitizer pass checks that).
-    for (size_t length = 0; length < size; length++) {
-        uint8_t *copy = (uint8_t *)malloc (length ? length : 1);
-        memcpy (copy, data, length);
-        jobd_event_t *event = NULL;
-        assert_int_not_equal (jobd_event_decode (copy, length, &event, NULL, 0), 0);
-        assert_null (event);
-        free (copy);
+    //  observed: backend and ext stand in for job, and create needs kind.
+    jobd_event_t *event = s_valid (JOBD_EVENT_OBSERVED, false);
+    jobd_event_set (&event->job, NULL);
+    char reason[256] = "";
+    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
+    assert_non_null (strstr (reason, "'job' (or 'backend' and 'ext')"));
+    jobd_event_set (&event->backend, "yarn");
+    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
+    jobd_event_set (&event->ext, "application_1_1");
+    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), 0);
+    event->create = true;
+    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
+    assert_non_null (strstr (reason, "'kind'"));
+    jobd_event_set (&event->kind, "spark");
+    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), 0);
+    jobd_event_destroy (&event);
+    s_variant_refused (JOBD_EVENT_OBSERVED, true, "kind", OMIT, JOBD_EPROTO, "'kind'");
+    jobd_event_t *decoded = s_variant_accepted (JOBD_EVENT_OBSERVED, true, "job", OMIT);
+    assert_null (decoded->job);
+    assert_string_equal (decoded->ext, "application_1_1");
+    jobd_event_destroy (&decoded);
+    decoded = s_variant_accepted (JOBD_EVENT_OBSERVED, true, "create", BOOL (0));
+    assert_false (decoded->create);
+    jobd_event_destroy (&decoded);
+    //  transition: seq 0 is no sequence number; "from" NONE is omitted, or spelled "NONE".
+    s_variant_refused (JOBD_EVENT_TRANSITION, false, "seq", INT (0), JOBD_EPROTO,
+                       "missing field 'seq'");
+    decoded = s_variant_accepted (JOBD_EVENT_TRANSITION, true, "from", OMIT);
+    assert_int_equal (decoded->from, JOBD_STATE_NONE);
+    jobd_event_destroy (&decoded);
+    decoded = s_variant_accepted (JOBD_EVENT_TRANSITION, true, "from", STR ("NONE"));
+    assert_int_equal (decoded->from, JOBD_STATE_NONE);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (decoded, &data, &size, NULL, 0), 0);
+    assert_null (memmem (data, size, "from", 4)); //  NONE is encoded by leaving "from" out
+    free (data);
+    jobd_event_destroy (&decoded);
+    decoded = s_variant_accepted (JOBD_EVENT_TRANSITION, true, "from", STR ("QUEUED"));
+    assert_int_equal (decoded->from, JOBD_STATE_QUEUED);
+    jobd_event_destroy (&decoded);
+    //  "NONE" is never a state.
+    s_variant_refused (JOBD_EVENT_TRANSITION, true, "state", STR ("NONE"), JOBD_EPROTO,
+                       "field 'state': unknown state 'NONE'");
+    s_variant_refused (JOBD_EVENT_OBSERVED, false, "state", STR ("NONE"), JOBD_EPROTO,
+                       "field 'state': unknown state 'NONE'");
+    //  plugin.status: a closed list of statuses.
+    static const char *statuses[] = {"starting", "running", "degraded", "failed", "stopped"};
+    for (size_t index = 0; index < 5; index++) {
+        decoded =
+            s_variant_accepted (JOBD_EVENT_PLUGIN_STATUS, false, "status", STR (statuses[index]));
+        assert_string_equal (decoded->status, statuses[index]);
+        jobd_event_destroy (&decoded);
     }
-    //  Trailing bytes.
-    uint8_t *longer = (uint8_t *)malloc (size + 1);
-    memcpy (longer, data, size);
-    longer[size] = 0xc0;
-    s_refused (longer, size + 1, JOBD_EPROTO, "trailing");
-    free (longer);
+    s_variant_refused (JOBD_EVENT_PLUGIN_STATUS, false, "status", STR ("sleepy"), JOBD_EPROTO,
+                       "field 'status': 'sleepy'");
+    s_variant_refused (JOBD_EVENT_PLUGIN_STATUS, false, "status", STR ("Running"), JOBD_EPROTO,
+                       "field 'status'");
+}
+
+static void
+test_wrong_types (void **state)
+{
+    static const struct {
+        jobd_event_type_t type; //  an event in which the key is valid
+        const char *key;
+        s_value_t value;
+        const char *reason;
+    } cases[] = {
+        {JOBD_EVENT_CANCEL, "v", STR ("1"), "field 'v': expected an unsigned integer, got str"},
+        {JOBD_EVENT_CANCEL, "v", FLOAT, "field 'v': expected an unsigned integer, got float"},
+        {JOBD_EVENT_CANCEL, "type", INT (3), "field 'type': expected a str, got int"},
+        {JOBD_EVENT_CANCEL, "type", BIN ("cancel"), "field 'type': expected a str, got bin"},
+        {JOBD_EVENT_CANCEL, "id", INT (7), "field 'id': expected a str, got int"},
+        {JOBD_EVENT_CANCEL, "ts", STR ("now"), "field 'ts': expected an integer, got str"},
+        {JOBD_EVENT_CANCEL, "ts", FLOAT, "field 'ts': expected an integer, got float"},
+        {JOBD_EVENT_CANCEL, "src", BIN ("test"), "field 'src': expected a str, got bin"},
+        {JOBD_EVENT_CANCEL, "job", BOOL (1), "field 'job': expected a str, got bool"},
+        {JOBD_EVENT_SUBMIT, "name", ARRAY, "field 'name': expected a str, got array"},
+        {JOBD_EVENT_SUBMIT, "kind", INT (1), "field 'kind': expected a str, got int"},
+        {JOBD_EVENT_SUBMIT, "spec", BIN ("{}"), "field 'spec': expected a str, got bin"},
+        {JOBD_EVENT_TRACK, "backend", FLOAT, "field 'backend': expected a str, got float"},
+        {JOBD_EVENT_TRACK, "ext", INT (42), "field 'ext': expected a str, got int"},
+        {JOBD_EVENT_OBSERVED, "state", INT (3), "field 'state': expected a str, got int"},
+        {JOBD_EVENT_OBSERVED, "attempt", STR ("2"),
+         "field 'attempt': expected an unsigned integer, got str"},
+        {JOBD_EVENT_OBSERVED, "attempt", INT (-1), "field 'attempt': -1 is out of range"},
+        {JOBD_EVENT_OBSERVED, "attempt", UINT (1ull << 32),
+         "field 'attempt': 4294967296 is out of range"},
+        {JOBD_EVENT_OBSERVED, "create", INT (1), "field 'create': expected a bool, got int"},
+        {JOBD_EVENT_OBSERVED, "create", STR ("true"), "field 'create': expected a bool, got str"},
+        {JOBD_EVENT_OBSERVED, "error", BIN ("abc"), "field 'error': expected a str, got bin"},
+        {JOBD_EVENT_OBSERVED, "detail", ARRAY, "field 'detail': expected a str, got array"},
+        {JOBD_EVENT_TRANSITION, "from", INT (3), "field 'from': expected a str, got int"},
+        {JOBD_EVENT_TRANSITION, "seq", INT (-1), "field 'seq': -1 is out of range"},
+        {JOBD_EVENT_TRANSITION, "seq", FLOAT, "field 'seq': expected an unsigned integer"},
+        {JOBD_EVENT_STALE, "last_seen", UINT ((uint64_t)INT64_MAX + 1),
+         "field 'last_seen': 9223372036854775808 is out of range"},
+        {JOBD_EVENT_STALE, "last_seen", STR ("1"), "field 'last_seen': expected an integer"},
+        {JOBD_EVENT_CANCEL, "ts", UINT (UINT64_MAX), "field 'ts': 18446744073709551615 is out"},
+        {JOBD_EVENT_PLUGIN_STATUS, "status", INT (1), "field 'status': expected a str, got int"},
+        {JOBD_EVENT_PLUGIN_STATUS, "reply", STR ("yes"), "field 'reply': expected a bool"},
+        {JOBD_EVENT_PLUGIN_STATUS, "reply", INT (0), "field 'reply': expected a bool, got int"},
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++)
+        s_variant_refused (cases[index].type, true, cases[index].key, cases[index].value,
+                           JOBD_EPROTO, cases[index].reason);
+}
+
+static void
+test_integer_edges (void **state)
+{
+    //  Either msgpack int family is fine where the value fits.
+    jobd_event_t *event = s_variant_accepted (JOBD_EVENT_OBSERVED, true, "attempt", INT (7));
+    assert_int_equal (event->attempt, 7);
+    jobd_event_destroy (&event);
+    event = s_variant_accepted (JOBD_EVENT_OBSERVED, true, "attempt", UINT (UINT32_MAX));
+    assert_int_equal (event->attempt, UINT32_MAX);
+    jobd_event_destroy (&event);
+    event = s_variant_accepted (JOBD_EVENT_CANCEL, false, "ts", INT (-1700000000000LL));
+    assert_int_equal (event->ts, -1700000000000LL);
+    jobd_event_destroy (&event);
+    event = s_variant_accepted (JOBD_EVENT_CANCEL, false, "ts", UINT (INT64_MAX));
+    assert_int_equal (event->ts, INT64_MAX);
+    jobd_event_destroy (&event);
+    event = s_variant_accepted (JOBD_EVENT_STALE, false, "last_seen", INT (INT64_MIN));
+    assert_true (event->last_seen == INT64_MIN);
+    jobd_event_destroy (&event);
+    event = s_variant_accepted (JOBD_EVENT_TRANSITION, false, "seq", UINT (UINT64_MAX));
+    assert_true (event->seq == UINT64_MAX);
+    jobd_event_destroy (&event);
+    //  A small positive value in a signed encoding (int64 0xd3) is an unsigned value too.
+    static const uint8_t signed_seven[] = {0xd3, 0, 0, 0, 0, 0, 0, 0, 7};
+    jobd_event_t *valid = s_valid (JOBD_EVENT_TRANSITION, false);
+    valid->seq = 0x5a5a5a5a5a5a5a5aull; //  a marker to find and replace
+    jobd_event_set (&valid->error, "padding");
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (valid, &data, &size, NULL, 0), 0);
+    uint8_t *marker = (uint8_t *)memmem (data, size, "\xcf\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a", 9);
+    assert_non_null (marker);
+    memcpy (marker, signed_seven, sizeof signed_seven);
+    event = NULL;
+    assert_int_equal (jobd_event_decode (data, size, &event, NULL, 0), 0);
+    assert_true (event->seq == 7);
+    jobd_event_destroy (&event);
     free (data);
     jobd_event_destroy (&valid);
-    //  Not a map; never-used byte; a container that claims more than the buffer holds.
-    s_refused ("\x93\x01\x02\x03", 4, JOBD_EPROTO, "expected a map, got array");
-    s_refused ("\xc1", 1, JOBD_EPROTO, "not valid msgpack");
-    s_refused ("\xdf\xff\xff\xff\xff", 5, JOBD_EPROTO, "claims more");
-    s_refused ("\xdb\x7f\xff\xff\xff", 5, JOBD_EPROTO, "claims more");
-    //  Keys that are not strings.
-    s_refused ("\x81\x01\x02", 3, JOBD_EPROTO, "keys must be str");
-    //  Oversized before any parsing.
-    uint8_t *huge = (uint8_t *)calloc (1, JOBD_EVENT_MAX + 1);
-    huge[0] = 0x80;
-    s_refused (huge, JOBD_EVENT_MAX + 1, JOBD_ETOOBIG, "over the");
+}
+
+static void
+test_unknown_state_and_type_names (void **state)
+{
+    static const char *states[] = {"RUNNIN", "running", "RUNNINGX", "", "QUEUED ", "RETRY-WAIT"};
+    char expected[64];
+    for (size_t index = 0; index < sizeof states / sizeof states[0]; index++) {
+        snprintf (expected, sizeof expected, "field 'state': unknown state '%s'", states[index]);
+        s_variant_refused (JOBD_EVENT_OBSERVED, false, "state", STR (states[index]), JOBD_EPROTO,
+                           expected);
+        snprintf (expected, sizeof expected, "field 'from': unknown state '%s'", states[index]);
+        s_variant_refused (JOBD_EVENT_TRANSITION, true, "from", STR (states[index]), JOBD_EPROTO,
+                           expected);
+    }
+    static const char *types[] = {"observe", "", "SUBMIT", "plugin.status ", "plugin", "reply"};
+    for (size_t index = 0; index < sizeof types / sizeof types[0]; index++) {
+        snprintf (expected, sizeof expected, "field 'type': unknown event type '%s'", types[index]);
+        s_variant_refused (JOBD_EVENT_CANCEL, false, "type", STR (types[index]), JOBD_EPROTO,
+                           expected);
+    }
+    //  A long unknown name is quoted only in part, and a small reason buffer is cut, never
+    //  overrun; a zero-size one is not written.
+    s_variant_refused (JOBD_EVENT_OBSERVED, false, "state", LONG (100), JOBD_EPROTO,
+                       "unknown state 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'");
+    jobd_event_t *event = s_valid (JOBD_EVENT_OBSERVED, false);
+    msgpack_sbuffer buffer;
+    s_variant (event, "state", &STR ("RUNNIN"), &buffer);
+    char reason[12];
+    memset (reason, '#', sizeof reason);
+    jobd_event_t *decoded = NULL;
+    assert_int_equal (jobd_event_decode (buffer.data, buffer.size, &decoded, reason, 8),
+                      JOBD_EPROTO);
+    assert_int_equal (strlen (reason), 7);
+    assert_int_equal (reason[8], '#');
+    memset (reason, '#', sizeof reason);
+    assert_int_equal (jobd_event_decode (buffer.data, buffer.size, &decoded, reason, 0),
+                      JOBD_EPROTO);
+    assert_int_equal (reason[0], '#');
+    assert_null (decoded);
+    msgpack_sbuffer_destroy (&buffer);
+    jobd_event_destroy (&event);
+    //  The name tables themselves.
+    for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++) {
+        const char *name = jobd_event_type_name ((jobd_event_type_t)type);
+        assert_int_equal (jobd_event_type_parse (name, strlen (name)), type);
+    }
+    assert_string_equal (jobd_event_type_name (JOBD_EVENT_PLUGIN_STATUS), "plugin.status");
+    assert_string_equal (jobd_event_type_name (JOBD_EVENT_INVALID), "invalid");
+    assert_string_equal (jobd_event_type_name ((jobd_event_type_t)99), "invalid");
+    assert_int_equal (jobd_event_type_parse ("invalid", 7), JOBD_EVENT_INVALID);
+    assert_int_equal (jobd_event_type_parse ("submitx", 6), JOBD_EVENT_SUBMIT);
+}
+
+static void
+test_oversized_strings (void **state)
+{
+    static const struct {
+        jobd_event_type_t type;
+        const char *key;
+        int64_t max;
+    } limits[] = {
+        {JOBD_EVENT_CANCEL, "id", JOBD_ID_MAX},
+        {JOBD_EVENT_CANCEL, "src", JOBD_ID_MAX},
+        {JOBD_EVENT_CANCEL, "job", JOBD_ID_MAX},
+        {JOBD_EVENT_SUBMIT, "name", JOBD_NAME_MAX},
+        {JOBD_EVENT_SUBMIT, "kind", JOBD_ID_MAX},
+        {JOBD_EVENT_SUBMIT, "spec", JOBD_SPEC_MAX},
+        {JOBD_EVENT_TRACK, "backend", JOBD_ID_MAX},
+        {JOBD_EVENT_TRACK, "ext", JOBD_ID_MAX},
+        {JOBD_EVENT_OBSERVED, "error", JOBD_ERROR_MAX},
+        {JOBD_EVENT_OBSERVED, "detail", JOBD_DETAIL_MAX},
+        {JOBD_EVENT_PLUGIN_STATUS, "name", JOBD_NAME_MAX},
+    };
+    char expected[64];
+    for (size_t index = 0; index < sizeof limits / sizeof limits[0]; index++) {
+        //  At the limit: accepted.
+        jobd_event_t *event = s_variant_accepted (limits[index].type, true, limits[index].key,
+                                                  LONG (limits[index].max));
+        jobd_event_destroy (&event);
+        //  One byte over: refused by the decoder, naming the field.
+        snprintf (expected, sizeof expected, "field '%s': %d bytes, over its %d byte limit",
+                  limits[index].key, (int)limits[index].max + 1, (int)limits[index].max);
+        s_variant_refused (limits[index].type, true, limits[index].key,
+                           LONG (limits[index].max + 1), JOBD_ETOOBIG, expected);
+    }
+    //  status is limited too, though no valid status is that long.
+    s_variant_refused (JOBD_EVENT_PLUGIN_STATUS, true, "status", LONG (JOBD_ID_MAX + 1),
+                       JOBD_ETOOBIG, "field 'status'");
+    //  validate and encode refuse the same.
+    jobd_event_t *event = s_valid (JOBD_EVENT_OBSERVED, true);
+    char *big = (char *)malloc (JOBD_ERROR_MAX + 2);
+    memset (big, 'e', JOBD_ERROR_MAX + 1);
+    big[JOBD_ERROR_MAX + 1] = 0;
+    jobd_event_set (&event->error, big);
+    char reason[128] = "";
+    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_ETOOBIG);
+    assert_non_null (strstr (reason, "field 'error'"));
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (event, &data, &size, reason, sizeof reason), JOBD_ETOOBIG);
+    assert_null (data);
+    free (big);
+    jobd_event_destroy (&event);
+    //  A whole message over the limit is refused before parsing: even garbage says ETOOBIG.
+    uint8_t *huge = (uint8_t *)malloc (JOBD_EVENT_MAX + 1);
+    memset (huge, 0xc1, JOBD_EVENT_MAX + 1);
+    s_refused (huge, JOBD_EVENT_MAX + 1, JOBD_ETOOBIG, "over the 262144 byte limit");
     free (huge);
 }
 
 static void
-test_validate_requires_per_type (void **state)
+test_truncated_buffers_and_trailing_bytes (void **state)
 {
-    jobd_event_t *event = s_valid (JOBD_EVENT_TRACK);
-    jobd_event_set (&event->ext, NULL);
-    char reason[128] = "";
-    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
-    assert_non_null (strstr (reason, "without field ext"));
-    jobd_event_destroy (&event);
-    event = s_valid (JOBD_EVENT_OBSERVED);
-    jobd_event_set (&event->job, NULL);
-    jobd_event_set (&event->backend, "yarn");
-    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
-    jobd_event_set (&event->ext, "app");
-    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), 0);
-    event->create = true;
-    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
-    assert_non_null (strstr (reason, "kind"));
-    jobd_event_destroy (&event);
-    event = s_valid (JOBD_EVENT_PLUGIN_STATUS);
-    jobd_event_set (&event->status, "sleepy");
-    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
-    jobd_event_destroy (&event);
-    //  An unknown type name on the wire.
-    assert_int_equal (jobd_event_type_parse ("observe", 7), JOBD_EVENT_INVALID);
-    assert_int_equal (jobd_event_type_parse ("plugin.status", 13), JOBD_EVENT_PLUGIN_STATUS);
+    for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++) {
+        jobd_event_t *valid = s_valid ((jobd_event_type_t)type, true);
+        uint8_t *data = NULL;
+        size_t size = 0;
+        assert_int_equal (jobd_event_encode (valid, &data, &size, NULL, 0), 0);
+        //  Every truncation is refused; each copy is exactly its length so that the sanitizer
+        //  build catches a read past the end.
+        for (size_t length = 0; length < size; length++) {
+            uint8_t *copy = (uint8_t *)malloc (length ? length : 1);
+            memcpy (copy, data, length);
+            jobd_event_t *event = NULL;
+            char reason[256] = "";
+            assert_int_equal (jobd_event_decode (copy, length, &event, reason, sizeof reason),
+                              JOBD_EPROTO);
+            assert_null (event);
+            assert_true (strlen (reason) > 0);
+            free (copy);
+        }
+        //  Any byte after the map, or a second event, is refused.
+        static const uint8_t tails[] = {0x00, 0xc0, 0x80, 0xc1};
+        uint8_t *longer = (uint8_t *)malloc (2 * size);
+        memcpy (longer, data, size);
+        for (size_t index = 0; index < sizeof tails; index++) {
+            longer[size] = tails[index];
+            s_refused (longer, size + 1, JOBD_EPROTO, "trailing");
+        }
+        memcpy (longer + size, data, size);
+        s_refused (longer, 2 * size, JOBD_EPROTO, "trailing");
+        free (longer);
+        free (data);
+        jobd_event_destroy (&valid);
+    }
 }
 
 static void
-test_states_and_errors (void **state)
+test_not_a_map (void **state)
 {
-    for (int value = JOBD_STATE_QUEUED; value < JOBD_STATE_COUNT; value++) {
-        const char *name = jobd_state_name ((jobd_state_t)value);
-        jobd_state_t parsed;
-        assert_int_equal (jobd_state_parse (name, strlen (name), &parsed), 0);
-        assert_int_equal (parsed, value);
+    s_refused ("\x93\x01\x02\x03", 4, JOBD_EPROTO, "expected a map, got array");
+    s_refused ("\x01", 1, JOBD_EPROTO, "expected a map, got int");
+    s_refused ("\xa3"
+               "abc",
+               4, JOBD_EPROTO, "expected a map, got str");
+    s_refused ("\xc4\x01\x00", 3, JOBD_EPROTO, "expected a map, got bin");
+    s_refused ("\xc0", 1, JOBD_EPROTO, "expected a map, got nil");
+    s_refused ("\xc3", 1, JOBD_EPROTO, "expected a map, got bool");
+    s_refused ("\xcb\0\0\0\0\0\0\0\0", 9, JOBD_EPROTO, "expected a map, got float");
+    s_refused ("\xd4\x01\x00", 3, JOBD_EPROTO, "expected a map, got ext");
+    //  An empty map is a map, with nothing in it.
+    s_refused ("\x80", 1, JOBD_EPROTO, "missing field 'v'");
+    s_refused ("", 0, JOBD_EPROTO, "truncated");
+    s_refused ("\xc1", 1, JOBD_EPROTO, "not valid msgpack");
+    //  Lengths that claim more than the buffer holds are refused before anything is allocated.
+    s_refused ("\xdf\xff\xff\xff\xff", 5, JOBD_EPROTO, "claims more");
+    s_refused ("\xdd\xff\xff\xff\xff", 5, JOBD_EPROTO, "claims more");
+    s_refused ("\xdb\x7f\xff\xff\xff", 5, JOBD_EPROTO, "claims more");
+    //  Keys must be strings.
+    s_refused ("\x81\x01\x02", 3, JOBD_EPROTO, "keys must be str");
+    s_refused ("\x81\xc4\x01v\x01", 5, JOBD_EPROTO, "keys must be str");
+}
+
+static void
+test_unknown_keys_nil_and_duplicates (void **state)
+{
+    //  Unknown keys of any type are skipped, nested or not.
+    jobd_event_t *event = s_valid (JOBD_EVENT_OBSERVED, false);
+    msgpack_sbuffer buffer;
+    s_variant (event, "progress_v2", &ARRAY, &buffer);
+    jobd_event_t *decoded = NULL;
+    assert_int_equal (jobd_event_decode (buffer.data, buffer.size, &decoded, NULL, 0), 0);
+    s_assert_same (event, decoded);
+    jobd_event_destroy (&decoded);
+    msgpack_sbuffer_destroy (&buffer);
+    static const s_value_t extras[] = {STR ("x"), BIN ("x"), INT (-5), FLOAT, NIL, BOOL (1)};
+    for (size_t index = 0; index < sizeof extras / sizeof extras[0]; index++) {
+        decoded = s_variant_accepted (JOBD_EVENT_OBSERVED, false, "future", extras[index]);
+        jobd_event_set (&decoded->id, event->id); //  another event, with its own id and time
+        decoded->ts = event->ts;
+        s_assert_same (event, decoded);
+        jobd_event_destroy (&decoded);
     }
-    jobd_state_t parsed;
-    assert_int_equal (jobd_state_parse ("NONE", 4, &parsed), JOBD_EPROTO);
-    assert_int_equal (jobd_state_parse ("running", 7, &parsed), JOBD_EPROTO);
-    assert_string_equal (jobd_state_name ((jobd_state_t)42), "INVALID");
-    assert_string_equal (jobd_strerror (JOBD_EFULL), "the store is full (raise core/map_size)");
-    assert_string_equal (jobd_strerror (-ENOENT), "No such file or directory");
-    assert_string_equal (jobd_strerror (-99999), "unknown error");
+    //  A key differing only in case is another, unknown key.
+    decoded = s_variant_accepted (JOBD_EVENT_OBSERVED, false, "State", INT (1));
+    assert_int_equal (decoded->state, JOBD_STATE_RUNNING);
+    jobd_event_destroy (&decoded);
+    jobd_event_destroy (&event);
+    //  nil is absent for optional fields of every kind.
+    static const char *optional[] = {"error", "detail", "attempt", "create", "reply",
+                                     "kind",  "from",   "backend", "ext",    "name"};
+    for (size_t index = 0; index < sizeof optional / sizeof optional[0]; index++) {
+        decoded = s_variant_accepted (JOBD_EVENT_OBSERVED, false, optional[index], NIL);
+        assert_null (decoded->error);
+        assert_null (decoded->detail);
+        assert_int_equal (decoded->attempt, 0);
+        assert_false (decoded->create);
+        assert_false (decoded->reply);
+        assert_int_equal (decoded->from, JOBD_STATE_NONE);
+        jobd_event_destroy (&decoded);
+    }
+    //  A known key given twice is refused, whatever the values, nil included.
+    static const uint8_t prefix[] = {0x82, 0xa3, 'j', 'o', 'b', 0xa1, 'a', 0xa3, 'j', 'o', 'b'};
+    uint8_t twice[sizeof prefix + 2];
+    memcpy (twice, prefix, sizeof prefix);
+    memcpy (twice + sizeof prefix,
+            "\xa1"
+            "a",
+            2);
+    s_refused (twice, sizeof twice, JOBD_EPROTO, "field 'job' given twice");
+    twice[sizeof prefix] = 0xc0;
+    s_refused (twice, sizeof prefix + 1, JOBD_EPROTO, "field 'job' given twice");
+    //  ... also in a whole valid event, where the second value is the same.
+    event = s_valid (JOBD_EVENT_OBSERVED, false);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (event, &data, &size, NULL, 0), 0);
+    static const char pair[] = "\xa5state\xa6"
+                               "FAILED";
+    uint8_t *more = (uint8_t *)malloc (size + sizeof pair - 1);
+    memcpy (more, data, size);
+    more[0]++; //  fixmap: one more pair
+    memcpy (more + size, pair, sizeof pair - 1);
+    s_refused (more, size + sizeof pair - 1, JOBD_EPROTO, "field 'state' given twice");
+    free (more);
+    free (data);
+    jobd_event_destroy (&event);
+}
+
+static void
+test_versions (void **state)
+{
+    s_variant_refused (JOBD_EVENT_CANCEL, false, "v", INT (JOBD_PROTO_VERSION + 1), JOBD_EPROTO,
+                       "field 'v': version 2 is newer than this jobd's version 1");
+    s_variant_refused (JOBD_EVENT_CANCEL, false, "v", UINT (1ull << 40), JOBD_EPROTO,
+                       "version 1099511627776");
+    s_variant_refused (JOBD_EVENT_CANCEL, false, "v", INT (0), JOBD_EPROTO, "missing field 'v'");
+    s_variant_refused (JOBD_EVENT_CANCEL, false, "v", INT (-1), JOBD_EPROTO,
+                       "field 'v': -1 is out of range");
+    //  A newer sender's event is refused for its version, not for what this jobd cannot read,
+    //  wherever "v" is in the map.
+    static const uint8_t newer[] = {0x82, 0xa4, 't', 'y', 'p',  'e', 0xa4,
+                                    'w',  'a',  'r', 'p', 0xa1, 'v', 0x02};
+    s_refused (newer, sizeof newer, JOBD_EPROTO, "version 2");
+    //  Encoding refuses a version this jobd does not speak.
+    jobd_event_t *event = s_valid (JOBD_EVENT_CANCEL, false);
+    event->version = 2;
+    char reason[128] = "";
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (event, &data, &size, reason, sizeof reason), JOBD_EPROTO);
+    assert_non_null (strstr (reason, "version 2"));
+    jobd_event_destroy (&event);
+}
+
+static void
+test_deep_nesting (void **state)
+{
+    //  An unknown key's value nested deeper than the unpacker's stack is refused, not a crash.
+    static const size_t depths[] = {8, 30, 31, 32, 33, 64, 4096};
+    for (size_t index = 0; index < sizeof depths / sizeof depths[0]; index++) {
+        size_t depth = depths[index];
+        jobd_event_t *event = s_valid (JOBD_EVENT_CANCEL, false);
+        uint8_t *data = NULL;
+        size_t size = 0;
+        assert_int_equal (jobd_event_encode (event, &data, &size, NULL, 0), 0);
+        uint8_t *nested = (uint8_t *)malloc (size + 2 + depth + 1);
+        memcpy (nested, data, size);
+        nested[0]++;
+        memcpy (nested + size, "\xa1x", 2);
+        memset (nested + size + 2, 0x91, depth);
+        nested[size + 2 + depth] = 0xc0;
+        jobd_event_t *decoded = NULL;
+        int rc = jobd_event_decode (nested, size + 2 + depth + 1, &decoded, NULL, 0);
+        if (depth < 32)
+            assert_int_equal (rc, 0);
+        else
+            assert_int_equal (rc, JOBD_EPROTO);
+        if (depth >= 32) {
+            char reason[128] = "";
+            jobd_event_decode (nested, size + 2 + depth + 1, &decoded, reason, sizeof reason);
+            assert_non_null (strstr (reason, "nested more than 32 deep"));
+        }
+        jobd_event_destroy (&decoded);
+        free (nested);
+        free (data);
+        jobd_event_destroy (&event);
+    }
 }
 
 int
@@ -345,12 +965,21 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_round_trip_every_type),
-        cmocka_unit_test (test_ids_are_unique),
-        cmocka_unit_test (test_missing_fields_and_wrong_types),
-        cmocka_unit_test (test_unknown_keys_and_nil_are_tolerated),
-        cmocka_unit_test (test_truncated_and_malformed_buffers),
-        cmocka_unit_test (test_validate_requires_per_type),
-        cmocka_unit_test (test_states_and_errors),
+        cmocka_unit_test (test_pack_and_from_object_match_encode_and_decode),
+        cmocka_unit_test (test_new_and_destroy),
+        cmocka_unit_test (test_set),
+        cmocka_unit_test (test_ids_are_unique_across_threads_and_processes),
+        cmocka_unit_test (test_every_required_field),
+        cmocka_unit_test (test_observed_transition_and_status_rules),
+        cmocka_unit_test (test_wrong_types),
+        cmocka_unit_test (test_integer_edges),
+        cmocka_unit_test (test_unknown_state_and_type_names),
+        cmocka_unit_test (test_oversized_strings),
+        cmocka_unit_test (test_truncated_buffers_and_trailing_bytes),
+        cmocka_unit_test (test_not_a_map),
+        cmocka_unit_test (test_unknown_keys_nil_and_duplicates),
+        cmocka_unit_test (test_versions),
+        cmocka_unit_test (test_deep_nesting),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
