@@ -186,9 +186,9 @@ s_flush (s_broker_t *self)
     int batch_rc = jobd_store_begin (self->store);
     for (size_t index = 0; index < self->batch_size && batch_rc == 0; index++) {
         s_entry_t *entry = &self->batch[index];
+        //  An event the store refuses costs that event only; one that breaks the batch makes
+        //  the commit fail, and then every event of the batch is refused.
         entry->rc = jobd_store_apply (self->store, entry->event, &entry->result);
-        if (entry->rc == JOBD_EFULL || entry->rc == JOBD_ESTORE || entry->rc == JOBD_ECORRUPT)
-            batch_rc = entry->rc;
     }
     if (batch_rc == 0)
         batch_rc = jobd_store_commit (self->store);

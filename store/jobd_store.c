@@ -1,29 +1,15 @@
-//  The store: LMDB, and the only code that touches it. Jobs, their histories, the indexes, the
-//  on-disk format version, and the write path that applies events through the state machine.
-#include "jobd_store.h"
+//  The store: opening the LMDB environment, and the write path that applies events through the
+//  state machine. The layout is documented in README.md; the reads are in jobd_store_read.c.
+#include "jobd_store_internal.h"
 #include "jobd_fsm.h"
-#include <czmq.h>
+#include <assert.h>
 #include <errno.h>
-#include <lmdb.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct _jobd_store_t {
-    MDB_env *env;
-    MDB_dbi meta;     //  "format" -> be32, "next_id" -> be64
-    MDB_dbi jobs;     //  job id -> job record (msgpack)
-    MDB_dbi history;  //  job id, 0, be64 seq -> transition event (msgpack)
-    MDB_dbi by_state; //  1 byte state -> job ids (dupsort)
-    MDB_dbi by_ext;   //  backend, 0, ext -> job id
-    MDB_txn *txn;     //  the open batch, or NULL
-    char *path;
-    msgpack_sbuffer scratch; //  the write path's packing buffer, reused
-    msgpack_packer scratch_pk;
-    zhashx_t *batch_jobs; //  job id -> s_cached_t: the jobs the open batch touched
-};
 
 //  A job the open batch has read or changed. Its record and its state index entry are written
 //  once, at commit, however many transitions the batch gave it.
@@ -43,9 +29,11 @@ s_cached_destroy (s_cached_t **self_p)
     }
 }
 
-//  LMDB's codes in jobd's range; the reason keeps LMDB's own text.
-static int
-s_error (int rc)
+//  ---------------------------------------------------------------------------------------------
+//  Helpers shared with jobd_store_read.c.
+
+int
+jobd_store_mdb_error (int rc)
 {
     switch (rc) {
         case 0:
@@ -69,34 +57,93 @@ s_error (int rc)
     }
 }
 
-static void
-s_be64 (uint8_t *out, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--, value >>= 8)
-        out[index] = (uint8_t)value;
-}
-
-static uint64_t
-s_read_be64 (const uint8_t *in)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | in[index];
-    return value;
-}
-
-static MDB_val
-s_val (const void *data, size_t size)
+MDB_val
+jobd_store_val (const void *data, size_t size)
 {
     MDB_val value = {size, (void *)data};
     return value;
 }
 
-static MDB_val
-s_str (const char *text)
+void
+jobd_store_put_be (uint8_t *out, size_t size, uint64_t value)
 {
-    return s_val (text, strlen (text));
+    for (size_t index = size; index > 0; index--, value >>= 8)
+        out[index - 1] = (uint8_t)value;
 }
+
+uint64_t
+jobd_store_get_be (const uint8_t *in, size_t size)
+{
+    uint64_t value = 0;
+    for (size_t index = 0; index < size; index++)
+        value = (value << 8) | in[index];
+    return value;
+}
+
+//  A job id is a key only when it fits one: anything else names no job.
+static bool
+s_id_valid (const char *id)
+{
+    return id && *id && strlen (id) <= JOBD_ID_MAX;
+}
+
+int
+jobd_store_job_load (jobd_store_t *self, MDB_txn *txn, const char *id, jobd_job_t **job_p)
+{
+    if (!s_id_valid (id))
+        return JOBD_ENOTFOUND;
+    MDB_val key = jobd_store_val (id, strlen (id)), value;
+    int rc = mdb_get (txn, self->jobs, &key, &value);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    //  Never trust what is on disk: a record that does not decode fails this read only.
+    jobd_job_t *job = NULL;
+    if (jobd_job_decode (value.mv_data, value.mv_size, &job, NULL, 0))
+        return JOBD_ECORRUPT;
+    if (strcmp (job->id, id) != 0) {
+        jobd_job_destroy (&job);
+        return JOBD_ECORRUPT;
+    }
+    *job_p = job;
+    return 0;
+}
+
+//  Fills buffer with the by_ext key (backend, 0, ext); returns its size, or 0 when the pair
+//  cannot be a key (no ext, or a string over its limit).
+static size_t
+s_ext_key (char *buffer, const char *backend, const char *ext)
+{
+    size_t backend_length = backend ? strlen (backend) : 0;
+    size_t ext_length = ext ? strlen (ext) : 0;
+    if (ext_length == 0 || ext_length > JOBD_ID_MAX || backend_length > JOBD_ID_MAX)
+        return 0;
+    memcpy (buffer, backend ? backend : "", backend_length);
+    buffer[backend_length] = 0;
+    memcpy (buffer + backend_length + 1, ext, ext_length);
+    return backend_length + 1 + ext_length;
+}
+
+int
+jobd_store_ext_lookup (jobd_store_t *self, MDB_txn *txn, const char *backend, const char *ext,
+                       char *id, size_t id_size)
+{
+    char buffer[JOBD_STORE_EXT_KEY_MAX];
+    size_t size = s_ext_key (buffer, backend, ext);
+    if (size == 0)
+        return JOBD_ENOTFOUND;
+    MDB_val key = jobd_store_val (buffer, size), value;
+    int rc = mdb_get (txn, self->by_ext, &key, &value);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    if (value.mv_size == 0 || value.mv_size >= id_size || memchr (value.mv_data, 0, value.mv_size))
+        return JOBD_ECORRUPT;
+    memcpy (id, value.mv_data, value.mv_size);
+    id[value.mv_size] = 0;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  Opening and closing.
 
 //  Opens the databases in txn and checks (or, when writable and new, writes) the format.
 static int
@@ -113,28 +160,29 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
     if (rc == 0)
         rc = mdb_dbi_open (txn, "by_ext", create, &self->by_ext);
     if (rc) {
+        //  MDB_INCOMPATIBLE: a database of that name exists with other flags.
+        bool foreign = rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE;
         snprintf (reason, reason_size, "store %s: %s", self->path,
-                  rc == MDB_NOTFOUND ? "not a jobd store (no jobd databases)" : mdb_strerror (rc));
-        return rc == MDB_NOTFOUND ? JOBD_ECORRUPT : s_error (rc);
+                  foreign ? "not a jobd store (no jobd databases)" : mdb_strerror (rc));
+        return foreign ? JOBD_ECORRUPT : jobd_store_mdb_error (rc);
     }
-    MDB_val key = s_str ("format"), value;
+    MDB_val key = jobd_store_val ("format", 6), value;
     rc = mdb_get (txn, self->meta, &key, &value);
     if (rc == MDB_NOTFOUND && writable) {
-        uint8_t format[8];
-        s_be64 (format, JOBD_STORE_FORMAT);
-        value = s_val (format, 8);
+        uint8_t format[4];
+        jobd_store_put_be (format, sizeof format, JOBD_STORE_FORMAT);
+        value = jobd_store_val (format, sizeof format);
         rc = mdb_put (txn, self->meta, &key, &value, 0);
-        if (rc) {
+        if (rc)
             snprintf (reason, reason_size, "store %s: %s", self->path, mdb_strerror (rc));
-            return s_error (rc);
-        }
-        return 0;
+        return jobd_store_mdb_error (rc);
     }
-    if (rc || value.mv_size != 8) {
+    //  A be32; stores written by the first development builds hold a be64.
+    if (rc || (value.mv_size != 4 && value.mv_size != 8)) {
         snprintf (reason, reason_size, "store %s: no format version: not a jobd store", self->path);
         return JOBD_ECORRUPT;
     }
-    uint64_t format = s_read_be64 ((const uint8_t *)value.mv_data);
+    uint64_t format = jobd_store_get_be ((const uint8_t *)value.mv_data, value.mv_size);
     if (format > JOBD_STORE_FORMAT) {
         snprintf (reason, reason_size,
                   "store %s has format %llu, this jobd reads up to %d: upgrade jobd", self->path,
@@ -144,11 +192,43 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
     return 0;
 }
 
+//  Opens the environment and its databases. Returns 0 or an error with a reason.
+static int
+s_open_env (jobd_store_t *self, bool writable, size_t map_size, char *reason, size_t reason_size)
+{
+    int rc = mdb_env_create (&self->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (self->env, 8);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize (self->env, map_size ? map_size : (size_t)1 << 30);
+    //  MDB_NOTLS: readers on several threads, and the broker reading while its batch is open.
+    if (rc == 0)
+        rc = mdb_env_open (self->env, self->path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0600);
+    MDB_txn *txn = NULL;
+    if (rc == 0)
+        rc = mdb_txn_begin (self->env, NULL, writable ? 0 : MDB_RDONLY, &txn);
+    if (rc) {
+        snprintf (reason, reason_size, "store %s: %s", self->path, mdb_strerror (rc));
+        return jobd_store_mdb_error (rc);
+    }
+    rc = s_open_databases (self, txn, writable, reason, reason_size);
+    if (rc) {
+        mdb_txn_abort (txn);
+        return rc;
+    }
+    //  Committing keeps the database handles open for the store's life.
+    rc = mdb_txn_commit (txn);
+    if (rc)
+        snprintf (reason, reason_size, "store %s: %s", self->path, mdb_strerror (rc));
+    return jobd_store_mdb_error (rc);
+}
+
 int
 jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **self_p, char *reason,
                  size_t reason_size)
 {
-    char scratch[8];
+    assert (path && self_p);
+    char scratch[1];
     if (!reason) {
         reason = scratch;
         reason_size = sizeof scratch;
@@ -159,7 +239,8 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
         snprintf (reason, reason_size, "store %s: %s", path, strerror (errno));
         return rc;
     }
-    char data_file[1024];
+    //  LMDB would create an empty store; a reader wants to hear that there is none.
+    char data_file[PATH_MAX];
     snprintf (data_file, sizeof data_file, "%s/data.mdb", path);
     if (!writable && access (data_file, F_OK)) {
         snprintf (reason, reason_size, "store %s: no such store", path);
@@ -172,36 +253,11 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     self->batch_jobs = zhashx_new ();
-    zhashx_set_destructor (self->batch_jobs, (zhashx_destructor_fn *)s_cached_destroy);
-    int rc = mdb_env_create (&self->env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs (self->env, 8);
-    if (rc == 0)
-        rc = mdb_env_set_mapsize (self->env, map_size ? map_size : (size_t)1 << 30);
-    //  Readers on several threads, and the broker reading while its batch is open.
-    if (rc == 0)
-        rc = mdb_env_open (self->env, path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0600);
-    if (rc) {
-        snprintf (reason, reason_size, "store %s: %s", path, mdb_strerror (rc));
-        rc = s_error (rc);
-        jobd_store_destroy (&self);
-        return rc;
+    int rc = -ENOMEM;
+    if (self->path && self->batch_jobs) {
+        zhashx_set_destructor (self->batch_jobs, (zhashx_destructor_fn *)s_cached_destroy);
+        rc = s_open_env (self, writable, map_size, reason, reason_size);
     }
-    MDB_txn *txn = NULL;
-    rc = mdb_txn_begin (self->env, NULL, writable ? 0 : MDB_RDONLY, &txn);
-    if (rc) {
-        snprintf (reason, reason_size, "store %s: %s", path, mdb_strerror (rc));
-        rc = s_error (rc);
-    } else
-        rc = s_open_databases (self, txn, writable, reason, reason_size);
-    if (rc == 0) {
-        rc = mdb_txn_commit (txn);
-        if (rc) {
-            snprintf (reason, reason_size, "store %s: %s", path, mdb_strerror (rc));
-            rc = s_error (rc);
-        }
-    } else if (txn)
-        mdb_txn_abort (txn);
     if (rc) {
         jobd_store_destroy (&self);
         return rc;
@@ -216,7 +272,8 @@ jobd_store_destroy (jobd_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     jobd_store_t *self = *self_p;
-    jobd_store_abort (self);
+    if (self->batch_jobs)
+        jobd_store_abort (self);
     if (self->env)
         mdb_env_close (self->env);
     msgpack_sbuffer_destroy (&self->scratch);
@@ -233,27 +290,7 @@ jobd_store_path (jobd_store_t *self)
 }
 
 //  ---------------------------------------------------------------------------------------------
-//  Records inside a transaction.
-
-static int
-s_job_load (jobd_store_t *self, MDB_txn *txn, const char *id, jobd_job_t **job_p)
-{
-    MDB_val key = s_str (id), value;
-    int rc = mdb_get (txn, self->jobs, &key, &value);
-    if (rc)
-        return s_error (rc);
-    return jobd_job_decode (value.mv_data, value.mv_size, job_p, NULL, 0) ? JOBD_ECORRUPT : 0;
-}
-
-static int
-s_job_save (jobd_store_t *self, const jobd_job_t *job)
-{
-    //  The write path packs into one reused buffer: no allocation per record.
-    self->scratch.size = 0;
-    jobd_job_pack (job, &self->scratch_pk);
-    MDB_val key = s_str (job->id), value = s_val (self->scratch.data, self->scratch.size);
-    return s_error (mdb_put (self->txn, self->jobs, &key, &value, 0));
-}
+//  The open batch's jobs.
 
 //  The batch's copy of a job: borrowed, valid until the batch ends. Loaded on first use.
 static int
@@ -262,7 +299,7 @@ s_batch_job (jobd_store_t *self, const char *id, jobd_job_t **job_p)
     s_cached_t *cached = (s_cached_t *)zhashx_lookup (self->batch_jobs, id);
     if (!cached) {
         jobd_job_t *job = NULL;
-        int rc = s_job_load (self, self->txn, id, &job);
+        int rc = jobd_store_job_load (self, self->txn, id, &job);
         if (rc)
             return rc;
         cached = (s_cached_t *)calloc (1, sizeof (s_cached_t));
@@ -278,16 +315,19 @@ s_batch_job (jobd_store_t *self, const char *id, jobd_job_t **job_p)
     return 0;
 }
 
-//  Adds a new job to the batch (which takes it over) and marks it to be written.
+//  Adds a new job to the batch, which takes it over (also on failure), and marks it to write.
 static int
-s_batch_add (jobd_store_t *self, jobd_job_t *job)
+s_batch_add (jobd_store_t *self, jobd_job_t **job_p)
 {
     s_cached_t *cached = (s_cached_t *)calloc (1, sizeof (s_cached_t));
-    if (!cached)
+    if (!cached) {
+        jobd_job_destroy (job_p);
         return -ENOMEM;
-    cached->job = job;
+    }
+    cached->job = *job_p;
     cached->dirty = true;
-    zhashx_insert (self->batch_jobs, job->id, cached);
+    *job_p = NULL;
+    zhashx_insert (self->batch_jobs, cached->job->id, cached);
     return 0;
 }
 
@@ -295,49 +335,28 @@ static void
 s_batch_dirty (jobd_store_t *self, const jobd_job_t *job)
 {
     s_cached_t *cached = (s_cached_t *)zhashx_lookup (self->batch_jobs, job->id);
-    if (cached)
-        cached->dirty = true;
-}
-
-//  by_ext key: backend, 0, ext.
-static MDB_val
-s_ext_key (char *buffer, size_t size, const char *backend, const char *ext)
-{
-    int length = snprintf (buffer, size, "%s%c%s", backend ? backend : "", 0, ext);
-    return s_val (buffer, (size_t)length < size ? (size_t)length : size - 1);
+    assert (cached);
+    cached->dirty = true;
 }
 
 static int
-s_ext_find (jobd_store_t *self, MDB_txn *txn, const char *backend, const char *ext, char *id,
-            size_t id_size)
+s_job_save (jobd_store_t *self, const jobd_job_t *job)
 {
-    char buffer[2 * JOBD_ID_MAX + 4];
-    MDB_val key = s_ext_key (buffer, sizeof buffer, backend, ext), value;
-    int rc = mdb_get (txn, self->by_ext, &key, &value);
-    if (rc)
-        return s_error (rc);
-    if (value.mv_size >= id_size)
-        return JOBD_ECORRUPT;
-    memcpy (id, value.mv_data, value.mv_size);
-    id[value.mv_size] = 0;
-    return 0;
+    //  The write path packs into one reused buffer: no allocation per record.
+    self->scratch.size = 0;
+    if (jobd_job_pack (job, &self->scratch_pk))
+        return -ENOMEM;
+    MDB_val key = jobd_store_val (job->id, strlen (job->id));
+    MDB_val value = jobd_store_val (self->scratch.data, self->scratch.size);
+    return jobd_store_mdb_error (mdb_put (self->txn, self->jobs, &key, &value, 0));
 }
 
-static int
-s_ext_put (jobd_store_t *self, const char *backend, const char *ext, const char *id, bool remove)
-{
-    char buffer[2 * JOBD_ID_MAX + 4];
-    MDB_val key = s_ext_key (buffer, sizeof buffer, backend, ext), value = s_str (id);
-    int rc = remove ? mdb_del (self->txn, self->by_ext, &key, NULL)
-                    : mdb_put (self->txn, self->by_ext, &key, &value, 0);
-    return rc == MDB_NOTFOUND ? 0 : s_error (rc);
-}
-
+//  Moves the job's state index entry from `from` (NONE: none yet) to `to`.
 static int
 s_state_index (jobd_store_t *self, const char *id, jobd_state_t from, jobd_state_t to)
 {
     uint8_t byte = (uint8_t)from;
-    MDB_val key = s_val (&byte, 1), value = s_str (id);
+    MDB_val key = jobd_store_val (&byte, 1), value = jobd_store_val (id, strlen (id));
     int rc = 0;
     if (from != JOBD_STATE_NONE) {
         rc = mdb_del (self->txn, self->by_state, &key, &value);
@@ -347,266 +366,7 @@ s_state_index (jobd_store_t *self, const char *id, jobd_state_t from, jobd_state
     byte = (uint8_t)to;
     if (rc == 0)
         rc = mdb_put (self->txn, self->by_state, &key, &value, 0);
-    return s_error (rc);
-}
-
-static int
-s_next_id (jobd_store_t *self, char *id, size_t size)
-{
-    MDB_val key = s_str ("next_id"), value;
-    uint64_t next = 1;
-    int rc = mdb_get (self->txn, self->meta, &key, &value);
-    if (rc == 0 && value.mv_size == 8)
-        next = s_read_be64 ((const uint8_t *)value.mv_data);
-    else if (rc && rc != MDB_NOTFOUND)
-        return s_error (rc);
-    snprintf (id, size, "job-%llu", (unsigned long long)next);
-    uint8_t bytes[8];
-    s_be64 (bytes, next + 1);
-    value = s_val (bytes, 8);
-    return s_error (mdb_put (self->txn, self->meta, &key, &value, 0));
-}
-
-//  Moves job to `to` because of cause: the record, both indexes, one history entry, and one
-//  encoded transition appended to result. The caller has checked that the move is legal.
-static int
-s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t *cause,
-        jobd_apply_result_t *result)
-{
-    jobd_state_t from = job->state;
-    int64_t now = jobd_now_ms ();
-    job->state = to;
-    job->last_seq++;
-    job->updated_at = now;
-    job->last_seen = now;
-    if (to == JOBD_STATE_QUEUED)
-        job->queued_at = now;
-    if (to == JOBD_STATE_SUBMITTED || (from == JOBD_STATE_NONE && !job->submitted_at))
-        job->submitted_at = to == JOBD_STATE_QUEUED ? 0 : now;
-    if (to == JOBD_STATE_RUNNING && !job->started_at)
-        job->started_at = now;
-    if (jobd_state_is_final (to))
-        job->finished_at = now;
-    bool carries_error = cause->error && to != JOBD_STATE_RETRY_WAIT && to != JOBD_STATE_QUEUED;
-    if (carries_error && jobd_event_set (&job->error, cause->error))
-        return -ENOMEM;
-
-    //  The transition borrows the job's strings: it is only packed, never freed.
-    char id[25];
-    jobd_event_new_id (id);
-    jobd_event_t transition = {.version = JOBD_PROTO_VERSION,
-                               .type = JOBD_EVENT_TRANSITION,
-                               .id = id,
-                               .ts = now,
-                               .source = cause->source ? cause->source : (char *)"jobd",
-                               .job = job->id,
-                               .name = job->name,
-                               .kind = job->kind,
-                               .backend = job->backend,
-                               .ext = job->ext,
-                               .state = to,
-                               .from = from,
-                               .attempt = job->attempt,
-                               .seq = job->last_seq,
-                               .error = carries_error ? cause->error : NULL};
-    self->scratch.size = 0;
-    jobd_event_pack (&transition, &self->scratch_pk);
-    uint8_t *data = (uint8_t *)malloc (self->scratch.size);
-    if (!data)
-        return -ENOMEM;
-    memcpy (data, self->scratch.data, self->scratch.size);
-    jobd_transition_t *out = &result->transitions[result->transition_count];
-    *out = (jobd_transition_t){from, to, job->last_seq, data, self->scratch.size};
-
-    uint8_t key_bytes[JOBD_ID_MAX + 9];
-    size_t id_length = strlen (job->id);
-    memcpy (key_bytes, job->id, id_length);
-    key_bytes[id_length] = 0;
-    s_be64 (key_bytes + id_length + 1, job->last_seq);
-    MDB_val key = s_val (key_bytes, id_length + 9), value = s_val (out->data, out->size);
-    int rc = s_error (mdb_put (self->txn, self->history, &key, &value, MDB_NOOVERWRITE));
-    if (rc) {
-        free (out->data);
-        memset (out, 0, sizeof *out);
-        return rc;
-    }
-    result->transition_count++;
-    s_batch_dirty (self, job);
-    return 0;
-}
-
-//  A new job from a submit, a track, or an observation that may create it.
-static int
-s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state,
-          jobd_apply_result_t *result)
-{
-    if (jobd_fsm_check (JOBD_STATE_NONE, state) != JOBD_FSM_ALLOW)
-        return JOBD_ESTATE;
-    char existing[JOBD_ID_MAX + 1];
-    if (event->ext &&
-        s_ext_find (self, self->txn, event->backend, event->ext, existing, sizeof existing) == 0)
-        return JOBD_EEXIST; //  one backend id, one job
-    jobd_job_t *job = jobd_job_new ();
-    if (!job)
-        return -ENOMEM;
-    int rc = s_next_id (self, result->job, sizeof result->job);
-    if (rc == 0 &&
-        (jobd_event_set (&job->id, result->job) || jobd_event_set (&job->name, event->name) ||
-         jobd_event_set (&job->kind, event->kind) ||
-         jobd_event_set (&job->backend, event->backend) || jobd_event_set (&job->ext, event->ext) ||
-         jobd_event_set (&job->spec, event->spec)))
-        rc = -ENOMEM;
-    job->attempt = event->attempt ? event->attempt : 1;
-    if (rc == 0 && job->ext)
-        rc = s_ext_put (self, job->backend, job->ext, job->id, false);
-    if (rc == 0)
-        rc = s_batch_add (self, job);
-    if (rc) {
-        jobd_job_destroy (&job);
-        return rc;
-    }
-    return s_move (self, job, state, event, result);
-}
-
-//  Sets the job's backend id (and its index entry) when an observation brings a new one.
-static int
-s_set_ext (jobd_store_t *self, jobd_job_t *job, const char *ext)
-{
-    if (!ext || (job->ext && strcmp (job->ext, ext) == 0))
-        return 0;
-    int rc = job->ext ? s_ext_put (self, job->backend, job->ext, job->id, true) : 0;
-    if (rc == 0)
-        rc = s_ext_put (self, job->backend, ext, job->id, false);
-    if (rc == 0 && jobd_event_set (&job->ext, ext))
-        rc = -ENOMEM;
-    return rc;
-}
-
-static int
-s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
-{
-    int rc;
-    if (event->job)
-        snprintf (result->job, sizeof result->job, "%s", event->job);
-    else {
-        rc = s_ext_find (self, self->txn, event->backend, event->ext, result->job,
-                         sizeof result->job);
-        if (rc == JOBD_ENOTFOUND && event->create)
-            return s_create (self, event, event->state, result);
-        if (rc)
-            return rc;
-    }
-    jobd_job_t *job = NULL;
-    rc = s_batch_job (self, result->job, &job);
-    if (rc)
-        return rc;
-    if (event->attempt && event->attempt < job->attempt)
-        result->outcome = JOBD_APPLY_OLD_ATTEMPT;
-    else
-        switch (jobd_fsm_check (job->state, event->state)) {
-            case JOBD_FSM_REPEAT:
-                //  Not a transition: only the sign of life is kept.
-                result->outcome = JOBD_APPLY_DUPLICATE;
-                job->last_seen = jobd_now_ms ();
-                rc = s_set_ext (self, job, job->ext ? NULL : event->ext);
-                s_batch_dirty (self, job);
-                break;
-            case JOBD_FSM_REFUSE:
-                result->outcome = JOBD_APPLY_BACKWARD;
-                break;
-            case JOBD_FSM_ALLOW:
-                if (job->state == JOBD_STATE_RETRY_WAIT && event->state == JOBD_STATE_QUEUED) {
-                    //  A new attempt: the old backend id must not reach it.
-                    job->attempt++;
-                    rc = job->ext ? s_ext_put (self, job->backend, job->ext, job->id, true) : 0;
-                    jobd_event_set (&job->ext, NULL);
-                    job->submitted_at = job->started_at = job->finished_at = 0;
-                }
-                if (rc == 0)
-                    rc = s_set_ext (self, job, event->ext);
-                if (rc == 0)
-                    rc = s_move (self, job, event->state, event, result);
-                break;
-        }
-    return rc;
-}
-
-static int
-s_command (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
-{
-    snprintf (result->job, sizeof result->job, "%s", event->job);
-    jobd_job_t *job = NULL;
-    int rc = s_batch_job (self, event->job, &job);
-    if (rc)
-        return rc;
-    jobd_state_t state = job->state;
-    if (event->type == JOBD_EVENT_CANCEL) {
-        if (state == JOBD_STATE_SUBMITTED || state == JOBD_STATE_RUNNING ||
-            state == JOBD_STATE_UNKNOWN)
-            result->outcome = JOBD_APPLY_FORWARD;
-        else if (jobd_fsm_check (state, JOBD_STATE_CANCELLED) == JOBD_FSM_ALLOW)
-            rc = s_move (self, job, JOBD_STATE_CANCELLED, event, result);
-        else
-            rc = JOBD_ESTATE;
-    } else if (state != JOBD_STATE_FAILED)
-        rc = JOBD_ESTATE; //  retry: FAILED jobs only
-    else {
-        jobd_event_t requeue = *event;
-        requeue.state = JOBD_STATE_QUEUED;
-        rc = s_move (self, job, JOBD_STATE_RETRY_WAIT, event, result);
-        if (rc == 0) {
-            job->attempt++;
-            rc = job->ext ? s_ext_put (self, job->backend, job->ext, job->id, true) : 0;
-            jobd_event_set (&job->ext, NULL);
-            job->submitted_at = job->started_at = job->finished_at = 0;
-        }
-        if (rc == 0)
-            rc = s_move (self, job, JOBD_STATE_QUEUED, &requeue, result);
-    }
-    return rc;
-}
-
-int
-jobd_store_begin (jobd_store_t *self)
-{
-    if (self->txn)
-        return 0;
-    return s_error (mdb_txn_begin (self->env, NULL, 0, &self->txn));
-}
-
-int
-jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
-{
-    memset (result, 0, sizeof *result);
-    if (!self->txn)
-        return JOBD_ESTORE;
-    int rc;
-    switch (event->type) {
-        case JOBD_EVENT_SUBMIT:
-            rc = s_create (self, event, JOBD_STATE_QUEUED, result);
-            break;
-        case JOBD_EVENT_TRACK:
-            rc = s_ext_find (self, self->txn, event->backend, event->ext, result->job,
-                             sizeof result->job);
-            if (rc == 0)
-                rc = JOBD_EEXIST;
-            else if (rc == JOBD_ENOTFOUND)
-                rc = s_create (self, event, event->state ? event->state : JOBD_STATE_SUBMITTED,
-                               result);
-            break;
-        case JOBD_EVENT_CANCEL:
-        case JOBD_EVENT_RETRY:
-            rc = s_command (self, event, result);
-            break;
-        case JOBD_EVENT_OBSERVED:
-            rc = s_observed (self, event, result);
-            break;
-        default:
-            rc = JOBD_EPROTO;
-    }
-    if (rc && rc != JOBD_EEXIST)
-        jobd_apply_result_clear (result);
-    return rc;
+    return jobd_store_mdb_error (rc);
 }
 
 //  Writes what the batch changed in its jobs: each record once, each state index entry once.
@@ -625,18 +385,379 @@ s_batch_write (jobd_store_t *self)
     return rc;
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Changes inside the open batch.
+
+//  Adds (or, with id NULL, removes) the by_ext entry backend, 0, ext.
+static int
+s_ext_index (jobd_store_t *self, const char *backend, const char *ext, const char *id)
+{
+    char buffer[JOBD_STORE_EXT_KEY_MAX];
+    size_t size = s_ext_key (buffer, backend, ext);
+    if (size == 0)
+        return 0; //  nothing a lookup could find
+    MDB_val key = jobd_store_val (buffer, size);
+    MDB_val value = jobd_store_val (id, id ? strlen (id) : 0);
+    self->writes++;
+    int rc = id ? mdb_put (self->txn, self->by_ext, &key, &value, 0)
+                : mdb_del (self->txn, self->by_ext, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+}
+
+//  Whether giving job the backend id (backend, ext) would take it from another job. One backend
+//  id, one job: the caller refuses the event rather than steal the index entry.
+static int
+s_ext_taken (jobd_store_t *self, const jobd_job_t *job, const char *backend, const char *ext)
+{
+    char owner[JOBD_ID_MAX + 1];
+    int rc = jobd_store_ext_lookup (self, self->txn, backend, ext, owner, sizeof owner);
+    if (rc == JOBD_ENOTFOUND)
+        return 0;
+    if (rc == 0 && strcmp (owner, job->id) != 0)
+        rc = JOBD_EEXIST;
+    return rc;
+}
+
+//  Sets the job's backend id and its index entry (replacing the old one); ext NULL keeps it. A
+//  job submitted without a backend takes the one that first gives it a backend id.
+static int
+s_set_ext (jobd_store_t *self, jobd_job_t *job, const char *backend, const char *ext)
+{
+    if (!ext || (job->ext && strcmp (job->ext, ext) == 0))
+        return 0;
+    int rc = job->ext ? s_ext_index (self, job->backend, job->ext, NULL) : 0;
+    if (rc == 0 && !job->backend && jobd_event_set (&job->backend, backend))
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = s_ext_index (self, job->backend, ext, job->id);
+    if (rc == 0 && jobd_event_set (&job->ext, ext))
+        rc = -ENOMEM;
+    return rc;
+}
+
+//  Starts the job's next attempt (RETRY_WAIT -> QUEUED): the old backend id and times must not
+//  reach it.
+static int
+s_new_attempt (jobd_store_t *self, jobd_job_t *job)
+{
+    int rc = job->ext ? s_ext_index (self, job->backend, job->ext, NULL) : 0;
+    jobd_event_set (&job->ext, NULL);
+    job->attempt++;
+    job->submitted_at = job->started_at = job->finished_at = 0;
+    return rc;
+}
+
+static int
+s_history_append (jobd_store_t *self, const jobd_job_t *job, const jobd_transition_t *transition)
+{
+    uint8_t key_bytes[JOBD_ID_MAX + 9];
+    size_t id_length = strlen (job->id);
+    memcpy (key_bytes, job->id, id_length);
+    key_bytes[id_length] = 0;
+    jobd_store_put_be (key_bytes + id_length + 1, 8, transition->seq);
+    MDB_val key = jobd_store_val (key_bytes, id_length + 9);
+    MDB_val value = jobd_store_val (transition->data, transition->size);
+    self->writes++;
+    int rc = mdb_put (self->txn, self->history, &key, &value, MDB_NOOVERWRITE);
+    //  An entry already there means the record's last_seq is behind its history.
+    return rc == MDB_KEYEXIST ? JOBD_ECORRUPT : jobd_store_mdb_error (rc);
+}
+
+//  The one way a job changes state: checks the move with the state machine, updates the record,
+//  appends the history entry and the encoded transition to result. The record and its state
+//  index entry are written at commit. Returns JOBD_ESTATE, before changing anything, when the
+//  state machine refuses; 0; or another error after which the batch is dead.
+static int
+s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t *cause,
+        jobd_apply_result_t *result)
+{
+    if (jobd_fsm_check (job->state, to) != JOBD_FSM_ALLOW)
+        return JOBD_ESTATE;
+    assert (result->transition_count < sizeof result->transitions / sizeof result->transitions[0]);
+    jobd_state_t from = job->state;
+    int64_t now = jobd_now_ms ();
+    job->state = to;
+    job->last_seq++;
+    job->updated_at = job->last_seen = now;
+    if (to == JOBD_STATE_QUEUED)
+        job->queued_at = now;
+    //  A job first seen past QUEUED was submitted before we heard of it.
+    bool submitted =
+        to == JOBD_STATE_SUBMITTED || (from == JOBD_STATE_NONE && to != JOBD_STATE_QUEUED);
+    if (submitted && !job->submitted_at)
+        job->submitted_at = now;
+    if (to == JOBD_STATE_RUNNING && !job->started_at)
+        job->started_at = now;
+    if (jobd_state_is_final (to))
+        job->finished_at = now;
+    if (cause->error && jobd_event_set (&job->error, cause->error))
+        return -ENOMEM;
+
+    //  The transition borrows the job's strings: it is encoded (and validated), never freed.
+    char id[25];
+    jobd_event_new_id (id);
+    jobd_event_t transition = {.version = JOBD_PROTO_VERSION,
+                               .type = JOBD_EVENT_TRANSITION,
+                               .id = id,
+                               .ts = now,
+                               .source = cause->source,
+                               .job = job->id,
+                               .name = job->name,
+                               .kind = job->kind,
+                               .backend = job->backend,
+                               .ext = job->ext,
+                               .state = to,
+                               .from = from,
+                               .attempt = job->attempt,
+                               .seq = job->last_seq,
+                               .error = cause->error};
+    jobd_transition_t *out = &result->transitions[result->transition_count];
+    *out = (jobd_transition_t){.from = from, .to = to, .seq = job->last_seq};
+    int rc = jobd_event_encode (&transition, &out->data, &out->size, NULL, 0);
+    if (rc == 0)
+        rc = s_history_append (self, job, out);
+    if (rc) {
+        free (out->data);
+        memset (out, 0, sizeof *out);
+        return rc;
+    }
+    result->transition_count++;
+    s_batch_dirty (self, job);
+    return 0;
+}
+
+//  Takes the next job id from meta into id.
+static int
+s_next_id (jobd_store_t *self, char *id, size_t size)
+{
+    MDB_val key = jobd_store_val ("next_id", 7), value;
+    uint64_t next = 1;
+    int rc = mdb_get (self->txn, self->meta, &key, &value);
+    if (rc == 0 && value.mv_size != 8)
+        return JOBD_ECORRUPT;
+    if (rc == 0)
+        next = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
+    else if (rc != MDB_NOTFOUND)
+        return jobd_store_mdb_error (rc);
+    snprintf (id, size, "job-%llu", (unsigned long long)next);
+    //  A counter behind the jobs would overwrite one: refuse instead.
+    MDB_val job_key = jobd_store_val (id, strlen (id)), existing;
+    rc = mdb_get (self->txn, self->jobs, &job_key, &existing);
+    if (rc != MDB_NOTFOUND)
+        return rc == 0 ? JOBD_ECORRUPT : jobd_store_mdb_error (rc);
+    uint8_t bytes[8];
+    jobd_store_put_be (bytes, 8, next + 1);
+    value = jobd_store_val (bytes, 8);
+    self->writes++;
+    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &key, &value, 0));
+}
+
+//  A new job (submit, track, or an observation that may create one) in state with attempt.
+static int
+s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uint32_t attempt,
+          jobd_apply_result_t *result)
+{
+    if (jobd_fsm_check (JOBD_STATE_NONE, state) != JOBD_FSM_ALLOW)
+        return JOBD_ESTATE;
+    if (!event->kind || !*event->kind)
+        return JOBD_EPROTO; //  a record needs a kind
+    if (event->ext) {
+        int rc = jobd_store_ext_lookup (self, self->txn, event->backend, event->ext, result->job,
+                                        sizeof result->job);
+        if (rc != JOBD_ENOTFOUND)
+            return rc == 0 ? JOBD_EEXIST : rc; //  one backend id, one job
+    }
+    //  Checked: from here on, a failure kills the batch.
+    jobd_job_t *job = jobd_job_new ();
+    if (!job)
+        return -ENOMEM;
+    int rc = s_next_id (self, result->job, sizeof result->job);
+    if (rc == 0 &&
+        (jobd_event_set (&job->id, result->job) || jobd_event_set (&job->name, event->name) ||
+         jobd_event_set (&job->kind, event->kind) ||
+         jobd_event_set (&job->backend, event->backend) ||
+         jobd_event_set (&job->spec, event->spec)))
+        rc = -ENOMEM;
+    job->attempt = attempt;
+    if (rc == 0)
+        rc = s_set_ext (self, job, event->backend, event->ext);
+    if (rc) {
+        jobd_job_destroy (&job);
+        return rc;
+    }
+    jobd_job_t *added = job;
+    rc = s_batch_add (self, &job);
+    return rc ? rc : s_move (self, added, state, event, result);
+}
+
+//  The job an observation names: by id, else by backend id. Sets result->job when found.
+static int
+s_observed_job (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result,
+                jobd_job_t **job_p)
+{
+    int rc = 0;
+    if (event->job)
+        snprintf (result->job, sizeof result->job, "%s", event->job);
+    else
+        rc = jobd_store_ext_lookup (self, self->txn, event->backend, event->ext, result->job,
+                                    sizeof result->job);
+    if (rc == 0)
+        rc = s_batch_job (self, event->job ? event->job : result->job, job_p);
+    return rc;
+}
+
+static int
+s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
+{
+    jobd_job_t *job = NULL;
+    int rc = s_observed_job (self, event, result, &job);
+    if (rc == JOBD_ENOTFOUND && !event->job && event->create)
+        return s_create (self, event, event->state, event->attempt ? event->attempt : 1, result);
+    if (rc)
+        return rc;
+    if (event->attempt && event->attempt < job->attempt) {
+        result->outcome = JOBD_APPLY_OLD_ATTEMPT;
+        return 0;
+    }
+    jobd_fsm_verdict_t verdict = jobd_fsm_check (job->state, event->state);
+    if (verdict == JOBD_FSM_REFUSE) {
+        result->outcome = JOBD_APPLY_BACKWARD;
+        return 0;
+    }
+    //  A repeat only fills in a backend id the job lacked.
+    const char *ext = verdict == JOBD_FSM_REPEAT && job->ext ? NULL : event->ext;
+    const char *backend = job->backend ? job->backend : event->backend;
+    if (ext && (rc = s_ext_taken (self, job, backend, ext)))
+        return rc;
+    //  Checked: from here on, a failure kills the batch.
+    if (job->state == JOBD_STATE_RETRY_WAIT && event->state == JOBD_STATE_QUEUED)
+        rc = s_new_attempt (self, job);
+    if (rc == 0)
+        rc = s_set_ext (self, job, backend, ext);
+    if (rc)
+        return rc;
+    if (verdict == JOBD_FSM_ALLOW)
+        return s_move (self, job, event->state, event, result);
+    //  Not a transition: only the sign of life is kept.
+    result->outcome = JOBD_APPLY_DUPLICATE;
+    job->last_seen = jobd_now_ms ();
+    s_batch_dirty (self, job);
+    return 0;
+}
+
+static int
+s_cancel (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
+          jobd_apply_result_t *result)
+{
+    switch (job->state) {
+        case JOBD_STATE_SUBMITTED:
+        case JOBD_STATE_RUNNING:
+        case JOBD_STATE_UNKNOWN:
+            //  At a backend: its plugin kills it there and will observe CANCELLED.
+            result->outcome = JOBD_APPLY_FORWARD;
+            return 0;
+        default:
+            //  QUEUED, RETRY_WAIT, LOST: cancelled here; final states: JOBD_ESTATE.
+            return s_move (self, job, JOBD_STATE_CANCELLED, event, result);
+    }
+}
+
+static int
+s_retry (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
+         jobd_apply_result_t *result)
+{
+    if (job->state != JOBD_STATE_FAILED)
+        return JOBD_ESTATE;
+    int rc = s_move (self, job, JOBD_STATE_RETRY_WAIT, event, result);
+    if (rc == 0)
+        rc = s_new_attempt (self, job);
+    if (rc == 0)
+        rc = s_move (self, job, JOBD_STATE_QUEUED, event, result);
+    //  Both moves were checked above: ESTATE here would be a broken state machine.
+    assert (rc != JOBD_ESTATE);
+    return rc;
+}
+
+//  Errors returned before an apply wrote anything: the batch goes on without the event.
+static bool
+s_refusal (int rc)
+{
+    return rc == JOBD_ENOTFOUND || rc == JOBD_EEXIST || rc == JOBD_ESTATE || rc == JOBD_EPROTO;
+}
+
+int
+jobd_store_begin (jobd_store_t *self)
+{
+    if (self->txn)
+        return 0;
+    self->failed = 0;
+    return jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, 0, &self->txn));
+}
+
+int
+jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    bool store_event = event->type == JOBD_EVENT_SUBMIT || event->type == JOBD_EVENT_TRACK ||
+                       event->type == JOBD_EVENT_CANCEL || event->type == JOBD_EVENT_RETRY ||
+                       event->type == JOBD_EVENT_OBSERVED;
+    //  Checked here too: a record written from a bad event would not decode again.
+    if (!store_event || jobd_event_validate (event, NULL, 0))
+        return JOBD_EPROTO;
+    int rc;
+    unsigned writes = self->writes;
+    jobd_job_t *job = NULL;
+    switch (event->type) {
+        case JOBD_EVENT_SUBMIT:
+            rc = s_create (self, event, JOBD_STATE_QUEUED, 1, result);
+            break;
+        case JOBD_EVENT_TRACK:
+            rc = s_create (self, event, event->state ? event->state : JOBD_STATE_SUBMITTED, 1,
+                           result);
+            break;
+        case JOBD_EVENT_OBSERVED:
+            rc = s_observed (self, event, result);
+            break;
+        default:
+            snprintf (result->job, sizeof result->job, "%s", event->job);
+            rc = s_batch_job (self, event->job, &job);
+            if (rc == 0 && event->type == JOBD_EVENT_CANCEL)
+                rc = s_cancel (self, job, event, result);
+            else if (rc == 0)
+                rc = s_retry (self, job, event, result);
+    }
+    //  An error before anything was written (a damaged record that does not decode, say) costs
+    //  this event only; one after a write costs the batch, so that nothing half-done commits.
+    if (rc && !s_refusal (rc) && self->writes != writes)
+        self->failed = rc;
+    if (rc)
+        jobd_apply_result_clear (result); //  keeps result->job
+    return rc;
+}
+
+static void
+s_batch_end (jobd_store_t *self)
+{
+    self->txn = NULL;
+    self->failed = 0;
+    zhashx_purge (self->batch_jobs);
+}
+
 int
 jobd_store_commit (jobd_store_t *self)
 {
     if (!self->txn)
         return 0;
-    int rc = s_batch_write (self);
+    int rc = self->failed ? self->failed : s_batch_write (self);
     if (rc)
         mdb_txn_abort (self->txn);
     else
-        rc = s_error (mdb_txn_commit (self->txn));
-    self->txn = NULL;
-    zhashx_purge (self->batch_jobs);
+        rc = jobd_store_mdb_error (mdb_txn_commit (self->txn));
+    s_batch_end (self);
     return rc;
 }
 
@@ -645,8 +766,7 @@ jobd_store_abort (jobd_store_t *self)
 {
     if (self->txn)
         mdb_txn_abort (self->txn);
-    self->txn = NULL;
-    zhashx_purge (self->batch_jobs);
+    s_batch_end (self);
 }
 
 void
@@ -658,179 +778,4 @@ jobd_apply_result_clear (jobd_apply_result_t *result)
     memcpy (job, result->job, sizeof job);
     memset (result, 0, sizeof *result);
     memcpy (result->job, job, sizeof job);
-}
-
-//  ---------------------------------------------------------------------------------------------
-//  Reads: one read-only transaction each, a consistent snapshot of committed data.
-
-static int
-s_read_begin (jobd_store_t *self, MDB_txn **txn_p)
-{
-    return s_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn_p));
-}
-
-int
-jobd_store_job_get (jobd_store_t *self, const char *id, jobd_job_t **job_p)
-{
-    MDB_txn *txn;
-    int rc = s_read_begin (self, &txn);
-    if (rc)
-        return rc;
-    rc = s_job_load (self, txn, id, job_p);
-    mdb_txn_abort (txn);
-    return rc;
-}
-
-int
-jobd_store_job_find (jobd_store_t *self, const char *backend, const char *ext, char **id_p)
-{
-    MDB_txn *txn;
-    int rc = s_read_begin (self, &txn);
-    if (rc)
-        return rc;
-    char id[JOBD_ID_MAX + 1];
-    rc = s_ext_find (self, txn, backend, ext, id, sizeof id);
-    mdb_txn_abort (txn);
-    if (rc == 0 && !(*id_p = strdup (id)))
-        rc = -ENOMEM;
-    return rc;
-}
-
-int
-jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p, size_t *count_p)
-{
-    MDB_txn *txn;
-    int rc = s_read_begin (self, &txn);
-    if (rc)
-        return rc;
-    jobd_job_t *job = NULL;
-    rc = s_job_load (self, txn, id, &job);
-    size_t count = 0, wanted = job ? (size_t)job->last_seq : 0;
-    jobd_event_t **events = NULL;
-    if (rc == 0 && !(events = (jobd_event_t **)calloc (wanted + 1, sizeof (jobd_event_t *))))
-        rc = -ENOMEM;
-    MDB_cursor *cursor = NULL;
-    if (rc == 0)
-        rc = s_error (mdb_cursor_open (txn, self->history, &cursor));
-    if (rc == 0) {
-        //  Keys are id, 0, be64 seq: start at seq 0 and walk while the prefix matches.
-        uint8_t start[JOBD_ID_MAX + 9] = {0};
-        size_t id_length = strlen (id);
-        memcpy (start, id, id_length);
-        MDB_val key = s_val (start, id_length + 9), value;
-        int mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
-        while (mdb_rc == 0 && count < wanted && key.mv_size == id_length + 9 &&
-               memcmp (key.mv_data, start, id_length + 1) == 0) {
-            if (jobd_event_decode (value.mv_data, value.mv_size, &events[count], NULL, 0)) {
-                rc = JOBD_ECORRUPT;
-                break;
-            }
-            count++;
-            mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
-        }
-        if (mdb_rc && mdb_rc != MDB_NOTFOUND)
-            rc = s_error (mdb_rc);
-    }
-    mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
-    jobd_job_destroy (&job);
-    if (rc) {
-        jobd_store_history_free (&events, count);
-        return rc;
-    }
-    *events_p = events;
-    *count_p = count;
-    return 0;
-}
-
-void
-jobd_store_history_free (jobd_event_t ***events_p, size_t count)
-{
-    if (!events_p || !*events_p)
-        return;
-    for (size_t index = 0; index < count; index++)
-        jobd_event_destroy (&(*events_p)[index]);
-    free (*events_p);
-    *events_p = NULL;
-}
-
-//  Calls fn with the decoded record of the job named by id. Returns 1 to stop, 0, or an error.
-static int
-s_scan_one (jobd_store_t *self, MDB_txn *txn, const MDB_val *id, jobd_store_scan_fn *fn, void *arg)
-{
-    char buffer[JOBD_ID_MAX + 1];
-    if (id->mv_size > JOBD_ID_MAX)
-        return JOBD_ECORRUPT;
-    memcpy (buffer, id->mv_data, id->mv_size);
-    buffer[id->mv_size] = 0;
-    jobd_job_t *job = NULL;
-    int rc = s_job_load (self, txn, buffer, &job);
-    if (rc)
-        return rc;
-    bool more = fn (job, arg);
-    jobd_job_destroy (&job);
-    return more ? 0 : 1;
-}
-
-int
-jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn, void *arg)
-{
-    MDB_txn *txn;
-    int rc = s_read_begin (self, &txn);
-    if (rc)
-        return rc;
-    MDB_cursor *cursor = NULL;
-    MDB_val key, value;
-    if (state_mask == 0) {
-        rc = s_error (mdb_cursor_open (txn, self->jobs, &cursor));
-        int mdb_rc = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
-        while (rc == 0 && mdb_rc == 0) {
-            jobd_job_t *job = NULL;
-            if (jobd_job_decode (value.mv_data, value.mv_size, &job, NULL, 0))
-                rc = JOBD_ECORRUPT;
-            else {
-                rc = fn (job, arg) ? 0 : 1;
-                jobd_job_destroy (&job);
-            }
-            mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
-        }
-    } else {
-        rc = s_error (mdb_cursor_open (txn, self->by_state, &cursor));
-        for (int state = JOBD_STATE_QUEUED; rc == 0 && state < JOBD_STATE_COUNT; state++) {
-            if (!(state_mask & (1u << state)))
-                continue;
-            uint8_t byte = (uint8_t)state;
-            key = s_val (&byte, 1);
-            int mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_SET);
-            while (rc == 0 && mdb_rc == 0) {
-                rc = s_scan_one (self, txn, &value, fn, arg);
-                mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT_DUP);
-            }
-        }
-    }
-    mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
-    return rc == 1 ? 0 : rc;
-}
-
-int
-jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
-{
-    MDB_txn *txn;
-    int rc = s_read_begin (self, &txn);
-    if (rc)
-        return rc;
-    MDB_cursor *cursor = NULL;
-    rc = s_error (mdb_cursor_open (txn, self->by_state, &cursor));
-    for (int state = 0; rc == 0 && state < JOBD_STATE_COUNT; state++) {
-        uint8_t byte = (uint8_t)state;
-        MDB_val key = s_val (&byte, 1), value;
-        size_t count = 0;
-        if (mdb_cursor_get (cursor, &key, &value, MDB_SET) == 0)
-            mdb_cursor_count (cursor, &count);
-        counts[state] = count;
-    }
-    mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
-    return rc;
 }

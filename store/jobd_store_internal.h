@@ -1,0 +1,50 @@
+//  The store's insides, shared by its write path (jobd_store.c) and its reads
+//  (jobd_store_read.c). Not part of the store's API: nothing outside store/ includes it.
+#ifndef JOBD_STORE_INTERNAL_H_INCLUDED
+#define JOBD_STORE_INTERNAL_H_INCLUDED
+
+#include "jobd_store.h"
+#include <czmq.h>
+#include <lmdb.h>
+
+struct _jobd_store_t {
+    MDB_env *env;
+    MDB_dbi meta;     //  "format" -> be32, "next_id" -> be64
+    MDB_dbi jobs;     //  job id -> job record (msgpack)
+    MDB_dbi history;  //  job id, 0, be64 seq -> transition event (msgpack)
+    MDB_dbi by_state; //  1 byte state -> job ids (dupsort)
+    MDB_dbi by_ext;   //  backend, 0, ext -> job id
+    MDB_txn *txn;     //  the open batch, or NULL
+    int failed;       //  the open batch's fatal error: an apply failed after it had written
+    unsigned writes;  //  puts and deletes the open batch made while applying
+    char *path;
+    msgpack_sbuffer scratch; //  the write path's packing buffer, reused
+    msgpack_packer scratch_pk;
+    zhashx_t *batch_jobs; //  job id -> the batch's copy of each job it touched
+};
+
+//  Longest by_ext key: backend, 0, ext.
+#define JOBD_STORE_EXT_KEY_MAX (2 * JOBD_ID_MAX + 1)
+
+//  Maps an LMDB return code into jobd's range (MDB_NOTFOUND: JOBD_ENOTFOUND).
+int jobd_store_mdb_error (int rc);
+
+//  Returns an MDB_val over size bytes at data (borrowed).
+MDB_val jobd_store_val (const void *data, size_t size);
+
+//  Writes value as size bytes, big-endian, to out.
+void jobd_store_put_be (uint8_t *out, size_t size, uint64_t value);
+
+//  Reads size bytes at in as a big-endian number.
+uint64_t jobd_store_get_be (const uint8_t *in, size_t size);
+
+//  Reads and decodes the job id in txn. Returns 0 and sets *job_p (fresh), JOBD_ENOTFOUND,
+//  JOBD_ECORRUPT (the record does not decode), or another negative error.
+int jobd_store_job_load (jobd_store_t *self, MDB_txn *txn, const char *id, jobd_job_t **job_p);
+
+//  Looks up the job with this backend id in txn, into id (NUL-terminated, id_size >
+//  JOBD_ID_MAX). Returns 0, JOBD_ENOTFOUND, JOBD_ECORRUPT, or another negative error.
+int jobd_store_ext_lookup (jobd_store_t *self, MDB_txn *txn, const char *backend, const char *ext,
+                           char *id, size_t id_size);
+
+#endif
