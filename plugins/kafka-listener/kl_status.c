@@ -1,0 +1,231 @@
+//  kafka-listener: the job status event producers send, in JSON or msgpack, read into an
+//  `observed` event (the format is in proto/README.md, "Kafka job status events").
+#include "kl_status.h"
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+#include <strings.h>
+
+jobd_state_t
+kl_map_state (const char *word)
+{
+    static const struct {
+        const char *word;
+        jobd_state_t state;
+    } map[] = {
+        {"QUEUED", JOBD_STATE_QUEUED},         {"PENDING", JOBD_STATE_QUEUED},
+        {"WAITING", JOBD_STATE_QUEUED},        {"SUBMITTED", JOBD_STATE_SUBMITTED},
+        {"ACCEPTED", JOBD_STATE_SUBMITTED},    {"RUNNING", JOBD_STATE_RUNNING},
+        {"STARTED", JOBD_STATE_RUNNING},       {"IN_PROGRESS", JOBD_STATE_RUNNING},
+        {"PROCESSING", JOBD_STATE_RUNNING},    {"ACTIVE", JOBD_STATE_RUNNING},
+        {"HEARTBEAT", JOBD_STATE_RUNNING},     {"SUCCEEDED", JOBD_STATE_SUCCEEDED},
+        {"COMPLETED", JOBD_STATE_SUCCEEDED},   {"SUCCESS", JOBD_STATE_SUCCEEDED},
+        {"FINISHED", JOBD_STATE_SUCCEEDED},    {"DONE", JOBD_STATE_SUCCEEDED},
+        {"FAILED", JOBD_STATE_FAILED},         {"FAILURE", JOBD_STATE_FAILED},
+        {"ERROR", JOBD_STATE_FAILED},          {"ERRORED", JOBD_STATE_FAILED},
+        {"CANCELLED", JOBD_STATE_CANCELLED},   {"CANCELED", JOBD_STATE_CANCELLED},
+        {"KILLED", JOBD_STATE_CANCELLED},      {"ABORTED", JOBD_STATE_CANCELLED},
+        {"RETRY_WAIT", JOBD_STATE_RETRY_WAIT}, {"RETRYING", JOBD_STATE_RETRY_WAIT},
+        {"UNKNOWN", JOBD_STATE_UNKNOWN},       {"LOST", JOBD_STATE_LOST},
+    };
+    for (size_t index = 0; word && index < sizeof map / sizeof map[0]; index++)
+        if (strcasecmp (word, map[index].word) == 0)
+            return map[index].state;
+    return JOBD_STATE_NONE;
+}
+
+static int
+s_fail (char *reason, size_t reason_size, int rc, const char *format, const char *field)
+{
+    snprintf (reason, reason_size, format, field);
+    return rc;
+}
+
+//  The payload as JSON: msgpack payloads are converted on the way, so one reader serves both.
+static json_t *s_from_msgpack (const msgpack_object *obj);
+
+static json_t *
+s_from_msgpack (const msgpack_object *obj)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_NIL:
+            return json_null ();
+        case MSGPACK_OBJECT_BOOLEAN:
+            return json_boolean (obj->via.boolean);
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            return obj->via.u64 > INT64_MAX ? json_real ((double)obj->via.u64)
+                                            : json_integer ((json_int_t)obj->via.u64);
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return json_integer ((json_int_t)obj->via.i64);
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            return json_real (obj->via.f64);
+        case MSGPACK_OBJECT_STR:
+            return json_stringn_nocheck (obj->via.str.ptr, obj->via.str.size);
+        case MSGPACK_OBJECT_ARRAY: {
+            json_t *array = json_array ();
+            for (uint32_t index = 0; array && index < obj->via.array.size; index++)
+                json_array_append_new (array, s_from_msgpack (&obj->via.array.ptr[index]));
+            return array;
+        }
+        case MSGPACK_OBJECT_MAP: {
+            json_t *object = json_object ();
+            for (uint32_t index = 0; object && index < obj->via.map.size; index++) {
+                const msgpack_object_kv *kv = &obj->via.map.ptr[index];
+                if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size > 255 ||
+                    memchr (kv->key.via.str.ptr, 0, kv->key.via.str.size))
+                    continue;
+                char key[256];
+                memcpy (key, kv->key.via.str.ptr, kv->key.via.str.size);
+                key[kv->key.via.str.size] = 0;
+                json_object_set_new (object, key, s_from_msgpack (&kv->val));
+            }
+            return object;
+        }
+        default:
+            return json_null (); //  bin and ext carry nothing this format defines
+    }
+}
+
+static json_t *
+s_load (const void *payload, size_t size, char *reason, size_t reason_size)
+{
+    const char *bytes = (const char *)payload;
+    size_t start = 0;
+    while (start < size && isspace ((unsigned char)bytes[start]))
+        start++;
+    if (start < size && bytes[start] == '{') {
+        json_error_t error;
+        json_t *root = json_loadb (bytes, size, 0, &error);
+        if (!root)
+            snprintf (reason, reason_size, "invalid JSON at line %d column %d: %s", error.line,
+                      error.column, error.text);
+        return root;
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    json_t *root = NULL;
+    if (jobd_msgpack_unpack (payload, size, &unpacked, reason, reason_size) == 0)
+        root = s_from_msgpack (&unpacked.data);
+    else if (size && !reason[0])
+        snprintf (reason, reason_size, "neither JSON nor msgpack");
+    msgpack_unpacked_destroy (&unpacked);
+    return root;
+}
+
+//  A string field (absent and null are NULL); refuses other types and oversized values.
+static int
+s_string (json_t *root, const char *key, size_t max, const char **value, char *reason,
+          size_t reason_size)
+{
+    json_t *field = json_object_get (root, key);
+    *value = NULL;
+    if (!field || json_is_null (field))
+        return 0;
+    if (!json_is_string (field))
+        return s_fail (reason, reason_size, JOBD_EPROTO, "field '%s' must be a string", key);
+    if (json_string_length (field) > max)
+        return s_fail (reason, reason_size, JOBD_ETOOBIG, "field '%s' is over its limit", key);
+    if (memchr (json_string_value (field), 0, json_string_length (field)))
+        return s_fail (reason, reason_size, JOBD_EPROTO, "field '%s' contains a NUL byte", key);
+    *value = json_string_value (field);
+    return 0;
+}
+
+int
+kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
+                  const char *fallback_id, jobd_event_t **event_p, char *reason, size_t reason_size)
+{
+    reason[0] = 0;
+    if (size > KL_PAYLOAD_MAX) {
+        snprintf (reason, reason_size, "payload of %zu bytes, over the %d byte limit", size,
+                  KL_PAYLOAD_MAX);
+        return JOBD_ETOOBIG;
+    }
+    if (size == 0 || !payload) {
+        snprintf (reason, reason_size, "empty payload (a tombstone?)");
+        return JOBD_EPROTO;
+    }
+    json_t *root = s_load (payload, size, reason, reason_size);
+    if (!json_is_object (root)) {
+        if (root)
+            snprintf (reason, reason_size, "the payload must be an object (a map)");
+        json_decref (root);
+        return JOBD_EPROTO;
+    }
+    const char *id, *job, *ext, *backend, *kind, *name, *state_word, *error;
+    int rc = s_string (root, "id", JOBD_ID_MAX, &id, reason, reason_size);
+    if (rc == 0)
+        rc = s_string (root, "job", JOBD_ID_MAX, &job, reason, reason_size);
+    if (rc == 0)
+        rc = s_string (root, "ext", JOBD_ID_MAX, &ext, reason, reason_size);
+    if (rc == 0)
+        rc = s_string (root, "backend", JOBD_ID_MAX, &backend, reason, reason_size);
+    if (rc == 0)
+        rc = s_string (root, "kind", JOBD_ID_MAX, &kind, reason, reason_size);
+    if (rc == 0)
+        rc = s_string (root, "name", JOBD_NAME_MAX, &name, reason, reason_size);
+    if (rc == 0)
+        rc = s_string (root, "state", 64, &state_word, reason, reason_size);
+    if (rc == 0)
+        rc = s_string (root, "error", JOBD_ERROR_MAX, &error, reason, reason_size);
+    jobd_state_t state = kl_map_state (state_word);
+    json_t *attempt = json_object_get (root, "attempt");
+    json_t *ts = json_object_get (root, "ts");
+    if (rc == 0 && !state_word)
+        rc = s_fail (reason, reason_size, JOBD_EPROTO, "missing field '%s'", "state");
+    else if (rc == 0 && state == JOBD_STATE_NONE)
+        rc = s_fail (reason, reason_size, JOBD_EPROTO, "field 'state': unknown state '%.64s'",
+                     state_word);
+    else if (rc == 0 && !job && !ext)
+        rc = s_fail (reason, reason_size, JOBD_EPROTO, "no '%s' (or 'ext') to name the job", "job");
+    else if (rc == 0 && attempt && !json_is_null (attempt) &&
+             (!json_is_integer (attempt) || json_integer_value (attempt) < 0 ||
+              json_integer_value (attempt) > UINT32_MAX))
+        rc = s_fail (reason, reason_size, JOBD_EPROTO, "field '%s' must be a whole number",
+                     "attempt");
+    else if (rc == 0 && ts && !json_is_null (ts) && !json_is_integer (ts))
+        rc = s_fail (reason, reason_size, JOBD_EPROTO,
+                     "field '%s' must be milliseconds since the epoch", "ts");
+    jobd_event_t *event = NULL;
+    if (rc == 0) {
+        event = jobd_event_new (JOBD_EVENT_OBSERVED);
+        if (!event)
+            rc = -ENOMEM;
+    }
+    if (rc == 0) {
+        event->state = state;
+        event->attempt = attempt ? (uint32_t)json_integer_value (attempt) : 0;
+        if (ts && json_integer_value (ts) > 0)
+            event->ts = json_integer_value (ts);
+        //  Everything else the producer said (progress, details, ...) travels as detail text.
+        json_t *rest = json_deep_copy (root);
+        static const char *known[] = {"v",    "id",    "job",   "ext",     "backend", "kind",
+                                      "name", "state", "error", "attempt", "ts"};
+        for (size_t index = 0; index < sizeof known / sizeof known[0]; index++)
+            json_object_del (rest, known[index]);
+        char *detail = json_object_size (rest) ? json_dumps (rest, JSON_COMPACT) : NULL;
+        if (detail && strlen (detail) > JOBD_DETAIL_MAX)
+            detail[JOBD_DETAIL_MAX] = 0;
+        json_decref (rest);
+        if (jobd_event_set (&event->id, id ? id : fallback_id) ||
+            jobd_event_set (&event->source, options->source) || jobd_event_set (&event->job, job) ||
+            jobd_event_set (&event->ext, ext) ||
+            jobd_event_set (&event->backend, ext ? (backend ? backend : options->backend) : NULL) ||
+            jobd_event_set (&event->kind, kind ? kind : options->kind) ||
+            jobd_event_set (&event->name, name) || jobd_event_set (&event->error, error) ||
+            jobd_event_set (&event->detail, detail))
+            rc = -ENOMEM;
+        free (detail);
+        event->create = !job && options->create;
+        if (rc == 0)
+            rc = jobd_event_validate (event, reason, reason_size);
+    }
+    json_decref (root);
+    if (rc)
+        jobd_event_destroy (&event);
+    else
+        *event_p = event;
+    return rc;
+}

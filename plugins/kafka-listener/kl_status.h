@@ -1,0 +1,32 @@
+//  kafka-listener: the job status event producers send, in JSON or msgpack, read into an
+//  `observed` event (the format is in proto/README.md, "Kafka job status events").
+#ifndef KL_STATUS_H_INCLUDED
+#define KL_STATUS_H_INCLUDED
+
+#include "jobd_event.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#define KL_PAYLOAD_MAX (256 * 1024) //  larger payloads are dead-lettered unread
+
+//  How to read events that do not say everything themselves.
+typedef struct {
+    const char *source;  //  the `src` of the observations ("kafka-listener")
+    const char *backend; //  backend name for events that give an ext but no backend
+    const char *kind;    //  kind of jobs registered from events ("kafka")
+    bool create;         //  register unknown jobs (kind + ext) instead of refusing them
+} kl_options_t;
+
+//  Maps a producer's state word (any case): the jobd names, and STARTED, COMPLETED, ERROR and
+//  their kin (see README). Returns JOBD_STATE_NONE for an unknown word.
+jobd_state_t kl_map_state (const char *word);
+
+//  Reads one payload (JSON when it starts with '{' after blanks, msgpack otherwise) into a fresh
+//  observed event. fallback_id names the event when the payload has no id ("topic/partition/
+//  offset"). Returns 0 and sets *event_p, or JOBD_EPROTO / JOBD_ETOOBIG with a reason for the
+//  dead-letter header.
+int kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
+                      const char *fallback_id, jobd_event_t **event_p, char *reason,
+                      size_t reason_size);
+
+#endif

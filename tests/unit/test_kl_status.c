@@ -1,0 +1,132 @@
+//  kafka-listener's reader of producers' status events: JSON and msgpack, the word mapping, and
+//  every way a payload can be wrong (each refused with a reason for the dead-letter header).
+#include "kl_status.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+static const kl_options_t s_options = {"kafka-listener", "kafka", "kafka", true};
+
+static jobd_event_t *
+s_decode (const char *payload, int expect, const char *reason_part)
+{
+    jobd_event_t *event = NULL;
+    char reason[256] = "";
+    int rc = kl_status_decode (payload, strlen (payload), &s_options, "events/0/42", &event, reason,
+                               sizeof reason);
+    if (rc != expect)
+        fail_msg ("'%s': got %d (%s), want %d", payload, rc, reason, expect);
+    if (reason_part && !strstr (reason, reason_part))
+        fail_msg ("'%s': reason '%s' does not say '%s'", payload, reason, reason_part);
+    return event;
+}
+
+static void
+test_json_by_job_and_by_ext (void **state)
+{
+    jobd_event_t *event = s_decode ("{\"job\":\"job-7\",\"state\":\"completed\",\"id\":\"e-1\","
+                                    "\"ts\":1700000000000,\"attempt\":2}",
+                                    0, NULL);
+    assert_string_equal (event->job, "job-7");
+    assert_int_equal (event->state, JOBD_STATE_SUCCEEDED);
+    assert_string_equal (event->id, "e-1");
+    assert_int_equal (event->ts, 1700000000000);
+    assert_int_equal (event->attempt, 2);
+    assert_false (event->create);
+    assert_null (event->backend);
+    jobd_event_destroy (&event);
+    //  By the producer's own id: registered when unknown; the rest becomes detail.
+    event = s_decode ("  {\"ext\":\"orders-sync\",\"name\":\"orders sync\",\"state\":\"ERROR\","
+                      "\"error\":\"sink timed out\",\"progress\":0.4,\"details\":{\"rows\":12}}",
+                      0, NULL);
+    assert_string_equal (event->ext, "orders-sync");
+    assert_string_equal (event->backend, "kafka");
+    assert_string_equal (event->kind, "kafka");
+    assert_true (event->create);
+    assert_int_equal (event->state, JOBD_STATE_FAILED);
+    assert_string_equal (event->error, "sink timed out");
+    assert_string_equal (event->id, "events/0/42");
+    assert_non_null (strstr (event->detail, "\"progress\":0.4"));
+    assert_non_null (strstr (event->detail, "\"rows\":12"));
+    jobd_event_destroy (&event);
+}
+
+static void
+test_msgpack (void **state)
+{
+    //  {"ext":"x","state":"STARTED"} in msgpack.
+    const char payload[] = "\x82\xa3"
+                           "ext\xa1x\xa5state\xa7STARTED";
+    jobd_event_t *event = NULL;
+    char reason[128];
+    assert_int_equal (kl_status_decode (payload, sizeof payload - 1, &s_options, "t/1/2", &event,
+                                        reason, sizeof reason),
+                      0);
+    assert_int_equal (event->state, JOBD_STATE_RUNNING);
+    assert_string_equal (event->ext, "x");
+    jobd_event_destroy (&event);
+    //  A lying msgpack length is refused before anything allocates for it.
+    assert_int_equal (kl_status_decode ("\xdf\xff\xff\xff\xff", 5, &s_options, "t/1/3", &event,
+                                        reason, sizeof reason),
+                      JOBD_EPROTO);
+}
+
+static void
+test_word_mapping (void **state)
+{
+    static const struct {
+        const char *word;
+        jobd_state_t state;
+    } words[] = {{"STARTED", JOBD_STATE_RUNNING},     {"in_progress", JOBD_STATE_RUNNING},
+                 {"Completed", JOBD_STATE_SUCCEEDED}, {"DONE", JOBD_STATE_SUCCEEDED},
+                 {"error", JOBD_STATE_FAILED},        {"canceled", JOBD_STATE_CANCELLED},
+                 {"ABORTED", JOBD_STATE_CANCELLED},   {"pending", JOBD_STATE_QUEUED},
+                 {"RETRYING", JOBD_STATE_RETRY_WAIT}, {"LOST", JOBD_STATE_LOST},
+                 {"sleeping", JOBD_STATE_NONE},       {NULL, JOBD_STATE_NONE}};
+    for (size_t index = 0; index < sizeof words / sizeof words[0]; index++)
+        assert_int_equal (kl_map_state (words[index].word), words[index].state);
+}
+
+static void
+test_bad_payloads_have_reasons (void **state)
+{
+    s_decode ("", JOBD_EPROTO, "empty");
+    s_decode ("{\"job\":\"job-1\"", JOBD_EPROTO, "invalid JSON");
+    s_decode ("{\"job\":\"job-1\",\"state\":\"RUNNING\"} trailing", JOBD_EPROTO, "invalid JSON");
+    s_decode ("[1,2]", JOBD_EPROTO, NULL);
+    s_decode ("{\"job\":\"job-1\"}", JOBD_EPROTO, "missing field 'state'");
+    s_decode ("{\"job\":\"job-1\",\"state\":\"DANCING\"}", JOBD_EPROTO, "unknown state 'DANCING'");
+    s_decode ("{\"state\":\"RUNNING\"}", JOBD_EPROTO, "to name the job");
+    s_decode ("{\"job\":7,\"state\":\"RUNNING\"}", JOBD_EPROTO, "'job' must be a string");
+    s_decode ("{\"job\":\"j\",\"state\":null}", JOBD_EPROTO, "missing field 'state'");
+    s_decode ("{\"job\":\"j\",\"state\":\"RUNNING\",\"attempt\":-1}", JOBD_EPROTO, "attempt");
+    s_decode ("{\"job\":\"j\",\"state\":\"RUNNING\",\"ts\":\"yesterday\"}", JOBD_EPROTO, "'ts'");
+    s_decode ("{\"job\":\"j\\u0000x\",\"state\":\"RUNNING\"}", JOBD_EPROTO, NULL);
+    s_decode ("{\"job\":\"\\u00ff\\ud800\",\"state\":\"RUNNING\"}", JOBD_EPROTO, NULL);
+    char big[300];
+    memset (big, 'x', sizeof big);
+    big[sizeof big - 1] = 0;
+    char payload[400];
+    snprintf (payload, sizeof payload, "{\"job\":\"%s\",\"state\":\"RUNNING\"}", big);
+    s_decode (payload, JOBD_ETOOBIG, "'job' is over its limit");
+    jobd_event_t *event = NULL;
+    char reason[128];
+    assert_int_equal (kl_status_decode ("{}", KL_PAYLOAD_MAX + 1, &s_options, "t/0/0", &event,
+                                        reason, sizeof reason),
+                      JOBD_ETOOBIG);
+    assert_null (event);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_json_by_job_and_by_ext),
+        cmocka_unit_test (test_msgpack),
+        cmocka_unit_test (test_word_mapping),
+        cmocka_unit_test (test_bad_payloads_have_reasons),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
