@@ -103,6 +103,12 @@ sp_standalone_status (const char *body, size_t size, long http, sp_status_t *sta
         status->state = sp_map_standalone (state);
         if (status->state == JOBD_STATE_NONE)
             rc = JOBD_EPROTO;
+        //  A driver that exits non-zero leaves no message (§1.5): say what is known.
+        if (status->state == JOBD_STATE_FAILED && !status->error[0])
+            snprintf (status->error, sizeof status->error,
+                      "the driver ended %s: it exited with a non-zero code (the master records "
+                      "no message for that; see the driver's log on its worker)",
+                      state);
     }
     sp_copy (status->id, sizeof status->id, sp_json_str (root, "submissionId"));
     json_decref (root);

@@ -259,14 +259,27 @@ s_proc_read (harness_proc_t *self, int timeout_ms)
     return true;
 }
 
+//  Reads until buffer (the child's stdout or stderr) contains text, or the deadline.
+static bool
+s_proc_wait (harness_proc_t *self, const char *buffer, const char *text, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (!strstr (buffer, text) && zclock_mono () < deadline)
+        if (!s_proc_read (self, 100))
+            break;
+    return strstr (buffer, text) != NULL;
+}
+
 bool
 harness_proc_wait_err (harness_proc_t *self, const char *text, int timeout_ms)
 {
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (!strstr (self->err, text) && zclock_mono () < deadline)
-        if (!s_proc_read (self, 100))
-            break;
-    return strstr (self->err, text) != NULL;
+    return s_proc_wait (self, self->err, text, timeout_ms);
+}
+
+bool
+harness_proc_wait_out (harness_proc_t *self, const char *text, int timeout_ms)
+{
+    return s_proc_wait (self, self->out, text, timeout_ms);
 }
 
 int

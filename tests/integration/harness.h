@@ -61,6 +61,9 @@ int harness_spawn (harness_proc_t *self, char *const argv[]);
 //  Reads the child's output until its stderr contains text, up to timeout_ms. True when it did.
 bool harness_proc_wait_err (harness_proc_t *self, const char *text, int timeout_ms);
 
+//  Reads the child's output until its stdout contains text, up to timeout_ms. True when it did.
+bool harness_proc_wait_out (harness_proc_t *self, const char *text, int timeout_ms);
+
 //  Reads until the child exits, up to timeout_ms (then kills it). Returns its exit code or -1.
 int harness_proc_finish (harness_proc_t *self, int timeout_ms);
 
