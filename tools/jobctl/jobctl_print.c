@@ -127,13 +127,18 @@ jobctl_print_transition (FILE *out, const jobd_event_t *transition)
 {
     char when[32];
     jobctl_format_time (transition->ts, when, sizeof when);
-    fprintf (out, "%s.%03d  %-10s #%-3" PRIu64 " %-10s -> %-10s attempt %u  %s%s%s%s%s\n", when,
+    //  One line per transition: a multi-line error (a stack trace) shows its first line only;
+    //  `jobctl show` prints it whole.
+    const char *error = transition->error;
+    int error_length = error ? (int)strcspn (error, "\r\n") : 0;
+    bool cut = error && error[error_length] != 0;
+    fprintf (out, "%s.%03d  %-10s #%-3" PRIu64 " %-10s -> %-10s attempt %u  %s%s%s%s%.*s%s\n", when,
              (int)(transition->ts % 1000), transition->job, transition->seq,
              transition->from ? jobd_state_name (transition->from) : "(new)",
              jobd_state_name (transition->state), transition->attempt,
              transition->source ? transition->source : "", transition->name ? "  " : "",
-             transition->name ? transition->name : "", transition->error ? "  error: " : "",
-             transition->error ? transition->error : "");
+             transition->name ? transition->name : "", error ? "  error: " : "", error_length,
+             error ? error : "", cut ? " [...]" : "");
 }
 
 //  Through msgpack, so that JSON output always matches the wire format field for field.
