@@ -106,10 +106,12 @@ s_load (const void *payload, size_t size, char *reason, size_t reason_size)
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     json_t *root = NULL;
-    if (jobd_msgpack_unpack (payload, size, &unpacked, reason, reason_size) == 0)
+    char why[200] = "";
+    if (jobd_msgpack_unpack (payload, size, &unpacked, why, sizeof why) == 0)
         root = s_from_msgpack (&unpacked.data);
-    else if (size && !reason[0])
-        snprintf (reason, reason_size, "neither JSON nor msgpack");
+    else
+        snprintf (reason, reason_size,
+                  "neither a JSON object nor a msgpack map (read as msgpack: %s)", why);
     msgpack_unpacked_destroy (&unpacked);
     return root;
 }
@@ -154,7 +156,8 @@ kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
         json_decref (root);
         return JOBD_EPROTO;
     }
-    const char *id, *job, *ext, *backend, *kind, *name, *state_word, *error;
+    const char *id = NULL, *job = NULL, *ext = NULL, *backend = NULL, *kind = NULL, *name = NULL,
+               *state_word = NULL, *error = NULL;
     int rc = s_string (root, "id", JOBD_ID_MAX, &id, reason, reason_size);
     if (rc == 0)
         rc = s_string (root, "job", JOBD_ID_MAX, &job, reason, reason_size);

@@ -204,8 +204,8 @@ s_drain (int fd, char *buffer, size_t size, size_t *used, bool *open)
     }
 }
 
-int
-harness_spawn (harness_proc_t *self, char *const argv[])
+static int
+s_spawn (harness_proc_t *self, char *const argv[], const char *log)
 {
     memset (self, 0, sizeof *self);
     int out_pipe[2], err_pipe[2];
@@ -214,7 +214,10 @@ harness_spawn (harness_proc_t *self, char *const argv[])
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
     posix_spawn_file_actions_adddup2 (&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2 (&actions, err_pipe[1], 2);
+    if (log)
+        posix_spawn_file_actions_addopen (&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    else
+        posix_spawn_file_actions_adddup2 (&actions, err_pipe[1], 2);
     int spawned = posix_spawn (&self->pid, argv[0], &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
     close (out_pipe[1]);
@@ -228,6 +231,18 @@ harness_spawn (harness_proc_t *self, char *const argv[])
         return -1;
     }
     return 0;
+}
+
+int
+harness_spawn (harness_proc_t *self, char *const argv[])
+{
+    return s_spawn (self, argv, NULL);
+}
+
+int
+harness_spawn_logged (harness_proc_t *self, char *const argv[], const char *log)
+{
+    return s_spawn (self, argv, log);
 }
 
 //  Reads whatever is readable within timeout_ms. Returns false once both pipes are closed.

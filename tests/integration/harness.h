@@ -58,6 +58,10 @@ typedef struct {
 //  Starts argv (NULL-terminated) with its stdout and stderr piped to the test. Returns 0 or -1.
 int harness_spawn (harness_proc_t *self, char *const argv[]);
 
+//  Same, with the child's stderr appended to the file log instead of piped: for chatty children
+//  (a full pipe would block them).
+int harness_spawn_logged (harness_proc_t *self, char *const argv[], const char *log);
+
 //  Reads the child's output until its stderr contains text, up to timeout_ms. True when it did.
 bool harness_proc_wait_err (harness_proc_t *self, const char *text, int timeout_ms);
 

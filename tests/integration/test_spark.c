@@ -33,7 +33,9 @@ s_setup (void **state)
                     "--scenario",
                     "queue=100,run=300,outcome=success",
                     NULL};
-    assert_int_equal (harness_spawn (&s_sim, argv), 0);
+    char log[400];
+    snprintf (log, sizeof log, "%s/spark-sim.log", s_harness.dir);
+    assert_int_equal (harness_spawn_logged (&s_sim, argv, log), 0);
     assert_true (harness_proc_wait_out (&s_sim, "listening", 10000));
     FILE *file = fopen (port_file, "r");
     assert_non_null (file);

@@ -1,0 +1,333 @@
+//  The kafka-listener plugin: a consumer-group member that turns job status events into
+//  observations, commits a message's offset only once the broker has answered for it (durable,
+//  or refused and dead-lettered), and publishes every transition to an outbound topic.
+#include "jobd_plugin.h"
+#include "kl_status.h"
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <string.h>
+
+static const jobd_conf_key_t s_config[] = {
+    {"brokers", JOBD_CONF_STRING, "", "bootstrap servers, host:port[,host:port] (required)"},
+    {"group", JOBD_CONF_STRING, "jobd", "consumer group id"},
+    {"topics", JOBD_CONF_STRING, "jobd.status",
+     "topics to consume, comma-separated; ^regex allowed"},
+    {"dead_letter", JOBD_CONF_STRING, "jobd.dead-letter", "topic for events that cannot be read"},
+    {"transitions", JOBD_CONF_STRING, "", "topic every transition is produced to ('': none)"},
+    {"create", JOBD_CONF_BOOL, "true", "register unknown jobs named by ext"},
+    {"backend", JOBD_CONF_STRING, "kafka", "backend name of jobs named by ext"},
+    {"kind", JOBD_CONF_STRING, "kafka", "kind of jobs registered from events"},
+    {NULL, 0, NULL, NULL}};
+
+//  A consumed message waiting for the broker's reply: its offset is committed after it.
+typedef struct {
+    char id[JOBD_ID_MAX + 1];
+    char topic[256];
+    int32_t partition;
+    int64_t offset;
+} s_pending_t;
+
+typedef struct {
+    const jobd_host_t *host;
+    zsock_t *bus;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    kl_options_t options;
+    char dead_letter[256];
+    char transitions[256];
+    zhashx_t *pending; //  event id -> s_pending_t
+    uint64_t consumed, dead_lettered, refused;
+    bool up; //  last known connection state, for plugin.status
+} s_listener_t;
+
+static void
+s_send_status (s_listener_t *self, const char *status, const char *detail)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&event->source, self->host->plugin_name);
+    jobd_event_set (&event->name, self->host->plugin_name);
+    jobd_event_set (&event->status, status);
+    jobd_event_set (&event->detail, detail);
+    jobd_plugin_send (self->bus, event);
+    jobd_event_destroy (&event);
+}
+
+static void
+s_error_cb (rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    s_listener_t *self = (s_listener_t *)opaque;
+    self->host->log (self->host, JOBD_LOG_WARN, "kafka: %s", reason);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && self->bus) {
+        self->up = false;
+        s_send_status (self, "degraded", reason);
+    }
+}
+
+static rd_kafka_t *
+s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_size)
+{
+    const jobd_host_t *host = self->host;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+    char error[512];
+    bool ok = rd_kafka_conf_set (conf, "bootstrap.servers", host->config_str (host, "brokers"),
+                                 error, sizeof error) == RD_KAFKA_CONF_OK;
+    if (ok && type == RD_KAFKA_CONSUMER)
+        ok = rd_kafka_conf_set (conf, "group.id", host->config_str (host, "group"), error,
+                                sizeof error) == RD_KAFKA_CONF_OK
+             //  Offsets are committed by hand, after the broker's reply: never on a timer.
+             && rd_kafka_conf_set (conf, "enable.auto.commit", "false", error, sizeof error) ==
+                    RD_KAFKA_CONF_OK &&
+             rd_kafka_conf_set (conf, "auto.offset.reset", "earliest", error, sizeof error) ==
+                 RD_KAFKA_CONF_OK;
+    if (ok && type == RD_KAFKA_PRODUCER)
+        ok = rd_kafka_conf_set (conf, "enable.idempotence", "true", error, sizeof error) ==
+             RD_KAFKA_CONF_OK;
+    if (!ok) {
+        snprintf (reason, reason_size, "kafka config: %s", error);
+        rd_kafka_conf_destroy (conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque (conf, self);
+    rd_kafka_conf_set_error_cb (conf, s_error_cb);
+    rd_kafka_t *client = rd_kafka_new (type, conf, error, sizeof error);
+    if (!client)
+        snprintf (reason, reason_size, "kafka: %s", error);
+    return client;
+}
+
+static void
+s_destroy (void **state_p)
+{
+    if (!state_p || !*state_p)
+        return;
+    s_listener_t *self = (s_listener_t *)*state_p;
+    if (self->consumer) {
+        rd_kafka_consumer_close (self->consumer);
+        rd_kafka_destroy (self->consumer);
+    }
+    if (self->producer) {
+        rd_kafka_flush (self->producer, 5000);
+        rd_kafka_destroy (self->producer);
+    }
+    zhashx_destroy (&self->pending);
+    free (self);
+    *state_p = NULL;
+}
+
+static int
+s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_size)
+{
+    if (!*host->config_str (host, "brokers")) {
+        snprintf (reason, reason_size, "no Kafka brokers: set plugins/%s/brokers",
+                  host->plugin_name);
+        return JOBD_ECONFIG;
+    }
+    s_listener_t *self = (s_listener_t *)zmalloc (sizeof (s_listener_t));
+    self->host = host;
+    self->options =
+        (kl_options_t){host->plugin_name, host->config_str (host, "backend"),
+                       host->config_str (host, "kind"), host->config_int (host, "create", 1) != 0};
+    snprintf (self->dead_letter, sizeof self->dead_letter, "%s",
+              host->config_str (host, "dead_letter"));
+    snprintf (self->transitions, sizeof self->transitions, "%s",
+              host->config_str (host, "transitions"));
+    self->pending = zhashx_new ();
+    zhashx_set_destructor (self->pending, (zhashx_destructor_fn *)zstr_free);
+    self->consumer = s_client (self, RD_KAFKA_CONSUMER, reason, reason_size);
+    self->producer =
+        self->consumer ? s_client (self, RD_KAFKA_PRODUCER, reason, reason_size) : NULL;
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new (4);
+    char list[1024];
+    snprintf (list, sizeof list, "%s", host->config_str (host, "topics"));
+    char *save = NULL;
+    for (char *topic = strtok_r (list, ",", &save); topic; topic = strtok_r (NULL, ",", &save))
+        rd_kafka_topic_partition_list_add (topics, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err =
+        self->producer ? rd_kafka_subscribe (self->consumer, topics) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_topic_partition_list_destroy (topics);
+    if (!self->producer || err) {
+        if (err)
+            snprintf (reason, reason_size, "kafka subscribe: %s", rd_kafka_err2str (err));
+        s_destroy ((void **)&self);
+        return JOBD_ECONFIG;
+    }
+    *state_p = self;
+    return 0;
+}
+
+//  Commits the offset after this message: everything before it on its partition is done, since
+//  the broker answers one sender's events in order.
+static void
+s_commit (s_listener_t *self, const char *topic, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (list, topic, partition)->offset = offset + 1;
+    rd_kafka_commit (self->consumer, list, 1);
+    rd_kafka_topic_partition_list_destroy (list);
+}
+
+//  The original bytes, intact, with the reason and where they came from in headers.
+static void
+s_dead_letter (s_listener_t *self, const rd_kafka_message_t *message, const char *reason)
+{
+    self->dead_lettered++;
+    char where[320];
+    snprintf (where, sizeof where, "%s/%d/%lld", rd_kafka_topic_name (message->rkt),
+              (int)message->partition, (long long)message->offset);
+    self->host->log (self->host, JOBD_LOG_WARN, "dead-lettered %s: %s", where, reason);
+    rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->dead_letter),
+                       RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                       RD_KAFKA_V_KEY (message->key, message->key_len),
+                       RD_KAFKA_V_VALUE (message->payload, message->len),
+                       RD_KAFKA_V_HEADER ("jobd-reason", reason, -1),
+                       RD_KAFKA_V_HEADER ("jobd-source", where, -1), RD_KAFKA_V_END);
+}
+
+static void
+s_on_message (s_listener_t *self, rd_kafka_message_t *message)
+{
+    if (message->err) {
+        if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            self->host->log (self->host, JOBD_LOG_WARN, "kafka: %s",
+                             rd_kafka_message_errstr (message));
+        return;
+    }
+    self->consumed++;
+    char where[320], reason[512];
+    snprintf (where, sizeof where, "%s/%d/%lld", rd_kafka_topic_name (message->rkt),
+              (int)message->partition, (long long)message->offset);
+    jobd_event_t *event = NULL;
+    if (kl_status_decode (message->payload, message->len, &self->options, where, &event, reason,
+                          sizeof reason)) {
+        s_dead_letter (self, message, reason);
+        //  The dead letter is produced with acks=all and flushed before the offset moves on.
+        rd_kafka_flush (self->producer, 10000);
+        s_commit (self, rd_kafka_topic_name (message->rkt), message->partition, message->offset);
+        return;
+    }
+    //  Our own id, so that the reply finds its message: the producer's id stays in detail.
+    char id[32];
+    jobd_event_new_id (id);
+    jobd_event_set (&event->id, id);
+    event->reply = true;
+    s_pending_t *pending = (s_pending_t *)zmalloc (sizeof (s_pending_t));
+    snprintf (pending->id, sizeof pending->id, "%s", id);
+    snprintf (pending->topic, sizeof pending->topic, "%s", rd_kafka_topic_name (message->rkt));
+    pending->partition = message->partition;
+    pending->offset = message->offset;
+    zhashx_insert (self->pending, id, pending);
+    jobd_plugin_send (self->bus, event);
+    jobd_event_destroy (&event);
+}
+
+//  The broker's reply: the event is durable (or refused for good): its offset can move on.
+static void
+s_on_reply (s_listener_t *self)
+{
+    zframe_t *frame = zframe_recv (self->bus);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    if (frame &&
+        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0) == 0) {
+        const msgpack_object *map = &reply.data;
+        char re[JOBD_ID_MAX + 1] = "", why[512] = "";
+        bool ok = false;
+        for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
+             index++) {
+            const msgpack_object_kv *kv = &map->via.map.ptr[index];
+            if (kv->key.type != MSGPACK_OBJECT_STR)
+                continue;
+            if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "re", 2) &&
+                kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof re)
+                snprintf (re, sizeof re, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+            if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "ok", 2) &&
+                kv->val.type == MSGPACK_OBJECT_BOOLEAN)
+                ok = kv->val.via.boolean;
+            if (kv->key.via.str.size == 6 && !memcmp (kv->key.via.str.ptr, "reason", 6) &&
+                kv->val.type == MSGPACK_OBJECT_STR)
+                snprintf (why, sizeof why, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        }
+        s_pending_t *pending = (s_pending_t *)zhashx_lookup (self->pending, re);
+        if (pending) {
+            if (!ok) {
+                //  Refused by the broker (an unknown job, ...): logged and counted; the event
+                //  itself is valid, so it is not dead-lettered twice over.
+                self->refused++;
+                self->host->log (self->host, JOBD_LOG_WARN, "%s/%d/%lld refused: %s",
+                                 pending->topic, (int)pending->partition,
+                                 (long long)pending->offset, why);
+            }
+            s_commit (self, pending->topic, pending->partition, pending->offset);
+            zhashx_delete (self->pending, re);
+        }
+    }
+    msgpack_unpacked_destroy (&reply);
+    zframe_destroy (&frame);
+}
+
+//  Every committed transition goes out as JSON, keyed by job id: one job's stay in order.
+static void
+s_on_transition (s_listener_t *self, zsock_t *events)
+{
+    zmsg_t *msg = zmsg_recv (events);
+    zframe_t *payload = msg ? zmsg_last (msg) : NULL;
+    jobd_event_t *event = NULL;
+    if (self->transitions[0] && payload && zmsg_size (msg) == 2 &&
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0) {
+        json_t *json =
+            json_pack ("{s:s, s:s, s:s, s:I, s:I, s:I}", "job", event->job, "from",
+                       jobd_state_name (event->from), "state", jobd_state_name (event->state),
+                       "seq", (json_int_t)event->seq, "attempt", (json_int_t)event->attempt, "ts",
+                       (json_int_t)event->ts);
+        const char *keys[] = {"name", "kind", "backend", "ext", "error", "src"};
+        const char *values[] = {event->name, event->kind,  event->backend,
+                                event->ext,  event->error, event->source};
+        for (size_t index = 0; json && index < 6; index++)
+            if (values[index])
+                json_object_set_new (json, keys[index], json_string (values[index]));
+        char *text = json ? json_dumps (json, JSON_COMPACT) : NULL;
+        if (text)
+            rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->transitions),
+                               RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_KEY (event->job, strlen (event->job)),
+                               RD_KAFKA_V_VALUE (text, strlen (text)), RD_KAFKA_V_END);
+        free (text);
+        json_decref (json);
+    }
+    jobd_event_destroy (&event);
+    zmsg_destroy (&msg);
+}
+
+static int
+s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
+{
+    s_listener_t *self = (s_listener_t *)state;
+    self->bus = bus;
+    if (self->transitions[0])
+        zsock_set_subscribe (events, "job.");
+    bool running = true;
+    while (running) {
+        //  Kafka first: consumer_poll waits up to 50 ms for a message, then the sockets.
+        rd_kafka_message_t *message = rd_kafka_consumer_poll (self->consumer, 50);
+        if (message) {
+            s_on_message (self, message);
+            rd_kafka_message_destroy (message);
+        }
+        rd_kafka_poll (self->producer, 0);
+        while (zsock_events (bus) & ZMQ_POLLIN)
+            s_on_reply (self);
+        while (zsock_events (events) & ZMQ_POLLIN)
+            s_on_transition (self, events);
+        while (running && (zsock_events (pipe) & ZMQ_POLLIN)) {
+            char *command = zstr_recv (pipe);
+            running = command && strcmp (command, "$TERM") != 0;
+            zstr_free (&command);
+        }
+    }
+    return 0;
+}
+
+JOBD_PLUGIN_DEFINE (.name = "kafka-listener", .version = "0.1.0",
+                    .description = "follows Kafka jobs from their status events; publishes "
+                                   "transitions to Kafka",
+                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy);

@@ -1,0 +1,205 @@
+//  kafka-listener against librdkafka's mock cluster (real Kafka protocol over loopback TCP):
+//  status events become transitions, bad payloads land in the dead-letter topic intact, every
+//  transition goes out on the outbound topic, and replaying the whole topic changes nothing.
+#include "harness.h"
+#include "jobd_admin.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <string.h>
+
+static harness_t s_harness;
+static harness_proc_t s_mock;
+static char s_brokers[256];
+
+static void
+s_config (const char *group)
+{
+    char extra[1024];
+    snprintf (extra, sizeof extra,
+              "plugins\n"
+              "    kafka-listener\n"
+              "        path = %s/plugins/kafka-listener.so\n"
+              "        brokers = %s\n"
+              "        group = %s\n"
+              "        topics = jobd.status\n"
+              "        transitions = jobd.transitions\n",
+              harness_build_dir (), s_brokers, group);
+    harness_write_config (&s_harness, extra);
+}
+
+static int
+s_setup (void **state)
+{
+    harness_init (&s_harness, "kafka");
+    char binary[512];
+    char *argv[] = {(char *)harness_bin ("kafka-mock", binary, sizeof binary),
+                    "--topic",
+                    "jobd.status:2",
+                    "--topic",
+                    "jobd.dead-letter:1",
+                    "--topic",
+                    "jobd.transitions:1",
+                    NULL};
+    char log[400];
+    snprintf (log, sizeof log, "%s/kafka-mock.log", s_harness.dir);
+    assert_int_equal (harness_spawn_logged (&s_mock, argv, log), 0);
+    assert_true (harness_proc_wait_out (&s_mock, "\n", 10000));
+    snprintf (s_brokers, sizeof s_brokers, "%.*s", (int)strcspn (s_mock.out, "\n"), s_mock.out);
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    kill (s_mock.pid, SIGTERM);
+    harness_proc_finish (&s_mock, 10000);
+    harness_fini (&s_harness);
+    return 0;
+}
+
+static rd_kafka_t *
+s_client (rd_kafka_type_t type)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+    char error[256];
+    rd_kafka_conf_set (conf, "bootstrap.servers", s_brokers, error, sizeof error);
+    if (type == RD_KAFKA_CONSUMER) { //  assign needs a group id, though it never joins
+        rd_kafka_conf_set (conf, "group.id", "jobd-test-reader", error, sizeof error);
+        rd_kafka_conf_set (conf, "enable.auto.commit", "false", error, sizeof error);
+    }
+    rd_kafka_t *client = rd_kafka_new (type, conf, error, sizeof error);
+    assert_non_null (client);
+    return client;
+}
+
+static void
+s_produce (rd_kafka_t *producer, const char *key, const char *value)
+{
+    assert_int_equal (rd_kafka_producev (producer, RD_KAFKA_V_TOPIC ("jobd.status"),
+                                         RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                                         RD_KAFKA_V_KEY (key, strlen (key)),
+                                         RD_KAFKA_V_VALUE ((void *)value, strlen (value)),
+                                         RD_KAFKA_V_END),
+                      0);
+}
+
+//  A message read back, copied: librdkafka's own messages must be gone before its handle is.
+typedef struct {
+    char payload[1024];
+    size_t size;
+    char reason[256]; //  the jobd-reason header, when there is one
+} s_message_t;
+
+//  Reads a whole topic partition from the start, up to count messages or the deadline.
+static size_t
+s_read_topic (const char *topic, s_message_t *messages, size_t count, int timeout_ms)
+{
+    rd_kafka_t *consumer = s_client (RD_KAFKA_CONSUMER);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (list, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    //  assign, not subscribe: no group join.
+    assert_int_equal (rd_kafka_assign (consumer, list), 0);
+    rd_kafka_topic_partition_list_destroy (list);
+    size_t got = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (got < count && zclock_mono () < deadline) {
+        rd_kafka_message_t *message = rd_kafka_consumer_poll (consumer, 100);
+        if (message && !message->err) {
+            s_message_t *copy = &messages[got++];
+            memset (copy, 0, sizeof *copy);
+            copy->size =
+                message->len < sizeof copy->payload ? message->len : sizeof copy->payload - 1;
+            memcpy (copy->payload, message->payload, copy->size);
+            rd_kafka_headers_t *headers = NULL;
+            const void *reason = NULL;
+            size_t reason_size = 0;
+            if (rd_kafka_message_headers (message, &headers) == 0 &&
+                rd_kafka_header_get_last (headers, "jobd-reason", &reason, &reason_size) == 0)
+                snprintf (copy->reason, sizeof copy->reason, "%.*s", (int)reason_size,
+                          (const char *)reason);
+        }
+        if (message)
+            rd_kafka_message_destroy (message);
+    }
+    //  Not a group member: nothing to leave or commit on the way out.
+    rd_kafka_destroy_flags (consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return got;
+}
+
+static void
+test_events_dead_letters_and_replay (void **state)
+{
+    s_config ("jobd-test");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER);
+    s_produce (producer, "orders-sync",
+               "{\"ext\":\"orders-sync\",\"name\":\"orders sync\","
+               "\"state\":\"STARTED\"}");
+    s_produce (producer, "orders-sync", "{\"ext\":\"orders-sync\",\"state\":\"COMPLETED\"}");
+    s_produce (producer, "fx-stream", "{\"ext\":\"fx-stream\",\"state\":\"RUNNING\"}");
+    s_produce (producer, "fx-stream",
+               "{\"ext\":\"fx-stream\",\"state\":\"ERROR\",\"error\":\"sink timed out\"}");
+    s_produce (producer, "junk", "not json at all");
+    s_produce (producer, "junk", "{\"ext\":\"x\"}");
+    assert_int_equal (rd_kafka_flush (producer, 10000), 0);
+    rd_kafka_destroy (producer);
+
+    //  The group join on the mock takes about 3 s.
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_SUCCEEDED, 1, 30000));
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_FAILED, 1, 10000));
+
+    //  Both bad payloads, unchanged, with their reason.
+    static s_message_t messages[4];
+    assert_int_equal (s_read_topic ("jobd.dead-letter", messages, 2, 10000), 2);
+    bool saw_junk = false;
+    for (size_t index = 0; index < 2; index++) {
+        assert_true (strlen (messages[index].reason) > 0);
+        saw_junk = saw_junk || (messages[index].size == 15 &&
+                                !memcmp (messages[index].payload, "not json at all", 15));
+    }
+    assert_true (saw_junk);
+
+    //  Every transition on the outbound topic: 2 per job here (new -> RUNNING -> final).
+    assert_int_equal (s_read_topic ("jobd.transitions", messages, 4, 10000), 4);
+    for (size_t index = 0; index < 4; index++)
+        assert_non_null (strstr (messages[index].payload, "\"seq\":"));
+
+    //  Replay: a new group reads the topic from offset 0. Nothing changes in the store.
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    s_config ("jobd-replay");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    //  Wait until the replayed events were answered (counted as duplicates or backward).
+    int64_t deadline = zclock_mono () + 30000;
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1t\xa1q\xa5stats";
+    uint64_t repeats = 0;
+    while (repeats < 4 && zclock_mono () < deadline) {
+        msgpack_unpacked reply;
+        msgpack_unpacked_init (&reply);
+        if (harness_request (&s_harness, query, sizeof query - 1, &reply, 1000) == 0) {
+            const msgpack_object *broker = jobd_admin_lookup (&reply.data, "broker");
+            const msgpack_object *duplicates = jobd_admin_lookup (broker, "duplicates");
+            const msgpack_object *backward = jobd_admin_lookup (broker, "backward");
+            repeats = (duplicates ? duplicates->via.u64 : 0) + (backward ? backward->via.u64 : 0);
+        }
+        msgpack_unpacked_destroy (&reply);
+        if (repeats < 4)
+            zclock_sleep (50); //  polling a counter with a deadline: no event to wait on
+    }
+    assert_true (repeats >= 4);
+    assert_int_equal (harness_count (&s_harness, JOBD_STATE_SUCCEEDED), 1);
+    assert_int_equal (harness_count (&s_harness, JOBD_STATE_FAILED), 1);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test (test_events_dead_letters_and_replay)};
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
