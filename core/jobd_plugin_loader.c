@@ -150,7 +150,9 @@ s_plugin_new (jobd_plugin_loader_t *loader, const char *name)
 static int
 s_plugin_open (s_plugin_t *self)
 {
-    self->handle = dlopen (self->path, RTLD_NOW | RTLD_LOCAL);
+    //  RTLD_NODELETE: a plugin's libraries (librdkafka, libcurl, OpenSSL) keep global state
+    //  allocated at first use; unloading them at exit would only turn it into leaks.
+    self->handle = dlopen (self->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!self->handle) {
         snprintf (self->error, sizeof self->error,
                   "cannot load %s: %s (missing file or dependencies? run ldd on it)", self->path,
