@@ -1,6 +1,7 @@
 //  kafka-listener: the job status event producers send, in JSON or msgpack, read into an
 //  `observed` event (the format is in proto/README.md, "Kafka job status events").
 #include "kl_status.h"
+#include "jobd_json.h"
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -42,52 +43,6 @@ s_fail (char *reason, size_t reason_size, int rc, const char *format, const char
     return rc;
 }
 
-//  The payload as JSON: msgpack payloads are converted on the way, so one reader serves both.
-static json_t *s_from_msgpack (const msgpack_object *obj);
-
-static json_t *
-s_from_msgpack (const msgpack_object *obj)
-{
-    switch (obj->type) {
-        case MSGPACK_OBJECT_NIL:
-            return json_null ();
-        case MSGPACK_OBJECT_BOOLEAN:
-            return json_boolean (obj->via.boolean);
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            return obj->via.u64 > INT64_MAX ? json_real ((double)obj->via.u64)
-                                            : json_integer ((json_int_t)obj->via.u64);
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            return json_integer ((json_int_t)obj->via.i64);
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:
-            return json_real (obj->via.f64);
-        case MSGPACK_OBJECT_STR:
-            return json_stringn_nocheck (obj->via.str.ptr, obj->via.str.size);
-        case MSGPACK_OBJECT_ARRAY: {
-            json_t *array = json_array ();
-            for (uint32_t index = 0; array && index < obj->via.array.size; index++)
-                json_array_append_new (array, s_from_msgpack (&obj->via.array.ptr[index]));
-            return array;
-        }
-        case MSGPACK_OBJECT_MAP: {
-            json_t *object = json_object ();
-            for (uint32_t index = 0; object && index < obj->via.map.size; index++) {
-                const msgpack_object_kv *kv = &obj->via.map.ptr[index];
-                if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size > 255 ||
-                    memchr (kv->key.via.str.ptr, 0, kv->key.via.str.size))
-                    continue;
-                char key[256];
-                memcpy (key, kv->key.via.str.ptr, kv->key.via.str.size);
-                key[kv->key.via.str.size] = 0;
-                json_object_set_new (object, key, s_from_msgpack (&kv->val));
-            }
-            return object;
-        }
-        default:
-            return json_null (); //  bin and ext carry nothing this format defines
-    }
-}
-
 static json_t *
 s_load (const void *payload, size_t size, char *reason, size_t reason_size)
 {
@@ -108,7 +63,7 @@ s_load (const void *payload, size_t size, char *reason, size_t reason_size)
     json_t *root = NULL;
     char why[200] = "";
     if (jobd_msgpack_unpack (payload, size, &unpacked, why, sizeof why) == 0)
-        root = s_from_msgpack (&unpacked.data);
+        root = jobd_json_from_msgpack (&unpacked.data); //  one reader for both
     else
         snprintf (reason, reason_size,
                   "neither a JSON object nor a msgpack map (read as msgpack: %s)", why);

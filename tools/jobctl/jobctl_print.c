@@ -1,5 +1,6 @@
 //  jobctl's output: human tables and lines by default, JSON for scripts.
 #include "jobctl_print.h"
+#include "jobd_json.h"
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -7,54 +8,7 @@
 json_t *
 jobctl_json_from_msgpack (const msgpack_object *obj)
 {
-    switch (obj->type) {
-        case MSGPACK_OBJECT_NIL:
-            return json_null ();
-        case MSGPACK_OBJECT_BOOLEAN:
-            return json_boolean (obj->via.boolean);
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            return json_integer ((json_int_t)obj->via.u64);
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            return json_integer ((json_int_t)obj->via.i64);
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:
-            return json_real (obj->via.f64);
-        case MSGPACK_OBJECT_STR:
-            return json_stringn_nocheck (obj->via.str.ptr, obj->via.str.size);
-        case MSGPACK_OBJECT_ARRAY: {
-            json_t *array = json_array ();
-            for (uint32_t index = 0; array && index < obj->via.array.size; index++)
-                json_array_append_new (array,
-                                       jobctl_json_from_msgpack (&obj->via.array.ptr[index]));
-            return array;
-        }
-        case MSGPACK_OBJECT_MAP: {
-            json_t *object = json_object ();
-            for (uint32_t index = 0; object && index < obj->via.map.size; index++) {
-                const msgpack_object_kv *kv = &obj->via.map.ptr[index];
-                if (kv->key.type != MSGPACK_OBJECT_STR)
-                    continue;
-                char key[256];
-                snprintf (key, sizeof key, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
-                json_object_set_new (object, key, jobctl_json_from_msgpack (&kv->val));
-            }
-            return object;
-        }
-        default: {
-            //  bin and ext: hex text, so that nothing is lost and the output stays JSON.
-            const unsigned char *bytes = (const unsigned char *)obj->via.bin.ptr;
-            size_t size = obj->via.bin.size;
-            char *hex = (char *)malloc (size * 2 + 1);
-            if (!hex)
-                return NULL;
-            for (size_t index = 0; index < size; index++)
-                sprintf (hex + index * 2, "%02x", bytes[index]);
-            hex[size * 2] = 0;
-            json_t *text = json_string (hex);
-            free (hex);
-            return text;
-        }
-    }
+    return jobd_json_from_msgpack (obj);
 }
 
 void
