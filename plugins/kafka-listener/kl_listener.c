@@ -1,8 +1,10 @@
 //  The kafka-listener plugin: a consumer-group member that turns job status events into
 //  observations, commits a message's offset only once the broker has answered for it (durable,
-//  or refused and dead-lettered), and publishes every transition to an outbound topic.
+//  or refused and dead-lettered), publishes every transition to an outbound topic, and reports
+//  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
 #include "jobd_plugin.h"
 #include "kl_status.h"
+#include "kl_watch.h"
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <string.h>
@@ -17,6 +19,10 @@ static const jobd_conf_key_t s_config[] = {
     {"create", JOBD_CONF_BOOL, "true", "register unknown jobs named by ext"},
     {"backend", JOBD_CONF_STRING, "kafka", "backend name of jobs named by ext"},
     {"kind", JOBD_CONF_STRING, "kafka", "kind of jobs registered from events"},
+    {"heartbeat", JOBD_CONF_DURATION, "0", "deadline of RUNNING jobs of `kind` (0: none)"},
+    {"kinds/*/heartbeat", JOBD_CONF_DURATION, "0", "deadline of RUNNING jobs of that kind"},
+    {"stale_grace", JOBD_CONF_DURATION, "30s", "silent this long past the deadline: LOST"},
+    {"status_interval", JOBD_CONF_DURATION, "5s", "how often the Kafka state is reported"},
     {NULL, 0, NULL, NULL}};
 
 //  A consumed message waiting for the broker's reply: its offset is committed after it.
@@ -25,6 +31,7 @@ typedef struct {
     char topic[256];
     int32_t partition;
     int64_t offset;
+    int64_t heartbeat; //  the event's heartbeat promise (ms), or 0
 } s_pending_t;
 
 typedef struct {
@@ -36,8 +43,10 @@ typedef struct {
     char dead_letter[256];
     char transitions[256];
     zhashx_t *pending; //  event id -> s_pending_t
-    uint64_t consumed, dead_lettered, refused;
-    bool up; //  last known connection state, for plugin.status
+    kl_watch_t *watch; //  heartbeat deadlines
+    int64_t watch_due;
+    uint64_t consumed, dead_lettered, refused, stale, lost;
+    char status[512]; //  the last plugin.status detail sent
 } s_listener_t;
 
 static void
@@ -58,9 +67,59 @@ s_error_cb (rd_kafka_t *rk, int err, const char *reason, void *opaque)
     s_listener_t *self = (s_listener_t *)opaque;
     self->host->log (self->host, JOBD_LOG_WARN, "kafka: %s", reason);
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && self->bus) {
-        self->up = false;
+        snprintf (self->status, sizeof self->status, "%s", reason);
         s_send_status (self, "degraded", reason);
     }
+}
+
+//  librdkafka's statistics (the consumer's, every status_interval): the brokers it reaches, and
+//  the plugin's own counts, as plugin.status for `jobctl plugins` when something changed.
+static int
+s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    s_listener_t *self = (s_listener_t *)opaque;
+    json_t *root = json_loadb (json, json_len, 0, NULL);
+    json_t *brokers = json_object_get (root, "brokers");
+    const char *name;
+    json_t *broker;
+    //  Each broker once, by node id: bootstrap entries (-1) and the logical coordinator stand
+    //  for the same brokers.
+    json_int_t nodes[64];
+    bool node_up[64];
+    int known = 0;
+    json_object_foreach (brokers, name, broker)
+    {
+        json_int_t node = json_integer_value (json_object_get (broker, "nodeid"));
+        const char *state = json_string_value (json_object_get (broker, "state"));
+        int index = 0;
+        while (index < known && nodes[index] != node)
+            index++;
+        if (node < 0 || index == 64)
+            continue;
+        if (index == known) {
+            nodes[known++] = node;
+            node_up[index] = false;
+        }
+        node_up[index] = node_up[index] || (state && strcmp (state, "UP") == 0);
+    }
+    int up = 0;
+    for (int index = 0; index < known; index++)
+        up += node_up[index];
+    json_decref (root);
+    char detail[512];
+    snprintf (detail, sizeof detail,
+              "brokers up %d/%d; consumed %llu, dead-lettered %llu, refused %llu, awaiting the "
+              "store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost %llu in all)",
+              up, known, (unsigned long long)self->consumed,
+              (unsigned long long)self->dead_lettered, (unsigned long long)self->refused,
+              zhashx_size (self->pending), kl_watch_size (self->watch),
+              kl_watch_stale (self->watch), (unsigned long long)self->stale,
+              (unsigned long long)self->lost);
+    if (self->bus && strcmp (detail, self->status) != 0) {
+        snprintf (self->status, sizeof self->status, "%s", detail);
+        s_send_status (self, up > 0 ? "running" : "degraded", detail);
+    }
+    return 0;
 }
 
 static rd_kafka_t *
@@ -79,9 +138,25 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
                     RD_KAFKA_CONF_OK &&
              rd_kafka_conf_set (conf, "auto.offset.reset", "earliest", error, sizeof error) ==
                  RD_KAFKA_CONF_OK;
+    //  Idempotent, and never giving up: while Kafka is away, transitions wait in order.
     if (ok && type == RD_KAFKA_PRODUCER)
         ok = rd_kafka_conf_set (conf, "enable.idempotence", "true", error, sizeof error) ==
+                 RD_KAFKA_CONF_OK &&
+             rd_kafka_conf_set (conf, "message.timeout.ms", "0", error, sizeof error) ==
+                 RD_KAFKA_CONF_OK;
+    if (!ok) {
+        snprintf (reason, reason_size, "kafka config: %s", error);
+        rd_kafka_conf_destroy (conf);
+        return NULL;
+    }
+    if (ok && type == RD_KAFKA_CONSUMER) {
+        char interval[32];
+        snprintf (interval, sizeof interval, "%lld",
+                  (long long)host->config_int (host, "status_interval", 5000));
+        ok = rd_kafka_conf_set (conf, "statistics.interval.ms", interval, error, sizeof error) ==
              RD_KAFKA_CONF_OK;
+        rd_kafka_conf_set_stats_cb (conf, s_stats_cb);
+    }
     if (!ok) {
         snprintf (reason, reason_size, "kafka config: %s", error);
         rd_kafka_conf_destroy (conf);
@@ -110,6 +185,7 @@ s_destroy (void **state_p)
         rd_kafka_destroy (self->producer);
     }
     zhashx_destroy (&self->pending);
+    kl_watch_destroy (&self->watch);
     free (self);
     *state_p = NULL;
 }
@@ -133,7 +209,19 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
               host->config_str (host, "transitions"));
     self->pending = zhashx_new ();
     zhashx_set_destructor (self->pending, (zhashx_destructor_fn *)zstr_free);
+    self->watch = kl_watch_new (host->config_int (host, "stale_grace", 30000));
+    kl_watch_set_kind (self->watch, self->options.kind, host->config_int (host, "heartbeat", 0));
+    const char *kinds[64];
+    size_t kind_count = host->config_names (host, "kinds", kinds, 64);
+    for (size_t index = 0; index < kind_count && index < 64; index++) {
+        char key[JOBD_NAME_MAX + 32];
+        snprintf (key, sizeof key, "kinds/%s/heartbeat", kinds[index]);
+        kl_watch_set_kind (self->watch, kinds[index], host->config_int (host, key, 0));
+    }
     self->consumer = s_client (self, RD_KAFKA_CONSUMER, reason, reason_size);
+    if (self->consumer)
+        //  One queue: consumer_poll serves the error and statistics callbacks too.
+        rd_kafka_poll_set_consumer (self->consumer);
     self->producer =
         self->consumer ? s_client (self, RD_KAFKA_PRODUCER, reason, reason_size) : NULL;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new (4);
@@ -197,8 +285,9 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     snprintf (where, sizeof where, "%s/%d/%lld", rd_kafka_topic_name (message->rkt),
               (int)message->partition, (long long)message->offset);
     jobd_event_t *event = NULL;
-    if (kl_status_decode (message->payload, message->len, &self->options, where, &event, reason,
-                          sizeof reason)) {
+    int64_t heartbeat = 0;
+    if (kl_status_decode (message->payload, message->len, &self->options, where, &event, &heartbeat,
+                          reason, sizeof reason)) {
         s_dead_letter (self, message, reason);
         //  The dead letter is produced with acks=all and flushed before the offset moves on.
         rd_kafka_flush (self->producer, 10000);
@@ -215,6 +304,7 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     snprintf (pending->topic, sizeof pending->topic, "%s", rd_kafka_topic_name (message->rkt));
     pending->partition = message->partition;
     pending->offset = message->offset;
+    pending->heartbeat = heartbeat;
     zhashx_insert (self->pending, id, pending);
     jobd_plugin_send (self->bus, event);
     jobd_event_destroy (&event);
@@ -230,7 +320,7 @@ s_on_reply (s_listener_t *self)
     if (frame &&
         jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0) == 0) {
         const msgpack_object *map = &reply.data;
-        char re[JOBD_ID_MAX + 1] = "", why[512] = "";
+        char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "";
         bool ok = false;
         for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
              index++) {
@@ -240,6 +330,9 @@ s_on_reply (s_listener_t *self)
             if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "re", 2) &&
                 kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof re)
                 snprintf (re, sizeof re, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+            if (kv->key.via.str.size == 3 && !memcmp (kv->key.via.str.ptr, "job", 3) &&
+                kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof job)
+                snprintf (job, sizeof job, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
             if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "ok", 2) &&
                 kv->val.type == MSGPACK_OBJECT_BOOLEAN)
                 ok = kv->val.via.boolean;
@@ -256,7 +349,9 @@ s_on_reply (s_listener_t *self)
                 self->host->log (self->host, JOBD_LOG_WARN, "%s/%d/%lld refused: %s",
                                  pending->topic, (int)pending->partition,
                                  (long long)pending->offset, why);
-            }
+            } else if (job[0])
+                //  A sign of life, durable now: the job's heartbeat clock starts again.
+                kl_watch_heard (self->watch, job, pending->heartbeat, zclock_time ());
             s_commit (self, pending->topic, pending->partition, pending->offset);
             zhashx_delete (self->pending, re);
         }
@@ -272,8 +367,10 @@ s_on_transition (s_listener_t *self, zsock_t *events)
     zmsg_t *msg = zmsg_recv (events);
     zframe_t *payload = msg ? zmsg_last (msg) : NULL;
     jobd_event_t *event = NULL;
-    if (self->transitions[0] && payload && zmsg_size (msg) == 2 &&
-        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0) {
+    if (payload && zmsg_size (msg) == 2 &&
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
+        kl_watch_state (self->watch, event->job, event->kind, event->state, zclock_time ());
+    if (event && self->transitions[0]) {
         json_t *json =
             json_pack ("{s:s, s:s, s:s, s:I, s:I, s:I}", "job", event->job, "from",
                        jobd_state_name (event->from), "state", jobd_state_name (event->state),
@@ -298,15 +395,58 @@ s_on_transition (s_listener_t *self, zsock_t *events)
     zmsg_destroy (&msg);
 }
 
+//  A watched job crossed a line: stale (published as such), then lost (an observation).
+static void
+s_on_silence (const char *job, kl_watch_verdict_t verdict, int64_t last_heard, int64_t deadline,
+              void *arg)
+{
+    s_listener_t *self = (s_listener_t *)arg;
+    int64_t silent = (zclock_time () - last_heard) / 1000;
+    jobd_event_t *event =
+        jobd_event_new (verdict == KL_WATCH_STALE ? JOBD_EVENT_STALE : JOBD_EVENT_OBSERVED);
+    char error[256];
+    snprintf (error, sizeof error, "no status event for %lld s (heartbeat deadline %lld s)",
+              (long long)silent, (long long)(deadline / 1000));
+    jobd_event_set (&event->source, self->host->plugin_name);
+    jobd_event_set (&event->job, job);
+    if (verdict == KL_WATCH_STALE) {
+        self->stale++;
+        event->state = JOBD_STATE_RUNNING;
+        event->last_seen = last_heard;
+    } else {
+        self->lost++;
+        event->state = JOBD_STATE_LOST;
+        jobd_event_set (&event->error, error);
+    }
+    self->host->log (self->host, JOBD_LOG_WARN, "%s %s: %s", job,
+                     verdict == KL_WATCH_STALE ? "is stale" : "is lost", error);
+    jobd_plugin_send (self->bus, event);
+    jobd_event_destroy (&event);
+}
+
+static bool
+s_watch_one (const jobd_job_t *record, void *arg)
+{
+    s_listener_t *self = (s_listener_t *)arg;
+    kl_watch_state (self->watch, record->id, record->kind, record->state, zclock_time ());
+    return true;
+}
+
 static int
 s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
 {
     s_listener_t *self = (s_listener_t *)state;
     self->bus = bus;
-    if (self->transitions[0])
-        zsock_set_subscribe (events, "job.");
+    //  Transitions feed the heartbeat deadlines, and the outbound topic when there is one.
+    zsock_set_subscribe (events, "job.");
+    //  After a restart, RUNNING jobs get a whole deadline from now: events produced while jobd
+    //  was down are still in Kafka and will be read.
+    host->job_scan (host, 1u << JOBD_STATE_RUNNING, s_watch_one, self);
     bool running = true;
     while (running) {
+        if (zclock_time () >= self->watch_due)
+            self->watch_due =
+                zclock_time () + kl_watch_check (self->watch, zclock_time (), s_on_silence, self);
         //  Kafka first: consumer_poll waits up to 50 ms for a message, then the sockets.
         rd_kafka_message_t *message = rd_kafka_consumer_poll (self->consumer, 50);
         if (message) {

@@ -92,9 +92,12 @@ s_string (json_t *root, const char *key, size_t max, const char **value, char *r
 
 int
 kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
-                  const char *fallback_id, jobd_event_t **event_p, char *reason, size_t reason_size)
+                  const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
+                  char *reason, size_t reason_size)
 {
     reason[0] = 0;
+    if (heartbeat_p)
+        *heartbeat_p = 0;
     if (size > KL_PAYLOAD_MAX) {
         snprintf (reason, reason_size, "payload of %zu bytes, over the %d byte limit", size,
                   KL_PAYLOAD_MAX);
@@ -131,6 +134,7 @@ kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
     jobd_state_t state = kl_map_state (state_word);
     json_t *attempt = json_object_get (root, "attempt");
     json_t *ts = json_object_get (root, "ts");
+    json_t *heartbeat = json_object_get (root, "heartbeat");
     if (rc == 0 && !state_word)
         rc = s_fail (reason, reason_size, JOBD_EPROTO, "missing field '%s'", "state");
     else if (rc == 0 && state == JOBD_STATE_NONE)
@@ -146,6 +150,11 @@ kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
     else if (rc == 0 && ts && !json_is_null (ts) && !json_is_integer (ts))
         rc = s_fail (reason, reason_size, JOBD_EPROTO,
                      "field '%s' must be milliseconds since the epoch", "ts");
+    else if (rc == 0 && heartbeat && !json_is_null (heartbeat) &&
+             (!json_is_integer (heartbeat) || json_integer_value (heartbeat) <= 0 ||
+              json_integer_value (heartbeat) > KL_HEARTBEAT_MAX))
+        rc = s_fail (reason, reason_size, JOBD_EPROTO,
+                     "field '%s' must be milliseconds, from 1 to 30 days", "heartbeat");
     jobd_event_t *event = NULL;
     if (rc == 0) {
         event = jobd_event_new (JOBD_EVENT_OBSERVED);
@@ -157,10 +166,12 @@ kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
         event->attempt = attempt ? (uint32_t)json_integer_value (attempt) : 0;
         if (ts && json_integer_value (ts) > 0)
             event->ts = json_integer_value (ts);
+        if (heartbeat_p && heartbeat)
+            *heartbeat_p = json_integer_value (heartbeat);
         //  Everything else the producer said (progress, details, ...) travels as detail text.
         json_t *rest = json_deep_copy (root);
         static const char *known[] = {"v",    "id",    "job",   "ext",     "backend", "kind",
-                                      "name", "state", "error", "attempt", "ts"};
+                                      "name", "state", "error", "attempt", "ts",      "heartbeat"};
         for (size_t index = 0; index < sizeof known / sizeof known[0]; index++)
             json_object_del (rest, known[index]);
         char *detail = json_object_size (rest) ? json_dumps (rest, JSON_COMPACT) : NULL;

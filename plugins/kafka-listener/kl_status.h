@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KL_PAYLOAD_MAX (256 * 1024) //  larger payloads are dead-lettered unread
+#define KL_PAYLOAD_MAX   (256 * 1024)              //  larger payloads are dead-lettered unread
+#define KL_HEARTBEAT_MAX (30LL * 24 * 3600 * 1000) //  the longest heartbeat promise: 30 days
 
 //  How to read events that do not say everything themselves.
 typedef struct {
@@ -23,10 +24,11 @@ jobd_state_t kl_map_state (const char *word);
 
 //  Reads one payload (JSON when it starts with '{' after blanks, msgpack otherwise) into a fresh
 //  observed event. fallback_id names the event when the payload has no id ("topic/partition/
-//  offset"). Returns 0 and sets *event_p, or JOBD_EPROTO / JOBD_ETOOBIG with a reason for the
+//  offset"). Returns 0 and sets *event_p, and *heartbeat_p (when not NULL) to the producer's
+//  heartbeat promise in ms (0: none); or JOBD_EPROTO / JOBD_ETOOBIG with a reason for the
 //  dead-letter header.
 int kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
-                      const char *fallback_id, jobd_event_t **event_p, char *reason,
-                      size_t reason_size);
+                      const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
+                      char *reason, size_t reason_size);
 
 #endif

@@ -9,7 +9,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     static const kl_options_t options = {"kafka-listener", "kafka", "kafka", true};
     jobd_event_t *event = NULL;
     char reason[256];
-    if (kl_status_decode (data, size, &options, "fuzz/0/0", &event, reason, sizeof reason) == 0) {
+    if (kl_status_decode (data, size, &options, "fuzz/0/0", &event, NULL, reason, sizeof reason) ==
+        0) {
         //  What it produced is a valid observed event: it encodes.
         uint8_t *encoded = NULL;
         size_t encoded_size = 0;

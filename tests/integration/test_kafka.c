@@ -1,6 +1,7 @@
 //  kafka-listener against librdkafka's mock cluster (real Kafka protocol over loopback TCP):
 //  status events become transitions, bad payloads land in the dead-letter topic intact, every
-//  transition goes out on the outbound topic, and replaying the whole topic changes nothing.
+//  transition goes out on the outbound topic, replaying the whole topic changes nothing, and a
+//  RUNNING job that stays silent past its heartbeat deadline is stale, then LOST.
 #include "harness.h"
 #include "jobd_admin.h"
 #include <setjmp.h>
@@ -16,9 +17,9 @@ static harness_proc_t s_mock;
 static char s_brokers[256];
 
 static void
-s_config (const char *group)
+s_config_with (const char *group, const char *more)
 {
-    char extra[1024];
+    char extra[2048];
     snprintf (extra, sizeof extra,
               "plugins\n"
               "    kafka-listener\n"
@@ -26,9 +27,16 @@ s_config (const char *group)
               "        brokers = %s\n"
               "        group = %s\n"
               "        topics = jobd.status\n"
-              "        transitions = jobd.transitions\n",
-              harness_build_dir (), s_brokers, group);
+              "        transitions = jobd.transitions\n"
+              "%s",
+              harness_build_dir (), s_brokers, group, more);
     harness_write_config (&s_harness, extra);
+}
+
+static void
+s_config (const char *group)
+{
+    s_config_with (group, "");
 }
 
 static int
@@ -197,9 +205,92 @@ test_events_dead_letters_and_replay (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+//  jobctl's output for one command against the harness's jobd.
+static int
+s_jobctl (char *out, size_t out_size, const char *command, const char *arg)
+{
+    char binary[512];
+    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
+                    "--run-dir",
+                    s_harness.run_dir,
+                    "--store",
+                    s_harness.store,
+                    (char *)command,
+                    (char *)arg,
+                    NULL};
+    return harness_run (argv, out, out_size, NULL, 0, 20000);
+}
+
+static void
+test_heartbeats_stale_then_lost (void **state)
+{
+    //  Jobs of kind kafka promise a status event every 400 ms; one job promises its own 10 s;
+    //  a job of another kind promises 300 ms in its events.
+    s_config_with ("jobd-heartbeat", "        heartbeat = 400ms\n"
+                                     "        stale_grace = 400ms\n"
+                                     "        status_interval = 200ms\n");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    zsock_t *sub = zsock_new_sub (s_harness.events, "stale.");
+    assert_non_null (sub);
+    zsock_set_rcvtimeo (sub, 30000);
+    rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER);
+    s_produce (producer, "quiet", "{\"ext\":\"quiet\",\"state\":\"STARTED\"}");
+    s_produce (producer, "chatty",
+               "{\"ext\":\"chatty\",\"state\":\"STARTED\",\"heartbeat\":10000}");
+    s_produce (producer, "promised",
+               "{\"ext\":\"promised\",\"kind\":\"batch\",\"state\":\"STARTED\","
+               "\"heartbeat\":300}");
+    assert_int_equal (rd_kafka_flush (producer, 10000), 0);
+
+    //  The silent ones are said stale first (published on stale.<job>), then they are LOST.
+    char *topic = NULL;
+    zframe_t *payload = NULL;
+    assert_int_equal (zsock_recv (sub, "sf", &topic, &payload), 0);
+    jobd_event_t *event = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0), 0);
+    assert_int_equal (event->type, JOBD_EVENT_STALE);
+    assert_int_equal (event->state, JOBD_STATE_RUNNING);
+    assert_true (event->last_seen > 0);
+    jobd_event_destroy (&event);
+    zframe_destroy (&payload);
+    zstr_free (&topic);
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_LOST, 2, 30000));
+    //  The one that promised 10 s is still running: its own promise beats its kind's.
+    assert_int_equal (harness_count (&s_harness, JOBD_STATE_RUNNING), 1);
+    char out[8192];
+    assert_int_equal (s_jobctl (out, sizeof out, "ls", "--json"), 0);
+    assert_non_null (strstr (out, "no status event for"));
+
+    //  A lost job that speaks again is RUNNING again (promising a minute, not to be lost again
+    //  while the test looks).
+    s_produce (producer, "quiet",
+               "{\"ext\":\"quiet\",\"state\":\"HEARTBEAT\",\"heartbeat\":60000}");
+    assert_int_equal (rd_kafka_flush (producer, 10000), 0);
+    rd_kafka_destroy (producer);
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_RUNNING, 2, 30000));
+
+    //  jobctl plugins tells the Kafka side's state.
+    int64_t deadline = zclock_mono () + 20000;
+    bool reported = false;
+    while (!reported && zclock_mono () < deadline) {
+        assert_int_equal (s_jobctl (out, sizeof out, "plugins", NULL), 0);
+        reported = strstr (out, "brokers up 1/1") != NULL;
+        if (!reported)
+            zclock_sleep (100); //  polling a report with a deadline: no event to wait on
+    }
+    if (!reported)
+        fprintf (stderr, "jobctl plugins said:\n%s", out);
+    assert_true (reported);
+    zsock_destroy (&sub);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
 int
 main (void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test (test_events_dead_letters_and_replay)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test (test_events_dead_letters_and_replay),
+                                       cmocka_unit_test (test_heartbeats_stale_then_lost)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -14,8 +14,8 @@ s_decode (const char *payload, int expect, const char *reason_part)
 {
     jobd_event_t *event = NULL;
     char reason[256] = "";
-    int rc = kl_status_decode (payload, strlen (payload), &s_options, "events/0/42", &event, reason,
-                               sizeof reason);
+    int rc = kl_status_decode (payload, strlen (payload), &s_options, "events/0/42", &event, NULL,
+                               reason, sizeof reason);
     if (rc != expect)
         fail_msg ("'%s': got %d (%s), want %d", payload, rc, reason, expect);
     if (reason_part && !strstr (reason, reason_part))
@@ -62,14 +62,14 @@ test_msgpack (void **state)
     jobd_event_t *event = NULL;
     char reason[128];
     assert_int_equal (kl_status_decode (payload, sizeof payload - 1, &s_options, "t/1/2", &event,
-                                        reason, sizeof reason),
+                                        NULL, reason, sizeof reason),
                       0);
     assert_int_equal (event->state, JOBD_STATE_RUNNING);
     assert_string_equal (event->ext, "x");
     jobd_event_destroy (&event);
     //  A lying msgpack length is refused before anything allocates for it.
     assert_int_equal (kl_status_decode ("\xdf\xff\xff\xff\xff", 5, &s_options, "t/1/3", &event,
-                                        reason, sizeof reason),
+                                        NULL, reason, sizeof reason),
                       JOBD_EPROTO);
 }
 
@@ -113,10 +113,37 @@ test_bad_payloads_have_reasons (void **state)
     s_decode (payload, JOBD_ETOOBIG, "'job' is over its limit");
     jobd_event_t *event = NULL;
     char reason[128];
-    assert_int_equal (kl_status_decode ("{}", KL_PAYLOAD_MAX + 1, &s_options, "t/0/0", &event,
+    assert_int_equal (kl_status_decode ("{}", KL_PAYLOAD_MAX + 1, &s_options, "t/0/0", &event, NULL,
                                         reason, sizeof reason),
                       JOBD_ETOOBIG);
     assert_null (event);
+}
+
+static void
+test_heartbeat_promise (void **state)
+{
+    jobd_event_t *event = NULL;
+    char reason[256] = "";
+    int64_t heartbeat = -1;
+    const char *payload = "{\"ext\":\"feed\",\"state\":\"HEARTBEAT\",\"heartbeat\":15000}";
+    assert_int_equal (kl_status_decode (payload, strlen (payload), &s_options, "t/0/1", &event,
+                                        &heartbeat, reason, sizeof reason),
+                      0);
+    assert_int_equal (heartbeat, 15000);
+    assert_int_equal (event->state, JOBD_STATE_RUNNING);
+    assert_null (event->detail); //  a known field: not copied into detail
+    jobd_event_destroy (&event);
+    payload = "{\"ext\":\"feed\",\"state\":\"RUNNING\"}";
+    assert_int_equal (kl_status_decode (payload, strlen (payload), &s_options, "t/0/2", &event,
+                                        &heartbeat, reason, sizeof reason),
+                      0);
+    assert_int_equal (heartbeat, 0);
+    jobd_event_destroy (&event);
+    s_decode ("{\"ext\":\"f\",\"state\":\"RUNNING\",\"heartbeat\":0}", JOBD_EPROTO, "heartbeat");
+    s_decode ("{\"ext\":\"f\",\"state\":\"RUNNING\",\"heartbeat\":\"10s\"}", JOBD_EPROTO,
+              "heartbeat");
+    s_decode ("{\"ext\":\"f\",\"state\":\"RUNNING\",\"heartbeat\":99999999999999}", JOBD_EPROTO,
+              "heartbeat");
 }
 
 int
@@ -127,6 +154,7 @@ main (void)
         cmocka_unit_test (test_msgpack),
         cmocka_unit_test (test_word_mapping),
         cmocka_unit_test (test_bad_payloads_have_reasons),
+        cmocka_unit_test (test_heartbeat_promise),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
