@@ -89,6 +89,21 @@ s_host_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn
                             arg);
 }
 
+static int
+s_host_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_fn *fn,
+                 void *arg)
+{
+    return jobd_store_log_read (((s_plugin_t *)host->core)->store, after, max,
+                                (jobd_store_log_fn *)fn, arg);
+}
+
+static int
+s_host_log_cursor (const jobd_host_t *host, const char *name, uint64_t *position_p,
+                   uint64_t *head_p)
+{
+    return jobd_store_cursor_get (((s_plugin_t *)host->core)->store, name, position_p, head_p);
+}
+
 static void
 s_plugin_destroy (s_plugin_t **self_p)
 {
@@ -360,7 +375,9 @@ jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
                                          .job_get = s_host_job_get,
                                          .job_find = s_host_job_find,
                                          .job_scan = s_host_job_scan,
-                                         .core = plugin};
+                                         .core = plugin,
+                                         .log_read = s_host_log_read,
+                                         .log_cursor = s_host_log_cursor};
             char reason[400] = "";
             int rc = plugin->plugin.init (&plugin->host, &plugin->state, reason, sizeof reason);
             if (rc) {

@@ -7,6 +7,7 @@
 #include "jobd_job.h"
 #include <czmq.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -16,7 +17,7 @@ extern "C" {
 //  A plugin built for another major is refused. Minor versions only append fields to the
 //  descriptor and the host table: each side reads only what the other's size covers.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 0
+#define JOBD_PLUGIN_ABI_MINOR 1
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -60,6 +61,15 @@ typedef struct jobd_host jobd_host_t;
 //  to stop.
 typedef bool (jobd_host_scan_fn) (const jobd_job_t *job, void *arg);
 
+//  Called by jobd_host_t.log_read for each entry of the transition log: its position and the
+//  encoded transition event (msgpack, proto/README.md), borrowed for the call. Return false to
+//  stop.
+typedef bool (jobd_host_log_fn) (uint64_t position, const uint8_t *data, size_t size, void *arg);
+
+//  True when the host table has field (a core of this minor or newer built it).
+#define JOBD_HOST_HAS(host, field)                                                                 \
+    ((host)->size >= offsetof (jobd_host_t, field) + sizeof ((host)->field))
+
 //  The host table: the plugin's only way into the core. Owned by the core, valid from init until
 //  destroy returns. Functions marked "any thread" may be called from threads the plugin starts.
 struct jobd_host {
@@ -94,6 +104,21 @@ struct jobd_host {
                      void *arg);
 
     void *core; //  the core's own; plugins do not touch it
+
+    //  ABI 1.1: the transition log, every committed transition in commit order, for plugins that
+    //  forward transitions and must lose none across restarts and outages. A reader names itself
+    //  with a cursor: it sends `cursor` events (name, seq: the last position it is done with) on
+    //  the bus; logging starts with the first cursor, and entries all cursors passed are dropped.
+    //  Check JOBD_HOST_HAS (host, log_read) first. Any thread.
+
+    //  Calls fn for up to max entries after position `after`, in order. Returns how many it read,
+    //  or a negative error.
+    int (*log_read) (const jobd_host_t *self, uint64_t after, size_t max, jobd_host_log_fn *fn,
+                     void *arg);
+    //  Reads cursor name's position (JOBD_ENOTFOUND and 0 when never set) and the log's head
+    //  (the last position written). Either pointer may be NULL.
+    int (*log_cursor) (const jobd_host_t *self, const char *name, uint64_t *position_p,
+                       uint64_t *head_p);
 };
 
 //  The descriptor. Only ever appended to.

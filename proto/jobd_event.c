@@ -43,9 +43,9 @@ static const jobd_field_t s_fields[] = {
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
-static const char *s_type_names[JOBD_EVENT_TYPE_COUNT] = {"invalid",    "submit", "track",
-                                                          "cancel",     "retry",  "observed",
-                                                          "transition", "stale",  "plugin.status"};
+static const char *s_type_names[JOBD_EVENT_TYPE_COUNT] = {
+    "invalid",  "submit",     "track", "cancel",        "retry",
+    "observed", "transition", "stale", "plugin.status", "cursor"};
 
 const char *
 jobd_event_type_name (jobd_event_type_t type)
@@ -200,6 +200,8 @@ s_missing (const jobd_event_t *self)
                                                     : NULL;
         case JOBD_EVENT_PLUGIN_STATUS:
             return s_empty (self->name) ? "'name'" : s_empty (self->status) ? "'status'" : NULL;
+        case JOBD_EVENT_CURSOR:
+            return s_empty (self->name) ? "'name'" : NULL;
         default:
             return NULL;
     }

@@ -34,6 +34,7 @@ typedef enum {
     JOBD_EVENT_TRANSITION,    //  "transition": a committed state change (output of the broker)
     JOBD_EVENT_STALE,         //  "stale": a job went silent past its deadline (job, state)
     JOBD_EVENT_PLUGIN_STATUS, //  "plugin.status": name, status, detail
+    JOBD_EVENT_CURSOR,        //  "cursor": a reader of the transition log is done up to seq (name)
     JOBD_EVENT_TYPE_COUNT
 } jobd_event_type_t;
 
@@ -55,7 +56,8 @@ typedef struct {
     jobd_state_t state; //  "state": observed state, new state of a transition, stale state
     jobd_state_t from;  //  "from": transition only: previous state (NONE for a new job)
     uint32_t attempt;   //  "attempt": 1-based attempt number, 0 = not given
-    uint64_t seq;       //  "seq": transition only: the job's history sequence number (1-based)
+    uint64_t seq;       //  "seq": transition: the job's history sequence number (1-based);
+                        //  cursor: the last transition log position the reader is done with
     char *error;        //  "error": failure reason
     char *spec;         //  "spec": submit: JSON text of the submission spec
     char *detail;       //  "detail": free text (plugin.status detail, observation details)

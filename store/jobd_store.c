@@ -145,6 +145,19 @@ jobd_store_ext_lookup (jobd_store_t *self, MDB_txn *txn, const char *backend, co
 //  ---------------------------------------------------------------------------------------------
 //  Opening and closing.
 
+//  Writes this build's format number in txn.
+static int
+s_write_format (jobd_store_t *self, MDB_txn *txn, char *reason, size_t reason_size)
+{
+    uint8_t format[4];
+    jobd_store_put_be (format, sizeof format, JOBD_STORE_FORMAT);
+    MDB_val key = jobd_store_val ("format", 6), value = jobd_store_val (format, sizeof format);
+    int rc = mdb_put (txn, self->meta, &key, &value, 0);
+    if (rc)
+        snprintf (reason, reason_size, "store %s: %s", self->path, mdb_strerror (rc));
+    return jobd_store_mdb_error (rc);
+}
+
 //  Opens the databases in txn and checks (or, when writable and new, writes) the format.
 static int
 s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason, size_t reason_size)
@@ -159,6 +172,8 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
         rc = mdb_dbi_open (txn, "by_state", create | MDB_DUPSORT, &self->by_state);
     if (rc == 0)
         rc = mdb_dbi_open (txn, "by_ext", create, &self->by_ext);
+    if (rc == 0)
+        rc = jobd_store_log_open (self, txn, writable);
     if (rc) {
         //  MDB_INCOMPATIBLE: a database of that name exists with other flags.
         bool foreign = rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE;
@@ -168,15 +183,8 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
     }
     MDB_val key = jobd_store_val ("format", 6), value;
     rc = mdb_get (txn, self->meta, &key, &value);
-    if (rc == MDB_NOTFOUND && writable) {
-        uint8_t format[4];
-        jobd_store_put_be (format, sizeof format, JOBD_STORE_FORMAT);
-        value = jobd_store_val (format, sizeof format);
-        rc = mdb_put (txn, self->meta, &key, &value, 0);
-        if (rc)
-            snprintf (reason, reason_size, "store %s: %s", self->path, mdb_strerror (rc));
-        return jobd_store_mdb_error (rc);
-    }
+    if (rc == MDB_NOTFOUND && writable)
+        return s_write_format (self, txn, reason, reason_size);
     //  A be32; stores written by the first development builds hold a be64.
     if (rc || (value.mv_size != 4 && value.mv_size != 8)) {
         snprintf (reason, reason_size, "store %s: no format version: not a jobd store", self->path);
@@ -189,7 +197,9 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
                   (unsigned long long)format, JOBD_STORE_FORMAT);
         return JOBD_EFORMAT;
     }
-    return 0;
+    //  Format 1 lacks only the transition log, created above: the upgrade is the number.
+    return format < JOBD_STORE_FORMAT && writable ? s_write_format (self, txn, reason, reason_size)
+                                                  : 0;
 }
 
 //  Opens the environment and its databases. Returns 0 or an error with a reason.
@@ -382,7 +392,7 @@ s_batch_write (jobd_store_t *self)
         if (rc == 0 && cached->stored_state != cached->job->state)
             rc = s_state_index (self, cached->job->id, cached->stored_state, cached->job->state);
     }
-    return rc;
+    return rc ? rc : jobd_store_log_save (self);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -460,7 +470,9 @@ s_history_append (jobd_store_t *self, const jobd_job_t *job, const jobd_transiti
     self->writes++;
     int rc = mdb_put (self->txn, self->history, &key, &value, MDB_NOOVERWRITE);
     //  An entry already there means the record's last_seq is behind its history.
-    return rc == MDB_KEYEXIST ? JOBD_ECORRUPT : jobd_store_mdb_error (rc);
+    if (rc == MDB_KEYEXIST)
+        return JOBD_ECORRUPT;
+    return rc ? jobd_store_mdb_error (rc) : jobd_store_log_append (self, key_bytes, key.mv_size);
 }
 
 //  The one way a job changes state: checks the move with the state machine, updates the record,
@@ -704,7 +716,7 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
         return self->failed;
     bool store_event = event->type == JOBD_EVENT_SUBMIT || event->type == JOBD_EVENT_TRACK ||
                        event->type == JOBD_EVENT_CANCEL || event->type == JOBD_EVENT_RETRY ||
-                       event->type == JOBD_EVENT_OBSERVED;
+                       event->type == JOBD_EVENT_OBSERVED || event->type == JOBD_EVENT_CURSOR;
     //  Checked here too: a record written from a bad event would not decode again.
     if (!store_event || jobd_event_validate (event, NULL, 0))
         return JOBD_EPROTO;
@@ -721,6 +733,9 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
             break;
         case JOBD_EVENT_OBSERVED:
             rc = s_observed (self, event, result);
+            break;
+        case JOBD_EVENT_CURSOR:
+            rc = jobd_store_cursor_apply (self, event);
             break;
         default:
             snprintf (result->job, sizeof result->job, "%s", event->job);
@@ -757,6 +772,7 @@ jobd_store_commit (jobd_store_t *self)
         mdb_txn_abort (self->txn);
     else
         rc = jobd_store_mdb_error (mdb_txn_commit (self->txn));
+    jobd_store_log_end (self, rc == 0);
     s_batch_end (self);
     return rc;
 }
@@ -766,6 +782,7 @@ jobd_store_abort (jobd_store_t *self)
 {
     if (self->txn)
         mdb_txn_abort (self->txn);
+    jobd_store_log_end (self, false);
     s_batch_end (self);
 }
 

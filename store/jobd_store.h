@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define JOBD_STORE_FORMAT 1 //  on-disk format written by this build
+#define JOBD_STORE_FORMAT 2 //  on-disk format written by this build (2: the transition log)
 
 #define JOBD_STORE_RDONLY 1 //  open flag: read-only (jobctl while jobd is down, tests)
 
@@ -109,6 +109,26 @@ int jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn
 
 //  Fills counts[state] with the number of jobs in each state. Returns 0 or an error.
 int jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT]);
+
+//  ---------------------------------------------------------------------------------------------
+//  The transition log: every committed transition in commit order, numbered from 1, for readers
+//  that forward them elsewhere and must lose none across restarts and outages. A reader names
+//  itself with a cursor (a `cursor` event, applied by the write path); logging starts with the
+//  first cursor, and entries every cursor has passed are dropped.
+
+//  Called by jobd_store_log_read for each entry: its position and the encoded transition event
+//  (borrowed for the call). Return false to stop.
+typedef bool (jobd_store_log_fn) (uint64_t position, const uint8_t *data, size_t size, void *arg);
+
+//  Calls fn for up to max entries after position `after`, in order. Returns how many it read, or
+//  a negative error (JOBD_ECORRUPT: an entry whose transition is missing or damaged).
+int jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_store_log_fn *fn,
+                         void *arg);
+
+//  Reads the cursor `name` into *position_p (JOBD_ENOTFOUND, and 0, when it was never set) and
+//  the log's head, the last position written, into *head_p. Either pointer may be NULL.
+int jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_p,
+                           uint64_t *head_p);
 
 //  Returns the folder the store lives in (borrowed, valid until destroy).
 const char *jobd_store_path (jobd_store_t *self);

@@ -9,14 +9,19 @@
 
 struct _jobd_store_t {
     MDB_env *env;
-    MDB_dbi meta;     //  "format" -> be32, "next_id" -> be64
-    MDB_dbi jobs;     //  job id -> job record (msgpack)
-    MDB_dbi history;  //  job id, 0, be64 seq -> transition event (msgpack)
-    MDB_dbi by_state; //  1 byte state -> job ids (dupsort)
-    MDB_dbi by_ext;   //  backend, 0, ext -> job id
-    MDB_txn *txn;     //  the open batch, or NULL
-    int failed;       //  the open batch's fatal error: an apply failed after it had written
-    unsigned writes;  //  puts and deletes the open batch made while applying
+    MDB_dbi meta;       //  "format" -> be32, "next_id", "log_next", "cursor/NAME" -> be64
+    MDB_dbi jobs;       //  job id -> job record (msgpack)
+    MDB_dbi history;    //  job id, 0, be64 seq -> transition event (msgpack)
+    MDB_dbi by_state;   //  1 byte state -> job ids (dupsort)
+    MDB_dbi by_ext;     //  backend, 0, ext -> job id
+    MDB_dbi log;        //  be64 log position -> history key (job id, 0, be64 seq) of a transition
+    bool has_log;       //  the log database exists (a read-only format 1 store has none)
+    bool logging;       //  a cursor exists: every transition is logged
+    uint64_t log_next;  //  the next log position, in the open batch
+    uint64_t log_saved; //  the next log position, as committed
+    MDB_txn *txn;       //  the open batch, or NULL
+    int failed;         //  the open batch's fatal error: an apply failed after it had written
+    unsigned writes;    //  puts and deletes the open batch made while applying
     char *path;
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
     msgpack_packer scratch_pk;
@@ -46,5 +51,22 @@ int jobd_store_job_load (jobd_store_t *self, MDB_txn *txn, const char *id, jobd_
 //  JOBD_ID_MAX). Returns 0, JOBD_ENOTFOUND, JOBD_ECORRUPT, or another negative error.
 int jobd_store_ext_lookup (jobd_store_t *self, MDB_txn *txn, const char *backend, const char *ext,
                            char *id, size_t id_size);
+
+//  The transition log (jobd_store_log.c). Opens its database in txn (creating it when writable)
+//  and reads its position and whether any cursor exists. Returns 0 or an LMDB error.
+int jobd_store_log_open (jobd_store_t *self, MDB_txn *txn, bool writable);
+
+//  Logs the transition whose history key is key (when logging). Inside the open batch.
+int jobd_store_log_append (jobd_store_t *self, const void *key, size_t key_size);
+
+//  Writes the log position, when the batch moved it. Inside the open batch, before commit.
+int jobd_store_log_save (jobd_store_t *self);
+
+//  The batch ended: committed or not.
+void jobd_store_log_end (jobd_store_t *self, bool committed);
+
+//  Applies a cursor event: records the reader's position and drops the entries every reader is
+//  done with. Returns 0, JOBD_ESTATE (a position past the log's head), or a write error.
+int jobd_store_cursor_apply (jobd_store_t *self, const jobd_event_t *event);
 
 #endif

@@ -3,6 +3,7 @@
 //  or refused and dead-lettered), publishes every transition to an outbound topic, and reports
 //  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
 #include "jobd_plugin.h"
+#include "kl_forward.h"
 #include "kl_status.h"
 #include "kl_watch.h"
 #include <jansson.h>
@@ -42,11 +43,12 @@ typedef struct {
     kl_options_t options;
     char dead_letter[256];
     char transitions[256];
-    zhashx_t *pending; //  event id -> s_pending_t
-    kl_watch_t *watch; //  heartbeat deadlines
+    zhashx_t *pending;     //  event id -> s_pending_t
+    kl_watch_t *watch;     //  heartbeat deadlines
+    kl_forward_t *forward; //  the outbound topic, from the transition log
     int64_t watch_due;
     uint64_t consumed, dead_lettered, refused, stale, lost;
-    char status[512]; //  the last plugin.status detail sent
+    char status[640]; //  the last plugin.status detail sent
 } s_listener_t;
 
 static void
@@ -106,20 +108,30 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
     for (int index = 0; index < known; index++)
         up += node_up[index];
     json_decref (root);
-    char detail[512];
+    uint64_t waiting, forwarded, failed;
+    kl_forward_counts (self->forward, &waiting, &forwarded, &failed);
+    char detail[640];
     snprintf (detail, sizeof detail,
               "brokers up %d/%d; consumed %llu, dead-lettered %llu, refused %llu, awaiting the "
-              "store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost %llu in all)",
+              "store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost %llu in all); "
+              "transitions out %llu, awaiting Kafka %llu, failed %llu",
               up, known, (unsigned long long)self->consumed,
               (unsigned long long)self->dead_lettered, (unsigned long long)self->refused,
               zhashx_size (self->pending), kl_watch_size (self->watch),
               kl_watch_stale (self->watch), (unsigned long long)self->stale,
-              (unsigned long long)self->lost);
+              (unsigned long long)self->lost, (unsigned long long)forwarded,
+              (unsigned long long)waiting, (unsigned long long)failed);
     if (self->bus && strcmp (detail, self->status) != 0) {
         snprintf (self->status, sizeof self->status, "%s", detail);
         s_send_status (self, up > 0 ? "running" : "degraded", detail);
     }
     return 0;
+}
+
+static void
+s_delivered_cb (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
+{
+    kl_forward_delivered (((s_listener_t *)opaque)->forward, message);
 }
 
 static rd_kafka_t *
@@ -144,6 +156,8 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
                  RD_KAFKA_CONF_OK &&
              rd_kafka_conf_set (conf, "message.timeout.ms", "0", error, sizeof error) ==
                  RD_KAFKA_CONF_OK;
+    if (ok && type == RD_KAFKA_PRODUCER)
+        rd_kafka_conf_set_dr_msg_cb (conf, s_delivered_cb);
     if (!ok) {
         snprintf (reason, reason_size, "kafka config: %s", error);
         rd_kafka_conf_destroy (conf);
@@ -186,6 +200,7 @@ s_destroy (void **state_p)
     }
     zhashx_destroy (&self->pending);
     kl_watch_destroy (&self->watch);
+    kl_forward_destroy (&self->forward);
     free (self);
     *state_p = NULL;
 }
@@ -360,7 +375,7 @@ s_on_reply (s_listener_t *self)
     zframe_destroy (&frame);
 }
 
-//  Every committed transition goes out as JSON, keyed by job id: one job's stay in order.
+//  A committed transition: heartbeat deadlines follow it, and the transition log has news.
 static void
 s_on_transition (s_listener_t *self, zsock_t *events)
 {
@@ -370,27 +385,7 @@ s_on_transition (s_listener_t *self, zsock_t *events)
     if (payload && zmsg_size (msg) == 2 &&
         jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
         kl_watch_state (self->watch, event->job, event->kind, event->state, zclock_time ());
-    if (event && self->transitions[0]) {
-        json_t *json =
-            json_pack ("{s:s, s:s, s:s, s:I, s:I, s:I}", "job", event->job, "from",
-                       jobd_state_name (event->from), "state", jobd_state_name (event->state),
-                       "seq", (json_int_t)event->seq, "attempt", (json_int_t)event->attempt, "ts",
-                       (json_int_t)event->ts);
-        const char *keys[] = {"name", "kind", "backend", "ext", "error", "src"};
-        const char *values[] = {event->name, event->kind,  event->backend,
-                                event->ext,  event->error, event->source};
-        for (size_t index = 0; json && index < 6; index++)
-            if (values[index])
-                json_object_set_new (json, keys[index], json_string (values[index]));
-        char *text = json ? json_dumps (json, JSON_COMPACT) : NULL;
-        if (text)
-            rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->transitions),
-                               RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
-                               RD_KAFKA_V_KEY (event->job, strlen (event->job)),
-                               RD_KAFKA_V_VALUE (text, strlen (text)), RD_KAFKA_V_END);
-        free (text);
-        json_decref (json);
-    }
+    kl_forward_poke (self->forward);
     jobd_event_destroy (&event);
     zmsg_destroy (&msg);
 }
@@ -442,6 +437,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     //  After a restart, RUNNING jobs get a whole deadline from now: events produced while jobd
     //  was down are still in Kafka and will be read.
     host->job_scan (host, 1u << JOBD_STATE_RUNNING, s_watch_one, self);
+    self->forward = kl_forward_new (host, bus, self->producer, self->transitions);
     bool running = true;
     while (running) {
         if (zclock_time () >= self->watch_due)
@@ -458,12 +454,17 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
             s_on_reply (self);
         while (zsock_events (events) & ZMQ_POLLIN)
             s_on_transition (self, events);
+        kl_forward_pump (self->forward, false);
         while (running && (zsock_events (pipe) & ZMQ_POLLIN)) {
             char *command = zstr_recv (pipe);
             running = command && strcmp (command, "$TERM") != 0;
             zstr_free (&command);
         }
     }
+    //  What Kafka confirms in the next moment moves the cursor now; the rest is sent again at
+    //  the next start.
+    rd_kafka_flush (self->producer, 1000);
+    kl_forward_pump (self->forward, true);
     return 0;
 }
 

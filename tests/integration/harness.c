@@ -205,14 +205,18 @@ s_drain (int fd, char *buffer, size_t size, size_t *used, bool *open)
 }
 
 static int
-s_spawn (harness_proc_t *self, char *const argv[], const char *log)
+s_spawn (harness_proc_t *self, char *const argv[], const char *log, bool talking)
 {
     memset (self, 0, sizeof *self);
-    int out_pipe[2], err_pipe[2];
-    if (pipe2 (out_pipe, O_CLOEXEC) || pipe2 (err_pipe, O_CLOEXEC))
+    self->in_fd = -1;
+    int out_pipe[2], err_pipe[2], in_pipe[2] = {-1, -1};
+    if (pipe2 (out_pipe, O_CLOEXEC) || pipe2 (err_pipe, O_CLOEXEC) ||
+        (talking && pipe2 (in_pipe, O_CLOEXEC)))
         return -1;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
+    if (talking)
+        posix_spawn_file_actions_adddup2 (&actions, in_pipe[0], 0);
     posix_spawn_file_actions_adddup2 (&actions, out_pipe[1], 1);
     if (log)
         posix_spawn_file_actions_addopen (&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -222,12 +226,17 @@ s_spawn (harness_proc_t *self, char *const argv[], const char *log)
     posix_spawn_file_actions_destroy (&actions);
     close (out_pipe[1]);
     close (err_pipe[1]);
+    if (talking)
+        close (in_pipe[0]);
     self->out_fd = out_pipe[0];
     self->err_fd = err_pipe[0];
+    self->in_fd = in_pipe[1];
     if (spawned) {
         close (self->out_fd);
         close (self->err_fd);
-        self->out_fd = self->err_fd = -1;
+        if (self->in_fd >= 0)
+            close (self->in_fd);
+        self->out_fd = self->err_fd = self->in_fd = -1;
         return -1;
     }
     return 0;
@@ -236,13 +245,29 @@ s_spawn (harness_proc_t *self, char *const argv[], const char *log)
 int
 harness_spawn (harness_proc_t *self, char *const argv[])
 {
-    return s_spawn (self, argv, NULL);
+    return s_spawn (self, argv, NULL, false);
 }
 
 int
 harness_spawn_logged (harness_proc_t *self, char *const argv[], const char *log)
 {
-    return s_spawn (self, argv, log);
+    return s_spawn (self, argv, log, false);
+}
+
+int
+harness_spawn_talking (harness_proc_t *self, char *const argv[], const char *log)
+{
+    return s_spawn (self, argv, log, true);
+}
+
+int
+harness_proc_say (harness_proc_t *self, const char *line)
+{
+    size_t length = strlen (line);
+    if (self->in_fd < 0 || write (self->in_fd, line, length) != (ssize_t)length ||
+        write (self->in_fd, "\n", 1) != 1)
+        return -1;
+    return 0;
 }
 
 //  Reads whatever is readable within timeout_ms. Returns false once both pipes are closed.
@@ -301,6 +326,10 @@ int
 harness_proc_finish (harness_proc_t *self, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
+    if (self->in_fd >= 0) { //  end of stdin: a talking child's cue to stop
+        close (self->in_fd);
+        self->in_fd = -1;
+    }
     while (zclock_mono () < deadline && s_proc_read (self, 100))
         ;
     if (self->out_fd >= 0)

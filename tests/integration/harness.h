@@ -47,6 +47,7 @@ int harness_run (char *const argv[], char *out, size_t out_size, char *err, size
 //  A child process whose stdout and stderr the test reads as it runs.
 typedef struct {
     pid_t pid;
+    int in_fd; //  the child's stdin (harness_spawn_talking), or -1
     int out_fd;
     int err_fd;
     char out[65536];
@@ -61,6 +62,13 @@ int harness_spawn (harness_proc_t *self, char *const argv[]);
 //  Same, with the child's stderr appended to the file log instead of piped: for chatty children
 //  (a full pipe would block them).
 int harness_spawn_logged (harness_proc_t *self, char *const argv[], const char *log);
+
+//  Same as harness_spawn_logged, with the child's stdin a pipe the test writes to with
+//  harness_proc_say (closed by harness_proc_finish).
+int harness_spawn_talking (harness_proc_t *self, char *const argv[], const char *log);
+
+//  Writes line and a newline to the child's stdin. Returns 0 or -1.
+int harness_proc_say (harness_proc_t *self, const char *line);
 
 //  Reads the child's output until its stderr contains text, up to timeout_ms. True when it did.
 bool harness_proc_wait_err (harness_proc_t *self, const char *text, int timeout_ms);

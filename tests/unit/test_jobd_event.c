@@ -76,6 +76,11 @@ s_valid (jobd_event_type_t type, bool rich)
             if (rich)
                 jobd_event_set (&event->detail, "yarn: 503");
             break;
+        case JOBD_EVENT_CURSOR:
+            jobd_event_set (&event->name, "kafka-listener");
+            if (rich)
+                event->seq = 42;
+            break;
         default:
             break;
     }
@@ -134,7 +139,7 @@ static void
 test_round_trip_every_type (void **state)
 {
     //  Keys of the minimal form: the envelope (5) and what the type requires.
-    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7};
+    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7, 6};
     for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++)
         for (int rich = 0; rich < 2; rich++) {
             jobd_event_t *event = s_valid ((jobd_event_type_t)type, rich);
@@ -475,6 +480,7 @@ test_every_required_field (void **state)
         {JOBD_EVENT_TRANSITION, "state", false},  {JOBD_EVENT_TRANSITION, "seq", false},
         {JOBD_EVENT_STALE, "job", true},          {JOBD_EVENT_STALE, "state", false},
         {JOBD_EVENT_PLUGIN_STATUS, "name", true}, {JOBD_EVENT_PLUGIN_STATUS, "status", true},
+        {JOBD_EVENT_CURSOR, "name", true},
     };
     char quoted[64];
     for (size_t index = 0; index < sizeof required / sizeof required[0]; index++) {

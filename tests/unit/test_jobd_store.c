@@ -943,13 +943,13 @@ test_open_refuses_what_it_cannot_read (void **state)
     assert_null (store);
 
     //  A newer format.
-    uint8_t format[4] = {0, 0, 0, 2};
+    uint8_t format[4] = {0, 0, 0, JOBD_STORE_FORMAT + 1};
     s_raw_put (self->dir, "meta", "format", 6, format, sizeof format);
     assert_int_equal (jobd_store_open (self->dir, 0, 0, &store, reason, sizeof reason),
                       JOBD_EFORMAT);
     char expected[256];
-    snprintf (expected, sizeof expected, "store %s has format 2, this jobd reads up to 1",
-              self->dir);
+    snprintf (expected, sizeof expected, "store %s has format %d, this jobd reads up to %d",
+              self->dir, JOBD_STORE_FORMAT + 1, JOBD_STORE_FORMAT);
     assert_non_null (strstr (reason, expected));
     assert_int_equal (
         jobd_store_open (self->dir, JOBD_STORE_RDONLY, 0, &store, reason, sizeof reason),
@@ -1103,6 +1103,150 @@ test_reader_alongside_writer (void **state)
     free (job);
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  The transition log.
+
+typedef struct {
+    uint64_t positions[64];
+    jobd_event_t *events[64];
+    size_t count;
+} s_log_t;
+
+static bool
+s_log_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
+{
+    s_log_t *log = (s_log_t *)arg;
+    assert_true (log->count < 64);
+    log->positions[log->count] = position;
+    assert_int_equal (jobd_event_decode (data, size, &log->events[log->count], NULL, 0), 0);
+    log->count++;
+    return true;
+}
+
+static size_t
+s_log_read (jobd_store_t *store, uint64_t after, s_log_t *log)
+{
+    for (size_t index = 0; index < log->count; index++)
+        jobd_event_destroy (&log->events[index]);
+    log->count = 0;
+    int rc = jobd_store_log_read (store, after, 64, s_log_one, log);
+    assert_true (rc >= 0);
+    assert_int_equal ((size_t)rc, log->count);
+    return log->count;
+}
+
+static int
+s_cursor (jobd_store_t *store, const char *name, uint64_t position)
+{
+    jobd_event_t *event = s_event (JOBD_EVENT_CURSOR, NULL);
+    jobd_event_set (&event->name, name);
+    event->seq = position;
+    jobd_apply_result_t result;
+    int rc = s_apply (store, event, &result);
+    assert_int_equal (result.transition_count, 0);
+    return rc;
+}
+
+static void
+test_transition_log (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    s_log_t log = {0};
+    uint64_t position = 99, head = 99;
+    //  No reader, no log.
+    free (s_submit (self->store));
+    assert_int_equal (s_log_read (self->store, 0, &log), 0);
+    assert_int_equal (jobd_store_cursor_get (self->store, "kafka", &position, &head),
+                      JOBD_ENOTFOUND);
+    assert_int_equal (position, 0);
+    assert_int_equal (head, 0);
+    //  A first cursor at the head starts the log; every transition after it is there, in order.
+    assert_int_equal (s_cursor (self->store, "kafka", 0), 0);
+    char *job = s_job_in (self->store, JOBD_STATE_SUCCEEDED); //  QUEUED, RUNNING, SUCCEEDED
+    assert_int_equal (s_log_read (self->store, 0, &log), 3);
+    for (size_t index = 0; index < 3; index++) {
+        assert_int_equal (log.positions[index], index + 1);
+        assert_int_equal (log.events[index]->type, JOBD_EVENT_TRANSITION);
+        assert_string_equal (log.events[index]->job, job);
+        assert_int_equal (log.events[index]->seq, index + 1);
+    }
+    assert_int_equal (log.events[2]->state, JOBD_STATE_SUCCEEDED);
+    assert_int_equal (s_log_read (self->store, 2, &log), 1);
+    assert_int_equal (log.positions[0], 3);
+    assert_int_equal (jobd_store_cursor_get (self->store, "kafka", &position, &head), 0);
+    assert_int_equal (position, 0);
+    assert_int_equal (head, 3);
+    //  A reader cannot be past the head; a refused cursor costs nothing else.
+    assert_int_equal (s_cursor (self->store, "kafka", 4), JOBD_ESTATE);
+    //  An aborted batch gives its positions back: no gap.
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    jobd_event_t *submit = s_submit_event ();
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_apply (self->store, submit, &result), 0);
+    jobd_apply_result_clear (&result);
+    jobd_event_destroy (&submit);
+    jobd_store_abort (self->store);
+    free (s_submit (self->store));
+    assert_int_equal (s_log_read (self->store, 3, &log), 1);
+    assert_int_equal (log.positions[0], 4);
+    //  Entries every reader is done with go; a second reader holds them back.
+    assert_int_equal (s_cursor (self->store, "audit", 1), 0);
+    assert_int_equal (s_cursor (self->store, "kafka", 3), 0);
+    assert_int_equal (s_log_read (self->store, 0, &log), 3); //  2, 3, 4
+    assert_int_equal (log.positions[0], 2);
+    assert_int_equal (s_cursor (self->store, "audit", 4), 0);
+    assert_int_equal (s_log_read (self->store, 0, &log), 1); //  4: kafka is at 3
+    assert_int_equal (log.positions[0], 4);
+    //  Positions, cursors and logging survive a restart.
+    s_reopen (self);
+    free (s_submit (self->store));
+    assert_int_equal (s_log_read (self->store, 0, &log), 2);
+    assert_int_equal (log.positions[1], 5);
+    assert_int_equal (jobd_store_cursor_get (self->store, "kafka", &position, &head), 0);
+    assert_int_equal (position, 3);
+    assert_int_equal (head, 5);
+    s_log_read (self->store, 99, &log);
+    free (job);
+}
+
+static void
+test_format_1_store_is_upgraded (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char *job = s_submit (self->store);
+    jobd_store_destroy (&self->store);
+    //  What a format 1 jobd wrote: no log database, format 1.
+    uint8_t format[4] = {0, 0, 0, 1};
+    s_raw_put (self->dir, "meta", "format", 6, format, sizeof format);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
+    assert_int_equal (mdb_env_open (env, self->dir, 0, 0600), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, "log", 0, &dbi), 0);
+    assert_int_equal (mdb_drop (txn, dbi, 1), 0);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+    //  Read-only: readable as it is.
+    char reason[256];
+    assert_int_equal (
+        jobd_store_open (self->dir, JOBD_STORE_RDONLY, 0, &self->store, reason, sizeof reason), 0);
+    assert_int_equal (s_state (self->store, job), JOBD_STATE_QUEUED);
+    s_log_t log = {0};
+    assert_int_equal (s_log_read (self->store, 0, &log), 0);
+    jobd_store_destroy (&self->store);
+    //  Writable: upgraded in place, and logging works.
+    s_reopen (self);
+    assert_int_equal (s_cursor (self->store, "kafka", 0), 0);
+    assert_int_equal (s_observe (self->store, job, JOBD_STATE_RUNNING, "app-1", 0, 0),
+                      JOBD_APPLY_CHANGED);
+    assert_int_equal (s_log_read (self->store, 0, &log), 1);
+    s_log_read (self->store, 99, &log);
+    free (job);
+}
+
 int
 main (void)
 {
@@ -1124,6 +1268,8 @@ main (void)
         T (test_open_refuses_what_it_cannot_read),
         T (test_damaged_records_are_errors),
         T (test_reader_alongside_writer),
+        T (test_transition_log),
+        T (test_format_1_store_is_upgraded),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
