@@ -60,6 +60,7 @@ s_batch (const json_t *batch, sp_status_t *status)
         return false;
     snprintf (status->id, sizeof status->id, "%" JSON_INTEGER_FORMAT, json_integer_value (id));
     sp_copy (status->raw, sizeof status->raw, state);
+    sp_copy (status->name, sizeof status->name, sp_json_str (batch, "name"));
     status->state = sp_map_livy (state);
     if (status->state == JOBD_STATE_FAILED || status->state == JOBD_STATE_CANCELLED)
         s_log_tail (json_object_get (batch, "log"), status);

@@ -1,6 +1,7 @@
 //  spark-poller: the standalone master's REST submission server (reference §1) and its web UI
 //  JSON (§1.10), read into statuses.
 #include "sp_json.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,4 +156,83 @@ sp_master_json (const char *body, size_t size, long http, sp_status_fn *fn, void
         sp_json_each (json_object_get (root, "completeddrivers"), s_driver, fn, arg);
     json_decref (root);
     return 0;
+}
+
+//  Orders two drivers by age: their ids carry the master's submit time and a counter
+//  (driver-yyyyMMddHHmmss-N, the counter may outgrow its four digits); starttime otherwise.
+//  Returns <0 when a is older than b, 0 when neither is known older, >0 when newer.
+static int
+s_driver_order (const json_t *a, const json_t *b)
+{
+    char time_a[15], time_b[15];
+    long long count_a, count_b;
+    const char *id_a = sp_json_str (a, "id"), *id_b = sp_json_str (b, "id");
+    if (id_a && id_b && sscanf (id_a, "driver-%14[0-9]-%lld", time_a, &count_a) == 2 &&
+        sscanf (id_b, "driver-%14[0-9]-%lld", time_b, &count_b) == 2 && strlen (time_a) == 14 &&
+        strlen (time_b) == 14) {
+        int order = strcmp (time_a, time_b);
+        return order ? order : (count_a > count_b) - (count_a < count_b);
+    }
+    const char *start_a = sp_json_str (a, "starttime"), *start_b = sp_json_str (b, "starttime");
+    long long ms_a = start_a ? strtoll (start_a, NULL, 10) : 0;
+    long long ms_b = start_b ? strtoll (start_b, NULL, 10) : 0;
+    return (ms_a > ms_b) - (ms_a < ms_b);
+}
+
+//  Two values of one key: equal, or both absent.
+static bool
+s_same (const json_t *a, const json_t *b, const char *key)
+{
+    json_t *value_a = json_object_get (a, key), *value_b = json_object_get (b, key);
+    return value_a == value_b || json_equal (value_a, value_b);
+}
+
+//  The same driver description: mainclass, cores and memory (what a relaunch copies).
+static bool
+s_same_description (const json_t *a, const json_t *b)
+{
+    const char *class_a = sp_json_str (a, "mainclass");
+    return class_a && *class_a && s_same (a, b, "mainclass") && s_same (a, b, "cores") &&
+           s_same (a, b, "memory");
+}
+
+int
+sp_master_replacement (const char *body, size_t size, long http, const char *old_id,
+                       sp_taken_fn *taken, void *arg, sp_status_t *status)
+{
+    sp_status_reset (status);
+    json_t *root = http == 200 ? sp_json_load (body, size) : NULL;
+    if (!json_is_object (root)) {
+        json_decref (root);
+        return JOBD_EPROTO;
+    }
+    json_t *lists[] = {json_object_get (root, "activedrivers"),
+                       json_object_get (root, "completeddrivers")};
+    const json_t *old = NULL, *best = NULL;
+    size_t index;
+    json_t *driver;
+    for (int list = 0; list < 2 && !old; list++)
+        json_array_foreach (lists[list], index, driver)
+        {
+            const char *id = sp_json_str (driver, "id");
+            if (id && old_id && strcmp (id, old_id) == 0) {
+                old = driver;
+                break;
+            }
+        }
+    for (int list = 0; list < 2 && old; list++)
+        json_array_foreach (lists[list], index, driver)
+        {
+            const char *id = sp_json_str (driver, "id");
+            if (!id || driver == old || !s_same_description (driver, old) ||
+                s_driver_order (driver, old) <= 0 || (best && s_driver_order (driver, best) >= 0))
+                continue;
+            if (!taken || !taken (id, arg))
+                best = driver;
+        }
+    int rc = best && s_driver (best, status) ? 0 : JOBD_ENOTFOUND;
+    if (rc)
+        sp_status_reset (status);
+    json_decref (root);
+    return rc;
 }

@@ -11,15 +11,15 @@
 
 //  One job as a backend reports it.
 typedef struct {
-    char id[JOBD_ID_MAX + 1]; //  the backend's id: driver id, Livy batch id, YARN app id
-    char raw[32];             //  the backend's own state word(s), for logs: "FINISHED/FAILED"
-    jobd_state_t state;       //  mapped (reference §6); NONE when there is no news
-    bool known;               //  false: the backend does not know this id (aged out, cleared)
-    bool standby;             //  standalone: a standby master answered (not a lost job)
-    char error[SP_ERROR_MAX]; //  the failure's reason, when there is one
-    char replacement[JOBD_ID_MAX + 1]; //  standalone RELAUNCHING: the new driver id, if seen
-    int64_t started;                   //  ms since the epoch, 0 when not given
-    bool ended; //  history server: the application ended, its verdict unknown
+    char id[JOBD_ID_MAX + 1];     //  the backend's id: driver id, Livy batch id, YARN app id
+    char raw[32];                 //  the backend's own state word(s), for logs: "FINISHED/FAILED"
+    jobd_state_t state;           //  mapped (reference §6); NONE when there is no news
+    bool known;                   //  false: the backend does not know this id (aged out, cleared)
+    bool standby;                 //  standalone: a standby master answered (not a lost job)
+    char error[SP_ERROR_MAX];     //  the failure's reason, when there is one
+    char name[JOBD_NAME_MAX + 1]; //  Livy: the batch name ("jobd-<job id>" for jobd's), or ""
+    int64_t started;              //  ms since the epoch, 0 when not given
+    bool ended;                   //  history server: the application ended, its verdict unknown
 } sp_status_t;
 
 //  Called once per job found in a list response. Return false to stop.
@@ -37,8 +37,23 @@ int sp_standalone_kill (const char *body, size_t size, long http, sp_status_t *s
 //  The master web UI's /json/: every active and completed driver. Returns 0 or JOBD_EPROTO.
 int sp_master_json (const char *body, size_t size, long http, sp_status_fn *fn, void *arg);
 
+//  Whether a driver id already belongs to someone (a job jobd follows): such a driver is no
+//  relaunch's replacement.
+typedef bool (sp_taken_fn) (const char *id, void *arg);
+
+//  The master web UI's /json/ again, for the driver that replaced old_id after a relaunch: the
+//  master re-creates a supervised driver under a new id with the same description and says
+//  nothing of the link (reference 1.9). The replacement is the oldest driver with old_id's
+//  mainclass, cores and memory, newer than old_id (by id: driver-yyyyMMddHHmmss-N, else by
+//  starttime), for which taken (may be NULL) returns false. Returns 0 with status filled (the
+//  replacement's id and state), JOBD_ENOTFOUND when old_id is not listed or nothing matches, or
+//  JOBD_EPROTO.
+int sp_master_replacement (const char *body, size_t size, long http, const char *old_id,
+                           sp_taken_fn *taken, void *arg, sp_status_t *status);
+
 //  Livy batches (reference §3): one batch object (POST reply, GET /batches/{id}), the list
-//  (GET /batches: *total_p gets "total"), or /state. A 404 gives known false.
+//  (GET /batches: *total_p gets "total"), or /state. A 404 gives known false. status->name is
+//  the batch's name, when it has one.
 int sp_livy_batch (const char *body, size_t size, long http, sp_status_t *status);
 int sp_livy_list (const char *body, size_t size, long http, sp_status_fn *fn, void *arg,
                   long *total_p);

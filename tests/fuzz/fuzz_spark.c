@@ -9,7 +9,8 @@ s_count (const sp_status_t *status, void *arg)
 {
     //  Every status handed out is NUL-terminated within its buffers.
     if (memchr (status->id, 0, sizeof status->id) == NULL ||
-        memchr (status->error, 0, sizeof status->error) == NULL)
+        memchr (status->error, 0, sizeof status->error) == NULL ||
+        memchr (status->name, 0, sizeof status->name) == NULL)
         __builtin_trap ();
     (*(size_t *)arg)++;
     return true;
@@ -54,6 +55,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             break;
         case 8:
             sp_history_apps (body, length, http, s_count, &count);
+            break;
+        case 9:
+            //  A relaunch's replacement of an id shaped like the master's.
+            sp_master_replacement (body, length, http, "driver-20260101000000-0001", NULL, NULL,
+                                   &status);
             break;
         default:
             sp_history_jobs (body, length, http, &status);

@@ -182,6 +182,83 @@ test_master_json (void **state)
     assert_int_equal (sp_master_json (BODY ("<html>"), 200, s_collect, &seen), JOBD_EPROTO);
 }
 
+//  Says that driver-20260101000000-0007 belongs to a job already.
+static bool
+s_taken (const char *id, void *arg)
+{
+    (*(int *)arg)++;
+    return strcmp (id, "driver-20260101000000-0007") == 0;
+}
+
+static void
+test_master_replacement (void **state)
+{
+    //  driver-...-0003 was relaunched: -0005 (other class), -0006 (other memory), -0007 (taken)
+    //  and -0002 (older) are not its replacement; -0010 and -0008 are, -0008 the oldest (the
+    //  counter compares as a number, and -10000 is newer than -9999).
+    const char *body =
+        "{\"status\":\"ALIVE\",\"activedrivers\":["
+        "{\"id\":\"driver-20260101000000-0010\",\"starttime\":\"10\",\"state\":\"RUNNING\","
+        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+        "{\"id\":\"driver-20260101000000-0005\",\"starttime\":\"5\",\"state\":\"RUNNING\","
+        "\"cores\":1,\"memory\":1024,\"mainclass\":\"y.Main\"},"
+        "{\"id\":\"driver-20260101000000-0006\",\"starttime\":\"6\",\"state\":\"RUNNING\","
+        "\"cores\":1,\"memory\":2048,\"mainclass\":\"x.Main\"},"
+        "{\"id\":\"driver-20260101000000-0007\",\"starttime\":\"7\",\"state\":\"RUNNING\","
+        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+        "{\"id\":\"driver-20260101000000-0008\",\"starttime\":\"8\",\"state\":\"SUBMITTED\","
+        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"}],"
+        "\"completeddrivers\":["
+        "{\"id\":\"driver-20251231235959-9999\",\"starttime\":\"1\",\"state\":\"FINISHED\","
+        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+        "{\"id\":\"driver-20260101000000-0002\",\"starttime\":\"2\",\"state\":\"FINISHED\","
+        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+        "{\"id\":\"driver-20260101000000-0003\",\"starttime\":\"3\",\"state\":"
+        "\"RELAUNCHING\",\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"}]}";
+    sp_status_t status;
+    int asked = 0;
+    assert_int_equal (sp_master_replacement (BODY (body), 200, "driver-20260101000000-0003",
+                                             s_taken, &asked, &status),
+                      0);
+    assert_string_equal (status.id, "driver-20260101000000-0008");
+    assert_int_equal (status.state, JOBD_STATE_SUBMITTED);
+    assert_true (asked >= 1);
+    //  Without the taken check -0007 is the oldest.
+    assert_int_equal (
+        sp_master_replacement (BODY (body), 200, "driver-20260101000000-0003", NULL, NULL, &status),
+        0);
+    assert_string_equal (status.id, "driver-20260101000000-0007");
+    //  The newest driver has no replacement; an id not listed has none either.
+    assert_int_equal (
+        sp_master_replacement (BODY (body), 200, "driver-20260101000000-0010", NULL, NULL, &status),
+        JOBD_ENOTFOUND);
+    assert_int_equal (sp_master_replacement (BODY (body), 200, "driver-gone", NULL, NULL, &status),
+                      JOBD_ENOTFOUND);
+    //  Counters past four digits, and ids that do not parse (starttime decides).
+    assert_int_equal (
+        sp_master_replacement (
+            BODY ("{\"activedrivers\":[{\"id\":\"driver-20260101000000-10000\",\"starttime\":"
+                  "\"9\",\"state\":\"RUNNING\",\"mainclass\":\"x.Main\"}],"
+                  "\"completeddrivers\":[{\"id\":\"driver-20260101000000-9999\","
+                  "\"starttime\":\"8\",\"state\":\"RELAUNCHING\",\"mainclass\":\"x.Main\"}]}"),
+            200, "driver-20260101000000-9999", NULL, NULL, &status),
+        0);
+    assert_string_equal (status.id, "driver-20260101000000-10000");
+    assert_int_equal (
+        sp_master_replacement (
+            BODY ("{\"activedrivers\":[{\"id\":\"b\",\"starttime\":\"9\",\"state\":"
+                  "\"FINISHED\",\"mainclass\":\"x.Main\"}],\"completeddrivers\":[{\"id\":\"a\","
+                  "\"starttime\":\"8\",\"state\":\"RELAUNCHING\",\"mainclass\":\"x.Main\"}]}"),
+            200, "a", NULL, NULL, &status),
+        0);
+    assert_string_equal (status.id, "b");
+    assert_int_equal (status.state, JOBD_STATE_SUCCEEDED);
+    assert_int_equal (sp_master_replacement (BODY ("<html>"), 200, "a", NULL, NULL, &status),
+                      JOBD_EPROTO);
+    assert_int_equal (sp_master_replacement (BODY ("{}"), 502, "a", NULL, NULL, &status),
+                      JOBD_EPROTO);
+}
+
 static void
 test_livy (void **state)
 {
@@ -228,12 +305,16 @@ test_livy (void **state)
     long total = 0;
     assert_int_equal (
         sp_livy_list (BODY ("{\"from\":0,\"total\":5,\"sessions\":[{\"id\":1,\"state\":"
-                            "\"success\"},{\"id\":2,\"state\":\"running\"}]}"),
+                            "\"success\",\"name\":null},{\"id\":2,\"name\":\"jobd-job-7\","
+                            "\"state\":\"running\"}]}"),
                       200, s_collect, &seen, &total),
         0);
     assert_int_equal (total, 5);
     assert_int_equal (seen.count, 2);
     assert_int_equal (seen.seen[0].state, JOBD_STATE_SUCCEEDED);
+    //  The batch name: how jobd finds its batch again after a restart.
+    assert_string_equal (seen.seen[0].name, "");
+    assert_string_equal (seen.seen[1].name, "jobd-job-7");
     assert_int_equal (sp_livy_list (BODY ("{\"from\":0}"), 200, s_collect, &seen, &total),
                       JOBD_EPROTO);
 }
@@ -345,6 +426,7 @@ main (void)
         cmocka_unit_test (test_standalone_status),
         cmocka_unit_test (test_standalone_kill),
         cmocka_unit_test (test_master_json),
+        cmocka_unit_test (test_master_replacement),
         cmocka_unit_test (test_livy),
         cmocka_unit_test (test_yarn),
         cmocka_unit_test (test_history),
