@@ -85,8 +85,17 @@ s_string_map (const json_t *spec, const char *key)
     return out;
 }
 
+void
+sp_backend_tag (const char *job_id, uint32_t attempt, char *tag, size_t tag_size)
+{
+    if (attempt > 1)
+        snprintf (tag, tag_size, "jobd-%s-%u", job_id, (unsigned)attempt);
+    else
+        snprintf (tag, tag_size, "jobd-%s", job_id);
+}
+
 int
-sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *name,
+sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag, const char *name,
                    const char *spec_text, const char **method, char *url, size_t url_size,
                    char **body_p, char *reason, size_t reason_size)
 {
@@ -110,8 +119,6 @@ sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *nam
     json_t *args = json_object_get (spec, "args");
     json_t *properties = s_string_map (spec, "sparkProperties");
     json_t *body = json_object ();
-    char tag[JOBD_ID_MAX + 16];
-    snprintf (tag, sizeof tag, "jobd-%s", job_id);
     if (self->kind == SP_STANDALONE) {
         //  The portable create request (reference §1.4): appArgs, environmentVariables and
         //  spark.app.name always; every property a string.
@@ -135,7 +142,9 @@ sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *nam
         snprintf (url, url_size, "%s/v1/submissions/create", self->url);
     } else {
         //  Livy: the batch name is jobd's tag, so that a restart finds it again (GET /batches).
-        json_object_set_new (properties, "spark.yarn.tags", json_string (tag));
+        char yarn_tag[JOBD_ID_MAX + 16];
+        snprintf (yarn_tag, sizeof yarn_tag, "jobd-%s", job_id);
+        json_object_set_new (properties, "spark.yarn.tags", json_string (yarn_tag));
         json_object_set_new (body, "file", json_string (resource));
         if (main_class)
             json_object_set_new (body, "className", json_string (main_class));
@@ -166,7 +175,7 @@ sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_
             if (ext)
                 snprintf (url, url_size, "%s/batches/%s", self->url, ext);
             else
-                snprintf (url, url_size, "%s/batches?from=0&size=100000", self->url);
+                sp_backend_list_url (self, 0, url, url_size);
             break;
         case SP_YARN:
             if (ext)
@@ -181,6 +190,13 @@ sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_
             snprintf (url, url_size, "%s/api/v1/applications/%s", self->url, ext ? ext : "");
             break;
     }
+}
+
+void
+sp_backend_list_url (const sp_backend_t *self, long from, char *url, size_t url_size)
+{
+    //  Big pages: a poll cycle is one request unless Livy holds more batches than that.
+    snprintf (url, url_size, "%s/batches?from=%ld&size=100000", self->url, from);
 }
 
 void

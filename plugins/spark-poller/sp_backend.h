@@ -23,6 +23,7 @@ typedef struct {
     char last_error[256];
     bool list_in_flight;
     int64_t list_due;
+    int64_t list_started; //  when the list pass in progress (or the last one) asked its first page
 } sp_backend_t;
 
 //  Reads backend/NAME from the plugin's config. Returns 0, or JOBD_ECONFIG with a reason.
@@ -32,15 +33,24 @@ int sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *na
 //  True when the backend lists many jobs in one request (polled by list, not per job).
 bool sp_backend_lists (const sp_backend_t *self);
 
-//  The request that submits job_id (spec: the submit spec, a JSON object as text). Writes the
-//  method, URL and a fresh body (free it). Returns 0, or JOBD_ESTATE with a reason when this
-//  backend cannot submit (YARN and history servers follow jobs only) or the spec is unusable.
-int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *name,
-                       const char *spec, const char **method, char *url, size_t url_size,
-                       char **body_p, char *reason, size_t reason_size);
+//  Writes the tag of a job's attempt: "jobd-<job id>", and "jobd-<job id>-<attempt>" after the
+//  first. It is the Livy batch name (Livy refuses a name it still holds) and the submission mark
+//  (README, "Restart").
+void sp_backend_tag (const char *job_id, uint32_t attempt, char *tag, size_t tag_size);
 
-//  The request that polls one job (ext), or the backend's list (ext NULL).
+//  The request that submits job_id under tag (spec: the submit spec, a JSON object as text).
+//  Writes the method, URL and a fresh body (free it). Returns 0, or JOBD_ESTATE with a reason
+//  when this backend cannot submit (YARN and history servers follow jobs only) or the spec is
+//  unusable.
+int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag,
+                       const char *name, const char *spec, const char **method, char *url,
+                       size_t url_size, char **body_p, char *reason, size_t reason_size);
+
+//  The request that polls one job (ext), or the backend's list (ext NULL; Livy: its first page).
 void sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size);
+
+//  Livy: the request for the page of the batch list that starts at from.
+void sp_backend_list_url (const sp_backend_t *self, long from, char *url, size_t url_size);
 
 //  The request that kills ext: method, URL, body (static or NULL).
 void sp_backend_kill (const sp_backend_t *self, const char *ext, const char **method, char *url,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define SP_BACKENDS_MAX 32
+#define SP_TAG_MAX      (JOBD_ID_MAX + 16)
 
 static const jobd_conf_key_t s_config[] = {
     {"interval_min", JOBD_CONF_DURATION, "250ms", "poll interval after a submission or a change"},
@@ -39,6 +40,12 @@ typedef struct {
     bool seen;   //  present in the backend's last list
     bool done;   //  final: dropped at the next sweep
     bool submit; //  to be submitted (again, when the backend did not answer)
+    //  The attempt's tag: the Livy batch name and the submission mark (README, "Restart").
+    char tag[SP_TAG_MAX];
+    bool marking; //  the mark is on its way to the store: the create waits for the reply
+    bool resume;  //  Livy: the create may have reached Livy: the next whole list decides
+    int64_t resume_after;
+    bool relaunched; //  standalone: the driver ended RELAUNCHING; its replacement is looked for
 } s_job_t;
 
 typedef struct {
@@ -47,7 +54,9 @@ typedef struct {
     sp_http_t *http;
     sp_backend_t backends[SP_BACKENDS_MAX];
     size_t backend_count;
-    zhashx_t *jobs; //  job id -> s_job_t
+    zhashx_t *jobs;     //  job id -> s_job_t
+    zhashx_t *marks;    //  event id of a submission mark -> job id
+    zhashx_t *resuming; //  tag -> job id, of Livy jobs looked for in the list before a submit
     int64_t interval_min, interval_max, list_interval, lost_after;
 } s_poller_t;
 
@@ -57,6 +66,8 @@ typedef struct {
     char job[JOBD_ID_MAX + 1];
     sp_backend_t *backend;
     enum { SP_SUBMIT, SP_POLL, SP_LIST, SP_KILL, SP_VERDICT } what;
+    long from;  //  SP_LIST: the first item of the page asked
+    long count; //  SP_LIST: the items read from the page
 } s_call_t;
 
 static int64_t
@@ -103,6 +114,10 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     self->http = sp_http_new (host->config_int (host, "max_in_flight", 8));
     self->jobs = zhashx_new ();
     zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *)zstr_free);
+    self->marks = zhashx_new ();
+    zhashx_set_destructor (self->marks, (zhashx_destructor_fn *)zstr_free);
+    self->resuming = zhashx_new ();
+    zhashx_set_destructor (self->resuming, (zhashx_destructor_fn *)zstr_free);
     *state_p = self;
     return 0;
 }
@@ -115,6 +130,8 @@ s_destroy (void **state_p)
     s_poller_t *self = (s_poller_t *)*state_p;
     sp_http_destroy (&self->http);
     zhashx_destroy (&self->jobs);
+    zhashx_destroy (&self->marks);
+    zhashx_destroy (&self->resuming);
     free (self);
     *state_p = NULL;
 }
@@ -162,10 +179,56 @@ s_backend_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *
                          backend->name, error, backend->failures);
 }
 
+//  A standalone driver that ended RELAUNCHING: dead under this id, alive under a new one the
+//  master's REST API does not give (reference 1.9). With ui_url, each /json/ pass looks for the
+//  replacement (s_follow_relaunches); without, nothing can find it: LOST after the grace.
+static void
+s_relaunched (s_poller_t *self, s_job_t *job)
+{
+    sp_backend_t *backend = job->backend;
+    bool visible = backend->ui_url[0] != 0;
+    char error[600];
+    if (!job->relaunched) {
+        job->relaunched = true;
+        job->unknown_since = zclock_time ();
+        if (visible)
+            snprintf (error, sizeof error,
+                      "driver %s was relaunched by the master (RELAUNCHING): looking for its "
+                      "replacement in %s/json/",
+                      job->ext, backend->ui_url);
+        else
+            snprintf (error, sizeof error,
+                      "driver %s was relaunched by the master under a new driver id that jobd "
+                      "cannot see: backend %s has no ui_url (only the master's /json/ lists the "
+                      "new driver); LOST in %lld s",
+                      job->ext, backend->name, (long long)(self->lost_after / 1000));
+        s_observe (self, job, JOBD_STATE_UNKNOWN, NULL, error);
+    } else if (zclock_time () - job->unknown_since > self->lost_after) {
+        if (visible)
+            snprintf (error, sizeof error,
+                      "driver %s was relaunched by the master and no replacement (same mainclass, "
+                      "cores and memory, a newer id, followed by no other job) appeared in "
+                      "%s/json/ within %lld s; find it on the master and `jobctl track` it",
+                      job->ext, backend->ui_url, (long long)(self->lost_after / 1000));
+        else
+            snprintf (error, sizeof error,
+                      "driver %s was relaunched by the master under a new driver id that jobd "
+                      "cannot see (backend %s has no ui_url); find the new driver on the master "
+                      "and `jobctl track` it",
+                      job->ext, backend->name);
+        s_observe (self, job, JOBD_STATE_LOST, NULL, error);
+    }
+}
+
 //  One job's status, from a per-job poll or from a list.
 static void
 s_apply_status (s_poller_t *self, s_job_t *job, const sp_status_t *status)
 {
+    if (status->known && job->backend->kind == SP_STANDALONE &&
+        strcmp (status->raw, "RELAUNCHING") == 0) {
+        s_relaunched (self, job);
+        return;
+    }
     if (!status->known) {
         //  Not known: aged out, cleared, or never there. LOST only after the grace.
         if (!job->unknown_since)
@@ -203,8 +266,8 @@ s_copy_status (const sp_status_t *status, void *arg)
     return false;
 }
 
-static void s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what,
-                    const char *method, const char *url, const char *body);
+static s_call_t *s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what,
+                         const char *method, const char *url, const char *body);
 
 //  A history server application: running, or ended (then its jobs give the verdict).
 static int
@@ -225,16 +288,124 @@ s_history (s_poller_t *self, s_job_t *job, const char *body, size_t size, long h
     return rc;
 }
 
+//  A Livy batch found by its name (the job's tag): the create reached Livy before jobd lost its
+//  reply. The job follows that batch instead of being submitted again.
+static void
+s_adopt (s_poller_t *self, s_job_t *job, const sp_status_t *status)
+{
+    zhashx_delete (self->resuming, job->tag);
+    job->resume = false;
+    snprintf (job->ext, sizeof job->ext, "%s", status->id);
+    self->host->log (self->host, JOBD_LOG_INFO,
+                     "%s: batch %s named %s is already at backend %s: following it, not "
+                     "submitting again",
+                     job->id, status->id, job->tag, job->backend->name);
+    //  QUEUED moves on with the batch id; a batch with no news yet (recovering) is SUBMITTED.
+    jobd_state_t state = status->state != JOBD_STATE_NONE ? status->state : JOBD_STATE_SUBMITTED;
+    s_observe (self, job, state, status->id, status->error);
+}
+
 static bool
 s_list_one (const sp_status_t *status, void *arg)
 {
     s_call_t *call = (s_call_t *)arg;
-    s_job_t *job = s_job_by_ext (call->self, call->backend, status->id);
+    s_poller_t *self = call->self;
+    call->count++;
+    s_job_t *job = s_job_by_ext (self, call->backend, status->id);
     if (job) {
         job->seen = true;
-        s_apply_status (call->self, job, status);
+        s_apply_status (self, job, status);
+    } else if (status->name[0] && zhashx_size (self->resuming)) {
+        const char *id = (const char *)zhashx_lookup (self->resuming, status->name);
+        job = id ? (s_job_t *)zhashx_lookup (self->jobs, id) : NULL;
+        if (job && job->resume && job->backend == call->backend)
+            s_adopt (self, job, status);
     }
     return true;
+}
+
+//  Livy: a job whose create may have reached Livy is submitted again only after a whole list,
+//  asked after that, has no batch of its name.
+static void
+s_resume (s_poller_t *self, s_job_t *job)
+{
+    job->resume = true;
+    job->submit = false;
+    job->resume_after = zclock_time ();
+    zhashx_update (self->resuming, job->tag, strdup (job->id));
+}
+
+//  A whole Livy list was read (every page): the jobs it was to look for and did not find were
+//  never created (or Livy forgot them: README): they are submitted.
+static void
+s_list_whole (s_poller_t *self, sp_backend_t *backend)
+{
+    zlist_t *missing = zlist_new ();
+    for (const char *id = (const char *)zhashx_first (self->resuming); id;
+         id = (const char *)zhashx_next (self->resuming)) {
+        s_job_t *job = (s_job_t *)zhashx_lookup (self->jobs, id);
+        if (!job || !job->resume)
+            zlist_append (missing, (void *)zhashx_cursor (self->resuming));
+        else if (job->backend == backend && job->resume_after <= backend->list_started) {
+            job->resume = false;
+            job->submit = true;
+            zlist_append (missing, (void *)zhashx_cursor (self->resuming));
+        }
+    }
+    for (const char *tag = (const char *)zlist_first (missing); tag;
+         tag = (const char *)zlist_next (missing))
+        zhashx_delete (self->resuming, tag);
+    zlist_destroy (&missing);
+}
+
+//  Whether a driver id is followed by a job (here, or in the store): no relaunch's replacement.
+static bool
+s_taken (const char *id, void *arg)
+{
+    s_call_t *call = (s_call_t *)arg;
+    if (s_job_by_ext (call->self, call->backend, id))
+        return true;
+    char *owner = NULL;
+    const jobd_host_t *host = call->self->host;
+    bool taken = host->job_find (host, call->backend->name, id, &owner) == 0;
+    free (owner);
+    return taken;
+}
+
+//  After a /json/ pass: each relaunched driver's replacement, once /json/ lists it, is what its
+//  job follows from then on (an observation with the new id: the job ends with its state).
+static void
+s_follow_relaunches (s_poller_t *self, s_call_t *call, const char *body, size_t size, long http)
+{
+    //  A create whose reply is still on its way made a driver no job follows yet: not a
+    //  replacement, but indistinguishable from one until then. Look again next pass.
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        if (job->backend == call->backend && job->in_flight && !job->ext[0])
+            return;
+    zlist_t *relaunched = zlist_new ();
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        if (job->backend == call->backend && job->relaunched && !job->done)
+            zlist_append (relaunched, job);
+    for (s_job_t *job = (s_job_t *)zlist_first (relaunched); job;
+         job = (s_job_t *)zlist_next (relaunched)) {
+        sp_status_t status;
+        if (sp_master_replacement (body, size, http, job->ext, s_taken, call, &status))
+            continue;
+        self->host->log (self->host, JOBD_LOG_INFO,
+                         "%s: driver %s was relaunched as %s: following the new driver", job->id,
+                         job->ext, status.id);
+        snprintf (job->ext, sizeof job->ext, "%s", status.id);
+        job->relaunched = false;
+        job->unknown_since = 0;
+        job->seen = true;
+        if (strcmp (status.raw, "RELAUNCHING") == 0)
+            s_relaunched (self, job); //  relaunched again: its own replacement is next
+        else
+            s_observe (self, job, status.state, status.id, NULL);
+    }
+    zlist_destroy (&relaunched);
 }
 
 static void
@@ -256,13 +427,29 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
     else if (http >= 500 && call->what != SP_SUBMIT)
         snprintf (why, sizeof why, "HTTP %ld", http);
     else if (call->what == SP_LIST) {
-        for (s_job_t *each = (s_job_t *)zhashx_first (self->jobs); each;
+        for (s_job_t *each = (s_job_t *)zhashx_first (self->jobs); call->from == 0 && each;
              each = (s_job_t *)zhashx_next (self->jobs))
             each->seen = false;
+        long total = 0;
         rc = backend->kind == SP_STANDALONE ? sp_master_json (body, size, http, s_list_one, call)
-             : backend->kind == SP_LIVY ? sp_livy_list (body, size, http, s_list_one, call, NULL)
+             : backend->kind == SP_LIVY ? sp_livy_list (body, size, http, s_list_one, call, &total)
                                         : sp_yarn_apps (body, size, http, s_list_one, call);
         snprintf (why, sizeof why, "unreadable list reply (HTTP %ld)", http);
+        if (rc == 0 && backend->kind == SP_STANDALONE)
+            s_follow_relaunches (self, call, body, size, http);
+        if (rc == 0 && backend->kind == SP_LIVY && call->count > 0 &&
+            call->from + call->count < total) {
+            //  Livy holds more than a page: the pass goes on with the next one.
+            char url[1024];
+            sp_backend_list_url (backend, call->from + call->count, url, sizeof url);
+            backend->list_in_flight = true;
+            s_call_t *next = s_call (self, backend, NULL, SP_LIST, "GET", url, NULL);
+            if (next)
+                next->from = call->from + call->count;
+            else
+                backend->list_in_flight = false;
+        } else if (rc == 0 && backend->kind == SP_LIVY)
+            s_list_whole (self, backend);
     } else if (call->what == SP_SUBMIT) {
         rc = backend->kind == SP_STANDALONE ? sp_standalone_create (body, size, http, &status)
                                             : sp_livy_batch (body, size, http, &status);
@@ -272,7 +459,9 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
         } else if (job && rc == JOBD_ESTATE && !status.standby) {
             s_observe (self, job, JOBD_STATE_FAILED, NULL, status.error);
             rc = 0; //  the backend answered: a refusal is the job's failure, not the backend's
-        } else if (job)
+        } else if (job && backend->kind == SP_LIVY)
+            s_resume (self, job); //  no answer: the batch may exist all the same
+        else if (job)
             job->submit = true; //  not taken: again once the backend answers (it backs off)
         snprintf (why, sizeof why, "%s", status.error[0] ? status.error : "unreadable reply");
     } else if (call->what == SP_KILL) {
@@ -297,7 +486,9 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
     free (call);
 }
 
-static void
+//  Starts a request. Returns its context (valid until its reply is handled), or NULL when it
+//  could not start.
+static s_call_t *
 s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what, const char *method,
         const char *url, const char *body)
 {
@@ -314,7 +505,9 @@ s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what, const c
         if (job)
             job->in_flight = false;
         free (call);
+        return NULL;
     }
+    return call;
 }
 
 static s_job_t *
@@ -329,13 +522,123 @@ s_follow (s_poller_t *self, const jobd_job_t *record)
         snprintf (job->id, sizeof job->id, "%s", record->id);
         zhashx_insert (self->jobs, job->id, job);
     }
-    snprintf (job->ext, sizeof job->ext, "%s", record->ext ? record->ext : "");
+    //  A queued job's ext is its submission mark, not a backend id: nothing to poll.
+    bool queued = record->state == JOBD_STATE_QUEUED;
+    snprintf (job->ext, sizeof job->ext, "%s", record->ext && !queued ? record->ext : "");
     job->backend = backend;
     job->state = record->state;
     job->attempt = record->attempt;
     job->interval = self->interval_min;
     job->due = zclock_time ();
+    sp_backend_tag (job->id, job->attempt, job->tag, sizeof job->tag);
     return job;
+}
+
+//  Whether a queued job carries its submission mark: its create may have been sent.
+static bool
+s_marked (const s_job_t *job, const jobd_job_t *record)
+{
+    return record->ext && strcmp (record->ext, job->tag) == 0;
+}
+
+//  Sends the create request of a marked job.
+static void
+s_send_create (s_poller_t *self, s_job_t *job, const jobd_job_t *record)
+{
+    const char *method;
+    char url[1024], reason[512];
+    char *body = NULL;
+    job->ext[0] = 0;
+    job->submit = false;
+    if (sp_backend_submit (job->backend, record->id, job->tag, record->name, record->spec, &method,
+                           url, sizeof url, &body, reason, sizeof reason)) {
+        s_observe (self, job, JOBD_STATE_FAILED, NULL, reason);
+        return;
+    }
+    s_call (self, job->backend, job, SP_SUBMIT, method, url, body);
+    free (body);
+}
+
+//  The submission mark: before its create is sent, a job records its tag as its ext (an
+//  observation of QUEUED, the state it is in: the store keeps the backend id a job lacked, and
+//  nothing else). The create goes out once the broker replies that the mark is durable, so that
+//  after a crash a queued job without the mark was certainly never sent (README, "Restart").
+static void
+s_mark (s_poller_t *self, s_job_t *job)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&event->source, self->host->plugin_name);
+    jobd_event_set (&event->job, job->id);
+    jobd_event_set (&event->ext, job->tag);
+    jobd_event_set (&event->detail, "submission mark: the create request is about to be sent");
+    event->state = JOBD_STATE_QUEUED;
+    event->attempt = job->attempt;
+    event->reply = true;
+    if (jobd_plugin_send (self->bus, event) == 0) {
+        zhashx_update (self->marks, event->id, strdup (job->id));
+        job->marking = true;
+        job->submit = false;
+    } else
+        self->host->log (self->host, JOBD_LOG_WARN, "cannot send the submission mark of %s",
+                         job->id);
+    jobd_event_destroy (&event);
+}
+
+//  The broker's reply to a submission mark: durable (the create goes out), or not applied.
+static void
+s_on_reply (s_poller_t *self, zsock_t *bus)
+{
+    zframe_t *frame = zframe_recv (bus);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    char re[JOBD_ID_MAX + 1] = "", outcome[32] = "", why[256] = "";
+    bool ok = false;
+    if (frame &&
+        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0) == 0 &&
+        reply.data.type == MSGPACK_OBJECT_MAP) {
+        struct {
+            const char *key;
+            char *out;
+            size_t size;
+        } fields[] = {{"re", re, sizeof re},
+                      {"outcome", outcome, sizeof outcome},
+                      {"reason", why, sizeof why}};
+        for (uint32_t index = 0; index < reply.data.via.map.size; index++) {
+            const msgpack_object_kv *kv = &reply.data.via.map.ptr[index];
+            if (kv->key.type != MSGPACK_OBJECT_STR)
+                continue;
+            const msgpack_object_str *key = &kv->key.via.str;
+            if (key->size == 2 && memcmp (key->ptr, "ok", 2) == 0 &&
+                kv->val.type == MSGPACK_OBJECT_BOOLEAN)
+                ok = kv->val.via.boolean;
+            for (size_t field = 0; field < sizeof fields / sizeof fields[0]; field++)
+                if (key->size == strlen (fields[field].key) &&
+                    memcmp (key->ptr, fields[field].key, key->size) == 0 &&
+                    kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < fields[field].size)
+                    snprintf (fields[field].out, fields[field].size, "%.*s",
+                              (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        }
+    }
+    msgpack_unpacked_destroy (&reply);
+    zframe_destroy (&frame);
+    char *id = (char *)zhashx_lookup (self->marks, re);
+    s_job_t *job = id ? (s_job_t *)zhashx_lookup (self->jobs, id) : NULL;
+    jobd_job_t *record = NULL;
+    if (job && job->marking) {
+        job->marking = false;
+        //  Durable ("duplicate": QUEUED again, with the mark) and still queued: send it.
+        if (ok && strcmp (outcome, "duplicate") == 0 &&
+            self->host->job_get (self->host, job->id, &record) == 0 &&
+            record->state == JOBD_STATE_QUEUED && s_marked (job, record))
+            s_send_create (self, job, record);
+        else
+            self->host->log (self->host, JOBD_LOG_WARN,
+                             "%s not submitted: its submission mark was not applied (%s%s%s)",
+                             job->id, ok ? outcome : "refused", *why ? ": " : "", why);
+    }
+    jobd_job_destroy (&record);
+    if (id)
+        zhashx_delete (self->marks, re);
 }
 
 static void
@@ -360,18 +663,12 @@ s_submit (s_poller_t *self, const jobd_job_t *record)
         jobd_event_destroy (&event);
         return;
     }
-    const char *method;
-    char url[1024], reason[512];
-    char *body = NULL;
-    job->ext[0] = 0;
-    job->submit = false;
-    if (sp_backend_submit (job->backend, record->id, record->name, record->spec, &method, url,
-                           sizeof url, &body, reason, sizeof reason)) {
-        s_observe (self, job, JOBD_STATE_FAILED, NULL, reason);
-        return;
-    }
-    s_call (self, job->backend, job, SP_SUBMIT, method, url, body);
-    free (body);
+    if (job->marking || job->in_flight)
+        return; //  already on its way
+    if (s_marked (job, record))
+        s_send_create (self, job, record);
+    else
+        s_mark (self, job);
 }
 
 //  A transition or a command from the broker.
@@ -430,9 +727,10 @@ s_poll_due (s_poller_t *self)
         if (backend->list_due <= now) {
             char url[1024];
             sp_backend_poll_url (backend, NULL, url, sizeof url);
-            backend->list_in_flight = true;
             backend->list_due = now + s_jitter (self->list_interval);
-            s_call (self, backend, NULL, SP_LIST, "GET", url, NULL);
+            backend->list_started = now;
+            backend->list_in_flight =
+                s_call (self, backend, NULL, SP_LIST, "GET", url, NULL) != NULL;
         }
         next = backend->list_due < next ? backend->list_due : next;
     }
@@ -478,9 +776,24 @@ s_resume_one (const jobd_job_t *record, void *arg)
     if (!record->kind || strcmp (record->kind, "spark") != 0)
         return true;
     s_job_t *job = s_follow (self, record);
-    //  Queued and not yet taken by a backend: submit it (see README: the one duplicate risk).
-    if (job && record->state == JOBD_STATE_QUEUED)
-        job->submit = true;
+    if (!job || record->state != JOBD_STATE_QUEUED)
+        return true;
+    if (!record->ext || !*record->ext)
+        job->submit = true; //  no submission mark: its create was never sent
+    else if (job->backend->kind == SP_LIVY)
+        s_resume (self, job); //  found by its batch name, or submitted after a whole list
+    else {
+        //  A standalone master cannot be searched for a job: resending could run it twice.
+        char error[700];
+        snprintf (error, sizeof error,
+                  "the submission may have reached the master before jobd stopped (backend %s "
+                  "cannot be searched for a job, so jobd does not send it again): check the "
+                  "master for a driver of this job (spark.jobd.id %s); if there is one, `jobctl "
+                  "track DRIVER_ID --kind spark --backend %s`, if not, `jobctl retry %s`",
+                  job->backend->name, job->id, job->backend->name, job->id);
+        self->host->log (self->host, JOBD_LOG_WARN, "%s: %s", job->id, error);
+        s_observe (self, job, JOBD_STATE_FAILED, NULL, error);
+    }
     return true;
 }
 
@@ -508,10 +821,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         }
         while (zsock_events (events) & ZMQ_POLLIN)
             s_on_event (self, events);
-        while (zsock_events (bus) & ZMQ_POLLIN) {
-            zmsg_t *reply = zmsg_recv (bus);
-            zmsg_destroy (&reply);
-        }
+        while (zsock_events (bus) & ZMQ_POLLIN)
+            s_on_reply (self, bus);
     }
     return 0;
 }
