@@ -1,0 +1,461 @@
+//  spark-poller across a crash and a relaunch: jobd SIGKILLed while its create request is at the
+//  backend is restarted and neither duplicates the job nor forgets it (Livy: found again by its
+//  batch name; standalone: marked for the operator); a supervised standalone driver relaunched
+//  under a new id is followed to its end through the master's /json/, or LOST without it.
+#include "harness.h"
+#include "jobd_admin.h"
+#include "jobd_plugin.h"
+#include "jobd_store.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static harness_proc_t s_sim;
+static int s_port;
+
+//  ---------------------------------------------------------------------------------------------
+//  The simulator's control API, over libcurl.
+
+static size_t
+s_write (char *data, size_t size, size_t count, void *arg)
+{
+    zchunk_t *chunk = (zchunk_t *)arg;
+    zchunk_extend (chunk, data, size * count);
+    return size * count;
+}
+
+//  Sends one request to the simulator; returns the reply as JSON (fresh) or fails the test.
+static json_t *
+s_sim_call (const char *method, const char *path, const char *body)
+{
+    char url[512];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", s_port, path);
+    CURL *curl = curl_easy_init ();
+    zchunk_t *chunk = zchunk_new (NULL, 0);
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, chunk);
+    struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    if (body)
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+    CURLcode rc = curl_easy_perform (curl);
+    curl_slist_free_all (headers);
+    curl_easy_cleanup (curl);
+    assert_int_equal (rc, CURLE_OK);
+    json_t *reply = json_loadb ((const char *)zchunk_data (chunk), zchunk_size (chunk),
+                                JSON_DECODE_ANY, NULL);
+    zchunk_destroy (&chunk);
+    assert_non_null (reply);
+    return reply;
+}
+
+//  Requests the simulator served on endpoints starting with prefix ("POST /batches").
+static int64_t
+s_sim_count (const char *prefix)
+{
+    json_t *stats = s_sim_call ("GET", "/sim/stats", NULL);
+    int64_t count = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach (json_object_get (stats, "endpoints"), key, value)
+    {
+        if (strncmp (key, prefix, strlen (prefix)) == 0)
+            count += json_integer_value (value);
+    }
+    json_decref (stats);
+    return count;
+}
+
+//  Waits until the simulator served count requests on prefix; true when it did.
+static bool
+s_sim_wait_count (const char *prefix, int64_t count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (s_sim_count (prefix) < count && zclock_mono () < deadline)
+        zclock_sleep (20); //  polling with a deadline
+    return s_sim_count (prefix) >= count;
+}
+
+//  Waits until no fault rule is left: a `count: 1` rule goes when its request arrives.
+static bool
+s_sim_wait_fault_taken (int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool taken = false;
+    while (!taken && zclock_mono () < deadline) {
+        json_t *faults = s_sim_call ("GET", "/sim/fault", NULL);
+        taken = json_array_size (json_object_get (faults, "faults")) == 0;
+        json_decref (faults);
+        if (!taken)
+            zclock_sleep (5);
+    }
+    return taken;
+}
+
+//  A driver's state in the master's /json/, or "" when it is not listed.
+static void
+s_sim_driver_state (const char *id, char *state, size_t size)
+{
+    json_t *master = s_sim_call ("GET", "/json/", NULL);
+    snprintf (state, size, "%s", "");
+    const char *lists[] = {"activedrivers", "completeddrivers"};
+    for (int list = 0; list < 2; list++) {
+        size_t index;
+        json_t *driver;
+        json_array_foreach (json_object_get (master, lists[list]), index, driver)
+        {
+            if (strcmp (json_string_value (json_object_get (driver, "id")), id) == 0)
+                snprintf (state, size, "%s", json_string_value (json_object_get (driver, "state")));
+        }
+    }
+    json_decref (master);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  jobd
+
+static int
+s_setup (void **state)
+{
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    static harness_t sim_dir;
+    harness_init (&sim_dir, "spark-resume-sim");
+    char binary[512], port_file[400], log[400];
+    snprintf (port_file, sizeof port_file, "%s/sim.port", sim_dir.dir);
+    snprintf (log, sizeof log, "%s/spark-sim.log", sim_dir.dir);
+    char *argv[] = {(char *)harness_bin ("spark-sim", binary, sizeof binary),
+                    "--port",
+                    "0",
+                    "--port-file",
+                    port_file,
+                    NULL};
+    assert_int_equal (harness_spawn_logged (&s_sim, argv, log), 0);
+    assert_true (harness_proc_wait_out (&s_sim, "listening", 10000));
+    FILE *file = fopen (port_file, "r");
+    assert_non_null (file);
+    assert_int_equal (fscanf (file, "%d", &s_port), 1);
+    fclose (file);
+    *state = &sim_dir;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    kill (s_sim.pid, SIGTERM);
+    harness_proc_finish (&s_sim, 10000);
+    harness_fini ((harness_t *)*state);
+    curl_global_cleanup ();
+    return 0;
+}
+
+//  Writes jobd's config: a standalone master without and with its web UI, and Livy, all on the
+//  simulator.
+static void
+s_config (harness_t *harness, const char *list_interval, const char *lost_after)
+{
+    char extra[2048];
+    snprintf (extra, sizeof extra,
+              "plugins\n"
+              "    spark-poller\n"
+              "        path = %s/plugins/spark-poller.so\n"
+              "        interval_min = 50ms\n"
+              "        interval_max = 200ms\n"
+              "        list_interval = %s\n"
+              "        lost_after = %s\n"
+              "        backend\n"
+              "            master\n"
+              "                type = standalone\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                master = spark://127.0.0.1:7077\n"
+              "            masterui\n"
+              "                type = standalone\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                ui_url = http://127.0.0.1:%d\n"
+              "                master = spark://127.0.0.1:7077\n"
+              "            livy\n"
+              "                type = livy\n"
+              "                url = http://127.0.0.1:%d\n",
+              harness_build_dir (), list_interval, lost_after, s_port, s_port, s_port, s_port);
+    harness_write_config (harness, extra);
+}
+
+//  Submits a job through the admin endpoint; writes its id.
+static void
+s_submit (harness_t *harness, const char *backend, const char *main_class, const char *scenario,
+          char *id, size_t size)
+{
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "test");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->backend, backend);
+    char spec[1024];
+    snprintf (spec, sizeof spec,
+              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"%s\",\"args\":[],"
+              "\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
+              main_class, scenario);
+    jobd_event_set (&submit->spec, spec);
+    uint8_t *data;
+    size_t data_size;
+    assert_int_equal (jobd_event_encode (submit, &data, &data_size, NULL, 0), 0);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    assert_int_equal (harness_request (harness, data, data_size, &reply, 5000), 0);
+    assert_true (jobd_admin_string (&reply.data, "job", id, size));
+    msgpack_unpacked_destroy (&reply);
+    free (data);
+    jobd_event_destroy (&submit);
+}
+
+//  The job's record and history from the store (jobd stopped). Fresh: free both.
+static jobd_job_t *
+s_stored (harness_t *harness, const char *id, jobd_event_t ***history_p, size_t *count_p)
+{
+    jobd_store_t *store = NULL;
+    char reason[256];
+    assert_int_equal (
+        jobd_store_open (harness->store, JOBD_STORE_RDONLY, 0, &store, reason, sizeof reason), 0);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (store, id, &job), 0);
+    if (history_p)
+        assert_int_equal (jobd_store_history (store, id, history_p, count_p), 0);
+    jobd_store_destroy (&store);
+    return job;
+}
+
+//  Starts jobd, submits one job to backend with its create request slowed, and SIGKILLs jobd
+//  while that request is at the simulator; returns once the simulator has handled it (the job
+//  exists at the backend, jobd never heard of it). create: the endpoint, for /sim/stats.
+static void
+s_kill_mid_create (harness_t *harness, const char *backend, const char *sim_backend,
+                   const char *prefix, const char *create, char *id, size_t size)
+{
+    //  A long list interval: the slow rule must catch the create, not a list of the same path.
+    s_config (harness, "60s", "60s");
+    int64_t creates = s_sim_count (create);
+    assert_true (harness_start (harness) > 0);
+    assert_true (harness_wait_ready (harness, 10000));
+    if (strcmp (sim_backend, "livy") == 0)
+        assert_true (s_sim_wait_count ("GET /batches", 1, 5000)); //  the start-up list is done
+    char fault[256];
+    snprintf (fault, sizeof fault,
+              "{\"mode\":\"slow\",\"backend\":\"%s\",\"prefix\":\"%s\",\"count\":1,"
+              "\"delay_ms\":1500}",
+              sim_backend, prefix);
+    json_decref (s_sim_call ("POST", "/sim/fault", fault));
+    s_submit (harness, backend, "com.example.Etl", "queue=100,run=300,outcome=success", id, size);
+    assert_true (s_sim_wait_fault_taken (5000));
+    assert_int_equal (harness_stop (harness, SIGKILL, 5000), 128 + SIGKILL);
+    //  The simulator finishes the request jobd no longer waits for: the job is at the backend.
+    assert_true (s_sim_wait_count (create, creates + 1, 5000));
+    //  What jobd recorded: still QUEUED, with the submission mark.
+    jobd_job_t *job = s_stored (harness, id, NULL, NULL);
+    assert_int_equal (job->state, JOBD_STATE_QUEUED);
+    char mark[200];
+    snprintf (mark, sizeof mark, "jobd-%s", id);
+    assert_non_null (job->ext);
+    assert_string_equal (job->ext, mark);
+    jobd_job_destroy (&job);
+}
+
+//  (a) Livy: the batch created before the crash is found by its name and followed to its end.
+static void
+test_livy_restart_finds_the_batch (void **state)
+{
+    harness_t harness;
+    harness_init (&harness, "spark-resume-livy");
+    char id[64];
+    int64_t creates = s_sim_count ("POST /batches");
+    s_kill_mid_create (&harness, "livy", "livy", "/batches", "POST /batches", id, sizeof id);
+
+    s_config (&harness, "200ms", "60s");
+    assert_true (harness_start (&harness) > 0);
+    assert_true (harness_wait_ready (&harness, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 1, 15000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+
+    //  One create in all, one batch of that name, and the job followed it.
+    assert_int_equal (s_sim_count ("POST /batches"), creates + 1);
+    char tag[200];
+    snprintf (tag, sizeof tag, "jobd-%s", id);
+    json_t *batches = s_sim_call ("GET", "/batches?from=0&size=100000", NULL);
+    size_t index, named = 0;
+    json_t *batch, *found = NULL;
+    json_array_foreach (json_object_get (batches, "sessions"), index, batch)
+    {
+        const char *name = json_string_value (json_object_get (batch, "name"));
+        if (name && strcmp (name, tag) == 0) {
+            named++;
+            found = batch;
+        }
+    }
+    assert_int_equal (named, 1);
+    char batch_id[32];
+    snprintf (batch_id, sizeof batch_id, "%" JSON_INTEGER_FORMAT,
+              json_integer_value (json_object_get (found, "id")));
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    jobd_job_t *job = s_stored (&harness, id, &history, &count);
+    assert_int_equal (job->state, JOBD_STATE_SUCCEEDED);
+    assert_string_equal (job->ext, batch_id);
+    //  QUEUED, then the batch's states: never a second QUEUED or a failure on the way.
+    assert_true (count >= 2);
+    assert_int_equal (history[0]->state, JOBD_STATE_QUEUED);
+    for (size_t each = 1; each < count; each++)
+        assert_true (history[each]->state == JOBD_STATE_SUBMITTED ||
+                     history[each]->state == JOBD_STATE_RUNNING ||
+                     history[each]->state == JOBD_STATE_SUCCEEDED);
+    print_message ("livy: job %s adopted batch %s after the restart, %zu transitions\n", id,
+                   batch_id, count);
+    jobd_store_history_free (&history, count);
+    jobd_job_destroy (&job);
+    json_decref (batches);
+    harness_fini (&harness);
+}
+
+//  (b) Standalone: the master cannot be searched; the job is not sent again, and it says why.
+static void
+test_standalone_restart_is_not_resent (void **state)
+{
+    harness_t harness;
+    harness_init (&harness, "spark-resume-standalone");
+    char id[64];
+    const char *create = "POST /v1/submissions/create";
+    int64_t creates = s_sim_count (create);
+    s_kill_mid_create (&harness, "master", "standalone", "/v1/submissions/create", create, id,
+                       sizeof id);
+
+    s_config (&harness, "200ms", "60s");
+    assert_true (harness_start (&harness) > 0);
+    assert_true (harness_wait_ready (&harness, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_FAILED, 1, 10000));
+    //  A job submitted after the restart goes out as usual.
+    char fresh[64];
+    s_submit (&harness, "master", "com.example.Etl", "queue=50,run=100,outcome=success", fresh,
+              sizeof fresh);
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 1, 10000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+
+    assert_int_equal (s_sim_count (create), creates + 2); //  the crashed one once, the fresh one
+    jobd_job_t *job = s_stored (&harness, id, NULL, NULL);
+    assert_int_equal (job->state, JOBD_STATE_FAILED);
+    assert_non_null (job->error);
+    assert_non_null (strstr (job->error, "may have reached the master"));
+    assert_non_null (strstr (job->error, "jobctl track"));
+    assert_non_null (strstr (job->error, "jobctl retry"));
+    print_message ("standalone: %s\n", job->error);
+    jobd_job_destroy (&job);
+    harness_fini (&harness);
+}
+
+//  The transition of job into state among those received on sub (waits for it), or NULL.
+static jobd_event_t *
+s_wait_transition (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
+                   int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    jobd_event_t *found = NULL;
+    while (!found) {
+        for (jobd_event_t *event = (jobd_event_t *)zlistx_first (seen); event && !found;
+             event = (jobd_event_t *)zlistx_next (seen))
+            if (strcmp (event->job, job) == 0 && event->state == state)
+                found = jobd_event_dup (event);
+        if (found || zclock_mono () >= deadline)
+            break;
+        if (zpoller_wait (poller, 100) != sub)
+            continue;
+        zmsg_t *msg = zmsg_recv (sub);
+        zframe_t *payload = zmsg_last (msg);
+        jobd_event_t *event = NULL;
+        if (zmsg_size (msg) == 2 && jobd_event_decode (zframe_data (payload), zframe_size (payload),
+                                                       &event, NULL, 0) == 0)
+            zlistx_add_end (seen, event);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    if (!found)
+        fail_msg ("%s never reached %s", job, jobd_state_name (state));
+    return found;
+}
+
+//  (c) and (d): a supervised driver relaunched under a new id. With the master's UI the job
+//  follows the new driver to SUCCEEDED; without, it is UNKNOWN, then LOST, saying why.
+static void
+test_relaunch (void **state)
+{
+    harness_t harness;
+    harness_init (&harness, "spark-resume-relaunch");
+    s_config (&harness, "200ms", "2s");
+    assert_true (harness_start (&harness) > 0);
+    assert_true (harness_wait_ready (&harness, 10000));
+    zsock_t *sub = zsock_new_sub (harness.events, "job.");
+    zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
+    zsock_set_rcvtimeo (sub, 10000);
+    char *welcome = zstr_recv (sub);
+    assert_non_null (welcome);
+    zstr_free (&welcome);
+    zlistx_t *seen = zlistx_new ();
+    zlistx_set_destructor (seen, (zlistx_destructor_fn *)jobd_event_destroy);
+
+    char followed[64], blind[64];
+    s_submit (&harness, "masterui", "com.example.Relaunched",
+              "queue=100,run=300,outcome=relaunch,then=success", followed, sizeof followed);
+    s_submit (&harness, "master", "com.example.Blind",
+              "queue=100,run=300,outcome=relaunch,then=success", blind, sizeof blind);
+
+    jobd_event_t *submitted = s_wait_transition (sub, seen, followed, JOBD_STATE_SUBMITTED, 5000);
+    jobd_event_t *unknown = s_wait_transition (sub, seen, followed, JOBD_STATE_UNKNOWN, 10000);
+    jobd_event_t *done = s_wait_transition (sub, seen, followed, JOBD_STATE_SUCCEEDED, 10000);
+    //  The job ends on the replacement's id; the first driver ended RELAUNCHING.
+    assert_non_null (submitted->ext);
+    assert_non_null (done->ext);
+    assert_string_not_equal (done->ext, submitted->ext);
+    char driver_state[32];
+    s_sim_driver_state (submitted->ext, driver_state, sizeof driver_state);
+    assert_string_equal (driver_state, "RELAUNCHING");
+    s_sim_driver_state (done->ext, driver_state, sizeof driver_state);
+    assert_string_equal (driver_state, "FINISHED");
+    assert_non_null (unknown->error);
+    assert_non_null (strstr (unknown->error, "relaunched"));
+    print_message ("relaunch: %s followed from %s to %s\n", followed, submitted->ext, done->ext);
+
+    jobd_event_t *lost = s_wait_transition (sub, seen, blind, JOBD_STATE_LOST, 10000);
+    assert_non_null (lost->error);
+    assert_non_null (strstr (lost->error, "cannot see"));
+    print_message ("relaunch without ui_url: %s\n", lost->error);
+
+    jobd_event_destroy (&submitted);
+    jobd_event_destroy (&unknown);
+    jobd_event_destroy (&done);
+    jobd_event_destroy (&lost);
+    zlistx_destroy (&seen);
+    zsock_destroy (&sub);
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+    //  What a restart reads: the new driver's id.
+    jobd_job_t *job = s_stored (&harness, followed, NULL, NULL);
+    s_sim_driver_state (job->ext, driver_state, sizeof driver_state);
+    assert_string_equal (driver_state, "FINISHED");
+    jobd_job_destroy (&job);
+    harness_fini (&harness);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_livy_restart_finds_the_batch),
+        cmocka_unit_test (test_standalone_restart_is_not_resent),
+        cmocka_unit_test (test_relaunch),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
