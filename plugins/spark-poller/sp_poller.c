@@ -530,6 +530,12 @@ s_follow (s_poller_t *self, const jobd_job_t *record)
     job->attempt = record->attempt;
     job->interval = self->interval_min;
     job->due = zclock_time ();
+    if (job->resume) {
+        //  A new attempt (or a new look at the same one) starts its own search.
+        zhashx_delete (self->resuming, job->tag);
+        job->resume = false;
+    }
+    job->relaunched = false;
     sp_backend_tag (job->id, job->attempt, job->tag, sizeof job->tag);
     return job;
 }

@@ -51,8 +51,8 @@ s_sim_call (const char *method, const char *path, const char *body)
     curl_slist_free_all (headers);
     curl_easy_cleanup (curl);
     assert_int_equal (rc, CURLE_OK);
-    json_t *reply = json_loadb ((const char *)zchunk_data (chunk), zchunk_size (chunk),
-                                JSON_DECODE_ANY, NULL);
+    json_t *reply =
+        json_loadb ((const char *)zchunk_data (chunk), zchunk_size (chunk), JSON_DECODE_ANY, NULL);
     zchunk_destroy (&chunk);
     assert_non_null (reply);
     return reply;
@@ -377,8 +377,8 @@ s_wait_transition (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t s
         zmsg_t *msg = zmsg_recv (sub);
         zframe_t *payload = zmsg_last (msg);
         jobd_event_t *event = NULL;
-        if (zmsg_size (msg) == 2 && jobd_event_decode (zframe_data (payload), zframe_size (payload),
-                                                       &event, NULL, 0) == 0)
+        if (zmsg_size (msg) == 2 &&
+            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
             zlistx_add_end (seen, event);
         zmsg_destroy (&msg);
     }
