@@ -8,6 +8,9 @@
 
 #define SP_BACKENDS_MAX 32
 #define SP_TAG_MAX      (JOBD_ID_MAX + 16)
+//  The states of a job at its backend that the poller follows.
+#define SP_FOLLOWED                                                                                \
+    ((1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING) | (1u << JOBD_STATE_UNKNOWN))
 
 static const jobd_conf_key_t s_config[] = {
     {"interval_min", JOBD_CONF_DURATION, "250ms", "poll interval after a submission or a change"},
@@ -235,8 +238,8 @@ s_apply_status (s_poller_t *self, s_job_t *job, const sp_status_t *status)
             job->unknown_since = zclock_time ();
         else if (zclock_time () - job->unknown_since > self->lost_after) {
             char error[300];
-            snprintf (error, sizeof error, "backend %s has no record of %s for %lld s",
-                      job->backend->name, job->ext, (long long)(self->lost_after / 1000));
+            snprintf (error, sizeof error, "backend %s has no record of %s for %.1f s",
+                      job->backend->name, job->ext, (double)self->lost_after / 1000);
             s_observe (self, job, JOBD_STATE_LOST, NULL, error);
         }
         return;
@@ -429,7 +432,8 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
     else if (call->what == SP_LIST) {
         for (s_job_t *each = (s_job_t *)zhashx_first (self->jobs); call->from == 0 && each;
              each = (s_job_t *)zhashx_next (self->jobs))
-            each->seen = false;
+            if (each->backend == backend)
+                each->seen = false; //  another backend's list says nothing of its jobs
         long total = 0;
         rc = backend->kind == SP_STANDALONE ? sp_master_json (body, size, http, s_list_one, call)
              : backend->kind == SP_LIVY ? sp_livy_list (body, size, http, s_list_one, call, &total)
@@ -693,6 +697,14 @@ s_on_event (s_poller_t *self, zsock_t *events)
             if (self->host->job_get (self->host, event->job, &record) == 0)
                 s_submit (self, record);
             jobd_job_destroy (&record);
+        } else if (event->type == JOBD_EVENT_TRANSITION && !job &&
+                   ((1u << event->state) & SP_FOLLOWED)) {
+            //  A job that started elsewhere (jobctl track): follow it when it is at one of ours.
+            jobd_job_t *record = NULL;
+            if (self->host->job_get (self->host, event->job, &record) == 0 && record->ext &&
+                *record->ext && ((1u << record->state) & SP_FOLLOWED))
+                s_follow (self, record);
+            jobd_job_destroy (&record);
         } else if (event->type == JOBD_EVENT_TRANSITION && job) {
             //  The broker's word is the truth (jobctl observe, a cancel applied here, ...).
             job->state = event->state;
@@ -760,8 +772,9 @@ s_poll_due (s_poller_t *self)
         sp_backend_t *backend = job->backend;
         if (job->submit && backend->resume_at > now)
             next = backend->resume_at < next ? backend->resume_at : next;
-        //  Jobs of list backends are polled one by one only when the list missed them.
-        bool listed = sp_backend_lists (backend) && (job->seen || backend->kind != SP_YARN);
+        //  Jobs of list backends are polled one by one only when the list missed them (not
+        //  listed yet, or gone: then the backend's 404 starts the grace before LOST).
+        bool listed = sp_backend_lists (backend) && job->seen;
         if (job->in_flight || !job->ext[0] || listed || backend->resume_at > now)
             continue;
         if (job->due <= now) {
@@ -811,10 +824,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "job.");
     zsock_set_subscribe (events, "cmd.cancel.spark");
     //  After a restart: every non-final Spark job with a backend id is followed again at once.
-    host->job_scan (host,
-                    (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) |
-                        (1u << JOBD_STATE_RUNNING) | (1u << JOBD_STATE_UNKNOWN),
-                    s_resume_one, self);
+    host->job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
     zsock_t *sockets[] = {pipe, events, bus};
     bool running = true;
     while (running) {
