@@ -1,0 +1,834 @@
+//  spark-poller against spark-sim when things go wrong: backend faults (down, 5xx, HTML, garbage,
+//  truncated, slow) keep jobs in their last state with bounded retries and heal by themselves;
+//  jobs a backend forgets become LOST only after the grace; a standby master delays submissions
+//  without duplicates; YARN and history server applications tracked with jobctl; jobd restarted
+//  mid-polling (SIGTERM and SIGKILL) resumes without submitting twice; Livy forgetting a
+//  finished batch is normal. One spark-sim and one jobd for the whole file; short intervals.
+#include "harness.h"
+#include "jobd_admin.h"
+#include "jobd_job.h"
+#include "jobd_plugin.h"
+#include <curl/curl.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOST_AFTER_MS 500
+
+static harness_t s_harness;
+static harness_proc_t s_simulator;
+static int s_port;
+static zsock_t *s_sub;
+
+//  Every transition received so far, with the time it came: a wait looks here first.
+typedef struct {
+    jobd_event_t *event;
+    int64_t at;
+} s_seen_t;
+static zlistx_t *s_seen;
+
+static void
+s_seen_destroy (s_seen_t **self_p)
+{
+    if (*self_p) {
+        jobd_event_destroy (&(*self_p)->event);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  spark-sim over HTTP
+
+typedef struct {
+    char *data;
+    size_t size;
+} s_buffer_t;
+
+static size_t
+s_write (char *data, size_t size, size_t n, void *arg)
+{
+    s_buffer_t *buffer = (s_buffer_t *)arg;
+    char *grown = (char *)realloc (buffer->data, buffer->size + size * n + 1);
+    if (!grown)
+        return 0;
+    memcpy (grown + buffer->size, data, size * n);
+    buffer->size += size * n;
+    grown[buffer->size] = 0;
+    buffer->data = grown;
+    return size * n;
+}
+
+//  One request to spark-sim. Returns the body (fresh); *status is the HTTP status or -1.
+static char *
+s_http (const char *method, const char *path, const char *body, long *status)
+{
+    char url[512];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", s_port, path);
+    s_buffer_t buffer = {(char *)calloc (1, 1), 0};
+    CURL *curl = curl_easy_init ();
+    assert_non_null (curl);
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &buffer);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+    struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    if (body)
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+    CURLcode rc = curl_easy_perform (curl);
+    long code = -1;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all (headers);
+    curl_easy_cleanup (curl);
+    if (status)
+        *status = code;
+    return buffer.data;
+}
+
+//  A control request (/sim/...): its JSON reply, or the test fails.
+static json_t *
+s_sim (const char *method, const char *path, const char *body)
+{
+    long status;
+    char *text = s_http (method, path, body, &status);
+    json_t *json = json_loads (text, JSON_DECODE_ANY, NULL);
+    if (!json || status < 200 || status > 299)
+        fail_msg ("spark-sim %s %s -> HTTP %ld: %s", method, path, status, text);
+    free (text);
+    return json;
+}
+
+static void
+s_sim_do (const char *method, const char *path, const char *body)
+{
+    json_t *json = s_sim (method, path, body);
+    json_decref (json);
+}
+
+//  A counter of /sim/stats: group "endpoints" or "backends" and its key (0 when absent).
+static int64_t
+s_stat (const char *group, const char *key)
+{
+    json_t *json = s_sim ("GET", "/sim/stats", NULL);
+    int64_t count =
+        (int64_t)json_integer_value (json_object_get (json_object_get (json, group), key));
+    json_decref (json);
+    return count;
+}
+
+//  How many jobs of a backend spark-sim holds (/sim/health).
+static int64_t
+s_sim_jobs (const char *backend)
+{
+    json_t *json = s_sim ("GET", "/sim/health", NULL);
+    int64_t count =
+        (int64_t)json_integer_value (json_object_get (json_object_get (json, "jobs"), backend));
+    json_decref (json);
+    return count;
+}
+
+//  Moves spark-sim's clock on: every job whose scenario ends within ms ends now.
+static void
+s_advance (int64_t ms)
+{
+    char body[64];
+    snprintf (body, sizeof body, "{\"advance_ms\":%lld}", (long long)ms);
+    s_sim_do ("POST", "/sim/clock", body);
+}
+
+//  Creates count applications on a follow-only backend (yarn, history); returns the id array.
+static json_t *
+s_sim_apps (const char *backend, const char *scenario, int count)
+{
+    char body[1024];
+    snprintf (body, sizeof body,
+              "{\"backend\":\"%s\",\"count\":%d,\"scenario\":\"%s\",\"tags\":[\"jobd\"]}", backend,
+              count, scenario);
+    json_t *json = s_sim ("POST", "/sim/jobs", body);
+    json_t *ids = json_incref (json_object_get (json, "ids"));
+    json_decref (json);
+    assert_int_equal (json_array_size (ids), count);
+    return ids;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  jobd: its log, admin requests, transitions
+
+static long
+s_log_size (void)
+{
+    struct stat info;
+    return stat (s_harness.log, &info) == 0 ? (long)info.st_size : 0;
+}
+
+//  True when a line of jobd's log written after offset contains text and (when not NULL) also.
+static bool
+s_log_has (long offset, const char *text, const char *also)
+{
+    FILE *file = fopen (s_harness.log, "r");
+    if (!file)
+        return false;
+    fseek (file, offset, SEEK_SET);
+    char line[4096];
+    bool found = false;
+    while (!found && fgets (line, sizeof line, file))
+        found = strstr (line, text) && (!also || strstr (line, also));
+    fclose (file);
+    return found;
+}
+
+static bool
+s_wait_log (long offset, const char *text, const char *also, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (!s_log_has (offset, text, also)) {
+        if (zclock_mono () > deadline)
+            return false;
+        zclock_sleep (20);
+    }
+    return true;
+}
+
+static void
+s_request (jobd_event_t *event, char *id, size_t size)
+{
+    jobd_event_set (&event->source, "test");
+    uint8_t *data;
+    size_t data_size;
+    assert_int_equal (jobd_event_encode (event, &data, &data_size, NULL, 0), 0);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    assert_int_equal (harness_request (&s_harness, data, data_size, &reply, 5000), 0);
+    if (id)
+        assert_true (jobd_admin_string (&reply.data, "job", id, size));
+    msgpack_unpacked_destroy (&reply);
+    free (data);
+    jobd_event_destroy (&event);
+}
+
+//  Submits a Spark job with a spark-sim scenario to a standalone or livy backend.
+static void
+s_submit (const char *backend, const char *scenario, char *id, size_t size)
+{
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->backend, backend);
+    char spec[1024];
+    snprintf (spec, sizeof spec,
+              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"com.example.Etl\","
+              "\"args\":[\"2026-11-28\"],\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
+              scenario);
+    jobd_event_set (&submit->spec, spec);
+    s_request (submit, id, size);
+}
+
+//  Tracks an application already at a backend (what `jobctl track` sends).
+static void
+s_track (const char *ext, const char *backend, char *id, size_t size)
+{
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->kind, "spark");
+    jobd_event_set (&track->backend, backend);
+    jobd_event_set (&track->ext, ext);
+    s_request (track, id, size);
+}
+
+//  Runs jobctl against this jobd; returns its exit code, stdout in out.
+static int
+s_jobctl (char *out, size_t out_size, const char *first, ...)
+{
+    char binary[512];
+    char *argv[16] = {(char *)harness_bin ("jobctl", binary, sizeof binary), "--run-dir",
+                      s_harness.run_dir};
+    int argc = 3;
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg && argc < 15; arg = va_arg (args, const char *))
+        argv[argc++] = (char *)arg;
+    va_end (args);
+    argv[argc] = NULL;
+    char err[1024];
+    return harness_run (argv, out, out_size, err, sizeof err, 10000);
+}
+
+//  The job's record as jobd has it (a `show` query), fresh; the test fails when jobd does
+//  not answer.
+static jobd_job_t *
+s_show (const char *id)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 5);
+    const char *pairs[] = {"type", "query", "id", "test", "q", "show", "job", id};
+    msgpack_pack_str (&pk, 1);
+    msgpack_pack_str_body (&pk, "v", 1);
+    msgpack_pack_uint32 (&pk, JOBD_PROTO_VERSION);
+    for (size_t index = 0; index < 8; index++) {
+        msgpack_pack_str (&pk, strlen (pairs[index]));
+        msgpack_pack_str_body (&pk, pairs[index], strlen (pairs[index]));
+    }
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    assert_int_equal (harness_request (&s_harness, buffer.data, buffer.size, &reply, 5000), 0);
+    jobd_job_t *job = NULL;
+    char reason[256];
+    if (jobd_job_from_object (jobd_admin_lookup (&reply.data, "job"), &job, reason, sizeof reason))
+        fail_msg ("show %s: %s", id, reason);
+    msgpack_unpacked_destroy (&reply);
+    msgpack_sbuffer_destroy (&buffer);
+    return job;
+}
+
+static jobd_state_t
+s_state (const char *id)
+{
+    jobd_job_t *job = s_show (id);
+    jobd_state_t state = job->state;
+    jobd_job_destroy (&job);
+    return state;
+}
+
+static s_seen_t *
+s_find (const char *job, jobd_state_t state)
+{
+    for (s_seen_t *seen = (s_seen_t *)zlistx_first (s_seen); seen;
+         seen = (s_seen_t *)zlistx_next (s_seen))
+        if (strcmp (seen->event->job, job) == 0 && seen->event->state == state)
+            return seen;
+    return NULL;
+}
+
+//  Waits for job to reach state; returns the transition (borrowed) or fails the test. Also asks
+//  jobd now and then, for transitions committed while no subscriber was connected (restarts).
+static s_seen_t *
+s_wait_state (const char *job, jobd_state_t state, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms, next_show = zclock_mono () + 250;
+    zpoller_t *poller = zpoller_new (s_sub, NULL);
+    s_seen_t *found = s_find (job, state);
+    while (!found && zclock_mono () < deadline) {
+        if (zpoller_wait (poller, 50) == s_sub) {
+            zmsg_t *msg = zmsg_recv (s_sub);
+            zframe_t *payload = zmsg_last (msg);
+            jobd_event_t *event = NULL;
+            if (zmsg_size (msg) == 2 &&
+                jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) ==
+                    0) {
+                s_seen_t *seen = (s_seen_t *)zmalloc (sizeof (s_seen_t));
+                seen->event = event;
+                seen->at = zclock_mono ();
+                zlistx_add_end (s_seen, seen);
+                found = s_find (job, state);
+            }
+            zmsg_destroy (&msg);
+        }
+        if (!found && zclock_mono () >= next_show) {
+            next_show = zclock_mono () + 250;
+            jobd_job_t *record = s_show (job);
+            if (record->state == state) {
+                s_seen_t *seen = (s_seen_t *)zmalloc (sizeof (s_seen_t));
+                seen->event = jobd_event_new (JOBD_EVENT_TRANSITION);
+                jobd_event_set (&seen->event->job, job);
+                jobd_event_set (&seen->event->ext, record->ext);
+                jobd_event_set (&seen->event->error, record->error);
+                seen->event->state = state;
+                seen->at = zclock_mono ();
+                zlistx_add_end (s_seen, seen);
+                found = seen;
+            }
+            jobd_job_destroy (&record);
+        }
+    }
+    zpoller_destroy (&poller);
+    if (!found)
+        fail_msg ("%s never reached %s (it is %s)", job, jobd_state_name (state),
+                  jobd_state_name (s_state (job)));
+    return found;
+}
+
+static void
+s_subscribe (void)
+{
+    s_sub = zsock_new_sub (s_harness.events, "job.");
+    zsock_set_subscribe (s_sub, JOBD_WELCOME_TOPIC);
+    zsock_set_rcvtimeo (s_sub, 10000);
+    char *welcome = zstr_recv (s_sub);
+    assert_non_null (welcome);
+    zstr_free (&welcome);
+    zsock_set_rcvtimeo (s_sub, -1);
+}
+
+static void
+s_start_jobd (void)
+{
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    s_subscribe ();
+}
+
+//  ---------------------------------------------------------------------------------------------
+
+static int
+s_setup (void **state)
+{
+    harness_init (&s_harness, "spark-faults");
+    s_seen = zlistx_new ();
+    zlistx_set_destructor (s_seen, (zlistx_destructor_fn *)s_seen_destroy);
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    char binary[512], port_file[400];
+    snprintf (port_file, sizeof port_file, "%s/sim.port", s_harness.dir);
+    char *argv[] = {(char *)harness_bin ("spark-sim", binary, sizeof binary),
+                    "--port",
+                    "0",
+                    "--port-file",
+                    port_file,
+                    "--kill-delay-ms",
+                    "100",
+                    "--scenario",
+                    "queue=50,run=300,outcome=success",
+                    NULL};
+    char log[400];
+    snprintf (log, sizeof log, "%s/spark-sim.log", s_harness.dir);
+    assert_int_equal (harness_spawn_logged (&s_simulator, argv, log), 0);
+    assert_true (harness_proc_wait_out (&s_simulator, "listening", 10000));
+    FILE *file = fopen (port_file, "r");
+    assert_non_null (file);
+    assert_int_equal (fscanf (file, "%d", &s_port), 1);
+    fclose (file);
+    //  master: a standalone master polled job by job; ui: one listed by its /json/ page. The
+    //  300 ms timeout is below the `slow` fault's delay.
+    char extra[4096];
+    snprintf (extra, sizeof extra,
+              "plugins\n"
+              "    spark-poller\n"
+              "        path = %s/plugins/spark-poller.so\n"
+              "        interval_min = 50ms\n"
+              "        interval_max = 200ms\n"
+              "        list_interval = 100ms\n"
+              "        lost_after = %dms\n"
+              "        backend\n"
+              "            master\n"
+              "                type = standalone\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                master = spark://127.0.0.1:7077\n"
+              "                timeout = 300ms\n"
+              "            ui\n"
+              "                type = standalone\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                ui_url = http://127.0.0.1:%d\n"
+              "            livy\n"
+              "                type = livy\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                timeout = 300ms\n"
+              "            yarn\n"
+              "                type = yarn\n"
+              "                url = http://127.0.0.1:%d\n"
+              "            hs\n"
+              "                type = history\n"
+              "                url = http://127.0.0.1:%d\n",
+              harness_build_dir (), LOST_AFTER_MS, s_port, s_port, s_port, s_port, s_port, s_port);
+    harness_write_config (&s_harness, extra);
+    s_start_jobd ();
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    zsock_destroy (&s_sub);
+    if (s_harness.pid)
+        harness_stop (&s_harness, SIGTERM, 10000);
+    kill (s_simulator.pid, SIGTERM);
+    harness_proc_finish (&s_simulator, 10000);
+    harness_fini (&s_harness);
+    zlistx_destroy (&s_seen);
+    curl_global_cleanup ();
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  1. Backend faults
+
+//  One fault on the standalone master and on Livy while a job of each runs there. The jobs end
+//  at the cluster during the fault (the clock is moved on): jobd cannot know, keeps RUNNING,
+//  logs the backend's error, retries with backoff, and sees the end once the fault is cleared.
+static void
+s_fault_case (const char *fault, const char *master_error, const char *livy_error)
+{
+    char master_job[64], livy_job[64];
+    s_submit ("master", "queue=50,run=60000,outcome=success", master_job, sizeof master_job);
+    s_submit ("livy", "queue=50,run=60000,outcome=success", livy_job, sizeof livy_job);
+    s_wait_state (master_job, JOBD_STATE_RUNNING, 5000);
+    s_wait_state (livy_job, JOBD_STATE_RUNNING, 5000);
+
+    long offset = s_log_size ();
+    int64_t before = s_stat ("backends", "standalone") + s_stat ("backends", "livy");
+    int64_t start = zclock_mono ();
+    char rule[512];
+    snprintf (rule, sizeof rule, "{\"backend\":\"standalone\",%s}", fault);
+    s_sim_do ("POST", "/sim/fault", rule);
+    snprintf (rule, sizeof rule, "{\"backend\":\"livy\",%s}", fault);
+    s_sim_do ("POST", "/sim/fault", rule);
+    s_advance (120000);
+
+    //  The backend's own error reaches jobd's log, for each backend.
+    if (!s_wait_log (offset, "backend master: ", master_error, 5000))
+        fail_msg ("jobd's log never said 'backend master: ...%s...'", master_error);
+    if (!s_wait_log (offset, "backend livy: ", livy_error, 5000))
+        fail_msg ("jobd's log never said 'backend livy: ...%s...'", livy_error);
+
+    //  A window of 1.5 s under the fault: the jobs keep their last state, jobd answers.
+    while (zclock_mono () - start < 1500) {
+        assert_int_equal (s_state (master_job), JOBD_STATE_RUNNING);
+        assert_int_equal (s_state (livy_job), JOBD_STATE_RUNNING);
+        assert_true (harness_count (&s_harness, JOBD_STATE_RUNNING) >= 2);
+        zclock_sleep (100);
+    }
+    char out[4096];
+    assert_int_equal (s_jobctl (out, sizeof out, "plugins", NULL), 0);
+    assert_non_null (strstr (out, "spark-poller"));
+    int64_t requests = s_stat ("backends", "standalone") + s_stat ("backends", "livy") - before;
+    int64_t window = zclock_mono () - start;
+    //  No spinning: backoff (100 ms, 200 ms, 400 ms, ... per backend) makes it about 10
+    //  requests for both backends; a loop that retried at once would make thousands.
+    print_message ("fault %s: %lld requests to the two backends in %lld ms\n", fault,
+                   (long long)requests, (long long)window);
+    assert_in_range (requests, 2, 40);
+
+    s_sim_do ("DELETE", "/sim/fault", NULL);
+    s_wait_state (master_job, JOBD_STATE_SUCCEEDED, 10000);
+    s_wait_state (livy_job, JOBD_STATE_SUCCEEDED, 10000);
+    assert_true (s_log_has (offset, "backend master answers again", NULL));
+    assert_true (s_log_has (offset, "backend livy answers again", NULL));
+}
+
+static void
+test_fault_down (void **state)
+{
+    s_fault_case ("\"mode\":\"down\"", "Empty reply", "Empty reply");
+}
+
+static void
+test_fault_5xx (void **state)
+{
+    s_fault_case ("\"mode\":\"http5xx\",\"status\":503", "HTTP 503", "HTTP 503");
+}
+
+static void
+test_fault_html (void **state)
+{
+    s_fault_case ("\"mode\":\"html\"", "HTTP 502", "HTTP 502");
+}
+
+static void
+test_fault_garbage (void **state)
+{
+    s_fault_case ("\"mode\":\"garbage\"", "unreadable status reply", "unreadable list reply");
+}
+
+static void
+test_fault_truncated (void **state)
+{
+    s_fault_case ("\"mode\":\"truncated\"", "transfer closed", "transfer closed");
+}
+
+static void
+test_fault_slow (void **state)
+{
+    s_fault_case ("\"mode\":\"slow\",\"delay_ms\":1000", "timed out", "timed out");
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  2. LOST after lost_after, not before
+
+static void
+s_expect_lost (const char *job, const char *backend)
+{
+    s_seen_t *running = s_wait_state (job, JOBD_STATE_RUNNING, 5000);
+    int64_t running_at = running->at;
+    s_seen_t *lost = s_wait_state (job, JOBD_STATE_LOST, 10000);
+    //  The job vanishes after its run; it is LOST lost_after later, not as soon as it is gone.
+    print_message ("%s (%s): LOST %lld ms after RUNNING\n", job, backend,
+                   (long long)(lost->at - running_at));
+    assert_true (lost->at - running_at >= LOST_AFTER_MS);
+    assert_non_null (lost->event->error);
+    char text[80];
+    snprintf (text, sizeof text, "backend %s", backend);
+    if (!strstr (lost->event->error, text))
+        fail_msg ("LOST reason '%s' does not name the backend", lost->event->error);
+}
+
+static void
+test_lost_after_grace (void **state)
+{
+    const char *scenario = "queue=50,run=300,outcome=vanish";
+    char master_job[64], ui_job[64], livy_job[64], yarn_job[64];
+    s_submit ("master", scenario, master_job, sizeof master_job);
+    s_submit ("ui", scenario, ui_job, sizeof ui_job);
+    s_submit ("livy", scenario, livy_job, sizeof livy_job);
+    json_t *ids = s_sim_apps ("yarn", scenario, 1);
+    s_track (json_string_value (json_array_get (ids, 0)), "yarn", yarn_job, sizeof yarn_job);
+    json_decref (ids);
+    s_expect_lost (master_job, "master");
+    s_expect_lost (ui_job, "ui");
+    s_expect_lost (livy_job, "livy");
+    s_expect_lost (yarn_job, "yarn");
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  3. Standby master
+
+static void
+test_standby_master (void **state)
+{
+    char running[64], queued[3][64];
+    s_submit ("master", "queue=50,run=60000,outcome=success", running, sizeof running);
+    s_wait_state (running, JOBD_STATE_RUNNING, 5000);
+    s_sim_do ("POST", "/sim/master/standby", "{\"standby\":true}");
+    int64_t drivers = s_sim_jobs ("standalone");
+    s_sim_do ("POST", "/sim/stats/reset", NULL);
+    long offset = s_log_size ();
+    for (int index = 0; index < 3; index++)
+        s_submit ("master", "queue=50,run=200,outcome=success", queued[index], 64);
+    //  The master refuses while standby; jobd says so and tries again.
+    if (!s_wait_log (offset, "backend master: ", "STANDBY", 5000))
+        fail_msg ("jobd's log never reported the standby master");
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_stat ("endpoints", "POST /v1/submissions/create") < 6 && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_true (s_stat ("endpoints", "POST /v1/submissions/create") >= 6);
+    //  The running job ends at the cluster meanwhile; a standby master does not tell.
+    s_advance (120000);
+    for (int round = 0; round < 5; round++) {
+        for (int index = 0; index < 3; index++)
+            assert_int_equal (s_state (queued[index]), JOBD_STATE_QUEUED);
+        assert_int_equal (s_state (running), JOBD_STATE_RUNNING);
+        zclock_sleep (50);
+    }
+    assert_int_equal (s_sim_jobs ("standalone"), drivers);
+
+    s_sim_do ("POST", "/sim/master/standby", "{\"standby\":false}");
+    for (int index = 0; index < 3; index++)
+        s_wait_state (queued[index], JOBD_STATE_SUCCEEDED, 10000);
+    s_wait_state (running, JOBD_STATE_SUCCEEDED, 10000);
+    //  Each queued job became exactly one driver.
+    assert_int_equal (s_sim_jobs ("standalone"), drivers + 3);
+    print_message ("standby: %lld create requests for 3 jobs, 3 drivers\n",
+                   (long long)s_stat ("endpoints", "POST /v1/submissions/create"));
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  4. YARN
+
+static void
+test_yarn_track (void **state)
+{
+    json_t *ok = s_sim_apps ("yarn", "queue=100,run=500,outcome=success", 1);
+    json_t *failed = s_sim_apps (
+        "yarn", "queue=50,run=300,outcome=fail,error=java.lang.IllegalStateException: no input", 1);
+    json_t *killed = s_sim_apps ("yarn", "queue=50,run=60000,outcome=success", 1);
+    char ok_job[64], failed_job[64], killed_job[64], out[1024];
+    //  Through jobctl, as an operator would.
+    assert_int_equal (s_jobctl (out, sizeof out, "track",
+                                json_string_value (json_array_get (ok, 0)), "--kind", "spark",
+                                "--backend", "yarn", NULL),
+                      0);
+    assert_int_equal (sscanf (out, "%63s", ok_job), 1);
+    s_track (json_string_value (json_array_get (failed, 0)), "yarn", failed_job, 64);
+    s_track (json_string_value (json_array_get (killed, 0)), "yarn", killed_job, 64);
+
+    s_wait_state (ok_job, JOBD_STATE_RUNNING, 5000);
+    s_wait_state (ok_job, JOBD_STATE_SUCCEEDED, 5000);
+    s_seen_t *seen = s_wait_state (failed_job, JOBD_STATE_FAILED, 5000);
+    assert_non_null (seen->event->error);
+    if (!strstr (seen->event->error, "java.lang.IllegalStateException: no input"))
+        fail_msg ("the failure's reason is not YARN's diagnostics: %s", seen->event->error);
+    s_wait_state (killed_job, JOBD_STATE_RUNNING, 5000);
+    assert_int_equal (s_jobctl (out, sizeof out, "cancel", killed_job, NULL), 0);
+    s_wait_state (killed_job, JOBD_STATE_CANCELLED, 5000);
+    json_decref (ok);
+    json_decref (failed);
+    json_decref (killed);
+}
+
+//  YARN is followed by its list: one request per cycle however many applications are tracked.
+static void
+test_yarn_one_list_per_cycle (void **state)
+{
+    enum { COUNT = 50 };
+    json_t *ids = s_sim_apps ("yarn", "queue=50,run=60000,outcome=success", COUNT);
+    char jobs[COUNT][64];
+    for (int index = 0; index < COUNT; index++)
+        s_track (json_string_value (json_array_get (ids, index)), "yarn", jobs[index], 64);
+    for (int index = 0; index < COUNT; index++)
+        s_wait_state (jobs[index], JOBD_STATE_RUNNING, 5000);
+    //  Apps seen RUNNING by their own poll are in the list from the next complete cycle on.
+    s_sim_do ("POST", "/sim/stats/reset", NULL);
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_stat ("endpoints", "GET /ws/v1/cluster/apps") < 2 && zclock_mono () < deadline)
+        zclock_sleep (20);
+    int64_t lists = s_stat ("endpoints", "GET /ws/v1/cluster/apps");
+    int64_t one_by_one = s_stat ("endpoints", "GET /ws/v1/cluster/apps/{appid}");
+    while (s_stat ("endpoints", "GET /ws/v1/cluster/apps") < lists + 10 &&
+           zclock_mono () < deadline)
+        zclock_sleep (20);
+    lists = s_stat ("endpoints", "GET /ws/v1/cluster/apps") - lists;
+    one_by_one = s_stat ("endpoints", "GET /ws/v1/cluster/apps/{appid}") - one_by_one;
+    print_message ("yarn, %d apps: %lld list requests, %lld per-app requests\n", COUNT,
+                   (long long)lists, (long long)one_by_one);
+    assert_true (lists >= 10);
+    //  Polled one by one, 50 apps would cost 50 requests per cycle, 500 here.
+    assert_true (one_by_one <= 5);
+    s_advance (120000);
+    for (int index = 0; index < COUNT; index++)
+        s_wait_state (jobs[index], JOBD_STATE_SUCCEEDED, 5000);
+    json_decref (ids);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  5. History server
+
+static void
+test_history (void **state)
+{
+    json_t *ok = s_sim_apps ("history", "queue=50,run=300,outcome=success", 1);
+    json_t *failed = s_sim_apps (
+        "history", "queue=50,run=300,outcome=fail,error=java.lang.IllegalStateException: no input",
+        1);
+    char ok_job[64], failed_job[64];
+    s_track (json_string_value (json_array_get (ok, 0)), "hs", ok_job, sizeof ok_job);
+    s_track (json_string_value (json_array_get (failed, 0)), "hs", failed_job, sizeof failed_job);
+    s_wait_state (ok_job, JOBD_STATE_RUNNING, 5000);
+    s_wait_state (ok_job, JOBD_STATE_SUCCEEDED, 5000);
+    s_seen_t *seen = s_wait_state (failed_job, JOBD_STATE_FAILED, 5000);
+    assert_non_null (seen->event->error);
+    //  The reason names the failed Spark job of the application.
+    if (!strstr (seen->event->error, "Spark job") || !strstr (seen->event->error, "failed"))
+        fail_msg ("the failure's reason does not come from the failed job: %s", seen->event->error);
+    json_decref (ok);
+    json_decref (failed);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  6. Restart mid-polling
+
+static void
+s_restart_case (int sig)
+{
+    enum { MASTER = 3, LIVY = 2, RUN_MS = 2000 };
+    char jobs[MASTER + LIVY][64];
+    s_sim_do ("POST", "/sim/stats/reset", NULL);
+    int64_t submitted = zclock_mono ();
+    for (int index = 0; index < MASTER + LIVY; index++)
+        s_submit (index < MASTER ? "master" : "livy", "queue=50,run=2000,outcome=success",
+                  jobs[index], 64);
+    for (int index = 0; index < MASTER + LIVY; index++)
+        s_wait_state (jobs[index], JOBD_STATE_RUNNING, 5000);
+    assert_int_equal (s_stat ("endpoints", "POST /v1/submissions/create"), MASTER);
+    assert_int_equal (s_stat ("endpoints", "POST /batches"), LIVY);
+
+    zsock_destroy (&s_sub);
+    int code = harness_stop (&s_harness, sig, 10000);
+    assert_int_equal (code, sig == SIGTERM ? 0 : 128 + sig);
+    s_sim_do ("POST", "/sim/stats/reset", NULL);
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    int64_t ready = zclock_mono ();
+    s_subscribe ();
+    //  Polling resumes from the store at once: the first status requests within a second.
+    while ((s_stat ("endpoints", "GET /v1/submissions/status/{id}") == 0 ||
+            s_stat ("endpoints", "GET /batches") == 0) &&
+           zclock_mono () - ready < 1000)
+        zclock_sleep (10);
+    int64_t resumed = zclock_mono () - ready;
+    assert_true (s_stat ("endpoints", "GET /v1/submissions/status/{id}") > 0);
+    assert_true (s_stat ("endpoints", "GET /batches") > 0);
+    //  Each job ends by itself when its scenario does, plus a margin (the scenario started
+    //  after `submitted`, so the end is at most that late).
+    int64_t remaining = submitted + 50 + RUN_MS - ready;
+    int64_t slowest = 0;
+    for (int index = 0; index < MASTER + LIVY; index++) {
+        s_seen_t *seen = s_wait_state (jobs[index], JOBD_STATE_SUCCEEDED, 10000);
+        slowest = seen->at - ready > slowest ? seen->at - ready : slowest;
+    }
+    print_message ("restart (signal %d): polling resumed %lld ms after ready; all SUCCEEDED %lld "
+                   "ms after ready, scenario left %lld ms\n",
+                   sig, (long long)resumed, (long long)slowest, (long long)remaining);
+    assert_true (slowest <= (remaining > 0 ? remaining : 0) + 1500);
+    //  Nothing was submitted again.
+    assert_int_equal (s_stat ("endpoints", "POST /v1/submissions/create"), 0);
+    assert_int_equal (s_stat ("endpoints", "POST /batches"), 0);
+}
+
+static void
+test_restart_sigterm (void **state)
+{
+    s_restart_case (SIGTERM);
+}
+
+static void
+test_restart_sigkill (void **state)
+{
+    s_restart_case (SIGKILL);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  7. Livy forgets finished batches: not news
+
+static void
+test_livy_gc_after_final (void **state)
+{
+    s_sim_do ("POST", "/sim/config", "{\"livy_retain_sec\":1}");
+    char job[64];
+    s_submit ("livy", "queue=50,run=200,outcome=success", job, sizeof job);
+    s_seen_t *seen = s_wait_state (job, JOBD_STATE_SUBMITTED, 5000);
+    char path[128];
+    snprintf (path, sizeof path, "/batches/%s", seen->event->ext);
+    s_wait_state (job, JOBD_STATE_SUCCEEDED, 5000);
+    //  Livy deletes the batch a second after its end.
+    int64_t deadline = zclock_mono () + 5000;
+    long status = 0;
+    while (zclock_mono () < deadline) {
+        free (s_http ("GET", path, NULL, &status));
+        if (status == 404)
+            break;
+        zclock_sleep (50);
+    }
+    assert_int_equal (status, 404);
+    //  Three more list cycles without the batch: the job stays SUCCEEDED.
+    int64_t lists = s_stat ("endpoints", "GET /batches");
+    deadline = zclock_mono () + 5000;
+    while (s_stat ("endpoints", "GET /batches") < lists + 3 && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_true (s_stat ("endpoints", "GET /batches") >= lists + 3);
+    assert_int_equal (s_state (job), JOBD_STATE_SUCCEEDED);
+    assert_null (s_find (job, JOBD_STATE_LOST));
+    s_sim_do ("POST", "/sim/config", "{\"livy_retain_sec\":600}");
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_fault_down),       cmocka_unit_test (test_fault_5xx),
+        cmocka_unit_test (test_fault_html),       cmocka_unit_test (test_fault_garbage),
+        cmocka_unit_test (test_fault_truncated),  cmocka_unit_test (test_fault_slow),
+        cmocka_unit_test (test_lost_after_grace), cmocka_unit_test (test_standby_master),
+        cmocka_unit_test (test_yarn_track),       cmocka_unit_test (test_yarn_one_list_per_cycle),
+        cmocka_unit_test (test_history),          cmocka_unit_test (test_restart_sigterm),
+        cmocka_unit_test (test_restart_sigkill),  cmocka_unit_test (test_livy_gc_after_final),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
