@@ -83,6 +83,7 @@ sp_http_destroy (sp_http_t **self_p)
     for (s_request_t *request = (s_request_t *)zlistx_first (self->requests); request;
          request = (s_request_t *)zlistx_next (self->requests)) {
         curl_multi_remove_handle (self->multi, request->easy);
+        request->done (request->arg, 0, NULL, 0, "cancelled"); //  its owner frees arg
         s_request_destroy (request);
     }
     zlistx_destroy (&self->requests);

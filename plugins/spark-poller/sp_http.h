@@ -16,7 +16,8 @@ typedef void (sp_http_done_fn) (void *arg, long status, const char *body, size_t
 //  Returns a new engine allowing max_per_host requests in flight per host (more wait their turn).
 sp_http_t *sp_http_new (long max_per_host);
 
-//  Cancels every request (their callbacks are not called); NULL-safe; sets *self_p to NULL.
+//  Cancels every request: each callback is called with status 0 and error "cancelled", so that
+//  it frees its arg; NULL-safe; sets *self_p to NULL.
 void sp_http_destroy (sp_http_t **self_p);
 
 //  Starts a request. method is "GET", "POST", "PUT" or "DELETE"; body (JSON) may be NULL;

@@ -61,6 +61,7 @@ typedef struct {
     zhashx_t *marks;    //  event id of a submission mark -> job id
     zhashx_t *resuming; //  tag -> job id, of Livy jobs looked for in the list before a submit
     int64_t interval_min, interval_max, list_interval, lost_after;
+    bool stopping; //  requests cancelled at the end: their calls are only freed
 } s_poller_t;
 
 //  A request's context: which poller, which job (or NULL for a list), which backend.
@@ -131,6 +132,7 @@ s_destroy (void **state_p)
     if (!state_p || !*state_p)
         return;
     s_poller_t *self = (s_poller_t *)*state_p;
+    self->stopping = true;
     sp_http_destroy (&self->http);
     zhashx_destroy (&self->jobs);
     zhashx_destroy (&self->marks);
@@ -416,6 +418,10 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
 {
     s_call_t *call = (s_call_t *)arg;
     s_poller_t *self = call->self;
+    if (self->stopping) {
+        free (call);
+        return;
+    }
     sp_backend_t *backend = call->backend;
     s_job_t *job = call->job[0] ? (s_job_t *)zhashx_lookup (self->jobs, call->job) : NULL;
     if (job)
