@@ -741,7 +741,17 @@ s_restart_case (int sig)
 
     zsock_destroy (&s_sub);
     int code = harness_stop (&s_harness, sig, 10000);
-    assert_int_equal (code, sig == SIGTERM ? 0 : 128 + sig);
+    if (code != (sig == SIGTERM ? 0 : 128 + sig)) {
+        //  Say why (a sanitizer report, say) before failing.
+        char line[1024];
+        FILE *file = fopen (s_harness.log, "r");
+        while (file && fgets (line, sizeof line, file))
+            if (!strstr (line, "spark-poller: backend"))
+                print_message ("jobd: %s", line);
+        if (file)
+            fclose (file);
+        fail_msg ("jobd stopped by signal %d exited with %d", sig, code);
+    }
     s_sim_do ("POST", "/sim/stats/reset", NULL);
     assert_true (harness_start (&s_harness) > 0);
     assert_true (harness_wait_ready (&s_harness, 10000));
