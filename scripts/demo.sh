@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The first run: builds jobd, starts spark-sim (a simulator of Spark's REST APIs) and jobd on
-# loopback in ./demo, submits a handful of Spark jobs to a standalone master and to Livy, and
-# shows them move live with `jobctl watch`: some succeed, one fails with the cluster's reason,
-# one is cancelled while it runs.
+# The first run: builds jobd, starts spark-sim (a simulator of Spark's REST APIs), a Kafka
+# cluster (librdkafka's mock cluster, the real protocol over loopback TCP) and jobd in ./demo,
+# submits a handful of Spark jobs to a standalone master and to Livy, feeds the status events of
+# three Kafka jobs with kcat, and shows everything move live with `jobctl watch`: Spark jobs
+# succeed, one fails with the cluster's reason, one is cancelled while it runs; a Kafka job
+# succeeds, one fails with its reason, one goes silent and is reported stale, then LOST.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target jobd jobctl spark-poller spark-sim >/dev/null
+cmake --build build -j"$(nproc)" --target jobd jobctl spark-poller spark-sim \
+    kafka-listener kafka-mock >/dev/null
 rm -rf demo
 mkdir -p demo
 cd demo
@@ -22,6 +25,13 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 pids+=($!)
 for _ in $(seq 1 100); do [ -s sim.port ] && break; sleep 0.1; done
 port=$(cat sim.port)
+
+# Kafka, the mock cluster: the status topic producers write to, jobd's outbound topic.
+"$root/build/bin/kafka-mock" --bootstrap-file kafka.bootstrap --topic jobd.status:2 \
+    --topic jobd.transitions:1 --topic jobd.dead-letter:1 > /dev/null 2> kafka.log &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s kafka.bootstrap ] && break; sleep 0.1; done
+brokers=$(cat kafka.bootstrap)
 
 cat > jobd.cfg <<CFG
 core
@@ -37,13 +47,20 @@ plugins
             livy
                 type = livy
                 url = http://127.0.0.1:$port
+    kafka-listener
+        brokers = $brokers
+        transitions = jobd.transitions
+        heartbeat = 3s
+        stale_grace = 3s
 CFG
 "$root/build/bin/jobd" -c jobd.cfg 2> jobd.log &
 pids+=($!)
 for _ in $(seq 1 100); do "$jobctl" stats >/dev/null 2>&1 && break; sleep 0.1; done
-echo "spark-sim on http://127.0.0.1:$port, jobd running (logs: demo/jobd.log, demo/sim.log)."
+echo "spark-sim on http://127.0.0.1:$port, Kafka on $brokers, jobd running"
+echo "(logs: demo/jobd.log, demo/sim.log, demo/kafka.log)."
 echo "Transitions, live (jobctl watch):"
-"$jobctl" watch --count 20 2> watch.err &
+# 20 Spark transitions, 6 Kafka ones and one stale report.
+"$jobctl" watch --count 27 2> watch.err &
 watch_pid=$!
 for _ in $(seq 1 100); do grep -q watching watch.err && break; sleep 0.1; done
 
@@ -58,9 +75,23 @@ submit master fx-rates-load "queue=500,run=1500,outcome=fail,final=ERROR,error=j
 submit livy clickstream-sessionize "queue=800,run=3000,outcome=success"
 submit livy customer-dedupe "queue=500,run=2000,outcome=fail,error=org.apache.spark.SparkException: Job aborted: stage 3 failed 4 times"
 submit master ads-attribution "queue=300,run=60000,outcome=success"
+
+# Kafka jobs report themselves: a status event per change (proto/README.md, section 11), keyed
+# by the job so that its events stay in order. Each must speak at least every 3 s while it runs.
+produce () { # key json
+    echo "$2" | kcat -P -b "$brokers" -t jobd.status -k "$1"
+}
+produce orders-sync '{"ext":"orders-sync","name":"orders sync","state":"STARTED"}'
+produce fx-stream '{"ext":"fx-stream","name":"fx rates stream","state":"RUNNING"}'
+produce inventory-feed '{"ext":"inventory-feed","name":"inventory feed","state":"STARTED"}'
 sleep 2
 echo "--- jobctl cancel job-5 (while it runs)"
 "$jobctl" cancel job-5 || true
+produce orders-sync '{"ext":"orders-sync","state":"HEARTBEAT","progress":0.6}'
+produce fx-stream '{"ext":"fx-stream","state":"ERROR","error":"sink timed out after 30 s"}'
+sleep 2
+produce orders-sync '{"ext":"orders-sync","state":"COMPLETED","rows":120034}'
+# inventory-feed says nothing more: stale after 3 s of silence, LOST 3 s later.
 wait $watch_pid || true
 echo
 echo "--- jobctl ls"
@@ -71,3 +102,9 @@ echo "--- jobctl show job-2"
 echo
 echo "--- jobctl stats"
 "$jobctl" stats
+echo
+echo "--- jobctl plugins"
+"$jobctl" plugins
+echo
+echo "--- the outbound topic jobd.transitions (kcat -C), first lines"
+kcat -C -b "$brokers" -t jobd.transitions -e -q 2>/dev/null | head -3

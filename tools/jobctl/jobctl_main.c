@@ -566,9 +566,7 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
                 jobctl_print_json (stdout, json);
                 json_decref (json);
             } else if (event->type == JOBD_EVENT_STALE)
-                printf ("%.*s  %s silent since %" PRId64 " ms\n", (int)zframe_size (topic),
-                        (const char *)zframe_data (topic), event->job,
-                        jobd_now_ms () - event->last_seen);
+                jobctl_print_stale (stdout, event);
             else
                 jobctl_print_transition (stdout, event);
             fflush (stdout);

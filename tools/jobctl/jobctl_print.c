@@ -95,6 +95,19 @@ jobctl_print_transition (FILE *out, const jobd_event_t *transition)
              error ? error : "", cut ? " [...]" : "");
 }
 
+void
+jobctl_print_stale (FILE *out, const jobd_event_t *stale)
+{
+    char when[32], heard[32];
+    jobctl_format_time (stale->ts, when, sizeof when);
+    jobctl_format_time (stale->last_seen, heard, sizeof heard);
+    int64_t silent = stale->ts - stale->last_seen;
+    fprintf (out, "%s.%03d  %-10s STALE: still %s, silent for %lld.%01lld s (last heard %s)  %s\n",
+             when, (int)(stale->ts % 1000), stale->job, jobd_state_name (stale->state),
+             (long long)(silent / 1000), (long long)(silent % 1000 / 100), heard,
+             stale->source ? stale->source : "");
+}
+
 //  Through msgpack, so that JSON output always matches the wire format field for field.
 static json_t *
 s_json_via_msgpack (int (*pack) (const void *, msgpack_packer *), const void *value)

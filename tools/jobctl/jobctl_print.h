@@ -28,6 +28,9 @@ void jobctl_print_job (FILE *out, const jobd_job_t *job);
 //  Prints one transition as one line: time, job, from -> to, attempt, source, error.
 void jobctl_print_transition (FILE *out, const jobd_event_t *transition);
 
+//  Prints one stale event as one line: the job, its state, how long it has been silent.
+void jobctl_print_stale (FILE *out, const jobd_event_t *stale);
+
 //  Returns the job record as a fresh JSON object.
 json_t *jobctl_json_from_job (const jobd_job_t *job);
 
