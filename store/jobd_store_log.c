@@ -164,10 +164,10 @@ jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_store_
     MDB_val key = jobd_store_val (start, 8), value;
     int count = 0;
     for (int found = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
-         found == 0 && (size_t)count < max; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+         found == 0 && (size_t)count < max;
+         found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
         MDB_val transition;
-        if (key.mv_size != 8 ||
-            mdb_get (txn, self->history, &value, &transition) != 0) {
+        if (key.mv_size != 8 || mdb_get (txn, self->history, &value, &transition) != 0) {
             rc = JOBD_ECORRUPT;
             break;
         }
@@ -182,8 +182,7 @@ jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_store_
 }
 
 int
-jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_p,
-                       uint64_t *head_p)
+jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_p, uint64_t *head_p)
 {
     MDB_txn *txn;
     int rc = jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn));

@@ -46,8 +46,7 @@ kl_forward_new (const jobd_host_t *host, zsock_t *bus, rd_kafka_t *producer, con
     uint64_t position = 0, head = 0;
     int rc = host->log_cursor (host, host->plugin_name, &position, &head);
     if (rc && rc != JOBD_ENOTFOUND) {
-        host->log (host, JOBD_LOG_ERROR, "cannot read the transition log: %s",
-                   jobd_strerror (rc));
+        host->log (host, JOBD_LOG_ERROR, "cannot read the transition log: %s", jobd_strerror (rc));
         return NULL;
     }
     if (rc == JOBD_ENOTFOUND && !*topic)
@@ -115,12 +114,12 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
     char where[32];
     snprintf (where, sizeof where, "%llu", (unsigned long long)position);
     if (text)
-        err = rd_kafka_producev (
-            self->producer, RD_KAFKA_V_TOPIC (self->topic),
-            RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY (event->job, strlen (event->job)),
-            RD_KAFKA_V_VALUE (text, strlen (text)), RD_KAFKA_V_HEADER ("jobd-position", where, -1),
-            RD_KAFKA_V_OPAQUE ((void *)(uintptr_t)position), RD_KAFKA_V_END);
+        err = rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->topic),
+                                 RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY (event->job, strlen (event->job)),
+                                 RD_KAFKA_V_VALUE (text, strlen (text)),
+                                 RD_KAFKA_V_HEADER ("jobd-position", where, -1),
+                                 RD_KAFKA_V_OPAQUE ((void *)(uintptr_t)position), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         free (text);
         jobd_event_destroy (&event);
@@ -171,9 +170,8 @@ kl_forward_pump (kl_forward_t *self, bool force)
         self->dirty = read == (int)max || self->full;
     }
     uint64_t done = kl_outbox_done_upto (self->outbox);
-    if (done > self->cursor &&
-        (force || done - self->cursor >= S_CURSOR_EVERY ||
-         zclock_mono () - self->cursor_at >= S_CURSOR_INTERVAL))
+    if (done > self->cursor && (force || done - self->cursor >= S_CURSOR_EVERY ||
+                                zclock_mono () - self->cursor_at >= S_CURSOR_INTERVAL))
         s_send_cursor (self, done);
 }
 

@@ -86,8 +86,7 @@ s_job (int number)
 {
     char ext[32], id[32];
     snprintf (ext, sizeof ext, "ext-%d", number);
-    assert_int_equal (
-        s_jobctl ("track", ext, "--kind", "batch", "--backend", "b", NULL, NULL), 0);
+    assert_int_equal (s_jobctl ("track", ext, "--kind", "batch", "--backend", "b", NULL, NULL), 0);
     snprintf (id, sizeof id, "job-%d", number + 1); //  ids are given in order
     assert_int_equal (s_jobctl ("observe", id, "RUNNING", NULL, NULL, NULL, NULL, NULL), 0);
     assert_int_equal (s_jobctl ("observe", id, "SUCCEEDED", NULL, NULL, NULL, NULL, NULL), 0);
@@ -156,9 +155,8 @@ test_transitions_wait_durably_while_kafka_is_away (void **state)
     assert_true (harness_start (&s_harness) > 0);
     assert_true (harness_wait_ready (&s_harness, 10000));
     //  One job while Kafka is there: its transition goes out (the plugin's cursor is set).
-    assert_int_equal (s_jobctl ("track", "ext-first", "--kind", "batch", "--backend", "b", NULL,
-                                NULL),
-                      0);
+    assert_int_equal (
+        s_jobctl ("track", "ext-first", "--kind", "batch", "--backend", "b", NULL, NULL), 0);
     uint64_t seqs[S_JOBS + 2][4];
     size_t lengths[S_JOBS + 2];
     assert_int_equal (s_read_transitions (1, seqs, lengths, 20000), 1);
@@ -173,9 +171,8 @@ test_transitions_wait_durably_while_kafka_is_away (void **state)
     //  Restarted while Kafka is still away: one more transition queues behind the others.
     assert_true (harness_start (&s_harness) > 0);
     assert_true (harness_wait_ready (&s_harness, 10000));
-    assert_int_equal (s_jobctl ("track", "ext-last", "--kind", "batch", "--backend", "b", NULL,
-                                NULL),
-                      0);
+    assert_int_equal (
+        s_jobctl ("track", "ext-last", "--kind", "batch", "--backend", "b", NULL, NULL), 0);
     s_say ("up all");
 
     //  Every transition, each once, in order per job.
