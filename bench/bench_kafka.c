@@ -79,11 +79,10 @@ s_client (rd_kafka_type_t type, const char *group, const char *linger_ms)
 static void
 s_produce (rd_kafka_t *producer, const char *topic, const char *key, const char *value)
 {
-    while (rd_kafka_producev (producer, RD_KAFKA_V_TOPIC (topic),
-                              RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_KEY (key, strlen (key)),
-                              RD_KAFKA_V_VALUE ((void *)value, strlen (value)),
-                              RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    while (rd_kafka_producev (
+               producer, RD_KAFKA_V_TOPIC (topic), RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+               RD_KAFKA_V_KEY (key, strlen (key)), RD_KAFKA_V_VALUE ((void *)value, strlen (value)),
+               RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll (producer, 10);
 }
 
@@ -336,7 +335,8 @@ s_latency (int count, int rate, s_latency_t *jobd_p, s_latency_t *plain_p)
     double *plain = (double *)calloc (count, sizeof (double));
     int next = 0, received = 0, consumed = 0;
     double start = s_seconds ();
-    zmq_pollitem_t items[] = {{zsock_resolve (sub), 0, ZMQ_POLLIN, 0}, {NULL, wake[0], ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{zsock_resolve (sub), 0, ZMQ_POLLIN, 0},
+                              {NULL, wake[0], ZMQ_POLLIN, 0}};
     while ((received < count || consumed < count) && s_seconds () - start < count / rate + 30) {
         double due = start + (double)next / rate;
         long wait = next < count ? (long)((due - s_seconds ()) * 1000) : 100;
@@ -365,9 +365,9 @@ s_latency (int count, int rate, s_latency_t *jobd_p, s_latency_t *plain_p)
         }
         rd_kafka_message_t *message;
         while ((message = rd_kafka_consumer_poll (consumer, 0))) {
-            int index = message->err ? -1
-                                     : s_latency_index ((const char *)message->key,
-                                                        message->key_len, count);
+            int index = message->err
+                            ? -1
+                            : s_latency_index ((const char *)message->key, message->key_len, count);
             if (index >= 0 && index < next)
                 plain[consumed++] = (s_seconds () - sent[index]) * 1000;
             rd_kafka_message_destroy (message);
