@@ -27,7 +27,12 @@ static const jobd_conf_key_t s_config[] = {
     {"fetch_wait_ms", JOBD_CONF_INT, "500",
      "longest a fetch waits for data (librdkafka fetch.wait.max.ms); the mock cluster always "
      "waits this long when a partition is empty"},
+    {"kafka/*", JOBD_CONF_STRING, "",
+     "a librdkafka property for both clients (session.timeout.ms = 6000, ...)"},
     {NULL, 0, NULL, NULL}};
+
+//  The most librdkafka properties the kafka subsection may hold.
+#define S_PROPERTIES_MAX 64
 
 //  A consumed message waiting for the broker's reply: its offset is committed after it.
 typedef struct {
@@ -144,8 +149,23 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
     const jobd_host_t *host = self->host;
     rd_kafka_conf_t *conf = rd_kafka_conf_new ();
     char error[512];
-    bool ok = rd_kafka_conf_set (conf, "bootstrap.servers", host->config_str (host, "brokers"),
-                                 error, sizeof error) == RD_KAFKA_CONF_OK;
+    //  The operator's librdkafka properties first: the settings below, which the plugin's
+    //  guarantees rest on, win over them.
+    const char *names[S_PROPERTIES_MAX];
+    size_t count = host->config_names (host, "kafka", names, S_PROPERTIES_MAX);
+    bool ok = count <= S_PROPERTIES_MAX;
+    if (!ok)
+        snprintf (error, sizeof error, "more than %d properties in plugins/%s/kafka",
+                  S_PROPERTIES_MAX, host->plugin_name);
+    for (size_t index = 0; ok && index < count; index++) {
+        char key[300];
+        snprintf (key, sizeof key, "kafka/%s", names[index]);
+        const char *value = host->config_str (host, key);
+        ok = rd_kafka_conf_set (conf, names[index], value ? value : "", error, sizeof error) ==
+             RD_KAFKA_CONF_OK;
+    }
+    ok = ok && rd_kafka_conf_set (conf, "bootstrap.servers", host->config_str (host, "brokers"),
+                                  error, sizeof error) == RD_KAFKA_CONF_OK;
     if (ok && type == RD_KAFKA_CONSUMER)
         ok = rd_kafka_conf_set (conf, "group.id", host->config_str (host, "group"), error,
                                 sizeof error) == RD_KAFKA_CONF_OK
@@ -169,11 +189,6 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
                  RD_KAFKA_CONF_OK;
     if (ok && type == RD_KAFKA_PRODUCER)
         rd_kafka_conf_set_dr_msg_cb (conf, s_delivered_cb);
-    if (!ok) {
-        snprintf (reason, reason_size, "kafka config: %s", error);
-        rd_kafka_conf_destroy (conf);
-        return NULL;
-    }
     if (ok && type == RD_KAFKA_CONSUMER) {
         char interval[32];
         snprintf (interval, sizeof interval, "%lld",
