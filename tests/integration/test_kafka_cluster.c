@@ -20,10 +20,12 @@
 
 extern char **environ;
 
-static harness_t s_harness; //  its folder holds the mock's log; the first jobd of each test
+static harness_t s_harness; //  its folder holds the mock's log
+static harness_t s_a, s_b;  //  each test's jobd instances, made and removed around each test
 static harness_proc_t s_mock;
 static int s_mock_stdin = -1; //  kept open: kafka-mock --commands stops at the end of stdin
 static char s_brokers[256];
+static bool s_brokers_down;
 
 //  The consumer settings every jobd here runs with: a dead member leaves the group after 3 s
 //  (librdkafka's default is 45 s), and clients reconnect within 100 ms of a broker coming back.
@@ -111,6 +113,26 @@ s_setup (void **state)
 }
 
 static int
+s_test_setup (void **state)
+{
+    harness_init (&s_a, "kafka-cluster-a");
+    harness_init (&s_b, "kafka-cluster-b");
+    return 0;
+}
+
+static int
+s_test_teardown (void **state)
+{
+    if (s_brokers_down) { //  a failed outage test: the next tests need the brokers
+        s_mock_command ("up all", "ok broker all up");
+        s_brokers_down = false;
+    }
+    harness_fini (&s_a);
+    harness_fini (&s_b);
+    return 0;
+}
+
+static int
 s_teardown (void **state)
 {
     close (s_mock_stdin); //  the end of stdin stops it
@@ -147,9 +169,9 @@ s_client (rd_kafka_type_t type, const char *group)
                                  {"reconnect.backoff.ms", "10"},
                                  {"reconnect.backoff.max.ms", "100"}};
     for (size_t index = 0; index < 3; index++)
-        assert_int_equal (rd_kafka_conf_set (conf, settings[index][0], settings[index][1], error,
-                                             sizeof error),
-                          RD_KAFKA_CONF_OK);
+        assert_int_equal (
+            rd_kafka_conf_set (conf, settings[index][0], settings[index][1], error, sizeof error),
+            RD_KAFKA_CONF_OK);
     if (type == RD_KAFKA_CONSUMER) {
         //  assign and committed need a group id, though this client never joins
         rd_kafka_conf_set (conf, "group.id", group, error, sizeof error);
@@ -319,8 +341,7 @@ s_jobs (harness_t *harness, const char *state)
     msgpack_unpacked reply;
     assert_int_equal (s_query (harness, &reply, "ls", "state", state), 0);
     const msgpack_object *truncated = jobd_admin_lookup (&reply.data, "truncated");
-    assert_true (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN &&
-                 !truncated->via.boolean);
+    assert_true (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN && !truncated->via.boolean);
     const msgpack_object *jobs = jobd_admin_lookup (&reply.data, "jobs");
     assert_true (jobs && jobs->type == MSGPACK_OBJECT_ARRAY);
     zhashx_t *found = zhashx_new ();
@@ -369,8 +390,8 @@ s_wait_count (harness_t *harness, jobd_state_t state, int64_t count, int timeout
 {
     if (!harness_wait_count (harness, state, count, timeout_ms))
         fail_msg ("%s: %lld jobs %s after %d ms, %lld expected", harness->dir,
-                  (long long)harness_count (harness, state), jobd_state_name (state),
-                  timeout_ms, (long long)count);
+                  (long long)harness_count (harness, state), jobd_state_name (state), timeout_ms,
+                  (long long)count);
 }
 
 //  Waits until jobd counts at least count jobs in state; returns how many it saw.
@@ -389,8 +410,8 @@ s_wait_at_least (harness_t *harness, jobd_state_t state, int64_t count, int time
 //  ---------------------------------------------------------------------------------------------
 //  1. SIGKILL mid-stream: exactly once
 
-#define S1_JOBS  2000
-#define S1_LAG   25 //  a job's SUCCEEDED comes this many jobs after its RUNNING
+#define S1_JOBS   2000
+#define S1_LAG    25 //  a job's SUCCEEDED comes this many jobs after its RUNNING
 #define S1_KILLS  3
 #define S1_CHUNKS 10
 
@@ -422,9 +443,8 @@ s1_check_committed (harness_t *harness, const s1_message_t *messages, size_t cou
     }
     jobd_store_t *store = NULL;
     char reason[256];
-    assert_int_equal (jobd_store_open (harness->store, JOBD_STORE_RDONLY, 0, &store, reason,
-                                       sizeof reason),
-                      0);
+    assert_int_equal (
+        jobd_store_open (harness->store, JOBD_STORE_RDONLY, 0, &store, reason, sizeof reason), 0);
     uint64_t transitions = 0, owed = 0;
     for (int job = 0; job < S1_JOBS; job++) {
         char ext[32], *id = NULL;
@@ -473,7 +493,7 @@ test_sigkill_mid_stream_applies_once (void **state)
     }
     //  The stream goes out in chunks while jobd consumes; a SIGKILL follows a chunk once jobd
     //  has applied some of it, so that later chunks are not even produced yet.
-    harness_t *harness = &s_harness;
+    harness_t *harness = &s_a;
     s_config (harness, "t1.status", "g1", "");
     assert_true (harness_start (harness) > 0);
     assert_true (harness_wait_ready (harness, 10000));
@@ -555,12 +575,369 @@ test_sigkill_mid_stream_applies_once (void **state)
     assert_int_equal (harness_stop (harness, SIGTERM, 10000), 0);
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  2. Every broker down, then back
+
+#define S2_JOBS 20
+
+//  The kafka-listener's status in jobd's plugin table ("" when it is not there).
+static void
+s_plugin_status (harness_t *harness, char *status, size_t size)
+{
+    *status = 0;
+    msgpack_unpacked reply;
+    if (s_query (harness, &reply, "plugins", NULL, NULL))
+        return;
+    const msgpack_object *plugins = jobd_admin_lookup (&reply.data, "plugins");
+    for (uint32_t index = 0;
+         plugins && plugins->type == MSGPACK_OBJECT_ARRAY && index < plugins->via.array.size;
+         index++) {
+        char name[64];
+        if (jobd_admin_string (&plugins->via.array.ptr[index], "name", name, sizeof name) &&
+            !strcmp (name, "kafka-listener"))
+            jobd_admin_string (&plugins->via.array.ptr[index], "status", status, size);
+    }
+    msgpack_unpacked_destroy (&reply);
+}
+
+static void
+s_wait_plugin_status (harness_t *harness, const char *wanted, int timeout_ms)
+{
+    char status[64] = "";
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        s_plugin_status (harness, status, sizeof status);
+        if (!strcmp (status, wanted))
+            return;
+        zclock_sleep (20); //  polling the plugin table with a deadline: no event to wait on
+    }
+    fail_msg ("kafka-listener status '%s' after %d ms, '%s' expected", status, timeout_ms, wanted);
+}
+
+//  Runs jobctl against the harness's jobd; returns its exit code, its stdout in out.
+static int
+s_jobctl (harness_t *harness, const char *command, char *out, size_t out_size)
+{
+    char binary[512];
+    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
+                    "--run-dir",
+                    harness->run_dir,
+                    "--store",
+                    harness->store,
+                    "--timeout",
+                    "2000",
+                    "--json",
+                    (char *)command,
+                    NULL};
+    return harness_run (argv, out, out_size, NULL, 0, 10000);
+}
+
+//  A transition read back from the outbound topic.
+typedef struct {
+    char job[JOBD_ID_MAX + 1];
+    char from[32];
+    char state[32];
+    int64_t seq;
+} s_outbound_t;
+
+static void
+s_outbound_parse (const s_message_t *message, s_outbound_t *transition)
+{
+    json_error_t error;
+    json_t *json = json_loads (message->payload, 0, &error);
+    assert_non_null (json);
+    const char *job = NULL, *from = NULL, *state = NULL;
+    json_int_t seq = 0;
+    assert_int_equal (json_unpack (json, "{s:s, s:s, s:s, s:I}", "job", &job, "from", &from,
+                                   "state", &state, "seq", &seq),
+                      0);
+    snprintf (transition->job, sizeof transition->job, "%s", job);
+    snprintf (transition->from, sizeof transition->from, "%s", from);
+    snprintf (transition->state, sizeof transition->state, "%s", state);
+    transition->seq = seq;
+    json_decref (json);
+    //  Keyed by job: one job's transitions stay in order on one partition.
+    assert_string_equal (message->key, transition->job);
+}
+
+static void
+test_brokers_down_and_back (void **state)
+{
+    harness_t *harness = &s_a;
+    s_config (harness, "t2.status", "g2", "t2.transitions");
+    assert_true (harness_start (harness) > 0);
+    assert_true (harness_wait_ready (harness, 10000));
+    rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER, NULL);
+    s_produce_state (producer, "t2.status", "k2-00", "RUNNING", NULL);
+    s_flush (producer);
+    s_wait_count (harness, JOBD_STATE_RUNNING, 1, 20000); //  the group is joined
+
+    s_mock_command ("down all", "ok broker all down");
+    s_brokers_down = true;
+    s_wait_plugin_status (harness, "degraded", 15000);
+    //  Kafka is gone; jobd is not: the admin side answers, through the real jobctl too.
+    static char out[65536];
+    assert_int_equal (s_jobctl (harness, "stats", out, sizeof out), 0);
+    json_t *json = json_loads (out, 0, NULL);
+    assert_non_null (json);
+    assert_int_equal (
+        json_integer_value (json_object_get (json_object_get (json, "counts"), "RUNNING")), 1);
+    json_decref (json);
+    assert_int_equal (s_jobctl (harness, "plugins", out, sizeof out), 0);
+    assert_non_null (strstr (out, "\"status\":\"degraded\""));
+
+    //  Events produced during the outage wait in the producer; a repeat of k2-00's RUNNING too.
+    for (int job = 0; job < S2_JOBS; job++) {
+        char ext[32];
+        snprintf (ext, sizeof ext, "k2-%02d", job);
+        s_produce_state (producer, "t2.status", ext, "RUNNING", NULL);
+        s_produce_state (producer, "t2.status", ext, "SUCCEEDED", NULL);
+    }
+    rd_kafka_poll (producer, 0);
+    assert_int_equal (harness_count (harness, JOBD_STATE_SUCCEEDED), 0);
+
+    s_mock_command ("up all", "ok broker all up");
+    s_brokers_down = false;
+    s_flush (producer);
+    rd_kafka_destroy (producer);
+    s_wait_count (harness, JOBD_STATE_SUCCEEDED, S2_JOBS, 20000);
+    assert_int_equal (harness_count (harness, JOBD_STATE_RUNNING), 0);
+    s_wait_plugin_status (harness, "running", 15000);
+
+    //  The outbound topic carries every transition, each once: 2 per job.
+    static s_message_t messages[2 * S2_JOBS];
+    assert_int_equal (s_read_topic ("t2.transitions", 1, messages, 2 * S2_JOBS, 20000),
+                      2 * S2_JOBS);
+    zhashx_t *seen = zhashx_new ();
+    for (size_t index = 0; index < 2 * S2_JOBS; index++) {
+        s_outbound_t transition;
+        s_outbound_parse (&messages[index], &transition);
+        char key[JOBD_ID_MAX + 32];
+        snprintf (key, sizeof key, "%s/%lld", transition.job, (long long)transition.seq);
+        assert_true (transition.seq == 1 || transition.seq == 2);
+        assert_int_equal (zhashx_insert (seen, key, (void *)1), 0);
+    }
+    zhashx_destroy (&seen);
+    assert_int_equal (harness_stop (harness, SIGTERM, 10000), 0);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  3. Two instances in one group: the partitions split, then the survivor takes them all
+
+#define S3_JOBS 200
+
+//  Jobs in state SUCCEEDED at both instances, as ext -> id tables (fresh).
+static void
+s3_both (zhashx_t **a_p, zhashx_t **b_p)
+{
+    *a_p = s_jobs (&s_a, "SUCCEEDED");
+    *b_p = s_jobs (&s_b, "SUCCEEDED");
+}
+
+//  Produces a warm-up event to each partition and waits until each is applied somewhere. True
+//  when both instances applied some: both hold partitions.
+static bool
+s3_warm_round (rd_kafka_t *producer, int round)
+{
+    char exts[4][32];
+    for (int partition = 0; partition < 4; partition++) {
+        snprintf (exts[partition], sizeof exts[partition], "w3-%02d-%d", round, partition);
+        char value[128];
+        snprintf (value, sizeof value, "{\"ext\":\"%s\",\"state\":\"RUNNING\"}", exts[partition]);
+        s_produce (producer, "t3.status", partition, exts[partition], value, NULL);
+    }
+    s_flush (producer);
+    int64_t deadline = zclock_mono () + 15000;
+    while (true) {
+        zhashx_t *a = s_jobs (&s_a, "RUNNING"), *b = s_jobs (&s_b, "RUNNING");
+        int in_a = 0, in_b = 0, applied = 0;
+        for (int partition = 0; partition < 4; partition++) {
+            bool here = zhashx_lookup (a, exts[partition]) != NULL;
+            bool there = zhashx_lookup (b, exts[partition]) != NULL;
+            in_a += here;
+            in_b += there;
+            applied += here || there;
+        }
+        zhashx_destroy (&a);
+        zhashx_destroy (&b);
+        if (applied == 4)
+            return in_a > 0 && in_b > 0;
+        if (zclock_mono () > deadline)
+            fail_msg ("warm-up round %d: %d of 4 events applied", round, applied);
+        zclock_sleep (20); //  polling both stores with a deadline: no event to wait on
+    }
+}
+
+static void
+test_two_instances_split_then_take_over (void **state)
+{
+    s_config (&s_a, "t3.status", "g3", "");
+    s_config (&s_b, "t3.status", "g3", "");
+    assert_true (harness_start (&s_a) > 0);
+    assert_true (harness_start (&s_b) > 0);
+    assert_true (harness_wait_ready (&s_a, 10000));
+    assert_true (harness_wait_ready (&s_b, 10000));
+    rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER, NULL);
+    //  Until two rounds in a row split between the two: the group is settled, and stays so.
+    int split = 0, round = 0;
+    for (; split < 2 && round < 20; round++)
+        split = s3_warm_round (producer, round) ? split + 1 : 0;
+    assert_int_equal (split, 2);
+
+    //  Batch 1, keyed by job: each job in one partition, so at one instance.
+    static s_where_t where[S3_JOBS];
+    for (int job = 0; job < S3_JOBS; job++) {
+        char ext[32];
+        snprintf (ext, sizeof ext, "k3a-%03d", job);
+        s_produce_state (producer, "t3.status", ext, "RUNNING", &where[job]);
+    }
+    for (int job = 0; job < S3_JOBS; job++) {
+        char ext[32];
+        snprintf (ext, sizeof ext, "k3a-%03d", job);
+        s_produce_state (producer, "t3.status", ext, "SUCCEEDED", NULL);
+    }
+    s_flush (producer);
+    int64_t deadline = zclock_mono () + 20000;
+    while (harness_count (&s_a, JOBD_STATE_SUCCEEDED) + harness_count (&s_b, JOBD_STATE_SUCCEEDED) <
+               S3_JOBS &&
+           zclock_mono () < deadline)
+        zclock_sleep (20); //  polling both stores with a deadline: no event to wait on
+    zhashx_t *a, *b;
+    s3_both (&a, &b);
+    print_message ("batch 1: %zu jobs at a, %zu at b\n", zhashx_size (a), zhashx_size (b));
+    assert_true (zhashx_size (a) > 0);
+    assert_true (zhashx_size (b) > 0);
+    assert_int_equal (zhashx_size (a) + zhashx_size (b), S3_JOBS);
+    char owner[4] = {0}; //  which instance holds each partition: 'a' or 'b'
+    for (int job = 0; job < S3_JOBS; job++) {
+        char ext[32];
+        snprintf (ext, sizeof ext, "k3a-%03d", job);
+        bool here = zhashx_lookup (a, ext) != NULL, there = zhashx_lookup (b, ext) != NULL;
+        assert_true (here != there); //  disjoint, and the union is every job
+        char holder = here ? 'a' : 'b';
+        assert_true (where[job].partition >= 0 && where[job].partition < 4);
+        if (!owner[where[job].partition])
+            owner[where[job].partition] = holder;
+        assert_int_equal (owner[where[job].partition], holder);
+    }
+    zhashx_destroy (&a);
+    zhashx_destroy (&b);
+
+    //  b dies without leaving the group; batch 2 lands on every partition, b's included.
+    assert_int_equal (harness_stop (&s_b, SIGKILL, 5000), 128 + SIGKILL);
+    static s_where_t where2[S3_JOBS];
+    for (int job = 0; job < S3_JOBS; job++) {
+        char ext[32];
+        snprintf (ext, sizeof ext, "k3b-%03d", job);
+        s_produce_state (producer, "t3.status", ext, "RUNNING", &where2[job]);
+        s_produce_state (producer, "t3.status", ext, "SUCCEEDED", NULL);
+    }
+    s_flush (producer);
+    rd_kafka_destroy (producer);
+    int at_b = 0;
+    for (int job = 0; job < S3_JOBS; job++)
+        at_b += owner[where2[job].partition] == 'b';
+    assert_true (at_b > 0);
+
+    //  The survivor has every job of batch 2 (after the dead member's session times out).
+    deadline = zclock_mono () + 30000;
+    int found = 0;
+    while (found < S3_JOBS) {
+        a = s_jobs (&s_a, "SUCCEEDED");
+        found = 0;
+        for (int job = 0; job < S3_JOBS; job++) {
+            char ext[32];
+            snprintf (ext, sizeof ext, "k3b-%03d", job);
+            found += zhashx_lookup (a, ext) != NULL;
+        }
+        zhashx_destroy (&a);
+        if (found < S3_JOBS && zclock_mono () > deadline)
+            fail_msg ("the survivor has %d of the %d jobs of batch 2", found, S3_JOBS);
+        if (found < S3_JOBS)
+            zclock_sleep (50); //  polling the store with a deadline: no event to wait on
+    }
+    a = s_jobs (&s_a, "SUCCEEDED");
+    static const char *const states[] = {"RUNNING", "SUCCEEDED"};
+    for (int job = 0; job < S3_JOBS; job++) {
+        char ext[32];
+        snprintf (ext, sizeof ext, "k3b-%03d", job);
+        s_check_history (&s_a, (const char *)zhashx_lookup (a, ext), states, 2);
+    }
+    zhashx_destroy (&a);
+    assert_int_equal (harness_stop (&s_a, SIGTERM, 10000), 0);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  4. The outbound topic: each job's transitions in order, none missing
+
+#define S4_JOBS 300
+
+static void
+test_outbound_order_per_job (void **state)
+{
+    harness_t *harness = &s_a;
+    s_config (harness, "t4.status", "g4", "t4.transitions");
+    assert_true (harness_start (harness) > 0);
+    assert_true (harness_wait_ready (harness, 10000));
+    static const char *const states[] = {"QUEUED", "SUBMITTED", "RUNNING", "SUCCEEDED"};
+    rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER, NULL);
+    //  Step by step across all jobs: the jobs' transitions interleave on every partition.
+    for (int step = 0; step < 4; step++)
+        for (int job = 0; job < S4_JOBS; job++) {
+            char ext[32];
+            snprintf (ext, sizeof ext, "k4-%03d", job);
+            s_produce_state (producer, "t4.status", ext, states[step], NULL);
+        }
+    s_flush (producer);
+    rd_kafka_destroy (producer);
+    s_wait_count (harness, JOBD_STATE_SUCCEEDED, S4_JOBS, 30000);
+
+    static s_message_t messages[4 * S4_JOBS];
+    assert_int_equal (s_read_topic ("t4.transitions", 4, messages, 4 * S4_JOBS, 20000),
+                      4 * S4_JOBS);
+    //  Per job: seq 1, 2, 3, 4 in that order, each from the state before, on one partition.
+    typedef struct {
+        int64_t seq;
+        int32_t partition;
+    } s_last_t;
+    zhashx_t *last = zhashx_new ();
+    zhashx_set_destructor (last, (zhashx_destructor_fn *)zstr_free);
+    for (size_t index = 0; index < 4 * S4_JOBS; index++) {
+        s_outbound_t transition;
+        s_outbound_parse (&messages[index], &transition);
+        s_last_t *seen = (s_last_t *)zhashx_lookup (last, transition.job);
+        if (!seen) {
+            seen = (s_last_t *)zmalloc (sizeof (s_last_t));
+            seen->partition = messages[index].partition;
+            zhashx_insert (last, transition.job, seen);
+        }
+        if (transition.seq != seen->seq + 1)
+            fail_msg ("job %s: seq %lld after %lld", transition.job, (long long)transition.seq,
+                      (long long)seen->seq);
+        assert_int_equal (seen->partition, messages[index].partition);
+        assert_string_equal (transition.from, seen->seq ? states[seen->seq - 1] : "NONE");
+        assert_string_equal (transition.state, states[seen->seq]);
+        seen->seq = transition.seq;
+    }
+    assert_int_equal (zhashx_size (last), S4_JOBS);
+    for (s_last_t *seen = (s_last_t *)zhashx_first (last); seen;
+         seen = (s_last_t *)zhashx_next (last))
+        assert_int_equal (seen->seq, 4);
+    zhashx_destroy (&last);
+    assert_int_equal (harness_stop (harness, SIGTERM, 10000), 0);
+}
+
 int
 main (void)
 {
-    (void)s_read_topic; (void)s_mock_command;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_sigkill_mid_stream_applies_once),
+        cmocka_unit_test_setup_teardown (test_sigkill_mid_stream_applies_once, s_test_setup,
+                                         s_test_teardown),
+        cmocka_unit_test_setup_teardown (test_brokers_down_and_back, s_test_setup, s_test_teardown),
+        cmocka_unit_test_setup_teardown (test_two_instances_split_then_take_over, s_test_setup,
+                                         s_test_teardown),
+        cmocka_unit_test_setup_teardown (test_outbound_order_per_job, s_test_setup,
+                                         s_test_teardown),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
