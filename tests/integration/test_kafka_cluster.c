@@ -437,9 +437,10 @@ s1_check_committed (harness_t *harness, const s1_message_t *messages, size_t cou
     memset (expected, 0, sizeof expected);
     for (size_t index = 0; index < count; index++) {
         const s1_message_t *message = &messages[index];
-        if (message->effect != S1_NOOP &&
-            message->where.offset < committed[message->where.partition])
-            expected[message->job] = message->effect == S1_RUNNING ? 1 : 2;
+        int level = message->effect == S1_RUNNING ? 1 : message->effect == S1_SUCCEEDED ? 2 : 0;
+        if (message->where.offset < committed[message->where.partition] &&
+            level > expected[message->job])
+            expected[message->job] = level;
     }
     jobd_store_t *store = NULL;
     char reason[256];
