@@ -406,9 +406,17 @@ s_on_reply (s_listener_t *self)
                 self->host->log (self->host, JOBD_LOG_WARN, "%s/%d/%lld refused: %s",
                                  pending->topic, (int)pending->partition,
                                  (long long)pending->offset, why);
-            } else if (job[0])
-                //  A sign of life, durable now: the job's heartbeat clock starts again.
+            } else if (job[0]) {
+                //  A sign of life, durable now: the job's heartbeat clock starts again. A first
+                //  promise: the job's state may have gone by unwatched (nothing to watch then),
+                //  so it is read once from the store.
+                bool first = pending->heartbeat > 0 && !kl_watch_knows (self->watch, job);
                 kl_watch_heard (self->watch, job, pending->heartbeat, zclock_time ());
+                jobd_job_t *record = NULL;
+                if (first && self->host->job_get (self->host, job, &record) == 0)
+                    kl_watch_state (self->watch, job, record->kind, record->state, zclock_time ());
+                jobd_job_destroy (&record);
+            }
             s_commit (self, pending->topic, pending->partition, pending->offset);
             zhashx_delete (self->pending, re);
         }
@@ -424,7 +432,8 @@ s_on_transition (s_listener_t *self, zsock_t *events)
     zmsg_t *msg = zmsg_recv (events);
     zframe_t *payload = msg ? zmsg_last (msg) : NULL;
     jobd_event_t *event = NULL;
-    if (payload && zmsg_size (msg) == 2 &&
+    //  Decoded only when some job may have a deadline: at full speed this is most of the cost.
+    if (payload && zmsg_size (msg) == 2 && !kl_watch_idle (self->watch) &&
         jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
         kl_watch_state (self->watch, event->job, event->kind, event->state, zclock_time ());
     kl_forward_poke (self->forward);
@@ -486,10 +495,12 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
             self->watch_due =
                 zclock_time () + kl_watch_check (self->watch, zclock_time (), s_on_silence, self);
         //  Kafka first: consumer_poll waits up to 50 ms for a message, then the sockets.
+        //  Then whatever else is ready, up to a bound: the sockets are looked at once per turn.
         rd_kafka_message_t *message = rd_kafka_consumer_poll (self->consumer, 50);
-        if (message) {
+        for (int count = 0; message && count < 256; count++) {
             s_on_message (self, message);
             rd_kafka_message_destroy (message);
+            message = count < 255 ? rd_kafka_consumer_poll (self->consumer, 0) : NULL;
         }
         rd_kafka_poll (self->producer, 0);
         while (zsock_events (bus) & ZMQ_POLLIN)

@@ -14,6 +14,7 @@ struct _kl_watch_t {
     zhashx_t *jobs;  //  job id -> s_entry_t
     zhashx_t *kinds; //  kind -> int64_t deadline
     int64_t grace;
+    bool any_kind; //  some kind has a deadline
 };
 
 kl_watch_t *
@@ -46,6 +47,7 @@ kl_watch_set_kind (kl_watch_t *self, const char *kind, int64_t deadline)
     int64_t *value = (int64_t *)zmalloc (sizeof (int64_t));
     *value = deadline;
     zhashx_update (self->kinds, kind, value);
+    self->any_kind = self->any_kind || deadline > 0;
 }
 
 static int64_t
@@ -129,6 +131,18 @@ kl_watch_check (kl_watch_t *self, int64_t now, kl_watch_fn *fn, void *arg)
         next = line < next ? line : next;
     }
     return next - now;
+}
+
+bool
+kl_watch_knows (kl_watch_t *self, const char *job)
+{
+    return zhashx_lookup (self->jobs, job) != NULL;
+}
+
+bool
+kl_watch_idle (kl_watch_t *self)
+{
+    return !self->any_kind && zhashx_size (self->jobs) == 0;
 }
 
 size_t

@@ -36,6 +36,12 @@ void kl_watch_heard (kl_watch_t *self, const char *job, int64_t promise, int64_t
 //  Reports what crossed a line at now. Returns ms until the next line (at most 1000).
 int64_t kl_watch_check (kl_watch_t *self, int64_t now, kl_watch_fn *fn, void *arg);
 
+//  True when the job has an entry (it was watched, or promised).
+bool kl_watch_knows (kl_watch_t *self, const char *job);
+
+//  True when no kind has a deadline and no job promised one: transitions can be ignored.
+bool kl_watch_idle (kl_watch_t *self);
+
 //  Jobs watched (RUNNING with a deadline) and stale ones, for status reports.
 size_t kl_watch_size (kl_watch_t *self);
 size_t kl_watch_stale (kl_watch_t *self);

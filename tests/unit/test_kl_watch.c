@@ -63,7 +63,9 @@ static void
 test_heard_resets_and_promise_overrides (void **state)
 {
     kl_watch_t *watch = kl_watch_new (500);
+    assert_true (kl_watch_idle (watch));
     kl_watch_set_kind (watch, "stream", 1000);
+    assert_false (kl_watch_idle (watch));
     s_seen_t seen = {0};
     kl_watch_state (watch, "job-1", "stream", JOBD_STATE_RUNNING, 0);
     kl_watch_heard (watch, "job-1", 0, 900);
@@ -80,6 +82,12 @@ test_heard_resets_and_promise_overrides (void **state)
     assert_int_equal (seen.count, 2);
     assert_int_equal (seen.deadline, 5000);
     //  A job of a kind without a deadline is watched once it promises.
+    kl_watch_t *other = kl_watch_new (0);
+    kl_watch_heard (other, "job-9", 0, 0);
+    assert_true (kl_watch_idle (other)); //  a sign of life without a promise: nothing to watch
+    kl_watch_heard (other, "job-9", 100, 0);
+    assert_false (kl_watch_idle (other));
+    kl_watch_destroy (&other);
     kl_watch_heard (watch, "job-3", 200, 0);
     kl_watch_state (watch, "job-3", "batch", JOBD_STATE_RUNNING, 100);
     seen.count = 0;
