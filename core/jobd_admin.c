@@ -82,8 +82,9 @@ jobd_admin_error_name (int rc)
 static const char *
 s_outcome_name (jobd_apply_outcome_t outcome)
 {
-    static const char *names[] = {"changed", "duplicate", "backward", "old_attempt", "forwarded"};
-    return (unsigned)outcome < 5 ? names[outcome] : "unknown";
+    static const char *names[] = {"changed",     "duplicate", "backward",
+                                  "old_attempt", "forwarded", "replayed"};
+    return (unsigned)outcome < 6 ? names[outcome] : "unknown";
 }
 
 //  Packs the head of a reply map with `extra` more pairs to come.
@@ -258,7 +259,7 @@ s_query_stats (const jobd_admin_context_t *context, const char *id, msgpack_pack
     for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++)
         s_pack_ku (pk, jobd_state_name ((jobd_state_t)state), counts[state]);
     s_pack_str (pk, "broker");
-    msgpack_pack_map (pk, 12);
+    msgpack_pack_map (pk, 13);
     s_pack_ku (pk, "received", stats->received);
     s_pack_ku (pk, "rejected", stats->rejected);
     s_pack_ku (pk, "applied", stats->applied);
@@ -266,6 +267,7 @@ s_query_stats (const jobd_admin_context_t *context, const char *id, msgpack_pack
     s_pack_ku (pk, "duplicates", stats->duplicates);
     s_pack_ku (pk, "backward", stats->backward);
     s_pack_ku (pk, "old_attempt", stats->old_attempt);
+    s_pack_ku (pk, "replayed", stats->replayed);
     s_pack_ku (pk, "forwarded", stats->forwarded);
     s_pack_ku (pk, "commits", stats->commits);
     s_pack_ku (pk, "commit_failures", stats->commit_failures);

@@ -172,6 +172,9 @@ s_count_outcome (s_broker_t *self, const s_entry_t *entry)
         case JOBD_APPLY_OLD_ATTEMPT:
             self->stats.old_attempt++;
             break;
+        case JOBD_APPLY_REPLAY:
+            self->stats.replayed++;
+            break;
         case JOBD_APPLY_FORWARD:
             break;
     }

@@ -21,6 +21,7 @@ typedef struct {
     uint64_t duplicates;  //  observations repeating the current state
     uint64_t backward;    //  observations the state machine refused
     uint64_t old_attempt; //  observations of an earlier attempt
+    uint64_t replayed;    //  observations at or before their stream's last position
     uint64_t forwarded;   //  cancels handed to the job's backend plugin
     uint64_t commits;     //  write transactions committed
     uint64_t commit_failures;

@@ -40,6 +40,8 @@ static const jobd_field_t s_fields[] = {
     F ("create", BOOL, create, 0),
     F ("last_seen", I64, last_seen, 0),
     F ("reply", BOOL, reply, 0),
+    F ("stream", STR, stream, JOBD_NAME_MAX),
+    F ("pos", U64, pos, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
@@ -188,6 +190,8 @@ s_missing (const jobd_event_t *self)
                 return "'state'";
             if (s_empty (self->job) && (s_empty (self->backend) || s_empty (self->ext)))
                 return "'job' (or 'backend' and 'ext')";
+            if (!s_empty (self->stream) && self->pos == 0)
+                return "'pos' (required by 'stream')";
             return self->create && s_empty (self->kind) ? "'kind' (required by 'create')" : NULL;
         case JOBD_EVENT_TRANSITION:
             return s_empty (self->job)              ? "'job'"

@@ -65,6 +65,8 @@ typedef struct {
     bool create;        //  "create": observed: register the job (kind+ext) when unknown
     int64_t last_seen;  //  "last_seen": stale: when the job was last heard from (ms)
     bool reply;         //  "reply": the sender wants a reply once the event is durable
+    char *stream;       //  "stream": observed: the ordered source it came from ("topic/partition")
+    uint64_t pos;       //  "pos": observed: its position in stream; applied once, in order
 } jobd_event_t;
 
 //  Returns a fresh event of the given type with version, a new unique id and ts = now set, or

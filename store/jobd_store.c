@@ -263,8 +263,10 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     msgpack_sbuffer_init (&self->scratch);
     msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     self->batch_jobs = zhashx_new ();
+    self->batch_streams = zhashx_new ();
     int rc = -ENOMEM;
-    if (self->path && self->batch_jobs) {
+    if (self->path && self->batch_jobs && self->batch_streams) {
+        zhashx_set_destructor (self->batch_streams, (zhashx_destructor_fn *)zstr_free);
         zhashx_set_destructor (self->batch_jobs, (zhashx_destructor_fn *)s_cached_destroy);
         rc = s_open_env (self, writable, map_size, reason, reason_size);
     }
@@ -288,6 +290,7 @@ jobd_store_destroy (jobd_store_t **self_p)
         mdb_env_close (self->env);
     msgpack_sbuffer_destroy (&self->scratch);
     zhashx_destroy (&self->batch_jobs);
+    zhashx_destroy (&self->batch_streams);
     free (self->path);
     free (self);
     *self_p = NULL;
@@ -392,6 +395,8 @@ s_batch_write (jobd_store_t *self)
         if (rc == 0 && cached->stored_state != cached->job->state)
             rc = s_state_index (self, cached->job->id, cached->stored_state, cached->job->state);
     }
+    if (rc == 0)
+        rc = jobd_store_stream_save (self);
     return rc ? rc : jobd_store_log_save (self);
 }
 
@@ -731,9 +736,17 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
             rc = s_create (self, event, event->state ? event->state : JOBD_STATE_SUBMITTED, 1,
                            result);
             break;
-        case JOBD_EVENT_OBSERVED:
-            rc = s_observed (self, event, result);
+        case JOBD_EVENT_OBSERVED: {
+            bool replay = false;
+            rc = jobd_store_stream_check (self, event, &replay);
+            if (rc == 0 && replay)
+                result->outcome = JOBD_APPLY_REPLAY;
+            else if (rc == 0)
+                rc = s_observed (self, event, result);
+            if (rc == 0 && !replay)
+                rc = jobd_store_stream_advance (self, event);
             break;
+        }
         case JOBD_EVENT_CURSOR:
             rc = jobd_store_cursor_apply (self, event);
             break;
@@ -760,6 +773,7 @@ s_batch_end (jobd_store_t *self)
     self->txn = NULL;
     self->failed = 0;
     zhashx_purge (self->batch_jobs);
+    jobd_store_stream_end (self);
 }
 
 int

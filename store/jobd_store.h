@@ -39,7 +39,8 @@ typedef enum {
     JOBD_APPLY_DUPLICATE,   //  the job is already in that state: only last_seen was updated
     JOBD_APPLY_BACKWARD,    //  the state machine refuses the move: nothing written
     JOBD_APPLY_OLD_ATTEMPT, //  an observation from an earlier attempt: nothing written
-    JOBD_APPLY_FORWARD      //  a cancel the job's backend must carry out: nothing written
+    JOBD_APPLY_FORWARD,     //  a cancel the job's backend must carry out: nothing written
+    JOBD_APPLY_REPLAY       //  an observation at or before its stream's last position: nothing
 } jobd_apply_outcome_t;
 
 //  One committed-to-be transition, as published: the encoded transition event (proto/README.md).

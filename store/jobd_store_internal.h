@@ -25,7 +25,8 @@ struct _jobd_store_t {
     char *path;
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
     msgpack_packer scratch_pk;
-    zhashx_t *batch_jobs; //  job id -> the batch's copy of each job it touched
+    zhashx_t *batch_jobs;    //  job id -> the batch's copy of each job it touched
+    zhashx_t *batch_streams; //  stream -> the batch's last position applied from it
 };
 
 //  Longest by_ext key: backend, 0, ext.
@@ -64,6 +65,19 @@ int jobd_store_log_save (jobd_store_t *self);
 
 //  The batch ended: committed or not.
 void jobd_store_log_end (jobd_store_t *self, bool committed);
+
+//  Stream positions (jobd_store_stream.c). Sets *replay_p when the event's position in its
+//  stream is not past the last one applied (the event then applies nothing).
+int jobd_store_stream_check (jobd_store_t *self, const jobd_event_t *event, bool *replay_p);
+
+//  Records the event's position as its stream's last, for the commit.
+int jobd_store_stream_advance (jobd_store_t *self, const jobd_event_t *event);
+
+//  Writes the batch's stream positions. Inside the open batch, before commit.
+int jobd_store_stream_save (jobd_store_t *self);
+
+//  The batch ended: its positions are forgotten (written, or not).
+void jobd_store_stream_end (jobd_store_t *self);
 
 //  Applies a cursor event: records the reader's position and drops the entries every reader is
 //  done with. Returns 0, JOBD_ESTATE (a position past the log's head), or a write error.

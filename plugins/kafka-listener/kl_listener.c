@@ -351,11 +351,17 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
         s_commit (self, rd_kafka_topic_name (message->rkt), message->partition, message->offset);
         return;
     }
-    //  Our own id, so that the reply finds its message: the producer's id stays in detail.
+    //  Our own id, so that the reply finds its message.
     char id[32];
     jobd_event_new_id (id);
     jobd_event_set (&event->id, id);
     event->reply = true;
+    //  Where it comes from: the store applies each message once, however often it is read.
+    char stream[300];
+    snprintf (stream, sizeof stream, "%s/%d", rd_kafka_topic_name (message->rkt),
+              (int)message->partition);
+    jobd_event_set (&event->stream, stream);
+    event->pos = (uint64_t)message->offset + 1;
     s_pending_t *pending = (s_pending_t *)zmalloc (sizeof (s_pending_t));
     snprintf (pending->id, sizeof pending->id, "%s", id);
     snprintf (pending->topic, sizeof pending->topic, "%s", rd_kafka_topic_name (message->rkt));

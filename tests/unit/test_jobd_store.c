@@ -1247,6 +1247,59 @@ test_format_1_store_is_upgraded (void **state)
     free (job);
 }
 
+static jobd_apply_outcome_t
+s_observe_at (jobd_store_t *store, const char *job, jobd_state_t state, const char *stream,
+              uint64_t pos)
+{
+    jobd_event_t *observed = s_observed_event (job, state, NULL, 0);
+    jobd_event_set (&observed->stream, stream);
+    observed->pos = pos;
+    return s_apply_expect (store, observed, 0);
+}
+
+static void
+test_stream_positions_apply_once (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char *job = s_job_in (self->store, JOBD_STATE_SUBMITTED);
+    assert_int_equal (s_observe_at (self->store, job, JOBD_STATE_RUNNING, "status/0", 5),
+                      JOBD_APPLY_CHANGED);
+    //  The same position again, or an older one: a replay, whatever the state machine says.
+    assert_int_equal (s_observe_at (self->store, job, JOBD_STATE_SUCCEEDED, "status/0", 5),
+                      JOBD_APPLY_REPLAY);
+    assert_int_equal (s_observe_at (self->store, job, JOBD_STATE_FAILED, "status/0", 2),
+                      JOBD_APPLY_REPLAY);
+    assert_int_equal (s_state (self->store, job), JOBD_STATE_RUNNING);
+    //  Another stream has its own positions.
+    assert_int_equal (s_observe_at (self->store, job, JOBD_STATE_RUNNING, "status/1", 1),
+                      JOBD_APPLY_DUPLICATE);
+    //  Within one batch: the second of two equal positions is the replay.
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    jobd_apply_result_t result;
+    for (int round = 0; round < 2; round++) {
+        jobd_event_t *observed = s_observed_event (job, JOBD_STATE_SUCCEEDED, NULL, 0);
+        jobd_event_set (&observed->stream, "status/0");
+        observed->pos = 9;
+        assert_int_equal (jobd_store_apply (self->store, observed, &result), 0);
+        assert_int_equal (result.outcome, round ? JOBD_APPLY_REPLAY : JOBD_APPLY_CHANGED);
+        jobd_apply_result_clear (&result);
+        jobd_event_destroy (&observed);
+    }
+    //  An aborted batch forgets its positions with the rest.
+    jobd_store_abort (self->store);
+    char *other = s_job_in (self->store, JOBD_STATE_SUBMITTED);
+    assert_int_equal (s_observe_at (self->store, other, JOBD_STATE_RUNNING, "status/0", 9),
+                      JOBD_APPLY_CHANGED);
+    //  Positions survive a restart.
+    s_reopen (self);
+    assert_int_equal (s_observe_at (self->store, other, JOBD_STATE_SUCCEEDED, "status/0", 9),
+                      JOBD_APPLY_REPLAY);
+    assert_int_equal (s_observe_at (self->store, other, JOBD_STATE_SUCCEEDED, "status/0", 10),
+                      JOBD_APPLY_CHANGED);
+    free (job);
+    free (other);
+}
+
 int
 main (void)
 {
@@ -1270,6 +1323,7 @@ main (void)
         T (test_reader_alongside_writer),
         T (test_transition_log),
         T (test_format_1_store_is_upgraded),
+        T (test_stream_positions_apply_once),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
