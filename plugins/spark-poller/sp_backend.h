@@ -24,6 +24,7 @@ typedef struct {
     bool list_in_flight;
     int64_t list_due;
     int64_t list_started; //  when the list pass in progress (or the last one) asked its first page
+    int64_t listed_at;    //  when the last list pass that was read whole was started, or 0
 } sp_backend_t;
 
 //  Reads backend/NAME from the plugin's config. Returns 0, or JOBD_ECONFIG with a reason.

@@ -39,6 +39,7 @@ typedef struct {
     int64_t due; //  next poll
     int64_t interval;
     int64_t unknown_since; //  the backend first said it does not know the job, or 0
+    int64_t since;         //  followed from (a list sent before this cannot have missed it)
     bool in_flight;
     bool seen;   //  present in the backend's last list
     bool done;   //  final: dropped at the next sweep
@@ -58,6 +59,7 @@ typedef struct {
     sp_backend_t backends[SP_BACKENDS_MAX];
     size_t backend_count;
     zhashx_t *jobs;     //  job id -> s_job_t
+    zhashx_t *by_ext;   //  "<backend index>/<ext>" -> s_job_t (borrowed from jobs)
     zhashx_t *marks;    //  event id of a submission mark -> job id
     zhashx_t *resuming; //  tag -> job id, of Livy jobs looked for in the list before a submit
     int64_t interval_min, interval_max, list_interval, lost_after;
@@ -118,6 +120,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     self->http = sp_http_new (host->config_int (host, "max_in_flight", 8));
     self->jobs = zhashx_new ();
     zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *)zstr_free);
+    self->by_ext = zhashx_new ();
     self->marks = zhashx_new ();
     zhashx_set_destructor (self->marks, (zhashx_destructor_fn *)zstr_free);
     self->resuming = zhashx_new ();
@@ -134,6 +137,7 @@ s_destroy (void **state_p)
     s_poller_t *self = (s_poller_t *)*state_p;
     self->stopping = true;
     sp_http_destroy (&self->http);
+    zhashx_destroy (&self->by_ext);
     zhashx_destroy (&self->jobs);
     zhashx_destroy (&self->marks);
     zhashx_destroy (&self->resuming);
@@ -254,14 +258,48 @@ s_apply_status (s_poller_t *self, s_job_t *job, const sp_status_t *status)
             job->interval * 2 > self->interval_max ? self->interval_max : job->interval * 2;
 }
 
+static void
+s_ext_key (s_poller_t *self, const sp_backend_t *backend, const char *ext, char *key, size_t size)
+{
+    snprintf (key, size, "%zu/%s", (size_t)(backend - self->backends), ext);
+}
+
+//  A list reply names jobs by the backend's id: looked up in an index, not by a walk over every
+//  job (that made a list of N jobs cost N^2).
 static s_job_t *
 s_job_by_ext (s_poller_t *self, const sp_backend_t *backend, const char *ext)
 {
-    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
-         job = (s_job_t *)zhashx_next (self->jobs))
-        if (job->backend == backend && strcmp (job->ext, ext) == 0)
-            return job;
-    return NULL;
+    char key[JOBD_ID_MAX + 32];
+    s_ext_key (self, backend, ext, key, sizeof key);
+    return (s_job_t *)zhashx_lookup (self->by_ext, key);
+}
+
+//  Sets a job's backend id and keeps the index in step.
+static void
+s_set_ext (s_poller_t *self, s_job_t *job, const char *ext)
+{
+    char key[JOBD_ID_MAX + 32];
+    if (job->ext[0] && job->backend) {
+        s_ext_key (self, job->backend, job->ext, key, sizeof key);
+        if (zhashx_lookup (self->by_ext, key) == job)
+            zhashx_delete (self->by_ext, key);
+    }
+    snprintf (job->ext, sizeof job->ext, "%s", ext ? ext : "");
+    if (job->ext[0] && job->backend) {
+        s_ext_key (self, job->backend, job->ext, key, sizeof key);
+        zhashx_update (self->by_ext, key, job);
+    }
+}
+
+//  Stops following a job.
+static void
+s_forget (s_poller_t *self, const char *id)
+{
+    s_job_t *job = (s_job_t *)zhashx_lookup (self->jobs, id);
+    if (job) {
+        s_set_ext (self, job, NULL);
+        zhashx_delete (self->jobs, id);
+    }
 }
 
 static bool
@@ -300,7 +338,7 @@ s_adopt (s_poller_t *self, s_job_t *job, const sp_status_t *status)
 {
     zhashx_delete (self->resuming, job->tag);
     job->resume = false;
-    snprintf (job->ext, sizeof job->ext, "%s", status->id);
+    s_set_ext (self, job, status->id);
     self->host->log (self->host, JOBD_LOG_INFO,
                      "%s: batch %s named %s is already at backend %s: following it, not "
                      "submitting again",
@@ -401,7 +439,7 @@ s_follow_relaunches (s_poller_t *self, s_call_t *call, const char *body, size_t 
         self->host->log (self->host, JOBD_LOG_INFO,
                          "%s: driver %s was relaunched as %s: following the new driver", job->id,
                          job->ext, status.id);
-        snprintf (job->ext, sizeof job->ext, "%s", status.id);
+        s_set_ext (self, job, status.id);
         job->relaunched = false;
         job->unknown_since = 0;
         job->seen = true;
@@ -444,6 +482,8 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
         rc = backend->kind == SP_STANDALONE ? sp_master_json (body, size, http, s_list_one, call)
              : backend->kind == SP_LIVY ? sp_livy_list (body, size, http, s_list_one, call, &total)
                                         : sp_yarn_apps (body, size, http, s_list_one, call);
+        if (rc == 0 && (backend->kind != SP_LIVY || call->from + call->count >= total))
+            backend->listed_at = backend->list_started; //  the pass is read whole
         snprintf (why, sizeof why, "unreadable list reply (HTTP %ld)", http);
         if (rc == 0 && backend->kind == SP_STANDALONE)
             s_follow_relaunches (self, call, body, size, http);
@@ -464,7 +504,7 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
         rc = backend->kind == SP_STANDALONE ? sp_standalone_create (body, size, http, &status)
                                             : sp_livy_batch (body, size, http, &status);
         if (job && rc == 0) {
-            snprintf (job->ext, sizeof job->ext, "%s", status.id);
+            s_set_ext (self, job, status.id);
             s_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
         } else if (job && rc == JOBD_ESTATE && !status.standby) {
             s_observe (self, job, JOBD_STATE_FAILED, NULL, status.error);
@@ -532,10 +572,12 @@ s_follow (s_poller_t *self, const jobd_job_t *record)
         snprintf (job->id, sizeof job->id, "%s", record->id);
         zhashx_insert (self->jobs, job->id, job);
     }
+    if (job->backend != backend)
+        s_set_ext (self, job, NULL);
+    job->backend = backend;
     //  A queued job's ext is its submission mark, not a backend id: nothing to poll.
     bool queued = record->state == JOBD_STATE_QUEUED;
-    snprintf (job->ext, sizeof job->ext, "%s", record->ext && !queued ? record->ext : "");
-    job->backend = backend;
+    s_set_ext (self, job, record->ext && !queued ? record->ext : NULL);
     job->state = record->state;
     job->attempt = record->attempt;
     job->interval = self->interval_min;
@@ -547,6 +589,7 @@ s_follow (s_poller_t *self, const jobd_job_t *record)
     }
     job->relaunched = false;
     sp_backend_tag (job->id, job->attempt, job->tag, sizeof job->tag);
+    job->since = job->due;
     return job;
 }
 
@@ -564,7 +607,7 @@ s_send_create (s_poller_t *self, s_job_t *job, const jobd_job_t *record)
     const char *method;
     char url[1024], reason[512];
     char *body = NULL;
-    job->ext[0] = 0;
+    s_set_ext (self, job, NULL);
     job->submit = false;
     if (sp_backend_submit (job->backend, record->id, job->tag, record->name, record->spec, &method,
                            url, sizeof url, &body, reason, sizeof reason)) {
@@ -716,7 +759,7 @@ s_on_event (s_poller_t *self, zsock_t *events)
             job->state = event->state;
             job->attempt = event->attempt;
             if (jobd_state_is_final (event->state) || event->state == JOBD_STATE_LOST)
-                zhashx_delete (self->jobs, event->job);
+                s_forget (self, event->job);
         } else if (event->type == JOBD_EVENT_CANCEL && job && job->ext[0]) {
             const char *method, *body;
             char url[1024];
@@ -742,7 +785,7 @@ s_poll_due (s_poller_t *self)
         if (job->done && !job->in_flight)
             zlist_append (done, job->id);
     for (char *id = (char *)zlist_first (done); id; id = (char *)zlist_next (done))
-        zhashx_delete (self->jobs, id);
+        s_forget (self, id);
     zlist_destroy (&done);
     for (size_t index = 0; index < self->backend_count; index++) {
         sp_backend_t *backend = &self->backends[index];
@@ -779,8 +822,9 @@ s_poll_due (s_poller_t *self)
         if (job->submit && backend->resume_at > now)
             next = backend->resume_at < next ? backend->resume_at : next;
         //  Jobs of list backends are polled one by one only when the list missed them (not
-        //  listed yet, or gone: then the backend's 404 starts the grace before LOST).
-        bool listed = sp_backend_lists (backend) && job->seen;
+        //  listed, or gone: then the backend's 404 starts the grace before LOST), once a list
+        //  pass started after they were followed was read without them.
+        bool listed = sp_backend_lists (backend) && (job->seen || backend->listed_at <= job->since);
         if (job->in_flight || !job->ext[0] || listed || backend->resume_at > now)
             continue;
         if (job->due <= now) {
