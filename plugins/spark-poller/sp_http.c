@@ -5,7 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#define SP_HTTP_BODY_MAX (64u << 20)
+//  A YARN list of 100,000 apps is about 92 MB, Livy's 69 MB: the cap is for runaway replies.
+#define SP_HTTP_BODY_MAX (512u << 20)
 
 struct _sp_http_t {
     CURLM *multi;
@@ -157,7 +158,7 @@ s_finish (sp_http_t *self)
         if (result == CURLE_OK)
             curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
         const char *error = result == CURLE_OK  ? NULL
-                            : request->too_big  ? "response over 64 MiB"
+                            : request->too_big  ? "response over 512 MiB"
                             : request->error[0] ? request->error
                                                 : curl_easy_strerror (result);
         curl_multi_remove_handle (self->multi, easy);

@@ -2,7 +2,8 @@
 #include "sp_json.h"
 #include <string.h>
 
-#define SP_BODY_MAX (64u << 20)
+//  As sp_http.c: a list of 100,000 YARN apps is about 92 MB.
+#define SP_BODY_MAX (512u << 20)
 
 json_t *
 sp_json_load (const char *body, size_t size)

@@ -64,6 +64,10 @@ typedef struct {
     zhashx_t *resuming; //  tag -> job id, of Livy jobs looked for in the list before a submit
     int64_t interval_min, interval_max, list_interval, lost_after;
     bool stopping; //  requests cancelled at the end: their calls are only freed
+    //  The next walk over every job (sweep, resubmit, per-job polls) is due then, or earlier
+    //  when something happens to a job: walking 100,000 jobs at every wake-up of the loop (each
+    //  chunk of a big list reply) starved the reply past its timeout.
+    int64_t walk_at;
 } s_poller_t;
 
 //  A request's context: which poller, which job (or NULL for a list), which backend.
@@ -256,6 +260,14 @@ s_apply_status (s_poller_t *self, s_job_t *job, const sp_status_t *status)
     if (before == job->state && job->interval < self->interval_max)
         job->interval =
             job->interval * 2 > self->interval_max ? self->interval_max : job->interval * 2;
+}
+
+//  Asks for a walk over the jobs at due (or before).
+static void
+s_walk_by (s_poller_t *self, int64_t due)
+{
+    if (due < self->walk_at)
+        self->walk_at = due;
 }
 
 static void
@@ -533,6 +545,10 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
     } else
         rc = 0; //  the job ended meanwhile
     s_backend_result (self, backend, rc == 0, why);
+    if (job)
+        s_walk_by (self, job->due);
+    else if (call->what == SP_LIST)
+        s_walk_by (self, zclock_time ()); //  sweep what ended, poll what the list missed
     free (call);
 }
 
@@ -590,6 +606,7 @@ s_follow (s_poller_t *self, const jobd_job_t *record)
     job->relaunched = false;
     sp_backend_tag (job->id, job->attempt, job->tag, sizeof job->tag);
     job->since = job->due;
+    s_walk_by (self, job->due);
     return job;
 }
 
@@ -778,15 +795,6 @@ static int64_t
 s_poll_due (s_poller_t *self)
 {
     int64_t now = zclock_time (), next = now + 1000;
-    //  Jobs that reached a final state leave the table here, outside any walk over it.
-    zlist_t *done = zlist_new ();
-    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
-         job = (s_job_t *)zhashx_next (self->jobs))
-        if (job->done && !job->in_flight)
-            zlist_append (done, job->id);
-    for (char *id = (char *)zlist_first (done); id; id = (char *)zlist_next (done))
-        s_forget (self, id);
-    zlist_destroy (&done);
     for (size_t index = 0; index < self->backend_count; index++) {
         sp_backend_t *backend = &self->backends[index];
         if (!sp_backend_lists (backend) || backend->list_in_flight || backend->resume_at > now)
@@ -801,6 +809,17 @@ s_poll_due (s_poller_t *self)
         }
         next = backend->list_due < next ? backend->list_due : next;
     }
+    if (now < self->walk_at)
+        return (self->walk_at < next ? self->walk_at : next) - now;
+    //  Jobs that reached a final state leave the table here, outside any walk over it.
+    zlist_t *done = zlist_new ();
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        if (job->done && !job->in_flight)
+            zlist_append (done, job->id);
+    for (char *id = (char *)zlist_first (done); id; id = (char *)zlist_next (done))
+        s_forget (self, id);
+    zlist_destroy (&done);
     zlist_t *resubmit = zlist_new ();
     for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
          job = (s_job_t *)zhashx_next (self->jobs))
@@ -835,6 +854,7 @@ s_poll_due (s_poller_t *self)
         }
         next = job->due < next ? job->due : next;
     }
+    self->walk_at = next;
     return next - now;
 }
 
