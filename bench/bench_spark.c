@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #define BENCH_RUNS_MAX 16
-#define BENCH_WINDOW 4096 //  track requests in flight to the admin endpoint
-#define BENCH_HOUR 3600000
+#define BENCH_WINDOW   4096 //  track requests in flight to the admin endpoint
+#define BENCH_HOUR     3600000
 
 //  Wall clock in ms (the simulator's scenarios run in wall-clock time).
 static double
@@ -176,8 +176,7 @@ s_sim_count (s_sim_t *self, const char *backend, const char *endpoint)
 //  jobd with the spark-poller plugin and one backend named "b"
 
 static void
-s_jobd_start (harness_t *harness, s_sim_t *sim, const char *type, bool ui_url,
-              const char *settings)
+s_jobd_start (harness_t *harness, s_sim_t *sim, const char *type, bool ui_url, const char *settings)
 {
     harness_init (harness, "bench-spark");
     char ui[128] = "";
@@ -207,6 +206,13 @@ s_jobd_start (harness_t *harness, s_sim_t *sim, const char *type, bool ui_url,
 static void
 s_jobd_stop (harness_t *harness)
 {
+    if (getenv ("BENCH_SPARK_KEEP_LOG")) {
+        char command[700];
+        snprintf (command, sizeof command, "cat %s >> %s", harness->log,
+                  getenv ("BENCH_SPARK_KEEP_LOG"));
+        if (system (command)) {
+        }
+    }
     harness_stop (harness, SIGTERM, 60000);
     harness_fini (harness);
 }
@@ -256,7 +262,8 @@ s_track (harness_t *harness, json_t *ids, double *rate)
             jobd_event_set (&track->backend, "b");
             jobd_event_set (&track->ext, json_string_value (json_array_get (ids, sent)));
             track->state = JOBD_STATE_RUNNING;
-            zhashx_insert (pending, track->id, (void *)json_string_value (json_array_get (ids, sent)));
+            zhashx_insert (pending, track->id,
+                           (void *)json_string_value (json_array_get (ids, sent)));
             uint8_t *data;
             size_t size;
             if (jobd_event_encode (track, &data, &size, NULL, 0))
@@ -386,8 +393,9 @@ s_list_cycle (s_sim_t *sim, const s_list_backend_t *backend, int jobs)
                  (long long)harness_count (&harness, JOBD_STATE_SUCCEEDED), jobs);
     result.cycle = last - change;
     result.first = first - change;
-    result.requests = (double)(s_sim_count (sim, backend->counted, NULL) +
-                               (backend->counted2 ? s_sim_count (sim, backend->counted2, NULL) : 0));
+    result.requests =
+        (double)(s_sim_count (sim, backend->counted, NULL) +
+                 (backend->counted2 ? s_sim_count (sim, backend->counted2, NULL) : 0));
     zhashx_destroy (&tracked);
     zsock_destroy (&sub);
     s_jobd_stop (&harness);
