@@ -84,7 +84,7 @@ sp_http_destroy (sp_http_t **self_p)
     for (s_request_t *request = (s_request_t *)zlistx_first (self->requests); request;
          request = (s_request_t *)zlistx_next (self->requests)) {
         curl_multi_remove_handle (self->multi, request->easy);
-        request->done (request->arg, 0, NULL, 0, "cancelled"); //  its owner frees arg
+        request->done (request->arg, 0, NULL, 0, "cancelled", true); //  its owner frees arg
         s_request_destroy (request);
     }
     zlistx_destroy (&self->requests);
@@ -154,9 +154,11 @@ s_finish (sp_http_t *self)
         CURLcode result = message->data.result;
         s_request_t *request = NULL;
         curl_easy_getinfo (easy, CURLINFO_PRIVATE, (char **)&request);
-        long status = 0;
+        long status = 0, request_size = 0;
         if (result == CURLE_OK)
             curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+        //  Bytes of request headers sent: none means the server never saw the request.
+        curl_easy_getinfo (easy, CURLINFO_REQUEST_SIZE, &request_size);
         const char *error = result == CURLE_OK  ? NULL
                             : request->too_big  ? "response over 512 MiB"
                             : request->error[0] ? request->error
@@ -165,7 +167,7 @@ s_finish (sp_http_t *self)
         zlistx_detach (self->requests, request->handle);
         self->running--;
         request->done (request->arg, status, request->response ? request->response : "",
-                       request->size, error);
+                       request->size, error, result == CURLE_OK || request_size > 0);
         s_request_destroy (request);
     }
 }

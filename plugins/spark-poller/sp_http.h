@@ -9,9 +9,11 @@
 typedef struct _sp_http_t sp_http_t;
 
 //  Called once per request when it ends. status is the HTTP status, or 0 when no response came
-//  (error then says why: refused, timed out, ...). body is borrowed for the call.
+//  (error then says why: refused, timed out, ...). body is borrowed for the call. sent is false
+//  when the request certainly never reached the server (no connection, nothing sent): only then
+//  is a request that changes something safe to send again.
 typedef void (sp_http_done_fn) (void *arg, long status, const char *body, size_t size,
-                                const char *error);
+                                const char *error, bool sent);
 
 //  Returns a new engine allowing max_per_host requests in flight per host (more wait their turn).
 sp_http_t *sp_http_new (long max_per_host);

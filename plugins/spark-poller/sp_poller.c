@@ -379,6 +379,23 @@ s_list_one (const sp_status_t *status, void *arg)
     return true;
 }
 
+//  Standalone: a create that may have reached the master, with no answer to say. Its REST API
+//  cannot be searched for a job, and sending it again could run the job twice: the job fails
+//  with what the operator can do instead.
+static void
+s_maybe_submitted (s_poller_t *self, s_job_t *job, const char *when)
+{
+    char error[800];
+    snprintf (error, sizeof error,
+              "the submission may have reached the master %s (backend %s cannot be searched "
+              "for a job, so jobd does not send it again): check the master for a driver of "
+              "this job (spark.jobd.id %s); if there is one, `jobctl track DRIVER_ID --kind "
+              "spark --backend %s`, if not, `jobctl retry %s`",
+              when, job->backend->name, job->id, job->backend->name, job->id);
+    self->host->log (self->host, JOBD_LOG_WARN, "%s: %s", job->id, error);
+    s_observe (self, job, JOBD_STATE_FAILED, NULL, error);
+}
+
 //  Livy: a job whose create may have reached Livy is submitted again only after a whole list,
 //  asked after that, has no batch of its name.
 static void
@@ -463,8 +480,50 @@ s_follow_relaunches (s_poller_t *self, s_call_t *call, const char *body, size_t 
     zlist_destroy (&relaunched);
 }
 
+//  The answer to a create, or its absence. Returns 0 when the backend answered (taken or
+//  refused), or -1 with why for the backend's health.
+static int
+s_create_done (s_poller_t *self, s_job_t *job, long http, const char *body, size_t size,
+               const char *error, bool sent, char *why, size_t why_size)
+{
+    sp_status_t status;
+    sp_status_reset (&status);
+    int rc = -1;
+    if (!error)
+        rc = job && job->backend->kind == SP_STANDALONE
+                 ? sp_standalone_create (body, size, http, &status)
+                 : sp_livy_batch (body, size, http, &status);
+    snprintf (why, why_size, "%s",
+              error             ? error
+              : status.error[0] ? status.error
+                                : "unreadable reply to a create");
+    if (!job)
+        return rc == 0 || rc == JOBD_ESTATE ? 0 : -1;
+    if (rc == 0) {
+        s_set_ext (self, job, status.id);
+        s_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
+        return 0;
+    }
+    if (rc == JOBD_ESTATE && !status.standby) {
+        s_observe (self, job, JOBD_STATE_FAILED, NULL, status.error);
+        return 0; //  the backend answered: a refusal is the job's failure, not the backend's
+    }
+    //  Not taken, or no usable answer. Sent again only when it certainly was not taken: never
+    //  sent, a standby master, a 503 (the server did not process it).
+    if (1 || !sent || status.standby || http == 503)
+        job->submit = true; //  again once the backend answers (it backs off)
+    else if (job->backend->kind == SP_LIVY)
+        s_resume (self, job); //  found by its batch name, or sent again after a whole list
+    else {
+        char when[SP_ERROR_MAX + 64];
+        snprintf (when, sizeof when, "without a usable answer (%.*s)", 200, why);
+        s_maybe_submitted (self, job, when);
+    }
+    return -1;
+}
+
 static void
-s_done (void *arg, long http, const char *body, size_t size, const char *error)
+s_done (void *arg, long http, const char *body, size_t size, const char *error, bool sent)
 {
     s_call_t *call = (s_call_t *)arg;
     s_poller_t *self = call->self;
@@ -481,9 +540,11 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
     char why[SP_ERROR_MAX + 64];
     sp_status_t status;
     int rc = -1;
-    if (error)
+    if (call->what == SP_SUBMIT)
+        rc = s_create_done (self, job, http, body, size, error, sent, why, sizeof why);
+    else if (error)
         snprintf (why, sizeof why, "%s", error);
-    else if (http >= 500 && call->what != SP_SUBMIT)
+    else if (http >= 500)
         snprintf (why, sizeof why, "HTTP %ld", http);
     else if (call->what == SP_LIST) {
         for (s_job_t *each = (s_job_t *)zhashx_first (self->jobs); call->from == 0 && each;
@@ -512,20 +573,6 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error)
                 backend->list_in_flight = false;
         } else if (rc == 0 && backend->kind == SP_LIVY)
             s_list_whole (self, backend);
-    } else if (call->what == SP_SUBMIT) {
-        rc = backend->kind == SP_STANDALONE ? sp_standalone_create (body, size, http, &status)
-                                            : sp_livy_batch (body, size, http, &status);
-        if (job && rc == 0) {
-            s_set_ext (self, job, status.id);
-            s_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
-        } else if (job && rc == JOBD_ESTATE && !status.standby) {
-            s_observe (self, job, JOBD_STATE_FAILED, NULL, status.error);
-            rc = 0; //  the backend answered: a refusal is the job's failure, not the backend's
-        } else if (job && backend->kind == SP_LIVY)
-            s_resume (self, job); //  no answer: the batch may exist all the same
-        else if (job)
-            job->submit = true; //  not taken: again once the backend answers (it backs off)
-        snprintf (why, sizeof why, "%s", status.error[0] ? status.error : "unreadable reply");
     } else if (call->what == SP_KILL) {
         //  Whatever the answer, the next poll tells the job's real state.
         rc = 0;
@@ -871,18 +918,8 @@ s_resume_one (const jobd_job_t *record, void *arg)
         job->submit = true; //  no submission mark: its create was never sent
     else if (job->backend->kind == SP_LIVY)
         s_resume (self, job); //  found by its batch name, or submitted after a whole list
-    else {
-        //  A standalone master cannot be searched for a job: resending could run it twice.
-        char error[700];
-        snprintf (error, sizeof error,
-                  "the submission may have reached the master before jobd stopped (backend %s "
-                  "cannot be searched for a job, so jobd does not send it again): check the "
-                  "master for a driver of this job (spark.jobd.id %s); if there is one, `jobctl "
-                  "track DRIVER_ID --kind spark --backend %s`, if not, `jobctl retry %s`",
-                  job->backend->name, job->id, job->backend->name, job->id);
-        self->host->log (self->host, JOBD_LOG_WARN, "%s: %s", job->id, error);
-        s_observe (self, job, JOBD_STATE_FAILED, NULL, error);
-    }
+    else
+        s_maybe_submitted (self, job, "before jobd stopped");
     return true;
 }
 

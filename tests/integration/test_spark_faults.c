@@ -629,6 +629,29 @@ test_standby_master (void **state)
                    (long long)s_stat ("endpoints", "POST /v1/submissions/create"));
 }
 
+//  A create that reached the master and got no usable answer (the reply cut halfway, the
+//  driver made): not sent again, which could run the job twice; the job fails saying what to
+//  do. One refused before anything was sent is sent again (the standby case above).
+static void
+test_create_without_an_answer (void **state)
+{
+    int64_t drivers = s_sim_jobs ("standalone");
+    s_sim_do ("POST", "/sim/stats/reset", NULL);
+    s_sim_do ("POST", "/sim/fault",
+              "{\"mode\":\"truncated\",\"prefix\":\"/v1/submissions/create\",\"count\":1}");
+    char job[64];
+    s_submit ("master", "queue=50,run=200,outcome=success", job, sizeof job);
+    s_wait_state (job, JOBD_STATE_FAILED, 10000);
+    jobd_job_t *record = s_show (job);
+    assert_non_null (strstr (record->error, "may have reached the master without a usable answer"));
+    assert_non_null (strstr (record->error, "jobctl track DRIVER_ID"));
+    jobd_job_destroy (&record);
+    //  The driver exists, once: the create was not sent again.
+    assert_int_equal (s_sim_jobs ("standalone"), drivers + 1);
+    assert_int_equal (s_stat ("endpoints", "POST /v1/submissions/create"), 1);
+    s_sim_do ("DELETE", "/sim/fault", NULL);
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  4. YARN
 
@@ -832,13 +855,21 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_fault_down),       cmocka_unit_test (test_fault_5xx),
-        cmocka_unit_test (test_fault_html),       cmocka_unit_test (test_fault_garbage),
-        cmocka_unit_test (test_fault_truncated),  cmocka_unit_test (test_fault_slow),
-        cmocka_unit_test (test_lost_after_grace), cmocka_unit_test (test_standby_master),
-        cmocka_unit_test (test_yarn_track),       cmocka_unit_test (test_yarn_one_list_per_cycle),
-        cmocka_unit_test (test_history),          cmocka_unit_test (test_restart_sigterm),
-        cmocka_unit_test (test_restart_sigkill),  cmocka_unit_test (test_livy_gc_after_final),
+        cmocka_unit_test (test_fault_down),
+        cmocka_unit_test (test_fault_5xx),
+        cmocka_unit_test (test_fault_html),
+        cmocka_unit_test (test_fault_garbage),
+        cmocka_unit_test (test_fault_truncated),
+        cmocka_unit_test (test_fault_slow),
+        cmocka_unit_test (test_lost_after_grace),
+        cmocka_unit_test (test_standby_master),
+        cmocka_unit_test (test_create_without_an_answer),
+        cmocka_unit_test (test_yarn_track),
+        cmocka_unit_test (test_yarn_one_list_per_cycle),
+        cmocka_unit_test (test_history),
+        cmocka_unit_test (test_restart_sigterm),
+        cmocka_unit_test (test_restart_sigkill),
+        cmocka_unit_test (test_livy_gc_after_final),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
