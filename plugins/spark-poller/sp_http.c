@@ -8,10 +8,20 @@
 //  A YARN list of 100,000 apps is about 92 MB, Livy's 69 MB: the cap is for runaway replies.
 #define SP_HTTP_BODY_MAX (512u << 20)
 
+//  One host (scheme://host:port): its requests in libcurl's hands, and those waiting their turn.
+//  libcurl's own queue of transfers waiting for a connection is walked at every transfer's end:
+//  with a thousand jobs polled one by one, it was most of the plugin's time.
+typedef struct {
+    int active;
+    zlistx_t *waiting; //  s_request_t, oldest first
+} s_host_t;
+
 struct _sp_http_t {
     CURLM *multi;
-    int running;
-    zlistx_t *requests; //  s_request_t in flight, for destroy
+    int running;        //  requests started, active or waiting
+    long max_per_host;  //  active requests per host at most
+    zlistx_t *requests; //  s_request_t started, for destroy
+    zhashx_t *hosts;    //  "scheme://host:port" -> s_host_t
 };
 
 //  One request in flight; owned by its easy handle (CURLOPT_PRIVATE).
@@ -26,6 +36,8 @@ typedef struct {
     sp_http_done_fn *done;
     void *arg;
     void *handle; //  its place in the engine's list
+    s_host_t *host;
+    bool active; //  in libcurl's hands (not waiting)
     char error[CURL_ERROR_SIZE];
 } s_request_t;
 
@@ -62,6 +74,16 @@ s_write (char *data, size_t size, size_t count, void *arg)
     return bytes;
 }
 
+static void
+s_host_destroy (s_host_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zlistx_destroy (&(*self_p)->waiting);
+    free (*self_p);
+    *self_p = NULL;
+}
+
 sp_http_t *
 sp_http_new (long max_per_host)
 {
@@ -69,8 +91,10 @@ sp_http_new (long max_per_host)
     sp_http_t *self = (sp_http_t *)zmalloc (sizeof (sp_http_t));
     self->multi = curl_multi_init ();
     self->requests = zlistx_new ();
-    curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                       max_per_host > 0 ? max_per_host : 4);
+    self->hosts = zhashx_new ();
+    zhashx_set_destructor (self->hosts, (zhashx_destructor_fn *)s_host_destroy);
+    self->max_per_host = max_per_host > 0 ? max_per_host : 4;
+    curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, self->max_per_host);
     curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, 64L);
     return self;
 }
@@ -83,11 +107,13 @@ sp_http_destroy (sp_http_t **self_p)
     sp_http_t *self = *self_p;
     for (s_request_t *request = (s_request_t *)zlistx_first (self->requests); request;
          request = (s_request_t *)zlistx_next (self->requests)) {
-        curl_multi_remove_handle (self->multi, request->easy);
+        if (request->active)
+            curl_multi_remove_handle (self->multi, request->easy);
         request->done (request->arg, 0, NULL, 0, "cancelled", true); //  its owner frees arg
         s_request_destroy (request);
     }
     zlistx_destroy (&self->requests);
+    zhashx_destroy (&self->hosts);
     curl_multi_cleanup (self->multi);
     free (self);
     *self_p = NULL;
@@ -132,13 +158,51 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
         curl_easy_setopt (easy, CURLOPT_USERPWD, auth);
     }
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, request->headers);
-    if (curl_multi_add_handle (self->multi, easy) != CURLM_OK) {
-        s_request_destroy (request);
-        return -ENOMEM;
+    //  The host: the URL up to the path ("http://master:6066").
+    const char *authority = strstr (url, "://");
+    authority = authority ? authority + 3 : url;
+    char key[512];
+    snprintf (key, sizeof key, "%.*s", (int)(authority - url + strcspn (authority, "/?#")), url);
+    s_host_t *host = (s_host_t *)zhashx_lookup (self->hosts, key);
+    if (!host) {
+        host = (s_host_t *)zmalloc (sizeof (s_host_t));
+        host->waiting = zlistx_new ();
+        zhashx_insert (self->hosts, key, host);
     }
+    request->host = host;
+    if (host->active < self->max_per_host) {
+        if (curl_multi_add_handle (self->multi, easy) != CURLM_OK) {
+            s_request_destroy (request);
+            return -ENOMEM;
+        }
+        request->active = true;
+        host->active++;
+    } else
+        zlistx_add_end (host->waiting, request);
     request->handle = zlistx_add_end (self->requests, request);
     self->running++;
     return 0;
+}
+
+//  A request of host ended: the oldest waiting one, if any, takes its place.
+static void
+s_host_next (sp_http_t *self, s_host_t *host)
+{
+    host->active--;
+    s_request_t *next = (s_request_t *)zlistx_first (host->waiting);
+    while (next && host->active < self->max_per_host) {
+        zlistx_delete (host->waiting, zlistx_cursor (host->waiting));
+        if (curl_multi_add_handle (self->multi, next->easy) == CURLM_OK) {
+            next->active = true;
+            host->active++;
+        } else {
+            zlistx_delete (self->requests, next->handle);
+            self->running--;
+            next->done (next->arg, 0, NULL, 0, "cannot start the request", false);
+            s_request_destroy (next);
+        }
+        next = (s_request_t *)zlistx_first (host->waiting);
+    }
 }
 
 //  Hands every ended transfer to its callback.
@@ -166,6 +230,7 @@ s_finish (sp_http_t *self)
         curl_multi_remove_handle (self->multi, easy);
         zlistx_detach (self->requests, request->handle);
         self->running--;
+        s_host_next (self, request->host); //  before the callback: older requests go first
         request->done (request->arg, status, request->response ? request->response : "",
                        request->size, error, result == CURLE_OK || request_size > 0);
         s_request_destroy (request);
