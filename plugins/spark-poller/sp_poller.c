@@ -510,7 +510,7 @@ s_create_done (s_poller_t *self, s_job_t *job, long http, const char *body, size
     }
     //  Not taken, or no usable answer. Sent again only when it certainly was not taken: never
     //  sent, a standby master, a 503 (the server did not process it).
-    if (1 || !sent || status.standby || http == 503)
+    if (!sent || status.standby || http == 503)
         job->submit = true; //  again once the backend answers (it backs off)
     else if (job->backend->kind == SP_LIVY)
         s_resume (self, job); //  found by its batch name, or sent again after a whole list
