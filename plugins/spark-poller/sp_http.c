@@ -22,7 +22,10 @@ struct _sp_http_t {
     long max_per_host;  //  active requests per host at most
     zlistx_t *requests; //  s_request_t started, for destroy
     zhashx_t *hosts;    //  "scheme://host:port" -> s_host_t
+    zlistx_t *idle;     //  easy handles of ended requests, reset and used again
 };
+
+#define SP_HTTP_IDLE_MAX 64 //  easy handles kept for reuse
 
 //  One request in flight; owned by its easy handle (CURLOPT_PRIVATE).
 typedef struct {
@@ -41,10 +44,14 @@ typedef struct {
     char error[CURL_ERROR_SIZE];
 } s_request_t;
 
+//  Frees a request; its easy handle goes back to the engine's pool (self NULL: cleaned up).
 static void
-s_request_destroy (s_request_t *request)
+s_request_destroy (sp_http_t *self, s_request_t *request)
 {
-    curl_easy_cleanup (request->easy);
+    if (self && zlistx_size (self->idle) < SP_HTTP_IDLE_MAX)
+        zlistx_add_end (self->idle, request->easy);
+    else
+        curl_easy_cleanup (request->easy);
     curl_slist_free_all (request->headers);
     free (request->body);
     free (request->response);
@@ -91,6 +98,7 @@ sp_http_new (long max_per_host)
     sp_http_t *self = (sp_http_t *)zmalloc (sizeof (sp_http_t));
     self->multi = curl_multi_init ();
     self->requests = zlistx_new ();
+    self->idle = zlistx_new ();
     self->hosts = zhashx_new ();
     zhashx_set_destructor (self->hosts, (zhashx_destructor_fn *)s_host_destroy);
     self->max_per_host = max_per_host > 0 ? max_per_host : 4;
@@ -110,9 +118,13 @@ sp_http_destroy (sp_http_t **self_p)
         if (request->active)
             curl_multi_remove_handle (self->multi, request->easy);
         request->done (request->arg, 0, NULL, 0, "cancelled", true); //  its owner frees arg
-        s_request_destroy (request);
+        s_request_destroy (NULL, request);
     }
     zlistx_destroy (&self->requests);
+    for (CURL *easy = (CURL *)zlistx_first (self->idle); easy;
+         easy = (CURL *)zlistx_next (self->idle))
+        curl_easy_cleanup (easy);
+    zlistx_destroy (&self->idle);
     zhashx_destroy (&self->hosts);
     curl_multi_cleanup (self->multi);
     free (self);
@@ -124,7 +136,13 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
                  const char *auth, long timeout_ms, sp_http_done_fn *done, void *arg)
 {
     s_request_t *request = (s_request_t *)calloc (1, sizeof (s_request_t));
-    if (!request || !(request->easy = curl_easy_init ())) {
+    if (request && zlistx_size (self->idle)) {
+        //  A handle used before: its options go, its connection cache and DNS cache stay.
+        request->easy = (CURL *)zlistx_detach (self->idle, NULL);
+        curl_easy_reset (request->easy);
+    } else if (request)
+        request->easy = curl_easy_init ();
+    if (!request || !request->easy) {
         free (request);
         return -ENOMEM;
     }
@@ -172,7 +190,7 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
     request->host = host;
     if (host->active < self->max_per_host) {
         if (curl_multi_add_handle (self->multi, easy) != CURLM_OK) {
-            s_request_destroy (request);
+            s_request_destroy (self, request);
             return -ENOMEM;
         }
         request->active = true;
@@ -199,7 +217,7 @@ s_host_next (sp_http_t *self, s_host_t *host)
             zlistx_delete (self->requests, next->handle);
             self->running--;
             next->done (next->arg, 0, NULL, 0, "cannot start the request", false);
-            s_request_destroy (next);
+            s_request_destroy (self, next);
         }
         next = (s_request_t *)zlistx_first (host->waiting);
     }
@@ -233,7 +251,7 @@ s_finish (sp_http_t *self)
         s_host_next (self, request->host); //  before the callback: older requests go first
         request->done (request->arg, status, request->response ? request->response : "",
                        request->size, error, result == CURLE_OK || request_size > 0);
-        s_request_destroy (request);
+        s_request_destroy (self, request);
     }
 }
 
