@@ -4,7 +4,7 @@
 //  produce -> consume latency of a plain consumer.
 //  Usage: bench_kafka [EVENTS] [RUNS] [FETCH_WAIT_MS]
 //         (default 200000 events = 100000 jobs x RUNNING, SUCCEEDED; 3 runs, medians. Latency
-//          is measured twice: with the plugin's default fetch_wait_ms (librdkafka's 500), then
+//          is measured twice: with the plugin's default fetch_wait (librdkafka's 500), then
 //          with FETCH_WAIT_MS (default 5) for the plugin and the plain consumer alike: the mock
 //          cluster answers a fetch that finds no data only after that wait, even when data
 //          arrives meanwhile, which a real Kafka broker does not)
@@ -133,7 +133,7 @@ s_start_jobd (harness_t *harness, const char *name, const char *topic, const cha
     harness_init (harness, name);
     char extra[1024], fetch[64] = "";
     if (s_fetch_wait_ms >= 0)
-        snprintf (fetch, sizeof fetch, "        fetch_wait_ms = %d\n", s_fetch_wait_ms);
+        snprintf (fetch, sizeof fetch, "        fetch_wait = %dms\n", s_fetch_wait_ms);
     snprintf (extra, sizeof extra,
               "    log_level = warn\n"
               "plugins\n"
@@ -492,12 +492,12 @@ main (int argc, char *argv[])
     s_latency_t latency, plain;
     printf ("latency at 1,000 events/s for 10 s, produce -> (goal: p99 < 20 ms):\n");
     s_latency (S_LATENCY_TOPIC, 10000, 1000, &latency, &plain);
-    s_print_latency ("transition published, fetch_wait_ms default (500)", latency);
+    s_print_latency ("transition published, fetch_wait default (500ms)", latency);
     s_print_latency ("ceiling: consumed by a plain consumer, same fetch wait", plain);
     s_fetch_wait_ms = fetch_wait_ms;
     s_latency (S_LATENCY2_TOPIC, 10000, 1000, &latency, &plain);
     char what[80];
-    snprintf (what, sizeof what, "transition published, fetch_wait_ms = %d", fetch_wait_ms);
+    snprintf (what, sizeof what, "transition published, fetch_wait = %d ms", fetch_wait_ms);
     s_print_latency (what, latency);
     s_print_latency ("ceiling: consumed by a plain consumer, same fetch wait", plain);
 

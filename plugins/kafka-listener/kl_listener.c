@@ -24,7 +24,7 @@ static const jobd_conf_key_t s_config[] = {
     {"kinds/*/heartbeat", JOBD_CONF_DURATION, "0", "deadline of RUNNING jobs of that kind"},
     {"stale_grace", JOBD_CONF_DURATION, "30s", "silent this long past the deadline: LOST"},
     {"status_interval", JOBD_CONF_DURATION, "5s", "how often the Kafka state is reported"},
-    {"fetch_wait_ms", JOBD_CONF_INT, "500",
+    {"fetch_wait", JOBD_CONF_DURATION, "500ms",
      "longest a fetch waits for data (librdkafka fetch.wait.max.ms); the mock cluster always "
      "waits this long when a partition is empty"},
     {"kafka/*", JOBD_CONF_STRING, "",
@@ -176,8 +176,7 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
                  RD_KAFKA_CONF_OK;
     if (ok && type == RD_KAFKA_CONSUMER) {
         char wait[32];
-        snprintf (wait, sizeof wait, "%lld",
-                  (long long)host->config_int (host, "fetch_wait_ms", 500));
+        snprintf (wait, sizeof wait, "%lld", (long long)host->config_int (host, "fetch_wait", 500));
         ok = rd_kafka_conf_set (conf, "fetch.wait.max.ms", wait, error, sizeof error) ==
              RD_KAFKA_CONF_OK;
     }
