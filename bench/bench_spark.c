@@ -9,7 +9,7 @@
 //    LATENCY_JOBS  jobs per latency measurement (default 200)
 //    RUNS          runs per figure, medians printed (default 3)
 //    BACKENDS      list backends of (1), comma-separated: yarn,livy,masterui (default all three)
-#include "harness.h"
+#include "harness_spark.h"
 #include "jobd_admin.h"
 #include "jobd_plugin.h"
 #include <curl/curl.h>
@@ -67,39 +67,13 @@ typedef struct {
     harness_t home; //  only its temporary folder: the port file and the log
     harness_proc_t proc;
     int port;
-    CURL *curl;
 } s_sim_t;
-
-static size_t
-s_collect (char *data, size_t size, size_t count, void *arg)
-{
-    zchunk_t *chunk = (zchunk_t *)arg;
-    zchunk_extend (chunk, data, size * count);
-    return size * count;
-}
 
 //  One request to the simulator. Returns the reply body parsed as JSON (fresh), or NULL.
 static json_t *
 s_sim_call (s_sim_t *self, const char *method, const char *path, const char *body)
 {
-    char url[512];
-    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", self->port, path);
-    zchunk_t *reply = zchunk_new (NULL, 0);
-    curl_easy_reset (self->curl);
-    curl_easy_setopt (self->curl, CURLOPT_URL, url);
-    curl_easy_setopt (self->curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt (self->curl, CURLOPT_WRITEFUNCTION, s_collect);
-    curl_easy_setopt (self->curl, CURLOPT_WRITEDATA, reply);
-    curl_easy_setopt (self->curl, CURLOPT_TIMEOUT_MS, 60000L);
-    if (body)
-        curl_easy_setopt (self->curl, CURLOPT_POSTFIELDS, body);
-    json_t *json = NULL;
-    if (curl_easy_perform (self->curl) == CURLE_OK)
-        json = json_loadb ((const char *)zchunk_data (reply), zchunk_size (reply), 0, NULL);
-    zchunk_destroy (&reply);
-    if (!json)
-        fprintf (stderr, "bench: %s %s: no JSON reply\n", method, path);
-    return json;
+    return harness_spark_call (self->port, method, path, body);
 }
 
 static void
@@ -107,35 +81,16 @@ s_sim_start (s_sim_t *self, const char *name, const char *threads)
 {
     memset (self, 0, sizeof *self);
     harness_init (&self->home, name);
-    char binary[512], port_file[400], log[400];
-    snprintf (port_file, sizeof port_file, "%s/sim.port", self->home.dir);
-    snprintf (log, sizeof log, "%s/spark-sim.log", self->home.dir);
-    char *argv[] = {(char *)harness_bin ("spark-sim", binary, sizeof binary),
-                    "--port",
-                    "0",
-                    "--port-file",
-                    port_file,
-                    "--threads",
-                    (char *)threads,
-                    "--yarn-max-completed",
-                    "0",
-                    "--retained-drivers",
-                    "1000000",
-                    NULL};
-    if (harness_spawn_logged (&self->proc, argv, log) ||
-        !harness_proc_wait_out (&self->proc, "listening", 10000))
+    const char *const args[] = {
+        "--threads", threads, "--yarn-max-completed", "0", "--retained-drivers", "1000000", NULL};
+    self->port = harness_spark_sim (&self->proc, &self->home, args);
+    if (self->port <= 0)
         s_die ("spark-sim did not start");
-    FILE *file = fopen (port_file, "r");
-    if (!file || fscanf (file, "%d", &self->port) != 1)
-        s_die ("no spark-sim port");
-    fclose (file);
-    self->curl = curl_easy_init ();
 }
 
 static void
 s_sim_stop (s_sim_t *self)
 {
-    curl_easy_cleanup (self->curl);
     kill (self->proc.pid, SIGTERM);
     harness_proc_finish (&self->proc, 10000);
     harness_fini (&self->home);

@@ -1,7 +1,7 @@
 //  spark-poller against spark-sim: jobs submitted through jobd succeed, fail with the backend's
 //  reason, and get cancelled, on a standalone master and on Livy, each change seen within
 //  seconds; all through the real jobd, the real plugin and real HTTP.
-#include "harness.h"
+#include "harness_spark.h"
 #include "jobd_admin.h"
 #include "jobd_plugin.h"
 #include <setjmp.h>
@@ -23,24 +23,9 @@ s_setup (void **state)
     harness_init (&s_harness, "spark");
     s_seen = zlistx_new ();
     zlistx_set_destructor (s_seen, (zlistx_destructor_fn *)jobd_event_destroy);
-    char binary[512], port_file[400];
-    snprintf (port_file, sizeof port_file, "%s/sim.port", s_harness.dir);
-    char *argv[] = {(char *)harness_bin ("spark-sim", binary, sizeof binary),
-                    "--port",
-                    "0",
-                    "--port-file",
-                    port_file,
-                    "--scenario",
-                    "queue=100,run=300,outcome=success",
-                    NULL};
-    char log[400];
-    snprintf (log, sizeof log, "%s/spark-sim.log", s_harness.dir);
-    assert_int_equal (harness_spawn_logged (&s_sim, argv, log), 0);
-    assert_true (harness_proc_wait_out (&s_sim, "listening", 10000));
-    FILE *file = fopen (port_file, "r");
-    assert_non_null (file);
-    assert_int_equal (fscanf (file, "%d", &s_port), 1);
-    fclose (file);
+    const char *const args[] = {"--scenario", "queue=100,run=300,outcome=success", NULL};
+    s_port = harness_spark_sim (&s_sim, &s_harness, args);
+    assert_true (s_port > 0);
     char extra[2048];
     snprintf (extra, sizeof extra,
               "plugins\n"

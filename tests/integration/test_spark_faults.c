@@ -4,11 +4,10 @@
 //  without duplicates; YARN and history server applications tracked with jobctl; jobd restarted
 //  mid-polling (SIGTERM and SIGKILL) resumes without submitting twice; Livy forgetting a
 //  finished batch is normal. One spark-sim and one jobd for the whole file; short intervals.
-#include "harness.h"
+#include "harness_spark.h"
 #include "jobd_admin.h"
 #include "jobd_job.h"
 #include "jobd_plugin.h"
-#include <curl/curl.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,65 +45,13 @@ s_seen_destroy (s_seen_t **self_p)
 //  ---------------------------------------------------------------------------------------------
 //  spark-sim over HTTP
 
-typedef struct {
-    char *data;
-    size_t size;
-} s_buffer_t;
-
-static size_t
-s_write (char *data, size_t size, size_t n, void *arg)
-{
-    s_buffer_t *buffer = (s_buffer_t *)arg;
-    char *grown = (char *)realloc (buffer->data, buffer->size + size * n + 1);
-    if (!grown)
-        return 0;
-    memcpy (grown + buffer->size, data, size * n);
-    buffer->size += size * n;
-    grown[buffer->size] = 0;
-    buffer->data = grown;
-    return size * n;
-}
-
-//  One request to spark-sim. Returns the body (fresh); *status is the HTTP status or -1.
-static char *
-s_http (const char *method, const char *path, const char *body, long *status)
-{
-    char url[512];
-    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", s_port, path);
-    s_buffer_t buffer = {(char *)calloc (1, 1), 0};
-    CURL *curl = curl_easy_init ();
-    assert_non_null (curl);
-    curl_easy_setopt (curl, CURLOPT_URL, url);
-    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &buffer);
-    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-    struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
-    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
-    if (body)
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
-    CURLcode rc = curl_easy_perform (curl);
-    long code = -1;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all (headers);
-    curl_easy_cleanup (curl);
-    if (status)
-        *status = code;
-    return buffer.data;
-}
-
 //  A control request (/sim/...): its JSON reply, or the test fails.
 static json_t *
 s_sim (const char *method, const char *path, const char *body)
 {
-    long status;
-    char *text = s_http (method, path, body, &status);
-    json_t *json = json_loads (text, JSON_DECODE_ANY, NULL);
-    if (!json || status < 200 || status > 299)
-        fail_msg ("spark-sim %s %s -> HTTP %ld: %s", method, path, status, text);
-    free (text);
+    json_t *json = harness_spark_call (s_port, method, path, body);
+    if (!json)
+        fail_msg ("spark-sim %s %s failed (above)", method, path);
     return json;
 }
 
@@ -386,27 +333,10 @@ s_setup (void **state)
     harness_init (&s_harness, "spark-faults");
     s_seen = zlistx_new ();
     zlistx_set_destructor (s_seen, (zlistx_destructor_fn *)s_seen_destroy);
-    curl_global_init (CURL_GLOBAL_DEFAULT);
-    char binary[512], port_file[400];
-    snprintf (port_file, sizeof port_file, "%s/sim.port", s_harness.dir);
-    char *argv[] = {(char *)harness_bin ("spark-sim", binary, sizeof binary),
-                    "--port",
-                    "0",
-                    "--port-file",
-                    port_file,
-                    "--kill-delay-ms",
-                    "100",
-                    "--scenario",
-                    "queue=50,run=300,outcome=success",
-                    NULL};
-    char log[400];
-    snprintf (log, sizeof log, "%s/spark-sim.log", s_harness.dir);
-    assert_int_equal (harness_spawn_logged (&s_simulator, argv, log), 0);
-    assert_true (harness_proc_wait_out (&s_simulator, "listening", 10000));
-    FILE *file = fopen (port_file, "r");
-    assert_non_null (file);
-    assert_int_equal (fscanf (file, "%d", &s_port), 1);
-    fclose (file);
+    const char *const args[] = {"--kill-delay-ms", "100", "--scenario",
+                                "queue=50,run=300,outcome=success", NULL};
+    s_port = harness_spark_sim (&s_simulator, &s_harness, args);
+    assert_true (s_port > 0);
     //  master: a standalone master polled job by job; ui: one listed by its /json/ page. The
     //  300 ms timeout is below the `slow` fault's delay.
     char extra[4096];
@@ -454,7 +384,6 @@ s_teardown (void **state)
     harness_proc_finish (&s_simulator, 10000);
     harness_fini (&s_harness);
     zlistx_destroy (&s_seen);
-    curl_global_cleanup ();
     return 0;
 }
 
@@ -834,7 +763,7 @@ test_livy_gc_after_final (void **state)
     int64_t deadline = zclock_mono () + 5000;
     long status = 0;
     while (zclock_mono () < deadline) {
-        free (s_http ("GET", path, NULL, &status));
+        free (harness_spark_http (s_port, "GET", path, NULL, &status));
         if (status == 404)
             break;
         zclock_sleep (50);

@@ -2,7 +2,7 @@
 //  backend is restarted and neither duplicates the job nor forgets it (Livy: found again by its
 //  batch name; standalone: marked for the operator); a supervised standalone driver relaunched
 //  under a new id is followed to its end through the master's /json/, or LOST without it.
-#include "harness.h"
+#include "harness_spark.h"
 #include "jobd_admin.h"
 #include "jobd_plugin.h"
 #include "jobd_store.h"
@@ -10,7 +10,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <string.h>
@@ -20,41 +19,15 @@ static harness_proc_t s_sim;
 static int s_port;
 
 //  ---------------------------------------------------------------------------------------------
-//  The simulator's control API, over libcurl.
-
-static size_t
-s_write (char *data, size_t size, size_t count, void *arg)
-{
-    zchunk_t *chunk = (zchunk_t *)arg;
-    zchunk_extend (chunk, data, size * count);
-    return size * count;
-}
+//  The simulator's control API (harness_spark).
 
 //  Sends one request to the simulator; returns the reply as JSON (fresh) or fails the test.
 static json_t *
 s_sim_call (const char *method, const char *path, const char *body)
 {
-    char url[512];
-    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", s_port, path);
-    CURL *curl = curl_easy_init ();
-    zchunk_t *chunk = zchunk_new (NULL, 0);
-    curl_easy_setopt (curl, CURLOPT_URL, url);
-    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt (curl, CURLOPT_WRITEDATA, chunk);
-    struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
-    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
-    if (body)
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
-    CURLcode rc = curl_easy_perform (curl);
-    curl_slist_free_all (headers);
-    curl_easy_cleanup (curl);
-    assert_int_equal (rc, CURLE_OK);
-    json_t *reply =
-        json_loadb ((const char *)zchunk_data (chunk), zchunk_size (chunk), JSON_DECODE_ANY, NULL);
-    zchunk_destroy (&chunk);
-    assert_non_null (reply);
+    json_t *reply = harness_spark_call (s_port, method, path, body);
+    if (!reply)
+        fail_msg ("spark-sim %s %s failed (above)", method, path);
     return reply;
 }
 
@@ -126,24 +99,10 @@ s_sim_driver_state (const char *id, char *state, size_t size)
 static int
 s_setup (void **state)
 {
-    curl_global_init (CURL_GLOBAL_DEFAULT);
     static harness_t sim_dir;
     harness_init (&sim_dir, "spark-resume-sim");
-    char binary[512], port_file[400], log[400];
-    snprintf (port_file, sizeof port_file, "%s/sim.port", sim_dir.dir);
-    snprintf (log, sizeof log, "%s/spark-sim.log", sim_dir.dir);
-    char *argv[] = {(char *)harness_bin ("spark-sim", binary, sizeof binary),
-                    "--port",
-                    "0",
-                    "--port-file",
-                    port_file,
-                    NULL};
-    assert_int_equal (harness_spawn_logged (&s_sim, argv, log), 0);
-    assert_true (harness_proc_wait_out (&s_sim, "listening", 10000));
-    FILE *file = fopen (port_file, "r");
-    assert_non_null (file);
-    assert_int_equal (fscanf (file, "%d", &s_port), 1);
-    fclose (file);
+    s_port = harness_spark_sim (&s_sim, &sim_dir, NULL);
+    assert_true (s_port > 0);
     *state = &sim_dir;
     return 0;
 }
@@ -154,7 +113,6 @@ s_teardown (void **state)
     kill (s_sim.pid, SIGTERM);
     harness_proc_finish (&s_sim, 10000);
     harness_fini ((harness_t *)*state);
-    curl_global_cleanup ();
     return 0;
 }
 

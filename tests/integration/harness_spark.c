@@ -1,0 +1,83 @@
+//  Integration test harness, Spark side (see harness_spark.h).
+#include "harness_spark.h"
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+harness_spark_sim (harness_proc_t *sim, const harness_t *harness, const char *const args[])
+{
+    char binary[512], port_file[400], log[400];
+    snprintf (port_file, sizeof port_file, "%s/sim.port", harness->dir);
+    snprintf (log, sizeof log, "%s/spark-sim.log", harness->dir);
+    char *argv[32] = {(char *)harness_bin ("spark-sim", binary, sizeof binary), "--port", "0",
+                      "--port-file", port_file};
+    size_t count = 5;
+    for (size_t index = 0; args && args[index] && count < 31; index++)
+        argv[count++] = (char *)args[index];
+    argv[count] = NULL;
+    if (harness_spawn_logged (sim, argv, log) || !harness_proc_wait_out (sim, "listening", 10000))
+        return -1;
+    FILE *file = fopen (port_file, "r");
+    int port = -1;
+    if (!file || fscanf (file, "%d", &port) != 1)
+        port = -1;
+    if (file)
+        fclose (file);
+    return port;
+}
+
+static size_t
+s_write (char *data, size_t size, size_t count, void *arg)
+{
+    zchunk_t *chunk = (zchunk_t *)arg;
+    zchunk_extend (chunk, data, size * count);
+    return size * count;
+}
+
+char *
+harness_spark_http (int port, const char *method, const char *path, const char *body,
+                    long *status)
+{
+    char url[512];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    zchunk_t *chunk = zchunk_new (NULL, 0);
+    CURL *curl = curl_easy_init ();
+    *status = -1;
+    if (curl) {
+        curl_easy_setopt (curl, CURLOPT_URL, url);
+        curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_write);
+        curl_easy_setopt (curl, CURLOPT_WRITEDATA, chunk);
+        curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 60000L); //  bulk /sim/jobs of a bench
+        curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+        struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
+        curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+        if (body)
+            curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+        if (curl_easy_perform (curl) == CURLE_OK)
+            curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, status);
+        curl_slist_free_all (headers);
+        curl_easy_cleanup (curl);
+    }
+    char *text = strndup ((const char *)zchunk_data (chunk), zchunk_size (chunk));
+    zchunk_destroy (&chunk);
+    return text;
+}
+
+json_t *
+harness_spark_call (int port, const char *method, const char *path, const char *body)
+{
+    long status;
+    char *text = harness_spark_http (port, method, path, body, &status);
+    json_t *json = text ? json_loads (text, JSON_DECODE_ANY, NULL) : NULL;
+    if (!json || status < 200 || status > 299) {
+        fprintf (stderr, "spark-sim %s %s -> HTTP %ld: %s\n", method, path, status,
+                 text ? text : "");
+        json_decref (json);
+        json = NULL;
+    }
+    free (text);
+    return json;
+}
