@@ -8,6 +8,7 @@
 //          with FETCH_WAIT_MS (default 5) for the plugin and the plain consumer alike: the mock
 //          cluster answers a fetch that finds no data only after that wait, even when data
 //          arrives meanwhile, which a real Kafka broker does not)
+#include "bench_util.h"
 #include "harness.h"
 #include "jobd_admin.h"
 #include "jobd_plugin.h"
@@ -24,21 +25,6 @@
 
 static char s_brokers[256];
 static int s_fetch_wait_ms = -1; //  -1: the plugin's default (librdkafka's 500)
-
-static double
-s_seconds (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return now.tv_sec + now.tv_nsec / 1e9;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double left = *(const double *)a, right = *(const double *)b;
-    return left < right ? -1 : left > right;
-}
 
 static void
 s_fail (const char *what)
@@ -104,28 +90,6 @@ s_topic_size (rd_kafka_t *client, const char *topic, int partitions)
     return total;
 }
 
-static zsock_t *
-s_subscribe (harness_t *harness)
-{
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    zsock_set_rcvhwm (sub, 0);
-    zsock_set_subscribe (sub, "job.");
-    zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
-    zsock_connect (sub, "%s", harness->events);
-    //  Wait for the welcome: from then on nothing published is missed.
-    zpoller_t *poller = zpoller_new (sub, NULL);
-    bool welcomed = false;
-    while (!welcomed && zpoller_wait (poller, 10000) == sub) {
-        zmsg_t *msg = zmsg_recv (sub);
-        welcomed = zmsg_size (msg) == 1;
-        zmsg_destroy (&msg);
-    }
-    zpoller_destroy (&poller);
-    if (!welcomed)
-        s_fail ("no welcome from jobd");
-    return sub;
-}
-
 //  Starts jobd with kafka-listener consuming topic in group.
 static void
 s_start_jobd (harness_t *harness, const char *name, const char *topic, const char *group)
@@ -167,7 +131,7 @@ static void
 s_preproduce (int events)
 {
     rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER, NULL, "5");
-    double start = s_seconds ();
+    double start = bench_seconds ();
     for (int index = 0; index < events; index++) {
         char ext[32], value[160];
         snprintf (ext, sizeof ext, "bench-%d", index / 2);
@@ -179,7 +143,7 @@ s_preproduce (int events)
     }
     if (rd_kafka_flush (producer, 60000))
         s_fail ("pre-produce: flush timed out");
-    double seconds = s_seconds () - start;
+    double seconds = bench_seconds () - start;
     int64_t size = s_topic_size (producer, S_STATUS_TOPIC, S_PARTITIONS);
     if (size != events) {
         fprintf (stderr, "bench: the status topic holds %lld messages, not %d\n", (long long)size,
@@ -204,11 +168,11 @@ s_ceiling (int events, int run)
     rd_kafka_subscribe (consumer, topics);
     rd_kafka_topic_partition_list_destroy (topics);
     int got = 0;
-    double first = 0, last = 0, deadline = s_seconds () + 60;
-    while (got < events && s_seconds () < deadline) {
+    double first = 0, last = 0, deadline = bench_seconds () + 60;
+    while (got < events && bench_seconds () < deadline) {
         rd_kafka_message_t *message = rd_kafka_consumer_poll (consumer, 100);
         if (message && !message->err) {
-            last = s_seconds ();
+            last = bench_seconds ();
             if (got++ == 0)
                 first = last;
         }
@@ -234,7 +198,7 @@ s_jobd (int events, int run)
     rd_kafka_t *reader = s_client (RD_KAFKA_PRODUCER, NULL, "0");
     int64_t outbound = s_topic_size (reader, S_TRANSITIONS_TOPIC, S_PARTITIONS);
     s_start_jobd (&harness, "bench-kafka", S_STATUS_TOPIC, group);
-    zsock_t *sub = s_subscribe (&harness);
+    zsock_t *sub = bench_subscribe (&harness, "job.");
     int received = 0;
     double first = 0, last = 0;
     zpoller_t *poller = zpoller_new (sub, NULL);
@@ -242,7 +206,7 @@ s_jobd (int events, int run)
     while (received < events && zpoller_wait (poller, received ? 20000 : 30000) == sub) {
         zmsg_t *msg = zmsg_recv (sub);
         if (zmsg_size (msg) == 2) {
-            last = s_seconds ();
+            last = bench_seconds ();
             if (received++ == 0)
                 first = last;
         }
@@ -262,7 +226,7 @@ s_jobd (int events, int run)
                events &&
            zclock_mono () < deadline)
         zclock_sleep (20); //  polling watermarks with a deadline: no event to wait on
-    double drained = s_seconds ();
+    double drained = bench_seconds ();
     s_stop_jobd (&harness);
     if (produced == events)
         fprintf (stderr,
@@ -284,7 +248,7 @@ typedef struct {
 static s_latency_t
 s_percentiles (double *values, int count)
 {
-    qsort (values, count, sizeof (double), s_compare);
+    qsort (values, count, sizeof (double), bench_compare);
     s_latency_t result = {-1, -1, -1, count};
     if (count > 0) {
         result.p50 = values[count / 2];
@@ -317,7 +281,7 @@ s_latency (const char *topic, int count, int rate, s_latency_t *jobd_p, s_latenc
     char group[64];
     snprintf (group, sizeof group, "%s-%d", topic, getpid ()); //  a group per topic: no rebalance
     s_start_jobd (&harness, "bench-kafka-latency", topic, group);
-    zsock_t *sub = s_subscribe (&harness);
+    zsock_t *sub = bench_subscribe (&harness, "job.");
     rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER, NULL, "0");
     //  The plain consumer: assigned every partition (no group join), woken through a pipe.
     rd_kafka_t *consumer = s_client (RD_KAFKA_CONSUMER, NULL, NULL);
@@ -350,12 +314,12 @@ s_latency (const char *topic, int count, int rate, s_latency_t *jobd_p, s_latenc
     double *jobd = (double *)calloc (count, sizeof (double));
     double *plain = (double *)calloc (count, sizeof (double));
     int next = 0, received = 0, consumed = 0;
-    double start = s_seconds ();
+    double start = bench_seconds ();
     zmq_pollitem_t items[] = {{zsock_resolve (sub), 0, ZMQ_POLLIN, 0},
                               {NULL, wake[0], ZMQ_POLLIN, 0}};
-    while ((received < count || consumed < count) && s_seconds () - start < count / rate + 30) {
+    while ((received < count || consumed < count) && bench_seconds () - start < count / rate + 30) {
         double due = start + (double)next / rate;
-        long wait = next < count ? (long)((due - s_seconds ()) * 1000) : 100;
+        long wait = next < count ? (long)((due - bench_seconds ()) * 1000) : 100;
         zmq_poll (items, 2, wait < 0 ? 0 : wait);
         if (items[0].revents & ZMQ_POLLIN) {
             zmsg_t *msg;
@@ -368,7 +332,7 @@ s_latency (const char *topic, int count, int rate, s_latency_t *jobd_p, s_latenc
                     event->ext) {
                     int index = s_latency_index (event->ext, strlen (event->ext), count);
                     if (index >= 0 && index < next)
-                        jobd[received++] = (s_seconds () - sent[index]) * 1000;
+                        jobd[received++] = (bench_seconds () - sent[index]) * 1000;
                 }
                 jobd_event_destroy (&event);
                 zmsg_destroy (&msg);
@@ -385,14 +349,14 @@ s_latency (const char *topic, int count, int rate, s_latency_t *jobd_p, s_latenc
                             ? -1
                             : s_latency_index ((const char *)message->key, message->key_len, count);
             if (index >= 0 && index < next)
-                plain[consumed++] = (s_seconds () - sent[index]) * 1000;
+                plain[consumed++] = (bench_seconds () - sent[index]) * 1000;
             rd_kafka_message_destroy (message);
         }
-        while (next < count && s_seconds () >= start + (double)next / rate) {
+        while (next < count && bench_seconds () >= start + (double)next / rate) {
             char ext[32], value[128];
             snprintf (ext, sizeof ext, "lat-%d", next);
             snprintf (value, sizeof value, "{\"ext\":\"%s\",\"state\":\"RUNNING\"}", ext);
-            sent[next++] = s_seconds ();
+            sent[next++] = bench_seconds ();
             s_produce (producer, topic, ext, value);
         }
         rd_kafka_poll (producer, 0);
@@ -478,8 +442,8 @@ main (int argc, char *argv[])
         fprintf (stderr, "run %d: jobd %.0f events/s applied, plain consumer %.0f/s\n", run + 1,
                  jobd[run], ceiling[run]);
     }
-    qsort (jobd, runs, sizeof (double), s_compare);
-    qsort (ceiling, runs, sizeof (double), s_compare);
+    qsort (jobd, runs, sizeof (double), bench_compare);
+    qsort (ceiling, runs, sizeof (double), bench_compare);
     double median = jobd[runs / 2], ceiling_median = ceiling[runs / 2];
     printf ("%-64s %12s\n", "path", "per second");
     printf ("%-64s %12.0f\n", "kafka-listener: status events applied durably (-> subscriber)",

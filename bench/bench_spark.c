@@ -9,6 +9,7 @@
 //    LATENCY_JOBS  jobs per latency measurement (default 200)
 //    RUNS          runs per figure, medians printed (default 3)
 //    BACKENDS      list backends of (1), comma-separated: yarn,livy,masterui (default all three)
+#include "bench_util.h"
 #include "harness_spark.h"
 #include "jobd_admin.h"
 #include "jobd_plugin.h"
@@ -29,28 +30,6 @@ s_wall_ms (void)
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
     return now.tv_sec * 1e3 + now.tv_nsec / 1e6;
-}
-
-static double
-s_mono (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return now.tv_sec + now.tv_nsec / 1e9;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double left = *(const double *)a, right = *(const double *)b;
-    return left < right ? -1 : left > right;
-}
-
-static double
-s_median (double *values, int count)
-{
-    qsort (values, count, sizeof (double), s_compare);
-    return count ? values[count / 2] : -1;
 }
 
 static void
@@ -172,28 +151,6 @@ s_jobd_stop (harness_t *harness)
     harness_fini (harness);
 }
 
-//  Subscribes to the transitions of topic prefix and waits for jobd's welcome.
-static zsock_t *
-s_subscribe (harness_t *harness, const char *prefix)
-{
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    zsock_set_rcvhwm (sub, 0);
-    zsock_set_subscribe (sub, prefix);
-    zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
-    zsock_connect (sub, "%s", harness->events);
-    zpoller_t *poller = zpoller_new (sub, NULL);
-    bool welcomed = false;
-    while (!welcomed && zpoller_wait (poller, 10000) == sub) {
-        zmsg_t *msg = zmsg_recv (sub);
-        welcomed = zmsg_size (msg) == 1;
-        zmsg_destroy (&msg);
-    }
-    zpoller_destroy (&poller);
-    if (!welcomed)
-        s_die ("no welcome from jobd");
-    return sub;
-}
-
 //  Tracks every id (backend "b", state RUNNING) through the admin endpoint, many requests in
 //  flight at once; jobctl track does the same one process per job. Returns the job ids in
 //  jobd (fresh zhashx ext -> job id) and the tracks per second in *rate.
@@ -208,7 +165,7 @@ s_track (harness_t *harness, json_t *ids, double *rate)
     zhashx_set_duplicator (jobs, (zhashx_duplicator_fn *)strdup);
     zhashx_t *pending = zhashx_new (); //  event id -> ext (borrowed from ids)
     size_t count = json_array_size (ids), sent = 0, replied = 0;
-    double start = s_mono ();
+    double start = bench_seconds ();
     while (replied < count) {
         while (sent < count && sent - replied < BENCH_WINDOW) {
             jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
@@ -247,7 +204,7 @@ s_track (harness_t *harness, json_t *ids, double *rate)
         zframe_destroy (&frame);
         replied++;
     }
-    *rate = count / (s_mono () - start);
+    *rate = count / (bench_seconds () - start);
     zhashx_destroy (&pending);
     zsock_destroy (&dealer);
     return jobs;
@@ -259,9 +216,9 @@ static bool
 s_wait_requests (s_sim_t *sim, const char *endpoint, int64_t lists, int timeout_ms)
 {
     int64_t target = s_sim_count (sim, NULL, endpoint) + lists;
-    double deadline = s_mono () + timeout_ms / 1000.0;
+    double deadline = bench_seconds () + timeout_ms / 1000.0;
     while (s_sim_count (sim, NULL, endpoint) < target)
-        if (s_mono () > deadline)
+        if (bench_seconds () > deadline)
             return false;
         else
             zclock_sleep (20); //  polling with a deadline
@@ -304,7 +261,7 @@ s_list_cycle (s_sim_t *sim, const s_list_backend_t *backend, int jobs)
     json_t *ids = s_sim_jobs (sim, backend->sim, jobs, BENCH_HOUR);
     harness_t harness;
     s_jobd_start (&harness, sim, backend->type, backend->ui_url, "");
-    zsock_t *sub = s_subscribe (&harness, "job.SUCCEEDED.");
+    zsock_t *sub = bench_subscribe (&harness, "job.SUCCEEDED.");
     zhashx_t *tracked = s_track (&harness, ids, &result.track_rate);
     json_decref (ids);
     //  Steady state: a list sent after every job was followed has been read, then two more.
@@ -321,19 +278,19 @@ s_list_cycle (s_sim_t *sim, const s_list_backend_t *backend, int jobs)
     //  The change: every job's hour of run time passes at once.
     s_sim_call (sim, "POST", "/sim/stats/reset", NULL);
     int64_t lists_before = s_sim_count (sim, NULL, backend->list);
-    double change = s_mono ();
+    double change = bench_seconds ();
     json_decref (s_sim_call (sim, "POST", "/sim/clock", "{\"advance_ms\":3600000}"));
     //  When the next list reaches the sim: the cycle's wait part (transitions queue meanwhile).
-    while (s_sim_count (sim, NULL, backend->list) == lists_before && s_mono () - change < 30)
+    while (s_sim_count (sim, NULL, backend->list) == lists_before && bench_seconds () - change < 30)
         zclock_sleep (2);
-    result.listed = s_mono () - change;
+    result.listed = bench_seconds () - change;
     int received = 0;
     double first = 0, last = 0;
     zpoller_t *poller = zpoller_new (sub, NULL);
     while (received < jobs && zpoller_wait (poller, 60000) == sub) {
         zmsg_t *msg = zmsg_recv (sub);
         if (zmsg_size (msg) == 2) {
-            last = s_mono ();
+            last = bench_seconds ();
             if (received++ == 0)
                 first = last;
         }
@@ -396,9 +353,12 @@ s_bench_lists (int jobs, int runs, const char *which)
                          result.first, result.requests);
             }
             printf ("    %-9s %7d %9.3f %9.3f %9.3f %9.0f %9.1f %9.0f\n", backend->name,
-                    sizes[size], s_median (cycle, runs_here), s_median (wait, runs_here),
-                    s_median (process, runs_here), s_median (requests, runs_here),
-                    s_median (steady, runs_here), s_median (track, runs_here));
+                    sizes[size], bench_percentile (cycle, runs_here, 0.5),
+                    bench_percentile (wait, runs_here, 0.5),
+                    bench_percentile (process, runs_here, 0.5),
+                    bench_percentile (requests, runs_here, 0.5),
+                    bench_percentile (steady, runs_here, 0.5),
+                    bench_percentile (track, runs_here, 0.5));
             fflush (stdout);
         }
     }
@@ -425,7 +385,7 @@ s_curl_loop (s_sim_t *sim, json_t *ids, int in_flight, double seconds)
         curl_easy_setopt (easies[index], CURLOPT_PRIVATE, (char *)urls[index]);
     }
     int64_t done = 0;
-    double start = s_mono (), end = start + seconds;
+    double start = bench_seconds (), end = start + seconds;
     for (int index = 0; index < in_flight; index++) {
         snprintf (urls[index], sizeof urls[index], "http://127.0.0.1:%d/v1/submissions/status/%s",
                   sim->port, json_string_value (json_array_get (ids, next++ % count)));
@@ -446,7 +406,7 @@ s_curl_loop (s_sim_t *sim, json_t *ids, int in_flight, double seconds)
             curl_multi_remove_handle (multi, easy);
             if (message->data.result == CURLE_OK)
                 done++;
-            if (s_mono () < end) {
+            if (bench_seconds () < end) {
                 snprintf (url, 256, "http://127.0.0.1:%d/v1/submissions/status/%s", sim->port,
                           json_string_value (json_array_get (ids, next++ % count)));
                 curl_easy_setopt (easy, CURLOPT_URL, url);
@@ -457,7 +417,7 @@ s_curl_loop (s_sim_t *sim, json_t *ids, int in_flight, double seconds)
         if (running)
             curl_multi_poll (multi, NULL, 0, 100, NULL);
     }
-    double rate = done / (s_mono () - start);
+    double rate = done / (bench_seconds () - start);
     for (int index = 0; index < in_flight; index++)
         curl_easy_cleanup (easies[index]);
     curl_multi_cleanup (multi);
@@ -486,16 +446,16 @@ s_bench_polling (int jobs, int runs, double window)
         if (!s_wait_requests (&sim, status, jobs, 30000))
             s_die ("jobd does not poll");
         int64_t before = s_sim_count (&sim, NULL, status);
-        double start = s_mono ();
+        double start = bench_seconds ();
         zclock_sleep ((int)(window * 1000)); //  the measurement window, not a wait for an event
         int64_t after = s_sim_count (&sim, NULL, status);
-        jobd_rate[run] = (after - before) / (s_mono () - start);
+        jobd_rate[run] = (after - before) / (bench_seconds () - start);
         s_jobd_stop (&harness);
         //  The ceiling, with jobd stopped so that both had the machine to themselves.
         before = s_sim_count (&sim, NULL, status);
-        start = s_mono ();
+        start = bench_seconds ();
         curl_rate[run] = s_curl_loop (&sim, ids, 8, window);
-        double seen = (s_sim_count (&sim, NULL, status) - before) / (s_mono () - start);
+        double seen = (s_sim_count (&sim, NULL, status) - before) / (bench_seconds () - start);
         ratio[run] = jobd_rate[run] / curl_rate[run];
         fprintf (stderr, "    run %d: jobd %.0f polls/s, libcurl loop %.0f/s (sim saw %.0f/s)\n",
                  run + 1, jobd_rate[run], curl_rate[run], seen);
@@ -505,11 +465,11 @@ s_bench_polling (int jobs, int runs, double window)
             "received over %.0f s windows. Medians of %d.\n",
             jobs, window, runs);
     printf ("    jobd spark-poller                      %10.0f polls/s\n",
-            s_median (jobd_rate, runs));
+            bench_percentile (jobd_rate, runs, 0.5));
     printf ("    ceiling: plain libcurl multi, 8 in flight %7.0f polls/s\n",
-            s_median (curl_rate, runs));
+            bench_percentile (curl_rate, runs, 0.5));
     printf ("    ratio jobd / ceiling                   %10.2f   (goal >= 0.70)\n",
-            s_median (ratio, runs));
+            bench_percentile (ratio, runs, 0.5));
     fflush (stdout);
     json_decref (ids);
     s_sim_stop (&sim);
@@ -528,7 +488,7 @@ s_latency (const char *sim_backend, const char *type, int jobs, double *p50, dou
     s_sim_start (&sim, "bench-sim", "0");
     harness_t harness;
     s_jobd_start (&harness, &sim, type, false, "");
-    zsock_t *sub = s_subscribe (&harness, "job.SUCCEEDED.");
+    zsock_t *sub = bench_subscribe (&harness, "job.SUCCEEDED.");
     int spread = 10000;
     json_t *ids = json_array ();
     double *end = (double *)calloc (jobs, sizeof (double));
@@ -570,7 +530,7 @@ s_latency (const char *sim_backend, const char *type, int jobs, double *p50, dou
     zpoller_destroy (&poller);
     if (received < jobs)
         fprintf (stderr, "bench: latency %s: only %d of %d transitions\n", type, received, jobs);
-    qsort (latency, received, sizeof (double), s_compare);
+    qsort (latency, received, sizeof (double), bench_compare);
     *p50 = received ? latency[received / 2] : -1;
     *p99 = received ? latency[(size_t)(received * 0.99)] : -1;
     *worst = received ? latency[received - 1] : -1;

@@ -2,44 +2,13 @@
 //  in, committed, published, received by a subscriber), next to the same path committing once
 //  per transition and a raw LMDB loop (the machine's ceiling); then latency at 1,000/s.
 //  Usage: bench_transitions [JOBS]   (default 50000 jobs = 150,000 transitions)
+#include "bench_util.h"
 #include "harness.h"
 #include "jobd_admin.h"
 #include "jobd_plugin.h"
 #include <lmdb.h>
 #include <signal.h>
 #include <string.h>
-
-static double
-s_seconds (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return now.tv_sec + now.tv_nsec / 1e9;
-}
-
-static zsock_t *
-s_subscribe (harness_t *harness)
-{
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    zsock_set_rcvhwm (sub, 0);
-    zsock_set_subscribe (sub, "job.");
-    zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
-    zsock_connect (sub, "%s", harness->events);
-    //  Wait for the welcome: from then on nothing published is missed.
-    zpoller_t *poller = zpoller_new (sub, NULL);
-    bool welcomed = false;
-    while (!welcomed && zpoller_wait (poller, 10000) == sub) {
-        zmsg_t *msg = zmsg_recv (sub);
-        welcomed = zmsg_size (msg) == 1;
-        zmsg_destroy (&msg);
-    }
-    zpoller_destroy (&poller);
-    if (!welcomed) {
-        fprintf (stderr, "bench: no welcome from jobd\n");
-        exit (1);
-    }
-    return sub;
-}
 
 static int
 s_send_event (zsock_t *dealer, jobd_event_t *event)
@@ -75,7 +44,7 @@ s_whole_path (int jobs, int batch_max)
         fprintf (stderr, "bench: jobd did not start; see %s\n", harness.log);
         exit (1);
     }
-    zsock_t *sub = s_subscribe (&harness);
+    zsock_t *sub = bench_subscribe (&harness, "job.");
     zsock_t *dealer = zsock_new_dealer (harness.admin);
     jobd_event_t *go = jobd_event_new (JOBD_EVENT_SUBMIT);
     jobd_event_set (&go->kind, "driver.go");
@@ -89,7 +58,7 @@ s_whole_path (int jobs, int batch_max)
     while (received < expected && zpoller_wait (poller, 20000) == sub) {
         zmsg_t *msg = zmsg_recv (sub);
         if (zmsg_size (msg) == 2) {
-            last = s_seconds ();
+            last = bench_seconds ();
             if (received++ == 0)
                 first = last;
         }
@@ -128,7 +97,7 @@ s_raw_lmdb (size_t records, size_t per_commit)
     mdb_txn_commit (txn);
     char value[200];
     memset (value, 'x', sizeof value);
-    double start = s_seconds ();
+    double start = bench_seconds ();
     for (size_t done = 0; done < records;) {
         mdb_txn_begin (env, NULL, 0, &txn);
         for (size_t index = 0; index < per_commit && done < records; index++, done++) {
@@ -142,20 +111,13 @@ s_raw_lmdb (size_t records, size_t per_commit)
         }
         mdb_txn_commit (txn);
     }
-    double rate = records / (s_seconds () - start);
+    double rate = records / (bench_seconds () - start);
     mdb_env_close (env);
     char command[128];
     snprintf (command, sizeof command, "rm -rf %s", dir);
     if (system (command)) {
     }
     return rate;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double left = *(const double *)a, right = *(const double *)b;
-    return left < right ? -1 : left > right;
 }
 
 //  Latency from sending an observation to receiving its transition, at `rate` per second.
@@ -168,16 +130,16 @@ s_latency (int count, int rate, double *p50, double *p99)
     harness_start (&harness);
     if (!harness_wait_ready (&harness, 10000))
         exit (1);
-    zsock_t *sub = s_subscribe (&harness);
+    zsock_t *sub = bench_subscribe (&harness, "job.");
     zsock_t *dealer = zsock_new_dealer (harness.admin);
     double *sent = (double *)calloc (count, sizeof (double));
     double *latency = (double *)calloc (count, sizeof (double));
     int next = 0, received = 0;
-    double start = s_seconds ();
+    double start = bench_seconds ();
     zpoller_t *poller = zpoller_new (sub, dealer, NULL);
-    while (received < count && s_seconds () - start < 60) {
+    while (received < count && bench_seconds () - start < 60) {
         double due = start + (double)next / rate;
-        int wait = next < count ? (int)((due - s_seconds ()) * 1000) : 100;
+        int wait = next < count ? (int)((due - bench_seconds ()) * 1000) : 100;
         zsock_t *which = (zsock_t *)zpoller_wait (poller, wait < 0 ? 0 : wait);
         if (which == sub) {
             zmsg_t *msg = zmsg_recv (sub);
@@ -189,7 +151,7 @@ s_latency (int count, int rate, double *p50, double *p99)
                 event->ext) {
                 int index = atoi (event->ext + 4);
                 if (index >= 0 && index < count)
-                    latency[received++] = (s_seconds () - sent[index]) * 1000;
+                    latency[received++] = (bench_seconds () - sent[index]) * 1000;
             }
             jobd_event_destroy (&event);
             zmsg_destroy (&msg);
@@ -197,20 +159,20 @@ s_latency (int count, int rate, double *p50, double *p99)
             zmsg_t *reply = zmsg_recv (dealer);
             zmsg_destroy (&reply);
         }
-        while (next < count && s_seconds () >= start + (double)next / rate) {
+        while (next < count && bench_seconds () >= start + (double)next / rate) {
             jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
             char ext[32];
             snprintf (ext, sizeof ext, "lat-%d", next);
             jobd_event_set (&track->kind, "bench");
             jobd_event_set (&track->backend, "bench");
             jobd_event_set (&track->ext, ext);
-            sent[next++] = s_seconds ();
+            sent[next++] = bench_seconds ();
             s_send_event (dealer, track);
             jobd_event_destroy (&track);
         }
     }
     zpoller_destroy (&poller);
-    qsort (latency, received, sizeof (double), s_compare);
+    qsort (latency, received, sizeof (double), bench_compare);
     *p50 = received ? latency[received / 2] : -1;
     *p99 = received ? latency[(size_t)(received * 0.99)] : -1;
     free (sent);
@@ -242,10 +204,10 @@ main (int argc, char *argv[])
                  "single\n",
                  run + 1, group[run], single[run], raw_batch[run], raw_single[run]);
     }
-    qsort (group, runs, sizeof (double), s_compare);
-    qsort (single, runs, sizeof (double), s_compare);
-    qsort (raw_batch, runs, sizeof (double), s_compare);
-    qsort (raw_single, runs, sizeof (double), s_compare);
+    qsort (group, runs, sizeof (double), bench_compare);
+    qsort (single, runs, sizeof (double), bench_compare);
+    qsort (raw_batch, runs, sizeof (double), bench_compare);
+    qsort (raw_single, runs, sizeof (double), bench_compare);
     int median = runs / 2;
     printf ("%-58s %12s\n", "path", "per second");
     printf ("%-58s %12.0f\n", "whole path, group commit (observation -> subscriber)",

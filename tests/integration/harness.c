@@ -2,6 +2,7 @@
 //  and event subscriptions, every wait bounded by a deadline.
 #include "harness.h"
 #include "jobd_admin.h"
+#include "jobd_plugin.h"
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -388,4 +389,27 @@ harness_log_contains (harness_t *self, const char *text)
         found = strstr (line, text) != NULL;
     fclose (file);
     return found;
+}
+
+zsock_t *
+harness_subscribe (harness_t *self, const char *prefix, int timeout_ms)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (sub, 0);
+    zsock_set_subscribe (sub, prefix);
+    zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
+    zsock_connect (sub, "%s", self->events);
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    bool welcomed = false;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (!welcomed && zclock_mono () < deadline &&
+           zpoller_wait (poller, (int)(deadline - zclock_mono ())) == sub) {
+        zmsg_t *msg = zmsg_recv (sub);
+        welcomed = zmsg_size (msg) == 1;
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    if (!welcomed)
+        zsock_destroy (&sub);
+    return sub;
 }

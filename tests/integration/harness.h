@@ -79,6 +79,11 @@ bool harness_proc_wait_out (harness_proc_t *self, const char *text, int timeout_
 //  Reads until the child exits, up to timeout_ms (then kills it). Returns its exit code or -1.
 int harness_proc_finish (harness_proc_t *self, int timeout_ms);
 
+//  A SUB socket on jobd's events endpoint (no receive limit), subscribed to prefix and to the
+//  welcome; returns once the welcome came (from then on nothing published is missed), or NULL
+//  after timeout_ms.
+zsock_t *harness_subscribe (harness_t *self, const char *prefix, int timeout_ms);
+
 //  Waits until stats count `count` jobs in state, up to timeout_ms. True when they do.
 bool harness_wait_count (harness_t *self, jobd_state_t state, int64_t count, int timeout_ms);
 

@@ -1,0 +1,21 @@
+//  What the benchmarks share: a monotonic clock and order statistics.
+#ifndef JOBD_BENCH_UTIL_H_INCLUDED
+#define JOBD_BENCH_UTIL_H_INCLUDED
+
+#include "harness.h"
+#include <stddef.h>
+
+//  harness_subscribe, or the bench stops: without the welcome nothing can be measured.
+zsock_t *bench_subscribe (harness_t *harness, const char *prefix);
+
+//  Seconds on the monotonic clock.
+double bench_seconds (void);
+
+//  qsort's comparison of doubles, ascending.
+int bench_compare (const void *a, const void *b);
+
+//  Sorts values in place and returns the value at fraction (0.5: the median, 0.99: p99,
+//  1: the max) of them, or -1 when there are none.
+double bench_percentile (double *values, size_t count, double fraction);
+
+#endif
