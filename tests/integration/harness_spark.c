@@ -37,8 +37,7 @@ s_write (char *data, size_t size, size_t count, void *arg)
 }
 
 char *
-harness_spark_http (int port, const char *method, const char *path, const char *body,
-                    long *status)
+harness_spark_http (int port, const char *method, const char *path, const char *body, long *status)
 {
     char url[512];
     snprintf (url, sizeof url, "http://127.0.0.1:%d%s", port, path);

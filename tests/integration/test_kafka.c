@@ -2,7 +2,7 @@
 //  status events become transitions, bad payloads land in the dead-letter topic intact, every
 //  transition goes out on the outbound topic, replaying the whole topic changes nothing, and a
 //  RUNNING job that stays silent past its heartbeat deadline is stale, then LOST.
-#include "harness.h"
+#include "harness_kafka.h"
 #include "jobd_admin.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,20 +43,10 @@ static int
 s_setup (void **state)
 {
     harness_init (&s_harness, "kafka");
-    char binary[512];
-    char *argv[] = {(char *)harness_bin ("kafka-mock", binary, sizeof binary),
-                    "--topic",
-                    "jobd.status:2",
-                    "--topic",
-                    "jobd.dead-letter:1",
-                    "--topic",
-                    "jobd.transitions:1",
-                    NULL};
-    char log[400];
-    snprintf (log, sizeof log, "%s/kafka-mock.log", s_harness.dir);
-    assert_int_equal (harness_spawn_logged (&s_mock, argv, log), 0);
-    assert_true (harness_proc_wait_out (&s_mock, "\n", 10000));
-    snprintf (s_brokers, sizeof s_brokers, "%.*s", (int)strcspn (s_mock.out, "\n"), s_mock.out);
+    const char *const args[] = {"--topic", "jobd.status:2",      "--topic", "jobd.dead-letter:1",
+                                "--topic", "jobd.transitions:1", NULL};
+    assert_int_equal (harness_kafka_mock (&s_mock, &s_harness, args, s_brokers, sizeof s_brokers),
+                      0);
     return 0;
 }
 

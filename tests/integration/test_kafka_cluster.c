@@ -3,27 +3,22 @@
 //  leaves jobd answering and loses nothing; two instances of one consumer group split the
 //  partitions and the survivor takes over; the outbound topic keeps each job's transitions in
 //  order.
-#include "harness.h"
+#include "harness_kafka.h"
 #include "jobd_admin.h"
 #include "jobd_store.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static harness_t s_harness; //  its folder holds the mock's log
 static harness_t s_a, s_b;  //  each test's jobd instances, made and removed around each test
 static harness_proc_t s_mock;
-static int s_mock_stdin = -1; //  kept open: kafka-mock --commands stops at the end of stdin
 static char s_brokers[256];
 static bool s_brokers_down;
 
@@ -51,64 +46,23 @@ s_config (harness_t *harness, const char *topic, const char *group, const char *
     harness_write_config (harness, extra);
 }
 
-//  kafka-mock with pipes on stdin and stdout (for --commands), its stderr to a log file.
-static int
-s_mock_spawn (char *const argv[], const char *log)
-{
-    memset (&s_mock, 0, sizeof s_mock);
-    int in_pipe[2], out_pipe[2];
-    if (pipe2 (in_pipe, O_CLOEXEC) || pipe2 (out_pipe, O_CLOEXEC))
-        return -1;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, in_pipe[0], 0);
-    posix_spawn_file_actions_adddup2 (&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_addopen (&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int rc = posix_spawn (&s_mock.pid, argv[0], &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
-    close (in_pipe[0]);
-    close (out_pipe[1]);
-    s_mock_stdin = in_pipe[1];
-    s_mock.out_fd = out_pipe[0];
-    s_mock.err_fd = -1;
-    return rc ? -1 : 0;
-}
-
 //  Sends one command line and waits for its answer.
 static void
 s_mock_command (const char *command, const char *answer)
 {
-    char line[256];
-    int size = snprintf (line, sizeof line, "%s\n", command);
-    assert_int_equal (write (s_mock_stdin, line, (size_t)size), size);
-    assert_true (harness_proc_wait_out (&s_mock, answer, 10000));
+    assert_true (harness_kafka_command (&s_mock, command, answer));
 }
 
 static int
 s_setup (void **state)
 {
     harness_init (&s_harness, "kafka-cluster");
-    char binary[512];
-    char *argv[] = {(char *)harness_bin ("kafka-mock", binary, sizeof binary),
-                    "--commands",
-                    "--topic",
-                    "t1.status:4",
-                    "--topic",
-                    "t2.status:1",
-                    "--topic",
-                    "t2.transitions:1",
-                    "--topic",
-                    "t3.status:4",
-                    "--topic",
-                    "t4.status:4",
-                    "--topic",
-                    "t4.transitions:4",
-                    NULL};
-    char log[400];
-    snprintf (log, sizeof log, "%s/kafka-mock.log", s_harness.dir);
-    assert_int_equal (s_mock_spawn (argv, log), 0);
-    assert_true (harness_proc_wait_out (&s_mock, "\n", 10000));
-    snprintf (s_brokers, sizeof s_brokers, "%.*s", (int)strcspn (s_mock.out, "\n"), s_mock.out);
+    const char *const args[] = {"--commands",       "--topic", "t1.status:4",      "--topic",
+                                "t2.status:1",      "--topic", "t2.transitions:1", "--topic",
+                                "t3.status:4",      "--topic", "t4.status:4",      "--topic",
+                                "t4.transitions:4", NULL};
+    assert_int_equal (harness_kafka_mock (&s_mock, &s_harness, args, s_brokers, sizeof s_brokers),
+                      0);
     return 0;
 }
 
@@ -135,8 +89,7 @@ s_test_teardown (void **state)
 static int
 s_teardown (void **state)
 {
-    close (s_mock_stdin); //  the end of stdin stops it
-    harness_proc_finish (&s_mock, 10000);
+    harness_proc_finish (&s_mock, 10000); //  the end of stdin stops it
     harness_fini (&s_harness);
     return 0;
 }

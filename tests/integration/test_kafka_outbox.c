@@ -1,7 +1,7 @@
 //  kafka-listener's outbound topic while Kafka is away: transitions wait in the store's
 //  transition log, survive a SIGKILL of jobd, and go out in order, each once, when the brokers
 //  return (librdkafka's mock cluster over loopback TCP, a broker taken down and up by command).
-#include "harness.h"
+#include "harness_kafka.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,18 +21,10 @@ static int
 s_setup (void **state)
 {
     harness_init (&s_harness, "kafka-outbox");
-    char binary[512], log[400];
-    char *argv[] = {(char *)harness_bin ("kafka-mock", binary, sizeof binary),
-                    "--commands",
-                    "--topic",
-                    "jobd.status:1",
-                    "--topic",
-                    "jobd.transitions:3",
-                    NULL};
-    snprintf (log, sizeof log, "%s/kafka-mock.log", s_harness.dir);
-    assert_int_equal (harness_spawn_talking (&s_mock, argv, log), 0);
-    assert_true (harness_proc_wait_out (&s_mock, "\n", 10000));
-    snprintf (s_brokers, sizeof s_brokers, "%.*s", (int)strcspn (s_mock.out, "\n"), s_mock.out);
+    const char *const args[] = {"--commands",         "--topic", "jobd.status:1", "--topic",
+                                "jobd.transitions:3", NULL};
+    assert_int_equal (harness_kafka_mock (&s_mock, &s_harness, args, s_brokers, sizeof s_brokers),
+                      0);
     char extra[1024];
     snprintf (extra, sizeof extra,
               "plugins\n"
@@ -95,14 +87,7 @@ s_job (int number)
 static void
 s_say (const char *command)
 {
-    size_t before = s_mock.out_used;
-    assert_int_equal (harness_proc_say (&s_mock, command), 0);
-    //  One answer line per command.
-    int64_t deadline = zclock_mono () + 10000;
-    while (!memchr (s_mock.out + before, '\n', s_mock.out_used - before) &&
-           zclock_mono () < deadline)
-        harness_proc_wait_out (&s_mock, "\n\n", 100); //  reads what came, up to 100 ms
-    assert_non_null (strstr (s_mock.out + before, "ok"));
+    assert_true (harness_kafka_command (&s_mock, command, "ok"));
 }
 
 //  The outbound topic, read from the start of every partition: per job, the seqs in the order
