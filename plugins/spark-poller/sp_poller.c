@@ -15,7 +15,7 @@
 
 static const jobd_conf_key_t s_config[] = {
     {"interval_min", JOBD_CONF_DURATION, "250ms", "poll interval after a submission or a change"},
-    {"interval_max", JOBD_CONF_DURATION, "2s", "poll interval of jobs stable for long"},
+    {"interval_max", JOBD_CONF_DURATION, "1800ms", "poll interval of jobs stable for long"},
     {"list_interval", JOBD_CONF_DURATION, "1s", "how often list backends are polled"},
     {"lost_after", JOBD_CONF_DURATION, "60s", "how long a backend may not know a job before LOST"},
     {"max_in_flight", JOBD_CONF_INT, "8", "requests in flight per backend host"},
@@ -104,7 +104,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     s_poller_t *self = (s_poller_t *)zmalloc (sizeof (s_poller_t));
     self->host = host;
     self->interval_min = host->config_int (host, "interval_min", 250);
-    self->interval_max = host->config_int (host, "interval_max", 2000);
+    self->interval_max = host->config_int (host, "interval_max", 1800);
     self->list_interval = host->config_int (host, "list_interval", 1000);
     self->lost_after = host->config_int (host, "lost_after", 60000);
     const char *names[SP_BACKENDS_MAX];
