@@ -158,7 +158,9 @@ s_count_outcome (s_broker_t *self, const s_entry_t *entry)
 {
     switch (entry->result.outcome) {
         case JOBD_APPLY_CHANGED:
-            self->stats.applied++;
+            //  A cursor event changes the store but makes no transition: not "applied".
+            if (entry->result.transition_count)
+                self->stats.applied++;
             break;
         case JOBD_APPLY_DUPLICATE:
             self->stats.duplicates++;

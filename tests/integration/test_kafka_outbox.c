@@ -184,6 +184,20 @@ test_transitions_wait_durably_while_kafka_is_away (void **state)
             zclock_sleep (100); //  polling a report with a deadline: no event to wait on
     }
     assert_true (drained);
+    //  This run applied one event (ext-last); the plugin's cursor moves are not counted as such.
+    char binary[512], out[8192];
+    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
+                    "--run-dir",
+                    s_harness.run_dir,
+                    "stats",
+                    "--json",
+                    NULL};
+    assert_int_equal (harness_run (argv, out, sizeof out, NULL, 0, 20000), 0);
+    json_t *stats = json_loads (out, 0, NULL);
+    assert_non_null (stats);
+    assert_int_equal (
+        json_integer_value (json_object_get (json_object_get (stats, "broker"), "applied")), 1);
+    json_decref (stats);
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
