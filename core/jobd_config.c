@@ -151,12 +151,11 @@ s_line_of (jobd_config_t *self, const char *path)
         if (name_end > indent && line[indent] != '#' && depth < 16) {
             snprintf (stack[depth], sizeof stack[depth], "%.*s", (int)(name_end - indent),
                       line + indent);
-            char joined[512] = "";
-            for (size_t level = 0; level <= depth; level++) {
-                if (level)
-                    strncat (joined, "/", sizeof joined - strlen (joined) - 1);
-                strncat (joined, stack[level], sizeof joined - strlen (joined) - 1);
-            }
+            char joined[16 * 129] = "";
+            size_t used = 0;
+            for (size_t level = 0; level <= depth; level++)
+                used += (size_t)snprintf (joined + used, sizeof joined - used, "%s%s",
+                                          level ? "/" : "", stack[level]);
             if (strcmp (joined, path) == 0)
                 return line_no;
         }
