@@ -18,6 +18,8 @@ s_config (const jobd_host_t *host, const char *name, const char *key, char *out,
         out[--length] = 0;
 }
 
+static const char *s_kinds[] = {"standalone", "livy", "yarn", "history"};
+
 int
 sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *name, char *reason,
                  size_t reason_size)
@@ -26,9 +28,8 @@ sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *name, 
     snprintf (self->name, sizeof self->name, "%s", name);
     char type[32], user[128], password[256], token[400];
     s_config (host, name, "type", type, sizeof type);
-    static const char *kinds[] = {"standalone", "livy", "yarn", "history"};
     size_t kind;
-    for (kind = 0; kind < 4 && strcmp (type, kinds[kind]); kind++)
+    for (kind = 0; kind < 4 && strcmp (type, s_kinds[kind]); kind++)
         ;
     if (kind == 4) {
         snprintf (reason, reason_size,
@@ -223,4 +224,18 @@ sp_backend_kill (const sp_backend_t *self, const char *ext, const char **method,
             url[0] = 0;
             break;
     }
+}
+
+void
+sp_backend_describe (const sp_backend_t *self, char *text, size_t size)
+{
+    const char *kind = s_kinds[self->kind];
+    if (self->failures)
+        snprintf (text, size, "%s (%s): %s, %d failures in a row", self->name, kind,
+                  self->last_error, self->failures);
+    else if (sp_backend_lists (self) && self->listed_at)
+        snprintf (text, size, "%s (%s): %ld jobs listed in %lld ms", self->name, kind,
+                  self->listed_jobs, (long long)self->listed_ms);
+    else
+        snprintf (text, size, "%s (%s): answering", self->name, kind);
 }

@@ -25,7 +25,14 @@ typedef struct {
     int64_t list_due;
     int64_t list_started; //  when the list pass in progress (or the last one) asked its first page
     int64_t listed_at;    //  when the last list pass that was read whole was started, or 0
+    long list_count;      //  jobs read by the list pass in progress
+    long listed_jobs;     //  jobs in the last list pass read whole
+    int64_t listed_ms;    //  how long it took: first page asked to last page read, in ms
 } sp_backend_t;
+
+//  One line on the backend's health for plugin.status: its name and type, then its last whole
+//  list (jobs, time) or "answering", or its trouble.
+void sp_backend_describe (const sp_backend_t *self, char *text, size_t size);
 
 //  Reads backend/NAME from the plugin's config. Returns 0, or JOBD_ECONFIG with a reason.
 int sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *name, char *reason,

@@ -3,16 +3,19 @@
 #include <string.h>
 
 static bool
-s_application (const json_t *app, sp_status_t *status)
+s_application (const sp_jobject_t *app, sp_status_t *status)
 {
-    const char *id = sp_json_str (app, "id");
-    if (!id)
+    if (!sp_jstr (app, "id", status->id, sizeof status->id))
         return false;
-    sp_copy (status->id, sizeof status->id, id);
     //  The newest attempt comes first; an app with none is running.
-    json_t *attempt = json_array_get (json_object_get (app, "attempts"), 0);
-    bool completed = json_is_true (json_object_get (attempt, "completed"));
-    status->started = (int64_t)json_integer_value (json_object_get (attempt, "startTimeEpoch"));
+    sp_jvalue_t attempts = sp_jobject_get (app, "attempts");
+    sp_jobject_t attempt = {.count = 0};
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, attempts.text, attempts.size);
+    if (sp_jscan_enter (&scan, SP_JARRAY) && sp_jscan_element (&scan))
+        sp_jscan_object (&scan, &attempt);
+    bool completed = sp_jobject_get (&attempt, "completed").type == SP_JTRUE;
+    status->started = sp_jint (&attempt, "startTimeEpoch");
     snprintf (status->raw, sizeof status->raw, "%s", completed ? "completed" : "running");
     //  completed:true carries no verdict: the caller asks for the app's jobs.
     status->state = completed ? JOBD_STATE_NONE : JOBD_STATE_RUNNING;
@@ -23,20 +26,24 @@ s_application (const json_t *app, sp_status_t *status)
 int
 sp_history_apps (const char *body, size_t size, long http, sp_status_fn *fn, void *arg)
 {
-    json_t *root = http == 200 ? sp_json_load (body, size) : NULL;
-    int rc = 0;
-    if (json_is_array (root))
-        sp_json_each (root, s_application, fn, arg);
-    else if (json_is_object (root)) {
+    if (http != 200 || !body || !sp_jscan_check (body, size))
+        return JOBD_EPROTO;
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, body, size);
+    sp_jtype_t type = sp_jscan_peek (&scan);
+    if (type == SP_JARRAY)
+        sp_json_each (&scan, s_application, fn, arg);
+    else if (type == SP_JOBJECT) {
         //  /applications/{id}: one ApplicationInfo.
+        sp_jobject_t app;
         sp_status_t status;
+        sp_jscan_object (&scan, &app);
         sp_status_reset (&status);
-        if (s_application (root, &status))
+        if (s_application (&app, &status))
             fn (&status, arg);
     } else
-        rc = JOBD_EPROTO;
-    json_decref (root);
-    return rc;
+        return JOBD_EPROTO;
+    return 0;
 }
 
 int

@@ -59,22 +59,72 @@ sp_copy_tail (char *buffer, size_t size, const char *text)
 void
 sp_status_reset (sp_status_t *status)
 {
-    memset (status, 0, sizeof *status);
+    //  Not a memset of the whole: a list resets one status per job (100,000 of them).
+    status->id[0] = status->raw[0] = status->error[0] = status->name[0] = 0;
+    status->state = JOBD_STATE_NONE;
     status->known = true;
+    status->standby = status->ended = false;
+    status->started = 0;
 }
 
 int
-sp_json_each (const json_t *array, bool (*parse) (const json_t *, sp_status_t *), sp_status_fn *fn,
-              void *arg)
+sp_json_each (sp_jscan_t *scan, bool (*parse) (const sp_jobject_t *, sp_status_t *),
+              sp_status_fn *fn, void *arg)
 {
-    size_t index;
-    json_t *element;
+    if (!sp_jscan_enter (scan, SP_JARRAY)) {
+        sp_jscan_value (scan, NULL);
+        return 0;
+    }
+    sp_jobject_t element;
     sp_status_t status;
-    json_array_foreach (array, index, element)
-    {
+    while (sp_jscan_element (scan)) {
+        if (!sp_jscan_object (scan, &element)) {
+            sp_jscan_value (scan, NULL);
+            continue;
+        }
         sp_status_reset (&status);
-        if (parse (element, &status) && !fn (&status, arg))
+        if (parse (&element, &status) && !fn (&status, arg))
             return 1;
     }
     return 0;
+}
+
+bool
+sp_jstr (const sp_jobject_t *object, const char *key, char *buffer, size_t size)
+{
+    return sp_jvalue_string (sp_jobject_get (object, key), buffer, size);
+}
+
+int64_t
+sp_jint (const sp_jobject_t *object, const char *key)
+{
+    int64_t number = 0;
+    return sp_jvalue_integer (sp_jobject_get (object, key), &number) ? number : 0;
+}
+
+bool
+sp_json_root (const char *body, size_t size, sp_jobject_t *root)
+{
+    if (!body || size > SP_BODY_MAX || !sp_jscan_check (body, size))
+        return false;
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, body, size);
+    return sp_jscan_object (&scan, root);
+}
+
+bool
+sp_json_root_member (const char *body, size_t size, const char *key, sp_jobject_t *object)
+{
+    if (!body || size > SP_BODY_MAX || !sp_jscan_check (body, size))
+        return false;
+    sp_jscan_t scan;
+    sp_jvalue_t name;
+    sp_jscan_init (&scan, body, size);
+    if (!sp_jscan_enter (&scan, SP_JOBJECT))
+        return false;
+    bool found = false;
+    while (sp_jscan_member (&scan, &name))
+        if (!sp_jkey_is (name, key) || !(found = sp_jscan_object (&scan, object)))
+            sp_jscan_value (&scan, NULL); //  another member, or key holds no object
+    return found && !scan.failed;
 }

@@ -1,7 +1,9 @@
-//  spark-poller: the small JSON helpers every backend parser shares (jansson underneath).
+//  spark-poller: the small JSON helpers every backend parser shares: jansson for small replies,
+//  sp_jscan for lists and anything that may be big.
 #ifndef SP_JSON_H_INCLUDED
 #define SP_JSON_H_INCLUDED
 
+#include "sp_jscan.h"
 #include "sp_status.h"
 #include <jansson.h>
 
@@ -24,9 +26,24 @@ void sp_copy_tail (char *buffer, size_t size, const char *text);
 //  Resets status for one job: unknown fields empty, known true.
 void sp_status_reset (sp_status_t *status);
 
-//  Calls fn for every element of array after parse (which fills a status from one element and
-//  returns false to skip it). Returns 0, or 1 when fn stopped.
-int sp_json_each (const json_t *array, bool (*parse) (const json_t *, sp_status_t *),
+//  Reads the array at scan: for every object in it, parse fills a status from it (returning false
+//  to skip it) and fn gets that status. Any other value reads as an empty list. Returns 1 when
+//  fn stopped, else 0 (bad JSON shows in scan->failed).
+int sp_json_each (sp_jscan_t *scan, bool (*parse) (const sp_jobject_t *, sp_status_t *),
                   sp_status_fn *fn, void *arg);
+
+//  Copies the string at key into buffer (cut with "..."). Returns false, with buffer empty, when
+//  it is absent, not a string, or not text (sp_jvalue_string).
+bool sp_jstr (const sp_jobject_t *object, const char *key, char *buffer, size_t size);
+
+//  The integer at key, or 0.
+int64_t sp_jint (const sp_jobject_t *object, const char *key);
+
+//  Reads a whole body that must be a JSON object into root. Returns false for anything else.
+bool sp_json_root (const char *body, size_t size, sp_jobject_t *root);
+
+//  The object at key in a JSON object body, into object. Returns false when the body is not a
+//  JSON object or has no object at key.
+bool sp_json_root_member (const char *body, size_t size, const char *key, sp_jobject_t *object);
 
 #endif

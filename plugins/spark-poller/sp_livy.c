@@ -1,5 +1,6 @@
 //  spark-poller: Apache Livy's batch API (reference §3), read into statuses.
 #include "sp_json.h"
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,39 +32,45 @@ sp_map_livy (const char *state)
 
 //  The log tail (up to 10 lines in a batch object) is the failure's reason; its end matters most.
 static void
-s_log_tail (const json_t *log, sp_status_t *status)
+s_log_tail (sp_jvalue_t log, sp_status_t *status)
 {
-    size_t total = 1, index;
-    json_t *line;
-    json_array_foreach (log, index, line) total += json_string_length (line) + 1;
-    char *joined = (char *)calloc (1, total);
+    if (log.type != SP_JARRAY)
+        return;
+    char *joined = (char *)malloc (log.size + 1); //  unescaped lines and newlines fit in it
     if (!joined)
         return;
-    json_array_foreach (log, index, line)
-    {
-        if (!json_is_string (line))
-            continue;
-        if (*joined)
-            strcat (joined, "\n");
-        strcat (joined, json_string_value (line));
+    size_t used = 0;
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, log.text, log.size);
+    sp_jscan_enter (&scan, SP_JARRAY);
+    sp_jvalue_t line;
+    while (sp_jscan_element (&scan) && sp_jscan_value (&scan, &line)) {
+        size_t start = used ? used + 1 : 0;
+        if (!sp_jvalue_string (line, joined + start, log.size + 1 - start))
+            continue; //  not a string, or not text: left out
+        if (used)
+            joined[used] = '\n';
+        used = start + strlen (joined + start);
     }
+    joined[used] = 0;
     sp_copy_tail (status->error, sizeof status->error, joined);
     free (joined);
 }
 
 static bool
-s_batch (const json_t *batch, sp_status_t *status)
+s_batch (const sp_jobject_t *batch, sp_status_t *status)
 {
-    json_t *id = json_object_get (batch, "id");
-    const char *state = sp_json_str (batch, "state");
-    if (!json_is_integer (id) || !state)
+    int64_t id;
+    char state[32];
+    if (!sp_jvalue_integer (sp_jobject_get (batch, "id"), &id) ||
+        !sp_jstr (batch, "state", state, sizeof state))
         return false;
-    snprintf (status->id, sizeof status->id, "%" JSON_INTEGER_FORMAT, json_integer_value (id));
+    snprintf (status->id, sizeof status->id, "%" PRId64, id);
     sp_copy (status->raw, sizeof status->raw, state);
-    sp_copy (status->name, sizeof status->name, sp_json_str (batch, "name"));
+    sp_jstr (batch, "name", status->name, sizeof status->name);
     status->state = sp_map_livy (state);
     if (status->state == JOBD_STATE_FAILED || status->state == JOBD_STATE_CANCELLED)
-        s_log_tail (json_object_get (batch, "log"), status);
+        s_log_tail (sp_jobject_get (batch, "log"), status);
     //  Recovering is known but no news; an unknown word is not a batch we can read.
     return status->state != JOBD_STATE_NONE || strcmp (state, "recovering") == 0;
 }
@@ -83,35 +90,41 @@ int
 sp_livy_batch (const char *body, size_t size, long http, sp_status_t *status)
 {
     sp_status_reset (status);
+    if (http == 200 || http == 201) {
+        sp_jobject_t batch;
+        return sp_json_root (body, size, &batch) && s_batch (&batch, status) ? 0 : JOBD_EPROTO;
+    }
     json_t *root = sp_json_load (body, size);
-    int rc = 0;
+    s_error (root, http, status);
+    json_decref (root);
     if (http == 404) {
         //  Deleted, or garbage-collected 600 s after it finished, or Livy lost it.
         status->known = false;
-        s_error (root, http, status);
-    } else if (http == 200 || http == 201) {
-        if (!json_is_object (root) || !s_batch (root, status))
-            rc = JOBD_EPROTO;
-    } else {
-        s_error (root, http, status);
-        rc = http == 400 || http == 403 ? JOBD_ESTATE : JOBD_EPROTO;
+        return 0;
     }
-    json_decref (root);
-    return rc;
+    return http == 400 || http == 403 ? JOBD_ESTATE : JOBD_EPROTO;
 }
 
 int
 sp_livy_list (const char *body, size_t size, long http, sp_status_fn *fn, void *arg, long *total_p)
 {
-    json_t *root = http == 200 ? sp_json_load (body, size) : NULL;
-    json_t *sessions = json_object_get (root, "sessions");
-    if (!json_is_array (sessions)) {
-        json_decref (root);
+    if (http != 200 || !body || !sp_jscan_check (body, size))
         return JOBD_EPROTO;
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, body, size);
+    if (!sp_jscan_enter (&scan, SP_JOBJECT))
+        return JOBD_EPROTO;
+    bool sessions = false, stopped = false;
+    sp_jvalue_t key, total = {SP_JNONE, NULL, 0};
+    while (!stopped && sp_jscan_member (&scan, &key)) {
+        if (sp_jkey_is (key, "sessions") && sp_jscan_peek (&scan) == SP_JARRAY) {
+            sessions = true;
+            stopped = sp_json_each (&scan, s_batch, fn, arg);
+        } else
+            sp_jscan_value (&scan, sp_jkey_is (key, "total") ? &total : NULL);
     }
+    int64_t count = 0;
     if (total_p)
-        *total_p = (long)json_integer_value (json_object_get (root, "total"));
-    sp_json_each (sessions, s_batch, fn, arg);
-    json_decref (root);
-    return 0;
+        *total_p = sp_jvalue_integer (total, &count) ? (long)count : 0;
+    return sessions && !scan.failed ? 0 : JOBD_EPROTO;
 }

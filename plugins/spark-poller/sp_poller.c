@@ -19,6 +19,8 @@ static const jobd_conf_key_t s_config[] = {
     {"list_interval", JOBD_CONF_DURATION, "1s", "how often list backends are polled"},
     {"lost_after", JOBD_CONF_DURATION, "60s", "how long a backend may not know a job before LOST"},
     {"max_in_flight", JOBD_CONF_INT, "8", "requests in flight per backend host"},
+    {"status_interval", JOBD_CONF_DURATION, "10s",
+     "how often the backends' health and list times are reported (jobctl plugins)"},
     {"backend/*/type", JOBD_CONF_STRING, NULL, "standalone, livy, yarn or history"},
     {"backend/*/url", JOBD_CONF_STRING, NULL, "REST base URL (http://master:6066, ...)"},
     {"backend/*/ui_url", JOBD_CONF_STRING, "", "standalone: master web UI, for /json/"},
@@ -70,6 +72,11 @@ typedef struct {
     //  chunk of a big list reply) starved the reply past its timeout.
     int64_t walk_at;
     int64_t walked_at; //  the last walk: walks are SP_WALK_SPACING apart at the least
+    //  plugin.status: sent when a backend starts or stops failing, else every status_interval
+    //  when it changed.
+    int64_t status_interval, status_due;
+    bool status_now;
+    char status[1024]; //  the last detail sent
 } s_poller_t;
 
 //  A request's context: which poller, which job (or NULL for a list), which backend.
@@ -106,6 +113,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     self->interval_min = host->config_int (host, "interval_min", 250);
     self->interval_max = host->config_int (host, "interval_max", 1800);
     self->list_interval = host->config_int (host, "list_interval", 1000);
+    self->status_interval = host->config_int (host, "status_interval", 10000);
     self->lost_after = host->config_int (host, "lost_after", 60000);
     const char *names[SP_BACKENDS_MAX];
     size_t count = host->config_names (host, "backend", names, SP_BACKENDS_MAX);
@@ -177,13 +185,15 @@ static void
 s_backend_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *error)
 {
     if (ok) {
-        if (backend->failures)
+        if (backend->failures) {
             self->host->log (self->host, JOBD_LOG_INFO, "backend %s answers again", backend->name);
+            self->status_now = true;
+        }
         backend->failures = 0;
         backend->resume_at = 0;
         return;
     }
-    backend->failures++;
+    self->status_now |= backend->failures++ == 0;
     int64_t delay = self->interval_min << (backend->failures < 8 ? backend->failures : 8);
     if (delay > 30000)
         delay = 30000;
@@ -553,12 +563,18 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
              each = (s_job_t *)zhashx_next (self->jobs))
             if (each->backend == backend)
                 each->seen = false; //  another backend's list says nothing of its jobs
+        if (call->from == 0)
+            backend->list_count = 0;
         long total = 0;
         rc = backend->kind == SP_STANDALONE ? sp_master_json (body, size, http, s_list_one, call)
              : backend->kind == SP_LIVY ? sp_livy_list (body, size, http, s_list_one, call, &total)
                                         : sp_yarn_apps (body, size, http, s_list_one, call);
-        if (rc == 0 && (backend->kind != SP_LIVY || call->from + call->count >= total))
+        backend->list_count += call->count;
+        if (rc == 0 && (backend->kind != SP_LIVY || call->from + call->count >= total)) {
             backend->listed_at = backend->list_started; //  the pass is read whole
+            backend->listed_jobs = backend->list_count;
+            backend->listed_ms = zclock_time () - backend->list_started;
+        }
         snprintf (why, sizeof why, "unreadable list reply (HTTP %ld)", http);
         if (rc == 0 && backend->kind == SP_STANDALONE)
             s_follow_relaunches (self, call, body, size, http);
@@ -913,6 +929,39 @@ s_poll_due (s_poller_t *self)
     return next - now;
 }
 
+//  plugin.status: "degraded" while a backend fails, else "running"; the detail has a line per
+//  backend (sp_backend_describe).
+static void
+s_report (s_poller_t *self)
+{
+    int64_t now = zclock_time ();
+    if (!self->status_now && now < self->status_due)
+        return;
+    self->status_now = false;
+    self->status_due = now + self->status_interval;
+    char detail[sizeof self->status];
+    size_t used = 0;
+    bool failing = false;
+    for (size_t index = 0; index < self->backend_count && used < sizeof detail; index++) {
+        if (index)
+            used += (size_t)snprintf (detail + used, sizeof detail - used, "; ");
+        if (used < sizeof detail)
+            sp_backend_describe (&self->backends[index], detail + used, sizeof detail - used);
+        used += strlen (detail + used);
+        failing |= self->backends[index].failures > 0;
+    }
+    if (strcmp (detail, self->status) == 0)
+        return;
+    snprintf (self->status, sizeof self->status, "%s", detail);
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    if (event && !jobd_event_set (&event->source, self->host->plugin_name) &&
+        !jobd_event_set (&event->name, self->host->plugin_name) &&
+        !jobd_event_set (&event->status, failing ? "degraded" : "running") &&
+        !jobd_event_set (&event->detail, detail))
+        jobd_plugin_send (self->bus, event);
+    jobd_event_destroy (&event);
+}
+
 static bool
 s_resume_one (const jobd_job_t *record, void *arg)
 {
@@ -944,6 +993,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     bool running = true;
     while (running) {
         int64_t wait = s_poll_due (self);
+        s_report (self);
         sp_http_wait (self->http, sockets, 3, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
         while (running && (zsock_events (pipe) & ZMQ_POLLIN)) {
             char *command = zstr_recv (pipe);

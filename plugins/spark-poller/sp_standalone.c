@@ -129,71 +129,136 @@ sp_standalone_kill (const char *body, size_t size, long http, sp_status_t *statu
 }
 
 static bool
-s_driver (const json_t *driver, sp_status_t *status)
+s_driver (const sp_jobject_t *driver, sp_status_t *status)
 {
-    const char *id = sp_json_str (driver, "id");
-    const char *state = sp_json_str (driver, "state");
-    if (!id || !state)
+    char state[32], start[24];
+    if (!sp_jstr (driver, "id", status->id, sizeof status->id) ||
+        !sp_jstr (driver, "state", state, sizeof state))
         return false;
-    sp_copy (status->id, sizeof status->id, id);
     sp_copy (status->raw, sizeof status->raw, state);
     status->state = sp_map_standalone (state);
-    const char *start = sp_json_str (driver, "starttime"); //  epoch ms, as a string
-    status->started = start ? strtoll (start, NULL, 10) : 0;
+    //  epoch ms, as a string
+    status->started =
+        sp_jstr (driver, "starttime", start, sizeof start) ? strtoll (start, NULL, 10) : 0;
     return status->state != JOBD_STATE_NONE;
 }
 
 int
 sp_master_json (const char *body, size_t size, long http, sp_status_fn *fn, void *arg)
 {
-    json_t *root = http == 200 ? sp_json_load (body, size) : NULL;
-    if (!json_is_object (root)) {
-        json_decref (root);
+    if (http != 200 || !body || !sp_jscan_check (body, size))
         return JOBD_EPROTO;
-    }
-    int stopped = sp_json_each (json_object_get (root, "activedrivers"), s_driver, fn, arg);
-    if (!stopped)
-        sp_json_each (json_object_get (root, "completeddrivers"), s_driver, fn, arg);
-    json_decref (root);
-    return 0;
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, body, size);
+    if (!sp_jscan_enter (&scan, SP_JOBJECT))
+        return JOBD_EPROTO;
+    bool stopped = false;
+    sp_jvalue_t key;
+    while (!stopped && sp_jscan_member (&scan, &key))
+        if (sp_jkey_is (key, "activedrivers") || sp_jkey_is (key, "completeddrivers"))
+            stopped = sp_json_each (&scan, s_driver, fn, arg);
+        else
+            sp_jscan_value (&scan, NULL);
+    return scan.failed ? JOBD_EPROTO : 0;
 }
 
 //  Orders two drivers by age: their ids carry the master's submit time and a counter
 //  (driver-yyyyMMddHHmmss-N, the counter may outgrow its four digits); starttime otherwise.
 //  Returns <0 when a is older than b, 0 when neither is known older, >0 when newer.
 static int
-s_driver_order (const json_t *a, const json_t *b)
+s_driver_order (const sp_jobject_t *a, const sp_jobject_t *b)
 {
-    char time_a[15], time_b[15];
+    char id_a[JOBD_ID_MAX + 1], id_b[JOBD_ID_MAX + 1], time_a[15], time_b[15];
     long long count_a, count_b;
-    const char *id_a = sp_json_str (a, "id"), *id_b = sp_json_str (b, "id");
-    if (id_a && id_b && sscanf (id_a, "driver-%14[0-9]-%lld", time_a, &count_a) == 2 &&
+    if (sp_jstr (a, "id", id_a, sizeof id_a) && sp_jstr (b, "id", id_b, sizeof id_b) &&
+        sscanf (id_a, "driver-%14[0-9]-%lld", time_a, &count_a) == 2 &&
         sscanf (id_b, "driver-%14[0-9]-%lld", time_b, &count_b) == 2 && strlen (time_a) == 14 &&
         strlen (time_b) == 14) {
         int order = strcmp (time_a, time_b);
         return order ? order : (count_a > count_b) - (count_a < count_b);
     }
-    const char *start_a = sp_json_str (a, "starttime"), *start_b = sp_json_str (b, "starttime");
-    long long ms_a = start_a ? strtoll (start_a, NULL, 10) : 0;
-    long long ms_b = start_b ? strtoll (start_b, NULL, 10) : 0;
+    char start_a[24], start_b[24];
+    long long ms_a =
+        sp_jstr (a, "starttime", start_a, sizeof start_a) ? strtoll (start_a, NULL, 10) : 0;
+    long long ms_b =
+        sp_jstr (b, "starttime", start_b, sizeof start_b) ? strtoll (start_b, NULL, 10) : 0;
     return (ms_a > ms_b) - (ms_a < ms_b);
 }
 
-//  Two values of one key: equal, or both absent.
+//  Two values of one key: the same JSON text, or both absent.
 static bool
-s_same (const json_t *a, const json_t *b, const char *key)
+s_same (const sp_jobject_t *a, const sp_jobject_t *b, const char *key)
 {
-    json_t *value_a = json_object_get (a, key), *value_b = json_object_get (b, key);
-    return value_a == value_b || json_equal (value_a, value_b);
+    sp_jvalue_t value_a = sp_jobject_get (a, key), value_b = sp_jobject_get (b, key);
+    return value_a.type == value_b.type && value_a.size == value_b.size &&
+           (value_a.size == 0 || memcmp (value_a.text, value_b.text, value_a.size) == 0);
 }
 
 //  The same driver description: mainclass, cores and memory (what a relaunch copies).
 static bool
-s_same_description (const json_t *a, const json_t *b)
+s_same_description (const sp_jobject_t *a, const sp_jobject_t *b)
 {
-    const char *class_a = sp_json_str (a, "mainclass");
-    return class_a && *class_a && s_same (a, b, "mainclass") && s_same (a, b, "cores") &&
-           s_same (a, b, "memory");
+    char main_class[8];
+    return sp_jstr (a, "mainclass", main_class, sizeof main_class) && *main_class &&
+           s_same (a, b, "mainclass") && s_same (a, b, "cores") && s_same (a, b, "memory");
+}
+
+typedef struct {
+    const char *old_id;
+    sp_taken_fn *taken;
+    void *arg;
+    bool have_old, have_best;
+    sp_jobject_t old, best; //  borrowed from the body
+} s_relaunch_t;
+
+//  Calls fn for every driver, active and completed, of a checked /json/ body.
+static void
+s_drivers (const char *body, size_t size, void (*fn) (const sp_jobject_t *, s_relaunch_t *),
+           s_relaunch_t *relaunch)
+{
+    sp_jscan_t scan;
+    sp_jvalue_t key;
+    sp_jobject_t driver;
+    sp_jscan_init (&scan, body, size);
+    if (!sp_jscan_enter (&scan, SP_JOBJECT))
+        return;
+    while (sp_jscan_member (&scan, &key)) {
+        if ((sp_jkey_is (key, "activedrivers") || sp_jkey_is (key, "completeddrivers")) &&
+            sp_jscan_enter (&scan, SP_JARRAY)) {
+            while (sp_jscan_element (&scan))
+                if (sp_jscan_object (&scan, &driver))
+                    fn (&driver, relaunch);
+                else
+                    sp_jscan_value (&scan, NULL);
+        } else
+            sp_jscan_value (&scan, NULL);
+    }
+}
+
+static void
+s_find_old (const sp_jobject_t *driver, s_relaunch_t *relaunch)
+{
+    char id[JOBD_ID_MAX + 1];
+    if (!relaunch->have_old && sp_jstr (driver, "id", id, sizeof id) &&
+        strcmp (id, relaunch->old_id) == 0) {
+        relaunch->old = *driver;
+        relaunch->have_old = true;
+    }
+}
+
+static void
+s_find_best (const sp_jobject_t *driver, s_relaunch_t *relaunch)
+{
+    char id[JOBD_ID_MAX + 1];
+    if (!sp_jstr (driver, "id", id, sizeof id) || strcmp (id, relaunch->old_id) == 0 ||
+        !s_same_description (driver, &relaunch->old) ||
+        s_driver_order (driver, &relaunch->old) <= 0 ||
+        (relaunch->have_best && s_driver_order (driver, &relaunch->best) >= 0))
+        return;
+    if (!relaunch->taken || !relaunch->taken (id, relaunch->arg)) {
+        relaunch->best = *driver;
+        relaunch->have_best = true;
+    }
 }
 
 int
@@ -201,38 +266,16 @@ sp_master_replacement (const char *body, size_t size, long http, const char *old
                        sp_taken_fn *taken, void *arg, sp_status_t *status)
 {
     sp_status_reset (status);
-    json_t *root = http == 200 ? sp_json_load (body, size) : NULL;
-    if (!json_is_object (root)) {
-        json_decref (root);
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, body, size);
+    if (http != 200 || !sp_jscan_check (body, size) || sp_jscan_peek (&scan) != SP_JOBJECT)
         return JOBD_EPROTO;
-    }
-    json_t *lists[] = {json_object_get (root, "activedrivers"),
-                       json_object_get (root, "completeddrivers")};
-    const json_t *old = NULL, *best = NULL;
-    size_t index;
-    json_t *driver;
-    for (int list = 0; list < 2 && !old; list++)
-        json_array_foreach (lists[list], index, driver)
-        {
-            const char *id = sp_json_str (driver, "id");
-            if (id && old_id && strcmp (id, old_id) == 0) {
-                old = driver;
-                break;
-            }
-        }
-    for (int list = 0; list < 2 && old; list++)
-        json_array_foreach (lists[list], index, driver)
-        {
-            const char *id = sp_json_str (driver, "id");
-            if (!id || driver == old || !s_same_description (driver, old) ||
-                s_driver_order (driver, old) <= 0 || (best && s_driver_order (driver, best) >= 0))
-                continue;
-            if (!taken || !taken (id, arg))
-                best = driver;
-        }
-    int rc = best && s_driver (best, status) ? 0 : JOBD_ENOTFOUND;
+    s_relaunch_t relaunch = {.old_id = old_id ? old_id : "", .taken = taken, .arg = arg};
+    s_drivers (body, size, s_find_old, &relaunch);
+    if (relaunch.have_old && *relaunch.old_id)
+        s_drivers (body, size, s_find_best, &relaunch);
+    int rc = relaunch.have_best && s_driver (&relaunch.best, status) ? 0 : JOBD_ENOTFOUND;
     if (rc)
         sp_status_reset (status);
-    json_decref (root);
     return rc;
 }

@@ -29,24 +29,23 @@ sp_map_yarn (const char *state, const char *final_status)
 }
 
 static bool
-s_app (const json_t *app, sp_status_t *status)
+s_app (const sp_jobject_t *app, sp_status_t *status)
 {
-    const char *id = sp_json_str (app, "id");
-    const char *state = sp_json_str (app, "state");
-    const char *final_status = sp_json_str (app, "finalStatus");
-    if (!id || !state)
+    char state[32], final_status[32];
+    if (!sp_jstr (app, "id", status->id, sizeof status->id) ||
+        !sp_jstr (app, "state", state, sizeof state))
         return false;
-    sp_copy (status->id, sizeof status->id, id);
-    snprintf (status->raw, sizeof status->raw, "%s/%s", state, final_status ? final_status : "-");
-    status->state = sp_map_yarn (state, final_status);
-    status->started = (int64_t)json_integer_value (json_object_get (app, "startedTime"));
-    const char *diagnostics = sp_json_str (app, "diagnostics");
+    bool has_final = sp_jstr (app, "finalStatus", final_status, sizeof final_status);
+    snprintf (status->raw, sizeof status->raw, "%s/%s", state, has_final ? final_status : "-");
+    status->state = sp_map_yarn (state, has_final ? final_status : NULL);
+    status->started = sp_jint (app, "startedTime");
     if (status->state == JOBD_STATE_FAILED || status->state == JOBD_STATE_CANCELLED) {
-        if (diagnostics && *diagnostics)
-            sp_copy (status->error, sizeof status->error, diagnostics);
-        else if (!strcmp (state, "FINISHED") && (!final_status || strcmp (final_status, "FAILED")))
-            snprintf (status->error, sizeof status->error,
-                      "YARN: the application finished without a final status (%s)", status->raw);
+        if (!sp_jstr (app, "diagnostics", status->error, sizeof status->error) || !*status->error) {
+            if (!strcmp (state, "FINISHED") && (!has_final || strcmp (final_status, "FAILED")))
+                snprintf (status->error, sizeof status->error,
+                          "YARN: the application finished without a final status (%s)",
+                          status->raw);
+        }
     }
     return status->state != JOBD_STATE_NONE;
 }
@@ -54,30 +53,43 @@ s_app (const json_t *app, sp_status_t *status)
 int
 sp_yarn_apps (const char *body, size_t size, long http, sp_status_fn *fn, void *arg)
 {
-    json_t *root = http == 200 ? sp_json_load (body, size) : NULL;
-    if (!json_is_object (root) || !json_object_get (root, "apps")) {
-        json_decref (root);
+    if (http != 200 || !body || !sp_jscan_check (body, size))
         return JOBD_EPROTO;
-    }
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, body, size);
+    if (!sp_jscan_enter (&scan, SP_JOBJECT))
+        return JOBD_EPROTO;
     //  {"apps":{"app":[...]}}; no match is "apps":{}, "apps":"", "apps":null or no "app".
-    sp_json_each (json_object_get (json_object_get (root, "apps"), "app"), s_app, fn, arg);
-    json_decref (root);
-    return 0;
+    bool apps = false, stopped = false;
+    sp_jvalue_t key;
+    while (!stopped && sp_jscan_member (&scan, &key)) {
+        if (!sp_jkey_is (key, "apps") || !(apps = true) || !sp_jscan_enter (&scan, SP_JOBJECT)) {
+            sp_jscan_value (&scan, NULL);
+            continue;
+        }
+        while (!stopped && sp_jscan_member (&scan, &key))
+            if (sp_jkey_is (key, "app"))
+                stopped = sp_json_each (&scan, s_app, fn, arg);
+            else
+                sp_jscan_value (&scan, NULL);
+    }
+    return apps && !scan.failed ? 0 : JOBD_EPROTO;
 }
 
 int
 sp_yarn_app (const char *body, size_t size, long http, sp_status_t *status)
 {
     sp_status_reset (status);
-    json_t *root = sp_json_load (body, size);
-    int rc = 0;
+    sp_jobject_t object;
     if (http == 404) {
         //  Unknown, aged out past max-completed-applications, or an RM restart without recovery.
         status->known = false;
-        const char *message = sp_json_str (json_object_get (root, "RemoteException"), "message");
-        sp_copy (status->error, sizeof status->error, message);
-    } else if (http != 200 || !s_app (json_object_get (root, "app"), status))
-        rc = JOBD_EPROTO;
-    json_decref (root);
-    return rc;
+        if (sp_json_root_member (body, size, "RemoteException", &object))
+            sp_jstr (&object, "message", status->error, sizeof status->error);
+        return 0;
+    }
+    if (http != 200 || !sp_json_root_member (body, size, "app", &object) ||
+        !s_app (&object, status))
+        return JOBD_EPROTO;
+    return 0;
 }

@@ -141,6 +141,35 @@ harness_count (harness_t *self, jobd_state_t state)
     return count;
 }
 
+int
+harness_plugin (harness_t *self, const char *name, char *status, size_t status_size, char *detail,
+                size_t detail_size)
+{
+    //  {"v":1,"type":"query","id":"t","q":"plugins"}
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1t\xa1q\xa7plugins";
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    int rc = -1;
+    const msgpack_object *plugins = harness_request (self, query, sizeof query - 1, &reply, 1000)
+                                        ? NULL
+                                        : jobd_admin_lookup (&reply.data, "plugins");
+    for (uint32_t index = 0;
+         rc && plugins && plugins->type == MSGPACK_OBJECT_ARRAY && index < plugins->via.array.size;
+         index++) {
+        const msgpack_object *plugin = &plugins->via.array.ptr[index];
+        char found[128];
+        if (!jobd_admin_string (plugin, "name", found, sizeof found) || strcmp (found, name))
+            continue;
+        if (status && !jobd_admin_string (plugin, "status", status, status_size))
+            *status = 0;
+        if (detail && !jobd_admin_string (plugin, "detail", detail, detail_size))
+            *detail = 0;
+        rc = 0;
+    }
+    msgpack_unpacked_destroy (&reply);
+    return rc;
+}
+
 bool
 harness_wait_ready (harness_t *self, int timeout_ms)
 {

@@ -94,6 +94,11 @@ int harness_request (harness_t *self, const void *data, size_t size, msgpack_unp
 //  Asks stats and returns counts[state] of jobs (or -1 when jobd does not answer).
 int64_t harness_count (harness_t *self, jobd_state_t state);
 
+//  Asks jobd's plugin table for plugin name: its status word and detail (either may be NULL).
+//  Returns 0, or -1 when jobd does not answer or has no such plugin.
+int harness_plugin (harness_t *self, const char *name, char *status, size_t status_size,
+                    char *detail, size_t detail_size);
+
 //  Returns the path of a built binary: build/bin/NAME (static buffer per call site not needed:
 //  writes into buffer).
 const char *harness_bin (const char *name, char *buffer, size_t size);
