@@ -491,9 +491,14 @@ sp_jkey_is (sp_jvalue_t key, const char *name)
         return false;
     if (!memchr (key.text, '\\', key.size))
         return key.size == length + 2 && memcmp (key.text + 1, name, length) == 0;
-    char unescaped[256];
-    return length < sizeof unescaped - 4 && sp_jvalue_string (key, unescaped, sizeof unescaped) &&
-           strcmp (unescaped, name) == 0;
+    //  An escaped key: compared unescaped (never cut: it is shorter than its JSON text).
+    char small[256];
+    char *unescaped = key.size <= sizeof small ? small : (char *)malloc (key.size);
+    bool same =
+        unescaped && sp_jvalue_string (key, unescaped, key.size) && strcmp (unescaped, name) == 0;
+    if (unescaped != small)
+        free (unescaped);
+    return same;
 }
 
 sp_jvalue_t
