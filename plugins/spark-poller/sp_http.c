@@ -37,6 +37,7 @@ typedef struct {
     size_t capacity;
     bool too_big;
     sp_http_done_fn *done;
+    sp_http_progress_fn *progress;
     void *arg;
     void *handle; //  its place in the engine's list
     s_host_t *host;
@@ -78,6 +79,8 @@ s_write (char *data, size_t size, size_t count, void *arg)
     memcpy (request->response + request->size, data, bytes);
     request->size += bytes;
     request->response[request->size] = 0;
+    if (request->progress)
+        request->progress (request->arg, request->response, request->size);
     return bytes;
 }
 
@@ -133,7 +136,8 @@ sp_http_destroy (sp_http_t **self_p)
 
 int
 sp_http_request (sp_http_t *self, const char *method, const char *url, const char *body,
-                 const char *auth, long timeout_ms, sp_http_done_fn *done, void *arg)
+                 const char *auth, long timeout_ms, sp_http_done_fn *done,
+                 sp_http_progress_fn *progress, void *arg)
 {
     s_request_t *request = (s_request_t *)calloc (1, sizeof (s_request_t));
     if (request && zlistx_size (self->idle)) {
@@ -148,6 +152,7 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
     }
     CURL *easy = request->easy;
     request->done = done;
+    request->progress = progress;
     request->arg = arg;
     curl_easy_setopt (easy, CURLOPT_URL, url);
     curl_easy_setopt (easy, CURLOPT_PRIVATE, request);

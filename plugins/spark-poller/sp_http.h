@@ -15,6 +15,10 @@ typedef struct _sp_http_t sp_http_t;
 typedef void (sp_http_done_fn) (void *arg, long status, const char *body, size_t size,
                                 const char *error, bool sent);
 
+//  Called as a response's body grows, when asked for: body is all of it so far, borrowed for the
+//  call (it moves as it grows). For readers that work while the rest arrives.
+typedef void (sp_http_progress_fn) (void *arg, const char *body, size_t size);
+
 //  Returns a new engine allowing max_per_host requests in flight per host (more wait their turn).
 sp_http_t *sp_http_new (long max_per_host);
 
@@ -24,9 +28,10 @@ void sp_http_destroy (sp_http_t **self_p);
 
 //  Starts a request. method is "GET", "POST", "PUT" or "DELETE"; body (JSON) may be NULL;
 //  auth is "user:password" for basic, "Bearer TOKEN" for a bearer token, or NULL. Returns 0 or
-//  -ENOMEM. done is called later, from sp_http_wait.
+//  -ENOMEM. done is called later, from sp_http_wait; so is progress (may be NULL) before it.
 int sp_http_request (sp_http_t *self, const char *method, const char *url, const char *body,
-                     const char *auth, long timeout_ms, sp_http_done_fn *done, void *arg);
+                     const char *auth, long timeout_ms, sp_http_done_fn *done,
+                     sp_http_progress_fn *progress, void *arg);
 
 //  Waits up to timeout_ms for network activity or for a message on one of the sockets, then
 //  moves the transfers on and calls the callbacks of those that ended. Returns the number of

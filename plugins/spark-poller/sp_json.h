@@ -3,6 +3,7 @@
 #ifndef SP_JSON_H_INCLUDED
 #define SP_JSON_H_INCLUDED
 
+#include "sp_jlist.h"
 #include "sp_jscan.h"
 #include "sp_status.h"
 #include <jansson.h>

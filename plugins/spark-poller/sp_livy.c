@@ -105,26 +105,20 @@ sp_livy_batch (const char *body, size_t size, long http, sp_status_t *status)
     return http == 400 || http == 403 ? JOBD_ESTATE : JOBD_EPROTO;
 }
 
+//  {"from":0,"total":N,"sessions":[...]}
+const sp_jlist_shape_t sp_livy_list_shape = {.levels = 1,
+                                             .keys = {{"sessions"}},
+                                             .capture = "total",
+                                             .required = SP_JLIST_ARRAY,
+                                             .parse = s_batch};
+
 int
 sp_livy_list (const char *body, size_t size, long http, sp_status_fn *fn, void *arg, long *total_p)
 {
-    if (http != 200 || !body || !sp_jscan_check (body, size))
-        return JOBD_EPROTO;
-    sp_jscan_t scan;
-    sp_jscan_init (&scan, body, size);
-    if (!sp_jscan_enter (&scan, SP_JOBJECT))
-        return JOBD_EPROTO;
-    bool sessions = false, stopped = false;
-    sp_jvalue_t key, total = {SP_JNONE, NULL, 0};
-    while (!stopped && sp_jscan_member (&scan, &key)) {
-        if (sp_jkey_is (key, "sessions") && sp_jscan_peek (&scan) == SP_JARRAY) {
-            sessions = true;
-            stopped = sp_json_each (&scan, s_batch, fn, arg);
-        } else
-            sp_jscan_value (&scan, sp_jkey_is (key, "total") ? &total : NULL);
-    }
-    int64_t count = 0;
+    sp_jlist_t list;
+    sp_jlist_init (&list, &sp_livy_list_shape, fn, arg);
+    int rc = http == 200 ? sp_jlist_feed (&list, body, size, true) : JOBD_EPROTO;
     if (total_p)
-        *total_p = sp_jvalue_integer (total, &count) ? (long)count : 0;
-    return sessions && !scan.failed ? 0 : JOBD_EPROTO;
+        *total_p = rc == 0 ? (long)list.captured : 0;
+    return rc;
 }

@@ -79,6 +79,14 @@ typedef struct {
     char status[1024]; //  the last detail sent
 } s_poller_t;
 
+//  What a list said of one job, kept until the whole list is read (sp_status_t, made small).
+typedef struct {
+    char *id, *name, *error; //  fresh; name and error NULL when empty
+    char raw[32];
+    jobd_state_t state;
+    bool known;
+} s_listed_t;
+
 //  A request's context: which poller, which job (or NULL for a list), which backend.
 typedef struct {
     s_poller_t *self;
@@ -87,7 +95,28 @@ typedef struct {
     enum { SP_SUBMIT, SP_POLL, SP_LIST, SP_KILL, SP_VERDICT } what;
     long from;  //  SP_LIST: the first item of the page asked
     long count; //  SP_LIST: the items read from the page
+    //  SP_LIST: the reply is read as it arrives (a list of 100,000 jobs is read while it comes
+    //  rather than after); what it says is kept, and acted on only once it is read whole.
+    sp_jlist_t list;
+    bool list_failed;
+    s_listed_t *listed;
+    size_t listed_count, listed_size;
 } s_call_t;
+
+static void
+s_call_destroy (s_call_t **call_p)
+{
+    s_call_t *call = *call_p;
+    for (size_t index = 0; call && index < call->listed_count; index++) {
+        free (call->listed[index].id);
+        free (call->listed[index].name);
+        free (call->listed[index].error);
+    }
+    if (call)
+        free (call->listed);
+    free (call);
+    *call_p = NULL;
+}
 
 static int64_t
 s_jitter (int64_t interval)
@@ -391,6 +420,72 @@ s_list_one (const sp_status_t *status, void *arg)
     return true;
 }
 
+//  A job of a list being read: kept for when it is read whole.
+static bool
+s_list_keep (const sp_status_t *status, void *arg)
+{
+    s_call_t *call = (s_call_t *)arg;
+    if (call->listed_count == call->listed_size) {
+        size_t size = call->listed_size ? call->listed_size * 2 : 1024;
+        s_listed_t *grown = (s_listed_t *)realloc (call->listed, size * sizeof *grown);
+        if (!grown) {
+            call->list_failed = true;
+            return false;
+        }
+        call->listed = grown;
+        call->listed_size = size;
+    }
+    s_listed_t *listed = &call->listed[call->listed_count];
+    *listed = (s_listed_t){.id = strdup (status->id),
+                           .name = status->name[0] ? strdup (status->name) : NULL,
+                           .error = status->error[0] ? strdup (status->error) : NULL,
+                           .state = status->state,
+                           .known = status->known};
+    memcpy (listed->raw, status->raw, sizeof listed->raw);
+    if (!listed->id || (status->name[0] && !listed->name) || (status->error[0] && !listed->error)) {
+        free (listed->id);
+        free (listed->name);
+        free (listed->error);
+        call->list_failed = true;
+        return false;
+    }
+    call->listed_count++;
+    return true;
+}
+
+static void
+s_list_progress (void *arg, const char *body, size_t size)
+{
+    s_call_t *call = (s_call_t *)arg;
+    if (sp_jlist_feed (&call->list, body, size, false))
+        call->list_failed = true;
+}
+
+//  The end of a list reply: read whole, then what it said is acted on. Returns 0 or JOBD_EPROTO
+//  (nothing acted on).
+static int
+s_list_read (s_poller_t *self, s_call_t *call, long http, const char *body, size_t size,
+             long *total_p)
+{
+    if (http != 200 || call->list_failed || sp_jlist_feed (&call->list, body, size, true) ||
+        call->list_failed)
+        return JOBD_EPROTO;
+    *total_p = (long)call->list.captured;
+    sp_status_t status;
+    for (size_t index = 0; index < call->listed_count; index++) {
+        const s_listed_t *listed = &call->listed[index];
+        sp_status_reset (&status);
+        snprintf (status.id, sizeof status.id, "%s", listed->id);
+        snprintf (status.name, sizeof status.name, "%s", listed->name ? listed->name : "");
+        snprintf (status.error, sizeof status.error, "%s", listed->error ? listed->error : "");
+        memcpy (status.raw, listed->raw, sizeof status.raw);
+        status.state = listed->state;
+        status.known = listed->known;
+        s_list_one (&status, call);
+    }
+    return 0;
+}
+
 //  Standalone: a create that may have reached the master, with no answer to say. Its REST API
 //  cannot be searched for a job, and sending it again could run the job twice: the job fails
 //  with what the operator can do instead.
@@ -540,7 +635,7 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
     s_call_t *call = (s_call_t *)arg;
     s_poller_t *self = call->self;
     if (self->stopping) {
-        free (call);
+        s_call_destroy (&call);
         return;
     }
     sp_backend_t *backend = call->backend;
@@ -566,9 +661,7 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
         if (call->from == 0)
             backend->list_count = 0;
         long total = 0;
-        rc = backend->kind == SP_STANDALONE ? sp_master_json (body, size, http, s_list_one, call)
-             : backend->kind == SP_LIVY ? sp_livy_list (body, size, http, s_list_one, call, &total)
-                                        : sp_yarn_apps (body, size, http, s_list_one, call);
+        rc = s_list_read (self, call, http, body, size, &total);
         backend->list_count += call->count;
         if (rc == 0 && (backend->kind != SP_LIVY || call->from + call->count >= total)) {
             backend->listed_at = backend->list_started; //  the pass is read whole
@@ -614,7 +707,7 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
         s_walk_by (self, job->due);
     else if (call->what == SP_LIST)
         s_walk_by (self, zclock_time ()); //  sweep what ended, poll what the list missed
-    free (call);
+    s_call_destroy (&call);
 }
 
 //  Starts a request. Returns its context (valid until its reply is handled), or NULL when it
@@ -631,11 +724,17 @@ s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what, const c
         snprintf (call->job, sizeof call->job, "%s", job->id);
         job->in_flight = true;
     }
+    if (what == SP_LIST)
+        sp_jlist_init (&call->list,
+                       backend->kind == SP_STANDALONE ? &sp_master_list_shape
+                       : backend->kind == SP_LIVY     ? &sp_livy_list_shape
+                                                      : &sp_yarn_list_shape,
+                       s_list_keep, call);
     if (sp_http_request (self->http, method, url, body, backend->auth, backend->timeout_ms, s_done,
-                         call)) {
+                         what == SP_LIST ? s_list_progress : NULL, call)) {
         if (job)
             job->in_flight = false;
-        free (call);
+        s_call_destroy (&call);
         return NULL;
     }
     return call;

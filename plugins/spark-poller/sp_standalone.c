@@ -143,23 +143,16 @@ s_driver (const sp_jobject_t *driver, sp_status_t *status)
     return status->state != JOBD_STATE_NONE;
 }
 
+//  The master UI's /json/: {..., "activedrivers":[...], "completeddrivers":[...], ...}
+const sp_jlist_shape_t sp_master_list_shape = {
+    .levels = 1, .keys = {{"activedrivers", "completeddrivers"}}, .parse = s_driver};
+
 int
 sp_master_json (const char *body, size_t size, long http, sp_status_fn *fn, void *arg)
 {
-    if (http != 200 || !body || !sp_jscan_check (body, size))
-        return JOBD_EPROTO;
-    sp_jscan_t scan;
-    sp_jscan_init (&scan, body, size);
-    if (!sp_jscan_enter (&scan, SP_JOBJECT))
-        return JOBD_EPROTO;
-    bool stopped = false;
-    sp_jvalue_t key;
-    while (!stopped && sp_jscan_member (&scan, &key))
-        if (sp_jkey_is (key, "activedrivers") || sp_jkey_is (key, "completeddrivers"))
-            stopped = sp_json_each (&scan, s_driver, fn, arg);
-        else
-            sp_jscan_value (&scan, NULL);
-    return scan.failed ? JOBD_EPROTO : 0;
+    sp_jlist_t list;
+    sp_jlist_init (&list, &sp_master_list_shape, fn, arg);
+    return http == 200 ? sp_jlist_feed (&list, body, size, true) : JOBD_EPROTO;
 }
 
 //  Orders two drivers by age: their ids carry the master's submit time and a counter

@@ -72,6 +72,11 @@ int sp_history_apps (const char *body, size_t size, long http, sp_status_fn *fn,
 //  when any job failed, else SUCCEEDED. 404 gives known false.
 int sp_history_jobs (const char *body, size_t size, long http, sp_status_t *status);
 
+//  The list replies' shapes, for reading them as they arrive (sp_jlist.h): what sp_master_json,
+//  sp_livy_list (total: the captured value) and sp_yarn_apps read.
+typedef struct sp_jlist_shape_t sp_jlist_shape_t;
+extern const sp_jlist_shape_t sp_master_list_shape, sp_livy_list_shape, sp_yarn_list_shape;
+
 //  The mappings on their own (reference §6). Return JOBD_STATE_NONE for an unknown word.
 jobd_state_t sp_map_standalone (const char *driver_state);
 jobd_state_t sp_map_livy (const char *state);

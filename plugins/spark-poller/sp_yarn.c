@@ -50,30 +50,16 @@ s_app (const sp_jobject_t *app, sp_status_t *status)
     return status->state != JOBD_STATE_NONE;
 }
 
+//  {"apps":{"app":[...]}}; no match is "apps":{}, "apps":"", "apps":null or no "app".
+const sp_jlist_shape_t sp_yarn_list_shape = {
+    .levels = 2, .keys = {{"apps"}, {"app"}}, .required = SP_JLIST_KEY, .parse = s_app};
+
 int
 sp_yarn_apps (const char *body, size_t size, long http, sp_status_fn *fn, void *arg)
 {
-    if (http != 200 || !body || !sp_jscan_check (body, size))
-        return JOBD_EPROTO;
-    sp_jscan_t scan;
-    sp_jscan_init (&scan, body, size);
-    if (!sp_jscan_enter (&scan, SP_JOBJECT))
-        return JOBD_EPROTO;
-    //  {"apps":{"app":[...]}}; no match is "apps":{}, "apps":"", "apps":null or no "app".
-    bool apps = false, stopped = false;
-    sp_jvalue_t key;
-    while (!stopped && sp_jscan_member (&scan, &key)) {
-        if (!sp_jkey_is (key, "apps") || !(apps = true) || !sp_jscan_enter (&scan, SP_JOBJECT)) {
-            sp_jscan_value (&scan, NULL);
-            continue;
-        }
-        while (!stopped && sp_jscan_member (&scan, &key))
-            if (sp_jkey_is (key, "app"))
-                stopped = sp_json_each (&scan, s_app, fn, arg);
-            else
-                sp_jscan_value (&scan, NULL);
-    }
-    return apps && !scan.failed ? 0 : JOBD_EPROTO;
+    sp_jlist_t list;
+    sp_jlist_init (&list, &sp_yarn_list_shape, fn, arg);
+    return http == 200 ? sp_jlist_feed (&list, body, size, true) : JOBD_EPROTO;
 }
 
 int

@@ -1,5 +1,6 @@
 //  Fuzz target: spark-poller's parsers. The first byte picks the parser and the HTTP status; the
 //  rest is the body, as a backend might send it.
+#include "sp_jlist.h"
 #include "sp_status.h"
 #include <stdint.h>
 #include <string.h>
@@ -14,6 +15,23 @@ s_count (const sp_status_t *status, void *arg)
         __builtin_trap ();
     (*(size_t *)arg)++;
     return true;
+}
+
+//  A list read as it arrives, in pieces of `step` bytes, gives what the whole body gives: the
+//  same verdict, and (when it is read) the same jobs, none twice.
+static void
+s_chunked (const sp_jlist_shape_t *shape, const char *body, size_t length, size_t step)
+{
+    size_t whole = 0, chunked = 0;
+    sp_jlist_t list;
+    sp_jlist_init (&list, shape, s_count, &whole);
+    int expected = sp_jlist_feed (&list, body, length, true);
+    sp_jlist_init (&list, shape, s_count, &chunked);
+    for (size_t size = 0; size < length; size += step)
+        sp_jlist_feed (&list, body, size, false);
+    if (sp_jlist_feed (&list, body, length, true) != expected ||
+        (expected == 0 && whole != chunked))
+        __builtin_trap ();
 }
 
 int
@@ -40,15 +58,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             break;
         case 3:
             sp_master_json (body, length, http, s_count, &count);
+            s_chunked (&sp_master_list_shape, body, length, 1 + (data[0] >> 4));
             break;
         case 4:
             sp_livy_batch (body, length, http, &status);
             break;
         case 5:
             sp_livy_list (body, length, http, s_count, &count, &total);
+            s_chunked (&sp_livy_list_shape, body, length, 1 + (data[0] >> 4));
             break;
         case 6:
             sp_yarn_apps (body, length, http, s_count, &count);
+            s_chunked (&sp_yarn_list_shape, body, length, 1 + (data[0] >> 4));
             break;
         case 7:
             sp_yarn_app (body, length, http, &status);
