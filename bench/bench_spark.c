@@ -335,6 +335,12 @@ s_list_cycle (s_sim_t *sim, const s_list_backend_t *backend, int jobs)
                     (backend->counted2 ? s_sim_count (sim, backend->counted2, NULL) : 0);
     result.steady = (double)(after - before) / (lists_seen ? lists_seen : 1);
     result.list_ms = s_listed_ms (&harness, jobs);
+    if (getenv ("BENCH_SPARK_PROFILE") && jobs >= 100000) {
+        //  A quiet minute of listing, for `perf record -p PID` from another shell.
+        fprintf (stderr, "bench: jobd pid %d lists %d jobs for %s s: profile it now\n",
+                 (int)harness.pid, jobs, getenv ("BENCH_SPARK_PROFILE"));
+        zclock_sleep (atoi (getenv ("BENCH_SPARK_PROFILE")) * 1000);
+    }
 
     //  The change: every job's hour of run time passes at once.
     s_sim_call (sim, "POST", "/sim/stats/reset", NULL);

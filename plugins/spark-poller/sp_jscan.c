@@ -45,12 +45,29 @@ s_hex4 (const char *at)
     return code;
 }
 
-//  A string starting at its opening quote: the byte after its closing quote, or NULL.
+//  Whether any of 8 bytes is a quote, a backslash or a control character (bit tricks from
+//  "Bit Twiddling Hacks": a zero byte of v ^ c is a byte equal to c).
+static inline bool
+s_special8 (const char *at)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t v;
+    memcpy (&v, at, 8);
+    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+    uint64_t found =
+        ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((v - ones * 0x20) & ~v);
+    return (found & highs) != 0;
+}
+
+//  A string starting at its opening quote: the byte after its closing quote, or NULL. When
+//  escaped is not NULL, it says whether the string has an escape.
 static const char *
-s_string (const char *at, const char *end)
+s_string (const char *at, const char *end, bool *escaped)
 {
     at++;
     while (at < end) {
+        while (end - at >= 8 && !s_special8 (at))
+            at += 8;
         while (at < end && s_plain ((unsigned char)*at))
             at++;
         if (at >= end)
@@ -59,6 +76,8 @@ s_string (const char *at, const char *end)
             return at + 1;
         if (*at != '\\' || end - at < 2)
             return NULL; //  a control character, or a backslash at the end
+        if (escaped)
+            *escaped = true;
         char escape = at[1];
         if (escape == 'u') {
             if (end - at < 6 || s_hex4 (at + 2) < 0)
@@ -143,8 +162,9 @@ s_container (const char *at, const char *end, int depth, sp_jobject_t *object)
         return at + 1;
     while (at < end) {
         const char *key = at;
+        bool escaped = false;
         if (is_object) {
-            if (*at != '"' || !(at = s_string (at, end)))
+            if (*at != '"' || !(at = s_string (at, end, &escaped)))
                 return NULL;
             const char *key_end = at;
             at = s_space (at, end);
@@ -155,6 +175,7 @@ s_container (const char *at, const char *end, int depth, sp_jobject_t *object)
                 object->member[object->count].key =
                     (sp_jvalue_t){SP_JSTRING, key, (size_t)(key_end - key)};
                 object->member[object->count].value = (sp_jvalue_t){s_type (at, end), at, 0};
+                object->member[object->count].escaped = escaped;
             }
         }
         const char *value = at;
@@ -183,7 +204,7 @@ s_value (const char *at, const char *end, int depth, sp_jobject_t *object)
     sp_jtype_t type = s_type (at, end);
     switch (type) {
         case SP_JSTRING:
-            return s_string (at, end);
+            return s_string (at, end, NULL);
         case SP_JOBJECT:
         case SP_JARRAY:
             return s_container (at, end, depth, object);
@@ -305,7 +326,7 @@ sp_jscan_member (sp_jscan_t *self, sp_jvalue_t *key)
     if (!s_next (self, '}'))
         return false;
     const char *start = self->at;
-    const char *key_end = *start == '"' ? s_string (start, self->end) : NULL;
+    const char *key_end = *start == '"' ? s_string (start, self->end, NULL) : NULL;
     const char *after = key_end ? s_space (key_end, self->end) : NULL;
     if (!after || after >= self->end || *after != ':')
         return s_fail (self);
@@ -504,8 +525,13 @@ sp_jkey_is (sp_jvalue_t key, const char *name)
 sp_jvalue_t
 sp_jobject_get (const sp_jobject_t *object, const char *name)
 {
-    for (size_t index = object->count; index-- > 0;)
-        if (sp_jkey_is (object->member[index].key, name))
+    size_t length = strlen (name);
+    for (size_t index = object->count; index-- > 0;) {
+        sp_jvalue_t key = object->member[index].key;
+        if (object->member[index].escaped
+                ? sp_jkey_is (key, name)
+                : key.size == length + 2 && memcmp (key.text + 1, name, length) == 0)
             return object->member[index].value;
+    }
     return (sp_jvalue_t){SP_JNONE, NULL, 0};
 }

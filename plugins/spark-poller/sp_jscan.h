@@ -37,6 +37,7 @@ typedef struct {
     struct {
         sp_jvalue_t key; //  a string
         sp_jvalue_t value;
+        bool escaped; //  the key has an escape (compared unescaped)
     } member[SP_JMEMBERS];
 } sp_jobject_t;
 

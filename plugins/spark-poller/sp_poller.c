@@ -475,9 +475,9 @@ s_list_read (s_poller_t *self, s_call_t *call, long http, const char *body, size
     for (size_t index = 0; index < call->listed_count; index++) {
         const s_listed_t *listed = &call->listed[index];
         sp_status_reset (&status);
-        snprintf (status.id, sizeof status.id, "%s", listed->id);
-        snprintf (status.name, sizeof status.name, "%s", listed->name ? listed->name : "");
-        snprintf (status.error, sizeof status.error, "%s", listed->error ? listed->error : "");
+        sp_copy (status.id, sizeof status.id, listed->id);
+        sp_copy (status.name, sizeof status.name, listed->name);
+        sp_copy (status.error, sizeof status.error, listed->error);
         memcpy (status.raw, listed->raw, sizeof status.raw);
         status.state = listed->state;
         status.known = listed->known;
