@@ -507,7 +507,8 @@ s_bench_polling (int jobs, int runs, double window)
     s_sim_start (&sim, "bench-sim", "0");
     json_t *ids = s_sim_jobs (&sim, "standalone", jobs, 10 * BENCH_HOUR);
     const char *status = "GET /v1/submissions/status/{id}";
-    double jobd_rate[BENCH_RUNS_MAX], curl_rate[BENCH_RUNS_MAX], ratio[BENCH_RUNS_MAX];
+    double jobd_rate[BENCH_RUNS_MAX], curl_rate[BENCH_RUNS_MAX], ratio[BENCH_RUNS_MAX],
+        jobd_cpu[BENCH_RUNS_MAX], curl_cpu[BENCH_RUNS_MAX], cpu_ratio[BENCH_RUNS_MAX];
     for (int run = 0; run < runs; run++) {
         harness_t harness;
         s_jobd_start (&harness, &sim, "standalone", false,
@@ -521,19 +522,25 @@ s_bench_polling (int jobs, int runs, double window)
         if (!s_wait_requests (&sim, status, jobs, 30000))
             s_die ("jobd does not poll");
         int64_t before = s_sim_count (&sim, NULL, status);
-        double start = bench_seconds ();
+        double start = bench_seconds (), cpu = bench_cpu_seconds (harness.pid);
         zclock_sleep ((int)(window * 1000)); //  the measurement window, not a wait for an event
         int64_t after = s_sim_count (&sim, NULL, status);
+        jobd_cpu[run] = (bench_cpu_seconds (harness.pid) - cpu) * 1e6 / (double)(after - before);
         jobd_rate[run] = (after - before) / (bench_seconds () - start);
         s_jobd_stop (&harness);
         //  The ceiling, with jobd stopped so that both had the machine to themselves.
         before = s_sim_count (&sim, NULL, status);
         start = bench_seconds ();
+        cpu = bench_cpu_seconds (0);
         curl_rate[run] = s_curl_loop (&sim, ids, 8, window);
         double seen = (s_sim_count (&sim, NULL, status) - before) / (bench_seconds () - start);
+        curl_cpu[run] = (bench_cpu_seconds (0) - cpu) * 1e6 / (seen * (bench_seconds () - start));
         ratio[run] = jobd_rate[run] / curl_rate[run];
-        fprintf (stderr, "    run %d: jobd %.0f polls/s, libcurl loop %.0f/s (sim saw %.0f/s)\n",
-                 run + 1, jobd_rate[run], curl_rate[run], seen);
+        cpu_ratio[run] = curl_cpu[run] / jobd_cpu[run];
+        fprintf (stderr,
+                 "    run %d: jobd %.0f polls/s (%.1f us CPU each), libcurl loop %.0f/s (%.1f us "
+                 "each; sim saw %.0f/s)\n",
+                 run + 1, jobd_rate[run], jobd_cpu[run], curl_rate[run], curl_cpu[run], seen);
     }
     printf ("\n(2) per-job status polling: %d standalone jobs without ui_url, interval_min = "
             "interval_max = 1ms,\n    max_in_flight 8; status requests per second the sim "
@@ -545,6 +552,13 @@ s_bench_polling (int jobs, int runs, double window)
             bench_percentile (curl_rate, runs, 0.5));
     printf ("    ratio jobd / ceiling                   %10.2f   (goal >= 0.70)\n",
             bench_percentile (ratio, runs, 0.5));
+    printf ("    CPU per poll: jobd (every thread)      %10.1f us\n",
+            bench_percentile (jobd_cpu, runs, 0.5));
+    printf ("    CPU per poll: plain libcurl loop       %10.1f us\n",
+            bench_percentile (curl_cpu, runs, 0.5));
+    printf ("    ratio plain / jobd (CPU)               %10.2f   (the busy machine distorts "
+            "it less)\n",
+            bench_percentile (cpu_ratio, runs, 0.5));
     fflush (stdout);
     json_decref (ids);
     s_sim_stop (&sim);

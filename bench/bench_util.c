@@ -2,7 +2,9 @@
 #include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 double
 bench_seconds (void)
@@ -38,4 +40,23 @@ bench_subscribe (harness_t *harness, const char *prefix)
         exit (1);
     }
     return sub;
+}
+
+double
+bench_cpu_seconds (pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", pid ? (int)pid : (int)getpid ());
+    FILE *file = fopen (path, "r");
+    size_t size = file ? fread (text, 1, sizeof text - 1, file) : 0;
+    if (file)
+        fclose (file);
+    text[size] = 0;
+    //  After the command name (which may hold blanks): utime is the 12th field, stime the 13th.
+    char *rest = strrchr (text, ')');
+    unsigned long long utime = 0, stime = 0;
+    if (!rest || sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                         &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf (_SC_CLK_TCK);
 }

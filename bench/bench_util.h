@@ -18,4 +18,8 @@ int bench_compare (const void *a, const void *b);
 //  1: the max) of them, or -1 when there are none.
 double bench_percentile (double *values, size_t count, double fraction);
 
+//  CPU seconds (user and system, every thread) that process pid (0: this one) has used so far,
+//  or -1. A measure that a busy shared machine distorts less than a rate.
+double bench_cpu_seconds (pid_t pid);
+
 #endif

@@ -33,75 +33,69 @@ sp_map_standalone (const char *driver_state)
     return JOBD_STATE_NONE;
 }
 
-//  The envelope every REST reply shares: a JSON object with "action". Returns the object (fresh)
-//  or NULL with status->error saying what came instead.
-static json_t *
-s_envelope (const char *body, size_t size, long http, sp_status_t *status)
+//  The envelope every REST reply shares: a JSON object with "action" (into root, borrowed from
+//  body). Returns false, with status->error saying what came instead, for anything else.
+static bool
+s_envelope (const char *body, size_t size, long http, sp_status_t *status, sp_jobject_t *root)
 {
     sp_status_reset (status);
-    json_t *root = sp_json_load (body, size);
-    if (!json_is_object (root) || !sp_json_str (root, "action")) {
+    if (!sp_json_root (body, size, root) || sp_jobject_get (root, "action").type != SP_JSTRING) {
         snprintf (status->error, sizeof status->error,
                   "master answered HTTP %ld without a JSON reply (%zu bytes)", http, size);
-        json_decref (root);
-        return NULL;
+        return false;
     }
-    const char *message = sp_json_str (root, "message");
-    if (message)
-        sp_copy (status->error, sizeof status->error, message);
-    if (message && strstr (message, SP_STANDBY_PREFIX))
+    if (sp_jstr (root, "message", status->error, sizeof status->error) &&
+        strstr (status->error, SP_STANDBY_PREFIX))
         status->standby = true;
-    return root;
+    return true;
 }
 
 static bool
-s_success (const json_t *root)
+s_success (const sp_jobject_t *root)
 {
-    return json_is_true (json_object_get (root, "success"));
+    return sp_jobject_get (root, "success").type == SP_JTRUE;
 }
 
 int
 sp_standalone_create (const char *body, size_t size, long http, sp_status_t *status)
 {
-    json_t *root = s_envelope (body, size, http, status);
-    if (!root)
+    sp_jobject_t root;
+    if (!s_envelope (body, size, http, status, &root))
         return JOBD_EPROTO;
-    const char *id = sp_json_str (root, "submissionId");
-    int rc = 0;
-    if (http == 200 && s_success (root) && id) {
+    char id[JOBD_ID_MAX + 1];
+    if (http == 200 && s_success (&root) && sp_jstr (&root, "submissionId", id, sizeof id)) {
         sp_copy (status->id, sizeof status->id, id);
         status->state = JOBD_STATE_SUBMITTED;
         status->error[0] = 0; //  the message is "Driver successfully submitted as ..."
-    } else {
-        //  A refusal: ErrorResponse (400/500) or success:false (a standby master).
-        if (!status->error[0])
-            snprintf (status->error, sizeof status->error,
-                      "master refused the submission (HTTP %ld)", http);
-        rc = JOBD_ESTATE;
+        return 0;
     }
-    json_decref (root);
-    return rc;
+    //  A refusal: ErrorResponse (400/500) or success:false (a standby master).
+    if (!status->error[0])
+        snprintf (status->error, sizeof status->error, "master refused the submission (HTTP %ld)",
+                  http);
+    return JOBD_ESTATE;
 }
 
 int
 sp_standalone_status (const char *body, size_t size, long http, sp_status_t *status)
 {
-    json_t *root = s_envelope (body, size, http, status);
-    if (!root)
+    sp_jobject_t root;
+    if (!s_envelope (body, size, http, status, &root))
         return JOBD_EPROTO;
     int rc = 0;
-    const char *action = sp_json_str (root, "action");
+    char action[64], state[32];
+    sp_jstr (&root, "action", action, sizeof action);
     if (http != 200 || strcmp (action, "SubmissionStatusResponse") != 0)
         rc = JOBD_EPROTO; //  400/468/500 ErrorResponse: the request or the server is wrong
-    else if (!s_success (root)) {
+    else if (!s_success (&root)) {
         //  Unknown, aged out or cleared, or a standby master: only the latter is not news.
         status->known = status->standby;
         if (!status->standby)
             status->error[0] = 0;
     } else {
-        const char *state = sp_json_str (root, "driverState");
-        sp_copy (status->raw, sizeof status->raw, state);
-        status->state = sp_map_standalone (state);
+        bool has_state = sp_jstr (&root, "driverState", state, sizeof state);
+        sp_copy (status->raw, sizeof status->raw, has_state ? state : NULL);
+        status->state = has_state ? sp_map_standalone (state) : JOBD_STATE_NONE;
         if (status->state == JOBD_STATE_NONE)
             rc = JOBD_EPROTO;
         //  A driver that exits non-zero leaves no message (§1.5): say what is known.
@@ -111,21 +105,18 @@ sp_standalone_status (const char *body, size_t size, long http, sp_status_t *sta
                       "no message for that; see the driver's log on its worker)",
                       state);
     }
-    sp_copy (status->id, sizeof status->id, sp_json_str (root, "submissionId"));
-    json_decref (root);
+    sp_jstr (&root, "submissionId", status->id, sizeof status->id);
     return rc;
 }
 
 int
 sp_standalone_kill (const char *body, size_t size, long http, sp_status_t *status)
 {
-    json_t *root = s_envelope (body, size, http, status);
-    if (!root)
+    sp_jobject_t root;
+    if (!s_envelope (body, size, http, status, &root))
         return JOBD_EPROTO;
-    int rc = http == 200 && s_success (root) ? 0 : JOBD_ESTATE;
-    sp_copy (status->id, sizeof status->id, sp_json_str (root, "submissionId"));
-    json_decref (root);
-    return rc;
+    sp_jstr (&root, "submissionId", status->id, sizeof status->id);
+    return http == 200 && s_success (&root) ? 0 : JOBD_ESTATE;
 }
 
 static bool
