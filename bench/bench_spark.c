@@ -336,7 +336,7 @@ s_list_cycle (s_sim_t *sim, const s_list_backend_t *backend, int jobs)
     result.steady = (double)(after - before) / (lists_seen ? lists_seen : 1);
     result.list_ms = s_listed_ms (&harness, jobs);
     if (getenv ("BENCH_SPARK_PROFILE") && jobs >= 100000) {
-        //  A quiet minute of listing, for `perf record -p PID` from another shell.
+        //  Time to `perf record -p PID` from another shell (the polling window too).
         fprintf (stderr, "bench: jobd pid %d lists %d jobs for %s s: profile it now\n",
                  (int)harness.pid, jobs, getenv ("BENCH_SPARK_PROFILE"));
         zclock_sleep (atoi (getenv ("BENCH_SPARK_PROFILE")) * 1000);
@@ -521,6 +521,11 @@ s_bench_polling (int jobs, int runs, double window)
         //  Warm: every job polled at least once more after tracking.
         if (!s_wait_requests (&sim, status, jobs, 30000))
             s_die ("jobd does not poll");
+        if (getenv ("BENCH_SPARK_PROFILE")) {
+            window = atof (getenv ("BENCH_SPARK_PROFILE"));
+            fprintf (stderr, "bench: jobd pid %d polls for %.0f s: profile it now\n",
+                     (int)harness.pid, window);
+        }
         int64_t before = s_sim_count (&sim, NULL, status);
         double start = bench_seconds (), cpu = bench_cpu_seconds (harness.pid);
         zclock_sleep ((int)(window * 1000)); //  the measurement window, not a wait for an event
