@@ -1,7 +1,7 @@
 //  kafka-listener: the outbound topic, from the store's transition log (see kl_forward.h).
 #include "kl_forward.h"
+#include "kl_json.h"
 #include "kl_outbox.h"
-#include <jansson.h>
 #include <string.h>
 
 #define S_READ_MAX        1000 //  log entries read at a time
@@ -19,6 +19,7 @@ struct _kl_forward_t {
     bool dirty; //  the log may have entries after what was sent
     bool full;  //  the producer's queue was full: read again later
     uint64_t forwarded, failed;
+    kl_json_t json; //  the text of the transition being produced
 };
 
 static void
@@ -77,6 +78,7 @@ kl_forward_destroy (kl_forward_t **self_p)
     if (!self_p || !*self_p)
         return;
     kl_outbox_destroy (&(*self_p)->outbox);
+    kl_json_fini (&(*self_p)->json);
     free (*self_p);
     *self_p = NULL;
 }
@@ -88,28 +90,40 @@ kl_forward_poke (kl_forward_t *self)
         self->dirty = true;
 }
 
+//  One transition as JSON: the object jansson's json_pack and json_dumps made before, written
+//  straight into the forwarder's buffer (they cost a third of the plugin's time at full speed).
+//  NULL when a string is not UTF-8 (json_pack refused the whole object then, and json_string
+//  a field: the same here) or out of memory.
+static const char *
+s_json (kl_forward_t *self, const jobd_event_t *event)
+{
+    kl_json_t *json = &self->json;
+    kl_json_begin (json);
+    if (!kl_json_string (json, "job", event->job) ||
+        !kl_json_string (json, "from", jobd_state_name (event->from)) ||
+        !kl_json_string (json, "state", jobd_state_name (event->state)))
+        return NULL;
+    kl_json_integer (json, "seq", (int64_t)event->seq);
+    kl_json_integer (json, "attempt", (int64_t)event->attempt);
+    kl_json_integer (json, "ts", event->ts);
+    const char *keys[] = {"name", "kind", "backend", "ext", "error", "src"};
+    const char *values[] = {event->name, event->kind,  event->backend,
+                            event->ext,  event->error, event->source};
+    for (size_t index = 0; index < 6; index++)
+        if (values[index])
+            kl_json_string (json, keys[index], values[index]);
+    return kl_json_end (json);
+}
+
 //  One transition as the outbound topic carries it: JSON, keyed by job id.
 static bool
 s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
 {
     kl_forward_t *self = (kl_forward_t *)arg;
     jobd_event_t *event = NULL;
-    char *text = NULL;
-    if (jobd_event_decode (data, size, &event, NULL, 0) == 0) {
-        json_t *json =
-            json_pack ("{s:s, s:s, s:s, s:I, s:I, s:I}", "job", event->job, "from",
-                       jobd_state_name (event->from), "state", jobd_state_name (event->state),
-                       "seq", (json_int_t)event->seq, "attempt", (json_int_t)event->attempt, "ts",
-                       (json_int_t)event->ts);
-        const char *keys[] = {"name", "kind", "backend", "ext", "error", "src"};
-        const char *values[] = {event->name, event->kind,  event->backend,
-                                event->ext,  event->error, event->source};
-        for (size_t index = 0; json && index < 6; index++)
-            if (values[index])
-                json_object_set_new (json, keys[index], json_string (values[index]));
-        text = json ? json_dumps (json, JSON_COMPACT) : NULL;
-        json_decref (json);
-    }
+    const char *text = NULL;
+    if (jobd_event_decode (data, size, &event, NULL, 0) == 0)
+        text = s_json (self, event);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__BAD_MSG;
     char where[32];
     snprintf (where, sizeof where, "%llu", (unsigned long long)position);
@@ -117,11 +131,10 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
         err = rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->topic),
                                  RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY (event->job, strlen (event->job)),
-                                 RD_KAFKA_V_VALUE (text, strlen (text)),
+                                 RD_KAFKA_V_VALUE ((void *)text, self->json.size),
                                  RD_KAFKA_V_HEADER ("jobd-position", where, -1),
                                  RD_KAFKA_V_OPAQUE ((void *)(uintptr_t)position), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        free (text);
         jobd_event_destroy (&event);
         self->full = true; //  it stays in the log: sent once the queue drains
         return false;
@@ -136,7 +149,6 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
                          text ? rd_kafka_err2str (err) : "it does not decode");
         kl_outbox_done (self->outbox, position);
     }
-    free (text);
     jobd_event_destroy (&event);
     return true;
 }
