@@ -35,6 +35,7 @@ typedef struct {
     uint64_t reject_logs; //  rejects logged in the current second
     int64_t reject_second;
     bool terminated;
+    msgpack_sbuffer reply_buffer; //  kept from reply to reply
 } s_broker_t;
 
 struct _jobd_broker_t {
@@ -81,17 +82,18 @@ s_send_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bo
     zmq_send (handle, buffer->data, buffer->size, 0);
 }
 
+//  Replies are packed into the broker's one reply buffer: a fresh buffer cost a malloc (8 KiB,
+//  msgpack's first size) per event.
 static void
-s_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
-         const char *event_id, int rc, const char *reason, const jobd_apply_result_t *result)
+s_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+         bool delimiter, const char *event_id, int rc, const char *reason,
+         const jobd_apply_result_t *result)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    msgpack_sbuffer_clear (&self->reply_buffer);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, &self->reply_buffer, msgpack_sbuffer_write);
     jobd_admin_reply (&pk, event_id, rc, reason, result);
-    s_send_reply (socket, identity, identity_size, delimiter, &buffer);
-    msgpack_sbuffer_destroy (&buffer);
+    s_send_reply (socket, identity, identity_size, delimiter, &self->reply_buffer);
 }
 
 //  Sends one message, topic and bytes, on the plugins' publisher and, when external, on the
@@ -227,7 +229,7 @@ s_flush (s_broker_t *self)
                 s_forward_cancel (self, entry);
         }
         if (entry->wants_reply || (entry->rc && entry->from == self->admin))
-            s_reply (entry->from, entry->identity, entry->identity_size, entry->delimiter,
+            s_reply (self, entry->from, entry->identity, entry->identity_size, entry->delimiter,
                      entry->event->id, entry->rc, NULL, batch_rc ? NULL : &entry->result);
         jobd_apply_result_clear (&entry->result);
         jobd_event_destroy (&entry->event);
@@ -361,7 +363,8 @@ s_receive (s_broker_t *self, zsock_t *socket)
         rc = s_route_output (self, event, reason, sizeof reason);
         if (rc == 0) {
             if (admin || event->reply)
-                s_reply (socket, identity, identity_size, delimiter, event->id, 0, NULL, NULL);
+                s_reply (self, socket, identity, identity_size, delimiter, event->id, 0, NULL,
+                         NULL);
             goto done;
         }
     }
@@ -371,8 +374,8 @@ s_receive (s_broker_t *self, zsock_t *socket)
             char id[JOBD_ID_MAX + 1] = "";
             if (!event)
                 jobd_admin_string (&unpacked.data, "id", id, sizeof id);
-            s_reply (socket, identity, identity_size, delimiter, event ? event->id : id, rc, reason,
-                     NULL);
+            s_reply (self, socket, identity, identity_size, delimiter, event ? event->id : id, rc,
+                     reason, NULL);
         }
         goto done;
     }
@@ -475,6 +478,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     s_broker_t *self = &self_data;
     self->stats.started_at = jobd_now_ms ();
     self->batch = (s_entry_t *)zmalloc (sizeof (s_entry_t) * self->batch_max);
+    msgpack_sbuffer_init (&self->reply_buffer);
     self->plugins = zhashx_new ();
     zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
     self->bus = s_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
@@ -519,6 +523,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     zsock_destroy (&self->plugin_pub);
     zsock_destroy (&self->bus);
     zhashx_destroy (&self->plugins);
+    msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);
 }
 

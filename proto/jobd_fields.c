@@ -404,8 +404,13 @@ int
 jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, uint8_t **data_p,
                     size_t *size_p, char *reason, size_t reason_size)
 {
+    //  Room for a usual event or record to start with: msgpack's own first size, 8 KiB, was a
+    //  large allocation per encoded event (the broker keeps a batch's transitions until the
+    //  commit). The buffer doubles when it must.
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
+    buffer.data = (char *)malloc (512);
+    buffer.alloc = buffer.data ? 512 : 0;
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     if (jobd_fields_pack (fields, count, base, &pk) || !buffer.data) {

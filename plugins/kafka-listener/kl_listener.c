@@ -376,11 +376,13 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
 static void
 s_on_reply (s_listener_t *self)
 {
-    zframe_t *frame = zframe_recv (self->bus);
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    bool received = zmq_msg_recv (&frame, zsock_resolve (self->bus), 0) >= 0;
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
-    if (frame &&
-        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0) == 0) {
+    if (received &&
+        jobd_msgpack_unpack (zmq_msg_data (&frame), zmq_msg_size (&frame), &reply, NULL, 0) == 0) {
         const msgpack_object *map = &reply.data;
         char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "";
         bool ok = false;
@@ -427,23 +429,40 @@ s_on_reply (s_listener_t *self)
         }
     }
     msgpack_unpacked_destroy (&reply);
-    zframe_destroy (&frame);
+    zmq_msg_close (&frame);
 }
 
-//  A committed transition: heartbeat deadlines follow it, and the transition log has news.
+//  A committed transition: heartbeat deadlines follow it, and the transition log has news. Read
+//  as plain zmq messages: one per transition, at full speed, zmsg's allocations showed.
 static void
 s_on_transition (s_listener_t *self, zsock_t *events)
 {
-    zmsg_t *msg = zmsg_recv (events);
-    zframe_t *payload = msg ? zmsg_last (msg) : NULL;
+    void *handle = zsock_resolve (events);
+    zmq_msg_t frames[2];
+    size_t count = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t *frame = &frames[count < 2 ? count : 1];
+        if (count >= 2)
+            zmq_msg_close (frame); //  a third frame: not a transition, read and dropped
+        zmq_msg_init (frame);
+        if (zmq_msg_recv (frame, handle, 0) < 0) {
+            zmq_msg_close (frame);
+            break;
+        }
+        count++;
+        more = zmq_msg_more (frame);
+    }
     jobd_event_t *event = NULL;
     //  Decoded only when some job may have a deadline: at full speed this is most of the cost.
-    if (payload && zmsg_size (msg) == 2 && !kl_watch_idle (self->watch) &&
-        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
+    if (count == 2 && !kl_watch_idle (self->watch) &&
+        jobd_event_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]), &event, NULL, 0) ==
+            0)
         kl_watch_state (self->watch, event->job, event->kind, event->state, zclock_time ());
     kl_forward_poke (self->forward);
     jobd_event_destroy (&event);
-    zmsg_destroy (&msg);
+    for (size_t index = 0; index < count && index < 2; index++)
+        zmq_msg_close (&frames[index]);
 }
 
 //  A watched job crossed a line: stale (published as such), then lost (an observation).
