@@ -1,6 +1,5 @@
 //  kafka-listener: a small JSON object writer (see kl_json.h).
 #include "kl_json.h"
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +42,9 @@ kl_json_begin (kl_json_t *self)
     s_append (self, "{", 1);
 }
 
-//  The length of the UTF-8 sequence at text, or 0 when it is not valid.
+//  The length of the UTF-8 sequence at text (left bytes remain), or 0 when it is not valid.
 static size_t
-s_utf8_length (const unsigned char *text)
+s_utf8_length (const unsigned char *text, size_t left)
 {
     unsigned char first = text[0];
     size_t length;
@@ -65,9 +64,11 @@ s_utf8_length (const unsigned char *text)
         value = first & 0x07;
     } else
         return 0;
+    if (length > left)
+        return 0;
     for (size_t index = 1; index < length; index++) {
         if ((text[index] & 0xC0) != 0x80)
-            return 0; //  also stops at the NUL
+            return 0;
         value = (value << 6) | (text[index] & 0x3F);
     }
     if ((length == 3 && value < 0x800) || (length == 4 && value < 0x10000) || value > 0x10FFFF ||
@@ -76,12 +77,13 @@ s_utf8_length (const unsigned char *text)
     return length;
 }
 
-bool
-kl_json_utf8 (const char *text)
+static bool
+s_utf8 (const char *text, size_t size)
 {
     const unsigned char *cursor = (const unsigned char *)text;
-    while (*cursor) {
-        size_t length = s_utf8_length (cursor);
+    const unsigned char *end = cursor + size;
+    while (cursor < end) {
+        size_t length = s_utf8_length (cursor, (size_t)(end - cursor));
         if (length == 0)
             return false;
         cursor += length;
@@ -89,23 +91,28 @@ kl_json_utf8 (const char *text)
     return true;
 }
 
-//  A JSON string, escaped as jansson escapes it: quote, backslash and control characters only.
+bool
+kl_json_utf8 (const char *text)
+{
+    return s_utf8 (text, strlen (text));
+}
+
+//  A JSON string, escaped as jansson escapes it: quote, backslash and control characters only
+//  (a NUL too, as \u0000).
 static void
-s_quoted (kl_json_t *self, const char *text)
+s_quoted (kl_json_t *self, const char *text, size_t size)
 {
     s_append (self, "\"", 1);
-    const char *run = text;
-    for (const char *cursor = text;; cursor++) {
+    const char *run = text, *end = text + size;
+    for (const char *cursor = text; cursor < end; cursor++) {
         unsigned char byte = (unsigned char)*cursor;
         if (byte >= 0x20 && byte != '"' && byte != '\\')
             continue;
         s_append (self, run, (size_t)(cursor - run));
         run = cursor + 1;
-        if (byte == 0)
-            break;
         //  The short escapes JSON has, then \u00XX for the other control characters.
         static const char shorts[] = "\"\\\b\f\n\r\t", letters[] = "\"\\bfnrt";
-        const char *found = strchr (shorts, byte);
+        const char *found = byte ? strchr (shorts, byte) : NULL;
         char escape[8];
         if (found)
             snprintf (escape, sizeof escape, "\\%c", letters[found - shorts]);
@@ -113,6 +120,7 @@ s_quoted (kl_json_t *self, const char *text)
             snprintf (escape, sizeof escape, "\\u%04X", byte);
         s_append (self, escape, strlen (escape));
     }
+    s_append (self, run, (size_t)(end - run));
     s_append (self, "\"", 1);
 }
 
@@ -121,27 +129,53 @@ s_key (kl_json_t *self, const char *key)
 {
     if (self->size > 1)
         s_append (self, ",", 1);
-    s_quoted (self, key);
+    s_quoted (self, key, strlen (key));
     s_append (self, ":", 1);
 }
 
 bool
 kl_json_string (kl_json_t *self, const char *key, const char *value)
 {
-    if (!kl_json_utf8 (value))
+    return kl_json_string_n (self, key, value, strlen (value));
+}
+
+bool
+kl_json_string_n (kl_json_t *self, const char *key, const char *value, size_t size)
+{
+    if (!s_utf8 (value, size))
         return false;
     s_key (self, key);
-    s_quoted (self, value);
+    s_quoted (self, value, size);
     return true;
+}
+
+size_t
+kl_json_format_integer (char text[21], int64_t value)
+{
+    //  Digits from the end, of the magnitude as unsigned (INT64_MIN has no positive twin).
+    char digits[21];
+    size_t count = 0;
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[count++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    size_t size = 0;
+    if (value < 0)
+        text[size++] = '-';
+    while (count)
+        text[size++] = digits[--count];
+    text[size] = 0;
+    return size;
 }
 
 void
 kl_json_integer (kl_json_t *self, const char *key, int64_t value)
 {
-    char text[32];
-    int size = snprintf (text, sizeof text, "%" PRId64, value);
+    char text[21];
+    size_t size = kl_json_format_integer (text, value);
     s_key (self, key);
-    s_append (self, text, (size_t)size);
+    s_append (self, text, size);
 }
 
 const char *

@@ -22,8 +22,15 @@ void kl_json_begin (kl_json_t *self);
 //  caller decides: jansson refuses such strings).
 bool kl_json_string (kl_json_t *self, const char *key, const char *value);
 
+//  The same for size bytes at value (which may hold a NUL, written \u0000 as jansson does).
+bool kl_json_string_n (kl_json_t *self, const char *key, const char *value, size_t size);
+
 //  Appends "key":value.
 void kl_json_integer (kl_json_t *self, const char *key, int64_t value);
+
+//  Writes value in decimal and a NUL into text (20 characters at most: INT64_MIN). Returns the
+//  length. What snprintf writes with PRId64, without its cost.
+size_t kl_json_format_integer (char text[21], int64_t value);
 
 //  Closes the object. Returns the text (borrowed, valid until the next begin), or NULL when out
 //  of memory.

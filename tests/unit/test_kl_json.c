@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -80,12 +82,38 @@ test_utf8_as_jansson_counts_it (void **state)
     kl_json_fini (&json);
 }
 
+static void
+test_integers_and_nul_as_jansson_writes_them (void **state)
+{
+    static const int64_t values[] = {0, 7, -7, 9, 10, 1700000000000LL, INT64_MAX, INT64_MIN};
+    for (size_t index = 0; index < sizeof values / sizeof values[0]; index++) {
+        char text[21], expected[32];
+        snprintf (expected, sizeof expected, "%lld", (long long)values[index]);
+        assert_int_equal (kl_json_format_integer (text, values[index]), strlen (expected));
+        assert_string_equal (text, expected);
+    }
+    //  A string given by length may hold a NUL: \u0000, as json_stringn is written.
+    kl_json_t json = {0};
+    kl_json_begin (&json);
+    assert_true (kl_json_string_n (&json, "job", "a\0b\"", 4));
+    assert_false (kl_json_string_n (&json, "ext", "ab\xc3", 3)); //  cut in a sequence
+    const char *text = kl_json_end (&json);
+    json_t *object = json_object ();
+    json_object_set_new (object, "job", json_stringn ("a\0b\"", 4));
+    char *expected = json_dumps (object, JSON_COMPACT);
+    assert_string_equal (text, expected);
+    free (expected);
+    json_decref (object);
+    kl_json_fini (&json);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_same_bytes_as_jansson),
         cmocka_unit_test (test_utf8_as_jansson_counts_it),
+        cmocka_unit_test (test_integers_and_nul_as_jansson_writes_them),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
