@@ -36,7 +36,7 @@ typedef struct {
     zsock_t *plugin_pub; //  PUB, inproc: transitions and commands to plugins
     zsock_t *events;     //  XPUB, external: transitions to subscribers
     size_t batch_max;
-    size_t batch_room; //  entries allocated: batch_max, and room for a whole batch event
+    size_t batch_room; //  entries allocated: batch_max, or a whole batch event
     s_entry_t *batch;
     size_t batch_size;
     jobd_broker_stats_t stats;
@@ -380,8 +380,9 @@ s_receive_batch (s_broker_t *self, zsock_t *socket, const uint8_t *identity, siz
         return JOBD_EPROTO;
     }
     size_t count = events->via.array.size;
-    //  A batch is applied in one commit: what is waiting goes first when the batch would not fit.
-    if (self->batch_size + count > self->batch_room)
+    //  A batch is applied in one commit: what is waiting goes first when the batch would not fit
+    //  under batch_max with it (a batch larger than batch_max is committed alone).
+    if (self->batch_size > 0 && self->batch_size + count > self->batch_max)
         s_flush (self);
     for (size_t index = 0; index < count; index++) {
         s_entry_t *entry = s_entry_add (self, socket, identity, identity_size, delimiter);
@@ -589,7 +590,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     s_broker_t self_data = {.pipe = pipe, .store = args->store, .batch_max = args->batch_max};
     s_broker_t *self = &self_data;
     self->stats.started_at = jobd_now_ms ();
-    self->batch_room = self->batch_max + JOBD_BATCH_MAX;
+    self->batch_room = self->batch_max > JOBD_BATCH_MAX ? self->batch_max : JOBD_BATCH_MAX;
     self->batch = (s_entry_t *)zmalloc (sizeof (s_entry_t) * self->batch_room);
     msgpack_sbuffer_init (&self->reply_buffer);
     self->plugins = zhashx_new ();
