@@ -119,6 +119,14 @@ jobd_admin_reply (msgpack_packer *pk, const char *event_id, int rc, const char *
         s_pack_kv (pk, "outcome", s_outcome_name (result->outcome));
 }
 
+void
+jobd_admin_batch_reply (msgpack_packer *pk, const char *batch_id, size_t count)
+{
+    s_reply_head (pk, batch_id, 0, NULL, 1);
+    s_pack_str (pk, "replies");
+    msgpack_pack_array (pk, count);
+}
+
 //  ls: every job matching state (a name), kind and name (a substring), up to limit.
 typedef struct {
     msgpack_sbuffer buffer;

@@ -22,6 +22,10 @@ typedef struct {
 void jobd_admin_reply (msgpack_packer *pk, const char *event_id, int rc, const char *reason,
                        const jobd_apply_result_t *result);
 
+//  Packs the head of the reply to a `batch` event: a reply map whose last key, "replies", is an
+//  array of count replies, to be packed next (jobd_admin_reply each, in the batch's order).
+void jobd_admin_batch_reply (msgpack_packer *pk, const char *batch_id, size_t count);
+
 //  Answers one query (a decoded map whose "type" is "query") into pk. Always packs a reply map;
 //  returns 0, or the error the reply carries.
 int jobd_admin_query (const jobd_admin_context_t *context, const msgpack_object *query,

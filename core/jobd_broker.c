@@ -15,9 +15,17 @@ typedef struct {
     size_t identity_size;
     bool delimiter;      //  the sender is a REQ socket: replies need an empty frame
     bool wants_reply;    //  admin senders always; plugins when the event says so
-    jobd_event_t *event; //  a store event (submit, track, cancel, retry, observed)
+    jobd_event_t *event; //  a store event (submit, track, cancel, retry, observed), or NULL:
+                         //  an observation of a batch refused on arrival (rc, reason, id)
     int rc;
     jobd_apply_result_t result;
+    //  An observation of a `batch` event: the batch's entries are contiguous, its first holds
+    //  the batch's id and size, and one reply answers them all after the commit.
+    bool in_batch;
+    size_t batch_count; //  the first entry of a batch: how many entries it has
+    char *batch_id;     //  the first entry of a batch: the batch event's id (fresh)
+    char *id;           //  refused on arrival: the observation's id, when it had one (fresh)
+    char *reason;       //  refused on arrival: why (fresh)
 } s_entry_t;
 
 typedef struct {
@@ -28,6 +36,7 @@ typedef struct {
     zsock_t *plugin_pub; //  PUB, inproc: transitions and commands to plugins
     zsock_t *events;     //  XPUB, external: transitions to subscribers
     size_t batch_max;
+    size_t batch_room; //  entries allocated: batch_max, or a whole batch event
     s_entry_t *batch;
     size_t batch_size;
     jobd_broker_stats_t stats;
@@ -35,6 +44,7 @@ typedef struct {
     uint64_t reject_logs; //  rejects logged in the current second
     int64_t reject_second;
     bool terminated;
+    msgpack_sbuffer reply_buffer; //  kept from reply to reply
 } s_broker_t;
 
 struct _jobd_broker_t {
@@ -81,17 +91,18 @@ s_send_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bo
     zmq_send (handle, buffer->data, buffer->size, 0);
 }
 
+//  Replies are packed into the broker's one reply buffer: a fresh buffer cost a malloc (8 KiB,
+//  msgpack's first size) per event.
 static void
-s_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
-         const char *event_id, int rc, const char *reason, const jobd_apply_result_t *result)
+s_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+         bool delimiter, const char *event_id, int rc, const char *reason,
+         const jobd_apply_result_t *result)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    msgpack_sbuffer_clear (&self->reply_buffer);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, &self->reply_buffer, msgpack_sbuffer_write);
     jobd_admin_reply (&pk, event_id, rc, reason, result);
-    s_send_reply (socket, identity, identity_size, delimiter, &buffer);
-    msgpack_sbuffer_destroy (&buffer);
+    s_send_reply (socket, identity, identity_size, delimiter, &self->reply_buffer);
 }
 
 //  Sends one message, topic and bytes, on the plugins' publisher and, when external, on the
@@ -193,7 +204,8 @@ s_flush (s_broker_t *self)
         s_entry_t *entry = &self->batch[index];
         //  An event the store refuses costs that event only; one that breaks the batch makes
         //  the commit fail, and then every event of the batch is refused.
-        entry->rc = jobd_store_apply (self->store, entry->event, &entry->result);
+        if (entry->event)
+            entry->rc = jobd_store_apply (self->store, entry->event, &entry->result);
     }
     if (batch_rc == 0)
         batch_rc = jobd_store_commit (self->store);
@@ -207,9 +219,13 @@ s_flush (s_broker_t *self)
     } else
         self->stats.commits++;
 
+    msgpack_packer batch_pk;
+    size_t batch_last = 0; //  the index of the current batch event's last entry
     for (size_t index = 0; index < self->batch_size; index++) {
         s_entry_t *entry = &self->batch[index];
-        if (batch_rc) {
+        if (!entry->event) {
+            //  Refused on arrival (and counted then): only its reply is left.
+        } else if (batch_rc) {
             entry->rc = batch_rc;
             self->stats.rejected++;
         } else if (entry->rc) {
@@ -226,11 +242,26 @@ s_flush (s_broker_t *self)
             if (entry->result.outcome == JOBD_APPLY_FORWARD)
                 s_forward_cancel (self, entry);
         }
-        if (entry->wants_reply || (entry->rc && entry->from == self->admin))
-            s_reply (entry->from, entry->identity, entry->identity_size, entry->delimiter,
+        if (entry->in_batch) {
+            if (entry->batch_count) {
+                batch_last = index + entry->batch_count - 1;
+                msgpack_sbuffer_clear (&self->reply_buffer);
+                msgpack_packer_init (&batch_pk, &self->reply_buffer, msgpack_sbuffer_write);
+                jobd_admin_batch_reply (&batch_pk, entry->batch_id, entry->batch_count);
+            }
+            jobd_admin_reply (&batch_pk, entry->event ? entry->event->id : entry->id, entry->rc,
+                              entry->reason, batch_rc || !entry->event ? NULL : &entry->result);
+            if (index == batch_last)
+                s_send_reply (entry->from, entry->identity, entry->identity_size, entry->delimiter,
+                              &self->reply_buffer);
+        } else if (entry->wants_reply || (entry->rc && entry->from == self->admin))
+            s_reply (self, entry->from, entry->identity, entry->identity_size, entry->delimiter,
                      entry->event->id, entry->rc, NULL, batch_rc ? NULL : &entry->result);
         jobd_apply_result_clear (&entry->result);
         jobd_event_destroy (&entry->event);
+        zstr_free (&entry->batch_id);
+        zstr_free (&entry->id);
+        zstr_free (&entry->reason);
     }
     self->batch_size = 0;
 }
@@ -308,6 +339,86 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
     msgpack_sbuffer_destroy (&buffer);
 }
 
+//  Appends a zeroed entry for a message from this sender to the batch.
+static s_entry_t *
+s_entry_add (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+             bool delimiter)
+{
+    s_entry_t *entry = &self->batch[self->batch_size++];
+    memset (entry, 0, sizeof *entry);
+    entry->from = socket;
+    memcpy (entry->identity, identity, identity_size);
+    entry->identity_size = identity_size;
+    entry->delimiter = delimiter;
+    return entry;
+}
+
+//  A `batch` event: its observations are queued one by one, each refused alone when it is bad,
+//  and answered together in one reply after the commit (a plugin's bus round trip per event
+//  was most of the cost of a message). Returns 0, or an error when the batch as a whole is bad.
+static int
+s_receive_batch (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+                 bool delimiter, const msgpack_object *map, char *reason, size_t reason_size)
+{
+    char id[JOBD_ID_MAX + 1] = "";
+    const msgpack_object *events = jobd_admin_lookup (map, "events");
+    const msgpack_object *version = jobd_admin_lookup (map, "v");
+    if (!version || version->type != MSGPACK_OBJECT_POSITIVE_INTEGER || version->via.u64 == 0 ||
+        version->via.u64 > JOBD_PROTO_VERSION) {
+        snprintf (reason, reason_size, "batch event: field 'v' missing or newer than %d",
+                  JOBD_PROTO_VERSION);
+        return JOBD_EPROTO;
+    }
+    if (!jobd_admin_string (map, "id", id, sizeof id) || !id[0]) {
+        snprintf (reason, reason_size, "batch event: missing field 'id'");
+        return JOBD_EPROTO;
+    }
+    if (!events || events->type != MSGPACK_OBJECT_ARRAY || events->via.array.size == 0 ||
+        events->via.array.size > JOBD_BATCH_MAX) {
+        snprintf (reason, reason_size, "batch event: 'events' must be an array of 1 to %d events",
+                  JOBD_BATCH_MAX);
+        return JOBD_EPROTO;
+    }
+    size_t count = events->via.array.size;
+    //  A batch is applied in one commit: what is waiting goes first when the batch would not fit
+    //  under batch_max with it (a batch larger than batch_max is committed alone).
+    if (self->batch_size > 0 && self->batch_size + count > self->batch_max)
+        s_flush (self);
+    for (size_t index = 0; index < count; index++) {
+        s_entry_t *entry = s_entry_add (self, socket, identity, identity_size, delimiter);
+        entry->in_batch = true;
+        if (index == 0) {
+            entry->batch_count = count;
+            entry->batch_id = strdup (id);
+        }
+        if (index > 0)
+            self->stats.received++; //  the batch itself was counted as the first
+        const msgpack_object *item = &events->via.array.ptr[index];
+        char why[512] = "";
+        int rc = item->type == MSGPACK_OBJECT_MAP
+                     ? jobd_event_from_object (item, &entry->event, why, sizeof why)
+                     : JOBD_EPROTO;
+        if (rc == 0 && entry->event->type != JOBD_EVENT_OBSERVED) {
+            snprintf (why, sizeof why, "a batch carries observed events only, not %s",
+                      jobd_event_type_name (entry->event->type));
+            rc = JOBD_EPROTO;
+            jobd_event_destroy (&entry->event);
+        }
+        if (rc) {
+            char item_id[JOBD_ID_MAX + 1] = "";
+            if (item->type == MSGPACK_OBJECT_MAP)
+                jobd_admin_string (item, "id", item_id, sizeof item_id);
+            if (!why[0])
+                snprintf (why, sizeof why, "a batch's events must be maps");
+            entry->rc = rc;
+            entry->id = strdup (item_id);
+            entry->reason = strdup (why);
+            s_reject (self, socket == self->admin ? "admin" : "bus", rc, why);
+        }
+    }
+    return 0;
+}
+
 //  Reads one message from a ROUTER and either queues it in the batch or answers it now.
 static void
 s_receive (s_broker_t *self, zsock_t *socket)
@@ -347,6 +458,7 @@ s_receive (s_broker_t *self, zsock_t *socket)
             rc = JOBD_EPROTO;
         }
     }
+    bool batch = false; //  a bad batch is answered whatever it says: a batch always is
     if (rc == 0) {
         char type[32] = "";
         jobd_admin_string (&unpacked.data, "type", type, sizeof type);
@@ -354,34 +466,38 @@ s_receive (s_broker_t *self, zsock_t *socket)
             s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
             goto done;
         }
-        rc = jobd_event_from_object (&unpacked.data, &event, reason, sizeof reason);
+        batch = strcmp (type, "batch") == 0;
+        if (batch) {
+            rc = s_receive_batch (self, socket, identity, identity_size, delimiter, &unpacked.data,
+                                  reason, sizeof reason);
+            if (rc == 0)
+                goto done;
+        }
+        if (rc == 0)
+            rc = jobd_event_from_object (&unpacked.data, &event, reason, sizeof reason);
     }
     if (rc == 0 && (event->type == JOBD_EVENT_PLUGIN_STATUS || event->type == JOBD_EVENT_STALE ||
                     event->type == JOBD_EVENT_TRANSITION)) {
         rc = s_route_output (self, event, reason, sizeof reason);
         if (rc == 0) {
             if (admin || event->reply)
-                s_reply (socket, identity, identity_size, delimiter, event->id, 0, NULL, NULL);
+                s_reply (self, socket, identity, identity_size, delimiter, event->id, 0, NULL,
+                         NULL);
             goto done;
         }
     }
     if (rc) {
         s_reject (self, where, rc, reason);
-        if (count >= 2 && identity_size <= 255 && (admin || (event && event->reply))) {
+        if (count >= 2 && identity_size <= 255 && (admin || batch || (event && event->reply))) {
             char id[JOBD_ID_MAX + 1] = "";
             if (!event)
                 jobd_admin_string (&unpacked.data, "id", id, sizeof id);
-            s_reply (socket, identity, identity_size, delimiter, event ? event->id : id, rc, reason,
-                     NULL);
+            s_reply (self, socket, identity, identity_size, delimiter, event ? event->id : id, rc,
+                     reason, NULL);
         }
         goto done;
     }
-    s_entry_t *entry = &self->batch[self->batch_size++];
-    memset (entry, 0, sizeof *entry);
-    entry->from = socket;
-    memcpy (entry->identity, identity, identity_size);
-    entry->identity_size = identity_size;
-    entry->delimiter = delimiter;
+    s_entry_t *entry = s_entry_add (self, socket, identity, identity_size, delimiter);
     entry->wants_reply = admin || event->reply;
     entry->event = event;
     event = NULL;
@@ -474,7 +590,9 @@ s_broker_actor (zsock_t *pipe, void *arg)
     s_broker_t self_data = {.pipe = pipe, .store = args->store, .batch_max = args->batch_max};
     s_broker_t *self = &self_data;
     self->stats.started_at = jobd_now_ms ();
-    self->batch = (s_entry_t *)zmalloc (sizeof (s_entry_t) * self->batch_max);
+    self->batch_room = self->batch_max > JOBD_BATCH_MAX ? self->batch_max : JOBD_BATCH_MAX;
+    self->batch = (s_entry_t *)zmalloc (sizeof (s_entry_t) * self->batch_room);
+    msgpack_sbuffer_init (&self->reply_buffer);
     self->plugins = zhashx_new ();
     zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
     self->bus = s_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
@@ -519,6 +637,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     zsock_destroy (&self->plugin_pub);
     zsock_destroy (&self->bus);
     zhashx_destroy (&self->plugins);
+    msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);
 }
 

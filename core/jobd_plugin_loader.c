@@ -377,7 +377,8 @@ jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
                                          .job_scan = s_host_job_scan,
                                          .core = plugin,
                                          .log_read = s_host_log_read,
-                                         .log_cursor = s_host_log_cursor};
+                                         .log_cursor = s_host_log_cursor,
+                                         .batch_max = JOBD_BATCH_MAX};
             char reason[400] = "";
             int rc = plugin->plugin.init (&plugin->host, &plugin->state, reason, sizeof reason);
             if (rc) {

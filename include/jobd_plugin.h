@@ -17,7 +17,7 @@ extern "C" {
 //  A plugin built for another major is refused. Minor versions only append fields to the
 //  descriptor and the host table: each side reads only what the other's size covers.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 1
+#define JOBD_PLUGIN_ABI_MINOR 2
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -119,6 +119,12 @@ struct jobd_host {
     //  (the last position written). Either pointer may be NULL.
     int (*log_cursor) (const jobd_host_t *self, const char *name, uint64_t *position_p,
                        uint64_t *head_p);
+
+    //  ABI 1.2: the broker takes `batch` events (proto/README.md, section 3): up to batch_max
+    //  observations in one bus message, applied in one commit and answered by one reply that
+    //  holds each observation's reply in order. Check JOBD_HOST_HAS (host, batch_max) first;
+    //  0: send observations one by one.
+    uint32_t batch_max;
 };
 
 //  The descriptor. Only ever appended to.

@@ -270,6 +270,25 @@ jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk)
     return jobd_fields_pack (s_fields, FIELD_COUNT, self, pk);
 }
 
+static int
+s_pack_string (msgpack_packer *pk, const char *text)
+{
+    size_t size = strlen (text);
+    return msgpack_pack_str (pk, size) || msgpack_pack_str_body (pk, text, size);
+}
+
+int
+jobd_event_pack_batch (msgpack_packer *pk, const char *id, const char *source, size_t count)
+{
+    int rc = msgpack_pack_map (pk, 6) || s_pack_string (pk, "v") ||
+             msgpack_pack_uint32 (pk, JOBD_PROTO_VERSION) || s_pack_string (pk, "type") ||
+             s_pack_string (pk, "batch") || s_pack_string (pk, "id") || s_pack_string (pk, id) ||
+             s_pack_string (pk, "ts") || msgpack_pack_int64 (pk, jobd_now_ms ()) ||
+             s_pack_string (pk, "src") || s_pack_string (pk, source) ||
+             s_pack_string (pk, "events") || msgpack_pack_array (pk, count);
+    return rc ? -ENOMEM : 0;
+}
+
 //  A newer sender may use types and fields this jobd does not know: name the version, not the
 //  first unknown thing, whichever order the keys come in.
 static int

@@ -22,6 +22,7 @@ extern "C" {
 #define JOBD_ERROR_MAX  4096         //  error
 #define JOBD_DETAIL_MAX 16384        //  detail
 #define JOBD_SPEC_MAX   (128 * 1024) //  spec
+#define JOBD_BATCH_MAX  1024         //  observations in one `batch` event (README.md, section 3)
 
 //  The numeric values are internal only: on the wire the type is its name.
 typedef enum {
@@ -105,6 +106,11 @@ int jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, ch
 //  Packs the event as one msgpack map into pk (for embedding in a larger message). Does not
 //  validate. Returns 0 or a negative error.
 int jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk);
+
+//  Packs the head of a `batch` event into pk: its envelope (v, type, id, ts now, src) and, last,
+//  "events": an array of count (1..JOBD_BATCH_MAX) observed events, to be packed next with
+//  jobd_event_pack. Returns 0 or a negative error.
+int jobd_event_pack_batch (msgpack_packer *pk, const char *id, const char *source, size_t count);
 
 //  Builds and validates an event from a decoded msgpack object (a map), with the same strictness
 //  as jobd_event_decode. Returns 0 and sets *event_p (fresh), or an error with a reason.

@@ -349,6 +349,15 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, c
     return 0;
 }
 
+//  The first chunk of an unpacking zone: room for a small message and its objects. msgpack's
+//  default (8 KiB) was a large allocation per event, most of the cost of malloc at full speed;
+//  the zone grows by itself for larger messages.
+static size_t
+s_zone_chunk (size_t size)
+{
+    return size + 512;
+}
+
 int
 jobd_fields_unpack (const void *data, size_t size, size_t max_size, msgpack_unpacked *unpacked,
                     char *reason, size_t reason_size)
@@ -364,8 +373,15 @@ jobd_fields_unpack (const void *data, size_t size, size_t max_size, msgpack_unpa
     if (rc)
         return rc;
     size_t offset = 0;
+    msgpack_object object;
+    msgpack_zone *zone = msgpack_zone_new (s_zone_chunk (size));
     msgpack_unpack_return result =
-        msgpack_unpack_next (unpacked, (const char *)data, size, &offset);
+        zone ? msgpack_unpack ((const char *)data, size, &offset, zone, &object)
+             : MSGPACK_UNPACK_NOMEM_ERROR;
+    if (result == MSGPACK_UNPACK_EXTRA_BYTES)
+        result = MSGPACK_UNPACK_SUCCESS; //  told below, with their count
+    if (result != MSGPACK_UNPACK_SUCCESS || offset != size)
+        msgpack_zone_free (zone);
     if (result == MSGPACK_UNPACK_NOMEM_ERROR) {
         jobd_fields_reason (reason, reason_size, "out of memory");
         return -ENOMEM;
@@ -378,6 +394,9 @@ jobd_fields_unpack (const void *data, size_t size, size_t max_size, msgpack_unpa
         jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the map", size - offset);
         return JOBD_EPROTO;
     }
+    msgpack_unpacked_destroy (unpacked);
+    unpacked->zone = zone;
+    unpacked->data = object;
     return 0;
 }
 
@@ -385,8 +404,13 @@ int
 jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, uint8_t **data_p,
                     size_t *size_p, char *reason, size_t reason_size)
 {
+    //  Room for a usual event or record to start with: msgpack's own first size, 8 KiB, was a
+    //  large allocation per encoded event (the broker keeps a batch's transitions until the
+    //  commit). The buffer doubles when it must.
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
+    buffer.data = (char *)malloc (512);
+    buffer.alloc = buffer.data ? 512 : 0;
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     if (jobd_fields_pack (fields, count, base, &pk) || !buffer.data) {
@@ -592,7 +616,7 @@ jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, 
     int rc = jobd_msgpack_check (data, size, reason, reason_size);
     if (rc)
         return rc;
-    msgpack_zone *zone = msgpack_zone_new (MSGPACK_ZONE_CHUNK_SIZE);
+    msgpack_zone *zone = msgpack_zone_new (s_zone_chunk (size));
     char *copy = zone ? (char *)msgpack_zone_malloc (zone, size ? size : 1) : NULL;
     if (!copy) {
         msgpack_zone_free (zone);

@@ -1,7 +1,7 @@
 //  kafka-listener: the outbound topic, from the store's transition log (see kl_forward.h).
 #include "kl_forward.h"
+#include "kl_json.h"
 #include "kl_outbox.h"
-#include <jansson.h>
 #include <string.h>
 
 #define S_READ_MAX        1000 //  log entries read at a time
@@ -19,6 +19,7 @@ struct _kl_forward_t {
     bool dirty; //  the log may have entries after what was sent
     bool full;  //  the producer's queue was full: read again later
     uint64_t forwarded, failed;
+    kl_json_t json; //  the text of the transition being produced
 };
 
 static void
@@ -77,6 +78,7 @@ kl_forward_destroy (kl_forward_t **self_p)
     if (!self_p || !*self_p)
         return;
     kl_outbox_destroy (&(*self_p)->outbox);
+    kl_json_fini (&(*self_p)->json);
     free (*self_p);
     *self_p = NULL;
 }
@@ -88,41 +90,112 @@ kl_forward_poke (kl_forward_t *self)
         self->dirty = true;
 }
 
+//  The fields of a transition the outbound topic carries, read in place from the log's msgpack
+//  (decoding a whole event, a copy of every string, was a tenth of the plugin's time).
+enum { S_JOB, S_FROM, S_STATE, S_NAME, S_KIND, S_BACKEND, S_EXT, S_ERROR, S_SRC, S_TEXTS };
+enum { S_SEQ, S_ATTEMPT, S_TS, S_NUMBERS };
+static const char *s_text_keys[S_TEXTS] = {"job",     "from", "state", "name", "kind",
+                                           "backend", "ext",  "error", "src"};
+static const char *s_number_keys[S_NUMBERS] = {"seq", "attempt", "ts"};
+
+typedef struct {
+    const char *text[S_TEXTS]; //  NULL: absent
+    uint32_t size[S_TEXTS];
+    int64_t number[S_NUMBERS]; //  0: absent
+} s_fields_t;
+
+static bool
+s_key_is (const msgpack_object *key, const char *name)
+{
+    return key->via.str.size == strlen (name) &&
+           !memcmp (key->via.str.ptr, name, key->via.str.size);
+}
+
+//  Reads a transition from the log: false when it is not one (a damaged store).
+static bool
+s_read (const msgpack_object *map, s_fields_t *fields)
+{
+    memset (fields, 0, sizeof *fields);
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object *key = &map->via.map.ptr[index].key;
+        const msgpack_object *value = &map->via.map.ptr[index].val;
+        if (key->type != MSGPACK_OBJECT_STR || value->type == MSGPACK_OBJECT_NIL)
+            continue;
+        for (size_t field = 0; field < S_TEXTS; field++)
+            if (s_key_is (key, s_text_keys[field])) {
+                if (value->type != MSGPACK_OBJECT_STR)
+                    return false;
+                fields->text[field] = value->via.str.ptr;
+                fields->size[field] = value->via.str.size;
+            }
+        for (size_t field = 0; field < S_NUMBERS; field++)
+            if (s_key_is (key, s_number_keys[field])) {
+                if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= INT64_MAX)
+                    fields->number[field] = (int64_t)value->via.u64;
+                else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && field == S_TS)
+                    fields->number[field] = value->via.i64;
+                else
+                    return false;
+            }
+    }
+    jobd_state_t state;
+    bool from_ok = !fields->text[S_FROM] ||
+                   jobd_state_parse (fields->text[S_FROM], fields->size[S_FROM], &state) == 0 ||
+                   (fields->size[S_FROM] == 4 && !memcmp (fields->text[S_FROM], "NONE", 4));
+    return from_ok && fields->text[S_JOB] && fields->size[S_JOB] > 0 && fields->text[S_STATE] &&
+           jobd_state_parse (fields->text[S_STATE], fields->size[S_STATE], &state) == 0 &&
+           fields->number[S_SEQ] > 0;
+}
+
+//  One transition as JSON: the object jansson's json_pack and json_dumps made before, written
+//  straight into the forwarder's buffer (they cost a third of the plugin's time at full speed).
+//  NULL when a string is not UTF-8 (json_pack refused the whole object then, and json_string
+//  a field: the same here) or out of memory.
+static const char *
+s_json (kl_forward_t *self, const s_fields_t *fields)
+{
+    kl_json_t *json = &self->json;
+    kl_json_begin (json);
+    const char *from = fields->text[S_FROM] ? fields->text[S_FROM] : "NONE";
+    size_t from_size = fields->text[S_FROM] ? fields->size[S_FROM] : 4;
+    if (!kl_json_string_n (json, "job", fields->text[S_JOB], fields->size[S_JOB]) ||
+        !kl_json_string_n (json, "from", from, from_size) ||
+        !kl_json_string_n (json, "state", fields->text[S_STATE], fields->size[S_STATE]))
+        return NULL;
+    for (size_t field = 0; field < S_NUMBERS; field++)
+        kl_json_integer (json, s_number_keys[field], fields->number[field]);
+    for (size_t field = S_NAME; field < S_TEXTS; field++)
+        if (fields->text[field])
+            kl_json_string_n (json, s_text_keys[field], fields->text[field], fields->size[field]);
+    return kl_json_end (json);
+}
+
 //  One transition as the outbound topic carries it: JSON, keyed by job id.
 static bool
 s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
 {
     kl_forward_t *self = (kl_forward_t *)arg;
-    jobd_event_t *event = NULL;
-    char *text = NULL;
-    if (jobd_event_decode (data, size, &event, NULL, 0) == 0) {
-        json_t *json =
-            json_pack ("{s:s, s:s, s:s, s:I, s:I, s:I}", "job", event->job, "from",
-                       jobd_state_name (event->from), "state", jobd_state_name (event->state),
-                       "seq", (json_int_t)event->seq, "attempt", (json_int_t)event->attempt, "ts",
-                       (json_int_t)event->ts);
-        const char *keys[] = {"name", "kind", "backend", "ext", "error", "src"};
-        const char *values[] = {event->name, event->kind,  event->backend,
-                                event->ext,  event->error, event->source};
-        for (size_t index = 0; json && index < 6; index++)
-            if (values[index])
-                json_object_set_new (json, keys[index], json_string (values[index]));
-        text = json ? json_dumps (json, JSON_COMPACT) : NULL;
-        json_decref (json);
-    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    s_fields_t fields;
+    const char *text = NULL;
+    if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0 &&
+        s_read (&unpacked.data, &fields))
+        text = s_json (self, &fields);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__BAD_MSG;
-    char where[32];
-    snprintf (where, sizeof where, "%llu", (unsigned long long)position);
+    char where[21];
+    kl_json_format_integer (where, (int64_t)position);
     if (text)
         err = rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->topic),
                                  RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY (event->job, strlen (event->job)),
-                                 RD_KAFKA_V_VALUE (text, strlen (text)),
+                                 RD_KAFKA_V_KEY (fields.text[S_JOB], fields.size[S_JOB]),
+                                 RD_KAFKA_V_VALUE ((void *)text, self->json.size),
                                  RD_KAFKA_V_HEADER ("jobd-position", where, -1),
                                  RD_KAFKA_V_OPAQUE ((void *)(uintptr_t)position), RD_KAFKA_V_END);
+    msgpack_unpacked_destroy (&unpacked);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        free (text);
-        jobd_event_destroy (&event);
         self->full = true; //  it stays in the log: sent once the queue drains
         return false;
     }
@@ -136,8 +209,6 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
                          text ? rd_kafka_err2str (err) : "it does not decode");
         kl_outbox_done (self->outbox, position);
     }
-    free (text);
-    jobd_event_destroy (&event);
     return true;
 }
 

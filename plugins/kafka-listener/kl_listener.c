@@ -4,6 +4,7 @@
 //  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
 #include "jobd_plugin.h"
 #include "kl_forward.h"
+#include "kl_json.h"
 #include "kl_status.h"
 #include "kl_watch.h"
 #include <jansson.h>
@@ -34,6 +35,12 @@ static const jobd_conf_key_t s_config[] = {
 //  The most librdkafka properties the kafka subsection may hold.
 #define S_PROPERTIES_MAX 64
 
+//  The most observations in one batch event: a loop turn reads at most 256 messages.
+#define S_BATCH_MAX 256
+
+//  Room kept in a batch event for its envelope.
+#define S_BATCH_ENVELOPE 512
+
 //  A consumed message waiting for the broker's reply: its offset is committed after it.
 typedef struct {
     char id[JOBD_ID_MAX + 1];
@@ -53,11 +60,19 @@ typedef struct {
     char transitions[256];
     zhashx_t *pending;                        //  event id -> s_pending_t
     rd_kafka_topic_partition_list_t *commits; //  offsets answered for, not yet committed
+    rd_kafka_topic_partition_list_t *dead;    //  dead-lettered offsets waiting for the earlier
+                                              //  messages of their partition to be answered
     kl_watch_t *watch;                        //  heartbeat deadlines
     kl_forward_t *forward;                    //  the outbound topic, from the transition log
     int64_t watch_due;
     uint64_t consumed, dead_lettered, refused, stale, lost;
     char status[640]; //  the last plugin.status detail sent
+    //  Observations are sent in `batch` events when the broker takes them (ABI 1.2): one bus
+    //  message and one reply per loop turn instead of one each.
+    size_t batch_max;       //  0: one by one
+    msgpack_sbuffer batch;  //  the observations of the next batch, packed
+    size_t batch_count;     //  how many
+    msgpack_sbuffer packet; //  the batch event being sent
 } s_listener_t;
 
 static void
@@ -227,6 +242,9 @@ s_destroy (void **state_p)
     kl_watch_destroy (&self->watch);
     kl_forward_destroy (&self->forward);
     rd_kafka_topic_partition_list_destroy (self->commits);
+    rd_kafka_topic_partition_list_destroy (self->dead);
+    msgpack_sbuffer_destroy (&self->batch);
+    msgpack_sbuffer_destroy (&self->packet);
     free (self);
     *state_p = NULL;
 }
@@ -248,6 +266,11 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
               host->config_str (host, "dead_letter"));
     snprintf (self->transitions, sizeof self->transitions, "%s",
               host->config_str (host, "transitions"));
+    self->batch_max = JOBD_HOST_HAS (host, batch_max) ? host->batch_max : 0;
+    if (self->batch_max > S_BATCH_MAX)
+        self->batch_max = S_BATCH_MAX;
+    msgpack_sbuffer_init (&self->batch);
+    msgpack_sbuffer_init (&self->packet);
     self->pending = zhashx_new ();
     zhashx_set_destructor (self->pending, (zhashx_destructor_fn *)zstr_free);
     self->watch = kl_watch_new (host->config_int (host, "stale_grace", 30000));
@@ -260,6 +283,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
         kl_watch_set_kind (self->watch, kinds[index], host->config_int (host, key, 0));
     }
     self->commits = rd_kafka_topic_partition_list_new (16);
+    self->dead = rd_kafka_topic_partition_list_new (16);
     self->consumer = s_client (self, RD_KAFKA_CONSUMER, reason, reason_size);
     if (self->consumer)
         //  One queue: consumer_poll serves the error and statistics callbacks too.
@@ -288,14 +312,28 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
 //  Marks the offset after this message for the next commit: everything before it on its
 //  partition is done, since the broker answers one sender's events in order.
 static void
-s_commit (s_listener_t *self, const char *topic, int32_t partition, int64_t offset)
+s_mark (rd_kafka_topic_partition_list_t *list, const char *topic, int32_t partition, int64_t offset)
 {
-    rd_kafka_topic_partition_t *entry =
-        rd_kafka_topic_partition_list_find (self->commits, topic, partition);
+    rd_kafka_topic_partition_t *entry = rd_kafka_topic_partition_list_find (list, topic, partition);
     if (!entry)
-        entry = rd_kafka_topic_partition_list_add (self->commits, topic, partition);
+        entry = rd_kafka_topic_partition_list_add (list, topic, partition);
     if (entry->offset < offset + 1)
         entry->offset = offset + 1;
+}
+
+static void
+s_commit (s_listener_t *self, const char *topic, int32_t partition, int64_t offset)
+{
+    s_mark (self->commits, topic, partition, offset);
+}
+
+//  A dead-lettered message: its offset may be committed only once every earlier message of its
+//  partition is durable. Those may still await the broker's answer, so it waits until nothing
+//  does (a later answered message of the partition commits past it anyway).
+static void
+s_commit_dead (s_listener_t *self, const rd_kafka_message_t *message)
+{
+    s_mark (self->dead, rd_kafka_topic_name (message->rkt), message->partition, message->offset);
 }
 
 //  Commits what s_commit marked, in one request: one per message cost an OffsetCommit (and a
@@ -303,6 +341,14 @@ s_commit (s_listener_t *self, const char *topic, int32_t partition, int64_t offs
 static void
 s_commit_flush (s_listener_t *self)
 {
+    if (self->dead->cnt > 0 && zhashx_size (self->pending) == 0 && self->batch_count == 0) {
+        for (int index = 0; index < self->dead->cnt; index++) {
+            const rd_kafka_topic_partition_t *entry = &self->dead->elems[index];
+            s_mark (self->commits, entry->topic, entry->partition, entry->offset - 1);
+        }
+        rd_kafka_topic_partition_list_destroy (self->dead);
+        self->dead = rd_kafka_topic_partition_list_new (16);
+    }
     if (self->commits->cnt == 0)
         return;
     rd_kafka_commit (self->consumer, self->commits, 1);
@@ -327,6 +373,63 @@ s_dead_letter (s_listener_t *self, const rd_kafka_message_t *message, const char
                        RD_KAFKA_V_HEADER ("jobd-source", where, -1), RD_KAFKA_V_END);
 }
 
+//  Sends the observations packed so far as one batch event.
+static void
+s_batch_flush (s_listener_t *self)
+{
+    if (self->batch_count == 0)
+        return;
+    char id[32];
+    jobd_event_new_id (id);
+    msgpack_sbuffer_clear (&self->packet);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->packet, msgpack_sbuffer_write);
+    int rc = jobd_event_pack_batch (&pk, id, self->host->plugin_name, self->batch_count);
+    if (rc == 0)
+        rc = msgpack_sbuffer_write (&self->packet, self->batch.data, self->batch.size);
+    if (rc == 0 &&
+        zmq_send (zsock_resolve (self->bus), self->packet.data, self->packet.size, 0) < 0)
+        rc = -errno;
+    if (rc)
+        //  Their offsets are not committed: they are read again after a restart.
+        self->host->log (self->host, JOBD_LOG_ERROR, "a batch of %zu observations not sent: %s",
+                         self->batch_count, jobd_strerror (rc));
+    msgpack_sbuffer_clear (&self->batch);
+    self->batch_count = 0;
+}
+
+//  Sends a valid observation: into the next batch event when the broker takes batches.
+static void
+s_send_observation (s_listener_t *self, const jobd_event_t *event)
+{
+    if (self->batch_max == 0) {
+        jobd_plugin_send (self->bus, event);
+        return;
+    }
+    size_t before = self->batch.size;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->batch, msgpack_sbuffer_write);
+    jobd_event_pack (event, &pk);
+    if (self->batch_count > 0 && self->batch.size + S_BATCH_ENVELOPE > JOBD_EVENT_MAX) {
+        //  Too big with it: the batch goes without it, and it starts the next one.
+        self->batch.size = before;
+        s_batch_flush (self);
+        jobd_event_pack (event, &pk);
+    }
+    if (++self->batch_count >= self->batch_max)
+        s_batch_flush (self);
+}
+
+//  A message that cannot be observed: dead-lettered with the reason. The dead letter is
+//  produced with acks=all and flushed before the offset moves on.
+static void
+s_refuse (s_listener_t *self, const rd_kafka_message_t *message, const char *reason)
+{
+    s_dead_letter (self, message, reason);
+    rd_kafka_flush (self->producer, 10000);
+    s_commit_dead (self, message);
+}
+
 static void
 s_on_message (s_listener_t *self, rd_kafka_message_t *message)
 {
@@ -337,113 +440,160 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
         return;
     }
     self->consumed++;
-    char where[320], reason[512];
-    snprintf (where, sizeof where, "%s/%d/%lld", rd_kafka_topic_name (message->rkt),
-              (int)message->partition, (long long)message->offset);
-    jobd_event_t *event = NULL;
-    int64_t heartbeat = 0;
-    if (kl_status_decode (message->payload, message->len, &self->options, where, &event, &heartbeat,
-                          reason, sizeof reason)) {
-        s_dead_letter (self, message, reason);
-        //  The dead letter is produced with acks=all and flushed before the offset moves on.
-        rd_kafka_flush (self->producer, 10000);
-        s_commit (self, rd_kafka_topic_name (message->rkt), message->partition, message->offset);
-        return;
-    }
-    //  Our own id, so that the reply finds its message.
+    char reason[512];
+    //  Our own id, so that the reply finds its message (the event's too, when it has none).
     char id[32];
     jobd_event_new_id (id);
+    jobd_event_t *event = NULL;
+    int64_t heartbeat = 0;
+    if (kl_status_decode (message->payload, message->len, &self->options, id, &event, &heartbeat,
+                          reason, sizeof reason)) {
+        s_refuse (self, message, reason);
+        return;
+    }
     jobd_event_set (&event->id, id);
     event->reply = true;
     //  Where it comes from: the store applies each message once, however often it is read.
+    //  (Written by hand: snprintf's share of the plugin's time showed.)
+    const char *topic = rd_kafka_topic_name (message->rkt);
+    size_t topic_size = strnlen (topic, 256);
     char stream[300];
-    snprintf (stream, sizeof stream, "%s/%d", rd_kafka_topic_name (message->rkt),
-              (int)message->partition);
+    memcpy (stream, topic, topic_size);
+    stream[topic_size] = '/';
+    kl_json_format_integer (stream + topic_size + 1, message->partition);
     jobd_event_set (&event->stream, stream);
     event->pos = (uint64_t)message->offset + 1;
+    //  What the plugin added must hold too (a topic name near its limit makes too long a
+    //  stream): an event the broker would refuse is dead-lettered now, not left waiting.
+    if (jobd_event_validate (event, reason, sizeof reason)) {
+        jobd_event_destroy (&event);
+        s_refuse (self, message, reason);
+        return;
+    }
     s_pending_t *pending = (s_pending_t *)zmalloc (sizeof (s_pending_t));
-    snprintf (pending->id, sizeof pending->id, "%s", id);
-    snprintf (pending->topic, sizeof pending->topic, "%s", rd_kafka_topic_name (message->rkt));
+    memcpy (pending->id, id, sizeof id);
+    memcpy (pending->topic, topic, topic_size < sizeof pending->topic ? topic_size : 255);
     pending->partition = message->partition;
     pending->offset = message->offset;
     pending->heartbeat = heartbeat;
     zhashx_insert (self->pending, id, pending);
-    jobd_plugin_send (self->bus, event);
+    s_send_observation (self, event);
     jobd_event_destroy (&event);
 }
 
-//  The broker's reply: the event is durable (or refused for good): its offset can move on.
+//  One event's reply: the event is durable (or refused for good): its offset can move on.
+static void
+s_on_answer (s_listener_t *self, const msgpack_object *map)
+{
+    char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "";
+    bool ok = false;
+    for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
+         index++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[index];
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            continue;
+        if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "re", 2) &&
+            kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof re)
+            snprintf (re, sizeof re, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        if (kv->key.via.str.size == 3 && !memcmp (kv->key.via.str.ptr, "job", 3) &&
+            kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof job)
+            snprintf (job, sizeof job, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "ok", 2) &&
+            kv->val.type == MSGPACK_OBJECT_BOOLEAN)
+            ok = kv->val.via.boolean;
+        if (kv->key.via.str.size == 6 && !memcmp (kv->key.via.str.ptr, "reason", 6) &&
+            kv->val.type == MSGPACK_OBJECT_STR)
+            snprintf (why, sizeof why, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+    }
+    s_pending_t *pending = (s_pending_t *)zhashx_lookup (self->pending, re);
+    if (!pending) {
+        if (!ok)
+            //  A whole batch refused (a bug on one side): its observations stay uncommitted
+            //  and are read again at the next start.
+            self->host->log (self->host, JOBD_LOG_ERROR, "the broker refused %s: %s", re, why);
+        return;
+    }
+    if (!ok) {
+        //  Refused by the broker (an unknown job, ...): logged and counted; the event itself
+        //  is valid, so it is not dead-lettered twice over.
+        self->refused++;
+        self->host->log (self->host, JOBD_LOG_WARN, "%s/%d/%lld refused: %s", pending->topic,
+                         (int)pending->partition, (long long)pending->offset, why);
+    } else if (job[0]) {
+        //  A sign of life, durable now: the job's heartbeat clock starts again. A first
+        //  promise: the job's state may have gone by unwatched (nothing to watch then), so it
+        //  is read once from the store.
+        bool first = pending->heartbeat > 0 && !kl_watch_knows (self->watch, job);
+        kl_watch_heard (self->watch, job, pending->heartbeat, zclock_time ());
+        jobd_job_t *record = NULL;
+        if (first && self->host->job_get (self->host, job, &record) == 0)
+            kl_watch_state (self->watch, job, record->kind, record->state, zclock_time ());
+        jobd_job_destroy (&record);
+    }
+    s_commit (self, pending->topic, pending->partition, pending->offset);
+    zhashx_delete (self->pending, re);
+}
+
+//  The broker's reply to one event, or to a batch (the replies to its observations, in order).
 static void
 s_on_reply (s_listener_t *self)
 {
-    zframe_t *frame = zframe_recv (self->bus);
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    bool received = zmq_msg_recv (&frame, zsock_resolve (self->bus), 0) >= 0;
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
-    if (frame &&
-        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0) == 0) {
-        const msgpack_object *map = &reply.data;
-        char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "";
-        bool ok = false;
-        for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
-             index++) {
-            const msgpack_object_kv *kv = &map->via.map.ptr[index];
-            if (kv->key.type != MSGPACK_OBJECT_STR)
-                continue;
-            if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "re", 2) &&
-                kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof re)
-                snprintf (re, sizeof re, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-            if (kv->key.via.str.size == 3 && !memcmp (kv->key.via.str.ptr, "job", 3) &&
-                kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof job)
-                snprintf (job, sizeof job, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-            if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "ok", 2) &&
-                kv->val.type == MSGPACK_OBJECT_BOOLEAN)
-                ok = kv->val.via.boolean;
-            if (kv->key.via.str.size == 6 && !memcmp (kv->key.via.str.ptr, "reason", 6) &&
-                kv->val.type == MSGPACK_OBJECT_STR)
-                snprintf (why, sizeof why, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+    if (received &&
+        jobd_msgpack_unpack (zmq_msg_data (&frame), zmq_msg_size (&frame), &reply, NULL, 0) == 0) {
+        const msgpack_object *replies = NULL;
+        for (uint32_t index = 0;
+             reply.data.type == MSGPACK_OBJECT_MAP && index < reply.data.via.map.size; index++) {
+            const msgpack_object_kv *kv = &reply.data.via.map.ptr[index];
+            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 7 &&
+                !memcmp (kv->key.via.str.ptr, "replies", 7) && kv->val.type == MSGPACK_OBJECT_ARRAY)
+                replies = &kv->val;
         }
-        s_pending_t *pending = (s_pending_t *)zhashx_lookup (self->pending, re);
-        if (pending) {
-            if (!ok) {
-                //  Refused by the broker (an unknown job, ...): logged and counted; the event
-                //  itself is valid, so it is not dead-lettered twice over.
-                self->refused++;
-                self->host->log (self->host, JOBD_LOG_WARN, "%s/%d/%lld refused: %s",
-                                 pending->topic, (int)pending->partition,
-                                 (long long)pending->offset, why);
-            } else if (job[0]) {
-                //  A sign of life, durable now: the job's heartbeat clock starts again. A first
-                //  promise: the job's state may have gone by unwatched (nothing to watch then),
-                //  so it is read once from the store.
-                bool first = pending->heartbeat > 0 && !kl_watch_knows (self->watch, job);
-                kl_watch_heard (self->watch, job, pending->heartbeat, zclock_time ());
-                jobd_job_t *record = NULL;
-                if (first && self->host->job_get (self->host, job, &record) == 0)
-                    kl_watch_state (self->watch, job, record->kind, record->state, zclock_time ());
-                jobd_job_destroy (&record);
-            }
-            s_commit (self, pending->topic, pending->partition, pending->offset);
-            zhashx_delete (self->pending, re);
-        }
+        if (replies)
+            for (uint32_t index = 0; index < replies->via.array.size; index++)
+                s_on_answer (self, &replies->via.array.ptr[index]);
+        else
+            s_on_answer (self, &reply.data);
     }
     msgpack_unpacked_destroy (&reply);
-    zframe_destroy (&frame);
+    zmq_msg_close (&frame);
 }
 
-//  A committed transition: heartbeat deadlines follow it, and the transition log has news.
+//  A committed transition: heartbeat deadlines follow it, and the transition log has news. Read
+//  as plain zmq messages: one per transition, at full speed, zmsg's allocations showed.
 static void
 s_on_transition (s_listener_t *self, zsock_t *events)
 {
-    zmsg_t *msg = zmsg_recv (events);
-    zframe_t *payload = msg ? zmsg_last (msg) : NULL;
+    void *handle = zsock_resolve (events);
+    zmq_msg_t frames[2];
+    size_t count = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t *frame = &frames[count < 2 ? count : 1];
+        if (count >= 2)
+            zmq_msg_close (frame); //  a third frame: not a transition, read and dropped
+        zmq_msg_init (frame);
+        if (zmq_msg_recv (frame, handle, 0) < 0) {
+            zmq_msg_close (frame);
+            break;
+        }
+        count++;
+        more = zmq_msg_more (frame);
+    }
     jobd_event_t *event = NULL;
     //  Decoded only when some job may have a deadline: at full speed this is most of the cost.
-    if (payload && zmsg_size (msg) == 2 && !kl_watch_idle (self->watch) &&
-        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
+    if (count == 2 && !kl_watch_idle (self->watch) &&
+        jobd_event_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]), &event, NULL, 0) ==
+            0)
         kl_watch_state (self->watch, event->job, event->kind, event->state, zclock_time ());
     kl_forward_poke (self->forward);
     jobd_event_destroy (&event);
-    zmsg_destroy (&msg);
+    for (size_t index = 0; index < count && index < 2; index++)
+        zmq_msg_close (&frames[index]);
 }
 
 //  A watched job crossed a line: stale (published as such), then lost (an observation).
@@ -507,6 +657,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
             rd_kafka_message_destroy (message);
             message = count < 255 ? rd_kafka_consumer_poll (self->consumer, 0) : NULL;
         }
+        s_batch_flush (self);
         rd_kafka_poll (self->producer, 0);
         while (zsock_events (bus) & ZMQ_POLLIN)
             s_on_reply (self);

@@ -90,6 +90,18 @@ s_string (json_t *root, const char *key, size_t max, const char **value, char *r
     return 0;
 }
 
+//  The fields of a status event the plugin reads itself; any other goes to the detail.
+static bool
+s_known (const char *key)
+{
+    static const char *known[] = {"v",    "id",    "job",   "ext",     "backend", "kind",
+                                  "name", "state", "error", "attempt", "ts",      "heartbeat"};
+    for (size_t index = 0; index < sizeof known / sizeof known[0]; index++)
+        if (strcmp (key, known[index]) == 0)
+            return true;
+    return false;
+}
+
 int
 kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
                   const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
@@ -169,12 +181,19 @@ kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
         if (heartbeat_p && heartbeat)
             *heartbeat_p = json_integer_value (heartbeat);
         //  Everything else the producer said (progress, details, ...) travels as detail text.
-        json_t *rest = json_deep_copy (root);
-        static const char *known[] = {"v",    "id",    "job",   "ext",     "backend", "kind",
-                                      "name", "state", "error", "attempt", "ts",      "heartbeat"};
-        for (size_t index = 0; index < sizeof known / sizeof known[0]; index++)
-            json_object_del (rest, known[index]);
-        char *detail = json_object_size (rest) ? json_dumps (rest, JSON_COMPACT) : NULL;
+        //  The rest shares the payload's values (no copy), and is only made when there is one.
+        json_t *rest = NULL;
+        const char *key;
+        json_t *value;
+        json_object_foreach (root, key, value)
+        {
+            if (s_known (key))
+                continue;
+            if (!rest)
+                rest = json_object ();
+            json_object_set (rest, key, value);
+        }
+        char *detail = rest ? json_dumps (rest, JSON_COMPACT) : NULL;
         if (detail && strlen (detail) > JOBD_DETAIL_MAX)
             detail[JOBD_DETAIL_MAX] = 0;
         json_decref (rest);

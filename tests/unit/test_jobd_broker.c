@@ -210,6 +210,98 @@ test_bad_input_is_answered_and_counted (void **state)
     msgpack_unpacked_destroy (&reply);
 }
 
+//  Sends a batch of count observations of ext (RUNNING, then SUCCEEDED, then duplicates), with
+//  a submit and a non-map at bad_at (when below count).
+static void
+s_send_batch (s_fixture_t *self, const char *batch_id, const char *ext, size_t count, size_t bad_at)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    assert_int_equal (jobd_event_pack_batch (&pk, batch_id, "test", count), 0);
+    for (size_t index = 0; index < count; index++) {
+        if (index == bad_at) {
+            msgpack_pack_int (&pk, 7);
+            continue;
+        }
+        jobd_event_t *event =
+            jobd_event_new (index == bad_at + 1 ? JOBD_EVENT_SUBMIT : JOBD_EVENT_OBSERVED);
+        jobd_event_set (&event->source, "test");
+        jobd_event_set (&event->backend, "kafka");
+        jobd_event_set (&event->ext, ext);
+        jobd_event_set (&event->kind, "kafka");
+        event->create = true;
+        event->state = index == 0 ? JOBD_STATE_RUNNING : JOBD_STATE_SUCCEEDED;
+        event->reply = true;
+        char id[32];
+        snprintf (id, sizeof id, "%s-%zu", batch_id, index);
+        jobd_event_set (&event->id, id);
+        assert_int_equal (jobd_event_pack (event, &pk), 0);
+        jobd_event_destroy (&event);
+    }
+    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    assert_int_equal (zframe_send (&frame, self->admin, 0), 0);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+static void
+test_batch_is_applied_and_answered_once_in_order (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    //  More observations than batch_max (64): a batch is applied whole, in one commit.
+    s_send_batch (self, "batch-1", "b-1", 100, 2);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    char re[64];
+    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_string_equal (re, "batch-1");
+    const msgpack_object *replies = jobd_admin_lookup (&reply.data, "replies");
+    assert_non_null (replies);
+    assert_int_equal (replies->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (replies->via.array.size, 100);
+    for (size_t index = 0; index < 100; index++) {
+        const msgpack_object *one = &replies->via.array.ptr[index];
+        char expected[32], outcome[32] = "", error[32] = "";
+        snprintf (expected, sizeof expected, "batch-1-%zu", index);
+        assert_true (jobd_admin_string (one, "re", re, sizeof re));
+        //  The non-map has no id to name; every other reply names its observation.
+        assert_string_equal (re, index == 2 ? "" : expected);
+        const msgpack_object *ok = jobd_admin_lookup (one, "ok");
+        assert_non_null (ok);
+        assert_int_equal (ok->via.boolean, index != 2 && index != 3);
+        jobd_admin_string (one, "outcome", outcome, sizeof outcome);
+        jobd_admin_string (one, "error", error, sizeof error);
+        if (index == 2 || index == 3)
+            assert_string_equal (error, "EPROTO");
+        else
+            assert_string_equal (outcome, index < 2 ? "changed" : "duplicate");
+    }
+    msgpack_unpacked_destroy (&reply);
+    //  Published after the commit, in order: the job's two transitions.
+    jobd_event_t *running = s_transition (self);
+    jobd_event_t *succeeded = s_transition (self);
+    assert_int_equal (running->state, JOBD_STATE_RUNNING);
+    assert_int_equal (succeeded->state, JOBD_STATE_SUCCEEDED);
+    assert_int_equal (succeeded->seq, 2);
+    jobd_event_destroy (&running);
+    jobd_event_destroy (&succeeded);
+
+    //  A batch that is bad as a whole is answered with its id and the reason.
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    assert_int_equal (jobd_event_pack_batch (&pk, "batch-2", "test", 0), 0);
+    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    assert_int_equal (zframe_send (&frame, self->admin, 0), 0);
+    msgpack_sbuffer_destroy (&buffer);
+    assert_false (s_reply (self, &reply));
+    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_string_equal (re, "batch-2");
+    msgpack_unpacked_destroy (&reply);
+}
+
 static void
 test_stop_applies_what_was_received (void **state)
 {
@@ -240,6 +332,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_submit_observe_and_publish_after_commit, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_input_is_answered_and_counted, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_is_applied_and_answered_once_in_order, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_stop_applies_what_was_received, s_setup, s_teardown),
     };

@@ -51,7 +51,7 @@ test_each_outcome_is_reported (void **state)
     const char *why = NULL;
     assert_string_equal (jobd_plugin_loader_status (loader, "driver", NULL), "loaded");
     assert_string_equal (jobd_plugin_loader_status (loader, "badabi", &why), "failed");
-    assert_non_null (strstr (why, "built for plugin ABI 99.0, this jobd has 1.1"));
+    assert_non_null (strstr (why, "built for plugin ABI 99.0, this jobd has 1.2"));
     assert_string_equal (jobd_plugin_loader_status (loader, "missing", &why), "failed");
     assert_non_null (strstr (why, "missing.so"));
     assert_non_null (strstr (why, "run ldd"));

@@ -1,0 +1,193 @@
+//  kafka-listener: a small JSON object writer (see kl_json.h).
+#include "kl_json.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool
+s_reserve (kl_json_t *self, size_t more)
+{
+    if (self->failed)
+        return false;
+    if (self->size + more + 1 <= self->capacity)
+        return true;
+    size_t capacity = self->capacity ? self->capacity : 256;
+    while (capacity < self->size + more + 1)
+        capacity *= 2;
+    char *data = (char *)realloc (self->data, capacity);
+    if (!data) {
+        self->failed = true;
+        return false;
+    }
+    self->data = data;
+    self->capacity = capacity;
+    return true;
+}
+
+static void
+s_append (kl_json_t *self, const char *bytes, size_t size)
+{
+    if (!s_reserve (self, size))
+        return;
+    memcpy (self->data + self->size, bytes, size);
+    self->size += size;
+    self->data[self->size] = 0;
+}
+
+void
+kl_json_begin (kl_json_t *self)
+{
+    self->size = 0;
+    self->failed = false;
+    s_append (self, "{", 1);
+}
+
+//  The length of the UTF-8 sequence at text (left bytes remain), or 0 when it is not valid.
+static size_t
+s_utf8_length (const unsigned char *text, size_t left)
+{
+    unsigned char first = text[0];
+    size_t length;
+    uint32_t value;
+    if (first < 0x80)
+        return 1;
+    if (first < 0xC2)
+        return 0; //  a continuation byte, or an overlong 2-byte form
+    if (first < 0xE0) {
+        length = 2;
+        value = first & 0x1F;
+    } else if (first < 0xF0) {
+        length = 3;
+        value = first & 0x0F;
+    } else if (first < 0xF5) {
+        length = 4;
+        value = first & 0x07;
+    } else
+        return 0;
+    if (length > left)
+        return 0;
+    for (size_t index = 1; index < length; index++) {
+        if ((text[index] & 0xC0) != 0x80)
+            return 0;
+        value = (value << 6) | (text[index] & 0x3F);
+    }
+    if ((length == 3 && value < 0x800) || (length == 4 && value < 0x10000) || value > 0x10FFFF ||
+        (value >= 0xD800 && value <= 0xDFFF))
+        return 0;
+    return length;
+}
+
+static bool
+s_utf8 (const char *text, size_t size)
+{
+    const unsigned char *cursor = (const unsigned char *)text;
+    const unsigned char *end = cursor + size;
+    while (cursor < end) {
+        size_t length = s_utf8_length (cursor, (size_t)(end - cursor));
+        if (length == 0)
+            return false;
+        cursor += length;
+    }
+    return true;
+}
+
+bool
+kl_json_utf8 (const char *text)
+{
+    return s_utf8 (text, strlen (text));
+}
+
+//  A JSON string, escaped as jansson escapes it: quote, backslash and control characters only
+//  (a NUL too, as \u0000).
+static void
+s_quoted (kl_json_t *self, const char *text, size_t size)
+{
+    s_append (self, "\"", 1);
+    const char *run = text, *end = text + size;
+    for (const char *cursor = text; cursor < end; cursor++) {
+        unsigned char byte = (unsigned char)*cursor;
+        if (byte >= 0x20 && byte != '"' && byte != '\\')
+            continue;
+        s_append (self, run, (size_t)(cursor - run));
+        run = cursor + 1;
+        //  The short escapes JSON has, then \u00XX for the other control characters.
+        static const char shorts[] = "\"\\\b\f\n\r\t", letters[] = "\"\\bfnrt";
+        const char *found = byte ? strchr (shorts, byte) : NULL;
+        char escape[8];
+        if (found)
+            snprintf (escape, sizeof escape, "\\%c", letters[found - shorts]);
+        else
+            snprintf (escape, sizeof escape, "\\u%04X", byte);
+        s_append (self, escape, strlen (escape));
+    }
+    s_append (self, run, (size_t)(end - run));
+    s_append (self, "\"", 1);
+}
+
+static void
+s_key (kl_json_t *self, const char *key)
+{
+    if (self->size > 1)
+        s_append (self, ",", 1);
+    s_quoted (self, key, strlen (key));
+    s_append (self, ":", 1);
+}
+
+bool
+kl_json_string (kl_json_t *self, const char *key, const char *value)
+{
+    return kl_json_string_n (self, key, value, strlen (value));
+}
+
+bool
+kl_json_string_n (kl_json_t *self, const char *key, const char *value, size_t size)
+{
+    if (!s_utf8 (value, size))
+        return false;
+    s_key (self, key);
+    s_quoted (self, value, size);
+    return true;
+}
+
+size_t
+kl_json_format_integer (char text[21], int64_t value)
+{
+    //  Digits from the end, of the magnitude as unsigned (INT64_MIN has no positive twin).
+    char digits[21];
+    size_t count = 0;
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[count++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    size_t size = 0;
+    if (value < 0)
+        text[size++] = '-';
+    while (count)
+        text[size++] = digits[--count];
+    text[size] = 0;
+    return size;
+}
+
+void
+kl_json_integer (kl_json_t *self, const char *key, int64_t value)
+{
+    char text[21];
+    size_t size = kl_json_format_integer (text, value);
+    s_key (self, key);
+    s_append (self, text, size);
+}
+
+const char *
+kl_json_end (kl_json_t *self)
+{
+    s_append (self, "}", 1);
+    return self->failed ? NULL : self->data;
+}
+
+void
+kl_json_fini (kl_json_t *self)
+{
+    free (self->data);
+    *self = (kl_json_t){0};
+}
