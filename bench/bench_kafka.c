@@ -186,28 +186,6 @@ s_ceiling (int events, int run)
     return got > 1 ? (got - 1) / (last - first) : 0;
 }
 
-//  CPU seconds (user and system, every thread) the process pid has used so far, or -1. A
-//  measure that a busy shared machine distorts less than the throughput.
-static double
-s_cpu_seconds (pid_t pid)
-{
-    char path[64], text[1024];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *file = fopen (path, "r");
-    size_t size = file ? fread (text, 1, sizeof text - 1, file) : 0;
-    if (file)
-        fclose (file);
-    text[size] = 0;
-    //  The fields after the command name (which may hold blanks): utime is the 12th, stime the
-    //  13th after it.
-    char *rest = strrchr (text, ')');
-    unsigned long long utime = 0, stime = 0;
-    if (!rest || sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                         &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf (_SC_CLK_TCK);
-}
-
 //  jobd with kafka-listener in a fresh group: transitions per second, from the first one
 //  published (consumption has started) to the last (all events applied durably: the broker
 //  publishes after the commit). Each event makes one transition.
@@ -251,7 +229,7 @@ s_jobd (int events, int run, double *cpu_us_p)
     double drained = bench_seconds ();
     //  jobd's CPU per event, from its start to the outbound topic drained (the group join and
     //  the start-up included: a small share at 200,000 events).
-    *cpu_us_p = s_cpu_seconds (harness.pid) * 1e6 / events;
+    *cpu_us_p = bench_cpu_seconds (harness.pid) * 1e6 / events;
     s_stop_jobd (&harness);
     if (produced == events)
         fprintf (stderr,
