@@ -471,6 +471,12 @@ s_list_read (s_poller_t *self, s_call_t *call, long http, const char *body, size
         call->list_failed)
         return JOBD_EPROTO;
     *total_p = (long)call->list.captured;
+    //  A list read whole says which jobs it holds (one that could not be read says nothing: its
+    //  jobs are not polled one by one for it, which would flood a backend in trouble).
+    for (s_job_t *each = (s_job_t *)zhashx_first (self->jobs); call->from == 0 && each;
+         each = (s_job_t *)zhashx_next (self->jobs))
+        if (each->backend == call->backend)
+            each->seen = false; //  another backend's list says nothing of its jobs
     sp_status_t status;
     for (size_t index = 0; index < call->listed_count; index++) {
         const s_listed_t *listed = &call->listed[index];
@@ -654,10 +660,6 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
     else if (http >= 500)
         snprintf (why, sizeof why, "HTTP %ld", http);
     else if (call->what == SP_LIST) {
-        for (s_job_t *each = (s_job_t *)zhashx_first (self->jobs); call->from == 0 && each;
-             each = (s_job_t *)zhashx_next (self->jobs))
-            if (each->backend == backend)
-                each->seen = false; //  another backend's list says nothing of its jobs
         if (call->from == 0)
             backend->list_count = 0;
         long total = 0;
@@ -1038,16 +1040,15 @@ s_report (s_poller_t *self)
         return;
     self->status_now = false;
     self->status_due = now + self->status_interval;
-    char detail[sizeof self->status];
+    char detail[sizeof self->status] = "", part[sizeof self->status];
     size_t used = 0;
     bool failing = false;
-    for (size_t index = 0; index < self->backend_count && used < sizeof detail; index++) {
-        if (index)
-            used += (size_t)snprintf (detail + used, sizeof detail - used, "; ");
-        if (used < sizeof detail)
-            sp_backend_describe (&self->backends[index], detail + used, sizeof detail - used);
-        used += strlen (detail + used);
+    for (size_t index = 0; index < self->backend_count; index++) {
         failing |= self->backends[index].failures > 0;
+        sp_backend_describe (&self->backends[index], part, sizeof part);
+        if (used < sizeof detail - 1)
+            used += (size_t)snprintf (detail + used, sizeof detail - used, "%s%s",
+                                      index ? "; " : "", part);
     }
     if (strcmp (detail, self->status) == 0)
         return;

@@ -676,6 +676,40 @@ test_yarn_one_list_per_cycle (void **state)
     json_decref (ids);
 }
 
+//  A list that cannot be read says nothing of its jobs: they are not polled one by one for it
+//  (that would send a request per job to a backend already in trouble), the next list follows
+//  them again.
+static void
+test_yarn_bad_list_polls_nothing_alone (void **state)
+{
+    enum { COUNT = 30 };
+    json_t *ids = s_sim_apps ("yarn", "queue=50,run=60000,outcome=success", COUNT);
+    char jobs[COUNT][64];
+    for (int index = 0; index < COUNT; index++)
+        s_track (json_string_value (json_array_get (ids, index)), "yarn", jobs[index], 64);
+    for (int index = 0; index < COUNT; index++)
+        s_wait_state (jobs[index], JOBD_STATE_RUNNING, 5000);
+    int64_t deadline = zclock_mono () + 10000;
+    int64_t lists = s_stat ("endpoints", "GET /ws/v1/cluster/apps");
+    while (s_stat ("endpoints", "GET /ws/v1/cluster/apps") < lists + 2 && zclock_mono () < deadline)
+        zclock_sleep (20);
+    //  Every app is in the last lists: the next two lists come back as garbage.
+    int64_t one_by_one = s_stat ("endpoints", "GET /ws/v1/cluster/apps/{appid}");
+    s_sim_do ("POST", "/sim/fault", "{\"backend\":\"yarn\",\"mode\":\"garbage\",\"count\":2}");
+    lists = s_stat ("endpoints", "GET /ws/v1/cluster/apps");
+    while (s_stat ("endpoints", "GET /ws/v1/cluster/apps") < lists + 4 && zclock_mono () < deadline)
+        zclock_sleep (20);
+    assert_true (s_stat ("endpoints", "GET /ws/v1/cluster/apps") >= lists + 4);
+    one_by_one = s_stat ("endpoints", "GET /ws/v1/cluster/apps/{appid}") - one_by_one;
+    print_message ("yarn, %d apps, 2 unreadable lists: %lld per-app requests\n", COUNT,
+                   (long long)one_by_one);
+    assert_true (one_by_one <= 2);
+    s_advance (120000);
+    for (int index = 0; index < COUNT; index++)
+        s_wait_state (jobs[index], JOBD_STATE_SUCCEEDED, 5000);
+    json_decref (ids);
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  5. History server
 
@@ -822,6 +856,7 @@ main (void)
         cmocka_unit_test (test_create_without_an_answer),
         cmocka_unit_test (test_yarn_track),
         cmocka_unit_test (test_yarn_one_list_per_cycle),
+        cmocka_unit_test (test_yarn_bad_list_polls_nothing_alone),
         cmocka_unit_test (test_history),
         cmocka_unit_test (test_restart_sigterm),
         cmocka_unit_test (test_restart_sigkill),
