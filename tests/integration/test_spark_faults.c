@@ -643,16 +643,36 @@ test_yarn_track (void **state)
 }
 
 //  YARN is followed by its list: one request per cycle however many applications are tracked.
+//  count YARN apps made in spark-sim and tracked by jobd (jobs: their ids there), all RUNNING.
+//  Returns their ids at the sim (fresh).
+static json_t *
+s_yarn_running (int count, char (*jobs)[64])
+{
+    json_t *ids = s_sim_apps ("yarn", "queue=50,run=60000,outcome=success", count);
+    for (int index = 0; index < count; index++)
+        s_track (json_string_value (json_array_get (ids, index)), "yarn", jobs[index], 64);
+    for (int index = 0; index < count; index++)
+        s_wait_state (jobs[index], JOBD_STATE_RUNNING, 5000);
+    return ids;
+}
+
+//  Ends what s_yarn_running started: the apps succeed, and jobd says so.
+static void
+s_yarn_finish (json_t **ids_p, char (*jobs)[64], int count)
+{
+    s_advance (120000);
+    for (int index = 0; index < count; index++)
+        s_wait_state (jobs[index], JOBD_STATE_SUCCEEDED, 5000);
+    json_decref (*ids_p);
+    *ids_p = NULL;
+}
+
 static void
 test_yarn_one_list_per_cycle (void **state)
 {
     enum { COUNT = 50 };
-    json_t *ids = s_sim_apps ("yarn", "queue=50,run=60000,outcome=success", COUNT);
     char jobs[COUNT][64];
-    for (int index = 0; index < COUNT; index++)
-        s_track (json_string_value (json_array_get (ids, index)), "yarn", jobs[index], 64);
-    for (int index = 0; index < COUNT; index++)
-        s_wait_state (jobs[index], JOBD_STATE_RUNNING, 5000);
+    json_t *ids = s_yarn_running (COUNT, jobs);
     //  Apps seen RUNNING by their own poll are in the list from the next complete cycle on.
     s_sim_do ("POST", "/sim/stats/reset", NULL);
     int64_t deadline = zclock_mono () + 5000;
@@ -670,10 +690,7 @@ test_yarn_one_list_per_cycle (void **state)
     assert_true (lists >= 10);
     //  Polled one by one, 50 apps would cost 50 requests per cycle, 500 here.
     assert_true (one_by_one <= 5);
-    s_advance (120000);
-    for (int index = 0; index < COUNT; index++)
-        s_wait_state (jobs[index], JOBD_STATE_SUCCEEDED, 5000);
-    json_decref (ids);
+    s_yarn_finish (&ids, jobs, COUNT);
 }
 
 //  A list that cannot be read says nothing of its jobs: they are not polled one by one for it
@@ -683,12 +700,8 @@ static void
 test_yarn_bad_list_polls_nothing_alone (void **state)
 {
     enum { COUNT = 30 };
-    json_t *ids = s_sim_apps ("yarn", "queue=50,run=60000,outcome=success", COUNT);
     char jobs[COUNT][64];
-    for (int index = 0; index < COUNT; index++)
-        s_track (json_string_value (json_array_get (ids, index)), "yarn", jobs[index], 64);
-    for (int index = 0; index < COUNT; index++)
-        s_wait_state (jobs[index], JOBD_STATE_RUNNING, 5000);
+    json_t *ids = s_yarn_running (COUNT, jobs);
     int64_t deadline = zclock_mono () + 10000;
     int64_t lists = s_stat ("endpoints", "GET /ws/v1/cluster/apps");
     while (s_stat ("endpoints", "GET /ws/v1/cluster/apps") < lists + 2 && zclock_mono () < deadline)
@@ -704,10 +717,7 @@ test_yarn_bad_list_polls_nothing_alone (void **state)
     print_message ("yarn, %d apps, 2 unreadable lists: %lld per-app requests\n", COUNT,
                    (long long)one_by_one);
     assert_true (one_by_one <= 2);
-    s_advance (120000);
-    for (int index = 0; index < COUNT; index++)
-        s_wait_state (jobs[index], JOBD_STATE_SUCCEEDED, 5000);
-    json_decref (ids);
+    s_yarn_finish (&ids, jobs, COUNT);
 }
 
 //  ---------------------------------------------------------------------------------------------
