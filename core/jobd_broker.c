@@ -547,11 +547,16 @@ s_handle_pipe (s_broker_t *self)
     if (command && streq (command, "$TERM"))
         self->terminated = true;
     else if (command && streq (command, "PLUGIN")) {
+        //  The loader's word on a plugin it started. The plugin's thread may have reported
+        //  already (its plugin.status comes by the bus, which may be read first): that stands.
         char *name = zmsg_popstr (msg);
+        zhashx_t *info = name ? (zhashx_t *)zhashx_lookup (self->plugins, name) : NULL;
+        bool reported = info && zhashx_lookup (info, "status");
         static const char *fields[] = {"version", "status", "detail"};
         for (size_t index = 0; name && index < 3; index++) {
             char *value = zmsg_popstr (msg);
-            s_plugin_set (self, name, fields[index], value);
+            if (index == 0 || !reported)
+                s_plugin_set (self, name, fields[index], value);
             zstr_free (&value);
         }
         zstr_free (&name);

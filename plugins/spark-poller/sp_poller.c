@@ -19,7 +19,7 @@ static const jobd_conf_key_t s_config[] = {
     {"list_interval", JOBD_CONF_DURATION, "1s", "how often list backends are polled"},
     {"lost_after", JOBD_CONF_DURATION, "60s", "how long a backend may not know a job before LOST"},
     {"max_in_flight", JOBD_CONF_INT, "8", "requests in flight per backend host"},
-    {"status_interval", JOBD_CONF_DURATION, "10s",
+    {"status_interval", JOBD_CONF_DURATION, "5s",
      "how often the backends' health and list times are reported (jobctl plugins)"},
     {"backend/*/type", JOBD_CONF_STRING, NULL, "standalone, livy, yarn or history"},
     {"backend/*/url", JOBD_CONF_STRING, NULL, "REST base URL (http://master:6066, ...)"},
@@ -142,7 +142,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     self->interval_min = host->config_int (host, "interval_min", 250);
     self->interval_max = host->config_int (host, "interval_max", 1800);
     self->list_interval = host->config_int (host, "list_interval", 1000);
-    self->status_interval = host->config_int (host, "status_interval", 10000);
+    self->status_interval = host->config_int (host, "status_interval", 5000);
     self->lost_after = host->config_int (host, "lost_after", 60000);
     const char *names[SP_BACKENDS_MAX];
     size_t count = host->config_names (host, "backend", names, SP_BACKENDS_MAX);
@@ -666,7 +666,8 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
         rc = s_list_read (self, call, http, body, size, &total);
         backend->list_count += call->count;
         if (rc == 0 && (backend->kind != SP_LIVY || call->from + call->count >= total)) {
-            backend->listed_at = backend->list_started; //  the pass is read whole
+            self->status_now |= backend->listed_at == 0; //  its first list: say how it went
+            backend->listed_at = backend->list_started;  //  the pass is read whole
             backend->listed_jobs = backend->list_count;
             backend->listed_ms = zclock_time () - backend->list_started;
         }

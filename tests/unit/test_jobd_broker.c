@@ -210,6 +210,63 @@ test_bad_input_is_answered_and_counted (void **state)
     msgpack_unpacked_destroy (&reply);
 }
 
+//  The plugin table's entry for name: field into buffer ("" when absent).
+static void
+s_plugin_field (s_fixture_t *self, const char *name, const char *field, char *buffer, size_t size)
+{
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa7plugins";
+    zframe_t *frame = zframe_new (query, sizeof query - 1);
+    zframe_send (&frame, self->admin, 0);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    const msgpack_object *plugins = jobd_admin_lookup (&reply.data, "plugins");
+    *buffer = 0;
+    for (uint32_t index = 0; plugins && index < plugins->via.array.size; index++) {
+        char found[64];
+        if (jobd_admin_string (&plugins->via.array.ptr[index], "name", found, sizeof found) &&
+            strcmp (found, name) == 0 &&
+            !jobd_admin_string (&plugins->via.array.ptr[index], field, buffer, size))
+            *buffer = 0;
+    }
+    msgpack_unpacked_destroy (&reply);
+}
+
+//  The loader registers a plugin it started; a plugin.status the plugin sent first stands.
+static void
+test_plugin_status_is_not_overwritten_by_registration (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&status->name, "early");
+    jobd_event_set (&status->status, "degraded");
+    jobd_event_set (&status->detail, "its own words");
+    s_send (self, status);
+    jobd_event_destroy (&status);
+    msgpack_unpacked reply; //  the admin socket gets an answer to everything
+    assert_true (s_reply (self, &reply));
+    msgpack_unpacked_destroy (&reply);
+    char value[128];
+    s_plugin_field (self, "early", "status", value, sizeof value);
+    assert_string_equal (value, "degraded");
+    jobd_broker_plugin (self->broker, "early", "1.2.3", "running", "the description");
+    jobd_broker_plugin (self->broker, "late", "0.1", "running", "the description");
+    //  The registration comes by another socket: wait until it is in.
+    int64_t deadline = zclock_mono () + 5000;
+    do
+        s_plugin_field (self, "late", "version", value, sizeof value);
+    while (strcmp (value, "0.1") != 0 && zclock_mono () < deadline);
+    s_plugin_field (self, "early", "version", value, sizeof value);
+    assert_string_equal (value, "1.2.3");
+    s_plugin_field (self, "early", "status", value, sizeof value);
+    assert_string_equal (value, "degraded");
+    s_plugin_field (self, "early", "detail", value, sizeof value);
+    assert_string_equal (value, "its own words");
+    s_plugin_field (self, "late", "status", value, sizeof value);
+    assert_string_equal (value, "running");
+    s_plugin_field (self, "late", "detail", value, sizeof value);
+    assert_string_equal (value, "the description");
+}
+
 //  Sends a batch of count observations of ext (RUNNING, then SUCCEEDED, then duplicates), with
 //  a submit and a non-map at bad_at (when below count).
 static void
@@ -333,6 +390,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_input_is_answered_and_counted, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_plugin_status_is_not_overwritten_by_registration,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_batch_is_applied_and_answered_once_in_order, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_stop_applies_what_was_received, s_setup, s_teardown),
