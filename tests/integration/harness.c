@@ -7,7 +7,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,22 +78,39 @@ harness_write_config (harness_t *self, const char *extra)
     fclose (file);
 }
 
+//  Starts argv[0] with stdin, stdout and stderr from in_fd, out_fd and err_fd (-1: /dev/null
+//  for stdin and stdout; err_path, appended to, for stderr when err_fd is -1). The child dies
+//  with the test or bench that started it (a parent-death signal): one killed by a timeout or
+//  by hand leaves no jobd, spark-sim or kafka-mock behind to skew what runs next. Returns its
+//  pid, or 0.
+static pid_t
+s_spawn_child (char *const argv[], int in_fd, int out_fd, int err_fd, const char *err_path)
+{
+    pid_t parent = getpid ();
+    pid_t pid = fork ();
+    if (pid != 0)
+        return pid > 0 ? pid : 0;
+    //  The child: only async-signal-safe calls until exec (the parent has threads).
+    if (prctl (PR_SET_PDEATHSIG, SIGKILL) || getppid () != parent)
+        _exit (127);
+    int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+    int err =
+        err_fd >= 0 ? err_fd : open (err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (null_fd < 0 || err < 0 || dup2 (in_fd >= 0 ? in_fd : null_fd, 0) < 0 ||
+        dup2 (out_fd >= 0 ? out_fd : null_fd, 1) < 0 || dup2 (err, 2) < 0)
+        _exit (127);
+    execve (argv[0], argv, environ);
+    _exit (127);
+}
+
 pid_t
 harness_start (harness_t *self)
 {
     char jobd[512];
     harness_bin ("jobd", jobd, sizeof jobd);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_addopen (&actions, 2, self->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_addopen (&actions, 1, "/dev/null", O_WRONLY, 0);
     char *argv[] = {jobd, "-c", self->config, NULL};
-    pid_t pid = 0;
-    if (posix_spawn (&pid, jobd, &actions, NULL, argv, environ))
-        pid = 0;
-    posix_spawn_file_actions_destroy (&actions);
-    self->pid = pid;
-    return pid;
+    self->pid = s_spawn_child (argv, -1, -1, -1, self->log);
+    return self->pid;
 }
 
 int
@@ -243,17 +260,9 @@ s_spawn (harness_proc_t *self, char *const argv[], const char *log, bool talking
     if (pipe2 (out_pipe, O_CLOEXEC) || pipe2 (err_pipe, O_CLOEXEC) ||
         (talking && pipe2 (in_pipe, O_CLOEXEC)))
         return -1;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    if (talking)
-        posix_spawn_file_actions_adddup2 (&actions, in_pipe[0], 0);
-    posix_spawn_file_actions_adddup2 (&actions, out_pipe[1], 1);
-    if (log)
-        posix_spawn_file_actions_addopen (&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    else
-        posix_spawn_file_actions_adddup2 (&actions, err_pipe[1], 2);
-    int spawned = posix_spawn (&self->pid, argv[0], &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
+    self->pid =
+        s_spawn_child (argv, talking ? in_pipe[0] : -1, out_pipe[1], log ? -1 : err_pipe[1], log);
+    int spawned = self->pid ? 0 : -1;
     close (out_pipe[1]);
     close (err_pipe[1]);
     if (talking)
