@@ -1,5 +1,6 @@
 //  kafka-listener: a small JSON object writer (see kl_json.h).
 #include "kl_json.h"
+#include "jobd_utf8.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,61 +41,6 @@ kl_json_begin (kl_json_t *self)
     self->size = 0;
     self->failed = false;
     s_append (self, "{", 1);
-}
-
-//  The length of the UTF-8 sequence at text (left bytes remain), or 0 when it is not valid.
-static size_t
-s_utf8_length (const unsigned char *text, size_t left)
-{
-    unsigned char first = text[0];
-    size_t length;
-    uint32_t value;
-    if (first < 0x80)
-        return 1;
-    if (first < 0xC2)
-        return 0; //  a continuation byte, or an overlong 2-byte form
-    if (first < 0xE0) {
-        length = 2;
-        value = first & 0x1F;
-    } else if (first < 0xF0) {
-        length = 3;
-        value = first & 0x0F;
-    } else if (first < 0xF5) {
-        length = 4;
-        value = first & 0x07;
-    } else
-        return 0;
-    if (length > left)
-        return 0;
-    for (size_t index = 1; index < length; index++) {
-        if ((text[index] & 0xC0) != 0x80)
-            return 0;
-        value = (value << 6) | (text[index] & 0x3F);
-    }
-    if ((length == 3 && value < 0x800) || (length == 4 && value < 0x10000) || value > 0x10FFFF ||
-        (value >= 0xD800 && value <= 0xDFFF))
-        return 0;
-    return length;
-}
-
-static bool
-s_utf8 (const char *text, size_t size)
-{
-    const unsigned char *cursor = (const unsigned char *)text;
-    const unsigned char *end = cursor + size;
-    while (cursor < end) {
-        size_t length = s_utf8_length (cursor, (size_t)(end - cursor));
-        if (length == 0)
-            return false;
-        cursor += length;
-    }
-    return true;
-}
-
-bool
-kl_json_utf8 (const char *text)
-{
-    return s_utf8 (text, strlen (text));
 }
 
 //  A JSON string, escaped as jansson escapes it: quote, backslash and control characters only
@@ -142,7 +88,7 @@ kl_json_string (kl_json_t *self, const char *key, const char *value)
 bool
 kl_json_string_n (kl_json_t *self, const char *key, const char *value, size_t size)
 {
-    if (!s_utf8 (value, size))
+    if (!jobd_utf8_valid (value, size))
         return false;
     s_key (self, key);
     s_quoted (self, value, size);

@@ -39,8 +39,4 @@ const char *kl_json_end (kl_json_t *self);
 //  Frees the buffer; self can be used again from begin.
 void kl_json_fini (kl_json_t *self);
 
-//  True when text is valid UTF-8 as jansson counts it (no overlong forms, no surrogates, nothing
-//  past U+10FFFF).
-bool kl_json_utf8 (const char *text);
-
 #endif

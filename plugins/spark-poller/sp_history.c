@@ -23,26 +23,25 @@ s_application (const sp_jobject_t *app, sp_status_t *status)
     return true;
 }
 
+//  /applications: an array of ApplicationInfo.
+static const sp_jlist_shape_t s_list_shape = {.levels = 0, .parse = s_application};
+
 int
 sp_history_apps (const char *body, size_t size, long http, sp_status_fn *fn, void *arg)
 {
-    if (http != 200 || !body || !sp_jscan_check (body, size))
+    if (http != 200)
         return JOBD_EPROTO;
-    sp_jscan_t scan;
-    sp_jscan_init (&scan, body, size);
-    sp_jtype_t type = sp_jscan_peek (&scan);
-    if (type == SP_JARRAY)
-        sp_json_each (&scan, s_application, fn, arg);
-    else if (type == SP_JOBJECT) {
-        //  /applications/{id}: one ApplicationInfo.
-        sp_jobject_t app;
-        sp_status_t status;
-        sp_jscan_object (&scan, &app);
-        sp_status_reset (&status);
-        if (s_application (&app, &status))
-            fn (&status, arg);
-    } else
-        return JOBD_EPROTO;
+    sp_jobject_t app;
+    if (!sp_json_root (body, size, &app)) {
+        sp_jlist_t list;
+        sp_jlist_init (&list, &s_list_shape, fn, arg);
+        return sp_jlist_feed (&list, body, size, true);
+    }
+    //  /applications/{id}: one ApplicationInfo.
+    sp_status_t status;
+    sp_status_reset (&status);
+    if (s_application (&app, &status))
+        fn (&status, arg);
     return 0;
 }
 

@@ -94,7 +94,9 @@ s_step (sp_jlist_t *self, sp_jscan_t *scan, bool complete)
 int
 sp_jlist_feed (sp_jlist_t *self, const char *body, size_t size, bool complete)
 {
-    if (!body || (!complete && size < self->retry_at))
+    if (!body)
+        return complete ? JOBD_EPROTO : 0;
+    if (!complete && size < self->retry_at)
         return 0;
     while (!self->stopped && !self->ended) {
         sp_jscan_t scan;

@@ -1,5 +1,6 @@
 //  spark-poller: a fast, strict JSON reader for big list bodies (see sp_jscan.h).
 #include "sp_jscan.h"
+#include "jobd_utf8.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,36 +346,6 @@ sp_jscan_element (sp_jscan_t *self)
 //  ---------------------------------------------------------------------------------------------
 //  Values
 
-//  The length of the UTF-8 sequence at at (1 to 4), or 0 when it is not valid UTF-8.
-static size_t
-s_utf8 (const unsigned char *at, const unsigned char *end)
-{
-    unsigned char c = at[0];
-    if (c < 0x80)
-        return 1;
-    size_t length = c >= 0xC2 && c <= 0xDF   ? 2
-                    : c >= 0xE0 && c <= 0xEF ? 3
-                    : c >= 0xF0 && c <= 0xF4 ? 4
-                                             : 0;
-    if (length == 0 || (size_t)(end - at) < length)
-        return 0;
-    unsigned char low = 0x80, high = 0xBF;
-    if (c == 0xE0)
-        low = 0xA0;
-    else if (c == 0xED)
-        high = 0x9F; //  no surrogates
-    else if (c == 0xF0)
-        low = 0x90;
-    else if (c == 0xF4)
-        high = 0x8F;
-    if (at[1] < low || at[1] > high)
-        return 0;
-    for (size_t index = 2; index < length; index++)
-        if (at[index] < 0x80 || at[index] > 0xBF)
-            return 0;
-    return length;
-}
-
 static size_t
 s_encode (unsigned long code, char *out)
 {
@@ -407,9 +378,7 @@ s_char (const char **at_p, const char *end, char *out)
 {
     const char *at = *at_p;
     if (*at != '\\') {
-        size_t length = (unsigned char)*at < 0x20
-                            ? 0
-                            : s_utf8 ((const unsigned char *)at, (const unsigned char *)end);
+        size_t length = (unsigned char)*at < 0x20 ? 0 : jobd_utf8_length (at, (size_t)(end - at));
         memcpy (out, at, length);
         *at_p = at + (length ? length : 1);
         return length;

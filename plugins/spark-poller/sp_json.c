@@ -67,28 +67,6 @@ sp_status_reset (sp_status_t *status)
     status->started = 0;
 }
 
-int
-sp_json_each (sp_jscan_t *scan, bool (*parse) (const sp_jobject_t *, sp_status_t *),
-              sp_status_fn *fn, void *arg)
-{
-    if (!sp_jscan_enter (scan, SP_JARRAY)) {
-        sp_jscan_value (scan, NULL);
-        return 0;
-    }
-    sp_jobject_t element;
-    sp_status_t status;
-    while (sp_jscan_element (scan)) {
-        if (!sp_jscan_object (scan, &element)) {
-            sp_jscan_value (scan, NULL);
-            continue;
-        }
-        sp_status_reset (&status);
-        if (parse (&element, &status) && !fn (&status, arg))
-            return 1;
-    }
-    return 0;
-}
-
 bool
 sp_jstr (const sp_jobject_t *object, const char *key, char *buffer, size_t size)
 {
@@ -115,16 +93,11 @@ sp_json_root (const char *body, size_t size, sp_jobject_t *root)
 bool
 sp_json_root_member (const char *body, size_t size, const char *key, sp_jobject_t *object)
 {
-    if (!body || size > SP_BODY_MAX || !sp_jscan_check (body, size))
+    sp_jobject_t root;
+    if (!sp_json_root (body, size, &root))
         return false;
+    sp_jvalue_t value = sp_jobject_get (&root, key);
     sp_jscan_t scan;
-    sp_jvalue_t name;
-    sp_jscan_init (&scan, body, size);
-    if (!sp_jscan_enter (&scan, SP_JOBJECT))
-        return false;
-    bool found = false;
-    while (sp_jscan_member (&scan, &name))
-        if (!sp_jkey_is (name, key) || !(found = sp_jscan_object (&scan, object)))
-            sp_jscan_value (&scan, NULL); //  another member, or key holds no object
-    return found && !scan.failed;
+    sp_jscan_init (&scan, value.text, value.size);
+    return value.type == SP_JOBJECT && sp_jscan_object (&scan, object);
 }

@@ -27,12 +27,6 @@ void sp_copy_tail (char *buffer, size_t size, const char *text);
 //  Resets status for one job: unknown fields empty, known true.
 void sp_status_reset (sp_status_t *status);
 
-//  Reads the array at scan: for every object in it, parse fills a status from it (returning false
-//  to skip it) and fn gets that status. Any other value reads as an empty list. Returns 1 when
-//  fn stopped, else 0 (bad JSON shows in scan->failed).
-int sp_json_each (sp_jscan_t *scan, bool (*parse) (const sp_jobject_t *, sp_status_t *),
-                  sp_status_fn *fn, void *arg);
-
 //  Copies the string at key into buffer (cut with "..."). Returns false, with buffer empty, when
 //  it is absent, not a string, or not text (sp_jvalue_string).
 bool sp_jstr (const sp_jobject_t *object, const char *key, char *buffer, size_t size);
@@ -43,8 +37,8 @@ int64_t sp_jint (const sp_jobject_t *object, const char *key);
 //  Reads a whole body that must be a JSON object into root. Returns false for anything else.
 bool sp_json_root (const char *body, size_t size, sp_jobject_t *root);
 
-//  The object at key in a JSON object body, into object. Returns false when the body is not a
-//  JSON object or has no object at key.
+//  The object at key in a JSON object body (among its first SP_JMEMBERS members), into object.
+//  Returns false when the body is not a JSON object or has no object at key.
 bool sp_json_root_member (const char *body, size_t size, const char *key, sp_jobject_t *object);
 
 #endif

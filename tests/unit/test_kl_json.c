@@ -1,6 +1,7 @@
 //  kafka-listener's JSON writer: the bytes jansson writes for the same object (the outbound
 //  topic's format did not change when the plugin stopped building jansson trees), and the
 //  UTF-8 jansson refuses, refused.
+#include "jobd_utf8.h"
 #include "kl_json.h"
 #include <jansson.h>
 #include <setjmp.h>
@@ -71,14 +72,14 @@ test_utf8_as_jansson_counts_it (void **state)
     };
     kl_json_t json = {0};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        assert_false (kl_json_utf8 (bad[index]));
+        assert_false (jobd_utf8_valid (bad[index], strlen (bad[index])));
         assert_null (json_string (bad[index]));
         kl_json_begin (&json);
         assert_false (kl_json_string (&json, "name", bad[index]));
         assert_string_equal (kl_json_end (&json), "{}");
     }
     for (size_t index = 0; index < sizeof s_strings / sizeof s_strings[0]; index++)
-        assert_true (kl_json_utf8 (s_strings[index]));
+        assert_true (jobd_utf8_valid (s_strings[index], strlen (s_strings[index])));
     kl_json_fini (&json);
 }
 

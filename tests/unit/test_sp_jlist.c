@@ -78,6 +78,10 @@ test_cut_bodies (void **state)
         assert_int_equal (
             s_read (&sp_yarn_list_shape, broken[index], strlen (broken[index]), 3, &seen, &list),
             JOBD_EPROTO);
+    //  No body at all.
+    sp_jlist_init (&list, &sp_yarn_list_shape, s_note, &seen);
+    assert_int_equal (sp_jlist_feed (&list, NULL, 0, false), 0);
+    assert_int_equal (sp_jlist_feed (&list, NULL, 0, true), JOBD_EPROTO);
     //  Every empty shape of YARN is an empty list.
     const char *empty[] = {"{\"apps\":{}}", "{\"apps\":\"\"}", "{\"apps\":null}",
                            "{\"apps\":{\"app\":[]}}"};
