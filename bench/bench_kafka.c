@@ -8,6 +8,9 @@
 //          with FETCH_WAIT_MS (default 5) for the plugin and the plain consumer alike: the mock
 //          cluster answers a fetch that finds no data only after that wait, even when data
 //          arrives meanwhile, which a real Kafka broker does not)
+//  BENCH_KAFKA_BASELINE=DIR: each run also runs the jobd built in DIR (another build tree), right
+//  after this one, for an interleaved A/B on the same noisy machine. BENCH_KAFKA_LATENCY=0:
+//  throughput only.
 #include "bench_util.h"
 #include "harness.h"
 #include "jobd_admin.h"
@@ -438,7 +441,10 @@ main (int argc, char *argv[])
             s_brokers, events, events / 2, S_PARTITIONS, runs);
     s_preproduce (events);
 
-    double jobd[16], ceiling[16], cpu[16];
+    double jobd[16], ceiling[16], cpu[16], base[16], base_cpu[16];
+    const char *baseline = getenv ("BENCH_KAFKA_BASELINE");
+    char build[4096];
+    snprintf (build, sizeof build, "%s", harness_build_dir ());
     for (int run = 0; run < runs; run++) {
         ceiling[run] = s_ceiling (events, run);
         jobd[run] = s_jobd (events, run, &cpu[run]);
@@ -446,6 +452,13 @@ main (int argc, char *argv[])
                  "run %d: jobd %.0f events/s applied, plain consumer %.0f/s, jobd CPU %.1f "
                  "us/event\n",
                  run + 1, jobd[run], ceiling[run], cpu[run]);
+        if (baseline) {
+            setenv ("JOBD_BUILD_DIR", baseline, 1);
+            base[run] = s_jobd (events, runs + run, &base_cpu[run]);
+            setenv ("JOBD_BUILD_DIR", build, 1);
+            fprintf (stderr, "run %d: baseline jobd %.0f events/s applied, CPU %.1f us/event\n",
+                     run + 1, base[run], base_cpu[run]);
+        }
     }
     qsort (jobd, runs, sizeof (double), bench_compare);
     qsort (ceiling, runs, sizeof (double), bench_compare);
@@ -460,6 +473,20 @@ main (int argc, char *argv[])
             median / ceiling_median);
     printf ("jobd CPU per event (every thread, start to outbound drained): %.1f us\n",
             cpu[runs / 2]);
+    if (baseline) {
+        qsort (base, runs, sizeof (double), bench_compare);
+        qsort (base_cpu, runs, sizeof (double), bench_compare);
+        printf ("baseline jobd (%s): %.0f events/s, %.1f us CPU per event; this one / baseline "
+                "= %.2f\n",
+                baseline, base[runs / 2], base_cpu[runs / 2], median / base[runs / 2]);
+    }
+    const char *latency_on = getenv ("BENCH_KAFKA_LATENCY");
+    if (latency_on && strcmp (latency_on, "0") == 0) {
+        kill (mock.pid, SIGTERM);
+        harness_proc_finish (&mock, 10000);
+        unlink (log);
+        return 0;
+    }
 
     s_latency_t latency, plain;
     printf ("latency at 1,000 events/s for 10 s, produce -> (goal: p99 < 20 ms):\n");

@@ -2,9 +2,11 @@
 //  `observed` event (the format is in proto/README.md, "Kafka job status events").
 #include "kl_status.h"
 #include "jobd_json.h"
+#include "jobd_utf8.h"
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -102,10 +104,258 @@ s_known (const char *key)
     return false;
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  The fast path: the common event, a flat JSON object of the plugin's own keys whose values are
+//  plain strings (no escape), integers or null, read in place. Anything else (an escape, a
+//  nested value, a float, a key it does not read, a repeated key, a value the checks refuse)
+//  goes to jansson, so that what is refused and why stay exactly the same. jansson built a
+//  tree of each payload: a fifth of the plugin's time at full speed.
+
+enum {
+    S_V,
+    S_ID,
+    S_JOB,
+    S_EXT,
+    S_BACKEND,
+    S_KIND,
+    S_NAME,
+    S_STATE,
+    S_ERROR,
+    S_ATTEMPT,
+    S_TS,
+    S_HEARTBEAT,
+    S_KEYS
+};
+static const char *s_keys[S_KEYS] = {"v",    "id",    "job",   "ext",     "backend", "kind",
+                                     "name", "state", "error", "attempt", "ts",      "heartbeat"};
+static const size_t s_limits[S_KEYS] = {0,
+                                        JOBD_ID_MAX,
+                                        JOBD_ID_MAX,
+                                        JOBD_ID_MAX,
+                                        JOBD_ID_MAX,
+                                        JOBD_ID_MAX,
+                                        JOBD_NAME_MAX,
+                                        64,
+                                        JOBD_ERROR_MAX,
+                                        0,
+                                        0,
+                                        0};
+
+typedef enum { S_ABSENT, S_NULL, S_STRING, S_INTEGER } s_kind_t;
+
+typedef struct {
+    s_kind_t kind;
+    const char *text; //  S_STRING: in the payload, not NUL-terminated
+    size_t size;
+    int64_t number; //  S_INTEGER
+} s_value_t;
+
+static const char *
+s_blank (const char *cursor, const char *end)
+{
+    while (cursor < end && (*cursor == ' ' || *cursor == '\t' || *cursor == '\n' || *cursor == '\r'))
+        cursor++;
+    return cursor;
+}
+
+//  A string without escapes or control characters, valid UTF-8; cursor is on its quote.
+static const char *
+s_fast_string (const char *cursor, const char *end, const char **text, size_t *size)
+{
+    const char *start = ++cursor;
+    bool ascii = true;
+    while (cursor < end && *cursor != '"') {
+        unsigned char byte = (unsigned char)*cursor++;
+        if (byte < 0x20 || byte == '\\')
+            return NULL;
+        ascii = ascii && byte < 0x80;
+    }
+    if (cursor == end || (!ascii && !jobd_utf8_valid (start, (size_t)(cursor - start))))
+        return NULL;
+    *text = start;
+    *size = (size_t)(cursor - start);
+    return cursor + 1;
+}
+
+//  An integer of at most 18 digits (no fraction, no exponent, no leading zero).
+static const char *
+s_fast_integer (const char *cursor, const char *end, int64_t *number)
+{
+    bool negative = *cursor == '-';
+    if (negative)
+        cursor++;
+    const char *digits = cursor;
+    int64_t value = 0;
+    while (cursor < end && *cursor >= '0' && *cursor <= '9' && cursor - digits < 19)
+        value = value * 10 + (*cursor++ - '0');
+    size_t count = (size_t)(cursor - digits);
+    if (count == 0 || count > 18 || (count > 1 && *digits == '0') ||
+        (cursor < end && (*cursor == '.' || *cursor == 'e' || *cursor == 'E' ||
+                          (*cursor >= '0' && *cursor <= '9'))))
+        return NULL;
+    *number = negative ? -value : value;
+    return cursor;
+}
+
+//  Reads the object into values; false when it is not the simple case.
+static bool
+s_fast_read (const char *cursor, const char *end, s_value_t *values)
+{
+    cursor = s_blank (cursor, end);
+    if (cursor == end || *cursor++ != '{')
+        return false;
+    cursor = s_blank (cursor, end);
+    bool more = cursor < end && *cursor != '}';
+    while (more) {
+        const char *key;
+        size_t key_size;
+        if (cursor == end || *cursor != '"' ||
+            !(cursor = s_fast_string (cursor, end, &key, &key_size)))
+            return false;
+        size_t field = 0;
+        while (field < S_KEYS &&
+               !(strlen (s_keys[field]) == key_size && !memcmp (s_keys[field], key, key_size)))
+            field++;
+        if (field == S_KEYS || values[field].kind != S_ABSENT)
+            return false; //  a key for the detail, or one said twice
+        cursor = s_blank (cursor, end);
+        if (cursor == end || *cursor++ != ':')
+            return false;
+        cursor = s_blank (cursor, end);
+        s_value_t *value = &values[field];
+        if (cursor == end)
+            return false;
+        if (*cursor == '"') {
+            value->kind = S_STRING;
+            cursor = s_fast_string (cursor, end, &value->text, &value->size);
+        } else if (*cursor == '-' || (*cursor >= '0' && *cursor <= '9')) {
+            value->kind = S_INTEGER;
+            cursor = s_fast_integer (cursor, end, &value->number);
+        } else if (end - cursor >= 4 && !memcmp (cursor, "null", 4)) {
+            value->kind = S_NULL;
+            cursor += 4;
+        } else
+            return false;
+        if (!cursor)
+            return false;
+        cursor = s_blank (cursor, end);
+        more = cursor < end && *cursor == ',';
+        if (more)
+            cursor = s_blank (cursor + 1, end);
+    }
+    if (cursor == end || *cursor != '}')
+        return false;
+    return cursor < end && s_blank (cursor + 1, end) == end;
+}
+
+//  A copy of size bytes of text, NUL-terminated, into *field (freed first); NULL: none.
+static int
+s_set (char **field, const char *text, size_t size)
+{
+    char *copy = NULL;
+    if (text && !(copy = (char *)malloc (size + 1)))
+        return -ENOMEM;
+    if (text) {
+        memcpy (copy, text, size);
+        copy[size] = 0;
+    }
+    free (*field);
+    *field = copy;
+    return 0;
+}
+
+//  Returns 1 when the payload is not the simple case (jansson reads it then), else what
+//  kl_status_decode returns.
+static int
+s_fast (const void *payload, size_t size, const kl_options_t *options, const char *fallback_id,
+        jobd_event_t **event_p, int64_t *heartbeat_p, char *reason, size_t reason_size)
+{
+    s_value_t values[S_KEYS];
+    memset (values, 0, sizeof values);
+    if (!s_fast_read ((const char *)payload, (const char *)payload + size, values))
+        return 1;
+    for (size_t field = S_ID; field <= S_ERROR; field++)
+        if (values[field].kind == S_INTEGER ||
+            (values[field].kind == S_STRING && values[field].size > s_limits[field]))
+            return 1;
+    for (size_t field = S_ATTEMPT; field <= S_HEARTBEAT; field++)
+        if (values[field].kind == S_STRING)
+            return 1;
+    const s_value_t *attempt = &values[S_ATTEMPT], *heartbeat = &values[S_HEARTBEAT];
+    const s_value_t *state_word = &values[S_STATE];
+    char word[65];
+    if (state_word->kind != S_STRING)
+        return 1;
+    memcpy (word, state_word->text, state_word->size);
+    word[state_word->size] = 0;
+    jobd_state_t state = kl_map_state (word);
+    if (state == JOBD_STATE_NONE || (values[S_JOB].kind != S_STRING && values[S_EXT].kind != S_STRING) ||
+        (attempt->kind == S_INTEGER && (attempt->number < 0 || attempt->number > UINT32_MAX)) ||
+        (heartbeat->kind == S_INTEGER &&
+         (heartbeat->number <= 0 || heartbeat->number > KL_HEARTBEAT_MAX)))
+        return 1;
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    if (!event)
+        return -ENOMEM;
+    event->state = state;
+    if (attempt->kind == S_INTEGER)
+        event->attempt = (uint32_t)attempt->number;
+    if (values[S_TS].kind == S_INTEGER && values[S_TS].number > 0)
+        event->ts = values[S_TS].number;
+    if (heartbeat_p && heartbeat->kind == S_INTEGER)
+        *heartbeat_p = heartbeat->number;
+    //  The same defaults as below: strings absent or null are NULL.
+    const char *text[S_KEYS];
+    for (size_t field = 0; field < S_KEYS; field++)
+        text[field] = values[field].kind == S_STRING ? values[field].text : NULL;
+    bool has_ext = text[S_EXT] != NULL;
+    int rc = 0;
+    if ((text[S_ID] ? s_set (&event->id, text[S_ID], values[S_ID].size)
+                    : jobd_event_set (&event->id, fallback_id)) ||
+        jobd_event_set (&event->source, options->source) ||
+        s_set (&event->job, text[S_JOB], values[S_JOB].size) ||
+        s_set (&event->ext, text[S_EXT], values[S_EXT].size) ||
+        (has_ext && text[S_BACKEND] ? s_set (&event->backend, text[S_BACKEND], values[S_BACKEND].size)
+                                    : jobd_event_set (&event->backend, has_ext ? options->backend : NULL)) ||
+        (text[S_KIND] ? s_set (&event->kind, text[S_KIND], values[S_KIND].size)
+                      : jobd_event_set (&event->kind, options->kind)) ||
+        s_set (&event->name, text[S_NAME], values[S_NAME].size) ||
+        s_set (&event->error, text[S_ERROR], values[S_ERROR].size))
+        rc = -ENOMEM;
+    event->create = !text[S_JOB] && options->create;
+    if (rc == 0)
+        rc = jobd_event_validate (event, reason, reason_size);
+    if (rc)
+        jobd_event_destroy (&event);
+    else
+        *event_p = event;
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------------------------
+
 int
 kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
                   const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
                   char *reason, size_t reason_size)
+{
+    if (size <= KL_PAYLOAD_MAX && size > 0 && payload) {
+        if (heartbeat_p)
+            *heartbeat_p = 0;
+        reason[0] = 0;
+        int rc = s_fast (payload, size, options, fallback_id, event_p, heartbeat_p, reason,
+                         reason_size);
+        if (rc != 1)
+            return rc;
+    }
+    return kl_status_decode_jansson (payload, size, options, fallback_id, event_p, heartbeat_p,
+                                     reason, reason_size);
+}
+
+int
+kl_status_decode_jansson (const void *payload, size_t size, const kl_options_t *options,
+                          const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
+                          char *reason, size_t reason_size)
 {
     reason[0] = 0;
     if (heartbeat_p)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const kl_options_t s_options = {"kafka-listener", "kafka", "kafka", true};
@@ -146,6 +147,75 @@ test_heartbeat_promise (void **state)
               "heartbeat");
 }
 
+//  Simple JSON events are read without jansson; every payload near that path must read the same
+//  both ways: event, heartbeat, or the reason it is refused.
+static void
+test_fast_path_reads_as_jansson (void **state)
+{
+    static const char *payloads[] = {
+        "{\"ext\":\"a\",\"state\":\"RUNNING\"}",
+        " {\"job\" : \"job-1\" , \"state\":\"done\",\"ts\":-5,\"attempt\":0}\r\n",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"heartbeat\":60000,\"id\":\"e-9\",\"v\":1}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"name\":null,\"error\":null,\"ts\":null}",
+        "{\"ext\":\"caf\xc3\xa9\",\"state\":\"RUNNING\"}",
+        "{\"ext\":\"caf\xc3\",\"state\":\"RUNNING\"}",          //  bad UTF-8
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",}",                //  trailing comma
+        "{\"ext\":\"a\",\"state\":\"RUNNING\"} x",              //  trailing bytes
+        "{\"ext\":\"a\",\"ext\":\"b\",\"state\":\"RUNNING\"}", //  a repeated key
+        "{\"ext\":\"a\\n\",\"state\":\"RUNNING\"}",           //  an escape
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":01}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":-0}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":-1}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":4294967296}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":1.0}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"ts\":1234567890123456789}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"heartbeat\":0}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"heartbeat\":\"5s\"}",
+        "{\"ext\":7,\"state\":\"RUNNING\"}",
+        "{\"ext\":\"a\",\"state\":\"SLEEPING\"}",
+        "{\"ext\":\"a\"}",
+        "{\"name\":\"a\",\"state\":\"RUNNING\"}",
+        "{\"ext\":\"\",\"state\":\"RUNNING\"}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"progress\":3}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"kind\":true}",
+        "{}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\"",
+        "{\"ext\":\"a\" \"state\":\"RUNNING\"}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"error\":nul}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\"}\v",
+    };
+    for (size_t index = 0; index < sizeof payloads / sizeof payloads[0]; index++) {
+        const char *payload = payloads[index];
+        jobd_event_t *fast = NULL, *slow = NULL;
+        char reason[256] = "", slow_reason[256] = "";
+        int64_t heartbeat = -1, slow_heartbeat = -2, before = jobd_now_ms ();
+        int rc = kl_status_decode (payload, strlen (payload), &s_options, "t/0/1", &fast,
+                                   &heartbeat, reason, sizeof reason);
+        int slow_rc = kl_status_decode_jansson (payload, strlen (payload), &s_options, "t/0/1",
+                                                &slow, &slow_heartbeat, slow_reason,
+                                                sizeof slow_reason);
+        if (rc != slow_rc || heartbeat != slow_heartbeat || strcmp (reason, slow_reason))
+            fail_msg ("'%s': %d %lld '%s', jansson %d %lld '%s'", payload, rc,
+                      (long long)heartbeat, reason, slow_rc, (long long)slow_heartbeat,
+                      slow_reason);
+        if (rc == 0) {
+            //  An event without a ts is stamped when it is made: the stamps may differ by a tick.
+            if (fast->ts >= before && slow->ts >= before && slow->ts <= jobd_now_ms ())
+                slow->ts = fast->ts;
+            uint8_t *a = NULL, *b = NULL;
+            size_t a_size = 0, b_size = 0;
+            assert_int_equal (jobd_event_encode (fast, &a, &a_size, NULL, 0), 0);
+            assert_int_equal (jobd_event_encode (slow, &b, &b_size, NULL, 0), 0);
+            if (a_size != b_size || memcmp (a, b, a_size))
+                fail_msg ("'%s': the two readings differ", payload);
+            free (a);
+            free (b);
+        }
+        jobd_event_destroy (&fast);
+        jobd_event_destroy (&slow);
+    }
+}
+
 int
 main (void)
 {
@@ -155,6 +225,7 @@ main (void)
         cmocka_unit_test (test_word_mapping),
         cmocka_unit_test (test_bad_payloads_have_reasons),
         cmocka_unit_test (test_heartbeat_promise),
+        cmocka_unit_test (test_fast_path_reads_as_jansson),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
