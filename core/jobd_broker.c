@@ -110,12 +110,22 @@ s_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t iden
 static void
 s_publish_bytes (s_broker_t *self, const char *topic, const void *data, size_t size, bool external)
 {
+    //  The body is copied once: the second socket shares it (zmq counts its references).
+    zmq_msg_t body;
+    if (zmq_msg_init_size (&body, size))
+        return;
+    memcpy (zmq_msg_data (&body), data, size);
     zsock_t *sockets[] = {self->plugin_pub, self->events};
     for (size_t index = 0; index < (external ? 2u : 1u); index++) {
         void *handle = zsock_resolve (sockets[index]);
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        zmq_msg_copy (&part, &body);
         zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE);
-        zmq_send (handle, data, size, 0);
+        if (zmq_msg_send (&part, handle, 0) < 0)
+            zmq_msg_close (&part);
     }
+    zmq_msg_close (&body);
 }
 
 static void

@@ -135,6 +135,13 @@ int jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reas
 int jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
                          size_t reason_size);
 
+//  Checks data with jobd_msgpack_check, then unpacks it in place into *object: its arrays and
+//  maps go into zone (cleared first: a zone kept for reuse spares an allocation per message), its
+//  strings point into data. Both must outlive the object. Returns 0, or JOBD_EPROTO / -ENOMEM
+//  with a reason.
+int jobd_msgpack_unpack_in (const void *data, size_t size, msgpack_zone *zone,
+                            msgpack_object *object, char *reason, size_t reason_size);
+
 //  Returns the current time in milliseconds since the Unix epoch.
 int64_t jobd_now_ms (void);
 

@@ -636,3 +636,24 @@ jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, 
     unpacked->data = object;
     return 0;
 }
+
+int
+jobd_msgpack_unpack_in (const void *data, size_t size, msgpack_zone *zone, msgpack_object *object,
+                        char *reason, size_t reason_size)
+{
+    int rc = jobd_msgpack_check (data, size, reason, reason_size);
+    if (rc)
+        return rc;
+    msgpack_zone_clear (zone);
+    size_t offset = 0;
+    msgpack_unpack_return result = msgpack_unpack ((const char *)data, size, &offset, zone, object);
+    if (result == MSGPACK_UNPACK_NOMEM_ERROR) {
+        jobd_fields_reason (reason, reason_size, "out of memory");
+        return -ENOMEM;
+    }
+    if (result != MSGPACK_UNPACK_SUCCESS || offset != size) {
+        jobd_fields_reason (reason, reason_size, "not valid msgpack");
+        return JOBD_EPROTO;
+    }
+    return 0;
+}

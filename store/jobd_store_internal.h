@@ -22,6 +22,8 @@ struct _jobd_store_t {
     MDB_txn *txn;       //  the open batch, or NULL
     int failed;         //  the open batch's fatal error: an apply failed after it had written
     unsigned writes;    //  puts and deletes the open batch made while applying
+    uint64_t next_id;   //  the next job number, in the open batch (0: not read yet)
+    bool next_id_dirty; //  taken from in the open batch: written to meta at commit
     char *path;
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
     msgpack_packer scratch_pk;

@@ -19,7 +19,8 @@ struct _kl_forward_t {
     bool dirty; //  the log may have entries after what was sent
     bool full;  //  the producer's queue was full: read again later
     uint64_t forwarded, failed;
-    kl_json_t json; //  the text of the transition being produced
+    kl_json_t json;      //  the text of the transition being produced
+    msgpack_zone *zone;  //  the maps of the log entry being read, kept for the next
 };
 
 static void
@@ -53,6 +54,11 @@ kl_forward_new (const jobd_host_t *host, zsock_t *bus, rd_kafka_t *producer, con
     if (rc == JOBD_ENOTFOUND && !*topic)
         return NULL; //  never forwarded: nothing to keep moving
     kl_forward_t *self = (kl_forward_t *)zmalloc (sizeof (kl_forward_t));
+    self->zone = msgpack_zone_new (MSGPACK_ZONE_CHUNK_SIZE);
+    if (!self->zone) {
+        free (self);
+        return NULL;
+    }
     self->host = host;
     self->bus = bus;
     self->producer = producer;
@@ -79,6 +85,7 @@ kl_forward_destroy (kl_forward_t **self_p)
         return;
     kl_outbox_destroy (&(*self_p)->outbox);
     kl_json_fini (&(*self_p)->json);
+    msgpack_zone_free ((*self_p)->zone);
     free (*self_p);
     *self_p = NULL;
 }
@@ -177,12 +184,12 @@ static bool
 s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
 {
     kl_forward_t *self = (kl_forward_t *)arg;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
+    msgpack_object map;
     s_fields_t fields;
     const char *text = NULL;
-    if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0 &&
-        s_read (&unpacked.data, &fields))
+    //  Read in place: the entry stays put while the log is read.
+    if (jobd_msgpack_unpack_in (data, size, self->zone, &map, NULL, 0) == 0 &&
+        s_read (&map, &fields))
         text = s_json (self, &fields);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__BAD_MSG;
     char where[21];
@@ -194,7 +201,6 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
                                  RD_KAFKA_V_VALUE ((void *)text, self->json.size),
                                  RD_KAFKA_V_HEADER ("jobd-position", where, -1),
                                  RD_KAFKA_V_OPAQUE ((void *)(uintptr_t)position), RD_KAFKA_V_END);
-    msgpack_unpacked_destroy (&unpacked);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         self->full = true; //  it stays in the log: sent once the queue drains
         return false;

@@ -5,6 +5,7 @@
 #include "jobd_plugin.h"
 #include "kl_forward.h"
 #include "kl_json.h"
+#include "kl_pending.h"
 #include "kl_status.h"
 #include "kl_watch.h"
 #include <jansson.h>
@@ -41,15 +42,6 @@ static const jobd_conf_key_t s_config[] = {
 //  Room kept in a batch event for its envelope.
 #define S_BATCH_ENVELOPE 512
 
-//  A consumed message waiting for the broker's reply: its offset is committed after it.
-typedef struct {
-    char id[JOBD_ID_MAX + 1];
-    char topic[256];
-    int32_t partition;
-    int64_t offset;
-    int64_t heartbeat; //  the event's heartbeat promise (ms), or 0
-} s_pending_t;
-
 typedef struct {
     const jobd_host_t *host;
     zsock_t *bus;
@@ -58,7 +50,7 @@ typedef struct {
     kl_options_t options;
     char dead_letter[256];
     char transitions[256];
-    zhashx_t *pending;                        //  event id -> s_pending_t
+    kl_pending_queue_t *pending;              //  sent, waiting for the broker's answer
     rd_kafka_topic_partition_list_t *commits; //  offsets answered for, not yet committed
     rd_kafka_topic_partition_list_t *dead;    //  dead-lettered offsets waiting for the earlier
                                               //  messages of their partition to be answered
@@ -73,6 +65,7 @@ typedef struct {
     msgpack_sbuffer batch;  //  the observations of the next batch, packed
     size_t batch_count;     //  how many
     msgpack_sbuffer packet; //  the batch event being sent
+    msgpack_zone *replies;  //  the maps of the reply being read, kept for the next
 } s_listener_t;
 
 static void
@@ -141,7 +134,7 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
               "transitions out %llu, awaiting Kafka %llu, failed %llu",
               up, known, (unsigned long long)self->consumed,
               (unsigned long long)self->dead_lettered, (unsigned long long)self->refused,
-              zhashx_size (self->pending), kl_watch_size (self->watch),
+              kl_pending_queue_size (self->pending), kl_watch_size (self->watch),
               kl_watch_stale (self->watch), (unsigned long long)self->stale,
               (unsigned long long)self->lost, (unsigned long long)forwarded,
               (unsigned long long)waiting, (unsigned long long)failed);
@@ -238,13 +231,15 @@ s_destroy (void **state_p)
         rd_kafka_flush (self->producer, 5000);
         rd_kafka_destroy (self->producer);
     }
-    zhashx_destroy (&self->pending);
+    kl_pending_queue_destroy (&self->pending);
     kl_watch_destroy (&self->watch);
     kl_forward_destroy (&self->forward);
     rd_kafka_topic_partition_list_destroy (self->commits);
     rd_kafka_topic_partition_list_destroy (self->dead);
     msgpack_sbuffer_destroy (&self->batch);
     msgpack_sbuffer_destroy (&self->packet);
+    if (self->replies)
+        msgpack_zone_free (self->replies);
     free (self);
     *state_p = NULL;
 }
@@ -271,8 +266,9 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
         self->batch_max = S_BATCH_MAX;
     msgpack_sbuffer_init (&self->batch);
     msgpack_sbuffer_init (&self->packet);
-    self->pending = zhashx_new ();
-    zhashx_set_destructor (self->pending, (zhashx_destructor_fn *)zstr_free);
+    //  A batch's reply holds a map per observation: room for a whole one in the first chunk.
+    self->replies = msgpack_zone_new (64 * 1024);
+    self->pending = kl_pending_queue_new ();
     self->watch = kl_watch_new (host->config_int (host, "stale_grace", 30000));
     kl_watch_set_kind (self->watch, self->options.kind, host->config_int (host, "heartbeat", 0));
     const char *kinds[64];
@@ -341,7 +337,7 @@ s_commit_dead (s_listener_t *self, const rd_kafka_message_t *message)
 static void
 s_commit_flush (s_listener_t *self)
 {
-    if (self->dead->cnt > 0 && zhashx_size (self->pending) == 0 && self->batch_count == 0) {
+    if (self->dead->cnt > 0 && kl_pending_queue_size (self->pending) == 0 && self->batch_count == 0) {
         for (int index = 0; index < self->dead->cnt; index++) {
             const rd_kafka_topic_partition_t *entry = &self->dead->elems[index];
             s_mark (self->commits, entry->topic, entry->partition, entry->offset - 1);
@@ -470,13 +466,19 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
         s_refuse (self, message, reason);
         return;
     }
-    s_pending_t *pending = (s_pending_t *)zmalloc (sizeof (s_pending_t));
+    kl_pending_t *pending = self->pending ? kl_pending_queue_push (self->pending) : NULL;
+    if (!pending) {
+        jobd_event_destroy (&event);
+        self->host->log (self->host, JOBD_LOG_ERROR,
+                         "%s/%d/%lld not observed: out of memory (read again at the next start)",
+                         topic, (int)message->partition, (long long)message->offset);
+        return;
+    }
     memcpy (pending->id, id, sizeof id);
     memcpy (pending->topic, topic, topic_size < sizeof pending->topic ? topic_size : 255);
     pending->partition = message->partition;
     pending->offset = message->offset;
     pending->heartbeat = heartbeat;
-    zhashx_insert (self->pending, id, pending);
     s_send_observation (self, event);
     jobd_event_destroy (&event);
 }
@@ -505,7 +507,13 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
             kv->val.type == MSGPACK_OBJECT_STR)
             snprintf (why, sizeof why, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
     }
-    s_pending_t *pending = (s_pending_t *)zhashx_lookup (self->pending, re);
+    size_t skipped = 0;
+    kl_pending_t *pending = kl_pending_queue_answer (self->pending, re, &skipped);
+    if (skipped)
+        //  Never answered, which only a bug could cause: not committed, read again at the next
+        //  start (unless a later message of the same partition commits past them).
+        self->host->log (self->host, JOBD_LOG_ERROR,
+                         "%zu observations sent before %s had no answer", skipped, re);
     if (!pending) {
         if (!ok)
             //  A whole batch refused (a bug on one side): its observations stay uncommitted
@@ -531,7 +539,7 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
         jobd_job_destroy (&record);
     }
     s_commit (self, pending->topic, pending->partition, pending->offset);
-    zhashx_delete (self->pending, re);
+    kl_pending_queue_pop (self->pending);
 }
 
 //  The broker's reply to one event, or to a batch (the replies to its observations, in order).
@@ -541,14 +549,14 @@ s_on_reply (s_listener_t *self)
     zmq_msg_t frame;
     zmq_msg_init (&frame);
     bool received = zmq_msg_recv (&frame, zsock_resolve (self->bus), 0) >= 0;
-    msgpack_unpacked reply;
-    msgpack_unpacked_init (&reply);
-    if (received &&
-        jobd_msgpack_unpack (zmq_msg_data (&frame), zmq_msg_size (&frame), &reply, NULL, 0) == 0) {
+    msgpack_object reply;
+    if (received && self->replies &&
+        jobd_msgpack_unpack_in (zmq_msg_data (&frame), zmq_msg_size (&frame), self->replies,
+                                &reply, NULL, 0) == 0) {
         const msgpack_object *replies = NULL;
-        for (uint32_t index = 0;
-             reply.data.type == MSGPACK_OBJECT_MAP && index < reply.data.via.map.size; index++) {
-            const msgpack_object_kv *kv = &reply.data.via.map.ptr[index];
+        for (uint32_t index = 0; reply.type == MSGPACK_OBJECT_MAP && index < reply.via.map.size;
+             index++) {
+            const msgpack_object_kv *kv = &reply.via.map.ptr[index];
             if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 7 &&
                 !memcmp (kv->key.via.str.ptr, "replies", 7) && kv->val.type == MSGPACK_OBJECT_ARRAY)
                 replies = &kv->val;
@@ -557,9 +565,8 @@ s_on_reply (s_listener_t *self)
             for (uint32_t index = 0; index < replies->via.array.size; index++)
                 s_on_answer (self, &replies->via.array.ptr[index]);
         else
-            s_on_answer (self, &reply.data);
+            s_on_answer (self, &reply);
     }
-    msgpack_unpacked_destroy (&reply);
     zmq_msg_close (&frame);
 }
 
