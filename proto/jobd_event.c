@@ -270,6 +270,12 @@ jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk)
     return jobd_fields_pack (s_fields, FIELD_COUNT, self, pk);
 }
 
+int
+jobd_event_pack_to (const jobd_event_t *self, msgpack_sbuffer *buffer)
+{
+    return jobd_fields_pack_to (s_fields, FIELD_COUNT, self, buffer);
+}
+
 static int
 s_pack_string (msgpack_packer *pk, const char *text)
 {

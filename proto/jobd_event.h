@@ -107,6 +107,9 @@ int jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, ch
 //  validate. Returns 0 or a negative error.
 int jobd_event_pack (const jobd_event_t *self, msgpack_packer *pk);
 
+//  The same, appended to buffer directly (faster than through a packer). Returns 0 or -ENOMEM.
+int jobd_event_pack_to (const jobd_event_t *self, msgpack_sbuffer *buffer);
+
 //  Packs the head of a `batch` event into pk: its envelope (v, type, id, ts now, src) and, last,
 //  "events": an array of count (1..JOBD_BATCH_MAX) observed events, to be packed next with
 //  jobd_event_pack. Returns 0 or a negative error.

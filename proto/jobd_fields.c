@@ -303,6 +303,164 @@ jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base, ms
     return rc ? -ENOMEM : 0;
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Packing straight into an sbuffer: the same bytes msgpack's packer writes (its smallest forms),
+//  without a call through the packer's writer for every key, header and value. Encoding records
+//  and transitions that way was a tenth of the broker's time at full speed.
+
+static uint8_t *
+s_put_be (uint8_t *out, uint64_t value, size_t size)
+{
+    for (size_t index = 0; index < size; index++)
+        out[index] = (uint8_t)(value >> (8 * (size - 1 - index)));
+    return out + size;
+}
+
+static uint8_t *
+s_put_str (uint8_t *out, const char *text, size_t length)
+{
+    if (length < 32)
+        *out++ = (uint8_t)(0xa0 | length);
+    else if (length < 256) {
+        *out++ = 0xd9;
+        *out++ = (uint8_t)length;
+    } else if (length < 65536) {
+        *out++ = 0xda;
+        out = s_put_be (out, length, 2);
+    } else {
+        *out++ = 0xdb;
+        out = s_put_be (out, length, 4);
+    }
+    memcpy (out, text, length);
+    return out + length;
+}
+
+//  An unsigned number, as msgpack_pack_uint64 (and _uint32, which picks the same forms) packs it.
+static uint8_t *
+s_put_unsigned (uint8_t *out, uint64_t value)
+{
+    if (value < 128) {
+        *out++ = (uint8_t)value;
+        return out;
+    }
+    if (value < 256) {
+        *out++ = 0xcc;
+        return s_put_be (out, value, 1);
+    }
+    if (value < 65536) {
+        *out++ = 0xcd;
+        return s_put_be (out, value, 2);
+    }
+    if (value < ((uint64_t)1 << 32)) {
+        *out++ = 0xce;
+        return s_put_be (out, value, 4);
+    }
+    *out++ = 0xcf;
+    return s_put_be (out, value, 8);
+}
+
+//  A signed number, as msgpack_pack_int64 packs it.
+static uint8_t *
+s_put_signed (uint8_t *out, int64_t value)
+{
+    if (value >= -32 && value < 128) {
+        *out++ = (uint8_t)value;
+        return out;
+    }
+    if (value >= 0)
+        return s_put_unsigned (out, (uint64_t)value);
+    if (value >= -128) {
+        *out++ = 0xd0;
+        return s_put_be (out, (uint64_t)value, 1);
+    }
+    if (value >= -32768) {
+        *out++ = 0xd1;
+        return s_put_be (out, (uint64_t)value, 2);
+    }
+    if (value >= -((int64_t)1 << 31)) {
+        *out++ = 0xd2;
+        return s_put_be (out, (uint64_t)value, 4);
+    }
+    *out++ = 0xd3;
+    return s_put_be (out, (uint64_t)value, 8);
+}
+
+int
+jobd_fields_pack_to (const jobd_field_t *fields, size_t count, const void *base,
+                     msgpack_sbuffer *buffer)
+{
+    //  The most it can take: a header of at most 5 bytes for the map, each key and each string,
+    //  9 for a number.
+    size_t present = 0, bound = 5;
+    for (size_t index = 0; index < count; index++) {
+        const jobd_field_t *field = &fields[index];
+        if (!s_present (field, base))
+            continue;
+        present++;
+        bound += 5 + field->key_length + 9;
+        if (field->kind == JOBD_FIELD_STR)
+            bound += 5 + strlen (*(char *const *)FIELD (base, field));
+        else if (field->kind >= JOBD_FIELD_STATE)
+            bound += 5 + 32;
+    }
+    if (buffer->alloc - buffer->size < bound) {
+        size_t alloc = buffer->alloc ? buffer->alloc * 2 : 512;
+        while (alloc - buffer->size < bound)
+            alloc *= 2;
+        char *data = (char *)realloc (buffer->data, alloc);
+        if (!data)
+            return -ENOMEM;
+        buffer->data = data;
+        buffer->alloc = alloc;
+    }
+    uint8_t *out = (uint8_t *)buffer->data + buffer->size;
+    if (present < 16)
+        *out++ = (uint8_t)(0x80 | present);
+    else if (present < 65536) {
+        *out++ = 0xde;
+        out = s_put_be (out, present, 2);
+    } else {
+        *out++ = 0xdf;
+        out = s_put_be (out, present, 4);
+    }
+    for (size_t index = 0; index < count; index++) {
+        const jobd_field_t *field = &fields[index];
+        if (!s_present (field, base))
+            continue;
+        const void *slot = FIELD (base, field);
+        out = s_put_str (out, field->key, field->key_length);
+        const char *name = NULL;
+        switch (field->kind) {
+            case JOBD_FIELD_STR:
+                name = *(char *const *)slot;
+                break;
+            case JOBD_FIELD_I64:
+                out = s_put_signed (out, *(const int64_t *)slot);
+                break;
+            case JOBD_FIELD_U32:
+                out = s_put_unsigned (out, *(const uint32_t *)slot);
+                break;
+            case JOBD_FIELD_U64:
+                out = s_put_unsigned (out, *(const uint64_t *)slot);
+                break;
+            case JOBD_FIELD_BOOL:
+                *out++ = 0xc3;
+                break;
+            case JOBD_FIELD_STATE:
+            case JOBD_FIELD_STATE_OR_NONE:
+                name = jobd_state_name (*(const jobd_state_t *)slot);
+                break;
+            case JOBD_FIELD_TYPE:
+                name = jobd_event_type_name (*(const jobd_event_type_t *)slot);
+                break;
+        }
+        if (name)
+            out = s_put_str (out, name, strlen (name));
+    }
+    buffer->size = (size_t)(out - (uint8_t *)buffer->data);
+    return 0;
+}
+
 int
 jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst)
 {
@@ -411,9 +569,7 @@ jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, 
     msgpack_sbuffer_init (&buffer);
     buffer.data = (char *)malloc (512);
     buffer.alloc = buffer.data ? 512 : 0;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    if (jobd_fields_pack (fields, count, base, &pk) || !buffer.data) {
+    if (!buffer.data || jobd_fields_pack_to (fields, count, base, &buffer)) {
         msgpack_sbuffer_destroy (&buffer);
         jobd_fields_reason (reason, reason_size, "out of memory");
         return -ENOMEM;

@@ -39,6 +39,11 @@ int jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_ob
 int jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base,
                       msgpack_packer *pk);
 
+//  The same map appended to buffer, written straight into it (the same bytes). Returns 0 or
+//  -ENOMEM (then buffer holds what it held).
+int jobd_fields_pack_to (const jobd_field_t *fields, size_t count, const void *base,
+                         msgpack_sbuffer *buffer);
+
 //  Deep-copies the string fields of src into dst (a bytewise copy of src). Returns 0 or -ENOMEM
 //  (then dst's strings are the ones copied so far, the rest NULL).
 int jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst);

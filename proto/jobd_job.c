@@ -86,6 +86,12 @@ jobd_job_pack (const jobd_job_t *self, msgpack_packer *pk)
 }
 
 int
+jobd_job_pack_to (const jobd_job_t *self, msgpack_sbuffer *buffer)
+{
+    return jobd_fields_pack_to (s_fields, FIELD_COUNT, self, buffer);
+}
+
+int
 jobd_job_from_object (const msgpack_object *obj, jobd_job_t **job_p, char *reason,
                       size_t reason_size)
 {

@@ -261,7 +261,6 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
         return -ENOMEM;
     self->path = strdup (path);
     msgpack_sbuffer_init (&self->scratch);
-    msgpack_packer_init (&self->scratch_pk, &self->scratch, msgpack_sbuffer_write);
     self->batch_jobs = zhashx_new ();
     self->batch_streams = zhashx_new ();
     int rc = -ENOMEM;
@@ -357,7 +356,7 @@ s_job_save (jobd_store_t *self, const jobd_job_t *job)
 {
     //  The write path packs into one reused buffer: no allocation per record.
     self->scratch.size = 0;
-    if (jobd_job_pack (job, &self->scratch_pk))
+    if (jobd_job_pack_to (job, &self->scratch))
         return -ENOMEM;
     MDB_val key = jobd_store_val (job->id, strlen (job->id));
     MDB_val value = jobd_store_val (self->scratch.data, self->scratch.size);

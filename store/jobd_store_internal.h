@@ -26,7 +26,6 @@ struct _jobd_store_t {
     bool next_id_dirty; //  taken from in the open batch: written to meta at commit
     char *path;
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
-    msgpack_packer scratch_pk;
     zhashx_t *batch_jobs;    //  job id -> the batch's copy of each job it touched
     zhashx_t *batch_streams; //  stream -> the batch's last position applied from it
 };

@@ -403,14 +403,12 @@ s_send_observation (s_listener_t *self, const jobd_event_t *event)
         return;
     }
     size_t before = self->batch.size;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->batch, msgpack_sbuffer_write);
-    jobd_event_pack (event, &pk);
+    jobd_event_pack_to (event, &self->batch);
     if (self->batch_count > 0 && self->batch.size + S_BATCH_ENVELOPE > JOBD_EVENT_MAX) {
         //  Too big with it: the batch goes without it, and it starts the next one.
         self->batch.size = before;
         s_batch_flush (self);
-        jobd_event_pack (event, &pk);
+        jobd_event_pack_to (event, &self->batch);
     }
     if (++self->batch_count >= self->batch_max)
         s_batch_flush (self);

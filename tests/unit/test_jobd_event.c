@@ -966,6 +966,93 @@ test_deep_nesting (void **state)
     }
 }
 
+//  Packing straight into a buffer writes what msgpack's packer writes, at every size edge of
+//  numbers, strings and maps.
+static void
+s_same_both_ways (const jobd_event_t *event)
+{
+    msgpack_sbuffer packed, direct;
+    msgpack_sbuffer_init (&packed);
+    msgpack_sbuffer_init (&direct);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+    assert_int_equal (jobd_event_pack (event, &pk), 0);
+    msgpack_sbuffer_write (&direct, "x", 1); //  appended after what the buffer holds
+    assert_int_equal (jobd_event_pack_to (event, &direct), 0);
+    assert_int_equal (direct.size, packed.size + 1);
+    assert_memory_equal (direct.data + 1, packed.data, packed.size);
+    msgpack_sbuffer_destroy (&packed);
+    msgpack_sbuffer_destroy (&direct);
+}
+
+static void
+test_pack_to_writes_what_the_packer_writes (void **state)
+{
+    static const int64_t signed_edges[] = {0,
+                                           1,
+                                           127,
+                                           128,
+                                           255,
+                                           256,
+                                           65535,
+                                           65536,
+                                           4294967295LL,
+                                           4294967296LL,
+                                           INT64_MAX,
+                                           -1,
+                                           -32,
+                                           -33,
+                                           -128,
+                                           -129,
+                                           -32768,
+                                           -32769,
+                                           -2147483648LL,
+                                           -2147483649LL,
+                                           INT64_MIN};
+    static const uint64_t unsigned_edges[] = {
+        1, 127, 128, 255, 256, 65535, 65536, 4294967295ULL, 4294967296ULL, UINT64_MAX};
+    static const size_t lengths[] = {0, 1, 31, 32, 255, 256, 4096};
+    char text[4097];
+    memset (text, 'a', sizeof text);
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_TRANSITION);
+    jobd_event_set (&event->job, "job-1");
+    event->state = JOBD_STATE_RUNNING;
+    for (size_t index = 0; index < sizeof signed_edges / sizeof signed_edges[0]; index++) {
+        event->ts = event->last_seen = signed_edges[index];
+        s_same_both_ways (event);
+    }
+    for (size_t index = 0; index < sizeof unsigned_edges / sizeof unsigned_edges[0]; index++) {
+        event->seq = event->pos = unsigned_edges[index];
+        event->attempt = (uint32_t)unsigned_edges[index];
+        s_same_both_ways (event);
+    }
+    for (size_t index = 0; index < sizeof lengths / sizeof lengths[0]; index++) {
+        text[lengths[index]] = 0;
+        jobd_event_set (&event->error, text);
+        jobd_event_set (&event->detail, lengths[index] ? text : NULL);
+        text[lengths[index]] = 'a';
+        event->from = index % 2 ? JOBD_STATE_NONE : JOBD_STATE_QUEUED;
+        event->create = index % 2;
+        s_same_both_ways (event);
+    }
+    //  A map of 16 entries or more takes a map16 header.
+    for (size_t index = 0; index < 8; index++) {
+        char value[32];
+        snprintf (value, sizeof value, "v%zu", index);
+        jobd_event_set (index == 0   ? &event->name
+                        : index == 1 ? &event->kind
+                        : index == 2 ? &event->backend
+                        : index == 3 ? &event->ext
+                        : index == 4 ? &event->source
+                        : index == 5 ? &event->spec
+                        : index == 6 ? &event->status
+                                     : &event->stream,
+                        value);
+        s_same_both_ways (event);
+    }
+    jobd_event_destroy (&event);
+}
+
 int
 main (void)
 {
@@ -986,6 +1073,7 @@ main (void)
         cmocka_unit_test (test_unknown_keys_nil_and_duplicates),
         cmocka_unit_test (test_versions),
         cmocka_unit_test (test_deep_nesting),
+        cmocka_unit_test (test_pack_to_writes_what_the_packer_writes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
