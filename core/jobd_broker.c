@@ -22,6 +22,7 @@ typedef struct {
     //  An observation of a `batch` event: the batch's entries are contiguous, its first holds
     //  the batch's id and size, and one reply answers them all after the commit.
     bool in_batch;
+    bool flat; //  event is one allocation (jobd_event_from_object_flat): free() it whole
     size_t batch_count; //  the first entry of a batch: how many entries it has
     char *batch_id;     //  the first entry of a batch: the batch event's id (fresh)
     char *id;           //  refused on arrival: the observation's id, when it had one (fresh)
@@ -268,6 +269,10 @@ s_flush (s_broker_t *self)
             s_reply (self, entry->from, entry->identity, entry->identity_size, entry->delimiter,
                      entry->event->id, entry->rc, NULL, batch_rc ? NULL : &entry->result);
         jobd_apply_result_clear (&entry->result);
+        if (entry->flat) {
+            free (entry->event);
+            entry->event = NULL;
+        }
         jobd_event_destroy (&entry->event);
         zstr_free (&entry->batch_id);
         zstr_free (&entry->id);
@@ -405,14 +410,18 @@ s_receive_batch (s_broker_t *self, zsock_t *socket, const uint8_t *identity, siz
             self->stats.received++; //  the batch itself was counted as the first
         const msgpack_object *item = &events->via.array.ptr[index];
         char why[512] = "";
+        //  Read only, then freed whole: the event and its strings are one allocation.
         int rc = item->type == MSGPACK_OBJECT_MAP
-                     ? jobd_event_from_object (item, &entry->event, why, sizeof why)
+                     ? jobd_event_from_object_flat (item, &entry->event, why, sizeof why)
                      : JOBD_EPROTO;
+        entry->flat = rc == 0;
         if (rc == 0 && entry->event->type != JOBD_EVENT_OBSERVED) {
             snprintf (why, sizeof why, "a batch carries observed events only, not %s",
                       jobd_event_type_name (entry->event->type));
             rc = JOBD_EPROTO;
-            jobd_event_destroy (&entry->event);
+            free (entry->event);
+            entry->event = NULL;
+            entry->flat = false;
         }
         if (rc) {
             char item_id[JOBD_ID_MAX + 1] = "";

@@ -339,6 +339,26 @@ jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char 
 }
 
 int
+jobd_event_from_object_flat (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
+                             size_t reason_size)
+{
+    int rc = s_check_version (obj, reason, reason_size);
+    if (rc)
+        return rc;
+    void *block = NULL;
+    rc = jobd_fields_read_flat (s_fields, FIELD_COUNT, obj, sizeof (jobd_event_t), &block, reason,
+                                reason_size);
+    if (rc == 0) {
+        rc = jobd_event_validate ((jobd_event_t *)block, reason, reason_size);
+        if (rc)
+            free (block);
+        else
+            *event_p = (jobd_event_t *)block;
+    }
+    return rc;
+}
+
+int
 jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, char *reason,
                    size_t reason_size)
 {

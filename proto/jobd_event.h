@@ -120,6 +120,12 @@ int jobd_event_pack_batch (msgpack_packer *pk, const char *id, const char *sourc
 int jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
                             size_t reason_size);
 
+//  The same, but the event and its strings are one allocation: free() it whole, never with
+//  jobd_event_destroy, and never jobd_event_set its strings. For a reader that only reads the
+//  events it decodes (the broker's batches: a malloc per string was a tenth of its time).
+int jobd_event_from_object_flat (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
+                                 size_t reason_size);
+
 //  Returns the wire name of the type ("submit", "plugin.status", ...) or "invalid". Static.
 const char *jobd_event_type_name (jobd_event_type_t type);
 

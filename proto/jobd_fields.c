@@ -143,9 +143,11 @@ s_read_name (const jobd_field_t *field, const char *text, size_t length, void *s
     return 0;
 }
 
+//  strings: where string values are copied to, one after the other (a block the caller sized),
+//  or NULL for a heap allocation each.
 static int
-s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, char *reason,
-            size_t reason_size)
+s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, char **strings,
+            char *reason, size_t reason_size)
 {
     void *slot = FIELD (base, field);
     if (field->kind == JOBD_FIELD_BOOL) {
@@ -179,7 +181,9 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
         jobd_fields_reason (reason, reason_size, "field '%s': contains a NUL byte", field->key);
         return JOBD_EPROTO;
     }
-    char *copy = (char *)malloc (length + 1);
+    char *copy = strings ? *strings : (char *)malloc (length + 1);
+    if (strings)
+        *strings += length + 1;
     if (!copy) {
         jobd_fields_reason (reason, reason_size, "field '%s': out of memory", field->key);
         return -ENOMEM;
@@ -190,9 +194,9 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
     return 0;
 }
 
-int
-jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map, void *base,
-                  char *reason, size_t reason_size)
+static int
+s_read (const jobd_field_t *fields, size_t count, const msgpack_object *map, void *base,
+        char **strings, char *reason, size_t reason_size)
 {
     if (!map || map->type != MSGPACK_OBJECT_MAP) {
         jobd_fields_reason (reason, reason_size, "expected a map, got %s",
@@ -222,13 +226,47 @@ jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object
             seen |= 1ull << field;
             if (kv->val.type == MSGPACK_OBJECT_NIL)
                 break; //  nil is absent: required fields are then refused by validation
-            int rc = s_read_one (&fields[field], &kv->val, base, reason, reason_size);
+            int rc = s_read_one (&fields[field], &kv->val, base, strings, reason, reason_size);
             if (rc)
                 return rc;
             break;
         }
     }
     return 0;
+}
+
+int
+jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map, void *base,
+                  char *reason, size_t reason_size)
+{
+    return s_read (fields, count, map, base, NULL, reason, reason_size);
+}
+
+int
+jobd_fields_read_flat (const jobd_field_t *fields, size_t count, const msgpack_object *map,
+                       size_t struct_size, void **base_p, char *reason, size_t reason_size)
+{
+    //  Room for every string value a field could take (a key given twice is refused below).
+    size_t room = 0;
+    for (uint32_t index = 0; map && map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
+         index++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[index];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_STR)
+            room += kv->val.via.str.size + 1;
+    }
+    char *block = (char *)malloc (struct_size + room);
+    if (!block) {
+        jobd_fields_reason (reason, reason_size, "out of memory");
+        return -ENOMEM;
+    }
+    memset (block, 0, struct_size);
+    char *strings = block + struct_size;
+    int rc = s_read (fields, count, map, block, &strings, reason, reason_size);
+    if (rc)
+        free (block);
+    else
+        *base_p = block;
+    return rc;
 }
 
 static int

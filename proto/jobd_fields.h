@@ -34,6 +34,12 @@ typedef struct {
 int jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object *map,
                       void *base, char *reason, size_t reason_size);
 
+//  The same into a fresh struct of struct_size bytes that holds its strings too: one allocation,
+//  freed whole with free(); its strings must never be freed or replaced one by one. Returns 0
+//  and sets *base_p, or an error with a reason (and nothing to free).
+int jobd_fields_read_flat (const jobd_field_t *fields, size_t count, const msgpack_object *map,
+                           size_t struct_size, void **base_p, char *reason, size_t reason_size);
+
 //  Packs the present fields of the struct at base as one map (absent ones are omitted). Returns 0,
 //  or -ENOMEM when the packer's writer failed.
 int jobd_fields_pack (const jobd_field_t *fields, size_t count, const void *base,

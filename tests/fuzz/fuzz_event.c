@@ -23,11 +23,32 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     //  The unpack-then-read path (the broker's) must agree with the one-call decoder.
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    jobd_event_t *via_object = NULL;
-    if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0 && size <= JOBD_EVENT_MAX &&
-        (jobd_event_from_object (&unpacked.data, &via_object, NULL, 0) == 0) != (rc == 0))
-        abort ();
+    jobd_event_t *via_object = NULL, *flat = NULL;
+    if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0 && size <= JOBD_EVENT_MAX) {
+        if ((jobd_event_from_object (&unpacked.data, &via_object, NULL, 0) == 0) != (rc == 0))
+            abort ();
+        //  The one-allocation reading (the broker's batches) must agree too, reason included.
+        char flat_reason[256] = "", object_reason[256] = "";
+        jobd_event_t *again = NULL;
+        int object_rc = jobd_event_from_object (&unpacked.data, &again, object_reason,
+                                                sizeof object_reason);
+        int flat_rc =
+            jobd_event_from_object_flat (&unpacked.data, &flat, flat_reason, sizeof flat_reason);
+        if (flat_rc != object_rc || strcmp (flat_reason, object_reason))
+            abort ();
+        jobd_event_destroy (&again);
+    }
     msgpack_unpacked_destroy (&unpacked);
+    if (flat) {
+        size_t flat_size = 0, object_size = 0;
+        uint8_t *flat_encoded = s_encode (flat, &flat_size);
+        uint8_t *object_encoded = s_encode (via_object, &object_size);
+        if (flat_size != object_size || memcmp (flat_encoded, object_encoded, object_size))
+            abort ();
+        free (flat_encoded);
+        free (object_encoded);
+        free (flat);
+    }
     if (rc) {
         if (first || !memchr (reason, 0, sizeof reason) || reason[0] == 0)
             abort (); //  a refusal sets nothing and always says why

@@ -1053,6 +1053,63 @@ test_pack_to_writes_what_the_packer_writes (void **state)
     jobd_event_destroy (&event);
 }
 
+//  The one-allocation reading of a map (the broker's batches) reads what the usual one reads,
+//  and refuses what it refuses, with the same reason.
+static void
+test_flat_reading_agrees (void **state)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&event->source, "kafka-listener");
+    jobd_event_set (&event->ext, "orders");
+    jobd_event_set (&event->backend, "kafka");
+    jobd_event_set (&event->kind, "kafka");
+    jobd_event_set (&event->error, "");
+    event->state = JOBD_STATE_RUNNING;
+    event->create = true;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (event, &data, &size, NULL, 0), 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0), 0);
+    jobd_event_t *flat = NULL;
+    assert_int_equal (jobd_event_from_object_flat (&unpacked.data, &flat, NULL, 0), 0);
+    uint8_t *again = NULL;
+    size_t again_size = 0;
+    assert_int_equal (jobd_event_encode (flat, &again, &again_size, NULL, 0), 0);
+    assert_int_equal (again_size, size);
+    assert_memory_equal (again, data, size);
+    assert_string_equal (flat->ext, "orders");
+    assert_string_equal (flat->error, "");
+    free (flat);
+    free (again);
+    free (data);
+    msgpack_unpacked_destroy (&unpacked);
+    //  Refused: an observation without a state, and a key given twice.
+    const char bad[][64] = {"\x83\xa1v\x01\xa4type\xa8observed\xa3"
+                            "ext\xa1x",
+                            "\x82\xa3"
+                            "ext\xa1x\xa3"
+                            "ext\xa1y"};
+    for (size_t index = 0; index < 2; index++) {
+        msgpack_unpacked_init (&unpacked);
+        assert_int_equal (jobd_msgpack_unpack (bad[index], strlen (bad[index]), &unpacked, NULL, 0),
+                          0);
+        char reason[256] = "", flat_reason[256] = "";
+        jobd_event_t *usual = NULL;
+        flat = NULL;
+        int rc = jobd_event_from_object (&unpacked.data, &usual, reason, sizeof reason);
+        assert_int_not_equal (rc, 0);
+        assert_int_equal (jobd_event_from_object_flat (&unpacked.data, &flat, flat_reason,
+                                                       sizeof flat_reason),
+                          rc);
+        assert_string_equal (flat_reason, reason);
+        assert_null (flat);
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    jobd_event_destroy (&event);
+}
+
 int
 main (void)
 {
@@ -1074,6 +1131,7 @@ main (void)
         cmocka_unit_test (test_versions),
         cmocka_unit_test (test_deep_nesting),
         cmocka_unit_test (test_pack_to_writes_what_the_packer_writes),
+        cmocka_unit_test (test_flat_reading_agrees),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
