@@ -318,44 +318,45 @@ s_check_version (const msgpack_object *obj, char *reason, size_t reason_size)
     return 0;
 }
 
-int
-jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
-                        size_t reason_size)
+//  Reads and validates obj into a fresh event: one allocation when flat, else the usual one.
+static int
+s_from_object (const msgpack_object *obj, bool flat, jobd_event_t **event_p, char *reason,
+               size_t reason_size)
 {
     int rc = s_check_version (obj, reason, reason_size);
     if (rc)
         return rc;
-    jobd_event_t *self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t));
-    if (!self)
+    jobd_event_t *self = NULL;
+    if (flat)
+        rc = jobd_fields_read_flat (s_fields, FIELD_COUNT, obj, sizeof (jobd_event_t),
+                                    (void **)&self, reason, reason_size);
+    else if ((self = (jobd_event_t *)calloc (1, sizeof (jobd_event_t))))
+        rc = jobd_fields_read (s_fields, FIELD_COUNT, obj, self, reason, reason_size);
+    else
         return -ENOMEM;
-    rc = jobd_fields_read (s_fields, FIELD_COUNT, obj, self, reason, reason_size);
     if (rc == 0)
         rc = jobd_event_validate (self, reason, reason_size);
-    if (rc)
-        jobd_event_destroy (&self);
-    else
+    if (rc == 0)
         *event_p = self;
+    else if (flat)
+        free (self);
+    else
+        jobd_event_destroy (&self);
     return rc;
+}
+
+int
+jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
+                        size_t reason_size)
+{
+    return s_from_object (obj, false, event_p, reason, reason_size);
 }
 
 int
 jobd_event_from_object_flat (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
                              size_t reason_size)
 {
-    int rc = s_check_version (obj, reason, reason_size);
-    if (rc)
-        return rc;
-    void *block = NULL;
-    rc = jobd_fields_read_flat (s_fields, FIELD_COUNT, obj, sizeof (jobd_event_t), &block, reason,
-                                reason_size);
-    if (rc == 0) {
-        rc = jobd_event_validate ((jobd_event_t *)block, reason, reason_size);
-        if (rc)
-            free (block);
-        else
-            *event_p = (jobd_event_t *)block;
-    }
-    return rc;
+    return s_from_object (obj, true, event_p, reason, reason_size);
 }
 
 int
