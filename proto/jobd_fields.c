@@ -442,7 +442,8 @@ jobd_fields_pack_to (const jobd_field_t *fields, size_t count, const void *base,
             bound += 5 + 32;
     }
     if (buffer->alloc - buffer->size < bound) {
-        size_t alloc = buffer->alloc ? buffer->alloc * 2 : 512;
+        //  An empty buffer gets just the room it needs; a used one doubles, as msgpack's does.
+        size_t alloc = buffer->alloc ? buffer->alloc * 2 : bound;
         while (alloc - buffer->size < bound)
             alloc *= 2;
         char *data = (char *)realloc (buffer->data, alloc);
@@ -600,14 +601,12 @@ int
 jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, uint8_t **data_p,
                     size_t *size_p, char *reason, size_t reason_size)
 {
-    //  Room for a usual event or record to start with: msgpack's own first size, 8 KiB, was a
-    //  large allocation per encoded event (the broker keeps a batch's transitions until the
-    //  commit). The buffer doubles when it must.
+    //  One allocation, sized by what the map can take at most (msgpack's own first size, 8 KiB,
+    //  was a large allocation per encoded event: the broker keeps a batch's transitions until
+    //  the commit).
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
-    buffer.data = (char *)malloc (512);
-    buffer.alloc = buffer.data ? 512 : 0;
-    if (!buffer.data || jobd_fields_pack_to (fields, count, base, &buffer)) {
+    if (jobd_fields_pack_to (fields, count, base, &buffer)) {
         msgpack_sbuffer_destroy (&buffer);
         jobd_fields_reason (reason, reason_size, "out of memory");
         return -ENOMEM;

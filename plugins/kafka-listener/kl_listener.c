@@ -39,6 +39,11 @@ static const jobd_conf_key_t s_config[] = {
 //  The most observations in one batch event: a loop turn reads at most 256 messages.
 #define S_BATCH_MAX 256
 
+//  The most observations waiting for the broker's answer: past it, the plugin stops reading
+//  Kafka until answers come. Without a bound it read far ahead of the store (hundreds of
+//  thousands of messages held in memory, which only cost page faults and a longer replay).
+#define S_IN_FLIGHT_MAX 16384
+
 //  Room kept in a batch event for its envelope.
 #define S_BATCH_ENVELOPE 512
 
@@ -656,7 +661,14 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
                 zclock_time () + kl_watch_check (self->watch, zclock_time (), s_on_silence, self);
         //  Kafka first: consumer_poll waits up to 50 ms for a message, then the sockets.
         //  Then whatever else is ready, up to a bound: the sockets are looked at once per turn.
-        rd_kafka_message_t *message = rd_kafka_consumer_poll (self->consumer, 50);
+        //  With too much in flight, answers are awaited instead.
+        rd_kafka_message_t *message = NULL;
+        if (kl_pending_queue_size (self->pending) < S_IN_FLIGHT_MAX)
+            message = rd_kafka_consumer_poll (self->consumer, 50);
+        else {
+            zmq_pollitem_t answers = {zsock_resolve (bus), 0, ZMQ_POLLIN, 0};
+            zmq_poll (&answers, 1, 50);
+        }
         for (int count = 0; message && count < 256; count++) {
             s_on_message (self, message);
             rd_kafka_message_destroy (message);
