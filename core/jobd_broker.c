@@ -147,8 +147,15 @@ s_publish (s_broker_t *self, const char *topic, const jobd_event_t *event, bool 
 static void
 s_publish_transition (s_broker_t *self, const char *job, const jobd_transition_t *transition)
 {
+    //  "job.STATE.ID", by hand: snprintf's share of the broker's time showed.
     char topic[JOBD_ID_MAX + 32];
-    snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name (transition->to), job);
+    const char *state = jobd_state_name (transition->to);
+    size_t state_size = strlen (state), job_size = strnlen (job, JOBD_ID_MAX);
+    memcpy (topic, "job.", 4);
+    memcpy (topic + 4, state, state_size);
+    topic[4 + state_size] = '.';
+    memcpy (topic + 5 + state_size, job, job_size);
+    topic[5 + state_size + job_size] = 0;
     s_publish_bytes (self, topic, transition->data, transition->size, true);
     self->stats.transitions++;
 }
