@@ -429,16 +429,19 @@ jobd_fields_pack_to (const jobd_field_t *fields, size_t count, const void *base,
 {
     //  The most it can take: a header of at most 5 bytes for the map, each key and each string,
     //  9 for a number.
-    size_t present = 0, bound = 5;
+    //  A string's length is measured once (tables have at most 64 fields: jobd_fields_read).
+    size_t present = 0, bound = 5, lengths[64];
+    assert (count <= 64);
     for (size_t index = 0; index < count; index++) {
         const jobd_field_t *field = &fields[index];
         if (!s_present (field, base))
             continue;
         present++;
         bound += 5 + field->key_length + 9;
-        if (field->kind == JOBD_FIELD_STR)
-            bound += 5 + strlen (*(char *const *)FIELD (base, field));
-        else if (field->kind >= JOBD_FIELD_STATE)
+        if (field->kind == JOBD_FIELD_STR) {
+            lengths[index] = strlen (*(char *const *)FIELD (base, field));
+            bound += 5 + lengths[index];
+        } else if (field->kind >= JOBD_FIELD_STATE)
             bound += 5 + 32;
     }
     if (buffer->alloc - buffer->size < bound) {
@@ -471,7 +474,7 @@ jobd_fields_pack_to (const jobd_field_t *fields, size_t count, const void *base,
         const char *name = NULL;
         switch (field->kind) {
             case JOBD_FIELD_STR:
-                name = *(char *const *)slot;
+                out = s_put_str (out, *(char *const *)slot, lengths[index]);
                 break;
             case JOBD_FIELD_I64:
                 out = s_put_signed (out, *(const int64_t *)slot);

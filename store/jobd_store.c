@@ -17,6 +17,7 @@ typedef struct {
     jobd_job_t *job;
     jobd_state_t stored_state; //  its state in the store before the batch (NONE: a new job)
     bool dirty;
+    char id[JOBD_ID_MAX + 1]; //  its key in batch_jobs (kept here: no copy of each key)
 } s_cached_t;
 
 static void
@@ -27,6 +28,14 @@ s_cached_destroy (s_cached_t **self_p)
         free (*self_p);
         *self_p = NULL;
     }
+}
+
+static void
+s_cached_key (s_cached_t *self, const char *id)
+{
+    size_t size = strnlen (id, JOBD_ID_MAX);
+    memcpy (self->id, id, size);
+    self->id[size] = 0;
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -267,6 +276,9 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     if (self->path && self->batch_jobs && self->batch_streams) {
         zhashx_set_destructor (self->batch_streams, (zhashx_destructor_fn *)zstr_free);
         zhashx_set_destructor (self->batch_jobs, (zhashx_destructor_fn *)s_cached_destroy);
+        //  Keyed by the entry's own copy of the id: no allocation per key.
+        zhashx_set_key_duplicator (self->batch_jobs, NULL);
+        zhashx_set_key_destructor (self->batch_jobs, NULL);
         rc = s_open_env (self, writable, map_size, reason, reason_size);
     }
     if (rc) {
@@ -321,7 +333,8 @@ s_batch_job (jobd_store_t *self, const char *id, jobd_job_t **job_p)
         }
         cached->job = job;
         cached->stored_state = job->state;
-        zhashx_insert (self->batch_jobs, id, cached);
+        s_cached_key (cached, id);
+        zhashx_insert (self->batch_jobs, cached->id, cached);
     }
     *job_p = cached->job;
     return 0;
@@ -339,7 +352,8 @@ s_batch_add (jobd_store_t *self, jobd_job_t **job_p)
     cached->job = *job_p;
     cached->dirty = true;
     *job_p = NULL;
-    zhashx_insert (self->batch_jobs, cached->job->id, cached);
+    s_cached_key (cached, cached->job->id);
+    zhashx_insert (self->batch_jobs, cached->id, cached);
     return 0;
 }
 

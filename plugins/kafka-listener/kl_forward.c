@@ -111,11 +111,15 @@ typedef struct {
     int64_t number[S_NUMBERS]; //  0: absent
 } s_fields_t;
 
-static bool
-s_key_is (const msgpack_object *key, const char *name)
+//  The field a key names, among count names, or count.
+static size_t
+s_field (const msgpack_object *key, const char *const *names, size_t count)
 {
-    return key->via.str.size == strlen (name) &&
-           !memcmp (key->via.str.ptr, name, key->via.str.size);
+    for (size_t field = 0; field < count; field++)
+        if (names[field][0] == key->via.str.ptr[0] && key->via.str.size == strlen (names[field]) &&
+            !memcmp (key->via.str.ptr, names[field], key->via.str.size))
+            return field;
+    return count;
 }
 
 //  Reads a transition from the log: false when it is not one (a damaged store).
@@ -128,24 +132,26 @@ s_read (const msgpack_object *map, s_fields_t *fields)
     for (uint32_t index = 0; index < map->via.map.size; index++) {
         const msgpack_object *key = &map->via.map.ptr[index].key;
         const msgpack_object *value = &map->via.map.ptr[index].val;
-        if (key->type != MSGPACK_OBJECT_STR || value->type == MSGPACK_OBJECT_NIL)
+        if (key->type != MSGPACK_OBJECT_STR || key->via.str.size == 0 ||
+            value->type == MSGPACK_OBJECT_NIL)
             continue;
-        for (size_t field = 0; field < S_TEXTS; field++)
-            if (s_key_is (key, s_text_keys[field])) {
-                if (value->type != MSGPACK_OBJECT_STR)
-                    return false;
-                fields->text[field] = value->via.str.ptr;
-                fields->size[field] = value->via.str.size;
-            }
-        for (size_t field = 0; field < S_NUMBERS; field++)
-            if (s_key_is (key, s_number_keys[field])) {
-                if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= INT64_MAX)
-                    fields->number[field] = (int64_t)value->via.u64;
-                else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && field == S_TS)
-                    fields->number[field] = value->via.i64;
-                else
-                    return false;
-            }
+        size_t field = s_field (key, s_text_keys, S_TEXTS);
+        if (field < S_TEXTS) {
+            if (value->type != MSGPACK_OBJECT_STR)
+                return false;
+            fields->text[field] = value->via.str.ptr;
+            fields->size[field] = value->via.str.size;
+            continue;
+        }
+        field = s_field (key, s_number_keys, S_NUMBERS);
+        if (field < S_NUMBERS) {
+            if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= INT64_MAX)
+                fields->number[field] = (int64_t)value->via.u64;
+            else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && field == S_TS)
+                fields->number[field] = value->via.i64;
+            else
+                return false;
+        }
     }
     jobd_state_t state;
     bool from_ok = !fields->text[S_FROM] ||
