@@ -22,7 +22,7 @@ typedef struct {
     //  An observation of a `batch` event: the batch's entries are contiguous, its first holds
     //  the batch's id and size, and one reply answers them all after the commit.
     bool in_batch;
-    bool flat; //  event is one allocation (jobd_event_from_object_flat): free() it whole
+    bool flat;          //  event is one allocation (jobd_event_from_object_flat): free() it whole
     size_t batch_count; //  the first entry of a batch: how many entries it has
     char *batch_id;     //  the first entry of a batch: the batch event's id (fresh)
     char *id;           //  refused on arrival: the observation's id, when it had one (fresh)

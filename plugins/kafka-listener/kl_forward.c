@@ -19,8 +19,8 @@ struct _kl_forward_t {
     bool dirty; //  the log may have entries after what was sent
     bool full;  //  the producer's queue was full: read again later
     uint64_t forwarded, failed;
-    kl_json_t json;      //  the text of the transition being produced
-    msgpack_zone *zone;  //  the maps of the log entry being read, kept for the next
+    kl_json_t json;     //  the text of the transition being produced
+    msgpack_zone *zone; //  the maps of the log entry being read, kept for the next
 };
 
 static void

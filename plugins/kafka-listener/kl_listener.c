@@ -44,6 +44,9 @@ static const jobd_conf_key_t s_config[] = {
 //  thousands of messages held in memory, which only cost page faults and a longer replay).
 #define S_IN_FLIGHT_MAX 16384
 
+//  The most transitions read from the bus in one loop turn.
+#define S_TRANSITIONS_MAX 4096
+
 //  Room kept in a batch event for its envelope.
 #define S_BATCH_ENVELOPE 512
 
@@ -342,7 +345,8 @@ s_commit_dead (s_listener_t *self, const rd_kafka_message_t *message)
 static void
 s_commit_flush (s_listener_t *self)
 {
-    if (self->dead->cnt > 0 && kl_pending_queue_size (self->pending) == 0 && self->batch_count == 0) {
+    if (self->dead->cnt > 0 && kl_pending_queue_size (self->pending) == 0 &&
+        self->batch_count == 0) {
         for (int index = 0; index < self->dead->cnt; index++) {
             const rd_kafka_topic_partition_t *entry = &self->dead->elems[index];
             s_mark (self->commits, entry->topic, entry->partition, entry->offset - 1);
@@ -471,10 +475,9 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     }
     kl_pending_t *pending = self->pending ? kl_pending_queue_push (self->pending) : NULL;
     if (!pending) {
+        //  Not dropped: a later message of its partition would commit past it.
         jobd_event_destroy (&event);
-        self->host->log (self->host, JOBD_LOG_ERROR,
-                         "%s/%d/%lld not observed: out of memory (read again at the next start)",
-                         topic, (int)message->partition, (long long)message->offset);
+        s_refuse (self, message, "jobd out of memory");
         return;
     }
     memcpy (pending->id, id, sizeof id);
@@ -554,8 +557,8 @@ s_on_reply (s_listener_t *self)
     bool received = zmq_msg_recv (&frame, zsock_resolve (self->bus), 0) >= 0;
     msgpack_object reply;
     if (received && self->replies &&
-        jobd_msgpack_unpack_in (zmq_msg_data (&frame), zmq_msg_size (&frame), self->replies,
-                                &reply, NULL, 0) == 0) {
+        jobd_msgpack_unpack_in (zmq_msg_data (&frame), zmq_msg_size (&frame), self->replies, &reply,
+                                NULL, 0) == 0) {
         const msgpack_object *replies = NULL;
         for (uint32_t index = 0; reply.type == MSGPACK_OBJECT_MAP && index < reply.via.map.size;
              index++) {
@@ -583,8 +586,10 @@ s_on_transitions (s_listener_t *self, zsock_t *events)
     zmq_msg_t frames[2];
     zmq_msg_init (&frames[0]);
     zmq_msg_init (&frames[1]);
-    size_t count = 0;
-    while (zmq_msg_recv (&frames[count < 2 ? count : 1], handle, ZMQ_DONTWAIT) >= 0) {
+    size_t count = 0, messages = 0;
+    //  A bound per loop turn, so that Kafka and the replies get their turn under any load.
+    while (messages < S_TRANSITIONS_MAX &&
+           zmq_msg_recv (&frames[count < 2 ? count : 1], handle, ZMQ_DONTWAIT) >= 0) {
         //  A third frame would not be a transition: read over, and the message ignored.
         bool more = zmq_msg_more (&frames[count < 2 ? count : 1]);
         count++;
@@ -600,6 +605,7 @@ s_on_transitions (s_listener_t *self, zsock_t *events)
         jobd_event_destroy (&event);
         kl_forward_poke (self->forward);
         count = 0;
+        messages++;
     }
     zmq_msg_close (&frames[0]);
     zmq_msg_close (&frames[1]);

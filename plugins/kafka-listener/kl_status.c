@@ -153,7 +153,8 @@ typedef struct {
 static const char *
 s_blank (const char *cursor, const char *end)
 {
-    while (cursor < end && (*cursor == ' ' || *cursor == '\t' || *cursor == '\n' || *cursor == '\r'))
+    while (cursor < end &&
+           (*cursor == ' ' || *cursor == '\t' || *cursor == '\n' || *cursor == '\r'))
         cursor++;
     return cursor;
 }
@@ -289,7 +290,8 @@ s_fast (const void *payload, size_t size, const kl_options_t *options, const cha
     memcpy (word, state_word->text, state_word->size);
     word[state_word->size] = 0;
     jobd_state_t state = kl_map_state (word);
-    if (state == JOBD_STATE_NONE || (values[S_JOB].kind != S_STRING && values[S_EXT].kind != S_STRING) ||
+    if (state == JOBD_STATE_NONE ||
+        (values[S_JOB].kind != S_STRING && values[S_EXT].kind != S_STRING) ||
         (attempt->kind == S_INTEGER && (attempt->number < 0 || attempt->number > UINT32_MAX)) ||
         (heartbeat->kind == S_INTEGER &&
          (heartbeat->number <= 0 || heartbeat->number > KL_HEARTBEAT_MAX)))
@@ -315,8 +317,9 @@ s_fast (const void *payload, size_t size, const kl_options_t *options, const cha
         jobd_event_set (&event->source, options->source) ||
         s_set (&event->job, text[S_JOB], values[S_JOB].size) ||
         s_set (&event->ext, text[S_EXT], values[S_EXT].size) ||
-        (has_ext && text[S_BACKEND] ? s_set (&event->backend, text[S_BACKEND], values[S_BACKEND].size)
-                                    : jobd_event_set (&event->backend, has_ext ? options->backend : NULL)) ||
+        (has_ext && text[S_BACKEND]
+             ? s_set (&event->backend, text[S_BACKEND], values[S_BACKEND].size)
+             : jobd_event_set (&event->backend, has_ext ? options->backend : NULL)) ||
         (text[S_KIND] ? s_set (&event->kind, text[S_KIND], values[S_KIND].size)
                       : jobd_event_set (&event->kind, options->kind)) ||
         s_set (&event->name, text[S_NAME], values[S_NAME].size) ||
@@ -343,8 +346,8 @@ kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
         if (heartbeat_p)
             *heartbeat_p = 0;
         reason[0] = 0;
-        int rc = s_fast (payload, size, options, fallback_id, event_p, heartbeat_p, reason,
-                         reason_size);
+        int rc =
+            s_fast (payload, size, options, fallback_id, event_p, heartbeat_p, reason, reason_size);
         if (rc != 1)
             return rc;
     }

@@ -34,7 +34,7 @@ int kl_status_decode (const void *payload, size_t size, const kl_options_t *opti
 //  The same, every payload read by jansson (kl_status_decode reads the simple ones itself): for
 //  the tests and the fuzzer, which hold the two readings to the same results.
 int kl_status_decode_jansson (const void *payload, size_t size, const kl_options_t *options,
-                              const char *fallback_id, jobd_event_t **event_p,
-                              int64_t *heartbeat_p, char *reason, size_t reason_size);
+                              const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
+                              char *reason, size_t reason_size);
 
 #endif

@@ -30,8 +30,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         //  The one-allocation reading (the broker's batches) must agree too, reason included.
         char flat_reason[256] = "", object_reason[256] = "";
         jobd_event_t *again = NULL;
-        int object_rc = jobd_event_from_object (&unpacked.data, &again, object_reason,
-                                                sizeof object_reason);
+        int object_rc =
+            jobd_event_from_object (&unpacked.data, &again, object_reason, sizeof object_reason);
         int flat_rc =
             jobd_event_from_object_flat (&unpacked.data, &flat, flat_reason, sizeof flat_reason);
         if (flat_rc != object_rc || strcmp (flat_reason, object_reason))

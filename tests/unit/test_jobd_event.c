@@ -988,27 +988,10 @@ s_same_both_ways (const jobd_event_t *event)
 static void
 test_pack_to_writes_what_the_packer_writes (void **state)
 {
-    static const int64_t signed_edges[] = {0,
-                                           1,
-                                           127,
-                                           128,
-                                           255,
-                                           256,
-                                           65535,
-                                           65536,
-                                           4294967295LL,
-                                           4294967296LL,
-                                           INT64_MAX,
-                                           -1,
-                                           -32,
-                                           -33,
-                                           -128,
-                                           -129,
-                                           -32768,
-                                           -32769,
-                                           -2147483648LL,
-                                           -2147483649LL,
-                                           INT64_MIN};
+    static const int64_t signed_edges[] = {
+        0,         1,  127, 128, 255,  256,  65535,  65536,  4294967295LL,  4294967296LL,
+        INT64_MAX, -1, -32, -33, -128, -129, -32768, -32769, -2147483648LL, -2147483649LL,
+        INT64_MIN};
     static const uint64_t unsigned_edges[] = {
         1, 127, 128, 255, 256, 65535, 65536, 4294967295ULL, 4294967296ULL, UINT64_MAX};
     static const size_t lengths[] = {0, 1, 31, 32, 255, 256, 4096};
@@ -1094,9 +1077,9 @@ test_flat_reading_agrees (void **state)
         flat = NULL;
         int rc = jobd_event_from_object (&unpacked.data, &usual, reason, sizeof reason);
         assert_int_not_equal (rc, 0);
-        assert_int_equal (jobd_event_from_object_flat (&unpacked.data, &flat, flat_reason,
-                                                       sizeof flat_reason),
-                          rc);
+        assert_int_equal (
+            jobd_event_from_object_flat (&unpacked.data, &flat, flat_reason, sizeof flat_reason),
+            rc);
         assert_string_equal (flat_reason, reason);
         assert_null (flat);
         msgpack_unpacked_destroy (&unpacked);

@@ -158,11 +158,11 @@ test_fast_path_reads_as_jansson (void **state)
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"heartbeat\":60000,\"id\":\"e-9\",\"v\":1}",
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"name\":null,\"error\":null,\"ts\":null}",
         "{\"ext\":\"caf\xc3\xa9\",\"state\":\"RUNNING\"}",
-        "{\"ext\":\"caf\xc3\",\"state\":\"RUNNING\"}",          //  bad UTF-8
-        "{\"ext\":\"a\",\"state\":\"RUNNING\",}",                //  trailing comma
-        "{\"ext\":\"a\",\"state\":\"RUNNING\"} x",              //  trailing bytes
+        "{\"ext\":\"caf\xc3\",\"state\":\"RUNNING\"}",         //  bad UTF-8
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",}",              //  trailing comma
+        "{\"ext\":\"a\",\"state\":\"RUNNING\"} x",             //  trailing bytes
         "{\"ext\":\"a\",\"ext\":\"b\",\"state\":\"RUNNING\"}", //  a repeated key
-        "{\"ext\":\"a\\n\",\"state\":\"RUNNING\"}",           //  an escape
+        "{\"ext\":\"a\\n\",\"state\":\"RUNNING\"}",            //  an escape
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":01}",
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":-0}",
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":-1}",
@@ -191,13 +191,12 @@ test_fast_path_reads_as_jansson (void **state)
         int64_t heartbeat = -1, slow_heartbeat = -2, before = jobd_now_ms ();
         int rc = kl_status_decode (payload, strlen (payload), &s_options, "t/0/1", &fast,
                                    &heartbeat, reason, sizeof reason);
-        int slow_rc = kl_status_decode_jansson (payload, strlen (payload), &s_options, "t/0/1",
-                                                &slow, &slow_heartbeat, slow_reason,
-                                                sizeof slow_reason);
+        int slow_rc =
+            kl_status_decode_jansson (payload, strlen (payload), &s_options, "t/0/1", &slow,
+                                      &slow_heartbeat, slow_reason, sizeof slow_reason);
         if (rc != slow_rc || heartbeat != slow_heartbeat || strcmp (reason, slow_reason))
-            fail_msg ("'%s': %d %lld '%s', jansson %d %lld '%s'", payload, rc,
-                      (long long)heartbeat, reason, slow_rc, (long long)slow_heartbeat,
-                      slow_reason);
+            fail_msg ("'%s': %d %lld '%s', jansson %d %lld '%s'", payload, rc, (long long)heartbeat,
+                      reason, slow_rc, (long long)slow_heartbeat, slow_reason);
         if (rc == 0) {
             //  An event without a ts is stamped when it is made: the stamps may differ by a tick.
             if (fast->ts >= before && slow->ts >= before && slow->ts <= jobd_now_ms ())
