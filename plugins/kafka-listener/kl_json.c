@@ -85,9 +85,42 @@ kl_json_string (kl_json_t *self, const char *key, const char *value)
     return kl_json_string_n (self, key, value, strlen (value));
 }
 
+//  True when size bytes of text are printable ASCII without a quote or a backslash: written as
+//  they are, with no escape and no UTF-8 to check.
+static bool
+s_plain (const char *text, size_t size)
+{
+    for (size_t index = 0; index < size; index++) {
+        unsigned char byte = (unsigned char)text[index];
+        if (byte < 0x20 || byte >= 0x80 || byte == '"' || byte == '\\')
+            return false;
+    }
+    return true;
+}
+
 bool
 kl_json_string_n (kl_json_t *self, const char *key, const char *value, size_t size)
 {
+    size_t key_size = strlen (key);
+    if (s_plain (value, size) && s_plain (key, key_size)) {
+        //  The common case, in one piece: ,"key":"value"
+        if (!s_reserve (self, key_size + size + 6))
+            return true; //  out of memory: failed is set, kl_json_end says so
+        char *out = self->data + self->size;
+        if (self->size > 1)
+            *out++ = ',';
+        *out++ = '"';
+        memcpy (out, key, key_size);
+        out += key_size;
+        memcpy (out, "\":\"", 3);
+        out += 3;
+        memcpy (out, value, size);
+        out += size;
+        *out++ = '"';
+        *out = 0;
+        self->size = (size_t)(out - self->data);
+        return true;
+    }
     if (!jobd_utf8_valid (value, size))
         return false;
     s_key (self, key);
