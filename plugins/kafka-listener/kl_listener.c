@@ -26,6 +26,9 @@ static const jobd_conf_key_t s_config[] = {
     {"kinds/*/heartbeat", JOBD_CONF_DURATION, "0", "deadline of RUNNING jobs of that kind"},
     {"stale_grace", JOBD_CONF_DURATION, "30s", "silent this long past the deadline: LOST"},
     {"status_interval", JOBD_CONF_DURATION, "5s", "how often the Kafka state is reported"},
+    {"batch", JOBD_CONF_BOOL, "true",
+     "send a loop turn's observations in one batch event when jobd takes them (false: one by "
+     "one, as to a jobd older than 1.2)"},
     {"fetch_wait", JOBD_CONF_DURATION, "500ms",
      "longest a fetch waits for data (librdkafka fetch.wait.max.ms); the mock cluster always "
      "waits this long when a partition is empty"},
@@ -269,7 +272,9 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
               host->config_str (host, "dead_letter"));
     snprintf (self->transitions, sizeof self->transitions, "%s",
               host->config_str (host, "transitions"));
-    self->batch_max = JOBD_HOST_HAS (host, batch_max) ? host->batch_max : 0;
+    self->batch_max = JOBD_HOST_HAS (host, batch_max) && host->config_int (host, "batch", 1)
+                          ? host->batch_max
+                          : 0;
     if (self->batch_max > S_BATCH_MAX)
         self->batch_max = S_BATCH_MAX;
     msgpack_sbuffer_init (&self->batch);

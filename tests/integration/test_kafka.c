@@ -195,6 +195,61 @@ test_events_dead_letters_and_replay (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+//  Observations sent one by one, as to a jobd without batch events (batch = false): the same
+//  transitions, and every offset committed once the broker answered.
+static void
+test_one_by_one_without_batches (void **state)
+{
+    s_config_with ("jobd-single", "        batch = false\n");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER);
+    for (int index = 0; index < 20; index++) {
+        char ext[32], value[128];
+        snprintf (ext, sizeof ext, "single-%d", index);
+        snprintf (value, sizeof value, "{\"ext\":\"%s\",\"state\":\"RUNNING\"}", ext);
+        s_produce (producer, ext, value);
+        snprintf (value, sizeof value, "{\"ext\":\"%s\",\"state\":\"DONE\"}", ext);
+        s_produce (producer, ext, value);
+    }
+    assert_int_equal (rd_kafka_flush (producer, 10000), 0);
+    rd_kafka_destroy (producer);
+    int64_t before = harness_count (&s_harness, JOBD_STATE_SUCCEEDED);
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_SUCCEEDED, before + 20, 30000));
+    //  Every offset committed: the group's committed offsets reach the end of both partitions
+    //  (commits follow the broker's answers, so they are awaited with a deadline).
+    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+    char error[256];
+    rd_kafka_conf_set (conf, "bootstrap.servers", s_brokers, error, sizeof error);
+    rd_kafka_conf_set (conf, "group.id", "jobd-single", error, sizeof error);
+    rd_kafka_t *reader = rd_kafka_new (RD_KAFKA_CONSUMER, conf, error, sizeof error);
+    assert_non_null (reader);
+    int64_t end = 0, committed = -1, deadline = zclock_mono () + 20000;
+    for (int32_t partition = 0; partition < 2; partition++) {
+        int64_t low, high;
+        assert_int_equal (
+            rd_kafka_query_watermark_offsets (reader, "jobd.status", partition, &low, &high, 5000),
+            0);
+        end += high;
+    }
+    while (committed != end && zclock_mono () < deadline) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (2);
+        rd_kafka_topic_partition_list_add (list, "jobd.status", 0);
+        rd_kafka_topic_partition_list_add (list, "jobd.status", 1);
+        committed = 0;
+        if (rd_kafka_committed (reader, list, 5000) == 0)
+            for (int index = 0; index < list->cnt; index++)
+                committed += list->elems[index].offset > 0 ? list->elems[index].offset : 0;
+        rd_kafka_topic_partition_list_destroy (list);
+        if (committed != end)
+            zclock_sleep (100); //  polling the group's offsets with a deadline: no event to wait on
+    }
+    assert_int_equal (committed, end);
+    rd_kafka_destroy_flags (reader, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    assert_int_equal (harness_count (&s_harness, JOBD_STATE_SUCCEEDED), before + 20);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
 //  jobctl's output for one command against the harness's jobd.
 static int
 s_jobctl (char *out, size_t out_size, const char *command, const char *arg)
@@ -281,6 +336,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_events_dead_letters_and_replay),
+                                       cmocka_unit_test (test_one_by_one_without_batches),
                                        cmocka_unit_test (test_heartbeats_stale_then_lost)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
