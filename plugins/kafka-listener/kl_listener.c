@@ -452,15 +452,20 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     //  Our own id, so that the reply finds its message (the event's too, when it has none).
     char id[32];
     jobd_event_new_id (id);
-    jobd_event_t *event = NULL;
+    //  The simple event is read in place, into a view that borrows its strings (no allocation:
+    //  they showed at full speed); any other is read by jansson into a fresh event.
+    jobd_event_t view, *event = NULL;
+    char strings[4096];
     int64_t heartbeat = 0;
-    if (kl_status_decode (message->payload, message->len, &self->options, id, &event, &heartbeat,
-                          reason, sizeof reason)) {
+    int rc = kl_status_read (message->payload, message->len, &self->options, id, &view, strings,
+                             sizeof strings, &heartbeat, reason, sizeof reason);
+    if (rc == 1)
+        rc = kl_status_decode_jansson (message->payload, message->len, &self->options, id, &event,
+                                       &heartbeat, reason, sizeof reason);
+    if (rc) {
         s_refuse (self, message, reason);
         return;
     }
-    jobd_event_set (&event->id, id);
-    event->reply = true;
     //  Where it comes from: the store applies each message once, however often it is read.
     //  (Written by hand: snprintf's share of the plugin's time showed.)
     const char *topic = rd_kafka_topic_name (message->rkt);
@@ -469,20 +474,27 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     memcpy (stream, topic, topic_size);
     stream[topic_size] = '/';
     kl_json_format_integer (stream + topic_size + 1, message->partition);
-    jobd_event_set (&event->stream, stream);
+    if (event) {
+        jobd_event_set (&event->id, id);
+        jobd_event_set (&event->stream, stream);
+    } else {
+        event = &view;
+        view.id = id;
+        view.stream = stream;
+    }
+    event->reply = true;
     event->pos = (uint64_t)message->offset + 1;
     //  What the plugin added must hold too (a topic name near its limit makes too long a
     //  stream): an event the broker would refuse is dead-lettered now, not left waiting.
-    if (jobd_event_validate (event, reason, sizeof reason)) {
-        jobd_event_destroy (&event);
-        s_refuse (self, message, reason);
-        return;
-    }
-    kl_pending_t *pending = self->pending ? kl_pending_queue_push (self->pending) : NULL;
-    if (!pending) {
+    kl_pending_t *pending = NULL;
+    if (jobd_event_validate (event, reason, sizeof reason) == 0 &&
+        !(pending = self->pending ? kl_pending_queue_push (self->pending) : NULL))
         //  Not dropped: a later message of its partition would commit past it.
-        jobd_event_destroy (&event);
-        s_refuse (self, message, "jobd out of memory");
+        snprintf (reason, sizeof reason, "jobd out of memory");
+    if (!pending) {
+        if (event != &view)
+            jobd_event_destroy (&event);
+        s_refuse (self, message, reason);
         return;
     }
     memcpy (pending->id, id, sizeof id);
@@ -491,7 +503,8 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     pending->offset = message->offset;
     pending->heartbeat = heartbeat;
     s_send_observation (self, event);
-    jobd_event_destroy (&event);
+    if (event != &view)
+        jobd_event_destroy (&event);
 }
 
 //  One event's reply: the event is durable (or refused for good): its offset can move on.

@@ -249,31 +249,29 @@ s_fast_read (const char *cursor, const char *end, s_value_t *values)
     return cursor < end && s_blank (cursor + 1, end) == end;
 }
 
-//  A copy of size bytes of text, NUL-terminated, into *field (freed first); NULL: none.
-static int
-s_set (char **field, const char *text, size_t size)
+//  A NUL-terminated copy of size bytes of text at *strings, which moves past it; NULL: none.
+static const char *
+s_copy (char **strings, const char *text, size_t size)
 {
-    char *copy = NULL;
-    if (text && !(copy = (char *)malloc (size + 1)))
-        return -ENOMEM;
-    if (text) {
-        memcpy (copy, text, size);
-        copy[size] = 0;
-    }
-    free (*field);
-    *field = copy;
-    return 0;
+    if (!text)
+        return NULL;
+    char *copy = *strings;
+    memcpy (copy, text, size);
+    copy[size] = 0;
+    *strings += size + 1;
+    return copy;
 }
 
-//  Returns 1 when the payload is not the simple case (jansson reads it then), else what
-//  kl_status_decode returns.
-static int
-s_fast (const void *payload, size_t size, const kl_options_t *options, const char *fallback_id,
-        jobd_event_t **event_p, int64_t *heartbeat_p, char *reason, size_t reason_size)
+int
+kl_status_read (const void *payload, size_t size, const kl_options_t *options,
+                const char *fallback_id, jobd_event_t *event, char *strings, size_t strings_size,
+                int64_t *heartbeat_p, char *reason, size_t reason_size)
 {
     s_value_t values[S_KEYS];
     memset (values, 0, sizeof values);
-    if (!s_fast_read ((const char *)payload, (const char *)payload + size, values))
+    //  Every string copied with its NUL fits: the payload holds them all, and their quotes.
+    if (!payload || size == 0 || size > KL_PAYLOAD_MAX || size + 1 > strings_size ||
+        !s_fast_read ((const char *)payload, (const char *)payload + size, values))
         return 1;
     for (size_t field = S_ID; field <= S_ERROR; field++)
         if (values[field].kind == S_INTEGER ||
@@ -296,43 +294,34 @@ s_fast (const void *payload, size_t size, const kl_options_t *options, const cha
         (heartbeat->kind == S_INTEGER &&
          (heartbeat->number <= 0 || heartbeat->number > KL_HEARTBEAT_MAX)))
         return 1;
-    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
-    if (!event)
-        return -ENOMEM;
+    if (heartbeat_p)
+        *heartbeat_p = heartbeat->kind == S_INTEGER ? heartbeat->number : 0;
+    memset (event, 0, sizeof *event);
+    event->version = JOBD_PROTO_VERSION;
+    event->type = JOBD_EVENT_OBSERVED;
+    event->ts = values[S_TS].kind == S_INTEGER && values[S_TS].number > 0 ? values[S_TS].number
+                                                                          : jobd_now_ms ();
     event->state = state;
     if (attempt->kind == S_INTEGER)
         event->attempt = (uint32_t)attempt->number;
-    if (values[S_TS].kind == S_INTEGER && values[S_TS].number > 0)
-        event->ts = values[S_TS].number;
-    if (heartbeat_p && heartbeat->kind == S_INTEGER)
-        *heartbeat_p = heartbeat->number;
-    //  The same defaults as below: strings absent or null are NULL.
+    //  The same defaults as the jansson reading: strings absent or null are NULL.
     const char *text[S_KEYS];
     for (size_t field = 0; field < S_KEYS; field++)
-        text[field] = values[field].kind == S_STRING ? values[field].text : NULL;
+        text[field] = s_copy (&strings, values[field].kind == S_STRING ? values[field].text : NULL,
+                              values[field].size);
     bool has_ext = text[S_EXT] != NULL;
-    int rc = 0;
-    if ((text[S_ID] ? s_set (&event->id, text[S_ID], values[S_ID].size)
-                    : jobd_event_set (&event->id, fallback_id)) ||
-        jobd_event_set (&event->source, options->source) ||
-        s_set (&event->job, text[S_JOB], values[S_JOB].size) ||
-        s_set (&event->ext, text[S_EXT], values[S_EXT].size) ||
-        (has_ext && text[S_BACKEND]
-             ? s_set (&event->backend, text[S_BACKEND], values[S_BACKEND].size)
-             : jobd_event_set (&event->backend, has_ext ? options->backend : NULL)) ||
-        (text[S_KIND] ? s_set (&event->kind, text[S_KIND], values[S_KIND].size)
-                      : jobd_event_set (&event->kind, options->kind)) ||
-        s_set (&event->name, text[S_NAME], values[S_NAME].size) ||
-        s_set (&event->error, text[S_ERROR], values[S_ERROR].size))
-        rc = -ENOMEM;
+    //  Casts: the event borrows, and its reader never frees nor changes its strings.
+    event->id = (char *)(text[S_ID] ? text[S_ID] : fallback_id);
+    event->source = (char *)options->source;
+    event->job = (char *)text[S_JOB];
+    event->ext = (char *)text[S_EXT];
+    event->backend =
+        (char *)(has_ext ? (text[S_BACKEND] ? text[S_BACKEND] : options->backend) : NULL);
+    event->kind = (char *)(text[S_KIND] ? text[S_KIND] : options->kind);
+    event->name = (char *)text[S_NAME];
+    event->error = (char *)text[S_ERROR];
     event->create = !text[S_JOB] && options->create;
-    if (rc == 0)
-        rc = jobd_event_validate (event, reason, reason_size);
-    if (rc)
-        jobd_event_destroy (&event);
-    else
-        *event_p = event;
-    return rc;
+    return jobd_event_validate (event, reason, reason_size);
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -342,15 +331,15 @@ kl_status_decode (const void *payload, size_t size, const kl_options_t *options,
                   const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
                   char *reason, size_t reason_size)
 {
-    if (size <= KL_PAYLOAD_MAX && size > 0 && payload) {
-        if (heartbeat_p)
-            *heartbeat_p = 0;
-        reason[0] = 0;
-        int rc =
-            s_fast (payload, size, options, fallback_id, event_p, heartbeat_p, reason, reason_size);
-        if (rc != 1)
-            return rc;
-    }
+    reason[0] = 0;
+    jobd_event_t view;
+    char strings[4096];
+    int rc = kl_status_read (payload, size, options, fallback_id, &view, strings, sizeof strings,
+                             heartbeat_p, reason, reason_size);
+    if (rc == 0 && !(*event_p = jobd_event_dup (&view)))
+        rc = -ENOMEM;
+    if (rc != 1)
+        return rc;
     return kl_status_decode_jansson (payload, size, options, fallback_id, event_p, heartbeat_p,
                                      reason, reason_size);
 }

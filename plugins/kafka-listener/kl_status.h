@@ -31,6 +31,15 @@ int kl_status_decode (const void *payload, size_t size, const kl_options_t *opti
                       const char *fallback_id, jobd_event_t **event_p, int64_t *heartbeat_p,
                       char *reason, size_t reason_size);
 
+//  The simple case of kl_status_decode (a flat JSON object of the plugin's keys, plain strings,
+//  integers, null), without an allocation: fills event, whose strings borrow from strings
+//  (strings_size bytes, at least size + 1 to be used), options and fallback_id; it must never be
+//  freed or have its strings changed. Returns 1 when the payload is not the simple case (read it
+//  with kl_status_decode_jansson then), else what kl_status_decode returns.
+int kl_status_read (const void *payload, size_t size, const kl_options_t *options,
+                    const char *fallback_id, jobd_event_t *event, char *strings,
+                    size_t strings_size, int64_t *heartbeat_p, char *reason, size_t reason_size);
+
 //  The same, every payload read by jansson (kl_status_decode reads the simple ones itself): for
 //  the tests and the fuzzer, which hold the two readings to the same results.
 int kl_status_decode_jansson (const void *payload, size_t size, const kl_options_t *options,
