@@ -4,6 +4,8 @@
 #include "jobd_admin.h"
 #include "jobd_log.h"
 #include "jobd_plugin.h"
+#include "jobd_publisher.h"
+#include "jobd_socket.h"
 #include <string.h>
 
 #define LOG "broker"
@@ -32,10 +34,9 @@ typedef struct {
 typedef struct {
     zsock_t *pipe;
     jobd_store_t *store;
-    zsock_t *bus;        //  ROUTER, inproc: plugins
-    zsock_t *admin;      //  ROUTER, external: jobctl and other tools
-    zsock_t *plugin_pub; //  PUB, inproc: transitions and commands to plugins
-    zsock_t *events;     //  XPUB, external: transitions to subscribers
+    zsock_t *bus;                //  ROUTER, inproc: plugins
+    zsock_t *admin;              //  ROUTER, external: jobctl and other tools
+    jobd_publisher_t *publisher; //  transitions and commands to plugins and subscribers
     size_t batch_max;
     size_t batch_room; //  entries allocated: batch_max, or a whole batch event
     s_entry_t *batch;
@@ -106,27 +107,13 @@ s_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t iden
     s_send_reply (socket, identity, identity_size, delimiter, &self->reply_buffer);
 }
 
-//  Sends one message, topic and bytes, on the plugins' publisher and, when external, on the
-//  subscribers' publisher too.
+//  Publishes one message, topic and bytes, to the plugins and, when external, to the
+//  subscribers: handed to the publisher's thread at the end of the loop turn.
 static void
 s_publish_bytes (s_broker_t *self, const char *topic, const void *data, size_t size, bool external)
 {
-    //  The body is copied once: the second socket shares it (zmq counts its references).
-    zmq_msg_t body;
-    if (zmq_msg_init_size (&body, size))
-        return;
-    memcpy (zmq_msg_data (&body), data, size);
-    zsock_t *sockets[] = {self->plugin_pub, self->events};
-    for (size_t index = 0; index < (external ? 2u : 1u); index++) {
-        void *handle = zsock_resolve (sockets[index]);
-        zmq_msg_t part;
-        zmq_msg_init (&part);
-        zmq_msg_copy (&part, &body);
-        zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE);
-        if (zmq_msg_send (&part, handle, 0) < 0)
-            zmq_msg_close (&part);
-    }
-    zmq_msg_close (&body);
+    if (jobd_publisher_add (self->publisher, topic, data, size, external))
+        jobd_log (JOBD_LOG_ERROR, LOG, "cannot publish %s: out of memory", topic);
 }
 
 static void
@@ -591,29 +578,6 @@ s_handle_pipe (s_broker_t *self)
     zmsg_destroy (&msg);
 }
 
-static zsock_t *
-s_bind (int type, const char *endpoint, char *reason, size_t reason_size)
-{
-    zsock_t *socket = zsock_new (type);
-    if (!socket) {
-        snprintf (reason, reason_size, "cannot create a socket for %s", endpoint);
-        return NULL;
-    }
-    zsock_set_linger (socket, 0);
-    if (type == ZMQ_XPUB)
-        //  Every new subscriber gets this first: it tells it that it is connected.
-        zmq_setsockopt (zsock_resolve (socket), ZMQ_XPUB_WELCOME_MSG, JOBD_WELCOME_TOPIC,
-                        strlen (JOBD_WELCOME_TOPIC));
-    if (type == ZMQ_ROUTER || type == ZMQ_PUB || type == ZMQ_XPUB)
-        zsock_set_sndhwm (socket, 100000);
-    zsock_set_rcvhwm (socket, 100000);
-    if (zsock_bind (socket, "%s", endpoint) == -1) {
-        snprintf (reason, reason_size, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&socket);
-    }
-    return socket;
-}
-
 static void
 s_broker_actor (zsock_t *pipe, void *arg)
 {
@@ -626,17 +590,14 @@ s_broker_actor (zsock_t *pipe, void *arg)
     msgpack_sbuffer_init (&self->reply_buffer);
     self->plugins = zhashx_new ();
     zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
-    self->bus = s_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
-    self->plugin_pub =
-        self->bus ? s_bind (ZMQ_PUB, JOBD_EVENTS_ENDPOINT, args->reason, args->reason_size) : NULL;
-    self->admin = self->plugin_pub
-                      ? s_bind (ZMQ_ROUTER, args->admin_endpoint, args->reason, args->reason_size)
-                      : NULL;
-    self->events = self->admin
-                       ? s_bind (ZMQ_XPUB, args->events_endpoint, args->reason, args->reason_size)
-                       : NULL;
-    zpoller_t *poller =
-        self->events ? zpoller_new (pipe, self->bus, self->admin, self->events, NULL) : NULL;
+    self->bus = jobd_socket_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
+    if (self->bus && jobd_publisher_new (args->events_endpoint, &self->publisher, args->reason,
+                                         args->reason_size))
+        self->publisher = NULL;
+    self->admin = self->publisher ? jobd_socket_bind (ZMQ_ROUTER, args->admin_endpoint,
+                                                      args->reason, args->reason_size)
+                                  : NULL;
+    zpoller_t *poller = self->admin ? zpoller_new (pipe, self->bus, self->admin, NULL) : NULL;
     if (poller) {
         //  Signals are handled by the main thread; only $TERM stops the broker.
         zpoller_set_nonstop (poller, true);
@@ -652,20 +613,17 @@ s_broker_actor (zsock_t *pipe, void *arg)
         zsock_t *which = (zsock_t *)zpoller_wait (poller, -1);
         if (which == pipe)
             s_handle_pipe (self);
-        else if (which == self->events) {
-            //  Subscriptions arrive here; nothing to do with them but read them.
-            zmsg_t *subscription = zmsg_recv (self->events);
-            zmsg_destroy (&subscription);
-        } else if (which)
+        else if (which)
             s_collect_and_flush (self);
+        //  What the turn published goes to the publisher's thread, in one hand-over.
+        jobd_publisher_flush (self->publisher);
     }
     //  Stopping: everything already received is applied, committed and published.
     while (poller && (s_readable (self->bus) || s_readable (self->admin)))
         s_collect_and_flush (self);
     zpoller_destroy (&poller);
-    zsock_destroy (&self->events);
+    jobd_publisher_destroy (&self->publisher); //  sends what it was handed first
     zsock_destroy (&self->admin);
-    zsock_destroy (&self->plugin_pub);
     zsock_destroy (&self->bus);
     zhashx_destroy (&self->plugins);
     msgpack_sbuffer_destroy (&self->reply_buffer);
