@@ -156,6 +156,9 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
     return 0;
 }
 
+static void s_committed_cb (rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *offsets, void *opaque);
+
 static void
 s_delivered_cb (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
 {
@@ -214,6 +217,7 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
         ok = rd_kafka_conf_set (conf, "statistics.interval.ms", interval, error, sizeof error) ==
              RD_KAFKA_CONF_OK;
         rd_kafka_conf_set_stats_cb (conf, s_stats_cb);
+        rd_kafka_conf_set_offset_commit_cb (conf, s_committed_cb);
     }
     if (!ok) {
         snprintf (reason, reason_size, "kafka config: %s", error);
@@ -334,6 +338,33 @@ static void
 s_commit (s_listener_t *self, const char *topic, int32_t partition, int64_t offset)
 {
     s_mark (self->commits, topic, partition, offset);
+}
+
+//  An offset commit's result (served by consumer_poll). One that failed is tried again with the
+//  next commit, for the partitions still assigned: otherwise the last offsets of a partition
+//  that goes quiet stay uncommitted, and are read again at the next start.
+static void
+s_committed_cb (rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+                void *opaque)
+{
+    s_listener_t *self = (s_listener_t *)opaque;
+    if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET || !offsets)
+        return;
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment (rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    int retried = 0;
+    for (int index = 0; index < offsets->cnt; index++) {
+        const rd_kafka_topic_partition_t *entry = &offsets->elems[index];
+        if (entry->offset > 0 &&
+            rd_kafka_topic_partition_list_find (assigned, entry->topic, entry->partition)) {
+            s_mark (self->commits, entry->topic, entry->partition, entry->offset - 1);
+            retried++;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy (assigned);
+    self->host->log (self->host, JOBD_LOG_WARN, "offset commit failed: %s (%d partitions retried)",
+                     rd_kafka_err2str (err), retried);
 }
 
 //  A dead-lettered message: its offset may be committed only once every earlier message of its

@@ -244,6 +244,20 @@ test_one_by_one_without_batches (void **state)
         if (committed != end)
             zclock_sleep (100); //  polling the group's offsets with a deadline: no event to wait on
     }
+    if (committed != end) {
+        //  For whoever reads the failure: what jobd said meanwhile.
+        char text[4096] = "";
+        FILE *file = fopen (s_harness.log, "r");
+        if (file) {
+            fseek (file, 0, SEEK_END);
+            long length = ftell (file);
+            fseek (file, length > 4000 ? length - 4000 : 0, SEEK_SET);
+            text[fread (text, 1, sizeof text - 1, file)] = 0;
+            fclose (file);
+        }
+        fprintf (stderr, "committed %lld of %lld; jobd's log ends:\n%s\n", (long long)committed,
+                 (long long)end, text);
+    }
     assert_int_equal (committed, end);
     rd_kafka_destroy_flags (reader, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     assert_int_equal (harness_count (&s_harness, JOBD_STATE_SUCCEEDED), before + 20);
