@@ -63,8 +63,8 @@ static void
 s_actor (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *)arg;
-    zsock_t *plugins = jobd_socket_bind (ZMQ_PUB, JOBD_EVENTS_ENDPOINT, args->reason,
-                                         args->reason_size);
+    zsock_t *plugins =
+        jobd_socket_bind (ZMQ_PUB, JOBD_EVENTS_ENDPOINT, args->reason, args->reason_size);
     zsock_t *subscribers = plugins ? jobd_socket_bind (ZMQ_XPUB, args->events_endpoint,
                                                        args->reason, args->reason_size)
                                    : NULL;
