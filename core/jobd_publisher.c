@@ -37,9 +37,13 @@ s_send (zsock_t *plugins, zsock_t *subscribers, const uint8_t *data, size_t size
         bool external = data[offset];
         size_t topic_size = s_get (data + offset + 1, 2);
         const char *topic = (const char *)data + offset + 3;
+        if (offset + 7 + topic_size > size)
+            break; //  cannot happen: the broker wrote it whole
         size_t body_size = s_get (data + offset + 3 + topic_size, 4);
         const uint8_t *body = data + offset + 7 + topic_size;
         offset += 7 + topic_size + body_size;
+        if (offset > size)
+            break;
         //  The body is copied once: the second socket shares it (zmq counts its references).
         zmq_msg_t shared;
         if (zmq_msg_init_size (&shared, body_size))
