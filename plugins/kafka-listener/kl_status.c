@@ -187,7 +187,7 @@ s_fast_integer (const char *cursor, const char *end, int64_t *number)
         cursor++;
     const char *digits = cursor;
     int64_t value = 0;
-    while (cursor < end && *cursor >= '0' && *cursor <= '9' && cursor - digits < 19)
+    while (cursor < end && *cursor >= '0' && *cursor <= '9' && cursor - digits < 18)
         value = value * 10 + (*cursor++ - '0');
     size_t count = (size_t)(cursor - digits);
     if (count == 0 || count > 18 || (count > 1 && *digits == '0') ||

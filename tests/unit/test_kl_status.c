@@ -169,6 +169,7 @@ test_fast_path_reads_as_jansson (void **state)
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":4294967296}",
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"attempt\":1.0}",
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"ts\":1234567890123456789}",
+        "{\"ext\":\"a\",\"state\":\"RUNNING\",\"ts\":9999999999999999999}",
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"heartbeat\":0}",
         "{\"ext\":\"a\",\"state\":\"RUNNING\",\"heartbeat\":\"5s\"}",
         "{\"ext\":7,\"state\":\"RUNNING\"}",
