@@ -36,11 +36,13 @@ s_usage (FILE *out)
         "  -c, --config FILE   read FILE (ZPL); without it jobd runs on its embedded\n"
         "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
         "                      plugin found next to jobd\n"
-        "      --check         check the config and the plugins, then exit\n"
+        "      --check         check the config, vet every plugin's file and folder,\n"
+        "                      load (not start) the vetted ones, then exit\n"
         "  -h, --help          show this help\n"
         "  -V, --version       show the version\n\n"
         "Environment: JOBD_<SECTION>_<KEY> overrides a key, e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
-        "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config, 4 store,\n"
+        "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
+        "or plugin writable by others than its owner or root), 4 store,\n"
         "5 endpoint (in use or invalid).\n");
 }
 
@@ -175,6 +177,14 @@ main (int argc, char *argv[])
     //  Plugins are loaded (not started) before anything opens, so that --check sees them all.
     jobd_plugin_loader_t *loader = jobd_plugin_loader_new (config, NULL, plugin_dir);
     rc = jobd_plugin_loader_load (loader, reason, sizeof reason);
+    //  --check vets every plugin's file and folder and dlopens only those it vetted; one refused
+    //  fails it (jobd itself carries on without that plugin, as with any plugin failing to load).
+    if (rc == 0 && check_only && jobd_plugin_loader_refused (loader)) {
+        snprintf (reason, sizeof reason, "%zu plugin%s refused (see above): not trusted",
+                  jobd_plugin_loader_refused (loader),
+                  jobd_plugin_loader_refused (loader) == 1 ? "" : "s");
+        rc = JOBD_ECONFIG;
+    }
     if (rc || check_only) {
         if (rc)
             fprintf (stderr, "jobd: %s\n", reason);
