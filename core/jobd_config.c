@@ -25,6 +25,9 @@ const jobd_conf_key_t jobd_config_core_map[] = {
     {"map_size", JOBD_CONF_SIZE, "1GiB", "LMDB map size: the store's largest size"},
     {"batch_max", JOBD_CONF_INT, "4096", "most events applied in one commit"},
     {"log_level", JOBD_CONF_STRING, "info", "error, warn, info or debug"},
+    {"curve_key", JOBD_CONF_STRING, "", "CURVE: the server's secret key file (jobd --keygen)"},
+    {"curve_clients", JOBD_CONF_STRING, "", "CURVE: folder of the allowed clients' public keys"},
+    {"insecure", JOBD_CONF_BOOL, "false", "true: allow plain (unauthenticated) TCP endpoints"},
     {NULL, 0, NULL, NULL}};
 
 //  With no file, jobd runs on this: a local store, ipc endpoints, every plugin found.

@@ -43,13 +43,7 @@ s_marker_exists (void)
 static int
 s_jobd (const char *const *args, char *err, size_t err_size)
 {
-    char path[512], out[4096];
-    char *argv[16] = {(char *)harness_bin ("jobd", path, sizeof path)};
-    size_t count = 1;
-    for (; args[count - 1] && count < 15; count++)
-        argv[count] = (char *)args[count - 1];
-    argv[count] = NULL;
-    return harness_run (argv, out, sizeof out, err, err_size, 20000);
+    return harness_run_bin ("jobd", args, NULL, 0, err, err_size);
 }
 
 //  Copies the built marker plugin to dir/marker.so (mode 0644, dir made 0755 when absent).

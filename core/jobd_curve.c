@@ -1,0 +1,260 @@
+//  CURVE for jobd's network endpoints (see jobd_curve.h).
+#include "jobd_curve.h"
+#include "jobd_log.h"
+#include "jobd_trust.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG        "curve"
+#define ZAP_DOMAIN "jobd"
+
+struct _jobd_curve_t {
+    zcert_t *cert;
+    zactor_t *auth;
+};
+
+//  The live server key, for jobd_curve_apply on the broker's and publisher's threads: written
+//  by jobd_curve_new before they start, cleared by jobd_curve_destroy after they stopped.
+static zcert_t *s_server_cert;
+
+bool
+jobd_curve_is_network (const char *endpoint)
+{
+    return strncmp (endpoint, "ipc://", 6) != 0 && strncmp (endpoint, "inproc://", 9) != 0;
+}
+
+//  True when endpoint binds every address of the machine: tcp://*:P, 0.0.0.0, ::, [::].
+static bool
+s_is_wildcard (const char *endpoint)
+{
+    const char *host = strstr (endpoint, "://");
+    if (!host)
+        return false;
+    host += 3;
+    const char *colon = strrchr (host, ':');
+    size_t length = colon ? (size_t)(colon - host) : strlen (host);
+    static const char *const any[] = {"*", "0.0.0.0", "::", "[::]", "[*]", "[0:0:0:0:0:0:0:0]"};
+    for (size_t index = 0; index < sizeof any / sizeof any[0]; index++)
+        if (strlen (any[index]) == length && memcmp (any[index], host, length) == 0)
+            return true;
+    return false;
+}
+
+//  Reads the Z85 key at name ("curve/public-key") of a certificate file into key (32 bytes).
+static bool
+s_read_key (zconfig_t *root, const char *name, byte *key)
+{
+    const char *text = zconfig_get (root, name, NULL);
+    return text && strlen (text) == 40 && zmq_z85_decode (key, text) != NULL;
+}
+
+//  Loads a certificate file: the public key, and the secret one when secret is true.
+static int
+s_load (const char *path, const char *what, bool secret, zcert_t **cert_p, char *reason,
+        size_t reason_size)
+{
+    //  Read here, parsed from memory: zconfig_load leaks its zfile on a file it cannot parse.
+    char text[16384];
+    FILE *file = fopen (path, "r");
+    size_t size = file ? fread (text, 1, sizeof text - 1, file) : 0;
+    bool whole = file && feof (file) && !ferror (file);
+    int rc = file ? 0 : -errno;
+    if (file)
+        fclose (file);
+    text[size] = 0;
+    zconfig_t *root = whole && strlen (text) == size ? zconfig_str_load (text) : NULL;
+    if (!root) {
+        snprintf (reason, reason_size, "%s %s: %s", what, path,
+                  rc ? strerror (-rc) : "not a ZPL certificate file (zcert format)");
+        return rc ? rc : JOBD_ECONFIG;
+    }
+    byte public_key[32], secret_key[32] = {0};
+    bool ok = s_read_key (root, "curve/public-key", public_key) &&
+              (!secret || s_read_key (root, "curve/secret-key", secret_key));
+    zconfig_destroy (&root);
+    if (!ok) {
+        snprintf (reason, reason_size,
+                  "%s %s: no valid curve/%s (40 Z85 characters): not a %s certificate made by "
+                  "jobd --keygen or jobctl keygen",
+                  what, path, secret ? "public-key and secret-key" : "public-key",
+                  secret ? "secret" : "public");
+        return JOBD_ECONFIG;
+    }
+    *cert_p = zcert_new_from (public_key, secret_key);
+    return *cert_p ? 0 : -ENOMEM;
+}
+
+int
+jobd_curve_load_secret (const char *path, const char *what, zcert_t **cert_p, char *reason,
+                        size_t reason_size)
+{
+    char resolved[PATH_MAX];
+    int rc = jobd_trust_check (path, false, what, resolved, sizeof resolved, reason, reason_size);
+    if (rc)
+        return rc;
+    struct stat info;
+    if (stat (resolved, &info) == 0 && (info.st_mode & 077)) {
+        snprintf (reason, reason_size,
+                  "%s %s: refused: a secret key that others can read (mode %04o) is no secret; "
+                  "run chmod 600 %s",
+                  what, path, (unsigned)(info.st_mode & 07777), path);
+        return -EPERM;
+    }
+    return s_load (resolved, what, true, cert_p, reason, reason_size);
+}
+
+int
+jobd_curve_load_public (const char *path, const char *what, zcert_t **cert_p, char *reason,
+                        size_t reason_size)
+{
+    return s_load (path, what, false, cert_p, reason, reason_size);
+}
+
+int
+jobd_curve_keygen (const char *path, char *reason, size_t reason_size)
+{
+    //  O_EXCL: never replace a key (clients would lose the server, or a server its client).
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int rc = -errno;
+        snprintf (reason, reason_size, "key %s: %s%s", path, strerror (errno),
+                  rc == -EEXIST ? " (remove it first to make a new key pair)" : "");
+        return rc;
+    }
+    close (fd);
+    char public_path[PATH_MAX];
+    snprintf (public_path, sizeof public_path, "%s.pub", path);
+    zcert_t *cert = zcert_new ();
+    int rc = cert ? 0 : -ENOMEM;
+    if (rc == 0 && (zcert_save_secret (cert, path) || chmod (path, 0600))) {
+        rc = -EIO;
+        snprintf (reason, reason_size, "key %s: cannot write it", path);
+    }
+    if (rc == 0 && (zcert_save_public (cert, public_path) || chmod (public_path, 0644))) {
+        rc = -EIO;
+        snprintf (reason, reason_size, "key %s: cannot write it", public_path);
+    }
+    if (rc)
+        unlink (path);
+    zcert_destroy (&cert);
+    return rc;
+}
+
+//  Checks one endpoint against the rules. Returns 0 or JOBD_ECONFIG with a reason.
+static int
+s_check_endpoint (jobd_config_t *config, const char *key, const char *endpoint, bool *curve_p,
+                  char *reason, size_t reason_size)
+{
+    if (!jobd_curve_is_network (endpoint))
+        return 0;
+    if (s_is_wildcard (endpoint))
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "%s endpoint %s listens on every address of this machine: any host that can "
+                  "reach it can try to connect; bind one address (tcp://127.0.0.1:PORT) unless "
+                  "that is meant",
+                  key, endpoint);
+    const char *cert = jobd_config_str (config, "core", "curve_key");
+    if (cert && *cert) {
+        *curve_p = true;
+        return 0;
+    }
+    if (jobd_config_int (config, "core", "insecure", 0)) {
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "%s endpoint %s is plain TCP (insecure = true): anyone who can reach it can "
+                  "submit, cancel and watch every job; set core/curve_key and core/curve_clients",
+                  key, endpoint);
+        return 0;
+    }
+    snprintf (reason, reason_size,
+              "config %s: key 'core/%s': %s is not authenticated: network endpoints need CURVE "
+              "(set core/curve_key, made by jobd --keygen, and core/curve_clients, the folder "
+              "of the clients' public keys), or write insecure = true to accept anyone who can "
+              "reach it",
+              jobd_config_filename (config), key, endpoint);
+    return JOBD_ECONFIG;
+}
+
+int
+jobd_curve_new (jobd_config_t *config, const char *admin, const char *events, jobd_curve_t **self_p,
+                char *reason, size_t reason_size)
+{
+    *self_p = NULL;
+    bool curve = false;
+    int rc = s_check_endpoint (config, "admin", admin, &curve, reason, reason_size);
+    if (rc == 0)
+        rc = s_check_endpoint (config, "events", events, &curve, reason, reason_size);
+    if (rc || !curve)
+        return rc;
+    if (!zsys_has_curve ()) {
+        snprintf (reason, reason_size,
+                  "config %s: core/curve_key is set but this libzmq has no "
+                  "CURVE (built without libsodium)",
+                  jobd_config_filename (config));
+        return JOBD_ECONFIG;
+    }
+    const char *clients = jobd_config_str (config, "core", "curve_clients");
+    if (!clients || !*clients) {
+        snprintf (reason, reason_size,
+                  "config %s: core/curve_key is set but core/curve_clients is not: name the "
+                  "folder of the public keys of the clients allowed in",
+                  jobd_config_filename (config));
+        return JOBD_ECONFIG;
+    }
+    //  Whoever can write the folder can let themselves in.
+    char resolved[PATH_MAX];
+    rc = jobd_trust_check (clients, true, "curve_clients", resolved, sizeof resolved, reason,
+                           reason_size);
+    jobd_curve_t *self = rc ? NULL : (jobd_curve_t *)zmalloc (sizeof (jobd_curve_t));
+    if (self)
+        rc = jobd_curve_load_secret (jobd_config_str (config, "core", "curve_key"), "curve_key",
+                                     &self->cert, reason, reason_size);
+    if (rc == 0) {
+        self->auth = zactor_new (zauth, NULL);
+        if (strcmp (jobd_config_str (config, "core", "log_level"), "debug") == 0) {
+            zstr_send (self->auth, "VERBOSE");
+            zsock_wait (self->auth);
+        }
+        zstr_sendx (self->auth, "CURVE", resolved, NULL);
+        zsock_wait (self->auth);
+        s_server_cert = self->cert;
+        jobd_log (JOBD_LOG_INFO, LOG, "network endpoints use CURVE: server key %s, clients in %s",
+                  zcert_public_txt (self->cert), resolved);
+        *self_p = self;
+    } else
+        jobd_curve_destroy (&self);
+    return rc;
+}
+
+void
+jobd_curve_destroy (jobd_curve_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobd_curve_t *self = *self_p;
+    if (s_server_cert == self->cert)
+        s_server_cert = NULL;
+    zactor_destroy (&self->auth);
+    zcert_destroy (&self->cert);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+jobd_curve_apply (zsock_t *socket, const char *endpoint)
+{
+    if (!s_server_cert || !jobd_curve_is_network (endpoint))
+        return;
+    zcert_apply (s_server_cert, socket);
+    zsock_set_curve_server (socket, 1);
+    //  ZAP (zauth) decides who gets in; without an answer from it nobody does.
+    zsock_set_zap_domain (socket, ZAP_DOMAIN);
+    //  A draft option in libzmq 4.3 (CZMQ's setter asserts when libzmq lacks it): best effort,
+    //  zauth runs before any socket binds anyway.
+    int enforce = 1;
+    zmq_setsockopt (zsock_resolve (socket), 93 /* ZMQ_ZAP_ENFORCE_DOMAIN */, &enforce,
+                    sizeof enforce);
+}
