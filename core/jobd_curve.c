@@ -4,6 +4,7 @@
 #include "jobd_trust.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,8 @@
 struct _jobd_curve_t {
     zcert_t *cert;
     zactor_t *auth;
+    zactor_t *watcher; //  logs and counts refused handshakes
+    char *watched[3];  //  the network endpoints it watches, NULL-terminated
 };
 
 //  The live server key, for jobd_curve_apply on the broker's and publisher's threads: written
@@ -42,6 +45,101 @@ s_is_wildcard (const char *endpoint)
         if (strlen (any[index]) == length && memcmp (any[index], host, length) == 0)
             return true;
     return false;
+}
+
+//  The inproc endpoint on which the monitor of the socket bound to endpoint reports.
+static void
+s_monitor_name (const char *endpoint, char *name, size_t name_size)
+{
+    uint32_t hash = 5381;
+    for (const char *c = endpoint; *c; c++)
+        hash = hash * 33 + (uint8_t)*c;
+    snprintf (name, name_size, "inproc://jobd-curve-monitor-%08x", hash);
+}
+
+int
+jobd_curve_monitor_event (zsock_t *monitor)
+{
+    zmsg_t *msg = zmsg_recv (monitor);
+    zframe_t *frame = msg ? zmsg_first (msg) : NULL;
+    uint16_t event = 0;
+    if (frame && zframe_size (frame) >= 2)
+        memcpy (&event, zframe_data (frame), 2);
+    zmsg_destroy (&msg);
+    return event;
+}
+
+//  Refused handshakes on one endpoint: counted, and logged at most once a second.
+typedef struct {
+    const char *endpoint;
+    zsock_t *monitor;
+    uint64_t refused;    //  since start
+    uint64_t unreported; //  since the last log line
+    int64_t logged_at;   //  zclock_mono of the last log line
+    const char *why;     //  of the last refusal
+} s_watched_t;
+
+static void
+s_watched_report (s_watched_t *self, bool force)
+{
+    if (!self->unreported || (!force && zclock_mono () - self->logged_at < 1000))
+        return;
+    jobd_log (JOBD_LOG_WARN, LOG, "%s: refused %" PRIu64 " client%s (%s); %" PRIu64 " since start",
+              self->endpoint, self->unreported, self->unreported == 1 ? "" : "s", self->why,
+              self->refused);
+    self->unreported = 0;
+    self->logged_at = zclock_mono ();
+}
+
+static void
+s_watched_event (s_watched_t *self)
+{
+    int event = jobd_curve_monitor_event (self->monitor);
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        self->why = "CURVE: a key not in curve_clients";
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+             event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        self->why = "handshake failed: no CURVE, or the wrong server key";
+    else
+        return;
+    self->refused++;
+    self->unreported++;
+    s_watched_report (self, false);
+}
+
+//  The watcher's thread: reads the monitors of the network sockets until $TERM.
+static void
+s_watcher (zsock_t *pipe, void *args)
+{
+    char **endpoints = (char **)args;
+    s_watched_t watched[2] = {{0}};
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    size_t count = 0;
+    for (; count < 2 && endpoints[count]; count++) {
+        char name[64];
+        s_monitor_name (endpoints[count], name, sizeof name);
+        watched[count].endpoint = endpoints[count];
+        //  inproc may connect before the socket's thread binds the monitor.
+        watched[count].monitor = zsock_new_pair (name);
+        zpoller_add (poller, watched[count].monitor);
+    }
+    zsock_signal (pipe, 0);
+    while (true) {
+        //  Wake at least once a second to report what the rate limit held back.
+        zsock_t *which = (zsock_t *)zpoller_wait (poller, 1000);
+        if (which == pipe || zpoller_terminated (poller))
+            break;
+        for (size_t index = 0; index < count; index++)
+            if (which == watched[index].monitor)
+                s_watched_event (&watched[index]);
+            else
+                s_watched_report (&watched[index], false);
+    }
+    for (size_t index = 0; index < count; index++) {
+        s_watched_report (&watched[index], true);
+        zsock_destroy (&watched[index].monitor);
+    }
+    zpoller_destroy (&poller);
 }
 
 //  Reads the Z85 key at name ("curve/public-key") of a certificate file into key (32 bytes).
@@ -220,6 +318,12 @@ jobd_curve_new (jobd_config_t *config, const char *admin, const char *events, jo
         }
         zstr_sendx (self->auth, "CURVE", resolved, NULL);
         zsock_wait (self->auth);
+        size_t watched = 0;
+        if (jobd_curve_is_network (admin))
+            self->watched[watched++] = strdup (admin);
+        if (jobd_curve_is_network (events))
+            self->watched[watched++] = strdup (events);
+        self->watcher = zactor_new (s_watcher, self->watched);
         s_server_cert = self->cert;
         jobd_log (JOBD_LOG_INFO, LOG, "network endpoints use CURVE: server key %s, clients in %s",
                   zcert_public_txt (self->cert), resolved);
@@ -237,8 +341,11 @@ jobd_curve_destroy (jobd_curve_t **self_p)
     jobd_curve_t *self = *self_p;
     if (s_server_cert == self->cert)
         s_server_cert = NULL;
+    zactor_destroy (&self->watcher);
     zactor_destroy (&self->auth);
     zcert_destroy (&self->cert);
+    for (size_t index = 0; self->watched[index]; index++)
+        free (self->watched[index]);
     free (self);
     *self_p = NULL;
 }
@@ -257,4 +364,10 @@ jobd_curve_apply (zsock_t *socket, const char *endpoint)
     int enforce = 1;
     zmq_setsockopt (zsock_resolve (socket), 93 /* ZMQ_ZAP_ENFORCE_DOMAIN */, &enforce,
                     sizeof enforce);
+    //  Refused clients are logged and counted by jobd_curve_t's watcher.
+    char name[64];
+    s_monitor_name (endpoint, name, sizeof name);
+    zmq_socket_monitor (zsock_resolve (socket), name,
+                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
 }

@@ -35,6 +35,10 @@ void jobd_curve_apply (zsock_t *socket, const char *endpoint);
 //  True when endpoint goes over the network: anything but ipc:// and inproc://.
 bool jobd_curve_is_network (const char *endpoint);
 
+//  Reads one message from a socket monitor (zmq_socket_monitor's PAIR) and returns its event
+//  (ZMQ_EVENT_*), or 0 when it is not one.
+int jobd_curve_monitor_event (zsock_t *monitor);
+
 //  Loads the secret certificate at path (zcert format) for one side of CURVE. It must be a
 //  trusted file (jobd_trust_check) that neither its group nor others can read. Returns 0 and
 //  sets *cert_p (fresh), or -EPERM / -errno / JOBD_ECONFIG with a reason naming what and path.

@@ -75,12 +75,7 @@ jobctl_monitor_new (zsock_t *socket)
 bool
 jobctl_handshake_failed (zsock_t *monitor, const char *endpoint, char *reason, size_t reason_size)
 {
-    zmsg_t *msg = zmsg_recv (monitor);
-    zframe_t *frame = msg ? zmsg_first (msg) : NULL;
-    uint16_t event = 0;
-    if (frame && zframe_size (frame) >= 2)
-        memcpy (&event, zframe_data (frame), 2);
-    zmsg_destroy (&msg);
+    int event = jobd_curve_monitor_event (monitor);
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         snprintf (reason, reason_size,
                   "jobd at %s refused our key: its public half is not in jobd's curve_clients "
