@@ -172,8 +172,9 @@ s_plugin_open (s_plugin_t *self)
 {
     //  RTLD_NODELETE: a plugin's libraries (librdkafka, libcurl, OpenSSL) keep global state
     //  allocated at first use; unloading them at exit would only turn it into leaks.
-    self->handle = dlopen (self->resolved[0] ? self->resolved : self->path,
-                           RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    //  The resolved path that s_plugin_vet checked, not the configured one: a symlink in it may
+    //  have changed since.
+    self->handle = dlopen (self->resolved, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!self->handle) {
         snprintf (self->error, sizeof self->error,
                   "cannot load %s: %s (missing file or dependencies? run ldd on it)", self->path,
@@ -222,8 +223,8 @@ s_merged_map (const jobd_conf_key_t *map)
 }
 
 //  Vets the plugin's file (and every folder above it) before anything of it is loaded: a
-//  constructor runs at dlopen, before any other check. Returns 0, or -EPERM with self->error set.
-//  A missing file is left to dlopen, which reports it (and runs nothing).
+//  constructor runs at dlopen, before any other check. Returns 0, or -EPERM (not trusted) or
+//  -ENOENT (missing) with self->error set.
 static int
 s_plugin_vet (jobd_plugin_loader_t *loader, s_plugin_t *self)
 {
@@ -236,11 +237,13 @@ s_plugin_vet (jobd_plugin_loader_t *loader, s_plugin_t *self)
     }
     int rc = jobd_trust_check (self->path, false, what, self->resolved, sizeof self->resolved,
                                self->error, sizeof self->error);
-    if (rc == -ENOENT || rc == -ENOTDIR) {
-        self->error[0] = 0;
-        return 0;
-    }
-    if (rc)
+    if (rc == -ENOENT || rc == -ENOTDIR)
+        //  Worded as dlopen's own failure, which a missing file used to reach; dlopen is not
+        //  asked (a name without a slash would send it searching the library path).
+        snprintf (self->error, sizeof self->error,
+                  "cannot load %s: %s (missing file or dependencies? run ldd on it)", self->path,
+                  strerror (-rc));
+    if (rc == -EPERM)
         loader->refused++;
     return rc;
 }

@@ -29,6 +29,7 @@ s_teardown (void **state)
     unsetenv ("JOBD_TEST_MARKER");
     unsetenv ("JOBD_PLUGINS_MARKER_PATH");
     unsetenv ("JOBD_CORE_PLUGIN_DIR");
+    unsetenv ("LD_LIBRARY_PATH");
     harness_fini (&s_harness);
     return 0;
 }
@@ -170,6 +171,24 @@ test_plugin_in_world_writable_folder_is_refused (void **state)
     assert_false (s_marker_exists ());
 }
 
+static void
+test_plugin_path_is_never_searched (void **state)
+{
+    //  A path without a slash is a file (relative to jobd's folder), never a name for dlopen to
+    //  look up in the library path, where nothing was vetted.
+    char err[4096], dir[512], plugin[600];
+    snprintf (dir, sizeof dir, "%s/libs", s_harness.dir);
+    s_copy_marker (dir, plugin, sizeof plugin);
+    assert_int_equal (chmod (plugin, 0666), 0);
+    setenv ("LD_LIBRARY_PATH", dir, 1);
+    s_config_with_marker ("marker.so");
+    const char *check[] = {"-c", s_harness.config, "--check", NULL};
+    assert_int_equal (s_jobd (check, err, sizeof err), 0);
+    unsetenv ("LD_LIBRARY_PATH");
+    assert_non_null (strstr (err, "cannot load marker.so: No such file or directory"));
+    assert_false (s_marker_exists ());
+}
+
 int
 main (void)
 {
@@ -180,6 +199,7 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_plugin_in_world_writable_folder_is_refused, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_plugin_path_is_never_searched, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
