@@ -276,6 +276,30 @@ s_check_endpoint (jobd_config_t *config, const char *key, const char *endpoint, 
     return JOBD_ECONFIG;
 }
 
+//  Starts zauth on the clients' folder and the watcher of the network endpoints, and makes the
+//  key live for jobd_curve_apply.
+static void
+s_start (jobd_curve_t *self, jobd_config_t *config, const char *admin, const char *events,
+         const char *clients)
+{
+    self->auth = zactor_new (zauth, NULL);
+    if (strcmp (jobd_config_str (config, "core", "log_level"), "debug") == 0) {
+        zstr_send (self->auth, "VERBOSE");
+        zsock_wait (self->auth);
+    }
+    zstr_sendx (self->auth, "CURVE", clients, NULL);
+    zsock_wait (self->auth);
+    size_t watched = 0;
+    if (jobd_curve_is_network (admin))
+        self->watched[watched++] = strdup (admin);
+    if (jobd_curve_is_network (events))
+        self->watched[watched++] = strdup (events);
+    self->watcher = zactor_new (s_watcher, self->watched);
+    s_server_cert = self->cert;
+    jobd_log (JOBD_LOG_INFO, LOG, "network endpoints use CURVE: server key %s, clients in %s",
+              zcert_public_txt (self->cert), clients);
+}
+
 int
 jobd_curve_new (jobd_config_t *config, const char *admin, const char *events, jobd_curve_t **self_p,
                 char *reason, size_t reason_size)
@@ -311,22 +335,7 @@ jobd_curve_new (jobd_config_t *config, const char *admin, const char *events, jo
         rc = jobd_curve_load_secret (jobd_config_str (config, "core", "curve_key"), "curve_key",
                                      &self->cert, reason, reason_size);
     if (rc == 0) {
-        self->auth = zactor_new (zauth, NULL);
-        if (strcmp (jobd_config_str (config, "core", "log_level"), "debug") == 0) {
-            zstr_send (self->auth, "VERBOSE");
-            zsock_wait (self->auth);
-        }
-        zstr_sendx (self->auth, "CURVE", resolved, NULL);
-        zsock_wait (self->auth);
-        size_t watched = 0;
-        if (jobd_curve_is_network (admin))
-            self->watched[watched++] = strdup (admin);
-        if (jobd_curve_is_network (events))
-            self->watched[watched++] = strdup (events);
-        self->watcher = zactor_new (s_watcher, self->watched);
-        s_server_cert = self->cert;
-        jobd_log (JOBD_LOG_INFO, LOG, "network endpoints use CURVE: server key %s, clients in %s",
-                  zcert_public_txt (self->cert), resolved);
+        s_start (self, config, admin, events, resolved);
         *self_p = self;
     } else
         jobd_curve_destroy (&self);
