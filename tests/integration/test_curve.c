@@ -155,6 +155,19 @@ test_curve_lets_in_only_listed_keys (void **state)
     assert_non_null (strstr (err, "refused our key"));
     assert_int_equal (s_stats (NULL, err, sizeof err), 1);
     assert_non_null (strstr (err, "needs CURVE keys"));
+    //  jobctl's own config file gives the same (and is held to the same trust as jobd's).
+    char jobctl_config[600];
+    snprintf (jobctl_config, sizeof jobctl_config, "%s/jobctl.cfg", s_harness.dir);
+    FILE *file = fopen (jobctl_config, "w");
+    assert_non_null (file);
+    fprintf (file, "jobctl\n    admin = %s\n    curve_key = %s\n    server_key = %s\n", s_admin,
+             s_client_key, s_server_pub);
+    fclose (file);
+    const char *from_config[] = {"-c", jobctl_config, "--timeout", "15000", "stats", NULL};
+    assert_int_equal (harness_run_bin ("jobctl", from_config, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal (chmod (jobctl_config, 0666), 0);
+    assert_int_equal (harness_run_bin ("jobctl", from_config, out, sizeof out, err, sizeof err), 2);
+    assert_non_null (strstr (err, "is writable by everyone"));
     //  jobd logs and counts whom it refused.
     assert_true (s_wait_log ("refused 1 client (CURVE: a key not in curve_clients)", 10000));
     assert_true (s_wait_log ("(handshake failed: no CURVE, or the wrong server key)", 10000));

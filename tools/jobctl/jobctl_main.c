@@ -3,6 +3,7 @@
 #include "jobctl_client.h"
 #include "jobctl_print.h"
 #include "jobd_admin.h"
+#include "jobd_config.h"
 #include "jobd_curve.h"
 #include "jobd_plugin.h"
 #include "jobd_store.h"
@@ -59,6 +60,9 @@ static const char *s_usage_text =
     "  --store DIR      store folder for reads when jobd is down (default $JOBD_CORE_STORE\n"
     "                   or ./jobd-data)\n"
     "  --timeout MS     how long to wait for jobd (default 5000)\n"
+    "  -c, --config F   read defaults for the options below from F (ZPL, section\n"
+    "                   jobctl: admin, events, curve_key, server_key; default\n"
+    "                   $JOBCTL_CONFIG); options and environment win over it\n"
     "  --curve-key F    our secret key (jobctl keygen) for tcp:// endpoints, which jobd\n"
     "                   serves with CURVE (default $JOBCTL_CURVE_KEY)\n"
     "  --server-key F   jobd's public key, the KEY.pub of jobd --keygen (default\n"
@@ -88,6 +92,22 @@ s_env_or (const char *name, const char *fallback)
 {
     const char *value = getenv (name);
     return value && *value ? value : fallback;
+}
+
+//  jobctl's config file (--config): section "jobctl".
+static const jobd_conf_key_t s_config_map[] = {
+    {"admin", JOBD_CONF_STRING, "", "admin endpoint"},
+    {"events", JOBD_CONF_STRING, "", "events endpoint"},
+    {"curve_key", JOBD_CONF_STRING, "", "our secret CURVE key (jobctl keygen)"},
+    {"server_key", JOBD_CONF_STRING, "", "jobd's public CURVE key (KEY.pub of jobd --keygen)"},
+    {NULL, 0, NULL, NULL}};
+
+//  The config's value of key when set and when current is NULL (not given otherwise).
+static const char *
+s_config_or (jobd_config_t *config, const char *key, const char *current)
+{
+    const char *value = jobd_config_str (config, "jobctl", key);
+    return current || !value || !*value ? current : value;
 }
 
 //  A request under construction: a msgpack map of string keys.
@@ -655,6 +675,7 @@ main (int argc, char *argv[])
         {"count", required_argument, NULL, O_COUNT},
         {"curve-key", required_argument, NULL, O_CURVE_KEY},
         {"server-key", required_argument, NULL, O_SERVER_KEY},
+        {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -668,7 +689,8 @@ main (int argc, char *argv[])
     int option;
     char *end;
     //  GNU getopt permutes: options may come before or after the command and its arguments.
-    while ((option = getopt_long (argc, argv, "hV", long_options, NULL)) != -1) {
+    const char *config_path = s_env_or ("JOBCTL_CONFIG", NULL);
+    while ((option = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {
         switch (option) {
             case O_RUN_DIR:
                 run_dir = optarg;
@@ -723,6 +745,9 @@ main (int argc, char *argv[])
                     options.count = value;
                 break;
             }
+            case 'c':
+                config_path = optarg;
+                break;
             case 'h':
                 fputs (s_usage_text, stdout);
                 return EXIT_OK;
@@ -734,10 +759,36 @@ main (int argc, char *argv[])
                 return EXIT_USAGE;
         }
     }
+    //  The config file fills in what neither an option nor the environment gave.
+    jobd_config_t *config = NULL;
+    if (config_path) {
+        char reason[1024];
+        int rc = jobd_config_load (config_path, &config, reason, sizeof reason);
+        static const char *const sections[] = {"jobctl", NULL};
+        if (rc == 0)
+            rc = jobd_config_check_sections (config, sections, reason, sizeof reason);
+        if (rc == 0)
+            rc = jobd_config_check (config, "jobctl", s_config_map, reason, sizeof reason);
+        if (rc) {
+            jobd_config_destroy (&config);
+            return s_fail (EXIT_USAGE, "%s", reason);
+        }
+        admin = s_config_or (config, "admin", admin);
+        events = s_config_or (config, "events", events);
+        curve_key = s_config_or (config, "curve_key", curve_key);
+        server_key = s_config_or (config, "server_key", server_key);
+    }
     snprintf (options.admin, sizeof options.admin, admin ? "%s" : "ipc://%s/admin.sock",
               admin ? admin : run_dir);
     snprintf (options.events, sizeof options.events, events ? "%s" : "ipc://%s/events.sock",
               events ? events : run_dir);
+    //  Copied: the config lends its strings only until it is destroyed, here.
+    char curve_key_copy[1024], server_key_copy[1024];
+    snprintf (curve_key_copy, sizeof curve_key_copy, "%s", curve_key ? curve_key : "");
+    snprintf (server_key_copy, sizeof server_key_copy, "%s", server_key ? server_key : "");
+    curve_key = curve_key ? curve_key_copy : NULL;
+    server_key = server_key ? server_key_copy : NULL;
+    jobd_config_destroy (&config);
     char **words = argv + optind;
     int count = argc - optind;
     if (count == 0) {
