@@ -39,22 +39,6 @@ bool jobd_curve_is_network (const char *endpoint);
 //  (ZMQ_EVENT_*), or 0 when it is not one.
 int jobd_curve_monitor_event (zsock_t *monitor);
 
-//  Loads the secret certificate at path (zcert format) for one side of CURVE. It must be a
-//  trusted file (jobd_trust_check) that neither its group nor others can read. Returns 0 and
-//  sets *cert_p (fresh), or -EPERM / -errno / JOBD_ECONFIG with a reason naming what and path.
-int jobd_curve_load_secret (const char *path, const char *what, zcert_t **cert_p, char *reason,
-                            size_t reason_size);
-
-//  Loads the public certificate at path (zcert format, e.g. jobd's PATH.pub). Returns 0 and sets
-//  *cert_p (fresh), or -errno / JOBD_ECONFIG with a reason naming what and path.
-int jobd_curve_load_public (const char *path, const char *what, zcert_t **cert_p, char *reason,
-                            size_t reason_size);
-
-//  Makes a new key pair: path (secret and public keys, mode 0600) and path.pub (the public key
-//  alone, mode 0644, for the other side). Refuses to replace an existing path. Returns 0, or
-//  -EEXIST / -errno with a reason.
-int jobd_curve_keygen (const char *path, char *reason, size_t reason_size);
-
 #ifdef __cplusplus
 }
 #endif

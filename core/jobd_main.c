@@ -2,6 +2,7 @@
 //  stops them cleanly on SIGTERM or SIGINT.
 #include "jobd_broker.h"
 #include "jobd_config.h"
+#include "jobd_cert.h"
 #include "jobd_curve.h"
 #include "jobd_log.h"
 #include "jobd_plugin_loader.h"
@@ -94,7 +95,7 @@ s_keygen (jobd_config_t *config)
                  jobd_config_filename (config));
         return EXIT_CONFIG;
     }
-    if (jobd_curve_keygen (key, reason, sizeof reason)) {
+    if (jobd_cert_keygen (key, reason, sizeof reason)) {
         fprintf (stderr, "jobd: %s\n", reason);
         return EXIT_CONFIG;
     }

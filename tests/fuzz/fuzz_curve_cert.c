@@ -1,5 +1,5 @@
 //  Fuzz target: the CURVE certificate reader (ZPL text -> public and secret keys).
-#include "jobd_curve.h"
+#include "jobd_cert.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,9 +20,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
     char reason[512];
     zcert_t *cert = NULL;
-    if (jobd_curve_load_public (path, "fuzz", &cert, reason, sizeof reason) == 0)
+    if (jobd_cert_load_public (path, "fuzz", &cert, reason, sizeof reason) == 0)
         zcert_destroy (&cert);
-    if (jobd_curve_load_secret (path, "fuzz", &cert, reason, sizeof reason) == 0)
+    if (jobd_cert_load_secret (path, "fuzz", &cert, reason, sizeof reason) == 0)
         zcert_destroy (&cert);
     return 0;
 }

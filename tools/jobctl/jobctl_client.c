@@ -1,6 +1,7 @@
 //  jobctl's side of the admin protocol: one request, one reply, with a deadline.
 #include "jobctl_client.h"
 #include "jobd_admin.h"
+#include "jobd_cert.h"
 #include "jobd_curve.h"
 #include "jobd_error.h"
 #include "jobd_run_dir.h"
@@ -40,9 +41,9 @@ jobctl_curve_set (const char *client_key, const char *server_key, char *reason, 
         return 0;
     zcert_destroy (&s_client_cert);
     zcert_destroy (&s_server_cert);
-    int rc = jobd_curve_load_secret (client_key, "client key", &s_client_cert, reason, reason_size);
+    int rc = jobd_cert_load_secret (client_key, "client key", &s_client_cert, reason, reason_size);
     if (rc == 0)
-        rc = jobd_curve_load_public (server_key, "server key", &s_server_cert, reason, reason_size);
+        rc = jobd_cert_load_public (server_key, "server key", &s_server_cert, reason, reason_size);
     return rc;
 }
 

@@ -4,7 +4,7 @@
 #include "jobctl_print.h"
 #include "jobd_admin.h"
 #include "jobd_config.h"
-#include "jobd_curve.h"
+#include "jobd_cert.h"
 #include "jobd_plugin.h"
 #include "jobd_store.h"
 #include <czmq.h>
@@ -629,7 +629,7 @@ s_cmd_keygen (int argc, char **argv)
     if (argc != 1)
         return s_fail (EXIT_USAGE, "usage: jobctl keygen FILE");
     char reason[1024];
-    if (jobd_curve_keygen (argv[0], reason, sizeof reason))
+    if (jobd_cert_keygen (argv[0], reason, sizeof reason))
         return s_fail (EXIT_FAILED, "%s", reason);
     printf ("jobctl: wrote our secret key %s (0600) and its public key %s.pub: copy that into "
             "jobd's core/curve_clients folder\n",
