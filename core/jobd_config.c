@@ -1,6 +1,7 @@
 //  Configuration: a ZPL file (or the embedded default) read with zconfig, environment variables
 //  overriding keys, every key checked against a typed map.
 #include "jobd_config.h"
+#include "jobd_trust.h"
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +25,9 @@ const jobd_conf_key_t jobd_config_core_map[] = {
     {"map_size", JOBD_CONF_SIZE, "1GiB", "LMDB map size: the store's largest size"},
     {"batch_max", JOBD_CONF_INT, "4096", "most events applied in one commit"},
     {"log_level", JOBD_CONF_STRING, "info", "error, warn, info or debug"},
+    {"curve_key", JOBD_CONF_STRING, "", "CURVE: the server's secret key file (jobd --keygen)"},
+    {"curve_clients", JOBD_CONF_STRING, "", "CURVE: folder of the allowed clients' public keys"},
+    {"insecure", JOBD_CONF_BOOL, "false", "true: allow plain (unauthenticated) TCP endpoints"},
     {NULL, 0, NULL, NULL}};
 
 //  With no file, jobd runs on this: a local store, ipc endpoints, every plugin found.
@@ -77,7 +81,15 @@ jobd_config_load (const char *path, jobd_config_t **self_p, char *reason, size_t
     int rc = 0;
     if (path) {
         self->filename = strdup (path);
-        self->text = s_read_file (path, &rc);
+        //  Whoever can change the config chooses the code jobd runs: refuse it before reading.
+        char resolved[PATH_MAX];
+        rc = jobd_trust_check (path, false, "config", resolved, sizeof resolved, reason,
+                               reason_size);
+        if (rc) {
+            jobd_config_destroy (&self);
+            return rc;
+        }
+        self->text = s_read_file (resolved, &rc);
         if (rc) {
             s_reason (reason, reason_size, "config %s: %s", path, strerror (-rc));
             jobd_config_destroy (&self);

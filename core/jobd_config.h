@@ -15,8 +15,10 @@ typedef struct _jobd_config_t jobd_config_t;
 //  The core's own keys, section "core".
 extern const jobd_conf_key_t jobd_config_core_map[];
 
-//  Loads the ZPL file at path, or the embedded default when path is NULL. Returns 0 and sets
-//  *self_p, or JOBD_ECONFIG / -errno with a reason naming the file.
+//  Loads the ZPL file at path, or the embedded default when path is NULL. The file must be
+//  trusted first (jobd_trust_check: owned by root or jobd's user, nobody else can write it or a
+//  folder above it). Returns 0 and sets *self_p, or JOBD_ECONFIG / -EPERM (untrusted) / -errno
+//  with a reason naming the file.
 int jobd_config_load (const char *path, jobd_config_t **self_p, char *reason, size_t reason_size);
 
 //  Destroys the config; NULL-safe; sets *self_p to NULL.

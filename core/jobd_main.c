@@ -2,6 +2,8 @@
 //  stops them cleanly on SIGTERM or SIGINT.
 #include "jobd_broker.h"
 #include "jobd_config.h"
+#include "jobd_cert.h"
+#include "jobd_curve.h"
 #include "jobd_log.h"
 #include "jobd_plugin_loader.h"
 #include "jobd_run_dir.h"
@@ -11,6 +13,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG "jobd"
@@ -36,11 +39,16 @@ s_usage (FILE *out)
         "  -c, --config FILE   read FILE (ZPL); without it jobd runs on its embedded\n"
         "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
         "                      plugin found next to jobd\n"
-        "      --check         check the config and the plugins, then exit\n"
+        "      --check         check the config, vet every plugin's file and folder,\n"
+        "                      load (not start) the vetted ones, then exit\n"
+        "      --keygen        make the CURVE key pair named by core/curve_key (the\n"
+        "                      secret 0600, its public half in KEY.pub) and the\n"
+        "                      core/curve_clients folder, then exit\n"
         "  -h, --help          show this help\n"
         "  -V, --version       show the version\n\n"
         "Environment: JOBD_<SECTION>_<KEY> overrides a key, e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
-        "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config, 4 store,\n"
+        "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
+        "or plugin writable by others than its owner or root), 4 store,\n"
         "5 endpoint (in use or invalid).\n");
 }
 
@@ -74,6 +82,32 @@ s_endpoint (jobd_config_t *config, const char *key, const char *run_dir, const c
         snprintf (endpoint, size, "ipc://%s/%s", run_dir, file);
 }
 
+//  jobd --keygen: the server's key pair at core/curve_key, and the clients' folder. Returns the
+//  exit code.
+static int
+s_keygen (jobd_config_t *config)
+{
+    const char *key = jobd_config_str (config, "core", "curve_key");
+    const char *clients = jobd_config_str (config, "core", "curve_clients");
+    char reason[1024];
+    if (!*key) {
+        fprintf (stderr, "jobd: config %s: --keygen needs core/curve_key (where to write it)\n",
+                 jobd_config_filename (config));
+        return EXIT_CONFIG;
+    }
+    if (jobd_cert_keygen (key, reason, sizeof reason)) {
+        fprintf (stderr, "jobd: %s\n", reason);
+        return EXIT_CONFIG;
+    }
+    printf ("jobd: wrote the server's secret key %s (0600) and its public key %s.pub (give that "
+            "to clients)\n",
+            key, key);
+    if (*clients && mkdir (clients, 0700) == 0)
+        printf ("jobd: made %s (0700): put the public keys of the clients allowed in there\n",
+                clients);
+    return EXIT_OK;
+}
+
 //  Waits for SIGTERM or SIGINT, or for the broker to die. Returns the exit code.
 static int
 s_wait (int signal_fd, jobd_broker_t *broker)
@@ -100,13 +134,13 @@ s_wait (int signal_fd, jobd_broker_t *broker)
 int
 main (int argc, char *argv[])
 {
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"check", no_argument, NULL, 'k'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {"version", no_argument, NULL, 'V'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+        {"keygen", no_argument, NULL, 'g'},       {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     bool check_only = false;
+    bool keygen = false;
     int option;
     while ((option = getopt_long (argc, argv, "c:hV", options, NULL)) != -1) {
         switch (option) {
@@ -115,6 +149,9 @@ main (int argc, char *argv[])
                 break;
             case 'k':
                 check_only = true;
+                break;
+            case 'g':
+                keygen = true;
                 break;
             case 'h':
                 s_usage (stdout);
@@ -166,21 +203,46 @@ main (int argc, char *argv[])
         return EXIT_CONFIG;
     }
     jobd_log_set_level (level);
+    if (keygen) {
+        int code = s_keygen (config);
+        jobd_config_destroy (&config);
+        return code;
+    }
 
     char plugin_dir[1100];
     s_plugin_dir (config, plugin_dir, sizeof plugin_dir);
     const char *store_path = jobd_config_str (config, "core", "store");
     const char *run_dir = jobd_config_str (config, "core", "run_dir");
 
+    //  Network endpoints need CURVE (or an explicit insecure = true): checked by --check too.
+    char admin[1200], events[1200];
+    s_endpoint (config, "admin", run_dir, "admin.sock", admin, sizeof admin);
+    s_endpoint (config, "events", run_dir, "events.sock", events, sizeof events);
+    jobd_curve_t *curve = NULL;
+    if (jobd_curve_new (config, admin, events, &curve, reason, sizeof reason)) {
+        fprintf (stderr, "jobd: %s\n", reason);
+        jobd_config_destroy (&config);
+        return EXIT_CONFIG;
+    }
+
     //  Plugins are loaded (not started) before anything opens, so that --check sees them all.
     jobd_plugin_loader_t *loader = jobd_plugin_loader_new (config, NULL, plugin_dir);
     rc = jobd_plugin_loader_load (loader, reason, sizeof reason);
+    //  --check vets every plugin's file and folder and dlopens only those it vetted; one refused
+    //  fails it (jobd itself carries on without that plugin, as with any plugin failing to load).
+    if (rc == 0 && check_only && jobd_plugin_loader_refused (loader)) {
+        snprintf (reason, sizeof reason, "%zu plugin%s refused (see above): not trusted",
+                  jobd_plugin_loader_refused (loader),
+                  jobd_plugin_loader_refused (loader) == 1 ? "" : "s");
+        rc = JOBD_ECONFIG;
+    }
     if (rc || check_only) {
         if (rc)
             fprintf (stderr, "jobd: %s\n", reason);
         else
             printf ("jobd: config %s is valid\n", jobd_config_filename (config));
         jobd_plugin_loader_destroy (&loader);
+        jobd_curve_destroy (&curve);
         jobd_config_destroy (&config);
         return rc ? EXIT_CONFIG : EXIT_OK;
     }
@@ -202,9 +264,6 @@ main (int argc, char *argv[])
         exit_code = EXIT_STORE;
         goto out;
     }
-    char admin[1200], events[1200];
-    s_endpoint (config, "admin", run_dir, "admin.sock", admin, sizeof admin);
-    s_endpoint (config, "events", run_dir, "events.sock", events, sizeof events);
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_run_dir_check_endpoint (events, reason, sizeof reason);
@@ -228,6 +287,7 @@ out:
     //  commits and publishes everything it received before it stops.
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
+    jobd_curve_destroy (&curve); //  zauth outlives the sockets it vouches for
     jobd_store_destroy (&store);
     jobd_run_dir_close (&run);
     jobd_config_destroy (&config);

@@ -1,8 +1,10 @@
 //  The plugin loader: finds, checks, configures and runs drop-in plugins, each on its own thread.
 #include "jobd_plugin_loader.h"
 #include "jobd_log.h"
+#include "jobd_trust.h"
 #include <dirent.h>
 #include <dlfcn.h>
+#include <limits.h>
 #include <string.h>
 
 #define LOG "loader"
@@ -16,6 +18,7 @@ static const jobd_conf_key_t s_loader_keys[] = {
 typedef struct {
     char *name; //  section name: plugins/<name>
     char *path;
+    char resolved[PATH_MAX]; //  path with symlinks resolved: what was vetted, and is dlopened
     char section[160];
     void *handle;         //  dlopen handle
     jobd_plugin_t plugin; //  the descriptor, copied into a zeroed struct
@@ -33,7 +36,9 @@ struct _jobd_plugin_loader_t {
     jobd_config_t *config;
     jobd_store_t *store;
     char *dir;
-    zlistx_t *plugins; //  s_plugin_t, in load order
+    zlistx_t *plugins;        //  s_plugin_t, in load order
+    char folder_refused[600]; //  why dir is not trusted, or ""
+    size_t refused;           //  plugins not loaded because their file or folder is not trusted
 };
 
 //  The host table's functions: the only way a plugin reaches the core.
@@ -167,7 +172,9 @@ s_plugin_open (s_plugin_t *self)
 {
     //  RTLD_NODELETE: a plugin's libraries (librdkafka, libcurl, OpenSSL) keep global state
     //  allocated at first use; unloading them at exit would only turn it into leaks.
-    self->handle = dlopen (self->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    //  The resolved path that s_plugin_vet checked, not the configured one: a symlink in it may
+    //  have changed since.
+    self->handle = dlopen (self->resolved, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!self->handle) {
         snprintf (self->error, sizeof self->error,
                   "cannot load %s: %s (missing file or dependencies? run ldd on it)", self->path,
@@ -215,6 +222,32 @@ s_merged_map (const jobd_conf_key_t *map)
     return merged;
 }
 
+//  Vets the plugin's file (and every folder above it) before anything of it is loaded: a
+//  constructor runs at dlopen, before any other check. Returns 0, or -EPERM (not trusted) or
+//  -ENOENT (missing) with self->error set.
+static int
+s_plugin_vet (jobd_plugin_loader_t *loader, s_plugin_t *self)
+{
+    char what[200];
+    snprintf (what, sizeof what, "plugin %s", self->name);
+    if (loader->folder_refused[0]) {
+        snprintf (self->error, sizeof self->error, "%s", loader->folder_refused);
+        loader->refused++;
+        return -EPERM;
+    }
+    int rc = jobd_trust_check (self->path, false, what, self->resolved, sizeof self->resolved,
+                               self->error, sizeof self->error);
+    if (rc == -ENOENT || rc == -ENOTDIR)
+        //  Worded as dlopen's own failure, which a missing file used to reach; dlopen is not
+        //  asked (a name without a slash would send it searching the library path).
+        snprintf (self->error, sizeof self->error,
+                  "cannot load %s: %s (missing file or dependencies? run ldd on it)", self->path,
+                  strerror (-rc));
+    if (rc == -EPERM)
+        loader->refused++;
+    return rc;
+}
+
 static int
 s_load_one (jobd_plugin_loader_t *self, const char *name, const char *file, char *reason,
             size_t reason_size)
@@ -240,7 +273,7 @@ s_load_one (jobd_plugin_loader_t *self, const char *name, const char *file, char
         snprintf (buffer, sizeof buffer, "%s/%s.so", self->dir, name);
         plugin->path = strdup (buffer);
     }
-    if (s_plugin_open (plugin)) {
+    if (s_plugin_vet (self, plugin) || s_plugin_open (plugin)) {
         jobd_log (JOBD_LOG_ERROR, LOG, "plugin %s not loaded: %s", name, plugin->error);
         return 0;
     }
@@ -272,7 +305,11 @@ jobd_plugin_loader_load (jobd_plugin_loader_t *self, char *reason, size_t reason
         }
         return 0;
     }
-    //  No plugins section: every plugin in the folder, in name order, with its defaults.
+    //  No plugins section: every plugin in the folder, in name order, with its defaults. In a
+    //  folder others can write, each is refused (and named) rather than loaded.
+    if (jobd_trust_check (self->dir, true, "plugin folder", NULL, 0, self->folder_refused,
+                          sizeof self->folder_refused) == -ENOENT)
+        self->folder_refused[0] = 0;
     struct dirent **entries = NULL;
     int found = scandir (self->dir, &entries, NULL, alphasort);
     if (found < 0) {
@@ -327,6 +364,12 @@ s_plugin_actor (zsock_t *pipe, void *arg)
         s_send_status (bus, self->name, "stopped", NULL);
     zsock_destroy (&events);
     zsock_destroy (&bus);
+}
+
+size_t
+jobd_plugin_loader_refused (jobd_plugin_loader_t *self)
+{
+    return self->refused;
 }
 
 const char *

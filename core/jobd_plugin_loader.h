@@ -17,10 +17,15 @@ typedef struct _jobd_plugin_loader_t jobd_plugin_loader_t;
 jobd_plugin_loader_t *jobd_plugin_loader_new (jobd_config_t *config, jobd_store_t *store,
                                               const char *dir);
 
-//  Loads every plugin: dlopen, ABI check, config check. A plugin that cannot be loaded is
-//  logged with the reason and skipped (jobd carries on without it). Returns 0, or JOBD_ECONFIG
+//  Loads every plugin: trust check, dlopen, ABI check, config check. A plugin whose file, or a
+//  folder above it, is writable by others than its owner or root (see jobd_trust_check) is
+//  refused before dlopen: none of its code runs. A plugin that cannot be loaded is logged with
+//  the reason and skipped (jobd carries on without it). Returns 0, or JOBD_ECONFIG
 //  with a reason when a loaded plugin's config section is invalid (start-up must stop).
 int jobd_plugin_loader_load (jobd_plugin_loader_t *self, char *reason, size_t reason_size);
+
+//  Returns how many plugins load refused because their file or folder is not trusted.
+size_t jobd_plugin_loader_refused (jobd_plugin_loader_t *self);
 
 //  Sets the store the plugins read through their host table (the store opens after loading).
 void jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store);

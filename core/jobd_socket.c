@@ -1,5 +1,6 @@
 //  The core's bound sockets (see jobd_socket.h).
 #include "jobd_socket.h"
+#include "jobd_curve.h"
 #include "jobd_plugin.h"
 #include <string.h>
 
@@ -19,6 +20,7 @@ jobd_socket_bind (int type, const char *endpoint, char *reason, size_t reason_si
     if (type == ZMQ_ROUTER || type == ZMQ_PUB || type == ZMQ_XPUB)
         zsock_set_sndhwm (socket, 100000);
     zsock_set_rcvhwm (socket, 100000);
+    jobd_curve_apply (socket, endpoint);
     if (zsock_bind (socket, "%s", endpoint) == -1) {
         snprintf (reason, reason_size, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&socket);

@@ -4,6 +4,9 @@
 #   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# jobd refuses a config or plugin its group or others can write (core/README.md, "Trusted
+# files"): build and write them owner-writable only, whatever the login umask (002 on many systems).
+umask 022
 scripts/deps.sh
 build=build
 flags=()

@@ -451,3 +451,16 @@ harness_subscribe (harness_t *self, const char *prefix, int timeout_ms)
         zsock_destroy (&sub);
     return sub;
 }
+
+int
+harness_run_bin (const char *name, const char *const *args, char *out, size_t out_size, char *err,
+                 size_t err_size)
+{
+    char path[512];
+    char *argv[32] = {(char *)harness_bin (name, path, sizeof path)};
+    size_t count = 1;
+    for (; args && args[count - 1] && count < 31; count++)
+        argv[count] = (char *)args[count - 1];
+    argv[count] = NULL;
+    return harness_run (argv, out, out_size, err, err_size, 20000);
+}

@@ -44,6 +44,11 @@ int harness_stop (harness_t *self, int sig, int timeout_ms);
 int harness_run (char *const argv[], char *out, size_t out_size, char *err, size_t err_size,
                  int timeout_ms);
 
+//  Runs the built binary name (build/bin/NAME) with args (NULL-terminated, at most 30) like
+//  harness_run, with a 20 s deadline. Returns its exit code, or -1.
+int harness_run_bin (const char *name, const char *const *args, char *out, size_t out_size,
+                     char *err, size_t err_size);
+
 //  A child process whose stdout and stderr the test reads as it runs.
 typedef struct {
     pid_t pid;

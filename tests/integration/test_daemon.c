@@ -30,13 +30,7 @@ static int
 s_run (const char *binary, const char *const *args, char *out, size_t out_size, char *err,
        size_t err_size)
 {
-    char path[512];
-    char *argv[32] = {(char *)harness_bin (binary, path, sizeof path)};
-    size_t count = 1;
-    for (; args && args[count - 1] && count < 31; count++)
-        argv[count] = (char *)args[count - 1];
-    argv[count] = NULL;
-    return harness_run (argv, out, out_size, err, err_size, 20000);
+    return harness_run_bin (binary, args, out, out_size, err, err_size);
 }
 
 static void

@@ -2,11 +2,13 @@
 #ifndef JOBCTL_CLIENT_H_INCLUDED
 #define JOBCTL_CLIENT_H_INCLUDED
 
+#include <czmq.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #define JOBCTL_EUNREACHABLE -2001 //  no reply before the deadline: jobd is not running there
+#define JOBCTL_EREFUSED     -2002 //  jobd refused the connection (CURVE handshake failed)
 
 //  Checks that data holds one reply map (v, type "reply", ok). Returns 0 and fills unpacked
 //  (the caller destroys it), or JOBD_EPROTO with a reason. Never reads past data + size.
@@ -18,6 +20,26 @@ int jobctl_reply_parse (const void *data, size_t size, msgpack_unpacked *unpacke
 //  JOBCTL_EUNREACHABLE, or JOBD_EPROTO, each with a reason.
 int jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *request,
                     msgpack_unpacked *unpacked, char *reason, size_t reason_size);
+
+//  Sets jobctl's CURVE keys for network (tcp://) endpoints: client_key, its own secret key file
+//  (jobctl keygen; readable by its owner only), and server_key, jobd's public key file
+//  (KEY.pub of jobd --keygen). Both or neither (then network endpoints are plain). Returns 0, or
+//  JOBD_ECONFIG / -errno with a reason naming the file.
+int jobctl_curve_set (const char *client_key, const char *server_key, char *reason,
+                      size_t reason_size);
+
+//  Connects socket to endpoint: a CURVE client when keys are set and endpoint is over the
+//  network. Returns 0, or -1 when the endpoint is invalid.
+int jobctl_connect (zsock_t *socket, const char *endpoint);
+
+//  Watches socket's handshakes: returns a PAIR socket that becomes readable on each handshake
+//  event (read it with jobctl_handshake_failed), or NULL. Destroy it before socket.
+zsock_t *jobctl_monitor_new (zsock_t *socket);
+
+//  Reads one event from monitor. Returns true, with a reason naming endpoint, when it is a
+//  failed handshake (jobd refused our key, or we and jobd disagree on CURVE).
+bool jobctl_handshake_failed (zsock_t *monitor, const char *endpoint, char *reason,
+                              size_t reason_size);
 
 //  True when the reply says ok; otherwise copies its reason.
 bool jobctl_reply_ok (const msgpack_object *reply, char *reason, size_t reason_size);

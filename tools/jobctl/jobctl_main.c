@@ -3,6 +3,8 @@
 #include "jobctl_client.h"
 #include "jobctl_print.h"
 #include "jobd_admin.h"
+#include "jobd_config.h"
+#include "jobd_cert.h"
 #include "jobd_plugin.h"
 #include "jobd_store.h"
 #include <czmq.h>
@@ -49,6 +51,8 @@ static const char *s_usage_text =
     "                             print transitions as they are committed\n"
     "  plugins                    loaded plugins, their versions and status\n"
     "  stats                      jobs by state, and the broker's counters\n"
+    "  keygen FILE                make a CURVE key pair: FILE (secret, 0600) and FILE.pub\n"
+    "                             (copy it into jobd's core/curve_clients folder)\n"
     "Global options:\n"
     "  --run-dir DIR    jobd's run folder (default $JOBD_CORE_RUN_DIR or ./jobd-run)\n"
     "  --admin EP       admin endpoint (default ipc://RUN_DIR/admin.sock)\n"
@@ -56,10 +60,18 @@ static const char *s_usage_text =
     "  --store DIR      store folder for reads when jobd is down (default $JOBD_CORE_STORE\n"
     "                   or ./jobd-data)\n"
     "  --timeout MS     how long to wait for jobd (default 5000)\n"
+    "  -c, --config F   read defaults for the options below from F (ZPL, section\n"
+    "                   jobctl: admin, events, curve_key, server_key; default\n"
+    "                   $JOBCTL_CONFIG); options and environment win over it\n"
+    "  --curve-key F    our secret key (jobctl keygen) for tcp:// endpoints, which jobd\n"
+    "                   serves with CURVE (default $JOBCTL_CURVE_KEY)\n"
+    "  --server-key F   jobd's public key, the KEY.pub of jobd --keygen (default\n"
+    "                   $JOBCTL_SERVER_KEY)\n"
     "  --json           JSON output (one value, or JSON lines for watch)\n"
     "  -h, --help       this help (also: jobctl COMMAND --help)\n"
     "  -V, --version    the version\n"
-    "Exit codes: 0 done, 1 jobd refused the request, 2 usage, 3 jobd unreachable, 4 not found.\n";
+    "Exit codes: 0 done, 1 jobd refused the request (or our CURVE key), 2 usage, 3 jobd\n"
+    "unreachable, 4 not found.\n";
 
 static int s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -80,6 +92,22 @@ s_env_or (const char *name, const char *fallback)
 {
     const char *value = getenv (name);
     return value && *value ? value : fallback;
+}
+
+//  jobctl's config file (--config): section "jobctl".
+static const jobd_conf_key_t s_config_map[] = {
+    {"admin", JOBD_CONF_STRING, "", "admin endpoint"},
+    {"events", JOBD_CONF_STRING, "", "events endpoint"},
+    {"curve_key", JOBD_CONF_STRING, "", "our secret CURVE key (jobctl keygen)"},
+    {"server_key", JOBD_CONF_STRING, "", "jobd's public CURVE key (KEY.pub of jobd --keygen)"},
+    {NULL, 0, NULL, NULL}};
+
+//  The config's value of key when set and when current is NULL (not given otherwise).
+static const char *
+s_config_or (jobd_config_t *config, const char *key, const char *current)
+{
+    const char *value = jobd_config_str (config, "jobctl", key);
+    return current || !value || !*value ? current : value;
 }
 
 //  A request under construction: a msgpack map of string keys.
@@ -108,6 +136,8 @@ s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *
         jobctl_request (options->admin, options->timeout_ms, request, reply, reason, sizeof reason);
     if (rc == JOBCTL_EUNREACHABLE)
         return s_fail (EXIT_UNREACHABLE, "%s", reason);
+    if (rc == JOBCTL_EREFUSED)
+        return s_fail (EXIT_FAILED, "%s", reason);
     if (rc)
         return s_fail (EXIT_FAILED, "%s", reason);
     if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
@@ -524,10 +554,14 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
     if (argc != 0 || !ok)
         return s_fail (EXIT_USAGE, "usage: jobctl watch [--state S[,S]] [--job ID] [--count N]");
     zsock_t *sub = zsock_new (ZMQ_SUB);
-    if (zsock_connect (sub, "%s", options->events)) {
+    zsock_t *monitor = jobctl_monitor_new (sub);
+    if (jobctl_connect (sub, options->events)) {
+        zsock_destroy (&monitor);
         zsock_destroy (&sub);
         return s_fail (EXIT_USAGE, "invalid events endpoint %s", options->events);
     }
+    zpoller_t *poller = zpoller_new (sub, monitor, NULL);
+    int code = EXIT_OK;
     //  Server-side prefix filters; the job id is then compared exactly (job-4 vs job-42).
     for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++) {
         if (mask && !(mask & (1u << state)))
@@ -542,7 +576,16 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
     zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
     long seen = 0;
     while (!zsys_interrupted && (options->count <= 0 || seen < options->count)) {
-        zmsg_t *msg = zmsg_recv (sub);
+        void *which = zpoller_wait (poller, -1);
+        if (which && which == monitor) {
+            char why[512];
+            if (jobctl_handshake_failed (monitor, options->events, why, sizeof why)) {
+                code = s_fail (EXIT_FAILED, "%s", why);
+                break;
+            }
+            continue;
+        }
+        zmsg_t *msg = which ? zmsg_recv (sub) : NULL;
         if (!msg)
             break;
         zframe_t *topic = zmsg_first (msg);
@@ -574,7 +617,23 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
         jobd_event_destroy (&event);
         zmsg_destroy (&msg);
     }
+    zpoller_destroy (&poller);
+    zsock_destroy (&monitor);
     zsock_destroy (&sub);
+    return code;
+}
+
+static int
+s_cmd_keygen (int argc, char **argv)
+{
+    if (argc != 1)
+        return s_fail (EXIT_USAGE, "usage: jobctl keygen FILE");
+    char reason[1024];
+    if (jobd_cert_keygen (argv[0], reason, sizeof reason))
+        return s_fail (EXIT_FAILED, "%s", reason);
+    printf ("jobctl: wrote our secret key %s (0600) and its public key %s.pub: copy that into "
+            "jobd's core/curve_clients folder\n",
+            argv[0], argv[0]);
     return EXIT_OK;
 }
 
@@ -595,34 +654,43 @@ main (int argc, char *argv[])
         O_JOB,
         O_ERROR,
         O_LIMIT,
-        O_COUNT
+        O_COUNT,
+        O_CURVE_KEY,
+        O_SERVER_KEY
     };
-    static const struct option long_options[] = {{"run-dir", required_argument, NULL, O_RUN_DIR},
-                                                 {"admin", required_argument, NULL, O_ADMIN},
-                                                 {"events", required_argument, NULL, O_EVENTS},
-                                                 {"store", required_argument, NULL, O_STORE},
-                                                 {"timeout", required_argument, NULL, O_TIMEOUT},
-                                                 {"json", no_argument, NULL, O_JSON},
-                                                 {"state", required_argument, NULL, O_STATE},
-                                                 {"kind", required_argument, NULL, O_KIND},
-                                                 {"backend", required_argument, NULL, O_BACKEND},
-                                                 {"name", required_argument, NULL, O_NAME},
-                                                 {"job", required_argument, NULL, O_JOB},
-                                                 {"error", required_argument, NULL, O_ERROR},
-                                                 {"limit", required_argument, NULL, O_LIMIT},
-                                                 {"count", required_argument, NULL, O_COUNT},
-                                                 {"help", no_argument, NULL, 'h'},
-                                                 {"version", no_argument, NULL, 'V'},
-                                                 {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {
+        {"run-dir", required_argument, NULL, O_RUN_DIR},
+        {"admin", required_argument, NULL, O_ADMIN},
+        {"events", required_argument, NULL, O_EVENTS},
+        {"store", required_argument, NULL, O_STORE},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"json", no_argument, NULL, O_JSON},
+        {"state", required_argument, NULL, O_STATE},
+        {"kind", required_argument, NULL, O_KIND},
+        {"backend", required_argument, NULL, O_BACKEND},
+        {"name", required_argument, NULL, O_NAME},
+        {"job", required_argument, NULL, O_JOB},
+        {"error", required_argument, NULL, O_ERROR},
+        {"limit", required_argument, NULL, O_LIMIT},
+        {"count", required_argument, NULL, O_COUNT},
+        {"curve-key", required_argument, NULL, O_CURVE_KEY},
+        {"server-key", required_argument, NULL, O_SERVER_KEY},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
     s_options_t options = {.timeout_ms = 5000, .limit = 10000};
     const char *run_dir = s_env_or ("JOBD_CORE_RUN_DIR", "jobd-run");
     const char *admin = s_env_or ("JOBD_CORE_ADMIN", NULL);
     const char *events = s_env_or ("JOBD_CORE_EVENTS", NULL);
     options.store = s_env_or ("JOBD_CORE_STORE", "jobd-data");
+    const char *curve_key = s_env_or ("JOBCTL_CURVE_KEY", NULL);
+    const char *server_key = s_env_or ("JOBCTL_SERVER_KEY", NULL);
     int option;
     char *end;
     //  GNU getopt permutes: options may come before or after the command and its arguments.
-    while ((option = getopt_long (argc, argv, "hV", long_options, NULL)) != -1) {
+    const char *config_path = s_env_or ("JOBCTL_CONFIG", NULL);
+    while ((option = getopt_long (argc, argv, "c:hV", long_options, NULL)) != -1) {
         switch (option) {
             case O_RUN_DIR:
                 run_dir = optarg;
@@ -635,6 +703,12 @@ main (int argc, char *argv[])
                 break;
             case O_STORE:
                 options.store = optarg;
+                break;
+            case O_CURVE_KEY:
+                curve_key = optarg;
+                break;
+            case O_SERVER_KEY:
+                server_key = optarg;
                 break;
             case O_JSON:
                 options.json = true;
@@ -671,6 +745,9 @@ main (int argc, char *argv[])
                     options.count = value;
                 break;
             }
+            case 'c':
+                config_path = optarg;
+                break;
             case 'h':
                 fputs (s_usage_text, stdout);
                 return EXIT_OK;
@@ -682,10 +759,36 @@ main (int argc, char *argv[])
                 return EXIT_USAGE;
         }
     }
+    //  The config file fills in what neither an option nor the environment gave.
+    jobd_config_t *config = NULL;
+    if (config_path) {
+        char reason[1024];
+        int rc = jobd_config_load (config_path, &config, reason, sizeof reason);
+        static const char *const sections[] = {"jobctl", NULL};
+        if (rc == 0)
+            rc = jobd_config_check_sections (config, sections, reason, sizeof reason);
+        if (rc == 0)
+            rc = jobd_config_check (config, "jobctl", s_config_map, reason, sizeof reason);
+        if (rc) {
+            jobd_config_destroy (&config);
+            return s_fail (EXIT_USAGE, "%s", reason);
+        }
+        admin = s_config_or (config, "admin", admin);
+        events = s_config_or (config, "events", events);
+        curve_key = s_config_or (config, "curve_key", curve_key);
+        server_key = s_config_or (config, "server_key", server_key);
+    }
     snprintf (options.admin, sizeof options.admin, admin ? "%s" : "ipc://%s/admin.sock",
               admin ? admin : run_dir);
     snprintf (options.events, sizeof options.events, events ? "%s" : "ipc://%s/events.sock",
               events ? events : run_dir);
+    //  Copied: the config lends its strings only until it is destroyed, here.
+    char curve_key_copy[1024], server_key_copy[1024];
+    snprintf (curve_key_copy, sizeof curve_key_copy, "%s", curve_key ? curve_key : "");
+    snprintf (server_key_copy, sizeof server_key_copy, "%s", server_key ? server_key : "");
+    curve_key = curve_key ? curve_key_copy : NULL;
+    server_key = server_key ? server_key_copy : NULL;
+    jobd_config_destroy (&config);
     char **words = argv + optind;
     int count = argc - optind;
     if (count == 0) {
@@ -696,6 +799,11 @@ main (int argc, char *argv[])
     int rest = count - 1;
     char **args = words + 1;
     zsys_init ();
+    if (strcmp (command, "keygen") == 0)
+        return s_cmd_keygen (rest, args);
+    char reason[1024];
+    if (jobctl_curve_set (curve_key, server_key, reason, sizeof reason))
+        return s_fail (EXIT_USAGE, "%s", reason);
     if (strcmp (command, "submit") == 0)
         return s_cmd_submit (&options, rest, args);
     if (strcmp (command, "track") == 0)
