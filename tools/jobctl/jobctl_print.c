@@ -74,6 +74,10 @@ jobctl_print_job (FILE *out, const jobd_job_t *job)
                  jobctl_format_time (times[index].value, when, sizeof when));
     if (job->error)
         fprintf (out, "last error:   %s\n", job->error);
+    if (job->cancel_status)
+        fprintf (out, "cancel:       %s at %s%s%s\n", job->cancel_status,
+                 jobctl_format_time (job->cancel_at, when, sizeof when),
+                 job->cancel_error ? ": " : "", job->cancel_error ? job->cancel_error : "");
 }
 
 void
