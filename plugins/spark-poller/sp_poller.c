@@ -715,8 +715,13 @@ s_kill_again (s_poller_t *self, s_job_t *job, const char *why, int64_t delay)
         s_cancel_failed (self, job->id, job->backend, job->ext, "failed", reason);
         return;
     }
-    snprintf (reason, sizeof reason, "%s; sending the kill again in %.1f s (%d of %d)", why,
-              (double)delay / 1000, job->kill_tries + 1, self->cancel_retries + 1);
+    snprintf (reason, sizeof reason, "%s; sending the kill again %s%.1f s (%d of %d)", why,
+              delay ? "in " : "now, then waiting ",
+              (double)(delay
+                           ? delay
+                           : self->cancel_timeout << (job->kill_tries < 5 ? job->kill_tries : 4)) /
+                  1000,
+              job->kill_tries + 1, self->cancel_retries + 1);
     s_cancel_failed (self, job->id, job->backend, job->ext, "retrying", reason);
     job->kill_at = zclock_time () + delay;
     job->kill_accepted = false;
