@@ -342,6 +342,31 @@ test_standalone_kill_refused (void **state)
     assert_int_equal (s_cancel_wait (job, err, sizeof err), 0);
 }
 
+//  7. jobd killed while a kill is on its way: the record says the cancel was requested, and the
+//  restarted poller kills the job without being asked again.
+static void
+test_cancel_is_seen_through_after_a_restart (void **state)
+{
+    char app[64], job[64], out[4096], err[4096];
+    s_yarn_app ("yarnu", app, sizeof app, job, sizeof job);
+    //  The kill hangs at the RM (and would do nothing): jobd dies before any answer.
+    s_sim_config ("{\"kill_ignore\":true}");
+    json_decref (s_sim_call ("POST", "/sim/fault",
+                             "{\"mode\":\"slow\",\"delay_ms\":8000,\"backend\":\"yarn\","
+                             "\"prefix\":\"/ws/v1/cluster/apps/application_\"}"));
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "cancel", job, NULL), 0);
+    assert_int_equal (harness_stop (&s_harness, SIGKILL, 5000), 128 + SIGKILL);
+    json_decref (s_sim_call ("DELETE", "/sim/fault", NULL));
+    s_sim_config ("{\"kill_ignore\":false}");
+    zsock_destroy (&s_sub);
+    harness_start (&s_harness);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    s_sub = harness_subscribe (&s_harness, "job.", 5000);
+    assert_non_null (s_sub);
+    s_wait_state (job, JOBD_STATE_CANCELLED, 15000);
+    assert_true (harness_log_contains (&s_harness, "its cancel was not seen through"));
+}
+
 int
 main (void)
 {
@@ -352,6 +377,7 @@ main (void)
         cmocka_unit_test_setup (test_yarn_kill_without_effect_is_retried_then_failed, s_reset),
         cmocka_unit_test_setup (test_livy_kill_refused, s_reset),
         cmocka_unit_test_setup (test_standalone_kill_refused, s_reset),
+        cmocka_unit_test_setup (test_cancel_is_seen_through_after_a_restart, s_reset),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
