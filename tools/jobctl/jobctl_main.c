@@ -315,7 +315,11 @@ s_cancel_wait (const s_options_t *options, const char *job)
     char topic[JOBD_ID_MAX + 32];
     snprintf (topic, sizeof topic, "cancel.failed.%s", job);
     zsock_set_subscribe (sub, topic);
-    zsock_set_subscribe (sub, "job.");
+    //  This job's transitions only (a prefix: job-4 also gets job-42's, told apart by the id).
+    for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++) {
+        snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name ((jobd_state_t)state), job);
+        zsock_set_subscribe (sub, topic);
+    }
     zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
     zpoller_t *poller = zpoller_new (sub, NULL);
     int64_t deadline = zclock_mono () + 5000;
