@@ -243,7 +243,23 @@ test_yarn_kill_refused_without_user (void **state)
     s_sim_config ("{\"yarn_require_user\":true}");
     char app[64], job[64], err[8192];
     s_yarn_app ("yarn", app, sizeof app, job, sizeof job);
+    //  jobctl watch sees the refusal too: the only event of this job from now on.
+    char binary[512];
+    char *watch_argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
+                          "--run-dir",
+                          s_harness.run_dir,
+                          "watch",
+                          "--job",
+                          job,
+                          "--count",
+                          "1",
+                          NULL};
+    harness_proc_t watch;
+    assert_int_equal (harness_spawn (&watch, watch_argv), 0);
+    assert_true (harness_proc_wait_err (&watch, "watching", 10000));
     assert_int_equal (s_cancel_wait (job, err, sizeof err), 5);
+    assert_int_equal (harness_proc_finish (&watch, 10000), 0);
+    assert_non_null (strstr (watch.out, "CANCEL refused at backend yarn: backend yarn refused"));
     assert_non_null (strstr (err, "was refused"));
     assert_non_null (strstr (err, "Unable to obtain user name, user not authenticated"));
     s_expect_cancel (job, "refused", "HTTP 403: Unable to obtain user name");

@@ -60,7 +60,8 @@ static const char *s_usage_text =
     "                             report a state seen outside jobd (goes through the state "
     "machine)\n"
     "  watch [--state S[,S]] [--job ID] [--count N]\n"
-    "                             print transitions as they are committed\n"
+    "                             print transitions as they are committed (and stale\n"
+    "                             jobs and refused kills, without --state)\n"
     "  plugins                    loaded plugins, their versions and status\n"
     "  stats                      jobs by state, and the broker's counters\n"
     "Global options:\n"
@@ -692,8 +693,10 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
                   options->job ? options->job : "");
         zsock_set_subscribe (sub, topic);
     }
-    if (!options->state)
+    if (!options->state) {
         zsock_set_subscribe (sub, "stale.");
+        zsock_set_subscribe (sub, "cancel.failed.");
+    }
     zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
     long seen = 0;
     while (!zsys_interrupted && (options->count <= 0 || seen < options->count)) {
@@ -722,6 +725,8 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
                 json_decref (json);
             } else if (event->type == JOBD_EVENT_STALE)
                 jobctl_print_stale (stdout, event);
+            else if (event->type == JOBD_EVENT_CANCEL_FAILED)
+                jobctl_print_cancel_failed (stdout, event);
             else
                 jobctl_print_transition (stdout, event);
             fflush (stdout);

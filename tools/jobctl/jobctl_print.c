@@ -112,6 +112,17 @@ jobctl_print_stale (FILE *out, const jobd_event_t *stale)
              stale->source ? stale->source : "");
 }
 
+void
+jobctl_print_cancel_failed (FILE *out, const jobd_event_t *failed)
+{
+    char when[32];
+    jobctl_format_time (failed->ts, when, sizeof when);
+    fprintf (out, "%s.%03d  %-10s CANCEL %s at backend %s: %s  %s\n", when,
+             (int)(failed->ts % 1000), failed->job, failed->status,
+             failed->backend ? failed->backend : "?", failed->error ? failed->error : "",
+             failed->source ? failed->source : "");
+}
+
 //  Through msgpack, so that JSON output always matches the wire format field for field.
 static json_t *
 s_json_via_msgpack (int (*pack) (const void *, msgpack_packer *), const void *value)
