@@ -147,6 +147,14 @@ sp_auth_load (sp_auth_t *self, const jobd_host_t *host, const char *name, char *
         missing = "user";
     else if ((self->kind == SP_AUTH_BEARER || self->kind == SP_AUTH_DELEGATION) && !has_token)
         missing = "token (or token_file)";
+    if (self->kind == SP_AUTH_KERBEROS &&
+        !(curl_version_info (CURLVERSION_NOW)->features & CURL_VERSION_SPNEGO)) {
+        snprintf (reason, reason_size,
+                  "backend '%s': auth kerberos needs a libcurl with SPNEGO (GSS-API), and this "
+                  "one has none",
+                  name);
+        return JOBD_ECONFIG;
+    }
     if (missing) {
         snprintf (reason, reason_size, "backend '%s': auth %s needs %s", name,
                   sp_auth_name (self->kind), missing);
