@@ -1188,13 +1188,14 @@ s_poll_due (s_poller_t *self)
         sp_backend_t *backend = job->backend;
         if (job->submit && backend->resume_at > now)
             next = backend->resume_at < next ? backend->resume_at : next;
-        //  Jobs of list backends are polled one by one only when the list missed them (not
-        //  listed, or gone: then the backend's 404 starts the grace before LOST), once a list
-        //  pass started after they were followed was read without them.
+        //  A kill to send again, or one whose effect is due by now.
         if (job->killing && job->kill_at && job->kill_at <= now && !job->done)
             s_kill_due (self, job);
         if (job->killing && job->kill_at)
             next = job->kill_at < next ? job->kill_at : next;
+        //  Jobs of list backends are polled one by one only when the list missed them (not
+        //  listed, or gone: then the backend's 404 starts the grace before LOST), once a list
+        //  pass started after they were followed was read without them.
         bool listed = sp_backend_lists (backend) && (job->seen || backend->listed_at <= job->since);
         if (job->in_flight || !job->ext[0] || listed || backend->resume_at > now)
             continue;
