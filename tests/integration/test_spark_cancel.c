@@ -198,9 +198,11 @@ static int
 s_cancel_wait (const char *job, char *err, size_t err_size)
 {
     char out[4096];
+    int64_t started = zclock_mono ();
     int code = s_jobctl (out, sizeof out, err, err_size, "cancel", (char *)job, "--wait",
                          "--timeout", "30", NULL);
-    print_message ("jobctl cancel %s --wait: exit %d\n%s%s", job, code, out, err);
+    print_message ("jobctl cancel %s --wait: exit %d in %lld ms\n%s%s", job, code,
+                   (long long)(zclock_mono () - started), out, err);
     return code;
 }
 
