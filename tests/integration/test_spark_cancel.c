@@ -385,6 +385,41 @@ test_cancel_is_seen_through_after_a_restart (void **state)
     assert_true (harness_log_contains (&s_harness, "its cancel was not seen through"));
 }
 
+//  8. The other ends of `jobctl cancel --wait`: the job ends otherwise while its kill does
+//  nothing (6), no outcome before --timeout (7), a job already ended (1), no such job (4).
+static void
+test_cancel_wait_exit_codes (void **state)
+{
+    s_sim_config ("{\"kill_ignore\":true}");
+    char app[64], job[64], out[4096], err[8192];
+    json_t *json = s_sim_call ("POST", "/sim/jobs",
+                               "{\"backend\":\"yarn\",\"count\":1,\"tags\":[\"jobd\"],"
+                               "\"scenario\":\"queue=50,run=1500,outcome=success\"}");
+    snprintf (app, sizeof app, "%s",
+              json_string_value (json_array_get (json_object_get (json, "ids"), 0)));
+    json_decref (json);
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->source, "test");
+    jobd_event_set (&track->kind, "spark");
+    jobd_event_set (&track->backend, "yarnu");
+    jobd_event_set (&track->ext, app);
+    s_request (&track, job, sizeof job);
+    s_wait_state (job, JOBD_STATE_RUNNING, 10000);
+    assert_int_equal (s_cancel_wait (job, err, sizeof err), 6);
+    assert_non_null (strstr (err, "ended SUCCEEDED before its kill took effect"));
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "cancel", job, "--wait", NULL),
+                      1);
+    assert_int_equal (
+        s_jobctl (out, sizeof out, err, sizeof err, "cancel", "job-999", "--wait", NULL), 4);
+
+    char running[64];
+    s_yarn_app ("yarnu", app, sizeof app, running, sizeof running);
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "cancel", running, "--wait",
+                                "--timeout", "300ms", NULL),
+                      7);
+    assert_non_null (strstr (err, "no word from its backend within 0.3 s"));
+}
+
 int
 main (void)
 {
@@ -396,6 +431,7 @@ main (void)
         cmocka_unit_test_setup (test_livy_kill_refused, s_reset),
         cmocka_unit_test_setup (test_standalone_kill_refused, s_reset),
         cmocka_unit_test_setup (test_cancel_is_seen_through_after_a_restart, s_reset),
+        cmocka_unit_test_setup (test_cancel_wait_exit_codes, s_reset),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
