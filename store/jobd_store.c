@@ -501,6 +501,27 @@ s_history_append (jobd_store_t *self, const jobd_job_t *job, const jobd_transiti
 //  appends the history entry and the encoded transition to result. The record and its state
 //  index entry are written at commit. Returns JOBD_ESTATE, before changing anything, when the
 //  state machine refuses; 0; or another error after which the batch is dead.
+//  A job that ends (or goes LOST) while its cancel is still pending at the backend (requested
+//  or retrying): the cancel is settled on the record, "done" when it ended CANCELLED, else
+//  "failed", saying how it ended. Returns 0 or -ENOMEM.
+static int
+s_cancel_settle (jobd_job_t *job, jobd_state_t to, int64_t now)
+{
+    const char *status = job->cancel_status;
+    bool pending = status && (!strcmp (status, "requested") || !strcmp (status, "retrying"));
+    if (!pending || !(jobd_state_is_final (to) || to == JOBD_STATE_LOST))
+        return 0;
+    char reason[128];
+    snprintf (reason, sizeof reason, "the job ended %s before its kill took effect",
+              jobd_state_name (to));
+    bool done = to == JOBD_STATE_CANCELLED;
+    if (jobd_event_set (&job->cancel_status, done ? "done" : "failed") ||
+        jobd_event_set (&job->cancel_error, done ? NULL : reason))
+        return -ENOMEM;
+    job->cancel_at = now;
+    return 0;
+}
+
 static int
 s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t *cause,
         jobd_apply_result_t *result)
@@ -524,6 +545,8 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
         job->started_at = now;
     if (jobd_state_is_final (to))
         job->finished_at = now;
+    if (s_cancel_settle (job, to, now))
+        return -ENOMEM;
     if (cause->error && jobd_event_set (&job->error, cause->error))
         return -ENOMEM;
 

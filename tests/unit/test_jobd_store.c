@@ -558,8 +558,40 @@ test_cancel_refusal_is_recorded (void **state)
     jobd_event_set (&failed->status, "retrying");
     jobd_event_set (&failed->error, "late");
     assert_int_equal (s_apply_expect (self->store, failed, 0), JOBD_APPLY_DUPLICATE);
+    //  The job ended CANCELLED while its cancel was pending: settled as done.
     record = s_job (self->store, job);
-    assert_string_equal (record->cancel_status, "requested");
+    assert_string_equal (record->cancel_status, "done");
+    assert_null (record->cancel_error);
+    jobd_job_destroy (&record);
+    free (job);
+
+    //  A job that ends otherwise while its kill is retried: the cancel failed, and says why.
+    job = s_job_in (self->store, JOBD_STATE_RUNNING);
+    assert_int_equal (s_apply_expect (self->store, s_event (JOBD_EVENT_CANCEL, job), 0),
+                      JOBD_APPLY_FORWARD);
+    failed = s_event (JOBD_EVENT_CANCEL_FAILED, job);
+    jobd_event_set (&failed->status, "retrying");
+    jobd_event_set (&failed->error, "HTTP 503");
+    assert_int_equal (s_apply_expect (self->store, failed, 0), JOBD_APPLY_CHANGED);
+    s_observe (self->store, job, JOBD_STATE_SUCCEEDED, NULL, 0, 0);
+    record = s_job (self->store, job);
+    assert_string_equal (record->cancel_status, "failed");
+    assert_string_equal (record->cancel_error,
+                         "the job ended SUCCEEDED before its kill took effect");
+    jobd_job_destroy (&record);
+    //  A refusal stays what it is when the job ends.
+    free (job);
+    job = s_job_in (self->store, JOBD_STATE_RUNNING);
+    assert_int_equal (s_apply_expect (self->store, s_event (JOBD_EVENT_CANCEL, job), 0),
+                      JOBD_APPLY_FORWARD);
+    failed = s_event (JOBD_EVENT_CANCEL_FAILED, job);
+    jobd_event_set (&failed->status, "refused");
+    jobd_event_set (&failed->error, "HTTP 403");
+    assert_int_equal (s_apply_expect (self->store, failed, 0), JOBD_APPLY_CHANGED);
+    s_observe (self->store, job, JOBD_STATE_FAILED, NULL, 0, 0);
+    record = s_job (self->store, job);
+    assert_string_equal (record->cancel_status, "refused");
+    assert_string_equal (record->cancel_error, "HTTP 403");
     jobd_job_destroy (&record);
     free (job);
 }
