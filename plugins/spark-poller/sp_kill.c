@@ -51,16 +51,22 @@ sp_yarn_kill (const char *body, size_t size, long http, sp_status_t *status)
     json_t *root = sp_json_load (body, size);
     const char *state = sp_json_str (root, "state");
     sp_kill_t verdict = SP_KILL_UNCLEAR;
-    if ((http == 200 || http == 202) && state) {
+    bool ended = state && (!strcmp (state, "KILLED") || !strcmp (state, "FINISHED") ||
+                           !strcmp (state, "FAILED"));
+    if (http == 200 && ended) {
+        //  The kill is complete, or the app had already ended (its state says how).
         sp_copy (status->raw, sizeof status->raw, state);
-        //  200: the kill is complete, or the app had already ended (its state says how);
-        //  202: under way (the state is the one before, or KILLING).
-        verdict = http == 202 ? SP_KILL_ACCEPTED : SP_KILL_DONE;
-        status->state =
-            http == 200 && !strcmp (state, "KILLED") ? JOBD_STATE_CANCELLED : JOBD_STATE_NONE;
-        if (http == 200 && status->state == JOBD_STATE_NONE)
+        verdict = SP_KILL_DONE;
+        status->state = !strcmp (state, "KILLED") ? JOBD_STATE_CANCELLED : JOBD_STATE_NONE;
+        if (status->state == JOBD_STATE_NONE)
             snprintf (status->error, sizeof status->error,
                       "the application had already ended (%s) when the kill came", state);
+    } else if (http >= 200 && http < 300) {
+        //  202: under way (the state is the one before, or KILLING). Any other 2xx, a 200
+        //  with a state that has not ended, or a body that does not say the state, is taken
+        //  the same way: the app's state will tell.
+        sp_copy (status->raw, sizeof status->raw, state);
+        verdict = SP_KILL_ACCEPTED;
     } else if (http >= 400 && http < 500) {
         //  401/403 (no or wrong user, no MODIFY_APP), 404 (unknown or aged out), 400.
         json_t *exception = json_object_get (root, "RemoteException");
@@ -79,8 +85,8 @@ sp_livy_kill (const char *body, size_t size, long http, sp_status_t *status)
     json_t *root = sp_json_load (body, size);
     const char *text = json_is_string (root) ? json_string_value (root) : sp_json_str (root, "msg");
     sp_kill_t verdict = SP_KILL_UNCLEAR;
-    if (http == 200) {
-        //  {"msg":"deleted"}: killed, and the batch forgotten (3.5). Any 200 is taken as that.
+    if (http >= 200 && http < 300) {
+        //  {"msg":"deleted"}: killed, and the batch forgotten (3.5). Any 2xx is taken as that.
         status->state = JOBD_STATE_CANCELLED;
         verdict = SP_KILL_DONE;
     } else if (http >= 400 && http < 500) {
