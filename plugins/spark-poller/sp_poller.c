@@ -786,6 +786,12 @@ s_kill_done (s_poller_t *self, s_job_t *job, long http, const char *body, size_t
                             ? sp_standalone_kill_verdict (body, size, http, &status)
                             : SP_KILL_UNCLEAR;
     snprintf (why, why_size, "%s", error ? error : status.error);
+    if (kind == SP_LIVY && verdict == SP_KILL_REFUSED && http == 404 && job->kill_tries > 1) {
+        //  A DELETE sent again after one that got no answer, and the batch is gone: the first
+        //  one stopped it (Livy answers once the stop finishes, which can outlast a timeout).
+        verdict = SP_KILL_DONE;
+        status.state = JOBD_STATE_CANCELLED;
+    }
     char reason[SP_ERROR_MAX + 200];
     switch (verdict) {
         case SP_KILL_ACCEPTED:

@@ -86,8 +86,13 @@ s_setup (void **state)
               "                url = http://127.0.0.1:%d\n"
               "            master\n"
               "                type = standalone\n"
-              "                url = http://127.0.0.1:%d\n",
-              harness_build_dir (), s_port, s_port, s_port, token_file, s_port, s_port, s_port);
+              "                url = http://127.0.0.1:%d\n"
+              "            livyt\n"
+              "                type = livy\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                timeout = 800ms\n",
+              harness_build_dir (), s_port, s_port, s_port, token_file, s_port, s_port, s_port,
+              s_port);
     harness_write_config (&s_harness, extra);
     harness_start (&s_harness);
     assert_true (harness_wait_ready (&s_harness, 10000));
@@ -420,6 +425,26 @@ test_cancel_wait_exit_codes (void **state)
     assert_non_null (strstr (err, "no word from its backend within 0.3 s"));
 }
 
+//  9. Livy answers a DELETE once the stop finishes, which can outlast jobd's timeout: the DELETE
+//  sent again finds the batch gone (404), and that is the first one's success, not a refusal.
+static void
+test_livy_slow_delete_then_404_is_cancelled (void **state)
+{
+    char job[64], err[8192];
+    s_submitted ("livyt", job, sizeof job);
+    //  The first DELETE is carried out after 1 s (jobd gave up at 0.8 s); the second waits 0.6 s
+    //  more, when the batch is already gone.
+    json_decref (s_sim_call ("POST", "/sim/fault",
+                             "{\"mode\":\"slow\",\"delay_ms\":1000,\"count\":1,"
+                             "\"backend\":\"livy\",\"prefix\":\"/batches/\"}"));
+    json_decref (s_sim_call ("POST", "/sim/fault",
+                             "{\"mode\":\"slow\",\"delay_ms\":600,\"count\":1,"
+                             "\"backend\":\"livy\",\"prefix\":\"/batches/\"}"));
+    assert_int_equal (s_cancel_wait (job, err, sizeof err), 0);
+    assert_non_null (strstr (err, "did not work yet, trying again"));
+    json_decref (s_sim_call ("DELETE", "/sim/fault", NULL));
+}
+
 int
 main (void)
 {
@@ -432,6 +457,7 @@ main (void)
         cmocka_unit_test_setup (test_standalone_kill_refused, s_reset),
         cmocka_unit_test_setup (test_cancel_is_seen_through_after_a_restart, s_reset),
         cmocka_unit_test_setup (test_cancel_wait_exit_codes, s_reset),
+        cmocka_unit_test_setup (test_livy_slow_delete_then_404_is_cancelled, s_reset),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
