@@ -169,6 +169,31 @@ s_forward_cancel (s_broker_t *self, s_entry_t *entry)
     jobd_job_destroy (&job);
 }
 
+//  A refused or ineffective kill, once durable on the job's record, goes to the plugins and the
+//  subscribers: "cancel.failed.<job id>" (`jobctl cancel --wait` waits for it).
+static void
+s_publish_cancel_failed (s_broker_t *self, const s_entry_t *entry)
+{
+    if (entry->event->type != JOBD_EVENT_CANCEL_FAILED ||
+        entry->result.outcome != JOBD_APPLY_CHANGED)
+        return;
+    char topic[JOBD_ID_MAX + 32];
+    snprintf (topic, sizeof topic, "cancel.failed.%s", entry->event->job);
+    s_publish (self, topic, entry->event, true);
+}
+
+//  Event types only plugins may send (proto/README.md: "internal: plugins only"). Returns 0, or
+//  JOBD_EPROTO with a reason when one comes from outside.
+static int
+s_check_internal (bool admin, const jobd_event_t *event, char *reason, size_t reason_size)
+{
+    if (!admin || event->type != JOBD_EVENT_CANCEL_FAILED)
+        return 0;
+    snprintf (reason, reason_size, "%s events come from plugins only",
+              jobd_event_type_name (event->type));
+    return JOBD_EPROTO;
+}
+
 static void
 s_count_outcome (s_broker_t *self, const s_entry_t *entry)
 {
@@ -246,6 +271,7 @@ s_flush (s_broker_t *self)
                 s_publish_transition (self, entry->result.job, &entry->result.transitions[t]);
             if (entry->result.outcome == JOBD_APPLY_FORWARD)
                 s_forward_cancel (self, entry);
+            s_publish_cancel_failed (self, entry);
         }
         if (entry->in_batch) {
             if (entry->batch_count) {
@@ -488,6 +514,8 @@ s_receive (s_broker_t *self, zsock_t *socket)
         }
         if (rc == 0)
             rc = jobd_event_from_object (&unpacked.data, &event, reason, sizeof reason);
+        if (rc == 0)
+            rc = s_check_internal (admin, event, reason, sizeof reason);
     }
     if (rc == 0 && (event->type == JOBD_EVENT_PLUGIN_STATUS || event->type == JOBD_EVENT_STALE ||
                     event->type == JOBD_EVENT_TRANSITION)) {

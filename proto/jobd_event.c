@@ -46,8 +46,8 @@ static const jobd_field_t s_fields[] = {
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
 static const char *s_type_names[JOBD_EVENT_TYPE_COUNT] = {
-    "invalid",  "submit",     "track", "cancel",        "retry",
-    "observed", "transition", "stale", "plugin.status", "cursor"};
+    "invalid",    "submit", "track",         "cancel", "retry",        "observed",
+    "transition", "stale",  "plugin.status", "cursor", "cancel.failed"};
 
 const char *
 jobd_event_type_name (jobd_event_type_t type)
@@ -206,12 +206,18 @@ s_missing (const jobd_event_t *self)
             return s_empty (self->name) ? "'name'" : s_empty (self->status) ? "'status'" : NULL;
         case JOBD_EVENT_CURSOR:
             return s_empty (self->name) ? "'name'" : NULL;
+        case JOBD_EVENT_CANCEL_FAILED:
+            return s_empty (self->job)      ? "'job'"
+                   : s_empty (self->status) ? "'status'"
+                   : s_empty (self->error)  ? "'error'"
+                                            : NULL;
         default:
             return NULL;
     }
 }
 
 static const char *s_statuses[] = {"starting", "running", "degraded", "failed", "stopped"};
+static const char *s_cancel_statuses[] = {"refused", "retrying", "failed"};
 
 int
 jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
@@ -251,7 +257,23 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
             return JOBD_EPROTO;
         }
     }
+    if (self->type == JOBD_EVENT_CANCEL_FAILED && !jobd_cancel_status_known (self->status)) {
+        jobd_fields_reason (reason, reason_size,
+                            "field 'status': '%.32s' is not refused, retrying or failed",
+                            self->status);
+        return JOBD_EPROTO;
+    }
     return jobd_fields_check (s_fields, FIELD_COUNT, self, reason, reason_size);
+}
+
+bool
+jobd_cancel_status_known (const char *status)
+{
+    for (size_t index = 0; status && index < sizeof s_cancel_statuses / sizeof s_cancel_statuses[0];
+         index++)
+        if (strcmp (status, s_cancel_statuses[index]) == 0)
+            return true;
+    return false;
 }
 
 int

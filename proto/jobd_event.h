@@ -36,6 +36,8 @@ typedef enum {
     JOBD_EVENT_STALE,         //  "stale": a job went silent past its deadline (job, state)
     JOBD_EVENT_PLUGIN_STATUS, //  "plugin.status": name, status, detail
     JOBD_EVENT_CURSOR,        //  "cursor": a reader of the transition log is done up to seq (name)
+    JOBD_EVENT_CANCEL_FAILED, //  "cancel.failed": a backend refused a kill, or it did not take
+                              //  effect (job, status, error); internal: plugins only
     JOBD_EVENT_TYPE_COUNT
 } jobd_event_type_t;
 
@@ -62,7 +64,8 @@ typedef struct {
     char *error;        //  "error": failure reason
     char *spec;         //  "spec": submit: JSON text of the submission spec
     char *detail;       //  "detail": free text (plugin.status detail, observation details)
-    char *status;       //  "status": plugin.status: starting|running|degraded|failed|stopped
+    char *status;       //  "status": plugin.status: starting|running|degraded|failed|stopped;
+                        //  cancel.failed: refused|retrying|failed
     bool create;        //  "create": observed: register the job (kind+ext) when unknown
     int64_t last_seen;  //  "last_seen": stale: when the job was last heard from (ms)
     bool reply;         //  "reply": the sender wants a reply once the event is durable
@@ -125,6 +128,11 @@ int jobd_event_from_object (const msgpack_object *obj, jobd_event_t **event_p, c
 //  events it decodes (the broker's batches: a malloc per string was a tenth of its time).
 int jobd_event_from_object_flat (const msgpack_object *obj, jobd_event_t **event_p, char *reason,
                                  size_t reason_size);
+
+//  True when status is a status of a cancel.failed event: "refused" (the backend said no),
+//  "retrying" (the kill did not take effect, or no answer: it is sent again) or "failed" (the
+//  last try did not take effect either).
+bool jobd_cancel_status_known (const char *status);
 
 //  Returns the wire name of the type ("submit", "plugin.status", ...) or "invalid". Static.
 const char *jobd_event_type_name (jobd_event_type_t type);

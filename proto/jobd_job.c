@@ -12,14 +12,25 @@
     }
 
 static const jobd_field_t s_fields[] = {
-    F ("id", STR, id, JOBD_ID_MAX),          F ("name", STR, name, JOBD_NAME_MAX),
-    F ("kind", STR, kind, JOBD_ID_MAX),      F ("backend", STR, backend, JOBD_ID_MAX),
-    F ("ext", STR, ext, JOBD_ID_MAX),        F ("state", STATE, state, 0),
-    F ("attempt", U32, attempt, 0),          F ("last_seq", U64, last_seq, 0),
-    F ("queued_at", I64, queued_at, 0),      F ("submitted_at", I64, submitted_at, 0),
-    F ("started_at", I64, started_at, 0),    F ("finished_at", I64, finished_at, 0),
-    F ("last_seen", I64, last_seen, 0),      F ("updated_at", I64, updated_at, 0),
-    F ("error", STR, error, JOBD_ERROR_MAX), F ("spec", STR, spec, JOBD_SPEC_MAX),
+    F ("id", STR, id, JOBD_ID_MAX),
+    F ("name", STR, name, JOBD_NAME_MAX),
+    F ("kind", STR, kind, JOBD_ID_MAX),
+    F ("backend", STR, backend, JOBD_ID_MAX),
+    F ("ext", STR, ext, JOBD_ID_MAX),
+    F ("state", STATE, state, 0),
+    F ("attempt", U32, attempt, 0),
+    F ("last_seq", U64, last_seq, 0),
+    F ("queued_at", I64, queued_at, 0),
+    F ("submitted_at", I64, submitted_at, 0),
+    F ("started_at", I64, started_at, 0),
+    F ("finished_at", I64, finished_at, 0),
+    F ("last_seen", I64, last_seen, 0),
+    F ("updated_at", I64, updated_at, 0),
+    F ("error", STR, error, JOBD_ERROR_MAX),
+    F ("spec", STR, spec, JOBD_SPEC_MAX),
+    F ("cancel_status", STR, cancel_status, JOBD_ID_MAX),
+    F ("cancel_error", STR, cancel_error, JOBD_ERROR_MAX),
+    F ("cancel_at", I64, cancel_at, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

@@ -31,6 +31,10 @@ typedef struct {
     int64_t updated_at;   //  "updated_at": last transition
     char *error;          //  "error": last error message
     char *spec;           //  "spec": JSON text of the submission spec
+    //  The last cancel that went to the job's backend (appended: older readers skip them).
+    char *cancel_status; //  "cancel_status": requested|refused|retrying|failed, or NULL
+    char *cancel_error;  //  "cancel_error": why the backend's kill was refused or did not work
+    int64_t cancel_at;   //  "cancel_at": when cancel_status was last set
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

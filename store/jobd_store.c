@@ -501,6 +501,27 @@ s_history_append (jobd_store_t *self, const jobd_job_t *job, const jobd_transiti
 //  appends the history entry and the encoded transition to result. The record and its state
 //  index entry are written at commit. Returns JOBD_ESTATE, before changing anything, when the
 //  state machine refuses; 0; or another error after which the batch is dead.
+//  A job that ends (or goes LOST) while its cancel is still pending at the backend (requested
+//  or retrying): the cancel is settled on the record, "done" when it ended CANCELLED, else
+//  "failed", saying how it ended. Returns 0 or -ENOMEM.
+static int
+s_cancel_settle (jobd_job_t *job, jobd_state_t to, int64_t now)
+{
+    const char *status = job->cancel_status;
+    bool pending = status && (!strcmp (status, "requested") || !strcmp (status, "retrying"));
+    if (!pending || !(jobd_state_is_final (to) || to == JOBD_STATE_LOST))
+        return 0;
+    char reason[128];
+    snprintf (reason, sizeof reason, "the job ended %s before its kill took effect",
+              jobd_state_name (to));
+    bool done = to == JOBD_STATE_CANCELLED;
+    if (jobd_event_set (&job->cancel_status, done ? "done" : "failed") ||
+        jobd_event_set (&job->cancel_error, done ? NULL : reason))
+        return -ENOMEM;
+    job->cancel_at = now;
+    return 0;
+}
+
 static int
 s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t *cause,
         jobd_apply_result_t *result)
@@ -524,6 +545,8 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
         job->started_at = now;
     if (jobd_state_is_final (to))
         job->finished_at = now;
+    if (s_cancel_settle (job, to, now))
+        return -ENOMEM;
     if (cause->error && jobd_event_set (&job->error, cause->error))
         return -ENOMEM;
 
@@ -695,6 +718,32 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     return 0;
 }
 
+//  Records the state of the job's last cancel at its backend (written at commit).
+static int
+s_cancel_note (jobd_store_t *self, jobd_job_t *job, const char *status, const char *error)
+{
+    self->writes++; //  the batch's copy changes: a failure from here on costs the batch
+    if (jobd_event_set (&job->cancel_status, status) || jobd_event_set (&job->cancel_error, error))
+        return -ENOMEM;
+    job->cancel_at = jobd_now_ms ();
+    s_batch_dirty (self, job);
+    return 0;
+}
+
+//  A plugin's word that the backend refused a kill, or that the kill did not take effect. Kept
+//  on the record (README, "cancel.failed"); a job already CANCELLED keeps its record as it is.
+static int
+s_cancel_failed (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
+                 jobd_apply_result_t *result)
+{
+    if (job->state == JOBD_STATE_CANCELLED) {
+        result->outcome = JOBD_APPLY_DUPLICATE;
+        return 0;
+    }
+    result->outcome = JOBD_APPLY_CHANGED;
+    return s_cancel_note (self, job, event->status, event->error);
+}
+
 static int
 s_cancel (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
           jobd_apply_result_t *result)
@@ -703,9 +752,11 @@ s_cancel (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
         case JOBD_STATE_SUBMITTED:
         case JOBD_STATE_RUNNING:
         case JOBD_STATE_UNKNOWN:
-            //  At a backend: its plugin kills it there and will observe CANCELLED.
+            //  At a backend: its plugin kills it there and will observe CANCELLED. The request
+            //  is recorded, so that a refusal (cancel.failed) can be told from a cancel that
+            //  was never asked, and a restarted plugin sees the kill it still owes.
             result->outcome = JOBD_APPLY_FORWARD;
-            return 0;
+            return s_cancel_note (self, job, "requested", NULL);
         default:
             //  QUEUED, RETRY_WAIT, LOST: cancelled here; final states: JOBD_ESTATE.
             return s_move (self, job, JOBD_STATE_CANCELLED, event, result);
@@ -754,7 +805,8 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
         return self->failed;
     bool store_event = event->type == JOBD_EVENT_SUBMIT || event->type == JOBD_EVENT_TRACK ||
                        event->type == JOBD_EVENT_CANCEL || event->type == JOBD_EVENT_RETRY ||
-                       event->type == JOBD_EVENT_OBSERVED || event->type == JOBD_EVENT_CURSOR;
+                       event->type == JOBD_EVENT_OBSERVED || event->type == JOBD_EVENT_CURSOR ||
+                       event->type == JOBD_EVENT_CANCEL_FAILED;
     //  Checked here too: a record written from a bad event would not decode again.
     if (!store_event || jobd_event_validate (event, NULL, 0))
         return JOBD_EPROTO;
@@ -788,6 +840,8 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
             rc = s_batch_job (self, event->job, &job);
             if (rc == 0 && event->type == JOBD_EVENT_CANCEL)
                 rc = s_cancel (self, job, event, result);
+            else if (rc == 0 && event->type == JOBD_EVENT_CANCEL_FAILED)
+                rc = s_cancel_failed (self, job, event, result);
             else if (rc == 0)
                 rc = s_retry (self, job, event, result);
     }

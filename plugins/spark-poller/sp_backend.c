@@ -14,7 +14,7 @@ s_config (const jobd_host_t *host, const char *name, const char *key, char *out,
     snprintf (out, size, "%s", value ? value : "");
     //  No trailing slash: paths are appended.
     size_t length = strlen (out);
-    while (length && out[length - 1] == '/' && strcmp (key, "token") && strcmp (key, "password"))
+    while (length && out[length - 1] == '/')
         out[--length] = 0;
 }
 
@@ -26,7 +26,7 @@ sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *name, 
 {
     memset (self, 0, sizeof *self);
     snprintf (self->name, sizeof self->name, "%s", name);
-    char type[32], user[128], password[256], token[400];
+    char type[32];
     s_config (host, name, "type", type, sizeof type);
     size_t kind;
     for (kind = 0; kind < 4 && strcmp (type, s_kinds[kind]); kind++)
@@ -46,13 +46,9 @@ sp_backend_load (sp_backend_t *self, const jobd_host_t *host, const char *name, 
     s_config (host, name, "ui_url", self->ui_url, sizeof self->ui_url);
     s_config (host, name, "master", self->master, sizeof self->master);
     s_config (host, name, "tag", self->tag, sizeof self->tag);
-    s_config (host, name, "user", user, sizeof user);
-    s_config (host, name, "password", password, sizeof password);
-    s_config (host, name, "token", token, sizeof token);
-    if (*token)
-        snprintf (self->auth, sizeof self->auth, "Bearer %s", token);
-    else if (*user)
-        snprintf (self->auth, sizeof self->auth, "%s:%s", user, password);
+    int rc = sp_auth_load (&self->auth, host, name, reason, reason_size);
+    if (rc)
+        return rc;
     char path[160];
     snprintf (path, sizeof path, "backend/%s/timeout", name);
     self->timeout_ms = (long)host->config_int (host, path, 10000);

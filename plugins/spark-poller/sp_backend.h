@@ -4,6 +4,7 @@
 #define SP_BACKEND_H_INCLUDED
 
 #include "jobd_plugin.h"
+#include "sp_auth.h"
 #include "sp_status.h"
 
 typedef enum { SP_STANDALONE, SP_LIVY, SP_YARN, SP_HISTORY } sp_kind_t;
@@ -13,7 +14,7 @@ typedef struct {
     sp_kind_t kind;
     char url[512];    //  REST base: http://master:6066, http://livy:8998, http://rm:8088, ...
     char ui_url[512]; //  standalone: the master web UI (http://master:8080) for /json/, or ""
-    char auth[512];   //  "user:password", "Bearer TOKEN", or "": never logged
+    sp_auth_t auth;   //  how requests authenticate (sp_auth.h): its secret is never logged
     char master[256]; //  standalone: spark.master for submissions (spark://host:7077)
     char tag[64];     //  YARN application tag jobd adds and lists by
     long timeout_ms;

@@ -136,7 +136,7 @@ sp_http_destroy (sp_http_t **self_p)
 
 int
 sp_http_request (sp_http_t *self, const char *method, const char *url, const char *body,
-                 const char *auth, long timeout_ms, sp_http_done_fn *done,
+                 const sp_auth_t *auth, long timeout_ms, sp_http_done_fn *done,
                  sp_http_progress_fn *progress, void *arg)
 {
     s_request_t *request = (s_request_t *)calloc (1, sizeof (s_request_t));
@@ -154,7 +154,22 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
     request->done = done;
     request->progress = progress;
     request->arg = arg;
-    curl_easy_setopt (easy, CURLOPT_URL, url);
+    //  The URL with its auth parameter (user.name, delegation) when the backend wants one: a
+    //  token can be long, and escaped it grows threefold.
+    char full_url[1024 + 3 * SP_AUTH_SECRET_MAX + 64];
+    request->headers = curl_slist_append (NULL, "Accept: application/json");
+    int rc = request->headers ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = auth ? sp_auth_apply (auth, easy, url, full_url, sizeof full_url, &request->headers)
+                  : (snprintf (full_url, sizeof full_url, "%s", url) >= (int)sizeof full_url
+                         ? -ENAMETOOLONG
+                         : 0);
+    if (rc) {
+        s_request_destroy (self, request);
+        return rc;
+    }
+    curl_easy_setopt (easy, CURLOPT_URL, full_url);
+    explicit_bzero (full_url, sizeof full_url);
     curl_easy_setopt (easy, CURLOPT_PRIVATE, request);
     curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_write);
     curl_easy_setopt (easy, CURLOPT_WRITEDATA, request);
@@ -164,21 +179,12 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt (easy, CURLOPT_CUSTOMREQUEST, method);
-    request->headers = curl_slist_append (NULL, "Accept: application/json");
     //  Livy with CSRF protection wants it on every non-GET; it costs nothing elsewhere.
     request->headers = curl_slist_append (request->headers, "X-Requested-By: jobd");
     if (body) {
         request->body = strdup (body);
         request->headers = curl_slist_append (request->headers, "Content-Type: application/json");
         curl_easy_setopt (easy, CURLOPT_POSTFIELDS, request->body);
-    }
-    if (auth && strncmp (auth, "Bearer ", 7) == 0) {
-        char header[1024];
-        snprintf (header, sizeof header, "Authorization: %s", auth);
-        request->headers = curl_slist_append (request->headers, header);
-    } else if (auth && *auth) {
-        curl_easy_setopt (easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt (easy, CURLOPT_USERPWD, auth);
     }
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, request->headers);
     //  The host: the URL up to the path ("http://master:6066").

@@ -3,6 +3,7 @@
 #ifndef SP_HTTP_H_INCLUDED
 #define SP_HTTP_H_INCLUDED
 
+#include "sp_auth.h"
 #include <czmq.h>
 #include <stddef.h>
 
@@ -27,10 +28,11 @@ sp_http_t *sp_http_new (long max_per_host);
 void sp_http_destroy (sp_http_t **self_p);
 
 //  Starts a request. method is "GET", "POST", "PUT" or "DELETE"; body (JSON) may be NULL;
-//  auth is "user:password" for basic, "Bearer TOKEN" for a bearer token, or NULL. Returns 0 or
-//  -ENOMEM. done is called later, from sp_http_wait; so is progress (may be NULL) before it.
+//  auth (may be NULL: none) says how the backend authenticates it (sp_auth.h). Returns 0, or
+//  -ENOMEM / -ENAMETOOLONG. done is called later, from sp_http_wait; so is progress (may be
+//  NULL) before it.
 int sp_http_request (sp_http_t *self, const char *method, const char *url, const char *body,
-                     const char *auth, long timeout_ms, sp_http_done_fn *done,
+                     const sp_auth_t *auth, long timeout_ms, sp_http_done_fn *done,
                      sp_http_progress_fn *progress, void *arg);
 
 //  Waits up to timeout_ms for network activity or for a message on one of the sockets, then

@@ -21,14 +21,24 @@ static const jobd_conf_key_t s_config[] = {
     {"max_in_flight", JOBD_CONF_INT, "8", "requests in flight per backend host"},
     {"status_interval", JOBD_CONF_DURATION, "5s",
      "how often the backends' health and list times are reported (jobctl plugins)"},
+    {"cancel_timeout", JOBD_CONF_DURATION, "30s",
+     "how long an accepted kill may take before it is sent again (doubling each time)"},
+    {"cancel_retries", JOBD_CONF_INT, "3",
+     "kills sent again when one did not take effect or got no usable answer"},
     {"backend/*/type", JOBD_CONF_STRING, NULL, "standalone, livy, yarn or history"},
     {"backend/*/url", JOBD_CONF_STRING, NULL, "REST base URL (http://master:6066, ...)"},
     {"backend/*/ui_url", JOBD_CONF_STRING, "", "standalone: master web UI, for /json/"},
     {"backend/*/master", JOBD_CONF_STRING, "", "standalone: spark.master of submissions"},
     {"backend/*/tag", JOBD_CONF_STRING, "jobd", "yarn: the application tag listed by"},
-    {"backend/*/user", JOBD_CONF_STRING, "", "HTTP basic user"},
+    {"backend/*/auth", JOBD_CONF_STRING, "auto",
+     "auto, none, basic, bearer, simple (user.name=USER), kerberos (SPNEGO) or delegation"},
+    {"backend/*/user", JOBD_CONF_STRING, "", "user: basic auth, or YARN's simple auth user.name"},
     {"backend/*/password", JOBD_CONF_STRING, "", "HTTP basic password (never logged)"},
-    {"backend/*/token", JOBD_CONF_STRING, "", "bearer token (never logged)"},
+    {"backend/*/password_file", JOBD_CONF_STRING, "",
+     "a file (mode 0600) holding the password (never logged)"},
+    {"backend/*/token", JOBD_CONF_STRING, "", "bearer or delegation token (never logged)"},
+    {"backend/*/token_file", JOBD_CONF_STRING, "",
+     "a file (mode 0600) holding the token (never logged)"},
     {"backend/*/timeout", JOBD_CONF_DURATION, "10s", "timeout of every request"},
     {NULL, 0, NULL, NULL}};
 
@@ -53,6 +63,12 @@ typedef struct {
     bool resume;  //  Livy: the create may have reached Livy: the next whole list decides
     int64_t resume_after;
     bool relaunched; //  standalone: the driver ended RELAUNCHING; its replacement is looked for
+    //  A cancel being carried out: kills sent, and when the next is due (0: none) or, once the
+    //  last one was accepted, when the job must have ended.
+    bool killing;
+    bool kill_accepted;
+    int kill_tries;
+    int64_t kill_at;
 } s_job_t;
 
 typedef struct {
@@ -66,7 +82,9 @@ typedef struct {
     zhashx_t *marks;    //  event id of a submission mark -> job id
     zhashx_t *resuming; //  tag -> job id, of Livy jobs looked for in the list before a submit
     int64_t interval_min, interval_max, list_interval, lost_after;
-    bool stopping; //  requests cancelled at the end: their calls are only freed
+    int64_t cancel_timeout; //  an accepted kill must show within this (doubling each try)
+    int cancel_retries;     //  kills sent again, at most
+    bool stopping;          //  requests cancelled at the end: their calls are only freed
     //  The next walk over every job (sweep, resubmit, per-job polls) is due then, or earlier
     //  when something happens to a job: walking 100,000 jobs at every wake-up of the loop (each
     //  chunk of a big list reply) starved the reply past its timeout.
@@ -144,6 +162,8 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     self->list_interval = host->config_int (host, "list_interval", 1000);
     self->status_interval = host->config_int (host, "status_interval", 5000);
     self->lost_after = host->config_int (host, "lost_after", 60000);
+    self->cancel_timeout = host->config_int (host, "cancel_timeout", 30000);
+    self->cancel_retries = (int)host->config_int (host, "cancel_retries", 3);
     const char *names[SP_BACKENDS_MAX];
     size_t count = host->config_names (host, "backend", names, SP_BACKENDS_MAX);
     int rc = 0;
@@ -156,6 +176,12 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
                               reason_size);
     if (rc == 0 && self->interval_min <= 0)
         rc = JOBD_ECONFIG;
+    if (rc == 0 &&
+        (self->cancel_timeout <= 0 || self->cancel_retries < 0 || self->cancel_retries > 100)) {
+        snprintf (reason, reason_size,
+                  "cancel_timeout must be above 0 and cancel_retries from 0 to 100");
+        rc = JOBD_ECONFIG;
+    }
     if (rc) {
         free (self);
         return rc;
@@ -635,6 +661,171 @@ s_create_done (s_poller_t *self, s_job_t *job, long http, const char *body, size
     return -1;
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Cancel: the kill at the backend, and what comes of it. A refusal, or a kill that does not
+//  take effect, is logged and sent to the broker (cancel.failed), which records it on the job.
+
+//  Tells the broker (and the log) that the job's kill did not work: status "refused" or
+//  "failed" end the cancel, "retrying" says it is sent again.
+static void
+s_cancel_failed (s_poller_t *self, const char *id, sp_backend_t *backend, const char *ext,
+                 const char *status, const char *reason)
+{
+    self->host->log (self->host, JOBD_LOG_WARN, "%s: cancel %s at backend %s: %s", id, status,
+                     backend ? backend->name : "(none)", reason);
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_CANCEL_FAILED);
+    if (!event || jobd_event_set (&event->source, self->host->plugin_name) ||
+        jobd_event_set (&event->job, id) || jobd_event_set (&event->status, status) ||
+        jobd_event_set (&event->error, reason) ||
+        jobd_event_set (&event->backend, backend ? backend->name : NULL) ||
+        jobd_event_set (&event->ext, ext && *ext ? ext : NULL) ||
+        jobd_plugin_send (self->bus, event))
+        self->host->log (self->host, JOBD_LOG_ERROR, "%s: cannot send the cancel's failure", id);
+    jobd_event_destroy (&event);
+}
+
+static void
+s_kill_send (s_poller_t *self, s_job_t *job)
+{
+    const char *method, *body;
+    char url[1024];
+    job->kill_at = 0;
+    job->kill_accepted = false;
+    sp_backend_kill (job->backend, job->ext, &method, url, sizeof url, &body);
+    if (!method) {
+        job->killing = false;
+        s_cancel_failed (self, job->id, job->backend, job->ext, "refused",
+                         "a history server cannot kill an application: kill it where it runs");
+        return;
+    }
+    job->kill_tries++;
+    if (!s_call (self, job->backend, job, SP_KILL, method, url, body))
+        job->kill_at = zclock_time () + self->interval_min; //  tried again at the next walk
+}
+
+//  The kill did not work this time: sent again after a while, or, past cancel_retries, given up.
+static void
+s_kill_again (s_poller_t *self, s_job_t *job, const char *why, int64_t delay)
+{
+    char reason[SP_ERROR_MAX + 200];
+    if (job->kill_tries > self->cancel_retries) {
+        job->killing = false;
+        snprintf (reason, sizeof reason, "%s (gave up after %d kill%s)", why, job->kill_tries,
+                  job->kill_tries > 1 ? "s" : "");
+        s_cancel_failed (self, job->id, job->backend, job->ext, "failed", reason);
+        return;
+    }
+    snprintf (reason, sizeof reason, "%s; sending the kill again %s%.1f s (%d of %d)", why,
+              delay ? "in " : "now, then waiting ",
+              (double)(delay
+                           ? delay
+                           : self->cancel_timeout << (job->kill_tries < 5 ? job->kill_tries : 4)) /
+                  1000,
+              job->kill_tries + 1, self->cancel_retries + 1);
+    s_cancel_failed (self, job->id, job->backend, job->ext, "retrying", reason);
+    job->kill_at = zclock_time () + delay;
+    job->kill_accepted = false;
+}
+
+//  Starts carrying out a cancel the broker forwarded (or one a restart found unfinished).
+static void
+s_cancel (s_poller_t *self, s_job_t *job, const jobd_event_t *event)
+{
+    if (!job || !job->ext[0]) {
+        char reason[400];
+        snprintf (reason, sizeof reason, "spark-poller %s: nothing was killed",
+                  !job ? "does not follow this job (no backend of that name, or it is not at one)"
+                       : "has no backend id for this job yet");
+        s_cancel_failed (self, event->job, job ? job->backend : s_backend (self, event->backend),
+                         event->ext, "refused", reason);
+        return;
+    }
+    self->host->log (self->host, JOBD_LOG_INFO, "%s: killing %s at backend %s", job->id, job->ext,
+                     job->backend->name);
+    job->killing = true;
+    job->kill_tries = 0;
+    s_kill_send (self, job);
+}
+
+//  A walk found the job's kill due: sent again, or, when the last was accepted and the job is
+//  still at its backend, that is said first.
+static void
+s_kill_due (s_poller_t *self, s_job_t *job)
+{
+    if (job->kill_accepted) {
+        char why[400];
+        snprintf (
+            why, sizeof why, "the kill was accepted but %s is still %s at backend %s %.1f s later",
+            job->ext, jobd_state_name (job->state), job->backend->name,
+            (double)(self->cancel_timeout << (job->kill_tries < 5 ? job->kill_tries - 1 : 4)) /
+                1000);
+        s_kill_again (self, job, why, 0);
+        if (!job->killing)
+            return;
+    }
+    s_kill_send (self, job);
+}
+
+//  The answer to a kill. Returns 0 when the backend answered (whatever it said), or -1 with why
+//  for the backend's health.
+static int
+s_kill_done (s_poller_t *self, s_job_t *job, long http, const char *body, size_t size,
+             const char *error, char *why, size_t why_size)
+{
+    sp_status_t status;
+    sp_status_reset (&status);
+    if (!job || !job->killing) {
+        snprintf (why, why_size, "%s", error ? error : "");
+        return 0; //  the job ended meanwhile: nothing to say
+    }
+    sp_kind_t kind = job->backend->kind;
+    sp_kill_t verdict = error             ? SP_KILL_UNCLEAR
+                        : kind == SP_YARN ? sp_yarn_kill (body, size, http, &status)
+                        : kind == SP_LIVY ? sp_livy_kill (body, size, http, &status)
+                        : kind == SP_STANDALONE
+                            ? sp_standalone_kill_verdict (body, size, http, &status)
+                            : SP_KILL_UNCLEAR;
+    snprintf (why, why_size, "%s", error ? error : status.error);
+    if (kind == SP_LIVY && verdict == SP_KILL_REFUSED && http == 404 && job->kill_tries > 1) {
+        //  A DELETE sent again after one that got no answer, and the batch is gone: the first
+        //  one stopped it (Livy answers once the stop finishes, which can outlast a timeout).
+        verdict = SP_KILL_DONE;
+        status.state = JOBD_STATE_CANCELLED;
+    }
+    char reason[SP_ERROR_MAX + 200];
+    switch (verdict) {
+        case SP_KILL_ACCEPTED:
+            job->kill_accepted = true;
+            job->kill_at = zclock_time () + (self->cancel_timeout
+                                             << (job->kill_tries < 5 ? job->kill_tries - 1 : 4));
+            job->due = 0; //  look at once, then as usual: the state will show the kill
+            return 0;
+        case SP_KILL_DONE:
+            job->killing = false;
+            job->due = 0;
+            if (status.state == JOBD_STATE_CANCELLED)
+                s_observe (self, job, JOBD_STATE_CANCELLED, NULL,
+                           kind == SP_LIVY ? "deleted through Livy" : "killed through YARN");
+            else
+                self->host->log (self->host, JOBD_LOG_INFO, "%s: %s", job->id, status.error);
+            return 0;
+        case SP_KILL_REFUSED:
+            job->killing = false;
+            job->due = 0;
+            snprintf (reason, sizeof reason, "backend %s refused to kill %s: %s",
+                      job->backend->name, job->ext, status.error);
+            s_cancel_failed (self, job->id, job->backend, job->ext, "refused", reason);
+            return 0;
+        case SP_KILL_UNCLEAR:
+            break;
+    }
+    snprintf (reason, sizeof reason, "no usable answer from backend %s to the kill of %s: %s",
+              job->backend->name, job->ext, why);
+    int64_t delay = self->interval_min << (job->kill_tries < 8 ? job->kill_tries : 8);
+    s_kill_again (self, job, reason, delay < self->cancel_timeout ? delay : self->cancel_timeout);
+    return error || http >= 500 ? -1 : 0;
+}
+
 static void
 s_done (void *arg, long http, const char *body, size_t size, const char *error, bool sent)
 {
@@ -655,6 +846,8 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
     int rc = -1;
     if (call->what == SP_SUBMIT)
         rc = s_create_done (self, job, http, body, size, error, sent, why, sizeof why);
+    else if (call->what == SP_KILL)
+        rc = s_kill_done (self, job, http, body, size, error, why, sizeof why);
     else if (error)
         snprintf (why, sizeof why, "%s", error);
     else if (http >= 500)
@@ -687,13 +880,6 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
                 backend->list_in_flight = false;
         } else if (rc == 0 && backend->kind == SP_LIVY)
             s_list_whole (self, backend);
-    } else if (call->what == SP_KILL) {
-        //  Whatever the answer, the next poll tells the job's real state.
-        rc = 0;
-        if (job && backend->kind == SP_LIVY && http == 200)
-            s_observe (self, job, JOBD_STATE_CANCELLED, NULL, "deleted through Livy");
-        else if (job)
-            job->due = 0;
     } else if (job) {
         rc = call->what == SP_VERDICT         ? sp_history_jobs (body, size, http, &status)
              : backend->kind == SP_STANDALONE ? sp_standalone_status (body, size, http, &status)
@@ -733,7 +919,7 @@ s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what, const c
                        : backend->kind == SP_LIVY     ? &sp_livy_list_shape
                                                       : &sp_yarn_list_shape,
                        s_list_keep, call);
-    if (sp_http_request (self->http, method, url, body, backend->auth, backend->timeout_ms, s_done,
+    if (sp_http_request (self->http, method, url, body, &backend->auth, backend->timeout_ms, s_done,
                          what == SP_LIST ? s_list_progress : NULL, call)) {
         if (job)
             job->in_flight = false;
@@ -944,13 +1130,8 @@ s_on_event (s_poller_t *self, zsock_t *events)
             job->attempt = event->attempt;
             if (jobd_state_is_final (event->state) || event->state == JOBD_STATE_LOST)
                 s_forget (self, event->job);
-        } else if (event->type == JOBD_EVENT_CANCEL && job && job->ext[0]) {
-            const char *method, *body;
-            char url[1024];
-            sp_backend_kill (job->backend, job->ext, &method, url, sizeof url, &body);
-            if (method)
-                s_call (self, job->backend, job, SP_KILL, method, url, body);
-        }
+        } else if (event->type == JOBD_EVENT_CANCEL)
+            s_cancel (self, job, event);
     }
     jobd_event_destroy (&event);
     zmsg_destroy (&msg);
@@ -1013,6 +1194,11 @@ s_poll_due (s_poller_t *self)
         sp_backend_t *backend = job->backend;
         if (job->submit && backend->resume_at > now)
             next = backend->resume_at < next ? backend->resume_at : next;
+        //  A kill to send again, or one whose effect is due by now.
+        if (job->killing && job->kill_at && job->kill_at <= now && !job->done)
+            s_kill_due (self, job);
+        if (job->killing && job->kill_at)
+            next = job->kill_at < next ? job->kill_at : next;
         //  Jobs of list backends are polled one by one only when the list missed them (not
         //  listed, or gone: then the backend's 404 starts the grace before LOST), once a list
         //  pass started after they were followed was read without them.
@@ -1070,6 +1256,18 @@ s_resume_one (const jobd_job_t *record, void *arg)
     if (!record->kind || strcmp (record->kind, "spark") != 0)
         return true;
     s_job_t *job = s_follow (self, record);
+    if (job && job->ext[0] && record->cancel_status &&
+        (!strcmp (record->cancel_status, "requested") ||
+         !strcmp (record->cancel_status, "retrying"))) {
+        //  A cancel jobd had not seen through when it stopped: the kill is sent again.
+        self->host->log (self->host, JOBD_LOG_INFO,
+                         "%s: its cancel was not seen through: killing "
+                         "%s at backend %s again",
+                         job->id, job->ext, job->backend->name);
+        job->killing = true;
+        job->kill_tries = 0;
+        job->kill_at = zclock_time ();
+    }
     if (!job || record->state != JOBD_STATE_QUEUED)
         return true;
     if (!record->ext || !*record->ext)

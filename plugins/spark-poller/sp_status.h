@@ -72,6 +72,20 @@ int sp_history_apps (const char *body, size_t size, long http, sp_status_fn *fn,
 //  when any job failed, else SUCCEEDED. 404 gives known false.
 int sp_history_jobs (const char *body, size_t size, long http, sp_status_t *status);
 
+//  What a backend's answer to a kill means (sp_kill.c). status->error gets the backend's words
+//  (refused, unclear, or an app that had ended); status->state is CANCELLED when the answer
+//  says the job is killed (Livy 200; YARN 200 {"state":"KILLED"}).
+typedef enum {
+    SP_KILL_ACCEPTED, //  taken, under way: the job's state will show it (YARN 202, standalone)
+    SP_KILL_DONE,     //  complete, or nothing left to kill (YARN 200, Livy 200)
+    SP_KILL_REFUSED,  //  the backend said no (4xx, standalone success:false): not sent again
+    SP_KILL_UNCLEAR   //  no usable answer (5xx, unreadable): may be sent again
+} sp_kill_t;
+sp_kill_t sp_yarn_kill (const char *body, size_t size, long http, sp_status_t *status);
+sp_kill_t sp_livy_kill (const char *body, size_t size, long http, sp_status_t *status);
+sp_kill_t sp_standalone_kill_verdict (const char *body, size_t size, long http,
+                                      sp_status_t *status);
+
 //  The list replies' shapes, for reading them as they arrive (sp_jlist.h): what sp_master_json,
 //  sp_livy_list (total: the captured value) and sp_yarn_apps read.
 typedef struct sp_jlist_shape_t sp_jlist_shape_t;

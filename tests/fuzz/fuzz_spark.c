@@ -82,6 +82,22 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             sp_master_replacement (body, length, http, "driver-20260101000000-0001", NULL, NULL,
                                    &status);
             break;
+        case 10:
+        case 11:
+        case 12: {
+            //  The kill answers (sp_kill.c), with the statuses a kill gets.
+            static const long kill_codes[] = {200, 202, 400, 401, 403, 404, 500, 503};
+            long code = kill_codes[(data[0] >> 4) & 7];
+            sp_kill_t verdict = (data[0] & 15) == 10 ? sp_yarn_kill (body, length, code, &status)
+                                : (data[0] & 15) == 11
+                                    ? sp_livy_kill (body, length, code, &status)
+                                    : sp_standalone_kill_verdict (body, length, code, &status);
+            //  A refusal always says why, in a string that ends within its buffer.
+            if (memchr (status.error, 0, sizeof status.error) == NULL ||
+                (verdict == SP_KILL_REFUSED && !status.error[0]) || verdict > SP_KILL_UNCLEAR)
+                __builtin_trap ();
+            break;
+        }
         default:
             sp_history_jobs (body, length, http, &status);
             break;

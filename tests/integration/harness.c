@@ -464,3 +464,37 @@ harness_run_bin (const char *name, const char *const *args, char *out, size_t ou
     argv[count] = NULL;
     return harness_run (argv, out, out_size, err, err_size, 20000);
 }
+
+static bool
+s_seen (zlistx_t *seen, const char *job, jobd_state_t state)
+{
+    for (jobd_event_t *event = (jobd_event_t *)zlistx_first (seen); event;
+         event = (jobd_event_t *)zlistx_next (seen))
+        if (event->job && strcmp (event->job, job) == 0 && event->state == state)
+            return true;
+    return false;
+}
+
+bool
+harness_wait_job_state (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
+                        int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    bool found = s_seen (seen, job, state);
+    while (!found && zclock_mono () < deadline) {
+        if (zpoller_wait (poller, 100) != sub)
+            continue;
+        zmsg_t *msg = zmsg_recv (sub);
+        zframe_t *payload = zmsg_last (msg);
+        jobd_event_t *event = NULL;
+        if (zmsg_size (msg) == 2 && jobd_event_decode (zframe_data (payload), zframe_size (payload),
+                                                       &event, NULL, 0) == 0) {
+            zlistx_add_end (seen, event);
+            found = s_seen (seen, job, state);
+        }
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    return found;
+}

@@ -114,4 +114,9 @@ const char *harness_build_dir (void);
 //  True when jobd's log contains text.
 bool harness_log_contains (harness_t *self, const char *text);
 
+//  Reads transitions from sub (subscribed to them) into seen (a list of events it keeps, oldest
+//  first; looked at first) until job has reached state, up to timeout_ms. True when it has.
+bool harness_wait_job_state (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
+                             int timeout_ms);
+
 #endif

@@ -165,6 +165,74 @@ test_submit_observe_and_publish_after_commit (void **state)
     assert_null (none);
 }
 
+//  cancel.failed: refused from the admin endpoint (internal: plugins only); from a plugin, it is
+//  recorded on the job and then published on "cancel.failed.<job>".
+static void
+test_cancel_failed_is_recorded_then_published (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    zsock_set_subscribe (self->events, "cancel.failed.");
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->kind, "spark");
+    jobd_event_set (&track->backend, "yarn");
+    jobd_event_set (&track->ext, "application_1_0001");
+    s_send (self, track);
+    jobd_event_destroy (&track);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    char job[64];
+    assert_true (jobd_admin_string (&reply.data, "job", job, sizeof job));
+    msgpack_unpacked_destroy (&reply);
+    jobd_event_t *transition = s_transition (self);
+    jobd_event_destroy (&transition);
+
+    jobd_event_t *failed = jobd_event_new (JOBD_EVENT_CANCEL_FAILED);
+    jobd_event_set (&failed->job, job);
+    jobd_event_set (&failed->status, "refused");
+    jobd_event_set (&failed->error, "HTTP 403: Unable to obtain user name");
+    s_send (self, failed);
+    assert_false (s_reply (self, &reply));
+    char reason[128];
+    assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+    assert_string_equal (reason, "cancel.failed events come from plugins only");
+    msgpack_unpacked_destroy (&reply);
+    jobd_job_t *record = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_null (record->cancel_status);
+    jobd_job_destroy (&record);
+
+    zsock_t *plugin = zsock_new_dealer (">" JOBD_BUS_ENDPOINT);
+    failed->reply = true;
+    assert_int_equal (jobd_plugin_send (plugin, failed), 0);
+    zsock_set_rcvtimeo (plugin, 5000);
+    zframe_t *frame = zframe_recv (plugin);
+    assert_non_null (frame);
+    zframe_destroy (&frame);
+    zsock_set_rcvtimeo (self->events, 5000);
+    zmsg_t *msg = zmsg_recv (self->events);
+    assert_non_null (msg);
+    char *topic = zmsg_popstr (msg);
+    char expected[128];
+    snprintf (expected, sizeof expected, "cancel.failed.%s", job);
+    assert_string_equal (topic, expected);
+    zstr_free (&topic);
+    zframe_t *payload = zmsg_first (msg);
+    jobd_event_t *published = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &published, NULL, 0), 0);
+    assert_int_equal (published->type, JOBD_EVENT_CANCEL_FAILED);
+    assert_string_equal (published->error, failed->error);
+    //  Published after its commit: the record already says so.
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_string_equal (record->cancel_status, "refused");
+    assert_string_equal (record->cancel_error, failed->error);
+    jobd_job_destroy (&record);
+    jobd_event_destroy (&published);
+    zmsg_destroy (&msg);
+    jobd_event_destroy (&failed);
+    zsock_destroy (&plugin);
+}
+
 static void
 test_bad_input_is_answered_and_counted (void **state)
 {
@@ -387,6 +455,8 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_submit_observe_and_publish_after_commit, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_cancel_failed_is_recorded_then_published, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_input_is_answered_and_counted, s_setup,
                                          s_teardown),

@@ -81,6 +81,13 @@ s_valid (jobd_event_type_t type, bool rich)
             if (rich)
                 event->seq = 42;
             break;
+        case JOBD_EVENT_CANCEL_FAILED:
+            jobd_event_set (&event->job, "job-1");
+            jobd_event_set (&event->status, "refused");
+            jobd_event_set (&event->error, "HTTP 403: Unable to obtain user name");
+            if (rich)
+                jobd_event_set (&event->backend, "prod");
+            break;
         default:
             break;
     }
@@ -139,7 +146,7 @@ static void
 test_round_trip_every_type (void **state)
 {
     //  Keys of the minimal form: the envelope (5) and what the type requires.
-    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7, 6};
+    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7, 6, 8};
     for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++)
         for (int rich = 0; rich < 2; rich++) {
             jobd_event_t *event = s_valid ((jobd_event_type_t)type, rich);
@@ -472,15 +479,26 @@ test_every_required_field (void **state)
         const char *key;
         bool is_str;
     } required[] = {
-        {JOBD_EVENT_SUBMIT, "kind", true},        {JOBD_EVENT_SUBMIT, "spec", true},
-        {JOBD_EVENT_TRACK, "kind", true},         {JOBD_EVENT_TRACK, "backend", true},
-        {JOBD_EVENT_TRACK, "ext", true},          {JOBD_EVENT_CANCEL, "job", true},
-        {JOBD_EVENT_RETRY, "job", true},          {JOBD_EVENT_OBSERVED, "state", false},
-        {JOBD_EVENT_OBSERVED, "job", true},       {JOBD_EVENT_TRANSITION, "job", true},
-        {JOBD_EVENT_TRANSITION, "state", false},  {JOBD_EVENT_TRANSITION, "seq", false},
-        {JOBD_EVENT_STALE, "job", true},          {JOBD_EVENT_STALE, "state", false},
-        {JOBD_EVENT_PLUGIN_STATUS, "name", true}, {JOBD_EVENT_PLUGIN_STATUS, "status", true},
+        {JOBD_EVENT_SUBMIT, "kind", true},
+        {JOBD_EVENT_SUBMIT, "spec", true},
+        {JOBD_EVENT_TRACK, "kind", true},
+        {JOBD_EVENT_TRACK, "backend", true},
+        {JOBD_EVENT_TRACK, "ext", true},
+        {JOBD_EVENT_CANCEL, "job", true},
+        {JOBD_EVENT_RETRY, "job", true},
+        {JOBD_EVENT_OBSERVED, "state", false},
+        {JOBD_EVENT_OBSERVED, "job", true},
+        {JOBD_EVENT_TRANSITION, "job", true},
+        {JOBD_EVENT_TRANSITION, "state", false},
+        {JOBD_EVENT_TRANSITION, "seq", false},
+        {JOBD_EVENT_STALE, "job", true},
+        {JOBD_EVENT_STALE, "state", false},
+        {JOBD_EVENT_PLUGIN_STATUS, "name", true},
+        {JOBD_EVENT_PLUGIN_STATUS, "status", true},
         {JOBD_EVENT_CURSOR, "name", true},
+        {JOBD_EVENT_CANCEL_FAILED, "job", true},
+        {JOBD_EVENT_CANCEL_FAILED, "status", true},
+        {JOBD_EVENT_CANCEL_FAILED, "error", true},
     };
     char quoted[64];
     for (size_t index = 0; index < sizeof required / sizeof required[0]; index++) {
@@ -575,6 +593,16 @@ test_observed_transition_and_status_rules (void **state)
                        "field 'status': 'sleepy'");
     s_variant_refused (JOBD_EVENT_PLUGIN_STATUS, false, "status", STR ("Running"), JOBD_EPROTO,
                        "field 'status'");
+    //  cancel.failed: refused, retrying or failed, nothing else.
+    static const char *cancel_statuses[] = {"refused", "retrying", "failed"};
+    for (size_t index = 0; index < 3; index++) {
+        decoded = s_variant_accepted (JOBD_EVENT_CANCEL_FAILED, false, "status",
+                                      STR (cancel_statuses[index]));
+        assert_string_equal (decoded->status, cancel_statuses[index]);
+        jobd_event_destroy (&decoded);
+    }
+    s_variant_refused (JOBD_EVENT_CANCEL_FAILED, false, "status", STR ("running"), JOBD_EPROTO,
+                       "field 'status': 'running' is not refused, retrying or failed");
 }
 
 static void

@@ -506,6 +506,96 @@ test_commands_in_every_state (void **state)
     }
 }
 
+//  A cancel forwarded to the backend is recorded as requested; a plugin's cancel.failed
+//  records the refusal durably (it survives a reopen), costs no history entry, and is ignored
+//  once the job is CANCELLED.
+static void
+test_cancel_refusal_is_recorded (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char *job = s_job_in (self->store, JOBD_STATE_RUNNING);
+    size_t length = s_history_length (self->store, job);
+    assert_int_equal (s_apply_expect (self->store, s_event (JOBD_EVENT_CANCEL, job), 0),
+                      JOBD_APPLY_FORWARD);
+    jobd_job_t *record = s_job (self->store, job);
+    assert_string_equal (record->cancel_status, "requested");
+    assert_null (record->cancel_error);
+    assert_true (record->cancel_at > 0);
+    jobd_job_destroy (&record);
+
+    jobd_event_t *failed = s_event (JOBD_EVENT_CANCEL_FAILED, job);
+    jobd_event_set (&failed->status, "refused");
+    jobd_event_set (&failed->error, "HTTP 403: Unable to obtain user name");
+    jobd_apply_result_t result;
+    assert_int_equal (s_apply (self->store, failed, &result), 0);
+    assert_int_equal (result.outcome, JOBD_APPLY_CHANGED);
+    assert_int_equal (result.transition_count, 0);
+    assert_string_equal (result.job, job);
+    jobd_apply_result_clear (&result);
+    s_reopen (self);
+    record = s_job (self->store, job);
+    assert_int_equal (record->state, JOBD_STATE_RUNNING);
+    assert_string_equal (record->cancel_status, "refused");
+    assert_string_equal (record->cancel_error, "HTTP 403: Unable to obtain user name");
+    jobd_job_destroy (&record);
+    assert_int_equal (s_history_length (self->store, job), length);
+
+    //  A second cancel asks again: the refusal gives way to the new request.
+    assert_int_equal (s_apply_expect (self->store, s_event (JOBD_EVENT_CANCEL, job), 0),
+                      JOBD_APPLY_FORWARD);
+    record = s_job (self->store, job);
+    assert_string_equal (record->cancel_status, "requested");
+    assert_null (record->cancel_error);
+    jobd_job_destroy (&record);
+
+    //  Unknown jobs are refused; a CANCELLED job keeps its record.
+    failed = s_event (JOBD_EVENT_CANCEL_FAILED, "job-999");
+    jobd_event_set (&failed->status, "refused");
+    jobd_event_set (&failed->error, "no");
+    assert_int_equal (s_apply_expect (self->store, failed, JOBD_ENOTFOUND), JOBD_APPLY_CHANGED);
+    s_observe (self->store, job, JOBD_STATE_CANCELLED, NULL, 0, 0);
+    failed = s_event (JOBD_EVENT_CANCEL_FAILED, job);
+    jobd_event_set (&failed->status, "retrying");
+    jobd_event_set (&failed->error, "late");
+    assert_int_equal (s_apply_expect (self->store, failed, 0), JOBD_APPLY_DUPLICATE);
+    //  The job ended CANCELLED while its cancel was pending: settled as done.
+    record = s_job (self->store, job);
+    assert_string_equal (record->cancel_status, "done");
+    assert_null (record->cancel_error);
+    jobd_job_destroy (&record);
+    free (job);
+
+    //  A job that ends otherwise while its kill is retried: the cancel failed, and says why.
+    job = s_job_in (self->store, JOBD_STATE_RUNNING);
+    assert_int_equal (s_apply_expect (self->store, s_event (JOBD_EVENT_CANCEL, job), 0),
+                      JOBD_APPLY_FORWARD);
+    failed = s_event (JOBD_EVENT_CANCEL_FAILED, job);
+    jobd_event_set (&failed->status, "retrying");
+    jobd_event_set (&failed->error, "HTTP 503");
+    assert_int_equal (s_apply_expect (self->store, failed, 0), JOBD_APPLY_CHANGED);
+    s_observe (self->store, job, JOBD_STATE_SUCCEEDED, NULL, 0, 0);
+    record = s_job (self->store, job);
+    assert_string_equal (record->cancel_status, "failed");
+    assert_string_equal (record->cancel_error,
+                         "the job ended SUCCEEDED before its kill took effect");
+    jobd_job_destroy (&record);
+    //  A refusal stays what it is when the job ends.
+    free (job);
+    job = s_job_in (self->store, JOBD_STATE_RUNNING);
+    assert_int_equal (s_apply_expect (self->store, s_event (JOBD_EVENT_CANCEL, job), 0),
+                      JOBD_APPLY_FORWARD);
+    failed = s_event (JOBD_EVENT_CANCEL_FAILED, job);
+    jobd_event_set (&failed->status, "refused");
+    jobd_event_set (&failed->error, "HTTP 403");
+    assert_int_equal (s_apply_expect (self->store, failed, 0), JOBD_APPLY_CHANGED);
+    s_observe (self->store, job, JOBD_STATE_FAILED, NULL, 0, 0);
+    record = s_job (self->store, job);
+    assert_string_equal (record->cancel_status, "refused");
+    assert_string_equal (record->cancel_error, "HTTP 403");
+    jobd_job_destroy (&record);
+    free (job);
+}
+
 static void
 test_retry_and_old_attempts (void **state)
 {
@@ -1310,6 +1400,7 @@ main (void)
         T (test_repeats_and_backward_moves_write_nothing),
         T (test_command_errors),
         T (test_commands_in_every_state),
+        T (test_cancel_refusal_is_recorded),
         T (test_retry_and_old_attempts),
         T (test_observed_can_create),
         T (test_backend_id_belongs_to_one_job),

@@ -418,6 +418,97 @@ test_long_errors_are_cut (void **state)
     assert_memory_equal (status.error, "...", 3);
 }
 
+//  What each kill answer of the reference means (sp_kill.c): taken, done, refused with the
+//  backend's words, or no usable answer.
+static void
+test_kill_answers (void **state)
+{
+    sp_status_t status;
+    //  YARN (4.5): 202 under way, 200 KILLED done, 200 with an ended state done (not killed).
+    assert_int_equal (sp_yarn_kill (BODY ("{\"state\":\"KILLING\"}"), 202, &status),
+                      SP_KILL_ACCEPTED);
+    assert_int_equal (sp_yarn_kill (BODY ("{\"state\":\"KILLED\"}"), 200, &status), SP_KILL_DONE);
+    assert_int_equal (status.state, JOBD_STATE_CANCELLED);
+    assert_int_equal (sp_yarn_kill (BODY ("{\"state\":\"FINISHED\"}"), 200, &status), SP_KILL_DONE);
+    assert_int_equal (status.state, JOBD_STATE_NONE);
+    assert_non_null (strstr (status.error, "already ended (FINISHED)"));
+    //  403 without a user, 403 without MODIFY_APP, 404 unknown, 400 a bad target: refused.
+    assert_int_equal (
+        sp_yarn_kill (BODY ("{\"RemoteException\":{\"exception\":\"AuthorizationException\","
+                            "\"message\":\"Unable to obtain user name, user not authenticated\","
+                            "\"javaClassName\":\"org.apache.hadoop.security.authorize."
+                            "AuthorizationException\"}}"),
+                      403, &status),
+        SP_KILL_REFUSED);
+    assert_string_equal (status.error,
+                         "HTTP 403: Unable to obtain user name, user not authenticated");
+    assert_int_equal (sp_yarn_kill (BODY ("{\"RemoteException\":{\"exception\":\"NotFound"
+                                          "Exception\",\"message\":\"java.lang.Exception: app "
+                                          "with id: application_1_0001 not found\"}}"),
+                                    404, &status),
+                      SP_KILL_REFUSED);
+    assert_non_null (strstr (status.error, "HTTP 404: java.lang.Exception: app with id"));
+    //  A 401 page from an SPNEGO filter: refused, its text without the tags.
+    assert_int_equal (sp_yarn_kill (BODY ("<html><body><h2>HTTP ERROR 401</h2>\n<p>Authentication "
+                                          "required</p></body></html>"),
+                                    401, &status),
+                      SP_KILL_REFUSED);
+    assert_string_equal (status.error, "HTTP 401: HTTP ERROR 401 Authentication required");
+    //  A 2xx without a readable state (an empty 202, a 204, a cut 200) is taken: the app's
+    //  state will tell. 5xx, a redirect: no usable answer.
+    assert_int_equal (sp_yarn_kill (BODY ("oops"), 500, &status), SP_KILL_UNCLEAR);
+    assert_int_equal (sp_yarn_kill (BODY (""), 202, &status), SP_KILL_ACCEPTED);
+    assert_int_equal (sp_yarn_kill (BODY (""), 204, &status), SP_KILL_ACCEPTED);
+    assert_int_equal (sp_yarn_kill (BODY ("{\"state\":"), 200, &status), SP_KILL_ACCEPTED);
+    assert_int_equal (sp_yarn_kill (BODY ("{\"state\":\"KILLING\"}"), 200, &status),
+                      SP_KILL_ACCEPTED);
+    assert_int_equal (sp_yarn_kill (BODY (""), 307, &status), SP_KILL_UNCLEAR);
+
+    //  Livy (3.5): 200 deleted; 404 already stopped, 403 no modify access, 400 CSRF: refused.
+    assert_int_equal (sp_livy_kill (BODY ("{\"msg\":\"deleted\"}"), 200, &status), SP_KILL_DONE);
+    assert_int_equal (status.state, JOBD_STATE_CANCELLED);
+    assert_int_equal (
+        sp_livy_kill (BODY ("{\"msg\":\"Session 3 already stopped.\"}"), 404, &status),
+        SP_KILL_REFUSED);
+    assert_string_equal (status.error, "HTTP 404: Session 3 already stopped.");
+    assert_int_equal (sp_livy_kill (BODY (""), 403, &status), SP_KILL_REFUSED);
+    assert_string_equal (status.error, "HTTP 403");
+    assert_int_equal (sp_livy_kill (BODY ("<html><body><h2>HTTP ERROR 400 Missing Required Header "
+                                          "for CSRF protection.</h2></body></html>"),
+                                    400, &status),
+                      SP_KILL_REFUSED);
+    assert_non_null (strstr (status.error, "Missing Required Header for CSRF protection."));
+    assert_int_equal (sp_livy_kill (BODY (""), 204, &status), SP_KILL_DONE);
+    assert_int_equal (sp_livy_kill (BODY ("\"bad\""), 503, &status), SP_KILL_UNCLEAR);
+
+    //  Standalone (1.6): success true taken; success false with HTTP 200 refused.
+    assert_int_equal (sp_standalone_kill_verdict (
+                          BODY ("{\n  \"action\" : \"KillSubmissionResponse\",\n  \"message\" : "
+                                "\"Kill request for driver-1 submitted\",\n  \"serverSparkVersion\""
+                                " : \"3.5.1\",\n  \"submissionId\" : \"driver-1\",\n  \"success\" "
+                                ": true\n}"),
+                          200, &status),
+                      SP_KILL_ACCEPTED);
+    assert_int_equal (sp_standalone_kill_verdict (
+                          BODY ("{\n  \"action\" : \"KillSubmissionResponse\",\n  \"message\" : "
+                                "\"Driver driver-1 has already finished or does not exist\",\n  "
+                                "\"serverSparkVersion\" : \"3.5.1\",\n  \"submissionId\" : "
+                                "\"driver-1\",\n  \"success\" : false\n}"),
+                          200, &status),
+                      SP_KILL_REFUSED);
+    assert_string_equal (status.error,
+                         "HTTP 200: Driver driver-1 has already finished or does not exist");
+    assert_int_equal (
+        sp_standalone_kill_verdict (BODY ("<html><body>403 Forbidden</body></html>"), 403, &status),
+        SP_KILL_REFUSED);
+    assert_int_equal (sp_standalone_kill_verdict (BODY (""), 500, &status), SP_KILL_UNCLEAR);
+    assert_int_equal (
+        sp_standalone_kill_verdict (BODY ("{\"action\":\"ErrorResponse\",\"message\":\"Internal "
+                                          "server error\",\"serverSparkVersion\":\"3.5.1\"}"),
+                                    500, &status),
+        SP_KILL_UNCLEAR);
+}
+
 int
 main (void)
 {
@@ -431,6 +522,7 @@ main (void)
         cmocka_unit_test (test_yarn),
         cmocka_unit_test (test_history),
         cmocka_unit_test (test_long_errors_are_cut),
+        cmocka_unit_test (test_kill_answers),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

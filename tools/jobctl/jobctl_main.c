@@ -14,7 +14,16 @@
 #include <string.h>
 
 //  Exit codes, as --help says.
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_NOTFOUND = 4 };
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_UNREACHABLE = 3,
+    EXIT_NOTFOUND = 4,
+    EXIT_REFUSED = 5,     //  cancel --wait: the backend refused the kill, or it did not take effect
+    EXIT_ENDED = 6,       //  cancel --wait: the job ended otherwise (SUCCEEDED, FAILED, LOST)
+    EXIT_WAIT_TIMEOUT = 7 //  cancel --wait: no outcome before the timeout
+};
 
 typedef struct {
     char admin[1100];
@@ -31,6 +40,8 @@ typedef struct {
     const char *error;
     uint64_t limit;
     long count;
+    bool wait;           //  cancel --wait
+    const char *timeout; //  --timeout as given: ms for jobd, seconds for cancel --wait
 } s_options_t;
 
 static const char *s_usage_text =
@@ -42,13 +53,17 @@ static const char *s_usage_text =
     "  ls [--state S[,S]] [--kind K] [--name TEXT] [--limit N]\n"
     "                             list jobs (reads the store when jobd is down)\n"
     "  show ID                    a job and its whole history (store when jobd is down)\n"
-    "  cancel ID                  cancel a job (at its backend when it runs there)\n"
+    "  cancel ID [--wait] [--timeout S]\n"
+    "                             cancel a job (at its backend when it runs there); --wait\n"
+    "                             waits until the backend confirms (CANCELLED) or refuses,\n"
+    "                             the job ends otherwise, or S seconds pass (default 120)\n"
     "  retry ID                   retry a FAILED job (attempt + 1)\n"
     "  observe ID STATE [--error TEXT]\n"
     "                             report a state seen outside jobd (goes through the state "
     "machine)\n"
     "  watch [--state S[,S]] [--job ID] [--count N]\n"
-    "                             print transitions as they are committed\n"
+    "                             print transitions as they are committed (and stale\n"
+    "                             jobs and refused kills, without --state)\n"
     "  plugins                    loaded plugins, their versions and status\n"
     "  stats                      jobs by state, and the broker's counters\n"
     "  keygen FILE                make a CURVE key pair: FILE (secret, 0600) and FILE.pub\n"
@@ -59,7 +74,8 @@ static const char *s_usage_text =
     "  --events EP      events endpoint (default ipc://RUN_DIR/events.sock)\n"
     "  --store DIR      store folder for reads when jobd is down (default $JOBD_CORE_STORE\n"
     "                   or ./jobd-data)\n"
-    "  --timeout MS     how long to wait for jobd (default 5000)\n"
+    "  --timeout MS     how long to wait for jobd (default 5000; a suffix ms, s or m may\n"
+    "                   be given; with cancel --wait: seconds to wait for the outcome)\n"
     "  -c, --config F   read defaults for the options below from F (ZPL, section\n"
     "                   jobctl: admin, events, curve_key, server_key; default\n"
     "                   $JOBCTL_CONFIG); options and environment win over it\n"
@@ -70,8 +86,11 @@ static const char *s_usage_text =
     "  --json           JSON output (one value, or JSON lines for watch)\n"
     "  -h, --help       this help (also: jobctl COMMAND --help)\n"
     "  -V, --version    the version\n"
-    "Exit codes: 0 done, 1 jobd refused the request (or our CURVE key), 2 usage, 3 jobd\n"
-    "unreachable, 4 not found.\n";
+    "Exit codes: 0 done (cancel --wait: the job is CANCELLED), 1 jobd refused the request\n"
+    "  (or our CURVE key), 2 usage, 3 jobd unreachable, 4 not found; cancel --wait only: 5 the\n"
+    "  backend refused the kill or it did not take effect (the reason is on stderr and in\n"
+    "  jobctl show), 6 the job ended otherwise (SUCCEEDED, FAILED, LOST), 7 no outcome before\n"
+    "  the timeout.\n";
 
 static int s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -253,6 +272,143 @@ s_cmd_job_command (const s_options_t *options, int argc, char **argv, jobd_event
     int code = s_send_event (options, event, false);
     jobd_event_destroy (&event);
     return code;
+}
+
+//  Parses a --timeout value: digits and an optional unit (ms, s, m); a bare number is in
+//  bare_unit_ms. Returns ms, or -1 when it is not such a value.
+static int64_t
+s_duration_ms (const char *text, int64_t bare_unit_ms)
+{
+    char *end;
+    long long value = strtoll (text, &end, 10);
+    if (end == text || value < 0 || value > 86400000LL)
+        return -1;
+    if (*end == 0)
+        return value * bare_unit_ms;
+    if (strcmp (end, "ms") == 0)
+        return value;
+    if (strcmp (end, "s") == 0)
+        return value * 1000;
+    if (strcmp (end, "m") == 0)
+        return value * 60000;
+    return -1;
+}
+
+//  What one event says of a cancel being waited for: -1 nothing yet, else an exit code.
+static int
+s_cancel_outcome (const jobd_event_t *event, const char *job, bool json)
+{
+    if (!event->job || strcmp (event->job, job) != 0)
+        return -1;
+    if (json) {
+        json_t *value = jobctl_json_from_event (event);
+        jobctl_print_json (stdout, value);
+        json_decref (value);
+    }
+    if (event->type == JOBD_EVENT_CANCEL_FAILED) {
+        bool over = strcmp (event->status, "retrying") != 0;
+        fprintf (stderr, "jobctl: %s: the kill %s at backend %s: %s\n", job,
+                 !over                                    ? "did not work yet, trying again"
+                 : strcmp (event->status, "refused") == 0 ? "was refused"
+                                                          : "did not take effect",
+                 event->backend ? event->backend : "?", event->error ? event->error : "");
+        return over ? EXIT_REFUSED : -1;
+    }
+    if (event->type != JOBD_EVENT_TRANSITION)
+        return -1;
+    if (event->state == JOBD_STATE_CANCELLED) {
+        if (!json)
+            printf ("%s: CANCELLED\n", job);
+        return EXIT_OK;
+    }
+    if (jobd_state_is_final (event->state) || event->state == JOBD_STATE_LOST) {
+        fprintf (stderr, "jobctl: %s: ended %s before its kill took effect%s%s\n", job,
+                 jobd_state_name (event->state), event->error ? ": " : "",
+                 event->error ? event->error : "");
+        return EXIT_ENDED;
+    }
+    return -1;
+}
+
+//  cancel --wait: subscribes first (nothing published after the cancel can be missed), sends the
+//  cancel, then waits for its outcome on the events endpoint, up to the deadline.
+static int
+s_cancel_wait (const s_options_t *options, const char *job)
+{
+    int64_t wait_ms = options->timeout ? s_duration_ms (options->timeout, 1000) : 120000;
+    if (wait_ms < 0)
+        return s_fail (EXIT_USAGE, "--timeout '%s' is not a number of seconds", options->timeout);
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    if (jobctl_connect (sub, options->events)) {
+        zsock_destroy (&sub);
+        return s_fail (EXIT_USAGE, "invalid events endpoint %s", options->events);
+    }
+    char topic[JOBD_ID_MAX + 32];
+    snprintf (topic, sizeof topic, "cancel.failed.%s", job);
+    zsock_set_subscribe (sub, topic);
+    //  This job's transitions only (a prefix: job-4 also gets job-42's, told apart by the id).
+    for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++) {
+        snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name ((jobd_state_t)state), job);
+        zsock_set_subscribe (sub, topic);
+    }
+    zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    int64_t deadline = zclock_mono () + 5000;
+    bool welcomed = false;
+    while (!welcomed && zclock_mono () < deadline && !zsys_interrupted) {
+        if (zpoller_wait (poller, (int)(deadline - zclock_mono ())) != sub)
+            continue;
+        zmsg_t *msg = zmsg_recv (sub);
+        welcomed = msg && zframe_streq (zmsg_first (msg), JOBD_WELCOME_TOPIC);
+        zmsg_destroy (&msg);
+    }
+    int code = -1;
+    if (!welcomed)
+        code = s_fail (EXIT_UNREACHABLE, "no answer on the events endpoint %s", options->events);
+    if (code < 0) {
+        //  --timeout is the wait's here: jobd itself gets its usual time to answer.
+        s_options_t request = *options;
+        request.timeout_ms = 5000;
+        jobd_event_t *event = jobd_event_new (JOBD_EVENT_CANCEL);
+        jobd_event_set (&event->job, job);
+        code = s_send_event (&request, event, false);
+        jobd_event_destroy (&event);
+        code = code == EXIT_OK ? -1 : code;
+    }
+    deadline = zclock_mono () + wait_ms;
+    while (code < 0 && !zsys_interrupted) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        if (zpoller_wait (poller, (int)(left < 1000 ? left : 1000)) != sub)
+            continue;
+        zmsg_t *msg = zmsg_recv (sub);
+        zframe_t *payload = msg && zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
+        jobd_event_t *event = NULL;
+        if (payload &&
+            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
+            code = s_cancel_outcome (event, job, options->json);
+        jobd_event_destroy (&event);
+        zmsg_destroy (&msg);
+    }
+    if (code < 0)
+        code = s_fail (EXIT_WAIT_TIMEOUT,
+                       "%s: no word from its backend within %.1f s (the kill may still be under "
+                       "way: jobctl show %s)",
+                       job, (double)wait_ms / 1000, job);
+    zpoller_destroy (&poller);
+    zsock_destroy (&sub);
+    return code;
+}
+
+static int
+s_cmd_cancel (const s_options_t *options, int argc, char **argv)
+{
+    if (argc != 1)
+        return s_fail (EXIT_USAGE, "usage: jobctl cancel ID [--wait] [--timeout S]");
+    if (!options->wait)
+        return s_cmd_job_command (options, argc, argv, JOBD_EVENT_CANCEL);
+    return s_cancel_wait (options, argv[0]);
 }
 
 static int
@@ -571,8 +727,10 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
                   options->job ? options->job : "");
         zsock_set_subscribe (sub, topic);
     }
-    if (!options->state)
+    if (!options->state) {
         zsock_set_subscribe (sub, "stale.");
+        zsock_set_subscribe (sub, "cancel.failed.");
+    }
     zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
     long seen = 0;
     while (!zsys_interrupted && (options->count <= 0 || seen < options->count)) {
@@ -610,6 +768,8 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
                 json_decref (json);
             } else if (event->type == JOBD_EVENT_STALE)
                 jobctl_print_stale (stdout, event);
+            else if (event->type == JOBD_EVENT_CANCEL_FAILED)
+                jobctl_print_cancel_failed (stdout, event);
             else
                 jobctl_print_transition (stdout, event);
             fflush (stdout);
@@ -656,7 +816,8 @@ main (int argc, char *argv[])
         O_LIMIT,
         O_COUNT,
         O_CURVE_KEY,
-        O_SERVER_KEY
+        O_SERVER_KEY,
+        O_WAIT
     };
     static const struct option long_options[] = {
         {"run-dir", required_argument, NULL, O_RUN_DIR},
@@ -675,6 +836,7 @@ main (int argc, char *argv[])
         {"count", required_argument, NULL, O_COUNT},
         {"curve-key", required_argument, NULL, O_CURVE_KEY},
         {"server-key", required_argument, NULL, O_SERVER_KEY},
+        {"wait", no_argument, NULL, O_WAIT},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -731,15 +893,23 @@ main (int argc, char *argv[])
             case O_ERROR:
                 options.error = optarg;
                 break;
-            case O_TIMEOUT:
+            case O_WAIT:
+                options.wait = true;
+                break;
+            case O_TIMEOUT: {
+                int64_t ms = s_duration_ms (optarg, 1);
+                if (ms < 0 || ms > INT32_MAX)
+                    return s_fail (EXIT_USAGE, "--timeout '%s' is not a duration", optarg);
+                options.timeout = optarg;
+                options.timeout_ms = (int)ms;
+                break;
+            }
             case O_LIMIT:
             case O_COUNT: {
                 long value = strtol (optarg, &end, 10);
                 if (*end || end == optarg || value < 0)
                     return s_fail (EXIT_USAGE, "'%s' is not a number", optarg);
-                if (option == O_TIMEOUT)
-                    options.timeout_ms = (int)value;
-                else if (option == O_LIMIT)
+                if (option == O_LIMIT)
                     options.limit = (uint64_t)value;
                 else
                     options.count = value;
@@ -813,7 +983,9 @@ main (int argc, char *argv[])
     if (strcmp (command, "show") == 0)
         return s_cmd_show (&options, rest, args);
     if (strcmp (command, "cancel") == 0)
-        return s_cmd_job_command (&options, rest, args, JOBD_EVENT_CANCEL);
+        return s_cmd_cancel (&options, rest, args);
+    if (options.wait)
+        return s_fail (EXIT_USAGE, "--wait is for cancel only");
     if (strcmp (command, "retry") == 0)
         return s_cmd_job_command (&options, rest, args, JOBD_EVENT_RETRY);
     if (strcmp (command, "observe") == 0)

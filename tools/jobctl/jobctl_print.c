@@ -74,6 +74,10 @@ jobctl_print_job (FILE *out, const jobd_job_t *job)
                  jobctl_format_time (times[index].value, when, sizeof when));
     if (job->error)
         fprintf (out, "last error:   %s\n", job->error);
+    if (job->cancel_status)
+        fprintf (out, "cancel:       %s at %s%s%s\n", job->cancel_status,
+                 jobctl_format_time (job->cancel_at, when, sizeof when),
+                 job->cancel_error ? ": " : "", job->cancel_error ? job->cancel_error : "");
 }
 
 void
@@ -106,6 +110,17 @@ jobctl_print_stale (FILE *out, const jobd_event_t *stale)
              when, (int)(stale->ts % 1000), stale->job, jobd_state_name (stale->state),
              (long long)(silent / 1000), (long long)(silent % 1000 / 100), heard,
              stale->source ? stale->source : "");
+}
+
+void
+jobctl_print_cancel_failed (FILE *out, const jobd_event_t *failed)
+{
+    char when[32];
+    jobctl_format_time (failed->ts, when, sizeof when);
+    fprintf (out, "%s.%03d  %-10s CANCEL %s at backend %s: %s  %s\n", when,
+             (int)(failed->ts % 1000), failed->job, failed->status,
+             failed->backend ? failed->backend : "?", failed->error ? failed->error : "",
+             failed->source ? failed->source : "");
 }
 
 //  Through msgpack, so that JSON output always matches the wire format field for field.

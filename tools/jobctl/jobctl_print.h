@@ -31,6 +31,9 @@ void jobctl_print_transition (FILE *out, const jobd_event_t *transition);
 //  Prints one stale event as one line: the job, its state, how long it has been silent.
 void jobctl_print_stale (FILE *out, const jobd_event_t *stale);
 
+//  Prints one cancel.failed event as one line: the job, the status, the backend, the reason.
+void jobctl_print_cancel_failed (FILE *out, const jobd_event_t *failed);
+
 //  Returns the job record as a fresh JSON object.
 json_t *jobctl_json_from_job (const jobd_job_t *job);
 

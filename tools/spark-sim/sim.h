@@ -159,10 +159,16 @@ typedef struct {
     int64_t livy_retain_ms; //  livy.server.session.state-retain.sec
     int64_t kill_delay_ms;  //  how long a kill of a running job takes
     sim_yarn_empty_t yarn_empty;
-    bool yarn_require_user; //  PUT .../state needs ?user.name=
-    bool livy_csrf;         //  non-GET Livy requests need X-Requested-By
-    bool standby;           //  the standalone master is a STANDBY
-    int64_t cluster_ts;     //  YARN cluster timestamp in application ids
+    bool yarn_require_user;          //  PUT .../state needs ?user.name=
+    bool livy_csrf;                  //  non-GET Livy requests need X-Requested-By
+    bool standby;                    //  the standalone master is a STANDBY
+    bool kill_ignore;                //  kills are answered as taken, and nothing is killed
+    bool yarn_negotiate;             //  every RM request needs Authorization: Negotiate (else 401)
+    char yarn_delegation_token[256]; //  ?delegation= must be this one (when set)
+    char livy_users[512];            //  "user:password,...": Livy needs HTTP basic (else 401)
+    char livy_modify_users[256];     //  "user,...": who may DELETE a batch (else 403)
+    char standalone_token[256];      //  the REST server needs Authorization: Bearer (else 403)
+    int64_t cluster_ts;              //  YARN cluster timestamp in application ids
     int port;
 } sim_config_t;
 
@@ -299,7 +305,8 @@ struct _sim_req_t {
     const char *ctype;
     sim_buf_t out;
     char *location;
-    bool close; //  drop the connection instead of replying
+    char *authenticate; //  WWW-Authenticate of a 401, or NULL
+    bool close;         //  drop the connection instead of replying
 };
 
 //  The first value of a query parameter, or NULL.
@@ -323,6 +330,17 @@ void sim_req_reply_json (sim_req_t *self, int status, json_t *value);
 int sim_split (const char *text, char sep, char **copy_p, char **parts, int max);
 //  Parses a decimal integer; returns 0, or -1 if text is not one.
 int sim_parse_int (const char *text, int64_t *value_p);
+
+// ---------------------------------------------------------------------------------------------
+//  sim_auth: authentication in front of the APIs, when configured.
+//  Checks the request against its backend's configured authentication; false when refused (the
+//  reply is set).
+bool sim_auth_check (sim_t *sim, sim_req_t *req, int backend);
+//  The HTTP basic user (into user) and whether its "user:password" is in users (any, when
+//  users is empty). False, with user empty, without basic credentials.
+bool sim_auth_basic_user (sim_req_t *req, const char *users, char *user, size_t size);
+//  Whether name is in the comma-separated list.
+bool sim_auth_in_list (const char *list, const char *name);
 
 // ---------------------------------------------------------------------------------------------
 //  Routing: every backend exports a table; sim_server matches them in order.

@@ -34,14 +34,32 @@ static json_t *
 s_config_json (sim_t *sim)
 {
     sim_config_t *c = &sim->config;
-    return json_pack ("{s:s,s:i,s:i,s:I,s:I,s:s,s:b,s:b,s:b,s:I,s:i,s:o}", "spark_version",
-                      c->spark_version, "retained_drivers", c->retained_drivers,
-                      "yarn_max_completed", c->yarn_max_completed, "livy_retain_sec",
-                      (json_int_t)(c->livy_retain_ms / 1000), "kill_delay_ms",
-                      (json_int_t)c->kill_delay_ms, "yarn_empty", s_empty_shapes[c->yarn_empty],
-                      "yarn_require_user", c->yarn_require_user, "livy_csrf", c->livy_csrf,
-                      "standby", c->standby, "cluster_ts", (json_int_t)c->cluster_ts, "port",
-                      c->port, "scenario", sim_scenario_json (sim_jobs_default (sim->jobs)));
+    json_t *auth =
+        json_pack ("{s:b,s:b,s:s,s:s,s:s,s:s}", "kill_ignore", c->kill_ignore, "yarn_negotiate",
+                   c->yarn_negotiate, "yarn_delegation_token", c->yarn_delegation_token,
+                   "livy_users", c->livy_users, "livy_modify_users", c->livy_modify_users,
+                   "standalone_token", c->standalone_token);
+    json_t *config = json_pack (
+        "{s:s,s:i,s:i,s:I,s:I,s:s,s:b,s:b,s:b,s:I,s:i,s:o}", "spark_version", c->spark_version,
+        "retained_drivers", c->retained_drivers, "yarn_max_completed", c->yarn_max_completed,
+        "livy_retain_sec", (json_int_t)(c->livy_retain_ms / 1000), "kill_delay_ms",
+        (json_int_t)c->kill_delay_ms, "yarn_empty", s_empty_shapes[c->yarn_empty],
+        "yarn_require_user", c->yarn_require_user, "livy_csrf", c->livy_csrf, "standby", c->standby,
+        "cluster_ts", (json_int_t)c->cluster_ts, "port", c->port, "scenario",
+        sim_scenario_json (sim_jobs_default (sim->jobs)));
+    json_object_update (config, auth);
+    json_decref (auth);
+    return config;
+}
+
+//  A string setting of at most size - 1 bytes; false when value is no such string.
+static bool
+s_config_string (json_t *value, char *out, size_t size)
+{
+    if (!json_is_string (value) || json_string_length (value) >= size)
+        return false;
+    snprintf (out, size, "%s", json_string_value (value));
+    return true;
 }
 
 //  Applies the known keys of body; returns NULL, or the reason it refused (nothing applied).
@@ -75,6 +93,22 @@ s_config_apply (sim_t *sim, json_t *body, char *err, size_t errlen)
             c.livy_csrf = json_is_true (value);
         else if (strcmp (key, "standby") == 0 && json_is_boolean (value))
             c.standby = json_is_true (value);
+        else if (strcmp (key, "kill_ignore") == 0 && json_is_boolean (value))
+            c.kill_ignore = json_is_true (value);
+        else if (strcmp (key, "yarn_negotiate") == 0 && json_is_boolean (value))
+            c.yarn_negotiate = json_is_true (value);
+        else if (strcmp (key, "yarn_delegation_token") == 0 &&
+                 s_config_string (value, c.yarn_delegation_token, sizeof c.yarn_delegation_token))
+            ;
+        else if (strcmp (key, "livy_users") == 0 &&
+                 s_config_string (value, c.livy_users, sizeof c.livy_users))
+            ;
+        else if (strcmp (key, "livy_modify_users") == 0 &&
+                 s_config_string (value, c.livy_modify_users, sizeof c.livy_modify_users))
+            ;
+        else if (strcmp (key, "standalone_token") == 0 &&
+                 s_config_string (value, c.standalone_token, sizeof c.standalone_token))
+            ;
         else if (strcmp (key, "yarn_empty") == 0 && json_is_string (value)) {
             int found = -1;
             for (int i = 0; i < 3; i++)

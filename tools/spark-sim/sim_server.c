@@ -192,6 +192,8 @@ s_send (sim_req_t *req, bool truncated)
         MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, req->ctype);
     if (req->location)
         MHD_add_response_header (response, MHD_HTTP_HEADER_LOCATION, req->location);
+    if (req->authenticate)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, req->authenticate);
     enum MHD_Result rc = MHD_queue_response (req->conn, (unsigned)req->status, response);
     MHD_destroy_response (response);
     return rc;
@@ -222,7 +224,7 @@ s_handle (sim_t *self, sim_req_t *req)
     sim_fault_rule_t rule;
     bool faulted = backend != SIM_BACKEND_CONTROL &&
                    sim_fault_match (self->faults, (sim_backend_t)backend, req->url, &rule);
-    if (!faulted || !s_fault_reply (self, req, &rule))
+    if ((!faulted || !s_fault_reply (self, req, &rule)) && sim_auth_check (self, req, backend))
         req->route->handler (self, req);
     sim_stats_record (self->stats, req->method, req->route, backend, req->close ? 0 : req->status,
                       faulted);
@@ -277,6 +279,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     free (req->path_copy);
     free (req->body);
     free (req->location);
+    free (req->authenticate);
     sim_buf_reset (&req->out);
     free (req);
     *con_cls = NULL;

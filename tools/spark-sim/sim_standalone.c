@@ -214,7 +214,7 @@ s_kill (sim_t *sim, sim_req_t *req)
     else if (phase == SIM_PHASE_QUEUED || phase == SIM_PHASE_RUNNING ||
              phase == SIM_PHASE_KILLING) {
         //  A waiting driver is killed at once; a running one when its worker reports back.
-        if (phase != SIM_PHASE_KILLING)
+        if (phase != SIM_PHASE_KILLING && !sim->config.kill_ignore)
             sim_jobs_kill (sim->jobs, job, now,
                            phase == SIM_PHASE_QUEUED ? 0 : sim->config.kill_delay_ms);
         e.success = 1;

@@ -422,6 +422,18 @@ static void
 s_put_state (sim_t *sim, sim_req_t *req)
 {
     const char *user = sim_req_arg (req, "user.name");
+    const char *delegation = sim_req_arg (req, "delegation");
+    if (delegation && *delegation) {
+        //  [sim] a token is valid when it is the configured one; its owner is the caller.
+        if (!sim->config.yarn_delegation_token[0] ||
+            strcmp (delegation, sim->config.yarn_delegation_token) != 0) {
+            s_remote_exception (req, 403, "AuthorizationException",
+                                "org.apache.hadoop.security.token.SecretManager$InvalidToken: "
+                                "token can't be found in cache");
+            return;
+        }
+        user = "token-owner";
+    }
     if (sim->config.yarn_require_user && (!user || !*user)) {
         s_remote_exception (req, 403, "AuthorizationException",
                             "Unable to obtain user name, user not authenticated");
@@ -441,7 +453,8 @@ s_put_state (sim_t *sim, sim_req_t *req)
         sim_req_reply_pair (req, 200, S_CTYPE, "state", s_states (job, now).internal);
     else {
         const char *before = s_states (job, now).internal;
-        if (sim_jobs_kill (sim->jobs, job, now, sim->config.kill_delay_ms) == 0) {
+        if (!sim->config.kill_ignore &&
+            sim_jobs_kill (sim->jobs, job, now, sim->config.kill_delay_ms) == 0) {
             char reason[400];
             if (diagnostics)
                 snprintf (reason, sizeof reason, "%s", diagnostics);
