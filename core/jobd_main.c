@@ -5,6 +5,7 @@
 #include "jobd_log.h"
 #include "jobd_plugin_loader.h"
 #include "jobd_run_dir.h"
+#include "jobd_store_cli.h"
 #include <getopt.h>
 #include <libgen.h>
 #include <poll.h>
@@ -22,7 +23,8 @@ enum {
     EXIT_USAGE = 2,
     EXIT_CONFIG = 3,
     EXIT_STORE = 4,
-    EXIT_ENDPOINT = 5
+    EXIT_ENDPOINT = 5,
+    EXIT_DAMAGED = 6
 };
 
 static void
@@ -37,11 +39,15 @@ s_usage (FILE *out)
         "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
         "                      plugin found next to jobd\n"
         "      --check         check the config and the plugins, then exit\n"
+        "      --verify        check the store (every page, every value) and exit:\n"
+        "                      0 no damage, 6 damaged, 4 cannot be read (--json: JSON)\n"
+        "      --backup DIR    copy the store, consistent and compacted, into DIR/data.mdb\n"
+        "                      (while jobd runs, too), then check the copy\n"
         "  -h, --help          show this help\n"
         "  -V, --version       show the version\n\n"
         "Environment: JOBD_<SECTION>_<KEY> overrides a key, e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
         "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config, 4 store,\n"
-        "5 endpoint (in use or invalid).\n");
+        "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
 }
 
 //  The plugin folder: the configured one, else ../plugins next to the jobd binary.
@@ -100,13 +106,15 @@ s_wait (int signal_fd, jobd_broker_t *broker)
 int
 main (int argc, char *argv[])
 {
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"check", no_argument, NULL, 'k'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {"version", no_argument, NULL, 'V'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+        {"verify", no_argument, NULL, 'Y'},       {"json", no_argument, NULL, 'J'},
+        {"backup", required_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     bool check_only = false;
+    const char *store_command = NULL, *backup_dir = NULL; //  --verify, --backup
+    bool json = false;
     int option;
     while ((option = getopt_long (argc, argv, "c:hV", options, NULL)) != -1) {
         switch (option) {
@@ -115,6 +123,14 @@ main (int argc, char *argv[])
                 break;
             case 'k':
                 check_only = true;
+                break;
+            case 'Y':
+            case 'B':
+                store_command = option == 'Y' ? "verify" : "backup";
+                backup_dir = option == 'B' ? optarg : NULL;
+                break;
+            case 'J':
+                json = true;
                 break;
             case 'h':
                 s_usage (stdout);
@@ -172,6 +188,14 @@ main (int argc, char *argv[])
     const char *store_path = jobd_config_str (config, "core", "store");
     const char *run_dir = jobd_config_str (config, "core", "run_dir");
 
+    //  The store's own commands need nothing else; they read the store as jobd may be running.
+    if (store_command) {
+        rc = backup_dir ? jobd_store_cli_backup (store_path, backup_dir, stdout)
+                        : jobd_store_cli_verify (store_path, config_path, json, stdout);
+        jobd_config_destroy (&config);
+        return rc == 0 ? EXIT_OK : rc == JOBD_ECORRUPT ? EXIT_DAMAGED : EXIT_STORE;
+    }
+
     //  Plugins are loaded (not started) before anything opens, so that --check sees them all.
     jobd_plugin_loader_t *loader = jobd_plugin_loader_new (config, NULL, plugin_dir);
     rc = jobd_plugin_loader_load (loader, reason, sizeof reason);
@@ -193,6 +217,18 @@ main (int argc, char *argv[])
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
         exit_code = rc == -EBUSY ? EXIT_STORE : EXIT_RUNTIME;
+        goto out;
+    }
+    //  LMDB trusts its pages: a damaged one crashes it. Walk them first, refuse a damaged store.
+    bool walked = false;
+    int64_t walk_start = zclock_mono ();
+    rc = jobd_store_cli_check (store_path, config_path, &walked, reason, sizeof reason);
+    if (walked && rc == 0)
+        jobd_log (JOBD_LOG_INFO, LOG, "store %s: pages checked in %lld ms", store_path,
+                  (long long)(zclock_mono () - walk_start));
+    if (rc) {
+        fprintf (stderr, "jobd: %s\n", reason);
+        exit_code = rc == JOBD_ECORRUPT ? EXIT_DAMAGED : EXIT_STORE;
         goto out;
     }
     rc = jobd_store_open (store_path, 0, (size_t)jobd_config_int (config, "core", "map_size", 0),
@@ -229,6 +265,8 @@ out:
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
     jobd_store_destroy (&store);
+    if (exit_code == EXIT_OK && run)
+        jobd_store_cli_mark_clean (store_path); //  the next start need not walk the pages
     jobd_run_dir_close (&run);
     jobd_config_destroy (&config);
     close (signal_fd);

@@ -1,0 +1,55 @@
+//  Tests' stores: a store of a given size and shape, written through the store's own write
+//  path, for tests that then damage it. Header-only: unit and integration tests include it.
+#ifndef JOBD_TEST_STORE_FILL_H_INCLUDED
+#define JOBD_TEST_STORE_FILL_H_INCLUDED
+
+#include "jobd_store.h"
+#include <string.h>
+
+static void
+store_fill_apply (jobd_store_t *store, jobd_event_t **event_p)
+{
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_apply (store, *event_p, &result), 0);
+    jobd_apply_result_clear (&result);
+    jobd_event_destroy (event_p);
+}
+
+//  Writes jobs jobs into the store in dir, in one batch: every big_every-th with a 9,000-byte
+//  spec (overflow pages), the others 150 bytes; every third observed RUNNING with a backend id
+//  (a few hundred jobs in one state make a tree of duplicates in the state index).
+static void
+store_fill (const char *dir, int jobs, int big_every)
+{
+    jobd_store_t *store = NULL;
+    char reason[256];
+    assert_int_equal (jobd_store_open (dir, 0, 0, &store, reason, sizeof reason), 0);
+    assert_int_equal (jobd_store_begin (store), 0);
+    static char spec[9000];
+    for (int index = 1; index <= jobs; index++) {
+        size_t size = index % big_every == 0 ? sizeof spec - 1 : 150;
+        memset (spec, 'a' + index % 26, size);
+        spec[size] = 0;
+        jobd_event_t *event = jobd_event_new (JOBD_EVENT_SUBMIT);
+        jobd_event_set (&event->kind, "spark");
+        jobd_event_set (&event->source, "test");
+        jobd_event_set (&event->spec, spec);
+        store_fill_apply (store, &event);
+        if (index % 3 == 0) {
+            char id[32], ext[32];
+            snprintf (id, sizeof id, "job-%d", index);
+            snprintf (ext, sizeof ext, "app-%d", index);
+            event = jobd_event_new (JOBD_EVENT_OBSERVED);
+            jobd_event_set (&event->job, id);
+            jobd_event_set (&event->source, "test");
+            jobd_event_set (&event->backend, "standalone");
+            jobd_event_set (&event->ext, ext);
+            event->state = JOBD_STATE_RUNNING;
+            store_fill_apply (store, &event);
+        }
+    }
+    assert_int_equal (jobd_store_commit (store), 0);
+    jobd_store_destroy (&store);
+}
+
+#endif

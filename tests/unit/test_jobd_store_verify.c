@@ -1,0 +1,280 @@
+//  The store check: a clean store passes, with its pages counted; a damaged page of each kind
+//  (meta, branch, leaf, overflow), a flipped byte inside a value, and a truncated file are found
+//  and described, and nothing crashes.
+#include "jobd_store.h"
+#include "jobd_store_verify.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include "../store_fill.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_JOBS 600
+
+typedef struct {
+    char dir[64];
+    char copy[96];
+    uint64_t pages[4][64]; //  by kind: some pages of each, in the order walked
+    size_t counts[4];
+    uint64_t jobs_leaf; //  a leaf page of the jobs database
+} s_fixture_t;
+
+static int
+s_remove (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+static void
+s_page_seen (uint64_t page, jobd_verify_page_t kind, const char *database, void *arg)
+{
+    s_fixture_t *self = (s_fixture_t *)arg;
+    if (self->counts[kind] < 64)
+        self->pages[kind][self->counts[kind]++] = page;
+    if (kind == JOBD_VERIFY_LEAF && strcmp (database, "jobs") == 0)
+        self->jobs_leaf = page;
+}
+
+static int
+s_setup (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)calloc (1, sizeof *self);
+    snprintf (self->dir, sizeof self->dir, "/tmp/jobd-verify-XXXXXX");
+    assert_non_null (mkdtemp (self->dir));
+    snprintf (self->copy, sizeof self->copy, "%s/copy", self->dir);
+    char store[96];
+    snprintf (store, sizeof store, "%s/store", self->dir);
+    store_fill (store, S_JOBS, 100);
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    nftw (self->dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
+    free (self);
+    return 0;
+}
+
+//  Copies the store's data.mdb into a fresh folder self->copy.
+static void
+s_copy (s_fixture_t *self)
+{
+    char command[512];
+    snprintf (command, sizeof command, "rm -rf %s && mkdir %s && cp %s/store/data.mdb %s/",
+              self->copy, self->copy, self->dir, self->copy);
+    assert_int_equal (system (command), 0);
+}
+
+//  Overwrites page (4 KiB) of the copy with pseudo-random bytes, or length bytes at offset
+//  inside it with ones complemented.
+static void
+s_damage (s_fixture_t *self, uint64_t page, size_t offset, size_t length)
+{
+    char path[128];
+    snprintf (path, sizeof path, "%s/data.mdb", self->copy);
+    int fd = open (path, O_RDWR);
+    assert_true (fd >= 0);
+    uint8_t bytes[4096];
+    assert_int_equal (pread (fd, bytes, sizeof bytes, (off_t)(page * 4096)), 4096);
+    if (length == 0) {
+        uint32_t seed = (uint32_t)page * 2654435761u;
+        for (size_t index = 0; index < sizeof bytes; index++) {
+            seed = seed * 1103515245u + 12345u;
+            bytes[index] = (uint8_t)(seed >> 16);
+        }
+    } else
+        for (size_t index = offset; index < offset + length; index++)
+            bytes[index] = (uint8_t)~bytes[index];
+    assert_int_equal (pwrite (fd, bytes, sizeof bytes, (off_t)(page * 4096)), 4096);
+    close (fd);
+}
+
+static void
+test_clean_store_passes (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char store[96];
+    snprintf (store, sizeof store, "%s/store", self->dir);
+    jobd_verify_report_t report = {.page_fn = s_page_seen, .page_arg = self};
+    int rc = jobd_store_verify (store, true, &report);
+    if (rc)
+        fprintf (stderr, "%s\n", report.problem);
+    assert_int_equal (rc, 0);
+    assert_false (report.damaged);
+    assert_int_equal (report.page_size, 4096);
+    assert_int_equal (report.databases, 6); //  meta, jobs, history, by_state, by_ext, log
+    assert_true (report.branch_pages > 0);
+    assert_true (report.leaf_pages > 10);
+    assert_true (report.overflow_pages >= 3 * (S_JOBS / 100));
+    //  Each job: its record and history entries, and its index entries.
+    assert_true (report.values >= 2 * S_JOBS);
+    assert_true (self->counts[JOBD_VERIFY_META] == 2 && self->counts[JOBD_VERIFY_BRANCH] > 0 &&
+                 self->counts[JOBD_VERIFY_LEAF] > 0 && self->counts[JOBD_VERIFY_OVERFLOW] > 0);
+}
+
+//  Damages one page of the copy and checks that the verify reports it on that page.
+static void
+s_expect_damage (s_fixture_t *self, uint64_t page, size_t offset, size_t length, bool on_page)
+{
+    s_copy (self);
+    s_damage (self, page, offset, length);
+    jobd_verify_report_t report = {0};
+    int rc = jobd_store_verify (self->copy, true, &report);
+    assert_int_equal (rc, JOBD_ECORRUPT);
+    assert_true (report.damaged);
+    assert_non_null (strstr (report.file, self->copy));
+    assert_true (report.problem[0] != 0);
+    if (on_page)
+        assert_true (report.page == page);
+}
+
+static void
+test_damaged_pages_are_found (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char store[96];
+    snprintf (store, sizeof store, "%s/store", self->dir);
+    jobd_verify_report_t report = {.page_fn = s_page_seen, .page_arg = self};
+    assert_int_equal (jobd_store_verify_structure (store, &report), 0);
+    //  Both meta pages, every branch page seen, and a sample of leaves and overflow pages.
+    s_expect_damage (self, 0, 0, 0, true);
+    s_expect_damage (self, 1, 0, 0, true);
+    for (size_t index = 0; index < self->counts[JOBD_VERIFY_BRANCH]; index++)
+        s_expect_damage (self, self->pages[JOBD_VERIFY_BRANCH][index], 0, 0, true);
+    for (size_t index = 0; index < self->counts[JOBD_VERIFY_LEAF]; index += 5)
+        s_expect_damage (self, self->pages[JOBD_VERIFY_LEAF][index], 0, 0, true);
+    for (size_t index = 0; index < self->counts[JOBD_VERIFY_OVERFLOW]; index++)
+        s_expect_damage (self, self->pages[JOBD_VERIFY_OVERFLOW][index], 0, 0, true);
+    //  A few bytes of a node's offset or header, not the whole page.
+    s_expect_damage (self, self->jobs_leaf, 16, 2, true);
+    s_expect_damage (self, self->jobs_leaf, 12, 1, true);
+}
+
+//  The offset in the jobs leaf of the value of its first node held in the page.
+static size_t
+s_value_offset (s_fixture_t *self)
+{
+    char path[128];
+    snprintf (path, sizeof path, "%s/store/data.mdb", self->dir);
+    int fd = open (path, O_RDONLY);
+    uint8_t page[4096];
+    assert_int_equal (pread (fd, page, sizeof page, (off_t)(self->jobs_leaf * 4096)), 4096);
+    close (fd);
+    uint16_t lower, pointer, flags, key_size;
+    memcpy (&lower, page + 12, 2);
+    for (size_t index = 0; 16 + 2 * index < lower; index++) {
+        memcpy (&pointer, page + 16 + 2 * index, 2);
+        memcpy (&flags, page + pointer + 4, 2);
+        memcpy (&key_size, page + pointer + 6, 2);
+        if (flags == 0)
+            return pointer + 8 + key_size + 1;
+    }
+    fail_msg ("no small value in page %llu", (unsigned long long)self->jobs_leaf);
+    return 0;
+}
+
+static void
+test_flipped_value_bytes_are_found (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char store[96];
+    snprintf (store, sizeof store, "%s/store", self->dir);
+    jobd_verify_report_t report = {.page_fn = s_page_seen, .page_arg = self};
+    assert_int_equal (jobd_store_verify_structure (store, &report), 0);
+    //  The first bytes of a record in a jobs leaf (the map's first key): its msgpack no longer
+    //  decodes. LMDB's page structure is untouched.
+    s_copy (self);
+    s_damage (self, self->jobs_leaf, s_value_offset (self), 3);
+    jobd_verify_report_t values = {0};
+    assert_int_equal (jobd_store_verify_structure (self->copy, &values), 0);
+    assert_int_equal (jobd_store_verify (self->copy, true, &values), JOBD_ECORRUPT);
+    assert_true (values.damaged);
+}
+
+static void
+test_truncated_and_foreign_files (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    s_copy (self);
+    char path[128];
+    snprintf (path, sizeof path, "%s/data.mdb", self->copy);
+    assert_int_equal (truncate (path, 3 * 4096), 0);
+    jobd_verify_report_t report = {0};
+    assert_int_equal (jobd_store_verify (self->copy, true, &report), JOBD_ECORRUPT);
+    assert_true (report.damaged);
+    //  Not an LMDB file at all.
+    FILE *file = fopen (path, "w");
+    fputs ("hello", file);
+    fclose (file);
+    memset (&report, 0, sizeof report);
+    assert_int_equal (jobd_store_verify (self->copy, true, &report), JOBD_ECORRUPT);
+    //  No file.
+    unlink (path);
+    memset (&report, 0, sizeof report);
+    assert_int_equal (jobd_store_verify (self->copy, true, &report), -ENOENT);
+}
+
+//  Reads from an image in memory.
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+} s_image_t;
+
+static long
+s_image_read (void *arg, uint64_t offset, void *buffer, size_t size)
+{
+    s_image_t *image = (s_image_t *)arg;
+    if (offset >= image->size)
+        return 0;
+    size_t length = image->size - offset < size ? image->size - offset : size;
+    memcpy (buffer, image->data + offset, length);
+    return (long)length;
+}
+
+static void
+test_every_byte_of_a_small_store (void **state)
+{
+    //  Flip each byte of a small store's pages in turn: the walk never crashes, and a flip that
+    //  it accepts changes no page structure LMDB relies on.
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char path[128];
+    snprintf (path, sizeof path, "%s/store/data.mdb", self->dir);
+    FILE *file = fopen (path, "rb");
+    assert_non_null (file);
+    uint8_t *data = (uint8_t *)malloc (8 * 4096);
+    size_t size = fread (data, 1, 8 * 4096, file);
+    fclose (file);
+    s_image_t image = {data, size};
+    size_t found = 0;
+    for (size_t offset = 0; offset < size; offset += 7) {
+        data[offset] ^= 0x5a;
+        jobd_verify_report_t report = {0};
+        if (jobd_store_verify_image (s_image_read, &image, size, 0, &report) == JOBD_ECORRUPT)
+            found++;
+        data[offset] ^= 0x5a;
+    }
+    assert_true (found > 0);
+    free (data);
+}
+
+int
+main (void)
+{
+#define T(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T (test_clean_store_passes), T (test_damaged_pages_are_found),
+        T (test_flipped_value_bytes_are_found), T (test_truncated_and_foreign_files),
+        T (test_every_byte_of_a_small_store)};
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
