@@ -80,6 +80,13 @@ s_endpoint (jobd_config_t *config, const char *key, const char *run_dir, const c
         snprintf (endpoint, size, "ipc://%s/%s", run_dir, file);
 }
 
+//  Damage the store met on a read or write: logged (the store rate-limits it).
+static void
+s_store_damage (const char *line, void *arg)
+{
+    jobd_log (JOBD_LOG_ERROR, LOG, "%s", line);
+}
+
 //  Waits for SIGTERM or SIGINT, or for the broker to die. Returns the exit code.
 static int
 s_wait (int signal_fd, jobd_broker_t *broker)
@@ -238,6 +245,7 @@ main (int argc, char *argv[])
         exit_code = EXIT_STORE;
         goto out;
     }
+    jobd_store_set_damage_fn (store, s_store_damage, NULL);
     char admin[1200], events[1200];
     s_endpoint (config, "admin", run_dir, "admin.sock", admin, sizeof admin);
     s_endpoint (config, "events", run_dir, "events.sock", events, sizeof events);

@@ -269,6 +269,7 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     if (!self)
         return -ENOMEM;
     self->path = strdup (path);
+    pthread_mutex_init (&self->damage_lock, NULL);
     msgpack_sbuffer_init (&self->scratch);
     self->batch_jobs = zhashx_new ();
     self->batch_streams = zhashx_new ();
@@ -303,6 +304,7 @@ jobd_store_destroy (jobd_store_t **self_p)
     zhashx_destroy (&self->batch_jobs);
     zhashx_destroy (&self->batch_streams);
     free (self->path);
+    pthread_mutex_destroy (&self->damage_lock);
     free (self);
     *self_p = NULL;
 }
@@ -797,7 +799,8 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
         self->failed = rc;
     if (rc)
         jobd_apply_result_clear (result); //  keeps result->job
-    return rc;
+    return jobd_store_damaged (self, rc, "applying a %s event (job '%.64s')",
+                               jobd_event_type_name (event->type), result->job);
 }
 
 static void
@@ -823,7 +826,7 @@ jobd_store_commit (jobd_store_t *self)
         rc = jobd_store_mdb_error (mdb_txn_commit (self->txn));
     jobd_store_log_end (self, rc == 0);
     s_batch_end (self);
-    return rc;
+    return jobd_store_damaged (self, rc, "committing a batch");
 }
 
 void

@@ -6,6 +6,7 @@
 #include "jobd_store.h"
 #include <czmq.h>
 #include <lmdb.h>
+#include <pthread.h>
 
 struct _jobd_store_t {
     MDB_env *env;
@@ -25,6 +26,12 @@ struct _jobd_store_t {
     uint64_t next_id;   //  the next job number, in the open batch (0: not read yet)
     bool next_id_dirty; //  taken from in the open batch: written to meta at commit
     char *path;
+    pthread_mutex_t damage_lock; //  the damage report: any reader's thread
+    jobd_store_damage_fn *damage_fn;
+    void *damage_arg;
+    uint64_t damage_count;
+    uint64_t damage_held;    //  reports held back since the last line
+    int64_t damage_last_ms;  //  when the last line went out (0: never)
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
     zhashx_t *batch_jobs;    //  job id -> the batch's copy of each job it touched
     zhashx_t *batch_streams; //  stream -> the batch's last position applied from it
@@ -32,6 +39,11 @@ struct _jobd_store_t {
 
 //  Longest by_ext key: backend, 0, ext.
 #define JOBD_STORE_EXT_KEY_MAX (2 * JOBD_ID_MAX + 1)
+
+//  Reports damage (rc JOBD_ECORRUPT) met doing what (printf-style) to the damage function,
+//  rate-limited (jobd_store_damage.c). Returns rc, whatever it is.
+int jobd_store_damaged (jobd_store_t *self, int rc, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 //  Maps an LMDB return code into jobd's range (MDB_NOTFOUND: JOBD_ENOTFOUND).
 int jobd_store_mdb_error (int rc);

@@ -22,7 +22,7 @@ jobd_store_job_get (jobd_store_t *self, const char *id, jobd_job_t **job_p)
         return rc;
     rc = jobd_store_job_load (self, txn, id, job_p);
     mdb_txn_abort (txn);
-    return rc;
+    return jobd_store_damaged (self, rc, "reading job '%.64s'", id);
 }
 
 int
@@ -37,7 +37,7 @@ jobd_store_job_find (jobd_store_t *self, const char *backend, const char *ext, c
     mdb_txn_abort (txn);
     if (rc == 0 && !(*id_p = strdup (id)))
         rc = -ENOMEM;
-    return rc;
+    return jobd_store_damaged (self, rc, "looking up backend id '%.64s'", ext ? ext : "");
 }
 
 //  Decodes one history entry: the transition with sequence number seq of the job whose key
@@ -119,7 +119,7 @@ jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p
         rc = -ENOMEM;
     if (rc) {
         jobd_store_history_free (&events, count);
-        return rc;
+        return jobd_store_damaged (self, rc, "reading the history of job '%.64s'", id);
     }
     *events_p = events;
     *count_p = count;
@@ -208,7 +208,7 @@ jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn
         mdb_cursor_close (cursor);
     }
     mdb_txn_abort (txn);
-    return rc == 1 ? 0 : rc;
+    return rc == 1 ? 0 : jobd_store_damaged (self, rc, "listing jobs");
 }
 
 int
@@ -233,5 +233,5 @@ jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
     }
     mdb_cursor_close (cursor);
     mdb_txn_abort (txn);
-    return rc;
+    return jobd_store_damaged (self, rc, "counting jobs by state");
 }

@@ -191,8 +191,9 @@ s_free_list (s_walk_t *self, s_tree_t *tree, uint64_t page, const uint8_t *data,
 {
     if (size < 8 || size % 8)
         return s_damage (self, page, tree->name, "a free list entry of %zu bytes", size);
+    //  A record may have been reserved larger than the list it holds.
     uint64_t count = s_u64 (data);
-    if (count != size / 8 - 1)
+    if (count > size / 8 - 1)
         return s_damage (self, page, tree->name, "a free list entry counts %llu pages in %zu bytes",
                          (unsigned long long)count, size);
     for (uint64_t index = 1; index <= count; index++) {
@@ -207,30 +208,34 @@ s_free_list (s_walk_t *self, s_tree_t *tree, uint64_t page, const uint8_t *data,
     return 0;
 }
 
-//  Checks the overflow pages of a large value of size bytes at page. When out is not NULL, the
-//  value is read into it (the free list needs its page numbers).
+//  Checks the overflow pages of a large value of size bytes at page. The run may be longer than
+//  the value needs (LMDB rewrites a shorter value in place). When out is not NULL, the value is
+//  read into it (the free list needs its page numbers).
 static int
 s_overflow (s_walk_t *self, s_tree_t *tree, uint64_t page, uint64_t size, uint8_t *out)
 {
-    uint64_t count = (size + S_PAGEHDRSZ + self->psize - 1) / self->psize;
-    int rc = s_claim (self, page, count, tree->name);
-    if (rc)
-        return rc;
+    uint64_t needed = (size + S_PAGEHDRSZ + self->psize - 1) / self->psize;
     uint8_t header[S_PAGEHDRSZ];
+    if (page < 2 || page > self->last_page)
+        return s_claim (self, page, needed, tree->name);
     long got = self->read_fn (self->arg, page * self->psize, header, sizeof header);
     if (got < 0)
         return (int)got;
-    if (got != sizeof header || (page + count) * self->psize > self->file_size)
-        return s_damage (self, page, tree->name, "overflow pages %llu..%llu are past the file end",
-                         (unsigned long long)page, (unsigned long long)(page + count - 1));
-    uint16_t flags = s_u16 (header + 10) & ~S_P_DIRTY;
-    if (s_u64 (header) != page || flags != S_P_OVERFLOW || s_u32 (header + 12) != count)
+    uint16_t flags = got == sizeof header ? s_u16 (header + 10) & ~S_P_DIRTY : 0;
+    uint64_t count = got == sizeof header ? s_u32 (header + 12) : 0;
+    if (got != sizeof header || s_u64 (header) != page || flags != S_P_OVERFLOW || count < needed)
         return s_damage (self, page, tree->name,
                          "page %llu should start %llu overflow page(s) of a %llu-byte value, but "
-                         "its header says page %llu, flags 0x%x, %u page(s)",
-                         (unsigned long long)page, (unsigned long long)count,
+                         "its header says page %llu, flags 0x%x, %llu page(s)",
+                         (unsigned long long)page, (unsigned long long)needed,
                          (unsigned long long)size, (unsigned long long)s_u64 (header), flags,
-                         s_u32 (header + 12));
+                         (unsigned long long)count);
+    int rc = s_claim (self, page, count, tree->name);
+    if (rc)
+        return rc;
+    if ((page + count) * self->psize > self->file_size)
+        return s_damage (self, page, tree->name, "overflow pages %llu..%llu are past the file end",
+                         (unsigned long long)page, (unsigned long long)(page + count - 1));
     if (out) {
         got = self->read_fn (self->arg, page * self->psize + S_PAGEHDRSZ, out, size);
         if (got < 0)
@@ -250,7 +255,9 @@ s_sub_page (s_walk_t *self, s_tree_t *tree, uint64_t page, const uint8_t *sub, s
 {
     if (size < S_PAGEHDRSZ)
         return s_damage (self, page, tree->name, "a %zu-byte page of duplicates", size);
-    uint16_t flags = s_u16 (sub + 10), lower = s_u16 (sub + 12), upper = s_u16 (sub + 14);
+    //  LMDB makes a sub-page with P_DIRTY set, and writes it as it is.
+    uint16_t flags = s_u16 (sub + 10) & ~S_P_DIRTY, lower = s_u16 (sub + 12),
+             upper = s_u16 (sub + 14);
     if (flags != (S_P_LEAF | S_P_SUBP) || lower < S_PAGEHDRSZ || (lower - S_PAGEHDRSZ) % 2 ||
         lower > upper || upper > size || lower == S_PAGEHDRSZ)
         return s_damage (self, page, tree->name,

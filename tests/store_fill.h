@@ -4,6 +4,7 @@
 #define JOBD_TEST_STORE_FILL_H_INCLUDED
 
 #include "jobd_store.h"
+#include <lmdb.h>
 #include <string.h>
 
 static void
@@ -50,6 +51,24 @@ store_fill (const char *dir, int jobs, int big_every)
     }
     assert_int_equal (jobd_store_commit (store), 0);
     jobd_store_destroy (&store);
+}
+
+//  Writes one raw value into database db of the (closed) store in dir, with LMDB itself.
+static void
+store_fill_raw_put (const char *dir, const char *db, const char *key, const void *data, size_t size)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
+    assert_int_equal (mdb_env_open (env, dir, 0, 0600), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, db, 0, &dbi), 0);
+    MDB_val k = {strlen (key), (void *)key}, v = {size, (void *)data};
+    assert_int_equal (mdb_put (txn, dbi, &k, &v, 0), 0);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
 }
 
 #endif

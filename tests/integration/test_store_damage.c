@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include "../store_fill.h"
 #include <fcntl.h>
+#include <lmdb.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -177,12 +178,107 @@ test_damaged_overflow_page (void **state)
     s_check_damaged ("overflow");
 }
 
+//  Overwrites job id's record in the harness's store with bytes that are no msgpack map: the
+//  pages stay whole, the value is damaged.
+static void
+s_damage_record (const char *id)
+{
+    store_fill_raw_put (s_harness.store, "jobs", id, "\xc1\xc1\xc1\xc1", 4);
+}
+
+static int
+s_count (const char *text, const char *what)
+{
+    int count = 0;
+    for (const char *at = strstr (text, what); at; at = strstr (at + 1, what))
+        count++;
+    return count;
+}
+
+static void
+test_damaged_value_with_jobd_up (void **state)
+{
+    //  The pages are whole, so jobd starts; every read of the record answers ECORRUPT, the
+    //  log says so once (not once per reply), other jobs still read, and --verify finds it.
+    s_damaged_store (-1);
+    s_damage_record ("job-7");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int code = s_run ("jobctl", "--run-dir", s_harness.run_dir, "show", "job-7", NULL);
+        print_message ("jobctl show job-7 (jobd up): %d: %s", code, s_err);
+        assert_int_equal (code, 1);
+        assert_non_null (strstr (s_err, "corrupt"));
+    }
+    assert_int_equal (s_run ("jobctl", "--run-dir", s_harness.run_dir, "show", "job-8", NULL), 0);
+    int code = s_run ("jobd", "--verify", "-c", s_harness.config, NULL);
+    print_message ("%s", s_out);
+    assert_int_equal (code, 6);
+    assert_non_null (strstr (s_out, "job-7"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    char log[65536] = "";
+    FILE *file = fopen (s_harness.log, "r");
+    size_t size = fread (log, 1, sizeof log - 1, file);
+    fclose (file);
+    log[size] = 0;
+    assert_int_equal (s_count (log, "damaged data reading job 'job-7'"), 1);
+    assert_non_null (strstr (log, "jobd --verify"));
+}
+
+static void
+test_backup_while_running_and_restore (void **state)
+{
+    s_damaged_store (-1);
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    char backup[400];
+    snprintf (backup, sizeof backup, "%s/backup", s_harness.dir);
+    int code = s_run ("jobd", "--backup", backup, "-c", s_harness.config, NULL);
+    print_message ("backup: %d\n%s%s", code, s_out, s_err);
+    assert_int_equal (code, 0);
+    assert_non_null (strstr (s_out, "backup of"));
+    //  A backup is never overwritten.
+    assert_int_equal (s_run ("jobd", "--backup", backup, "-c", s_harness.config, NULL), 4);
+    assert_non_null (strstr (s_err, "exists"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+
+    //  The store is damaged while jobd is down: the clean stop's mark does not cover it.
+    char mark[400];
+    snprintf (mark, sizeof mark, "%s/jobd.clean", s_harness.store);
+    assert_int_equal (access (mark, F_OK), 0);
+    char path[400];
+    snprintf (path, sizeof path, "%s/data.mdb", s_harness.store);
+    int fd = open (path, O_WRONLY);
+    assert_true (fd >= 0);
+    char zeros[4096] = {0};
+    assert_int_equal (pwrite (fd, zeros, sizeof zeros, (off_t)s_pages[JOBD_VERIFY_LEAF] * 4096),
+                      4096);
+    close (fd);
+    assert_int_equal (s_run ("jobd", "-c", s_harness.config, NULL), 6);
+
+    //  The documented restore: move the damaged folder aside, put the backup's data.mdb in a
+    //  fresh folder, start.
+    char command[1400];
+    snprintf (command, sizeof command, "mv %s %s.damaged && mkdir -m 700 %s && cp %s/data.mdb %s/",
+              s_harness.store, s_harness.store, s_harness.store, backup, s_harness.store);
+    assert_int_equal (system (command), 0);
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    assert_int_equal (s_run ("jobctl", "--run-dir", s_harness.run_dir, "show", "job-350", NULL), 0);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    snprintf (command, sizeof command, "rm -rf %s.damaged", s_harness.store);
+    assert_int_equal (system (command), 0);
+}
+
 int
 main (void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_clean_store_verifies), cmocka_unit_test (test_damaged_meta_page),
-        cmocka_unit_test (test_damaged_branch_page), cmocka_unit_test (test_damaged_leaf_page),
-        cmocka_unit_test (test_damaged_overflow_page)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test (test_clean_store_verifies),
+                                       cmocka_unit_test (test_damaged_meta_page),
+                                       cmocka_unit_test (test_damaged_branch_page),
+                                       cmocka_unit_test (test_damaged_leaf_page),
+                                       cmocka_unit_test (test_damaged_overflow_page),
+                                       cmocka_unit_test (test_damaged_value_with_jobd_up),
+                                       cmocka_unit_test (test_backup_while_running_and_restore)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -10,6 +10,7 @@
 #include "../store_fill.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <lmdb.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,13 +269,133 @@ test_every_byte_of_a_small_store (void **state)
     free (data);
 }
 
+//  Applies one event, whatever comes of it: refusals are part of a random run.
+static void
+s_try (jobd_store_t *store, jobd_event_t **event_p)
+{
+    jobd_apply_result_t result;
+    jobd_event_set (&(*event_p)->source, "test");
+    jobd_store_apply (store, *event_p, &result);
+    jobd_apply_result_clear (&result);
+    jobd_event_destroy (event_p);
+}
+
+static void
+test_healthy_stores_always_pass (void **state)
+{
+    //  A store taken through random batches of every kind of write (new jobs with small and
+    //  large specs, transitions, retries that drop backend ids, cancels, log cursors that
+    //  prune): the walk must find no damage after any commit, and the value pass none at the
+    //  end. A false alarm would keep a healthy jobd from starting.
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char dir[96];
+    snprintf (dir, sizeof dir, "%s/random", self->dir);
+    jobd_store_t *store = NULL;
+    assert_int_equal (jobd_store_open (dir, 0, 0, &store, NULL, 0), 0);
+    srand (7);
+    static char spec[20000];
+    int jobs = 0;
+    for (int batch = 0; batch < 80; batch++) {
+        assert_int_equal (jobd_store_begin (store), 0);
+        for (int step = 0; step < 50; step++) {
+            int what = rand () % 10;
+            char id[32], ext[32];
+            snprintf (id, sizeof id, "job-%d", jobs ? 1 + rand () % jobs : 1);
+            snprintf (ext, sizeof ext, "app-%d", rand () % 500);
+            jobd_event_t *event = NULL;
+            if (what < 3 || jobs == 0) {
+                size_t size = rand () % 4 == 0 ? 2000 + (size_t)(rand () % 18000) : 100;
+                memset (spec, 'a' + rand () % 26, size);
+                spec[size] = 0;
+                event = jobd_event_new (JOBD_EVENT_SUBMIT);
+                jobd_event_set (&event->kind, "spark");
+                jobd_event_set (&event->spec, spec);
+                jobs++;
+            } else if (what < 7) {
+                event = jobd_event_new (JOBD_EVENT_OBSERVED);
+                jobd_event_set (&event->job, id);
+                jobd_event_set (&event->backend, "standalone");
+                if (rand () % 2)
+                    jobd_event_set (&event->ext, ext);
+                if (rand () % 3 == 0)
+                    jobd_event_set (&event->error, spec + sizeof spec - 1 - rand () % 3000);
+                event->state = (jobd_state_t)(JOBD_STATE_QUEUED + rand () % 9);
+            } else if (what < 8) {
+                event = jobd_event_new (rand () % 2 ? JOBD_EVENT_RETRY : JOBD_EVENT_CANCEL);
+                jobd_event_set (&event->job, id);
+            } else {
+                uint64_t head = 0;
+                jobd_store_cursor_get (store, NULL, NULL, &head);
+                event = jobd_event_new (JOBD_EVENT_CURSOR);
+                jobd_event_set (&event->name, rand () % 2 ? "outbox" : "audit");
+                event->seq = head ? (uint64_t)rand () % head : 0;
+            }
+            s_try (store, &event);
+        }
+        assert_int_equal (jobd_store_commit (store), 0);
+        jobd_verify_report_t report = {0};
+        int rc = jobd_store_verify_structure (dir, &report);
+        if (rc)
+            fail_msg ("batch %d: %s (page %llu, database %s)", batch, report.problem,
+                      (unsigned long long)report.page, report.database);
+    }
+    jobd_store_destroy (&store);
+    jobd_verify_report_t report = {0};
+    int rc = jobd_store_verify (dir, true, &report);
+    if (rc)
+        fail_msg ("%s (database %s)", report.problem, report.database);
+    assert_true (report.overflow_pages > 0 && report.branch_pages > 0);
+}
+
+static void
+s_damage_line (const char *line, void *arg)
+{
+    char *last = (char *)arg;
+    snprintf (last, 2048, "%s", line);
+    last[2047]++; //  the count of lines, in the buffer's last byte
+}
+
+static void
+test_reads_that_meet_damage_are_reported (void **state)
+{
+    //  A record overwritten with bytes that are no msgpack map: every read of it answers
+    //  ECORRUPT; the operator hears of it once per quiet period, with the file and what to do.
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char store_dir[96];
+    snprintf (store_dir, sizeof store_dir, "%s/store", self->dir);
+    store_fill_raw_put (store_dir, "jobs", "job-7", "\xc1\xc1\xc1\xc1", 4);
+
+    jobd_store_t *store = NULL;
+    assert_int_equal (jobd_store_open (store_dir, JOBD_STORE_RDONLY, 0, &store, NULL, 0), 0);
+    static char last[2048];
+    memset (last, 0, sizeof last);
+    jobd_store_set_damage_fn (store, s_damage_line, last);
+    jobd_job_t *job = NULL;
+    for (int attempt = 0; attempt < 5; attempt++)
+        assert_int_equal (jobd_store_job_get (store, "job-7", &job), JOBD_ECORRUPT);
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    assert_int_equal (jobd_store_history (store, "job-7", &history, &count), JOBD_ECORRUPT);
+    assert_int_equal (jobd_store_job_get (store, "job-8", &job), 0); //  others still read
+    jobd_job_destroy (&job);
+    assert_int_equal (jobd_store_damage_count (store), 6);
+    assert_int_equal (last[2047], 1);
+    assert_non_null (strstr (last, "data.mdb"));
+    assert_non_null (strstr (last, "job-7"));
+    assert_non_null (strstr (last, "jobd --verify"));
+    jobd_store_destroy (&store);
+}
+
 int
 main (void)
 {
 #define T(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
-    const struct CMUnitTest tests[] = {
-        T (test_clean_store_passes), T (test_damaged_pages_are_found),
-        T (test_flipped_value_bytes_are_found), T (test_truncated_and_foreign_files),
-        T (test_every_byte_of_a_small_store)};
+    const struct CMUnitTest tests[] = {T (test_clean_store_passes),
+                                       T (test_damaged_pages_are_found),
+                                       T (test_flipped_value_bytes_are_found),
+                                       T (test_truncated_and_foreign_files),
+                                       T (test_every_byte_of_a_small_store),
+                                       T (test_reads_that_meet_damage_are_reported),
+                                       T (test_healthy_stores_always_pass)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
