@@ -469,7 +469,9 @@ s_tree (s_walk_t *self, s_tree_t *tree)
     return 0;
 }
 
-//  Reads and checks meta page index (0 or 1) into meta (the page's first 152 bytes).
+//  Reads and checks meta page index (0 or 1) into meta (the page's first 152 bytes): what LMDB
+//  checks before it uses either. The last page is checked on the meta page walked only: while
+//  jobd writes, the other one may name pages past the file's size as last seen.
 static int
 s_meta (s_walk_t *self, unsigned index, uint32_t psize, uint8_t *meta)
 {
@@ -490,16 +492,12 @@ s_meta (s_walk_t *self, unsigned index, uint32_t psize, uint8_t *meta)
     if (page_size != psize)
         return s_damage (self, index, "meta", "meta page %u records a page size of %u", index,
                          page_size);
-    uint64_t last = s_u64 (meta + 136);
-    if (last < 1 || last >= self->file_size / psize)
-        return s_damage (self, index, "meta",
-                         "meta page %u says the last page is %llu, the file holds %llu", index,
-                         (unsigned long long)last, (unsigned long long)(self->file_size / psize));
     return 0;
 }
 
-//  Reads both meta pages and picks the one of txnid (0: the newer). Fills self->psize,
-//  self->last_page, the two database records and the report's header fields.
+//  Reads both meta pages and picks the one of txnid (0: the newer; -EAGAIN when neither holds
+//  it any more: a writer committed twice since). Fills self->psize, self->last_page, the two
+//  database records and the report's header fields.
 static int
 s_metas (s_walk_t *self, uint64_t txnid, s_db_t *free_db, s_db_t *main_db)
 {
@@ -520,13 +518,17 @@ s_metas (s_walk_t *self, uint64_t txnid, s_db_t *free_db, s_db_t *main_db)
     unsigned pick = s_u64 (metas[1] + 144) > s_u64 (metas[0] + 144);
     if (txnid) {
         if (s_u64 (metas[0] + 144) != txnid && s_u64 (metas[1] + 144) != txnid)
-            return s_damage (self, UINT64_MAX, "meta", "no meta page holds transaction %llu",
-                             (unsigned long long)txnid);
+            return -EAGAIN;
         pick = s_u64 (metas[1] + 144) == txnid;
     }
     const uint8_t *meta = metas[pick];
-    self->last_page = s_u64 (meta + 136);
-    self->report->last_page = self->last_page;
+    uint64_t last = s_u64 (meta + 136);
+    if (last < 1 || last >= self->file_size / psize)
+        return s_damage (self, pick, "meta",
+                         "meta page %u says the last page is %llu, the file holds %llu", pick,
+                         (unsigned long long)last, (unsigned long long)(self->file_size / psize));
+    self->last_page = last;
+    self->report->last_page = last;
     self->report->txnid = s_u64 (meta + 144);
     *free_db = s_db_read (meta + 40);
     *main_db = s_db_read (meta + 88);
@@ -595,25 +597,32 @@ jobd_store_verify_structure (const char *path, jobd_verify_report_t *report)
 {
     snprintf (report->file, sizeof report->file, "%s/data.mdb", path);
     int fd = open (report->file, O_RDONLY | O_CLOEXEC);
-    struct stat status;
-    if (fd < 0 || fstat (fd, &status)) {
+    if (fd < 0) {
         int rc = -errno;
         snprintf (report->problem, sizeof report->problem, "%s", strerror (errno));
-        if (fd >= 0)
-            close (fd);
         return rc;
     }
     //  A read transaction pins the snapshot walked: its pages are not reused while it lives.
     //  When LMDB cannot open the file, the walk finds out why, on the newest meta page.
     MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    uint64_t txnid = 0;
-    if (mdb_env_create (&env) == 0 && mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600) == 0 &&
-        mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) == 0)
-        txnid = mdb_txn_id (txn);
-    int rc = jobd_store_verify_image (s_pread, &fd, (uint64_t)status.st_size, txnid, report);
-    if (txn)
-        mdb_txn_abort (txn);
+    if (mdb_env_create (&env) || mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600)) {
+        mdb_env_close (env);
+        env = NULL;
+    }
+    int rc = -EAGAIN;
+    for (int attempt = 0; attempt < 100 && rc == -EAGAIN; attempt++) {
+        MDB_txn *txn = NULL;
+        uint64_t txnid = 0;
+        if (env && mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) == 0)
+            txnid = mdb_txn_id (txn);
+        //  The size after the snapshot began: every page it names is in the file.
+        struct stat status;
+        rc = fstat (fd, &status) ? -errno : 0;
+        if (rc == 0)
+            rc = jobd_store_verify_image (s_pread, &fd, (uint64_t)status.st_size, txnid, report);
+        if (txn)
+            mdb_txn_abort (txn);
+    }
     if (env)
         mdb_env_close (env);
     close (fd);

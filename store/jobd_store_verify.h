@@ -55,8 +55,9 @@ typedef long (jobd_store_verify_read_fn) (void *arg, uint64_t offset, void *buff
 //  every page of every database reachable from the meta page of transaction txnid (0: the
 //  newest), the free list, and the overflow pages of large values. Every offset, size, page
 //  number, page kind, depth and key order is checked before it is used; a page reached twice
-//  is damage. Returns 0 (report->damaged false), JOBD_ECORRUPT (report says where and what), or
-//  -ENOMEM / a read error. Never trusts the file: safe on any bytes.
+//  is damage. Returns 0 (report->damaged false), JOBD_ECORRUPT (report says where and what),
+//  -EAGAIN (txnid is on neither meta page any more: a writer committed twice since), or -ENOMEM /
+//  a read error. Never trusts the file: safe on any bytes.
 int jobd_store_verify_image (jobd_store_verify_read_fn *read_fn, void *arg, uint64_t file_size,
                              uint64_t txnid, jobd_verify_report_t *report);
 
