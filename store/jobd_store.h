@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define JOBD_STORE_FORMAT 2 //  on-disk format written by this build (2: the transition log)
+#define JOBD_STORE_FORMAT 3 //  on-disk format written by this build (3: record checksums)
 
 #define JOBD_STORE_RDONLY 1 //  open flag: read-only (jobctl while jobd is down, tests)
 

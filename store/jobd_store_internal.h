@@ -5,8 +5,10 @@
 
 #include "jobd_store.h"
 #include <czmq.h>
+#include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <string.h>
 
 struct _jobd_store_t {
     MDB_env *env;
@@ -17,6 +19,7 @@ struct _jobd_store_t {
     MDB_dbi by_ext;     //  backend, 0, ext -> job id
     MDB_dbi log;        //  be64 log position -> history key (job id, 0, be64 seq) of a transition
     bool has_log;       //  the log database exists (a read-only format 1 store has none)
+    bool summed;        //  format 3 or later: every job record ends with its checksum
     bool logging;       //  a cursor exists: every transition is logged
     uint64_t log_next;  //  the next log position, in the open batch
     uint64_t log_saved; //  the next log position, as committed
@@ -44,6 +47,24 @@ struct _jobd_store_t {
 //  rate-limited (jobd_store_damage.c). Returns rc, whatever it is.
 int jobd_store_damaged (jobd_store_t *self, int rc, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+//  Record checksums (jobd_store_sum.c): CRC32C, 4 bytes big-endian after the msgpack bytes.
+#define JOBD_STORE_SUM_SIZE 4
+
+//  Returns the CRC32C of size bytes at data.
+uint32_t jobd_store_crc32c (const void *data, size_t size);
+
+//  Checks a job record as read: sets *size_p to the size of its msgpack bytes. Returns 0, or
+//  JOBD_ECORRUPT when its checksum does not match (a record without one is read as it is in a
+//  store older than format 3).
+int jobd_store_record (jobd_store_t *self, const MDB_val *value, size_t *size_p);
+
+//  Appends the checksum of buffer's bytes to buffer. Returns 0 or -ENOMEM.
+int jobd_store_sum_append (msgpack_sbuffer *buffer);
+
+//  Gives every job record in txn its checksum (the upgrade to format 3). Returns 0 or an LMDB
+//  error.
+int jobd_store_sum_upgrade (jobd_store_t *self, MDB_txn *txn);
 
 //  Maps an LMDB return code into jobd's range (MDB_NOTFOUND: JOBD_ENOTFOUND).
 int jobd_store_mdb_error (int rc);

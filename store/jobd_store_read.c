@@ -139,10 +139,12 @@ jobd_store_history_free (jobd_event_t ***events_p, size_t count)
 
 //  Calls fn with the decoded job. Returns 0 to go on, 1 to stop, or JOBD_ECORRUPT.
 static int
-s_scan_call (const MDB_val *record, jobd_store_scan_fn *fn, void *arg)
+s_scan_call (jobd_store_t *self, const MDB_val *record, jobd_store_scan_fn *fn, void *arg)
 {
     jobd_job_t *job = NULL;
-    if (jobd_job_decode (record->mv_data, record->mv_size, &job, NULL, 0))
+    size_t size;
+    if (jobd_store_record (self, record, &size) ||
+        jobd_job_decode (record->mv_data, size, &job, NULL, 0))
         return JOBD_ECORRUPT;
     bool more = fn (job, arg);
     jobd_job_destroy (&job);
@@ -158,7 +160,7 @@ s_scan_all (jobd_store_t *self, MDB_txn *txn, jobd_store_scan_fn *fn, void *arg)
     MDB_val key, value;
     int mdb_rc = rc ? 0 : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
     while (rc == 0 && mdb_rc == 0) {
-        rc = s_scan_call (&value, fn, arg);
+        rc = s_scan_call (self, &value, fn, arg);
         if (rc == 0)
             mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
@@ -181,7 +183,7 @@ s_scan_state (jobd_store_t *self, MDB_txn *txn, MDB_cursor *cursor, jobd_state_t
         mdb_rc = mdb_get (txn, self->jobs, &id, &record);
         rc = mdb_rc == MDB_NOTFOUND ? JOBD_ECORRUPT : jobd_store_mdb_error (mdb_rc);
         if (rc == 0)
-            rc = s_scan_call (&record, fn, arg);
+            rc = s_scan_call (self, &record, fn, arg);
         if (rc == 0)
             mdb_rc = mdb_cursor_get (cursor, &key, &id, MDB_NEXT_DUP);
     }

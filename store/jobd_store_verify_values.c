@@ -105,7 +105,11 @@ s_jobs (jobd_store_t *self, MDB_txn *txn, jobd_verify_report_t *report)
         s_at ("jobs", &key);
         jobd_job_t *job = NULL;
         char reason[256];
-        if (jobd_job_decode (value.mv_data, value.mv_size, &job, reason, sizeof reason))
+        size_t size = 0;
+        if (jobd_store_record (self, &value, &size))
+            rc = s_damage (report, "jobs", "job '%.*s': its record does not match its checksum",
+                           (int)(key.mv_size & 0xff), (const char *)key.mv_data);
+        else if (jobd_job_decode (value.mv_data, size, &job, reason, sizeof reason))
             rc = s_damage (report, "jobs", "job '%.*s': %s", (int)(key.mv_size & 0xff),
                            (const char *)key.mv_data, reason);
         else if (strlen (job->id) != key.mv_size || memcmp (job->id, key.mv_data, key.mv_size))

@@ -5,6 +5,7 @@
 
 #include "jobd_store.h"
 #include <lmdb.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -53,6 +54,26 @@ store_fill (const char *dir, int jobs, int big_every)
     jobd_store_destroy (&store);
 }
 
+//  Opens database db of the (closed) store in dir with LMDB itself, in a write transaction.
+static void
+store_fill_raw_begin (const char *dir, const char *db, MDB_env **env_p, MDB_txn **txn_p,
+                      MDB_dbi *dbi_p)
+{
+    assert_int_equal (mdb_env_create (env_p), 0);
+    assert_int_equal (mdb_env_set_maxdbs (*env_p, 8), 0);
+    assert_int_equal (mdb_env_open (*env_p, dir, 0, 0600), 0);
+    assert_int_equal (mdb_txn_begin (*env_p, NULL, 0, txn_p), 0);
+    assert_int_equal (mdb_dbi_open (*txn_p, db, 0, dbi_p), 0);
+}
+
+//  Commits and closes what store_fill_raw_begin opened.
+static void
+store_fill_raw_commit (MDB_env *env, MDB_txn *txn)
+{
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+}
+
 //  Writes one raw value into database db of the (closed) store in dir, with LMDB itself.
 static void
 store_fill_raw_put (const char *dir, const char *db, const char *key, const void *data, size_t size)
@@ -60,15 +81,30 @@ store_fill_raw_put (const char *dir, const char *db, const char *key, const void
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
-    assert_int_equal (mdb_env_create (&env), 0);
-    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
-    assert_int_equal (mdb_env_open (env, dir, 0, 0600), 0);
-    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    assert_int_equal (mdb_dbi_open (txn, db, 0, &dbi), 0);
+    store_fill_raw_begin (dir, db, &env, &txn, &dbi);
     MDB_val k = {strlen (key), (void *)key}, v = {size, (void *)data};
     assert_int_equal (mdb_put (txn, dbi, &k, &v, 0), 0);
-    assert_int_equal (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
+    store_fill_raw_commit (env, txn);
+}
+
+//  Flips one bit of the byte at the middle of key's value in database db of the (closed) store
+//  in dir: inside a job record, a letter of its spec; the msgpack still decodes.
+static void
+store_fill_raw_flip (const char *dir, const char *db, const char *key)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    store_fill_raw_begin (dir, db, &env, &txn, &dbi);
+    MDB_val k = {strlen (key), (void *)key}, v;
+    assert_int_equal (mdb_get (txn, dbi, &k, &v), 0);
+    char *copy = (char *)malloc (v.mv_size);
+    memcpy (copy, v.mv_data, v.mv_size);
+    copy[v.mv_size / 2] ^= 0x01;
+    MDB_val flipped = {v.mv_size, copy};
+    assert_int_equal (mdb_put (txn, dbi, &k, &flipped, 0), 0);
+    store_fill_raw_commit (env, txn);
+    free (copy);
 }
 
 #endif

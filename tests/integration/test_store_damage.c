@@ -202,6 +202,7 @@ test_damaged_value_with_jobd_up (void **state)
     //  log says so once (not once per reply), other jobs still read, and --verify finds it.
     s_damaged_store (-1);
     s_damage_record ("job-7");
+    store_fill_raw_flip (s_harness.store, "jobs", "job-9"); //  still decodes: the checksum
     assert_true (harness_start (&s_harness) > 0);
     assert_true (harness_wait_ready (&s_harness, 10000));
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -210,6 +211,8 @@ test_damaged_value_with_jobd_up (void **state)
         assert_int_equal (code, 1);
         assert_non_null (strstr (s_err, "corrupt"));
     }
+    assert_int_equal (s_run ("jobctl", "--run-dir", s_harness.run_dir, "show", "job-9", NULL), 1);
+    assert_non_null (strstr (s_err, "corrupt"));
     assert_int_equal (s_run ("jobctl", "--run-dir", s_harness.run_dir, "show", "job-8", NULL), 0);
     int code = s_run ("jobd", "--verify", "-c", s_harness.config, NULL);
     print_message ("%s", s_out);
