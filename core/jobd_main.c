@@ -113,11 +113,15 @@ s_wait (int signal_fd, jobd_broker_t *broker)
 int
 main (int argc, char *argv[])
 {
-    static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-        {"verify", no_argument, NULL, 'Y'},       {"json", no_argument, NULL, 'J'},
-        {"backup", required_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                            {"check", no_argument, NULL, 'k'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, 'V'},
+                                            //  the store's commands (jobd_store_cli.h)
+                                            {"verify", no_argument, NULL, 'Y'},
+                                            {"json", no_argument, NULL, 'J'},
+                                            {"backup", required_argument, NULL, 'B'},
+                                            {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     bool check_only = false;
     const char *store_command = NULL, *backup_dir = NULL; //  --verify, --backup
