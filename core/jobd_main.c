@@ -7,6 +7,7 @@
 #include "jobd_log.h"
 #include "jobd_plugin_loader.h"
 #include "jobd_run_dir.h"
+#include "jobd_store_cli.h"
 #include <getopt.h>
 #include <libgen.h>
 #include <poll.h>
@@ -25,7 +26,8 @@ enum {
     EXIT_USAGE = 2,
     EXIT_CONFIG = 3,
     EXIT_STORE = 4,
-    EXIT_ENDPOINT = 5
+    EXIT_ENDPOINT = 5,
+    EXIT_DAMAGED = 6
 };
 
 static void
@@ -44,12 +46,16 @@ s_usage (FILE *out)
         "      --keygen        make the CURVE key pair named by core/curve_key (the\n"
         "                      secret 0600, its public half in KEY.pub) and the\n"
         "                      core/curve_clients folder, then exit\n"
+        "      --verify        check the store (every page, every value) and exit:\n"
+        "                      0 no damage, 6 damaged, 4 cannot be read (--json: JSON)\n"
+        "      --backup DIR    copy the store, consistent and compacted, into DIR/data.mdb\n"
+        "                      (while jobd runs, too), then check the copy\n"
         "  -h, --help          show this help\n"
         "  -V, --version       show the version\n\n"
         "Environment: JOBD_<SECTION>_<KEY> overrides a key, e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
         "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
         "or plugin writable by others than its owner or root), 4 store,\n"
-        "5 endpoint (in use or invalid).\n");
+        "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
 }
 
 //  The plugin folder: the configured one, else ../plugins next to the jobd binary.
@@ -108,6 +114,13 @@ s_keygen (jobd_config_t *config)
     return EXIT_OK;
 }
 
+//  Damage the store met on a read or write: logged (the store rate-limits it).
+static void
+s_store_damage (const char *line, void *arg)
+{
+    jobd_log (JOBD_LOG_ERROR, LOG, "%s", line);
+}
+
 //  Waits for SIGTERM or SIGINT, or for the broker to die. Returns the exit code.
 static int
 s_wait (int signal_fd, jobd_broker_t *broker)
@@ -134,13 +147,21 @@ s_wait (int signal_fd, jobd_broker_t *broker)
 int
 main (int argc, char *argv[])
 {
-    static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-        {"keygen", no_argument, NULL, 'g'},       {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                            {"check", no_argument, NULL, 'k'},
+                                            {"keygen", no_argument, NULL, 'g'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, 'V'},
+                                            //  the store's commands (jobd_store_cli.h)
+                                            {"verify", no_argument, NULL, 'Y'},
+                                            {"json", no_argument, NULL, 'J'},
+                                            {"backup", required_argument, NULL, 'B'},
+                                            {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     bool check_only = false;
     bool keygen = false;
+    const char *store_command = NULL, *backup_dir = NULL; //  --verify, --backup
+    bool json = false;
     int option;
     while ((option = getopt_long (argc, argv, "c:hV", options, NULL)) != -1) {
         switch (option) {
@@ -152,6 +173,14 @@ main (int argc, char *argv[])
                 break;
             case 'g':
                 keygen = true;
+                break;
+            case 'Y':
+            case 'B':
+                store_command = option == 'Y' ? "verify" : "backup";
+                backup_dir = option == 'B' ? optarg : NULL;
+                break;
+            case 'J':
+                json = true;
                 break;
             case 'h':
                 s_usage (stdout);
@@ -214,6 +243,14 @@ main (int argc, char *argv[])
     const char *store_path = jobd_config_str (config, "core", "store");
     const char *run_dir = jobd_config_str (config, "core", "run_dir");
 
+    //  The store's own commands need nothing else; they read the store as jobd may be running.
+    if (store_command) {
+        rc = backup_dir ? jobd_store_cli_backup (store_path, backup_dir, stdout)
+                        : jobd_store_cli_verify (store_path, config_path, json, stdout);
+        jobd_config_destroy (&config);
+        return rc == 0 ? EXIT_OK : rc == JOBD_ECORRUPT ? EXIT_DAMAGED : EXIT_STORE;
+    }
+
     //  Network endpoints need CURVE (or an explicit insecure = true): checked by --check too.
     char admin[1200], events[1200];
     s_endpoint (config, "admin", run_dir, "admin.sock", admin, sizeof admin);
@@ -257,6 +294,18 @@ main (int argc, char *argv[])
         exit_code = rc == -EBUSY ? EXIT_STORE : EXIT_RUNTIME;
         goto out;
     }
+    //  LMDB trusts its pages: a damaged one crashes it. Walk them first, refuse a damaged store.
+    bool walked = false;
+    int64_t walk_start = zclock_mono ();
+    rc = jobd_store_cli_check (store_path, config_path, &walked, reason, sizeof reason);
+    if (walked && rc == 0)
+        jobd_log (JOBD_LOG_INFO, LOG, "store %s: pages checked in %lld ms", store_path,
+                  (long long)(zclock_mono () - walk_start));
+    if (rc) {
+        fprintf (stderr, "jobd: %s\n", reason);
+        exit_code = rc == JOBD_ECORRUPT ? EXIT_DAMAGED : EXIT_STORE;
+        goto out;
+    }
     rc = jobd_store_open (store_path, 0, (size_t)jobd_config_int (config, "core", "map_size", 0),
                           &store, reason, sizeof reason);
     if (rc) {
@@ -264,6 +313,7 @@ main (int argc, char *argv[])
         exit_code = EXIT_STORE;
         goto out;
     }
+    jobd_store_set_damage_fn (store, s_store_damage, NULL);
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_run_dir_check_endpoint (events, reason, sizeof reason);
@@ -289,6 +339,8 @@ out:
     jobd_broker_destroy (&broker);
     jobd_curve_destroy (&curve); //  zauth outlives the sockets it vouches for
     jobd_store_destroy (&store);
+    if (exit_code == EXIT_OK && run)
+        jobd_store_cli_mark_clean (store_path); //  the next start need not walk the pages
     jobd_run_dir_close (&run);
     jobd_config_destroy (&config);
     close (signal_fd);

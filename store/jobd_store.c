@@ -107,7 +107,9 @@ jobd_store_job_load (jobd_store_t *self, MDB_txn *txn, const char *id, jobd_job_
         return jobd_store_mdb_error (rc);
     //  Never trust what is on disk: a record that does not decode fails this read only.
     jobd_job_t *job = NULL;
-    if (jobd_job_decode (value.mv_data, value.mv_size, &job, NULL, 0))
+    size_t size;
+    if (jobd_store_record (self, &value, &size) ||
+        jobd_job_decode (value.mv_data, size, &job, NULL, 0))
         return JOBD_ECORRUPT;
     if (strcmp (job->id, id) != 0) {
         jobd_job_destroy (&job);
@@ -192,8 +194,10 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
     }
     MDB_val key = jobd_store_val ("format", 6), value;
     rc = mdb_get (txn, self->meta, &key, &value);
-    if (rc == MDB_NOTFOUND && writable)
+    if (rc == MDB_NOTFOUND && writable) {
+        self->summed = true;
         return s_write_format (self, txn, reason, reason_size);
+    }
     //  A be32; stores written by the first development builds hold a be64.
     if (rc || (value.mv_size != 4 && value.mv_size != 8)) {
         snprintf (reason, reason_size, "store %s: no format version: not a jobd store", self->path);
@@ -206,9 +210,19 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
                   (unsigned long long)format, JOBD_STORE_FORMAT);
         return JOBD_EFORMAT;
     }
-    //  Format 1 lacks only the transition log, created above: the upgrade is the number.
-    return format < JOBD_STORE_FORMAT && writable ? s_write_format (self, txn, reason, reason_size)
-                                                  : 0;
+    //  Format 1 lacks the transition log (created above), format 2 the record checksums (added
+    //  here, in the same transaction as the number: all or nothing).
+    self->summed = format >= 3;
+    if (format == JOBD_STORE_FORMAT || !writable)
+        return 0;
+    rc = jobd_store_sum_upgrade (self, txn);
+    if (rc) {
+        snprintf (reason, reason_size, "store %s: upgrading to format %d: %s", self->path,
+                  JOBD_STORE_FORMAT, mdb_strerror (rc));
+        return jobd_store_mdb_error (rc);
+    }
+    self->summed = true;
+    return s_write_format (self, txn, reason, reason_size);
 }
 
 //  Opens the environment and its databases. Returns 0 or an error with a reason.
@@ -269,6 +283,7 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
     if (!self)
         return -ENOMEM;
     self->path = strdup (path);
+    pthread_mutex_init (&self->damage_lock, NULL);
     msgpack_sbuffer_init (&self->scratch);
     self->batch_jobs = zhashx_new ();
     self->batch_streams = zhashx_new ();
@@ -303,6 +318,7 @@ jobd_store_destroy (jobd_store_t **self_p)
     zhashx_destroy (&self->batch_jobs);
     zhashx_destroy (&self->batch_streams);
     free (self->path);
+    pthread_mutex_destroy (&self->damage_lock);
     free (self);
     *self_p = NULL;
 }
@@ -370,7 +386,7 @@ s_job_save (jobd_store_t *self, const jobd_job_t *job)
 {
     //  The write path packs into one reused buffer: no allocation per record.
     self->scratch.size = 0;
-    if (jobd_job_pack_to (job, &self->scratch))
+    if (jobd_job_pack_to (job, &self->scratch) || jobd_store_sum_append (&self->scratch))
         return -ENOMEM;
     MDB_val key = jobd_store_val (job->id, strlen (job->id));
     MDB_val value = jobd_store_val (self->scratch.data, self->scratch.size);
@@ -851,7 +867,8 @@ jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_resu
         self->failed = rc;
     if (rc)
         jobd_apply_result_clear (result); //  keeps result->job
-    return rc;
+    return jobd_store_damaged (self, rc, "applying a %s event (job '%.64s')",
+                               jobd_event_type_name (event->type), result->job);
 }
 
 static void
@@ -877,7 +894,7 @@ jobd_store_commit (jobd_store_t *self)
         rc = jobd_store_mdb_error (mdb_txn_commit (self->txn));
     jobd_store_log_end (self, rc == 0);
     s_batch_end (self);
-    return rc;
+    return jobd_store_damaged (self, rc, "committing a batch");
 }
 
 void

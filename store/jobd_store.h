@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define JOBD_STORE_FORMAT 2 //  on-disk format written by this build (2: the transition log)
+#define JOBD_STORE_FORMAT 3 //  on-disk format written by this build (3: record checksums)
 
 #define JOBD_STORE_RDONLY 1 //  open flag: read-only (jobctl while jobd is down, tests)
 
@@ -130,6 +130,21 @@ int jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_st
 //  the log's head, the last position written, into *head_p. Either pointer may be NULL.
 int jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_p,
                            uint64_t *head_p);
+
+//  Damage met while reading or writing (JOBD_ECORRUPT: a page LMDB calls corrupt, a value that
+//  does not decode or does not fit its key) is reported to this function: one line naming the
+//  file, what was read, and what to do; at most one per JOBD_STORE_DAMAGE_QUIET_MS, with the
+//  count of those held back. Any thread. Without one, nothing is reported.
+typedef void (jobd_store_damage_fn) (const char *line, void *arg);
+
+#define JOBD_STORE_DAMAGE_QUIET_MS 10000
+
+//  Sets the function damage is reported to (NULL: none). Call before any other thread uses the
+//  store.
+void jobd_store_set_damage_fn (jobd_store_t *self, jobd_store_damage_fn *fn, void *arg);
+
+//  Returns how many reads and writes met damage since the store was opened.
+uint64_t jobd_store_damage_count (jobd_store_t *self);
 
 //  Returns the folder the store lives in (borrowed, valid until destroy).
 const char *jobd_store_path (jobd_store_t *self);

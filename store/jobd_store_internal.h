@@ -5,7 +5,10 @@
 
 #include "jobd_store.h"
 #include <czmq.h>
+#include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <string.h>
 
 struct _jobd_store_t {
     MDB_env *env;
@@ -16,6 +19,7 @@ struct _jobd_store_t {
     MDB_dbi by_ext;     //  backend, 0, ext -> job id
     MDB_dbi log;        //  be64 log position -> history key (job id, 0, be64 seq) of a transition
     bool has_log;       //  the log database exists (a read-only format 1 store has none)
+    bool summed;        //  format 3 or later: every job record ends with its checksum
     bool logging;       //  a cursor exists: every transition is logged
     uint64_t log_next;  //  the next log position, in the open batch
     uint64_t log_saved; //  the next log position, as committed
@@ -25,6 +29,12 @@ struct _jobd_store_t {
     uint64_t next_id;   //  the next job number, in the open batch (0: not read yet)
     bool next_id_dirty; //  taken from in the open batch: written to meta at commit
     char *path;
+    pthread_mutex_t damage_lock; //  the damage report: any reader's thread
+    jobd_store_damage_fn *damage_fn;
+    void *damage_arg;
+    uint64_t damage_count;
+    uint64_t damage_held;    //  reports held back since the last line
+    int64_t damage_last_ms;  //  when the last line went out (0: never)
     msgpack_sbuffer scratch; //  the write path's packing buffer, reused
     zhashx_t *batch_jobs;    //  job id -> the batch's copy of each job it touched
     zhashx_t *batch_streams; //  stream -> the batch's last position applied from it
@@ -32,6 +42,29 @@ struct _jobd_store_t {
 
 //  Longest by_ext key: backend, 0, ext.
 #define JOBD_STORE_EXT_KEY_MAX (2 * JOBD_ID_MAX + 1)
+
+//  Reports damage (rc JOBD_ECORRUPT) met doing what (printf-style) to the damage function,
+//  rate-limited (jobd_store_damage.c). Returns rc, whatever it is.
+int jobd_store_damaged (jobd_store_t *self, int rc, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  Record checksums (jobd_store_sum.c): CRC32C, 4 bytes big-endian after the msgpack bytes.
+#define JOBD_STORE_SUM_SIZE 4
+
+//  Returns the CRC32C of size bytes at data.
+uint32_t jobd_store_crc32c (const void *data, size_t size);
+
+//  Checks a job record as read: sets *size_p to the size of its msgpack bytes. Returns 0, or
+//  JOBD_ECORRUPT when its checksum does not match (a record without one is read as it is in a
+//  store older than format 3).
+int jobd_store_record (jobd_store_t *self, const MDB_val *value, size_t *size_p);
+
+//  Appends the checksum of buffer's bytes to buffer. Returns 0 or -ENOMEM.
+int jobd_store_sum_append (msgpack_sbuffer *buffer);
+
+//  Gives every job record in txn its checksum (the upgrade to format 3). Returns 0 or an LMDB
+//  error.
+int jobd_store_sum_upgrade (jobd_store_t *self, MDB_txn *txn);
 
 //  Maps an LMDB return code into jobd's range (MDB_NOTFOUND: JOBD_ENOTFOUND).
 int jobd_store_mdb_error (int rc);

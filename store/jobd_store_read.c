@@ -22,7 +22,7 @@ jobd_store_job_get (jobd_store_t *self, const char *id, jobd_job_t **job_p)
         return rc;
     rc = jobd_store_job_load (self, txn, id, job_p);
     mdb_txn_abort (txn);
-    return rc;
+    return jobd_store_damaged (self, rc, "reading job '%.64s'", id);
 }
 
 int
@@ -37,7 +37,7 @@ jobd_store_job_find (jobd_store_t *self, const char *backend, const char *ext, c
     mdb_txn_abort (txn);
     if (rc == 0 && !(*id_p = strdup (id)))
         rc = -ENOMEM;
-    return rc;
+    return jobd_store_damaged (self, rc, "looking up backend id '%.64s'", ext ? ext : "");
 }
 
 //  Decodes one history entry: the transition with sequence number seq of the job whose key
@@ -119,7 +119,7 @@ jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p
         rc = -ENOMEM;
     if (rc) {
         jobd_store_history_free (&events, count);
-        return rc;
+        return jobd_store_damaged (self, rc, "reading the history of job '%.64s'", id);
     }
     *events_p = events;
     *count_p = count;
@@ -139,10 +139,12 @@ jobd_store_history_free (jobd_event_t ***events_p, size_t count)
 
 //  Calls fn with the decoded job. Returns 0 to go on, 1 to stop, or JOBD_ECORRUPT.
 static int
-s_scan_call (const MDB_val *record, jobd_store_scan_fn *fn, void *arg)
+s_scan_call (jobd_store_t *self, const MDB_val *record, jobd_store_scan_fn *fn, void *arg)
 {
     jobd_job_t *job = NULL;
-    if (jobd_job_decode (record->mv_data, record->mv_size, &job, NULL, 0))
+    size_t size;
+    if (jobd_store_record (self, record, &size) ||
+        jobd_job_decode (record->mv_data, size, &job, NULL, 0))
         return JOBD_ECORRUPT;
     bool more = fn (job, arg);
     jobd_job_destroy (&job);
@@ -158,7 +160,7 @@ s_scan_all (jobd_store_t *self, MDB_txn *txn, jobd_store_scan_fn *fn, void *arg)
     MDB_val key, value;
     int mdb_rc = rc ? 0 : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
     while (rc == 0 && mdb_rc == 0) {
-        rc = s_scan_call (&value, fn, arg);
+        rc = s_scan_call (self, &value, fn, arg);
         if (rc == 0)
             mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
@@ -181,7 +183,7 @@ s_scan_state (jobd_store_t *self, MDB_txn *txn, MDB_cursor *cursor, jobd_state_t
         mdb_rc = mdb_get (txn, self->jobs, &id, &record);
         rc = mdb_rc == MDB_NOTFOUND ? JOBD_ECORRUPT : jobd_store_mdb_error (mdb_rc);
         if (rc == 0)
-            rc = s_scan_call (&record, fn, arg);
+            rc = s_scan_call (self, &record, fn, arg);
         if (rc == 0)
             mdb_rc = mdb_cursor_get (cursor, &key, &id, MDB_NEXT_DUP);
     }
@@ -208,7 +210,7 @@ jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn
         mdb_cursor_close (cursor);
     }
     mdb_txn_abort (txn);
-    return rc == 1 ? 0 : rc;
+    return rc == 1 ? 0 : jobd_store_damaged (self, rc, "listing jobs");
 }
 
 int
@@ -233,5 +235,5 @@ jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
     }
     mdb_cursor_close (cursor);
     mdb_txn_abort (txn);
-    return rc;
+    return jobd_store_damaged (self, rc, "counting jobs by state");
 }

@@ -7,6 +7,7 @@
 #include "jobd_cert.h"
 #include "jobd_plugin.h"
 #include "jobd_store.h"
+#include "jobd_store_verify.h"
 #include <czmq.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -20,9 +21,10 @@ enum {
     EXIT_USAGE = 2,
     EXIT_UNREACHABLE = 3,
     EXIT_NOTFOUND = 4,
-    EXIT_REFUSED = 5,     //  cancel --wait: the backend refused the kill, or it did not take effect
-    EXIT_ENDED = 6,       //  cancel --wait: the job ended otherwise (SUCCEEDED, FAILED, LOST)
-    EXIT_WAIT_TIMEOUT = 7 //  cancel --wait: no outcome before the timeout
+    EXIT_REFUSED = 5,      //  cancel --wait: the backend refused the kill, or it did not take effect
+    EXIT_ENDED = 6,        //  cancel --wait: the job ended otherwise (SUCCEEDED, FAILED, LOST)
+    EXIT_WAIT_TIMEOUT = 7, //  cancel --wait: no outcome before the timeout
+    EXIT_DAMAGED = 8       //  the store read while jobd is down is damaged
 };
 
 typedef struct {
@@ -65,7 +67,8 @@ static const char *s_usage_text =
     "                             print transitions as they are committed (and stale\n"
     "                             jobs and refused kills, without --state)\n"
     "  plugins                    loaded plugins, their versions and status\n"
-    "  stats                      jobs by state, and the broker's counters\n"
+    "  stats                      jobs by state, and the broker's counters (jobs by state\n"
+    "                             from the store when jobd is down)\n"
     "  keygen FILE                make a CURVE key pair: FILE (secret, 0600) and FILE.pub\n"
     "                             (copy it into jobd's core/curve_clients folder)\n"
     "Global options:\n"
@@ -90,7 +93,7 @@ static const char *s_usage_text =
     "  (or our CURVE key), 2 usage, 3 jobd unreachable, 4 not found; cancel --wait only: 5 the\n"
     "  backend refused the kill or it did not take effect (the reason is on stderr and in\n"
     "  jobctl show), 6 the job ended otherwise (SUCCEEDED, FAILED, LOST), 7 no outcome before\n"
-    "  the timeout.\n";
+    "  the timeout; 8 the store read while jobd is down is damaged (see jobd --verify).\n";
 
 static int s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -472,10 +475,30 @@ s_state_mask (const char *states, bool *ok)
     return mask;
 }
 
+//  A read of the store found damage: says so, with what to do.
+static int
+s_damaged (const s_options_t *options, const char *what)
+{
+    return s_fail (EXIT_DAMAGED,
+                   "the store %s is damaged: %s. Run `jobd --verify` for the whole check and "
+                   "restore the last backup (store/README.md, \"Backup and restore\")",
+                   options->store, what);
+}
+
 static int
 s_open_store (const s_options_t *options, jobd_store_t **store_p)
 {
     char reason[512];
+    //  LMDB trusts its pages, and a damaged one crashes it: walk them first.
+    jobd_verify_report_t report = {0};
+    int checked = jobd_store_verify_structure (options->store, &report);
+    if (checked == JOBD_ECORRUPT) {
+        char what[1100], page[32] = "";
+        if (report.page != UINT64_MAX)
+            snprintf (page, sizeof page, "page %llu, ", (unsigned long long)report.page);
+        snprintf (what, sizeof what, "%s (%sdatabase '%s')", report.problem, page, report.database);
+        return s_damaged (options, what);
+    }
     int rc = jobd_store_open (options->store, JOBD_STORE_RDONLY, 0, store_p, reason, sizeof reason);
     if (rc)
         return s_fail (EXIT_UNREACHABLE, "jobd is not reachable and the store cannot be read: %s",
@@ -497,13 +520,15 @@ s_ls_from_store (const s_options_t *options)
     s_ls_t ls = {options, options->json ? json_array () : NULL, 0};
     if (!ls.array)
         jobctl_print_job_header (stdout);
-    jobd_store_scan (store, mask, s_ls_print, &ls);
+    int rc = jobd_store_scan (store, mask, s_ls_print, &ls);
     if (ls.array) {
         jobctl_print_json (stdout, ls.array);
         json_decref (ls.array);
     }
     jobd_store_destroy (&store);
-    return EXIT_OK;
+    if (rc == JOBD_ECORRUPT)
+        return s_damaged (options, "a job record or index entry does not read");
+    return rc ? s_fail (EXIT_FAILED, "reading the store: %s", jobd_strerror (rc)) : EXIT_OK;
 }
 
 //  Prints a reply's "jobs" array.
@@ -616,7 +641,11 @@ s_show_from_store (const s_options_t *options, const char *id)
         rc = jobd_store_history (store, id, &history, &count);
     if (rc == 0)
         s_print_show (options, job, history, count);
-    else
+    else if (rc == JOBD_ECORRUPT) {
+        char what[128];
+        snprintf (what, sizeof what, "job '%s' or its history does not read", id);
+        code = s_damaged (options, what);
+    } else
         code = s_fail (rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "job '%s': %s", id,
                        jobd_strerror (rc));
     jobd_job_destroy (&job);
@@ -663,6 +692,39 @@ s_cmd_show (const s_options_t *options, int argc, char **argv)
     return code;
 }
 
+//  stats when jobd is down: the jobs by state, from the store.
+static int
+s_stats_from_store (const s_options_t *options)
+{
+    jobd_store_t *store = NULL;
+    int code = s_open_store (options, &store);
+    if (code)
+        return code;
+    uint64_t counts[JOBD_STATE_COUNT] = {0};
+    int rc = jobd_store_counts (store, counts);
+    jobd_store_destroy (&store);
+    if (rc == JOBD_ECORRUPT)
+        return s_damaged (options, "the state index does not read");
+    if (rc)
+        return s_fail (EXIT_FAILED, "reading the store: %s", jobd_strerror (rc));
+    json_t *json = json_object (), *by_state = json_object ();
+    for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++)
+        json_object_set_new (by_state, jobd_state_name ((jobd_state_t)state),
+                             json_integer ((json_int_t)counts[state]));
+    json_object_set_new (json, "counts", by_state);
+    if (options->json)
+        jobctl_print_json (stdout, json);
+    else {
+        const char *key;
+        json_t *value;
+        printf ("jobs by state:\n");
+        json_object_foreach (by_state, key, value)
+            printf ("  %-12s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
+    }
+    json_decref (json);
+    return EXIT_OK;
+}
+
 static int
 s_cmd_query_print (const s_options_t *options, int argc, const char *what)
 {
@@ -673,6 +735,8 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
     msgpack_unpacked reply;
     int code = s_call (options, &request.buffer, &reply);
     msgpack_sbuffer_destroy (&request.buffer);
+    if (code == EXIT_UNREACHABLE && strcmp (what, "stats") == 0)
+        return s_stats_from_store (options);
     if (code)
         return code;
     json_t *json = jobctl_json_from_msgpack (&reply.data);

@@ -1,0 +1,280 @@
+//  The value pass of a store check: every job record, history entry and index entry read through
+//  LMDB and decoded, as the reads would. It runs in a child process (jobd_store_verify), so that
+//  even LMDB failing on a page the structural walk let through is reported, never a crash.
+#include "jobd_store_internal.h"
+#include "jobd_store_verify.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  Where the pass is: in memory shared with the parent, which reads it when the child dies.
+typedef struct {
+    char database[64];
+    char key[128];
+    jobd_verify_report_t report;
+} s_progress_t;
+
+static s_progress_t *s_progress;
+
+static int s_damage (jobd_verify_report_t *report, const char *database, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_damage (jobd_verify_report_t *report, const char *database, const char *format, ...)
+{
+    report->damaged = true;
+    report->page = UINT64_MAX;
+    snprintf (report->database, sizeof report->database, "%s", database);
+    va_list args;
+    va_start (args, format);
+    vsnprintf (report->problem, sizeof report->problem, format, args);
+    va_end (args);
+    return JOBD_ECORRUPT;
+}
+
+//  Notes the key being read, for a report after a crash.
+static void
+s_at (const char *database, const MDB_val *key)
+{
+    if (!s_progress)
+        return;
+    snprintf (s_progress->database, sizeof s_progress->database, "%s", database);
+    size_t length =
+        key->mv_size < sizeof s_progress->key - 1 ? key->mv_size : sizeof s_progress->key - 1;
+    for (size_t index = 0; index < length; index++) {
+        char c = ((const char *)key->mv_data)[index];
+        s_progress->key[index] = c >= 0x20 && c < 0x7f ? c : '.';
+    }
+    s_progress->key[length] = 0;
+}
+
+//  The history entries of job (in id order, as the jobs database) at the cursor: seq 1 to
+//  last_seq, each a transition of this job. Leaves the cursor on the next job's first entry.
+static int
+s_history (jobd_verify_report_t *report, MDB_cursor *cursor, MDB_val *key, MDB_val *value,
+           int *found, const jobd_job_t *job)
+{
+    size_t prefix = strlen (job->id) + 1;
+    uint64_t seq = 0;
+    while (*found == 0 && key->mv_size == prefix + 8 &&
+           memcmp (key->mv_data, job->id, prefix) == 0) {
+        s_at ("history", key);
+        seq++;
+        jobd_event_t *event = NULL;
+        char reason[256];
+        if (jobd_store_get_be ((const uint8_t *)key->mv_data + prefix, 8) != seq)
+            return s_damage (report, "history", "job '%s': history entry %llu is missing", job->id,
+                             (unsigned long long)seq);
+        if (jobd_event_decode (value->mv_data, value->mv_size, &event, reason, sizeof reason))
+            return s_damage (report, "history", "job '%s': history entry %llu: %s", job->id,
+                             (unsigned long long)seq, reason);
+        bool fits = event->type == JOBD_EVENT_TRANSITION && event->seq == seq && event->job &&
+                    strcmp (event->job, job->id) == 0;
+        jobd_event_destroy (&event);
+        if (!fits)
+            return s_damage (report, "history", "job '%s': history entry %llu is not its %s",
+                             job->id, (unsigned long long)seq, "transition");
+        report->values++;
+        *found = mdb_cursor_get (cursor, key, value, MDB_NEXT);
+    }
+    if (seq != job->last_seq)
+        return s_damage (report, "history", "job '%s' has %llu transitions, its record says %llu",
+                         job->id, (unsigned long long)seq, (unsigned long long)job->last_seq);
+    return 0;
+}
+
+//  Every job record, with its history alongside: both are in id order.
+static int
+s_jobs (jobd_store_t *self, MDB_txn *txn, jobd_verify_report_t *report)
+{
+    MDB_cursor *jobs = NULL, *history = NULL;
+    int rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->jobs, &jobs));
+    if (rc == 0)
+        rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->history, &history));
+    MDB_val key, value, history_key, history_value;
+    int found = rc ? MDB_NOTFOUND : mdb_cursor_get (jobs, &key, &value, MDB_FIRST);
+    int history_found =
+        rc ? MDB_NOTFOUND : mdb_cursor_get (history, &history_key, &history_value, MDB_FIRST);
+    while (rc == 0 && found == 0) {
+        s_at ("jobs", &key);
+        jobd_job_t *job = NULL;
+        char reason[256];
+        size_t size = 0;
+        if (jobd_store_record (self, &value, &size))
+            rc = s_damage (report, "jobs", "job '%.*s': its record does not match its checksum",
+                           (int)(key.mv_size & 0xff), (const char *)key.mv_data);
+        else if (jobd_job_decode (value.mv_data, size, &job, reason, sizeof reason))
+            rc = s_damage (report, "jobs", "job '%.*s': %s", (int)(key.mv_size & 0xff),
+                           (const char *)key.mv_data, reason);
+        else if (strlen (job->id) != key.mv_size || memcmp (job->id, key.mv_data, key.mv_size))
+            rc = s_damage (report, "jobs", "the record under '%.*s' is job '%s'",
+                           (int)(key.mv_size & 0xff), (const char *)key.mv_data, job->id);
+        if (rc == 0) {
+            report->values++;
+            rc = s_history (report, history, &history_key, &history_value, &history_found, job);
+        }
+        jobd_job_destroy (&job);
+        if (rc == 0)
+            found = mdb_cursor_get (jobs, &key, &value, MDB_NEXT);
+    }
+    if (rc == 0 && history_found == 0)
+        rc = s_damage (report, "history", "a history entry of no job (key of %zu bytes)",
+                       history_key.mv_size);
+    if (rc == 0 && found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (found);
+    if (rc == 0 && history_found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (history_found);
+    mdb_cursor_close (history);
+    mdb_cursor_close (jobs);
+    return rc;
+}
+
+//  Every entry of the state index names a job in that state; every backend id index entry names
+//  a job with that backend id.
+static int
+s_indexes (jobd_store_t *self, MDB_txn *txn, jobd_verify_report_t *report)
+{
+    MDB_cursor *cursor = NULL;
+    int rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->by_state, &cursor));
+    MDB_val key, value;
+    int found = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    for (; rc == 0 && found == 0; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        s_at ("by_state", &value);
+        char id[JOBD_ID_MAX + 1];
+        jobd_job_t *job = NULL;
+        if (key.mv_size != 1 || value.mv_size == 0 || value.mv_size > JOBD_ID_MAX)
+            return s_damage (report, "by_state", "an entry of %zu/%zu bytes", key.mv_size,
+                             value.mv_size);
+        memcpy (id, value.mv_data, value.mv_size);
+        id[value.mv_size] = 0;
+        rc = jobd_store_job_load (self, txn, id, &job);
+        if (rc == 0 && job->state != *(const uint8_t *)key.mv_data)
+            rc = s_damage (report, "by_state", "job '%s' is %s, indexed under another state", id,
+                           jobd_state_name (job->state));
+        else if (rc)
+            rc = s_damage (report, "by_state", "the index names job '%s': %s", id,
+                           jobd_strerror (rc));
+        jobd_job_destroy (&job);
+        report->values++;
+    }
+    mdb_cursor_close (cursor);
+    if (rc == 0 && found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (found);
+    cursor = NULL;
+    if (rc == 0)
+        rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->by_ext, &cursor));
+    found = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    for (; rc == 0 && found == 0; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        s_at ("by_ext", &key);
+        char id[JOBD_ID_MAX + 1];
+        jobd_job_t *job = NULL;
+        const char *split = (const char *)memchr (key.mv_data, 0, key.mv_size);
+        if (!split || value.mv_size == 0 || value.mv_size > JOBD_ID_MAX)
+            return s_damage (report, "by_ext", "an entry of %zu/%zu bytes", key.mv_size,
+                             value.mv_size);
+        memcpy (id, value.mv_data, value.mv_size);
+        id[value.mv_size] = 0;
+        size_t ext_size = key.mv_size - (size_t)(split + 1 - (const char *)key.mv_data);
+        rc = jobd_store_job_load (self, txn, id, &job);
+        if (rc)
+            rc =
+                s_damage (report, "by_ext", "the index names job '%s': %s", id, jobd_strerror (rc));
+        else if (!job->ext || strlen (job->ext) != ext_size ||
+                 memcmp (job->ext, split + 1, ext_size))
+            rc = s_damage (report, "by_ext", "job '%s' does not have the backend id indexed", id);
+        jobd_job_destroy (&job);
+        report->values++;
+    }
+    mdb_cursor_close (cursor);
+    if (rc == 0 && found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (found);
+    return rc;
+}
+
+int
+jobd_store_verify_values (const char *path, jobd_verify_report_t *report)
+{
+    jobd_store_t *self = NULL;
+    int rc = jobd_store_open (path, JOBD_STORE_RDONLY, 0, &self, report->problem,
+                              sizeof report->problem);
+    if (rc == JOBD_ECORRUPT)
+        report->damaged = true;
+    if (rc)
+        return rc;
+    MDB_txn *txn = NULL;
+    rc = jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn));
+    if (rc == 0)
+        rc = s_jobs (self, txn, report);
+    if (rc == 0)
+        rc = s_indexes (self, txn, report);
+    if (rc == JOBD_ECORRUPT && !report->damaged)
+        s_damage (report, s_progress ? s_progress->database : "", "LMDB reports damage");
+    if (txn)
+        mdb_txn_abort (txn);
+    jobd_store_destroy (&self);
+    return rc;
+}
+
+//  The value pass in a child. Its report comes back through shared memory; a child killed by a
+//  signal is damage where it was.
+static int
+s_values_in_child (const char *path, jobd_verify_report_t *report)
+{
+    s_progress_t *progress = (s_progress_t *)mmap (
+        NULL, sizeof (s_progress_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (progress == MAP_FAILED)
+        return -errno;
+    memset (progress, 0, sizeof *progress);
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid < 0) {
+        munmap (progress, sizeof *progress);
+        return -errno;
+    }
+    if (pid == 0) {
+        s_progress = progress;
+        int rc = jobd_store_verify_values (path, &progress->report);
+        _exit (rc == 0 ? 0 : rc == JOBD_ECORRUPT ? 1 : 2);
+    }
+    int status = 0;
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int rc = 0;
+    uint64_t values = progress->report.values;
+    if (WIFSIGNALED (status)) {
+        report->damaged = true;
+        report->page = UINT64_MAX;
+        snprintf (report->database, sizeof report->database, "%s", progress->database);
+        snprintf (report->problem, sizeof report->problem,
+                  "reading database '%s' at key '%s' crashed LMDB (%s)", progress->database,
+                  progress->key, strsignal (WTERMSIG (status)));
+        rc = JOBD_ECORRUPT;
+    } else if (WEXITSTATUS (status) == 1) {
+        memcpy (report->database, progress->report.database, sizeof report->database);
+        memcpy (report->problem, progress->report.problem, sizeof report->problem);
+        report->damaged = true;
+        report->page = UINT64_MAX;
+        rc = JOBD_ECORRUPT;
+    } else if (WEXITSTATUS (status) != 0) {
+        snprintf (report->problem, sizeof report->problem, "%s", progress->report.problem);
+        rc = JOBD_ESTORE;
+    }
+    report->values = values;
+    munmap (progress, sizeof *progress);
+    return rc;
+}
+
+int
+jobd_store_verify (const char *path, bool values, jobd_verify_report_t *report)
+{
+    int rc = jobd_store_verify_structure (path, report);
+    if (rc == 0 && values)
+        rc = s_values_in_child (path, report);
+    return rc;
+}
