@@ -15,12 +15,14 @@ s_setup (void **state)
 {
     harness_init (&s_harness, "jobctl");
     char extra[1024];
-    //  Demo jobs move every 100 ms; every second one fails.
+    //  Demo jobs move every 400 ms (a job ends 1.2 s after its submission: time enough for the
+    //  separate jobctl that cancels job-3, even under sanitizers on a loaded machine); every
+    //  second one fails.
     snprintf (extra, sizeof extra,
               "plugins\n"
               "    demo\n"
               "        path = %s/plugins/demo.so\n"
-              "        step = 100ms\n"
+              "        step = 400ms\n"
               "        fail_every = 2\n",
               harness_build_dir ());
     harness_write_config (&s_harness, extra);
