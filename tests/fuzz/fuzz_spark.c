@@ -3,6 +3,8 @@
 #include "sp_jlist.h"
 #include "sp_status.h"
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool
@@ -32,6 +34,46 @@ s_chunked (const sp_jlist_shape_t *shape, const char *body, size_t length, size_
     if (sp_jlist_feed (&list, body, length, true) != expected ||
         (expected == 0 && whole != chunked))
         __builtin_trap ();
+}
+
+//  A lost create's driver in /json/: a count that agrees with the ids listed and the status.
+static void
+s_created (const char *body, size_t length, long http, sp_status_t *status)
+{
+    sp_created_t wanted = {.main_class = "com.example.Etl",
+                           .cores = 1,
+                           .memory_mb = 1024,
+                           .after = "driver-20260101000000-0001"};
+    char ids[64];
+    int count =
+        sp_master_created (body, length, http, &wanted, NULL, NULL, status, ids, sizeof ids);
+    if (memchr (ids, 0, sizeof ids) == NULL || (count > 0 && (!status->id[0] || !ids[0])) ||
+        (count == 0 && (ids[0] || status->id[0])))
+        __builtin_trap ();
+}
+
+//  A spec read for what its driver looks like, and two driver ids ordered both ways (the body
+//  cut in two): one order, and its reverse.
+static void
+s_spec_and_ids (const char *body, size_t length)
+{
+    char *text = strndup (body, length);
+    if (!text)
+        return;
+    sp_created_t wanted;
+    char main_class[64];
+    sp_created_from_spec (text, &wanted, main_class, sizeof main_class);
+    if (memchr (main_class, 0, sizeof main_class) == NULL)
+        __builtin_trap ();
+    char *second = text + strlen (text) / 2;
+    char first[256];
+    snprintf (first, sizeof first, "%.*s", (int)(second - text), text);
+    int forward = 0, backward = 0;
+    int rc = sp_driver_id_order (first, second, &forward);
+    if (rc != sp_driver_id_order (second, first, &backward) ||
+        (rc == 0 && (forward > 0) - (forward < 0) != (backward < 0) - (backward > 0)))
+        __builtin_trap ();
+    free (text);
 }
 
 int
@@ -81,6 +123,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             //  A relaunch's replacement of an id shaped like the master's.
             sp_master_replacement (body, length, http, "driver-20260101000000-0001", NULL, NULL,
                                    &status);
+            break;
+        case 10:
+            s_created (body, length, http, &status);
+            break;
+        case 11:
+            s_spec_and_ids (body, length);
             break;
         default:
             sp_history_jobs (body, length, http, &status);
