@@ -98,12 +98,16 @@ sp_standalone_status (const char *body, size_t size, long http, sp_status_t *sta
         status->state = has_state ? sp_map_standalone (state) : JOBD_STATE_NONE;
         if (status->state == JOBD_STATE_NONE)
             rc = JOBD_EPROTO;
-        //  A driver that exits non-zero leaves no message (§1.5): say what is known.
+        //  A driver that exits non-zero leaves no message (§1.5), nor does one whose worker
+        //  was lost (ERROR, §1.9): say what is known.
         if (status->state == JOBD_STATE_FAILED && !status->error[0])
             snprintf (status->error, sizeof status->error,
-                      "the driver ended %s: it exited with a non-zero code (the master records "
-                      "no message for that; see the driver's log on its worker)",
-                      state);
+                      "the driver ended %s: %s (the master records no message for that; see the "
+                      "driver's log on its worker)",
+                      state,
+                      strcmp (state, "ERROR") == 0
+                          ? "it could not be run or restarted, or its worker was lost"
+                          : "it exited with a non-zero code");
     }
     sp_jstr (&root, "submissionId", status->id, sizeof status->id);
     return rc;

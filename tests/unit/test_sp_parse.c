@@ -84,6 +84,18 @@ test_standalone_status (void **state)
         0);
     assert_int_equal (status.state, JOBD_STATE_FAILED);
     assert_non_null (strstr (status.error, "FileNotFoundException"));
+    //  Failed with no message (§1.5): the reason says what each state means.
+    const char *quiet[][2] = {{"FAILED", "non-zero"}, {"ERROR", "worker was lost"}};
+    for (size_t index = 0; index < 2; index++) {
+        char body[256];
+        snprintf (body, sizeof body,
+                  "{\"action\":\"SubmissionStatusResponse\",\"driverState\":\"%s\","
+                  "\"submissionId\":\"driver-1\",\"success\":true}",
+                  quiet[index][0]);
+        assert_int_equal (sp_standalone_status (BODY (body), 200, &status), 0);
+        assert_int_equal (status.state, JOBD_STATE_FAILED);
+        assert_non_null (strstr (status.error, quiet[index][1]));
+    }
     //  Unknown or aged out: success false, id echoed, nothing else.
     assert_int_equal (
         sp_standalone_status (BODY ("{\"action\":\"SubmissionStatusResponse\","
