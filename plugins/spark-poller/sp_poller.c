@@ -13,6 +13,7 @@
 //  A lost create's driver (s_seek): a /json/ pass that does not find it decides only once it
 //  started this long (ms) after the search, so that a create still on its way is in it.
 #define SP_SEEK_SETTLE 1000
+#define SP_SEEK_MAX    8 //  candidates kept per search: more is ambiguous anyway
 //  The states of a job at its backend that the poller follows.
 #define SP_FOLLOWED                                                                                \
     ((1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING) | (1u << JOBD_STATE_UNKNOWN))
@@ -63,6 +64,7 @@ typedef struct {
     char listed_raw[32];
     struct s_seek_t *seek; //  standalone: a lost create's driver is looked for (s_seek), or NULL
     char *floor;           //  standalone: the backend's last_created when its create went out
+    int64_t sent_at;       //  when its last create went out
 } s_job_t;
 
 //  What a standalone create whose answer was lost asked for: its driver is looked for in /json/.
@@ -70,9 +72,10 @@ typedef struct s_seek_t {
     sp_created_t wanted;
     char main_class[256];
     char after[JOBD_ID_MAX + 1]; //  the newest driver made before the create, or ""
-    int64_t marked_at;           //  after a restart: when the mark was stored (jobd's clock)
-    int64_t since;               //  looked for since then
-    char when[300];              //  how the answer was lost, for the operator
+    int64_t marked_at; //  when the mark was stored (after a restart) or the create sent, in
+                       //  jobd's clock: lost creates are paired with drivers in this order
+    int64_t since;     //  looked for since then
+    char when[300];    //  how the answer was lost, for the operator
 } s_seek_t;
 
 static void
@@ -718,6 +721,7 @@ s_seek (s_poller_t *self, s_job_t *job, const char *spec, const char *after, con
     int64_t now = zclock_time ();
     snprintf (seek->after, sizeof seek->after, "%s", after ? after : "");
     seek->wanted.after = seek->after;
+    seek->marked_at = job->sent_at;
     seek->since = now;
     snprintf (seek->when, sizeof seek->when, "%s", when);
     free (job->seek);
@@ -778,21 +782,103 @@ s_seek_failed (s_poller_t *self, s_job_t *job, const char *ids)
     s_maybe_submitted (self, job, when);
 }
 
-//  Whether id is among ids ("a, b, c").
-static bool
-s_among (const char *ids, const char *id)
+//  One lost create's search in a /json/ pass: its candidates, oldest first.
+typedef struct {
+    s_job_t *job;
+    int count; //  candidates (more than SP_SEEK_MAX kept is possible), or <0: unreadable
+    sp_status_t found[SP_SEEK_MAX];
+    bool decided;
+} s_search_t;
+
+//  The candidates' ids, for the operator.
+static void
+s_search_ids (const s_search_t *search, char *text, size_t size)
 {
-    size_t size = strlen (id);
-    for (const char *at = strstr (ids, id); at; at = strstr (at + 1, id))
-        if ((at == ids || at[-1] == ' ') && (at[size] == ',' || at[size] == 0))
-            return true;
+    size_t used = 0;
+    text[0] = 0;
+    for (int index = 0; index < search->count && index < SP_SEEK_MAX && used < size; index++)
+        used += (size_t)snprintf (text + used, size - used, "%s%s", index ? ", " : "",
+                                  search->found[index].id);
+    if (search->count > SP_SEEK_MAX && used < size)
+        snprintf (text + used, size - used, " and %d more", search->count - SP_SEEK_MAX);
+}
+
+//  Whether two searches have the very same candidates (kept whole), or share any.
+static bool
+s_search_same (const s_search_t *a, const s_search_t *b)
+{
+    bool same = a->count == b->count && a->count <= SP_SEEK_MAX;
+    for (int index = 0; same && index < a->count; index++)
+        same = strcmp (a->found[index].id, b->found[index].id) == 0;
+    return same;
+}
+
+static bool
+s_search_shares (const s_search_t *a, const s_search_t *b)
+{
+    if (a->count > SP_SEEK_MAX || b->count > SP_SEEK_MAX)
+        return a->count > 0 && b->count > 0; //  not all kept: maybe
+    for (int index = 0; index < a->count; index++)
+        for (int other = 0; other < b->count; other++)
+            if (strcmp (a->found[index].id, b->found[other].id) == 0)
+                return true;
     return false;
+}
+
+static int
+s_by_mark (const void *a, const void *b)
+{
+    const s_job_t *job_a = *(s_job_t *const *)a, *job_b = *(s_job_t *const *)b;
+    if (job_a->seek->marked_at != job_b->seek->marked_at)
+        return job_a->seek->marked_at < job_b->seek->marked_at ? -1 : 1;
+    return strcmp (job_a->id, job_b->id);
+}
+
+//  k lost creates of one description and exactly k drivers that only they could have made,
+//  each of them a candidate of all: which is whose, /json/ cannot say. When every one of those
+//  drivers has ended in the same state, each job's outcome is known all the same: they are
+//  paired in order (the creates' order, the drivers' ids), which the log says. While some run,
+//  the jobs wait; drivers that ended differently go to the operator.
+static void
+s_pair_in_order (s_poller_t *self, s_search_t *searches, size_t count, size_t first)
+{
+    s_search_t *search = &searches[first];
+    s_job_t *group[SP_SEEK_MAX];
+    size_t members = 0;
+    for (size_t index = first; index < count; index++)
+        if (!searches[index].decided && s_search_same (search, &searches[index]))
+            group[members++] = searches[index].job;
+    bool ended = true, alike = true;
+    for (int index = 0; index < search->count; index++) {
+        ended &= jobd_state_is_final (search->found[index].state);
+        alike &= strcmp (search->found[index].raw, search->found[0].raw) == 0;
+    }
+    if (!ended)
+        return; //  wait: the next pass looks again
+    char ids[SP_ERROR_MAX];
+    s_search_ids (search, ids, sizeof ids);
+    qsort (group, members, sizeof group[0], s_by_mark);
+    for (size_t index = 0; index < members; index++) {
+        for (size_t each = first; each < count; each++)
+            if (searches[each].job == group[index])
+                searches[each].decided = true;
+        if (!alike)
+            s_seek_failed (self, group[index], ids);
+        else {
+            self->host->log (self->host, JOBD_LOG_WARN,
+                             "%s: drivers %s could each be its lost create's, and all ended %s: "
+                             "paired in order of creation",
+                             group[index]->id, ids, search->found[0].raw);
+            s_adopt_driver (self, group[index], &search->found[index]);
+        }
+    }
 }
 
 //  After a /json/ pass: each lost create's driver. One driver described as its request (main
 //  class, cores, memory), newer than the last one made before it, followed by no job, and no
-//  other search's candidate: the job follows it. None, or several, once the create has had time to
-//  reach the master: the operator is asked.
+//  other search's candidate: the job follows it. Drivers only a group of identical searches
+//  could have made: s_pair_in_order. None, or several otherwise, once the create has had time
+//  to reach the master: the operator is asked.
 static void
 s_find_created (s_poller_t *self, s_call_t *call, const char *body, size_t size, long http)
 {
@@ -807,30 +893,39 @@ s_find_created (s_poller_t *self, s_call_t *call, const char *body, size_t size,
         if (job->backend == call->backend && job->seek && !job->done)
             zlist_append (seekers, job);
     }
-    size_t count = zlist_size (seekers), index = 0;
-    sp_status_t *found = count ? (sp_status_t *)calloc (count, sizeof *found) : NULL;
-    char (*ids)[512] = count ? calloc (count, sizeof *ids) : NULL;
-    int *matches = count ? (int *)calloc (count, sizeof *matches) : NULL;
-    if (count && (!found || !ids || !matches))
-        count = 0;
+    size_t count = zlist_size (seekers);
+    s_search_t *searches = count ? (s_search_t *)calloc (count, sizeof *searches) : NULL;
     s_job_t *job = (s_job_t *)zlist_first (seekers);
-    for (index = 0; index < count; index++, job = (s_job_t *)zlist_next (seekers))
-        matches[index] = sp_master_created (body, size, http, &job->seek->wanted, s_taken, call,
-                                            &found[index], ids[index], sizeof ids[0]);
-    job = (s_job_t *)zlist_first (seekers);
-    for (index = 0; index < count; index++, job = (s_job_t *)zlist_next (seekers)) {
-        bool shared = false;
-        for (size_t other = 0; matches[index] == 1 && other < count; other++)
-            shared |= other != index && s_among (ids[other], found[index].id);
-        bool settled = call->backend->list_started >= job->seek->since + SP_SEEK_SETTLE;
-        if (matches[index] == 1 && !shared)
-            s_adopt_driver (self, job, &found[index]);
-        else if (matches[index] >= 0 && settled)
-            s_seek_failed (self, job, ids[index]);
+    for (size_t index = 0; searches && index < count;
+         index++, job = (s_job_t *)zlist_next (seekers)) {
+        searches[index].job = job;
+        searches[index].count = sp_master_created (body, size, http, &job->seek->wanted, s_taken,
+                                                   call, searches[index].found, SP_SEEK_MAX);
     }
-    free (found);
-    free (ids);
-    free (matches);
+    for (size_t index = 0; searches && index < count; index++) {
+        s_search_t *search = &searches[index];
+        if (search->decided || search->count < 0)
+            continue;
+        size_t same = 0, shared = 0;
+        for (size_t other = 0; other < count; other++) {
+            same += s_search_same (search, &searches[other]);
+            shared += other != index && !s_search_same (search, &searches[other]) &&
+                      s_search_shares (search, &searches[other]);
+        }
+        bool settled = call->backend->list_started >= search->job->seek->since + SP_SEEK_SETTLE;
+        char ids[SP_ERROR_MAX];
+        s_search_ids (search, ids, sizeof ids);
+        if (search->count == 1 && same == 1 && !shared) {
+            search->decided = true;
+            s_adopt_driver (self, search->job, &search->found[0]);
+        } else if (search->count > 1 && (size_t)search->count == same && !shared)
+            s_pair_in_order (self, searches, count, index);
+        else if (settled) {
+            search->decided = true;
+            s_seek_failed (self, search->job, ids);
+        }
+    }
+    free (searches);
     zlist_destroy (&seekers);
 }
 
@@ -1073,6 +1168,7 @@ s_send_create (s_poller_t *self, s_job_t *job, const jobd_job_t *record)
     job->submit = false;
     free (job->floor);
     job->floor = job->backend->kind == SP_STANDALONE ? strdup (job->backend->last_created) : NULL;
+    job->sent_at = zclock_time ();
     if (sp_backend_submit (job->backend, record->id, job->tag, record->name, record->spec, &method,
                            url, sizeof url, &body, reason, sizeof reason)) {
         s_observe (self, job, JOBD_STATE_FAILED, NULL, reason);
@@ -1397,13 +1493,16 @@ s_floor_one (const jobd_job_t *record, void *arg)
 {
     s_floors_t *floors = (s_floors_t *)arg;
     sp_backend_t *backend = s_backend (floors->self, record->backend);
+    int order;
+    //  Only driver ids: a queued job's ext is its mark.
     if (!backend || backend->kind != SP_STANDALONE || !record->ext || !record->submitted_at ||
-        !record->kind || strcmp (record->kind, "spark") != 0)
+        record->state == JOBD_STATE_QUEUED || !record->kind ||
+        strcmp (record->kind, "spark") != 0 ||
+        sp_driver_id_order (record->ext, record->ext, &order) != 0)
         return true;
     for (s_job_t *job = (s_job_t *)zlist_first (floors->seekers); job;
          job = (s_job_t *)zlist_next (floors->seekers)) {
         s_seek_t *seek = job->seek;
-        int order = 1;
         if (strcmp (job->backend->url, backend->url) == 0 &&
             record->submitted_at <= seek->marked_at &&
             (!seek->after[0] ||

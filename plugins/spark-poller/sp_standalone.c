@@ -328,9 +328,8 @@ typedef struct {
     sp_taken_fn *taken;
     void *arg;
     int count;
-    sp_jobject_t oldest; //  borrowed from the body
-    char *ids;
-    size_t ids_size, ids_used;
+    sp_status_t *found;
+    size_t found_max, found_count;
 } s_created_t;
 
 //  A driver's integer member, written as a number or as a string of digits, or -1.
@@ -342,6 +341,16 @@ s_driver_int (const sp_jobject_t *driver, const char *key)
     if (sp_jvalue_integer (sp_jobject_get (driver, key), &number))
         return number;
     return sp_jstr (driver, key, text, sizeof text) ? strtoll (text, NULL, 10) : -1;
+}
+
+//  Whether status a is of an older driver than b: by id, else by starttime.
+static bool
+s_older (const sp_status_t *a, const sp_status_t *b)
+{
+    int order;
+    if (sp_driver_id_order (a->id, b->id, &order) == 0)
+        return order < 0;
+    return a->started < b->started;
 }
 
 static void
@@ -360,29 +369,30 @@ s_find_created (const sp_jobject_t *driver, void *arg)
         (wanted->memory_mb >= 0 && s_driver_int (driver, "memory") != wanted->memory_mb) ||
         (created->taken && created->taken (id, created->arg)))
         return;
-    if (created->count++ == 0 || s_driver_order (driver, &created->oldest) < 0)
-        created->oldest = *driver;
-    if (created->ids_used + strlen (id) + 2 < created->ids_size)
-        created->ids_used += (size_t)snprintf (created->ids + created->ids_used,
-                                               created->ids_size - created->ids_used, "%s%s",
-                                               created->ids_used ? ", " : "", id);
+    created->count++;
+    if (created->found_count == created->found_max)
+        return;
+    //  Kept oldest first (an insertion: a handful at most).
+    sp_status_t status;
+    sp_status_reset (&status);
+    if (!s_driver (driver, &status))
+        sp_copy (status.id, sizeof status.id, id); //  a state jobd does not know: no news
+    size_t at = created->found_count++;
+    for (; at > 0 && s_older (&status, &created->found[at - 1]); at--)
+        created->found[at] = created->found[at - 1];
+    created->found[at] = status;
 }
 
 int
 sp_master_created (const char *body, size_t size, long http, const sp_created_t *wanted,
-                   sp_taken_fn *taken, void *arg, sp_status_t *status, char *ids, size_t ids_size)
+                   sp_taken_fn *taken, void *arg, sp_status_t *found, size_t found_max)
 {
-    sp_status_reset (status);
-    if (ids_size)
-        ids[0] = 0;
     sp_jscan_t scan;
     sp_jscan_init (&scan, body, size);
     if (http != 200 || !sp_jscan_check (body, size) || sp_jscan_peek (&scan) != SP_JOBJECT)
         return JOBD_EPROTO;
     s_created_t created = {
-        .wanted = wanted, .taken = taken, .arg = arg, .ids = ids, .ids_size = ids_size};
+        .wanted = wanted, .taken = taken, .arg = arg, .found = found, .found_max = found_max};
     s_drivers (body, size, s_find_created, &created);
-    if (created.count && !s_driver (&created.oldest, status))
-        sp_jstr (&created.oldest, "id", status->id, sizeof status->id); //  an unknown state
     return created.count;
 }

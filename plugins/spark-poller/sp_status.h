@@ -73,11 +73,10 @@ int sp_created_from_spec (const char *spec, sp_created_t *wanted, char *main_cla
 
 //  The master web UI's /json/ again, for the driver a create made when its reply was lost: the
 //  drivers, active or completed, described as wanted and for which taken (may be NULL) returns
-//  false. Returns how many there are (0 or more), with status filled from the oldest of them
-//  and ids (ids_size bytes) listing them all, comma-separated; or JOBD_EPROTO.
+//  false. Returns how many there are (0 or more), with the first found_max of them in found,
+//  oldest first (by id, else starttime); or JOBD_EPROTO.
 int sp_master_created (const char *body, size_t size, long http, const sp_created_t *wanted,
-                       sp_taken_fn *taken, void *arg, sp_status_t *status, char *ids,
-                       size_t ids_size);
+                       sp_taken_fn *taken, void *arg, sp_status_t *found, size_t found_max);
 
 //  Livy batches (reference §3): one batch object (POST reply, GET /batches/{id}), the list
 //  (GET /batches: *total_p gets "total"), or /state. A 404 gives known false. status->name is

@@ -36,20 +36,23 @@ s_chunked (const sp_jlist_shape_t *shape, const char *body, size_t length, size_
         __builtin_trap ();
 }
 
-//  A lost create's driver in /json/: a count that agrees with the ids listed and the status.
+//  A lost create's driver in /json/: the drivers kept are oldest first, each with an id.
 static void
-s_created (const char *body, size_t length, long http, sp_status_t *status)
+s_created (const char *body, size_t length, long http)
 {
     sp_created_t wanted = {.main_class = "com.example.Etl",
                            .cores = 1,
                            .memory_mb = 1024,
                            .after = "driver-20260101000000-0001"};
-    char ids[64];
-    int count =
-        sp_master_created (body, length, http, &wanted, NULL, NULL, status, ids, sizeof ids);
-    if (memchr (ids, 0, sizeof ids) == NULL || (count > 0 && (!status->id[0] || !ids[0])) ||
-        (count == 0 && (ids[0] || status->id[0])))
-        __builtin_trap ();
+    sp_status_t found[4];
+    int count = sp_master_created (body, length, http, &wanted, NULL, NULL, found, 4);
+    for (int index = 0; index < count && index < 4; index++) {
+        int order = -1;
+        if (!found[index].id[0] || memchr (found[index].id, 0, sizeof found[index].id) == NULL ||
+            (index && sp_driver_id_order (found[index - 1].id, found[index].id, &order) == 0 &&
+             order > 0))
+            __builtin_trap ();
+    }
 }
 
 //  A spec read for what its driver looks like, and two driver ids ordered both ways (the body
@@ -125,7 +128,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                    &status);
             break;
         case 10:
-            s_created (body, length, http, &status);
+            s_created (body, length, http);
             break;
         case 11:
             s_spec_and_ids (body, length);

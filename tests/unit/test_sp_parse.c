@@ -275,55 +275,49 @@ test_master_replacement (void **state)
 }
 
 //  The driver of a create whose answer was lost: those of its class, cores and memory, newer
-//  than the last driver made before it, followed by no job; the oldest is given.
+//  than the last driver made before it, followed by no job; oldest first.
 static void
 test_master_created (void **state)
 {
-    sp_status_t status;
-    char ids[256];
+    sp_status_t found[3];
     int asked = 0;
     sp_created_t wanted = {.main_class = "x.Main",
                            .cores = 1,
                            .memory_mb = 1024,
                            .after = "driver-20260101000000-0003"};
-    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked,
-                                         &status, ids, sizeof ids),
-                      2);
-    assert_string_equal (ids, "driver-20260101000000-0010, driver-20260101000000-0008");
-    assert_string_equal (status.id, "driver-20260101000000-0008");
-    assert_int_equal (status.state, JOBD_STATE_SUBMITTED);
+    assert_int_equal (
+        sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked, found, 3), 2);
+    assert_string_equal (found[0].id, "driver-20260101000000-0008");
+    assert_int_equal (found[0].state, JOBD_STATE_SUBMITTED);
+    assert_string_equal (found[1].id, "driver-20260101000000-0010");
+    assert_string_equal (found[1].raw, "RUNNING");
     wanted.after = "driver-20260101000000-0008";
-    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked,
-                                         &status, ids, sizeof ids),
-                      1);
-    assert_string_equal (status.id, "driver-20260101000000-0010");
-    //  No floor, nothing taken: every x.Main driver of 1 core and 1024 MB.
+    assert_int_equal (
+        sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked, found, 3), 1);
+    assert_string_equal (found[0].id, "driver-20260101000000-0010");
+    //  No floor, nothing taken: every x.Main driver of 1 core and 1024 MB; the first 3 met
+    //  (the active ones) are kept, oldest first.
     wanted.after = NULL;
-    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, &status,
-                                         ids, sizeof ids),
+    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, found, 3),
                       6);
-    assert_string_equal (status.id, "driver-20251231235959-9999");
-    //  Memory not compared: -0006 too. Another class; a cut list of ids.
+    assert_string_equal (found[0].id, "driver-20260101000000-0007");
+    assert_string_equal (found[2].id, "driver-20260101000000-0010");
+    //  Memory not compared: -0006 too. Another class; none.
     wanted.after = "driver-20260101000000-0003";
     wanted.memory_mb = -1;
-    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked,
-                                         &status, ids, sizeof ids),
-                      3);
+    assert_int_equal (
+        sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked, found, 3), 3);
+    assert_string_equal (found[0].id, "driver-20260101000000-0006");
     wanted.main_class = "y.Main";
-    assert_int_equal (
-        sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, &status, ids, 10), 1);
-    assert_string_equal (ids, "");
+    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, found, 0),
+                      1);
     wanted.main_class = "z.Main";
-    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, &status,
-                                         ids, sizeof ids),
+    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, found, 3),
                       0);
-    assert_string_equal (status.id, "");
-    assert_int_equal (
-        sp_master_created (BODY ("<html>"), 200, &wanted, NULL, NULL, &status, ids, sizeof ids),
-        JOBD_EPROTO);
-    assert_int_equal (
-        sp_master_created (BODY ("{}"), 502, &wanted, NULL, NULL, &status, ids, sizeof ids),
-        JOBD_EPROTO);
+    assert_int_equal (sp_master_created (BODY ("<html>"), 200, &wanted, NULL, NULL, found, 3),
+                      JOBD_EPROTO);
+    assert_int_equal (sp_master_created (BODY ("{}"), 502, &wanted, NULL, NULL, found, 3),
+                      JOBD_EPROTO);
 }
 
 //  What a spec's driver looks like in /json/, as the master reads the spec (reference 1.4).
