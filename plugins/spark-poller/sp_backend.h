@@ -31,6 +31,7 @@ typedef struct {
     //  While it fails: a cheap request (sp_backend_probe_url) about every second, so that
     //  polls and submissions resume as soon as it answers, not after the whole backoff.
     bool probe_in_flight;
+    bool probed; //  a probe answered since the last failure: the next one ends the streak
     int64_t probe_due;
     //  Standalone: the newest driver id a create on this master was answered with (any backend
     //  with this url), or "": a later create's driver is newer (a lost answer's search, s_seek).

@@ -254,8 +254,10 @@ s_backend_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *
         }
         backend->failures = 0;
         backend->resume_at = 0;
+        backend->probed = false;
         return;
     }
+    backend->probed = false;
     self->status_now |= backend->failures++ == 0;
     int64_t delay = self->interval_min << (backend->failures < 8 ? backend->failures : 8);
     if (delay > 30000)
@@ -266,6 +268,20 @@ s_backend_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *
     if (backend->failures == 1 || backend->failures % 20 == 0)
         self->host->log (self->host, JOBD_LOG_WARN, "backend %s: %s (failure %d, retrying)",
                          backend->name, error, backend->failures);
+}
+
+//  A probe's answer (s_poll_backend): a good one ends the backoff, so that what waits goes out at
+//  once. The failures end only with an answer to a real request, or a second good probe in a
+//  row (nothing else was asked): a backend whose reply about one job stays unreadable is not
+//  logged as back and failing again every second.
+static void
+s_probe_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *error)
+{
+    if (ok && !backend->probed && backend->failures) {
+        backend->probed = true;
+        backend->resume_at = 0;
+    } else
+        s_backend_result (self, backend, ok, error);
 }
 
 //  A standalone driver that ended RELAUNCHING: dead under this id, alive under a new one the
@@ -1076,7 +1092,10 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
         rc = 0; //  the job ended meanwhile
     if (job && call->what == SP_REASON && rc != 0 && (error || http >= 500))
         s_reason_done (self, job, rc, &status, why); //  no reply to read: the trouble is why
-    s_backend_result (self, backend, rc == 0, why);
+    if (call->what == SP_PROBE)
+        s_probe_result (self, backend, rc == 0, why);
+    else
+        s_backend_result (self, backend, rc == 0, why);
     if (job)
         s_walk_by (self, job->due);
     else if (call->what == SP_LIST || call->what == SP_PROBE)
@@ -1339,7 +1358,7 @@ static void
 s_poll_backend (s_poller_t *self, sp_backend_t *backend, int64_t now, int64_t *next)
 {
     bool lists = sp_backend_lists (backend);
-    bool failing = backend->failures && backend->resume_at > now;
+    bool failing = backend->failures && (backend->resume_at > now || backend->probed);
     if ((!lists && !failing) || (lists ? backend->list_in_flight : backend->probe_in_flight))
         return;
     int64_t due = failing ? backend->probe_due : backend->list_due;
@@ -1358,7 +1377,7 @@ s_poll_backend (s_poller_t *self, sp_backend_t *backend, int64_t now, int64_t *n
             backend->probe_in_flight = sent;
         due = failing ? backend->probe_due : backend->list_due;
     }
-    if (failing && backend->resume_at < due)
+    if (failing && backend->resume_at > now && backend->resume_at < due)
         due = backend->resume_at;
     *next = due < *next ? due : *next;
 }

@@ -734,6 +734,60 @@ test_recovery_after_outage (void **state)
     s_wait_state (running, JOBD_STATE_SUCCEEDED, 10000);
 }
 
+//  Requests spark-sim answered with a fault so far.
+static int64_t
+s_faulted (void)
+{
+    json_t *stats = s_sim ("GET", "/sim/stats", NULL);
+    int64_t count = (int64_t)json_integer_value (json_object_get (stats, "faulted"));
+    json_decref (stats);
+    return count;
+}
+
+//  Lines of jobd's log written after offset that contain text.
+static int
+s_log_count (long offset, const char *text)
+{
+    FILE *file = fopen (s_harness.log, "r");
+    int count = 0;
+    char line[4096];
+    if (file && fseek (file, offset, SEEK_SET) == 0)
+        while (fgets (line, sizeof line, file))
+            count += strstr (line, text) != NULL;
+    if (file)
+        fclose (file);
+    return count;
+}
+
+//  A master whose replies about one driver stay unreadable while it answers the probe: the
+//  probe lets the polls go on, but the failures go on counting (logged once, then every 20th),
+//  not "answers again" and "failure 1" every second.
+static void
+test_probe_keeps_counting_a_bad_reply (void **state)
+{
+    char job[64];
+    s_submit ("master", "queue=50,run=60000,outcome=success", job, sizeof job);
+    s_seen_t *running = s_wait_state (job, JOBD_STATE_RUNNING, 5000);
+    long offset = s_log_size ();
+    char rule[512];
+    snprintf (rule, sizeof rule, "{\"mode\":\"garbage\",\"prefix\":\"/v1/submissions/status/%s\"}",
+              running->event->ext);
+    s_sim_do ("POST", "/sim/fault", rule);
+    int64_t faulted = s_faulted (), deadline = zclock_mono () + 20000;
+    while (s_faulted () - faulted < 6 && zclock_mono () < deadline)
+        zclock_sleep (50); //  spark-sim's counters have no event to wait on
+    assert_true (s_faulted () - faulted >= 6);
+    int failures = s_log_count (offset, "backend master: unreadable status reply");
+    int recoveries = s_log_count (offset, "backend master answers again");
+    print_message ("one driver's replies unreadable: %d failure lines, %d recoveries logged\n",
+                   failures, recoveries);
+    assert_in_range (failures, 1, 1);
+    assert_int_equal (recoveries, 0);
+    s_sim_do ("DELETE", "/sim/fault", NULL);
+    s_advance (120000);
+    s_wait_state (job, JOBD_STATE_SUCCEEDED, 10000);
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  6. YARN
 
@@ -993,6 +1047,7 @@ main (void)
         cmocka_unit_test (test_create_without_an_answer_found),
         cmocka_unit_test (test_failure_reason_from_list),
         cmocka_unit_test (test_recovery_after_outage),
+        cmocka_unit_test (test_probe_keeps_counting_a_bad_reply),
         cmocka_unit_test (test_yarn_track),
         cmocka_unit_test (test_yarn_one_list_per_cycle),
         cmocka_unit_test (test_yarn_bad_list_polls_nothing_alone),
