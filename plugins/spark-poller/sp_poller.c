@@ -72,10 +72,11 @@ typedef struct s_seek_t {
     sp_created_t wanted;
     char main_class[256];
     char after[JOBD_ID_MAX + 1]; //  the newest driver made before the create, or ""
-    int64_t marked_at; //  when the mark was stored (after a restart) or the create sent, in
-                       //  jobd's clock: lost creates are paired with drivers in this order
-    int64_t since;     //  looked for since then
-    char when[300];    //  how the answer was lost, for the operator
+    int64_t marked_at;   //  when the mark was stored (after a restart) or the create sent, in
+                         //  jobd's clock: lost creates are paired with drivers in this order
+    int64_t since;       //  looked for since then
+    int64_t examined_at; //  a /json/ pass last looked (or since, before any)
+    char when[300];      //  how the answer was lost, for the operator
 } s_seek_t;
 
 static void
@@ -738,7 +739,7 @@ s_seek (s_poller_t *self, s_job_t *job, const char *spec, const char *after, con
     snprintf (seek->after, sizeof seek->after, "%s", after ? after : "");
     seek->wanted.after = seek->after;
     seek->marked_at = job->sent_at;
-    seek->since = now;
+    seek->since = seek->examined_at = now;
     snprintf (seek->when, sizeof seek->when, "%s", when);
     free (job->seek);
     job->seek = seek;
@@ -780,8 +781,10 @@ s_seek_failed (s_poller_t *self, s_job_t *job, const char *ids)
     s_seek_t *seek = job->seek;
     char when[SP_ERROR_MAX];
     if (!ids)
-        snprintf (when, sizeof when, "%s; the master's /json/ could not be read for %lld s",
-                  seek->when, (long long)((zclock_time () - seek->since) / 1000));
+        snprintf (when, sizeof when,
+                  "%s; no pass of the master's /json/ could look for it for %lld s (unreadable, "
+                  "or creates to that master kept awaiting their replies)",
+                  seek->when, (long long)((zclock_time () - seek->examined_at) / 1000));
     else if (*ids)
         snprintf (when, sizeof when,
                   "%s; the master's /json/ lists drivers that could be it or another lost "
@@ -917,6 +920,8 @@ s_find_created (s_poller_t *self, s_call_t *call, const char *body, size_t size,
         searches[index].job = job;
         searches[index].count = sp_master_created (body, size, http, &job->seek->wanted, s_taken,
                                                    call, searches[index].found, SP_SEEK_MAX);
+        if (searches[index].count >= 0)
+            job->seek->examined_at = zclock_time (); //  looked, even if it waits
     }
     for (size_t index = 0; searches && index < count; index++) {
         s_search_t *search = &searches[index];
@@ -1425,7 +1430,7 @@ s_poll_due (s_poller_t *self)
     for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
          job = (s_job_t *)zhashx_next (self->jobs)) {
         sp_backend_t *backend = job->backend;
-        if (job->seek && now - job->seek->since > self->lost_after)
+        if (job->seek && now - job->seek->examined_at > self->lost_after)
             s_seek_failed (self, job, NULL);
         if (job->submit && backend->resume_at > now)
             next = backend->resume_at < next ? backend->resume_at : next;
