@@ -673,6 +673,34 @@ test_failure_reason_from_list (void **state)
     assert_non_null (strstr (failed->event->error, "non-zero"));
 }
 
+//  Failures a backend gives no reason for, as the reference allows (spark-sim's quiet=1): a
+//  driver in ERROR without a message (a lost worker) seen in /json/, a dead Livy batch whose
+//  log is [] (no view access), a failed YARN application with empty diagnostics. Each is FAILED
+//  with a reason that says so, after its own status was asked.
+static void
+test_failure_reason_when_none_is_given (void **state)
+{
+    const char *scenario = "queue=50,run=200,outcome=fail,quiet=1";
+    char ui_job[64], livy_job[64], yarn_job[64];
+    s_submit ("ui", "queue=50,run=200,outcome=fail,final=ERROR,quiet=1", ui_job, sizeof ui_job);
+    s_submit ("livy", scenario, livy_job, sizeof livy_job);
+    json_t *ids = s_sim_apps ("yarn", scenario, 1);
+    s_track (json_string_value (json_array_get (ids, 0)), "yarn", yarn_job, sizeof yarn_job);
+    json_decref (ids);
+    const struct {
+        const char *job, *expected;
+    } cases[] = {{ui_job, "worker was lost"},
+                 {livy_job, "ended dead and gives no reason"},
+                 {yarn_job, "ended FAILED/FAILED and gives no reason"}};
+    for (size_t index = 0; index < 3; index++) {
+        s_seen_t *failed = s_wait_state (cases[index].job, JOBD_STATE_FAILED, 10000);
+        const char *error = failed->event->error;
+        print_message ("%s: %s\n", cases[index].job, error ? error : "(none)");
+        assert_non_null (error);
+        assert_non_null (strstr (error, cases[index].expected));
+    }
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  5. Recovery after an outage
 
@@ -1046,6 +1074,7 @@ main (void)
         cmocka_unit_test (test_create_without_an_answer),
         cmocka_unit_test (test_create_without_an_answer_found),
         cmocka_unit_test (test_failure_reason_from_list),
+        cmocka_unit_test (test_failure_reason_when_none_is_given),
         cmocka_unit_test (test_recovery_after_outage),
         cmocka_unit_test (test_probe_keeps_counting_a_bad_reply),
         cmocka_unit_test (test_yarn_track),
