@@ -190,6 +190,35 @@ sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_
 }
 
 void
+sp_backend_probe_url (const sp_backend_t *self, char *url, size_t url_size)
+{
+    if (sp_backend_lists (self))
+        sp_backend_poll_url (self, NULL, url, url_size);
+    else if (self->kind == SP_STANDALONE)
+        //  How masters before 4.0 were checked (reference 1.7): 200, success false.
+        snprintf (url, url_size, "%s/v1/submissions/status/none", self->url);
+    else
+        snprintf (url, url_size, "%s/api/v1/applications?limit=1", self->url);
+}
+
+static bool
+s_ignore (const sp_status_t *status, void *arg)
+{
+    (void)status;
+    (void)arg;
+    return false;
+}
+
+bool
+sp_backend_probe_ok (const sp_backend_t *self, long http, const char *body, size_t size)
+{
+    sp_status_t status;
+    if (self->kind == SP_STANDALONE) //  a standby master is not ready yet
+        return sp_standalone_status (body, size, http, &status) == 0 && !status.standby;
+    return http == 200 && sp_history_apps (body, size, http, s_ignore, NULL) == 0;
+}
+
+void
 sp_backend_list_url (const sp_backend_t *self, long from, char *url, size_t url_size)
 {
     //  Big pages: a poll cycle is one request unless Livy holds more batches than that.

@@ -29,7 +29,18 @@ typedef struct {
     long list_count;      //  jobs read by the list pass in progress
     long listed_jobs;     //  jobs in the last list pass read whole
     int64_t listed_ms;    //  how long it took: first page asked to last page read, in ms
+    //  While it fails: a cheap request (sp_backend_probe_url) about every second, so that
+    //  polls and submissions resume as soon as it answers, not after the whole backoff.
+    bool probe_in_flight;
+    bool probed; //  a probe answered since the last failure: the next one ends the streak
+    int64_t probe_due;
+    //  Standalone: the newest driver id a create on this master was answered with (any backend
+    //  with this url), or "": a later create's driver is newer (a lost answer's search, s_seek).
+    char last_created[JOBD_ID_MAX + 1];
 } sp_backend_t;
+
+//  How often a failing backend is asked whether it answers again, in ms (+-10%).
+#define SP_PROBE_INTERVAL 1000
 
 //  One line on the backend's health for plugin.status: its name and type, then its last whole
 //  list (jobs, time) or "answering", or its trouble.
@@ -57,6 +68,14 @@ int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char 
 
 //  The request that polls one job (ext), or the backend's list (ext NULL; Livy: its first page).
 void sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size);
+
+//  The cheap request that tells whether a failing backend answers again: its list (list
+//  backends), a standalone master's status of an id it cannot know, a history server's newest
+//  application.
+void sp_backend_probe_url (const sp_backend_t *self, char *url, size_t url_size);
+
+//  Whether the reply to that request says the backend answers (a standby master does not).
+bool sp_backend_probe_ok (const sp_backend_t *self, long http, const char *body, size_t size);
 
 //  Livy: the request for the page of the batch list that starts at from.
 void sp_backend_list_url (const sp_backend_t *self, long from, char *url, size_t url_size);

@@ -9,6 +9,11 @@
 #define SP_BACKENDS_MAX 32
 #define SP_TAG_MAX      (JOBD_ID_MAX + 16)
 #define SP_WALK_SPACING 5 //  ms between two walks over every job, at the least
+#define SP_REASON_TRIES 3 //  asks for a failure's reason while the backend is in trouble
+//  A lost create's driver (s_seek): a /json/ pass that does not find it decides only once it
+//  started this long (ms) after the search, so that a create still on its way is in it.
+#define SP_SEEK_SETTLE 1000
+#define SP_SEEK_MAX    8 //  candidates kept per search: more is ambiguous anyway
 //  The states of a job at its backend that the poller follows.
 #define SP_FOLLOWED                                                                                \
     ((1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING) | (1u << JOBD_STATE_UNKNOWN))
@@ -69,7 +74,37 @@ typedef struct {
     bool kill_accepted;
     int kill_tries;
     int64_t kill_at;
+    //  A list said FAILED with no reason: the job's own status is asked for it (s_ask_reason).
+    bool asking;
+    int reason_tries;
+    char listed_raw[32];
+    struct s_seek_t *seek; //  standalone: a lost create's driver is looked for (s_seek), or NULL
+    char *floor;           //  standalone: the backend's last_created when its create went out
+    int64_t sent_at;       //  when its last create went out
 } s_job_t;
+
+//  What a standalone create whose answer was lost asked for: its driver is looked for in /json/.
+typedef struct s_seek_t {
+    sp_created_t wanted;
+    char main_class[256];
+    char after[JOBD_ID_MAX + 1]; //  the newest driver made before the create, or ""
+    int64_t marked_at;   //  when the mark was stored (after a restart) or the create sent, in
+                         //  jobd's clock: lost creates are paired with drivers in this order
+    int64_t since;       //  looked for since then
+    int64_t examined_at; //  a /json/ pass last looked (or since, before any)
+    char when[300];      //  how the answer was lost, for the operator
+} s_seek_t;
+
+static void
+s_job_free (s_job_t **job_p)
+{
+    if (*job_p) {
+        free ((*job_p)->seek);
+        free ((*job_p)->floor);
+    }
+    free (*job_p);
+    *job_p = NULL;
+}
 
 typedef struct {
     const jobd_host_t *host;
@@ -110,7 +145,7 @@ typedef struct {
     s_poller_t *self;
     char job[JOBD_ID_MAX + 1];
     sp_backend_t *backend;
-    enum { SP_SUBMIT, SP_POLL, SP_LIST, SP_KILL, SP_VERDICT } what;
+    enum { SP_SUBMIT, SP_POLL, SP_LIST, SP_KILL, SP_VERDICT, SP_REASON, SP_PROBE } what;
     long from;  //  SP_LIST: the first item of the page asked
     long count; //  SP_LIST: the items read from the page
     //  SP_LIST: the reply is read as it arrives (a list of 100,000 jobs is read while it comes
@@ -188,7 +223,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     }
     self->http = sp_http_new (host->config_int (host, "max_in_flight", 8));
     self->jobs = zhashx_new ();
-    zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *)s_job_free);
     self->by_ext = zhashx_new ();
     self->marks = zhashx_new ();
     zhashx_set_destructor (self->marks, (zhashx_destructor_fn *)zstr_free);
@@ -246,17 +281,34 @@ s_backend_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *
         }
         backend->failures = 0;
         backend->resume_at = 0;
+        backend->probed = false;
         return;
     }
+    backend->probed = false;
     self->status_now |= backend->failures++ == 0;
     int64_t delay = self->interval_min << (backend->failures < 8 ? backend->failures : 8);
     if (delay > 30000)
         delay = 30000;
     backend->resume_at = zclock_time () + s_jitter (delay);
+    backend->probe_due = zclock_time () + s_jitter (SP_PROBE_INTERVAL);
     snprintf (backend->last_error, sizeof backend->last_error, "%s", error);
     if (backend->failures == 1 || backend->failures % 20 == 0)
         self->host->log (self->host, JOBD_LOG_WARN, "backend %s: %s (failure %d, retrying)",
                          backend->name, error, backend->failures);
+}
+
+//  A probe's answer (s_poll_backend): a good one ends the backoff, so that what waits goes out at
+//  once. The failures end only with an answer to a real request, or a second good probe in a
+//  row (nothing else was asked): a backend whose reply about one job stays unreadable is not
+//  logged as back and failing again every second.
+static void
+s_probe_result (s_poller_t *self, sp_backend_t *backend, bool ok, const char *error)
+{
+    if (ok && !backend->probed && backend->failures) {
+        backend->probed = true;
+        backend->resume_at = 0;
+    } else
+        s_backend_result (self, backend, ok, error);
 }
 
 //  A standalone driver that ended RELAUNCHING: dead under this id, alive under a new one the
@@ -300,10 +352,31 @@ s_relaunched (s_poller_t *self, s_job_t *job)
     }
 }
 
+//  A failure the backend gave no reason for (a driver that exited non-zero, a Livy log the caller
+//  may not see, empty YARN diagnostics): the reason says what is known. trouble: why the job's
+//  own status could not be read, or NULL.
+static void
+s_explain (const s_job_t *job, sp_status_t *status, const char *trouble)
+{
+    if (status->state != JOBD_STATE_FAILED || status->error[0])
+        return;
+    snprintf (status->error, sizeof status->error,
+              "backend %s reports that %s ended %s and gives no reason for it%s%.300s",
+              job->backend->name, job->ext, status->raw[0] ? status->raw : "in failure",
+              trouble ? "; asking for its own status failed: " : "", trouble ? trouble : "");
+}
+
 //  One job's status, from a per-job poll or from a list.
 static void
-s_apply_status (s_poller_t *self, s_job_t *job, const sp_status_t *status)
+s_apply_status (s_poller_t *self, s_job_t *job, const sp_status_t *given)
 {
+    sp_status_t explained;
+    const sp_status_t *status = given;
+    if (given->state == JOBD_STATE_FAILED && !given->error[0]) {
+        explained = *given;
+        s_explain (job, &explained, NULL);
+        status = &explained;
+    }
     if (status->known && job->backend->kind == SP_STANDALONE &&
         strcmp (status->raw, "RELAUNCHING") == 0) {
         s_relaunched (self, job);
@@ -391,6 +464,47 @@ s_copy_status (const sp_status_t *status, void *arg)
 static s_call_t *s_call (s_poller_t *self, sp_backend_t *backend, s_job_t *job, int what,
                          const char *method, const char *url, const char *body);
 
+//  A list that says a job failed without saying why (the master's /json/ has no message): the
+//  job's own status (standalone status/{id}, Livy's batch, YARN's app) is asked for the reason
+//  before FAILED is recorded (s_reason_done). Returns true when the status waits for it.
+static bool
+s_ask_reason (s_poller_t *self, s_job_t *job, const sp_status_t *status)
+{
+    if (status->state != JOBD_STATE_FAILED || status->error[0] || job->done || !job->ext[0])
+        return false;
+    if (!job->asking && !job->in_flight) {
+        char url[1024];
+        sp_backend_poll_url (job->backend, job->ext, url, sizeof url);
+        snprintf (job->listed_raw, sizeof job->listed_raw, "%s", status->raw);
+        job->asking = s_call (self, job->backend, job, SP_REASON, "GET", url, NULL) != NULL;
+    }
+    return true; //  a request of the job is out: the next list asks again
+}
+
+//  The job's own status, asked by s_ask_reason: its state and reason are recorded. While the
+//  backend is in trouble the next list asks again (SP_REASON_TRIES in all); then, or when the
+//  backend no longer knows the job, the list's verdict is recorded with what is known.
+static void
+s_reason_done (s_poller_t *self, s_job_t *job, int rc, sp_status_t *status, const char *why)
+{
+    job->asking = false;
+    bool answered =
+        rc == 0 && status->known && !status->standby && status->state != JOBD_STATE_NONE;
+    if (!answered && (rc != 0 || status->standby) && ++job->reason_tries < SP_REASON_TRIES)
+        return;
+    char trouble[SP_ERROR_MAX];
+    if (!answered) {
+        snprintf (trouble, sizeof trouble, "%s",
+                  rc != 0 || status->standby ? why : "the backend no longer knows it");
+        sp_status_reset (status);
+        status->state = JOBD_STATE_FAILED;
+        sp_copy (status->raw, sizeof status->raw, job->listed_raw);
+    }
+    s_explain (job, status, answered ? NULL : trouble);
+    job->unknown_since = 0;
+    s_observe (self, job, status->state, job->ext, status->error);
+}
+
 //  A history server application: running, or ended (then its jobs give the verdict).
 static int
 s_history (s_poller_t *self, s_job_t *job, const char *body, size_t size, long http,
@@ -424,7 +538,8 @@ s_adopt (s_poller_t *self, s_job_t *job, const sp_status_t *status)
                      job->id, status->id, job->tag, job->backend->name);
     //  QUEUED moves on with the batch id; a batch with no news yet (recovering) is SUBMITTED.
     jobd_state_t state = status->state != JOBD_STATE_NONE ? status->state : JOBD_STATE_SUBMITTED;
-    s_observe (self, job, state, status->id, status->error);
+    if (!s_ask_reason (self, job, status))
+        s_observe (self, job, state, status->id, status->error);
 }
 
 static bool
@@ -436,7 +551,8 @@ s_list_one (const sp_status_t *status, void *arg)
     s_job_t *job = s_job_by_ext (self, call->backend, status->id);
     if (job) {
         job->seen = true;
-        s_apply_status (self, job, status);
+        if (!s_ask_reason (self, job, status))
+            s_apply_status (self, job, status);
     } else if (status->name[0] && zhashx_size (self->resuming)) {
         const char *id = (const char *)zhashx_lookup (self->resuming, status->name);
         job = id ? (s_job_t *)zhashx_lookup (self->jobs, id) : NULL;
@@ -518,19 +634,24 @@ s_list_read (s_poller_t *self, s_call_t *call, long http, const char *body, size
     return 0;
 }
 
-//  Standalone: a create that may have reached the master, with no answer to say. Its REST API
-//  cannot be searched for a job, and sending it again could run the job twice: the job fails
-//  with what the operator can do instead.
+//  Standalone: a create that may have reached the master, with no answer to say and no driver
+//  found for it (s_seek). Sending it again could run the job twice: the job fails with what the
+//  operator can do instead.
 static void
 s_maybe_submitted (s_poller_t *self, s_job_t *job, const char *when)
 {
-    char error[800];
+    char error[SP_ERROR_MAX], blind[200] = "";
+    if (!job->backend->ui_url[0])
+        snprintf (blind, sizeof blind,
+                  "; backend %s has no ui_url (with the master's /json/, jobd looks for the "
+                  "driver itself)",
+                  job->backend->name);
     snprintf (error, sizeof error,
-              "the submission may have reached the master %s (backend %s cannot be searched "
-              "for a job, so jobd does not send it again): check the master for a driver of "
-              "this job (spark.jobd.id %s); if there is one, `jobctl track DRIVER_ID --kind "
-              "spark --backend %s`, if not, `jobctl retry %s`",
-              when, job->backend->name, job->id, job->backend->name, job->id);
+              "the submission may have reached the master %s%s; jobd does not send it again "
+              "(that could run it twice): check the master for a driver of this job "
+              "(spark.jobd.id %s); if there is one, `jobctl track DRIVER_ID --kind spark "
+              "--backend %s`, if not, `jobctl retry %s`",
+              when, blind, job->id, job->backend->name, job->id);
     self->host->log (self->host, JOBD_LOG_WARN, "%s: %s", job->id, error);
     s_observe (self, job, JOBD_STATE_FAILED, NULL, error);
 }
@@ -569,17 +690,24 @@ s_list_whole (s_poller_t *self, sp_backend_t *backend)
     zlist_destroy (&missing);
 }
 
-//  Whether a driver id is followed by a job (here, or in the store): no relaunch's replacement.
+//  Whether a driver id is followed by a job (here, or in the store): no relaunch's replacement,
+//  nor a lost create's driver.
 static bool
 s_taken (const char *id, void *arg)
 {
     s_call_t *call = (s_call_t *)arg;
-    if (s_job_by_ext (call->self, call->backend, id))
-        return true;
-    char *owner = NULL;
-    const jobd_host_t *host = call->self->host;
-    bool taken = host->job_find (host, call->backend->name, id, &owner) == 0;
-    free (owner);
+    //  Any backend on the same master (two names for one master share its drivers).
+    s_poller_t *self = call->self;
+    bool taken = false;
+    for (size_t index = 0; !taken && index < self->backend_count; index++) {
+        sp_backend_t *backend = &self->backends[index];
+        if (backend != call->backend && strcmp (backend->url, call->backend->url) != 0)
+            continue;
+        char *owner = NULL;
+        taken = s_job_by_ext (self, backend, id) ||
+                self->host->job_find (self->host, backend->name, id, &owner) == 0;
+        free (owner);
+    }
     return taken;
 }
 
@@ -613,10 +741,254 @@ s_follow_relaunches (s_poller_t *self, s_call_t *call, const char *body, size_t 
         job->seen = true;
         if (strcmp (status.raw, "RELAUNCHING") == 0)
             s_relaunched (self, job); //  relaunched again: its own replacement is next
-        else
+        else if (!s_ask_reason (self, job, &status))
             s_observe (self, job, status.state, status.id, NULL);
     }
     zlist_destroy (&relaunched);
+}
+
+//  Standalone: a create whose answer was lost (jobd stopped before it came, or no usable reply),
+//  sent after the master made driver after (or NULL). With ui_url, its driver is looked for in
+//  the master's /json/ (s_find_created); without, nothing can find it: the operator is asked
+//  (s_maybe_submitted).
+static void
+s_seek (s_poller_t *self, s_job_t *job, const char *spec, const char *after, const char *when)
+{
+    s_seek_t *seek = job->backend->ui_url[0] ? (s_seek_t *)zmalloc (sizeof (s_seek_t)) : NULL;
+    if (!seek ||
+        sp_created_from_spec (spec, &seek->wanted, seek->main_class, sizeof seek->main_class)) {
+        free (seek);
+        s_maybe_submitted (self, job, when);
+        return;
+    }
+    int64_t now = zclock_time ();
+    snprintf (seek->after, sizeof seek->after, "%s", after ? after : "");
+    seek->wanted.after = seek->after;
+    seek->marked_at = job->sent_at;
+    seek->since = seek->examined_at = now;
+    snprintf (seek->when, sizeof seek->when, "%s", when);
+    free (job->seek);
+    job->seek = seek;
+    job->submit = false;
+    job->backend->list_due = now; //  look at once
+    s_walk_by (self, now);
+    self->host->log (self->host, JOBD_LOG_INFO,
+                     "%s: the create's answer was lost (%s): looking for its driver in %s/json/",
+                     job->id, when, job->backend->ui_url);
+}
+
+//  The search found the one driver the lost create made: the job follows it.
+static void
+s_adopt_driver (s_poller_t *self, s_job_t *job, sp_status_t *status)
+{
+    free (job->seek);
+    job->seek = NULL;
+    s_set_ext (self, job, status->id);
+    job->seen = true;
+    self->host->log (self->host, JOBD_LOG_INFO,
+                     "%s: driver %s (%s) is the one its lost create made: following it, not "
+                     "submitting again",
+                     job->id, status->id, status->raw);
+    //  QUEUED moves on with the driver id (a relaunched one is followed from SUBMITTED).
+    jobd_state_t state = status->state == JOBD_STATE_NONE || status->state == JOBD_STATE_UNKNOWN
+                             ? JOBD_STATE_SUBMITTED
+                             : status->state;
+    status->state = state;
+    if (!s_ask_reason (self, job, status))
+        s_observe (self, job, state, status->id, status->error);
+}
+
+//  The search cannot tell: no driver of the job in /json/ (it may have aged out), or several
+//  that it cannot tell apart, or /json/ not read. The operator decides (ids: the candidates, ""
+//  for none, NULL when /json/ could not be read).
+static void
+s_seek_failed (s_poller_t *self, s_job_t *job, const char *ids)
+{
+    s_seek_t *seek = job->seek;
+    char when[SP_ERROR_MAX];
+    if (!ids)
+        snprintf (when, sizeof when,
+                  "%s; no pass of the master's /json/ could look for it for %lld s (unreadable, "
+                  "or creates to that master kept awaiting their replies)",
+                  seek->when, (long long)((zclock_time () - seek->examined_at) / 1000));
+    else if (*ids)
+        snprintf (when, sizeof when,
+                  "%s; the master's /json/ lists drivers that could be it or another lost "
+                  "create's (%s: main class %s, the same cores and memory, made since) and "
+                  "nothing tells which",
+                  seek->when, ids, seek->main_class);
+    else
+        snprintf (when, sizeof when,
+                  "%s; no driver of it (main class %s, newer than %s, followed by no job) is in "
+                  "the master's /json/, which keeps only its latest drivers",
+                  seek->when, seek->main_class, seek->after[0] ? seek->after : "any");
+    free (job->seek);
+    job->seek = NULL;
+    s_maybe_submitted (self, job, when);
+}
+
+//  One lost create's search in a /json/ pass: its candidates, oldest first.
+typedef struct {
+    s_job_t *job;
+    int count; //  candidates (more than SP_SEEK_MAX kept is possible), or <0: unreadable
+    sp_status_t found[SP_SEEK_MAX];
+    bool decided;
+} s_search_t;
+
+//  The candidates' ids, for the operator.
+static void
+s_search_ids (const s_search_t *search, char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = 0;
+    for (int index = 0; index < search->count && index < SP_SEEK_MAX && used < size; index++)
+        used += (size_t)snprintf (text + used, size - used, "%s%s", index ? ", " : "",
+                                  search->found[index].id);
+    if (search->count > SP_SEEK_MAX && used < size)
+        snprintf (text + used, size - used, " and %d more", search->count - SP_SEEK_MAX);
+}
+
+//  Whether two searches have the very same candidates (kept whole), or share any.
+static bool
+s_search_same (const s_search_t *a, const s_search_t *b)
+{
+    bool same = a->count == b->count && a->count <= SP_SEEK_MAX;
+    for (int index = 0; same && index < a->count; index++)
+        same = strcmp (a->found[index].id, b->found[index].id) == 0;
+    return same;
+}
+
+static bool
+s_search_shares (const s_search_t *a, const s_search_t *b)
+{
+    if (a->count > SP_SEEK_MAX || b->count > SP_SEEK_MAX)
+        return a->count > 0 && b->count > 0; //  not all kept: maybe
+    for (int index = 0; index < a->count; index++)
+        for (int other = 0; other < b->count; other++)
+            if (strcmp (a->found[index].id, b->found[other].id) == 0)
+                return true;
+    return false;
+}
+
+static int
+s_by_mark (const void *a, const void *b)
+{
+    const s_job_t *job_a = *(s_job_t *const *)a, *job_b = *(s_job_t *const *)b;
+    if (job_a->seek->marked_at != job_b->seek->marked_at)
+        return job_a->seek->marked_at < job_b->seek->marked_at ? -1 : 1;
+    return strcmp (job_a->id, job_b->id);
+}
+
+//  k lost creates of one description and exactly k drivers that only they could have made,
+//  each of them a candidate of all: which is whose, /json/ cannot say. When every one of those
+//  drivers has ended in the same state, each job's outcome is known all the same: they are
+//  paired in order (the creates' order, the drivers' ids), which the log says. While some run,
+//  the jobs wait; drivers that ended differently go to the operator.
+static void
+s_pair_in_order (s_poller_t *self, s_search_t *searches, size_t count, size_t first)
+{
+    s_search_t *search = &searches[first];
+    s_job_t *group[SP_SEEK_MAX];
+    size_t members = 0;
+    for (size_t index = first; index < count; index++)
+        if (!searches[index].decided && s_search_same (search, &searches[index]))
+            group[members++] = searches[index].job;
+    bool ended = true, alike = true;
+    for (int index = 0; index < search->count; index++) {
+        ended &= jobd_state_is_final (search->found[index].state);
+        alike &= strcmp (search->found[index].raw, search->found[0].raw) == 0;
+    }
+    if (!ended)
+        return; //  wait: the next pass looks again
+    char ids[SP_ERROR_MAX];
+    s_search_ids (search, ids, sizeof ids);
+    qsort (group, members, sizeof group[0], s_by_mark);
+    for (size_t index = 0; index < members; index++) {
+        for (size_t each = first; each < count; each++)
+            if (searches[each].job == group[index])
+                searches[each].decided = true;
+        if (!alike)
+            s_seek_failed (self, group[index], ids);
+        else {
+            self->host->log (self->host, JOBD_LOG_WARN,
+                             "%s: drivers %s could each be its lost create's, and all ended %s: "
+                             "paired in order of creation",
+                             group[index]->id, ids, search->found[0].raw);
+            s_adopt_driver (self, group[index], &search->found[index]);
+        }
+    }
+}
+
+//  After a /json/ pass: each lost create's driver. One driver described as its request (main
+//  class, cores, memory), newer than the last one made before it, followed by no job, and no
+//  other search's candidate: the job follows it. Drivers only a group of identical searches
+//  could have made: s_pair_in_order. None, or several otherwise, once the create has had time
+//  to reach the master: the operator is asked.
+static void
+s_find_created (s_poller_t *self, s_call_t *call, const char *body, size_t size, long http)
+{
+    //  A create whose reply is still on its way made a driver no job follows yet.
+    zlist_t *seekers = zlist_new ();
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs)) {
+        if (job->backend == call->backend && job->in_flight && !job->ext[0]) {
+            zlist_purge (seekers);
+            break;
+        }
+        if (job->backend == call->backend && job->seek && !job->done)
+            zlist_append (seekers, job);
+    }
+    size_t count = zlist_size (seekers);
+    s_search_t *searches = count ? (s_search_t *)calloc (count, sizeof *searches) : NULL;
+    s_job_t *job = (s_job_t *)zlist_first (seekers);
+    for (size_t index = 0; searches && index < count;
+         index++, job = (s_job_t *)zlist_next (seekers)) {
+        searches[index].job = job;
+        searches[index].count = sp_master_created (body, size, http, &job->seek->wanted, s_taken,
+                                                   call, searches[index].found, SP_SEEK_MAX);
+        if (searches[index].count >= 0)
+            job->seek->examined_at = zclock_time (); //  looked, even if it waits
+    }
+    for (size_t index = 0; searches && index < count; index++) {
+        s_search_t *search = &searches[index];
+        if (search->decided || search->count < 0)
+            continue;
+        size_t same = 0, shared = 0;
+        for (size_t other = 0; other < count; other++) {
+            same += s_search_same (search, &searches[other]);
+            shared += other != index && !s_search_same (search, &searches[other]) &&
+                      s_search_shares (search, &searches[other]);
+        }
+        bool settled = call->backend->list_started >= search->job->seek->since + SP_SEEK_SETTLE;
+        char ids[SP_ERROR_MAX];
+        s_search_ids (search, ids, sizeof ids);
+        if (search->count == 1 && same == 1 && !shared) {
+            search->decided = true;
+            s_adopt_driver (self, search->job, &search->found[0]);
+        } else if (search->count > 1 && (size_t)search->count == same && !shared)
+            s_pair_in_order (self, searches, count, index);
+        else if (settled) {
+            search->decided = true;
+            s_seek_failed (self, search->job, ids);
+        }
+    }
+    free (searches);
+    zlist_destroy (&seekers);
+}
+
+//  A create on this master was answered with driver id: the newest known, on every backend with
+//  this url, when it is newer.
+static void
+s_note_created (s_poller_t *self, const sp_backend_t *backend, const char *id)
+{
+    for (size_t index = 0; index < self->backend_count; index++) {
+        sp_backend_t *each = &self->backends[index];
+        int order = 1;
+        if (strcmp (each->url, backend->url) == 0 &&
+            (!each->last_created[0] ||
+             (sp_driver_id_order (id, each->last_created, &order) == 0 && order > 0)))
+            snprintf (each->last_created, sizeof each->last_created, "%s", id);
+    }
 }
 
 //  The answer to a create, or its absence. Returns 0 when the backend answered (taken or
@@ -639,6 +1011,8 @@ s_create_done (s_poller_t *self, s_job_t *job, long http, const char *body, size
     if (!job)
         return rc == 0 || rc == JOBD_ESTATE ? 0 : -1;
     if (rc == 0) {
+        if (job->backend->kind == SP_STANDALONE)
+            s_note_created (self, job->backend, status.id);
         s_set_ext (self, job, status.id);
         s_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
         return 0;
@@ -656,7 +1030,10 @@ s_create_done (s_poller_t *self, s_job_t *job, long http, const char *body, size
     else {
         char when[SP_ERROR_MAX + 64];
         snprintf (when, sizeof when, "without a usable answer (%.*s)", 200, why);
-        s_maybe_submitted (self, job, when);
+        jobd_job_t *record = NULL;
+        self->host->job_get (self->host, job->id, &record);
+        s_seek (self, job, record ? record->spec : NULL, job->floor, when);
+        jobd_job_destroy (&record);
     }
     return -1;
 }
@@ -841,18 +1218,27 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
         job->in_flight = false;
     if (call->what == SP_LIST)
         backend->list_in_flight = false;
+    if (call->what == SP_PROBE)
+        backend->probe_in_flight = false;
     char why[SP_ERROR_MAX + 64];
     sp_status_t status;
     int rc = -1;
-    if (call->what == SP_SUBMIT)
+    if (call->what == SP_SUBMIT) {
         rc = s_create_done (self, job, http, body, size, error, sent, why, sizeof why);
-    else if (call->what == SP_KILL)
+        if (job) {
+            free (job->floor);
+            job->floor = NULL;
+        }
+    } else if (call->what == SP_KILL)
         rc = s_kill_done (self, job, http, body, size, error, why, sizeof why);
     else if (error)
         snprintf (why, sizeof why, "%s", error);
     else if (http >= 500)
         snprintf (why, sizeof why, "HTTP %ld", http);
-    else if (call->what == SP_LIST) {
+    else if (call->what == SP_PROBE) {
+        rc = sp_backend_probe_ok (backend, http, body, size) ? 0 : -1;
+        snprintf (why, sizeof why, "unreadable reply (HTTP %ld)", http);
+    } else if (call->what == SP_LIST) {
         if (call->from == 0)
             backend->list_count = 0;
         long total = 0;
@@ -865,6 +1251,8 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
             backend->listed_ms = zclock_time () - backend->list_started;
         }
         snprintf (why, sizeof why, "unreadable list reply (HTTP %ld)", http);
+        if (rc == 0 && backend->kind == SP_STANDALONE)
+            s_find_created (self, call, body, size, http);
         if (rc == 0 && backend->kind == SP_STANDALONE)
             s_follow_relaunches (self, call, body, size, http);
         if (rc == 0 && backend->kind == SP_LIVY && call->count > 0 &&
@@ -886,15 +1274,22 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
              : backend->kind == SP_LIVY       ? sp_livy_batch (body, size, http, &status)
              : backend->kind == SP_YARN       ? sp_yarn_app (body, size, http, &status)
                                               : s_history (self, job, body, size, http, &status);
-        if (rc == 0 && !status.standby)
-            s_apply_status (self, job, &status);
         snprintf (why, sizeof why, "unreadable status reply (HTTP %ld)", http);
+        if (call->what == SP_REASON)
+            s_reason_done (self, job, rc, &status, why);
+        else if (rc == 0 && !status.standby)
+            s_apply_status (self, job, &status);
     } else
         rc = 0; //  the job ended meanwhile
-    s_backend_result (self, backend, rc == 0, why);
+    if (job && call->what == SP_REASON && rc != 0 && (error || http >= 500))
+        s_reason_done (self, job, rc, &status, why); //  no reply to read: the trouble is why
+    if (call->what == SP_PROBE)
+        s_probe_result (self, backend, rc == 0, why);
+    else
+        s_backend_result (self, backend, rc == 0, why);
     if (job)
         s_walk_by (self, job->due);
-    else if (call->what == SP_LIST)
+    else if (call->what == SP_LIST || call->what == SP_PROBE)
         s_walk_by (self, zclock_time ()); //  sweep what ended, poll what the list missed
     s_call_destroy (&call);
 }
@@ -957,6 +1352,8 @@ s_follow (s_poller_t *self, const jobd_job_t *record)
         job->resume = false;
     }
     job->relaunched = false;
+    free (job->seek);
+    job->seek = NULL;
     sp_backend_tag (job->id, job->attempt, job->tag, sizeof job->tag);
     job->since = job->due;
     s_walk_by (self, job->due);
@@ -979,6 +1376,9 @@ s_send_create (s_poller_t *self, s_job_t *job, const jobd_job_t *record)
     char *body = NULL;
     s_set_ext (self, job, NULL);
     job->submit = false;
+    free (job->floor);
+    job->floor = job->backend->kind == SP_STANDALONE ? strdup (job->backend->last_created) : NULL;
+    job->sent_at = zclock_time ();
     if (sp_backend_submit (job->backend, record->id, job->tag, record->name, record->spec, &method,
                            url, sizeof url, &body, reason, sizeof reason)) {
         s_observe (self, job, JOBD_STATE_FAILED, NULL, reason);
@@ -1137,26 +1537,45 @@ s_on_event (s_poller_t *self, zsock_t *events)
     zmsg_destroy (&msg);
 }
 
+//  A backend's own request, when due: its list (list backends), or, while it fails and backs off,
+//  the probe that tells when it answers again (about every second; the list itself on list
+//  backends): its success ends the backoff, and polls and waiting submissions go out at once.
+static void
+s_poll_backend (s_poller_t *self, sp_backend_t *backend, int64_t now, int64_t *next)
+{
+    bool lists = sp_backend_lists (backend);
+    bool failing = backend->failures && (backend->resume_at > now || backend->probed);
+    if ((!lists && !failing) || (lists ? backend->list_in_flight : backend->probe_in_flight))
+        return;
+    int64_t due = failing ? backend->probe_due : backend->list_due;
+    if (due <= now) {
+        char url[1024];
+        sp_backend_probe_url (backend, url, sizeof url);
+        if (lists) {
+            backend->list_due = now + s_jitter (self->list_interval);
+            backend->list_started = now;
+        }
+        backend->probe_due = now + s_jitter (SP_PROBE_INTERVAL);
+        bool sent = s_call (self, backend, NULL, lists ? SP_LIST : SP_PROBE, "GET", url, NULL);
+        if (lists)
+            backend->list_in_flight = sent;
+        else
+            backend->probe_in_flight = sent;
+        due = failing ? backend->probe_due : backend->list_due;
+    }
+    if (failing && backend->resume_at > now && backend->resume_at < due)
+        due = backend->resume_at;
+    *next = due < *next ? due : *next;
+}
+
 //  Sends what is due: one list request per list backend, one status request per due job on the
 //  others. Returns ms until the next thing is due.
 static int64_t
 s_poll_due (s_poller_t *self)
 {
     int64_t now = zclock_time (), next = now + 1000;
-    for (size_t index = 0; index < self->backend_count; index++) {
-        sp_backend_t *backend = &self->backends[index];
-        if (!sp_backend_lists (backend) || backend->list_in_flight || backend->resume_at > now)
-            continue;
-        if (backend->list_due <= now) {
-            char url[1024];
-            sp_backend_poll_url (backend, NULL, url, sizeof url);
-            backend->list_due = now + s_jitter (self->list_interval);
-            backend->list_started = now;
-            backend->list_in_flight =
-                s_call (self, backend, NULL, SP_LIST, "GET", url, NULL) != NULL;
-        }
-        next = backend->list_due < next ? backend->list_due : next;
-    }
+    for (size_t index = 0; index < self->backend_count; index++)
+        s_poll_backend (self, &self->backends[index], now, &next);
     //  Every reply asks for a walk: at a thousand replies a second, walking a thousand jobs each
     //  time was the plugin's main cost. A poll waits a few ms at most for the next walk.
     int64_t walk_at = self->walk_at > self->walked_at + SP_WALK_SPACING
@@ -1192,6 +1611,8 @@ s_poll_due (s_poller_t *self)
     for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
          job = (s_job_t *)zhashx_next (self->jobs)) {
         sp_backend_t *backend = job->backend;
+        if (job->seek && now - job->seek->examined_at > self->lost_after)
+            s_seek_failed (self, job, NULL);
         if (job->submit && backend->resume_at > now)
             next = backend->resume_at < next ? backend->resume_at : next;
         //  A kill to send again, or one whose effect is due by now.
@@ -1274,9 +1695,59 @@ s_resume_one (const jobd_job_t *record, void *arg)
         job->submit = true; //  no submission mark: its create was never sent
     else if (job->backend->kind == SP_LIVY)
         s_resume (self, job); //  found by its batch name, or submitted after a whole list
-    else
-        s_maybe_submitted (self, job, "before jobd stopped");
+    else {
+        s_seek (self, job, record->spec, NULL, "before jobd stopped");
+        if (job->seek)
+            job->seek->marked_at = record->last_seen; //  its floor: s_find_floors
+    }
     return true;
+}
+
+//  One stored job for s_find_floors: a driver it followed, made before a search's mark, on the
+//  same master, raises that search's floor.
+typedef struct {
+    s_poller_t *self;
+    zlist_t *seekers; //  the jobs that search
+} s_floors_t;
+
+static bool
+s_floor_one (const jobd_job_t *record, void *arg)
+{
+    s_floors_t *floors = (s_floors_t *)arg;
+    sp_backend_t *backend = s_backend (floors->self, record->backend);
+    int order;
+    //  Only driver ids: a queued job's ext is its mark.
+    if (!backend || backend->kind != SP_STANDALONE || !record->ext || !record->submitted_at ||
+        record->state == JOBD_STATE_QUEUED || !record->kind ||
+        strcmp (record->kind, "spark") != 0 ||
+        sp_driver_id_order (record->ext, record->ext, &order) != 0)
+        return true;
+    for (s_job_t *job = (s_job_t *)zlist_first (floors->seekers); job;
+         job = (s_job_t *)zlist_next (floors->seekers)) {
+        s_seek_t *seek = job->seek;
+        if (strcmp (job->backend->url, backend->url) == 0 &&
+            record->submitted_at <= seek->marked_at &&
+            (!seek->after[0] ||
+             (sp_driver_id_order (record->ext, seek->after, &order) == 0 && order > 0)))
+            snprintf (seek->after, sizeof seek->after, "%s", record->ext);
+    }
+    return true;
+}
+
+//  After a restart, the searches for lost creates' drivers (s_seek) start from the newest
+//  driver the store says this master made before each mark: the driver ids the master gave
+//  around that time.
+static void
+s_find_floors (s_poller_t *self)
+{
+    s_floors_t floors = {.self = self, .seekers = zlist_new ()};
+    for (s_job_t *job = (s_job_t *)zhashx_first (self->jobs); job;
+         job = (s_job_t *)zhashx_next (self->jobs))
+        if (job->seek)
+            zlist_append (floors.seekers, job);
+    if (zlist_size (floors.seekers))
+        self->host->job_scan (self->host, (1u << JOBD_STATE_COUNT) - 1, s_floor_one, &floors);
+    zlist_destroy (&floors.seekers);
 }
 
 static int
@@ -1288,6 +1759,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "cmd.cancel.spark");
     //  After a restart: every non-final Spark job with a backend id is followed again at once.
     host->job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
+    s_find_floors (self);
     zsock_t *sockets[] = {pipe, events, bus};
     bool running = true;
     while (running) {

@@ -98,12 +98,16 @@ sp_standalone_status (const char *body, size_t size, long http, sp_status_t *sta
         status->state = has_state ? sp_map_standalone (state) : JOBD_STATE_NONE;
         if (status->state == JOBD_STATE_NONE)
             rc = JOBD_EPROTO;
-        //  A driver that exits non-zero leaves no message (§1.5): say what is known.
+        //  A driver that exits non-zero leaves no message (§1.5), nor does one whose worker
+        //  was lost (ERROR, §1.9): say what is known.
         if (status->state == JOBD_STATE_FAILED && !status->error[0])
             snprintf (status->error, sizeof status->error,
-                      "the driver ended %s: it exited with a non-zero code (the master records "
-                      "no message for that; see the driver's log on its worker)",
-                      state);
+                      "the driver ended %s: %s (the master records no message for that; see the "
+                      "driver's log on its worker)",
+                      state,
+                      strcmp (state, "ERROR") == 0
+                          ? "it could not be run or restarted, or its worker was lost"
+                          : "it exited with a non-zero code");
     }
     sp_jstr (&root, "submissionId", status->id, sizeof status->id);
     return rc;
@@ -149,18 +153,29 @@ sp_master_json (const char *body, size_t size, long http, sp_status_fn *fn, void
 //  Orders two drivers by age: their ids carry the master's submit time and a counter
 //  (driver-yyyyMMddHHmmss-N, the counter may outgrow its four digits); starttime otherwise.
 //  Returns <0 when a is older than b, 0 when neither is known older, >0 when newer.
+int
+sp_driver_id_order (const char *a, const char *b, int *order)
+{
+    char time_a[15], time_b[15];
+    long long count_a, count_b;
+    if (!a || !b || sscanf (a, "driver-%14[0-9]-%lld", time_a, &count_a) != 2 ||
+        sscanf (b, "driver-%14[0-9]-%lld", time_b, &count_b) != 2 || strlen (time_a) != 14 ||
+        strlen (time_b) != 14)
+        return JOBD_EPROTO;
+    *order = strcmp (time_a, time_b);
+    if (*order == 0)
+        *order = (count_a > count_b) - (count_a < count_b);
+    return 0;
+}
+
 static int
 s_driver_order (const sp_jobject_t *a, const sp_jobject_t *b)
 {
-    char id_a[JOBD_ID_MAX + 1], id_b[JOBD_ID_MAX + 1], time_a[15], time_b[15];
-    long long count_a, count_b;
+    char id_a[JOBD_ID_MAX + 1], id_b[JOBD_ID_MAX + 1];
+    int order;
     if (sp_jstr (a, "id", id_a, sizeof id_a) && sp_jstr (b, "id", id_b, sizeof id_b) &&
-        sscanf (id_a, "driver-%14[0-9]-%lld", time_a, &count_a) == 2 &&
-        sscanf (id_b, "driver-%14[0-9]-%lld", time_b, &count_b) == 2 && strlen (time_a) == 14 &&
-        strlen (time_b) == 14) {
-        int order = strcmp (time_a, time_b);
-        return order ? order : (count_a > count_b) - (count_a < count_b);
-    }
+        sp_driver_id_order (id_a, id_b, &order) == 0)
+        return order;
     char start_a[24], start_b[24];
     long long ms_a =
         sp_jstr (a, "starttime", start_a, sizeof start_a) ? strtoll (start_a, NULL, 10) : 0;
@@ -197,8 +212,7 @@ typedef struct {
 
 //  Calls fn for every driver, active and completed, of a checked /json/ body.
 static void
-s_drivers (const char *body, size_t size, void (*fn) (const sp_jobject_t *, s_relaunch_t *),
-           s_relaunch_t *relaunch)
+s_drivers (const char *body, size_t size, void (*fn) (const sp_jobject_t *, void *), void *arg)
 {
     sp_jscan_t scan;
     sp_jvalue_t key;
@@ -211,7 +225,7 @@ s_drivers (const char *body, size_t size, void (*fn) (const sp_jobject_t *, s_re
             sp_jscan_enter (&scan, SP_JARRAY)) {
             while (sp_jscan_element (&scan))
                 if (sp_jscan_object (&scan, &driver))
-                    fn (&driver, relaunch);
+                    fn (&driver, arg);
                 else
                     sp_jscan_value (&scan, NULL);
         } else
@@ -220,8 +234,9 @@ s_drivers (const char *body, size_t size, void (*fn) (const sp_jobject_t *, s_re
 }
 
 static void
-s_find_old (const sp_jobject_t *driver, s_relaunch_t *relaunch)
+s_find_old (const sp_jobject_t *driver, void *arg)
 {
+    s_relaunch_t *relaunch = (s_relaunch_t *)arg;
     char id[JOBD_ID_MAX + 1];
     if (!relaunch->have_old && sp_jstr (driver, "id", id, sizeof id) &&
         strcmp (id, relaunch->old_id) == 0) {
@@ -231,8 +246,9 @@ s_find_old (const sp_jobject_t *driver, s_relaunch_t *relaunch)
 }
 
 static void
-s_find_best (const sp_jobject_t *driver, s_relaunch_t *relaunch)
+s_find_best (const sp_jobject_t *driver, void *arg)
 {
+    s_relaunch_t *relaunch = (s_relaunch_t *)arg;
     char id[JOBD_ID_MAX + 1];
     if (!sp_jstr (driver, "id", id, sizeof id) || strcmp (id, relaunch->old_id) == 0 ||
         !s_same_description (driver, &relaunch->old) ||
@@ -262,4 +278,121 @@ sp_master_replacement (const char *body, size_t size, long http, const char *old
     if (rc)
         sp_status_reset (status);
     return rc;
+}
+
+//  Utils.memoryStringToMb, where it reads the same in every version: digits and a unit (k, m, g,
+//  t, p, with or without b). Without a unit the versions differ (bytes or MB): -1, unknown.
+static int64_t
+s_memory_mb (const char *text)
+{
+    char *end;
+    long long count = text ? strtoll (text, &end, 10) : -1;
+    if (!text || end == text || count < 0 || count > (1LL << 30))
+        return -1;
+    static const char units[] = "kmgtp";
+    const char *unit = *end ? strchr (units, end[0] | 0x20) : NULL;
+    if (!unit || (end[1] && ((end[1] | 0x20) != 'b' || end[2])))
+        return -1;
+    int shift = 10 * (int)(unit - units + 1) - 20; //  from the unit to MB
+    return shift >= 0 ? (int64_t)count << shift : (int64_t)count >> -shift;
+}
+
+int
+sp_created_from_spec (const char *spec_text, sp_created_t *wanted, char *main_class, size_t size)
+{
+    json_t *spec = spec_text ? sp_json_load (spec_text, strlen (spec_text)) : NULL;
+    json_t *properties = json_object_get (spec, "sparkProperties");
+    //  What sp_backend_submit sends: the spec's main class, or SparkSubmit.
+    sp_copy (main_class, size,
+             sp_json_str_or (spec, "mainClass", "org.apache.spark.deploy.SparkSubmit"));
+    wanted->main_class = main_class;
+    //  The master's defaults: 1 core, 1024 MB (reference 1.4). A value jobd cannot read as the
+    //  master does is left out of the comparison.
+    json_t *cores = json_object_get (properties, "spark.driver.cores");
+    const char *cores_text = json_string_value (cores);
+    char *end = NULL;
+    long long count = cores_text ? strtoll (cores_text, &end, 10) : 0;
+    wanted->cores = !cores                               ? 1
+                    : json_is_integer (cores)            ? (int64_t)json_integer_value (cores)
+                    : cores_text && *cores_text && !*end ? count
+                                                         : -1;
+    json_t *memory = json_object_get (properties, "spark.driver.memory");
+    wanted->memory_mb = !memory ? 1024 : s_memory_mb (json_string_value (memory));
+    int rc = json_is_object (spec) ? 0 : JOBD_EPROTO;
+    json_decref (spec);
+    return rc;
+}
+
+typedef struct {
+    const sp_created_t *wanted;
+    sp_taken_fn *taken;
+    void *arg;
+    int count;
+    sp_status_t *found;
+    size_t found_max, found_count;
+} s_created_t;
+
+//  A driver's integer member, written as a number or as a string of digits, or -1.
+static int64_t
+s_driver_int (const sp_jobject_t *driver, const char *key)
+{
+    int64_t number;
+    char text[24];
+    if (sp_jvalue_integer (sp_jobject_get (driver, key), &number))
+        return number;
+    return sp_jstr (driver, key, text, sizeof text) ? strtoll (text, NULL, 10) : -1;
+}
+
+//  Whether status a is of an older driver than b: by id, else by starttime.
+static bool
+s_older (const sp_status_t *a, const sp_status_t *b)
+{
+    int order;
+    if (sp_driver_id_order (a->id, b->id, &order) == 0)
+        return order < 0;
+    return a->started < b->started;
+}
+
+static void
+s_find_created (const sp_jobject_t *driver, void *arg)
+{
+    s_created_t *created = (s_created_t *)arg;
+    const sp_created_t *wanted = created->wanted;
+    char id[JOBD_ID_MAX + 1], main_class[512];
+    int order = 1;
+    if (!sp_jstr (driver, "id", id, sizeof id) ||
+        !sp_jstr (driver, "mainclass", main_class, sizeof main_class) ||
+        strcmp (main_class, wanted->main_class) != 0 ||
+        (wanted->after && *wanted->after && sp_driver_id_order (id, wanted->after, &order) == 0 &&
+         order <= 0) ||
+        (wanted->cores >= 0 && s_driver_int (driver, "cores") != wanted->cores) ||
+        (wanted->memory_mb >= 0 && s_driver_int (driver, "memory") != wanted->memory_mb) ||
+        (created->taken && created->taken (id, created->arg)))
+        return;
+    created->count++;
+    if (created->found_count == created->found_max)
+        return;
+    //  Kept oldest first (an insertion: a handful at most).
+    sp_status_t status;
+    sp_status_reset (&status);
+    if (!s_driver (driver, &status))
+        sp_copy (status.id, sizeof status.id, id); //  a state jobd does not know: no news
+    size_t at = created->found_count++;
+    for (; at > 0 && s_older (&status, &created->found[at - 1]); at--)
+        created->found[at] = created->found[at - 1];
+    created->found[at] = status;
+}
+
+int
+sp_master_created (const char *body, size_t size, long http, const sp_created_t *wanted,
+                   sp_taken_fn *taken, void *arg, sp_status_t *found, size_t found_max)
+{
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, body, size);
+    if (http != 200 || !sp_jscan_check (body, size) || sp_jscan_peek (&scan) != SP_JOBJECT)
+        return JOBD_EPROTO;
+    s_created_t created = {
+        .wanted = wanted, .taken = taken, .arg = arg, .found = found, .found_max = found_max};
+    s_drivers (body, size, s_find_created, &created);
+    return created.count;
 }

@@ -51,6 +51,33 @@ typedef bool (sp_taken_fn) (const char *id, void *arg);
 int sp_master_replacement (const char *body, size_t size, long http, const char *old_id,
                            sp_taken_fn *taken, void *arg, sp_status_t *status);
 
+//  What a standalone create asked for, as the master's /json/ shows a driver (reference 1.10):
+//  its main class, cores and memory in MB (-1: the spec says it in a form jobd does not read
+//  as every master version does; then it is not compared), and the newest driver the master
+//  had certainly made before it (NULL or "" when jobd knows none): the master numbers its
+//  drivers in order (driver-yyyyMMddHHmmss-N), so the create's driver is newer than that one.
+typedef struct {
+    const char *main_class;
+    int64_t cores, memory_mb;
+    const char *after;
+} sp_created_t;
+
+//  Orders two driver ids of the default pattern (reference 1.2): *order is <0 when a is older
+//  than b, 0 when the same, >0 when newer. Returns 0, or JOBD_EPROTO when either does not parse
+//  (spark.deploy.driverIdPattern changed): then nothing says which is older.
+int sp_driver_id_order (const char *a, const char *b, int *order);
+
+//  Fills wanted (not after) from a submit spec (JSON text); main_class (size bytes) holds
+//  the class, which wanted points to. Returns 0, or JOBD_EPROTO when spec is not an object.
+int sp_created_from_spec (const char *spec, sp_created_t *wanted, char *main_class, size_t size);
+
+//  The master web UI's /json/ again, for the driver a create made when its reply was lost: the
+//  drivers, active or completed, described as wanted and for which taken (may be NULL) returns
+//  false. Returns how many there are (0 or more), with the first found_max of them in found,
+//  oldest first (by id, else starttime); or JOBD_EPROTO.
+int sp_master_created (const char *body, size_t size, long http, const sp_created_t *wanted,
+                       sp_taken_fn *taken, void *arg, sp_status_t *found, size_t found_max);
+
 //  Livy batches (reference §3): one batch object (POST reply, GET /batches/{id}), the list
 //  (GET /batches: *total_p gets "total"), or /state. A 404 gives known false. status->name is
 //  the batch's name, when it has one.

@@ -3,6 +3,8 @@
 #include "sp_jlist.h"
 #include "sp_status.h"
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool
@@ -32,6 +34,49 @@ s_chunked (const sp_jlist_shape_t *shape, const char *body, size_t length, size_
     if (sp_jlist_feed (&list, body, length, true) != expected ||
         (expected == 0 && whole != chunked))
         __builtin_trap ();
+}
+
+//  A lost create's driver in /json/: the drivers kept are oldest first, each with an id.
+static void
+s_created (const char *body, size_t length, long http)
+{
+    sp_created_t wanted = {.main_class = "com.example.Etl",
+                           .cores = 1,
+                           .memory_mb = 1024,
+                           .after = "driver-20260101000000-0001"};
+    sp_status_t found[4];
+    int count = sp_master_created (body, length, http, &wanted, NULL, NULL, found, 4);
+    for (int index = 0; index < count && index < 4; index++) {
+        int order = -1;
+        if (!found[index].id[0] || memchr (found[index].id, 0, sizeof found[index].id) == NULL ||
+            (index && sp_driver_id_order (found[index - 1].id, found[index].id, &order) == 0 &&
+             order > 0))
+            __builtin_trap ();
+    }
+}
+
+//  A spec read for what its driver looks like, and two driver ids ordered both ways (the body
+//  cut in two): one order, and its reverse.
+static void
+s_spec_and_ids (const char *body, size_t length)
+{
+    char *text = strndup (body, length);
+    if (!text)
+        return;
+    sp_created_t wanted;
+    char main_class[64];
+    sp_created_from_spec (text, &wanted, main_class, sizeof main_class);
+    if (memchr (main_class, 0, sizeof main_class) == NULL)
+        __builtin_trap ();
+    char *second = text + strlen (text) / 2;
+    char first[256];
+    snprintf (first, sizeof first, "%.*s", (int)(second - text), text);
+    int forward = 0, backward = 0;
+    int rc = sp_driver_id_order (first, second, &forward);
+    if (rc != sp_driver_id_order (second, first, &backward) ||
+        (rc == 0 && (forward > 0) - (forward < 0) != (backward < 0) - (backward > 0)))
+        __builtin_trap ();
+    free (text);
 }
 
 int
@@ -83,13 +128,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                    &status);
             break;
         case 10:
+            s_created (body, length, http);
+            break;
         case 11:
-        case 12: {
+            s_spec_and_ids (body, length);
+            break;
+        case 12:
+        case 13:
+        case 14: {
             //  The kill answers (sp_kill.c), with the statuses a kill gets.
             static const long kill_codes[] = {200, 202, 400, 401, 403, 404, 500, 503};
             long code = kill_codes[(data[0] >> 4) & 7];
-            sp_kill_t verdict = (data[0] & 15) == 10 ? sp_yarn_kill (body, length, code, &status)
-                                : (data[0] & 15) == 11
+            sp_kill_t verdict = (data[0] & 15) == 12 ? sp_yarn_kill (body, length, code, &status)
+                                : (data[0] & 15) == 13
                                     ? sp_livy_kill (body, length, code, &status)
                                     : sp_standalone_kill_verdict (body, length, code, &status);
             //  A refusal always says why, in a string that ends within its buffer.

@@ -163,20 +163,27 @@ s_request (jobd_event_t *event, char *id, size_t size)
     jobd_event_destroy (&event);
 }
 
-//  Submits a Spark job with a spark-sim scenario to a standalone or livy backend.
+//  Submits a Spark job of main_class with a spark-sim scenario to a standalone or livy backend.
 static void
-s_submit (const char *backend, const char *scenario, char *id, size_t size)
+s_submit_class (const char *backend, const char *main_class, const char *scenario, char *id,
+                size_t size)
 {
     jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
     jobd_event_set (&submit->kind, "spark");
     jobd_event_set (&submit->backend, backend);
     char spec[1024];
     snprintf (spec, sizeof spec,
-              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"com.example.Etl\","
+              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"%s\","
               "\"args\":[\"2026-11-28\"],\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
-              scenario);
+              main_class, scenario);
     jobd_event_set (&submit->spec, spec);
     s_request (submit, id, size);
+}
+
+static void
+s_submit (const char *backend, const char *scenario, char *id, size_t size)
+{
+    s_submit_class (backend, "com.example.Etl", scenario, id, size);
 }
 
 //  Tracks an application already at a backend (what `jobctl track` sends).
@@ -585,16 +592,33 @@ test_standby_master (void **state)
                    (long long)s_stat ("endpoints", "POST /v1/submissions/create"));
 }
 
+//  The next create's reply is cut halfway (the driver is made). Returns the drivers before.
+static int64_t
+s_cut_next_create (void)
+{
+    int64_t drivers = s_sim_jobs ("standalone");
+    s_sim_do ("POST", "/sim/stats/reset", NULL);
+    s_sim_do ("POST", "/sim/fault",
+              "{\"mode\":\"truncated\",\"prefix\":\"/v1/submissions/create\",\"count\":1}");
+    return drivers;
+}
+
+//  The driver exists, once: the create was not sent again.
+static void
+s_expect_one_driver (int64_t drivers)
+{
+    assert_int_equal (s_sim_jobs ("standalone"), drivers + 1);
+    assert_int_equal (s_stat ("endpoints", "POST /v1/submissions/create"), 1);
+    s_sim_do ("DELETE", "/sim/fault", NULL);
+}
+
 //  A create that reached the master and got no usable answer (the reply cut halfway, the
 //  driver made): not sent again, which could run the job twice; the job fails saying what to
 //  do. One refused before anything was sent is sent again (the standby case above).
 static void
 test_create_without_an_answer (void **state)
 {
-    int64_t drivers = s_sim_jobs ("standalone");
-    s_sim_do ("POST", "/sim/stats/reset", NULL);
-    s_sim_do ("POST", "/sim/fault",
-              "{\"mode\":\"truncated\",\"prefix\":\"/v1/submissions/create\",\"count\":1}");
+    int64_t drivers = s_cut_next_create ();
     char job[64];
     s_submit ("master", "queue=50,run=200,outcome=success", job, sizeof job);
     s_wait_state (job, JOBD_STATE_FAILED, 10000);
@@ -602,14 +626,198 @@ test_create_without_an_answer (void **state)
     assert_non_null (strstr (record->error, "may have reached the master without a usable answer"));
     assert_non_null (strstr (record->error, "jobctl track DRIVER_ID"));
     jobd_job_destroy (&record);
-    //  The driver exists, once: the create was not sent again.
-    assert_int_equal (s_sim_jobs ("standalone"), drivers + 1);
-    assert_int_equal (s_stat ("endpoints", "POST /v1/submissions/create"), 1);
-    s_sim_do ("DELETE", "/sim/fault", NULL);
+    s_expect_one_driver (drivers);
+}
+
+//  The same with the master's UI: the driver the create made is found in /json/ (its main class,
+//  cores and memory, newer than the last driver a create was answered with, followed by no
+//  job) and the job follows it.
+static void
+test_create_without_an_answer_found (void **state)
+{
+    int64_t drivers = s_cut_next_create ();
+    char job[64];
+    s_submit_class ("ui", "com.example.Unanswered", "queue=50,run=200,outcome=success", job,
+                    sizeof job);
+    s_seen_t *done = s_wait_state (job, JOBD_STATE_SUCCEEDED, 10000);
+    assert_null (s_find (job, JOBD_STATE_FAILED));
+    assert_non_null (done->event->ext);
+    print_message ("create without an answer, ui_url: followed driver %s\n", done->event->ext);
+    s_expect_one_driver (drivers);
 }
 
 //  ---------------------------------------------------------------------------------------------
-//  4. YARN
+//  4. Failure reasons
+
+//  A driver that ends in ERROR or FAILED, seen first in the master's /json/ (which carries no
+//  message): its status is asked before FAILED is recorded, so the reason is there: the
+//  cluster's exception for ERROR, the non-zero exit for FAILED.
+static void
+test_failure_reason_from_list (void **state)
+{
+    char error_job[64], failed_job[64];
+    s_submit ("ui",
+              "queue=50,run=200,outcome=fail,final=ERROR,error=java.io.FileNotFoundException: "
+              "hdfs:///jobs/missing.jar",
+              error_job, sizeof error_job);
+    s_submit ("ui", "queue=50,run=200,outcome=fail", failed_job, sizeof failed_job);
+    s_seen_t *error = s_wait_state (error_job, JOBD_STATE_FAILED, 10000);
+    s_seen_t *failed = s_wait_state (failed_job, JOBD_STATE_FAILED, 10000);
+    print_message ("ERROR through /json/: %s\nFAILED through /json/: %s\n",
+                   error->event->error ? error->event->error : "(none)",
+                   failed->event->error ? failed->event->error : "(none)");
+    assert_non_null (error->event->error);
+    assert_non_null (strstr (error->event->error, "Exception from the cluster"));
+    assert_non_null (strstr (error->event->error, "FileNotFoundException"));
+    assert_non_null (failed->event->error);
+    assert_non_null (strstr (failed->event->error, "non-zero"));
+}
+
+//  Failures a backend gives no reason for, as the reference allows (spark-sim's quiet=1): a
+//  driver in ERROR without a message (a lost worker) seen in /json/, a dead Livy batch whose
+//  log is [] (no view access), a failed YARN application with empty diagnostics. Each is FAILED
+//  with a reason that says so, after its own status was asked.
+static void
+test_failure_reason_when_none_is_given (void **state)
+{
+    const char *scenario = "queue=50,run=200,outcome=fail,quiet=1";
+    char ui_job[64], livy_job[64], yarn_job[64];
+    s_submit ("ui", "queue=50,run=200,outcome=fail,final=ERROR,quiet=1", ui_job, sizeof ui_job);
+    s_submit ("livy", scenario, livy_job, sizeof livy_job);
+    json_t *ids = s_sim_apps ("yarn", scenario, 1);
+    s_track (json_string_value (json_array_get (ids, 0)), "yarn", yarn_job, sizeof yarn_job);
+    json_decref (ids);
+    const struct {
+        const char *job, *expected;
+    } cases[] = {{ui_job, "worker was lost"},
+                 {livy_job, "ended dead and gives no reason"},
+                 {yarn_job, "ended FAILED/FAILED and gives no reason"}};
+    for (size_t index = 0; index < 3; index++) {
+        s_seen_t *failed = s_wait_state (cases[index].job, JOBD_STATE_FAILED, 10000);
+        const char *error = failed->event->error;
+        print_message ("%s: %s\n", cases[index].job, error ? error : "(none)");
+        assert_non_null (error);
+        assert_non_null (strstr (error, cases[index].expected));
+    }
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  5. Recovery after an outage
+
+//  Waits until spark-sim has served at least count requests of backend since before.
+static void
+s_wait_requests (const char *backend, int64_t before, int64_t count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (s_stat ("backends", backend) - before < count && zclock_mono () < deadline)
+        zclock_sleep (20); //  spark-sim's counters have no event to wait on
+    if (s_stat ("backends", backend) - before < count)
+        fail_msg ("%s served fewer than %lld requests in %d ms", backend, (long long)count,
+                  timeout_ms);
+}
+
+//  Every backend fails long enough for its backoff to grow past 6 s; a job is submitted
+//  meanwhile. Once they answer again, each is polled, and the job sent, within about a second
+//  (a probe goes out about every second during the backoff), not after the backoff.
+static void
+test_recovery_after_outage (void **state)
+{
+    char running[64], waiting[64];
+    s_submit ("master", "queue=50,run=60000,outcome=success", running, sizeof running);
+    s_wait_state (running, JOBD_STATE_RUNNING, 5000);
+    const char *backends[] = {"standalone", "masterui", "livy"};
+    int64_t before[3];
+    for (int index = 0; index < 3; index++)
+        before[index] = s_stat ("backends", backends[index]);
+    s_sim_do ("POST", "/sim/fault", "{\"mode\":\"http5xx\",\"status\":503}");
+    s_submit ("master", "queue=50,run=200,outcome=success", waiting, sizeof waiting);
+    //  interval_min 50 ms: 7 failures in a row put the next retry 6.4 s (+-10%) away.
+    for (int index = 0; index < 3; index++)
+        s_wait_requests (backends[index], before[index], 8, 20000);
+    assert_int_equal (s_state (waiting), JOBD_STATE_QUEUED);
+    int64_t creates = s_stat ("endpoints", "POST /v1/submissions/create");
+    int64_t at[3];
+    for (int index = 0; index < 3; index++)
+        at[index] = s_stat ("backends", backends[index]);
+    int64_t healed = zclock_mono ();
+    s_sim_do ("DELETE", "/sim/fault", NULL);
+    int64_t polled[3] = {0, 0, 0}, sent = 0, deadline = healed + 20000;
+    while ((!polled[0] || !polled[1] || !polled[2] || !sent) && zclock_mono () < deadline) {
+        for (int index = 0; index < 3; index++)
+            if (!polled[index] && s_stat ("backends", backends[index]) > at[index])
+                polled[index] = zclock_mono () - healed;
+        if (!sent && s_stat ("endpoints", "POST /v1/submissions/create") > creates)
+            sent = zclock_mono () - healed;
+        zclock_sleep (10);
+    }
+    print_message ("after the outage: standalone polled in %lld ms, masterui in %lld ms, livy in "
+                   "%lld ms, the waiting job sent in %lld ms\n",
+                   (long long)polled[0], (long long)polled[1], (long long)polled[2],
+                   (long long)sent);
+    for (int index = 0; index < 3; index++)
+        assert_in_range (polled[index], 1, 2500);
+    assert_in_range (sent, 1, 2500);
+    s_wait_state (waiting, JOBD_STATE_SUCCEEDED, 10000);
+    s_advance (120000);
+    s_wait_state (running, JOBD_STATE_SUCCEEDED, 10000);
+}
+
+//  Requests spark-sim answered with a fault so far.
+static int64_t
+s_faulted (void)
+{
+    json_t *stats = s_sim ("GET", "/sim/stats", NULL);
+    int64_t count = (int64_t)json_integer_value (json_object_get (stats, "faulted"));
+    json_decref (stats);
+    return count;
+}
+
+//  Lines of jobd's log written after offset that contain text.
+static int
+s_log_count (long offset, const char *text)
+{
+    FILE *file = fopen (s_harness.log, "r");
+    int count = 0;
+    char line[4096];
+    if (file && fseek (file, offset, SEEK_SET) == 0)
+        while (fgets (line, sizeof line, file))
+            count += strstr (line, text) != NULL;
+    if (file)
+        fclose (file);
+    return count;
+}
+
+//  A master whose replies about one driver stay unreadable while it answers the probe: the
+//  probe lets the polls go on, but the failures go on counting (logged once, then every 20th),
+//  not "answers again" and "failure 1" every second.
+static void
+test_probe_keeps_counting_a_bad_reply (void **state)
+{
+    char job[64];
+    s_submit ("master", "queue=50,run=60000,outcome=success", job, sizeof job);
+    s_seen_t *running = s_wait_state (job, JOBD_STATE_RUNNING, 5000);
+    long offset = s_log_size ();
+    char rule[512];
+    snprintf (rule, sizeof rule, "{\"mode\":\"garbage\",\"prefix\":\"/v1/submissions/status/%s\"}",
+              running->event->ext);
+    s_sim_do ("POST", "/sim/fault", rule);
+    int64_t faulted = s_faulted (), deadline = zclock_mono () + 20000;
+    while (s_faulted () - faulted < 6 && zclock_mono () < deadline)
+        zclock_sleep (50); //  spark-sim's counters have no event to wait on
+    assert_true (s_faulted () - faulted >= 6);
+    int failures = s_log_count (offset, "backend master: unreadable status reply");
+    int recoveries = s_log_count (offset, "backend master answers again");
+    print_message ("one driver's replies unreadable: %d failure lines, %d recoveries logged\n",
+                   failures, recoveries);
+    assert_in_range (failures, 1, 1);
+    assert_int_equal (recoveries, 0);
+    s_sim_do ("DELETE", "/sim/fault", NULL);
+    s_advance (120000);
+    s_wait_state (job, JOBD_STATE_SUCCEEDED, 10000);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  6. YARN
 
 static void
 test_yarn_track (void **state)
@@ -721,7 +929,7 @@ test_yarn_bad_list_polls_nothing_alone (void **state)
 }
 
 //  ---------------------------------------------------------------------------------------------
-//  5. History server
+//  7. History server
 
 static void
 test_history (void **state)
@@ -745,7 +953,7 @@ test_history (void **state)
 }
 
 //  ---------------------------------------------------------------------------------------------
-//  6. Restart mid-polling
+//  8. Restart mid-polling
 
 static void
 s_restart_case (int sig)
@@ -818,7 +1026,7 @@ test_restart_sigkill (void **state)
 }
 
 //  ---------------------------------------------------------------------------------------------
-//  7. Livy forgets finished batches: not news
+//  9. Livy forgets finished batches: not news
 
 static void
 test_livy_gc_after_final (void **state)
@@ -864,6 +1072,11 @@ main (void)
         cmocka_unit_test (test_lost_after_grace),
         cmocka_unit_test (test_standby_master),
         cmocka_unit_test (test_create_without_an_answer),
+        cmocka_unit_test (test_create_without_an_answer_found),
+        cmocka_unit_test (test_failure_reason_from_list),
+        cmocka_unit_test (test_failure_reason_when_none_is_given),
+        cmocka_unit_test (test_recovery_after_outage),
+        cmocka_unit_test (test_probe_keeps_counting_a_bad_reply),
         cmocka_unit_test (test_yarn_track),
         cmocka_unit_test (test_yarn_one_list_per_cycle),
         cmocka_unit_test (test_yarn_bad_list_polls_nothing_alone),

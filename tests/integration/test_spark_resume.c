@@ -192,37 +192,49 @@ s_stored (harness_t *harness, const char *id, jobd_event_t ***history_p, size_t 
 
 //  Starts jobd, submits one job to backend with its create request slowed, and SIGKILLs jobd
 //  while that request is at the simulator; returns once the simulator has handled it (the job
-//  exists at the backend, jobd never heard of it). create: the endpoint, for /sim/stats.
+//  exists at the backend, jobd never heard of it). create: the endpoint, for /sim/stats. first:
+//  the scenario of a job of that class to submit before (it is SUBMITTED: the backend answered
+//  its create), or NULL. count jobs are caught so, their ids written to ids, size bytes each.
 static void
 s_kill_mid_create (harness_t *harness, const char *backend, const char *sim_backend,
-                   const char *prefix, const char *create, char *id, size_t size)
+                   const char *prefix, const char *create, const char *main_class,
+                   const char *first, int count, char *ids, size_t size)
 {
     //  A long list interval: the slow rule must catch the create, not a list of the same path.
     s_config (harness, "60s", "60s");
-    int64_t creates = s_sim_count (create);
     assert_true (harness_start (harness) > 0);
     assert_true (harness_wait_ready (harness, 10000));
+    if (first) {
+        char before[64];
+        s_submit (harness, backend, main_class, first, before, sizeof before);
+        assert_true (harness_wait_count (harness, JOBD_STATE_SUBMITTED, 1, 10000));
+    }
+    int64_t creates = s_sim_count (create);
     if (strcmp (sim_backend, "livy") == 0)
         assert_true (s_sim_wait_count ("GET /batches", 1, 5000)); //  the start-up list is done
     char fault[256];
     snprintf (fault, sizeof fault,
-              "{\"mode\":\"slow\",\"backend\":\"%s\",\"prefix\":\"%s\",\"count\":1,"
+              "{\"mode\":\"slow\",\"backend\":\"%s\",\"prefix\":\"%s\",\"count\":%d,"
               "\"delay_ms\":1500}",
-              sim_backend, prefix);
+              sim_backend, prefix, count);
     json_decref (s_sim_call ("POST", "/sim/fault", fault));
-    s_submit (harness, backend, "com.example.Etl", "queue=100,run=300,outcome=success", id, size);
+    for (int index = 0; index < count; index++)
+        s_submit (harness, backend, main_class, "queue=100,run=300,outcome=success",
+                  ids + index * size, size);
     assert_true (s_sim_wait_fault_taken (5000));
     assert_int_equal (harness_stop (harness, SIGKILL, 5000), 128 + SIGKILL);
-    //  The simulator finishes the request jobd no longer waits for: the job is at the backend.
-    assert_true (s_sim_wait_count (create, creates + 1, 5000));
+    //  The simulator finishes the requests jobd no longer waits for: the jobs are at the backend.
+    assert_true (s_sim_wait_count (create, creates + count, 5000));
     //  What jobd recorded: still QUEUED, with the submission mark.
-    jobd_job_t *job = s_stored (harness, id, NULL, NULL);
-    assert_int_equal (job->state, JOBD_STATE_QUEUED);
-    char mark[200];
-    snprintf (mark, sizeof mark, "jobd-%s", id);
-    assert_non_null (job->ext);
-    assert_string_equal (job->ext, mark);
-    jobd_job_destroy (&job);
+    for (int index = 0; index < count; index++) {
+        jobd_job_t *job = s_stored (harness, ids + index * size, NULL, NULL);
+        assert_int_equal (job->state, JOBD_STATE_QUEUED);
+        char mark[200];
+        snprintf (mark, sizeof mark, "jobd-%s", ids + index * size);
+        assert_non_null (job->ext);
+        assert_string_equal (job->ext, mark);
+        jobd_job_destroy (&job);
+    }
 }
 
 //  (a) Livy: the batch created before the crash is found by its name and followed to its end.
@@ -233,7 +245,8 @@ test_livy_restart_finds_the_batch (void **state)
     harness_init (&harness, "spark-resume-livy");
     char id[64];
     int64_t creates = s_sim_count ("POST /batches");
-    s_kill_mid_create (&harness, "livy", "livy", "/batches", "POST /batches", id, sizeof id);
+    s_kill_mid_create (&harness, "livy", "livy", "/batches", "POST /batches", "com.example.Etl",
+                       NULL, 1, id, sizeof id);
 
     s_config (&harness, "200ms", "60s");
     assert_true (harness_start (&harness) > 0);
@@ -289,8 +302,8 @@ test_standalone_restart_is_not_resent (void **state)
     char id[64];
     const char *create = "POST /v1/submissions/create";
     int64_t creates = s_sim_count (create);
-    s_kill_mid_create (&harness, "master", "standalone", "/v1/submissions/create", create, id,
-                       sizeof id);
+    s_kill_mid_create (&harness, "master", "standalone", "/v1/submissions/create", create,
+                       "com.example.Etl", NULL, 1, id, sizeof id);
 
     s_config (&harness, "200ms", "60s");
     assert_true (harness_start (&harness) > 0);
@@ -312,6 +325,83 @@ test_standalone_restart_is_not_resent (void **state)
     assert_non_null (strstr (job->error, "jobctl retry"));
     print_message ("standalone: %s\n", job->error);
     jobd_job_destroy (&job);
+    harness_fini (&harness);
+}
+
+//  (c) Standalone with the master's UI: the driver the lost create made is in /json/ (its main
+//  class, cores and memory, newer than the drivers jobd had before the mark, followed by no
+//  job); the job follows it to its end instead of failing, and nothing is sent twice. An older
+//  driver of the same description that no job follows (made outside jobd) is not taken for it.
+static void
+test_standalone_restart_adopts_the_driver (void **state)
+{
+    harness_t harness;
+    harness_init (&harness, "spark-resume-adopt");
+    json_decref (s_sim_call ("POST", "/sim/jobs",
+                             "{\"backend\":\"standalone\",\"count\":1,\"main_class\":"
+                             "\"com.example.Adopted\",\"cores\":1,\"memory_mb\":1024,"
+                             "\"scenario\":\"queue=50,run=100\"}"));
+    char id[64];
+    const char *create = "POST /v1/submissions/create";
+    int64_t creates = s_sim_count (create);
+    s_kill_mid_create (&harness, "masterui", "standalone", "/v1/submissions/create", create,
+                       "com.example.Adopted", "queue=50,run=100,outcome=success", 1, id, sizeof id);
+
+    s_config (&harness, "200ms", "60s");
+    assert_true (harness_start (&harness) > 0);
+    assert_true (harness_wait_ready (&harness, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 2, 15000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+
+    assert_int_equal (s_sim_count (create), creates + 2); //  the first job, the lost create
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    jobd_job_t *job = s_stored (&harness, id, &history, &count);
+    assert_int_equal (job->state, JOBD_STATE_SUCCEEDED);
+    assert_non_null (job->ext);
+    char driver_state[32];
+    s_sim_driver_state (job->ext, driver_state, sizeof driver_state);
+    assert_string_equal (driver_state, "FINISHED");
+    for (size_t each = 0; each < count; each++)
+        assert_int_not_equal (history[each]->state, JOBD_STATE_FAILED);
+    assert_true (harness_log_contains (&harness, "is the one its lost create made"));
+    print_message ("standalone with ui_url: job %s adopted driver %s after the restart\n", id,
+                   job->ext);
+    jobd_store_history_free (&history, count);
+    jobd_job_destroy (&job);
+    harness_fini (&harness);
+}
+
+//  (d) Two creates of one description lost together: /json/ cannot say which driver is whose,
+//  but both ran to FINISHED, so each job ends SUCCEEDED (paired in order, logged), not FAILED.
+static void
+test_standalone_restart_pairs_alike_drivers (void **state)
+{
+    harness_t harness;
+    harness_init (&harness, "spark-resume-pairs");
+    char ids[2][64];
+    const char *create = "POST /v1/submissions/create";
+    int64_t creates = s_sim_count (create);
+    s_kill_mid_create (&harness, "masterui", "standalone", "/v1/submissions/create", create,
+                       "com.example.Twin", NULL, 2, ids[0], sizeof ids[0]);
+
+    s_config (&harness, "200ms", "60s");
+    assert_true (harness_start (&harness) > 0);
+    assert_true (harness_wait_ready (&harness, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 2, 15000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+
+    assert_int_equal (s_sim_count (create), creates + 2);
+    jobd_job_t *first = s_stored (&harness, ids[0], NULL, NULL);
+    jobd_job_t *second = s_stored (&harness, ids[1], NULL, NULL);
+    assert_non_null (first->ext);
+    assert_non_null (second->ext);
+    assert_string_not_equal (first->ext, second->ext);
+    assert_true (harness_log_contains (&harness, "paired in order of creation"));
+    print_message ("standalone, two alike lost creates: %s -> %s, %s -> %s\n", ids[0], first->ext,
+                   ids[1], second->ext);
+    jobd_job_destroy (&first);
+    jobd_job_destroy (&second);
     harness_fini (&harness);
 }
 
@@ -413,6 +503,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_livy_restart_finds_the_batch),
         cmocka_unit_test (test_standalone_restart_is_not_resent),
+        cmocka_unit_test (test_standalone_restart_adopts_the_driver),
+        cmocka_unit_test (test_standalone_restart_pairs_alike_drivers),
         cmocka_unit_test (test_relaunch),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);

@@ -84,6 +84,18 @@ test_standalone_status (void **state)
         0);
     assert_int_equal (status.state, JOBD_STATE_FAILED);
     assert_non_null (strstr (status.error, "FileNotFoundException"));
+    //  Failed with no message (§1.5): the reason says what each state means.
+    const char *quiet[][2] = {{"FAILED", "non-zero"}, {"ERROR", "worker was lost"}};
+    for (size_t index = 0; index < 2; index++) {
+        char body[256];
+        snprintf (body, sizeof body,
+                  "{\"action\":\"SubmissionStatusResponse\",\"driverState\":\"%s\","
+                  "\"submissionId\":\"driver-1\",\"success\":true}",
+                  quiet[index][0]);
+        assert_int_equal (sp_standalone_status (BODY (body), 200, &status), 0);
+        assert_int_equal (status.state, JOBD_STATE_FAILED);
+        assert_non_null (strstr (status.error, quiet[index][1]));
+    }
     //  Unknown or aged out: success false, id echoed, nothing else.
     assert_int_equal (
         sp_standalone_status (BODY ("{\"action\":\"SubmissionStatusResponse\","
@@ -183,6 +195,27 @@ test_master_json (void **state)
 }
 
 //  Says that driver-20260101000000-0007 belongs to a job already.
+//  A master's /json/ with drivers of two classes, sizes and ages.
+static const char *s_master_body =
+    "{\"status\":\"ALIVE\",\"activedrivers\":["
+    "{\"id\":\"driver-20260101000000-0010\",\"starttime\":\"10\",\"state\":\"RUNNING\","
+    "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+    "{\"id\":\"driver-20260101000000-0005\",\"starttime\":\"5\",\"state\":\"RUNNING\","
+    "\"cores\":1,\"memory\":1024,\"mainclass\":\"y.Main\"},"
+    "{\"id\":\"driver-20260101000000-0006\",\"starttime\":\"6\",\"state\":\"RUNNING\","
+    "\"cores\":1,\"memory\":2048,\"mainclass\":\"x.Main\"},"
+    "{\"id\":\"driver-20260101000000-0007\",\"starttime\":\"7\",\"state\":\"RUNNING\","
+    "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+    "{\"id\":\"driver-20260101000000-0008\",\"starttime\":\"8\",\"state\":\"SUBMITTED\","
+    "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"}],"
+    "\"completeddrivers\":["
+    "{\"id\":\"driver-20251231235959-9999\",\"starttime\":\"1\",\"state\":\"FINISHED\","
+    "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+    "{\"id\":\"driver-20260101000000-0002\",\"starttime\":\"2\",\"state\":\"FINISHED\","
+    "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
+    "{\"id\":\"driver-20260101000000-0003\",\"starttime\":\"3\",\"state\":"
+    "\"RELAUNCHING\",\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"}]}";
+
 static bool
 s_taken (const char *id, void *arg)
 {
@@ -196,25 +229,7 @@ test_master_replacement (void **state)
     //  driver-...-0003 was relaunched: -0005 (other class), -0006 (other memory), -0007 (taken)
     //  and -0002 (older) are not its replacement; -0010 and -0008 are, -0008 the oldest (the
     //  counter compares as a number, and -10000 is newer than -9999).
-    const char *body =
-        "{\"status\":\"ALIVE\",\"activedrivers\":["
-        "{\"id\":\"driver-20260101000000-0010\",\"starttime\":\"10\",\"state\":\"RUNNING\","
-        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
-        "{\"id\":\"driver-20260101000000-0005\",\"starttime\":\"5\",\"state\":\"RUNNING\","
-        "\"cores\":1,\"memory\":1024,\"mainclass\":\"y.Main\"},"
-        "{\"id\":\"driver-20260101000000-0006\",\"starttime\":\"6\",\"state\":\"RUNNING\","
-        "\"cores\":1,\"memory\":2048,\"mainclass\":\"x.Main\"},"
-        "{\"id\":\"driver-20260101000000-0007\",\"starttime\":\"7\",\"state\":\"RUNNING\","
-        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
-        "{\"id\":\"driver-20260101000000-0008\",\"starttime\":\"8\",\"state\":\"SUBMITTED\","
-        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"}],"
-        "\"completeddrivers\":["
-        "{\"id\":\"driver-20251231235959-9999\",\"starttime\":\"1\",\"state\":\"FINISHED\","
-        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
-        "{\"id\":\"driver-20260101000000-0002\",\"starttime\":\"2\",\"state\":\"FINISHED\","
-        "\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"},"
-        "{\"id\":\"driver-20260101000000-0003\",\"starttime\":\"3\",\"state\":"
-        "\"RELAUNCHING\",\"cores\":1,\"memory\":1024,\"mainclass\":\"x.Main\"}]}";
+    const char *body = s_master_body;
     sp_status_t status;
     int asked = 0;
     assert_int_equal (sp_master_replacement (BODY (body), 200, "driver-20260101000000-0003",
@@ -256,6 +271,119 @@ test_master_replacement (void **state)
     assert_int_equal (sp_master_replacement (BODY ("<html>"), 200, "a", NULL, NULL, &status),
                       JOBD_EPROTO);
     assert_int_equal (sp_master_replacement (BODY ("{}"), 502, "a", NULL, NULL, &status),
+                      JOBD_EPROTO);
+}
+
+//  The driver of a create whose answer was lost: those of its class, cores and memory, newer
+//  than the last driver made before it, followed by no job; oldest first.
+static void
+test_master_created (void **state)
+{
+    sp_status_t found[3];
+    int asked = 0;
+    sp_created_t wanted = {.main_class = "x.Main",
+                           .cores = 1,
+                           .memory_mb = 1024,
+                           .after = "driver-20260101000000-0003"};
+    assert_int_equal (
+        sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked, found, 3), 2);
+    assert_string_equal (found[0].id, "driver-20260101000000-0008");
+    assert_int_equal (found[0].state, JOBD_STATE_SUBMITTED);
+    assert_string_equal (found[1].id, "driver-20260101000000-0010");
+    assert_string_equal (found[1].raw, "RUNNING");
+    wanted.after = "driver-20260101000000-0008";
+    assert_int_equal (
+        sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked, found, 3), 1);
+    assert_string_equal (found[0].id, "driver-20260101000000-0010");
+    //  No floor, nothing taken: every x.Main driver of 1 core and 1024 MB; the first 3 met
+    //  (the active ones) are kept, oldest first.
+    wanted.after = NULL;
+    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, found, 3),
+                      6);
+    assert_string_equal (found[0].id, "driver-20260101000000-0007");
+    assert_string_equal (found[2].id, "driver-20260101000000-0010");
+    //  Memory not compared: -0006 too. Another class; none.
+    wanted.after = "driver-20260101000000-0003";
+    wanted.memory_mb = -1;
+    assert_int_equal (
+        sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked, found, 3), 3);
+    assert_string_equal (found[0].id, "driver-20260101000000-0006");
+    wanted.main_class = "y.Main";
+    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, found, 0),
+                      1);
+    wanted.main_class = "z.Main";
+    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, found, 3),
+                      0);
+    assert_int_equal (sp_master_created (BODY ("<html>"), 200, &wanted, NULL, NULL, found, 3),
+                      JOBD_EPROTO);
+    assert_int_equal (sp_master_created (BODY ("{}"), 502, &wanted, NULL, NULL, found, 3),
+                      JOBD_EPROTO);
+}
+
+//  What a spec's driver looks like in /json/, as the master reads the spec (reference 1.4).
+static void
+test_created_from_spec (void **state)
+{
+    sp_created_t wanted;
+    char main_class[64];
+    assert_int_equal (sp_created_from_spec ("{\"mainClass\":\"a.B\",\"sparkProperties\":{"
+                                            "\"spark.driver.cores\":\"2\","
+                                            "\"spark.driver.memory\":\"2g\"}}",
+                                            &wanted, main_class, sizeof main_class),
+                      0);
+    assert_string_equal (wanted.main_class, "a.B");
+    assert_int_equal (wanted.cores, 2);
+    assert_int_equal (wanted.memory_mb, 2048);
+    assert_int_equal (sp_created_from_spec ("{}", &wanted, main_class, sizeof main_class), 0);
+    assert_string_equal (wanted.main_class, "org.apache.spark.deploy.SparkSubmit");
+    assert_int_equal (wanted.cores, 1);
+    assert_int_equal (wanted.memory_mb, 1024);
+    const struct {
+        const char *properties;
+        int64_t cores, memory_mb;
+    } cases[] = {{"\"spark.driver.memory\":\"512m\"", 1, 512},
+                 {"\"spark.driver.memory\":\"2GB\"", 1, 2048},
+                 {"\"spark.driver.memory\":\"1t\"", 1, 1048576},
+                 {"\"spark.driver.memory\":\"2048k\"", 1, 2},
+                 //  Without a unit, versions differ (bytes or MB): not compared.
+                 {"\"spark.driver.memory\":\"1024\"", 1, -1},
+                 {"\"spark.driver.memory\":\"1x\"", 1, -1},
+                 {"\"spark.driver.memory\":2", 1, -1},
+                 {"\"spark.driver.cores\":4", 4, 1024},
+                 {"\"spark.driver.cores\":\"two\"", -1, 1024}};
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        char spec[256];
+        snprintf (spec, sizeof spec, "{\"sparkProperties\":{%s}}", cases[index].properties);
+        assert_int_equal (sp_created_from_spec (spec, &wanted, main_class, sizeof main_class), 0);
+        assert_int_equal (wanted.cores, cases[index].cores);
+        assert_int_equal (wanted.memory_mb, cases[index].memory_mb);
+    }
+    assert_int_equal (sp_created_from_spec ("[1]", &wanted, main_class, sizeof main_class),
+                      JOBD_EPROTO);
+    assert_int_equal (sp_created_from_spec (NULL, &wanted, main_class, sizeof main_class),
+                      JOBD_EPROTO);
+}
+
+static void
+test_driver_id_order (void **state)
+{
+    int order = 0;
+    assert_int_equal (
+        sp_driver_id_order ("driver-20260101000000-0010", "driver-20260101000000-0008", &order), 0);
+    assert_true (order > 0);
+    assert_int_equal (
+        sp_driver_id_order ("driver-20260101000000-10000", "driver-20260101000000-9999", &order),
+        0);
+    assert_true (order > 0);
+    assert_int_equal (
+        sp_driver_id_order ("driver-20251231235959-9999", "driver-20260101000000-0001", &order), 0);
+    assert_true (order < 0);
+    assert_int_equal (
+        sp_driver_id_order ("driver-20260101000000-0001", "driver-20260101000000-0001", &order), 0);
+    assert_int_equal (order, 0);
+    assert_int_equal (sp_driver_id_order ("app-1", "driver-20260101000000-0001", &order),
+                      JOBD_EPROTO);
+    assert_int_equal (sp_driver_id_order ("driver-2026-0001", "driver-20260101000000-0001", &order),
                       JOBD_EPROTO);
 }
 
@@ -518,6 +646,9 @@ main (void)
         cmocka_unit_test (test_standalone_kill),
         cmocka_unit_test (test_master_json),
         cmocka_unit_test (test_master_replacement),
+        cmocka_unit_test (test_master_created),
+        cmocka_unit_test (test_created_from_spec),
+        cmocka_unit_test (test_driver_id_order),
         cmocka_unit_test (test_livy),
         cmocka_unit_test (test_yarn),
         cmocka_unit_test (test_history),

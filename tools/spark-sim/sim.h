@@ -127,6 +127,9 @@ struct _sim_scenario_t {
     char *error;          //  exception / diagnostics text for fail
     char *final_state;    //  optional override of the backend's terminal state name
     int spark_jobs;       //  Spark jobs inside the app (history /jobs)
+    bool quiet;           //  a failure leaves no reason (standalone message, Livy log, YARN
+                          //  diagnostics): what a caller without view access, or a lost worker,
+                          //  gets (reference 1.9, 3.4, 4.4)
     sim_scenario_t *next; //  the store keeps every scenario it made in a list
 };
 

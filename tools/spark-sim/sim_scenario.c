@@ -82,14 +82,22 @@ s_apply (sim_scenario_t *self, const char *key, const char *value, char *err, si
             self->outcome = outcome;
         else
             self->then = outcome;
+    } else if (strcmp (key, "quiet") == 0) {
+        if (strcmp (value, "1") && strcmp (value, "0") && strcmp (value, "true") &&
+            strcmp (value, "false")) {
+            snprintf (err, errlen, "scenario: quiet must be 1, 0, true or false, not '%s'", value);
+            return -1;
+        }
+        self->quiet = value[0] == '1' || value[0] == 't';
     } else if (strcmp (key, "error") == 0 || strcmp (key, "final") == 0) {
         char **field = key[0] == 'e' ? &self->error : &self->final_state;
         free (*field);
         *field = *value ? strdup (value) : NULL;
     } else {
-        snprintf (err, errlen,
-                  "scenario: unknown key '%s' (queue, run, outcome, then, error, final, jobs)",
-                  key);
+        snprintf (
+            err, errlen,
+            "scenario: unknown key '%s' (queue, run, outcome, then, error, final, jobs, quiet)",
+            key);
         return -1;
     }
     return 0;
@@ -183,5 +191,7 @@ sim_scenario_json (const sim_scenario_t *self)
         json_object_set_new (json, "error", json_string (self->error));
     if (self->final_state)
         json_object_set_new (json, "final", json_string (self->final_state));
+    if (self->quiet)
+        json_object_set_new (json, "quiet", json_true ());
     return json;
 }

@@ -180,7 +180,7 @@ s_status (sim_t *sim, sim_req_t *req)
         e.driver_state = sim_standalone_state (job, now);
         if (sim_jobs_started (job, now))
             e.worker_id = sim_standalone_worker (sim, &e.worker_host_port);
-        if (strcmp (e.driver_state, "ERROR") == 0) {
+        if (strcmp (e.driver_state, "ERROR") == 0 && !job->scenario->quiet) {
             const char *error = job->scenario->error
                                     ? job->scenario->error
                                     : "java.io.IOException: simulated driver error";

@@ -88,6 +88,8 @@ s_diagnostics (const sim_job_t *job, int64_t now, char *buf, size_t len)
     *buf = 0;
     if (sim_jobs_phase (job, now) != SIM_PHASE_DONE)
         return;
+    if (job->outcome == SIM_OUTCOME_FAIL && job->scenario->quiet)
+        return; //  diagnostics may be empty (reference 4.4)
     if (job->outcome == SIM_OUTCOME_FAIL)
         snprintf (buf, len, "User class threw exception: %s",
                   job->scenario->error ? job->scenario->error

@@ -321,6 +321,22 @@ s_test_livy (void)
     CHECK (r.status == 404 && strstr (r.body, "{\"msg\":\"Session 'b' not found.\"}"),
            "GC'd batch: %ld %s", r.status, r.body);
     s_free (&r);
+    //  quiet=1: a dead batch with log [] (no view access); a bad quiet is refused.
+    r = s_http ("POST", "/batches",
+                "{\"file\":\"x.jar\",\"name\":\"q\",\"conf\":{\"spark.sim.scenario\":"
+                "\"queue=0,run=100,outcome=fail,quiet=1\"}}");
+    s_free (&r);
+    s_advance (200);
+    r = s_http ("GET", "/batches/q", NULL);
+    CHECK (r.status == 200 && strstr (r.body, "\"state\":\"dead\"") &&
+               strstr (r.body, "\"log\":[]"),
+           "quiet batch: %ld %s", r.status, r.body);
+    s_free (&r);
+    r = s_http ("POST", "/batches",
+                "{\"file\":\"x.jar\",\"conf\":{\"spark.sim.scenario\":\"quiet=maybe\"}}");
+    CHECK (r.status == 400 && strstr (r.body, "quiet must be"), "bad quiet: %ld %s", r.status,
+           r.body);
+    s_free (&r);
 }
 
 static void
