@@ -24,6 +24,10 @@ const jobd_conf_key_t jobd_config_core_map[] = {
     {"map_size", JOBD_CONF_SIZE, "1GiB", "LMDB map size: the store's largest size"},
     {"batch_max", JOBD_CONF_INT, "4096", "most events applied in one commit"},
     {"log_level", JOBD_CONF_STRING, "info", "error, warn, info or debug"},
+    {"message_max", JOBD_CONF_SIZE, "256KiB", "largest admin message read (at most 256KiB)"},
+    {"client_queue_max", JOBD_CONF_INT, "64", "admin messages each client may have waiting"},
+    {"cursor_idle_max", JOBD_CONF_DURATION, "168h",
+     "a log cursor behind the head that has not moved this long is removed (0: never)"},
     {NULL, 0, NULL, NULL}};
 
 //  With no file, jobd runs on this: a local store, ipc endpoints, every plugin found.

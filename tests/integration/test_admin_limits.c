@@ -99,8 +99,8 @@ test_forged_internal_events_are_refused (void **state)
     s_expect_refused (cursor);
 
     char status_word[32] = "";
-    assert_int_equal (harness_plugin (&s_harness, "driver", status_word, sizeof status_word, NULL, 0),
-                      0);
+    assert_int_equal (
+        harness_plugin (&s_harness, "driver", status_word, sizeof status_word, NULL, 0), 0);
     assert_string_equal (status_word, "running");
     char out[8192], err[2048];
     const char *cursors[] = {"cursors", "--json", NULL};
@@ -112,8 +112,12 @@ test_forged_internal_events_are_refused (void **state)
     //  Nothing of it was published: the next message is a real submit's transition.
     const char *submit[] = {"submit", "-", NULL};
     char path[512];
-    char *argv[] = {(char *)harness_bin ("jobctl", path, sizeof path), "--admin", s_harness.admin,
-                    (char *)submit[0], (char *)submit[1], NULL};
+    char *argv[] = {(char *)harness_bin ("jobctl", path, sizeof path),
+                    "--admin",
+                    s_harness.admin,
+                    (char *)submit[0],
+                    (char *)submit[1],
+                    NULL};
     harness_proc_t proc;
     assert_int_equal (harness_spawn_talking (&proc, argv, s_harness.log), 0);
     assert_int_equal (harness_proc_say (&proc, "{\"kind\":\"spark\"}"), 0);
@@ -370,14 +374,48 @@ test_operator_messages_and_exit_codes (void **state)
     assert_int_equal (chown (run_dir, NOBODY, NOBODY), 0);
     snprintf (config, sizeof config, "%s/nobody.cfg", s_harness.dir);
     FILE *file = fopen (config, "w");
-    fprintf (file, "core\n    store = %s\n    run_dir = %s\n    plugin_dir = %s\n",
-             s_harness.store, run_dir, s_harness.dir);
+    fprintf (file, "core\n    store = %s\n    run_dir = %s\n    plugin_dir = %s\n", s_harness.store,
+             run_dir, s_harness.dir);
     fclose (file);
     assert_int_equal (chmod (config, 0644), 0);
     char *jobd[] = {(char *)harness_bin ("jobd", bin, sizeof bin), "-c", config, NULL};
     assert_int_equal (s_run_as_nobody (jobd, err, sizeof err), 4);
     assert_non_null (strstr (err, s_harness.store));
     assert_non_null (strstr (err, "Permission denied"));
+}
+
+static void
+test_a_full_store_says_so_once (void **state)
+{
+    s_start ("    map_size = 1MiB\n");
+    //  Submits of 100 KiB specs until the map is full.
+    char *spec = (char *)malloc (100 * 1024 + 1);
+    memset (spec, 'x', 100 * 1024);
+    spec[0] = '"';
+    spec[100 * 1024 - 1] = '"';
+    spec[100 * 1024] = 0;
+    char error[32] = "";
+    for (int index = 0; index < 40 && strcmp (error, "EFULL"); index++) {
+        jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+        jobd_event_set (&submit->source, "test");
+        jobd_event_set (&submit->kind, "spark");
+        jobd_event_set (&submit->spec, spec);
+        uint8_t *data;
+        size_t size;
+        assert_int_equal (jobd_event_encode (submit, &data, &size, NULL, 0), 0);
+        msgpack_unpacked reply;
+        msgpack_unpacked_init (&reply);
+        assert_int_equal (harness_request (&s_harness, data, size, &reply, 5000), 0);
+        jobd_admin_string (&reply.data, "error", error, sizeof error);
+        msgpack_unpacked_destroy (&reply);
+        free (data);
+        jobd_event_destroy (&submit);
+    }
+    free (spec);
+    assert_string_equal (error, "EFULL");
+    assert_true (harness_log_contains (&s_harness, "(raise core/map_size)"));
+    assert_false (harness_log_contains (&s_harness, "(raise core/map_size) (raise core/map_size)"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
 int
@@ -395,6 +433,7 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_operator_messages_and_exit_codes, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_full_store_says_so_once, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

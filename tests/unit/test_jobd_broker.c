@@ -17,6 +17,7 @@ typedef struct {
     jobd_broker_t *broker;
     zsock_t *admin;
     zsock_t *events;
+    zsock_t *bus; //  a plugin's side of the bus
 } s_fixture_t;
 
 static int
@@ -37,6 +38,7 @@ s_setup (void **state)
                                        64, &self->broker, reason, sizeof reason),
                       0);
     self->admin = zsock_new_dealer (">inproc://test-admin");
+    self->bus = zsock_new_dealer (">" JOBD_BUS_ENDPOINT);
     self->events = zsock_new_sub (">inproc://test-events", "job.");
     zsock_set_subscribe (self->events, JOBD_WELCOME_TOPIC);
     //  The welcome says the subscription is in place.
@@ -52,6 +54,7 @@ s_teardown (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
     zsock_destroy (&self->admin);
+    zsock_destroy (&self->bus);
     zsock_destroy (&self->events);
     jobd_broker_destroy (&self->broker);
     assert_null (self->broker);
@@ -240,18 +243,20 @@ test_plugin_status_is_not_overwritten_by_registration (void **state)
     jobd_event_set (&status->name, "early");
     jobd_event_set (&status->status, "degraded");
     jobd_event_set (&status->detail, "its own words");
-    s_send (self, status);
+    jobd_event_set (&status->source, "early");
+    assert_int_equal (jobd_plugin_send (self->bus, status), 0);
     jobd_event_destroy (&status);
-    msgpack_unpacked reply; //  the admin socket gets an answer to everything
-    assert_true (s_reply (self, &reply));
-    msgpack_unpacked_destroy (&reply);
     char value[128];
-    s_plugin_field (self, "early", "status", value, sizeof value);
+    //  The bus and the admin socket are read in turns: wait until the status is in.
+    int64_t deadline = zclock_mono () + 5000;
+    do
+        s_plugin_field (self, "early", "status", value, sizeof value);
+    while (strcmp (value, "degraded") != 0 && zclock_mono () < deadline);
     assert_string_equal (value, "degraded");
     jobd_broker_plugin (self->broker, "early", "1.2.3", "running", "the description");
     jobd_broker_plugin (self->broker, "late", "0.1", "running", "the description");
     //  The registration comes by another socket: wait until it is in.
-    int64_t deadline = zclock_mono () + 5000;
+    deadline = zclock_mono () + 5000;
     do
         s_plugin_field (self, "late", "version", value, sizeof value);
     while (strcmp (value, "0.1") != 0 && zclock_mono () < deadline);
@@ -382,6 +387,159 @@ test_stop_applies_what_was_received (void **state)
     assert_int_equal (counts[JOBD_STATE_SUBMITTED], 500);
 }
 
+//  Sends raw frames from the admin DEALER (the ROUTER adds the identity).
+static void
+s_send_frames (s_fixture_t *self, size_t count, const char *payload)
+{
+    for (size_t index = 0; index < count; index++) {
+        const char *data = index + 1 == count ? payload : "x";
+        assert_int_equal (zmq_send (zsock_resolve (self->admin), data, strlen (data),
+                                    index + 1 < count ? ZMQ_SNDMORE : 0),
+                          (int)strlen (data));
+    }
+}
+
+//  The broker's counter name, from a stats query.
+static uint64_t
+s_counter (s_fixture_t *self, const char *name)
+{
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa5stats";
+    zframe_t *frame = zframe_new (query, sizeof query - 1);
+    zframe_send (&frame, self->admin, 0);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    const msgpack_object *value =
+        jobd_admin_lookup (jobd_admin_lookup (&reply.data, "broker"), name);
+    assert_non_null (value);
+    uint64_t number = value->via.u64;
+    msgpack_unpacked_destroy (&reply);
+    return number;
+}
+
+//  Messages of 2, 4 and 9 frames (3, 5, 10 with the identity) are refused with a reason; the
+//  broker kept only the frames it has room for (a 4-frame message read past its array: ASan).
+static void
+test_many_frames_are_refused (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    static const char stats[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa5stats";
+    size_t counts[] = {2, 4, 9};
+    for (size_t index = 0; index < 3; index++) {
+        s_send_frames (self, counts[index], stats);
+        msgpack_unpacked reply;
+        assert_false (s_reply (self, &reply));
+        char error[32], reason[256], expected[64];
+        assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+        assert_string_equal (error, "EPROTO");
+        assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+        snprintf (expected, sizeof expected, "expected one frame, got %zu", counts[index]);
+        assert_string_equal (reason, expected);
+        msgpack_unpacked_destroy (&reply);
+    }
+    assert_int_equal (s_counter (self, "rejected"), 3);
+}
+
+//  Sends an event of an internal type from the admin endpoint; expects it refused.
+static void
+s_forge (s_fixture_t *self, jobd_event_t *event)
+{
+    s_send (self, event);
+    msgpack_unpacked reply;
+    assert_false (s_reply (self, &reply));
+    char error[32], reason[256], re[64];
+    assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+    assert_string_equal (error, "EPROTO");
+    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_string_equal (re, event->id);
+    assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+    assert_non_null (strstr (reason, "come only from plugins"));
+    msgpack_unpacked_destroy (&reply);
+    jobd_event_destroy (&event);
+}
+
+//  plugin.status, stale, transition and cursor from outside: refused and counted, nothing
+//  published, no plugin entry, no cursor in the store.
+static void
+test_admin_refuses_internal_events (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    zsock_t *all = zsock_new_sub (">inproc://test-events", "");
+    char *welcome = zstr_recv (all);
+    assert_string_equal (welcome, JOBD_WELCOME_TOPIC);
+    zstr_free (&welcome);
+
+    jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&status->name, "kafka-listener");
+    jobd_event_set (&status->status, "failed");
+    jobd_event_set (&status->detail, "forged");
+    s_forge (self, status);
+    jobd_event_t *stale = jobd_event_new (JOBD_EVENT_STALE);
+    jobd_event_set (&stale->job, "job-1");
+    stale->state = JOBD_STATE_RUNNING;
+    s_forge (self, stale);
+    jobd_event_t *transition = jobd_event_new (JOBD_EVENT_TRANSITION);
+    jobd_event_set (&transition->job, "job-1");
+    transition->state = JOBD_STATE_FAILED;
+    transition->from = JOBD_STATE_RUNNING;
+    transition->seq = 3;
+    s_forge (self, transition);
+    jobd_event_t *cursor = jobd_event_new (JOBD_EVENT_CURSOR);
+    jobd_event_set (&cursor->name, "stray");
+    s_forge (self, cursor);
+
+    assert_int_equal (s_counter (self, "internal_refused"), 4);
+    assert_int_equal (s_counter (self, "rejected"), 4);
+    char value[64];
+    s_plugin_field (self, "kafka-listener", "status", value, sizeof value);
+    assert_string_equal (value, "");
+    uint64_t position = 7, head = 7;
+    assert_int_equal (jobd_store_cursor_get (self->store, "stray", &position, &head),
+                      JOBD_ENOTFOUND);
+    //  Nothing was published: the next message is the transition of a real submit.
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, "{}");
+    s_send (self, submit);
+    jobd_event_destroy (&submit);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    msgpack_unpacked_destroy (&reply);
+    zsock_set_rcvtimeo (all, 5000);
+    char *topic = zstr_recv (all);
+    assert_non_null (topic);
+    assert_string_equal (topic, "job.QUEUED.job-1");
+    zstr_free (&topic);
+    zsock_destroy (&all);
+}
+
+//  The plugin table holds loaded plugins: a plugin sending statuses under ever new names
+//  cannot grow it past its bound.
+static void
+test_plugin_table_is_bounded (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    for (int index = 0; index < 300; index++) {
+        jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+        char name[32];
+        snprintf (name, sizeof name, "plugin-%03d", index);
+        jobd_event_set (&status->name, name);
+        jobd_event_set (&status->source, name);
+        jobd_event_set (&status->status, "running");
+        assert_int_equal (jobd_plugin_send (self->bus, status), 0);
+        jobd_event_destroy (&status);
+    }
+    //  The bus is read in order: once the last status is refused, all were handled.
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_counter (self, "rejected") < 300 - 256 && zclock_mono () < deadline)
+        ;
+    assert_int_equal (s_counter (self, "rejected"), 300 - 256);
+    char value[64];
+    s_plugin_field (self, "plugin-255", "status", value, sizeof value);
+    assert_string_equal (value, "running");
+    s_plugin_field (self, "plugin-256", "status", value, sizeof value);
+    assert_string_equal (value, "");
+}
+
 int
 main (void)
 {
@@ -395,6 +553,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_batch_is_applied_and_answered_once_in_order, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_stop_applies_what_was_received, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_many_frames_are_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_admin_refuses_internal_events, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_plugin_table_is_bounded, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define JOBCTL_EUNREACHABLE -2001 //  no reply before the deadline: jobd is not running there
+#define JOBCTL_EACCES       -2002 //  the admin socket is not open to this user
 
 //  Checks that data holds one reply map (v, type "reply", ok). Returns 0 and fills unpacked
 //  (the caller destroys it), or JOBD_EPROTO with a reason. Never reads past data + size.

@@ -12,7 +12,14 @@
 #include <string.h>
 
 //  Exit codes, as --help says.
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_NOTFOUND = 4 };
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_UNREACHABLE = 3,
+    EXIT_NOTFOUND = 4,
+    EXIT_DENIED = 5
+};
 
 typedef struct {
     char admin[1100];
@@ -49,6 +56,9 @@ static const char *s_usage_text =
     "                             print transitions as they are committed\n"
     "  plugins                    loaded plugins, their versions and status\n"
     "  stats                      jobs by state, and the broker's counters\n"
+    "  cursors [drop NAME]        readers of the transition log (plugins): where each is, how\n"
+    "                             far behind, since when; drop removes one (it stops holding\n"
+    "                             the log)\n"
     "Global options:\n"
     "  --run-dir DIR    jobd's run folder (default $JOBD_CORE_RUN_DIR or ./jobd-run)\n"
     "  --admin EP       admin endpoint (default ipc://RUN_DIR/admin.sock)\n"
@@ -59,7 +69,8 @@ static const char *s_usage_text =
     "  --json           JSON output (one value, or JSON lines for watch)\n"
     "  -h, --help       this help (also: jobctl COMMAND --help)\n"
     "  -V, --version    the version\n"
-    "Exit codes: 0 done, 1 jobd refused the request, 2 usage, 3 jobd unreachable, 4 not found.\n";
+    "Exit codes: 0 done, 1 jobd refused the request, 2 usage, 3 jobd unreachable, 4 not found,\n"
+    "5 permission denied (the admin socket is not open to this user).\n";
 
 static int s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -108,6 +119,8 @@ s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *
         jobctl_request (options->admin, options->timeout_ms, request, reply, reason, sizeof reason);
     if (rc == JOBCTL_EUNREACHABLE)
         return s_fail (EXIT_UNREACHABLE, "%s", reason);
+    if (rc == JOBCTL_EACCES)
+        return s_fail (EXIT_DENIED, "%s", reason);
     if (rc)
         return s_fail (EXIT_FAILED, "%s", reason);
     if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
@@ -477,6 +490,20 @@ s_cmd_show (const s_options_t *options, int argc, char **argv)
     return code;
 }
 
+//  Sends a query (consumed) and hands back its reply as JSON (*json_p, fresh). Returns an exit
+//  code.
+static int
+s_query_json (const s_options_t *options, s_request_t *request, json_t **json_p)
+{
+    msgpack_unpacked reply;
+    int code = s_call (options, &request->buffer, &reply);
+    msgpack_sbuffer_destroy (&request->buffer);
+    if (code == EXIT_OK)
+        *json_p = jobctl_json_from_msgpack (&reply.data);
+    msgpack_unpacked_destroy (&reply);
+    return code;
+}
+
 static int
 s_cmd_query_print (const s_options_t *options, int argc, const char *what)
 {
@@ -484,12 +511,10 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
         return s_fail (EXIT_USAGE, "usage: jobctl %s", what);
     s_request_t request;
     s_query_head (&request, what, 0);
-    msgpack_unpacked reply;
-    int code = s_call (options, &request.buffer, &reply);
-    msgpack_sbuffer_destroy (&request.buffer);
+    json_t *json = NULL;
+    int code = s_query_json (options, &request, &json);
     if (code)
         return code;
-    json_t *json = jobctl_json_from_msgpack (&reply.data);
     if (options->json)
         jobctl_print_json (stdout, json);
     else if (strcmp (what, "plugins") == 0) {
@@ -512,7 +537,49 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
             printf ("  %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
     }
     json_decref (json);
-    msgpack_unpacked_destroy (&reply);
+    return EXIT_OK;
+}
+
+//  cursors: the list; cursors drop NAME: remove one.
+static int
+s_cmd_cursors (const s_options_t *options, int argc, char **argv)
+{
+    bool drop = argc == 2 && strcmp (argv[0], "drop") == 0;
+    if (argc != 0 && !drop)
+        return s_fail (EXIT_USAGE, "usage: jobctl cursors [drop NAME]");
+    s_request_t request;
+    s_query_head (&request, drop ? "drop_cursor" : "cursors", drop);
+    if (drop)
+        s_pack_kv (&request.pk, "name", argv[1]);
+    json_t *json = NULL;
+    int code = s_query_json (options, &request, &json);
+    if (code)
+        return code;
+    if (options->json)
+        jobctl_print_json (stdout, json);
+    else if (drop)
+        printf ("cursor %s removed\n", argv[1]);
+    else {
+        int64_t now = jobd_now_ms ();
+        printf ("%-24s %12s %10s %s\n", "NAME", "POSITION", "BEHIND", "MOVED");
+        size_t index;
+        json_t *cursor;
+        json_array_foreach (json_object_get (json, "cursors"), index, cursor)
+        {
+            json_int_t moved = json_integer_value (json_object_get (cursor, "moved_at"));
+            char ago[32] = "unknown";
+            if (moved > 0)
+                snprintf (ago, sizeof ago, "%" JSON_INTEGER_FORMAT " s ago",
+                          (json_int_t)(now - moved) / 1000);
+            printf ("%-24s %12" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT " %s\n",
+                    json_string_value (json_object_get (cursor, "name")),
+                    json_integer_value (json_object_get (cursor, "position")),
+                    json_integer_value (json_object_get (cursor, "behind")), ago);
+        }
+        if (json_is_true (json_object_get (json, "truncated")))
+            fprintf (stderr, "jobctl: list truncated at %zu cursors\n", index);
+    }
+    json_decref (json);
     return EXIT_OK;
 }
 
@@ -712,6 +779,8 @@ main (int argc, char *argv[])
         return s_cmd_observe (&options, rest, args);
     if (strcmp (command, "watch") == 0)
         return s_cmd_watch (&options, rest, args);
+    if (strcmp (command, "cursors") == 0)
+        return s_cmd_cursors (&options, rest, args);
     if (strcmp (command, "plugins") == 0 || strcmp (command, "stats") == 0)
         return s_cmd_query_print (&options, rest, command);
     return s_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
