@@ -1,10 +1,14 @@
 //  The admin protocol: replies to events and answers to queries (ls, show, stats, plugins),
 //  as msgpack maps. Documented in core/README.md.
 #include "jobd_admin.h"
+#include <errno.h>
 #include <string.h>
 
 #define JOBD_LS_DEFAULT_LIMIT  10000
-#define JOBD_ADMIN_CURSORS_MAX 1000 //  cursors one `cursors` answer lists at most
+#define JOBD_LS_MAX            10000              //  jobs one ls answer holds at most
+#define JOBD_LS_BYTES_MAX      (16 * 1024 * 1024) //  ... and bytes of job records
+#define JOBD_SHOW_HISTORY_MAX  1000               //  transitions one show answer holds at most
+#define JOBD_ADMIN_CURSORS_MAX 1000               //  cursors one `cursors` answer lists at most
 
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
@@ -75,6 +79,8 @@ jobd_admin_error_name (int rc)
             return "EEXIST";
         case JOBD_ECORRUPT:
             return "ECORRUPT";
+        case -EBUSY:
+            return "EBUSY";
         default:
             return "EFAIL";
     }
@@ -147,7 +153,7 @@ s_ls_one (const jobd_job_t *job, void *arg)
         return true;
     if (ls->name && (!job->name || !strstr (job->name, ls->name)))
         return true;
-    if (ls->count == ls->limit) {
+    if (ls->count == ls->limit || ls->buffer.size >= JOBD_LS_BYTES_MAX) {
         ls->truncated = true;
         return false;
     }
@@ -196,7 +202,7 @@ s_query_ls (const jobd_admin_context_t *context, const msgpack_object *query, co
     ls.name = jobd_admin_string (query, "name", name, sizeof name) ? name : NULL;
     const msgpack_object *limit = jobd_admin_lookup (query, "limit");
     if (limit && limit->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        ls.limit = limit->via.u64;
+        ls.limit = limit->via.u64 < JOBD_LS_MAX ? limit->via.u64 : JOBD_LS_MAX;
     msgpack_sbuffer_init (&ls.buffer);
     msgpack_packer_init (&ls.pk, &ls.buffer, msgpack_sbuffer_write);
     rc = jobd_store_scan (context->store, mask, s_ls_one, &ls);
@@ -239,12 +245,16 @@ s_query_show (const jobd_admin_context_t *context, const msgpack_object *query, 
         snprintf (reason, sizeof reason, "job '%s': %s", job_id, jobd_strerror (rc));
         s_reply_head (pk, id, rc, reason, 0);
     } else {
-        s_reply_head (pk, id, 0, NULL, 2);
+        //  The most recent transitions; how many earlier ones were left out, when any were.
+        size_t skipped = count > JOBD_SHOW_HISTORY_MAX ? count - JOBD_SHOW_HISTORY_MAX : 0;
+        s_reply_head (pk, id, 0, NULL, 2 + (skipped > 0));
         s_pack_str (pk, "job");
         jobd_job_pack (job, pk);
+        if (skipped)
+            s_pack_ku (pk, "history_skipped", skipped);
         s_pack_str (pk, "history");
-        msgpack_pack_array (pk, count);
-        for (size_t index = 0; index < count; index++)
+        msgpack_pack_array (pk, count - skipped);
+        for (size_t index = skipped; index < count; index++)
             jobd_event_pack (history[index], pk);
     }
     jobd_job_destroy (&job);

@@ -5,6 +5,7 @@
 #include "jobd_log.h"
 #include "jobd_plugin.h"
 #include "jobd_publisher.h"
+#include "jobd_query.h"
 #include "jobd_socket.h"
 #include <string.h>
 
@@ -42,6 +43,7 @@ typedef struct {
     zsock_t *bus;                //  ROUTER, inproc: plugins
     zsock_t *admin;              //  ROUTER, external: jobctl and other tools
     jobd_publisher_t *publisher; //  transitions and commands to plugins and subscribers
+    jobd_query_t *query;         //  answers the admin queries that read the store
     size_t batch_max;
     size_t batch_room; //  entries allocated: batch_max, or a whole batch event
     s_entry_t *batch;
@@ -419,6 +421,24 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
     msgpack_sbuffer_destroy (&buffer);
 }
 
+//  A query that reads the store goes to the query thread (jobd_query.c): a long one must not hold
+//  up the commits. One that would wait behind too many others is refused at once (EBUSY).
+static void
+s_hand_query (s_broker_t *self, const uint8_t *identity, size_t identity_size, bool delimiter,
+              const msgpack_object *query, const void *data, size_t size)
+{
+    self->stats.queries++;
+    char reason[160];
+    int rc = jobd_query_send (self->query, identity, identity_size, delimiter, data, size, reason,
+                              sizeof reason);
+    if (rc) {
+        char id[JOBD_ID_MAX + 1] = "";
+        jobd_admin_string (query, "id", id, sizeof id);
+        s_reject (self, "admin", rc, reason);
+        s_reply (self, self->admin, identity, identity_size, delimiter, id, rc, reason, NULL);
+    }
+}
+
 //  Appends a zeroed entry for a message from this sender to the batch.
 static s_entry_t *
 s_entry_add (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
@@ -570,7 +590,14 @@ s_receive (s_broker_t *self, zsock_t *socket)
         char type[32] = "";
         jobd_admin_string (&unpacked.data, "type", type, sizeof type);
         if (strcmp (type, "query") == 0) {
-            if (!s_receive_drop (self, socket, identity, identity_size, delimiter, &unpacked.data))
+            if (s_receive_drop (self, socket, identity, identity_size, delimiter, &unpacked.data))
+                goto done;
+            char what[16] = "";
+            jobd_admin_string (&unpacked.data, "q", what, sizeof what);
+            if (admin && jobd_query_handles (what))
+                s_hand_query (self, identity, identity_size, delimiter, &unpacked.data,
+                              zmq_msg_data (payload), zmq_msg_size (payload));
+            else
                 s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
             goto done;
         }
@@ -755,7 +782,10 @@ s_broker_actor (zsock_t *pipe, void *arg)
             ? jobd_socket_bind_limited (ZMQ_ROUTER, options->admin_endpoint, options->message_max,
                                         options->client_queue_max, args->reason, args->reason_size)
             : NULL;
-    zpoller_t *poller = self->admin ? zpoller_new (pipe, self->bus, self->admin, NULL) : NULL;
+    self->query = self->admin ? jobd_query_new (self->store) : NULL;
+    zpoller_t *poller = self->query ? zpoller_new (pipe, self->bus, self->admin,
+                                                   jobd_query_sock (self->query), NULL)
+                                    : NULL;
     if (poller) {
         //  Signals are handled by the main thread; only $TERM stops the broker.
         zpoller_set_nonstop (poller, true);
@@ -771,8 +801,10 @@ s_broker_actor (zsock_t *pipe, void *arg)
         zsock_t *which = (zsock_t *)zpoller_wait (poller, s_housekeep (self));
         if (which == pipe)
             s_handle_pipe (self);
-        else if (which)
+        else if (which && which != jobd_query_sock (self->query))
             s_collect_and_flush (self);
+        //  Answers are sent each turn: a busy bus or admin socket would starve a poll for them.
+        jobd_query_deliver (self->query, self->admin);
         //  What the turn published goes to the publisher's thread, in one hand-over.
         jobd_publisher_flush (self->publisher);
     }
@@ -780,6 +812,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     while (poller && (s_readable (self->bus) || s_readable (self->admin)))
         s_collect_and_flush (self);
     zpoller_destroy (&poller);
+    jobd_query_destroy (&self->query);
     jobd_publisher_destroy (&self->publisher); //  sends what it was handed first
     zsock_destroy (&self->admin);
     zsock_destroy (&self->bus);

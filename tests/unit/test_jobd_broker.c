@@ -540,6 +540,137 @@ test_plugin_table_is_bounded (void **state)
     assert_string_equal (value, "");
 }
 
+//  Fills the store with count submitted jobs, behind the broker's back (it is idle).
+static void
+s_fill (s_fixture_t *self, int count)
+{
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    for (int index = 0; index < count; index++) {
+        jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+        jobd_event_set (&submit->source, "test");
+        jobd_event_set (&submit->kind, "spark");
+        jobd_event_set (&submit->spec, "{}");
+        jobd_apply_result_t result;
+        assert_int_equal (jobd_store_apply (self->store, submit, &result), 0);
+        jobd_apply_result_clear (&result);
+        jobd_event_destroy (&submit);
+    }
+    assert_int_equal (jobd_store_commit (self->store), 0);
+}
+
+//  An ls that matches nothing walks every job: {"v":1,"type":"query","id":"ls","q":"ls",
+//  "name":"no such name"}
+static const char s_slow_ls[] =
+    "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa2ls\xa1q\xa2ls\xa4name\xacno such name";
+
+//  Queries that read the store are answered off the broker's thread: a client's slow ones do not
+//  hold up another client's submit, and one client cannot have more than 4 waiting.
+static void
+test_queries_do_not_hold_up_commits (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    s_fill (self, 20000);
+    zsock_t *other = zsock_new_dealer (">inproc://test-admin");
+    for (int index = 0; index < 6; index++) {
+        zframe_t *frame = zframe_new (s_slow_ls, sizeof s_slow_ls - 1);
+        zframe_send (&frame, self->admin, 0);
+    }
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "other");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, "{}");
+    assert_int_equal (jobd_plugin_send (other, submit), 0);
+    jobd_event_destroy (&submit);
+    zsock_set_rcvtimeo (other, 10000);
+    zframe_t *frame = zframe_recv (other);
+    assert_non_null (frame);
+    zframe_destroy (&frame);
+    //  The submit was answered while the scans were still going: not all 4 answers are in.
+    //  All six come back: 4 answers and 2 refusals (EBUSY: 4 of this client's wait already).
+    size_t answers = 0, busy = 0;
+    bool draining = true; //  what was already there when the submit's reply came
+    while (answers + busy < 6) {
+        zsock_set_rcvtimeo (self->admin, draining ? 0 : 10000);
+        frame = zframe_recv (self->admin);
+        if (!frame) {
+            assert_true (draining);
+            assert_true (answers < 4);
+            draining = false;
+            continue;
+        }
+        msgpack_unpacked reply;
+        msgpack_unpacked_init (&reply);
+        assert_int_equal (
+            jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0), 0);
+        zframe_destroy (&frame);
+        char error[32] = "";
+        if (jobd_admin_string (&reply.data, "error", error, sizeof error)) {
+            assert_string_equal (error, "EBUSY");
+            busy++;
+        } else
+            answers++;
+        msgpack_unpacked_destroy (&reply);
+    }
+    assert_false (draining);
+    assert_int_equal (busy, 2);
+    zsock_destroy (&other);
+}
+
+//  Sends a query (msgpack bytes) and returns its reply (ok or not) in reply.
+static void
+s_query (s_fixture_t *self, const char *bytes, size_t size, msgpack_unpacked *reply)
+{
+    zframe_t *frame = zframe_new (bytes, size);
+    zframe_send (&frame, self->admin, 0);
+    s_reply (self, reply);
+}
+
+//  An answer holds at most 10,000 jobs and the last 1,000 transitions of a job.
+static void
+test_answers_are_bounded (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    s_fill (self, 10050);
+    //  {"v":1,"type":"query","id":"ls","q":"ls","limit":100000}
+    static const char ls[] =
+        "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa2ls\xa1q\xa2ls\xa5limit\xce\x00\x01\x86\xa0";
+    msgpack_unpacked reply;
+    s_query (self, ls, sizeof ls - 1, &reply);
+    const msgpack_object *jobs = jobd_admin_lookup (&reply.data, "jobs");
+    assert_non_null (jobs);
+    assert_int_equal (jobs->via.array.size, 10000);
+    const msgpack_object *truncated = jobd_admin_lookup (&reply.data, "truncated");
+    assert_true (truncated && truncated->via.boolean);
+    msgpack_unpacked_destroy (&reply);
+    //  job-1 goes SUBMITTED, then RUNNING and UNKNOWN in turn: 1,101 transitions.
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    for (int index = 0; index < 1100; index++) {
+        jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+        jobd_event_set (&observed->source, "test");
+        jobd_event_set (&observed->job, "job-1");
+        observed->state = index == 0  ? JOBD_STATE_SUBMITTED
+                          : index % 2 ? JOBD_STATE_RUNNING
+                                      : JOBD_STATE_UNKNOWN;
+        jobd_apply_result_t result;
+        assert_int_equal (jobd_store_apply (self->store, observed, &result), 0);
+        assert_int_equal (result.transition_count, 1);
+        jobd_apply_result_clear (&result);
+        jobd_event_destroy (&observed);
+    }
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    //  {"v":1,"type":"query","id":"s","q":"show","job":"job-1"}
+    static const char show[] =
+        "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa1s\xa1q\xa4show\xa3job\xa5job-1";
+    s_query (self, show, sizeof show - 1, &reply);
+    const msgpack_object *history = jobd_admin_lookup (&reply.data, "history");
+    assert_non_null (history);
+    assert_int_equal (history->via.array.size, 1000);
+    const msgpack_object *skipped = jobd_admin_lookup (&reply.data, "history_skipped");
+    assert_non_null (skipped);
+    assert_int_equal (skipped->via.u64, 101);
+    msgpack_unpacked_destroy (&reply);
+}
+
 int
 main (void)
 {
@@ -556,6 +687,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_many_frames_are_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_admin_refuses_internal_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_plugin_table_is_bounded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_queries_do_not_hold_up_commits, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_answers_are_bounded, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

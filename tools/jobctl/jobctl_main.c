@@ -358,7 +358,10 @@ s_print_jobs (const s_options_t *options, const msgpack_object *reply)
     }
     const msgpack_object *truncated = jobd_admin_lookup (reply, "truncated");
     if (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN && truncated->via.boolean)
-        fprintf (stderr, "jobctl: list truncated at %" PRIu64 " jobs (use --limit)\n", ls.count);
+        fprintf (stderr,
+                 "jobctl: list truncated at %" PRIu64 " jobs (use --limit; jobd answers at most "
+                 "10000 a query: narrow it with --state, --kind or --name)\n",
+                 ls.count);
     return EXIT_OK;
 }
 
@@ -472,6 +475,10 @@ s_cmd_show (const s_options_t *options, int argc, char **argv)
             !history || history->type != MSGPACK_OBJECT_ARRAY)
             code = s_fail (EXIT_FAILED, "malformed reply: %s", reason);
         else {
+            const msgpack_object *skipped = jobd_admin_lookup (&reply.data, "history_skipped");
+            if (skipped && skipped->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                fprintf (stderr, "jobctl: %" PRIu64 " earlier transitions not shown\n",
+                         skipped->via.u64);
             size_t count = history->via.array.size;
             jobd_event_t **events = (jobd_event_t **)calloc (count + 1, sizeof (jobd_event_t *));
             size_t decoded = 0;
