@@ -840,6 +840,9 @@ jobd_broker_start (jobd_store_t *store, const jobd_broker_options_t *options,
         args.options.batch_max = 1;
     if (args.options.client_queue_max <= 0)
         args.options.client_queue_max = JOBD_BROKER_CLIENT_QUEUE;
+    //  A frame over JOBD_EVENT_MAX would only be read to be refused: never read one.
+    if (args.options.message_max <= 0 || args.options.message_max > JOBD_EVENT_MAX)
+        args.options.message_max = JOBD_EVENT_MAX;
     jobd_broker_t *self = (jobd_broker_t *)zmalloc (sizeof (jobd_broker_t));
     self->actor = zactor_new (s_broker_actor, &args);
     int rc = self->actor ? args.status : -ENOMEM;

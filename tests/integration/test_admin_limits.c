@@ -248,6 +248,22 @@ test_oversized_messages_are_dropped_before_they_are_read (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+static void
+test_message_max_is_configured (void **state)
+{
+    s_start ("    message_max = 1KiB\n");
+    s_client_t client;
+    s_client_connect (&client, 99);
+    assert_true (s_client_wait (&client, ZMQ_EVENT_CONNECTED, 10000));
+    char data[2048] = "";
+    assert_int_equal (zmq_send (zsock_resolve (client.dealer), data, sizeof data, 0),
+                      (int)sizeof data);
+    assert_true (s_client_wait (&client, ZMQ_EVENT_DISCONNECTED, 20000));
+    s_client_destroy (&client);
+    assert_int_equal (harness_count (&s_harness, JOBD_STATE_QUEUED), 0); //  small: answered
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
 //  The cursors list (JSON) of this harness's jobd, into out.
 static void
 s_cursors (char *out, size_t size)
@@ -427,6 +443,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_oversized_messages_are_dropped_before_they_are_read,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_message_max_is_configured, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cursors_are_listed_and_dropped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_an_idle_cursor_stops_holding_the_log, s_setup,
                                          s_teardown),
