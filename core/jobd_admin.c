@@ -1,9 +1,14 @@
 //  The admin protocol: replies to events and answers to queries (ls, show, stats, plugins),
 //  as msgpack maps. Documented in core/README.md.
 #include "jobd_admin.h"
+#include <errno.h>
 #include <string.h>
 
-#define JOBD_LS_DEFAULT_LIMIT 10000
+#define JOBD_LS_DEFAULT_LIMIT  10000
+#define JOBD_LS_MAX            10000              //  jobs one ls answer holds at most
+#define JOBD_LS_BYTES_MAX      (16 * 1024 * 1024) //  ... and bytes of job records
+#define JOBD_SHOW_HISTORY_MAX  1000               //  transitions one show answer holds at most
+#define JOBD_ADMIN_CURSORS_MAX 1000               //  cursors one `cursors` answer lists at most
 
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
@@ -74,6 +79,8 @@ jobd_admin_error_name (int rc)
             return "EEXIST";
         case JOBD_ECORRUPT:
             return "ECORRUPT";
+        case -EBUSY:
+            return "EBUSY";
         default:
             return "EFAIL";
     }
@@ -146,7 +153,7 @@ s_ls_one (const jobd_job_t *job, void *arg)
         return true;
     if (ls->name && (!job->name || !strstr (job->name, ls->name)))
         return true;
-    if (ls->count == ls->limit) {
+    if (ls->count == ls->limit || ls->buffer.size >= JOBD_LS_BYTES_MAX) {
         ls->truncated = true;
         return false;
     }
@@ -195,7 +202,7 @@ s_query_ls (const jobd_admin_context_t *context, const msgpack_object *query, co
     ls.name = jobd_admin_string (query, "name", name, sizeof name) ? name : NULL;
     const msgpack_object *limit = jobd_admin_lookup (query, "limit");
     if (limit && limit->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        ls.limit = limit->via.u64;
+        ls.limit = limit->via.u64 < JOBD_LS_MAX ? limit->via.u64 : JOBD_LS_MAX;
     msgpack_sbuffer_init (&ls.buffer);
     msgpack_packer_init (&ls.pk, &ls.buffer, msgpack_sbuffer_write);
     rc = jobd_store_scan (context->store, mask, s_ls_one, &ls);
@@ -238,12 +245,16 @@ s_query_show (const jobd_admin_context_t *context, const msgpack_object *query, 
         snprintf (reason, sizeof reason, "job '%s': %s", job_id, jobd_strerror (rc));
         s_reply_head (pk, id, rc, reason, 0);
     } else {
-        s_reply_head (pk, id, 0, NULL, 2);
+        //  The most recent transitions; how many earlier ones were left out, when any were.
+        size_t skipped = count > JOBD_SHOW_HISTORY_MAX ? count - JOBD_SHOW_HISTORY_MAX : 0;
+        s_reply_head (pk, id, 0, NULL, 2 + (skipped > 0));
         s_pack_str (pk, "job");
         jobd_job_pack (job, pk);
+        if (skipped)
+            s_pack_ku (pk, "history_skipped", skipped);
         s_pack_str (pk, "history");
-        msgpack_pack_array (pk, count);
-        for (size_t index = 0; index < count; index++)
+        msgpack_pack_array (pk, count - skipped);
+        for (size_t index = skipped; index < count; index++)
             jobd_event_pack (history[index], pk);
     }
     jobd_job_destroy (&job);
@@ -267,7 +278,7 @@ s_query_stats (const jobd_admin_context_t *context, const char *id, msgpack_pack
     for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++)
         s_pack_ku (pk, jobd_state_name ((jobd_state_t)state), counts[state]);
     s_pack_str (pk, "broker");
-    msgpack_pack_map (pk, 13);
+    msgpack_pack_map (pk, 14);
     s_pack_ku (pk, "received", stats->received);
     s_pack_ku (pk, "rejected", stats->rejected);
     s_pack_ku (pk, "applied", stats->applied);
@@ -280,6 +291,7 @@ s_query_stats (const jobd_admin_context_t *context, const char *id, msgpack_pack
     s_pack_ku (pk, "commits", stats->commits);
     s_pack_ku (pk, "commit_failures", stats->commit_failures);
     s_pack_ku (pk, "queries", stats->queries);
+    s_pack_ku (pk, "internal_refused", stats->internal_refused);
     s_pack_ku (pk, "started_at", (uint64_t)stats->started_at);
     return 0;
 }
@@ -308,6 +320,42 @@ s_query_plugins (const jobd_admin_context_t *context, const char *id, msgpack_pa
     return 0;
 }
 
+//  cursors: the transition log's readers, where each is and since when (a bounded list).
+static int
+s_query_cursors (const jobd_admin_context_t *context, const char *id, msgpack_packer *pk)
+{
+    jobd_store_cursor_t *cursors = NULL;
+    size_t count = 0;
+    uint64_t head = 0;
+    bool more = false;
+    int rc = jobd_store_cursor_list (context->store, JOBD_ADMIN_CURSORS_MAX, &cursors, &count,
+                                     &head, &more);
+    if (rc) {
+        s_reply_head (pk, id, rc, NULL, 0);
+        return rc;
+    }
+    s_reply_head (pk, id, 0, NULL, 3);
+    s_pack_ku (pk, "head", head);
+    s_pack_str (pk, "truncated");
+    if (more)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    s_pack_str (pk, "cursors");
+    msgpack_pack_array (pk, count);
+    for (size_t index = 0; index < count; index++) {
+        const jobd_store_cursor_t *cursor = &cursors[index];
+        msgpack_pack_map (pk, 4);
+        s_pack_kv (pk, "name", cursor->name);
+        s_pack_ku (pk, "position", cursor->position);
+        s_pack_ku (pk, "behind", head > cursor->position ? head - cursor->position : 0);
+        s_pack_str (pk, "moved_at");
+        msgpack_pack_int64 (pk, cursor->moved_at);
+    }
+    free (cursors);
+    return 0;
+}
+
 int
 jobd_admin_query (const jobd_admin_context_t *context, const msgpack_object *query,
                   msgpack_packer *pk)
@@ -315,7 +363,8 @@ jobd_admin_query (const jobd_admin_context_t *context, const msgpack_object *que
     char id[JOBD_ID_MAX + 1] = "", what[32] = "";
     jobd_admin_string (query, "id", id, sizeof id);
     if (!jobd_admin_string (query, "q", what, sizeof what)) {
-        s_reply_head (pk, id, JOBD_EPROTO, "field 'q': expected ls, show, stats or plugins", 0);
+        s_reply_head (pk, id, JOBD_EPROTO,
+                      "field 'q': expected ls, show, stats, plugins, cursors or drop_cursor", 0);
         return JOBD_EPROTO;
     }
     if (strcmp (what, "ls") == 0)
@@ -326,6 +375,8 @@ jobd_admin_query (const jobd_admin_context_t *context, const msgpack_object *que
         return s_query_stats (context, id, pk);
     if (strcmp (what, "plugins") == 0)
         return s_query_plugins (context, id, pk);
+    if (strcmp (what, "cursors") == 0)
+        return s_query_cursors (context, id, pk);
     char reason[96];
     snprintf (reason, sizeof reason, "field 'q': unknown query '%s'", what);
     s_reply_head (pk, id, JOBD_EPROTO, reason, 0);

@@ -5,10 +5,14 @@
 #include "jobd_log.h"
 #include "jobd_plugin.h"
 #include "jobd_publisher.h"
+#include "jobd_query.h"
 #include "jobd_socket.h"
 #include <string.h>
 
 #define LOG "broker"
+
+#define JOBD_BROKER_PLUGINS_MAX  256 //  entries of the plugin table (loaded plugins only)
+#define JOBD_BROKER_CLIENT_QUEUE 64  //  default messages waiting per admin client
 
 //  One message waiting for the batch's commit.
 typedef struct {
@@ -27,8 +31,10 @@ typedef struct {
     bool flat;          //  event is one allocation (jobd_event_from_object_flat): free() it whole
     size_t batch_count; //  the first entry of a batch: how many entries it has
     char *batch_id;     //  the first entry of a batch: the batch event's id (fresh)
-    char *id;           //  refused on arrival: the observation's id, when it had one (fresh)
+    char *id;           //  refused on arrival: the observation's id, when it had one (fresh);
+                        //  a cursor removal: the query's id (fresh)
     char *reason;       //  refused on arrival: why (fresh)
+    char *drop;         //  a `drop_cursor` query: the cursor to remove, in the batch (fresh)
 } s_entry_t;
 
 typedef struct {
@@ -37,6 +43,7 @@ typedef struct {
     zsock_t *bus;                //  ROUTER, inproc: plugins
     zsock_t *admin;              //  ROUTER, external: jobctl and other tools
     jobd_publisher_t *publisher; //  transitions and commands to plugins and subscribers
+    jobd_query_t *query;         //  answers the admin queries that read the store
     size_t batch_max;
     size_t batch_room; //  entries allocated: batch_max, or a whole batch event
     s_entry_t *batch;
@@ -45,6 +52,10 @@ typedef struct {
     zhashx_t *plugins;    //  name -> zhashx of strings
     uint64_t reject_logs; //  rejects logged in the current second
     int64_t reject_second;
+    int64_t cursor_idle_max; //  ms, 0: cursors never expire
+    int64_t tick;            //  ms between housekeeping turns
+    int64_t next_tick;       //  zclock_mono of the next one
+    int64_t next_expiry;     //  zclock_mono of the next cursor expiry pass
     bool terminated;
     msgpack_sbuffer reply_buffer; //  kept from reply to reply
 } s_broker_t;
@@ -55,27 +66,32 @@ struct _jobd_broker_t {
 
 typedef struct {
     jobd_store_t *store;
-    const char *admin_endpoint;
-    const char *events_endpoint;
-    size_t batch_max;
+    jobd_broker_options_t options;
     char *reason;
     size_t reason_size;
     int status; //  set by the actor before its start signal: 0, or why it could not start
 } s_args_t;
+
+//  Ends the second of rejects when it is over: says how many were not logged. Called with each
+//  reject and by the housekeeping tick, so that the last second's count is written too.
+static void
+s_reject_second (s_broker_t *self, int64_t second)
+{
+    if (second == self->reject_second)
+        return;
+    if (self->reject_logs > 20)
+        jobd_log (JOBD_LOG_WARN, LOG, "%" PRIu64 " more rejects not logged",
+                  self->reject_logs - 20);
+    self->reject_second = second;
+    self->reject_logs = 0;
+}
 
 //  Rejects are logged, but at most 20 a second: a flood of bad input must not flood the log.
 static void
 s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
 {
     self->stats.rejected++;
-    int64_t second = jobd_now_ms () / 1000;
-    if (second != self->reject_second) {
-        if (self->reject_logs > 20)
-            jobd_log (JOBD_LOG_WARN, LOG, "%" PRIu64 " more rejects not logged",
-                      self->reject_logs - 20);
-        self->reject_second = second;
-        self->reject_logs = 0;
-    }
+    s_reject_second (self, jobd_now_ms () / 1000);
     if (++self->reject_logs <= 20)
         jobd_log (JOBD_LOG_WARN, LOG, "rejected from %s: %s", where,
                   reason && *reason ? reason : jobd_strerror (rc));
@@ -184,16 +200,6 @@ s_publish_cancel_failed (s_broker_t *self, const s_entry_t *entry)
 
 //  Event types only plugins may send (proto/README.md: "internal: plugins only"). Returns 0, or
 //  JOBD_EPROTO with a reason when one comes from outside.
-static int
-s_check_internal (bool admin, const jobd_event_t *event, char *reason, size_t reason_size)
-{
-    if (!admin || event->type != JOBD_EVENT_CANCEL_FAILED)
-        return 0;
-    snprintf (reason, reason_size, "%s events come from plugins only",
-              jobd_event_type_name (event->type));
-    return JOBD_EPROTO;
-}
-
 static void
 s_count_outcome (s_broker_t *self, const s_entry_t *entry)
 {
@@ -223,6 +229,27 @@ s_count_outcome (s_broker_t *self, const s_entry_t *entry)
     }
 }
 
+//  Answers a cursor removal after its batch's commit.
+static void
+s_answer_drop (s_broker_t *self, s_entry_t *entry, int batch_rc)
+{
+    char reason[JOBD_NAME_MAX + 64] = "";
+    int rc = batch_rc ? batch_rc : entry->rc;
+    if (rc == 0)
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "cursor '%s' removed by an admin client: it holds the "
+                  "transition log no more",
+                  entry->drop);
+    else if (rc == JOBD_ENOTFOUND)
+        snprintf (reason, sizeof reason, "no cursor '%s'", entry->drop);
+    if (rc)
+        self->stats.rejected++;
+    s_reply (self, entry->from, entry->identity, entry->identity_size, entry->delimiter, entry->id,
+             rc, reason, NULL);
+    zstr_free (&entry->drop);
+    zstr_free (&entry->id);
+}
+
 //  Applies the batch in one write transaction; publishes and replies only after the commit.
 static void
 s_flush (s_broker_t *self)
@@ -236,6 +263,8 @@ s_flush (s_broker_t *self)
         //  the commit fail, and then every event of the batch is refused.
         if (entry->event)
             entry->rc = jobd_store_apply (self->store, entry->event, &entry->result);
+        else if (entry->drop)
+            entry->rc = jobd_store_cursor_drop (self->store, entry->drop);
     }
     if (batch_rc == 0)
         batch_rc = jobd_store_commit (self->store);
@@ -244,8 +273,9 @@ s_flush (s_broker_t *self)
 
     if (batch_rc) {
         self->stats.commit_failures++;
-        jobd_log (JOBD_LOG_ERROR, LOG, "batch of %zu events not stored: %s%s", self->batch_size,
-                  jobd_strerror (batch_rc), batch_rc == JOBD_EFULL ? " (raise core/map_size)" : "");
+        //  jobd_strerror (JOBD_EFULL) says to raise core/map_size already.
+        jobd_log (JOBD_LOG_ERROR, LOG, "batch of %zu events not stored: %s", self->batch_size,
+                  jobd_strerror (batch_rc));
     } else
         self->stats.commits++;
 
@@ -253,6 +283,10 @@ s_flush (s_broker_t *self)
     size_t batch_last = 0; //  the index of the current batch event's last entry
     for (size_t index = 0; index < self->batch_size; index++) {
         s_entry_t *entry = &self->batch[index];
+        if (entry->drop) {
+            s_answer_drop (self, entry, batch_rc);
+            continue;
+        }
         if (!entry->event) {
             //  Refused on arrival (and counted then): only its reply is left.
         } else if (batch_rc) {
@@ -301,17 +335,40 @@ s_flush (s_broker_t *self)
     self->batch_size = 0;
 }
 
-static void
+//  Sets a field of a plugin's entry in the table `jobctl plugins` shows. Returns false when the
+//  plugin is new and the table is full (it holds loaded plugins only: JOBD_BROKER_PLUGINS_MAX).
+static bool
 s_plugin_set (s_broker_t *self, const char *name, const char *field, const char *value)
 {
     zhashx_t *info = (zhashx_t *)zhashx_lookup (self->plugins, name);
     if (!info) {
+        if (zhashx_size (self->plugins) >= JOBD_BROKER_PLUGINS_MAX)
+            return false;
         info = zhashx_new ();
         zhashx_set_destructor (info, (zhashx_destructor_fn *)zstr_free);
         zhashx_set_duplicator (info, (zhashx_duplicator_fn *)strdup);
         zhashx_insert (self->plugins, name, info);
     }
     zhashx_update (info, field, (void *)(value ? value : ""));
+    return true;
+}
+
+//  The admin endpoint's allow-list: the events an outside client may send. Everything else
+//  (transition, stale, plugin.status, cursor, and any type added later) comes only from plugins
+//  on the bus. Queries and batches (of observed events) are handled before this.
+static bool
+s_client_event (jobd_event_type_t type)
+{
+    switch (type) {
+        case JOBD_EVENT_SUBMIT:
+        case JOBD_EVENT_TRACK:
+        case JOBD_EVENT_CANCEL:
+        case JOBD_EVENT_RETRY:
+        case JOBD_EVENT_OBSERVED:
+            return true;
+        default:
+            return false;
+    }
 }
 
 //  Events that do not touch the store: published as they come.
@@ -320,7 +377,11 @@ s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reas
 {
     char topic[JOBD_NAME_MAX + 16]; //  plugin names may be as long as a job name
     if (event->type == JOBD_EVENT_PLUGIN_STATUS) {
-        s_plugin_set (self, event->name, "status", event->status);
+        if (!s_plugin_set (self, event->name, "status", event->status)) {
+            snprintf (reason, reason_size, "plugin.status of '%s': the plugin table is full (%d)",
+                      event->name, JOBD_BROKER_PLUGINS_MAX);
+            return JOBD_ETOOBIG;
+        }
         s_plugin_set (self, event->name, "detail", event->detail);
         snprintf (topic, sizeof topic, "plugin.%s", event->name);
         s_publish (self, topic, event, true);
@@ -337,16 +398,16 @@ s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reas
 }
 
 //  Receives the frames of one ROUTER message: identity, an optional empty delimiter (REQ
-//  senders), one payload. Returns how many frames there were (more than 3 are read and dropped).
+//  senders), one payload. Returns how many frames there were; only the first 3 are kept in
+//  frames (the rest are read and dropped), so frames[count - 1] exists only when count <= 3.
 static size_t
 s_recv_frames (void *handle, zmq_msg_t frames[3])
 {
     size_t count = 0;
     int more = 1;
     while (more) {
-        zmq_msg_t *frame = &frames[count < 3 ? count : 2];
-        if (count >= 3)
-            zmq_msg_close (frame);
+        zmq_msg_t dropped;
+        zmq_msg_t *frame = count < 3 ? &frames[count] : &dropped;
         zmq_msg_init (frame);
         if (zmq_msg_recv (frame, handle, 0) < 0) {
             zmq_msg_close (frame);
@@ -354,6 +415,8 @@ s_recv_frames (void *handle, zmq_msg_t frames[3])
         }
         count++;
         more = zmq_msg_more (frame);
+        if (frame == &dropped)
+            zmq_msg_close (frame);
     }
     return count;
 }
@@ -374,6 +437,24 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
     msgpack_sbuffer_destroy (&buffer);
 }
 
+//  A query that reads the store goes to the query thread (jobd_query.c): a long one must not hold
+//  up the commits. One that would wait behind too many others is refused at once (EBUSY).
+static void
+s_hand_query (s_broker_t *self, const uint8_t *identity, size_t identity_size, bool delimiter,
+              const msgpack_object *query, const void *data, size_t size)
+{
+    self->stats.queries++;
+    char reason[160];
+    int rc = jobd_query_send (self->query, identity, identity_size, delimiter, data, size, reason,
+                              sizeof reason);
+    if (rc) {
+        char id[JOBD_ID_MAX + 1] = "";
+        jobd_admin_string (query, "id", id, sizeof id);
+        s_reject (self, "admin", rc, reason);
+        s_reply (self, self->admin, identity, identity_size, delimiter, id, rc, reason, NULL);
+    }
+}
+
 //  Appends a zeroed entry for a message from this sender to the batch.
 static s_entry_t *
 s_entry_add (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
@@ -386,6 +467,29 @@ s_entry_add (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t 
     entry->identity_size = identity_size;
     entry->delimiter = delimiter;
     return entry;
+}
+
+//  A `drop_cursor` query writes the store: it goes into the batch and is answered after the
+//  commit. Returns false when the query is another one.
+static bool
+s_receive_drop (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+                bool delimiter, const msgpack_object *query)
+{
+    char what[16] = "", id[JOBD_ID_MAX + 1] = "", name[JOBD_NAME_MAX + 1] = "";
+    if (!jobd_admin_string (query, "q", what, sizeof what) || strcmp (what, "drop_cursor"))
+        return false;
+    self->stats.queries++;
+    jobd_admin_string (query, "id", id, sizeof id);
+    if (!jobd_admin_string (query, "name", name, sizeof name) || !name[0]) {
+        const char *reason = "field 'name': expected the name of a cursor";
+        s_reject (self, socket == self->admin ? "admin" : "bus", JOBD_EPROTO, reason);
+        s_reply (self, socket, identity, identity_size, delimiter, id, JOBD_EPROTO, reason, NULL);
+        return true;
+    }
+    s_entry_t *entry = s_entry_add (self, socket, identity, identity_size, delimiter);
+    entry->id = strdup (id);
+    entry->drop = strdup (name);
+    return true;
 }
 
 //  A `batch` event: its observations are queued one by one, each refused alone when it is bad,
@@ -472,7 +576,7 @@ s_receive (s_broker_t *self, zsock_t *socket)
     const uint8_t *identity = (const uint8_t *)zmq_msg_data (&frames[0]);
     size_t identity_size = zmq_msg_size (&frames[0]);
     bool delimiter = count == 3 && zmq_msg_size (&frames[1]) == 0;
-    zmq_msg_t *payload = &frames[count - 1];
+    zmq_msg_t *payload = count <= 3 ? &frames[count - 1] : NULL;
     char reason[512] = "";
     int rc = 0;
     msgpack_unpacked unpacked;
@@ -502,7 +606,15 @@ s_receive (s_broker_t *self, zsock_t *socket)
         char type[32] = "";
         jobd_admin_string (&unpacked.data, "type", type, sizeof type);
         if (strcmp (type, "query") == 0) {
-            s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
+            if (s_receive_drop (self, socket, identity, identity_size, delimiter, &unpacked.data))
+                goto done;
+            char what[16] = "";
+            jobd_admin_string (&unpacked.data, "q", what, sizeof what);
+            if (admin && jobd_query_handles (what))
+                s_hand_query (self, identity, identity_size, delimiter, &unpacked.data,
+                              zmq_msg_data (payload), zmq_msg_size (payload));
+            else
+                s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
             goto done;
         }
         batch = strcmp (type, "batch") == 0;
@@ -514,8 +626,14 @@ s_receive (s_broker_t *self, zsock_t *socket)
         }
         if (rc == 0)
             rc = jobd_event_from_object (&unpacked.data, &event, reason, sizeof reason);
-        if (rc == 0)
-            rc = s_check_internal (admin, event, reason, sizeof reason);
+        if (rc == 0 && admin && !s_client_event (event->type)) {
+            snprintf (reason, sizeof reason,
+                      "%s events come only from plugins; the admin endpoint takes submit, track, "
+                      "cancel, retry, observed, batch and query",
+                      jobd_event_type_name (event->type));
+            rc = JOBD_EPROTO;
+            self->stats.internal_refused++;
+        }
     }
     if (rc == 0 && (event->type == JOBD_EVENT_PLUGIN_STATUS || event->type == JOBD_EVENT_STALE ||
                     event->type == JOBD_EVENT_TRANSITION)) {
@@ -577,6 +695,51 @@ s_collect_and_flush (s_broker_t *self)
 }
 
 static void
+s_warn_expired (const jobd_store_cursor_t *cursor, uint64_t head, void *arg)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    jobd_log (JOBD_LOG_WARN, LOG,
+              "cursor '%s' has not moved for %" PRId64 " s while %" PRIu64 " transitions behind "
+              "the head (core/cursor_idle_max): removed, it holds the transition log no more",
+              cursor->name, (jobd_now_ms () - cursor->moved_at) / 1000, head - cursor->position);
+    (void)self;
+}
+
+//  A cursor that stays behind without moving stops holding the log: its own write transaction,
+//  between two batches (nothing is written while no cursor is due).
+static void
+s_expire_cursors (s_broker_t *self)
+{
+    int rc = jobd_store_begin (self->store);
+    if (rc == 0)
+        rc = jobd_store_cursor_expire (self->store, jobd_now_ms (), self->cursor_idle_max,
+                                       s_warn_expired, self);
+    if (rc == 0)
+        rc = jobd_store_commit (self->store);
+    else
+        jobd_store_abort (self->store);
+    if (rc)
+        jobd_log (JOBD_LOG_ERROR, LOG, "cannot expire idle cursors: %s", jobd_strerror (rc));
+}
+
+//  What runs on a clock rather than on a message: the last second's reject count, cursor expiry.
+//  Returns the ms until the next turn.
+static int
+s_housekeep (s_broker_t *self)
+{
+    int64_t now = zclock_mono ();
+    if (now >= self->next_tick) {
+        self->next_tick = now + self->tick;
+        s_reject_second (self, jobd_now_ms () / 1000);
+        if (self->cursor_idle_max > 0 && now >= self->next_expiry) {
+            self->next_expiry = now + self->tick;
+            s_expire_cursors (self);
+        }
+    }
+    return (int)(self->next_tick - now);
+}
+
+static void
 s_handle_pipe (s_broker_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->pipe);
@@ -610,8 +773,16 @@ static void
 s_broker_actor (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *)arg;
-    s_broker_t self_data = {.pipe = pipe, .store = args->store, .batch_max = args->batch_max};
+    const jobd_broker_options_t *options = &args->options;
+    s_broker_t self_data = {.pipe = pipe,
+                            .store = args->store,
+                            .batch_max = options->batch_max,
+                            .cursor_idle_max = options->cursor_idle_max};
     s_broker_t *self = &self_data;
+    //  Housekeeping each second, or 4 times per cursor_idle_max when that is shorter.
+    self->tick = 1000;
+    if (self->cursor_idle_max > 0 && self->cursor_idle_max / 4 < self->tick)
+        self->tick = self->cursor_idle_max / 4 > 10 ? self->cursor_idle_max / 4 : 10;
     self->stats.started_at = jobd_now_ms ();
     self->batch_room = self->batch_max > JOBD_BATCH_MAX ? self->batch_max : JOBD_BATCH_MAX;
     self->batch = (s_entry_t *)zmalloc (sizeof (s_entry_t) * self->batch_room);
@@ -619,18 +790,23 @@ s_broker_actor (zsock_t *pipe, void *arg)
     self->plugins = zhashx_new ();
     zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
     self->bus = jobd_socket_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
-    if (self->bus && jobd_publisher_new (args->events_endpoint, &self->publisher, args->reason,
+    if (self->bus && jobd_publisher_new (options->events_endpoint, &self->publisher, args->reason,
                                          args->reason_size))
         self->publisher = NULL;
-    self->admin = self->publisher ? jobd_socket_bind (ZMQ_ROUTER, args->admin_endpoint,
-                                                      args->reason, args->reason_size)
-                                  : NULL;
-    zpoller_t *poller = self->admin ? zpoller_new (pipe, self->bus, self->admin, NULL) : NULL;
+    self->admin =
+        self->publisher
+            ? jobd_socket_bind_limited (ZMQ_ROUTER, options->admin_endpoint, options->message_max,
+                                        options->client_queue_max, args->reason, args->reason_size)
+            : NULL;
+    self->query = self->admin ? jobd_query_new (self->store) : NULL;
+    zpoller_t *poller = self->query ? zpoller_new (pipe, self->bus, self->admin,
+                                                   jobd_query_sock (self->query), NULL)
+                                    : NULL;
     if (poller) {
         //  Signals are handled by the main thread; only $TERM stops the broker.
         zpoller_set_nonstop (poller, true);
-        jobd_log (JOBD_LOG_INFO, LOG, "admin on %s, events on %s", args->admin_endpoint,
-                  args->events_endpoint);
+        jobd_log (JOBD_LOG_INFO, LOG, "admin on %s, events on %s", options->admin_endpoint,
+                  options->events_endpoint);
     }
     //  The start handshake: zactor_new returns once we signal, and args (on its caller's stack)
     //  is gone from then on.
@@ -638,11 +814,13 @@ s_broker_actor (zsock_t *pipe, void *arg)
     zsock_signal (pipe, 0);
     args = NULL;
     while (poller && !self->terminated) {
-        zsock_t *which = (zsock_t *)zpoller_wait (poller, -1);
+        zsock_t *which = (zsock_t *)zpoller_wait (poller, s_housekeep (self));
         if (which == pipe)
             s_handle_pipe (self);
-        else if (which)
+        else if (which && which != jobd_query_sock (self->query))
             s_collect_and_flush (self);
+        //  Answers are sent each turn: a busy bus or admin socket would starve a poll for them.
+        jobd_query_deliver (self->query, self->admin);
         //  What the turn published goes to the publisher's thread, in one hand-over.
         jobd_publisher_flush (self->publisher);
     }
@@ -650,6 +828,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     while (poller && (s_readable (self->bus) || s_readable (self->admin)))
         s_collect_and_flush (self);
     zpoller_destroy (&poller);
+    jobd_query_destroy (&self->query);
     jobd_publisher_destroy (&self->publisher); //  sends what it was handed first
     zsock_destroy (&self->admin);
     zsock_destroy (&self->bus);
@@ -662,9 +841,24 @@ int
 jobd_broker_new (jobd_store_t *store, const char *admin_endpoint, const char *events_endpoint,
                  size_t batch_max, jobd_broker_t **self_p, char *reason, size_t reason_size)
 {
-    if (batch_max == 0)
-        batch_max = 1;
-    s_args_t args = {store, admin_endpoint, events_endpoint, batch_max, reason, reason_size, 0};
+    jobd_broker_options_t options = {.admin_endpoint = admin_endpoint,
+                                     .events_endpoint = events_endpoint,
+                                     .batch_max = batch_max};
+    return jobd_broker_start (store, &options, self_p, reason, reason_size);
+}
+
+int
+jobd_broker_start (jobd_store_t *store, const jobd_broker_options_t *options,
+                   jobd_broker_t **self_p, char *reason, size_t reason_size)
+{
+    s_args_t args = {store, *options, reason, reason_size, 0};
+    if (args.options.batch_max == 0)
+        args.options.batch_max = 1;
+    if (args.options.client_queue_max <= 0)
+        args.options.client_queue_max = JOBD_BROKER_CLIENT_QUEUE;
+    //  A frame over JOBD_EVENT_MAX would only be read to be refused: never read one.
+    if (args.options.message_max <= 0 || args.options.message_max > JOBD_EVENT_MAX)
+        args.options.message_max = JOBD_EVENT_MAX;
     jobd_broker_t *self = (jobd_broker_t *)zmalloc (sizeof (jobd_broker_t));
     self->actor = zactor_new (s_broker_actor, &args);
     int rc = self->actor ? args.status : -ENOMEM;

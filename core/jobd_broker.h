@@ -25,13 +25,32 @@ typedef struct {
     uint64_t forwarded;   //  cancels handed to the job's backend plugin
     uint64_t commits;     //  write transactions committed
     uint64_t commit_failures;
-    uint64_t queries;   //  admin queries answered
-    int64_t started_at; //  ms since the epoch
+    uint64_t queries;          //  admin queries answered
+    uint64_t internal_refused; //  internal events (plugin.status, cursor, ...) refused from the
+                               //  admin endpoint (also counted in rejected)
+    int64_t started_at;        //  ms since the epoch
 } jobd_broker_stats_t;
 
+//  What the broker is started with (core/README.md, section core).
+typedef struct {
+    const char *admin_endpoint;
+    const char *events_endpoint;
+    size_t batch_max;        //  most events applied in one commit
+    int64_t message_max;     //  bytes: the largest frame read from an admin client (0: 256 KiB)
+    int client_queue_max;    //  messages each admin client may have waiting (0: 64)
+    int64_t cursor_idle_max; //  ms: a log cursor behind the head that has not moved for this
+                             //  long is removed, with a warning (0: never)
+} jobd_broker_options_t;
+
+//  Starts the broker thread on store (borrowed; must outlive the broker) with options (copied).
+//  Returns 0 and sets *self_p, or a negative error with a reason naming the endpoint.
+int jobd_broker_start (jobd_store_t *store, const jobd_broker_options_t *options,
+                       jobd_broker_t **self_p, char *reason, size_t reason_size);
+
 //  Starts the broker thread on store (borrowed; must outlive the broker), binding the admin and
-//  events endpoints and the inproc bus. batch_max bounds events per commit. Returns 0 and sets
-//  *self_p, or a negative error with a reason naming the endpoint (in use, bad address, ...).
+//  events endpoints and the inproc bus, with the default limits. batch_max bounds events per
+//  commit. Returns 0 and sets *self_p, or a negative error with a reason naming the endpoint (in
+//  use, bad address, ...).
 int jobd_broker_new (jobd_store_t *store, const char *admin_endpoint, const char *events_endpoint,
                      size_t batch_max, jobd_broker_t **self_p, char *reason, size_t reason_size);
 

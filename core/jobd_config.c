@@ -28,6 +28,10 @@ const jobd_conf_key_t jobd_config_core_map[] = {
     {"curve_key", JOBD_CONF_STRING, "", "CURVE: the server's secret key file (jobd --keygen)"},
     {"curve_clients", JOBD_CONF_STRING, "", "CURVE: folder of the allowed clients' public keys"},
     {"insecure", JOBD_CONF_BOOL, "false", "true: allow plain (unauthenticated) TCP endpoints"},
+    {"message_max", JOBD_CONF_SIZE, "256KiB", "largest admin message read (at most 256KiB)"},
+    {"client_queue_max", JOBD_CONF_INT, "64", "admin messages each client may have waiting"},
+    {"cursor_idle_max", JOBD_CONF_DURATION, "168h",
+     "a log cursor behind the head that has not moved this long is removed (0: never)"},
     {NULL, 0, NULL, NULL}};
 
 //  With no file, jobd runs on this: a local store, ipc endpoints, every plugin found.

@@ -291,7 +291,7 @@ main (int argc, char *argv[])
     rc = jobd_run_dir_open (run_dir, store_path, &run, reason, sizeof reason);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
-        exit_code = rc == -EBUSY ? EXIT_STORE : EXIT_RUNTIME;
+        exit_code = rc == -EBUSY || rc == JOBD_ESTORE ? EXIT_STORE : EXIT_RUNTIME;
         goto out;
     }
     //  LMDB trusts its pages: a damaged one crashes it. Walk them first, refuse a damaged store.
@@ -317,10 +317,15 @@ main (int argc, char *argv[])
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_run_dir_check_endpoint (events, reason, sizeof reason);
+    jobd_broker_options_t broker_options = {
+        .admin_endpoint = admin,
+        .events_endpoint = events,
+        .batch_max = (size_t)jobd_config_int (config, "core", "batch_max", 4096),
+        .message_max = jobd_config_int (config, "core", "message_max", 0),
+        .client_queue_max = (int)jobd_config_int (config, "core", "client_queue_max", 0),
+        .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0)};
     if (rc == 0)
-        rc = jobd_broker_new (store, admin, events,
-                              (size_t)jobd_config_int (config, "core", "batch_max", 4096), &broker,
-                              reason, sizeof reason);
+        rc = jobd_broker_start (store, &broker_options, &broker, reason, sizeof reason);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
         exit_code = EXIT_ENDPOINT;

@@ -1,5 +1,6 @@
 //  The run folder: owner-only home of the ipc sockets, and the lock that keeps one jobd per store.
 #include "jobd_run_dir.h"
+#include "jobd_error.h"
 #include "jobd_log.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -52,15 +53,15 @@ jobd_run_dir_open (const char *run_dir, const char *store_dir, jobd_run_dir_t **
     rc = s_mkdirs (store_dir, 0700);
     if (rc) {
         snprintf (reason, reason_size, "store folder %s: %s", store_dir, strerror (-rc));
-        return rc;
+        return JOBD_ESTORE;
     }
     char path[1100];
     snprintf (path, sizeof path, "%s/jobd.lock", store_dir);
     int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = -errno;
-        snprintf (reason, reason_size, "lock %s: %s", path, strerror (errno));
-        return rc;
+        snprintf (reason, reason_size, "store %s: cannot open its lock %s: %s", store_dir, path,
+                  strerror (errno));
+        return JOBD_ESTORE;
     }
     if (flock (fd, LOCK_EX | LOCK_NB)) {
         char pid[32] = "";

@@ -12,7 +12,9 @@ typedef struct _jobd_run_dir_t jobd_run_dir_t;
 
 //  Creates run_dir (mode 0700) and store_dir when absent, and takes the store's lock
 //  (store_dir/jobd.lock, holding our pid). Returns 0 and sets *self_p, -EBUSY when another jobd
-//  holds the lock (the reason names its pid), or -errno, each with a reason naming the path.
+//  holds the lock (the reason names its pid), JOBD_ESTORE when the store folder or its lock
+//  cannot be made or opened (a read-only folder, say), or -errno for the run folder, each with a
+//  reason naming the path.
 int jobd_run_dir_open (const char *run_dir, const char *store_dir, jobd_run_dir_t **self_p,
                        char *reason, size_t reason_size);
 

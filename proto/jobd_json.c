@@ -50,12 +50,16 @@ jobd_json_from_msgpack (const msgpack_object *obj)
             json_t *object = json_object ();
             for (uint32_t index = 0; object && index < obj->via.map.size; index++) {
                 const msgpack_object_kv *kv = &obj->via.map.ptr[index];
-                if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size > 255 ||
-                    memchr (kv->key.via.str.ptr, 0, kv->key.via.str.size))
+                //  An empty key has no bytes: msgpack-c gives it a NULL pointer, which neither
+                //  memchr nor memcpy may be handed (undefined behaviour, even for 0 bytes).
+                size_t size = kv->key.via.str.size;
+                if (kv->key.type != MSGPACK_OBJECT_STR || size > 255 ||
+                    (size && memchr (kv->key.via.str.ptr, 0, size)))
                     continue;
                 char key[256];
-                memcpy (key, kv->key.via.str.ptr, kv->key.via.str.size);
-                key[kv->key.via.str.size] = 0;
+                if (size)
+                    memcpy (key, kv->key.via.str.ptr, size);
+                key[size] = 0;
                 json_object_set_new (object, key, jobd_json_from_msgpack (&kv->val));
             }
             return object;

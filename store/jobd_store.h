@@ -146,6 +146,36 @@ void jobd_store_set_damage_fn (jobd_store_t *self, jobd_store_damage_fn *fn, voi
 //  Returns how many reads and writes met damage since the store was opened.
 uint64_t jobd_store_damage_count (jobd_store_t *self);
 
+//  One cursor of the transition log, as listed.
+typedef struct {
+    char name[JOBD_NAME_MAX + 1];
+    uint64_t position; //  the last log position its reader is done with
+    int64_t moved_at;  //  ms since the epoch: when it last moved, or was last seen caught up
+                       //  (0: not known yet, set by a jobd older than this one)
+} jobd_store_cursor_t;
+
+//  Reads up to max cursors, in name order, into *cursors_p (a fresh array: free it) and
+//  *count_p; *head_p is the log's head, *more_p tells whether more cursors were left out.
+//  Returns 0 or a negative error (JOBD_ECORRUPT: a cursor entry that does not fit the layout).
+int jobd_store_cursor_list (jobd_store_t *self, size_t max, jobd_store_cursor_t **cursors_p,
+                            size_t *count_p, uint64_t *head_p, bool *more_p);
+
+//  Removes cursor name in the open batch; the log entries no other cursor holds are dropped
+//  (logging stops with the last cursor). Returns 0, JOBD_ENOTFOUND, or an error that makes the
+//  batch dead (as jobd_store_apply's).
+int jobd_store_cursor_drop (jobd_store_t *self, const char *name);
+
+//  Called by jobd_store_cursor_expire for each cursor it removed (borrowed for the call), with
+//  the log's head.
+typedef void (jobd_store_expired_fn) (const jobd_store_cursor_t *cursor, uint64_t head, void *arg);
+
+//  In the open batch: removes every cursor that is behind the log's head and has not moved for
+//  idle_max ms (0: never), calling fn for each, and drops the log entries no cursor holds any
+//  more. A cursor at the head holds nothing: its clock restarts. At most 1,000 cursors are looked
+//  at per call. Returns 0 or an error that makes the batch dead.
+int jobd_store_cursor_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
+                              jobd_store_expired_fn *fn, void *arg);
+
 //  Returns the folder the store lives in (borrowed, valid until destroy).
 const char *jobd_store_path (jobd_store_t *self);
 

@@ -21,6 +21,7 @@ struct _jobd_store_t {
     bool has_log;       //  the log database exists (a read-only format 1 store has none)
     bool summed;        //  format 3 or later: every job record ends with its checksum
     bool logging;       //  a cursor exists: every transition is logged
+    bool log_stopped;   //  the open batch dropped the last cursor (logging resumes on abort)
     uint64_t log_next;  //  the next log position, in the open batch
     uint64_t log_saved; //  the next log position, as committed
     MDB_txn *txn;       //  the open batch, or NULL

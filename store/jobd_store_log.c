@@ -7,7 +7,9 @@
 #include <string.h>
 
 #define S_CURSOR_PREFIX "cursor/"
-#define S_PRUNE_MAX     100000 //  entries one cursor event drops at most: batches stay short
+#define S_MOVED_PREFIX  "cursor_at/" //  cursor_at/NAME: be64 ms, when cursor NAME last moved
+#define S_PRUNE_MAX     100000       //  entries one cursor event drops at most: batches stay short
+#define S_EXPIRE_MAX    1000         //  cursors one expiry pass looks at
 
 static int
 s_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p)
@@ -104,26 +106,28 @@ jobd_store_log_end (jobd_store_t *self, bool committed)
 {
     if (committed)
         self->log_saved = self->log_next;
-    else
+    else {
         self->log_next = self->log_saved;
+        if (self->log_stopped) //  the cursors the batch dropped are still there
+            self->logging = true;
+    }
+    self->log_stopped = false;
 }
 
-int
-jobd_store_cursor_apply (jobd_store_t *self, const jobd_event_t *event)
+//  Drops the entries every reader is done with (all of them when no cursor is left: logging
+//  then stops), a bounded number at a time; the rest go with the next cursor move or expiry.
+static int
+s_prune (jobd_store_t *self)
 {
-    if (!self->has_log)
-        return JOBD_ESTORE;
-    //  A reader cannot be done with what was never written.
-    if (event->seq >= self->log_next)
-        return JOBD_ESTATE;
-    char name[sizeof S_CURSOR_PREFIX + JOBD_NAME_MAX];
-    snprintf (name, sizeof name, S_CURSOR_PREFIX "%s", event->name);
-    int rc = s_meta_put_u64 (self, name, event->seq);
-    self->logging = true;
     uint64_t lowest = 0;
-    if (rc == 0)
-        rc = s_lowest_cursor (self, self->txn, &lowest);
-    //  Entries every reader is done with go, a bounded number at a time.
+    int rc = s_lowest_cursor (self, self->txn, &lowest);
+    if (rc == JOBD_ENOTFOUND) {
+        if (self->logging)
+            self->log_stopped = true; //  given back when the batch is not committed
+        self->logging = false;
+        lowest = UINT64_MAX;
+        rc = 0;
+    }
     MDB_cursor *cursor = NULL;
     if (rc == 0)
         rc = jobd_store_mdb_error (mdb_cursor_open (self->txn, self->log, &cursor));
@@ -141,6 +145,225 @@ jobd_store_cursor_apply (jobd_store_t *self, const jobd_event_t *event)
     if (cursor)
         mdb_cursor_close (cursor);
     return rc;
+}
+
+//  The meta key of cursor name under prefix, into key (at least sizeof S_MOVED_PREFIX +
+//  JOBD_NAME_MAX bytes).
+static void
+s_cursor_key (char *key, size_t size, const char *prefix, const char *name)
+{
+    snprintf (key, size, "%s%s", prefix, name);
+}
+
+int
+jobd_store_cursor_apply (jobd_store_t *self, const jobd_event_t *event)
+{
+    if (!self->has_log)
+        return JOBD_ESTORE;
+    //  A reader cannot be done with what was never written.
+    if (event->seq >= self->log_next)
+        return JOBD_ESTATE;
+    char name[sizeof S_MOVED_PREFIX + JOBD_NAME_MAX];
+    s_cursor_key (name, sizeof name, S_CURSOR_PREFIX, event->name);
+    uint64_t before = 0;
+    int had = s_meta_u64 (self, self->txn, name, &before);
+    int rc = had && had != JOBD_ENOTFOUND && had != JOBD_ECORRUPT ? had : 0;
+    if (rc == 0)
+        rc = s_meta_put_u64 (self, name, event->seq);
+    //  The cursor's clock for cursor_idle_max: it runs from its last move.
+    if (rc == 0 && (had || before != event->seq)) {
+        s_cursor_key (name, sizeof name, S_MOVED_PREFIX, event->name);
+        rc = s_meta_put_u64 (self, name, (uint64_t)jobd_now_ms ());
+    }
+    self->logging = true;
+    self->log_stopped = false;
+    return rc ? rc : s_prune (self);
+}
+
+//  Opens a read transaction (*txn_p, NULL on failure) and reads the log's head into *head_p.
+static int
+s_read_begin (jobd_store_t *self, MDB_txn **txn_p, uint64_t *head_p)
+{
+    *head_p = 0;
+    int rc = jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn_p));
+    if (rc) {
+        *txn_p = NULL;
+        return rc;
+    }
+    uint64_t next = 1;
+    int found = s_meta_u64 (self, *txn_p, "log_next", &next);
+    *head_p = next - 1;
+    return found && found != JOBD_ENOTFOUND ? found : 0;
+}
+
+//  Reads up to max cursors from txn into a fresh array (*cursors_p) and their number (*count_p).
+static int
+s_cursors_read (jobd_store_t *self, MDB_txn *txn, size_t max, jobd_store_cursor_t **cursors_p,
+                size_t *count_p, bool *more_p)
+{
+    *cursors_p = NULL;
+    *count_p = 0;
+    *more_p = false;
+    MDB_cursor *cursor;
+    int rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->meta, &cursor));
+    if (rc)
+        return rc;
+    size_t prefix = strlen (S_CURSOR_PREFIX), room = 0, count = 0;
+    jobd_store_cursor_t *cursors = NULL;
+    MDB_val key = jobd_store_val (S_CURSOR_PREFIX, prefix), value;
+    int found;
+    for (found = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+         found == 0 && rc == 0 && key.mv_size > prefix &&
+         !memcmp (key.mv_data, S_CURSOR_PREFIX, prefix);
+         found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        if (count == max) {
+            *more_p = true;
+            break;
+        }
+        if (count == room) {
+            room = room ? room * 2 : 16;
+            jobd_store_cursor_t *grown =
+                (jobd_store_cursor_t *)realloc (cursors, room * sizeof *cursors);
+            if (!grown) {
+                rc = -ENOMEM;
+                break;
+            }
+            cursors = grown;
+        }
+        jobd_store_cursor_t *one = &cursors[count];
+        memset (one, 0, sizeof *one);
+        size_t length = key.mv_size - prefix;
+        if (length > JOBD_NAME_MAX || value.mv_size != 8 ||
+            memchr ((const char *)key.mv_data + prefix, 0, length)) {
+            rc = JOBD_ECORRUPT; //  not a name a cursor event could have written
+            break;
+        }
+        memcpy (one->name, (const char *)key.mv_data + prefix, length);
+        one->position = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
+        count++;
+    }
+    mdb_cursor_close (cursor);
+    if (rc == 0 && found && found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (found);
+    //  Each cursor's last move, read after the walk (a get would move the walk's cursor).
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        char name[sizeof S_MOVED_PREFIX + JOBD_NAME_MAX];
+        s_cursor_key (name, sizeof name, S_MOVED_PREFIX, cursors[index].name);
+        uint64_t moved = 0;
+        int got = s_meta_u64 (self, txn, name, &moved);
+        if (got == 0)
+            cursors[index].moved_at = (int64_t)moved;
+        else if (got != JOBD_ENOTFOUND)
+            rc = got;
+    }
+    if (rc) {
+        free (cursors);
+        return rc;
+    }
+    *cursors_p = cursors;
+    *count_p = count;
+    return 0;
+}
+
+int
+jobd_store_cursor_list (jobd_store_t *self, size_t max, jobd_store_cursor_t **cursors_p,
+                        size_t *count_p, uint64_t *head_p, bool *more_p)
+{
+    *cursors_p = NULL;
+    *count_p = 0;
+    *head_p = 0;
+    *more_p = false;
+    if (!self->has_log)
+        return 0;
+    MDB_txn *txn;
+    int rc = s_read_begin (self, &txn, head_p);
+    if (rc == 0)
+        rc = s_cursors_read (self, txn, max, cursors_p, count_p, more_p);
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc;
+}
+
+//  Deletes cursor name and its clock in the open batch. Returns 0, JOBD_ENOTFOUND, or an error.
+static int
+s_cursor_delete (jobd_store_t *self, const char *name)
+{
+    char key_text[sizeof S_MOVED_PREFIX + JOBD_NAME_MAX];
+    s_cursor_key (key_text, sizeof key_text, S_CURSOR_PREFIX, name);
+    MDB_val key = jobd_store_val (key_text, strlen (key_text));
+    int rc = mdb_del (self->txn, self->meta, &key, NULL);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    self->writes++;
+    s_cursor_key (key_text, sizeof key_text, S_MOVED_PREFIX, name);
+    key = jobd_store_val (key_text, strlen (key_text));
+    rc = mdb_del (self->txn, self->meta, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+}
+
+//  A write that failed after others in the open batch: the batch must not commit half of it.
+static int
+s_batch_failed (jobd_store_t *self, int rc)
+{
+    if (rc && rc != JOBD_ENOTFOUND)
+        self->failed = rc;
+    return rc;
+}
+
+int
+jobd_store_cursor_drop (jobd_store_t *self, const char *name)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->has_log || !name || !*name || strlen (name) > JOBD_NAME_MAX)
+        return JOBD_ENOTFOUND;
+    int rc = s_cursor_delete (self, name);
+    if (rc == 0)
+        rc = s_prune (self);
+    return s_batch_failed (self, rc);
+}
+
+int
+jobd_store_cursor_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
+                          jobd_store_expired_fn *fn, void *arg)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->has_log || idle_max <= 0)
+        return 0;
+    jobd_store_cursor_t *cursors = NULL;
+    size_t count = 0;
+    bool more = false;
+    int rc = s_cursors_read (self, self->txn, S_EXPIRE_MAX, &cursors, &count, &more);
+    uint64_t head = self->log_next - 1;
+    size_t expired = 0;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        jobd_store_cursor_t *one = &cursors[index];
+        char key[sizeof S_MOVED_PREFIX + JOBD_NAME_MAX];
+        s_cursor_key (key, sizeof key, S_MOVED_PREFIX, one->name);
+        if (one->position >= head || one->moved_at == 0) {
+            //  Caught up (it holds nothing: its clock restarts) or never timed (written by an
+            //  older jobd: its clock starts now). Written only when the clock is stale, so an
+            //  idle store is not written at every pass.
+            if (one->moved_at == 0 || now - one->moved_at >= idle_max / 4)
+                rc = s_meta_put_u64 (self, key, (uint64_t)now);
+        } else if (now - one->moved_at >= idle_max) {
+            rc = s_cursor_delete (self, one->name);
+            if (rc == 0) {
+                expired++;
+                if (fn)
+                    fn (one, head, arg);
+            }
+        }
+    }
+    if (rc == 0 && expired)
+        rc = s_prune (self);
+    free (cursors);
+    return s_batch_failed (self, rc);
 }
 
 int
@@ -185,20 +408,16 @@ int
 jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_p, uint64_t *head_p)
 {
     MDB_txn *txn;
-    int rc = jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn));
-    if (rc)
-        return rc;
-    uint64_t next = 1, position = 0;
-    int found = s_meta_u64 (self, txn, "log_next", &next);
-    if (found && found != JOBD_ENOTFOUND)
-        rc = found;
+    uint64_t head = 0, position = 0;
+    int rc = s_read_begin (self, &txn, &head);
     char key[sizeof S_CURSOR_PREFIX + JOBD_NAME_MAX];
     snprintf (key, sizeof key, S_CURSOR_PREFIX "%s", name ? name : "");
     if (rc == 0)
         rc = s_meta_u64 (self, txn, key, &position);
-    mdb_txn_abort (txn);
+    if (txn)
+        mdb_txn_abort (txn);
     if (head_p)
-        *head_p = next - 1;
+        *head_p = head;
     if (position_p)
         *position_p = rc == 0 ? position : 0;
     return rc;

@@ -7,6 +7,7 @@
 static const jobd_conf_key_t s_config[] = {
     {"jobs", JOBD_CONF_INT, "100", "jobs to drive"},
     {"start", JOBD_CONF_BOOL, "true", "false: start when a job of kind 'driver.go' is queued"},
+    {"cursor", JOBD_CONF_STRING, "", "a transition log cursor to set at the head, never moved"},
     {NULL, 0, NULL, NULL}};
 
 typedef struct {
@@ -74,6 +75,13 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
 {
     s_driver_t *self = (s_driver_t *)state;
     zsock_set_subscribe (events, "job.QUEUED.");
+    const char *cursor = host->config_str (host, "cursor");
+    if (cursor && *cursor) {
+        //  A reader that never moves: the log's idle-cursor expiry has something to expire.
+        jobd_event_t *event = jobd_event_new (JOBD_EVENT_CURSOR);
+        jobd_event_set (&event->name, cursor);
+        s_send (self, pipe, bus, event);
+    }
     if (self->start)
         s_drive (self, pipe, bus);
     zpoller_t *poller = zpoller_new (pipe, events, bus, NULL);

@@ -17,6 +17,7 @@ typedef struct {
     jobd_broker_t *broker;
     zsock_t *admin;
     zsock_t *events;
+    zsock_t *bus; //  a plugin's side of the bus
 } s_fixture_t;
 
 static int
@@ -37,6 +38,7 @@ s_setup (void **state)
                                        64, &self->broker, reason, sizeof reason),
                       0);
     self->admin = zsock_new_dealer (">inproc://test-admin");
+    self->bus = zsock_new_dealer (">" JOBD_BUS_ENDPOINT);
     self->events = zsock_new_sub (">inproc://test-events", "job.");
     zsock_set_subscribe (self->events, JOBD_WELCOME_TOPIC);
     //  The welcome says the subscription is in place.
@@ -52,6 +54,7 @@ s_teardown (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
     zsock_destroy (&self->admin);
+    zsock_destroy (&self->bus);
     zsock_destroy (&self->events);
     jobd_broker_destroy (&self->broker);
     assert_null (self->broker);
@@ -192,9 +195,9 @@ test_cancel_failed_is_recorded_then_published (void **state)
     jobd_event_set (&failed->error, "HTTP 403: Unable to obtain user name");
     s_send (self, failed);
     assert_false (s_reply (self, &reply));
-    char reason[128];
+    char reason[256];
     assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
-    assert_string_equal (reason, "cancel.failed events come from plugins only");
+    assert_non_null (strstr (reason, "cancel.failed events come only from plugins"));
     msgpack_unpacked_destroy (&reply);
     jobd_job_t *record = NULL;
     assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
@@ -308,18 +311,20 @@ test_plugin_status_is_not_overwritten_by_registration (void **state)
     jobd_event_set (&status->name, "early");
     jobd_event_set (&status->status, "degraded");
     jobd_event_set (&status->detail, "its own words");
-    s_send (self, status);
+    jobd_event_set (&status->source, "early");
+    assert_int_equal (jobd_plugin_send (self->bus, status), 0);
     jobd_event_destroy (&status);
-    msgpack_unpacked reply; //  the admin socket gets an answer to everything
-    assert_true (s_reply (self, &reply));
-    msgpack_unpacked_destroy (&reply);
     char value[128];
-    s_plugin_field (self, "early", "status", value, sizeof value);
+    //  The bus and the admin socket are read in turns: wait until the status is in.
+    int64_t deadline = zclock_mono () + 5000;
+    do
+        s_plugin_field (self, "early", "status", value, sizeof value);
+    while (strcmp (value, "degraded") != 0 && zclock_mono () < deadline);
     assert_string_equal (value, "degraded");
     jobd_broker_plugin (self->broker, "early", "1.2.3", "running", "the description");
     jobd_broker_plugin (self->broker, "late", "0.1", "running", "the description");
     //  The registration comes by another socket: wait until it is in.
-    int64_t deadline = zclock_mono () + 5000;
+    deadline = zclock_mono () + 5000;
     do
         s_plugin_field (self, "late", "version", value, sizeof value);
     while (strcmp (value, "0.1") != 0 && zclock_mono () < deadline);
@@ -450,6 +455,290 @@ test_stop_applies_what_was_received (void **state)
     assert_int_equal (counts[JOBD_STATE_SUBMITTED], 500);
 }
 
+//  Sends raw frames from the admin DEALER (the ROUTER adds the identity).
+static void
+s_send_frames (s_fixture_t *self, size_t count, const char *payload)
+{
+    for (size_t index = 0; index < count; index++) {
+        const char *data = index + 1 == count ? payload : "x";
+        assert_int_equal (zmq_send (zsock_resolve (self->admin), data, strlen (data),
+                                    index + 1 < count ? ZMQ_SNDMORE : 0),
+                          (int)strlen (data));
+    }
+}
+
+//  The broker's counter name, from a stats query.
+static uint64_t
+s_counter (s_fixture_t *self, const char *name)
+{
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa5stats";
+    zframe_t *frame = zframe_new (query, sizeof query - 1);
+    zframe_send (&frame, self->admin, 0);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    const msgpack_object *value =
+        jobd_admin_lookup (jobd_admin_lookup (&reply.data, "broker"), name);
+    assert_non_null (value);
+    uint64_t number = value->via.u64;
+    msgpack_unpacked_destroy (&reply);
+    return number;
+}
+
+//  Messages of 2, 4 and 9 frames (3, 5, 10 with the identity) are refused with a reason; the
+//  broker kept only the frames it has room for (a 4-frame message read past its array: ASan).
+static void
+test_many_frames_are_refused (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    static const char stats[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa5stats";
+    size_t counts[] = {2, 4, 9};
+    for (size_t index = 0; index < 3; index++) {
+        s_send_frames (self, counts[index], stats);
+        msgpack_unpacked reply;
+        assert_false (s_reply (self, &reply));
+        char error[32], reason[256], expected[64];
+        assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+        assert_string_equal (error, "EPROTO");
+        assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+        snprintf (expected, sizeof expected, "expected one frame, got %zu", counts[index]);
+        assert_string_equal (reason, expected);
+        msgpack_unpacked_destroy (&reply);
+    }
+    assert_int_equal (s_counter (self, "rejected"), 3);
+}
+
+//  Sends an event of an internal type from the admin endpoint; expects it refused.
+static void
+s_forge (s_fixture_t *self, jobd_event_t *event)
+{
+    s_send (self, event);
+    msgpack_unpacked reply;
+    assert_false (s_reply (self, &reply));
+    char error[32], reason[256], re[64];
+    assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+    assert_string_equal (error, "EPROTO");
+    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_string_equal (re, event->id);
+    assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+    assert_non_null (strstr (reason, "come only from plugins"));
+    msgpack_unpacked_destroy (&reply);
+    jobd_event_destroy (&event);
+}
+
+//  plugin.status, stale, transition and cursor from outside: refused and counted, nothing
+//  published, no plugin entry, no cursor in the store.
+static void
+test_admin_refuses_internal_events (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    zsock_t *all = zsock_new_sub (">inproc://test-events", "");
+    char *welcome = zstr_recv (all);
+    assert_string_equal (welcome, JOBD_WELCOME_TOPIC);
+    zstr_free (&welcome);
+
+    jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&status->name, "kafka-listener");
+    jobd_event_set (&status->status, "failed");
+    jobd_event_set (&status->detail, "forged");
+    s_forge (self, status);
+    jobd_event_t *stale = jobd_event_new (JOBD_EVENT_STALE);
+    jobd_event_set (&stale->job, "job-1");
+    stale->state = JOBD_STATE_RUNNING;
+    s_forge (self, stale);
+    jobd_event_t *transition = jobd_event_new (JOBD_EVENT_TRANSITION);
+    jobd_event_set (&transition->job, "job-1");
+    transition->state = JOBD_STATE_FAILED;
+    transition->from = JOBD_STATE_RUNNING;
+    transition->seq = 3;
+    s_forge (self, transition);
+    jobd_event_t *cursor = jobd_event_new (JOBD_EVENT_CURSOR);
+    jobd_event_set (&cursor->name, "stray");
+    s_forge (self, cursor);
+
+    assert_int_equal (s_counter (self, "internal_refused"), 4);
+    assert_int_equal (s_counter (self, "rejected"), 4);
+    char value[64];
+    s_plugin_field (self, "kafka-listener", "status", value, sizeof value);
+    assert_string_equal (value, "");
+    uint64_t position = 7, head = 7;
+    assert_int_equal (jobd_store_cursor_get (self->store, "stray", &position, &head),
+                      JOBD_ENOTFOUND);
+    //  Nothing was published: the next message is the transition of a real submit.
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, "{}");
+    s_send (self, submit);
+    jobd_event_destroy (&submit);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    msgpack_unpacked_destroy (&reply);
+    zsock_set_rcvtimeo (all, 5000);
+    char *topic = zstr_recv (all);
+    assert_non_null (topic);
+    assert_string_equal (topic, "job.QUEUED.job-1");
+    zstr_free (&topic);
+    zsock_destroy (&all);
+}
+
+//  The plugin table holds loaded plugins: a plugin sending statuses under ever new names
+//  cannot grow it past its bound.
+static void
+test_plugin_table_is_bounded (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    for (int index = 0; index < 300; index++) {
+        jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+        char name[32];
+        snprintf (name, sizeof name, "plugin-%03d", index);
+        jobd_event_set (&status->name, name);
+        jobd_event_set (&status->source, name);
+        jobd_event_set (&status->status, "running");
+        assert_int_equal (jobd_plugin_send (self->bus, status), 0);
+        jobd_event_destroy (&status);
+    }
+    //  The bus is read in order: once the last status is refused, all were handled.
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_counter (self, "rejected") < 300 - 256 && zclock_mono () < deadline)
+        ;
+    assert_int_equal (s_counter (self, "rejected"), 300 - 256);
+    char value[64];
+    s_plugin_field (self, "plugin-255", "status", value, sizeof value);
+    assert_string_equal (value, "running");
+    s_plugin_field (self, "plugin-256", "status", value, sizeof value);
+    assert_string_equal (value, "");
+}
+
+//  Fills the store with count submitted jobs, behind the broker's back (it is idle).
+static void
+s_fill (s_fixture_t *self, int count)
+{
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    for (int index = 0; index < count; index++) {
+        jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+        jobd_event_set (&submit->source, "test");
+        jobd_event_set (&submit->kind, "spark");
+        jobd_event_set (&submit->spec, "{}");
+        jobd_apply_result_t result;
+        assert_int_equal (jobd_store_apply (self->store, submit, &result), 0);
+        jobd_apply_result_clear (&result);
+        jobd_event_destroy (&submit);
+    }
+    assert_int_equal (jobd_store_commit (self->store), 0);
+}
+
+//  An ls that matches nothing walks every job: {"v":1,"type":"query","id":"ls","q":"ls",
+//  "name":"no such name"}
+static const char s_slow_ls[] =
+    "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa2ls\xa1q\xa2ls\xa4name\xacno such name";
+
+//  Queries that read the store are answered off the broker's thread: a client's slow ones do not
+//  hold up another client's submit, and one client cannot have more than 4 waiting.
+static void
+test_queries_do_not_hold_up_commits (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    s_fill (self, 20000);
+    zsock_t *other = zsock_new_dealer (">inproc://test-admin");
+    for (int index = 0; index < 6; index++) {
+        zframe_t *frame = zframe_new (s_slow_ls, sizeof s_slow_ls - 1);
+        zframe_send (&frame, self->admin, 0);
+    }
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "other");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, "{}");
+    assert_int_equal (jobd_plugin_send (other, submit), 0);
+    jobd_event_destroy (&submit);
+    zsock_set_rcvtimeo (other, 10000);
+    zframe_t *frame = zframe_recv (other);
+    assert_non_null (frame);
+    zframe_destroy (&frame);
+    //  The submit was answered while the scans were still going: not all 4 answers are in.
+    //  All six come back: 4 answers and 2 refusals (EBUSY: 4 of this client's wait already).
+    size_t answers = 0, busy = 0;
+    bool draining = true; //  what was already there when the submit's reply came
+    while (answers + busy < 6) {
+        zsock_set_rcvtimeo (self->admin, draining ? 0 : 10000);
+        frame = zframe_recv (self->admin);
+        if (!frame) {
+            assert_true (draining);
+            assert_true (answers < 4);
+            draining = false;
+            continue;
+        }
+        msgpack_unpacked reply;
+        msgpack_unpacked_init (&reply);
+        assert_int_equal (
+            jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0), 0);
+        zframe_destroy (&frame);
+        char error[32] = "";
+        if (jobd_admin_string (&reply.data, "error", error, sizeof error)) {
+            assert_string_equal (error, "EBUSY");
+            busy++;
+        } else
+            answers++;
+        msgpack_unpacked_destroy (&reply);
+    }
+    assert_false (draining);
+    assert_int_equal (busy, 2);
+    zsock_destroy (&other);
+}
+
+//  Sends a query (msgpack bytes) and returns its reply (ok or not) in reply.
+static void
+s_query (s_fixture_t *self, const char *bytes, size_t size, msgpack_unpacked *reply)
+{
+    zframe_t *frame = zframe_new (bytes, size);
+    zframe_send (&frame, self->admin, 0);
+    s_reply (self, reply);
+}
+
+//  An answer holds at most 10,000 jobs and the last 1,000 transitions of a job.
+static void
+test_answers_are_bounded (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    s_fill (self, 10050);
+    //  {"v":1,"type":"query","id":"ls","q":"ls","limit":100000}
+    static const char ls[] =
+        "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa2ls\xa1q\xa2ls\xa5limit\xce\x00\x01\x86\xa0";
+    msgpack_unpacked reply;
+    s_query (self, ls, sizeof ls - 1, &reply);
+    const msgpack_object *jobs = jobd_admin_lookup (&reply.data, "jobs");
+    assert_non_null (jobs);
+    assert_int_equal (jobs->via.array.size, 10000);
+    const msgpack_object *truncated = jobd_admin_lookup (&reply.data, "truncated");
+    assert_true (truncated && truncated->via.boolean);
+    msgpack_unpacked_destroy (&reply);
+    //  job-1 goes SUBMITTED, then RUNNING and UNKNOWN in turn: 1,101 transitions.
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    for (int index = 0; index < 1100; index++) {
+        jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+        jobd_event_set (&observed->source, "test");
+        jobd_event_set (&observed->job, "job-1");
+        observed->state = index == 0  ? JOBD_STATE_SUBMITTED
+                          : index % 2 ? JOBD_STATE_RUNNING
+                                      : JOBD_STATE_UNKNOWN;
+        jobd_apply_result_t result;
+        assert_int_equal (jobd_store_apply (self->store, observed, &result), 0);
+        assert_int_equal (result.transition_count, 1);
+        jobd_apply_result_clear (&result);
+        jobd_event_destroy (&observed);
+    }
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    //  {"v":1,"type":"query","id":"s","q":"show","job":"job-1"}
+    static const char show[] =
+        "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa1s\xa1q\xa4show\xa3job\xa5job-1";
+    s_query (self, show, sizeof show - 1, &reply);
+    const msgpack_object *history = jobd_admin_lookup (&reply.data, "history");
+    assert_non_null (history);
+    assert_int_equal (history->via.array.size, 1000);
+    const msgpack_object *skipped = jobd_admin_lookup (&reply.data, "history_skipped");
+    assert_non_null (skipped);
+    assert_int_equal (skipped->via.u64, 101);
+    msgpack_unpacked_destroy (&reply);
+}
+
 int
 main (void)
 {
@@ -465,6 +754,11 @@ main (void)
         cmocka_unit_test_setup_teardown (test_batch_is_applied_and_answered_once_in_order, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_stop_applies_what_was_received, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_many_frames_are_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_admin_refuses_internal_events, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_plugin_table_is_bounded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_queries_do_not_hold_up_commits, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_answers_are_bounded, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@
 #include "jobd_error.h"
 #include "jobd_run_dir.h"
 #include <czmq.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int
@@ -92,6 +95,25 @@ jobctl_handshake_failed (zsock_t *monitor, const char *endpoint, char *reason, s
     return true;
 }
 
+//  True when this user may not reach the ipc socket at path: its folder is closed to it, or
+//  the socket itself (connect then fails with EACCES, where a dead socket gives ECONNREFUSED).
+static bool
+s_denied (const char *path)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen (path) >= sizeof address.sun_path)
+        return false;
+    if (access (path, F_OK))
+        return errno == EACCES;
+    strcpy (address.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool denied = connect (fd, (struct sockaddr *)&address, sizeof address) && errno == EACCES;
+    close (fd);
+    return denied;
+}
+
 int
 jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *request,
                 msgpack_unpacked *unpacked, char *reason, size_t reason_size)
@@ -99,6 +121,13 @@ jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *req
     //  An ipc socket nobody listens on (a missing file, or one left by a killed jobd) answers
     //  at once, rather than after the whole timeout.
     char scratch[16];
+    if (strncmp (endpoint, "ipc://", 6) == 0 && s_denied (endpoint + 6)) {
+        snprintf (reason, reason_size,
+                  "permission denied: %s (or its folder) is not open to this user; run jobctl "
+                  "as the user jobd runs as",
+                  endpoint + 6);
+        return JOBCTL_EACCES;
+    }
     if (strncmp (endpoint, "ipc://", 6) == 0 &&
         jobd_run_dir_check_endpoint (endpoint, scratch, sizeof scratch) == 0) {
         snprintf (reason, reason_size, "jobd is not running (nothing listens on %s)", endpoint + 6);

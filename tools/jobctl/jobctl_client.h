@@ -9,6 +9,7 @@
 
 #define JOBCTL_EUNREACHABLE -2001 //  no reply before the deadline: jobd is not running there
 #define JOBCTL_EREFUSED     -2002 //  jobd refused the connection (CURVE handshake failed)
+#define JOBCTL_EACCES       -2003 //  the admin socket is not open to this user
 
 //  Checks that data holds one reply map (v, type "reply", ok). Returns 0 and fills unpacked
 //  (the caller destroys it), or JOBD_EPROTO with a reason. Never reads past data + size.

@@ -24,7 +24,8 @@ enum {
     EXIT_REFUSED = 5,      //  cancel --wait: the backend refused the kill, or it did not take effect
     EXIT_ENDED = 6,        //  cancel --wait: the job ended otherwise (SUCCEEDED, FAILED, LOST)
     EXIT_WAIT_TIMEOUT = 7, //  cancel --wait: no outcome before the timeout
-    EXIT_DAMAGED = 8       //  the store read while jobd is down is damaged
+    EXIT_DAMAGED = 8,      //  the store read while jobd is down is damaged
+    EXIT_DENIED = 9        //  the admin socket is not open to this user
 };
 
 typedef struct {
@@ -69,6 +70,9 @@ static const char *s_usage_text =
     "  plugins                    loaded plugins, their versions and status\n"
     "  stats                      jobs by state, and the broker's counters (jobs by state\n"
     "                             from the store when jobd is down)\n"
+    "  cursors [drop NAME]        readers of the transition log (plugins): where each is, how\n"
+    "                             far behind, since when; drop removes one (it stops holding\n"
+    "                             the log)\n"
     "  keygen FILE                make a CURVE key pair: FILE (secret, 0600) and FILE.pub\n"
     "                             (copy it into jobd's core/curve_clients folder)\n"
     "Global options:\n"
@@ -93,7 +97,8 @@ static const char *s_usage_text =
     "  (or our CURVE key), 2 usage, 3 jobd unreachable, 4 not found; cancel --wait only: 5 the\n"
     "  backend refused the kill or it did not take effect (the reason is on stderr and in\n"
     "  jobctl show), 6 the job ended otherwise (SUCCEEDED, FAILED, LOST), 7 no outcome before\n"
-    "  the timeout; 8 the store read while jobd is down is damaged (see jobd --verify).\n";
+    "  the timeout; 8 the store read while jobd is down is damaged (see jobd --verify); 9\n"
+    "  permission denied (the admin socket is not open to this user).\n";
 
 static int s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -160,6 +165,8 @@ s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *
         return s_fail (EXIT_UNREACHABLE, "%s", reason);
     if (rc == JOBCTL_EREFUSED)
         return s_fail (EXIT_FAILED, "%s", reason);
+    if (rc == JOBCTL_EACCES)
+        return s_fail (EXIT_DENIED, "%s", reason);
     if (rc)
         return s_fail (EXIT_FAILED, "%s", reason);
     if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
@@ -556,7 +563,10 @@ s_print_jobs (const s_options_t *options, const msgpack_object *reply)
     }
     const msgpack_object *truncated = jobd_admin_lookup (reply, "truncated");
     if (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN && truncated->via.boolean)
-        fprintf (stderr, "jobctl: list truncated at %" PRIu64 " jobs (use --limit)\n", ls.count);
+        fprintf (stderr,
+                 "jobctl: list truncated at %" PRIu64 " jobs (use --limit; jobd answers at most "
+                 "10000 a query: narrow it with --state, --kind or --name)\n",
+                 ls.count);
     return EXIT_OK;
 }
 
@@ -674,6 +684,10 @@ s_cmd_show (const s_options_t *options, int argc, char **argv)
             !history || history->type != MSGPACK_OBJECT_ARRAY)
             code = s_fail (EXIT_FAILED, "malformed reply: %s", reason);
         else {
+            const msgpack_object *skipped = jobd_admin_lookup (&reply.data, "history_skipped");
+            if (skipped && skipped->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                fprintf (stderr, "jobctl: %" PRIu64 " earlier transitions not shown\n",
+                         skipped->via.u64);
             size_t count = history->via.array.size;
             jobd_event_t **events = (jobd_event_t **)calloc (count + 1, sizeof (jobd_event_t *));
             size_t decoded = 0;
@@ -725,6 +739,20 @@ s_stats_from_store (const s_options_t *options)
     return EXIT_OK;
 }
 
+//  Sends a query (consumed) and hands back its reply as JSON (*json_p, fresh). Returns an exit
+//  code.
+static int
+s_query_json (const s_options_t *options, s_request_t *request, json_t **json_p)
+{
+    msgpack_unpacked reply;
+    int code = s_call (options, &request->buffer, &reply);
+    msgpack_sbuffer_destroy (&request->buffer);
+    if (code == EXIT_OK)
+        *json_p = jobctl_json_from_msgpack (&reply.data);
+    msgpack_unpacked_destroy (&reply);
+    return code;
+}
+
 static int
 s_cmd_query_print (const s_options_t *options, int argc, const char *what)
 {
@@ -732,14 +760,12 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
         return s_fail (EXIT_USAGE, "usage: jobctl %s", what);
     s_request_t request;
     s_query_head (&request, what, 0);
-    msgpack_unpacked reply;
-    int code = s_call (options, &request.buffer, &reply);
-    msgpack_sbuffer_destroy (&request.buffer);
+    json_t *json = NULL;
+    int code = s_query_json (options, &request, &json);
     if (code == EXIT_UNREACHABLE && strcmp (what, "stats") == 0)
         return s_stats_from_store (options);
     if (code)
         return code;
-    json_t *json = jobctl_json_from_msgpack (&reply.data);
     if (options->json)
         jobctl_print_json (stdout, json);
     else if (strcmp (what, "plugins") == 0) {
@@ -762,7 +788,49 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
             printf ("  %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
     }
     json_decref (json);
-    msgpack_unpacked_destroy (&reply);
+    return EXIT_OK;
+}
+
+//  cursors: the list; cursors drop NAME: remove one.
+static int
+s_cmd_cursors (const s_options_t *options, int argc, char **argv)
+{
+    bool drop = argc == 2 && strcmp (argv[0], "drop") == 0;
+    if (argc != 0 && !drop)
+        return s_fail (EXIT_USAGE, "usage: jobctl cursors [drop NAME]");
+    s_request_t request;
+    s_query_head (&request, drop ? "drop_cursor" : "cursors", drop);
+    if (drop)
+        s_pack_kv (&request.pk, "name", argv[1]);
+    json_t *json = NULL;
+    int code = s_query_json (options, &request, &json);
+    if (code)
+        return code;
+    if (options->json)
+        jobctl_print_json (stdout, json);
+    else if (drop)
+        printf ("cursor %s removed\n", argv[1]);
+    else {
+        int64_t now = jobd_now_ms ();
+        printf ("%-24s %12s %10s %s\n", "NAME", "POSITION", "BEHIND", "MOVED");
+        size_t index;
+        json_t *cursor;
+        json_array_foreach (json_object_get (json, "cursors"), index, cursor)
+        {
+            json_int_t moved = json_integer_value (json_object_get (cursor, "moved_at"));
+            char ago[32] = "unknown";
+            if (moved > 0)
+                snprintf (ago, sizeof ago, "%" JSON_INTEGER_FORMAT " s ago",
+                          (json_int_t)(now - moved) / 1000);
+            printf ("%-24s %12" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT " %s\n",
+                    json_string_value (json_object_get (cursor, "name")),
+                    json_integer_value (json_object_get (cursor, "position")),
+                    json_integer_value (json_object_get (cursor, "behind")), ago);
+        }
+        if (json_is_true (json_object_get (json, "truncated")))
+            fprintf (stderr, "jobctl: list truncated at %zu cursors\n", index);
+    }
+    json_decref (json);
     return EXIT_OK;
 }
 
@@ -1056,6 +1124,8 @@ main (int argc, char *argv[])
         return s_cmd_observe (&options, rest, args);
     if (strcmp (command, "watch") == 0)
         return s_cmd_watch (&options, rest, args);
+    if (strcmp (command, "cursors") == 0)
+        return s_cmd_cursors (&options, rest, args);
     if (strcmp (command, "plugins") == 0 || strcmp (command, "stats") == 0)
         return s_cmd_query_print (&options, rest, command);
     return s_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
