@@ -3,6 +3,7 @@
 #include "jobd_fields.h"
 #include "jobd_event.h"
 #include "jobd_state.h"
+#include "jobd_utf8.h"
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -497,8 +498,8 @@ jobd_fields_free (const jobd_field_t *fields, size_t count, void *base)
 }
 
 int
-jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
-                   size_t reason_size)
+jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, bool utf8,
+                   char *reason, size_t reason_size)
 {
     for (size_t field = 0; field < count; field++) {
         if (fields[field].kind != JOBD_FIELD_STR)
@@ -510,6 +511,13 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, c
                                 "field '%s': %zu bytes, over its %zu byte limit", fields[field].key,
                                 length, fields[field].max);
             return JOBD_ETOOBIG;
+        }
+        size_t bad = utf8 && value ? jobd_utf8_check (value, length) : length;
+        if (bad < length) {
+            jobd_fields_reason (reason, reason_size,
+                                "field '%s': not valid UTF-8 (byte 0x%02x at offset %zu)",
+                                fields[field].key, (unsigned char)value[bad], bad);
+            return JOBD_EPROTO;
         }
     }
     return 0;
