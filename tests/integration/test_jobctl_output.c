@@ -134,8 +134,8 @@ test_invalid_utf8_refused_and_output_always_written (void **state)
     assert_non_null (strstr (reason, "field 'name': not valid UTF-8"));
     assert_int_equal (harness_count (&s_harness, JOBD_STATE_SUBMITTED), 0);
     //  The same with valid UTF-8 is taken.
-    assert_true (s_send ("track", reason, sizeof reason, "kind", "kafka", "backend", "kafka",
-                         "ext", "orders", "name", "caf\xc3\xa9 sync \xe2\x98\x95", NULL));
+    assert_true (s_send ("track", reason, sizeof reason, "kind", "kafka", "backend", "kafka", "ext",
+                         "orders", "name", "caf\xc3\xa9 sync \xe2\x98\x95", NULL));
 
     //  So JSON output always has something to say.
     static char out[65536], err[8192];
