@@ -3,6 +3,7 @@
 //  or refused and dead-lettered), publishes every transition to an outbound topic, and reports
 //  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
 #include "jobd_plugin.h"
+#include "kl_dead.h"
 #include "kl_forward.h"
 #include "kl_json.h"
 #include "kl_pending.h"
@@ -57,18 +58,20 @@ typedef struct {
     const jobd_host_t *host;
     zsock_t *bus;
     rd_kafka_t *consumer;
-    rd_kafka_t *producer;
+    rd_kafka_t *producer;      //  the outbound topic's (idempotent)
+    rd_kafka_t *dead_producer; //  the dead letters' (acks=all; failures retried by kl_dead)
+    kl_dead_t *letters;        //  dead letters Kafka has not confirmed yet
     kl_options_t options;
     char dead_letter[256];
     char transitions[256];
     kl_pending_queue_t *pending;              //  sent, waiting for the broker's answer
     rd_kafka_topic_partition_list_t *commits; //  offsets answered for, not yet committed
-    rd_kafka_topic_partition_list_t *dead;    //  dead-lettered offsets waiting for the earlier
-                                              //  messages of their partition to be answered
+    rd_kafka_topic_partition_list_t *dead;    //  confirmed dead letters' offsets waiting for the
+                                              //  earlier messages of their partition
     kl_watch_t *watch;                        //  heartbeat deadlines
     kl_forward_t *forward;                    //  the outbound topic, from the transition log
     int64_t watch_due;
-    uint64_t consumed, dead_lettered, refused, stale, lost;
+    uint64_t consumed, refused, stale, lost;
     char status[640]; //  the last plugin.status detail sent
     //  Observations are sent in `batch` events when the broker takes them (ABI 1.2): one bus
     //  message and one reply per loop turn instead of one each.
@@ -140,11 +143,12 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
     kl_forward_counts (self->forward, &waiting, &forwarded, &failed);
     char detail[640];
     snprintf (detail, sizeof detail,
-              "brokers up %d/%d; consumed %llu, dead-lettered %llu, refused %llu, awaiting the "
-              "store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost %llu in all); "
-              "transitions out %llu, awaiting Kafka %llu, failed %llu",
+              "brokers up %d/%d; consumed %llu, dead-lettered %llu (awaiting Kafka %zu), refused "
+              "%llu, awaiting the store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost "
+              "%llu in all); transitions out %llu, awaiting Kafka %llu, failed %llu",
               up, known, (unsigned long long)self->consumed,
-              (unsigned long long)self->dead_lettered, (unsigned long long)self->refused,
+              (unsigned long long)kl_dead_confirmed (self->letters),
+              kl_dead_waiting (self->letters), (unsigned long long)self->refused,
               kl_pending_queue_size (self->pending), kl_watch_size (self->watch),
               kl_watch_stale (self->watch), (unsigned long long)self->stale,
               (unsigned long long)self->lost, (unsigned long long)forwarded,
@@ -165,8 +169,22 @@ s_delivered_cb (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
     kl_forward_delivered (((s_listener_t *)opaque)->forward, message);
 }
 
+static void s_commit_dead (s_listener_t *self, const kl_dead_source_t *source);
+
+//  A dead letter's delivery report: once Kafka stored it, its offset may move on.
+static void
+s_dead_delivered_cb (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
+{
+    s_listener_t *self = (s_listener_t *)opaque;
+    kl_dead_source_t source;
+    if (kl_dead_delivered (self->letters, message, &source))
+        s_commit_dead (self, &source);
+}
+
+//  A client: the consumer, the outbound topic's producer, or (dead_letters) the dead letters'.
 static rd_kafka_t *
-s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_size)
+s_client (s_listener_t *self, rd_kafka_type_t type, bool dead_letters, char *reason,
+          size_t reason_size)
 {
     const jobd_host_t *host = self->host;
     rd_kafka_conf_t *conf = rd_kafka_conf_new ();
@@ -202,14 +220,18 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
         ok = rd_kafka_conf_set (conf, "fetch.wait.max.ms", wait, error, sizeof error) ==
              RD_KAFKA_CONF_OK;
     }
-    //  Idempotent, and never giving up: while Kafka is away, transitions wait in order.
+    //  Idempotent, and never giving up: while Kafka is away, transitions wait in order. Dead
+    //  letters are confirmed by every replica (acks=all) before an offset passes them; not
+    //  idempotent, so that a letter the broker refuses (too large) does not make the producer
+    //  bump its epoch: kl_dead sends it again in a smaller form.
     if (ok && type == RD_KAFKA_PRODUCER)
-        ok = rd_kafka_conf_set (conf, "enable.idempotence", "true", error, sizeof error) ==
-                 RD_KAFKA_CONF_OK &&
+        ok = rd_kafka_conf_set (conf, "enable.idempotence", dead_letters ? "false" : "true", error,
+                                sizeof error) == RD_KAFKA_CONF_OK &&
+             rd_kafka_conf_set (conf, "acks", "all", error, sizeof error) == RD_KAFKA_CONF_OK &&
              rd_kafka_conf_set (conf, "message.timeout.ms", "0", error, sizeof error) ==
                  RD_KAFKA_CONF_OK;
     if (ok && type == RD_KAFKA_PRODUCER)
-        rd_kafka_conf_set_dr_msg_cb (conf, s_delivered_cb);
+        rd_kafka_conf_set_dr_msg_cb (conf, dead_letters ? s_dead_delivered_cb : s_delivered_cb);
     if (ok && type == RD_KAFKA_CONSUMER) {
         char interval[32];
         snprintf (interval, sizeof interval, "%lld",
@@ -246,6 +268,11 @@ s_destroy (void **state_p)
         rd_kafka_flush (self->producer, 5000);
         rd_kafka_destroy (self->producer);
     }
+    //  Before the letters: it may still hold their bytes. What it did not confirm is read
+    //  again at the next start (its offset was not committed).
+    if (self->dead_producer)
+        rd_kafka_destroy (self->dead_producer);
+    kl_dead_destroy (&self->letters);
     kl_pending_queue_destroy (&self->pending);
     kl_watch_destroy (&self->watch);
     kl_forward_destroy (&self->forward);
@@ -297,12 +324,18 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     }
     self->commits = rd_kafka_topic_partition_list_new (16);
     self->dead = rd_kafka_topic_partition_list_new (16);
-    self->consumer = s_client (self, RD_KAFKA_CONSUMER, reason, reason_size);
+    self->consumer = s_client (self, RD_KAFKA_CONSUMER, false, reason, reason_size);
     if (self->consumer)
         //  One queue: consumer_poll serves the error and statistics callbacks too.
         rd_kafka_poll_set_consumer (self->consumer);
     self->producer =
-        self->consumer ? s_client (self, RD_KAFKA_PRODUCER, reason, reason_size) : NULL;
+        self->consumer ? s_client (self, RD_KAFKA_PRODUCER, false, reason, reason_size) : NULL;
+    self->dead_producer =
+        self->producer ? s_client (self, RD_KAFKA_PRODUCER, true, reason, reason_size) : NULL;
+    self->letters =
+        self->dead_producer ? kl_dead_new (host, self->dead_producer, self->dead_letter) : NULL;
+    if (self->dead_producer && !self->letters)
+        snprintf (reason, reason_size, "out of memory");
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new (4);
     char list[1024];
     snprintf (list, sizeof list, "%s", host->config_str (host, "topics"));
@@ -310,9 +343,9 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     for (char *topic = strtok_r (list, ",", &save); topic; topic = strtok_r (NULL, ",", &save))
         rd_kafka_topic_partition_list_add (topics, topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err =
-        self->producer ? rd_kafka_subscribe (self->consumer, topics) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        self->letters ? rd_kafka_subscribe (self->consumer, topics) : RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_topic_partition_list_destroy (topics);
-    if (!self->producer || err) {
+    if (!self->letters || err) {
         if (err)
             snprintf (reason, reason_size, "kafka subscribe: %s", rd_kafka_err2str (err));
         s_destroy ((void **)&self);
@@ -367,13 +400,13 @@ s_committed_cb (rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partitio
                      rd_kafka_err2str (err), retried);
 }
 
-//  A dead-lettered message: its offset may be committed only once every earlier message of its
-//  partition is durable. Those may still await the broker's answer, so it waits until nothing
-//  does (a later answered message of the partition commits past it anyway).
+//  A dead letter Kafka confirmed: its offset may be committed only once every earlier message
+//  of its partition is durable. Those may still await the broker's answer, so it waits until
+//  nothing does (a later answered message of the partition commits past it anyway).
 static void
-s_commit_dead (s_listener_t *self, const rd_kafka_message_t *message)
+s_commit_dead (s_listener_t *self, const kl_dead_source_t *source)
 {
-    s_mark (self->dead, rd_kafka_topic_name (message->rkt), message->partition, message->offset);
+    s_mark (self->dead, source->topic, source->partition, source->offset);
 }
 
 //  Commits what s_commit marked, in one request: one per message cost an OffsetCommit (and a
@@ -392,26 +425,21 @@ s_commit_flush (s_listener_t *self)
     }
     if (self->commits->cnt == 0)
         return;
-    rd_kafka_commit (self->consumer, self->commits, 1);
+    //  A partition with a dead letter Kafka has not confirmed keeps its offset below it: what
+    //  was answered after it is committed once the letter is stored.
+    rd_kafka_topic_partition_list_t *held = rd_kafka_topic_partition_list_new (16);
+    for (int index = 0; kl_dead_waiting (self->letters) > 0 && index < self->commits->cnt;) {
+        const rd_kafka_topic_partition_t *entry = &self->commits->elems[index];
+        if (kl_dead_floor (self->letters, entry->topic, entry->partition) < entry->offset) {
+            s_mark (held, entry->topic, entry->partition, entry->offset - 1);
+            rd_kafka_topic_partition_list_del_by_idx (self->commits, index);
+        } else
+            index++;
+    }
+    if (self->commits->cnt > 0)
+        rd_kafka_commit (self->consumer, self->commits, 1);
     rd_kafka_topic_partition_list_destroy (self->commits);
-    self->commits = rd_kafka_topic_partition_list_new (16);
-}
-
-//  The original bytes, intact, with the reason and where they came from in headers.
-static void
-s_dead_letter (s_listener_t *self, const rd_kafka_message_t *message, const char *reason)
-{
-    self->dead_lettered++;
-    char where[320];
-    snprintf (where, sizeof where, "%s/%d/%lld", rd_kafka_topic_name (message->rkt),
-              (int)message->partition, (long long)message->offset);
-    self->host->log (self->host, JOBD_LOG_WARN, "dead-lettered %s: %s", where, reason);
-    rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->dead_letter),
-                       RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
-                       RD_KAFKA_V_KEY (message->key, message->key_len),
-                       RD_KAFKA_V_VALUE (message->payload, message->len),
-                       RD_KAFKA_V_HEADER ("jobd-reason", reason, -1),
-                       RD_KAFKA_V_HEADER ("jobd-source", where, -1), RD_KAFKA_V_END);
+    self->commits = held;
 }
 
 //  Sends the observations packed so far as one batch event.
@@ -459,14 +487,12 @@ s_send_observation (s_listener_t *self, const jobd_event_t *event)
         s_batch_flush (self);
 }
 
-//  A message that cannot be observed: dead-lettered with the reason. The dead letter is
-//  produced with acks=all and flushed before the offset moves on.
+//  A message that cannot be observed: dead-lettered with the reason (the original bytes, or a
+//  form that fits, see kl_dead.h). Its offset moves on once Kafka confirms the letter.
 static void
 s_refuse (s_listener_t *self, const rd_kafka_message_t *message, const char *reason)
 {
-    s_dead_letter (self, message, reason);
-    rd_kafka_flush (self->producer, 10000);
-    s_commit_dead (self, message);
+    kl_dead_send (self->letters, message, reason);
 }
 
 static void
@@ -717,7 +743,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         //  Then whatever else is ready, up to a bound: the sockets are looked at once per turn.
         //  With too much in flight, answers are awaited instead.
         rd_kafka_message_t *message = NULL;
-        if (kl_pending_queue_size (self->pending) < S_IN_FLIGHT_MAX)
+        if (kl_pending_queue_size (self->pending) < S_IN_FLIGHT_MAX &&
+            !kl_dead_full (self->letters))
             message = rd_kafka_consumer_poll (self->consumer, 50);
         else {
             zmq_pollitem_t answers = {zsock_resolve (bus), 0, ZMQ_POLLIN, 0};
@@ -730,6 +757,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         }
         s_batch_flush (self);
         rd_kafka_poll (self->producer, 0);
+        kl_dead_retry (self->letters);
+        rd_kafka_poll (self->dead_producer, 0);
         while (zsock_events (bus) & ZMQ_POLLIN)
             s_on_reply (self);
         s_commit_flush (self);
@@ -741,6 +770,10 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
             zstr_free (&command);
         }
     }
+    //  Dead letters Kafka confirms in the next moment move their offsets now; the rest are read
+    //  again, and dead-lettered again, at the next start.
+    if (kl_dead_waiting (self->letters) > 0)
+        rd_kafka_flush (self->dead_producer, 2000);
     s_commit_flush (self);
     //  What Kafka confirms in the next moment moves the cursor now; the rest is sent again at
     //  the next start.
