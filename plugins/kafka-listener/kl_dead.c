@@ -1,5 +1,6 @@
 //  kafka-listener: dead letters until Kafka confirms them (see kl_dead.h).
 #include "kl_dead.h"
+#include "jobd_utf8.h"
 #include "kl_json.h"
 #include <errno.h>
 #include <openssl/evp.h>
@@ -12,7 +13,8 @@
 #define S_HEAD_MAX    (64 * 1024)         //  bytes kept of a payload too large for the topic
 #define S_HEAD_SMALL  1024                //  the same, when the broker refused that too
 #define S_KEY_MAX     1024                //  key bytes kept in a cut form
-#define S_OVERHEAD    4096                //  headers and framing, next to message.max.bytes
+#define S_RECORD      512                 //  a record's framing, with room to spare
+#define S_HEADER      16                  //  a header's framing, next to its name and value
 #define S_RETRY_FIRST 500                 //  ms before a failed letter is sent again, doubled
 #define S_RETRY_MAX   30000               //  up to this
 #define S_STUCK_MAX   64                  //  partitions held by letters jobd had no memory for
@@ -122,9 +124,19 @@ s_later (kl_dead_t *self, s_letter_t *letter, const char *why)
                      letter->where, self->topic, why, (long long)pause);
 }
 
-//  The headers of the letter's form. NULL when out of memory.
+//  The longest reason of a cut form: a quarter of what the producer takes, so that headers
+//  never crowd out a letter under a small message.max.bytes.
+static size_t
+s_reason_max (const kl_dead_t *self, const s_letter_t *letter)
+{
+    size_t max = self->limit / 4;
+    return max < sizeof letter->cut - 1 ? max : sizeof letter->cut - 1;
+}
+
+//  The headers of the letter's form (a cut form's reason at most reason_max bytes). NULL when
+//  out of memory.
 static rd_kafka_headers_t *
-s_headers (s_letter_t *letter, size_t kept)
+s_headers (s_letter_t *letter, size_t kept, size_t reason_max)
 {
     rd_kafka_headers_t *headers = rd_kafka_headers_new (5);
     if (!headers)
@@ -138,6 +150,7 @@ s_headers (s_letter_t *letter, size_t kept)
               "%s; the payload (%zu bytes, SHA-256 %s) is too large for the dead-letter topic "
               "(%s): only its first %zu bytes are kept here",
               letter->reason, letter->value_size, letter->sha256, letter->why, kept);
+    letter->cut[jobd_utf8_cut (letter->cut, strlen (letter->cut), reason_max)] = 0;
     kl_json_format_integer (letter->size_text, (int64_t)letter->value_size);
     kl_json_format_integer (letter->kept_text, (int64_t)kept);
     rd_kafka_header_add (headers, "jobd-reason", -1, letter->cut, -1);
@@ -154,39 +167,47 @@ s_headers (s_letter_t *letter, size_t kept)
 static void
 s_produce (kl_dead_t *self, s_letter_t *letter)
 {
-    size_t reason_size = strlen (letter->reason);
+    //  What librdkafka counts against message.max.bytes: key, value, headers, framing.
+    size_t where_size = strlen (letter->where);
+    size_t whole = letter->value_size + letter->key_size + strlen (letter->reason) + where_size +
+                   2 * S_HEADER + 22 + S_RECORD;
     if (letter->form == S_WHOLE && !letter->value && letter->value_size > 0) {
         snprintf (letter->why, sizeof letter->why, "jobd had no memory to keep it");
         letter->form = S_BARE;
-    } else if (letter->form == S_WHOLE &&
-               letter->value_size + letter->key_size + reason_size + S_OVERHEAD > self->limit) {
+    } else if (letter->form == S_WHOLE && whole > self->limit) {
         snprintf (letter->why, sizeof letter->why,
                   "over the dead-letter producer's message.max.bytes of %zu", self->limit);
         letter->form = S_HEAD;
     }
     while (true) {
         size_t kept = letter->value_size, key_size = letter->key_size;
+        size_t reason_max = s_reason_max (self, letter);
         if (letter->form != S_WHOLE) {
-            size_t room = self->limit > 2 * S_OVERHEAD + S_KEY_MAX
-                              ? self->limit - 2 * S_OVERHEAD - S_KEY_MAX
-                              : 0;
+            if (key_size > S_KEY_MAX)
+                key_size = S_KEY_MAX;
+            if (key_size > self->limit / 8)
+                key_size = self->limit / 8;
+            //  The headers of a cut form at their longest: reason, source, size, SHA-256, kept.
+            size_t used =
+                key_size + reason_max + where_size + 20 + 64 + 20 + 5 * S_HEADER + 58 + S_RECORD;
+            size_t room = self->limit > used ? self->limit - used : 0;
             size_t cap = letter->form == S_HEAD    ? S_HEAD_MAX
                          : letter->form == S_SMALL ? S_HEAD_SMALL
                                                    : 0;
             cap = cap < room ? cap : room;
-            kept = letter->value && kept > cap ? cap : letter->value ? kept : 0;
-            key_size = key_size > S_KEY_MAX ? S_KEY_MAX : key_size;
+            kept = !letter->value ? 0 : kept > cap ? cap : kept;
             if (!letter->sha256[0])
                 s_sha256 (letter->value, letter->value_size, letter->sha256);
         }
-        rd_kafka_headers_t *headers = s_headers (letter, kept);
-        rd_kafka_resp_err_t err =
-            headers ? rd_kafka_producev (
-                          self->producer, RD_KAFKA_V_TOPIC (self->topic), RD_KAFKA_V_MSGFLAGS (0),
-                          RD_KAFKA_V_KEY (letter->key, key_size),
-                          RD_KAFKA_V_VALUE (letter->value, kept), RD_KAFKA_V_HEADERS (headers),
-                          RD_KAFKA_V_OPAQUE (letter), RD_KAFKA_V_END)
-                    : RD_KAFKA_RESP_ERR__FAIL; //  no memory for the headers: later
+        rd_kafka_headers_t *headers = s_headers (letter, kept, reason_max);
+        if (!headers) {
+            s_later (self, letter, "out of memory");
+            return;
+        }
+        rd_kafka_resp_err_t err = rd_kafka_producev (
+            self->producer, RD_KAFKA_V_TOPIC (self->topic), RD_KAFKA_V_MSGFLAGS (0),
+            RD_KAFKA_V_KEY (letter->key, key_size), RD_KAFKA_V_VALUE (letter->value, kept),
+            RD_KAFKA_V_HEADERS (headers), RD_KAFKA_V_OPAQUE (letter), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             letter->retry_at = 0;
             return;
