@@ -259,6 +259,12 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
 }
 
 int
+jobd_event_fix_utf8 (jobd_event_t *self)
+{
+    return jobd_fields_fix_utf8 (s_fields, FIELD_COUNT, self);
+}
+
+int
 jobd_event_encode (const jobd_event_t *self, uint8_t **data_p, size_t *size_p, char *reason,
                    size_t reason_size)
 {

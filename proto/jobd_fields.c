@@ -523,6 +523,28 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, b
     return 0;
 }
 
+int
+jobd_fields_fix_utf8 (const jobd_field_t *fields, size_t count, void *base)
+{
+    int changed = 0;
+    for (size_t field = 0; field < count; field++) {
+        if (fields[field].kind != JOBD_FIELD_STR)
+            continue;
+        char **slot = (char **)FIELD (base, &fields[field]);
+        size_t length = *slot ? strlen (*slot) : 0;
+        if (jobd_utf8_check (*slot, length) == length)
+            continue;
+        char *fixed = (char *)malloc (length * 3 + 1);
+        if (!fixed)
+            return -ENOMEM;
+        jobd_utf8_replace (*slot, length, fixed);
+        free (*slot);
+        *slot = fixed;
+        changed++;
+    }
+    return changed;
+}
+
 //  The first chunk of an unpacking zone: room for a small message and its objects. msgpack's
 //  default (8 KiB) was a large allocation per event, most of the cost of malloc at full speed;
 //  the zone grows by itself for larger messages.

@@ -62,6 +62,10 @@ void jobd_fields_free (const jobd_field_t *fields, size_t count, void *base);
 int jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, bool utf8,
                        char *reason, size_t reason_size);
 
+//  Replaces each maximal invalid UTF-8 sequence in every string field of the struct at base with
+//  U+FFFD. Returns how many strings changed, or -ENOMEM (then some may have).
+int jobd_fields_fix_utf8 (const jobd_field_t *fields, size_t count, void *base);
+
 //  Unpacks exactly size bytes (at most max_size, checked first) as one msgpack value into
 //  unpacked (initialised by the caller, who destroys it). Strings in it point into data. Returns 0,
 //  or JOBD_EPROTO / JOBD_ETOOBIG / -ENOMEM with a reason.

@@ -1,5 +1,6 @@
 //  Events on the wire: round trips of every type, and every way a message can be wrong.
 #include "jobd_event.h"
+#include "jobd_plugin.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1162,6 +1163,39 @@ test_strings_must_be_utf8 (void **state)
     jobd_event_destroy (&transition);
 }
 
+//  Text from a backend is not held to UTF-8: a plugin's event with such bytes is sent with
+//  U+FFFD for them (jobd_plugin_send), never refused and lost.
+static void
+test_plugins_send_fixed_text (void **state)
+{
+    jobd_event_t *event = s_valid (JOBD_EVENT_OBSERVED, true);
+    jobd_event_set (&event->error, "Spark job 3 failed: caf\xc3"); //  cut inside a character
+    jobd_event_set (&event->name, "\xff ok");
+    jobd_event_t *copy = jobd_event_dup (event);
+    assert_int_equal (jobd_event_fix_utf8 (copy), 2);
+    assert_string_equal (copy->error, "Spark job 3 failed: caf\xef\xbf\xbd");
+    assert_string_equal (copy->name, "\xef\xbf\xbd ok");
+    assert_int_equal (jobd_event_fix_utf8 (copy), 0);
+    jobd_event_destroy (&copy);
+    zsock_t *broker = zsock_new_pair ("@inproc://test-plugin-send");
+    zsock_t *plugin = zsock_new_pair (">inproc://test-plugin-send");
+    assert_int_equal (jobd_plugin_send (plugin, event), 0);
+    zframe_t *frame = zframe_recv (broker);
+    assert_non_null (frame);
+    jobd_event_t *received = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (frame), zframe_size (frame), &received, NULL, 0), 0);
+    assert_string_equal (received->error, "Spark job 3 failed: caf\xef\xbf\xbd");
+    assert_string_equal (received->name, "\xef\xbf\xbd ok");
+    //  The plugin's own event is left as it was.
+    assert_string_equal (event->name, "\xff ok");
+    jobd_event_destroy (&received);
+    zframe_destroy (&frame);
+    zsock_destroy (&plugin);
+    zsock_destroy (&broker);
+    jobd_event_destroy (&event);
+}
+
 int
 main (void)
 {
@@ -1185,6 +1219,7 @@ main (void)
         cmocka_unit_test (test_pack_to_writes_what_the_packer_writes),
         cmocka_unit_test (test_flat_reading_agrees),
         cmocka_unit_test (test_strings_must_be_utf8),
+        cmocka_unit_test (test_plugins_send_fixed_text),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
