@@ -102,17 +102,31 @@ s_object (s_reading_t *reading, const msgpack_object *obj, int depth)
     json_t *object = json_object ();
     for (uint32_t index = 0; object && index < obj->via.map.size; index++) {
         const msgpack_object_kv *kv = &obj->via.map.ptr[index];
-        if (kv->key.type != MSGPACK_OBJECT_STR)
-            continue;
-        //  An empty str may come with no pointer at all.
-        size_t key_size = kv->key.via.str.size;
-        const char *key = key_size ? kv->key.via.str.ptr : "";
         if (depth == 0)
             reading->under = NULL;
         bool fine = true;
         char *fixed = NULL;
+        //  An empty str may come with no pointer at all.
+        size_t key_size = kv->key.type == MSGPACK_OBJECT_STR ? kv->key.via.str.size : 0;
+        const char *key = key_size ? kv->key.via.str.ptr : "";
         size_t bad = jobd_utf8_check (key, key_size);
-        if (reading->strict && bad < key_size) {
+        if (kv->key.type != MSGPACK_OBJECT_STR && reading->strict) {
+            //  JSON has no such key.
+            if (reading->reason && reading->reason_size)
+                snprintf (reading->reason, reading->reason_size, "a key is not a string");
+            fine = false;
+        } else if (kv->key.type != MSGPACK_OBJECT_STR) {
+            //  Written as the JSON text of its value (1, true, "ab12" for bin): never dropped.
+            json_t *as_value = s_value (reading, &kv->key, depth + 1);
+            fixed = !as_value ? NULL
+                    : json_is_string (as_value)
+                        ? strdup (json_string_value (as_value))
+                        : json_dumps (as_value, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_decref (as_value);
+            key = fixed;
+            key_size = fixed ? strlen (fixed) : 0;
+            fine = fixed != NULL;
+        } else if (reading->strict && bad < key_size) {
             s_refuse (reading, depth > 0 ? "a key in it is " : "a key is ", bad,
                       (unsigned char)key[bad]);
             fine = false;

@@ -172,6 +172,27 @@ test_floats_that_are_not_finite (void **state)
     msgpack_sbuffer_destroy (&buffer);
 }
 
+//  A key that is not a string: JSON has none. Written as its value's text, or refused.
+static void
+test_keys_that_are_not_strings (void **state)
+{
+    //  {1: "one", true: "yes", "k": "v"}
+    const char data[] = "\x83\x01\xa3one\xc3\xa3yes\xa1k\xa1v";
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (msgpack_unpack_next (&unpacked, data, sizeof data - 1, NULL),
+                      MSGPACK_UNPACK_SUCCESS);
+    json_t *json = jobd_json_from_msgpack (&unpacked.data);
+    char *text = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal (text, "{\"1\":\"one\",\"k\":\"v\",\"true\":\"yes\"}");
+    free (text);
+    json_decref (json);
+    char reason[256] = "";
+    assert_null (jobd_json_from_msgpack_strict (&unpacked.data, reason, sizeof reason));
+    assert_string_equal (reason, "a key is not a string");
+    msgpack_unpacked_destroy (&unpacked);
+}
+
 int
 main (void)
 {
@@ -181,6 +202,7 @@ main (void)
         cmocka_unit_test (test_nested_strict_reason),
         cmocka_unit_test (test_utf8_helpers),
         cmocka_unit_test (test_floats_that_are_not_finite),
+        cmocka_unit_test (test_keys_that_are_not_strings),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
