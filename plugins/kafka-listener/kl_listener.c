@@ -54,6 +54,14 @@ static const jobd_conf_key_t s_config[] = {
 //  Room kept in a batch event for its envelope.
 #define S_BATCH_ENVELOPE 512
 
+//  Partitions held at a message the store could not take (EFULL, ...), at most; past that every
+//  partition is held.
+#define S_HELD_MAX 64
+
+//  The pause before such a message is read again: doubled each time, up to the most.
+#define S_REWIND_FIRST 1000
+#define S_REWIND_MAX   30000
+
 typedef struct {
     const jobd_host_t *host;
     zsock_t *bus;
@@ -61,6 +69,20 @@ typedef struct {
     rd_kafka_t *producer;      //  the outbound topic's (idempotent)
     rd_kafka_t *dead_producer; //  the dead letters' (acks=all; failures retried by kl_dead)
     kl_dead_t *letters;        //  dead letters Kafka has not confirmed yet
+    //  Messages the store could not take (a full map, a failed commit): their partitions are
+    //  paused, their offsets held below them, and read again from them after a pause.
+    //  Each with the last offset answered so since (upto): a later message of its partition may
+    //  have been stored meanwhile (a smaller commit that fit), moving the stream's position past
+    //  them, so that read again with their position they would be taken for replays. They are
+    //  sent again without one, and the state machine alone keeps them from counting twice.
+    struct {
+        kl_dead_source_t at; //  offset -1: no longer held, still read again without positions
+        int64_t upto;
+    } held[S_HELD_MAX];
+    size_t held_count;
+    bool held_all; //  more than S_HELD_MAX: every partition's offset is held
+    int64_t rewind_at;
+    unsigned rewinds;
     kl_options_t options;
     char dead_letter[256];
     char transitions[256];
@@ -409,6 +431,118 @@ s_commit_dead (s_listener_t *self, const kl_dead_source_t *source)
     s_mark (self->dead, source->topic, source->partition, source->offset);
 }
 
+//  The lowest offset of the partition that no commit may pass: a dead letter Kafka has not
+//  confirmed, or a message the store could not take. INT64_MAX: none.
+static int64_t
+s_floor (const s_listener_t *self, const char *topic, int32_t partition)
+{
+    int64_t floor = self->held_all ? 0 : kl_dead_floor (self->letters, topic, partition);
+    for (size_t index = 0; index < self->held_count; index++)
+        if (self->held[index].at.partition == partition && self->held[index].at.offset >= 0 &&
+            self->held[index].at.offset < floor && strcmp (self->held[index].at.topic, topic) == 0)
+            floor = self->held[index].at.offset;
+    return floor;
+}
+
+static rd_kafka_topic_partition_list_t *
+s_partition_list (const char *topic, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (list, topic, partition)->offset = offset;
+    return list;
+}
+
+//  The entry of held for the partition, or held_count.
+static size_t
+s_held (const s_listener_t *self, const char *topic, int32_t partition)
+{
+    size_t index = 0;
+    while (index < self->held_count && !(self->held[index].at.partition == partition &&
+                                         strcmp (self->held[index].at.topic, topic) == 0))
+        index++;
+    return index;
+}
+
+//  A message the store could not take: its partition stops here (paused, its offset held below
+//  it) and is read again from it after a pause that grows while it fails.
+static void
+s_hold (s_listener_t *self, const kl_pending_t *pending, const char *why)
+{
+    size_t index = s_held (self, pending->topic, pending->partition);
+    if (index == self->held_count && index == S_HELD_MAX)
+        self->held_all = true;
+    else if (index == self->held_count) {
+        self->held[index].at = (kl_dead_source_t){"", pending->partition, pending->offset};
+        snprintf (self->held[index].at.topic, sizeof self->held[index].at.topic, "%s",
+                  pending->topic);
+        self->held[index].upto = pending->offset;
+        self->held_count++;
+    } else {
+        if (self->held[index].at.offset < 0 || pending->offset < self->held[index].at.offset)
+            self->held[index].at.offset = pending->offset;
+        if (pending->offset > self->held[index].upto)
+            self->held[index].upto = pending->offset;
+    }
+    rd_kafka_topic_partition_list_t *list =
+        s_partition_list (pending->topic, pending->partition, RD_KAFKA_OFFSET_INVALID);
+    rd_kafka_pause_partitions (self->consumer, list);
+    rd_kafka_topic_partition_list_destroy (list);
+    if (self->rewind_at)
+        return; //  said once per pause
+    int64_t pause = S_REWIND_FIRST;
+    for (unsigned count = 0; count < self->rewinds && pause < S_REWIND_MAX; count++)
+        pause *= 2;
+    pause = pause < S_REWIND_MAX ? pause : S_REWIND_MAX;
+    self->rewind_at = zclock_mono () + pause;
+    self->host->log (self->host, JOBD_LOG_ERROR,
+                     "jobd could not store %s/%d/%lld (%s): its partition is read again from "
+                     "there in %lld ms; its offset waits below it",
+                     pending->topic, (int)pending->partition, (long long)pending->offset, why,
+                     (long long)pause);
+}
+
+//  A held message was answered for good (applied, or refused as such): its partition moves on.
+static void
+s_release (s_listener_t *self, const kl_pending_t *pending)
+{
+    size_t index = s_held (self, pending->topic, pending->partition);
+    if (index == self->held_count)
+        return;
+    if (self->held[index].at.offset == pending->offset)
+        self->held[index].at.offset = -1;
+    //  Once the held message went through, and what failed after it was read again.
+    if (self->held[index].at.offset < 0 && pending->offset >= self->held[index].upto)
+        self->held[index] = self->held[--self->held_count];
+    if (self->held_count == 0 && !self->held_all)
+        self->rewinds = 0;
+}
+
+//  When the pause is over: each held partition is read again from its held message.
+static void
+s_rewind (s_listener_t *self)
+{
+    if (!self->rewind_at || zclock_mono () < self->rewind_at)
+        return;
+    self->rewind_at = 0;
+    self->rewinds++;
+    self->held_all = false; //  what still fails is held again, by its own partition
+    for (size_t index = 0; index < self->held_count; index++) {
+        const kl_dead_source_t *held = &self->held[index].at;
+        if (held->offset < 0)
+            continue;
+        rd_kafka_topic_partition_list_t *list =
+            s_partition_list (held->topic, held->partition, held->offset);
+        rd_kafka_error_t *error = rd_kafka_seek_partitions (self->consumer, list, 0);
+        if (error) {
+            self->host->log (self->host, JOBD_LOG_WARN, "kafka: cannot read %s/%d again: %s",
+                             held->topic, (int)held->partition, rd_kafka_error_string (error));
+            rd_kafka_error_destroy (error);
+        }
+        rd_kafka_resume_partitions (self->consumer, list);
+        rd_kafka_topic_partition_list_destroy (list);
+    }
+}
+
 //  Commits what s_commit marked, in one request: one per message cost an OffsetCommit (and a
 //  wake-up of librdkafka's thread) each, which capped the plugin near 20k events/s.
 static void
@@ -425,12 +559,13 @@ s_commit_flush (s_listener_t *self)
     }
     if (self->commits->cnt == 0)
         return;
-    //  A partition with a dead letter Kafka has not confirmed keeps its offset below it: what
-    //  was answered after it is committed once the letter is stored.
+    //  A partition with a dead letter Kafka has not confirmed, or a message the store could not
+    //  take, keeps its offset below it: what was answered after it is committed later.
     rd_kafka_topic_partition_list_t *held = rd_kafka_topic_partition_list_new (16);
-    for (int index = 0; kl_dead_waiting (self->letters) > 0 && index < self->commits->cnt;) {
+    bool holding = kl_dead_waiting (self->letters) > 0 || self->held_count > 0 || self->held_all;
+    for (int index = 0; holding && index < self->commits->cnt;) {
         const rd_kafka_topic_partition_t *entry = &self->commits->elems[index];
-        if (kl_dead_floor (self->letters, entry->topic, entry->partition) < entry->offset) {
+        if (s_floor (self, entry->topic, entry->partition) < entry->offset) {
             s_mark (held, entry->topic, entry->partition, entry->offset - 1);
             rd_kafka_topic_partition_list_del_by_idx (self->commits, index);
         } else
@@ -531,16 +666,19 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     memcpy (stream, topic, topic_size);
     stream[topic_size] = '/';
     kl_json_format_integer (stream + topic_size + 1, message->partition);
+    //  Read again after the store could not take it: without its position (see held).
+    size_t held = self->held_count ? s_held (self, topic, message->partition) : 0;
+    bool positioned = held == self->held_count || message->offset > self->held[held].upto;
     if (event) {
         jobd_event_set (&event->id, id);
-        jobd_event_set (&event->stream, stream);
+        jobd_event_set (&event->stream, positioned ? stream : NULL);
     } else {
         event = &view;
         view.id = id;
-        view.stream = stream;
+        view.stream = positioned ? stream : NULL;
     }
     event->reply = true;
-    event->pos = (uint64_t)message->offset + 1;
+    event->pos = positioned ? (uint64_t)message->offset + 1 : 0;
     //  What the plugin added must hold too (a topic name near its limit makes too long a
     //  stream): an event the broker would refuse is dead-lettered now, not left waiting.
     kl_pending_t *pending = NULL;
@@ -568,7 +706,7 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
 static void
 s_on_answer (s_listener_t *self, const msgpack_object *map)
 {
-    char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "";
+    char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "", error[32] = "";
     bool ok = false;
     for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
          index++) {
@@ -587,6 +725,9 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
         if (kv->key.via.str.size == 6 && !memcmp (kv->key.via.str.ptr, "reason", 6) &&
             kv->val.type == MSGPACK_OBJECT_STR)
             snprintf (why, sizeof why, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        if (kv->key.via.str.size == 5 && !memcmp (kv->key.via.str.ptr, "error", 5) &&
+            kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof error)
+            snprintf (error, sizeof error, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
     }
     size_t skipped = 0;
     kl_pending_t *pending = kl_pending_queue_answer (self->pending, re, &skipped);
@@ -602,6 +743,17 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
             self->host->log (self->host, JOBD_LOG_ERROR, "the broker refused %s: %s", re, why);
         return;
     }
+    //  Refused for what the store holds (an unknown job, ...) is an answer for good; anything
+    //  else (a full map, a commit that failed) is not: the message was not applied.
+    bool for_good = ok || !strcmp (error, "ENOTFOUND") || !strcmp (error, "ESTATE") ||
+                    !strcmp (error, "EEXIST") || !strcmp (error, "EPROTO") ||
+                    !strcmp (error, "ETOOBIG");
+    if (!for_good) {
+        s_hold (self, pending, why[0] ? why : error);
+        kl_pending_queue_pop (self->pending);
+        return;
+    }
+    s_release (self, pending);
     if (!ok) {
         //  Refused by the broker (an unknown job, ...): logged and counted; the event itself
         //  is valid, so it is not dead-lettered twice over.
@@ -759,6 +911,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         rd_kafka_poll (self->producer, 0);
         kl_dead_retry (self->letters);
         rd_kafka_poll (self->dead_producer, 0);
+        s_rewind (self);
         while (zsock_events (bus) & ZMQ_POLLIN)
             s_on_reply (self);
         s_commit_flush (self);
