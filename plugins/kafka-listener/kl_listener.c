@@ -55,8 +55,8 @@ static const jobd_conf_key_t s_config[] = {
 #define S_BATCH_ENVELOPE 512
 
 //  Partitions held at a message the store could not take (EFULL, ...), at most; past that every
-//  partition is held.
-#define S_HELD_MAX 64
+//  partition's offset is held until jobd stops (the next start reads from the committed ones).
+#define S_HELD_MAX 1024
 
 //  The pause before such a message is read again: doubled each time, up to the most.
 #define S_REWIND_FIRST 1000
@@ -80,7 +80,7 @@ typedef struct {
         int64_t upto;
     } held[S_HELD_MAX];
     size_t held_count;
-    bool held_all; //  more than S_HELD_MAX: every partition's offset is held
+    bool held_all; //  more than S_HELD_MAX: every partition's offset is held, for good
     int64_t rewind_at;
     unsigned rewinds;
     kl_options_t options;
@@ -469,9 +469,14 @@ static void
 s_hold (s_listener_t *self, const kl_pending_t *pending, const char *why)
 {
     size_t index = s_held (self, pending->topic, pending->partition);
-    if (index == self->held_count && index == S_HELD_MAX)
+    if (index == self->held_count && index == S_HELD_MAX) {
+        if (!self->held_all)
+            self->host->log (self->host, JOBD_LOG_ERROR,
+                             "more than %d partitions hold a message the store could not take: "
+                             "no offset is committed until jobd stops",
+                             S_HELD_MAX);
         self->held_all = true;
-    else if (index == self->held_count) {
+    } else if (index == self->held_count) {
         self->held[index].at = (kl_dead_source_t){"", pending->partition, pending->offset};
         snprintf (self->held[index].at.topic, sizeof self->held[index].at.topic, "%s",
                   pending->topic);
@@ -525,7 +530,6 @@ s_rewind (s_listener_t *self)
         return;
     self->rewind_at = 0;
     self->rewinds++;
-    self->held_all = false; //  what still fails is held again, by its own partition
     for (size_t index = 0; index < self->held_count; index++) {
         const kl_dead_source_t *held = &self->held[index].at;
         if (held->offset < 0)
