@@ -107,7 +107,7 @@ test_offsets_never_pass_what_the_store_refused (void **state)
                       (long long)stored, S_JOBS);
         zclock_sleep (200); //  watching the offset for a while: nothing to wait for
     }
-    assert_true (stored > 0 && stored < S_JOBS);
+    assert_true (stored < S_JOBS); //  none, when the first commit held them all
     //  The held message was read again after a pause, and failed again.
     assert_true (harness_log_contains (&s_harness, "read again from there in 2000 ms"));
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
