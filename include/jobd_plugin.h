@@ -162,14 +162,22 @@ typedef struct {
                                                           .size = sizeof (jobd_plugin_t),          \
                                                           __VA_ARGS__}
 
-//  Encodes event and sends it to the broker on bus (one frame). Returns 0, or a negative error
-//  (the event is invalid, or the socket refused it).
+//  Encodes event and sends it to the broker on bus (one frame). Text that is not UTF-8 (a
+//  backend's message, a string cut inside a character), which the broker refuses, is sent with
+//  U+FFFD for its invalid bytes rather than lost. Returns 0, or a negative error (the event is
+//  invalid, or the socket refused it).
 static inline int
 jobd_plugin_send (zsock_t *bus, const jobd_event_t *event)
 {
     uint8_t *data = NULL;
     size_t size = 0;
     int rc = jobd_event_encode (event, &data, &size, NULL, 0);
+    if (rc == JOBD_EPROTO) {
+        jobd_event_t *fixed = jobd_event_dup (event);
+        if (fixed && jobd_event_fix_utf8 (fixed) > 0)
+            rc = jobd_event_encode (fixed, &data, &size, NULL, 0);
+        jobd_event_destroy (&fixed);
+    }
     if (rc)
         return rc;
     zframe_t *frame = zframe_new (data, size);

@@ -263,7 +263,17 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
                             self->status);
         return JOBD_EPROTO;
     }
-    return jobd_fields_check (s_fields, FIELD_COUNT, self, reason, reason_size);
+    //  Every event that comes to jobd is held to UTF-8 (in msgpack as in the JSON some arrive
+    //  in), so that the store only takes strings JSON can carry. A transition is made by jobd
+    //  from its store, where an older jobd may have left invalid bytes: it is still read.
+    return jobd_fields_check (s_fields, FIELD_COUNT, self, self->type != JOBD_EVENT_TRANSITION,
+                              reason, reason_size);
+}
+
+int
+jobd_event_fix_utf8 (jobd_event_t *self)
+{
+    return jobd_fields_fix_utf8 (s_fields, FIELD_COUNT, self);
 }
 
 bool

@@ -94,6 +94,12 @@ int jobd_event_set (char **field, const char *value);
 //  limit. Returns 0, or JOBD_EPROTO / JOBD_ETOOBIG with a reason written to reason (may be NULL).
 int jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size);
 
+//  Replaces each maximal invalid UTF-8 sequence in every string of the event with U+FFFD (as
+//  JSON readers do), for text from a source that is not held to UTF-8 (a backend's message, a
+//  string cut inside a character). Returns how many strings changed (0: all were valid), or
+//  -ENOMEM. The event must not be a flat one (jobd_event_from_object_flat).
+int jobd_event_fix_utf8 (jobd_event_t *self);
+
 //  Encodes the event as one msgpack map (absent fields are omitted). Validates first. Returns 0
 //  and sets *data_p (fresh, free() it) and *size_p, or a negative error with a reason.
 int jobd_event_encode (const jobd_event_t *self, uint8_t **data_p, size_t *size_p, char *reason,

@@ -3,6 +3,7 @@
 #include "jobd_fields.h"
 #include "jobd_event.h"
 #include "jobd_state.h"
+#include "jobd_utf8.h"
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -497,8 +498,8 @@ jobd_fields_free (const jobd_field_t *fields, size_t count, void *base)
 }
 
 int
-jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
-                   size_t reason_size)
+jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, bool utf8,
+                   char *reason, size_t reason_size)
 {
     for (size_t field = 0; field < count; field++) {
         if (fields[field].kind != JOBD_FIELD_STR)
@@ -511,8 +512,37 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, c
                                 length, fields[field].max);
             return JOBD_ETOOBIG;
         }
+        size_t bad = utf8 && value ? jobd_utf8_check (value, length) : length;
+        if (bad < length) {
+            jobd_fields_reason (reason, reason_size,
+                                "field '%s': not valid UTF-8 (byte 0x%02x at offset %zu)",
+                                fields[field].key, (unsigned char)value[bad], bad);
+            return JOBD_EPROTO;
+        }
     }
     return 0;
+}
+
+int
+jobd_fields_fix_utf8 (const jobd_field_t *fields, size_t count, void *base)
+{
+    int changed = 0;
+    for (size_t field = 0; field < count; field++) {
+        if (fields[field].kind != JOBD_FIELD_STR)
+            continue;
+        char **slot = (char **)FIELD (base, &fields[field]);
+        size_t length = *slot ? strlen (*slot) : 0;
+        if (jobd_utf8_check (*slot, length) == length)
+            continue;
+        char *fixed = (char *)malloc (length * 3 + 1);
+        if (!fixed)
+            return -ENOMEM;
+        jobd_utf8_replace (*slot, length, fixed);
+        free (*slot);
+        *slot = fixed;
+        changed++;
+    }
+    return changed;
 }
 
 //  The first chunk of an unpacking zone: room for a small message and its objects. msgpack's

@@ -57,9 +57,14 @@ int jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst);
 //  Frees the string fields of the struct at base.
 void jobd_fields_free (const jobd_field_t *fields, size_t count, void *base);
 
-//  Checks every string field against its limit. Returns 0 or JOBD_ETOOBIG with a reason.
-int jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, char *reason,
-                       size_t reason_size);
+//  Checks every string field against its limit, and with utf8 that it is valid UTF-8. Returns 0,
+//  or JOBD_ETOOBIG / JOBD_EPROTO with a reason (which never quotes the invalid bytes).
+int jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, bool utf8,
+                       char *reason, size_t reason_size);
+
+//  Replaces each maximal invalid UTF-8 sequence in every string field of the struct at base with
+//  U+FFFD. Returns how many strings changed, or -ENOMEM (then some may have).
+int jobd_fields_fix_utf8 (const jobd_field_t *fields, size_t count, void *base);
 
 //  Unpacks exactly size bytes (at most max_size, checked first) as one msgpack value into
 //  unpacked (initialised by the caller, who destroys it). Strings in it point into data. Returns 0,

@@ -77,7 +77,9 @@ s_validate (const jobd_job_t *self, char *reason, size_t reason_size)
         jobd_fields_reason (reason, reason_size, "job record: missing field '%s'", missing);
         return JOBD_EPROTO;
     }
-    return jobd_fields_check (s_fields, FIELD_COUNT, self, reason, reason_size);
+    //  Not held to UTF-8: a record an older jobd stored must still be read (and written out, the
+    //  invalid bytes replaced). The events that make records are (jobd_event_validate).
+    return jobd_fields_check (s_fields, FIELD_COUNT, self, false, reason, reason_size);
 }
 
 int

@@ -11,9 +11,21 @@ extern "C" {
 #endif
 
 //  Returns a fresh JSON value for a msgpack object, or NULL when out of memory. Maps become
-//  objects (keys that are not strings, hold a NUL or exceed 255 bytes are skipped), bin and ext
-//  become lower-case hex text, so that nothing is lost and the result is always JSON.
+//  objects (a key that is not a string is written as the JSON text of its value, 1 or true; a
+//  key given twice keeps its last value), bin
+//  and ext become lower-case hex text, a float that is not finite the text "NaN", "Infinity" or
+//  "-Infinity" (JSON has none), and the bytes of a str (key or value) that are not valid
+//  UTF-8 become U+FFFD, one for each maximal invalid sequence (as Python's errors="replace"
+//  reads them): nothing is dropped, and the result can always be written (json_dumps). For
+//  writing out what may hold such bytes: records an older jobd stored.
 json_t *jobd_json_from_msgpack (const msgpack_object *obj);
+
+//  The same for input, held to what jansson's own reader accepts: a str (key or value, at any
+//  depth) that is not valid UTF-8, a key that holds a NUL or is not a string, or a float that is
+//  not finite, is refused. Returns a fresh value,
+//  or NULL with a reason naming the top-level key it is under (never quoting the bytes), or
+//  "out of memory".
+json_t *jobd_json_from_msgpack_strict (const msgpack_object *obj, char *reason, size_t reason_size);
 
 #ifdef __cplusplus
 }

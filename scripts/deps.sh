@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
           libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
-          libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev kcat)
+          libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev kcat libssl-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

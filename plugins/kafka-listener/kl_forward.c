@@ -164,24 +164,26 @@ s_read (const msgpack_object *map, s_fields_t *fields)
 
 //  One transition as JSON: the object jansson's json_pack and json_dumps made before, written
 //  straight into the forwarder's buffer (they cost a third of the plugin's time at full speed).
-//  NULL when a string is not UTF-8 (json_pack refused the whole object then, and json_string
-//  a field: the same here) or out of memory.
+//  A string that is not UTF-8 (stored by an older jobd) is written with U+FFFD for its invalid
+//  bytes, and *replaced set: never dropped. NULL when out of memory.
 static const char *
-s_json (kl_forward_t *self, const s_fields_t *fields)
+s_json (kl_forward_t *self, const s_fields_t *fields, bool *replaced)
 {
     kl_json_t *json = &self->json;
     kl_json_begin (json);
     const char *from = fields->text[S_FROM] ? fields->text[S_FROM] : "NONE";
     size_t from_size = fields->text[S_FROM] ? fields->size[S_FROM] : 4;
-    if (!kl_json_string_n (json, "job", fields->text[S_JOB], fields->size[S_JOB]) ||
-        !kl_json_string_n (json, "from", from, from_size) ||
-        !kl_json_string_n (json, "state", fields->text[S_STATE], fields->size[S_STATE]))
-        return NULL;
+    bool exact = kl_json_string_n (json, "job", fields->text[S_JOB], fields->size[S_JOB]);
+    exact = kl_json_string_n (json, "from", from, from_size) && exact;
+    exact = kl_json_string_n (json, "state", fields->text[S_STATE], fields->size[S_STATE]) && exact;
     for (size_t field = 0; field < S_NUMBERS; field++)
         kl_json_integer (json, s_number_keys[field], fields->number[field]);
     for (size_t field = S_NAME; field < S_TEXTS; field++)
         if (fields->text[field])
-            kl_json_string_n (json, s_text_keys[field], fields->text[field], fields->size[field]);
+            exact = kl_json_string_n (json, s_text_keys[field], fields->text[field],
+                                      fields->size[field]) &&
+                    exact;
+    *replaced = !exact;
     return kl_json_end (json);
 }
 
@@ -194,9 +196,15 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
     s_fields_t fields;
     const char *text = NULL;
     //  Read in place: the entry stays put while the log is read.
+    bool replaced = false;
     if (jobd_msgpack_unpack_in (data, size, self->zone, &map, NULL, 0) == 0 &&
         s_read (&map, &fields))
-        text = s_json (self, &fields);
+        text = s_json (self, &fields, &replaced);
+    if (text && replaced)
+        self->host->log (self->host, JOBD_LOG_WARN,
+                         "transition log position %llu (job %.*s): a string is not valid UTF-8 "
+                         "(stored by an older jobd): its invalid bytes go out as U+FFFD",
+                         (unsigned long long)position, (int)fields.size[S_JOB], fields.text[S_JOB]);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__BAD_MSG;
     char where[21];
     kl_json_format_integer (where, (int64_t)position);
@@ -218,7 +226,7 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
         self->failed++;
         self->host->log (self->host, JOBD_LOG_ERROR, "transition log position %llu not sent: %s",
                          (unsigned long long)position,
-                         text ? rd_kafka_err2str (err) : "it does not decode");
+                         text ? rd_kafka_err2str (err) : "it does not decode (or out of memory)");
         kl_outbox_done (self->outbox, position);
     }
     return true;

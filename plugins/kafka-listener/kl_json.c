@@ -121,11 +121,23 @@ kl_json_string_n (kl_json_t *self, const char *key, const char *value, size_t si
         self->size = (size_t)(out - self->data);
         return true;
     }
-    if (!jobd_utf8_valid (value, size))
-        return false;
     s_key (self, key);
-    s_quoted (self, value, size);
-    return true;
+    size_t bad = jobd_utf8_check (value, size);
+    if (bad == size) {
+        s_quoted (self, value, size);
+        return true;
+    }
+    //  Not UTF-8 (a record an older jobd stored): written all the same, each maximal invalid
+    //  sequence as U+FFFD, into a copy quoted as usual. Never dropped.
+    char *fixed = (char *)malloc (size * 3 + 1);
+    if (!fixed) {
+        self->failed = true;
+        return false;
+    }
+    size_t written = jobd_utf8_replace (value, size, fixed);
+    s_quoted (self, fixed, written);
+    free (fixed);
+    return false;
 }
 
 size_t

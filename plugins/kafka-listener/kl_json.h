@@ -18,8 +18,10 @@ typedef struct {
 //  Starts a new object in self (initialised to zeroes before first use; the buffer is kept).
 void kl_json_begin (kl_json_t *self);
 
-//  Appends "key":"value". Returns false, and writes nothing, when value is not valid UTF-8 (the
-//  caller decides: jansson refuses such strings).
+//  Appends "key":"value". Bytes of value that are not valid UTF-8 (jansson refuses such
+//  strings) are written as U+FFFD, one for each maximal invalid sequence, as
+//  jobd_json_from_msgpack writes them: the field is never dropped. Returns true when value was
+//  written as it is, false when some of it was replaced (or out of memory: kl_json_end says).
 bool kl_json_string (kl_json_t *self, const char *key, const char *value);
 
 //  The same for size bytes at value (which may hold a NUL, written \u0000 as jansson does).

@@ -3,6 +3,7 @@
 //  or refused and dead-lettered), publishes every transition to an outbound topic, and reports
 //  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
 #include "jobd_plugin.h"
+#include "kl_dead.h"
 #include "kl_forward.h"
 #include "kl_json.h"
 #include "kl_pending.h"
@@ -53,22 +54,46 @@ static const jobd_conf_key_t s_config[] = {
 //  Room kept in a batch event for its envelope.
 #define S_BATCH_ENVELOPE 512
 
+//  Partitions held at a message the store could not take (EFULL, ...), at most; past that every
+//  partition's offset is held until jobd stops (the next start reads from the committed ones).
+#define S_HELD_MAX 1024
+
+//  The pause before such a message is read again: doubled each time, up to the most.
+#define S_REWIND_FIRST 1000
+#define S_REWIND_MAX   30000
+
 typedef struct {
     const jobd_host_t *host;
     zsock_t *bus;
     rd_kafka_t *consumer;
-    rd_kafka_t *producer;
+    rd_kafka_t *producer;      //  the outbound topic's (idempotent)
+    rd_kafka_t *dead_producer; //  the dead letters' (acks=all; failures retried by kl_dead)
+    kl_dead_t *letters;        //  dead letters Kafka has not confirmed yet
+    //  Messages the store could not take (a full map, a failed commit): their partitions are
+    //  paused, their offsets held below them, and read again from them after a pause.
+    //  Each with the last offset answered so since (upto): a later message of its partition may
+    //  have been stored meanwhile (a smaller commit that fit), moving the stream's position past
+    //  them, so that read again with their position they would be taken for replays. They are
+    //  sent again without one, and the state machine alone keeps them from counting twice.
+    struct {
+        kl_dead_source_t at; //  offset -1: no longer held, still read again without positions
+        int64_t upto;
+    } held[S_HELD_MAX];
+    size_t held_count;
+    bool held_all; //  more than S_HELD_MAX: every partition's offset is held, for good
+    int64_t rewind_at;
+    unsigned rewinds;
     kl_options_t options;
     char dead_letter[256];
     char transitions[256];
     kl_pending_queue_t *pending;              //  sent, waiting for the broker's answer
     rd_kafka_topic_partition_list_t *commits; //  offsets answered for, not yet committed
-    rd_kafka_topic_partition_list_t *dead;    //  dead-lettered offsets waiting for the earlier
-                                              //  messages of their partition to be answered
+    rd_kafka_topic_partition_list_t *dead;    //  confirmed dead letters' offsets waiting for the
+                                              //  earlier messages of their partition
     kl_watch_t *watch;                        //  heartbeat deadlines
     kl_forward_t *forward;                    //  the outbound topic, from the transition log
     int64_t watch_due;
-    uint64_t consumed, dead_lettered, refused, stale, lost;
+    uint64_t consumed, refused, stale, lost;
     char status[640]; //  the last plugin.status detail sent
     //  Observations are sent in `batch` events when the broker takes them (ABI 1.2): one bus
     //  message and one reply per loop turn instead of one each.
@@ -140,11 +165,12 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
     kl_forward_counts (self->forward, &waiting, &forwarded, &failed);
     char detail[640];
     snprintf (detail, sizeof detail,
-              "brokers up %d/%d; consumed %llu, dead-lettered %llu, refused %llu, awaiting the "
-              "store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost %llu in all); "
-              "transitions out %llu, awaiting Kafka %llu, failed %llu",
+              "brokers up %d/%d; consumed %llu, dead-lettered %llu (awaiting Kafka %zu), refused "
+              "%llu, awaiting the store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost "
+              "%llu in all); transitions out %llu, awaiting Kafka %llu, failed %llu",
               up, known, (unsigned long long)self->consumed,
-              (unsigned long long)self->dead_lettered, (unsigned long long)self->refused,
+              (unsigned long long)kl_dead_confirmed (self->letters),
+              kl_dead_waiting (self->letters), (unsigned long long)self->refused,
               kl_pending_queue_size (self->pending), kl_watch_size (self->watch),
               kl_watch_stale (self->watch), (unsigned long long)self->stale,
               (unsigned long long)self->lost, (unsigned long long)forwarded,
@@ -165,8 +191,22 @@ s_delivered_cb (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
     kl_forward_delivered (((s_listener_t *)opaque)->forward, message);
 }
 
+static void s_commit_dead (s_listener_t *self, const kl_dead_source_t *source);
+
+//  A dead letter's delivery report: once Kafka stored it, its offset may move on.
+static void
+s_dead_delivered_cb (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
+{
+    s_listener_t *self = (s_listener_t *)opaque;
+    kl_dead_source_t source;
+    if (kl_dead_delivered (self->letters, message, &source))
+        s_commit_dead (self, &source);
+}
+
+//  A client: the consumer, the outbound topic's producer, or (dead_letters) the dead letters'.
 static rd_kafka_t *
-s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_size)
+s_client (s_listener_t *self, rd_kafka_type_t type, bool dead_letters, char *reason,
+          size_t reason_size)
 {
     const jobd_host_t *host = self->host;
     rd_kafka_conf_t *conf = rd_kafka_conf_new ();
@@ -202,14 +242,18 @@ s_client (s_listener_t *self, rd_kafka_type_t type, char *reason, size_t reason_
         ok = rd_kafka_conf_set (conf, "fetch.wait.max.ms", wait, error, sizeof error) ==
              RD_KAFKA_CONF_OK;
     }
-    //  Idempotent, and never giving up: while Kafka is away, transitions wait in order.
+    //  Idempotent, and never giving up: while Kafka is away, transitions wait in order. Dead
+    //  letters are confirmed by every replica (acks=all) before an offset passes them; not
+    //  idempotent, so that a letter the broker refuses (too large) does not make the producer
+    //  bump its epoch: kl_dead sends it again in a smaller form.
     if (ok && type == RD_KAFKA_PRODUCER)
-        ok = rd_kafka_conf_set (conf, "enable.idempotence", "true", error, sizeof error) ==
-                 RD_KAFKA_CONF_OK &&
+        ok = rd_kafka_conf_set (conf, "enable.idempotence", dead_letters ? "false" : "true", error,
+                                sizeof error) == RD_KAFKA_CONF_OK &&
+             rd_kafka_conf_set (conf, "acks", "all", error, sizeof error) == RD_KAFKA_CONF_OK &&
              rd_kafka_conf_set (conf, "message.timeout.ms", "0", error, sizeof error) ==
                  RD_KAFKA_CONF_OK;
     if (ok && type == RD_KAFKA_PRODUCER)
-        rd_kafka_conf_set_dr_msg_cb (conf, s_delivered_cb);
+        rd_kafka_conf_set_dr_msg_cb (conf, dead_letters ? s_dead_delivered_cb : s_delivered_cb);
     if (ok && type == RD_KAFKA_CONSUMER) {
         char interval[32];
         snprintf (interval, sizeof interval, "%lld",
@@ -246,6 +290,11 @@ s_destroy (void **state_p)
         rd_kafka_flush (self->producer, 5000);
         rd_kafka_destroy (self->producer);
     }
+    //  Before the letters: it may still hold their bytes. What it did not confirm is read
+    //  again at the next start (its offset was not committed).
+    if (self->dead_producer)
+        rd_kafka_destroy (self->dead_producer);
+    kl_dead_destroy (&self->letters);
     kl_pending_queue_destroy (&self->pending);
     kl_watch_destroy (&self->watch);
     kl_forward_destroy (&self->forward);
@@ -297,12 +346,18 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     }
     self->commits = rd_kafka_topic_partition_list_new (16);
     self->dead = rd_kafka_topic_partition_list_new (16);
-    self->consumer = s_client (self, RD_KAFKA_CONSUMER, reason, reason_size);
+    self->consumer = s_client (self, RD_KAFKA_CONSUMER, false, reason, reason_size);
     if (self->consumer)
         //  One queue: consumer_poll serves the error and statistics callbacks too.
         rd_kafka_poll_set_consumer (self->consumer);
     self->producer =
-        self->consumer ? s_client (self, RD_KAFKA_PRODUCER, reason, reason_size) : NULL;
+        self->consumer ? s_client (self, RD_KAFKA_PRODUCER, false, reason, reason_size) : NULL;
+    self->dead_producer =
+        self->producer ? s_client (self, RD_KAFKA_PRODUCER, true, reason, reason_size) : NULL;
+    self->letters =
+        self->dead_producer ? kl_dead_new (host, self->dead_producer, self->dead_letter) : NULL;
+    if (self->dead_producer && !self->letters)
+        snprintf (reason, reason_size, "out of memory");
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new (4);
     char list[1024];
     snprintf (list, sizeof list, "%s", host->config_str (host, "topics"));
@@ -310,9 +365,9 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     for (char *topic = strtok_r (list, ",", &save); topic; topic = strtok_r (NULL, ",", &save))
         rd_kafka_topic_partition_list_add (topics, topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err =
-        self->producer ? rd_kafka_subscribe (self->consumer, topics) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        self->letters ? rd_kafka_subscribe (self->consumer, topics) : RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_topic_partition_list_destroy (topics);
-    if (!self->producer || err) {
+    if (!self->letters || err) {
         if (err)
             snprintf (reason, reason_size, "kafka subscribe: %s", rd_kafka_err2str (err));
         s_destroy ((void **)&self);
@@ -367,13 +422,129 @@ s_committed_cb (rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partitio
                      rd_kafka_err2str (err), retried);
 }
 
-//  A dead-lettered message: its offset may be committed only once every earlier message of its
-//  partition is durable. Those may still await the broker's answer, so it waits until nothing
-//  does (a later answered message of the partition commits past it anyway).
+//  A dead letter Kafka confirmed: its offset may be committed only once every earlier message
+//  of its partition is durable. Those may still await the broker's answer, so it waits until
+//  nothing does (a later answered message of the partition commits past it anyway).
 static void
-s_commit_dead (s_listener_t *self, const rd_kafka_message_t *message)
+s_commit_dead (s_listener_t *self, const kl_dead_source_t *source)
 {
-    s_mark (self->dead, rd_kafka_topic_name (message->rkt), message->partition, message->offset);
+    s_mark (self->dead, source->topic, source->partition, source->offset);
+}
+
+//  The lowest offset of the partition that no commit may pass: a dead letter Kafka has not
+//  confirmed, or a message the store could not take. INT64_MAX: none.
+static int64_t
+s_floor (const s_listener_t *self, const char *topic, int32_t partition)
+{
+    int64_t floor = self->held_all ? 0 : kl_dead_floor (self->letters, topic, partition);
+    for (size_t index = 0; index < self->held_count; index++)
+        if (self->held[index].at.partition == partition && self->held[index].at.offset >= 0 &&
+            self->held[index].at.offset < floor && strcmp (self->held[index].at.topic, topic) == 0)
+            floor = self->held[index].at.offset;
+    return floor;
+}
+
+static rd_kafka_topic_partition_list_t *
+s_partition_list (const char *topic, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (list, topic, partition)->offset = offset;
+    return list;
+}
+
+//  The entry of held for the partition, or held_count.
+static size_t
+s_held (const s_listener_t *self, const char *topic, int32_t partition)
+{
+    size_t index = 0;
+    while (index < self->held_count && !(self->held[index].at.partition == partition &&
+                                         strcmp (self->held[index].at.topic, topic) == 0))
+        index++;
+    return index;
+}
+
+//  A message the store could not take: its partition stops here (paused, its offset held below
+//  it) and is read again from it after a pause that grows while it fails.
+static void
+s_hold (s_listener_t *self, const kl_pending_t *pending, const char *why)
+{
+    size_t index = s_held (self, pending->topic, pending->partition);
+    if (index == self->held_count && index == S_HELD_MAX) {
+        if (!self->held_all)
+            self->host->log (self->host, JOBD_LOG_ERROR,
+                             "more than %d partitions hold a message the store could not take: "
+                             "no offset is committed until jobd stops",
+                             S_HELD_MAX);
+        self->held_all = true;
+    } else if (index == self->held_count) {
+        self->held[index].at = (kl_dead_source_t){"", pending->partition, pending->offset};
+        snprintf (self->held[index].at.topic, sizeof self->held[index].at.topic, "%s",
+                  pending->topic);
+        self->held[index].upto = pending->offset;
+        self->held_count++;
+    } else {
+        if (self->held[index].at.offset < 0 || pending->offset < self->held[index].at.offset)
+            self->held[index].at.offset = pending->offset;
+        if (pending->offset > self->held[index].upto)
+            self->held[index].upto = pending->offset;
+    }
+    rd_kafka_topic_partition_list_t *list =
+        s_partition_list (pending->topic, pending->partition, RD_KAFKA_OFFSET_INVALID);
+    rd_kafka_pause_partitions (self->consumer, list);
+    rd_kafka_topic_partition_list_destroy (list);
+    if (self->rewind_at)
+        return; //  said once per pause
+    int64_t pause = S_REWIND_FIRST;
+    for (unsigned count = 0; count < self->rewinds && pause < S_REWIND_MAX; count++)
+        pause *= 2;
+    pause = pause < S_REWIND_MAX ? pause : S_REWIND_MAX;
+    self->rewind_at = zclock_mono () + pause;
+    self->host->log (self->host, JOBD_LOG_ERROR,
+                     "jobd could not store %s/%d/%lld (%s): its partition is read again from "
+                     "there in %lld ms; its offset waits below it",
+                     pending->topic, (int)pending->partition, (long long)pending->offset, why,
+                     (long long)pause);
+}
+
+//  A held message was answered for good (applied, or refused as such): its partition moves on.
+static void
+s_release (s_listener_t *self, const kl_pending_t *pending)
+{
+    size_t index = s_held (self, pending->topic, pending->partition);
+    if (index == self->held_count)
+        return;
+    if (self->held[index].at.offset == pending->offset)
+        self->held[index].at.offset = -1;
+    //  Once the held message went through, and what failed after it was read again.
+    if (self->held[index].at.offset < 0 && pending->offset >= self->held[index].upto)
+        self->held[index] = self->held[--self->held_count];
+    if (self->held_count == 0 && !self->held_all)
+        self->rewinds = 0;
+}
+
+//  When the pause is over: each held partition is read again from its held message.
+static void
+s_rewind (s_listener_t *self)
+{
+    if (!self->rewind_at || zclock_mono () < self->rewind_at)
+        return;
+    self->rewind_at = 0;
+    self->rewinds++;
+    for (size_t index = 0; index < self->held_count; index++) {
+        const kl_dead_source_t *held = &self->held[index].at;
+        if (held->offset < 0)
+            continue;
+        rd_kafka_topic_partition_list_t *list =
+            s_partition_list (held->topic, held->partition, held->offset);
+        rd_kafka_error_t *error = rd_kafka_seek_partitions (self->consumer, list, 0);
+        if (error) {
+            self->host->log (self->host, JOBD_LOG_WARN, "kafka: cannot read %s/%d again: %s",
+                             held->topic, (int)held->partition, rd_kafka_error_string (error));
+            rd_kafka_error_destroy (error);
+        }
+        rd_kafka_resume_partitions (self->consumer, list);
+        rd_kafka_topic_partition_list_destroy (list);
+    }
 }
 
 //  Commits what s_commit marked, in one request: one per message cost an OffsetCommit (and a
@@ -392,26 +563,22 @@ s_commit_flush (s_listener_t *self)
     }
     if (self->commits->cnt == 0)
         return;
-    rd_kafka_commit (self->consumer, self->commits, 1);
+    //  A partition with a dead letter Kafka has not confirmed, or a message the store could not
+    //  take, keeps its offset below it: what was answered after it is committed later.
+    rd_kafka_topic_partition_list_t *held = rd_kafka_topic_partition_list_new (16);
+    bool holding = kl_dead_waiting (self->letters) > 0 || self->held_count > 0 || self->held_all;
+    for (int index = 0; holding && index < self->commits->cnt;) {
+        const rd_kafka_topic_partition_t *entry = &self->commits->elems[index];
+        if (s_floor (self, entry->topic, entry->partition) < entry->offset) {
+            s_mark (held, entry->topic, entry->partition, entry->offset - 1);
+            rd_kafka_topic_partition_list_del_by_idx (self->commits, index);
+        } else
+            index++;
+    }
+    if (self->commits->cnt > 0)
+        rd_kafka_commit (self->consumer, self->commits, 1);
     rd_kafka_topic_partition_list_destroy (self->commits);
-    self->commits = rd_kafka_topic_partition_list_new (16);
-}
-
-//  The original bytes, intact, with the reason and where they came from in headers.
-static void
-s_dead_letter (s_listener_t *self, const rd_kafka_message_t *message, const char *reason)
-{
-    self->dead_lettered++;
-    char where[320];
-    snprintf (where, sizeof where, "%s/%d/%lld", rd_kafka_topic_name (message->rkt),
-              (int)message->partition, (long long)message->offset);
-    self->host->log (self->host, JOBD_LOG_WARN, "dead-lettered %s: %s", where, reason);
-    rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (self->dead_letter),
-                       RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
-                       RD_KAFKA_V_KEY (message->key, message->key_len),
-                       RD_KAFKA_V_VALUE (message->payload, message->len),
-                       RD_KAFKA_V_HEADER ("jobd-reason", reason, -1),
-                       RD_KAFKA_V_HEADER ("jobd-source", where, -1), RD_KAFKA_V_END);
+    self->commits = held;
 }
 
 //  Sends the observations packed so far as one batch event.
@@ -459,14 +626,12 @@ s_send_observation (s_listener_t *self, const jobd_event_t *event)
         s_batch_flush (self);
 }
 
-//  A message that cannot be observed: dead-lettered with the reason. The dead letter is
-//  produced with acks=all and flushed before the offset moves on.
+//  A message that cannot be observed: dead-lettered with the reason (the original bytes, or a
+//  form that fits, see kl_dead.h). Its offset moves on once Kafka confirms the letter.
 static void
 s_refuse (s_listener_t *self, const rd_kafka_message_t *message, const char *reason)
 {
-    s_dead_letter (self, message, reason);
-    rd_kafka_flush (self->producer, 10000);
-    s_commit_dead (self, message);
+    kl_dead_send (self->letters, message, reason);
 }
 
 static void
@@ -505,16 +670,19 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     memcpy (stream, topic, topic_size);
     stream[topic_size] = '/';
     kl_json_format_integer (stream + topic_size + 1, message->partition);
+    //  Read again after the store could not take it: without its position (see held).
+    size_t held = self->held_count ? s_held (self, topic, message->partition) : 0;
+    bool positioned = held == self->held_count || message->offset > self->held[held].upto;
     if (event) {
         jobd_event_set (&event->id, id);
-        jobd_event_set (&event->stream, stream);
+        jobd_event_set (&event->stream, positioned ? stream : NULL);
     } else {
         event = &view;
         view.id = id;
-        view.stream = stream;
+        view.stream = positioned ? stream : NULL;
     }
     event->reply = true;
-    event->pos = (uint64_t)message->offset + 1;
+    event->pos = positioned ? (uint64_t)message->offset + 1 : 0;
     //  What the plugin added must hold too (a topic name near its limit makes too long a
     //  stream): an event the broker would refuse is dead-lettered now, not left waiting.
     kl_pending_t *pending = NULL;
@@ -542,7 +710,7 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
 static void
 s_on_answer (s_listener_t *self, const msgpack_object *map)
 {
-    char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "";
+    char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "", error[32] = "";
     bool ok = false;
     for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
          index++) {
@@ -561,6 +729,9 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
         if (kv->key.via.str.size == 6 && !memcmp (kv->key.via.str.ptr, "reason", 6) &&
             kv->val.type == MSGPACK_OBJECT_STR)
             snprintf (why, sizeof why, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
+        if (kv->key.via.str.size == 5 && !memcmp (kv->key.via.str.ptr, "error", 5) &&
+            kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof error)
+            snprintf (error, sizeof error, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
     }
     size_t skipped = 0;
     kl_pending_t *pending = kl_pending_queue_answer (self->pending, re, &skipped);
@@ -576,6 +747,17 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
             self->host->log (self->host, JOBD_LOG_ERROR, "the broker refused %s: %s", re, why);
         return;
     }
+    //  Refused for what the store holds (an unknown job, ...) is an answer for good; anything
+    //  else (a full map, a commit that failed) is not: the message was not applied.
+    bool for_good = ok || !strcmp (error, "ENOTFOUND") || !strcmp (error, "ESTATE") ||
+                    !strcmp (error, "EEXIST") || !strcmp (error, "EPROTO") ||
+                    !strcmp (error, "ETOOBIG");
+    if (!for_good) {
+        s_hold (self, pending, why[0] ? why : error);
+        kl_pending_queue_pop (self->pending);
+        return;
+    }
+    s_release (self, pending);
     if (!ok) {
         //  Refused by the broker (an unknown job, ...): logged and counted; the event itself
         //  is valid, so it is not dead-lettered twice over.
@@ -717,7 +899,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         //  Then whatever else is ready, up to a bound: the sockets are looked at once per turn.
         //  With too much in flight, answers are awaited instead.
         rd_kafka_message_t *message = NULL;
-        if (kl_pending_queue_size (self->pending) < S_IN_FLIGHT_MAX)
+        if (kl_pending_queue_size (self->pending) < S_IN_FLIGHT_MAX &&
+            !kl_dead_full (self->letters))
             message = rd_kafka_consumer_poll (self->consumer, 50);
         else {
             zmq_pollitem_t answers = {zsock_resolve (bus), 0, ZMQ_POLLIN, 0};
@@ -730,6 +913,9 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         }
         s_batch_flush (self);
         rd_kafka_poll (self->producer, 0);
+        kl_dead_retry (self->letters);
+        rd_kafka_poll (self->dead_producer, 0);
+        s_rewind (self);
         while (zsock_events (bus) & ZMQ_POLLIN)
             s_on_reply (self);
         s_commit_flush (self);
@@ -741,6 +927,10 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
             zstr_free (&command);
         }
     }
+    //  Dead letters Kafka confirms in the next moment move their offsets now; the rest are read
+    //  again, and dead-lettered again, at the next start.
+    if (kl_dead_waiting (self->letters) > 0)
+        rd_kafka_flush (self->dead_producer, 2000);
     s_commit_flush (self);
     //  What Kafka confirms in the next moment moves the cursor now; the rest is sent again at
     //  the next start.

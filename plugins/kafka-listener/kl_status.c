@@ -64,8 +64,10 @@ s_load (const void *payload, size_t size, char *reason, size_t reason_size)
     msgpack_unpacked_init (&unpacked);
     json_t *root = NULL;
     char why[200] = "";
+    //  One reader for both, held to the same rules: a string that is not UTF-8 (key or value,
+    //  at any depth) is refused, as jansson refuses it in JSON.
     if (jobd_msgpack_unpack (payload, size, &unpacked, why, sizeof why) == 0)
-        root = jobd_json_from_msgpack (&unpacked.data); //  one reader for both
+        root = jobd_json_from_msgpack_strict (&unpacked.data, reason, reason_size);
     else
         snprintf (reason, reason_size,
                   "neither a JSON object nor a msgpack map (read as msgpack: %s)", why);
@@ -436,8 +438,9 @@ kl_status_decode_jansson (const void *payload, size_t size, const kl_options_t *
             json_object_set (rest, key, value);
         }
         char *detail = rest ? json_dumps (rest, JSON_COMPACT) : NULL;
-        if (detail && strlen (detail) > JOBD_DETAIL_MAX)
-            detail[JOBD_DETAIL_MAX] = 0;
+        //  Cut at a character's start: a cut inside one would not be UTF-8.
+        if (detail)
+            detail[jobd_utf8_cut (detail, strlen (detail), JOBD_DETAIL_MAX)] = 0;
         json_decref (rest);
         if (jobd_event_set (&event->id, id ? id : fallback_id) ||
             jobd_event_set (&event->source, options->source) || jobd_event_set (&event->job, job) ||

@@ -1,5 +1,6 @@
 //  Integration test harness, Kafka side (see harness_kafka.h).
 #include "harness_kafka.h"
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,4 +26,72 @@ bool
 harness_kafka_command (harness_proc_t *mock, const char *command, const char *answer)
 {
     return harness_proc_say (mock, command) == 0 && harness_proc_wait_out (mock, answer, 10000);
+}
+
+void
+harness_kafka_mock_stop (harness_proc_t *mock)
+{
+    kill (mock->pid, SIGTERM);
+    harness_proc_finish (mock, 10000);
+}
+
+rd_kafka_t *
+harness_kafka_client (const char *brokers, rd_kafka_type_t type, const char *group)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+    char error[256];
+    bool ok = rd_kafka_conf_set (conf, "bootstrap.servers", brokers, error, sizeof error) ==
+              RD_KAFKA_CONF_OK;
+    if (type == RD_KAFKA_PRODUCER)
+        ok = ok && rd_kafka_conf_set (conf, "message.max.bytes", "10000000", error, sizeof error) ==
+                       RD_KAFKA_CONF_OK;
+    else
+        ok = ok &&
+             rd_kafka_conf_set (conf, "group.id", group, error, sizeof error) == RD_KAFKA_CONF_OK &&
+             rd_kafka_conf_set (conf, "enable.auto.commit", "false", error, sizeof error) ==
+                 RD_KAFKA_CONF_OK;
+    if (!ok) {
+        rd_kafka_conf_destroy (conf);
+        return NULL;
+    }
+    return rd_kafka_new (type, conf, error, sizeof error);
+}
+
+rd_kafka_t *
+harness_kafka_reader (const char *brokers, const char *topic, int partitions)
+{
+    rd_kafka_t *consumer = harness_kafka_client (brokers, RD_KAFKA_CONSUMER, "jobd-test-reader");
+    if (!consumer)
+        return NULL;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (partitions);
+    for (int partition = 0; partition < partitions; partition++)
+        rd_kafka_topic_partition_list_add (list, topic, partition)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t err = rd_kafka_assign (consumer, list);
+    rd_kafka_topic_partition_list_destroy (list);
+    if (err) {
+        rd_kafka_destroy_flags (consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        return NULL;
+    }
+    return consumer;
+}
+
+int64_t
+harness_kafka_committed (const char *brokers, const char *group, const char *topic, int partitions)
+{
+    rd_kafka_t *reader = harness_kafka_client (brokers, RD_KAFKA_CONSUMER, group);
+    if (!reader)
+        return -1;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (partitions);
+    for (int partition = 0; partition < partitions; partition++)
+        rd_kafka_topic_partition_list_add (list, topic, partition);
+    int64_t sum = -1;
+    if (rd_kafka_committed (reader, list, 5000) == 0) {
+        sum = 0;
+        for (int index = 0; index < list->cnt; index++)
+            sum += list->elems[index].offset > 0 ? list->elems[index].offset : 0;
+    }
+    rd_kafka_topic_partition_list_destroy (list);
+    rd_kafka_destroy_flags (reader, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return sum;
 }

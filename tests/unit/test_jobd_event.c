@@ -1,5 +1,6 @@
 //  Events on the wire: round trips of every type, and every way a message can be wrong.
 #include "jobd_event.h"
+#include "jobd_plugin.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1129,6 +1130,100 @@ test_flat_reading_agrees (void **state)
     jobd_event_destroy (&event);
 }
 
+//  Every string of an event that comes to jobd (commands, observations, plugin outputs) is valid
+//  UTF-8, as JSON events already had to be: a store that holds only UTF-8 can always be written
+//  as JSON. A transition is what jobd makes from its store: one that carries a string an older
+//  jobd stored is still read, so that it can be shown.
+static void
+test_strings_must_be_utf8 (void **state)
+{
+    static const struct {
+        jobd_event_type_t type;
+        const char *key;
+    } fields[] = {
+        {JOBD_EVENT_SUBMIT, "name"},
+        {JOBD_EVENT_SUBMIT, "spec"},
+        {JOBD_EVENT_SUBMIT, "kind"},
+        {JOBD_EVENT_TRACK, "ext"},
+        {JOBD_EVENT_TRACK, "backend"},
+        {JOBD_EVENT_CANCEL, "job"},
+        {JOBD_EVENT_RETRY, "src"},
+        {JOBD_EVENT_OBSERVED, "ext"},
+        {JOBD_EVENT_OBSERVED, "error"},
+        {JOBD_EVENT_OBSERVED, "name"},
+        {JOBD_EVENT_OBSERVED, "detail"},
+        {JOBD_EVENT_OBSERVED, "id"},
+        {JOBD_EVENT_OBSERVED, "backend"},
+        {JOBD_EVENT_STALE, "job"},
+        {JOBD_EVENT_PLUGIN_STATUS, "detail"},
+        {JOBD_EVENT_CURSOR, "name"},
+    };
+    static const char *bad[] = {
+        "\xff",         "caf\xe9",          "ok \xc3",    "\xc0\xaf",
+        "\xed\xa0\x80", "\xf4\x90\x80\x80", "x\xe2\x82y", "\x80 lone",
+    };
+    char quoted[64];
+    for (size_t index = 0; index < sizeof fields / sizeof fields[0]; index++) {
+        snprintf (quoted, sizeof quoted, "field '%s': not valid UTF-8", fields[index].key);
+        for (size_t which = 0; which < sizeof bad / sizeof bad[0]; which++)
+            s_variant_refused (fields[index].type, true, fields[index].key, STR (bad[which]),
+                               JOBD_EPROTO, quoted);
+        //  Valid multi-byte text is fine.
+        jobd_event_t *decoded =
+            s_variant_accepted (fields[index].type, true, fields[index].key,
+                                STR ("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+        jobd_event_destroy (&decoded);
+    }
+    //  The reason says where, and never quotes the bad bytes themselves.
+    jobd_event_t *event = s_valid (JOBD_EVENT_OBSERVED, true);
+    jobd_event_set (&event->name, "ab\xff");
+    char reason[256] = "";
+    assert_int_equal (jobd_event_validate (event, reason, sizeof reason), JOBD_EPROTO);
+    assert_string_equal (reason, "field 'name': not valid UTF-8 (byte 0xff at offset 2)");
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (event, &data, &size, NULL, 0), JOBD_EPROTO);
+    jobd_event_destroy (&event);
+    //  A transition read from a store an older jobd wrote keeps its bytes.
+    jobd_event_t *transition =
+        s_variant_accepted (JOBD_EVENT_TRANSITION, true, "name", STR ("old \xff name"));
+    assert_string_equal (transition->name, "old \xff name");
+    jobd_event_destroy (&transition);
+}
+
+//  Text from a backend is not held to UTF-8: a plugin's event with such bytes is sent with
+//  U+FFFD for them (jobd_plugin_send), never refused and lost.
+static void
+test_plugins_send_fixed_text (void **state)
+{
+    jobd_event_t *event = s_valid (JOBD_EVENT_OBSERVED, true);
+    jobd_event_set (&event->error, "Spark job 3 failed: caf\xc3"); //  cut inside a character
+    jobd_event_set (&event->name, "\xff ok");
+    jobd_event_t *copy = jobd_event_dup (event);
+    assert_int_equal (jobd_event_fix_utf8 (copy), 2);
+    assert_string_equal (copy->error, "Spark job 3 failed: caf\xef\xbf\xbd");
+    assert_string_equal (copy->name, "\xef\xbf\xbd ok");
+    assert_int_equal (jobd_event_fix_utf8 (copy), 0);
+    jobd_event_destroy (&copy);
+    zsock_t *broker = zsock_new_pair ("@inproc://test-plugin-send");
+    zsock_t *plugin = zsock_new_pair (">inproc://test-plugin-send");
+    assert_int_equal (jobd_plugin_send (plugin, event), 0);
+    zframe_t *frame = zframe_recv (broker);
+    assert_non_null (frame);
+    jobd_event_t *received = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (frame), zframe_size (frame), &received, NULL, 0), 0);
+    assert_string_equal (received->error, "Spark job 3 failed: caf\xef\xbf\xbd");
+    assert_string_equal (received->name, "\xef\xbf\xbd ok");
+    //  The plugin's own event is left as it was.
+    assert_string_equal (event->name, "\xff ok");
+    jobd_event_destroy (&received);
+    zframe_destroy (&frame);
+    zsock_destroy (&plugin);
+    zsock_destroy (&broker);
+    jobd_event_destroy (&event);
+}
+
 int
 main (void)
 {
@@ -1151,6 +1246,8 @@ main (void)
         cmocka_unit_test (test_deep_nesting),
         cmocka_unit_test (test_pack_to_writes_what_the_packer_writes),
         cmocka_unit_test (test_flat_reading_agrees),
+        cmocka_unit_test (test_strings_must_be_utf8),
+        cmocka_unit_test (test_plugins_send_fixed_text),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

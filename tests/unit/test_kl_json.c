@@ -1,6 +1,6 @@
 //  kafka-listener's JSON writer: the bytes jansson writes for the same object (the outbound
 //  topic's format did not change when the plugin stopped building jansson trees), and the
-//  UTF-8 jansson refuses, refused.
+//  bytes jansson refuses written as U+FFFD.
 #include "jobd_utf8.h"
 #include "kl_json.h"
 #include <jansson.h>
@@ -57,26 +57,38 @@ test_same_bytes_as_jansson (void **state)
     assert_null (json.data);
 }
 
+//  What jansson refuses (json_string returns NULL) is written all the same, its invalid bytes as
+//  U+FFFD (what Python's errors="replace" reads): a field is never dropped from a transition.
 static void
-test_utf8_as_jansson_counts_it (void **state)
+test_invalid_utf8_written_as_replacement (void **state)
 {
-    static const char *bad[] = {
-        "\x80",             //  a lone continuation byte
-        "\xc0\xaf",         //  overlong
-        "\xe0\x80\xaf",     //  overlong
-        "\xed\xa0\x80",     //  a surrogate
-        "\xf4\x90\x80\x80", //  past U+10FFFF
-        "\xf5\x80\x80\x80", //  never used
-        "ab\xc3",           //  cut short
-        "\xe2\x82x",        //  not a continuation
+    static const struct {
+        const char *bytes;
+        const char *written;
+    } bad[] = {
+        {"\x80", "\xef\xbf\xbd"},                                 //  a lone continuation
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 //  overlong
+        {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, //  overlong
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, //  a surrogate
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, //  > U+10FFFF
+        {"\xf5\x80\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, //  never used
+        {"ab\xc3", "ab\xef\xbf\xbd"},                                             //  cut short
+        {"\xe2\x82x \"q\"", "\xef\xbf\xbdx \"q\""}, //  not a continuation
     };
     kl_json_t json = {0};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        assert_false (jobd_utf8_valid (bad[index], strlen (bad[index])));
-        assert_null (json_string (bad[index]));
+        assert_false (jobd_utf8_valid (bad[index].bytes, strlen (bad[index].bytes)));
+        assert_null (json_string (bad[index].bytes));
         kl_json_begin (&json);
-        assert_false (kl_json_string (&json, "name", bad[index]));
-        assert_string_equal (kl_json_end (&json), "{}");
+        assert_false (kl_json_string (&json, "name", bad[index].bytes));
+        kl_json_integer (&json, "seq", 3);
+        const char *text = kl_json_end (&json);
+        //  jansson writes the replaced text the same way.
+        json_t *object = json_pack ("{s:s, s:I}", "name", bad[index].written, "seq", (json_int_t)3);
+        char *expected = json_dumps (object, JSON_COMPACT);
+        assert_string_equal (text, expected);
+        free (expected);
+        json_decref (object);
     }
     for (size_t index = 0; index < sizeof s_strings / sizeof s_strings[0]; index++)
         assert_true (jobd_utf8_valid (s_strings[index], strlen (s_strings[index])));
@@ -97,10 +109,11 @@ test_integers_and_nul_as_jansson_writes_them (void **state)
     kl_json_t json = {0};
     kl_json_begin (&json);
     assert_true (kl_json_string_n (&json, "job", "a\0b\"", 4));
-    assert_false (kl_json_string_n (&json, "ext", "ab\xc3", 3)); //  cut in a sequence
+    assert_false (kl_json_string_n (&json, "ext", "a\0\xc3", 3)); //  cut in a sequence
     const char *text = kl_json_end (&json);
     json_t *object = json_object ();
     json_object_set_new (object, "job", json_stringn ("a\0b\"", 4));
+    json_object_set_new (object, "ext", json_stringn ("a\0\xef\xbf\xbd", 5));
     char *expected = json_dumps (object, JSON_COMPACT);
     assert_string_equal (text, expected);
     free (expected);
@@ -113,7 +126,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_same_bytes_as_jansson),
-        cmocka_unit_test (test_utf8_as_jansson_counts_it),
+        cmocka_unit_test (test_invalid_utf8_written_as_replacement),
         cmocka_unit_test (test_integers_and_nul_as_jansson_writes_them),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,6 +1,7 @@
 //  kafka-listener's reader of producers' status events: JSON and msgpack, the word mapping, and
 //  every way a payload can be wrong (each refused with a reason for the dead-letter header).
 #include "kl_status.h"
+#include "jobd_utf8.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,6 +217,86 @@ test_fast_path_reads_as_jansson (void **state)
     }
 }
 
+//  {"ext": ext, "state": "RUNNING", key: value} in msgpack: a status event as a msgpack
+//  producer writes it, any of its strings as given.
+static int
+s_msgpack_decode (const char *ext, const char *key, const char *value, char *reason,
+                  size_t reason_size)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    const char *strings[] = {"ext", ext, "state", "RUNNING", key, value};
+    for (size_t index = 0; index < 6; index++) {
+        msgpack_pack_str (&pk, strlen (strings[index]));
+        msgpack_pack_str_body (&pk, strings[index], strlen (strings[index]));
+    }
+    jobd_event_t *event = NULL;
+    int rc = kl_status_decode (buffer.data, buffer.size, &s_options, "t/0/9", &event, NULL, reason,
+                               reason_size);
+    if (rc == 0) {
+        assert_non_null (event);
+        jobd_event_destroy (&event);
+    } else
+        assert_null (event);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  A msgpack event is held to the rule a JSON one is (jansson refuses invalid UTF-8): any string
+//  in it, key or value, at any depth, that is not UTF-8 has it refused, and so dead-lettered.
+static void
+test_msgpack_strings_must_be_utf8 (void **state)
+{
+    char reason[256];
+    assert_int_equal (s_msgpack_decode ("x", "name", "caf\xc3\xa9", reason, sizeof reason), 0);
+    //  ext, key, value, and what the reason must say. A key that goes to the detail, or its
+    //  value: refused, not dropped from the detail.
+    static const char *cases[][4] = {
+        {"caf\xe9", "name", "n", "field 'ext': not valid UTF-8"},
+        {"x", "name", "\xff\xfe", "field 'name': not valid UTF-8"},
+        {"x", "error", "boom \xc3", "field 'error': not valid UTF-8"},
+        {"x", "progress", "\xed\xa0\x80", "field 'progress': not valid UTF-8"},
+        {"x", "st\xffte", "RUNNING", "a key is not valid UTF-8"},
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        assert_int_equal (s_msgpack_decode (cases[index][0], cases[index][1], cases[index][2],
+                                            reason, sizeof reason),
+                          JOBD_EPROTO);
+        assert_non_null (strstr (reason, cases[index][3]));
+    }
+    //  The same event in JSON is refused too (by jansson).
+    s_decode ("{\"ext\":\"caf\xe9\",\"state\":\"RUNNING\"}", JOBD_EPROTO, "invalid JSON");
+}
+
+//  The detail is cut to its limit at a character's start: never into invalid UTF-8, which the
+//  event's validation would refuse.
+static void
+test_long_detail_cut_on_a_character (void **state)
+{
+    //  {"ext":"x","state":"RUNNING","notes":"€€€..."}: 3 bytes a character, past the limit.
+    size_t count = JOBD_DETAIL_MAX / 3 + 10;
+    char *payload = (char *)malloc (count * 3 + 64);
+    size_t size = (size_t)sprintf (payload, "{\"ext\":\"x\",\"state\":\"RUNNING\",\"notes\":\"");
+    for (size_t index = 0; index < count; index++, size += 3)
+        memcpy (payload + size, "\xe2\x82\xac", 3);
+    size += (size_t)sprintf (payload + size, "\"}");
+    for (int shift = 0; shift < 3; shift++) {
+        //  Each alignment of the limit inside a character.
+        jobd_event_t *event = s_decode (payload, 0, NULL);
+        assert_true (strlen (event->detail) <= JOBD_DETAIL_MAX);
+        assert_true (jobd_utf8_valid (event->detail, strlen (event->detail)));
+        jobd_event_destroy (&event);
+        //  One more ASCII byte in the key moves the cut by one.
+        memmove (payload + 32, payload + 31, size - 31 + 1);
+        payload[31] = 'x';
+        size++;
+    }
+    free (payload);
+}
+
 int
 main (void)
 {
@@ -226,6 +307,8 @@ main (void)
         cmocka_unit_test (test_bad_payloads_have_reasons),
         cmocka_unit_test (test_heartbeat_promise),
         cmocka_unit_test (test_fast_path_reads_as_jansson),
+        cmocka_unit_test (test_msgpack_strings_must_be_utf8),
+        cmocka_unit_test (test_long_detail_cut_on_a_character),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

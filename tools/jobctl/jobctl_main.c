@@ -9,6 +9,7 @@
 #include "jobd_store.h"
 #include "jobd_store_verify.h"
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -94,11 +95,12 @@ static const char *s_usage_text =
     "  -h, --help       this help (also: jobctl COMMAND --help)\n"
     "  -V, --version    the version\n"
     "Exit codes: 0 done (cancel --wait: the job is CANCELLED), 1 jobd refused the request\n"
-    "  (or our CURVE key), 2 usage, 3 jobd unreachable, 4 not found; cancel --wait only: 5 the\n"
-    "  backend refused the kill or it did not take effect (the reason is on stderr and in\n"
-    "  jobctl show), 6 the job ended otherwise (SUCCEEDED, FAILED, LOST), 7 no outcome before\n"
-    "  the timeout; 8 the store read while jobd is down is damaged (see jobd --verify); 9\n"
-    "  permission denied (the admin socket is not open to this user).\n";
+    "  (or our CURVE key, or the output could not be written), 2 usage, 3 jobd unreachable, 4\n"
+    "  not found; cancel --wait only: 5 the backend refused the kill or it did not take effect\n"
+    "  (the reason is on stderr and in jobctl show), 6 the job ended otherwise (SUCCEEDED,\n"
+    "  FAILED, LOST), 7 no outcome before the timeout; 8 the store read while jobd is down is\n"
+    "  damaged (see jobd --verify); 9 permission denied (the admin socket is not open to this\n"
+    "  user).\n";
 
 static int s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -199,7 +201,8 @@ s_send_event (const s_options_t *options, jobd_event_t *event, bool print_job)
         jobd_admin_string (&reply.data, "outcome", outcome, sizeof outcome);
         if (options->json) {
             json_t *json = jobctl_json_from_msgpack (&reply.data);
-            jobctl_print_json (stdout, json);
+            if (jobctl_print_json (stdout, json))
+                code = EXIT_FAILED;
             json_decref (json);
         } else if (print_job)
             printf ("%s\n", job);
@@ -446,6 +449,7 @@ typedef struct {
     const s_options_t *options;
     json_t *array;
     uint64_t count;
+    bool failed; //  a record could not be added to the array (out of memory)
 } s_ls_t;
 
 static bool
@@ -458,11 +462,26 @@ s_ls_print (const jobd_job_t *job, void *arg)
         return true;
     if (ls->count++ == options->limit)
         return false;
-    if (ls->array)
-        json_array_append_new (ls->array, jobctl_json_from_job (job));
+    if (options->json)
+        ls->failed = !ls->array || json_array_append_new (ls->array, jobctl_json_from_job (job)) ||
+                     ls->failed;
     else
         jobctl_print_job_row (stdout, job);
     return true;
+}
+
+//  Prints ls's array, when it makes one. Returns an exit code.
+static int
+s_print_array (s_ls_t *ls)
+{
+    if (!ls->options->json)
+        return EXIT_OK;
+    int code = ls->failed || !ls->array ? s_fail (EXIT_FAILED, "out of memory listing the jobs")
+               : jobctl_print_json (stdout, ls->array) ? EXIT_FAILED
+                                                       : EXIT_OK;
+    json_decref (ls->array);
+    ls->array = NULL;
+    return code;
 }
 
 static uint32_t
@@ -524,18 +543,15 @@ s_ls_from_store (const s_options_t *options)
     int code = s_open_store (options, &store);
     if (code)
         return code;
-    s_ls_t ls = {options, options->json ? json_array () : NULL, 0};
-    if (!ls.array)
+    s_ls_t ls = {options, options->json ? json_array () : NULL, 0, false};
+    if (!options->json)
         jobctl_print_job_header (stdout);
     int rc = jobd_store_scan (store, mask, s_ls_print, &ls);
-    if (ls.array) {
-        jobctl_print_json (stdout, ls.array);
-        json_decref (ls.array);
-    }
+    code = s_print_array (&ls);
     jobd_store_destroy (&store);
     if (rc == JOBD_ECORRUPT)
         return s_damaged (options, "a job record or index entry does not read");
-    return rc ? s_fail (EXIT_FAILED, "reading the store: %s", jobd_strerror (rc)) : EXIT_OK;
+    return rc ? s_fail (EXIT_FAILED, "reading the store: %s", jobd_strerror (rc)) : code;
 }
 
 //  Prints a reply's "jobs" array.
@@ -545,8 +561,8 @@ s_print_jobs (const s_options_t *options, const msgpack_object *reply)
     const msgpack_object *jobs = jobd_admin_lookup (reply, "jobs");
     if (!jobs || jobs->type != MSGPACK_OBJECT_ARRAY)
         return s_fail (EXIT_FAILED, "reply without a jobs list");
-    s_ls_t ls = {options, options->json ? json_array () : NULL, 0};
-    if (!ls.array)
+    s_ls_t ls = {options, options->json ? json_array () : NULL, 0, false};
+    if (!options->json)
         jobctl_print_job_header (stdout);
     for (uint32_t index = 0; index < jobs->via.array.size; index++) {
         jobd_job_t *job = NULL;
@@ -557,17 +573,14 @@ s_print_jobs (const s_options_t *options, const msgpack_object *reply)
             fprintf (stderr, "jobctl: skipping a job record: %s\n", reason);
         jobd_job_destroy (&job);
     }
-    if (ls.array) {
-        jobctl_print_json (stdout, ls.array);
-        json_decref (ls.array);
-    }
+    int code = s_print_array (&ls);
     const msgpack_object *truncated = jobd_admin_lookup (reply, "truncated");
     if (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN && truncated->via.boolean)
         fprintf (stderr,
                  "jobctl: list truncated at %" PRIu64 " jobs (use --limit; jobd answers at most "
                  "10000 a query: narrow it with --state, --kind or --name)\n",
                  ls.count);
-    return EXIT_OK;
+    return code;
 }
 
 static void
@@ -615,25 +628,31 @@ s_cmd_ls (const s_options_t *options, int argc, char **argv)
     return code;
 }
 
-static void
+//  Returns an exit code.
+static int
 s_print_show (const s_options_t *options, const jobd_job_t *job, jobd_event_t **history,
               size_t count)
 {
     if (options->json) {
         json_t *json = json_object ();
-        json_object_set_new (json, "job", jobctl_json_from_job (job));
         json_t *array = json_array ();
-        for (size_t index = 0; index < count; index++)
-            json_array_append_new (array, jobctl_json_from_event (history[index]));
-        json_object_set_new (json, "history", array);
-        jobctl_print_json (stdout, json);
+        bool failed =
+            !json || !array || json_object_set_new (json, "job", jobctl_json_from_job (job));
+        for (size_t index = 0; !failed && index < count; index++)
+            failed = json_array_append_new (array, jobctl_json_from_event (history[index]));
+        failed = failed || json_object_set (json, "history", array);
+        int code = failed                             ? s_fail (EXIT_FAILED, "out of memory")
+                   : jobctl_print_json (stdout, json) ? EXIT_FAILED
+                                                      : EXIT_OK;
+        json_decref (array);
         json_decref (json);
-        return;
+        return code;
     }
     jobctl_print_job (stdout, job);
     printf ("history:\n");
     for (size_t index = 0; index < count; index++)
         jobctl_print_transition (stdout, history[index]);
+    return EXIT_OK;
 }
 
 static int
@@ -650,7 +669,7 @@ s_show_from_store (const s_options_t *options, const char *id)
     if (rc == 0)
         rc = jobd_store_history (store, id, &history, &count);
     if (rc == 0)
-        s_print_show (options, job, history, count);
+        code = s_print_show (options, job, history, count);
     else if (rc == JOBD_ECORRUPT) {
         char what[128];
         snprintf (what, sizeof what, "job '%s' or its history does not read", id);
@@ -695,7 +714,9 @@ s_cmd_show (const s_options_t *options, int argc, char **argv)
                 if (jobd_event_from_object (&history->via.array.ptr[index], &events[decoded],
                                             reason, sizeof reason) == 0)
                     decoded++;
-            s_print_show (options, job, events, decoded);
+                else
+                    fprintf (stderr, "jobctl: skipping history entry %zu: %s\n", index + 1, reason);
+            code = s_print_show (options, job, events, decoded);
             jobd_store_history_free (&events, decoded);
         }
         jobd_job_destroy (&job);
@@ -766,8 +787,9 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
         return s_stats_from_store (options);
     if (code)
         return code;
+    int printed = EXIT_OK;
     if (options->json)
-        jobctl_print_json (stdout, json);
+        printed = jobctl_print_json (stdout, json) ? EXIT_FAILED : EXIT_OK;
     else if (strcmp (what, "plugins") == 0) {
         printf ("%-16s %-10s %-10s %s\n", "NAME", "VERSION", "STATUS", "DETAIL");
         size_t index;
@@ -788,7 +810,7 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
             printf ("  %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
     }
     json_decref (json);
-    return EXIT_OK;
+    return printed;
 }
 
 //  cursors: the list; cursors drop NAME: remove one.
@@ -806,8 +828,9 @@ s_cmd_cursors (const s_options_t *options, int argc, char **argv)
     int code = s_query_json (options, &request, &json);
     if (code)
         return code;
+    int printed = EXIT_OK;
     if (options->json)
-        jobctl_print_json (stdout, json);
+        printed = jobctl_print_json (stdout, json) ? EXIT_FAILED : EXIT_OK;
     else if (drop)
         printf ("cursor %s removed\n", argv[1]);
     else {
@@ -831,7 +854,7 @@ s_cmd_cursors (const s_options_t *options, int argc, char **argv)
             fprintf (stderr, "jobctl: list truncated at %zu cursors\n", index);
     }
     json_decref (json);
-    return EXIT_OK;
+    return printed;
 }
 
 static int
@@ -865,7 +888,7 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
     }
     zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
     long seen = 0;
-    while (!zsys_interrupted && (options->count <= 0 || seen < options->count)) {
+    while (code == EXIT_OK && !zsys_interrupted && (options->count <= 0 || seen < options->count)) {
         void *which = zpoller_wait (poller, -1);
         if (which && which == monitor) {
             char why[512];
@@ -896,15 +919,19 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
             seen++;
             if (options->json) {
                 json_t *json = jobctl_json_from_event (event);
-                jobctl_print_json (stdout, json);
+                if (jobctl_print_json (stdout, json))
+                    code = EXIT_FAILED;
                 json_decref (json);
-            } else if (event->type == JOBD_EVENT_STALE)
-                jobctl_print_stale (stdout, event);
-            else if (event->type == JOBD_EVENT_CANCEL_FAILED)
-                jobctl_print_cancel_failed (stdout, event);
-            else
-                jobctl_print_transition (stdout, event);
-            fflush (stdout);
+            } else {
+                if (event->type == JOBD_EVENT_STALE)
+                    jobctl_print_stale (stdout, event);
+                else if (event->type == JOBD_EVENT_CANCEL_FAILED)
+                    jobctl_print_cancel_failed (stdout, event);
+                else
+                    jobctl_print_transition (stdout, event);
+                if (fflush (stdout) || ferror (stdout))
+                    code = s_fail (EXIT_FAILED, "cannot write the output: %s", strerror (errno));
+            }
         }
         jobd_event_destroy (&event);
         zmsg_destroy (&msg);
@@ -927,6 +954,35 @@ s_cmd_keygen (int argc, char **argv)
             "jobd's core/curve_clients folder\n",
             argv[0], argv[0]);
     return EXIT_OK;
+}
+
+//  Runs one command. Returns its exit code.
+static int
+s_command (const s_options_t *options, const char *command, int rest, char **args)
+{
+    if (strcmp (command, "submit") == 0)
+        return s_cmd_submit (options, rest, args);
+    if (strcmp (command, "track") == 0)
+        return s_cmd_track (options, rest, args);
+    if (strcmp (command, "ls") == 0)
+        return s_cmd_ls (options, rest, args);
+    if (strcmp (command, "show") == 0)
+        return s_cmd_show (options, rest, args);
+    if (strcmp (command, "cancel") == 0)
+        return s_cmd_cancel (options, rest, args);
+    if (options->wait)
+        return s_fail (EXIT_USAGE, "--wait is for cancel only");
+    if (strcmp (command, "retry") == 0)
+        return s_cmd_job_command (options, rest, args, JOBD_EVENT_RETRY);
+    if (strcmp (command, "observe") == 0)
+        return s_cmd_observe (options, rest, args);
+    if (strcmp (command, "watch") == 0)
+        return s_cmd_watch (options, rest, args);
+    if (strcmp (command, "cursors") == 0)
+        return s_cmd_cursors (options, rest, args);
+    if (strcmp (command, "plugins") == 0 || strcmp (command, "stats") == 0)
+        return s_cmd_query_print (options, rest, command);
+    return s_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
 }
 
 int
@@ -1106,27 +1162,12 @@ main (int argc, char *argv[])
     char reason[1024];
     if (jobctl_curve_set (curve_key, server_key, reason, sizeof reason))
         return s_fail (EXIT_USAGE, "%s", reason);
-    if (strcmp (command, "submit") == 0)
-        return s_cmd_submit (&options, rest, args);
-    if (strcmp (command, "track") == 0)
-        return s_cmd_track (&options, rest, args);
-    if (strcmp (command, "ls") == 0)
-        return s_cmd_ls (&options, rest, args);
-    if (strcmp (command, "show") == 0)
-        return s_cmd_show (&options, rest, args);
-    if (strcmp (command, "cancel") == 0)
-        return s_cmd_cancel (&options, rest, args);
-    if (options.wait)
-        return s_fail (EXIT_USAGE, "--wait is for cancel only");
-    if (strcmp (command, "retry") == 0)
-        return s_cmd_job_command (&options, rest, args, JOBD_EVENT_RETRY);
-    if (strcmp (command, "observe") == 0)
-        return s_cmd_observe (&options, rest, args);
-    if (strcmp (command, "watch") == 0)
-        return s_cmd_watch (&options, rest, args);
-    if (strcmp (command, "cursors") == 0)
-        return s_cmd_cursors (&options, rest, args);
-    if (strcmp (command, "plugins") == 0 || strcmp (command, "stats") == 0)
-        return s_cmd_query_print (&options, rest, command);
-    return s_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
+    int code = s_command (&options, command, rest, args);
+    //  An answer it could not write (a full disk, a closed pipe) is a failure, never silence.
+    if (fflush (stdout) != 0 || ferror (stdout)) {
+        int error = errno;
+        if (code == EXIT_OK)
+            code = s_fail (EXIT_FAILED, "cannot write the output: %s", strerror (error));
+    }
+    return code;
 }

@@ -1,6 +1,7 @@
 //  jobctl's output: human tables and lines by default, JSON for scripts.
 #include "jobctl_print.h"
 #include "jobd_json.h"
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -11,14 +12,21 @@ jobctl_json_from_msgpack (const msgpack_object *obj)
     return jobd_json_from_msgpack (obj);
 }
 
-void
+int
 jobctl_print_json (FILE *out, const json_t *value)
 {
-    char *text = json_dumps (value, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (text) {
-        fprintf (out, "%s\n", text);
-        free (text);
+    char *text = value ? json_dumps (value, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (!text) {
+        fprintf (stderr, "jobctl: cannot write the answer as JSON (%s)\n",
+                 value ? "json_dumps failed" : "out of memory");
+        return -1;
     }
+    int failed = fprintf (out, "%s\n", text) < 0;
+    free (text);
+    failed = fflush (out) != 0 || failed || ferror (out);
+    if (failed)
+        fprintf (stderr, "jobctl: cannot write the output: %s\n", strerror (errno));
+    return failed ? -1 : 0;
 }
 
 const char *

@@ -9,11 +9,14 @@
 #include <stdio.h>
 
 //  Returns a fresh JSON value for a msgpack object (maps with string keys become objects,
-//  bin becomes base64-free hex text). NULL when out of memory.
+//  bin becomes hex text, bytes that are not UTF-8 become U+FFFD: see jobd_json.h). NULL when out
+//  of memory.
 json_t *jobctl_json_from_msgpack (const msgpack_object *obj);
 
-//  Prints one JSON value on one line of out.
-void jobctl_print_json (FILE *out, const json_t *value);
+//  Prints one JSON value on one line of out, and flushes it. Returns 0, or -1 after saying why
+//  on stderr: value is NULL (out of memory), it cannot be written as JSON, or out refused the
+//  bytes (a full disk, a closed pipe). jobctl never prints nothing and exits 0.
+int jobctl_print_json (FILE *out, const json_t *value);
 
 //  Formats ms since the epoch as "YYYY-MM-DD HH:MM:SS" UTC into buffer ("-" for 0).
 const char *jobctl_format_time (int64_t ms, char *buffer, size_t size);
