@@ -22,8 +22,8 @@ enum {
     EXIT_USAGE = 2,
     EXIT_UNREACHABLE = 3,
     EXIT_NOTFOUND = 4,
-    EXIT_REFUSED = 5,      //  cancel --wait: the backend refused the kill, or it did not take effect
-    EXIT_ENDED = 6,        //  cancel --wait: the job ended otherwise (SUCCEEDED, FAILED, LOST)
+    EXIT_REFUSED = 5, //  cancel --wait: the backend refused the kill, or it did not take effect
+    EXIT_ENDED = 6,   //  cancel --wait: the job ended otherwise (SUCCEEDED, FAILED, LOST)
     EXIT_WAIT_TIMEOUT = 7, //  cancel --wait: no outcome before the timeout
     EXIT_DAMAGED = 8,      //  the store read while jobd is down is damaged
     EXIT_DENIED = 9        //  the admin socket is not open to this user
