@@ -187,11 +187,31 @@ s_json (kl_forward_t *self, const s_fields_t *fields, bool *replaced)
     return kl_json_end (json);
 }
 
+//  The log jumps to position: jobd dropped the entries before it (our cursor was removed while
+//  we were behind: jobctl cursors drop, or core/cursor_idle_max). They cannot be sent; said once,
+//  and the outbox moves past them once what is in flight is delivered. Returns false to wait.
+static bool
+s_skip_gap (kl_forward_t *self, uint64_t position)
+{
+    uint64_t from = kl_outbox_sent_upto (self->outbox) + 1;
+    if (!kl_outbox_skip_to (self->outbox, position)) {
+        self->full = true; //  read again once the deliveries in flight are in
+        return false;
+    }
+    self->host->log (self->host, JOBD_LOG_WARN,
+                     "transition log positions %llu to %llu were dropped by jobd before they were "
+                     "sent (the cursor was removed while behind): they are not on the topic",
+                     (unsigned long long)from, (unsigned long long)position - 1);
+    return true;
+}
+
 //  One transition as the outbound topic carries it: JSON, keyed by job id.
 static bool
 s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
 {
     kl_forward_t *self = (kl_forward_t *)arg;
+    if (position > kl_outbox_sent_upto (self->outbox) + 1 && !s_skip_gap (self, position))
+        return false;
     msgpack_object map;
     s_fields_t fields;
     const char *text = NULL;

@@ -50,6 +50,15 @@ kl_outbox_sent (kl_outbox_t *self, uint64_t position)
 }
 
 bool
+kl_outbox_skip_to (kl_outbox_t *self, uint64_t position)
+{
+    if (position <= self->sent_upto + 1 || self->done_upto != self->sent_upto)
+        return false;
+    self->done_upto = self->sent_upto = position - 1;
+    return true;
+}
+
+bool
 kl_outbox_done (kl_outbox_t *self, uint64_t position)
 {
     if (position <= self->done_upto || position > self->sent_upto)

@@ -25,6 +25,12 @@ size_t kl_outbox_room (const kl_outbox_t *self);
 //  Returns false (and records nothing) otherwise.
 bool kl_outbox_sent (kl_outbox_t *self, uint64_t position);
 
+//  The log has no entries from sent_upto + 1 to position - 1 (jobd dropped them: the reader's
+//  cursor was removed while it was behind): the next position sent is position. Only once
+//  nothing is in flight, so that the run the cursor may move over stays contiguous. Returns
+//  false (and records nothing) while something is in flight or when position leaves no gap.
+bool kl_outbox_skip_to (kl_outbox_t *self, uint64_t position);
+
 //  Kafka has position (or it was given up on). Returns false for a position not in flight.
 bool kl_outbox_done (kl_outbox_t *self, uint64_t position);
 

@@ -55,12 +55,34 @@ test_room_is_bounded_and_the_ring_wraps (void **state)
     kl_outbox_destroy (&outbox);
 }
 
+//  A gap in the log (jobd dropped entries after our cursor was removed) is moved past only once
+//  nothing is in flight, and the cursor then goes over it.
+static void
+test_a_gap_is_skipped_once_nothing_is_in_flight (void **state)
+{
+    kl_outbox_t *outbox = kl_outbox_new (10);
+    assert_true (kl_outbox_sent (outbox, 11));
+    assert_false (kl_outbox_skip_to (outbox, 40)); //  11 is in flight
+    assert_int_equal (kl_outbox_sent_upto (outbox), 11);
+    assert_true (kl_outbox_done (outbox, 11));
+    assert_false (kl_outbox_skip_to (outbox, 12)); //  no gap
+    assert_true (kl_outbox_skip_to (outbox, 40));
+    assert_int_equal (kl_outbox_sent_upto (outbox), 39);
+    assert_int_equal (kl_outbox_done_upto (outbox), 39);
+    assert_true (kl_outbox_sent (outbox, 40));
+    assert_true (kl_outbox_done (outbox, 40));
+    assert_int_equal (kl_outbox_done_upto (outbox), 40);
+    assert_int_equal (kl_outbox_room (outbox), KL_OUTBOX_MAX);
+    kl_outbox_destroy (&outbox);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_cursor_moves_over_the_delivered_run),
         cmocka_unit_test (test_room_is_bounded_and_the_ring_wraps),
+        cmocka_unit_test (test_a_gap_is_skipped_once_nothing_is_in_flight),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
