@@ -198,8 +198,6 @@ s_publish_cancel_failed (s_broker_t *self, const s_entry_t *entry)
     s_publish (self, topic, entry->event, true);
 }
 
-//  Event types only plugins may send (proto/README.md: "internal: plugins only"). Returns 0, or
-//  JOBD_EPROTO with a reason when one comes from outside.
 static void
 s_count_outcome (s_broker_t *self, const s_entry_t *entry)
 {

@@ -3,6 +3,7 @@
 #include "jobd_cert.h"
 #include "jobd_log.h"
 #include "jobd_trust.h"
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -198,6 +199,28 @@ s_start (jobd_curve_t *self, jobd_config_t *config, const char *admin, const cha
               zcert_public_txt (self->cert), clients);
 }
 
+//  And whoever can write one of its key files: each is vetted as the folder is. zauth reads them
+//  again while jobd runs, so a key added later must be made the same way (jobctl keygen).
+static int
+s_check_client_keys (const char *folder, char *reason, size_t reason_size)
+{
+    DIR *dir = opendir (folder);
+    if (!dir) {
+        snprintf (reason, reason_size, "curve_clients %s: %s", folder, strerror (errno));
+        return -errno;
+    }
+    int rc = 0;
+    for (struct dirent *entry = readdir (dir); entry && rc == 0; entry = readdir (dir)) {
+        if (entry->d_name[0] == '.')
+            continue; //  zauth skips hidden files too
+        char path[PATH_MAX];
+        snprintf (path, sizeof path, "%s/%s", folder, entry->d_name);
+        rc = jobd_trust_check (path, false, "curve_clients key", NULL, 0, reason, reason_size);
+    }
+    closedir (dir);
+    return rc;
+}
+
 int
 jobd_curve_new (jobd_config_t *config, const char *admin, const char *events, jobd_curve_t **self_p,
                 char *reason, size_t reason_size)
@@ -228,6 +251,8 @@ jobd_curve_new (jobd_config_t *config, const char *admin, const char *events, jo
     char resolved[PATH_MAX];
     rc = jobd_trust_check (clients, true, "curve_clients", resolved, sizeof resolved, reason,
                            reason_size);
+    if (rc == 0)
+        rc = s_check_client_keys (resolved, reason, reason_size);
     jobd_curve_t *self = rc ? NULL : (jobd_curve_t *)zmalloc (sizeof (jobd_curve_t));
     if (self)
         rc = jobd_cert_load_secret (jobd_config_str (config, "core", "curve_key"), "curve_key",

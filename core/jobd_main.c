@@ -343,9 +343,11 @@ out:
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
     jobd_curve_destroy (&curve); //  zauth outlives the sockets it vouches for
+    //  The next start need not walk the pages: only after a clean stop that met no damage.
+    bool clean = exit_code == EXIT_OK && run && store && jobd_store_damage_count (store) == 0;
     jobd_store_destroy (&store);
-    if (exit_code == EXIT_OK && run)
-        jobd_store_cli_mark_clean (store_path); //  the next start need not walk the pages
+    if (clean)
+        jobd_store_cli_mark_clean (store_path);
     jobd_run_dir_close (&run);
     jobd_config_destroy (&config);
     close (signal_fd);

@@ -188,6 +188,14 @@ test_curve_lets_in_only_listed_keys (void **state)
     free (proc);
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 
+    //  A client key file others can write lets them in: refused, naming the file.
+    assert_int_equal (chmod (listed, 0666), 0);
+    const char *vet[] = {"-c", s_harness.config, "--check", NULL};
+    assert_int_equal (harness_run_bin ("jobd", vet, out, sizeof out, err, sizeof err), 3);
+    assert_non_null (strstr (err, "client.key.pub"));
+    assert_int_equal (chmod (listed, 0644), 0);
+    assert_int_equal (harness_run_bin ("jobd", vet, out, sizeof out, err, sizeof err), 0);
+
     //  A secret key others can read is no secret: refused.
     assert_int_equal (chmod (s_server_key, 0640), 0);
     const char *check[] = {"-c", s_harness.config, "--check", NULL};

@@ -226,6 +226,10 @@ test_damaged_value_with_jobd_up (void **state)
     log[size] = 0;
     assert_int_equal (s_count (log, "damaged data reading job 'job-7'"), 1);
     assert_non_null (strstr (log, "jobd --verify"));
+    //  A stop after damage is no clean stop: the next start walks the pages again.
+    char mark[600];
+    snprintf (mark, sizeof mark, "%s/jobd.clean", s_harness.store);
+    assert_int_equal (access (mark, F_OK), -1);
 }
 
 static void
