@@ -217,8 +217,13 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
         return 0;
     rc = jobd_store_sum_upgrade (self, txn);
     if (rc) {
-        snprintf (reason, reason_size, "store %s: upgrading to format %d: %s", self->path,
-                  JOBD_STORE_FORMAT, mdb_strerror (rc));
+        //  The upgrade rewrites every record in one transaction: it needs about the jobs'
+        //  size again in free room.
+        snprintf (reason, reason_size, "store %s: upgrading to format %d: %s%s", self->path,
+                  JOBD_STORE_FORMAT, mdb_strerror (rc),
+                  rc == MDB_MAP_FULL ? " (the upgrade rewrites every job record at once: raise "
+                                       "core/map_size by the store's size, then start again)"
+                                     : "");
         return jobd_store_mdb_error (rc);
     }
     self->summed = true;
