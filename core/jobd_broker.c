@@ -692,15 +692,25 @@ s_collect_and_flush (s_broker_t *self)
     s_flush (self);
 }
 
+//  The cursors an expiry pass removed, said once its commit holds (at most S_EXPIRED_SAID lines).
+#define S_EXPIRED_SAID 16
+typedef struct {
+    char lines[S_EXPIRED_SAID][JOBD_NAME_MAX + 160];
+    size_t count;
+} s_expired_t;
+
 static void
-s_warn_expired (const jobd_store_cursor_t *cursor, uint64_t head, void *arg)
+s_note_expired (const jobd_store_cursor_t *cursor, uint64_t head, void *arg)
 {
-    s_broker_t *self = (s_broker_t *)arg;
-    jobd_log (JOBD_LOG_WARN, LOG,
-              "cursor '%s' has not moved for %" PRId64 " s while %" PRIu64 " transitions behind "
-              "the head (core/cursor_idle_max): removed, it holds the transition log no more",
-              cursor->name, (jobd_now_ms () - cursor->moved_at) / 1000, head - cursor->position);
-    (void)self;
+    s_expired_t *expired = (s_expired_t *)arg;
+    if (expired->count < S_EXPIRED_SAID)
+        snprintf (expired->lines[expired->count], sizeof expired->lines[0],
+                  "cursor '%s' has not moved for %" PRId64 " s while %" PRIu64 " transitions "
+                  "behind the head (core/cursor_idle_max): removed, it holds the transition log "
+                  "no more",
+                  cursor->name, (jobd_now_ms () - cursor->moved_at) / 1000,
+                  head - cursor->position);
+    expired->count++;
 }
 
 //  A cursor that stays behind without moving stops holding the log: its own write transaction,
@@ -708,16 +718,24 @@ s_warn_expired (const jobd_store_cursor_t *cursor, uint64_t head, void *arg)
 static void
 s_expire_cursors (s_broker_t *self)
 {
+    s_expired_t expired = {.count = 0};
     int rc = jobd_store_begin (self->store);
     if (rc == 0)
         rc = jobd_store_cursor_expire (self->store, jobd_now_ms (), self->cursor_idle_max,
-                                       s_warn_expired, self);
+                                       s_note_expired, &expired);
     if (rc == 0)
         rc = jobd_store_commit (self->store);
     else
         jobd_store_abort (self->store);
-    if (rc)
+    if (rc) {
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot expire idle cursors: %s", jobd_strerror (rc));
+        return;
+    }
+    for (size_t index = 0; index < expired.count && index < S_EXPIRED_SAID; index++)
+        jobd_log (JOBD_LOG_WARN, LOG, "%s", expired.lines[index]);
+    if (expired.count > S_EXPIRED_SAID)
+        jobd_log (JOBD_LOG_WARN, LOG, "%zu more idle cursors removed",
+                  expired.count - S_EXPIRED_SAID);
 }
 
 //  What runs on a clock rather than on a message: the last second's reject count, cursor expiry.
