@@ -1,0 +1,255 @@
+//  The spark-poller's jobs: the table of followed jobs, the backend-id index, observations,
+//  backends' health, and the requests (their start and context).
+#include "sp_poller_internal.h"
+#include <string.h>
+
+void
+sp_job_free (sp_job_t **job_p)
+{
+    if (*job_p) {
+        free ((*job_p)->seek);
+        free ((*job_p)->floor);
+    }
+    free (*job_p);
+    *job_p = NULL;
+}
+
+void
+sp_call_destroy (sp_call_t **call_p)
+{
+    sp_call_t *call = *call_p;
+    for (size_t index = 0; call && index < call->listed_count; index++) {
+        free (call->listed[index].id);
+        free (call->listed[index].name);
+        free (call->listed[index].error);
+    }
+    if (call)
+        free (call->listed);
+    free (call);
+    *call_p = NULL;
+}
+
+int64_t
+sp_jitter (int64_t interval)
+{
+    //  +-10%, so that jobs submitted together do not poll together forever.
+    return interval + (interval / 10) - (int64_t)(random () % (uint64_t)(interval / 5 + 1));
+}
+
+sp_backend_t *
+sp_poller_backend (sp_poller_t *self, const char *name)
+{
+    for (size_t index = 0; name && index < self->backend_count; index++)
+        if (strcmp (self->backends[index].name, name) == 0)
+            return &self->backends[index];
+    return NULL;
+}
+
+void
+sp_job_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext,
+                const char *error)
+{
+    if (state == JOBD_STATE_NONE || state == job->state)
+        return;
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&event->source, self->host->plugin_name);
+    jobd_event_set (&event->job, job->id);
+    jobd_event_set (&event->ext, ext && *ext ? ext : NULL);
+    jobd_event_set (&event->error, error && *error ? error : NULL);
+    event->state = state;
+    event->attempt = job->attempt;
+    if (jobd_plugin_send (self->bus, event))
+        self->host->log (self->host, JOBD_LOG_WARN, "cannot send an observation of %s", job->id);
+    jobd_event_destroy (&event);
+    job->state = state;
+    job->interval = self->interval_min; //  a change: look again soon
+    job->done = jobd_state_is_final (state) || state == JOBD_STATE_LOST;
+}
+
+void
+sp_poller_backend_result (sp_poller_t *self, sp_backend_t *backend, bool ok, const char *error)
+{
+    if (ok) {
+        if (backend->failures) {
+            self->host->log (self->host, JOBD_LOG_INFO, "backend %s answers again", backend->name);
+            self->status_now = true;
+        }
+        backend->failures = 0;
+        backend->resume_at = 0;
+        backend->probed = false;
+        return;
+    }
+    backend->probed = false;
+    self->status_now |= backend->failures++ == 0;
+    int64_t delay = self->interval_min << (backend->failures < 8 ? backend->failures : 8);
+    if (delay > 30000)
+        delay = 30000;
+    backend->resume_at = zclock_time () + sp_jitter (delay);
+    backend->probe_due = zclock_time () + sp_jitter (SP_PROBE_INTERVAL);
+    snprintf (backend->last_error, sizeof backend->last_error, "%s", error);
+    if (backend->failures == 1 || backend->failures % 20 == 0)
+        self->host->log (self->host, JOBD_LOG_WARN, "backend %s: %s (failure %d, retrying)",
+                         backend->name, error, backend->failures);
+}
+
+void
+sp_poller_probe_result (sp_poller_t *self, sp_backend_t *backend, bool ok, const char *error)
+{
+    if (ok && !backend->probed && backend->failures) {
+        backend->probed = true;
+        backend->resume_at = 0;
+    } else
+        sp_poller_backend_result (self, backend, ok, error);
+}
+
+void
+sp_poller_walk_by (sp_poller_t *self, int64_t due)
+{
+    if (due < self->walk_at)
+        self->walk_at = due;
+}
+
+static void
+s_ext_key (sp_poller_t *self, const sp_backend_t *backend, const char *ext, char *key, size_t size)
+{
+    snprintf (key, size, "%zu/%s", (size_t)(backend - self->backends), ext);
+}
+
+sp_job_t *
+sp_job_by_ext (sp_poller_t *self, const sp_backend_t *backend, const char *ext)
+{
+    char key[JOBD_ID_MAX + 32];
+    s_ext_key (self, backend, ext, key, sizeof key);
+    return (sp_job_t *)zhashx_lookup (self->by_ext, key);
+}
+
+void
+sp_job_set_ext (sp_poller_t *self, sp_job_t *job, const char *ext)
+{
+    char key[JOBD_ID_MAX + 32];
+    if (job->ext[0] && job->backend) {
+        s_ext_key (self, job->backend, job->ext, key, sizeof key);
+        if (zhashx_lookup (self->by_ext, key) == job)
+            zhashx_delete (self->by_ext, key);
+    }
+    snprintf (job->ext, sizeof job->ext, "%s", ext ? ext : "");
+    if (job->ext[0] && job->backend) {
+        s_ext_key (self, job->backend, job->ext, key, sizeof key);
+        zhashx_update (self->by_ext, key, job);
+    }
+}
+
+void
+sp_poller_forget (sp_poller_t *self, const char *id)
+{
+    sp_job_t *job = (sp_job_t *)zhashx_lookup (self->jobs, id);
+    if (job) {
+        sp_job_set_ext (self, job, NULL);
+        zhashx_delete (self->jobs, id);
+    }
+}
+
+//  A job of a list being read: kept for when it is read whole.
+static bool
+s_list_keep (const sp_status_t *status, void *arg)
+{
+    sp_call_t *call = (sp_call_t *)arg;
+    if (call->listed_count == call->listed_size) {
+        size_t size = call->listed_size ? call->listed_size * 2 : 1024;
+        sp_listed_t *grown = (sp_listed_t *)realloc (call->listed, size * sizeof *grown);
+        if (!grown) {
+            call->list_failed = true;
+            return false;
+        }
+        call->listed = grown;
+        call->listed_size = size;
+    }
+    sp_listed_t *listed = &call->listed[call->listed_count];
+    *listed = (sp_listed_t){.id = strdup (status->id),
+                            .name = status->name[0] ? strdup (status->name) : NULL,
+                            .error = status->error[0] ? strdup (status->error) : NULL,
+                            .state = status->state,
+                            .known = status->known};
+    memcpy (listed->raw, status->raw, sizeof listed->raw);
+    if (!listed->id || (status->name[0] && !listed->name) || (status->error[0] && !listed->error)) {
+        free (listed->id);
+        free (listed->name);
+        free (listed->error);
+        call->list_failed = true;
+        return false;
+    }
+    call->listed_count++;
+    return true;
+}
+
+static void
+s_list_progress (void *arg, const char *body, size_t size)
+{
+    sp_call_t *call = (sp_call_t *)arg;
+    if (sp_jlist_feed (&call->list, body, size, false))
+        call->list_failed = true;
+}
+
+sp_call_t *
+sp_call_start (sp_poller_t *self, sp_backend_t *backend, sp_job_t *job, int what,
+               const char *method, const char *url, const char *body)
+{
+    sp_call_t *call = (sp_call_t *)zmalloc (sizeof (sp_call_t));
+    call->self = self;
+    call->backend = backend;
+    call->what = what;
+    if (job) {
+        snprintf (call->job, sizeof call->job, "%s", job->id);
+        job->in_flight = true;
+    }
+    if (what == SP_LIST)
+        sp_jlist_init (&call->list,
+                       backend->kind == SP_STANDALONE ? &sp_master_list_shape
+                       : backend->kind == SP_LIVY     ? &sp_livy_list_shape
+                                                      : &sp_yarn_list_shape,
+                       s_list_keep, call);
+    if (sp_http_request (self->http, method, url, body, &backend->auth, backend->timeout_ms,
+                         self->done, what == SP_LIST ? s_list_progress : NULL, call)) {
+        if (job)
+            job->in_flight = false;
+        sp_call_destroy (&call);
+        return NULL;
+    }
+    return call;
+}
+
+sp_job_t *
+sp_job_follow (sp_poller_t *self, const jobd_job_t *record)
+{
+    sp_backend_t *backend = sp_poller_backend (self, record->backend);
+    if (!backend)
+        return NULL;
+    sp_job_t *job = (sp_job_t *)zhashx_lookup (self->jobs, record->id);
+    if (!job) {
+        job = (sp_job_t *)zmalloc (sizeof (sp_job_t));
+        snprintf (job->id, sizeof job->id, "%s", record->id);
+        zhashx_insert (self->jobs, job->id, job);
+    }
+    if (job->backend != backend)
+        sp_job_set_ext (self, job, NULL);
+    job->backend = backend;
+    //  A queued job's ext is its submission mark, not a backend id: nothing to poll.
+    bool queued = record->state == JOBD_STATE_QUEUED;
+    sp_job_set_ext (self, job, record->ext && !queued ? record->ext : NULL);
+    job->state = record->state;
+    job->attempt = record->attempt;
+    job->interval = self->interval_min;
+    job->due = zclock_time ();
+    if (job->resume) {
+        //  A new attempt (or a new look at the same one) starts its own search.
+        zhashx_delete (self->resuming, job->tag);
+        job->resume = false;
+    }
+    job->relaunched = false;
+    free (job->seek);
+    job->seek = NULL;
+    sp_backend_tag (job->id, job->attempt, job->tag, sizeof job->tag);
+    job->since = job->due;
+    sp_poller_walk_by (self, job->due);
+    return job;
+}

@@ -1,0 +1,144 @@
+//  Submissions (spark-poller): the submission mark, the create request, and its answer.
+#include "sp_poller_internal.h"
+#include <string.h>
+
+//  A create on this master was answered with driver id: the newest known, on every backend with
+//  this url, when it is newer.
+static void
+s_note_created (sp_poller_t *self, const sp_backend_t *backend, const char *id)
+{
+    for (size_t index = 0; index < self->backend_count; index++) {
+        sp_backend_t *each = &self->backends[index];
+        int order = 1;
+        if (strcmp (each->url, backend->url) == 0 &&
+            (!each->last_created[0] ||
+             (sp_driver_id_order (id, each->last_created, &order) == 0 && order > 0)))
+            snprintf (each->last_created, sizeof each->last_created, "%s", id);
+    }
+}
+
+int
+sp_submit_create_done (sp_poller_t *self, sp_job_t *job, long http, const char *body, size_t size,
+                       const char *error, bool sent, char *why, size_t why_size)
+{
+    sp_status_t status;
+    sp_status_reset (&status);
+    int rc = -1;
+    if (!error)
+        rc = job && job->backend->kind == SP_STANDALONE
+                 ? sp_standalone_create (body, size, http, &status)
+                 : sp_livy_batch (body, size, http, &status);
+    snprintf (why, why_size, "%s",
+              error             ? error
+              : status.error[0] ? status.error
+                                : "unreadable reply to a create");
+    if (!job)
+        return rc == 0 || rc == JOBD_ESTATE ? 0 : -1;
+    if (rc == 0) {
+        if (job->backend->kind == SP_STANDALONE)
+            s_note_created (self, job->backend, status.id);
+        sp_job_set_ext (self, job, status.id);
+        sp_job_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
+        return 0;
+    }
+    if (rc == JOBD_ESTATE && !status.standby) {
+        sp_job_observe (self, job, JOBD_STATE_FAILED, NULL, status.error);
+        return 0; //  the backend answered: a refusal is the job's failure, not the backend's
+    }
+    //  Not taken, or no usable answer. Sent again only when it certainly was not taken: never
+    //  sent, a standby master, a 503 (the server did not process it).
+    if (!sent || status.standby || http == 503)
+        job->submit = true; //  again once the backend answers (it backs off)
+    else if (job->backend->kind == SP_LIVY)
+        sp_list_resume (self, job); //  found by its batch name, or sent again after a whole list
+    else {
+        char when[SP_ERROR_MAX + 64];
+        snprintf (when, sizeof when, "without a usable answer (%.*s)", 200, why);
+        jobd_job_t *record = NULL;
+        self->host->job_get (self->host, job->id, &record);
+        sp_seek_start (self, job, record ? record->spec : NULL, job->floor, when);
+        jobd_job_destroy (&record);
+    }
+    return -1;
+}
+
+bool
+sp_submit_marked (const sp_job_t *job, const jobd_job_t *record)
+{
+    return record->ext && strcmp (record->ext, job->tag) == 0;
+}
+
+void
+sp_submit_send_create (sp_poller_t *self, sp_job_t *job, const jobd_job_t *record)
+{
+    const char *method;
+    char url[1024], reason[512];
+    char *body = NULL;
+    sp_job_set_ext (self, job, NULL);
+    job->submit = false;
+    free (job->floor);
+    job->floor = job->backend->kind == SP_STANDALONE ? strdup (job->backend->last_created) : NULL;
+    job->sent_at = zclock_time ();
+    if (sp_backend_submit (job->backend, record->id, job->tag, record->name, record->spec, &method,
+                           url, sizeof url, &body, reason, sizeof reason)) {
+        sp_job_observe (self, job, JOBD_STATE_FAILED, NULL, reason);
+        return;
+    }
+    sp_call_start (self, job->backend, job, SP_SUBMIT, method, url, body);
+    free (body);
+}
+
+//  The submission mark: before its create is sent, a job records its tag as its ext (an
+//  observation of QUEUED, the state it is in: the store keeps the backend id a job lacked, and
+//  nothing else). The create goes out once the broker replies that the mark is durable, so that
+//  after a crash a queued job without the mark was certainly never sent (README, "Restart").
+static void
+s_mark (sp_poller_t *self, sp_job_t *job)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&event->source, self->host->plugin_name);
+    jobd_event_set (&event->job, job->id);
+    jobd_event_set (&event->ext, job->tag);
+    jobd_event_set (&event->detail, "submission mark: the create request is about to be sent");
+    event->state = JOBD_STATE_QUEUED;
+    event->attempt = job->attempt;
+    event->reply = true;
+    if (jobd_plugin_send (self->bus, event) == 0) {
+        zhashx_update (self->marks, event->id, strdup (job->id));
+        job->marking = true;
+        job->submit = false;
+    } else
+        self->host->log (self->host, JOBD_LOG_WARN, "cannot send the submission mark of %s",
+                         job->id);
+    jobd_event_destroy (&event);
+}
+
+void
+sp_submit_job (sp_poller_t *self, const jobd_job_t *record)
+{
+    sp_job_t *job = sp_job_follow (self, record);
+    if (!job) {
+        //  Not one of ours to submit: tell the operator rather than leave it queued for ever.
+        sp_job_t orphan = {.attempt = record->attempt, .state = record->state};
+        snprintf (orphan.id, sizeof orphan.id, "%s", record->id);
+        char error[256];
+        snprintf (error, sizeof error, "spark-poller has no backend named '%s'",
+                  record->backend ? record->backend : "(none)");
+        orphan.backend = NULL;
+        jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
+        jobd_event_set (&event->source, self->host->plugin_name);
+        jobd_event_set (&event->job, record->id);
+        jobd_event_set (&event->error, error);
+        event->state = JOBD_STATE_FAILED;
+        event->attempt = record->attempt;
+        jobd_plugin_send (self->bus, event);
+        jobd_event_destroy (&event);
+        return;
+    }
+    if (job->marking || job->in_flight)
+        return; //  already on its way
+    if (sp_submit_marked (job, record))
+        sp_submit_send_create (self, job, record);
+    else
+        s_mark (self, job);
+}
