@@ -58,7 +58,8 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
     sp_status_t status;
     int rc = -1;
     if (call->what == SP_SUBMIT) {
-        rc = sp_submit_create_done (self, job, http, body, size, error, sent, why, sizeof why);
+        rc = sp_submit_create_done (self, backend, call->job, job, http, body, size, error, sent,
+                                    why, sizeof why);
         if (job) {
             free (job->floor);
             job->floor = NULL;

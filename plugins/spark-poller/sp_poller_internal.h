@@ -246,10 +246,12 @@ void sp_seek_find_floors (sp_poller_t *self);
 //  ---------------------------------------------------------------------------------------------
 //  sp_submit.c
 
-//  The answer to a create, or its absence. Returns 0 when the backend answered (taken or
-//  refused), or -1 with why for the backend's health.
-int sp_submit_create_done (sp_poller_t *self, sp_job_t *job, long http, const char *body,
-                           size_t size, const char *error, bool sent, char *why, size_t why_size);
+//  The answer to a create of job_id on backend, or its absence; job is NULL when the job is no
+//  longer followed (then what the backend made is killed). Returns 0 when the backend answered
+//  (taken or refused), or -1 with why for the backend's health.
+int sp_submit_create_done (sp_poller_t *self, sp_backend_t *backend, const char *job_id,
+                           sp_job_t *job, long http, const char *body, size_t size,
+                           const char *error, bool sent, char *why, size_t why_size);
 
 //  Whether a queued job carries its submission mark: its create may have been sent.
 bool sp_submit_marked (const sp_job_t *job, const jobd_job_t *record);

@@ -17,23 +17,42 @@ s_note_created (sp_poller_t *self, const sp_backend_t *backend, const char *id)
     }
 }
 
+//  A create answered after its job stopped being followed (cancelled, or ended otherwise, while
+//  the request was out): the backend made a driver or batch nobody wants. It is killed, once and
+//  best effort, and the log says so; else it would run to its end unseen.
+static void
+s_kill_unwanted (sp_poller_t *self, sp_backend_t *backend, const char *job_id, const char *id)
+{
+    const char *method, *body;
+    char url[1024];
+    sp_backend_kill (backend, id, &method, url, sizeof url, &body);
+    self->host->log (self->host, JOBD_LOG_WARN,
+                     "%s ended while its create was out; backend %s made it as %s: %s", job_id,
+                     backend->name, id, method ? "killing that" : "kill it by hand");
+    if (method)
+        sp_call_start (self, backend, NULL, SP_KILL, method, url, body);
+}
+
 int
-sp_submit_create_done (sp_poller_t *self, sp_job_t *job, long http, const char *body, size_t size,
-                       const char *error, bool sent, char *why, size_t why_size)
+sp_submit_create_done (sp_poller_t *self, sp_backend_t *backend, const char *job_id, sp_job_t *job,
+                       long http, const char *body, size_t size, const char *error, bool sent,
+                       char *why, size_t why_size)
 {
     sp_status_t status;
     sp_status_reset (&status);
     int rc = -1;
     if (!error)
-        rc = job && job->backend->kind == SP_STANDALONE
-                 ? sp_standalone_create (body, size, http, &status)
-                 : sp_livy_batch (body, size, http, &status);
+        rc = backend->kind == SP_STANDALONE ? sp_standalone_create (body, size, http, &status)
+                                            : sp_livy_batch (body, size, http, &status);
     snprintf (why, why_size, "%s",
               error             ? error
               : status.error[0] ? status.error
                                 : "unreadable reply to a create");
-    if (!job)
+    if (!job) {
+        if (rc == 0 && status.id[0])
+            s_kill_unwanted (self, backend, job_id, status.id);
         return rc == 0 || rc == JOBD_ESTATE ? 0 : -1;
+    }
     if (rc == 0) {
         if (job->backend->kind == SP_STANDALONE)
             s_note_created (self, job->backend, status.id);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -445,6 +446,69 @@ test_livy_slow_delete_then_404_is_cancelled (void **state)
     json_decref (s_sim_call ("DELETE", "/sim/fault", NULL));
 }
 
+//  10. A job cancelled while QUEUED, its create already out: the driver the master then makes is
+//  killed, not left to run unseen.
+static void
+test_cancel_while_the_create_is_out_kills_the_driver (void **state)
+{
+    json_decref (s_sim_call ("POST", "/sim/fault",
+                             "{\"mode\":\"slow\",\"delay_ms\":1500,\"backend\":\"standalone\","
+                             "\"prefix\":\"/v1/submissions/create\",\"count\":1}"));
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "test");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->backend, "master");
+    jobd_event_set (&submit->spec, "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":"
+                                   "\"com.example.Late\",\"sparkProperties\":{\"spark.sim."
+                                   "scenario\":\"queue=50,run=60000,outcome=success\"}}");
+    char job[64], out[4096], err[4096];
+    s_request (&submit, job, sizeof job);
+    //  The submission mark is durable: the create is on its way (and held 1.5 s by the fault).
+    int64_t deadline = zclock_mono () + 10000;
+    bool marked = false;
+    while (!marked && zclock_mono () < deadline) {
+        json_t *record = s_show_json (job);
+        const char *ext = json_string_value (json_object_get (record, "ext"));
+        marked = ext && *ext;
+        json_decref (record);
+        if (!marked)
+            poll (NULL, 0, 20); //  polling the record with a deadline: the mark makes no event
+    }
+    assert_true (marked);
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "cancel", job, NULL), 0);
+    s_wait_state (job, JOBD_STATE_CANCELLED, 5000);
+    //  The answer comes; the driver it names is killed.
+    deadline = zclock_mono () + 15000;
+    while (!harness_log_contains (&s_harness, "ended while its create was out") &&
+           zclock_mono () < deadline)
+        poll (NULL, 0, 20); //  polling jobd's log with a deadline
+    char log[1 << 16] = "";
+    FILE *file = fopen (s_harness.log, "r");
+    assert_non_null (file);
+    log[fread (log, 1, sizeof log - 1, file)] = 0;
+    fclose (file);
+    const char *made = strstr (log, "made it as ");
+    if (!made)
+        fail_msg ("no word of the unwanted driver in jobd's log:\n%s", log);
+    char driver[64] = "", path[128];
+    sscanf (made + strlen ("made it as "), "%63[^:]", driver);
+    snprintf (path, sizeof path, "/v1/submissions/status/%s", driver);
+    const char *driver_state = NULL;
+    deadline = zclock_mono () + 10000;
+    json_t *status = NULL;
+    while (zclock_mono () < deadline) {
+        json_decref (status);
+        status = s_sim_call ("GET", path, NULL);
+        driver_state = json_string_value (json_object_get (status, "driverState"));
+        if (driver_state && strcmp (driver_state, "KILLED") == 0)
+            break;
+        poll (NULL, 0, 50); //  the master's kill takes --kill-delay-ms
+    }
+    if (!driver_state || strcmp (driver_state, "KILLED") != 0)
+        fail_msg ("driver %s is %s, not KILLED", driver, driver_state ? driver_state : "(unknown)");
+    json_decref (status);
+}
+
 int
 main (void)
 {
@@ -458,6 +522,7 @@ main (void)
         cmocka_unit_test_setup (test_cancel_is_seen_through_after_a_restart, s_reset),
         cmocka_unit_test_setup (test_cancel_wait_exit_codes, s_reset),
         cmocka_unit_test_setup (test_livy_slow_delete_then_404_is_cancelled, s_reset),
+        cmocka_unit_test_setup (test_cancel_while_the_create_is_out_kills_the_driver, s_reset),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
