@@ -235,8 +235,11 @@ s_cursors_read (jobd_store_t *self, MDB_txn *txn, size_t max, jobd_store_cursor_
         size_t length = key.mv_size - prefix;
         if (length > JOBD_NAME_MAX || value.mv_size != 8 ||
             memchr ((const char *)key.mv_data + prefix, 0, length)) {
-            rc = JOBD_ECORRUPT; //  not a name a cursor event could have written
-            break;
+            //  Not a name a cursor event could have written: damage, reported (rate-limited),
+            //  and passed over, so that the other cursors are still listed and expire.
+            jobd_store_damaged (self, JOBD_ECORRUPT, "reading a cursor entry of %zu bytes",
+                                key.mv_size);
+            continue;
         }
         memcpy (one->name, (const char *)key.mv_data + prefix, length);
         one->position = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <ftw.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,54 @@ test_an_idle_cursor_behind_the_head_expires (void **state)
     assert_int_equal (again.position, 2);
 }
 
+//  Writes a raw entry into the meta database of the (closed) store in dir, with LMDB itself.
+static void
+s_raw_meta_put (const char *dir, const char *key, const char *value)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 16), 0);
+    assert_int_equal (mdb_env_open (env, dir, MDB_NOTLS, 0600), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, "meta", 0, &dbi), 0);
+    MDB_val k = {strlen (key), (void *)key}, v = {strlen (value), (void *)value};
+    assert_int_equal (mdb_put (txn, dbi, &k, &v, 0), 0);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+}
+
+static void
+s_count_damage (const char *line, void *arg)
+{
+    (*(int *)arg)++;
+}
+
+//  A cursor entry no cursor event could have written (damage) is reported and passed over: the
+//  other cursors are still listed, and expiry still runs.
+static void
+test_a_damaged_cursor_entry_is_passed_over (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    assert_int_equal (s_cursor (self->store, "audit", 0), 0);
+    assert_int_equal (s_cursor (self->store, "kafka-listener", 0), 0);
+    jobd_store_destroy (&self->store);
+    s_raw_meta_put (self->dir, "cursor/broken", "abc");
+    char reason[256];
+    assert_int_equal (jobd_store_open (self->dir, 0, 0, &self->store, reason, sizeof reason), 0);
+    int damage = 0;
+    jobd_store_set_damage_fn (self->store, s_count_damage, &damage);
+    jobd_store_cursor_t cursor;
+    assert_true (s_find (self->store, "audit", &cursor, NULL));
+    assert_true (s_find (self->store, "kafka-listener", &cursor, NULL));
+    assert_false (s_find (self->store, "broken", &cursor, NULL));
+    assert_true (damage >= 1);
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_cursor_expire (self->store, jobd_now_ms (), 1, NULL, NULL), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+}
+
 int
 main (void)
 {
@@ -240,6 +289,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_cursors_are_listed_with_their_clock, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_dropped_cursor_stops_holding_the_log, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_damaged_cursor_entry_is_passed_over, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_an_idle_cursor_behind_the_head_expires, s_setup,
                                          s_teardown),
