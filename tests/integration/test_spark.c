@@ -95,30 +95,14 @@ s_find (const char *job, jobd_state_t state)
     return NULL;
 }
 
-//  Waits for job to reach state; returns the transition (fresh) or fails the test.
+//  Waits for job to reach state (harness_wait_job_state); returns the transition (fresh) or
+//  fails the test.
 static jobd_event_t *
 s_wait_state (zsock_t *sub, const char *job, jobd_state_t state, int timeout_ms)
 {
-    int64_t deadline = zclock_mono () + timeout_ms;
-    zpoller_t *poller = zpoller_new (sub, NULL);
-    jobd_event_t *found = s_find (job, state);
-    while (!found && zclock_mono () < deadline) {
-        if (zpoller_wait (poller, 100) != sub)
-            continue;
-        zmsg_t *msg = zmsg_recv (sub);
-        zframe_t *payload = zmsg_last (msg);
-        jobd_event_t *event = NULL;
-        if (zmsg_size (msg) == 2 && jobd_event_decode (zframe_data (payload), zframe_size (payload),
-                                                       &event, NULL, 0) == 0) {
-            zlistx_add_end (s_seen, event);
-            found = s_find (job, state);
-        }
-        zmsg_destroy (&msg);
-    }
-    zpoller_destroy (&poller);
-    if (!found)
+    if (!harness_wait_job_state (sub, s_seen, job, state, timeout_ms))
         fail_msg ("%s never reached %s", job, jobd_state_name (state));
-    return found;
+    return s_find (job, state);
 }
 
 static zsock_t *
