@@ -206,7 +206,7 @@ s_cancel_wait (const char *job, char *err, size_t err_size)
     char out[4096];
     int64_t started = zclock_mono ();
     int code = s_jobctl (out, sizeof out, err, err_size, "cancel", (char *)job, "--wait",
-                         "--timeout", "30", NULL);
+                         "--timeout", "30s", NULL);
     print_message ("jobctl cancel %s --wait: exit %d in %lld ms\n%s%s", job, code,
                    (long long)(zclock_mono () - started), out, err);
     return code;
@@ -420,8 +420,9 @@ test_cancel_wait_exit_codes (void **state)
 
     char running[64];
     s_yarn_app ("yarnu", app, sizeof app, running, sizeof running);
+    //  A bare --timeout is milliseconds, as for every jobctl command.
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "cancel", running, "--wait",
-                                "--timeout", "300ms", NULL),
+                                "--timeout", "300", NULL),
                       7);
     assert_non_null (strstr (err, "no word from its backend within 0.3 s"));
 }

@@ -57,10 +57,10 @@ static const char *s_usage_text =
     "  ls [--state S[,S]] [--kind K] [--name TEXT] [--limit N]\n"
     "                             list jobs (reads the store when jobd is down)\n"
     "  show ID                    a job and its whole history (store when jobd is down)\n"
-    "  cancel ID [--wait] [--timeout S]\n"
+    "  cancel ID [--wait] [--timeout T]\n"
     "                             cancel a job (at its backend when it runs there); --wait\n"
     "                             waits until the backend confirms (CANCELLED) or refuses,\n"
-    "                             the job ends otherwise, or S seconds pass (default 120)\n"
+    "                             the job ends otherwise, or T passes (default 2m)\n"
     "  retry ID                   retry a FAILED job (attempt + 1)\n"
     "  observe ID STATE [--error TEXT]\n"
     "                             report a state seen outside jobd (goes through the state "
@@ -82,8 +82,8 @@ static const char *s_usage_text =
     "  --events EP      events endpoint (default ipc://RUN_DIR/events.sock)\n"
     "  --store DIR      store folder for reads when jobd is down (default $JOBD_CORE_STORE\n"
     "                   or ./jobd-data)\n"
-    "  --timeout MS     how long to wait for jobd (default 5000; a suffix ms, s or m may\n"
-    "                   be given; with cancel --wait: seconds to wait for the outcome)\n"
+    "  --timeout T      how long to wait for jobd (default 5000: a bare number is ms; 30s,\n"
+    "                   2m); with cancel --wait: how long to wait for the outcome\n"
     "  -c, --config F   read defaults for the options below from F (ZPL, section\n"
     "                   jobctl: admin, events, curve_key, server_key; default\n"
     "                   $JOBCTL_CONFIG); options and environment win over it\n"
@@ -287,17 +287,17 @@ s_cmd_job_command (const s_options_t *options, int argc, char **argv, jobd_event
     return code;
 }
 
-//  Parses a --timeout value: digits and an optional unit (ms, s, m); a bare number is in
-//  bare_unit_ms. Returns ms, or -1 when it is not such a value.
+//  Parses a --timeout value: digits and an optional unit (ms, s, m); a bare number is in ms.
+//  Returns ms, or -1 when it is not such a value.
 static int64_t
-s_duration_ms (const char *text, int64_t bare_unit_ms)
+s_duration_ms (const char *text)
 {
     char *end;
     long long value = strtoll (text, &end, 10);
     if (end == text || value < 0 || value > 86400000LL)
         return -1;
     if (*end == 0)
-        return value * bare_unit_ms;
+        return value;
     if (strcmp (end, "ms") == 0)
         return value;
     if (strcmp (end, "s") == 0)
@@ -348,9 +348,8 @@ s_cancel_outcome (const jobd_event_t *event, const char *job, bool json)
 static int
 s_cancel_wait (const s_options_t *options, const char *job)
 {
-    int64_t wait_ms = options->timeout ? s_duration_ms (options->timeout, 1000) : 120000;
-    if (wait_ms < 0)
-        return s_fail (EXIT_USAGE, "--timeout '%s' is not a number of seconds", options->timeout);
+    //  --timeout reads as everywhere else (a bare number is ms; 30s, 2m); without it, 2 minutes.
+    int64_t wait_ms = options->timeout ? options->timeout_ms : 120000;
     zsock_t *sub = zsock_new (ZMQ_SUB);
     if (jobctl_connect (sub, options->events)) {
         zsock_destroy (&sub);
@@ -418,7 +417,7 @@ static int
 s_cmd_cancel (const s_options_t *options, int argc, char **argv)
 {
     if (argc != 1)
-        return s_fail (EXIT_USAGE, "usage: jobctl cancel ID [--wait] [--timeout S]");
+        return s_fail (EXIT_USAGE, "usage: jobctl cancel ID [--wait] [--timeout T]");
     if (!options->wait)
         return s_cmd_job_command (options, argc, argv, JOBD_EVENT_CANCEL);
     return s_cancel_wait (options, argv[0]);
@@ -1085,7 +1084,7 @@ main (int argc, char *argv[])
                 options.wait = true;
                 break;
             case O_TIMEOUT: {
-                int64_t ms = s_duration_ms (optarg, 1);
+                int64_t ms = s_duration_ms (optarg);
                 if (ms < 0 || ms > INT32_MAX)
                     return s_fail (EXIT_USAGE, "--timeout '%s' is not a duration", optarg);
                 options.timeout = optarg;
