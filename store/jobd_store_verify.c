@@ -295,6 +295,12 @@ s_leaf_value (s_walk_t *self, s_tree_t *tree, uint64_t page, unsigned flags, con
     if (flags & S_F_BIGDATA) {
         if (flags != S_F_BIGDATA || tree->dups)
             return s_damage (self, page, tree->name, "a large value with node flags 0x%x", flags);
+        //  Its size comes from the damaged page too: no value is larger than the file holding it
+        //  (checked before the free list's copy is allocated).
+        if (size > self->file_size)
+            return s_damage (self, page, tree->name,
+                             "a large value of %zu bytes, more than the whole file (%llu)", size,
+                             (unsigned long long)self->file_size);
         uint8_t *value = NULL;
         if (tree->is_free && !(value = (uint8_t *)malloc (size ? size : 1)))
             return -ENOMEM;
