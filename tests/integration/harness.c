@@ -429,6 +429,16 @@ harness_log_contains (harness_t *self, const char *text)
     return found;
 }
 
+bool
+harness_wait_log (harness_t *self, const char *text, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (!harness_log_contains (self, text))
+        if (zclock_mono () >= deadline || poll (NULL, 0, 20) < 0)
+            return false;
+    return true;
+}
+
 zsock_t *
 harness_subscribe (harness_t *self, const char *prefix, int timeout_ms)
 {

@@ -114,6 +114,10 @@ const char *harness_build_dir (void);
 //  True when jobd's log contains text.
 bool harness_log_contains (harness_t *self, const char *text);
 
+//  Waits until jobd's log contains text (its log is a file: no event to wait on, so it is read
+//  again every 20 ms), up to timeout_ms. True when it does.
+bool harness_wait_log (harness_t *self, const char *text, int timeout_ms);
+
 //  Reads transitions from sub (subscribed to them) into seen (a list of events it keeps, oldest
 //  first; looked at first) until job has reached state, up to timeout_ms. True when it has.
 bool harness_wait_job_state (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,

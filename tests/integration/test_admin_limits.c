@@ -304,10 +304,7 @@ test_an_idle_cursor_stops_holding_the_log (void **state)
     s_start ("    cursor_idle_max = 1s\n"
              "plugins\n    driver\n        jobs = 2\n        cursor = audit\n");
     assert_true (harness_wait_count (&s_harness, JOBD_STATE_SUCCEEDED, 2, 10000));
-    int64_t deadline = zclock_mono () + 20000;
-    while (!harness_log_contains (&s_harness, "cursor 'audit' has not moved") &&
-           zclock_mono () < deadline)
-        poll (NULL, 0, 20);
+    harness_wait_log (&s_harness, "cursor 'audit' has not moved", 20000);
     assert_true (harness_log_contains (&s_harness, "6 transitions behind the head"));
     char out[8192];
     s_cursors (out, sizeof out);
@@ -327,11 +324,7 @@ test_the_last_count_of_unlogged_rejects_is_written (void **state)
         assert_int_equal (harness_request (&s_harness, "\xc1", 1, &reply, 5000), 0);
         msgpack_unpacked_destroy (&reply);
     }
-    int64_t deadline = zclock_mono () + 10000;
-    while (!harness_log_contains (&s_harness, "more rejects not logged") &&
-           zclock_mono () < deadline)
-        poll (NULL, 0, 20);
-    assert_true (harness_log_contains (&s_harness, "more rejects not logged"));
+    assert_true (harness_wait_log (&s_harness, "more rejects not logged", 10000));
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 

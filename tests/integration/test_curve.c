@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,17 +83,6 @@ s_stats (const char *key, char *err, size_t err_size)
     return harness_run_bin ("jobctl", key ? with_key : plain, out, sizeof out, err, err_size);
 }
 
-//  Waits until jobd's log contains text, up to timeout_ms. True when it does.
-static bool
-s_wait_log (const char *text, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (!harness_log_contains (&s_harness, text))
-        if (zclock_mono () >= deadline || poll (NULL, 0, 20) < 0)
-            return false;
-    return true;
-}
-
 static void
 test_plain_tcp_is_refused_unless_insecure (void **state)
 {
@@ -169,8 +157,10 @@ test_curve_lets_in_only_listed_keys (void **state)
     assert_int_equal (harness_run_bin ("jobctl", from_config, out, sizeof out, err, sizeof err), 2);
     assert_non_null (strstr (err, "is writable by everyone"));
     //  jobd logs and counts whom it refused.
-    assert_true (s_wait_log ("refused 1 client (CURVE: a key not in curve_clients)", 10000));
-    assert_true (s_wait_log ("(handshake failed: no CURVE, or the wrong server key)", 10000));
+    assert_true (harness_wait_log (&s_harness,
+                                   "refused 1 client (CURVE: a key not in curve_clients)", 10000));
+    assert_true (harness_wait_log (&s_harness,
+                                   "(handshake failed: no CURVE, or the wrong server key)", 10000));
     //  The events endpoint too: jobctl watch is welcomed with the right key only.
     char jobctl[512];
     harness_bin ("jobctl", jobctl, sizeof jobctl);

@@ -141,10 +141,7 @@ test_transitions_wait_durably_while_kafka_is_away (void **state)
     assert_true (harness_wait_ready (&s_harness, 10000));
     //  The topic begins when the plugin first sets its cursor (on its own thread, maybe after
     //  jobd says it is ready): a job tracked before that is not its to send.
-    int64_t deadline = zclock_mono () + 10000;
-    while (!harness_log_contains (&s_harness, "transitions go to") && zclock_mono () < deadline)
-        zclock_sleep (20); //  polling jobd's log with a deadline: no event to wait on
-    assert_true (harness_log_contains (&s_harness, "transitions go to"));
+    assert_true (harness_wait_log (&s_harness, "transitions go to", 10000));
     //  One job while Kafka is there: its transition goes out (the plugin's cursor is set).
     assert_int_equal (
         s_jobctl ("track", "ext-first", "--kind", "batch", "--backend", "b", NULL, NULL), 0);
@@ -177,7 +174,7 @@ test_transitions_wait_durably_while_kafka_is_away (void **state)
     }
     assert_int_equal (lengths[S_JOBS + 1], 1);
     //  The plugin says nothing waits for Kafka any more.
-    deadline = zclock_mono () + 20000;
+    int64_t deadline = zclock_mono () + 20000;
     bool drained = false;
     while (!drained && zclock_mono () < deadline) {
         char binary[512], out[4096];

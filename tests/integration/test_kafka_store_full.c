@@ -90,15 +90,12 @@ test_offsets_never_pass_what_the_store_refused (void **state)
     s_config ("256KiB");
     assert_true (harness_start (&s_harness) > 0);
     assert_true (harness_wait_ready (&s_harness, 10000));
-    int64_t deadline = zclock_mono () + 30000;
-    while (!harness_log_contains (&s_harness, "not stored") && zclock_mono () < deadline)
-        zclock_sleep (100); //  polling jobd's log with a deadline: no event to wait on
-    assert_true (harness_log_contains (&s_harness, "not stored"));
+    assert_true (harness_wait_log (&s_harness, "not stored", 30000));
     //  For a while, through the pauses and rewinds: the offset read first, then the jobs stored
     //  (which only grow), so that an offset past them is one committed before its message was
     //  applied.
     int64_t stored = 0, committed = 0;
-    deadline = zclock_mono () + 4000;
+    int64_t deadline = zclock_mono () + 4000;
     while (zclock_mono () < deadline) {
         committed = harness_kafka_committed (s_brokers, "jobd-full", "jobd.status", 1);
         stored = s_jobs ();

@@ -479,10 +479,7 @@ test_cancel_while_the_create_is_out_kills_the_driver (void **state)
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "cancel", job, NULL), 0);
     s_wait_state (job, JOBD_STATE_CANCELLED, 5000);
     //  The answer comes; the driver it names is killed.
-    deadline = zclock_mono () + 15000;
-    while (!harness_log_contains (&s_harness, "ended while its create was out") &&
-           zclock_mono () < deadline)
-        poll (NULL, 0, 20); //  polling jobd's log with a deadline
+    harness_wait_log (&s_harness, "ended while its create was out", 15000);
     char log[1 << 16] = "";
     FILE *file = fopen (s_harness.log, "r");
     assert_non_null (file);
