@@ -390,6 +390,27 @@ jobd_plugin_loader_status (jobd_plugin_loader_t *self, const char *name, const c
     return NULL;
 }
 
+const jobd_conf_key_t *
+jobd_plugin_loader_keys (void)
+{
+    return s_loader_keys;
+}
+
+void
+jobd_plugin_loader_each (jobd_plugin_loader_t *self, jobd_plugin_loader_fn *fn, void *arg)
+{
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins)) {
+        //  Not jobd_plugin_loader_status: it would move the list's one cursor.
+        const char *status = plugin->disabled   ? "disabled"
+                             : plugin->error[0] ? "failed"
+                             : plugin->started  ? "running"
+                                                : "loaded";
+        bool loaded = !plugin->disabled && !plugin->error[0];
+        fn (plugin->name, loaded ? &plugin->plugin : NULL, status, plugin->error, arg);
+    }
+}
+
 void
 jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store)
 {
