@@ -167,8 +167,8 @@ s_write_markdown (s_describe_t *self, FILE *out)
             fprintf (out, "| `%s` | %s | ", key->key, s_type_name (key->type));
             if (!key->default_value)
                 fprintf (out, "required");
-            else if (*key->default_value)
-                fprintf (out, "`%s`", key->default_value);
+            else
+                fprintf (out, "`%s`", *key->default_value ? key->default_value : "\"\"");
             fprintf (out, " | ");
             s_markdown_cell (out, key->help);
             fprintf (out, " |\n");

@@ -11,7 +11,7 @@
 
 //  Keys the loader itself reads in every plugin's section.
 static const jobd_conf_key_t s_loader_keys[] = {
-    {"path", JOBD_CONF_STRING, "", "the plugin's .so (default: PLUGIN_DIR/NAME.so)"},
+    {"path", JOBD_CONF_STRING, "", "the plugin's shared object (empty: PLUGIN_DIR/NAME.so)"},
     {"enabled", JOBD_CONF_BOOL, "true", "false: do not load it"},
     {NULL, 0, NULL, NULL}};
 
