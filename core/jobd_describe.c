@@ -4,7 +4,8 @@
 #include <jansson.h>
 #include <string.h>
 
-//  The most sections described: the core, the plugins' common keys, and the loader's 64 plugins.
+//  The most sections described: the core, the plugins' common keys, and up to 64 plugins (as
+//  many as a config may name; a plugin folder may hold more).
 #define S_SECTIONS_MAX 66
 
 //  Output width of the text format, and where its help lines start.
@@ -30,10 +31,12 @@ typedef struct {
     char first[700]; //  why the first of them did not load
 } s_describe_t;
 
+//  Returns the section added, or NULL when there are S_SECTIONS_MAX already.
 static s_section_t *
 s_add (s_describe_t *self, const char *section, const jobd_conf_key_t *map)
 {
-    assert (self->count < S_SECTIONS_MAX);
+    if (self->count == S_SECTIONS_MAX)
+        return NULL;
     s_section_t *entry = &self->sections[self->count++];
     snprintf (entry->section, sizeof entry->section, "%s", section);
     entry->map = map;
@@ -56,6 +59,12 @@ s_add_plugin (const char *name, const jobd_plugin_t *plugin, const char *status,
     char section[160];
     snprintf (section, sizeof section, "plugins/%s", name);
     s_section_t *entry = s_add (self, section, plugin->config);
+    if (!entry) {
+        if (self->failed++ == 0)
+            snprintf (self->first, sizeof self->first,
+                      "plugin %s not described: more than %d plugins", name, S_SECTIONS_MAX - 2);
+        return;
+    }
     entry->plugin = plugin->name;
     entry->version = plugin->version;
     entry->description = plugin->description;
@@ -143,14 +152,14 @@ s_write_text (s_describe_t *self, jobd_config_t *config, FILE *out)
     }
 }
 
-//  Writes text in a markdown table cell: a '|' would end the cell.
+//  Writes text in a markdown table cell: a '|' would end the cell, a line end the table.
 static void
 s_markdown_cell (FILE *out, const char *text)
 {
     for (; text && *text; text++) {
         if (*text == '|')
             fputc ('\\', out);
-        fputc (*text, out);
+        fputc (*text == '\n' ? ' ' : *text, out);
     }
 }
 
