@@ -23,6 +23,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    unsetenv ("JOBD_CORE_PLUGIN_DIR");
     harness_fini (&s_harness);
     return 0;
 }
@@ -143,6 +144,29 @@ test_config_names_the_plugins (void **state)
     json_decref (root);
 }
 
+//  Without a plugins section, the plugins are those of core/plugin_dir (or its environment
+//  override), as at start-up: one that cannot be loaded is named, and fails the description.
+static void
+test_plugin_dir_from_config_and_environment (void **state)
+{
+    harness_write_config (&s_harness, ""); //  plugin_dir = BUILD/test-plugins
+    const char *args[] = {"--describe-config", "--json", "-c", s_harness.config, NULL};
+    assert_int_equal (s_jobd (args), 3);
+    assert_non_null (strstr (s_err, "plugin badabi not loaded"));
+    assert_non_null (strstr (s_err, "ABI 99.0"));
+    assert_string_equal (s_out, "");
+
+    char dir[400];
+    snprintf (dir, sizeof dir, "%s/plugins", harness_build_dir ());
+    setenv ("JOBD_CORE_PLUGIN_DIR", dir, 1);
+    assert_int_equal (s_jobd (args), 0);
+    json_t *root = s_parse (s_out);
+    assert_string_equal (json_string_value (json_object_get (root, "plugin_dir")), dir);
+    s_assert_key (root, "plugins/spark-poller", "backend/*/timeout", "duration", "10s");
+    assert_null (s_section (root, "plugins/badabi"));
+    json_decref (root);
+}
+
 //  The text is for people: every line fits in 80 columns, every key is there with its help.
 static void
 test_text_fits_80_columns (void **state)
@@ -236,6 +260,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_json_has_core_and_every_plugin, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_config_names_the_plugins, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_plugin_dir_from_config_and_environment, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_text_fits_80_columns, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_markdown_has_marked_tables, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_options_are_usage_errors, s_setup, s_teardown),
