@@ -17,21 +17,29 @@ struct _jobd_config_t {
 };
 
 const jobd_conf_key_t jobd_config_core_map[] = {
-    {"store", JOBD_CONF_STRING, "jobd-data", "folder of the LMDB store"},
+    {"store", JOBD_CONF_STRING, "jobd-data", "folder of the LMDB store (created 0700)"},
     {"run_dir", JOBD_CONF_STRING, "jobd-run", "folder for ipc sockets and the lock (mode 0700)"},
-    {"admin", JOBD_CONF_STRING, "", "admin endpoint (default ipc://RUN_DIR/admin.sock)"},
-    {"events", JOBD_CONF_STRING, "", "events endpoint (default ipc://RUN_DIR/events.sock)"},
-    {"plugin_dir", JOBD_CONF_STRING, "", "plugin folder (default: ../plugins from jobd)"},
-    {"map_size", JOBD_CONF_SIZE, "1GiB", "LMDB map size: the store's largest size"},
+    {"admin", JOBD_CONF_STRING, "",
+     "admin endpoint (empty: ipc://RUN_DIR/admin.sock); tcp:// needs CURVE or insecure"},
+    {"events", JOBD_CONF_STRING, "",
+     "events endpoint, XPUB (empty: ipc://RUN_DIR/events.sock); tcp:// as for admin"},
+    {"plugin_dir", JOBD_CONF_STRING, "", "plugin folder (empty: ../plugins from the jobd binary)"},
+    {"map_size", JOBD_CONF_SIZE, "1GiB", "LMDB map size: the largest the store may grow"},
     {"batch_max", JOBD_CONF_INT, "4096", "most events applied in one commit"},
     {"log_level", JOBD_CONF_STRING, "info", "error, warn, info or debug"},
-    {"curve_key", JOBD_CONF_STRING, "", "CURVE: the server's secret key file (jobd --keygen)"},
-    {"curve_clients", JOBD_CONF_STRING, "", "CURVE: folder of the allowed clients' public keys"},
-    {"insecure", JOBD_CONF_BOOL, "false", "true: allow plain (unauthenticated) TCP endpoints"},
-    {"message_max", JOBD_CONF_SIZE, "256KiB", "largest admin message read (at most 256KiB)"},
-    {"client_queue_max", JOBD_CONF_INT, "64", "admin messages each client may have waiting"},
+    {"curve_key", JOBD_CONF_STRING, "",
+     "CURVE: the server's secret key file (made by jobd --keygen; mode 0600)"},
+    {"curve_clients", JOBD_CONF_STRING, "",
+     "CURVE: folder of the public keys of the clients allowed in over the network"},
+    {"insecure", JOBD_CONF_BOOL, "false",
+     "true: accept plain, unauthenticated TCP (logged as a warning)"},
+    {"message_max", JOBD_CONF_SIZE, "256KiB",
+     "largest admin message frame read (ZMQ_MAXMSGSIZE); more than 256KiB acts as 256KiB"},
+    {"client_queue_max", JOBD_CONF_INT, "64",
+     "admin messages each client may have waiting (ZMQ_RCVHWM, per connection)"},
     {"cursor_idle_max", JOBD_CONF_DURATION, "168h",
-     "a log cursor behind the head that has not moved this long is removed (0: never)"},
+     "a transition log cursor behind the head that has not moved this long is removed, with a "
+     "warning (0: never)"},
     {NULL, 0, NULL, NULL}};
 
 //  With no file, jobd runs on this: a local store, ipc endpoints, every plugin found.

@@ -4,6 +4,7 @@
 #include "jobd_config.h"
 #include "jobd_cert.h"
 #include "jobd_curve.h"
+#include "jobd_describe.h"
 #include "jobd_log.h"
 #include "jobd_plugin_loader.h"
 #include "jobd_run_dir.h"
@@ -50,6 +51,10 @@ s_usage (FILE *out)
         "                      0 no damage, 6 damaged, 4 cannot be read (--json: JSON)\n"
         "      --backup DIR    copy the store, consistent and compacted, into DIR/data.mdb\n"
         "                      (while jobd runs, too), then check the copy\n"
+        "      --describe-config\n"
+        "                      print every config key of the core and of each plugin\n"
+        "                      jobd would load (type, default, help), then exit;\n"
+        "                      --json for scripts, --markdown for the READMEs' tables\n"
         "  -h, --help          show this help\n"
         "  -V, --version       show the version\n\n"
         "Environment: JOBD_<SECTION>_<KEY> overrides a key, e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
@@ -156,12 +161,15 @@ main (int argc, char *argv[])
                                             {"verify", no_argument, NULL, 'Y'},
                                             {"json", no_argument, NULL, 'J'},
                                             {"backup", required_argument, NULL, 'B'},
+                                            //  jobd --describe-config (jobd_describe.h)
+                                            {"describe-config", no_argument, NULL, 'D'},
+                                            {"markdown", no_argument, NULL, 'M'},
                                             {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     bool check_only = false;
     bool keygen = false;
     const char *store_command = NULL, *backup_dir = NULL; //  --verify, --backup
-    bool json = false;
+    bool json = false, describe = false, markdown = false;
     int option;
     while ((option = getopt_long (argc, argv, "c:hV", options, NULL)) != -1) {
         switch (option) {
@@ -182,6 +190,12 @@ main (int argc, char *argv[])
             case 'J':
                 json = true;
                 break;
+            case 'D':
+                describe = true;
+                break;
+            case 'M':
+                markdown = true;
+                break;
             case 'h':
                 s_usage (stdout);
                 return EXIT_OK;
@@ -196,6 +210,12 @@ main (int argc, char *argv[])
     }
     if (optind < argc) {
         fprintf (stderr, "jobd: unexpected argument '%s' (see jobd --help)\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if ((markdown && !describe) || (markdown && json) ||
+        (describe && (check_only || keygen || store_command))) {
+        fprintf (stderr, "jobd: --describe-config goes alone, with --json or --markdown (see "
+                         "jobd --help)\n");
         return EXIT_USAGE;
     }
 
@@ -242,6 +262,20 @@ main (int argc, char *argv[])
     s_plugin_dir (config, plugin_dir, sizeof plugin_dir);
     const char *store_path = jobd_config_str (config, "core", "store");
     const char *run_dir = jobd_config_str (config, "core", "run_dir");
+
+    //  The keys of the core and of the plugins that start-up would load: from their config maps.
+    if (describe) {
+        if (level > JOBD_LOG_WARN)
+            jobd_log_set_level (JOBD_LOG_WARN); //  only what went wrong: stdout is the answer
+        jobd_describe_format_t format = json       ? JOBD_DESCRIBE_JSON
+                                        : markdown ? JOBD_DESCRIBE_MARKDOWN
+                                                   : JOBD_DESCRIBE_TEXT;
+        rc = jobd_describe_config (config, plugin_dir, format, stdout, reason, sizeof reason);
+        if (rc)
+            fprintf (stderr, "jobd: %s\n", reason);
+        jobd_config_destroy (&config);
+        return rc == 0 ? EXIT_OK : rc == JOBD_ECONFIG ? EXIT_CONFIG : EXIT_RUNTIME;
+    }
 
     //  The store's own commands need nothing else; they read the store as jobd may be running.
     if (store_command) {

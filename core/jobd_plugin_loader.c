@@ -11,7 +11,7 @@
 
 //  Keys the loader itself reads in every plugin's section.
 static const jobd_conf_key_t s_loader_keys[] = {
-    {"path", JOBD_CONF_STRING, "", "the plugin's .so (default: PLUGIN_DIR/NAME.so)"},
+    {"path", JOBD_CONF_STRING, "", "the plugin's shared object (empty: PLUGIN_DIR/NAME.so)"},
     {"enabled", JOBD_CONF_BOOL, "true", "false: do not load it"},
     {NULL, 0, NULL, NULL}};
 
@@ -388,6 +388,27 @@ jobd_plugin_loader_status (jobd_plugin_loader_t *self, const char *name, const c
         return plugin->started ? "running" : "loaded";
     }
     return NULL;
+}
+
+const jobd_conf_key_t *
+jobd_plugin_loader_keys (void)
+{
+    return s_loader_keys;
+}
+
+void
+jobd_plugin_loader_each (jobd_plugin_loader_t *self, jobd_plugin_loader_fn *fn, void *arg)
+{
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins)) {
+        //  Not jobd_plugin_loader_status: it would move the list's one cursor.
+        const char *status = plugin->disabled   ? "disabled"
+                             : plugin->error[0] ? "failed"
+                             : plugin->started  ? "running"
+                                                : "loaded";
+        bool loaded = !plugin->disabled && !plugin->error[0];
+        fn (plugin->name, loaded ? &plugin->plugin : NULL, status, plugin->error, arg);
+    }
 }
 
 void

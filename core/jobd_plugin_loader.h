@@ -40,6 +40,19 @@ size_t jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *brok
 const char *jobd_plugin_loader_status (jobd_plugin_loader_t *self, const char *name,
                                        const char **reason);
 
+//  The keys the loader itself reads in every plugin's section (path, enabled): a map ending with
+//  a NULL key. Static.
+const jobd_conf_key_t *jobd_plugin_loader_keys (void);
+
+//  Called by jobd_plugin_loader_each for each plugin: its name (its section is plugins/<name>), its
+//  descriptor, or NULL when it was not loaded; its status and reason as jobd_plugin_loader_status
+//  gives them. All borrowed for the call.
+typedef void (jobd_plugin_loader_fn) (const char *name, const jobd_plugin_t *plugin,
+                                      const char *status, const char *reason, void *arg);
+
+//  Calls fn for each plugin the loader found, in load order (before or after start).
+void jobd_plugin_loader_each (jobd_plugin_loader_t *self, jobd_plugin_loader_fn *fn, void *arg);
+
 //  Stops every plugin (sends $TERM, joins its thread), destroys their state, unloads them.
 //  NULL-safe; sets *self_p to NULL.
 void jobd_plugin_loader_destroy (jobd_plugin_loader_t **self_p);

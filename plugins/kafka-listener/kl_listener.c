@@ -14,19 +14,26 @@
 #include <string.h>
 
 static const jobd_conf_key_t s_config[] = {
-    {"brokers", JOBD_CONF_STRING, "", "bootstrap servers, host:port[,host:port] (required)"},
+    {"brokers", JOBD_CONF_STRING, "",
+     "bootstrap servers, host:port[,host:port]; required: without them the plugin does not "
+     "start (jobd carries on)"},
     {"group", JOBD_CONF_STRING, "jobd", "consumer group id"},
     {"topics", JOBD_CONF_STRING, "jobd.status",
      "topics to consume, comma-separated; ^regex allowed"},
-    {"dead_letter", JOBD_CONF_STRING, "jobd.dead-letter", "topic for events that cannot be read"},
-    {"transitions", JOBD_CONF_STRING, "", "topic every transition is produced to ('': none)"},
+    {"dead_letter", JOBD_CONF_STRING, "jobd.dead-letter",
+     "topic where events that cannot be read go"},
+    {"transitions", JOBD_CONF_STRING, "",
+     "topic every committed transition is produced to (JSON, keyed by job id; empty: none)"},
     {"create", JOBD_CONF_BOOL, "true", "register unknown jobs named by ext"},
     {"backend", JOBD_CONF_STRING, "kafka", "backend name of jobs named by ext"},
     {"kind", JOBD_CONF_STRING, "kafka", "kind of jobs registered from events"},
-    {"heartbeat", JOBD_CONF_DURATION, "0", "deadline of RUNNING jobs of `kind` (0: none)"},
-    {"kinds/*/heartbeat", JOBD_CONF_DURATION, "0", "deadline of RUNNING jobs of that kind"},
-    {"stale_grace", JOBD_CONF_DURATION, "30s", "silent this long past the deadline: LOST"},
-    {"status_interval", JOBD_CONF_DURATION, "5s", "how often the Kafka state is reported"},
+    {"heartbeat", JOBD_CONF_DURATION, "0",
+     "deadline of RUNNING jobs of `kind` between two events (0: none)"},
+    {"kinds/*/heartbeat", JOBD_CONF_DURATION, "0", "the same for jobs of that kind"},
+    {"stale_grace", JOBD_CONF_DURATION, "30s",
+     "how long a stale job may stay silent before it is LOST"},
+    {"status_interval", JOBD_CONF_DURATION, "5s",
+     "how often the Kafka state is reported (when it changed)"},
     {"batch", JOBD_CONF_BOOL, "true",
      "send a loop turn's observations in one batch event when jobd takes them (false: one by "
      "one, as to a jobd older than 1.2)"},
@@ -34,7 +41,8 @@ static const jobd_conf_key_t s_config[] = {
      "longest a fetch waits for data (librdkafka fetch.wait.max.ms); the mock cluster always "
      "waits this long when a partition is empty"},
     {"kafka/*", JOBD_CONF_STRING, "",
-     "a librdkafka property for both clients (session.timeout.ms = 6000, ...)"},
+     "a librdkafka property passed as is to both clients (session.timeout.ms = 6000, ...; "
+     "more in its README)"},
     {NULL, 0, NULL, NULL}};
 
 //  The most librdkafka properties the kafka subsection may hold.

@@ -10,30 +10,38 @@
 
 static const jobd_conf_key_t s_config[] = {
     {"interval_min", JOBD_CONF_DURATION, "250ms", "poll interval after a submission or a change"},
-    {"interval_max", JOBD_CONF_DURATION, "1800ms", "poll interval of jobs stable for long"},
+    {"interval_max", JOBD_CONF_DURATION, "1800ms",
+     "poll interval of jobs that have been stable for long (with the +10% jitter, a change is "
+     "seen within 2 s)"},
     {"list_interval", JOBD_CONF_DURATION, "1s", "how often list backends are polled"},
-    {"lost_after", JOBD_CONF_DURATION, "60s", "how long a backend may not know a job before LOST"},
+    {"lost_after", JOBD_CONF_DURATION, "60s",
+     "how long a backend may not know a job before it is LOST"},
     {"max_in_flight", JOBD_CONF_INT, "8", "requests in flight per backend host"},
     {"status_interval", JOBD_CONF_DURATION, "5s",
-     "how often the backends' health and list times are reported (jobctl plugins)"},
+     "how often the backends' health and list times are reported (plugin.status, jobctl "
+     "plugins), when they changed"},
     {"cancel_timeout", JOBD_CONF_DURATION, "30s",
      "how long an accepted kill may take before it is sent again (doubling each time)"},
     {"cancel_retries", JOBD_CONF_INT, "3",
-     "kills sent again when one did not take effect or got no usable answer"},
+     "kills sent again (0 to 100) when one did not take effect or got no usable answer; then "
+     "the cancel is failed"},
     {"backend/*/type", JOBD_CONF_STRING, NULL, "standalone, livy, yarn or history"},
-    {"backend/*/url", JOBD_CONF_STRING, NULL, "REST base URL (http://master:6066, ...)"},
-    {"backend/*/ui_url", JOBD_CONF_STRING, "", "standalone: master web UI, for /json/"},
+    {"backend/*/url", JOBD_CONF_STRING, NULL,
+     "REST base URL: http://master:6066, http://livy:8998, http://rm:8088, http://hs:18080"},
+    {"backend/*/ui_url", JOBD_CONF_STRING, "",
+     "standalone: the master web UI (http://master:8080) to poll /json/"},
     {"backend/*/master", JOBD_CONF_STRING, "", "standalone: spark.master of submissions"},
     {"backend/*/tag", JOBD_CONF_STRING, "jobd", "yarn: the application tag listed by"},
     {"backend/*/auth", JOBD_CONF_STRING, "auto",
-     "auto, none, basic, bearer, simple (user.name=USER), kerberos (SPNEGO) or delegation"},
+     "how requests authenticate: auto, none, basic, bearer, simple, kerberos or delegation "
+     "(more in its README)"},
     {"backend/*/user", JOBD_CONF_STRING, "", "user: basic auth, or YARN's simple auth user.name"},
     {"backend/*/password", JOBD_CONF_STRING, "", "HTTP basic password (never logged)"},
     {"backend/*/password_file", JOBD_CONF_STRING, "",
-     "a file (mode 0600) holding the password (never logged)"},
+     "a file (0600 or 0640) holding the password instead (more in its README)"},
     {"backend/*/token", JOBD_CONF_STRING, "", "bearer or delegation token (never logged)"},
     {"backend/*/token_file", JOBD_CONF_STRING, "",
-     "a file (mode 0600) holding the token (never logged)"},
+     "a file (0600 or 0640) holding the token instead (more in its README)"},
     {"backend/*/timeout", JOBD_CONF_DURATION, "10s", "timeout of every request"},
     {NULL, 0, NULL, NULL}};
 
