@@ -40,6 +40,11 @@ size_t jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *brok
 const char *jobd_plugin_loader_status (jobd_plugin_loader_t *self, const char *name,
                                        const char **reason);
 
+//  Returns the host table the loader built for the plugin named name (borrowed until destroy),
+//  or NULL before start or when the plugin did not start. For tests that call the host's
+//  functions as a plugin would.
+const jobd_host_t *jobd_plugin_loader_host (jobd_plugin_loader_t *self, const char *name);
+
 //  Stops every plugin (sends $TERM, joins its thread), destroys their state, unloads them.
 //  NULL-safe; sets *self_p to NULL.
 void jobd_plugin_loader_destroy (jobd_plugin_loader_t **self_p);
