@@ -248,12 +248,12 @@ typedef struct {
 static inline bool
 s_jobd_host_decode (const uint8_t *data, size_t size, void *arg)
 {
-    jobd_host_read_t *read = (jobd_host_read_t *)arg;
-    read->rc = jobd_job_decode (data, size, &read->job, NULL, 0);
-    if (!read->fn)
+    jobd_host_read_t *reader = (jobd_host_read_t *)arg;
+    reader->rc = jobd_job_decode (data, size, &reader->job, NULL, 0);
+    if (!reader->fn)
         return false;
-    bool more = read->rc == 0 && read->fn (read->job, read->arg);
-    jobd_job_destroy (&read->job);
+    bool more = reader->rc == 0 && reader->fn (reader->job, reader->arg);
+    jobd_job_destroy (&reader->job);
     return more;
 }
 
@@ -265,14 +265,14 @@ jobd_host_job_get (const jobd_host_t *host, const char *id, jobd_job_t **job_p)
     *job_p = NULL;
     if (!JOBD_HOST_HAS (host, job_read))
         return host->job_get (host, id, job_p);
-    jobd_host_read_t read = {NULL, NULL, NULL, JOBD_EPROTO};
-    int rc = host->job_read (host, id, s_jobd_host_decode, &read);
+    jobd_host_read_t reader = {NULL, NULL, NULL, JOBD_EPROTO};
+    int rc = host->job_read (host, id, s_jobd_host_decode, &reader);
     if (rc == 0)
-        rc = read.rc;
+        rc = reader.rc;
     if (rc == 0)
-        *job_p = read.job;
+        *job_p = reader.job;
     else
-        jobd_job_destroy (&read.job);
+        jobd_job_destroy (&reader.job);
     return rc;
 }
 
@@ -284,9 +284,9 @@ jobd_host_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan
 {
     if (!JOBD_HOST_HAS (host, job_scan_encoded))
         return host->job_scan (host, state_mask, fn, arg);
-    jobd_host_read_t read = {fn, arg, NULL, 0};
-    int rc = host->job_scan_encoded (host, state_mask, s_jobd_host_decode, &read);
-    return rc ? rc : read.rc;
+    jobd_host_read_t reader = {fn, arg, NULL, 0};
+    int rc = host->job_scan_encoded (host, state_mask, s_jobd_host_decode, &reader);
+    return rc ? rc : reader.rc;
 }
 
 #ifdef __cplusplus
