@@ -94,6 +94,54 @@ s_host_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn
                             arg);
 }
 
+//  ABI 1.3's reads hand the plugin the record encoded, so that the plugin decodes it with its own
+//  proto into memory it frees itself: no jobd_job_t crosses the boundary.
+static int
+s_host_job_read (const jobd_host_t *host, const char *id, jobd_host_job_fn *fn, void *arg)
+{
+    jobd_job_t *job = NULL;
+    int rc = jobd_store_job_get (((s_plugin_t *)host->core)->store, id, &job);
+    if (rc)
+        return rc;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    rc = jobd_job_pack_to (job, &buffer);
+    if (rc == 0)
+        fn ((const uint8_t *)buffer.data, buffer.size, arg);
+    msgpack_sbuffer_destroy (&buffer);
+    jobd_job_destroy (&job);
+    return rc;
+}
+
+typedef struct {
+    jobd_host_job_fn *fn;
+    void *arg;
+    msgpack_sbuffer buffer; //  reused from one job to the next
+    int rc;
+} s_scan_encoded_t;
+
+static bool
+s_scan_encoded_one (const jobd_job_t *job, void *arg)
+{
+    s_scan_encoded_t *scan = (s_scan_encoded_t *)arg;
+    scan->buffer.size = 0;
+    scan->rc = jobd_job_pack_to (job, &scan->buffer);
+    return scan->rc == 0 &&
+           scan->fn ((const uint8_t *)scan->buffer.data, scan->buffer.size, scan->arg);
+}
+
+static int
+s_host_job_scan_encoded (const jobd_host_t *host, uint32_t state_mask, jobd_host_job_fn *fn,
+                         void *arg)
+{
+    s_scan_encoded_t scan = {.fn = fn, .arg = arg};
+    msgpack_sbuffer_init (&scan.buffer);
+    int rc =
+        jobd_store_scan (((s_plugin_t *)host->core)->store, state_mask, s_scan_encoded_one, &scan);
+    msgpack_sbuffer_destroy (&scan.buffer);
+    return rc ? rc : scan.rc;
+}
+
 static int
 s_host_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_fn *fn,
                  void *arg)
@@ -195,11 +243,20 @@ s_plugin_open (s_plugin_t *self)
                   JOBD_PLUGIN_ABI_MINOR);
         return JOBD_EABI;
     }
-    //  Copy what both sides know; fields a smaller (older) descriptor lacks stay zero.
+    //  Any descriptor from ABI 1.0 on: a smaller one is not a descriptor of this major.
+    if (descriptor->size < JOBD_PLUGIN_SIZE_1_0) {
+        snprintf (self->error, sizeof self->error,
+                  "%s has an incomplete descriptor (size %u, ABI %u.0 has %zu bytes): rebuild the "
+                  "plugin",
+                  self->path, descriptor->size, (unsigned)JOBD_PLUGIN_ABI_MAJOR,
+                  JOBD_PLUGIN_SIZE_1_0);
+        return JOBD_EABI;
+    }
+    //  Copy what both sides know: fields an older descriptor lacks stay zero (and its size says
+    //  so to JOBD_PLUGIN_HAS); fields of a newer one are not read.
     size_t size = descriptor->size < sizeof self->plugin ? descriptor->size : sizeof self->plugin;
     memcpy (&self->plugin, descriptor, size);
-    if (size < sizeof self->plugin || !self->plugin.name || !self->plugin.init ||
-        !self->plugin.run) {
+    if (!self->plugin.name || !self->plugin.init || !self->plugin.run) {
         snprintf (self->error, sizeof self->error,
                   "%s has an incomplete descriptor (size %u, needs name, init and run)", self->path,
                   descriptor->size);
@@ -411,6 +468,16 @@ jobd_plugin_loader_each (jobd_plugin_loader_t *self, jobd_plugin_loader_fn *fn, 
     }
 }
 
+const jobd_host_t *
+jobd_plugin_loader_host (jobd_plugin_loader_t *self, const char *name)
+{
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins))
+        if (strcmp (plugin->name, name) == 0)
+            return plugin->started ? &plugin->host : NULL;
+    return NULL;
+}
+
 void
 jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store)
 {
@@ -442,7 +509,9 @@ jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
                                          .core = plugin,
                                          .log_read = s_host_log_read,
                                          .log_cursor = s_host_log_cursor,
-                                         .batch_max = JOBD_BATCH_MAX};
+                                         .batch_max = JOBD_BATCH_MAX,
+                                         .job_read = s_host_job_read,
+                                         .job_scan_encoded = s_host_job_scan_encoded};
             char reason[400] = "";
             int rc = plugin->plugin.init (&plugin->host, &plugin->state, reason, sizeof reason);
             if (rc) {

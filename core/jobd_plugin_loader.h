@@ -53,6 +53,11 @@ typedef void (jobd_plugin_loader_fn) (const char *name, const jobd_plugin_t *plu
 //  Calls fn for each plugin the loader found, in load order (before or after start).
 void jobd_plugin_loader_each (jobd_plugin_loader_t *self, jobd_plugin_loader_fn *fn, void *arg);
 
+//  Returns the host table the loader built for the plugin named name (borrowed until destroy),
+//  or NULL before start or when the plugin did not start. For tests that call the host's
+//  functions as a plugin would.
+const jobd_host_t *jobd_plugin_loader_host (jobd_plugin_loader_t *self, const char *name);
+
 //  Stops every plugin (sends $TERM, joins its thread), destroys their state, unloads them.
 //  NULL-safe; sets *self_p to NULL.
 void jobd_plugin_loader_destroy (jobd_plugin_loader_t **self_p);

@@ -16,8 +16,20 @@ extern "C" {
 
 //  A plugin built for another major is refused. Minor versions only append fields to the
 //  descriptor and the host table: each side reads only what the other's size covers.
+//
+//  What crosses the boundary between the core and a plugin is one of three things, so that
+//  neither side depends on the other's struct layouts or on the other's copy of proto:
+//  - sized: a struct that starts with its own size and only grows at the end (the descriptor,
+//    the host table); the reader checks the size before reading a field (JOBD_PLUGIN_HAS,
+//    JOBD_HOST_HAS). The entries of a config map (jobd_conf_key_t) are fixed by ABI 1.0.
+//  - encoded: msgpack bytes with their size (events on the bus, transition log entries, job
+//    records from job_read and job_scan_encoded), decoded by the reader's own proto.
+//  - borrowed for a call: a pointer valid only until the call returns; the side that allocates
+//    memory is the side that frees it.
+//  job_get and job_scan, which hand over the core's jobd_job_t, are kept for 1.0-1.2 plugins;
+//  plugins use jobd_host_job_get and jobd_host_job_scan below.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 2
+#define JOBD_PLUGIN_ABI_MINOR 3
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -61,6 +73,11 @@ typedef struct jobd_host jobd_host_t;
 //  to stop.
 typedef bool (jobd_host_scan_fn) (const jobd_job_t *job, void *arg);
 
+//  Called by jobd_host_t.job_read and job_scan_encoded for each job: the job record encoded as
+//  one msgpack map (jobd_job_encode, proto/README.md), borrowed for the call. Return false to
+//  stop a scan.
+typedef bool (jobd_host_job_fn) (const uint8_t *data, size_t size, void *arg);
+
 //  Called by jobd_host_t.log_read for each entry of the transition log: its position and the
 //  encoded transition event (msgpack, proto/README.md), borrowed for the call. Return false to
 //  stop.
@@ -97,7 +114,9 @@ struct jobd_host {
 
     //  Store reads: a consistent snapshot of committed data each. Return 0 or a negative error
     //  (JOBD_ENOTFOUND). Returned objects are fresh: free them with jobd_job_destroy or free().
-    //  Any thread.
+    //  Any thread. job_get and job_scan hand over the core's own jobd_job_t (no size, allocated
+    //  by the core's proto): kept for 1.0-1.2 plugins; use jobd_host_job_get and
+    //  jobd_host_job_scan, which use job_read and job_scan_encoded when the core has them.
     int (*job_get) (const jobd_host_t *self, const char *id, jobd_job_t **job_p);
     int (*job_find) (const jobd_host_t *self, const char *backend, const char *ext, char **id_p);
     int (*job_scan) (const jobd_host_t *self, uint32_t state_mask, jobd_host_scan_fn *fn,
@@ -125,9 +144,23 @@ struct jobd_host {
     //  holds each observation's reply in order. Check JOBD_HOST_HAS (host, batch_max) first;
     //  0: send observations one by one.
     uint32_t batch_max;
+
+    //  ABI 1.3: size-carrying store reads. The job record is handed to fn encoded (msgpack, with
+    //  its size), borrowed for the call: the plugin decodes it with its own proto, into memory
+    //  it allocates and frees itself. Check JOBD_HOST_HAS (host, job_read) first, or call the
+    //  helpers jobd_host_job_get and jobd_host_job_scan. Any thread.
+
+    //  Calls fn once with job id's record. Returns 0, JOBD_ENOTFOUND, or a negative error.
+    int (*job_read) (const jobd_host_t *self, const char *id, jobd_host_job_fn *fn, void *arg);
+    //  Calls fn for each job whose state is in state_mask (bit 1 << state; 0: every job), until
+    //  fn returns false. Returns 0 or a negative error.
+    int (*job_scan_encoded) (const jobd_host_t *self, uint32_t state_mask, jobd_host_job_fn *fn,
+                             void *arg);
 };
 
-//  The descriptor. Only ever appended to.
+//  The descriptor. Only ever appended to: the loader accepts any descriptor from ABI 1.0 on
+//  (JOBD_PLUGIN_SIZE_1_0 bytes or more), and reads a field that a descriptor's size does not
+//  cover as absent (JOBD_PLUGIN_HAS).
 typedef struct {
     uint16_t abi_major; //  JOBD_PLUGIN_ABI_MAJOR
     uint16_t abi_minor; //  JOBD_PLUGIN_ABI_MINOR
@@ -151,7 +184,17 @@ typedef struct {
 
     //  Frees the state; NULL-safe; sets *state_p to NULL. Called on the main thread after run.
     void (*destroy) (void **state_p);
+    //  The last field of ABI 1.0 is destroy: fields appended after it go below, each with the
+    //  minor that added it.
 } jobd_plugin_t;
+
+//  The size of the ABI 1.0 descriptor, frozen: the smallest descriptor the loader accepts.
+#define JOBD_PLUGIN_SIZE_1_0                                                                       \
+    (offsetof (jobd_plugin_t, destroy) + sizeof (((jobd_plugin_t *)0)->destroy))
+
+//  True when the descriptor has field (its size covers it).
+#define JOBD_PLUGIN_HAS(desc, field)                                                               \
+    ((desc)->size >= offsetof (jobd_plugin_t, field) + sizeof ((desc)->field))
 
 #define JOBD_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 
@@ -189,6 +232,61 @@ jobd_plugin_send (zsock_t *bus, const jobd_event_t *event)
         return -EAGAIN;
     }
     return 0;
+}
+
+//  Store reads for plugins, decoded by the plugin's own proto: ABI 1.3's job_read and
+//  job_scan_encoded, or job_get and job_scan on an older core.
+
+//  The helpers' state for one read: fn NULL keeps the decoded job (jobd_host_job_get).
+typedef struct {
+    jobd_host_scan_fn *fn;
+    void *arg;
+    jobd_job_t *job;
+    int rc;
+} jobd_host_read_t;
+
+static inline bool
+s_jobd_host_decode (const uint8_t *data, size_t size, void *arg)
+{
+    jobd_host_read_t *reader = (jobd_host_read_t *)arg;
+    reader->rc = jobd_job_decode (data, size, &reader->job, NULL, 0);
+    if (!reader->fn)
+        return false;
+    bool more = reader->rc == 0 && reader->fn (reader->job, reader->arg);
+    jobd_job_destroy (&reader->job);
+    return more;
+}
+
+//  Reads job id's record. Returns 0 and sets *job_p (fresh, allocated by the plugin's own
+//  proto: jobd_job_destroy it), or JOBD_ENOTFOUND, or a negative error. Any thread.
+static inline int
+jobd_host_job_get (const jobd_host_t *host, const char *id, jobd_job_t **job_p)
+{
+    *job_p = NULL;
+    if (!JOBD_HOST_HAS (host, job_read))
+        return host->job_get (host, id, job_p);
+    jobd_host_read_t reader = {NULL, NULL, NULL, JOBD_EPROTO};
+    int rc = host->job_read (host, id, s_jobd_host_decode, &reader);
+    if (rc == 0)
+        rc = reader.rc;
+    if (rc == 0)
+        *job_p = reader.job;
+    else
+        jobd_job_destroy (&reader.job);
+    return rc;
+}
+
+//  Calls fn for each job whose state is in state_mask (bit 1 << state; 0: every job) until fn
+//  returns false; the job is borrowed for the call. Returns 0, or a negative error (a record
+//  this plugin's proto cannot decode stops the scan with JOBD_EPROTO). Any thread.
+static inline int
+jobd_host_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn *fn, void *arg)
+{
+    if (!JOBD_HOST_HAS (host, job_scan_encoded))
+        return host->job_scan (host, state_mask, fn, arg);
+    jobd_host_read_t reader = {fn, arg, NULL, 0};
+    int rc = host->job_scan_encoded (host, state_mask, s_jobd_host_decode, &reader);
+    return rc ? rc : reader.rc;
 }
 
 #ifdef __cplusplus

@@ -167,7 +167,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     s_demo_t *self = (s_demo_t *)state;
     zsock_set_subscribe (events, "job.QUEUED.");
     zsock_set_subscribe (events, "cmd.cancel.demo");
-    host->job_scan (
+    jobd_host_job_scan (
         host, (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING),
         s_resume_one, self);
     s_submit_jobs (self, bus);

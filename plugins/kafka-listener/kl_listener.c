@@ -779,7 +779,7 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
         bool first = pending->heartbeat > 0 && !kl_watch_knows (self->watch, job);
         kl_watch_heard (self->watch, job, pending->heartbeat, zclock_time ());
         jobd_job_t *record = NULL;
-        if (first && self->host->job_get (self->host, job, &record) == 0)
+        if (first && jobd_host_job_get (self->host, job, &record) == 0)
             kl_watch_state (self->watch, job, record->kind, record->state, zclock_time ());
         jobd_job_destroy (&record);
     }
@@ -896,7 +896,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "job.");
     //  After a restart, RUNNING jobs get a whole deadline from now: events produced while jobd
     //  was down are still in Kafka and will be read.
-    host->job_scan (host, 1u << JOBD_STATE_RUNNING, s_watch_one, self);
+    jobd_host_job_scan (host, 1u << JOBD_STATE_RUNNING, s_watch_one, self);
     self->forward = kl_forward_new (host, bus, self->producer, self->transitions);
     bool running = true;
     while (running) {

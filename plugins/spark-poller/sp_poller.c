@@ -244,7 +244,7 @@ s_on_reply (sp_poller_t *self, zsock_t *bus)
         job->marking = false;
         //  Durable ("duplicate": QUEUED again, with the mark) and still queued: send it.
         if (ok && strcmp (outcome, "duplicate") == 0 &&
-            self->host->job_get (self->host, job->id, &record) == 0 &&
+            jobd_host_job_get (self->host, job->id, &record) == 0 &&
             record->state == JOBD_STATE_QUEUED && sp_submit_marked (job, record))
             sp_submit_send_create (self, job, record);
         else
@@ -270,14 +270,14 @@ s_on_event (sp_poller_t *self, zsock_t *events)
         sp_job_t *job = (sp_job_t *)zhashx_lookup (self->jobs, event->job);
         if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED) {
             jobd_job_t *record = NULL;
-            if (self->host->job_get (self->host, event->job, &record) == 0)
+            if (jobd_host_job_get (self->host, event->job, &record) == 0)
                 sp_submit_job (self, record);
             jobd_job_destroy (&record);
         } else if (event->type == JOBD_EVENT_TRANSITION && !job &&
                    ((1u << event->state) & SP_FOLLOWED)) {
             //  A job that started elsewhere (jobctl track): follow it when it is at one of ours.
             jobd_job_t *record = NULL;
-            if (self->host->job_get (self->host, event->job, &record) == 0 && record->ext &&
+            if (jobd_host_job_get (self->host, event->job, &record) == 0 && record->ext &&
                 *record->ext && ((1u << record->state) & SP_FOLLOWED))
                 sp_job_follow (self, record);
             jobd_job_destroy (&record);
@@ -358,8 +358,7 @@ s_poll_due (sp_poller_t *self)
             zlist_append (resubmit, job->id);
     for (char *id = (char *)zlist_first (resubmit); id; id = (char *)zlist_next (resubmit)) {
         jobd_job_t *record = NULL;
-        if (self->host->job_get (self->host, id, &record) == 0 &&
-            record->state == JOBD_STATE_QUEUED)
+        if (jobd_host_job_get (self->host, id, &record) == 0 && record->state == JOBD_STATE_QUEUED)
             sp_submit_job (self, record);
         else if (zhashx_lookup (self->jobs, id))
             ((sp_job_t *)zhashx_lookup (self->jobs, id))->submit = false;
@@ -469,7 +468,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "job.");
     zsock_set_subscribe (events, "cmd.cancel.spark");
     //  After a restart: every non-final Spark job with a backend id is followed again at once.
-    host->job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
+    jobd_host_job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
     sp_seek_find_floors (self);
     zsock_t *sockets[] = {pipe, events, bus};
     bool running = true;

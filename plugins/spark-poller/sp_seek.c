@@ -307,6 +307,6 @@ sp_seek_find_floors (sp_poller_t *self)
         if (job->seek)
             zlist_append (floors.seekers, job);
     if (zlist_size (floors.seekers))
-        self->host->job_scan (self->host, (1u << JOBD_STATE_COUNT) - 1, s_floor_one, &floors);
+        jobd_host_job_scan (self->host, (1u << JOBD_STATE_COUNT) - 1, s_floor_one, &floors);
     zlist_destroy (&floors.seekers);
 }

@@ -74,7 +74,7 @@ sp_submit_create_done (sp_poller_t *self, sp_backend_t *backend, const char *job
         char when[SP_ERROR_MAX + 64];
         snprintf (when, sizeof when, "without a usable answer (%.*s)", 200, why);
         jobd_job_t *record = NULL;
-        self->host->job_get (self->host, job->id, &record);
+        jobd_host_job_get (self->host, job->id, &record);
         sp_seek_start (self, job, record ? record->spec : NULL, job->floor, when);
         jobd_job_destroy (&record);
     }
