@@ -1,6 +1,7 @@
 //  The event: the one message shape on jobd's bus, encoded as a msgpack map (see README.md).
 #include "jobd_event.h"
 #include "jobd_fields.h"
+#include "jobd_proto_internal.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -44,25 +45,6 @@ static const jobd_field_t s_fields[] = {
     F ("pos", U64, pos, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
-
-static const char *s_type_names[JOBD_EVENT_TYPE_COUNT] = {
-    "invalid",    "submit", "track",         "cancel", "retry",        "observed",
-    "transition", "stale",  "plugin.status", "cursor", "cancel.failed"};
-
-const char *
-jobd_event_type_name (jobd_event_type_t type)
-{
-    return (unsigned)type < JOBD_EVENT_TYPE_COUNT ? s_type_names[type] : "invalid";
-}
-
-jobd_event_type_t
-jobd_event_type_parse (const char *name, size_t len)
-{
-    for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++)
-        if (strlen (s_type_names[type]) == len && memcmp (s_type_names[type], name, len) == 0)
-            return (jobd_event_type_t)type;
-    return JOBD_EVENT_INVALID;
-}
 
 int64_t
 jobd_now_ms (void)
@@ -223,17 +205,17 @@ int
 jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
 {
     if (self->version == 0) {
-        jobd_fields_reason (reason, reason_size, "missing field 'v'");
+        jobd_proto_reason (reason, reason_size, "missing field 'v'");
         return JOBD_EPROTO;
     }
     if (self->version > JOBD_PROTO_VERSION) {
-        jobd_fields_reason (reason, reason_size,
-                            "field 'v': version %u is newer than this jobd's version %d",
-                            self->version, JOBD_PROTO_VERSION);
+        jobd_proto_reason (reason, reason_size,
+                           "field 'v': version %u is newer than this jobd's version %d",
+                           self->version, JOBD_PROTO_VERSION);
         return JOBD_EPROTO;
     }
     if (self->type <= JOBD_EVENT_INVALID || self->type >= JOBD_EVENT_TYPE_COUNT) {
-        jobd_fields_reason (reason, reason_size, "missing field 'type'");
+        jobd_proto_reason (reason, reason_size, "missing field 'type'");
         return JOBD_EPROTO;
     }
     const char *missing = s_empty (self->id)       ? "'id'"
@@ -241,8 +223,8 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
                           : s_empty (self->source) ? "'src'"
                                                    : s_missing (self);
     if (missing) {
-        jobd_fields_reason (reason, reason_size, "%s event: missing field %s",
-                            jobd_event_type_name (self->type), missing);
+        jobd_proto_reason (reason, reason_size, "%s event: missing field %s",
+                           jobd_event_type_name (self->type), missing);
         return JOBD_EPROTO;
     }
     if (self->type == JOBD_EVENT_PLUGIN_STATUS) {
@@ -250,17 +232,17 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
         for (size_t index = 0; index < sizeof s_statuses / sizeof s_statuses[0]; index++)
             known = known || strcmp (self->status, s_statuses[index]) == 0;
         if (!known) {
-            jobd_fields_reason (reason, reason_size,
-                                "field 'status': '%.32s' is not starting, running, degraded, "
-                                "failed or stopped",
-                                self->status);
+            jobd_proto_reason (reason, reason_size,
+                               "field 'status': '%.32s' is not starting, running, degraded, "
+                               "failed or stopped",
+                               self->status);
             return JOBD_EPROTO;
         }
     }
     if (self->type == JOBD_EVENT_CANCEL_FAILED && !jobd_cancel_status_known (self->status)) {
-        jobd_fields_reason (reason, reason_size,
-                            "field 'status': '%.32s' is not refused, retrying or failed",
-                            self->status);
+        jobd_proto_reason (reason, reason_size,
+                           "field 'status': '%.32s' is not refused, retrying or failed",
+                           self->status);
         return JOBD_EPROTO;
     }
     //  Every event that comes to jobd is held to UTF-8 (in msgpack as in the JSON some arrive
@@ -340,10 +322,10 @@ s_check_version (const msgpack_object *obj, char *reason, size_t reason_size)
         if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 1 &&
             key->via.str.ptr[0] == 'v' && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
             value->via.u64 > JOBD_PROTO_VERSION) {
-            jobd_fields_reason (reason, reason_size,
-                                "field 'v': version %" PRIu64
-                                " is newer than this jobd's version %d",
-                                value->via.u64, JOBD_PROTO_VERSION);
+            jobd_proto_reason (reason, reason_size,
+                               "field 'v': version %" PRIu64
+                               " is newer than this jobd's version %d",
+                               value->via.u64, JOBD_PROTO_VERSION);
             return JOBD_EPROTO;
         }
     }
@@ -397,7 +379,8 @@ jobd_event_decode (const void *data, size_t size, jobd_event_t **event_p, char *
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    int rc = jobd_fields_unpack (data, size, JOBD_EVENT_MAX, &unpacked, reason, reason_size);
+    int rc =
+        jobd_msgpack_unpack_limited (data, size, JOBD_EVENT_MAX, &unpacked, reason, reason_size);
     if (rc == 0)
         rc = jobd_event_from_object (&unpacked.data, event_p, reason, reason_size);
     msgpack_unpacked_destroy (&unpacked);

@@ -2,13 +2,12 @@
 //  decoding, copying and freeing, for events and job records alike. Internal to proto/.
 #include "jobd_fields.h"
 #include "jobd_event.h"
+#include "jobd_proto_internal.h"
 #include "jobd_state.h"
 #include "jobd_utf8.h"
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,17 +15,6 @@
 
 //  Longest piece of a rejected value quoted back in a reason.
 #define QUOTE_MAX 32
-
-void
-jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
-{
-    if (!reason || reason_size == 0)
-        return;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (reason, reason_size, format, args);
-    va_end (args);
-}
 
 static const char *
 s_type_name (msgpack_object_type type)
@@ -77,16 +65,16 @@ s_read_int (const jobd_field_t *field, const msgpack_object *value, int64_t min,
         return 0;
     }
     if (!s_is_int (value))
-        jobd_fields_reason (reason, reason_size, "field '%s': expected %s integer, got %s",
-                            field->key, min < 0 ? "an" : "an unsigned", s_type_name (value->type));
+        jobd_proto_reason (reason, reason_size, "field '%s': expected %s integer, got %s",
+                           field->key, min < 0 ? "an" : "an unsigned", s_type_name (value->type));
     else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        jobd_fields_reason (reason, reason_size,
-                            "field '%s': %" PRId64 " is out of range (%" PRId64 " to %" PRIu64 ")",
-                            field->key, value->via.i64, min, max);
+        jobd_proto_reason (reason, reason_size,
+                           "field '%s': %" PRId64 " is out of range (%" PRId64 " to %" PRIu64 ")",
+                           field->key, value->via.i64, min, max);
     else
-        jobd_fields_reason (reason, reason_size,
-                            "field '%s': %" PRIu64 " is out of range (%" PRId64 " to %" PRIu64 ")",
-                            field->key, value->via.u64, min, max);
+        jobd_proto_reason (reason, reason_size,
+                           "field '%s': %" PRIu64 " is out of range (%" PRId64 " to %" PRIu64 ")",
+                           field->key, value->via.u64, min, max);
     return JOBD_EPROTO;
 }
 
@@ -124,8 +112,8 @@ s_read_name (const jobd_field_t *field, const char *text, size_t length, void *s
     if (field->kind == JOBD_FIELD_TYPE) {
         jobd_event_type_t type = jobd_event_type_parse (text, length);
         if (type == JOBD_EVENT_INVALID) {
-            jobd_fields_reason (reason, reason_size, "field '%s': unknown event type '%.*s'",
-                                field->key, quoted, text);
+            jobd_proto_reason (reason, reason_size, "field '%s': unknown event type '%.*s'",
+                               field->key, quoted, text);
             return JOBD_EPROTO;
         }
         *(jobd_event_type_t *)slot = type;
@@ -137,8 +125,8 @@ s_read_name (const jobd_field_t *field, const char *text, size_t length, void *s
         return 0;
     }
     if (jobd_state_parse (text, length, (jobd_state_t *)slot)) {
-        jobd_fields_reason (reason, reason_size, "field '%s': unknown state '%.*s'", field->key,
-                            quoted, text);
+        jobd_proto_reason (reason, reason_size, "field '%s': unknown state '%.*s'", field->key,
+                           quoted, text);
         return JOBD_EPROTO;
     }
     return 0;
@@ -153,8 +141,8 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
     void *slot = FIELD (base, field);
     if (field->kind == JOBD_FIELD_BOOL) {
         if (value->type != MSGPACK_OBJECT_BOOLEAN) {
-            jobd_fields_reason (reason, reason_size, "field '%s': expected a bool, got %s",
-                                field->key, s_type_name (value->type));
+            jobd_proto_reason (reason, reason_size, "field '%s': expected a bool, got %s",
+                               field->key, s_type_name (value->type));
             return JOBD_EPROTO;
         }
         *(bool *)slot = value->via.boolean;
@@ -165,8 +153,8 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
         return s_read_number (field, value, slot, reason, reason_size);
     //  Strings, states and types are msgpack str, never bin.
     if (value->type != MSGPACK_OBJECT_STR) {
-        jobd_fields_reason (reason, reason_size, "field '%s': expected a str, got %s", field->key,
-                            s_type_name (value->type));
+        jobd_proto_reason (reason, reason_size, "field '%s': expected a str, got %s", field->key,
+                           s_type_name (value->type));
         return JOBD_EPROTO;
     }
     const char *text = value->via.str.ptr;
@@ -174,19 +162,19 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
     if (field->kind != JOBD_FIELD_STR)
         return s_read_name (field, text, length, slot, reason, reason_size);
     if (length > field->max) {
-        jobd_fields_reason (reason, reason_size, "field '%s': %zu bytes, over its %zu byte limit",
-                            field->key, length, field->max);
+        jobd_proto_reason (reason, reason_size, "field '%s': %zu bytes, over its %zu byte limit",
+                           field->key, length, field->max);
         return JOBD_ETOOBIG;
     }
     if (memchr (text, 0, length)) {
-        jobd_fields_reason (reason, reason_size, "field '%s': contains a NUL byte", field->key);
+        jobd_proto_reason (reason, reason_size, "field '%s': contains a NUL byte", field->key);
         return JOBD_EPROTO;
     }
     char *copy = strings ? *strings : (char *)malloc (length + 1);
     if (strings)
         *strings += length + 1;
     if (!copy) {
-        jobd_fields_reason (reason, reason_size, "field '%s': out of memory", field->key);
+        jobd_proto_reason (reason, reason_size, "field '%s': out of memory", field->key);
         return -ENOMEM;
     }
     memcpy (copy, text, length);
@@ -200,8 +188,8 @@ s_read (const jobd_field_t *fields, size_t count, const msgpack_object *map, voi
         char **strings, char *reason, size_t reason_size)
 {
     if (!map || map->type != MSGPACK_OBJECT_MAP) {
-        jobd_fields_reason (reason, reason_size, "expected a map, got %s",
-                            map ? s_type_name (map->type) : "nothing");
+        jobd_proto_reason (reason, reason_size, "expected a map, got %s",
+                           map ? s_type_name (map->type) : "nothing");
         return JOBD_EPROTO;
     }
     //  One bit per field: a key given twice is refused, since which value wins differs between
@@ -211,8 +199,8 @@ s_read (const jobd_field_t *fields, size_t count, const msgpack_object *map, voi
     for (uint32_t index = 0; index < map->via.map.size; index++) {
         const msgpack_object_kv *kv = &map->via.map.ptr[index];
         if (kv->key.type != MSGPACK_OBJECT_STR) {
-            jobd_fields_reason (reason, reason_size, "map key of type %s: keys must be str",
-                                s_type_name (kv->key.type));
+            jobd_proto_reason (reason, reason_size, "map key of type %s: keys must be str",
+                               s_type_name (kv->key.type));
             return JOBD_EPROTO;
         }
         for (size_t field = 0; field < count; field++) {
@@ -221,7 +209,7 @@ s_read (const jobd_field_t *fields, size_t count, const msgpack_object *map, voi
                 memcmp (key, kv->key.via.str.ptr, kv->key.via.str.size))
                 continue;
             if (seen & (1ull << field)) {
-                jobd_fields_reason (reason, reason_size, "field '%s' given twice", key);
+                jobd_proto_reason (reason, reason_size, "field '%s' given twice", key);
                 return JOBD_EPROTO;
             }
             seen |= 1ull << field;
@@ -257,7 +245,7 @@ jobd_fields_read_flat (const jobd_field_t *fields, size_t count, const msgpack_o
     }
     char *block = (char *)malloc (struct_size + room);
     if (!block) {
-        jobd_fields_reason (reason, reason_size, "out of memory");
+        jobd_proto_reason (reason, reason_size, "out of memory");
         return -ENOMEM;
     }
     memset (block, 0, struct_size);
@@ -507,16 +495,16 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, b
         const char *value = *(char *const *)FIELD (base, &fields[field]);
         size_t length = value ? strlen (value) : 0;
         if (length > fields[field].max) {
-            jobd_fields_reason (reason, reason_size,
-                                "field '%s': %zu bytes, over its %zu byte limit", fields[field].key,
-                                length, fields[field].max);
+            jobd_proto_reason (reason, reason_size,
+                               "field '%s': %zu bytes, over its %zu byte limit", fields[field].key,
+                               length, fields[field].max);
             return JOBD_ETOOBIG;
         }
         size_t bad = utf8 && value ? jobd_utf8_check (value, length) : length;
         if (bad < length) {
-            jobd_fields_reason (reason, reason_size,
-                                "field '%s': not valid UTF-8 (byte 0x%02x at offset %zu)",
-                                fields[field].key, (unsigned char)value[bad], bad);
+            jobd_proto_reason (reason, reason_size,
+                               "field '%s': not valid UTF-8 (byte 0x%02x at offset %zu)",
+                               fields[field].key, (unsigned char)value[bad], bad);
             return JOBD_EPROTO;
         }
     }
@@ -545,57 +533,6 @@ jobd_fields_fix_utf8 (const jobd_field_t *fields, size_t count, void *base)
     return changed;
 }
 
-//  The first chunk of an unpacking zone: room for a small message and its objects. msgpack's
-//  default (8 KiB) was a large allocation per event, most of the cost of malloc at full speed;
-//  the zone grows by itself for larger messages.
-static size_t
-s_zone_chunk (size_t size)
-{
-    return size + 512;
-}
-
-int
-jobd_fields_unpack (const void *data, size_t size, size_t max_size, msgpack_unpacked *unpacked,
-                    char *reason, size_t reason_size)
-{
-    if (size > max_size) {
-        jobd_fields_reason (reason, reason_size, "message of %zu bytes, over the %zu byte limit",
-                            size, max_size);
-        return JOBD_ETOOBIG;
-    }
-    //  The check proves that the bytes hold exactly one value and that no length in them lies,
-    //  so the unpacker below neither over-allocates nor leaves trailing bytes unnoticed.
-    int rc = jobd_msgpack_check (data, size, reason, reason_size);
-    if (rc)
-        return rc;
-    size_t offset = 0;
-    msgpack_object object;
-    msgpack_zone *zone = msgpack_zone_new (s_zone_chunk (size));
-    msgpack_unpack_return result =
-        zone ? msgpack_unpack ((const char *)data, size, &offset, zone, &object)
-             : MSGPACK_UNPACK_NOMEM_ERROR;
-    if (result == MSGPACK_UNPACK_EXTRA_BYTES)
-        result = MSGPACK_UNPACK_SUCCESS; //  told below, with their count
-    if (result != MSGPACK_UNPACK_SUCCESS || offset != size)
-        msgpack_zone_free (zone);
-    if (result == MSGPACK_UNPACK_NOMEM_ERROR) {
-        jobd_fields_reason (reason, reason_size, "out of memory");
-        return -ENOMEM;
-    }
-    if (result != MSGPACK_UNPACK_SUCCESS) {
-        jobd_fields_reason (reason, reason_size, "not valid msgpack");
-        return JOBD_EPROTO;
-    }
-    if (offset != size) {
-        jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the map", size - offset);
-        return JOBD_EPROTO;
-    }
-    msgpack_unpacked_destroy (unpacked);
-    unpacked->zone = zone;
-    unpacked->data = object;
-    return 0;
-}
-
 int
 jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, uint8_t **data_p,
                     size_t *size_p, char *reason, size_t reason_size)
@@ -607,245 +544,10 @@ jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base, 
     msgpack_sbuffer_init (&buffer);
     if (jobd_fields_pack_to (fields, count, base, &buffer)) {
         msgpack_sbuffer_destroy (&buffer);
-        jobd_fields_reason (reason, reason_size, "out of memory");
+        jobd_proto_reason (reason, reason_size, "out of memory");
         return -ENOMEM;
     }
     *size_p = buffer.size;
     *data_p = (uint8_t *)msgpack_sbuffer_release (&buffer);
-    return 0;
-}
-
-//  Header size, payload size and child count of the msgpack value starting at byte.
-static int
-s_header (const uint8_t *data, size_t size, size_t *header, uint64_t *payload, uint64_t *children)
-{
-    uint8_t byte = data[0];
-    *payload = 0;
-    *children = 0;
-    *header = 1;
-    //  Lengths of 1, 2, 4 bytes that follow the type byte, read big-endian.
-    size_t length_size = 0;
-    bool length_is_payload = false, length_is_array = false, length_is_map = false;
-    if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2 || byte == 0xc3)
-        return 0;
-    if ((byte & 0xf0) == 0x80) {
-        *children = 2 * (byte & 0x0f);
-        return 0;
-    }
-    if ((byte & 0xf0) == 0x90) {
-        *children = byte & 0x0f;
-        return 0;
-    }
-    if ((byte & 0xe0) == 0xa0) {
-        *payload = byte & 0x1f;
-        return 0;
-    }
-    switch (byte) {
-        case 0xc4:
-        case 0xd9:
-            length_size = 1;
-            length_is_payload = true;
-            break;
-        case 0xc5:
-        case 0xda:
-            length_size = 2;
-            length_is_payload = true;
-            break;
-        case 0xc6:
-        case 0xdb:
-            length_size = 4;
-            length_is_payload = true;
-            break;
-        case 0xc7:
-            length_size = 1;
-            length_is_payload = true;
-            *payload = 1;
-            break;
-        case 0xc8:
-            length_size = 2;
-            length_is_payload = true;
-            *payload = 1;
-            break;
-        case 0xc9:
-            length_size = 4;
-            length_is_payload = true;
-            *payload = 1;
-            break;
-        case 0xca:
-            *payload = 4;
-            return 0;
-        case 0xcb:
-            *payload = 8;
-            return 0;
-        case 0xcc:
-        case 0xd0:
-            *payload = 1;
-            return 0;
-        case 0xcd:
-        case 0xd1:
-            *payload = 2;
-            return 0;
-        case 0xce:
-        case 0xd2:
-            *payload = 4;
-            return 0;
-        case 0xcf:
-        case 0xd3:
-            *payload = 8;
-            return 0;
-        case 0xd4:
-            *payload = 2;
-            return 0;
-        case 0xd5:
-            *payload = 3;
-            return 0;
-        case 0xd6:
-            *payload = 5;
-            return 0;
-        case 0xd7:
-            *payload = 9;
-            return 0;
-        case 0xd8:
-            *payload = 17;
-            return 0;
-        case 0xdc:
-            length_size = 2;
-            length_is_array = true;
-            break;
-        case 0xdd:
-            length_size = 4;
-            length_is_array = true;
-            break;
-        case 0xde:
-            length_size = 2;
-            length_is_map = true;
-            break;
-        case 0xdf:
-            length_size = 4;
-            length_is_map = true;
-            break;
-        default:
-            return JOBD_EPROTO; //  0xc1: never used
-    }
-    if (size < 1 + length_size)
-        return JOBD_EPROTO;
-    uint64_t length = 0;
-    for (size_t index = 0; index < length_size; index++)
-        length = (length << 8) | data[1 + index];
-    *header = 1 + length_size;
-    if (length_is_payload)
-        *payload += length; //  ext types add their one type byte
-    else if (length_is_array)
-        *children = length;
-    else if (length_is_map)
-        *children = 2 * length;
-    return 0;
-}
-
-//  msgpack-c's unpacker holds at most 32 open containers (MSGPACK_EMBED_STACK_SIZE) and reports
-//  more as out of memory: refuse deeper nesting first, with its real reason.
-#define DEPTH_MAX 32
-
-int
-jobd_msgpack_check (const void *data, size_t size, char *reason, size_t reason_size)
-{
-    const uint8_t *bytes = (const uint8_t *)data;
-    size_t offset = 0;
-    //  Values still to read in each open container; level 0 is the one top value.
-    uint64_t pending[DEPTH_MAX + 1] = {1};
-    size_t depth = 0;
-    while (depth > 0 || pending[0] > 0) {
-        if (pending[depth] == 0) {
-            depth--;
-            continue;
-        }
-        if (offset >= size) {
-            jobd_fields_reason (reason, reason_size, "not valid msgpack (truncated)");
-            return JOBD_EPROTO;
-        }
-        size_t header;
-        uint64_t payload, children;
-        if (s_header (bytes + offset, size - offset, &header, &payload, &children)) {
-            jobd_fields_reason (reason, reason_size, "not valid msgpack (%s at %zu)",
-                                bytes[offset] == 0xc1 ? "never-used byte 0xc1" : "truncated",
-                                offset);
-            return JOBD_EPROTO;
-        }
-        size_t left = size - offset - header;
-        //  Every element takes at least one byte: a claim of more is a lie, refused before
-        //  anything allocates room for it.
-        if (payload > left || children > left) {
-            jobd_fields_reason (
-                reason, reason_size,
-                "not valid msgpack (a value at %zu claims more than the %zu bytes left)", offset,
-                left);
-            return JOBD_EPROTO;
-        }
-        offset += header + payload;
-        pending[depth]--;
-        if (children > 0) {
-            if (depth == DEPTH_MAX) {
-                jobd_fields_reason (reason, reason_size,
-                                    "not valid msgpack (nested more than %d deep at %zu)",
-                                    DEPTH_MAX, offset);
-                return JOBD_EPROTO;
-            }
-            pending[++depth] = children;
-        }
-    }
-    if (offset != size) {
-        jobd_fields_reason (reason, reason_size, "%zu trailing bytes after the value",
-                            size - offset);
-        return JOBD_EPROTO;
-    }
-    return 0;
-}
-
-int
-jobd_msgpack_unpack (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
-                     size_t reason_size)
-{
-    int rc = jobd_msgpack_check (data, size, reason, reason_size);
-    if (rc)
-        return rc;
-    msgpack_zone *zone = msgpack_zone_new (s_zone_chunk (size));
-    char *copy = zone ? (char *)msgpack_zone_malloc (zone, size ? size : 1) : NULL;
-    if (!copy) {
-        msgpack_zone_free (zone);
-        return -ENOMEM;
-    }
-    memcpy (copy, data, size);
-    size_t offset = 0;
-    msgpack_object object;
-    if (msgpack_unpack (copy, size, &offset, zone, &object) != MSGPACK_UNPACK_SUCCESS ||
-        offset != size) {
-        jobd_fields_reason (reason, reason_size, "not valid msgpack");
-        msgpack_zone_free (zone);
-        return JOBD_EPROTO;
-    }
-    msgpack_unpacked_destroy (unpacked);
-    unpacked->zone = zone;
-    unpacked->data = object;
-    return 0;
-}
-
-int
-jobd_msgpack_unpack_in (const void *data, size_t size, msgpack_zone *zone, msgpack_object *object,
-                        char *reason, size_t reason_size)
-{
-    int rc = jobd_msgpack_check (data, size, reason, reason_size);
-    if (rc)
-        return rc;
-    msgpack_zone_clear (zone);
-    size_t offset = 0;
-    msgpack_unpack_return result = msgpack_unpack ((const char *)data, size, &offset, zone, object);
-    if (result == MSGPACK_UNPACK_NOMEM_ERROR) {
-        jobd_fields_reason (reason, reason_size, "out of memory");
-        return -ENOMEM;
-    }
-    if (result != MSGPACK_UNPACK_SUCCESS || offset != size) {
-        jobd_fields_reason (reason, reason_size, "not valid msgpack");
-        return JOBD_EPROTO;
-    }
     return 0;
 }

@@ -66,18 +66,8 @@ int jobd_fields_check (const jobd_field_t *fields, size_t count, const void *bas
 //  U+FFFD. Returns how many strings changed, or -ENOMEM (then some may have).
 int jobd_fields_fix_utf8 (const jobd_field_t *fields, size_t count, void *base);
 
-//  Unpacks exactly size bytes (at most max_size, checked first) as one msgpack value into
-//  unpacked (initialised by the caller, who destroys it). Strings in it point into data. Returns 0,
-//  or JOBD_EPROTO / JOBD_ETOOBIG / -ENOMEM with a reason.
-int jobd_fields_unpack (const void *data, size_t size, size_t max_size, msgpack_unpacked *unpacked,
-                        char *reason, size_t reason_size);
-
 //  Packs into a fresh buffer: *data_p (free() it) and *size_p. Returns 0 or -ENOMEM with a reason.
 int jobd_fields_encode (const jobd_field_t *fields, size_t count, const void *base,
                         uint8_t **data_p, size_t *size_p, char *reason, size_t reason_size);
-
-//  Writes a formatted reason when reason is not NULL.
-void jobd_fields_reason (char *reason, size_t reason_size, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
 
 #endif

@@ -2,6 +2,7 @@
 #include "jobd_job.h"
 #include "jobd_event.h"
 #include "jobd_fields.h"
+#include "jobd_proto_internal.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,7 @@ s_validate (const jobd_job_t *self, char *reason, size_t reason_size)
                           : self->state == JOBD_STATE_NONE ? "state"
                                                            : NULL;
     if (missing) {
-        jobd_fields_reason (reason, reason_size, "job record: missing field '%s'", missing);
+        jobd_proto_reason (reason, reason_size, "job record: missing field '%s'", missing);
         return JOBD_EPROTO;
     }
     //  Not held to UTF-8: a record an older jobd stored must still be read (and written out, the
@@ -127,7 +128,8 @@ jobd_job_decode (const void *data, size_t size, jobd_job_t **job_p, char *reason
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    int rc = jobd_fields_unpack (data, size, JOBD_EVENT_MAX, &unpacked, reason, reason_size);
+    int rc =
+        jobd_msgpack_unpack_limited (data, size, JOBD_EVENT_MAX, &unpacked, reason, reason_size);
     if (rc == 0)
         rc = jobd_job_from_object (&unpacked.data, job_p, reason, reason_size);
     msgpack_unpacked_destroy (&unpacked);

@@ -1,5 +1,8 @@
-//  The store's insides, shared by its write path (jobd_store.c) and its reads
-//  (jobd_store_read.c). Not part of the store's API: nothing outside store/ includes it.
+//  The store's insides, shared by its files. Not part of the store's API: nothing outside store/
+//  includes it. The files form a tree (tests/module_cycles.sh checks it): the environment
+//  (jobd_store.c) calls the write path (jobd_store_write.c), which calls the transition log
+//  (jobd_store_log.c) and stream positions (jobd_store_stream.c); every file may call the
+//  leaves below (lookups, checksums, damage reports, LMDB helpers), and no leaf calls back.
 #ifndef JOBD_STORE_INTERNAL_H_INCLUDED
 #define JOBD_STORE_INTERNAL_H_INCLUDED
 
@@ -67,7 +70,8 @@ int jobd_store_sum_append (msgpack_sbuffer *buffer);
 //  error.
 int jobd_store_sum_upgrade (jobd_store_t *self, MDB_txn *txn);
 
-//  Maps an LMDB return code into jobd's range (MDB_NOTFOUND: JOBD_ENOTFOUND).
+//  LMDB helpers (jobd_store_mdb.c). Maps an LMDB return code into jobd's range (MDB_NOTFOUND:
+//  JOBD_ENOTFOUND).
 int jobd_store_mdb_error (int rc);
 
 //  Returns an MDB_val over size bytes at data (borrowed).
@@ -79,14 +83,22 @@ void jobd_store_put_be (uint8_t *out, size_t size, uint64_t value);
 //  Reads size bytes at in as a big-endian number.
 uint64_t jobd_store_get_be (const uint8_t *in, size_t size);
 
-//  Reads and decodes the job id in txn. Returns 0 and sets *job_p (fresh), JOBD_ENOTFOUND,
-//  JOBD_ECORRUPT (the record does not decode), or another negative error.
+//  Lookups (jobd_store_lookup.c). Reads and decodes the job id in txn. Returns 0 and sets *job_p
+//  (fresh), JOBD_ENOTFOUND, JOBD_ECORRUPT (the record does not decode), or another negative error.
 int jobd_store_job_load (jobd_store_t *self, MDB_txn *txn, const char *id, jobd_job_t **job_p);
 
 //  Looks up the job with this backend id in txn, into id (NUL-terminated, id_size >
 //  JOBD_ID_MAX). Returns 0, JOBD_ENOTFOUND, JOBD_ECORRUPT, or another negative error.
 int jobd_store_ext_lookup (jobd_store_t *self, MDB_txn *txn, const char *backend, const char *ext,
                            char *id, size_t id_size);
+
+//  Fills buffer (JOBD_STORE_EXT_KEY_MAX bytes) with the by_ext key (backend, 0, ext); returns its
+//  size, or 0 when the pair cannot be a key (no ext, or a string over its limit).
+size_t jobd_store_ext_key (char *buffer, const char *backend, const char *ext);
+
+//  The write path (jobd_store_write.c). Creates the open batch's tables (jobs and stream
+//  positions). Returns 0 or -ENOMEM (then destroying the store frees what was made).
+int jobd_store_batch_init (jobd_store_t *self);
 
 //  The transition log (jobd_store_log.c). Opens its database in txn (creating it when writable)
 //  and reads its position and whether any cursor exists. Returns 0 or an LMDB error.

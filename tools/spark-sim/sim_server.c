@@ -11,41 +11,10 @@
 
 #define S_MAX_BODY (64u << 20)
 
-static const char *s_backend_names[] = {"standalone", "masterui", "livy",
-                                        "yarn",       "history",  "control"};
-
-const char *
-sim_backend_name (sim_backend_t backend)
-{
-    return s_backend_names[backend];
-}
-
-int
-sim_backend_parse (const char *name)
-{
-    for (int b = 0; b < SIM_BACKEND_COUNT; b++)
-        if (strcmp (name, s_backend_names[b]) == 0)
-            return b;
-    return -1;
-}
-
-int
-sim_config_spark_major (const sim_config_t *self)
-{
-    return atoi (self->spark_version);
-}
-
 //  Order matters: the standalone table ends with the REST server's catch-all error servlet.
 static const sim_route_t *s_tables[] = {sim_control_routes, sim_masterui_routes,
                                         sim_livy_routes,    sim_yarn_routes,
                                         sim_history_routes, sim_standalone_routes};
-
-void
-sim_server_not_found (sim_t *sim, sim_req_t *req)
-{
-    sim_req_reply (req, 404, "text/html;charset=iso-8859-1",
-                   "<html><body><h2>HTTP ERROR 404 Not Found</h2></body></html>\n");
-}
 
 static bool
 s_match (const char *pattern, const sim_req_t *req)
