@@ -31,7 +31,8 @@ static const jobd_conf_key_t s_config[] = {
     {"backend/*/ui_url", JOBD_CONF_STRING, "",
      "standalone: the master web UI (http://master:8080) to poll /json/"},
     {"backend/*/master", JOBD_CONF_STRING, "", "standalone: spark.master of submissions"},
-    {"backend/*/tag", JOBD_CONF_STRING, "jobd", "yarn: the application tag listed by"},
+    {"backend/*/tag", JOBD_CONF_STRING, "jobd",
+     "yarn: list only the applications with this tag (applicationTags=)"},
     {"backend/*/auth", JOBD_CONF_STRING, "auto",
      "how requests authenticate: auto, none, basic, bearer, simple, kerberos or delegation "
      "(more in its README)"},
