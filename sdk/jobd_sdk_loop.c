@@ -20,8 +20,7 @@ s_read_pipe (zsock_t *pipe)
 static void
 s_read (zsock_t *socket, jobd_sdk_read_fn *fn, size_t max, void *arg)
 {
-    for (size_t count = 0; (!max || count < max) && (zsock_events (socket) & ZMQ_POLLIN);
-         count++)
+    for (size_t count = 0; (!max || count < max) && (zsock_events (socket) & ZMQ_POLLIN); count++)
         if (fn)
             fn (socket, arg);
         else {

@@ -52,8 +52,7 @@ s_same (const char *old, const char *new)
 }
 
 int
-jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *status,
-                      const char *detail)
+jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *status, const char *detail)
 {
     assert (self);
     assert (bus && status);
