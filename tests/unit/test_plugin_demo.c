@@ -10,11 +10,28 @@
 
 #define S_DEADLINE 5000 //  ms: any wait for the plugin, at most
 
+//  The test's mock host: a failed test's teardown destroys it (there is one per process).
+static jobd_mock_host_t *s_current;
+
+static jobd_mock_host_t *
+s_host_new (const char *name)
+{
+    s_current = jobd_mock_host_new (name);
+    return s_current;
+}
+
+static int
+s_host_destroy (void **state)
+{
+    jobd_mock_host_destroy (&s_current);
+    return 0;
+}
+
 //  A mock host running demo.so with the config pairs (NULL-terminated).
 static jobd_mock_host_t *
 s_start (const char *const *config)
 {
-    jobd_mock_host_t *host = jobd_mock_host_new ("demo");
+    jobd_mock_host_t *host = s_host_new ("demo");
     assert_non_null (host);
     for (size_t index = 0; config && config[index]; index += 2)
         jobd_mock_host_set (host, config[index], config[index + 1]);
@@ -66,7 +83,8 @@ static void
 s_stop (jobd_mock_host_t **host_p)
 {
     assert_int_equal (jobd_mock_host_stop (*host_p), 0);
-    jobd_mock_host_destroy (host_p);
+    jobd_mock_host_destroy (&s_current);
+    *host_p = NULL;
 }
 
 //  A queued demo job moves one state per step and succeeds (no job fails).
@@ -129,7 +147,7 @@ test_cancel (void **state)
 static void
 test_resume_from_store (void **state)
 {
-    jobd_mock_host_t *host = jobd_mock_host_new ("demo");
+    jobd_mock_host_t *host = s_host_new ("demo");
     assert_non_null (host);
     jobd_mock_host_set (host, "step", "10ms");
     jobd_mock_host_set (host, "fail_every", "0");
@@ -174,7 +192,7 @@ test_submits_jobs_at_start (void **state)
 static void
 test_refuses_negative_jobs (void **state)
 {
-    jobd_mock_host_t *host = jobd_mock_host_new ("demo");
+    jobd_mock_host_t *host = s_host_new ("demo");
     assert_non_null (host);
     jobd_mock_host_set (host, "jobs", "-1");
     char path[1024], reason[256] = "";
@@ -183,19 +201,19 @@ test_refuses_negative_jobs (void **state)
     assert_non_null (plugin);
     assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), JOBD_ECONFIG);
     assert_non_null (strstr (reason, "must not be negative"));
-    jobd_mock_host_destroy (&host);
+    jobd_mock_host_destroy (&s_current);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_queued_job_succeeds),
-        cmocka_unit_test (test_every_nth_job_fails),
-        cmocka_unit_test (test_cancel),
-        cmocka_unit_test (test_resume_from_store),
-        cmocka_unit_test (test_submits_jobs_at_start),
-        cmocka_unit_test (test_refuses_negative_jobs),
+        cmocka_unit_test_teardown (test_queued_job_succeeds, s_host_destroy),
+        cmocka_unit_test_teardown (test_every_nth_job_fails, s_host_destroy),
+        cmocka_unit_test_teardown (test_cancel, s_host_destroy),
+        cmocka_unit_test_teardown (test_resume_from_store, s_host_destroy),
+        cmocka_unit_test_teardown (test_submits_jobs_at_start, s_host_destroy),
+        cmocka_unit_test_teardown (test_refuses_negative_jobs, s_host_destroy),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
