@@ -457,8 +457,8 @@ jobd_mock_host_expect (jobd_mock_host_t *self, jobd_event_type_t type, int timeo
 }
 
 int
-jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, int rc, const char *outcome,
-                      const char *reason)
+jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, const char *error,
+                      const char *reason, const char *job, const char *outcome)
 {
     if (!self->peer)
         return -ENOTCONN;
@@ -470,17 +470,19 @@ jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, int rc, cons
     size_t count = 0;
     keys[count] = "type", values[count++] = "reply";
     keys[count] = "re", values[count++] = event_id ? event_id : "";
-    if (rc) {
-        keys[count] = "error", values[count++] = jobd_strerror (rc);
-        keys[count] = "reason", values[count++] = reason ? reason : jobd_strerror (rc);
+    if (error) {
+        keys[count] = "error", values[count++] = error;
+        keys[count] = "reason", values[count++] = reason ? reason : error;
     }
+    if (job)
+        keys[count] = "job", values[count++] = job;
     if (outcome)
         keys[count] = "outcome", values[count++] = outcome;
     msgpack_pack_map (&pk, count + 2);
     msgpack_pack_str_with_body (&pk, "v", 1);
     msgpack_pack_uint32 (&pk, JOBD_PROTO_VERSION);
     msgpack_pack_str_with_body (&pk, "ok", 2);
-    if (rc)
+    if (error)
         msgpack_pack_false (&pk);
     else
         msgpack_pack_true (&pk);

@@ -57,11 +57,12 @@ jobd_event_t *jobd_mock_host_recv (jobd_mock_host_t *self, int timeout);
 //  none came within timeout ms.
 jobd_event_t *jobd_mock_host_expect (jobd_mock_host_t *self, jobd_event_type_t type, int timeout);
 
-//  Answers the plugin as the broker does (proto/README.md, replies): re = event_id, ok when rc
-//  is 0, else error and reason; outcome ("changed", "duplicate", ...) when not NULL. Returns 0 or
-//  a negative error.
-int jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, int rc, const char *outcome,
-                          const char *reason);
+//  Answers the plugin's last sender as the broker does (proto/README.md, replies): re =
+//  event_id; ok when error (an error name: "EFULL", "ESTATE", ...) is NULL, else error and
+//  reason; job (the job the event applied to) and outcome ("changed", "duplicate", ...) when not
+//  NULL. Returns 0 or a negative error.
+int jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, const char *error,
+                          const char *reason, const char *job, const char *outcome);
 
 //  Waits up to timeout ms until the plugin subscribed to a topic that is a prefix of topic.
 //  Returns true when it did.

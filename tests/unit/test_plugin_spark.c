@@ -29,7 +29,6 @@ s_host_destroy (void **state)
     return 0;
 }
 
-
 static harness_t s_harness;
 static harness_proc_t s_sim;
 static int s_port;
@@ -66,9 +65,9 @@ s_host (const jobd_plugin_t **plugin_p)
     jobd_mock_host_set (host, "backend/master/type", "standalone");
     jobd_mock_host_set (host, "backend/master/url", url);
     jobd_mock_host_set (host, "backend/master/master", "spark://127.0.0.1:7077");
-    *plugin_p = jobd_mock_host_load (
-        host, jobd_mock_host_plugin_path ("spark-poller", path, sizeof path), reason,
-        sizeof reason);
+    *plugin_p =
+        jobd_mock_host_load (host, jobd_mock_host_plugin_path ("spark-poller", path, sizeof path),
+                             reason, sizeof reason);
     if (!*plugin_p)
         fail_msg ("cannot load %s: %s", path, reason);
     return host;
@@ -133,7 +132,7 @@ test_submits_a_queued_job (void **state)
     //  The store keeps the mark; the broker says so.
     jobd_event_set (&job->ext, mark->ext);
     jobd_mock_host_job_put (host, job);
-    assert_int_equal (jobd_mock_host_reply (host, mark->id, 0, "duplicate", NULL), 0);
+    assert_int_equal (jobd_mock_host_reply (host, mark->id, NULL, NULL, "job-1", "duplicate"), 0);
     jobd_event_destroy (&mark);
 
     jobd_event_t *event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
@@ -178,7 +177,7 @@ test_refused_mark_is_not_submitted (void **state)
     jobd_event_t *mark = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
     assert_non_null (mark);
     assert_true (mark->reply);
-    assert_int_equal (jobd_mock_host_reply (host, mark->id, JOBD_ESTORE, NULL, "store is full"),
+    assert_int_equal (jobd_mock_host_reply (host, mark->id, "ESTORE", "store is full", NULL, NULL),
                       0);
     jobd_event_destroy (&mark);
     assert_true (jobd_mock_host_log_wait (host, "job-2 not submitted", S_DEADLINE));
