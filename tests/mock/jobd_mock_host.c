@@ -28,6 +28,9 @@ struct jobd_mock_host {
     zlistx_t *names; //  config_names' names, kept until destroy
 };
 
+//  The mock host alive, for jobd_mock_host_teardown: one at a time (the endpoints are fixed).
+static jobd_mock_host_t *s_live;
+
 static jobd_mock_host_t *
 s_self (const jobd_host_t *host)
 {
@@ -265,6 +268,7 @@ jobd_mock_host_new (const char *name)
                                .core = self,
                                .log_read = s_log_read,
                                .log_cursor = s_log_cursor};
+    s_live = self;
     return self;
 }
 
@@ -292,8 +296,17 @@ jobd_mock_host_destroy (jobd_mock_host_t **self_p)
     pthread_cond_destroy (&self->logged);
     if (self->handle)
         dlclose (self->handle);
+    if (s_live == self)
+        s_live = NULL;
     free (self);
     *self_p = NULL;
+}
+
+int
+jobd_mock_host_teardown (void **state)
+{
+    jobd_mock_host_destroy (&s_live);
+    return 0;
 }
 
 void
@@ -328,18 +341,17 @@ jobd_mock_host_log_append (jobd_mock_host_t *self, const uint8_t *data, size_t s
     return position;
 }
 
-const char *
-jobd_mock_host_plugin_path (const char *name, char *buffer, size_t size)
-{
-    const char *build = getenv ("JOBD_BUILD_DIR");
-    snprintf (buffer, size, "%s/plugins/%s.so", build ? build : ".", name);
-    return buffer;
-}
-
 const jobd_plugin_t *
-jobd_mock_host_load (jobd_mock_host_t *self, const char *path, char *reason, size_t reason_size)
+jobd_mock_host_load (jobd_mock_host_t *self, const char *plugin_path, char *reason,
+                     size_t reason_size)
 {
     assert (!self->handle);
+    char path[1024];
+    const char *build = getenv ("JOBD_BUILD_DIR");
+    if (strchr (plugin_path, '/'))
+        snprintf (path, sizeof path, "%s", plugin_path);
+    else
+        snprintf (path, sizeof path, "%s/plugins/%s.so", build ? build : ".", plugin_path);
     self->handle = dlopen (path, RTLD_NOW | RTLD_LOCAL);
     const jobd_plugin_t *plugin =
         self->handle ? (const jobd_plugin_t *)dlsym (self->handle, JOBD_PLUGIN_SYMBOL) : NULL;

@@ -19,6 +19,10 @@ jobd_mock_host_t *jobd_mock_host_new (const char *name);
 //  sets *self_p to NULL.
 void jobd_mock_host_destroy (jobd_mock_host_t **self_p);
 
+//  A cmocka teardown: destroys the mock host still alive (a test that failed half-way left it),
+//  so that the next test can make its own. Returns 0.
+int jobd_mock_host_teardown (void **state);
+
 //  Sets a config key of the plugin's section ("step", "backend/local/url"): set before start.
 void jobd_mock_host_set (jobd_mock_host_t *self, const char *key, const char *value);
 
@@ -31,13 +35,11 @@ void jobd_mock_host_job_put (jobd_mock_host_t *self, const jobd_job_t *job);
 //  Appends an encoded transition to the transition log; returns its position (1, 2, ...).
 uint64_t jobd_mock_host_log_append (jobd_mock_host_t *self, const uint8_t *data, size_t size);
 
-//  Loads the plugin at path (a .so, dlopen RTLD_NOW | RTLD_LOCAL) and returns its descriptor,
-//  borrowed until destroy, or NULL with the reason.
-const jobd_plugin_t *jobd_mock_host_load (jobd_mock_host_t *self, const char *path, char *reason,
+//  Loads the plugin (dlopen RTLD_NOW | RTLD_LOCAL, as jobd does) and returns its descriptor,
+//  borrowed until destroy, or NULL with the reason. plugin is a path to a .so, or a name: the
+//  plugin built in this build tree ($JOBD_BUILD_DIR/plugins/<name>.so).
+const jobd_plugin_t *jobd_mock_host_load (jobd_mock_host_t *self, const char *plugin, char *reason,
                                           size_t reason_size);
-
-//  The path of a plugin built in this build tree ($JOBD_BUILD_DIR/plugins/<name>.so), in buffer.
-const char *jobd_mock_host_plugin_path (const char *name, char *buffer, size_t size);
 
 //  Checks the config against plugin's map (unknown keys, missing required ones), calls its init
 //  on this thread and, when it succeeds, starts run on a thread of its own. Returns 0, or the

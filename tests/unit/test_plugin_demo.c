@@ -10,38 +10,29 @@
 
 #define S_DEADLINE 5000 //  ms: any wait for the plugin, at most
 
-//  The test's mock host: a failed test's teardown destroys it (there is one per process).
-static jobd_mock_host_t *s_current;
-
+//  A mock host with demo.so loaded and the config pairs (NULL-terminated) set.
 static jobd_mock_host_t *
-s_host_new (const char *name)
+s_host (const char *const *config, const jobd_plugin_t **plugin_p)
 {
-    s_current = jobd_mock_host_new (name);
-    return s_current;
-}
-
-static int
-s_host_destroy (void **state)
-{
-    jobd_mock_host_destroy (&s_current);
-    return 0;
-}
-
-//  A mock host running demo.so with the config pairs (NULL-terminated).
-static jobd_mock_host_t *
-s_start (const char *const *config)
-{
-    jobd_mock_host_t *host = s_host_new ("demo");
+    jobd_mock_host_t *host = jobd_mock_host_new ("demo");
     assert_non_null (host);
     for (size_t index = 0; config && config[index]; index += 2)
         jobd_mock_host_set (host, config[index], config[index + 1]);
-    char path[1024], reason[256] = "";
-    const jobd_plugin_t *plugin = jobd_mock_host_load (
-        host, jobd_mock_host_plugin_path ("demo", path, sizeof path), reason, sizeof reason);
-    if (!plugin)
-        fail_msg ("cannot load %s: %s", path, reason);
-    int rc = jobd_mock_host_start (host, plugin, reason, sizeof reason);
-    if (rc)
+    char reason[256] = "";
+    *plugin_p = jobd_mock_host_load (host, "demo", reason, sizeof reason);
+    if (!*plugin_p)
+        fail_msg ("cannot load: %s", reason);
+    return host;
+}
+
+//  A mock host running demo.so with the config pairs, subscribed to what it consumes.
+static jobd_mock_host_t *
+s_start (const char *const *config)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (config, &plugin);
+    char reason[256] = "";
+    if (jobd_mock_host_start (host, plugin, reason, sizeof reason))
         fail_msg ("demo refused to start: %s", reason);
     assert_true (jobd_mock_host_subscribed (host, "job.QUEUED.x", S_DEADLINE));
     assert_true (jobd_mock_host_subscribed (host, "cmd.cancel.demo", S_DEADLINE));
@@ -83,8 +74,7 @@ static void
 s_stop (jobd_mock_host_t **host_p)
 {
     assert_int_equal (jobd_mock_host_stop (*host_p), 0);
-    jobd_mock_host_destroy (&s_current);
-    *host_p = NULL;
+    jobd_mock_host_destroy (host_p);
 }
 
 //  A queued demo job moves one state per step and succeeds (no job fails).
@@ -147,10 +137,9 @@ test_cancel (void **state)
 static void
 test_resume_from_store (void **state)
 {
-    jobd_mock_host_t *host = s_host_new ("demo");
-    assert_non_null (host);
-    jobd_mock_host_set (host, "step", "10ms");
-    jobd_mock_host_set (host, "fail_every", "0");
+    const char *config[] = {"step", "10ms", "fail_every", "0", NULL};
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (config, &plugin);
     const char *kinds[] = {"spark", "demo"};
     const char *ids[] = {"job-1", "job-4"};
     for (size_t index = 0; index < 2; index++) {
@@ -161,10 +150,7 @@ test_resume_from_store (void **state)
         jobd_mock_host_job_put (host, job);
         jobd_job_destroy (&job);
     }
-    char path[1024], reason[256] = "";
-    const jobd_plugin_t *plugin = jobd_mock_host_load (
-        host, jobd_mock_host_plugin_path ("demo", path, sizeof path), reason, sizeof reason);
-    assert_non_null (plugin);
+    char reason[256] = "";
     assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), 0);
     jobd_event_t *event = s_expect (host, "job-4", JOBD_STATE_SUCCEEDED);
     jobd_event_destroy (&event);
@@ -192,28 +178,25 @@ test_submits_jobs_at_start (void **state)
 static void
 test_refuses_negative_jobs (void **state)
 {
-    jobd_mock_host_t *host = s_host_new ("demo");
-    assert_non_null (host);
-    jobd_mock_host_set (host, "jobs", "-1");
-    char path[1024], reason[256] = "";
-    const jobd_plugin_t *plugin = jobd_mock_host_load (
-        host, jobd_mock_host_plugin_path ("demo", path, sizeof path), reason, sizeof reason);
-    assert_non_null (plugin);
+    const char *config[] = {"jobs", "-1", NULL};
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (config, &plugin);
+    char reason[256] = "";
     assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), JOBD_ECONFIG);
     assert_non_null (strstr (reason, "must not be negative"));
-    jobd_mock_host_destroy (&s_current);
+    jobd_mock_host_destroy (&host);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown (test_queued_job_succeeds, s_host_destroy),
-        cmocka_unit_test_teardown (test_every_nth_job_fails, s_host_destroy),
-        cmocka_unit_test_teardown (test_cancel, s_host_destroy),
-        cmocka_unit_test_teardown (test_resume_from_store, s_host_destroy),
-        cmocka_unit_test_teardown (test_submits_jobs_at_start, s_host_destroy),
-        cmocka_unit_test_teardown (test_refuses_negative_jobs, s_host_destroy),
+        cmocka_unit_test_teardown (test_queued_job_succeeds, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_every_nth_job_fails, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_cancel, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_resume_from_store, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_submits_jobs_at_start, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_refuses_negative_jobs, jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

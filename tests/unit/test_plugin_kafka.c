@@ -14,23 +14,6 @@
 
 #define S_DEADLINE 30000 //  ms: the group join on the mock cluster alone takes about 3 s
 
-//  The test's mock host: a failed test's teardown destroys it (there is one per process).
-static jobd_mock_host_t *s_current;
-
-static jobd_mock_host_t *
-s_host_new (const char *name)
-{
-    s_current = jobd_mock_host_new (name);
-    return s_current;
-}
-
-static int
-s_host_destroy (void **state)
-{
-    jobd_mock_host_destroy (&s_current);
-    return 0;
-}
-
 static harness_t s_harness;
 static harness_proc_t s_mock;
 static char s_brokers[256];
@@ -39,8 +22,7 @@ static int
 s_setup (void **state)
 {
     harness_init (&s_harness, "plugin_kafka");
-    const char *const args[] = {"--topic", "jobd.status:1", "--topic", "jobd.dead-letter:1",
-                                NULL};
+    const char *const args[] = {"--topic", "jobd.status:1", "--topic", "jobd.dead-letter:1", NULL};
     return harness_kafka_mock (&s_mock, &s_harness, args, s_brokers, sizeof s_brokers);
 }
 
@@ -55,12 +37,11 @@ s_teardown (void **state)
 static const jobd_plugin_t *
 s_load (jobd_mock_host_t *host)
 {
-    char path[1024], reason[256] = "";
-    const jobd_plugin_t *plugin = jobd_mock_host_load (
-        host, jobd_mock_host_plugin_path ("kafka-listener", path, sizeof path), reason,
-        sizeof reason);
+    char reason[256] = "";
+    const jobd_plugin_t *plugin =
+        jobd_mock_host_load (host, "kafka-listener", reason, sizeof reason);
     if (!plugin)
-        fail_msg ("cannot load %s: %s", path, reason);
+        fail_msg ("cannot load: %s", reason);
     return plugin;
 }
 
@@ -84,7 +65,7 @@ s_produce (const char *key, const char *value)
 static void
 test_status_event_becomes_observation (void **state)
 {
-    jobd_mock_host_t *host = s_host_new ("kafka-listener");
+    jobd_mock_host_t *host = jobd_mock_host_new ("kafka-listener");
     assert_non_null (host);
     jobd_mock_host_set (host, "brokers", s_brokers);
     jobd_mock_host_set (host, "group", "jobd-unit");
@@ -112,28 +93,28 @@ test_status_event_becomes_observation (void **state)
         zclock_sleep (50); //  polling the coordinator with a deadline: no event to wait on
     assert_int_equal (committed, 1);
     assert_int_equal (jobd_mock_host_stop (host), 0);
-    jobd_mock_host_destroy (&s_current);
+    jobd_mock_host_destroy (&host);
 }
 
 //  Without brokers the plugin refuses to start, and says which key to set.
 static void
 test_refuses_no_brokers (void **state)
 {
-    jobd_mock_host_t *host = s_host_new ("kafka-listener");
+    jobd_mock_host_t *host = jobd_mock_host_new ("kafka-listener");
     assert_non_null (host);
     char reason[256] = "";
     assert_int_equal (jobd_mock_host_start (host, s_load (host), reason, sizeof reason),
                       JOBD_ECONFIG);
     assert_non_null (strstr (reason, "plugins/kafka-listener/brokers"));
-    jobd_mock_host_destroy (&s_current);
+    jobd_mock_host_destroy (&host);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown (test_status_event_becomes_observation, s_host_destroy),
-        cmocka_unit_test_teardown (test_refuses_no_brokers, s_host_destroy),
+        cmocka_unit_test_teardown (test_status_event_becomes_observation, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_refuses_no_brokers, jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -12,23 +12,6 @@
 
 #define S_DEADLINE 10000 //  ms: any wait for the plugin, at most
 
-//  The test's mock host: a failed test's teardown destroys it (there is one per process).
-static jobd_mock_host_t *s_current;
-
-static jobd_mock_host_t *
-s_host_new (const char *name)
-{
-    s_current = jobd_mock_host_new (name);
-    return s_current;
-}
-
-static int
-s_host_destroy (void **state)
-{
-    jobd_mock_host_destroy (&s_current);
-    return 0;
-}
-
 static harness_t s_harness;
 static harness_proc_t s_sim;
 static int s_port;
@@ -55,9 +38,9 @@ s_teardown (void **state)
 static jobd_mock_host_t *
 s_host (const jobd_plugin_t **plugin_p)
 {
-    jobd_mock_host_t *host = s_host_new ("spark-poller");
+    jobd_mock_host_t *host = jobd_mock_host_new ("spark-poller");
     assert_non_null (host);
-    char url[64], path[1024], reason[256] = "";
+    char url[64], reason[256] = "";
     snprintf (url, sizeof url, "http://127.0.0.1:%d", s_port);
     jobd_mock_host_set (host, "interval_min", "50ms");
     jobd_mock_host_set (host, "interval_max", "200ms");
@@ -65,11 +48,9 @@ s_host (const jobd_plugin_t **plugin_p)
     jobd_mock_host_set (host, "backend/master/type", "standalone");
     jobd_mock_host_set (host, "backend/master/url", url);
     jobd_mock_host_set (host, "backend/master/master", "spark://127.0.0.1:7077");
-    *plugin_p =
-        jobd_mock_host_load (host, jobd_mock_host_plugin_path ("spark-poller", path, sizeof path),
-                             reason, sizeof reason);
+    *plugin_p = jobd_mock_host_load (host, "spark-poller", reason, sizeof reason);
     if (!*plugin_p)
-        fail_msg ("cannot load %s: %s", path, reason);
+        fail_msg ("cannot load: %s", reason);
     return host;
 }
 
@@ -109,6 +90,25 @@ s_publish (jobd_mock_host_t *host, const jobd_job_t *job, jobd_state_t from, uin
     jobd_event_destroy (&event);
 }
 
+//  Starts the plugin with job queued in the store and publishes its QUEUED transition. Returns
+//  the submission mark that comes first: an observation of QUEUED with the job's tag as ext,
+//  asking for a reply.
+static jobd_event_t *
+s_start_queued (jobd_mock_host_t *host, const jobd_plugin_t *plugin, const jobd_job_t *job)
+{
+    char reason[256] = "";
+    jobd_mock_host_job_put (host, job);
+    assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), 0);
+    s_publish (host, job, JOBD_STATE_NONE, 1);
+    jobd_event_t *mark = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+    assert_non_null (mark);
+    assert_string_equal (mark->job, job->id);
+    assert_int_equal (mark->state, JOBD_STATE_QUEUED);
+    assert_true (mark->reply);
+    assert_non_null (mark->ext);
+    return mark;
+}
+
 //  A queued job: the submission mark first (an observation of QUEUED with the job's tag, which
 //  asks for a reply); once the broker says it is durable, the create goes to the master and the
 //  driver id it answers comes back as SUBMITTED; then the driver's run is followed to its end.
@@ -117,18 +117,8 @@ test_submits_a_queued_job (void **state)
 {
     const jobd_plugin_t *plugin;
     jobd_mock_host_t *host = s_host (&plugin);
-    char reason[256] = "";
     jobd_job_t *job = s_queued_job ("job-1");
-    jobd_mock_host_job_put (host, job);
-    assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), 0);
-    s_publish (host, job, JOBD_STATE_NONE, 1);
-
-    jobd_event_t *mark = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
-    assert_non_null (mark);
-    assert_string_equal (mark->job, "job-1");
-    assert_int_equal (mark->state, JOBD_STATE_QUEUED);
-    assert_true (mark->reply);
-    assert_non_null (mark->ext);
+    jobd_event_t *mark = s_start_queued (host, plugin, job);
     //  The store keeps the mark; the broker says so.
     jobd_event_set (&job->ext, mark->ext);
     jobd_mock_host_job_put (host, job);
@@ -160,7 +150,7 @@ test_submits_a_queued_job (void **state)
     }
     jobd_job_destroy (&job);
     assert_int_equal (jobd_mock_host_stop (host), 0);
-    jobd_mock_host_destroy (&s_current);
+    jobd_mock_host_destroy (&host);
 }
 
 //  A submission mark the broker refuses: nothing is sent to the master, and the log says why.
@@ -169,14 +159,8 @@ test_refused_mark_is_not_submitted (void **state)
 {
     const jobd_plugin_t *plugin;
     jobd_mock_host_t *host = s_host (&plugin);
-    char reason[256] = "";
     jobd_job_t *job = s_queued_job ("job-2");
-    jobd_mock_host_job_put (host, job);
-    assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), 0);
-    s_publish (host, job, JOBD_STATE_NONE, 1);
-    jobd_event_t *mark = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
-    assert_non_null (mark);
-    assert_true (mark->reply);
+    jobd_event_t *mark = s_start_queued (host, plugin, job);
     assert_int_equal (jobd_mock_host_reply (host, mark->id, "ESTORE", "store is full", NULL, NULL),
                       0);
     jobd_event_destroy (&mark);
@@ -184,7 +168,7 @@ test_refused_mark_is_not_submitted (void **state)
     assert_true (jobd_mock_host_log_wait (host, "store is full", S_DEADLINE));
     jobd_job_destroy (&job);
     assert_int_equal (jobd_mock_host_stop (host), 0);
-    jobd_mock_host_destroy (&s_current);
+    jobd_mock_host_destroy (&host);
 }
 
 //  plugin.status at start: "running", with a line about the backend.
@@ -203,7 +187,7 @@ test_reports_status (void **state)
     assert_non_null (strstr (event->detail, "master"));
     jobd_event_destroy (&event);
     assert_int_equal (jobd_mock_host_stop (host), 0);
-    jobd_mock_host_destroy (&s_current);
+    jobd_mock_host_destroy (&host);
 }
 
 //  A config init refuses, with its reason.
@@ -216,17 +200,17 @@ test_refuses_bad_cancel_retries (void **state)
     char reason[256] = "";
     assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), JOBD_ECONFIG);
     assert_non_null (strstr (reason, "cancel_retries"));
-    jobd_mock_host_destroy (&s_current);
+    jobd_mock_host_destroy (&host);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown (test_submits_a_queued_job, s_host_destroy),
-        cmocka_unit_test_teardown (test_refused_mark_is_not_submitted, s_host_destroy),
-        cmocka_unit_test_teardown (test_reports_status, s_host_destroy),
-        cmocka_unit_test_teardown (test_refuses_bad_cancel_retries, s_host_destroy),
+        cmocka_unit_test_teardown (test_submits_a_queued_job, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_refused_mark_is_not_submitted, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_reports_status, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_refuses_bad_cancel_retries, jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
