@@ -352,7 +352,8 @@ jobd_mock_host_load (jobd_mock_host_t *self, const char *plugin_path, char *reas
         snprintf (path, sizeof path, "%s", plugin_path);
     else
         snprintf (path, sizeof path, "%s/plugins/%s.so", build ? build : ".", plugin_path);
-    self->handle = dlopen (path, RTLD_NOW | RTLD_LOCAL);
+    //  RTLD_NODELETE, as jobd: librdkafka, libcurl and OpenSSL keep global state from first use.
+    self->handle = dlopen (path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     const jobd_plugin_t *plugin =
         self->handle ? (const jobd_plugin_t *)dlsym (self->handle, JOBD_PLUGIN_SYMBOL) : NULL;
     if (!plugin)

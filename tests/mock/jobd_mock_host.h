@@ -35,9 +35,9 @@ void jobd_mock_host_job_put (jobd_mock_host_t *self, const jobd_job_t *job);
 //  Appends an encoded transition to the transition log; returns its position (1, 2, ...).
 uint64_t jobd_mock_host_log_append (jobd_mock_host_t *self, const uint8_t *data, size_t size);
 
-//  Loads the plugin (dlopen RTLD_NOW | RTLD_LOCAL, as jobd does) and returns its descriptor,
-//  borrowed until destroy, or NULL with the reason. plugin is a path to a .so, or a name: the
-//  plugin built in this build tree ($JOBD_BUILD_DIR/plugins/<name>.so).
+//  Loads the plugin (dlopen RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE, as jobd does) and returns its
+//  descriptor, borrowed until destroy, or NULL with the reason. plugin is a path to a .so, or a
+//  name: the plugin built in this build tree ($JOBD_BUILD_DIR/plugins/<name>.so).
 const jobd_plugin_t *jobd_mock_host_load (jobd_mock_host_t *self, const char *plugin, char *reason,
                                           size_t reason_size);
 
