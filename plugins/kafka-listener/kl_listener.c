@@ -896,10 +896,10 @@ s_wait (zsock_t **sockets, size_t count, int timeout, void *arg)
         zmq_pollitem_t answers = {zsock_resolve (self->bus), 0, ZMQ_POLLIN, 0};
         zmq_poll (&answers, 1, S_WAIT);
     }
-    for (int count = 0; message && count < 256; count++) {
+    for (int taken = 0; message && taken < 256; taken++) {
         s_on_message (self, message);
         rd_kafka_message_destroy (message);
-        message = count < 255 ? rd_kafka_consumer_poll (self->consumer, 0) : NULL;
+        message = taken < 255 ? rd_kafka_consumer_poll (self->consumer, 0) : NULL;
     }
     s_batch_flush (self);
     rd_kafka_poll (self->producer, 0);
