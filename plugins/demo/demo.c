@@ -1,6 +1,6 @@
 //  The demo plugin: a pretend backend of kind "demo" that moves its jobs through their lifecycle,
 //  so that a newcomer sees jobd work before any Spark or Kafka is around.
-#include "jobd_plugin.h"
+#include "jobd_plugin_sdk.h"
 #include <string.h>
 
 static const jobd_conf_key_t s_config[] = {
@@ -11,6 +11,7 @@ static const jobd_conf_key_t s_config[] = {
 
 typedef struct {
     const jobd_host_t *host;
+    zsock_t *bus; //  set by run
     int64_t jobs;
     int64_t step;
     int64_t fail_every;
@@ -140,9 +141,11 @@ s_submit_jobs (s_demo_t *self, zsock_t *bus)
     }
 }
 
+//  A publication: a demo job was queued, or is to be cancelled.
 static void
-s_on_event (s_demo_t *self, zsock_t *bus, zsock_t *events)
+s_on_event (zsock_t *events, void *arg)
 {
+    s_demo_t *self = (s_demo_t *)arg;
     zmsg_t *msg = zmsg_recv (events);
     zframe_t *payload = msg ? zmsg_last (msg) : NULL;
     jobd_event_t *event = NULL;
@@ -154,48 +157,42 @@ s_on_event (s_demo_t *self, zsock_t *bus, zsock_t *events)
         else if (event->type == JOBD_EVENT_CANCEL) {
             s_due_t due = {.state = JOBD_STATE_CANCELLED};
             snprintf (due.job, sizeof due.job, "%s", event->job);
-            s_observe (self, bus, &due);
+            s_observe (self, self->bus, &due);
         }
     }
     jobd_event_destroy (&event);
     zmsg_destroy (&msg);
 }
 
+//  The timers: observes every job whose next state is due. Returns ms until the next one.
+static int64_t
+s_tick (void *arg)
+{
+    s_demo_t *self = (s_demo_t *)arg;
+    s_due_t *next;
+    while ((next = (s_due_t *)zlistx_first (self->schedule)) && next->due <= zclock_time ()) {
+        s_due_t due = *next;
+        zlistx_delete (self->schedule, zlistx_cursor (self->schedule));
+        s_observe (self, self->bus, &due);
+        s_advance (self, due.job, due.state);
+    }
+    return next ? next->due - zclock_time () : 1000;
+}
+
 static int
 s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
 {
     s_demo_t *self = (s_demo_t *)state;
+    self->bus = bus;
     zsock_set_subscribe (events, "job.QUEUED.");
     zsock_set_subscribe (events, "cmd.cancel.demo");
     jobd_host_job_scan (
         host, (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING),
         s_resume_one, self);
     s_submit_jobs (self, bus);
-    zpoller_t *poller = zpoller_new (pipe, events, bus, NULL);
-    bool running = true;
-    while (running) {
-        s_due_t *next = (s_due_t *)zlistx_first (self->schedule);
-        int64_t wait = next ? next->due - zclock_time () : 1000;
-        zsock_t *which = (zsock_t *)zpoller_wait (poller, wait < 0 ? 0 : (int)wait);
-        if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            running = !command || strcmp (command, "$TERM") != 0;
-            zstr_free (&command);
-        } else if (which == events)
-            s_on_event (self, bus, events);
-        else if (which == bus) {
-            zmsg_t *reply = zmsg_recv (bus);
-            zmsg_destroy (&reply);
-        }
-        while ((next = (s_due_t *)zlistx_first (self->schedule)) && next->due <= zclock_time ()) {
-            s_due_t due = *next;
-            zlistx_delete (self->schedule, zlistx_cursor (self->schedule));
-            s_observe (self, bus, &due);
-            s_advance (self, due.job, due.state);
-        }
-    }
-    zpoller_destroy (&poller);
-    return 0;
+    //  Replies are not asked for (no event sets reply): the loop reads and drops any.
+    jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event};
+    return jobd_sdk_loop_run (&loop, pipe, bus, events, self);
 }
 
 JOBD_PLUGIN_DEFINE (.name = "demo", .version = "1.0.0",

@@ -2,7 +2,7 @@
 //  observations, commits a message's offset only once the broker has answered for it (durable,
 //  or refused and dead-lettered), publishes every transition to an outbound topic, and reports
 //  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
-#include "jobd_plugin.h"
+#include "jobd_plugin_sdk.h"
 #include "kl_dead.h"
 #include "kl_forward.h"
 #include "kl_json.h"
@@ -66,6 +66,9 @@ static const jobd_conf_key_t s_config[] = {
 //  partition's offset is held until jobd stops (the next start reads from the committed ones).
 #define S_HELD_MAX 1024
 
+//  How long one loop turn waits for Kafka, in ms.
+#define S_WAIT 50
+
 //  The pause before such a message is read again: doubled each time, up to the most.
 #define S_REWIND_FIRST 1000
 #define S_REWIND_MAX   30000
@@ -102,7 +105,7 @@ typedef struct {
     kl_forward_t *forward;                    //  the outbound topic, from the transition log
     int64_t watch_due;
     uint64_t consumed, refused, stale, lost;
-    char status[640]; //  the last plugin.status detail sent
+    jobd_sdk_status_t *report; //  plugin.status, sent when it changed
     //  Observations are sent in `batch` events when the broker takes them (ABI 1.2): one bus
     //  message and one reply per loop turn instead of one each.
     size_t batch_max;       //  0: one by one
@@ -113,26 +116,12 @@ typedef struct {
 } s_listener_t;
 
 static void
-s_send_status (s_listener_t *self, const char *status, const char *detail)
-{
-    jobd_event_t *event = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
-    jobd_event_set (&event->source, self->host->plugin_name);
-    jobd_event_set (&event->name, self->host->plugin_name);
-    jobd_event_set (&event->status, status);
-    jobd_event_set (&event->detail, detail);
-    jobd_plugin_send (self->bus, event);
-    jobd_event_destroy (&event);
-}
-
-static void
 s_error_cb (rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     s_listener_t *self = (s_listener_t *)opaque;
     self->host->log (self->host, JOBD_LOG_WARN, "kafka: %s", reason);
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && self->bus) {
-        snprintf (self->status, sizeof self->status, "%s", reason);
-        s_send_status (self, "degraded", reason);
-    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && self->bus)
+        jobd_sdk_status_send (self->report, self->bus, "degraded", reason);
 }
 
 //  librdkafka's statistics (the consumer's, every status_interval): the brokers it reaches, and
@@ -183,10 +172,8 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
               kl_watch_stale (self->watch), (unsigned long long)self->stale,
               (unsigned long long)self->lost, (unsigned long long)forwarded,
               (unsigned long long)waiting, (unsigned long long)failed);
-    if (self->bus && strcmp (detail, self->status) != 0) {
-        snprintf (self->status, sizeof self->status, "%s", detail);
-        s_send_status (self, up > 0 ? "running" : "degraded", detail);
-    }
+    if (self->bus)
+        jobd_sdk_status_send (self->report, self->bus, up > 0 ? "running" : "degraded", detail);
     return 0;
 }
 
@@ -306,6 +293,7 @@ s_destroy (void **state_p)
     kl_pending_queue_destroy (&self->pending);
     kl_watch_destroy (&self->watch);
     kl_forward_destroy (&self->forward);
+    jobd_sdk_status_destroy (&self->report);
     rd_kafka_topic_partition_list_destroy (self->commits);
     rd_kafka_topic_partition_list_destroy (self->dead);
     msgpack_sbuffer_destroy (&self->batch);
@@ -326,6 +314,8 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     }
     s_listener_t *self = (s_listener_t *)zmalloc (sizeof (s_listener_t));
     self->host = host;
+    //  Reports come with librdkafka's statistics (every status_interval) and its errors.
+    self->report = jobd_sdk_status_new (host, 0);
     self->options =
         (kl_options_t){host->plugin_name, host->config_str (host, "backend"),
                        host->config_str (host, "kind"), host->config_int (host, "create", 1) != 0};
@@ -789,8 +779,9 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
 
 //  The broker's reply to one event, or to a batch (the replies to its observations, in order).
 static void
-s_on_reply (s_listener_t *self)
+s_on_reply (zsock_t *bus, void *arg)
 {
+    s_listener_t *self = (s_listener_t *)arg;
     zmq_msg_t frame;
     zmq_msg_init (&frame);
     bool received = zmq_msg_recv (&frame, zsock_resolve (self->bus), 0) >= 0;
@@ -819,8 +810,9 @@ s_on_reply (s_listener_t *self)
 //  Everything waiting is read as plain zmq messages, without asking the socket first: at full
 //  speed one each, and zmsg's allocations and a ZMQ_EVENTS query per message showed.
 static void
-s_on_transitions (s_listener_t *self, zsock_t *events)
+s_on_transitions (zsock_t *events, void *arg)
 {
+    s_listener_t *self = (s_listener_t *)arg;
     void *handle = zsock_resolve (events);
     zmq_msg_t frames[2];
     zmq_msg_init (&frames[0]);
@@ -887,6 +879,53 @@ s_watch_one (const jobd_job_t *record, void *arg)
     return true;
 }
 
+//  The loop's timer: the heartbeat deadlines, when due. The wait is Kafka's own (s_wait).
+static int64_t
+s_tick (void *arg)
+{
+    s_listener_t *self = (s_listener_t *)arg;
+    if (zclock_time () >= self->watch_due)
+        self->watch_due =
+            zclock_time () + kl_watch_check (self->watch, zclock_time (), s_on_silence, self);
+    return S_WAIT;
+}
+
+//  Kafka first: consumer_poll waits up to S_WAIT ms for a message, then the sockets. Then
+//  whatever else is ready, up to a bound: the sockets are looked at once per turn. With too
+//  much in flight, answers are awaited instead.
+static void
+s_wait (zsock_t **sockets, size_t count, int timeout, void *arg)
+{
+    s_listener_t *self = (s_listener_t *)arg;
+    rd_kafka_message_t *message = NULL;
+    if (kl_pending_queue_size (self->pending) < S_IN_FLIGHT_MAX && !kl_dead_full (self->letters))
+        message = rd_kafka_consumer_poll (self->consumer, S_WAIT);
+    else {
+        zmq_pollitem_t answers = {zsock_resolve (self->bus), 0, ZMQ_POLLIN, 0};
+        zmq_poll (&answers, 1, S_WAIT);
+    }
+    for (int taken = 0; message && taken < 256; taken++) {
+        s_on_message (self, message);
+        rd_kafka_message_destroy (message);
+        message = taken < 255 ? rd_kafka_consumer_poll (self->consumer, 0) : NULL;
+    }
+    s_batch_flush (self);
+    rd_kafka_poll (self->producer, 0);
+    kl_dead_retry (self->letters);
+    rd_kafka_poll (self->dead_producer, 0);
+    s_rewind (self);
+}
+
+//  After the replies and the transitions: offsets answered for are committed, and the outbound
+//  topic gets what the transition log has new.
+static void
+s_after (void *arg)
+{
+    s_listener_t *self = (s_listener_t *)arg;
+    s_commit_flush (self);
+    kl_forward_pump (self->forward, false);
+}
+
 static int
 s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
 {
@@ -898,43 +937,13 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     //  was down are still in Kafka and will be read.
     jobd_host_job_scan (host, 1u << JOBD_STATE_RUNNING, s_watch_one, self);
     self->forward = kl_forward_new (host, bus, self->producer, self->transitions);
-    bool running = true;
-    while (running) {
-        if (zclock_time () >= self->watch_due)
-            self->watch_due =
-                zclock_time () + kl_watch_check (self->watch, zclock_time (), s_on_silence, self);
-        //  Kafka first: consumer_poll waits up to 50 ms for a message, then the sockets.
-        //  Then whatever else is ready, up to a bound: the sockets are looked at once per turn.
-        //  With too much in flight, answers are awaited instead.
-        rd_kafka_message_t *message = NULL;
-        if (kl_pending_queue_size (self->pending) < S_IN_FLIGHT_MAX &&
-            !kl_dead_full (self->letters))
-            message = rd_kafka_consumer_poll (self->consumer, 50);
-        else {
-            zmq_pollitem_t answers = {zsock_resolve (bus), 0, ZMQ_POLLIN, 0};
-            zmq_poll (&answers, 1, 50);
-        }
-        for (int count = 0; message && count < 256; count++) {
-            s_on_message (self, message);
-            rd_kafka_message_destroy (message);
-            message = count < 255 ? rd_kafka_consumer_poll (self->consumer, 0) : NULL;
-        }
-        s_batch_flush (self);
-        rd_kafka_poll (self->producer, 0);
-        kl_dead_retry (self->letters);
-        rd_kafka_poll (self->dead_producer, 0);
-        s_rewind (self);
-        while (zsock_events (bus) & ZMQ_POLLIN)
-            s_on_reply (self);
-        s_commit_flush (self);
-        s_on_transitions (self, events);
-        kl_forward_pump (self->forward, false);
-        while (running && (zsock_events (pipe) & ZMQ_POLLIN)) {
-            char *command = zstr_recv (pipe);
-            running = command && strcmp (command, "$TERM") != 0;
-            zstr_free (&command);
-        }
-    }
+    jobd_sdk_loop_t loop = {.tick = s_tick,
+                            .wait = s_wait,
+                            .on_reply = s_on_reply,
+                            .on_event = s_on_transitions,
+                            .events_max = 1, //  s_on_transitions keeps its own bound
+                            .after = s_after};
+    jobd_sdk_loop_run (&loop, pipe, bus, events, self);
     //  Dead letters Kafka confirms in the next moment move their offsets now; the rest are read
     //  again, and dead-lettered again, at the next start.
     if (kl_dead_waiting (self->letters) > 0)

@@ -181,6 +181,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     zhashx_set_destructor (self->marks, (zhashx_destructor_fn *)zstr_free);
     self->resuming = zhashx_new ();
     zhashx_set_destructor (self->resuming, (zhashx_destructor_fn *)zstr_free);
+    self->report = jobd_sdk_status_new (host, self->status_interval);
     *state_p = self;
     return 0;
 }
@@ -197,14 +198,16 @@ s_destroy (void **state_p)
     zhashx_destroy (&self->jobs);
     zhashx_destroy (&self->marks);
     zhashx_destroy (&self->resuming);
+    jobd_sdk_status_destroy (&self->report);
     free (self);
     *state_p = NULL;
 }
 
 //  The broker's reply to a submission mark: durable (the create goes out), or not applied.
 static void
-s_on_reply (sp_poller_t *self, zsock_t *bus)
+s_on_reply (zsock_t *bus, void *arg)
 {
+    sp_poller_t *self = (sp_poller_t *)arg;
     zframe_t *frame = zframe_recv (bus);
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
@@ -260,8 +263,9 @@ s_on_reply (sp_poller_t *self, zsock_t *bus)
 
 //  A transition or a command from the broker.
 static void
-s_on_event (sp_poller_t *self, zsock_t *events)
+s_on_event (zsock_t *events, void *arg)
 {
+    sp_poller_t *self = (sp_poller_t *)arg;
     zmsg_t *msg = zmsg_recv (events);
     zframe_t *payload = msg ? zmsg_last (msg) : NULL;
     jobd_event_t *event = NULL;
@@ -401,12 +405,10 @@ s_poll_due (sp_poller_t *self)
 static void
 s_report (sp_poller_t *self)
 {
-    int64_t now = zclock_time ();
-    if (!self->status_now && now < self->status_due)
+    if (!jobd_sdk_status_due (self->report, self->status_now))
         return;
     self->status_now = false;
-    self->status_due = now + self->status_interval;
-    char detail[sizeof self->status] = "", part[sizeof self->status];
+    char detail[SP_STATUS_MAX] = "", part[SP_STATUS_MAX];
     size_t used = 0;
     bool failing = false;
     for (size_t index = 0; index < self->backend_count; index++) {
@@ -416,16 +418,7 @@ s_report (sp_poller_t *self)
             used += (size_t)snprintf (detail + used, sizeof detail - used, "%s%s",
                                       index ? "; " : "", part);
     }
-    if (strcmp (detail, self->status) == 0)
-        return;
-    snprintf (self->status, sizeof self->status, "%s", detail);
-    jobd_event_t *event = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
-    if (event && !jobd_event_set (&event->source, self->host->plugin_name) &&
-        !jobd_event_set (&event->name, self->host->plugin_name) &&
-        !jobd_event_set (&event->status, failing ? "degraded" : "running") &&
-        !jobd_event_set (&event->detail, detail))
-        jobd_plugin_send (self->bus, event);
-    jobd_event_destroy (&event);
+    jobd_sdk_status_send (self->report, self->bus, failing ? "degraded" : "running", detail);
 }
 
 static bool
@@ -461,6 +454,24 @@ s_resume_one (const jobd_job_t *record, void *arg)
     return true;
 }
 
+//  The loop's timers: the polls due, then the status report when due. Returns ms until the
+//  next poll is due.
+static int64_t
+s_tick (void *arg)
+{
+    sp_poller_t *self = (sp_poller_t *)arg;
+    int64_t wait = s_poll_due (self);
+    s_report (self);
+    return wait;
+}
+
+//  HTTP transfers and the sockets are waited on together; the transfers that end are handled.
+static void
+s_wait (zsock_t **sockets, size_t count, int timeout, void *arg)
+{
+    sp_http_wait (((sp_poller_t *)arg)->http, sockets, count, timeout);
+}
+
 static int
 s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
 {
@@ -471,23 +482,9 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     //  After a restart: every non-final Spark job with a backend id is followed again at once.
     jobd_host_job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
     sp_seek_find_floors (self);
-    zsock_t *sockets[] = {pipe, events, bus};
-    bool running = true;
-    while (running) {
-        int64_t wait = s_poll_due (self);
-        s_report (self);
-        sp_http_wait (self->http, sockets, 3, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
-        while (running && (zsock_events (pipe) & ZMQ_POLLIN)) {
-            char *command = zstr_recv (pipe);
-            running = command && strcmp (command, "$TERM") != 0;
-            zstr_free (&command);
-        }
-        while (zsock_events (events) & ZMQ_POLLIN)
-            s_on_event (self, events);
-        while (zsock_events (bus) & ZMQ_POLLIN)
-            s_on_reply (self, bus);
-    }
-    return 0;
+    jobd_sdk_loop_t loop = {
+        .tick = s_tick, .wait = s_wait, .on_event = s_on_event, .on_reply = s_on_reply};
+    return jobd_sdk_loop_run (&loop, pipe, bus, events, self);
 }
 
 JOBD_PLUGIN_DEFINE (.name = "spark-poller", .version = "0.1.0",

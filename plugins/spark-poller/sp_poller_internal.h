@@ -4,7 +4,7 @@
 #ifndef SP_POLLER_INTERNAL_H
 #define SP_POLLER_INTERNAL_H
 
-#include "jobd_plugin.h"
+#include "jobd_plugin_sdk.h"
 #include "sp_backend.h"
 #include "sp_http.h"
 #include "sp_json.h"
@@ -81,12 +81,14 @@ typedef struct {
     //  chunk of a big list reply) starved the reply past its timeout.
     int64_t walk_at;
     int64_t walked_at; //  the last walk: walks are SP_WALK_SPACING apart at the least
-    //  plugin.status: sent when a backend starts or stops failing, else every status_interval
-    //  when it changed.
-    int64_t status_interval, status_due;
+    //  plugin.status: sent when a backend starts or stops failing (status_now), else every
+    //  status_interval when it changed.
+    jobd_sdk_status_t *report;
+    int64_t status_interval;
     bool status_now;
-    char status[1024]; //  the last detail sent
 } sp_poller_t;
+
+#define SP_STATUS_MAX 1024 //  the plugin.status detail, at most
 
 //  What a list said of one job, kept until the whole list is read (sp_status_t, made small).
 typedef struct {

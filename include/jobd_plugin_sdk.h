@@ -1,0 +1,79 @@
+//  Host helpers for plugins: what every plugin repeats, written once. The command loop (the
+//  plugin's run loop over its pipe, bus and events sockets, with "$TERM", timers and callbacks)
+//  and status reporting (plugin.status when the status or its detail changes). A static library
+//  (jobd_sdk) that jobd_add_plugin links into every plugin; it uses proto and the ABI header only.
+#ifndef JOBD_PLUGIN_SDK_H_INCLUDED
+#define JOBD_PLUGIN_SDK_H_INCLUDED
+
+#include "jobd_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  ---------------------------------------------------------------------------------------------
+//  The command loop
+
+//  Does what is due (timers, retries, polls). Returns ms until the next thing is due: the loop
+//  waits no longer than that (and no longer than its wait_max). 0 or less: do not wait.
+typedef int64_t (jobd_sdk_tick_fn) (void *arg);
+
+//  The socket (bus or events) has a message waiting: read and handle one or more of them.
+typedef void (jobd_sdk_read_fn) (zsock_t *socket, void *arg);
+
+//  Waits up to timeout ms for a message on any of the sockets or for input from the plugin's own
+//  sources (HTTP transfers, a Kafka consumer), and handles the latter. Returns when a socket may
+//  have a message: the loop then asks each socket.
+typedef void (jobd_sdk_wait_fn) (zsock_t **sockets, size_t count, int timeout, void *arg);
+
+//  Called once per loop turn, after the sockets were read.
+typedef void (jobd_sdk_turn_fn) (void *arg);
+
+//  A plugin's loop, as one designated-initializer struct; every field may be 0/NULL.
+typedef struct {
+    jobd_sdk_tick_fn *tick;     //  before each wait; NULL: wait up to wait_max
+    jobd_sdk_wait_fn *wait;     //  NULL: zmq_poll on the three sockets
+    jobd_sdk_read_fn *on_event; //  a publication waits on events; NULL: read and dropped
+    jobd_sdk_read_fn *on_reply; //  a reply waits on bus; NULL: read and dropped
+    jobd_sdk_turn_fn *after;    //  at the end of each turn
+    int wait_max;               //  ms; 0: 1000
+    size_t events_max;          //  on_event calls per turn; 0: while a message waits
+    size_t replies_max;         //  on_reply calls per turn; 0: while a message waits
+} jobd_sdk_loop_t;
+
+//  Runs loop on the plugin's thread (from the descriptor's run) until "$TERM" arrives on pipe or
+//  the pipe fails (the context is terminating). Each turn: tick, wait, the pipe, replies on bus,
+//  events, after; the turn that reads "$TERM" still reads bus and events to its end. Other
+//  commands on pipe are ignored. arg is passed to every callback. Returns 0.
+int jobd_sdk_loop_run (const jobd_sdk_loop_t *loop, zsock_t *pipe, zsock_t *bus, zsock_t *events,
+                       void *arg);
+
+//  ---------------------------------------------------------------------------------------------
+//  Status reporting: the plugin.status event (proto/README.md) that `jobctl plugins` shows
+
+typedef struct jobd_sdk_status jobd_sdk_status_t;
+
+//  A status reporter for the plugin host describes, due every interval ms (0: whenever asked).
+//  Returns NULL when out of memory. Any thread, but one thread at a time per reporter.
+jobd_sdk_status_t *jobd_sdk_status_new (const jobd_host_t *host, int64_t interval);
+
+//  Frees the reporter; NULL-safe; sets *self_p to NULL.
+void jobd_sdk_status_destroy (jobd_sdk_status_t **self_p);
+
+//  True when a report is due: interval ms passed since it last said true, or now is set (the
+//  plugin saw something worth reporting at once). The next is due one interval later.
+bool jobd_sdk_status_due (jobd_sdk_status_t *self, bool now);
+
+//  Sends plugin.status (status: "running", "degraded", ...; detail: one line for the operator,
+//  or NULL) on bus when status or detail differ from what it last sent. Returns 1 when sent, 0
+//  when unchanged, or a negative error (nothing recorded: the next call tries again).
+int jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *status,
+                          const char *detail);
+
+//  The detail last sent ("" before the first), borrowed until the next send.
+const char *jobd_sdk_status_detail (jobd_sdk_status_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,216 @@
+//  The spark-poller plugin, unit-tested through the mock host: the built spark-poller.so against
+//  tools/spark-sim (a standalone master), with the test in the broker's place on the bus.
+#include "harness_spark.h"
+#include "jobd_error.h"
+#include "jobd_mock_host.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <string.h>
+
+#define S_DEADLINE 10000 //  ms: any wait for the plugin, at most
+
+static harness_t s_harness;
+static harness_proc_t s_sim;
+static int s_port;
+
+static int
+s_setup (void **state)
+{
+    harness_init (&s_harness, "plugin_spark");
+    const char *const args[] = {"--scenario", "queue=50,run=1000,outcome=success", NULL};
+    s_port = harness_spark_sim (&s_sim, &s_harness, args);
+    return s_port > 0 ? 0 : -1;
+}
+
+static int
+s_teardown (void **state)
+{
+    kill (s_sim.pid, SIGTERM);
+    harness_proc_finish (&s_sim, 10000);
+    harness_fini (&s_harness);
+    return 0;
+}
+
+//  A mock host with spark-poller.so loaded and one standalone backend, "master", on spark-sim.
+static jobd_mock_host_t *
+s_host (const jobd_plugin_t **plugin_p)
+{
+    jobd_mock_host_t *host = jobd_mock_host_new ("spark-poller");
+    assert_non_null (host);
+    char url[64], reason[256] = "";
+    snprintf (url, sizeof url, "http://127.0.0.1:%d", s_port);
+    jobd_mock_host_set (host, "interval_min", "50ms");
+    jobd_mock_host_set (host, "interval_max", "200ms");
+    jobd_mock_host_set (host, "status_interval", "100ms");
+    jobd_mock_host_set (host, "backend/master/type", "standalone");
+    jobd_mock_host_set (host, "backend/master/url", url);
+    jobd_mock_host_set (host, "backend/master/master", "spark://127.0.0.1:7077");
+    *plugin_p = jobd_mock_host_load (host, "spark-poller", reason, sizeof reason);
+    if (!*plugin_p)
+        fail_msg ("cannot load: %s", reason);
+    return host;
+}
+
+static jobd_job_t *
+s_queued_job (const char *id)
+{
+    jobd_job_t *job = jobd_job_new ();
+    jobd_event_set (&job->id, id);
+    jobd_event_set (&job->name, "etl");
+    jobd_event_set (&job->kind, "spark");
+    jobd_event_set (&job->backend, "master");
+    jobd_event_set (&job->spec, "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":"
+                                "\"com.example.Etl\",\"args\":[],\"sparkProperties\":{}}");
+    job->state = JOBD_STATE_QUEUED;
+    job->attempt = 1;
+    return job;
+}
+
+//  Publishes job's transition to state, as the broker does once it is durable.
+static void
+s_publish (jobd_mock_host_t *host, const jobd_job_t *job, jobd_state_t from, uint64_t seq)
+{
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_TRANSITION);
+    jobd_event_set (&event->source, "test");
+    jobd_event_set (&event->job, job->id);
+    jobd_event_set (&event->kind, job->kind);
+    jobd_event_set (&event->backend, job->backend);
+    jobd_event_set (&event->ext, job->ext);
+    event->from = from;
+    event->state = job->state;
+    event->attempt = job->attempt;
+    event->seq = seq;
+    char topic[256];
+    snprintf (topic, sizeof topic, "job.%s.%s", jobd_state_name (job->state), job->id);
+    assert_true (jobd_mock_host_subscribed (host, topic, S_DEADLINE));
+    assert_int_equal (jobd_mock_host_publish (host, topic, event), 0);
+    jobd_event_destroy (&event);
+}
+
+//  Starts the plugin with job queued in the store and publishes its QUEUED transition. Returns
+//  the submission mark that comes first: an observation of QUEUED with the job's tag as ext,
+//  asking for a reply.
+static jobd_event_t *
+s_start_queued (jobd_mock_host_t *host, const jobd_plugin_t *plugin, const jobd_job_t *job)
+{
+    char reason[256] = "";
+    jobd_mock_host_job_put (host, job);
+    assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), 0);
+    s_publish (host, job, JOBD_STATE_NONE, 1);
+    jobd_event_t *mark = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+    assert_non_null (mark);
+    assert_string_equal (mark->job, job->id);
+    assert_int_equal (mark->state, JOBD_STATE_QUEUED);
+    assert_true (mark->reply);
+    assert_non_null (mark->ext);
+    return mark;
+}
+
+//  A queued job: the submission mark first (an observation of QUEUED with the job's tag, which
+//  asks for a reply); once the broker says it is durable, the create goes to the master and the
+//  driver id it answers comes back as SUBMITTED; then the driver's run is followed to its end.
+static void
+test_submits_a_queued_job (void **state)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (&plugin);
+    jobd_job_t *job = s_queued_job ("job-1");
+    jobd_event_t *mark = s_start_queued (host, plugin, job);
+    //  The store keeps the mark; the broker says so.
+    jobd_event_set (&job->ext, mark->ext);
+    jobd_mock_host_job_put (host, job);
+    assert_int_equal (jobd_mock_host_reply (host, mark->id, NULL, NULL, "job-1", "duplicate"), 0);
+    jobd_event_destroy (&mark);
+
+    jobd_event_t *event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+    assert_non_null (event);
+    assert_string_equal (event->job, "job-1");
+    assert_string_equal (jobd_state_name (event->state), "SUBMITTED");
+    assert_non_null (event->ext);
+    assert_non_null (strstr (event->ext, "driver-"));
+    jobd_event_set (&job->ext, event->ext);
+    job->state = JOBD_STATE_SUBMITTED;
+    jobd_mock_host_job_put (host, job);
+    s_publish (host, job, JOBD_STATE_QUEUED, 2);
+    jobd_event_destroy (&event);
+
+    //  spark-sim runs it, then it succeeds: each seen by a poll.
+    jobd_state_t expected[] = {JOBD_STATE_RUNNING, JOBD_STATE_SUCCEEDED};
+    for (size_t index = 0; index < 2; index++) {
+        event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+        assert_non_null (event);
+        assert_string_equal (jobd_state_name (event->state), jobd_state_name (expected[index]));
+        job->state = event->state;
+        jobd_mock_host_job_put (host, job);
+        s_publish (host, job, index ? JOBD_STATE_RUNNING : JOBD_STATE_SUBMITTED, 3 + index);
+        jobd_event_destroy (&event);
+    }
+    jobd_job_destroy (&job);
+    assert_int_equal (jobd_mock_host_stop (host), 0);
+    jobd_mock_host_destroy (&host);
+}
+
+//  A submission mark the broker refuses: nothing is sent to the master, and the log says why.
+static void
+test_refused_mark_is_not_submitted (void **state)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (&plugin);
+    jobd_job_t *job = s_queued_job ("job-2");
+    jobd_event_t *mark = s_start_queued (host, plugin, job);
+    assert_int_equal (jobd_mock_host_reply (host, mark->id, "ESTORE", "store is full", NULL, NULL),
+                      0);
+    jobd_event_destroy (&mark);
+    assert_true (jobd_mock_host_log_wait (host, "job-2 not submitted", S_DEADLINE));
+    assert_true (jobd_mock_host_log_wait (host, "store is full", S_DEADLINE));
+    jobd_job_destroy (&job);
+    assert_int_equal (jobd_mock_host_stop (host), 0);
+    jobd_mock_host_destroy (&host);
+}
+
+//  plugin.status at start: "running", with a line about the backend.
+static void
+test_reports_status (void **state)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (&plugin);
+    char reason[256] = "";
+    assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), 0);
+    jobd_event_t *event = jobd_mock_host_expect (host, JOBD_EVENT_PLUGIN_STATUS, S_DEADLINE);
+    assert_non_null (event);
+    assert_string_equal (event->name, "spark-poller");
+    assert_string_equal (event->status, "running");
+    assert_non_null (event->detail);
+    assert_non_null (strstr (event->detail, "master"));
+    jobd_event_destroy (&event);
+    assert_int_equal (jobd_mock_host_stop (host), 0);
+    jobd_mock_host_destroy (&host);
+}
+
+//  A config init refuses, with its reason.
+static void
+test_refuses_bad_cancel_retries (void **state)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (&plugin);
+    jobd_mock_host_set (host, "cancel_retries", "101");
+    char reason[256] = "";
+    assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), JOBD_ECONFIG);
+    assert_non_null (strstr (reason, "cancel_retries"));
+    jobd_mock_host_destroy (&host);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown (test_submits_a_queued_job, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_refused_mark_is_not_submitted, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_reports_status, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_refuses_bad_cancel_retries, jobd_mock_host_teardown),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
