@@ -185,6 +185,50 @@ s_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn *fn,
     return 0;
 }
 
+//  ABI 1.3's reads: the record encoded, as the core hands it over (jobd_plugin_loader.c).
+static int
+s_job_read (const jobd_host_t *host, const char *id, jobd_host_job_fn *fn, void *arg)
+{
+    jobd_job_t *job = NULL;
+    int rc = s_job_get (host, id, &job);
+    if (rc)
+        return rc;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    rc = jobd_job_pack_to (job, &buffer);
+    if (rc == 0)
+        fn ((const uint8_t *)buffer.data, buffer.size, arg);
+    msgpack_sbuffer_destroy (&buffer);
+    jobd_job_destroy (&job);
+    return rc;
+}
+
+typedef struct {
+    jobd_host_job_fn *fn;
+    void *arg;
+    int rc;
+} s_scan_encoded_t;
+
+static bool
+s_scan_encoded_one (const jobd_job_t *job, void *arg)
+{
+    s_scan_encoded_t *scan = (s_scan_encoded_t *)arg;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    scan->rc = jobd_job_pack_to (job, &buffer);
+    bool more = scan->rc == 0 && scan->fn ((const uint8_t *)buffer.data, buffer.size, scan->arg);
+    msgpack_sbuffer_destroy (&buffer);
+    return more;
+}
+
+static int
+s_job_scan_encoded (const jobd_host_t *host, uint32_t state_mask, jobd_host_job_fn *fn, void *arg)
+{
+    s_scan_encoded_t scan = {.fn = fn, .arg = arg};
+    int rc = s_job_scan (host, state_mask, s_scan_encoded_one, &scan);
+    return rc ? rc : scan.rc;
+}
+
 static int
 s_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_fn *fn, void *arg)
 {
@@ -267,7 +311,9 @@ jobd_mock_host_new (const char *name)
                                .job_scan = s_job_scan,
                                .core = self,
                                .log_read = s_log_read,
-                               .log_cursor = s_log_cursor};
+                               .log_cursor = s_log_cursor,
+                               .job_read = s_job_read,
+                               .job_scan_encoded = s_job_scan_encoded};
     s_live = self;
     return self;
 }
