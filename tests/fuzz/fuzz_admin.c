@@ -1,6 +1,7 @@
 //  Fuzz target: what the broker does with one admin message: unpack, then answer it as a query
 //  or decode it as an event (against a small real store).
 #include "jobd_admin.h"
+#include "jobd_map.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +43,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     msgpack_unpacked_init (&unpacked);
     if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0) {
         char type[32] = "";
-        jobd_admin_string (&unpacked.data, "type", type, sizeof type);
+        jobd_map_string (&unpacked.data, "type", type, sizeof type);
         if (strcmp (type, "query") == 0) {
-            jobd_broker_stats_t stats = {0};
+            jobd_stats_t stats = {0};
             jobd_admin_context_t context = {s_store, &stats, s_plugins};
             msgpack_sbuffer buffer;
             msgpack_sbuffer_init (&buffer);
