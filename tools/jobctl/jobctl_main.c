@@ -167,8 +167,7 @@ s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *
     if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
         jobd_reply_t read;
         jobd_reply_read (&reply->data, &read, NULL, 0);
-        return s_fail (strcmp (read.error, "ENOTFOUND") == 0 ? EXIT_NOTFOUND : EXIT_FAILED, "%s",
-                       reason);
+        return s_fail (read.rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "%s", reason);
     }
     return EXIT_OK;
 }
