@@ -1,7 +1,8 @@
 //  Fuzz target: the reply decoder (jobd_reply_read, held to a second reading: what it read,
 //  packed again with jobd_reply_pack, reads back the same), jobctl's reply parser, and the
-//  answers' contents jobctl reads (jobs, history).
+//  answer readers (jobd_answer_read_ls, _show) with the records jobctl reads from them.
 #include "jobctl_client.h"
+#include "jobd_answer.h"
 #include "jobd_event.h"
 #include "jobd_job.h"
 #include "jobd_map.h"
@@ -55,9 +56,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             if (jobd_reply_read (&reply.replies->via.array.ptr[index], &one, NULL, 0) == 0)
                 s_round_trip (&one);
         }
-        char job[JOBD_ID_MAX + 1];
-        jobd_map_string (&unpacked.data, "job", job, sizeof job);
-        const msgpack_object *jobs = jobd_map_lookup (&unpacked.data, "jobs");
+        //  The answer readers jobctl uses (ls, show).
+        const msgpack_object *jobs = NULL, *history = NULL;
+        bool truncated = false;
+        jobd_answer_read_ls (&unpacked.data, &jobs, &truncated);
+        jobd_job_t *shown = NULL;
+        uint64_t skipped = 0;
+        if (jobd_answer_read_show (&unpacked.data, &shown, &history, &skipped, reason,
+                                   sizeof reason) == 0 &&
+            (!shown || !history))
+            abort ();
+        jobd_job_destroy (&shown);
         for (uint32_t index = 0;
              jobs && jobs->type == MSGPACK_OBJECT_ARRAY && index < jobs->via.array.size; index++) {
             jobd_job_t *record = NULL;
@@ -65,7 +74,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                       sizeof reason) == 0)
                 jobd_job_destroy (&record);
         }
-        const msgpack_object *history = jobd_map_lookup (&unpacked.data, "history");
         for (uint32_t index = 0;
              history && history->type == MSGPACK_OBJECT_ARRAY && index < history->via.array.size;
              index++) {
