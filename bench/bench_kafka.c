@@ -13,7 +13,7 @@
 //  throughput only.
 #include "bench_util.h"
 #include "harness.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_plugin.h"
 #include <librdkafka/rdkafka.h>
 #include <signal.h>

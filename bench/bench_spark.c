@@ -11,7 +11,7 @@
 //    BACKENDS      list backends of (1), comma-separated: yarn,livy,masterui (default all three)
 #include "bench_util.h"
 #include "harness_spark.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_plugin.h"
 #include <curl/curl.h>
 #include <jansson.h>
@@ -195,8 +195,8 @@ s_track (harness_t *harness, json_t *ids, double *rate)
         char job[JOBD_ID_MAX + 1], re[64];
         if (msgpack_unpack_next (&reply, (const char *)zframe_data (frame), zframe_size (frame),
                                  NULL) != MSGPACK_UNPACK_SUCCESS ||
-            !jobd_admin_string (&reply.data, "job", job, sizeof job) ||
-            !jobd_admin_string (&reply.data, "re", re, sizeof re) || !zhashx_lookup (pending, re))
+            !jobd_map_string (&reply.data, "job", job, sizeof job) ||
+            !jobd_map_string (&reply.data, "re", re, sizeof re) || !zhashx_lookup (pending, re))
             s_die ("a track was refused");
         zhashx_insert (jobs, zhashx_lookup (pending, re), job);
         zhashx_delete (pending, re);

@@ -4,7 +4,7 @@
 //  Usage: bench_transitions [JOBS]   (default 50000 jobs = 150,000 transitions)
 #include "bench_util.h"
 #include "harness.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_plugin.h"
 #include <lmdb.h>
 #include <signal.h>

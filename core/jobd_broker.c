@@ -2,6 +2,8 @@
 //  commands in, group commit, transitions out, in that order and no other.
 #include "jobd_broker.h"
 #include "jobd_admin.h"
+#include "jobd_map.h"
+#include "jobd_reply.h"
 #include "jobd_log.h"
 #include "jobd_plugin.h"
 #include "jobd_publisher.h"
@@ -48,7 +50,7 @@ typedef struct {
     size_t batch_room; //  entries allocated: batch_max, or a whole batch event
     s_entry_t *batch;
     size_t batch_size;
-    jobd_broker_stats_t stats;
+    jobd_stats_t stats;
     zhashx_t *plugins;    //  name -> zhashx of strings
     uint64_t reject_logs; //  rejects logged in the current second
     int64_t reject_second;
@@ -109,6 +111,25 @@ s_send_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bo
     zmq_send (handle, buffer->data, buffer->size, 0);
 }
 
+//  The wire name of an apply outcome (a reply's "outcome").
+static const char *
+s_outcome_name (jobd_apply_outcome_t outcome)
+{
+    static const char *names[] = {"changed",     "duplicate", "backward",
+                                  "old_attempt", "forwarded", "replayed"};
+    return (unsigned)outcome < 6 ? names[outcome] : "unknown";
+}
+
+//  Packs the reply to one event: result may be NULL (no store outcome).
+static void
+s_pack_reply (msgpack_packer *pk, const char *event_id, int rc, const char *reason,
+              const jobd_apply_result_t *result)
+{
+    const char *job = result && result->job[0] ? result->job : NULL;
+    const char *outcome = result && rc == 0 ? s_outcome_name (result->outcome) : NULL;
+    jobd_reply_pack (pk, event_id, rc, reason, job, outcome);
+}
+
 //  Replies are packed into the broker's one reply buffer: a fresh buffer cost a malloc (8 KiB,
 //  msgpack's first size) per event.
 static void
@@ -119,7 +140,7 @@ s_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t iden
     msgpack_sbuffer_clear (&self->reply_buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &self->reply_buffer, msgpack_sbuffer_write);
-    jobd_admin_reply (&pk, event_id, rc, reason, result);
+    s_pack_reply (&pk, event_id, rc, reason, result);
     s_send_reply (socket, identity, identity_size, delimiter, &self->reply_buffer);
 }
 
@@ -310,10 +331,10 @@ s_flush (s_broker_t *self)
                 batch_last = index + entry->batch_count - 1;
                 msgpack_sbuffer_clear (&self->reply_buffer);
                 msgpack_packer_init (&batch_pk, &self->reply_buffer, msgpack_sbuffer_write);
-                jobd_admin_batch_reply (&batch_pk, entry->batch_id, entry->batch_count);
+                jobd_reply_pack_batch (&batch_pk, entry->batch_id, entry->batch_count);
             }
-            jobd_admin_reply (&batch_pk, entry->event ? entry->event->id : entry->id, entry->rc,
-                              entry->reason, batch_rc || !entry->event ? NULL : &entry->result);
+            s_pack_reply (&batch_pk, entry->event ? entry->event->id : entry->id, entry->rc,
+                          entry->reason, batch_rc || !entry->event ? NULL : &entry->result);
             if (index == batch_last)
                 s_send_reply (entry->from, entry->identity, entry->identity_size, entry->delimiter,
                               &self->reply_buffer);
@@ -439,17 +460,16 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
 //  up the commits. One that would wait behind too many others is refused at once (EBUSY).
 static void
 s_hand_query (s_broker_t *self, const uint8_t *identity, size_t identity_size, bool delimiter,
-              const msgpack_object *query, const void *data, size_t size)
+              const jobd_request_in_t *query, const void *data, size_t size)
 {
     self->stats.queries++;
     char reason[160];
     int rc = jobd_query_send (self->query, identity, identity_size, delimiter, data, size, reason,
                               sizeof reason);
     if (rc) {
-        char id[JOBD_ID_MAX + 1] = "";
-        jobd_admin_string (query, "id", id, sizeof id);
         s_reject (self, "admin", rc, reason);
-        s_reply (self, self->admin, identity, identity_size, delimiter, id, rc, reason, NULL);
+        s_reply (self, self->admin, identity, identity_size, delimiter, query->id, rc, reason,
+                 NULL);
     }
 }
 
@@ -468,26 +488,20 @@ s_entry_add (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t 
 }
 
 //  A `drop_cursor` query writes the store: it goes into the batch and is answered after the
-//  commit. Returns false when the query is another one.
-static bool
+//  commit. rc and reason: what jobd_request_read said of it.
+static void
 s_receive_drop (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
-                bool delimiter, const msgpack_object *query)
+                bool delimiter, const jobd_request_in_t *query, int rc, const char *reason)
 {
-    char what[16] = "", id[JOBD_ID_MAX + 1] = "", name[JOBD_NAME_MAX + 1] = "";
-    if (!jobd_admin_string (query, "q", what, sizeof what) || strcmp (what, "drop_cursor"))
-        return false;
     self->stats.queries++;
-    jobd_admin_string (query, "id", id, sizeof id);
-    if (!jobd_admin_string (query, "name", name, sizeof name) || !name[0]) {
-        const char *reason = "field 'name': expected the name of a cursor";
-        s_reject (self, socket == self->admin ? "admin" : "bus", JOBD_EPROTO, reason);
-        s_reply (self, socket, identity, identity_size, delimiter, id, JOBD_EPROTO, reason, NULL);
-        return true;
+    if (rc) {
+        s_reject (self, socket == self->admin ? "admin" : "bus", rc, reason);
+        s_reply (self, socket, identity, identity_size, delimiter, query->id, rc, reason, NULL);
+        return;
     }
     s_entry_t *entry = s_entry_add (self, socket, identity, identity_size, delimiter);
-    entry->id = strdup (id);
-    entry->drop = strdup (name);
-    return true;
+    entry->id = strdup (query->id);
+    entry->drop = strdup (query->name);
 }
 
 //  A `batch` event: its observations are queued one by one, each refused alone when it is bad,
@@ -498,15 +512,15 @@ s_receive_batch (s_broker_t *self, zsock_t *socket, const uint8_t *identity, siz
                  bool delimiter, const msgpack_object *map, char *reason, size_t reason_size)
 {
     char id[JOBD_ID_MAX + 1] = "";
-    const msgpack_object *events = jobd_admin_lookup (map, "events");
-    const msgpack_object *version = jobd_admin_lookup (map, "v");
+    const msgpack_object *events = jobd_map_lookup (map, "events");
+    const msgpack_object *version = jobd_map_lookup (map, "v");
     if (!version || version->type != MSGPACK_OBJECT_POSITIVE_INTEGER || version->via.u64 == 0 ||
         version->via.u64 > JOBD_PROTO_VERSION) {
         snprintf (reason, reason_size, "batch event: field 'v' missing or newer than %d",
                   JOBD_PROTO_VERSION);
         return JOBD_EPROTO;
     }
-    if (!jobd_admin_string (map, "id", id, sizeof id) || !id[0]) {
+    if (!jobd_map_string (map, "id", id, sizeof id) || !id[0]) {
         snprintf (reason, reason_size, "batch event: missing field 'id'");
         return JOBD_EPROTO;
     }
@@ -548,7 +562,7 @@ s_receive_batch (s_broker_t *self, zsock_t *socket, const uint8_t *identity, siz
         if (rc) {
             char item_id[JOBD_ID_MAX + 1] = "";
             if (item->type == MSGPACK_OBJECT_MAP)
-                jobd_admin_string (item, "id", item_id, sizeof item_id);
+                jobd_map_string (item, "id", item_id, sizeof item_id);
             if (!why[0])
                 snprintf (why, sizeof why, "a batch's events must be maps");
             entry->rc = rc;
@@ -602,14 +616,15 @@ s_receive (s_broker_t *self, zsock_t *socket)
     bool batch = false; //  a bad batch is answered whatever it says: a batch always is
     if (rc == 0) {
         char type[32] = "";
-        jobd_admin_string (&unpacked.data, "type", type, sizeof type);
+        jobd_map_string (&unpacked.data, "type", type, sizeof type);
         if (strcmp (type, "query") == 0) {
-            if (s_receive_drop (self, socket, identity, identity_size, delimiter, &unpacked.data))
-                goto done;
-            char what[16] = "";
-            jobd_admin_string (&unpacked.data, "q", what, sizeof what);
-            if (admin && jobd_query_handles (what))
-                s_hand_query (self, identity, identity_size, delimiter, &unpacked.data,
+            jobd_request_in_t query;
+            rc = jobd_request_read (&unpacked.data, &query, reason, sizeof reason);
+            if (query.kind == JOBD_REQUEST_DROP_CURSOR)
+                s_receive_drop (self, socket, identity, identity_size, delimiter, &query, rc,
+                                reason);
+            else if (admin && jobd_query_handles (query.kind))
+                s_hand_query (self, identity, identity_size, delimiter, &query,
                               zmq_msg_data (payload), zmq_msg_size (payload));
             else
                 s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
@@ -648,7 +663,7 @@ s_receive (s_broker_t *self, zsock_t *socket)
         if (count >= 2 && identity_size <= 255 && (admin || batch || (event && event->reply))) {
             char id[JOBD_ID_MAX + 1] = "";
             if (!event)
-                jobd_admin_string (&unpacked.data, "id", id, sizeof id);
+                jobd_map_string (&unpacked.data, "id", id, sizeof id);
             s_reply (self, socket, identity, identity_size, delimiter, event ? event->id : id, rc,
                      reason, NULL);
         }

@@ -12,25 +12,6 @@ extern "C" {
 
 typedef struct _jobd_broker_t jobd_broker_t;
 
-//  Counters, monotonic since start.
-typedef struct {
-    uint64_t received;    //  messages received on the bus and the admin endpoint
-    uint64_t rejected;    //  messages refused (malformed, oversized, unknown job, bad command)
-    uint64_t applied;     //  events that produced transitions
-    uint64_t transitions; //  transitions committed and published
-    uint64_t duplicates;  //  observations repeating the current state
-    uint64_t backward;    //  observations the state machine refused
-    uint64_t old_attempt; //  observations of an earlier attempt
-    uint64_t replayed;    //  observations at or before their stream's last position
-    uint64_t forwarded;   //  cancels handed to the job's backend plugin
-    uint64_t commits;     //  write transactions committed
-    uint64_t commit_failures;
-    uint64_t queries;          //  admin queries answered
-    uint64_t internal_refused; //  internal events (plugin.status, cursor, ...) refused from the
-                               //  admin endpoint (also counted in rejected)
-    int64_t started_at;        //  ms since the epoch
-} jobd_broker_stats_t;
-
 //  What the broker is started with (core/README.md, section core).
 typedef struct {
     const char *admin_endpoint;

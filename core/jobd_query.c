@@ -23,7 +23,7 @@ static void
 s_actor (zsock_t *pipe, void *arg)
 {
     jobd_store_t *store = (jobd_store_t *)arg;
-    jobd_broker_stats_t stats;
+    jobd_stats_t stats;
     memset (&stats, 0, sizeof stats);
     zhashx_t *plugins = zhashx_new ();
     jobd_admin_context_t context = {store, &stats, plugins};
@@ -78,9 +78,9 @@ jobd_query_destroy (jobd_query_t **self_p)
 }
 
 bool
-jobd_query_handles (const char *what)
+jobd_query_handles (jobd_request_kind_t kind)
 {
-    return strcmp (what, "ls") == 0 || strcmp (what, "show") == 0 || strcmp (what, "cursors") == 0;
+    return kind == JOBD_REQUEST_LS || kind == JOBD_REQUEST_SHOW || kind == JOBD_REQUEST_CURSORS;
 }
 
 static s_sender_t *

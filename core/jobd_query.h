@@ -4,6 +4,7 @@
 #ifndef JOBD_QUERY_H_INCLUDED
 #define JOBD_QUERY_H_INCLUDED
 
+#include "jobd_request.h"
 #include "jobd_store.h"
 #include <czmq.h>
 #include <stdbool.h>
@@ -20,8 +21,8 @@ jobd_query_t *jobd_query_new (jobd_store_t *store);
 //  Stops the thread; queries not answered yet are dropped. NULL-safe; sets *self_p to NULL.
 void jobd_query_destroy (jobd_query_t **self_p);
 
-//  True when the query (q) is one the thread answers: ls, show, cursors.
-bool jobd_query_handles (const char *what);
+//  True when the query is one the thread answers: ls, show, cursors.
+bool jobd_query_handles (jobd_request_kind_t kind);
 
 //  Hands a query over: the sender's identity and delimiter (REQ), and the message (copied).
 //  Returns 0, or -EBUSY (with a reason) when JOBD_QUERY_IN_FLIGHT_MAX queries, or

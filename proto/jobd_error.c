@@ -1,6 +1,62 @@
 //  jobd's error codes and their one description function.
 #include "jobd_error.h"
+#include <assert.h>
+#include <errno.h>
 #include <string.h>
+
+//  The names of jobd's own codes, from JOBD_EFIRST down to JOBD_ELAST, indexed by
+//  JOBD_EFIRST - code. Names are part of the admin protocol (proto/README.md, section 8).
+static const char *s_names[] = {
+    "EPROTO",    //  JOBD_EPROTO
+    "ETOOBIG",   //  JOBD_ETOOBIG
+    "ENOTFOUND", //  JOBD_ENOTFOUND
+    "ESTATE",    //  JOBD_ESTATE
+    "EFORMAT",   //  JOBD_EFORMAT
+    "ECORRUPT",  //  JOBD_ECORRUPT
+    "EFULL",     //  JOBD_EFULL
+    "ESTORE",    //  JOBD_ESTORE
+    "ECONFIG",   //  JOBD_ECONFIG
+    "EABI",      //  JOBD_EABI
+    "EEXIST",    //  JOBD_EEXIST
+    "ETIMEOUT",  //  JOBD_ETIMEOUT
+};
+static_assert (sizeof s_names / sizeof s_names[0] == JOBD_EFIRST - JOBD_ELAST + 1,
+               "every jobd error code from JOBD_EFIRST to JOBD_ELAST has its name in s_names");
+
+const char *
+jobd_error_name (int rc)
+{
+    if (rc == 0)
+        return "OK";
+    if (rc <= JOBD_EFIRST && rc >= JOBD_ELAST)
+        return s_names[JOBD_EFIRST - rc];
+    if (rc == -EBUSY)
+        return "EBUSY";
+    return "EFAIL";
+}
+
+int
+jobd_error_parse (const char *name, size_t length, int *rc_p)
+{
+    for (int rc = JOBD_EFIRST; rc >= JOBD_ELAST; rc--) {
+        const char *known = s_names[JOBD_EFIRST - rc];
+        if (strlen (known) == length && memcmp (known, name, length) == 0) {
+            *rc_p = rc;
+            return 0;
+        }
+    }
+    static const struct {
+        const char *name;
+        int rc;
+    } others[] = {{"OK", 0}, {"EBUSY", -EBUSY}, {"EFAIL", -EIO}};
+    for (size_t index = 0; index < sizeof others / sizeof others[0]; index++)
+        if (strlen (others[index].name) == length &&
+            memcmp (others[index].name, name, length) == 0) {
+            *rc_p = others[index].rc;
+            return 0;
+        }
+    return JOBD_EPROTO;
+}
 
 const char *
 jobd_strerror (int err)

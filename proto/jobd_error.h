@@ -2,6 +2,8 @@
 #ifndef JOBD_ERROR_H_INCLUDED
 #define JOBD_ERROR_H_INCLUDED
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,9 +20,23 @@ extern "C" {
 #define JOBD_EABI      -1010 //  a plugin built for another ABI
 #define JOBD_EEXIST    -1011 //  already exists (duplicate id)
 #define JOBD_ETIMEOUT  -1012 //  no answer before the deadline
+//  A new code goes above this line, and JOBD_ELAST moves to it: jobd_error_name checks at
+//  compile time that each one has its name.
+#define JOBD_EFIRST JOBD_EPROTO
+#define JOBD_ELAST  JOBD_ETIMEOUT
 
 //  Returns a static, human description of err (a jobd code or -errno). Never NULL.
 const char *jobd_strerror (int err);
+
+//  Returns the name an admin reply carries for rc (its "error" field): "OK" for 0, "EPROTO",
+//  "ESTORE", ... for each jobd code, "EBUSY" for -EBUSY, and "EFAIL" for any other -errno.
+//  Static; never NULL.
+const char *jobd_error_name (int rc);
+
+//  Reads a name back (the "error" of a reply): returns 0 and sets *rc_p to the code ("OK" is 0,
+//  "EBUSY" is -EBUSY, "EFAIL" is -EIO), or JOBD_EPROTO for a name jobd does not know. length
+//  bytes at name, not NUL-terminated.
+int jobd_error_parse (const char *name, size_t length, int *rc_p);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,7 @@ runs=${RUNS:-2000000}
 # job 83k, kafka_status 83k, spark 56k, event 48k, jscan 37k: each reaches the million in 6 to
 # 27 s. config does about 2k/s (it writes each input to a file for zconfig): 45 s give it ~80k;
 # --long gives it the million. The whole step took 3 min 7 s.
-declare -A ci_seconds=([admin]=30 [event]=40 [reply]=50 [kafka_status]=80 [jscan]=90
+declare -A ci_seconds=([admin]=30 [query]=30 [event]=40 [reply]=50 [kafka_status]=80 [jscan]=90
     [config]=45 [spark]=45 [job]=45)
 
 scripts/deps.sh

@@ -3,6 +3,7 @@
 //  or refused and dead-lettered), publishes every transition to an outbound topic, and reports
 //  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
 #include "jobd_plugin_sdk.h"
+#include "jobd_reply.h"
 #include "kl_dead.h"
 #include "kl_forward.h"
 #include "kl_json.h"
@@ -706,31 +707,10 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
 
 //  One event's reply: the event is durable (or refused for good): its offset can move on.
 static void
-s_on_answer (s_listener_t *self, const msgpack_object *map)
+s_on_answer (s_listener_t *self, const jobd_reply_t *answer)
 {
-    char re[JOBD_ID_MAX + 1] = "", job[JOBD_ID_MAX + 1] = "", why[512] = "", error[32] = "";
-    bool ok = false;
-    for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
-         index++) {
-        const msgpack_object_kv *kv = &map->via.map.ptr[index];
-        if (kv->key.type != MSGPACK_OBJECT_STR)
-            continue;
-        if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "re", 2) &&
-            kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof re)
-            snprintf (re, sizeof re, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-        if (kv->key.via.str.size == 3 && !memcmp (kv->key.via.str.ptr, "job", 3) &&
-            kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof job)
-            snprintf (job, sizeof job, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-        if (kv->key.via.str.size == 2 && !memcmp (kv->key.via.str.ptr, "ok", 2) &&
-            kv->val.type == MSGPACK_OBJECT_BOOLEAN)
-            ok = kv->val.via.boolean;
-        if (kv->key.via.str.size == 6 && !memcmp (kv->key.via.str.ptr, "reason", 6) &&
-            kv->val.type == MSGPACK_OBJECT_STR)
-            snprintf (why, sizeof why, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-        if (kv->key.via.str.size == 5 && !memcmp (kv->key.via.str.ptr, "error", 5) &&
-            kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof error)
-            snprintf (error, sizeof error, "%.*s", (int)kv->val.via.str.size, kv->val.via.str.ptr);
-    }
+    const char *re = answer->re, *job = answer->job, *why = answer->reason;
+    bool ok = answer->ok;
     size_t skipped = 0;
     kl_pending_t *pending = kl_pending_queue_answer (self->pending, re, &skipped);
     if (skipped)
@@ -747,11 +727,11 @@ s_on_answer (s_listener_t *self, const msgpack_object *map)
     }
     //  Refused for what the store holds (an unknown job, ...) is an answer for good; anything
     //  else (a full map, a commit that failed) is not: the message was not applied.
-    bool for_good = ok || !strcmp (error, "ENOTFOUND") || !strcmp (error, "ESTATE") ||
-                    !strcmp (error, "EEXIST") || !strcmp (error, "EPROTO") ||
-                    !strcmp (error, "ETOOBIG");
+    int rc = answer->rc;
+    bool for_good = ok || rc == JOBD_ENOTFOUND || rc == JOBD_ESTATE || rc == JOBD_EEXIST ||
+                    rc == JOBD_EPROTO || rc == JOBD_ETOOBIG;
     if (!for_good) {
-        s_hold (self, pending, why[0] ? why : error);
+        s_hold (self, pending, why[0] ? why : answer->error);
         kl_pending_queue_pop (self->pending);
         return;
     }
@@ -789,19 +769,17 @@ s_on_reply (zsock_t *bus, void *arg)
     if (received && self->replies &&
         jobd_msgpack_unpack_in (zmq_msg_data (&frame), zmq_msg_size (&frame), self->replies, &reply,
                                 NULL, 0) == 0) {
-        const msgpack_object *replies = NULL;
-        for (uint32_t index = 0; reply.type == MSGPACK_OBJECT_MAP && index < reply.via.map.size;
-             index++) {
-            const msgpack_object_kv *kv = &reply.via.map.ptr[index];
-            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 7 &&
-                !memcmp (kv->key.via.str.ptr, "replies", 7) && kv->val.type == MSGPACK_OBJECT_ARRAY)
-                replies = &kv->val;
-        }
+        jobd_reply_t answer;
+        jobd_reply_read (&reply, &answer, NULL, 0);
+        const msgpack_object *replies = answer.replies;
         if (replies)
-            for (uint32_t index = 0; index < replies->via.array.size; index++)
-                s_on_answer (self, &replies->via.array.ptr[index]);
+            for (uint32_t index = 0; index < replies->via.array.size; index++) {
+                jobd_reply_t one;
+                jobd_reply_read (&replies->via.array.ptr[index], &one, NULL, 0);
+                s_on_answer (self, &one);
+            }
         else
-            s_on_answer (self, &reply);
+            s_on_answer (self, &answer);
     }
     zmq_msg_close (&frame);
 }

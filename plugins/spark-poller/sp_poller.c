@@ -1,6 +1,7 @@
 //  The spark-poller plugin: submits Spark jobs, follows every non-final one on its backend, and
 //  kills on request; every change it sees becomes an `observed` event for the broker.
 #include "sp_poller_internal.h"
+#include "jobd_reply.h"
 #include <string.h>
 
 #define SP_WALK_SPACING 5 //  ms between two walks over every job, at the least
@@ -211,34 +212,12 @@ s_on_reply (zsock_t *bus, void *arg)
     zframe_t *frame = zframe_recv (bus);
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
-    char re[JOBD_ID_MAX + 1] = "", outcome[32] = "", why[256] = "";
-    bool ok = false;
+    jobd_reply_t answer = {0};
     if (frame &&
-        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0) == 0 &&
-        reply.data.type == MSGPACK_OBJECT_MAP) {
-        struct {
-            const char *key;
-            char *out;
-            size_t size;
-        } fields[] = {{"re", re, sizeof re},
-                      {"outcome", outcome, sizeof outcome},
-                      {"reason", why, sizeof why}};
-        for (uint32_t index = 0; index < reply.data.via.map.size; index++) {
-            const msgpack_object_kv *kv = &reply.data.via.map.ptr[index];
-            if (kv->key.type != MSGPACK_OBJECT_STR)
-                continue;
-            const msgpack_object_str *key = &kv->key.via.str;
-            if (key->size == 2 && memcmp (key->ptr, "ok", 2) == 0 &&
-                kv->val.type == MSGPACK_OBJECT_BOOLEAN)
-                ok = kv->val.via.boolean;
-            for (size_t field = 0; field < sizeof fields / sizeof fields[0]; field++)
-                if (key->size == strlen (fields[field].key) &&
-                    memcmp (key->ptr, fields[field].key, key->size) == 0 &&
-                    kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < fields[field].size)
-                    snprintf (fields[field].out, fields[field].size, "%.*s",
-                              (int)kv->val.via.str.size, kv->val.via.str.ptr);
-        }
-    }
+        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0) == 0)
+        jobd_reply_read (&reply.data, &answer, NULL, 0);
+    const char *re = answer.re, *outcome = answer.outcome, *why = answer.reason;
+    bool ok = answer.ok;
     msgpack_unpacked_destroy (&reply);
     zframe_destroy (&frame);
     char *id = (char *)zhashx_lookup (self->marks, re);

@@ -1,7 +1,7 @@
 //  Integration test harness: temporary folders, the real jobd as a child process, admin calls
 //  and event subscriptions, every wait bounded by a deadline.
 #include "harness.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_plugin.h"
 #include <fcntl.h>
 #include <ftw.h>
@@ -147,8 +147,8 @@ harness_count (harness_t *self, jobd_state_t state)
     msgpack_unpacked_init (&reply);
     int64_t count = -1;
     if (harness_request (self, query, sizeof query - 1, &reply, 1000) == 0) {
-        const msgpack_object *counts = jobd_admin_lookup (&reply.data, "counts");
-        const msgpack_object *value = jobd_admin_lookup (counts, jobd_state_name (state));
+        const msgpack_object *counts = jobd_map_lookup (&reply.data, "counts");
+        const msgpack_object *value = jobd_map_lookup (counts, jobd_state_name (state));
         if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
             count = (int64_t)value->via.u64;
         else if (counts)
@@ -169,17 +169,17 @@ harness_plugin (harness_t *self, const char *name, char *status, size_t status_s
     int rc = -1;
     const msgpack_object *plugins = harness_request (self, query, sizeof query - 1, &reply, 1000)
                                         ? NULL
-                                        : jobd_admin_lookup (&reply.data, "plugins");
+                                        : jobd_map_lookup (&reply.data, "plugins");
     for (uint32_t index = 0;
          rc && plugins && plugins->type == MSGPACK_OBJECT_ARRAY && index < plugins->via.array.size;
          index++) {
         const msgpack_object *plugin = &plugins->via.array.ptr[index];
         char found[128];
-        if (!jobd_admin_string (plugin, "name", found, sizeof found) || strcmp (found, name))
+        if (!jobd_map_string (plugin, "name", found, sizeof found) || strcmp (found, name))
             continue;
-        if (status && !jobd_admin_string (plugin, "status", status, status_size))
+        if (status && !jobd_map_string (plugin, "status", status, status_size))
             *status = 0;
-        if (detail && !jobd_admin_string (plugin, "detail", detail, detail_size))
+        if (detail && !jobd_map_string (plugin, "detail", detail, detail_size))
             *detail = 0;
         rc = 0;
     }

@@ -3,7 +3,7 @@
 //  removed and expire; and the small things an operator meets (exit codes, messages, the last
 //  count of rejects not logged).
 #include "harness.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,9 +68,9 @@ s_expect_refused (jobd_event_t *event)
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (&s_harness, data, size, &reply, 5000), 0);
     char error[32] = "", reason[256] = "";
-    assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+    assert_true (jobd_map_string (&reply.data, "error", error, sizeof error));
     assert_string_equal (error, "EPROTO");
-    assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+    assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
     assert_non_null (strstr (reason, "come only from plugins"));
     msgpack_unpacked_destroy (&reply);
     free (data);
@@ -239,7 +239,7 @@ test_oversized_messages_are_dropped_before_they_are_read (void **state)
     assert_int_equal (
         jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0), 0);
     char reason[128] = "";
-    assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+    assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
     assert_string_equal (reason, "expected one frame, got 3");
     msgpack_unpacked_destroy (&reply);
     zframe_destroy (&frame);
@@ -416,7 +416,7 @@ test_a_full_store_says_so_once (void **state)
         msgpack_unpacked reply;
         msgpack_unpacked_init (&reply);
         assert_int_equal (harness_request (&s_harness, data, size, &reply, 5000), 0);
-        jobd_admin_string (&reply.data, "error", error, sizeof error);
+        jobd_map_string (&reply.data, "error", error, sizeof error);
         msgpack_unpacked_destroy (&reply);
         free (data);
         jobd_event_destroy (&submit);

@@ -1,7 +1,7 @@
 //  The daemon as an operator meets it: plugins that load and fail to load, config errors with
 //  file and line, endpoints and stores already in use, bad input on the admin endpoint.
 #include "harness.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,7 +136,7 @@ s_expect_error (const void *data, size_t size, const char *error)
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (&s_harness, data, size, &reply, 5000), 0);
     char name[32] = "";
-    assert_true (jobd_admin_string (&reply.data, "error", name, sizeof name));
+    assert_true (jobd_map_string (&reply.data, "error", name, sizeof name));
     assert_string_equal (name, error);
     msgpack_unpacked_destroy (&reply);
 }
@@ -173,7 +173,7 @@ test_bad_admin_input_costs_nothing (void **state)
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (&s_harness, data, size, &reply, 5000), 0);
     char outcome[32] = "";
-    assert_true (jobd_admin_string (&reply.data, "outcome", outcome, sizeof outcome));
+    assert_true (jobd_map_string (&reply.data, "outcome", outcome, sizeof outcome));
     assert_string_equal (outcome, "backward");
     msgpack_unpacked_destroy (&reply);
     free (data);

@@ -2,7 +2,7 @@
 //  invalid UTF-8 is refused (jobd stores only what JSON can carry), so `jobctl --json ls` and
 //  `show` always print JSON; and an answer jobctl cannot write is an error, never silence.
 #include "harness.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,10 +81,10 @@ s_send (const char *type, char *reason, size_t reason_size, ...)
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (&s_harness, buffer.data, buffer.size, &reply, 10000), 0);
     msgpack_sbuffer_destroy (&buffer);
-    const msgpack_object *ok = jobd_admin_lookup (&reply.data, "ok");
+    const msgpack_object *ok = jobd_map_lookup (&reply.data, "ok");
     bool accepted = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean;
     reason[0] = 0;
-    jobd_admin_string (&reply.data, "reason", reason, reason_size);
+    jobd_map_string (&reply.data, "reason", reason, reason_size);
     msgpack_unpacked_destroy (&reply);
     return accepted;
 }

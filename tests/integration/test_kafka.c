@@ -3,7 +3,7 @@
 //  transition goes out on the outbound topic, replaying the whole topic changes nothing, and a
 //  RUNNING job that stays silent past its heartbeat deadline is stale, then LOST.
 #include "harness_kafka.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,8 +181,8 @@ test_events_dead_letters_and_replay (void **state)
         msgpack_unpacked reply;
         msgpack_unpacked_init (&reply);
         if (harness_request (&s_harness, query, sizeof query - 1, &reply, 1000) == 0) {
-            const msgpack_object *broker = jobd_admin_lookup (&reply.data, "broker");
-            const msgpack_object *replayed = jobd_admin_lookup (broker, "replayed");
+            const msgpack_object *broker = jobd_map_lookup (&reply.data, "broker");
+            const msgpack_object *replayed = jobd_map_lookup (broker, "replayed");
             repeats = replayed ? replayed->via.u64 : 0;
         }
         msgpack_unpacked_destroy (&reply);

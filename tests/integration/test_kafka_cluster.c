@@ -4,7 +4,7 @@
 //  partitions and the survivor takes over; the outbound topic keeps each job's transitions in
 //  order.
 #include "harness_kafka.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_store.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -255,7 +255,7 @@ s_query (harness_t *harness, msgpack_unpacked *reply, const char *q, const char 
     msgpack_unpacked_init (reply);
     int rc = harness_request (harness, buffer.data, buffer.size, reply, 5000);
     msgpack_sbuffer_destroy (&buffer);
-    const msgpack_object *ok = rc ? NULL : jobd_admin_lookup (&reply->data, "ok");
+    const msgpack_object *ok = rc ? NULL : jobd_map_lookup (&reply->data, "ok");
     if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
         msgpack_unpacked_destroy (reply);
         return -1;
@@ -266,7 +266,7 @@ s_query (harness_t *harness, msgpack_unpacked *reply, const char *q, const char 
 static uint64_t
 s_u64 (const msgpack_object *map, const char *key)
 {
-    const msgpack_object *value = jobd_admin_lookup (map, key);
+    const msgpack_object *value = jobd_map_lookup (map, key);
     return value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? value->via.u64 : 0;
 }
 
@@ -280,7 +280,7 @@ s_stats (harness_t *harness, s_stats_t *stats)
 {
     msgpack_unpacked reply;
     assert_int_equal (s_query (harness, &reply, "stats", NULL, NULL), 0);
-    const msgpack_object *broker = jobd_admin_lookup (&reply.data, "broker");
+    const msgpack_object *broker = jobd_map_lookup (&reply.data, "broker");
     *stats = (s_stats_t){s_u64 (broker, "applied"),     s_u64 (broker, "duplicates"),
                          s_u64 (broker, "backward"),    s_u64 (broker, "rejected"),
                          s_u64 (broker, "old_attempt"), s_u64 (broker, "replayed")};
@@ -293,17 +293,17 @@ s_jobs (harness_t *harness, const char *state)
 {
     msgpack_unpacked reply;
     assert_int_equal (s_query (harness, &reply, "ls", "state", state), 0);
-    const msgpack_object *truncated = jobd_admin_lookup (&reply.data, "truncated");
+    const msgpack_object *truncated = jobd_map_lookup (&reply.data, "truncated");
     assert_true (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN && !truncated->via.boolean);
-    const msgpack_object *jobs = jobd_admin_lookup (&reply.data, "jobs");
+    const msgpack_object *jobs = jobd_map_lookup (&reply.data, "jobs");
     assert_true (jobs && jobs->type == MSGPACK_OBJECT_ARRAY);
     zhashx_t *found = zhashx_new ();
     zhashx_set_destructor (found, (zhashx_destructor_fn *)zstr_free);
     zhashx_set_duplicator (found, (zhashx_duplicator_fn *)strdup);
     for (uint32_t index = 0; index < jobs->via.array.size; index++) {
         char ext[JOBD_ID_MAX + 1], id[JOBD_ID_MAX + 1];
-        assert_true (jobd_admin_string (&jobs->via.array.ptr[index], "ext", ext, sizeof ext));
-        assert_true (jobd_admin_string (&jobs->via.array.ptr[index], "id", id, sizeof id));
+        assert_true (jobd_map_string (&jobs->via.array.ptr[index], "ext", ext, sizeof ext));
+        assert_true (jobd_map_string (&jobs->via.array.ptr[index], "id", id, sizeof id));
         //  One ext, one job: a second one would be a replay that registered a job twice.
         assert_int_equal (zhashx_insert (found, ext, id), 0);
     }
@@ -318,8 +318,8 @@ s_check_history (harness_t *harness, const char *id, const char *const *states, 
 {
     msgpack_unpacked reply;
     assert_int_equal (s_query (harness, &reply, "show", "job", id), 0);
-    const msgpack_object *job = jobd_admin_lookup (&reply.data, "job");
-    const msgpack_object *history = jobd_admin_lookup (&reply.data, "history");
+    const msgpack_object *job = jobd_map_lookup (&reply.data, "job");
+    const msgpack_object *history = jobd_map_lookup (&reply.data, "history");
     assert_true (history && history->type == MSGPACK_OBJECT_ARRAY);
     if (history->via.array.size != count)
         fail_msg ("job %s: %u transitions, %zu expected", id, history->via.array.size, count);
@@ -327,9 +327,9 @@ s_check_history (harness_t *harness, const char *id, const char *const *states, 
     for (size_t index = 0; index < count; index++) {
         const msgpack_object *transition = &history->via.array.ptr[index];
         char from[32] = "NONE", to[32]; //  a job's first transition has no from
-        if (jobd_admin_lookup (transition, "from"))
-            assert_true (jobd_admin_string (transition, "from", from, sizeof from));
-        assert_true (jobd_admin_string (transition, "state", to, sizeof to));
+        if (jobd_map_lookup (transition, "from"))
+            assert_true (jobd_map_string (transition, "from", from, sizeof from));
+        assert_true (jobd_map_string (transition, "state", to, sizeof to));
         assert_int_equal (s_u64 (transition, "seq"), index + 1);
         assert_string_equal (from, index ? states[index - 1] : "NONE");
         assert_string_equal (to, states[index]);
@@ -546,14 +546,14 @@ s_plugin_status (harness_t *harness, char *status, size_t size)
     msgpack_unpacked reply;
     if (s_query (harness, &reply, "plugins", NULL, NULL))
         return;
-    const msgpack_object *plugins = jobd_admin_lookup (&reply.data, "plugins");
+    const msgpack_object *plugins = jobd_map_lookup (&reply.data, "plugins");
     for (uint32_t index = 0;
          plugins && plugins->type == MSGPACK_OBJECT_ARRAY && index < plugins->via.array.size;
          index++) {
         char name[64];
-        if (jobd_admin_string (&plugins->via.array.ptr[index], "name", name, sizeof name) &&
+        if (jobd_map_string (&plugins->via.array.ptr[index], "name", name, sizeof name) &&
             !strcmp (name, "kafka-listener"))
-            jobd_admin_string (&plugins->via.array.ptr[index], "status", status, size);
+            jobd_map_string (&plugins->via.array.ptr[index], "status", status, size);
     }
     msgpack_unpacked_destroy (&reply);
 }

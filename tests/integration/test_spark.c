@@ -2,7 +2,7 @@
 //  reason, and get cancelled, on a standalone master and on Livy, each change seen within
 //  seconds; all through the real jobd, the real plugin and real HTTP.
 #include "harness_spark.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_plugin.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,7 +79,7 @@ s_submit (const char *backend, const char *scenario, char *id, size_t size)
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (&s_harness, data, data_size, &reply, 5000), 0);
-    assert_true (jobd_admin_string (&reply.data, "job", id, size));
+    assert_true (jobd_map_string (&reply.data, "job", id, size));
     msgpack_unpacked_destroy (&reply);
     free (data);
     jobd_event_destroy (&submit);

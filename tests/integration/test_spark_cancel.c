@@ -4,7 +4,7 @@
 //  Each refusal is logged, recorded on the job (jobctl show, --json), published, and reported
 //  by `jobctl cancel --wait` with its own exit code; the real jobd, plugin, jobctl and HTTP.
 #include "harness_spark.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_plugin.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,7 +141,7 @@ s_request (jobd_event_t **event_p, char *job, size_t size)
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (&s_harness, data, data_size, &reply, 5000), 0);
-    assert_true (jobd_admin_string (&reply.data, "job", job, size));
+    assert_true (jobd_map_string (&reply.data, "job", job, size));
     msgpack_unpacked_destroy (&reply);
     free (data);
     jobd_event_destroy (event_p);

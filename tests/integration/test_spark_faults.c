@@ -5,7 +5,7 @@
 //  mid-polling (SIGTERM and SIGKILL) resumes without submitting twice; Livy forgetting a
 //  finished batch is normal. One spark-sim and one jobd for the whole file; short intervals.
 #include "harness_spark.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_job.h"
 #include "jobd_plugin.h"
 #include <jansson.h>
@@ -157,7 +157,7 @@ s_request (jobd_event_t *event, char *id, size_t size)
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (&s_harness, data, data_size, &reply, 5000), 0);
     if (id)
-        assert_true (jobd_admin_string (&reply.data, "job", id, size));
+        assert_true (jobd_map_string (&reply.data, "job", id, size));
     msgpack_unpacked_destroy (&reply);
     free (data);
     jobd_event_destroy (&event);
@@ -238,7 +238,7 @@ s_show (const char *id)
     assert_int_equal (harness_request (&s_harness, buffer.data, buffer.size, &reply, 5000), 0);
     jobd_job_t *job = NULL;
     char reason[256];
-    if (jobd_job_from_object (jobd_admin_lookup (&reply.data, "job"), &job, reason, sizeof reason))
+    if (jobd_job_from_object (jobd_map_lookup (&reply.data, "job"), &job, reason, sizeof reason))
         fail_msg ("show %s: %s", id, reason);
     msgpack_unpacked_destroy (&reply);
     msgpack_sbuffer_destroy (&buffer);

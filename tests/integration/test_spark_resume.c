@@ -3,7 +3,7 @@
 //  batch name; standalone: marked for the operator); a supervised standalone driver relaunched
 //  under a new id is followed to its end through the master's /json/, or LOST without it.
 #include "harness_spark.h"
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_plugin.h"
 #include "jobd_store.h"
 #include <setjmp.h>
@@ -168,7 +168,7 @@ s_submit (harness_t *harness, const char *backend, const char *main_class, const
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
     assert_int_equal (harness_request (harness, data, data_size, &reply, 5000), 0);
-    assert_true (jobd_admin_string (&reply.data, "job", id, size));
+    assert_true (jobd_map_string (&reply.data, "job", id, size));
     msgpack_unpacked_destroy (&reply);
     free (data);
     jobd_event_destroy (&submit);

@@ -1,6 +1,6 @@
 //  The broker in-process: commands and observations in, replies after the commit, transitions
 //  published only once they can be read back from the store, bad input answered and counted.
-#include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_broker.h"
 #include "jobd_plugin.h"
 #include <setjmp.h>
@@ -82,7 +82,7 @@ s_reply (s_fixture_t *self, msgpack_unpacked *unpacked)
     assert_int_equal (
         jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), unpacked, NULL, 0), 0);
     zframe_destroy (&frame);
-    const msgpack_object *ok = jobd_admin_lookup (&unpacked->data, "ok");
+    const msgpack_object *ok = jobd_map_lookup (&unpacked->data, "ok");
     assert_non_null (ok);
     return ok->via.boolean;
 }
@@ -119,8 +119,8 @@ test_submit_observe_and_publish_after_commit (void **state)
     msgpack_unpacked reply;
     assert_true (s_reply (self, &reply));
     char job[64], re[64];
-    assert_true (jobd_admin_string (&reply.data, "job", job, sizeof job));
-    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_true (jobd_map_string (&reply.data, "job", job, sizeof job));
+    assert_true (jobd_map_string (&reply.data, "re", re, sizeof re));
     assert_string_equal (re, submit->id);
     msgpack_unpacked_destroy (&reply);
     jobd_event_destroy (&submit);
@@ -160,7 +160,7 @@ test_submit_observe_and_publish_after_commit (void **state)
     jobd_event_destroy (&again);
     assert_true (s_reply (self, &reply));
     char outcome[32];
-    assert_true (jobd_admin_string (&reply.data, "outcome", outcome, sizeof outcome));
+    assert_true (jobd_map_string (&reply.data, "outcome", outcome, sizeof outcome));
     assert_string_equal (outcome, "backward");
     msgpack_unpacked_destroy (&reply);
     zsock_set_rcvtimeo (self->events, 0);
@@ -184,7 +184,7 @@ test_cancel_failed_is_recorded_then_published (void **state)
     msgpack_unpacked reply;
     assert_true (s_reply (self, &reply));
     char job[64];
-    assert_true (jobd_admin_string (&reply.data, "job", job, sizeof job));
+    assert_true (jobd_map_string (&reply.data, "job", job, sizeof job));
     msgpack_unpacked_destroy (&reply);
     jobd_event_t *transition = s_transition (self);
     jobd_event_destroy (&transition);
@@ -196,7 +196,7 @@ test_cancel_failed_is_recorded_then_published (void **state)
     s_send (self, failed);
     assert_false (s_reply (self, &reply));
     char reason[256];
-    assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+    assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
     assert_non_null (strstr (reason, "cancel.failed events come only from plugins"));
     msgpack_unpacked_destroy (&reply);
     jobd_job_t *record = NULL;
@@ -254,9 +254,9 @@ test_bad_input_is_answered_and_counted (void **state)
         msgpack_unpacked reply;
         assert_false (s_reply (self, &reply));
         char error[32], reason[256];
-        assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+        assert_true (jobd_map_string (&reply.data, "error", error, sizeof error));
         assert_string_equal (error, cases[index].error);
-        assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+        assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
         assert_true (strlen (reason) > 0);
         msgpack_unpacked_destroy (&reply);
     }
@@ -274,8 +274,8 @@ test_bad_input_is_answered_and_counted (void **state)
     zframe_t *frame = zframe_new (query, sizeof query - 1);
     zframe_send (&frame, self->admin, 0);
     assert_true (s_reply (self, &reply));
-    const msgpack_object *broker = jobd_admin_lookup (&reply.data, "broker");
-    const msgpack_object *rejected = jobd_admin_lookup (broker, "rejected");
+    const msgpack_object *broker = jobd_map_lookup (&reply.data, "broker");
+    const msgpack_object *rejected = jobd_map_lookup (broker, "rejected");
     assert_non_null (rejected);
     assert_int_equal (rejected->via.u64, 5);
     msgpack_unpacked_destroy (&reply);
@@ -290,13 +290,13 @@ s_plugin_field (s_fixture_t *self, const char *name, const char *field, char *bu
     zframe_send (&frame, self->admin, 0);
     msgpack_unpacked reply;
     assert_true (s_reply (self, &reply));
-    const msgpack_object *plugins = jobd_admin_lookup (&reply.data, "plugins");
+    const msgpack_object *plugins = jobd_map_lookup (&reply.data, "plugins");
     *buffer = 0;
     for (uint32_t index = 0; plugins && index < plugins->via.array.size; index++) {
         char found[64];
-        if (jobd_admin_string (&plugins->via.array.ptr[index], "name", found, sizeof found) &&
+        if (jobd_map_string (&plugins->via.array.ptr[index], "name", found, sizeof found) &&
             strcmp (found, name) == 0 &&
-            !jobd_admin_string (&plugins->via.array.ptr[index], field, buffer, size))
+            !jobd_map_string (&plugins->via.array.ptr[index], field, buffer, size))
             *buffer = 0;
     }
     msgpack_unpacked_destroy (&reply);
@@ -384,9 +384,9 @@ test_batch_is_applied_and_answered_once_in_order (void **state)
     msgpack_unpacked reply;
     assert_true (s_reply (self, &reply));
     char re[64];
-    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_true (jobd_map_string (&reply.data, "re", re, sizeof re));
     assert_string_equal (re, "batch-1");
-    const msgpack_object *replies = jobd_admin_lookup (&reply.data, "replies");
+    const msgpack_object *replies = jobd_map_lookup (&reply.data, "replies");
     assert_non_null (replies);
     assert_int_equal (replies->type, MSGPACK_OBJECT_ARRAY);
     assert_int_equal (replies->via.array.size, 100);
@@ -394,14 +394,14 @@ test_batch_is_applied_and_answered_once_in_order (void **state)
         const msgpack_object *one = &replies->via.array.ptr[index];
         char expected[32], outcome[32] = "", error[32] = "";
         snprintf (expected, sizeof expected, "batch-1-%zu", index);
-        assert_true (jobd_admin_string (one, "re", re, sizeof re));
+        assert_true (jobd_map_string (one, "re", re, sizeof re));
         //  The non-map has no id to name; every other reply names its observation.
         assert_string_equal (re, index == 2 ? "" : expected);
-        const msgpack_object *ok = jobd_admin_lookup (one, "ok");
+        const msgpack_object *ok = jobd_map_lookup (one, "ok");
         assert_non_null (ok);
         assert_int_equal (ok->via.boolean, index != 2 && index != 3);
-        jobd_admin_string (one, "outcome", outcome, sizeof outcome);
-        jobd_admin_string (one, "error", error, sizeof error);
+        jobd_map_string (one, "outcome", outcome, sizeof outcome);
+        jobd_map_string (one, "error", error, sizeof error);
         if (index == 2 || index == 3)
             assert_string_equal (error, "EPROTO");
         else
@@ -427,7 +427,7 @@ test_batch_is_applied_and_answered_once_in_order (void **state)
     assert_int_equal (zframe_send (&frame, self->admin, 0), 0);
     msgpack_sbuffer_destroy (&buffer);
     assert_false (s_reply (self, &reply));
-    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_true (jobd_map_string (&reply.data, "re", re, sizeof re));
     assert_string_equal (re, "batch-2");
     msgpack_unpacked_destroy (&reply);
 }
@@ -476,8 +476,7 @@ s_counter (s_fixture_t *self, const char *name)
     zframe_send (&frame, self->admin, 0);
     msgpack_unpacked reply;
     assert_true (s_reply (self, &reply));
-    const msgpack_object *value =
-        jobd_admin_lookup (jobd_admin_lookup (&reply.data, "broker"), name);
+    const msgpack_object *value = jobd_map_lookup (jobd_map_lookup (&reply.data, "broker"), name);
     assert_non_null (value);
     uint64_t number = value->via.u64;
     msgpack_unpacked_destroy (&reply);
@@ -497,9 +496,9 @@ test_many_frames_are_refused (void **state)
         msgpack_unpacked reply;
         assert_false (s_reply (self, &reply));
         char error[32], reason[256], expected[64];
-        assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+        assert_true (jobd_map_string (&reply.data, "error", error, sizeof error));
         assert_string_equal (error, "EPROTO");
-        assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+        assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
         snprintf (expected, sizeof expected, "expected one frame, got %zu", counts[index]);
         assert_string_equal (reason, expected);
         msgpack_unpacked_destroy (&reply);
@@ -515,11 +514,11 @@ s_forge (s_fixture_t *self, jobd_event_t *event)
     msgpack_unpacked reply;
     assert_false (s_reply (self, &reply));
     char error[32], reason[256], re[64];
-    assert_true (jobd_admin_string (&reply.data, "error", error, sizeof error));
+    assert_true (jobd_map_string (&reply.data, "error", error, sizeof error));
     assert_string_equal (error, "EPROTO");
-    assert_true (jobd_admin_string (&reply.data, "re", re, sizeof re));
+    assert_true (jobd_map_string (&reply.data, "re", re, sizeof re));
     assert_string_equal (re, event->id);
-    assert_true (jobd_admin_string (&reply.data, "reason", reason, sizeof reason));
+    assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
     assert_non_null (strstr (reason, "come only from plugins"));
     msgpack_unpacked_destroy (&reply);
     jobd_event_destroy (&event);
@@ -672,7 +671,7 @@ test_queries_do_not_hold_up_commits (void **state)
             jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0), 0);
         zframe_destroy (&frame);
         char error[32] = "";
-        if (jobd_admin_string (&reply.data, "error", error, sizeof error)) {
+        if (jobd_map_string (&reply.data, "error", error, sizeof error)) {
             assert_string_equal (error, "EBUSY");
             busy++;
         } else
@@ -704,10 +703,10 @@ test_answers_are_bounded (void **state)
         "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa2ls\xa1q\xa2ls\xa5limit\xce\x00\x01\x86\xa0";
     msgpack_unpacked reply;
     s_query (self, ls, sizeof ls - 1, &reply);
-    const msgpack_object *jobs = jobd_admin_lookup (&reply.data, "jobs");
+    const msgpack_object *jobs = jobd_map_lookup (&reply.data, "jobs");
     assert_non_null (jobs);
     assert_int_equal (jobs->via.array.size, 10000);
-    const msgpack_object *truncated = jobd_admin_lookup (&reply.data, "truncated");
+    const msgpack_object *truncated = jobd_map_lookup (&reply.data, "truncated");
     assert_true (truncated && truncated->via.boolean);
     msgpack_unpacked_destroy (&reply);
     //  job-1 goes SUBMITTED, then RUNNING and UNKNOWN in turn: 1,101 transitions.
@@ -730,10 +729,10 @@ test_answers_are_bounded (void **state)
     static const char show[] =
         "\x85\xa1v\x01\xa4type\xa5query\xa2id\xa1s\xa1q\xa4show\xa3job\xa5job-1";
     s_query (self, show, sizeof show - 1, &reply);
-    const msgpack_object *history = jobd_admin_lookup (&reply.data, "history");
+    const msgpack_object *history = jobd_map_lookup (&reply.data, "history");
     assert_non_null (history);
     assert_int_equal (history->via.array.size, 1000);
-    const msgpack_object *skipped = jobd_admin_lookup (&reply.data, "history_skipped");
+    const msgpack_object *skipped = jobd_map_lookup (&reply.data, "history_skipped");
     assert_non_null (skipped);
     assert_int_equal (skipped->via.u64, 101);
     msgpack_unpacked_destroy (&reply);

@@ -1,9 +1,9 @@
 //  jobctl's side of the admin protocol: one request, one reply, with a deadline.
 #include "jobctl_client.h"
-#include "jobd_admin.h"
 #include "jobd_cert.h"
 #include "jobd_curve.h"
 #include "jobd_error.h"
+#include "jobd_reply.h"
 #include "jobd_run_dir.h"
 #include <czmq.h>
 #include <errno.h>
@@ -18,10 +18,8 @@ jobctl_reply_parse (const void *data, size_t size, msgpack_unpacked *unpacked, c
 {
     if (jobd_msgpack_unpack (data, size, unpacked, reason, reason_size))
         return JOBD_EPROTO;
-    char type[16];
-    const msgpack_object *ok = jobd_admin_lookup (&unpacked->data, "ok");
-    if (!jobd_admin_string (&unpacked->data, "type", type, sizeof type) || strcmp (type, "reply") ||
-        !ok || ok->type != MSGPACK_OBJECT_BOOLEAN) {
+    jobd_reply_t reply;
+    if (jobd_reply_read (&unpacked->data, &reply, NULL, 0)) {
         snprintf (reason, reason_size, "reply is not a jobd reply map");
         return JOBD_EPROTO;
     }
@@ -175,10 +173,9 @@ jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *req
 bool
 jobctl_reply_ok (const msgpack_object *reply, char *reason, size_t reason_size)
 {
-    const msgpack_object *ok = jobd_admin_lookup (reply, "ok");
-    if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean)
+    jobd_reply_t read;
+    if (jobd_reply_read (reply, &read, NULL, 0) == 0 && read.ok)
         return true;
-    if (!jobd_admin_string (reply, "reason", reason, reason_size))
-        snprintf (reason, reason_size, "jobd refused the request");
+    snprintf (reason, reason_size, "%s", read.reason[0] ? read.reason : "jobd refused the request");
     return false;
 }

@@ -2,7 +2,9 @@
 //  jobs through jobd's admin and events endpoints, or reads the store when jobd is down.
 #include "jobctl_client.h"
 #include "jobctl_print.h"
-#include "jobd_admin.h"
+#include "jobd_answer.h"
+#include "jobd_reply.h"
+#include "jobd_request.h"
 #include "jobd_config.h"
 #include "jobd_cert.h"
 #include "jobd_plugin.h"
@@ -139,20 +141,11 @@ s_config_or (jobd_config_t *config, const char *key, const char *current)
     return current || !value || !*value ? current : value;
 }
 
-//  A request under construction: a msgpack map of string keys.
+//  A query, packed (jobd_request_pack).
 typedef struct {
     msgpack_sbuffer buffer;
     msgpack_packer pk;
 } s_request_t;
-
-static void
-s_pack_kv (msgpack_packer *pk, const char *key, const char *value)
-{
-    msgpack_pack_str (pk, strlen (key));
-    msgpack_pack_str_body (pk, key, strlen (key));
-    msgpack_pack_str (pk, strlen (value));
-    msgpack_pack_str_body (pk, value, strlen (value));
-}
 
 //  Sends a request and handles the common failures. Returns an exit code; EXIT_OK with *reply
 //  filled (destroy it) when jobd said ok.
@@ -172,10 +165,9 @@ s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *
     if (rc)
         return s_fail (EXIT_FAILED, "%s", reason);
     if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
-        char error[32] = "";
-        jobd_admin_string (&reply->data, "error", error, sizeof error);
-        return s_fail (strcmp (error, "ENOTFOUND") == 0 ? EXIT_NOTFOUND : EXIT_FAILED, "%s",
-                       reason);
+        jobd_reply_t read;
+        jobd_reply_read (&reply->data, &read, NULL, 0);
+        return s_fail (read.rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "%s", reason);
     }
     return EXIT_OK;
 }
@@ -196,9 +188,9 @@ s_send_event (const s_options_t *options, jobd_event_t *event, bool print_job)
     int code = s_call (options, &request, &reply);
     free (data);
     if (code == EXIT_OK) {
-        char job[JOBD_ID_MAX + 1] = "", outcome[32] = "";
-        jobd_admin_string (&reply.data, "job", job, sizeof job);
-        jobd_admin_string (&reply.data, "outcome", outcome, sizeof outcome);
+        jobd_reply_t read;
+        jobd_reply_read (&reply.data, &read, NULL, 0);
+        const char *job = read.job, *outcome = read.outcome;
         if (options->json) {
             json_t *json = jobctl_json_from_msgpack (&reply.data);
             if (jobctl_print_json (stdout, json))
@@ -557,8 +549,9 @@ s_ls_from_store (const s_options_t *options)
 static int
 s_print_jobs (const s_options_t *options, const msgpack_object *reply)
 {
-    const msgpack_object *jobs = jobd_admin_lookup (reply, "jobs");
-    if (!jobs || jobs->type != MSGPACK_OBJECT_ARRAY)
+    const msgpack_object *jobs = NULL;
+    bool truncated = false;
+    if (jobd_answer_read_ls (reply, &jobs, &truncated))
         return s_fail (EXIT_FAILED, "reply without a jobs list");
     s_ls_t ls = {options, options->json ? json_array () : NULL, 0, false};
     if (!options->json)
@@ -573,8 +566,7 @@ s_print_jobs (const s_options_t *options, const msgpack_object *reply)
         jobd_job_destroy (&job);
     }
     int code = s_print_array (&ls);
-    const msgpack_object *truncated = jobd_admin_lookup (reply, "truncated");
-    if (truncated && truncated->type == MSGPACK_OBJECT_BOOLEAN && truncated->via.boolean)
+    if (truncated)
         fprintf (stderr,
                  "jobctl: list truncated at %" PRIu64 " jobs (use --limit; jobd answers at most "
                  "10000 a query: narrow it with --state, --kind or --name)\n",
@@ -582,18 +574,14 @@ s_print_jobs (const s_options_t *options, const msgpack_object *reply)
     return code;
 }
 
+//  Packs query (its id is "jobctl") into a fresh request.
 static void
-s_query_head (s_request_t *request, const char *what, size_t extra)
+s_query_pack (s_request_t *request, jobd_request_t query)
 {
     msgpack_sbuffer_init (&request->buffer);
     msgpack_packer_init (&request->pk, &request->buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&request->pk, 4 + extra);
-    msgpack_pack_str (&request->pk, 1);
-    msgpack_pack_str_body (&request->pk, "v", 1);
-    msgpack_pack_uint32 (&request->pk, JOBD_PROTO_VERSION);
-    s_pack_kv (&request->pk, "type", "query");
-    s_pack_kv (&request->pk, "id", "jobctl");
-    s_pack_kv (&request->pk, "q", what);
+    query.id = "jobctl";
+    jobd_request_pack (&query, &request->pk);
 }
 
 static int
@@ -605,17 +593,12 @@ s_cmd_ls (const s_options_t *options, int argc, char **argv)
         return s_fail (EXIT_USAGE,
                        "usage: jobctl ls [--state S[,S]] [--kind K] [--name TEXT] [--limit N]");
     s_request_t request;
-    s_query_head (&request, "ls",
-                  (options->state != NULL) + (options->kind != NULL) + (options->name != NULL) + 1);
-    if (options->state)
-        s_pack_kv (&request.pk, "state", options->state);
-    if (options->kind)
-        s_pack_kv (&request.pk, "kind", options->kind);
-    if (options->name)
-        s_pack_kv (&request.pk, "name", options->name);
-    msgpack_pack_str (&request.pk, 5);
-    msgpack_pack_str_body (&request.pk, "limit", 5);
-    msgpack_pack_uint64 (&request.pk, options->limit);
+    s_query_pack (&request, (jobd_request_t){.q = "ls",
+                                             .state = options->state,
+                                             .kind = options->kind,
+                                             .name = options->name,
+                                             .has_limit = true,
+                                             .limit = options->limit});
     msgpack_unpacked reply;
     int code = s_call (options, &request.buffer, &reply);
     if (code == EXIT_OK)
@@ -688,24 +671,20 @@ s_cmd_show (const s_options_t *options, int argc, char **argv)
     if (argc != 1)
         return s_fail (EXIT_USAGE, "usage: jobctl show ID");
     s_request_t request;
-    s_query_head (&request, "show", 1);
-    s_pack_kv (&request.pk, "job", argv[0]);
+    s_query_pack (&request, (jobd_request_t){.q = "show", .job = argv[0]});
     msgpack_unpacked reply;
     int code = s_call (options, &request.buffer, &reply);
     msgpack_sbuffer_destroy (&request.buffer);
     if (code == EXIT_OK) {
         jobd_job_t *job = NULL;
         char reason[256];
-        const msgpack_object *history = jobd_admin_lookup (&reply.data, "history");
-        if (jobd_job_from_object (jobd_admin_lookup (&reply.data, "job"), &job, reason,
-                                  sizeof reason) ||
-            !history || history->type != MSGPACK_OBJECT_ARRAY)
+        const msgpack_object *history = NULL;
+        uint64_t skipped = 0;
+        if (jobd_answer_read_show (&reply.data, &job, &history, &skipped, reason, sizeof reason))
             code = s_fail (EXIT_FAILED, "malformed reply: %s", reason);
         else {
-            const msgpack_object *skipped = jobd_admin_lookup (&reply.data, "history_skipped");
-            if (skipped && skipped->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                fprintf (stderr, "jobctl: %" PRIu64 " earlier transitions not shown\n",
-                         skipped->via.u64);
+            if (skipped)
+                fprintf (stderr, "jobctl: %" PRIu64 " earlier transitions not shown\n", skipped);
             size_t count = history->via.array.size;
             jobd_event_t **events = (jobd_event_t **)calloc (count + 1, sizeof (jobd_event_t *));
             size_t decoded = 0;
@@ -779,7 +758,7 @@ s_cmd_query_print (const s_options_t *options, int argc, const char *what)
     if (argc != 0)
         return s_fail (EXIT_USAGE, "usage: jobctl %s", what);
     s_request_t request;
-    s_query_head (&request, what, 0);
+    s_query_pack (&request, (jobd_request_t){.q = what});
     json_t *json = NULL;
     int code = s_query_json (options, &request, &json);
     if (code == EXIT_UNREACHABLE && strcmp (what, "stats") == 0)
@@ -820,9 +799,8 @@ s_cmd_cursors (const s_options_t *options, int argc, char **argv)
     if (argc != 0 && !drop)
         return s_fail (EXIT_USAGE, "usage: jobctl cursors [drop NAME]");
     s_request_t request;
-    s_query_head (&request, drop ? "drop_cursor" : "cursors", drop);
-    if (drop)
-        s_pack_kv (&request.pk, "name", argv[1]);
+    s_query_pack (&request, (jobd_request_t){.q = drop ? "drop_cursor" : "cursors",
+                                             .name = drop ? argv[1] : NULL});
     json_t *json = NULL;
     int code = s_query_json (options, &request, &json);
     if (code)
