@@ -861,8 +861,8 @@ s_broker_actor (zsock_t *pipe, void *arg)
     zpoller_destroy (&poller);
     jobd_query_destroy (&self->query);
     jobd_publisher_destroy (&self->publisher); //  sends what it was handed first
-    zsock_destroy (&self->admin);
-    zsock_destroy (&self->bus);
+    jobd_socket_close (&self->admin);
+    jobd_socket_close (&self->bus);
     zhashx_destroy (&self->plugins);
     msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);

@@ -99,8 +99,8 @@ s_actor (zsock_t *pipe, void *arg)
         }
     }
     zpoller_destroy (&poller);
-    zsock_destroy (&subscribers);
-    zsock_destroy (&plugins);
+    jobd_socket_close (&subscribers);
+    jobd_socket_close (&plugins);
 }
 
 int

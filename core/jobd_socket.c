@@ -40,3 +40,14 @@ jobd_socket_bind (int type, const char *endpoint, char *reason, size_t reason_si
 {
     return jobd_socket_bind_limited (type, endpoint, 0, 0, reason, reason_size);
 }
+
+void
+jobd_socket_close (zsock_t **socket_p)
+{
+    if (!socket_p || !*socket_p)
+        return;
+    const char *endpoint = zsock_endpoint (*socket_p);
+    if (endpoint && strncmp (endpoint, "inproc://", 9) == 0)
+        zsock_unbind (*socket_p, "%s", endpoint);
+    zsock_destroy (socket_p);
+}

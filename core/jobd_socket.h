@@ -22,4 +22,10 @@ zsock_t *jobd_socket_bind (int type, const char *endpoint, char *reason, size_t 
 zsock_t *jobd_socket_bind_limited (int type, const char *endpoint, int64_t message_max,
                                    int queue_max, char *reason, size_t reason_size);
 
+//  Closes a socket made by jobd_socket_bind: an inproc endpoint is unbound first, so that it is
+//  free when this returns (libzmq releases it later, on its reaper thread, when the socket is
+//  only closed: a broker made again at once in the same process could not bind it). NULL-safe;
+//  sets *socket_p to NULL.
+void jobd_socket_close (zsock_t **socket_p);
+
 #endif
