@@ -2,6 +2,7 @@
 #include "jobd_mock_host.h"
 #include "jobd_config.h"
 #include "jobd_error.h"
+#include "jobd_reply.h"
 #include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
@@ -521,34 +522,15 @@ jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, const char *
 {
     if (!self->peer)
         return -ENOTCONN;
+    //  The broker's own codec: an error travels as its name, which must be one jobd knows.
+    int rc = 0;
+    if (error && jobd_error_parse (error, strlen (error), &rc))
+        return -EINVAL;
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    const char *keys[6], *values[6];
-    size_t count = 0;
-    keys[count] = "type", values[count++] = "reply";
-    keys[count] = "re", values[count++] = event_id ? event_id : "";
-    if (error) {
-        keys[count] = "error", values[count++] = error;
-        keys[count] = "reason", values[count++] = reason ? reason : error;
-    }
-    if (job)
-        keys[count] = "job", values[count++] = job;
-    if (outcome)
-        keys[count] = "outcome", values[count++] = outcome;
-    msgpack_pack_map (&pk, count + 2);
-    msgpack_pack_str_with_body (&pk, "v", 1);
-    msgpack_pack_uint32 (&pk, JOBD_PROTO_VERSION);
-    msgpack_pack_str_with_body (&pk, "ok", 2);
-    if (error)
-        msgpack_pack_false (&pk);
-    else
-        msgpack_pack_true (&pk);
-    for (size_t index = 0; index < count; index++) {
-        msgpack_pack_str_with_body (&pk, keys[index], strlen (keys[index]));
-        msgpack_pack_str_with_body (&pk, values[index], strlen (values[index]));
-    }
+    jobd_reply_pack (&pk, event_id, rc, reason, job, outcome);
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *){zframe_dup (self->peer)});
     zmsg_addmem (msg, buffer.data, buffer.size);

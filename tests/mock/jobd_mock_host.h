@@ -62,7 +62,8 @@ jobd_event_t *jobd_mock_host_expect (jobd_mock_host_t *self, jobd_event_type_t t
 //  Answers the plugin's last sender as the broker does (proto/README.md, replies): re =
 //  event_id; ok when error (an error name: "EFULL", "ESTATE", ...) is NULL, else error and
 //  reason; job (the job the event applied to) and outcome ("changed", "duplicate", ...) when not
-//  NULL. Returns 0 or a negative error.
+//  NULL. Packed with the broker's codec (jobd_reply_pack). Returns 0, -EINVAL for an error name
+//  jobd does not know, or another negative error.
 int jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, const char *error,
                           const char *reason, const char *job, const char *outcome);
 
