@@ -15,7 +15,10 @@ seconds=30
 case "${1:-}" in
     --ci) mode=ci ;;
     --long) mode=long ;;
+    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
     "") ;;
+    *[!0-9]*) echo "fuzz.sh: '$1' is not a number of seconds, --ci or --long (see --help)" >&2
+        exit 2 ;;
     *) seconds=$1 ;;
 esac
 runs=${RUNS:-2000000}
