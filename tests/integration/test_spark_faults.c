@@ -822,7 +822,9 @@ test_probe_keeps_counting_a_bad_reply (void **state)
 static void
 test_yarn_track (void **state)
 {
-    json_t *ok = s_sim_apps ("yarn", "queue=100,run=500,outcome=success", 1);
+    //  It runs long enough (3 s) for a list to see it RUNNING however slow the machine (under the
+    //  sanitizers, jobctl alone took more than the 600 ms it used to live).
+    json_t *ok = s_sim_apps ("yarn", "queue=100,run=3000,outcome=success", 1);
     json_t *failed = s_sim_apps (
         "yarn", "queue=50,run=300,outcome=fail,error=java.lang.IllegalStateException: no input", 1);
     json_t *killed = s_sim_apps ("yarn", "queue=50,run=60000,outcome=success", 1);
