@@ -34,34 +34,33 @@ enum {
 static void
 s_usage (FILE *out)
 {
-    fprintf (
-        out,
-        "Usage: jobd [OPTIONS]\n"
-        "Follows Spark and Kafka jobs to their end: records every transition durably in\n"
-        "LMDB and publishes it over ZeroMQ.\n\n"
-        "  -c, --config FILE   read FILE (ZPL); without it jobd runs on its embedded\n"
-        "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
-        "                      plugin found next to jobd\n"
-        "      --check         check the config, vet every plugin's file and folder,\n"
-        "                      load (not start) the vetted ones, then exit\n"
-        "      --keygen        make the CURVE key pair named by core/curve_key (the\n"
-        "                      secret 0600, its public half in KEY.pub) and the\n"
-        "                      core/curve_clients folder, then exit\n"
-        "      --verify        check the store (every page, every value) and exit:\n"
-        "                      0 no damage, 6 damaged, 4 cannot be read (--json: JSON)\n"
-        "      --backup DIR    copy the store, consistent and compacted, into\n"
-        "                      DIR/data.mdb (while jobd runs, too), then check the copy\n"
-        "      --describe-config\n"
-        "                      print every config key of the core and of each plugin\n"
-        "                      jobd would load (type, default, help), then exit;\n"
-        "                      --json for scripts, --markdown for the READMEs' tables\n"
-        "  -h, --help          show this help\n"
-        "  -V, --version       show the version\n\n"
-        "Environment: JOBD_<SECTION>_<KEY> overrides a key,\n"
-        "  e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
-        "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
-        "or plugin writable by others than its owner or root), 4 store,\n"
-        "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
+    fprintf (out,
+             "Usage: jobd [OPTIONS]\n"
+             "Follows Spark and Kafka jobs to their end: records every transition durably in\n"
+             "LMDB and publishes it over ZeroMQ.\n\n"
+             "  -c, --config FILE   read FILE (ZPL); without it jobd runs on its embedded\n"
+             "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
+             "                      plugin found next to jobd\n"
+             "      --check         check the config, vet every plugin's file and folder,\n"
+             "                      load (not start) the vetted ones, then exit\n"
+             "      --keygen        make the CURVE key pair named by core/curve_key (the\n"
+             "                      secret 0600, its public half in KEY.pub) and the\n"
+             "                      core/curve_clients folder, then exit\n"
+             "      --verify        check the store (every page, every value) and exit:\n"
+             "                      0 no damage, 6 damaged, 4 cannot be read (--json: JSON)\n"
+             "      --backup DIR    copy the store, consistent and compacted, into\n"
+             "                      DIR/data.mdb (while jobd runs, too), then check the copy\n"
+             "      --describe-config\n"
+             "                      print every config key of the core and of each plugin\n"
+             "                      jobd would load (type, default, help), then exit;\n"
+             "                      --json for scripts, --markdown for the READMEs' tables\n"
+             "  -h, --help          show this help\n"
+             "  -V, --version       show the version\n\n"
+             "Environment: JOBD_<SECTION>_<KEY> overrides a key,\n"
+             "  e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
+             "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
+             "or plugin writable by others than its owner or root), 4 store,\n"
+             "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
 }
 
 //  The plugin folder: the configured one, else ../plugins next to the jobd binary.
