@@ -135,8 +135,7 @@ jobd_owners_check (jobd_owners_t *self, const jobd_submission_t *submission,
                   "%s",
                   submission->kind, stopped->name, status ? status : "not started", handled);
     } else
-        snprintf (reason, reason_size,
-                  "no running plugin takes jobs of kind '%s'; kinds taken: %s", submission->kind,
-                  handled);
+        snprintf (reason, reason_size, "no running plugin takes jobs of kind '%s'; kinds taken: %s",
+                  submission->kind, handled);
     return JOBD_EINVAL;
 }

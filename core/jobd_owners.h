@@ -18,7 +18,7 @@ typedef int (jobd_owners_validate_fn) (void *state, const jobd_host_t *host,
                                        size_t reason_size);
 
 //  Returns the plugin's status word ("running", "degraded", "failed", ...) or NULL.
-typedef const char *(jobd_owners_status_fn) (const char *name, void *arg);
+typedef const char *(jobd_owners_status_fn)(const char *name, void *arg);
 
 //  One plugin as the loader hands it to the broker. kinds NULL: the plugin says nothing of the
 //  kinds it takes (ABI 1.0-1.3). Everything but name is borrowed until jobd_owners_clear.

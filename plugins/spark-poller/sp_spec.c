@@ -101,8 +101,8 @@ s_typed (const s_key_t *key, const json_t *value, char *reason, size_t reason_si
             json_array_foreach (value, index, item)
             {
                 if (!json_is_string (item)) {
-                    snprintf (reason, reason_size, "key '%s': item %zu is not a string",
-                              key->key, index);
+                    snprintf (reason, reason_size, "key '%s': item %zu is not a string", key->key,
+                              index);
                     return false;
                 }
             }
@@ -119,8 +119,8 @@ s_typed (const s_key_t *key, const json_t *value, char *reason, size_t reason_si
             {
                 if (!json_is_string (item) && !json_is_number (item) && !json_is_boolean (item)) {
                     snprintf (reason, reason_size,
-                              "key '%s': '%s' must be a string (or a number or boolean)",
-                              key->key, name);
+                              "key '%s': '%s' must be a string (or a number or boolean)", key->key,
+                              name);
                     return false;
                 }
             }
@@ -221,8 +221,8 @@ s_joined (const json_t *array)
 {
     size_t index, length = 0;
     json_t *item;
-    json_array_foreach (array, index, item)
-        length += json_is_string (item) ? strlen (json_string_value (item)) + 1 : 0;
+    json_array_foreach (array, index, item) length +=
+        json_is_string (item) ? strlen (json_string_value (item)) + 1 : 0;
     char *text = (char *)calloc (1, length + 1);
     if (!text)
         return NULL;
@@ -286,7 +286,8 @@ const char *
 sp_spec_livy_tag (const char *batch_name, char *out, size_t size)
 {
     size_t length = strlen (batch_name);
-    const char *open = length > 2 && batch_name[length - 1] == ']' ? strrchr (batch_name, '[') : NULL;
+    const char *open =
+        length > 2 && batch_name[length - 1] == ']' ? strrchr (batch_name, '[') : NULL;
     if (open && open > batch_name && open[-1] == ' ')
         snprintf (out, size, "%.*s", (int)(batch_name + length - 1 - open - 1), open + 1);
     else
@@ -310,8 +311,7 @@ s_body (const json_t *spec, sp_spec_target_t target, const sp_spec_job_t *job)
     {
         const s_key_t *key = s_key (name);
         const char *to = key ? (livy ? key->livy : key->standalone) : NULL;
-        if (!to || !*to || key->type == S_MAP || key->type == S_JOBD ||
-            strcmp (name, "name") == 0)
+        if (!to || !*to || key->type == S_MAP || key->type == S_JOBD || strcmp (name, "name") == 0)
             continue; //  an unchecked spec (sp_spec_guess) may hold anything
         if (strncmp (to, "spark.", 6) == 0)
             json_object_set_new (properties, to,
