@@ -104,11 +104,8 @@ static void
 s_nothing_stored (void)
 {
     char binary[512], out[4096] = "";
-    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
-                    "--run-dir",
-                    s_harness.run_dir,
-                    "ls",
-                    NULL};
+    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary), "--run-dir",
+                    s_harness.run_dir, "ls", NULL};
     assert_int_equal (harness_run (argv, out, sizeof out, NULL, 0, 20000), 0);
     if (strstr (out, "job-"))
         fail_msg ("jobs were stored: %s", out);
@@ -166,8 +163,8 @@ test_refused_before_stored (void **state)
     const char *examples[] = {"livy.json", "livy-python.json", "standalone.json"};
     for (size_t index = 0; index < 3; index++) {
         char path[600], out[256] = "", err[1024] = "", binary[512];
-        snprintf (path, sizeof path, "%s/plugins/spark-poller/examples/%s", getenv ("JOBD_SOURCE_DIR"),
-                  examples[index]);
+        snprintf (path, sizeof path, "%s/plugins/spark-poller/examples/%s",
+                  getenv ("JOBD_SOURCE_DIR"), examples[index]);
         char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
                         "--run-dir",
                         s_harness.run_dir,
@@ -179,8 +176,8 @@ test_refused_before_stored (void **state)
         assert_non_null (strstr (out, "job-"));
     }
     char out[256], err[256];
-    assert_int_equal (s_submit ("{\"kind\":\"demo\",\"name\":\"d\",\"demo\":true}", out,
-                                sizeof out, err, sizeof err),
+    assert_int_equal (s_submit ("{\"kind\":\"demo\",\"name\":\"d\",\"demo\":true}", out, sizeof out,
+                                err, sizeof err),
                       0);
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }

@@ -25,8 +25,8 @@ static int s_calls;
 
 //  Refuses a spec that is not "{}"; counts its calls.
 static int
-s_validate (void *state, const jobd_host_t *host, const jobd_submission_t *submission,
-            char *reason, size_t reason_size)
+s_validate (void *state, const jobd_host_t *host, const jobd_submission_t *submission, char *reason,
+            size_t reason_size)
 {
     (void)host;
     s_calls++;

@@ -86,7 +86,7 @@ s_str (json_t *object, const char *key)
 
 //  Livy's own batch fields, all of them, as Livy's POST /batches gets them.
 #define S_LIVY_SPEC                                                                                \
-    "{\"file\":\"hdfs:///jobs/etl.jar\",\"className\":\"com.example.Etl\",\"args\":[\"2026\"],"   \
+    "{\"file\":\"hdfs:///jobs/etl.jar\",\"className\":\"com.example.Etl\",\"args\":[\"2026\"],"    \
     "\"jars\":[\"a.jar\",\"b.jar\"],\"pyFiles\":[\"p.py\"],\"files\":[\"f.txt\"],"                 \
     "\"archives\":[\"z.zip\"],\"driverMemory\":\"2g\",\"driverCores\":2,"                          \
     "\"executorMemory\":\"4g\",\"executorCores\":3,\"numExecutors\":5,\"queue\":\"etl\","          \
@@ -140,13 +140,14 @@ test_standalone_body (void **state)
 {
     (void)state;
     //  Livy's fields, sent to a standalone master as the properties spark-submit sets.
-    const char *spec = "{\"file\":\"hdfs:///jobs/etl.jar\",\"className\":\"com.example.Etl\","
-                       "\"args\":[\"2026\"],\"jars\":[\"a.jar\",\"b.jar\"],\"pyFiles\":[\"p.py\"],"
-                       "\"files\":[\"f.txt\"],\"archives\":[\"z.zip\"],\"driverMemory\":\"2g\","
-                       "\"driverCores\":2,\"executorMemory\":\"4g\",\"executorCores\":3,"
-                       "\"numExecutors\":5,\"queue\":\"etl\",\"conf\":{\"spark.a\":\"1\"},"
-                       "\"sparkProperties\":{\"spark.b\":true},"
-                       "\"environmentVariables\":{\"TZ\":\"UTC\"},\"clientSparkVersion\":\"3.5.1\"}";
+    const char *spec =
+        "{\"file\":\"hdfs:///jobs/etl.jar\",\"className\":\"com.example.Etl\","
+        "\"args\":[\"2026\"],\"jars\":[\"a.jar\",\"b.jar\"],\"pyFiles\":[\"p.py\"],"
+        "\"files\":[\"f.txt\"],\"archives\":[\"z.zip\"],\"driverMemory\":\"2g\","
+        "\"driverCores\":2,\"executorMemory\":\"4g\",\"executorCores\":3,"
+        "\"numExecutors\":5,\"queue\":\"etl\",\"conf\":{\"spark.a\":\"1\"},"
+        "\"sparkProperties\":{\"spark.b\":true},"
+        "\"environmentVariables\":{\"TZ\":\"UTC\"},\"clientSparkVersion\":\"3.5.1\"}";
     json_t *body = s_body (spec, SP_SPEC_STANDALONE, "nightly");
     assert_string_equal (s_str (body, "action"), "CreateSubmissionRequest");
     assert_string_equal (s_str (body, "clientSparkVersion"), "3.5.1");
