@@ -59,8 +59,8 @@ static void
 s_submit_example (const char *example, char *id, size_t size)
 {
     char path[600], out[256] = "", err[1024] = "", binary[512];
-    snprintf (path, sizeof path, "%s/plugins/spark-poller/examples/%s",
-              getenv ("JOBD_SOURCE_DIR"), example);
+    snprintf (path, sizeof path, "%s/plugins/spark-poller/examples/%s", getenv ("JOBD_SOURCE_DIR"),
+              example);
     char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
                     "--run-dir",
                     s_harness.run_dir,
@@ -161,8 +161,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_examples_run_under_their_names, s_setup,
-                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_examples_run_under_their_names, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
