@@ -822,9 +822,13 @@ s_handle_pipe (s_broker_t *self)
         zstr_free (&name);
     } else if (command && streq (command, "OWNER")) {
         zframe_t *frame = zmsg_pop (msg);
-        if (frame && zframe_size (frame) == sizeof (jobd_owner_t) &&
-            jobd_owners_add (self->owners, (const jobd_owner_t *)zframe_data (frame)))
-            jobd_log (JOBD_LOG_ERROR, LOG, "too many plugins: submissions of one not checked");
+        jobd_owner_t owner; //  copied out: a frame's data need not be aligned for pointers
+        if (frame && zframe_size (frame) == sizeof owner) {
+            memcpy (&owner, zframe_data (frame), sizeof owner);
+            if (jobd_owners_add (self->owners, &owner))
+                jobd_log (JOBD_LOG_ERROR, LOG, "too many plugins: submissions of %s not checked",
+                          owner.name);
+        }
         zframe_destroy (&frame);
     } else if (command && streq (command, "OWNERS_READY"))
         jobd_owners_ready (self->owners);
@@ -990,6 +994,9 @@ jobd_broker_owners_ready (jobd_broker_t *self)
 void
 jobd_broker_owners_drop (jobd_broker_t *self)
 {
+    //  A broker thread that died (its pipe then holds the actor's end signal) calls nothing.
+    if (zsock_events (zactor_sock (self->actor)) & ZMQ_POLLIN)
+        return;
     if (zstr_send (self->actor, "OWNERS_DROP") == 0)
         zsock_wait (self->actor);
 }

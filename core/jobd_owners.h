@@ -23,7 +23,7 @@ typedef const char *(jobd_owners_status_fn)(const char *name, void *arg);
 //  One plugin as the loader hands it to the broker. kinds NULL: the plugin says nothing of the
 //  kinds it takes (ABI 1.0-1.3). Everything but name is borrowed until jobd_owners_clear.
 typedef struct {
-    char name[128];
+    char name[257]; //  a plugin's section name (JOBD_NAME_MAX)
     const char *const *kinds;
     jobd_owners_validate_fn *validate;
     void *state;
