@@ -58,16 +58,11 @@ s_teardown (void **state)
 static void
 s_submit_example (const char *example, char *id, size_t size)
 {
-    char path[600], out[256] = "", err[1024] = "", binary[512];
+    char path[600], out[256] = "", err[1024] = "";
     snprintf (path, sizeof path, "%s/plugins/spark-poller/examples/%s", getenv ("JOBD_SOURCE_DIR"),
               example);
-    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
-                    "--run-dir",
-                    s_harness.run_dir,
-                    "submit",
-                    path,
-                    NULL};
-    if (harness_run (argv, out, sizeof out, err, sizeof err, 20000) != 0)
+    const char *args[] = {"--run-dir", s_harness.run_dir, "submit", path, NULL};
+    if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) != 0)
         fail_msg ("%s refused: %s", example, err);
     out[strcspn (out, "\n")] = 0;
     snprintf (id, size, "%s", out);

@@ -70,23 +70,25 @@ s_wait_plugin (const char *plugin, const char *wanted)
     fail_msg ("plugin %s is '%s', not %s", plugin, status, wanted);
 }
 
+//  Submits the spec file at path with jobctl; returns its exit code, stdout in out, stderr in err.
+static int
+s_submit_file (const char *path, char *out, size_t out_size, char *err, size_t err_size)
+{
+    const char *args[] = {"--run-dir", s_harness.run_dir, "submit", path, NULL};
+    return harness_run_bin ("jobctl", args, out, out_size, err, err_size);
+}
+
 //  Submits spec (a JSON text) with jobctl; returns its exit code, stderr in err.
 static int
 s_submit (const char *spec, char *out, size_t out_size, char *err, size_t err_size)
 {
-    char path[400], binary[512];
+    char path[400];
     snprintf (path, sizeof path, "%s/spec.json", s_harness.dir);
     FILE *file = fopen (path, "w");
     assert_non_null (file);
     fputs (spec, file);
     fclose (file);
-    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
-                    "--run-dir",
-                    s_harness.run_dir,
-                    "submit",
-                    path,
-                    NULL};
-    return harness_run (argv, out, out_size, err, err_size, 20000);
+    return s_submit_file (path, out, out_size, err, err_size);
 }
 
 //  Each submission is refused: exit 1, words in the reason on stderr.
@@ -103,10 +105,9 @@ s_refused (const char *spec, const char *words)
 static void
 s_nothing_stored (void)
 {
-    char binary[512], out[4096] = "";
-    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary), "--run-dir",
-                    s_harness.run_dir, "ls", NULL};
-    assert_int_equal (harness_run (argv, out, sizeof out, NULL, 0, 20000), 0);
+    char out[4096] = "";
+    const char *args[] = {"--run-dir", s_harness.run_dir, "ls", NULL};
+    assert_int_equal (harness_run_bin ("jobctl", args, out, sizeof out, NULL, 0), 0);
     if (strstr (out, "job-"))
         fail_msg ("jobs were stored: %s", out);
     assert_int_equal (harness_count (&s_harness, JOBD_STATE_QUEUED), 0);
@@ -162,16 +163,10 @@ test_refused_before_stored (void **state)
     //  The examples in the repository are accepted as they are.
     const char *examples[] = {"livy.json", "livy-python.json", "standalone.json"};
     for (size_t index = 0; index < 3; index++) {
-        char path[600], out[256] = "", err[1024] = "", binary[512];
+        char path[600], out[256] = "", err[1024] = "";
         snprintf (path, sizeof path, "%s/plugins/spark-poller/examples/%s",
                   getenv ("JOBD_SOURCE_DIR"), examples[index]);
-        char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
-                        "--run-dir",
-                        s_harness.run_dir,
-                        "submit",
-                        path,
-                        NULL};
-        if (harness_run (argv, out, sizeof out, err, sizeof err, 20000) != 0)
+        if (s_submit_file (path, out, sizeof out, err, sizeof err) != 0)
             fail_msg ("%s refused: %s", examples[index], err);
         assert_non_null (strstr (out, "job-"));
     }
