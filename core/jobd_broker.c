@@ -5,6 +5,7 @@
 #include "jobd_map.h"
 #include "jobd_reply.h"
 #include "jobd_log.h"
+#include "jobd_owners.h"
 #include "jobd_plugin.h"
 #include "jobd_publisher.h"
 #include "jobd_query.h"
@@ -51,8 +52,9 @@ typedef struct {
     s_entry_t *batch;
     size_t batch_size;
     jobd_stats_t stats;
-    zhashx_t *plugins;    //  name -> zhashx of strings
-    uint64_t reject_logs; //  rejects logged in the current second
+    zhashx_t *plugins;     //  name -> zhashx of strings
+    jobd_owners_t *owners; //  which plugin takes which kind of submission, and checks it
+    uint64_t reject_logs;  //  rejects logged in the current second
     int64_t reject_second;
     int64_t cursor_idle_max; //  ms, 0: cursors never expire
     int64_t tick;            //  ms between housekeeping turns
@@ -416,6 +418,27 @@ s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reas
     return JOBD_EPROTO;
 }
 
+static const char *
+s_plugin_status (const char *name, void *arg)
+{
+    zhashx_t *info = (zhashx_t *)zhashx_lookup ((zhashx_t *)arg, name);
+    return info ? (const char *)zhashx_lookup (info, "status") : NULL;
+}
+
+//  A submission is checked by the plugin that owns its kind before it is stored: refused, it
+//  costs nothing but its reply (ABI 1.4).
+static int
+s_check_submit (s_broker_t *self, const jobd_event_t *event, char *reason, size_t reason_size)
+{
+    jobd_submission_t submission = {.size = sizeof (jobd_submission_t),
+                                    .kind = event->kind ? event->kind : "",
+                                    .name = event->name,
+                                    .backend = event->backend,
+                                    .spec = event->spec};
+    return jobd_owners_check (self->owners, &submission, s_plugin_status, self->plugins, reason,
+                              reason_size);
+}
+
 //  Receives the frames of one ROUTER message: identity, an optional empty delimiter (REQ
 //  senders), one payload. Returns how many frames there were; only the first 3 are kept in
 //  frames (the rest are read and dropped), so frames[count - 1] exists only when count <= 3.
@@ -658,6 +681,8 @@ s_receive (s_broker_t *self, zsock_t *socket)
             goto done;
         }
     }
+    if (rc == 0 && event->type == JOBD_EVENT_SUBMIT)
+        rc = s_check_submit (self, event, reason, sizeof reason);
     if (rc) {
         s_reject (self, where, rc, reason);
         if (count >= 2 && identity_size <= 255 && (admin || batch || (event && event->reply))) {
@@ -795,6 +820,21 @@ s_handle_pipe (s_broker_t *self)
             zstr_free (&value);
         }
         zstr_free (&name);
+    } else if (command && streq (command, "OWNER")) {
+        zframe_t *frame = zmsg_pop (msg);
+        jobd_owner_t owner; //  copied out: a frame's data need not be aligned for pointers
+        if (frame && zframe_size (frame) == sizeof owner) {
+            memcpy (&owner, zframe_data (frame), sizeof owner);
+            if (jobd_owners_add (self->owners, &owner))
+                jobd_log (JOBD_LOG_ERROR, LOG, "too many plugins: submissions of %s not checked",
+                          owner.name);
+        }
+        zframe_destroy (&frame);
+    } else if (command && streq (command, "OWNERS_READY"))
+        jobd_owners_ready (self->owners);
+    else if (command && streq (command, "OWNERS_DROP")) {
+        jobd_owners_clear (self->owners);
+        zsock_signal (self->pipe, 0); //  no validate runs from now on
     }
     zstr_free (&command);
     zmsg_destroy (&msg);
@@ -819,6 +859,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     self->batch = (s_entry_t *)zmalloc (sizeof (s_entry_t) * self->batch_room);
     msgpack_sbuffer_init (&self->reply_buffer);
     self->plugins = zhashx_new ();
+    self->owners = jobd_owners_new ();
     zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
     self->bus = jobd_socket_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
     if (self->bus && jobd_publisher_new (options->events_endpoint, &self->publisher, args->reason,
@@ -864,6 +905,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     jobd_socket_close (&self->admin);
     jobd_socket_close (&self->bus);
     zhashx_destroy (&self->plugins);
+    jobd_owners_destroy (&self->owners);
     msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);
 }
@@ -924,4 +966,37 @@ zsock_t *
 jobd_broker_pipe (jobd_broker_t *self)
 {
     return zactor_sock (self->actor);
+}
+
+void
+jobd_broker_owner (jobd_broker_t *self, const char *name, const jobd_plugin_t *plugin, void *state,
+                   const jobd_host_t *host)
+{
+    jobd_owner_t owner = {.state = state, .host = host};
+    snprintf (owner.name, sizeof owner.name, "%s", name);
+    //  The loader's copy of the descriptor is zeroed past what an older plugin's covers.
+    if (JOBD_PLUGIN_HAS (plugin, kinds))
+        owner.kinds = plugin->kinds;
+    if (JOBD_PLUGIN_HAS (plugin, validate))
+        owner.validate = plugin->validate;
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "OWNER");
+    zmsg_addmem (msg, &owner, sizeof owner);
+    zmsg_send (&msg, self->actor);
+}
+
+void
+jobd_broker_owners_ready (jobd_broker_t *self)
+{
+    zstr_send (self->actor, "OWNERS_READY");
+}
+
+void
+jobd_broker_owners_drop (jobd_broker_t *self)
+{
+    //  A broker thread that died (its pipe then holds the actor's end signal) calls nothing.
+    if (zsock_events (zactor_sock (self->actor)) & ZMQ_POLLIN)
+        return;
+    if (zstr_send (self->actor, "OWNERS_DROP") == 0)
+        zsock_wait (self->actor);
 }

@@ -3,6 +3,7 @@
 #ifndef JOBD_BROKER_H_INCLUDED
 #define JOBD_BROKER_H_INCLUDED
 
+#include "jobd_plugin.h"
 #include "jobd_store.h"
 #include <czmq.h>
 
@@ -43,6 +44,21 @@ void jobd_broker_destroy (jobd_broker_t **self_p);
 //  "running", "failed", ...; detail may be NULL.
 void jobd_broker_plugin (jobd_broker_t *self, const char *name, const char *version,
                          const char *status, const char *detail);
+
+//  Tells the broker that the started plugin name takes the kinds of submission its descriptor
+//  lists (ABI 1.4) and checks them with its validate, called on the broker's thread with state
+//  and host. plugin is read at once; the kinds, validate, state and host are borrowed until
+//  jobd_broker_owners_drop returns.
+void jobd_broker_owner (jobd_broker_t *self, const char *name, const jobd_plugin_t *plugin,
+                        void *state, const jobd_host_t *host);
+
+//  Tells the broker it knows every plugin: from now on a `submit` whose kind no running plugin
+//  takes, or that its owner finds invalid, is refused (JOBD_EINVAL) and nothing is stored.
+void jobd_broker_owners_ready (jobd_broker_t *self);
+
+//  Makes the broker forget the plugins' validators, and returns once it has (before their state
+//  is freed). Submissions are accepted unchecked from then on.
+void jobd_broker_owners_drop (jobd_broker_t *self);
 
 //  Returns the broker's pipe, readable when the broker thread died (for the main loop).
 zsock_t *jobd_broker_pipe (jobd_broker_t *self);

@@ -39,6 +39,7 @@ struct _jobd_plugin_loader_t {
     zlistx_t *plugins;        //  s_plugin_t, in load order
     char folder_refused[600]; //  why dir is not trusted, or ""
     size_t refused;           //  plugins not loaded because their file or folder is not trusted
+    jobd_broker_t *broker;    //  the broker start told, or NULL: it calls the plugins' validate
 };
 
 //  The host table's functions: the only way a plugin reaches the core.
@@ -192,6 +193,9 @@ jobd_plugin_loader_destroy (jobd_plugin_loader_t **self_p)
     if (!self_p || !*self_p)
         return;
     jobd_plugin_loader_t *self = *self_p;
+    //  The broker calls no validate from here on: the plugins' state is about to go.
+    if (self->broker)
+        jobd_broker_owners_drop (self->broker);
     //  Stop in reverse order of start.
     for (s_plugin_t *plugin = (s_plugin_t *)zlistx_last (self->plugins); plugin;
          plugin = (s_plugin_t *)zlistx_prev (self->plugins))
@@ -528,9 +532,15 @@ jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
         const char *status = plugin->disabled   ? "disabled"
                              : plugin->error[0] ? "failed"
                                                 : "running";
-        if (broker)
+        if (broker) {
+            jobd_broker_owner (broker, plugin->name, &plugin->plugin, plugin->state, &plugin->host);
             jobd_broker_plugin (broker, plugin->name, version, status,
                                 plugin->error[0] ? plugin->error : plugin->plugin.description);
+        }
+    }
+    if (broker) {
+        self->broker = broker;
+        jobd_broker_owners_ready (broker);
     }
     return running;
 }

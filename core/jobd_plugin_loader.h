@@ -31,7 +31,10 @@ size_t jobd_plugin_loader_refused (jobd_plugin_loader_t *self);
 void jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store);
 
 //  Initialises and starts every loaded plugin on its own thread and tells the broker about each
-//  (loaded, failed and why). Failures are logged; the others run. Returns how many run.
+//  (loaded, failed and why, the kinds of submission each takes and its validate: ABI 1.4), then
+//  tells it every plugin is known, so that it refuses submissions nobody running takes. broker
+//  may be NULL; when not, it must outlive the loader (destroy makes it drop the validators
+//  before their state goes). Failures are logged; the others run. Returns how many run.
 size_t jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker);
 
 //  Returns the status of the plugin named name: "loaded" (before start), "running", "failed" or

@@ -29,7 +29,7 @@ extern "C" {
 //  job_get and job_scan, which hand over the core's jobd_job_t, are kept for 1.0-1.2 plugins;
 //  plugins use jobd_host_job_get and jobd_host_job_scan below.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 3
+#define JOBD_PLUGIN_ABI_MINOR 4
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -68,6 +68,20 @@ typedef struct {
 } jobd_conf_key_t;
 
 typedef struct jobd_host jobd_host_t;
+
+//  ABI 1.4: a submission as the plugin that owns its kind checks it (jobd_plugin_t.validate),
+//  borrowed for the call. Sized: a field the size does not cover is absent (JOBD_SUBMISSION_HAS).
+typedef struct {
+    uint32_t size;       //  sizeof (jobd_submission_t) in the core that built it
+    const char *kind;    //  never NULL
+    const char *name;    //  the job's name, or NULL
+    const char *backend; //  the backend named by the submission, or NULL
+    const char *spec;    //  the spec, JSON text (an object), or NULL
+} jobd_submission_t;
+
+//  True when the submission has field (a core of this minor or newer built it).
+#define JOBD_SUBMISSION_HAS(submission, field)                                                     \
+    ((submission)->size >= offsetof (jobd_submission_t, field) + sizeof ((submission)->field))
 
 //  Called by jobd_host_t.job_scan for each job; the job is borrowed for the call. Return false
 //  to stop.
@@ -186,6 +200,20 @@ typedef struct {
     void (*destroy) (void **state_p);
     //  The last field of ABI 1.0 is destroy: fields appended after it go below, each with the
     //  minor that added it.
+
+    //  ABI 1.4: the kinds of job this plugin takes submissions of, a NULL-terminated list
+    //  ({NULL}: none, the plugin only follows jobs), static. A `submit` of a kind that no running
+    //  plugin lists is refused with JOBD_EINVAL, naming the kinds that are listed. NULL, or a
+    //  descriptor without this field (ABI 1.0-1.3), says nothing: while such a plugin runs, a
+    //  kind nobody lists is accepted unchecked, as before 1.4 (it may be that plugin's).
+    const char *const *kinds;
+    //  ABI 1.4: checks a submission of one of kinds before anything is stored: the kind, the
+    //  backend, the spec's keys and types. Returns 0, or JOBD_EINVAL with a one-line reason for
+    //  the client (which key, what was wanted). NULL: submissions are accepted unchecked. Called
+    //  on the broker's thread, between init and destroy, while run may be running: it must be
+    //  pure (read only the submission and what init prepared, no I/O, no lock run may hold).
+    int (*validate) (void *state, const jobd_host_t *host, const jobd_submission_t *submission,
+                     char *reason, size_t reason_size);
 } jobd_plugin_t;
 
 //  The size of the ABI 1.0 descriptor, frozen: the smallest descriptor the loader accepts.

@@ -6,6 +6,7 @@
 #define JOBD_PLUGIN_SDK_H_INCLUDED
 
 #include "jobd_plugin.h"
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +48,22 @@ typedef struct {
 //  commands on pipe are ignored. arg is passed to every callback. Returns 0.
 int jobd_sdk_loop_run (const jobd_sdk_loop_t *loop, zsock_t *pipe, zsock_t *bus, zsock_t *events,
                        void *arg);
+
+//  ---------------------------------------------------------------------------------------------
+//  Submission specs (ABI 1.4, jobd_plugin_t.validate)
+
+//  The spec keys jobd itself reads in a submission of any kind (`jobctl submit` sends the whole
+//  object: kind, name, backend; the core's deadlines read max_runtime and deadlines): a
+//  plugin's validate accepts them beside its own keys and refuses any other.
+static inline bool
+jobd_sdk_spec_common (const char *key)
+{
+    static const char *const keys[] = {"kind", "name", "backend", "max_runtime", "deadlines"};
+    for (size_t index = 0; index < sizeof keys / sizeof keys[0]; index++)
+        if (strcmp (key, keys[index]) == 0)
+            return true;
+    return false;
+}
 
 //  ---------------------------------------------------------------------------------------------
 //  Status reporting: the plugin.status event (proto/README.md) that `jobctl plugins` shows

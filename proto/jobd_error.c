@@ -19,6 +19,7 @@ static const char *s_names[] = {
     "EABI",      //  JOBD_EABI
     "EEXIST",    //  JOBD_EEXIST
     "ETIMEOUT",  //  JOBD_ETIMEOUT
+    "EINVAL",    //  JOBD_EINVAL
 };
 static_assert (sizeof s_names / sizeof s_names[0] == JOBD_EFIRST - JOBD_ELAST + 1,
                "every jobd error code from JOBD_EFIRST to JOBD_ELAST has its name in s_names");
@@ -88,6 +89,8 @@ jobd_strerror (int err)
             return "already exists";
         case JOBD_ETIMEOUT:
             return "no answer before the deadline";
+        case JOBD_EINVAL:
+            return "invalid submission";
         default:
             break;
     }

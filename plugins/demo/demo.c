@@ -1,6 +1,7 @@
 //  The demo plugin: a pretend backend of kind "demo" that moves its jobs through their lifecycle,
 //  so that a newcomer sees jobd work before any Spark or Kafka is around.
 #include "jobd_plugin_sdk.h"
+#include <jansson.h>
 #include <string.h>
 
 static const jobd_conf_key_t s_config[] = {
@@ -195,6 +196,52 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     return jobd_sdk_loop_run (&loop, pipe, bus, events, self);
 }
 
+//  A demo submission: backend "demo" (or none), a string name, and no key but jobd's own and
+//  `demo` (a boolean). Pure: the spec only.
+static int
+s_validate (void *state, const jobd_host_t *host, const jobd_submission_t *submission, char *reason,
+            size_t reason_size)
+{
+    (void)state;
+    (void)host;
+    if (submission->backend && strcmp (submission->backend, "demo") != 0) {
+        snprintf (reason, reason_size, "backend '%s': demo jobs run on backend 'demo' only",
+                  submission->backend);
+        return JOBD_EINVAL;
+    }
+    json_error_t error;
+    json_t *spec = submission->spec ? json_loads (submission->spec, 0, &error) : json_object ();
+    int rc = JOBD_EINVAL;
+    const char *key;
+    json_t *value;
+    if (!json_is_object (spec))
+        snprintf (reason, reason_size, "the spec is not a JSON object");
+    else
+        rc = 0;
+    json_object_foreach (rc ? NULL : spec, key, value)
+    {
+        bool string =
+            strcmp (key, "kind") == 0 || strcmp (key, "name") == 0 || strcmp (key, "backend") == 0;
+        if (strcmp (key, "demo") == 0 ? !json_is_boolean (value)
+                                      : string && !json_is_string (value)) {
+            snprintf (reason, reason_size, "key '%s' must be a %s", key,
+                      string ? "string" : "boolean");
+            rc = JOBD_EINVAL;
+        } else if (strcmp (key, "demo") != 0 && !jobd_sdk_spec_common (key)) {
+            snprintf (reason, reason_size,
+                      "unknown key '%s' (a demo spec takes demo, kind, name, backend)", key);
+            rc = JOBD_EINVAL;
+        }
+        if (rc)
+            break;
+    }
+    json_decref (spec);
+    return rc;
+}
+
+static const char *const s_kinds[] = {"demo", NULL};
+
 JOBD_PLUGIN_DEFINE (.name = "demo", .version = "1.0.0",
                     .description = "a pretend backend that moves demo jobs through their lifecycle",
-                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy);
+                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy,
+                    .kinds = s_kinds, .validate = s_validate);

@@ -934,7 +934,13 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     return 0;
 }
 
+//  Kafka jobs are started by their producers and followed from their status events: this plugin
+//  takes no submission (ABI 1.4: an empty list), so a `submit` of kind kafka is refused at once
+//  rather than left QUEUED for ever.
+static const char *const s_kinds[] = {NULL};
+
 JOBD_PLUGIN_DEFINE (.name = "kafka-listener", .version = "0.1.0",
                     .description = "follows Kafka jobs from their status events; publishes "
                                    "transitions to Kafka",
-                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy);
+                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy,
+                    .kinds = s_kinds);

@@ -2,6 +2,7 @@
 //  server): the requests it takes for submit, poll and kill, and what their replies mean.
 #include "sp_backend.h"
 #include "sp_json.h"
+#include "sp_spec.h"
 #include <jansson.h>
 #include <string.h>
 
@@ -62,26 +63,6 @@ sp_backend_lists (const sp_backend_t *self)
            (self->kind == SP_STANDALONE && self->ui_url[0]);
 }
 
-//  Copies the spec's string values of object key into a fresh object (Spark wants strings).
-static json_t *
-s_string_map (const json_t *spec, const char *key)
-{
-    json_t *out = json_object ();
-    const char *name;
-    json_t *value;
-    json_object_foreach (json_object_get (spec, key), name, value)
-    {
-        if (json_is_string (value))
-            json_object_set (out, name, value);
-        else if (json_is_integer (value) || json_is_real (value) || json_is_boolean (value)) {
-            char *text = json_dumps (value, JSON_ENCODE_ANY);
-            json_object_set_new (out, name, json_string (text));
-            free (text);
-        }
-    }
-    return out;
-}
-
 void
 sp_backend_tag (const char *job_id, uint32_t attempt, char *tag, size_t tag_size)
 {
@@ -103,59 +84,15 @@ sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag
                   self->name, self->kind == SP_YARN ? "yarn" : "history");
         return JOBD_ESTATE;
     }
-    json_error_t error;
-    json_t *spec = spec_text ? json_loads (spec_text, 0, &error) : NULL;
-    const char *resource =
-        sp_json_str_or (spec, "appResource", sp_json_str_or (spec, "file", NULL));
-    if (!json_is_object (spec) || !resource) {
-        snprintf (reason, reason_size, "the spec has no appResource (the jar or .py to run)");
-        json_decref (spec);
-        return JOBD_ESTATE;
-    }
-    const char *main_class = sp_json_str_or (spec, "mainClass", NULL);
-    json_t *args = json_object_get (spec, "args");
-    json_t *properties = s_string_map (spec, "sparkProperties");
-    json_t *body = json_object ();
-    if (self->kind == SP_STANDALONE) {
-        //  The portable create request (reference §1.4): appArgs, environmentVariables and
-        //  spark.app.name always; every property a string.
-        json_object_set_new (properties, "spark.app.name", json_string (name ? name : tag));
-        json_object_set_new (properties, "spark.jobd.id", json_string (job_id));
-        if (!json_object_get (properties, "spark.master") && self->master[0])
-            json_object_set_new (properties, "spark.master", json_string (self->master));
-        if (!json_object_get (properties, "spark.submit.deployMode"))
-            json_object_set_new (properties, "spark.submit.deployMode", json_string ("cluster"));
-        json_object_set_new (body, "action", json_string ("CreateSubmissionRequest"));
-        json_object_set_new (body, "clientSparkVersion", json_string (""));
-        json_object_set_new (body, "appResource", json_string (resource));
-        json_object_set_new (
-            body, "mainClass",
-            json_string (main_class ? main_class : "org.apache.spark.deploy.SparkSubmit"));
-        json_object_set (body, "appArgs", json_is_array (args) ? args : json_array ());
-        json_object_set_new (body, "sparkProperties", properties);
-        json_object_set_new (body, "environmentVariables",
-                             s_string_map (spec, "environmentVariables"));
-        *method = "POST";
+    //  The spec's keys, checked and mapped by the one table (sp_spec.c, SPECS.md).
+    sp_spec_job_t job = {.job_id = job_id, .tag = tag, .name = name, .master = self->master};
+    *method = "POST";
+    if (self->kind == SP_STANDALONE)
         snprintf (url, url_size, "%s/v1/submissions/create", self->url);
-    } else {
-        //  Livy: the batch name is jobd's tag, so that a restart finds it again (GET /batches).
-        char yarn_tag[JOBD_ID_MAX + 16];
-        snprintf (yarn_tag, sizeof yarn_tag, "jobd-%s", job_id);
-        json_object_set_new (properties, "spark.yarn.tags", json_string (yarn_tag));
-        json_object_set_new (body, "file", json_string (resource));
-        if (main_class)
-            json_object_set_new (body, "className", json_string (main_class));
-        if (json_is_array (args))
-            json_object_set (body, "args", args);
-        json_object_set_new (body, "name", json_string (tag));
-        json_object_set_new (body, "conf", properties);
-        *method = "POST";
+    else
         snprintf (url, url_size, "%s/batches", self->url);
-    }
-    *body_p = json_dumps (body, JSON_COMPACT);
-    json_decref (body);
-    json_decref (spec);
-    return *body_p ? 0 : -ENOMEM;
+    return sp_spec_body (spec_text, self->kind == SP_LIVY ? SP_SPEC_LIVY : SP_SPEC_STANDALONE, &job,
+                         body_p, reason, reason_size);
 }
 
 void

@@ -59,9 +59,9 @@ bool sp_backend_lists (const sp_backend_t *self);
 void sp_backend_tag (const char *job_id, uint32_t attempt, char *tag, size_t tag_size);
 
 //  The request that submits job_id under tag (spec: the submit spec, a JSON object as text).
-//  Writes the method, URL and a fresh body (free it). Returns 0, or JOBD_ESTATE with a reason
-//  when this backend cannot submit (YARN and history servers follow jobs only) or the spec is
-//  unusable.
+//  Writes the method, URL and a fresh body (free it; sp_spec_body). Returns 0, or JOBD_ESTATE
+//  with a reason when this backend cannot submit (YARN and history servers follow jobs only),
+//  or JOBD_EINVAL when the spec is unusable (sp_spec_check).
 int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag,
                        const char *name, const char *spec, const char **method, char *url,
                        size_t url_size, char **body_p, char *reason, size_t reason_size);

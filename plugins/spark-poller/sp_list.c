@@ -1,6 +1,7 @@
 //  What backends say of jobs (spark-poller): lists, per-job statuses, relaunched drivers, Livy
 //  batches found by name.
 #include "sp_poller_internal.h"
+#include "sp_spec.h"
 #include <string.h>
 
 //  A standalone driver that ended RELAUNCHING: dead under this id, alive under a new one the
@@ -134,7 +135,9 @@ s_list_one (const sp_status_t *status, void *arg)
         if (!sp_reason_ask (self, job, status))
             sp_list_apply_status (self, job, status);
     } else if (status->name[0] && zhashx_size (self->resuming)) {
-        const char *id = (const char *)zhashx_lookup (self->resuming, status->name);
+        char tag[JOBD_NAME_MAX + 1]; //  the batch name is "<job name> [<tag>]" (sp_spec.h)
+        const char *id = (const char *)zhashx_lookup (
+            self->resuming, sp_spec_livy_tag (status->name, tag, sizeof tag));
         job = id ? (sp_job_t *)zhashx_lookup (self->jobs, id) : NULL;
         if (job && job->resume && job->backend == call->backend)
             s_adopt (self, job, status);

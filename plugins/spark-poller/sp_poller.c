@@ -466,7 +466,10 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     return jobd_sdk_loop_run (&loop, pipe, bus, events, self);
 }
 
+static const char *const s_kinds[] = {"spark", NULL};
+
 JOBD_PLUGIN_DEFINE (.name = "spark-poller", .version = "0.1.0",
                     .description = "submits, follows and cancels Spark jobs (standalone, livy, "
                                    "yarn, history)",
-                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy);
+                    .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy,
+                    .kinds = s_kinds, .validate = sp_submit_validate);

@@ -261,6 +261,12 @@ bool sp_submit_marked (const sp_job_t *job, const jobd_job_t *record);
 //  Sends the create request of a marked job.
 void sp_submit_send_create (sp_poller_t *self, sp_job_t *job, const jobd_job_t *record);
 
+//  The plugin's validate (ABI 1.4): a spark submission names a configured backend that submits
+//  (standalone or livy) and its spec passes sp_spec_check for that backend. Pure: reads the
+//  backends' names and kinds, which init set and run never changes.
+int sp_submit_validate (void *state, const jobd_host_t *host, const jobd_submission_t *submission,
+                        char *reason, size_t reason_size);
+
 //  Submits a queued job: its submission mark first, then its create (sp_submit_send_create); a
 //  job whose backend the poller does not have is reported FAILED.
 void sp_submit_job (sp_poller_t *self, const jobd_job_t *record);

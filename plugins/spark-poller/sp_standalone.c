@@ -1,6 +1,7 @@
 //  spark-poller: the standalone master's REST submission server (reference §1) and its web UI
 //  JSON (§1.10), read into statuses.
 #include "sp_json.h"
+#include "sp_spec.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,11 +301,16 @@ s_memory_mb (const char *text)
 int
 sp_created_from_spec (const char *spec_text, sp_created_t *wanted, char *main_class, size_t size)
 {
-    json_t *spec = spec_text ? sp_json_load (spec_text, strlen (spec_text)) : NULL;
-    json_t *properties = json_object_get (spec, "sparkProperties");
-    //  What sp_backend_submit sends: the spec's main class, or SparkSubmit.
+    //  What sp_backend_submit sends (sp_spec_body): the same table reads the spec's Livy and REST
+    //  keys (className, driverCores, conf...) the same way here.
+    sp_spec_job_t job = {.job_id = "", .tag = ""};
+    char *text = NULL;
+    int rc = sp_spec_guess (spec_text, SP_SPEC_STANDALONE, &job, &text);
+    json_t *body = text ? sp_json_load (text, strlen (text)) : NULL;
+    free (text);
+    json_t *properties = json_object_get (body, "sparkProperties");
     sp_copy (main_class, size,
-             sp_json_str_or (spec, "mainClass", "org.apache.spark.deploy.SparkSubmit"));
+             sp_json_str_or (body, "mainClass", "org.apache.spark.deploy.SparkSubmit"));
     wanted->main_class = main_class;
     //  The master's defaults: 1 core, 1024 MB (reference 1.4). A value jobd cannot read as the
     //  master does is left out of the comparison.
@@ -318,9 +324,8 @@ sp_created_from_spec (const char *spec_text, sp_created_t *wanted, char *main_cl
                                                          : -1;
     json_t *memory = json_object_get (properties, "spark.driver.memory");
     wanted->memory_mb = !memory ? 1024 : s_memory_mb (json_string_value (memory));
-    int rc = json_is_object (spec) ? 0 : JOBD_EPROTO;
-    json_decref (spec);
-    return rc;
+    json_decref (body);
+    return rc == 0 ? 0 : JOBD_EPROTO;
 }
 
 typedef struct {

@@ -1,5 +1,6 @@
 //  Submissions (spark-poller): the submission mark, the create request, and its answer.
 #include "sp_poller_internal.h"
+#include "sp_spec.h"
 #include <string.h>
 
 //  A create on this master was answered with driver id: the newest known, on every backend with
@@ -160,4 +161,43 @@ sp_submit_job (sp_poller_t *self, const jobd_job_t *record)
         sp_submit_send_create (self, job, record);
     else
         s_mark (self, job);
+}
+
+int
+sp_submit_validate (void *state, const jobd_host_t *host, const jobd_submission_t *submission,
+                    char *reason, size_t reason_size)
+{
+    (void)host;
+    sp_poller_t *self = (sp_poller_t *)state;
+    //  Only what init set and run never changes: the backends' names and kinds.
+    const char *name = submission->backend;
+    sp_backend_t *backend = name ? sp_poller_backend (self, name) : NULL;
+    if (!backend) {
+        char names[400] = "";
+        size_t used = 0;
+        for (size_t index = 0; index < self->backend_count && used < sizeof names; index++)
+            if (self->backends[index].kind == SP_STANDALONE ||
+                self->backends[index].kind == SP_LIVY)
+                used += (size_t)snprintf (names + used, sizeof names - used, "%s%s",
+                                          used ? ", " : "", self->backends[index].name);
+        if (name)
+            snprintf (reason, reason_size,
+                      "no backend named '%s'; backends that take submissions: %s", name,
+                      names[0] ? names : "none");
+        else
+            snprintf (reason, reason_size,
+                      "no backend given (key 'backend'); backends that take submissions: %s",
+                      names[0] ? names : "none");
+        return JOBD_EINVAL;
+    }
+    if (backend->kind != SP_STANDALONE && backend->kind != SP_LIVY) {
+        snprintf (reason, reason_size,
+                  "backend '%s' (%s) follows jobs only: submit through a standalone or livy "
+                  "backend, or `jobctl track` the application",
+                  backend->name, backend->kind == SP_YARN ? "yarn" : "history");
+        return JOBD_EINVAL;
+    }
+    return sp_spec_check (submission->spec,
+                          backend->kind == SP_LIVY ? SP_SPEC_LIVY : SP_SPEC_STANDALONE, reason,
+                          reason_size);
 }

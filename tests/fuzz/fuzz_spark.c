@@ -1,7 +1,9 @@
 //  Fuzz target: spark-poller's parsers. The first byte picks the parser and the HTTP status; the
 //  rest is the body, as a backend might send it.
 #include "sp_jlist.h"
+#include "sp_spec.h"
 #include "sp_status.h"
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +73,29 @@ s_spec_and_ids (const char *body, size_t length)
     char *second = text + strlen (text) / 2;
     char first[256];
     snprintf (first, sizeof first, "%.*s", (int)(second - text), text);
+    //  The spec table: the check and the body agree (one table), for both backends; a body is
+    //  JSON; a Livy batch name gives its tag back, whatever the job's name.
+    for (int target = SP_SPEC_STANDALONE; target <= SP_SPEC_LIVY; target++) {
+        char reason[256], *made = NULL;
+        sp_spec_job_t job = {.job_id = "job-1", .tag = "jobd-job-1", .name = first};
+        int checked = sp_spec_check (text, (sp_spec_target_t)target, reason, sizeof reason);
+        int built =
+            sp_spec_body (text, (sp_spec_target_t)target, &job, &made, reason, sizeof reason);
+        json_t *parsed = made ? json_loads (made, 0, NULL) : NULL;
+        bool bad = checked != built || (built == 0) != (made != NULL) ||
+                   (made && !json_is_object (parsed));
+        json_decref (parsed);
+        if (bad)
+            __builtin_trap ();
+        free (made);
+        if (sp_spec_guess (text, (sp_spec_target_t)target, &job, &made) == 0 && !made)
+            __builtin_trap ();
+        free (made);
+    }
+    char batch[SP_SPEC_NAME_MAX + 1], tag[SP_SPEC_NAME_MAX + 1];
+    sp_spec_livy_name (first, "jobd-job-1-2", batch, sizeof batch);
+    if (strcmp (sp_spec_livy_tag (batch, tag, sizeof tag), "jobd-job-1-2") != 0)
+        __builtin_trap ();
     int forward = 0, backward = 0;
     int rc = sp_driver_id_order (first, second, &forward);
     if (rc != sp_driver_id_order (second, first, &backward) ||

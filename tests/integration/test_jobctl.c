@@ -82,8 +82,9 @@ test_lifecycle_through_jobctl (void **state)
     //  Two demo jobs: demo-1 (job-1) succeeds, job-2 fails with a reason.
     char spec[400];
     snprintf (spec, sizeof spec, "%s/spec.json", s_harness.dir);
+    //  A demo spec takes demo's own keys only (issue 13: unknown keys are refused).
     s_write (spec, "{\"name\": \"nightly-etl\", \"kind\": \"demo\", \"backend\": \"demo\", "
-                   "\"appResource\": \"hdfs:///jobs/etl.jar\"}");
+                   "\"demo\": true}");
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "submit", spec, NULL), 0);
     assert_string_equal (out, "job-1\n");
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "submit", spec, NULL), 0);

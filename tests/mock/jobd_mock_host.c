@@ -466,6 +466,19 @@ jobd_mock_host_start (jobd_mock_host_t *self, const jobd_plugin_t *plugin, char 
 }
 
 int
+jobd_mock_host_validate (jobd_mock_host_t *self, const char *kind, const char *backend,
+                         const char *name, const char *spec, char *reason, size_t reason_size)
+{
+    assert (self->actor); //  started: the state validate reads is init's
+    reason[0] = 0;
+    if (!JOBD_PLUGIN_HAS (self->plugin, validate) || !self->plugin->validate)
+        return 0;
+    jobd_submission_t submission = {
+        .size = sizeof submission, .kind = kind, .name = name, .backend = backend, .spec = spec};
+    return self->plugin->validate (self->state, &self->host, &submission, reason, reason_size);
+}
+
+int
 jobd_mock_host_stop (jobd_mock_host_t *self)
 {
     if (!self->actor)

@@ -47,6 +47,12 @@ const jobd_plugin_t *jobd_mock_host_load (jobd_mock_host_t *self, const char *pl
 int jobd_mock_host_start (jobd_mock_host_t *self, const jobd_plugin_t *plugin, char *reason,
                           size_t reason_size);
 
+//  Checks a submission as jobd's broker does, with the started plugin's validate (ABI 1.4): on
+//  this thread, while run runs. Returns what validate returned (reason filled), or 0 when the
+//  plugin has no validate (a submission of its kinds is accepted unchecked).
+int jobd_mock_host_validate (jobd_mock_host_t *self, const char *kind, const char *backend,
+                             const char *name, const char *spec, char *reason, size_t reason_size);
+
 //  Sends $TERM, waits for run to return and calls destroy. Returns what run returned (0 when it
 //  was not running).
 int jobd_mock_host_stop (jobd_mock_host_t *self);

@@ -305,7 +305,7 @@ test_host_reads_encoded (void **state)
     assert_int_equal (jobd_plugin_loader_start (loader, NULL), 1);
     const jobd_host_t *host = jobd_plugin_loader_host (loader, "future");
     assert_non_null (host);
-    assert_int_equal (host->abi_minor, 3);
+    assert_int_equal (host->abi_minor, JOBD_PLUGIN_ABI_MINOR);
     assert_true (JOBD_HOST_HAS (host, job_read) && JOBD_HOST_HAS (host, job_scan_encoded));
 
     s_seen_t seen = {0};

@@ -187,6 +187,46 @@ test_refuses_negative_jobs (void **state)
     jobd_mock_host_destroy (&host);
 }
 
+//  ABI 1.4: demo takes kind demo, and checks its backend, its keys and their types.
+static void
+test_validates_submissions (void **state)
+{
+    const char *config[] = {"step", "1h", NULL};
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (config, &plugin);
+    assert_true (JOBD_PLUGIN_HAS (plugin, kinds) && JOBD_PLUGIN_HAS (plugin, validate));
+    assert_string_equal (plugin->kinds[0], "demo");
+    assert_null (plugin->kinds[1]);
+    jobd_mock_host_destroy (&host);
+    host = s_start (config);
+    char reason[256];
+    assert_int_equal (jobd_mock_host_validate (host, "demo", "demo", "n",
+                                               "{\"kind\":\"demo\",\"name\":\"n\",\"demo\":true,"
+                                               "\"max_runtime\":\"1h\"}",
+                                               reason, sizeof reason),
+                      0);
+    assert_int_equal (
+        jobd_mock_host_validate (host, "demo", NULL, NULL, NULL, reason, sizeof reason), 0);
+    const struct {
+        const char *backend, *spec, *words;
+    } refused[] = {
+        {"livy", "{}", "backend 'livy': demo jobs run on backend 'demo' only"},
+        {NULL, "{\"appResource\":\"a.jar\"}", "unknown key 'appResource'"},
+        {NULL, "{\"demo\":1}", "key 'demo' must be a boolean"},
+        {NULL, "{\"name\":2}", "key 'name' must be a string"},
+        {NULL, "[]", "not a JSON object"},
+        {NULL, "{", "not a JSON object"},
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused[0]; index++) {
+        assert_int_equal (jobd_mock_host_validate (host, "demo", refused[index].backend, NULL,
+                                                   refused[index].spec, reason, sizeof reason),
+                          JOBD_EINVAL);
+        if (!strstr (reason, refused[index].words))
+            fail_msg ("%s: '%s' lacks '%s'", refused[index].spec, reason, refused[index].words);
+    }
+    s_stop (&host);
+}
+
 int
 main (void)
 {
@@ -197,6 +237,7 @@ main (void)
         cmocka_unit_test_teardown (test_resume_from_store, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_submits_jobs_at_start, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_refuses_negative_jobs, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_validates_submissions, jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -203,6 +203,49 @@ test_refuses_bad_cancel_retries (void **state)
     jobd_mock_host_destroy (&host);
 }
 
+//  ABI 1.4: spark-poller takes kind spark, and checks the backend and the spec for it.
+static void
+test_validates_submissions (void **state)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (&plugin);
+    jobd_mock_host_set (host, "backend/livy/type", "livy");
+    jobd_mock_host_set (host, "backend/livy/url", "http://127.0.0.1:9");
+    jobd_mock_host_set (host, "backend/rm/type", "yarn");
+    jobd_mock_host_set (host, "backend/rm/url", "http://127.0.0.1:9");
+    assert_string_equal (plugin->kinds[0], "spark");
+    char reason[256] = "";
+    assert_int_equal (jobd_mock_host_start (host, plugin, reason, sizeof reason), 0);
+    const char *livy = "{\"file\":\"a.jar\",\"numExecutors\":2,\"proxyUser\":\"a\"}";
+    assert_int_equal (
+        jobd_mock_host_validate (host, "spark", "livy", "n", livy, reason, sizeof reason), 0);
+    const struct {
+        const char *backend, *spec, *words;
+    } refused[] = {
+        {NULL, "{\"file\":\"a.jar\"}", "no backend given"},
+        {"nope", "{\"file\":\"a.jar\"}",
+         "no backend named 'nope'; backends that take "
+         "submissions: "},
+        {"rm", "{\"file\":\"a.jar\"}", "backend 'rm' (yarn) follows jobs only"},
+        {"master", livy, "'proxyUser' is not taken by a standalone backend"},
+        {"livy", "{\"file\":\"a.jar\",\"numExecutors\":\"2\"}", "'numExecutors' must be"},
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused[0]; index++) {
+        assert_int_equal (jobd_mock_host_validate (host, "spark", refused[index].backend, "n",
+                                                   refused[index].spec, reason, sizeof reason),
+                          JOBD_EINVAL);
+        if (!strstr (reason, refused[index].words))
+            fail_msg ("%s: '%s' lacks '%s'", refused[index].spec, reason, refused[index].words);
+    }
+    //  The backends that take submissions are named (in config order), never rm.
+    jobd_mock_host_validate (host, "spark", "nope", "n", livy, reason, sizeof reason);
+    assert_non_null (strstr (reason, "master"));
+    assert_non_null (strstr (reason, "livy"));
+    assert_null (strstr (reason, "rm"));
+    assert_int_equal (jobd_mock_host_stop (host), 0);
+    jobd_mock_host_destroy (&host);
+}
+
 int
 main (void)
 {
@@ -211,6 +254,7 @@ main (void)
         cmocka_unit_test_teardown (test_refused_mark_is_not_submitted, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_reports_status, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_refuses_bad_cancel_retries, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_validates_submissions, jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

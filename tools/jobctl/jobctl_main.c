@@ -53,7 +53,9 @@ typedef struct {
 static const char *s_usage_text =
     "Usage: jobctl [GLOBAL OPTIONS] COMMAND [ARGS]\n"
     "Talks to jobd. Commands:\n"
-    "  submit FILE|-              submit a job from a JSON spec; prints the new job id\n"
+    "  submit FILE|-              submit a job from a JSON spec; prints the new job id;\n"
+    "                             a spec its kind's plugin refuses, or a kind no\n"
+    "                             running plugin takes, exits 1 with the reason\n"
     "  track EXT --kind K --backend B [--name N] [--state S]\n"
     "                             follow a job that already runs at a backend\n"
     "  ls [--state S[,S]] [--kind K] [--name TEXT] [--limit N]\n"
