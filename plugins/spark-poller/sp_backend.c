@@ -158,6 +158,28 @@ sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag
     return *body_p ? 0 : -ENOMEM;
 }
 
+int
+sp_backend_id_length (const char *ext)
+{
+    return (int)strcspn (ext, "@");
+}
+
+void
+sp_backend_livy_ext (const char *id, const char *name, char *ext, size_t ext_size)
+{
+    if (name && *name && strlen (id) + strlen (name) + 2 <= ext_size)
+        snprintf (ext, ext_size, "%s@%s", id, name);
+    else
+        snprintf (ext, ext_size, "%s", id);
+}
+
+bool
+sp_backend_livy_other (const char *ext, const char *name)
+{
+    const char *at = strchr (ext, '@');
+    return at && name && *name && strcmp (at + 1, name) != 0;
+}
+
 void
 sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size)
 {
@@ -170,7 +192,8 @@ sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_
             break;
         case SP_LIVY:
             if (ext)
-                snprintf (url, url_size, "%s/batches/%s", self->url, ext);
+                snprintf (url, url_size, "%s/batches/%.*s", self->url, sp_backend_id_length (ext),
+                          ext);
             else
                 sp_backend_list_url (self, 0, url, url_size);
             break;
@@ -237,7 +260,7 @@ sp_backend_kill (const sp_backend_t *self, const char *ext, const char **method,
             break;
         case SP_LIVY:
             *method = "DELETE";
-            snprintf (url, url_size, "%s/batches/%s", self->url, ext);
+            snprintf (url, url_size, "%s/batches/%.*s", self->url, sp_backend_id_length (ext), ext);
             break;
         case SP_YARN:
             *method = "PUT";

@@ -66,6 +66,20 @@ int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char 
                        const char *name, const char *spec, const char **method, char *url,
                        size_t url_size, char **body_p, char *reason, size_t reason_size);
 
+//  Livy restarted without recovery numbers its batches from 0 again, and exposes nothing of its
+//  own restarts (no start time, no instance id): what identifies a batch across restarts is its
+//  id with the name jobd gave it (its tag, unique per job and attempt). A Livy job's ext is
+//  "ID@NAME" (README, "Incarnations"): a new job's batch never takes a finished job's ext, and a
+//  batch that now bears another name under a known id is not the job's. Plain ids (tracked
+//  batches, records of older jobds) are read as before.
+//  The length of the backend's own id at the start of an ext (the part before '@').
+int sp_backend_id_length (const char *ext);
+//  Livy: the ext of batch id named name (the id alone when name is empty or too long).
+void sp_backend_livy_ext (const char *id, const char *name, char *ext, size_t ext_size);
+//  Livy: whether a batch listed or polled under ext's id, named name, is another batch than the
+//  one ext names (Livy restarted and gave the id again). False for plain ids and unnamed batches.
+bool sp_backend_livy_other (const char *ext, const char *name);
+
 //  The request that polls one job (ext), or the backend's list (ext NULL; Livy: its first page).
 void sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size);
 

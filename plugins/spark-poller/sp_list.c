@@ -44,9 +44,31 @@ s_relaunched (sp_poller_t *self, sp_job_t *job)
     }
 }
 
+//  Livy answered for the job's batch id with a batch of another name: Livy restarted without
+//  recovery and gave the id to a new batch; the job's own batch is gone with what Livy knew of
+//  it. That is certain, so LOST at once, saying why (not after the grace of an unknown id).
+static void
+s_id_reused (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
+{
+    char error[600];
+    snprintf (error, sizeof error,
+              "backend %s now gives batch id %.*s to another batch (named %s): Livy restarted "
+              "without recovery and numbers its batches from 0 again; the batch of this job (%s) "
+              "is gone from Livy, and its outcome is unknown (look for it in the cluster)",
+              job->backend->name, sp_backend_id_length (job->ext), job->ext, status->name,
+              job->ext + sp_backend_id_length (job->ext) + 1);
+    self->host->log (self->host, JOBD_LOG_WARN, "%s: %s", job->id, error);
+    sp_job_observe (self, job, JOBD_STATE_LOST, NULL, error);
+}
+
 void
 sp_list_apply_status (sp_poller_t *self, sp_job_t *job, const sp_status_t *given)
 {
+    if (job->backend->kind == SP_LIVY && given->known &&
+        sp_backend_livy_other (job->ext, given->name)) {
+        s_id_reused (self, job, given);
+        return;
+    }
     sp_status_t explained;
     const sp_status_t *status = given;
     if (given->state == JOBD_STATE_FAILED && !given->error[0]) {
@@ -111,7 +133,9 @@ s_adopt (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
 {
     zhashx_delete (self->resuming, job->tag);
     job->resume = false;
-    sp_job_set_ext (self, job, status->id);
+    char ext[JOBD_ID_MAX + 1];
+    sp_backend_livy_ext (status->id, status->name, ext, sizeof ext);
+    sp_job_set_ext (self, job, ext);
     self->host->log (self->host, JOBD_LOG_INFO,
                      "%s: batch %s named %s is already at backend %s: following it, not "
                      "submitting again",
@@ -119,7 +143,21 @@ s_adopt (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
     //  QUEUED moves on with the batch id; a batch with no news yet (recovering) is SUBMITTED.
     jobd_state_t state = status->state != JOBD_STATE_NONE ? status->state : JOBD_STATE_SUBMITTED;
     if (!sp_reason_ask (self, job, status))
-        sp_job_observe (self, job, state, status->id, status->error);
+        sp_job_observe (self, job, state, ext, status->error);
+}
+
+//  The job a list item is: Livy's by its id and name first (README, "Incarnations"), then by the
+//  id alone (tracked batches, records of older jobds).
+static sp_job_t *
+s_listed_job (sp_poller_t *self, const sp_backend_t *backend, const sp_status_t *status)
+{
+    sp_job_t *job = NULL;
+    if (backend->kind == SP_LIVY && status->name[0]) {
+        char ext[JOBD_ID_MAX + 1];
+        sp_backend_livy_ext (status->id, status->name, ext, sizeof ext);
+        job = sp_job_by_ext (self, backend, ext);
+    }
+    return job ? job : sp_job_by_ext (self, backend, status->id);
 }
 
 static bool
@@ -128,7 +166,7 @@ s_list_one (const sp_status_t *status, void *arg)
     sp_call_t *call = (sp_call_t *)arg;
     sp_poller_t *self = call->self;
     call->count++;
-    sp_job_t *job = sp_job_by_ext (self, call->backend, status->id);
+    sp_job_t *job = s_listed_job (self, call->backend, status);
     if (job) {
         job->seen = true;
         if (!sp_reason_ask (self, job, status))

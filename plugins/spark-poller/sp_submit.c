@@ -54,10 +54,14 @@ sp_submit_create_done (sp_poller_t *self, sp_backend_t *backend, const char *job
         return rc == 0 || rc == JOBD_ESTATE ? 0 : -1;
     }
     if (rc == 0) {
+        char ext[JOBD_ID_MAX + 1];
+        snprintf (ext, sizeof ext, "%s", status.id);
         if (job->backend->kind == SP_STANDALONE)
             s_note_created (self, job->backend, status.id);
-        sp_job_set_ext (self, job, status.id);
-        sp_job_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
+        else //  the batch is named with the tag (sp_backend_create)
+            sp_backend_livy_ext (status.id, job->tag, ext, sizeof ext);
+        sp_job_set_ext (self, job, ext);
+        sp_job_observe (self, job, JOBD_STATE_SUBMITTED, ext, NULL);
         return 0;
     }
     if (rc == JOBD_ESTATE && !status.standby) {

@@ -1,0 +1,257 @@
+//  spark-poller across backend restarts that reuse ids (issue 13, item 4): Livy restarted without
+//  recovery numbers its batches from 0 again while jobs are in flight and finished jobs hold the
+//  same ids; new jobs are followed to their end, the job whose batch Livy forgot goes LOST saying
+//  why, and no observation is refused. The YARN RM's new cluster timestamp keeps its ids apart.
+#include "harness_spark.h"
+#include "jobd_map.h"
+#include "jobd_plugin.h"
+#include "jobd_store.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static harness_proc_t s_sim;
+static int s_port;
+
+static json_t *
+s_sim_call (const char *method, const char *path, const char *body)
+{
+    json_t *reply = harness_spark_call (s_port, method, path, body);
+    if (!reply)
+        fail_msg ("spark-sim %s %s failed (above)", method, path);
+    return reply;
+}
+
+static int
+s_setup (void **state)
+{
+    static harness_t sim_dir;
+    harness_init (&sim_dir, "spark-incarnations-sim");
+    s_port = harness_spark_sim (&s_sim, &sim_dir, NULL);
+    assert_true (s_port > 0);
+    *state = &sim_dir;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    kill (s_sim.pid, SIGTERM);
+    harness_proc_finish (&s_sim, 10000);
+    harness_fini ((harness_t *)*state);
+    return 0;
+}
+
+//  jobd with Livy and YARN on the simulator. lost_after is long: a job that goes LOST within the
+//  tests' deadlines did so because the poller knew its batch was gone, not after a grace.
+static void
+s_start (harness_t *harness)
+{
+    char extra[2048];
+    snprintf (extra, sizeof extra,
+              "plugins\n"
+              "    spark-poller\n"
+              "        path = %s/plugins/spark-poller.so\n"
+              "        interval_min = 50ms\n"
+              "        interval_max = 200ms\n"
+              "        list_interval = 200ms\n"
+              "        lost_after = 120s\n"
+              "        backend\n"
+              "            livy\n"
+              "                type = livy\n"
+              "                url = http://127.0.0.1:%d\n"
+              "            yarn\n"
+              "                type = yarn\n"
+              "                url = http://127.0.0.1:%d\n",
+              harness_build_dir (), s_port, s_port);
+    harness_write_config (harness, extra);
+    assert_true (harness_start (harness) > 0);
+    assert_true (harness_wait_ready (harness, 10000));
+}
+
+//  Sends one event (consumed) to the admin endpoint; writes the job it names to id.
+static void
+s_send (harness_t *harness, jobd_event_t *event, char *id, size_t size)
+{
+    uint8_t *data;
+    size_t data_size;
+    assert_int_equal (jobd_event_encode (event, &data, &data_size, NULL, 0), 0);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    assert_int_equal (harness_request (harness, data, data_size, &reply, 5000), 0);
+    assert_true (jobd_map_string (&reply.data, "job", id, size));
+    msgpack_unpacked_destroy (&reply);
+    free (data);
+    jobd_event_destroy (&event);
+}
+
+static void
+s_submit (harness_t *harness, const char *scenario, char *id, size_t size)
+{
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "test");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->backend, "livy");
+    char spec[1024];
+    snprintf (spec, sizeof spec,
+              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"com.example.Etl\","
+              "\"args\":[],\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
+              scenario);
+    jobd_event_set (&submit->spec, spec);
+    s_send (harness, submit, id, size);
+}
+
+//  The job's record from the store (jobd stopped). Fresh.
+static jobd_job_t *
+s_stored (harness_t *harness, const char *id)
+{
+    jobd_store_t *store = NULL;
+    char reason[256];
+    assert_int_equal (
+        jobd_store_open (harness->store, JOBD_STORE_RDONLY, 0, &store, reason, sizeof reason), 0);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (store, id, &job), 0);
+    jobd_store_destroy (&store);
+    return job;
+}
+
+//  The batch id of a Livy job's ext ("ID@NAME").
+static long
+s_batch (const jobd_job_t *job)
+{
+    assert_non_null (job->ext);
+    return strtol (job->ext, NULL, 10);
+}
+
+static void
+test_livy_restart_reuses_ids (void **state)
+{
+    (void)state;
+    harness_t harness;
+    harness_init (&harness, "spark-incarnations-livy");
+    s_start (&harness);
+    //  Before: one job finished (batch 0), one running (batch 1).
+    char done[64], flying[64], late[64], later[64];
+    s_submit (&harness, "queue=50,run=100,outcome=success", done, sizeof done);
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 1, 10000));
+    s_submit (&harness, "queue=50,run=600000,outcome=success", flying, sizeof flying);
+    assert_true (harness_wait_count (&harness, JOBD_STATE_RUNNING, 1, 10000));
+
+    //  Livy restarts without recovery: batch ids start at 0 again.
+    json_decref (s_sim_call ("POST", "/sim/restart", "{\"backend\":\"livy\"}"));
+    s_submit (&harness, "queue=50,run=600000,outcome=success", late, sizeof late);
+    s_submit (&harness, "queue=50,run=600000,outcome=success", later, sizeof later);
+
+    //  The new jobs run (their batches took ids 0 and 1); the job whose batch Livy forgot is LOST
+    //  long before lost_after, saying why.
+    assert_true (harness_wait_count (&harness, JOBD_STATE_RUNNING, 2, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_LOST, 1, 10000));
+    assert_int_equal (harness_count (&harness, JOBD_STATE_QUEUED), 0);
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+
+    jobd_job_t *old_done = s_stored (&harness, done), *old_flying = s_stored (&harness, flying);
+    jobd_job_t *new_late = s_stored (&harness, late), *new_later = s_stored (&harness, later);
+    assert_int_equal (old_done->state, JOBD_STATE_SUCCEEDED);
+    assert_int_equal (old_flying->state, JOBD_STATE_LOST);
+    assert_non_null (old_flying->error);
+    assert_non_null (strstr (old_flying->error, "restarted"));
+    assert_int_equal (new_late->state, JOBD_STATE_RUNNING);
+    assert_int_equal (new_later->state, JOBD_STATE_RUNNING);
+    //  The ids were reused, and every job kept its own ext.
+    assert_int_equal (s_batch (new_late), s_batch (old_done));
+    assert_int_equal (s_batch (new_later), s_batch (old_flying));
+    assert_string_not_equal (new_late->ext, old_done->ext);
+    assert_string_not_equal (new_later->ext, old_flying->ext);
+    jobd_job_t *all[] = {old_done, old_flying, new_late, new_later};
+    for (int index = 0; index < 4; index++) {
+        assert_null (all[index]->conflict); //  no observation was refused
+        print_message ("livy restart: %s %s ext %s%s%s\n", all[index]->id,
+                       jobd_state_name (all[index]->state), all[index]->ext,
+                       all[index]->error ? ": " : "", all[index]->error ? all[index]->error : "");
+        jobd_job_destroy (&all[index]);
+    }
+    assert_false (harness_log_contains (&harness, "already exists"));
+    harness_fini (&harness);
+}
+
+//  Tracks a YARN application (consumed id); writes the job id.
+static void
+s_track (harness_t *harness, const char *app, char *id, size_t size)
+{
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->source, "test");
+    jobd_event_set (&track->kind, "spark");
+    jobd_event_set (&track->backend, "yarn");
+    jobd_event_set (&track->ext, app);
+    s_send (harness, track, id, size);
+}
+
+//  A new YARN application of the simulator; writes its id.
+static void
+s_yarn_app (const char *scenario, char *app, size_t size)
+{
+    char body[256];
+    snprintf (body, sizeof body,
+              "{\"backend\":\"yarn\",\"count\":1,\"tags\":[\"jobd\"],\"scenario\":\"%s\"}",
+              scenario);
+    json_t *made = s_sim_call ("POST", "/sim/jobs", body);
+    snprintf (app, size, "%s",
+              json_string_value (json_array_get (json_object_get (made, "ids"), 0)));
+    json_decref (made);
+}
+
+//  YARN: the RM's ids carry its cluster timestamp (its start time): after a restart without
+//  recovery the sequence numbers start at 1 again, but no id is reused, so tracking the new
+//  applications never collides with the old jobs, finished or in flight.
+static void
+test_yarn_restart_new_cluster_timestamp (void **state)
+{
+    (void)state;
+    harness_t harness;
+    harness_init (&harness, "spark-incarnations-yarn");
+    s_start (&harness);
+    char done_app[128], flying_app[128], done[64], flying[64];
+    s_yarn_app ("queue=10,run=50,outcome=success", done_app, sizeof done_app);
+    s_yarn_app ("queue=10,run=600000,outcome=success", flying_app, sizeof flying_app);
+    s_track (&harness, done_app, done, sizeof done);
+    s_track (&harness, flying_app, flying, sizeof flying);
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 1, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_RUNNING, 1, 10000));
+
+    json_decref (s_sim_call ("POST", "/sim/restart", "{\"backend\":\"yarn\"}"));
+    char new_done_app[128], new_flying_app[128], new_done[64], new_flying[64];
+    s_yarn_app ("queue=10,run=50,outcome=success", new_done_app, sizeof new_done_app);
+    s_yarn_app ("queue=10,run=600000,outcome=success", new_flying_app, sizeof new_flying_app);
+    //  Numbered from 1 again, under a new cluster timestamp.
+    assert_string_equal (strrchr (new_done_app, '_'), "_0001");
+    assert_true (strncmp (new_done_app, done_app, strrchr (done_app, '_') - done_app) != 0);
+    s_track (&harness, new_done_app, new_done, sizeof new_done);
+    s_track (&harness, new_flying_app, new_flying, sizeof new_flying);
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 2, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_RUNNING, 2, 10000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+    jobd_job_t *old_flying = s_stored (&harness, flying), *young = s_stored (&harness, new_flying);
+    //  The old job did not take the new application's states: it waits for lost_after.
+    assert_string_equal (old_flying->ext, flying_app);
+    assert_string_equal (young->ext, new_flying_app);
+    assert_null (old_flying->conflict);
+    assert_null (young->conflict);
+    jobd_job_destroy (&old_flying);
+    jobd_job_destroy (&young);
+    harness_fini (&harness);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_livy_restart_reuses_ids),
+        cmocka_unit_test (test_yarn_restart_new_cluster_timestamp),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
