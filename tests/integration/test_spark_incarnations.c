@@ -1,7 +1,9 @@
 //  spark-poller across backend restarts that reuse ids (issue 13, item 4): Livy restarted without
 //  recovery numbers its batches from 0 again while jobs are in flight and finished jobs hold the
 //  same ids; new jobs are followed to their end, the job whose batch Livy forgot goes LOST saying
-//  why, and no observation is refused. The YARN RM's new cluster timestamp keeps its ids apart.
+//  why, and no observation is refused. The YARN RM's new cluster timestamp keeps its ids apart. A
+//  restarted standalone master that gives a finished job's driver id again (same second): the
+//  refused observation is kept on the new job's record and `jobctl show` prints it.
 #include "harness_spark.h"
 #include "jobd_map.h"
 #include "jobd_plugin.h"
@@ -13,6 +15,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static harness_proc_t s_sim;
@@ -67,8 +70,12 @@ s_start (harness_t *harness)
               "                url = http://127.0.0.1:%d\n"
               "            yarn\n"
               "                type = yarn\n"
-              "                url = http://127.0.0.1:%d\n",
-              harness_build_dir (), s_port, s_port);
+              "                url = http://127.0.0.1:%d\n"
+              "            master\n"
+              "                type = standalone\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                master = spark://127.0.0.1:7077\n",
+              harness_build_dir (), s_port, s_port, s_port);
     harness_write_config (harness, extra);
     assert_true (harness_start (harness) > 0);
     assert_true (harness_wait_ready (harness, 10000));
@@ -91,12 +98,12 @@ s_send (harness_t *harness, jobd_event_t *event, char *id, size_t size)
 }
 
 static void
-s_submit (harness_t *harness, const char *scenario, char *id, size_t size)
+s_submit_to (harness_t *harness, const char *backend, const char *scenario, char *id, size_t size)
 {
     jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
     jobd_event_set (&submit->source, "test");
     jobd_event_set (&submit->kind, "spark");
-    jobd_event_set (&submit->backend, "livy");
+    jobd_event_set (&submit->backend, backend);
     char spec[1024];
     snprintf (spec, sizeof spec,
               "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"com.example.Etl\","
@@ -104,6 +111,12 @@ s_submit (harness_t *harness, const char *scenario, char *id, size_t size)
               scenario);
     jobd_event_set (&submit->spec, spec);
     s_send (harness, submit, id, size);
+}
+
+static void
+s_submit (harness_t *harness, const char *scenario, char *id, size_t size)
+{
+    s_submit_to (harness, "livy", scenario, id, size);
 }
 
 //  The job's record from the store (jobd stopped). Fresh.
@@ -179,16 +192,24 @@ test_livy_restart_reuses_ids (void **state)
     harness_fini (&harness);
 }
 
-//  Tracks a YARN application (consumed id); writes the job id.
+//  Tracks a backend's job in state (NONE: the default, SUBMITTED); writes the job id.
 static void
-s_track (harness_t *harness, const char *app, char *id, size_t size)
+s_track_on (harness_t *harness, const char *backend, const char *ext, jobd_state_t state, char *id,
+            size_t size)
 {
     jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
     jobd_event_set (&track->source, "test");
     jobd_event_set (&track->kind, "spark");
-    jobd_event_set (&track->backend, "yarn");
-    jobd_event_set (&track->ext, app);
+    jobd_event_set (&track->backend, backend);
+    jobd_event_set (&track->ext, ext);
+    track->state = state;
     s_send (harness, track, id, size);
+}
+
+static void
+s_track (harness_t *harness, const char *app, char *id, size_t size)
+{
+    s_track_on (harness, "yarn", app, JOBD_STATE_NONE, id, size);
 }
 
 //  A new YARN application of the simulator; writes its id.
@@ -246,12 +267,96 @@ test_yarn_restart_new_cluster_timestamp (void **state)
     harness_fini (&harness);
 }
 
+//  Waits until the job's record says what it was refused (jobctl show), or fails the test.
+static json_t *
+s_wait_conflict (harness_t *harness, const char *job, int timeout_ms)
+{
+    char binary[512], out[65536], err[4096];
+    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
+                    "--run-dir",
+                    harness->run_dir,
+                    "show",
+                    (char *)job,
+                    "--json",
+                    NULL};
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        assert_int_equal (harness_run (argv, out, sizeof out, err, sizeof err, 10000), 0);
+        json_t *shown = json_loads (out, 0, NULL);
+        json_t *record = json_incref (json_object_get (shown, "job"));
+        json_decref (shown);
+        if (json_object_get (record, "conflict"))
+            return record;
+        json_decref (record);
+        zclock_sleep (50); //  polling with a deadline
+    }
+    fail_msg ("%s has no conflict after %d ms: %s", job, timeout_ms, out);
+    return NULL;
+}
+
+//  Standalone: a restarted master numbers its drivers from 0 again; within the same second it
+//  gives a finished job's driver id again. The new job's SUBMITTED is refused (the id is the
+//  finished job's), never silently: its record says so, and `jobctl show` prints it.
+static void
+test_standalone_restart_reuses_a_driver_id (void **state)
+{
+    (void)state;
+    harness_t harness;
+    harness_init (&harness, "spark-incarnations-standalone");
+    s_start (&harness);
+    json_decref (s_sim_call ("POST", "/sim/restart", "{\"backend\":\"standalone\"}"));
+    //  At the start of a simulated second, so that the create below comes within it: the
+    //  master's next driver id is known in advance.
+    json_t *clock = s_sim_call ("GET", "/sim/clock", NULL);
+    int64_t now = json_integer_value (json_object_get (clock, "now"));
+    json_decref (clock);
+    char advance[64];
+    snprintf (advance, sizeof advance, "{\"advance_ms\":%lld}", (long long)(1000 - now % 1000));
+    json_decref (s_sim_call ("POST", "/sim/clock", advance));
+    time_t second = (time_t)(now / 1000 + 1);
+    struct tm tm;
+    localtime_r (&second, &tm);
+    char stamp[16], driver[64];
+    strftime (stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+    snprintf (driver, sizeof driver, "driver-%s-0000", stamp);
+    //  A finished job of the master's previous life holds that id.
+    char done[64], young[64];
+    s_track_on (&harness, "master", driver, JOBD_STATE_SUCCEEDED, done, sizeof done);
+    s_submit_to (&harness, "master", "queue=50,run=100,outcome=success", young, sizeof young);
+    json_t *record = s_wait_conflict (&harness, young, 10000);
+    const char *conflict = json_string_value (json_object_get (record, "conflict"));
+    print_message ("standalone restart: %s: %s\n", young, conflict);
+    assert_non_null (strstr (conflict, driver));
+    assert_non_null (strstr (conflict, done));
+    assert_true (json_integer_value (json_object_get (record, "conflict_at")) > 0);
+    json_decref (record);
+    char binary[512], out[65536], err[4096];
+    char *argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
+                    "--run-dir",
+                    harness.run_dir,
+                    "show",
+                    young,
+                    NULL};
+    assert_int_equal (harness_run (argv, out, sizeof out, err, sizeof err, 10000), 0);
+    assert_non_null (strstr (out, "conflict:     "));
+    assert_true (harness_wait_log (&harness, "jobctl show", 5000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+    //  The finished job keeps its record.
+    jobd_job_t *finished = s_stored (&harness, done);
+    assert_int_equal (finished->state, JOBD_STATE_SUCCEEDED);
+    assert_string_equal (finished->ext, driver);
+    assert_null (finished->conflict);
+    jobd_job_destroy (&finished);
+    harness_fini (&harness);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_livy_restart_reuses_ids),
         cmocka_unit_test (test_yarn_restart_new_cluster_timestamp),
+        cmocka_unit_test (test_standalone_restart_reuses_a_driver_id),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
