@@ -165,7 +165,7 @@ sp_backend_id_length (const char *ext)
 }
 
 void
-sp_backend_livy_ext (const char *id, const char *name, char *ext, size_t ext_size)
+sp_backend_tagged_ext (const char *id, const char *name, char *ext, size_t ext_size)
 {
     if (name && *name && strlen (id) + strlen (name) + 2 <= ext_size)
         snprintf (ext, ext_size, "%s@%s", id, name);
@@ -186,7 +186,8 @@ sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_
     switch (self->kind) {
         case SP_STANDALONE:
             if (ext)
-                snprintf (url, url_size, "%s/v1/submissions/status/%s", self->url, ext);
+                snprintf (url, url_size, "%s/v1/submissions/status/%.*s", self->url,
+                          sp_backend_id_length (ext), ext);
             else
                 snprintf (url, url_size, "%s/json/", self->ui_url);
             break;
@@ -256,7 +257,8 @@ sp_backend_kill (const sp_backend_t *self, const char *ext, const char **method,
     switch (self->kind) {
         case SP_STANDALONE:
             *method = "POST";
-            snprintf (url, url_size, "%s/v1/submissions/kill/%s", self->url, ext);
+            snprintf (url, url_size, "%s/v1/submissions/kill/%.*s", self->url,
+                      sp_backend_id_length (ext), ext);
             break;
         case SP_LIVY:
             *method = "DELETE";

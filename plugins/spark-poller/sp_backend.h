@@ -71,11 +71,14 @@ int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char 
 //  id with the name jobd gave it (its tag, unique per job and attempt). A Livy job's ext is
 //  "ID@NAME" (README, "Incarnations"): a new job's batch never takes a finished job's ext, and a
 //  batch that now bears another name under a known id is not the job's. Plain ids (tracked
-//  batches, records of older jobds) are read as before.
+//  batches, records of older jobds) are read as before. A standalone master restarted within
+//  the second of an earlier submission gives a driver id again: that create's ext is "ID@TAG"
+//  too (sp_submit_create_done), the rest keep their plain ids.
 //  The length of the backend's own id at the start of an ext (the part before '@').
 int sp_backend_id_length (const char *ext);
-//  Livy: the ext of batch id named name (the id alone when name is empty or too long).
-void sp_backend_livy_ext (const char *id, const char *name, char *ext, size_t ext_size);
+//  The ext of id named (Livy) or tagged (a reused driver id) name: "ID@NAME", or the id alone
+//  when name is empty or too long.
+void sp_backend_tagged_ext (const char *id, const char *name, char *ext, size_t ext_size);
 //  Livy: whether a batch listed or polled under ext's id, named name, is another batch than the
 //  one ext names (Livy restarted and gave the id again). False for plain ids and unnamed batches.
 bool sp_backend_livy_other (const char *ext, const char *name);

@@ -134,7 +134,7 @@ s_adopt (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
     zhashx_delete (self->resuming, job->tag);
     job->resume = false;
     char ext[JOBD_ID_MAX + 1];
-    sp_backend_livy_ext (status->id, status->name, ext, sizeof ext);
+    sp_backend_tagged_ext (status->id, status->name, ext, sizeof ext);
     sp_job_set_ext (self, job, ext);
     self->host->log (self->host, JOBD_LOG_INFO,
                      "%s: batch %s named %s is already at backend %s: following it, not "
@@ -154,7 +154,7 @@ s_listed_job (sp_poller_t *self, const sp_backend_t *backend, const sp_status_t 
     sp_job_t *job = NULL;
     if (backend->kind == SP_LIVY && status->name[0]) {
         char ext[JOBD_ID_MAX + 1];
-        sp_backend_livy_ext (status->id, status->name, ext, sizeof ext);
+        sp_backend_tagged_ext (status->id, status->name, ext, sizeof ext);
         job = sp_job_by_ext (self, backend, ext);
     }
     return job ? job : sp_job_by_ext (self, backend, status->id);
