@@ -3,6 +3,7 @@
 #include "sp_backend.h"
 #include "sp_json.h"
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -171,6 +172,17 @@ sp_backend_tagged_ext (const char *id, const char *name, char *ext, size_t ext_s
         snprintf (ext, ext_size, "%s@%s", id, name);
     else
         snprintf (ext, ext_size, "%s", id);
+}
+
+int64_t
+sp_backend_cluster_ts (const char *app_id)
+{
+    const char *prefix = "application_";
+    if (strncmp (app_id, prefix, strlen (prefix)) != 0)
+        return 0;
+    char *end = NULL;
+    long long stamp = strtoll (app_id + strlen (prefix), &end, 10);
+    return end && *end == '_' && stamp > 0 ? (int64_t)stamp : 0;
 }
 
 bool

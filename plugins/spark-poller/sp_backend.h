@@ -37,6 +37,9 @@ typedef struct {
     //  Standalone: the newest driver id a create on this master was answered with (any backend
     //  with this url), or "": a later create's driver is newer (a lost answer's search, s_seek).
     char last_created[JOBD_ID_MAX + 1];
+    //  YARN: the newest cluster timestamp (the RM's start time) in the ids it listed, or 0: an
+    //  application of an older one that the RM no longer knows went with a restart.
+    int64_t cluster_ts;
 } sp_backend_t;
 
 //  How often a failing backend is asked whether it answers again, in ms (+-10%).
@@ -82,6 +85,10 @@ void sp_backend_tagged_ext (const char *id, const char *name, char *ext, size_t 
 //  Livy: whether a batch listed or polled under ext's id, named name, is another batch than the
 //  one ext names (Livy restarted and gave the id again). False for plain ids and unnamed batches.
 bool sp_backend_livy_other (const char *ext, const char *name);
+
+//  YARN: the cluster timestamp of an application id (application_<clusterTimestamp>_<seq>), or 0
+//  when it does not parse.
+int64_t sp_backend_cluster_ts (const char *app_id);
 
 //  The request that polls one job (ext), or the backend's list (ext NULL; Livy: its first page).
 void sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size);

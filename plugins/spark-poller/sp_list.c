@@ -86,9 +86,15 @@ sp_list_apply_status (sp_poller_t *self, sp_job_t *job, const sp_status_t *given
         if (!job->unknown_since)
             job->unknown_since = zclock_time ();
         else if (zclock_time () - job->unknown_since > self->lost_after) {
-            char error[300];
-            snprintf (error, sizeof error, "backend %s has no record of %s for %.1f s",
-                      job->backend->name, job->ext, (double)self->lost_after / 1000);
+            char error[600];
+            int64_t stamp = job->backend->kind == SP_YARN ? sp_backend_cluster_ts (job->ext) : 0;
+            int length = snprintf (error, sizeof error, "backend %s has no record of %s for %.1f s",
+                                   job->backend->name, job->ext, (double)self->lost_after / 1000);
+            if (stamp && stamp < job->backend->cluster_ts && length < (int)sizeof error)
+                snprintf (error + length, sizeof error - length,
+                          ": the ResourceManager restarted without recovery (its applications "
+                          "now carry cluster timestamp %lld, this one %lld) and forgot it",
+                          (long long)job->backend->cluster_ts, (long long)stamp);
             sp_job_observe (self, job, JOBD_STATE_LOST, NULL, error);
         }
         return;
@@ -166,6 +172,11 @@ s_list_one (const sp_status_t *status, void *arg)
     sp_call_t *call = (sp_call_t *)arg;
     sp_poller_t *self = call->self;
     call->count++;
+    if (call->backend->kind == SP_YARN) {
+        int64_t stamp = sp_backend_cluster_ts (status->id);
+        if (stamp > call->backend->cluster_ts)
+            call->backend->cluster_ts = stamp;
+    }
     sp_job_t *job = s_listed_job (self, call->backend, status);
     if (job) {
         job->seen = true;

@@ -50,10 +50,11 @@ s_teardown (void **state)
     return 0;
 }
 
-//  jobd with Livy and YARN on the simulator. lost_after is long: a job that goes LOST within the
-//  tests' deadlines did so because the poller knew its batch was gone, not after a grace.
+//  jobd with Livy, YARN and a standalone master on the simulator. With a long lost_after, a job
+//  that goes LOST within the tests' deadlines did so because the poller knew its batch was gone,
+//  not after the grace.
 static void
-s_start (harness_t *harness)
+s_start_losing (harness_t *harness, const char *lost_after)
 {
     char extra[2048];
     snprintf (extra, sizeof extra,
@@ -63,7 +64,7 @@ s_start (harness_t *harness)
               "        interval_min = 50ms\n"
               "        interval_max = 200ms\n"
               "        list_interval = 200ms\n"
-              "        lost_after = 120s\n"
+              "        lost_after = %s\n"
               "        backend\n"
               "            livy\n"
               "                type = livy\n"
@@ -75,10 +76,16 @@ s_start (harness_t *harness)
               "                type = standalone\n"
               "                url = http://127.0.0.1:%d\n"
               "                master = spark://127.0.0.1:7077\n",
-              harness_build_dir (), s_port, s_port, s_port);
+              harness_build_dir (), lost_after, s_port, s_port, s_port);
     harness_write_config (harness, extra);
     assert_true (harness_start (harness) > 0);
     assert_true (harness_wait_ready (harness, 10000));
+}
+
+static void
+s_start (harness_t *harness)
+{
+    s_start_losing (harness, "120s");
 }
 
 //  Sends one event (consumed) to the admin endpoint; writes the job it names to id.
@@ -228,14 +235,15 @@ s_yarn_app (const char *scenario, char *app, size_t size)
 
 //  YARN: the RM's ids carry its cluster timestamp (its start time): after a restart without
 //  recovery the sequence numbers start at 1 again, but no id is reused, so tracking the new
-//  applications never collides with the old jobs, finished or in flight.
+//  applications never collides with the old jobs, finished or in flight. The job whose
+//  application the RM forgot goes LOST after the grace, saying the RM restarted.
 static void
 test_yarn_restart_new_cluster_timestamp (void **state)
 {
     (void)state;
     harness_t harness;
     harness_init (&harness, "spark-incarnations-yarn");
-    s_start (&harness);
+    s_start_losing (&harness, "1s");
     char done_app[128], flying_app[128], done[64], flying[64];
     s_yarn_app ("queue=10,run=50,outcome=success", done_app, sizeof done_app);
     s_yarn_app ("queue=10,run=600000,outcome=success", flying_app, sizeof flying_app);
@@ -254,10 +262,16 @@ test_yarn_restart_new_cluster_timestamp (void **state)
     s_track (&harness, new_done_app, new_done, sizeof new_done);
     s_track (&harness, new_flying_app, new_flying, sizeof new_flying);
     assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 2, 10000));
-    assert_true (harness_wait_count (&harness, JOBD_STATE_RUNNING, 2, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_LOST, 1, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_RUNNING, 1, 10000));
     assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
     jobd_job_t *old_flying = s_stored (&harness, flying), *young = s_stored (&harness, new_flying);
-    //  The old job did not take the new application's states: it waits for lost_after.
+    //  The old job did not take the new application's states: LOST after the grace, saying why.
+    assert_int_equal (old_flying->state, JOBD_STATE_LOST);
+    assert_int_equal (young->state, JOBD_STATE_RUNNING);
+    assert_non_null (old_flying->error);
+    print_message ("yarn restart: %s: %s\n", old_flying->id, old_flying->error);
+    assert_non_null (strstr (old_flying->error, "ResourceManager restarted"));
     assert_string_equal (old_flying->ext, flying_app);
     assert_string_equal (young->ext, new_flying_app);
     assert_null (old_flying->conflict);
