@@ -74,9 +74,9 @@ int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char 
 //  id with the name jobd gave it (its tag, unique per job and attempt). A Livy job's ext is
 //  "ID@NAME" (README, "Incarnations"): a new job's batch never takes a finished job's ext, and a
 //  batch that now bears another name under a known id is not the job's. Plain ids (tracked
-//  batches, records of older jobds) are read as before. A standalone master restarted within
-//  the second of an earlier submission gives a driver id again: that create's ext is "ID@TAG"
-//  too (sp_submit_create_done), the rest keep their plain ids.
+//  batches, records of older jobds) keep working (sp_list.c checks their names as first seen).
+//  A standalone master restarted within the second of an earlier submission gives a driver id
+//  again: that create's ext is "ID@TAG" too (sp_submit_create_done); the rest stay plain.
 //  The length of the backend's own id at the start of an ext (the part before '@').
 int sp_backend_id_length (const char *ext);
 //  The ext of id named (Livy) or tagged (a reused driver id) name: "ID@NAME", or the id alone

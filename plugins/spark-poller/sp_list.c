@@ -51,21 +51,47 @@ static void
 s_id_reused (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
 {
     char error[600];
+    int length = sp_backend_id_length (job->ext);
     snprintf (error, sizeof error,
               "backend %s now gives batch id %.*s to another batch (named %s): Livy restarted "
-              "without recovery and numbers its batches from 0 again; the batch of this job (%s) "
+              "without recovery and numbers its batches from 0 again; the batch of this job%s%s%s "
               "is gone from Livy, and its outcome is unknown (look for it in the cluster)",
-              job->backend->name, sp_backend_id_length (job->ext), job->ext, status->name,
-              job->ext + sp_backend_id_length (job->ext) + 1);
+              job->backend->name, length, job->ext, status->name, job->ext[length] ? " (" : "",
+              job->ext[length] ? job->ext + length + 1 : "", job->ext[length] ? ")" : "");
     self->host->log (self->host, JOBD_LOG_WARN, "%s: %s", job->id, error);
     sp_job_observe (self, job, JOBD_STATE_LOST, NULL, error);
+}
+
+//  FNV-1a: a batch's name, remembered small (a job may be one of 100,000).
+static uint64_t
+s_name_hash (const char *name)
+{
+    uint64_t hash = 14695981039346656037ull;
+    for (; *name; name++)
+        hash = (hash ^ (uint8_t)*name) * 1099511628211ull;
+    return hash ? hash : 1;
+}
+
+//  Whether Livy answered for the job's batch id with another batch: named otherwise than the
+//  name in its ext ("ID@NAME"), or, for a plain id (a tracked batch, a record of an older jobd),
+//  than the name the batch had when this poller first saw it.
+static bool
+s_other_batch (sp_job_t *job, const sp_status_t *status)
+{
+    if (job->backend->kind != SP_LIVY || !status->known || !status->name[0])
+        return false;
+    if (strchr (job->ext, '@'))
+        return sp_backend_livy_other (job->ext, status->name);
+    uint64_t hash = s_name_hash (status->name);
+    if (!job->batch_name)
+        job->batch_name = hash;
+    return job->batch_name != hash;
 }
 
 void
 sp_list_apply_status (sp_poller_t *self, sp_job_t *job, const sp_status_t *given)
 {
-    if (job->backend->kind == SP_LIVY && given->known &&
-        sp_backend_livy_other (job->ext, given->name)) {
+    if (s_other_batch (job, given)) {
         s_id_reused (self, job, given);
         return;
     }

@@ -281,6 +281,50 @@ test_yarn_restart_new_cluster_timestamp (void **state)
     harness_fini (&harness);
 }
 
+//  A new Livy batch of the simulator named name; returns its id.
+static long
+s_livy_batch (const char *name, const char *scenario)
+{
+    char body[256];
+    snprintf (body, sizeof body,
+              "{\"backend\":\"livy\",\"count\":1,\"name\":\"%s\",\"scenario\":\"%s\"}", name,
+              scenario);
+    json_t *made = s_sim_call ("POST", "/sim/jobs", body);
+    long id =
+        strtol (json_string_value (json_array_get (json_object_get (made, "ids"), 0)), NULL, 10);
+    json_decref (made);
+    return id;
+}
+
+//  Livy, a batch jobd did not create (`jobctl track`, a plain id): Livy restarts and gives its
+//  id to a batch of another name; the job goes LOST saying so, instead of taking the other
+//  batch's states.
+static void
+test_livy_restart_tracked_batch (void **state)
+{
+    (void)state;
+    harness_t harness;
+    harness_init (&harness, "spark-incarnations-livy-track");
+    s_start (&harness);
+    json_decref (s_sim_call ("POST", "/sim/restart", "{\"backend\":\"livy\"}"));
+    long id = s_livy_batch ("etl-nightly", "queue=10,run=600000,outcome=success");
+    char ext[32], tracked[64];
+    snprintf (ext, sizeof ext, "%ld", id);
+    s_track_on (&harness, "livy", ext, JOBD_STATE_NONE, tracked, sizeof tracked);
+    assert_true (harness_wait_count (&harness, JOBD_STATE_RUNNING, 1, 10000));
+    json_decref (s_sim_call ("POST", "/sim/restart", "{\"backend\":\"livy\"}"));
+    assert_int_equal (s_livy_batch ("someone-else", "queue=10,run=50,outcome=fail"), id);
+    assert_true (harness_wait_count (&harness, JOBD_STATE_LOST, 1, 10000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+    jobd_job_t *job = s_stored (&harness, tracked);
+    assert_int_equal (job->state, JOBD_STATE_LOST);
+    assert_non_null (job->error);
+    assert_non_null (strstr (job->error, "someone-else"));
+    print_message ("livy restart, tracked: %s: %s\n", job->id, job->error);
+    jobd_job_destroy (&job);
+    harness_fini (&harness);
+}
+
 //  Writes, into the store of a stopped jobd, a new job and an observation that gives it the ext
 //  another job holds, as a source that knows nothing of restarts would; writes the job's id and
 //  returns the store's code for the observation.
@@ -388,6 +432,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_livy_restart_reuses_ids),
+        cmocka_unit_test (test_livy_restart_tracked_batch),
         cmocka_unit_test (test_yarn_restart_new_cluster_timestamp),
         cmocka_unit_test (test_standalone_restart_reuses_a_driver_id),
     };
