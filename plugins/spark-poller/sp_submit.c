@@ -79,8 +79,9 @@ sp_submit_create_done (sp_poller_t *self, sp_backend_t *backend, const char *job
         if (job->backend->kind == SP_STANDALONE) {
             s_note_created (self, job->backend, status.id);
             s_reused_driver (self, job, status.id, ext, sizeof ext);
-        } else //  the batch is named with the tag (sp_backend_create)
-            sp_backend_tagged_ext (status.id, job->tag, ext, sizeof ext);
+        } else //  the name Livy gave the batch (the one sent: sp_backend_create)
+            sp_backend_tagged_ext (status.id, status.name[0] ? status.name : job->tag, ext,
+                                   sizeof ext);
         sp_job_set_ext (self, job, ext);
         sp_job_observe (self, job, JOBD_STATE_SUBMITTED, ext, NULL);
         return 0;
