@@ -358,6 +358,32 @@ s_observe_taken (harness_t *harness, const char *ext, char *id, size_t size)
     return rc;
 }
 
+//  Restarts the master, then, at the start of a simulated second, tracks a finished job holding
+//  the driver id the master will give next (done) and submits a job (young) that gets it.
+//  Returns true when it did (within that second); the driver id is written to driver.
+static bool
+s_reuse_a_driver_id (harness_t *harness, int tries, char *done, char *young, char *driver)
+{
+    json_decref (s_sim_call ("POST", "/sim/restart", "{\"backend\":\"standalone\"}"));
+    json_t *clock = s_sim_call ("GET", "/sim/clock", NULL);
+    int64_t now = json_integer_value (json_object_get (clock, "now"));
+    json_decref (clock);
+    char advance[64];
+    snprintf (advance, sizeof advance, "{\"advance_ms\":%lld}", (long long)(1000 - now % 1000));
+    json_decref (s_sim_call ("POST", "/sim/clock", advance));
+    time_t second = (time_t)(now / 1000 + 1);
+    struct tm tm;
+    localtime_r (&second, &tm);
+    char stamp[16], given[128];
+    strftime (stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+    snprintf (driver, 64, "driver-%s-0000", stamp);
+    s_track_on (harness, "master", driver, JOBD_STATE_SUCCEEDED, done, 64);
+    s_submit_to (harness, "master", "queue=50,run=100,outcome=success", young, 64);
+    assert_true (harness_wait_count (harness, JOBD_STATE_SUCCEEDED, 2 * tries, 10000));
+    snprintf (given, sizeof given, "gave driver id %s", driver);
+    return harness_log_contains (harness, given);
+}
+
 //  Standalone: a restarted master numbers its drivers from 0 again; within the same second it
 //  gives a finished job's driver id again. The new job follows its driver under "ID@TAG" to its
 //  end, the finished job keeps its record; an observation that still collides (from a source
@@ -369,27 +395,13 @@ test_standalone_restart_reuses_a_driver_id (void **state)
     harness_t harness;
     harness_init (&harness, "spark-incarnations-standalone");
     s_start (&harness);
-    json_decref (s_sim_call ("POST", "/sim/restart", "{\"backend\":\"standalone\"}"));
-    //  At the start of a simulated second, so that the create below comes within it: the
-    //  master's next driver id is known in advance.
-    json_t *clock = s_sim_call ("GET", "/sim/clock", NULL);
-    int64_t now = json_integer_value (json_object_get (clock, "now"));
-    json_decref (clock);
-    char advance[64];
-    snprintf (advance, sizeof advance, "{\"advance_ms\":%lld}", (long long)(1000 - now % 1000));
-    json_decref (s_sim_call ("POST", "/sim/clock", advance));
-    time_t second = (time_t)(now / 1000 + 1);
-    struct tm tm;
-    localtime_r (&second, &tm);
-    char stamp[16], driver[64];
-    strftime (stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
-    snprintf (driver, sizeof driver, "driver-%s-0000", stamp);
-    //  A finished job of the master's previous life holds that id.
-    char done[64], young[64];
-    s_track_on (&harness, "master", driver, JOBD_STATE_SUCCEEDED, done, sizeof done);
-    s_submit_to (&harness, "master", "queue=50,run=100,outcome=success", young, sizeof young);
-    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 2, 10000));
-    assert_true (harness_log_contains (&harness, "numbers its drivers from 0 again"));
+    //  A create answered in a later second than the one predicted (a loaded machine) gets a
+    //  fresh id: the master is restarted and the case set up again, a few times at most.
+    char done[64], young[64], driver[64];
+    bool reused = false;
+    for (int tries = 1; !reused && tries <= 5; tries++)
+        reused = s_reuse_a_driver_id (&harness, tries, done, young, driver);
+    assert_true (reused);
     assert_false (harness_log_contains (&harness, "already exists"));
     assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
 
