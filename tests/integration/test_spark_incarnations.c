@@ -243,7 +243,7 @@ test_yarn_restart_new_cluster_timestamp (void **state)
     (void)state;
     harness_t harness;
     harness_init (&harness, "spark-incarnations-yarn");
-    s_start_losing (&harness, "1s");
+    s_start_losing (&harness, "2s");
     char done_app[128], flying_app[128], done[64], flying[64];
     s_yarn_app ("queue=10,run=50,outcome=success", done_app, sizeof done_app);
     s_yarn_app ("queue=10,run=600000,outcome=success", flying_app, sizeof flying_app);
