@@ -271,6 +271,21 @@ s_answer_drop (s_broker_t *self, s_entry_t *entry, int batch_rc)
     zstr_free (&entry->id);
 }
 
+//  Why the store refused an event of the batch, for the log. An observation that would give its
+//  job another job's backend id is kept on that job's record (store/README.md, "by_ext"): the
+//  log says where to read it.
+static void
+s_refused_reason (const s_entry_t *entry, char *reason, size_t size)
+{
+    const jobd_event_t *event = entry->event;
+    bool noted = event->type == JOBD_EVENT_OBSERVED && event->job && entry->rc == JOBD_EEXIST;
+    snprintf (reason, size, "%s %s: %s%s%.64s%s", jobd_event_type_name (event->type),
+              event->job ? event->job : (event->ext ? event->ext : ""), jobd_strerror (entry->rc),
+              noted ? " (its backend id belongs to another job; kept on the record: jobctl show "
+                    : "",
+              noted ? event->job : "", noted ? ")" : "");
+}
+
 //  Applies the batch in one write transaction; publishes and replies only after the commit.
 static void
 s_flush (s_broker_t *self)
@@ -315,10 +330,7 @@ s_flush (s_broker_t *self)
             self->stats.rejected++;
         } else if (entry->rc) {
             char reason[300];
-            snprintf (reason, sizeof reason, "%s %s: %s", jobd_event_type_name (entry->event->type),
-                      entry->event->job ? entry->event->job
-                                        : (entry->event->ext ? entry->event->ext : ""),
-                      jobd_strerror (entry->rc));
+            s_refused_reason (entry, reason, sizeof reason);
             s_reject (self, entry->event->source, entry->rc, reason);
         } else {
             s_count_outcome (self, entry);

@@ -32,6 +32,8 @@ static const jobd_field_t s_fields[] = {
     F ("cancel_status", STR, cancel_status, JOBD_ID_MAX),
     F ("cancel_error", STR, cancel_error, JOBD_ERROR_MAX),
     F ("cancel_at", I64, cancel_at, 0),
+    F ("conflict", STR, conflict, JOBD_ERROR_MAX),
+    F ("conflict_at", I64, conflict_at, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

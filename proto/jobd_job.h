@@ -35,6 +35,10 @@ typedef struct {
     char *cancel_status; //  "cancel_status": requested|refused|retrying|failed, or NULL
     char *cancel_error;  //  "cancel_error": why the backend's kill was refused or did not work
     int64_t cancel_at;   //  "cancel_at": when cancel_status was last set
+    //  The last observation refused because its backend id belongs to another job (a backend
+    //  that restarted and reused its ids): kept so that it is never dropped silently.
+    char *conflict;      //  "conflict": what was refused and which job holds the id
+    int64_t conflict_at; //  "conflict_at": when conflict was last set
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

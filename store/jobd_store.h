@@ -64,11 +64,13 @@ int jobd_store_begin (jobd_store_t *self);
 
 //  Applies one event (submit, track, cancel, retry, observed) inside the open batch. An event
 //  either applies whole or writes nothing. Returns 0 with *result filled, or: JOBD_ENOTFOUND (no
-//  such job), JOBD_EEXIST (track of a backend id already known: result->job names it),
-//  JOBD_ESTATE (command not allowed in the job's state), JOBD_EPROTO (not a store event); these,
-//  and any error that came before the event wrote anything (JOBD_ECORRUPT: a damaged record),
-//  cost that event only. An error after it wrote (JOBD_EFULL, JOBD_ESTORE, -ENOMEM) makes the
-//  batch dead: further applies and the commit return that error, and nothing of it is stored.
+//  such job), JOBD_EEXIST (track of a backend id already known: result->job names it; an
+//  observation that would give its job another job's backend id: the job's record keeps that in
+//  `conflict`, the event's only effect, so that it is never dropped silently), JOBD_ESTATE (command
+//  not allowed in the job's state), JOBD_EPROTO (not a store event); these, and any error that came
+//  before the event wrote anything (JOBD_ECORRUPT: a damaged record), cost that event only. An
+//  error after it wrote (JOBD_EFULL, JOBD_ESTORE, -ENOMEM) makes the batch dead: further applies
+//  and the commit return that error, and nothing of it is stored.
 int jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result);
 
 //  Commits the batch (one fsync). Returns 0, or a negative error after which nothing of the

@@ -400,6 +400,33 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
     return rc ? rc : s_move (self, added, state, event, result);
 }
 
+//  An observation that would give job another job's backend id (a backend that restarted and
+//  reused its ids) is refused, but never silently: the job keeps what was refused and who holds
+//  the id (README, "by_ext"). Written only when it says something new, so that a source that
+//  repeats the observation neither rewrites the record nor floods the log. Returns JOBD_EEXIST,
+//  or the error that killed the batch.
+static int
+s_conflict_note (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
+                 const char *backend, const char *ext)
+{
+    char owner[JOBD_ID_MAX + 1], note[JOBD_ERROR_MAX];
+    if (jobd_store_ext_lookup (self, self->txn, backend, ext, owner, sizeof owner) != 0)
+        snprintf (owner, sizeof owner, "another job");
+    snprintf (note, sizeof note,
+              "%s observed it %s as %s at backend %s, an id %s already holds (the backend may "
+              "have restarted and reused its ids): not applied",
+              event->source ? event->source : "a source", jobd_state_name (event->state), ext,
+              backend ? backend : "(none)", owner);
+    if (job->conflict && strcmp (job->conflict, note) == 0)
+        return JOBD_EEXIST;
+    self->writes++; //  the batch's copy changes: a failure from here on costs the batch
+    if (jobd_event_set (&job->conflict, note))
+        return -ENOMEM;
+    job->conflict_at = jobd_now_ms ();
+    s_batch_dirty (self, job);
+    return JOBD_EEXIST;
+}
+
 //  The job an observation names: by id, else by backend id. Sets result->job when found.
 static int
 s_observed_job (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result,
@@ -438,7 +465,7 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     const char *ext = verdict == JOBD_FSM_REPEAT && job->ext ? NULL : event->ext;
     const char *backend = job->backend ? job->backend : event->backend;
     if (ext && (rc = s_ext_taken (self, job, backend, ext)))
-        return rc;
+        return rc == JOBD_EEXIST ? s_conflict_note (self, job, event, backend, ext) : rc;
     //  Checked: from here on, a failure kills the batch.
     if (job->state == JOBD_STATE_RETRY_WAIT && event->state == JOBD_STATE_QUEUED)
         rc = s_new_attempt (self, job);

@@ -4,6 +4,7 @@
 #include "sp_json.h"
 #include "sp_spec.h"
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -95,19 +96,75 @@ sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag
                          body_p, reason, reason_size);
 }
 
+int
+sp_backend_id_length (const char *ext)
+{
+    return (int)strcspn (ext, "@");
+}
+
+//  The tag in a batch name: what is inside a trailing "[...]" ("nightly [jobd-job-5]" gives
+//  "jobd-job-5", the name jobd gives a named job's batch), else the whole name. Sets *length.
+static const char *
+s_name_tag (const char *name, size_t *length)
+{
+    size_t size = strlen (name);
+    const char *open = size > 2 && name[size - 1] == ']' ? strrchr (name, '[') : NULL;
+    if (open) {
+        *length = (size_t)(name + size - 1 - (open + 1));
+        return open + 1;
+    }
+    *length = size;
+    return name;
+}
+
+void
+sp_backend_tagged_ext (const char *id, const char *name, char *ext, size_t ext_size)
+{
+    size_t length = 0;
+    const char *tag = name ? s_name_tag (name, &length) : NULL;
+    if (tag && length && strlen (id) + length + 2 <= ext_size)
+        snprintf (ext, ext_size, "%s@%.*s", id, (int)length, tag);
+    else
+        snprintf (ext, ext_size, "%s", id);
+}
+
+int64_t
+sp_backend_cluster_ts (const char *app_id)
+{
+    const char *prefix = "application_";
+    if (strncmp (app_id, prefix, strlen (prefix)) != 0)
+        return 0;
+    char *end = NULL;
+    long long stamp = strtoll (app_id + strlen (prefix), &end, 10);
+    return end && *end == '_' && stamp > 0 ? (int64_t)stamp : 0;
+}
+
+bool
+sp_backend_livy_other (const char *ext, const char *name)
+{
+    const char *at = strchr (ext, '@');
+    if (!at || !name || !*name)
+        return false;
+    size_t length = 0;
+    const char *tag = s_name_tag (name, &length);
+    return strlen (at + 1) != length || strncmp (at + 1, tag, length) != 0;
+}
+
 void
 sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size)
 {
     switch (self->kind) {
         case SP_STANDALONE:
             if (ext)
-                snprintf (url, url_size, "%s/v1/submissions/status/%s", self->url, ext);
+                snprintf (url, url_size, "%s/v1/submissions/status/%.*s", self->url,
+                          sp_backend_id_length (ext), ext);
             else
                 snprintf (url, url_size, "%s/json/", self->ui_url);
             break;
         case SP_LIVY:
             if (ext)
-                snprintf (url, url_size, "%s/batches/%s", self->url, ext);
+                snprintf (url, url_size, "%s/batches/%.*s", self->url, sp_backend_id_length (ext),
+                          ext);
             else
                 sp_backend_list_url (self, 0, url, url_size);
             break;
@@ -170,11 +227,12 @@ sp_backend_kill (const sp_backend_t *self, const char *ext, const char **method,
     switch (self->kind) {
         case SP_STANDALONE:
             *method = "POST";
-            snprintf (url, url_size, "%s/v1/submissions/kill/%s", self->url, ext);
+            snprintf (url, url_size, "%s/v1/submissions/kill/%.*s", self->url,
+                      sp_backend_id_length (ext), ext);
             break;
         case SP_LIVY:
             *method = "DELETE";
-            snprintf (url, url_size, "%s/batches/%s", self->url, ext);
+            snprintf (url, url_size, "%s/batches/%.*s", self->url, sp_backend_id_length (ext), ext);
             break;
         case SP_YARN:
             *method = "PUT";

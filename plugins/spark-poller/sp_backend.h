@@ -37,6 +37,9 @@ typedef struct {
     //  Standalone: the newest driver id a create on this master was answered with (any backend
     //  with this url), or "": a later create's driver is newer (a lost answer's search, s_seek).
     char last_created[JOBD_ID_MAX + 1];
+    //  YARN: the newest cluster timestamp (the RM's start time) in the ids it listed, or 0: an
+    //  application of an older one that the RM no longer knows went with a restart.
+    int64_t cluster_ts;
 } sp_backend_t;
 
 //  How often a failing backend is asked whether it answers again, in ms (+-10%).
@@ -65,6 +68,29 @@ void sp_backend_tag (const char *job_id, uint32_t attempt, char *tag, size_t tag
 int sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag,
                        const char *name, const char *spec, const char **method, char *url,
                        size_t url_size, char **body_p, char *reason, size_t reason_size);
+
+//  Livy restarted without recovery numbers its batches from 0 again, and exposes nothing of its
+//  own restarts (no start time, no instance id): what identifies a batch across restarts is its
+//  id with the name jobd gave it (its tag, unique per job and attempt). A Livy job's ext is
+//  "ID@NAME" (README, "Incarnations"): a new job's batch never takes a finished job's ext, and a
+//  batch that now bears another name under a known id is not the job's. Plain ids (tracked
+//  batches, records of older jobds) keep working (sp_list.c checks their names as first seen).
+//  A standalone master restarted within the second of an earlier submission gives a driver id
+//  again: that create's ext is "ID@TAG" too (sp_submit_create_done); the rest stay plain.
+//  The length of the backend's own id at the start of an ext (the part before '@').
+int sp_backend_id_length (const char *ext);
+//  The ext of id named (Livy) or tagged (a reused driver id) name: "ID@TAG", where TAG is the
+//  tag at the end of a Livy batch name ("nightly [jobd-job-5]": jobd-job-5) or else the whole
+//  name; the id alone when name is empty or too long.
+void sp_backend_tagged_ext (const char *id, const char *name, char *ext, size_t ext_size);
+//  Livy: whether a batch listed or polled under ext's id, named name (its tag compared, as
+//  sp_backend_tagged_ext takes it), is another batch than the one ext names (Livy restarted and
+//  gave the id again). False for plain ids and unnamed batches.
+bool sp_backend_livy_other (const char *ext, const char *name);
+
+//  YARN: the cluster timestamp of an application id (application_<clusterTimestamp>_<seq>), or 0
+//  when it does not parse.
+int64_t sp_backend_cluster_ts (const char *app_id);
 
 //  The request that polls one job (ext), or the backend's list (ext NULL; Livy: its first page).
 void sp_backend_poll_url (const sp_backend_t *self, const char *ext, char *url, size_t url_size);

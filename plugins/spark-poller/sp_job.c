@@ -132,6 +132,8 @@ sp_job_set_ext (sp_poller_t *self, sp_job_t *job, const char *ext)
         if (zhashx_lookup (self->by_ext, key) == job)
             zhashx_delete (self->by_ext, key);
     }
+    if (strcmp (job->ext, ext ? ext : "") != 0)
+        job->batch_name = 0; //  another batch: its name is learnt again
     snprintf (job->ext, sizeof job->ext, "%s", ext ? ext : "");
     if (job->ext[0] && job->backend) {
         s_ext_key (self, job->backend, job->ext, key, sizeof key);

@@ -45,9 +45,57 @@ s_relaunched (sp_poller_t *self, sp_job_t *job)
     }
 }
 
+//  Livy answered for the job's batch id with a batch of another name: Livy restarted without
+//  recovery and gave the id to a new batch; the job's own batch is gone with what Livy knew of
+//  it. That is certain, so LOST at once, saying why (not after the grace of an unknown id).
+static void
+s_id_reused (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
+{
+    char error[600];
+    int length = sp_backend_id_length (job->ext);
+    snprintf (error, sizeof error,
+              "backend %s now gives batch id %.*s to another batch (named %s): Livy restarted "
+              "without recovery and numbers its batches from 0 again; the batch of this job%s%s%s "
+              "is gone from Livy, and its outcome is unknown (look for it in the cluster)",
+              job->backend->name, length, job->ext, status->name, job->ext[length] ? " (" : "",
+              job->ext[length] ? job->ext + length + 1 : "", job->ext[length] ? ")" : "");
+    self->host->log (self->host, JOBD_LOG_WARN, "%s: %s", job->id, error);
+    sp_job_observe (self, job, JOBD_STATE_LOST, NULL, error);
+}
+
+//  FNV-1a: a batch's name, remembered small (a job may be one of 100,000).
+static uint64_t
+s_name_hash (const char *name)
+{
+    uint64_t hash = 14695981039346656037ull;
+    for (; *name; name++)
+        hash = (hash ^ (uint8_t)*name) * 1099511628211ull;
+    return hash ? hash : 1;
+}
+
+//  Whether Livy answered for the job's batch id with another batch: named otherwise than the
+//  name in its ext ("ID@NAME"), or, for a plain id (a tracked batch, a record of an older jobd),
+//  than the name the batch had when this poller first saw it.
+static bool
+s_other_batch (sp_job_t *job, const sp_status_t *status)
+{
+    if (job->backend->kind != SP_LIVY || !status->known || !status->name[0])
+        return false;
+    if (strchr (job->ext, '@'))
+        return sp_backend_livy_other (job->ext, status->name);
+    uint64_t hash = s_name_hash (status->name);
+    if (!job->batch_name)
+        job->batch_name = hash;
+    return job->batch_name != hash;
+}
+
 void
 sp_list_apply_status (sp_poller_t *self, sp_job_t *job, const sp_status_t *given)
 {
+    if (s_other_batch (job, given)) {
+        s_id_reused (self, job, given);
+        return;
+    }
     sp_status_t explained;
     const sp_status_t *status = given;
     if (given->state == JOBD_STATE_FAILED && !given->error[0]) {
@@ -65,9 +113,15 @@ sp_list_apply_status (sp_poller_t *self, sp_job_t *job, const sp_status_t *given
         if (!job->unknown_since)
             job->unknown_since = zclock_time ();
         else if (zclock_time () - job->unknown_since > self->lost_after) {
-            char error[300];
-            snprintf (error, sizeof error, "backend %s has no record of %s for %.1f s",
-                      job->backend->name, job->ext, (double)self->lost_after / 1000);
+            char error[600];
+            int64_t stamp = job->backend->kind == SP_YARN ? sp_backend_cluster_ts (job->ext) : 0;
+            int length = snprintf (error, sizeof error, "backend %s has no record of %s for %.1f s",
+                                   job->backend->name, job->ext, (double)self->lost_after / 1000);
+            if (stamp && stamp < job->backend->cluster_ts && length < (int)sizeof error)
+                snprintf (error + length, sizeof error - length,
+                          ": the ResourceManager restarted without recovery (its applications "
+                          "now carry cluster timestamp %lld, this one %lld) and forgot it",
+                          (long long)job->backend->cluster_ts, (long long)stamp);
             sp_job_observe (self, job, JOBD_STATE_LOST, NULL, error);
         }
         return;
@@ -112,7 +166,9 @@ s_adopt (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
 {
     zhashx_delete (self->resuming, job->tag);
     job->resume = false;
-    sp_job_set_ext (self, job, status->id);
+    char ext[JOBD_ID_MAX + 1];
+    sp_backend_tagged_ext (status->id, status->name, ext, sizeof ext);
+    sp_job_set_ext (self, job, ext);
     self->host->log (self->host, JOBD_LOG_INFO,
                      "%s: batch %s named %s is already at backend %s: following it, not "
                      "submitting again",
@@ -120,7 +176,21 @@ s_adopt (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
     //  QUEUED moves on with the batch id; a batch with no news yet (recovering) is SUBMITTED.
     jobd_state_t state = status->state != JOBD_STATE_NONE ? status->state : JOBD_STATE_SUBMITTED;
     if (!sp_reason_ask (self, job, status))
-        sp_job_observe (self, job, state, status->id, status->error);
+        sp_job_observe (self, job, state, ext, status->error);
+}
+
+//  The job a list item is: Livy's by its id and name first (README, "Incarnations"), then by the
+//  id alone (tracked batches, records of older jobds).
+static sp_job_t *
+s_listed_job (sp_poller_t *self, const sp_backend_t *backend, const sp_status_t *status)
+{
+    sp_job_t *job = NULL;
+    if (backend->kind == SP_LIVY && status->name[0]) {
+        char ext[JOBD_ID_MAX + 1];
+        sp_backend_tagged_ext (status->id, status->name, ext, sizeof ext);
+        job = sp_job_by_ext (self, backend, ext);
+    }
+    return job ? job : sp_job_by_ext (self, backend, status->id);
 }
 
 static bool
@@ -129,7 +199,12 @@ s_list_one (const sp_status_t *status, void *arg)
     sp_call_t *call = (sp_call_t *)arg;
     sp_poller_t *self = call->self;
     call->count++;
-    sp_job_t *job = sp_job_by_ext (self, call->backend, status->id);
+    if (call->backend->kind == SP_YARN) {
+        int64_t stamp = sp_backend_cluster_ts (status->id);
+        if (stamp > call->backend->cluster_ts)
+            call->backend->cluster_ts = stamp;
+    }
+    sp_job_t *job = s_listed_job (self, call->backend, status);
     if (job) {
         job->seen = true;
         if (!sp_reason_ask (self, job, status))

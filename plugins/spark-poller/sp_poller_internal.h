@@ -32,7 +32,8 @@ typedef struct {
     bool marking; //  the mark is on its way to the store: the create waits for the reply
     bool resume;  //  Livy: the create may have reached Livy: the next whole list decides
     int64_t resume_after;
-    bool relaunched; //  standalone: the driver ended RELAUNCHING; its replacement is looked for
+    bool relaunched;     //  standalone: the driver ended RELAUNCHING; its replacement is looked for
+    uint64_t batch_name; //  Livy, a plain id: the hash of the batch's name when first seen, or 0
     //  A cancel being carried out: kills sent, and when the next is due (0: none) or, once the
     //  last one was accepted, when the job must have ended.
     bool killing;

@@ -1,6 +1,7 @@
 //  Submissions (spark-poller): the submission mark, the create request, and its answer.
 #include "sp_poller_internal.h"
 #include "sp_spec.h"
+#include <stdlib.h>
 #include <string.h>
 
 //  A create on this master was answered with driver id: the newest known, on every backend with
@@ -34,6 +35,25 @@ s_kill_unwanted (sp_poller_t *self, sp_backend_t *backend, const char *job_id, c
         sp_call_start (self, backend, NULL, SP_KILL, method, url, body);
 }
 
+//  A restarted master numbers its drivers from 0 again, under the second of each submission:
+//  within the second of an earlier one (or with a clock set back) it gives a driver id another
+//  job already holds. That job's record keeps it; this one follows the new driver as
+//  "ID@TAG" (sp_backend.h), so that neither takes the other's id. Logged.
+static void
+s_reused_driver (sp_poller_t *self, sp_job_t *job, const char *id, char *ext, size_t ext_size)
+{
+    char *owner = NULL;
+    if (self->host->job_find (self->host, job->backend->name, id, &owner) == 0 && owner &&
+        strcmp (owner, job->id) != 0) {
+        sp_backend_tagged_ext (id, job->tag, ext, ext_size);
+        self->host->log (self->host, JOBD_LOG_WARN,
+                         "%s: backend %s gave driver id %s, which %s already holds (the master "
+                         "restarted and numbers its drivers from 0 again): following it as %s",
+                         job->id, job->backend->name, id, owner, ext);
+    }
+    free (owner);
+}
+
 int
 sp_submit_create_done (sp_poller_t *self, sp_backend_t *backend, const char *job_id, sp_job_t *job,
                        long http, const char *body, size_t size, const char *error, bool sent,
@@ -55,10 +75,16 @@ sp_submit_create_done (sp_poller_t *self, sp_backend_t *backend, const char *job
         return rc == 0 || rc == JOBD_ESTATE ? 0 : -1;
     }
     if (rc == 0) {
-        if (job->backend->kind == SP_STANDALONE)
+        char ext[JOBD_ID_MAX + 1];
+        snprintf (ext, sizeof ext, "%s", status.id);
+        if (job->backend->kind == SP_STANDALONE) {
             s_note_created (self, job->backend, status.id);
-        sp_job_set_ext (self, job, status.id);
-        sp_job_observe (self, job, JOBD_STATE_SUBMITTED, status.id, NULL);
+            s_reused_driver (self, job, status.id, ext, sizeof ext);
+        } else //  the name Livy gave the batch (the one sent: sp_backend_create)
+            sp_backend_tagged_ext (status.id, status.name[0] ? status.name : job->tag, ext,
+                                   sizeof ext);
+        sp_job_set_ext (self, job, ext);
+        sp_job_observe (self, job, JOBD_STATE_SUBMITTED, ext, NULL);
         return 0;
     }
     if (rc == JOBD_ESTATE && !status.standby) {

@@ -125,7 +125,10 @@ test_examples_run_under_their_names (void **state)
     //  Livy: the batch is named after the job, with jobd's tag that keeps it unique.
     char *ext = s_wait_running (sub, seen, livy);
     char path[200], wanted[300];
-    snprintf (path, sizeof path, "/batches/%s", ext);
+    //  A Livy ext is ID@TAG (the batch id, then the tag in its name): Livy knows the id.
+    snprintf (path, sizeof path, "/batches/%.*s", (int)strcspn (ext, "@"), ext);
+    snprintf (wanted, sizeof wanted, "@jobd-%s", livy);
+    assert_non_null (strstr (ext, wanted));
     long status = 0;
     char *body = harness_spark_http (s_port, "GET", path, NULL, &status);
     json_t *batch = body ? json_loads (body, 0, NULL) : NULL;

@@ -270,9 +270,10 @@ test_livy_restart_finds_the_batch (void **state)
         }
     }
     assert_int_equal (named, 1);
-    char batch_id[32];
-    snprintf (batch_id, sizeof batch_id, "%" JSON_INTEGER_FORMAT,
-              json_integer_value (json_object_get (found, "id")));
+    //  The job's ext is the batch id with its name (spark-poller README, "Incarnations").
+    char batch_id[256];
+    snprintf (batch_id, sizeof batch_id, "%" JSON_INTEGER_FORMAT "@%s",
+              json_integer_value (json_object_get (found, "id")), tag);
     jobd_event_t **history = NULL;
     size_t count = 0;
     jobd_job_t *job = s_stored (&harness, id, &history, &count);

@@ -710,6 +710,24 @@ test_backend_id_belongs_to_one_job (void **state)
     assert_int_equal (s_observe (self->store, other, JOBD_STATE_SUBMITTED, ext, 0, JOBD_EEXIST), 0);
     assert_int_equal (s_state (self->store, other), JOBD_STATE_QUEUED);
     assert_int_equal (s_history_length (self->store, other), 1);
+    //  Refused, but not silently: the job keeps what was refused and who holds the id (a
+    //  backend that restarted and reused its ids), once.
+    jobd_job_t *record = s_job (self->store, other);
+    assert_non_null (record->conflict);
+    assert_non_null (strstr (record->conflict, ext));
+    assert_non_null (strstr (record->conflict, owner));
+    assert_non_null (strstr (record->conflict, "SUBMITTED"));
+    int64_t noted_at = record->conflict_at;
+    assert_true (noted_at > 0);
+    jobd_job_destroy (&record);
+    assert_int_equal (s_observe (self->store, other, JOBD_STATE_SUBMITTED, ext, 0, JOBD_EEXIST), 0);
+    record = s_job (self->store, other);
+    assert_int_equal (record->conflict_at, noted_at);
+    jobd_job_destroy (&record);
+    //  The holder's record is untouched.
+    record = s_job (self->store, owner);
+    assert_null (record->conflict);
+    jobd_job_destroy (&record);
     char *found = NULL;
     assert_int_equal (jobd_store_job_find (self->store, "yarn", ext, &found), 0);
     assert_string_equal (found, owner);

@@ -86,6 +86,9 @@ jobctl_print_job (FILE *out, const jobd_job_t *job)
         fprintf (out, "cancel:       %s at %s%s%s\n", job->cancel_status,
                  jobctl_format_time (job->cancel_at, when, sizeof when),
                  job->cancel_error ? ": " : "", job->cancel_error ? job->cancel_error : "");
+    if (job->conflict)
+        fprintf (out, "conflict:     %s: %s\n",
+                 jobctl_format_time (job->conflict_at, when, sizeof when), job->conflict);
 }
 
 void

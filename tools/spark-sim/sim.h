@@ -283,6 +283,10 @@ size_t sim_jobs_count (sim_jobs_t *self, sim_backend_t backend);
 void sim_jobs_clear_completed (sim_jobs_t *self, sim_backend_t backend);
 //  Drops every job of every backend.
 void sim_jobs_reset (sim_jobs_t *self);
+//  The backend restarts without recovery (reference: Livy's ids start at 0 again, the YARN RM
+//  gets a new cluster timestamp and numbers from 1, a master's driver and app counters start at
+//  0): it forgets every job it held.
+void sim_jobs_restart (sim_jobs_t *self, sim_backend_t backend, int64_t now);
 
 // ---------------------------------------------------------------------------------------------
 //  sim_req: one HTTP request and the reply being built for it.

@@ -301,6 +301,32 @@ s_standby (sim_t *sim, sim_req_t *req)
     json_decref (body);
 }
 
+//  POST /sim/restart {"backend":"livy"|"yarn"|"standalone"}: that server restarts without
+//  recovery while the simulator (and the others) run on.
+static void
+s_restart (sim_t *sim, sim_req_t *req)
+{
+    json_t *body = s_body (req);
+    if (!body)
+        return;
+    const char *name = json_string_value (json_object_get (body, "backend"));
+    sim_backend_t backend = SIM_BACKEND_CONTROL;
+    const sim_backend_t restartable[] = {SIM_BACKEND_STANDALONE, SIM_BACKEND_LIVY,
+                                         SIM_BACKEND_YARN};
+    for (int i = 0; name && i < 3; i++)
+        if (strcmp (name, sim_backend_name (restartable[i])) == 0)
+            backend = restartable[i];
+    if (backend == SIM_BACKEND_CONTROL)
+        s_error (req, 400, "expected {\"backend\":\"livy\"|\"yarn\"|\"standalone\"}");
+    else {
+        int64_t now = sim_jobs_enter (sim->jobs);
+        sim_jobs_restart (sim->jobs, backend, now);
+        sim_jobs_leave (sim->jobs);
+        sim_req_reply_json (req, 200, json_pack ("{s:s}", "restarted", name));
+    }
+    json_decref (body);
+}
+
 static void
 s_clock (sim_t *sim, sim_req_t *req)
 {
@@ -350,6 +376,7 @@ const sim_route_t sim_control_routes[] = {
     {"GET", "/sim/stats", SIM_BACKEND_CONTROL, s_stats, false},
     {"POST", "/sim/stats/reset", SIM_BACKEND_CONTROL, s_stats_reset, false},
     {"POST", "/sim/master/standby", SIM_BACKEND_CONTROL, s_standby, false},
+    {"POST", "/sim/restart", SIM_BACKEND_CONTROL, s_restart, false},
     {"GET", "/sim/clock", SIM_BACKEND_CONTROL, s_clock, false},
     {"POST", "/sim/clock", SIM_BACKEND_CONTROL, s_clock, false},
     {"GET", "/sim/config", SIM_BACKEND_CONTROL, s_config, false},

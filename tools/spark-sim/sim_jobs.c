@@ -390,6 +390,29 @@ sim_jobs_reset (sim_jobs_t *self)
     sim_heap_drain (self->heap, s_drop_event, NULL);
 }
 
+void
+sim_jobs_restart (sim_jobs_t *self, sim_backend_t backend, int64_t now)
+{
+    while (self->head[backend])
+        sim_jobs_remove (self, self->head[backend]);
+    switch (backend) {
+        case SIM_BACKEND_STANDALONE:
+            self->next_driver = self->next_app = 0;
+            break;
+        case SIM_BACKEND_LIVY:
+            self->next_livy = 0;
+            break;
+        case SIM_BACKEND_YARN:
+            self->next_yarn = 0;
+            //  The RM's start time: never the old one, even within the same millisecond.
+            self->config->cluster_ts =
+                now > self->config->cluster_ts ? now : self->config->cluster_ts + 1;
+            break;
+        default:
+            break;
+    }
+}
+
 bool
 sim_jobs_started (const sim_job_t *job, int64_t now)
 {
