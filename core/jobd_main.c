@@ -34,34 +34,33 @@ enum {
 static void
 s_usage (FILE *out)
 {
-    fprintf (
-        out,
-        "Usage: jobd [OPTIONS]\n"
-        "Follows Spark and Kafka jobs to their end: records every transition durably in\n"
-        "LMDB and publishes it over ZeroMQ.\n\n"
-        "  -c, --config FILE   read FILE (ZPL); without it jobd runs on its embedded\n"
-        "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
-        "                      plugin found next to jobd\n"
-        "      --check         check the config, vet every plugin's file and folder,\n"
-        "                      load (not start) the vetted ones, then exit\n"
-        "      --keygen        make the CURVE key pair named by core/curve_key (the\n"
-        "                      secret 0600, its public half in KEY.pub) and the\n"
-        "                      core/curve_clients folder, then exit\n"
-        "      --verify        check the store (every page, every value) and exit:\n"
-        "                      0 no damage, 6 damaged, 4 cannot be read (--json: JSON)\n"
-        "      --backup DIR    copy the store, consistent and compacted, into\n"
-        "                      DIR/data.mdb (while jobd runs, too), then check the copy\n"
-        "      --describe-config\n"
-        "                      print every config key of the core and of each plugin\n"
-        "                      jobd would load (type, default, help), then exit;\n"
-        "                      --json for scripts, --markdown for the READMEs' tables\n"
-        "  -h, --help          show this help\n"
-        "  -V, --version       show the version\n\n"
-        "Environment: JOBD_<SECTION>_<KEY> overrides a key,\n"
-        "  e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
-        "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
-        "or plugin writable by others than its owner or root), 4 store,\n"
-        "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
+    fprintf (out,
+             "Usage: jobd [OPTIONS]\n"
+             "Follows Spark and Kafka jobs to their end: records every transition durably in\n"
+             "LMDB and publishes it over ZeroMQ.\n\n"
+             "  -c, --config FILE   read FILE (ZPL); without it jobd runs on its embedded\n"
+             "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
+             "                      plugin found next to jobd\n"
+             "      --check         check the config, vet every plugin's file and folder,\n"
+             "                      load (not start) the vetted ones, then exit\n"
+             "      --keygen        make the CURVE key pair named by core/curve_key (the\n"
+             "                      secret 0600, its public half in KEY.pub) and the\n"
+             "                      core/curve_clients folder, then exit\n"
+             "      --verify        check the store (every page, every value) and exit:\n"
+             "                      0 no damage, 6 damaged, 4 cannot be read (--json: JSON)\n"
+             "      --backup DIR    copy the store, consistent and compacted, into\n"
+             "                      DIR/data.mdb (while jobd runs, too), then check the copy\n"
+             "      --describe-config\n"
+             "                      print every config key of the core and of each plugin\n"
+             "                      jobd would load (type, default, help), then exit;\n"
+             "                      --json for scripts, --markdown for the READMEs' tables\n"
+             "  -h, --help          show this help\n"
+             "  -V, --version       show the version\n\n"
+             "Environment: JOBD_<SECTION>_<KEY> overrides a key,\n"
+             "  e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
+             "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
+             "or plugin writable by others than its owner or root), 4 store,\n"
+             "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
 }
 
 //  The plugin folder: the configured one, else ../plugins next to the jobd binary.
@@ -247,6 +246,12 @@ main (int argc, char *argv[])
                   jobd_config_filename (config), jobd_config_str (config, "core", "log_level"));
         rc = JOBD_ECONFIG;
     }
+    //  The deadline keys are checked with the rest of the config (the policy is made again at
+    //  start-up, from the same config).
+    jobd_deadline_t *deadline = NULL;
+    if (rc == 0)
+        rc = jobd_deadline_new (config, &deadline, reason, sizeof reason);
+    jobd_deadline_destroy (&deadline);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
         jobd_config_destroy (&config);
@@ -352,13 +357,16 @@ main (int argc, char *argv[])
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_run_dir_check_endpoint (events, reason, sizeof reason);
+    if (rc == 0 && jobd_deadline_new (config, &deadline, reason, sizeof reason))
+        deadline = NULL; //  checked at start: only memory can fail here
     jobd_broker_options_t broker_options = {
         .admin_endpoint = admin,
         .events_endpoint = events,
         .batch_max = (size_t)jobd_config_int (config, "core", "batch_max", 4096),
         .message_max = jobd_config_int (config, "core", "message_max", 0),
         .client_queue_max = (int)jobd_config_int (config, "core", "client_queue_max", 0),
-        .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0)};
+        .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0),
+        .deadline = deadline};
     if (rc == 0)
         rc = jobd_broker_start (store, &broker_options, &broker, reason, sizeof reason);
     if (rc) {
@@ -377,6 +385,7 @@ out:
     //  commits and publishes everything it received before it stops.
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
+    jobd_deadline_destroy (&deadline);
     jobd_curve_destroy (&curve); //  zauth outlives the sockets it vouches for
     //  The next start need not walk the pages: only after a clean stop that met no damage.
     bool clean = exit_code == EXIT_OK && run && store && jobd_store_damage_count (store) == 0;

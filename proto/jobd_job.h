@@ -35,6 +35,10 @@ typedef struct {
     char *cancel_status; //  "cancel_status": requested|refused|retrying|failed, or NULL
     char *cancel_error;  //  "cancel_error": why the backend's kill was refused or did not work
     int64_t cancel_at;   //  "cancel_at": when cancel_status was last set
+    //  Freshness and deadlines (issue 13; appended: older readers skip them).
+    int64_t confirmed_at; //  "confirmed_at": when its source last confirmed its state
+    char *stale;          //  "stale": why the job was flagged stale in its current state, or NULL
+    int64_t stale_at;     //  "stale_at": when it was flagged
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.
