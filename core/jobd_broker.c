@@ -815,6 +815,9 @@ s_fire_timers (s_broker_t *self, int64_t now)
             s_publish_fired (self, &self->fired[index]);
         jobd_deadline_fired_clear (&self->fired[index]);
     }
+    //  Out now: the loop hands over what a turn published after its poll, which may sleep until
+    //  the next timer.
+    jobd_publisher_flush (self->publisher);
 }
 
 //  What runs on a clock rather than on a message: due timers, the last second's reject count,

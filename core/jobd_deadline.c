@@ -165,13 +165,16 @@ jobd_deadline_new (jobd_config_t *config, jobd_deadline_t **self_p, char *reason
     s_rule_unset (&self->base);
     for (int state = 0; state < JOBD_STATE_COUNT; state++)
         self->base.limit[state] = 0;
+    //  Without a config (tests, the benchmark): the defaults of the config map.
     self->base.limit[JOBD_STATE_QUEUED] =
-        jobd_config_int (config, "core", "deadline_queued", 2 * 60000);
+        config ? jobd_config_int (config, "core", "deadline_queued", 0) : 2 * 60000;
     self->base.limit[JOBD_STATE_SUBMITTED] =
-        jobd_config_int (config, "core", "deadline_submitted", 15 * 60000);
-    self->base.limit[JOBD_STATE_RUNNING] = jobd_config_int (config, "core", "deadline_running", 0);
-    self->base.limit[JOBD_STATE_UNKNOWN] = jobd_config_int (config, "core", "deadline_unknown", 0);
-    self->base.grace = jobd_config_int (config, "core", "deadline_grace", 5 * 60000);
+        config ? jobd_config_int (config, "core", "deadline_submitted", 0) : 15 * 60000;
+    self->base.limit[JOBD_STATE_RUNNING] =
+        config ? jobd_config_int (config, "core", "deadline_running", 0) : 0;
+    self->base.limit[JOBD_STATE_UNKNOWN] =
+        config ? jobd_config_int (config, "core", "deadline_unknown", 0) : 0;
+    self->base.grace = config ? jobd_config_int (config, "core", "deadline_grace", 0) : 5 * 60000;
     const char *action = config ? jobd_config_str (config, "core", "deadline_action") : NULL;
     self->base.action = action ? s_action_parse (action) : S_ACTION_NONE;
     int rc = 0;
