@@ -62,6 +62,8 @@ typedef struct {
     int64_t timers_retry_at;      //  ms since the epoch: after a failed firing, not before
     jobd_store_timer_t *timers;   //  S_TIMERS_PER_TURN, taken from the store each turn
     jobd_deadline_fired_t *fired; //  what each did
+    uint64_t stale_logs;          //  stale jobs logged in the current second
+    int64_t stale_second;
     bool terminated;
     msgpack_sbuffer reply_buffer; //  kept from reply to reply
 } s_broker_t;
@@ -758,6 +760,9 @@ s_expire_cursors (s_broker_t *self)
 }
 
 #define S_TIMERS_PER_TURN 256 //  timers fired per commit: a turn stays short however many are due
+//  A timer fires this late at most, so that timers due close together share one commit (one
+//  fsync): at 100 deadlines a second, 1 commit instead of 100. Deadlines are minutes long.
+#define S_TIMERS_SLACK_MS 1000
 
 //  After the commit that took them: each fired timer's stale event and transitions go out.
 static void
@@ -768,8 +773,18 @@ s_publish_fired (s_broker_t *self, jobd_deadline_fired_t *fired)
         snprintf (topic, sizeof topic, "stale.%s", fired->stale->job);
         s_publish (self, topic, fired->stale, true);
         self->stats.stale_published++;
-        jobd_log (JOBD_LOG_WARN, LOG, "job %s is stale: %s", fired->stale->job,
-                  fired->stale->error);
+        //  A backend outage can make thousands stale at once: 20 lines a second, then a count.
+        int64_t second = jobd_now_ms () / 1000;
+        if (second != self->stale_second) {
+            if (self->stale_logs > 20)
+                jobd_log (JOBD_LOG_WARN, LOG, "%" PRIu64 " more stale jobs not logged",
+                          self->stale_logs - 20);
+            self->stale_second = second;
+            self->stale_logs = 0;
+        }
+        if (++self->stale_logs <= 20)
+            jobd_log (JOBD_LOG_WARN, LOG, "job %s is stale: %s", fired->stale->job,
+                      fired->stale->error);
     }
     if (!fired->action)
         return;
@@ -789,8 +804,10 @@ s_publish_fired (s_broker_t *self, jobd_deadline_fired_t *fired)
 static void
 s_fire_timers (s_broker_t *self, int64_t now)
 {
+    //  Without a policy (a broker made by jobd_broker_new: tests), timers stay stored.
     int64_t next = jobd_store_timer_next (self->store);
-    if (next == 0 || next > now || now < self->timers_retry_at)
+    if (!self->deadline || next == 0 || next + S_TIMERS_SLACK_MS > now ||
+        now < self->timers_retry_at)
         return;
     size_t count = 0;
     int rc = jobd_store_begin (self->store);
@@ -837,8 +854,9 @@ s_housekeep (s_broker_t *self)
         }
     }
     int64_t wait = self->next_tick - now;
-    int64_t due = jobd_store_timer_next (self->store);
+    int64_t due = self->deadline ? jobd_store_timer_next (self->store) : 0;
     if (due) {
+        due += S_TIMERS_SLACK_MS;
         due = due > self->timers_retry_at ? due : self->timers_retry_at;
         if (due - wall < wait)
             wait = due - wall > 0 ? due - wall : 0;
