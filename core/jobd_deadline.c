@@ -142,11 +142,11 @@ s_overrides_parse (jobd_deadline_t *self, const char *text, char *reason, size_t
                 *equals = 0;
             if (!equals || s_rule_set (&override->rule, word, equals + 1)) {
                 snprintf (reason, reason_size,
-                          "core/deadlines: entry '%s': '%.64s' is not KEY=VALUE with KEY one of "
-                          "queued, submitted, running, unknown, retry_wait, max_runtime (a "
+                          "core/deadlines: entry '%s': '%.64s%s%.64s' is not KEY=VALUE with KEY "
+                          "one of queued, submitted, running, unknown, retry_wait, max_runtime (a "
                           "duration like 90s, 15m, 2h; 0: none), grace (a duration) or action "
                           "(none, lost, cancel)",
-                          override->kind, word);
+                          override->kind, word, equals ? "=" : "", equals ? equals + 1 : "");
                 rc = JOBD_ECONFIG;
             }
         }
