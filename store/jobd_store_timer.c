@@ -235,7 +235,7 @@ jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer_t *
     int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return jobd_store_mdb_error (rc);
-    MDB_cursor *cursor;
+    MDB_cursor *cursor = NULL;
     rc = mdb_cursor_open (txn, self->timers_by_job, &cursor);
     uint8_t prefix[JOBD_STORE_TIMER_KEY_MAX];
     size_t prefix_size = s_job_key (prefix, job, "");
@@ -261,6 +261,9 @@ jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer_t *
         if (rc == 0)
             rc = mdb_cursor_get (cursor, &key, &due, MDB_NEXT);
     }
+    //  A read-only transaction's cursors are not freed with it.
+    if (cursor)
+        mdb_cursor_close (cursor);
     mdb_txn_abort (txn);
     *count_p = count;
     if (rc == MDB_NOTFOUND)

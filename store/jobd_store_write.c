@@ -473,13 +473,15 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     if (rc)
         return rc;
     //  Freshness: the source confirmed the job's state, by a move or by repeating it. A repeat
-    //  rewrites the record already (last_seen): this costs nothing more.
-    job->confirmed_at = jobd_now_ms ();
+    //  rewrites the record already (last_seen): this costs nothing more. jobd's own deadline
+    //  action (source "deadline", core/README.md) is nobody's word on the job.
+    if (strcmp (event->source, "deadline") != 0)
+        job->confirmed_at = jobd_now_ms ();
     if (verdict == JOBD_FSM_ALLOW)
         return s_move (self, job, event->state, event, result);
     //  Not a transition: only the sign of life is kept.
     result->outcome = JOBD_APPLY_DUPLICATE;
-    job->last_seen = job->confirmed_at;
+    job->last_seen = jobd_now_ms ();
     s_batch_dirty (self, job);
     return 0;
 }

@@ -157,6 +157,9 @@ test_stale_once_flagged_then_lost (void **state)
     jobd_job_t *record = NULL;
     assert_int_equal (jobd_store_job_get (store, job, &record), 0);
     assert_null (record->stale); //  its transition cleared the flag
+    //  Its freshness is still the track's: jobd's own action is nobody's word on the job.
+    assert_true (record->confirmed_at > 0);
+    assert_true (record->confirmed_at + 1000 < record->updated_at);
     jobd_job_destroy (&record);
     jobd_store_destroy (&store);
     zsock_destroy (&sub);

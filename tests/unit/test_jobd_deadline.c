@@ -133,12 +133,12 @@ test_kind_backend_and_spec_override (void **state)
     assert_int_equal (s_limit (self, deadline, "spark", "livy", NULL, JOBD_STATE_SUBMITTED), 60000);
     assert_int_equal (s_limit (self, deadline, "kafka", "k", NULL, JOBD_STATE_QUEUED), 0);
     //  The job's spec wins over all.
-    assert_int_equal (s_limit (self, deadline, "spark", "livy", "{\"max_runtime\":\"45m\"}",
-                               JOBD_STATE_RUNNING),
-                      45 * 60000);
-    assert_int_equal (s_limit (self, deadline, "spark", "livy", "{\"max_runtime\":90000}",
-                               JOBD_STATE_RUNNING),
-                      90000);
+    assert_int_equal (
+        s_limit (self, deadline, "spark", "livy", "{\"max_runtime\":\"45m\"}", JOBD_STATE_RUNNING),
+        45 * 60000);
+    assert_int_equal (
+        s_limit (self, deadline, "spark", "livy", "{\"max_runtime\":90000}", JOBD_STATE_RUNNING),
+        90000);
     assert_int_equal (s_limit (self, deadline, "spark", "livy",
                                "{\"deadlines\":{\"submitted\":\"0\"}}", JOBD_STATE_SUBMITTED),
                       0);
@@ -156,9 +156,9 @@ test_malformed_settings_are_refused (void **state)
         JOBD_ECONFIG);
     assert_non_null (strstr (reason, "core/deadline_action"));
     assert_null (deadline);
-    assert_int_equal (s_policy ("    deadlines = \"spark runing=2h\"\n", &deadline, reason,
-                                sizeof reason),
-                      JOBD_ECONFIG);
+    assert_int_equal (
+        s_policy ("    deadlines = \"spark runing=2h\"\n", &deadline, reason, sizeof reason),
+        JOBD_ECONFIG);
     assert_non_null (strstr (reason, "core/deadlines"));
     assert_non_null (strstr (reason, "runing=2h"));
     assert_int_equal (
