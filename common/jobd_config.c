@@ -50,11 +50,14 @@ const jobd_conf_key_t jobd_config_core_map[] = {
      "a job UNKNOWN this long is flagged stale (0: never)"},
     {"deadline_action", JOBD_CONF_STRING, "none",
      "what a stale job gets after deadline_grace if it has not moved: none, lost or cancel"},
+    {"deadline_fresh", JOBD_CONF_DURATION, "0",
+     "a job in any state but a final one whose source has not confirmed it this long is flagged "
+     "stale (0: never; set it above the source's poll interval, with a margin)"},
     {"deadline_grace", JOBD_CONF_DURATION, "5m",
      "time between a job's stale flag and its deadline_action"},
     {"deadlines", JOBD_CONF_STRING, "",
      "per kind or kind/backend: 'spark/livy running=2h action=lost grace=10m; kafka queued=5m' "
-     "(keys: queued, submitted, running, unknown, retry_wait, max_runtime, action, grace)"},
+     "(keys: queued, submitted, running, unknown, retry_wait, max_runtime, fresh, action, grace)"},
     {NULL, 0, NULL, NULL}};
 
 //  With no file, jobd runs on this: a local store, ipc endpoints, every plugin found.

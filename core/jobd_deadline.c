@@ -19,6 +19,7 @@ typedef enum { S_ACTION_NONE = 0, S_ACTION_LOST, S_ACTION_CANCEL, S_ACTION_UNSET
 typedef struct {
     int64_t limit[JOBD_STATE_COUNT]; //  ms; -1: not set here
     int64_t grace;                   //  ms; -1: not set here
+    int64_t fresh; //  ms: longest silence of the job's source in any state (0: none; -1: not set)
     s_action_t action;
 } s_rule_t;
 
@@ -43,6 +44,9 @@ typedef struct {
     int64_t limit;
     int64_t grace;
     char origin[64]; //  which setting gave the limit: "core/deadline_queued", "spec", ...
+    //  Not stored: the freshness limit, resolved with the deadline, armed as its own timer.
+    int64_t fresh;
+    char fresh_origin[64];
 } s_value_t;
 
 #define S_VALUE_HEAD 19 //  version, state, action, be64 limit, be64 grace
@@ -64,6 +68,7 @@ s_rule_unset (s_rule_t *rule)
     for (int state = 0; state < JOBD_STATE_COUNT; state++)
         rule->limit[state] = -1;
     rule->grace = -1;
+    rule->fresh = -1;
     rule->action = S_ACTION_UNSET;
 }
 
@@ -92,6 +97,10 @@ s_rule_set (s_rule_t *rule, const char *key, const char *value)
         return JOBD_ECONFIG;
     if (strcmp (key, "grace") == 0) {
         rule->grace = number;
+        return 0;
+    }
+    if (strcmp (key, "fresh") == 0) {
+        rule->fresh = number;
         return 0;
     }
     if (strcmp (key, "max_runtime") == 0)
@@ -141,12 +150,13 @@ s_overrides_parse (jobd_deadline_t *self, const char *text, char *reason, size_t
             if (equals)
                 *equals = 0;
             if (!equals || s_rule_set (&override->rule, word, equals + 1)) {
-                snprintf (reason, reason_size,
-                          "core/deadlines: entry '%s': '%.64s%s%.64s' is not KEY=VALUE with KEY "
-                          "one of queued, submitted, running, unknown, retry_wait, max_runtime (a "
-                          "duration like 90s, 15m, 2h; 0: none), grace (a duration) or action "
-                          "(none, lost, cancel)",
-                          override->kind, word, equals ? "=" : "", equals ? equals + 1 : "");
+                snprintf (
+                    reason, reason_size,
+                    "core/deadlines: entry '%s': '%.64s%s%.64s' is not KEY=VALUE with KEY "
+                    "one of queued, submitted, running, unknown, retry_wait, max_runtime, fresh "
+                    "(a duration like 90s, 15m, 2h; 0: none), grace (a duration) or action "
+                    "(none, lost, cancel)",
+                    override->kind, word, equals ? "=" : "", equals ? equals + 1 : "");
                 rc = JOBD_ECONFIG;
             }
         }
@@ -175,6 +185,7 @@ jobd_deadline_new (jobd_config_t *config, jobd_deadline_t **self_p, char *reason
     self->base.limit[JOBD_STATE_UNKNOWN] =
         config ? jobd_config_int (config, "core", "deadline_unknown", 0) : 0;
     self->base.grace = config ? jobd_config_int (config, "core", "deadline_grace", 0) : 5 * 60000;
+    self->base.fresh = config ? jobd_config_int (config, "core", "deadline_fresh", 0) : 0;
     const char *action = config ? jobd_config_str (config, "core", "deadline_action") : NULL;
     self->base.action = action ? s_action_parse (action) : S_ACTION_NONE;
     int rc = 0;
@@ -227,6 +238,10 @@ s_apply_rule (s_value_t *value, const s_rule_t *rule, jobd_state_t state, const 
         value->grace = rule->grace;
     if (rule->action != S_ACTION_UNSET)
         value->action = (uint8_t)rule->action;
+    if (rule->fresh >= 0) {
+        value->fresh = rule->fresh;
+        snprintf (value->fresh_origin, sizeof value->fresh_origin, "%s", origin);
+    }
 }
 
 //  The job's own settings: `max_runtime` and a `deadlines` object in its spec (JSON). Parsed
@@ -273,6 +288,8 @@ s_resolve (jobd_deadline_t *self, const jobd_job_t *job, s_value_t *value)
     for (char *c = origin; *c; c++)
         *c = (char)tolower ((unsigned char)*c);
     s_apply_rule (value, &self->base, state, origin);
+    //  Freshness is one limit for every state, not one per state.
+    snprintf (value->fresh_origin, sizeof value->fresh_origin, "core/deadline_fresh");
     for (int pass = 0; pass < 2; pass++)
         for (size_t index = 0; index < self->override_count; index++) {
             const s_override_t *override = &self->overrides[index];
@@ -330,12 +347,20 @@ jobd_deadline_arm (jobd_store_t *store, const jobd_job_t *job, void *arg)
         return 0;
     s_value_t value;
     s_resolve (self, job, &value);
-    if (value.limit <= 0)
-        return 0;
     uint8_t bytes[JOBD_STORE_TIMER_VALUE_MAX];
-    size_t size = s_value_pack (&value, bytes);
-    return jobd_store_timer_set (store, job->id, "deadline", job->updated_at + value.limit, bytes,
-                                 size);
+    int rc = 0;
+    if (value.limit > 0)
+        rc = jobd_store_timer_set (store, job->id, "deadline", job->updated_at + value.limit, bytes,
+                                   s_value_pack (&value, bytes));
+    //  Freshness: the source's silence is checked from the state's entry on (the entry is the
+    //  latest word there can be), then lazily at each firing: no timer write per observation.
+    if (rc == 0 && value.fresh > 0) {
+        value.limit = value.fresh;
+        snprintf (value.origin, sizeof value.origin, "%s", value.fresh_origin);
+        rc = jobd_store_timer_set (store, job->id, "fresh", job->updated_at + value.fresh, bytes,
+                                   s_value_pack (&value, bytes));
+    }
+    return rc;
 }
 
 //  "1h30m", "2m0s", "45s", "800ms": a duration as an operator reads it.
@@ -353,24 +378,25 @@ s_duration (int64_t ms, char *out, size_t size)
                   (long long)(ms % 3600000 / 60000));
 }
 
-//  A deadline fell due: the job is flagged stale (once per state entered) and its action armed.
+//  A deadline fell due (or a freshness check found the source silent for longer than its limit,
+//  fresh true): the job is flagged stale (once per state entered) and its action armed.
 static int
-s_fire_deadline (jobd_deadline_t *self, jobd_store_t *store, const jobd_store_timer_t *timer,
-                 const s_value_t *value, jobd_deadline_fired_t *fired)
+s_fire_deadline (jobd_store_t *store, const jobd_store_timer_t *timer, const s_value_t *value,
+                 bool fresh, jobd_deadline_fired_t *fired)
 {
-    (void)self;
-    char limit[32], grace[32], reason[256];
+    char limit[32], grace[32], reason[256], action[96] = "";
     s_duration (value->limit, limit, sizeof limit);
     s_duration (value->grace, grace, sizeof grace);
     jobd_state_t state = (jobd_state_t)value->state;
-    if (value->action == S_ACTION_NONE)
-        snprintf (reason, sizeof reason, "%s for more than %s: past its deadline (%s)",
-                  jobd_state_name (state), limit, value->origin);
+    if (value->action != S_ACTION_NONE)
+        snprintf (action, sizeof action, "; action %s in %s unless it moves",
+                  s_action_names[value->action], grace);
+    if (fresh)
+        snprintf (reason, sizeof reason, "%s and no word from its source for more than %s (%s)%s",
+                  jobd_state_name (state), limit, value->origin, action);
     else
-        snprintf (reason, sizeof reason,
-                  "%s for more than %s: past its deadline (%s); action %s in %s unless it moves",
-                  jobd_state_name (state), limit, value->origin, s_action_names[value->action],
-                  grace);
+        snprintf (reason, sizeof reason, "%s for more than %s: past its deadline (%s)%s",
+                  jobd_state_name (state), limit, value->origin, action);
     const jobd_job_t *job = NULL;
     int rc = jobd_store_stale_set (store, timer->job, state, reason, &job);
     if (rc == JOBD_ESTATE || rc == JOBD_ENOTFOUND || rc == JOBD_ECORRUPT)
@@ -428,15 +454,38 @@ s_fire_action (jobd_store_t *store, const jobd_store_timer_t *timer, const s_val
     return fired->rc && !refused ? fired->rc : 0;
 }
 
+//  A freshness check: the job's source last confirmed it (or it entered its state) at `last`.
+//  Heard from within the limit: checked again at last + limit. Silent longer: stale.
+static int
+s_fire_fresh (jobd_store_t *store, const jobd_store_timer_t *timer, const s_value_t *value,
+              jobd_deadline_fired_t *fired)
+{
+    const jobd_job_t *job = NULL;
+    int rc = jobd_store_batch_job (store, timer->job, &job);
+    if (rc == JOBD_ENOTFOUND || rc == JOBD_ECORRUPT)
+        return 0;
+    if (rc)
+        return rc;
+    if (job->state != value->state || job->stale)
+        return 0; //  moved on (its transition would have removed this timer), or flagged
+    int64_t last = job->confirmed_at > job->updated_at ? job->confirmed_at : job->updated_at;
+    if (last + value->limit > jobd_now_ms ())
+        return jobd_store_timer_set (store, timer->job, "fresh", last + value->limit, timer->value,
+                                     timer->value_size);
+    return s_fire_deadline (store, timer, value, true, fired);
+}
+
 int
 jobd_deadline_fire (jobd_deadline_t *self, jobd_store_t *store, const jobd_store_timer_t *timer,
                     jobd_deadline_fired_t *fired)
 {
     memset (fired, 0, sizeof *fired);
     s_value_t value;
+    (void)self;
     bool deadline = strcmp (timer->name, "deadline") == 0;
+    bool fresh = strcmp (timer->name, "fresh") == 0;
     bool action = strcmp (timer->name, "deadline.action") == 0;
-    if (!deadline && !action)
+    if (!deadline && !fresh && !action)
         return 0;
     if (s_value_unpack (timer, &value)) {
         jobd_log (JOBD_LOG_WARN, LOG,
@@ -445,7 +494,9 @@ jobd_deadline_fire (jobd_deadline_t *self, jobd_store_t *store, const jobd_store
         return 0;
     }
     if (deadline)
-        return s_fire_deadline (self, store, timer, &value, fired);
+        return s_fire_deadline (store, timer, &value, false, fired);
+    if (fresh)
+        return s_fire_fresh (store, timer, &value, fired);
     //  The job is still where its deadline found it: moving on would have removed this timer.
     return s_fire_action (store, timer, &value, fired);
 }

@@ -230,6 +230,10 @@ int jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer
 int jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state,
                           const char *reason, const jobd_job_t **job_p);
 
+//  In the open batch: the batch's copy of job id (borrowed until the batch ends), as the batch
+//  has it so far. Returns 0, JOBD_ENOTFOUND, JOBD_ECORRUPT, or another error.
+int jobd_store_batch_job (jobd_store_t *self, const char *id, const jobd_job_t **job_p);
+
 //  Reads how many jobs are flagged stale (committed). Returns 0 or an error.
 int jobd_store_stale_count (jobd_store_t *self, uint64_t *count_p);
 

@@ -573,6 +573,18 @@ jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state, co
     return 0;
 }
 
+int
+jobd_store_batch_job (jobd_store_t *self, const char *id, const jobd_job_t **job_p)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    jobd_job_t *job = NULL;
+    int rc = s_batch_job (self, id, &job);
+    if (rc == 0)
+        *job_p = job;
+    return jobd_store_damaged (self, rc, "reading job '%.64s' in a batch", id);
+}
+
 //  Adds the batch's stale flags to the count in meta ("stale_jobs", be64).
 static int
 s_stale_count_save (jobd_store_t *self)

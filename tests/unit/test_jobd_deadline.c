@@ -166,12 +166,87 @@ test_malformed_settings_are_refused (void **state)
         JOBD_ECONFIG);
 }
 
+//  Takes the timers due now and fires them in one commit; returns how many stale events.
+static int
+s_fire_due (s_fixture_t *self, jobd_deadline_t *deadline)
+{
+    jobd_store_timer_t timers[8];
+    size_t count = 0;
+    int stale = 0;
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_timer_take (self->store, jobd_now_ms (), 8, timers, &count), 0);
+    for (size_t index = 0; index < count; index++) {
+        jobd_deadline_fired_t fired;
+        assert_int_equal (jobd_deadline_fire (deadline, self->store, &timers[index], &fired), 0);
+        if (fired.stale) {
+            assert_non_null (strstr (fired.stale->error, "no word from its source"));
+            stale++;
+        }
+        jobd_deadline_fired_clear (&fired);
+    }
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    return stale;
+}
+
+//  Freshness: a source that keeps confirming the job moves its check on (one timer rewrite per
+//  check, none per observation); one silent past the limit makes the job stale.
+static void
+test_silent_source_makes_the_job_stale (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_deadline_t *deadline = NULL;
+    char reason[256];
+    assert_int_equal (s_policy ("    deadline_fresh = 100ms\n    deadline_submitted = 0\n",
+                                &deadline, reason, sizeof reason),
+                      0);
+    assert_int_equal (s_limit (self, deadline, "spark", "b", NULL, JOBD_STATE_SUBMITTED), 100);
+    const char *job = "job-1";
+    jobd_store_timer_t timers[2];
+    size_t count = 0;
+    assert_int_equal (jobd_store_timer_list (self->store, job, timers, 2, &count), 0);
+    assert_int_equal (count, 1);
+    assert_string_equal (timers[0].name, "fresh");
+    int64_t due = timers[0].due;
+    //  The source confirms it just before the check falls due: the check moves on.
+    while (jobd_now_ms () < due)
+        zclock_sleep (5);
+    jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&observed->source, "test");
+    jobd_event_set (&observed->job, job);
+    observed->state = JOBD_STATE_SUBMITTED;
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_apply (self->store, observed, &result), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    assert_int_equal (result.outcome, JOBD_APPLY_DUPLICATE);
+    jobd_event_destroy (&observed);
+    assert_int_equal (s_fire_due (self, deadline), 0);
+    jobd_job_t *record = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_null (record->stale);
+    assert_int_equal (jobd_store_timer_list (self->store, job, timers, 2, &count), 0);
+    assert_int_equal (count, 1);
+    assert_int_equal (timers[0].due, record->confirmed_at + 100);
+    jobd_job_destroy (&record);
+    //  Then silence past the limit: stale, once.
+    while (jobd_now_ms () < timers[0].due)
+        zclock_sleep (5);
+    assert_int_equal (s_fire_due (self, deadline), 1);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_non_null (record->stale);
+    assert_non_null (strstr (record->stale, "core/deadline_fresh"));
+    jobd_job_destroy (&record);
+    assert_int_equal (jobd_store_timer_list (self->store, job, timers, 2, &count), 0);
+    assert_int_equal (count, 0);
+    jobd_deadline_destroy (&deadline);
+}
+
 int
 main (void)
 {
 #define T(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
-    const struct CMUnitTest tests[] = {T (test_defaults_and_final_states),
-                                       T (test_kind_backend_and_spec_override),
-                                       T (test_malformed_settings_are_refused)};
+    const struct CMUnitTest tests[] = {
+        T (test_defaults_and_final_states), T (test_kind_backend_and_spec_override),
+        T (test_malformed_settings_are_refused), T (test_silent_source_makes_the_job_stale)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
