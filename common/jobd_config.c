@@ -40,6 +40,24 @@ const jobd_conf_key_t jobd_config_core_map[] = {
     {"cursor_idle_max", JOBD_CONF_DURATION, "168h",
      "a transition log cursor behind the head that has not moved this long is removed, with a "
      "warning (0: never)"},
+    {"deadline_queued", JOBD_CONF_DURATION, "2m",
+     "a job QUEUED this long (no plugin took it to a backend) is flagged stale (0: never)"},
+    {"deadline_submitted", JOBD_CONF_DURATION, "15m",
+     "a job SUBMITTED this long (its backend has not started it) is flagged stale (0: never)"},
+    {"deadline_running", JOBD_CONF_DURATION, "0",
+     "a job RUNNING this long is flagged stale (0: never; a spec's max_runtime sets its own)"},
+    {"deadline_unknown", JOBD_CONF_DURATION, "0",
+     "a job UNKNOWN this long is flagged stale (0: never)"},
+    {"deadline_action", JOBD_CONF_STRING, "none",
+     "what a stale job gets after deadline_grace if it has not moved: none, lost or cancel"},
+    {"deadline_fresh", JOBD_CONF_DURATION, "0",
+     "a job in any state but a final one whose source has not confirmed it this long is flagged "
+     "stale (0: never; set it above the source's poll interval, with a margin)"},
+    {"deadline_grace", JOBD_CONF_DURATION, "5m",
+     "time between a job's stale flag and its deadline_action"},
+    {"deadlines", JOBD_CONF_STRING, "",
+     "per kind or kind/backend: 'spark/livy running=2h action=lost grace=10m; kafka queued=5m' "
+     "(keys: queued, submitted, running, unknown, retry_wait, max_runtime, fresh, action, grace)"},
     {NULL, 0, NULL, NULL}};
 
 //  With no file, jobd runs on this: a local store, ipc endpoints, every plugin found.

@@ -97,7 +97,9 @@ s_query_stats (const jobd_admin_context_t *context, const char *id, msgpack_pack
         jobd_reply_pack_head (pk, id, rc, NULL, 0);
         return rc;
     }
-    jobd_answer_pack_stats (pk, id, counts, context->stats);
+    jobd_stats_t stats = *context->stats;
+    jobd_store_stale_count (context->store, &stats.stale);
+    jobd_answer_pack_stats (pk, id, counts, &stats);
     return 0;
 }
 

@@ -56,10 +56,16 @@ typedef struct {
     jobd_owners_t *owners; //  which plugin takes which kind of submission, and checks it
     uint64_t reject_logs;  //  rejects logged in the current second
     int64_t reject_second;
-    int64_t cursor_idle_max; //  ms, 0: cursors never expire
-    int64_t tick;            //  ms between housekeeping turns
-    int64_t next_tick;       //  zclock_mono of the next one
-    int64_t next_expiry;     //  zclock_mono of the next cursor expiry pass
+    int64_t cursor_idle_max;      //  ms, 0: cursors never expire
+    int64_t tick;                 //  ms between housekeeping turns
+    int64_t next_tick;            //  zclock_mono of the next one
+    int64_t next_expiry;          //  zclock_mono of the next cursor expiry pass
+    jobd_deadline_t *deadline;    //  arms deadlines and fires them (borrowed), or NULL
+    int64_t timers_retry_at;      //  ms since the epoch: after a failed firing, not before
+    jobd_store_timer_t *timers;   //  S_TIMERS_PER_TURN, taken from the store each turn
+    jobd_deadline_fired_t *fired; //  what each did
+    uint64_t stale_logs;          //  stale jobs logged in the current second
+    int64_t stale_second;
     bool terminated;
     msgpack_sbuffer reply_buffer; //  kept from reply to reply
 } s_broker_t;
@@ -188,12 +194,12 @@ s_publish_transition (s_broker_t *self, const char *job, const jobd_transition_t
 
 //  A cancel the backend must carry out goes to the plugins of the job's kind.
 static void
-s_forward_cancel (s_broker_t *self, s_entry_t *entry)
+s_forward_cancel (s_broker_t *self, const char *id, const jobd_event_t *event)
 {
     jobd_job_t *job = NULL;
-    if (jobd_store_job_get (self->store, entry->result.job, &job))
+    if (jobd_store_job_get (self->store, id, &job))
         return;
-    jobd_event_t *cancel = jobd_event_dup (entry->event);
+    jobd_event_t *cancel = jobd_event_dup (event);
     if (cancel) {
         jobd_event_set (&cancel->job, job->id);
         jobd_event_set (&cancel->kind, job->kind);
@@ -337,7 +343,7 @@ s_flush (s_broker_t *self)
             for (size_t t = 0; t < entry->result.transition_count; t++)
                 s_publish_transition (self, entry->result.job, &entry->result.transitions[t]);
             if (entry->result.outcome == JOBD_APPLY_FORWARD)
-                s_forward_cancel (self, entry);
+                s_forward_cancel (self, entry->result.job, entry->event);
             s_publish_cancel_failed (self, entry);
         }
         if (entry->in_batch) {
@@ -790,11 +796,91 @@ s_expire_cursors (s_broker_t *self)
                   expired.count - S_EXPIRED_SAID);
 }
 
-//  What runs on a clock rather than on a message: the last second's reject count, cursor expiry.
-//  Returns the ms until the next turn.
+#define S_TIMERS_PER_TURN 256 //  timers fired per commit: a turn stays short however many are due
+//  A timer fires this late at most, so that timers due close together share one commit (one
+//  fsync): at 100 deadlines a second, 1 commit instead of 100. Deadlines are minutes long.
+#define S_TIMERS_SLACK_MS 1000
+
+//  After the commit that took them: each fired timer's stale event and transitions go out.
+static void
+s_publish_fired (s_broker_t *self, jobd_deadline_fired_t *fired)
+{
+    if (fired->stale) {
+        char topic[JOBD_ID_MAX + 16];
+        snprintf (topic, sizeof topic, "stale.%s", fired->stale->job);
+        s_publish (self, topic, fired->stale, true);
+        self->stats.stale_published++;
+        //  A backend outage can make thousands stale at once: 20 lines a second, then a count.
+        int64_t second = jobd_now_ms () / 1000;
+        if (second != self->stale_second) {
+            if (self->stale_logs > 20)
+                jobd_log (JOBD_LOG_WARN, LOG, "%" PRIu64 " more stale jobs not logged",
+                          self->stale_logs - 20);
+            self->stale_second = second;
+            self->stale_logs = 0;
+        }
+        if (++self->stale_logs <= 20)
+            jobd_log (JOBD_LOG_WARN, LOG, "job %s is stale: %s", fired->stale->job,
+                      fired->stale->error);
+    }
+    if (!fired->action)
+        return;
+    if (fired->rc)
+        jobd_log (JOBD_LOG_WARN, LOG, "job %s: deadline action %s not applied: %s",
+                  fired->action->job, jobd_event_type_name (fired->action->type),
+                  jobd_strerror (fired->rc));
+    for (size_t t = 0; fired->rc == 0 && t < fired->result.transition_count; t++)
+        s_publish_transition (self, fired->result.job, &fired->result.transitions[t]);
+    if (fired->rc == 0 && fired->result.outcome == JOBD_APPLY_FORWARD)
+        s_forward_cancel (self, fired->result.job, fired->action);
+}
+
+//  Fires the timers that are due, in the commit that deletes them: a timer fires once, across
+//  a crash at any moment; one that fell due while jobd was down fires at the first turn. Costs
+//  one comparison while nothing is due (the store keeps the first due time).
+static void
+s_fire_timers (s_broker_t *self, int64_t now)
+{
+    //  Without a policy (a broker made by jobd_broker_new: tests), timers stay stored.
+    int64_t next = jobd_store_timer_next (self->store);
+    if (!self->deadline || next == 0 || next + S_TIMERS_SLACK_MS > now ||
+        now < self->timers_retry_at)
+        return;
+    size_t count = 0;
+    int rc = jobd_store_begin (self->store);
+    if (rc == 0)
+        rc = jobd_store_timer_take (self->store, now, S_TIMERS_PER_TURN, self->timers, &count);
+    for (size_t index = 0; rc == 0 && index < count; index++)
+        rc = self->deadline ? jobd_deadline_fire (self->deadline, self->store, &self->timers[index],
+                                                  &self->fired[index])
+                            : 0;
+    if (rc == 0)
+        rc = jobd_store_commit (self->store);
+    else
+        jobd_store_abort (self->store);
+    if (rc) {
+        //  Nothing fired: the timers are still stored. Try again in a second, not in a spin.
+        jobd_log (JOBD_LOG_ERROR, LOG, "cannot fire %zu due timers: %s", count, jobd_strerror (rc));
+        self->timers_retry_at = now + 1000;
+    } else
+        self->stats.commits++;
+    for (size_t index = 0; index < count; index++) {
+        if (rc == 0)
+            s_publish_fired (self, &self->fired[index]);
+        jobd_deadline_fired_clear (&self->fired[index]);
+    }
+    //  Out now: the loop hands over what a turn published after its poll, which may sleep until
+    //  the next timer.
+    jobd_publisher_flush (self->publisher);
+}
+
+//  What runs on a clock rather than on a message: due timers, the last second's reject count,
+//  cursor expiry. Returns the ms until the next turn: the next tick, or the first due timer.
 static int
 s_housekeep (s_broker_t *self)
 {
+    int64_t wall = jobd_now_ms ();
+    s_fire_timers (self, wall);
     int64_t now = zclock_mono ();
     if (now >= self->next_tick) {
         self->next_tick = now + self->tick;
@@ -804,7 +890,15 @@ s_housekeep (s_broker_t *self)
             s_expire_cursors (self);
         }
     }
-    return (int)(self->next_tick - now);
+    int64_t wait = self->next_tick - now;
+    int64_t due = self->deadline ? jobd_store_timer_next (self->store) : 0;
+    if (due) {
+        due += S_TIMERS_SLACK_MS;
+        due = due > self->timers_retry_at ? due : self->timers_retry_at;
+        if (due - wall < wait)
+            wait = due - wall > 0 ? due - wall : 0;
+    }
+    return (int)wait;
 }
 
 static void
@@ -860,8 +954,15 @@ s_broker_actor (zsock_t *pipe, void *arg)
     s_broker_t self_data = {.pipe = pipe,
                             .store = args->store,
                             .batch_max = options->batch_max,
-                            .cursor_idle_max = options->cursor_idle_max};
+                            .cursor_idle_max = options->cursor_idle_max,
+                            .deadline = options->deadline};
     s_broker_t *self = &self_data;
+    self->timers = (jobd_store_timer_t *)zmalloc (sizeof (jobd_store_timer_t) * S_TIMERS_PER_TURN);
+    self->fired =
+        (jobd_deadline_fired_t *)zmalloc (sizeof (jobd_deadline_fired_t) * S_TIMERS_PER_TURN);
+    //  Every state a job enters gets its deadline in the same commit.
+    if (self->deadline)
+        jobd_store_set_arm_fn (self->store, jobd_deadline_arm, self->deadline);
     //  Housekeeping each second, or 4 times per cursor_idle_max when that is shorter.
     self->tick = 1000;
     if (self->cursor_idle_max > 0 && self->cursor_idle_max / 4 < self->tick)
@@ -920,6 +1021,10 @@ s_broker_actor (zsock_t *pipe, void *arg)
     jobd_owners_destroy (&self->owners);
     msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);
+    free (self->timers);
+    free (self->fired);
+    if (self->deadline)
+        jobd_store_set_arm_fn (self->store, NULL, NULL);
 }
 
 int

@@ -4,6 +4,7 @@
 #define JOBD_BROKER_H_INCLUDED
 
 #include "jobd_plugin.h"
+#include "jobd_deadline.h"
 #include "jobd_store.h"
 #include <czmq.h>
 
@@ -17,11 +18,13 @@ typedef struct _jobd_broker_t jobd_broker_t;
 typedef struct {
     const char *admin_endpoint;
     const char *events_endpoint;
-    size_t batch_max;        //  most events applied in one commit
-    int64_t message_max;     //  bytes: the largest frame read from an admin client (0: 256 KiB)
-    int client_queue_max;    //  messages each admin client may have waiting (0: 64)
-    int64_t cursor_idle_max; //  ms: a log cursor behind the head that has not moved for this
-                             //  long is removed, with a warning (0: never)
+    size_t batch_max;          //  most events applied in one commit
+    int64_t message_max;       //  bytes: the largest frame read from an admin client (0: 256 KiB)
+    int client_queue_max;      //  messages each admin client may have waiting (0: 64)
+    int64_t cursor_idle_max;   //  ms: a log cursor behind the head that has not moved for this
+                               //  long is removed, with a warning (0: never)
+    jobd_deadline_t *deadline; //  the deadline policy (borrowed; outlives the broker), or NULL:
+                               //  no deadlines are armed (timers already stored still fire)
 } jobd_broker_options_t;
 
 //  Starts the broker thread on store (borrowed; must outlive the broker) with options (copied).

@@ -246,6 +246,12 @@ main (int argc, char *argv[])
                   jobd_config_filename (config), jobd_config_str (config, "core", "log_level"));
         rc = JOBD_ECONFIG;
     }
+    //  The deadline keys are checked with the rest of the config (the policy is made again at
+    //  start-up, from the same config).
+    jobd_deadline_t *deadline = NULL;
+    if (rc == 0)
+        rc = jobd_deadline_new (config, &deadline, reason, sizeof reason);
+    jobd_deadline_destroy (&deadline);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
         jobd_config_destroy (&config);
@@ -351,13 +357,16 @@ main (int argc, char *argv[])
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_run_dir_check_endpoint (events, reason, sizeof reason);
+    if (rc == 0 && jobd_deadline_new (config, &deadline, reason, sizeof reason))
+        deadline = NULL; //  checked at start: only memory can fail here
     jobd_broker_options_t broker_options = {
         .admin_endpoint = admin,
         .events_endpoint = events,
         .batch_max = (size_t)jobd_config_int (config, "core", "batch_max", 4096),
         .message_max = jobd_config_int (config, "core", "message_max", 0),
         .client_queue_max = (int)jobd_config_int (config, "core", "client_queue_max", 0),
-        .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0)};
+        .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0),
+        .deadline = deadline};
     if (rc == 0)
         rc = jobd_broker_start (store, &broker_options, &broker, reason, sizeof reason);
     if (rc) {
@@ -376,6 +385,7 @@ out:
     //  commits and publishes everything it received before it stops.
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
+    jobd_deadline_destroy (&deadline);
     jobd_curve_destroy (&curve); //  zauth outlives the sockets it vouches for
     //  The next start need not walk the pages: only after a clean stop that met no damage.
     bool clean = exit_code == EXIT_OK && run && store && jobd_store_damage_count (store) == 0;

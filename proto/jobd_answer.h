@@ -33,6 +33,9 @@ typedef struct {
     uint64_t internal_refused; //  internal events (plugin.status, cursor, ...) refused from the
                                //  admin endpoint (also counted in rejected)
     int64_t started_at;        //  ms since the epoch
+    //  Deadlines (issue 13; appended).
+    uint64_t stale_published; //  stale events published (each job once per state entered)
+    uint64_t stale;           //  jobs flagged stale now (from the store, not a counter)
 } jobd_stats_t;
 
 //  One plugin of the plugins answer. Strings borrowed; NULL packs "".

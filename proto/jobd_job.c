@@ -34,6 +34,9 @@ static const jobd_field_t s_fields[] = {
     F ("cancel_at", I64, cancel_at, 0),
     F ("conflict", STR, conflict, JOBD_ERROR_MAX),
     F ("conflict_at", I64, conflict_at, 0),
+    F ("confirmed_at", I64, confirmed_at, 0),
+    F ("stale", STR, stale, JOBD_ERROR_MAX),
+    F ("stale_at", I64, stale_at, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

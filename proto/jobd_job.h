@@ -39,6 +39,10 @@ typedef struct {
     //  that restarted and reused its ids): kept so that it is never dropped silently.
     char *conflict;      //  "conflict": what was refused and which job holds the id
     int64_t conflict_at; //  "conflict_at": when conflict was last set
+    //  Freshness and deadlines (issue 13; appended: older readers skip them).
+    int64_t confirmed_at; //  "confirmed_at": when its source last confirmed its state
+    char *stale;          //  "stale": why the job was flagged stale in its current state, or NULL
+    int64_t stale_at;     //  "stale_at": when it was flagged
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

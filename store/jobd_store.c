@@ -40,6 +40,8 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
         rc = mdb_dbi_open (txn, "by_ext", create, &self->by_ext);
     if (rc == 0)
         rc = jobd_store_log_open (self, txn, writable);
+    if (rc == 0)
+        rc = jobd_store_timer_open (self, txn, writable);
     if (rc) {
         //  MDB_INCOMPATIBLE: a database of that name exists with other flags.
         bool foreign = rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE;
@@ -91,7 +93,7 @@ s_open_env (jobd_store_t *self, bool writable, size_t map_size, char *reason, si
 {
     int rc = mdb_env_create (&self->env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs (self->env, 8);
+        rc = mdb_env_set_maxdbs (self->env, 16);
     if (rc == 0)
         rc = mdb_env_set_mapsize (self->env, map_size ? map_size : (size_t)1 << 30);
     //  MDB_NOTLS: readers on several threads, and the broker reading while its batch is open.

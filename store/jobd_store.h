@@ -178,6 +178,67 @@ typedef void (jobd_store_expired_fn) (const jobd_store_cursor_t *cursor, uint64_
 int jobd_store_cursor_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
                               jobd_store_expired_fn *fn, void *arg);
 
+//  ---------------------------------------------------------------------------------------------
+//  Durable timers (README.md, "Timers"): store state written by the commit that causes it. Keyed
+//  by due time, so the next due timer is one cursor seek however many wait; a transition removes
+//  every timer of its job in its own commit, then the arm function (if set) arms the timers of
+//  the state it enters.
+
+#define JOBD_STORE_TIMER_NAME_MAX  64  //  a timer's name: "deadline", "deadline.action", ...
+#define JOBD_STORE_TIMER_VALUE_MAX 256 //  its value: what its owner needs to act on it
+
+typedef struct {
+    int64_t due; //  ms since the epoch
+    char job[JOBD_ID_MAX + 1];
+    char name[JOBD_STORE_TIMER_NAME_MAX + 1];
+    uint8_t value[JOBD_STORE_TIMER_VALUE_MAX];
+    size_t value_size;
+} jobd_store_timer_t;
+
+//  Called inside the open batch each time a job enters a state, after its old timers are gone:
+//  arms the new state's timers with jobd_store_timer_set. job is the batch's copy (borrowed for
+//  the call). Returns 0 or an error that kills the batch.
+typedef int (jobd_store_arm_fn) (jobd_store_t *store, const jobd_job_t *job, void *arg);
+
+//  Sets the arm function (NULL: none). Call before the first batch.
+void jobd_store_set_arm_fn (jobd_store_t *self, jobd_store_arm_fn *fn, void *arg);
+
+//  In the open batch: sets the job's timer name to fire at due with value (size bytes, at most
+//  JOBD_STORE_TIMER_VALUE_MAX), replacing a timer of that name. Returns 0, JOBD_EPROTO (a name
+//  or value over its limit; nothing written), or an error that kills the batch.
+int jobd_store_timer_set (jobd_store_t *self, const char *job, const char *name, int64_t due,
+                          const void *value, size_t size);
+
+//  In the open batch: removes up to max timers due at or before now, first due first, and
+//  copies them to timers[] (*count_p of them). They fire in this batch: what they do must be
+//  applied before the commit, so that a timer fires exactly once. Returns 0, or an error that
+//  kills the batch (JOBD_ECORRUPT: an entry that does not fit the layout).
+int jobd_store_timer_take (jobd_store_t *self, int64_t now, size_t max, jobd_store_timer_t *timers,
+                           size_t *count_p);
+
+//  Returns the first due time of the committed timers (ms since the epoch; 0: none). Kept in
+//  memory by the write path (it may be early after a transition removed that timer: a take then
+//  finds nothing). The writer's thread only.
+int64_t jobd_store_timer_next (jobd_store_t *self);
+
+//  Reads up to max timers of one job (committed), in name order. Returns 0 or an error.
+int jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer_t *timers,
+                           size_t max, size_t *count_p);
+
+//  In the open batch: flags the job stale with reason (the record's `stale` and `stale_at`)
+//  when it is still in state and not flagged yet; *job_p is the batch's copy (borrowed until
+//  the batch ends). Returns 0, JOBD_ESTATE (it moved on, or is flagged already: nothing
+//  written), JOBD_ENOTFOUND, or an error that kills the batch.
+int jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state,
+                          const char *reason, const jobd_job_t **job_p);
+
+//  In the open batch: the batch's copy of job id (borrowed until the batch ends), as the batch
+//  has it so far. Returns 0, JOBD_ENOTFOUND, JOBD_ECORRUPT, or another error.
+int jobd_store_batch_job (jobd_store_t *self, const char *id, const jobd_job_t **job_p);
+
+//  Reads how many jobs are flagged stale (committed). Returns 0 or an error.
+int jobd_store_stale_count (jobd_store_t *self, uint64_t *count_p);
+
 //  Returns the folder the store lives in (borrowed, valid until destroy).
 const char *jobd_store_path (jobd_store_t *self);
 

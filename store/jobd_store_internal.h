@@ -15,23 +15,32 @@
 
 struct _jobd_store_t {
     MDB_env *env;
-    MDB_dbi meta;       //  "format" -> be32, "next_id", "log_next", "cursor/NAME" -> be64
-    MDB_dbi jobs;       //  job id -> job record (msgpack)
-    MDB_dbi history;    //  job id, 0, be64 seq -> transition event (msgpack)
-    MDB_dbi by_state;   //  1 byte state -> job ids (dupsort)
-    MDB_dbi by_ext;     //  backend, 0, ext -> job id
-    MDB_dbi log;        //  be64 log position -> history key (job id, 0, be64 seq) of a transition
-    bool has_log;       //  the log database exists (a read-only format 1 store has none)
-    bool summed;        //  format 3 or later: every job record ends with its checksum
-    bool logging;       //  a cursor exists: every transition is logged
-    bool log_stopped;   //  the open batch dropped the last cursor (logging resumes on abort)
-    uint64_t log_next;  //  the next log position, in the open batch
-    uint64_t log_saved; //  the next log position, as committed
-    MDB_txn *txn;       //  the open batch, or NULL
-    int failed;         //  the open batch's fatal error: an apply failed after it had written
-    unsigned writes;    //  puts and deletes the open batch made while applying
-    uint64_t next_id;   //  the next job number, in the open batch (0: not read yet)
-    bool next_id_dirty; //  taken from in the open batch: written to meta at commit
+    MDB_dbi meta;     //  "format" -> be32, "next_id", "log_next", "cursor/NAME" -> be64
+    MDB_dbi jobs;     //  job id -> job record (msgpack)
+    MDB_dbi history;  //  job id, 0, be64 seq -> transition event (msgpack)
+    MDB_dbi by_state; //  1 byte state -> job ids (dupsort)
+    MDB_dbi by_ext;   //  backend, 0, ext -> job id
+    MDB_dbi log;      //  be64 log position -> history key (job id, 0, be64 seq) of a transition
+    MDB_dbi timers;   //  be64 due, job id, 0, name -> the timer's value
+    MDB_dbi timers_by_job;     //  job id, 0, name -> be64 due
+    bool has_timers;           //  the timer databases exist (a read-only older store has none)
+    int64_t timer_next;        //  the first due time, as committed (0: no timer)
+    int64_t timer_batch_min;   //  the earliest timer the open batch armed (0: none)
+    bool timer_took;           //  the open batch took due timers
+    jobd_store_arm_fn *arm_fn; //  arms a job's timers for the state it enters, or NULL
+    void *arm_arg;
+    int64_t stale_delta; //  stale flags the open batch set, minus those it cleared
+    bool has_log;        //  the log database exists (a read-only format 1 store has none)
+    bool summed;         //  format 3 or later: every job record ends with its checksum
+    bool logging;        //  a cursor exists: every transition is logged
+    bool log_stopped;    //  the open batch dropped the last cursor (logging resumes on abort)
+    uint64_t log_next;   //  the next log position, in the open batch
+    uint64_t log_saved;  //  the next log position, as committed
+    MDB_txn *txn;        //  the open batch, or NULL
+    int failed;          //  the open batch's fatal error: an apply failed after it had written
+    unsigned writes;     //  puts and deletes the open batch made while applying
+    uint64_t next_id;    //  the next job number, in the open batch (0: not read yet)
+    bool next_id_dirty;  //  taken from in the open batch: written to meta at commit
     char *path;
     pthread_mutex_t damage_lock; //  the damage report: any reader's thread
     jobd_store_damage_fn *damage_fn;
@@ -129,5 +138,19 @@ void jobd_store_stream_end (jobd_store_t *self);
 //  Applies a cursor event: records the reader's position and drops the entries every reader is
 //  done with. Returns 0, JOBD_ESTATE (a position past the log's head), or a write error.
 int jobd_store_cursor_apply (jobd_store_t *self, const jobd_event_t *event);
+
+//  Timers (jobd_store_timer.c). Opens their databases in txn (creating them when writable) and
+//  reads the first due time. Returns 0 or an LMDB error.
+int jobd_store_timer_open (jobd_store_t *self, MDB_txn *txn, bool writable);
+
+//  Removes the job's timer name (NULL: all of the job's timers) in the open batch. Returns 0 or
+//  an error that kills the batch.
+int jobd_store_timers_clear (jobd_store_t *self, const char *job, const char *name);
+
+//  The batch ended: committed or not. Updates the cached first due time.
+void jobd_store_timer_end (jobd_store_t *self, bool committed);
+
+//  Longest timers key: be64 due, job id, 0, name.
+#define JOBD_STORE_TIMER_KEY_MAX (8 + JOBD_ID_MAX + 1 + JOBD_STORE_TIMER_NAME_MAX)
 
 #endif

@@ -133,6 +133,7 @@ s_state_index (jobd_store_t *self, const char *id, jobd_state_t from, jobd_state
 }
 
 static int s_next_id_save (jobd_store_t *self);
+static int s_stale_count_save (jobd_store_t *self);
 
 //  Writes what the batch changed in its jobs: each record once, each state index entry once.
 static int
@@ -151,6 +152,8 @@ s_batch_write (jobd_store_t *self)
         rc = jobd_store_stream_save (self);
     if (rc == 0)
         rc = s_next_id_save (self);
+    if (rc == 0)
+        rc = s_stale_count_save (self);
     return rc ? rc : jobd_store_log_save (self);
 }
 
@@ -259,6 +262,23 @@ s_cancel_settle (jobd_job_t *job, jobd_state_t to, int64_t now)
     return 0;
 }
 
+//  A job entering a state: its stale flag and its old state's timers go (in this commit), and
+//  the arm function arms the new state's. A new job has no timers to remove.
+static int
+s_state_timers (jobd_store_t *self, jobd_job_t *job, jobd_state_t from)
+{
+    if (job->stale) {
+        jobd_event_set (&job->stale, NULL);
+        job->stale_at = 0;
+        self->stale_delta--;
+    }
+    self->writes++;
+    int rc = from == JOBD_STATE_NONE ? 0 : jobd_store_timers_clear (self, job->id, NULL);
+    if (rc == 0 && self->arm_fn)
+        rc = self->arm_fn (self, job, self->arm_arg);
+    return rc;
+}
+
 static int
 s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t *cause,
         jobd_apply_result_t *result)
@@ -286,6 +306,9 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
         return -ENOMEM;
     if (cause->error && jobd_event_set (&job->error, cause->error))
         return -ENOMEM;
+    int rc = s_state_timers (self, job, from);
+    if (rc)
+        return rc;
 
     //  The transition borrows the job's strings: it is encoded (and validated), never freed.
     char id[25];
@@ -307,7 +330,7 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
                                .error = cause->error};
     jobd_transition_t *out = &result->transitions[result->transition_count];
     *out = (jobd_transition_t){.from = from, .to = to, .seq = job->last_seq};
-    int rc = jobd_event_encode (&transition, &out->data, &out->size, NULL, 0);
+    rc = jobd_event_encode (&transition, &out->data, &out->size, NULL, 0);
     if (rc == 0)
         rc = s_history_append (self, job, out);
     if (rc) {
@@ -389,6 +412,9 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
          jobd_event_set (&job->spec, event->spec)))
         rc = -ENOMEM;
     job->attempt = attempt;
+    //  A track or an observation is its source's word on the job's state; a submit is not.
+    if (event->type != JOBD_EVENT_SUBMIT)
+        job->confirmed_at = jobd_now_ms ();
     if (rc == 0)
         rc = s_set_ext (self, job, event->backend, event->ext);
     if (rc) {
@@ -473,6 +499,11 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
         rc = s_set_ext (self, job, backend, ext);
     if (rc)
         return rc;
+    //  Freshness: the source confirmed the job's state, by a move or by repeating it. A repeat
+    //  rewrites the record already (last_seen): this costs nothing more. jobd's own deadline
+    //  action (source "deadline", core/README.md) is nobody's word on the job.
+    if (strcmp (event->source, "deadline") != 0)
+        job->confirmed_at = jobd_now_ms ();
     if (verdict == JOBD_FSM_ALLOW)
         return s_move (self, job, event->state, event, result);
     //  Not a transition: only the sign of life is kept.
@@ -541,6 +572,71 @@ s_retry (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
     //  Both moves were checked above: ESTATE here would be a broken state machine.
     assert (rc != JOBD_ESTATE);
     return rc;
+}
+
+int
+jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state, const char *reason,
+                      const jobd_job_t **job_p)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    jobd_job_t *job = NULL;
+    int rc = s_batch_job (self, id, &job);
+    if (rc)
+        return jobd_store_damaged (self, rc, "flagging job '%.64s' stale", id);
+    if (job->state != state || job->stale)
+        return JOBD_ESTATE;
+    self->writes++;
+    if (jobd_event_set (&job->stale, reason && *reason ? reason : "stale")) {
+        self->failed = -ENOMEM;
+        return -ENOMEM;
+    }
+    job->stale_at = jobd_now_ms ();
+    self->stale_delta++;
+    s_batch_dirty (self, job);
+    *job_p = job;
+    return 0;
+}
+
+int
+jobd_store_batch_job (jobd_store_t *self, const char *id, const jobd_job_t **job_p)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    jobd_job_t *job = NULL;
+    int rc = s_batch_job (self, id, &job);
+    if (rc == 0)
+        *job_p = job;
+    return jobd_store_damaged (self, rc, "reading job '%.64s' in a batch", id);
+}
+
+//  Adds the batch's stale flags to the count in meta ("stale_jobs", be64).
+static int
+s_stale_count_save (jobd_store_t *self)
+{
+    if (self->stale_delta == 0)
+        return 0;
+    MDB_val key = jobd_store_val ("stale_jobs", 10), value;
+    int64_t count = 0;
+    int rc = mdb_get (self->txn, self->meta, &key, &value);
+    if (rc == 0 && value.mv_size == 8)
+        count = (int64_t)jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
+    else if (rc && rc != MDB_NOTFOUND)
+        return jobd_store_mdb_error (rc);
+    count += self->stale_delta;
+    uint8_t bytes[8];
+    jobd_store_put_be (bytes, 8, (uint64_t)(count > 0 ? count : 0));
+    value = jobd_store_val (bytes, 8);
+    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &key, &value, 0));
+}
+
+void
+jobd_store_set_arm_fn (jobd_store_t *self, jobd_store_arm_fn *fn, void *arg)
+{
+    self->arm_fn = fn;
+    self->arm_arg = arg;
 }
 
 //  Errors returned before an apply wrote anything: the batch goes on without the event.
@@ -626,6 +722,7 @@ s_batch_end (jobd_store_t *self)
     self->failed = 0;
     self->next_id = 0;
     self->next_id_dirty = false;
+    self->stale_delta = 0;
     zhashx_purge (self->batch_jobs);
     jobd_store_stream_end (self);
 }
@@ -641,6 +738,7 @@ jobd_store_commit (jobd_store_t *self)
     else
         rc = jobd_store_mdb_error (mdb_txn_commit (self->txn));
     jobd_store_log_end (self, rc == 0);
+    jobd_store_timer_end (self, rc == 0);
     s_batch_end (self);
     return jobd_store_damaged (self, rc, "committing a batch");
 }
@@ -651,6 +749,7 @@ jobd_store_abort (jobd_store_t *self)
     if (self->txn)
         mdb_txn_abort (self->txn);
     jobd_store_log_end (self, false);
+    jobd_store_timer_end (self, false);
     s_batch_end (self);
 }
 

@@ -54,9 +54,40 @@ test_old_records_are_written_whole (void **state)
     jobd_job_destroy (&job);
 }
 
+//  `ls` shows freshness as an age and a stale job flagged in its column; `show` says both.
+static void
+test_ls_shows_freshness_and_stale (void **state)
+{
+    char age[16];
+    int64_t now = 1000000000;
+    assert_string_equal (jobctl_format_age (0, now, age, sizeof age), "-");
+    assert_string_equal (jobctl_format_age (now - 45000, now, age, sizeof age), "45s");
+    assert_string_equal (jobctl_format_age (now - 12 * 60000, now, age, sizeof age), "12m");
+    assert_string_equal (jobctl_format_age (now - 3 * 3600000LL, now, age, sizeof age), "3h");
+    assert_string_equal (jobctl_format_age (now + 500, now, age, sizeof age), "0s");
+    jobd_job_t *job = jobd_job_new ();
+    jobd_event_set (&job->id, "job-7");
+    jobd_event_set (&job->kind, "spark");
+    jobd_event_set (&job->stale, "QUEUED for more than 2m0s: past its deadline");
+    job->state = JOBD_STATE_QUEUED;
+    job->confirmed_at = jobd_now_ms () - 5000;
+    char text[4096] = "";
+    FILE *file = fmemopen (text, sizeof text, "w");
+    jobctl_print_job_header (file);
+    jobctl_print_job_row (file, job);
+    jobctl_print_job (file, job);
+    fclose (file);
+    assert_non_null (strstr (text, "FRESH STALE NAME"));
+    assert_non_null (strstr (text, " 5s    stale "));
+    assert_non_null (strstr (text, "stale:        since"));
+    assert_non_null (strstr (text, "past its deadline"));
+    jobd_job_destroy (&job);
+}
+
 int
 main (void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test (test_old_records_are_written_whole)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test (test_old_records_are_written_whole),
+                                       cmocka_unit_test (test_ls_shows_freshness_and_stale)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ test_stats_plugins_cursors_answers (void **state)
     assert_non_null (lost);
     assert_int_equal (lost->via.u64, 7);
     const msgpack_object *broker = jobd_map_lookup (&unpacked.data, "broker");
-    assert_int_equal (broker->via.map.size, 14);
+    assert_int_equal (broker->via.map.size, 16);
     assert_int_equal (jobd_map_lookup (broker, "received")->via.u64, 3);
     assert_int_equal (jobd_map_lookup (broker, "started_at")->via.u64, 42);
     msgpack_unpacked_destroy (&unpacked);

@@ -738,6 +738,174 @@ test_answers_are_bounded (void **state)
     msgpack_unpacked_destroy (&reply);
 }
 
+//  The broker again, with a deadline policy: stops the fixture's broker (its sockets first) and
+//  starts one with deadline on the same store and endpoints, subscribed to jobs and stale.
+static void
+s_restart_with (s_fixture_t *self, jobd_deadline_t *deadline)
+{
+    zsock_destroy (&self->admin);
+    zsock_destroy (&self->bus);
+    zsock_destroy (&self->events);
+    jobd_broker_destroy (&self->broker);
+    jobd_broker_options_t options = {.admin_endpoint = "inproc://test-admin",
+                                     .events_endpoint = "inproc://test-events",
+                                     .batch_max = 64,
+                                     .deadline = deadline};
+    char reason[256];
+    assert_int_equal (
+        jobd_broker_start (self->store, &options, &self->broker, reason, sizeof reason), 0);
+    self->admin = zsock_new_dealer (">inproc://test-admin");
+    self->bus = zsock_new_dealer (">" JOBD_BUS_ENDPOINT);
+    self->events = zsock_new_sub (">inproc://test-events", "job.");
+    zsock_set_subscribe (self->events, "stale.");
+    zsock_set_subscribe (self->events, JOBD_WELCOME_TOPIC);
+    char *welcome = zstr_recv (self->events);
+    assert_string_equal (welcome, JOBD_WELCOME_TOPIC);
+    zstr_free (&welcome);
+}
+
+//  The next message on the events socket (with a deadline): its topic into topic, its event.
+static jobd_event_t *
+s_next_event (s_fixture_t *self, char *topic, size_t size)
+{
+    zsock_set_rcvtimeo (self->events, 5000);
+    zmsg_t *msg = zmsg_recv (self->events);
+    assert_non_null (msg);
+    char *head = zmsg_popstr (msg);
+    snprintf (topic, size, "%s", head);
+    zstr_free (&head);
+    zframe_t *payload = zmsg_first (msg);
+    jobd_event_t *event = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0), 0);
+    zmsg_destroy (&msg);
+    return event;
+}
+
+static void
+s_submit (s_fixture_t *self, const char *spec, char *job, size_t size)
+{
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, spec);
+    s_send (self, submit);
+    jobd_event_destroy (&submit);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    assert_true (jobd_map_string (&reply.data, "job", job, size));
+    msgpack_unpacked_destroy (&reply);
+}
+
+//  A QUEUED job past its deadline: published stale once, with the reason, flagged on its record
+//  and counted; after the grace, its action (cancel) applies through the state machine. A job
+//  whose spec sets no deadline for its state... and one that moves on in time, never fires.
+static void
+test_deadline_fires_stale_once_then_action (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_deadline_t *deadline = NULL;
+    char reason[256];
+    assert_int_equal (jobd_deadline_new (NULL, &deadline, reason, sizeof reason), 0);
+    jobd_deadline_set (deadline, JOBD_STATE_QUEUED, 200, "cancel", 1500);
+    s_restart_with (self, deadline);
+    char late[64], moved[64], topic[128];
+    s_submit (self, "{}", late, sizeof late);
+    //  This one's spec gives QUEUED a day: it never fires here.
+    s_submit (self, "{\"deadlines\":{\"queued\":\"24h\"}}", moved, sizeof moved);
+    for (int index = 0; index < 2; index++) {
+        jobd_event_t *queued = s_next_event (self, topic, sizeof topic);
+        assert_int_equal (queued->state, JOBD_STATE_QUEUED);
+        jobd_event_destroy (&queued);
+    }
+    jobd_event_t *stale = s_next_event (self, topic, sizeof topic);
+    char expected[128];
+    snprintf (expected, sizeof expected, "stale.%s", late);
+    assert_string_equal (topic, expected);
+    assert_int_equal (stale->type, JOBD_EVENT_STALE);
+    assert_int_equal (stale->state, JOBD_STATE_QUEUED);
+    assert_non_null (strstr (stale->error, "QUEUED for more than 200ms"));
+    assert_non_null (strstr (stale->error, "action cancel"));
+    jobd_event_destroy (&stale);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, late, &job), 0);
+    assert_non_null (job->stale);
+    jobd_job_destroy (&job);
+    assert_int_equal (s_counter (self, "stale_published"), 1);
+    assert_int_equal (s_counter (self, "stale"), 1);
+    //  The grace is over: the cancel applies; the next message is its transition, not a second
+    //  stale.
+    jobd_event_t *cancelled = s_next_event (self, topic, sizeof topic);
+    assert_int_equal (cancelled->type, JOBD_EVENT_TRANSITION);
+    assert_string_equal (cancelled->job, late);
+    assert_int_equal (cancelled->state, JOBD_STATE_CANCELLED);
+    assert_string_equal (cancelled->source, "deadline");
+    jobd_event_destroy (&cancelled);
+    assert_int_equal (jobd_store_job_get (self->store, late, &job), 0);
+    assert_null (job->stale); //  the transition cleared it
+    jobd_job_destroy (&job);
+    assert_int_equal (s_counter (self, "stale"), 0);
+    assert_int_equal (s_counter (self, "stale_published"), 1);
+    jobd_store_timer_t timers[4];
+    size_t count = 9;
+    assert_int_equal (jobd_store_timer_list (self->store, late, timers, 4, &count), 0);
+    assert_int_equal (count, 0);
+    assert_int_equal (jobd_store_timer_list (self->store, moved, timers, 4, &count), 0);
+    assert_int_equal (count, 1);
+    jobd_broker_destroy (&self->broker);
+    jobd_deadline_destroy (&deadline);
+}
+
+//  A deadline that fell due while no broker ran (armed in a commit, then nobody to fire it)
+//  fires at the first turn of the next broker.
+static void
+test_deadline_due_while_down_fires_at_start (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    zsock_destroy (&self->admin);
+    zsock_destroy (&self->bus);
+    zsock_destroy (&self->events);
+    jobd_broker_destroy (&self->broker);
+    jobd_deadline_t *deadline = NULL;
+    assert_int_equal (jobd_deadline_new (NULL, &deadline, NULL, 0), 0);
+    jobd_deadline_set (deadline, JOBD_STATE_QUEUED, 1, NULL, -1);
+    //  The commit that stores the job arms its deadline, due 1 ms later: long past when the
+    //  broker starts.
+    jobd_store_set_arm_fn (self->store, jobd_deadline_arm, deadline);
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "test");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, "{}");
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_apply (self->store, submit, &result), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    jobd_store_set_arm_fn (self->store, NULL, NULL);
+    jobd_event_destroy (&submit);
+    jobd_apply_result_clear (&result);
+    jobd_deadline_set (deadline, JOBD_STATE_QUEUED, 0, NULL, -1); //  no new ones
+    assert_true (jobd_store_timer_next (self->store) > 0);
+    s_restart_with (self, deadline);
+    //  Fired before the subscriber could hear it: the record says so, within the deadline.
+    jobd_job_t *job = NULL;
+    int64_t until = zclock_mono () + 5000;
+    while (zclock_mono () < until) {
+        assert_int_equal (jobd_store_job_get (self->store, result.job, &job), 0);
+        bool flagged = job->stale != NULL;
+        jobd_job_destroy (&job);
+        if (flagged)
+            break;
+        zclock_sleep (10);
+    }
+    assert_int_equal (jobd_store_job_get (self->store, result.job, &job), 0);
+    assert_non_null (job->stale);
+    assert_non_null (strstr (job->stale, "QUEUED for more than 1ms"));
+    jobd_job_destroy (&job);
+    assert_int_equal (s_counter (self, "stale_published"), 1);
+    assert_int_equal (jobd_store_timer_next (self->store), 0);
+    jobd_broker_destroy (&self->broker);
+    jobd_deadline_destroy (&deadline);
+}
+
 int
 main (void)
 {
@@ -758,6 +926,10 @@ main (void)
         cmocka_unit_test_setup_teardown (test_plugin_table_is_bounded, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_queries_do_not_hold_up_commits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_answers_are_bounded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_deadline_fires_stale_once_then_action, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_deadline_due_while_down_fires_at_start, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

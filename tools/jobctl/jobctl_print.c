@@ -43,21 +43,42 @@ jobctl_format_time (int64_t ms, char *buffer, size_t size)
     return buffer;
 }
 
+const char *
+jobctl_format_age (int64_t ms, int64_t now, char *buffer, size_t size)
+{
+    int64_t age = now - ms;
+    if (ms <= 0)
+        snprintf (buffer, size, "-");
+    else if (age < 0)
+        snprintf (buffer, size, "0s"); //  a clock a little ahead of ours
+    else if (age < 60000)
+        snprintf (buffer, size, "%llds", (long long)(age / 1000));
+    else if (age < 3600000)
+        snprintf (buffer, size, "%lldm", (long long)(age / 60000));
+    else if (age < 86400000)
+        snprintf (buffer, size, "%lldh", (long long)(age / 3600000));
+    else
+        snprintf (buffer, size, "%lldd", (long long)(age / 86400000));
+    return buffer;
+}
+
 void
 jobctl_print_job_header (FILE *out)
 {
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %s\n", "ID", "STATE", "KIND", "BACKEND", "TRY",
-             "UPDATED (UTC)", "NAME");
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %-5s %-5s %s\n", "ID", "STATE", "KIND",
+             "BACKEND", "TRY", "UPDATED (UTC)", "FRESH", "STALE", "NAME");
 }
 
 void
 jobctl_print_job_row (FILE *out, const jobd_job_t *job)
 {
-    char updated[32];
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %s\n", job->id, jobd_state_name (job->state),
-             job->kind, job->backend ? job->backend : "-", job->attempt,
-             jobctl_format_time (job->updated_at, updated, sizeof updated),
-             job->name ? job->name : "");
+    char updated[32], fresh[16];
+    //  FRESH: how long ago its source last confirmed its state; STALE: past its deadline.
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %-5s %-5s %s\n", job->id,
+             jobd_state_name (job->state), job->kind, job->backend ? job->backend : "-",
+             job->attempt, jobctl_format_time (job->updated_at, updated, sizeof updated),
+             jobctl_format_age (job->confirmed_at, jobd_now_ms (), fresh, sizeof fresh),
+             job->stale ? "stale" : "-", job->name ? job->name : "");
 }
 
 void
@@ -80,6 +101,13 @@ jobctl_print_job (FILE *out, const jobd_job_t *job)
     for (size_t index = 0; index < sizeof times / sizeof times[0]; index++)
         fprintf (out, "%s%s\n", times[index].label,
                  jobctl_format_time (times[index].value, when, sizeof when));
+    char age[16];
+    fprintf (out, "confirmed:    %s (%s ago: its source's last word on its state)\n",
+             jobctl_format_time (job->confirmed_at, when, sizeof when),
+             jobctl_format_age (job->confirmed_at, jobd_now_ms (), age, sizeof age));
+    if (job->stale)
+        fprintf (out, "stale:        since %s: %s\n",
+                 jobctl_format_time (job->stale_at, when, sizeof when), job->stale);
     if (job->error)
         fprintf (out, "last error:   %s\n", job->error);
     if (job->cancel_status)
@@ -117,10 +145,12 @@ jobctl_print_stale (FILE *out, const jobd_event_t *stale)
     jobctl_format_time (stale->ts, when, sizeof when);
     jobctl_format_time (stale->last_seen, heard, sizeof heard);
     int64_t silent = stale->ts - stale->last_seen;
-    fprintf (out, "%s.%03d  %-10s STALE: still %s, silent for %lld.%01lld s (last heard %s)  %s\n",
+    fprintf (out,
+             "%s.%03d  %-10s STALE: still %s, silent for %lld.%01lld s (last heard %s)  %s%s%s\n",
              when, (int)(stale->ts % 1000), stale->job, jobd_state_name (stale->state),
              (long long)(silent / 1000), (long long)(silent % 1000 / 100), heard,
-             stale->source ? stale->source : "");
+             stale->source ? stale->source : "", stale->error ? "  " : "",
+             stale->error ? stale->error : "");
 }
 
 void

@@ -21,6 +21,10 @@ int jobctl_print_json (FILE *out, const json_t *value);
 //  Formats ms since the epoch as "YYYY-MM-DD HH:MM:SS" UTC into buffer ("-" for 0).
 const char *jobctl_format_time (int64_t ms, char *buffer, size_t size);
 
+//  Writes how long ago ms was, seen at now ("45s", "12m", "3h", "2d"; "-" when ms is 0) into
+//  buffer; returns buffer.
+const char *jobctl_format_age (int64_t ms, int64_t now, char *buffer, size_t size);
+
 //  Prints the header of the job table, and one row per job.
 void jobctl_print_job_header (FILE *out);
 void jobctl_print_job_row (FILE *out, const jobd_job_t *job);

@@ -1,0 +1,290 @@
+//  Durable timers: the `timers` database keyed by due time, then job id and name, and its
+//  by-job index, so that the next due timer is one cursor seek and a transition drops its job's
+//  timers in its own commit (README.md, "Timers").
+#include "jobd_store_internal.h"
+#include <assert.h>
+
+//  Fills key (be64 due, job id, 0, name) and returns its size.
+static size_t
+s_due_key (uint8_t *key, int64_t due, const char *job, const char *name)
+{
+    size_t job_size = strlen (job), name_size = strlen (name);
+    jobd_store_put_be (key, 8, (uint64_t)due);
+    memcpy (key + 8, job, job_size);
+    key[8 + job_size] = 0;
+    memcpy (key + 9 + job_size, name, name_size);
+    return 9 + job_size + name_size;
+}
+
+//  Fills key (job id, 0, name) and returns its size.
+static size_t
+s_job_key (uint8_t *key, const char *job, const char *name)
+{
+    size_t job_size = strlen (job), name_size = strlen (name);
+    memcpy (key, job, job_size);
+    key[job_size] = 0;
+    memcpy (key + job_size + 1, name, name_size);
+    return job_size + 1 + name_size;
+}
+
+//  Reads the first due time in txn into self->timer_next (0: none).
+static int
+s_read_next (jobd_store_t *self, MDB_txn *txn)
+{
+    self->timer_next = 0;
+    if (!self->has_timers)
+        return 0;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (txn, self->timers, &cursor);
+    if (rc)
+        return rc;
+    MDB_val key, value;
+    rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    if (rc == 0 && key.mv_size >= 10)
+        self->timer_next = (int64_t)jobd_store_get_be ((const uint8_t *)key.mv_data, 8);
+    mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+jobd_store_timer_open (jobd_store_t *self, MDB_txn *txn, bool writable)
+{
+    unsigned create = writable ? MDB_CREATE : 0;
+    int rc = mdb_dbi_open (txn, "timers", create, &self->timers);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, "timers_by_job", create, &self->timers_by_job);
+    //  A store written before timers existed, opened read-only: it has none.
+    if (rc == MDB_NOTFOUND && !writable)
+        return 0;
+    self->has_timers = rc == 0;
+    return rc ? rc : s_read_next (self, txn);
+}
+
+//  Removes the timer whose by-job entry is at cursor (positioned), and the entry.
+static int
+s_remove_at (jobd_store_t *self, MDB_cursor *cursor, const MDB_val *job_key, const MDB_val *due)
+{
+    if (due->mv_size != 8 || job_key->mv_size > JOBD_STORE_TIMER_KEY_MAX - 8)
+        return JOBD_ECORRUPT;
+    uint8_t bytes[JOBD_STORE_TIMER_KEY_MAX];
+    memcpy (bytes, due->mv_data, 8);
+    memcpy (bytes + 8, job_key->mv_data, job_key->mv_size);
+    MDB_val key = jobd_store_val (bytes, 8 + job_key->mv_size);
+    self->writes++;
+    int rc = mdb_del (self->txn, self->timers, &key, NULL);
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        rc = mdb_cursor_del (cursor, 0);
+    return jobd_store_mdb_error (rc);
+}
+
+int
+jobd_store_timers_clear (jobd_store_t *self, const char *job, const char *name)
+{
+    if (!self->has_timers)
+        return 0;
+    uint8_t bytes[JOBD_STORE_TIMER_KEY_MAX];
+    size_t prefix = name ? s_job_key (bytes, job, name) : s_job_key (bytes, job, "");
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->timers_by_job, &cursor);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    MDB_val key = jobd_store_val (bytes, prefix), due;
+    rc = mdb_cursor_get (cursor, &key, &due, MDB_SET_RANGE);
+    //  Every entry of the job (or the one named): the keys that start with the prefix.
+    while (rc == 0 && key.mv_size >= prefix && memcmp (key.mv_data, bytes, prefix) == 0 &&
+           (!name || key.mv_size == prefix)) {
+        rc = s_remove_at (self, cursor, &key, &due);
+        //  After a delete, MDB_NEXT gives the entry that followed the deleted one.
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &due, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND || rc == JOBD_ENOTFOUND ? 0 : jobd_store_mdb_error (rc);
+}
+
+int
+jobd_store_timer_set (jobd_store_t *self, const char *job, const char *name, int64_t due,
+                      const void *value, size_t size)
+{
+    assert (self && job && name && due > 0);
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (!self->has_timers)
+        return JOBD_ESTORE;
+    if (!*job || strlen (job) > JOBD_ID_MAX || !*name ||
+        strlen (name) > JOBD_STORE_TIMER_NAME_MAX || size > JOBD_STORE_TIMER_VALUE_MAX)
+        return JOBD_EPROTO;
+    int rc = jobd_store_timers_clear (self, job, name);
+    uint8_t due_key[JOBD_STORE_TIMER_KEY_MAX], job_key[JOBD_STORE_TIMER_KEY_MAX], due_bytes[8];
+    MDB_val key = jobd_store_val (due_key, s_due_key (due_key, due, job, name));
+    MDB_val data = jobd_store_val (value, size);
+    self->writes++;
+    if (rc == 0)
+        rc = jobd_store_mdb_error (mdb_put (self->txn, self->timers, &key, &data, 0));
+    jobd_store_put_be (due_bytes, 8, (uint64_t)due);
+    key = jobd_store_val (job_key, s_job_key (job_key, job, name));
+    data = jobd_store_val (due_bytes, 8);
+    if (rc == 0)
+        rc = jobd_store_mdb_error (mdb_put (self->txn, self->timers_by_job, &key, &data, 0));
+    if (rc == 0 && (self->timer_batch_min == 0 || due < self->timer_batch_min))
+        self->timer_batch_min = due;
+    if (rc)
+        self->failed = rc;
+    return rc;
+}
+
+//  Copies the timer at key/value into timer. Returns 0 or JOBD_ECORRUPT.
+static int
+s_timer_read (const MDB_val *key, const MDB_val *value, jobd_store_timer_t *timer)
+{
+    const uint8_t *bytes = (const uint8_t *)key->mv_data;
+    const uint8_t *zero = key->mv_size > 9 ? memchr (bytes + 8, 0, key->mv_size - 8) : NULL;
+    size_t job_size = zero ? (size_t)(zero - bytes - 8) : 0;
+    size_t name_size = zero ? key->mv_size - 9 - job_size : 0;
+    if (!zero || job_size == 0 || job_size > JOBD_ID_MAX || name_size == 0 ||
+        name_size > JOBD_STORE_TIMER_NAME_MAX || value->mv_size > JOBD_STORE_TIMER_VALUE_MAX)
+        return JOBD_ECORRUPT;
+    timer->due = (int64_t)jobd_store_get_be (bytes, 8);
+    memcpy (timer->job, bytes + 8, job_size);
+    timer->job[job_size] = 0;
+    memcpy (timer->name, zero + 1, name_size);
+    timer->name[name_size] = 0;
+    memcpy (timer->value, value->mv_data, value->mv_size);
+    timer->value_size = value->mv_size;
+    return 0;
+}
+
+int
+jobd_store_timer_take (jobd_store_t *self, int64_t now, size_t max, jobd_store_timer_t *timers,
+                       size_t *count_p)
+{
+    *count_p = 0;
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (!self->has_timers)
+        return 0;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->timers, &cursor);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    MDB_val key, value;
+    rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    size_t count = 0;
+    while (rc == 0 && count < max && key.mv_size >= 8 &&
+           (int64_t)jobd_store_get_be ((const uint8_t *)key.mv_data, 8) <= now) {
+        jobd_store_timer_t *timer = &timers[count];
+        rc = s_timer_read (&key, &value, timer);
+        self->writes++;
+        if (rc == 0)
+            rc = mdb_cursor_del (cursor, 0);
+        if (rc == 0) {
+            count++;
+            self->timer_took = true;
+            uint8_t job_key[JOBD_STORE_TIMER_KEY_MAX];
+            MDB_val by_job = jobd_store_val (job_key, s_job_key (job_key, timer->job, timer->name));
+            rc = mdb_del (self->txn, self->timers_by_job, &by_job, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    *count_p = count;
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc && rc != JOBD_ECORRUPT)
+        rc = jobd_store_mdb_error (rc);
+    if (rc)
+        self->failed = rc;
+    return jobd_store_damaged (self, rc, "taking due timers");
+}
+
+int64_t
+jobd_store_timer_next (jobd_store_t *self)
+{
+    return self->timer_next;
+}
+
+void
+jobd_store_timer_end (jobd_store_t *self, bool committed)
+{
+    //  What the batch armed lowers the first due time; what it took or cleared may raise it:
+    //  re-read from the committed data, one cursor seek.
+    if (committed && self->timer_took) {
+        MDB_txn *txn;
+        if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn) == 0) {
+            s_read_next (self, txn);
+            mdb_txn_abort (txn);
+        }
+    } else if (committed && self->timer_batch_min &&
+               (self->timer_next == 0 || self->timer_batch_min < self->timer_next))
+        self->timer_next = self->timer_batch_min;
+    self->timer_batch_min = 0;
+    self->timer_took = false;
+}
+
+int
+jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer_t *timers, size_t max,
+                       size_t *count_p)
+{
+    *count_p = 0;
+    if (!self->has_timers)
+        return 0;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    MDB_cursor *cursor = NULL;
+    rc = mdb_cursor_open (txn, self->timers_by_job, &cursor);
+    uint8_t prefix[JOBD_STORE_TIMER_KEY_MAX];
+    size_t prefix_size = s_job_key (prefix, job, "");
+    MDB_val key = jobd_store_val (prefix, prefix_size), due;
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &due, MDB_SET_RANGE);
+    size_t count = 0;
+    while (rc == 0 && count < max && key.mv_size >= prefix_size &&
+           memcmp (key.mv_data, prefix, prefix_size) == 0) {
+        uint8_t bytes[JOBD_STORE_TIMER_KEY_MAX];
+        if (due.mv_size != 8 || key.mv_size > sizeof bytes - 8) {
+            rc = JOBD_ECORRUPT;
+            break;
+        }
+        memcpy (bytes, due.mv_data, 8);
+        memcpy (bytes + 8, key.mv_data, key.mv_size);
+        MDB_val timer_key = jobd_store_val (bytes, 8 + key.mv_size), value;
+        rc = mdb_get (txn, self->timers, &timer_key, &value);
+        if (rc == 0)
+            rc = s_timer_read (&timer_key, &value, &timers[count]);
+        if (rc == 0)
+            count++;
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &due, MDB_NEXT);
+    }
+    //  A read-only transaction's cursors are not freed with it.
+    if (cursor)
+        mdb_cursor_close (cursor);
+    mdb_txn_abort (txn);
+    *count_p = count;
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc && rc != JOBD_ECORRUPT)
+        rc = jobd_store_mdb_error (rc);
+    return jobd_store_damaged (self, rc, "reading the timers of job '%.64s'", job);
+}
+
+int
+jobd_store_stale_count (jobd_store_t *self, uint64_t *count_p)
+{
+    *count_p = 0;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    MDB_val key = jobd_store_val ("stale_jobs", 10), value;
+    rc = mdb_get (txn, self->meta, &key, &value);
+    if (rc == 0 && value.mv_size == 8)
+        *count_p = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
+    mdb_txn_abort (txn);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : jobd_store_mdb_error (rc);
+}
