@@ -32,6 +32,10 @@ static const jobd_field_t s_fields[] = {
     F ("cancel_status", STR, cancel_status, JOBD_ID_MAX),
     F ("cancel_error", STR, cancel_error, JOBD_ERROR_MAX),
     F ("cancel_at", I64, cancel_at, 0),
+    F ("cause", STR, cause, JOBD_CAUSE_MAX),
+    F ("app_id", STR, app_id, JOBD_ID_MAX),
+    F ("app_url", STR, app_url, JOBD_URL_MAX),
+    F ("log_url", STR, log_url, JOBD_URL_MAX),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

@@ -35,6 +35,11 @@ typedef struct {
     char *cancel_status; //  "cancel_status": requested|refused|retrying|failed, or NULL
     char *cancel_error;  //  "cancel_error": why the backend's kill was refused or did not work
     int64_t cancel_at;   //  "cancel_at": when cancel_status was last set
+    //  The last failure's one-line cause and the backend's links (appended, as above).
+    char *cause;   //  "cause": one line out of error (jobd_cause.h)
+    char *app_id;  //  "app_id": the application's id at the cluster
+    char *app_url; //  "app_url": its web UI
+    char *log_url; //  "log_url": the driver's log
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

@@ -46,18 +46,20 @@ jobctl_format_time (int64_t ms, char *buffer, size_t size)
 void
 jobctl_print_job_header (FILE *out)
 {
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %s\n", "ID", "STATE", "KIND", "BACKEND", "TRY",
-             "UPDATED (UTC)", "NAME");
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %-16s %s\n", "ID", "STATE", "KIND", "BACKEND",
+             "TRY", "UPDATED (UTC)", "NAME", "CAUSE");
 }
 
 void
 jobctl_print_job_row (FILE *out, const jobd_job_t *job)
 {
     char updated[32];
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %s\n", job->id, jobd_state_name (job->state),
-             job->kind, job->backend ? job->backend : "-", job->attempt,
-             jobctl_format_time (job->updated_at, updated, sizeof updated),
-             job->name ? job->name : "");
+    //  The cause last: a name of any length only pushes it right.
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %-*s%s%s\n", job->id,
+             jobd_state_name (job->state), job->kind, job->backend ? job->backend : "-",
+             job->attempt, jobctl_format_time (job->updated_at, updated, sizeof updated),
+             job->cause ? 16 : 0, job->name ? job->name : "", job->cause ? " " : "",
+             job->cause ? job->cause : "");
 }
 
 void
@@ -80,8 +82,17 @@ jobctl_print_job (FILE *out, const jobd_job_t *job)
     for (size_t index = 0; index < sizeof times / sizeof times[0]; index++)
         fprintf (out, "%s%s\n", times[index].label,
                  jobctl_format_time (times[index].value, when, sizeof when));
+    if (job->cause)
+        fprintf (out, "cause:        %s\n", job->cause);
     if (job->error)
         fprintf (out, "last error:   %s\n", job->error);
+    //  Where the backend shows the job (Livy appInfo, YARN trackingUrl, the master's driver page).
+    if (job->app_id)
+        fprintf (out, "app id:       %s\n", job->app_id);
+    if (job->app_url)
+        fprintf (out, "app UI:       %s\n", job->app_url);
+    if (job->log_url)
+        fprintf (out, "driver log:   %s\n", job->log_url);
     if (job->cancel_status)
         fprintf (out, "cancel:       %s at %s%s%s\n", job->cancel_status,
                  jobctl_format_time (job->cancel_at, when, sizeof when),
@@ -93,9 +104,10 @@ jobctl_print_transition (FILE *out, const jobd_event_t *transition)
 {
     char when[32];
     jobctl_format_time (transition->ts, when, sizeof when);
-    //  One line per transition: a multi-line error (a stack trace) shows its first line only;
-    //  `jobctl show` prints it whole.
-    const char *error = transition->error;
+    //  One line per transition: its one-line cause, else (from an older jobd) a multi-line error's
+    //  first line; `jobctl show` prints the error whole.
+    const char *error = transition->cause ? transition->cause : transition->error;
+    const char *label = transition->cause ? "  cause: " : "  error: ";
     int error_length = error ? (int)strcspn (error, "\r\n") : 0;
     bool cut = error && error[error_length] != 0;
     fprintf (out, "%s.%03d  %-10s #%-3" PRIu64 " %-10s -> %-10s attempt %u  %s%s%s%s%.*s%s\n", when,
@@ -103,7 +115,7 @@ jobctl_print_transition (FILE *out, const jobd_event_t *transition)
              transition->from ? jobd_state_name (transition->from) : "(new)",
              jobd_state_name (transition->state), transition->attempt,
              transition->source ? transition->source : "", transition->name ? "  " : "",
-             transition->name ? transition->name : "", error ? "  error: " : "", error_length,
+             transition->name ? transition->name : "", error ? label : "", error_length,
              error ? error : "", cut ? " [...]" : "");
 }
 
