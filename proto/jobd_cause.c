@@ -32,11 +32,18 @@ s_next_line (const char **cursor, s_line_t *line)
     return true;
 }
 
+//  Spaces and control characters: what a cause never starts or ends with.
+static bool
+s_blank_char (char c)
+{
+    return isspace ((unsigned char)c) || (unsigned char)c < 0x20 || c == 0x7f;
+}
+
 static bool
 s_blank (const char *text, size_t length)
 {
     for (size_t index = 0; index < length; index++)
-        if (!isspace ((unsigned char)text[index]))
+        if (!s_blank_char (text[index]))
             return false;
     return true;
 }
@@ -139,9 +146,9 @@ s_write (const s_line_t *line, const char *from, char *cause, size_t size)
 {
     assert (cause && size >= 4);
     size_t length = (size_t)(line->start + line->length - from);
-    while (length && isspace ((unsigned char)from[length - 1]))
+    while (length && s_blank_char (from[length - 1]))
         length--;
-    while (length && isspace ((unsigned char)*from)) {
+    while (length && s_blank_char (*from)) {
         from++;
         length--;
     }
