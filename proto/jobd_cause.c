@@ -111,8 +111,8 @@ static const char *
 s_exception (const s_line_t *line)
 {
     const char *end = line->start + line->length;
-    while (end > line->start && isspace ((unsigned char)end[-1]))
-        end--;
+    while (end > line->start && s_blank_char (end[-1]))
+        end--; //  as s_write trims it: a name at the end of what is written is at the line's end
     for (const char *at = line->start; at < end; at++) {
         if (!s_word_char (*at) || (at > line->start && s_word_char (at[-1])))
             continue;

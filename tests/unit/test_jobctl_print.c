@@ -116,7 +116,13 @@ test_causes_and_links (void **state)
     assert_non_null (strstr (out, "app id:       application_1_0007\n"));
     assert_non_null (strstr (out, "app UI:       http://rm:8088/proxy/application_1_0007/\n"));
     assert_non_null (strstr (out, "driver log:   http://nm:8042/node/containerlogs/c_7/alice\n"));
-    //  A job with no cause: its row ends with its name, as before.
+    //  Retried and running again: the old cause is no longer the row's; nor with no cause.
+    job->state = JOBD_STATE_RUNNING;
+    file = tmpfile ();
+    jobctl_print_job_row (file, job);
+    s_read_back (file, out, sizeof out);
+    assert_non_null (strstr (out, " nightly\n"));
+    job->state = JOBD_STATE_FAILED;
     jobd_event_set (&job->cause, NULL);
     file = tmpfile ();
     jobctl_print_job_row (file, job);

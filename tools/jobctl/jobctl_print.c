@@ -54,12 +54,17 @@ void
 jobctl_print_job_row (FILE *out, const jobd_job_t *job)
 {
     char updated[32];
-    //  The cause last: a name of any length only pushes it right.
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %-*s%s%s\n", job->id,
-             jobd_state_name (job->state), job->kind, job->backend ? job->backend : "-",
-             job->attempt, jobctl_format_time (job->updated_at, updated, sizeof updated),
-             job->cause ? 16 : 0, job->name ? job->name : "", job->cause ? " " : "",
-             job->cause ? job->cause : "");
+    //  The cause last (a name of any length only pushes it right), while it explains the state:
+    //  a job retried and running again keeps its last failure's cause for show, not for ls.
+    jobd_state_t state = job->state;
+    bool explains = state == JOBD_STATE_FAILED || state == JOBD_STATE_CANCELLED ||
+                    state == JOBD_STATE_RETRY_WAIT || state == JOBD_STATE_UNKNOWN ||
+                    state == JOBD_STATE_LOST;
+    const char *cause = explains ? job->cause : NULL;
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %-*s%s%s\n", job->id, jobd_state_name (state),
+             job->kind, job->backend ? job->backend : "-", job->attempt,
+             jobctl_format_time (job->updated_at, updated, sizeof updated), cause ? 16 : 0,
+             job->name ? job->name : "", cause ? " " : "", cause ? cause : "");
 }
 
 void
