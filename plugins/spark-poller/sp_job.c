@@ -81,7 +81,10 @@ s_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext
         //  A cause without its error would stand for a reason this answer did not give.
         jobd_event_set (&event->cause, s_text (error) ? s_text (status->cause) : NULL);
         jobd_event_set (&event->app_id, s_text (status->app_id));
-        jobd_event_set (&event->app_url, s_text (status->app_url));
+        //  The standalone master's REST API links nothing: its web UI (ui_url) lists the driver,
+        //  its state and its worker, whose page has the driver's logs.
+        const char *ui = job->backend->kind == SP_STANDALONE ? job->backend->ui_url : "";
+        jobd_event_set (&event->app_url, s_text (status->app_url) ? status->app_url : s_text (ui));
         jobd_event_set (&event->log_url, s_text (status->log_url));
     }
     event->state = state;

@@ -40,13 +40,14 @@ s_setup (void **state)
               "                type = standalone\n"
               "                url = http://127.0.0.1:%d\n"
               "                master = spark://127.0.0.1:7077\n"
+              "                ui_url = http://127.0.0.1:%d\n"
               "            livy\n"
               "                type = livy\n"
               "                url = http://127.0.0.1:%d\n"
               "            yarn\n"
               "                type = yarn\n"
               "                url = http://127.0.0.1:%d\n",
-              harness_build_dir (), s_port, s_port, s_port);
+              harness_build_dir (), s_port, s_port, s_port, s_port);
     harness_write_config (&s_harness, extra);
     return 0;
 }
@@ -285,6 +286,11 @@ test_causes_everywhere (void **state)
     assert_int_equal (s_jobctl (out, sizeof out, "show", yarn, NULL), 0);
     assert_non_null (strstr (out, "cause:        IllegalStateException: no input\n"));
     assert_non_null (strstr (out, "app UI:       "));
+    //  The master's web UI, which lists the driver: its REST API links nothing.
+    char master_ui[128];
+    snprintf (master_ui, sizeof master_ui, "app UI:       http://127.0.0.1:%d\n", s_port);
+    assert_int_equal (s_jobctl (out, sizeof out, "show", master, NULL), 0);
+    assert_non_null (strstr (out, master_ui));
     assert_int_equal (s_jobctl (out, sizeof out, "--json", "show", master), 0);
     json_t *shown = json_loads (out, 0, NULL);
     assert_non_null (shown);
