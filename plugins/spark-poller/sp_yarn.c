@@ -49,7 +49,7 @@ s_app (const sp_jobject_t *app, sp_status_t *status)
         } else
             jobd_cause_yarn (status->error, status->cause, sizeof status->cause);
     }
-    sp_copy (status->app_id, sizeof status->app_id, status->id);
+    //  No app_id: YARN's application id is the job's ext already.
     sp_jstr (app, "trackingUrl", status->app_url, sizeof status->app_url);
     sp_jstr (app, "amContainerLogs", status->log_url, sizeof status->log_url);
     return status->state != JOBD_STATE_NONE;

