@@ -43,6 +43,10 @@ static const jobd_field_t s_fields[] = {
     F ("reply", BOOL, reply, 0),
     F ("stream", STR, stream, JOBD_NAME_MAX),
     F ("pos", U64, pos, 0),
+    F ("cause", STR, cause, JOBD_CAUSE_MAX),
+    F ("app_id", STR, app_id, JOBD_ID_MAX),
+    F ("app_url", STR, app_url, JOBD_URL_MAX),
+    F ("log_url", STR, log_url, JOBD_URL_MAX),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
@@ -243,6 +247,11 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
         jobd_proto_reason (reason, reason_size,
                            "field 'status': '%.32s' is not refused, retrying or failed",
                            self->status);
+        return JOBD_EPROTO;
+    }
+    //  A cause is one line, for watch and ls: a newline in it would break their columns.
+    if (self->cause && strpbrk (self->cause, "\r\n")) {
+        jobd_proto_reason (reason, reason_size, "field 'cause': more than one line");
         return JOBD_EPROTO;
     }
     //  Every event that comes to jobd is held to UTF-8 (in msgpack as in the JSON some arrive

@@ -23,6 +23,8 @@ extern "C" {
 #define JOBD_ERROR_MAX  4096         //  error
 #define JOBD_DETAIL_MAX 16384        //  detail
 #define JOBD_SPEC_MAX   (128 * 1024) //  spec
+#define JOBD_CAUSE_MAX  256          //  cause: one line (jobd_cause.h)
+#define JOBD_URL_MAX    2048         //  app_url, log_url
 #define JOBD_BATCH_MAX  1024         //  observations in one `batch` event (README.md, section 3)
 
 //  The numeric values are internal only: on the wire the type is its name.
@@ -72,6 +74,11 @@ typedef struct {
     bool reply;         //  "reply": the sender wants a reply once the event is durable
     char *stream;       //  "stream": observed: the ordered source it came from ("topic/partition")
     uint64_t pos;       //  "pos": observed: its position in stream; applied once, in order
+    //  Why a job failed in one line, and where to look (appended: older readers skip them).
+    char *cause;   //  "cause": observed, transition: the error's one-line cause (jobd_cause.h)
+    char *app_id;  //  "app_id": observed: the application's id at the cluster (Spark/YARN)
+    char *app_url; //  "app_url": observed: its web UI (Livy sparkUiUrl, YARN trackingUrl, ...)
+    char *log_url; //  "log_url": observed: the driver's log (Livy driverLogUrl)
 } jobd_event_t;
 
 //  Returns a fresh event of the given type with version, a new unique id and ts = now set, or

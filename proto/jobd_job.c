@@ -37,6 +37,10 @@ static const jobd_field_t s_fields[] = {
     F ("confirmed_at", I64, confirmed_at, 0),
     F ("stale", STR, stale, JOBD_ERROR_MAX),
     F ("stale_at", I64, stale_at, 0),
+    F ("cause", STR, cause, JOBD_CAUSE_MAX),
+    F ("app_id", STR, app_id, JOBD_ID_MAX),
+    F ("app_url", STR, app_url, JOBD_URL_MAX),
+    F ("log_url", STR, log_url, JOBD_URL_MAX),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

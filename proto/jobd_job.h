@@ -43,6 +43,11 @@ typedef struct {
     int64_t confirmed_at; //  "confirmed_at": when its source last confirmed its state
     char *stale;          //  "stale": why the job was flagged stale in its current state, or NULL
     int64_t stale_at;     //  "stale_at": when it was flagged
+    //  The last failure's one-line cause and the backend's links (appended, as above).
+    char *cause;   //  "cause": one line out of error (jobd_cause.h)
+    char *app_id;  //  "app_id": the application's id at the cluster
+    char *app_url; //  "app_url": its web UI
+    char *log_url; //  "log_url": the driver's log
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

@@ -1,6 +1,7 @@
 //  The store's write path: a batch (one LMDB write transaction) applies events through the
 //  state machine, and writes what they changed at commit.
 #include "jobd_store_internal.h"
+#include "jobd_cause.h"
 #include "jobd_fsm.h"
 #include <assert.h>
 #include <errno.h>
@@ -262,6 +263,31 @@ s_cancel_settle (jobd_job_t *job, jobd_state_t to, int64_t now)
     return 0;
 }
 
+//  Keeps a failure's full text and its one-line cause on the record: the producer's cause, or
+//  when it gives none, the generic rule's line of the error (jobd_cause.h). Returns 0 or -ENOMEM.
+static int
+s_failure_note (jobd_job_t *job, const jobd_event_t *cause)
+{
+    char derived[JOBD_CAUSE_CUT + 4];
+    const char *line = cause->cause;
+    if (!line || !*line)
+        line = jobd_cause_generic (cause->error, derived, sizeof derived) ? derived : NULL;
+    const char *error = cause->error ? cause->error : cause->cause;
+    return jobd_event_set (&job->error, error) || jobd_event_set (&job->cause, line) ? -ENOMEM : 0;
+}
+
+//  Keeps the backend's links that the observation gives (app id, UI, driver log); the ones it
+//  leaves out stay as they were. Returns 0 or -ENOMEM.
+static int
+s_links_note (jobd_job_t *job, const jobd_event_t *event)
+{
+    if (event->app_id && jobd_event_set (&job->app_id, event->app_id))
+        return -ENOMEM;
+    if (event->app_url && jobd_event_set (&job->app_url, event->app_url))
+        return -ENOMEM;
+    return event->log_url && jobd_event_set (&job->log_url, event->log_url) ? -ENOMEM : 0;
+}
+
 //  A job entering a state: its stale flag and its old state's timers go (in this commit), and
 //  the arm function arms the new state's. A new job has no timers to remove.
 static int
@@ -304,7 +330,10 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
         job->finished_at = now;
     if (s_cancel_settle (job, to, now))
         return -ENOMEM;
-    if (cause->error && jobd_event_set (&job->error, cause->error))
+    bool failure = cause->error || cause->cause;
+    if (failure && s_failure_note (job, cause))
+        return -ENOMEM;
+    if (s_links_note (job, cause))
         return -ENOMEM;
     int rc = s_state_timers (self, job, from);
     if (rc)
@@ -327,7 +356,8 @@ s_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const jobd_event_t
                                .from = from,
                                .attempt = job->attempt,
                                .seq = job->last_seq,
-                               .error = cause->error};
+                               .error = cause->error,
+                               .cause = failure ? job->cause : NULL};
     jobd_transition_t *out = &result->transitions[result->transition_count];
     *out = (jobd_transition_t){.from = from, .to = to, .seq = job->last_seq};
     rc = jobd_event_encode (&transition, &out->data, &out->size, NULL, 0);
@@ -509,6 +539,8 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     //  Not a transition: only the sign of life is kept.
     result->outcome = JOBD_APPLY_DUPLICATE;
     job->last_seen = jobd_now_ms ();
+    if (s_links_note (job, event))
+        return -ENOMEM;
     s_batch_dirty (self, job);
     return 0;
 }

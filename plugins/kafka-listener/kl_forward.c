@@ -99,10 +99,10 @@ kl_forward_poke (kl_forward_t *self)
 
 //  The fields of a transition the outbound topic carries, read in place from the log's msgpack
 //  (decoding a whole event, a copy of every string, was a tenth of the plugin's time).
-enum { S_JOB, S_FROM, S_STATE, S_NAME, S_KIND, S_BACKEND, S_EXT, S_ERROR, S_SRC, S_TEXTS };
+enum { S_JOB, S_FROM, S_STATE, S_NAME, S_KIND, S_BACKEND, S_EXT, S_ERROR, S_SRC, S_CAUSE, S_TEXTS };
 enum { S_SEQ, S_ATTEMPT, S_TS, S_NUMBERS };
 static const char *s_text_keys[S_TEXTS] = {"job",     "from", "state", "name", "kind",
-                                           "backend", "ext",  "error", "src"};
+                                           "backend", "ext",  "error", "src",  "cause"};
 static const char *s_number_keys[S_NUMBERS] = {"seq", "attempt", "ts"};
 
 typedef struct {

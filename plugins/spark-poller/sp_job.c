@@ -14,15 +14,30 @@ sp_job_free (sp_job_t **job_p)
     *job_p = NULL;
 }
 
+static void
+s_listed_free (sp_listed_t *listed)
+{
+    char *strings[] = {listed->id,     listed->name,    listed->error,  listed->cause,
+                       listed->app_id, listed->app_url, listed->log_url};
+    for (size_t index = 0; index < sizeof strings / sizeof strings[0]; index++)
+        free (strings[index]);
+}
+
+//  A fresh copy of text, NULL when it is empty; *ok turns false when the copy failed.
+static char *
+s_listed_dup (const char *text, bool *ok)
+{
+    char *copy = text[0] ? strdup (text) : NULL;
+    *ok = *ok && (copy || !text[0]);
+    return copy;
+}
+
 void
 sp_call_destroy (sp_call_t **call_p)
 {
     sp_call_t *call = *call_p;
-    for (size_t index = 0; call && index < call->listed_count; index++) {
-        free (call->listed[index].id);
-        free (call->listed[index].name);
-        free (call->listed[index].error);
-    }
+    for (size_t index = 0; call && index < call->listed_count; index++)
+        s_listed_free (&call->listed[index]);
     if (call)
         free (call->listed);
     free (call);
@@ -45,17 +60,33 @@ sp_poller_backend (sp_poller_t *self, const char *name)
     return NULL;
 }
 
-void
-sp_job_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext,
-                const char *error)
+static const char *
+s_text (const char *text)
+{
+    return text && *text ? text : NULL;
+}
+
+static void
+s_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext, const char *error,
+           const sp_status_t *status)
 {
     if (state == JOBD_STATE_NONE || state == job->state)
         return;
     jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
     jobd_event_set (&event->source, self->host->plugin_name);
     jobd_event_set (&event->job, job->id);
-    jobd_event_set (&event->ext, ext && *ext ? ext : NULL);
-    jobd_event_set (&event->error, error && *error ? error : NULL);
+    jobd_event_set (&event->ext, s_text (ext));
+    jobd_event_set (&event->error, s_text (error));
+    if (status) {
+        //  A cause without its error would stand for a reason this answer did not give.
+        jobd_event_set (&event->cause, s_text (error) ? s_text (status->cause) : NULL);
+        jobd_event_set (&event->app_id, s_text (status->app_id));
+        //  The standalone master's REST API links nothing: its web UI (ui_url) lists the driver,
+        //  its state and its worker, whose page has the driver's logs.
+        const char *ui = job->backend->kind == SP_STANDALONE ? job->backend->ui_url : "";
+        jobd_event_set (&event->app_url, s_text (status->app_url) ? status->app_url : s_text (ui));
+        jobd_event_set (&event->log_url, s_text (status->log_url));
+    }
     event->state = state;
     event->attempt = job->attempt;
     if (jobd_plugin_send (self->bus, event))
@@ -64,6 +95,20 @@ sp_job_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char
     job->state = state;
     job->interval = self->interval_min; //  a change: look again soon
     job->done = jobd_state_is_final (state) || state == JOBD_STATE_LOST;
+}
+
+void
+sp_job_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext,
+                const char *error)
+{
+    s_observe (self, job, state, ext, error, NULL);
+}
+
+void
+sp_job_observe_status (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext,
+                       const sp_status_t *status)
+{
+    s_observe (self, job, state, ext, status->error, status);
 }
 
 void
@@ -167,16 +212,23 @@ s_list_keep (const sp_status_t *status, void *arg)
         call->listed_size = size;
     }
     sp_listed_t *listed = &call->listed[call->listed_count];
+    //  A cause and links go out only with news: a followed job that the list shows in the state
+    //  it has sends nothing, and copying them for each of 100,000 such jobs costs a list pass.
+    const sp_job_t *followed = sp_job_by_ext (call->self, call->backend, status->id);
+    const char *none = "";
+    bool news = !followed || followed->state != status->state, ok = true;
     *listed = (sp_listed_t){.id = strdup (status->id),
-                            .name = status->name[0] ? strdup (status->name) : NULL,
-                            .error = status->error[0] ? strdup (status->error) : NULL,
+                            .name = s_listed_dup (status->name, &ok),
+                            .error = s_listed_dup (status->error, &ok),
+                            .cause = s_listed_dup (news ? status->cause : none, &ok),
+                            .app_id = s_listed_dup (news ? status->app_id : none, &ok),
+                            .app_url = s_listed_dup (news ? status->app_url : none, &ok),
+                            .log_url = s_listed_dup (news ? status->log_url : none, &ok),
                             .state = status->state,
                             .known = status->known};
     memcpy (listed->raw, status->raw, sizeof listed->raw);
-    if (!listed->id || (status->name[0] && !listed->name) || (status->error[0] && !listed->error)) {
-        free (listed->id);
-        free (listed->name);
-        free (listed->error);
+    if (!listed->id || !ok) {
+        s_listed_free (listed);
         call->list_failed = true;
         return false;
     }

@@ -61,6 +61,7 @@ sp_status_reset (sp_status_t *status)
 {
     //  Not a memset of the whole: a list resets one status per job (100,000 of them).
     status->id[0] = status->raw[0] = status->error[0] = status->name[0] = 0;
+    status->cause[0] = status->app_id[0] = status->app_url[0] = status->log_url[0] = 0;
     status->state = JOBD_STATE_NONE;
     status->known = true;
     status->standby = status->ended = false;

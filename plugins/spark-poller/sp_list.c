@@ -128,7 +128,7 @@ sp_list_apply_status (sp_poller_t *self, sp_job_t *job, const sp_status_t *given
     }
     job->unknown_since = 0;
     jobd_state_t before = job->state;
-    sp_job_observe (self, job, status->state, NULL, status->error);
+    sp_job_observe_status (self, job, status->state, NULL, status);
     if (before == job->state && job->interval < self->interval_max)
         job->interval =
             job->interval * 2 > self->interval_max ? self->interval_max : job->interval * 2;
@@ -176,7 +176,7 @@ s_adopt (sp_poller_t *self, sp_job_t *job, const sp_status_t *status)
     //  QUEUED moves on with the batch id; a batch with no news yet (recovering) is SUBMITTED.
     jobd_state_t state = status->state != JOBD_STATE_NONE ? status->state : JOBD_STATE_SUBMITTED;
     if (!sp_reason_ask (self, job, status))
-        sp_job_observe (self, job, state, ext, status->error);
+        sp_job_observe_status (self, job, state, ext, status);
 }
 
 //  The job a list item is: Livy's by its id and name first (README, "Incarnations"), then by the
@@ -241,6 +241,10 @@ sp_list_read (sp_poller_t *self, sp_call_t *call, long http, const char *body, s
         sp_copy (status.id, sizeof status.id, listed->id);
         sp_copy (status.name, sizeof status.name, listed->name);
         sp_copy (status.error, sizeof status.error, listed->error);
+        sp_copy (status.cause, sizeof status.cause, listed->cause);
+        sp_copy (status.app_id, sizeof status.app_id, listed->app_id);
+        sp_copy (status.app_url, sizeof status.app_url, listed->app_url);
+        sp_copy (status.log_url, sizeof status.log_url, listed->log_url);
         memcpy (status.raw, listed->raw, sizeof status.raw);
         status.state = listed->state;
         status.known = listed->known;

@@ -1,5 +1,6 @@
 //  spark-poller: Apache Livy's batch API (reference §3), read into statuses.
 #include "sp_json.h"
+#include "jobd_cause.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,24 @@ s_log_tail (sp_jvalue_t log, sp_status_t *status)
     }
     joined[used] = 0;
     sp_copy_tail (status->error, sizeof status->error, joined);
+    jobd_cause_livy_log (joined, status->cause, sizeof status->cause);
     free (joined);
+}
+
+//  The batch's application and its links: "appId" and "appInfo" (null, or null members, until
+//  the application is known).
+static void
+s_links (const sp_jobject_t *batch, sp_status_t *status)
+{
+    sp_jstr (batch, "appId", status->app_id, sizeof status->app_id);
+    sp_jvalue_t info = sp_jobject_get (batch, "appInfo");
+    sp_jobject_t members;
+    sp_jscan_t scan;
+    sp_jscan_init (&scan, info.text, info.size);
+    if (info.type != SP_JOBJECT || !sp_jscan_object (&scan, &members))
+        return;
+    sp_jstr (&members, "sparkUiUrl", status->app_url, sizeof status->app_url);
+    sp_jstr (&members, "driverLogUrl", status->log_url, sizeof status->log_url);
 }
 
 static bool
@@ -71,6 +89,7 @@ s_batch (const sp_jobject_t *batch, sp_status_t *status)
     status->state = sp_map_livy (state);
     if (status->state == JOBD_STATE_FAILED || status->state == JOBD_STATE_CANCELLED)
         s_log_tail (sp_jobject_get (batch, "log"), status);
+    s_links (batch, status);
     //  Recovering is known but no news; an unknown word is not a batch we can read.
     return status->state != JOBD_STATE_NONE || strcmp (state, "recovering") == 0;
 }

@@ -93,7 +93,8 @@ typedef struct {
 
 //  What a list said of one job, kept until the whole list is read (sp_status_t, made small).
 typedef struct {
-    char *id, *name, *error; //  fresh; name and error NULL when empty
+    char *id, *name, *error;                  //  fresh; name and error NULL when empty
+    char *cause, *app_id, *app_url, *log_url; //  fresh, NULL when empty
     char raw[32];
     jobd_state_t state;
     bool known;
@@ -138,6 +139,11 @@ sp_backend_t *sp_poller_backend (sp_poller_t *self, const char *name);
 //  Reports what the backend said about a job: an `observed` event, when it is news.
 void sp_job_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext,
                      const char *error);
+
+//  The same for what a backend's answer said (status: its error, its one-line cause and its
+//  links go with the observation).
+void sp_job_observe_status (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext,
+                            const sp_status_t *status);
 
 //  A backend that failed backs off, with jitter, and recovers by itself.
 void sp_poller_backend_result (sp_poller_t *self, sp_backend_t *backend, bool ok,

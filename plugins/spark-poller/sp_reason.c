@@ -48,5 +48,5 @@ sp_reason_done (sp_poller_t *self, sp_job_t *job, int rc, sp_status_t *status, c
     }
     sp_reason_explain (job, status, answered ? NULL : trouble);
     job->unknown_since = 0;
-    sp_job_observe (self, job, status->state, job->ext, status->error);
+    sp_job_observe_status (self, job, status->state, job->ext, status);
 }

@@ -93,7 +93,7 @@ s_adopt_driver (sp_poller_t *self, sp_job_t *job, sp_status_t *status)
                              : status->state;
     status->state = state;
     if (!sp_reason_ask (self, job, status))
-        sp_job_observe (self, job, state, status->id, status->error);
+        sp_job_observe_status (self, job, state, status->id, status);
 }
 
 void

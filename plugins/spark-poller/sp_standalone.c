@@ -1,6 +1,7 @@
 //  spark-poller: the standalone master's REST submission server (reference §1) and its web UI
 //  JSON (§1.10), read into statuses.
 #include "sp_json.h"
+#include "jobd_cause.h"
 #include "sp_spec.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,8 @@ sp_standalone_status (const char *body, size_t size, long http, sp_status_t *sta
         status->state = has_state ? sp_map_standalone (state) : JOBD_STATE_NONE;
         if (status->state == JOBD_STATE_NONE)
             rc = JOBD_EPROTO;
+        if (status->error[0]) //  "Exception from the cluster:\n<exception>\n\t<frames>"
+            jobd_cause_spark (status->error, status->cause, sizeof status->cause);
         //  A driver that exits non-zero leaves no message (§1.5), nor does one whose worker
         //  was lost (ERROR, §1.9): say what is known.
         if (status->state == JOBD_STATE_FAILED && !status->error[0])

@@ -20,6 +20,11 @@ typedef struct {
     char name[JOBD_NAME_MAX + 1]; //  Livy: the batch name ("jobd-<job id>" for jobd's), or ""
     int64_t started;              //  ms since the epoch, 0 when not given
     bool ended;                   //  history server: the application ended, its verdict unknown
+    //  The failure's one-line cause (jobd_cause.h), and where the backend shows the job.
+    char cause[JOBD_CAUSE_MAX];   //  out of error by the backend's own format, or ""
+    char app_id[JOBD_ID_MAX + 1]; //  Livy appId (YARN's is the ext itself)
+    char app_url[JOBD_URL_MAX];   //  Livy sparkUiUrl; YARN trackingUrl; the master's driver page
+    char log_url[JOBD_URL_MAX];   //  Livy driverLogUrl; YARN amContainerLogs
 } sp_status_t;
 
 //  Called once per job found in a list response. Return false to stop.

@@ -1,5 +1,6 @@
 //  spark-poller: the YARN ResourceManager's apps API (reference §4), read into statuses.
 #include "sp_json.h"
+#include "jobd_cause.h"
 #include <string.h>
 
 jobd_state_t
@@ -45,8 +46,12 @@ s_app (const sp_jobject_t *app, sp_status_t *status)
                 snprintf (status->error, sizeof status->error,
                           "YARN: the application finished without a final status (%s)",
                           status->raw);
-        }
+        } else
+            jobd_cause_yarn (status->error, status->cause, sizeof status->cause);
     }
+    //  No app_id: YARN's application id is the job's ext already.
+    sp_jstr (app, "trackingUrl", status->app_url, sizeof status->app_url);
+    sp_jstr (app, "amContainerLogs", status->log_url, sizeof status->log_url);
     return status->state != JOBD_STATE_NONE;
 }
 

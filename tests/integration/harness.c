@@ -138,6 +138,24 @@ harness_request (harness_t *self, const void *data, size_t size, msgpack_unpacke
     return rc;
 }
 
+int
+harness_request_job (harness_t *self, jobd_event_t **event_p, char *job, size_t size)
+{
+    uint8_t *data = NULL;
+    size_t data_size = 0;
+    int rc = jobd_event_encode (*event_p, &data, &data_size, NULL, 0) ? -1 : 0;
+    jobd_event_destroy (event_p);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    if (rc == 0)
+        rc = harness_request (self, data, data_size, &reply, 5000);
+    if (rc == 0 && !jobd_map_string (&reply.data, "job", job, size))
+        rc = -1;
+    msgpack_unpacked_destroy (&reply);
+    free (data);
+    return rc;
+}
+
 int64_t
 harness_count (harness_t *self, jobd_state_t state)
 {

@@ -96,6 +96,11 @@ bool harness_wait_count (harness_t *self, jobd_state_t state, int64_t count, int
 int harness_request (harness_t *self, const void *data, size_t size, msgpack_unpacked *reply,
                      int timeout_ms);
 
+//  Sends an event (consumed) that makes a job (submit, track) to the admin endpoint and writes
+//  the new job's id into job. Returns 0, or -1 when it cannot be encoded, jobd does not answer,
+//  or the reply names no job.
+int harness_request_job (harness_t *self, jobd_event_t **event_p, char *job, size_t size);
+
 //  Asks stats and returns counts[state] of jobs (or -1 when jobd does not answer).
 int64_t harness_count (harness_t *self, jobd_state_t state);
 

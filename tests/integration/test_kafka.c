@@ -140,8 +140,10 @@ test_events_dead_letters_and_replay (void **state)
                "\"state\":\"STARTED\"}");
     s_produce (producer, "orders-sync", "{\"ext\":\"orders-sync\",\"state\":\"COMPLETED\"}");
     s_produce (producer, "fx-stream", "{\"ext\":\"fx-stream\",\"state\":\"RUNNING\"}");
-    s_produce (producer, "fx-stream",
-               "{\"ext\":\"fx-stream\",\"state\":\"ERROR\",\"error\":\"sink timed out\"}");
+    s_produce (
+        producer, "fx-stream",
+        "{\"ext\":\"fx-stream\",\"state\":\"ERROR\",\"error\":\"org.apache.kafka.common."
+        "errors.TimeoutException: sink timed out\\n\\tat com.acme.Sink.write(Sink.java:42)\"}");
     s_produce (producer, "junk", "not json at all");
     s_produce (producer, "junk", "{\"ext\":\"x\"}");
     assert_int_equal (rd_kafka_flush (producer, 10000), 0);
@@ -164,8 +166,28 @@ test_events_dead_letters_and_replay (void **state)
 
     //  Every transition on the outbound topic: 2 per job here (new -> RUNNING -> final).
     assert_int_equal (s_read_topic ("jobd.transitions", messages, 4, 10000), 4);
-    for (size_t index = 0; index < 4; index++)
+    size_t causes = 0;
+    for (size_t index = 0; index < 4; index++) {
         assert_non_null (strstr (messages[index].payload, "\"seq\":"));
+        //  The failure's one-line cause goes with its full error (jobd derives it here).
+        causes += strstr (messages[index].payload,
+                          "\"cause\":\"TimeoutException: sink timed out\"") != NULL;
+    }
+    assert_int_equal (causes, 1);
+    //  And jobctl shows it: ls in the row, show beside the whole error.
+    static char out[16384];
+    char err[4096];
+    const char *ls[] = {"--run-dir", s_harness.run_dir, "ls", "--state", "FAILED", NULL};
+    assert_int_equal (harness_run_bin ("jobctl", ls, out, sizeof out, err, sizeof err), 0);
+    assert_non_null (strstr (out, "TimeoutException: sink timed out\n"));
+    const char *id = strstr (out, "job-");
+    assert_non_null (id);
+    char job[32];
+    snprintf (job, sizeof job, "%.*s", (int)strcspn (id, " "), id);
+    const char *show[] = {"--run-dir", s_harness.run_dir, "show", job, NULL};
+    assert_int_equal (harness_run_bin ("jobctl", show, out, sizeof out, err, sizeof err), 0);
+    assert_non_null (strstr (out, "cause:        TimeoutException: sink timed out\n"));
+    assert_non_null (strstr (out, "\tat com.acme.Sink.write(Sink.java:42)"));
 
     //  Replay: a new group reads the topic from offset 0. Nothing changes in the store.
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);

@@ -1,6 +1,7 @@
 //  spark-poller against spark-sim: jobs submitted through jobd succeed, fail with the backend's
 //  reason, and get cancelled, on a standalone master and on Livy, each change seen within
-//  seconds; all through the real jobd, the real plugin and real HTTP.
+//  seconds; all through the real jobd, the real plugin and real HTTP. A failure on a master, on
+//  Livy and on YARN shows its one-line cause in `jobctl watch --json`, `ls` and `show`.
 #include "harness_spark.h"
 #include "jobd_map.h"
 #include "jobd_plugin.h"
@@ -39,10 +40,14 @@ s_setup (void **state)
               "                type = standalone\n"
               "                url = http://127.0.0.1:%d\n"
               "                master = spark://127.0.0.1:7077\n"
+              "                ui_url = http://127.0.0.1:%d\n"
               "            livy\n"
               "                type = livy\n"
+              "                url = http://127.0.0.1:%d\n"
+              "            yarn\n"
+              "                type = yarn\n"
               "                url = http://127.0.0.1:%d\n",
-              harness_build_dir (), s_port, s_port);
+              harness_build_dir (), s_port, s_port, s_port, s_port);
     harness_write_config (&s_harness, extra);
     return 0;
 }
@@ -73,16 +78,7 @@ s_submit (const char *backend, const char *scenario, char *id, size_t size)
               "\"spark.driver.memory\":\"1g\"}}",
               scenario);
     jobd_event_set (&submit->spec, spec);
-    uint8_t *data;
-    size_t data_size;
-    assert_int_equal (jobd_event_encode (submit, &data, &data_size, NULL, 0), 0);
-    msgpack_unpacked reply;
-    msgpack_unpacked_init (&reply);
-    assert_int_equal (harness_request (&s_harness, data, data_size, &reply, 5000), 0);
-    assert_true (jobd_map_string (&reply.data, "job", id, size));
-    msgpack_unpacked_destroy (&reply);
-    free (data);
-    jobd_event_destroy (&submit);
+    assert_int_equal (harness_request_job (&s_harness, &submit, id, size), 0);
 }
 
 static jobd_event_t *
@@ -170,9 +166,144 @@ test_standalone_and_livy (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+#define S_ABORTED  "org.apache.spark.SparkException: Job aborted: stage 3 failed 4 times"
+#define S_CAUSE    "SparkException: Job aborted: stage 3 failed 4 times"
+#define S_NO_INPUT "java.lang.IllegalStateException: no input"
+
+//  An application made in spark-sim's YARN that fails as scenario says, tracked by jobd.
+static void
+s_yarn_app (const char *scenario, char *job, size_t size)
+{
+    char body[512];
+    snprintf (body, sizeof body, "{\"backend\":\"yarn\",\"count\":1,\"scenario\":\"%s\"}",
+              scenario);
+    json_t *json = harness_spark_call (s_port, "POST", "/sim/jobs", body);
+    assert_non_null (json);
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->source, "test");
+    jobd_event_set (&track->kind, "spark");
+    jobd_event_set (&track->backend, "yarn");
+    jobd_event_set (&track->ext,
+                    json_string_value (json_array_get (json_object_get (json, "ids"), 0)));
+    json_decref (json);
+    assert_int_equal (harness_request_job (&s_harness, &track, job, size), 0);
+}
+
+//  Runs jobctl against this jobd (a, b, c: its arguments, NULL-terminated early): its exit
+//  code, stdout in out.
+static int
+s_jobctl (char *out, size_t out_size, const char *a, const char *b, const char *c)
+{
+    char err[4096];
+    const char *args[] = {"--run-dir", s_harness.run_dir, a, b, c, NULL};
+    out[0] = 0;
+    return harness_run_bin ("jobctl", args, out, out_size, err, sizeof err);
+}
+
+//  The line of out (JSON lines of watch) about job; returns it parsed (decref it) or NULL.
+static json_t *
+s_watched (const char *out, const char *job)
+{
+    const char *line = out;
+    while (line && *line) {
+        json_t *value = json_loads (line, JSON_DISABLE_EOF_CHECK, NULL);
+        if (value && !strcmp (json_string_value (json_object_get (value, "job")), job))
+            return value;
+        json_decref (value);
+        line = strchr (line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return NULL;
+}
+
+static void
+test_causes_everywhere (void **state)
+{
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    //  The watch starts first: it sees every failure as it is committed.
+    char binary[512];
+    char *watch_argv[] = {(char *)harness_bin ("jobctl", binary, sizeof binary),
+                          "--run-dir",
+                          s_harness.run_dir,
+                          "--json",
+                          "watch",
+                          "--state",
+                          "FAILED",
+                          "--count",
+                          "3",
+                          NULL};
+    harness_proc_t watch;
+    assert_int_equal (harness_spawn (&watch, watch_argv), 0);
+    assert_true (harness_proc_wait_err (&watch, "watching", 10000));
+
+    char master[64], livy[64], yarn[64];
+    s_submit ("master", "queue=100,run=300,outcome=fail,final=ERROR,error=" S_ABORTED, master,
+              sizeof master);
+    s_submit ("livy", "queue=100,run=300,outcome=fail,error=" S_ABORTED, livy, sizeof livy);
+    s_yarn_app ("queue=100,run=300,outcome=fail,error=" S_NO_INPUT, yarn, sizeof yarn);
+    assert_int_equal (harness_proc_finish (&watch, 20000), 0);
+
+    //  watch --json: each failure with its cause beside the full error.
+    const struct {
+        const char *job, *cause, *in_error;
+    } expected[] = {{master, S_CAUSE, "Exception from the cluster:"},
+                    {livy, S_CAUSE, "stdout:"},
+                    {yarn, "IllegalStateException: no input", "User class threw exception"}};
+    for (size_t index = 0; index < 3; index++) {
+        json_t *event = s_watched (watch.out, expected[index].job);
+        if (!event)
+            fail_msg ("watch printed no failure of %s: %s", expected[index].job, watch.out);
+        assert_string_equal (json_string_value (json_object_get (event, "cause")),
+                             expected[index].cause);
+        assert_non_null (strstr (json_string_value (json_object_get (event, "error")),
+                                 expected[index].in_error));
+        json_decref (event);
+    }
+
+    //  ls: the cause in the row; the long error is not there.
+    static char out[65536];
+    assert_int_equal (s_jobctl (out, sizeof out, "ls", "--state", "FAILED"), 0);
+    assert_non_null (strstr (out, "CAUSE"));
+    for (size_t index = 0; index < 3; index++) {
+        //  The row's end, after the name (here the scenario, which holds the exception too).
+        char tail[256];
+        snprintf (tail, sizeof tail, " %s\n", expected[index].cause);
+        const char *row = strstr (out, expected[index].job);
+        assert_non_null (row);
+        const char *cause = strstr (row, tail);
+        assert_true (cause && cause < strchr (row, '\n'));
+    }
+    assert_null (strstr (out, "Exception from the cluster"));
+
+    //  show: both, and the backend's links.
+    assert_int_equal (s_jobctl (out, sizeof out, "show", livy, NULL), 0);
+    assert_non_null (strstr (out, "cause:        " S_CAUSE "\n"));
+    assert_non_null (strstr (out, "last error:   "));
+    assert_non_null (strstr (out, "app id:       application_"));
+    assert_non_null (strstr (out, "app UI:       http://127.0.0.1:"));
+    assert_non_null (strstr (out, "driver log:   http://127.0.0.1:8042/node/containerlogs/"));
+    assert_int_equal (s_jobctl (out, sizeof out, "show", yarn, NULL), 0);
+    assert_non_null (strstr (out, "cause:        IllegalStateException: no input\n"));
+    assert_non_null (strstr (out, "app UI:       "));
+    //  The master's web UI, which lists the driver: its REST API links nothing.
+    char master_ui[128];
+    snprintf (master_ui, sizeof master_ui, "app UI:       http://127.0.0.1:%d\n", s_port);
+    assert_int_equal (s_jobctl (out, sizeof out, "show", master, NULL), 0);
+    assert_non_null (strstr (out, master_ui));
+    assert_int_equal (s_jobctl (out, sizeof out, "--json", "show", master), 0);
+    json_t *shown = json_loads (out, 0, NULL);
+    assert_non_null (shown);
+    assert_non_null (strstr (out, "\"cause\":"));
+    assert_non_null (strstr (out, S_CAUSE));
+    json_decref (shown);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
 int
 main (void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test (test_standalone_and_livy)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test (test_standalone_and_livy),
+                                       cmocka_unit_test (test_causes_everywhere)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

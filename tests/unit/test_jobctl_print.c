@@ -1,5 +1,6 @@
-//  jobctl's JSON output: a record an older jobd stored with bytes that are not UTF-8 is still
-//  written, whole (the bytes as U+FFFD), and an output that cannot be written is an error.
+//  jobctl's output: causes and links in watch, ls and show; and its JSON output: a record an older
+//  jobd stored with bytes that are not UTF-8 is still written, whole (the bytes as U+FFFD), and an
+//  output that cannot be written is an error.
 #include "jobctl_print.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,10 +85,87 @@ test_ls_shows_freshness_and_stale (void **state)
     jobd_job_destroy (&job);
 }
 
+//  Reads what print wrote into file back into out.
+static void
+s_read_back (FILE *file, char *out, size_t size)
+{
+    rewind (file);
+    size_t used = fread (out, 1, size - 1, file);
+    out[used] = 0;
+    fclose (file);
+}
+
+//  watch prints a transition's one-line cause (an older jobd's: its error's first line); ls the
+//  cause at the row's end; show the cause, the whole error and the links.
+static void
+test_causes_and_links (void **state)
+{
+    char out[4096];
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_TRANSITION);
+    jobd_event_set (&event->source, "spark-poller");
+    jobd_event_set (&event->job, "job-7");
+    jobd_event_set (&event->error, "Exception from the cluster:\nSparkException: x\n\tat a.b(C:1)");
+    jobd_event_set (&event->cause, "SparkException: x");
+    event->state = JOBD_STATE_FAILED;
+    event->from = JOBD_STATE_RUNNING;
+    event->seq = 3;
+    FILE *file = tmpfile ();
+    jobctl_print_transition (file, event);
+    s_read_back (file, out, sizeof out);
+    assert_non_null (strstr (out, "  cause: SparkException: x\n"));
+    assert_null (strstr (out, "Exception from the cluster"));
+    jobd_event_set (&event->cause, NULL);
+    file = tmpfile ();
+    jobctl_print_transition (file, event);
+    s_read_back (file, out, sizeof out);
+    assert_non_null (strstr (out, "  error: Exception from the cluster: [...]\n"));
+    jobd_event_destroy (&event);
+
+    jobd_job_t *job = jobd_job_new ();
+    jobd_event_set (&job->id, "job-7");
+    jobd_event_set (&job->kind, "spark");
+    jobd_event_set (&job->name, "nightly");
+    jobd_event_set (&job->error,
+                    "stdout: \n\nstderr: \nException in thread main SparkException: x");
+    jobd_event_set (&job->cause, "SparkException: x");
+    jobd_event_set (&job->app_id, "application_1_0007");
+    jobd_event_set (&job->app_url, "http://rm:8088/proxy/application_1_0007/");
+    jobd_event_set (&job->log_url, "http://nm:8042/node/containerlogs/c_7/alice");
+    job->state = JOBD_STATE_FAILED;
+    file = tmpfile ();
+    jobctl_print_job_header (file);
+    jobctl_print_job_row (file, job);
+    s_read_back (file, out, sizeof out);
+    assert_non_null (strstr (out, "NAME             CAUSE\n"));
+    assert_non_null (strstr (out, " nightly          SparkException: x\n"));
+    file = tmpfile ();
+    jobctl_print_job (file, job);
+    s_read_back (file, out, sizeof out);
+    assert_non_null (strstr (out, "cause:        SparkException: x\n"));
+    assert_non_null (strstr (out, "last error:   stdout: \n\nstderr: \nException in thread main"));
+    assert_non_null (strstr (out, "app id:       application_1_0007\n"));
+    assert_non_null (strstr (out, "app UI:       http://rm:8088/proxy/application_1_0007/\n"));
+    assert_non_null (strstr (out, "driver log:   http://nm:8042/node/containerlogs/c_7/alice\n"));
+    //  Retried and running again: the old cause is no longer the row's; nor with no cause.
+    job->state = JOBD_STATE_RUNNING;
+    file = tmpfile ();
+    jobctl_print_job_row (file, job);
+    s_read_back (file, out, sizeof out);
+    assert_non_null (strstr (out, " nightly\n"));
+    job->state = JOBD_STATE_FAILED;
+    jobd_event_set (&job->cause, NULL);
+    file = tmpfile ();
+    jobctl_print_job_row (file, job);
+    s_read_back (file, out, sizeof out);
+    assert_non_null (strstr (out, " nightly\n"));
+    jobd_job_destroy (&job);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_old_records_are_written_whole),
-                                       cmocka_unit_test (test_ls_shows_freshness_and_stale)};
+                                       cmocka_unit_test (test_ls_shows_freshness_and_stale),
+                                       cmocka_unit_test (test_causes_and_links)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

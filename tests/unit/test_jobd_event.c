@@ -50,6 +50,10 @@ s_valid (jobd_event_type_t type, bool rich)
                 jobd_event_set (&event->ext, "application_1_1");
                 jobd_event_set (&event->detail, "progress 40%");
                 jobd_event_set (&event->error, "none yet");
+                jobd_event_set (&event->cause, "none yet, in one line");
+                jobd_event_set (&event->app_id, "application_1_1");
+                jobd_event_set (&event->app_url, "http://rm:8088/proxy/application_1_1/");
+                jobd_event_set (&event->log_url, "http://nm:8042/node/containerlogs/c_1/u");
                 event->attempt = UINT32_MAX;
                 event->create = true;
             }
@@ -63,6 +67,7 @@ s_valid (jobd_event_type_t type, bool rich)
                 event->seq = UINT64_MAX;
                 event->attempt = 2;
                 jobd_event_set (&event->error, "java.lang.RuntimeException: boom\n\tat x");
+                jobd_event_set (&event->cause, "RuntimeException: boom");
             }
             break;
         case JOBD_EVENT_STALE:
@@ -122,14 +127,16 @@ s_assert_same (const jobd_event_t *expected, const jobd_event_t *actual)
     assert_int_equal (actual->create, expected->create);
     assert_int_equal (actual->last_seen, expected->last_seen);
     assert_int_equal (actual->reply, expected->reply);
-    const char *const *want =
-        (const char *const[]){expected->id,   expected->source,  expected->job,   expected->name,
-                              expected->kind, expected->backend, expected->ext,   expected->error,
-                              expected->spec, expected->detail,  expected->status};
+    const char *const *want = (const char *const[]){
+        expected->id,     expected->source,  expected->job,    expected->name,
+        expected->kind,   expected->backend, expected->ext,    expected->error,
+        expected->spec,   expected->detail,  expected->status, expected->cause,
+        expected->app_id, expected->app_url, expected->log_url};
     const char *const *got = (const char *const[]){
-        actual->id,  actual->source, actual->job,  actual->name,   actual->kind,  actual->backend,
-        actual->ext, actual->error,  actual->spec, actual->detail, actual->status};
-    for (int index = 0; index < 11; index++)
+        actual->id,      actual->source, actual->job,    actual->name,    actual->kind,
+        actual->backend, actual->ext,    actual->error,  actual->spec,    actual->detail,
+        actual->status,  actual->cause,  actual->app_id, actual->app_url, actual->log_url};
+    for (int index = 0; index < 15; index++)
         s_assert_same_str (want[index], got[index]);
 }
 
@@ -553,6 +560,11 @@ test_observed_transition_and_status_rules (void **state)
     assert_int_equal (jobd_event_validate (event, reason, sizeof reason), 0);
     jobd_event_destroy (&event);
     s_variant_refused (JOBD_EVENT_OBSERVED, true, "kind", OMIT, JOBD_EPROTO, "'kind'");
+    //  A cause is one line.
+    s_variant_refused (JOBD_EVENT_OBSERVED, true, "cause", STR ("a\nb"), JOBD_EPROTO,
+                       "field 'cause': more than one line");
+    s_variant_refused (JOBD_EVENT_TRANSITION, true, "cause", STR ("a\rb"), JOBD_EPROTO,
+                       "field 'cause': more than one line");
     jobd_event_t *decoded = s_variant_accepted (JOBD_EVENT_OBSERVED, true, "job", OMIT);
     assert_null (decoded->job);
     assert_string_equal (decoded->ext, "application_1_1");
@@ -766,6 +778,10 @@ test_oversized_strings (void **state)
         {JOBD_EVENT_TRACK, "ext", JOBD_ID_MAX},
         {JOBD_EVENT_OBSERVED, "error", JOBD_ERROR_MAX},
         {JOBD_EVENT_OBSERVED, "detail", JOBD_DETAIL_MAX},
+        {JOBD_EVENT_OBSERVED, "cause", JOBD_CAUSE_MAX},
+        {JOBD_EVENT_OBSERVED, "app_id", JOBD_ID_MAX},
+        {JOBD_EVENT_OBSERVED, "app_url", JOBD_URL_MAX},
+        {JOBD_EVENT_OBSERVED, "log_url", JOBD_URL_MAX},
         {JOBD_EVENT_PLUGIN_STATUS, "name", JOBD_NAME_MAX},
     };
     char expected[64];

@@ -31,17 +31,21 @@ s_full (void)
     job->updated_at = 1700000000456;
     job->error = strdup ("exit code 1");
     job->spec = strdup ("{\"file\":\"hdfs:///etl.jar\",\"args\":[\"--day\",\"2024-01-01\"]}");
+    job->cause = strdup ("exit code 1");
+    job->app_id = strdup ("application_1700000000000_0042");
+    job->app_url = strdup ("http://rm:8088/proxy/application_1700000000000_0042/");
+    job->log_url = strdup ("http://nm:8042/node/containerlogs/container_1/alice");
     return job;
 }
 
 static void
 s_assert_same (const jobd_job_t *a, const jobd_job_t *b)
 {
-    const char *const strings_a[] = {a->id,  a->name,  a->kind, a->backend,
-                                     a->ext, a->error, a->spec};
-    const char *const strings_b[] = {b->id,  b->name,  b->kind, b->backend,
-                                     b->ext, b->error, b->spec};
-    for (size_t index = 0; index < 7; index++) {
+    const char *const strings_a[] = {a->id,   a->name,  a->kind,   a->backend, a->ext,    a->error,
+                                     a->spec, a->cause, a->app_id, a->app_url, a->log_url};
+    const char *const strings_b[] = {b->id,   b->name,  b->kind,   b->backend, b->ext,    b->error,
+                                     b->spec, b->cause, b->app_id, b->app_url, b->log_url};
+    for (size_t index = 0; index < 11; index++) {
         if (!strings_a[index] || !strings_b[index])
             assert_ptr_equal (strings_a[index], strings_b[index]);
         else

@@ -596,6 +596,67 @@ test_cancel_refusal_is_recorded (void **state)
     free (job);
 }
 
+//  A failure keeps its full text and a one-line cause: the producer's, else one derived from the
+//  error by the generic rule; the transition carries the cause; links stay until replaced.
+static void
+test_cause_and_links (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char *job = s_job_in (self->store, JOBD_STATE_RUNNING);
+    jobd_event_t *observed = s_observed_event (job, JOBD_STATE_RUNNING, NULL, 0);
+    jobd_event_set (&observed->app_id, "application_1700000000000_0042");
+    jobd_event_set (&observed->app_url, "http://rm:8088/proxy/application_1700000000000_0042/");
+    //  A repeat of the state is no transition, but its links are kept.
+    assert_int_equal (s_apply_expect (self->store, observed, 0), JOBD_APPLY_DUPLICATE);
+    observed = s_observed_event (job, JOBD_STATE_FAILED, NULL, 0);
+    jobd_event_set (&observed->error,
+                    "Exception from the cluster:\norg.apache.spark.SparkException: Job aborted: "
+                    "stage 3 failed 4 times\n\torg.apache.spark.Foo.bar(Foo.scala:1)");
+    jobd_event_set (&observed->log_url, "http://nm:8042/node/containerlogs/c1/alice");
+    jobd_apply_result_t result;
+    assert_int_equal (s_apply (self->store, observed, &result), 0);
+    assert_int_equal (result.transition_count, 1);
+    jobd_event_t *transition = NULL;
+    assert_int_equal (jobd_event_decode (result.transitions[0].data, result.transitions[0].size,
+                                         &transition, NULL, 0),
+                      0);
+    assert_string_equal (transition->cause, "SparkException: Job aborted: stage 3 failed 4 times");
+    assert_non_null (strstr (transition->error, "\n\torg.apache.spark.Foo.bar"));
+    jobd_event_destroy (&transition);
+    jobd_apply_result_clear (&result);
+    jobd_job_t *record = s_job (self->store, job);
+    assert_string_equal (record->cause, "SparkException: Job aborted: stage 3 failed 4 times");
+    assert_string_equal (record->app_id, "application_1700000000000_0042");
+    assert_string_equal (record->app_url, "http://rm:8088/proxy/application_1700000000000_0042/");
+    assert_string_equal (record->log_url, "http://nm:8042/node/containerlogs/c1/alice");
+    jobd_job_destroy (&record);
+
+    //  A producer's own cause is kept as given; the history has it too.
+    char *other = s_job_in (self->store, JOBD_STATE_RUNNING);
+    observed = s_observed_event (other, JOBD_STATE_FAILED, NULL, 0);
+    jobd_event_set (&observed->cause, "the sink refused the batch");
+    assert_int_equal (s_apply_expect (self->store, observed, 0), JOBD_APPLY_CHANGED);
+    record = s_job (self->store, other);
+    assert_string_equal (record->cause, "the sink refused the batch");
+    assert_string_equal (record->error, "boom");
+    assert_null (record->app_id);
+    jobd_job_destroy (&record);
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    assert_int_equal (jobd_store_history (self->store, other, &history, &count), 0);
+    assert_string_equal (history[count - 1]->cause, "the sink refused the batch");
+    assert_null (history[0]->cause);
+    jobd_store_history_free (&history, count);
+    //  A transition with no error carries no cause.
+    assert_int_equal (s_apply_expect (self->store, s_event (JOBD_EVENT_RETRY, other), 0),
+                      JOBD_APPLY_CHANGED);
+    assert_int_equal (jobd_store_history (self->store, other, &history, &count), 0);
+    assert_null (history[count - 1]->cause);
+    jobd_store_history_free (&history, count);
+    free (job);
+    free (other);
+}
+
 static void
 test_retry_and_old_attempts (void **state)
 {
@@ -1420,6 +1481,7 @@ main (void)
         T (test_commands_in_every_state),
         T (test_cancel_refusal_is_recorded),
         T (test_retry_and_old_attempts),
+        T (test_cause_and_links),
         T (test_observed_can_create),
         T (test_backend_id_belongs_to_one_job),
         T (test_many_events_in_one_batch),

@@ -533,6 +533,78 @@ test_history (void **state)
     assert_false (status.known);
 }
 
+//  Each backend's failure text gives its one-line cause by its own format, and its links.
+static void
+test_causes_and_links (void **state)
+{
+    sp_status_t status;
+    //  Standalone: the master's "Exception from the cluster:" message.
+    assert_int_equal (
+        sp_standalone_status (
+            BODY ("{\"action\":\"SubmissionStatusResponse\",\"driverState\":\"FAILED\","
+                  "\"message\":\"Exception from the cluster:\\norg.apache.spark.SparkException: "
+                  "Job aborted: stage 3 failed 4 times\\n\\torg.apache.spark.scheduler."
+                  "DAGScheduler.abortStage(DAGScheduler.scala:2608)\",\"submissionId\":"
+                  "\"driver-1\",\"success\":true}"),
+            200, &status),
+        0);
+    assert_int_equal (status.state, JOBD_STATE_FAILED);
+    assert_string_equal (status.cause, "SparkException: Job aborted: stage 3 failed 4 times");
+    //  Without a message the cause is left to jobd's generic rule.
+    assert_int_equal (sp_standalone_status (BODY ("{\"action\":\"SubmissionStatusResponse\","
+                                                  "\"driverState\":\"FAILED\",\"submissionId\":"
+                                                  "\"driver-1\",\"success\":true}"),
+                                            200, &status),
+                      0);
+    assert_string_equal (status.cause, "");
+    //  Livy: the log's exception, appId and appInfo's links.
+    assert_int_equal (
+        sp_livy_batch (
+            BODY ("{\"id\":7,\"name\":\"nightly\",\"state\":\"dead\",\"appId\":"
+                  "\"application_1700000000000_0042\",\"appInfo\":{\"driverLogUrl\":"
+                  "\"http://nm:8042/node/containerlogs/container_1/alice\",\"sparkUiUrl\":"
+                  "\"http://rm:8088/proxy/application_1700000000000_0042/\",\"executorLogUrls\":"
+                  "null},\"log\":[\"stdout: \",\"\\nstderr: \",\"24/01/15 10:00:00 INFO Client: "
+                  "Uploading resource\",\"Exception in thread \\\"main\\\" "
+                  "java.lang.ClassNotFoundException: com.example.Main\",\"\\tat "
+                  "java.net.URLClassLoader.findClass(URLClassLoader.java:382)\"]}"),
+            200, &status),
+        0);
+    assert_int_equal (status.state, JOBD_STATE_FAILED);
+    assert_non_null (strstr (status.error, "stdout:"));
+    assert_string_equal (status.cause, "ClassNotFoundException: com.example.Main");
+    assert_string_equal (status.app_id, "application_1700000000000_0042");
+    assert_string_equal (status.app_url, "http://rm:8088/proxy/application_1700000000000_0042/");
+    assert_string_equal (status.log_url, "http://nm:8042/node/containerlogs/container_1/alice");
+    //  Livy before the app is known: nulls, no links.
+    assert_int_equal (sp_livy_batch (BODY ("{\"id\":0,\"state\":\"starting\",\"appId\":null,"
+                                           "\"appInfo\":{\"driverLogUrl\":null,\"sparkUiUrl\":"
+                                           "null},\"log\":[]}"),
+                                     201, &status),
+                      0);
+    assert_string_equal (status.app_id, "");
+    assert_string_equal (status.app_url, "");
+    assert_string_equal (status.log_url, "");
+    assert_string_equal (status.cause, "");
+    //  YARN: the diagnostics' first line; trackingUrl and the AM's logs.
+    assert_int_equal (
+        sp_yarn_app (
+            BODY ("{\"app\":{\"id\":\"application_1_0003\",\"state\":\"FAILED\",\"finalStatus\":"
+                  "\"FAILED\",\"trackingUrl\":\"http://rm:8088/cluster/app/application_1_0003\","
+                  "\"amContainerLogs\":\"http://nm:8042/node/containerlogs/c_3/bob\","
+                  "\"diagnostics\":\"Application application_1_0003 failed 2 times due to AM "
+                  "Container for appattempt_1_0003_000002 exited with  exitCode: 13\\nFailing "
+                  "this attempt.Diagnostics: [2024-01-15]Exception from container-launch.\"}}"),
+            200, &status),
+        0);
+    assert_string_equal (status.cause, "Application application_1_0003 failed 2 times due to AM "
+                                       "Container for appattempt_1_0003_000002 exited with  "
+                                       "exitCode: 13");
+    assert_string_equal (status.app_id, ""); //  it is the ext
+    assert_string_equal (status.app_url, "http://rm:8088/cluster/app/application_1_0003");
+    assert_string_equal (status.log_url, "http://nm:8042/node/containerlogs/c_3/bob");
+}
+
 static void
 test_long_errors_are_cut (void **state)
 {
@@ -653,6 +725,7 @@ main (void)
         cmocka_unit_test (test_yarn),
         cmocka_unit_test (test_history),
         cmocka_unit_test (test_long_errors_are_cut),
+        cmocka_unit_test (test_causes_and_links),
         cmocka_unit_test (test_kill_answers),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -331,7 +331,9 @@ s_cancel_outcome (const jobd_event_t *event, const char *job, bool json)
     if (jobd_state_is_final (event->state) || event->state == JOBD_STATE_LOST) {
         fprintf (stderr, "jobctl: %s: ended %s before its kill took effect%s%s\n", job,
                  jobd_state_name (event->state), event->error ? ": " : "",
-                 event->error ? event->error : "");
+                 event->cause   ? event->cause
+                 : event->error ? event->error
+                                : "");
         return EXIT_ENDED;
     }
     return -1;

@@ -65,20 +65,28 @@ jobctl_format_age (int64_t ms, int64_t now, char *buffer, size_t size)
 void
 jobctl_print_job_header (FILE *out)
 {
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %-5s %-5s %s\n", "ID", "STATE", "KIND",
-             "BACKEND", "TRY", "UPDATED (UTC)", "FRESH", "STALE", "NAME");
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %-5s %-5s %-16s %s\n", "ID", "STATE", "KIND",
+             "BACKEND", "TRY", "UPDATED (UTC)", "FRESH", "STALE", "NAME", "CAUSE");
 }
 
 void
 jobctl_print_job_row (FILE *out, const jobd_job_t *job)
 {
     char updated[32], fresh[16];
-    //  FRESH: how long ago its source last confirmed its state; STALE: past its deadline.
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %-5s %-5s %s\n", job->id,
-             jobd_state_name (job->state), job->kind, job->backend ? job->backend : "-",
-             job->attempt, jobctl_format_time (job->updated_at, updated, sizeof updated),
+    //  FRESH: how long ago its source last confirmed its state; STALE: past its deadline. The
+    //  cause last (a name of any length only pushes it right), while it explains the state: a
+    //  job retried and running again keeps its last failure's cause for show, not for ls.
+    jobd_state_t state = job->state;
+    bool explains = state == JOBD_STATE_FAILED || state == JOBD_STATE_CANCELLED ||
+                    state == JOBD_STATE_RETRY_WAIT || state == JOBD_STATE_UNKNOWN ||
+                    state == JOBD_STATE_LOST;
+    const char *cause = explains ? job->cause : NULL;
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %-5s %-5s %-*s%s%s\n", job->id,
+             jobd_state_name (state), job->kind, job->backend ? job->backend : "-", job->attempt,
+             jobctl_format_time (job->updated_at, updated, sizeof updated),
              jobctl_format_age (job->confirmed_at, jobd_now_ms (), fresh, sizeof fresh),
-             job->stale ? "stale" : "-", job->name ? job->name : "");
+             job->stale ? "stale" : "-", cause ? 16 : 0, job->name ? job->name : "",
+             cause ? " " : "", cause ? cause : "");
 }
 
 void
@@ -108,8 +116,17 @@ jobctl_print_job (FILE *out, const jobd_job_t *job)
     if (job->stale)
         fprintf (out, "stale:        since %s: %s\n",
                  jobctl_format_time (job->stale_at, when, sizeof when), job->stale);
+    if (job->cause)
+        fprintf (out, "cause:        %s\n", job->cause);
     if (job->error)
         fprintf (out, "last error:   %s\n", job->error);
+    //  Where the backend shows the job (Livy appInfo, YARN trackingUrl, the master's driver page).
+    if (job->app_id)
+        fprintf (out, "app id:       %s\n", job->app_id);
+    if (job->app_url)
+        fprintf (out, "app UI:       %s\n", job->app_url);
+    if (job->log_url)
+        fprintf (out, "driver log:   %s\n", job->log_url);
     if (job->cancel_status)
         fprintf (out, "cancel:       %s at %s%s%s\n", job->cancel_status,
                  jobctl_format_time (job->cancel_at, when, sizeof when),
@@ -124,9 +141,10 @@ jobctl_print_transition (FILE *out, const jobd_event_t *transition)
 {
     char when[32];
     jobctl_format_time (transition->ts, when, sizeof when);
-    //  One line per transition: a multi-line error (a stack trace) shows its first line only;
-    //  `jobctl show` prints it whole.
-    const char *error = transition->error;
+    //  One line per transition: its one-line cause, else (from an older jobd) a multi-line error's
+    //  first line; `jobctl show` prints the error whole.
+    const char *error = transition->cause ? transition->cause : transition->error;
+    const char *label = transition->cause ? "  cause: " : "  error: ";
     int error_length = error ? (int)strcspn (error, "\r\n") : 0;
     bool cut = error && error[error_length] != 0;
     fprintf (out, "%s.%03d  %-10s #%-3" PRIu64 " %-10s -> %-10s attempt %u  %s%s%s%s%.*s%s\n", when,
@@ -134,7 +152,7 @@ jobctl_print_transition (FILE *out, const jobd_event_t *transition)
              transition->from ? jobd_state_name (transition->from) : "(new)",
              jobd_state_name (transition->state), transition->attempt,
              transition->source ? transition->source : "", transition->name ? "  " : "",
-             transition->name ? transition->name : "", error ? "  error: " : "", error_length,
+             transition->name ? transition->name : "", error ? label : "", error_length,
              error ? error : "", cut ? " [...]" : "");
 }
 
