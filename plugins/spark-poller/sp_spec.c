@@ -35,7 +35,9 @@ static const s_key_t s_keys[] = {
     {"appArgs", S_STRINGS, "args", "appArgs", "args"},
     //  Livy's batch fields; a standalone master gets them as the properties spark-submit sets.
     {"jars", S_STRINGS, "jars", "spark.jars", NULL},
-    {"pyFiles", S_STRINGS, "pyFiles", "spark.submit.pyFiles", NULL},
+    //  A standalone master runs no Python application in cluster mode (spark-submit refuses it,
+    //  and the REST submission server is cluster mode): Python goes through Livy.
+    {"pyFiles", S_STRINGS, "pyFiles", NULL, NULL},
     {"files", S_STRINGS, "files", "spark.files", NULL},
     {"archives", S_STRINGS, "archives", "spark.archives", NULL},
     {"driverMemory", S_STRING, "driverMemory", "spark.driver.memory", NULL},
@@ -69,6 +71,10 @@ s_key (const char *name)
             return &s_keys[index];
     return NULL;
 }
+
+static const char s_python_hint[] =
+    " (a standalone master runs no Python application in cluster mode, the mode of its REST "
+    "submissions: submit it through a livy backend)";
 
 static const char *
 s_target_name (sp_spec_target_t target)
@@ -161,6 +167,7 @@ s_check (const json_t *spec, sp_spec_target_t target, char *reason, size_t reaso
                       strcmp (name, "environmentVariables") == 0
                           ? " (set spark.yarn.appMasterEnv.NAME or spark.executorEnv.NAME in conf)"
                       : strcmp (name, "proxyUser") == 0 ? " (a standalone master has no proxy user)"
+                      : strcmp (name, "pyFiles") == 0   ? s_python_hint
                                                         : "");
             return JOBD_EINVAL;
         }
@@ -174,9 +181,19 @@ s_check (const json_t *spec, sp_spec_target_t target, char *reason, size_t reaso
             return JOBD_EINVAL;
         }
     }
-    if (!json_object_get (spec, "file") && !json_object_get (spec, "appResource")) {
+    json_t *file = json_object_get (spec, "file");
+    if (!file)
+        file = json_object_get (spec, "appResource");
+    if (!file) {
         snprintf (reason, reason_size,
                   "the spec has no 'file' (or 'appResource'): the jar or .py file to run");
+        return JOBD_EINVAL;
+    }
+    size_t length = strlen (json_string_value (file));
+    if (target == SP_SPEC_STANDALONE && length >= 3 &&
+        strcmp (json_string_value (file) + length - 3, ".py") == 0) {
+        snprintf (reason, reason_size, "'%s' is a Python application%s", json_string_value (file),
+                  s_python_hint);
         return JOBD_EINVAL;
     }
     return 0;

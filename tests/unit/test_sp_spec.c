@@ -51,6 +51,10 @@ test_spec_errors (void **state)
                "spark.yarn.appMasterEnv");
     s_refused ("{\"file\":\"a.jar\",\"clientSparkVersion\":\"3.5.1\"}", SP_SPEC_LIVY,
                "'clientSparkVersion' is not taken by a livy backend");
+    s_refused ("{\"file\":\"a.jar\",\"pyFiles\":[\"p.py\"]}", SP_SPEC_STANDALONE,
+               "no Python application in cluster mode");
+    s_refused ("{\"appResource\":\"hdfs:///jobs/fx.py\"}", SP_SPEC_STANDALONE,
+               "'hdfs:///jobs/fx.py' is a Python application");
     s_refused ("{\"appResource\":\"a.jar\",\"action\":\"KillSubmissionRequest\"}",
                SP_SPEC_STANDALONE, "CreateSubmissionRequest");
     char reason[256];
@@ -142,7 +146,7 @@ test_standalone_body (void **state)
     //  Livy's fields, sent to a standalone master as the properties spark-submit sets.
     const char *spec =
         "{\"file\":\"hdfs:///jobs/etl.jar\",\"className\":\"com.example.Etl\","
-        "\"args\":[\"2026\"],\"jars\":[\"a.jar\",\"b.jar\"],\"pyFiles\":[\"p.py\"],"
+        "\"args\":[\"2026\"],\"jars\":[\"a.jar\",\"b.jar\"],"
         "\"files\":[\"f.txt\"],\"archives\":[\"z.zip\"],\"driverMemory\":\"2g\","
         "\"driverCores\":2,\"executorMemory\":\"4g\",\"executorCores\":3,"
         "\"numExecutors\":5,\"queue\":\"etl\",\"conf\":{\"spark.a\":\"1\"},"
@@ -157,7 +161,6 @@ test_standalone_body (void **state)
     assert_string_equal (s_str (json_object_get (body, "environmentVariables"), "TZ"), "UTC");
     json_t *properties = json_object_get (body, "sparkProperties");
     const char *expected[][2] = {{"spark.jars", "a.jar,b.jar"},
-                                 {"spark.submit.pyFiles", "p.py"},
                                  {"spark.files", "f.txt"},
                                  {"spark.archives", "z.zip"},
                                  {"spark.driver.memory", "2g"},
