@@ -545,6 +545,19 @@ s_receive_drop (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
     entry->drop = strdup (query->name);
 }
 
+//  A `src` only jobd itself gives (its deadline actions, which the store tells apart by it):
+//  refused from any sender. Returns 0 or JOBD_EPROTO with a reason.
+static int
+s_check_source (const jobd_event_t *event, char *reason, size_t reason_size)
+{
+    if (!event->source || strcmp (event->source, JOBD_STORE_SOURCE_DEADLINE) != 0)
+        return 0;
+    snprintf (reason, reason_size,
+              "src '%s' is jobd's own (its deadline actions): a sender may not use it",
+              event->source);
+    return JOBD_EPROTO;
+}
+
 //  A `batch` event: its observations are queued one by one, each refused alone when it is bad,
 //  and answered together in one reply after the commit (a plugin's bus round trip per event
 //  was most of the cost of a message). Returns 0, or an error when the batch as a whole is bad.
@@ -592,9 +605,10 @@ s_receive_batch (s_broker_t *self, zsock_t *socket, const uint8_t *identity, siz
                      ? jobd_event_from_object_flat (item, &entry->event, why, sizeof why)
                      : JOBD_EPROTO;
         entry->flat = rc == 0;
-        if (rc == 0 && entry->event->type != JOBD_EVENT_OBSERVED) {
+        if (rc == 0 && entry->event->type != JOBD_EVENT_OBSERVED)
             snprintf (why, sizeof why, "a batch carries observed events only, not %s",
                       jobd_event_type_name (entry->event->type));
+        if (rc == 0 && (why[0] || s_check_source (entry->event, why, sizeof why))) {
             rc = JOBD_EPROTO;
             free (entry->event);
             entry->event = NULL;
@@ -688,6 +702,8 @@ s_receive (s_broker_t *self, zsock_t *socket)
             rc = JOBD_EPROTO;
             self->stats.internal_refused++;
         }
+        if (rc == 0)
+            rc = s_check_source (event, reason, sizeof reason);
     }
     if (rc == 0 && (event->type == JOBD_EVENT_PLUGIN_STATUS || event->type == JOBD_EVENT_STALE ||
                     event->type == JOBD_EVENT_TRANSITION)) {

@@ -404,7 +404,7 @@ s_fire_deadline (jobd_store_t *store, const jobd_store_timer_t *timer, const s_v
     if (rc)
         return rc;
     jobd_event_t *stale = jobd_event_new (JOBD_EVENT_STALE);
-    if (!stale || jobd_event_set (&stale->source, "deadline") ||
+    if (!stale || jobd_event_set (&stale->source, JOBD_STORE_SOURCE_DEADLINE) ||
         jobd_event_set (&stale->job, job->id) || jobd_event_set (&stale->error, reason) ||
         jobd_event_set (&stale->name, job->name) || jobd_event_set (&stale->kind, job->kind) ||
         jobd_event_set (&stale->backend, job->backend) || jobd_event_set (&stale->ext, job->ext)) {
@@ -437,7 +437,7 @@ s_fire_action (jobd_store_t *store, const jobd_store_timer_t *timer, const s_val
               value->action == S_ACTION_LOST ? "declared LOST" : "cancelled");
     jobd_event_t *event =
         jobd_event_new (value->action == S_ACTION_LOST ? JOBD_EVENT_OBSERVED : JOBD_EVENT_CANCEL);
-    if (!event || jobd_event_set (&event->source, "deadline") ||
+    if (!event || jobd_event_set (&event->source, JOBD_STORE_SOURCE_DEADLINE) ||
         jobd_event_set (&event->job, timer->job) ||
         (value->action == S_ACTION_LOST && jobd_event_set (&event->error, reason))) {
         jobd_event_destroy (&event);

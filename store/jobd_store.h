@@ -15,6 +15,11 @@ extern "C" {
 
 #define JOBD_STORE_FORMAT 3 //  on-disk format written by this build (3: record checksums)
 
+//  The `src` of jobd's own deadline actions (core/jobd_deadline.c): not a word from the job's
+//  source, so it does not refresh the job's freshness. Reserved: the broker refuses it from
+//  any other sender.
+#define JOBD_STORE_SOURCE_DEADLINE "deadline"
+
 #define JOBD_STORE_RDONLY 1 //  open flag: read-only (jobctl while jobd is down, tests)
 
 typedef struct _jobd_store_t jobd_store_t;

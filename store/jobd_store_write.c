@@ -532,7 +532,7 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     //  Freshness: the source confirmed the job's state, by a move or by repeating it. A repeat
     //  rewrites the record already (last_seen): this costs nothing more. jobd's own deadline
     //  action (source "deadline", core/README.md) is nobody's word on the job.
-    if (strcmp (event->source, "deadline") != 0)
+    if (strcmp (event->source, JOBD_STORE_SOURCE_DEADLINE) != 0)
         job->confirmed_at = jobd_now_ms ();
     if (verdict == JOBD_FSM_ALLOW)
         return s_move (self, job, event->state, event, result);

@@ -432,6 +432,52 @@ test_batch_is_applied_and_answered_once_in_order (void **state)
     msgpack_unpacked_destroy (&reply);
 }
 
+//  src "deadline" is jobd's own (its deadline actions, which do not count as the job's source
+//  confirming it): refused from a sender, alone or in a batch, and nothing is stored.
+static void
+test_deadline_source_is_reserved (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&observed->id, "forged-1");
+    jobd_event_set (&observed->source, "deadline");
+    jobd_event_set (&observed->backend, "kafka");
+    jobd_event_set (&observed->ext, "d-1");
+    jobd_event_set (&observed->kind, "kafka");
+    observed->create = true;
+    observed->state = JOBD_STATE_RUNNING;
+    assert_int_equal (jobd_plugin_send (self->admin, observed), 0);
+    msgpack_unpacked reply;
+    assert_false (s_reply (self, &reply));
+    char error[32], reason[256];
+    assert_true (jobd_map_string (&reply.data, "error", error, sizeof error));
+    assert_string_equal (error, "EPROTO");
+    assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
+    assert_non_null (strstr (reason, "src 'deadline' is jobd's own"));
+    msgpack_unpacked_destroy (&reply);
+
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    assert_int_equal (jobd_event_pack_batch (&pk, "batch-d", "test", 1), 0);
+    jobd_event_set (&observed->id, "forged-2");
+    assert_int_equal (jobd_event_pack (observed, &pk), 0);
+    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    assert_int_equal (zframe_send (&frame, self->admin, 0), 0);
+    msgpack_sbuffer_destroy (&buffer);
+    assert_true (s_reply (self, &reply));
+    const msgpack_object *replies = jobd_map_lookup (&reply.data, "replies");
+    assert_non_null (replies);
+    assert_int_equal (replies->via.array.size, 1);
+    assert_true (jobd_map_string (&replies->via.array.ptr[0], "error", error, sizeof error));
+    assert_string_equal (error, "EPROTO");
+    msgpack_unpacked_destroy (&reply);
+    jobd_event_destroy (&observed);
+    char *id = NULL;
+    assert_int_equal (jobd_store_job_find (self->store, "kafka", "d-1", &id), JOBD_ENOTFOUND);
+}
+
 static void
 test_stop_applies_what_was_received (void **state)
 {
@@ -920,6 +966,7 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_batch_is_applied_and_answered_once_in_order, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_deadline_source_is_reserved, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stop_applies_what_was_received, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_many_frames_are_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_admin_refuses_internal_events, s_setup, s_teardown),
