@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "../store_dir.h"
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +19,10 @@ typedef struct {
 } s_fixture_t;
 
 static int
-s_rm (const char *path, const struct stat *info, int flag, struct FTW *ftw)
-{
-    (void)info, (void)flag, (void)ftw;
-    return remove (path);
-}
-
-static int
 s_setup (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)calloc (1, sizeof *self);
-    snprintf (self->dir, sizeof self->dir, "/tmp/jobd-deadline-XXXXXX");
-    assert_non_null (mkdtemp (self->dir));
-    assert_int_equal (jobd_store_open (self->dir, 0, 0, &self->store, NULL, 0), 0);
+    self->store = store_dir_open (self->dir, sizeof self->dir, "deadline");
     *state = self;
     return 0;
 }
@@ -40,7 +32,7 @@ s_teardown (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
     jobd_store_destroy (&self->store);
-    nftw (self->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    store_dir_remove (self->dir);
     free (self);
     return 0;
 }
