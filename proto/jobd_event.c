@@ -47,6 +47,12 @@ static const jobd_field_t s_fields[] = {
     F ("app_id", STR, app_id, JOBD_ID_MAX),
     F ("app_url", STR, app_url, JOBD_URL_MAX),
     F ("log_url", STR, log_url, JOBD_URL_MAX),
+    F ("due", I64, due, 0),
+    F ("class", STR, failure_class, JOBD_ID_MAX),
+    F ("policy", STR, policy, JOBD_ID_MAX),
+    F ("change", STR, change, JOBD_CHANGE_MAX),
+    F ("now", BOOL, now, 0),
+    F ("stop", BOOL, stop, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
@@ -197,6 +203,18 @@ s_missing (const jobd_event_t *self)
                    : s_empty (self->status) ? "'status'"
                    : s_empty (self->error)  ? "'error'"
                                             : NULL;
+        case JOBD_EVENT_RETRY_PLAN:
+            if (s_empty (self->job))
+                return "'job'";
+            if (self->attempt == 0)
+                return "'attempt'";
+            if (self->state == JOBD_STATE_NONE)
+                return "'state'";
+            if (self->state == JOBD_STATE_RETRY_WAIT)
+                return self->due <= 0 ? "'due' (required by state RETRY_WAIT)" : NULL;
+            return self->state == JOBD_STATE_FAILED && s_empty (self->error)
+                       ? "'error' (required by state FAILED)"
+                       : NULL;
         default:
             return NULL;
     }
@@ -247,6 +265,20 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
         jobd_proto_reason (reason, reason_size,
                            "field 'status': '%.32s' is not refused, retrying or failed",
                            self->status);
+        return JOBD_EPROTO;
+    }
+    if (self->type == JOBD_EVENT_RETRY_PLAN && self->state != JOBD_STATE_RETRY_WAIT &&
+        self->state != JOBD_STATE_FAILED) {
+        jobd_proto_reason (reason, reason_size,
+                           "field 'state': a retry.plan is RETRY_WAIT (a next attempt at 'due') "
+                           "or FAILED (final: no retry), not %s",
+                           jobd_state_name (self->state));
+        return JOBD_EPROTO;
+    }
+    if (self->type == JOBD_EVENT_RETRY && self->now && self->stop) {
+        jobd_proto_reason (reason, reason_size,
+                           "retry event: 'now' and 'stop' together (start the next attempt, or "
+                           "stop the pending one)");
         return JOBD_EPROTO;
     }
     //  A cause is one line, for watch and ls: a newline in it would break their columns.

@@ -26,6 +26,7 @@ extern "C" {
 #define JOBD_CAUSE_MAX  256          //  cause: one line (jobd_cause.h)
 #define JOBD_URL_MAX    2048         //  app_url, log_url
 #define JOBD_BATCH_MAX  1024         //  observations in one `batch` event (README.md, section 3)
+#define JOBD_CHANGE_MAX 1024         //  change: what a retry changes in the next attempt's spec
 
 //  The numeric values are internal only: on the wire the type is its name.
 typedef enum {
@@ -41,6 +42,9 @@ typedef enum {
     JOBD_EVENT_CURSOR,        //  "cursor": a reader of the transition log is done up to seq (name)
     JOBD_EVENT_CANCEL_FAILED, //  "cancel.failed": a backend refused a kill, or it did not take
                               //  effect (job, status, error); internal: plugins only
+    JOBD_EVENT_RETRY_PLAN,    //  "retry.plan": the retry plugin's decision on a failed job (job,
+                              //  attempt, state RETRY_WAIT + due, or FAILED + error: final);
+                              //  internal: plugins only
     JOBD_EVENT_TYPE_COUNT
 } jobd_event_type_t;
 
@@ -79,6 +83,14 @@ typedef struct {
     char *app_id;  //  "app_id": observed: the application's id at the cluster (Spark/YARN)
     char *app_url; //  "app_url": observed: its web UI (Livy sparkUiUrl, YARN trackingUrl, ...)
     char *log_url; //  "log_url": observed: the driver's log (Livy driverLogUrl)
+    //  Retries (issue 14; appended: older readers skip them).
+    int64_t due;         //  "due": retry.plan and its RETRY_WAIT transition: when the next
+                         //  attempt starts (ms since the epoch)
+    char *failure_class; //  "class": retry.plan, transition: the failure class that matched
+    char *policy;        //  "policy": retry.plan, transition: the policy that decided
+    char *change;        //  "change": retry.plan, transition: what the next attempt changes
+    bool now;            //  "now": retry: start the next attempt at once, skipping any wait
+    bool stop;           //  "stop": retry: stop the job's pending retry (RETRY_WAIT -> FAILED)
 } jobd_event_t;
 
 //  Returns a fresh event of the given type with version, a new unique id and ts = now set, or

@@ -41,6 +41,10 @@ static const jobd_field_t s_fields[] = {
     F ("app_id", STR, app_id, JOBD_ID_MAX),
     F ("app_url", STR, app_url, JOBD_URL_MAX),
     F ("log_url", STR, log_url, JOBD_URL_MAX),
+    F ("retry_at", I64, retry_at, 0),
+    F ("retry_class", STR, retry_class, JOBD_ID_MAX),
+    F ("retry_policy", STR, retry_policy, JOBD_ID_MAX),
+    F ("retry_final", STR, retry_final, JOBD_ERROR_MAX),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

@@ -48,6 +48,11 @@ typedef struct {
     char *app_id;  //  "app_id": the application's id at the cluster
     char *app_url; //  "app_url": its web UI
     char *log_url; //  "log_url": the driver's log
+    //  Retries (issue 14; appended, as above).
+    int64_t retry_at;   //  "retry_at": RETRY_WAIT: when the next attempt starts; 0 otherwise
+    char *retry_class;  //  "retry_class": the failure class of the last retry decision
+    char *retry_policy; //  "retry_policy": the policy of the last retry decision
+    char *retry_final;  //  "retry_final": FAILED for good: why no retry follows, or NULL
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

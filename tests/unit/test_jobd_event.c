@@ -40,6 +40,8 @@ s_valid (jobd_event_type_t type, bool rich)
         case JOBD_EVENT_CANCEL:
         case JOBD_EVENT_RETRY:
             jobd_event_set (&event->job, "job-1");
+            if (rich && type == JOBD_EVENT_RETRY)
+                event->now = true;
             break;
         case JOBD_EVENT_OBSERVED:
             jobd_event_set (&event->job, "job-1");
@@ -94,6 +96,18 @@ s_valid (jobd_event_type_t type, bool rich)
             if (rich)
                 jobd_event_set (&event->backend, "prod");
             break;
+        case JOBD_EVENT_RETRY_PLAN:
+            jobd_event_set (&event->job, "job-1");
+            event->attempt = 1;
+            event->state = JOBD_STATE_RETRY_WAIT;
+            event->due = 1796312264725;
+            if (rich) {
+                jobd_event_set (&event->failure_class, "oom");
+                jobd_event_set (&event->policy, "spark/livy");
+                jobd_event_set (&event->change, "spark.executor.memory 4g -> 6g");
+                jobd_event_set (&event->spec, "{\"file\":\"hdfs:///app.jar\"}");
+            }
+            break;
         default:
             break;
     }
@@ -127,6 +141,12 @@ s_assert_same (const jobd_event_t *expected, const jobd_event_t *actual)
     assert_int_equal (actual->create, expected->create);
     assert_int_equal (actual->last_seen, expected->last_seen);
     assert_int_equal (actual->reply, expected->reply);
+    assert_int_equal (actual->due, expected->due);
+    assert_int_equal (actual->now, expected->now);
+    assert_int_equal (actual->stop, expected->stop);
+    s_assert_same_str (expected->failure_class, actual->failure_class);
+    s_assert_same_str (expected->policy, actual->policy);
+    s_assert_same_str (expected->change, actual->change);
     const char *const *want = (const char *const[]){
         expected->id,     expected->source,  expected->job,    expected->name,
         expected->kind,   expected->backend, expected->ext,    expected->error,
@@ -154,7 +174,7 @@ static void
 test_round_trip_every_type (void **state)
 {
     //  Keys of the minimal form: the envelope (5) and what the type requires.
-    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7, 6, 8};
+    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7, 6, 8, 9};
     for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++)
         for (int rich = 0; rich < 2; rich++) {
             jobd_event_t *event = s_valid ((jobd_event_type_t)type, rich);
@@ -507,6 +527,10 @@ test_every_required_field (void **state)
         {JOBD_EVENT_CANCEL_FAILED, "job", true},
         {JOBD_EVENT_CANCEL_FAILED, "status", true},
         {JOBD_EVENT_CANCEL_FAILED, "error", true},
+        {JOBD_EVENT_RETRY_PLAN, "job", true},
+        {JOBD_EVENT_RETRY_PLAN, "attempt", false},
+        {JOBD_EVENT_RETRY_PLAN, "state", false},
+        {JOBD_EVENT_RETRY_PLAN, "due", false},
     };
     char quoted[64];
     for (size_t index = 0; index < sizeof required / sizeof required[0]; index++) {
@@ -1240,6 +1264,35 @@ test_plugins_send_fixed_text (void **state)
     jobd_event_destroy (&event);
 }
 
+//  A retry.plan schedules (RETRY_WAIT at due) or ends the job's retries (FAILED with why); a
+//  retry either skips the wait or stops it, never both.
+static void
+test_retry_plan_and_retry_flags (void **state)
+{
+    (void)state;
+    s_variant_refused (JOBD_EVENT_RETRY_PLAN, false, "state", STR ("QUEUED"), JOBD_EPROTO,
+                       "a retry.plan is RETRY_WAIT");
+    s_variant_refused (JOBD_EVENT_RETRY_PLAN, false, "due", INT (-5), JOBD_EPROTO,
+                       "missing field 'due'");
+    s_variant_refused (JOBD_EVENT_RETRY_PLAN, false, "state", STR ("FAILED"), JOBD_EPROTO,
+                       "missing field 'error' (required by state FAILED)");
+    jobd_event_t *final = s_valid (JOBD_EVENT_RETRY_PLAN, false);
+    final->state = JOBD_STATE_FAILED;
+    final->due = 0;
+    jobd_event_set (&final->error, "attempts exhausted: 3 of 3");
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (final, &data, &size, NULL, 0), 0);
+    free (data);
+    jobd_event_destroy (&final);
+    jobd_event_t *retry = s_valid (JOBD_EVENT_RETRY, true);
+    retry->stop = true;
+    char reason[256] = "";
+    assert_int_equal (jobd_event_encode (retry, &data, &size, reason, sizeof reason), JOBD_EPROTO);
+    assert_non_null (strstr (reason, "'now' and 'stop' together"));
+    jobd_event_destroy (&retry);
+}
+
 int
 main (void)
 {
@@ -1264,6 +1317,7 @@ main (void)
         cmocka_unit_test (test_flat_reading_agrees),
         cmocka_unit_test (test_strings_must_be_utf8),
         cmocka_unit_test (test_plugins_send_fixed_text),
+        cmocka_unit_test (test_retry_plan_and_retry_flags),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
