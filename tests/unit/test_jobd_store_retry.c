@@ -188,9 +188,9 @@ test_plan_waits_with_its_timer_in_one_commit (void **state)
     assert_int_equal (result.transitions[0].from, JOBD_STATE_FAILED);
     assert_int_equal (result.transitions[0].to, JOBD_STATE_RETRY_WAIT);
     jobd_event_t *moved = NULL;
-    assert_int_equal (jobd_event_decode (result.transitions[0].data, result.transitions[0].size,
-                                         &moved, NULL, 0),
-                      0);
+    assert_int_equal (
+        jobd_event_decode (result.transitions[0].data, result.transitions[0].size, &moved, NULL, 0),
+        0);
     assert_int_equal (moved->due, due);
     assert_string_equal (moved->failure_class, "oom");
     assert_string_equal (moved->policy, "kind spark");
@@ -254,9 +254,8 @@ test_plan_for_another_attempt_or_state_is_a_duplicate (void **state)
     assert_int_equal (s_timers (self, failed, &timer), 1);
     assert_int_equal (timer.due, due);
     //  An unknown job is refused like any command on one.
-    assert_int_equal (s_expect (self, s_plan ("job-99", 1, JOBD_STATE_RETRY_WAIT, due),
-                                JOBD_ENOTFOUND),
-                      0);
+    assert_int_equal (
+        s_expect (self, s_plan ("job-99", 1, JOBD_STATE_RETRY_WAIT, due), JOBD_ENOTFOUND), 0);
 }
 
 //  A LOST job (where the policy retries those) waits the same way.
@@ -348,9 +347,9 @@ test_timer_starts_the_next_attempt_once (void **state)
     assert_int_equal (result.transitions[0].from, JOBD_STATE_RETRY_WAIT);
     assert_int_equal (result.transitions[0].to, JOBD_STATE_QUEUED);
     jobd_event_t *moved = NULL;
-    assert_int_equal (jobd_event_decode (result.transitions[0].data, result.transitions[0].size,
-                                         &moved, NULL, 0),
-                      0);
+    assert_int_equal (
+        jobd_event_decode (result.transitions[0].data, result.transitions[0].size, &moved, NULL, 0),
+        0);
     assert_int_equal (moved->attempt, 2);
     assert_string_equal (moved->source, JOBD_STORE_SOURCE_RETRY);
     assert_null (moved->ext);
