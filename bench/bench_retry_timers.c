@@ -187,8 +187,8 @@ main (int argc, char **argv)
         s_fill (store, burst, s_due_far, &at);
         for (long index = 0; index < burst; index++)
             dues[index] = at;
-        if (jobd_broker_new (store, "inproc://bench-admin", "inproc://bench-events", 1024,
-                             &broker, reason, sizeof reason))
+        if (jobd_broker_new (store, "inproc://bench-admin", "inproc://bench-events", 1024, &broker,
+                             reason, sizeof reason))
             return 1;
         events = zsock_new_sub (">inproc://bench-events", "job.QUEUED.");
         got = s_collect (events, pending + measured + 1, burst, dues, lateness);
