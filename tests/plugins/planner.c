@@ -63,7 +63,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         zframe_t *payload = which == events && msg ? zmsg_first (msg) : NULL;
         jobd_event_t *event = NULL;
         if (payload &&
-            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
+            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) ==
+                0 &&
             event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_FAILED)
             s_plan (self, bus, event);
         jobd_event_destroy (&event);

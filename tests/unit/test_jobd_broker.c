@@ -1113,7 +1113,7 @@ test_plain_retry_is_forwarded_while_the_retry_plugin_runs (void **state)
     s_plugin_status_wait (self, "retry", "running");
     jobd_event_t *retry = jobd_event_new (JOBD_EVENT_RETRY);
     jobd_event_set (&retry->job, job);
-    s_send (self, jobd_event_dup (retry));
+    s_send (self, retry);
     msgpack_unpacked reply;
     assert_true (s_reply (self, &reply));
     char outcome[32];
