@@ -180,10 +180,11 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
         return 0;
     }
     jobd_fsm_verdict_t verdict = jobd_fsm_check (job->state, event->state);
-    //  The failure a pending retry is for, heard again (a redelivered message, a poller's late
-    //  look): news of the attempt already failed, not a move that would cancel the retry. Only a
-    //  later attempt's failure (a producer that retries itself) ends the wait.
-    if (verdict == JOBD_FSM_ALLOW && job->state == JOBD_STATE_RETRY_WAIT &&
+    //  The failure jobd's own pending retry is for (retry_at: a plan's wait), heard again (a
+    //  redelivered message, a poller's late look): news of the attempt already failed, not a move
+    //  that would cancel the retry. A later attempt's failure ends the wait, and so does a
+    //  producer's FAILED after its own RETRY_WAIT (it retries itself and gave up).
+    if (verdict == JOBD_FSM_ALLOW && job->state == JOBD_STATE_RETRY_WAIT && job->retry_at &&
         event->state == JOBD_STATE_FAILED && event->attempt <= job->attempt)
         verdict = JOBD_FSM_REPEAT;
     if (verdict == JOBD_FSM_REFUSE) {

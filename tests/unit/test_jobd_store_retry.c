@@ -481,8 +481,9 @@ test_retry_now_plain_and_forwarded (void **state)
     jobd_job_destroy (&record);
 }
 
-//  While a job waits for its retry, the failure it waits after, heard again (a redelivered
-//  message, a poller's late look), does not end the wait; a later attempt's failure does.
+//  While a job waits for jobd's retry (a plan's), the failure it waits after, heard again (a
+//  redelivered message, a poller's late look), does not end the wait; a later attempt's failure
+//  does, and so does a producer's FAILED after a RETRY_WAIT of its own.
 static void
 test_failure_heard_again_keeps_the_wait (void **state)
 {
@@ -500,12 +501,24 @@ test_failure_heard_again_keeps_the_wait (void **state)
     assert_int_equal (s_history_length (self, job), length);
     assert_int_equal (s_timers (self, job, NULL), 1);
     again->attempt = 2;
-    assert_int_equal (s_expect (self, again, 0), JOBD_APPLY_CHANGED);
+    assert_int_equal (s_expect (self, jobd_event_dup (again), 0), JOBD_APPLY_CHANGED);
     jobd_job_t *record = s_job (self, job);
     assert_int_equal (record->state, JOBD_STATE_FAILED);
     assert_int_equal (record->retry_at, 0);
     jobd_job_destroy (&record);
     assert_int_equal (s_timers (self, job, NULL), 0);
+
+    //  A producer that retries itself (Kafka: RETRYING) and then gives up: its FAILED, with no
+    //  attempt, ends its own wait.
+    char producer[32];
+    s_job_in (self, JOBD_STATE_FAILED, producer, sizeof producer);
+    s_observe (self, producer, JOBD_STATE_RETRY_WAIT, 0);
+    jobd_event_set (&again->job, producer);
+    again->attempt = 0;
+    assert_int_equal (s_expect (self, again, 0), JOBD_APPLY_CHANGED);
+    record = s_job (self, producer);
+    assert_int_equal (record->state, JOBD_STATE_FAILED);
+    jobd_job_destroy (&record);
 }
 
 int
