@@ -354,7 +354,8 @@ jobd_deadline_arm (jobd_store_t *store, const jobd_job_t *job, void *arg)
                                    s_value_pack (&value, bytes));
     //  Freshness: the source's silence is checked from the state's entry on (the entry is the
     //  latest word there can be), then lazily at each firing: no timer write per observation.
-    if (rc == 0 && value.fresh > 0) {
+    //  A job waiting for its retry has no source to hear from: the wait is jobd's own timer.
+    if (rc == 0 && value.fresh > 0 && job->state != JOBD_STATE_RETRY_WAIT) {
         value.limit = value.fresh;
         snprintf (value.origin, sizeof value.origin, "%s", value.fresh_origin);
         rc = jobd_store_timer_set (store, job->id, "fresh", job->updated_at + value.fresh, bytes,

@@ -60,12 +60,17 @@ s_lists (const jobd_owner_t *owner, const char *kind)
     return false;
 }
 
+bool
+jobd_owners_status_running (const char *status)
+{
+    return status && (strcmp (status, "running") == 0 || strcmp (status, "degraded") == 0);
+}
+
 //  A plugin that failed init, stopped, or is disabled takes nothing.
 static bool
 s_running (const jobd_owner_t *owner, jobd_owners_status_fn *status_fn, void *arg)
 {
-    const char *status = status_fn (owner->name, arg);
-    return status && (strcmp (status, "running") == 0 || strcmp (status, "degraded") == 0);
+    return jobd_owners_status_running (status_fn (owner->name, arg));
 }
 
 //  Writes the kinds running plugins take ("demo, spark"), or "none".

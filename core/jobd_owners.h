@@ -46,6 +46,9 @@ void jobd_owners_ready (jobd_owners_t *self);
 //  accepted unchecked again, as before jobd_owners_ready.
 void jobd_owners_clear (jobd_owners_t *self);
 
+//  Whether a plugin with this status word (NULL: none yet) runs: "running" or "degraded".
+bool jobd_owners_status_running (const char *status);
+
 //  Checks a submission: its kind must be taken by a running plugin (status "running" or
 //  "degraded", read through status_fn), whose validate then checks it. Returns 0, or
 //  JOBD_EINVAL with the reason. While a plugin that says nothing of its kinds runs, a kind that

@@ -41,7 +41,7 @@ jobd_answer_pack_stats (msgpack_packer *pk, const char *re, const uint64_t count
     for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++)
         jobd_map_pack_ku (pk, jobd_state_name ((jobd_state_t)state), counts[state]);
     jobd_map_pack_str (pk, "broker");
-    msgpack_pack_map (pk, 16);
+    msgpack_pack_map (pk, 19);
     jobd_map_pack_ku (pk, "received", stats->received);
     jobd_map_pack_ku (pk, "rejected", stats->rejected);
     jobd_map_pack_ku (pk, "applied", stats->applied);
@@ -58,6 +58,9 @@ jobd_answer_pack_stats (msgpack_packer *pk, const char *re, const uint64_t count
     jobd_map_pack_ku (pk, "started_at", (uint64_t)stats->started_at);
     jobd_map_pack_ku (pk, "stale_published", stats->stale_published);
     jobd_map_pack_ku (pk, "stale", stats->stale);
+    jobd_map_pack_ku (pk, "retry_planned", stats->retry_planned);
+    jobd_map_pack_ku (pk, "retry_fired", stats->retry_fired);
+    jobd_map_pack_ku (pk, "retry_final", stats->retry_final);
 }
 
 void

@@ -26,8 +26,8 @@ typedef struct {
     uint64_t backward;    //  observations the state machine refused
     uint64_t old_attempt; //  observations of an earlier attempt
     uint64_t replayed;    //  observations at or before their stream's last position
-    uint64_t forwarded;   //  cancels handed to the job's backend plugin
-    uint64_t commits;     //  write transactions committed
+    uint64_t forwarded; //  cancels handed to the job's backend plugin, retries to the retry plugin
+    uint64_t commits;   //  write transactions committed
     uint64_t commit_failures;
     uint64_t queries;          //  admin queries answered
     uint64_t internal_refused; //  internal events (plugin.status, cursor, ...) refused from the
@@ -36,6 +36,10 @@ typedef struct {
     //  Deadlines (issue 13; appended).
     uint64_t stale_published; //  stale events published (each job once per state entered)
     uint64_t stale;           //  jobs flagged stale now (from the store, not a counter)
+    //  Retries (issue 14; appended).
+    uint64_t retry_planned; //  retry.plan RETRY_WAIT applied: a next attempt scheduled
+    uint64_t retry_fired;   //  retry timers that started a next attempt (RETRY_WAIT -> QUEUED)
+    uint64_t retry_final;   //  retry.plan FAILED applied: no retry follows
 } jobd_stats_t;
 
 //  One plugin of the plugins answer. Strings borrowed; NULL packs "".

@@ -21,12 +21,15 @@ static const uint32_t s_allowed[JOBD_STATE_COUNT] = {
     //  Failed: only a scheduled retry moves it on.
     [JOBD_STATE_FAILED] = BIT (RETRY_WAIT),
     [JOBD_STATE_CANCELLED] = 0,
-    [JOBD_STATE_RETRY_WAIT] = BIT (QUEUED) | BIT (CANCELLED),
+    //  Waiting for the next attempt: its timer (or `retry now`) starts it, a cancel ends it, and
+    //  `retry stop` (or a later attempt's failure, told by its producer) makes it final.
+    [JOBD_STATE_RETRY_WAIT] = BIT (QUEUED) | BIT (CANCELLED) | BIT (FAILED),
     //  The backend does not know the current state: any news is better.
     [JOBD_STATE_UNKNOWN] = BIT (SUBMITTED) | BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) |
                            BIT (CANCELLED) | BIT (LOST),
-    //  Lost, then heard of again.
-    [JOBD_STATE_LOST] = BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED),
+    //  Lost, then heard of again; or retried (where the retry policy says so: it may still run).
+    [JOBD_STATE_LOST] =
+        BIT (RUNNING) | BIT (SUCCEEDED) | BIT (FAILED) | BIT (CANCELLED) | BIT (RETRY_WAIT),
 };
 
 jobd_fsm_verdict_t

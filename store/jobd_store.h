@@ -20,6 +20,11 @@ extern "C" {
 //  any other sender.
 #define JOBD_STORE_SOURCE_DEADLINE "deadline"
 
+//  The `src` of the move a due `retry` timer makes (RETRY_WAIT -> QUEUED), and that timer's name
+//  (README.md, "Retries").
+#define JOBD_STORE_SOURCE_RETRY "retry"
+#define JOBD_STORE_TIMER_RETRY  "retry"
+
 #define JOBD_STORE_RDONLY 1 //  open flag: read-only (jobctl while jobd is down, tests)
 
 typedef struct _jobd_store_t jobd_store_t;
@@ -62,21 +67,29 @@ typedef struct {
     char job[JOBD_ID_MAX + 1];        //  the job concerned (the new id after submit or track)
     jobd_transition_t transitions[2]; //  in order
     size_t transition_count;          //  0, 1, or 2 (retry: FAILED -> RETRY_WAIT -> QUEUED)
+    const char *reason;               //  a refusal the operator can act on (static text), or NULL
 } jobd_apply_result_t;
 
 //  Starts the batch's write transaction. Returns 0 or a negative error.
 int jobd_store_begin (jobd_store_t *self);
 
-//  Applies one event (submit, track, cancel, retry, observed) inside the open batch. An event
+//  Applies one event (submit, track, cancel, retry, observed, cursor, cancel.failed, retry.plan)
+//  inside the open batch. An event
 //  either applies whole or writes nothing. Returns 0 with *result filled, or: JOBD_ENOTFOUND (no
 //  such job), JOBD_EEXIST (track of a backend id already known: result->job names it; an
 //  observation that would give its job another job's backend id: the job's record keeps that in
 //  `conflict`, the event's only effect, so that it is never dropped silently), JOBD_ESTATE (command
-//  not allowed in the job's state), JOBD_EPROTO (not a store event); these, and any error that came
+//  not allowed in the job's state; result->reason may say what to do instead), JOBD_EPROTO (not a
+//  store event); these, and any error that came
 //  before the event wrote anything (JOBD_ECORRUPT: a damaged record), cost that event only. An
 //  error after it wrote (JOBD_EFULL, JOBD_ESTORE, -ENOMEM) makes the batch dead: further applies
 //  and the commit return that error, and nothing of it is stored.
 int jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result);
+
+//  Whether a plain `retry` (neither now nor stop) of a FAILED or LOST job is forwarded to the
+//  retry plugin (outcome JOBD_APPLY_FORWARD, nothing written) rather than applied as `now`: the
+//  broker sets it while a plugin named retry runs. The writer's thread only.
+void jobd_store_set_retry_forward (jobd_store_t *self, bool forward);
 
 //  Commits the batch (one fsync). Returns 0, or a negative error after which nothing of the
 //  batch is stored.
@@ -220,6 +233,15 @@ int jobd_store_timer_set (jobd_store_t *self, const char *job, const char *name,
 //  kills the batch (JOBD_ECORRUPT: an entry that does not fit the layout).
 int jobd_store_timer_take (jobd_store_t *self, int64_t now, size_t max, jobd_store_timer_t *timers,
                            size_t *count_p);
+
+//  In the open batch: fires a `retry` timer taken by jobd_store_timer_take (the one a
+//  retry.plan armed): the job, still in RETRY_WAIT in the timer's attempt, starts its next
+//  attempt, RETRY_WAIT -> QUEUED with attempt + 1 (src JOBD_STORE_SOURCE_RETRY), like a retry
+//  with `now`. Returns 0 with result (outcome CHANGED, one transition), JOBD_ESTATE (the job
+//  moved on: nothing written), JOBD_EPROTO (a value this jobd cannot read), JOBD_ENOTFOUND,
+//  JOBD_ECORRUPT, or an error that killed the batch.
+int jobd_store_retry_fire (jobd_store_t *self, const jobd_store_timer_t *timer,
+                           jobd_apply_result_t *result);
 
 //  Returns the first due time of the committed timers (ms since the epoch; 0: none). Kept in
 //  memory by the write path (it may be early after a transition removed that timer: a take then

@@ -30,6 +30,7 @@ struct _jobd_store_t {
     jobd_store_arm_fn *arm_fn; //  arms a job's timers for the state it enters, or NULL
     void *arm_arg;
     int64_t stale_delta; //  stale flags the open batch set, minus those it cleared
+    bool retry_forward;  //  a plain retry of a failed job goes to the retry plugin
     bool has_log;        //  the log database exists (a read-only format 1 store has none)
     bool summed;         //  format 3 or later: every job record ends with its checksum
     bool logging;        //  a cursor exists: every transition is logged
@@ -105,9 +106,43 @@ int jobd_store_ext_lookup (jobd_store_t *self, MDB_txn *txn, const char *backend
 //  size, or 0 when the pair cannot be a key (no ext, or a string over its limit).
 size_t jobd_store_ext_key (char *buffer, const char *backend, const char *ext);
 
-//  The write path (jobd_store_write.c). Creates the open batch's tables (jobs and stream
+//  The transitions (jobd_store_move.c): the open batch's jobs and the one way a job changes
+//  state, for the write path and the retries. Creates the open batch's tables (jobs and stream
 //  positions). Returns 0 or -ENOMEM (then destroying the store frees what was made).
 int jobd_store_batch_init (jobd_store_t *self);
+
+//  The batch's copy of job id, loaded on first use: borrowed, valid until the batch ends.
+//  Returns 0, JOBD_ENOTFOUND, JOBD_ECORRUPT, or another negative error.
+int jobd_store_batch_get (jobd_store_t *self, const char *id, jobd_job_t **job_p);
+
+//  Adds a new job to the batch, which takes it over (also on failure), marked to be written.
+int jobd_store_batch_add (jobd_store_t *self, jobd_job_t **job_p);
+
+//  Marks the batch's copy of job to be written at commit.
+void jobd_store_batch_dirty (jobd_store_t *self, const jobd_job_t *job);
+
+//  Writes the batch's changed jobs: each record once, each state index entry once. Inside the
+//  open batch, before commit.
+int jobd_store_batch_save (jobd_store_t *self);
+
+//  Sets the job's backend id and its index entry (replacing the old one); ext NULL keeps it. A
+//  job submitted without a backend takes the one that first gives it a backend id.
+int jobd_store_set_ext (jobd_store_t *self, jobd_job_t *job, const char *backend, const char *ext);
+
+//  Starts the job's next attempt (before its move RETRY_WAIT -> QUEUED): the old backend id,
+//  times and retry_final must not reach it. Returns 0 or an error that kills the batch.
+int jobd_store_new_attempt (jobd_store_t *self, jobd_job_t *job);
+
+//  Keeps the backend's links that the event gives (app id, UI, driver log); the ones it leaves
+//  out stay as they were. Returns 0 or -ENOMEM.
+int jobd_store_links_note (jobd_job_t *job, const jobd_event_t *event);
+
+//  Moves job (the batch's copy) to state `to` because of cause: checks the move with the state
+//  machine, updates the record, removes the job's timers and arms the new state's, appends the
+//  history entry and the encoded transition to result. Returns JOBD_ESTATE, before changing
+//  anything, when the state machine refuses; 0; or another error after which the batch is dead.
+int jobd_store_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to,
+                     const jobd_event_t *cause, jobd_apply_result_t *result);
 
 //  The transition log (jobd_store_log.c). Opens its database in txn (creating it when writable)
 //  and reads its position and whether any cursor exists. Returns 0 or an LMDB error.
@@ -138,6 +173,17 @@ void jobd_store_stream_end (jobd_store_t *self);
 //  Applies a cursor event: records the reader's position and drops the entries every reader is
 //  done with. Returns 0, JOBD_ESTATE (a position past the log's head), or a write error.
 int jobd_store_cursor_apply (jobd_store_t *self, const jobd_event_t *event);
+
+//  Retries (jobd_store_retry.c). Applies a `retry` command to job (the batch's copy): now, stop,
+//  or neither (forwarded while the retry plugin runs). Returns 0, JOBD_ESTATE (result->reason
+//  says why, when it can help), or an error that kills the batch.
+int jobd_store_retry_apply (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
+                            jobd_apply_result_t *result);
+
+//  Applies a `retry.plan` to job (the batch's copy): RETRY_WAIT with its timer, or final.
+//  Returns 0 (outcome CHANGED, or DUPLICATE: nothing written) or an error that kills the batch.
+int jobd_store_retry_plan (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
+                           jobd_apply_result_t *result);
 
 //  Timers (jobd_store_timer.c). Opens their databases in txn (creating them when writable) and
 //  reads the first due time. Returns 0 or an LMDB error.

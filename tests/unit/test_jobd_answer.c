@@ -139,7 +139,7 @@ test_stats_plugins_cursors_answers (void **state)
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     uint64_t counts[JOBD_STATE_COUNT] = {0};
     counts[JOBD_STATE_LOST] = 7;
-    jobd_stats_t stats = {.received = 3, .started_at = 42};
+    jobd_stats_t stats = {.received = 3, .started_at = 42, .retry_fired = 5};
     jobd_answer_pack_stats (&pk, "s", counts, &stats);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
@@ -149,8 +149,9 @@ test_stats_plugins_cursors_answers (void **state)
     assert_non_null (lost);
     assert_int_equal (lost->via.u64, 7);
     const msgpack_object *broker = jobd_map_lookup (&unpacked.data, "broker");
-    assert_int_equal (broker->via.map.size, 16);
+    assert_int_equal (broker->via.map.size, 19);
     assert_int_equal (jobd_map_lookup (broker, "received")->via.u64, 3);
+    assert_int_equal (jobd_map_lookup (broker, "retry_fired")->via.u64, 5);
     assert_int_equal (jobd_map_lookup (broker, "started_at")->via.u64, 42);
     msgpack_unpacked_destroy (&unpacked);
 

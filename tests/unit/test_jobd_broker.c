@@ -952,6 +952,279 @@ test_deadline_due_while_down_fires_at_start (void **state)
     jobd_deadline_destroy (&deadline);
 }
 
+//  ---------------------------------------------------------------------------------------------
+//  Retries (issue 14).
+
+//  Sends event (consumed) from the plugin side of the bus, asking for a reply; returns its ok.
+static bool
+s_plugin_send (s_fixture_t *self, jobd_event_t *event)
+{
+    jobd_event_set (&event->source, "retry");
+    event->reply = true;
+    assert_int_equal (jobd_plugin_send (self->bus, event), 0);
+    jobd_event_destroy (&event);
+    zsock_set_rcvtimeo (self->bus, 5000);
+    zframe_t *frame = zframe_recv (self->bus);
+    assert_non_null (frame);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (
+        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &unpacked, NULL, 0), 0);
+    zframe_destroy (&frame);
+    const msgpack_object *ok = jobd_map_lookup (&unpacked.data, "ok");
+    bool answer = ok && ok->via.boolean;
+    msgpack_unpacked_destroy (&unpacked);
+    return answer;
+}
+
+//  A job submitted and observed FAILED (attempt 1), its two transitions read; its id into job.
+static void
+s_failed_job (s_fixture_t *self, char *job, size_t size)
+{
+    s_submit (self, "{}", job, size);
+    jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&observed->job, job);
+    jobd_event_set (&observed->error, "lost executor 3");
+    observed->state = JOBD_STATE_FAILED;
+    s_send (self, observed);
+    jobd_event_destroy (&observed);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    msgpack_unpacked_destroy (&reply);
+    for (int index = 0; index < 2; index++) {
+        jobd_event_t *transition = s_transition (self);
+        jobd_event_destroy (&transition);
+    }
+}
+
+static jobd_event_t *
+s_retry_plan (const char *job, jobd_state_t state, int64_t due)
+{
+    jobd_event_t *plan = jobd_event_new (JOBD_EVENT_RETRY_PLAN);
+    jobd_event_set (&plan->job, job);
+    plan->attempt = 1;
+    plan->state = state;
+    plan->due = due;
+    jobd_event_set (&plan->failure_class, "transient");
+    jobd_event_set (&plan->policy, "default");
+    if (state == JOBD_STATE_FAILED)
+        jobd_event_set (&plan->error, "3 attempts made, the most the policy allows");
+    return plan;
+}
+
+//  A plan from the retry plugin: RETRY_WAIT published at once, and when its timer falls due
+//  (this broker has no deadline policy: retry timers fire all the same) QUEUED with attempt 2,
+//  src retry, well within a second of due; counted.
+static void
+test_retry_timer_starts_the_next_attempt (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char job[64];
+    s_failed_job (self, job, sizeof job);
+    int64_t due = jobd_now_ms () + 300;
+    assert_true (s_plugin_send (self, s_retry_plan (job, JOBD_STATE_RETRY_WAIT, due)));
+    jobd_event_t *waiting = s_transition (self);
+    assert_int_equal (waiting->state, JOBD_STATE_RETRY_WAIT);
+    assert_int_equal (waiting->due, due);
+    assert_string_equal (waiting->failure_class, "transient");
+    jobd_event_destroy (&waiting);
+    jobd_event_t *queued = s_transition (self);
+    assert_int_equal (queued->state, JOBD_STATE_QUEUED);
+    assert_int_equal (queued->from, JOBD_STATE_RETRY_WAIT);
+    assert_int_equal (queued->attempt, 2);
+    assert_string_equal (queued->source, "retry");
+    assert_true (queued->ts >= due);
+    assert_true (queued->ts - due < 1000);
+    jobd_event_destroy (&queued);
+    //  Published after its commit: the record says so already.
+    jobd_job_t *record = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->state, JOBD_STATE_QUEUED);
+    assert_int_equal (record->attempt, 2);
+    jobd_job_destroy (&record);
+    assert_int_equal (s_counter (self, "retry_planned"), 1);
+    assert_int_equal (s_counter (self, "retry_fired"), 1);
+    assert_int_equal (jobd_store_timer_next (self->store), 0);
+}
+
+//  A retry timer that fell due while no broker ran fires at the next broker's first turn.
+static void
+test_retry_due_while_down_fires_at_start (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char job[64];
+    s_failed_job (self, job, sizeof job);
+    zsock_destroy (&self->admin);
+    zsock_destroy (&self->bus);
+    zsock_destroy (&self->events);
+    jobd_broker_destroy (&self->broker);
+    jobd_event_t *plan = s_retry_plan (job, JOBD_STATE_RETRY_WAIT, jobd_now_ms () - 1000);
+    jobd_event_set (&plan->source, "retry");
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_apply (self->store, plan, &result), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    jobd_apply_result_clear (&result);
+    jobd_event_destroy (&plan);
+    s_restart_with (self, NULL);
+    jobd_job_t *record = NULL;
+    int64_t until = zclock_mono () + 5000;
+    jobd_state_t seen = JOBD_STATE_NONE;
+    while (seen != JOBD_STATE_QUEUED && zclock_mono () < until) {
+        assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+        seen = record->state;
+        jobd_job_destroy (&record);
+        if (seen != JOBD_STATE_QUEUED)
+            zclock_sleep (10);
+    }
+    assert_int_equal (seen, JOBD_STATE_QUEUED);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->attempt, 2);
+    jobd_job_destroy (&record);
+    assert_int_equal (s_counter (self, "retry_fired"), 1);
+    jobd_broker_destroy (&self->broker);
+}
+
+//  The plugin name's status as the broker's table has it, waited for (the loader's word comes by
+//  the broker's pipe, read in its own turn).
+static void
+s_plugin_status_wait (s_fixture_t *self, const char *name, const char *status)
+{
+    char value[64] = "";
+    int64_t until = zclock_mono () + 5000;
+    do
+        s_plugin_field (self, name, "status", value, sizeof value);
+    while (strcmp (value, status) != 0 && zclock_mono () < until);
+    assert_string_equal (value, status);
+}
+
+//  A plain retry while a plugin named retry runs: forwarded on cmd.retry (with the record's kind
+//  and attempt), nothing stored; once it stopped, applied as `now`. A waiting job: ESTATE, and
+//  the reply says what to do.
+static void
+test_plain_retry_is_forwarded_while_the_retry_plugin_runs (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    zsock_t *plugin = zsock_new_sub (">" JOBD_EVENTS_ENDPOINT, "cmd.retry");
+    char job[64], waiting[64];
+    s_failed_job (self, job, sizeof job);
+    s_failed_job (self, waiting, sizeof waiting);
+    jobd_broker_plugin (self->broker, "retry", "1.0", "running", NULL);
+    s_plugin_status_wait (self, "retry", "running");
+    jobd_event_t *retry = jobd_event_new (JOBD_EVENT_RETRY);
+    jobd_event_set (&retry->job, job);
+    s_send (self, retry);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    char outcome[32];
+    assert_true (jobd_map_string (&reply.data, "outcome", outcome, sizeof outcome));
+    assert_string_equal (outcome, "forwarded");
+    msgpack_unpacked_destroy (&reply);
+    zsock_set_rcvtimeo (plugin, 5000);
+    zmsg_t *msg = zmsg_recv (plugin);
+    assert_non_null (msg);
+    char *topic = zmsg_popstr (msg);
+    assert_string_equal (topic, "cmd.retry");
+    zstr_free (&topic);
+    zframe_t *payload = zmsg_first (msg);
+    jobd_event_t *forwarded = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &forwarded, NULL, 0), 0);
+    assert_int_equal (forwarded->type, JOBD_EVENT_RETRY);
+    assert_string_equal (forwarded->job, job);
+    assert_string_equal (forwarded->kind, "spark");
+    assert_int_equal (forwarded->attempt, 1);
+    jobd_event_destroy (&forwarded);
+    zmsg_destroy (&msg);
+    jobd_job_t *record = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->state, JOBD_STATE_FAILED);
+    jobd_job_destroy (&record);
+
+    assert_true (s_plugin_send (
+        self, s_retry_plan (waiting, JOBD_STATE_RETRY_WAIT, jobd_now_ms () + 3600000)));
+    jobd_event_t *transition = s_transition (self);
+    jobd_event_destroy (&transition);
+    jobd_event_t *again = jobd_event_dup (retry);
+    jobd_event_set (&again->job, waiting);
+    s_send (self, again);
+    jobd_event_destroy (&again);
+    assert_false (s_reply (self, &reply));
+    char error[32], reason[512];
+    assert_true (jobd_map_string (&reply.data, "error", error, sizeof error));
+    assert_string_equal (error, "ESTATE");
+    assert_true (jobd_map_string (&reply.data, "reason", reason, sizeof reason));
+    assert_non_null (strstr (reason, "RETRY_WAIT"));
+    assert_non_null (strstr (reason, "'now'"));
+    msgpack_unpacked_destroy (&reply);
+
+    //  The plugin stopped (its own word, which stands over the loader's): the same retry starts
+    //  the next attempt here.
+    jobd_event_t *stopped = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&stopped->name, "retry");
+    jobd_event_set (&stopped->status, "stopped");
+    assert_true (s_plugin_send (self, stopped));
+    s_plugin_status_wait (self, "retry", "stopped");
+    s_send (self, retry);
+    jobd_event_destroy (&retry);
+    assert_true (s_reply (self, &reply));
+    assert_true (jobd_map_string (&reply.data, "outcome", outcome, sizeof outcome));
+    assert_string_equal (outcome, "changed");
+    msgpack_unpacked_destroy (&reply);
+    transition = s_transition (self);
+    assert_int_equal (transition->state, JOBD_STATE_RETRY_WAIT);
+    jobd_event_destroy (&transition);
+    transition = s_transition (self);
+    assert_int_equal (transition->state, JOBD_STATE_QUEUED);
+    assert_int_equal (transition->attempt, 2);
+    jobd_event_destroy (&transition);
+    zsock_destroy (&plugin);
+}
+
+//  retry.plan is internal: refused from the admin endpoint, nothing stored.
+static void
+test_retry_plan_is_refused_from_admin (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char job[64];
+    s_failed_job (self, job, sizeof job);
+    s_forge (self, s_retry_plan (job, JOBD_STATE_RETRY_WAIT, jobd_now_ms () + 1000));
+    assert_int_equal (s_counter (self, "internal_refused"), 1);
+    jobd_job_t *record = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->state, JOBD_STATE_FAILED);
+    jobd_job_destroy (&record);
+    assert_int_equal (jobd_store_timer_next (self->store), 0);
+}
+
+//  A final plan is kept on the record, then published on retry.final.<job>, once.
+static void
+test_retry_final_is_recorded_then_published (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    zsock_set_subscribe (self->events, "retry.final.");
+    char job[64], topic[128], expected[128];
+    s_failed_job (self, job, sizeof job);
+    assert_true (s_plugin_send (self, s_retry_plan (job, JOBD_STATE_FAILED, 0)));
+    jobd_event_t *final = s_next_event (self, topic, sizeof topic);
+    snprintf (expected, sizeof expected, "retry.final.%s", job);
+    assert_string_equal (topic, expected);
+    assert_int_equal (final->type, JOBD_EVENT_RETRY_PLAN);
+    assert_int_equal (final->state, JOBD_STATE_FAILED);
+    assert_string_equal (final->error, "3 attempts made, the most the policy allows");
+    jobd_event_destroy (&final);
+    jobd_job_t *record = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_string_equal (record->retry_final, "3 attempts made, the most the policy allows");
+    jobd_job_destroy (&record);
+    //  The same plan again changes nothing and is not published again.
+    assert_true (s_plugin_send (self, s_retry_plan (job, JOBD_STATE_FAILED, 0)));
+    assert_int_equal (s_counter (self, "retry_final"), 1);
+    zsock_set_rcvtimeo (self->events, 0);
+    zmsg_t *none = zmsg_recv (self->events);
+    assert_null (none);
+}
+
 int
 main (void)
 {
@@ -976,6 +1249,16 @@ main (void)
         cmocka_unit_test_setup_teardown (test_deadline_fires_stale_once_then_action, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_deadline_due_while_down_fires_at_start, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_retry_timer_starts_the_next_attempt, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_retry_due_while_down_fires_at_start, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_plain_retry_is_forwarded_while_the_retry_plugin_runs,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_retry_plan_is_refused_from_admin, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_retry_final_is_recorded_then_published, s_setup,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -233,12 +233,45 @@ test_silent_source_makes_the_job_stale (void **state)
     jobd_deadline_destroy (&deadline);
 }
 
+//  A job waiting for its retry has no source to hear from (the wait is jobd's own timer): no
+//  freshness check is armed while it waits; one at a backend gets one.
+static void
+test_retry_wait_has_no_freshness_check (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_deadline_t *deadline = NULL;
+    char reason[256];
+    assert_int_equal (s_policy ("    deadline_fresh = 100ms\n    deadline_submitted = 0\n",
+                                &deadline, reason, sizeof reason),
+                      0);
+    jobd_job_t job = {.id = (char *)"job-7",
+                      .kind = (char *)"spark",
+                      .state = JOBD_STATE_RETRY_WAIT,
+                      .updated_at = jobd_now_ms ()};
+    jobd_store_timer_t timers[2];
+    size_t count = 9;
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_deadline_arm (self->store, &job, deadline), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    assert_int_equal (jobd_store_timer_list (self->store, "job-7", timers, 2, &count), 0);
+    assert_int_equal (count, 0);
+    job.state = JOBD_STATE_SUBMITTED;
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_deadline_arm (self->store, &job, deadline), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    assert_int_equal (jobd_store_timer_list (self->store, "job-7", timers, 2, &count), 0);
+    assert_int_equal (count, 1);
+    assert_string_equal (timers[0].name, "fresh");
+    jobd_deadline_destroy (&deadline);
+}
+
 int
 main (void)
 {
 #define T(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T (test_defaults_and_final_states), T (test_kind_backend_and_spec_override),
-        T (test_malformed_settings_are_refused), T (test_silent_source_makes_the_job_stale)};
+        T (test_retry_wait_has_no_freshness_check), T (test_defaults_and_final_states),
+        T (test_kind_backend_and_spec_override), T (test_malformed_settings_are_refused),
+        T (test_silent_source_makes_the_job_stale)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -18,9 +18,9 @@ static const char *s_expected[JOBD_STATE_COUNT] = {
     /* SUCC */ "....R.....",
     /* FAIL */ ".....R.A..",
     /* CANC */ "......R...",
-    /* RWAI */ ".A....AR..",
+    /* RWAI */ ".A...AAR..",
     /* UNKN */ "..AAAAA.RA",
-    /* LOST */ "...AAAA..R",
+    /* LOST */ "...AAAAA.R",
 };
 
 static void
