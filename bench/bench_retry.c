@@ -17,11 +17,11 @@
 #include <string.h>
 
 typedef struct {
-    double first_failed;   //  seconds (monotonic) at the first FAILED received
-    double last_plan;      //  ... at the last RETRY_WAIT received
-    double last_fail;      //  ... at the last FAILED received
+    double first_failed; //  seconds (monotonic) at the first FAILED received
+    double last_plan;    //  ... at the last RETRY_WAIT received
+    double last_fail;    //  ... at the last FAILED received
     size_t failed, waiting, requeued, succeeded;
-    double *lateness;      //  ms, per requeued job
+    double *lateness; //  ms, per requeued job
     size_t lateness_count;
     size_t per_second[4096]; //  requeued (attempt 2) per second since the first one
     double first_requeue;
@@ -89,7 +89,8 @@ s_follow (zsock_t *sub, s_run_t *run, size_t jobs, size_t want_failed, size_t wa
         jobd_event_t *event = NULL;
         double now = bench_seconds ();
         if (payload &&
-            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
+            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) ==
+                0 &&
             event->kind && strcmp (event->kind, "failer") == 0) {
             run->transitions++;
             if (event->state == JOBD_STATE_FAILED) {
@@ -153,8 +154,8 @@ s_storm (int jobs, int backoff)
     double decisions = run.waiting / (run.last_plan - run.first_failed);
     printf ("storm: %d jobs failed in %.2f s; %zu retry decisions (RETRY_WAIT) in %.2f s from the "
             "first failure: %.0f decisions/s\n",
-            jobs, run.last_fail - run.first_failed, run.waiting,
-            run.last_plan - run.first_failed, decisions);
+            jobs, run.last_fail - run.first_failed, run.waiting, run.last_plan - run.first_failed,
+            decisions);
     double p50 = bench_percentile (run.lateness, run.lateness_count, 0.5);
     double p99 = bench_percentile (run.lateness, run.lateness_count, 0.99);
     double max = bench_percentile (run.lateness, run.lateness_count, 1);

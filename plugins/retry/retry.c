@@ -218,6 +218,12 @@ s_decide (s_retry_t *self, const jobd_job_t *job, rt_decide_why_t why)
     sent->attempt = plan->attempt;
     sent->due = plan->state == JOBD_STATE_RETRY_WAIT ? plan->due : 0;
     int rc = jobd_plugin_send (self->bus, plan);
+    if (rc == JOBD_ETOOBIG && plan->spec) {
+        //  The changed spec grew past its limit: the next attempt runs unchanged, and says so.
+        jobd_event_set (&plan->spec, NULL);
+        jobd_event_set (&plan->change, "the changed spec is over its size limit: unchanged");
+        rc = jobd_plugin_send (self->bus, plan);
+    }
     if (rc) {
         self->host->log (self->host, JOBD_LOG_WARN, "cannot send the retry plan of %s: %s", job->id,
                          jobd_strerror (rc));

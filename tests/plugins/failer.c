@@ -100,7 +100,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
         zframe_t *payload = which == events && zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
         jobd_event_t *event = NULL;
         if (payload &&
-            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
+            jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) ==
+                0 &&
             event->kind) {
             if (strcmp (event->kind, "failer.go") == 0)
                 s_submit_all (self, bus);

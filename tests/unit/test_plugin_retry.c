@@ -176,6 +176,33 @@ test_manual_retry (void **state)
     s_stop (&host);
 }
 
+//  A change that would grow the spec past its limit: the plan goes without it, and says so.
+static void
+test_change_over_the_limit (void **state)
+{
+    (void)state;
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (NULL, &plugin);
+    s_run (host, plugin);
+    //  {"executorMemory":"1g","driverMemory":"8g","x":"aaa..."}: exactly JOBD_SPEC_MAX bytes;
+    //  1g -> 1536m adds 3.
+    static char spec[JOBD_SPEC_MAX + 1];
+    const char *head = "{\"executorMemory\":\"1g\",\"driverMemory\":\"8g\",\"x\":\"";
+    size_t length = strlen (head);
+    memcpy (spec, head, length);
+    memset (spec + length, 'a', JOBD_SPEC_MAX - length - 2);
+    memcpy (spec + JOBD_SPEC_MAX - 2, "\"}", 3);
+    assert_int_equal (strlen (spec), JOBD_SPEC_MAX);
+    s_put (host, "job-9", JOBD_STATE_FAILED, 1, "java.lang.OutOfMemoryError", spec);
+    s_publish_failed (host, "job-9", JOBD_STATE_FAILED, 1);
+    jobd_event_t *plan = s_plan (host, "job-9");
+    assert_int_equal (plan->state, JOBD_STATE_RETRY_WAIT);
+    assert_null (plan->spec);
+    assert_string_equal (plan->change, "the changed spec is over its size limit: unchanged");
+    jobd_event_destroy (&plan);
+    s_stop (&host);
+}
+
 //  A LOST job is left alone by default; with on_lost it is retried.
 static void
 test_lost (void **state)
@@ -312,6 +339,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown (test_failures_planned, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_manual_retry, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_change_over_the_limit, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_lost, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_restart_rescan, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_config_errors, jobd_mock_host_teardown),
