@@ -4,6 +4,7 @@
 #define JOBD_CONFIG_H_INCLUDED
 
 #include "jobd_plugin.h"
+#include "jobd_value.h"
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -58,10 +59,6 @@ bool jobd_config_has (jobd_config_t *self, const char *path);
 
 //  Returns the file name, or "(embedded default)". Borrowed.
 const char *jobd_config_filename (jobd_config_t *self);
-
-//  Parses a value of the given type. Returns 0 and sets *value_p (ms for durations, bytes for
-//  sizes, 0/1 for booleans; strings always parse), or JOBD_ECONFIG.
-int jobd_config_parse_value (jobd_conf_type_t type, const char *text, int64_t *value_p);
 
 #ifdef __cplusplus
 }

@@ -53,17 +53,66 @@ int jobd_sdk_loop_run (const jobd_sdk_loop_t *loop, zsock_t *pipe, zsock_t *bus,
 //  Submission specs (ABI 1.4, jobd_plugin_t.validate)
 
 //  The spec keys jobd itself reads in a submission of any kind (`jobctl submit` sends the whole
-//  object: kind, name, backend; the core's deadlines read max_runtime and deadlines): a
-//  plugin's validate accepts them beside its own keys and refuses any other.
+//  object: kind, name, backend; the core's deadlines read max_runtime and deadlines; the retry
+//  plugin reads retry, which a validate checks with jobd_sdk_retry_read): a plugin's validate
+//  accepts them beside its own keys and refuses any other.
 static inline bool
 jobd_sdk_spec_common (const char *key)
 {
-    static const char *const keys[] = {"kind", "name", "backend", "max_runtime", "deadlines"};
+    static const char *const keys[] = {"kind",        "name",      "backend",
+                                       "max_runtime", "deadlines", "retry"};
     for (size_t index = 0; index < sizeof keys / sizeof keys[0]; index++)
         if (strcmp (key, keys[index]) == 0)
             return true;
     return false;
 }
+
+//  ---------------------------------------------------------------------------------------------
+//  Retry settings (the retry plugin's policy; a spec's `retry` object, plugins/retry/README.md)
+
+struct json_t; //  jansson's json_t: a validate that loaded the spec passes its "retry" value
+
+typedef enum {
+    JOBD_SDK_JITTER_UNSET = -1,
+    JOBD_SDK_JITTER_NONE,
+    JOBD_SDK_JITTER_FULL
+} jobd_sdk_jitter_t;
+
+//  Retry settings, as a spec's `retry` object, a config key or a `policies` entry sets them.
+//  Every field may be unset (-1; jitter JOBD_SDK_JITTER_UNSET): a layer sets only what it names.
+typedef struct {
+    int64_t max_attempts;    //  attempts in all, the first included (1: never retried); 1..1000
+    int64_t backoff_initial; //  ms: the wait before the second attempt
+    int64_t backoff_max;     //  ms: the longest wait
+    double multiplier;       //  the wait grows by it each attempt; 1..100
+    jobd_sdk_jitter_t jitter;
+    int on_lost; //  1: a LOST job is retried too (it may still be running)
+} jobd_sdk_retry_t;
+
+//  Sets every field of self to unset.
+void jobd_sdk_retry_unset (jobd_sdk_retry_t *self);
+
+//  Sets one setting from text ("max_attempts", "5"; "backoff_initial", "30s" or ms; "jitter",
+//  "full"|"none"; "on_lost", a boolean). Returns 0, or JOBD_EINVAL with a reason naming the key
+//  and what was wanted (an unknown key too).
+int jobd_sdk_retry_set (jobd_sdk_retry_t *self, const char *key, const char *value, char *reason,
+                        size_t reason_size);
+
+//  Reads a spec's `retry` object (a JSON object of the keys above: numbers, or durations as
+//  strings or ms, booleans for on_lost) into self, over what self holds. Returns 0, or
+//  JOBD_EINVAL with a reason starting "key 'retry': " (not an object, an unknown key, a value of
+//  the wrong type or out of range, backoff_max below backoff_initial). self may be NULL (check
+//  only). Pure: a validate calls it.
+int jobd_sdk_retry_read (jobd_sdk_retry_t *self, const struct json_t *object, char *reason,
+                         size_t reason_size);
+
+//  The same from a spec's JSON text: its `retry` key, if any (none: 0, self unchanged). Specs
+//  that do not name "retry" are not parsed.
+int jobd_sdk_retry_from_spec (jobd_sdk_retry_t *self, const char *spec, char *reason,
+                              size_t reason_size);
+
+//  Lays over on self: every field over sets replaces self's.
+void jobd_sdk_retry_over (jobd_sdk_retry_t *self, const jobd_sdk_retry_t *over);
 
 //  ---------------------------------------------------------------------------------------------
 //  Status reporting: the plugin.status event (proto/README.md) that `jobctl plugins` shows

@@ -227,6 +227,8 @@ s_validate (void *state, const jobd_host_t *host, const jobd_submission_t *submi
             snprintf (reason, reason_size, "key '%s' must be a %s", key,
                       string ? "string" : "boolean");
             rc = JOBD_EINVAL;
+        } else if (strcmp (key, "retry") == 0) {
+            rc = jobd_sdk_retry_read (NULL, value, reason, reason_size);
         } else if (strcmp (key, "demo") != 0 && !jobd_sdk_spec_common (key)) {
             snprintf (reason, reason_size,
                       "unknown key '%s' (a demo spec takes demo, kind, name, backend)", key);

@@ -1,6 +1,7 @@
 //  spark-poller: the submission spec of a Spark job: its one key table, the check and the bodies.
 #include "sp_spec.h"
 #include "jobd_error.h"
+#include "jobd_plugin_sdk.h"
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ static const s_key_t s_keys[] = {
     {"backend", S_STRING, "", "", NULL},
     {"max_runtime", S_JOBD, "", "", NULL},
     {"deadlines", S_JOBD, "", "", NULL},
+    {"retry", S_JOBD, "", "", NULL}, //  the retry plugin's; checked by the SDK's reader
 };
 #define S_KEYS (sizeof s_keys / sizeof s_keys[0])
 
@@ -132,8 +134,9 @@ s_typed (const s_key_t *key, const json_t *value, char *reason, size_t reason_si
             }
             return true;
         }
-        case S_JOBD:
-            return true; //  the core checks its own keys
+        case S_JOBD: //  the core checks its own keys; the retry object has the SDK's reader
+            return strcmp (key->key, "retry") != 0 ||
+                   jobd_sdk_retry_read (NULL, value, reason, reason_size) == 0;
     }
     return false;
 }

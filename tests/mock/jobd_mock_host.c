@@ -412,6 +412,24 @@ jobd_mock_host_load (jobd_mock_host_t *self, const char *plugin_path, char *reas
     return plugin;
 }
 
+jobd_mock_host_t *
+jobd_mock_host_open (const char *name, const char *const *config, const jobd_plugin_t **plugin_p,
+                     char *reason, size_t reason_size)
+{
+    jobd_mock_host_t *self = jobd_mock_host_new (name);
+    *plugin_p = NULL;
+    if (!self) {
+        snprintf (reason, reason_size, "the bus endpoints are taken");
+        return NULL;
+    }
+    for (size_t index = 0; config && config[index] && config[index + 1]; index += 2)
+        jobd_mock_host_set (self, config[index], config[index + 1]);
+    *plugin_p = jobd_mock_host_load (self, name, reason, reason_size);
+    if (!*plugin_p)
+        jobd_mock_host_destroy (&self);
+    return self;
+}
+
 //  Keys the map does not have, and required ones not set, are refused as jobd refuses them.
 static int
 s_check_config (jobd_mock_host_t *self, const jobd_plugin_t *plugin, char *reason,

@@ -41,6 +41,12 @@ uint64_t jobd_mock_host_log_append (jobd_mock_host_t *self, const uint8_t *data,
 const jobd_plugin_t *jobd_mock_host_load (jobd_mock_host_t *self, const char *plugin, char *reason,
                                           size_t reason_size);
 
+//  A mock host for the plugin built in this tree under name (jobd_mock_host_load), with the
+//  config pairs (key, value, ..., NULL; config may be NULL) set: the usual start of a plugin's
+//  test. Returns it and sets *plugin_p, or NULL with the reason (nothing left behind).
+jobd_mock_host_t *jobd_mock_host_open (const char *name, const char *const *config,
+                                       const jobd_plugin_t **plugin_p, char *reason,
+                                       size_t reason_size);
 //  Checks the config against plugin's map (unknown keys, missing required ones), calls its init
 //  on this thread and, when it succeeds, starts run on a thread of its own. Returns 0, or the
 //  init's error (or JOBD_ECONFIG) with its reason.

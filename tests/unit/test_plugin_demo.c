@@ -14,13 +14,9 @@
 static jobd_mock_host_t *
 s_host (const char *const *config, const jobd_plugin_t **plugin_p)
 {
-    jobd_mock_host_t *host = jobd_mock_host_new ("demo");
-    assert_non_null (host);
-    for (size_t index = 0; config && config[index]; index += 2)
-        jobd_mock_host_set (host, config[index], config[index + 1]);
     char reason[256] = "";
-    *plugin_p = jobd_mock_host_load (host, "demo", reason, sizeof reason);
-    if (!*plugin_p)
+    jobd_mock_host_t *host = jobd_mock_host_open ("demo", config, plugin_p, reason, sizeof reason);
+    if (!host)
         fail_msg ("cannot load: %s", reason);
     return host;
 }
@@ -205,6 +201,10 @@ test_validates_submissions (void **state)
                                                "\"max_runtime\":\"1h\"}",
                                                reason, sizeof reason),
                       0);
+    assert_int_equal (jobd_mock_host_validate (host, "demo", NULL, NULL,
+                                               "{\"demo\":true,\"retry\":{\"on_lost\":true}}",
+                                               reason, sizeof reason),
+                      0);
     assert_int_equal (
         jobd_mock_host_validate (host, "demo", NULL, NULL, NULL, reason, sizeof reason), 0);
     const struct {
@@ -216,6 +216,7 @@ test_validates_submissions (void **state)
         {NULL, "{\"name\":2}", "key 'name' must be a string"},
         {NULL, "[]", "not a JSON object"},
         {NULL, "{", "not a JSON object"},
+        {NULL, "{\"retry\":{\"max_attempts\":0}}", "key 'retry': max_attempts '0'"},
     };
     for (size_t index = 0; index < sizeof refused / sizeof refused[0]; index++) {
         assert_int_equal (jobd_mock_host_validate (host, "demo", refused[index].backend, NULL,

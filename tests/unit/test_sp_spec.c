@@ -39,6 +39,10 @@ test_spec_errors (void **state)
         {"{\"file\":\"a.jar\",\"appResource\":\"b.jar\"}", "not both"},
         {"{\"file\":\"a.jar\",\"className\":\"A\",\"mainClass\":\"B\"}", "not both"},
         {"{\"file\":\"a.jar\",\"name\":[]}", "'name' must be a string"},
+        //  The retry plugin's object, checked by the SDK's reader.
+        {"{\"file\":\"a.jar\",\"retry\":3}", "key 'retry': not an object"},
+        {"{\"file\":\"a.jar\",\"retry\":{\"multiplier\":0.5}}",
+         "key 'retry': multiplier '0.5': not a number from 1 to 100"},
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
         s_refused (cases[index].spec, SP_SPEC_LIVY, cases[index].words);
@@ -61,6 +65,10 @@ test_spec_errors (void **state)
     assert_int_equal (sp_spec_check ("{\"file\":\"a.jar\",\"kind\":\"spark\",\"backend\":\"l\","
                                      "\"deadlines\":{},\"max_runtime\":\"1h\"}",
                                      SP_SPEC_LIVY, reason, sizeof reason),
+                      0);
+    assert_int_equal (sp_spec_check ("{\"file\":\"a.jar\",\"retry\":{\"max_attempts\":5,"
+                                     "\"backoff_initial\":\"1m\",\"jitter\":\"none\"}}",
+                                     SP_SPEC_STANDALONE, reason, sizeof reason),
                       0);
 }
 
