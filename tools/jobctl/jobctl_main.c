@@ -1036,6 +1036,8 @@ s_cmd_keygen (int argc, char **argv)
 static int
 s_command (const s_options_t *options, const char *command, int rest, char **args)
 {
+    if ((options->now || options->stop) && strcmp (command, "retry") != 0)
+        return s_fail (EXIT_USAGE, "--%s is for retry only", options->now ? "now" : "cancel");
     if (strcmp (command, "submit") == 0)
         return s_cmd_submit (options, rest, args);
     if (strcmp (command, "track") == 0)
@@ -1048,8 +1050,6 @@ s_command (const s_options_t *options, const char *command, int rest, char **arg
         return s_cmd_cancel (options, rest, args);
     if (options->wait)
         return s_fail (EXIT_USAGE, "--wait is for cancel only");
-    if ((options->now || options->stop) && strcmp (command, "retry") != 0)
-        return s_fail (EXIT_USAGE, "--%s is for retry only", options->now ? "now" : "cancel");
     if (strcmp (command, "retry") == 0)
         return s_cmd_retry (options, rest, args);
     if (strcmp (command, "observe") == 0)
