@@ -180,6 +180,18 @@ s_transition (uint64_t seq, uint32_t attempt, jobd_state_t from, jobd_state_t to
     return event;
 }
 
+//  A spark job record, job-9, in state.
+static jobd_job_t *
+s_job (jobd_state_t state, uint32_t attempt)
+{
+    jobd_job_t *job = jobd_job_new ();
+    jobd_event_set (&job->id, "job-9");
+    jobd_event_set (&job->kind, "spark");
+    job->state = state;
+    job->attempt = attempt;
+    return job;
+}
+
 //  Times are ISO 8601 UTC, with a two-unit countdown; table columns keep one unit.
 static void
 test_retry_times (void **state)
@@ -242,11 +254,7 @@ test_attempts_and_next_retry (void **state)
     history[7]->due = T0 + 300100;
     jobd_event_set (&history[7]->failure_class, "transient");
     jobd_event_set (&history[7]->policy, "default");
-    jobd_job_t *job = jobd_job_new ();
-    jobd_event_set (&job->id, "job-9");
-    jobd_event_set (&job->kind, "spark");
-    job->state = JOBD_STATE_RETRY_WAIT;
-    job->attempt = 2;
+    jobd_job_t *job = s_job (JOBD_STATE_RETRY_WAIT, 2);
     job->retry_at = T0 + 300100;
     char out[8192];
     FILE *file = tmpfile ();
@@ -313,13 +321,9 @@ test_attempts_and_next_retry (void **state)
 static void
 test_final_and_ls_retry_column (void **state)
 {
-    jobd_job_t *job = jobd_job_new ();
-    jobd_event_set (&job->id, "job-9");
-    jobd_event_set (&job->kind, "spark");
+    jobd_job_t *job = s_job (JOBD_STATE_FAILED, 3);
     jobd_event_set (&job->name, "nightly");
     jobd_event_set (&job->cause, "AnalysisException: no table t");
-    job->state = JOBD_STATE_FAILED;
-    job->attempt = 3;
     char out[4096];
     FILE *file = tmpfile ();
     jobctl_print_job_row (file, job);
@@ -425,10 +429,7 @@ test_retry_answers (void **state)
 static void
 test_retry_fields_in_json (void **state)
 {
-    jobd_job_t *job = jobd_job_new ();
-    jobd_event_set (&job->id, "job-9");
-    jobd_event_set (&job->kind, "spark");
-    job->state = JOBD_STATE_RETRY_WAIT;
+    jobd_job_t *job = s_job (JOBD_STATE_RETRY_WAIT, 1);
     job->retry_at = T0;
     jobd_event_set (&job->retry_class, "oom");
     jobd_event_set (&job->retry_policy, "default");
