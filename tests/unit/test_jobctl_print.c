@@ -408,8 +408,14 @@ test_retry_answers (void **state)
     jobctl_print_retry_outcome (file, "job-9", "forwarded", history, 3, 3);
     jobctl_print_retry_outcome (file, "job-9", "changed", history, 3, 3);
     jobctl_print_retry_outcome (file, "job-9", "duplicate", history, 3, 3);
-    jobctl_print_retry_refused (file, "job-1", JOBD_STATE_RUNNING, false);
-    jobctl_print_retry_refused (file, "job-1", JOBD_STATE_FAILED, true);
+    //  Refused: jobd's reason (an older jobd's says only what ESTATE means), with the state.
+    jobd_job_t *job = s_job (JOBD_STATE_RUNNING, 1);
+    jobctl_print_retry_refused (file, job, "not allowed in the job's current state", false, T0);
+    job->state = JOBD_STATE_FAILED;
+    jobctl_print_retry_refused (file, job, "", true, T0);
+    job->state = JOBD_STATE_RETRY_WAIT;
+    job->retry_at = T0 + 100000;
+    jobctl_print_retry_refused (file, job, "the job waits in RETRY_WAIT", false, T0);
     s_read_text (file, out, sizeof out);
     assert_non_null (strstr (out, "job-9: retry asked of the retry plugin; `jobctl show job-9` "
                                   "shows when\n"));
@@ -417,10 +423,14 @@ test_retry_answers (void **state)
     assert_non_null (strstr (out, "FAILED     -> RETRY_WAIT attempt 1  jobctl\n"));
     assert_non_null (strstr (out, "RETRY_WAIT -> QUEUED     attempt 2  jobctl\n"));
     assert_non_null (strstr (out, "job-9: nothing to do (duplicate)\n"));
-    assert_non_null (strstr (out, "jobctl: job-1 is RUNNING: only a FAILED, LOST or RETRY_WAIT "
+    assert_non_null (strstr (out, "jobctl: job-9 is RUNNING: only a FAILED, LOST or RETRY_WAIT "
                                   "job can be retried\n"));
-    assert_non_null (strstr (out, "jobctl: job-1 is FAILED: only a RETRY_WAIT job has a pending "
+    assert_non_null (strstr (out, "jobctl: job-9 is FAILED: only a RETRY_WAIT job has a pending "
                                   "retry to cancel\n"));
+    assert_non_null (strstr (out, "jobctl: job-9 is RETRY_WAIT: the job waits in RETRY_WAIT\n"
+                                  "jobctl: job-9: next attempt 2 at 2026-12-03T23:31:40Z, in "
+                                  "1m40s\n"));
+    jobd_job_destroy (&job);
     for (size_t index = 0; index < 3; index++)
         jobd_event_destroy (&history[index]);
 }

@@ -157,9 +157,11 @@ typedef struct {
 } s_request_t;
 
 //  Sends a request and handles the common failures. Returns an exit code; EXIT_OK with *reply
-//  filled (destroy it) when jobd said ok.
+//  filled (destroy it) when jobd said ok. A refusal is said on stderr, but one with ESTATE when
+//  quiet_estate: the caller says it better.
 static int
-s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *reply)
+s_call_ex (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *reply,
+           bool quiet_estate)
 {
     char reason[512];
     msgpack_unpacked_init (reply);
@@ -176,16 +178,26 @@ s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *
     if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
         jobd_reply_t read;
         jobd_reply_read (&reply->data, &read, NULL, 0);
+        if (quiet_estate && read.rc == JOBD_ESTATE)
+            return EXIT_FAILED;
         return s_fail (read.rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "%s", reason);
     }
     return EXIT_OK;
 }
 
-//  Sends one event built by the caller. Returns an exit code (a refusal said on stderr), and
-//  reads the reply into *read: with EXIT_OK its job and outcome, with a refusal its rc. With
-//  --json, *json_p is the reply as JSON (fresh) when there was one.
 static int
-s_event_call (const s_options_t *options, jobd_event_t *event, jobd_reply_t *read, json_t **json_p)
+s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *reply)
+{
+    return s_call_ex (options, request, reply, false);
+}
+
+//  Sends one event built by the caller. Returns an exit code (a refusal said on stderr, but
+//  ESTATE when quiet_estate), and reads the reply into *read: with EXIT_OK its job and outcome,
+//  with a refusal its rc and reason. With --json, *json_p is the reply as JSON (fresh) when
+//  there was one.
+static int
+s_event_call (const s_options_t *options, jobd_event_t *event, bool quiet_estate,
+              jobd_reply_t *read, json_t **json_p)
 {
     jobd_event_set (&event->source, "jobctl");
     event->reply = true;
@@ -198,7 +210,7 @@ s_event_call (const s_options_t *options, jobd_event_t *event, jobd_reply_t *rea
         return s_fail (EXIT_USAGE, "%s", reason);
     msgpack_sbuffer request = {.data = (char *)data, .size = size, .alloc = size};
     msgpack_unpacked reply;
-    int code = s_call (options, &request, &reply);
+    int code = s_call_ex (options, &request, &reply, quiet_estate);
     free (data);
     jobd_reply_read (&reply.data, read, NULL, 0);
     if (code == EXIT_OK && options->json)
@@ -222,7 +234,7 @@ s_send_event (const s_options_t *options, jobd_event_t *event, bool print_job)
 {
     jobd_reply_t read;
     json_t *json;
-    int code = s_event_call (options, event, &read, &json);
+    int code = s_event_call (options, event, false, &read, &json);
     if (code != EXIT_OK)
         return code;
     const char *job = read.job, *outcome = read.outcome;
@@ -759,7 +771,7 @@ s_cmd_retry (const s_options_t *options, int argc, char **argv)
     event->stop = options->stop;
     jobd_reply_t read;
     json_t *json;
-    code = s_event_call (options, event, &read, &json);
+    code = s_event_call (options, event, true, &read, &json);
     jobd_event_destroy (&event);
     if (code == EXIT_OK && options->json)
         return s_print_json_reply (json);
@@ -770,10 +782,15 @@ s_cmd_retry (const s_options_t *options, int argc, char **argv)
     count = 0;
     int read_back = s_show_fetch (options, id, &job, &history, &count, &skipped);
     if (refused && read_back == EXIT_OK)
-        jobctl_print_retry_refused (stderr, id, job->state, options->stop);
-    else if (!refused)
+        jobctl_print_retry_refused (stderr, job, read.reason, options->stop, jobd_now_ms ());
+    else if (refused)
+        s_fail (EXIT_FAILED, "%s: %s", id, read.reason);
+    else {
         jobctl_print_retry_outcome (stdout, read.job[0] ? read.job : id, read.outcome, history,
                                     read_back == EXIT_OK ? count : 0, before);
+        if (options->stop && job && job->retry_final)
+            printf ("%s: no retry: %s\n", id, job->retry_final);
+    }
     jobd_job_destroy (&job);
     jobd_store_history_free (&history, count);
     return code;

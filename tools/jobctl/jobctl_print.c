@@ -1,5 +1,6 @@
 //  jobctl's output: human tables and lines by default, JSON for scripts.
 #include "jobctl_print.h"
+#include "jobd_error.h"
 #include "jobd_json.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -316,11 +317,24 @@ jobctl_print_retry_outcome (FILE *out, const char *job, const char *outcome,
 }
 
 void
-jobctl_print_retry_refused (FILE *out, const char *job, jobd_state_t state, bool stop)
+jobctl_print_retry_refused (FILE *out, const jobd_job_t *job, const char *reason, bool stop,
+                            int64_t now)
 {
-    fprintf (out, "jobctl: %s is %s: %s\n", job, jobd_state_name (state),
-             stop ? "only a RETRY_WAIT job has a pending retry to cancel"
-                  : "only a FAILED, LOST or RETRY_WAIT job can be retried");
+    jobd_state_t state = job->state;
+    //  jobd's own reason when it gives one (an older jobd says only what ESTATE means).
+    const char *why = reason && *reason && strcmp (reason, jobd_strerror (JOBD_ESTATE)) ? reason
+                      : stop ? "only a RETRY_WAIT job has a pending retry to cancel"
+                      : state == JOBD_STATE_RETRY_WAIT
+                          ? "it waits for its next attempt: retry --now starts it at once, "
+                            "retry --cancel stops it"
+                          : "only a FAILED, LOST or RETRY_WAIT job can be retried";
+    fprintf (out, "jobctl: %s is %s: %s\n", job->id, jobd_state_name (state), why);
+    if (state == JOBD_STATE_RETRY_WAIT && job->retry_at > 0) {
+        char when[32], countdown[48];
+        fprintf (out, "jobctl: %s: next attempt %u at %s, %s\n", job->id, job->attempt + 1,
+                 jobctl_format_time (job->retry_at, when, sizeof when),
+                 jobctl_format_countdown (job->retry_at, now, countdown, sizeof countdown));
+    }
 }
 
 //  Through msgpack, so that JSON output always matches the wire format field for field.

@@ -73,9 +73,11 @@ void jobctl_print_attempts (FILE *out, const jobd_job_t *job, jobd_event_t *cons
 void jobctl_print_retry_outcome (FILE *out, const char *job, const char *outcome,
                                  jobd_event_t *const *history, size_t count, uint64_t after_seq);
 
-//  Prints why jobd refused a retry (ESTATE): the job's state, and the states a retry (stop: a
-//  retry --cancel) takes.
-void jobctl_print_retry_refused (FILE *out, const char *job, jobd_state_t state, bool stop);
+//  Prints why jobd refused a retry (ESTATE) of job, as it is now: its state and reason (jobd's,
+//  else what a retry, or with stop a retry --cancel, takes) and, while it waits, its next
+//  attempt's time (seen at now).
+void jobctl_print_retry_refused (FILE *out, const jobd_job_t *job, const char *reason, bool stop,
+                                 int64_t now);
 
 //  Returns the job record as a fresh JSON object.
 json_t *jobctl_json_from_job (const jobd_job_t *job);
