@@ -30,6 +30,7 @@ s_setup (void **state)
               "        path = %s/plugins/retry.so\n"
               "        max_attempts = 2\n"
               "        backoff_initial = 1h\n"
+              "        backoff_max = 2h\n"
               "        jitter = none\n",
               harness_build_dir (), harness_build_dir ());
     harness_write_config (&s_harness, extra);
@@ -77,7 +78,7 @@ test_retries_through_jobctl (void **state)
     assert_string_equal (s_out, "job-1\n");
 
     //  It fails; the plugin plans attempt 2 an hour later. watch gives the due time and class.
-    assert_true (harness_proc_wait_out (watch, "-> RETRY_WAIT attempt 1  retry  due ", 20000));
+    assert_true (harness_proc_wait_out (watch, "-> RETRY_WAIT attempt 1  retry  etl  due ", 20000));
     assert_true (harness_proc_wait_out (watch, "(in 59m", 5000));
     assert_true (harness_proc_wait_out (watch, "), class default", 5000));
     assert_int_equal (s_jobctl ("ls", NULL, NULL), 0);
@@ -100,7 +101,7 @@ test_retries_through_jobctl (void **state)
     assert_non_null (strstr (s_err, "jobctl: job-1: next attempt 2 at "));
     //  --now: attempt 2 at once; it fails too, and that was the last: failed for good.
     assert_int_equal (s_jobctl ("retry", "job-1", "--now"), 0);
-    assert_non_null (strstr (s_out, "RETRY_WAIT -> QUEUED     attempt 2  jobctl\n"));
+    assert_non_null (strstr (s_out, "RETRY_WAIT -> QUEUED     attempt 2  jobctl  etl\n"));
     assert_true (harness_proc_wait_out (
         watch, "job-1      NO RETRY after attempt 2: 2 of 2 attempts failed", 20000));
     assert_int_equal (s_jobctl ("ls", NULL, NULL), 0);
@@ -119,7 +120,7 @@ test_retries_through_jobctl (void **state)
     assert_non_null (strstr (s_out, "policy manual\n    next attempt 3 at "));
     //  --cancel (alias --stop): FAILED for good, and says so; a second one has nothing to stop.
     assert_int_equal (s_jobctl ("retry", "job-1", "--cancel"), 0);
-    assert_non_null (strstr (s_out, "RETRY_WAIT -> FAILED     attempt 2  jobctl\n"));
+    assert_non_null (strstr (s_out, "RETRY_WAIT -> FAILED     attempt 2  jobctl  etl\n"));
     assert_non_null (strstr (s_out, "job-1: no retry: retry stopped by jobctl\n"));
     assert_int_equal (s_jobctl ("retry", "job-1", "--stop"), 1);
     assert_non_null (strstr (s_err, "jobctl: job-1 is FAILED: "));
