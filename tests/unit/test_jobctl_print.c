@@ -390,6 +390,12 @@ test_watch_retry_lines (void **state)
     assert_non_null (strstr (out, "Z (in 1m40s), class oom  cause: OutOfMemoryError\n"));
     assert_non_null (strstr (out, "2026-12-03T23:30:00.000Z  job-9      NO RETRY after attempt 3: "
                                   "3 of 3 attempts failed  retry\n"));
+    //  In a history, without the countdown: the wait may have been skipped since.
+    file = tmpfile ();
+    jobctl_print_history (file, &event, 1);
+    s_read_text (file, out, sizeof out);
+    assert_non_null (strstr (out, "RETRY_WAIT attempt 1  retry  due 2026-"));
+    assert_non_null (strstr (out, "Z, class oom  cause: OutOfMemoryError\n"));
     jobd_event_destroy (&final);
     jobd_event_destroy (&event);
 }

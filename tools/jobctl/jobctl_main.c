@@ -680,8 +680,7 @@ s_print_show (const s_options_t *options, const jobd_job_t *job, jobd_event_t **
     }
     jobctl_print_job (stdout, job);
     printf ("history:\n");
-    for (size_t index = 0; index < count; index++)
-        jobctl_print_transition (stdout, history[index]);
+    jobctl_print_history (stdout, history, count);
     jobctl_print_attempts (stdout, job, history, count, jobd_now_ms ());
     return EXIT_OK;
 }

@@ -228,21 +228,24 @@ jobctl_line_length (const char *text)
     return text ? (int)strcspn (text, "\r\n") : 0;
 }
 
-void
-jobctl_print_transition (FILE *out, const jobd_event_t *transition)
+//  One transition's line; live (just published): a retry's due time counts down from now.
+static void
+s_print_transition (FILE *out, const jobd_event_t *transition, bool live)
 {
     char when[40];
     jobctl_format_time_ms (transition->ts, when, sizeof when);
     //  A retry planned: when the next attempt starts, and the failure class that decided it.
     char retry[160] = "";
     if (transition->state == JOBD_STATE_RETRY_WAIT && transition->due > 0) {
-        char due[32], countdown[48];
-        snprintf (
-            retry, sizeof retry, "  due %s (%s)%s%.64s",
-            jobctl_format_time (transition->due, due, sizeof due),
-            jobctl_format_countdown (transition->due, jobd_now_ms (), countdown, sizeof countdown),
-            transition->failure_class ? ", class " : "",
-            transition->failure_class ? transition->failure_class : "");
+        char due[32], countdown[56] = "";
+        if (live)
+            snprintf (countdown, sizeof countdown, " (%s)",
+                      jobctl_format_countdown (transition->due, jobd_now_ms (), due, sizeof due));
+        //  (In a history, none: the wait may have been skipped, or be long done.)
+        snprintf (retry, sizeof retry, "  due %s%s%s%.64s",
+                  jobctl_format_time (transition->due, due, sizeof due), countdown,
+                  transition->failure_class ? ", class " : "",
+                  transition->failure_class ? transition->failure_class : "");
     }
     //  One line per transition: its one-line cause, else (from an older jobd) a multi-line error's
     //  first line; `jobctl show` prints the error whole.
@@ -257,6 +260,19 @@ jobctl_print_transition (FILE *out, const jobd_event_t *transition)
              transition->source ? transition->source : "", transition->name ? "  " : "",
              transition->name ? transition->name : "", retry, error ? label : "", error_length,
              error ? error : "", cut ? " [...]" : "");
+}
+
+void
+jobctl_print_transition (FILE *out, const jobd_event_t *transition)
+{
+    s_print_transition (out, transition, true);
+}
+
+void
+jobctl_print_history (FILE *out, jobd_event_t *const *history, size_t count)
+{
+    for (size_t index = 0; index < count; index++)
+        s_print_transition (out, history[index], false);
 }
 
 void

@@ -50,6 +50,10 @@ void jobctl_print_job (FILE *out, const jobd_job_t *job);
 //  planned (RETRY_WAIT) its due time and class, then the cause (else the error's first line).
 void jobctl_print_transition (FILE *out, const jobd_event_t *transition);
 
+//  Prints a job's history (count transitions), one line each as above, a retry's due time
+//  without its countdown (the attempts section says which retry is pending).
+void jobctl_print_history (FILE *out, jobd_event_t *const *history, size_t count);
+
 //  Prints one stale event as one line: the job, its state, how long it has been silent.
 void jobctl_print_stale (FILE *out, const jobd_event_t *stale);
 
