@@ -108,15 +108,25 @@ test_lifecycle_through_jobctl (void **state)
     assert_non_null (strstr (out, "last error:   demo: the job exited with code 1"));
     assert_non_null (strstr (out, "RUNNING    -> FAILED"));
 
-    //  retry: FAILED -> RETRY_WAIT -> QUEUED, attempt 2, and the demo runs it again.
+    //  retry: FAILED -> RETRY_WAIT -> QUEUED, attempt 2, and the demo runs it again. Without a
+    //  retry plugin a plain retry is a retry --now: the two transitions, printed.
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "retry", "job-2", NULL), 0);
+    assert_non_null (strstr (out, "#5   FAILED     -> RETRY_WAIT attempt 1  jobctl"));
+    assert_non_null (strstr (out, "#6   RETRY_WAIT -> QUEUED     attempt 2  jobctl"));
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "show", "job-2", "--json", NULL),
                       0);
     assert_non_null (strstr (out, "\"attempt\":2"));
     assert_non_null (strstr (out, "\"state\":\"RETRY_WAIT\""));
     //  Retrying a job that did not fail is refused with a reason.
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "retry", "job-1", NULL), 1);
-    assert_non_null (strstr (err, "jobctl: "));
+    assert_non_null (strstr (err, "jobctl: job-1 is SUCCEEDED: only a FAILED, LOST or RETRY_WAIT "
+                                  "job can be retried\n"));
+    assert_int_equal (
+        s_jobctl (out, sizeof out, err, sizeof err, "retry", "job-1", "--now", "--cancel", NULL),
+        2);
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "ls", "--now", NULL), 2);
+    assert_non_null (strstr (err, "--now is for retry only"));
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "retry", "job-77", NULL), 4);
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "show", "job-77", NULL), 4);
 
     //  cancel while it runs: the demo backend carries it out. The job is tracked and seen
@@ -133,6 +143,26 @@ test_lifecycle_through_jobctl (void **state)
 
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "stats", "--json", NULL), 0);
     assert_non_null (strstr (out, "\"CANCELLED\":1"));
+
+    //  cancel stops a pending retry: RETRY_WAIT -> CANCELLED, and then nothing retries it.
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "track", "demo-ext-4", "--kind",
+                                "demo", "--backend", "demo", NULL),
+                      0);
+    assert_string_equal (out, "job-4\n");
+    const char *states[] = {"RUNNING", "FAILED", "RETRY_WAIT"};
+    for (size_t index = 0; index < 3; index++)
+        assert_int_equal (
+            s_jobctl (out, sizeof out, err, sizeof err, "observe", "job-4", states[index], NULL),
+            0);
+    assert_int_equal (
+        s_jobctl (out, sizeof out, err, sizeof err, "ls", "--state", "RETRY_WAIT", NULL), 0);
+    assert_non_null (strstr (out, "job-4        RETRY_WAIT"));
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "cancel", "job-4", NULL), 0);
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "show", "job-4", NULL), 0);
+    assert_non_null (strstr (out, "state:        CANCELLED"));
+    assert_non_null (strstr (out, "RETRY_WAIT -> CANCELLED"));
+    assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "retry", "job-4", NULL), 1);
+    assert_non_null (strstr (err, "job-4 is CANCELLED: only a FAILED"));
 
     //  jobd down: ls and show read the store.
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);

@@ -47,6 +47,8 @@ typedef struct {
     uint64_t limit;
     long count;
     bool wait;           //  cancel --wait
+    bool now;            //  retry --now: the next attempt at once
+    bool stop;           //  retry --cancel (or --stop): its pending retry stopped
     const char *timeout; //  --timeout as given: ms for jobd, seconds for cancel --wait
 } s_options_t;
 
@@ -59,19 +61,28 @@ static const char *s_usage_text =
     "  track EXT --kind K --backend B [--name N] [--state S]\n"
     "                             follow a job that already runs at a backend\n"
     "  ls [--state S[,S]] [--kind K] [--name TEXT] [--limit N]\n"
-    "                             list jobs (reads the store when jobd is down)\n"
-    "  show ID                    a job and its whole history (store when jobd is down)\n"
+    "                             list jobs (reads the store when jobd is down); CAUSE\n"
+    "                             says when a RETRY_WAIT job's retry is due, and \"no\n"
+    "                             retry\" of a FAILED job no retry follows\n"
+    "  show ID                    a job, its whole history and every attempt (why it\n"
+    "                             ended, the retry planned after it, the next retry);\n"
+    "                             the store when jobd is down\n"
     "  cancel ID [--wait] [--timeout T]\n"
     "                             cancel a job (at its backend when it runs there); --wait\n"
     "                             waits until the backend confirms (CANCELLED) or refuses,\n"
     "                             the job ends otherwise, or T passes (default 2m)\n"
-    "  retry ID                   retry a FAILED job (attempt + 1)\n"
+    "  retry ID [--now | --cancel]\n"
+    "                             run a FAILED or LOST job again (attempt + 1): when the\n"
+    "                             retry plugin runs, after its policy's wait (jobctl show\n"
+    "                             says when), else at once; --now skips any wait (also a\n"
+    "                             RETRY_WAIT job's); --cancel (or --stop) stops a RETRY_WAIT\n"
+    "                             job's pending retry: it stays FAILED, for good\n"
     "  observe ID STATE [--error TEXT]\n"
     "                             report a state seen outside jobd (goes through the state "
     "machine)\n"
     "  watch [--state S[,S]] [--job ID] [--count N]\n"
     "                             print transitions as they are committed (and stale\n"
-    "                             jobs and refused kills, without --state)\n"
+    "                             jobs, refused kills and final failures, without --state)\n"
     "  plugins                    loaded plugins, their versions and status\n"
     "  stats                      jobs by state, and the broker's counters (jobs by state\n"
     "                             from the store when jobd is down)\n"
@@ -150,9 +161,11 @@ typedef struct {
 } s_request_t;
 
 //  Sends a request and handles the common failures. Returns an exit code; EXIT_OK with *reply
-//  filled (destroy it) when jobd said ok.
+//  filled (destroy it) when jobd said ok. A refusal is said on stderr, but one with ESTATE when
+//  quiet_estate: the caller says it better.
 static int
-s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *reply)
+s_call_ex (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *reply,
+           bool quiet_estate)
 {
     char reason[512];
     msgpack_unpacked_init (reply);
@@ -169,44 +182,75 @@ s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *
     if (!jobctl_reply_ok (&reply->data, reason, sizeof reason)) {
         jobd_reply_t read;
         jobd_reply_read (&reply->data, &read, NULL, 0);
+        if (quiet_estate && read.rc == JOBD_ESTATE)
+            return EXIT_FAILED;
         return s_fail (read.rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "%s", reason);
     }
     return EXIT_OK;
 }
 
-//  Sends one event built by the caller; prints the job id (or the reply as JSON).
 static int
-s_send_event (const s_options_t *options, jobd_event_t *event, bool print_job)
+s_call (const s_options_t *options, msgpack_sbuffer *request, msgpack_unpacked *reply)
+{
+    return s_call_ex (options, request, reply, false);
+}
+
+//  Sends one event built by the caller. Returns an exit code (a refusal said on stderr, but
+//  ESTATE when quiet_estate), and reads the reply into *read: with EXIT_OK its job and outcome,
+//  with a refusal its rc and reason. With --json, *json_p is the reply as JSON (fresh) when
+//  there was one.
+static int
+s_event_call (const s_options_t *options, jobd_event_t *event, bool quiet_estate,
+              jobd_reply_t *read, json_t **json_p)
 {
     jobd_event_set (&event->source, "jobctl");
     event->reply = true;
     uint8_t *data = NULL;
     size_t size = 0;
     char reason[512];
+    memset (read, 0, sizeof *read);
+    *json_p = NULL;
     if (jobd_event_encode (event, &data, &size, reason, sizeof reason))
         return s_fail (EXIT_USAGE, "%s", reason);
     msgpack_sbuffer request = {.data = (char *)data, .size = size, .alloc = size};
     msgpack_unpacked reply;
-    int code = s_call (options, &request, &reply);
+    int code = s_call_ex (options, &request, &reply, quiet_estate);
     free (data);
-    if (code == EXIT_OK) {
-        jobd_reply_t read;
-        jobd_reply_read (&reply.data, &read, NULL, 0);
-        const char *job = read.job, *outcome = read.outcome;
-        if (options->json) {
-            json_t *json = jobctl_json_from_msgpack (&reply.data);
-            if (jobctl_print_json (stdout, json))
-                code = EXIT_FAILED;
-            json_decref (json);
-        } else if (print_job)
-            printf ("%s\n", job);
-        else if (strcmp (outcome, "changed") && strcmp (outcome, "forwarded"))
-            printf ("%s: nothing to do (%s)\n", job, outcome);
-        else
-            printf ("%s: %s\n", job,
-                    strcmp (outcome, "forwarded") ? "done" : "cancel sent to its backend");
-    }
+    jobd_reply_read (&reply.data, read, NULL, 0);
+    if (code == EXIT_OK && options->json)
+        *json_p = jobctl_json_from_msgpack (&reply.data);
     msgpack_unpacked_destroy (&reply);
+    return code;
+}
+
+//  Prints json (consumed) for --json. Returns an exit code.
+static int
+s_print_json_reply (json_t *json)
+{
+    int code = jobctl_print_json (stdout, json) ? EXIT_FAILED : EXIT_OK;
+    json_decref (json);
+    return code;
+}
+
+//  Sends one event built by the caller; prints the job id (or the reply as JSON).
+static int
+s_send_event (const s_options_t *options, jobd_event_t *event, bool print_job)
+{
+    jobd_reply_t read;
+    json_t *json;
+    int code = s_event_call (options, event, false, &read, &json);
+    if (code != EXIT_OK)
+        return code;
+    const char *job = read.job, *outcome = read.outcome;
+    if (options->json)
+        code = s_print_json_reply (json);
+    else if (print_job)
+        printf ("%s\n", job);
+    else if (strcmp (outcome, "changed") && strcmp (outcome, "forwarded"))
+        printf ("%s: nothing to do (%s)\n", job, outcome);
+    else
+        printf ("%s: %s\n", job,
+                strcmp (outcome, "forwarded") ? "done" : "cancel sent to its backend");
     return code;
 }
 
@@ -636,8 +680,8 @@ s_print_show (const s_options_t *options, const jobd_job_t *job, jobd_event_t **
     }
     jobctl_print_job (stdout, job);
     printf ("history:\n");
-    for (size_t index = 0; index < count; index++)
-        jobctl_print_transition (stdout, history[index]);
+    jobctl_print_history (stdout, history, count);
+    jobctl_print_attempts (stdout, job, history, count, jobd_now_ms ());
     return EXIT_OK;
 }
 
@@ -669,41 +713,109 @@ s_show_from_store (const s_options_t *options, const char *id)
     return code;
 }
 
+//  Asks jobd for a job and its history. Returns an exit code; with EXIT_OK, *job_p (fresh) and
+//  *history_p (fresh, *count_p transitions: jobd_store_history_free) are filled, and *skipped_p
+//  says how many earlier transitions jobd left out.
+static int
+s_show_fetch (const s_options_t *options, const char *id, jobd_job_t **job_p,
+              jobd_event_t ***history_p, size_t *count_p, uint64_t *skipped_p)
+{
+    s_request_t request;
+    s_query_pack (&request, (jobd_request_t){.q = "show", .job = id});
+    msgpack_unpacked reply;
+    int code = s_call (options, &request.buffer, &reply);
+    msgpack_sbuffer_destroy (&request.buffer);
+    char reason[256];
+    const msgpack_object *history = NULL;
+    if (code == EXIT_OK &&
+        jobd_answer_read_show (&reply.data, job_p, &history, skipped_p, reason, sizeof reason))
+        code = s_fail (EXIT_FAILED, "malformed reply: %s", reason);
+    if (code == EXIT_OK) {
+        size_t count = history->via.array.size;
+        jobd_event_t **events = (jobd_event_t **)calloc (count + 1, sizeof (jobd_event_t *));
+        size_t decoded = 0;
+        for (size_t index = 0; events && index < count; index++)
+            if (jobd_event_from_object (&history->via.array.ptr[index], &events[decoded], reason,
+                                        sizeof reason) == 0)
+                decoded++;
+            else
+                fprintf (stderr, "jobctl: skipping history entry %zu: %s\n", index + 1, reason);
+        *history_p = events;
+        *count_p = decoded;
+        if (!events)
+            code = s_fail (EXIT_FAILED, "out of memory");
+    }
+    msgpack_unpacked_destroy (&reply);
+    return code;
+}
+
+//  retry: asks for the job's next attempt (plain: by the retry plugin's policy when it runs;
+//  --now: at once; --cancel: stops its pending retry), then says what came of it from the job's
+//  history: the transitions since the last one seen before asking.
+static int
+s_cmd_retry (const s_options_t *options, int argc, char **argv)
+{
+    if (argc != 1 || (options->now && options->stop))
+        return s_fail (EXIT_USAGE, "usage: jobctl retry ID [--now | --cancel]");
+    const char *id = argv[0];
+    jobd_job_t *job = NULL;
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    uint64_t skipped = 0;
+    int code = s_show_fetch (options, id, &job, &history, &count, &skipped);
+    uint64_t before = job ? job->last_seq : 0;
+    jobd_job_destroy (&job);
+    jobd_store_history_free (&history, count);
+    if (code != EXIT_OK)
+        return code;
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_RETRY);
+    jobd_event_set (&event->job, id);
+    event->now = options->now;
+    event->stop = options->stop;
+    jobd_reply_t read;
+    json_t *json;
+    code = s_event_call (options, event, true, &read, &json);
+    jobd_event_destroy (&event);
+    if (code == EXIT_OK && options->json)
+        return s_print_json_reply (json);
+    bool refused = code == EXIT_FAILED && read.rc == JOBD_ESTATE;
+    if (code != EXIT_OK && !refused)
+        return code;
+    //  Read back: the transitions it made, or the state that refused it.
+    count = 0;
+    int read_back = s_show_fetch (options, id, &job, &history, &count, &skipped);
+    if (refused && read_back == EXIT_OK)
+        jobctl_print_retry_refused (stderr, job, read.reason, options->stop, jobd_now_ms ());
+    else if (refused)
+        s_fail (EXIT_FAILED, "%s: %s", id, read.reason);
+    else {
+        jobctl_print_retry_outcome (stdout, read.job[0] ? read.job : id, read.outcome, history,
+                                    read_back == EXIT_OK ? count : 0, before);
+        if (options->stop && job && job->retry_final)
+            printf ("%s: no retry: %s\n", id, job->retry_final);
+    }
+    jobd_job_destroy (&job);
+    jobd_store_history_free (&history, count);
+    return code;
+}
+
 static int
 s_cmd_show (const s_options_t *options, int argc, char **argv)
 {
     if (argc != 1)
         return s_fail (EXIT_USAGE, "usage: jobctl show ID");
-    s_request_t request;
-    s_query_pack (&request, (jobd_request_t){.q = "show", .job = argv[0]});
-    msgpack_unpacked reply;
-    int code = s_call (options, &request.buffer, &reply);
-    msgpack_sbuffer_destroy (&request.buffer);
+    jobd_job_t *job = NULL;
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    uint64_t skipped = 0;
+    int code = s_show_fetch (options, argv[0], &job, &history, &count, &skipped);
     if (code == EXIT_OK) {
-        jobd_job_t *job = NULL;
-        char reason[256];
-        const msgpack_object *history = NULL;
-        uint64_t skipped = 0;
-        if (jobd_answer_read_show (&reply.data, &job, &history, &skipped, reason, sizeof reason))
-            code = s_fail (EXIT_FAILED, "malformed reply: %s", reason);
-        else {
-            if (skipped)
-                fprintf (stderr, "jobctl: %" PRIu64 " earlier transitions not shown\n", skipped);
-            size_t count = history->via.array.size;
-            jobd_event_t **events = (jobd_event_t **)calloc (count + 1, sizeof (jobd_event_t *));
-            size_t decoded = 0;
-            for (size_t index = 0; index < count; index++)
-                if (jobd_event_from_object (&history->via.array.ptr[index], &events[decoded],
-                                            reason, sizeof reason) == 0)
-                    decoded++;
-                else
-                    fprintf (stderr, "jobctl: skipping history entry %zu: %s\n", index + 1, reason);
-            code = s_print_show (options, job, events, decoded);
-            jobd_store_history_free (&events, decoded);
-        }
-        jobd_job_destroy (&job);
+        if (skipped)
+            fprintf (stderr, "jobctl: %" PRIu64 " earlier transitions not shown\n", skipped);
+        code = s_print_show (options, job, history, count);
     }
-    msgpack_unpacked_destroy (&reply);
+    jobd_job_destroy (&job);
+    jobd_store_history_free (&history, count);
     if (code == EXIT_UNREACHABLE)
         return s_show_from_store (options, argv[0]);
     return code;
@@ -866,6 +978,7 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
     if (!options->state) {
         zsock_set_subscribe (sub, "stale.");
         zsock_set_subscribe (sub, "cancel.failed.");
+        zsock_set_subscribe (sub, "retry.final.");
     }
     zsock_set_subscribe (sub, JOBD_WELCOME_TOPIC);
     long seen = 0;
@@ -908,6 +1021,8 @@ s_cmd_watch (const s_options_t *options, int argc, char **argv)
                     jobctl_print_stale (stdout, event);
                 else if (event->type == JOBD_EVENT_CANCEL_FAILED)
                     jobctl_print_cancel_failed (stdout, event);
+                else if (event->type == JOBD_EVENT_RETRY_PLAN)
+                    jobctl_print_retry_final (stdout, event);
                 else
                     jobctl_print_transition (stdout, event);
                 if (fflush (stdout) || ferror (stdout))
@@ -941,6 +1056,8 @@ s_cmd_keygen (int argc, char **argv)
 static int
 s_command (const s_options_t *options, const char *command, int rest, char **args)
 {
+    if ((options->now || options->stop) && strcmp (command, "retry") != 0)
+        return s_fail (EXIT_USAGE, "--%s is for retry only", options->now ? "now" : "cancel");
     if (strcmp (command, "submit") == 0)
         return s_cmd_submit (options, rest, args);
     if (strcmp (command, "track") == 0)
@@ -954,7 +1071,7 @@ s_command (const s_options_t *options, const char *command, int rest, char **arg
     if (options->wait)
         return s_fail (EXIT_USAGE, "--wait is for cancel only");
     if (strcmp (command, "retry") == 0)
-        return s_cmd_job_command (options, rest, args, JOBD_EVENT_RETRY);
+        return s_cmd_retry (options, rest, args);
     if (strcmp (command, "observe") == 0)
         return s_cmd_observe (options, rest, args);
     if (strcmp (command, "watch") == 0)
@@ -986,7 +1103,9 @@ main (int argc, char *argv[])
         O_COUNT,
         O_CURVE_KEY,
         O_SERVER_KEY,
-        O_WAIT
+        O_WAIT,
+        O_NOW,
+        O_STOP
     };
     static const struct option long_options[] = {
         {"run-dir", required_argument, NULL, O_RUN_DIR},
@@ -1006,6 +1125,9 @@ main (int argc, char *argv[])
         {"curve-key", required_argument, NULL, O_CURVE_KEY},
         {"server-key", required_argument, NULL, O_SERVER_KEY},
         {"wait", no_argument, NULL, O_WAIT},
+        {"now", no_argument, NULL, O_NOW},
+        {"cancel", no_argument, NULL, O_STOP},
+        {"stop", no_argument, NULL, O_STOP},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -1064,6 +1186,12 @@ main (int argc, char *argv[])
                 break;
             case O_WAIT:
                 options.wait = true;
+                break;
+            case O_NOW:
+                options.now = true;
+                break;
+            case O_STOP:
+                options.stop = true;
                 break;
             case O_TIMEOUT: {
                 int64_t ms = s_duration_ms (optarg);

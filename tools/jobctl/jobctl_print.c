@@ -1,5 +1,6 @@
 //  jobctl's output: human tables and lines by default, JSON for scripts.
 #include "jobctl_print.h"
+#include "jobd_error.h"
 #include "jobd_json.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -39,52 +40,123 @@ jobctl_format_time (int64_t ms, char *buffer, size_t size)
     time_t seconds = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r (&seconds, &tm);
-    strftime (buffer, size, "%Y-%m-%d %H:%M:%S", &tm);
+    strftime (buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buffer;
+}
+
+const char *
+jobctl_format_time_ms (int64_t ms, char *buffer, size_t size)
+{
+    char seconds[32];
+    jobctl_format_time (ms, seconds, sizeof seconds);
+    size_t length = strlen (seconds);
+    if (ms <= 0 || length < 2)
+        snprintf (buffer, size, "%s", seconds);
+    else //  the same text, its 'Z' after the milliseconds
+        snprintf (buffer, size, "%.*s.%03dZ", (int)(length - 1), seconds, (int)(ms % 1000));
+    return buffer;
+}
+
+//  A span of time in its largest unit ("45s", "12m", "3h", "2d"); precise adds the next unit
+//  when it is not 0 ("1m40s", "2h5m", "3d4h").
+static const char *
+s_format_span (int64_t span, bool precise, char *buffer, size_t size)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+    size_t index = 0;
+    while (index < 3 && span < units[index].ms)
+        index++;
+    long long whole = (long long)(span / units[index].ms);
+    long long next = index < 3 ? (long long)(span % units[index].ms / units[index + 1].ms) : 0;
+    if (precise && next)
+        snprintf (buffer, size, "%lld%s%lld%s", whole, units[index].unit, next,
+                  units[index + 1].unit);
+    else
+        snprintf (buffer, size, "%lld%s", whole, units[index].unit);
+    return buffer;
+}
+
+const char *
+jobctl_format_span (int64_t span, char *buffer, size_t size)
+{
+    return s_format_span (span > 0 ? span : 0, true, buffer, size);
 }
 
 const char *
 jobctl_format_age (int64_t ms, int64_t now, char *buffer, size_t size)
 {
-    int64_t age = now - ms;
     if (ms <= 0)
         snprintf (buffer, size, "-");
-    else if (age < 0)
+    else if (now < ms)
         snprintf (buffer, size, "0s"); //  a clock a little ahead of ours
-    else if (age < 60000)
-        snprintf (buffer, size, "%llds", (long long)(age / 1000));
-    else if (age < 3600000)
-        snprintf (buffer, size, "%lldm", (long long)(age / 60000));
-    else if (age < 86400000)
-        snprintf (buffer, size, "%lldh", (long long)(age / 3600000));
     else
-        snprintf (buffer, size, "%lldd", (long long)(age / 86400000));
+        s_format_span (now - ms, false, buffer, size);
+    return buffer;
+}
+
+const char *
+jobctl_format_countdown (int64_t ms, int64_t now, char *buffer, size_t size)
+{
+    char span[32];
+    if (ms - now >= 1000)
+        snprintf (buffer, size, "in %s", s_format_span (ms - now, true, span, sizeof span));
+    else if (now - ms >= 1000)
+        snprintf (buffer, size, "%s ago", s_format_span (now - ms, true, span, sizeof span));
+    else
+        snprintf (buffer, size, "now");
     return buffer;
 }
 
 void
 jobctl_print_job_header (FILE *out)
 {
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-19s %-5s %-5s %-16s %s\n", "ID", "STATE", "KIND",
-             "BACKEND", "TRY", "UPDATED (UTC)", "FRESH", "STALE", "NAME", "CAUSE");
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-20s %-5s %-5s %-16s %s\n", "ID", "STATE", "KIND",
+             "BACKEND", "TRY", "UPDATED", "FRESH", "STALE", "NAME", "CAUSE");
 }
 
-void
-jobctl_print_job_row (FILE *out, const jobd_job_t *job)
+//  The CAUSE column: why the job is in its state, while that explains it (a job retried and
+//  running again keeps its last failure's cause for show, not for ls). A RETRY_WAIT job leads
+//  with its countdown and class, a FAILED job no retry follows with "no retry". NULL: nothing.
+static const char *
+s_row_cause (const jobd_job_t *job, int64_t now, char *buffer, size_t size)
 {
-    char updated[32], fresh[16];
-    //  FRESH: how long ago its source last confirmed its state; STALE: past its deadline. The
-    //  cause last (a name of any length only pushes it right), while it explains the state: a
-    //  job retried and running again keeps its last failure's cause for show, not for ls.
     jobd_state_t state = job->state;
     bool explains = state == JOBD_STATE_FAILED || state == JOBD_STATE_CANCELLED ||
                     state == JOBD_STATE_RETRY_WAIT || state == JOBD_STATE_UNKNOWN ||
                     state == JOBD_STATE_LOST;
     const char *cause = explains ? job->cause : NULL;
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-19s %-5s %-5s %-*s%s%s\n", job->id,
-             jobd_state_name (state), job->kind, job->backend ? job->backend : "-", job->attempt,
-             jobctl_format_time (job->updated_at, updated, sizeof updated),
-             jobctl_format_age (job->confirmed_at, jobd_now_ms (), fresh, sizeof fresh),
+    char lead[96] = "";
+    if (state == JOBD_STATE_RETRY_WAIT && job->retry_at > 0) {
+        char countdown[48];
+        jobctl_format_countdown (job->retry_at, now, countdown, sizeof countdown);
+        snprintf (lead, sizeof lead, "retry %s%s%s%.32s%s", //  "retry in 1m40s (oom)"
+                  job->retry_at > now ? "" : "due ", countdown, job->retry_class ? " (" : "",
+                  job->retry_class ? job->retry_class : "", job->retry_class ? ")" : "");
+    } else if (state == JOBD_STATE_FAILED && job->retry_final) {
+        snprintf (lead, sizeof lead, "no retry");
+        cause = cause ? cause : job->retry_final;
+    }
+    if (!*lead)
+        return cause;
+    snprintf (buffer, size, "%s%s%s", lead, cause ? ": " : "", cause ? cause : "");
+    return buffer;
+}
+
+void
+jobctl_print_job_row (FILE *out, const jobd_job_t *job)
+{
+    char updated[32], fresh[16], text[JOBD_CAUSE_MAX + 128];
+    int64_t now = jobd_now_ms ();
+    //  FRESH: how long ago its source last confirmed its state; STALE: past its deadline. The
+    //  cause last: a name of any length only pushes it right.
+    const char *cause = s_row_cause (job, now, text, sizeof text);
+    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-20s %-5s %-5s %-*s%s%s\n", job->id,
+             jobd_state_name (job->state), job->kind, job->backend ? job->backend : "-",
+             job->attempt, jobctl_format_time (job->updated_at, updated, sizeof updated),
+             jobctl_format_age (job->confirmed_at, now, fresh, sizeof fresh),
              job->stale ? "stale" : "-", cause ? 16 : 0, job->name ? job->name : "",
              cause ? " " : "", cause ? cause : "");
 }
@@ -134,52 +206,151 @@ jobctl_print_job (FILE *out, const jobd_job_t *job)
     if (job->conflict)
         fprintf (out, "conflict:     %s: %s\n",
                  jobctl_format_time (job->conflict_at, when, sizeof when), job->conflict);
+    //  Retries: the pending one (the plan's due time, class and policy), or why none follows.
+    char countdown[48];
+    bool pending = job->state == JOBD_STATE_RETRY_WAIT && job->retry_at > 0;
+    if (pending)
+        fprintf (
+            out, "next retry:   attempt %u at %s, %s\n", job->attempt + 1,
+            jobctl_format_time (job->retry_at, when, sizeof when),
+            jobctl_format_countdown (job->retry_at, jobd_now_ms (), countdown, sizeof countdown));
+    if (job->retry_class || job->retry_policy)
+        fprintf (out, "%s class %s, policy %s\n", pending ? "retry by:    " : "last retry:  ",
+                 job->retry_class ? job->retry_class : "-",
+                 job->retry_policy ? job->retry_policy : "-");
+    if (job->retry_final)
+        fprintf (out, "no retry:     %s\n", job->retry_final);
+}
+
+int
+jobctl_line_length (const char *text)
+{
+    return text ? (int)strcspn (text, "\r\n") : 0;
+}
+
+//  One transition's line; live (just published): a retry's due time counts down from now.
+static void
+s_print_transition (FILE *out, const jobd_event_t *transition, bool live)
+{
+    char when[40];
+    jobctl_format_time_ms (transition->ts, when, sizeof when);
+    //  A retry planned: when the next attempt starts, and the failure class that decided it.
+    char retry[160] = "";
+    if (transition->state == JOBD_STATE_RETRY_WAIT && transition->due > 0) {
+        char due[32], countdown[56] = "";
+        if (live)
+            snprintf (countdown, sizeof countdown, " (%s)",
+                      jobctl_format_countdown (transition->due, jobd_now_ms (), due, sizeof due));
+        //  (In a history, none: the wait may have been skipped, or be long done.)
+        snprintf (retry, sizeof retry, "  due %s%s%s%.64s",
+                  jobctl_format_time (transition->due, due, sizeof due), countdown,
+                  transition->failure_class ? ", class " : "",
+                  transition->failure_class ? transition->failure_class : "");
+    }
+    //  One line per transition: its one-line cause, else (from an older jobd) a multi-line error's
+    //  first line; `jobctl show` prints the error whole.
+    const char *error = transition->cause ? transition->cause : transition->error;
+    const char *label = transition->cause ? "  cause: " : "  error: ";
+    int error_length = jobctl_line_length (error);
+    bool cut = error && error[error_length] != 0;
+    fprintf (out, "%s  %-10s #%-3" PRIu64 " %-10s -> %-10s attempt %u  %s%s%s%s%s%.*s%s\n", when,
+             transition->job, transition->seq,
+             transition->from ? jobd_state_name (transition->from) : "(new)",
+             jobd_state_name (transition->state), transition->attempt,
+             transition->source ? transition->source : "", transition->name ? "  " : "",
+             transition->name ? transition->name : "", retry, error ? label : "", error_length,
+             error ? error : "", cut ? " [...]" : "");
 }
 
 void
 jobctl_print_transition (FILE *out, const jobd_event_t *transition)
 {
-    char when[32];
-    jobctl_format_time (transition->ts, when, sizeof when);
-    //  One line per transition: its one-line cause, else (from an older jobd) a multi-line error's
-    //  first line; `jobctl show` prints the error whole.
-    const char *error = transition->cause ? transition->cause : transition->error;
-    const char *label = transition->cause ? "  cause: " : "  error: ";
-    int error_length = error ? (int)strcspn (error, "\r\n") : 0;
-    bool cut = error && error[error_length] != 0;
-    fprintf (out, "%s.%03d  %-10s #%-3" PRIu64 " %-10s -> %-10s attempt %u  %s%s%s%s%.*s%s\n", when,
-             (int)(transition->ts % 1000), transition->job, transition->seq,
-             transition->from ? jobd_state_name (transition->from) : "(new)",
-             jobd_state_name (transition->state), transition->attempt,
-             transition->source ? transition->source : "", transition->name ? "  " : "",
-             transition->name ? transition->name : "", error ? label : "", error_length,
-             error ? error : "", cut ? " [...]" : "");
+    s_print_transition (out, transition, true);
+}
+
+void
+jobctl_print_history (FILE *out, jobd_event_t *const *history, size_t count)
+{
+    for (size_t index = 0; index < count; index++)
+        s_print_transition (out, history[index], false);
 }
 
 void
 jobctl_print_stale (FILE *out, const jobd_event_t *stale)
 {
-    char when[32], heard[32];
-    jobctl_format_time (stale->ts, when, sizeof when);
+    char when[40], heard[32];
+    jobctl_format_time_ms (stale->ts, when, sizeof when);
     jobctl_format_time (stale->last_seen, heard, sizeof heard);
     int64_t silent = stale->ts - stale->last_seen;
-    fprintf (out,
-             "%s.%03d  %-10s STALE: still %s, silent for %lld.%01lld s (last heard %s)  %s%s%s\n",
-             when, (int)(stale->ts % 1000), stale->job, jobd_state_name (stale->state),
-             (long long)(silent / 1000), (long long)(silent % 1000 / 100), heard,
-             stale->source ? stale->source : "", stale->error ? "  " : "",
-             stale->error ? stale->error : "");
+    fprintf (out, "%s  %-10s STALE: still %s, silent for %lld.%01lld s (last heard %s)  %s%s%s\n",
+             when, stale->job, jobd_state_name (stale->state), (long long)(silent / 1000),
+             (long long)(silent % 1000 / 100), heard, stale->source ? stale->source : "",
+             stale->error ? "  " : "", stale->error ? stale->error : "");
 }
 
 void
 jobctl_print_cancel_failed (FILE *out, const jobd_event_t *failed)
 {
-    char when[32];
-    jobctl_format_time (failed->ts, when, sizeof when);
-    fprintf (out, "%s.%03d  %-10s CANCEL %s at backend %s: %s  %s\n", when,
-             (int)(failed->ts % 1000), failed->job, failed->status,
+    char when[40];
+    jobctl_format_time_ms (failed->ts, when, sizeof when);
+    fprintf (out, "%s  %-10s CANCEL %s at backend %s: %s  %s\n", when, failed->job, failed->status,
              failed->backend ? failed->backend : "?", failed->error ? failed->error : "",
              failed->source ? failed->source : "");
+}
+
+void
+jobctl_print_retry_final (FILE *out, const jobd_event_t *final)
+{
+    char when[40];
+    jobctl_format_time_ms (final->ts, when, sizeof when);
+    fprintf (out, "%s  %-10s NO RETRY after attempt %u: %s%s%s  %s\n", when, final->job,
+             final->attempt, final->error ? final->error : "",
+             final->failure_class ? "  class " : "",
+             final->failure_class ? final->failure_class : "", final->source ? final->source : "");
+}
+
+void
+jobctl_print_retry_outcome (FILE *out, const char *job, const char *outcome,
+                            jobd_event_t *const *history, size_t count, uint64_t after_seq)
+{
+    if (strcmp (outcome, "forwarded") == 0) {
+        fprintf (out, "%s: retry asked of the retry plugin; `jobctl show %s` shows when\n", job,
+                 job);
+        return;
+    }
+    if (strcmp (outcome, "changed")) {
+        fprintf (out, "%s: nothing to do (%s)\n", job, outcome);
+        return;
+    }
+    size_t printed = 0;
+    for (size_t index = 0; index < count; index++)
+        if (history[index]->seq > after_seq) {
+            jobctl_print_transition (out, history[index]);
+            printed++;
+        }
+    if (!printed) //  the history could not be read back: the retry is done all the same
+        fprintf (out, "%s: done\n", job);
+}
+
+void
+jobctl_print_retry_refused (FILE *out, const jobd_job_t *job, const char *reason, bool stop,
+                            int64_t now)
+{
+    jobd_state_t state = job->state;
+    //  jobd's own reason when it gives one (an older jobd says only what ESTATE means).
+    const char *why = reason && *reason && strcmp (reason, jobd_strerror (JOBD_ESTATE)) ? reason
+                      : stop ? "only a RETRY_WAIT job has a pending retry to cancel"
+                      : state == JOBD_STATE_RETRY_WAIT
+                          ? "it waits for its next attempt: retry --now starts it at once, "
+                            "retry --cancel stops it"
+                          : "only a FAILED, LOST or RETRY_WAIT job can be retried";
+    fprintf (out, "jobctl: %s is %s: %s\n", job->id, jobd_state_name (state), why);
+    if (state == JOBD_STATE_RETRY_WAIT && job->retry_at > 0) {
+        char when[32], countdown[48];
+        fprintf (out, "jobctl: %s: next attempt %u at %s, %s\n", job->id, job->attempt + 1,
+                 jobctl_format_time (job->retry_at, when, sizeof when),
+                 jobctl_format_countdown (job->retry_at, now, countdown, sizeof countdown));
+    }
 }
 
 //  Through msgpack, so that JSON output always matches the wire format field for field.

@@ -18,28 +18,70 @@ json_t *jobctl_json_from_msgpack (const msgpack_object *obj);
 //  bytes (a full disk, a closed pipe). jobctl never prints nothing and exits 0.
 int jobctl_print_json (FILE *out, const json_t *value);
 
-//  Formats ms since the epoch as "YYYY-MM-DD HH:MM:SS" UTC into buffer ("-" for 0).
+//  jobctl's one time format, ISO 8601 UTC. Formats ms since the epoch as
+//  "2026-12-03T23:41:07Z" into buffer ("-" for 0); returns buffer.
 const char *jobctl_format_time (int64_t ms, char *buffer, size_t size);
 
-//  Writes how long ago ms was, seen at now ("45s", "12m", "3h", "2d"; "-" when ms is 0) into
-//  buffer; returns buffer.
+//  The same with milliseconds, "2026-12-03T23:41:07.123Z", for lines of events (watch, history).
+const char *jobctl_format_time_ms (int64_t ms, char *buffer, size_t size);
+
+//  Writes how long ago ms was, seen at now, in one unit for table columns ("45s", "12m", "3h",
+//  "2d"; "-" when ms is 0) into buffer; returns buffer.
 const char *jobctl_format_age (int64_t ms, int64_t now, char *buffer, size_t size);
+
+//  Writes a span of time in two units ("45s", "1m40s", "2h5m", "3d") into buffer; returns it.
+const char *jobctl_format_span (int64_t span, char *buffer, size_t size);
+
+//  Writes how far ms is from now, in two units: "in 1m40s" (ahead), "3h5m ago" (past), "now"
+//  (within a second) into buffer; returns buffer.
+const char *jobctl_format_countdown (int64_t ms, int64_t now, char *buffer, size_t size);
+
+//  The length of text's first line (0 for NULL).
+int jobctl_line_length (const char *text);
 
 //  Prints the header of the job table, and one row per job.
 void jobctl_print_job_header (FILE *out);
 void jobctl_print_job_row (FILE *out, const jobd_job_t *job);
 
-//  Prints a job record as "key: value" lines.
+//  Prints a job record as "key: value" lines (with its pending retry, or why none follows).
 void jobctl_print_job (FILE *out, const jobd_job_t *job);
 
-//  Prints one transition as one line: time, job, from -> to, attempt, source, error.
+//  Prints one transition as one line: time, job, from -> to, attempt, source, and for a retry
+//  planned (RETRY_WAIT) its due time and class, then the cause (else the error's first line).
 void jobctl_print_transition (FILE *out, const jobd_event_t *transition);
+
+//  Prints a job's history (count transitions), one line each as above, a retry's due time
+//  without its countdown (the attempts section says which retry is pending).
+void jobctl_print_history (FILE *out, jobd_event_t *const *history, size_t count);
 
 //  Prints one stale event as one line: the job, its state, how long it has been silent.
 void jobctl_print_stale (FILE *out, const jobd_event_t *stale);
 
 //  Prints one cancel.failed event as one line: the job, the status, the backend, the reason.
 void jobctl_print_cancel_failed (FILE *out, const jobd_event_t *failed);
+
+//  Prints one retry.plan FAILED event (topic retry.final.<id>) as one line: the job failed for
+//  good, and why.
+void jobctl_print_retry_final (FILE *out, const jobd_event_t *final);
+
+//  Prints the attempts section of show: one block per attempt in history (count transitions in
+//  seq order), with its start and end, end state and cause, the retry planned after it (class,
+//  policy, change, due time) and, for the job's current attempt, its next retry (seen at now)
+//  or why none follows (the record's retry_final).
+void jobctl_print_attempts (FILE *out, const jobd_job_t *job, jobd_event_t *const *history,
+                            size_t count, int64_t now);
+
+//  Prints what a retry came to: outcome "forwarded" (the retry plugin plans the next attempt),
+//  "changed" (the transitions of history after after_seq: the retry's, and any since), or
+//  another outcome (nothing to do).
+void jobctl_print_retry_outcome (FILE *out, const char *job, const char *outcome,
+                                 jobd_event_t *const *history, size_t count, uint64_t after_seq);
+
+//  Prints why jobd refused a retry (ESTATE) of job, as it is now: its state and reason (jobd's,
+//  else what a retry, or with stop a retry --cancel, takes) and, while it waits, its next
+//  attempt's time (seen at now).
+void jobctl_print_retry_refused (FILE *out, const jobd_job_t *job, const char *reason, bool stop,
+                                 int64_t now);
 
 //  Returns the job record as a fresh JSON object.
 json_t *jobctl_json_from_job (const jobd_job_t *job);
