@@ -407,6 +407,7 @@ typedef struct {
     sim_fault_mode_t mode;
     int backend; //  -1: any (then prefix decides)
     char prefix[128];
+    char method[16]; //  "": any
     int status;
     int64_t delay_ms;
     int count; //  -1: until cleared
@@ -422,8 +423,8 @@ int sim_fault_add (sim_fault_t *self, const json_t *spec, char *err, size_t errl
 //  Removes one rule (id > 0) or all (id 0). Returns how many were removed.
 int sim_fault_clear (sim_fault_t *self, int id);
 //  Finds the first rule for this request, uses one of its count, and copies it to rule.
-bool sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *path,
-                      sim_fault_rule_t *rule);
+bool sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *method,
+                      const char *path, sim_fault_rule_t *rule);
 //  Returns a fresh JSON array of the active rules.
 json_t *sim_fault_json (sim_fault_t *self);
 

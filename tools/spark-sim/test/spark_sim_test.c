@@ -474,6 +474,17 @@ s_test_memory (void)
            "bad min_memory: %ld %s", r.status, r.body);
     s_free (&r);
 
+    //  A fault scoped to a method: Livy's create, not its list on the same path.
+    json_decref (s_json ("POST", "/sim/fault",
+                         "{\"backend\":\"livy\",\"method\":\"POST\",\"mode\":\"http5xx\","
+                         "\"count\":1}",
+                         NULL));
+    r = s_http ("GET", "/batches", NULL);
+    CHECK (r.status == 200, "a GET under a POST fault: %ld", r.status);
+    s_free (&r);
+    r = s_http ("POST", "/batches", "{\"file\":\"x.jar\"}");
+    CHECK (r.status == 503, "a POST under a POST fault: %ld", r.status);
+    s_free (&r);
     json_t *stats = s_json ("GET", "/sim/stats", NULL, NULL);
     json_t *creates = json_object_get (stats, "creates");
     const char *tags[] = {"jobd-job-1",   "jobd-job-1-2",     "jobd-job-2",
