@@ -167,8 +167,8 @@ s_case_start (s_case_t *self, const char *name, const s_backend_t *backend)
     s_start (&self->harness, "200ms");
     s_subscribe (self);
     s_submit (&self->harness, backend, self->id, sizeof self->id);
-    assert_true (harness_wait_job_attempt (self->sub, self->seen, self->id, JOBD_STATE_FAILED, 1,
-                                           10000));
+    assert_true (
+        harness_wait_job_attempt (self->sub, self->seen, self->id, JOBD_STATE_FAILED, 1, 10000));
     //  The creates' keys: standalone spark.jobd.tag, Livy the batch name (the tag, no name).
     snprintf (self->tags[0], sizeof self->tags[0], "jobd-%s", self->id);
     snprintf (self->tags[1], sizeof self->tags[1], "jobd-%s-2", self->id);
@@ -196,8 +196,8 @@ s_case_retry (s_case_t *self, int delay_ms)
     if (delay_ms)
         assert_true (harness_spark_wait_fault_taken (s_port, 5000));
     else
-        assert_true (harness_wait_job_attempt (self->sub, self->seen, self->id, JOBD_STATE_QUEUED,
-                                               2, 5000));
+        assert_true (
+            harness_wait_job_attempt (self->sub, self->seen, self->id, JOBD_STATE_QUEUED, 2, 5000));
 }
 
 //  jobd runs again (after it was killed) until the job ends in attempt 2; then it stops, and
@@ -210,8 +210,8 @@ s_case_restart (s_case_t *self, jobd_event_t ***history_p, size_t *count_p)
     s_subscribe (self);
     //  Its end: the simulator's verdict, or (standalone, killed before the create went out) the
     //  operator's question: either is FAILED in attempt 2.
-    assert_true (harness_wait_job_attempt (self->sub, self->seen, self->id, JOBD_STATE_FAILED, 2,
-                                           15000));
+    assert_true (
+        harness_wait_job_attempt (self->sub, self->seen, self->id, JOBD_STATE_FAILED, 2, 15000));
     zsock_destroy (&self->sub);
     assert_int_equal (harness_stop (&self->harness, SIGTERM, 10000), 0);
     jobd_job_t *job = harness_stored (&self->harness, self->id, history_p, count_p);
@@ -229,8 +229,7 @@ s_case_check (s_case_t *self, const jobd_job_t *job, jobd_event_t **history, siz
     assert_int_equal (harness_spark_creates (s_port, self->tags[0]), 1);
     int64_t creates = harness_spark_creates (s_port, self->tags[1]);
     assert_true (creates == 0 || creates == 1);
-    assert_int_equal (harness_spark_count (s_port, self->backend->create),
-                      self->creates + creates);
+    assert_int_equal (harness_spark_count (s_port, self->backend->create), self->creates + creates);
     //  Attempt 1's id is never attempt 2's.
     const char *first = NULL;
     for (size_t index = 0; index < count; index++)
@@ -276,6 +275,22 @@ s_case_end (s_case_t *self)
     harness_fini (&self->harness);
 }
 
+//  After jobd was killed: restarted until the job ends in attempt 2, then checked (s_case_check);
+//  created: attempt 2's create certainly reached the simulator before the kill.
+static void
+s_case_finish (s_case_t *self, bool created)
+{
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    jobd_job_t *job = s_case_restart (self, &history, &count);
+    if (created)
+        assert_int_equal (harness_spark_creates (s_port, self->tags[1]), 1);
+    s_case_check (self, job, history, count);
+    jobd_store_history_free (&history, count);
+    jobd_job_destroy (&job);
+    s_case_end (self);
+}
+
 //  (a) SIGKILL right after attempt 2's QUEUED transition is published.
 static void
 s_killed_at_queued (const s_backend_t *backend)
@@ -284,13 +299,7 @@ s_killed_at_queued (const s_backend_t *backend)
     s_case_start (&self, "retry-resubmit-queued", backend);
     s_case_retry (&self, 0);
     assert_int_equal (harness_stop (&self.harness, SIGKILL, 5000), 128 + SIGKILL);
-    jobd_event_t **history = NULL;
-    size_t count = 0;
-    jobd_job_t *job = s_case_restart (&self, &history, &count);
-    s_case_check (&self, job, history, count);
-    jobd_store_history_free (&history, count);
-    jobd_job_destroy (&job);
-    s_case_end (&self);
+    s_case_finish (&self, false);
 }
 
 //  (b) SIGKILL while attempt 2's create is at the backend, which makes the job after jobd died.
@@ -309,14 +318,7 @@ s_killed_mid_create (const s_backend_t *backend)
     assert_int_equal (job->state, JOBD_STATE_QUEUED);
     assert_string_equal (job->ext, self.tags[1]);
     jobd_job_destroy (&job);
-    jobd_event_t **history = NULL;
-    size_t count = 0;
-    job = s_case_restart (&self, &history, &count);
-    assert_int_equal (harness_spark_creates (s_port, self.tags[1]), 1);
-    s_case_check (&self, job, history, count);
-    jobd_store_history_free (&history, count);
-    jobd_job_destroy (&job);
-    s_case_end (&self);
+    s_case_finish (&self, true);
 }
 
 //  (c) SIGKILL after the backend answered attempt 2's create, before SUBMITTED was committed:
@@ -335,14 +337,7 @@ s_killed_after_answer (const s_backend_t *backend)
     assert_non_null (job);
     assert_int_equal (job->state, JOBD_STATE_QUEUED); //  the answer was never applied
     jobd_job_destroy (&job);
-    jobd_event_t **history = NULL;
-    size_t count = 0;
-    job = s_case_restart (&self, &history, &count);
-    assert_int_equal (harness_spark_creates (s_port, self.tags[1]), 1);
-    s_case_check (&self, job, history, count);
-    jobd_store_history_free (&history, count);
-    jobd_job_destroy (&job);
-    s_case_end (&self);
+    s_case_finish (&self, true);
 }
 
 static void
@@ -389,8 +384,8 @@ test_livy_names_per_attempt (void **state)
     s_case_t self;
     s_case_start (&self, "retry-resubmit-names", &s_livy);
     s_case_retry (&self, 0);
-    assert_true (harness_wait_job_attempt (self.sub, self.seen, self.id, JOBD_STATE_FAILED, 2,
-                                           10000));
+    assert_true (
+        harness_wait_job_attempt (self.sub, self.seen, self.id, JOBD_STATE_FAILED, 2, 10000));
     json_t *batches = harness_spark_call (s_port, "GET", "/batches?from=0&size=100000", NULL);
     size_t index, named = 0;
     json_t *batch;
@@ -419,8 +414,8 @@ s_retry_wait (const s_backend_t *backend)
     s_command (&self.harness, JOBD_EVENT_OBSERVED, self.id, JOBD_STATE_RETRY_WAIT, outcome,
                sizeof outcome);
     assert_string_equal (outcome, "changed");
-    assert_true (harness_wait_job_attempt (self.sub, self.seen, self.id, JOBD_STATE_RETRY_WAIT,
-                                           1, 5000));
+    assert_true (
+        harness_wait_job_attempt (self.sub, self.seen, self.id, JOBD_STATE_RETRY_WAIT, 1, 5000));
     assert_int_equal (harness_stop (&self.harness, SIGKILL, 5000), 128 + SIGKILL);
     zsock_destroy (&self.sub);
     s_start (&self.harness, "200ms");
