@@ -465,6 +465,51 @@ test_livy_retry_wait (void **state)
     s_retry_wait (&s_livy);
 }
 
+//  A job jobd did not submit (registered with track: no spec) is not submitted again when it is
+//  retried: its next attempt fails at once, saying why, and nothing reaches the master.
+static void
+test_tracked_job_is_not_resubmitted (void **state)
+{
+    harness_t harness;
+    json_decref (harness_spark_call (s_port, "POST", "/sim/stats/reset", NULL));
+    harness_init (&harness, "retry-resubmit-tracked");
+    json_t *made = harness_spark_call (s_port, "POST", "/sim/jobs",
+                                       "{\"backend\":\"standalone\",\"count\":1,\"scenario\":"
+                                       "\"queue=50,run=100,outcome=fail\"}");
+    assert_non_null (made);
+    char driver[128];
+    snprintf (driver, sizeof driver, "%s",
+              json_string_value (json_array_get (json_object_get (made, "ids"), 0)));
+    json_decref (made);
+    s_start (&harness, "200ms");
+    zsock_t *sub = harness_subscribe (&harness, "job.", 10000);
+    assert_non_null (sub);
+    zlistx_t *seen = zlistx_new ();
+    zlistx_set_destructor (seen, (zlistx_destructor_fn *)jobd_event_destroy);
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->source, "test");
+    jobd_event_set (&track->kind, "spark");
+    jobd_event_set (&track->backend, "masterui");
+    jobd_event_set (&track->ext, driver);
+    char id[64], outcome[32];
+    assert_int_equal (harness_request_job (&harness, &track, id, sizeof id), 0);
+    assert_true (harness_wait_job_attempt (sub, seen, id, JOBD_STATE_FAILED, 1, 10000));
+    s_command (&harness, JOBD_EVENT_RETRY, id, 0, outcome, sizeof outcome);
+    assert_string_equal (outcome, "changed");
+    assert_true (harness_wait_job_attempt (sub, seen, id, JOBD_STATE_FAILED, 2, 10000));
+    zsock_destroy (&sub);
+    zlistx_destroy (&seen);
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+    assert_int_equal (harness_spark_count (s_port, s_standalone.create), 0);
+    jobd_job_t *job = harness_stored (&harness, id, NULL, NULL);
+    assert_non_null (job);
+    assert_non_null (job->error);
+    assert_non_null (strstr (job->error, "cannot submit it again"));
+    print_message ("tracked %s, retried: %s\n", id, job->error);
+    jobd_job_destroy (&job);
+    harness_fini (&harness);
+}
+
 int
 main (void)
 {
@@ -478,6 +523,7 @@ main (void)
         cmocka_unit_test (test_livy_names_per_attempt),
         cmocka_unit_test (test_standalone_retry_wait),
         cmocka_unit_test (test_livy_retry_wait),
+        cmocka_unit_test (test_tracked_job_is_not_resubmitted),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
