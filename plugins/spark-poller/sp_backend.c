@@ -85,6 +85,14 @@ sp_backend_submit (const sp_backend_t *self, const char *job_id, const char *tag
                   self->name, self->kind == SP_YARN ? "yarn" : "history");
         return JOBD_ESTATE;
     }
+    if (!spec_text || !*spec_text) {
+        //  A job registered with `jobctl track` (or by another source) and then retried.
+        snprintf (reason, reason_size,
+                  "%s has no submit spec (it was registered at its backend, not submitted by "
+                  "jobd): jobd cannot submit it again; its failure stands",
+                  job_id);
+        return JOBD_EINVAL;
+    }
     //  The spec's keys, checked and mapped by the one table (sp_spec.c, SPECS.md).
     sp_spec_job_t job = {.job_id = job_id, .tag = tag, .name = name, .master = self->master};
     *method = "POST";

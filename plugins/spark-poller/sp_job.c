@@ -292,6 +292,7 @@ sp_job_follow (sp_poller_t *self, const jobd_job_t *record)
     sp_job_set_ext (self, job, record->ext && !queued ? record->ext : NULL);
     job->state = record->state;
     job->attempt = record->attempt;
+    job->queued_at = record->queued_at;
     job->interval = self->interval_min;
     job->due = zclock_time ();
     if (job->resume) {

@@ -11,6 +11,12 @@
 
 #define SP_BACKENDS_MAX 32
 #define SP_TAG_MAX      (JOBD_ID_MAX + 16)
+//  A later attempt's lost create: a driver the master started more than this (ms) before the
+//  attempt was queued is an earlier attempt's, not its (the master's clock against jobd's). Small
+//  on purpose: a master clock behind by more only sends the job to the operator (its driver is
+//  not found), while a large slack could take an earlier attempt's driver for a create that
+//  made none.
+#define SP_SEEK_CLOCK_SLACK 250
 
 //  One Spark job being followed.
 typedef struct {
@@ -19,7 +25,8 @@ typedef struct {
     sp_backend_t *backend;
     jobd_state_t state; //  as last reported to (or by) the broker
     uint32_t attempt;
-    int64_t due; //  next poll
+    int64_t queued_at; //  when its attempt was queued (the record's queued_at, jobd's clock)
+    int64_t due;       //  next poll
     int64_t interval;
     int64_t unknown_since; //  the backend first said it does not know the job, or 0
     int64_t since;         //  followed from (a list sent before this cannot have missed it)

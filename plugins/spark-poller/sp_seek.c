@@ -62,6 +62,11 @@ sp_seek_start (sp_poller_t *self, sp_job_t *job, const char *spec, const char *a
     int64_t now = zclock_time ();
     snprintf (seek->after, sizeof seek->after, "%s", after ? after : "");
     seek->wanted.after = seek->after;
+    //  An earlier attempt's driver has the same description, and no job follows it any more
+    //  (the store drops a job's backend id when its next attempt starts): what tells it apart is
+    //  that it started before this attempt was queued.
+    if (job->attempt > 1 && job->queued_at > SP_SEEK_CLOCK_SLACK)
+        seek->wanted.not_before = job->queued_at - SP_SEEK_CLOCK_SLACK;
     seek->marked_at = job->sent_at;
     seek->since = seek->examined_at = now;
     snprintf (seek->when, sizeof seek->when, "%s", when);

@@ -355,6 +355,8 @@ s_body (const json_t *spec, sp_spec_target_t target, const sp_spec_job_t *job)
         json_object_set_new (properties, "spark.app.name",
                              json_string (job_name ? job_name : job->tag));
     json_object_set_new (properties, "spark.jobd.id", json_string (job->job_id));
+    //  The attempt's tag: which attempt a driver is (the master's REST API shows no name).
+    json_object_set_new (properties, "spark.jobd.tag", json_string (job->tag));
     if (!json_object_get (properties, "spark.master") && job->master && *job->master)
         json_object_set_new (properties, "spark.master", json_string (job->master));
     if (!json_object_get (properties, "spark.submit.deployMode"))

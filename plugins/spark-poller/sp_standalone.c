@@ -375,6 +375,8 @@ s_find_created (const sp_jobject_t *driver, void *arg)
          order <= 0) ||
         (wanted->cores >= 0 && s_driver_int (driver, "cores") != wanted->cores) ||
         (wanted->memory_mb >= 0 && s_driver_int (driver, "memory") != wanted->memory_mb) ||
+        (wanted->not_before > 0 && s_driver_int (driver, "starttime") >= 0 &&
+         s_driver_int (driver, "starttime") < wanted->not_before) ||
         (created->taken && created->taken (id, created->arg)))
         return;
     created->count++;

@@ -65,6 +65,9 @@ typedef struct {
     const char *main_class;
     int64_t cores, memory_mb;
     const char *after;
+    //  > 0: a driver whose starttime is before this (epoch ms) is not it: a later attempt's
+    //  create is not answered by the driver of an attempt before (its id left the store).
+    int64_t not_before;
 } sp_created_t;
 
 //  Orders two driver ids of the default pattern (reference 1.2): *order is <0 when a is older

@@ -45,7 +45,9 @@ s_created (const char *body, size_t length, long http)
     sp_created_t wanted = {.main_class = "com.example.Etl",
                            .cores = 1,
                            .memory_mb = 1024,
-                           .after = "driver-20260101000000-0001"};
+                           .after = "driver-20260101000000-0001",
+                           //  a later attempt's search: older starttimes are skipped
+                           .not_before = length % 2 ? 1700000000000 : 0};
     sp_status_t found[4];
     int count = sp_master_created (body, length, http, &wanted, NULL, NULL, found, 4);
     for (int index = 0; index < count && index < 4; index++) {

@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "jobd_map.h"
 #include "jobd_plugin.h"
+#include "jobd_store.h"
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -494,22 +495,23 @@ harness_run_bin (const char *name, const char *const *args, char *out, size_t ou
 }
 
 static bool
-s_seen (zlistx_t *seen, const char *job, jobd_state_t state)
+s_seen (zlistx_t *seen, const char *job, jobd_state_t state, uint32_t attempt)
 {
     for (jobd_event_t *event = (jobd_event_t *)zlistx_first (seen); event;
          event = (jobd_event_t *)zlistx_next (seen))
-        if (event->job && strcmp (event->job, job) == 0 && event->state == state)
+        if (event->job && strcmp (event->job, job) == 0 && event->state == state &&
+            (!attempt || event->attempt == attempt))
             return true;
     return false;
 }
 
 bool
-harness_wait_job_state (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
-                        int timeout_ms)
+harness_wait_job_attempt (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
+                          uint32_t attempt, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     zpoller_t *poller = zpoller_new (sub, NULL);
-    bool found = s_seen (seen, job, state);
+    bool found = s_seen (seen, job, state, attempt);
     while (!found && zclock_mono () < deadline) {
         if (zpoller_wait (poller, 100) != sub)
             continue;
@@ -519,10 +521,34 @@ harness_wait_job_state (zsock_t *sub, zlistx_t *seen, const char *job, jobd_stat
         if (zmsg_size (msg) == 2 && jobd_event_decode (zframe_data (payload), zframe_size (payload),
                                                        &event, NULL, 0) == 0) {
             zlistx_add_end (seen, event);
-            found = s_seen (seen, job, state);
+            found = s_seen (seen, job, state, attempt);
         }
         zmsg_destroy (&msg);
     }
     zpoller_destroy (&poller);
     return found;
+}
+
+bool
+harness_wait_job_state (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
+                        int timeout_ms)
+{
+    return harness_wait_job_attempt (sub, seen, job, state, 0, timeout_ms);
+}
+
+jobd_job_t *
+harness_stored (harness_t *self, const char *id, jobd_event_t ***history_p, size_t *count_p)
+{
+    jobd_store_t *store = NULL;
+    char reason[256];
+    if (jobd_store_open (self->store, JOBD_STORE_RDONLY, 0, &store, reason, sizeof reason)) {
+        fprintf (stderr, "cannot open the store %s: %s\n", self->store, reason);
+        return NULL;
+    }
+    jobd_job_t *job = NULL;
+    if (jobd_store_job_get (store, id, &job) ||
+        (history_p && jobd_store_history (store, id, history_p, count_p)))
+        jobd_job_destroy (&job);
+    jobd_store_destroy (&store);
+    return job;
 }

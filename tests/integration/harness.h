@@ -4,6 +4,7 @@
 #define JOBD_HARNESS_H_INCLUDED
 
 #include "jobd_event.h"
+#include "jobd_job.h"
 #include <czmq.h>
 #include <msgpack.h>
 #include <stdbool.h>
@@ -127,5 +128,15 @@ bool harness_wait_log (harness_t *self, const char *text, int timeout_ms);
 //  first; looked at first) until job has reached state, up to timeout_ms. True when it has.
 bool harness_wait_job_state (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
                              int timeout_ms);
+
+//  The same for job reaching state in attempt (0: any attempt).
+bool harness_wait_job_attempt (zsock_t *sub, zlistx_t *seen, const char *job, jobd_state_t state,
+                               uint32_t attempt, int timeout_ms);
+
+//  Job id's record from the store (jobd stopped, or read beside it), and its history when
+//  history_p is not NULL (free it with jobd_store_history_free). Returns the record (fresh), or
+//  NULL with the reason on stderr.
+jobd_job_t *harness_stored (harness_t *self, const char *id, jobd_event_t ***history_p,
+                            size_t *count_p);
 
 #endif

@@ -80,3 +80,63 @@ harness_spark_call (int port, const char *method, const char *path, const char *
     free (text);
     return json;
 }
+
+int64_t
+harness_spark_count (int port, const char *prefix)
+{
+    json_t *stats = harness_spark_call (port, "GET", "/sim/stats", NULL);
+    if (!stats)
+        return -1;
+    int64_t count = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach (json_object_get (stats, "endpoints"), key, value)
+    {
+        if (strncmp (key, prefix, strlen (prefix)) == 0)
+            count += json_integer_value (value);
+    }
+    json_decref (stats);
+    return count;
+}
+
+int64_t
+harness_spark_creates (int port, const char *key)
+{
+    json_t *stats = harness_spark_call (port, "GET", "/sim/stats", NULL);
+    if (!stats)
+        return -1;
+    int64_t count = json_integer_value (json_object_get (json_object_get (stats, "creates"), key));
+    json_decref (stats);
+    return count;
+}
+
+bool
+harness_spark_wait (int port, const char *prefix, const char *key, int64_t count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    for (;;) {
+        int64_t now =
+            prefix ? harness_spark_count (port, prefix) : harness_spark_creates (port, key);
+        if (now >= count)
+            return true;
+        if (zclock_mono () >= deadline)
+            return false;
+        zclock_sleep (10); //  polling with a deadline: the simulator sends no events
+    }
+}
+
+bool
+harness_spark_wait_fault_taken (int port, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    for (;;) {
+        json_t *faults = harness_spark_call (port, "GET", "/sim/fault", NULL);
+        bool taken = faults && json_array_size (json_object_get (faults, "faults")) == 0;
+        json_decref (faults);
+        if (taken)
+            return true;
+        if (zclock_mono () >= deadline)
+            return false;
+        zclock_sleep (5);
+    }
+}

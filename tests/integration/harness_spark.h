@@ -19,4 +19,21 @@ char *harness_spark_http (int port, const char *method, const char *path, const 
 //  answer is not a 2xx with JSON.
 json_t *harness_spark_call (int port, const char *method, const char *path, const char *body);
 
+//  Requests spark-sim on port served on endpoints starting with prefix ("POST /batches"), from
+//  /sim/stats; -1 when it does not answer.
+int64_t harness_spark_count (int port, const char *prefix);
+
+//  Jobs creates made under key (an attempt's tag: standalone spark.jobd.tag, a Livy batch
+//  name), from /sim/stats "creates"; -1 when it does not answer.
+int64_t harness_spark_creates (int port, const char *key);
+
+//  Waits until harness_spark_count (prefix), or harness_spark_creates (key) when prefix is NULL,
+//  reaches count, up to timeout_ms (polled: the simulator has no events). True when it does.
+bool harness_spark_wait (int port, const char *prefix, const char *key, int64_t count,
+                         int timeout_ms);
+
+//  Waits until no fault rule is left (a `count` rule goes with its last request), up to
+//  timeout_ms. True when none is.
+bool harness_spark_wait_fault_taken (int port, int timeout_ms);
+
 #endif

@@ -31,49 +31,6 @@ s_sim_call (const char *method, const char *path, const char *body)
     return reply;
 }
 
-//  Requests the simulator served on endpoints starting with prefix ("POST /batches").
-static int64_t
-s_sim_count (const char *prefix)
-{
-    json_t *stats = s_sim_call ("GET", "/sim/stats", NULL);
-    int64_t count = 0;
-    const char *key;
-    json_t *value;
-    json_object_foreach (json_object_get (stats, "endpoints"), key, value)
-    {
-        if (strncmp (key, prefix, strlen (prefix)) == 0)
-            count += json_integer_value (value);
-    }
-    json_decref (stats);
-    return count;
-}
-
-//  Waits until the simulator served count requests on prefix; true when it did.
-static bool
-s_sim_wait_count (const char *prefix, int64_t count, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (s_sim_count (prefix) < count && zclock_mono () < deadline)
-        zclock_sleep (20); //  polling with a deadline
-    return s_sim_count (prefix) >= count;
-}
-
-//  Waits until no fault rule is left: a `count: 1` rule goes when its request arrives.
-static bool
-s_sim_wait_fault_taken (int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    bool taken = false;
-    while (!taken && zclock_mono () < deadline) {
-        json_t *faults = s_sim_call ("GET", "/sim/fault", NULL);
-        taken = json_array_size (json_object_get (faults, "faults")) == 0;
-        json_decref (faults);
-        if (!taken)
-            zclock_sleep (5);
-    }
-    return taken;
-}
-
 //  A driver's state in the master's /json/, or "" when it is not listed.
 static void
 s_sim_driver_state (const char *id, char *state, size_t size)
@@ -178,15 +135,8 @@ s_submit (harness_t *harness, const char *backend, const char *main_class, const
 static jobd_job_t *
 s_stored (harness_t *harness, const char *id, jobd_event_t ***history_p, size_t *count_p)
 {
-    jobd_store_t *store = NULL;
-    char reason[256];
-    assert_int_equal (
-        jobd_store_open (harness->store, JOBD_STORE_RDONLY, 0, &store, reason, sizeof reason), 0);
-    jobd_job_t *job = NULL;
-    assert_int_equal (jobd_store_job_get (store, id, &job), 0);
-    if (history_p)
-        assert_int_equal (jobd_store_history (store, id, history_p, count_p), 0);
-    jobd_store_destroy (&store);
+    jobd_job_t *job = harness_stored (harness, id, history_p, count_p);
+    assert_non_null (job);
     return job;
 }
 
@@ -209,9 +159,10 @@ s_kill_mid_create (harness_t *harness, const char *backend, const char *sim_back
         s_submit (harness, backend, main_class, first, before, sizeof before);
         assert_true (harness_wait_count (harness, JOBD_STATE_SUBMITTED, 1, 10000));
     }
-    int64_t creates = s_sim_count (create);
+    int64_t creates = harness_spark_count (s_port, create);
     if (strcmp (sim_backend, "livy") == 0)
-        assert_true (s_sim_wait_count ("GET /batches", 1, 5000)); //  the start-up list is done
+        assert_true (harness_spark_wait (s_port, "GET /batches", NULL, 1,
+                                         5000)); //  the start-up list is done
     char fault[256];
     snprintf (fault, sizeof fault,
               "{\"mode\":\"slow\",\"backend\":\"%s\",\"prefix\":\"%s\",\"count\":%d,"
@@ -221,10 +172,10 @@ s_kill_mid_create (harness_t *harness, const char *backend, const char *sim_back
     for (int index = 0; index < count; index++)
         s_submit (harness, backend, main_class, "queue=100,run=300,outcome=success",
                   ids + index * size, size);
-    assert_true (s_sim_wait_fault_taken (5000));
+    assert_true (harness_spark_wait_fault_taken (s_port, 5000));
     assert_int_equal (harness_stop (harness, SIGKILL, 5000), 128 + SIGKILL);
     //  The simulator finishes the requests jobd no longer waits for: the jobs are at the backend.
-    assert_true (s_sim_wait_count (create, creates + count, 5000));
+    assert_true (harness_spark_wait (s_port, create, NULL, creates + count, 5000));
     //  What jobd recorded: still QUEUED, with the submission mark.
     for (int index = 0; index < count; index++) {
         jobd_job_t *job = s_stored (harness, ids + index * size, NULL, NULL);
@@ -244,7 +195,7 @@ test_livy_restart_finds_the_batch (void **state)
     harness_t harness;
     harness_init (&harness, "spark-resume-livy");
     char id[64];
-    int64_t creates = s_sim_count ("POST /batches");
+    int64_t creates = harness_spark_count (s_port, "POST /batches");
     s_kill_mid_create (&harness, "livy", "livy", "/batches", "POST /batches", "com.example.Etl",
                        NULL, 1, id, sizeof id);
 
@@ -255,7 +206,7 @@ test_livy_restart_finds_the_batch (void **state)
     assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
 
     //  One create in all, one batch of that name, and the job followed it.
-    assert_int_equal (s_sim_count ("POST /batches"), creates + 1);
+    assert_int_equal (harness_spark_count (s_port, "POST /batches"), creates + 1);
     char tag[200];
     snprintf (tag, sizeof tag, "jobd-%s", id);
     json_t *batches = s_sim_call ("GET", "/batches?from=0&size=100000", NULL);
@@ -302,7 +253,7 @@ test_standalone_restart_is_not_resent (void **state)
     harness_init (&harness, "spark-resume-standalone");
     char id[64];
     const char *create = "POST /v1/submissions/create";
-    int64_t creates = s_sim_count (create);
+    int64_t creates = harness_spark_count (s_port, create);
     s_kill_mid_create (&harness, "master", "standalone", "/v1/submissions/create", create,
                        "com.example.Etl", NULL, 1, id, sizeof id);
 
@@ -317,7 +268,8 @@ test_standalone_restart_is_not_resent (void **state)
     assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 1, 10000));
     assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
 
-    assert_int_equal (s_sim_count (create), creates + 2); //  the crashed one once, the fresh one
+    assert_int_equal (harness_spark_count (s_port, create),
+                      creates + 2); //  the crashed one once, the fresh one
     jobd_job_t *job = s_stored (&harness, id, NULL, NULL);
     assert_int_equal (job->state, JOBD_STATE_FAILED);
     assert_non_null (job->error);
@@ -344,7 +296,7 @@ test_standalone_restart_adopts_the_driver (void **state)
                              "\"scenario\":\"queue=50,run=100\"}"));
     char id[64];
     const char *create = "POST /v1/submissions/create";
-    int64_t creates = s_sim_count (create);
+    int64_t creates = harness_spark_count (s_port, create);
     s_kill_mid_create (&harness, "masterui", "standalone", "/v1/submissions/create", create,
                        "com.example.Adopted", "queue=50,run=100,outcome=success", 1, id, sizeof id);
 
@@ -354,7 +306,8 @@ test_standalone_restart_adopts_the_driver (void **state)
     assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 2, 15000));
     assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
 
-    assert_int_equal (s_sim_count (create), creates + 2); //  the first job, the lost create
+    assert_int_equal (harness_spark_count (s_port, create),
+                      creates + 2); //  the first job, the lost create
     jobd_event_t **history = NULL;
     size_t count = 0;
     jobd_job_t *job = s_stored (&harness, id, &history, &count);
@@ -382,7 +335,7 @@ test_standalone_restart_pairs_alike_drivers (void **state)
     harness_init (&harness, "spark-resume-pairs");
     char ids[2][64];
     const char *create = "POST /v1/submissions/create";
-    int64_t creates = s_sim_count (create);
+    int64_t creates = harness_spark_count (s_port, create);
     s_kill_mid_create (&harness, "masterui", "standalone", "/v1/submissions/create", create,
                        "com.example.Twin", NULL, 2, ids[0], sizeof ids[0]);
 
@@ -392,7 +345,7 @@ test_standalone_restart_pairs_alike_drivers (void **state)
     assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 2, 15000));
     assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
 
-    assert_int_equal (s_sim_count (create), creates + 2);
+    assert_int_equal (harness_spark_count (s_port, create), creates + 2);
     jobd_job_t *first = s_stored (&harness, ids[0], NULL, NULL);
     jobd_job_t *second = s_stored (&harness, ids[1], NULL, NULL);
     assert_non_null (first->ext);

@@ -109,6 +109,48 @@ s_start_queued (jobd_mock_host_t *host, const jobd_plugin_t *plugin, const jobd_
     return mark;
 }
 
+//  The store, as the broker keeps it: the mark (the reply says it is durable), then the driver
+//  the create made (SUBMITTED, published). Returns the driver id (fresh).
+static char *
+s_mark_and_create (jobd_mock_host_t *host, jobd_job_t *job, jobd_event_t **mark_p, uint64_t seq)
+{
+    jobd_event_t *mark = *mark_p;
+    jobd_event_set (&job->ext, mark->ext);
+    jobd_mock_host_job_put (host, job);
+    assert_int_equal (jobd_mock_host_reply (host, mark->id, NULL, NULL, job->id, "duplicate"), 0);
+    jobd_event_destroy (mark_p);
+    jobd_event_t *event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+    assert_non_null (event);
+    assert_string_equal (event->job, job->id);
+    assert_string_equal (jobd_state_name (event->state), "SUBMITTED");
+    assert_non_null (event->ext);
+    assert_non_null (strstr (event->ext, "driver-"));
+    jobd_event_set (&job->ext, event->ext);
+    job->state = JOBD_STATE_SUBMITTED;
+    jobd_mock_host_job_put (host, job);
+    s_publish (host, job, JOBD_STATE_QUEUED, seq);
+    char *driver = strdup (event->ext);
+    jobd_event_destroy (&event);
+    return driver;
+}
+
+//  A submitted job followed: RUNNING, then its end (each seen by a poll, recorded and published
+//  from seq on).
+static void
+s_follow (jobd_mock_host_t *host, jobd_job_t *job, jobd_state_t end, uint64_t seq)
+{
+    jobd_state_t expected[] = {JOBD_STATE_RUNNING, end};
+    for (size_t index = 0; index < 2; index++) {
+        jobd_event_t *event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+        assert_non_null (event);
+        assert_string_equal (jobd_state_name (event->state), jobd_state_name (expected[index]));
+        job->state = event->state;
+        jobd_mock_host_job_put (host, job);
+        s_publish (host, job, index ? JOBD_STATE_RUNNING : JOBD_STATE_SUBMITTED, seq + index);
+        jobd_event_destroy (&event);
+    }
+}
+
 //  A queued job: the submission mark first (an observation of QUEUED with the job's tag, which
 //  asks for a reply); once the broker says it is durable, the create goes to the master and the
 //  driver id it answers comes back as SUBMITTED; then the driver's run is followed to its end.
@@ -119,35 +161,12 @@ test_submits_a_queued_job (void **state)
     jobd_mock_host_t *host = s_host (&plugin);
     jobd_job_t *job = s_queued_job ("job-1");
     jobd_event_t *mark = s_start_queued (host, plugin, job);
-    //  The store keeps the mark; the broker says so.
-    jobd_event_set (&job->ext, mark->ext);
-    jobd_mock_host_job_put (host, job);
-    assert_int_equal (jobd_mock_host_reply (host, mark->id, NULL, NULL, "job-1", "duplicate"), 0);
-    jobd_event_destroy (&mark);
-
-    jobd_event_t *event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
-    assert_non_null (event);
-    assert_string_equal (event->job, "job-1");
-    assert_string_equal (jobd_state_name (event->state), "SUBMITTED");
-    assert_non_null (event->ext);
-    assert_non_null (strstr (event->ext, "driver-"));
-    jobd_event_set (&job->ext, event->ext);
-    job->state = JOBD_STATE_SUBMITTED;
-    jobd_mock_host_job_put (host, job);
-    s_publish (host, job, JOBD_STATE_QUEUED, 2);
-    jobd_event_destroy (&event);
+    //  The store keeps the mark; the broker says so; the create goes out.
+    char *driver = s_mark_and_create (host, job, &mark, 2);
+    free (driver);
 
     //  spark-sim runs it, then it succeeds: each seen by a poll.
-    jobd_state_t expected[] = {JOBD_STATE_RUNNING, JOBD_STATE_SUCCEEDED};
-    for (size_t index = 0; index < 2; index++) {
-        event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
-        assert_non_null (event);
-        assert_string_equal (jobd_state_name (event->state), jobd_state_name (expected[index]));
-        job->state = event->state;
-        jobd_mock_host_job_put (host, job);
-        s_publish (host, job, index ? JOBD_STATE_RUNNING : JOBD_STATE_SUBMITTED, 3 + index);
-        jobd_event_destroy (&event);
-    }
+    s_follow (host, job, JOBD_STATE_SUCCEEDED, 3);
     jobd_job_destroy (&job);
     assert_int_equal (jobd_mock_host_stop (host), 0);
     jobd_mock_host_destroy (&host);
@@ -246,6 +265,50 @@ test_validates_submissions (void **state)
     jobd_mock_host_destroy (&host);
 }
 
+//  A job's next attempt runs with the record's spec as it is then, not attempt 1's: the retry
+//  plugin may change it in the commit that schedules the retry (more executor memory after an
+//  OutOfMemoryError). spark-sim's min_memory fails a run with less than 6g.
+static void
+test_next_attempt_reads_the_spec_of_its_time (void **state)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (&plugin);
+    jobd_job_t *job = s_queued_job ("job-70");
+    const char *spec =
+        "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"com.example.Etl\","
+        "\"executorMemory\":\"%s\",\"sparkProperties\":{\"spark.sim.scenario\":"
+        "\"queue=50,run=100,min_memory=6g\"}}";
+    char text[512];
+    snprintf (text, sizeof text, spec, "4g");
+    jobd_event_set (&job->spec, text);
+    jobd_event_t *mark = s_start_queued (host, plugin, job);
+    assert_string_equal (mark->ext, "jobd-job-70");
+    char *first = s_mark_and_create (host, job, &mark, 2);
+    s_follow (host, job, JOBD_STATE_FAILED, 3);
+    //  The retry's commits: RETRY_WAIT with the new spec, then QUEUED in attempt 2 (no ext).
+    snprintf (text, sizeof text, spec, "6g");
+    jobd_event_set (&job->spec, text);
+    jobd_event_set (&job->ext, NULL);
+    job->attempt = 2;
+    job->state = JOBD_STATE_QUEUED;
+    jobd_mock_host_job_put (host, job);
+    s_publish (host, job, JOBD_STATE_RETRY_WAIT, 6);
+    mark = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+    assert_non_null (mark);
+    assert_int_equal (mark->attempt, 2);
+    assert_string_equal (mark->ext, "jobd-job-70-2"); //  its own tag
+    char *second = s_mark_and_create (host, job, &mark, 7);
+    assert_string_not_equal (first, second);
+    s_follow (host, job, JOBD_STATE_SUCCEEDED, 8); //  with 6g: attempt 1's 4g would fail again
+    assert_int_equal (harness_spark_creates (s_port, "jobd-job-70"), 1);
+    assert_int_equal (harness_spark_creates (s_port, "jobd-job-70-2"), 1);
+    free (first);
+    free (second);
+    jobd_job_destroy (&job);
+    assert_int_equal (jobd_mock_host_stop (host), 0);
+    jobd_mock_host_destroy (&host);
+}
+
 int
 main (void)
 {
@@ -255,6 +318,8 @@ main (void)
         cmocka_unit_test_teardown (test_reports_status, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_refuses_bad_cancel_retries, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_validates_submissions, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_next_attempt_reads_the_spec_of_its_time,
+                                   jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -295,6 +295,15 @@ test_master_created (void **state)
     assert_int_equal (
         sp_master_created (BODY (s_master_body), 200, &wanted, s_taken, &asked, found, 3), 1);
     assert_string_equal (found[0].id, "driver-20260101000000-0010");
+    //  A later attempt's lost create: a driver started before the attempt was queued is an
+    //  earlier attempt's (followed by no job any more), not its.
+    wanted.after = NULL;
+    wanted.not_before = 8;
+    assert_int_equal (sp_master_created (BODY (s_master_body), 200, &wanted, NULL, NULL, found, 3),
+                      2);
+    assert_string_equal (found[0].id, "driver-20260101000000-0008");
+    assert_string_equal (found[1].id, "driver-20260101000000-0010");
+    wanted.not_before = 0;
     //  No floor, nothing taken: every x.Main driver of 1 core and 1024 MB; the first 3 met
     //  (the active ones) are kept, oldest first.
     wanted.after = NULL;

@@ -181,6 +181,7 @@ test_standalone_body (void **state)
                                  {"spark.b", "true"},
                                  {"spark.app.name", "nightly"},
                                  {"spark.jobd.id", "job-7"},
+                                 {"spark.jobd.tag", "jobd-job-7"},
                                  {"spark.master", "spark://m:7077"},
                                  {"spark.submit.deployMode", "cluster"}};
     for (size_t index = 0; index < sizeof expected / sizeof expected[0]; index++)

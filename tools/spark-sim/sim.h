@@ -123,14 +123,15 @@ struct _sim_scenario_t {
     int64_t queue_ms;
     int64_t run_ms;
     sim_outcome_t outcome;
-    sim_outcome_t then;   //  the replacement's outcome after a relaunch
-    char *error;          //  exception / diagnostics text for fail
-    char *final_state;    //  optional override of the backend's terminal state name
-    int spark_jobs;       //  Spark jobs inside the app (history /jobs)
-    bool quiet;           //  a failure leaves no reason (standalone message, Livy log, YARN
-                          //  diagnostics): what a caller without view access, or a lost worker,
-                          //  gets (reference 1.9, 3.4, 4.4)
-    sim_scenario_t *next; //  the store keeps every scenario it made in a list
+    sim_outcome_t then;    //  the replacement's outcome after a relaunch
+    char *error;           //  exception / diagnostics text for fail
+    char *final_state;     //  optional override of the backend's terminal state name
+    int spark_jobs;        //  Spark jobs inside the app (history /jobs)
+    bool quiet;            //  a failure leaves no reason (standalone message, Livy log, YARN
+                           //  diagnostics): what a caller without view access, or a lost worker,
+                           //  gets (reference 1.9, 3.4, 4.4)
+    int64_t min_memory_mb; //  > 0: a job with less executor memory fails with SIM_OOM_ERROR
+    sim_scenario_t *next;  //  the store keeps every scenario it made in a list
 };
 
 const char *sim_outcome_name (sim_outcome_t outcome);
@@ -145,6 +146,17 @@ sim_scenario_t *sim_scenario_from_json (const sim_scenario_t *base, const json_t
 sim_scenario_t *sim_scenario_successor (const sim_scenario_t *base);
 //  Returns a fresh JSON object.
 json_t *sim_scenario_json (const sim_scenario_t *self);
+//  The failure of a job whose executors have too little memory (scenario key min_memory).
+#define SIM_OOM_ERROR "java.lang.OutOfMemoryError: Java heap space"
+//  The scenario a new job runs with executor_memory (its spark.executor.memory or Livy
+//  executorMemory; NULL: Spark's default, 1g): given (consumed, may be NULL: base, the default
+//  scenario, applies), failing with SIM_OOM_ERROR when that scenario's min_memory is more.
+//  Returns given, or a fresh copy of base made to fail, or NULL when given was NULL and base fits.
+sim_scenario_t *sim_scenario_fit (const sim_scenario_t *base, sim_scenario_t *given,
+                                  const char *executor_memory);
+//  Utils.memoryStringToMb: digits and an optional unit (b, k, m, g, t, p, with or without b;
+//  none: MB); returns the size in MB, or -1 when malformed.
+int64_t sim_memory_mb (const char *text);
 void sim_scenario_destroy (sim_scenario_t **self_p);
 
 // ---------------------------------------------------------------------------------------------
@@ -395,6 +407,7 @@ typedef struct {
     sim_fault_mode_t mode;
     int backend; //  -1: any (then prefix decides)
     char prefix[128];
+    char method[16]; //  "": any
     int status;
     int64_t delay_ms;
     int count; //  -1: until cleared
@@ -410,8 +423,8 @@ int sim_fault_add (sim_fault_t *self, const json_t *spec, char *err, size_t errl
 //  Removes one rule (id > 0) or all (id 0). Returns how many were removed.
 int sim_fault_clear (sim_fault_t *self, int id);
 //  Finds the first rule for this request, uses one of its count, and copies it to rule.
-bool sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *path,
-                      sim_fault_rule_t *rule);
+bool sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *method,
+                      const char *path, sim_fault_rule_t *rule);
 //  Returns a fresh JSON array of the active rules.
 json_t *sim_fault_json (sim_fault_t *self);
 
@@ -423,6 +436,9 @@ sim_stats_t *sim_stats_new (void);
 void sim_stats_destroy (sim_stats_t **self_p);
 void sim_stats_record (sim_stats_t *self, const char *method, const sim_route_t *route, int backend,
                        int status, bool faulted);
+//  Counts one job made by a create (standalone, Livy) under key: the attempt's tag or name
+//  ("creates" in the JSON: how many times one attempt was created, whatever its requests).
+void sim_stats_created (sim_stats_t *self, const char *key);
 void sim_stats_reset (sim_stats_t *self);
 //  Returns a fresh JSON object.
 json_t *sim_stats_json (sim_stats_t *self);

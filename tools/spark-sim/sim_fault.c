@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define S_MAX_RULES 64
 
@@ -66,6 +67,12 @@ sim_fault_add (sim_fault_t *self, const json_t *spec, char *err, size_t errlen)
     }
     const char *prefix = json_string_value (json_object_get (spec, "prefix"));
     snprintf (rule.prefix, sizeof rule.prefix, "%s", prefix ? prefix : "");
+    const char *method = json_string_value (json_object_get (spec, "method"));
+    if (method && strlen (method) >= sizeof rule.method) {
+        snprintf (err, errlen, "method must be an HTTP method (GET, POST, ...)");
+        return -1;
+    }
+    snprintf (rule.method, sizeof rule.method, "%s", method ? method : "");
     const char *body = json_string_value (json_object_get (spec, "body"));
     snprintf (rule.body, sizeof rule.body, "%s", body ? body : "");
     json_t *count = json_object_get (spec, "count");
@@ -119,7 +126,8 @@ sim_fault_clear (sim_fault_t *self, int id)
 }
 
 bool
-sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *path, sim_fault_rule_t *rule)
+sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *method, const char *path,
+                 sim_fault_rule_t *rule)
 {
     bool found = false;
     pthread_mutex_lock (&self->lock);
@@ -129,6 +137,8 @@ sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *path, sim
             continue;
         if (*r->prefix && strncmp (path, r->prefix, strlen (r->prefix)) != 0)
             continue;
+        if (*r->method && strcasecmp (method, r->method) != 0)
+            continue; //  a Livy create (POST /batches), not its list (GET /batches)
         *rule = *r;
         if (r->count > 0 && --r->count == 0)
             s_remove_at (self, i);
@@ -151,6 +161,8 @@ sim_fault_json (sim_fault_t *self)
             json_object_set_new (item, "backend", json_string (sim_backend_name (r->backend)));
         if (*r->prefix)
             json_object_set_new (item, "prefix", json_string (r->prefix));
+        if (*r->method)
+            json_object_set_new (item, "method", json_string (r->method));
         if (r->count > 0)
             json_object_set_new (item, "count", json_integer (r->count));
         if (r->delay_ms)

@@ -348,6 +348,11 @@ s_create (sim_t *sim, sim_req_t *req)
         snprintf (message, sizeof message, "Rejected, Reason: %s", err);
         sim_req_reply_pair (req, 400, S_CTYPE, "msg", message);
     } else {
+        const char *memory = json_string_value (json_object_get (body, "executorMemory"));
+        if (!memory)
+            memory = json_string_value (json_object_get (conf, "spark.executor.memory"));
+        //  too little executor memory: the scenario's min_memory makes it fail
+        scenario = sim_scenario_fit (sim_jobs_default (sim->jobs), scenario, memory);
         json_t *cores = json_object_get (body, "driverCores");
         sim_job_spec_t spec = {
             .name = name,
@@ -359,6 +364,7 @@ s_create (sim_t *sim, sim_req_t *req)
             .cores = cores ? (int)json_integer_value (cores) : 1,
             .scenario = scenario ? sim_jobs_keep (sim->jobs, &scenario) : NULL};
         sim_job_t *job = sim_jobs_add (sim->jobs, SIM_BACKEND_LIVY, &spec, now);
+        sim_stats_created (sim->stats, name); //  creates per batch name (jobd's tag is in it)
         sim_jw_t w;
         sim_jw_init (&w, SIM_JW_COMPACT);
         s_batch (sim, &w, job, now);

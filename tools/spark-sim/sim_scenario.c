@@ -4,6 +4,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+//  Utils.memoryStringToMb: digits and an optional unit; returns -1 when malformed.
+int64_t
+sim_memory_mb (const char *text)
+{
+    char *end;
+    long long n = strtoll (text, &end, 10);
+    if (end == text || n < 0)
+        return -1;
+    static const struct {
+        const char *unit;
+        int shift; //  log2 of bytes per unit
+    } units[] = {{"", 20},  {"b", 0},   {"k", 10}, {"kb", 10}, {"m", 20}, {"mb", 20},
+                 {"g", 30}, {"gb", 30}, {"t", 40}, {"tb", 40}, {"p", 50}, {"pb", 50}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcasecmp (end, units[i].unit) == 0)
+            return units[i].shift >= 20 ? n << (units[i].shift - 20) : (n << units[i].shift) >> 20;
+    return -1;
+}
 
 static const char *s_outcomes[] = {"success", "fail", "kill", "relaunch", "vanish"};
 
@@ -89,6 +109,14 @@ s_apply (sim_scenario_t *self, const char *key, const char *value, char *err, si
             return -1;
         }
         self->quiet = value[0] == '1' || value[0] == 't';
+    } else if (strcmp (key, "min_memory") == 0) {
+        number = sim_memory_mb (value);
+        if (number < 0 || number > INT32_MAX) {
+            snprintf (err, errlen, "scenario: min_memory needs a memory size (6g, 512m), not '%s'",
+                      value);
+            return -1;
+        }
+        self->min_memory_mb = number;
     } else if (strcmp (key, "error") == 0 || strcmp (key, "final") == 0) {
         char **field = key[0] == 'e' ? &self->error : &self->final_state;
         free (*field);
@@ -96,7 +124,8 @@ s_apply (sim_scenario_t *self, const char *key, const char *value, char *err, si
     } else {
         snprintf (
             err, errlen,
-            "scenario: unknown key '%s' (queue, run, outcome, then, error, final, jobs, quiet)",
+            "scenario: unknown key '%s' (queue, run, outcome, then, error, final, jobs, quiet, "
+            "min_memory)",
             key);
         return -1;
     }
@@ -193,5 +222,22 @@ sim_scenario_json (const sim_scenario_t *self)
         json_object_set_new (json, "final", json_string (self->final_state));
     if (self->quiet)
         json_object_set_new (json, "quiet", json_true ());
+    if (self->min_memory_mb)
+        json_object_set_new (json, "min_memory", json_integer (self->min_memory_mb));
     return json;
+}
+
+sim_scenario_t *
+sim_scenario_fit (const sim_scenario_t *base, sim_scenario_t *given, const char *executor_memory)
+{
+    const sim_scenario_t *effective = given ? given : base;
+    //  Spark's default spark.executor.memory is 1g; a size Spark cannot read fails the same.
+    int64_t memory_mb = executor_memory ? sim_memory_mb (executor_memory) : 1024;
+    if (!effective || effective->min_memory_mb <= 0 || memory_mb >= effective->min_memory_mb)
+        return given;
+    sim_scenario_t *self = given ? given : s_copy (base);
+    self->outcome = SIM_OUTCOME_FAIL;
+    free (self->error);
+    self->error = strdup (SIM_OOM_ERROR);
+    return self;
 }

@@ -191,8 +191,9 @@ s_handle (sim_t *self, sim_req_t *req)
         return s_send (req, false);
     }
     sim_fault_rule_t rule;
-    bool faulted = backend != SIM_BACKEND_CONTROL &&
-                   sim_fault_match (self->faults, (sim_backend_t)backend, req->url, &rule);
+    bool faulted =
+        backend != SIM_BACKEND_CONTROL &&
+        sim_fault_match (self->faults, (sim_backend_t)backend, req->method, req->url, &rule);
     if ((!faulted || !s_fault_reply (self, req, &rule)) && sim_auth_check (self, req, backend))
         req->route->handler (self, req);
     sim_stats_record (self->stats, req->method, req->route, backend, req->close ? 0 : req->status,

@@ -289,25 +289,6 @@ s_readyz (sim_t *sim, sim_req_t *req)
     }
 }
 
-//  Utils.memoryStringToMb: digits and an optional unit; returns -1 when malformed.
-static int64_t
-s_memory_mb (const char *text)
-{
-    char *end;
-    long long n = strtoll (text, &end, 10);
-    if (end == text || n < 0)
-        return -1;
-    static const struct {
-        const char *unit;
-        int shift; //  log2 of bytes per unit
-    } units[] = {{"", 20},  {"b", 0},   {"k", 10}, {"kb", 10}, {"m", 20}, {"mb", 20},
-                 {"g", 30}, {"gb", 30}, {"t", 40}, {"tb", 40}, {"p", 50}, {"pb", 50}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcasecmp (end, units[i].unit) == 0)
-            return units[i].shift >= 20 ? n << (units[i].shift - 20) : (n << units[i].shift) >> 20;
-    return -1;
-}
-
 //  Checks one typed property; returns its error message, or NULL.
 static const char *
 s_check_property (json_t *props, const char *key, const char *type, char *buf, size_t len)
@@ -324,7 +305,7 @@ s_check_property (json_t *props, const char *key, const char *type, char *buf, s
         strtod (text, &end);
         ok = *text && !*end;
     } else if (ok)
-        ok = s_memory_mb (text) >= 0;
+        ok = sim_memory_mb (text) >= 0;
     if (ok)
         return NULL;
     snprintf (buf, len, "Property '%s' expected %s value: actual was '%s'.", key, type,
@@ -482,6 +463,10 @@ s_create (sim_t *sim, sim_req_t *req)
     if (text)
         scenario = sim_scenario_parse (sim_jobs_default (sim->jobs), text, err, sizeof err);
     bool bad = text && !scenario;
+    if (!bad) //  too little executor memory: the scenario's min_memory makes it fail
+        scenario =
+            sim_scenario_fit (sim_jobs_default (sim->jobs), scenario,
+                              json_string_value (json_object_get (props, "spark.executor.memory")));
     if (bad)
         s_malformed (sim, req, "SubmitRestProtocolException", err);
     else if (sim->config.standby)
@@ -495,9 +480,12 @@ s_create (sim_t *sim, sim_req_t *req)
             .main_class = json_string_value (json_object_get (body, "mainClass")),
             .resource = json_string_value (json_object_get (body, "appResource")),
             .cores = cores ? atoi (cores) : 1,
-            .memory_mb = memory ? (int)s_memory_mb (memory) : 1024,
+            .memory_mb = memory ? (int)sim_memory_mb (memory) : 1024,
             .scenario = scenario ? sim_jobs_keep (sim->jobs, &scenario) : NULL};
         sim_job_t *job = sim_jobs_add (sim->jobs, SIM_BACKEND_STANDALONE, &spec, sim_clock_now ());
+        //  Creates per attempt: jobd's tag (spark-poller sets spark.jobd.tag), else the app name.
+        const char *tag = json_string_value (json_object_get (props, "spark.jobd.tag"));
+        sim_stats_created (sim->stats, tag ? tag : spec.name);
         snprintf (message, sizeof message, "Driver successfully submitted as %s", job->id);
         e.submission_id = job->id;
         e.success = 1;

@@ -394,6 +394,110 @@ s_test_faults (void)
     json_decref (stats);
 }
 
+//  A create with executor memory `memory` (NULL: none) on a scenario with min_memory=6g.
+static char *
+s_create_sized (const char *tag, const char *memory, const char *final)
+{
+    char body[1024], sized[64] = "";
+    if (memory)
+        snprintf (sized, sizeof sized, ",\"spark.executor.memory\":\"%s\"", memory);
+    snprintf (body, sizeof body,
+              "{\"action\":\"CreateSubmissionRequest\",\"clientSparkVersion\":\"\","
+              "\"appResource\":\"x.jar\",\"mainClass\":\"M\",\"appArgs\":[],"
+              "\"environmentVariables\":{},\"sparkProperties\":{\"spark.app.name\":\"sized\","
+              "\"spark.jobd.tag\":\"%s\",\"spark.sim.scenario\":\"queue=0,run=100,"
+              "min_memory=6g%s\"%s}}",
+              tag, final, sized);
+    json_t *json = s_json ("POST", "/v1/submissions/create", body, NULL);
+    char *id = strdup (s_str (json, "submissionId"));
+    json_decref (json);
+    return id;
+}
+
+//  Scenario key min_memory: too little executor memory fails with an OutOfMemoryError (Spark's
+//  default 1g when none is set); enough runs the scenario's outcome. /sim/stats counts the jobs
+//  creates made per tag (standalone spark.jobd.tag, Livy the batch name).
+static void
+s_test_memory (void)
+{
+    json_decref (s_json ("POST", "/sim/stats/reset", NULL, NULL));
+    char *small = s_create_sized ("jobd-job-1", "4g", "");
+    char *unset = s_create_sized ("jobd-job-1-2", NULL, "");
+    char *shown = s_create_sized ("jobd-job-2", "4096m", ",final=ERROR");
+    char *enough = s_create_sized ("jobd-job-1-3", "6g", "");
+    s_advance (200);
+    const struct {
+        const char *id, *state, *what;
+    } drivers[] = {
+        {small, "FAILED", "4g"}, {unset, "FAILED", "the default 1g"}, {enough, "FINISHED", "6g"}};
+    for (size_t index = 0; index < sizeof drivers / sizeof drivers[0]; index++) {
+        char *state = s_driver_state (drivers[index].id);
+        CHECK (strcmp (state, drivers[index].state) == 0, "%s with min_memory=6g is %s",
+               drivers[index].what, state);
+        free (state);
+    }
+    char path[128];
+    snprintf (path, sizeof path, "/v1/submissions/status/%s", shown);
+    s_reply_t r = s_http ("GET", path, NULL);
+    CHECK (strstr (r.body, "\"driverState\" : \"ERROR\"") &&
+               strstr (r.body, "java.lang.OutOfMemoryError: Java heap space"),
+           "ERROR with the OOM: %s", r.body);
+    s_free (&r);
+    free (small);
+    free (unset);
+    free (shown);
+    free (enough);
+
+    const char *batches[][2] = {{"etl [jobd-job-3]", "4g"}, {"etl [jobd-job-3-2]", "6g"}};
+    for (size_t index = 0; index < 2; index++) {
+        char body[512];
+        snprintf (body, sizeof body,
+                  "{\"file\":\"x.jar\",\"name\":\"%s\",\"executorMemory\":\"%s\",\"conf\":{"
+                  "\"spark.sim.scenario\":\"queue=0,run=100,min_memory=6g\"}}",
+                  batches[index][0], batches[index][1]);
+        r = s_http ("POST", "/batches", body);
+        CHECK (r.status == 201, "livy create: %ld %s", r.status, r.body);
+        s_free (&r);
+    }
+    s_advance (200);
+    r = s_http ("GET", "/batches/etl%20%5Bjobd-job-3%5D", NULL);
+    CHECK (strstr (r.body, "\"state\":\"dead\"") &&
+               strstr (r.body, "java.lang.OutOfMemoryError: Java heap space"),
+           "livy batch under min_memory: %s", r.body);
+    s_free (&r);
+    r = s_http ("GET", "/batches/etl%20%5Bjobd-job-3-2%5D/state", NULL);
+    CHECK (strstr (r.body, "\"state\":\"success\""), "livy batch with 6g: %s", r.body);
+    s_free (&r);
+    r = s_http ("POST", "/batches",
+                "{\"file\":\"x.jar\",\"conf\":{\"spark.sim.scenario\":\"min_memory=lots\"}}");
+    CHECK (r.status == 400 && strstr (r.body, "min_memory needs a memory size"),
+           "bad min_memory: %ld %s", r.status, r.body);
+    s_free (&r);
+
+    //  A fault scoped to a method: Livy's create, not its list on the same path.
+    json_decref (s_json ("POST", "/sim/fault",
+                         "{\"backend\":\"livy\",\"method\":\"POST\",\"mode\":\"http5xx\","
+                         "\"count\":1}",
+                         NULL));
+    r = s_http ("GET", "/batches", NULL);
+    CHECK (r.status == 200, "a GET under a POST fault: %ld", r.status);
+    s_free (&r);
+    r = s_http ("POST", "/batches", "{\"file\":\"x.jar\"}");
+    CHECK (r.status == 503, "a POST under a POST fault: %ld", r.status);
+    s_free (&r);
+    json_t *stats = s_json ("GET", "/sim/stats", NULL, NULL);
+    json_t *creates = json_object_get (stats, "creates");
+    const char *tags[] = {"jobd-job-1",   "jobd-job-1-2",     "jobd-job-2",
+                          "jobd-job-1-3", "etl [jobd-job-3]", "etl [jobd-job-3-2]"};
+    for (size_t index = 0; index < sizeof tags / sizeof tags[0]; index++)
+        CHECK (json_integer_value (json_object_get (creates, tags[index])) == 1,
+               "creates of %s: %lld", tags[index],
+               (long long)json_integer_value (json_object_get (creates, tags[index])));
+    CHECK (json_object_size (creates) == 6, "creates counted %zu keys (a refused create counts)",
+           json_object_size (creates));
+    json_decref (stats);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -430,6 +534,7 @@ main (int argc, char **argv)
         s_test_livy ();
         s_test_history ();
         s_test_faults ();
+        s_test_memory ();
     }
     kill (pid, SIGTERM);
     int status = -1;
