@@ -102,8 +102,12 @@ rt_slots_take (rt_slots_t *self, const char *name, int64_t rate, int64_t due, in
         index++;
     if (!count)
         return due;
-    (*count)++;
+    //  A retry moved to a later second takes its place in it: the n-th of that second starts
+    //  n/rate into it, so that the moved ones do not all start at once, on the second.
     int64_t start = (backend->base + index) * 1000;
+    if (rate > 0 && start > due)
+        start += (int64_t)*count * 1000 / rate;
+    (*count)++;
     return start > due ? start : due;
 }
 

@@ -21,8 +21,9 @@ void rt_slots_destroy (rt_slots_t **self_p);
 
 //  Takes a slot of backend (NULL: jobs without one) for a retry due at due (ms) when now is now:
 //  the first second from due's on with fewer than rate retries (rate 0: no limit, due's own).
-//  Returns the due time moved to that second's start when it had to move (due when not). A due
-//  more than 30 days ahead is counted in no second and returned as is.
+//  Returns due when its own second has room; else the later second's start plus n/rate s for
+//  the n-th retry it already holds (moved retries are spread over the second, not started at
+//  once). A due more than 30 days ahead is counted in no second and returned as is.
 int64_t rt_slots_take (rt_slots_t *self, const char *backend, int64_t rate, int64_t due,
                        int64_t now);
 

@@ -135,7 +135,7 @@ s_mark_and_create (jobd_mock_host_t *host, jobd_job_t *job, jobd_event_t **mark_
 }
 
 //  A submitted job followed: RUNNING, then its end (each seen by a poll, recorded and published
-//  from seq on).
+//  from seq on). A short run may end between two polls: then the end comes without RUNNING.
 static void
 s_follow (jobd_mock_host_t *host, jobd_job_t *job, jobd_state_t end, uint64_t seq)
 {
@@ -143,6 +143,8 @@ s_follow (jobd_mock_host_t *host, jobd_job_t *job, jobd_state_t end, uint64_t se
     for (size_t index = 0; index < 2; index++) {
         jobd_event_t *event = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
         assert_non_null (event);
+        if (index == 0 && event->state == end)
+            index++;
         assert_string_equal (jobd_state_name (event->state), jobd_state_name (expected[index]));
         job->state = event->state;
         jobd_mock_host_job_put (host, job);

@@ -65,12 +65,16 @@ test_rate_and_time (void **state)
     //  A slot given back is free again.
     rt_slots_give (slots, "b", NOW + 700, NOW);
     assert_int_equal (rt_slots_take (slots, "b", 2, NOW + 800, NOW), NOW + 800);
+    //  The second retry moved to a second takes its place half a second in (rate 2), not the
+    //  second's start with the first.
+    assert_int_equal (rt_slots_take (slots, "b", 2, NOW + 900, NOW), NOW + 1500);
+    assert_int_equal (rt_slots_take (slots, "b", 2, NOW + 100, NOW), NOW + 2000);
     //  Retries found at start count, without moving.
     rt_slots_count (slots, "c", NOW + 5000, NOW);
     rt_slots_count (slots, "c", NOW + 5000, NOW);
     assert_int_equal (rt_slots_take (slots, "c", 2, NOW + 5000, NOW), NOW + 6000);
     //  Time passes: seconds gone are dropped, later ones kept.
-    assert_int_equal (rt_slots_pending (slots, NOW), 100 + 3 + 3);
+    assert_int_equal (rt_slots_pending (slots, NOW), 100 + 5 + 3);
     assert_int_equal (rt_slots_take (slots, "c", 2, NOW + 6000, NOW + 5500), NOW + 6000);
     assert_int_equal (rt_slots_pending (slots, NOW + 5500), 4);
     assert_int_equal (rt_slots_at (slots, "c", NOW + 6000), 2);
