@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_LIST_MAX 64 //  names or globs in one list
+#define S_LIST_MAX    64  //  names or globs in one list
+#define S_PATTERN_MAX 256 //  bytes of one glob or regex
+#define S_REPEATS_MAX 8   //  repetition operators in one regex (glibc's regcomp grows with each)
 
 //  A compiled pattern: "" (any), globs, or a regex.
 typedef struct {
@@ -90,6 +92,22 @@ s_pattern_init (s_pattern_t *self, const char *text, char *reason, size_t reason
     while (isspace ((unsigned char)*start))
         start++;
     if (*start == '~') {
+        //  Stacked repetitions ("a+++") and many of them make glibc's regcomp take exponential
+        //  time and memory: refused, as POSIX leaves stacked ones undefined anyway.
+        size_t repeats = 0;
+        bool stacked = false;
+        for (const char *at = start + 1; *at; at++) {
+            bool repeat = strchr ("*+?{", *at) && at[-1] != '\\';
+            repeats += repeat;
+            stacked |= repeat && at > start + 1 && strchr ("*+?}", at[-1]) && at[-2] != '\\';
+        }
+        if (strlen (start + 1) > S_PATTERN_MAX || repeats > S_REPEATS_MAX || stacked) {
+            snprintf (reason, reason_size,
+                      "regular expression over %d bytes, with over %d repetitions, or with "
+                      "stacked ones",
+                      S_PATTERN_MAX, S_REPEATS_MAX);
+            return JOBD_ECONFIG;
+        }
         int rc = regcomp (&self->compiled, start + 1, REG_EXTENDED | REG_NOSUB);
         if (rc) {
             char why[128];
@@ -107,6 +125,12 @@ s_pattern_init (s_pattern_t *self, const char *text, char *reason, size_t reason
     }
     self->count = (size_t)count;
     self->any = count == 0;
+    for (size_t index = 0; index < self->count; index++)
+        if (strlen (self->globs[index]) > S_PATTERN_MAX) {
+            snprintf (reason, reason_size, "a glob over %d bytes", S_PATTERN_MAX);
+            s_pattern_fini (self);
+            return JOBD_ECONFIG;
+        }
     return 0;
 }
 
