@@ -277,7 +277,6 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     s_notifier_t *self = (s_notifier_t *)state;
     self->bus = bus;
     zsock_set_subscribe (events, "stale.");
-    double final_wait = (double)host->config_int (host, "final_wait", 10000);
     for (size_t index = 0; index < self->count; index++) {
         s_channel_t *channel = &self->channels[index];
         nt_reader_config_t config = {.host = host,
@@ -286,7 +285,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
                                      .channel = channel->state,
                                      .rules = self->rules,
                                      .link = host->config_str (host, "link"),
-                                     .final_wait = (int64_t)final_wait,
+                                     .final_wait = host->config_int (host, "final_wait", 10000),
                                      .backoff_max = host->config_int (host, "backoff_max", 300000)};
         channel->reader = nt_reader_new (&config);
         if (!channel->reader)

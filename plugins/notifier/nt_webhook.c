@@ -13,12 +13,29 @@
 typedef struct {
     CURL *curl;
     char *url;
-    char *secret;               //  NULL: no signature
+    char *shown;  //  the url for errors: no user info, no query (either may hold a token)
+    char *secret; //  NULL: no signature
     struct curl_slist *headers; //  the channel's own
     int64_t timeout;
 } s_webhook_t;
 
 static void s_close (void **state_p);
+
+//  url without its user info and query, for error lines (fresh).
+static char *
+s_shown (const char *url)
+{
+    const char *host = strstr (url, "://");
+    host = host ? host + 3 : url;
+    const char *end = host + strcspn (host, "/?#");
+    const char *at = memchr (host, '@', (size_t)(end - host));
+    size_t path = strcspn (end, "?#");
+    char *shown = NULL;
+    if (asprintf (&shown, "%.*s%.*s%.*s", (int)(host - url), url, (int)(end - (at ? at + 1 : host)),
+                  at ? at + 1 : host, (int)path, end) < 0)
+        return NULL;
+    return shown;
+}
 
 //  Parses "Name: value; Name2: value" into list. Returns 0, or -1 with a reason.
 static int
@@ -59,6 +76,8 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
                   self->url ? "not an http:// or https:// URL" : "required for a webhook");
         rc = JOBD_ECONFIG;
     }
+    if (rc == 0 && !(self->shown = s_shown (self->url)))
+        rc = JOBD_ECONFIG;
     if (rc == 0)
         rc = nt_config_secret (config, "secret", &self->secret, reason, reason_size);
     char why[200];
@@ -89,6 +108,7 @@ s_close (void **state_p)
         curl_easy_cleanup (self->curl);
     curl_slist_free_all (self->headers);
     free (self->url);
+    free (self->shown);
     if (self->secret) {
         explicit_bzero (self->secret, strlen (self->secret));
         free (self->secret);
@@ -159,12 +179,12 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
     curl_slist_free_all (headers);
     free (body);
     if (code != CURLE_OK) {
-        snprintf (error, error_size, "%s: %s", self->url, curl_easy_strerror (code));
+        snprintf (error, error_size, "%s: %s", self->shown, curl_easy_strerror (code));
         return code == CURLE_OPERATION_TIMEDOUT ? JOBD_ETIMEOUT : -EAGAIN;
     }
     if (status >= 200 && status < 300)
         return 0;
-    snprintf (error, error_size, "HTTP %ld from %s", status, self->url);
+    snprintf (error, error_size, "HTTP %ld from %s", status, self->shown);
     if (status >= 400 && status < 500 && status != 408 && status != 429)
         return JOBD_EINVAL;
     return -EAGAIN;

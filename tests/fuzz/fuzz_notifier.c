@@ -1,7 +1,8 @@
 //  Fuzz target: what the notifier reads from its config: a rule's events, channels and
 //  patterns (comma lists of globs, or ~REGEX), matched against a job's labels. The first byte
-//  picks which field the input is; the rest is "VALUE\nLABEL". Oracles: a refused value has a reason naming its key;
-//  an accepted one matches without crashing, and an empty pattern matches anything.
+//  picks which field the input is; the rest is "VALUE\nLABEL". Oracles: a refused value has a
+//  reason naming its key; an accepted one matches without crashing, and an empty pattern matches
+//  anything.
 #include "nt_rules.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +19,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     char *label = strchr (text, '\n');
     if (label)
         *label++ = 0;
-    static const char *const keys[] = {"events: ", "channels: ", "kinds: ", "backends: ", "names: "};
+    static const char *const keys[] = {
+        "events: ", "channels: ", "kinds: ", "backends: ", "names: "};
     int field = data[0] % 5;
     const char *values[5] = {"final", "*", "", "", ""};
     values[field] = text;

@@ -61,8 +61,8 @@ s_teardown (void **state)
 static int
 s_jobctl (const char *command)
 {
-    const char *args[] = {"--run-dir", s_harness.run_dir, "--store", s_harness.store, command,
-                          NULL};
+    const char *args[] = {"--run-dir",     s_harness.run_dir, "--store",
+                          s_harness.store, command,           NULL};
     return harness_run_bin ("jobctl", args, s_out, sizeof s_out, s_err, sizeof s_err);
 }
 
@@ -175,10 +175,9 @@ test_final_failure_once_and_down_then_back (void **state)
     assert_int_equal (webhook_sink_count (s_sink), 1);
     char status[64] = "", detail[1024] = "";
     int64_t until = zclock_mono () + 10000;
-    while (zclock_mono () < until &&
-           !(harness_plugin (&s_harness, "notifier", status, sizeof status, detail,
-                             sizeof detail) == 0 &&
-             strstr (detail, "failing for")))
+    while (zclock_mono () < until && !(harness_plugin (&s_harness, "notifier", status,
+                                                       sizeof status, detail, sizeof detail) == 0 &&
+                                       strstr (detail, "failing for")))
         zclock_sleep (50);
     assert_string_equal (status, "degraded");
     assert_non_null (strstr (detail, "hook: 1 delivered"));
@@ -265,6 +264,77 @@ test_sigkill_during_delivery_loses_nothing (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+//  A storm: the failer test plugin fails 1,000 jobs at once (no retry plugin: each final after
+//  final_wait); the rule's first 10 notes go out one by one, the other 990 in one digest.
+static int
+s_setup_storm (void **state)
+{
+    s_sink = webhook_sink_new ();
+    assert_non_null (s_sink);
+    harness_init (&s_harness, "notifier-storm");
+    char extra[2048];
+    snprintf (extra, sizeof extra,
+              "plugins\n"
+              "    failer\n"
+              "        path = %s/test-plugins/failer.so\n"
+              "        jobs = 1000\n"
+              "    notifier\n"
+              "        path = %s/plugins/notifier.so\n"
+              "        final_wait = 200ms\n"
+              "        channels\n"
+              "            hook\n"
+              "                type = webhook\n"
+              "                url = \"%s\"\n"
+              "                secret_file = %s/key\n"
+              "        rules\n"
+              "            storm\n"
+              "                events = \"final\"\n"
+              "                digest_after = 10\n"
+              "                digest_window = 10s\n",
+              harness_build_dir (), harness_build_dir (), webhook_sink_url (s_sink), s_harness.dir);
+    char path[400];
+    snprintf (path, sizeof path, "%s/key", s_harness.dir);
+    FILE *file = fopen (path, "w");
+    fputs (S_SECRET "\n", file);
+    fclose (file);
+    harness_write_config (&s_harness, extra);
+    return 0;
+}
+
+static void
+test_storm_of_1000_failures_is_one_digest (void **state)
+{
+    s_start ();
+    jobd_event_t *go = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&go->kind, "failer.go");
+    jobd_event_set (&go->spec, "{}");
+    s_request (go, NULL, 0);
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_FAILED, 1000, 30000));
+    assert_true (webhook_sink_wait (s_sink, 11, 30000));
+    for (size_t index = 0; index < 10; index++) {
+        char *key = s_key (index);
+        free (key);
+    }
+    char *body = webhook_sink_body (s_sink, 10);
+    json_t *root = json_loads (body, 0, NULL);
+    assert_string_equal (json_string_value (json_object_get (root, "event")), "digest");
+    json_t *digest = json_object_get (root, "digest");
+    assert_int_equal (json_integer_value (json_object_get (digest, "count")), 990);
+    assert_int_equal (json_array_size (json_object_get (digest, "jobs")), 20);
+    assert_int_equal (json_integer_value (json_object_get (digest, "more")), 970);
+    assert_int_equal (json_integer_value (json_object_get (json_object_get (digest, "by_state"),
+                                                           "FAILED for good")),
+                      990);
+    char *header = webhook_sink_header (s_sink, 10, "Idempotency-Key");
+    assert_string_equal (header, json_string_value (json_object_get (root, "key")));
+    assert_int_equal (strncmp (header, "digest/storm/", 13), 0);
+    free (header);
+    json_decref (root);
+    free (body);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    assert_int_equal (webhook_sink_count (s_sink), 11);
+}
+
 int
 main (void)
 {
@@ -272,6 +342,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_final_failure_once_and_down_then_back, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_sigkill_during_delivery_loses_nothing, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_storm_of_1000_failures_is_one_digest, s_setup_storm,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

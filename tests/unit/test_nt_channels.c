@@ -133,6 +133,20 @@ test_webhook_delivers_signed (void **unused)
     nt_note_destroy (&note);
     nt_webhook_type.close (&state);
     assert_null (state);
+    //  A token in the url's user info or query stays out of error lines.
+    char url[256];
+    const char *port = strrchr (webhook_sink_url (sink), ':');
+    snprintf (url, sizeof url, "http://user:tok3n@127.0.0.1%.*s?key=tok3n",
+              (int)strcspn (port, "/"), port);
+    s_count = 0;
+    s_set ("url", url);
+    state = s_open ("webhook", 0, reason, sizeof reason);
+    note = s_note (6);
+    assert_int_equal (nt_webhook_type.deliver (state, note, error, sizeof error), -EAGAIN);
+    assert_null (strstr (error, "tok3n"));
+    assert_non_null (strstr (error, "HTTP 429 from http://127.0.0.1:"));
+    nt_note_destroy (&note);
+    nt_webhook_type.close (&state);
     webhook_sink_destroy (&sink);
 }
 

@@ -39,9 +39,10 @@ s_teardown (void **state)
 static void
 s_start (const char *const *extra)
 {
-    const char *config[64] = {"channels/hook/type", "webhook", "channels/hook/url",
-                              webhook_sink_url (s_sink), "backoff_max", "400ms",
-                              "final_wait", "300ms", "status_interval", "0"};
+    const char *config[64] = {
+        "channels/hook/type", "webhook", "channels/hook/url", webhook_sink_url (s_sink),
+        "backoff_max",        "400ms",   "final_wait",        "300ms",
+        "status_interval",    "0"};
     size_t used = 10;
     for (size_t index = 0; extra && extra[index]; index++)
         config[used++] = extra[index];
@@ -222,8 +223,13 @@ test_channel_down_then_back_keeps_order (void **state)
 static void
 test_storm_becomes_a_digest (void **state)
 {
-    const char *rules[] = {"rules/storm/events", "failed", "rules/storm/digest_after", "3",
-                           "rules/storm/digest_window", "500ms", NULL};
+    const char *rules[] = {"rules/storm/events",
+                           "failed",
+                           "rules/storm/digest_after",
+                           "3",
+                           "rules/storm/digest_window",
+                           "500ms",
+                           NULL};
     s_start (rules);
     for (int n = 1; n <= 12; n++)
         s_append (n, JOBD_STATE_RUNNING, JOBD_STATE_FAILED, 1, NULL);
@@ -234,8 +240,8 @@ test_storm_becomes_a_digest (void **state)
     s_assert_note (3, "digest/storm/job-4/1", "digest");
     char *body = webhook_sink_body (s_sink, 3);
     json_t *root = json_loads (body, 0, NULL);
-    assert_int_equal (json_integer_value (json_object_get (json_object_get (root, "digest"), "count")),
-                      9);
+    assert_int_equal (
+        json_integer_value (json_object_get (json_object_get (root, "digest"), "count")), 9);
     json_decref (root);
     free (body);
     assert_int_equal (jobd_mock_host_stop (s_host), 0);
@@ -273,15 +279,9 @@ test_config_errors (void **state)
          "channels/hook/secret: set only one of"},
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
-        const char *config[] = {"channels/hook/type",
-                                "webhook",
-                                "channels/hook/url",
-                                webhook_sink_url (s_sink),
-                                cases[index][0],
-                                cases[index][1],
-                                cases[index][2],
-                                cases[index][3],
-                                NULL};
+        const char *config[] = {"channels/hook/type",      "webhook",       "channels/hook/url",
+                                webhook_sink_url (s_sink), cases[index][0], cases[index][1],
+                                cases[index][2],           cases[index][3], NULL};
         const jobd_plugin_t *plugin = NULL;
         char reason[512] = "";
         s_host = jobd_mock_host_open ("notifier", config, &plugin, reason, sizeof reason);
