@@ -55,9 +55,51 @@ s_mono (void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-//  The child: its own process group, stdin from the pipe, the rest to /dev/null.
+extern char **environ;
+
+//  jobd's environment and the note's two variables (fresh; free the array and its two own
+//  strings with s_env_free): made before fork, since the child of a threaded process may call
+//  only async-signal-safe functions (no malloc, so no setenv).
+static char **
+s_env (const nt_note_t *note)
+{
+    size_t count = 0;
+    while (environ && environ[count])
+        count++;
+    char **env = (char **)calloc (count + 3, sizeof (char *));
+    if (!env)
+        return NULL;
+    size_t used = 0;
+    for (size_t index = 0; index < count; index++)
+        if (strncmp (environ[index], "JOBD_NOTIFY_KEY=", 16) &&
+            strncmp (environ[index], "JOBD_NOTIFY_EVENT=", 18))
+            env[used++] = environ[index];
+    if (asprintf (&env[used], "JOBD_NOTIFY_KEY=%s", note->key) < 0)
+        env[used] = NULL;
+    else if (asprintf (&env[used + 1], "JOBD_NOTIFY_EVENT=%s", nt_event_name (note->event)) < 0)
+        env[used + 1] = NULL;
+    return env;
+}
+
 static void
-s_child (const s_exec_t *self, const nt_note_t *note, int input)
+s_env_free (char **env)
+{
+    if (!env)
+        return;
+    size_t used = 0;
+    while (env[used] && strncmp (env[used], "JOBD_NOTIFY_KEY=", 16))
+        used++;
+    if (env[used]) {
+        free (env[used]);
+        free (env[used + 1]);
+    }
+    free (env);
+}
+
+//  The child: its own process group, stdin from the pipe, the rest to /dev/null. Only
+//  async-signal-safe calls until exec.
+static void
+s_child (const s_exec_t *self, char **env, int input)
 {
     setpgid (0, 0);
     dup2 (input, 0);
@@ -68,13 +110,13 @@ s_child (const s_exec_t *self, const nt_note_t *note, int input)
     }
     for (int fd = 3; fd < 1024; fd++)
         close (fd);
-    setenv ("JOBD_NOTIFY_KEY", note->key, 1);
-    setenv ("JOBD_NOTIFY_EVENT", nt_event_name (note->event), 1);
+    struct sigaction action = {.sa_handler = SIG_DFL};
+    sigaction (SIGPIPE, &action, NULL);
     sigset_t none;
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
-    signal (SIGPIPE, SIG_DFL);
-    execl ("/bin/sh", "sh", "-c", self->command, (char *)NULL);
+    char *argv[] = {"sh", "-c", self->command, NULL};
+    execve ("/bin/sh", argv, env);
     _exit (127);
 }
 
@@ -88,15 +130,18 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
         return JOBD_EINVAL;
     }
     int fds[2];
-    if (pipe2 (fds, O_CLOEXEC)) {
+    char **env = s_env (note);
+    if (!env || pipe2 (fds, O_CLOEXEC)) {
         snprintf (error, error_size, "exec: pipe: %s", strerror (errno));
+        s_env_free (env);
         free (body);
         return -EAGAIN;
     }
     pid_t pid = fork ();
     if (pid == 0)
-        s_child (self, note, fds[0]);
+        s_child (self, env, fds[0]);
     close (fds[0]);
+    s_env_free (env);
     if (pid < 0) {
         snprintf (error, error_size, "exec: fork: %s", strerror (errno));
         close (fds[1]);
