@@ -241,8 +241,16 @@ s_consider (s_reader_t *self, const jobd_event_t *event, uint64_t position, int6
             record = NULL;
         int64_t wait = nt_decide (event, record, now, self->config.final_wait, &facts);
         if (wait > 0) {
-            jobd_job_destroy (&record);
-            return wait < S_DECIDE_POLL ? wait : S_DECIDE_POLL;
+            //  Undecided: worth waiting for only when being final would change the note.
+            nt_facts_t final = facts;
+            final.events |= 1u << NT_EVENT_FINAL;
+            nt_event_t as_is = NT_EVENT_STATE, as_final = NT_EVENT_STATE;
+            if (nt_rules_match (self->config.rules, self->config.name, &facts, &as_is) !=
+                    nt_rules_match (self->config.rules, self->config.name, &final, &as_final) ||
+                as_is != as_final) {
+                jobd_job_destroy (&record);
+                return wait < S_DECIDE_POLL ? wait : S_DECIDE_POLL;
+            }
         }
     }
     nt_event_t kind = NT_EVENT_STATE;

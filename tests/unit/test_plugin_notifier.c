@@ -180,6 +180,20 @@ test_undecided_failure_is_final_after_final_wait (void **state)
     assert_int_equal (jobd_mock_host_stop (s_host), 0);
 }
 
+//  A rule that asks for failed, not final: the decision would not change the note, so it is
+//  not waited for (final_wait is longer than the test's deadline).
+static void
+test_failed_rule_does_not_wait_for_the_decision (void **state)
+{
+    const char *rules[] = {
+        "final_wait", "1h", "rules/all/events", "failed", "rules/all/digest_window", "0", NULL};
+    s_start (rules);
+    s_append (8, JOBD_STATE_RUNNING, JOBD_STATE_FAILED, 1, NULL);
+    assert_true (webhook_sink_wait (s_sink, 1, S_DEADLINE));
+    s_assert_note (0, "job-8/1", "failed");
+    assert_int_equal (jobd_mock_host_stop (s_host), 0);
+}
+
 static void
 test_channel_down_then_back_keeps_order (void **state)
 {
@@ -302,6 +316,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_default_rule_final_and_recovered_in_order, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_undecided_failure_is_final_after_final_wait, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_failed_rule_does_not_wait_for_the_decision, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_channel_down_then_back_keeps_order, s_setup,
                                          s_teardown),
