@@ -335,6 +335,95 @@ test_storm_of_1000_failures_is_one_digest (void **state)
     assert_int_equal (webhook_sink_count (s_sink), 11);
 }
 
+//  Recovered and stale with the real jobd: a failed job run again (retry now) is not final, and
+//  its success in attempt 2 is a recovered note; a RUNNING job silent past core's
+//  deadline_running is a stale note.
+static int
+s_setup_recovered (void **state)
+{
+    s_sink = webhook_sink_new ();
+    assert_non_null (s_sink);
+    harness_init (&s_harness, "notifier-recovered");
+    char extra[2048];
+    snprintf (extra, sizeof extra,
+              "    deadline_running = 300ms\n"
+              "plugins\n"
+              "    notifier\n"
+              "        path = %s/plugins/notifier.so\n"
+              "        final_wait = 1h\n"
+              "        channels\n"
+              "            hook\n"
+              "                type = webhook\n"
+              "                url = \"%s\"\n"
+              "                secret = \"%s\"\n"
+              "        rules\n"
+              "            r\n"
+              "                events = \"final, recovered, stale\"\n"
+              "                digest_window = 0\n",
+              harness_build_dir (), webhook_sink_url (s_sink), S_SECRET);
+    harness_write_config (&s_harness, extra);
+    return 0;
+}
+
+//  The event and key of the sink's note index, into event and key.
+static void
+s_note (size_t index, char *event, char *key, size_t size)
+{
+    char *body = webhook_sink_body (s_sink, index);
+    assert_non_null (body);
+    json_t *root = json_loads (body, 0, NULL);
+    snprintf (event, size, "%s", json_string_value (json_object_get (root, "event")));
+    snprintf (key, size, "%s", json_string_value (json_object_get (root, "key")));
+    json_decref (root);
+    free (body);
+}
+
+static void
+test_recovered_and_stale (void **state)
+{
+    s_start ();
+    char failing[64], silent[64];
+    s_failed_job ("rec", failing, sizeof failing);
+    jobd_event_t *retry = jobd_event_new (JOBD_EVENT_RETRY);
+    jobd_event_set (&retry->job, failing);
+    retry->now = true;
+    s_request (retry, NULL, 0);
+    jobd_event_t *succeeded = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&succeeded->job, failing);
+    succeeded->state = JOBD_STATE_SUCCEEDED;
+    s_request (succeeded, NULL, 0);
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->kind, "flink");
+    jobd_event_set (&track->backend, "b");
+    jobd_event_set (&track->ext, "silent");
+    s_request (track, silent, sizeof silent);
+    jobd_event_t *running = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&running->job, silent);
+    running->state = JOBD_STATE_RUNNING;
+    s_request (running, NULL, 0);
+    assert_true (webhook_sink_wait (s_sink, 2, 15000));
+    char event[64], key[128], expected[128];
+    bool recovered = false, stale = false;
+    for (size_t index = 0; index < 2; index++) {
+        s_note (index, event, key, sizeof key);
+        if (strcmp (event, "recovered") == 0) {
+            //  QUEUED 1, FAILED 2, RETRY_WAIT 3, QUEUED 4, SUCCEEDED 5.
+            snprintf (expected, sizeof expected, "%s/5", failing);
+            assert_string_equal (key, expected);
+            recovered = true;
+        } else if (strcmp (event, "stale") == 0) {
+            snprintf (expected, sizeof expected, "%s/2/stale", silent);
+            assert_string_equal (key, expected);
+            stale = true;
+        } else
+            fail_msg ("unexpected note %s %s", event, key);
+    }
+    assert_true (recovered && stale);
+    s_assert_no_secret ();
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    assert_int_equal (webhook_sink_count (s_sink), 2);
+}
+
 int
 main (void)
 {
@@ -345,6 +434,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_storm_of_1000_failures_is_one_digest, s_setup_storm,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_recovered_and_stale, s_setup_recovered, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
