@@ -324,6 +324,9 @@ s_status (s_reader_t *self)
     uint64_t head = self->done;
     host->log_cursor (host, self->cursor_name, NULL, &head);
     uint64_t behind = head > self->done ? head - self->done : 0;
+    for (size_t rule = 0; rule < NT_RULES_MAX; rule++)
+        if (self->windows[rule].digest) //  folded, waiting for the window's end
+            behind += nt_digest_count (self->windows[rule].digest);
     int64_t oldest = 0;
     if (self->note)
         oldest = self->note->ts;

@@ -242,11 +242,20 @@ test_storm_becomes_a_digest (void **state)
                            "rules/storm/digest_after",
                            "3",
                            "rules/storm/digest_window",
-                           "500ms",
+                           "3s",
                            NULL};
     s_start (rules);
     for (int n = 1; n <= 12; n++)
         s_append (n, JOBD_STATE_RUNNING, JOBD_STATE_FAILED, 1, NULL);
+    //  While the window runs, the nine folded ones are pending.
+    bool pending = false;
+    int64_t until = zclock_mono () + S_DEADLINE;
+    while (!pending && zclock_mono () < until && webhook_sink_count (s_sink) < 4) {
+        jobd_event_t *status = jobd_mock_host_expect (s_host, JOBD_EVENT_PLUGIN_STATUS, 200);
+        pending = status && strstr (status->detail, "hook: 3 delivered, 9 pending");
+        jobd_event_destroy (&status);
+    }
+    assert_true (pending);
     //  The first three one by one, the other nine in one digest at the window's end.
     assert_true (webhook_sink_wait (s_sink, 4, S_DEADLINE));
     s_assert_note (0, "job-1/1", "failed");
