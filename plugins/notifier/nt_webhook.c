@@ -185,7 +185,9 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
     if (status >= 200 && status < 300)
         return 0;
     snprintf (error, error_size, "HTTP %ld from %s", status, self->shown);
-    if (status >= 400 && status < 500 && status != 408 && status != 429)
+    //  Only a refusal of the note itself drops it; a refusal of the channel (401, 403, 404,
+    //  407, 410: a wrong URL or credentials) holds the notes until someone fixes it.
+    if (status == 400 || status == 413 || status == 422)
         return JOBD_EINVAL;
     return -EAGAIN;
 }

@@ -127,6 +127,12 @@ test_webhook_delivers_signed (void **unused)
     assert_non_null (strstr (error, "HTTP 503 from http://127.0.0.1:"));
     webhook_sink_fail (sink, 400);
     assert_int_equal (nt_webhook_type.deliver (state, note, error, sizeof error), JOBD_EINVAL);
+    webhook_sink_fail (sink, 422);
+    assert_int_equal (nt_webhook_type.deliver (state, note, error, sizeof error), JOBD_EINVAL);
+    webhook_sink_fail (sink, 401);
+    assert_int_equal (nt_webhook_type.deliver (state, note, error, sizeof error), -EAGAIN);
+    webhook_sink_fail (sink, 404);
+    assert_int_equal (nt_webhook_type.deliver (state, note, error, sizeof error), -EAGAIN);
     webhook_sink_fail (sink, 429);
     assert_int_equal (nt_webhook_type.deliver (state, note, error, sizeof error), -EAGAIN);
     assert_null (strstr (error, "hunter2"));
