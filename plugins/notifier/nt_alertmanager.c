@@ -1,0 +1,298 @@
+//  notifier: the alertmanager channel. Prometheus Alertmanager's POST /api/v2/alerts: a job's
+//  failure or silence fires an alert, its recovery resolves it; Alertmanager groups, routes,
+//  silences and repeats them itself, so this channel gets no digests (nt_channel.h).
+//
+//  One alert per job and kind of trouble. Alertmanager tells alerts apart by their labels, so a
+//  resolution must carry the labels the alert fired with: alertname is JobdJobFailed (FAILED,
+//  LOST: a failure, final or not; a later failed attempt updates the same alert) or
+//  JobdJobStale (a silent job), then job, name, kind, backend, state and the configured
+//  `labels`. A resolving note (recovered, succeeded on a retry, cancelled) sends every label
+//  set the job's alert can have fired with (JobdJobFailed with FAILED and LOST, JobdJobStale
+//  with RUNNING, SUBMITTED and UNKNOWN) with endsAt = now: those that fired resolve, the others
+//  arrive resolved and are never notified. A firing alert ends at now + alert_ttl unless sent
+//  again, so an alert whose resolution was never sent does not fire forever.
+#include "nt_send.h"
+
+#define S_LABELS_MAX 16
+
+typedef struct {
+    char *endpoint; //  {url}/api/v2/alerts
+    char *shown;    //  the endpoint without user info or query, for errors
+    char *user;     //  basic auth, or NULL
+    char *password; //  basic auth (a secret), or NULL
+    int64_t ttl;    //  ms: a firing alert's endsAt is now + ttl
+    long timeout;   //  ms
+    json_t *labels; //  the configured extra labels: an object
+    CURL *curl;     //  one handle: its connection stays open between notes
+} s_state_t;
+
+static void s_close (void **state_p);
+
+//  Is name a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)?
+static bool
+s_label_name (const char *name)
+{
+    if (!*name || isdigit ((unsigned char)*name))
+        return false;
+    for (const char *cursor = name; *cursor; cursor++)
+        if (!isalnum ((unsigned char)*cursor) && *cursor != '_')
+            return false;
+    return true;
+}
+
+//  The labels every alert carries whatever the config says.
+static bool
+s_label_reserved (const char *name)
+{
+    static const char *const names[] = {"alertname", "job", "name", "kind", "backend", "state"};
+    for (size_t index = 0; index < sizeof names / sizeof names[0]; index++)
+        if (strcmp (name, names[index]) == 0)
+            return true;
+    return false;
+}
+
+//  Copies text without its leading and trailing blanks into a fresh string.
+static char *
+s_trim (const char *text, size_t length)
+{
+    while (length && isspace ((unsigned char)*text))
+        text++, length--;
+    while (length && isspace ((unsigned char)text[length - 1]))
+        length--;
+    return strndup (text, length);
+}
+
+//  Parses `labels` ("team=data, env=prod") into an object. Returns 0 or JOBD_ECONFIG.
+static int
+s_labels_parse (const char *channel, const char *text, json_t *labels, char *reason,
+                size_t reason_size)
+{
+    while (text && *text) {
+        size_t length = strcspn (text, ",");
+        char *entry = s_trim (text, length);
+        char *equals = entry ? strchr (entry, '=') : NULL;
+        char *name = equals ? s_trim (entry, (size_t)(equals - entry)) : NULL;
+        char *value = equals ? s_trim (equals + 1, strlen (equals + 1)) : NULL;
+        const char *why = NULL;
+        if (!entry)
+            why = "out of memory";
+        else if (!*entry)
+            ; //  an empty entry ("a=b,", ""): nothing
+        else if (!name || !value)
+            why = "not NAME=VALUE";
+        else if (!s_label_name (name))
+            why = "a label name is letters, digits and _, not starting with a digit";
+        else if (s_label_reserved (name))
+            why = "the channel sets that label itself";
+        else if (!*value)
+            why = "empty value (Alertmanager drops empty labels)";
+        else if (json_object_size (labels) >= S_LABELS_MAX)
+            why = "more than 16 labels";
+        else
+            json_object_set_new (labels, name, json_string (value));
+        if (why)
+            snprintf (reason, reason_size, "channels/%s/labels: '%.64s': %s", channel,
+                      entry ? entry : "", why);
+        free (entry);
+        free (name);
+        free (value);
+        if (why)
+            return JOBD_ECONFIG;
+        text += length + (text[length] ? 1 : 0);
+    }
+    return 0;
+}
+
+static int
+s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_size)
+{
+    *state_p = NULL;
+    const char *url = nt_config_str (config, "url");
+    if (!url || (strncmp (url, "http://", 7) && strncmp (url, "https://", 8))) {
+        snprintf (reason, reason_size,
+                  "channels/%s/url: Alertmanager's base URL is required (http:// or https://)",
+                  config->name);
+        return JOBD_ECONFIG;
+    }
+    s_state_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return -ENOMEM;
+    size_t length = strlen (url);
+    while (length && url[length - 1] == '/')
+        length--;
+    if (asprintf (&self->endpoint, "%.*s/api/v2/alerts", (int)length, url) < 0)
+        self->endpoint = NULL;
+    char shown[512];
+    self->shown =
+        self->endpoint ? strdup (nt_send_shown_url (self->endpoint, shown, sizeof shown)) : NULL;
+    self->labels = json_object ();
+    void *state = self;
+    int rc = self->shown && self->labels ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = s_labels_parse (config->name, nt_config_str (config, "labels"), self->labels, reason,
+                             reason_size);
+    if (rc == 0)
+        rc = nt_config_secret (config, "password", &self->password, reason, reason_size);
+    const char *user = nt_config_str (config, "username");
+    if (rc == 0 && user && *user)
+        self->user = strdup (user);
+    if (rc == 0 && (self->user != NULL) != (self->password != NULL)) {
+        snprintf (reason, reason_size,
+                  "channels/%s/%s: basic auth needs both username and password", config->name,
+                  self->user ? "password" : "username");
+        rc = JOBD_ECONFIG;
+    }
+    self->ttl = nt_config_int (config, "alert_ttl", 24 * 3600 * 1000LL);
+    self->timeout = (long)nt_config_int (config, "timeout", 10000);
+    if (rc == 0 && (self->ttl <= 0 || self->timeout <= 0)) {
+        snprintf (reason, reason_size, "channels/%s/%s: must be more than 0", config->name,
+                  self->ttl <= 0 ? "alert_ttl" : "timeout");
+        rc = JOBD_ECONFIG;
+    }
+    if (rc == 0 && curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        rc = -ENOMEM;
+    else if (rc == 0 && !(self->curl = curl_easy_init ())) {
+        curl_global_cleanup ();
+        rc = -ENOMEM;
+    }
+    if (rc) {
+        s_close (&state);
+        return rc;
+    }
+    *state_p = self;
+    return 0;
+}
+
+//  One alert of the job's note: labels (alertname, state, the job's, the configured ones),
+//  annotations, startsAt, endsAt.
+static json_t *
+s_alert (s_state_t *self, const nt_note_t *note, const char *alertname, const char *state,
+         int64_t starts, int64_t ends)
+{
+    json_t *labels = json_deep_copy (self->labels);
+    json_object_set_new (labels, "alertname", json_string (alertname));
+    const char *const pairs[][2] = {{"job", note->job},
+                                    {"name", note->name},
+                                    {"kind", note->kind},
+                                    {"backend", note->backend},
+                                    {"state", state}};
+    for (size_t index = 0; index < sizeof pairs / sizeof pairs[0]; index++)
+        if (pairs[index][1] && *pairs[index][1])
+            json_object_set_new (labels, pairs[index][0], json_string (pairs[index][1]));
+    json_t *annotations = json_object ();
+    if (note->subject)
+        json_object_set_new (annotations, "summary", json_string (note->subject));
+    if (note->text)
+        json_object_set_new (annotations, "description", json_string (note->text));
+    json_object_set_new (annotations, "key", json_string (note->key ? note->key : ""));
+    char starts_at[32], ends_at[32];
+    json_t *alert = json_pack ("{s:o, s:o, s:s, s:s}", "labels", labels, "annotations", annotations,
+                               "startsAt", nt_send_iso8601 (starts, starts_at, sizeof starts_at),
+                               "endsAt", nt_send_iso8601 (ends, ends_at, sizeof ends_at));
+    return alert;
+}
+
+static bool
+s_first_link (const char *label, const char *url, void *arg)
+{
+    *(const char **)arg = url;
+    return false;
+}
+
+//  The alerts a note sends (an array, empty when the note is nothing to alert on).
+static json_t *
+s_alerts (s_state_t *self, const nt_note_t *note)
+{
+    json_t *alerts = json_array ();
+    int64_t now = nt_send_now ();
+    int64_t starts = note->ts > 0 && note->ts < now ? note->ts : now;
+    if (note->resolves) {
+        static const char *const sets[][2] = {{"JobdJobFailed", "FAILED"},
+                                              {"JobdJobFailed", "LOST"},
+                                              {"JobdJobStale", "RUNNING"},
+                                              {"JobdJobStale", "SUBMITTED"},
+                                              {"JobdJobStale", "UNKNOWN"}};
+        for (size_t index = 0; index < sizeof sets / sizeof sets[0]; index++)
+            json_array_append_new (
+                alerts, s_alert (self, note, sets[index][0], sets[index][1], starts, now));
+        return alerts;
+    }
+    const char *state = note->state ? note->state : "";
+    const char *alertname = NULL;
+    if (note->event == NT_EVENT_STALE)
+        alertname = "JobdJobStale";
+    else if (note->event == NT_EVENT_FAILED || note->event == NT_EVENT_FINAL ||
+             (note->event == NT_EVENT_STATE &&
+              (strcmp (state, "FAILED") == 0 || strcmp (state, "LOST") == 0)))
+        alertname = "JobdJobFailed";
+    if (!alertname)
+        return alerts;
+    json_t *alert = s_alert (self, note, alertname, state, starts, now + self->ttl);
+    const char *link = NULL;
+    nt_send_links (note, s_first_link, &link);
+    if (link)
+        json_object_set_new (alert, "generatorURL", json_string (link));
+    json_array_append_new (alerts, alert);
+    return alerts;
+}
+
+static int
+s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
+{
+    s_state_t *self = state;
+    if (note->event == NT_EVENT_DIGEST || !note->job || !*note->job) {
+        snprintf (error, error_size, "alertmanager: a note with no job (a digest) is not an alert");
+        return JOBD_EINVAL;
+    }
+    json_t *alerts = s_alerts (self, note);
+    if (!alerts) {
+        snprintf (error, error_size, "alertmanager: out of memory");
+        return -ENOMEM;
+    }
+    if (json_array_size (alerts) == 0) {
+        //  Not a failure, a silence nor a resolution (a rule sent it another event): nothing
+        //  for Alertmanager, and nothing to retry.
+        json_decref (alerts);
+        return 0;
+    }
+    char *body = json_dumps (alerts, JSON_COMPACT);
+    json_decref (alerts);
+    if (!body) {
+        snprintf (error, error_size, "alertmanager: out of memory");
+        return -ENOMEM;
+    }
+    int rc = nt_send_post (self->curl, self->endpoint, self->shown, NULL, body, self->user,
+                           self->password, self->timeout, error, error_size);
+    free (body);
+    return rc;
+}
+
+static void
+s_close (void **state_p)
+{
+    s_state_t *self = *state_p;
+    if (!self)
+        return;
+    if (self->curl) {
+        curl_easy_cleanup (self->curl);
+        curl_global_cleanup ();
+    }
+    free (self->endpoint);
+    free (self->shown);
+    free (self->user);
+    if (self->password) {
+        explicit_bzero (self->password, strlen (self->password));
+        free (self->password);
+    }
+    json_decref (self->labels);
+    free (self);
+    *state_p = NULL;
+}
+
+const nt_channel_type_t nt_alertmanager_type = {
+    .type = "alertmanager",
+    .digests = false,
+    .open = s_open,
+    .deliver = s_deliver,
+    .close = s_close,
+};
