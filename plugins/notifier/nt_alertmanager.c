@@ -143,18 +143,14 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
         rc = JOBD_ECONFIG;
     }
     self->ttl = nt_config_int (config, "alert_ttl", 24 * 3600 * 1000LL);
-    self->timeout = (long)nt_config_int (config, "timeout", 10000);
-    if (rc == 0 && (self->ttl <= 0 || self->timeout <= 0)) {
-        snprintf (reason, reason_size, "channels/%s/%s: must be more than 0", config->name,
-                  self->ttl <= 0 ? "alert_ttl" : "timeout");
+    if (rc == 0 && self->ttl <= 0) {
+        snprintf (reason, reason_size, "channels/%s/alert_ttl: must be more than 0", config->name);
         rc = JOBD_ECONFIG;
     }
-    if (rc == 0 && curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        rc = -ENOMEM;
-    else if (rc == 0 && !(self->curl = curl_easy_init ())) {
-        curl_global_cleanup ();
-        rc = -ENOMEM;
-    }
+    if (rc == 0)
+        rc = nt_send_timeout (config, &self->timeout, reason, reason_size);
+    if (rc == 0)
+        rc = nt_send_curl_new (&self->curl);
     if (rc) {
         s_close (&state);
         return rc;
@@ -273,17 +269,11 @@ s_close (void **state_p)
     s_state_t *self = *state_p;
     if (!self)
         return;
-    if (self->curl) {
-        curl_easy_cleanup (self->curl);
-        curl_global_cleanup ();
-    }
+    nt_send_curl_destroy (&self->curl);
     free (self->endpoint);
     free (self->shown);
     free (self->user);
-    if (self->password) {
-        explicit_bzero (self->password, strlen (self->password));
-        free (self->password);
-    }
+    nt_send_forget (&self->password);
     json_decref (self->labels);
     free (self);
     *state_p = NULL;

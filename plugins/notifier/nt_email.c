@@ -133,11 +133,8 @@ s_open_session (s_state_t *self, const nt_config_t *config, char *reason, size_t
                   config->name, self->user ? "password" : "username");
         rc = JOBD_ECONFIG;
     }
-    self->timeout = (long)nt_config_int (config, "timeout", 10000);
-    if (rc == 0 && self->timeout <= 0) {
-        snprintf (reason, reason_size, "channels/%s/timeout: must be more than 0", config->name);
-        rc = JOBD_ECONFIG;
-    }
+    if (rc == 0)
+        rc = nt_send_timeout (config, &self->timeout, reason, reason_size);
     return rc;
 }
 
@@ -165,12 +162,8 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
         rc = s_open_addresses (self, config, reason, reason_size);
     if (rc == 0)
         rc = s_open_session (self, config, reason, reason_size);
-    if (rc == 0 && curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        rc = -ENOMEM;
-    else if (rc == 0 && !(self->curl = curl_easy_init ())) {
-        curl_global_cleanup ();
-        rc = -ENOMEM;
-    }
+    if (rc == 0)
+        rc = nt_send_curl_new (&self->curl);
     if (rc) {
         s_close (&state);
         return rc;
@@ -181,39 +174,6 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
 
 //  ---------------------------------------------------------------------------------------------
 //  The message
-
-//  A growing text.
-typedef struct {
-    char *data;
-    size_t size, capacity;
-    bool failed;
-} s_text_t;
-
-static void
-s_put (s_text_t *text, const char *data, size_t size)
-{
-    if (text->failed)
-        return;
-    if (text->size + size + 1 > text->capacity) {
-        size_t capacity = (text->size + size + 1) * 2;
-        char *bigger = realloc (text->data, capacity);
-        if (!bigger) {
-            text->failed = true;
-            return;
-        }
-        text->data = bigger;
-        text->capacity = capacity;
-    }
-    memcpy (text->data + text->size, data, size);
-    text->size += size;
-    text->data[text->size] = 0;
-}
-
-static void
-s_puts (s_text_t *text, const char *data)
-{
-    s_put (text, data, strlen (data));
-}
 
 static bool
 s_ascii (const char *text)
@@ -228,7 +188,7 @@ s_ascii (const char *text)
 //  ASCII and short, else RFC 2047 encoded-words (UTF-8, base64) of at most 75 characters, cut
 //  at character boundaries, on folded lines.
 static void
-s_put_subject (s_text_t *text, const char *subject)
+s_put_subject (nt_send_text_t *text, const char *subject)
 {
     char *line = strdup (subject ? subject : "");
     if (!line) {
@@ -238,11 +198,11 @@ s_put_subject (s_text_t *text, const char *subject)
     for (char *cursor = line; *cursor; cursor++)
         if ((unsigned char)*cursor < 0x20 || *cursor == 0x7f)
             *cursor = ' ';
-    s_puts (text, "Subject: ");
+    nt_send_puts (text, "Subject: ");
     size_t length = strlen (line);
     if (s_ascii (line) && length <= 900) {
-        s_puts (text, line);
-        s_puts (text, "\r\n");
+        nt_send_puts (text, line);
+        nt_send_puts (text, "\r\n");
         free (line);
         return;
     }
@@ -256,7 +216,7 @@ s_put_subject (s_text_t *text, const char *subject)
             end--; //  never cut a character: back to its first byte
         if (end == start)
             end = start + 1;
-        s_puts (text, start ? "\r\n =?UTF-8?B?" : "=?UTF-8?B?");
+        nt_send_puts (text, start ? "\r\n =?UTF-8?B?" : "=?UTF-8?B?");
         for (size_t index = start; index < end; index += 3) {
             unsigned char in[3] = {0, 0, 0};
             size_t got = end - index < 3 ? end - index : 3;
@@ -264,29 +224,29 @@ s_put_subject (s_text_t *text, const char *subject)
             char out[4] = {alphabet[in[0] >> 2], alphabet[((in[0] & 3) << 4) | (in[1] >> 4)],
                            got > 1 ? alphabet[((in[1] & 15) << 2) | (in[2] >> 6)] : '=',
                            got > 2 ? alphabet[in[2] & 63] : '='};
-            s_put (text, out, 4);
+            nt_send_put (text, out, 4);
         }
-        s_puts (text, "?=");
+        nt_send_puts (text, "?=");
         start = end;
     }
-    s_puts (text, "\r\n");
+    nt_send_puts (text, "\r\n");
     free (line);
 }
 
 //  key as a Message-ID's left part: bytes outside [A-Za-z0-9._-] percent-encoded (nt_channel.h).
 static void
-s_put_id (s_text_t *text, const char *key)
+s_put_id (nt_send_text_t *text, const char *key)
 {
-    s_puts (text, "<");
+    nt_send_puts (text, "<");
     for (const char *cursor = key ? key : ""; *cursor; cursor++) {
         char byte[4];
         if (isalnum ((unsigned char)*cursor) || strchr ("._-", *cursor))
             snprintf (byte, sizeof byte, "%c", *cursor);
         else
             snprintf (byte, sizeof byte, "%%%02X", (unsigned char)*cursor);
-        s_puts (text, byte);
+        nt_send_puts (text, byte);
     }
-    s_puts (text, "@jobd>");
+    nt_send_puts (text, "@jobd>");
 }
 
 //  ms as an RFC 5322 date in UTC ("Fri, 04 Dec 2026 04:23:39 +0000"), whatever the locale.
@@ -320,7 +280,7 @@ s_long_lines (const char *body)
 //  body, lines ended with CRLF, quoted-printable (RFC 2045: '=' and bytes outside printable
 //  ASCII as =XX, a space or tab ending a line too, soft breaks keeping lines within 76).
 static void
-s_put_quoted (s_text_t *text, const char *body)
+s_put_quoted (nt_send_text_t *text, const char *body)
 {
     size_t column = 0;
     for (const char *cursor = body; *cursor; cursor++) {
@@ -328,7 +288,7 @@ s_put_quoted (s_text_t *text, const char *body)
         if (byte == '\r' && cursor[1] == '\n')
             continue;
         if (byte == '\n') {
-            s_puts (text, "\r\n");
+            nt_send_puts (text, "\r\n");
             column = 0;
             continue;
         }
@@ -341,60 +301,60 @@ s_put_quoted (s_text_t *text, const char *body)
         else
             snprintf (out, sizeof out, "=%02X", byte);
         if (column + strlen (out) > 75) {
-            s_puts (text, "=\r\n");
+            nt_send_puts (text, "=\r\n");
             column = 0;
         }
-        s_puts (text, out);
+        nt_send_puts (text, out);
         column += strlen (out);
     }
 }
 
 //  body, lines ended with CRLF, as is (ASCII with short lines).
 static void
-s_put_plain (s_text_t *text, const char *body)
+s_put_plain (nt_send_text_t *text, const char *body)
 {
     for (const char *cursor = body; *cursor; cursor++) {
         if (*cursor == '\r' && cursor[1] == '\n')
             continue;
-        s_put (text, *cursor == '\n' ? "\r\n" : cursor, *cursor == '\n' ? 2 : 1);
+        nt_send_put (text, *cursor == '\n' ? "\r\n" : cursor, *cursor == '\n' ? 2 : 1);
     }
 }
 
 //  The whole message of note, CRLF throughout. Fresh in text->data, or text->failed.
 static void
-s_message (s_state_t *self, const nt_note_t *note, s_text_t *text)
+s_message (s_state_t *self, const nt_note_t *note, nt_send_text_t *text)
 {
     char line[1200];
-    s_puts (text, "Date: ");
-    s_puts (text, s_date (note->ts > 0 ? note->ts : nt_send_now (), line, sizeof line));
+    nt_send_puts (text, "Date: ");
+    nt_send_puts (text, s_date (note->ts > 0 ? note->ts : nt_send_now (), line, sizeof line));
     snprintf (line, sizeof line, "\r\nFrom: %s\r\nTo: %s\r\n", self->from, self->to);
-    s_puts (text, line);
+    nt_send_puts (text, line);
     s_put_subject (text, note->subject);
-    s_puts (text, "Message-ID: ");
+    nt_send_puts (text, "Message-ID: ");
     s_put_id (text, note->key);
-    s_puts (text, "\r\n");
+    nt_send_puts (text, "\r\n");
     if (note->job && *note->job) {
         //  Every message about one job refers to the same (never sent) root: clients thread
         //  them together.
         char job[300];
         snprintf (job, sizeof job, "job/%s", note->job);
-        s_puts (text, "References: ");
+        nt_send_puts (text, "References: ");
         s_put_id (text, job);
-        s_puts (text, "\r\n");
+        nt_send_puts (text, "\r\n");
     }
     const char *body = note->text ? note->text : "";
     bool plain = s_ascii (body) && !s_long_lines (body);
-    s_puts (text, "MIME-Version: 1.0\r\n"
-                  "Content-Type: text/plain; charset=UTF-8\r\n"
-                  "Auto-Submitted: auto-generated\r\n");
-    s_puts (text, plain ? "Content-Transfer-Encoding: 7bit\r\n\r\n"
-                        : "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    nt_send_puts (text, "MIME-Version: 1.0\r\n"
+                        "Content-Type: text/plain; charset=UTF-8\r\n"
+                        "Auto-Submitted: auto-generated\r\n");
+    nt_send_puts (text, plain ? "Content-Transfer-Encoding: 7bit\r\n\r\n"
+                              : "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
     if (plain)
         s_put_plain (text, body);
     else
         s_put_quoted (text, body);
     if (text->size < 2 || strcmp (text->data + text->size - 2, "\r\n"))
-        s_puts (text, "\r\n");
+        nt_send_puts (text, "\r\n");
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -431,7 +391,7 @@ static int
 s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
 {
     s_state_t *self = state;
-    s_text_t text = {NULL, 0, 0, false};
+    nt_send_text_t text = {NULL, 0, 0, false};
     s_message (self, note, &text);
     if (text.failed) {
         free (text.data);
@@ -485,10 +445,7 @@ s_close (void **state_p)
     s_state_t *self = *state_p;
     if (!self)
         return;
-    if (self->curl) {
-        curl_easy_cleanup (self->curl);
-        curl_global_cleanup ();
-    }
+    nt_send_curl_destroy (&self->curl);
     curl_slist_free_all (self->rcpt);
     free (self->url);
     free (self->shown);
@@ -496,10 +453,7 @@ s_close (void **state_p)
     free (self->from_address);
     free (self->to);
     free (self->user);
-    if (self->password) {
-        explicit_bzero (self->password, strlen (self->password));
-        free (self->password);
-    }
+    nt_send_forget (&self->password);
     free (self);
     *state_p = NULL;
 }

@@ -88,6 +88,88 @@ nt_send_shown_url (const char *url, char *buffer, size_t size)
     return buffer;
 }
 
+//  A channel's curl handle, with curl's global state (counted: the last destroy frees it).
+//  Returns 0, or -ENOMEM with *curl_p NULL.
+static inline int
+nt_send_curl_new (CURL **curl_p)
+{
+    *curl_p = NULL;
+    if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -ENOMEM;
+    if (!(*curl_p = curl_easy_init ())) {
+        curl_global_cleanup ();
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+//  Frees the handle and its share of curl's global state; NULL-safe; sets *curl_p to NULL.
+static inline void
+nt_send_curl_destroy (CURL **curl_p)
+{
+    if (!*curl_p)
+        return;
+    curl_easy_cleanup (*curl_p);
+    curl_global_cleanup ();
+    *curl_p = NULL;
+}
+
+//  Reads the channel's timeout (ms, default 10s) into *timeout_p. Returns 0, or JOBD_ECONFIG
+//  when it is not more than 0.
+static inline int
+nt_send_timeout (const nt_config_t *config, long *timeout_p, char *reason, size_t reason_size)
+{
+    *timeout_p = (long)nt_config_int (config, "timeout", 10000);
+    if (*timeout_p > 0)
+        return 0;
+    snprintf (reason, reason_size, "channels/%s/timeout: must be more than 0", config->name);
+    return JOBD_ECONFIG;
+}
+
+//  Wipes a secret and frees it; NULL-safe; sets *secret_p to NULL.
+static inline void
+nt_send_forget (char **secret_p)
+{
+    if (!*secret_p)
+        return;
+    explicit_bzero (*secret_p, strlen (*secret_p));
+    free (*secret_p);
+    *secret_p = NULL;
+}
+
+//  A growing text (a message, a payload): data NUL-terminated, or failed when memory ran out.
+typedef struct {
+    char *data;
+    size_t size, capacity;
+    bool failed;
+} nt_send_text_t;
+
+static inline void
+nt_send_put (nt_send_text_t *text, const char *data, size_t size)
+{
+    if (text->failed)
+        return;
+    if (text->size + size + 1 > text->capacity) {
+        size_t capacity = (text->size + size + 1) * 2;
+        char *bigger = realloc (text->data, capacity);
+        if (!bigger) {
+            text->failed = true;
+            return;
+        }
+        text->data = bigger;
+        text->capacity = capacity;
+    }
+    memcpy (text->data + text->size, data, size);
+    text->size += size;
+    text->data[text->size] = 0;
+}
+
+static inline void
+nt_send_puts (nt_send_text_t *text, const char *data)
+{
+    nt_send_put (text, data, strlen (data));
+}
+
 //  What a POST got back: the Retry-After header, and the body's start.
 typedef struct {
     char retry_after[32];

@@ -110,3 +110,14 @@ nt_config_secret (const nt_config_t *self, const char *key, char **value_p, char
         return -ENOMEM;
     return 0;
 }
+
+void *
+nt_config_stub_open (const nt_channel_type_t *type, const nt_config_t *config)
+{
+    void *state = NULL;
+    char reason[256] = "";
+    int rc = type->open (config, &state, reason, sizeof reason);
+    if (rc)
+        fprintf (stderr, "%s channel %s: open: %s (%d)\n", type->type, config->name, reason, rc);
+    return rc ? NULL : state;
+}

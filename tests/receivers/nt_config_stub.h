@@ -4,10 +4,15 @@
 #ifndef NT_CONFIG_STUB_H_INCLUDED
 #define NT_CONFIG_STUB_H_INCLUDED
 
+#include "nt_channel.h"
+
 //  Empties the table.
 void nt_config_stub_reset (void);
 
 //  Sets key (of any channel: the table has one section) to value (copied; NULL unsets it).
 void nt_config_stub_set (const char *key, const char *value);
+
+//  Opens a channel of type on the table's config: its state, or NULL (the reason printed).
+void *nt_config_stub_open (const nt_channel_type_t *type, const nt_config_t *config);
 
 #endif
