@@ -2,15 +2,15 @@
 //  failure or silence fires an alert, its recovery resolves it; Alertmanager groups, routes,
 //  silences and repeats them itself, so this channel gets no digests (nt_channel.h).
 //
-//  One alert per job and kind of trouble. Alertmanager tells alerts apart by their labels, so a
-//  resolution must carry the labels the alert fired with: alertname is JobdJobFailed (FAILED,
-//  LOST: a failure, final or not; a later failed attempt updates the same alert) or
-//  JobdJobStale (a silent job), then job, name, kind, backend, state and the configured
-//  `labels`. A resolving note (recovered, succeeded on a retry, cancelled) sends every label
-//  set the job's alert can have fired with (JobdJobFailed with FAILED and LOST, JobdJobStale
-//  with RUNNING, SUBMITTED and UNKNOWN) with endsAt = now: those that fired resolve, the others
-//  arrive resolved and are never notified. A firing alert ends at now + alert_ttl unless sent
-//  again, so an alert whose resolution was never sent does not fire forever.
+//  One alert per job and kind of trouble: alertname JobdJobFailed (FAILED, LOST: a failure,
+//  final or not; a later failed attempt updates the same alert) or JobdJobStale (a silent
+//  job), then job, name, kind, backend, state and the configured `labels`. Alertmanager tells
+//  alerts apart by their labels and resolves one only on the same labels, which the channel
+//  does not keep (it keeps no state that matters): a resolving note (recovered, succeeded on a
+//  retry, cancelled) asks Alertmanager for the job's active alerts (GET /api/v2/alerts with
+//  matchers on alertname, job and the configured labels) and sends each back with endsAt =
+//  now. A firing alert ends at now + alert_ttl unless sent again, so an alert whose resolution
+//  never came does not fire forever.
 #include "nt_send.h"
 
 #define S_LABELS_MAX 16
@@ -108,9 +108,11 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
 {
     *state_p = NULL;
     const char *url = nt_config_str (config, "url");
-    if (!url || (strncmp (url, "http://", 7) && strncmp (url, "https://", 8))) {
+    if (!url || (strncmp (url, "http://", 7) && strncmp (url, "https://", 8)) ||
+        strpbrk (url, "?#")) {
         snprintf (reason, reason_size,
-                  "channels/%s/url: Alertmanager's base URL is required (http:// or https://)",
+                  "channels/%s/url: Alertmanager's base URL is required (http:// or https://, "
+                  "no query)",
                   config->name);
         return JOBD_ECONFIG;
     }
@@ -195,24 +197,14 @@ s_first_link (const char *label, const char *url, void *arg)
     return false;
 }
 
-//  The alerts a note sends (an array, empty when the note is nothing to alert on).
+//  The alert a failure or a silence fires (an array of one), or an empty array when the note
+//  is neither (a rule sent it another event).
 static json_t *
-s_alerts (s_state_t *self, const nt_note_t *note)
+s_firing (s_state_t *self, const nt_note_t *note)
 {
     json_t *alerts = json_array ();
     int64_t now = nt_send_now ();
     int64_t starts = note->ts > 0 && note->ts < now ? note->ts : now;
-    if (note->resolves) {
-        static const char *const sets[][2] = {{"JobdJobFailed", "FAILED"},
-                                              {"JobdJobFailed", "LOST"},
-                                              {"JobdJobStale", "RUNNING"},
-                                              {"JobdJobStale", "SUBMITTED"},
-                                              {"JobdJobStale", "UNKNOWN"}};
-        for (size_t index = 0; index < sizeof sets / sizeof sets[0]; index++)
-            json_array_append_new (
-                alerts, s_alert (self, note, sets[index][0], sets[index][1], starts, now));
-        return alerts;
-    }
     const char *state = note->state ? note->state : "";
     const char *alertname = NULL;
     if (note->event == NT_EVENT_STALE)
@@ -221,7 +213,7 @@ s_alerts (s_state_t *self, const nt_note_t *note)
              (note->event == NT_EVENT_STATE &&
               (strcmp (state, "FAILED") == 0 || strcmp (state, "LOST") == 0)))
         alertname = "JobdJobFailed";
-    if (!alertname)
+    if (!alertname || !alerts)
         return alerts;
     json_t *alert = s_alert (self, note, alertname, state, starts, now + self->ttl);
     const char *link = NULL;
@@ -232,6 +224,88 @@ s_alerts (s_state_t *self, const nt_note_t *note)
     return alerts;
 }
 
+//  Puts "&filter=" and the matcher name="value" (or =~ when regex), URL-encoded, on url.
+static void
+s_put_matcher (s_state_t *self, nt_send_text_t *url, const char *name, const char *value,
+               bool regex)
+{
+    nt_send_text_t matcher = {NULL, 0, 0, false};
+    nt_send_puts (&matcher, name);
+    nt_send_puts (&matcher, regex ? "=~\"" : "=\"");
+    for (const char *cursor = value; *cursor; cursor++) {
+        if (*cursor == '"' || *cursor == '\\')
+            nt_send_put (&matcher, "\\", 1);
+        nt_send_put (&matcher, cursor, 1);
+    }
+    nt_send_puts (&matcher, "\"");
+    char *escaped = matcher.failed ? NULL : curl_easy_escape (self->curl, matcher.data, 0);
+    nt_send_puts (url, url->size && !strchr (url->data, '?') ? "?filter=" : "&filter=");
+    if (escaped)
+        nt_send_puts (url, escaped);
+    else
+        url->failed = true;
+    curl_free (escaped);
+    free (matcher.data);
+}
+
+//  The resolutions of the job's alerts active now: each with the labels it fired with and
+//  endsAt = now (an array, empty when none is active). Returns 0 with *alerts_p (fresh), or
+//  deliver's code with the error when Alertmanager cannot be asked.
+static int
+s_resolving (s_state_t *self, const nt_note_t *note, json_t **alerts_p, char *error,
+             size_t error_size)
+{
+    *alerts_p = NULL;
+    nt_send_text_t url = {NULL, 0, 0, false};
+    nt_send_puts (&url, self->endpoint);
+    s_put_matcher (self, &url, "alertname", "JobdJob.*", true);
+    s_put_matcher (self, &url, "job", note->job, false);
+    const char *name;
+    json_t *value;
+    json_object_foreach (self->labels, name, value)
+        s_put_matcher (self, &url, name, json_string_value (value), false);
+    nt_send_text_t answer = {NULL, 0, 0, false};
+    int rc = url.failed ? -ENOMEM
+                        : nt_send_http (self->curl, url.data, self->shown, NULL, NULL, self->user,
+                                        self->password, self->timeout, &answer, error, error_size);
+    json_t *active =
+        rc == 0 && !answer.failed && answer.data ? json_loads (answer.data, 0, NULL) : NULL;
+    free (url.data);
+    free (answer.data);
+    if (rc)
+        return rc;
+    if (!json_is_array (active)) {
+        json_decref (active);
+        snprintf (error, error_size, "alertmanager: %s: its alerts are not a JSON array",
+                  self->shown);
+        return -EAGAIN;
+    }
+    json_t *alerts = json_array ();
+    char now[32];
+    nt_send_iso8601 (nt_send_now (), now, sizeof now);
+    size_t index;
+    json_t *alert;
+    json_array_foreach (active, index, alert)
+    {
+        json_t *labels = json_object_get (alert, "labels");
+        const char *starts = json_string_value (json_object_get (alert, "startsAt"));
+        if (!json_is_object (labels) || !starts)
+            continue;
+        json_t *annotations = json_object ();
+        if (note->subject)
+            json_object_set_new (annotations, "summary", json_string (note->subject));
+        if (note->text)
+            json_object_set_new (annotations, "description", json_string (note->text));
+        json_object_set_new (annotations, "key", json_string (note->key ? note->key : ""));
+        json_array_append_new (alerts,
+                               json_pack ("{s:O, s:o, s:s, s:s}", "labels", labels, "annotations",
+                                          annotations, "startsAt", starts, "endsAt", now));
+    }
+    json_decref (active);
+    *alerts_p = alerts;
+    return 0;
+}
+
 static int
 s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
 {
@@ -240,14 +314,20 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
         snprintf (error, error_size, "alertmanager: a note with no job (a digest) is not an alert");
         return JOBD_EINVAL;
     }
-    json_t *alerts = s_alerts (self, note);
+    json_t *alerts = NULL;
+    if (note->resolves) {
+        int rc = s_resolving (self, note, &alerts, error, error_size);
+        if (rc)
+            return rc;
+    } else
+        alerts = s_firing (self, note);
     if (!alerts) {
         snprintf (error, error_size, "alertmanager: out of memory");
         return -ENOMEM;
     }
     if (json_array_size (alerts) == 0) {
-        //  Not a failure, a silence nor a resolution (a rule sent it another event): nothing
-        //  for Alertmanager, and nothing to retry.
+        //  Not a failure nor a silence (a rule sent it another event), or a resolution of a
+        //  job with no active alert: nothing for Alertmanager, and nothing to retry.
         json_decref (alerts);
         return 0;
     }
@@ -257,8 +337,8 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
         snprintf (error, error_size, "alertmanager: out of memory");
         return -ENOMEM;
     }
-    int rc = nt_send_post (self->curl, self->endpoint, self->shown, NULL, body, self->user,
-                           self->password, self->timeout, error, error_size);
+    int rc = nt_send_http (self->curl, self->endpoint, self->shown, NULL, body, self->user,
+                           self->password, self->timeout, NULL, error, error_size);
     free (body);
     return rc;
 }

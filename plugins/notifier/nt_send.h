@@ -170,11 +170,13 @@ nt_send_puts (nt_send_text_t *text, const char *data)
     nt_send_put (text, data, strlen (data));
 }
 
-//  What a POST got back: the Retry-After header, and the body's start.
+//  What a request got back: the Retry-After header, the body's start (for errors) and, when
+//  asked, the whole body (up to 4 MiB).
 typedef struct {
     char retry_after[32];
     char body[160];
     size_t body_used;
+    nt_send_text_t *answer;
 } nt_send_reply_t;
 
 static inline size_t
@@ -199,6 +201,8 @@ nt_send_on_body (char *data, size_t size, size_t count, void *arg)
 {
     nt_send_reply_t *reply = arg;
     size_t length = size * count;
+    if (reply->answer && reply->answer->size + length <= 4 << 20)
+        nt_send_put (reply->answer, data, length);
     for (size_t index = 0; index < length && reply->body_used + 1 < sizeof reply->body; index++) {
         unsigned char byte = (unsigned char)data[index];
         reply->body[reply->body_used++] = byte < 0x20 || byte == 0x7f ? ' ' : (char)byte;
@@ -215,18 +219,19 @@ nt_send_curl_code (CURLcode code)
     return code == CURLE_OPERATION_TIMEDOUT ? JOBD_ETIMEOUT : -EAGAIN;
 }
 
-//  POSTs body (JSON) to url with curl (reset first: one handle per channel keeps its
-//  connection alive), headers (may be NULL) and Content-Type: application/json, basic auth
-//  when user is set, within timeout_ms. Returns 0 for 2xx; -EAGAIN for 5xx, 408, 429 and no
-//  answer; JOBD_ETIMEOUT for a timeout; JOBD_EINVAL for any other status. error gets one line
-//  naming the target as shown (never the URL when it is a secret; never a password), the
-//  status, a Retry-After, and the start of the answer's body.
+//  Sends body (JSON) with POST to url, or GETs url when body is NULL, with curl (reset first:
+//  one handle per channel keeps its connection alive), headers (may be NULL) and Content-Type:
+//  application/json, basic auth when user is set, within timeout_ms; the answer's body into
+//  answer when not NULL. Returns 0 for 2xx; -EAGAIN for 5xx, 408, 429 and no answer;
+//  JOBD_ETIMEOUT for a timeout; JOBD_EINVAL for any other status. error gets one line naming
+//  the target as shown (never the URL when it is a secret; never a password), the status, a
+//  Retry-After, and the start of the answer's body.
 static inline int
-nt_send_post (CURL *curl, const char *url, const char *shown, struct curl_slist *headers,
+nt_send_http (CURL *curl, const char *url, const char *shown, struct curl_slist *headers,
               const char *body, const char *user, const char *password, long timeout_ms,
-              char *error, size_t error_size)
+              nt_send_text_t *answer, char *error, size_t error_size)
 {
-    nt_send_reply_t reply = {{0}, {0}, 0};
+    nt_send_reply_t reply = {{0}, {0}, 0, answer};
     struct curl_slist *all = curl_slist_append (NULL, "Content-Type: application/json");
     for (struct curl_slist *header = headers; all && header; header = header->next)
         all = curl_slist_append (all, header->data);
@@ -236,9 +241,11 @@ nt_send_post (CURL *curl, const char *url, const char *shown, struct curl_slist 
     }
     curl_easy_reset (curl);
     curl_easy_setopt (curl, CURLOPT_URL, url);
-    curl_easy_setopt (curl, CURLOPT_POST, 1L);
-    curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long)strlen (body));
+    if (body) {
+        curl_easy_setopt (curl, CURLOPT_POST, 1L);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long)strlen (body));
+    }
     curl_easy_setopt (curl, CURLOPT_HTTPHEADER, all);
     curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);

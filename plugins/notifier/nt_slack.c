@@ -281,8 +281,8 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
         snprintf (error, error_size, "slack webhook: out of memory");
         return -ENOMEM;
     }
-    int rc = nt_send_post (self->curl, self->url, "slack webhook", headers, payload, NULL, NULL,
-                           self->timeout, error, error_size);
+    int rc = nt_send_http (self->curl, self->url, "slack webhook", headers, payload, NULL, NULL,
+                           self->timeout, NULL, error, error_size);
     curl_slist_free_all (headers);
     free (payload);
     return rc;

@@ -48,10 +48,12 @@ s_open (void)
     return state;
 }
 
-//  Waits up to timeout_ms until the job's alert named alertname is active (want true) or no
-//  longer active (want false). Returns the alert when active (fresh), NULL otherwise.
+//  Waits up to timeout_ms until the job's alert named alertname (with label env, unless NULL)
+//  is active (want true) or no longer active (want false). Returns the alert when active
+//  (fresh), NULL otherwise.
 static json_t *
-s_wait_alert (rcv_proc_t *am, const char *job, const char *alertname, bool want, int timeout_ms)
+s_wait_env (rcv_proc_t *am, const char *job, const char *alertname, const char *env, bool want,
+            int timeout_ms)
 {
     long long deadline = rcv_proc_now () + timeout_ms;
     while (true) {
@@ -67,7 +69,8 @@ s_wait_alert (rcv_proc_t *am, const char *job, const char *alertname, bool want,
             if (!strcmp (json_string_value (json_object_get (labels, "job")) ?: "", job) &&
                 !strcmp (json_string_value (json_object_get (labels, "alertname")) ?: "",
                          alertname) &&
-                state && !strcmp (state, "active"))
+                state && !strcmp (state, "active") &&
+                (!env || !strcmp (json_string_value (json_object_get (labels, "env")) ?: "", env)))
                 found = alert;
         }
         if (found)
@@ -78,6 +81,12 @@ s_wait_alert (rcv_proc_t *am, const char *job, const char *alertname, bool want,
         json_decref (found);
         rcv_proc_pause (50);
     }
+}
+
+static json_t *
+s_wait_alert (rcv_proc_t *am, const char *job, const char *alertname, bool want, int timeout_ms)
+{
+    return s_wait_env (am, job, alertname, NULL, want, timeout_ms);
 }
 
 static int
@@ -95,6 +104,9 @@ test_config_refused (void **state)
     assert_int_equal (nt_alertmanager_type.open (&s_config, &channel, reason, sizeof reason),
                       JOBD_ECONFIG);
     assert_non_null (strstr (reason, "channels/am/url"));
+    nt_config_stub_set ("url", "http://127.0.0.1:9/?x=1");
+    assert_int_equal (nt_alertmanager_type.open (&s_config, &channel, reason, sizeof reason),
+                      JOBD_ECONFIG);
     nt_config_stub_set ("url", "http://127.0.0.1:9/");
     nt_config_stub_set ("labels", "team=data, 9lives=yes");
     assert_int_equal (nt_alertmanager_type.open (&s_config, &channel, reason, sizeof reason),
@@ -164,14 +176,34 @@ test_fires_and_resolves (void **state)
     note = s_note ("job-43", NT_EVENT_FAILED, "LOST", false, NULL);
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
 
+    //  Another jobd (env=dev) has a job of the same id failing: its alert is not ours.
+    nt_config_stub_set ("labels", "team=data, env=dev");
+    void *dev = s_open ();
+    note = s_note ("job-42", NT_EVENT_FAILED, "FAILED", false, NULL);
+    assert_int_equal (nt_alertmanager_type.deliver (dev, &note, error, sizeof error), 0);
+    alert = s_wait_env (&am, "job-42", "JobdJobFailed", "dev", true, 5000);
+    assert_non_null (alert);
+    json_decref (alert);
+    nt_alertmanager_type.close (&dev);
+
     note = s_note ("job-42", NT_EVENT_RECOVERED, "SUCCEEDED", true, NULL);
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
-    assert_null (s_wait_alert (&am, "job-42", "JobdJobFailed", false, 5000));
+    assert_null (s_wait_env (&am, "job-42", "JobdJobFailed", "prod", false, 5000));
+    alert = s_wait_env (&am, "job-42", "JobdJobFailed", "dev", true, 5000);
+    assert_non_null (alert);
+    json_decref (alert);
     assert_null (s_wait_alert (&am, "job-42", "JobdJobStale", false, 5000));
     alert = s_wait_alert (&am, "job-43", "JobdJobFailed", true, 5000);
     assert_non_null (alert);
     assert_string_equal (
         json_string_value (json_object_get (json_object_get (alert, "labels"), "state")), "LOST");
+    json_decref (alert);
+
+    //  Resolving a job with no active alert sends nothing, and job-43's alert stays.
+    note = s_note ("job-42", NT_EVENT_RECOVERED, "SUCCEEDED", true, NULL);
+    assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
+    alert = s_wait_alert (&am, "job-43", "JobdJobFailed", true, 5000);
+    assert_non_null (alert);
     json_decref (alert);
 
     //  A succeeded job that never failed (a rule sent it here) is nothing to alert on.
@@ -191,7 +223,7 @@ test_refused_and_down (void **state)
     assert_int_equal (rcv_alertmanager_start (&am, NULL, NULL, 20000), 0);
     char url[128];
     //  Alertmanager answers 404 under another path: refused for good.
-    snprintf (url, sizeof url, "%s/elsewhere?token=t0ken", am.url);
+    snprintf (url, sizeof url, "http://user:t0ken@127.0.0.1:%d/elsewhere", am.port);
     nt_config_stub_set ("url", url);
     void *channel = s_open ();
     nt_note_t note = s_note ("job-1", NT_EVENT_FAILED, "FAILED", false, NULL);
