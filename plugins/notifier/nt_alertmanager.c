@@ -89,7 +89,7 @@ s_labels_parse (const char *channel, const char *text, json_t *labels, char *rea
         else if (json_object_size (labels) >= S_LABELS_MAX)
             why = "more than 16 labels";
         else
-            json_object_set_new (labels, name, json_string (value));
+            json_object_set_new (labels, name, nt_send_json_string (value));
         if (why)
             snprintf (reason, reason_size, "channels/%s/labels: '%.64s': %s", channel,
                       entry ? entry : "", why);
@@ -161,6 +161,19 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
     return 0;
 }
 
+//  The annotations of note's alerts: summary (its subject), description (its text), key.
+static json_t *
+s_annotations (const nt_note_t *note)
+{
+    json_t *annotations = json_object ();
+    if (note->subject)
+        json_object_set_new (annotations, "summary", nt_send_json_string (note->subject));
+    if (note->text)
+        json_object_set_new (annotations, "description", nt_send_json_string (note->text));
+    json_object_set_new (annotations, "key", nt_send_json_string (note->key));
+    return annotations;
+}
+
 //  One alert of the job's note: labels (alertname, state, the job's, the configured ones),
 //  annotations, startsAt, endsAt.
 static json_t *
@@ -176,13 +189,8 @@ s_alert (s_state_t *self, const nt_note_t *note, const char *alertname, const ch
                                     {"state", state}};
     for (size_t index = 0; index < sizeof pairs / sizeof pairs[0]; index++)
         if (pairs[index][1] && *pairs[index][1])
-            json_object_set_new (labels, pairs[index][0], json_string (pairs[index][1]));
-    json_t *annotations = json_object ();
-    if (note->subject)
-        json_object_set_new (annotations, "summary", json_string (note->subject));
-    if (note->text)
-        json_object_set_new (annotations, "description", json_string (note->text));
-    json_object_set_new (annotations, "key", json_string (note->key ? note->key : ""));
+            json_object_set_new (labels, pairs[index][0], nt_send_json_string (pairs[index][1]));
+    json_t *annotations = s_annotations (note);
     char starts_at[32], ends_at[32];
     json_t *alert = json_pack ("{s:o, s:o, s:s, s:s}", "labels", labels, "annotations", annotations,
                                "startsAt", nt_send_iso8601 (starts, starts_at, sizeof starts_at),
@@ -219,7 +227,7 @@ s_firing (s_state_t *self, const nt_note_t *note)
     const char *link = NULL;
     nt_send_links (note, s_first_link, &link);
     if (link)
-        json_object_set_new (alert, "generatorURL", json_string (link));
+        json_object_set_new (alert, "generatorURL", nt_send_json_string (link));
     json_array_append_new (alerts, alert);
     return alerts;
 }
@@ -291,12 +299,7 @@ s_resolving (s_state_t *self, const nt_note_t *note, json_t **alerts_p, char *er
         const char *starts = json_string_value (json_object_get (alert, "startsAt"));
         if (!json_is_object (labels) || !starts)
             continue;
-        json_t *annotations = json_object ();
-        if (note->subject)
-            json_object_set_new (annotations, "summary", json_string (note->subject));
-        if (note->text)
-            json_object_set_new (annotations, "description", json_string (note->text));
-        json_object_set_new (annotations, "key", json_string (note->key ? note->key : ""));
+        json_t *annotations = s_annotations (note);
         json_array_append_new (alerts,
                                json_pack ("{s:O, s:o, s:s, s:s}", "labels", labels, "annotations",
                                           annotations, "startsAt", starts, "endsAt", now));

@@ -137,6 +137,55 @@ nt_send_forget (char **secret_p)
     *secret_p = NULL;
 }
 
+//  The length of the valid UTF-8 sequence at text, or 0 when it is not one (RFC 3629: no
+//  overlong forms, no surrogates, nothing past U+10FFFF).
+static inline size_t
+nt_send_utf8_length (const unsigned char *text)
+{
+    unsigned char byte = text[0];
+    if (byte < 0x80)
+        return 1;
+    size_t length = byte >= 0xC2 && byte <= 0xDF   ? 2
+                    : byte >= 0xE0 && byte <= 0xEF ? 3
+                    : byte >= 0xF0 && byte <= 0xF4 ? 4
+                                                   : 0;
+    unsigned char low = byte == 0xE0 ? 0xA0 : byte == 0xF0 ? 0x90 : 0x80;
+    unsigned char high = byte == 0xED ? 0x9F : byte == 0xF4 ? 0x8F : 0xBF;
+    if (length == 0 || text[1] < low || text[1] > high)
+        return 0;
+    for (size_t index = 2; index < length; index++)
+        if ((text[index] & 0xC0) != 0x80)
+            return 0;
+    return length;
+}
+
+//  Replaces in place each byte of text that is not part of valid UTF-8 by '?': a job's name or
+//  error may hold any bytes, and JSON (jansson) takes only UTF-8; a note must not fail for it.
+static inline void
+nt_send_utf8_fix (char *text)
+{
+    unsigned char *cursor = (unsigned char *)text;
+    while (cursor && *cursor) {
+        size_t length = nt_send_utf8_length (cursor);
+        if (length == 0)
+            *cursor++ = '?';
+        else
+            cursor += length;
+    }
+}
+
+//  A JSON string of text with its invalid UTF-8 bytes as '?' (NULL text: ""), or NULL when
+//  out of memory.
+static inline json_t *
+nt_send_json_string (const char *text)
+{
+    char *copy = strdup (text ? text : "");
+    nt_send_utf8_fix (copy);
+    json_t *string = copy ? json_string (copy) : NULL;
+    free (copy);
+    return string;
+}
+
 //  A growing text (a message, a payload): data NUL-terminated, or failed when memory ran out.
 typedef struct {
     char *data;

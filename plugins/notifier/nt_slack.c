@@ -244,8 +244,15 @@ s_payload (const nt_note_t *note)
     const char *time =
         nt_send_iso8601 (note->ts > 0 ? note->ts : nt_send_now (), when, sizeof when);
     nt_send_put (&context, time, strlen (time));
+    //  An empty subject or text leaves a text unallocated: make each "" at least.
+    nt_send_put (&section, "", 0);
+    nt_send_put (&fallback, "", 0);
+    nt_send_put (&context, "", 0);
     char *payload = NULL;
     if (!section.failed && !fallback.failed && !context.failed) {
+        nt_send_utf8_fix (section.data);
+        nt_send_utf8_fix (fallback.data);
+        nt_send_utf8_fix (context.data);
         json_t *json = json_pack ("{s:s, s:[{s:s, s:{s:s, s:s}}, {s:s, s:[{s:s, s:s}]}]}", "text",
                                   fallback.data, "blocks", "type", "section", "text", "type",
                                   "mrkdwn", "text", section.data, "type", "context", "elements",

@@ -206,6 +206,17 @@ test_fires_and_resolves (void **state)
     assert_non_null (alert);
     json_decref (alert);
 
+    //  A name and subject that are not UTF-8 (a job's name is any bytes): sent, bad bytes as '?'.
+    note = s_note ("job-45", NT_EVENT_FAILED, "FAILED", false, NULL);
+    note.name = "etl-\xff";
+    note.subject = "jobd: etl-\xff failed";
+    assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
+    alert = s_wait_alert (&am, "job-45", "JobdJobFailed", true, 5000);
+    assert_non_null (alert);
+    assert_string_equal (
+        json_string_value (json_object_get (json_object_get (alert, "labels"), "name")), "etl-?");
+    json_decref (alert);
+
     //  A succeeded job that never failed (a rule sent it here) is nothing to alert on.
     note = s_note ("job-44", NT_EVENT_SUCCEEDED, "SUCCEEDED", false, NULL);
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);

@@ -162,6 +162,13 @@ test_payload (void **state)
     assert_true (rcv_http_wait (recorder, 2, 5000));
     assert_non_null (
         strstr (rcv_http_request (recorder, 1)->body, "next retry: 2025-12-04T04:02:14.000Z"));
+    //  A name that is not UTF-8 (a job's name is any bytes): sent, the bad byte as '?'.
+    note.name = "etl-\xff\xc3"
+                "x";
+    assert_int_equal (nt_slack_type.deliver (channel, &note, error, sizeof error), 0);
+    assert_true (rcv_http_wait (recorder, 3, 5000));
+    assert_non_null (strstr (rcv_http_request (recorder, 2)->body, "*etl-?"
+                                                                   "?x*"));
     json_decref (body);
     nt_slack_type.close (&channel);
     rcv_http_destroy (&recorder);
@@ -234,6 +241,10 @@ test_answers (void **state)
     rcv_http_answer (recorder, 200, NULL);
     assert_int_equal (nt_slack_type.deliver (channel, &note, error, sizeof error), 0);
     assert_int_equal (rcv_http_count (recorder), 4);
+    //  An empty subject (found by fuzz_channels: the payload was not built, "out of memory").
+    nt_note_t bare = {.key = "job-1/3", .event = NT_EVENT_FAILED, .subject = "", .job = "job-1"};
+    assert_int_equal (nt_slack_type.deliver (channel, &bare, error, sizeof error), 0);
+    assert_true (rcv_http_wait (recorder, 5, 5000));
     //  Every attempt of one note carries its key.
     for (size_t index = 0; index < 4; index++) {
         char *key = rcv_http_header (rcv_http_request (recorder, index), "Idempotency-Key");
