@@ -23,7 +23,7 @@ rcv_smtp_python (void)
 }
 
 int
-rcv_smtp_start (rcv_proc_t *self, int timeout_ms)
+rcv_smtp_start (rcv_proc_t *self, const char *user, const char *password, int timeout_ms)
 {
     if (!rcv_smtp_python () || rcv_proc_init (self, "smtp"))
         return -1;
@@ -37,7 +37,17 @@ rcv_smtp_start (rcv_proc_t *self, int timeout_ms)
         snprintf (self->url, sizeof self->url, "smtp://%s", listen);
         char *argv[] = {(char *)rcv_smtp_python (),  "-m", "aiosmtpd", "-n", "-l", listen, "-c",
                         "aiosmtpd.handlers.Mailbox", mail, NULL};
-        if (self->port < 0 || rcv_proc_spawn (self, argv))
+        char port[16];
+        snprintf (port, sizeof port, "%d", self->port);
+        char *login[] = {(char *)rcv_smtp_python (),
+                         RCV_SOURCE_DIR "/rcv_smtp_auth.py",
+                         "127.0.0.1",
+                         port,
+                         mail,
+                         (char *)user,
+                         (char *)password,
+                         NULL};
+        if (self->port < 0 || rcv_proc_spawn (self, user ? login : argv))
             break;
         if (rcv_proc_wait_port (self, timeout_ms))
             return 0;

@@ -10,9 +10,11 @@
 const char *rcv_smtp_python (void);
 
 //  Starts `python3 -m aiosmtpd -n -l 127.0.0.1:PORT -c aiosmtpd.handlers.Mailbox DIR/mail` on
-//  a free port and waits until the port accepts, up to timeout_ms. Returns 0 with self->url
-//  "smtp://127.0.0.1:PORT", or -1 (self stopped, the log's end printed).
-int rcv_smtp_start (rcv_proc_t *self, int timeout_ms);
+//  a free port and waits until the port accepts, up to timeout_ms. With user and password
+//  (both or neither), the same server through rcv_smtp_auth.py instead, requiring that login
+//  (AUTH PLAIN or LOGIN, no TLS). Returns 0 with self->url "smtp://127.0.0.1:PORT", or -1
+//  (self stopped, the log's end printed).
+int rcv_smtp_start (rcv_proc_t *self, const char *user, const char *password, int timeout_ms);
 
 //  Messages in the Maildir now.
 size_t rcv_smtp_count (rcv_proc_t *self);

@@ -18,6 +18,9 @@
 #include <time.h>
 #include <cmocka.h>
 
+//  The receiver of the running test: stopped by the teardown whatever happened.
+static rcv_proc_t s_receiver;
+
 static const nt_config_t s_config = {NULL, "am"};
 
 //  A note about job, as the core builds it; links in its body.
@@ -92,6 +95,8 @@ s_wait_alert (rcv_proc_t *am, const char *job, const char *alertname, bool want,
 static int
 s_teardown (void **state)
 {
+    //  A test that failed half-way left its receiver running.
+    rcv_proc_stop (&s_receiver);
     nt_config_stub_reset ();
     return 0;
 }
@@ -131,9 +136,9 @@ test_fires_and_resolves (void **state)
 {
     if (!rcv_alertmanager_binary ())
         skip ();
-    rcv_proc_t am;
-    assert_int_equal (rcv_alertmanager_start (&am, NULL, NULL, 20000), 0);
-    nt_config_stub_set ("url", am.url);
+    rcv_proc_t *am = &s_receiver;
+    assert_int_equal (rcv_alertmanager_start (am, NULL, NULL, 20000), 0);
+    nt_config_stub_set ("url", am->url);
     nt_config_stub_set ("labels", "team=data, env=prod");
     void *channel = s_open ();
     json_t *body = json_pack ("{s:s, s:{s:s}}", "key", "job-42/3", "links", "job",
@@ -142,7 +147,7 @@ test_fires_and_resolves (void **state)
     char error[256] = "";
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
 
-    json_t *alert = s_wait_alert (&am, "job-42", "JobdJobFailed", true, 5000);
+    json_t *alert = s_wait_alert (am, "job-42", "JobdJobFailed", true, 5000);
     assert_non_null (alert);
     json_t *labels = json_object_get (alert, "labels");
     const char *const expected[][2] = {
@@ -168,7 +173,7 @@ test_fires_and_resolves (void **state)
     //  The same job going stale fires a second alert beside it.
     note = s_note ("job-42", NT_EVENT_STALE, "RUNNING", false, NULL);
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
-    alert = s_wait_alert (&am, "job-42", "JobdJobStale", true, 5000);
+    alert = s_wait_alert (am, "job-42", "JobdJobStale", true, 5000);
     assert_non_null (alert);
     json_decref (alert);
 
@@ -181,19 +186,19 @@ test_fires_and_resolves (void **state)
     void *dev = s_open ();
     note = s_note ("job-42", NT_EVENT_FAILED, "FAILED", false, NULL);
     assert_int_equal (nt_alertmanager_type.deliver (dev, &note, error, sizeof error), 0);
-    alert = s_wait_env (&am, "job-42", "JobdJobFailed", "dev", true, 5000);
+    alert = s_wait_env (am, "job-42", "JobdJobFailed", "dev", true, 5000);
     assert_non_null (alert);
     json_decref (alert);
     nt_alertmanager_type.close (&dev);
 
     note = s_note ("job-42", NT_EVENT_RECOVERED, "SUCCEEDED", true, NULL);
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
-    assert_null (s_wait_env (&am, "job-42", "JobdJobFailed", "prod", false, 5000));
-    alert = s_wait_env (&am, "job-42", "JobdJobFailed", "dev", true, 5000);
+    assert_null (s_wait_env (am, "job-42", "JobdJobFailed", "prod", false, 5000));
+    alert = s_wait_env (am, "job-42", "JobdJobFailed", "dev", true, 5000);
     assert_non_null (alert);
     json_decref (alert);
-    assert_null (s_wait_alert (&am, "job-42", "JobdJobStale", false, 5000));
-    alert = s_wait_alert (&am, "job-43", "JobdJobFailed", true, 5000);
+    assert_null (s_wait_alert (am, "job-42", "JobdJobStale", false, 5000));
+    alert = s_wait_alert (am, "job-43", "JobdJobFailed", true, 5000);
     assert_non_null (alert);
     assert_string_equal (
         json_string_value (json_object_get (json_object_get (alert, "labels"), "state")), "LOST");
@@ -202,7 +207,7 @@ test_fires_and_resolves (void **state)
     //  Resolving a job with no active alert sends nothing, and job-43's alert stays.
     note = s_note ("job-42", NT_EVENT_RECOVERED, "SUCCEEDED", true, NULL);
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
-    alert = s_wait_alert (&am, "job-43", "JobdJobFailed", true, 5000);
+    alert = s_wait_alert (am, "job-43", "JobdJobFailed", true, 5000);
     assert_non_null (alert);
     json_decref (alert);
 
@@ -211,7 +216,7 @@ test_fires_and_resolves (void **state)
     note.name = "etl-\xff";
     note.subject = "jobd: etl-\xff failed";
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
-    alert = s_wait_alert (&am, "job-45", "JobdJobFailed", true, 5000);
+    alert = s_wait_alert (am, "job-45", "JobdJobFailed", true, 5000);
     assert_non_null (alert);
     assert_string_equal (
         json_string_value (json_object_get (json_object_get (alert, "labels"), "name")), "etl-?");
@@ -222,7 +227,7 @@ test_fires_and_resolves (void **state)
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
     json_decref (body);
     nt_alertmanager_type.close (&channel);
-    rcv_proc_stop (&am);
+    rcv_proc_stop (am);
 }
 
 static void
@@ -230,11 +235,11 @@ test_refused_and_down (void **state)
 {
     if (!rcv_alertmanager_binary ())
         skip ();
-    rcv_proc_t am;
-    assert_int_equal (rcv_alertmanager_start (&am, NULL, NULL, 20000), 0);
+    rcv_proc_t *am = &s_receiver;
+    assert_int_equal (rcv_alertmanager_start (am, NULL, NULL, 20000), 0);
     char url[128];
     //  Alertmanager answers 404 under another path: refused for good.
-    snprintf (url, sizeof url, "http://user:t0ken@127.0.0.1:%d/elsewhere", am.port);
+    snprintf (url, sizeof url, "http://user:t0ken@127.0.0.1:%d/elsewhere", am->port);
     nt_config_stub_set ("url", url);
     void *channel = s_open ();
     nt_note_t note = s_note ("job-1", NT_EVENT_FAILED, "FAILED", false, NULL);
@@ -246,11 +251,11 @@ test_refused_and_down (void **state)
     nt_alertmanager_type.close (&channel);
 
     //  Down: nothing listens on its port any more. May take it later.
-    nt_config_stub_set ("url", am.url);
-    rcv_proc_stop (&am);
+    nt_config_stub_set ("url", am->url);
+    rcv_proc_stop (am);
     channel = s_open ();
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
-    assert_non_null (strstr (error, am.url));
+    assert_non_null (strstr (error, am->url));
     nt_alertmanager_type.close (&channel);
 
     //  Silent: a port that takes connections and never answers, past the timeout.
@@ -278,21 +283,21 @@ test_basic_auth (void **state)
 {
     if (!rcv_alertmanager_binary ())
         skip ();
-    rcv_proc_t am;
-    assert_int_equal (rcv_alertmanager_start (&am, "jobd", "pa55-w0rd-ok", 20000), 0);
+    rcv_proc_t *am = &s_receiver;
+    assert_int_equal (rcv_alertmanager_start (am, "jobd", "pa55-w0rd-ok", 20000), 0);
     char path[400];
-    snprintf (path, sizeof path, "%s/password", am.dir);
+    snprintf (path, sizeof path, "%s/password", am->dir);
     FILE *file = fopen (path, "w");
     fprintf (file, "pa55-w0rd-ok\n");
     fclose (file);
-    nt_config_stub_set ("url", am.url);
+    nt_config_stub_set ("url", am->url);
     nt_config_stub_set ("username", "jobd");
     nt_config_stub_set ("password_file", path);
     void *channel = s_open ();
     nt_note_t note = s_note ("job-7", NT_EVENT_FINAL, "FAILED", false, NULL);
     char error[256] = "";
     assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), 0);
-    json_t *alert = s_wait_alert (&am, "job-7", "JobdJobFailed", true, 5000);
+    json_t *alert = s_wait_alert (am, "job-7", "JobdJobFailed", true, 5000);
     assert_non_null (alert);
     json_decref (alert);
     nt_alertmanager_type.close (&channel);
@@ -307,7 +312,7 @@ test_basic_auth (void **state)
     assert_null (strstr (error, "wr0ng-pa55"));
     assert_null (strstr (error, "pa55-w0rd-ok"));
     nt_alertmanager_type.close (&channel);
-    rcv_proc_stop (&am);
+    rcv_proc_stop (am);
 }
 
 int

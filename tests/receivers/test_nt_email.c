@@ -15,6 +15,9 @@
 #include <time.h>
 #include <cmocka.h>
 
+//  The receiver of the running test: stopped by the teardown whatever happened.
+static rcv_proc_t s_receiver;
+
 static const nt_config_t s_config = {NULL, "mail"};
 
 static nt_note_t
@@ -59,7 +62,7 @@ s_start (rcv_proc_t *smtp)
 {
     if (!rcv_smtp_python ())
         skip ();
-    assert_int_equal (rcv_smtp_start (smtp, 20000), 0);
+    assert_int_equal (rcv_smtp_start (smtp, NULL, NULL, 20000), 0);
     nt_config_stub_set ("url", smtp->url);
     nt_config_stub_set ("from", "jobd <jobd@example.com>");
     nt_config_stub_set ("to", "ops@example.com, Dev Team <dev@example.com>");
@@ -90,6 +93,8 @@ s_decode_word (const char *word, char *out, size_t size)
 static int
 s_teardown (void **state)
 {
+    //  A test that failed half-way left its receiver running.
+    rcv_proc_stop (&s_receiver);
     nt_config_stub_reset ();
     return 0;
 }
@@ -126,8 +131,8 @@ test_config_refused (void **state)
 static void
 test_message_arrives (void **state)
 {
-    rcv_proc_t smtp;
-    s_start (&smtp);
+    rcv_proc_t *smtp = &s_receiver;
+    s_start (smtp);
     void *channel = s_open ();
     const char *text = "nightly-etl (job-42) FAILED for good.\n"
                        "cause: java.lang.OutOfMemoryError\n"
@@ -137,7 +142,7 @@ test_message_arrives (void **state)
         s_note ("job-42/7", "jobd: nightly-etl (job-42) FAILED for good: OutOfMemoryError", text);
     char error[256] = "";
     assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), 0);
-    char *message = rcv_smtp_find (&smtp, "job-42%2F7", 5000);
+    char *message = rcv_smtp_find (smtp, "job-42%2F7", 5000);
     assert_non_null (message);
     const char *const expected[][2] = {
         {"From", "jobd <jobd@example.com>"},
@@ -172,14 +177,14 @@ test_message_arrives (void **state)
     free (body);
     free (message);
     nt_email_type.close (&channel);
-    rcv_proc_stop (&smtp);
+    rcv_proc_stop (smtp);
 }
 
 static void
 test_same_key_same_message_id (void **state)
 {
-    rcv_proc_t smtp;
-    s_start (&smtp);
+    rcv_proc_t *smtp = &s_receiver;
+    s_start (smtp);
     void *channel = s_open ();
     char error[256] = "";
     nt_note_t note = s_note ("job-42/7", "first send", "once\n");
@@ -188,9 +193,9 @@ test_same_key_same_message_id (void **state)
     assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), 0);
     note = s_note ("job-42/9", "the next event of the job", "next\n");
     assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), 0);
-    char *first = rcv_smtp_find (&smtp, "first send", 5000);
-    char *again = rcv_smtp_find (&smtp, "sent again", 5000);
-    char *next = rcv_smtp_find (&smtp, "next event", 5000);
+    char *first = rcv_smtp_find (smtp, "first send", 5000);
+    char *again = rcv_smtp_find (smtp, "sent again", 5000);
+    char *next = rcv_smtp_find (smtp, "next event", 5000);
     assert_non_null (first);
     assert_non_null (again);
     assert_non_null (next);
@@ -210,14 +215,14 @@ test_same_key_same_message_id (void **state)
     free (again);
     free (next);
     nt_email_type.close (&channel);
-    rcv_proc_stop (&smtp);
+    rcv_proc_stop (smtp);
 }
 
 static void
 test_non_ascii (void **state)
 {
-    rcv_proc_t smtp;
-    s_start (&smtp);
+    rcv_proc_t *smtp = &s_receiver;
+    s_start (smtp);
     void *channel = s_open ();
     //  Long enough for several encoded-words, with multi-byte characters across their cuts.
     const char *subject = "jobd: nächtliche-ladung (job-42) FAILED für immer: 内存不足 "
@@ -226,7 +231,7 @@ test_non_ascii (void **state)
     nt_note_t note = s_note ("job-42/8", subject, text);
     char error[256] = "";
     assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), 0);
-    char *message = rcv_smtp_find (&smtp, "job-42%2F8", 5000);
+    char *message = rcv_smtp_find (smtp, "job-42%2F8", 5000);
     assert_non_null (message);
     //  Every line of the header within 78 characters, the subject as encoded-words only.
     for (const char *line = message; *line && *line != '\n';) {
@@ -250,14 +255,14 @@ test_non_ascii (void **state)
     free (encoded);
     free (message);
     nt_email_type.close (&channel);
-    rcv_proc_stop (&smtp);
+    rcv_proc_stop (smtp);
 }
 
 static void
 test_refused_and_down (void **state)
 {
-    rcv_proc_t smtp;
-    s_start (&smtp);
+    rcv_proc_t *smtp = &s_receiver;
+    s_start (smtp);
     //  A recipient the server refuses (553): refused for good.
     nt_config_stub_set ("to", "a@b@c");
     void *channel = s_open ();
@@ -273,21 +278,64 @@ test_refused_and_down (void **state)
     channel = s_open ();
     assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     nt_email_type.close (&channel);
-    assert_int_equal (rcv_smtp_count (&smtp), 0);
+    assert_int_equal (rcv_smtp_count (smtp), 0);
 
     //  Down, with a login set: later, and the password nowhere.
     nt_config_stub_set ("starttls", "try");
     nt_config_stub_set ("username", "jobd");
     nt_config_stub_set ("password", "sm7p-pa55word");
     char url[64];
-    snprintf (url, sizeof url, "%s", smtp.url);
-    rcv_proc_stop (&smtp);
+    snprintf (url, sizeof url, "%s", smtp->url);
+    rcv_proc_stop (smtp);
     channel = s_open ();
     int rc = nt_email_type.deliver (channel, &note, error, sizeof error);
     assert_true (rc == -EAGAIN || rc == JOBD_ETIMEOUT);
     assert_non_null (strstr (error, url));
     assert_null (strstr (error, "sm7p-pa55word"));
     nt_email_type.close (&channel);
+}
+
+static void
+test_login (void **state)
+{
+    if (!rcv_smtp_python ())
+        skip ();
+    rcv_proc_t *smtp = &s_receiver;
+    assert_int_equal (rcv_smtp_start (smtp, "jobd", "sm7p-l0gin", 20000), 0);
+    nt_config_stub_set ("url", smtp->url);
+    nt_config_stub_set ("from", "jobd@example.com");
+    nt_config_stub_set ("to", "ops@example.com");
+    nt_config_stub_set ("username", "jobd");
+    setenv ("NT_EMAIL_TEST_PASSWORD", "sm7p-l0gin", 1);
+    nt_config_stub_set ("password_env", "NT_EMAIL_TEST_PASSWORD");
+    void *channel = s_open ();
+    nt_note_t note = s_note ("job-42/11", "logged in", "text\n");
+    char error[256] = "";
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), 0);
+    char *message = rcv_smtp_find (smtp, "logged in", 5000);
+    assert_non_null (message);
+    free (message);
+    nt_email_type.close (&channel);
+
+    //  A wrong password: 535, refused; neither password in the error.
+    nt_config_stub_set ("password_env", NULL);
+    nt_config_stub_set ("password", "wr0ng-l0gin");
+    channel = s_open ();
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), JOBD_EINVAL);
+    assert_non_null (strstr (error, "smtp: 535"));
+    assert_null (strstr (error, "wr0ng-l0gin"));
+    assert_null (strstr (error, "sm7p-l0gin"));
+    nt_email_type.close (&channel);
+
+    //  No login where the server wants one: 530, refused.
+    nt_config_stub_set ("password", NULL);
+    nt_config_stub_set ("username", NULL);
+    channel = s_open ();
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), JOBD_EINVAL);
+    assert_non_null (strstr (error, "smtp: 530"));
+    nt_email_type.close (&channel);
+    assert_int_equal (rcv_smtp_count (smtp), 1);
+    rcv_proc_stop (smtp);
 }
 
 int
@@ -299,6 +347,7 @@ main (void)
         cmocka_unit_test_teardown (test_same_key_same_message_id, s_teardown),
         cmocka_unit_test_teardown (test_non_ascii, s_teardown),
         cmocka_unit_test_teardown (test_refused_and_down, s_teardown),
+        cmocka_unit_test_teardown (test_login, s_teardown),
     };
     if (!rcv_smtp_python ())
         fprintf (stderr, "SKIP: no Python with aiosmtpd (Debian's python3-aiosmtpd: run "
