@@ -254,6 +254,30 @@ test_non_ascii (void **state)
     free (encoding);
     free (encoded);
     free (message);
+
+    //  A line of 3000 bytes (a stack trace on one line): quoted-printable, every line within
+    //  RFC 5322's 998.
+    char *long_text = calloc (1, 3002);
+    memset (long_text, 'a', 3000);
+    long_text[3000] = '\n';
+    note = s_note ("job-42/12", "a long line", long_text);
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), 0);
+    message = rcv_smtp_find (smtp, "job-42%2F12", 5000);
+    assert_non_null (message);
+    encoding = rcv_smtp_header (message, "Content-Transfer-Encoding");
+    assert_string_equal (encoding, "quoted-printable");
+    size_t letters = 0;
+    for (const char *line = message; *line;) {
+        size_t length = strcspn (line, "\n");
+        assert_true (length <= 998);
+        line += length + (line[length] ? 1 : 0);
+    }
+    for (const char *cursor = rcv_smtp_body (message); *cursor; cursor++)
+        letters += *cursor == 'a';
+    assert_int_equal (letters, 3000);
+    free (encoding);
+    free (message);
+    free (long_text);
     nt_email_type.close (&channel);
     rcv_proc_stop (smtp);
 }
