@@ -432,11 +432,12 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
         snprintf (error, error_size, "smtp: %ld from %s: %s", status, self->shown, reason);
     else
         snprintf (error, error_size, "smtp: %s: %s", self->shown, reason);
-    //  The server's word decides (4xx: later, 5xx: never); without one, a timeout or no
-    //  connection: later.
-    if (status >= 500 && status < 600)
+    //  Refused for good only for what the message is (552: too big, 554: rejected); a refusal
+    //  of the login, the sender or the recipients is the channel's, fixed by its config: later
+    //  (nt_channel.h). Without a word, a timeout or no connection: later.
+    if (status == 552 || status == 554)
         return JOBD_EINVAL;
-    return status >= 400 && status < 500 ? -EAGAIN : nt_send_curl_code (code);
+    return status >= 400 && status < 600 ? -EAGAIN : nt_send_curl_code (code);
 }
 
 static void

@@ -271,8 +271,9 @@ nt_send_curl_code (CURLcode code)
 //  Sends body (JSON) with POST to url, or GETs url when body is NULL, with curl (reset first:
 //  one handle per channel keeps its connection alive), headers (may be NULL) and Content-Type:
 //  application/json, basic auth when user is set, within timeout_ms; the answer's body into
-//  answer when not NULL. Returns 0 for 2xx; -EAGAIN for 5xx, 408, 429 and no answer;
-//  JOBD_ETIMEOUT for a timeout; JOBD_EINVAL for any other status. error gets one line naming
+//  answer when not NULL. Returns 0 for 2xx; JOBD_EINVAL for a refusal of this body (400, 413,
+//  422); JOBD_ETIMEOUT for a timeout; -EAGAIN for anything else (5xx, 408, 429, a refusal of
+//  the channel: 401, 403, 404, ...; no answer): nt_channel.h. error gets one line naming
 //  the target as shown (never the URL when it is a secret; never a password), the status, a
 //  Retry-After, and the start of the answer's body.
 static inline int
@@ -328,7 +329,7 @@ nt_send_http (CURL *curl, const char *url, const char *shown, struct curl_slist 
     size_t used = strlen (error);
     if (reply.body_used && used + 1 < error_size)
         snprintf (error + used, error_size - used, "%s", reply.body);
-    return status >= 500 || status == 408 || status == 429 ? -EAGAIN : JOBD_EINVAL;
+    return status == 400 || status == 413 || status == 422 ? JOBD_EINVAL : -EAGAIN;
 }
 
 #endif

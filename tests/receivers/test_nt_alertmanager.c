@@ -238,14 +238,13 @@ test_refused_and_down (void **state)
     rcv_proc_t *am = &s_receiver;
     assert_int_equal (rcv_alertmanager_start (am, NULL, NULL, 20000), 0);
     char url[128];
-    //  Alertmanager answers 404 under another path: refused for good.
+    //  Alertmanager answers 404 under another path: the channel's mistake, tried again later.
     snprintf (url, sizeof url, "http://user:t0ken@127.0.0.1:%d/elsewhere", am->port);
     nt_config_stub_set ("url", url);
     void *channel = s_open ();
     nt_note_t note = s_note ("job-1", NT_EVENT_FAILED, "FAILED", false, NULL);
     char error[256] = "";
-    assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error),
-                      JOBD_EINVAL);
+    assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     assert_non_null (strstr (error, "HTTP 404 from http://127.0.0.1:"));
     assert_null (strstr (error, "t0ken"));
     nt_alertmanager_type.close (&channel);
@@ -302,12 +301,11 @@ test_basic_auth (void **state)
     json_decref (alert);
     nt_alertmanager_type.close (&channel);
 
-    //  A wrong password: 401, refused; the error names neither password.
+    //  A wrong password: 401, held until the config is fixed; the error names neither password.
     nt_config_stub_set ("password_file", NULL);
     nt_config_stub_set ("password", "wr0ng-pa55");
     channel = s_open ();
-    assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error),
-                      JOBD_EINVAL);
+    assert_int_equal (nt_alertmanager_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     assert_non_null (strstr (error, "HTTP 401"));
     assert_null (strstr (error, "wr0ng-pa55"));
     assert_null (strstr (error, "pa55-w0rd-ok"));

@@ -287,12 +287,13 @@ test_refused_and_down (void **state)
 {
     rcv_proc_t *smtp = &s_receiver;
     s_start (smtp);
-    //  A recipient the server refuses (553): refused for good.
+    //  A recipient the server refuses (553): the channel's address is wrong, not this note: held
+    //  (tried again later) until the config is fixed.
     nt_config_stub_set ("to", "a@b@c");
     void *channel = s_open ();
     nt_note_t note = s_note ("job-42/1", "refused", "text\n");
     char error[256] = "";
-    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), JOBD_EINVAL);
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     assert_non_null (strstr (error, "smtp: 553"));
     nt_email_type.close (&channel);
 
@@ -341,21 +342,21 @@ test_login (void **state)
     free (message);
     nt_email_type.close (&channel);
 
-    //  A wrong password: 535, refused; neither password in the error.
+    //  A wrong password: 535, held until fixed; neither password in the error.
     nt_config_stub_set ("password_env", NULL);
     nt_config_stub_set ("password", "wr0ng-l0gin");
     channel = s_open ();
-    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), JOBD_EINVAL);
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     assert_non_null (strstr (error, "smtp: 535"));
     assert_null (strstr (error, "wr0ng-l0gin"));
     assert_null (strstr (error, "sm7p-l0gin"));
     nt_email_type.close (&channel);
 
-    //  No login where the server wants one: 530, refused.
+    //  No login where the server wants one: 530, held until fixed.
     nt_config_stub_set ("password", NULL);
     nt_config_stub_set ("username", NULL);
     channel = s_open ();
-    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), JOBD_EINVAL);
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     assert_non_null (strstr (error, "smtp: 530"));
     nt_email_type.close (&channel);
     assert_int_equal (rcv_smtp_count (smtp), 1);

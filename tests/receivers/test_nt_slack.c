@@ -234,19 +234,24 @@ test_answers (void **state)
     assert_int_equal (nt_slack_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     assert_non_null (strstr (error, "HTTP 429 from slack webhook (Retry-After: 30)"));
 
+    //  A revoked webhook (404) is the channel's: held until fixed; a payload refused (400) is
+    //  this note's: dropped.
     rcv_http_answer (recorder, 404, NULL);
-    assert_int_equal (nt_slack_type.deliver (channel, &note, error, sizeof error), JOBD_EINVAL);
+    assert_int_equal (nt_slack_type.deliver (channel, &note, error, sizeof error), -EAGAIN);
     assert_non_null (strstr (error, "HTTP 404"));
+    rcv_http_answer (recorder, 400, NULL);
+    assert_int_equal (nt_slack_type.deliver (channel, &note, error, sizeof error), JOBD_EINVAL);
+    assert_non_null (strstr (error, "HTTP 400"));
 
     rcv_http_answer (recorder, 200, NULL);
     assert_int_equal (nt_slack_type.deliver (channel, &note, error, sizeof error), 0);
-    assert_int_equal (rcv_http_count (recorder), 4);
+    assert_int_equal (rcv_http_count (recorder), 5);
     //  An empty subject (found by fuzz_channels: the payload was not built, "out of memory").
     nt_note_t bare = {.key = "job-1/3", .event = NT_EVENT_FAILED, .subject = "", .job = "job-1"};
     assert_int_equal (nt_slack_type.deliver (channel, &bare, error, sizeof error), 0);
-    assert_true (rcv_http_wait (recorder, 5, 5000));
+    assert_true (rcv_http_wait (recorder, 6, 5000));
     //  Every attempt of one note carries its key.
-    for (size_t index = 0; index < 4; index++) {
+    for (size_t index = 0; index < 5; index++) {
         char *key = rcv_http_header (rcv_http_request (recorder, index), "Idempotency-Key");
         assert_string_equal (key, "job-1/2");
         free (key);
