@@ -940,7 +940,7 @@ static void
 s_fire_timers (s_broker_t *self, int64_t now)
 {
     int64_t next = jobd_store_timer_next (self->store);
-    if (next == 0 || next + S_TIMERS_SLACK_MS > now || now < self->timers_retry_at)
+    if (next == 0 || next > now - S_TIMERS_SLACK_MS || now < self->timers_retry_at)
         return;
     size_t count = 0;
     int rc = jobd_store_begin (self->store);
@@ -987,10 +987,13 @@ s_housekeep (s_broker_t *self)
     int64_t wait = self->next_tick - now;
     int64_t due = jobd_store_timer_next (self->store);
     if (due) {
-        due += S_TIMERS_SLACK_MS;
-        due = due > self->timers_retry_at ? due : self->timers_retry_at;
-        if (due - wall < wait)
-            wait = due - wall > 0 ? due - wall : 0;
+        //  In ms from now (a due time far ahead must not overflow the sum).
+        int64_t until =
+            due - wall < INT64_MAX - S_TIMERS_SLACK_MS ? due - wall + S_TIMERS_SLACK_MS : INT64_MAX;
+        if (self->timers_retry_at - wall > until)
+            until = self->timers_retry_at - wall;
+        if (until < wait)
+            wait = until > 0 ? until : 0;
     }
     return (int)wait;
 }

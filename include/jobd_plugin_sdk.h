@@ -92,7 +92,8 @@ typedef struct {
 //  Sets every field of self to unset.
 void jobd_sdk_retry_unset (jobd_sdk_retry_t *self);
 
-//  Sets one setting from text ("max_attempts", "5"; "backoff_initial", "30s" or ms; "jitter",
+//  Sets one setting from text ("max_attempts", "5"; "backoff_initial", "30s" or ms, at most a
+//  year; "jitter",
 //  "full"|"none"; "on_lost", a boolean). Returns 0, or JOBD_EINVAL with a reason naming the key
 //  and what was wanted (an unknown key too).
 int jobd_sdk_retry_set (jobd_sdk_retry_t *self, const char *key, const char *value, char *reason,

@@ -11,6 +11,7 @@
 
 #define S_ATTEMPTS_MAX   1000
 #define S_MULTIPLIER_MAX 100.0
+#define S_BACKOFF_MAX_MS (365LL * 86400 * 1000) //  a wait longer than a year is a mistake
 #define S_KEYS           "max_attempts, backoff_initial, backoff_max, multiplier, jitter, on_lost"
 
 void
@@ -41,8 +42,9 @@ jobd_sdk_retry_set (jobd_sdk_retry_t *self, const char *key, const char *value, 
         else
             self->max_attempts = number;
     } else if (strcmp (key, "backoff_initial") == 0 || strcmp (key, "backoff_max") == 0) {
-        if (jobd_config_parse_value (JOBD_CONF_DURATION, value, &number))
-            wanted = "a duration like 30s, 5m, 2h (or ms)";
+        if (jobd_config_parse_value (JOBD_CONF_DURATION, value, &number) ||
+            number > S_BACKOFF_MAX_MS)
+            wanted = "a duration like 30s, 5m, 2h (or ms), at most a year (8760h)";
         else if (key[8] == 'i')
             self->backoff_initial = number;
         else

@@ -306,6 +306,10 @@ jobd_store_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to, const job
         job->finished_at = now;
     //  A pending retry's time belongs to RETRY_WAIT: a plan that enters it sets it after the move.
     job->retry_at = 0;
+    //  A "no retry" said of a lost job ends when it comes back: its next failure is decided anew.
+    if (from == JOBD_STATE_LOST && to != JOBD_STATE_FAILED && to != JOBD_STATE_RETRY_WAIT &&
+        jobd_event_set (&job->retry_final, NULL))
+        return -ENOMEM;
     if (s_cancel_settle (job, to, now))
         return -ENOMEM;
     bool failure = cause->error || cause->cause;

@@ -3,6 +3,9 @@
 //  in the commit that takes it (README.md, "Retries").
 #include "jobd_store_internal.h"
 #include <stdio.h>
+#include <string.h>
+
+#define S_DUE_MAX_MS (10LL * 365 * 86400 * 1000) //  a plan's wait: at most about 10 years
 
 //  A `retry` timer's value: a version byte, then the attempt it leads from (be32). The firing
 //  checks the job is still waiting in that attempt.
@@ -10,6 +13,7 @@
 #define S_TIMER_VALUE_SIZE 5
 
 //  Refusals an operator can act on, for the reply (static: result->reason borrows them).
+static const char s_due_too_far[] = "retry.plan: 'due' more than 10 years ahead";
 static const char s_waiting[] =
     "the job waits in RETRY_WAIT for its next attempt (retry_at): retry with 'now' starts it at "
     "once (jobctl retry --now), with 'stop' ends it (jobctl retry --cancel)";
@@ -142,7 +146,29 @@ jobd_store_retry_plan (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *
     }
     if (event->state == JOBD_STATE_FAILED)
         return s_plan_final (self, job, event, result);
+    //  A wait past S_DUE_MAX_MS is no retry anyone means (and would overflow the timers' sums).
+    if (event->due > jobd_now_ms () + S_DUE_MAX_MS) {
+        result->reason = s_due_too_far;
+        return JOBD_EPROTO;
+    }
+    //  This attempt's retry was stopped or decided final: a plan still in flight does not undo
+    //  that, but one a user asked for (policy manual) does.
+    if (job->retry_final && !(event->policy && strcmp (event->policy, "manual") == 0)) {
+        result->outcome = JOBD_APPLY_DUPLICATE;
+        return 0;
+    }
     return s_plan_wait (self, job, event, result);
+}
+
+//  A firing that failed for want of memory or of the store (not for the job: it moved on, its
+//  record is damaged) fails the batch, so that the commit does not take the timer with it: the
+//  broker fires it again (a job left in RETRY_WAIT without its timer would wait for ever).
+static int
+s_keep_timer (jobd_store_t *self, int rc)
+{
+    if (rc == -ENOMEM || rc == JOBD_ESTORE || rc == JOBD_EFULL)
+        self->failed = rc;
+    return rc;
 }
 
 int
@@ -160,8 +186,10 @@ jobd_store_retry_fire (jobd_store_t *self, const jobd_store_timer_t *timer,
     uint32_t attempt = (uint32_t)jobd_store_get_be (timer->value + 1, 4);
     jobd_job_t *job = NULL;
     int rc = jobd_store_batch_get (self, timer->job, &job);
-    if (rc)
-        return jobd_store_damaged (self, rc, "firing the retry timer of job '%.64s'", timer->job);
+    if (rc) {
+        rc = jobd_store_damaged (self, rc, "firing the retry timer of job '%.64s'", timer->job);
+        return s_keep_timer (self, rc);
+    }
     //  It moved on (its move would have removed the timer: one an older jobd left behind).
     if (job->state != JOBD_STATE_RETRY_WAIT || job->attempt != attempt)
         return JOBD_ESTATE;
@@ -174,6 +202,7 @@ jobd_store_retry_fire (jobd_store_t *self, const jobd_store_timer_t *timer,
     rc = s_next_attempt (self, job, &cause, result);
     if (rc && self->writes != writes)
         self->failed = rc;
+    s_keep_timer (self, rc);
     if (rc)
         jobd_apply_result_clear (result);
     else

@@ -187,6 +187,11 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     if (verdict == JOBD_FSM_ALLOW && job->state == JOBD_STATE_RETRY_WAIT && job->retry_at &&
         event->state == JOBD_STATE_FAILED && event->attempt <= job->attempt)
         verdict = JOBD_FSM_REPEAT;
+    //  Nor does a QUEUED of that attempt (a redelivered message, a stray observation) skip the
+    //  wait: only jobd's timer (or retry now) starts the next attempt.
+    if (verdict == JOBD_FSM_ALLOW && job->state == JOBD_STATE_RETRY_WAIT && job->retry_at &&
+        event->state == JOBD_STATE_QUEUED && event->attempt <= job->attempt)
+        verdict = JOBD_FSM_REPEAT;
     if (verdict == JOBD_FSM_REFUSE) {
         result->outcome = JOBD_APPLY_BACKWARD;
         return 0;
@@ -197,7 +202,8 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     if (ext && (rc = s_ext_taken (self, job, backend, ext)))
         return rc == JOBD_EEXIST ? s_conflict_note (self, job, event, backend, ext) : rc;
     //  Checked: from here on, a failure kills the batch.
-    if (job->state == JOBD_STATE_RETRY_WAIT && event->state == JOBD_STATE_QUEUED)
+    if (verdict == JOBD_FSM_ALLOW && job->state == JOBD_STATE_RETRY_WAIT &&
+        event->state == JOBD_STATE_QUEUED)
         rc = jobd_store_new_attempt (self, job);
     if (rc == 0)
         rc = jobd_store_set_ext (self, job, backend, ext);

@@ -46,8 +46,24 @@ typedef struct {
     char backend[JOBD_ID_MAX + 1];
     bool has_backend;
     uint32_t attempt;
-    int64_t due; //  0: a final plan
+    int64_t due;      //  0: a final plan
+    int64_t sent_at;  //  ms since the epoch
+    uint32_t retries; //  decisions of this failure the broker did not take before this one
 } s_sent_t;
+
+//  A job to decide for later: found undecided at start, or its plan not taken (refused for a
+//  reason that passes, or unanswered).
+typedef struct {
+    char job[JOBD_ID_MAX + 1];
+    rt_decide_why_t why;
+    int64_t not_before; //  ms since the epoch
+    uint32_t retries;
+} s_redo_t;
+
+#define S_IN_FLIGHT_MAX 1000  //  plans sent and not answered: the rest wait in `redo`
+#define S_REPLY_WAIT_MS 60000 //  a plan unanswered this long is decided again
+#define S_REDO_WAIT_MS  2000  //  the first wait before deciding again, doubling
+#define S_REDO_WAIT_MAX 300000
 
 typedef struct {
     const jobd_host_t *host;
@@ -61,6 +77,9 @@ typedef struct {
     jobd_sdk_status_t *report;
     zhashx_t *sent;    //  plan event id -> s_sent_t
     zhashx_t *pending; //  job id -> the plan's event id: one plan in flight per job
+    zlistx_t *redo;    //  s_redo_t: jobs to decide when there is room (at most S_IN_FLIGHT_MAX
+                       //  plans in flight)
+    uint32_t retries;  //  s_decide's: the redo entry it decides for
     uint64_t planned;  //  RETRY_WAIT plans applied
     uint64_t final;    //  final plans applied
     uint64_t refused;  //  plans the broker refused
@@ -154,11 +173,17 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     zhashx_set_destructor (self->sent, (zhashx_destructor_fn *)zstr_free);
     self->pending = zhashx_new ();
     zhashx_set_destructor (self->pending, (zhashx_destructor_fn *)zstr_free);
+    self->redo = zlistx_new ();
+    zlistx_set_destructor (self->redo, (zlistx_destructor_fn *)zstr_free);
     self->catch_up = host->config_int (host, "catch_up", 3600000);
     self->random = (uint64_t)zclock_usecs () ^ ((uint64_t)getpid () << 32) ^ 0x9E3779B97F4A7C15ULL;
     self->report = jobd_sdk_status_new (host, host->config_int (host, "status_interval", 5000));
     rt_rule_t base;
     int rc = s_base (host, &base, reason, reason_size);
+    if (rc == 0 && (!self->classes || !self->slots || !self->report)) {
+        snprintf (reason, reason_size, "out of memory");
+        rc = -ENOMEM;
+    }
     char why[512] = "";
     if (rc == 0 && rt_policy_new (&base, host->config_str (host, "policies"), &self->policy, why,
                                   sizeof why)) {
@@ -188,6 +213,7 @@ s_destroy (void **state_p)
     jobd_sdk_status_destroy (&self->report);
     zhashx_destroy (&self->pending);
     zhashx_destroy (&self->sent);
+    zlistx_destroy (&self->redo);
     free (self);
     *state_p = NULL;
 }
@@ -217,6 +243,8 @@ s_decide (s_retry_t *self, const jobd_job_t *job, rt_decide_why_t why)
     snprintf (sent->backend, sizeof sent->backend, "%s", job->backend ? job->backend : "");
     sent->attempt = plan->attempt;
     sent->due = plan->state == JOBD_STATE_RETRY_WAIT ? plan->due : 0;
+    sent->sent_at = jobd_now_ms ();
+    sent->retries = self->retries;
     int rc = jobd_plugin_send (self->bus, plan);
     if (rc == JOBD_ETOOBIG && plan->spec) {
         //  The changed spec grew past its limit: the next attempt runs unchanged, and says so.
@@ -236,6 +264,76 @@ s_decide (s_retry_t *self, const jobd_job_t *job, rt_decide_why_t why)
         zhashx_update (self->pending, job->id, strdup (plan->id));
     }
     jobd_event_destroy (&plan);
+}
+
+//  Queues job to be decided when there is room, not before delay ms from now.
+static void
+s_redo_add (s_retry_t *self, const char *job, rt_decide_why_t why, int64_t delay, uint32_t retries)
+{
+    s_redo_t *redo = (s_redo_t *)zmalloc (sizeof (s_redo_t));
+    snprintf (redo->job, sizeof redo->job, "%s", job);
+    redo->why = why;
+    redo->not_before = jobd_now_ms () + delay;
+    redo->retries = retries;
+    zlistx_add_end (self->redo, redo);
+}
+
+//  Decides for the queued jobs whose time has come, while fewer than S_IN_FLIGHT_MAX plans wait
+//  for their answer. Returns true when some are left that could go now.
+static bool
+s_redo_run (s_retry_t *self)
+{
+    int64_t now = jobd_now_ms ();
+    s_redo_t *redo = (s_redo_t *)zlistx_first (self->redo);
+    while (redo && zhashx_size (self->sent) < S_IN_FLIGHT_MAX) {
+        if (redo->not_before > now) {
+            redo = (s_redo_t *)zlistx_next (self->redo);
+            continue;
+        }
+        jobd_job_t *job = NULL;
+        //  A plan in flight for the job answers for it already.
+        if (!zhashx_lookup (self->pending, redo->job) &&
+            jobd_host_job_get (self->host, redo->job, &job) == 0) {
+            self->retries = redo->retries;
+            s_decide (self, job, redo->why);
+            self->retries = 0;
+        }
+        jobd_job_destroy (&job);
+        zlistx_delete (self->redo, zlistx_cursor (self->redo));
+        redo = (s_redo_t *)zlistx_next (self->redo);
+    }
+    for (; redo; redo = (s_redo_t *)zlistx_next (self->redo))
+        if (redo->not_before <= now)
+            return true;
+    return false;
+}
+
+//  Plans unanswered for S_REPLY_WAIT_MS (the answer lost: the bus's queues overflowed) are
+//  forgotten, their slot given back, and their jobs decided again.
+static void
+s_expire_sent (s_retry_t *self)
+{
+    int64_t now = jobd_now_ms ();
+    zlistx_t *expired = zlistx_new ();
+    for (s_sent_t *sent = (s_sent_t *)zhashx_first (self->sent); sent;
+         sent = (s_sent_t *)zhashx_next (self->sent))
+        if (now - sent->sent_at > S_REPLY_WAIT_MS)
+            zlistx_add_end (expired, (void *)zhashx_cursor (self->sent));
+    for (const char *id = (const char *)zlistx_first (expired); id;
+         id = (const char *)zlistx_next (expired)) {
+        s_sent_t *sent = (s_sent_t *)zhashx_lookup (self->sent, id);
+        if (sent->due)
+            rt_slots_give (self->slots, sent->has_backend ? sent->backend : NULL, sent->due, now);
+        const char *in_flight = (const char *)zhashx_lookup (self->pending, sent->job);
+        if (in_flight && strcmp (in_flight, id) == 0)
+            zhashx_delete (self->pending, sent->job);
+        self->host->log (self->host, JOBD_LOG_WARN,
+                         "the retry plan of %s had no answer in %d s: deciding again", sent->job,
+                         S_REPLY_WAIT_MS / 1000);
+        s_redo_add (self, sent->job, RT_DECIDE_FAILED, 0, sent->retries + 1);
+        zhashx_delete (self->sent, id);
+    }
+    zlistx_destroy (&expired);
 }
 
 //  The job id of an event: a FAILED or LOST transition, or a forwarded retry command.
@@ -262,6 +360,17 @@ s_on_event (zsock_t *events, void *arg)
     jobd_job_destroy (&job);
     jobd_event_destroy (&event);
     zmsg_destroy (&msg);
+}
+
+//  True for a refusal that says nothing against the plan itself (deciding again may work).
+static bool
+s_refusal_passes (const char *error)
+{
+    static const char *const lasting[] = {"EPROTO", "ESTATE", "EINVAL", "ENOTFOUND", "ETOOBIG"};
+    for (size_t index = 0; index < sizeof lasting / sizeof lasting[0]; index++)
+        if (strcmp (error, lasting[index]) == 0)
+            return false;
+    return true;
 }
 
 //  The broker's answer to a plan: applied, a duplicate (the job moved on), or refused.
@@ -302,6 +411,15 @@ s_on_reply (zsock_t *bus, void *arg)
     const char *in_flight = (const char *)zhashx_lookup (self->pending, sent->job);
     if (in_flight && strcmp (in_flight, answer.re) == 0)
         zhashx_delete (self->pending, sent->job);
+    //  A refusal that may pass (the store could not commit: full, an I/O error, the batch it
+    //  was in failed) leaves the failure undecided: it is decided again, later and later.
+    if (!answer.ok && s_refusal_passes (answer.error)) {
+        int64_t wait = S_REDO_WAIT_MS;
+        for (uint32_t index = 0; index < sent->retries && wait < S_REDO_WAIT_MAX; index++)
+            wait *= 2;
+        s_redo_add (self, sent->job, RT_DECIDE_FAILED,
+                    wait < S_REDO_WAIT_MAX ? wait : S_REDO_WAIT_MAX, sent->retries + 1);
+    }
     zhashx_delete (self->sent, answer.re);
 }
 
@@ -310,17 +428,22 @@ static int64_t
 s_tick (void *arg)
 {
     s_retry_t *self = (s_retry_t *)arg;
+    s_expire_sent (self);
+    bool more = s_redo_run (self);
     if (jobd_sdk_status_due (self->report, self->failed_now)) {
         char detail[512];
         snprintf (detail, sizeof detail,
-                  "%llu retries planned, %llu failed for good, %zu pending, %zu undecided%s%s",
+                  "%llu retries planned, %llu failed for good, %zu pending, %zu undecided, %zu "
+                  "queued%s%s",
                   (unsigned long long)self->planned, (unsigned long long)self->final,
                   rt_slots_pending (self->slots, jobd_now_ms ()), zhashx_size (self->sent),
-                  self->last_error[0] ? "; last refusal: " : "", self->last_error);
+                  zlistx_size (self->redo), self->last_error[0] ? "; last refusal: " : "",
+                  self->last_error);
         jobd_sdk_status_send (self->report, self->bus, "running", detail);
         self->failed_now = false;
     }
-    return 1000;
+    //  Queued jobs that could go wait only for answers to make room: look again soon.
+    return more ? 10 : 1000;
 }
 
 //  At start: the retries already planned take their slots again, and failed jobs without a
@@ -352,17 +475,15 @@ s_rescan (s_retry_t *self)
     if (rc)
         self->host->log (self->host, JOBD_LOG_WARN, "cannot scan the failed jobs: %s",
                          jobd_strerror (rc));
+    //  Decided by the tick, at most S_IN_FLIGHT_MAX plans in flight: a store with 100,000
+    //  undecided failures must not flood the bus with plans whose answers it cannot hold.
     size_t undecided = zlistx_size (rescan.undecided);
     for (const char *id = (const char *)zlistx_first (rescan.undecided); id;
-         id = (const char *)zlistx_next (rescan.undecided)) {
-        jobd_job_t *job = NULL;
-        if (jobd_host_job_get (self->host, id, &job) == 0)
-            s_decide (self, job, RT_DECIDE_RESCAN);
-        jobd_job_destroy (&job);
-    }
+         id = (const char *)zlistx_next (rescan.undecided))
+        s_redo_add (self, id, RT_DECIDE_RESCAN, 0, 0);
     zlistx_destroy (&rescan.undecided);
     self->host->log (self->host, JOBD_LOG_INFO,
-                     "started: %zu failed jobs without a decision decided, %zu retries pending",
+                     "started: %zu failed jobs without a decision to decide, %zu retries pending",
                      undecided, rt_slots_pending (self->slots, jobd_now_ms ()));
 }
 

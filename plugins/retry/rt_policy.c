@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #define S_ENTRIES_MAX 64
+#define S_WAIT_MAX_MS (365.0 * 86400 * 1000) //  the longest wait before an attempt
 
 typedef struct {
     char kind[JOBD_ID_MAX + 1];
@@ -156,6 +157,8 @@ rt_policy_backoff (const jobd_sdk_retry_t *settings, uint32_t attempt, uint64_t 
     double wait = initial * pow (factor, attempt > 1 ? attempt - 1 : 0);
     if (!(wait <= most)) //  also when the power overflowed to inf
         wait = most;
+    if (wait > S_WAIT_MAX_MS) //  a year at most: the sum with now, and the cast, stay defined
+        wait = S_WAIT_MAX_MS;
     if (settings->jitter == JOBD_SDK_JITTER_FULL)
         wait = floor (wait * ((double)(random >> 11) * 0x1.0p-53));
     return (int64_t)wait;

@@ -9,6 +9,9 @@ typedef struct {
     int64_t base;     //  the second counts[0] is for
     uint32_t *counts; //  retries starting in each second
     size_t size;      //  seconds allocated
+    //  A run of seconds known full at full_rate: [full_from, full_until) (absolute seconds), so
+    //  that a storm at a low rate does not scan the same full seconds for every retry.
+    int64_t full_from, full_until, full_rate;
 } s_backend_t;
 
 struct rt_slots {
@@ -97,11 +100,29 @@ rt_slots_take (rt_slots_t *self, const char *name, int64_t rate, int64_t due, in
     int64_t index = due / 1000 - backend->base;
     if (index < 0)
         index = 0;
+    int64_t first = backend->base + index, second = first;
+    bool same = rate > 0 && rate == backend->full_rate;
     uint32_t *count;
-    while ((count = s_count (backend, index)) && rate > 0 && *count >= (uint64_t)rate)
-        index++;
+    while (true) {
+        if (same && second >= backend->full_from && second < backend->full_until)
+            second = backend->full_until; //  known full: skipped at once
+        count = s_count (backend, second - backend->base);
+        if (!count || rate <= 0 || *count < (uint64_t)rate)
+            break;
+        second++;
+    }
     if (!count)
         return due;
+    //  [first, second) was full: joined to the run when they touch, else kept when longer.
+    if (same && first <= backend->full_until && second >= backend->full_from) {
+        backend->full_from = first < backend->full_from ? first : backend->full_from;
+        backend->full_until = second > backend->full_until ? second : backend->full_until;
+    } else if (rate > 0 && second - first > backend->full_until - backend->full_from) {
+        backend->full_rate = rate;
+        backend->full_from = first;
+        backend->full_until = second;
+    }
+    index = second - backend->base;
     //  A retry moved to a later second takes its place in it: the n-th of that second starts
     //  n/rate into it, so that the moved ones do not all start at once, on the second.
     int64_t start = (backend->base + index) * 1000;
@@ -127,6 +148,10 @@ rt_slots_give (rt_slots_t *self, const char *name, int64_t due, int64_t now)
     uint32_t *count = backend ? s_count (backend, due / 1000 - backend->base) : NULL;
     if (count && *count)
         (*count)--;
+    //  A second in the full run has room again: the run ends there.
+    int64_t second = due / 1000;
+    if (backend && second >= backend->full_from && second < backend->full_until)
+        backend->full_until = second;
 }
 
 size_t

@@ -195,8 +195,8 @@ test_oom_retried_with_more_memory (void **state)
     int64_t creates = s_creates ();
     char job[64];
     s_submit ("queue=50,run=100,outcome=success,min_memory=6g", "", job, sizeof job);
-    const jobd_event_t *wait = s_wait (&watch, job, JOBD_EVENT_TRANSITION,
-                                       JOBD_STATE_RETRY_WAIT, 1, 20000);
+    const jobd_event_t *wait =
+        s_wait (&watch, job, JOBD_EVENT_TRANSITION, JOBD_STATE_RETRY_WAIT, 1, 20000);
     assert_non_null (wait);
     assert_string_equal (wait->failure_class, "oom");
     assert_non_null (wait->change);
@@ -245,8 +245,7 @@ test_attempts_run_out (void **state)
     char job[64];
     s_submit ("queue=50,run=100,outcome=fail,error=java.net.ConnectException: Connection refused",
               "\"retry\":{\"max_attempts\":2}", job, sizeof job);
-    assert_non_null (
-        s_wait (&watch, job, JOBD_EVENT_TRANSITION, JOBD_STATE_FAILED, 2, 20000));
+    assert_non_null (s_wait (&watch, job, JOBD_EVENT_TRANSITION, JOBD_STATE_FAILED, 2, 20000));
     const jobd_event_t *final =
         s_wait (&watch, job, JOBD_EVENT_RETRY_PLAN, JOBD_STATE_FAILED, 2, 20000);
     assert_non_null (final);
@@ -266,17 +265,14 @@ test_cancel_while_waiting (void **state)
     char job[64];
     s_submit ("queue=50,run=100,outcome=fail,error=java.net.ConnectException: Connection refused",
               "\"retry\":{\"backoff_initial\":\"1h\",\"backoff_max\":\"1h\"}", job, sizeof job);
-    assert_non_null (
-        s_wait (&watch, job, JOBD_EVENT_TRANSITION, JOBD_STATE_RETRY_WAIT, 1, 20000));
+    assert_non_null (s_wait (&watch, job, JOBD_EVENT_TRANSITION, JOBD_STATE_RETRY_WAIT, 1, 20000));
     char out[1024] = "", err[1024] = "";
     const char *args[] = {"--run-dir", s_harness.run_dir, "cancel", job, NULL};
     assert_int_equal (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err), 0);
-    assert_non_null (
-        s_wait (&watch, job, JOBD_EVENT_TRANSITION, JOBD_STATE_CANCELLED, 1, 10000));
+    assert_non_null (s_wait (&watch, job, JOBD_EVENT_TRANSITION, JOBD_STATE_CANCELLED, 1, 10000));
     json_t *shown = s_show (job);
-    assert_int_equal (json_integer_value (json_object_get (json_object_get (shown, "job"),
-                                                           "retry_at")),
-                      0);
+    assert_int_equal (
+        json_integer_value (json_object_get (json_object_get (shown, "job"), "retry_at")), 0);
     json_decref (shown);
     //  And --now cannot bring it back.
     const char *now[] = {"--run-dir", s_harness.run_dir, "retry", job, "--now", NULL};
@@ -291,8 +287,8 @@ s_wait_attempt (const char *job, uint32_t attempt, int timeout_ms)
     int64_t deadline = zclock_mono () + timeout_ms;
     while (zclock_mono () < deadline) {
         json_t *shown = s_show (job);
-        json_int_t now = json_integer_value (json_object_get (json_object_get (shown, "job"),
-                                                              "attempt"));
+        json_int_t now =
+            json_integer_value (json_object_get (json_object_get (shown, "job"), "attempt"));
         json_decref (shown);
         if (now >= attempt)
             return true;

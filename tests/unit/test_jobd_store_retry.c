@@ -521,6 +521,80 @@ test_failure_heard_again_keeps_the_wait (void **state)
     jobd_job_destroy (&record);
 }
 
+//  A late automatic plan does not undo a stop or a final decision of the same attempt (a manual
+//  plan, policy `manual`, still may: a user asked); a plan due past 10 years is refused.
+static void
+test_stop_and_final_win_over_a_late_plan (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char job[32];
+    s_job_in (self, JOBD_STATE_FAILED, job, sizeof job);
+    int64_t due = jobd_now_ms () + 60000;
+    s_expect (self, s_plan (job, 1, JOBD_STATE_RETRY_WAIT, due), 0);
+    jobd_apply_result_t result;
+    assert_int_equal (s_apply (self, s_retry (job, false, true), &result), 0);
+    jobd_apply_result_clear (&result);
+    assert_int_equal (s_expect (self, s_plan (job, 1, JOBD_STATE_RETRY_WAIT, due), 0),
+                      JOBD_APPLY_DUPLICATE);
+    jobd_job_t *record = s_job (self, job);
+    assert_int_equal (record->state, JOBD_STATE_FAILED);
+    assert_non_null (record->retry_final);
+    jobd_job_destroy (&record);
+    assert_int_equal (s_timers (self, job, NULL), 0);
+    jobd_event_t *manual = s_plan (job, 1, JOBD_STATE_RETRY_WAIT, due);
+    jobd_event_set (&manual->policy, "manual");
+    assert_int_equal (s_expect (self, manual, 0), JOBD_APPLY_CHANGED);
+    assert_int_equal (s_timers (self, job, NULL), 1);
+
+    char far[32];
+    s_job_in (self, JOBD_STATE_FAILED, far, sizeof far);
+    int64_t decade = 10LL * 366 * 86400 * 1000;
+    assert_int_equal (
+        s_apply (self, s_plan (far, 1, JOBD_STATE_RETRY_WAIT, jobd_now_ms () + decade), &result),
+        JOBD_EPROTO);
+    jobd_apply_result_clear (&result);
+    assert_int_equal (s_timers (self, far, NULL), 0);
+    record = s_job (self, far);
+    assert_int_equal (record->state, JOBD_STATE_FAILED);
+    jobd_job_destroy (&record);
+}
+
+//  While jobd's own retry waits, an observed QUEUED of the attempt that failed (a redelivered
+//  message, a stray `jobctl observe`) is a repeat: it does not skip the wait.
+static void
+test_queued_heard_while_waiting_keeps_the_wait (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char job[32];
+    s_job_in (self, JOBD_STATE_FAILED, job, sizeof job);
+    s_expect (self, s_plan (job, 1, JOBD_STATE_RETRY_WAIT, jobd_now_ms () + 60000), 0);
+    jobd_event_t *queued = s_event (JOBD_EVENT_OBSERVED, job);
+    queued->state = JOBD_STATE_QUEUED;
+    queued->attempt = 1;
+    s_expect (self, queued, 0);
+    jobd_job_t *record = s_job (self, job);
+    assert_int_equal (record->state, JOBD_STATE_RETRY_WAIT);
+    assert_int_equal (record->attempt, 1);
+    jobd_job_destroy (&record);
+    assert_int_equal (s_timers (self, job, NULL), 1);
+}
+
+//  A final decision taken while the job was LOST ends when the job comes back: its next
+//  failure is decided anew.
+static void
+test_final_of_a_lost_job_ends_when_it_returns (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char job[32];
+    s_job_in (self, JOBD_STATE_LOST, job, sizeof job);
+    s_expect (self, s_plan (job, 1, JOBD_STATE_FAILED, 0), 0);
+    s_observe (self, job, JOBD_STATE_RUNNING, 1);
+    jobd_job_t *record = s_job (self, job);
+    assert_int_equal (record->state, JOBD_STATE_RUNNING);
+    assert_null (record->retry_final);
+    jobd_job_destroy (&record);
+}
+
 int
 main (void)
 {
@@ -534,6 +608,9 @@ main (void)
         T (test_cancel_and_stop_remove_the_timer),
         T (test_retry_now_plain_and_forwarded),
         T (test_failure_heard_again_keeps_the_wait),
+        T (test_stop_and_final_win_over_a_late_plan),
+        T (test_queued_heard_while_waiting_keeps_the_wait),
+        T (test_final_of_a_lost_job_ends_when_it_returns),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -290,6 +290,50 @@ test_stale_event (void **state)
     assert_int_equal (jobd_mock_host_stop (s_host), 0);
 }
 
+//  The other channel types run in the plugin too: a slack channel (its URL a secret, from a
+//  variable) to the same receiver, beside the webhook: each gets the note once.
+static void
+test_slack_channel_beside_the_webhook (void **state)
+{
+    setenv ("NT_TEST_SLACK_URL", webhook_sink_url (s_sink), 1);
+    const char *extra[] = {"channels/chat/type", "slack", "channels/chat/url_env",
+                           "NT_TEST_SLACK_URL", NULL};
+    const char *config[64] = {"channels/hook/type",      "webhook",    "channels/hook/url",
+                              webhook_sink_url (s_sink), "final_wait", "300ms",
+                              "status_interval",         "0",          NULL};
+    size_t used = 8;
+    for (size_t index = 0; extra[index]; index++)
+        config[used++] = extra[index];
+    config[used] = NULL;
+    const jobd_plugin_t *plugin = NULL;
+    char reason[256] = "";
+    s_host = jobd_mock_host_open ("notifier", config, &plugin, reason, sizeof reason);
+    assert_non_null (s_host);
+    if (jobd_mock_host_start (s_host, plugin, reason, sizeof reason))
+        fail_msg ("notifier refused to start: %s", reason);
+    //  Both channels' cursors, before the first transition.
+    for (int cursors = 0; cursors < 2; cursors++) {
+        jobd_event_t *cursor = jobd_mock_host_expect (s_host, JOBD_EVENT_CURSOR, S_DEADLINE);
+        assert_non_null (cursor);
+        jobd_event_destroy (&cursor);
+    }
+    s_append (9, JOBD_STATE_RUNNING, JOBD_STATE_FAILED, 1, "no retry");
+    assert_true (webhook_sink_wait (s_sink, 2, S_DEADLINE));
+    bool slack = false, webhook = false;
+    for (size_t index = 0; index < 2; index++) {
+        char *body = webhook_sink_body (s_sink, index);
+        char *key = webhook_sink_header (s_sink, index, "Idempotency-Key");
+        assert_string_equal (key, "job-9/1");
+        slack |= strstr (body, "\"blocks\"") != NULL;
+        webhook |= strstr (body, "\"event\":\"final\"") != NULL;
+        free (key);
+        free (body);
+    }
+    assert_true (slack && webhook);
+    assert_int_equal (jobd_mock_host_stop (s_host), 0);
+    unsetenv ("NT_TEST_SLACK_URL");
+}
+
 static void
 test_config_errors (void **state)
 {
@@ -332,6 +376,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_storm_becomes_a_digest, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stale_event, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_slack_channel_beside_the_webhook, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_config_errors, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

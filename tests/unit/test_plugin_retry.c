@@ -333,6 +333,74 @@ test_configured_classes (void **state)
     s_stop (&host);
 }
 
+//  A plan the store could not take (ESTORE: the batch it was in failed) leaves the failure
+//  undecided: it is decided again, a plan for the same failure comes back. A refusal against
+//  the plan itself (EPROTO) is not tried again.
+static void
+test_refused_plan_decided_again (void **state)
+{
+    (void)state;
+    const char *config[] = {"jitter", "none", NULL};
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (config, &plugin);
+    s_run (host, plugin);
+    s_put (host, "job-7", JOBD_STATE_FAILED, 1, "Connection refused", "{\"file\":\"x.jar\"}");
+    s_publish_failed (host, "job-7", JOBD_STATE_FAILED, 1);
+    jobd_event_t *plan = s_plan (host, "job-7");
+    assert_int_equal (
+        jobd_mock_host_reply (host, plan->id, "ESTORE", "the disk said no", "job-7", NULL), 0);
+    jobd_event_destroy (&plan);
+    plan = s_plan (host, "job-7");
+    assert_int_equal (plan->state, JOBD_STATE_RETRY_WAIT);
+    assert_int_equal (plan->attempt, 1);
+    assert_int_equal (jobd_mock_host_reply (host, plan->id, NULL, NULL, "job-7", "changed"), 0);
+    jobd_event_destroy (&plan);
+    s_stop (&host);
+}
+
+//  At start, many failures without a decision: at most 1,000 plans wait for their answer at a
+//  time (the rest are queued, the status says how many), and every one is planned in the end.
+static void
+test_rescan_keeps_plans_in_flight_bounded (void **state)
+{
+    (void)state;
+    const char *config[] = {"jitter", "none", "rate", "0", "status_interval", "100ms", NULL};
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (config, &plugin);
+    enum { JOBS = 1200, IN_FLIGHT = 1000 };
+    for (int index = 0; index < JOBS; index++) {
+        char id[32];
+        snprintf (id, sizeof id, "job-r%d", index);
+        s_put (host, id, JOBD_STATE_FAILED, 1, "Connection refused", "{\"file\":\"x.jar\"}");
+    }
+    s_run (host, plugin);
+    static char ids[JOBS][48];
+    for (int index = 0; index < IN_FLIGHT; index++) {
+        jobd_event_t *plan = jobd_mock_host_expect (host, JOBD_EVENT_RETRY_PLAN, S_DEADLINE);
+        assert_non_null (plan);
+        snprintf (ids[index], sizeof ids[index], "%s", plan->id);
+        jobd_event_destroy (&plan);
+    }
+    jobd_event_t *status = NULL;
+    while (!status || !strstr (status->detail, "1000 undecided, 200 queued")) {
+        jobd_event_destroy (&status);
+        status = jobd_mock_host_expect (host, JOBD_EVENT_PLUGIN_STATUS, S_DEADLINE);
+        if (!status)
+            fail_msg ("no status with 1000 plans in flight and 200 queued");
+    }
+    jobd_event_destroy (&status);
+    for (int index = 0; index < JOBS; index++) {
+        if (index >= IN_FLIGHT) {
+            jobd_event_t *plan = jobd_mock_host_expect (host, JOBD_EVENT_RETRY_PLAN, S_DEADLINE);
+            assert_non_null (plan);
+            snprintf (ids[index], sizeof ids[index], "%s", plan->id);
+            jobd_event_destroy (&plan);
+        }
+        assert_int_equal (jobd_mock_host_reply (host, ids[index], NULL, NULL, NULL, "changed"), 0);
+    }
+    s_stop (&host);
+}
+
 int
 main (void)
 {
@@ -344,6 +412,9 @@ main (void)
         cmocka_unit_test_teardown (test_restart_rescan, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_config_errors, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_configured_classes, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_refused_plan_decided_again, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_rescan_keeps_plans_in_flight_bounded,
+                                   jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

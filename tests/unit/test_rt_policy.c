@@ -114,6 +114,10 @@ test_backoff (void **state)
     assert_true (low < 1000 && high > 59000); //  the whole range is used
     assert_int_equal (rt_policy_backoff (&settings, 2, 0), 0);
     assert_true (rt_policy_backoff (&settings, 2, UINT64_MAX) <= 60000);
+    //  Durations past a year (a config read without the SDK's check) wait a year at most.
+    settings.jitter = JOBD_SDK_JITTER_NONE;
+    settings.backoff_initial = settings.backoff_max = INT64_MAX;
+    assert_int_equal (rt_policy_backoff (&settings, 3, 0), 365LL * 86400 * 1000);
 }
 
 //  The spec's retry object: what the submit validators call.
@@ -158,6 +162,9 @@ test_spec_object (void **state)
         "{\"retry\":{\"jitter\":1}}",
         "{\"retry\":{\"on_lost\":\"yes\"}}",
         "{\"retry\":{\"on_lost\":1}}",
+        "{\"retry\":{\"backoff_initial\":9223372036854775807,"
+        "\"backoff_max\":9223372036854775807}}",
+        "{\"retry\":{\"backoff_max\":\"8785h\"}}",
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
         reason[0] = 0;
