@@ -84,7 +84,8 @@ typedef struct {
     s_channel_t channels[S_CHANNELS_MAX];
     size_t count;
     jobd_sdk_status_t *report;
-    bool changed; //  a channel's failing flag changed: report at once
+    bool changed;           //  a channel's failing flag changed: report at once
+    uint64_t stale_dropped; //  stale events a busy reader could not take
 } s_notifier_t;
 
 static void s_destroy (void **state_p);
@@ -228,7 +229,19 @@ s_on_event (zsock_t *events, void *arg)
         zmsg_t *copy = zmsg_new ();
         zmsg_addstr (copy, "STALE");
         zmsg_addmem (copy, zframe_data (payload), zframe_size (payload));
-        zmsg_send (&copy, self->channels[index].reader);
+        //  Never blocking: a reader held in a long delivery does not read its pipe, and the run
+        //  loop (status, $TERM, the other channels) must not wait for it. A full pipe drops the
+        //  event for that channel, counted and logged.
+        zsock_t *pipe = zactor_sock (self->channels[index].reader);
+        zsock_set_sndtimeo (pipe, 0);
+        if (zmsg_send (&copy, pipe)) {
+            zmsg_destroy (&copy);
+            self->stale_dropped++;
+            self->host->log (self->host, JOBD_LOG_WARN,
+                             "channel %s: its reader is busy: a stale event dropped (%llu so far)",
+                             self->channels[index].name, (unsigned long long)self->stale_dropped);
+        }
+        zsock_set_sndtimeo (pipe, -1);
     }
     zmsg_destroy (&msg);
 }

@@ -435,7 +435,10 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
     //  Refused for good only for what the message is (552: too big, 554: rejected); a refusal
     //  of the login, the sender or the recipients is the channel's, fixed by its config: later
     //  (nt_channel.h). Without a word, a timeout or no connection: later.
-    if (status == 552 || status == 554)
+    //  Only after the whole message went out (the answer to DATA's end): a 554 at the greeting
+    //  or to RCPT (no service, relay denied, a blocklist) refuses the channel, not the note.
+    bool after_data = upload.size > 0 && upload.sent == upload.size;
+    if ((status == 552 || status == 554) && after_data)
         return JOBD_EINVAL;
     return status >= 400 && status < 600 ? -EAGAIN : nt_send_curl_code (code);
 }

@@ -29,9 +29,20 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
                   config->name);
         return JOBD_ECONFIG;
     }
+    int64_t timeout = nt_config_int (config, "timeout", 10000);
+    if (timeout <= 0) {
+        snprintf (reason, reason_size, "channels/%s/timeout: must be more than 0", config->name);
+        return JOBD_ECONFIG;
+    }
     s_exec_t *self = (s_exec_t *)calloc (1, sizeof (s_exec_t));
-    self->command = strdup (command);
-    self->timeout = nt_config_int (config, "timeout", 10000);
+    if (self)
+        self->command = strdup (command);
+    if (!self || !self->command) {
+        free (self);
+        snprintf (reason, reason_size, "channels/%s: out of memory", config->name);
+        return -ENOMEM;
+    }
+    self->timeout = timeout;
     *state_p = self;
     return 0;
 }

@@ -129,9 +129,9 @@ s_route (s_reader_t *self, nt_note_t *note, int rule, uint64_t position)
     }
     if (slot->open && note->ts >= slot->start + window) {
         slot->open = false;
-        if (slot->digest && !self->note) {
-            //  The window ended by the events' own time: its digest goes first.
-            self->note = nt_digest_note (slot->digest);
+        //  The window ended by the events' own time: its digest goes first (out of memory for
+        //  it: it is made again at the next window's end).
+        if (slot->digest && !self->note && (self->note = nt_digest_note (slot->digest))) {
             self->note_position = 0;
             self->note_digest = rule;
             self->next = note;
@@ -153,6 +153,11 @@ s_route (s_reader_t *self, nt_note_t *note, int rule, uint64_t position)
     if (!slot->digest) {
         slot->digest = nt_digest_new (nt_rules_name (rules, (size_t)rule), window);
         slot->hold = position ? position - 1 : self->done;
+    }
+    if (!slot->digest) { //  out of memory: the note goes alone rather than be lost
+        self->note = note;
+        self->note_position = position;
+        return;
     }
     nt_digest_add (slot->digest, note);
     nt_note_destroy (&note);
@@ -179,6 +184,36 @@ s_note_done (s_reader_t *self)
         s_route (self, next, self->next_rule, self->next_position);
     }
     s_cursor (self, true);
+}
+
+//  The channel cannot go on (the note not delivered, the store not read): failing, with error,
+//  tried again after a backoff that doubles up to backoff_max. Returns the ms to wait.
+static int64_t
+s_fail (s_reader_t *self, const char *key, const char *error, int64_t now)
+{
+    const jobd_host_t *host = self->config.host;
+    if (!self->failing) {
+        host->log (host, JOBD_LOG_WARN, "channel %s: cannot deliver %s: %s; trying again",
+                   self->config.name, key ? key : "its next note", error);
+        self->failing = true;
+        self->failing_since = now;
+    }
+    snprintf (self->last_error, sizeof self->last_error, "%s", error);
+    int64_t most = self->config.backoff_max > 0 ? self->config.backoff_max : 1000;
+    self->backoff = self->backoff ? self->backoff * 2 : 1000;
+    if (self->backoff > most)
+        self->backoff = most;
+    self->next_try = now + self->backoff;
+    return self->backoff;
+}
+
+//  The store could not be read (not "no such job": that is news about the job): failing.
+static int64_t
+s_store_fail (s_reader_t *self, const char *what, int rc, int64_t now)
+{
+    char error[256];
+    snprintf (error, sizeof error, "cannot read %s from the store: %s", what, jobd_strerror (rc));
+    return s_fail (self, NULL, error, now);
 }
 
 //  Tries the note. Returns ms to wait before the next step.
@@ -210,19 +245,7 @@ s_deliver (s_reader_t *self, int64_t now)
         s_note_done (self);
         return 0;
     }
-    if (!self->failing) {
-        host->log (host, JOBD_LOG_WARN, "channel %s: cannot deliver %s: %s; trying again",
-                   self->config.name, self->note->key, error);
-        self->failing = true;
-        self->failing_since = now;
-    }
-    snprintf (self->last_error, sizeof self->last_error, "%s", error);
-    int64_t most = self->config.backoff_max > 0 ? self->config.backoff_max : 1000;
-    self->backoff = self->backoff ? self->backoff * 2 : 1000;
-    if (self->backoff > most)
-        self->backoff = most;
-    self->next_try = now + self->backoff;
-    return self->backoff;
+    return s_fail (self, self->note->key, error, now);
 }
 
 //  The note of event (a transition or a stale event) when a rule wants it: routed. Returns the
@@ -237,8 +260,10 @@ s_consider (s_reader_t *self, const jobd_event_t *event, uint64_t position, int6
     if (event->type == JOBD_EVENT_STALE)
         nt_decide_stale (event, &facts);
     else {
-        if (failed && jobd_host_job_get (host, event->job, &record) != 0)
-            record = NULL;
+        //  A job not found is gone (final); a store that cannot be read says nothing of it.
+        int rc = failed ? jobd_host_job_get (host, event->job, &record) : 0;
+        if (rc && rc != JOBD_ENOTFOUND)
+            return s_store_fail (self, "a job's record", rc, now);
         int64_t wait = nt_decide (event, record, now, self->config.final_wait, &facts);
         if (wait > 0) {
             //  Undecided: worth waiting for only when being final would change the note.
@@ -256,8 +281,9 @@ s_consider (s_reader_t *self, const jobd_event_t *event, uint64_t position, int6
     nt_event_t kind = NT_EVENT_STATE;
     int rule = nt_rules_match (self->config.rules, self->config.name, &facts, &kind);
     if (rule >= 0) {
-        if (!record && jobd_host_job_get (host, event->job, &record) != 0)
-            record = NULL;
+        int rc = record ? 0 : jobd_host_job_get (host, event->job, &record);
+        if (rc && rc != JOBD_ENOTFOUND)
+            return s_store_fail (self, "a job's record", rc, now);
         nt_note_t *note = nt_note_new (kind, event, record, self->config.link);
         if (note)
             s_route (self, note, rule, position);
@@ -284,6 +310,10 @@ s_step (s_reader_t *self)
             slot->open = false;
             if (slot->digest) {
                 self->note = nt_digest_note (slot->digest);
+                if (!self->note) { //  out of memory: the window stays open, tried again
+                    slot->open = true;
+                    return s_fail (self, NULL, "out of memory making a digest", now);
+                }
                 self->note_position = 0;
                 self->note_digest = (int)rule;
                 return 0;
@@ -297,9 +327,13 @@ s_step (s_reader_t *self)
         return 0;
     }
     if (zlistx_size (self->queue) == 0) {
+        if (now < self->next_try)
+            return self->next_try - now;
         const jobd_host_t *host = self->config.host;
         int count = host->log_read (host, self->read_upto, S_READ_MAX, s_read_one, self);
-        if (count <= 0)
+        if (count < 0)
+            return s_store_fail (self, "the transition log", count, now);
+        if (count == 0)
             return S_IDLE;
     }
     s_entry_t *entry = (s_entry_t *)zlistx_first (self->queue);

@@ -10,6 +10,7 @@
 
 #define S_LIST_MAX    64  //  names or globs in one list
 #define S_PATTERN_MAX 256 //  bytes of one glob or regex
+#define S_COPIES_MAX  256 //  the product of the bounds of {m,n} repeats in one regex
 #define S_REPEATS_MAX 8   //  repetition operators in one regex (glibc's regcomp grows with each)
 
 //  A compiled pattern: "" (any), globs, or a regex.
@@ -94,18 +95,33 @@ s_pattern_init (s_pattern_t *self, const char *text, char *reason, size_t reason
     if (*start == '~') {
         //  Stacked repetitions ("a+++") and many of them make glibc's regcomp take exponential
         //  time and memory: refused, as POSIX leaves stacked ones undefined anyway.
-        size_t repeats = 0;
+        //  Bounded repeats ({m,n}) are expanded by copying: their bounds multiply when nested,
+        //  so their product is capped (three nested {1,100}: 5 s and 1 GB).
+        size_t repeats = 0, copies = 1;
         bool stacked = false;
         for (const char *at = start + 1; *at; at++) {
             bool repeat = strchr ("*+?{", *at) && at[-1] != '\\';
             repeats += repeat;
             stacked |= repeat && at > start + 1 && strchr ("*+?}", at[-1]) && at[-2] != '\\';
+            if (repeat && *at == '{') {
+                unsigned long most = 0;
+                for (const char *digit = at + 1; *digit && *digit != '}'; digit++)
+                    if (isdigit ((unsigned char)*digit)) {
+                        unsigned long bound = strtoul (digit, (char **)&digit, 10);
+                        most = bound > most ? bound : most;
+                        digit--;
+                    }
+                copies = most > S_COPIES_MAX ? S_COPIES_MAX + 1 : copies * (most ? most : 1);
+                if (copies > S_COPIES_MAX)
+                    copies = S_COPIES_MAX + 1;
+            }
         }
-        if (strlen (start + 1) > S_PATTERN_MAX || repeats > S_REPEATS_MAX || stacked) {
+        if (strlen (start + 1) > S_PATTERN_MAX || repeats > S_REPEATS_MAX || stacked ||
+            copies > S_COPIES_MAX) {
             snprintf (reason, reason_size,
-                      "regular expression over %d bytes, with over %d repetitions, or with "
-                      "stacked ones",
-                      S_PATTERN_MAX, S_REPEATS_MAX);
+                      "regular expression over %d bytes, with over %d repetitions, stacked ones, "
+                      "or bounded repeats ({m,n}) whose bounds multiply past %d",
+                      S_PATTERN_MAX, S_REPEATS_MAX, S_COPIES_MAX);
             return JOBD_ECONFIG;
         }
         int rc = regcomp (&self->compiled, start + 1, REG_EXTENDED | REG_NOSUB);

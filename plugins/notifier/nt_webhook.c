@@ -86,6 +86,10 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
         rc = JOBD_ECONFIG;
     }
     self->timeout = nt_config_int (config, "timeout", 10000);
+    if (rc == 0 && self->timeout <= 0) {
+        snprintf (reason, reason_size, "channels/%s/timeout: must be more than 0", config->name);
+        rc = JOBD_ECONFIG;
+    }
     if (rc == 0 && !(self->curl = curl_easy_init ())) {
         snprintf (reason, reason_size, "channels/%s: cannot make a curl handle", config->name);
         rc = JOBD_ECONFIG;

@@ -200,6 +200,16 @@ test_webhook_unreachable_and_config (void **unused)
     s_set ("secret_env", "NT_TEST_UNSET_VARIABLE");
     assert_null (s_open ("webhook", JOBD_ECONFIG, reason, sizeof reason));
     assert_non_null (strstr (reason, "NT_TEST_UNSET_VARIABLE is not set"));
+    //  No timeout (0) would let one receiver that never answers hold the channel for ever.
+    static const char *const types[] = {"webhook", "exec"};
+    for (size_t index = 0; index < 2; index++) {
+        s_count = 0;
+        s_set ("url", url);
+        s_set ("command", "true");
+        s_set ("timeout", "0");
+        assert_null (s_open (types[index], JOBD_ECONFIG, reason, sizeof reason));
+        assert_non_null (strstr (reason, "channels/c/timeout: must be more than 0"));
+    }
 }
 
 static void

@@ -44,6 +44,15 @@ test_patterns (void **state)
     char reason[128] = "";
     assert_int_equal (nt_pattern_check ("~(unclosed", reason, sizeof reason), JOBD_ECONFIG);
     assert_non_null (strstr (reason, "bad regular expression"));
+    //  Bounded repeats nested or large (glibc's regcomp expands each: 5 s and 1 GB for three
+    //  nested {1,100}) are refused; small ones pass.
+    assert_int_equal (nt_pattern_check ("~((a{1,100}){1,100}){1,100}", reason, sizeof reason),
+                      JOBD_ECONFIG);
+    assert_int_equal (nt_pattern_check ("~(a{1,32767})", reason, sizeof reason), JOBD_ECONFIG);
+    assert_int_equal (nt_pattern_check ("~((a{2,16}){16}){2}", reason, sizeof reason),
+                      JOBD_ECONFIG);
+    assert_int_equal (nt_pattern_check ("~^etl-[0-9]{4}-[0-9]{2}$", reason, sizeof reason), 0);
+    assert_true (nt_pattern_match ("~^etl-[0-9]{4}$", "etl-2026"));
 }
 
 static void
