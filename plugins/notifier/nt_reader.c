@@ -50,6 +50,7 @@ typedef struct {
     int64_t next_try; //  when to try the note again (failing)
     int64_t backoff;
     bool failing;
+    bool caught_up; //  the last log read found nothing new: the clock may close windows
     int64_t failing_since;
     char last_error[256];
     uint64_t delivered, refused, digests;
@@ -302,8 +303,11 @@ s_step (s_reader_t *self)
     int64_t now = jobd_now_ms ();
     if (self->note)
         return s_deliver (self, now);
-    //  Windows whose time is up: their digests.
-    for (size_t rule = 0; rule < nt_rules_size (self->config.rules); rule++) {
+    //  Windows whose time is up: their digests. By the clock only once the reader has caught
+    //  up with the log: while it works through a backlog (a channel that was down, a restart),
+    //  the events' own times close windows (s_route), or a storm would go out note by note.
+    bool idle = self->caught_up && zlistx_size (self->queue) == 0;
+    for (size_t rule = 0; idle && rule < nt_rules_size (self->config.rules); rule++) {
         s_window_t *slot = &self->windows[rule];
         int64_t window = nt_rules_digest_window (self->config.rules, rule);
         if (slot->open && now >= slot->start + window) {
@@ -333,6 +337,7 @@ s_step (s_reader_t *self)
         int count = host->log_read (host, self->read_upto, S_READ_MAX, s_read_one, self);
         if (count < 0)
             return s_store_fail (self, "the transition log", count, now);
+        self->caught_up = count == 0;
         if (count == 0)
             return S_IDLE;
     }

@@ -271,6 +271,34 @@ test_storm_becomes_a_digest (void **state)
     assert_int_equal (webhook_sink_count (s_sink), 4);
 }
 
+//  A storm while the channel is down still becomes a digest when it comes back: windows are
+//  closed by the events' own time while the reader catches up, not by the clock (which had
+//  closed each window at once: twelve notes).
+static void
+test_storm_during_an_outage_becomes_a_digest (void **state)
+{
+    const char *rules[] = {"rules/storm/events",
+                           "failed",
+                           "rules/storm/digest_after",
+                           "3",
+                           "rules/storm/digest_window",
+                           "1s",
+                           NULL};
+    s_start (rules);
+    webhook_sink_fail (s_sink, 503);
+    for (int n = 1; n <= 12; n++)
+        s_append (n, JOBD_STATE_RUNNING, JOBD_STATE_FAILED, 1, NULL);
+    //  Down past the window's end: tried every 400 ms (backoff_max), four times is over 1.2 s.
+    assert_true (webhook_sink_wait_refused (s_sink, 4, S_DEADLINE));
+    webhook_sink_fail (s_sink, 0);
+    assert_true (webhook_sink_wait (s_sink, 4, S_DEADLINE));
+    s_assert_note (0, "job-1/1", "failed");
+    s_assert_note (2, "job-3/1", "failed");
+    s_assert_note (3, "digest/storm/job-4/1", "digest");
+    assert_int_equal (jobd_mock_host_stop (s_host), 0);
+    assert_int_equal (webhook_sink_count (s_sink), 4);
+}
+
 static void
 test_stale_event (void **state)
 {
@@ -373,6 +401,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_failed_rule_does_not_wait_for_the_decision, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_channel_down_then_back_keeps_order, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_storm_during_an_outage_becomes_a_digest, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_storm_becomes_a_digest, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stale_event, s_setup, s_teardown),
