@@ -15,10 +15,34 @@
 #include <time.h>
 #include <unistd.h>
 
+#define S_HIDDEN_MAX 64 //  secret variables kept from the command
+
 typedef struct {
     char *command;
     int64_t timeout;
+    //  The environment variables that hold the channels' secrets (`*_env` keys): not passed on
+    char *hidden[S_HIDDEN_MAX];
+    size_t hidden_count;
 } s_exec_t;
+
+//  Notes in self the variables every channel reads a secret from (the command gets none).
+static void
+s_hide_secrets (s_exec_t *self, const nt_config_t *config)
+{
+    static const char *const keys[] = {"secret_env", "url_env", "password_env"};
+    const char *names[S_HIDDEN_MAX];
+    const jobd_host_t *host = config->host;
+    size_t count =
+        host->config_names ? host->config_names (host, "channels", names, S_HIDDEN_MAX) : 0;
+    for (size_t index = 0; index < count && index < S_HIDDEN_MAX; index++)
+        for (size_t key = 0; key < sizeof keys / sizeof keys[0]; key++) {
+            char path[256];
+            snprintf (path, sizeof path, "channels/%s/%s", names[index], keys[key]);
+            const char *variable = host->config_str (host, path);
+            if (variable && *variable && self->hidden_count < S_HIDDEN_MAX)
+                self->hidden[self->hidden_count++] = strdup (variable);
+        }
+}
 
 static int
 s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_size)
@@ -43,6 +67,7 @@ s_open (const nt_config_t *config, void **state_p, char *reason, size_t reason_s
         return -ENOMEM;
     }
     self->timeout = timeout;
+    s_hide_secrets (self, config);
     *state_p = self;
     return 0;
 }
@@ -54,6 +79,8 @@ s_close (void **state_p)
         return;
     s_exec_t *self = (s_exec_t *)*state_p;
     free (self->command);
+    while (self->hidden_count)
+        free (self->hidden[--self->hidden_count]);
     free (self);
     *state_p = NULL;
 }
@@ -71,8 +98,19 @@ extern char **environ;
 //  jobd's environment and the note's two variables (fresh; free the array and its two own
 //  strings with s_env_free): made before fork, since the child of a threaded process may call
 //  only async-signal-safe functions (no malloc, so no setenv).
+static bool
+s_hidden (const s_exec_t *self, const char *entry)
+{
+    for (size_t index = 0; index < self->hidden_count; index++) {
+        size_t length = self->hidden[index] ? strlen (self->hidden[index]) : 0;
+        if (length && strncmp (entry, self->hidden[index], length) == 0 && entry[length] == '=')
+            return true;
+    }
+    return false;
+}
+
 static char **
-s_env (const nt_note_t *note)
+s_env (const s_exec_t *self, const nt_note_t *note)
 {
     size_t count = 0;
     while (environ && environ[count])
@@ -83,7 +121,7 @@ s_env (const nt_note_t *note)
     size_t used = 0;
     for (size_t index = 0; index < count; index++)
         if (strncmp (environ[index], "JOBD_NOTIFY_KEY=", 16) &&
-            strncmp (environ[index], "JOBD_NOTIFY_EVENT=", 18))
+            strncmp (environ[index], "JOBD_NOTIFY_EVENT=", 18) && !s_hidden (self, environ[index]))
             env[used++] = environ[index];
     if (asprintf (&env[used], "JOBD_NOTIFY_KEY=%s", note->key) < 0)
         env[used] = NULL;
@@ -119,8 +157,9 @@ s_child (const s_exec_t *self, char **env, int input)
         dup2 (null, 1);
         dup2 (null, 2);
     }
-    for (int fd = 3; fd < 1024; fd++)
-        close (fd);
+    if (close_range (3, ~0U, 0) != 0)
+        for (int fd = 3; fd < 65536; fd++)
+            close (fd);
     struct sigaction action = {.sa_handler = SIG_DFL};
     sigaction (SIGPIPE, &action, NULL);
     sigset_t none;
@@ -141,7 +180,7 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
         return JOBD_EINVAL;
     }
     int fds[2];
-    char **env = s_env (note);
+    char **env = s_env (self, note);
     if (!env || pipe2 (fds, O_CLOEXEC)) {
         snprintf (error, error_size, "exec: pipe: %s", strerror (errno));
         s_env_free (env);

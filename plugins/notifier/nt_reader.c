@@ -101,6 +101,15 @@ static bool
 s_read_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
 {
     s_reader_t *self = (s_reader_t *)arg;
+    //  Positions follow one another: a gap is entries dropped past this reader's cursor (the
+    //  broker removes a cursor idle for cursor_idle_max, and with it what only it held).
+    if (self->read_upto && position > self->read_upto + 1)
+        self->config.host->log (self->config.host, JOBD_LOG_ERROR,
+                                "channel %s: log entries %llu to %llu were dropped before it "
+                                "read them (its cursor was idle past core/cursor_idle_max): "
+                                "their notes are lost",
+                                self->config.name, (unsigned long long)self->read_upto + 1,
+                                (unsigned long long)position - 1);
     s_entry_t *entry = (s_entry_t *)zmalloc (sizeof (s_entry_t));
     entry->position = position;
     char reason[256] = "";

@@ -38,10 +38,23 @@ s_config_int (const jobd_host_t *host, const char *key, int64_t fallback)
     return value ? strtoll (value, NULL, 10) : fallback;
 }
 
+//  One channel, "c", once any key is set.
+static size_t
+s_config_names (const jobd_host_t *host, const char *path, const char **names, size_t max)
+{
+    (void)host;
+    if (strcmp (path, "channels") || s_count == 0)
+        return 0;
+    if (max)
+        names[0] = "c";
+    return 1;
+}
+
 static jobd_host_t s_host = {.size = sizeof (jobd_host_t),
                              .plugin_name = "notifier",
                              .config_str = s_config_str,
-                             .config_int = s_config_int};
+                             .config_int = s_config_int,
+                             .config_names = s_config_names};
 
 static void
 s_set (const char *key, const char *value)
@@ -238,8 +251,14 @@ test_exec (void **unused)
     int fd = mkstemp (out);
     close (fd);
     char command[512];
-    snprintf (command, sizeof command,
-              "{ echo \"$JOBD_NOTIFY_KEY $JOBD_NOTIFY_EVENT\"; cat; } > %s; exit ${CODE:-0}", out);
+    snprintf (
+        command, sizeof command,
+        "{ echo \"$JOBD_NOTIFY_KEY $JOBD_NOTIFY_EVENT ${NT_TEST_HIDDEN:-none}\"; cat; } > %s; "
+        "exit ${CODE:-0}",
+        out);
+    //  A variable a channel reads its secret from is not passed to the command.
+    setenv ("NT_TEST_HIDDEN", "t0p-secret", 1);
+    s_set ("secret_env", "NT_TEST_HIDDEN");
     s_set ("type", "exec");
     s_set ("command", command);
     s_set ("timeout", "500");
@@ -251,7 +270,7 @@ test_exec (void **unused)
     FILE *file = fopen (out, "r");
     char line[4096] = "";
     assert_non_null (fgets (line, sizeof line, file));
-    assert_string_equal (line, "job-1/3 final\n");
+    assert_string_equal (line, "job-1/3 final none\n");
     assert_non_null (fgets (line, sizeof line, file));
     assert_non_null (strstr (line, "\"key\":\"job-1/3\""));
     fclose (file);
