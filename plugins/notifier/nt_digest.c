@@ -1,5 +1,6 @@
 //  notifier: a digest, many notes of one rule folded into one (see nt_note.h).
 #include "nt_note.h"
+#include "jobd_utf8.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,18 +70,20 @@ nt_digest_add (nt_digest_t *self, const nt_note_t *note)
     if (!cause)
         cause = json_string_value (json_object_get (job, "error"));
     char line[200];
-    snprintf (line, sizeof line, "%.*s", (int)strcspn (cause ? cause : "", "\r\n"),
-              cause ? cause : "");
+    size_t length = strcspn (cause ? cause : "", "\r\n");
+    if (length >= sizeof line) //  not inside a character
+        length = jobd_utf8_cut (cause, length, sizeof line - 1);
+    snprintf (line, sizeof line, "%.*s", (int)length, cause ? cause : "");
     s_count (self->by_cause, *line ? line : "(none)");
     if (json_array_size (self->jobs) < NT_DIGEST_JOBS) {
         json_t *item = json_object ();
-        json_object_set_new (item, "key", json_string (note->key));
-        json_object_set_new (item, "job", json_string (note->job ? note->job : ""));
+        json_object_set_new (item, "key", nt_json_text (note->key));
+        json_object_set_new (item, "job", nt_json_text (note->job ? note->job : ""));
         if (note->name)
-            json_object_set_new (item, "name", json_string (note->name));
+            json_object_set_new (item, "name", nt_json_text (note->name));
         json_object_set_new (item, "event", json_string (label ? label : "?"));
         if (*line)
-            json_object_set_new (item, "cause", json_string (line));
+            json_object_set_new (item, "cause", nt_json_text (line));
         json_array_append_new (self->jobs, item);
     }
 }
@@ -151,7 +154,7 @@ nt_digest_note (const nt_digest_t *self)
         fclose (out);
     }
     json_t *digest = json_object ();
-    json_object_set_new (digest, "rule", json_string (self->rule));
+    json_object_set_new (digest, "rule", nt_json_text (self->rule));
     json_object_set_new (digest, "window_ms", json_integer (self->window));
     json_object_set_new (digest, "count", json_integer ((json_int_t)self->count));
     json_object_set (digest, "by_state", self->by_state);
@@ -160,11 +163,11 @@ nt_digest_note (const nt_digest_t *self)
     json_object_set_new (digest, "more",
                          json_integer ((json_int_t)(self->count - json_array_size (self->jobs))));
     json_t *body = json_object ();
-    json_object_set_new (body, "key", json_string (key));
+    json_object_set_new (body, "key", nt_json_text (key));
     json_object_set_new (body, "event", json_string ("digest"));
     json_object_set_new (body, "ts", json_integer (self->last_ts));
     json_object_set_new (body, "time", json_string (to));
-    json_object_set_new (body, "subject", json_string (subject));
+    json_object_set_new (body, "subject", nt_json_text (subject));
     json_object_set_new (body, "digest", digest);
     note->key = strdup (key);
     note->event = NT_EVENT_DIGEST;

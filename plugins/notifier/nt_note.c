@@ -1,6 +1,7 @@
 //  notifier: the note of one event (see nt_note.h).
 #include "nt_note.h"
 #include "nt_rules.h"
+#include "jobd_utf8.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,8 @@ static void
 s_first_line (const char *text, char *line, size_t size)
 {
     size_t length = text ? strcspn (text, "\r\n") : 0;
-    if (length > S_LINE_MAX)
-        length = S_LINE_MAX;
+    if (length > S_LINE_MAX) //  not inside a character
+        length = jobd_utf8_cut (text, length, S_LINE_MAX);
     snprintf (line, size, "%.*s", (int)length, text ? text : "");
 }
 
@@ -79,11 +80,28 @@ s_link (const char *link, const char *job)
     return out;
 }
 
+json_t *
+nt_json_text (const char *text)
+{
+    if (!text)
+        text = "";
+    size_t size = strlen (text);
+    if (jobd_utf8_check (text, size) == size)
+        return json_string (text);
+    char *fixed = (char *)malloc (size * 3 + 1);
+    if (!fixed)
+        return NULL;
+    jobd_utf8_replace (text, size, fixed);
+    json_t *string = json_string (fixed);
+    free (fixed);
+    return string;
+}
+
 static void
 s_set_text (json_t *object, const char *key, const char *value)
 {
     if (value && *value)
-        json_object_set_new (object, key, json_string (value));
+        json_object_set_new (object, key, nt_json_text (value));
 }
 
 //  The one-line subject.
@@ -196,13 +214,13 @@ nt_note_new (nt_event_t event, const jobd_event_t *from, const jobd_job_t *recor
     }
 
     json_t *body = json_object ();
-    json_object_set_new (body, "key", json_string (key));
+    json_object_set_new (body, "key", nt_json_text (key));
     json_object_set_new (body, "event", json_string (nt_event_name (event)));
     json_object_set_new (body, "ts", json_integer (from->ts));
     json_object_set_new (body, "time", json_string (when));
-    json_object_set_new (body, "subject", json_string (subject));
+    json_object_set_new (body, "subject", nt_json_text (subject));
     json_t *about = json_object ();
-    json_object_set_new (about, "id", json_string (job));
+    json_object_set_new (about, "id", nt_json_text (job));
     s_set_text (about, "name", name);
     s_set_text (about, "kind", kind);
     s_set_text (about, "backend", backend);

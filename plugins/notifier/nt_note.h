@@ -15,6 +15,11 @@ nt_note_t *nt_note_new (nt_event_t event, const jobd_event_t *from, const jobd_j
 //  Frees a note made here; NULL-safe; sets *self_p to NULL.
 void nt_note_destroy (nt_note_t **self_p);
 
+//  A JSON string of text (NULL: ""), each maximal invalid UTF-8 sequence replaced by U+FFFD: a
+//  job's name or error may hold any bytes (records an older jobd wrote), and jansson takes only
+//  UTF-8. NULL only when out of memory.
+json_t *nt_json_text (const char *text);
+
 //  Writes ms since the epoch as ISO 8601 UTC ("2026-12-04T04:16:03.120Z") into buffer.
 void nt_note_time (int64_t ms, char *buffer, size_t size);
 

@@ -267,6 +267,36 @@ test_note (void **state)
     jobd_event_destroy (&failed);
 }
 
+//  A record an older jobd wrote may hold bytes that are not UTF-8, and a long cause may be cut:
+//  the note's JSON keeps every field (bad bytes as U+FFFD), never drops one.
+static void
+test_note_of_bad_bytes (void **state)
+{
+    jobd_event_t *failed = s_transition (JOBD_STATE_RUNNING, JOBD_STATE_FAILED, 1, 3, 1000);
+    jobd_event_set (&failed->name, "caf\xe9");
+    char cause[700];
+    for (size_t index = 0; index + 2 < sizeof cause; index += 2)
+        memcpy (cause + index, "\xc3\xa9", 2); //  e-acute, 2 bytes: a cut at 300 splits none
+    cause[sizeof cause - 2] = 0;
+    memcpy (cause + 299, "\xc3\xa9", 2); //  one starting on an odd byte: the 300 cut is inside
+    jobd_event_set (&failed->cause, cause);
+    nt_note_t *note = nt_note_new (NT_EVENT_FINAL, failed, NULL, NULL);
+    assert_non_null (note);
+    json_t *job = json_object_get (note->body, "job");
+    assert_string_equal (json_string_value (json_object_get (job, "name")), "caf\xef\xbf\xbd");
+    assert_non_null (json_string_value (json_object_get (note->body, "subject")));
+    assert_non_null (json_string_value (json_object_get (job, "cause")));
+    nt_digest_t *digest = nt_digest_new ("storm", 60000);
+    nt_digest_add (digest, note);
+    nt_note_t *folded = nt_digest_note (digest);
+    json_t *jobs = json_object_get (json_object_get (folded->body, "digest"), "jobs");
+    assert_non_null (json_object_get (json_array_get (jobs, 0), "name"));
+    nt_note_destroy (&folded);
+    nt_digest_destroy (&digest);
+    nt_note_destroy (&note);
+    jobd_event_destroy (&failed);
+}
+
 static void
 test_digest (void **state)
 {
@@ -308,6 +338,7 @@ main (void)
         cmocka_unit_test (test_recovered),
         cmocka_unit_test (test_note),
         cmocka_unit_test (test_digest),
+        cmocka_unit_test (test_note_of_bad_bytes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
