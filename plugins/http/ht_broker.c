@@ -174,8 +174,8 @@ ht_broker_query (ht_broker_t *self, ht_query_t which, int64_t max_age, char *rea
     pthread_mutex_unlock (&self->mutex);
     if (cached)
         return cached;
-    json_t *answer = s_query (self, which == HT_QUERY_STATS ? "stats" : "plugins", reason,
-                              reason_size);
+    json_t *answer =
+        s_query (self, which == HT_QUERY_STATS ? "stats" : "plugins", reason, reason_size);
     if (!answer)
         return NULL;
     pthread_mutex_lock (&self->mutex);

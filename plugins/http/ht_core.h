@@ -38,8 +38,8 @@ typedef struct {
 } ht_counters_t;
 
 //  The reasons a request is refused, as jobd_http_refused_total labels them.
-static const char *const ht_refused_names[9] = {"auth", "path", "method", "body", "json",
-                                                "query", "cursor", "limit", "other"};
+static const char *const ht_refused_names[9] = {"auth",  "path",   "method", "body", "json",
+                                                "query", "cursor", "limit",  "other"};
 
 static inline void
 ht_count_refused (ht_counters_t *counters, const char *reason)
@@ -62,9 +62,9 @@ typedef struct {
     int64_t port;
     const char *tls_cert, *tls_key; //  file paths, or ""
     int64_t connections_max, per_ip_max, threads;
-    int64_t timeout;   //  ms: an idle connection is closed
-    int64_t body_max;  //  bytes
-    int64_t header_max; //  bytes of the request line and headers
+    int64_t timeout;     //  ms: an idle connection is closed
+    int64_t body_max;    //  bytes
+    int64_t header_max;  //  bytes of the request line and headers
     int64_t bus_timeout; //  ms: how long a command or query waits for the broker
     int64_t stream_max, heartbeat, events_keep, metrics_scan_interval;
     bool read_auth;

@@ -37,7 +37,8 @@ s_sift_down (s_page_t *page, size_t at)
 {
     while (true) {
         size_t largest = at, left = 2 * at + 1, right = left + 1;
-        if (left < page->count && s_compare (page->params, &page->heap[left], &page->heap[largest]) > 0)
+        if (left < page->count &&
+            s_compare (page->params, &page->heap[left], &page->heap[largest]) > 0)
             largest = left;
         if (right < page->count &&
             s_compare (page->params, &page->heap[right], &page->heap[largest]) > 0)
@@ -150,8 +151,8 @@ ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, ht_reply_t *re
     qsort_r (page.heap, page.count, sizeof (s_entry_t), s_sort_compare, (void *)params);
     json_t *jobs = json_array ();
     for (size_t index = 0; index < page.count && rc == 0; index++)
-        if (json_array_append_new (jobs, s_record_json (page.heap[index].data,
-                                                        page.heap[index].size)) != 0)
+        if (json_array_append_new (
+                jobs, s_record_json (page.heap[index].data, page.heap[index].size)) != 0)
             rc = -ENOMEM;
     json_t *body = json_pack ("{s:o,s:I,s:I}", "jobs", jobs, "matched", (json_int_t)page.matched,
                               "now", (json_int_t)jobd_now_ms ());
@@ -167,8 +168,8 @@ ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, ht_reply_t *re
     free (page.heap);
     if (rc) {
         json_decref (body);
-        ht_reply_error (reply, rc == -ENOMEM ? 500 : 503, rc == -ENOMEM ? "internal" : "unavailable",
-                        jobd_strerror (rc));
+        ht_reply_error (reply, rc == -ENOMEM ? 500 : 503,
+                        rc == -ENOMEM ? "internal" : "unavailable", jobd_strerror (rc));
         return;
     }
     ht_reply_json (reply, 200, body);
@@ -240,11 +241,10 @@ ht_jobs_get (const jobd_host_t *host, const char *id, ht_reply_t *reply)
     }
     json_t *why = s_reason (job);
     size_t shown = json_array_size (history);
-    json_t *body = json_pack ("{s:o,s:o,s:I,s:o,s:o,s:I}", "job", job, "history", history,
-                              "history_skipped",
-                              (json_int_t)(total > 0 && (size_t)total > shown ? (size_t)total - shown
-                                                                              : 0),
-                              "freshness", freshness, "links", links, "now", (json_int_t)now);
+    json_t *body =
+        json_pack ("{s:o,s:o,s:I,s:o,s:o,s:I}", "job", job, "history", history, "history_skipped",
+                   (json_int_t)(total > 0 && (size_t)total > shown ? (size_t)total - shown : 0),
+                   "freshness", freshness, "links", links, "now", (json_int_t)now);
     if (body && why)
         json_object_set_new (body, "reason", why);
     else

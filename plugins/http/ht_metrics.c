@@ -50,8 +50,7 @@ typedef struct {
     bool failed;
 } s_text_t;
 
-static void
-s_add (s_text_t *text, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_add (s_text_t *text, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
 s_add (s_text_t *text, const char *format, ...)
@@ -173,8 +172,8 @@ s_broker_series (s_text_t *text, json_t *stats)
     s_counter (text, "jobd_events_rejected_total", "Events the broker refused.", broker,
                "rejected");
     s_counter (text, "jobd_events_applied_total", "Events applied.", broker, "applied");
-    s_counter (text, "jobd_broker_transitions_total", "Transitions committed since start.",
-               broker, "transitions");
+    s_counter (text, "jobd_broker_transitions_total", "Transitions committed since start.", broker,
+               "transitions");
     s_counter (text, "jobd_commits_total", "Store commits.", broker, "commits");
     s_counter (text, "jobd_commit_failures_total", "Store commits that failed.", broker,
                "commit_failures");
@@ -185,19 +184,21 @@ s_broker_series (s_text_t *text, json_t *stats)
     s_counter (text, "jobd_retry_fired_total", "Retry timers that started an attempt.", broker,
                "retry_fired");
     s_counter (text, "jobd_retry_final_total", "Final retry decisions.", broker, "retry_final");
-    const char *ignored[] = {"duplicates", "duplicate", "backward", "backward",
+    const char *ignored[] = {"duplicates",  "duplicate",   "backward", "backward",
                              "old_attempt", "old_attempt", "replayed", "replayed"};
     s_add (text, "# HELP jobd_events_ignored_total Valid events that changed nothing.\n"
                  "# TYPE jobd_events_ignored_total counter\n");
     for (size_t index = 0; index < 8; index += 2)
         s_add (text, "jobd_events_ignored_total{reason=\"%s\"} %lld\n", ignored[index + 1],
                (long long)json_integer_value (json_object_get (broker, ignored[index])));
-    s_add (text, "# HELP jobd_jobs_stale Jobs flagged stale now.\n# TYPE jobd_jobs_stale gauge\n"
-                 "jobd_jobs_stale %lld\n",
+    s_add (text,
+           "# HELP jobd_jobs_stale Jobs flagged stale now.\n# TYPE jobd_jobs_stale gauge\n"
+           "jobd_jobs_stale %lld\n",
            (long long)json_integer_value (json_object_get (broker, "stale")));
-    s_add (text, "# HELP jobd_broker_start_time_seconds When the broker started.\n"
-                 "# TYPE jobd_broker_start_time_seconds gauge\n"
-                 "jobd_broker_start_time_seconds %.3f\n",
+    s_add (text,
+           "# HELP jobd_broker_start_time_seconds When the broker started.\n"
+           "# TYPE jobd_broker_start_time_seconds gauge\n"
+           "jobd_broker_start_time_seconds %.3f\n",
            (double)json_integer_value (json_object_get (broker, "started_at")) / 1000.0);
 }
 
@@ -208,7 +209,8 @@ s_plugin_series (s_text_t *text, json_t *answer)
                  "# TYPE jobd_plugin_up gauge\n");
     size_t index;
     json_t *plugin;
-    json_array_foreach (json_object_get (answer, "plugins"), index, plugin) {
+    json_array_foreach (json_object_get (answer, "plugins"), index, plugin)
+    {
         char name[300], status[300];
         s_label (name, sizeof name, json_string_value (json_object_get (plugin, "name")));
         s_label (status, sizeof status, json_string_value (json_object_get (plugin, "status")));
@@ -271,7 +273,8 @@ void
 ht_metrics_render (ht_metrics_t *self, ht_reply_t *reply)
 {
     s_text_t text = {0};
-    s_add (&text, "# HELP jobd_up 1: jobd's http plugin answers.\n# TYPE jobd_up gauge\njobd_up 1\n");
+    s_add (&text,
+           "# HELP jobd_up 1: jobd's http plugin answers.\n# TYPE jobd_up gauge\njobd_up 1\n");
     int64_t now = zclock_mono ();
     pthread_mutex_lock (&self->mutex);
     if (!self->jobs_text || now - self->scanned_at >= self->scan_interval) {
@@ -296,8 +299,9 @@ ht_metrics_render (ht_metrics_t *self, ht_reply_t *reply)
     json_decref (plugins);
     uint64_t head = 0;
     self->host->log_cursor (self->host, self->host->plugin_name, NULL, &head);
-    s_add (&text, "# HELP jobd_transition_log_head The transition log's last position.\n"
-                  "# TYPE jobd_transition_log_head gauge\njobd_transition_log_head %llu\n",
+    s_add (&text,
+           "# HELP jobd_transition_log_head The transition log's last position.\n"
+           "# TYPE jobd_transition_log_head gauge\njobd_transition_log_head %llu\n",
            (unsigned long long)head);
     s_http_series (self, &text);
     if (text.failed) {

@@ -11,10 +11,14 @@
 static const struct {
     const char *path;
     ht_route_t route;
-} s_routes[] = {{S_API "/jobs", HT_ROUTE_JOBS},       {S_API "/stats", HT_ROUTE_STATS},
-                {S_API "/plugins", HT_ROUTE_PLUGINS}, {S_API "/events", HT_ROUTE_EVENTS},
-                {S_API "/openapi.json", HT_ROUTE_OPENAPI}, {"/metrics", HT_ROUTE_METRICS},
-                {"/healthz", HT_ROUTE_HEALTHZ},       {"/readyz", HT_ROUTE_READYZ}};
+} s_routes[] = {{S_API "/jobs", HT_ROUTE_JOBS},
+                {S_API "/stats", HT_ROUTE_STATS},
+                {S_API "/plugins", HT_ROUTE_PLUGINS},
+                {S_API "/events", HT_ROUTE_EVENTS},
+                {S_API "/openapi.json", HT_ROUTE_OPENAPI},
+                {"/metrics", HT_ROUTE_METRICS},
+                {"/healthz", HT_ROUTE_HEALTHZ},
+                {"/readyz", HT_ROUTE_READYZ}};
 
 //  A job id as a path segment: what jobd would store, and nothing a path trick needs.
 static bool
@@ -67,13 +71,13 @@ const char *
 ht_route_allow (ht_route_t route)
 {
     switch (route) {
-    case HT_ROUTE_JOBS:
-        return "GET, HEAD, POST";
-    case HT_ROUTE_CANCEL:
-    case HT_ROUTE_RETRY:
-        return "POST";
-    default:
-        return "GET, HEAD";
+        case HT_ROUTE_JOBS:
+            return "GET, HEAD, POST";
+        case HT_ROUTE_CANCEL:
+        case HT_ROUTE_RETRY:
+            return "POST";
+        default:
+            return "GET, HEAD";
     }
 }
 
@@ -83,15 +87,15 @@ ht_route_takes (ht_route_t route, const char *method)
     bool post = strcmp (method, "POST") == 0;
     bool get = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
     switch (route) {
-    case HT_ROUTE_NONE:
-        return false;
-    case HT_ROUTE_JOBS:
-        return get || post;
-    case HT_ROUTE_CANCEL:
-    case HT_ROUTE_RETRY:
-        return post;
-    default:
-        return get;
+        case HT_ROUTE_NONE:
+            return false;
+        case HT_ROUTE_JOBS:
+            return get || post;
+        case HT_ROUTE_CANCEL:
+        case HT_ROUTE_RETRY:
+            return post;
+        default:
+            return get;
     }
 }
 
@@ -155,59 +159,59 @@ s_param (ht_params_t *self, int which, const char *value, char *reason, size_t r
 {
     int64_t number = 0;
     switch (which) {
-    case 0:
-        return s_states (self, value);
-    case 1:
-        return s_copy (self->kind, sizeof self->kind, value) ? 0 : -EINVAL;
-    case 2:
-        return s_copy (self->backend, sizeof self->backend, value) ? 0 : -EINVAL;
-    case 3:
-        return s_copy (self->name, sizeof self->name, value) ? 0 : -EINVAL;
-    case 4:
-        self->has_since = s_integer (value, true, &self->since);
-        return self->has_since ? 0 : -EINVAL;
-    case 5:
-        self->has_until = s_integer (value, true, &self->until);
-        return self->has_until ? 0 : -EINVAL;
-    case 6:
-        if (strcmp (value, "updated") != 0 && strcmp (value, "created") != 0)
+        case 0:
+            return s_states (self, value);
+        case 1:
+            return s_copy (self->kind, sizeof self->kind, value) ? 0 : -EINVAL;
+        case 2:
+            return s_copy (self->backend, sizeof self->backend, value) ? 0 : -EINVAL;
+        case 3:
+            return s_copy (self->name, sizeof self->name, value) ? 0 : -EINVAL;
+        case 4:
+            self->has_since = s_integer (value, true, &self->since);
+            return self->has_since ? 0 : -EINVAL;
+        case 5:
+            self->has_until = s_integer (value, true, &self->until);
+            return self->has_until ? 0 : -EINVAL;
+        case 6:
+            if (strcmp (value, "updated") != 0 && strcmp (value, "created") != 0)
+                return -EINVAL;
+            self->time_updated = strcmp (value, "updated") == 0;
+            return 0;
+        case 7:
+            if (strcmp (value, "true") != 0 && strcmp (value, "false") != 0)
+                return -EINVAL;
+            self->stale = strcmp (value, "true") == 0;
+            return 0;
+        case 8: {
+            bool descending = value[0] == '-';
+            const char *field = descending ? value + 1 : value;
+            for (size_t index = 0; index < sizeof s_sorts / sizeof s_sorts[0]; index++)
+                if (strcmp (field, s_sorts[index]) == 0) {
+                    self->sort = (ht_sort_t)index;
+                    self->descending = descending;
+                    self->has_sort = true;
+                    return 0;
+                }
             return -EINVAL;
-        self->time_updated = strcmp (value, "updated") == 0;
-        return 0;
-    case 7:
-        if (strcmp (value, "true") != 0 && strcmp (value, "false") != 0)
-            return -EINVAL;
-        self->stale = strcmp (value, "true") == 0;
-        return 0;
-    case 8: {
-        bool descending = value[0] == '-';
-        const char *field = descending ? value + 1 : value;
-        for (size_t index = 0; index < sizeof s_sorts / sizeof s_sorts[0]; index++)
-            if (strcmp (field, s_sorts[index]) == 0) {
-                self->sort = (ht_sort_t)index;
-                self->descending = descending;
-                self->has_sort = true;
-                return 0;
-            }
-        return -EINVAL;
-    }
-    case 9:
-        if (!s_integer (value, false, &number) || number < 1 || number > HT_LIMIT_MAX)
-            return -EINVAL;
-        self->limit = (uint32_t)number;
-        return 0;
-    case 10:
-        return ht_cursor_decode (self, value, reason, reason_size);
-    case 11:
-        return s_copy (self->job, sizeof self->job, value) ? 0 : -EINVAL;
-    case 12:
-        if (!s_integer (value, false, &number))
-            return -EINVAL;
-        self->has_last_event_id = true;
-        self->last_event_id = (uint64_t)number;
-        return 0;
-    case 13:
-        return s_copy (self->token, sizeof self->token, value) ? 0 : -EINVAL;
+        }
+        case 9:
+            if (!s_integer (value, false, &number) || number < 1 || number > HT_LIMIT_MAX)
+                return -EINVAL;
+            self->limit = (uint32_t)number;
+            return 0;
+        case 10:
+            return ht_cursor_decode (self, value, reason, reason_size);
+        case 11:
+            return s_copy (self->job, sizeof self->job, value) ? 0 : -EINVAL;
+        case 12:
+            if (!s_integer (value, false, &number))
+                return -EINVAL;
+            self->has_last_event_id = true;
+            self->last_event_id = (uint64_t)number;
+            return 0;
+        case 13:
+            return s_copy (self->token, sizeof self->token, value) ? 0 : -EINVAL;
     }
     return -EINVAL;
 }
@@ -224,8 +228,9 @@ static const struct {
                 {"until", 1, "ms since the epoch"},
                 {"time", 1, "created or updated"},
                 {"stale", 1, "true or false"},
-                {"sort", 1, "updated, created, name, state, kind, backend or id, '-' first to "
-                            "descend"},
+                {"sort", 1,
+                 "updated, created, name, state, kind, backend or id, '-' first to "
+                 "descend"},
                 {"limit", 1, "1 to 1000"},
                 {"cursor", 1, "the 'next' of the previous page"},
                 {"job", 2, "a job id"},
@@ -336,26 +341,26 @@ ht_key_of (const ht_params_t *self, const jobd_job_t *job)
 {
     ht_key_t key = {0, "", job->id ? job->id : ""};
     switch (self->sort) {
-    case HT_SORT_UPDATED:
-        key.number = job->updated_at;
-        break;
-    case HT_SORT_CREATED:
-        key.number = ht_job_created (job);
-        break;
-    case HT_SORT_NAME:
-        key.text = job->name ? job->name : "";
-        break;
-    case HT_SORT_STATE:
-        key.text = jobd_state_name (job->state);
-        break;
-    case HT_SORT_KIND:
-        key.text = job->kind ? job->kind : "";
-        break;
-    case HT_SORT_BACKEND:
-        key.text = job->backend ? job->backend : "";
-        break;
-    case HT_SORT_ID:
-        break;
+        case HT_SORT_UPDATED:
+            key.number = job->updated_at;
+            break;
+        case HT_SORT_CREATED:
+            key.number = ht_job_created (job);
+            break;
+        case HT_SORT_NAME:
+            key.text = job->name ? job->name : "";
+            break;
+        case HT_SORT_STATE:
+            key.text = jobd_state_name (job->state);
+            break;
+        case HT_SORT_KIND:
+            key.text = job->kind ? job->kind : "";
+            break;
+        case HT_SORT_BACKEND:
+            key.text = job->backend ? job->backend : "";
+            break;
+        case HT_SORT_ID:
+            break;
     }
     return key;
 }
@@ -383,8 +388,7 @@ ht_params_after_cursor (const ht_params_t *self, const ht_key_t *key)
 }
 
 //  base64url without padding (RFC 4648, section 5).
-static const char s_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char s_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static char *
 s_b64_encode (const uint8_t *data, size_t size)
@@ -581,8 +585,7 @@ static bool
 s_blank (const char *data, size_t size)
 {
     for (size_t index = 0; index < size; index++)
-        if (data[index] != ' ' && data[index] != '\t' && data[index] != '\r' &&
-            data[index] != '\n')
+        if (data[index] != ' ' && data[index] != '\t' && data[index] != '\r' && data[index] != '\n')
             return false;
     return true;
 }
@@ -600,7 +603,8 @@ ht_retry_read (const char *data, size_t size, bool *now_p, bool *stop_p, char *r
     int rc = 0;
     const char *key;
     json_t *value;
-    json_object_foreach (object, key, value) {
+    json_object_foreach (object, key, value)
+    {
         bool now = strcmp (key, "now") == 0, stop = strcmp (key, "stop") == 0;
         if ((!now && !stop) || !json_is_boolean (value)) {
             snprintf (reason, reason_size, "key '%.64s': %s", key,

@@ -130,7 +130,8 @@ bool ht_params_after_cursor (const ht_params_t *self, const ht_key_t *key);
 char *ht_cursor_encode (const ht_params_t *self, const ht_key_t *key);
 
 //  Decodes a cursor into self (has_cursor, after_*, and the sort order it was made for, which
-//  ht_params_finish checks against the sort asked for, or takes when none was). Returns 0 or -EINVAL with a reason.
+//  ht_params_finish checks against the sort asked for, or takes when none was). Returns 0 or
+//  -EINVAL with a reason.
 int ht_cursor_decode (ht_params_t *self, const char *text, char *reason, size_t reason_size);
 
 //  A submission read from a POST /api/v1/jobs body: fresh strings (ht_submit_clear frees them).

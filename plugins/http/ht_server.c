@@ -43,8 +43,8 @@ s_queue (ht_server_t *self, struct MHD_Connection *connection, s_request_t *requ
          ht_reply_t *reply)
 {
     struct MHD_Response *response = MHD_create_response_from_buffer (
-        reply->size, reply->body ? reply->body : (void *)"", reply->body ? MHD_RESPMEM_MUST_FREE
-                                                                          : MHD_RESPMEM_PERSISTENT);
+        reply->size, reply->body ? reply->body : (void *)"",
+        reply->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!response) {
         free (reply->body);
         return MHD_NO;
@@ -152,7 +152,8 @@ s_health (ht_server_t *self, bool ready, ht_reply_t *reply)
         json_array_append_new (reasons, json_string (reason));
     size_t index;
     json_t *plugin;
-    json_array_foreach (json_object_get (plugins, "plugins"), index, plugin) {
+    json_array_foreach (json_object_get (plugins, "plugins"), index, plugin)
+    {
         const char *status = json_string_value (json_object_get (plugin, "status"));
         if (status && strcmp (status, "running") != 0 && strcmp (status, "disabled") != 0) {
             const char *detail = json_string_value (json_object_get (plugin, "detail"));
@@ -274,44 +275,44 @@ s_dispatch (ht_server_t *self, struct MHD_Connection *connection, s_request_t *r
         s_command (self, request, &reply);
     else
         switch (request->route) {
-        case HT_ROUTE_JOBS:
-            ht_jobs_list (self->host, params, &reply);
-            break;
-        case HT_ROUTE_JOB:
-            ht_jobs_get (self->host, request->id, &reply);
-            break;
-        case HT_ROUTE_STATS:
-            s_broker_answer (self, HT_QUERY_STATS, &reply);
-            break;
-        case HT_ROUTE_PLUGINS:
-            s_broker_answer (self, HT_QUERY_PLUGINS, &reply);
-            break;
-        case HT_ROUTE_OPENAPI:
-            reply.status = 200;
-            reply.body = strdup (ht_openapi_json);
-            reply.size = reply.body ? strlen (reply.body) : 0;
-            break;
-        case HT_ROUTE_METRICS:
-            ht_metrics_render (self->metrics, &reply);
-            break;
-        case HT_ROUTE_HEALTHZ:
-        case HT_ROUTE_READYZ:
-            s_health (self, request->route == HT_ROUTE_READYZ, &reply);
-            break;
-        case HT_ROUTE_EVENTS: {
-            struct MHD_Response *response =
-                ht_streams_open (self->streams, connection, params, &reply);
-            if (!response)
+            case HT_ROUTE_JOBS:
+                ht_jobs_list (self->host, params, &reply);
                 break;
-            request->stream = true;
-            request->answered = true;
-            enum MHD_Result result = MHD_queue_response (connection, 200, response);
-            MHD_destroy_response (response);
-            atomic_fetch_add (&self->counters.by_code[200], 1);
-            return result;
-        }
-        default:
-            ht_reply_error (&reply, 404, "not_found", "no such path");
+            case HT_ROUTE_JOB:
+                ht_jobs_get (self->host, request->id, &reply);
+                break;
+            case HT_ROUTE_STATS:
+                s_broker_answer (self, HT_QUERY_STATS, &reply);
+                break;
+            case HT_ROUTE_PLUGINS:
+                s_broker_answer (self, HT_QUERY_PLUGINS, &reply);
+                break;
+            case HT_ROUTE_OPENAPI:
+                reply.status = 200;
+                reply.body = strdup (ht_openapi_json);
+                reply.size = reply.body ? strlen (reply.body) : 0;
+                break;
+            case HT_ROUTE_METRICS:
+                ht_metrics_render (self->metrics, &reply);
+                break;
+            case HT_ROUTE_HEALTHZ:
+            case HT_ROUTE_READYZ:
+                s_health (self, request->route == HT_ROUTE_READYZ, &reply);
+                break;
+            case HT_ROUTE_EVENTS: {
+                struct MHD_Response *response =
+                    ht_streams_open (self->streams, connection, params, &reply);
+                if (!response)
+                    break;
+                request->stream = true;
+                request->answered = true;
+                enum MHD_Result result = MHD_queue_response (connection, 200, response);
+                MHD_destroy_response (response);
+                atomic_fetch_add (&self->counters.by_code[200], 1);
+                return result;
+            }
+            default:
+                ht_reply_error (&reply, 404, "not_found", "no such path");
         }
     if (!reply.status)
         ht_reply_error (&reply, 500, "internal", "out of memory");
@@ -349,8 +350,8 @@ s_begin (ht_server_t *self, struct MHD_Connection *connection, s_request_t *requ
     if (strcmp (method, "POST") == 0) {
         const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
                                                           MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const char *type = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
-                                                        MHD_HTTP_HEADER_CONTENT_TYPE);
+        const char *type =
+            MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         const char *chunked = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
                                                            MHD_HTTP_HEADER_TRANSFER_ENCODING);
         if (chunked)
@@ -364,8 +365,8 @@ s_begin (ht_server_t *self, struct MHD_Connection *connection, s_request_t *requ
             return s_refuse (self, connection, request, 415, "unsupported_media_type",
                              "the body must be application/json", "body");
     } else if (request->route == HT_ROUTE_EVENTS && !params->has_last_event_id) {
-        const char *last = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
-                                                        "Last-Event-ID");
+        const char *last =
+            MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Last-Event-ID");
         if (last && *last) {
             char reason[200];
             if (ht_params_set (params, "last_event_id", last, true, reason, sizeof reason) != 0)
@@ -478,8 +479,8 @@ ht_server_start (const jobd_host_t *host, const ht_settings_t *settings, ht_serv
     self->host = host;
     self->settings = *settings;
     self->broker = ht_broker_new (host, settings->bus_timeout);
-    self->streams = ht_streams_new (host, &self->counters, (size_t)settings->stream_max,
-                                    settings->heartbeat);
+    self->streams =
+        ht_streams_new (host, &self->counters, (size_t)settings->stream_max, settings->heartbeat);
     self->metrics = self->broker ? ht_metrics_new (host, &self->counters, self->broker,
                                                    settings->metrics_scan_interval)
                                  : NULL;
@@ -487,7 +488,8 @@ ht_server_start (const jobd_host_t *host, const ht_settings_t *settings, ht_serv
         ht_server_stop (&self);
         return -ENOMEM;
     }
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)settings->port)};
+    struct sockaddr_in address = {.sin_family = AF_INET,
+                                  .sin_port = htons ((uint16_t)settings->port)};
     if (inet_pton (AF_INET, settings->address, &address.sin_addr) != 1) {
         snprintf (reason, reason_size, "key 'address': '%s' is not an IPv4 address",
                   settings->address);
@@ -509,8 +511,8 @@ ht_server_start (const jobd_host_t *host, const ht_settings_t *settings, ht_serv
             return JOBD_ECONFIG;
         }
         self->tls_cert = s_read_file (settings->tls_cert, reason, reason_size);
-        self->tls_key = self->tls_cert ? s_read_file (settings->tls_key, reason, reason_size)
-                                       : NULL;
+        self->tls_key =
+            self->tls_cert ? s_read_file (settings->tls_key, reason, reason_size) : NULL;
         if (!self->tls_key) {
             ht_server_stop (&self);
             return JOBD_ECONFIG;
@@ -532,7 +534,8 @@ ht_server_start (const jobd_host_t *host, const ht_settings_t *settings, ht_serv
     self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_access, self, MHD_OPTION_ARRAY,
                                      options, MHD_OPTION_END);
     if (!self->daemon) {
-        snprintf (reason, reason_size, "cannot listen on %s:%lld (taken, or not an address of "
+        snprintf (reason, reason_size,
+                  "cannot listen on %s:%lld (taken, or not an address of "
                   "this host?)",
                   settings->address, (long long)settings->port);
         ht_server_stop (&self);
@@ -568,7 +571,8 @@ ht_server_stop (ht_server_t **self_p)
 uint16_t
 ht_server_port (ht_server_t *self)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info ? info->port : 0;
 }
 

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define S_CACHE     8192      //  transitions kept decoded and written, by position
-#define S_READ_MAX  256       //  log entries read in one transaction
-#define S_OUT_MAX   65536     //  bytes a stream prepares before it writes them
-#define S_RETRY_MS  2000      //  the stream's retry: field
+#define S_CACHE    8192  //  transitions kept decoded and written, by position
+#define S_READ_MAX 256   //  log entries read in one transaction
+#define S_OUT_MAX  65536 //  bytes a stream prepares before it writes them
+#define S_RETRY_MS 2000  //  the stream's retry: field
 
 typedef struct {
     uint64_t position; //  0: empty

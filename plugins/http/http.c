@@ -17,7 +17,8 @@ static const jobd_conf_key_t s_config[] = {
     {"tls_cert", JOBD_CONF_STRING, "", "a PEM certificate file: serve HTTPS (with tls_key)"},
     {"tls_key", JOBD_CONF_STRING, "", "the PEM private key file of tls_cert"},
     {"threads", JOBD_CONF_INT, "2", "the server's threads (1 to 64)"},
-    {"connections_max", JOBD_CONF_INT, "1100", "most connections at a time, event streams included"},
+    {"connections_max", JOBD_CONF_INT, "1100",
+     "most connections at a time, event streams included"},
     {"per_ip_max", JOBD_CONF_INT, "0",
      "most connections from one address (0: no limit); past it a connection is closed at once"},
     {"timeout", JOBD_CONF_DURATION, "30s",
@@ -37,7 +38,8 @@ static const jobd_conf_key_t s_config[] = {
     {"token_file", JOBD_CONF_STRING, "",
      "a file holding the token (empty: RUN_DIR/http.token); created 0600 with a random token "
      "when missing"},
-    {"read_auth", JOBD_CONF_BOOL, "false", "reads (GET of /api/v1 and /metrics) need the token too"},
+    {"read_auth", JOBD_CONF_BOOL, "false",
+     "reads (GET of /api/v1 and /metrics) need the token too"},
     {NULL, 0, NULL, NULL}};
 
 typedef struct {
@@ -46,10 +48,10 @@ typedef struct {
     ht_server_t *server;
     zsock_t *bus;
     jobd_sdk_status_t *report;
-    bool moved;             //  transitions published since the streams were woken
-    int64_t heartbeat_at;   //  monotonic ms of the next heartbeat wake
-    int64_t cursor_at;      //  monotonic ms of the next cursor upkeep
-    uint64_t cursor_sent;   //  the position last sent
+    bool moved;           //  transitions published since the streams were woken
+    int64_t heartbeat_at; //  monotonic ms of the next heartbeat wake
+    int64_t cursor_at;    //  monotonic ms of the next cursor upkeep
+    uint64_t cursor_sent; //  the position last sent
 } s_http_t;
 
 //  Reads the token from path, or writes a new one there (0600) when the file is missing.
@@ -81,8 +83,7 @@ s_token_file (const char *path, char *token, size_t size, char *reason, size_t r
     }
     struct stat info;
     if (fd < 0 || fstat (fd, &info) != 0) {
-        snprintf (reason, reason_size, "cannot read the token file %s: %s", path,
-                  strerror (errno));
+        snprintf (reason, reason_size, "cannot read the token file %s: %s", path, strerror (errno));
         if (fd >= 0)
             close (fd);
         return -EIO;
@@ -189,9 +190,9 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
         return rc;
     }
     self->report = jobd_sdk_status_new (host, 5000);
-    host->log (host, JOBD_LOG_INFO, "listening on %s://%s:%u", *self->settings.tls_cert ? "https"
-                                                                                      : "http",
-               self->settings.address, (unsigned)ht_server_port (self->server));
+    host->log (host, JOBD_LOG_INFO, "listening on %s://%s:%u",
+               *self->settings.tls_cert ? "https" : "http", self->settings.address,
+               (unsigned)ht_server_port (self->server));
     *state_p = self;
     return 0;
 }
@@ -253,8 +254,8 @@ s_on_event (zsock_t *events, void *arg)
     zframe_t *topic = zmsg_first (msg);
     zframe_t *body = zmsg_next (msg);
     jobd_event_t *event = NULL;
-    if (topic && body && jobd_event_decode (zframe_data (body), zframe_size (body), &event, NULL,
-                                            0) == 0) {
+    if (topic && body &&
+        jobd_event_decode (zframe_data (body), zframe_size (body), &event, NULL, 0) == 0) {
         if (event->type == JOBD_EVENT_TRANSITION) {
             ht_server_count_transition (self->server, event->from, event->state);
             self->moved = true;
