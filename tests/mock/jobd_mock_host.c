@@ -175,7 +175,7 @@ s_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn *fn,
     pthread_mutex_lock (&self->mutex);
     for (const jobd_job_t *job = (const jobd_job_t *)zhashx_first (self->jobs); job;
          job = (const jobd_job_t *)zhashx_next (self->jobs))
-        if (state_mask & (1u << job->state))
+        if (!state_mask || state_mask & (1u << job->state)) //  0: every job, as the core reads it
             zlistx_add_end (copies, jobd_job_dup (job));
     pthread_mutex_unlock (&self->mutex);
     for (const jobd_job_t *job = (const jobd_job_t *)zlistx_first (copies); job;
