@@ -143,7 +143,10 @@ s_health (ht_server_t *self, bool ready, ht_reply_t *reply)
     json_t *reasons = json_array ();
     uint64_t head = 0;
     int rc = self->host->log_cursor (self->host, self->host->plugin_name, NULL, &head);
-    if (rc != 0 && rc != JOBD_ENOTFOUND) {
+    if (rc == JOBD_ENOTFOUND)
+        json_array_append_new (reasons, json_string ("event stream: the transition log's cursor "
+                                                     "is not set yet"));
+    else if (rc != 0) {
         snprintf (reason, sizeof reason, "store: %s", jobd_strerror (rc));
         json_array_append_new (reasons, json_string (reason));
     }
@@ -180,7 +183,7 @@ static void
 s_broker_answer (ht_server_t *self, ht_query_t which, ht_reply_t *reply)
 {
     char reason[300] = "";
-    json_t *answer = ht_broker_query (self->broker, which, 500, reason, sizeof reason);
+    json_t *answer = ht_broker_query (self->broker, which, 100, reason, sizeof reason);
     if (!answer) {
         ht_reply_error (reply, 503, "unavailable", reason);
         return;

@@ -51,7 +51,6 @@ typedef struct {
     bool moved;           //  transitions published since the streams were woken
     int64_t heartbeat_at; //  monotonic ms of the next heartbeat wake
     int64_t cursor_at;    //  monotonic ms of the next cursor upkeep
-    uint64_t cursor_sent; //  the position last sent
 } s_http_t;
 
 //  Reads the token from path, or writes a new one there (0600) when the file is missing.
@@ -202,20 +201,19 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
 static void
 s_cursor (s_http_t *self)
 {
-    uint64_t head = 0;
-    self->host->log_cursor (self->host, self->host->plugin_name, NULL, &head);
+    uint64_t head = 0, position = 0;
+    int rc = self->host->log_cursor (self->host, self->host->plugin_name, &position, &head);
     uint64_t keep = (uint64_t)self->settings.events_keep;
-    uint64_t position = head > keep ? head - keep : 0;
-    if (self->cursor_sent && position == self->cursor_sent)
-        return;
+    uint64_t wanted = head > keep ? head - keep : 0;
+    if (rc == 0 && position == wanted)
+        return; //  set, and where it should be (a dropped one is set again)
     jobd_event_t *event = jobd_event_new (JOBD_EVENT_CURSOR);
     if (!event)
         return;
     jobd_event_set (&event->source, self->host->plugin_name);
     jobd_event_set (&event->name, self->host->plugin_name);
-    event->seq = position;
-    if (jobd_plugin_send (self->bus, event) == 0)
-        self->cursor_sent = position ? position : 1; //  0 is sent once, to make the cursor
+    event->seq = wanted;
+    jobd_plugin_send (self->bus, event);
     jobd_event_destroy (&event);
 }
 
