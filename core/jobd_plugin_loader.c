@@ -114,33 +114,13 @@ s_host_job_read (const jobd_host_t *host, const char *id, jobd_host_job_fn *fn, 
     return rc;
 }
 
-typedef struct {
-    jobd_host_job_fn *fn;
-    void *arg;
-    msgpack_sbuffer buffer; //  reused from one job to the next
-    int rc;
-} s_scan_encoded_t;
-
-static bool
-s_scan_encoded_one (const jobd_job_t *job, void *arg)
-{
-    s_scan_encoded_t *scan = (s_scan_encoded_t *)arg;
-    scan->buffer.size = 0;
-    scan->rc = jobd_job_pack_to (job, &scan->buffer);
-    return scan->rc == 0 &&
-           scan->fn ((const uint8_t *)scan->buffer.data, scan->buffer.size, scan->arg);
-}
-
+//  The records as stored: no decoding and encoding again between the store and the plugin.
 static int
 s_host_job_scan_encoded (const jobd_host_t *host, uint32_t state_mask, jobd_host_job_fn *fn,
                          void *arg)
 {
-    s_scan_encoded_t scan = {.fn = fn, .arg = arg};
-    msgpack_sbuffer_init (&scan.buffer);
-    int rc =
-        jobd_store_scan (((s_plugin_t *)host->core)->store, state_mask, s_scan_encoded_one, &scan);
-    msgpack_sbuffer_destroy (&scan.buffer);
-    return rc ? rc : scan.rc;
+    return jobd_store_scan_encoded (((s_plugin_t *)host->core)->store, state_mask,
+                                    (jobd_store_encoded_fn *)fn, arg);
 }
 
 static int

@@ -67,6 +67,7 @@ typedef struct {
     int64_t header_max;  //  bytes of the request line and headers
     int64_t bus_timeout; //  ms: how long a command or query waits for the broker
     int64_t stream_max, heartbeat, events_keep, metrics_scan_interval;
+    int64_t nice; //  the server threads' nice value (0: as jobd's)
     bool read_auth;
     char token[256];
 } ht_settings_t;

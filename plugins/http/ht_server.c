@@ -13,6 +13,9 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct ht_server {
     const jobd_host_t *host;
@@ -386,6 +389,14 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
 {
     (void)version;
     ht_server_t *self = (ht_server_t *)cls;
+    //  The server's threads yield the CPU to jobd's writer: set once per thread, here since
+    //  libmicrohttpd starts them without a hook.
+    static __thread bool niced;
+    if (!niced) {
+        niced = true;
+        if (self->settings.nice)
+            setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), (int)self->settings.nice);
+    }
     s_request_t *request = (s_request_t *)*con_cls;
     if (!request) {
         request = (s_request_t *)calloc (1, sizeof (s_request_t));

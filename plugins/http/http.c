@@ -17,6 +17,8 @@ static const jobd_conf_key_t s_config[] = {
     {"tls_cert", JOBD_CONF_STRING, "", "a PEM certificate file: serve HTTPS (with tls_key)"},
     {"tls_key", JOBD_CONF_STRING, "", "the PEM private key file of tls_cert"},
     {"threads", JOBD_CONF_INT, "2", "the server's threads (1 to 64)"},
+    {"nice", JOBD_CONF_INT, "10",
+     "the server threads' nice value (0 to 19): they yield the CPU to jobd's writer"},
     {"connections_max", JOBD_CONF_INT, "1100",
      "most connections at a time, event streams included"},
     {"per_ip_max", JOBD_CONF_INT, "0",
@@ -115,6 +117,7 @@ s_settings (const jobd_host_t *host, ht_settings_t *settings, char *reason, size
     settings->tls_cert = host->config_str (host, "tls_cert");
     settings->tls_key = host->config_str (host, "tls_key");
     settings->threads = host->config_int (host, "threads", 2);
+    settings->nice = host->config_int (host, "nice", 10);
     settings->connections_max = host->config_int (host, "connections_max", 1100);
     settings->per_ip_max = host->config_int (host, "per_ip_max", 0);
     settings->timeout = host->config_int (host, "timeout", 30000);
@@ -131,6 +134,7 @@ s_settings (const jobd_host_t *host, ht_settings_t *settings, char *reason, size
         int64_t value, low, high;
     } ranges[] = {{"port", settings->port, 0, 65535},
                   {"threads", settings->threads, 1, 64},
+                  {"nice", settings->nice, 0, 19},
                   {"connections_max", settings->connections_max, 1, 100000},
                   {"per_ip_max", settings->per_ip_max, 0, 100000},
                   {"timeout", settings->timeout, 1000, 86400000},
