@@ -9,9 +9,17 @@
 
 #define S_HISTORY_MAX 1000
 
-//  A job kept for the page: decoded for its key, encoded as it is written out.
+//  What a page filters and sorts by, read from a record without allocating: a job whose strings
+//  point into the view's own buffers (never destroyed).
 typedef struct {
-    jobd_job_t *job;
+    jobd_job_t job;
+    char id[JOBD_ID_MAX + 1], name[JOBD_NAME_MAX + 1], kind[JOBD_ID_MAX + 1],
+        backend[JOBD_ID_MAX + 1];
+} s_view_t;
+
+//  A job kept for the page: its view for its key, its record as it is written out.
+typedef struct {
+    s_view_t *view;
     uint8_t *data;
     size_t size;
 } s_entry_t;
@@ -21,14 +29,80 @@ typedef struct {
     s_entry_t *heap; //  the best `limit` so far; heap[0] the last of them in the order
     size_t count;
     uint64_t matched, after; //  jobs that match; those of them past the cursor
+    msgpack_zone *zone;      //  reused for each record read
     int rc;
 } s_page_t;
 
 static int
+s_compare_jobs (const ht_params_t *params, const jobd_job_t *a, const jobd_job_t *b)
+{
+    ht_key_t key_a = ht_key_of (params, a), key_b = ht_key_of (params, b);
+    return ht_key_compare (params, &key_a, &key_b);
+}
+
+static int
 s_compare (const ht_params_t *params, const s_entry_t *a, const s_entry_t *b)
 {
-    ht_key_t key_a = ht_key_of (params, a->job), key_b = ht_key_of (params, b->job);
-    return ht_key_compare (params, &key_a, &key_b);
+    return s_compare_jobs (params, &a->view->job, &b->view->job);
+}
+
+static bool
+s_view_string (const msgpack_object *value, char *buffer, size_t size, char **field)
+{
+    if (value->type != MSGPACK_OBJECT_STR || value->via.str.size >= size)
+        return false;
+    memcpy (buffer, value->via.str.ptr, value->via.str.size);
+    buffer[value->via.str.size] = 0;
+    *field = buffer;
+    return true;
+}
+
+static bool
+s_view_read (msgpack_zone *zone, const uint8_t *data, size_t size, s_view_t *view)
+{
+    msgpack_object map;
+    if (jobd_msgpack_unpack_in (data, size, zone, &map, NULL, 0) != 0 ||
+        map.type != MSGPACK_OBJECT_MAP)
+        return false;
+    memset (&view->job, 0, sizeof view->job);
+    static char stale_flag[] = "1";
+    for (uint32_t index = 0; index < map.via.map.size; index++) {
+        const msgpack_object *key = &map.via.map.ptr[index].key;
+        const msgpack_object *value = &map.via.map.ptr[index].val;
+        if (key->type != MSGPACK_OBJECT_STR || key->via.str.size > 16)
+            continue;
+        char name[17];
+        memcpy (name, key->via.str.ptr, key->via.str.size);
+        name[key->via.str.size] = 0;
+        bool number = value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                      value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        bool ok = true;
+        if (strcmp (name, "id") == 0)
+            ok = s_view_string (value, view->id, sizeof view->id, &view->job.id);
+        else if (strcmp (name, "name") == 0)
+            ok = s_view_string (value, view->name, sizeof view->name, &view->job.name);
+        else if (strcmp (name, "kind") == 0)
+            ok = s_view_string (value, view->kind, sizeof view->kind, &view->job.kind);
+        else if (strcmp (name, "backend") == 0)
+            ok = s_view_string (value, view->backend, sizeof view->backend, &view->job.backend);
+        else if (strcmp (name, "state") == 0)
+            ok = value->type == MSGPACK_OBJECT_STR &&
+                 jobd_state_parse (value->via.str.ptr, value->via.str.size, &view->job.state) == 0;
+        else if (strcmp (name, "stale") == 0)
+            view->job.stale =
+                value->type == MSGPACK_OBJECT_STR && value->via.str.size ? stale_flag : NULL;
+        else if (number && strcmp (name, "updated_at") == 0)
+            view->job.updated_at = value->via.i64;
+        else if (number && strcmp (name, "queued_at") == 0)
+            view->job.queued_at = value->via.i64;
+        else if (number && strcmp (name, "submitted_at") == 0)
+            view->job.submitted_at = value->via.i64;
+        else if (number && strcmp (name, "started_at") == 0)
+            view->job.started_at = value->via.i64;
+        if (!ok)
+            return false;
+    }
+    return view->job.id && view->job.kind && view->job.state != JOBD_STATE_NONE;
 }
 
 //  A max-heap in the page's order: the entry that would be cut first sits at the top.
@@ -69,39 +143,48 @@ s_sift_up (s_page_t *page, size_t at)
 static void
 s_entry_free (s_entry_t *entry)
 {
-    jobd_job_destroy (&entry->job);
+    free (entry->view);
     free (entry->data);
+    entry->view = NULL;
     entry->data = NULL;
+}
+
+//  A copy of view whose job points into the copy's own buffers.
+static s_view_t *
+s_view_dup (const s_view_t *view)
+{
+    s_view_t *copy = (s_view_t *)malloc (sizeof (s_view_t));
+    if (!copy)
+        return NULL;
+    *copy = *view;
+    copy->job.id = view->job.id ? copy->id : NULL;
+    copy->job.name = view->job.name ? copy->name : NULL;
+    copy->job.kind = view->job.kind ? copy->kind : NULL;
+    copy->job.backend = view->job.backend ? copy->backend : NULL;
+    return copy;
 }
 
 static bool
 s_page_one (const uint8_t *data, size_t size, void *arg)
 {
     s_page_t *page = (s_page_t *)arg;
-    jobd_job_t *job = NULL;
-    if (jobd_job_decode (data, size, &job, NULL, 0) != 0)
+    s_view_t view;
+    if (!s_view_read (page->zone, data, size, &view))
         return true; //  a record this proto cannot read is not listed (jobctl show reads it)
-    ht_key_t key = ht_key_of (page->params, job);
-    if (!ht_params_match_job (page->params, job)) {
-        jobd_job_destroy (&job);
+    if (!ht_params_match_job (page->params, &view.job))
         return true;
-    }
     page->matched++;
-    if (!ht_params_after_cursor (page->params, &key)) {
-        jobd_job_destroy (&job);
+    ht_key_t key = ht_key_of (page->params, &view.job);
+    if (!ht_params_after_cursor (page->params, &key))
         return true;
-    }
     page->after++;
-    s_entry_t entry = {job, NULL, size};
     if (page->count == page->params->limit &&
-        s_compare (page->params, &entry, &page->heap[0]) >= 0) {
-        jobd_job_destroy (&job);
+        s_compare_jobs (page->params, &view.job, &page->heap[0].view->job) >= 0)
         return true;
-    }
     //  Copied only once kept: most records of a big store are passed over.
-    entry.data = (uint8_t *)malloc (size);
-    if (!entry.data) {
-        jobd_job_destroy (&job);
+    s_entry_t entry = {s_view_dup (&view), (uint8_t *)malloc (size), size};
+    if (!entry.view || !entry.data) {
+        s_entry_free (&entry);
         page->rc = -ENOMEM;
         return false;
     }
@@ -141,7 +224,11 @@ ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, ht_reply_t *re
 {
     s_page_t page = {.params = params};
     page.heap = (s_entry_t *)calloc (params->limit ? params->limit : 1, sizeof (s_entry_t));
-    if (!page.heap) {
+    page.zone = msgpack_zone_new (4096);
+    if (!page.heap || !page.zone) {
+        free (page.heap);
+        if (page.zone)
+            msgpack_zone_free (page.zone);
         ht_reply_error (reply, 500, "internal", "out of memory");
         return;
     }
@@ -157,7 +244,7 @@ ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, ht_reply_t *re
     json_t *body = json_pack ("{s:o,s:I,s:I}", "jobs", jobs, "matched", (json_int_t)page.matched,
                               "now", (json_int_t)jobd_now_ms ());
     if (rc == 0 && body && page.after > page.count && page.count > 0) {
-        ht_key_t last = ht_key_of (params, page.heap[page.count - 1].job);
+        ht_key_t last = ht_key_of (params, &page.heap[page.count - 1].view->job);
         char *next = ht_cursor_encode (params, &last);
         if (!next || json_object_set_new (body, "next", json_string (next)) != 0)
             rc = -ENOMEM;
@@ -166,6 +253,7 @@ ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, ht_reply_t *re
     for (size_t index = 0; index < page.count; index++)
         s_entry_free (&page.heap[index]);
     free (page.heap);
+    msgpack_zone_free (page.zone);
     if (rc) {
         json_decref (body);
         ht_reply_error (reply, rc == -ENOMEM ? 500 : 503,

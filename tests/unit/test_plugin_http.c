@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -478,12 +482,70 @@ test_events (void **state)
     assert_non_null (stream.text);
     assert_non_null (strstr (stream.text, "id: 6\nevent: transition"));
     free (stream.text);
+    //  A stale event goes to the streams live (no id), through their filters.
+    s_wait_streams (0);
+    s_stream_t stale = {.last = NULL, .until = "event: stale\n"};
+    snprintf (stale.url, sizeof stale.url, "%s", s_url ("/api/v1/events?kind=spark"));
+    assert_int_equal (pthread_create (&stale.thread, NULL, s_stream_run, &stale), 0);
+    s_wait_streams (1);
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_STALE);
+    jobd_event_set (&event->source, "deadline");
+    jobd_event_set (&event->job, "job-2");
+    jobd_event_set (&event->kind, "spark");
+    jobd_event_set (&event->error, "RUNNING for more than 2m0s");
+    event->state = JOBD_STATE_RUNNING;
+    assert_int_equal (jobd_mock_host_publish (host, "stale.job-2", event), 0);
+    jobd_event_destroy (&event);
+    pthread_join (stale.thread, NULL);
+    assert_non_null (stale.text);
+    assert_non_null (strstr (stale.text, "event: stale\ndata: {"));
+    assert_non_null (strstr (stale.text, "\"error\":\"RUNNING for more than 2m0s\""));
+    free (stale.text);
     //  Heartbeats on an idle stream.
     text = http_sse_read (s_url ("/api/v1/events"), NULL, NULL, ": keepalive", S_DEADLINE, NULL);
     assert_non_null (text);
     assert_non_null (strstr (text, ": keepalive\n\n"));
     free (text);
     s_wait_streams (0);
+    jobd_mock_host_destroy (&host);
+}
+
+//  Slow clients (headers never finished) hold connections but no thread: others are answered
+//  meanwhile, and the idle ones are closed after `timeout`.
+static void
+test_slow_clients (void **state)
+{
+    (void)state;
+    const char *extra[] = {"timeout", "1s", NULL};
+    jobd_mock_host_t *host = s_start (extra);
+    int sockets[50];
+    for (size_t index = 0; index < 50; index++) {
+        sockets[index] = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons (s_port)};
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        assert_int_equal (connect (sockets[index], (struct sockaddr *)&address, sizeof address), 0);
+        const char *partial = "GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        assert_int_equal (write (sockets[index], partial, strlen (partial)),
+                          (ssize_t)strlen (partial));
+    }
+    for (int round = 0; round < 20; round++) {
+        http_answer_t answer;
+        assert_int_equal (
+            http_call ("GET", s_url ("/api/v1/openapi.json"), NULL, NULL, NULL, &answer), 0);
+        assert_int_equal (answer.status, 200);
+        http_answer_clear (&answer);
+    }
+    //  Each slow one is closed by the server (end of file, or a refusal then end of file).
+    for (size_t index = 0; index < 50; index++) {
+        struct timeval wait = {.tv_sec = 10};
+        setsockopt (sockets[index], SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        char buffer[4096];
+        ssize_t got;
+        while ((got = read (sockets[index], buffer, sizeof buffer)) > 0)
+            ;
+        assert_int_equal (got, 0);
+        close (sockets[index]);
+    }
     jobd_mock_host_destroy (&host);
 }
 
@@ -566,6 +628,7 @@ main (void)
         cmocka_unit_test_teardown (test_bad_input, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_commands, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_events, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_slow_clients, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_read_auth, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_token_file, jobd_mock_host_teardown),
     };
