@@ -128,6 +128,10 @@ typedef bool (jobd_store_scan_fn) (const jobd_job_t *job, void *arg);
 //  id order for all jobs, or state by state through the state index. Returns 0 or an error.
 int jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn, void *arg);
 
+//  The store's size: the bytes of its pages in use (up to the last page written) and its map
+//  size. Returns 0 or a negative error.
+int jobd_store_size (jobd_store_t *self, uint64_t *used_p, uint64_t *map_p);
+
 //  Called for each job by jobd_store_scan_encoded: the record as stored, one msgpack map (the
 //  encoding of jobd_job_encode, proto/README.md section 7), borrowed for the call only. Return
 //  false to stop the scan.

@@ -266,3 +266,18 @@ jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
     mdb_txn_abort (txn);
     return jobd_store_damaged (self, rc, "counting jobs by state");
 }
+
+int
+jobd_store_size (jobd_store_t *self, uint64_t *used_p, uint64_t *map_p)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    int rc = mdb_env_info (self->env, &info);
+    if (rc == 0)
+        rc = mdb_env_stat (self->env, &stat);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    *used_p = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+    *map_p = info.me_mapsize;
+    return 0;
+}

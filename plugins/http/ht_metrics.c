@@ -202,6 +202,48 @@ s_broker_series (s_text_t *text, json_t *stats)
            (double)json_integer_value (json_object_get (broker, "started_at")) / 1000.0);
 }
 
+//  A histogram from the stats answer's bounds and per-bucket counts (the last: past the bounds).
+static void
+s_histogram (s_text_t *text, const char *name, const char *help, json_t *bounds, json_t *counts,
+             double scale, double sum)
+{
+    if (!json_is_array (bounds) || json_array_size (counts) != json_array_size (bounds) + 1)
+        return;
+    s_add (text, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cumulative = 0;
+    for (size_t index = 0; index < json_array_size (bounds); index++) {
+        cumulative += (uint64_t)json_integer_value (json_array_get (counts, index));
+        s_add (text, "%s_bucket{le=\"%g\"} %llu\n", name,
+               json_number_value (json_array_get (bounds, index)) * scale,
+               (unsigned long long)cumulative);
+    }
+    cumulative += (uint64_t)json_integer_value (json_array_get (counts, json_array_size (bounds)));
+    s_add (text, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+           (unsigned long long)cumulative, name, sum, name, (unsigned long long)cumulative);
+}
+
+static void
+s_store_series (s_text_t *text, json_t *stats)
+{
+    json_t *commits = json_object_get (stats, "commits");
+    s_histogram (text, "jobd_commit_duration_seconds", "How long the broker's batch commits took.",
+                 json_object_get (commits, "duration_le_ms"), json_object_get (commits, "duration"),
+                 0.001,
+                 (double)json_integer_value (json_object_get (commits, "duration_us")) / 1e6);
+    s_histogram (text, "jobd_commit_batch_events", "Events in each batch the broker committed.",
+                 json_object_get (commits, "size_le"), json_object_get (commits, "size"), 1,
+                 (double)json_integer_value (json_object_get (commits, "events")));
+    json_t *store = json_object_get (stats, "store");
+    if (json_is_object (store))
+        s_add (text,
+               "# HELP jobd_store_size_bytes The store's pages in use.\n"
+               "# TYPE jobd_store_size_bytes gauge\njobd_store_size_bytes %lld\n"
+               "# HELP jobd_store_map_size_bytes The store's map size (core/map_size).\n"
+               "# TYPE jobd_store_map_size_bytes gauge\njobd_store_map_size_bytes %lld\n",
+               (long long)json_integer_value (json_object_get (store, "bytes")),
+               (long long)json_integer_value (json_object_get (store, "map_bytes")));
+}
+
 static void
 s_plugin_series (s_text_t *text, json_t *answer)
 {
@@ -290,8 +332,10 @@ ht_metrics_render (ht_metrics_t *self, ht_reply_t *reply)
     pthread_mutex_unlock (&self->mutex);
     char reason[256];
     json_t *stats = ht_broker_query (self->broker, HT_QUERY_STATS, 1000, reason, sizeof reason);
-    if (stats)
+    if (stats) {
         s_broker_series (&text, stats);
+        s_store_series (&text, stats);
+    }
     json_decref (stats);
     json_t *plugins = ht_broker_query (self->broker, HT_QUERY_PLUGINS, 1000, reason, sizeof reason);
     if (plugins)

@@ -246,6 +246,10 @@ test_api_against_jobd (void **state)
     assert_non_null (
         strstr (answer.body, "jobd_transitions_total{from=\"RUNNING\",to=\"FAILED\"}"));
     assert_non_null (strstr (answer.body, "jobd_plugin_up{plugin=\"demo\",status=\"running\"} 1"));
+    assert_non_null (strstr (answer.body, "jobd_commit_duration_seconds_bucket{le=\"0.001\"}"));
+    assert_non_null (strstr (answer.body, "jobd_commit_batch_events_bucket{le=\"+Inf\"}"));
+    assert_non_null (strstr (answer.body, "jobd_store_size_bytes "));
+    assert_non_null (strstr (answer.body, "jobd_store_map_size_bytes 1073741824"));
     if (access ("/usr/bin/promtool", X_OK) == 0) {
         char file[400];
         snprintf (file, sizeof file, "%s/metrics.txt", s_harness.dir);
