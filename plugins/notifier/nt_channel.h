@@ -90,11 +90,14 @@ typedef struct {
     //  (`channels/<name>/<key>: ...`). Runs at the plugin's init, on the main thread.
     int (*open) (const nt_config_t *config, void **state_p, char *reason, size_t reason_size);
     //  Delivers one note, blocking at most the channel's timeout. Returns 0 when the receiver
-    //  took it (HTTP 2xx, SMTP 250 after DATA, exit status 0); JOBD_ETIMEOUT or -EAGAIN when it
-    //  may take it later (no connection, timeout, HTTP 5xx, 408, 429, SMTP 4xx, a non-zero
-    //  exit): the core retries the same note with backoff and sends nothing after it meanwhile;
-    //  JOBD_EINVAL when it refused this note for good (HTTP 4xx but 408/429, SMTP 5xx): the
-    //  core logs and counts it, and goes on. error gets one line ("HTTP 503 from
+    //  took it (HTTP 2xx, SMTP 250 after DATA, exit status 0); JOBD_EINVAL when it refused this
+    //  note for good, for what the note is (HTTP 400, 413, 422; SMTP 552, 554): the core logs
+    //  and counts it, and goes on; JOBD_ETIMEOUT or -EAGAIN for anything else (no connection,
+    //  timeout, HTTP 5xx, 408, 429, and refusals of the channel rather than of the note: 401,
+    //  403, 404, 407, 410, SMTP 4xx, 530, 535, 550, 553; a non-zero exit): the core retries
+    //  the same note with backoff and sends nothing after it meanwhile, so that a wrong
+    //  password or address holds the notes (the channel shows failing with the error) until
+    //  someone fixes it, instead of dropping every one. error gets one line ("HTTP 503 from
     //  http://host:port/path", "smtp: 550 mailbox unavailable"), never a secret.
     int (*deliver) (void *state, const nt_note_t *note, char *error, size_t error_size);
     //  Frees the state; NULL-safe; sets *state_p to NULL.

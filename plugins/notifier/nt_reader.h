@@ -1,0 +1,33 @@
+//  notifier: a channel's reader, a thread (zactor) per channel. It reads the store's transition
+//  log through its own cursor (`<plugin>/<channel>`, e.g. `notifier/ops`), decides what each
+//  transition is (nt_decide), matches the rules, and hands the notes to the channel in log
+//  order, one at a time. A note the channel cannot take now is tried again with backoff (1 s,
+//  doubling up to backoff_max) and nothing after it is sent meanwhile; the cursor moves past a
+//  transition only once its note was taken (or refused for good, or none was due), so that a
+//  crash sends again only what was not confirmed, under the same key. Storms of one rule
+//  become digests. Stale events (not in the log) come from the notifier's run loop.
+//
+//  Messages on the actor's pipe: to it, "STALE" + the stale event (msgpack, one frame); from
+//  it, "STATUS" + "0"|"1" (failing) + a one-line detail, when it changes (at most every second
+//  unless the failing flag changes).
+#ifndef NT_READER_H_INCLUDED
+#define NT_READER_H_INCLUDED
+
+#include "nt_rules.h"
+
+typedef struct {
+    const jobd_host_t *host;
+    const char *name; //  the channel's name (borrowed: it must outlive the actor)
+    const nt_channel_type_t *type;
+    void *channel; //  the channel's open state, used only by the actor while it runs
+    const nt_rules_t *rules;
+    const char *link;    //  the link template, or ""
+    int64_t final_wait;  //  ms
+    int64_t backoff_max; //  ms
+} nt_reader_config_t;
+
+//  Starts the reader of one channel (config is copied; what it points to is borrowed).
+//  zactor_destroy stops it (after the delivery in progress, if any).
+zactor_t *nt_reader_new (const nt_reader_config_t *config);
+
+#endif
