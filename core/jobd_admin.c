@@ -99,6 +99,7 @@ s_query_stats (const jobd_admin_context_t *context, const char *id, msgpack_pack
     }
     jobd_stats_t stats = *context->stats;
     jobd_store_stale_count (context->store, &stats.stale);
+    jobd_store_size (context->store, &stats.store_bytes, &stats.store_map_bytes);
     jobd_answer_pack_stats (pk, id, counts, &stats);
     return 0;
 }

@@ -334,10 +334,13 @@ s_flush (s_broker_t *self)
         else if (entry->drop)
             entry->rc = jobd_store_cursor_drop (self->store, entry->drop);
     }
+    int64_t commit_start = zclock_usecs ();
     if (batch_rc == 0)
         batch_rc = jobd_store_commit (self->store);
     else
         jobd_store_abort (self->store);
+    if (batch_rc == 0)
+        jobd_stats_commit (&self->stats, self->batch_size, zclock_usecs () - commit_start);
 
     if (batch_rc) {
         self->stats.commit_failures++;

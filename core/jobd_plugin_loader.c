@@ -114,33 +114,13 @@ s_host_job_read (const jobd_host_t *host, const char *id, jobd_host_job_fn *fn, 
     return rc;
 }
 
-typedef struct {
-    jobd_host_job_fn *fn;
-    void *arg;
-    msgpack_sbuffer buffer; //  reused from one job to the next
-    int rc;
-} s_scan_encoded_t;
-
-static bool
-s_scan_encoded_one (const jobd_job_t *job, void *arg)
-{
-    s_scan_encoded_t *scan = (s_scan_encoded_t *)arg;
-    scan->buffer.size = 0;
-    scan->rc = jobd_job_pack_to (job, &scan->buffer);
-    return scan->rc == 0 &&
-           scan->fn ((const uint8_t *)scan->buffer.data, scan->buffer.size, scan->arg);
-}
-
+//  The records as stored: no decoding and encoding again between the store and the plugin.
 static int
 s_host_job_scan_encoded (const jobd_host_t *host, uint32_t state_mask, jobd_host_job_fn *fn,
                          void *arg)
 {
-    s_scan_encoded_t scan = {.fn = fn, .arg = arg};
-    msgpack_sbuffer_init (&scan.buffer);
-    int rc =
-        jobd_store_scan (((s_plugin_t *)host->core)->store, state_mask, s_scan_encoded_one, &scan);
-    msgpack_sbuffer_destroy (&scan.buffer);
-    return rc ? rc : scan.rc;
+    return jobd_store_scan_encoded (((s_plugin_t *)host->core)->store, state_mask,
+                                    (jobd_store_encoded_fn *)fn, arg);
 }
 
 static int
@@ -156,6 +136,29 @@ s_host_log_cursor (const jobd_host_t *host, const char *name, uint64_t *position
                    uint64_t *head_p)
 {
     return jobd_store_cursor_get (((s_plugin_t *)host->core)->store, name, position_p, head_p);
+}
+
+//  ABI 1.5: a job's history, each transition encoded as the plugin decodes it.
+static int
+s_host_job_history (const jobd_host_t *host, const char *id, size_t max, jobd_host_job_fn *fn,
+                    void *arg)
+{
+    jobd_event_t **events = NULL;
+    size_t count = 0;
+    int rc = jobd_store_history (((s_plugin_t *)host->core)->store, id, &events, &count);
+    if (rc)
+        return rc;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    for (size_t index = count > max ? count - max : 0; index < count && rc == 0; index++) {
+        buffer.size = 0;
+        rc = jobd_event_pack_to (events[index], &buffer);
+        if (rc == 0 && !fn ((const uint8_t *)buffer.data, buffer.size, arg))
+            break;
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    jobd_store_history_free (&events, count);
+    return rc ? rc : (int)(count > INT_MAX ? INT_MAX : count);
 }
 
 static void
@@ -499,23 +502,26 @@ jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
          plugin = (s_plugin_t *)zlistx_next (self->plugins)) {
         const char *version = plugin->plugin.version;
         if (!plugin->error[0]) {
-            plugin->host = (jobd_host_t){.size = sizeof (jobd_host_t),
-                                         .abi_major = JOBD_PLUGIN_ABI_MAJOR,
-                                         .abi_minor = JOBD_PLUGIN_ABI_MINOR,
-                                         .plugin_name = plugin->name,
-                                         .log = s_host_log,
-                                         .config_str = s_host_config_str,
-                                         .config_int = s_host_config_int,
-                                         .config_names = s_host_config_names,
-                                         .job_get = s_host_job_get,
-                                         .job_find = s_host_job_find,
-                                         .job_scan = s_host_job_scan,
-                                         .core = plugin,
-                                         .log_read = s_host_log_read,
-                                         .log_cursor = s_host_log_cursor,
-                                         .batch_max = JOBD_BATCH_MAX,
-                                         .job_read = s_host_job_read,
-                                         .job_scan_encoded = s_host_job_scan_encoded};
+            plugin->host =
+                (jobd_host_t){.size = sizeof (jobd_host_t),
+                              .abi_major = JOBD_PLUGIN_ABI_MAJOR,
+                              .abi_minor = JOBD_PLUGIN_ABI_MINOR,
+                              .plugin_name = plugin->name,
+                              .log = s_host_log,
+                              .config_str = s_host_config_str,
+                              .config_int = s_host_config_int,
+                              .config_names = s_host_config_names,
+                              .job_get = s_host_job_get,
+                              .job_find = s_host_job_find,
+                              .job_scan = s_host_job_scan,
+                              .core = plugin,
+                              .log_read = s_host_log_read,
+                              .log_cursor = s_host_log_cursor,
+                              .batch_max = JOBD_BATCH_MAX,
+                              .job_read = s_host_job_read,
+                              .job_scan_encoded = s_host_job_scan_encoded,
+                              .run_dir = jobd_config_str (self->config, "core", "run_dir"),
+                              .job_history = s_host_job_history};
             char reason[400] = "";
             int rc = plugin->plugin.init (&plugin->host, &plugin->state, reason, sizeof reason);
             if (rc) {

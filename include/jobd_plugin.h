@@ -29,7 +29,7 @@ extern "C" {
 //  job_get and job_scan, which hand over the core's jobd_job_t, are kept for 1.0-1.2 plugins;
 //  plugins use jobd_host_job_get and jobd_host_job_scan below.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 4
+#define JOBD_PLUGIN_ABI_MINOR 5
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -170,6 +170,18 @@ struct jobd_host {
     //  fn returns false. Returns 0 or a negative error.
     int (*job_scan_encoded) (const jobd_host_t *self, uint32_t state_mask, jobd_host_job_fn *fn,
                              void *arg);
+
+    //  ABI 1.5: for readers that show jobs (the http plugin). Check JOBD_HOST_HAS first.
+
+    //  jobd's run folder (owner-only, core/run_dir), for a plugin's own files beside jobd's
+    //  sockets (the http plugin's token). Borrowed until destroy.
+    const char *run_dir;
+    //  Calls fn for each of the last max transitions of job id's history, in seq order, each
+    //  encoded as its transition event (msgpack, proto/README.md), borrowed for the call, in one
+    //  read transaction. Returns how many transitions the history holds in all (so the caller
+    //  knows how many earlier ones it skipped), JOBD_ENOTFOUND, or a negative error. Any thread.
+    int (*job_history) (const jobd_host_t *self, const char *id, size_t max, jobd_host_job_fn *fn,
+                        void *arg);
 };
 
 //  The descriptor. Only ever appended to: the loader accepts any descriptor from ABI 1.0 on

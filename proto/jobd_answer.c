@@ -3,6 +3,7 @@
 #include "jobd_map.h"
 #include "jobd_reply.h"
 #include <stdio.h>
+#include <string.h>
 
 void
 jobd_answer_pack_ls (msgpack_packer *pk, const char *re, bool truncated, size_t count,
@@ -31,11 +32,30 @@ jobd_answer_pack_show (msgpack_packer *pk, const char *re, const jobd_job_t *job
         jobd_event_pack (history[index], pk);
 }
 
+//  Three keys of a histogram: NAME_le (its count bounds), NAME (count + 1 bucket counts, the last
+//  past the bounds) and sum_key.
+static void
+s_pack_histogram (msgpack_packer *pk, const char *name, const double *bounds, size_t count,
+                  const uint64_t *buckets, const char *sum_key, uint64_t sum)
+{
+    char key[32];
+    snprintf (key, sizeof key, "%s_le%s", name, strcmp (name, "duration") == 0 ? "_ms" : "");
+    jobd_map_pack_str (pk, key);
+    msgpack_pack_array (pk, count);
+    for (size_t index = 0; index < count; index++)
+        msgpack_pack_double (pk, bounds[index]);
+    jobd_map_pack_str (pk, name);
+    msgpack_pack_array (pk, count + 1);
+    for (size_t index = 0; index <= count; index++)
+        msgpack_pack_uint64 (pk, buckets[index]);
+    jobd_map_pack_ku (pk, sum_key, sum);
+}
+
 void
 jobd_answer_pack_stats (msgpack_packer *pk, const char *re, const uint64_t counts[JOBD_STATE_COUNT],
                         const jobd_stats_t *stats)
 {
-    jobd_reply_pack_head (pk, re, 0, NULL, 2);
+    jobd_reply_pack_head (pk, re, 0, NULL, 4);
     jobd_map_pack_str (pk, "counts");
     msgpack_pack_map (pk, JOBD_STATE_COUNT - 1);
     for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++)
@@ -61,6 +81,31 @@ jobd_answer_pack_stats (msgpack_packer *pk, const char *re, const uint64_t count
     jobd_map_pack_ku (pk, "retry_planned", stats->retry_planned);
     jobd_map_pack_ku (pk, "retry_fired", stats->retry_fired);
     jobd_map_pack_ku (pk, "retry_final", stats->retry_final);
+    jobd_map_pack_str (pk, "commits");
+    msgpack_pack_map (pk, 6);
+    s_pack_histogram (pk, "duration", jobd_stats_duration_ms, JOBD_STATS_DURATIONS,
+                      stats->commit_duration, "duration_us", stats->commit_us);
+    s_pack_histogram (pk, "size", jobd_stats_size, JOBD_STATS_SIZES, stats->batch_size, "events",
+                      stats->batch_events);
+    jobd_map_pack_str (pk, "store");
+    msgpack_pack_map (pk, 2);
+    jobd_map_pack_ku (pk, "bytes", stats->store_bytes);
+    jobd_map_pack_ku (pk, "map_bytes", stats->store_map_bytes);
+}
+
+void
+jobd_stats_commit (jobd_stats_t *stats, size_t events, int64_t us)
+{
+    size_t bucket = 0;
+    while (bucket < JOBD_STATS_DURATIONS && (double)us > jobd_stats_duration_ms[bucket] * 1000)
+        bucket++;
+    stats->commit_duration[bucket]++;
+    stats->commit_us += (uint64_t)(us > 0 ? us : 0);
+    bucket = 0;
+    while (bucket < JOBD_STATS_SIZES && (double)events > jobd_stats_size[bucket])
+        bucket++;
+    stats->batch_size[bucket]++;
+    stats->batch_events += events;
 }
 
 void

@@ -16,6 +16,13 @@
 extern "C" {
 #endif
 
+//  The bounds of the commit histograms: durations in ms, batch sizes in events.
+#define JOBD_STATS_DURATIONS 10
+#define JOBD_STATS_SIZES     7
+static const double jobd_stats_duration_ms[JOBD_STATS_DURATIONS] = {1,  2.5, 5,   10,  25,
+                                                                    50, 100, 250, 500, 1000};
+static const double jobd_stats_size[JOBD_STATS_SIZES] = {1, 4, 16, 64, 256, 1024, 4096};
+
 //  The broker's counters, monotonic since start: the stats answer's "broker" map, in this order.
 typedef struct {
     uint64_t received;    //  messages received on the bus and the admin endpoint
@@ -40,7 +47,20 @@ typedef struct {
     uint64_t retry_planned; //  retry.plan RETRY_WAIT applied: a next attempt scheduled
     uint64_t retry_fired;   //  retry timers that started a next attempt (RETRY_WAIT -> QUEUED)
     uint64_t retry_final;   //  retry.plan FAILED applied: no retry follows
+    //  Commits and the store (issue 16; appended): not in the "broker" map but in the stats
+    //  answer's "commits" and "store" maps (proto/README.md, section 12).
+    uint64_t commit_duration[JOBD_STATS_DURATIONS + 1]; //  batch commits that took at most
+                                                        //  jobd_stats_duration_ms[i]; last: more
+    uint64_t commit_us;                        //  microseconds spent in batch commits, in all
+    uint64_t batch_size[JOBD_STATS_SIZES + 1]; //  batch commits of at most jobd_stats_size[i]
+                                               //  events; last: more
+    uint64_t batch_events;                     //  events in committed batches, in all
+    uint64_t store_bytes;                      //  the store's pages in use, in bytes
+    uint64_t store_map_bytes;                  //  its map size (core/map_size), in bytes
 } jobd_stats_t;
+
+//  Records one batch commit of events events that took us microseconds into stats.
+void jobd_stats_commit (jobd_stats_t *stats, size_t events, int64_t us);
 
 //  One plugin of the plugins answer. Strings borrowed; NULL packs "".
 typedef struct {

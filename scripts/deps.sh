@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs jobd's build and test dependencies (Debian 12 packages), only those missing.
+# prometheus: the http plugin's tests (promtool check metrics, a real scrape).
 set -euo pipefail
 packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
           libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
           libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev kcat libssl-dev
-          prometheus-alertmanager python3-aiosmtpd)
+          prometheus prometheus-alertmanager python3-aiosmtpd)
 # The last two are the notifier's real receivers in tests (tests/receivers/): Prometheus
 # Alertmanager and an SMTP server. A test skips only when its receiver's binary is absent, and CI
 # (.ci/run -> scripts/test.sh) runs this script first, so CI never skips.

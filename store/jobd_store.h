@@ -128,6 +128,21 @@ typedef bool (jobd_store_scan_fn) (const jobd_job_t *job, void *arg);
 //  id order for all jobs, or state by state through the state index. Returns 0 or an error.
 int jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn, void *arg);
 
+//  The store's size: the bytes of its pages in use (up to the last page written) and its map
+//  size. Returns 0 or a negative error.
+int jobd_store_size (jobd_store_t *self, uint64_t *used_p, uint64_t *map_p);
+
+//  Called for each job by jobd_store_scan_encoded: the record as stored, one msgpack map (the
+//  encoding of jobd_job_encode, proto/README.md section 7), borrowed for the call only. Return
+//  false to stop the scan.
+typedef bool (jobd_store_encoded_fn) (const uint8_t *data, size_t size, void *arg);
+
+//  The same scan as jobd_store_scan, handing each record over as it is stored (its checksum
+//  checked, its msgpack checked as one bounded value) without decoding it: for readers that
+//  decode it themselves (the plugin host's job_scan_encoded). Returns 0 or a negative error.
+int jobd_store_scan_encoded (jobd_store_t *self, uint32_t state_mask, jobd_store_encoded_fn *fn,
+                             void *arg);
+
 //  Fills counts[state] with the number of jobs in each state. Returns 0 or an error.
 int jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT]);
 

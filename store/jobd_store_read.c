@@ -1,6 +1,7 @@
 //  The store's reads: one read-only transaction each, a consistent snapshot of committed data.
 //  Nothing read from disk is trusted: what does not decode is JOBD_ECORRUPT for that read.
 #include "jobd_store_internal.h"
+#include "jobd_msgpack.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,30 +138,43 @@ jobd_store_history_free (jobd_event_t ***events_p, size_t count)
     *events_p = NULL;
 }
 
-//  Calls fn with the decoded job. Returns 0 to go on, 1 to stop, or JOBD_ECORRUPT.
+//  What a scan calls for each job: the decoded job (fn) or its stored bytes (encoded).
+typedef struct {
+    jobd_store_scan_fn *fn;
+    jobd_store_encoded_fn *encoded;
+    void *arg;
+} s_visit_t;
+
+//  Calls the visitor with the job. Returns 0 to go on, 1 to stop, or JOBD_ECORRUPT.
 static int
-s_scan_call (jobd_store_t *self, const MDB_val *record, jobd_store_scan_fn *fn, void *arg)
+s_scan_call (jobd_store_t *self, const MDB_val *record, const s_visit_t *visit)
 {
-    jobd_job_t *job = NULL;
     size_t size;
-    if (jobd_store_record (self, record, &size) ||
-        jobd_job_decode (record->mv_data, size, &job, NULL, 0))
+    if (jobd_store_record (self, record, &size))
         return JOBD_ECORRUPT;
-    bool more = fn (job, arg);
+    if (visit->encoded) {
+        if (jobd_msgpack_check (record->mv_data, size, NULL, 0))
+            return JOBD_ECORRUPT;
+        return visit->encoded ((const uint8_t *)record->mv_data, size, visit->arg) ? 0 : 1;
+    }
+    jobd_job_t *job = NULL;
+    if (jobd_job_decode (record->mv_data, size, &job, NULL, 0))
+        return JOBD_ECORRUPT;
+    bool more = visit->fn (job, visit->arg);
     jobd_job_destroy (&job);
     return more ? 0 : 1;
 }
 
 //  Every job, in id order.
 static int
-s_scan_all (jobd_store_t *self, MDB_txn *txn, jobd_store_scan_fn *fn, void *arg)
+s_scan_all (jobd_store_t *self, MDB_txn *txn, const s_visit_t *visit)
 {
     MDB_cursor *cursor = NULL;
     int rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->jobs, &cursor));
     MDB_val key, value;
     int mdb_rc = rc ? 0 : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
     while (rc == 0 && mdb_rc == 0) {
-        rc = s_scan_call (self, &value, fn, arg);
+        rc = s_scan_call (self, &value, visit);
         if (rc == 0)
             mdb_rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
@@ -173,7 +187,7 @@ s_scan_all (jobd_store_t *self, MDB_txn *txn, jobd_store_scan_fn *fn, void *arg)
 //  The jobs in one state, through the state index.
 static int
 s_scan_state (jobd_store_t *self, MDB_txn *txn, MDB_cursor *cursor, jobd_state_t state,
-              jobd_store_scan_fn *fn, void *arg)
+              const s_visit_t *visit)
 {
     uint8_t byte = (uint8_t)state;
     MDB_val key = jobd_store_val (&byte, 1), id, record;
@@ -183,7 +197,7 @@ s_scan_state (jobd_store_t *self, MDB_txn *txn, MDB_cursor *cursor, jobd_state_t
         mdb_rc = mdb_get (txn, self->jobs, &id, &record);
         rc = mdb_rc == MDB_NOTFOUND ? JOBD_ECORRUPT : jobd_store_mdb_error (mdb_rc);
         if (rc == 0)
-            rc = s_scan_call (self, &record, fn, arg);
+            rc = s_scan_call (self, &record, visit);
         if (rc == 0)
             mdb_rc = mdb_cursor_get (cursor, &key, &id, MDB_NEXT_DUP);
     }
@@ -192,25 +206,40 @@ s_scan_state (jobd_store_t *self, MDB_txn *txn, MDB_cursor *cursor, jobd_state_t
     return rc;
 }
 
-int
-jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn, void *arg)
+static int
+s_scan (jobd_store_t *self, uint32_t state_mask, const s_visit_t *visit)
 {
     MDB_txn *txn;
     int rc = s_read_begin (self, &txn);
     if (rc)
         return rc;
     if (state_mask == 0)
-        rc = s_scan_all (self, txn, fn, arg);
+        rc = s_scan_all (self, txn, visit);
     else {
         MDB_cursor *cursor = NULL;
         rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->by_state, &cursor));
         for (int state = JOBD_STATE_QUEUED; rc == 0 && state < JOBD_STATE_COUNT; state++)
             if (state_mask & (1u << state))
-                rc = s_scan_state (self, txn, cursor, (jobd_state_t)state, fn, arg);
+                rc = s_scan_state (self, txn, cursor, (jobd_state_t)state, visit);
         mdb_cursor_close (cursor);
     }
     mdb_txn_abort (txn);
     return rc == 1 ? 0 : jobd_store_damaged (self, rc, "listing jobs");
+}
+
+int
+jobd_store_scan (jobd_store_t *self, uint32_t state_mask, jobd_store_scan_fn *fn, void *arg)
+{
+    s_visit_t visit = {fn, NULL, arg};
+    return s_scan (self, state_mask, &visit);
+}
+
+int
+jobd_store_scan_encoded (jobd_store_t *self, uint32_t state_mask, jobd_store_encoded_fn *fn,
+                         void *arg)
+{
+    s_visit_t visit = {NULL, fn, arg};
+    return s_scan (self, state_mask, &visit);
 }
 
 int
@@ -236,4 +265,19 @@ jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
     mdb_cursor_close (cursor);
     mdb_txn_abort (txn);
     return jobd_store_damaged (self, rc, "counting jobs by state");
+}
+
+int
+jobd_store_size (jobd_store_t *self, uint64_t *used_p, uint64_t *map_p)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    int rc = mdb_env_info (self->env, &info);
+    if (rc == 0)
+        rc = mdb_env_stat (self->env, &stat);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    *used_p = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+    *map_p = info.me_mapsize;
+    return 0;
 }

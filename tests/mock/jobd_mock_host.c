@@ -175,7 +175,7 @@ s_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn *fn,
     pthread_mutex_lock (&self->mutex);
     for (const jobd_job_t *job = (const jobd_job_t *)zhashx_first (self->jobs); job;
          job = (const jobd_job_t *)zhashx_next (self->jobs))
-        if (state_mask & (1u << job->state))
+        if (!state_mask || state_mask & (1u << job->state)) //  0: every job, as the core reads it
             zlistx_add_end (copies, jobd_job_dup (job));
     pthread_mutex_unlock (&self->mutex);
     for (const jobd_job_t *job = (const jobd_job_t *)zlistx_first (copies); job;
@@ -254,6 +254,19 @@ s_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_f
     return count;
 }
 
+//  ABI 1.5: histories are not kept: a known job has none.
+static int
+s_job_history (const jobd_host_t *host, const char *id, size_t max, jobd_host_job_fn *fn, void *arg)
+{
+    (void)max;
+    (void)fn;
+    (void)arg;
+    jobd_job_t *job = NULL;
+    int rc = s_job_get (host, id, &job);
+    jobd_job_destroy (&job);
+    return rc;
+}
+
 //  Cursors are not kept: every reader starts at 0 (JOBD_ENOTFOUND).
 static int
 s_log_cursor (const jobd_host_t *host, const char *name, uint64_t *position_p, uint64_t *head_p)
@@ -314,7 +327,8 @@ jobd_mock_host_new (const char *name)
                                .log_read = s_log_read,
                                .log_cursor = s_log_cursor,
                                .job_read = s_job_read,
-                               .job_scan_encoded = s_job_scan_encoded};
+                               .job_scan_encoded = s_job_scan_encoded,
+                               .job_history = s_job_history};
     s_live = self;
     return self;
 }

@@ -139,7 +139,9 @@ test_stats_plugins_cursors_answers (void **state)
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     uint64_t counts[JOBD_STATE_COUNT] = {0};
     counts[JOBD_STATE_LOST] = 7;
-    jobd_stats_t stats = {.received = 3, .started_at = 42, .retry_fired = 5};
+    jobd_stats_t stats = {.received = 3, .started_at = 42, .retry_fired = 5, .store_bytes = 8192};
+    jobd_stats_commit (&stats, 3, 3000);       //  3 ms: the 5 ms bucket; 3 events: <= 4
+    jobd_stats_commit (&stats, 5000, 2000000); //  2 s and 5,000 events: the last buckets
     jobd_answer_pack_stats (&pk, "s", counts, &stats);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
@@ -153,6 +155,18 @@ test_stats_plugins_cursors_answers (void **state)
     assert_int_equal (jobd_map_lookup (broker, "received")->via.u64, 3);
     assert_int_equal (jobd_map_lookup (broker, "retry_fired")->via.u64, 5);
     assert_int_equal (jobd_map_lookup (broker, "started_at")->via.u64, 42);
+    const msgpack_object *commits = jobd_map_lookup (&unpacked.data, "commits");
+    const msgpack_object *duration = jobd_map_lookup (commits, "duration");
+    assert_int_equal (duration->via.array.size, JOBD_STATS_DURATIONS + 1);
+    assert_int_equal (duration->via.array.ptr[2].via.u64, 1);
+    assert_int_equal (duration->via.array.ptr[JOBD_STATS_DURATIONS].via.u64, 1);
+    const msgpack_object *size = jobd_map_lookup (commits, "size");
+    assert_int_equal (size->via.array.ptr[1].via.u64, 1);
+    assert_int_equal (size->via.array.ptr[JOBD_STATS_SIZES].via.u64, 1);
+    assert_int_equal (jobd_map_lookup (commits, "events")->via.u64, 5003);
+    assert_int_equal (jobd_map_lookup (commits, "duration_us")->via.u64, 2003000);
+    assert_int_equal (jobd_map_lookup (jobd_map_lookup (&unpacked.data, "store"), "bytes")->via.u64,
+                      8192);
     msgpack_unpacked_destroy (&unpacked);
 
     msgpack_sbuffer_clear (&buffer);

@@ -279,6 +279,26 @@ s_seen_job (const jobd_job_t *job, void *arg)
     return seen->calls < 2; //  stops after two
 }
 
+typedef struct {
+    size_t calls;
+    char job[64];
+    jobd_state_t state;
+} s_history_t;
+
+static bool
+s_history_one (const uint8_t *data, size_t size, void *arg)
+{
+    s_history_t *history = (s_history_t *)arg;
+    jobd_event_t *event = NULL;
+    assert_int_equal (jobd_event_decode (data, size, &event, NULL, 0), 0);
+    assert_int_equal (event->type, JOBD_EVENT_TRANSITION);
+    history->calls++;
+    snprintf (history->job, sizeof history->job, "%s", event->job);
+    history->state = event->state;
+    jobd_event_destroy (&event);
+    return true;
+}
+
 //  job_read and job_scan_encoded hand over the record encoded with its size, a large one whole;
 //  the header's helpers decode it with the caller's proto, and fall back to job_get and job_scan
 //  on a core older than 1.3.
@@ -316,6 +336,19 @@ test_host_reads_encoded (void **state)
     assert_string_equal (seen.spec, spec);
     assert_int_equal (host->job_read (host, "job-none", s_seen_encoded, &seen), JOBD_ENOTFOUND);
     assert_int_equal (seen.calls, 1);
+
+    //  ABI 1.5: the run folder (none in this config), and a job's history as transition events
+    //  (one: its QUEUED).
+    assert_true (JOBD_HOST_HAS (host, job_history) && JOBD_HOST_HAS (host, run_dir));
+    s_history_t history = {0};
+    assert_int_equal (host->job_history (host, small, 10, s_history_one, &history), 1);
+    assert_int_equal (history.calls, 1);
+    assert_string_equal (history.job, small);
+    assert_int_equal (history.state, JOBD_STATE_QUEUED);
+    assert_int_equal (host->job_history (host, small, 0, s_history_one, &history), 1);
+    assert_int_equal (history.calls, 1);
+    assert_int_equal (host->job_history (host, "job-none", 10, s_history_one, &history),
+                      JOBD_ENOTFOUND);
 
     seen.calls = 0;
     assert_int_equal (host->job_scan_encoded (host, 0, s_seen_encoded, &seen), 0);

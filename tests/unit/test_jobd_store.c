@@ -821,6 +821,24 @@ s_count_to_ten (const jobd_job_t *job, void *arg)
 }
 
 //  Many events in one transaction; later ones see what earlier ones did.
+//  Counts encoded records, each decoded and of a state in mask; stops at stop (0: never).
+typedef struct {
+    size_t seen;
+    uint32_t mask;
+    size_t stop;
+} s_encoded_t;
+
+static bool
+s_count_encoded (const uint8_t *data, size_t size, void *arg)
+{
+    s_encoded_t *encoded = (s_encoded_t *)arg;
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_job_decode (data, size, &job, NULL, 0), 0);
+    assert_true (encoded->mask & (1u << job->state));
+    jobd_job_destroy (&job);
+    return ++encoded->seen != encoded->stop;
+}
+
 static void
 test_many_events_in_one_batch (void **state)
 {
@@ -884,6 +902,17 @@ test_many_events_in_one_batch (void **state)
     seen = 0;
     assert_int_equal (jobd_store_scan (self->store, 1u << JOBD_STATE_LOST, s_count_job, &seen), 0);
     assert_int_equal (seen, 0);
+    //  The same scans with the records as stored: each decodes to a job of the states asked.
+    s_encoded_t encoded = {0, 1u << JOBD_STATE_RUNNING, 0};
+    assert_int_equal (
+        jobd_store_scan_encoded (self->store, encoded.mask, s_count_encoded, &encoded), 0);
+    assert_int_equal (encoded.seen, 25);
+    encoded = (s_encoded_t){0, both, 0};
+    assert_int_equal (jobd_store_scan_encoded (self->store, 0, s_count_encoded, &encoded), 0);
+    assert_int_equal (encoded.seen, 50);
+    encoded = (s_encoded_t){0, both, 7};
+    assert_int_equal (jobd_store_scan_encoded (self->store, both, s_count_encoded, &encoded), 0);
+    assert_int_equal (encoded.seen, 7);
 }
 
 static void
