@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_KEY_TEXT_MAX 1024 //  bytes of a key that was not a string, written as JSON text
+
 typedef struct {
     bool strict;       //  refuse invalid UTF-8 instead of replacing it
     const char *under; //  the top-level key being read, for the reason (NULL: the top)
@@ -125,6 +127,12 @@ s_object (s_reading_t *reading, const msgpack_object *obj, int depth)
             json_decref (as_value);
             key = fixed;
             key_size = fixed ? strlen (fixed) : 0;
+            //  Cut to S_KEY_TEXT_MAX: a map used as a key of a map used as a key ... is escaped
+            //  once more at each level, doubling its text (32 levels: gigabytes; fuzz_json).
+            if (key_size > S_KEY_TEXT_MAX) {
+                key_size = jobd_utf8_cut (fixed, key_size, S_KEY_TEXT_MAX);
+                fixed[key_size] = 0;
+            }
             fine = fixed != NULL;
         } else if (reading->strict && bad < key_size) {
             s_refuse (reading, depth > 0 ? "a key in it is " : "a key is ", bad,

@@ -193,11 +193,39 @@ test_keys_that_are_not_strings (void **state)
     msgpack_unpacked_destroy (&unpacked);
 }
 
+//  Maps used as keys of maps used as keys, 30 deep: each level's key text is escaped once more,
+//  which doubled it at each level (gigabytes; fuzz_json's OOM). A key's text is cut to 1,024
+//  bytes: the JSON stays small.
+static void
+test_nested_keys_stay_small (void **state)
+{
+    char data[64];
+    size_t used = 0;
+    for (int level = 0; level < 30; level++)
+        data[used++] = (char)0x81; //  a map of one: its key is the next value
+    data[used++] = (char)0xa1;     //  the innermost key: "\""
+    data[used++] = '"';
+    for (int level = 0; level < 30; level++)
+        data[used++] = (char)0xc3; //  each map's value: true
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (msgpack_unpack_next (&unpacked, data, used, NULL), MSGPACK_UNPACK_SUCCESS);
+    json_t *json = jobd_json_from_msgpack (&unpacked.data);
+    assert_non_null (json);
+    char *text = json_dumps (json, JSON_COMPACT);
+    assert_non_null (text);
+    assert_true (strlen (text) < 4096);
+    free (text);
+    json_decref (json);
+    msgpack_unpacked_destroy (&unpacked);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_invalid_utf8_is_replaced_not_dropped),
+        cmocka_unit_test (test_nested_keys_stay_small),
         cmocka_unit_test (test_keys_too),
         cmocka_unit_test (test_nested_strict_reason),
         cmocka_unit_test (test_utf8_helpers),
