@@ -127,8 +127,13 @@ static int
 s_host_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_fn *fn,
                  void *arg)
 {
-    return jobd_store_log_read (((s_plugin_t *)host->core)->store, after, max,
-                                (jobd_store_log_fn *)fn, arg);
+    //  A plugin built before ABI 1.6 knows transitions only: it is not handed the log's other
+    //  events (stale).
+    s_plugin_t *plugin = (s_plugin_t *)host->core;
+    if (plugin->plugin.abi_minor < 6)
+        return jobd_store_log_read_transitions (plugin->store, after, max, (jobd_store_log_fn *)fn,
+                                                arg);
+    return jobd_store_log_read (plugin->store, after, max, (jobd_store_log_fn *)fn, arg);
 }
 
 static int

@@ -68,11 +68,13 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
         return JOBD_EFORMAT;
     }
     //  Format 1 lacks the transition log (created above), format 2 the record checksums (added
-    //  here, in the same transaction as the number: all or nothing).
+    //  here, in the same transaction as the number: all or nothing). Format 3 differs only in
+    //  what its log may hold (format 4 adds inline entries, which a format 3 jobd would take for
+    //  damage): its number is enough.
     self->summed = format >= 3;
     if (format == JOBD_STORE_FORMAT || !writable)
         return 0;
-    rc = jobd_store_sum_upgrade (self, txn);
+    rc = format < 3 ? jobd_store_sum_upgrade (self, txn) : 0;
     if (rc) {
         //  The upgrade rewrites every record in one transaction: it needs about the jobs'
         //  size again in free room.

@@ -602,9 +602,3 @@ ht_server_wake (ht_server_t *self, uint64_t head)
 {
     ht_streams_wake (self->streams, head);
 }
-
-void
-ht_server_stale (ht_server_t *self, jobd_event_t **event_p)
-{
-    ht_streams_stale (self->streams, event_p);
-}

@@ -402,6 +402,18 @@ jobd_mock_host_log_append (jobd_mock_host_t *self, const uint8_t *data, size_t s
     return position;
 }
 
+uint64_t
+jobd_mock_host_log_event (jobd_mock_host_t *self, const char *topic, const jobd_event_t *event)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (jobd_event_encode (event, &data, &size, NULL, 0))
+        return 0;
+    uint64_t position = jobd_mock_host_log_append (self, data, size);
+    free (data);
+    return topic && jobd_mock_host_publish (self, topic, event) ? 0 : position;
+}
+
 const jobd_plugin_t *
 jobd_mock_host_load (jobd_mock_host_t *self, const char *plugin_path, char *reason,
                      size_t reason_size)
