@@ -183,6 +183,18 @@ struct jobd_host {
     //  knows how many earlier ones it skipped), JOBD_ENOTFOUND, or a negative error. Any thread.
     int (*job_history) (const jobd_host_t *self, const char *id, size_t max, jobd_host_job_fn *fn,
                         void *arg);
+
+    //  ABI 1.6: the transition log's entries may be `stale` events too (jobd_host_log_fn), and
+    //  jobs can be read in the order of their last change. Check JOBD_HOST_HAS first.
+
+    //  Calls fn for each job in the order of its last change (updated_at, then id), newest first
+    //  when descending, from strictly after (after, after_id) in that order (after_id NULL: from
+    //  the start), each record encoded as for job_scan_encoded, until fn returns false; through
+    //  an index, so a page of the newest jobs costs that page. One read transaction. Returns 0,
+    //  JOBD_ENOTFOUND when the store has no such index (an old store opened read only: use
+    //  job_scan_encoded), or a negative error. Any thread.
+    int (*job_scan_updated) (const jobd_host_t *self, bool descending, int64_t after,
+                             const char *after_id, jobd_host_job_fn *fn, void *arg);
 };
 
 //  The descriptor. Only ever appended to: the loader accepts any descriptor from ABI 1.0 on

@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define JOBD_STORE_FORMAT 4 //  on-disk format written by this build (4: stale events in the log)
+#define JOBD_STORE_FORMAT 5 //  on-disk format written by this build (5: the by_updated index)
 
 //  The `src` of jobd's own deadline actions (core/jobd_deadline.c): not a word from the job's
 //  source, so it does not refresh the job's freshness. Reserved: the broker refuses it from
@@ -142,6 +142,15 @@ typedef bool (jobd_store_encoded_fn) (const uint8_t *data, size_t size, void *ar
 //  decode it themselves (the plugin host's job_scan_encoded). Returns 0 or a negative error.
 int jobd_store_scan_encoded (jobd_store_t *self, uint32_t state_mask, jobd_store_encoded_fn *fn,
                              void *arg);
+
+//  Calls fn for every job in the order of its last change (updated_at, then id), newest first
+//  when descending, starting strictly after (after, after_id) in that order (after_id NULL: from
+//  the start), each record as jobd_store_scan_encoded hands it, through the index by_updated:
+//  a page of the newest jobs costs that page, not a pass over every job. One read transaction.
+//  Returns 0, JOBD_ENOTFOUND when the store has no such index (older than format 5, opened read
+//  only: scan instead), or a negative error.
+int jobd_store_scan_updated (jobd_store_t *self, bool descending, int64_t after,
+                             const char *after_id, jobd_store_encoded_fn *fn, void *arg);
 
 //  Fills counts[state] with the number of jobs in each state. Returns 0 or an error.
 int jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT]);
