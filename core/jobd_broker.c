@@ -344,7 +344,7 @@ s_flush (s_broker_t *self)
 
     if (batch_rc) {
         self->stats.commit_failures++;
-        //  jobd_strerror (JOBD_EFULL) says to raise core/map_size already.
+        //  jobd_strerror (JOBD_EFULL) says to raise core/map_size_max already.
         jobd_log (JOBD_LOG_ERROR, LOG, "batch of %zu events not stored: %s", self->batch_size,
                   jobd_strerror (batch_rc));
     } else

@@ -42,7 +42,8 @@ s_usage (FILE *out)
              "                      default: store ./jobd-data, sockets in ./jobd-run, every\n"
              "                      plugin found next to jobd\n"
              "      --check         check the config, vet every plugin's file and folder,\n"
-             "                      load (not start) the vetted ones, then exit\n"
+             "                      load (not start) the vetted ones and run their own\n"
+             "                      config checks, then exit\n"
              "      --keygen        make the CURVE key pair named by core/curve_key (the\n"
              "                      secret 0600, its public half in KEY.pub) and the\n"
              "                      core/curve_clients folder, then exit\n"
@@ -124,6 +125,13 @@ static void
 s_store_damage (const char *line, void *arg)
 {
     jobd_log (JOBD_LOG_ERROR, LOG, "%s", line);
+}
+
+//  The store's map grew (from the broker's thread, between two batches).
+static void
+s_store_notice (const char *line, void *arg)
+{
+    jobd_log (JOBD_LOG_INFO, LOG, "%s", line);
 }
 
 //  Waits for SIGTERM or SIGINT, or for the broker to die. Returns the exit code.
@@ -313,6 +321,13 @@ main (int argc, char *argv[])
                   jobd_plugin_loader_refused (loader) == 1 ? "" : "s");
         rc = JOBD_ECONFIG;
     }
+    //  Each plugin's own checks: what its init would refuse, without starting anything. At a
+    //  start, a plugin that refuses is failed and jobd carries on (as when its init fails).
+    if (rc == 0) {
+        int checked = jobd_plugin_loader_check (loader, reason, sizeof reason);
+        if (check_only)
+            rc = checked;
+    }
     if (rc || check_only) {
         if (rc)
             fprintf (stderr, "jobd: %s\n", reason);
@@ -354,6 +369,8 @@ main (int argc, char *argv[])
         goto out;
     }
     jobd_store_set_damage_fn (store, s_store_damage, NULL);
+    jobd_store_set_notice_fn (store, s_store_notice, NULL);
+    jobd_store_set_map_max (store, (size_t)jobd_config_int (config, "core", "map_size_max", 0));
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_run_dir_check_endpoint (events, reason, sizeof reason);

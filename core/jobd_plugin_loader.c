@@ -28,7 +28,7 @@ typedef struct {
     void *state;
     zactor_t *actor;
     char error[512]; //  why it did not load or start
-    bool disabled;   //  enabled = false in its section
+    bool disabled;   //  enabled = false in its section, or not configured (implicit)
     bool started;    //  init passed and its thread runs
 } s_plugin_t;
 
@@ -40,6 +40,7 @@ struct _jobd_plugin_loader_t {
     char folder_refused[600]; //  why dir is not trusted, or ""
     size_t refused;           //  plugins not loaded because their file or folder is not trusted
     jobd_broker_t *broker;    //  the broker start told, or NULL: it calls the plugins' validate
+    bool implicit;            //  no plugins section: every plugin of the folder, unconfigured
 };
 
 //  The host table's functions: the only way a plugin reaches the core.
@@ -79,18 +80,24 @@ s_host_config_names (const jobd_host_t *host, const char *path, const char **nam
 static int
 s_host_job_get (const jobd_host_t *host, const char *id, jobd_job_t **job_p)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     return jobd_store_job_get (((s_plugin_t *)host->core)->store, id, job_p);
 }
 
 static int
 s_host_job_find (const jobd_host_t *host, const char *backend, const char *ext, char **id_p)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     return jobd_store_job_find (((s_plugin_t *)host->core)->store, backend, ext, id_p);
 }
 
 static int
 s_host_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn *fn, void *arg)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     return jobd_store_scan (((s_plugin_t *)host->core)->store, state_mask, (jobd_store_scan_fn *)fn,
                             arg);
 }
@@ -100,6 +107,8 @@ s_host_job_scan (const jobd_host_t *host, uint32_t state_mask, jobd_host_scan_fn
 static int
 s_host_job_read (const jobd_host_t *host, const char *id, jobd_host_job_fn *fn, void *arg)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     jobd_job_t *job = NULL;
     int rc = jobd_store_job_get (((s_plugin_t *)host->core)->store, id, &job);
     if (rc)
@@ -119,6 +128,8 @@ static int
 s_host_job_scan_encoded (const jobd_host_t *host, uint32_t state_mask, jobd_host_job_fn *fn,
                          void *arg)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     return jobd_store_scan_encoded (((s_plugin_t *)host->core)->store, state_mask,
                                     (jobd_store_encoded_fn *)fn, arg);
 }
@@ -127,6 +138,8 @@ static int
 s_host_job_scan_updated (const jobd_host_t *host, bool descending, int64_t after,
                          const char *after_id, jobd_host_job_fn *fn, void *arg)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     return jobd_store_scan_updated (((s_plugin_t *)host->core)->store, descending, after, after_id,
                                     (jobd_store_encoded_fn *)fn, arg);
 }
@@ -135,6 +148,8 @@ static int
 s_host_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_fn *fn,
                  void *arg)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE;
     //  A plugin built before ABI 1.6 knows transitions only: it is not handed the log's other
     //  events (stale).
     s_plugin_t *plugin = (s_plugin_t *)host->core;
@@ -148,6 +163,8 @@ static int
 s_host_log_cursor (const jobd_host_t *host, const char *name, uint64_t *position_p,
                    uint64_t *head_p)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     return jobd_store_cursor_get (((s_plugin_t *)host->core)->store, name, position_p, head_p);
 }
 
@@ -156,6 +173,8 @@ static int
 s_host_job_history (const jobd_host_t *host, const char *id, size_t max, jobd_host_job_fn *fn,
                     void *arg)
 {
+    if (!((s_plugin_t *)host->core)->store)
+        return JOBD_ESTORE; //  jobd --check: no store open
     jobd_event_t **events = NULL;
     size_t count = 0;
     int rc = jobd_store_history (((s_plugin_t *)host->core)->store, id, &events, &count);
@@ -384,6 +403,7 @@ jobd_plugin_loader_load (jobd_plugin_loader_t *self, char *reason, size_t reason
     }
     //  No plugins section: every plugin in the folder, in name order, with its defaults. In a
     //  folder others can write, each is refused (and named) rather than loaded.
+    self->implicit = true;
     if (jobd_trust_check (self->dir, true, "plugin folder", NULL, 0, self->folder_refused,
                           sizeof self->folder_refused) == -ENOENT)
         self->folder_refused[0] = 0;
@@ -507,6 +527,67 @@ jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store)
         plugin->store = store;
 }
 
+//  The host table of plugin (its store: plugin->store, NULL under --check).
+static jobd_host_t
+s_host_table (jobd_plugin_loader_t *self, s_plugin_t *plugin)
+{
+    return (jobd_host_t){.size = sizeof (jobd_host_t),
+                         .abi_major = JOBD_PLUGIN_ABI_MAJOR,
+                         .abi_minor = JOBD_PLUGIN_ABI_MINOR,
+                         .plugin_name = plugin->name,
+                         .log = s_host_log,
+                         .config_str = s_host_config_str,
+                         .config_int = s_host_config_int,
+                         .config_names = s_host_config_names,
+                         .job_get = s_host_job_get,
+                         .job_find = s_host_job_find,
+                         .job_scan = s_host_job_scan,
+                         .core = plugin,
+                         .log_read = s_host_log_read,
+                         .log_cursor = s_host_log_cursor,
+                         .batch_max = JOBD_BATCH_MAX,
+                         .job_read = s_host_job_read,
+                         .job_scan_encoded = s_host_job_scan_encoded,
+                         .run_dir = jobd_config_str (self->config, "core", "run_dir"),
+                         .job_history = s_host_job_history,
+                         .job_scan_updated = s_host_job_scan_updated};
+}
+
+int
+jobd_plugin_loader_check (jobd_plugin_loader_t *self, char *reason, size_t reason_size)
+{
+    int failed = 0;
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins)) {
+        if (plugin->disabled || plugin->error[0] || !JOBD_PLUGIN_HAS (&plugin->plugin, check) ||
+            !plugin->plugin.check)
+            continue;
+        plugin->host = s_host_table (self, plugin);
+        char why[400] = "";
+        int rc = plugin->plugin.check (&plugin->host, why, sizeof why);
+        if (rc == 0)
+            continue;
+        if (!*why)
+            snprintf (why, sizeof why, "%s", jobd_strerror (rc));
+        if (self->implicit) {
+            //  Found in the folder with no section of its own (the embedded default config):
+            //  a plugin that needs settings it was not given is left out, not failed.
+            snprintf (plugin->error, sizeof plugin->error, "not configured: %s", why);
+            plugin->disabled = true;
+            jobd_log (JOBD_LOG_WARN, LOG, "plugin %s not started: not configured: %s", plugin->name,
+                      why);
+            continue;
+        }
+        snprintf (plugin->error, sizeof plugin->error, "config refused: %s", why);
+        jobd_log (JOBD_LOG_ERROR, LOG, "plugin %s: %s", plugin->name, why);
+        if (failed++ == 0)
+            snprintf (reason, reason_size, "plugin %s: %s", plugin->name, why);
+    }
+    if (failed > 1)
+        snprintf (reason, reason_size, "%d plugins refuse their config (see above)", failed);
+    return failed ? JOBD_ECONFIG : 0;
+}
+
 size_t
 jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
 {
@@ -515,27 +596,7 @@ jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
          plugin = (s_plugin_t *)zlistx_next (self->plugins)) {
         const char *version = plugin->plugin.version;
         if (!plugin->error[0]) {
-            plugin->host =
-                (jobd_host_t){.size = sizeof (jobd_host_t),
-                              .abi_major = JOBD_PLUGIN_ABI_MAJOR,
-                              .abi_minor = JOBD_PLUGIN_ABI_MINOR,
-                              .plugin_name = plugin->name,
-                              .log = s_host_log,
-                              .config_str = s_host_config_str,
-                              .config_int = s_host_config_int,
-                              .config_names = s_host_config_names,
-                              .job_get = s_host_job_get,
-                              .job_find = s_host_job_find,
-                              .job_scan = s_host_job_scan,
-                              .core = plugin,
-                              .log_read = s_host_log_read,
-                              .log_cursor = s_host_log_cursor,
-                              .batch_max = JOBD_BATCH_MAX,
-                              .job_read = s_host_job_read,
-                              .job_scan_encoded = s_host_job_scan_encoded,
-                              .run_dir = jobd_config_str (self->config, "core", "run_dir"),
-                              .job_history = s_host_job_history,
-                              .job_scan_updated = s_host_job_scan_updated};
+            plugin->host = s_host_table (self, plugin);
             char reason[400] = "";
             int rc = plugin->plugin.init (&plugin->host, &plugin->state, reason, sizeof reason);
             if (rc) {

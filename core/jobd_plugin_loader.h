@@ -27,6 +27,13 @@ int jobd_plugin_loader_load (jobd_plugin_loader_t *self, char *reason, size_t re
 //  Returns how many plugins load refused because their file or folder is not trusted.
 size_t jobd_plugin_loader_refused (jobd_plugin_loader_t *self);
 
+//  Runs each loaded plugin's own check (ABI 1.6's descriptor `check`) with a host table that has
+//  no store, before anything is started (jobd --check, and every start). A configured plugin
+//  that refuses is failed (logged; start skips it); one found in the folder with no plugins
+//  section (the embedded default) is left out as "not configured". Returns 0, or JOBD_ECONFIG
+//  with the first refusal (or how many) in reason.
+int jobd_plugin_loader_check (jobd_plugin_loader_t *self, char *reason, size_t reason_size);
+
 //  Sets the store the plugins read through their host table (the store opens after loading).
 void jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store);
 

@@ -239,6 +239,13 @@ typedef struct {
     //  pure (read only the submission and what init prepared, no I/O, no lock run may hold).
     int (*validate) (void *state, const jobd_host_t *host, const jobd_submission_t *submission,
                      char *reason, size_t reason_size);
+    //  ABI 1.6: `jobd --check`: checks the plugin's config as init would refuse it (values that
+    //  the typed map cannot judge alone, files it names, combinations), with no side effect: no
+    //  file written, no port bound, no connection, nothing left allocated. Returns 0, or
+    //  JOBD_ECONFIG (or another negative error) with a one-line reason for the operator. The host
+    //  table has no store then (its store reads answer JOBD_ESTORE). NULL: --check vets the
+    //  plugin's typed config map only.
+    int (*check) (const jobd_host_t *host, char *reason, size_t reason_size);
 } jobd_plugin_t;
 
 //  The size of the ABI 1.0 descriptor, frozen: the smallest descriptor the loader accepts.

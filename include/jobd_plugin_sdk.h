@@ -140,6 +140,16 @@ int jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *sta
 //  The detail last sent ("" before the first), borrowed until the next send.
 const char *jobd_sdk_status_detail (jobd_sdk_status_t *self);
 
+//  ---------------------------------------------------------------------------------------------
+//  jobd --check (the descriptor's `check`, ABI 1.6)
+
+//  For a plugin whose init only reads its config and allocates (no file written, no port bound,
+//  no connection opened): its check, as init then destroy. Returns what init returned, with its
+//  reason.
+int jobd_sdk_check_init (const jobd_host_t *host,
+                         int (*init) (const jobd_host_t *, void **, char *, size_t),
+                         void (*destroy) (void **), char *reason, size_t reason_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,7 +78,7 @@ jobd_strerror (int err)
         case JOBD_ECORRUPT:
             return "the store is corrupt or not a jobd store";
         case JOBD_EFULL:
-            return "the store is full (raise core/map_size)";
+            return "the store is full (raise core/map_size_max)";
         case JOBD_ESTORE:
             return "store failure";
         case JOBD_ECONFIG:

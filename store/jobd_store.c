@@ -153,6 +153,7 @@ jobd_store_open (const char *path, int flags, size_t map_size, jobd_store_t **se
         return -ENOMEM;
     self->path = strdup (path);
     pthread_mutex_init (&self->damage_lock, NULL);
+    pthread_rwlock_init (&self->map_lock, NULL);
     msgpack_sbuffer_init (&self->scratch);
     int rc = -ENOMEM;
     if (jobd_store_batch_init (self) == 0 && self->path)
@@ -180,6 +181,7 @@ jobd_store_destroy (jobd_store_t **self_p)
     zhashx_destroy (&self->batch_streams);
     free (self->path);
     pthread_mutex_destroy (&self->damage_lock);
+    pthread_rwlock_destroy (&self->map_lock);
     free (self);
     *self_p = NULL;
 }

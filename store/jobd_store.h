@@ -198,6 +198,16 @@ typedef void (jobd_store_damage_fn) (const char *line, void *arg);
 //  store.
 void jobd_store_set_damage_fn (jobd_store_t *self, jobd_store_damage_fn *fn, void *arg);
 
+//  The largest the map may grow to (bytes; 0, the default: it does not grow). Before each write
+//  batch, a map three quarters used (or found full by the batch before) doubles, up to this,
+//  and the notice function says so; only past it does a commit fail with JOBD_EFULL. Call
+//  before any other thread uses the store.
+void jobd_store_set_map_max (jobd_store_t *self, size_t map_max);
+
+//  Sets the function told when the map grows (one line for the log; NULL: none). Call before
+//  any other thread uses the store.
+void jobd_store_set_notice_fn (jobd_store_t *self, jobd_store_damage_fn *fn, void *arg);
+
 //  Returns how many reads and writes met damage since the store was opened.
 uint64_t jobd_store_damage_count (jobd_store_t *self);
 

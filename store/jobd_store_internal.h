@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 struct _jobd_store_t {
@@ -45,6 +46,14 @@ struct _jobd_store_t {
     uint64_t next_id;    //  the next job number, in the open batch (0: not read yet)
     bool next_id_dirty;  //  taken from in the open batch: written to meta at commit
     char *path;
+    //  Growing the map (mdb_env_set_mapsize) needs no transaction open in the process: readers
+    //  hold map_lock shared for their transaction, the grower exclusive.
+    pthread_rwlock_t map_lock;
+    atomic_bool grow_pending;        //  a grower waits: new readers (not nested ones) wait for it
+    size_t map_max;                  //  the largest the map may grow to (0: it does not grow)
+    bool grow_next;                  //  a batch found the map full: grow before the next one
+    jobd_store_damage_fn *notice_fn; //  says the map grew (one line), or NULL
+    void *notice_arg;
     pthread_mutex_t damage_lock; //  the damage report: any reader's thread
     jobd_store_damage_fn *damage_fn;
     void *damage_arg;
@@ -145,6 +154,17 @@ int jobd_store_links_note (jobd_job_t *job, const jobd_event_t *event);
 //  anything, when the state machine refuses; 0; or another error after which the batch is dead.
 int jobd_store_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to,
                      const jobd_event_t *cause, jobd_apply_result_t *result);
+
+//  A read transaction (jobd_store_mdb.c): begins one under the map lock, shared (adopting a
+//  map another process grew). Returns 0, or an error with *txn_p NULL and the lock not held.
+int jobd_store_read_begin (jobd_store_t *self, MDB_txn **txn_p);
+
+//  Ends a read transaction begun by jobd_store_read_begin (NULL: nothing).
+void jobd_store_read_end (jobd_store_t *self, MDB_txn *txn);
+
+//  Before a write batch: grows the map when it is three quarters used or the last batch found
+//  it full, up to map_max. Returns 0 or an error.
+int jobd_store_map_grow (jobd_store_t *self);
 
 //  The order index by_updated (jobd_store_order.c). Opens it in txn (creating it when
 //  writable). Returns 0 or an LMDB error.

@@ -219,11 +219,9 @@ static int
 s_read_begin (jobd_store_t *self, MDB_txn **txn_p, uint64_t *head_p)
 {
     *head_p = 0;
-    int rc = jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn_p));
-    if (rc) {
-        *txn_p = NULL;
+    int rc = jobd_store_read_begin (self, txn_p);
+    if (rc)
         return rc;
-    }
     uint64_t next = 1;
     int found = s_meta_u64 (self, *txn_p, "log_next", &next);
     *head_p = next - 1;
@@ -317,7 +315,7 @@ jobd_store_cursor_list (jobd_store_t *self, size_t max, jobd_store_cursor_t **cu
     if (rc == 0)
         rc = s_cursors_read (self, txn, max, cursors_p, count_p, more_p);
     if (txn)
-        mdb_txn_abort (txn);
+        jobd_store_read_end (self, txn);
     return rc;
 }
 
@@ -412,13 +410,13 @@ s_log_read (jobd_store_t *self, uint64_t after, size_t max, bool all, jobd_store
     if (!self->has_log)
         return 0;
     MDB_txn *txn;
-    int rc = jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn));
+    int rc = jobd_store_read_begin (self, &txn);
     if (rc)
         return rc;
     MDB_cursor *cursor;
     rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->log, &cursor));
     if (rc) {
-        mdb_txn_abort (txn);
+        jobd_store_read_end (self, txn);
         return rc;
     }
     uint8_t start[8];
@@ -447,7 +445,7 @@ s_log_read (jobd_store_t *self, uint64_t after, size_t max, bool all, jobd_store
             break;
     }
     mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     return rc ? rc : count;
 }
 
@@ -476,7 +474,7 @@ jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_
     if (rc == 0)
         rc = s_meta_u64 (self, txn, key, &position);
     if (txn)
-        mdb_txn_abort (txn);
+        jobd_store_read_end (self, txn);
     if (head_p)
         *head_p = head;
     if (position_p)

@@ -11,7 +11,7 @@
 static int
 s_read_begin (jobd_store_t *self, MDB_txn **txn_p)
 {
-    return jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn_p));
+    return jobd_store_read_begin (self, txn_p);
 }
 
 int
@@ -22,7 +22,7 @@ jobd_store_job_get (jobd_store_t *self, const char *id, jobd_job_t **job_p)
     if (rc)
         return rc;
     rc = jobd_store_job_load (self, txn, id, job_p);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     return jobd_store_damaged (self, rc, "reading job '%.64s'", id);
 }
 
@@ -35,7 +35,7 @@ jobd_store_job_find (jobd_store_t *self, const char *backend, const char *ext, c
         return rc;
     char id[JOBD_ID_MAX + 1];
     rc = jobd_store_ext_lookup (self, txn, backend, ext, id, sizeof id);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     if (rc == 0 && !(*id_p = strdup (id)))
         rc = -ENOMEM;
     return jobd_store_damaged (self, rc, "looking up backend id '%.64s'", ext ? ext : "");
@@ -114,7 +114,7 @@ jobd_store_history (jobd_store_t *self, const char *id, jobd_event_t ***events_p
     if (rc == 0 && count != job->last_seq)
         rc = JOBD_ECORRUPT;
     mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     jobd_job_destroy (&job);
     if (rc == 0 && !events && !(events = (jobd_event_t **)calloc (1, sizeof (jobd_event_t *))))
         rc = -ENOMEM;
@@ -223,7 +223,7 @@ s_scan (jobd_store_t *self, uint32_t state_mask, const s_visit_t *visit)
                 rc = s_scan_state (self, txn, cursor, (jobd_state_t)state, visit);
         mdb_cursor_close (cursor);
     }
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     return rc == 1 ? 0 : jobd_store_damaged (self, rc, "listing jobs");
 }
 
@@ -271,7 +271,7 @@ jobd_store_scan_updated (jobd_store_t *self, bool descending, int64_t after, con
             rc = s_scan_call (self, &record, &visit);
     }
     mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     return rc == 1 ? 0 : jobd_store_damaged (self, rc, "listing jobs by their last change");
 }
 
@@ -296,21 +296,6 @@ jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
         counts[state] = count;
     }
     mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     return jobd_store_damaged (self, rc, "counting jobs by state");
-}
-
-int
-jobd_store_size (jobd_store_t *self, uint64_t *used_p, uint64_t *map_p)
-{
-    MDB_envinfo info;
-    MDB_stat stat;
-    int rc = mdb_env_info (self->env, &info);
-    if (rc == 0)
-        rc = mdb_env_stat (self->env, &stat);
-    if (rc)
-        return jobd_store_mdb_error (rc);
-    *used_p = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
-    *map_p = info.me_mapsize;
-    return 0;
 }

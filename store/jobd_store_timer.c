@@ -213,9 +213,9 @@ jobd_store_timer_end (jobd_store_t *self, bool committed)
     //  re-read from the committed data, one cursor seek.
     if (committed && self->timer_took) {
         MDB_txn *txn;
-        if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (jobd_store_read_begin (self, &txn) == 0) {
             s_read_next (self, txn);
-            mdb_txn_abort (txn);
+            jobd_store_read_end (self, txn);
         }
     } else if (committed && self->timer_batch_min &&
                (self->timer_next == 0 || self->timer_batch_min < self->timer_next))
@@ -232,9 +232,9 @@ jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer_t *
     if (!self->has_timers)
         return 0;
     MDB_txn *txn;
-    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    int rc = jobd_store_read_begin (self, &txn);
     if (rc)
-        return jobd_store_mdb_error (rc);
+        return rc;
     MDB_cursor *cursor = NULL;
     rc = mdb_cursor_open (txn, self->timers_by_job, &cursor);
     uint8_t prefix[JOBD_STORE_TIMER_KEY_MAX];
@@ -264,7 +264,7 @@ jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer_t *
     //  A read-only transaction's cursors are not freed with it.
     if (cursor)
         mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     *count_p = count;
     if (rc == MDB_NOTFOUND)
         rc = 0;
@@ -278,13 +278,13 @@ jobd_store_stale_count (jobd_store_t *self, uint64_t *count_p)
 {
     *count_p = 0;
     MDB_txn *txn;
-    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    int rc = jobd_store_read_begin (self, &txn);
     if (rc)
-        return jobd_store_mdb_error (rc);
+        return rc;
     MDB_val key = jobd_store_val ("stale_jobs", 10), value;
     rc = mdb_get (txn, self->meta, &key, &value);
     if (rc == 0 && value.mv_size == 8)
         *count_p = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
-    mdb_txn_abort (txn);
+    jobd_store_read_end (self, txn);
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : jobd_store_mdb_error (rc);
 }

@@ -348,6 +348,8 @@ jobd_store_begin (jobd_store_t *self)
     if (self->txn)
         return 0;
     self->failed = 0;
+    //  A map that could not grow is still usable: the batch may fit.
+    jobd_store_map_grow (self);
     return jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, 0, &self->txn));
 }
 
@@ -439,6 +441,8 @@ jobd_store_commit (jobd_store_t *self)
         mdb_txn_abort (self->txn);
     else
         rc = jobd_store_mdb_error (mdb_txn_commit (self->txn));
+    if (rc == JOBD_EFULL) //  the map grows before the next batch, if it may
+        self->grow_next = true;
     jobd_store_log_end (self, rc == 0);
     jobd_store_timer_end (self, rc == 0);
     s_batch_end (self);
@@ -448,6 +452,8 @@ jobd_store_commit (jobd_store_t *self)
 void
 jobd_store_abort (jobd_store_t *self)
 {
+    if (self->failed == JOBD_EFULL)
+        self->grow_next = true;
     if (self->txn)
         mdb_txn_abort (self->txn);
     jobd_store_log_end (self, false);

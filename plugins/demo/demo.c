@@ -243,7 +243,14 @@ s_validate (void *state, const jobd_host_t *host, const jobd_submission_t *submi
 
 static const char *const s_kinds[] = {"demo", NULL};
 
+//  jobd --check: init reads the config and allocates only, so the check is init then destroy.
+static int
+s_check (const jobd_host_t *host, char *reason, size_t reason_size)
+{
+    return jobd_sdk_check_init (host, s_init, s_destroy, reason, reason_size);
+}
+
 JOBD_PLUGIN_DEFINE (.name = "demo", .version = "1.0.0",
                     .description = "a pretend backend that moves demo jobs through their lifecycle",
                     .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy,
-                    .kinds = s_kinds, .validate = s_validate);
+                    .check = s_check, .kinds = s_kinds, .validate = s_validate);

@@ -57,9 +57,12 @@ typedef struct {
 
 //  Reads the token from path, or writes a new one there (0600) when the file is missing.
 static int
-s_token_file (const char *path, char *token, size_t size, char *reason, size_t reason_size)
+s_token_file (const char *path, bool create, char *token, size_t size, char *reason,
+              size_t reason_size)
 {
     int fd = open (path, O_RDONLY | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT && !create)
+        return 0; //  jobd --check: written at the first start
     if (fd < 0 && errno == ENOENT) {
         uint8_t random[32];
         if (getrandom (random, sizeof random, 0) != (ssize_t)sizeof random) {
@@ -110,7 +113,8 @@ s_token_file (const char *path, char *token, size_t size, char *reason, size_t r
 }
 
 static int
-s_settings (const jobd_host_t *host, ht_settings_t *settings, char *reason, size_t reason_size)
+s_settings (const jobd_host_t *host, ht_settings_t *settings, bool create, char *reason,
+            size_t reason_size)
 {
     settings->address = host->config_str (host, "address");
     settings->port = host->config_int (host, "port", 8642);
@@ -171,7 +175,30 @@ s_settings (const jobd_host_t *host, ht_settings_t *settings, char *reason, size
         snprintf (reason, reason_size, "set 'token' or 'token_file' (this jobd has no run folder)");
         return JOBD_ECONFIG;
     }
-    return s_token_file (path, settings->token, sizeof settings->token, reason, reason_size);
+    return s_token_file (path, create, settings->token, sizeof settings->token, reason,
+                         reason_size);
+}
+
+//  jobd --check: the settings as init reads them (a token file is read, not written), and the
+//  TLS files readable; no port is bound.
+static int
+s_check (const jobd_host_t *host, char *reason, size_t reason_size)
+{
+    ht_settings_t settings = {0};
+    int rc = s_settings (host, &settings, false, reason, reason_size);
+    if (rc == 0 && (*settings.tls_cert || *settings.tls_key) &&
+        (!*settings.tls_cert || !*settings.tls_key)) {
+        snprintf (reason, reason_size, "keys 'tls_cert' and 'tls_key' go together");
+        rc = JOBD_ECONFIG;
+    }
+    const char *files[2] = {settings.tls_cert, settings.tls_key};
+    for (int index = 0; rc == 0 && index < 2; index++)
+        if (*files[index] && access (files[index], R_OK) != 0) {
+            snprintf (reason, reason_size, "key '%s': cannot read %s: %s",
+                      index ? "tls_key" : "tls_cert", files[index], strerror (errno));
+            rc = JOBD_ECONFIG;
+        }
+    return rc;
 }
 
 static int
@@ -185,7 +212,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     if (!self)
         return -ENOMEM;
     self->host = host;
-    int rc = s_settings (host, &self->settings, reason, reason_size);
+    int rc = s_settings (host, &self->settings, true, reason, reason_size);
     if (rc == 0)
         rc = ht_server_start (host, &self->settings, &self->server, reason, reason_size);
     if (rc) {
@@ -312,4 +339,4 @@ JOBD_PLUGIN_DEFINE (.name = "http", .version = "1.0.0",
                     .description = "JSON API, live event stream, Prometheus metrics and health "
                                    "checks over HTTP",
                     .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy,
-                    .kinds = s_kinds);
+                    .check = s_check, .kinds = s_kinds);

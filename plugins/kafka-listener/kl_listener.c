@@ -199,12 +199,12 @@ s_dead_delivered_cb (rd_kafka_t *rk, const rd_kafka_message_t *message, void *op
         s_commit_dead (self, &source);
 }
 
-//  A client: the consumer, the outbound topic's producer, or (dead_letters) the dead letters'.
-static rd_kafka_t *
-s_client (s_listener_t *self, rd_kafka_type_t type, bool dead_letters, char *reason,
-          size_t reason_size)
+//  A client's librdkafka config: the consumer's, the outbound topic's producer's, or
+//  (dead_letters) the dead letters'. NULL with a reason when librdkafka refuses a property.
+static rd_kafka_conf_t *
+s_client_conf (const jobd_host_t *host, rd_kafka_type_t type, bool dead_letters, char *reason,
+               size_t reason_size)
 {
-    const jobd_host_t *host = self->host;
     rd_kafka_conf_t *conf = rd_kafka_conf_new ();
     char error[512];
     //  The operator's librdkafka properties first: the settings below, which the plugin's
@@ -264,6 +264,18 @@ s_client (s_listener_t *self, rd_kafka_type_t type, bool dead_letters, char *rea
         rd_kafka_conf_destroy (conf);
         return NULL;
     }
+    return conf;
+}
+
+//  A client: the consumer, the outbound topic's producer, or (dead_letters) the dead letters'.
+static rd_kafka_t *
+s_client (s_listener_t *self, rd_kafka_type_t type, bool dead_letters, char *reason,
+          size_t reason_size)
+{
+    rd_kafka_conf_t *conf = s_client_conf (self->host, type, dead_letters, reason, reason_size);
+    if (!conf)
+        return NULL;
+    char error[512];
     rd_kafka_conf_set_opaque (conf, self);
     rd_kafka_conf_set_error_cb (conf, s_error_cb);
     rd_kafka_t *client = rd_kafka_new (type, conf, error, sizeof error);
@@ -305,14 +317,39 @@ s_destroy (void **state_p)
     *state_p = NULL;
 }
 
+//  What init refuses before it creates a client: no brokers.
+static int
+s_check_brokers (const jobd_host_t *host, char *reason, size_t reason_size)
+{
+    if (*host->config_str (host, "brokers"))
+        return 0;
+    snprintf (reason, reason_size, "no Kafka brokers: set plugins/%s/brokers", host->plugin_name);
+    return JOBD_ECONFIG;
+}
+
+//  jobd --check: the brokers, and each client's librdkafka properties as librdkafka takes them,
+//  without creating a client (which would connect).
+static int
+s_check (const jobd_host_t *host, char *reason, size_t reason_size)
+{
+    int rc = s_check_brokers (host, reason, reason_size);
+    const rd_kafka_type_t types[3] = {RD_KAFKA_CONSUMER, RD_KAFKA_PRODUCER, RD_KAFKA_PRODUCER};
+    for (int index = 0; rc == 0 && index < 3; index++) {
+        rd_kafka_conf_t *conf = s_client_conf (host, types[index], index == 2, reason, reason_size);
+        if (!conf)
+            rc = JOBD_ECONFIG;
+        else
+            rd_kafka_conf_destroy (conf);
+    }
+    return rc;
+}
+
 static int
 s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_size)
 {
-    if (!*host->config_str (host, "brokers")) {
-        snprintf (reason, reason_size, "no Kafka brokers: set plugins/%s/brokers",
-                  host->plugin_name);
-        return JOBD_ECONFIG;
-    }
+    int rc = s_check_brokers (host, reason, reason_size);
+    if (rc)
+        return rc;
     s_listener_t *self = (s_listener_t *)zmalloc (sizeof (s_listener_t));
     self->host = host;
     //  Reports come with librdkafka's statistics (every status_interval) and its errors.
@@ -943,4 +980,4 @@ JOBD_PLUGIN_DEFINE (.name = "kafka-listener", .version = "0.1.0",
                     .description = "follows Kafka jobs from their status events; publishes "
                                    "transitions to Kafka",
                     .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy,
-                    .kinds = s_kinds);
+                    .check = s_check, .kinds = s_kinds);

@@ -468,8 +468,15 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
 
 static const char *const s_kinds[] = {"spark", NULL};
 
+//  jobd --check: init reads the config and allocates only, so the check is init then destroy.
+static int
+s_check (const jobd_host_t *host, char *reason, size_t reason_size)
+{
+    return jobd_sdk_check_init (host, s_init, s_destroy, reason, reason_size);
+}
+
 JOBD_PLUGIN_DEFINE (.name = "spark-poller", .version = "0.1.0",
                     .description = "submits, follows and cancels Spark jobs (standalone, livy, "
                                    "yarn, history)",
                     .config = s_config, .init = s_init, .run = s_run, .destroy = s_destroy,
-                    .kinds = s_kinds, .validate = sp_submit_validate);
+                    .check = s_check, .kinds = s_kinds, .validate = sp_submit_validate);

@@ -394,18 +394,19 @@ test_operator_messages_and_exit_codes (void **state)
     assert_non_null (strstr (err, "Permission denied"));
 }
 
-static void
-test_a_full_store_says_so_once (void **state)
+//  Submits 100 KiB specs until the store refuses one with EFULL or count were taken. Returns how
+//  many were taken.
+static int
+s_fill_store (int count)
 {
-    s_start ("    map_size = 1MiB\n");
-    //  Submits of 100 KiB specs until the map is full.
     char *spec = (char *)malloc (100 * 1024 + 1);
     memset (spec, 'x', 100 * 1024);
     spec[0] = '"';
     spec[100 * 1024 - 1] = '"';
     spec[100 * 1024] = 0;
     char error[32] = "";
-    for (int index = 0; index < 40 && strcmp (error, "EFULL"); index++) {
+    int taken = 0;
+    for (int index = 0; index < count && strcmp (error, "EFULL"); index++) {
         jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
         jobd_event_set (&submit->source, "test");
         jobd_event_set (&submit->kind, "spark");
@@ -416,15 +417,44 @@ test_a_full_store_says_so_once (void **state)
         msgpack_unpacked reply;
         msgpack_unpacked_init (&reply);
         assert_int_equal (harness_request (&s_harness, data, size, &reply, 5000), 0);
+        error[0] = 0;
         jobd_map_string (&reply.data, "error", error, sizeof error);
+        taken += error[0] == 0;
         msgpack_unpacked_destroy (&reply);
         free (data);
         jobd_event_destroy (&submit);
     }
     free (spec);
-    assert_string_equal (error, "EFULL");
-    assert_true (harness_log_contains (&s_harness, "(raise core/map_size)"));
-    assert_false (harness_log_contains (&s_harness, "(raise core/map_size) (raise core/map_size)"));
+    return taken;
+}
+
+//  Past map_size_max the store refuses, and says so once.
+static void
+test_a_full_store_says_so_once (void **state)
+{
+    s_start ("    map_size = 1MiB\n    map_size_max = 2MiB\n");
+    int taken = s_fill_store (60);
+    assert_true (taken > 0 && taken < 60);
+    assert_true (harness_log_contains (&s_harness, "map grown from 1 MiB to 2 MiB"));
+    assert_true (harness_log_contains (&s_harness, "(raise core/map_size_max)"));
+    assert_false (
+        harness_log_contains (&s_harness, "(raise core/map_size_max) (raise core/map_size_max)"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
+//  A map that fills grows by itself (map_size_max by default), says so, and keeps everything
+//  across a restart: 60 specs of 100 KiB in a map of 1 MiB.
+static void
+test_the_store_grows (void **state)
+{
+    s_start ("    map_size = 1MiB\n");
+    assert_int_equal (s_fill_store (60), 60);
+    assert_true (harness_log_contains (&s_harness, "map grown from 1 MiB to 2 MiB"));
+    assert_true (harness_log_contains (&s_harness, "map grown from 4 MiB to 8 MiB"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_QUEUED, 60, 10000));
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
@@ -445,6 +475,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_operator_messages_and_exit_codes, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_full_store_says_so_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_store_grows, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -88,6 +88,60 @@ test_config_errors_name_file_line_and_key (void **state)
     assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 0);
 }
 
+//  --check runs each plugin's own check (ABI 1.6): what its init would refuse fails the check,
+//  named; the embedded default (no plugins section) leaves an unconfigured plugin out instead.
+static void
+test_check_runs_the_plugins_checks (void **state)
+{
+    char out[4096], err[8192];
+    const char *args[] = {"-c", s_harness.config, "--check", NULL};
+    char config[1024];
+    //  kafka-listener without brokers: its init would refuse it.
+    snprintf (config, sizeof config,
+              "plugins\n    kafka-listener\n        path = %s/plugins/kafka-listener.so\n",
+              harness_build_dir ());
+    harness_write_config (&s_harness, config);
+    assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 3);
+    assert_non_null (strstr (err, "plugin kafka-listener: no Kafka brokers"));
+    //  A librdkafka property librdkafka does not know.
+    snprintf (config, sizeof config,
+              "plugins\n    kafka-listener\n        path = %s/plugins/kafka-listener.so\n"
+              "        brokers = 127.0.0.1:1\n        kafka\n            no.such.property = 1\n",
+              harness_build_dir ());
+    harness_write_config (&s_harness, config);
+    assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 3);
+    assert_non_null (strstr (err, "plugin kafka-listener: kafka config:"));
+    assert_non_null (strstr (err, "no.such.property"));
+    //  A retry policy the plugin cannot read, and http TLS keys that do not go together.
+    snprintf (config, sizeof config,
+              "plugins\n    retry\n        path = %s/plugins/retry.so\n"
+              "        policies = \"spark: attempts=lots\"\n"
+              "    http\n        path = %s/plugins/http.so\n        tls_cert = /nonexistent\n",
+              harness_build_dir (), harness_build_dir ());
+    harness_write_config (&s_harness, config);
+    assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 3);
+    assert_non_null (strstr (err, "plugin retry:"));
+    assert_non_null (strstr (err, "plugin http: keys 'tls_cert' and 'tls_key' go together"));
+    assert_non_null (strstr (err, "2 plugins refuse their config"));
+    //  Fine: brokers given, nothing connects (the broker address is closed).
+    snprintf (config, sizeof config,
+              "plugins\n    kafka-listener\n        path = %s/plugins/kafka-listener.so\n"
+              "        brokers = 127.0.0.1:1\n",
+              harness_build_dir ());
+    harness_write_config (&s_harness, config);
+    assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 0);
+    //  No plugins section: every plugin of the folder; kafka-listener, given no brokers, is left
+    //  out as not configured, and the config is valid.
+    snprintf (config, sizeof config, "%s/plugins", harness_build_dir ());
+    setenv ("JOBD_CORE_PLUGIN_DIR", config, 1);
+    harness_write_config (&s_harness, "");
+    int rc = s_run ("jobd", args, out, sizeof out, err, sizeof err);
+    unsetenv ("JOBD_CORE_PLUGIN_DIR");
+    assert_int_equal (rc, 0);
+    assert_non_null (strstr (err, "plugin kafka-listener not started: not configured: no Kafka"));
+    assert_non_null (strstr (out, "is valid"));
+}
+
 static void
 test_plugins_load_fail_and_report (void **state)
 {
@@ -189,6 +243,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_help_and_version),
         cmocka_unit_test (test_config_errors_name_file_line_and_key),
+        cmocka_unit_test (test_check_runs_the_plugins_checks),
         cmocka_unit_test (test_plugins_load_fail_and_report),
         cmocka_unit_test (test_bad_admin_input_costs_nothing),
     };

@@ -41,6 +41,7 @@ s_config (const char *map_size)
     char extra[2048];
     snprintf (extra, sizeof extra,
               "    map_size = %s\n"
+              "    map_size_max = %s\n"
               "plugins\n"
               "    kafka-listener\n"
               "        path = %s/plugins/kafka-listener.so\n"
@@ -51,7 +52,7 @@ s_config (const char *map_size)
               "        kafka\n"
               "            session.timeout.ms = 6000\n"
               "            heartbeat.interval.ms = 1000\n",
-              map_size, harness_build_dir (), s_brokers);
+              map_size, map_size, harness_build_dir (), s_brokers);
     harness_write_config (&s_harness, extra);
 }
 
