@@ -42,8 +42,13 @@ s_header (char *data, size_t size, size_t count, void *arg)
         char *into;
         size_t room;
     } wanted[] = {{"Location:", answer->location, sizeof answer->location},
-                  {"Allow:", answer->allow, sizeof answer->allow}};
-    for (size_t index = 0; index < 2; index++) {
+                  {"Allow:", answer->allow, sizeof answer->allow},
+                  {"Content-Type:", answer->content_type, sizeof answer->content_type},
+                  {"ETag:", answer->etag, sizeof answer->etag},
+                  {"Cache-Control:", answer->cache_control, sizeof answer->cache_control},
+                  {"Content-Security-Policy:", answer->csp, sizeof answer->csp},
+                  {"X-Content-Type-Options:", answer->nosniff, sizeof answer->nosniff}};
+    for (size_t index = 0; index < sizeof wanted / sizeof wanted[0]; index++) {
         size_t name_len = strlen (wanted[index].name);
         if (len > name_len && strncasecmp (data, wanted[index].name, name_len) == 0) {
             size_t start = name_len;

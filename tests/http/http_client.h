@@ -12,6 +12,12 @@ typedef struct {
     size_t size;
     char location[256]; //  the Location header, or ""
     char allow[64];     //  the Allow header, or ""
+    //  The headers the dashboard's files are checked by, each "" when absent.
+    char content_type[64];
+    char etag[64];
+    char cache_control[64];
+    char csp[400];    //  Content-Security-Policy
+    char nosniff[32]; //  X-Content-Type-Options
 } http_answer_t;
 
 //  Calls method url (a "Content-Type: application/json" body when body is not NULL; a bearer
