@@ -232,6 +232,10 @@ test_dashboard (void **state)
     //  The page needs no token, the API it calls does (read_auth): the page asks for it.
     json_t *body = s_get_json ("/api/v1/stats", 401);
     json_decref (body);
+    body = s_get_json ("/api/v1/openapi.json", 200);
+    assert_non_null (json_object_get (json_object_get (body, "paths"), "/"));
+    assert_non_null (json_object_get (json_object_get (body, "paths"), "/dashboard/{file}"));
+    json_decref (body);
     body = s_get_json ("/dashboard/nope.js", 404);
     assert_string_equal (json_string_value (json_object_get (body, "error")), "not_found");
     json_decref (body);
