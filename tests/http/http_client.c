@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -173,4 +175,24 @@ http_free_port (void)
     if (fd >= 0)
         close (fd);
     return port;
+}
+
+bool
+http_wait_status (const char *url, long status, int timeout_ms)
+{
+    struct timespec now, pace = {0, 20 * 1000 * 1000};
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    int64_t deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+    while (true) {
+        http_answer_t answer;
+        int rc = http_call ("GET", url, NULL, NULL, NULL, &answer);
+        bool done = rc == 0 && answer.status == status;
+        http_answer_clear (&answer);
+        if (done)
+            return true;
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline)
+            return false;
+        nanosleep (&pace, NULL);
+    }
 }

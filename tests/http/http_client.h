@@ -26,6 +26,10 @@ typedef struct {
 int http_call (const char *method, const char *url, const char *token, const char *body,
                const char *header, http_answer_t *answer);
 
+//  Asks GET url until it answers status, up to timeout_ms (at a 20 ms pace: a server coming up
+//  has no event to wait for). True when it did.
+bool http_wait_status (const char *url, long status, int timeout_ms);
+
 //  Frees the answer's body.
 void http_answer_clear (http_answer_t *answer);
 

@@ -26,32 +26,15 @@ static int s_port;
 static char s_chromium[256];
 static char s_script[512];
 
-//  Waits (bounded) until GET /readyz answers 200: the page's first requests must not fail.
-static void
-s_wait_ready (void)
-{
-    char url[100];
-    snprintf (url, sizeof url, "http://127.0.0.1:%d/readyz", s_port);
-    int64_t deadline = zclock_mono () + S_DEADLINE;
-    while (true) {
-        http_answer_t answer;
-        int rc = http_call ("GET", url, NULL, NULL, NULL, &answer);
-        bool ready = rc == 0 && answer.status == 200;
-        http_answer_clear (&answer);
-        if (ready)
-            return;
-        if (zclock_mono () > deadline)
-            fail_msg ("jobd's /readyz never answered 200");
-        zclock_sleep (20); //  a poll's pace, not a wait for the event
-    }
-}
-
 static void
 s_start (void)
 {
     assert_true (harness_start (&s_harness) > 0);
     assert_true (harness_wait_ready (&s_harness, S_DEADLINE));
-    s_wait_ready ();
+    //  Ready (the page's first requests must not fail): the store read, the log's cursor set.
+    char url[100];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/readyz", s_port);
+    assert_true (http_wait_status (url, 200, S_DEADLINE));
 }
 
 //  Prints the script's log (its progress and, on failure, why and what the page showed).
