@@ -132,12 +132,13 @@
 
   // GETs path and returns its JSON; an error (with .status) when jobd does not answer or
   // answers an error. A 401 asks for the token and tries again.
-  async function api (path) {
+  async function api (path, signal) {
     for (;;) {
       let response;
       try {
-        response = await fetch(path, { headers: authHeaders(), cache: 'no-store' });
+        response = await fetch(path, { headers: authHeaders(), cache: 'no-store', signal });
       } catch (e) {
+        if (e.name === 'AbortError') throw e;
         const error = new Error('jobd does not answer');
         error.status = 0;
         throw error;
@@ -219,6 +220,7 @@
     matched: 0,
     rows: new Map(), // job id -> { tr, job }
     request: 0,      // the latest load's number: older answers are dropped
+    abort: null,     // aborts the latest load's request
     fresh: 0         // new jobs the current sort cannot place without a reload
   };
 
@@ -369,11 +371,15 @@
 
   async function loadPage () {
     const number = ++view.request;
+    // A page asked for before (a filter typed further since) is not wanted any more.
+    if (view.abort) view.abort.abort();
+    const abort = new AbortController();
+    view.abort = abort;
     const params = { ...view.filter, stale: view.filter.stale ? 'true' : '', sort: view.sort,
       limit: view.limit, cursor: view.cursors[view.page] };
     $('jobs').setAttribute('aria-busy', 'true');
     try {
-      const page = await api('/api/v1/jobs' + query(params));
+      const page = await api('/api/v1/jobs' + query(params), abort.signal);
       if (number !== view.request) return;
       $('error').hidden = true;
       $('rows').replaceChildren();
