@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's chromium, headless, driven by playwright-core.
 // Started by tests/integration/test_http_browser.c, which owns jobd (the real binary with the
 // demo and http plugins) and talks with this script by lines: this script prints "STOP" when
-// it wants jobd stopped and waits for "stopped" on its stdin, then "START" and "started".
+// it wants jobd stopped and waits for "stopped" on its stdin, then "START" and "started", then
+// "AUTH" and "auth" (jobd restarted with read_auth).
 //
 //   node dashboard.test.mjs URL TOKEN_FILE SCREENSHOT
 //
@@ -219,6 +220,35 @@ async function main () {
   await page.waitForSelector(`tr[data-job="${after}"]`, { timeout: left() });
   check(!problems.some((p) => p.startsWith('page error')), problems.join('\n'));
   log('resumed after the restart');
+
+  // jobd again with read_auth: a new tab asks for the token at the API's first 401, keeps it
+  // for the tab (sessionStorage), never in the address, and goes live with it.
+  await page.close();
+  process.stdout.write('AUTH\n');
+  await hear('auth');
+  const tab = page = await context.newPage();
+  const later = [];
+  tab.on('pageerror', (error) => later.push('page error: ' + error.message));
+  tab.on('console', (message) => {
+    // The 401 that makes the page ask is expected (chromium logs it as an error).
+    if (message.type() === 'error' && !/status of 401/.test(message.text()))
+      later.push('console: ' + message.text());
+  });
+  tab.on('dialog', (dialog) => later.push('a JavaScript dialog opened: ' + dialog.message()));
+  await tab.goto(url + '/', { waitUntil: 'load', timeout: left() });
+  await tab.waitForSelector('#auth-dialog[open] #auth-token', { timeout: left() });
+  await tab.fill('#auth-token', token);
+  await tab.press('#auth-token', 'Enter');
+  await tab.waitForSelector('#live[data-live="live"]', { timeout: left() });
+  await tab.waitForSelector(`tr[data-job="${after}"]`, { timeout: left() });
+  check(await tab.evaluate(() => sessionStorage.getItem('jobd.token')) === token,
+    'the token is not kept in sessionStorage');
+  check(!tab.url().includes(token), 'the token is in the address bar: ' + tab.url());
+  // The stream takes it too: a job submitted now reaches the table live.
+  const authed = await submit({ name: 'with-token' });
+  await tab.waitForSelector(`tr[data-job="${authed}"]`, { timeout: left() });
+  check(later.length === 0, 'with read_auth:\n  ' + later.join('\n  '));
+  log('read_auth: the page asked for the token and went live with it');
 }
 
 main().then(() => finish(0), (error) => finish(1, error && error.stack ? error.stack : error));

@@ -1,9 +1,10 @@
 //  The dashboard in a real browser: the real jobd (demo and http plugins) and headless Chromium
 //  driven by tests/browser/dashboard.test.mjs (playwright-core). This program owns jobd: it
 //  starts it, hands node the URL and the token file of the run folder, and stops and restarts
-//  jobd when the script asks ("STOP" / "START" on its stdout), so that the page's "stream
-//  dropped" and "back" banners are seen. Skips (exit 77) only when chromium, node or the
-//  script's node_modules are absent: scripts/deps.sh installs them.
+//  jobd when the script asks ("STOP" / "START" / "AUTH" on its stdout), so that the page's
+//  "stream dropped" and "back" banners are seen, and its token dialog with read_auth. Skips (exit
+//  77) only when chromium, node or the script's node_modules are absent: scripts/deps.sh installs
+//  them.
 #include "harness.h"
 #include "http_client.h"
 #include <setjmp.h>
@@ -50,15 +51,13 @@ s_print_log (const char *path)
     fclose (file);
 }
 
+//  Writes jobd's config: a demo job is RUNNING for 3 steps (2.1 s), long enough to be seen on
+//  screen before it ends; every third one fails, with a reason for the failures list.
+//  read_auth: reads need the token too (the page must ask for it).
 static void
-test_dashboard_in_chromium (void **state)
+s_config (bool read_auth)
 {
-    (void)state;
-    harness_init (&s_harness, "http_browser");
-    s_port = http_free_port ();
     char extra[1024];
-    //  A demo job is RUNNING for 3 steps: 2.1 s, long enough to be seen on screen before it ends;
-    //  every third one fails, with a reason for the failures list.
     snprintf (extra, sizeof extra,
               "plugins\n"
               "    demo\n"
@@ -68,9 +67,19 @@ test_dashboard_in_chromium (void **state)
               "    http\n"
               "        path = %s/plugins/http.so\n"
               "        port = %d\n"
-              "        heartbeat = 1s\n",
-              harness_build_dir (), harness_build_dir (), s_port);
+              "        heartbeat = 1s\n"
+              "        read_auth = %s\n",
+              harness_build_dir (), harness_build_dir (), s_port, read_auth ? "true" : "false");
     harness_write_config (&s_harness, extra);
+}
+
+static void
+test_dashboard_in_chromium (void **state)
+{
+    (void)state;
+    harness_init (&s_harness, "http_browser");
+    s_port = http_free_port ();
+    s_config (false);
     s_start ();
 
     char url[64], token[400], shot[512], log[400], deadline[32];
@@ -87,7 +96,9 @@ test_dashboard_in_chromium (void **state)
     int64_t started = zclock_mono ();
     assert_int_equal (harness_spawn_talking (&node, argv, log), 0);
 
-    //  The script's cues, each with the whole run's deadline (it exits at once on a failure).
+    //  The script's cues, each with the whole run's deadline (it exits at once on a failure):
+    //  STOP (jobd stops: the page shows the stream dropped), START (it is back), AUTH (it
+    //  starts again with read_auth: the page must ask for the token), then PASS.
     bool passed = false;
     if (harness_proc_wait_out (&node, "STOP", S_RUN_MS)) {
         assert_int_equal (harness_stop (&s_harness, SIGTERM, S_DEADLINE), 0);
@@ -95,6 +106,12 @@ test_dashboard_in_chromium (void **state)
         if (harness_proc_wait_out (&node, "START", S_RUN_MS)) {
             s_start ();
             assert_int_equal (harness_proc_say (&node, "started"), 0);
+        }
+        if (harness_proc_wait_out (&node, "AUTH", S_RUN_MS)) {
+            assert_int_equal (harness_stop (&s_harness, SIGTERM, S_DEADLINE), 0);
+            s_config (true);
+            s_start ();
+            assert_int_equal (harness_proc_say (&node, "auth"), 0);
             passed = harness_proc_wait_out (&node, "PASS", S_RUN_MS);
         }
     }
