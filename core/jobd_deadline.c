@@ -415,6 +415,11 @@ s_fire_deadline (jobd_store_t *store, const jobd_store_timer_t *timer, const s_v
     stale->state = state;
     stale->last_seen = job->confirmed_at ? job->confirmed_at : job->updated_at;
     fired->stale = stale;
+    //  In the transition log too, in the same commit: the log's readers (the notifier, the
+    //  event stream) meet it in order and lose none across a restart.
+    rc = jobd_store_log_event (store, stale);
+    if (rc)
+        return rc;
     if (value->action == S_ACTION_NONE)
         return 0;
     uint8_t bytes[JOBD_STORE_TIMER_VALUE_MAX];

@@ -124,11 +124,24 @@ s_host_job_scan_encoded (const jobd_host_t *host, uint32_t state_mask, jobd_host
 }
 
 static int
+s_host_job_scan_updated (const jobd_host_t *host, bool descending, int64_t after,
+                         const char *after_id, jobd_host_job_fn *fn, void *arg)
+{
+    return jobd_store_scan_updated (((s_plugin_t *)host->core)->store, descending, after, after_id,
+                                    (jobd_store_encoded_fn *)fn, arg);
+}
+
+static int
 s_host_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_fn *fn,
                  void *arg)
 {
-    return jobd_store_log_read (((s_plugin_t *)host->core)->store, after, max,
-                                (jobd_store_log_fn *)fn, arg);
+    //  A plugin built before ABI 1.6 knows transitions only: it is not handed the log's other
+    //  events (stale).
+    s_plugin_t *plugin = (s_plugin_t *)host->core;
+    if (plugin->plugin.abi_minor < 6)
+        return jobd_store_log_read_transitions (plugin->store, after, max, (jobd_store_log_fn *)fn,
+                                                arg);
+    return jobd_store_log_read (plugin->store, after, max, (jobd_store_log_fn *)fn, arg);
 }
 
 static int
@@ -521,7 +534,8 @@ jobd_plugin_loader_start (jobd_plugin_loader_t *self, jobd_broker_t *broker)
                               .job_read = s_host_job_read,
                               .job_scan_encoded = s_host_job_scan_encoded,
                               .run_dir = jobd_config_str (self->config, "core", "run_dir"),
-                              .job_history = s_host_job_history};
+                              .job_history = s_host_job_history,
+                              .job_scan_updated = s_host_job_scan_updated};
             char reason[400] = "";
             int rc = plugin->plugin.init (&plugin->host, &plugin->state, reason, sizeof reason);
             if (rc) {

@@ -29,7 +29,7 @@ extern "C" {
 //  job_get and job_scan, which hand over the core's jobd_job_t, are kept for 1.0-1.2 plugins;
 //  plugins use jobd_host_job_get and jobd_host_job_scan below.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 5
+#define JOBD_PLUGIN_ABI_MINOR 6
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -93,8 +93,9 @@ typedef bool (jobd_host_scan_fn) (const jobd_job_t *job, void *arg);
 typedef bool (jobd_host_job_fn) (const uint8_t *data, size_t size, void *arg);
 
 //  Called by jobd_host_t.log_read for each entry of the transition log: its position and the
-//  encoded transition event (msgpack, proto/README.md), borrowed for the call. Return false to
-//  stop.
+//  encoded event (msgpack, proto/README.md), borrowed for the call: a `transition`, or (for
+//  plugins built for ABI 1.6 or later) a `stale`; skip types you do not use, as more may come.
+//  Plugins built for 1.1 to 1.5 are handed transitions only. Return false to stop.
 typedef bool (jobd_host_log_fn) (uint64_t position, const uint8_t *data, size_t size, void *arg);
 
 //  True when the host table has field (a core of this minor or newer built it).
@@ -182,6 +183,18 @@ struct jobd_host {
     //  knows how many earlier ones it skipped), JOBD_ENOTFOUND, or a negative error. Any thread.
     int (*job_history) (const jobd_host_t *self, const char *id, size_t max, jobd_host_job_fn *fn,
                         void *arg);
+
+    //  ABI 1.6: the transition log's entries may be `stale` events too (jobd_host_log_fn), and
+    //  jobs can be read in the order of their last change. Check JOBD_HOST_HAS first.
+
+    //  Calls fn for each job in the order of its last change (updated_at, then id), newest first
+    //  when descending, from strictly after (after, after_id) in that order (after_id NULL: from
+    //  the start), each record encoded as for job_scan_encoded, until fn returns false; through
+    //  an index, so a page of the newest jobs costs that page. One read transaction. Returns 0,
+    //  JOBD_ENOTFOUND when the store has no such index (an old store opened read only: use
+    //  job_scan_encoded), or a negative error. Any thread.
+    int (*job_scan_updated) (const jobd_host_t *self, bool descending, int64_t after,
+                             const char *after_id, jobd_host_job_fn *fn, void *arg);
 };
 
 //  The descriptor. Only ever appended to: the loader accepts any descriptor from ABI 1.0 on

@@ -41,6 +41,8 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
     if (rc == 0)
         rc = jobd_store_log_open (self, txn, writable);
     if (rc == 0)
+        rc = jobd_store_order_open (self, txn, writable);
+    if (rc == 0)
         rc = jobd_store_timer_open (self, txn, writable);
     if (rc) {
         //  MDB_INCOMPATIBLE: a database of that name exists with other flags.
@@ -68,11 +70,16 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
         return JOBD_EFORMAT;
     }
     //  Format 1 lacks the transition log (created above), format 2 the record checksums (added
-    //  here, in the same transaction as the number: all or nothing).
+    //  here, in the same transaction as the number: all or nothing). Format 3 differs only in
+    //  what its log may hold (format 4 adds inline entries, which a format 3 jobd would take for
+    //  damage), format 4 in the order index by_updated, which a format 4 jobd would not keep.
     self->summed = format >= 3;
     if (format == JOBD_STORE_FORMAT || !writable)
         return 0;
-    rc = jobd_store_sum_upgrade (self, txn);
+    rc = format < 3 ? jobd_store_sum_upgrade (self, txn) : 0;
+    //  Format 5 adds the order index (opened, empty, above): built from the records.
+    if (rc == 0 && format < 5)
+        rc = jobd_store_order_build (self, txn);
     if (rc) {
         //  The upgrade rewrites every record in one transaction: it needs about the jobs'
         //  size again in free room.

@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define JOBD_STORE_FORMAT 3 //  on-disk format written by this build (3: record checksums)
+#define JOBD_STORE_FORMAT 5 //  on-disk format written by this build (5: the by_updated index)
 
 //  The `src` of jobd's own deadline actions (core/jobd_deadline.c): not a word from the job's
 //  source, so it does not refresh the job's freshness. Reserved: the broker refuses it from
@@ -143,6 +143,15 @@ typedef bool (jobd_store_encoded_fn) (const uint8_t *data, size_t size, void *ar
 int jobd_store_scan_encoded (jobd_store_t *self, uint32_t state_mask, jobd_store_encoded_fn *fn,
                              void *arg);
 
+//  Calls fn for every job in the order of its last change (updated_at, then id), newest first
+//  when descending, starting strictly after (after, after_id) in that order (after_id NULL: from
+//  the start), each record as jobd_store_scan_encoded hands it, through the index by_updated:
+//  a page of the newest jobs costs that page, not a pass over every job. One read transaction.
+//  Returns 0, JOBD_ENOTFOUND when the store has no such index (older than format 5, opened read
+//  only: scan instead), or a negative error.
+int jobd_store_scan_updated (jobd_store_t *self, bool descending, int64_t after,
+                             const char *after_id, jobd_store_encoded_fn *fn, void *arg);
+
 //  Fills counts[state] with the number of jobs in each state. Returns 0 or an error.
 int jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT]);
 
@@ -152,14 +161,25 @@ int jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT]);
 //  itself with a cursor (a `cursor` event, applied by the write path); logging starts with the
 //  first cursor, and entries every cursor has passed are dropped.
 
-//  Called by jobd_store_log_read for each entry: its position and the encoded transition event
-//  (borrowed for the call). Return false to stop.
+//  Called by jobd_store_log_read for each entry: its position and the encoded event (borrowed
+//  for the call): a `transition`, or a `stale` (jobd_store_log_event). Return false to stop.
 typedef bool (jobd_store_log_fn) (uint64_t position, const uint8_t *data, size_t size, void *arg);
 
 //  Calls fn for up to max entries after position `after`, in order. Returns how many it read, or
 //  a negative error (JOBD_ECORRUPT: an entry whose transition is missing or damaged).
 int jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_store_log_fn *fn,
                          void *arg);
+
+//  The same, for readers that know transitions only (plugins built for ABI 1.1 to 1.5): the
+//  entries of other events are passed over (their positions are skipped, and not counted).
+int jobd_store_log_read_transitions (jobd_store_t *self, uint64_t after, size_t max,
+                                     jobd_store_log_fn *fn, void *arg);
+
+//  In the open batch: logs event (a `stale`: not a transition, which is logged with its history
+//  entry) inline, when some reader has a cursor, so that readers of the log meet it in commit
+//  order and none loses it across a restart. Returns 0, JOBD_EINVAL (a transition),
+//  JOBD_EPROTO (an event that does not encode), or an error that makes the batch dead.
+int jobd_store_log_event (jobd_store_t *self, const jobd_event_t *event);
 
 //  Reads the cursor `name` into *position_p (JOBD_ENOTFOUND, and 0, when it was never set) and
 //  the log's head, the last position written, into *head_p. Either pointer may be NULL.

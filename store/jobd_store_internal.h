@@ -15,13 +15,14 @@
 
 struct _jobd_store_t {
     MDB_env *env;
-    MDB_dbi meta;     //  "format" -> be32, "next_id", "log_next", "cursor/NAME" -> be64
-    MDB_dbi jobs;     //  job id -> job record (msgpack)
-    MDB_dbi history;  //  job id, 0, be64 seq -> transition event (msgpack)
-    MDB_dbi by_state; //  1 byte state -> job ids (dupsort)
-    MDB_dbi by_ext;   //  backend, 0, ext -> job id
-    MDB_dbi log;      //  be64 log position -> history key (job id, 0, be64 seq) of a transition
-    MDB_dbi timers;   //  be64 due, job id, 0, name -> the timer's value
+    MDB_dbi meta;       //  "format" -> be32, "next_id", "log_next", "cursor/NAME" -> be64
+    MDB_dbi jobs;       //  job id -> job record (msgpack)
+    MDB_dbi history;    //  job id, 0, be64 seq -> transition event (msgpack)
+    MDB_dbi by_state;   //  1 byte state -> job ids (dupsort)
+    MDB_dbi by_ext;     //  backend, 0, ext -> job id
+    MDB_dbi by_updated; //  be64 updated_at, job id -> empty (format 5)
+    MDB_dbi log;        //  be64 log position -> history key (job id, 0, be64 seq) of a transition
+    MDB_dbi timers;     //  be64 due, job id, 0, name -> the timer's value
     MDB_dbi timers_by_job;     //  job id, 0, name -> be64 due
     bool has_timers;           //  the timer databases exist (a read-only older store has none)
     int64_t timer_next;        //  the first due time, as committed (0: no timer)
@@ -32,6 +33,7 @@ struct _jobd_store_t {
     int64_t stale_delta; //  stale flags the open batch set, minus those it cleared
     bool retry_forward;  //  a plain retry of a failed job goes to the retry plugin
     bool has_log;        //  the log database exists (a read-only format 1 store has none)
+    bool has_order;      //  by_updated exists (a read-only store older than format 5 has none)
     bool summed;         //  format 3 or later: every job record ends with its checksum
     bool logging;        //  a cursor exists: every transition is logged
     bool log_stopped;    //  the open batch dropped the last cursor (logging resumes on abort)
@@ -143,6 +145,24 @@ int jobd_store_links_note (jobd_job_t *job, const jobd_event_t *event);
 //  anything, when the state machine refuses; 0; or another error after which the batch is dead.
 int jobd_store_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to,
                      const jobd_event_t *cause, jobd_apply_result_t *result);
+
+//  The order index by_updated (jobd_store_order.c). Opens it in txn (creating it when
+//  writable). Returns 0 or an LMDB error.
+int jobd_store_order_open (jobd_store_t *self, MDB_txn *txn, bool writable);
+
+//  In the open batch: moves job id's entry from updated_at `before` (0: none) to `after` (0:
+//  none). Returns 0 or an error.
+int jobd_store_order_move (jobd_store_t *self, const char *id, int64_t before, int64_t after);
+
+//  Puts every job's entry in txn (a store upgraded to format 5). Returns 0 or an LMDB error.
+int jobd_store_order_build (jobd_store_t *self, MDB_txn *txn);
+
+//  Steps cursor (on by_updated) to the next entry in the order: the first after (after,
+//  after_id) when first (after_id NULL: from the newest when descending, else the oldest), else
+//  the one after the cursor's. Sets *id_p to its job id (in the map). Returns 0, MDB_NOTFOUND
+//  at the end, JOBD_ECORRUPT for an entry that cannot be a key, or an LMDB error.
+int jobd_store_order_read (MDB_cursor *cursor, bool descending, int64_t after, const char *after_id,
+                           bool first, MDB_val *id_p);
 
 //  The transition log (jobd_store_log.c). Opens its database in txn (creating it when writable)
 //  and reads its position and whether any cursor exists. Returns 0 or an LMDB error.

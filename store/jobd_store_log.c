@@ -1,7 +1,10 @@
 //  The transition log: every committed transition in commit order, for readers that forward them
 //  (kafka-listener's outbound topic) and must lose none. An entry is a position (be64, from 1)
 //  and the history key of its transition; the transition itself is read from the history, so
-//  the log costs one small put per transition, and only while some reader has a cursor.
+//  the log costs one small put per transition, and only while some reader has a cursor. Events
+//  that are not transitions (`stale`) have no history entry: they are logged inline, a 0x00
+//  byte (never the first byte of a history key: job ids are not empty and hold no NUL) and the
+//  encoded event.
 #include "jobd_store_internal.h"
 #include <errno.h>
 #include <string.h>
@@ -92,6 +95,37 @@ jobd_store_log_append (jobd_store_t *self, const void *key, size_t key_size)
     if (rc == 0)
         self->log_next++;
     return rc == MDB_KEYEXIST ? JOBD_ECORRUPT : jobd_store_mdb_error (rc);
+}
+
+int
+jobd_store_log_event (jobd_store_t *self, const jobd_event_t *event)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->logging)
+        return 0;
+    if (!event || event->type == JOBD_EVENT_TRANSITION)
+        return JOBD_EINVAL; //  transitions are logged with their history entry
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = jobd_event_encode (event, &data, &size, NULL, 0);
+    uint8_t *entry = rc ? NULL : (uint8_t *)malloc (size + 1);
+    if (rc == 0 && !entry)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        entry[0] = 0;
+        memcpy (entry + 1, data, size);
+        rc = jobd_store_log_append (self, entry, size + 1);
+    }
+    free (entry);
+    free (data);
+    //  An event that does not encode is the caller's mistake, not the batch's; anything else
+    //  leaves the batch half written.
+    if (rc && rc != JOBD_EPROTO && rc != JOBD_ETOOBIG)
+        self->failed = rc;
+    return rc;
 }
 
 int
@@ -369,9 +403,11 @@ jobd_store_cursor_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
     return s_batch_failed (self, rc);
 }
 
-int
-jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_store_log_fn *fn,
-                     void *arg)
+//  Reads up to max entries after `after` (inline ones only when all is true; those skipped do not
+//  count). Returns how many it handed to fn, or a negative error.
+static int
+s_log_read (jobd_store_t *self, uint64_t after, size_t max, bool all, jobd_store_log_fn *fn,
+            void *arg)
 {
     if (!self->has_log)
         return 0;
@@ -392,19 +428,41 @@ jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_store_
     for (int found = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
          found == 0 && (size_t)count < max;
          found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
-        MDB_val transition;
-        if (key.mv_size != 8 || mdb_get (txn, self->history, &value, &transition) != 0) {
+        MDB_val event;
+        if (key.mv_size != 8 || value.mv_size < 2) {
+            rc = JOBD_ECORRUPT;
+            break;
+        }
+        if (((const uint8_t *)value.mv_data)[0] == 0) {
+            if (!all)
+                continue;
+            event = jobd_store_val ((const uint8_t *)value.mv_data + 1, value.mv_size - 1);
+        } else if (mdb_get (txn, self->history, &value, &event) != 0) {
             rc = JOBD_ECORRUPT;
             break;
         }
         count++;
         if (!fn (jobd_store_get_be ((const uint8_t *)key.mv_data, 8),
-                 (const uint8_t *)transition.mv_data, transition.mv_size, arg))
+                 (const uint8_t *)event.mv_data, event.mv_size, arg))
             break;
     }
     mdb_cursor_close (cursor);
     mdb_txn_abort (txn);
     return rc ? rc : count;
+}
+
+int
+jobd_store_log_read (jobd_store_t *self, uint64_t after, size_t max, jobd_store_log_fn *fn,
+                     void *arg)
+{
+    return s_log_read (self, after, max, true, fn, arg);
+}
+
+int
+jobd_store_log_read_transitions (jobd_store_t *self, uint64_t after, size_t max,
+                                 jobd_store_log_fn *fn, void *arg)
+{
+    return s_log_read (self, after, max, false, fn, arg);
 }
 
 int

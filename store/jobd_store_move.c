@@ -14,6 +14,7 @@
 typedef struct {
     jobd_job_t *job;
     jobd_state_t stored_state; //  its state in the store before the batch (NONE: a new job)
+    int64_t stored_updated;    //  its updated_at in the store before the batch (0: a new job)
     bool dirty;
     char id[JOBD_ID_MAX + 1]; //  its key in batch_jobs (kept here: no copy of each key)
 } s_cached_t;
@@ -71,6 +72,7 @@ jobd_store_batch_get (jobd_store_t *self, const char *id, jobd_job_t **job_p)
         }
         cached->job = job;
         cached->stored_state = job->state;
+        cached->stored_updated = job->updated_at;
         s_cached_key (cached, id);
         zhashx_insert (self->batch_jobs, cached->id, cached);
     }
@@ -144,6 +146,9 @@ jobd_store_batch_save (jobd_store_t *self)
         rc = s_job_save (self, cached->job);
         if (rc == 0 && cached->stored_state != cached->job->state)
             rc = s_state_index (self, cached->job->id, cached->stored_state, cached->job->state);
+        if (rc == 0)
+            rc = jobd_store_order_move (self, cached->job->id, cached->stored_updated,
+                                        cached->job->updated_at);
     }
     return rc;
 }

@@ -243,6 +243,39 @@ jobd_store_scan_encoded (jobd_store_t *self, uint32_t state_mask, jobd_store_enc
 }
 
 int
+jobd_store_scan_updated (jobd_store_t *self, bool descending, int64_t after, const char *after_id,
+                         jobd_store_encoded_fn *fn, void *arg)
+{
+    if (!self->has_order)
+        return JOBD_ENOTFOUND;
+    MDB_txn *txn;
+    int rc = s_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cursor = NULL;
+    rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->by_updated, &cursor));
+    s_visit_t visit = {NULL, fn, arg};
+    MDB_val id, record;
+    for (bool first = true; rc == 0; first = false) {
+        int mdb_rc = jobd_store_order_read (cursor, descending, after, after_id, first, &id);
+        if (mdb_rc == MDB_NOTFOUND)
+            break;
+        if (mdb_rc == 0) {
+            //  An index entry without its job is damage.
+            mdb_rc = mdb_get (txn, self->jobs, &id, &record);
+            if (mdb_rc == MDB_NOTFOUND)
+                mdb_rc = JOBD_ECORRUPT;
+        }
+        rc = mdb_rc == JOBD_ECORRUPT ? JOBD_ECORRUPT : jobd_store_mdb_error (mdb_rc);
+        if (rc == 0)
+            rc = s_scan_call (self, &record, &visit);
+    }
+    mdb_cursor_close (cursor);
+    mdb_txn_abort (txn);
+    return rc == 1 ? 0 : jobd_store_damaged (self, rc, "listing jobs by their last change");
+}
+
+int
 jobd_store_counts (jobd_store_t *self, uint64_t counts[JOBD_STATE_COUNT])
 {
     MDB_txn *txn;

@@ -135,6 +135,49 @@ s_jobs (jobd_store_t *self, MDB_txn *txn, jobd_verify_report_t *report)
     return rc;
 }
 
+//  The order index (format 5) holds one entry per job, at the job's updated_at.
+static int
+s_order_index (jobd_store_t *self, MDB_txn *txn, jobd_verify_report_t *report)
+{
+    if (!self->has_order)
+        return 0;
+    MDB_cursor *cursor = NULL;
+    int rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->by_updated, &cursor));
+    MDB_val key, value;
+    size_t entries = 0;
+    int found = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    for (; rc == 0 && found == 0; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        s_at ("by_updated", &key);
+        char id[JOBD_ID_MAX + 1];
+        jobd_job_t *job = NULL;
+        if (key.mv_size <= 8 || key.mv_size > 8 + JOBD_ID_MAX) {
+            rc = s_damage (report, "by_updated", "an entry of %zu bytes", key.mv_size);
+            break;
+        }
+        memcpy (id, (const char *)key.mv_data + 8, key.mv_size - 8);
+        id[key.mv_size - 8] = 0;
+        rc = jobd_store_job_load (self, txn, id, &job);
+        if (rc)
+            rc = s_damage (report, "by_updated", "the index names job '%s': %s", id,
+                           jobd_strerror (rc));
+        else if ((uint64_t)(job->updated_at > 0 ? job->updated_at : 0) !=
+                 jobd_store_get_be ((const uint8_t *)key.mv_data, 8))
+            rc = s_damage (report, "by_updated", "job '%s' is indexed at another time", id);
+        jobd_job_destroy (&job);
+        entries++;
+        report->values++;
+    }
+    mdb_cursor_close (cursor);
+    if (rc == 0 && found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (found);
+    MDB_stat jobs;
+    if (rc == 0 && (rc = jobd_store_mdb_error (mdb_stat (txn, self->jobs, &jobs))) == 0 &&
+        jobs.ms_entries != entries)
+        rc = s_damage (report, "by_updated", "%zu entries for %zu jobs", entries,
+                       (size_t)jobs.ms_entries);
+    return rc;
+}
+
 //  Every entry of the state index names a job in that state; every backend id index entry names
 //  a job with that backend id.
 static int
@@ -213,6 +256,8 @@ jobd_store_verify_values (const char *path, jobd_verify_report_t *report)
         rc = s_jobs (self, txn, report);
     if (rc == 0)
         rc = s_indexes (self, txn, report);
+    if (rc == 0)
+        rc = s_order_index (self, txn, report);
     if (rc == JOBD_ECORRUPT && !report->damaged)
         s_damage (report, s_progress ? s_progress->database : "", "LMDB reports damage");
     if (txn)

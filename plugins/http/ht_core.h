@@ -11,8 +11,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#define HT_STALE_RING 256 //  the last stale events kept for the streams
-
 //  What a handler answers: status, body (fresh, or NULL) and its type, an optional header.
 typedef struct {
     unsigned status;

@@ -164,6 +164,22 @@ s_view_dup (const s_view_t *view)
     return copy;
 }
 
+//  A kept job: its view and record copied into *entry. False (page->rc -ENOMEM) when out of
+//  memory.
+static bool
+s_entry_copy (s_page_t *page, const s_view_t *view, const uint8_t *data, size_t size,
+              s_entry_t *entry)
+{
+    *entry = (s_entry_t){s_view_dup (view), (uint8_t *)malloc (size), size};
+    if (!entry->view || !entry->data) {
+        s_entry_free (entry);
+        page->rc = -ENOMEM;
+        return false;
+    }
+    memcpy (entry->data, data, size);
+    return true;
+}
+
 static bool
 s_page_one (const uint8_t *data, size_t size, void *arg)
 {
@@ -182,13 +198,9 @@ s_page_one (const uint8_t *data, size_t size, void *arg)
         s_compare_jobs (page->params, &view.job, &page->heap[0].view->job) >= 0)
         return true;
     //  Copied only once kept: most records of a big store are passed over.
-    s_entry_t entry = {s_view_dup (&view), (uint8_t *)malloc (size), size};
-    if (!entry.view || !entry.data) {
-        s_entry_free (&entry);
-        page->rc = -ENOMEM;
+    s_entry_t entry;
+    if (!s_entry_copy (page, &view, data, size, &entry))
         return false;
-    }
-    memcpy (entry.data, data, size);
     if (page->count == page->params->limit) {
         s_entry_free (&page->heap[0]);
         page->heap[0] = entry;
@@ -198,6 +210,47 @@ s_page_one (const uint8_t *data, size_t size, void *arg)
         s_sift_up (page, page->count++);
     }
     return true;
+}
+
+//  A job met walking the order index: the walk is the page's order, so the page is the first
+//  `limit` jobs that match; one more says a next page exists, and ends the walk.
+static bool
+s_indexed_one (const uint8_t *data, size_t size, void *arg)
+{
+    s_page_t *page = (s_page_t *)arg;
+    s_view_t view;
+    if (!s_view_read (page->zone, data, size, &view) ||
+        !ht_params_match_job (page->params, &view.job))
+        return true;
+    page->after++;
+    if (page->count == page->params->limit)
+        return false;
+    if (!s_entry_copy (page, &view, data, size, &page->heap[page->count]))
+        return false;
+    page->count++;
+    return true;
+}
+
+//  Whether the page comes from the order index: sorted by the last change, filtered by state at
+//  most (matched then comes from the counts), on a core that has the index, and cheaper so. The
+//  walk meets about limit * all / matched jobs to fill a page where the state index reads the
+//  `matched` jobs of those states: a rare state is read through the state index.
+static bool
+s_indexed (const jobd_host_t *host, const ht_params_t *params, const uint64_t *counts,
+           uint64_t *matched_p)
+{
+    if (!counts || params->sort != HT_SORT_UPDATED || params->kind[0] || params->backend[0] ||
+        params->name[0] || params->has_since || params->has_until || params->stale ||
+        !JOBD_HOST_HAS (host, job_scan_updated))
+        return false;
+    uint64_t all = 0, matched = 0;
+    for (int state = 0; state < JOBD_STATE_COUNT; state++) {
+        all += counts[state];
+        if (!params->state_mask || (params->state_mask & (1u << state)))
+            matched += counts[state];
+    }
+    *matched_p = matched;
+    return matched > 0 && (double)params->limit * ((double)all / (double)matched) < (double)matched;
 }
 
 static int
@@ -220,7 +273,8 @@ s_record_json (const uint8_t *data, size_t size)
 }
 
 void
-ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, ht_reply_t *reply)
+ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, const uint64_t *counts,
+              ht_reply_t *reply)
 {
     s_page_t page = {.params = params};
     page.heap = (s_entry_t *)calloc (params->limit ? params->limit : 1, sizeof (s_entry_t));
@@ -232,7 +286,16 @@ ht_jobs_list (const jobd_host_t *host, const ht_params_t *params, ht_reply_t *re
         ht_reply_error (reply, 500, "internal", "out of memory");
         return;
     }
-    int rc = host->job_scan_encoded (host, params->state_mask, s_page_one, &page);
+    int rc = JOBD_ENOTFOUND;
+    uint64_t matched = 0;
+    if (s_indexed (host, params, counts, &matched)) {
+        rc = host->job_scan_updated (host, params->descending, params->after_number,
+                                     params->has_cursor ? params->after_id : NULL, s_indexed_one,
+                                     &page);
+        page.matched = matched;
+    }
+    if (rc == JOBD_ENOTFOUND) //  no index (an old store opened read only): one pass
+        rc = host->job_scan_encoded (host, params->state_mask, s_page_one, &page);
     if (rc == 0)
         rc = page.rc;
     qsort_r (page.heap, page.count, sizeof (s_entry_t), s_sort_compare, (void *)params);

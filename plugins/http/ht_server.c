@@ -286,6 +286,24 @@ s_queue_response (ht_server_t *self, struct MHD_Connection *connection, s_reques
     return result;
 }
 
+//  The jobs per state from the broker's stats (at most a second old), into counts. False when
+//  the broker did not answer.
+static bool
+s_counts (ht_server_t *self, uint64_t counts[JOBD_STATE_COUNT])
+{
+    char reason[300];
+    json_t *answer = ht_broker_query (self->broker, HT_QUERY_STATS, 1000, reason, sizeof reason);
+    json_t *map = answer ? json_object_get (answer, "counts") : NULL;
+    for (int state = 0; state < JOBD_STATE_COUNT; state++) {
+        json_t *count = map ? json_object_get (map, jobd_state_name ((jobd_state_t)state)) : NULL;
+        counts[state] = json_is_integer (count) && json_integer_value (count) > 0
+                            ? (uint64_t)json_integer_value (count)
+                            : 0;
+    }
+    json_decref (answer);
+    return map != NULL;
+}
+
 //  Handles a whole request whose route, method and auth passed.
 static enum MHD_Result
 s_dispatch (ht_server_t *self, struct MHD_Connection *connection, s_request_t *request,
@@ -296,9 +314,11 @@ s_dispatch (ht_server_t *self, struct MHD_Connection *connection, s_request_t *r
         s_command (self, request, &reply);
     else
         switch (request->route) {
-            case HT_ROUTE_JOBS:
-                ht_jobs_list (self->host, params, &reply);
+            case HT_ROUTE_JOBS: {
+                uint64_t counts[JOBD_STATE_COUNT];
+                ht_jobs_list (self->host, params, s_counts (self, counts) ? counts : NULL, &reply);
                 break;
+            }
             case HT_ROUTE_JOB:
                 ht_jobs_get (self->host, request->id, &reply);
                 break;
@@ -624,10 +644,4 @@ void
 ht_server_wake (ht_server_t *self, uint64_t head)
 {
     ht_streams_wake (self->streams, head);
-}
-
-void
-ht_server_stale (ht_server_t *self, jobd_event_t **event_p)
-{
-    ht_streams_stale (self->streams, event_p);
 }

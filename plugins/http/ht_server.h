@@ -27,7 +27,4 @@ void ht_server_count_transition (ht_server_t *self, jobd_state_t from, jobd_stat
 //  Wakes the event streams: the transition log's head is now head. Any thread.
 void ht_server_wake (ht_server_t *self, uint64_t head);
 
-//  Hands a published stale event (consumed) to the event streams. Any thread.
-void ht_server_stale (ht_server_t *self, jobd_event_t **event_p);
-
 #endif

@@ -1,6 +1,7 @@
-//  GET /api/v1/events: Server-Sent Events from jobd's transition log. Each stream reads the log
-//  from its own position (no cursor per client); the entries are decoded and written as JSON
-//  once, into a cache the streams share, so a thousand streams cost one decoding per transition.
+//  GET /api/v1/events: Server-Sent Events from jobd's transition log (its transitions and stale
+//  events). Each stream reads the log from its own position (no cursor per client); the entries
+//  are decoded and written as JSON once, into a cache the streams share, so a thousand streams
+//  cost one decoding per entry.
 #include "ht_stream.h"
 #include "jobd_json.h"
 #include "jobd_msgpack.h"
@@ -19,11 +20,6 @@ typedef struct {
     char *text; //  the event as JSON
 } s_slot_t;
 
-typedef struct {
-    jobd_event_t *event;
-    char *text;
-} s_stale_t;
-
 struct ht_streams {
     const jobd_host_t *host;
     ht_counters_t *counters;
@@ -36,18 +32,15 @@ struct ht_streams {
     uint64_t generation; //  wakes so far: a stream suspends only if none came while it read
     bool closing;
     s_slot_t cache[S_CACHE];
-    s_stale_t stale[HT_STALE_RING];
-    uint64_t stale_count; //  stale events kept so far
 };
 
 typedef struct {
     ht_streams_t *owner;
     struct MHD_Connection *connection;
     ht_params_t params;
-    uint64_t after;      //  the last position done with
-    uint64_t asked;      //  the Last-Event-ID given, or 0
-    char reset[200];     //  a reset to announce ("" none)
-    uint64_t stale_seen; //  stale events seen (owner's stale_count)
+    uint64_t after;  //  the last position done with
+    uint64_t asked;  //  the Last-Event-ID given, or 0
+    char reset[200]; //  a reset to announce ("" none)
     char *out;
     size_t out_len, out_sent, out_cap;
     int64_t last_write; //  monotonic ms
@@ -83,10 +76,6 @@ ht_streams_destroy (ht_streams_t **self_p)
     for (size_t index = 0; index < S_CACHE; index++) {
         jobd_event_destroy (&self->cache[index].event);
         free (self->cache[index].text);
-    }
-    for (size_t index = 0; index < HT_STALE_RING; index++) {
-        jobd_event_destroy (&self->stale[index].event);
-        free (self->stale[index].text);
     }
     zlistx_destroy (&self->waiting);
     pthread_mutex_destroy (&self->mutex);
@@ -163,9 +152,12 @@ s_load_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
         load->first = position;
     jobd_event_t *event = NULL;
     char *text = NULL;
-    if (jobd_event_decode (data, size, &event, NULL, 0) == 0)
+    //  Transitions and stale events; an entry of another type, or one this proto cannot read, is
+    //  kept as an empty slot, so it is passed over.
+    if (jobd_event_decode (data, size, &event, NULL, 0) == 0 &&
+        (event->type == JOBD_EVENT_TRANSITION || event->type == JOBD_EVENT_STALE))
         text = s_json_text (data, size);
-    if (!text) //  an entry this proto cannot read: kept as an empty slot, so it is passed over
+    if (!text)
         jobd_event_destroy (&event);
     ht_streams_t *self = load->self;
     pthread_mutex_lock (&self->mutex);
@@ -179,7 +171,7 @@ s_load_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
     return true;
 }
 
-//  Adds the transitions after stream->after up to head that pass its filters.
+//  Adds the log's events after stream->after up to head that pass its filters.
 static void
 s_fill_transitions (s_stream_t *stream, uint64_t head)
 {
@@ -191,7 +183,8 @@ s_fill_transitions (s_stream_t *stream, uint64_t head)
         bool cached = slot->position == want;
         if (cached) {
             if (slot->event && ht_params_match_event (&stream->params, slot->event)) {
-                char *text = ht_sse_format (want, "transition", slot->text);
+                const char *name = slot->event->type == JOBD_EVENT_STALE ? "stale" : "transition";
+                char *text = ht_sse_format (want, name, slot->text);
                 if (text) {
                     s_append (stream, text, strlen (text));
                     free (text);
@@ -224,7 +217,6 @@ s_fill_transitions (s_stream_t *stream, uint64_t head)
 static void
 s_fill (s_stream_t *stream, uint64_t head)
 {
-    ht_streams_t *self = stream->owner;
     if (!stream->hello) {
         char data[128];
         snprintf (data, sizeof data, "retry: %d\n\n", S_RETRY_MS);
@@ -236,20 +228,6 @@ s_fill (s_stream_t *stream, uint64_t head)
             s_append_event (stream, 0, "reset", stream->reset);
         stream->hello = true;
     }
-    pthread_mutex_lock (&self->mutex);
-    if (self->stale_count - stream->stale_seen > HT_STALE_RING)
-        stream->stale_seen = self->stale_count - HT_STALE_RING;
-    for (; stream->stale_seen < self->stale_count; stream->stale_seen++) {
-        s_stale_t *stale = &self->stale[stream->stale_seen % HT_STALE_RING];
-        if (stale->text && ht_params_match_event (&stream->params, stale->event)) {
-            char *text = ht_sse_format (0, "stale", stale->text);
-            if (text) {
-                s_append (stream, text, strlen (text));
-                free (text);
-            }
-        }
-    }
-    pthread_mutex_unlock (&self->mutex);
     s_fill_transitions (stream, head);
 }
 
@@ -366,9 +344,6 @@ ht_streams_open (ht_streams_t *self, struct MHD_Connection *connection, const ht
         stream->connection = connection;
         stream->params = *params;
         stream->last_write = zclock_mono ();
-        pthread_mutex_lock (&self->mutex);
-        stream->stale_seen = self->stale_count;
-        pthread_mutex_unlock (&self->mutex);
         s_start (self, stream, head);
         response =
             MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16384, s_read, stream, s_free);
@@ -407,32 +382,6 @@ ht_streams_wake (ht_streams_t *self, uint64_t head)
     pthread_mutex_lock (&self->mutex);
     if (head > self->head)
         self->head = head;
-    s_resume_all (self);
-    pthread_mutex_unlock (&self->mutex);
-}
-
-void
-ht_streams_stale (ht_streams_t *self, jobd_event_t **event_p)
-{
-    jobd_event_t *event = *event_p;
-    *event_p = NULL;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    char *text = NULL;
-    if (jobd_event_encode (event, &data, &size, NULL, 0) == 0)
-        text = s_json_text (data, size);
-    free (data);
-    if (!text) {
-        jobd_event_destroy (&event);
-        return;
-    }
-    pthread_mutex_lock (&self->mutex);
-    s_stale_t *stale = &self->stale[self->stale_count % HT_STALE_RING];
-    jobd_event_destroy (&stale->event);
-    free (stale->text);
-    stale->event = event;
-    stale->text = text;
-    self->stale_count++;
     s_resume_all (self);
     pthread_mutex_unlock (&self->mutex);
 }

@@ -1,7 +1,7 @@
-//  GET /api/v1/events: Server-Sent Events read from jobd's transition log, each with `id:` = its
-//  log position, resumed from Last-Event-ID; stale events live; heartbeats. A stream with
-//  nothing to send is suspended (no thread waits on it) until the plugin's run thread wakes the
-//  streams with the log's new head.
+//  GET /api/v1/events: Server-Sent Events read from jobd's transition log (transitions and stale
+//  events), each with `id:` = its log position, resumed from Last-Event-ID; heartbeats. A stream
+//  with nothing to send is suspended (no thread waits on it) until the plugin's run thread wakes
+//  the streams with the log's new head.
 #ifndef HT_STREAM_H_INCLUDED
 #define HT_STREAM_H_INCLUDED
 
@@ -25,9 +25,6 @@ struct MHD_Response *ht_streams_open (ht_streams_t *self, struct MHD_Connection 
 
 //  The log's head moved to head (or a heartbeat is due): resumes the waiting streams. Any thread.
 void ht_streams_wake (ht_streams_t *self, uint64_t head);
-
-//  Keeps a stale event (its JSON text, consumed) for the streams and wakes them. Any thread.
-void ht_streams_stale (ht_streams_t *self, jobd_event_t **event_p);
 
 //  Ends every stream (each returns end of stream at its next call) and resumes them: before the
 //  daemon stops, which must not find a connection suspended.

@@ -262,7 +262,7 @@ s_on_event (zsock_t *events, void *arg)
             ht_server_count_transition (self->server, event->from, event->state);
             self->moved = true;
         } else if (event->type == JOBD_EVENT_STALE)
-            ht_server_stale (self->server, &event);
+            self->moved = true; //  in the log too: the streams send it from there
     }
     jobd_event_destroy (&event);
     zmsg_destroy (&msg);

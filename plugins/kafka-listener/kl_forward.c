@@ -99,10 +99,23 @@ kl_forward_poke (kl_forward_t *self)
 
 //  The fields of a transition the outbound topic carries, read in place from the log's msgpack
 //  (decoding a whole event, a copy of every string, was a tenth of the plugin's time).
-enum { S_JOB, S_FROM, S_STATE, S_NAME, S_KIND, S_BACKEND, S_EXT, S_ERROR, S_SRC, S_CAUSE, S_TEXTS };
+enum {
+    S_JOB,
+    S_FROM,
+    S_STATE,
+    S_NAME,
+    S_KIND,
+    S_BACKEND,
+    S_EXT,
+    S_ERROR,
+    S_SRC,
+    S_CAUSE,
+    S_TYPE,
+    S_TEXTS
+};
 enum { S_SEQ, S_ATTEMPT, S_TS, S_NUMBERS };
-static const char *s_text_keys[S_TEXTS] = {"job",     "from", "state", "name", "kind",
-                                           "backend", "ext",  "error", "src",  "cause"};
+static const char *s_text_keys[S_TEXTS] = {"job", "from",  "state", "name",  "kind", "backend",
+                                           "ext", "error", "src",   "cause", "type"};
 static const char *s_number_keys[S_NUMBERS] = {"seq", "attempt", "ts"};
 
 typedef struct {
@@ -217,8 +230,17 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
     const char *text = NULL;
     //  Read in place: the entry stays put while the log is read.
     bool replaced = false;
-    if (jobd_msgpack_unpack_in (data, size, self->zone, &map, NULL, 0) == 0 &&
-        s_read (&map, &fields))
+    bool read = jobd_msgpack_unpack_in (data, size, self->zone, &map, NULL, 0) == 0 &&
+                s_read (&map, &fields);
+    if (read && fields.text[S_TYPE] &&
+        !(fields.size[S_TYPE] == 10 && !memcmp (fields.text[S_TYPE], "transition", 10))) {
+        //  The log's other events (stale) are not transitions: the topic carries transitions
+        //  only (a job's stale flag is on its record, and live on jobd's `stale.` topic).
+        kl_outbox_sent (self->outbox, position);
+        kl_outbox_done (self->outbox, position);
+        return true;
+    }
+    if (read)
         text = s_json (self, &fields, &replaced);
     if (text && replaced)
         self->host->log (self->host, JOBD_LOG_WARN,

@@ -84,8 +84,7 @@ typedef struct {
     s_channel_t channels[S_CHANNELS_MAX];
     size_t count;
     jobd_sdk_status_t *report;
-    bool changed;           //  a channel's failing flag changed: report at once
-    uint64_t stale_dropped; //  stale events a busy reader could not take
+    bool changed; //  a channel's failing flag changed: report at once
 } s_notifier_t;
 
 static void s_destroy (void **state_p);
@@ -216,36 +215,6 @@ s_destroy (void **state_p)
     *state_p = NULL;
 }
 
-//  A stale event: to every reader (the rules are theirs to match).
-static void
-s_on_event (zsock_t *events, void *arg)
-{
-    s_notifier_t *self = (s_notifier_t *)arg;
-    zmsg_t *msg = zmsg_recv (events);
-    zframe_t *payload = msg && zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
-    for (size_t index = 0; payload && index < self->count; index++) {
-        if (!self->channels[index].reader)
-            continue;
-        zmsg_t *copy = zmsg_new ();
-        zmsg_addstr (copy, "STALE");
-        zmsg_addmem (copy, zframe_data (payload), zframe_size (payload));
-        //  Never blocking: a reader held in a long delivery does not read its pipe, and the run
-        //  loop (status, $TERM, the other channels) must not wait for it. A full pipe drops the
-        //  event for that channel, counted and logged.
-        zsock_t *pipe = zactor_sock (self->channels[index].reader);
-        zsock_set_sndtimeo (pipe, 0);
-        if (zmsg_send (&copy, pipe)) {
-            zmsg_destroy (&copy);
-            self->stale_dropped++;
-            self->host->log (self->host, JOBD_LOG_WARN,
-                             "channel %s: its reader is busy: a stale event dropped (%llu so far)",
-                             self->channels[index].name, (unsigned long long)self->stale_dropped);
-        }
-        zsock_set_sndtimeo (pipe, -1);
-    }
-    zmsg_destroy (&msg);
-}
-
 //  Reads what the readers said, and reports.
 static int64_t
 s_tick (void *arg)
@@ -289,7 +258,6 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
 {
     s_notifier_t *self = (s_notifier_t *)state;
     self->bus = bus;
-    zsock_set_subscribe (events, "stale.");
     for (size_t index = 0; index < self->count; index++) {
         s_channel_t *channel = &self->channels[index];
         nt_reader_config_t config = {.host = host,
@@ -307,7 +275,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     }
     if (self->count == 0)
         host->log (host, JOBD_LOG_WARN, "no channels configured: nothing will be sent");
-    jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event};
+    jobd_sdk_loop_t loop = {.tick = s_tick};
     int rc = jobd_sdk_loop_run (&loop, pipe, bus, events, self);
     for (size_t index = 0; index < self->count; index++)
         zactor_destroy (&self->channels[index].reader);

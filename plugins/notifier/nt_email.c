@@ -85,7 +85,9 @@ s_open_addresses (s_state_t *self, const nt_config_t *config, char *reason, size
         if (address) {
             struct curl_slist *more = curl_slist_append (self->rcpt, rcpt);
             size_t used = self->to ? strlen (self->to) : 0;
-            char *bigger = realloc (self->to, used + strlen (address) + 3);
+            //  One address per line after the first (folded: ",CRLF SP"), so that 32 long
+            //  addresses never make a header line past RFC 5322's 998 characters.
+            char *bigger = realloc (self->to, used + strlen (address) + 5);
             if (more)
                 self->rcpt = more;
             if (bigger)
@@ -94,7 +96,7 @@ s_open_addresses (s_state_t *self, const nt_config_t *config, char *reason, size
                 free (address);
                 return -ENOMEM;
             }
-            snprintf (self->to + used, strlen (address) + 3, "%s%s", used ? ", " : "", address);
+            snprintf (self->to + used, strlen (address) + 5, "%s%s", used ? ",\r\n " : "", address);
             count++;
         }
         free (address);
@@ -327,8 +329,11 @@ s_message (s_state_t *self, const nt_note_t *note, nt_send_text_t *text)
     char line[1200];
     nt_send_puts (text, "Date: ");
     nt_send_puts (text, s_date (note->ts > 0 ? note->ts : nt_send_now (), line, sizeof line));
-    snprintf (line, sizeof line, "\r\nFrom: %s\r\nTo: %s\r\n", self->from, self->to);
-    nt_send_puts (text, line);
+    nt_send_puts (text, "\r\nFrom: ");
+    nt_send_puts (text, self->from);
+    nt_send_puts (text, "\r\nTo: ");
+    nt_send_puts (text, self->to);
+    nt_send_puts (text, "\r\n");
     s_put_subject (text, note->subject);
     nt_send_puts (text, "Message-ID: ");
     s_put_id (text, note->key);

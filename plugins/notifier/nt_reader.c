@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S_READ_MAX        256   //  log entries read at a time
-#define S_IDLE            50    //  ms between looks at the log's head when caught up
-#define S_DECIDE_POLL     200   //  ms between looks at an undecided FAILED's record
-#define S_CURSOR_EVERY    100   //  positions skipped before the cursor moves, at the latest
-#define S_CURSOR_INTERVAL 100   //  ms between cursor moves, at the latest
-#define S_STATUS_INTERVAL 1000  //  ms between status lines, at the least
-#define S_STALE_MAX       10000 //  stale events waiting, at most (the oldest are dropped)
+#define S_READ_MAX        256  //  log entries read at a time
+#define S_IDLE            50   //  ms between looks at the log's head when caught up
+#define S_DECIDE_POLL     200  //  ms between looks at an undecided FAILED's record
+#define S_CURSOR_EVERY    100  //  positions skipped before the cursor moves, at the latest
+#define S_CURSOR_INTERVAL 100  //  ms between cursor moves, at the latest
+#define S_STATUS_INTERVAL 1000 //  ms between status lines, at the least
 
 typedef struct {
     uint64_t position;
@@ -40,9 +39,8 @@ typedef struct {
     uint64_t cursor_sent;
     int64_t cursor_at;
     zlistx_t *queue;        //  s_entry_t, in log order
-    zlistx_t *stale;        //  jobd_event_t
     nt_note_t *note;        //  the note being delivered, or NULL
-    uint64_t note_position; //  its log position (0: stale or digest)
+    uint64_t note_position; //  its log position (0: a digest)
     int note_digest;        //  its rule's window when it is a digest, else -1
     nt_note_t *next;        //  a note waiting for the digest before it
     int next_rule;
@@ -113,13 +111,13 @@ s_read_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
     s_entry_t *entry = (s_entry_t *)zmalloc (sizeof (s_entry_t));
     entry->position = position;
     char reason[256] = "";
-    if (jobd_event_decode (data, size, &entry->event, reason, sizeof reason) ||
-        entry->event->type != JOBD_EVENT_TRANSITION) {
+    //  Transitions and stale events (logged since ABI 1.6); other types are passed over.
+    if (jobd_event_decode (data, size, &entry->event, reason, sizeof reason))
         self->config.host->log (self->config.host, JOBD_LOG_WARN,
-                                "channel %s: log entry %llu is not a transition: %s",
-                                self->config.name, (unsigned long long)position, reason);
+                                "channel %s: log entry %llu does not decode: %s", self->config.name,
+                                (unsigned long long)position, reason);
+    else if (entry->event->type != JOBD_EVENT_TRANSITION && entry->event->type != JOBD_EVENT_STALE)
         jobd_event_destroy (&entry->event);
-    }
     zlistx_add_end (self->queue, entry);
     self->read_upto = position;
     return true;
@@ -333,12 +331,6 @@ s_step (s_reader_t *self)
             }
         }
     }
-    jobd_event_t *stale = (jobd_event_t *)zlistx_first (self->stale);
-    if (stale) {
-        s_consider (self, stale, 0, now);
-        zlistx_delete (self->stale, zlistx_cursor (self->stale));
-        return 0;
-    }
     if (zlistx_size (self->queue) == 0) {
         if (now < self->next_try)
             return self->next_try - now;
@@ -384,9 +376,9 @@ s_status (s_reader_t *self)
             oldest = entry->event->ts;
     }
     char detail[512];
-    int used = snprintf (detail, sizeof detail, "%s: %llu delivered, %llu pending",
-                         self->config.name, (unsigned long long)self->delivered,
-                         (unsigned long long)(behind + zlistx_size (self->stale)));
+    int used =
+        snprintf (detail, sizeof detail, "%s: %llu delivered, %llu pending", self->config.name,
+                  (unsigned long long)self->delivered, (unsigned long long)behind);
     if (oldest && now > oldest && (size_t)used < sizeof detail)
         used += snprintf (detail + used, sizeof detail - (size_t)used, " (oldest %llds)",
                           (long long)((now - oldest) / 1000));
@@ -419,18 +411,6 @@ s_listen (s_reader_t *self, int64_t timeout)
         char *command = zmsg_popstr (msg);
         if (command && streq (command, "$TERM"))
             self->terminated = true;
-        else if (command && streq (command, "STALE")) {
-            zframe_t *frame = zmsg_first (msg);
-            jobd_event_t *event = NULL;
-            if (frame && jobd_event_decode (zframe_data (frame), zframe_size (frame), &event, NULL,
-                                            0) == 0) {
-                if (zlistx_size (self->stale) >= S_STALE_MAX) {
-                    zlistx_first (self->stale);
-                    zlistx_delete (self->stale, zlistx_cursor (self->stale));
-                }
-                zlistx_add_end (self->stale, event);
-            }
-        }
         free (command);
         zmsg_destroy (&msg);
         timeout = 0;
@@ -489,7 +469,6 @@ static void
 s_free (s_reader_t *self)
 {
     zlistx_destroy (&self->queue);
-    zlistx_destroy (&self->stale);
     nt_note_destroy (&self->note);
     nt_note_destroy (&self->next);
     for (size_t rule = 0; rule < NT_RULES_MAX; rule++)
@@ -514,8 +493,6 @@ nt_reader_new (const nt_reader_config_t *config)
               config->name);
     self->queue = zlistx_new ();
     zlistx_set_destructor (self->queue, (zlistx_destructor_fn *)s_entry_destroy);
-    self->stale = zlistx_new ();
-    zlistx_set_destructor (self->stale, (zlistx_destructor_fn *)jobd_event_destroy);
     self->note_digest = -1;
     zactor_t *actor = zactor_new (s_actor_main, self);
     if (!actor)

@@ -5,11 +5,10 @@
 //  doubling up to backoff_max) and nothing after it is sent meanwhile; the cursor moves past a
 //  transition only once its note was taken (or refused for good, or none was due), so that a
 //  crash sends again only what was not confirmed, under the same key. Storms of one rule
-//  become digests. Stale events (not in the log) come from the notifier's run loop.
+//  become digests. Stale events are in the log too (ABI 1.6), in commit order.
 //
-//  Messages on the actor's pipe: to it, "STALE" + the stale event (msgpack, one frame); from
-//  it, "STATUS" + "0"|"1" (failing) + a one-line detail, when it changes (at most every second
-//  unless the failing flag changes).
+//  Messages on the actor's pipe: from it, "STATUS" + "0"|"1" (failing) + a one-line detail,
+//  when it changes (at most every second unless the failing flag changes).
 #ifndef NT_READER_H_INCLUDED
 #define NT_READER_H_INCLUDED
 

@@ -144,6 +144,46 @@ s_last_id (const char *text)
     return last;
 }
 
+//  Reads every page of /api/v1/jobs?QUERY by 5 and checks that each of the expected jobs comes
+//  once, matched, and (by_updated: QUERY sorts by -updated, the default) the order. The last id
+//  into last.
+static void
+s_pages (const char *filter, int expected, bool by_updated, char *last_id, size_t size)
+{
+    char path[1200];
+    snprintf (path, sizeof path, "/api/v1/jobs?limit=5&%s", filter);
+    int seen = 0;
+    int64_t last_updated = INT64_MAX;
+    char last[64] = "~";
+    while (true) {
+        json_t *page = s_call_json ("GET", path, NULL, NULL, 200);
+        assert_int_equal (json_integer_value (json_object_get (page, "matched")), expected);
+        size_t index;
+        json_t *job;
+        json_array_foreach (json_object_get (page, "jobs"), index, job)
+        {
+            const char *id = json_string_value (json_object_get (job, "id"));
+            int64_t updated = json_integer_value (json_object_get (job, "updated_at"));
+            assert_string_not_equal (id, last);
+            if (by_updated)
+                assert_true (updated < last_updated ||
+                             (updated == last_updated && strcmp (id, last) < 0));
+            last_updated = updated;
+            snprintf (last, sizeof last, "%s", id);
+            seen++;
+        }
+        const char *next = json_string_value (json_object_get (page, "next"));
+        if (!next) {
+            json_decref (page);
+            break;
+        }
+        snprintf (path, sizeof path, "/api/v1/jobs?limit=5&%s&cursor=%s", filter, next);
+        json_decref (page);
+    }
+    assert_int_equal (seen, expected);
+    snprintf (last_id, size, "%s", last);
+}
+
 static void
 test_api_against_jobd (void **state)
 {
@@ -171,30 +211,13 @@ test_api_against_jobd (void **state)
     s_wait_matched ("/api/v1/jobs?state=FAILED", 4);
 
     //  Pages of 5, oldest first, by the cursor: 12 jobs, each once.
-    char path[1200] = "/api/v1/jobs?limit=5&sort=created";
-    int seen = 0;
-    char last[64] = "";
-    while (true) {
-        json_t *page = s_call_json ("GET", path, NULL, NULL, 200);
-        size_t index;
-        json_t *job;
-        json_array_foreach (json_object_get (page, "jobs"), index, job)
-        {
-            const char *id = json_string_value (json_object_get (job, "id"));
-            assert_string_not_equal (id, last);
-            snprintf (last, sizeof last, "%s", id);
-            seen++;
-        }
-        const char *next = json_string_value (json_object_get (page, "next"));
-        if (!next) {
-            json_decref (page);
-            break;
-        }
-        snprintf (path, sizeof path, "/api/v1/jobs?limit=5&sort=created&cursor=%s", next);
-        json_decref (page);
-    }
-    assert_int_equal (seen, 12);
+    char last[64];
+    s_pages ("sort=created", 12, false, last, sizeof last);
     assert_string_equal (last, "job-12");
+    //  Pages of 5 of the finished jobs, the last changed first (through the store's order
+    //  index): each once, each no newer than the one before, matched from the counts.
+    s_pages ("state=SUCCEEDED,FAILED", 12, true, last, sizeof last);
+    s_pages ("state=FAILED", 4, true, last, sizeof last);
 
     //  One job and its whole history.
     json_t *job = s_call_json ("GET", "/api/v1/jobs/job-1", NULL, NULL, 200);

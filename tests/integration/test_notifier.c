@@ -365,6 +365,21 @@ s_setup_recovered (void **state)
     return 0;
 }
 
+//  A tracked job observed RUNNING, then silent (stale past deadline_running). Its id into job.
+static void
+s_silent_job (char *job, size_t size)
+{
+    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
+    jobd_event_set (&track->kind, "flink");
+    jobd_event_set (&track->backend, "b");
+    jobd_event_set (&track->ext, "silent");
+    s_request (track, job, size);
+    jobd_event_t *running = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&running->job, job);
+    running->state = JOBD_STATE_RUNNING;
+    s_request (running, NULL, 0);
+}
+
 //  The event and key of the sink's note index, into event and key.
 static void
 s_note (size_t index, char *event, char *key, size_t size)
@@ -392,15 +407,7 @@ test_recovered_and_stale (void **state)
     jobd_event_set (&succeeded->job, failing);
     succeeded->state = JOBD_STATE_SUCCEEDED;
     s_request (succeeded, NULL, 0);
-    jobd_event_t *track = jobd_event_new (JOBD_EVENT_TRACK);
-    jobd_event_set (&track->kind, "flink");
-    jobd_event_set (&track->backend, "b");
-    jobd_event_set (&track->ext, "silent");
-    s_request (track, silent, sizeof silent);
-    jobd_event_t *running = jobd_event_new (JOBD_EVENT_OBSERVED);
-    jobd_event_set (&running->job, silent);
-    running->state = JOBD_STATE_RUNNING;
-    s_request (running, NULL, 0);
+    s_silent_job (silent, sizeof silent);
     assert_true (webhook_sink_wait (s_sink, 2, 15000));
     char event[64], key[128], expected[128];
     bool recovered = false, stale = false;
@@ -424,6 +431,30 @@ test_recovered_and_stale (void **state)
     assert_int_equal (webhook_sink_count (s_sink), 2);
 }
 
+//  A stale note is durable: the stale event is in the transition log, so a SIGKILL while the
+//  channel is down loses it not (it was held in memory before, and the job is flagged stale once
+//  per state: it was never told).
+static void
+test_stale_note_survives_sigkill (void **state)
+{
+    s_start ();
+    webhook_sink_fail (s_sink, 503);
+    char silent[64];
+    s_silent_job (silent, sizeof silent);
+    assert_true (webhook_sink_wait_refused (s_sink, 1, 15000));
+    assert_int_equal (harness_stop (&s_harness, SIGKILL, 10000), 128 + SIGKILL);
+    webhook_sink_fail (s_sink, 0);
+    s_start ();
+    assert_true (webhook_sink_wait (s_sink, 1, 15000));
+    char event[64], key[128], expected[128];
+    s_note (0, event, key, sizeof key);
+    assert_string_equal (event, "stale");
+    snprintf (expected, sizeof expected, "%s/2/stale", silent);
+    assert_string_equal (key, expected);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    assert_int_equal (webhook_sink_count (s_sink), 1);
+}
+
 int
 main (void)
 {
@@ -435,6 +466,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_storm_of_1000_failures_is_one_digest, s_setup_storm,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_recovered_and_stale, s_setup_recovered, s_teardown),
+        cmocka_unit_test_setup_teardown (test_stale_note_survives_sigkill, s_setup_recovered,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

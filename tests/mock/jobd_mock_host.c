@@ -230,6 +230,47 @@ s_job_scan_encoded (const jobd_host_t *host, uint32_t state_mask, jobd_host_job_
     return rc ? rc : scan.rc;
 }
 
+//  ABI 1.6's ordered read, as the store's index gives it: by (updated_at, id).
+static bool
+s_collect (const jobd_job_t *job, void *arg)
+{
+    zlistx_add_end ((zlistx_t *)arg, jobd_job_dup (job));
+    return true;
+}
+
+static int
+s_by_updated (const void *a, const void *b)
+{
+    const jobd_job_t *first = (const jobd_job_t *)a, *second = (const jobd_job_t *)b;
+    if (first->updated_at != second->updated_at)
+        return first->updated_at < second->updated_at ? -1 : 1;
+    return strcmp (first->id, second->id);
+}
+
+static int
+s_job_scan_updated (const jobd_host_t *host, bool descending, int64_t after, const char *after_id,
+                    jobd_host_job_fn *fn, void *arg)
+{
+    zlistx_t *jobs = zlistx_new ();
+    zlistx_set_destructor (jobs, (zlistx_destructor_fn *)jobd_job_destroy);
+    zlistx_set_comparator (jobs, s_by_updated);
+    int rc = s_job_scan (host, 0, s_collect, jobs);
+    zlistx_sort (jobs);
+    jobd_job_t bound = {.id = (char *)(after_id ? after_id : ""), .updated_at = after};
+    s_scan_encoded_t scan = {.fn = fn, .arg = arg};
+    for (jobd_job_t *job = (jobd_job_t *)(descending ? zlistx_last (jobs) : zlistx_first (jobs));
+         job && rc == 0 && scan.rc == 0;
+         job = (jobd_job_t *)(descending ? zlistx_prev (jobs) : zlistx_next (jobs))) {
+        int order = s_by_updated (job, &bound);
+        if (after_id && (descending ? order >= 0 : order <= 0))
+            continue;
+        if (!s_scan_encoded_one (job, &scan))
+            break;
+    }
+    zlistx_destroy (&jobs);
+    return rc ? rc : scan.rc;
+}
+
 static int
 s_log_read (const jobd_host_t *host, uint64_t after, size_t max, jobd_host_log_fn *fn, void *arg)
 {
@@ -328,7 +369,8 @@ jobd_mock_host_new (const char *name)
                                .log_cursor = s_log_cursor,
                                .job_read = s_job_read,
                                .job_scan_encoded = s_job_scan_encoded,
-                               .job_history = s_job_history};
+                               .job_history = s_job_history,
+                               .job_scan_updated = s_job_scan_updated};
     s_live = self;
     return self;
 }
@@ -400,6 +442,18 @@ jobd_mock_host_log_append (jobd_mock_host_t *self, const uint8_t *data, size_t s
     uint64_t position = zlistx_size (self->log);
     pthread_mutex_unlock (&self->mutex);
     return position;
+}
+
+uint64_t
+jobd_mock_host_log_event (jobd_mock_host_t *self, const char *topic, const jobd_event_t *event)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (jobd_event_encode (event, &data, &size, NULL, 0))
+        return 0;
+    uint64_t position = jobd_mock_host_log_append (self, data, size);
+    free (data);
+    return topic && jobd_mock_host_publish (self, topic, event) ? 0 : position;
 }
 
 const jobd_plugin_t *

@@ -32,8 +32,14 @@ void jobd_mock_host_set_batch_max (jobd_mock_host_t *self, uint32_t batch_max);
 //  Puts a copy of job into the job table (replacing the job of the same id). Any time.
 void jobd_mock_host_job_put (jobd_mock_host_t *self, const jobd_job_t *job);
 
-//  Appends an encoded transition to the transition log; returns its position (1, 2, ...).
+//  Appends an encoded event (a transition, or a stale event) to the transition log; returns its
+//  position (1, 2, ...).
 uint64_t jobd_mock_host_log_append (jobd_mock_host_t *self, const uint8_t *data, size_t size);
+
+//  Logs event (encoded) and publishes it under topic when topic is not NULL, as the broker does
+//  after a commit. Returns its log position, or 0 when it does not encode or cannot be sent.
+uint64_t jobd_mock_host_log_event (jobd_mock_host_t *self, const char *topic,
+                                   const jobd_event_t *event);
 
 //  Loads the plugin (dlopen RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE, as jobd does) and returns its
 //  descriptor, borrowed until destroy, or NULL with the reason. plugin is a path to a .so, or a

@@ -180,6 +180,52 @@ test_message_arrives (void **state)
     rcv_proc_stop (smtp);
 }
 
+//  32 recipients with long addresses (about 2,000 characters): the To header is folded, one
+//  address a line, so no line of the message passes RFC 5322's 998 characters, and every
+//  address arrives.
+static void
+test_many_recipients_folded (void **state)
+{
+    rcv_proc_t *smtp = &s_receiver;
+    s_start (smtp);
+    char to[4096] = "", expected[4096] = "";
+    for (int index = 0; index < 32; index++) {
+        char address[128];
+        snprintf (address, sizeof address,
+                  "data-platform-on-call-rotation-member-number-%02d@very-long-domain.example.com",
+                  index);
+        snprintf (to + strlen (to), sizeof to - strlen (to), "%s%s", index ? ", " : "", address);
+        snprintf (expected + strlen (expected), sizeof expected - strlen (expected), "%s%s",
+                  index ? ", " : "", address);
+    }
+    nt_config_stub_set ("to", to);
+    void *channel = s_open ();
+    nt_note_t note = s_note ("job-9/2", "jobd: job-9 FAILED for good", "job-9 FAILED\n");
+    char error[256] = "";
+    assert_int_equal (nt_email_type.deliver (channel, &note, error, sizeof error), 0);
+    char *message = rcv_smtp_find (smtp, "job-9%2F2", 5000);
+    assert_non_null (message);
+    for (const char *line = message; line && *line;
+         line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL) {
+        const char *end = strchr (line, '\n');
+        size_t length = end ? (size_t)(end - line) : strlen (line);
+        //  aiosmtpd's own X-RcptTo line (the envelope, one line) is not the message's.
+        if (length > 998 && strncmp (line, "X-RcptTo:", 9) != 0)
+            fail_msg ("a line of %zu characters: %.60s...", length, line);
+    }
+    char *value = rcv_smtp_header (message, "To");
+    assert_non_null (value);
+    assert_string_equal (value, expected);
+    free (value);
+    value = rcv_smtp_header (message, "X-RcptTo");
+    assert_non_null (value);
+    assert_string_equal (value, expected);
+    free (value);
+    free (message);
+    nt_email_type.close (&channel);
+    rcv_proc_stop (smtp);
+}
+
 static void
 test_same_key_same_message_id (void **state)
 {
@@ -369,6 +415,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown (test_config_refused, s_teardown),
         cmocka_unit_test_teardown (test_message_arrives, s_teardown),
+        cmocka_unit_test_teardown (test_many_recipients_folded, s_teardown),
         cmocka_unit_test_teardown (test_same_key_same_message_id, s_teardown),
         cmocka_unit_test_teardown (test_non_ascii, s_teardown),
         cmocka_unit_test_teardown (test_refused_and_down, s_teardown),

@@ -1074,7 +1074,7 @@ test_full_map_keeps_committed_data (void **state)
     jobd_store_destroy (&self->store);
     char dir[96], reason[256];
     snprintf (dir, sizeof dir, "%s/small", self->dir);
-    const size_t map_size = 32 * 4096;
+    const size_t map_size = 40 * 4096;
     assert_int_equal (jobd_store_open (dir, 0, map_size, &self->store, reason, sizeof reason), 0);
     char *first = s_submit (self->store);
     uint64_t stored = 1;
@@ -1408,6 +1408,23 @@ test_transition_log (void **state)
     free (job);
 }
 
+//  Deletes database db of the store in dir, as an older jobd's store lacks it.
+static void
+s_raw_drop (const char *dir, const char *db)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 16), 0);
+    assert_int_equal (mdb_env_open (env, dir, 0, 0600), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, db, 0, &dbi), 0);
+    assert_int_equal (mdb_drop (txn, dbi, 1), 0);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+}
+
 static void
 test_format_1_store_is_upgraded (void **state)
 {
@@ -1417,17 +1434,7 @@ test_format_1_store_is_upgraded (void **state)
     //  What a format 1 jobd wrote: no log database, format 1.
     uint8_t format[4] = {0, 0, 0, 1};
     s_raw_put (self->dir, "meta", "format", 6, format, sizeof format);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal (mdb_env_create (&env), 0);
-    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
-    assert_int_equal (mdb_env_open (env, self->dir, 0, 0600), 0);
-    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    assert_int_equal (mdb_dbi_open (txn, "log", 0, &dbi), 0);
-    assert_int_equal (mdb_drop (txn, dbi, 1), 0);
-    assert_int_equal (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
+    s_raw_drop (self->dir, "log");
     //  Read-only: readable as it is.
     char reason[256];
     assert_int_equal (
@@ -1444,6 +1451,85 @@ test_format_1_store_is_upgraded (void **state)
     assert_int_equal (s_log_read (self->store, 0, &log), 1);
     s_log_read (self->store, 99, &log);
     free (job);
+}
+
+//  The jobs scan_updated hands over, in its order: ids and times.
+typedef struct {
+    char ids[8][32];
+    int64_t times[8];
+    size_t count;
+} s_order_t;
+
+static bool
+s_order_one (const uint8_t *data, size_t size, void *arg)
+{
+    s_order_t *order = (s_order_t *)arg;
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_job_decode (data, size, &job, NULL, 0), 0);
+    assert_true (order->count < 8);
+    snprintf (order->ids[order->count], sizeof order->ids[0], "%s", job->id);
+    order->times[order->count++] = job->updated_at;
+    jobd_job_destroy (&job);
+    return true;
+}
+
+//  Scans in the order asked and checks it: every job once, each after the one before it.
+static void
+s_order_check (jobd_store_t *store, bool descending, size_t expected)
+{
+    s_order_t order = {0};
+    assert_int_equal (jobd_store_scan_updated (store, descending, 0, NULL, s_order_one, &order), 0);
+    assert_int_equal (order.count, expected);
+    for (size_t index = 1; index < order.count; index++) {
+        int by_time = order.times[index - 1] < order.times[index]   ? -1
+                      : order.times[index - 1] > order.times[index] ? 1
+                                                                    : 0;
+        int by_id = by_time ? by_time : strcmp (order.ids[index - 1], order.ids[index]);
+        assert_true (descending ? by_id > 0 : by_id < 0);
+    }
+    //  From after the first: the others, in the same order.
+    s_order_t rest = {0};
+    assert_int_equal (jobd_store_scan_updated (store, descending, order.times[0], order.ids[0],
+                                               s_order_one, &rest),
+                      0);
+    assert_int_equal (rest.count, expected - 1);
+    for (size_t index = 0; index < rest.count; index++)
+        assert_string_equal (rest.ids[index], order.ids[index + 1]);
+}
+
+//  The order index by_updated follows every job's last change, and is built when a format 4
+//  store is opened writable; a format 4 store opened read only has none (JOBD_ENOTFOUND).
+static void
+test_order_index (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char *jobs[4];
+    for (int index = 0; index < 4; index++)
+        jobs[index] = s_submit (self->store);
+    assert_int_equal (s_observe (self->store, jobs[0], JOBD_STATE_RUNNING, "app-1", 0, 0),
+                      JOBD_APPLY_CHANGED);
+    s_order_check (self->store, true, 4);
+    s_order_check (self->store, false, 4);
+    //  The job changed last is the newest (ties: the greater id first).
+    s_order_t order = {0};
+    assert_int_equal (jobd_store_scan_updated (self->store, true, 0, NULL, s_order_one, &order), 0);
+    jobd_job_t *running = s_job (self->store, jobs[0]);
+    assert_int_equal (order.times[0], running->updated_at);
+    jobd_job_destroy (&running);
+    //  What a format 4 jobd left: no index.
+    jobd_store_destroy (&self->store);
+    uint8_t format[4] = {0, 0, 0, 4};
+    s_raw_put (self->dir, "meta", "format", 6, format, sizeof format);
+    s_raw_drop (self->dir, "by_updated");
+    char reason[256];
+    assert_int_equal (
+        jobd_store_open (self->dir, JOBD_STORE_RDONLY, 0, &self->store, reason, sizeof reason), 0);
+    assert_int_equal (jobd_store_scan_updated (self->store, true, 0, NULL, s_order_one, &order),
+                      JOBD_ENOTFOUND);
+    s_reopen (self);
+    s_order_check (self->store, true, 4);
+    for (int index = 0; index < 4; index++)
+        free (jobs[index]);
 }
 
 static jobd_apply_outcome_t
@@ -1524,6 +1610,7 @@ main (void)
         T (test_reader_alongside_writer),
         T (test_transition_log),
         T (test_format_1_store_is_upgraded),
+        T (test_order_index),
         T (test_stream_positions_apply_once),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

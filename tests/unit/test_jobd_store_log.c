@@ -282,10 +282,80 @@ test_a_damaged_cursor_entry_is_passed_over (void **state)
     assert_int_equal (jobd_store_commit (self->store), 0);
 }
 
+//  Collects each entry's type (and the first's position) for the inline entry test.
+typedef struct {
+    jobd_event_type_t types[8];
+    uint64_t positions[8];
+    size_t count;
+} s_types_t;
+
+static bool
+s_type_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
+{
+    s_types_t *seen = (s_types_t *)arg;
+    jobd_event_t *event = NULL;
+    assert_int_equal (jobd_event_decode (data, size, &event, NULL, 0), 0);
+    if (seen->count < 8) {
+        seen->types[seen->count] = event->type;
+        seen->positions[seen->count] = position;
+        seen->count++;
+    }
+    jobd_event_destroy (&event);
+    return true;
+}
+
+//  A stale event is logged inline, in its batch's order, and read back as the event it was;
+//  readers of transitions only pass over its position; nothing is logged without a cursor, and
+//  a transition is refused (it is logged with its history entry).
+static void
+test_stale_events_are_logged_inline (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_event_t *stale = jobd_event_new (JOBD_EVENT_STALE);
+    jobd_event_set (&stale->source, "deadline");
+    jobd_event_set (&stale->job, "job-1");
+    jobd_event_set (&stale->error, "QUEUED for more than 2m0s");
+    stale->state = JOBD_STATE_QUEUED;
+    //  No cursor: not logged.
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_log_event (self->store, stale), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    assert_int_equal (s_log_size (self->store), 0);
+    assert_int_equal (s_cursor (self->store, "reader", 0), 0);
+    s_submit (self->store);
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_log_event (self->store, stale), 0);
+    jobd_event_t *transition = jobd_event_new (JOBD_EVENT_TRANSITION);
+    assert_int_equal (jobd_store_log_event (self->store, transition), JOBD_EINVAL);
+    jobd_event_destroy (&transition);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    s_submit (self->store);
+    s_types_t seen = {0};
+    assert_int_equal (jobd_store_log_read (self->store, 0, 10, s_type_one, &seen), 3);
+    assert_int_equal (seen.count, 3);
+    assert_int_equal (seen.types[0], JOBD_EVENT_TRANSITION);
+    assert_int_equal (seen.types[1], JOBD_EVENT_STALE);
+    assert_int_equal (seen.positions[1], 2);
+    assert_int_equal (seen.types[2], JOBD_EVENT_TRANSITION);
+    memset (&seen, 0, sizeof seen);
+    assert_int_equal (jobd_store_log_read_transitions (self->store, 0, 10, s_type_one, &seen), 2);
+    assert_int_equal (seen.positions[0], 1);
+    assert_int_equal (seen.positions[1], 3);
+    //  An aborted batch logs nothing, and gives its position back.
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_log_event (self->store, stale), 0);
+    jobd_store_abort (self->store);
+    uint64_t head = 0;
+    jobd_store_cursor_get (self->store, "reader", NULL, &head);
+    assert_int_equal (head, 3);
+    jobd_event_destroy (&stale);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_stale_events_are_logged_inline, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cursors_are_listed_with_their_clock, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_dropped_cursor_stops_holding_the_log, s_setup,
