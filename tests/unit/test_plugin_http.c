@@ -227,6 +227,11 @@ test_dashboard (void **state)
         assert_int_equal (again.status, 200);
         assert_int_equal (again.size, answer.size);
         http_answer_clear (&again);
+        assert_int_equal (
+            http_call ("GET", s_url (files[index].path), NULL, NULL, "If-None-Match: *", &again),
+            0);
+        assert_int_equal (again.status, 304);
+        http_answer_clear (&again);
         http_answer_clear (&answer);
     }
     //  The page needs no token, the API it calls does (read_auth): the page asks for it.
