@@ -231,8 +231,10 @@
     view.filter.kind = params.get('kind') || '';
     view.filter.backend = params.get('backend') || '';
     view.filter.stale = params.get('stale') === 'true';
-    view.sort = params.get('sort') || '-updated';
-    view.limit = Number(params.get('limit')) || 50;
+    // A sort or page size typed into the address by hand: only those the form offers.
+    const offered = (id, value) => [...$(id).options].some((option) => option.value === value);
+    view.sort = offered('f-sort', params.get('sort')) ? params.get('sort') : '-updated';
+    view.limit = offered('f-limit', params.get('limit')) ? Number(params.get('limit')) : 50;
   }
 
   function writeHash () {
