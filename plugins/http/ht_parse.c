@@ -36,11 +36,30 @@ s_id_ok (const char *id, size_t len)
     return true;
 }
 
+//  The name of one of the dashboard's files: lower-case letters, digits, '.' and '-', not
+//  starting with '.' (no path trick can be spelled with these).
+static bool
+s_asset_ok (const char *name)
+{
+    size_t len = strlen (name);
+    return len > 0 && len <= 64 && name[0] != '.' &&
+           strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789.-") == len;
+}
+
 ht_route_t
 ht_route (const char *path, char *id, size_t id_size)
 {
     if (id_size)
         id[0] = 0;
+    const char *asset = strcmp (path, "/") == 0                  ? "index.html"
+                        : strncmp (path, "/dashboard/", 11) == 0 ? path + 11
+                                                                 : NULL;
+    if (asset) {
+        if (!s_asset_ok (asset) || strlen (asset) >= id_size)
+            return HT_ROUTE_NONE;
+        strcpy (id, asset);
+        return HT_ROUTE_DASHBOARD;
+    }
     for (size_t index = 0; index < sizeof s_routes / sizeof s_routes[0]; index++)
         if (strcmp (path, s_routes[index].path) == 0)
             return s_routes[index].route;

@@ -30,7 +30,8 @@ typedef enum {
     HT_ROUTE_OPENAPI,
     HT_ROUTE_METRICS,
     HT_ROUTE_HEALTHZ,
-    HT_ROUTE_READYZ
+    HT_ROUTE_READYZ,
+    HT_ROUTE_DASHBOARD //  / and /dashboard/NAME: the page's files (id: the file's name)
 } ht_route_t;
 
 //  Sort orders of /api/v1/jobs.
@@ -83,6 +84,8 @@ typedef struct {
 //  Finds the route of a request path (already %-decoded, without its query string) and copies a
 //  job id it holds into id. Returns the route, or HT_ROUTE_NONE for an unknown path or a job id
 //  that is not acceptable (empty, over 128 bytes, with a '/', a control character, "." or "..").
+//  The dashboard's files: "/" is index.html, "/dashboard/NAME" is NAME when it is made of
+//  [a-z0-9.-] and does not start with '.' (whether such a file exists is the server's to say).
 ht_route_t ht_route (const char *path, char *id, size_t id_size);
 
 //  The methods a route takes, as an Allow header's value ("GET, HEAD", "GET, HEAD, POST").

@@ -4,6 +4,7 @@
 //  rest.
 #include "ht_server.h"
 #include "ht_broker.h"
+#include "ht_dashboard.h"
 #include "ht_jobs.h"
 #include "ht_metrics.h"
 #include "ht_openapi.h"
@@ -123,7 +124,9 @@ s_authorized (ht_server_t *self, struct MHD_Connection *connection, const char *
 static bool
 s_needs_auth (ht_server_t *self, ht_route_t route, const char *method)
 {
-    if (route == HT_ROUTE_HEALTHZ || route == HT_ROUTE_READYZ || route == HT_ROUTE_OPENAPI)
+    //  The dashboard's files hold no data: the page asks for the token when the API wants one.
+    if (route == HT_ROUTE_HEALTHZ || route == HT_ROUTE_READYZ || route == HT_ROUTE_OPENAPI ||
+        route == HT_ROUTE_DASHBOARD)
         return false;
     return strcmp (method, "POST") == 0 || self->settings.read_auth;
 }
@@ -271,6 +274,18 @@ s_command (ht_server_t *self, s_request_t *request, ht_reply_t *reply)
     }
 }
 
+//  Queues a response a handler made with its own headers (consumed) and counts it.
+static enum MHD_Result
+s_queue_response (ht_server_t *self, struct MHD_Connection *connection, s_request_t *request,
+                  unsigned status, struct MHD_Response *response)
+{
+    request->answered = true;
+    enum MHD_Result result = MHD_queue_response (connection, status, response);
+    MHD_destroy_response (response);
+    atomic_fetch_add (&self->counters.by_code[status], 1);
+    return result;
+}
+
 //  The jobs per state from the broker's stats (at most a second old), into counts. False when
 //  the broker did not answer.
 static bool
@@ -331,11 +346,19 @@ s_dispatch (ht_server_t *self, struct MHD_Connection *connection, s_request_t *r
                 if (!response)
                     break;
                 request->stream = true;
-                request->answered = true;
-                enum MHD_Result result = MHD_queue_response (connection, 200, response);
-                MHD_destroy_response (response);
-                atomic_fetch_add (&self->counters.by_code[200], 1);
-                return result;
+                return s_queue_response (self, connection, request, 200, response);
+            }
+            case HT_ROUTE_DASHBOARD: {
+                unsigned status = 0;
+                struct MHD_Response *response = ht_dashboard_response (
+                    request->id,
+                    MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "If-None-Match"),
+                    &status);
+                if (response)
+                    return s_queue_response (self, connection, request, status, response);
+                ht_reply_error (&reply, 404, "not_found", "no such path");
+                reply.refused = "path";
+                break;
             }
             default:
                 ht_reply_error (&reply, 404, "not_found", "no such path");

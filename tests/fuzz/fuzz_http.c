@@ -1,6 +1,7 @@
 //  Fuzz target: the http plugin's parsers of outside input (plugins/http/ht_parse.c): a path, a
 //  query string, a cursor, a submit / retry / cancel body, an Authorization header. The first
-//  byte picks which. Oracles: a routed job id is one jobd could hold and no path trick; accepted
+//  byte picks which. Oracles: a routed job id is one jobd could hold and no path trick, a
+//  dashboard file's name is of [a-z0-9.-] and does not start with '.'; accepted
 //  parameters are within their ranges; a decoded cursor encodes back to one that decodes the
 //  same; an accepted submit has a kind and its spec is a JSON object again.
 #include "ht_parse.h"
@@ -14,6 +15,11 @@ s_route (const char *text)
 {
     char id[JOBD_ID_MAX + 1];
     ht_route_t route = ht_route (text, id, sizeof id);
+    //  A dashboard file's name cannot climb out of its folder nor hide a separator.
+    if (route == HT_ROUTE_DASHBOARD &&
+        (!*id || id[0] == '.' ||
+         strspn (id, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen (id)))
+        abort ();
     if (route == HT_ROUTE_JOB || route == HT_ROUTE_CANCEL || route == HT_ROUTE_RETRY) {
         size_t len = strlen (id);
         if (len == 0 || len > JOBD_ID_MAX || strchr (id, '/') || strcmp (id, ".") == 0 ||

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -42,8 +44,13 @@ s_header (char *data, size_t size, size_t count, void *arg)
         char *into;
         size_t room;
     } wanted[] = {{"Location:", answer->location, sizeof answer->location},
-                  {"Allow:", answer->allow, sizeof answer->allow}};
-    for (size_t index = 0; index < 2; index++) {
+                  {"Allow:", answer->allow, sizeof answer->allow},
+                  {"Content-Type:", answer->content_type, sizeof answer->content_type},
+                  {"ETag:", answer->etag, sizeof answer->etag},
+                  {"Cache-Control:", answer->cache_control, sizeof answer->cache_control},
+                  {"Content-Security-Policy:", answer->csp, sizeof answer->csp},
+                  {"X-Content-Type-Options:", answer->nosniff, sizeof answer->nosniff}};
+    for (size_t index = 0; index < sizeof wanted / sizeof wanted[0]; index++) {
         size_t name_len = strlen (wanted[index].name);
         if (len > name_len && strncasecmp (data, wanted[index].name, name_len) == 0) {
             size_t start = name_len;
@@ -168,4 +175,24 @@ http_free_port (void)
     if (fd >= 0)
         close (fd);
     return port;
+}
+
+bool
+http_wait_status (const char *url, long status, int timeout_ms)
+{
+    struct timespec now, pace = {0, 20 * 1000 * 1000};
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    int64_t deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+    while (true) {
+        http_answer_t answer;
+        int rc = http_call ("GET", url, NULL, NULL, NULL, &answer);
+        bool done = rc == 0 && answer.status == status;
+        http_answer_clear (&answer);
+        if (done)
+            return true;
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline)
+            return false;
+        nanosleep (&pace, NULL);
+    }
 }

@@ -12,6 +12,12 @@ typedef struct {
     size_t size;
     char location[256]; //  the Location header, or ""
     char allow[64];     //  the Allow header, or ""
+    //  The headers the dashboard's files are checked by, each "" when absent.
+    char content_type[64];
+    char etag[64];
+    char cache_control[64];
+    char csp[400];    //  Content-Security-Policy
+    char nosniff[32]; //  X-Content-Type-Options
 } http_answer_t;
 
 //  Calls method url (a "Content-Type: application/json" body when body is not NULL; a bearer
@@ -19,6 +25,10 @@ typedef struct {
 //  Returns 0 with *answer filled (clear it), or -1 when no answer came.
 int http_call (const char *method, const char *url, const char *token, const char *body,
                const char *header, http_answer_t *answer);
+
+//  Asks GET url until it answers status, up to timeout_ms (at a 20 ms pace: a server coming up
+//  has no event to wait for). True when it did.
+bool http_wait_status (const char *url, long status, int timeout_ms);
 
 //  Frees the answer's body.
 void http_answer_clear (http_answer_t *answer);

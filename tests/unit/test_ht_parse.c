@@ -29,8 +29,25 @@ test_routes (void **state)
     assert_int_equal (ht_route ("/metrics", id, sizeof id), HT_ROUTE_METRICS);
     assert_int_equal (ht_route ("/healthz", id, sizeof id), HT_ROUTE_HEALTHZ);
     assert_int_equal (ht_route ("/readyz", id, sizeof id), HT_ROUTE_READYZ);
+    //  The dashboard's files: "/" is its page; names of [a-z0-9.-] only, not starting with '.'.
+    assert_int_equal (ht_route ("/", id, sizeof id), HT_ROUTE_DASHBOARD);
+    assert_string_equal (id, "index.html");
+    assert_int_equal (ht_route ("/dashboard/app.js", id, sizeof id), HT_ROUTE_DASHBOARD);
+    assert_string_equal (id, "app.js");
+    assert_int_equal (ht_route ("/dashboard/xy", id, 2), HT_ROUTE_NONE); //  no room for it
     //  Path tricks and ids jobd would not have.
-    const char *refused[] = {"/",
+    const char *refused[] = {"",
+                             "//",
+                             "/index.html",
+                             "/dashboard/",
+                             "/dashboard/.",
+                             "/dashboard/..",
+                             "/dashboard/../api/v1/stats",
+                             "/dashboard/.hidden",
+                             "/dashboard/a/b",
+                             "/dashboard/App.js",
+                             "/dashboard/a%2Fb",
+                             "/dashboard/a\\b",
                              "/api/v1/jobs/",
                              "/api/v1/jobs/..",
                              "/api/v1/jobs/.",

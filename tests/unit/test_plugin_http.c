@@ -181,6 +181,82 @@ test_job (void **state)
     jobd_mock_host_destroy (&host);
 }
 
+//  GET / and the page's files: their type, the headers that lock the page down, an ETag with
+//  304 when the browser has it already, no token needed even when reads need one; an unknown
+//  file is 404 like any unknown path.
+static void
+test_dashboard (void **state)
+{
+    (void)state;
+    const char *read_auth[] = {"read_auth", "true", NULL};
+    jobd_mock_host_t *host = s_start (read_auth);
+    const struct {
+        const char *path, *type, *text;
+    } files[] = {{"/", "text/html; charset=utf-8", "<script src=\"/dashboard/app.js\" defer>"},
+                 {"/dashboard/app.js", "text/javascript; charset=utf-8", "EventSource"},
+                 {"/dashboard/app.css", "text/css; charset=utf-8", "prefers-color-scheme"},
+                 {"/dashboard/icon.svg", "image/svg+xml", "<svg"}};
+    for (size_t index = 0; index < sizeof files / sizeof files[0]; index++) {
+        http_answer_t answer;
+        assert_int_equal (http_call ("GET", s_url (files[index].path), NULL, NULL, NULL, &answer),
+                          0);
+        assert_int_equal (answer.status, 200);
+        assert_string_equal (answer.content_type, files[index].type);
+        assert_non_null (strstr (answer.body, files[index].text));
+        assert_string_equal (answer.cache_control, "no-cache");
+        assert_string_equal (answer.nosniff, "nosniff");
+        assert_non_null (strstr (answer.csp, "default-src 'self'"));
+        assert_non_null (strstr (answer.csp, "script-src 'self';"));
+        assert_non_null (strstr (answer.csp, "connect-src 'self'"));
+        assert_non_null (strstr (answer.csp, "frame-ancestors 'none'"));
+        assert_null (strstr (answer.csp, "unsafe"));
+        assert_int_equal (answer.etag[0], '"');
+        //  The same ETag back: 304 and no body; another (or a list without it): the file.
+        char header[200];
+        snprintf (header, sizeof header, "If-None-Match: \"x\", W/%s", answer.etag);
+        http_answer_t again;
+        assert_int_equal (http_call ("GET", s_url (files[index].path), NULL, NULL, header, &again),
+                          0);
+        assert_int_equal (again.status, 304);
+        assert_int_equal (again.size, 0);
+        assert_string_equal (again.etag, answer.etag);
+        http_answer_clear (&again);
+        assert_int_equal (http_call ("GET", s_url (files[index].path), NULL, NULL,
+                                     "If-None-Match: \"0000\"", &again),
+                          0);
+        assert_int_equal (again.status, 200);
+        assert_int_equal (again.size, answer.size);
+        http_answer_clear (&again);
+        assert_int_equal (
+            http_call ("GET", s_url (files[index].path), NULL, NULL, "If-None-Match: *", &again),
+            0);
+        assert_int_equal (again.status, 304);
+        http_answer_clear (&again);
+        http_answer_clear (&answer);
+    }
+    //  The page needs no token, the API it calls does (read_auth): the page asks for it.
+    json_t *body = s_get_json ("/api/v1/stats", 401);
+    json_decref (body);
+    body = s_get_json ("/api/v1/openapi.json", 200);
+    assert_non_null (json_object_get (json_object_get (body, "paths"), "/"));
+    assert_non_null (json_object_get (json_object_get (body, "paths"), "/dashboard/{file}"));
+    json_decref (body);
+    body = s_get_json ("/dashboard/nope.js", 404);
+    assert_string_equal (json_string_value (json_object_get (body, "error")), "not_found");
+    json_decref (body);
+    body = s_get_json ("/dashboard/..%2Fhttp.token", 404);
+    json_decref (body);
+    http_answer_t answer;
+    assert_int_equal (http_call ("POST", s_url ("/"), S_TOKEN, "{}", NULL, &answer), 0);
+    assert_int_equal (answer.status, 405);
+    assert_string_equal (answer.allow, "GET, HEAD");
+    http_answer_clear (&answer);
+    assert_int_equal (http_call ("GET", s_url ("/?x=1"), NULL, NULL, NULL, &answer), 0);
+    assert_int_equal (answer.status, 400);
+    http_answer_clear (&answer);
+    jobd_mock_host_destroy (&host);
+}
+
 //  Each bad request gets its 4xx with a JSON error, and is counted by reason and code.
 static void
 test_bad_input (void **state)
@@ -630,6 +706,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown (test_pages_with_cursor, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_job, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_dashboard, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_bad_input, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_commands, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_events, jobd_mock_host_teardown),
