@@ -177,6 +177,31 @@ s_readable (s_line_t *line, s_lines_t lines)
     return !s_blank (line->start, line->length);
 }
 
+//  An exception quoted in brackets ("failed (java.io.IOException: x)"): cuts the line's closing
+//  brackets that the exception did not open. Returns at.
+static const char *
+s_unquote (s_line_t *line, const char *at)
+{
+    const char *before = at;
+    while (before > line->start && s_word_char (before[-1]))
+        before--; //  to the package's start
+    if (before == line->start || (before[-1] != '(' && before[-1] != '['))
+        return at;
+    char open = before[-1], close = open == '(' ? ')' : ']';
+    const char *end = line->start + line->length;
+    while (end > at && s_blank_char (end[-1]))
+        end--;
+    int depth = 0;
+    for (const char *cursor = at; cursor < end; cursor++)
+        depth += *cursor == open ? 1 : *cursor == close ? -1 : 0;
+    while (depth < 0 && end > at && end[-1] == close) {
+        end--;
+        depth++;
+    }
+    line->length = (size_t)(end - line->start);
+    return at;
+}
+
 //  The first exception line, or with deepest the last "Caused by:" one when there is one.
 static size_t
 s_exception_rule (const char *text, s_lines_t lines, bool deepest, char *cause, size_t size)
@@ -198,7 +223,7 @@ s_exception_rule (const char *text, s_lines_t lines, bool deepest, char *cause, 
                 break;
         }
     }
-    return found_at ? s_write (&found, found_at, cause, size) : 0;
+    return found_at ? s_write (&found, s_unquote (&found, found_at), cause, size) : 0;
 }
 
 static size_t

@@ -167,6 +167,12 @@ test_generic (void **state)
     s_expect (jobd_cause_spark, NULL, "");
     s_expect (jobd_cause_livy_log, NULL, "");
     s_expect (jobd_cause_yarn, NULL, "");
+    //  An exception quoted in brackets keeps no bracket it did not open; its own stay.
+    s_expect (jobd_cause_generic, "job 4 failed (java.lang.RuntimeException: simulated failure)",
+              "RuntimeException: simulated failure");
+    s_expect (jobd_cause_generic, "stage [org.apache.spark.SparkException: lost (3 tries)]",
+              "SparkException: lost (3 tries)");
+    s_expect (jobd_cause_generic, "java.io.IOException: bad path a)b", "IOException: bad path a)b");
     //  Words that only look like one: lower-case, or no colon after it.
     s_expect (jobd_cause_generic, "the job threw exception: x\nNoSuchException here",
               "the job threw exception: x");
