@@ -4,6 +4,7 @@
 #include "jobd_error.h"
 #include "jobd_reply.h"
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -559,6 +560,83 @@ jobd_mock_host_expect (jobd_mock_host_t *self, jobd_event_type_t type, int timeo
            (event = jobd_mock_host_recv (self, (int)left)) && event->type != type)
         jobd_event_destroy (&event);
     return event;
+}
+
+//  The value of name with the labels (pairs in labels[0..count)) in figures, if it is there.
+static bool
+s_figure_in (const msgpack_object *figures, const char *name, const char **labels, size_t count,
+             double *value_p)
+{
+    for (uint32_t index = 0;
+         figures->type == MSGPACK_OBJECT_ARRAY && index < figures->via.array.size; index++) {
+        const msgpack_object *entry = figures->via.array.ptr[index].via.array.ptr;
+        if (entry[0].via.str.size != strlen (name) ||
+            memcmp (entry[0].via.str.ptr, name, strlen (name)))
+            continue;
+        size_t matched = 0;
+        for (size_t label = 0; label < count; label++) {
+            const msgpack_object *map =
+                figures->via.array.ptr[index].via.array.size > 2 ? &entry[2] : NULL;
+            for (uint32_t pair = 0;
+                 map && map->type == MSGPACK_OBJECT_MAP && pair < map->via.map.size; pair++) {
+                const msgpack_object_kv *kv = &map->via.map.ptr[pair];
+                if (kv->key.via.str.size == strlen (labels[2 * label]) &&
+                    !memcmp (kv->key.via.str.ptr, labels[2 * label], kv->key.via.str.size) &&
+                    kv->val.via.str.size == strlen (labels[2 * label + 1]) &&
+                    !memcmp (kv->val.via.str.ptr, labels[2 * label + 1], kv->val.via.str.size))
+                    matched++;
+            }
+        }
+        if (matched < count)
+            continue;
+        const msgpack_object *value = &entry[1];
+        *value_p = value->type == MSGPACK_OBJECT_POSITIVE_INTEGER   ? (double)value->via.u64
+                   : value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (double)value->via.i64
+                                                                    : value->via.f64;
+        return true;
+    }
+    return false;
+}
+
+bool
+jobd_mock_host_figure (jobd_mock_host_t *self, const char *name, double min, double *value_p,
+                       int timeout, ...)
+{
+    const char *labels[8];
+    size_t count = 0;
+    va_list args;
+    va_start (args, timeout);
+    const char *label;
+    while (count < 4 && (label = va_arg (args, const char *))) {
+        labels[2 * count] = label;
+        labels[2 * count + 1] = va_arg (args, const char *);
+        count++;
+    }
+    va_end (args);
+    int64_t deadline = zclock_time () + timeout;
+    int64_t left;
+    jobd_event_t *event;
+    while ((left = deadline - zclock_time ()) >= 0 &&
+           (event = jobd_mock_host_expect (self, JOBD_EVENT_PLUGIN_STATUS, (int)left))) {
+        double value = 0;
+        bool found = false;
+        if (event->figures.data) {
+            msgpack_unpacked unpacked;
+            msgpack_unpacked_init (&unpacked);
+            size_t offset = 0;
+            if (msgpack_unpack_next (&unpacked, (const char *)event->figures.data,
+                                     event->figures.size, &offset) == MSGPACK_UNPACK_SUCCESS)
+                found = s_figure_in (&unpacked.data, name, labels, count, &value) && value >= min;
+            msgpack_unpacked_destroy (&unpacked);
+        }
+        jobd_event_destroy (&event);
+        if (found) {
+            if (value_p)
+                *value_p = value;
+            return true;
+        }
+    }
+    return false;
 }
 
 int
