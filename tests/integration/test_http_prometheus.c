@@ -135,8 +135,7 @@ test_prometheus_scrapes_jobd (void **state)
     s_wait_value (prometheus_port, "jobd_plugin_up{plugin=\"demo\",status=\"running\"}", "1");
     //  A plugin's figures (the demo's): its 4 jobs were observed 3 times each, none moves now.
     s_wait_value (prometheus_port, "jobd_demo_observations_total{plugin=\"demo\"}", "12");
-    s_wait_value (prometheus_port, "jobd_demo_jobs_moving{plugin=\"demo\",backend=\"demo\"}",
-                  "0");
+    s_wait_value (prometheus_port, "jobd_demo_jobs_moving{plugin=\"demo\",backend=\"demo\"}", "0");
 
     kill (prometheus->pid, SIGTERM);
     harness_proc_finish (prometheus, S_DEADLINE);
