@@ -11,12 +11,13 @@
 struct jobd_mock_host {
     jobd_host_t host; //  first: the plugin's host table points at the mock
     char name[JOBD_NAME_MAX + 1];
-    zhashx_t *config; //  key -> value
-    zsock_t *bus;     //  ROUTER, the broker's end of the bus
-    zsock_t *events;  //  XPUB, the broker's end of the publications
-    zlistx_t *topics; //  subscriptions seen (char *)
-    zframe_t *peer;   //  the plugin's bus identity, from its first message
-    void *handle;     //  dlopen's
+    zhashx_t *config;  //  key -> value
+    zsock_t *bus;      //  ROUTER, the broker's end of the bus
+    zsock_t *events;   //  XPUB, the broker's end of the publications
+    zlistx_t *topics;  //  subscriptions seen (char *)
+    zframe_t *peer;    //  the plugin's bus identity, from its first message
+    zchunk_t *figures; //  the figures of the last plugin.status received (none: NULL)
+    void *handle;      //  dlopen's
     const jobd_plugin_t *plugin;
     void *state;
     zactor_t *actor;
@@ -348,6 +349,7 @@ jobd_mock_host_destroy (jobd_mock_host_t **self_p)
     zsock_destroy (&self->bus);
     zsock_destroy (&self->events);
     zframe_destroy (&self->peer);
+    zchunk_destroy (&self->figures);
     zlistx_destroy (&self->topics);
     zlistx_destroy (&self->names);
     zhashx_destroy (&self->config);
@@ -544,6 +546,12 @@ jobd_mock_host_recv (jobd_mock_host_t *self, int timeout)
             zframe_destroy (&self->peer);
             self->peer = identity;
         }
+        if (event && event->type == JOBD_EVENT_PLUGIN_STATUS) {
+            //  The plugin's figures now: those of its last status (jobd_mock_host_figure).
+            zchunk_destroy (&self->figures);
+            if (event->figures.data)
+                self->figures = zchunk_new (event->figures.data, event->figures.size);
+        }
         zmsg_destroy (&msg);
     }
     zpoller_destroy (&poller);
@@ -613,30 +621,33 @@ jobd_mock_host_figure (jobd_mock_host_t *self, const char *name, double min, dou
         count++;
     }
     va_end (args);
+    //  The last status's figures first: the plugin sends them again only when they change.
     int64_t deadline = zclock_time () + timeout;
-    int64_t left;
-    jobd_event_t *event;
-    while ((left = deadline - zclock_time ()) >= 0 &&
-           (event = jobd_mock_host_expect (self, JOBD_EVENT_PLUGIN_STATUS, (int)left))) {
+    for (;;) {
         double value = 0;
         bool found = false;
-        if (event->figures.data) {
+        if (self->figures) {
             msgpack_unpacked unpacked;
             msgpack_unpacked_init (&unpacked);
             size_t offset = 0;
-            if (msgpack_unpack_next (&unpacked, (const char *)event->figures.data,
-                                     event->figures.size, &offset) == MSGPACK_UNPACK_SUCCESS)
+            if (msgpack_unpack_next (&unpacked, (const char *)zchunk_data (self->figures),
+                                     zchunk_size (self->figures),
+                                     &offset) == MSGPACK_UNPACK_SUCCESS)
                 found = s_figure_in (&unpacked.data, name, labels, count, &value) && value >= min;
             msgpack_unpacked_destroy (&unpacked);
         }
-        jobd_event_destroy (&event);
         if (found) {
             if (value_p)
                 *value_p = value;
             return true;
         }
+        int64_t left = deadline - zclock_time ();
+        jobd_event_t *event =
+            left >= 0 ? jobd_mock_host_expect (self, JOBD_EVENT_PLUGIN_STATUS, (int)left) : NULL;
+        if (!event)
+            return false;
+        jobd_event_destroy (&event);
     }
-    return false;
 }
 
 int

@@ -87,10 +87,11 @@ bool jobd_mock_host_subscribed (jobd_mock_host_t *self, const char *topic, int t
 //  broker does. Returns 0 or a negative error.
 int jobd_mock_host_publish (jobd_mock_host_t *self, const char *topic, const jobd_event_t *event);
 
-//  Waits up to timeout ms for a plugin.status from the plugin whose figures (proto/README.md,
-//  section 3) hold name, with a value of at least min, and the labels given as name, value
-//  pairs ended by NULL (an entry's other labels are not looked at); other events are skipped.
-//  True when one came: its value in *value_p (may be NULL).
+//  Waits up to timeout ms until the plugin's figures (proto/README.md, section 3: those of the
+//  last plugin.status received, which may have come before) hold name with a value of at least
+//  min and the labels given as name, value pairs ended by NULL (an entry's other labels are not
+//  looked at); other events are skipped meanwhile. True when they did: the value in *value_p
+//  (may be NULL).
 bool jobd_mock_host_figure (jobd_mock_host_t *self, const char *name, double min, double *value_p,
                             int timeout, ...) __attribute__ ((sentinel));
 
