@@ -3,6 +3,7 @@
 #include "jobd_config.h"
 #include "jobd_error.h"
 #include "jobd_reply.h"
+#include "jobd_request.h"
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -670,6 +671,47 @@ jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, const char *
     zmsg_addmem (msg, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     return zmsg_send (&msg, self->bus) ? -EAGAIN : 0;
+}
+
+bool
+jobd_mock_host_answer_plugins (jobd_mock_host_t *self, const jobd_answer_plugin_t *plugins,
+                               size_t count, int timeout)
+{
+    int64_t deadline = zclock_time () + timeout;
+    zpoller_t *poller = zpoller_new (self->bus, NULL);
+    bool answered = false;
+    while (!answered) {
+        int64_t left = deadline - zclock_time ();
+        if (left < 0 || !zpoller_wait (poller, (int)left))
+            break;
+        zmsg_t *msg = zmsg_recv (self->bus);
+        zframe_t *identity = msg ? zmsg_pop (msg) : NULL;
+        zframe_t *payload = msg ? zmsg_last (msg) : NULL;
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        jobd_request_in_t query;
+        if (payload &&
+            jobd_msgpack_unpack (zframe_data (payload), zframe_size (payload), &unpacked, NULL,
+                                 0) == 0 &&
+            jobd_request_read (&unpacked.data, &query, NULL, 0) == 0 &&
+            strcmp (query.q, "plugins") == 0) {
+            msgpack_sbuffer buffer;
+            msgpack_sbuffer_init (&buffer);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+            jobd_answer_pack_plugins (&pk, query.id, plugins, count);
+            zmsg_t *reply = zmsg_new ();
+            zmsg_append (reply, &identity);
+            zmsg_addmem (reply, buffer.data, buffer.size);
+            msgpack_sbuffer_destroy (&buffer);
+            answered = zmsg_send (&reply, self->bus) == 0;
+        }
+        msgpack_unpacked_destroy (&unpacked);
+        zframe_destroy (&identity);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    return answered;
 }
 
 bool

@@ -8,6 +8,7 @@
 #ifndef JOBD_MOCK_HOST_H_INCLUDED
 #define JOBD_MOCK_HOST_H_INCLUDED
 
+#include "jobd_answer.h"
 #include "jobd_plugin.h"
 
 typedef struct jobd_mock_host jobd_mock_host_t;
@@ -94,6 +95,12 @@ int jobd_mock_host_publish (jobd_mock_host_t *self, const char *topic, const job
 //  (may be NULL).
 bool jobd_mock_host_figure (jobd_mock_host_t *self, const char *name, double min, double *value_p,
                             int timeout, ...) __attribute__ ((sentinel));
+
+//  Plays the broker for one `plugins` query (proto/README.md section 12): waits up to timeout
+//  ms for it (other messages the plugin sends meanwhile are read and dropped) and answers it with
+//  plugins (packed by jobd_answer_pack_plugins, figures and all). True when one was answered.
+bool jobd_mock_host_answer_plugins (jobd_mock_host_t *self, const jobd_answer_plugin_t *plugins,
+                                    size_t count, int timeout);
 
 //  Waits up to timeout ms for a log line of the plugin containing text. True when one did.
 bool jobd_mock_host_log_wait (jobd_mock_host_t *self, const char *text, int timeout);
