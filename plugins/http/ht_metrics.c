@@ -363,8 +363,10 @@ s_figure_series (s_text_t *text, json_t *answer)
             count++;
         }
     }
+    if (count == 0)
+        return;
     qsort (figures, count, sizeof *figures, s_figure_compare);
-    zhashx_t *families = count ? s_families (text) : NULL;
+    zhashx_t *families = s_families (text);
     for (size_t first = 0; first < count;) {
         size_t last = first;
         while (last < count && strcmp (figures[last].name, figures[first].name) == 0)
