@@ -127,7 +127,7 @@ s_error_cb (rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 //  Consumer lag per partition, from librdkafka's statistics (topics -> partitions ->
 //  consumer_lag; -1 and the unassigned partition "-1" are not known), for at most
-//  KL_LAG_FIGURES partitions.
+//  KL_LAG_FIGURES partitions of topics whose names fit a label.
 #define KL_LAG_FIGURES 256
 
 static void
@@ -141,7 +141,9 @@ s_lag_figures (s_listener_t *self, json_t *root)
         json_object_foreach (json_object_get (each, "partitions"), partition, stats)
         {
             json_int_t lag = json_integer_value (json_object_get (stats, "consumer_lag"));
-            if (strcmp (partition, "-1") == 0 || lag < 0 || count == KL_LAG_FIGURES)
+            //  A topic name past a label's 128 bytes (Kafka allows 249) is left out, unlogged.
+            if (strcmp (partition, "-1") == 0 || lag < 0 || count == KL_LAG_FIGURES ||
+                strlen (topic) > JOBD_FIGURE_VALUE_MAX)
                 continue;
             count +=
                 jobd_sdk_status_figure (self->report, "kafka_consumer_lag",
