@@ -524,17 +524,24 @@ jobd_mock_host_stop (jobd_mock_host_t *self)
     return self->run_rc;
 }
 
+//  The next message the plugin sends on the bus (identity, payload), or NULL past deadline.
+static zmsg_t *
+s_bus_next (jobd_mock_host_t *self, zpoller_t *poller, int64_t deadline)
+{
+    int64_t left = deadline - zclock_time ();
+    if (left < 0 || !zpoller_wait (poller, (int)left))
+        return NULL;
+    return zmsg_recv (self->bus);
+}
+
 jobd_event_t *
 jobd_mock_host_recv (jobd_mock_host_t *self, int timeout)
 {
     int64_t deadline = zclock_time () + timeout;
     zpoller_t *poller = zpoller_new (self->bus, NULL);
     jobd_event_t *event = NULL;
-    while (!event) {
-        int64_t left = deadline - zclock_time ();
-        if (left < 0 || !zpoller_wait (poller, (int)left))
-            break;
-        zmsg_t *msg = zmsg_recv (self->bus);
+    zmsg_t *msg;
+    while (!event && (msg = s_bus_next (self, poller, deadline))) {
         zframe_t *identity = msg ? zmsg_pop (msg) : NULL;
         zframe_t *payload = msg ? zmsg_last (msg) : NULL;
         char why[256] = "";
@@ -680,11 +687,8 @@ jobd_mock_host_answer_plugins (jobd_mock_host_t *self, const jobd_answer_plugin_
     int64_t deadline = zclock_time () + timeout;
     zpoller_t *poller = zpoller_new (self->bus, NULL);
     bool answered = false;
-    while (!answered) {
-        int64_t left = deadline - zclock_time ();
-        if (left < 0 || !zpoller_wait (poller, (int)left))
-            break;
-        zmsg_t *msg = zmsg_recv (self->bus);
+    zmsg_t *msg;
+    while (!answered && (msg = s_bus_next (self, poller, deadline))) {
         zframe_t *identity = msg ? zmsg_pop (msg) : NULL;
         zframe_t *payload = msg ? zmsg_last (msg) : NULL;
         msgpack_unpacked unpacked;

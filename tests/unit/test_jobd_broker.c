@@ -87,6 +87,16 @@ s_reply (s_fixture_t *self, msgpack_unpacked *unpacked)
     return ok->via.boolean;
 }
 
+//  The plugins query, {"v":1,"type":"query","id":"q","q":"plugins"}: its answer into reply.
+static void
+s_ask_plugins (s_fixture_t *self, msgpack_unpacked *reply)
+{
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa7plugins";
+    zframe_t *frame = zframe_new (query, sizeof query - 1);
+    zframe_send (&frame, self->admin, 0);
+    assert_true (s_reply (self, reply));
+}
+
 static jobd_event_t *
 s_transition (s_fixture_t *self)
 {
@@ -285,11 +295,8 @@ test_bad_input_is_answered_and_counted (void **state)
 static void
 s_plugin_field (s_fixture_t *self, const char *name, const char *field, char *buffer, size_t size)
 {
-    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa7plugins";
-    zframe_t *frame = zframe_new (query, sizeof query - 1);
-    zframe_send (&frame, self->admin, 0);
     msgpack_unpacked reply;
-    assert_true (s_reply (self, &reply));
+    s_ask_plugins (self, &reply);
     const msgpack_object *plugins = jobd_map_lookup (&reply.data, "plugins");
     *buffer = 0;
     for (uint32_t index = 0; plugins && index < plugins->via.array.size; index++) {
@@ -346,11 +353,8 @@ static uint64_t s_counter (s_fixture_t *self, const char *name);
 static int
 s_plugin_figures (s_fixture_t *self, const char *name)
 {
-    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa7plugins";
-    zframe_t *frame = zframe_new (query, sizeof query - 1);
-    zframe_send (&frame, self->admin, 0);
     msgpack_unpacked reply;
-    assert_true (s_reply (self, &reply));
+    s_ask_plugins (self, &reply);
     const msgpack_object *plugins = jobd_map_lookup (&reply.data, "plugins");
     int count = -1;
     for (uint32_t index = 0; plugins && index < plugins->via.array.size; index++) {
