@@ -122,10 +122,14 @@ s_query_plugins (const jobd_admin_context_t *context, const char *id, msgpack_pa
     for (const char *name = (const char *)zlistx_first (names); name;
          name = (const char *)zlistx_next (names)) {
         zhashx_t *info = (zhashx_t *)zhashx_lookup (context->plugins, name);
-        plugins[count++] =
-            (jobd_answer_plugin_t){name, (const char *)zhashx_lookup (info, "version"),
-                                   (const char *)zhashx_lookup (info, "status"),
-                                   (const char *)zhashx_lookup (info, "detail")};
+        zchunk_t *figures =
+            context->figures ? (zchunk_t *)zhashx_lookup (context->figures, name) : NULL;
+        plugins[count++] = (jobd_answer_plugin_t){name,
+                                                  (const char *)zhashx_lookup (info, "version"),
+                                                  (const char *)zhashx_lookup (info, "status"),
+                                                  (const char *)zhashx_lookup (info, "detail"),
+                                                  figures ? zchunk_data (figures) : NULL,
+                                                  figures ? zchunk_size (figures) : 0};
     }
     jobd_answer_pack_plugins (pk, id, plugins, count);
     free (plugins);

@@ -19,6 +19,7 @@ typedef struct {
     jobd_store_t *store;
     const jobd_stats_t *stats; //  the broker's counters
     zhashx_t *plugins;         //  name -> zhashx of "version", "status", "detail" strings
+    zhashx_t *figures;         //  name -> zchunk_t: the plugin's last figures (msgpack), or NULL
 } jobd_admin_context_t;
 
 //  Answers one query (a map whose "type" is "query", read with jobd_request_read) into pk.

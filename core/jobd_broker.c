@@ -54,6 +54,7 @@ typedef struct {
     size_t batch_size;
     jobd_stats_t stats;
     zhashx_t *plugins;     //  name -> zhashx of strings
+    zhashx_t *figures;     //  name -> zchunk_t: the figures of its last plugin.status
     jobd_owners_t *owners; //  which plugin takes which kind of submission, and checks it
     uint64_t reject_logs;  //  rejects logged in the current second
     int64_t reject_second;
@@ -456,6 +457,12 @@ s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reas
             return JOBD_ETOOBIG;
         }
         s_plugin_set (self, event->name, "detail", event->detail);
+        //  The last report's figures stand for the plugin's measures: none when it had none.
+        if (event->figures.data)
+            zhashx_update (self->figures, event->name,
+                           zchunk_new (event->figures.data, event->figures.size));
+        else
+            zhashx_delete (self->figures, event->name);
         snprintf (topic, sizeof topic, "plugin.%s", event->name);
         s_publish (self, topic, event, true);
         return 0;
@@ -521,7 +528,7 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
                 bool delimiter, const msgpack_object *query)
 {
     self->stats.queries++;
-    jobd_admin_context_t context = {self->store, &self->stats, self->plugins};
+    jobd_admin_context_t context = {self->store, &self->stats, self->plugins, self->figures};
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
@@ -1075,6 +1082,8 @@ s_broker_actor (zsock_t *pipe, void *arg)
     self->plugins = zhashx_new ();
     self->owners = jobd_owners_new ();
     zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
+    self->figures = zhashx_new ();
+    zhashx_set_destructor (self->figures, (zhashx_destructor_fn *)zchunk_destroy);
     self->bus = jobd_socket_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
     if (self->bus && jobd_publisher_new (options->events_endpoint, &self->publisher, args->reason,
                                          args->reason_size))
@@ -1119,6 +1128,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     jobd_socket_close (&self->admin);
     jobd_socket_close (&self->bus);
     zhashx_destroy (&self->plugins);
+    zhashx_destroy (&self->figures);
     jobd_owners_destroy (&self->owners);
     msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);

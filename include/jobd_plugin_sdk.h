@@ -132,10 +132,31 @@ void jobd_sdk_status_destroy (jobd_sdk_status_t **self_p);
 bool jobd_sdk_status_due (jobd_sdk_status_t *self, bool now);
 
 //  Sends plugin.status (status: "running", "degraded", ...; detail: one line for the operator,
-//  or NULL) on bus when status or detail differ from what it last sent. Returns 1 when sent, 0
-//  when unchanged, or a negative error (nothing recorded: the next call tries again).
+//  or NULL; and the figures set, below) on bus when status, detail or figures differ from what it
+//  last sent. A plugin calls it when jobd_sdk_status_due says so, which bounds the rate. Returns
+//  1 when sent, 0 when unchanged, or a negative error (nothing recorded: the next call tries
+//  again).
 int jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *status,
                           const char *detail);
+
+//  Sets a figure, one of the plugin's measures, sent with each status from now on until cleared
+//  (proto/README.md section 3, Figures; /metrics shows it as jobd_<name>{plugin=...,labels}):
+//  name is the plugin's own, [a-z][a-z0-9_]* of at most 64 bytes: ending in _total it is a
+//  counter, else a gauge, in base units (_seconds, _bytes). help is one line (NULL: none; a
+//  name's first help counts). The labels follow value as name, value pairs of strings, ended by
+//  NULL: at most 4, names [a-z][a-z0-9_]* but not "plugin", values at most 128 bytes of UTF-8.
+//  A figure of the same name and labels is replaced. An integral value within 2^53 is sent as
+//  an integer. Returns 0, or JOBD_EINVAL (a rule broken: the reason is logged; a NaN or infinite
+//  value too), JOBD_ETOOBIG (512 figures held), or -ENOMEM.
+int jobd_sdk_status_figure (jobd_sdk_status_t *self, const char *name, const char *help,
+                            double value, ...) __attribute__ ((sentinel));
+
+//  Forgets every figure set. A plugin that sets all of its figures before each report clears
+//  them first, so that a figure that is gone (a backend removed) is no longer reported.
+void jobd_sdk_status_figures_clear (jobd_sdk_status_t *self);
+
+//  How many figures are set.
+size_t jobd_sdk_status_figures (jobd_sdk_status_t *self);
 
 //  The detail last sent ("" before the first), borrowed until the next send.
 const char *jobd_sdk_status_detail (jobd_sdk_status_t *self);

@@ -117,11 +117,17 @@ jobd_answer_pack_plugins (msgpack_packer *pk, const char *re, const jobd_answer_
     msgpack_pack_array (pk, count);
     for (size_t index = 0; index < count; index++) {
         const jobd_answer_plugin_t *plugin = &plugins[index];
-        msgpack_pack_map (pk, 4);
+        bool figures = plugin->figures && plugin->figures_size;
+        msgpack_pack_map (pk, figures ? 5 : 4);
         jobd_map_pack_kv (pk, "name", plugin->name ? plugin->name : "");
         jobd_map_pack_kv (pk, "version", plugin->version ? plugin->version : "");
         jobd_map_pack_kv (pk, "status", plugin->status ? plugin->status : "");
         jobd_map_pack_kv (pk, "detail", plugin->detail ? plugin->detail : "");
+        if (figures) {
+            //  Checked when they came (jobd_figures_check): one msgpack value, written as is.
+            jobd_map_pack_str (pk, "figures");
+            pk->callback (pk->data, (const char *)plugin->figures, plugin->figures_size);
+        }
     }
 }
 

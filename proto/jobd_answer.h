@@ -68,6 +68,8 @@ typedef struct {
     const char *version;
     const char *status;
     const char *detail;
+    const uint8_t *figures; //  its last figures (msgpack bytes of a checked array), or NULL:
+    size_t figures_size;    //  packed as they are under "figures", left out when NULL
 } jobd_answer_plugin_t;
 
 //  One cursor of the cursors answer. name borrowed.

@@ -3,6 +3,7 @@
 #define JOBD_EVENT_H_INCLUDED
 
 #include "jobd_error.h"
+#include "jobd_figures.h"
 #include "jobd_msgpack.h"
 #include "jobd_state.h"
 #include <msgpack.h>
@@ -91,6 +92,8 @@ typedef struct {
     char *change;        //  "change": retry.plan, transition: what the next attempt changes
     bool now;            //  "now": retry: start the next attempt at once, skipping any wait
     bool stop;           //  "stop": retry: stop the job's pending retry (RETRY_WAIT -> FAILED)
+    //  A plugin's measures (issue 16; appended: older readers skip them).
+    jobd_figures_t figures; //  "figures": plugin.status: msgpack bytes of the checked array
 } jobd_event_t;
 
 //  Returns a fresh event of the given type with version, a new unique id and ts = now set, or

@@ -2,6 +2,7 @@
 //  decoding, copying and freeing, for events and job records alike. Internal to proto/.
 #include "jobd_fields.h"
 #include "jobd_event.h"
+#include "jobd_figures.h"
 #include "jobd_proto_internal.h"
 #include "jobd_state.h"
 #include "jobd_utf8.h"
@@ -132,6 +133,27 @@ s_read_name (const jobd_field_t *field, const char *text, size_t length, void *s
     return 0;
 }
 
+//  Figures are kept as their msgpack bytes, copied into strings when it is given.
+static int
+s_read_figures (const msgpack_object *value, jobd_figures_t *slot, char **strings, char *reason,
+                size_t reason_size)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = jobd_figures_from_object (value, &data, &size, reason, reason_size);
+    if (rc || !data)
+        return rc;
+    if (strings) {
+        memcpy (*strings, data, size);
+        free (data);
+        data = (uint8_t *)*strings;
+        *strings += size;
+    }
+    slot->data = data;
+    slot->size = size;
+    return 0;
+}
+
 //  strings: where string values are copied to, one after the other (a block the caller sized),
 //  or NULL for a heap allocation each.
 static int
@@ -151,6 +173,8 @@ s_read_one (const jobd_field_t *field, const msgpack_object *value, void *base, 
     if (field->kind == JOBD_FIELD_I64 || field->kind == JOBD_FIELD_U32 ||
         field->kind == JOBD_FIELD_U64)
         return s_read_number (field, value, slot, reason, reason_size);
+    if (field->kind == JOBD_FIELD_FIGURES)
+        return s_read_figures (value, (jobd_figures_t *)slot, strings, reason, reason_size);
     //  Strings, states and types are msgpack str, never bin.
     if (value->type != MSGPACK_OBJECT_STR) {
         jobd_proto_reason (reason, reason_size, "field '%s': expected a str, got %s", field->key,
@@ -231,6 +255,19 @@ jobd_fields_read (const jobd_field_t *fields, size_t count, const msgpack_object
     return s_read (fields, count, map, base, NULL, reason, reason_size);
 }
 
+//  How many bytes msgpack packs the value in (0 when that fails: then it is refused anyway).
+static size_t
+s_packed_size (const msgpack_object *value)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    size_t size = msgpack_pack_object (&pk, *value) ? 0 : buffer.size;
+    msgpack_sbuffer_destroy (&buffer);
+    return size;
+}
+
 int
 jobd_fields_read_flat (const jobd_field_t *fields, size_t count, const msgpack_object *map,
                        size_t struct_size, void **base_p, char *reason, size_t reason_size)
@@ -242,6 +279,8 @@ jobd_fields_read_flat (const jobd_field_t *fields, size_t count, const msgpack_o
         const msgpack_object_kv *kv = &map->via.map.ptr[index];
         if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_STR)
             room += kv->val.via.str.size + 1;
+        else if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_ARRAY)
+            room += s_packed_size (&kv->val); //  figures: their bytes (rare: plugin.status)
     }
     char *block = (char *)malloc (struct_size + room);
     if (!block) {
@@ -279,6 +318,8 @@ s_present (const jobd_field_t *field, const void *base)
             return *(const jobd_state_t *)slot != JOBD_STATE_NONE;
         case JOBD_FIELD_TYPE:
             return true;
+        case JOBD_FIELD_FIGURES:
+            return ((const jobd_figures_t *)slot)->data != NULL;
     }
     return false;
 }
@@ -383,7 +424,9 @@ jobd_fields_pack_to (const jobd_field_t *fields, size_t count, const void *base,
         if (field->kind == JOBD_FIELD_STR) {
             lengths[index] = strlen (*(char *const *)FIELD (base, field));
             bound += 5 + lengths[index];
-        } else if (field->kind >= JOBD_FIELD_STATE)
+        } else if (field->kind == JOBD_FIELD_FIGURES)
+            bound += ((const jobd_figures_t *)FIELD (base, field))->size;
+        else if (field->kind >= JOBD_FIELD_STATE)
             bound += 5 + 32;
     }
     if (buffer->alloc - buffer->size < bound) {
@@ -437,6 +480,12 @@ jobd_fields_pack_to (const jobd_field_t *fields, size_t count, const void *base,
             case JOBD_FIELD_TYPE:
                 name = jobd_event_type_name (*(const jobd_event_type_t *)slot);
                 break;
+            case JOBD_FIELD_FIGURES: {
+                const jobd_figures_t *figures = (const jobd_figures_t *)slot;
+                memcpy (out, figures->data, figures->size);
+                out += figures->size;
+                break;
+            }
         }
         if (name)
             out = s_put_str (out, name, strlen (name));
@@ -463,6 +512,18 @@ jobd_fields_dup (const jobd_field_t *fields, size_t count, void *dst)
 {
     int rc = 0;
     for (size_t field = 0; field < count; field++) {
+        if (fields[field].kind == JOBD_FIELD_FIGURES) {
+            jobd_figures_t *figures = (jobd_figures_t *)FIELD (dst, &fields[field]);
+            uint8_t *data = rc || !figures->data ? NULL : (uint8_t *)malloc (figures->size);
+            if (data)
+                memcpy (data, figures->data, figures->size);
+            else if (!rc && figures->data)
+                rc = -ENOMEM;
+            figures->data = data;
+            if (!data)
+                figures->size = 0;
+            continue;
+        }
         if (fields[field].kind != JOBD_FIELD_STR)
             continue;
         char **slot = (char **)FIELD (dst, &fields[field]);
@@ -482,6 +543,10 @@ jobd_fields_free (const jobd_field_t *fields, size_t count, void *base)
             char **slot = (char **)FIELD (base, &fields[field]);
             free (*slot);
             *slot = NULL;
+        } else if (fields[field].kind == JOBD_FIELD_FIGURES) {
+            jobd_figures_t *figures = (jobd_figures_t *)FIELD (base, &fields[field]);
+            free (figures->data);
+            *figures = (jobd_figures_t){NULL, 0};
         }
 }
 
@@ -490,6 +555,15 @@ jobd_fields_check (const jobd_field_t *fields, size_t count, const void *base, b
                    char *reason, size_t reason_size)
 {
     for (size_t field = 0; field < count; field++) {
+        if (fields[field].kind == JOBD_FIELD_FIGURES) {
+            const jobd_figures_t *figures = (const jobd_figures_t *)FIELD (base, &fields[field]);
+            int rc = figures->data ? jobd_figures_check_bytes (figures->data, figures->size, reason,
+                                                               reason_size)
+                                   : 0;
+            if (rc)
+                return rc;
+            continue;
+        }
         if (fields[field].kind != JOBD_FIELD_STR)
             continue;
         const char *value = *(char *const *)FIELD (base, &fields[field]);

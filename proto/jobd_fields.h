@@ -17,7 +17,8 @@ typedef enum {
     JOBD_FIELD_BOOL,          //  bool; only true is packed
     JOBD_FIELD_STATE,         //  jobd_state_t as its name; NONE is not packed, "NONE" refused
     JOBD_FIELD_STATE_OR_NONE, //  the same, but "NONE" is read as JOBD_STATE_NONE ("from")
-    JOBD_FIELD_TYPE           //  jobd_event_type_t as its name
+    JOBD_FIELD_TYPE,          //  jobd_event_type_t as its name
+    JOBD_FIELD_FIGURES        //  jobd_figures_t: the msgpack bytes of a checked array
 } jobd_field_kind_t;
 
 typedef struct {

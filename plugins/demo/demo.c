@@ -8,6 +8,8 @@ static const jobd_conf_key_t s_config[] = {
     {"jobs", JOBD_CONF_INT, "0", "demo jobs to submit at start (0: only run what others submit)"},
     {"step", JOBD_CONF_DURATION, "1s", "time between two states of a demo job"},
     {"fail_every", JOBD_CONF_INT, "3", "every Nth demo job fails (0: none)"},
+    {"status_interval", JOBD_CONF_DURATION, "5s",
+     "how often plugin.status (with the demo's figures) is sent"},
     {NULL, 0, NULL, NULL}};
 
 typedef struct {
@@ -17,6 +19,9 @@ typedef struct {
     int64_t step;
     int64_t fail_every;
     zlistx_t *schedule; //  s_due_t, in due order
+    jobd_sdk_status_t *report;
+    uint64_t observed; //  observations sent
+    int64_t status_interval;
 } s_demo_t;
 
 //  The next observation due for one job.
@@ -49,6 +54,8 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     self->schedule = zlistx_new ();
     zlistx_set_destructor (self->schedule, (zlistx_destructor_fn *)zstr_free);
     zlistx_set_comparator (self->schedule, s_compare_due);
+    self->status_interval = host->config_int (host, "status_interval", 5000);
+    self->report = jobd_sdk_status_new (host, self->status_interval);
     *state_p = self;
     return 0;
 }
@@ -60,6 +67,7 @@ s_destroy (void **state_p)
         return;
     s_demo_t *self = (s_demo_t *)*state_p;
     zlistx_destroy (&self->schedule);
+    jobd_sdk_status_destroy (&self->report);
     free (self);
     *state_p = NULL;
 }
@@ -101,6 +109,8 @@ s_observe (s_demo_t *self, zsock_t *bus, const s_due_t *due)
                                        "(java.lang.RuntimeException: simulated failure)");
     if (jobd_plugin_send (bus, event))
         self->host->log (self->host, JOBD_LOG_WARN, "cannot send an observation of %s", due->job);
+    else
+        self->observed++;
     jobd_event_destroy (&event);
 }
 
@@ -165,7 +175,25 @@ s_on_event (zsock_t *events, void *arg)
     zmsg_destroy (&msg);
 }
 
-//  The timers: observes every job whose next state is due. Returns ms until the next one.
+//  plugin.status with the demo's figures, a simple source for the metrics' tests.
+static void
+s_report (s_demo_t *self)
+{
+    if (!self->report || !jobd_sdk_status_due (self->report, false))
+        return;
+    size_t moving = zlistx_size (self->schedule);
+    jobd_sdk_status_figures_clear (self->report);
+    jobd_sdk_status_figure (self->report, "demo_observations_total",
+                            "Observations the demo plugin sent", (double)self->observed, NULL);
+    jobd_sdk_status_figure (self->report, "demo_jobs_moving", "Demo jobs the demo plugin moves",
+                            (double)moving, "backend", "demo", NULL);
+    char detail[64];
+    snprintf (detail, sizeof detail, "%zu jobs moving", moving);
+    jobd_sdk_status_send (self->report, self->bus, "running", detail);
+}
+
+//  The timers: observes every job whose next state is due, and reports when that is due.
+//  Returns ms until the next one.
 static int64_t
 s_tick (void *arg)
 {
@@ -177,7 +205,9 @@ s_tick (void *arg)
         s_observe (self, self->bus, &due);
         s_advance (self, due.job, due.state);
     }
-    return next ? next->due - zclock_time () : 1000;
+    s_report (self);
+    int64_t wait = next ? next->due - zclock_time () : 1000;
+    return self->status_interval > 0 && self->status_interval < wait ? self->status_interval : wait;
 }
 
 static int

@@ -1,6 +1,6 @@
 //  GET /metrics: Prometheus' text format (0.0.4) from the broker's stats and plugins answers, a
 //  count of the stored jobs by state, kind and backend (a store scan, cached), and the server's
-//  own counters. Series names: API.md.
+//  own counters, and the figures plugins report in their status. Series names: API.md.
 #include "ht_metrics.h"
 #include <errno.h>
 #include <stdio.h>
@@ -260,6 +260,139 @@ s_plugin_series (s_text_t *text, json_t *answer)
     }
 }
 
+//  One sample of a plugin's figures (proto/README.md section 3, Figures), borrowed from the
+//  plugins answer.
+typedef struct {
+    const char *name;
+    const char *plugin;
+    json_t *entry; //  [name, value, labels, help]
+    size_t order;  //  its place in the answer: a name's first help is the first given
+} s_figure_t;
+
+static int
+s_figure_compare (const void *one, const void *two)
+{
+    const s_figure_t *a = (const s_figure_t *)one, *b = (const s_figure_t *)two;
+    int rc = strcmp (a->name, b->name);
+    return rc ? rc : a->order < b->order ? -1 : a->order > b->order;
+}
+
+//  The families already written (their "# TYPE name " lines): a plugin's figure may not take
+//  the name of one of jobd's own series.
+static zhashx_t *
+s_families (const s_text_t *text)
+{
+    zhashx_t *families = zhashx_new ();
+    for (const char *line = text->data; families && line && *line;) {
+        const char *end = strchr (line, '\n');
+        if (strncmp (line, "# TYPE ", 7) == 0) {
+            const char *name = line + 7, *space = strchr (name, ' ');
+            if (space && (!end || space < end)) {
+                char family[128];
+                snprintf (family, sizeof family, "%.*s", (int)(space - name), name);
+                zhashx_update (families, family, (void *)1);
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return families;
+}
+
+//  HELP text escapes backslash and new line.
+static void
+s_help (s_text_t *text, const char *help)
+{
+    for (const char *c = help; *c; c++)
+        if (*c == '\\')
+            s_add (text, "\\\\");
+        else if (*c == '\n')
+            s_add (text, "\\n");
+        else
+            s_add (text, "%c", *c);
+}
+
+static void
+s_figure_sample (s_text_t *text, const s_figure_t *figure)
+{
+    char plugin[600];
+    s_label (plugin, sizeof plugin, figure->plugin);
+    s_add (text, "jobd_%s{plugin=\"%s\"", figure->name, plugin);
+    const char *key;
+    json_t *value;
+    json_object_foreach (json_array_get (figure->entry, 2), key, value)
+    {
+        char escaped[300];
+        s_label (escaped, sizeof escaped, json_string_value (value));
+        s_add (text, ",%s=\"%s\"", key, escaped);
+    }
+    json_t *number = json_array_get (figure->entry, 1);
+    if (json_is_integer (number))
+        s_add (text, "} %" JSON_INTEGER_FORMAT "\n", json_integer_value (number));
+    else
+        s_add (text, "} %.17g\n", json_number_value (number));
+}
+
+//  The plugins' figures as jobd_<name>{plugin="<plugin>",<labels>}: grouped by name (a family's
+//  samples must follow its HELP and TYPE), in name order; counters end in _total, the rest are
+//  gauges. jobd checked them when they came; what does not look so here is left out.
+static void
+s_figure_series (s_text_t *text, json_t *answer)
+{
+    size_t count = 0, room = 0, index, at;
+    s_figure_t *figures = NULL;
+    json_t *plugin, *entry;
+    json_array_foreach (json_object_get (answer, "plugins"), index, plugin)
+    {
+        const char *name = json_string_value (json_object_get (plugin, "name"));
+        json_array_foreach (json_object_get (plugin, "figures"), at, entry)
+        {
+            const char *figure = json_string_value (json_array_get (entry, 0));
+            if (!name || !figure || !json_is_number (json_array_get (entry, 1)))
+                continue;
+            if (count == room) {
+                room = room ? room * 2 : 64;
+                s_figure_t *grown = (s_figure_t *)realloc (figures, room * sizeof *figures);
+                if (!grown) {
+                    text->failed = true;
+                    free (figures);
+                    return;
+                }
+                figures = grown;
+            }
+            figures[count] = (s_figure_t){figure, name, entry, count};
+            count++;
+        }
+    }
+    if (count == 0)
+        return;
+    qsort (figures, count, sizeof *figures, s_figure_compare);
+    zhashx_t *families = s_families (text);
+    for (size_t first = 0; first < count;) {
+        size_t last = first;
+        while (last < count && strcmp (figures[last].name, figures[first].name) == 0)
+            last++;
+        char family[128];
+        snprintf (family, sizeof family, "jobd_%s", figures[first].name);
+        if (!families || !zhashx_lookup (families, family)) {
+            const char *help = NULL;
+            for (size_t one = first; one < last && !help; one++)
+                help = json_string_value (json_array_get (figures[one].entry, 3));
+            s_add (text, "# HELP %s ", family);
+            if (help)
+                s_help (text, help);
+            else
+                s_add (text, "A plugin's figure %s.", figures[first].name);
+            s_add (text, "\n# TYPE %s %s\n", family,
+                   jobd_figure_is_counter (figures[first].name) ? "counter" : "gauge");
+            for (size_t one = first; one < last; one++)
+                s_figure_sample (text, &figures[one]);
+        }
+        first = last;
+    }
+    zhashx_destroy (&families);
+    free (figures);
+}
+
 static void
 s_http_series (ht_metrics_t *self, s_text_t *text)
 {
@@ -340,7 +473,6 @@ ht_metrics_render (ht_metrics_t *self, ht_reply_t *reply)
     json_t *plugins = ht_broker_query (self->broker, HT_QUERY_PLUGINS, 1000, reason, sizeof reason);
     if (plugins)
         s_plugin_series (&text, plugins);
-    json_decref (plugins);
     uint64_t head = 0;
     self->host->log_cursor (self->host, self->host->plugin_name, NULL, &head);
     s_add (&text,
@@ -348,6 +480,10 @@ ht_metrics_render (ht_metrics_t *self, ht_reply_t *reply)
            "# TYPE jobd_transition_log_head gauge\njobd_transition_log_head %llu\n",
            (unsigned long long)head);
     s_http_series (self, &text);
+    //  Last: a figure that takes the name of one of the series above is left out.
+    if (plugins)
+        s_figure_series (&text, plugins);
+    json_decref (plugins);
     if (text.failed) {
         free (text.data);
         ht_reply_error (reply, 500, "internal", "out of memory");

@@ -125,6 +125,75 @@ s_error_cb (rd_kafka_t *rk, int err, const char *reason, void *opaque)
         jobd_sdk_status_send (self->report, self->bus, "degraded", reason);
 }
 
+//  Consumer lag per partition, from librdkafka's statistics (topics -> partitions ->
+//  consumer_lag; -1 and the unassigned partition "-1" are not known), for at most
+//  KL_LAG_FIGURES partitions of topics whose names fit a label.
+#define KL_LAG_FIGURES 256
+
+static void
+s_lag_figures (s_listener_t *self, json_t *root)
+{
+    size_t count = 0;
+    const char *topic, *partition;
+    json_t *each, *stats;
+    json_object_foreach (json_object_get (root, "topics"), topic, each)
+    {
+        json_object_foreach (json_object_get (each, "partitions"), partition, stats)
+        {
+            json_int_t lag = json_integer_value (json_object_get (stats, "consumer_lag"));
+            //  A topic name past a label's 128 bytes (Kafka allows 249) is left out, unlogged.
+            if (strcmp (partition, "-1") == 0 || lag < 0 || count == KL_LAG_FIGURES ||
+                strlen (topic) > JOBD_FIGURE_VALUE_MAX)
+                continue;
+            count +=
+                jobd_sdk_status_figure (self->report, "kafka_consumer_lag",
+                                        "Messages of the partition not consumed yet", (double)lag,
+                                        "topic", topic, "partition", partition, NULL) == 0;
+        }
+    }
+}
+
+//  The figures of plugin.status (README.md, "Figures").
+static void
+s_figures (s_listener_t *self, json_t *root, int up, uint64_t waiting, uint64_t forwarded,
+           uint64_t failed)
+{
+    jobd_sdk_status_t *report = self->report;
+    jobd_sdk_status_figures_clear (report);
+    jobd_sdk_status_figure (report, "kafka_brokers_up", "Kafka brokers the consumer reaches", up,
+                            NULL);
+    jobd_sdk_status_figure (report, "kafka_consumed_total", "Status messages consumed",
+                            (double)self->consumed, NULL);
+    jobd_sdk_status_figure (report, "kafka_refused_total",
+                            "Status messages refused (each dead-lettered)", (double)self->refused,
+                            NULL);
+    jobd_sdk_status_figure (report, "kafka_dead_letters_total",
+                            "Messages Kafka confirmed on the dead-letter topic",
+                            (double)kl_dead_confirmed (self->letters), NULL);
+    jobd_sdk_status_figure (report, "kafka_dead_letters_pending",
+                            "Dead letters Kafka has not confirmed yet",
+                            (double)kl_dead_waiting (self->letters), NULL);
+    jobd_sdk_status_figure (report, "kafka_store_pending",
+                            "Observations sent to jobd, not answered yet",
+                            (double)kl_pending_queue_size (self->pending), NULL);
+    jobd_sdk_status_figure (report, "kafka_heartbeats_watched",
+                            "Jobs whose heartbeat deadline is watched",
+                            (double)kl_watch_size (self->watch), NULL);
+    jobd_sdk_status_figure (report, "kafka_stale_total", "Jobs observed stale (no heartbeat)",
+                            (double)self->stale, NULL);
+    jobd_sdk_status_figure (report, "kafka_lost_total", "Jobs observed LOST (no heartbeat)",
+                            (double)self->lost, NULL);
+    jobd_sdk_status_figure (report, "kafka_outbound_pending",
+                            "Transitions sent to the outbound topic, not confirmed yet",
+                            (double)waiting, NULL);
+    jobd_sdk_status_figure (report, "kafka_outbound_sent_total",
+                            "Transitions Kafka confirmed on the outbound topic", (double)forwarded,
+                            NULL);
+    jobd_sdk_status_figure (report, "kafka_outbound_failed_total",
+                            "Transitions the outbound topic did not take", (double)failed, NULL);
+    s_lag_figures (self, root);
+}
+
 //  librdkafka's statistics (the consumer's, every status_interval): the brokers it reaches, and
 //  the plugin's own counts, as plugin.status for `jobctl plugins` when something changed.
 static int
@@ -158,9 +227,10 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
     int up = 0;
     for (int index = 0; index < known; index++)
         up += node_up[index];
-    json_decref (root);
     uint64_t waiting, forwarded, failed;
     kl_forward_counts (self->forward, &waiting, &forwarded, &failed);
+    s_figures (self, root, up, waiting, forwarded, failed);
+    json_decref (root);
     char detail[640];
     snprintf (detail, sizeof detail,
               "brokers up %d/%d; consumed %llu, dead-lettered %llu (awaiting Kafka %zu), refused "

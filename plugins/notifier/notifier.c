@@ -216,6 +216,42 @@ s_destroy (void **state_p)
 }
 
 //  Reads what the readers said, and reports.
+//  A channel's figures, read from its reader's status line ("NAME: 12 delivered, 3 pending
+//  (oldest 40s), 1 refused, failing for ..."; nt_reader.c): what the line does not say is 0.
+static void
+s_channel_figures (s_notifier_t *self, const s_channel_t *channel)
+{
+    unsigned long long delivered = 0, pending = 0, refused = 0;
+    long long oldest = 0;
+    size_t name_len = strlen (channel->name);
+    const char *text = strncmp (channel->detail, channel->name, name_len) == 0 &&
+                               strncmp (channel->detail + name_len, ": ", 2) == 0
+                           ? channel->detail + name_len + 2
+                           : "";
+    int read = 0;
+    if (sscanf (text, "%llu delivered, %llu pending%n", &delivered, &pending, &read) == 2) {
+        text += read;
+        if (sscanf (text, " (oldest %llds)%n", &oldest, &read) == 1)
+            text += read;
+        sscanf (text, ", %llu refused", &refused);
+    }
+    jobd_sdk_status_t *report = self->report;
+    const char *name = channel->name;
+    jobd_sdk_status_figure (report, "notifier_delivered_total", "Notes the channel delivered",
+                            (double)delivered, "channel", name, NULL);
+    jobd_sdk_status_figure (report, "notifier_pending",
+                            "Transitions and notes the channel has still to send", (double)pending,
+                            "channel", name, NULL);
+    jobd_sdk_status_figure (report, "notifier_oldest_pending_seconds",
+                            "Age of the oldest of them (0: none)", (double)oldest, "channel", name,
+                            NULL);
+    jobd_sdk_status_figure (report, "notifier_refused_total",
+                            "Notes the channel's receiver refused for good", (double)refused,
+                            "channel", name, NULL);
+    jobd_sdk_status_figure (report, "notifier_failing", "1 while the channel fails to deliver",
+                            channel->failing, "channel", name, NULL);
+}
+
 static int64_t
 s_tick (void *arg)
 {
@@ -247,6 +283,9 @@ s_tick (void *arg)
                                       index ? "; " : "", self->channels[index].detail);
         if (self->count == 0)
             snprintf (detail, sizeof detail, "no channels configured");
+        jobd_sdk_status_figures_clear (self->report);
+        for (size_t index = 0; index < self->count; index++)
+            s_channel_figures (self, &self->channels[index]);
         jobd_sdk_status_send (self->report, self->bus, failing ? "degraded" : "running", detail);
         self->changed = false;
     }

@@ -423,6 +423,29 @@ s_on_reply (zsock_t *bus, void *arg)
     zhashx_delete (self->sent, answer.re);
 }
 
+//  The figures of plugin.status (README.md, "Figures"). Planned, fired and final retries as the
+//  store applied them are jobd's own series (jobd_retry_*_total): these are the plugin's side.
+static void
+s_figures (s_retry_t *self, size_t waiting)
+{
+    jobd_sdk_status_t *report = self->report;
+    jobd_sdk_status_figures_clear (report);
+    const char *help = "The plugin's plans jobd applied, by decision";
+    jobd_sdk_status_figure (report, "retry_plans_applied_total", help, (double)self->planned,
+                            "decision", "retry", NULL);
+    jobd_sdk_status_figure (report, "retry_plans_applied_total", help, (double)self->final,
+                            "decision", "final", NULL);
+    jobd_sdk_status_figure (report, "retry_plans_refused_total", "Plans jobd refused",
+                            (double)self->refused, NULL);
+    jobd_sdk_status_figure (report, "retry_waiting", "Jobs waiting for their next attempt",
+                            (double)waiting, NULL);
+    jobd_sdk_status_figure (report, "retry_plans_unanswered", "Plans sent, not answered yet",
+                            (double)zhashx_size (self->sent), NULL);
+    jobd_sdk_status_figure (report, "retry_undecided",
+                            "Failed jobs queued for a decision (room for plans, or again)",
+                            (double)zlistx_size (self->redo), NULL);
+}
+
 //  The status for `jobctl plugins`: what was decided, what waits, the last refusal.
 static int64_t
 s_tick (void *arg)
@@ -431,14 +454,15 @@ s_tick (void *arg)
     s_expire_sent (self);
     bool more = s_redo_run (self);
     if (jobd_sdk_status_due (self->report, self->failed_now)) {
+        size_t waiting = rt_slots_pending (self->slots, jobd_now_ms ());
+        s_figures (self, waiting);
         char detail[512];
         snprintf (detail, sizeof detail,
                   "%llu retries planned, %llu failed for good, %zu pending, %zu undecided, %zu "
                   "queued%s%s",
-                  (unsigned long long)self->planned, (unsigned long long)self->final,
-                  rt_slots_pending (self->slots, jobd_now_ms ()), zhashx_size (self->sent),
-                  zlistx_size (self->redo), self->last_error[0] ? "; last refusal: " : "",
-                  self->last_error);
+                  (unsigned long long)self->planned, (unsigned long long)self->final, waiting,
+                  zhashx_size (self->sent), zlistx_size (self->redo),
+                  self->last_error[0] ? "; last refusal: " : "", self->last_error);
         jobd_sdk_status_send (self->report, self->bus, "running", detail);
         self->failed_now = false;
     }

@@ -29,6 +29,12 @@ typedef struct {
     long list_count;      //  jobs read by the list pass in progress
     long listed_jobs;     //  jobs in the last list pass read whole
     int64_t listed_ms;    //  how long it took: first page asked to last page read, in ms
+    //  Figures (plugin.status): poll and list requests since start, those that failed, and
+    //  their answer times.
+    uint64_t polls;
+    uint64_t poll_errors;
+    int64_t poll_us_last;
+    uint64_t poll_us_total;
     //  While it fails: a cheap request (sp_backend_probe_url) about every second, so that
     //  polls and submissions resume as soon as it answers, not after the whole backoff.
     bool probe_in_flight;

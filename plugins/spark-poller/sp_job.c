@@ -252,6 +252,7 @@ sp_call_start (sp_poller_t *self, sp_backend_t *backend, sp_job_t *job, int what
     call->self = self;
     call->backend = backend;
     call->what = what;
+    call->started = zclock_usecs ();
     if (job) {
         snprintf (call->job, sizeof call->job, "%s", job->id);
         job->in_flight = true;

@@ -128,6 +128,13 @@ s_done (void *arg, long http, const char *body, size_t size, const char *error, 
         rc = 0; //  the job ended meanwhile
     if (job && call->what == SP_REASON && rc != 0 && (error || http >= 500))
         sp_reason_done (self, job, rc, &status, why); //  no reply to read: the trouble is why
+    if (call->what == SP_POLL || call->what == SP_LIST) {
+        //  Figures: every poll and list request, answered or not, and how long it took.
+        backend->polls++;
+        backend->poll_errors += rc != 0;
+        backend->poll_us_last = zclock_usecs () - call->started;
+        backend->poll_us_total += (uint64_t)backend->poll_us_last;
+    }
     if (call->what == SP_PROBE)
         sp_poller_probe_result (self, backend, rc == 0, why);
     else
@@ -379,14 +386,57 @@ s_poll_due (sp_poller_t *self)
     return next - now;
 }
 
+//  The figures of plugin.status, per backend (README.md, "Figures").
+static void
+s_figures (sp_poller_t *self)
+{
+    size_t followed[SP_BACKENDS_MAX] = {0};
+    for (sp_job_t *job = (sp_job_t *)zhashx_first (self->jobs); job;
+         job = (sp_job_t *)zhashx_next (self->jobs))
+        if (job->backend)
+            followed[job->backend - self->backends]++;
+    jobd_sdk_status_t *report = self->report;
+    jobd_sdk_status_figures_clear (report);
+    for (size_t index = 0; index < self->backend_count; index++) {
+        const sp_backend_t *backend = &self->backends[index];
+        const char *name = backend->name;
+        jobd_sdk_status_figure (report, "spark_backend_up",
+                                "1 while the backend answers, 0 while it fails", !backend->failures,
+                                "backend", name, NULL);
+        jobd_sdk_status_figure (report, "spark_polls_total",
+                                "Poll and list requests sent to the backend",
+                                (double)backend->polls, "backend", name, NULL);
+        jobd_sdk_status_figure (report, "spark_poll_errors_total",
+                                "Poll and list requests that failed (no answer, or unreadable)",
+                                (double)backend->poll_errors, "backend", name, NULL);
+        jobd_sdk_status_figure (report, "spark_poll_seconds",
+                                "How long the last poll or list request took",
+                                (double)backend->poll_us_last / 1e6, "backend", name, NULL);
+        jobd_sdk_status_figure (report, "spark_poll_seconds_total",
+                                "Time spent on poll and list requests (over spark_polls_total: "
+                                "their mean)",
+                                (double)backend->poll_us_total / 1e6, "backend", name, NULL);
+        jobd_sdk_status_figure (report, "spark_jobs_followed", "Jobs the poller follows",
+                                (double)followed[index], "backend", name, NULL);
+        if (sp_backend_lists (backend)) {
+            jobd_sdk_status_figure (report, "spark_last_list_timestamp_seconds",
+                                    "When the last list read whole was asked (0: none yet)",
+                                    (double)(backend->listed_at / 1000), "backend", name, NULL);
+            jobd_sdk_status_figure (report, "spark_listed_jobs", "Jobs in the last list read whole",
+                                    (double)backend->listed_jobs, "backend", name, NULL);
+        }
+    }
+}
+
 //  plugin.status: "degraded" while a backend fails, else "running"; the detail has a line per
-//  backend (sp_backend_describe).
+//  backend (sp_backend_describe), the figures numbers per backend.
 static void
 s_report (sp_poller_t *self)
 {
     if (!jobd_sdk_status_due (self->report, self->status_now))
         return;
     self->status_now = false;
+    s_figures (self);
     char detail[SP_STATUS_MAX] = "", part[SP_STATUS_MAX];
     size_t used = 0;
     bool failing = false;

@@ -113,8 +113,9 @@ typedef struct {
     char job[JOBD_ID_MAX + 1];
     sp_backend_t *backend;
     enum { SP_SUBMIT, SP_POLL, SP_LIST, SP_KILL, SP_VERDICT, SP_REASON, SP_PROBE } what;
-    long from;  //  SP_LIST: the first item of the page asked
-    long count; //  SP_LIST: the items read from the page
+    int64_t started; //  when the request went out (zclock_usecs): its answer time
+    long from;       //  SP_LIST: the first item of the page asked
+    long count;      //  SP_LIST: the items read from the page
     //  SP_LIST: the reply is read as it arrives (a list of 100,000 jobs is read while it comes
     //  rather than after); what it says is kept, and acted on only once it is read whole.
     sp_jlist_t list;

@@ -54,6 +54,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             abort (); //  a refusal sets nothing and always says why
         return 0;
     }
+    //  Figures that decoded hold to every rule on their own (the check /metrics relies on).
+    if (first->figures.data &&
+        (first->figures.size > JOBD_FIGURES_BYTES_MAX ||
+         jobd_figures_check_bytes (first->figures.data, first->figures.size, NULL, 0)))
+        abort ();
     size_t encoded_size = 0;
     uint8_t *encoded = s_encode (first, &encoded_size);
     jobd_event_t *second = NULL;

@@ -34,6 +34,7 @@ s_setup (void **state)
               "        path = %s/plugins/demo.so\n"
               "        step = 30ms\n"
               "        fail_every = 3\n"
+              "        status_interval = 100ms\n"
               "    http\n"
               "        path = %s/plugins/http.so\n"
               "        port = %d\n"
@@ -257,9 +258,30 @@ test_api_against_jobd (void **state)
                       (long long)failed);
         zclock_sleep (20);
     }
-    json_t *plugins = s_call_json ("GET", "/api/v1/plugins", NULL, NULL, 200);
-    assert_int_equal (json_array_size (json_object_get (plugins, "plugins")), 2);
-    json_decref (plugins);
+    //  The demo's figures: reported with its status, answered with the plugins, and on /metrics
+    //  as jobd_<name>{plugin="demo",...}; its observations counter has seen 3 for each of 12 jobs.
+    json_t *figure = NULL;
+    for (int64_t deadline = zclock_mono () + S_DEADLINE;;) {
+        json_t *plugins = s_call_json ("GET", "/api/v1/plugins", NULL, NULL, 200);
+        assert_int_equal (json_array_size (json_object_get (plugins, "plugins")), 2);
+        json_t *demo = json_array_get (json_object_get (plugins, "plugins"), 0);
+        assert_string_equal (json_string_value (json_object_get (demo, "name")), "demo");
+        size_t index;
+        json_t *entry;
+        json_array_foreach (json_object_get (demo, "figures"), index,
+                            entry) if (strcmp (json_string_value (json_array_get (entry, 0)),
+                                               "demo_observations_total") == 0 &&
+                                       json_integer_value (json_array_get (entry, 1)) >= 36)
+            figure = json_incref (entry);
+        json_decref (plugins);
+        if (figure || zclock_mono () > deadline)
+            break;
+        zclock_sleep (20);
+    }
+    assert_non_null (figure);
+    assert_string_equal (json_string_value (json_array_get (figure, 3)),
+                         "Observations the demo plugin sent");
+    json_decref (figure);
 
     http_answer_t answer;
     assert_int_equal (http_call ("GET", s_url ("/metrics"), NULL, NULL, NULL, &answer), 0);
@@ -273,6 +295,13 @@ test_api_against_jobd (void **state)
     assert_non_null (strstr (answer.body, "jobd_commit_batch_events_bucket{le=\"+Inf\"}"));
     assert_non_null (strstr (answer.body, "jobd_store_size_bytes "));
     assert_non_null (strstr (answer.body, "jobd_store_map_size_bytes 1073741824"));
+    assert_non_null (strstr (answer.body, "# HELP jobd_demo_observations_total Observations the "
+                                          "demo plugin sent\n"
+                                          "# TYPE jobd_demo_observations_total counter\n"
+                                          "jobd_demo_observations_total{plugin=\"demo\"} "));
+    assert_non_null (strstr (answer.body,
+                             "# TYPE jobd_demo_jobs_moving gauge\n"
+                             "jobd_demo_jobs_moving{plugin=\"demo\",backend=\"demo\"} "));
     if (access ("/usr/bin/promtool", X_OK) == 0) {
         char file[400];
         snprintf (file, sizeof file, "%s/metrics.txt", s_harness.dir);

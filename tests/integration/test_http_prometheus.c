@@ -1,6 +1,7 @@
 //  A real Prometheus (Debian's `prometheus`, scripts/deps.sh) scrapes the http plugin's /metrics
 //  on loopback with a generated config; the test reads jobd_ series back through Prometheus'
-//  query API: the target is up, and jobd_jobs counts the demo jobs by state and kind.
+//  query API: the target is up, jobd_jobs counts the demo jobs by state and kind, and the demo
+//  plugin's figures are there.
 #include "harness.h"
 #include "http_client.h"
 #include <curl/curl.h>
@@ -90,6 +91,7 @@ test_prometheus_scrapes_jobd (void **state)
               "        step = 20ms\n"
               "        fail_every = 2\n"
               "        jobs = 4\n"
+              "        status_interval = 200ms\n"
               "    http\n"
               "        path = %s/plugins/http.so\n"
               "        port = %d\n"
@@ -131,6 +133,9 @@ test_prometheus_scrapes_jobd (void **state)
     s_wait_value (prometheus_port, "jobd_jobs{state=\"SUCCEEDED\",kind=\"demo\"}", "2");
     s_wait_value (prometheus_port, "jobd_broker_transitions_total", "16");
     s_wait_value (prometheus_port, "jobd_plugin_up{plugin=\"demo\",status=\"running\"}", "1");
+    //  A plugin's figures (the demo's): its 4 jobs were observed 3 times each, none moves now.
+    s_wait_value (prometheus_port, "jobd_demo_observations_total{plugin=\"demo\"}", "12");
+    s_wait_value (prometheus_port, "jobd_demo_jobs_moving{plugin=\"demo\",backend=\"demo\"}", "0");
 
     kill (prometheus->pid, SIGTERM);
     harness_proc_finish (prometheus, S_DEADLINE);

@@ -143,6 +143,13 @@ test_lifecycle_through_jobctl (void **state)
 
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "stats", "--json", NULL), 0);
     assert_non_null (strstr (out, "\"CANCELLED\":1"));
+    //  plugins --json shows each plugin's last figures (the demo reports its first at start).
+    int64_t deadline = zclock_mono () + 10000;
+    do
+        assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "plugins", "--json", NULL),
+                          0);
+    while (!strstr (out, "\"figures\"") && zclock_mono () < deadline);
+    assert_non_null (strstr (out, "[\"demo_observations_total\","));
 
     //  cancel stops a pending retry: RETRY_WAIT -> CANCELLED, and then nothing retries it.
     assert_int_equal (s_jobctl (out, sizeof out, err, sizeof err, "track", "demo-ext-4", "--kind",

@@ -364,6 +364,11 @@ test_heartbeats_stale_then_lost (void **state)
     if (!reported)
         fprintf (stderr, "jobctl plugins said:\n%s", out);
     assert_true (reported);
+    //  And its figures, in --json: the brokers up and the partition's lag among them.
+    assert_int_equal (s_jobctl (out, sizeof out, "plugins", "--json"), 0);
+    if (!strstr (out, "[\"kafka_brokers_up\",1,") || !strstr (out, "\"kafka_consumer_lag\",") ||
+        !strstr (out, "\"kafka_consumed_total\","))
+        fail_msg ("jobctl plugins --json lacks the listener's figures:\n%s", out);
     zsock_destroy (&sub);
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }

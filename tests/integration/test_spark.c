@@ -297,6 +297,17 @@ test_causes_everywhere (void **state)
     assert_non_null (strstr (out, "\"cause\":"));
     assert_non_null (strstr (out, S_CAUSE));
     json_decref (shown);
+    //  The poller's figures, per backend, in jobctl plugins --json.
+    assert_int_equal (s_jobctl (out, sizeof out, "plugins", "--json", NULL), 0);
+    const char *wanted[] = {"[\"spark_backend_up\",1,{\"backend\":\"master\"}",
+                            "[\"spark_polls_total\",",
+                            "{\"backend\":\"livy\"}",
+                            "[\"spark_jobs_followed\",",
+                            "{\"backend\":\"yarn\"}",
+                            "[\"spark_last_list_timestamp_seconds\","};
+    for (size_t index = 0; index < sizeof wanted / sizeof wanted[0]; index++)
+        if (!strstr (out, wanted[index]))
+            fail_msg ("jobctl plugins --json lacks %s:\n%s", wanted[index], out);
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 

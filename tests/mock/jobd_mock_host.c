@@ -3,19 +3,22 @@
 #include "jobd_config.h"
 #include "jobd_error.h"
 #include "jobd_reply.h"
+#include "jobd_request.h"
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <string.h>
 
 struct jobd_mock_host {
     jobd_host_t host; //  first: the plugin's host table points at the mock
     char name[JOBD_NAME_MAX + 1];
-    zhashx_t *config; //  key -> value
-    zsock_t *bus;     //  ROUTER, the broker's end of the bus
-    zsock_t *events;  //  XPUB, the broker's end of the publications
-    zlistx_t *topics; //  subscriptions seen (char *)
-    zframe_t *peer;   //  the plugin's bus identity, from its first message
-    void *handle;     //  dlopen's
+    zhashx_t *config;  //  key -> value
+    zsock_t *bus;      //  ROUTER, the broker's end of the bus
+    zsock_t *events;   //  XPUB, the broker's end of the publications
+    zlistx_t *topics;  //  subscriptions seen (char *)
+    zframe_t *peer;    //  the plugin's bus identity, from its first message
+    zchunk_t *figures; //  the figures of the last plugin.status received (none: NULL)
+    void *handle;      //  dlopen's
     const jobd_plugin_t *plugin;
     void *state;
     zactor_t *actor;
@@ -389,6 +392,7 @@ jobd_mock_host_destroy (jobd_mock_host_t **self_p)
     zsock_destroy (&self->bus);
     zsock_destroy (&self->events);
     zframe_destroy (&self->peer);
+    zchunk_destroy (&self->figures);
     zlistx_destroy (&self->topics);
     zlistx_destroy (&self->names);
     zhashx_destroy (&self->config);
@@ -574,17 +578,24 @@ jobd_mock_host_stop (jobd_mock_host_t *self)
     return self->run_rc;
 }
 
+//  The next message the plugin sends on the bus (identity, payload), or NULL past deadline.
+static zmsg_t *
+s_bus_next (jobd_mock_host_t *self, zpoller_t *poller, int64_t deadline)
+{
+    int64_t left = deadline - zclock_time ();
+    if (left < 0 || !zpoller_wait (poller, (int)left))
+        return NULL;
+    return zmsg_recv (self->bus);
+}
+
 jobd_event_t *
 jobd_mock_host_recv (jobd_mock_host_t *self, int timeout)
 {
     int64_t deadline = zclock_time () + timeout;
     zpoller_t *poller = zpoller_new (self->bus, NULL);
     jobd_event_t *event = NULL;
-    while (!event) {
-        int64_t left = deadline - zclock_time ();
-        if (left < 0 || !zpoller_wait (poller, (int)left))
-            break;
-        zmsg_t *msg = zmsg_recv (self->bus);
+    zmsg_t *msg;
+    while (!event && (msg = s_bus_next (self, poller, deadline))) {
         zframe_t *identity = msg ? zmsg_pop (msg) : NULL;
         zframe_t *payload = msg ? zmsg_last (msg) : NULL;
         char why[256] = "";
@@ -596,6 +607,12 @@ jobd_mock_host_recv (jobd_mock_host_t *self, int timeout)
         if (identity) {
             zframe_destroy (&self->peer);
             self->peer = identity;
+        }
+        if (event && event->type == JOBD_EVENT_PLUGIN_STATUS) {
+            //  The plugin's figures now: those of its last status (jobd_mock_host_figure).
+            zchunk_destroy (&self->figures);
+            if (event->figures.data)
+                self->figures = zchunk_new (event->figures.data, event->figures.size);
         }
         zmsg_destroy (&msg);
     }
@@ -613,6 +630,86 @@ jobd_mock_host_expect (jobd_mock_host_t *self, jobd_event_type_t type, int timeo
            (event = jobd_mock_host_recv (self, (int)left)) && event->type != type)
         jobd_event_destroy (&event);
     return event;
+}
+
+//  The value of name with the labels (pairs in labels[0..count)) in figures, if it is there.
+static bool
+s_figure_in (const msgpack_object *figures, const char *name, const char **labels, size_t count,
+             double *value_p)
+{
+    for (uint32_t index = 0;
+         figures->type == MSGPACK_OBJECT_ARRAY && index < figures->via.array.size; index++) {
+        const msgpack_object *entry = figures->via.array.ptr[index].via.array.ptr;
+        if (entry[0].via.str.size != strlen (name) ||
+            memcmp (entry[0].via.str.ptr, name, strlen (name)))
+            continue;
+        size_t matched = 0;
+        for (size_t label = 0; label < count; label++) {
+            const msgpack_object *map =
+                figures->via.array.ptr[index].via.array.size > 2 ? &entry[2] : NULL;
+            for (uint32_t pair = 0;
+                 map && map->type == MSGPACK_OBJECT_MAP && pair < map->via.map.size; pair++) {
+                const msgpack_object_kv *kv = &map->via.map.ptr[pair];
+                if (kv->key.via.str.size == strlen (labels[2 * label]) &&
+                    !memcmp (kv->key.via.str.ptr, labels[2 * label], kv->key.via.str.size) &&
+                    kv->val.via.str.size == strlen (labels[2 * label + 1]) &&
+                    !memcmp (kv->val.via.str.ptr, labels[2 * label + 1], kv->val.via.str.size))
+                    matched++;
+            }
+        }
+        if (matched < count)
+            continue;
+        const msgpack_object *value = &entry[1];
+        *value_p = value->type == MSGPACK_OBJECT_POSITIVE_INTEGER   ? (double)value->via.u64
+                   : value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (double)value->via.i64
+                                                                    : value->via.f64;
+        return true;
+    }
+    return false;
+}
+
+bool
+jobd_mock_host_figure (jobd_mock_host_t *self, const char *name, double min, double *value_p,
+                       int timeout, ...)
+{
+    const char *labels[8];
+    size_t count = 0;
+    va_list args;
+    va_start (args, timeout);
+    const char *label;
+    while (count < 4 && (label = va_arg (args, const char *))) {
+        labels[2 * count] = label;
+        labels[2 * count + 1] = va_arg (args, const char *);
+        count++;
+    }
+    va_end (args);
+    //  The last status's figures first: the plugin sends them again only when they change.
+    int64_t deadline = zclock_time () + timeout;
+    for (;;) {
+        double value = 0;
+        bool found = false;
+        if (self->figures) {
+            msgpack_unpacked unpacked;
+            msgpack_unpacked_init (&unpacked);
+            size_t offset = 0;
+            if (msgpack_unpack_next (&unpacked, (const char *)zchunk_data (self->figures),
+                                     zchunk_size (self->figures),
+                                     &offset) == MSGPACK_UNPACK_SUCCESS)
+                found = s_figure_in (&unpacked.data, name, labels, count, &value) && value >= min;
+            msgpack_unpacked_destroy (&unpacked);
+        }
+        if (found) {
+            if (value_p)
+                *value_p = value;
+            return true;
+        }
+        int64_t left = deadline - zclock_time ();
+        jobd_event_t *event =
+            left >= 0 ? jobd_mock_host_expect (self, JOBD_EVENT_PLUGIN_STATUS, (int)left) : NULL;
+        if (!event)
+            return false;
+        jobd_event_destroy (&event);
+    }
 }
 
 int
@@ -635,6 +732,44 @@ jobd_mock_host_reply (jobd_mock_host_t *self, const char *event_id, const char *
     zmsg_addmem (msg, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     return zmsg_send (&msg, self->bus) ? -EAGAIN : 0;
+}
+
+bool
+jobd_mock_host_answer_plugins (jobd_mock_host_t *self, const jobd_answer_plugin_t *plugins,
+                               size_t count, int timeout)
+{
+    int64_t deadline = zclock_time () + timeout;
+    zpoller_t *poller = zpoller_new (self->bus, NULL);
+    bool answered = false;
+    zmsg_t *msg;
+    while (!answered && (msg = s_bus_next (self, poller, deadline))) {
+        zframe_t *identity = msg ? zmsg_pop (msg) : NULL;
+        zframe_t *payload = msg ? zmsg_last (msg) : NULL;
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        jobd_request_in_t query;
+        if (payload &&
+            jobd_msgpack_unpack (zframe_data (payload), zframe_size (payload), &unpacked, NULL,
+                                 0) == 0 &&
+            jobd_request_read (&unpacked.data, &query, NULL, 0) == 0 &&
+            strcmp (query.q, "plugins") == 0) {
+            msgpack_sbuffer buffer;
+            msgpack_sbuffer_init (&buffer);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+            jobd_answer_pack_plugins (&pk, query.id, plugins, count);
+            zmsg_t *reply = zmsg_new ();
+            zmsg_append (reply, &identity);
+            zmsg_addmem (reply, buffer.data, buffer.size);
+            msgpack_sbuffer_destroy (&buffer);
+            answered = zmsg_send (&reply, self->bus) == 0;
+        }
+        msgpack_unpacked_destroy (&unpacked);
+        zframe_destroy (&identity);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    return answered;
 }
 
 bool

@@ -8,6 +8,7 @@
 #ifndef JOBD_MOCK_HOST_H_INCLUDED
 #define JOBD_MOCK_HOST_H_INCLUDED
 
+#include "jobd_answer.h"
 #include "jobd_plugin.h"
 
 typedef struct jobd_mock_host jobd_mock_host_t;
@@ -92,6 +93,20 @@ bool jobd_mock_host_subscribed (jobd_mock_host_t *self, const char *topic, int t
 //  Publishes event to the plugin under topic ("job.QUEUED.<id>", "cmd.cancel.<kind>"), as the
 //  broker does. Returns 0 or a negative error.
 int jobd_mock_host_publish (jobd_mock_host_t *self, const char *topic, const jobd_event_t *event);
+
+//  Waits up to timeout ms until the plugin's figures (proto/README.md, section 3: those of the
+//  last plugin.status received, which may have come before) hold name with a value of at least
+//  min and the labels given as name, value pairs ended by NULL (an entry's other labels are not
+//  looked at); other events are skipped meanwhile. True when they did: the value in *value_p
+//  (may be NULL).
+bool jobd_mock_host_figure (jobd_mock_host_t *self, const char *name, double min, double *value_p,
+                            int timeout, ...) __attribute__ ((sentinel));
+
+//  Plays the broker for one `plugins` query (proto/README.md section 12): waits up to timeout
+//  ms for it (other messages the plugin sends meanwhile are read and dropped) and answers it with
+//  plugins (packed by jobd_answer_pack_plugins, figures and all). True when one was answered.
+bool jobd_mock_host_answer_plugins (jobd_mock_host_t *self, const jobd_answer_plugin_t *plugins,
+                                    size_t count, int timeout);
 
 //  Waits up to timeout ms for a log line of the plugin containing text. True when one did.
 bool jobd_mock_host_log_wait (jobd_mock_host_t *self, const char *text, int timeout);

@@ -170,14 +170,23 @@ test_stats_plugins_cursors_answers (void **state)
     msgpack_unpacked_destroy (&unpacked);
 
     msgpack_sbuffer_clear (&buffer);
-    jobd_answer_plugin_t plugins[] = {{"demo", "1.0", "running", NULL}};
-    jobd_answer_pack_plugins (&pk, "p", plugins, 1);
+    static const uint8_t figures[] = {0x91, 0x92, 0xa2, 'u', 'p', 0x01}; //  [["up", 1]]
+    jobd_answer_plugin_t plugins[] = {{"demo", "1.0", "running", NULL, NULL, 0},
+                                      {"fig", "1.0", "running", "", figures, sizeof figures}};
+    jobd_answer_pack_plugins (&pk, "p", plugins, 2);
     msgpack_unpacked_init (&unpacked);
     assert_int_equal (jobd_msgpack_unpack (buffer.data, buffer.size, &unpacked, NULL, 0), 0);
     const msgpack_object *list = jobd_map_lookup (&unpacked.data, "plugins");
     char detail[8] = "x";
     assert_true (jobd_map_string (&list->via.array.ptr[0], "detail", detail, sizeof detail));
     assert_string_equal (detail, ""); //  NULL packs ""
+    //  Figures are left out when there are none, and packed as they came when there are.
+    assert_null (jobd_map_lookup (&list->via.array.ptr[0], "figures"));
+    const msgpack_object *packed = jobd_map_lookup (&list->via.array.ptr[1], "figures");
+    assert_non_null (packed);
+    assert_int_equal (packed->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (packed->via.array.size, 1);
+    assert_int_equal (packed->via.array.ptr[0].via.array.ptr[1].via.u64, 1);
     msgpack_unpacked_destroy (&unpacked);
 
     msgpack_sbuffer_clear (&buffer);

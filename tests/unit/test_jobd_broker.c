@@ -87,6 +87,16 @@ s_reply (s_fixture_t *self, msgpack_unpacked *unpacked)
     return ok->via.boolean;
 }
 
+//  The plugins query, {"v":1,"type":"query","id":"q","q":"plugins"}: its answer into reply.
+static void
+s_ask_plugins (s_fixture_t *self, msgpack_unpacked *reply)
+{
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa7plugins";
+    zframe_t *frame = zframe_new (query, sizeof query - 1);
+    zframe_send (&frame, self->admin, 0);
+    assert_true (s_reply (self, reply));
+}
+
 static jobd_event_t *
 s_transition (s_fixture_t *self)
 {
@@ -285,11 +295,8 @@ test_bad_input_is_answered_and_counted (void **state)
 static void
 s_plugin_field (s_fixture_t *self, const char *name, const char *field, char *buffer, size_t size)
 {
-    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa7plugins";
-    zframe_t *frame = zframe_new (query, sizeof query - 1);
-    zframe_send (&frame, self->admin, 0);
     msgpack_unpacked reply;
-    assert_true (s_reply (self, &reply));
+    s_ask_plugins (self, &reply);
     const msgpack_object *plugins = jobd_map_lookup (&reply.data, "plugins");
     *buffer = 0;
     for (uint32_t index = 0; plugins && index < plugins->via.array.size; index++) {
@@ -338,6 +345,97 @@ test_plugin_status_is_not_overwritten_by_registration (void **state)
     assert_string_equal (value, "running");
     s_plugin_field (self, "late", "detail", value, sizeof value);
     assert_string_equal (value, "the description");
+}
+
+static uint64_t s_counter (s_fixture_t *self, const char *name);
+
+//  How many figures the plugins answer shows for name (-1: none).
+static int
+s_plugin_figures (s_fixture_t *self, const char *name)
+{
+    msgpack_unpacked reply;
+    s_ask_plugins (self, &reply);
+    const msgpack_object *plugins = jobd_map_lookup (&reply.data, "plugins");
+    int count = -1;
+    for (uint32_t index = 0; plugins && index < plugins->via.array.size; index++) {
+        char found[64];
+        const msgpack_object *figures = jobd_map_lookup (&plugins->via.array.ptr[index], "figures");
+        if (jobd_map_string (&plugins->via.array.ptr[index], "name", found, sizeof found) &&
+            strcmp (found, name) == 0 && figures && figures->type == MSGPACK_OBJECT_ARRAY)
+            count = (int)figures->via.array.size;
+    }
+    msgpack_unpacked_destroy (&reply);
+    return count;
+}
+
+static void
+s_send_figures (s_fixture_t *self, const uint8_t *figures, size_t size, const char *detail)
+{
+    jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&status->name, "fig");
+    jobd_event_set (&status->source, "fig");
+    jobd_event_set (&status->status, "running");
+    jobd_event_set (&status->detail, detail);
+    if (figures) {
+        status->figures.data = (uint8_t *)malloc (size);
+        memcpy (status->figures.data, figures, size);
+        status->figures.size = size;
+    }
+    assert_int_equal (jobd_plugin_send (self->bus, status), 0);
+    jobd_event_destroy (&status);
+}
+
+//  A plugin's figures are kept beside its status and answered in plugins; its next status
+//  replaces them (none: none); bad figures refuse the status (counted), the kept ones stand.
+static void
+test_plugin_figures_are_kept_and_answered (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    //  [["up", 1], ["polls_total", 7, {"backend": "livy"}]]
+    static const uint8_t two[] = {0x92, 0x92, 0xa2, 'u',  'p', 0x01, 0x93, 0xab, 'p',
+                                  'o',  'l',  'l',  's',  '_', 't',  'o',  't',  'a',
+                                  'l',  0x07, 0x81, 0xa7, 'b', 'a',  'c',  'k',  'e',
+                                  'n',  'd',  0xa4, 'l',  'i', 'v',  'y'};
+    s_send_figures (self, two, sizeof two, "first");
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_plugin_figures (self, "fig") != 2 && zclock_mono () < deadline)
+        ;
+    assert_int_equal (s_plugin_figures (self, "fig"), 2);
+    //  A status whose figures break a rule ("Up" is not a name) is refused whole.
+    uint64_t rejected = s_counter (self, "rejected");
+    jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&status->name, "fig");
+    jobd_event_set (&status->source, "fig");
+    jobd_event_set (&status->status, "degraded");
+    status->figures.data = (uint8_t *)malloc (sizeof two);
+    memcpy (status->figures.data, two, sizeof two);
+    status->figures.size = sizeof two;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal (jobd_event_encode (status, &data, &size, NULL, 0), 0);
+    jobd_event_destroy (&status);
+    uint8_t *name = (uint8_t *)memmem (data, size, "\xa2up", 3);
+    assert_non_null (name);
+    name[1] = 'U';
+    zframe_t *frame = zframe_new (data, size);
+    zframe_send (&frame, self->bus, 0);
+    free (data);
+    deadline = zclock_mono () + 5000;
+    while (s_counter (self, "rejected") == rejected && zclock_mono () < deadline)
+        ;
+    assert_int_equal (s_counter (self, "rejected"), rejected + 1);
+    char value[64];
+    s_plugin_field (self, "fig", "status", value, sizeof value);
+    assert_string_equal (value, "running");
+    assert_int_equal (s_plugin_figures (self, "fig"), 2);
+    //  The next status without figures: none kept.
+    s_send_figures (self, NULL, 0, "second");
+    deadline = zclock_mono () + 5000;
+    while (s_plugin_figures (self, "fig") != -1 && zclock_mono () < deadline)
+        ;
+    assert_int_equal (s_plugin_figures (self, "fig"), -1);
+    s_plugin_field (self, "fig", "detail", value, sizeof value);
+    assert_string_equal (value, "second");
 }
 
 //  Sends a batch of count observations of ext (RUNNING, then SUCCEEDED, then duplicates), with
@@ -1229,6 +1327,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_plugin_figures_are_kept_and_answered, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_submit_observe_and_publish_after_commit, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_cancel_failed_is_recorded_then_published, s_setup,

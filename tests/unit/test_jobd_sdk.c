@@ -174,6 +174,116 @@ test_status_sent_when_changed (void **state)
     zsock_destroy (&in);
 }
 
+//  The figures of the last status on in, unpacked into unpacked (its data), or nil.
+static const msgpack_object *
+s_figures (zsock_t *in, msgpack_unpacked *unpacked)
+{
+    jobd_event_t *event = s_status (in);
+    assert_non_null (event);
+    msgpack_unpacked_init (unpacked);
+    //  The unpacked strings point into the bytes: kept here until the next call.
+    static uint8_t bytes[JOBD_FIGURES_BYTES_MAX];
+    if (event->figures.data) {
+        memcpy (bytes, event->figures.data, event->figures.size);
+        size_t offset = 0;
+        assert_int_equal (
+            msgpack_unpack_next (unpacked, (const char *)bytes, event->figures.size, &offset),
+            MSGPACK_UNPACK_SUCCESS);
+    }
+    jobd_event_destroy (&event);
+    return &unpacked->data;
+}
+
+static void
+s_assert_str (const msgpack_object *object, const char *text)
+{
+    assert_int_equal (object->type, MSGPACK_OBJECT_STR);
+    assert_int_equal (object->via.str.size, strlen (text));
+    assert_memory_equal (object->via.str.ptr, text, strlen (text));
+}
+
+//  Figures go with the status: sent when they change, each name's help once, labels sorted,
+//  integers as integers; a figure that breaks a rule is refused at once.
+static void
+test_status_figures (void **state)
+{
+    jobd_host_t host = {.size = sizeof host, .plugin_name = "sdk-test", .log = s_host_log};
+    zsock_t *in = zsock_new_pair ("@inproc://test-sdk-figures");
+    zsock_t *out = zsock_new_pair (">inproc://test-sdk-figures");
+    jobd_sdk_status_t *report = jobd_sdk_status_new (&host, 0);
+    assert_int_equal (jobd_sdk_status_figure (report, "poll_seconds", "Duration of the last poll",
+                                              0.25, "backend", "livy", NULL),
+                      0);
+    assert_int_equal (jobd_sdk_status_figure (report, "poll_seconds", "Duration of the last poll",
+                                              1.0, "zone", "b", "backend", "yarn", NULL),
+                      0);
+    assert_int_equal (jobd_sdk_status_figure (report, "polls_total", NULL, 3, NULL), 0);
+    assert_int_equal (jobd_sdk_status_figures (report), 3);
+    assert_int_equal (jobd_sdk_status_send (report, out, "running", "ok"), 1);
+    msgpack_unpacked unpacked;
+    const msgpack_object *figures = s_figures (in, &unpacked);
+    assert_int_equal (figures->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (figures->via.array.size, 3);
+    const msgpack_object *first = figures->via.array.ptr[0].via.array.ptr;
+    assert_int_equal (figures->via.array.ptr[0].via.array.size, 4);
+    s_assert_str (&first[0], "poll_seconds");
+    assert_int_equal (first[1].type, MSGPACK_OBJECT_FLOAT64);
+    assert_true (first[1].via.f64 == 0.25);
+    s_assert_str (&first[3], "Duration of the last poll");
+    //  The second entry of a name carries no help; its labels are sorted; 1.0 is an integer.
+    const msgpack_object *second = figures->via.array.ptr[1].via.array.ptr;
+    assert_int_equal (figures->via.array.ptr[1].via.array.size, 3);
+    assert_int_equal (second[1].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    s_assert_str (&second[2].via.map.ptr[0].key, "backend");
+    s_assert_str (&second[2].via.map.ptr[1].key, "zone");
+    assert_int_equal (figures->via.array.ptr[2].via.array.size, 2);
+    msgpack_unpacked_destroy (&unpacked);
+    //  The same figures again: nothing to send. One changed (same name and labels in another
+    //  order: replaced): sent.
+    assert_int_equal (jobd_sdk_status_send (report, out, "running", "ok"), 0);
+    assert_null (s_status (in));
+    assert_int_equal (jobd_sdk_status_figure (report, "poll_seconds", NULL, 2.0, "backend", "yarn",
+                                              "zone", "b", NULL),
+                      0);
+    assert_int_equal (jobd_sdk_status_figures (report), 3);
+    assert_int_equal (jobd_sdk_status_send (report, out, "running", "ok"), 1);
+    figures = s_figures (in, &unpacked);
+    assert_int_equal (figures->via.array.ptr[1].via.array.ptr[1].via.u64, 2);
+    msgpack_unpacked_destroy (&unpacked);
+    //  Rules broken: refused at once, nothing kept.
+    assert_int_equal (jobd_sdk_status_figure (report, "Poll", NULL, 1, NULL), JOBD_EINVAL);
+    assert_int_equal (jobd_sdk_status_figure (report, "a", NULL, 1, "plugin", "x", NULL),
+                      JOBD_EINVAL);
+    assert_int_equal (jobd_sdk_status_figure (report, "a", NULL, 1, "a", "1", "b", "2", "c", "3",
+                                              "d", "4", "e", "5", NULL),
+                      JOBD_EINVAL);
+    assert_int_equal (jobd_sdk_status_figure (report, "a", "two\nlines", 1, NULL), JOBD_EINVAL);
+    assert_int_equal (jobd_sdk_status_figure (report, "a", NULL, 0.0 / 0.0, NULL), JOBD_EINVAL);
+    assert_int_equal (jobd_sdk_status_figure (report, "a", NULL, 1, "b", "\xc3\x28", NULL),
+                      JOBD_EINVAL);
+    assert_int_equal (jobd_sdk_status_figures (report), 3);
+    //  Cleared: the next status goes without figures.
+    jobd_sdk_status_figures_clear (report);
+    assert_int_equal (jobd_sdk_status_send (report, out, "running", "ok"), 1);
+    figures = s_figures (in, &unpacked);
+    assert_int_equal (figures->type, MSGPACK_OBJECT_NIL);
+    msgpack_unpacked_destroy (&unpacked);
+    //  At most 512.
+    for (int index = 0; index < JOBD_FIGURES_MAX; index++) {
+        char name[16];
+        snprintf (name, sizeof name, "f%d", index);
+        assert_int_equal (jobd_sdk_status_figure (report, name, NULL, index, NULL), 0);
+    }
+    assert_int_equal (jobd_sdk_status_figure (report, "one_more", NULL, 1, NULL), JOBD_ETOOBIG);
+    assert_int_equal (jobd_sdk_status_send (report, out, "running", "ok"), 1);
+    figures = s_figures (in, &unpacked);
+    assert_int_equal (figures->via.array.size, JOBD_FIGURES_MAX);
+    msgpack_unpacked_destroy (&unpacked);
+    jobd_sdk_status_destroy (&report);
+    zsock_destroy (&in);
+    zsock_destroy (&out);
+}
+
 static void
 test_status_due_every_interval (void **state)
 {
@@ -192,6 +302,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_loop_dispatches_until_term),
         cmocka_unit_test (test_status_sent_when_changed),
+        cmocka_unit_test (test_status_figures),
         cmocka_unit_test (test_status_due_every_interval),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -170,6 +170,25 @@ test_submits_jobs_at_start (void **state)
     s_stop (&host);
 }
 
+//  The demo reports its figures with its status, every status_interval: observations sent (a
+//  counter) and jobs moving (a gauge, by backend).
+static void
+test_reports_figures (void **state)
+{
+    const char *config[] = {"step", "10ms", "fail_every", "0", "status_interval", "20ms", NULL};
+    jobd_mock_host_t *host = s_start (config);
+    double value = -1;
+    assert_true (jobd_mock_host_figure (host, "demo_jobs_moving", 0, &value, S_DEADLINE, "backend",
+                                        "demo", NULL));
+    assert_true (value == 0);
+    s_queue (host, "job-1");
+    //  SUBMITTED, RUNNING, SUCCEEDED: three observations, counted once sent.
+    assert_true (
+        jobd_mock_host_figure (host, "demo_observations_total", 3, &value, S_DEADLINE, NULL));
+    assert_true (value == 3);
+    s_stop (&host);
+}
+
 //  A negative count is refused at init, with a reason for the operator.
 static void
 test_refuses_negative_jobs (void **state)
@@ -237,6 +256,7 @@ main (void)
         cmocka_unit_test_teardown (test_cancel, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_resume_from_store, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_submits_jobs_at_start, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_reports_figures, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_refuses_negative_jobs, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_validates_submissions, jobd_mock_host_teardown),
     };

@@ -390,6 +390,75 @@ s_call_end (s_call_t *call, long status)
                   call->answer.body);
 }
 
+//  The plugins' figures on /metrics: one family per name across plugins, HELP and TYPE from the
+//  name (counter for _total) and the first help given, label values and help escaped as the text
+//  format wants; a figure that takes the name of one of the plugin's own series is left out.
+static void
+test_metrics_figures (void **state)
+{
+    (void)state;
+    jobd_mock_host_t *host = s_start (NULL);
+    //  [["polls_total", 7, {"backend": "a\"b\\c\nd"}, "Polls \\ sent"], ["lag", 0.5],
+    //   ["up", 2]]   (jobd_up is the plugin's own)
+    msgpack_sbuffer one;
+    msgpack_sbuffer_init (&one);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &one, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 3);
+    msgpack_pack_array (&pk, 4);
+    msgpack_pack_str_with_body (&pk, "polls_total", 11);
+    msgpack_pack_int (&pk, 7);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "backend", 7);
+    msgpack_pack_str_with_body (&pk, "a\"b\\c\nd", 7);
+    msgpack_pack_str_with_body (&pk, "Polls \\ sent", 12);
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_str_with_body (&pk, "lag", 3);
+    msgpack_pack_double (&pk, 0.5);
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_str_with_body (&pk, "up", 2);
+    msgpack_pack_int (&pk, 2);
+    assert_int_equal (jobd_figures_check_bytes ((const uint8_t *)one.data, one.size, NULL, 0), 0);
+    //  The other plugin: [["polls_total", 3]] (no help: the first one given stands).
+    static const uint8_t two[] = {0x91, 0x92, 0xab, 'p', 'o', 'l', 'l', 's',
+                                  '_',  't',  'o',  't', 'a', 'l', 0x03};
+    jobd_answer_plugin_t plugins[] = {
+        {"alpha", "1.0", "running", "", (const uint8_t *)one.data, one.size},
+        {"beta", "1.0", "running", "", two, sizeof two},
+        {"gamma", "1.0", "running", "", NULL, 0}};
+    s_call_t call;
+    s_call_start (&call, "GET", "/metrics", NULL);
+    assert_true (jobd_mock_host_answer_plugins (host, plugins, 3, S_DEADLINE));
+    s_call_end (&call, 200);
+    const char *body = call.answer.body;
+    const char *family =
+        strstr (body, "# HELP jobd_polls_total Polls \\\\ sent\n"
+                      "# TYPE jobd_polls_total counter\n"
+                      "jobd_polls_total{plugin=\"alpha\",backend=\"a\\\"b\\\\c\\nd\"} 7\n"
+                      "jobd_polls_total{plugin=\"beta\"} 3\n");
+    if (!family)
+        fail_msg ("/metrics lacks the polls_total family:\n%s", body);
+    assert_non_null (strstr (body, "# HELP jobd_lag A plugin's figure lag.\n"
+                                   "# TYPE jobd_lag gauge\njobd_lag{plugin=\"alpha\"} 0.5\n"));
+    assert_null (strstr (body, "jobd_up{"));
+    assert_non_null (strstr (body, "jobd_up 1\n"));
+    if (access ("/usr/bin/promtool", X_OK) == 0) {
+        char path[] = "/tmp/test_plugin_http_figures_XXXXXX";
+        int fd = mkstemp (path);
+        assert_true (fd >= 0);
+        assert_int_equal (write (fd, call.answer.body, call.answer.size),
+                          (ssize_t)call.answer.size);
+        close (fd);
+        char command[200];
+        snprintf (command, sizeof command, "promtool check metrics < %s", path);
+        assert_int_equal (system (command), 0);
+        unlink (path);
+    }
+    http_answer_clear (&call.answer);
+    msgpack_sbuffer_destroy (&one);
+    jobd_mock_host_destroy (&host);
+}
+
 //  Commands go to the broker with reply set; its reply becomes the HTTP status.
 static void
 test_commands (void **state)
@@ -709,6 +778,7 @@ main (void)
         cmocka_unit_test_teardown (test_dashboard, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_bad_input, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_commands, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_metrics_figures, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_events, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_slow_clients, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_read_auth, jobd_mock_host_teardown),

@@ -70,6 +70,7 @@ test_status_event_becomes_observation (void **state)
     jobd_mock_host_set (host, "brokers", s_brokers);
     jobd_mock_host_set (host, "group", "jobd-unit");
     jobd_mock_host_set (host, "topics", "jobd.status");
+    jobd_mock_host_set (host, "status_interval", "100ms");
     char reason[256] = "";
     assert_int_equal (jobd_mock_host_start (host, s_load (host), reason, sizeof reason), 0);
     s_produce ("orders-sync", "{\"ext\":\"orders-sync\",\"name\":\"orders sync\","
@@ -92,6 +93,16 @@ test_status_event_becomes_observation (void **state)
            zclock_mono () < deadline)
         zclock_sleep (50); //  polling the coordinator with a deadline: no event to wait on
     assert_int_equal (committed, 1);
+    //  Its figures: one message consumed, none dead-lettered, the partition's lag read.
+    double value = -1;
+    assert_true (jobd_mock_host_figure (host, "kafka_consumed_total", 1, &value, S_DEADLINE, NULL));
+    assert_true (value == 1);
+    assert_true (
+        jobd_mock_host_figure (host, "kafka_dead_letters_total", 0, &value, S_DEADLINE, NULL));
+    assert_true (value == 0);
+    assert_true (jobd_mock_host_figure (host, "kafka_consumer_lag", 0, &value, S_DEADLINE, "topic",
+                                        "jobd.status", "partition", "0", NULL));
+    assert_true (jobd_mock_host_figure (host, "kafka_brokers_up", 1, NULL, S_DEADLINE, NULL));
     assert_int_equal (jobd_mock_host_stop (host), 0);
     jobd_mock_host_destroy (&host);
 }

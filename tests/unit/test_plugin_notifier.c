@@ -216,10 +216,25 @@ test_channel_down_then_back_keeps_order (void **state)
         jobd_event_destroy (&status);
     }
     assert_true (degraded);
+    //  Its figures say so too: failing, nothing delivered, what waits and since when.
+    double value = -1;
+    assert_true (jobd_mock_host_figure (s_host, "notifier_failing", 1, &value, S_DEADLINE,
+                                        "channel", "hook", NULL));
+    assert_true (jobd_mock_host_figure (s_host, "notifier_delivered_total", 0, &value, S_DEADLINE,
+                                        "channel", "hook", NULL));
+    assert_true (value == 0);
+    assert_true (jobd_mock_host_figure (s_host, "notifier_pending", 1, &value, S_DEADLINE,
+                                        "channel", "hook", NULL));
     webhook_sink_fail (s_sink, 0);
     assert_true (webhook_sink_wait (s_sink, 10, S_DEADLINE));
     s_wait_cursor (last);
     assert_int_equal (webhook_sink_count (s_sink), 10);
+    assert_true (jobd_mock_host_figure (s_host, "notifier_delivered_total", 10, &value, S_DEADLINE,
+                                        "channel", "hook", NULL));
+    assert_true (value == 10);
+    assert_true (jobd_mock_host_figure (s_host, "notifier_failing", 0, &value, S_DEADLINE,
+                                        "channel", "hook", NULL));
+    assert_true (value == 0);
     char key[32];
     for (int n = 1; n <= 5; n++) {
         snprintf (key, sizeof key, "job-%d/1", n);

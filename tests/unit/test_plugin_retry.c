@@ -149,6 +149,18 @@ test_failures_planned (void **state)
     assert_non_null (strstr (status->detail, "1 retries planned, 1 failed for good"));
     assert_non_null (strstr (status->detail, "1 pending"));
     jobd_event_destroy (&status);
+    //  And its figures (the same status: the last one received).
+    double value = -1;
+    assert_true (jobd_mock_host_figure (host, "retry_plans_applied_total", 1, &value, S_DEADLINE,
+                                        "decision", "retry", NULL));
+    assert_true (value == 1);
+    assert_true (jobd_mock_host_figure (host, "retry_plans_applied_total", 1, &value, S_DEADLINE,
+                                        "decision", "final", NULL));
+    assert_true (value == 1);
+    assert_true (
+        jobd_mock_host_figure (host, "retry_plans_refused_total", 1, &value, S_DEADLINE, NULL));
+    assert_true (jobd_mock_host_figure (host, "retry_waiting", 1, &value, S_DEADLINE, NULL));
+    assert_true (value == 1);
     s_stop (&host);
 }
 

@@ -169,6 +169,18 @@ test_submits_a_queued_job (void **state)
 
     //  spark-sim runs it, then it succeeds: each seen by a poll.
     s_follow (host, job, JOBD_STATE_SUCCEEDED, 3);
+    //  The figures count those polls (each answered, none failed) for the backend.
+    double value = 0;
+    assert_true (jobd_mock_host_figure (host, "spark_polls_total", 2, &value, S_DEADLINE, "backend",
+                                        "master", NULL));
+    assert_true (jobd_mock_host_figure (host, "spark_poll_errors_total", 0, &value, S_DEADLINE,
+                                        "backend", "master", NULL));
+    assert_true (value == 0);
+    assert_true (jobd_mock_host_figure (host, "spark_backend_up", 1, &value, S_DEADLINE, "backend",
+                                        "master", NULL));
+    assert_true (jobd_mock_host_figure (host, "spark_poll_seconds", 0, &value, S_DEADLINE,
+                                        "backend", "master", NULL));
+    assert_true (value > 0 && value < 10);
     jobd_job_destroy (&job);
     assert_int_equal (jobd_mock_host_stop (host), 0);
     jobd_mock_host_destroy (&host);
@@ -207,6 +219,11 @@ test_reports_status (void **state)
     assert_non_null (event->detail);
     assert_non_null (strstr (event->detail, "master"));
     jobd_event_destroy (&event);
+    //  Its figures: the backend answers, no job followed yet.
+    double value = -1;
+    assert_true (jobd_mock_host_figure (host, "spark_jobs_followed", 0, &value, S_DEADLINE,
+                                        "backend", "master", NULL));
+    assert_true (value == 0);
     assert_int_equal (jobd_mock_host_stop (host), 0);
     jobd_mock_host_destroy (&host);
 }
