@@ -22,11 +22,13 @@ typedef struct {
     const char *refused; //  a refusal's reason label for jobd_http_refused_total, or NULL
 } ht_reply_t;
 
+#define HT_REFUSED_COUNT 10 //  reasons a request is refused: ht_refused_names
+
 //  Counters, written from any of the server's threads.
 typedef struct {
     atomic_uint_fast64_t requests[6]; //  by status class: 1xx unused, 2xx, 3xx, 4xx, 5xx, other
     atomic_uint_fast64_t by_code[600];
-    atomic_uint_fast64_t refused[9]; //  by ht_refused_names
+    atomic_uint_fast64_t refused[HT_REFUSED_COUNT]; //  by ht_refused_names
     atomic_uint_fast64_t duration_buckets[12];
     atomic_uint_fast64_t duration_count;
     atomic_uint_fast64_t duration_us_sum;
@@ -35,19 +37,21 @@ typedef struct {
     atomic_uint_fast64_t transitions[JOBD_STATE_COUNT][JOBD_STATE_COUNT]; //  [from][to]
 } ht_counters_t;
 
-//  The reasons a request is refused, as jobd_http_refused_total labels them.
-static const char *const ht_refused_names[9] = {"auth",  "path",   "method", "body", "json",
-                                                "query", "cursor", "limit",  "other"};
+//  The reasons a request is refused, as jobd_http_refused_total labels them ("headers": a
+//  request line and headers past header_max, answered 431 by libmicrohttpd itself; "other"
+//  last).
+static const char *const ht_refused_names[HT_REFUSED_COUNT] = {
+    "auth", "path", "method", "body", "json", "query", "cursor", "limit", "headers", "other"};
 
 static inline void
 ht_count_refused (ht_counters_t *counters, const char *reason)
 {
-    for (size_t index = 0; index < 9; index++)
+    for (size_t index = 0; index < HT_REFUSED_COUNT; index++)
         if (strcmp (ht_refused_names[index], reason) == 0) {
             atomic_fetch_add (&counters->refused[index], 1);
             return;
         }
-    atomic_fetch_add (&counters->refused[8], 1);
+    atomic_fetch_add (&counters->refused[HT_REFUSED_COUNT - 1], 1);
 }
 
 //  The upper bounds of the request duration histogram, in seconds.

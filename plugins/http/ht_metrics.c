@@ -417,7 +417,7 @@ s_http_series (ht_metrics_t *self, s_text_t *text)
     }
     s_add (text, "# HELP jobd_http_refused_total Bad HTTP requests refused, by reason.\n"
                  "# TYPE jobd_http_refused_total counter\n");
-    for (size_t index = 0; index < 9; index++)
+    for (size_t index = 0; index < HT_REFUSED_COUNT; index++)
         s_add (text, "jobd_http_refused_total{reason=\"%s\"} %llu\n", ht_refused_names[index],
                (unsigned long long)atomic_load (&counters->refused[index]));
     s_add (text, "# HELP jobd_http_request_duration_seconds Time to answer an API request.\n"

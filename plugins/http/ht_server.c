@@ -39,6 +39,7 @@ typedef struct {
     bool too_big;
     bool answered; //  a response was queued (an early refusal)
     bool stream;
+    bool fresh; //  made when its request line came (s_uri_log); the handler has not seen it yet
 } s_request_t;
 
 //  Queues reply as the connection's response and counts it.
@@ -200,7 +201,7 @@ s_broker_answer (ht_server_t *self, ht_query_t which, ht_reply_t *reply)
         uint64_t requests = 0, refused = 0;
         for (int code = 100; code < 600; code++)
             requests += atomic_load (&self->counters.by_code[code]);
-        for (size_t index = 0; index < 9; index++)
+        for (size_t index = 0; index < HT_REFUSED_COUNT; index++)
             refused += atomic_load (&self->counters.refused[index]);
         json_object_set_new (body, "http",
                              json_pack ("{s:I,s:I,s:I}", "requests", (json_int_t)requests,
@@ -441,11 +442,14 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
             setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), (int)self->settings.nice);
     }
     s_request_t *request = (s_request_t *)*con_cls;
-    if (!request) {
-        request = (s_request_t *)calloc (1, sizeof (s_request_t));
+    if (!request || request->fresh) {
+        if (!request)
+            request = (s_request_t *)calloc (1, sizeof (s_request_t));
         if (!request)
             return MHD_NO;
-        request->started = zclock_usecs ();
+        if (!request->fresh)
+            request->started = zclock_usecs ();
+        request->fresh = false;
         *con_cls = request;
         ht_params_t params;
         ht_params_init (&params);
@@ -492,7 +496,12 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     s_request_t *request = (s_request_t *)*con_cls;
     if (!request)
         return;
-    if (!request->stream) {
+    if (request->fresh && code == MHD_REQUEST_TERMINATED_WITH_ERROR) {
+        //  The handler never saw it: libmicrohttpd answered it itself, 431 for a request line
+        //  and headers past header_max. Counted as the server's own refusals are.
+        atomic_fetch_add (&self->counters.by_code[431], 1);
+        ht_count_refused (&self->counters, "headers");
+    } else if (!request->fresh && !request->stream) {
         int64_t us = zclock_usecs () - request->started;
         size_t bucket = 0;
         while (bucket < 11 && (double)us / 1e6 > ht_duration_bounds[bucket])
@@ -505,6 +514,22 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     free (request->body);
     free (request);
     *con_cls = NULL;
+}
+
+//  A request line arrived: its request, before libmicrohttpd reads the headers, so that one it
+//  refuses itself (too large) is still seen at completion.
+static void *
+s_uri_log (void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    (void)cls;
+    (void)uri;
+    (void)connection;
+    s_request_t *request = (s_request_t *)calloc (1, sizeof (s_request_t));
+    if (request) {
+        request->fresh = true;
+        request->started = zclock_usecs ();
+    }
+    return request;
 }
 
 //  Reads a whole (small) file: a TLS certificate or key.
@@ -585,6 +610,7 @@ ht_server_start (const jobd_host_t *host, const ht_settings_t *settings, ht_serv
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->header_max, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s_completed, self},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)s_uri_log, self},
         {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, self->tls_cert},
         {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, self->tls_key},
         {MHD_OPTION_END, 0, NULL}};

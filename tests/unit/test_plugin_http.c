@@ -321,6 +321,15 @@ test_bad_input (void **state)
     assert_true (answer.status == 411 || answer.status == 413);
     http_answer_clear (&answer);
     free (big);
+    //  Headers past header_max (32k): libmicrohttpd's own 431, counted all the same.
+    char *header = (char *)malloc (40000);
+    memcpy (header, "X-Big: ", 7);
+    memset (header + 7, 'a', 39992);
+    header[39999] = 0;
+    assert_int_equal (http_call ("GET", s_url ("/api/v1/stats"), NULL, NULL, header, &answer), 0);
+    assert_int_equal (answer.status, 431);
+    http_answer_clear (&answer);
+    free (header);
     //  Nothing of it reached the broker (a bounded wait for what must not come).
     assert_null (jobd_mock_host_expect (host, JOBD_EVENT_SUBMIT, 300));
     //  Counted: by reason and by code, in a text promtool accepts.
@@ -331,6 +340,8 @@ test_bad_input (void **state)
                               "jobd_http_refused_total{reason=\"method\"} 1",
                               "jobd_http_refused_total{reason=\"cursor\"} 1",
                               "jobd_http_refused_total{reason=\"json\"} 3",
+                              "jobd_http_refused_total{reason=\"headers\"} 1",
+                              "jobd_http_requests_total{code=\"431\"} 1",
                               "jobd_http_requests_total{code=\"404\"} 3",
                               "jobd_http_requests_total{code=\"413\"}",
                               "jobd_http_request_duration_seconds_count"};
