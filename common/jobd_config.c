@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ const jobd_conf_key_t jobd_config_core_map[] = {
      "the largest the store's map may grow (about 50 million jobs; 0: it never grows)"},
     {"batch_max", JOBD_CONF_INT, "4096", "most events applied in one commit"},
     {"log_level", JOBD_CONF_STRING, "info", "error, warn, info or debug"},
+    {"log_format", JOBD_CONF_STRING, "text",
+     "text (TIME LEVEL SOURCE: MESSAGE) or json (one object a line: ts, level, source, msg)"},
     {"curve_key", JOBD_CONF_STRING, "",
      "CURVE: the server's secret key file (made by jobd --keygen; mode 0600)"},
     {"curve_clients", JOBD_CONF_STRING, "",
@@ -104,6 +107,37 @@ s_read_file (const char *path, int *err_p)
     return text;
 }
 
+//  zconfig_str_load, which says why it refuses a text on stdout (zclock_log: "YY-MM-DD HH:MM:SS
+//  E (zconfig): (LINE) what"), where it would mix with what jobd prints: stdout is caught for
+//  the call and the reason, "(LINE) what", goes to why. Start-up only (one thread).
+static zconfig_t *
+s_zpl_load (const char *text, char *why, size_t why_size)
+{
+    fflush (stdout);
+    FILE *caught = tmpfile ();
+    int saved = caught ? dup (STDOUT_FILENO) : -1;
+    if (saved >= 0 && dup2 (fileno (caught), STDOUT_FILENO) < 0) {
+        close (saved);
+        saved = -1;
+    }
+    zconfig_t *root = zconfig_str_load (text);
+    if (saved >= 0) {
+        fflush (stdout);
+        dup2 (saved, STDOUT_FILENO);
+        close (saved);
+        char line[512] = "";
+        rewind (caught);
+        if (fgets (line, sizeof line, caught)) {
+            line[strcspn (line, "\r\n")] = 0;
+            const char *at = strstr (line, "(zconfig): ");
+            snprintf (why, why_size, "%s", at ? at + 11 : line);
+        }
+    }
+    if (caught)
+        fclose (caught);
+    return root;
+}
+
 int
 jobd_config_load (const char *path, jobd_config_t **self_p, char *reason, size_t reason_size)
 {
@@ -141,11 +175,19 @@ jobd_config_load (const char *path, jobd_config_t **self_p, char *reason, size_t
         jobd_config_destroy (&self);
         return JOBD_ECONFIG;
     }
-    self->root = zconfig_str_load (self->text);
+    char why[256] = "";
+    self->root = s_zpl_load (self->text, why, sizeof why);
     if (!self->root) {
-        s_reason (reason, reason_size,
-                  "config %s: not valid ZPL (indent by 4 spaces, 'key = value')",
-                  jobd_config_filename (self));
+        //  zconfig's "(LINE) what": the line and what it says, in jobd's words.
+        int line = 0, used = 0;
+        if (sscanf (why, " (%d) %n", &line, &used) == 1 && line > 0 && why[used])
+            s_reason (reason, reason_size,
+                      "config %s:%d: not valid ZPL: %s (indent by 4 spaces, 'key = value')",
+                      jobd_config_filename (self), line, why + used);
+        else
+            s_reason (reason, reason_size,
+                      "config %s: not valid ZPL (indent by 4 spaces, 'key = value')",
+                      jobd_config_filename (self));
         jobd_config_destroy (&self);
         return JOBD_ECONFIG;
     }

@@ -236,7 +236,10 @@ main (int argc, char *argv[])
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
     signal (SIGPIPE, SIG_IGN);
     zsys_handler_set (NULL);
-    zsys_set_logstream (stderr); //  zconfig's syntax errors (with their line) go with ours
+    //  CZMQ's lines (zconfig's syntax errors, with their line) in jobd's own format.
+    zsys_init (); //  before the stream is set: a later implicit init would set its own
+    FILE *czmq_log = jobd_log_stream ("czmq");
+    zsys_set_logstream (czmq_log ? czmq_log : stderr);
     int signal_fd = signalfd (-1, &signals, SFD_CLOEXEC);
 
     char reason[1024] = "";
@@ -252,6 +255,12 @@ main (int argc, char *argv[])
         snprintf (reason, sizeof reason,
                   "config %s: key 'core/log_level': '%s' is not one of error, warn, info, debug",
                   jobd_config_filename (config), jobd_config_str (config, "core", "log_level"));
+        rc = JOBD_ECONFIG;
+    }
+    if (rc == 0 && jobd_log_set_format (jobd_config_str (config, "core", "log_format"))) {
+        snprintf (reason, sizeof reason,
+                  "config %s: key 'core/log_format': '%s' is not one of text, json",
+                  jobd_config_filename (config), jobd_config_str (config, "core", "log_format"));
         rc = JOBD_ECONFIG;
     }
     //  The deadline keys are checked with the rest of the config (the policy is made again at

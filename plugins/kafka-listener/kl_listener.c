@@ -125,6 +125,22 @@ s_error_cb (rd_kafka_t *rk, int err, const char *reason, void *opaque)
         jobd_sdk_status_send (self->report, self->bus, "degraded", reason);
 }
 
+//  librdkafka's own log lines, through jobd's log (it writes them to stderr by itself otherwise,
+//  in its own format). Its errors come to s_error_cb as well, which logs them: here they are
+//  debug, so that each is said once.
+static void
+s_log_cb (const rd_kafka_t *rk, int level, const char *facility, const char *text)
+{
+    s_listener_t *self = (s_listener_t *)rd_kafka_opaque (rk);
+    if (!self || !self->host)
+        return;
+    jobd_log_level_t jobd_level = level <= 3   ? JOBD_LOG_DEBUG //  also an error_cb
+                                  : level == 4 ? JOBD_LOG_WARN
+                                  : level <= 6 ? JOBD_LOG_INFO
+                                               : JOBD_LOG_DEBUG;
+    self->host->log (self->host, jobd_level, "kafka %s: %s", facility, text);
+}
+
 //  Consumer lag per partition, from librdkafka's statistics (topics -> partitions ->
 //  consumer_lag; -1 and the unassigned partition "-1" are not known), for at most
 //  KL_LAG_FIGURES partitions of topics whose names fit a label.
@@ -348,6 +364,7 @@ s_client (s_listener_t *self, rd_kafka_type_t type, bool dead_letters, char *rea
     char error[512];
     rd_kafka_conf_set_opaque (conf, self);
     rd_kafka_conf_set_error_cb (conf, s_error_cb);
+    rd_kafka_conf_set_log_cb (conf, s_log_cb);
     rd_kafka_t *client = rd_kafka_new (type, conf, error, sizeof error);
     if (!client)
         snprintf (reason, reason_size, "kafka: %s", error);

@@ -71,6 +71,13 @@ test_config_errors_name_file_line_and_key (void **state)
     harness_write_config (&s_harness, "plugins\n    driver\n        jobs = many\n");
     assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 3);
     assert_non_null (strstr (err, ":8: key 'plugins/driver/jobs': 'many' is not an integer"));
+    //  Not ZPL: the line and zconfig's words, on stderr only (zconfig says it on stdout).
+    harness_write_config (&s_harness, "  bad = =\n");
+    assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 3);
+    snprintf (expected, sizeof expected, "%s:6: not valid ZPL: indent 4 spaces at once",
+              s_harness.config);
+    assert_non_null (strstr (err, expected));
+    assert_string_equal (out, "");
     //  An unknown section.
     harness_write_config (&s_harness, "extras\n    a = 1\n");
     assert_int_equal (s_run ("jobd", args, out, sizeof out, err, sizeof err), 3);
