@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs jobd's build and test dependencies (Debian 12 packages), only those missing.
 # prometheus: the http plugin's tests (promtool check metrics, a real scrape).
+# libsystemd-dev: sd_notify (core/jobd_notify.c); systemd, dpkg-dev, man-db: the install test's
+# systemd-analyze verify, cpack's dpkg-shlibdeps, the man pages rendered (tests/install/).
 set -euo pipefail
 packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
           libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
           libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev kcat libssl-dev
-          prometheus prometheus-alertmanager python3-aiosmtpd)
+          prometheus prometheus-alertmanager python3-aiosmtpd
+          libsystemd-dev systemd dpkg-dev man-db)
 # The last two are the notifier's real receivers in tests (tests/receivers/): Prometheus
 # Alertmanager and an SMTP server. A test skips only when its receiver's binary is absent, and CI
 # (.ci/run -> scripts/test.sh) runs this script first, so CI never skips.
