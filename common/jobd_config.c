@@ -24,7 +24,7 @@ const jobd_conf_key_t jobd_config_core_map[] = {
     {"events", JOBD_CONF_STRING, "",
      "events endpoint, XPUB (empty: ipc://RUN_DIR/events.sock); tcp:// as for admin"},
     {"plugin_dir", JOBD_CONF_STRING, "",
-     "plugin folder (empty: LIBDIR/jobd/plugins of jobd's installation; in a build tree, "
+     "plugin folder (empty: lib/jobd/plugins of jobd's installation; in a build tree, "
      "../plugins from the jobd binary)"},
     {"map_size", JOBD_CONF_SIZE, "1GiB", "LMDB map size: the largest the store may grow"},
     {"batch_max", JOBD_CONF_INT, "4096", "most events applied in one commit"},

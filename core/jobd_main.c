@@ -66,7 +66,7 @@ s_usage (FILE *out)
              "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
 }
 
-//  The plugin folder: the configured one, else the installation's (LIBDIR/jobd/plugins, found
+//  The plugin folder: the configured one, else the installation's (PREFIX/lib/jobd/plugins, found
 //  from the binary so that an install under any prefix, staged or moved, finds its own), else
 //  ../plugins next to the binary (the build tree).
 static void

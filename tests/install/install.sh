@@ -23,6 +23,9 @@ fail() {
     exit 1
 }
 step() { echo "install: $*"; }
+# True when the text holds a line matching the grep pattern. Commands' output is read whole first:
+# `cmd | grep -q` would close the pipe at the first match, and cmd's EPIPE fail the pipeline.
+has() { grep -q -- "$1" <<<"$2"; }
 # Runs "$@" until it succeeds, up to DEADLINE seconds. Returns its status.
 until_ok() {
     local end=$((SECONDS + DEADLINE))
@@ -44,12 +47,12 @@ done
 [ -e "$prefix/lib/jobd/plugins/demo.so" ] && fail "the demo plugin (a pretend backend) is installed"
 
 step "the installed binaries answer"
-"$prefix/bin/jobd" --version | grep -q '^jobd [0-9]' || fail "jobd --version"
-"$prefix/bin/jobd" --help | grep -q -- '--config' || fail "jobd --help"
+has '^jobd [0-9]' "$("$prefix/bin/jobd" --version)" || fail "jobd --version"
+has '--config' "$("$prefix/bin/jobd" --help)" || fail "jobd --help"
 "$prefix/bin/jobctl" --help >/dev/null 2>&1 || fail "jobctl --help"
 # The default plugin folder of an installed jobd is its own LIBDIR/jobd/plugins.
-"$prefix/bin/jobd" --describe-config --json 2>/dev/null |
-    grep -q "\"plugin_dir\": \"$prefix/lib/jobd/plugins\"" ||
+has "\"plugin_dir\": \"$prefix/lib/jobd/plugins\"" \
+    "$("$prefix/bin/jobd" --describe-config --json 2>/dev/null)" ||
     fail "installed jobd's default plugin_dir is not $prefix/lib/jobd/plugins"
 
 step "man pages: render without warnings, hold the config keys"
@@ -59,9 +62,9 @@ for page in man8/jobd.8 man1/jobctl.1 man5/jobd.conf.5; do
     [ -z "$warnings" ] || fail "man $page: $warnings"
     [ -s "$tmp/page.txt" ] || fail "man $page is empty"
 done
-MANWIDTH=200 man -l "$prefix/share/man/man5/jobd.conf.5" 2>/dev/null | grep -q 'map_size' ||
-    fail "jobd.conf(5) lacks core/map_size"
-MANWIDTH=200 man -l "$prefix/share/man/man5/jobd.conf.5" 2>/dev/null | grep -q 'plugins/http' ||
+page=$(MANWIDTH=200 man -l "$prefix/share/man/man5/jobd.conf.5" 2>/dev/null)
+has 'map_size' "$page" || fail "jobd.conf(5) lacks core/map_size"
+has 'plugins/http' "$page" ||
     fail "jobd.conf(5) lacks the http plugin's keys"
 
 step "an out-of-tree plugin built with pkg-config jobd-plugin"
@@ -93,14 +96,14 @@ export JOBD_CORE_STORE=$tmp/store JOBD_CORE_RUN_DIR=$run_dir JOBD_PLUGINS_HTTP_P
 "$prefix/bin/jobd" -c "$config" 2>"$tmp/jobd.log" &
 jobd_pid=$!
 plugin_says_bonjour() {
-    "$prefix/bin/jobctl" --run-dir "$run_dir" plugins 2>/dev/null | grep -q 'bonjour from out of tree'
+    has 'bonjour from out of tree' "$("$prefix/bin/jobctl" --run-dir "$run_dir" plugins 2>/dev/null)"
 }
 until_ok plugin_says_bonjour || fail "jobctl plugins never showed the hello plugin running"
 grep -q "loaded plugin hello 0.0.1 from .*lib/jobd/plugins/hello.so" "$tmp/jobd.log" ||
     fail "jobd's log does not say it loaded hello from the installed plugin folder"
+plugins=$("$prefix/bin/jobctl" --run-dir "$run_dir" plugins 2>/dev/null)
 for plugin in retry http; do
-    "$prefix/bin/jobctl" --run-dir "$run_dir" plugins 2>/dev/null | grep "$plugin" |
-        grep -q running || fail "the example config's $plugin plugin is not running"
+    has "$plugin .*running" "$plugins" || fail "the example config's $plugin plugin is not running"
 done
 kill -TERM "$jobd_pid"
 stopped() { ! kill -0 "$jobd_pid" 2>/dev/null; }
@@ -133,26 +136,26 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
     depends=$(dpkg-deb -f "$deb" Depends)
     for library in libczmq4 libzmq5 liblmdb0 librdkafka1 libcurl4 libjansson4 libmicrohttpd12 \
         libsystemd0 libmsgpackc2; do
-        grep -q "$library" <<<"$depends" || fail "jobd's Depends lacks $library: $depends"
+        has "$library" "$depends" || fail "jobd's Depends lacks $library: $depends"
     done
-    grep -q 'libasan' <<<"$depends" && fail "jobd's Depends names a sanitizer: $depends"
+    has 'libasan' "$depends" && fail "jobd's Depends names a sanitizer: $depends"
     for script in postinst prerm postrm conffiles; do
-        grep -q " $script" <<<"$info" || fail "jobd.deb has no $script"
+        has " $script" "$info" || fail "jobd.deb has no $script"
     done
-    dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/jobd/jobd.conf ||
+    has '^/etc/jobd/jobd.conf$' "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" ||
         fail "/etc/jobd/jobd.conf is not a conffile"
     contents=$(dpkg-deb -c "$deb")
     for file in ./usr/bin/jobd ./usr/bin/jobctl ./usr/lib/jobd/plugins/http.so \
         ./usr/lib/systemd/system/jobd.service ./usr/lib/sysusers.d/jobd.conf \
         ./etc/jobd/jobd.conf ./usr/share/man/man8/jobd.8; do
-        grep -q " $file\$" <<<"$contents" || fail "jobd.deb lacks $file"
+        has " $file\$" "$contents" || fail "jobd.deb lacks $file"
     done
-    dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/jobd.service |
-        grep -qx 'ExecStart=/usr/bin/jobd -c /etc/jobd/jobd.conf' ||
+    has '^ExecStart=/usr/bin/jobd -c /etc/jobd/jobd.conf$' \
+        "$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/jobd.service)" ||
         fail "the packaged unit does not start /usr/bin/jobd -c /etc/jobd/jobd.conf"
-    dpkg-deb -c "$dev" | grep -q ' ./usr/lib/pkgconfig/jobd-plugin.pc$' ||
+    has ' ./usr/lib/pkgconfig/jobd-plugin.pc$' "$(dpkg-deb -c "$dev")" ||
         fail "jobd-dev.deb lacks jobd-plugin.pc"
-    dpkg-deb -f "$dev" Depends | grep -q 'jobd (= ' || fail "jobd-dev does not depend on jobd"
+    has 'jobd (= ' "$(dpkg-deb -f "$dev" Depends)" || fail "jobd-dev does not depend on jobd"
 else
     step "SKIP the Debian packages (no dpkg-deb or dpkg-shlibdeps)"
 fi
