@@ -153,6 +153,19 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
     has '^ExecStart=/usr/bin/jobd -c /etc/jobd/jobd.conf$' \
         "$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/jobd.service)" ||
         fail "the packaged unit does not start /usr/bin/jobd -c /etc/jobd/jobd.conf"
+    # The packaged jobd, unpacked anywhere, finds and loads its packaged plugins.
+    dpkg-deb -x "$deb" "$tmp/unpacked"
+    described=$("$tmp/unpacked/usr/bin/jobd" --describe-config --json 2>&1) ||
+        fail "the packaged jobd --describe-config: $described"
+    has "\"plugin_dir\": \"$tmp/unpacked/usr/lib/jobd/plugins\"" "$described" ||
+        fail "the packaged jobd does not default to its packaged plugins"
+    for plugin in http kafka-listener notifier retry spark-poller; do
+        has "\"plugin\": \"$plugin\"" "$described" || fail "the packaged jobd did not load $plugin"
+    done
+    for script in postinst prerm postrm; do
+        dpkg-deb --ctrl-tarfile "$deb" | tar -xO "./$script" >"$tmp/$script"
+        sh -n "$tmp/$script" || fail "jobd.deb's $script is not valid sh"
+    done
     has ' ./usr/lib/pkgconfig/jobd-plugin.pc$' "$(dpkg-deb -c "$dev")" ||
         fail "jobd-dev.deb lacks jobd-plugin.pc"
     has 'jobd (= ' "$(dpkg-deb -f "$dev" Depends)" || fail "jobd-dev does not depend on jobd"
