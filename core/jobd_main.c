@@ -279,8 +279,10 @@ main (int argc, char *argv[])
 
     char plugin_dir[1100];
     s_plugin_dir (config, plugin_dir, sizeof plugin_dir);
-    const char *store_path = jobd_config_str (config, "core", "store");
-    const char *run_dir = jobd_config_str (config, "core", "run_dir");
+    //  Under systemd, a config file that names no store or run folder gets the unit's.
+    char store_path[1024], run_dir[1024];
+    jobd_notify_dir (config, "store", "STATE_DIRECTORY", store_path, sizeof store_path);
+    jobd_notify_dir (config, "run_dir", "RUNTIME_DIRECTORY", run_dir, sizeof run_dir);
 
     //  The keys of the core and of the plugins that start-up would load: from their config maps.
     if (describe) {

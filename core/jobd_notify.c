@@ -1,6 +1,8 @@
-//  jobd under a service manager: systemd's notify protocol, through libsystemd's sd_notify.
+//  jobd under a service manager: systemd's notify protocol, through libsystemd's sd_notify, and
+//  the folders the unit hands it.
 #include "jobd_notify.h"
 #include "jobd_log.h"
+#include <ctype.h>
 #include <czmq.h>
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +23,26 @@ struct _jobd_notify_t {
     char status[512];     //  the last STATUS sent
     bool failed;          //  a send failed (logged once)
 };
+
+void
+jobd_notify_dir (jobd_config_t *config, const char *key, const char *variable, char *dir,
+                 size_t dir_size)
+{
+    const char *configured = jobd_config_str (config, "core", key);
+    snprintf (dir, dir_size, "%s", configured ? configured : "");
+    char path[64], env[64];
+    snprintf (path, sizeof path, "core/%s", key);
+    snprintf (env, sizeof env, "JOBD_CORE_%s", key);
+    for (char *c = env; *c; c++)
+        *c = (char)toupper ((unsigned char)*c);
+    //  The embedded default names both folders: only a file that leaves them out gets systemd's.
+    bool named = jobd_config_has (config, path) || getenv (env);
+    const char *folders = getenv (variable);
+    if (named || !folders || *folders != '/')
+        return;
+    //  Several folders are separated by ':' (StateDirectory=a b): the first is jobd's.
+    snprintf (dir, dir_size, "%.*s", (int)strcspn (folders, ":"), folders);
+}
 
 jobd_notify_t *
 jobd_notify_new (void)

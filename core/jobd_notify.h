@@ -1,9 +1,11 @@
 //  jobd under a service manager: systemd's notify protocol (sd_notify). READY, STATUS, STOPPING
-//  and the watchdog; without NOTIFY_SOCKET every call does nothing.
+//  and the watchdog; without NOTIFY_SOCKET every call does nothing. And the folders the unit
+//  hands jobd (STATE_DIRECTORY, RUNTIME_DIRECTORY) as the defaults of its store and run folder.
 #ifndef JOBD_NOTIFY_H_INCLUDED
 #define JOBD_NOTIFY_H_INCLUDED
 
 #include "jobd_answer.h"
+#include "jobd_config.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,6 +14,13 @@ extern "C" {
 #endif
 
 typedef struct _jobd_notify_t jobd_notify_t;
+
+//  Writes into dir the folder core/key (store, run_dir) names: the config's value, except when
+//  neither the config file nor the environment (JOBD_CORE_<KEY>) sets it and variable
+//  (STATE_DIRECTORY, RUNTIME_DIRECTORY: what systemd sets for the unit's StateDirectory= and
+//  RuntimeDirectory=) names a folder: then its first folder.
+void jobd_notify_dir (jobd_config_t *config, const char *key, const char *variable, char *dir,
+                      size_t dir_size);
 
 //  Reads the service manager's environment (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID; left
 //  set: the unit's NotifyAccess=main ignores a child's messages). Returns a fresh notifier; it

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -162,6 +163,50 @@ test_a_watchdog_for_another_process_is_not_fed (void **state)
     assert_int_equal (s_pings (), 0);
 }
 
+static void
+test_the_units_folders_are_the_defaults (void **state)
+{
+    //  A config file that names no store nor run folder, started by a unit with StateDirectory
+    //  and RuntimeDirectory: jobd's store and sockets go there.
+    char state_dir[400], runtime_dir[400], path[500];
+    snprintf (state_dir, sizeof state_dir, "%s/state", s_harness.dir);
+    snprintf (runtime_dir, sizeof runtime_dir, "%s/runtime", s_harness.dir);
+    assert_int_equal (mkdir (state_dir, 0700), 0);
+    assert_int_equal (mkdir (runtime_dir, 0700), 0);
+    FILE *file = fopen (s_harness.config, "w");
+    assert_non_null (file);
+    fprintf (file, "core\n    plugin_dir = %s/test-plugins\n", harness_build_dir ());
+    fclose (file);
+    setenv ("STATE_DIRECTORY", state_dir, 1);
+    setenv ("RUNTIME_DIRECTORY", runtime_dir, 1);
+    pid_t pid = harness_start (&s_harness);
+    unsetenv ("STATE_DIRECTORY");
+    unsetenv ("RUNTIME_DIRECTORY");
+    assert_true (pid > 0);
+    //  The harness talks to run/admin.sock: point it at the unit's folder.
+    snprintf (s_harness.admin, sizeof s_harness.admin, "ipc://%s/admin.sock", runtime_dir);
+    assert_true (s_wait_line ("READY=1", false, 20000) >= 0);
+    assert_true (harness_wait_ready (&s_harness, 5000));
+    snprintf (path, sizeof path, "%s/data.mdb", state_dir);
+    assert_int_equal (access (path, F_OK), 0);
+    snprintf (path, sizeof path, "%s/data.mdb", s_harness.store);
+    assert_int_not_equal (access (path, F_OK), 0);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 20000), 0);
+    //  The environment's word on a folder stands above the unit's.
+    setenv ("STATE_DIRECTORY", state_dir, 1);
+    setenv ("JOBD_CORE_STORE", s_harness.store, 1);
+    setenv ("RUNTIME_DIRECTORY", runtime_dir, 1);
+    pid = harness_start (&s_harness);
+    unsetenv ("STATE_DIRECTORY");
+    unsetenv ("JOBD_CORE_STORE");
+    unsetenv ("RUNTIME_DIRECTORY");
+    assert_true (pid > 0);
+    assert_true (harness_wait_ready (&s_harness, 20000));
+    snprintf (path, sizeof path, "%s/data.mdb", s_harness.store);
+    assert_int_equal (access (path, F_OK), 0);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 20000), 0);
+}
+
 int
 main (void)
 {
@@ -169,6 +214,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_ready_status_watchdog_stopping, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_watchdog_unless_asked, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_watchdog_for_another_process_is_not_fed, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_units_folders_are_the_defaults, s_setup,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
