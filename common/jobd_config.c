@@ -24,7 +24,9 @@ const jobd_conf_key_t jobd_config_core_map[] = {
      "admin endpoint (empty: ipc://RUN_DIR/admin.sock); tcp:// needs CURVE or insecure"},
     {"events", JOBD_CONF_STRING, "",
      "events endpoint, XPUB (empty: ipc://RUN_DIR/events.sock); tcp:// as for admin"},
-    {"plugin_dir", JOBD_CONF_STRING, "", "plugin folder (empty: ../plugins from the jobd binary)"},
+    {"plugin_dir", JOBD_CONF_STRING, "",
+     "plugin folder (empty: lib/jobd/plugins of jobd's installation; in a build tree, "
+     "../plugins from the jobd binary)"},
     {"map_size", JOBD_CONF_SIZE, "1GiB",
      "LMDB map size at start; the map doubles when three quarters used, up to map_size_max"},
     {"map_size_max", JOBD_CONF_SIZE, "64GiB",

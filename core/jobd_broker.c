@@ -69,6 +69,10 @@ typedef struct {
     jobd_deadline_fired_t *fired; //  what each did
     uint64_t stale_logs;          //  stale jobs logged in the current second
     int64_t stale_second;
+    void (*heartbeat) (const jobd_stats_t *stats, void *arg); //  or NULL (options)
+    void *heartbeat_arg;
+    int64_t heartbeat_ms;
+    int64_t next_beat; //  zclock_mono of the next heartbeat
     bool terminated;
     msgpack_sbuffer reply_buffer; //  kept from reply to reply
 } s_broker_t;
@@ -995,6 +999,14 @@ s_housekeep (s_broker_t *self)
         }
     }
     int64_t wait = self->next_tick - now;
+    if (self->heartbeat) {
+        if (now >= self->next_beat) {
+            self->next_beat = now + self->heartbeat_ms;
+            self->heartbeat (&self->stats, self->heartbeat_arg);
+        }
+        if (self->next_beat - now < wait)
+            wait = self->next_beat - now;
+    }
     int64_t due = jobd_store_timer_next (self->store);
     if (due) {
         //  In ms from now (a due time far ahead must not overflow the sum).
@@ -1062,7 +1074,11 @@ s_broker_actor (zsock_t *pipe, void *arg)
                             .store = args->store,
                             .batch_max = options->batch_max,
                             .cursor_idle_max = options->cursor_idle_max,
-                            .deadline = options->deadline};
+                            .deadline = options->deadline,
+                            .heartbeat = options->heartbeat,
+                            .heartbeat_arg = options->heartbeat_arg,
+                            .heartbeat_ms =
+                                options->heartbeat_ms > 0 ? options->heartbeat_ms : 1000};
     s_broker_t *self = &self_data;
     self->timers_max = self->batch_max > S_TIMERS_MIN ? self->batch_max : S_TIMERS_MIN;
     self->timers = (jobd_store_timer_t *)zmalloc (sizeof (jobd_store_timer_t) * self->timers_max);

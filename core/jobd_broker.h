@@ -3,6 +3,7 @@
 #ifndef JOBD_BROKER_H_INCLUDED
 #define JOBD_BROKER_H_INCLUDED
 
+#include "jobd_answer.h"
 #include "jobd_plugin.h"
 #include "jobd_deadline.h"
 #include "jobd_store.h"
@@ -25,6 +26,12 @@ typedef struct {
                                //  long is removed, with a warning (0: never)
     jobd_deadline_t *deadline; //  the deadline policy (borrowed; outlives the broker), or NULL:
                                //  no deadlines are armed (timers already stored still fire)
+    //  Called on the broker's thread every heartbeat_ms (0: 1 s) while its loop turns, with its
+    //  counters: proof that the broker is alive, for the service watchdog (jobd_notify.h). NULL:
+    //  none.
+    void (*heartbeat) (const jobd_stats_t *stats, void *arg);
+    void *heartbeat_arg;
+    int64_t heartbeat_ms;
 } jobd_broker_options_t;
 
 //  Starts the broker thread on store (borrowed; must outlive the broker) with options (copied).

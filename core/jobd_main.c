@@ -6,10 +6,13 @@
 #include "jobd_curve.h"
 #include "jobd_describe.h"
 #include "jobd_log.h"
+#include "jobd_notify.h"
 #include "jobd_plugin_loader.h"
 #include "jobd_run_dir.h"
 #include "jobd_store_cli.h"
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
@@ -64,7 +67,9 @@ s_usage (FILE *out)
              "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
 }
 
-//  The plugin folder: the configured one, else ../plugins next to the jobd binary.
+//  The plugin folder: the configured one, else the installation's (PREFIX/lib/jobd/plugins, found
+//  from the binary so that an install under any prefix, staged or moved, finds its own), else
+//  ../plugins next to the binary (the build tree).
 static void
 s_plugin_dir (jobd_config_t *config, char *dir, size_t dir_size)
 {
@@ -76,11 +81,19 @@ s_plugin_dir (jobd_config_t *config, char *dir, size_t dir_size)
     char exe[1024];
     ssize_t length = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     if (length <= 0) {
-        snprintf (dir, dir_size, "plugins");
+        snprintf (dir, dir_size, "%s", JOBD_PLUGIN_DIR_INSTALLED);
         return;
     }
     exe[length] = 0;
-    snprintf (dir, dir_size, "%s/../plugins", dirname (exe));
+    const char *bin_dir = dirname (exe);
+    char build_tree[1100];
+    snprintf (build_tree, sizeof build_tree, "%s/../plugins", bin_dir);
+    char installed[1100], resolved[PATH_MAX];
+    snprintf (installed, sizeof installed, "%s/%s", bin_dir, JOBD_PLUGIN_DIR_FROM_BIN);
+    const char *found =
+        access (installed, F_OK) != 0 && access (build_tree, F_OK) == 0 ? build_tree : installed;
+    //  Without the "..": the folder is named in logs and jobctl plugins.
+    snprintf (dir, dir_size, "%s", realpath (found, resolved) ? resolved : found);
 }
 
 static void
@@ -283,8 +296,10 @@ main (int argc, char *argv[])
 
     char plugin_dir[1100];
     s_plugin_dir (config, plugin_dir, sizeof plugin_dir);
-    const char *store_path = jobd_config_str (config, "core", "store");
-    const char *run_dir = jobd_config_str (config, "core", "run_dir");
+    //  Under systemd, a config file that names no store or run folder gets the unit's.
+    char store_path[1024], run_dir[1024];
+    jobd_notify_dir (config, "store", "STATE_DIRECTORY", store_path, sizeof store_path);
+    jobd_notify_dir (config, "run_dir", "RUNTIME_DIRECTORY", run_dir, sizeof run_dir);
 
     //  The keys of the core and of the plugins that start-up would load: from their config maps.
     if (describe) {
@@ -349,6 +364,9 @@ main (int argc, char *argv[])
     }
 
     int exit_code = EXIT_OK;
+    //  Under systemd (Type=notify): READY once running, STATUS, the watchdog, STOPPING.
+    jobd_notify_t *notify = jobd_notify_new ();
+    jobd_notify_status (notify, "starting: checking the store");
     jobd_run_dir_t *run = NULL;
     jobd_store_t *store = NULL;
     jobd_broker_t *broker = NULL;
@@ -392,7 +410,10 @@ main (int argc, char *argv[])
         .message_max = jobd_config_int (config, "core", "message_max", 0),
         .client_queue_max = (int)jobd_config_int (config, "core", "client_queue_max", 0),
         .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0),
-        .deadline = deadline};
+        .deadline = deadline,
+        .heartbeat = jobd_notify_heartbeat,
+        .heartbeat_arg = notify,
+        .heartbeat_ms = jobd_notify_heartbeat_ms (notify)};
     if (rc == 0)
         rc = jobd_broker_start (store, &broker_options, &broker, reason, sizeof reason);
     if (rc) {
@@ -404,7 +425,12 @@ main (int argc, char *argv[])
     size_t running = jobd_plugin_loader_start (loader, broker);
     jobd_log (JOBD_LOG_INFO, LOG, "jobd %s running: store %s, %zu plugin%s", JOBD_VERSION,
               store_path, running, running == 1 ? "" : "s");
+    char status[256];
+    snprintf (status, sizeof status, "running: store %s, %zu plugin%s", store_path, running,
+              running == 1 ? "" : "s");
+    jobd_notify_ready (notify, status);
     exit_code = s_wait (signal_fd, broker);
+    jobd_notify_stopping (notify, "stopping: the plugins, then the broker's last commit");
 
 out:
     //  Plugins first, so that what they sent last reaches the broker; then the broker, which
@@ -420,6 +446,7 @@ out:
         jobd_store_cli_mark_clean (store_path);
     jobd_run_dir_close (&run);
     jobd_config_destroy (&config);
+    jobd_notify_destroy (&notify);
     close (signal_fd);
     if (exit_code == EXIT_OK)
         jobd_log (JOBD_LOG_INFO, LOG, "stopped cleanly");

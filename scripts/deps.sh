@@ -4,17 +4,20 @@
 # dashboard's real-browser test (tests/browser), driven from node by playwright-core, which npm
 # installs there from the committed package-lock.json (npm ci) when node_modules is missing or
 # older than the lock. Nothing is downloaded at build time.
+# libsystemd-dev: sd_notify (core/jobd_notify.c); systemd, dpkg-dev, man-db: the install test's
+# systemd-analyze verify, cpack's dpkg-shlibdeps, the man pages rendered (tests/install/).
 set -euo pipefail
 packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
           libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
           libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev kcat libssl-dev
-          prometheus prometheus-alertmanager python3-aiosmtpd chromium)
+          prometheus prometheus-alertmanager python3-aiosmtpd chromium
+          libsystemd-dev systemd dpkg-dev man-db)
 # node and npm: Debian's unless a node is installed already (a newer one, from elsewhere, is fine:
 # playwright-core needs node 18 or later).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
-# The last two are the notifier's real receivers in tests (tests/receivers/): Prometheus
-# Alertmanager and an SMTP server. A test skips only when its receiver's binary is absent, and CI
+# prometheus-alertmanager and python3-aiosmtpd are the notifier's real receivers in tests
+# (tests/receivers/): Prometheus Alertmanager and an SMTP server. A test skips only when its receiver's binary is absent, and CI
 # (.ci/run -> scripts/test.sh) runs this script first, so CI never skips.
 missing=()
 for package in "${packages[@]}"; do
