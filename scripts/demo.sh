@@ -5,6 +5,8 @@
 # three Kafka jobs with kcat, and shows everything move live with `jobctl watch`: Spark jobs
 # succeed, one fails with the cluster's reason, one is cancelled while it runs; a Kafka job
 # succeeds, one fails with its reason, one goes silent and is reported stale, then LOST.
+# The dashboard (the http plugin) is on a free loopback port; DEMO_KEEP=1 keeps everything
+# running at the end, to look at it in a browser, until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # jobd refuses a config or plugin its group or others can write (core/README.md, "Trusted
@@ -14,7 +16,7 @@ root=$(pwd)
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target jobd jobctl spark-poller spark-sim \
-    kafka-listener kafka-mock >/dev/null
+    kafka-listener kafka-mock http >/dev/null
 rm -rf demo
 mkdir -p demo
 cd demo
@@ -55,11 +57,15 @@ plugins
         transitions = jobd.transitions
         heartbeat = 3s
         stale_grace = 3s
+    http
+        port = 0
 CFG
 "$root/build/bin/jobd" -c jobd.cfg 2> jobd.log &
 pids+=($!)
 for _ in $(seq 1 100); do "$jobctl" stats >/dev/null 2>&1 && break; sleep 0.1; done
+dashboard=$(grep -o 'listening on http://[0-9.:]*' jobd.log | head -1 | cut -d' ' -f3)
 echo "spark-sim on http://127.0.0.1:$port, Kafka on $brokers, jobd running"
+echo "dashboard: $dashboard/ (token for writes: demo/jobd-run/http.token)"
 echo "(logs: demo/jobd.log, demo/sim.log, demo/kafka.log)."
 echo "Transitions, live (jobctl watch):"
 # 20 Spark transitions, 6 Kafka ones and one stale report.
@@ -111,3 +117,8 @@ echo "--- jobctl plugins"
 echo
 echo "--- the outbound topic jobd.transitions (kcat -C), first lines"
 kcat -C -b "$brokers" -t jobd.transitions -e -q 2>/dev/null | head -3
+if [ -n "${DEMO_KEEP:-}" ]; then
+    echo
+    echo "Still running: the dashboard is at $dashboard/ . Ctrl-C stops everything."
+    wait
+fi

@@ -106,7 +106,8 @@ typedef struct {
     kl_forward_t *forward;                    //  the outbound topic, from the transition log
     int64_t watch_due;
     uint64_t consumed, refused, stale, lost;
-    jobd_sdk_status_t *report; //  plugin.status, sent when it changed
+    int brokers_up, brokers_known; //  as the last statistics said
+    jobd_sdk_status_t *report;     //  plugin.status, sent when it changed
     //  Observations are sent in `batch` events when the broker takes them (ABI 1.2): one bus
     //  message and one reply per loop turn instead of one each.
     size_t batch_max;       //  0: one by one
@@ -169,6 +170,16 @@ s_lag_figures (s_listener_t *self, json_t *root)
     }
 }
 
+//  The stale and LOST counts as figures.
+static void
+s_silence_figures (s_listener_t *self)
+{
+    jobd_sdk_status_figure (self->report, "kafka_stale_total", "Jobs observed stale (no heartbeat)",
+                            (double)self->stale, NULL);
+    jobd_sdk_status_figure (self->report, "kafka_lost_total", "Jobs observed LOST (no heartbeat)",
+                            (double)self->lost, NULL);
+}
+
 //  The figures of plugin.status (README.md, "Figures").
 static void
 s_figures (s_listener_t *self, json_t *root, int up, uint64_t waiting, uint64_t forwarded,
@@ -195,10 +206,7 @@ s_figures (s_listener_t *self, json_t *root, int up, uint64_t waiting, uint64_t 
     jobd_sdk_status_figure (report, "kafka_heartbeats_watched",
                             "Jobs whose heartbeat deadline is watched",
                             (double)kl_watch_size (self->watch), NULL);
-    jobd_sdk_status_figure (report, "kafka_stale_total", "Jobs observed stale (no heartbeat)",
-                            (double)self->stale, NULL);
-    jobd_sdk_status_figure (report, "kafka_lost_total", "Jobs observed LOST (no heartbeat)",
-                            (double)self->lost, NULL);
+    s_silence_figures (self);
     jobd_sdk_status_figure (report, "kafka_outbound_pending",
                             "Transitions sent to the outbound topic, not confirmed yet",
                             (double)waiting, NULL);
@@ -212,6 +220,8 @@ s_figures (s_listener_t *self, json_t *root, int up, uint64_t waiting, uint64_t 
 
 //  librdkafka's statistics (the consumer's, every status_interval): the brokers it reaches, and
 //  the plugin's own counts, as plugin.status for `jobctl plugins` when something changed.
+static void s_report (s_listener_t *self);
+
 static int
 s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
 {
@@ -243,16 +253,34 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
     int up = 0;
     for (int index = 0; index < known; index++)
         up += node_up[index];
+    self->brokers_up = up;
+    self->brokers_known = known;
     uint64_t waiting, forwarded, failed;
     kl_forward_counts (self->forward, &waiting, &forwarded, &failed);
     s_figures (self, root, up, waiting, forwarded, failed);
     json_decref (root);
+    s_report (self);
+    return 0;
+}
+
+//  plugin.status from the counts: at each statistics, and at once when a job goes stale or
+//  LOST (`jobctl plugins` then says so while the watch shows it, not up to status_interval
+//  later).
+static void
+s_report (s_listener_t *self)
+{
+    uint64_t waiting, forwarded, failed;
+    kl_forward_counts (self->forward, &waiting, &forwarded, &failed);
+    int up = self->brokers_up, known = self->brokers_known;
+    char brokers[64] = "brokers not counted yet"; //  before librdkafka's first statistics
+    if (known)
+        snprintf (brokers, sizeof brokers, "brokers up %d/%d", up, known);
     char detail[640];
     snprintf (detail, sizeof detail,
-              "brokers up %d/%d; consumed %llu, dead-lettered %llu (awaiting Kafka %zu), refused "
+              "%s; consumed %llu, dead-lettered %llu (awaiting Kafka %zu), refused "
               "%llu, awaiting the store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost "
               "%llu in all); transitions out %llu, awaiting Kafka %llu, failed %llu",
-              up, known, (unsigned long long)self->consumed,
+              brokers, (unsigned long long)self->consumed,
               (unsigned long long)kl_dead_confirmed (self->letters),
               kl_dead_waiting (self->letters), (unsigned long long)self->refused,
               kl_pending_queue_size (self->pending), kl_watch_size (self->watch),
@@ -260,8 +288,8 @@ s_stats_cb (rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
               (unsigned long long)self->lost, (unsigned long long)forwarded,
               (unsigned long long)waiting, (unsigned long long)failed);
     if (self->bus)
-        jobd_sdk_status_send (self->report, self->bus, up > 0 ? "running" : "degraded", detail);
-    return 0;
+        jobd_sdk_status_send (self->report, self->bus, up > 0 || !known ? "running" : "degraded",
+                              detail);
 }
 
 static void s_committed_cb (rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -971,6 +999,8 @@ s_on_silence (const char *job, kl_watch_verdict_t verdict, int64_t last_heard, i
                      verdict == KL_WATCH_STALE ? "is stale" : "is lost", error);
     jobd_plugin_send (self->bus, event);
     jobd_event_destroy (&event);
+    s_silence_figures (self);
+    s_report (self);
 }
 
 static bool

@@ -373,11 +373,42 @@ test_heartbeats_stale_then_lost (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+//  jobctl plugins says a job went stale and LOST when it happens, not at the next statistics
+//  (status_interval, an hour here): the listener reports at once.
+static void
+test_silence_is_reported_at_once (void **state)
+{
+    s_config_with ("jobd-silence", "        heartbeat = 300ms\n"
+                                   "        stale_grace = 300ms\n"
+                                   "        status_interval = 1h\n");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    rd_kafka_t *producer = s_client (RD_KAFKA_PRODUCER);
+    s_produce (producer, "quiet", "{\"ext\":\"quiet\",\"state\":\"STARTED\"}");
+    assert_int_equal (rd_kafka_flush (producer, 10000), 0);
+    rd_kafka_destroy (producer);
+    assert_true (harness_wait_count (&s_harness, JOBD_STATE_LOST, 1, 30000));
+    char out[8192];
+    int64_t deadline = zclock_mono () + 5000;
+    bool reported = false;
+    while (!reported && zclock_mono () < deadline) {
+        assert_int_equal (s_jobctl (out, sizeof out, "plugins", NULL), 0);
+        reported = strstr (out, "(stale 1, lost 1 in all)") != NULL;
+        if (!reported)
+            zclock_sleep (50); //  polling a report with a deadline: no event to wait on
+    }
+    if (!reported)
+        fprintf (stderr, "jobctl plugins said:\n%s", out);
+    assert_true (reported);
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_events_dead_letters_and_replay),
                                        cmocka_unit_test (test_one_by_one_without_batches),
-                                       cmocka_unit_test (test_heartbeats_stale_then_lost)};
+                                       cmocka_unit_test (test_heartbeats_stale_then_lost),
+                                       cmocka_unit_test (test_silence_is_reported_at_once)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
