@@ -302,6 +302,24 @@ s_jobctl (char *out, size_t out_size, const char *command, const char *arg)
     return harness_run (argv, out, out_size, NULL, 0, 20000);
 }
 
+//  Asks jobctl plugins until its output holds text, up to timeout ms (polling a report: no event
+//  to wait on). True when it did; the last output in out, and on stderr when it did not.
+static bool
+s_plugins_say (const char *text, char *out, size_t size, int timeout)
+{
+    int64_t deadline = zclock_mono () + timeout;
+    bool said = false;
+    while (!said && zclock_mono () < deadline) {
+        assert_int_equal (s_jobctl (out, size, "plugins", NULL), 0);
+        said = strstr (out, text) != NULL;
+        if (!said)
+            zclock_sleep (50);
+    }
+    if (!said)
+        fprintf (stderr, "jobctl plugins said:\n%s", out);
+    return said;
+}
+
 static void
 test_heartbeats_stale_then_lost (void **state)
 {
@@ -353,17 +371,7 @@ test_heartbeats_stale_then_lost (void **state)
     assert_true (harness_wait_count (&s_harness, JOBD_STATE_RUNNING, 2, 30000));
 
     //  jobctl plugins tells the Kafka side's state.
-    int64_t deadline = zclock_mono () + 20000;
-    bool reported = false;
-    while (!reported && zclock_mono () < deadline) {
-        assert_int_equal (s_jobctl (out, sizeof out, "plugins", NULL), 0);
-        reported = strstr (out, "brokers up 1/1") != NULL;
-        if (!reported)
-            zclock_sleep (100); //  polling a report with a deadline: no event to wait on
-    }
-    if (!reported)
-        fprintf (stderr, "jobctl plugins said:\n%s", out);
-    assert_true (reported);
+    assert_true (s_plugins_say ("brokers up 1/1", out, sizeof out, 20000));
     //  And its figures, in --json: the brokers up and the partition's lag among them.
     assert_int_equal (s_jobctl (out, sizeof out, "plugins", "--json"), 0);
     if (!strstr (out, "[\"kafka_brokers_up\",1,") || !strstr (out, "\"kafka_consumer_lag\",") ||
@@ -389,17 +397,7 @@ test_silence_is_reported_at_once (void **state)
     rd_kafka_destroy (producer);
     assert_true (harness_wait_count (&s_harness, JOBD_STATE_LOST, 1, 30000));
     char out[8192];
-    int64_t deadline = zclock_mono () + 5000;
-    bool reported = false;
-    while (!reported && zclock_mono () < deadline) {
-        assert_int_equal (s_jobctl (out, sizeof out, "plugins", NULL), 0);
-        reported = strstr (out, "(stale 1, lost 1 in all)") != NULL;
-        if (!reported)
-            zclock_sleep (50); //  polling a report with a deadline: no event to wait on
-    }
-    if (!reported)
-        fprintf (stderr, "jobctl plugins said:\n%s", out);
-    assert_true (reported);
+    assert_true (s_plugins_say ("(stale 1, lost 1 in all)", out, sizeof out, 5000));
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
