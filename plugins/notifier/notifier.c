@@ -75,6 +75,8 @@ typedef struct {
     zactor_t *reader;
     bool failing;
     char detail[512];
+    unsigned long long delivered, pending, refused; //  as its reader last said
+    long long oldest;                               //  s
 } s_channel_t;
 
 typedef struct {
@@ -215,26 +217,13 @@ s_destroy (void **state_p)
     *state_p = NULL;
 }
 
-//  Reads what the readers said, and reports.
-//  A channel's figures, read from its reader's status line ("NAME: 12 delivered, 3 pending
-//  (oldest 40s), 1 refused, failing for ..."; nt_reader.c): what the line does not say is 0.
+//  A channel's figures, as its reader last said them (nt_reader.h).
 static void
 s_channel_figures (s_notifier_t *self, const s_channel_t *channel)
 {
-    unsigned long long delivered = 0, pending = 0, refused = 0;
-    long long oldest = 0;
-    size_t name_len = strlen (channel->name);
-    const char *text = strncmp (channel->detail, channel->name, name_len) == 0 &&
-                               strncmp (channel->detail + name_len, ": ", 2) == 0
-                           ? channel->detail + name_len + 2
-                           : "";
-    int read = 0;
-    if (sscanf (text, "%llu delivered, %llu pending%n", &delivered, &pending, &read) == 2) {
-        text += read;
-        if (sscanf (text, " (oldest %llds)%n", &oldest, &read) == 1)
-            text += read;
-        sscanf (text, ", %llu refused", &refused);
-    }
+    unsigned long long delivered = channel->delivered, pending = channel->pending,
+                       refused = channel->refused;
+    long long oldest = channel->oldest;
     jobd_sdk_status_t *report = self->report;
     const char *name = channel->name;
     jobd_sdk_status_figure (report, "notifier_delivered_total", "Notes the channel delivered",
@@ -260,18 +249,22 @@ s_tick (void *arg)
     for (size_t index = 0; index < self->count; index++) {
         s_channel_t *channel = &self->channels[index];
         while (channel->reader && (zsock_events (zactor_sock (channel->reader)) & ZMQ_POLLIN)) {
-            char *command = NULL, *flag = NULL, *detail = NULL;
-            if (zstr_recvx (channel->reader, &command, &flag, &detail, NULL) >= 3 &&
+            char *command = NULL, *flag = NULL, *detail = NULL, *numbers = NULL;
+            if (zstr_recvx (channel->reader, &command, &flag, &detail, &numbers, NULL) >= 4 &&
                 streq (command, "STATUS")) {
                 bool now_failing = streq (flag, "1");
                 if (now_failing != channel->failing)
                     self->changed = true;
                 channel->failing = now_failing;
                 snprintf (channel->detail, sizeof channel->detail, "%s", detail);
+                if (sscanf (numbers, "%llu %llu %lld %llu", &channel->delivered, &channel->pending,
+                            &channel->oldest, &channel->refused) != 4)
+                    channel->delivered = channel->pending = channel->refused = 0;
             }
             zstr_free (&command);
             zstr_free (&flag);
             zstr_free (&detail);
+            zstr_free (&numbers);
         }
         failing |= channel->failing;
     }

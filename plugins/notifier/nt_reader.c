@@ -393,7 +393,12 @@ s_status (s_reader_t *self)
         return;
     snprintf (self->status, sizeof self->status, "%s", detail);
     self->status_failing = self->failing;
-    zstr_sendx (self->pipe, "STATUS", self->failing ? "1" : "0", detail, NULL);
+    char numbers[96];
+    snprintf (numbers, sizeof numbers, "%llu %llu %lld %llu", (unsigned long long)self->delivered,
+              (unsigned long long)behind,
+              (long long)(oldest && now > oldest ? (now - oldest) / 1000 : 0),
+              (unsigned long long)self->refused);
+    zstr_sendx (self->pipe, "STATUS", self->failing ? "1" : "0", detail, numbers, NULL);
 }
 
 //  Reads what the pipe holds, waiting up to timeout ms for the first.

@@ -7,8 +7,9 @@
 //  crash sends again only what was not confirmed, under the same key. Storms of one rule
 //  become digests. Stale events are in the log too (ABI 1.6), in commit order.
 //
-//  Messages on the actor's pipe: from it, "STATUS" + "0"|"1" (failing) + a one-line detail,
-//  when it changes (at most every second unless the failing flag changes).
+//  Messages on the actor's pipe: from it, "STATUS" + "0"|"1" (failing) + a one-line detail +
+//  the numbers "DELIVERED PENDING OLDEST_S REFUSED", when the detail changes (at most every
+//  second unless the failing flag changes).
 #ifndef NT_READER_H_INCLUDED
 #define NT_READER_H_INCLUDED
 
