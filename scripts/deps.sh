@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
           libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
           libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev kcat libssl-dev
+          libsmartcols-dev
           prometheus prometheus-alertmanager python3-aiosmtpd)
 # The last two are the notifier's real receivers in tests (tests/receivers/): Prometheus
 # Alertmanager and an SMTP server. A test skips only when its receiver's binary is absent, and CI

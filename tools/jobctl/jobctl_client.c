@@ -113,8 +113,7 @@ s_denied (const char *path)
 }
 
 int
-jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *request,
-                msgpack_unpacked *unpacked, char *reason, size_t reason_size)
+jobctl_endpoint_probe (const char *endpoint, char *reason, size_t reason_size)
 {
     //  An ipc socket nobody listens on (a missing file, or one left by a killed jobd) answers
     //  at once, rather than after the whole timeout.
@@ -131,6 +130,16 @@ jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *req
         snprintf (reason, reason_size, "jobd is not running (nothing listens on %s)", endpoint + 6);
         return JOBCTL_EUNREACHABLE;
     }
+    return 0;
+}
+
+int
+jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *request,
+                msgpack_unpacked *unpacked, char *reason, size_t reason_size)
+{
+    int probed = jobctl_endpoint_probe (endpoint, reason, reason_size);
+    if (probed)
+        return probed;
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     zsock_set_linger (dealer, 0);
     //  A refused handshake is told at once, rather than as a silence until the deadline.

@@ -16,6 +16,11 @@
 int jobctl_reply_parse (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
                         size_t reason_size);
 
+//  Checks an ipc endpoint without waiting: JOBCTL_EACCES when this user may not reach it,
+//  JOBCTL_EUNREACHABLE when nothing listens there, each with a reason; 0 otherwise (someone
+//  may listen; any endpoint that is not ipc).
+int jobctl_endpoint_probe (const char *endpoint, char *reason, size_t reason_size);
+
 //  Sends request (one msgpack map) to the admin endpoint and waits up to timeout_ms for the
 //  reply. Returns 0 with *unpacked filled (a reply map; see jobctl_reply_parse), or
 //  JOBCTL_EUNREACHABLE, or JOBD_EPROTO, each with a reason.
