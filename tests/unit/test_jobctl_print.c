@@ -87,9 +87,9 @@ test_ls_shows_freshness_and_stale (void **state)
     s_row (file, job, false);
     jobctl_print_job (file, job);
     fclose (file);
-    assert_non_null (strstr (text, "FRESH STALE NAME"));
-    assert_non_null (strstr (text, "    5s stale -    -\n"));
-    //  Without -o wide, the flag leads the cause.
+    assert_non_null (strstr (text, "FRESH NAME CAUSE"));
+    assert_non_null (strstr (text, "    5s -    stale\n"));
+    //  Without -o wide too, the flag leads the cause.
     assert_non_null (strstr (text, " -    stale\n"));
     assert_non_null (strstr (text, "stale:        since"));
     assert_non_null (strstr (text, "past its deadline"));

@@ -137,16 +137,14 @@ jobctl_jobs_table (FILE *out, jobd_job_t *const *jobs, size_t count, bool wide, 
         bool wide;
     } columns[] = {{"ID", 0, 0, false},
                    {"STATE", 0, 0, false},
-                   {"KIND", 0, JOBCTL_COLUMN_CUT, false},
-                   {"BACKEND", 0, JOBCTL_COLUMN_CUT, true},
+                   {"KIND", 0, 0, false},
+                   {"BACKEND", 0, 0, true},
                    {"EXT", 0.1, JOBCTL_COLUMN_CUT, true},
                    {"TRY", 0, JOBCTL_COLUMN_RIGHT, false},
-                   {"CREATED", 0, 0, true},
-                   {"UPDATED", 0, 0, true},
                    {"AGE", 0, JOBCTL_COLUMN_RIGHT, false},
                    {"DURATION", 0, JOBCTL_COLUMN_RIGHT, false},
+                   {"UPDATED", 0, JOBCTL_COLUMN_RIGHT, true},
                    {"FRESH", 0, JOBCTL_COLUMN_RIGHT, true},
-                   {"STALE", 0, JOBCTL_COLUMN_CUT, true},
                    {"NAME", 0.25, JOBCTL_COLUMN_CUT, false},
                    {"CAUSE", 0.4, JOBCTL_COLUMN_CUT, false}};
     size_t shown = sizeof columns / sizeof columns[0];
@@ -157,12 +155,12 @@ jobctl_jobs_table (FILE *out, jobd_job_t *const *jobs, size_t count, bool wide, 
                                       columns[index].flags);
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const jobd_job_t *job = jobs[index];
-        char attempt[16], created[48], updated[48], age[16], duration[32], fresh[16];
+        char attempt[16], updated[16], age[16], duration[32], fresh[16];
         char cause_text[JOBD_CAUSE_MAX + 128], stale_text[JOBD_CAUSE_MAX + 16];
         snprintf (attempt, sizeof attempt, "%u", job->attempt);
         const char *cause = jobctl_row_cause (job, now, cause_text, sizeof cause_text);
-        if (!wide && job->stale) {
-            //  No STALE column here: the flag leads the cause.
+        if (job->stale) {
+            //  Past its deadline: the flag leads the cause.
             snprintf (stale_text, sizeof stale_text, "stale%s%s", cause ? ": " : "",
                       cause ? cause : "");
             cause = stale_text;
@@ -174,12 +172,10 @@ jobctl_jobs_table (FILE *out, jobd_job_t *const *jobs, size_t count, bool wide, 
             job->backend,
             job->ext,
             attempt,
-            jobctl_format_time (jobctl_job_created (job), created, sizeof created),
-            jobctl_format_time (job->updated_at, updated, sizeof updated),
             jobctl_format_age (jobctl_job_created (job), now, age, sizeof age),
             s_duration (job, now, duration, sizeof duration),
+            jobctl_format_age (job->updated_at, now, updated, sizeof updated),
             jobctl_format_age (job->confirmed_at, now, fresh, sizeof fresh),
-            job->stale ? "stale" : "-",
             job->name,
             cause,
         };

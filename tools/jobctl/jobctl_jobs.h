@@ -35,8 +35,10 @@ int64_t jobctl_job_created (const jobd_job_t *job);
 void jobctl_jobs_sort (jobd_job_t **jobs, size_t count, jobctl_sort_t sort);
 
 //  Prints jobs as ls's table, seen at now, fitted to width (0: no limit), in colour when color.
-//  wide adds BACKEND, EXT, CREATED, UPDATED, FRESH and STALE. Returns 0, or -1 when out
-//  refused the bytes.
+//  wide adds BACKEND, EXT, UPDATED (how long ago it last changed) and FRESH (how long ago its
+//  source last confirmed its state): times as ages ("3h"); show and JSON have the times. A job
+//  past its deadline has "stale" first in its CAUSE. Returns
+//  0, or -1 when out refused the bytes.
 int jobctl_jobs_table (FILE *out, jobd_job_t *const *jobs, size_t count, bool wide, int64_t now,
                        size_t width, bool color);
 

@@ -82,7 +82,8 @@ static const s_command_t s_commands[] = {
      "Columns: AGE since created, DURATION run so far (start to end, or to now), TRY the\n"
      "attempt, CAUSE why a job is in its state (a RETRY_WAIT job's retry countdown, \"no\n"
      "retry\" of a FAILED job no retry follows, \"stale\" past its deadline); -o wide adds\n"
-     "BACKEND, EXT, CREATED, UPDATED, FRESH (its source's last word) and STALE.\n"},
+     "BACKEND, EXT, UPDATED (since its last change) and FRESH (since its source's last\n"
+     "word).\n"},
     {"show", 0,
      "Usage: jobctl show ID [-o FORMAT]\n"
      "A job, its whole history and every attempt (why it ended, the retry planned after it,\n"

@@ -275,10 +275,10 @@ jobctl_print_current (FILE *out, const jobd_job_t *job, int64_t now)
 {
     char when[48], text[JOBD_CAUSE_MAX + 128];
     const char *cause = jobctl_row_cause (job, now, text, sizeof text);
-    //  Where a transition has "FROM -> ", blanks: the state is told, not a change.
-    fprintf (out, "%s  %-10s #%-3" PRIu64 " %14s%-10s attempt %u  (current)%s%s%s%s%s\n",
-             jobctl_format_time_ms (job->updated_at, when, sizeof when), job->id, job->last_seq, "",
-             jobd_state_name (job->state), job->attempt, job->name ? "  " : "",
+    //  Where a transition has "FROM -> ", "(current)": the state is told, not a change.
+    fprintf (out, "%s  %-10s #%-3" PRIu64 " %-14s%-10s attempt %u%s%s%s%s%s\n",
+             jobctl_format_time_ms (job->updated_at, when, sizeof when), job->id, job->last_seq,
+             "(current)", jobd_state_name (job->state), job->attempt, job->name ? "  " : "",
              job->name ? job->name : "", job->stale ? "  stale" : "", cause ? "  cause: " : "",
              cause ? cause : "");
 }

@@ -53,8 +53,8 @@ void jobctl_print_job (FILE *out, const jobd_job_t *job);
 void jobctl_print_transition (FILE *out, const jobd_event_t *transition);
 
 //  Prints a job's current state as one line laid out as a transition's (watch's first lines):
-//  its last change's time, id, seq, state, attempt, "(current)", name, and its cause (seen at
-//  now).
+//  its last change's time, id, seq, "(current)" where a transition has its "FROM ->", state,
+//  attempt, name, and its cause (seen at now).
 void jobctl_print_current (FILE *out, const jobd_job_t *job, int64_t now);
 
 //  Prints a job's history (count transitions), one line each as above, a retry's due time

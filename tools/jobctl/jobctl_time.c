@@ -144,7 +144,10 @@ s_iso_parse (const char *text, int64_t *ms_p)
         }
     }
     int offset = 0;
-    bool zoned = has_time && *at && s_zone (&at, &offset);
+    const char *zone = at; //  moved only when the zone reads whole
+    bool zoned = has_time && *at && s_zone (&zone, &offset);
+    if (zoned)
+        at = zone;
     if (*at)
         return -1;
     const char *tz = getenv ("TZ");
