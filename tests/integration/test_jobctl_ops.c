@@ -118,6 +118,19 @@ s_submit (int count)
                       before + count);
 }
 
+//  Runs "env jobctl ls" on a terminal of 80 columns (script(1), util-linux: Debian's bsdutils,
+//  always installed). Returns its exit code; what the terminal got in s_out.
+static int
+s_terminal (const char *env)
+{
+    char binary[512], line[2048];
+    snprintf (line, sizeof line,
+              "script -qec \"%s COLUMNS=80 '%s' --run-dir '%s' --store '%s' ls\" /dev/null", env,
+              harness_bin ("jobctl", binary, sizeof binary), s_harness.run_dir, s_harness.store);
+    char *argv[] = {"/bin/sh", "-c", line, NULL};
+    return harness_run (argv, s_out, sizeof s_out, s_err, sizeof s_err, 20000);
+}
+
 static void
 test_ls_sorts_filters_limits_and_fits (void **state)
 {
@@ -155,6 +168,13 @@ test_ls_sorts_filters_limits_and_fits (void **state)
     assert_int_equal (s_sh ("LC_ALL=C", true, "ls -o wide 2>&1 | cat"), 0);
     assert_non_null (strstr (s_out, "warehouse"));
     assert_null (strstr (s_out, "\033[")); //  no colour off a terminal
+    //  On a terminal (script(1) gives jobctl one): colour, but never with NO_COLOR.
+    assert_int_equal (s_terminal (""), 0);
+    assert_non_null (strstr (s_out, "\033["));
+    assert_non_null (strstr (s_out, "SUCCEEDED"));
+    assert_int_equal (s_terminal ("NO_COLOR=1"), 0);
+    assert_null (strstr (s_out, "\033["));
+    assert_non_null (strstr (s_out, "SUCCEEDED"));
 }
 
 //  Every key of a transition as the kafka-listener's outbound topic has it, and "from".
