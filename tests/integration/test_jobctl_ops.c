@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 static harness_t s_harness;
@@ -51,8 +53,10 @@ s_teardown (void **state)
 static int
 s_sh (const char *prefix, bool where, const char *rest)
 {
-    char binary[512], line[4096];
-    harness_bin ("jobctl", binary, sizeof binary);
+    char relative[512], binary[PATH_MAX], line[4096];
+    //  Absolute: the command may run in another folder.
+    if (!realpath (harness_bin ("jobctl", relative, sizeof relative), binary))
+        fail_msg ("no jobctl at %s", relative);
     if (where)
         snprintf (line, sizeof line, "%s '%s' --run-dir '%s' --store '%s' %s", prefix, binary,
                   s_harness.run_dir, s_harness.store, rest);

@@ -85,7 +85,8 @@ s_qsort_compare (const void *a, const void *b, void *arg)
 void
 jobctl_jobs_sort (jobd_job_t **jobs, size_t count, jobctl_sort_t sort)
 {
-    qsort_r (jobs, count, sizeof *jobs, s_qsort_compare, &sort);
+    if (count > 1) //  (an empty list may be NULL, which qsort_r must not be given)
+        qsort_r (jobs, count, sizeof *jobs, s_qsort_compare, &sort);
 }
 
 //  A state's colour: green done, red failed or lost, yellow waiting or unsure.

@@ -122,7 +122,8 @@ s_print_currents (s_watch_t *self)
     int code = jobctl_jobs_fetch (self->options, false, &jobs, &count, &truncated);
     if (code != EXIT_OK)
         return code;
-    qsort (jobs, count, sizeof *jobs, s_by_updated);
+    if (count > 1) //  (an empty list may be NULL)
+        qsort (jobs, count, sizeof *jobs, s_by_updated);
     for (size_t index = 0; code == EXIT_OK && index < count; index++) {
         const jobd_job_t *job = jobs[index];
         if (self->options->job && strcmp (job->id, self->options->job))
