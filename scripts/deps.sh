@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs jobd's build and test dependencies (Debian 12 packages), only those missing.
 # prometheus: the http plugin's tests (promtool check metrics, a real scrape).
+# libsmartcols-dev (util-linux): jobctl lays out its tables to the terminal's width with it.
 set -euo pipefail
 packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
           libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
