@@ -301,8 +301,11 @@ test_watch_lines_fit (void **state)
 static void
 test_help_and_usage_errors (void **state)
 {
+    assert_int_equal (s_jobctl ("--help"), 0);
+    s_assert_fits (s_out, 80);
     assert_int_equal (s_jobctl ("ls --help"), 0);
     assert_memory_equal (s_out, "Usage: jobctl ls ", 17);
+    s_assert_fits (s_out, 80);
     assert_non_null (strstr (s_out, "--since"));
     assert_int_equal (s_jobctl ("watch --help"), 0);
     assert_memory_equal (s_out, "Usage: jobctl watch ", 20);

@@ -59,75 +59,83 @@ typedef struct {
 static const s_command_t s_commands[] = {
     {"submit", K_KIND | K_NAME | K_BACKEND,
      "Usage: jobctl submit FILE|- [--kind K] [--name N] [--backend B]\n"
-     "Submits a job from a JSON spec (a file, or - for stdin) and prints its id. --kind,\n"
-     "--name and --backend override the spec's. A spec its kind's plugin refuses, or a kind no\n"
-     "running plugin takes, exits 1 with the reason (plugins/spark-poller/SPECS.md).\n"},
+     "Submits a job from a JSON spec (a file, or - for stdin) and prints its id.\n"
+     "--kind, --name and --backend override the spec's. A spec its kind's plugin\n"
+     "refuses, or a kind no running plugin takes, exits 1 with the reason\n"
+     "(plugins/spark-poller/SPECS.md).\n"},
     {"track", K_KIND | K_BACKEND | K_NAME | K_STATE,
      "Usage: jobctl track EXT --kind K --backend B [--name N] [--state S]\n"
-     "Follows a job that already runs at a backend (EXT: its id there); prints the job id.\n"},
+     "Follows a job that already runs at a backend (EXT: its id there); prints the\n"
+     "job id.\n"},
     {"ls", K_STATE | K_KIND | K_BACKEND | K_NAME | K_LIMIT | K_SINCE | K_UNTIL | K_SORT,
      "Usage: jobctl ls [--state S[,S]] [--kind K] [--backend B] [--name TEXT]\n"
-     "                 [--since T] [--until T] [--sort [-]KEY] [--limit N] [-o FORMAT]\n"
+     "                 [--since T] [--until T] [--sort [-]KEY] [--limit N] [-o F]\n"
      "Lists jobs, newest first (reads the store when jobd is down).\n"
      "  --state S[,S]   in these states (any case: failed, FAILED)\n"
-     "  --kind K, --backend B   of this kind, at this backend\n"
+     "  --kind K        of this kind\n"
+     "  --backend B     at this backend\n"
      "  --name TEXT     whose name contains TEXT\n"
-     "  --since T, --until T    created at or after T, before T: a duration before now\n"
-     "                  (1h, 30m, 2d, 1h30m) or ISO 8601 (2026-12-03, 2026-12-03T15:37Z,\n"
-     "                  2026-12-03T15:37:57+01:00; without a zone: UTC, or local with TZ)\n"
-     "  --sort [-]KEY   created, updated, name, state, kind, backend or id; - descending\n"
-     "                  (default -created); ties by id; ids and names in natural order\n"
-     "                  (job-2 before job-10)\n"
+     "  --since T       created at or after T: a duration before now (1h, 30m, 2d,\n"
+     "                  1h30m) or ISO 8601 (2026-12-03, 2026-12-03T15:37Z,\n"
+     "                  2026-12-03T15:37:57+01:00; without a zone: UTC, or local with\n"
+     "                  TZ)\n"
+     "  --until T       created before T (the same forms)\n"
+     "  --sort [-]KEY   created, updated, name, state, kind, backend or id; -\n"
+     "                  descending (default -created); ties by id; ids and names in\n"
+     "                  natural order (job-2 before job-10)\n"
      "  --limit N       the first N, after sorting\n"
-     "Columns: AGE since created, DURATION run so far (start to end, or to now), TRY the\n"
-     "attempt, CAUSE why a job is in its state (a RETRY_WAIT job's retry countdown, \"no\n"
-     "retry\" of a FAILED job no retry follows, \"stale\" past its deadline); -o wide adds\n"
-     "BACKEND, EXT, UPDATED (since its last change) and FRESH (since its source's last\n"
-     "word).\n"},
+     "Columns: AGE since created, DURATION run so far (start to end, or to now), TRY\n"
+     "the attempt, CAUSE why a job is in its state (a RETRY_WAIT job's retry\n"
+     "countdown, \"no retry\" of a FAILED job no retry follows, \"stale\" past its\n"
+     "deadline); -o wide adds BACKEND, EXT, UPDATED (since its last change) and FRESH\n"
+     "(since its source's last word).\n"},
     {"show", 0,
      "Usage: jobctl show ID [-o FORMAT]\n"
-     "A job, its whole history and every attempt (why it ended, the retry planned after it,\n"
-     "the next retry); the store when jobd is down. -o json: {\"job\": JOB, \"history\":\n"
-     "[TRANSITION, ...]}.\n"},
+     "A job, its whole history and every attempt (why it ended, the retry planned\n"
+     "after it, the next retry); the store when jobd is down. -o json: {\"job\": JOB,\n"
+     "\"history\": [TRANSITION, ...]}.\n"},
     {"cancel", K_WAIT,
      "Usage: jobctl cancel ID [--wait] [--timeout T]\n"
-     "Cancels a job (at its backend when it runs there). --wait waits until the backend\n"
-     "confirms (CANCELLED, exit 0) or refuses (5), the job ends otherwise (6), or T passes\n"
-     "(7; default 2m).\n"},
+     "Cancels a job (at its backend when it runs there). --wait waits until the\n"
+     "backend confirms (CANCELLED, exit 0) or refuses (5), the job ends otherwise\n"
+     "(6), or T passes (7; default 2m).\n"},
     {"retry", K_NOW | K_STOP,
      "Usage: jobctl retry ID [--now | --cancel]\n"
      "Runs a FAILED or LOST job again (attempt + 1): when the retry plugin runs,\n"
-     "after its policy's wait (jobctl show says when), else at once. --now skips any wait (also\n"
-     "a RETRY_WAIT job's); --cancel (or --stop) stops a RETRY_WAIT job's pending retry: it\n"
-     "stays FAILED, for good. A refusal names the job's state.\n"},
+     "after its policy's wait (jobctl show says when), else at once. --now skips any\n"
+     "wait (also a RETRY_WAIT job's); --cancel (or --stop) stops a RETRY_WAIT job's\n"
+     "pending retry: it stays FAILED, for good. A refusal names the job's state.\n"},
     {"observe", K_ERROR,
      "Usage: jobctl observe ID STATE [--error TEXT]\n"
      "Reports a state seen outside jobd (it goes through the state machine).\n"},
     {"watch", K_STATE | K_JOB | K_COUNT | K_WAIT,
-     "Usage: jobctl watch [--state S[,S]] [--job ID] [--count N] [--wait] [-o FORMAT]\n"
-     "Prints the matching jobs' current states, then each change as it is committed (and\n"
-     "stale jobs, refused kills and final failures, without --state), like kubectl get -w.\n"
+     "Usage: jobctl watch [--state S[,S]] [--job ID] [--count N] [--wait] [-o F]\n"
+     "Prints the matching jobs' current states, then each change as it is committed\n"
+     "(and stale jobs, refused kills and final failures, without --state), like\n"
+     "kubectl get -w.\n"
      "  --count N   stop after N changes (the current states do not count)\n"
      "  --wait      when jobd is not running, wait for it (else: exit 3 at once)\n"
-     "-o json/jsonl: one JSON object a line: transitions as the kafka-listener's outbound\n"
-     "topic carries them (\"from\" always); first, the current states (type \"current\").\n"},
+     "-o json/jsonl: one JSON object a line: transitions as the kafka-listener's\n"
+     "outbound topic carries them (\"from\" always); first, the current states (type\n"
+     "\"current\").\n"},
     {"plugins", 0,
      "Usage: jobctl plugins [-o FORMAT]\n"
-     "The loaded plugins, their versions, status and detail (-o wide: the detail uncut).\n"},
+     "The loaded plugins, their versions, status and detail (-o wide: the detail\n"
+     "uncut).\n"},
     {"health", 0,
      "Usage: jobctl health [-o FORMAT]\n"
-     "Whether every plugin and backend is fine, for probes and scripts: one line per problem\n"
-     "on stdout. Exit 0: all fine; 1: a plugin is degraded, failed, starting or stopped\n"
-     "(its detail names the backend that fails); 3: jobd is not reachable; 9: permission\n"
-     "denied on the admin socket.\n"},
+     "Whether every plugin and backend is fine, for probes and scripts: one line per\n"
+     "problem on stdout. Exit 0: all fine; 1: a plugin is degraded, failed, starting\n"
+     "or stopped (its detail names the backend that fails); 3: jobd is not reachable;\n"
+     "9: permission denied on the admin socket.\n"},
     {"stats", 0,
      "Usage: jobctl stats [-o FORMAT]\n"
-     "Jobs by state, and the broker's counters (jobs by state from the store when jobd is\n"
-     "down).\n"},
+     "Jobs by state, and the broker's counters (jobs by state from the store when\n"
+     "jobd is down).\n"},
     {"cursors", 0,
      "Usage: jobctl cursors [drop NAME] [-o FORMAT]\n"
-     "Readers of the transition log (plugins): where each is, how far behind, since when;\n"
-     "drop removes one (it stops holding the log).\n"},
+     "Readers of the transition log (plugins): where each is, how far behind, since\n"
+     "when; drop removes one (it stops holding the log).\n"},
     {"keygen", 0,
      "Usage: jobctl keygen FILE\n"
      "Makes a CURVE key pair: FILE (secret, 0600) and FILE.pub (copy it into jobd's\n"
@@ -143,42 +151,48 @@ static const char *s_usage_text =
     "  show ID          a job, its whole history and every attempt\n"
     "  cancel ID        cancel a job; --wait for the backend's word\n"
     "  retry ID         run a FAILED or LOST job again\n"
-    "  observe ID STATE report a state seen outside jobd\n"
+    "  observe ID STATE\n"
+    "                   report a state seen outside jobd\n"
     "  watch            current states, then every change, live\n"
     "  plugins          loaded plugins, their versions and status\n"
-    "  health           exit 0 when every plugin and backend is fine, else 1 and why\n"
+    "  health           exit 0 when every plugin and backend is fine, 1 (and why) if\n"
+    "                   not\n"
     "  stats            jobs by state and the broker's counters\n"
     "  cursors          readers of the transition log; cursors drop NAME\n"
     "  keygen FILE      make a CURVE key pair\n"
     "Global options:\n"
-    "  -o, --output F   table (default), wide, json, jsonl (one value a line) or name (ids\n"
-    "                   only); --json is -o json\n"
-    "  -c, --config F   jobd's config (or jobctl's own, section jobctl: admin, events,\n"
-    "                   curve_key, server_key): where jobd's run folder and store are\n"
-    "                   (default $JOBD_CONFIG, $JOBCTL_CONFIG, else " JOBCTL_DEFAULT_CONFIG "\n"
-    "                   when it exists)\n"
+    "  -o, --output F   table (default), wide, json, jsonl (one value a line) or\n"
+    "                   name (ids only); --json is -o json\n"
+    "  -c, --config F   jobd's config (or jobctl's own, section jobctl: admin,\n"
+    "                   events, curve_key, server_key): where jobd's run folder and\n"
+    "                   store are (default $JOBD_CONFIG, $JOBCTL_CONFIG, else\n"
+    "                   " JOBCTL_DEFAULT_CONFIG " when it exists)\n"
     "  --run-dir DIR    jobd's run folder (default $JOBD_RUN_DIR, else the config's\n"
     "                   core/run_dir, else $JOBD_CORE_RUN_DIR or ./jobd-run)\n"
     "  --admin EP       admin endpoint (default ipc://RUN_DIR/admin.sock)\n"
     "  --events EP      events endpoint (default ipc://RUN_DIR/events.sock)\n"
-    "  --store DIR      store folder for reads when jobd is down (default $JOBD_CORE_STORE,\n"
-    "                   else the config's core/store, else ./jobd-data)\n"
-    "  --timeout T      how long to wait for jobd (default 5000: a bare number is ms; 30s,\n"
-    "                   2m); with cancel --wait: how long to wait for the outcome\n"
-    "  --curve-key F    our secret key (jobctl keygen) for tcp:// endpoints, which jobd\n"
-    "                   serves with CURVE (default $JOBCTL_CURVE_KEY)\n"
+    "  --store DIR      store folder for reads when jobd is down (default\n"
+    "                   $JOBD_CORE_STORE, else the config's core/store, else\n"
+    "                   ./jobd-data)\n"
+    "  --timeout T      how long to wait for jobd (default 5000: a bare number is\n"
+    "                   ms; 30s, 2m); with cancel --wait: how long to wait for the\n"
+    "                   outcome\n"
+    "  --curve-key F    our secret key (jobctl keygen) for tcp:// endpoints, which\n"
+    "                   jobd serves with CURVE (default $JOBCTL_CURVE_KEY)\n"
     "  --server-key F   jobd's public key, the KEY.pub of jobd --keygen (default\n"
     "                   $JOBCTL_SERVER_KEY)\n"
     "  -h, --help       this help (also: jobctl COMMAND --help, jobctl help COMMAND)\n"
     "  -V, --version    the version\n"
-    "Times are ISO 8601 in UTC, or local time when TZ is set. Tables fit the terminal\n"
-    "($COLUMNS, else its width); colour only on a terminal, never with NO_COLOR.\n"
-    "Exit codes: 0 done (cancel --wait: the job is CANCELLED; health: all fine), 1 jobd\n"
-    "  refused the request (or our CURVE key, or the output could not be written; health: a\n"
-    "  plugin or backend is not fine), 2 usage, 3 jobd unreachable, 4 not found; cancel --wait\n"
-    "  only: 5 the backend refused the kill or it did not take effect (the reason is on stderr\n"
-    "  and in jobctl show), 6 the job ended otherwise (SUCCEEDED, FAILED, LOST), 7 no outcome\n"
-    "  before the timeout; 8 the store read while jobd is down is damaged (see jobd --verify);\n"
+    "Times are ISO 8601 in UTC, or local time when TZ is set. Tables fit the\n"
+    "terminal ($COLUMNS, else its width); colour only on a terminal, never with\n"
+    "NO_COLOR.\n"
+    "Exit codes: 0 done (cancel --wait: the job is CANCELLED; health: all fine), 1\n"
+    "  jobd refused the request (or our CURVE key, or the output could not be\n"
+    "  written; health: a plugin or backend is not fine), 2 usage, 3 jobd\n"
+    "  unreachable, 4 not found; cancel --wait only: 5 the backend refused the kill\n"
+    "  or it did not take effect (the reason is on stderr and in jobctl show), 6 the\n"
+    "  job ended otherwise (SUCCEEDED, FAILED, LOST), 7 no outcome before the\n"
+    "  timeout; 8 the store read while jobd is down is damaged (see jobd --verify);\n"
     "  9 permission denied (the admin socket is not open to this user).\n";
 
 static const s_command_t *
