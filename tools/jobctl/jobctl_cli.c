@@ -26,6 +26,12 @@ jobctl_fail (int code, const char *format, ...)
     return code;
 }
 
+int
+jobctl_usage (const char *command, const char *what)
+{
+    return jobctl_fail (EXIT_USAGE, "%s: %s (see jobctl %s --help)", command, what, command);
+}
+
 void
 jobctl_query_pack (jobctl_request_t *request, jobd_request_t query)
 {
@@ -57,6 +63,38 @@ jobctl_call (const jobctl_options_t *options, msgpack_sbuffer *request, msgpack_
         return jobctl_fail (read.rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "%s", reason);
     }
     return EXIT_OK;
+}
+
+int
+jobctl_event_call (const jobctl_options_t *options, jobd_event_t *event, bool quiet_estate,
+                   jobd_reply_t *read, json_t **json_p)
+{
+    jobd_event_set (&event->source, "jobctl");
+    event->reply = true;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    char reason[512];
+    memset (read, 0, sizeof *read);
+    *json_p = NULL;
+    if (jobd_event_encode (event, &data, &size, reason, sizeof reason))
+        return jobctl_fail (EXIT_USAGE, "%s", reason);
+    msgpack_sbuffer request = {.data = (char *)data, .size = size, .alloc = size};
+    msgpack_unpacked reply;
+    int code = jobctl_call (options, &request, &reply, quiet_estate);
+    free (data);
+    jobd_reply_read (&reply.data, read, NULL, 0);
+    if (code == EXIT_OK && jobctl_output_json (options))
+        *json_p = jobctl_json_from_msgpack (&reply.data);
+    msgpack_unpacked_destroy (&reply);
+    return code;
+}
+
+int
+jobctl_print_reply (json_t *json)
+{
+    int code = jobctl_print_json (stdout, jobctl_unwrap (json)) ? EXIT_FAILED : EXIT_OK;
+    json_decref (json);
+    return code;
 }
 
 json_t *

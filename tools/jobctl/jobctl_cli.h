@@ -72,6 +72,10 @@ jobctl_output_json (const jobctl_options_t *options)
 //  Says "jobctl: " and the message on stderr; returns code.
 int jobctl_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
+//  A command's usage error: one line naming the command, what is wrong, and where its help is.
+//  Returns EXIT_USAGE.
+int jobctl_usage (const char *command, const char *what);
+
 //  A query, packed (jobd_request_pack).
 typedef struct {
     msgpack_sbuffer buffer;
@@ -92,6 +96,16 @@ int jobctl_call (const jobctl_options_t *options, msgpack_sbuffer *request, msgp
 //  with quiet set (then the caller does).
 int jobctl_query_json (const jobctl_options_t *options, jobctl_request_t *request, json_t **json_p);
 
+//  Sends one event built by the caller (its source set to "jobctl", a reply asked). Returns an
+//  exit code (a refusal said on stderr, but ESTATE when quiet_estate), and reads the reply into
+//  *read: with EXIT_OK its job and outcome, with a refusal its rc and reason. With JSON output,
+//  *json_p is the reply as JSON (fresh, with its envelope) when there was one; else NULL.
+int jobctl_event_call (const jobctl_options_t *options, jobd_event_t *event, bool quiet_estate,
+                       jobd_reply_t *read, json_t **json_p);
+
+//  Prints a reply (json, consumed) for -o json, without the wire envelope. Returns an exit code.
+int jobctl_print_reply (json_t *json);
+
 //  Removes the wire envelope of a reply (v, type, re, ok) from json. Returns json.
 json_t *jobctl_unwrap (json_t *json);
 
@@ -104,7 +118,14 @@ int jobctl_print_output_json (const jobctl_options_t *options, const json_t *val
 int jobctl_state_mask (const char *states, uint32_t *mask_p, char *upper, size_t upper_size,
                        char *reason, size_t reason_size);
 
-//  The commands that live in files of their own.
+//  The commands that live in files of their own (jobctl_lists.c, jobctl_show.c,
+//  jobctl_watch.c, jobctl_health.c). Each returns its exit code.
+int jobctl_cmd_ls (const jobctl_options_t *options, int argc, char **argv);
+int jobctl_cmd_stats (const jobctl_options_t *options, int argc, char **argv);
+int jobctl_cmd_plugins (const jobctl_options_t *options, int argc, char **argv);
+int jobctl_cmd_cursors (const jobctl_options_t *options, int argc, char **argv);
+int jobctl_cmd_show (const jobctl_options_t *options, int argc, char **argv);
+int jobctl_cmd_retry (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_watch (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_health (const jobctl_options_t *options, int argc, char **argv);
 

@@ -204,13 +204,6 @@ s_command_find (const char *name)
     return NULL;
 }
 
-//  A command's usage error: one line, naming the command, and where its help is.
-static int
-s_usage (const char *command, const char *what)
-{
-    return jobctl_fail (EXIT_USAGE, "%s: %s (see jobctl %s --help)", command, what, command);
-}
-
 static const char *
 s_env_or (const char *name, const char *fallback)
 {
@@ -234,53 +227,18 @@ s_config_or (jobd_config_t *config, const char *section, const char *key, const 
     return current || !value || !*value ? current : value;
 }
 
-static int s_print_stats (const jobctl_options_t *options, json_t *json);
-
-static int
-s_event_call (const jobctl_options_t *options, jobd_event_t *event, bool quiet_estate,
-              jobd_reply_t *read, json_t **json_p)
-{
-    jobd_event_set (&event->source, "jobctl");
-    event->reply = true;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    char reason[512];
-    memset (read, 0, sizeof *read);
-    *json_p = NULL;
-    if (jobd_event_encode (event, &data, &size, reason, sizeof reason))
-        return jobctl_fail (EXIT_USAGE, "%s", reason);
-    msgpack_sbuffer request = {.data = (char *)data, .size = size, .alloc = size};
-    msgpack_unpacked reply;
-    int code = jobctl_call (options, &request, &reply, quiet_estate);
-    free (data);
-    jobd_reply_read (&reply.data, read, NULL, 0);
-    if (code == EXIT_OK && jobctl_output_json (options))
-        *json_p = jobctl_json_from_msgpack (&reply.data);
-    msgpack_unpacked_destroy (&reply);
-    return code;
-}
-
-//  Prints a reply (json, consumed) for -o json: without the wire envelope. Returns an exit code.
-static int
-s_print_json_reply (json_t *json)
-{
-    int code = jobctl_print_json (stdout, jobctl_unwrap (json)) ? EXIT_FAILED : EXIT_OK;
-    json_decref (json);
-    return code;
-}
-
 //  Sends one event built by the caller; prints the job id (or the reply as JSON).
 static int
 s_send_event (const jobctl_options_t *options, jobd_event_t *event, bool print_job)
 {
     jobd_reply_t read;
     json_t *json;
-    int code = s_event_call (options, event, false, &read, &json);
+    int code = jobctl_event_call (options, event, false, &read, &json);
     if (code != EXIT_OK)
         return code;
     const char *job = read.job, *outcome = read.outcome;
     if (jobctl_output_json (options))
-        code = s_print_json_reply (json);
+        code = jobctl_print_reply (json);
     else if (print_job || options->output == JOBCTL_OUTPUT_NAME)
         printf ("%s\n", job);
     else if (strcmp (outcome, "changed") && strcmp (outcome, "forwarded"))
@@ -295,7 +253,7 @@ static int
 s_cmd_submit (const jobctl_options_t *options, int argc, char **argv)
 {
     if (argc != 1)
-        return s_usage ("submit", "expected one FILE (or - for stdin)");
+        return jobctl_usage ("submit", "expected one FILE (or - for stdin)");
     json_error_t error;
     bool from_stdin = strcmp (argv[0], "-") == 0;
     FILE *file = from_stdin ? stdin : fopen (argv[0], "r");
@@ -347,7 +305,7 @@ static int
 s_cmd_track (const jobctl_options_t *options, int argc, char **argv)
 {
     if (argc != 1 || !options->kind || !options->backend)
-        return s_usage ("track", "expected EXT, --kind and --backend");
+        return jobctl_usage ("track", "expected EXT, --kind and --backend");
     jobd_event_t *event = jobd_event_new (JOBD_EVENT_TRACK);
     jobd_event_set (&event->ext, argv[0]);
     jobd_event_set (&event->kind, options->kind);
@@ -355,7 +313,7 @@ s_cmd_track (const jobctl_options_t *options, int argc, char **argv)
     jobd_event_set (&event->name, options->name);
     if (*options->state && s_parse_state (options->state, &event->state)) {
         jobd_event_destroy (&event);
-        return s_usage ("track", "--state: not one state");
+        return jobctl_usage ("track", "--state: not one state");
     }
     int code = s_send_event (options, event, true);
     jobd_event_destroy (&event);
@@ -366,7 +324,7 @@ static int
 s_cmd_job_command (const jobctl_options_t *options, int argc, char **argv, jobd_event_type_t type)
 {
     if (argc != 1)
-        return s_usage (jobd_event_type_name (type), "expected one job ID");
+        return jobctl_usage (jobd_event_type_name (type), "expected one job ID");
     jobd_event_t *event = jobd_event_new (type);
     jobd_event_set (&event->job, argv[0]);
     int code = s_send_event (options, event, false);
@@ -508,7 +466,7 @@ static int
 s_cmd_cancel (const jobctl_options_t *options, int argc, char **argv)
 {
     if (argc != 1)
-        return s_usage ("cancel", "expected one job ID");
+        return jobctl_usage ("cancel", "expected one job ID");
     if (!options->wait)
         return s_cmd_job_command (options, argc, argv, JOBD_EVENT_CANCEL);
     return s_cancel_wait (options, argv[0]);
@@ -519,7 +477,7 @@ s_cmd_observe (const jobctl_options_t *options, int argc, char **argv)
 {
     jobd_state_t state;
     if (argc != 2)
-        return s_usage ("observe", "expected a job ID and a STATE");
+        return jobctl_usage ("observe", "expected a job ID and a STATE");
     if (s_parse_state (argv[1], &state))
         return jobctl_fail (EXIT_USAGE,
                             "unknown state '%s' (QUEUED, SUBMITTED, RUNNING, SUCCEEDED, "
@@ -531,428 +489,6 @@ s_cmd_observe (const jobctl_options_t *options, int argc, char **argv)
     event->state = state;
     int code = s_send_event (options, event, false);
     jobd_event_destroy (&event);
-    return code;
-}
-
-static int
-s_print_show (const jobctl_options_t *options, const jobd_job_t *job, jobd_event_t **history,
-              size_t count)
-{
-    if (jobctl_output_json (options)) {
-        json_t *json = json_object ();
-        json_t *array = json_array ();
-        bool failed =
-            !json || !array || json_object_set_new (json, "job", jobctl_json_from_job (job));
-        for (size_t index = 0; !failed && index < count; index++)
-            failed = json_array_append_new (array, jobctl_json_from_event (history[index]));
-        //  One value, on one line, for json and jsonl alike.
-        failed = failed || json_object_set (json, "history", array);
-        int code = failed                             ? jobctl_fail (EXIT_FAILED, "out of memory")
-                   : jobctl_print_json (stdout, json) ? EXIT_FAILED
-                                                      : EXIT_OK;
-        json_decref (array);
-        json_decref (json);
-        return code;
-    }
-    if (options->output == JOBCTL_OUTPUT_NAME) {
-        printf ("%s\n", job->id);
-        return EXIT_OK;
-    }
-    jobctl_print_job (stdout, job);
-    printf ("history:\n");
-    jobctl_print_history (stdout, history, count);
-    jobctl_print_attempts (stdout, job, history, count, jobd_now_ms ());
-    return EXIT_OK;
-}
-
-static int
-s_show_from_store (const jobctl_options_t *options, const char *id)
-{
-    jobd_store_t *store = NULL;
-    int code = jobctl_open_store (options, &store);
-    if (code)
-        return code;
-    jobd_job_t *job = NULL;
-    jobd_event_t **history = NULL;
-    size_t count = 0;
-    int rc = jobd_store_job_get (store, id, &job);
-    if (rc == 0)
-        rc = jobd_store_history (store, id, &history, &count);
-    if (rc == 0)
-        code = s_print_show (options, job, history, count);
-    else if (rc == JOBD_ECORRUPT) {
-        char what[128];
-        snprintf (what, sizeof what, "job '%s' or its history does not read", id);
-        code = jobctl_damaged (options, what);
-    } else
-        code = jobctl_fail (rc == JOBD_ENOTFOUND ? EXIT_NOTFOUND : EXIT_FAILED, "job '%s': %s", id,
-                            jobd_strerror (rc));
-    jobd_job_destroy (&job);
-    jobd_store_history_free (&history, count);
-    jobd_store_destroy (&store);
-    return code;
-}
-
-//  Asks jobd for a job and its history. Returns an exit code; with EXIT_OK, *job_p (fresh) and
-//  *history_p (fresh, *count_p transitions: jobd_store_history_free) are filled, and *skipped_p
-//  says how many earlier transitions jobd left out.
-static int
-s_show_fetch (const jobctl_options_t *options, const char *id, jobd_job_t **job_p,
-              jobd_event_t ***history_p, size_t *count_p, uint64_t *skipped_p)
-{
-    jobctl_request_t request;
-    jobctl_query_pack (&request, (jobd_request_t){.q = "show", .job = id});
-    msgpack_unpacked reply;
-    int code = jobctl_call (options, &request.buffer, &reply, false);
-    msgpack_sbuffer_destroy (&request.buffer);
-    char reason[256];
-    const msgpack_object *history = NULL;
-    if (code == EXIT_OK &&
-        jobd_answer_read_show (&reply.data, job_p, &history, skipped_p, reason, sizeof reason))
-        code = jobctl_fail (EXIT_FAILED, "malformed reply: %s", reason);
-    if (code == EXIT_OK) {
-        size_t count = history->via.array.size;
-        jobd_event_t **events = (jobd_event_t **)calloc (count + 1, sizeof (jobd_event_t *));
-        size_t decoded = 0;
-        for (size_t index = 0; events && index < count; index++)
-            if (jobd_event_from_object (&history->via.array.ptr[index], &events[decoded], reason,
-                                        sizeof reason) == 0)
-                decoded++;
-            else
-                fprintf (stderr, "jobctl: skipping history entry %zu: %s\n", index + 1, reason);
-        *history_p = events;
-        *count_p = decoded;
-        if (!events)
-            code = jobctl_fail (EXIT_FAILED, "out of memory");
-    }
-    msgpack_unpacked_destroy (&reply);
-    return code;
-}
-
-//  retry: asks for the job's next attempt (plain: by the retry plugin's policy when it runs;
-//  --now: at once; --cancel: stops its pending retry), then says what came of it from the job's
-//  history: the transitions since the last one seen before asking.
-static int
-s_cmd_retry (const jobctl_options_t *options, int argc, char **argv)
-{
-    if (argc != 1)
-        return s_usage ("retry", "expected one job ID");
-    if (options->now && options->stop)
-        return s_usage ("retry", "--now and --cancel exclude each other");
-    const char *id = argv[0];
-    jobd_job_t *job = NULL;
-    jobd_event_t **history = NULL;
-    size_t count = 0;
-    uint64_t skipped = 0;
-    int code = s_show_fetch (options, id, &job, &history, &count, &skipped);
-    uint64_t before = job ? job->last_seq : 0;
-    jobd_job_destroy (&job);
-    jobd_store_history_free (&history, count);
-    if (code != EXIT_OK)
-        return code;
-    jobd_event_t *event = jobd_event_new (JOBD_EVENT_RETRY);
-    jobd_event_set (&event->job, id);
-    event->now = options->now;
-    event->stop = options->stop;
-    jobd_reply_t read;
-    json_t *json;
-    code = s_event_call (options, event, true, &read, &json);
-    jobd_event_destroy (&event);
-    if (code == EXIT_OK && jobctl_output_json (options))
-        return s_print_json_reply (json);
-    json_decref (json);
-    if (code == EXIT_OK && options->output == JOBCTL_OUTPUT_NAME) {
-        printf ("%s\n", read.job[0] ? read.job : id);
-        return EXIT_OK;
-    }
-    bool refused = code == EXIT_FAILED && read.rc == JOBD_ESTATE;
-    if (code != EXIT_OK && !refused)
-        return code;
-    //  Read back: the transitions it made, or the state that refused it.
-    count = 0;
-    int read_back = s_show_fetch (options, id, &job, &history, &count, &skipped);
-    if (refused && read_back == EXIT_OK)
-        jobctl_print_retry_refused (stderr, job, read.reason, options->stop, jobd_now_ms ());
-    else if (refused)
-        jobctl_fail (EXIT_FAILED, "%s: %s", id, read.reason);
-    else {
-        jobctl_print_retry_outcome (stdout, read.job[0] ? read.job : id, read.outcome, history,
-                                    read_back == EXIT_OK ? count : 0, before);
-        if (options->stop && job && job->retry_final)
-            printf ("%s: no retry: %s\n", id, job->retry_final);
-    }
-    jobd_job_destroy (&job);
-    jobd_store_history_free (&history, count);
-    return code;
-}
-
-static int
-s_cmd_show (const jobctl_options_t *options, int argc, char **argv)
-{
-    if (argc != 1)
-        return s_usage ("show", "expected one job ID");
-    jobd_job_t *job = NULL;
-    jobd_event_t **history = NULL;
-    size_t count = 0;
-    uint64_t skipped = 0;
-    int code = s_show_fetch (options, argv[0], &job, &history, &count, &skipped);
-    if (code == EXIT_OK) {
-        if (skipped)
-            fprintf (stderr, "jobctl: %" PRIu64 " earlier transitions not shown\n", skipped);
-        code = s_print_show (options, job, history, count);
-    }
-    jobd_job_destroy (&job);
-    jobd_store_history_free (&history, count);
-    if (code == EXIT_UNREACHABLE)
-        return s_show_from_store (options, argv[0]);
-    return code;
-}
-
-//  stats when jobd is down: the jobs by state, from the store.
-static int
-s_stats_from_store (const jobctl_options_t *options)
-{
-    jobd_store_t *store = NULL;
-    int code = jobctl_open_store (options, &store);
-    if (code)
-        return code;
-    uint64_t counts[JOBD_STATE_COUNT] = {0};
-    int rc = jobd_store_counts (store, counts);
-    jobd_store_destroy (&store);
-    if (rc == JOBD_ECORRUPT)
-        return jobctl_damaged (options, "the state index does not read");
-    if (rc)
-        return jobctl_fail (EXIT_FAILED, "reading the store: %s", jobd_strerror (rc));
-    json_t *json = json_object (), *by_state = json_object ();
-    for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++)
-        json_object_set_new (by_state, jobd_state_name ((jobd_state_t)state),
-                             json_integer ((json_int_t)counts[state]));
-    json_object_set_new (json, "counts", by_state);
-    code = s_print_stats (options, json);
-    json_decref (json);
-    return code;
-}
-
-//  ls: the jobs jobd holds (or the store, when jobd is down), filtered, sorted, then limited.
-static int
-s_cmd_ls (const jobctl_options_t *options, int argc, char **argv)
-{
-    if (argc != 0)
-        return s_usage ("ls", "takes no arguments");
-    jobctl_sort_t sort = {JOBCTL_SORT_CREATED, true}; //  newest first
-    char reason[256];
-    if (options->sort && jobctl_sort_parse (options->sort, &sort, reason, sizeof reason))
-        return jobctl_fail (EXIT_USAGE, "ls: %s", reason);
-    jobd_job_t **jobs = NULL;
-    size_t count = 0;
-    bool truncated = false;
-    int code = jobctl_jobs_fetch (options, true, &jobs, &count, &truncated);
-    if (code != EXIT_OK)
-        return code;
-    jobctl_jobs_sort (jobs, count, sort);
-    size_t shown = options->has_limit && options->limit < count ? (size_t)options->limit : count;
-    if (jobctl_output_json (options)) {
-        json_t *array = json_array ();
-        bool failed = !array;
-        for (size_t index = 0; !failed && index < shown; index++)
-            failed = json_array_append_new (array, jobctl_json_from_job (jobs[index])) != 0;
-        code = failed ? jobctl_fail (EXIT_FAILED, "out of memory listing the jobs")
-                      : jobctl_print_output_json (options, array);
-        json_decref (array);
-    } else if (options->output == JOBCTL_OUTPUT_NAME) {
-        for (size_t index = 0; index < shown; index++)
-            printf ("%s\n", jobs[index]->id);
-    } else if (jobctl_jobs_table (stdout, jobs, shown, options->output == JOBCTL_OUTPUT_WIDE,
-                                  jobd_now_ms (), options->width, options->color))
-        code = jobctl_fail (EXIT_FAILED, "cannot write the output: %s", strerror (errno));
-    if (truncated)
-        fprintf (stderr,
-                 "jobctl: more jobs match than jobd answers a query (10000): these were sorted "
-                 "among the first 10000 only; narrow it with --state, --kind or --name\n");
-    jobctl_jobs_free (&jobs, count);
-    return code;
-}
-
-//  Prints stats (json: {"counts": {...}, "broker": {...}}, the broker's when jobd answered).
-//  Returns an exit code.
-static int
-s_print_stats (const jobctl_options_t *options, json_t *json)
-{
-    if (jobctl_output_json (options))
-        return jobctl_print_output_json (options, json);
-    const char *key;
-    json_t *value;
-    if (options->output == JOBCTL_OUTPUT_NAME) {
-        //  The states that hold jobs.
-        json_object_foreach (json_object_get (json, "counts"), key,
-                             value) if (json_integer_value (value) > 0) printf ("%s\n", key);
-        return EXIT_OK;
-    }
-    printf ("jobs by state:\n");
-    json_object_foreach (json_object_get (json, "counts"), key, value)
-        printf ("  %-12s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
-    json_t *broker = json_object_get (json, "broker");
-    if (broker) {
-        printf ("broker:\n");
-        json_object_foreach (broker, key, value)
-        {
-            //  A time (started_at) as a time, never as ms since the epoch.
-            char when[48];
-            size_t length = strlen (key);
-            if (length > 3 && strcmp (key + length - 3, "_at") == 0)
-                printf ("  %-16s %s\n", key,
-                        jobctl_format_time (json_integer_value (value), when, sizeof when));
-            else
-                printf ("  %-16s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value (value));
-        }
-    }
-    return EXIT_OK;
-}
-
-static int
-s_cmd_stats (const jobctl_options_t *options, int argc, char **argv)
-{
-    if (argc != 0)
-        return s_usage ("stats", "takes no arguments");
-    jobctl_request_t request;
-    jobctl_query_pack (&request, (jobd_request_t){.q = "stats"});
-    json_t *json = NULL;
-    int code = jobctl_query_json (options, &request, &json);
-    if (code == EXIT_UNREACHABLE)
-        return s_stats_from_store (options);
-    if (code == EXIT_OK)
-        code = s_print_stats (options, json);
-    json_decref (json);
-    return code;
-}
-
-//  A plugin status's colour: green running, red failed, yellow otherwise.
-static const char *
-s_status_color (const char *status)
-{
-    return !status                           ? NULL
-           : strcmp (status, "running") == 0 ? "green"
-           : strcmp (status, "failed") == 0  ? "red"
-                                             : "yellow";
-}
-
-static int
-s_cmd_plugins (const jobctl_options_t *options, int argc, char **argv)
-{
-    if (argc != 0)
-        return s_usage ("plugins", "takes no arguments");
-    jobctl_request_t request;
-    jobctl_query_pack (&request, (jobd_request_t){.q = "plugins"});
-    json_t *json = NULL;
-    int code = jobctl_query_json (options, &request, &json);
-    if (code)
-        return code;
-    json_t *plugins = json_object_get (json, "plugins");
-    size_t index;
-    json_t *plugin;
-    if (jobctl_output_json (options))
-        code = jobctl_print_output_json (options, plugins); //  the array itself
-    else if (options->output == JOBCTL_OUTPUT_NAME) {
-        json_array_foreach (plugins, index, plugin)
-            printf ("%s\n", json_string_value (json_object_get (plugin, "name")));
-    } else {
-        jobctl_table_t *table = jobctl_table_new ();
-        int rc = table ? 0 : -1;
-        rc = rc ? rc : jobctl_table_column (table, "NAME", 0, 0);
-        rc = rc ? rc : jobctl_table_column (table, "VERSION", 0, 0);
-        rc = rc ? rc : jobctl_table_column (table, "STATUS", 0, 0);
-        rc = rc ? rc : jobctl_table_column (table, "DETAIL", 0.6, JOBCTL_COLUMN_CUT);
-        json_array_foreach (plugins, index, plugin)
-        {
-            const char *status = json_string_value (json_object_get (plugin, "status"));
-            rc = rc ? rc : jobctl_table_row (table);
-            rc = rc ? rc
-                    : jobctl_table_cell (
-                          table, 0, json_string_value (json_object_get (plugin, "name")), NULL);
-            rc = rc ? rc
-                    : jobctl_table_cell (
-                          table, 1, json_string_value (json_object_get (plugin, "version")), NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 2, status, s_status_color (status));
-            rc = rc ? rc
-                    : jobctl_table_cell (
-                          table, 3, json_string_value (json_object_get (plugin, "detail")), NULL);
-        }
-        //  wide: the detail whole (it names each backend's state).
-        if (rc == 0)
-            rc = jobctl_table_print (table, stdout,
-                                     options->output == JOBCTL_OUTPUT_WIDE ? 0 : options->width,
-                                     options->color);
-        jobctl_table_destroy (&table);
-        if (rc)
-            code = jobctl_fail (EXIT_FAILED, "cannot write the output: %s", strerror (errno));
-    }
-    json_decref (json);
-    return code;
-}
-
-//  cursors: the list; cursors drop NAME: remove one.
-static int
-s_cmd_cursors (const jobctl_options_t *options, int argc, char **argv)
-{
-    bool drop = argc == 2 && strcmp (argv[0], "drop") == 0;
-    if (argc != 0 && !drop)
-        return s_usage ("cursors", "expected nothing, or drop NAME");
-    jobctl_request_t request;
-    jobctl_query_pack (&request, (jobd_request_t){.q = drop ? "drop_cursor" : "cursors",
-                                                  .name = drop ? argv[1] : NULL});
-    json_t *json = NULL;
-    int code = jobctl_query_json (options, &request, &json);
-    if (code)
-        return code;
-    json_t *cursors = json_object_get (json, "cursors");
-    size_t index = 0;
-    json_t *cursor;
-    if (drop) {
-        if (jobctl_output_json (options))
-            code = jobctl_print_output_json (options, json);
-        else if (options->output == JOBCTL_OUTPUT_NAME)
-            printf ("%s\n", argv[1]);
-        else
-            printf ("cursor %s removed\n", argv[1]);
-    } else if (jobctl_output_json (options))
-        code = jobctl_print_output_json (options, cursors); //  the array itself
-    else if (options->output == JOBCTL_OUTPUT_NAME) {
-        json_array_foreach (cursors, index, cursor)
-            printf ("%s\n", json_string_value (json_object_get (cursor, "name")));
-    } else {
-        int64_t now = jobd_now_ms ();
-        jobctl_table_t *table = jobctl_table_new ();
-        int rc = table ? 0 : -1;
-        rc = rc ? rc : jobctl_table_column (table, "NAME", 0.5, JOBCTL_COLUMN_CUT);
-        rc = rc ? rc : jobctl_table_column (table, "POSITION", 0, JOBCTL_COLUMN_RIGHT);
-        rc = rc ? rc : jobctl_table_column (table, "BEHIND", 0, JOBCTL_COLUMN_RIGHT);
-        rc = rc ? rc : jobctl_table_column (table, "MOVED", 0, JOBCTL_COLUMN_RIGHT);
-        json_array_foreach (cursors, index, cursor)
-        {
-            char position[24], behind[24], moved[16];
-            snprintf (position, sizeof position, "%" JSON_INTEGER_FORMAT,
-                      json_integer_value (json_object_get (cursor, "position")));
-            snprintf (behind, sizeof behind, "%" JSON_INTEGER_FORMAT,
-                      json_integer_value (json_object_get (cursor, "behind")));
-            jobctl_format_age (json_integer_value (json_object_get (cursor, "moved_at")), now,
-                               moved, sizeof moved);
-            rc = rc ? rc : jobctl_table_row (table);
-            rc = rc ? rc
-                    : jobctl_table_cell (
-                          table, 0, json_string_value (json_object_get (cursor, "name")), NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 1, position, NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 2, behind, NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 3, moved, NULL);
-        }
-        if (rc == 0)
-            rc = jobctl_table_print (table, stdout, options->width, options->color);
-        jobctl_table_destroy (&table);
-        if (rc)
-            code = jobctl_fail (EXIT_FAILED, "cannot write the output: %s", strerror (errno));
-    }
-    if (!drop && json_is_true (json_object_get (json, "truncated")))
-        fprintf (stderr, "jobctl: list truncated at %zu cursors\n", json_array_size (cursors));
-    json_decref (json);
     return code;
 }
 
@@ -971,8 +507,6 @@ s_cmd_keygen (int argc, char **argv)
 }
 
 //  Runs one command. Returns its exit code.
-
-//  Runs one command. Returns its exit code.
 static int
 s_command (const jobctl_options_t *options, const char *command, int rest, char **args)
 {
@@ -981,23 +515,23 @@ s_command (const jobctl_options_t *options, const char *command, int rest, char 
     if (strcmp (command, "track") == 0)
         return s_cmd_track (options, rest, args);
     if (strcmp (command, "ls") == 0)
-        return s_cmd_ls (options, rest, args);
+        return jobctl_cmd_ls (options, rest, args);
     if (strcmp (command, "show") == 0)
-        return s_cmd_show (options, rest, args);
+        return jobctl_cmd_show (options, rest, args);
     if (strcmp (command, "cancel") == 0)
         return s_cmd_cancel (options, rest, args);
     if (strcmp (command, "retry") == 0)
-        return s_cmd_retry (options, rest, args);
+        return jobctl_cmd_retry (options, rest, args);
     if (strcmp (command, "observe") == 0)
         return s_cmd_observe (options, rest, args);
     if (strcmp (command, "watch") == 0)
         return jobctl_cmd_watch (options, rest, args);
     if (strcmp (command, "cursors") == 0)
-        return s_cmd_cursors (options, rest, args);
+        return jobctl_cmd_cursors (options, rest, args);
     if (strcmp (command, "plugins") == 0)
-        return s_cmd_plugins (options, rest, args);
+        return jobctl_cmd_plugins (options, rest, args);
     if (strcmp (command, "stats") == 0)
-        return s_cmd_stats (options, rest, args);
+        return jobctl_cmd_stats (options, rest, args);
     if (strcmp (command, "health") == 0)
         return jobctl_cmd_health (options, rest, args);
     return jobctl_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
@@ -1283,26 +817,26 @@ main (int argc, char *argv[])
         if ((given & (1u << bit)) && !(known->takes & (1u << bit))) {
             char what[96];
             snprintf (what, sizeof what, "unknown option '%s'", s_option_names[bit]);
-            return s_usage (command, what);
+            return jobctl_usage (command, what);
         }
     if (options.wait && strcmp (command, "cancel") && strcmp (command, "watch"))
-        return s_usage (command, "--wait is for cancel and watch");
+        return jobctl_usage (command, "--wait is for cancel and watch");
     //  Option values, checked before anything is asked of jobd.
     uint32_t mask;
     char upper[256];
     if (*options.state &&
         jobctl_state_mask (options.state, &mask, upper, sizeof upper, reason, sizeof reason))
-        return s_usage (command, reason);
+        return jobctl_usage (command, reason);
     int64_t now = jobd_now_ms ();
     if (since && jobctl_time_parse (since, now, &options.since, reason, sizeof reason))
-        return s_usage (command, reason);
+        return jobctl_usage (command, reason);
     if (until && jobctl_time_parse (until, now, &options.until, reason, sizeof reason))
-        return s_usage (command, reason);
+        return jobctl_usage (command, reason);
     options.has_since = since != NULL;
     options.has_until = until != NULL;
     jobctl_sort_t sort;
     if (options.sort && jobctl_sort_parse (options.sort, &sort, reason, sizeof reason))
-        return s_usage (command, reason);
+        return jobctl_usage (command, reason);
     //  Where jobd is: --run-dir, $JOBD_RUN_DIR, the config's (-c, $JOBD_CONFIG, the installed
     //  default when it exists), $JOBD_CORE_RUN_DIR, ./jobd-run.
     s_found_t found;
