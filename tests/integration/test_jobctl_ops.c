@@ -383,6 +383,19 @@ test_watch_with_jobd_down (void **state)
     s_submit (1);
     assert_int_equal (harness_proc_finish (watch, 20000), 0);
     assert_non_null (strstr (watch->out, "job-15"));
+    //  jobd goes away while watched: said; it comes back: its states again, then its changes.
+    free (watch);
+    watch = (harness_proc_t *)calloc (1, sizeof (harness_proc_t));
+    assert_int_equal (harness_spawn (watch, argv), 0);
+    assert_true (harness_proc_wait_err (watch, "watching", 10000));
+    assert_true (harness_proc_wait_out (watch, "job-15", 10000)); //  its current states
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    assert_true (harness_proc_wait_err (watch, "went away; waiting for it", 10000));
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_proc_wait_err (watch, "jobd is back", 20000));
+    s_submit (1);
+    assert_int_equal (harness_proc_finish (watch, 20000), 0);
+    assert_non_null (strstr (watch->out, "job-16"));
     free (watch);
 }
 
@@ -397,7 +410,7 @@ test_jobd_found_from_another_folder (void **state)
     assert_non_null (strstr (s_out, "FAILED\n"));
     snprintf (prefix, sizeof prefix, "cd / && JOBD_CONFIG='%s'", s_harness.config);
     assert_int_equal (s_sh (prefix, false, "ls --limit 1 -o name"), 0);
-    assert_string_equal (s_out, "job-15\n");
+    assert_string_equal (s_out, "job-16\n");
     snprintf (prefix, sizeof prefix, "cd / && JOBD_RUN_DIR='%s'", s_harness.run_dir);
     assert_int_equal (s_sh (prefix, false, "health"), 0);
     //  A config jobctl cannot use is said, with its name.

@@ -15,6 +15,7 @@ typedef struct {
     uint32_t mask;  //  --state's states (0: all)
     zhashx_t *seen; //  job id -> the seq of its state printed as current (uintptr_t)
     long changes;   //  changes printed (--count)
+    int welcomes;   //  jobd's welcomes: 1 + how many times it came back
 } s_watch_t;
 
 //  Prints one line, fitted to the terminal. Returns an exit code.
@@ -146,9 +147,19 @@ s_handle (s_watch_t *self, zmsg_t *msg)
     zframe_t *topic = zmsg_first (msg);
     zframe_t *payload = zmsg_next (msg);
     if (!payload && zframe_streq (topic, JOBD_WELCOME_TOPIC)) {
-        //  Subscribed: from here on nothing committed is missed. Then what is now.
-        fprintf (stderr, "jobctl: watching %s (Ctrl-C to stop)\n", self->options->events);
+        //  Subscribed: from here on nothing committed is missed. Then what is now (again, when
+        //  jobd came back: what it committed while we were away is in the current states).
+        if (self->welcomes++ == 0)
+            fprintf (stderr, "jobctl: watching %s (Ctrl-C to stop)\n", self->options->events);
+        else
+            fprintf (stderr, "jobctl: jobd is back at %s: its current states, then changes\n",
+                     self->options->events);
         int code = s_print_currents (self);
+        if (code == EXIT_UNREACHABLE && self->options->wait) {
+            //  Gone again before its states were read: waited for, as asked.
+            fprintf (stderr, "jobctl: waiting for jobd at %s\n", self->options->events);
+            return -1;
+        }
         return code == EXIT_OK ? -1 : code;
     }
     jobd_event_t *event = NULL;
@@ -193,7 +204,10 @@ jobctl_cmd_watch (const jobctl_options_t *options, int argc, char **argv)
         return jobctl_fail (probed == JOBCTL_EACCES ? EXIT_DENIED : EXIT_UNREACHABLE, "%s%s",
                             reason, probed == JOBCTL_EACCES ? "" : "; watch --wait waits for it");
     zsock_t *sub = zsock_new (ZMQ_SUB);
-    zsock_t *monitor = jobctl_monitor_new (sub);
+    //  Refused handshakes, and jobd going away (it is waited for: the socket reconnects, and
+    //  the current states are listed again at its welcome).
+    zsock_t *monitor =
+        jobctl_monitor_events (sub, JOBCTL_HANDSHAKE_EVENTS | ZMQ_EVENT_DISCONNECTED);
     if (jobctl_connect (sub, options->events)) {
         zsock_destroy (&monitor);
         zsock_destroy (&sub);
@@ -238,8 +252,12 @@ jobctl_cmd_watch (const jobctl_options_t *options, int argc, char **argv)
             continue;
         }
         if (which == monitor) {
-            if (jobctl_handshake_failed (monitor, options->events, reason, sizeof reason))
+            int event = jobctl_monitor_read (monitor, options->events, reason, sizeof reason);
+            if (event & JOBCTL_HANDSHAKE_EVENTS)
                 code = jobctl_fail (EXIT_FAILED, "%s", reason);
+            else if (event == ZMQ_EVENT_DISCONNECTED && welcomed)
+                fprintf (stderr, "jobctl: jobd at %s went away; waiting for it to come back\n",
+                         options->events);
             continue;
         }
         zmsg_t *msg = zmsg_recv (sub);
