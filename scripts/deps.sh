@@ -6,19 +6,21 @@
 # older than the lock. Nothing is downloaded at build time.
 # libsystemd-dev: sd_notify (core/jobd_notify.c); systemd, dpkg-dev, man-db: the install test's
 # systemd-analyze verify, cpack's dpkg-shlibdeps, the man pages rendered (tests/install/).
+# libsmartcols-dev (util-linux): jobctl lays out its tables to the terminal's width with it.
 set -euo pipefail
 packages=(gcc make cmake pkg-config clang clang-format libclang-rt-14-dev
           libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev librdkafka-dev
           libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev kcat libssl-dev
           prometheus prometheus-alertmanager python3-aiosmtpd chromium
-          libsystemd-dev systemd dpkg-dev man-db)
+          libsystemd-dev systemd dpkg-dev man-db libsmartcols-dev)
 # node and npm: Debian's unless a node is installed already (a newer one, from elsewhere, is fine:
 # playwright-core needs node 18 or later).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 # prometheus-alertmanager and python3-aiosmtpd are the notifier's real receivers in tests
-# (tests/receivers/): Prometheus Alertmanager and an SMTP server. A test skips only when its receiver's binary is absent, and CI
-# (.ci/run -> scripts/test.sh) runs this script first, so CI never skips.
+# (tests/receivers/): Prometheus Alertmanager and an SMTP server. A test skips only when its
+# receiver's binary is absent, and CI (.ci/run -> scripts/test.sh) runs this script first, so CI
+# never skips.
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

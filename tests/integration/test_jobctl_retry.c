@@ -82,8 +82,8 @@ test_retries_through_jobctl (void **state)
     assert_true (harness_proc_wait_out (watch, "(in 59m", 5000));
     assert_true (harness_proc_wait_out (watch, "), class default", 5000));
     assert_int_equal (s_jobctl ("ls", NULL, NULL), 0);
-    assert_non_null (strstr (s_out, "job-1        RETRY_WAIT demo"));
-    assert_non_null (strstr (s_out, " etl              retry in 59m"));
+    assert_non_null (strstr (s_out, "job-1 RETRY_WAIT demo"));
+    assert_non_null (strstr (s_out, " etl  retry in 59m"));
     assert_non_null (strstr (s_out, "s (default): "));
     assert_int_equal (s_jobctl ("show", "job-1", NULL), 0);
     assert_non_null (strstr (s_out, "next retry:   attempt 2 at "));
@@ -105,7 +105,7 @@ test_retries_through_jobctl (void **state)
     assert_true (harness_proc_wait_out (
         watch, "job-1      NO RETRY after attempt 2: 2 of 2 attempts failed", 20000));
     assert_int_equal (s_jobctl ("ls", NULL, NULL), 0);
-    assert_non_null (strstr (s_out, " etl              no retry: "));
+    assert_non_null (strstr (s_out, " etl  no retry: "));
     assert_int_equal (s_jobctl ("show", "job-1", NULL), 0);
     assert_non_null (strstr (s_out, "\nno retry:     2 of 2 attempts failed\n"));
     assert_non_null (strstr (s_out, "  attempt 2: FAILED\n"));

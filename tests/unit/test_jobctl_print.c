@@ -1,6 +1,7 @@
 //  jobctl's output: causes and links in watch, ls and show; and its JSON output: a record an older
 //  jobd stored with bytes that are not UTF-8 is still written, whole (the bytes as U+FFFD), and an
 //  output that cannot be written is an error.
+#include "jobctl_jobs.h"
 #include "jobctl_print.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,14 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+
+//  ls's table of one job (no width limit, no colour); wide adds FRESH, STALE, ...
+static void
+s_row (FILE *file, const jobd_job_t *job, bool wide)
+{
+    jobd_job_t *jobs[] = {(jobd_job_t *)job};
+    assert_int_equal (jobctl_jobs_table (file, jobs, 1, wide, jobd_now_ms (), 0, false), 0);
+}
 
 static void
 test_old_records_are_written_whole (void **state)
@@ -74,12 +83,14 @@ test_ls_shows_freshness_and_stale (void **state)
     job->confirmed_at = jobd_now_ms () - 5000;
     char text[4096] = "";
     FILE *file = fmemopen (text, sizeof text, "w");
-    jobctl_print_job_header (file);
-    jobctl_print_job_row (file, job);
+    s_row (file, job, true);
+    s_row (file, job, false);
     jobctl_print_job (file, job);
     fclose (file);
-    assert_non_null (strstr (text, "FRESH STALE NAME"));
-    assert_non_null (strstr (text, " 5s    stale "));
+    assert_non_null (strstr (text, "FRESH NAME CAUSE"));
+    assert_non_null (strstr (text, "    5s -    stale\n"));
+    //  Without -o wide too, the flag leads the cause.
+    assert_non_null (strstr (text, " -    stale\n"));
     assert_non_null (strstr (text, "stale:        since"));
     assert_non_null (strstr (text, "past its deadline"));
     jobd_job_destroy (&job);
@@ -133,11 +144,10 @@ test_causes_and_links (void **state)
     jobd_event_set (&job->log_url, "http://nm:8042/node/containerlogs/c_7/alice");
     job->state = JOBD_STATE_FAILED;
     file = tmpfile ();
-    jobctl_print_job_header (file);
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     s_read_back (file, out, sizeof out);
-    assert_non_null (strstr (out, "NAME             CAUSE\n"));
-    assert_non_null (strstr (out, " nightly          SparkException: x\n"));
+    assert_non_null (strstr (out, "NAME    CAUSE\n"));
+    assert_non_null (strstr (out, " nightly SparkException: x\n"));
     file = tmpfile ();
     jobctl_print_job (file, job);
     s_read_back (file, out, sizeof out);
@@ -149,15 +159,15 @@ test_causes_and_links (void **state)
     //  Retried and running again: the old cause is no longer the row's; nor with no cause.
     job->state = JOBD_STATE_RUNNING;
     file = tmpfile ();
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     s_read_back (file, out, sizeof out);
-    assert_non_null (strstr (out, " nightly\n"));
+    assert_non_null (strstr (out, " nightly -\n"));
     job->state = JOBD_STATE_FAILED;
     jobd_event_set (&job->cause, NULL);
     file = tmpfile ();
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     s_read_back (file, out, sizeof out);
-    assert_non_null (strstr (out, " nightly\n"));
+    assert_non_null (strstr (out, " nightly -\n"));
     jobd_job_destroy (&job);
 }
 
@@ -326,24 +336,24 @@ test_final_and_ls_retry_column (void **state)
     jobd_event_set (&job->cause, "AnalysisException: no table t");
     char out[4096];
     FILE *file = tmpfile ();
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     jobd_event_set (&job->retry_final, "3 of 3 attempts failed");
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     jobctl_print_job (file, job);
     jobd_event_t *only = s_transition (1, 3, JOBD_STATE_RUNNING, JOBD_STATE_FAILED, T0, "spark");
     jobctl_print_attempts (file, job, &only, 1, T0);
     s_read_text (file, out, sizeof out);
-    assert_non_null (strstr (out, " nightly          AnalysisException: no table t\n"));
-    assert_non_null (strstr (out, " nightly          no retry: AnalysisException: no table t\n"));
+    assert_non_null (strstr (out, " nightly AnalysisException: no table t\n"));
+    assert_non_null (strstr (out, " nightly no retry: AnalysisException: no table t\n"));
     assert_non_null (strstr (out, "\nno retry:     3 of 3 attempts failed\n"));
     assert_non_null (strstr (out, "  attempt 3: FAILED\n"));
     assert_non_null (strstr (out, "    no retry: 3 of 3 attempts failed\n"));
     //  Without a cause, the final reason itself.
     jobd_event_set (&job->cause, NULL);
     file = tmpfile ();
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     s_read_text (file, out, sizeof out);
-    assert_non_null (strstr (out, " nightly          no retry: 3 of 3 attempts failed\n"));
+    assert_non_null (strstr (out, " nightly no retry: 3 of 3 attempts failed\n"));
     //  RETRY_WAIT: the countdown and class first; due already (jobd was down): how late.
     job->state = JOBD_STATE_RETRY_WAIT;
     jobd_event_set (&job->retry_final, NULL);
@@ -351,14 +361,13 @@ test_final_and_ls_retry_column (void **state)
     jobd_event_set (&job->retry_class, "oom");
     job->retry_at = jobd_now_ms () + 100900;
     file = tmpfile ();
-    jobctl_print_job_header (file);
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     job->retry_at = jobd_now_ms () - 5000;
-    jobctl_print_job_row (file, job);
+    s_row (file, job, false);
     s_read_text (file, out, sizeof out);
-    assert_non_null (strstr (out, "TRY UPDATED              FRESH STALE NAME             CAUSE\n"));
-    assert_non_null (strstr (out, " nightly          retry in 1m40s (oom): OutOfMemoryError\n"));
-    assert_non_null (strstr (out, " nightly          retry due 5s ago (oom): OutOfMemoryError\n"));
+    assert_non_null (strstr (out, "TRY AGE DURATION NAME    CAUSE\n"));
+    assert_non_null (strstr (out, " nightly retry in 1m40s (oom): OutOfMemoryError\n"));
+    assert_non_null (strstr (out, " nightly retry due 5s ago (oom): OutOfMemoryError\n"));
     jobd_event_destroy (&only);
     jobd_job_destroy (&job);
 }

@@ -59,14 +59,11 @@ jobctl_connect (zsock_t *socket, const char *endpoint)
 }
 
 zsock_t *
-jobctl_monitor_new (zsock_t *socket)
+jobctl_monitor_events (zsock_t *socket, int events)
 {
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "inproc://jobctl-monitor-%p", (void *)socket);
-    if (zmq_socket_monitor (zsock_resolve (socket), endpoint,
-                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+    if (zmq_socket_monitor (zsock_resolve (socket), endpoint, events))
         return NULL;
     zsock_t *monitor = zsock_new (ZMQ_PAIR);
     if (monitor && zsock_connect (monitor, "%s", endpoint))
@@ -74,8 +71,14 @@ jobctl_monitor_new (zsock_t *socket)
     return monitor;
 }
 
-bool
-jobctl_handshake_failed (zsock_t *monitor, const char *endpoint, char *reason, size_t reason_size)
+zsock_t *
+jobctl_monitor_new (zsock_t *socket)
+{
+    return jobctl_monitor_events (socket, JOBCTL_HANDSHAKE_EVENTS);
+}
+
+int
+jobctl_monitor_read (zsock_t *monitor, const char *endpoint, char *reason, size_t reason_size)
 {
     int event = jobd_curve_monitor_event (monitor);
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
@@ -88,9 +91,14 @@ jobctl_handshake_failed (zsock_t *monitor, const char *endpoint, char *reason, s
         snprintf (reason, reason_size, "handshake with jobd at %s failed: %s", endpoint,
                   s_client_cert ? "is it CURVE with this server key (--server-key)?"
                                 : "it needs CURVE keys (--curve-key and --server-key)");
-    else
-        return false;
-    return true;
+    return event;
+}
+
+bool
+jobctl_handshake_failed (zsock_t *monitor, const char *endpoint, char *reason, size_t reason_size)
+{
+    return (jobctl_monitor_read (monitor, endpoint, reason, reason_size) &
+            JOBCTL_HANDSHAKE_EVENTS) != 0;
 }
 
 //  True when this user may not reach the ipc socket at path: its folder is closed to it, or
@@ -113,8 +121,7 @@ s_denied (const char *path)
 }
 
 int
-jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *request,
-                msgpack_unpacked *unpacked, char *reason, size_t reason_size)
+jobctl_endpoint_probe (const char *endpoint, char *reason, size_t reason_size)
 {
     //  An ipc socket nobody listens on (a missing file, or one left by a killed jobd) answers
     //  at once, rather than after the whole timeout.
@@ -131,6 +138,16 @@ jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *req
         snprintf (reason, reason_size, "jobd is not running (nothing listens on %s)", endpoint + 6);
         return JOBCTL_EUNREACHABLE;
     }
+    return 0;
+}
+
+int
+jobctl_request (const char *endpoint, int timeout_ms, const msgpack_sbuffer *request,
+                msgpack_unpacked *unpacked, char *reason, size_t reason_size)
+{
+    int probed = jobctl_endpoint_probe (endpoint, reason, reason_size);
+    if (probed)
+        return probed;
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     zsock_set_linger (dealer, 0);
     //  A refused handshake is told at once, rather than as a silence until the deadline.

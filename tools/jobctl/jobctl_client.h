@@ -16,6 +16,11 @@
 int jobctl_reply_parse (const void *data, size_t size, msgpack_unpacked *unpacked, char *reason,
                         size_t reason_size);
 
+//  Checks an ipc endpoint without waiting: JOBCTL_EACCES when this user may not reach it,
+//  JOBCTL_EUNREACHABLE when nothing listens there, each with a reason; 0 otherwise (someone
+//  may listen; any endpoint that is not ipc).
+int jobctl_endpoint_probe (const char *endpoint, char *reason, size_t reason_size);
+
 //  Sends request (one msgpack map) to the admin endpoint and waits up to timeout_ms for the
 //  reply. Returns 0 with *unpacked filled (a reply map; see jobctl_reply_parse), or
 //  JOBCTL_EUNREACHABLE, or JOBD_EPROTO, each with a reason.
@@ -33,9 +38,21 @@ int jobctl_curve_set (const char *client_key, const char *server_key, char *reas
 //  network. Returns 0, or -1 when the endpoint is invalid.
 int jobctl_connect (zsock_t *socket, const char *endpoint);
 
-//  Watches socket's handshakes: returns a PAIR socket that becomes readable on each handshake
-//  event (read it with jobctl_handshake_failed), or NULL. Destroy it before socket.
+//  The monitor events of a failed handshake.
+#define JOBCTL_HANDSHAKE_EVENTS                                                                    \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+//  Watches socket's events (ZMQ_EVENT_* bits): returns a PAIR socket that becomes readable on
+//  each (read it with jobctl_monitor_read), or NULL. Destroy it before socket.
+zsock_t *jobctl_monitor_events (zsock_t *socket, int events);
+
+//  Watches socket's handshakes (jobctl_monitor_events with JOBCTL_HANDSHAKE_EVENTS).
 zsock_t *jobctl_monitor_new (zsock_t *socket);
+
+//  Reads one event from monitor. Returns its ZMQ_EVENT_* code; for a failed handshake, with a
+//  reason naming endpoint (jobd refused our key, or we and jobd disagree on CURVE).
+int jobctl_monitor_read (zsock_t *monitor, const char *endpoint, char *reason, size_t reason_size);
 
 //  Reads one event from monitor. Returns true, with a reason naming endpoint, when it is a
 //  failed handshake (jobd refused our key, or we and jobd disagree on CURVE).

@@ -4,6 +4,7 @@
 #include "jobd_json.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,6 +31,14 @@ jobctl_print_json (FILE *out, const json_t *value)
     return failed ? -1 : 0;
 }
 
+//  True when times are local: TZ is set (and not empty); else they are UTC.
+static bool
+s_local_time (void)
+{
+    const char *tz = getenv ("TZ");
+    return tz && *tz;
+}
+
 const char *
 jobctl_format_time (int64_t ms, char *buffer, size_t size)
 {
@@ -39,21 +48,37 @@ jobctl_format_time (int64_t ms, char *buffer, size_t size)
     }
     time_t seconds = (time_t)(ms / 1000);
     struct tm tm;
-    gmtime_r (&seconds, &tm);
-    strftime (buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!s_local_time ()) {
+        gmtime_r (&seconds, &tm);
+        strftime (buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return buffer;
+    }
+    //  Local time with its offset, as ISO 8601 writes it: "+01:00" (strftime's %z is "+0100").
+    localtime_r (&seconds, &tm);
+    char zone[16];
+    strftime (zone, sizeof zone, "%z", &tm);
+    char when[40];
+    strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (strlen (zone) == 5)
+        snprintf (buffer, size, "%s%.3s:%.2s", when, zone, zone + 3);
+    else
+        snprintf (buffer, size, "%s%s", when, zone);
     return buffer;
 }
 
 const char *
 jobctl_format_time_ms (int64_t ms, char *buffer, size_t size)
 {
-    char seconds[32];
+    char seconds[48];
     jobctl_format_time (ms, seconds, sizeof seconds);
+    //  The same text with the milliseconds before its zone: "...:07.123Z", "...:07.123+01:00".
     size_t length = strlen (seconds);
-    if (ms <= 0 || length < 2)
+    size_t zone = length >= 19 ? 19 : length;
+    if (ms <= 0 || length < 20)
         snprintf (buffer, size, "%s", seconds);
-    else //  the same text, its 'Z' after the milliseconds
-        snprintf (buffer, size, "%.*s.%03dZ", (int)(length - 1), seconds, (int)(ms % 1000));
+    else
+        snprintf (buffer, size, "%.*s.%03d%s", (int)zone, seconds, (int)(ms % 1000),
+                  seconds + zone);
     return buffer;
 }
 
@@ -110,18 +135,11 @@ jobctl_format_countdown (int64_t ms, int64_t now, char *buffer, size_t size)
     return buffer;
 }
 
-void
-jobctl_print_job_header (FILE *out)
-{
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3s %-20s %-5s %-5s %-16s %s\n", "ID", "STATE", "KIND",
-             "BACKEND", "TRY", "UPDATED", "FRESH", "STALE", "NAME", "CAUSE");
-}
-
 //  The CAUSE column: why the job is in its state, while that explains it (a job retried and
 //  running again keeps its last failure's cause for show, not for ls). A RETRY_WAIT job leads
 //  with its countdown and class, a FAILED job no retry follows with "no retry". NULL: nothing.
-static const char *
-s_row_cause (const jobd_job_t *job, int64_t now, char *buffer, size_t size)
+const char *
+jobctl_row_cause (const jobd_job_t *job, int64_t now, char *buffer, size_t size)
 {
     jobd_state_t state = job->state;
     bool explains = state == JOBD_STATE_FAILED || state == JOBD_STATE_CANCELLED ||
@@ -143,22 +161,6 @@ s_row_cause (const jobd_job_t *job, int64_t now, char *buffer, size_t size)
         return cause;
     snprintf (buffer, size, "%s%s%s", lead, cause ? ": " : "", cause ? cause : "");
     return buffer;
-}
-
-void
-jobctl_print_job_row (FILE *out, const jobd_job_t *job)
-{
-    char updated[32], fresh[16], text[JOBD_CAUSE_MAX + 128];
-    int64_t now = jobd_now_ms ();
-    //  FRESH: how long ago its source last confirmed its state; STALE: past its deadline. The
-    //  cause last: a name of any length only pushes it right.
-    const char *cause = s_row_cause (job, now, text, sizeof text);
-    fprintf (out, "%-12s %-10s %-7s %-12s %-3u %-20s %-5s %-5s %-*s%s%s\n", job->id,
-             jobd_state_name (job->state), job->kind, job->backend ? job->backend : "-",
-             job->attempt, jobctl_format_time (job->updated_at, updated, sizeof updated),
-             jobctl_format_age (job->confirmed_at, now, fresh, sizeof fresh),
-             job->stale ? "stale" : "-", cause ? 16 : 0, job->name ? job->name : "",
-             cause ? " " : "", cause ? cause : "");
 }
 
 void
@@ -266,6 +268,19 @@ void
 jobctl_print_transition (FILE *out, const jobd_event_t *transition)
 {
     s_print_transition (out, transition, true);
+}
+
+void
+jobctl_print_current (FILE *out, const jobd_job_t *job, int64_t now)
+{
+    char when[48], text[JOBD_CAUSE_MAX + 128];
+    const char *cause = jobctl_row_cause (job, now, text, sizeof text);
+    //  Where a transition has "FROM -> ", "(current)": the state is told, not a change.
+    fprintf (out, "%s  %-10s #%-3" PRIu64 " %-14s%-10s attempt %u%s%s%s%s%s\n",
+             jobctl_format_time_ms (job->updated_at, when, sizeof when), job->id, job->last_seq,
+             "(current)", jobd_state_name (job->state), job->attempt, job->name ? "  " : "",
+             job->name ? job->name : "", job->stale ? "  stale" : "", cause ? "  cause: " : "",
+             cause ? cause : "");
 }
 
 void
@@ -377,11 +392,29 @@ s_json_via_msgpack (int (*pack) (const void *, msgpack_packer *), const void *va
 json_t *
 jobctl_json_from_job (const jobd_job_t *job)
 {
-    return s_json_via_msgpack ((int (*) (const void *, msgpack_packer *))jobd_job_pack, job);
+    json_t *json =
+        s_json_via_msgpack ((int (*) (const void *, msgpack_packer *))jobd_job_pack, job);
+    //  The spec is JSON text on the wire; here it is the object itself when it parses, so that
+    //  jq reads into it (text that does not parse stays text).
+    json_t *spec = json ? json_object_get (json, "spec") : NULL;
+    json_t *parsed = json_is_string (spec) ? json_loads (json_string_value (spec), 0, NULL) : NULL;
+    if (parsed)
+        json_object_set_new (json, "spec", parsed);
+    return json;
 }
 
 json_t *
 jobctl_json_from_event (const jobd_event_t *event)
 {
-    return s_json_via_msgpack ((int (*) (const void *, msgpack_packer *))jobd_event_pack, event);
+    json_t *json =
+        s_json_via_msgpack ((int (*) (const void *, msgpack_packer *))jobd_event_pack, event);
+    if (!json || event->type != JOBD_EVENT_TRANSITION)
+        return json;
+    //  A transition as the kafka-listener's outbound topic carries it: "from" always ("NONE"
+    //  for a job's first), without the bus envelope's version and event id.
+    if (!json_object_get (json, "from"))
+        json_object_set_new (json, "from", json_string ("NONE"));
+    json_object_del (json, "v");
+    json_object_del (json, "id");
+    return json;
 }

@@ -18,8 +18,9 @@ json_t *jobctl_json_from_msgpack (const msgpack_object *obj);
 //  bytes (a full disk, a closed pipe). jobctl never prints nothing and exits 0.
 int jobctl_print_json (FILE *out, const json_t *value);
 
-//  jobctl's one time format, ISO 8601 UTC. Formats ms since the epoch as
-//  "2026-12-03T23:41:07Z" into buffer ("-" for 0); returns buffer.
+//  jobctl's one time format, ISO 8601 with its zone: UTC ("2026-12-03T23:41:07Z"), or local
+//  time when TZ is set ("2026-12-04T00:41:07+01:00"). Formats ms since the epoch into buffer
+//  ("-" for 0); returns buffer.
 const char *jobctl_format_time (int64_t ms, char *buffer, size_t size);
 
 //  The same with milliseconds, "2026-12-03T23:41:07.123Z", for lines of events (watch, history).
@@ -39,9 +40,10 @@ const char *jobctl_format_countdown (int64_t ms, int64_t now, char *buffer, size
 //  The length of text's first line (0 for NULL).
 int jobctl_line_length (const char *text);
 
-//  Prints the header of the job table, and one row per job.
-void jobctl_print_job_header (FILE *out);
-void jobctl_print_job_row (FILE *out, const jobd_job_t *job);
+//  The CAUSE column of ls: why the job is in its state, while that explains it; a RETRY_WAIT
+//  job's leads with its countdown and class (seen at now), a FAILED job no retry follows with
+//  "no retry". Returns buffer, job->cause, or NULL (nothing to say).
+const char *jobctl_row_cause (const jobd_job_t *job, int64_t now, char *buffer, size_t size);
 
 //  Prints a job record as "key: value" lines (with its pending retry, or why none follows).
 void jobctl_print_job (FILE *out, const jobd_job_t *job);
@@ -49,6 +51,11 @@ void jobctl_print_job (FILE *out, const jobd_job_t *job);
 //  Prints one transition as one line: time, job, from -> to, attempt, source, and for a retry
 //  planned (RETRY_WAIT) its due time and class, then the cause (else the error's first line).
 void jobctl_print_transition (FILE *out, const jobd_event_t *transition);
+
+//  Prints a job's current state as one line laid out as a transition's (watch's first lines):
+//  its last change's time, id, seq, "(current)" where a transition has its "FROM ->", state,
+//  attempt, name, and its cause (seen at now).
+void jobctl_print_current (FILE *out, const jobd_job_t *job, int64_t now);
 
 //  Prints a job's history (count transitions), one line each as above, a retry's due time
 //  without its countdown (the attempts section says which retry is pending).
@@ -83,10 +90,12 @@ void jobctl_print_retry_outcome (FILE *out, const char *job, const char *outcome
 void jobctl_print_retry_refused (FILE *out, const jobd_job_t *job, const char *reason, bool stop,
                                  int64_t now);
 
-//  Returns the job record as a fresh JSON object.
+//  Returns the job record as a fresh JSON object: the record's fields (proto/README.md section
+//  7), its spec as a JSON object when it parses.
 json_t *jobctl_json_from_job (const jobd_job_t *job);
 
-//  Returns the event as a fresh JSON object.
+//  Returns the event as a fresh JSON object; a transition in the shape of the kafka-listener's
+//  outbound topic: "from" always ("NONE" for a job's first), no "v" nor event "id".
 json_t *jobctl_json_from_event (const jobd_event_t *event);
 
 #endif
