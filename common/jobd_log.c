@@ -135,6 +135,10 @@ s_skip_date (const char *text)
     return text;
 }
 
+//  The last stream made: a library keeps it for the process's life (CZMQ until its atexit
+//  shutdown forgets it), so it is held here too, and not a leak.
+static s_stream_t *s_kept;
+
 static void
 s_stream_line (s_stream_t *self)
 {
@@ -175,6 +179,8 @@ s_stream_close (void *cookie)
     s_stream_t *self = (s_stream_t *)cookie;
     if (self->used)
         s_stream_line (self);
+    if (s_kept == self)
+        s_kept = NULL;
     free (self);
     return 0;
 }
@@ -185,6 +191,7 @@ jobd_log_stream (const char *source)
     s_stream_t *self = (s_stream_t *)calloc (1, sizeof (s_stream_t));
     if (!self)
         return NULL;
+    s_kept = self;
     snprintf (self->source, sizeof self->source, "%s", source);
     cookie_io_functions_t functions = {.write = s_stream_write, .close = s_stream_close};
     FILE *stream = fopencookie (self, "w", functions);
