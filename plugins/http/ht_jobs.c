@@ -259,7 +259,8 @@ s_sort_compare (const void *a, const void *b, void *params)
     return s_compare ((const ht_params_t *)params, (const s_entry_t *)a, (const s_entry_t *)b);
 }
 
-//  The record's encoded bytes as JSON, as jobctl --json writes it.
+//  The record's encoded bytes as JSON, as jobctl --json writes it: the spec (JSON text in the
+//  record) as the object itself when it parses (text that does not parse stays text).
 static json_t *
 s_record_json (const uint8_t *data, size_t size)
 {
@@ -269,6 +270,10 @@ s_record_json (const uint8_t *data, size_t size)
         return NULL;
     json_t *value = jobd_json_from_msgpack (&unpacked.data);
     msgpack_unpacked_destroy (&unpacked);
+    json_t *spec = value ? json_object_get (value, "spec") : NULL;
+    json_t *parsed = json_is_string (spec) ? json_loads (json_string_value (spec), 0, NULL) : NULL;
+    if (parsed)
+        json_object_set_new (value, "spec", parsed);
     return value;
 }
 

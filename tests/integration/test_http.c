@@ -227,6 +227,10 @@ test_api_against_jobd (void **state)
     assert_string_equal (json_string_value (json_object_get (json_array_get (history, 3), "state")),
                          "SUCCEEDED");
     assert_int_equal (json_integer_value (json_object_get (json_array_get (history, 3), "seq")), 4);
+    //  The spec is an object, as jobctl writes it (it is JSON text in the record).
+    json_t *spec = json_object_get (json_object_get (job, "job"), "spec");
+    assert_true (json_is_object (spec));
+    assert_string_equal (json_string_value (json_object_get (spec, "kind")), "demo");
     json_decref (job);
     job = s_call_json ("GET", "/api/v1/jobs/job-3", NULL, NULL, 200);
     assert_non_null (json_string_value (json_object_get (job, "reason")));
