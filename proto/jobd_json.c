@@ -227,3 +227,12 @@ jobd_json_from_msgpack_strict (const msgpack_object *obj, char *reason, size_t r
     s_reading_t reading = {true, NULL, 0, reason, reason_size};
     return s_value (&reading, obj, 0);
 }
+
+void
+jobd_json_job_spec (json_t *job)
+{
+    json_t *spec = job ? json_object_get (job, "spec") : NULL;
+    json_t *parsed = json_is_string (spec) ? json_loads (json_string_value (spec), 0, NULL) : NULL;
+    if (parsed)
+        json_object_set_new (job, "spec", parsed);
+}

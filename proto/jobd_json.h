@@ -27,6 +27,11 @@ json_t *jobd_json_from_msgpack (const msgpack_object *obj);
 //  "out of memory".
 json_t *jobd_json_from_msgpack_strict (const msgpack_object *obj, char *reason, size_t reason_size);
 
+//  A job record as JSON (one of jobd_json_from_msgpack's) gets its `spec`, JSON text in the
+//  record, as the object itself when the text parses; text that does not parse stays text. The
+//  one job shape of jobctl and the http API. NULL-safe.
+void jobd_json_job_spec (json_t *job);
+
 #ifdef __cplusplus
 }
 #endif

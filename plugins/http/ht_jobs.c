@@ -270,10 +270,7 @@ s_record_json (const uint8_t *data, size_t size)
         return NULL;
     json_t *value = jobd_json_from_msgpack (&unpacked.data);
     msgpack_unpacked_destroy (&unpacked);
-    json_t *spec = value ? json_object_get (value, "spec") : NULL;
-    json_t *parsed = json_is_string (spec) ? json_loads (json_string_value (spec), 0, NULL) : NULL;
-    if (parsed)
-        json_object_set_new (value, "spec", parsed);
+    jobd_json_job_spec (value);
     return value;
 }
 

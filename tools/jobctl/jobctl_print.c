@@ -395,11 +395,8 @@ jobctl_json_from_job (const jobd_job_t *job)
     json_t *json =
         s_json_via_msgpack ((int (*) (const void *, msgpack_packer *))jobd_job_pack, job);
     //  The spec is JSON text on the wire; here it is the object itself when it parses, so that
-    //  jq reads into it (text that does not parse stays text).
-    json_t *spec = json ? json_object_get (json, "spec") : NULL;
-    json_t *parsed = json_is_string (spec) ? json_loads (json_string_value (spec), 0, NULL) : NULL;
-    if (parsed)
-        json_object_set_new (json, "spec", parsed);
+    //  jq reads into it.
+    jobd_json_job_spec (json);
     return json;
 }
 
