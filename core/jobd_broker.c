@@ -2,6 +2,7 @@
 //  commands in, group commit, transitions out, in that order and no other.
 #include "jobd_broker.h"
 #include "jobd_admin.h"
+#include "jobd_asks.h"
 #include "jobd_map.h"
 #include "jobd_reply.h"
 #include "jobd_log.h"
@@ -56,6 +57,7 @@ typedef struct {
     zhashx_t *plugins;     //  name -> zhashx of strings
     zhashx_t *figures;     //  name -> zchunk_t: the figures of its last plugin.status
     jobd_owners_t *owners; //  which plugin takes which kind of submission, and checks it
+    jobd_asks_t *asks;     //  plugins queries waiting for the plugins' answers to a status.ask
     uint64_t reject_logs;  //  rejects logged in the current second
     int64_t reject_second;
     int64_t cursor_idle_max;      //  ms, 0: cursors never expire
@@ -461,6 +463,8 @@ s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reas
             return JOBD_ETOOBIG;
         }
         s_plugin_set (self, event->name, "detail", event->detail);
+        jobd_asks_answer (self->asks, event->name, event->ask,
+                          jobd_owners_status_running (event->status));
         //  The last report's figures stand for the plugin's measures: none when it had none.
         if (event->figures.data)
             zhashx_update (self->figures, event->name,
@@ -540,6 +544,40 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
     jobd_admin_query (&context, query, &pk);
     s_send_reply (socket, identity, identity_size, delimiter, &buffer);
     msgpack_sbuffer_destroy (&buffer);
+}
+
+//  A held plugins query, once the plugins answered (or did not in time): answered from the table.
+static void
+s_answer_held (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
+               const void *query, size_t size, void *arg)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    if (msgpack_unpack_next (&unpacked, (const char *)query, size, NULL) == MSGPACK_UNPACK_SUCCESS)
+        s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
+    msgpack_unpacked_destroy (&unpacked);
+}
+
+//  `plugins` answers what the plugins say now: the broker asks them all (status.ask on
+//  cmd.status, to the plugins only) and answers once they did, JOBD_ASKS_WAIT_MS at most.
+static void
+s_hold_plugins (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+                bool delimiter, const msgpack_object *query, const void *data, size_t size)
+{
+    char ask[25];
+    if (!jobd_asks_hold (self->asks, self->plugins, socket, identity, identity_size, delimiter,
+                         data, size, ask)) {
+        s_answer_query (self, socket, identity, identity_size, delimiter, query);
+        return;
+    }
+    if (!ask[0])
+        return;
+    jobd_event_t *event = jobd_event_new (JOBD_EVENT_STATUS_ASK);
+    if (event && jobd_event_set (&event->id, ask) == 0 &&
+        jobd_event_set (&event->source, "broker") == 0)
+        s_publish (self, JOBD_STATUS_ASK_TOPIC, event, false);
+    jobd_event_destroy (&event);
 }
 
 //  A query that reads the store goes to the query thread (jobd_query.c): a long one must not hold
@@ -726,6 +764,9 @@ s_receive (s_broker_t *self, zsock_t *socket)
             else if (admin && jobd_query_handles (query.kind))
                 s_hand_query (self, identity, identity_size, delimiter, &query,
                               zmq_msg_data (payload), zmq_msg_size (payload));
+            else if (rc == 0 && query.kind == JOBD_REQUEST_PLUGINS && self->asks)
+                s_hold_plugins (self, socket, identity, identity_size, delimiter, &unpacked.data,
+                                zmq_msg_data (payload), zmq_msg_size (payload));
             else
                 s_answer_query (self, socket, identity, identity_size, delimiter, &unpacked.data);
             goto done;
@@ -751,7 +792,7 @@ s_receive (s_broker_t *self, zsock_t *socket)
             rc = s_check_source (event, reason, sizeof reason);
     }
     if (rc == 0 && (event->type == JOBD_EVENT_PLUGIN_STATUS || event->type == JOBD_EVENT_STALE ||
-                    event->type == JOBD_EVENT_TRANSITION)) {
+                    event->type == JOBD_EVENT_TRANSITION || event->type == JOBD_EVENT_STATUS_ASK)) {
         rc = s_route_output (self, event, reason, sizeof reason);
         if (rc == 0) {
             if (admin || event->reply)
@@ -1100,6 +1141,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     zhashx_set_destructor (self->plugins, (zhashx_destructor_fn *)zhashx_destroy);
     self->figures = zhashx_new ();
     zhashx_set_destructor (self->figures, (zhashx_destructor_fn *)zchunk_destroy);
+    self->asks = jobd_asks_new ();
     self->bus = jobd_socket_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
     if (self->bus && jobd_publisher_new (options->events_endpoint, &self->publisher, args->reason,
                                          args->reason_size))
@@ -1125,13 +1167,18 @@ s_broker_actor (zsock_t *pipe, void *arg)
     zsock_signal (pipe, 0);
     args = NULL;
     while (poller && !self->terminated) {
-        zsock_t *which = (zsock_t *)zpoller_wait (poller, s_housekeep (self));
+        int wait = s_housekeep (self);
+        int64_t ask_wait = jobd_asks_wait (self->asks);
+        if (ask_wait >= 0 && ask_wait < wait)
+            wait = (int)ask_wait;
+        zsock_t *which = (zsock_t *)zpoller_wait (poller, wait);
         if (which == pipe)
             s_handle_pipe (self);
         else if (which && which != jobd_query_sock (self->query))
             s_collect_and_flush (self);
         //  Answers are sent each turn: a busy bus or admin socket would starve a poll for them.
         jobd_query_deliver (self->query, self->admin);
+        jobd_asks_finish (self->asks, s_answer_held, self);
         //  What the turn published goes to the publisher's thread, in one hand-over.
         jobd_publisher_flush (self->publisher);
     }
@@ -1145,6 +1192,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     jobd_socket_close (&self->bus);
     zhashx_destroy (&self->plugins);
     zhashx_destroy (&self->figures);
+    jobd_asks_destroy (&self->asks);
     jobd_owners_destroy (&self->owners);
     msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);

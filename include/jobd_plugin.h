@@ -36,6 +36,9 @@ extern "C" {
 #define JOBD_BUS_ENDPOINT    "inproc://jobd-bus"
 #define JOBD_EVENTS_ENDPOINT "inproc://jobd-events"
 
+//  The topic of the broker's status.ask (plugins only; jobd_sdk_status_listen subscribes to it).
+#define JOBD_STATUS_ASK_TOPIC "cmd.status"
+
 //  The one-frame message the events endpoint sends each new subscriber that subscribes to it.
 #define JOBD_WELCOME_TOPIC "jobd.welcome"
 

@@ -158,6 +158,16 @@ void jobd_sdk_status_figures_clear (jobd_sdk_status_t *self);
 //  How many figures are set.
 size_t jobd_sdk_status_figures (jobd_sdk_status_t *self);
 
+//  Status on demand: `jobctl plugins`, `jobctl health` and the http API's plugin views make the
+//  broker publish a status.ask on JOBD_STATUS_ASK_TOPIC and wait (a quarter of a second at most)
+//  for every running plugin's answer, so that what they show is current. listen subscribes
+//  events to that topic (call it once, before the loop). asked is true when event is such an ask:
+//  the plugin then skips the event; its next jobd_sdk_status_due is true, and the next
+//  jobd_sdk_status_send goes out even unchanged, carrying the ask's id. A plugin that does not
+//  listen is waited for once, then only when it answers an ask again.
+void jobd_sdk_status_listen (jobd_sdk_status_t *self, zsock_t *events);
+bool jobd_sdk_status_asked (jobd_sdk_status_t *self, const jobd_event_t *event);
+
 //  The detail last sent ("" before the first), borrowed until the next send.
 const char *jobd_sdk_status_detail (jobd_sdk_status_t *self);
 

@@ -54,6 +54,7 @@ static const jobd_field_t s_fields[] = {
     F ("now", BOOL, now, 0),
     F ("stop", BOOL, stop, 0),
     F ("figures", FIGURES, figures, JOBD_FIGURES_BYTES_MAX),
+    F ("ask", STR, ask, JOBD_ID_MAX),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

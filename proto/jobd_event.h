@@ -46,6 +46,8 @@ typedef enum {
     JOBD_EVENT_RETRY_PLAN,    //  "retry.plan": the retry plugin's decision on a failed job (job,
                               //  attempt, state RETRY_WAIT + due, or FAILED + error: final);
                               //  internal: plugins only
+    JOBD_EVENT_STATUS_ASK,    //  "status.ask": the broker asks every plugin for its status now
+                              //  (on cmd.status); internal: the broker only
     JOBD_EVENT_TYPE_COUNT
 } jobd_event_type_t;
 
@@ -94,6 +96,8 @@ typedef struct {
     bool stop;           //  "stop": retry: stop the job's pending retry (RETRY_WAIT -> FAILED)
     //  A plugin's measures (issue 16; appended: older readers skip them).
     jobd_figures_t figures; //  "figures": plugin.status: msgpack bytes of the checked array
+    //  Status on demand (issue 17; appended: older readers skip it).
+    char *ask; //  "ask": plugin.status: the id of the status.ask it answers
 } jobd_event_t;
 
 //  Returns a fresh event of the given type with version, a new unique id and ts = now set, or

@@ -3,8 +3,8 @@
 #include <string.h>
 
 static const char *s_type_names[JOBD_EVENT_TYPE_COUNT] = {
-    "invalid",    "submit", "track",         "cancel", "retry",         "observed",
-    "transition", "stale",  "plugin.status", "cursor", "cancel.failed", "retry.plan"};
+    "invalid", "submit",        "track",  "cancel",        "retry",      "observed",  "transition",
+    "stale",   "plugin.status", "cursor", "cancel.failed", "retry.plan", "status.ask"};
 
 const char *
 jobd_event_type_name (jobd_event_type_t type)

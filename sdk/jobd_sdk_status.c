@@ -23,7 +23,8 @@ struct jobd_sdk_status {
     size_t figures_sent_size;
     s_figure_t *figures; //  the figures set
     size_t figure_count;
-    bool oversize_told; //  figures over their limit were logged once
+    bool oversize_told;        //  figures over their limit were logged once
+    char ask[JOBD_ID_MAX + 1]; //  the status.ask the next send answers, "" when none
 };
 
 jobd_sdk_status_t *
@@ -80,7 +81,7 @@ jobd_sdk_status_due (jobd_sdk_status_t *self, bool now)
 {
     assert (self);
     int64_t clock = zclock_time ();
-    if (!now && clock < self->due)
+    if (!now && !self->ask[0] && clock < self->due)
         return false;
     self->due = clock + self->interval;
     return true;
@@ -276,7 +277,8 @@ jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *status,
     size_t figures_size = 0;
     if (s_pack_figures (self, &figures, &figures_size))
         return -ENOMEM;
-    if (s_same (self->status, status) && s_same (self->detail, detail) &&
+    bool asked = self->ask[0] != 0; //  an answer goes out even when nothing changed
+    if (!asked && s_same (self->status, status) && s_same (self->detail, detail) &&
         figures_size == self->figures_sent_size &&
         (figures_size == 0 || memcmp (figures, self->figures_sent, figures_size) == 0)) {
         free (figures);
@@ -289,7 +291,8 @@ jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *status,
     if (rc == 0)
         rc = jobd_event_set (&event->source, name) || jobd_event_set (&event->name, name) ||
                      jobd_event_set (&event->status, status) ||
-                     (detail && jobd_event_set (&event->detail, detail))
+                     (detail && jobd_event_set (&event->detail, detail)) ||
+                     (asked && jobd_event_set (&event->ask, self->ask))
                  ? -ENOMEM
                  : 0;
     if (rc == 0 && figures) {
@@ -313,7 +316,26 @@ jobd_sdk_status_send (jobd_sdk_status_t *self, zsock_t *bus, const char *status,
     self->detail = detail_copy;
     self->figures_sent = figures;
     self->figures_sent_size = figures_size;
+    self->ask[0] = 0;
     return 1;
+}
+
+void
+jobd_sdk_status_listen (jobd_sdk_status_t *self, zsock_t *events)
+{
+    assert (self);
+    assert (events);
+    zsock_set_subscribe (events, JOBD_STATUS_ASK_TOPIC);
+}
+
+bool
+jobd_sdk_status_asked (jobd_sdk_status_t *self, const jobd_event_t *event)
+{
+    assert (self);
+    if (!event || event->type != JOBD_EVENT_STATUS_ASK || !event->id)
+        return false;
+    snprintf (self->ask, sizeof self->ask, "%s", event->id);
+    return true;
 }
 
 const char *

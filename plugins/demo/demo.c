@@ -162,7 +162,8 @@ s_on_event (zsock_t *events, void *arg)
     jobd_event_t *event = NULL;
     if (payload &&
         jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
-        event->kind && strcmp (event->kind, "demo") == 0) {
+        !(self->report && jobd_sdk_status_asked (self->report, event)) && event->kind &&
+        strcmp (event->kind, "demo") == 0) {
         if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED)
             s_advance (self, event->job, event->state);
         else if (event->type == JOBD_EVENT_CANCEL) {
@@ -217,6 +218,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     self->bus = bus;
     zsock_set_subscribe (events, "job.QUEUED.");
     zsock_set_subscribe (events, "cmd.cancel.demo");
+    if (self->report)
+        jobd_sdk_status_listen (self->report, events);
     jobd_host_job_scan (
         host, (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING),
         s_resume_one, self);

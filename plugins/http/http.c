@@ -285,7 +285,9 @@ s_on_event (zsock_t *events, void *arg)
     jobd_event_t *event = NULL;
     if (topic && body &&
         jobd_event_decode (zframe_data (body), zframe_size (body), &event, NULL, 0) == 0) {
-        if (event->type == JOBD_EVENT_TRANSITION) {
+        if (self->report && jobd_sdk_status_asked (self->report, event))
+            ; //  answered by the next tick
+        else if (event->type == JOBD_EVENT_TRANSITION) {
             ht_server_count_transition (self->server, event->from, event->state);
             self->moved = true;
         } else if (event->type == JOBD_EVENT_STALE)
@@ -316,6 +318,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     self->bus = bus;
     zsock_set_subscribe (events, "job.");
     zsock_set_subscribe (events, "stale.");
+    if (self->report)
+        jobd_sdk_status_listen (self->report, events);
     jobd_sdk_loop_t loop = {
         .tick = s_tick, .on_event = s_on_event, .after = s_after, .wait_max = 1000};
     return jobd_sdk_loop_run (&loop, pipe, bus, events, self);

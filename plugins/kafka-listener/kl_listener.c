@@ -957,6 +957,19 @@ s_on_transitions (zsock_t *events, void *arg)
         if (more)
             continue;
         jobd_event_t *event = NULL;
+        //  The broker's status.ask: answered at once, with the counts as they are.
+        if (count == 2 && zmq_msg_size (&frames[0]) == strlen (JOBD_STATUS_ASK_TOPIC) &&
+            memcmp (zmq_msg_data (&frames[0]), JOBD_STATUS_ASK_TOPIC,
+                    strlen (JOBD_STATUS_ASK_TOPIC)) == 0) {
+            if (jobd_event_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]), &event,
+                                   NULL, 0) == 0 &&
+                jobd_sdk_status_asked (self->report, event))
+                s_report (self);
+            jobd_event_destroy (&event);
+            count = 0;
+            messages++;
+            continue;
+        }
         //  Decoded only when some job may have a deadline: at full speed this is most of the
         //  cost.
         if (count == 2 && !kl_watch_idle (self->watch) &&
@@ -1065,6 +1078,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     self->bus = bus;
     //  Transitions feed the heartbeat deadlines, and the outbound topic when there is one.
     zsock_set_subscribe (events, "job.");
+    jobd_sdk_status_listen (self->report, events);
     //  After a restart, RUNNING jobs get a whole deadline from now: events produced while jobd
     //  was down are still in Kafka and will be read.
     jobd_host_job_scan (host, 1u << JOBD_STATE_RUNNING, s_watch_one, self);

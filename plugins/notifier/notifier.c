@@ -285,6 +285,21 @@ s_tick (void *arg)
     return 200;
 }
 
+//  The only publication it subscribes to: the broker's status.ask, answered by the next tick.
+static void
+s_on_event (zsock_t *events, void *arg)
+{
+    s_notifier_t *self = (s_notifier_t *)arg;
+    zmsg_t *msg = zmsg_recv (events);
+    zframe_t *payload = msg && zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
+    jobd_event_t *event = NULL;
+    if (payload &&
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0)
+        jobd_sdk_status_asked (self->report, event);
+    jobd_event_destroy (&event);
+    zmsg_destroy (&msg);
+}
+
 static int
 s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
 {
@@ -307,7 +322,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     }
     if (self->count == 0)
         host->log (host, JOBD_LOG_WARN, "no channels configured: nothing will be sent");
-    jobd_sdk_loop_t loop = {.tick = s_tick};
+    jobd_sdk_status_listen (self->report, events);
+    jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event};
     int rc = jobd_sdk_loop_run (&loop, pipe, bus, events, self);
     for (size_t index = 0; index < self->count; index++)
         zactor_destroy (&self->channels[index].reader);

@@ -346,6 +346,8 @@ s_on_event (zsock_t *events, void *arg)
     jobd_event_t *event = NULL;
     if (payload)
         jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0);
+    if (event && jobd_sdk_status_asked (self->report, event))
+        jobd_event_destroy (&event); //  answered by the next tick
     bool manual = event && event->type == JOBD_EVENT_RETRY;
     bool failed = event && event->type == JOBD_EVENT_TRANSITION &&
                   (event->state == JOBD_STATE_FAILED || event->state == JOBD_STATE_LOST);
@@ -522,6 +524,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "job.FAILED.");
     zsock_set_subscribe (events, "job.LOST.");
     zsock_set_subscribe (events, "cmd.retry");
+    jobd_sdk_status_listen (self->report, events);
     s_rescan (self);
     jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event, .on_reply = s_on_reply};
     return jobd_sdk_loop_run (&loop, pipe, bus, events, self);

@@ -257,7 +257,8 @@ s_on_event (zsock_t *events, void *arg)
     jobd_event_t *event = NULL;
     if (payload && zmsg_size (msg) == 2 &&
         jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
-        event->kind && strcmp (event->kind, "spark") == 0) {
+        !jobd_sdk_status_asked (self->report, event) && event->kind &&
+        strcmp (event->kind, "spark") == 0) {
         sp_job_t *job = (sp_job_t *)zhashx_lookup (self->jobs, event->job);
         if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED) {
             jobd_job_t *record = NULL;
@@ -508,6 +509,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     self->bus = bus;
     zsock_set_subscribe (events, "job.");
     zsock_set_subscribe (events, "cmd.cancel.spark");
+    jobd_sdk_status_listen (self->report, events);
     //  After a restart: every non-final Spark job with a backend id is followed again at once.
     jobd_host_job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
     sp_seek_find_floors (self);

@@ -420,6 +420,45 @@ test_jobd_found_from_another_folder (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+//  The value of figure name in plugin's entry of a plugins answer (-1: not there).
+static double
+s_figure (json_t *plugins, const char *plugin, const char *name)
+{
+    size_t index, at;
+    json_t *entry, *figure;
+    json_array_foreach (plugins, index, entry)
+    {
+        if (strcmp (json_string_value (json_object_get (entry, "name")), plugin) != 0)
+            continue;
+        json_array_foreach (
+            json_object_get (entry, "figures"), at,
+            figure) if (strcmp (json_string_value (json_array_get (figure, 0)), name) ==
+                        0) return json_number_value (json_array_get (figure, 1));
+    }
+    return -1;
+}
+
+//  What `jobctl plugins` shows is what the plugins say when asked, not their last periodic
+//  report: with the demo's status_interval an hour, its first report (at start, nothing observed)
+//  would stand for an hour.
+static void
+test_plugins_current_when_asked (void **state)
+{
+    s_config ("        status_interval = 1h\n");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    s_submit (2);
+    assert_int_equal (s_jobctl ("plugins -o json"), 0);
+    json_t *plugins = s_json (s_out);
+    //  Two jobs: each observed SUBMITTED, RUNNING and an end.
+    assert_true (s_figure (plugins, "demo", "demo_observations_total") >= 6);
+    assert_true (s_figure (plugins, "demo", "demo_jobs_moving") == 0);
+    json_decref (plugins);
+    assert_false (harness_log_contains (&s_harness, "did not answer a status ask"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    s_config ("");
+}
+
 int
 main (void)
 {
@@ -429,6 +468,7 @@ main (void)
                                        cmocka_unit_test (test_help_and_usage_errors),
                                        cmocka_unit_test (test_health_exit_codes),
                                        cmocka_unit_test (test_watch_with_jobd_down),
-                                       cmocka_unit_test (test_jobd_found_from_another_folder)};
+                                       cmocka_unit_test (test_jobd_found_from_another_folder),
+                                       cmocka_unit_test (test_plugins_current_when_asked)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

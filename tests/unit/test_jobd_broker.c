@@ -1,6 +1,7 @@
 //  The broker in-process: commands and observations in, replies after the commit, transitions
 //  published only once they can be read back from the store, bad input answered and counted.
 #include "jobd_map.h"
+#include "jobd_asks.h"
 #include "jobd_broker.h"
 #include "jobd_plugin.h"
 #include <setjmp.h>
@@ -1196,6 +1197,148 @@ s_plugin_status_wait (s_fixture_t *self, const char *name, const char *status)
     assert_string_equal (value, status);
 }
 
+//  A plugin.status from name on the bus (answering ask when not NULL), with its reply waited for:
+//  in the broker's table once this returns.
+static void
+s_status_from (s_fixture_t *self, const char *name, const char *detail, const char *ask)
+{
+    jobd_event_t *status = jobd_event_new (JOBD_EVENT_PLUGIN_STATUS);
+    jobd_event_set (&status->name, name);
+    jobd_event_set (&status->status, "running");
+    jobd_event_set (&status->detail, detail);
+    jobd_event_set (&status->ask, ask);
+    jobd_event_set (&status->source, name);
+    status->reply = true;
+    assert_int_equal (jobd_plugin_send (self->bus, status), 0);
+    jobd_event_destroy (&status);
+    zsock_set_rcvtimeo (self->bus, 5000);
+    zframe_t *frame = zframe_recv (self->bus);
+    assert_non_null (frame);
+    zframe_destroy (&frame);
+}
+
+//  The next status.ask on the plugins' cmd.status (5 s at most): its id into id.
+static void
+s_next_ask (zsock_t *sub, char id[25])
+{
+    zsock_set_rcvtimeo (sub, 5000);
+    zmsg_t *msg = zmsg_recv (sub);
+    char *topic = msg ? zmsg_popstr (msg) : NULL;
+    //  The plugins' statuses the test sends are published too: passed over.
+    while (topic && strcmp (topic, JOBD_STATUS_ASK_TOPIC) != 0) {
+        zstr_free (&topic);
+        zmsg_destroy (&msg);
+        msg = zmsg_recv (sub);
+        topic = msg ? zmsg_popstr (msg) : NULL;
+    }
+    assert_non_null (topic);
+    zstr_free (&topic);
+    zframe_t *payload = zmsg_first (msg);
+    jobd_event_t *event = NULL;
+    assert_int_equal (
+        jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0), 0);
+    assert_int_equal (event->type, JOBD_EVENT_STATUS_ASK);
+    snprintf (id, 25, "%s", event->id);
+    jobd_event_destroy (&event);
+    zmsg_destroy (&msg);
+}
+
+//  The detail of plugin name in a plugins answer.
+static void
+s_detail_in (msgpack_unpacked *reply, const char *name, char *detail, size_t size)
+{
+    const msgpack_object *plugins = jobd_map_lookup (&reply->data, "plugins");
+    *detail = 0;
+    for (uint32_t index = 0; plugins && index < plugins->via.array.size; index++) {
+        char found[64];
+        if (jobd_map_string (&plugins->via.array.ptr[index], "name", found, sizeof found) &&
+            strcmp (found, name) == 0)
+            jobd_map_string (&plugins->via.array.ptr[index], "detail", detail, size);
+    }
+}
+
+//  `plugins` is answered with what the plugins say when asked: the broker publishes a status.ask
+//  to the plugins and answers once each running one answered. One that lets an ask pass is
+//  waited for JOBD_ASKS_WAIT_MS, then not at all until it answers one again.
+static void
+test_plugins_are_asked_for_their_status (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    //  The plugins' side has no welcome: the subscriptions are in place once a status of the
+    //  plugin is received through them (they are taken in order).
+    zsock_t *sub = zsock_new_sub (">" JOBD_EVENTS_ENDPOINT, JOBD_STATUS_ASK_TOPIC);
+    zsock_set_subscribe (sub, "plugin.asked");
+    zsock_set_rcvtimeo (sub, 100);
+    zmsg_t *seen = NULL;
+    for (int64_t until = zclock_mono () + 5000; !seen && zclock_mono () < until;) {
+        s_status_from (self, "asked", "old", NULL);
+        seen = zmsg_recv (sub);
+    }
+    assert_non_null (seen);
+    zmsg_destroy (&seen);
+    static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1q\xa1q\xa7plugins";
+    zframe_t *frame = zframe_new (query, sizeof query - 1);
+    zframe_send (&frame, self->admin, 0);
+    char ask[25];
+    s_next_ask (sub, ask);
+    s_status_from (self, "asked", "fresh", ask);
+    msgpack_unpacked reply;
+    assert_true (s_reply (self, &reply));
+    char detail[64];
+    s_detail_in (&reply, "asked", detail, sizeof detail);
+    assert_string_equal (detail, "fresh");
+    msgpack_unpacked_destroy (&reply);
+
+    //  A second plugin that does not answer: the answer comes after the wait, with its last word.
+    s_status_from (self, "mute", "as it was", NULL);
+    frame = zframe_new (query, sizeof query - 1);
+    int64_t asked_at = zclock_mono ();
+    zframe_send (&frame, self->admin, 0);
+    s_next_ask (sub, ask);
+    s_status_from (self, "asked", "fresher", ask);
+    assert_true (s_reply (self, &reply));
+    assert_true (zclock_mono () - asked_at >= JOBD_ASKS_WAIT_MS - 10);
+    s_detail_in (&reply, "mute", detail, sizeof detail);
+    assert_string_equal (detail, "as it was");
+    s_detail_in (&reply, "asked", detail, sizeof detail);
+    assert_string_equal (detail, "fresher");
+    msgpack_unpacked_destroy (&reply);
+    //  It is no longer waited for: the answer comes as soon as the other answered.
+    frame = zframe_new (query, sizeof query - 1);
+    asked_at = zclock_mono ();
+    zframe_send (&frame, self->admin, 0);
+    s_next_ask (sub, ask);
+    s_status_from (self, "asked", "freshest", ask);
+    assert_true (s_reply (self, &reply));
+    assert_true (zclock_mono () - asked_at < JOBD_ASKS_WAIT_MS);
+    msgpack_unpacked_destroy (&reply);
+    //  Once it answers an ask, it is waited for again.
+    s_status_from (self, "mute", "back", ask);
+    frame = zframe_new (query, sizeof query - 1);
+    asked_at = zclock_mono ();
+    zframe_send (&frame, self->admin, 0);
+    s_next_ask (sub, ask);
+    s_status_from (self, "asked", "again", ask);
+    assert_true (s_reply (self, &reply));
+    assert_true (zclock_mono () - asked_at >= JOBD_ASKS_WAIT_MS - 10);
+    msgpack_unpacked_destroy (&reply);
+    //  status.ask is the broker's: refused from a plugin.
+    jobd_event_t *forged = jobd_event_new (JOBD_EVENT_STATUS_ASK);
+    jobd_event_set (&forged->source, "asked");
+    forged->reply = true;
+    assert_int_equal (jobd_plugin_send (self->bus, forged), 0);
+    jobd_event_destroy (&forged);
+    frame = zframe_recv (self->bus);
+    assert_non_null (frame);
+    msgpack_unpacked_init (&reply);
+    assert_int_equal (
+        jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), &reply, NULL, 0), 0);
+    zframe_destroy (&frame);
+    assert_false (jobd_map_lookup (&reply.data, "ok")->via.boolean);
+    msgpack_unpacked_destroy (&reply);
+    zsock_destroy (&sub);
+}
+
 //  A plain retry while a plugin named retry runs: forwarded on cmd.retry (with the record's kind
 //  and attempt), nothing stored; once it stopped, applied as `now`. A waiting job: ESTATE, and
 //  the reply says what to do.
@@ -1357,6 +1500,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_plain_retry_is_forwarded_while_the_retry_plugin_runs,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retry_plan_is_refused_from_admin, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_plugins_are_asked_for_their_status, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_retry_final_is_recorded_then_published, s_setup,
                                          s_teardown),

@@ -81,8 +81,10 @@ s_valid (jobd_event_type_t type, bool rich)
         case JOBD_EVENT_PLUGIN_STATUS:
             jobd_event_set (&event->name, "spark-poller");
             jobd_event_set (&event->status, "degraded");
-            if (rich)
+            if (rich) {
                 jobd_event_set (&event->detail, "yarn: 503");
+                jobd_event_set (&event->ask, "0123456789abcdef01234567");
+            }
             break;
         case JOBD_EVENT_CURSOR:
             jobd_event_set (&event->name, "kafka-listener");
@@ -147,6 +149,7 @@ s_assert_same (const jobd_event_t *expected, const jobd_event_t *actual)
     s_assert_same_str (expected->failure_class, actual->failure_class);
     s_assert_same_str (expected->policy, actual->policy);
     s_assert_same_str (expected->change, actual->change);
+    s_assert_same_str (expected->ask, actual->ask);
     const char *const *want = (const char *const[]){
         expected->id,     expected->source,  expected->job,    expected->name,
         expected->kind,   expected->backend, expected->ext,    expected->error,
@@ -174,7 +177,8 @@ static void
 test_round_trip_every_type (void **state)
 {
     //  Keys of the minimal form: the envelope (5) and what the type requires.
-    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8, 7, 7, 6, 8, 9};
+    static const size_t minimal_keys[JOBD_EVENT_TYPE_COUNT] = {0, 7, 8, 6, 6, 7, 8,
+                                                               7, 7, 6, 8, 9, 5};
     for (int type = JOBD_EVENT_SUBMIT; type < JOBD_EVENT_TYPE_COUNT; type++)
         for (int rich = 0; rich < 2; rich++) {
             jobd_event_t *event = s_valid ((jobd_event_type_t)type, rich);

@@ -167,6 +167,27 @@ test_status_sent_when_changed (void **state)
     assert_string_equal (event->status, "degraded");
     jobd_event_destroy (&event);
     assert_string_equal (jobd_sdk_status_detail (report), "1 backend up");
+    //  A status.ask: due at once, and the same status goes out again, carrying the ask's id.
+    jobd_sdk_status_t *slow = jobd_sdk_status_new (&host, 3600000);
+    assert_true (jobd_sdk_status_due (slow, false)); //  the first is due at once
+    assert_false (jobd_sdk_status_due (slow, false));
+    jobd_event_t *ask = jobd_event_new (JOBD_EVENT_STATUS_ASK);
+    assert_false (jobd_sdk_status_asked (slow, event = jobd_event_new (JOBD_EVENT_TRANSITION)));
+    jobd_event_destroy (&event);
+    assert_true (jobd_sdk_status_asked (slow, ask));
+    assert_true (jobd_sdk_status_due (slow, false));
+    jobd_sdk_status_destroy (&slow);
+    assert_true (jobd_sdk_status_asked (report, ask));
+    assert_int_equal (jobd_sdk_status_send (report, out, "degraded", "1 backend up"), 1);
+    event = s_status (in);
+    assert_non_null (event);
+    assert_string_equal (event->detail, "1 backend up");
+    assert_string_equal (event->ask, ask->id);
+    jobd_event_destroy (&event);
+    //  Answered: the next unchanged one is not sent.
+    assert_int_equal (jobd_sdk_status_send (report, out, "degraded", "1 backend up"), 0);
+    assert_null (s_status (in));
+    jobd_event_destroy (&ask);
     jobd_sdk_status_destroy (&report);
     assert_null (report);
     jobd_sdk_status_destroy (&report); //  NULL-safe
