@@ -1,67 +1,14 @@
 //  The answers to admin queries (ls, show, stats, plugins, cursors), from the store and the
 //  broker's tables. The queries and replies themselves are proto's (jobd_request, jobd_reply).
 #include "jobd_admin.h"
+#include "jobd_admin_ls.h"
 #include "jobd_answer.h"
 #include "jobd_reply.h"
 #include <errno.h>
 #include <string.h>
 
-#define JOBD_LS_DEFAULT_LIMIT  10000
-#define JOBD_LS_MAX            10000              //  jobs one ls answer holds at most
-#define JOBD_LS_BYTES_MAX      (16 * 1024 * 1024) //  ... and bytes of job records
-#define JOBD_SHOW_HISTORY_MAX  1000               //  transitions one show answer holds at most
-#define JOBD_ADMIN_CURSORS_MAX 1000               //  cursors one `cursors` answer lists at most
-
-//  ls: every job matching state (a name), kind and name (a substring), up to limit.
-typedef struct {
-    msgpack_sbuffer buffer;
-    msgpack_packer pk;
-    const char *kind;
-    const char *name;
-    uint64_t limit;
-    uint64_t count;
-    bool truncated;
-} s_ls_t;
-
-static bool
-s_ls_one (const jobd_job_t *job, void *arg)
-{
-    s_ls_t *ls = (s_ls_t *)arg;
-    if (ls->kind && (!job->kind || strcmp (job->kind, ls->kind)))
-        return true;
-    if (ls->name && (!job->name || !strstr (job->name, ls->name)))
-        return true;
-    if (ls->count == ls->limit || ls->buffer.size >= JOBD_LS_BYTES_MAX) {
-        ls->truncated = true;
-        return false;
-    }
-    jobd_job_pack (job, &ls->pk);
-    ls->count++;
-    return true;
-}
-
-static int
-s_query_ls (const jobd_admin_context_t *context, const jobd_request_in_t *query, msgpack_packer *pk)
-{
-    const char *id = query->id;
-    s_ls_t ls = {.limit = JOBD_LS_DEFAULT_LIMIT};
-    ls.kind = query->has_kind ? query->job_kind : NULL;
-    ls.name = query->has_name ? query->name : NULL;
-    if (query->has_limit)
-        ls.limit = query->limit < JOBD_LS_MAX ? query->limit : JOBD_LS_MAX;
-    msgpack_sbuffer_init (&ls.buffer);
-    msgpack_packer_init (&ls.pk, &ls.buffer, msgpack_sbuffer_write);
-    int rc = jobd_store_scan (context->store, query->state_mask, s_ls_one, &ls);
-    if (rc) {
-        msgpack_sbuffer_destroy (&ls.buffer);
-        jobd_reply_pack_head (pk, id, rc, NULL, 0);
-        return rc;
-    }
-    //  The jobs were packed into their own buffer before their number was known.
-    jobd_answer_pack_ls (pk, id, ls.truncated, ls.count, ls.buffer.data, ls.buffer.size);
-    msgpack_sbuffer_destroy (&ls.buffer);
-    return 0;
-}
+#define JOBD_SHOW_HISTORY_MAX  1000 //  transitions one show answer holds at most
+#define JOBD_ADMIN_CURSORS_MAX 1000 //  cursors one `cursors` answer lists at most
 
 static int
 s_query_show (const jobd_admin_context_t *context, const jobd_request_in_t *query,
@@ -185,7 +132,7 @@ jobd_admin_query (const jobd_admin_context_t *context, const msgpack_object *map
     }
     switch (query.kind) {
         case JOBD_REQUEST_LS:
-            return s_query_ls (context, &query, pk);
+            return jobd_admin_ls (context, &query, pk);
         case JOBD_REQUEST_SHOW:
             return s_query_show (context, &query, pk);
         case JOBD_REQUEST_STATS:

@@ -59,6 +59,13 @@ jobd_map_pack_ku (msgpack_packer *pk, const char *key, uint64_t value)
 }
 
 void
+jobd_map_pack_ki (msgpack_packer *pk, const char *key, int64_t value)
+{
+    jobd_map_pack_str (pk, key);
+    msgpack_pack_int64 (pk, value);
+}
+
+void
 jobd_map_pack_kb (msgpack_packer *pk, const char *key, bool value)
 {
     jobd_map_pack_str (pk, key);

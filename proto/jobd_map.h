@@ -32,6 +32,9 @@ void jobd_map_pack_kv (msgpack_packer *pk, const char *key, const char *value);
 //  Packs the pair key: value (an unsigned integer, shortest encoding).
 void jobd_map_pack_ku (msgpack_packer *pk, const char *key, uint64_t value);
 
+//  Packs the pair key: value (a signed integer, shortest encoding).
+void jobd_map_pack_ki (msgpack_packer *pk, const char *key, int64_t value);
+
 //  Packs the pair key: value (a boolean).
 void jobd_map_pack_kb (msgpack_packer *pk, const char *key, bool value);
 

@@ -4,6 +4,7 @@
 #define JOBD_REQUEST_H_INCLUDED
 
 #include "jobd_event.h"
+#include "jobd_order.h"
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +34,14 @@ typedef struct {
     const char *job;   //  show: the job's id
     bool has_limit;    //  ls: limit is given
     uint64_t limit;    //  ls: most jobs in the answer (jobd caps it at 10000)
+    //  ls, appended (older jobd ignore them: the answer is then in the store's order, unfiltered
+    //  by these).
+    const char *backend; //  ls: the jobs' backend
+    const char *sort;    //  ls: the order, a jobd_order key ("-created"): the first limit in it
+    bool has_since;      //  ls: since is given
+    int64_t since;       //  ls: created at or after (ms since the epoch; jobd_job_created)
+    bool has_until;      //  ls: until is given
+    int64_t until;       //  ls: created before
 } jobd_request_t;
 
 //  A query as read: copies, NUL-terminated, with what each kind needs checked.
@@ -48,6 +57,14 @@ typedef struct {
     char job[JOBD_ID_MAX + 1]; //  show
     bool has_limit;            //  ls: limit was a non-negative integer
     uint64_t limit;
+    bool has_backend; //  ls: backend was given
+    char backend[JOBD_ID_MAX + 1];
+    bool has_sort; //  ls: sort was given (a known key)
+    jobd_order_t sort;
+    bool has_since; //  ls: since was an integer
+    int64_t since;
+    bool has_until; //  ls: until was an integer
+    int64_t until;
 } jobd_request_in_t;
 
 //  Packs request as one query map (v, type "query", id, q, then the fields given, in the order
@@ -56,7 +73,8 @@ int jobd_request_pack (const jobd_request_t *request, msgpack_packer *pk);
 
 //  Reads a query map (its type already known to be "query"). Always fills request->id first (for
 //  the reply). Returns 0, or JOBD_EPROTO with a reason: q missing or unknown, ls's state not a
-//  list of state names, show's job missing, drop_cursor's name missing or empty.
+//  list of state names, ls's sort not a key or since/until not integers, show's job missing,
+//  drop_cursor's name missing or empty.
 int jobd_request_read (const msgpack_object *map, jobd_request_in_t *request, char *reason,
                        size_t reason_size);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
+static inline void
 store_fill_apply (jobd_store_t *store, jobd_event_t **event_p)
 {
     jobd_apply_result_t result;
@@ -20,7 +20,7 @@ store_fill_apply (jobd_store_t *store, jobd_event_t **event_p)
 //  Writes jobs jobs into the store in dir, in one batch: every big_every-th with a 9,000-byte
 //  spec (overflow pages), the others 150 bytes; every third observed RUNNING with a backend id
 //  (a few hundred jobs in one state make a tree of duplicates in the state index).
-static void
+static inline void
 store_fill (const char *dir, int jobs, int big_every)
 {
     jobd_store_t *store = NULL;
@@ -55,7 +55,7 @@ store_fill (const char *dir, int jobs, int big_every)
 }
 
 //  Opens database db of the (closed) store in dir with LMDB itself, in a write transaction.
-static void
+static inline void
 store_fill_raw_begin (const char *dir, const char *db, MDB_env **env_p, MDB_txn **txn_p,
                       MDB_dbi *dbi_p)
 {
@@ -67,7 +67,7 @@ store_fill_raw_begin (const char *dir, const char *db, MDB_env **env_p, MDB_txn 
 }
 
 //  Commits and closes what store_fill_raw_begin opened.
-static void
+static inline void
 store_fill_raw_commit (MDB_env *env, MDB_txn *txn)
 {
     assert_int_equal (mdb_txn_commit (txn), 0);
@@ -75,7 +75,7 @@ store_fill_raw_commit (MDB_env *env, MDB_txn *txn)
 }
 
 //  Writes one raw value into database db of the (closed) store in dir, with LMDB itself.
-static void
+static inline void
 store_fill_raw_put (const char *dir, const char *db, const char *key, const void *data, size_t size)
 {
     MDB_env *env;
@@ -89,7 +89,7 @@ store_fill_raw_put (const char *dir, const char *db, const char *key, const void
 
 //  Flips one bit of the byte at the middle of key's value in database db of the (closed) store
 //  in dir: inside a job record, a letter of its spec; the msgpack still decodes.
-static void
+static inline void
 store_fill_raw_flip (const char *dir, const char *db, const char *key)
 {
     MDB_env *env;

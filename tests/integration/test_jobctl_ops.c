@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "../store_fill.h"
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -459,6 +460,44 @@ test_plugins_current_when_asked (void **state)
     s_config ("");
 }
 
+//  The id of the last job of the store in its own order whose state is QUEUED.
+static bool
+s_last_queued (const jobd_job_t *job, void *arg)
+{
+    snprintf ((char *)arg, 64, "%s", job->id);
+    return true;
+}
+
+//  More jobs than one answer holds: jobd sorts all of them before it cuts. The job changed last
+//  is one the store's order puts past the first 10,000 (ids sort as bytes there: job-9999 after
+//  job-10000); before, jobctl sorted the first 10,000 it got and never showed it.
+static void
+test_ls_sorts_more_than_one_answer_holds (void **state)
+{
+    store_fill (s_harness.store, 10050, 1000000);
+    char last[64] = "";
+    jobd_store_t *store = NULL;
+    char reason[256];
+    assert_int_equal (
+        jobd_store_open (s_harness.store, JOBD_STORE_RDONLY, 0, &store, reason, sizeof reason), 0);
+    assert_int_equal (jobd_store_scan (store, 1u << JOBD_STATE_QUEUED, s_last_queued, last), 0);
+    jobd_store_destroy (&store);
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    char rest[128];
+    snprintf (rest, sizeof rest, "cancel %s", last);
+    assert_int_equal (s_jobctl (rest), 0);
+    assert_int_equal (s_jobctl ("ls --sort -updated --limit 1 -o name"), 0);
+    char want[80];
+    snprintf (want, sizeof want, "%s\n", last);
+    assert_string_equal (s_out, want);
+    assert_string_equal (s_err, "");
+    //  Without --limit: 10,000 of them, and a word on stderr that more match.
+    assert_int_equal (s_jobctl ("ls -o name"), 0);
+    assert_non_null (strstr (s_err, "more than 10000 jobs match"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
 int
 main (void)
 {
@@ -469,6 +508,7 @@ main (void)
                                        cmocka_unit_test (test_health_exit_codes),
                                        cmocka_unit_test (test_watch_with_jobd_down),
                                        cmocka_unit_test (test_jobd_found_from_another_folder),
-                                       cmocka_unit_test (test_plugins_current_when_asked)};
+                                       cmocka_unit_test (test_plugins_current_when_asked),
+                                       cmocka_unit_test (test_ls_sorts_more_than_one_answer_holds)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -32,13 +32,13 @@ s_job (int number, const char *name, jobd_state_t state, int64_t queued_at)
 static void
 test_sort_keys_and_natural_order (void **state)
 {
-    jobctl_sort_t sort;
+    jobd_order_t sort;
     char reason[256];
     assert_int_equal (jobctl_sort_parse ("-created", &sort, reason, sizeof reason), 0);
-    assert_int_equal (sort.key, JOBCTL_SORT_CREATED);
+    assert_int_equal (sort.key, JOBD_ORDER_CREATED);
     assert_true (sort.descending);
     assert_int_equal (jobctl_sort_parse ("id", &sort, reason, sizeof reason), 0);
-    assert_int_equal (sort.key, JOBCTL_SORT_ID);
+    assert_int_equal (sort.key, JOBD_ORDER_ID);
     assert_false (sort.descending);
     assert_int_equal (jobctl_sort_parse ("size", &sort, reason, sizeof reason), -1);
     assert_non_null (strstr (reason, "--sort 'size': expected created, updated, name"));
@@ -50,24 +50,24 @@ test_sort_keys_and_natural_order (void **state)
     for (size_t index = 0; index < 12; index++)
         jobs[index] = s_job (numbers[index], index % 2 ? "etl-10" : "etl-9", JOBD_STATE_RUNNING,
                              T0 + numbers[index] * 1000);
-    jobctl_jobs_sort (jobs, 12, (jobctl_sort_t){JOBCTL_SORT_ID, false});
+    jobctl_jobs_sort (jobs, 12, (jobd_order_t){JOBD_ORDER_ID, false});
     for (int index = 0; index < 12; index++) {
         char id[32];
         snprintf (id, sizeof id, "job-%d", index + 1);
         assert_string_equal (jobs[index]->id, id);
     }
     //  Newest first (the default): job-12, job-11, job-10.
-    jobctl_jobs_sort (jobs, 12, (jobctl_sort_t){JOBCTL_SORT_CREATED, true});
+    jobctl_jobs_sort (jobs, 12, (jobd_order_t){JOBD_ORDER_CREATED, true});
     assert_string_equal (jobs[0]->id, "job-12");
     assert_string_equal (jobs[1]->id, "job-11");
     assert_string_equal (jobs[2]->id, "job-10");
     //  Names naturally too (etl-9 before etl-10), ties by id in the same direction.
-    jobctl_jobs_sort (jobs, 12, (jobctl_sort_t){JOBCTL_SORT_NAME, false});
+    jobctl_jobs_sort (jobs, 12, (jobd_order_t){JOBD_ORDER_NAME, false});
     assert_string_equal (jobs[0]->name, "etl-9");
     assert_string_equal (jobs[0]->id, "job-1");
     assert_string_equal (jobs[11]->name, "etl-10");
     assert_string_equal (jobs[11]->id, "job-12");
-    jobctl_jobs_sort (jobs, 12, (jobctl_sort_t){JOBCTL_SORT_NAME, true});
+    jobctl_jobs_sort (jobs, 12, (jobd_order_t){JOBD_ORDER_NAME, true});
     assert_string_equal (jobs[0]->id, "job-12");
     for (size_t index = 0; index < 12; index++)
         jobd_job_destroy (&jobs[index]);

@@ -175,7 +175,7 @@ static void
 s_list_add (s_list_t *self, jobd_job_t *job)
 {
     const jobctl_options_t *options = self->options;
-    int64_t created = jobctl_job_created (job);
+    int64_t created = jobd_job_created (job);
     bool match =
         (!options->kind || strcmp (job->kind, options->kind) == 0) &&
         (!options->name || (job->name && strstr (job->name, options->name))) &&
@@ -266,8 +266,8 @@ s_fetch_store (const jobctl_options_t *options, uint32_t mask, s_list_t *list)
 }
 
 int
-jobctl_jobs_fetch (const jobctl_options_t *options, bool store_when_down, jobd_job_t ***jobs_p,
-                   size_t *count_p, bool *truncated_p)
+jobctl_jobs_fetch (const jobctl_options_t *options, bool store_when_down, const char *sort,
+                   uint64_t limit, jobd_job_t ***jobs_p, size_t *count_p, bool *truncated_p)
 {
     uint32_t mask = 0;
     char upper[256], reason[512];
@@ -275,14 +275,20 @@ jobctl_jobs_fetch (const jobctl_options_t *options, bool store_when_down, jobd_j
         return jobctl_fail (EXIT_USAGE, "%s", reason);
     s_list_t list = {.options = options};
     *truncated_p = false;
-    //  All that jobd answers (10,000 at most), so that --sort and --limit apply to the whole.
+    //  jobd filters, sorts and limits every job it holds: the first limit of all in that order.
     jobctl_request_t request;
     jobctl_query_pack (&request, (jobd_request_t){.q = "ls",
                                                   .state = *upper ? upper : NULL,
                                                   .kind = options->kind,
                                                   .name = options->name,
                                                   .has_limit = true,
-                                                  .limit = 10000});
+                                                  .limit = limit < 10000 ? limit : 10000,
+                                                  .backend = options->backend,
+                                                  .sort = sort,
+                                                  .has_since = options->has_since,
+                                                  .since = options->since,
+                                                  .has_until = options->has_until,
+                                                  .until = options->until});
     msgpack_unpacked reply;
     int code = jobctl_call (options, &request.buffer, &reply, false);
     msgpack_sbuffer_destroy (&request.buffer);

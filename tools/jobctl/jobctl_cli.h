@@ -129,12 +129,13 @@ int jobctl_cmd_retry (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_watch (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_health (const jobctl_options_t *options, int argc, char **argv);
 
-//  Asks jobd for jobs (ls: state, kind, name; at most 10,000) or reads the store when jobd is
-//  down, then keeps those that match the options' backend, --since and --until. Returns an exit
-//  code; with EXIT_OK, *jobs_p (fresh: jobctl_jobs_free) holds *count_p records, *truncated_p
-//  says whether jobd held more.
-int jobctl_jobs_fetch (const jobctl_options_t *options, bool store_when_down, jobd_job_t ***jobs_p,
-                       size_t *count_p, bool *truncated_p);
+//  Asks jobd for the first limit jobs (at most 10,000) in order sort (a jobd_order key) that match
+//  the options' state, kind, name, backend, --since and --until, or reads the store when jobd is
+//  down (every match: the caller sorts and limits). The filters are applied here too (an older
+//  jobd ignores backend, sort, since and until). Returns an exit code; with EXIT_OK, *jobs_p
+//  (fresh: jobctl_jobs_free) holds *count_p records, *truncated_p says whether more matched.
+int jobctl_jobs_fetch (const jobctl_options_t *options, bool store_when_down, const char *sort,
+                       uint64_t limit, jobd_job_t ***jobs_p, size_t *count_p, bool *truncated_p);
 void jobctl_jobs_free (jobd_job_t ***jobs_p, size_t count);
 
 //  Opens the store read-only for a read while jobd is down, its pages checked first. Returns an

@@ -6,84 +6,24 @@
 #include <string.h>
 
 int
-jobctl_sort_parse (const char *text, jobctl_sort_t *sort, char *reason, size_t reason_size)
+jobctl_sort_parse (const char *text, jobd_order_t *sort, char *reason, size_t reason_size)
 {
-    static const char *names[] = {"created", "updated", "name", "state", "kind", "backend", "id"};
-    bool descending = text[0] == '-';
-    const char *key = descending ? text + 1 : text;
-    for (size_t index = 0; index < sizeof names / sizeof names[0]; index++)
-        if (strcmp (key, names[index]) == 0) {
-            sort->key = (jobctl_sort_key_t)index;
-            sort->descending = descending;
-            return 0;
-        }
+    if (jobd_order_parse (text, sort) == 0)
+        return 0;
     snprintf (reason, reason_size,
-              "--sort '%s': expected created, updated, name, state, kind, backend or id, with "
-              "'-' before it for descending",
-              text);
+              "--sort '%s': expected " JOBD_ORDER_KEYS ", with '-' before it for descending", text);
     return -1;
-}
-
-int64_t
-jobctl_job_created (const jobd_job_t *job)
-{
-    return job->queued_at      ? job->queued_at
-           : job->submitted_at ? job->submitted_at
-           : job->started_at   ? job->started_at
-                               : job->updated_at;
-}
-
-//  NULL sorts as "".
-static int
-s_text_compare (const char *a, const char *b)
-{
-    return strverscmp (a ? a : "", b ? b : "");
-}
-
-static int
-s_compare (const jobd_job_t *a, const jobd_job_t *b, jobctl_sort_key_t key)
-{
-    int64_t left = 0, right = 0;
-    int order = 0;
-    switch (key) {
-        case JOBCTL_SORT_CREATED:
-            left = jobctl_job_created (a);
-            right = jobctl_job_created (b);
-            break;
-        case JOBCTL_SORT_UPDATED:
-            left = a->updated_at;
-            right = b->updated_at;
-            break;
-        case JOBCTL_SORT_NAME:
-            order = s_text_compare (a->name, b->name);
-            break;
-        case JOBCTL_SORT_STATE:
-            order = strcmp (jobd_state_name (a->state), jobd_state_name (b->state));
-            break;
-        case JOBCTL_SORT_KIND:
-            order = s_text_compare (a->kind, b->kind);
-            break;
-        case JOBCTL_SORT_BACKEND:
-            order = s_text_compare (a->backend, b->backend);
-            break;
-        case JOBCTL_SORT_ID:
-            break;
-    }
-    if (order == 0)
-        order = left < right ? -1 : left > right ? 1 : 0;
-    return order ? order : s_text_compare (a->id, b->id);
 }
 
 static int
 s_qsort_compare (const void *a, const void *b, void *arg)
 {
-    const jobctl_sort_t *sort = (const jobctl_sort_t *)arg;
-    int order = s_compare (*(jobd_job_t *const *)a, *(jobd_job_t *const *)b, sort->key);
-    return sort->descending ? -order : order;
+    return jobd_order_compare (*(jobd_job_t *const *)a, *(jobd_job_t *const *)b,
+                               *(const jobd_order_t *)arg);
 }
 
 void
-jobctl_jobs_sort (jobd_job_t **jobs, size_t count, jobctl_sort_t sort)
+jobctl_jobs_sort (jobd_job_t **jobs, size_t count, jobd_order_t sort)
 {
     if (count > 1) //  (an empty list may be NULL, which qsort_r must not be given)
         qsort_r (jobs, count, sizeof *jobs, s_qsort_compare, &sort);
@@ -173,7 +113,7 @@ jobctl_jobs_table (FILE *out, jobd_job_t *const *jobs, size_t count, bool wide, 
             job->backend,
             job->ext,
             attempt,
-            jobctl_format_age (jobctl_job_created (job), now, age, sizeof age),
+            jobctl_format_age (jobd_job_created (job), now, age, sizeof age),
             s_duration (job, now, duration, sizeof duration),
             jobctl_format_age (job->updated_at, now, updated, sizeof updated),
             jobctl_format_age (job->confirmed_at, now, fresh, sizeof fresh),

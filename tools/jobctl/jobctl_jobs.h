@@ -3,36 +3,16 @@
 #define JOBCTL_JOBS_H_INCLUDED
 
 #include "jobd_job.h"
+#include "jobd_order.h"
 #include <stdbool.h>
 #include <stdio.h>
 
-//  The keys of --sort: the http API's (plugins/http/API.md, GET /api/v1/jobs).
-typedef enum {
-    JOBCTL_SORT_CREATED,
-    JOBCTL_SORT_UPDATED,
-    JOBCTL_SORT_NAME,
-    JOBCTL_SORT_STATE,
-    JOBCTL_SORT_KIND,
-    JOBCTL_SORT_BACKEND,
-    JOBCTL_SORT_ID
-} jobctl_sort_key_t;
+//  Parses --sort: a key, "-" before it for descending ("-created", "name"; jobd_order.h).
+//  Returns 0, or -1 with a reason naming text and the keys.
+int jobctl_sort_parse (const char *text, jobd_order_t *sort, char *reason, size_t reason_size);
 
-typedef struct {
-    jobctl_sort_key_t key;
-    bool descending;
-} jobctl_sort_t;
-
-//  Parses --sort: a key, "-" before it for descending ("-created", "name"). Returns 0, or -1
-//  with a reason naming text and the keys.
-int jobctl_sort_parse (const char *text, jobctl_sort_t *sort, char *reason, size_t reason_size);
-
-//  A job's creation time, as the http API has it: queued_at, else submitted_at, else
-//  started_at, else updated_at.
-int64_t jobctl_job_created (const jobd_job_t *job);
-
-//  Sorts jobs (count records) by sort; ties by id, in the same direction. Ids and names compare
-//  in natural order (job-2 before job-10: strverscmp).
-void jobctl_jobs_sort (jobd_job_t **jobs, size_t count, jobctl_sort_t sort);
+//  Sorts jobs (count records) by sort (jobd_order_compare).
+void jobctl_jobs_sort (jobd_job_t **jobs, size_t count, jobd_order_t sort);
 
 //  Prints jobs as ls's table, seen at now, fitted to width (0: no limit), in colour when color.
 //  wide adds BACKEND, EXT, UPDATED (how long ago it last changed) and FRESH (how long ago its

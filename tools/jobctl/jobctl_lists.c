@@ -41,14 +41,16 @@ jobctl_cmd_ls (const jobctl_options_t *options, int argc, char **argv)
 {
     if (argc != 0)
         return jobctl_usage ("ls", "takes no arguments");
-    jobctl_sort_t sort = {JOBCTL_SORT_CREATED, true}; //  newest first
+    jobd_order_t sort = {JOBD_ORDER_CREATED, true}; //  newest first
     char reason[256];
     if (options->sort && jobctl_sort_parse (options->sort, &sort, reason, sizeof reason))
         return jobctl_fail (EXIT_USAGE, "ls: %s", reason);
     jobd_job_t **jobs = NULL;
     size_t count = 0;
     bool truncated = false;
-    int code = jobctl_jobs_fetch (options, true, &jobs, &count, &truncated);
+    uint64_t limit = options->has_limit ? options->limit : 10000;
+    int code = jobctl_jobs_fetch (options, true, options->sort ? options->sort : "-created", limit,
+                                  &jobs, &count, &truncated);
     if (code != EXIT_OK)
         return code;
     jobctl_jobs_sort (jobs, count, sort);
@@ -67,10 +69,11 @@ jobctl_cmd_ls (const jobctl_options_t *options, int argc, char **argv)
     } else if (jobctl_jobs_table (stdout, jobs, shown, options->output == JOBCTL_OUTPUT_WIDE,
                                   jobd_now_ms (), options->width, options->color))
         code = jobctl_fail (EXIT_FAILED, "cannot write the output: %s", strerror (errno));
-    if (truncated)
+    //  jobd answers 10,000 at most: said when that, not --limit, cut the list.
+    if (truncated && (!options->has_limit || options->limit > 10000))
         fprintf (stderr,
-                 "jobctl: more jobs match than jobd answers a query (10000): these were sorted "
-                 "among the first 10000 only; narrow it with --state, --kind or --name\n");
+                 "jobctl: more than 10000 jobs match: these are the first 10000 in the order "
+                 "asked; narrow it with --state, --kind, --name, --since or --limit\n");
     jobctl_jobs_free (&jobs, count);
     return code;
 }

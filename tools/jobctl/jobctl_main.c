@@ -834,7 +834,7 @@ main (int argc, char *argv[])
         return jobctl_usage (command, reason);
     options.has_since = since != NULL;
     options.has_until = until != NULL;
-    jobctl_sort_t sort;
+    jobd_order_t sort;
     if (options.sort && jobctl_sort_parse (options.sort, &sort, reason, sizeof reason))
         return jobctl_usage (command, reason);
     //  Where jobd is: --run-dir, $JOBD_RUN_DIR, the config's (-c, $JOBD_CONFIG, the installed

@@ -120,7 +120,8 @@ s_print_currents (s_watch_t *self)
     jobd_job_t **jobs = NULL;
     size_t count = 0;
     bool truncated = false;
-    int code = jobctl_jobs_fetch (self->options, false, &jobs, &count, &truncated);
+    int code =
+        jobctl_jobs_fetch (self->options, false, "-updated", 10000, &jobs, &count, &truncated);
     if (code != EXIT_OK)
         return code;
     if (count > 1) //  (an empty list may be NULL)
