@@ -88,6 +88,9 @@ nt_send_shown_url (const char *url, char *buffer, size_t size)
     return buffer;
 }
 
+//  How every request of the notifier names itself (receivers log it).
+#define NT_USER_AGENT "jobd/" JOBD_VERSION " notifier"
+
 //  A channel's curl handle, with curl's global state (counted: the last destroy frees it).
 //  Returns 0, or -ENOMEM with *curl_p NULL.
 static inline int
@@ -291,6 +294,7 @@ nt_send_http (CURL *curl, const char *url, const char *shown, struct curl_slist 
     }
     curl_easy_reset (curl);
     curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_USERAGENT, NT_USER_AGENT);
     if (body) {
         curl_easy_setopt (curl, CURLOPT_POST, 1L);
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);

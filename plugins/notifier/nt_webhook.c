@@ -3,6 +3,7 @@
 //  set, `X-Jobd-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`.
 #include "nt_channel.h"
 #include "nt_rules.h"
+#include "nt_send.h"
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -168,6 +169,7 @@ s_deliver (void *state, const nt_note_t *note, char *error, size_t error_size)
     CURL *curl = self->curl;
     curl_easy_reset (curl);
     curl_easy_setopt (curl, CURLOPT_URL, self->url);
+    curl_easy_setopt (curl, CURLOPT_USERAGENT, NT_USER_AGENT);
     curl_easy_setopt (curl, CURLOPT_POST, 1L);
     curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long)strlen (body));

@@ -169,6 +169,7 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
         return rc;
     }
     curl_easy_setopt (easy, CURLOPT_URL, full_url);
+    curl_easy_setopt (easy, CURLOPT_USERAGENT, SP_USER_AGENT);
     explicit_bzero (full_url, sizeof full_url);
     curl_easy_setopt (easy, CURLOPT_PRIVATE, request);
     curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_write);

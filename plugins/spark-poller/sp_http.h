@@ -7,6 +7,10 @@
 #include <czmq.h>
 #include <stddef.h>
 
+//  How every request names itself: Spark, Livy and YARN servers log it, and a proxy may route
+//  or limit by it.
+#define SP_USER_AGENT "jobd/" JOBD_VERSION " spark-poller"
+
 typedef struct _sp_http_t sp_http_t;
 
 //  Called once per request when it ends. status is the HTTP status, or 0 when no response came

@@ -163,6 +163,13 @@ test_standalone_and_livy (void **state)
                            "error=java.lang.IllegalStateException: no input");
     s_lifecycle ("livy", "queue=100,run=200,outcome=fail,"
                          "error=java.lang.IllegalStateException: no input");
+    //  Every request named jobd: Spark's, Livy's and YARN's logs (and a proxy) can tell.
+    json_t *stats = harness_spark_call (s_port, "GET", "/sim/stats", NULL);
+    json_t *agents = json_object_get (stats, "agents");
+    assert_true (
+        json_integer_value (json_object_get (agents, "jobd/" JOBD_VERSION " spark-poller")) > 0);
+    assert_null (json_object_get (agents, "(none)"));
+    json_decref (stats);
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 

@@ -118,6 +118,9 @@ test_webhook_delivers_signed (void **unused)
     char *key = webhook_sink_header (sink, 0, "Idempotency-Key");
     char *team = webhook_sink_header (sink, 0, "X-Team");
     char *signature = webhook_sink_header (sink, 0, "X-Jobd-Signature");
+    char *agent = webhook_sink_header (sink, 0, "User-Agent");
+    assert_string_equal (agent, "jobd/" JOBD_VERSION " notifier");
+    free (agent);
     assert_string_equal (key, "job-1/5");
     assert_string_equal (team, "data");
     json_t *root = json_loads (body, 0, NULL);

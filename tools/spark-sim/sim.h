@@ -429,6 +429,21 @@ bool sim_fault_match (sim_fault_t *self, sim_backend_t backend, const char *meth
 json_t *sim_fault_json (sim_fault_t *self);
 
 // ---------------------------------------------------------------------------------------------
+//  sim_agents: requests per User-Agent; per job, the runs of requests by one agent after
+//  another; requests whose X-Jobd-Epoch is below one seen before for the job (sim_agents.c).
+typedef struct _sim_agents_t sim_agents_t;
+
+sim_agents_t *sim_agents_new (void);
+void sim_agents_destroy (sim_agents_t **self_p);
+void sim_agents_reset (sim_agents_t *self);
+//  Counts req under its User-Agent ("(none)" without one).
+void sim_agents_request (sim_agents_t *self, sim_req_t *req);
+//  req concerned job_id (the backend's id): extends its agent's run, or starts a new one.
+void sim_agents_job (sim_agents_t *self, sim_req_t *req, const char *job_id);
+//  Sets "agents", "jobs_by_agent" and "stale_epoch_requests" in into.
+void sim_agents_json (sim_agents_t *self, json_t *into);
+
+// ---------------------------------------------------------------------------------------------
 //  sim_stats: request counts per endpoint (method + route pattern), backend and status.
 typedef struct _sim_stats_t sim_stats_t;
 
@@ -450,6 +465,7 @@ struct _sim_t {
     sim_jobs_t *jobs;
     sim_fault_t *faults;
     sim_stats_t *stats;
+    sim_agents_t *agents;
     void *daemon;
     int threads;        //  0: a thread per connection
     char worker_id[96]; //  the one simulated standalone worker

@@ -273,13 +273,16 @@ s_fault_clear (sim_t *sim, sim_req_t *req)
 static void
 s_stats (sim_t *sim, sim_req_t *req)
 {
-    sim_req_reply_json (req, 200, sim_stats_json (sim->stats));
+    json_t *stats = sim_stats_json (sim->stats);
+    sim_agents_json (sim->agents, stats);
+    sim_req_reply_json (req, 200, stats);
 }
 
 static void
 s_stats_reset (sim_t *sim, sim_req_t *req)
 {
     sim_stats_reset (sim->stats);
+    sim_agents_reset (sim->agents);
     sim_req_reply_json (req, 200, json_pack ("{s:b}", "ok", 1));
 }
 

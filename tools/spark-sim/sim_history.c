@@ -152,6 +152,8 @@ s_find (sim_t *sim, sim_req_t *req, int64_t now, bool sub_resource, bool attempt
 {
     const char *id = req->seg[3];
     sim_job_t *job = sim_jobs_lookup (sim->jobs, SIM_BACKEND_HISTORY, id);
+    if (job)
+        sim_agents_job (sim->agents, req, job->id);
     if (job && s_visible (job, now) && !attempt)
         return job;
     s_text_error (req, 404, sub_resource ? "no such app: %s" : "unknown app: %s", id);

@@ -130,6 +130,8 @@ s_find (sim_t *sim, sim_req_t *req, int64_t now)
     sim_job_t *job = sim_jobs_lookup (sim->jobs, SIM_BACKEND_LIVY, key);
     if (!job)
         job = sim_jobs_lookup_name (sim->jobs, key);
+    if (job)
+        sim_agents_job (sim->agents, req, job->id);
     if (job && sim_jobs_phase (job, now) != SIM_PHASE_GONE)
         return job;
     char message[200];

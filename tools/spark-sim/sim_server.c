@@ -194,6 +194,8 @@ s_handle (sim_t *self, sim_req_t *req)
     bool faulted =
         backend != SIM_BACKEND_CONTROL &&
         sim_fault_match (self->faults, (sim_backend_t)backend, req->method, req->url, &rule);
+    if (backend != SIM_BACKEND_CONTROL)
+        sim_agents_request (self->agents, req);
     if ((!faulted || !s_fault_reply (self, req, &rule)) && sim_auth_check (self, req, backend))
         req->route->handler (self, req);
     sim_stats_record (self->stats, req->method, req->route, backend, req->close ? 0 : req->status,
@@ -267,6 +269,7 @@ sim_server_new (const sim_config_t *config, sim_scenario_t **default_p, int thre
     self->jobs = sim_jobs_new (&self->config);
     self->faults = sim_fault_new ();
     self->stats = sim_stats_new ();
+    self->agents = sim_agents_new ();
     char stamp[16];
     sim_clock_compact (config->cluster_ts, stamp);
     snprintf (self->worker_id, sizeof self->worker_id, "worker-%s-127.0.0.1-7078", stamp);
@@ -310,6 +313,7 @@ sim_server_destroy (sim_t **self_p)
     sim_jobs_destroy (&self->jobs);
     sim_fault_destroy (&self->faults);
     sim_stats_destroy (&self->stats);
+    sim_agents_destroy (&self->agents);
     free (self);
     *self_p = NULL;
 }

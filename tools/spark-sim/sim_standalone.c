@@ -171,6 +171,8 @@ s_status (sim_t *sim, sim_req_t *req)
     s_envelope_t e = {.action = "SubmissionStatusResponse", .submission_id = id, .success = 0};
     int64_t now = sim_jobs_enter (sim->jobs);
     sim_job_t *job = sim_jobs_lookup (sim->jobs, SIM_BACKEND_STANDALONE, id);
+    if (job)
+        sim_agents_job (sim->agents, req, job->id);
     char *message = NULL;
     if (sim->config.standby)
         message = strdup ("Exception from the cluster:\njava.lang.Exception: " S_NOT_ALIVE
@@ -208,6 +210,8 @@ s_kill (sim_t *sim, sim_req_t *req)
     s_envelope_t e = {.action = "KillSubmissionResponse", .submission_id = id, .message = message};
     int64_t now = sim_jobs_enter (sim->jobs);
     sim_job_t *job = sim_jobs_lookup (sim->jobs, SIM_BACKEND_STANDALONE, id);
+    if (job)
+        sim_agents_job (sim->agents, req, job->id);
     sim_phase_t phase = job ? sim_jobs_phase (job, now) : SIM_PHASE_GONE;
     if (sim->config.standby)
         snprintf (message, sizeof message, S_NOT_ALIVE " Can only kill drivers in ALIVE state.");

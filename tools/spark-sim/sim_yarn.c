@@ -385,6 +385,8 @@ s_find (sim_t *sim, sim_req_t *req, int64_t now)
         return NULL;
     }
     sim_job_t *job = sim_jobs_lookup (sim->jobs, SIM_BACKEND_YARN, id);
+    if (job)
+        sim_agents_job (sim->agents, req, job->id);
     if (job && sim_jobs_phase (job, now) != SIM_PHASE_GONE)
         return job;
     snprintf (message, sizeof message, "java.lang.Exception: app with id: %s not found", id);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 static int s_failures;
+static const char *s_extra[2]; //  headers s_http adds (User-Agent, X-Jobd-Epoch), or NULL
 static char s_base[64];
 
 #define CHECK(cond, ...)                                                                           \
@@ -88,6 +89,8 @@ s_http (const char *method, const char *path, const char *body)
     curl_easy_setopt (curl, CURLOPT_HEADERDATA, &reply);
     curl_easy_setopt (curl, CURLOPT_TIMEOUT, 20L);
     struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
+    for (size_t index = 0; index < 2 && s_extra[index]; index++)
+        headers = curl_slist_append (headers, s_extra[index]);
     curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
     if (body)
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
@@ -498,6 +501,48 @@ s_test_memory (void)
     json_decref (stats);
 }
 
+//  Requests of a job by one agent after another make runs; an X-Jobd-Epoch below one seen for
+//  the job is counted as stale.
+static void
+s_test_agents (void)
+{
+    json_decref (s_json ("POST", "/sim/stats/reset", NULL, NULL));
+    char *id = s_create_sized ("jobd-job-agents", "6g", "");
+    char path[128];
+    snprintf (path, sizeof path, "/v1/submissions/status/%s", id);
+    const char *calls[][2] = {{"User-Agent: jobd-a", "X-Jobd-Epoch: 3/5"},
+                              {"User-Agent: jobd-a", "X-Jobd-Epoch: 3/5"},
+                              {"User-Agent: jobd-b", "X-Jobd-Epoch: 3/6"},
+                              {"User-Agent: jobd-a", "X-Jobd-Epoch: 3/5"}};
+    for (size_t index = 0; index < 4; index++) {
+        s_extra[0] = calls[index][0];
+        s_extra[1] = calls[index][1];
+        s_reply_t r = s_http ("GET", path, NULL);
+        s_free (&r);
+    }
+    s_extra[0] = s_extra[1] = NULL;
+    json_t *stats = s_json ("GET", "/sim/stats", NULL, NULL);
+    json_t *runs = json_object_get (json_object_get (stats, "jobs_by_agent"), id);
+    CHECK (json_array_size (runs) == 3, "runs of %s: %zu", id, json_array_size (runs));
+    const char *agents[] = {"jobd-a", "jobd-b", "jobd-a"};
+    const json_int_t requests[] = {2, 1, 1};
+    for (size_t index = 0; index < 3 && index < json_array_size (runs); index++) {
+        json_t *run = json_array_get (runs, index);
+        CHECK (strcmp (json_string_value (json_array_get (run, 0)), agents[index]) == 0 &&
+                   json_integer_value (json_array_get (run, 3)) == requests[index] &&
+                   json_integer_value (json_array_get (run, 1)) <=
+                       json_integer_value (json_array_get (run, 2)),
+               "run %zu of %s", index, id);
+    }
+    CHECK (json_integer_value (json_object_get (stats, "stale_epoch_requests")) == 1,
+           "stale epoch requests: %lld",
+           (long long)json_integer_value (json_object_get (stats, "stale_epoch_requests")));
+    CHECK (json_integer_value (json_object_get (json_object_get (stats, "agents"), "jobd-a")) == 3,
+           "requests of jobd-a");
+    json_decref (stats);
+    free (id);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -535,6 +580,7 @@ main (int argc, char **argv)
         s_test_history ();
         s_test_faults ();
         s_test_memory ();
+        s_test_agents ();
     }
     kill (pid, SIGTERM);
     int status = -1;
