@@ -1,5 +1,6 @@
 //  jobd --describe-config: every config key of the core and of each plugin, from their typed maps.
 #include "jobd_describe.h"
+#include "jobd_cluster.h"
 #include "jobd_plugin_loader.h"
 #include <jansson.h>
 #include <string.h>
@@ -244,6 +245,7 @@ jobd_describe_config (jobd_config_t *config, const char *plugin_dir, jobd_descri
     int rc = jobd_plugin_loader_load (loader, reason, reason_size);
     if (rc == 0) {
         s_add (self, "core", jobd_config_core_map);
+        s_add (self, "cluster", jobd_cluster_map);
         s_add (self, "plugins/*", jobd_plugin_loader_keys ());
         jobd_plugin_loader_each (loader, s_add_plugin, self);
         if (self->failed) {

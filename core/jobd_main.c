@@ -1,6 +1,7 @@
 //  jobd: the daemon. Reads its config, opens the store, starts the broker and the plugins, and
 //  stops them cleanly on SIGTERM or SIGINT.
 #include "jobd_broker.h"
+#include "jobd_cluster.h"
 #include "jobd_config.h"
 #include "jobd_cert.h"
 #include "jobd_curve.h"
@@ -31,7 +32,8 @@ enum {
     EXIT_CONFIG = 3,
     EXIT_STORE = 4,
     EXIT_ENDPOINT = 5,
-    EXIT_DAMAGED = 6
+    EXIT_DAMAGED = 6,
+    EXIT_KAFKA = 7 //  cluster mode: no Kafka broker answered at start
 };
 
 static void
@@ -64,7 +66,8 @@ s_usage (FILE *out)
              "  e.g. JOBD_CORE_STORE=/var/lib/jobd\n"
              "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage, 3 config (or a config\n"
              "or plugin writable by others than its owner or root), 4 store,\n"
-             "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify).\n");
+             "5 endpoint (in use or invalid), 6 store damaged (see jobd --verify),\n"
+             "7 cluster mode: no Kafka broker answered at start.\n");
 }
 
 //  The plugin folder: the configured one, else the installation's (PREFIX/lib/jobd/plugins, found
@@ -258,11 +261,13 @@ main (int argc, char *argv[])
     char reason[1024] = "";
     jobd_config_t *config = NULL;
     int rc = jobd_config_load (config_path, &config, reason, sizeof reason);
-    static const char *const sections[] = {"core", "plugins", NULL};
+    static const char *const sections[] = {"core", "plugins", "cluster", NULL};
     if (rc == 0)
         rc = jobd_config_check_sections (config, sections, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_config_check (config, "core", jobd_config_core_map, reason, sizeof reason);
+    if (rc == 0 && jobd_cluster_configured (config))
+        rc = jobd_cluster_check (config, reason, sizeof reason);
     jobd_log_level_t level = JOBD_LOG_INFO;
     if (rc == 0 && jobd_log_level_parse (jobd_config_str (config, "core", "log_level"), &level)) {
         snprintf (reason, sizeof reason,
@@ -370,6 +375,7 @@ main (int argc, char *argv[])
     jobd_run_dir_t *run = NULL;
     jobd_store_t *store = NULL;
     jobd_broker_t *broker = NULL;
+    jobd_cluster_t *cluster = NULL;
     rc = jobd_run_dir_open (run_dir, store_path, &run, reason, sizeof reason);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
@@ -398,6 +404,18 @@ main (int argc, char *argv[])
     jobd_store_set_damage_fn (store, s_store_damage, NULL);
     jobd_store_set_notice_fn (store, s_store_notice, NULL);
     jobd_store_set_map_max (store, (size_t)jobd_config_int (config, "core", "map_size_max", 0));
+    if (jobd_cluster_configured (config)) {
+        jobd_notify_status (notify, "starting: the cluster's Kafka topics");
+        rc = jobd_cluster_new (config, &cluster, reason, sizeof reason);
+        if (rc) {
+            fprintf (stderr, "jobd: %s\n", reason);
+            exit_code = rc == JOBD_ETIMEOUT ? EXIT_KAFKA : EXIT_CONFIG;
+            goto out;
+        }
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "cluster mode is being built: the topics are set up, but this instance still "
+                  "runs alone (docs/cluster.md)");
+    }
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
         rc = jobd_run_dir_check_endpoint (events, reason, sizeof reason);
@@ -437,6 +455,7 @@ out:
     //  commits and publishes everything it received before it stops.
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
+    jobd_cluster_destroy (&cluster);
     jobd_deadline_destroy (&deadline);
     jobd_curve_destroy (&curve); //  zauth outlives the sockets it vouches for
     //  The next start need not walk the pages: only after a clean stop that met no damage.

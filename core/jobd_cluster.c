@@ -1,0 +1,367 @@
+//  Cluster mode (see jobd_cluster.h and docs/cluster.md): the config section and the topics.
+#include "jobd_cluster.h"
+#include "jobd_error.h"
+#include "jobd_log.h"
+#include <czmq.h>
+#include <librdkafka/rdkafka.h>
+#include <string.h>
+
+#define LOG "cluster"
+
+#define S_PROPERTIES_MAX 64 //  librdkafka properties under cluster/kafka
+
+const jobd_conf_key_t jobd_cluster_map[] = {
+    {"instance", JOBD_CONF_STRING, "",
+     "required: this instance's name, unique in the cluster, [A-Za-z0-9._-]{1,64}"},
+    {"brokers", JOBD_CONF_STRING, "", "required: the Kafka bootstrap servers, host:port,..."},
+    {"prefix", JOBD_CONF_STRING, "jobd",
+     "topics <prefix>.jobs, <prefix>.changelog, <prefix>.replies and the consumer group"},
+    {"partitions", JOBD_CONF_INT, "32",
+     "partitions of the jobs and changelog topics, fixed for the cluster's life (1..4096)"},
+    {"session_timeout", JOBD_CONF_DURATION, "6s",
+     "the consumer group's session timeout: an instance silent this long loses its partitions"},
+    {"lease", JOBD_CONF_DURATION, "1s",
+     "how long an owner may act on a partition without hearing from Kafka (renewed every quarter)"},
+    {"join_lag", JOBD_CONF_INT, "10000",
+     "join the group only once the replica is this close (messages per partition)"},
+    {"revoke_timeout", JOBD_CONF_DURATION, "5s",
+     "longest a clean hand-over of a partition waits for the plugins and Kafka"},
+    {"reply_timeout", JOBD_CONF_DURATION, "10s", "longest a client waits for an owner's answer"},
+    {"connect_timeout", JOBD_CONF_DURATION, "30s",
+     "at start, how long to wait for a broker before giving up (jobd exits 7)"},
+    {"kafka/*", JOBD_CONF_STRING, "",
+     "librdkafka properties for every cluster client (security.protocol, sasl.*, ssl.*, ...)"},
+    {NULL, 0, NULL, NULL}};
+
+//  The three topics: role, partitions (0: cluster/partitions) and their configs.
+static const struct {
+    const char *role;
+    int partitions;
+    const char *configs[3][2];
+} s_topics[] = {
+    {"jobs", 0, {{"cleanup.policy", "delete"}, {"retention.ms", "604800000"}, {NULL, NULL}}},
+    {"changelog",
+     0,
+     {{"cleanup.policy", "compact"},
+      {"min.compaction.lag.ms", "3600000"},
+      {"segment.ms", "3600000"}}},
+    {"replies", 1, {{"cleanup.policy", "delete"}, {"retention.ms", "3600000"}, {NULL, NULL}}},
+};
+#define S_TOPICS (sizeof s_topics / sizeof s_topics[0])
+
+struct jobd_cluster {
+    rd_kafka_t *producer; //  the changelog's producer; also the admin client
+    char topics[S_TOPICS][300];
+    int partitions;
+    int wait; //  ms: connect_timeout, also the longest an answer to the topics' creation takes
+};
+
+bool
+jobd_cluster_configured (jobd_config_t *config)
+{
+    return jobd_config_has (config, "cluster");
+}
+
+static bool
+s_name_ok (const char *name, size_t max)
+{
+    size_t length = strlen (name);
+    return length >= 1 && length <= max &&
+           strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+               length;
+}
+
+//  librdkafka's own lines, in jobd's log (its errors are warnings: it retries by itself, and what
+//  matters reaches jobd as an answer or its absence).
+static void
+s_log_cb (const rd_kafka_t *rk, int level, const char *facility, const char *text)
+{
+    jobd_log_level_t jobd_level = level <= 4   ? JOBD_LOG_WARN
+                                  : level <= 6 ? JOBD_LOG_INFO
+                                               : JOBD_LOG_DEBUG;
+    jobd_log (jobd_level, LOG, "kafka %s: %s", facility, text);
+}
+
+//  A librdkafka config of the section's properties, then jobd's own (which win). NULL with a
+//  reason when librdkafka refuses one.
+static rd_kafka_conf_t *
+s_conf (jobd_config_t *config, char *reason, size_t reason_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+    const char *names[S_PROPERTIES_MAX];
+    size_t count = jobd_config_names (config, "cluster/kafka", names, S_PROPERTIES_MAX);
+    char error[512] = "";
+    const char *failed = NULL;
+    if (count > S_PROPERTIES_MAX) {
+        snprintf (reason, reason_size, "cluster/kafka: more than %d properties", S_PROPERTIES_MAX);
+        rd_kafka_conf_destroy (conf);
+        return NULL;
+    }
+    for (size_t index = 0; !failed && index < count; index++) {
+        char key[300];
+        snprintf (key, sizeof key, "kafka/%s", names[index]);
+        const char *value = jobd_config_str (config, "cluster", key);
+        if (rd_kafka_conf_set (conf, names[index], value ? value : "", error, sizeof error) !=
+            RD_KAFKA_CONF_OK)
+            failed = names[index];
+    }
+    //  Idempotent, every replica's ack, never giving up: the changelog is the cluster's state.
+    const char *own[][2] = {{"bootstrap.servers", jobd_config_str (config, "cluster", "brokers")},
+                            {"client.id", jobd_config_str (config, "cluster", "instance")},
+                            {"enable.idempotence", "true"},
+                            {"acks", "all"},
+                            {"linger.ms", "5"},
+                            {"message.timeout.ms", "0"}};
+    for (size_t index = 0; !failed && index < sizeof own / sizeof own[0]; index++)
+        if (rd_kafka_conf_set (conf, own[index][0], own[index][1] ? own[index][1] : "", error,
+                               sizeof error) != RD_KAFKA_CONF_OK)
+            failed = own[index][0];
+    if (failed) {
+        snprintf (reason, reason_size, "cluster/kafka/%s: %s", failed, error);
+        rd_kafka_conf_destroy (conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb (conf, s_log_cb);
+    return conf;
+}
+
+int
+jobd_cluster_check (jobd_config_t *config, char *reason, size_t reason_size)
+{
+    int rc = jobd_config_check (config, "cluster", jobd_cluster_map, reason, reason_size);
+    if (rc)
+        return rc;
+    const char *instance = jobd_config_str (config, "cluster", "instance");
+    const char *prefix = jobd_config_str (config, "cluster", "prefix");
+    int64_t partitions = jobd_config_int (config, "cluster", "partitions", 32);
+    const char *bad = NULL;
+    if (!instance || !s_name_ok (instance, 64))
+        bad = "cluster/instance: required, 1 to 64 of A-Z a-z 0-9 . _ - (unique in the cluster)";
+    else if (!jobd_config_str (config, "cluster", "brokers") ||
+             !*jobd_config_str (config, "cluster", "brokers"))
+        bad = "cluster/brokers: required, the Kafka bootstrap servers (host:port,...)";
+    else if (!prefix || !s_name_ok (prefix, 200))
+        bad = "cluster/prefix: 1 to 200 of A-Z a-z 0-9 . _ - (a Kafka topic name's characters)";
+    else if (partitions < 1 || partitions > JOBD_CLUSTER_PARTITIONS_MAX)
+        bad = "cluster/partitions: 1 to 4096";
+    else if (jobd_config_int (config, "cluster", "lease", 1000) < 100)
+        bad = "cluster/lease: at least 100ms";
+    else if (jobd_config_int (config, "cluster", "session_timeout", 6000) <
+             2 * jobd_config_int (config, "cluster", "lease", 1000))
+        bad = "cluster/session_timeout: at least twice cluster/lease (an owner must notice it "
+              "lost Kafka before the group moves its partitions)";
+    if (bad) {
+        snprintf (reason, reason_size, "config %s: %s", jobd_config_filename (config), bad);
+        return JOBD_ECONFIG;
+    }
+    rd_kafka_conf_t *conf = s_conf (config, reason, reason_size);
+    if (!conf)
+        return JOBD_ECONFIG;
+    rd_kafka_conf_destroy (conf);
+    return 0;
+}
+
+//  The partitions of each topic in metadata (-1: not there). False when no broker answered.
+static bool
+s_existing (rd_kafka_t *rk, jobd_cluster_t *self, int existing[S_TOPICS], int timeout_ms)
+{
+    const struct rd_kafka_metadata *metadata = NULL;
+    if (rd_kafka_metadata (rk, 1, NULL, &metadata, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    for (size_t index = 0; index < S_TOPICS; index++) {
+        existing[index] = -1;
+        for (int topic = 0; topic < metadata->topic_cnt; topic++)
+            if (strcmp (metadata->topics[topic].topic, self->topics[index]) == 0 &&
+                metadata->topics[topic].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                existing[index] = metadata->topics[topic].partition_cnt;
+    }
+    rd_kafka_metadata_destroy (metadata);
+    return true;
+}
+
+//  How many brokers the cluster has (for the replication factor), 0 when none answers.
+static int
+s_brokers (rd_kafka_t *rk)
+{
+    const struct rd_kafka_metadata *metadata = NULL;
+    if (rd_kafka_metadata (rk, 0, NULL, &metadata, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    int count = metadata->broker_cnt;
+    rd_kafka_metadata_destroy (metadata);
+    return count;
+}
+
+//  Makes the topics that are missing (another instance may make them at the same time: "already
+//  exists" is fine). Returns 0, or JOBD_ETIMEOUT / JOBD_ECONFIG with a reason.
+static int
+s_create (jobd_cluster_t *self, const int existing[S_TOPICS], char *reason, size_t reason_size)
+{
+    rd_kafka_t *rk = self->producer;
+    int brokers = s_brokers (rk);
+    int replication = brokers >= 3 ? 3 : brokers > 0 ? brokers : 1;
+    rd_kafka_NewTopic_t *topics[S_TOPICS];
+    size_t count = 0;
+    char error[512] = "";
+    for (size_t index = 0; index < S_TOPICS; index++) {
+        if (existing[index] >= 0)
+            continue;
+        int partitions = s_topics[index].partitions ? s_topics[index].partitions : self->partitions;
+        rd_kafka_NewTopic_t *topic = rd_kafka_NewTopic_new (self->topics[index], partitions,
+                                                            replication, error, sizeof error);
+        if (!topic) {
+            snprintf (reason, reason_size, "topic %s: %s", self->topics[index], error);
+            for (size_t made = 0; made < count; made++)
+                rd_kafka_NewTopic_destroy (topics[made]);
+            return JOBD_ECONFIG;
+        }
+        for (size_t config = 0; config < 3 && s_topics[index].configs[config][0]; config++)
+            rd_kafka_NewTopic_set_config (topic, s_topics[index].configs[config][0],
+                                          s_topics[index].configs[config][1]);
+        if (replication >= 3)
+            rd_kafka_NewTopic_set_config (topic, "min.insync.replicas", "2");
+        topics[count++] = topic;
+        jobd_log (JOBD_LOG_INFO, LOG, "making topic %s: %d partitions, replication %d",
+                  self->topics[index], partitions, replication);
+    }
+    if (count == 0)
+        return 0;
+    rd_kafka_queue_t *queue = rd_kafka_queue_new (rk);
+    rd_kafka_CreateTopics (rk, topics, count, NULL, queue);
+    rd_kafka_event_t *event = rd_kafka_queue_poll (queue, self->wait);
+    int rc = 0;
+    //  A cluster that takes no CreateTopics (librdkafka 2.0's mock; a broker whose ACLs refuse
+    //  it): the operator makes them, as the reason says.
+    if (!event || rd_kafka_event_error (event)) {
+        snprintf (reason, reason_size,
+                  "cannot make the cluster's topics (%s): make them with Kafka's tools: "
+                  "%s and %s with %d partitions (the changelog cleanup.policy=compact), %s with 1",
+                  event ? rd_kafka_event_error_string (event) : "no answer in connect_timeout",
+                  self->topics[0], self->topics[1], self->partitions, self->topics[2]);
+        rc = JOBD_ECONFIG;
+    } else {
+        size_t results = 0;
+        const rd_kafka_topic_result_t **result = rd_kafka_CreateTopics_result_topics (
+            rd_kafka_event_CreateTopics_result (event), &results);
+        for (size_t index = 0; rc == 0 && index < results; index++) {
+            rd_kafka_resp_err_t err = rd_kafka_topic_result_error (result[index]);
+            if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                snprintf (reason, reason_size, "making topic %s: %s",
+                          rd_kafka_topic_result_name (result[index]),
+                          rd_kafka_topic_result_error_string (result[index]));
+                rc = JOBD_ECONFIG;
+            }
+        }
+    }
+    rd_kafka_event_destroy (event);
+    rd_kafka_queue_destroy (queue);
+    for (size_t index = 0; index < count; index++)
+        rd_kafka_NewTopic_destroy (topics[index]);
+    return rc;
+}
+
+//  Every topic there with its partitions: 0, or JOBD_ECONFIG naming the first that differs.
+static int
+s_compare (jobd_cluster_t *self, const int existing[S_TOPICS], char *reason, size_t reason_size)
+{
+    for (size_t index = 0; index < S_TOPICS; index++) {
+        int want = s_topics[index].partitions ? s_topics[index].partitions : self->partitions;
+        if (existing[index] >= 0 && existing[index] != want) {
+            snprintf (reason, reason_size,
+                      "topic %s has %d partitions, this instance needs %d (%s): another "
+                      "cluster's topics, or a changed config; a cluster's partitions are fixed "
+                      "for its life",
+                      self->topics[index], existing[index], want,
+                      s_topics[index].partitions ? "fixed" : "cluster/partitions");
+            return JOBD_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+int
+jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason, size_t reason_size)
+{
+    *self_p = NULL;
+    int rc = jobd_cluster_check (config, reason, reason_size);
+    if (rc)
+        return rc;
+    jobd_cluster_t *self = (jobd_cluster_t *)calloc (1, sizeof (jobd_cluster_t));
+    if (!self)
+        return -ENOMEM;
+    self->partitions = (int)jobd_config_int (config, "cluster", "partitions", 32);
+    int64_t wait = jobd_config_int (config, "cluster", "connect_timeout", 30000);
+    self->wait = wait < 1000 ? 1000 : wait > 600000 ? 600000 : (int)wait;
+    for (size_t index = 0; index < S_TOPICS; index++)
+        snprintf (self->topics[index], sizeof self->topics[index], "%s.%s",
+                  jobd_config_str (config, "cluster", "prefix"), s_topics[index].role);
+    rd_kafka_conf_t *conf = s_conf (config, reason, reason_size);
+    char error[512];
+    if (conf && !(self->producer = rd_kafka_new (RD_KAFKA_PRODUCER, conf, error, sizeof error))) {
+        snprintf (reason, reason_size, "cluster: %s", error);
+        rd_kafka_conf_destroy (conf);
+    }
+    rc = self->producer ? 0 : JOBD_ECONFIG;
+    //  Kafka may come up after jobd: wait for a broker up to connect_timeout.
+    int existing[S_TOPICS];
+    int64_t until = zclock_mono () + jobd_config_int (config, "cluster", "connect_timeout", 30000);
+    bool answered = false;
+    while (rc == 0 && !(answered = s_existing (self->producer, self, existing, 2000)) &&
+           zclock_mono () < until)
+        jobd_log (JOBD_LOG_WARN, LOG, "no Kafka broker answers at %s yet",
+                  jobd_config_str (config, "cluster", "brokers"));
+    if (rc == 0 && !answered) {
+        snprintf (reason, reason_size, "cluster: no Kafka broker answered at %s in %lld ms",
+                  jobd_config_str (config, "cluster", "brokers"),
+                  (long long)jobd_config_int (config, "cluster", "connect_timeout", 30000));
+        rc = JOBD_ETIMEOUT;
+    }
+    if (rc == 0)
+        rc = s_compare (self, existing, reason, reason_size);
+    if (rc == 0)
+        rc = s_create (self, existing, reason, reason_size);
+    //  Read back: what was made (or made meanwhile by another instance) must be as wanted.
+    if (rc == 0 && !s_existing (self->producer, self, existing, 10000)) {
+        snprintf (reason, reason_size, "cluster: Kafka stopped answering after making the topics");
+        rc = JOBD_ETIMEOUT;
+    }
+    for (size_t index = 0; rc == 0 && index < S_TOPICS; index++)
+        if (existing[index] < 0) {
+            snprintf (reason, reason_size, "cluster: topic %s is still missing after its creation",
+                      self->topics[index]);
+            rc = JOBD_ETIMEOUT;
+        }
+    if (rc == 0)
+        rc = s_compare (self, existing, reason, reason_size);
+    if (rc) {
+        jobd_cluster_destroy (&self);
+        return rc;
+    }
+    jobd_log (JOBD_LOG_INFO, LOG, "instance %s: topics %s, %s, %s (%d partitions) ready",
+              jobd_config_str (config, "cluster", "instance"), self->topics[0], self->topics[1],
+              self->topics[2], self->partitions);
+    *self_p = self;
+    return 0;
+}
+
+void
+jobd_cluster_destroy (jobd_cluster_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobd_cluster_t *self = *self_p;
+    if (self->producer) {
+        rd_kafka_flush (self->producer, 5000);
+        rd_kafka_destroy (self->producer);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+jobd_cluster_topic (jobd_cluster_t *self, const char *role)
+{
+    for (size_t index = 0; index < S_TOPICS; index++)
+        if (strcmp (s_topics[index].role, role) == 0)
+            return self->topics[index];
+    return NULL;
+}

@@ -1,0 +1,46 @@
+//  Cluster mode (docs/cluster.md): several jobd share the jobs over Kafka. What is built so far:
+//  the `cluster` config section, and at start the three topics (jobs, changelog, replies), made
+//  when missing and checked when there. Without a `cluster` section nothing of this runs.
+#ifndef JOBD_CLUSTER_H_INCLUDED
+#define JOBD_CLUSTER_H_INCLUDED
+
+#include "jobd_config.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JOBD_CLUSTER_PARTITIONS_MAX 4096 //  partitions of the jobs and changelog topics
+
+typedef struct jobd_cluster jobd_cluster_t;
+
+//  The `cluster` section's keys (jobd --describe-config, the config check).
+extern const jobd_conf_key_t jobd_cluster_map[];
+
+//  True when config has a `cluster` section: cluster mode.
+bool jobd_cluster_configured (jobd_config_t *config);
+
+//  Checks the section without connecting (jobd --check, and before start): the instance's name,
+//  the numbers, and every librdkafka property under cluster/kafka (librdkafka's own check).
+//  Returns 0, or JOBD_ECONFIG with a reason naming the key.
+int jobd_cluster_check (jobd_config_t *config, char *reason, size_t reason_size);
+
+//  Connects to the brokers (waiting up to cluster/connect_timeout for them), makes the topics
+//  that are missing and checks those there. Returns 0 and *self_p, or JOBD_ECONFIG (a topic with
+//  another partition count or cleanup policy than the config's: another cluster's, or a changed
+//  config) or JOBD_EUNAVAILABLE (no broker answered), with a reason.
+int jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason,
+                      size_t reason_size);
+
+//  Closes the clients; NULL-safe; sets *self_p to NULL.
+void jobd_cluster_destroy (jobd_cluster_t **self_p);
+
+//  The topic of role "jobs", "changelog" or "replies" (<prefix>.<role>), borrowed.
+const char *jobd_cluster_topic (jobd_cluster_t *self, const char *role);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
