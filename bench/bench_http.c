@@ -25,39 +25,6 @@ static harness_t s_harness;
 static int s_port;
 static atomic_bool s_stop;
 
-//  Fills the store with jobs submits of kind "bench" (no plugin moves them), 10,000 a commit.
-static void
-s_fill (long jobs)
-{
-    jobd_store_t *store = NULL;
-    char reason[256];
-    if (jobd_store_open (s_harness.store, 0, (size_t)8 << 30, &store, reason, sizeof reason)) {
-        fprintf (stderr, "bench: %s\n", reason);
-        exit (1);
-    }
-    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
-    jobd_event_set (&submit->source, "bench");
-    jobd_event_set (&submit->kind, "bench");
-    jobd_event_set (&submit->name, "nightly orders");
-    jobd_event_set (&submit->spec, "{\"appResource\":\"x.jar\"}");
-    double start = bench_seconds ();
-    for (long done = 0; done < jobs;) {
-        if (jobd_store_begin (store))
-            exit (1);
-        for (int index = 0; index < 10000 && done < jobs; index++, done++) {
-            jobd_apply_result_t result;
-            if (jobd_store_apply (store, submit, &result))
-                exit (1);
-            jobd_apply_result_clear (&result);
-        }
-        if (jobd_store_commit (store))
-            exit (1);
-    }
-    jobd_event_destroy (&submit);
-    jobd_store_destroy (&store);
-    printf ("filled %ld jobs in %.1f s\n", jobs, bench_seconds () - start);
-}
-
 typedef struct {
     char url[1200];
     double seconds;
@@ -272,7 +239,7 @@ main (int argc, char **argv)
     curl_global_init (CURL_GLOBAL_DEFAULT);
     harness_init (&s_harness, "bench-http");
     s_port = http_free_port ();
-    s_fill (jobs);
+    bench_fill (&s_harness, jobs);
     char extra[1200];
     snprintf (extra, sizeof extra,
               "    map_size = 8G\n"

@@ -1,5 +1,6 @@
 //  What the benchmarks share (see bench_util.h).
 #include "bench_util.h"
+#include "jobd_store.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +60,37 @@ bench_cpu_seconds (pid_t pid)
                          &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf (_SC_CLK_TCK);
+}
+
+//  Fills the store with jobs submits of kind "bench" (no plugin moves them), 10,000 a commit.
+void
+bench_fill (harness_t *harness, long jobs)
+{
+    jobd_store_t *store = NULL;
+    char reason[256];
+    if (jobd_store_open (harness->store, 0, (size_t)8 << 30, &store, reason, sizeof reason)) {
+        fprintf (stderr, "bench: %s\n", reason);
+        exit (1);
+    }
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "bench");
+    jobd_event_set (&submit->kind, "bench");
+    jobd_event_set (&submit->name, "nightly orders");
+    jobd_event_set (&submit->spec, "{\"appResource\":\"x.jar\"}");
+    double start = bench_seconds ();
+    for (long done = 0; done < jobs;) {
+        if (jobd_store_begin (store))
+            exit (1);
+        for (int index = 0; index < 10000 && done < jobs; index++, done++) {
+            jobd_apply_result_t result;
+            if (jobd_store_apply (store, submit, &result))
+                exit (1);
+            jobd_apply_result_clear (&result);
+        }
+        if (jobd_store_commit (store))
+            exit (1);
+    }
+    jobd_event_destroy (&submit);
+    jobd_store_destroy (&store);
+    printf ("filled %ld jobs in %.1f s\n", jobs, bench_seconds () - start);
 }

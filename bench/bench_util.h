@@ -22,4 +22,8 @@ double bench_percentile (double *values, size_t count, double fraction);
 //  or -1. A measure that a busy shared machine distorts less than a rate.
 double bench_cpu_seconds (pid_t pid);
 
+//  Fills harness's store (jobd not running) with jobs submits of kind "bench" (no plugin moves
+//  them), 10,000 a commit, and says how long it took.
+void bench_fill (harness_t *harness, long jobs);
+
 #endif

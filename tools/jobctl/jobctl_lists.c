@@ -41,7 +41,9 @@ jobctl_cmd_ls (const jobctl_options_t *options, int argc, char **argv)
 {
     if (argc != 0)
         return jobctl_usage ("ls", "takes no arguments");
-    jobd_order_t sort = {JOBD_ORDER_CREATED, true}; //  newest first
+    //  The last changed first, as the http API and the dashboard: jobd walks an index and stops at
+    //  the cut (-created reads every job once: 1.8 s at a million, bench_admin).
+    jobd_order_t sort = {JOBD_ORDER_UPDATED, true};
     char reason[256];
     if (options->sort && jobctl_sort_parse (options->sort, &sort, reason, sizeof reason))
         return jobctl_fail (EXIT_USAGE, "ls: %s", reason);
@@ -49,7 +51,7 @@ jobctl_cmd_ls (const jobctl_options_t *options, int argc, char **argv)
     size_t count = 0;
     bool truncated = false;
     uint64_t limit = options->has_limit ? options->limit : 10000;
-    int code = jobctl_jobs_fetch (options, true, options->sort ? options->sort : "-created", limit,
+    int code = jobctl_jobs_fetch (options, true, options->sort ? options->sort : "-updated", limit,
                                   &jobs, &count, &truncated);
     if (code != EXIT_OK)
         return code;
