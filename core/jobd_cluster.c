@@ -82,10 +82,8 @@ s_log_cb (const rd_kafka_t *rk, int level, const char *facility, const char *tex
     jobd_log (jobd_level, LOG, "kafka %s: %s", facility, text);
 }
 
-//  A librdkafka config of the section's properties, then jobd's own (which win). NULL with a
-//  reason when librdkafka refuses one.
-static rd_kafka_conf_t *
-s_conf (jobd_config_t *config, char *reason, size_t reason_size)
+rd_kafka_conf_t *
+jobd_cluster_conf (jobd_config_t *config, rd_kafka_type_t type, char *reason, size_t reason_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new ();
     const char *names[S_PROPERTIES_MAX];
@@ -105,14 +103,31 @@ s_conf (jobd_config_t *config, char *reason, size_t reason_size)
             RD_KAFKA_CONF_OK)
             failed = names[index];
     }
-    //  Idempotent, every replica's ack, never giving up: the changelog is the cluster's state.
-    const char *own[][2] = {{"bootstrap.servers", jobd_config_str (config, "cluster", "brokers")},
-                            {"client.id", jobd_config_str (config, "cluster", "instance")},
-                            {"enable.idempotence", "true"},
-                            {"acks", "all"},
-                            {"linger.ms", "5"},
-                            {"message.timeout.ms", "0"}};
-    for (size_t index = 0; !failed && index < sizeof own / sizeof own[0]; index++)
+    //  Producers: idempotent, every replica's ack, never giving up (the changelog is the
+    //  cluster's state). Consumers: positions kept by jobd, in its store, never committed.
+    char group[300];
+    snprintf (group, sizeof group, "%s.replica.%s", jobd_config_str (config, "cluster", "prefix"),
+              jobd_config_str (config, "cluster", "instance"));
+    const char *common[][2] = {
+        {"bootstrap.servers", jobd_config_str (config, "cluster", "brokers")},
+        {"client.id", jobd_config_str (config, "cluster", "instance")}};
+    const char *producer[][2] = {{"enable.idempotence", "true"},
+                                 {"acks", "all"},
+                                 {"linger.ms", "5"},
+                                 {"message.timeout.ms", "0"}};
+    const char *consumer[][2] = {{"group.id", group},
+                                 {"enable.auto.commit", "false"},
+                                 {"enable.auto.offset.store", "false"},
+                                 {"enable.partition.eof", "false"},
+                                 {"fetch.wait.max.ms", "10"}};
+    const char *(*own)[2] = type == RD_KAFKA_PRODUCER ? producer : consumer;
+    size_t own_count = type == RD_KAFKA_PRODUCER ? sizeof producer / sizeof producer[0]
+                                                 : sizeof consumer / sizeof consumer[0];
+    for (size_t index = 0; !failed && index < 2; index++)
+        if (rd_kafka_conf_set (conf, common[index][0], common[index][1] ? common[index][1] : "",
+                               error, sizeof error) != RD_KAFKA_CONF_OK)
+            failed = common[index][0];
+    for (size_t index = 0; !failed && index < own_count; index++)
         if (rd_kafka_conf_set (conf, own[index][0], own[index][1] ? own[index][1] : "", error,
                                sizeof error) != RD_KAFKA_CONF_OK)
             failed = own[index][0];
@@ -154,7 +169,7 @@ jobd_cluster_check (jobd_config_t *config, char *reason, size_t reason_size)
         snprintf (reason, reason_size, "config %s: %s", jobd_config_filename (config), bad);
         return JOBD_ECONFIG;
     }
-    rd_kafka_conf_t *conf = s_conf (config, reason, reason_size);
+    rd_kafka_conf_t *conf = jobd_cluster_conf (config, RD_KAFKA_PRODUCER, reason, reason_size);
     if (!conf)
         return JOBD_ECONFIG;
     rd_kafka_conf_destroy (conf);
@@ -294,7 +309,7 @@ jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason, 
     for (size_t index = 0; index < S_TOPICS; index++)
         snprintf (self->topics[index], sizeof self->topics[index], "%s.%s",
                   jobd_config_str (config, "cluster", "prefix"), s_topics[index].role);
-    rd_kafka_conf_t *conf = s_conf (config, reason, reason_size);
+    rd_kafka_conf_t *conf = jobd_cluster_conf (config, RD_KAFKA_PRODUCER, reason, reason_size);
     char error[512];
     if (conf && !(self->producer = rd_kafka_new (RD_KAFKA_PRODUCER, conf, error, sizeof error))) {
         snprintf (reason, reason_size, "cluster: %s", error);

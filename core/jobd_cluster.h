@@ -5,6 +5,7 @@
 #define JOBD_CLUSTER_H_INCLUDED
 
 #include "jobd_config.h"
+#include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,6 +27,12 @@ bool jobd_cluster_configured (jobd_config_t *config);
 //  the numbers, and every librdkafka property under cluster/kafka (librdkafka's own check).
 //  Returns 0, or JOBD_ECONFIG with a reason naming the key.
 int jobd_cluster_check (jobd_config_t *config, char *reason, size_t reason_size);
+
+//  A librdkafka config for a cluster client of type: the properties under cluster/kafka, then
+//  jobd's own, which win (a producer idempotent with acks=all; a consumer that commits nothing).
+//  NULL with a reason naming the property librdkafka refused. The caller owns it.
+rd_kafka_conf_t *jobd_cluster_conf (jobd_config_t *config, rd_kafka_type_t type, char *reason,
+                                    size_t reason_size);
 
 //  Connects to the brokers (waiting up to cluster/connect_timeout for them), makes the topics
 //  that are missing and checks those there. Returns 0 and *self_p, or JOBD_ECONFIG (a topic with

@@ -1,0 +1,118 @@
+//  The replica reader of cluster mode (see jobd_replica.h).
+#include "jobd_replica.h"
+#include "jobd_cluster.h"
+#include "jobd_error.h"
+#include <librdkafka/rdkafka.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct jobd_replica {
+    rd_kafka_t *consumer;
+    char *topic;
+    int partitions;
+    int64_t *next; //  per partition: the next offset to hand (-1: from the beginning, unknown)
+};
+
+int
+jobd_replica_new (jobd_config_t *config, const char *topic, int partitions, const int64_t *next,
+                  jobd_replica_t **self_p, char *reason, size_t reason_size)
+{
+    *self_p = NULL;
+    if (partitions < 1 || partitions > JOBD_CLUSTER_PARTITIONS_MAX) {
+        snprintf (reason, reason_size, "replica of %s: %d partitions", topic, partitions);
+        return JOBD_ECONFIG;
+    }
+    jobd_replica_t *self = (jobd_replica_t *)calloc (1, sizeof (jobd_replica_t));
+    if (!self)
+        return -ENOMEM;
+    self->topic = strdup (topic);
+    self->partitions = partitions;
+    self->next = (int64_t *)calloc ((size_t)partitions, sizeof (int64_t));
+    if (!self->topic || !self->next) {
+        jobd_replica_destroy (&self);
+        return -ENOMEM;
+    }
+    rd_kafka_conf_t *conf = jobd_cluster_conf (config, RD_KAFKA_CONSUMER, reason, reason_size);
+    char error[512];
+    if (conf && !(self->consumer = rd_kafka_new (RD_KAFKA_CONSUMER, conf, error, sizeof error))) {
+        snprintf (reason, reason_size, "replica of %s: %s", topic, error);
+        rd_kafka_conf_destroy (conf);
+    }
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (partitions);
+    for (int partition = 0; partition < partitions; partition++) {
+        self->next[partition] = next && next[partition] >= 0 ? next[partition] : -1;
+        rd_kafka_topic_partition_list_add (list, topic, partition)->offset =
+            self->next[partition] >= 0 ? self->next[partition] : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_resp_err_t err =
+        self->consumer ? rd_kafka_assign (self->consumer, list) : RD_KAFKA_RESP_ERR__INVALID_ARG;
+    rd_kafka_topic_partition_list_destroy (list);
+    if (err) {
+        if (self->consumer)
+            snprintf (reason, reason_size, "replica of %s: %s", topic, rd_kafka_err2str (err));
+        jobd_replica_destroy (&self);
+        return JOBD_ECONFIG;
+    }
+    *self_p = self;
+    return 0;
+}
+
+void
+jobd_replica_destroy (jobd_replica_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobd_replica_t *self = *self_p;
+    //  It never joined a group: nothing to leave, nothing to commit.
+    if (self->consumer)
+        rd_kafka_destroy_flags (self->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    free (self->topic);
+    free (self->next);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t
+jobd_replica_read (jobd_replica_t *self, size_t max, int timeout_ms, jobd_replica_fn *fn, void *arg)
+{
+    size_t count = 0;
+    bool more = true;
+    while (more && count < max) {
+        rd_kafka_message_t *message =
+            rd_kafka_consumer_poll (self->consumer, count == 0 ? timeout_ms : 0);
+        if (!message)
+            break;
+        //  Errors (a broker down, a partition's leader moving) are librdkafka's to retry and its
+        //  log's to tell: nothing to hand.
+        if (!message->err && message->partition >= 0 && message->partition < self->partitions) {
+            int64_t timestamp = rd_kafka_message_timestamp (message, NULL);
+            jobd_replica_message_t handed = {message->partition, message->offset,  message->key,
+                                             message->key_len,   message->payload, message->len,
+                                             timestamp};
+            self->next[message->partition] = message->offset + 1;
+            more = fn (&handed, arg);
+            count++;
+        }
+        rd_kafka_message_destroy (message);
+    }
+    return count;
+}
+
+int64_t
+jobd_replica_next (jobd_replica_t *self, int32_t partition)
+{
+    return partition >= 0 && partition < self->partitions ? self->next[partition] : -1;
+}
+
+int64_t
+jobd_replica_behind (jobd_replica_t *self, int32_t partition)
+{
+    if (partition < 0 || partition >= self->partitions)
+        return -1;
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets (self->consumer, self->topic, partition, &low, &high) ||
+        high < 0)
+        return -1;
+    int64_t next = self->next[partition] >= 0 ? self->next[partition] : low;
+    return high > next ? high - next : 0;
+}
