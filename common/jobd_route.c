@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 //  Crockford's base32: no I, L, O, U.
 static const char s_crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -16,10 +17,11 @@ static const char s_crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 #define S_ENCODED 26 //  base32 characters of an id: 130 bits
 
 //  The last submitted id this process made (48-bit ms, 80 random bits, big-endian), so that the
-//  next one is above it.
+//  next one is above it; and the process that made it: a forked child starts afresh, or it and
+//  its parent would both make the last id plus one.
 static pthread_mutex_t s_last_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t s_last[16];
-static bool s_have_last;
+static pid_t s_last_pid;
 
 uint32_t
 jobd_route_murmur2 (const void *data, size_t size)
@@ -120,14 +122,15 @@ jobd_route_new_id_at (int64_t ms, char *id, size_t id_size)
     pthread_mutex_lock (&s_last_lock);
     //  The same ms as the last id, or an earlier one (the clock stepped back): the last id plus
     //  one, so that ids made here only grow (a ULID's monotonic rule).
-    if (s_have_last && memcmp (bytes + 1, s_last, 6) <= 0) {
+    pid_t pid = getpid ();
+    if (s_last_pid == pid && memcmp (bytes + 1, s_last, 6) <= 0) {
         memcpy (bytes + 1, s_last, 16);
         if (!s_increment (bytes + 1))
             rc = -EOVERFLOW;
     }
     if (rc == 0) {
         memcpy (s_last, bytes + 1, 16);
-        s_have_last = true;
+        s_last_pid = pid;
     }
     pthread_mutex_unlock (&s_last_lock);
     if (rc)

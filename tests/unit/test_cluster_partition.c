@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 //  Random keys compared with librdkafka's partitioner, and submitted ids made for uniqueness.
 #define S_KEYS 5000
@@ -180,6 +182,33 @@ test_id_clock_back (void **state)
     assert_int_equal (jobd_route_id_time (second), jobd_route_id_time (first));
 }
 
+//  A forked child and its parent, in the same ms, do not both make the last id plus one.
+static void
+test_id_fork (void **state)
+{
+    char last[JOBD_ROUTE_ID_SIZE], parent[JOBD_ROUTE_ID_SIZE], child[JOBD_ROUTE_ID_SIZE] = "";
+    assert_int_equal (jobd_route_new_id (last, sizeof last), 0);
+    int64_t ms = jobd_route_id_time (last);
+    int pipes[2];
+    assert_int_equal (pipe (pipes), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        char id[JOBD_ROUTE_ID_SIZE] = "";
+        jobd_route_new_id_at (ms, id, sizeof id);
+        _exit (write (pipes[1], id, sizeof id) == sizeof id ? 0 : 1);
+    }
+    assert_int_equal (jobd_route_new_id_at (ms, parent, sizeof parent), 0);
+    assert_int_equal (read (pipes[0], child, sizeof child), sizeof child);
+    int status;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    close (pipes[0]);
+    close (pipes[1]);
+    assert_int_equal (jobd_route_id_time (child), ms);
+    assert_string_not_equal (child, parent);
+}
+
 //  Derived ids: the same pair, the same id; vectors computed once with
 //  printf 'kafka\0job-42' | sha256sum (and Python for the base32 of its first 130 bits).
 static void
@@ -213,7 +242,8 @@ main (void)
         cmocka_unit_test (test_id_known_time), cmocka_unit_test (test_vectors),
         cmocka_unit_test (test_bad_input),     cmocka_unit_test (test_librdkafka),
         cmocka_unit_test (test_id_order),      cmocka_unit_test (test_id_unique),
-        cmocka_unit_test (test_id_clock_back), cmocka_unit_test (test_derived),
+        cmocka_unit_test (test_id_clock_back), cmocka_unit_test (test_id_fork),
+        cmocka_unit_test (test_derived),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
