@@ -52,6 +52,43 @@ test_partition (void **state)
     const char *name[] = {"partition", "job-1", "-o", "name", NULL};
     assert_int_equal (s_jobctl (name), 0);
     assert_string_equal (s_out, "job-1\n");
+    //  An id that starts with '-', after "--".
+    const char *dash[] = {"partition", "--", "-1", NULL};
+    assert_int_equal (s_jobctl (dash), 0);
+}
+
+//  --backend: the job a backend knows by its own id (proto/README.md's vector).
+static void
+test_partition_of_ext (void **state)
+{
+    const char *name[] = {"partition", "job-42", "--backend", "kafka", "-o", "name", NULL};
+    assert_int_equal (s_jobctl (name), 0);
+    assert_string_equal (s_out, "job-xYG8ZPP7MGD5K4KN801D2SEDTMC\n");
+    const char *plain[] = {"partition", "job-42", "--backend", "kafka", NULL};
+    assert_int_equal (s_jobctl (plain), 0);
+    const char *derived[] = {"partition", "job-xYG8ZPP7MGD5K4KN801D2SEDTMC", NULL};
+    char by_ext[64];
+    snprintf (by_ext, sizeof by_ext, "%s", s_out);
+    assert_int_equal (s_jobctl (derived), 0);
+    assert_string_equal (s_out, by_ext);
+    const char *json[] = {"-o", "json", "partition", "batch-7", "--backend", "livy", "8", NULL};
+    assert_int_equal (s_jobctl (json), 0);
+    json_error_t error;
+    json_t *answer = json_loads (s_out, 0, &error);
+    assert_non_null (answer);
+    const char *job = NULL, *backend = NULL, *ext = NULL;
+    int partitions = -1;
+    assert_int_equal (json_unpack (answer, "{s:s, s:s, s:s, s:i}", "job", &job, "backend", &backend,
+                                   "ext", &ext, "partitions", &partitions),
+                      0);
+    assert_string_equal (job, "job-x1D4EF5ZGPGW9FKZ9EEMBRYJQTD");
+    assert_string_equal (backend, "livy");
+    assert_string_equal (ext, "batch-7");
+    assert_int_equal (partitions, 8);
+    json_decref (answer);
+    const char *empty[] = {"partition", "x", "--backend", "", NULL};
+    assert_int_equal (s_jobctl (empty), 2);
+    assert_non_null (strstr (s_err, "EXT and --backend must not be empty"));
 }
 
 static void
@@ -90,6 +127,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_partition),
+                                       cmocka_unit_test (test_partition_of_ext),
                                        cmocka_unit_test (test_help_and_bad_input)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -136,12 +136,15 @@ static const s_command_t s_commands[] = {
      "Usage: jobctl cursors [drop NAME] [-o FORMAT]\n"
      "Readers of the transition log (plugins): where each is, how far behind, since\n"
      "when; drop removes one (it stops holding the log).\n"},
-    {"partition", 0,
+    {"partition", K_BACKEND,
      "Usage: jobctl partition ID [N] [-o FORMAT]\n"
+     "       jobctl partition EXT --backend B [N] [-o FORMAT]\n"
      "The partition of a cluster's jobs topic that job ID belongs to, among N\n"
      "(default 32): Kafka's murmur2 of ID, as Java's default partitioner and\n"
      "librdkafka's murmur2_random place a record keyed by ID (proto/README.md,\n"
-     "\"Routing\"). Needs no jobd. -o json: {\"job\", \"partition\", \"partitions\"}.\n"},
+     "\"Routing\"). With --backend: of the job that backend B knows as EXT (its id,\n"
+     "job-x..., derived from B and EXT; -o name prints it). Needs no jobd.\n"
+     "-o json: {\"job\", \"partition\", \"partitions\"}, and \"backend\", \"ext\".\n"},
     {"keygen", 0,
      "Usage: jobctl keygen FILE\n"
      "Makes a CURVE key pair: FILE (secret, 0600) and FILE.pub (copy it into jobd's\n"
