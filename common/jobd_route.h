@@ -29,8 +29,9 @@ int jobd_route_partition (const char *id, long partitions);
 //  Writes a fresh submitted job id into id (JOBD_ROUTE_ID_SIZE bytes at least): "job-" and 26
 //  Crockford base32 characters of a ULID, 48 bits of ms since the epoch then 80 random bits
 //  (getrandom). Ids sort as text by creation time; within one process they only grow, also
-//  within one ms and when the clock steps back (the last id plus one). Thread-safe. Returns 0,
-//  -EINVAL when id_size is too small, or -errno when no random bits could be had.
+//  within one ms and when the clock steps back (the last id plus one; a forked child starts a
+//  sequence of its own). Thread-safe. Returns 0, -EINVAL when id_size is too small, -errno when
+//  no random bits could be had, or -EOVERFLOW when the last id was the largest there is.
 int jobd_route_new_id (char *id, size_t id_size);
 
 //  As jobd_route_new_id, at the time ms (ms since the epoch, below 2^48) instead of now.
