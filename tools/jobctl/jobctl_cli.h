@@ -119,7 +119,7 @@ int jobctl_state_mask (const char *states, uint32_t *mask_p, char *upper, size_t
                        char *reason, size_t reason_size);
 
 //  The commands that live in files of their own (jobctl_lists.c, jobctl_show.c,
-//  jobctl_watch.c, jobctl_health.c). Each returns its exit code.
+//  jobctl_watch.c, jobctl_health.c, jobctl_partition.c). Each returns its exit code.
 int jobctl_cmd_ls (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_stats (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_plugins (const jobctl_options_t *options, int argc, char **argv);
@@ -128,6 +128,7 @@ int jobctl_cmd_show (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_retry (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_watch (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_health (const jobctl_options_t *options, int argc, char **argv);
+int jobctl_cmd_partition (const jobctl_options_t *options, int argc, char **argv);
 
 //  Asks jobd for the first limit jobs (at most 10,000) in order sort (a jobd_order key) that match
 //  the options' state, kind, name, backend, --since and --until, or reads the store when jobd is

@@ -136,6 +136,15 @@ static const s_command_t s_commands[] = {
      "Usage: jobctl cursors [drop NAME] [-o FORMAT]\n"
      "Readers of the transition log (plugins): where each is, how far behind, since\n"
      "when; drop removes one (it stops holding the log).\n"},
+    {"partition", K_BACKEND,
+     "Usage: jobctl partition ID [N] [-o FORMAT]\n"
+     "       jobctl partition EXT --backend B [N] [-o FORMAT]\n"
+     "The partition of a cluster's jobs topic that job ID belongs to, among N\n"
+     "(default 32): Kafka's murmur2 of ID, as Java's default partitioner and\n"
+     "librdkafka's murmur2_random place a record keyed by ID (proto/README.md,\n"
+     "\"Routing\"). With --backend: of the job that backend B knows as EXT (its id,\n"
+     "job-x..., derived from B and EXT; -o name prints it). Needs no jobd.\n"
+     "-o json: {\"job\", \"partition\", \"partitions\"}, and \"backend\", \"ext\".\n"},
     {"keygen", 0,
      "Usage: jobctl keygen FILE\n"
      "Makes a CURVE key pair: FILE (secret, 0600) and FILE.pub (copy it into jobd's\n"
@@ -159,6 +168,7 @@ static const char *s_usage_text =
     "                   not\n"
     "  stats            jobs by state and the broker's counters\n"
     "  cursors          readers of the transition log; cursors drop NAME\n"
+    "  partition ID [N] the partition of a job among N (a cluster's routing)\n"
     "  keygen FILE      make a CURVE key pair\n"
     "Global options:\n"
     "  -o, --output F   table (default), wide, json, jsonl (one value a line) or\n"
@@ -534,6 +544,8 @@ s_command (const jobctl_options_t *options, const char *command, int rest, char 
         return jobctl_cmd_stats (options, rest, args);
     if (strcmp (command, "health") == 0)
         return jobctl_cmd_health (options, rest, args);
+    if (strcmp (command, "partition") == 0)
+        return jobctl_cmd_partition (options, rest, args);
     return jobctl_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
 }
 
