@@ -51,6 +51,8 @@ static const struct {
 
 struct jobd_cluster {
     rd_kafka_t *producer; //  the changelog's producer; also the admin client
+    int64_t *acked;       //  per changelog partition: the highest offset acked, -1: none
+    uint64_t refused;     //  messages Kafka refused for good
     char topics[S_TOPICS][300];
     int partitions;
     int wait; //  ms: connect_timeout, also the longest an answer to the topics' creation takes
@@ -293,6 +295,22 @@ s_compare (jobd_cluster_t *self, const int existing[S_TOPICS], char *reason, siz
     return 0;
 }
 
+//  A delivery report: the offset acked, or a message refused for good (the idempotent producer
+//  retries everything else itself, for ever: message.timeout.ms 0).
+static void
+s_delivered (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
+{
+    jobd_cluster_t *self = (jobd_cluster_t *)opaque;
+    if (message->err) {
+        self->refused++;
+        jobd_log (JOBD_LOG_ERROR, LOG, "changelog message of partition %d refused: %s",
+                  (int)message->partition, rd_kafka_err2str (message->err));
+    } else if (message->partition >= 0 && message->partition < self->partitions &&
+               strcmp (rd_kafka_topic_name (message->rkt), self->topics[1]) == 0 &&
+               message->offset > self->acked[message->partition])
+        self->acked[message->partition] = message->offset;
+}
+
 int
 jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason, size_t reason_size)
 {
@@ -304,12 +322,23 @@ jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason, 
     if (!self)
         return -ENOMEM;
     self->partitions = (int)jobd_config_int (config, "cluster", "partitions", 32);
+    self->acked = (int64_t *)malloc ((size_t)self->partitions * sizeof (int64_t));
+    if (!self->acked) {
+        free (self);
+        return -ENOMEM;
+    }
+    for (int partition = 0; partition < self->partitions; partition++)
+        self->acked[partition] = -1;
     int64_t wait = jobd_config_int (config, "cluster", "connect_timeout", 30000);
     self->wait = wait < 1000 ? 1000 : wait > 600000 ? 600000 : (int)wait;
     for (size_t index = 0; index < S_TOPICS; index++)
         snprintf (self->topics[index], sizeof self->topics[index], "%s.%s",
                   jobd_config_str (config, "cluster", "prefix"), s_topics[index].role);
     rd_kafka_conf_t *conf = jobd_cluster_conf (config, RD_KAFKA_PRODUCER, reason, reason_size);
+    if (conf) {
+        rd_kafka_conf_set_opaque (conf, self);
+        rd_kafka_conf_set_dr_msg_cb (conf, s_delivered);
+    }
     char error[512];
     if (conf && !(self->producer = rd_kafka_new (RD_KAFKA_PRODUCER, conf, error, sizeof error))) {
         snprintf (reason, reason_size, "cluster: %s", error);
@@ -368,6 +397,7 @@ jobd_cluster_destroy (jobd_cluster_t **self_p)
         rd_kafka_flush (self->producer, 5000);
         rd_kafka_destroy (self->producer);
     }
+    free (self->acked);
     free (self);
     *self_p = NULL;
 }
@@ -379,4 +409,56 @@ jobd_cluster_topic (jobd_cluster_t *self, const char *role)
         if (strcmp (s_topics[index].role, role) == 0)
             return self->topics[index];
     return NULL;
+}
+
+int
+jobd_cluster_produce (jobd_cluster_t *self, const char *role, int32_t partition, const void *key,
+                      size_t key_size, const void *value, size_t value_size, char *reason,
+                      size_t reason_size)
+{
+    const char *topic = jobd_cluster_topic (self, role);
+    int partitions = strcmp (role, "replies") == 0 ? 1 : self->partitions;
+    if (!topic || partition < 0 || partition >= partitions) {
+        snprintf (reason, reason_size, "no partition %d of topic %s", (int)partition,
+                  topic ? topic : role);
+        return -EINVAL;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_producev (
+        self->producer, RD_KAFKA_V_TOPIC (topic), RD_KAFKA_V_PARTITION (partition),
+        RD_KAFKA_V_KEY (key, key_size), RD_KAFKA_V_VALUE ((void *)value, value_size),
+        RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    snprintf (reason, reason_size, "producing to %s/%d: %s", topic, (int)partition,
+              rd_kafka_err2str (err));
+    return err == RD_KAFKA_RESP_ERR__QUEUE_FULL          ? -ENOBUFS
+           : err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? JOBD_ETOOBIG
+                                                         : -EINVAL;
+}
+
+size_t
+jobd_cluster_poll (jobd_cluster_t *self)
+{
+    rd_kafka_poll (self->producer, 0);
+    return (size_t)rd_kafka_outq_len (self->producer);
+}
+
+int64_t
+jobd_cluster_acked (jobd_cluster_t *self, int32_t partition)
+{
+    return partition >= 0 && partition < self->partitions ? self->acked[partition] : -1;
+}
+
+uint64_t
+jobd_cluster_refused (jobd_cluster_t *self)
+{
+    return self->refused;
+}
+
+int
+jobd_cluster_flush (jobd_cluster_t *self, int timeout_ms)
+{
+    return rd_kafka_flush (self->producer, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR
+               ? 0
+               : JOBD_ETIMEOUT;
 }

@@ -47,6 +47,26 @@ void jobd_cluster_destroy (jobd_cluster_t **self_p);
 //  The topic of role "jobs", "changelog" or "replies" (<prefix>.<role>), borrowed.
 const char *jobd_cluster_topic (jobd_cluster_t *self, const char *role);
 
+//  Produces one message (key and value copied) to partition of the topic of role, through the
+//  idempotent producer: per partition in the order produced, once, acked by every in-sync
+//  replica. Returns 0, or JOBD_ETOOBIG / -ENOBUFS (the producer's queue is full: poll, then
+//  produce again) / -EINVAL with a reason.
+int jobd_cluster_produce (jobd_cluster_t *self, const char *role, int32_t partition,
+                          const void *key, size_t key_size, const void *value, size_t value_size,
+                          char *reason, size_t reason_size);
+
+//  Serves the producer's delivery reports (no wait). Returns how many messages are produced and
+//  not acked yet.
+size_t jobd_cluster_poll (jobd_cluster_t *self);
+
+//  The highest offset acked in partition of the changelog (-1: none yet), and how many messages
+//  Kafka refused for good (a fatal producer error: the instance must stop acting).
+int64_t jobd_cluster_acked (jobd_cluster_t *self, int32_t partition);
+uint64_t jobd_cluster_refused (jobd_cluster_t *self);
+
+//  Waits until every message produced is acked, up to timeout_ms. Returns 0, or JOBD_ETIMEOUT.
+int jobd_cluster_flush (jobd_cluster_t *self, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

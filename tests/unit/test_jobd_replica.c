@@ -32,12 +32,16 @@ s_setup (void **state)
     assert_non_null (s_producer);
     rd_kafka_mock_cluster_t *mock = rd_kafka_handle_mock_cluster (s_producer);
     assert_int_equal (rd_kafka_mock_topic_create (mock, "t.changelog", S_PARTITIONS, 3), 0);
+    assert_int_equal (rd_kafka_mock_topic_create (mock, "t.jobs", S_PARTITIONS, 3), 0);
+    assert_int_equal (rd_kafka_mock_topic_create (mock, "t.replies", 1, 3), 0);
     snprintf (s_path, sizeof s_path, "/tmp/jobd-replica-XXXXXX");
     int fd = mkstemp (s_path);
     assert_true (fd >= 0);
     FILE *file = fdopen (fd, "w");
-    fprintf (file, "cluster\n    instance = test\n    brokers = %s\n    prefix = t\n",
-             rd_kafka_mock_cluster_bootstraps (mock));
+    fprintf (file,
+             "cluster\n    instance = test\n    brokers = %s\n    prefix = t\n    partitions = "
+             "%d\n",
+             rd_kafka_mock_cluster_bootstraps (mock), S_PARTITIONS);
     fclose (file);
     char reason[256];
     assert_int_equal (jobd_config_load (s_path, &s_config, reason, sizeof reason), 0);
@@ -137,6 +141,59 @@ test_every_partition_in_order_then_resumed (void **state)
     jobd_replica_destroy (&replica); //  NULL-safe
 }
 
+//  The cluster's producer: what it produced is acked per partition, then read back in order.
+typedef struct {
+    size_t count;
+    int64_t last[S_PARTITIONS];
+} s_tail_t;
+
+static bool
+s_tail (const jobd_replica_message_t *message, void *arg)
+{
+    s_tail_t *tail = (s_tail_t *)arg;
+    if (message->value_size == 4 && memcmp (message->value, "tail", 4) == 0) {
+        tail->count++;
+        tail->last[message->partition] = message->offset;
+    }
+    return true;
+}
+
+static void
+test_produced_is_acked_then_read (void **state)
+{
+    char reason[256];
+    jobd_cluster_t *cluster = NULL;
+    assert_int_equal (jobd_cluster_new (s_config, &cluster, reason, sizeof reason), 0);
+    assert_string_equal (jobd_cluster_topic (cluster, "changelog"), "t.changelog");
+    for (int index = 0; index < 40; index++)
+        assert_int_equal (jobd_cluster_produce (cluster, "changelog", index % S_PARTITIONS, "k", 1,
+                                                "tail", 4, reason, sizeof reason),
+                          0);
+    assert_int_equal (jobd_cluster_produce (cluster, "changelog", S_PARTITIONS, "k", 1, "tail", 4,
+                                            reason, sizeof reason),
+                      -EINVAL);
+    assert_non_null (strstr (reason, "no partition 8 of topic t.changelog"));
+    assert_int_equal (jobd_cluster_flush (cluster, 10000), 0);
+    assert_int_equal (jobd_cluster_poll (cluster), 0);
+    assert_int_equal (jobd_cluster_refused (cluster), 0);
+    //  After the S_MESSAGES of the setup, 5 more in each partition.
+    for (int partition = 0; partition < S_PARTITIONS; partition++)
+        assert_int_equal (jobd_cluster_acked (cluster, partition), S_MESSAGES / S_PARTITIONS + 4);
+    jobd_replica_t *replica = NULL;
+    assert_int_equal (jobd_replica_new (s_config, "t.changelog", S_PARTITIONS, NULL, &replica,
+                                        reason, sizeof reason),
+                      0);
+    s_tail_t tail = {0};
+    for (int turns = 0; tail.count < 40 && turns < 100; turns++)
+        jobd_replica_read (replica, 256, 100, s_tail, &tail);
+    assert_int_equal (tail.count, 40);
+    for (int partition = 0; partition < S_PARTITIONS; partition++)
+        assert_int_equal (tail.last[partition], jobd_cluster_acked (cluster, partition));
+    jobd_replica_destroy (&replica);
+    jobd_cluster_destroy (&cluster);
+    assert_null (cluster);
+}
+
 static void
 test_bad_partition_count_is_refused (void **state)
 {
@@ -154,6 +211,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_every_partition_in_order_then_resumed),
+        cmocka_unit_test (test_produced_is_acked_then_read),
         cmocka_unit_test (test_bad_partition_count_is_refused)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
