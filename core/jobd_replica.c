@@ -2,12 +2,16 @@
 #include "jobd_replica.h"
 #include "jobd_cluster.h"
 #include "jobd_error.h"
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct jobd_replica {
     rd_kafka_t *consumer;
+    rd_kafka_queue_t *queue; //  the consumer's: its messages
+    int wake[2];             //  a pipe librdkafka writes a byte to when the queue fills again
     char *topic;
     int partitions;
     int64_t *next; //  per partition: the next offset to hand (-1: from the beginning, unknown)
@@ -25,6 +29,7 @@ jobd_replica_new (jobd_config_t *config, const char *topic, int partitions, cons
     jobd_replica_t *self = (jobd_replica_t *)calloc (1, sizeof (jobd_replica_t));
     if (!self)
         return -ENOMEM;
+    self->wake[0] = self->wake[1] = -1;
     self->topic = strdup (topic);
     self->partitions = partitions;
     self->next = (int64_t *)calloc ((size_t)partitions, sizeof (int64_t));
@@ -47,6 +52,18 @@ jobd_replica_new (jobd_config_t *config, const char *topic, int partitions, cons
     rd_kafka_resp_err_t err =
         self->consumer ? rd_kafka_assign (self->consumer, list) : RD_KAFKA_RESP_ERR__INVALID_ARG;
     rd_kafka_topic_partition_list_destroy (list);
+    //  The wake-up: a byte on a pipe whenever the queue gets a message after being empty, so
+    //  that the reader's thread can wait in its own poll with every other socket it serves.
+    if (!err && pipe2 (self->wake, O_NONBLOCK | O_CLOEXEC) == 0 &&
+        (self->queue = rd_kafka_queue_get_consumer (self->consumer))) {
+        rd_kafka_queue_io_event_enable (self->queue, self->wake[1], "1", 1);
+        //  Messages queued before that wrote nothing: the first wait must not miss them.
+        if (write (self->wake[1], "1", 1) != 1)
+            err = RD_KAFKA_RESP_ERR__FAIL;
+    } else if (!err) {
+        snprintf (reason, reason_size, "replica of %s: no wake-up pipe", topic);
+        err = RD_KAFKA_RESP_ERR__FAIL;
+    }
     if (err) {
         if (self->consumer)
             snprintf (reason, reason_size, "replica of %s: %s", topic, rd_kafka_err2str (err));
@@ -63,9 +80,16 @@ jobd_replica_destroy (jobd_replica_t **self_p)
     if (!self_p || !*self_p)
         return;
     jobd_replica_t *self = *self_p;
+    if (self->queue) {
+        rd_kafka_queue_io_event_enable (self->queue, -1, NULL, 0);
+        rd_kafka_queue_destroy (self->queue);
+    }
     //  It never joined a group: nothing to leave, nothing to commit.
     if (self->consumer)
         rd_kafka_destroy_flags (self->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    for (int end = 0; end < 2; end++)
+        if (self->wake[end] >= 0)
+            close (self->wake[end]);
     free (self->topic);
     free (self->next);
     free (self);
@@ -75,6 +99,10 @@ jobd_replica_destroy (jobd_replica_t **self_p)
 size_t
 jobd_replica_read (jobd_replica_t *self, size_t max, int timeout_ms, jobd_replica_fn *fn, void *arg)
 {
+    //  The wake-up bytes so far are read first: a message after them writes a new one.
+    char drained[64];
+    while (read (self->wake[0], drained, sizeof drained) > 0)
+        ;
     size_t count = 0;
     bool more = true;
     while (more && count < max) {
@@ -95,7 +123,18 @@ jobd_replica_read (jobd_replica_t *self, size_t max, int timeout_ms, jobd_replic
         }
         rd_kafka_message_destroy (message);
     }
+    //  Left in the queue (max reached, or a poll that served something else and said nothing):
+    //  the descriptor stays readable, as no enqueue on an empty queue will make it so.
+    if (rd_kafka_queue_length (self->queue) > 0 && write (self->wake[1], "1", 1) != 1) {
+        //  A full pipe is readable already.
+    }
     return count;
+}
+
+int
+jobd_replica_fd (jobd_replica_t *self)
+{
+    return self->wake[0];
 }
 
 int64_t

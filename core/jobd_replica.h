@@ -44,6 +44,10 @@ void jobd_replica_destroy (jobd_replica_t **self_p);
 size_t jobd_replica_read (jobd_replica_t *self, size_t max, int timeout_ms, jobd_replica_fn *fn,
                           void *arg);
 
+//  A file descriptor readable while messages wait: wait on it with the rest of a loop, then read
+//  (a read drains it, and makes it readable again when it left messages behind).
+int jobd_replica_fd (jobd_replica_t *self);
+
 //  The next offset to read in partition: the last handed plus one, else where it started (-1:
 //  from the beginning, as given to jobd_replica_new). -1 too for a partition it does not read.
 int64_t jobd_replica_next (jobd_replica_t *self, int32_t partition);
