@@ -18,6 +18,7 @@
 #define JOBD_BROKER_PLUGINS_MAX  256     //  entries of the plugin table (loaded plugins only)
 #define JOBD_BROKER_CLIENT_QUEUE 64      //  default messages waiting per admin client
 #define JOBD_BROKER_RETRY_PLUGIN "retry" //  the plugin name reserved for the retry policy
+#define S_FULL_RETRIES           16 //  a batch the map could not hold, applied again as it grows
 
 //  One message waiting for the batch's commit.
 typedef struct {
@@ -331,21 +332,31 @@ s_flush (s_broker_t *self)
 {
     if (self->batch_size == 0)
         return;
-    int batch_rc = jobd_store_begin (self->store);
-    for (size_t index = 0; index < self->batch_size && batch_rc == 0; index++) {
-        s_entry_t *entry = &self->batch[index];
-        //  An event the store refuses costs that event only; one that breaks the batch makes
-        //  the commit fail, and then every event of the batch is refused.
-        if (entry->event)
-            entry->rc = jobd_store_apply (self->store, entry->event, &entry->result);
-        else if (entry->drop)
-            entry->rc = jobd_store_cursor_drop (self->store, entry->drop);
+    int batch_rc;
+    int64_t commit_start;
+    //  A batch the map cannot hold is applied again once the map grew (jobd_store_begin grows it
+    //  after an EFULL): only past core/map_size_max is a client told EFULL.
+    for (int attempt = 0;; attempt++) {
+        batch_rc = jobd_store_begin (self->store);
+        for (size_t index = 0; index < self->batch_size && batch_rc == 0; index++) {
+            s_entry_t *entry = &self->batch[index];
+            //  An event the store refuses costs that event only; one that breaks the batch
+            //  makes the commit fail, and then every event of the batch is refused.
+            jobd_apply_result_clear (&entry->result);
+            if (entry->event)
+                entry->rc = jobd_store_apply (self->store, entry->event, &entry->result);
+            else if (entry->drop)
+                entry->rc = jobd_store_cursor_drop (self->store, entry->drop);
+        }
+        commit_start = zclock_usecs ();
+        if (batch_rc == 0)
+            batch_rc = jobd_store_commit (self->store);
+        else
+            jobd_store_abort (self->store);
+        if (batch_rc != JOBD_EFULL || attempt == S_FULL_RETRIES ||
+            !jobd_store_map_may_grow (self->store))
+            break;
     }
-    int64_t commit_start = zclock_usecs ();
-    if (batch_rc == 0)
-        batch_rc = jobd_store_commit (self->store);
-    else
-        jobd_store_abort (self->store);
     if (batch_rc == 0)
         jobd_stats_commit (&self->stats, self->batch_size, zclock_usecs () - commit_start);
 

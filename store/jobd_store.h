@@ -204,6 +204,10 @@ void jobd_store_set_damage_fn (jobd_store_t *self, jobd_store_damage_fn *fn, voi
 //  before any other thread uses the store.
 void jobd_store_set_map_max (jobd_store_t *self, size_t map_max);
 
+//  True when the map is below its maximum: a batch refused with JOBD_EFULL fits after the map
+//  grows (jobd_store_begin grows it after one), so the writer applies it again.
+bool jobd_store_map_may_grow (jobd_store_t *self);
+
 //  Sets the function told when the map grows (one line for the log; NULL: none). Call before
 //  any other thread uses the store.
 void jobd_store_set_notice_fn (jobd_store_t *self, jobd_store_damage_fn *fn, void *arg);

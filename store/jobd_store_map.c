@@ -89,14 +89,25 @@ jobd_store_map_grow (jobd_store_t *self)
     atomic_store (&self->grow_pending, false);
     self->grow_next = false;
     if (rc == 0 && self->notice_fn) {
-        char line[300];
+        char line[300], sizes[4][24];
+        const size_t bytes[4] = {map, grown, used, self->map_max};
+        for (int index = 0; index < 4; index++)
+            snprintf (sizes[index], sizeof sizes[index],
+                      bytes[index] >= (1u << 20) ? "%zu MiB" : "%zu KiB",
+                      bytes[index] >= (1u << 20) ? bytes[index] >> 20 : bytes[index] >> 10);
         snprintf (line, sizeof line,
-                  "store %s: map grown from %zu MiB to %zu MiB (%zu MiB in use; at most %zu MiB: "
-                  "core/map_size_max)",
-                  self->path, map >> 20, grown >> 20, used >> 20, self->map_max >> 20);
+                  "store %s: map grown from %s to %s (%s in use; at most %s: core/map_size_max)",
+                  self->path, sizes[0], sizes[1], sizes[2], sizes[3]);
         self->notice_fn (line, self->notice_arg);
     }
     return jobd_store_mdb_error (rc);
+}
+
+bool
+jobd_store_map_may_grow (jobd_store_t *self)
+{
+    uint64_t used = 0, map = 0;
+    return self->map_max > 0 && jobd_store_size (self, &used, &map) == 0 && map < self->map_max;
 }
 
 void

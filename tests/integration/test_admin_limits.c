@@ -458,6 +458,18 @@ test_the_store_grows (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+//  A batch bigger than the map is applied again once the map grew, not refused: a 100 KiB spec
+//  into a map of 128 KiB is taken (only past map_size_max does a client see EFULL).
+static void
+test_a_batch_bigger_than_the_map_is_taken (void **state)
+{
+    s_start ("    map_size = 128KiB\n");
+    assert_int_equal (s_fill_store (1), 1);
+    assert_true (harness_log_contains (&s_harness, "map grown from 128 KiB to 256 KiB"));
+    assert_false (harness_log_contains (&s_harness, "not stored"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+}
+
 int
 main (void)
 {
@@ -476,6 +488,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_full_store_says_so_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_the_store_grows, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_batch_bigger_than_the_map_is_taken, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
