@@ -142,6 +142,8 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
         has "$library" "$depends" || fail "jobd's Depends lacks $library: $depends"
     done
     has 'libasan' "$depends" && fail "jobd's Depends names a sanitizer: $depends"
+    # postinst makes the user with adduser where systemd-sysusers is not there (a minimal Debian).
+    has '\badduser\b' "$depends" || fail "jobd's Depends lacks adduser (postinst runs it): $depends"
     for script in postinst prerm postrm conffiles; do
         has " $script" "$info" || fail "jobd.deb has no $script"
     done
