@@ -12,6 +12,10 @@ DEADLINE=${DEADLINE:-30}
 tmp=$(mktemp -d /tmp/jobd-install.XXXXXX)
 chmod 755 "$tmp" # trusted folders: others may not write (jobd refuses what they could change)
 prefix=$tmp/prefix jobd_pid=""
+# The build's LIBDIR (GNUInstallDirs): lib, or lib/x86_64-linux-gnu in a build configured for the
+# prefix /usr (as the Debian package is). Plugins are in lib/jobd/plugins under either.
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+libdir=${libdir:-lib}
 cleanup() {
     [ -n "$jobd_pid" ] && kill -KILL "$jobd_pid" 2>/dev/null || true
     rm -rf "$tmp"
@@ -38,8 +42,8 @@ until_ok() {
 step "cmake --install into $prefix"
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || fail "cmake --install (see above)"
 for file in bin/jobd bin/jobctl lib/jobd/plugins/http.so lib/jobd/plugins/retry.so \
-    include/jobd/jobd_plugin.h include/jobd/jobd_plugin_sdk.h lib/jobd/libjobd_sdk.a \
-    lib/pkgconfig/jobd-plugin.pc share/man/man8/jobd.8 share/man/man1/jobctl.1 \
+    include/jobd/jobd_plugin.h include/jobd/jobd_plugin_sdk.h "$libdir/jobd/libjobd_sdk.a" \
+    "$libdir/pkgconfig/jobd-plugin.pc" share/man/man8/jobd.8 share/man/man1/jobctl.1 \
     share/man/man5/jobd.conf.5 etc/jobd/jobd.conf lib/systemd/system/jobd.service \
     lib/sysusers.d/jobd.conf; do
     [ -e "$prefix/$file" ] || fail "not installed: $file"
@@ -68,7 +72,7 @@ has 'plugins/http' "$page" ||
     fail "jobd.conf(5) lacks the http plugin's keys"
 
 step "an out-of-tree plugin built with pkg-config jobd-plugin"
-export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 plugindir=$(pkg-config --variable=plugindir jobd-plugin)
 [ "$(cd "$plugindir" && pwd -P)" = "$(cd "$prefix/lib/jobd/plugins" && pwd -P)" ] ||
     fail "pkg-config plugindir $plugindir is not the installed plugin folder"
@@ -171,7 +175,7 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
         dpkg-deb --ctrl-tarfile "$deb" | tar -xO "./$script" >"$tmp/$script"
         sh -n "$tmp/$script" || fail "jobd.deb's $script is not valid sh"
     done
-    has ' ./usr/lib/pkgconfig/jobd-plugin.pc$' "$(dpkg-deb -c "$dev")" ||
+    has " ./usr/$libdir/pkgconfig/jobd-plugin.pc\$" "$(dpkg-deb -c "$dev")" ||
         fail "jobd-dev.deb lacks jobd-plugin.pc"
     has 'jobd (= ' "$(dpkg-deb -f "$dev" Depends)" || fail "jobd-dev does not depend on jobd"
 else
