@@ -109,6 +109,9 @@ plugins=$("$prefix/bin/jobctl" --run-dir "$run_dir" plugins 2>/dev/null)
 for plugin in retry http; do
     has "$plugin .*running" "$plugins" || fail "the example config's $plugin plugin is not running"
 done
+# A probe on the service as shipped: healthy (a plugin named but disabled would make it exit 1).
+health=$("$prefix/bin/jobctl" --run-dir "$run_dir" health 2>&1) ||
+    fail "jobctl health on the example config: $health"
 kill -TERM "$jobd_pid"
 stopped() { ! kill -0 "$jobd_pid" 2>/dev/null; }
 until_ok stopped || fail "jobd did not stop on SIGTERM"
@@ -116,6 +119,16 @@ status=0
 wait "$jobd_pid" || status=$?
 jobd_pid=""
 [ "$status" -eq 0 ] || fail "jobd exited $status on SIGTERM"
+
+step "the example config's commented plugins, uncommented, pass jobd --check"
+sed -e 's/^    #   \([a-z]\)/    \1/' -e 's/^    #       /        /' "$prefix/etc/jobd/jobd.conf" \
+    >"$tmp/etc/all.conf"
+chmod 644 "$tmp/etc/all.conf"
+for plugin in spark-poller kafka-listener notifier; do
+    grep -q "^    $plugin\$" "$tmp/etc/all.conf" || fail "the example config has no $plugin to uncomment"
+done
+"$prefix/bin/jobd" --check -c "$tmp/etc/all.conf" >"$tmp/check.log" 2>&1 ||
+    fail "jobd --check on the example config uncommented: $(cat "$tmp/check.log")"
 
 unit=$prefix/lib/systemd/system/jobd.service
 grep -q "^ExecStart=$prefix/bin/jobd -c $prefix/etc/jobd/jobd.conf$" "$unit" ||
