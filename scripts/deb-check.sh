@@ -65,7 +65,7 @@ start=$SECONDS
 cmake -S "$source" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
     >"$log/cmake.log" 2>&1 || fail "cmake: see $log/cmake.log"
 nice -n 10 cmake --build "$build" -j2 >"$log/build.log" 2>&1 || fail "build: see $log/build.log"
-rm -f "$build"/jobd*.deb
+rm -f "$build"/jobd*.deb "$build"/jobd*.ddeb
 (cd "$build" && cpack -G DEB >"$log/cpack.log" 2>&1) || fail "cpack: see $log/cpack.log"
 deb=$(ls "$build"/jobd_*_amd64.deb)
 build_s=$((SECONDS - start))

@@ -177,6 +177,12 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
         fail "the packaged unit does not start /usr/bin/jobd -c /etc/jobd/jobd.conf"
     # The packaged jobd, unpacked anywhere, finds and loads its packaged plugins.
     dpkg-deb -x "$deb" "$tmp/unpacked"
+    # Stripped, the debug info in jobd-dbgsym (by build id).
+    for file in "$tmp"/unpacked/usr/bin/* "$tmp"/unpacked/usr/lib/jobd/plugins/*.so; do
+        has '\.debug_info' "$(readelf -S "$file")" && fail "${file#"$tmp"/unpacked} is not stripped"
+    done
+    dbgsym=$(ls "$tmp"/deb/jobd-dbgsym_*.ddeb 2>/dev/null) || fail "cpack made no jobd-dbgsym"
+    has '/usr/lib/debug/.build-id/' "$(dpkg-deb -c "$dbgsym")" || fail "jobd-dbgsym holds no debug info"
     described=$("$tmp/unpacked/usr/bin/jobd" --describe-config --json 2>&1) ||
         fail "the packaged jobd --describe-config: $described"
     has "\"plugin_dir\": \"$tmp/unpacked/usr/lib/jobd/plugins\"" "$described" ||
