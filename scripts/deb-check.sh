@@ -58,7 +58,10 @@ trap cleanup EXIT
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (mmdebstrap --mode=root, chroot, systemd-nspawn)"
 command -v mmdebstrap >/dev/null || fail "no mmdebstrap: apt-get install mmdebstrap"
-case $root in /var/tmp/?* | /srv/?* | /mnt/?*) ;; *) fail "ROOT $root: give a folder under /var/tmp, /srv or /mnt" ;; esac
+case $root in
+/var/tmp/?* | /srv/?* | /mnt/?*) ;;
+*) fail "ROOT $root: give a folder under /var/tmp, /srv or /mnt" ;;
+esac
 
 step "build the .deb (build-deb, prefix /usr)"
 start=$SECONDS
@@ -75,7 +78,8 @@ start=$SECONDS
 mountpoint -q "$root/proc" 2>/dev/null && umount "$root/proc"
 rm -rf "$root"
 mmdebstrap --mode=root --variant=minbase bookworm "$root" "deb $mirror bookworm main" \
-    "deb $mirror bookworm-updates main" "deb http://deb.debian.org/debian-security bookworm-security main" \
+    "deb $mirror bookworm-updates main" \
+    "deb http://deb.debian.org/debian-security bookworm-security main" \
     >"$log/mmdebstrap.log" 2>&1 || fail "mmdebstrap: $(tail -5 "$log/mmdebstrap.log")"
 root_s=$((SECONDS - start)) root_mb=$(du -sm "$root" | cut -f1)
 mount -t proc proc "$root/proc"
@@ -94,7 +98,8 @@ in_root getent passwd jobd >/dev/null || fail "postinst made no user jobd"
 [ "$(in_root stat -c '%U:%G %a' /var/lib/jobd)" = "jobd:jobd 700" ] ||
     fail "/var/lib/jobd is not jobd:jobd 0700: $(in_root stat -c '%U:%G %a' /var/lib/jobd)"
 # Every library the binaries and plugins need came with the Depends.
-missing=$(in_root sh -c 'ldd /usr/bin/jobd /usr/bin/jobctl /usr/lib/jobd/plugins/*.so' | grep 'not found' || true)
+missing=$(in_root sh -c 'ldd /usr/bin/jobd /usr/bin/jobctl /usr/lib/jobd/plugins/*.so' |
+    grep 'not found' || true)
 [ -z "$missing" ] || fail "libraries the Depends did not pull: $missing"
 in_root jobd --check -c /etc/jobd/jobd.conf >"$log/check.log" 2>&1 ||
     fail "jobd --check on the installed config: $(cat "$log/check.log")"
@@ -109,11 +114,13 @@ exec_start=$(sed -n 's/^ExecStart=//p' <<<"$unit")
 in_root install -d -o jobd -g jobd -m 0700 /run/jobd
 # shellcheck disable=SC2086 # ExecStart is words
 chroot "$root" setpriv --reuid jobd --regid jobd --init-groups --no-new-privs \
-    env -i PATH=/usr/bin:/bin HOME=/var/lib/jobd sh -c "cd /var/lib/jobd && umask 0077 && exec $exec_start" \
+    env -i PATH=/usr/bin:/bin HOME=/var/lib/jobd \
+    sh -c "cd /var/lib/jobd && umask 0077 && exec $exec_start" \
     >"$log/jobd-chroot.log" 2>&1 &
 jobd_pid=$!
 healthy() { in_root jobctl health >/dev/null 2>&1; }
-until_ok healthy || fail "jobctl health never exited 0: $(in_root jobctl health 2>&1; cat "$log/jobd-chroot.log")"
+until_ok healthy ||
+    fail "jobctl health never exited 0: $(in_root jobctl health 2>&1; cat "$log/jobd-chroot.log")"
 [ "$(in_root stat -c %U "/proc/$jobd_pid")" = jobd ] || fail "jobd does not run as the user jobd"
 id=$(in_root jobctl track app-1 --kind spark --backend cluster) || fail "jobctl track"
 for state in RUNNING SUCCEEDED; do
@@ -129,12 +136,16 @@ has 'stopped cleanly' "$(cat "$log/jobd-chroot.log")" || fail "jobd did not say 
 rm -rf "$root/run/jobd"
 
 systemd_result="not tried"
-if ! command -v systemd-nspawn >/dev/null; then
-    systemd_result="skipped: no systemd-nspawn (apt-get install systemd-container)"
-else
+# The systemd half: sets systemd_result, "skipped: why" when this machine cannot boot the root.
+check_systemd() {
+    if ! command -v systemd-nspawn >/dev/null; then
+        systemd_result="skipped: no systemd-nspawn (apt-get install systemd-container)"
+        return
+    fi
     step "systemd in the root (systemd, systemd-sysv, dbus), then booted with systemd-nspawn"
     in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd systemd-sysv dbus' \
-        >"$log/systemd-install.log" 2>&1 || fail "apt-get install systemd: $(tail -5 "$log/systemd-install.log")"
+        >"$log/systemd-install.log" 2>&1 ||
+        fail "apt-get install systemd: $(tail -5 "$log/systemd-install.log")"
     umount "$root/proc"
     # --register=no --keep-unit: no machined nor scope on a host whose PID 1 is not systemd.
     systemd-nspawn -D "$root" --boot --register=no --keep-unit --console=passive \
@@ -148,94 +159,97 @@ else
     start=$SECONDS
     if ! until_ok booted; then
         systemd_result="skipped: systemd-nspawn could not boot the root: $(tail -3 "$log/nspawn.log")"
-    else
-        boot_s=$((SECONDS - start))
-        step "booted in ${boot_s}s; the package installed again there (postinst under systemd)"
-        in_box sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq jobd && userdel jobd &&
-            rm -rf /var/lib/jobd && cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-            ./jobd_*.deb' >"$log/install-systemd.log" 2>&1 ||
-            fail "apt-get install under systemd: $(tail -10 "$log/install-systemd.log")"
-        has 'jobd job tracker' "$(in_box getent passwd jobd)" || fail "systemd-sysusers made no user jobd"
-        [ "$(in_box systemctl is-enabled jobd)" = enabled ] || fail "postinst did not enable jobd.service"
-        active() { [ "$(in_box systemctl is-active jobd)" = active ]; }
-        until_ok active || fail "jobd.service is not active: $(in_box systemctl status jobd --no-pager)"
-        in_box systemctl status jobd --no-pager >"$log/status.txt" 2>&1 || true
-        show() { in_box systemctl show jobd -p "$1" --value; }
-        [ "$(show Type)" = notify ] || fail "the unit is not Type=notify"
-        has '^running: ' "$(show StatusText)" || fail "no STATUS=running: $(show StatusText)"
-        in_box jobctl health >/dev/null || fail "jobctl health under systemd: $(in_box jobctl health 2>&1)"
-
-        step "READY=1 and STOPPING=1 (systemd's debug log), stop and start"
-        in_box systemd-analyze log-level debug
-        in_box systemctl restart jobd
-        in_box systemctl stop jobd
-        in_box systemd-analyze log-level info
-        in_box journalctl --no-pager -o cat >"$log/journal-notify.txt"
-        has 'notification message .*READY=1' "$(cat "$log/journal-notify.txt")" || fail "no READY=1 seen"
-        has 'notification message .*STOPPING=1' "$(cat "$log/journal-notify.txt")" || fail "no STOPPING=1 seen"
-        [ "$(show Result) $(show ExecMainStatus)" = "success 0" ] ||
-            fail "systemctl stop: result $(show Result), status $(show ExecMainStatus)"
-        # journald priorities: jobd's warn lines are priority 4.
-        in_box systemctl start jobd
-        in_box jobctl submit - <<<'{"kind": "nothing-takes-this"}' >/dev/null 2>&1 || true
-        warned() { has '"PRIORITY":"4"' "$(in_box journalctl -u jobd -o json --no-pager)"; }
-        until_ok warned || fail "jobd's warning did not reach the journal at priority 4 (warning)"
-
-        step "the watchdog: pings, then a stopped jobd killed and restarted (WatchdogSec=4s drop-in)"
-        in_box sh -c 'mkdir -p /run/systemd/system/jobd.service.d &&
-            printf "[Service]\nWatchdogSec=4s\n" >/run/systemd/system/jobd.service.d/watchdog.conf &&
-            systemctl daemon-reload && systemctl restart jobd'
-        first=$(show WatchdogTimestampMonotonic)
-        pinged() { [ "$(show WatchdogTimestampMonotonic)" != "$first" ]; }
-        until_ok pinged || fail "jobd never pinged the watchdog"
-        # shellcheck disable=SC2016 # expanded in the container
-        in_box sh -c 'kill -STOP "$(systemctl show jobd -p MainPID --value)"'
-        restarted() { [ "$(show NRestarts)" -ge 1 ] && active; }
-        until_ok restarted || fail "a stopped jobd was not restarted by the watchdog"
-        has "Watchdog timeout" "$(in_box journalctl -u jobd --no-pager)" || fail "no watchdog timeout"
-        in_box sh -c 'rm -r /run/systemd/system/jobd.service.d && systemctl daemon-reload'
-
-        step "a job through the installed spark-poller to the Spark simulator (Livy)"
-        rm -f "$log/sim.port"
-        "$build/bin/spark-sim" --port 0 --port-file "$log/sim.port" \
-            --scenario "queue=200,run=800,outcome=success" >"$log/sim.log" 2>&1 &
-        sim_pid=$!
-        until_ok test -s "$log/sim.port" || fail "spark-sim did not start"
-        port=$(cat "$log/sim.port")
-        cp "$source/plugins/spark-poller/examples/livy.json" "$root/root/livy.json"
-        in_box sh -c "cp /etc/jobd/jobd.conf /root/jobd.conf.shipped && sed -i \
-            -e 's|^    #   spark-poller|    spark-poller|' -e 's|^    #       backend|        backend|' \
-            -e 's|^    #           cluster|            livy|' \
-            -e 's|^    #               type = livy|                type = livy|' \
-            -e 's|^    #               url = http://livy.example:8998|                url = http://127.0.0.1:$port|' \
-            /etc/jobd/jobd.conf &&
-            systemctl restart jobd"
-        until_ok active || fail "jobd with spark-poller did not start"
-        spark_health() { in_box jobctl health >/dev/null 2>&1; }
-        until_ok spark_health || fail "jobctl health with spark-poller: $(in_box jobctl health 2>&1)"
-        id=$(in_box jobctl submit /root/livy.json) || fail "jobctl submit livy.json"
-        succeeded() { has "^$id *SUCCEEDED" "$(in_box jobctl ls)"; }
-        until_ok succeeded || fail "$id did not succeed: $(in_box jobctl show "$id")"
-        in_box sh -c 'cp /root/jobd.conf.shipped /etc/jobd/jobd.conf && systemctl restart jobd'
-        kill -TERM "$sim_pid"
-        sim_pid=""
-
-        step "systemd-analyze verify and security"
-        out=$(in_box systemd-analyze verify --man=no jobd.service 2>&1) || fail "systemd-analyze verify: $out"
-        in_box systemd-analyze security jobd --no-pager >"$log/security.txt" 2>&1 || true
-        exposure=$(sed -n 's/.*Overall exposure level for jobd.service: \([0-9.]*\).*/\1/p' "$log/security.txt")
-        in_box systemctl stop jobd
-        systemd_result="ok: READY, STATUS, watchdog (pings; stopped jobd restarted), STOPPING, journald \
-priority 4, a Livy job SUCCEEDED, exposure $exposure"
+        return
     fi
-fi
+    boot_s=$((SECONDS - start))
+    step "booted in ${boot_s}s; the package installed again there (postinst under systemd)"
+    in_box sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq jobd && userdel jobd &&
+        rm -rf /var/lib/jobd && cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+        ./jobd_*.deb' >"$log/install-systemd.log" 2>&1 ||
+        fail "apt-get install under systemd: $(tail -10 "$log/install-systemd.log")"
+    has 'jobd job tracker' "$(in_box getent passwd jobd)" || fail "systemd-sysusers made no user jobd"
+    [ "$(in_box systemctl is-enabled jobd)" = enabled ] || fail "postinst did not enable jobd.service"
+    active() { [ "$(in_box systemctl is-active jobd)" = active ]; }
+    until_ok active || fail "jobd.service is not active: $(in_box systemctl status jobd --no-pager)"
+    in_box systemctl status jobd --no-pager >"$log/status.txt" 2>&1 || true
+    show() { in_box systemctl show jobd -p "$1" --value; }
+    [ "$(show Type)" = notify ] || fail "the unit is not Type=notify"
+    has '^running: ' "$(show StatusText)" || fail "no STATUS=running: $(show StatusText)"
+    in_box jobctl health >/dev/null || fail "jobctl health under systemd: $(in_box jobctl health 2>&1)"
+
+    step "READY=1 and STOPPING=1 (systemd's debug log), stop and start"
+    in_box systemd-analyze log-level debug
+    in_box systemctl restart jobd
+    in_box systemctl stop jobd
+    in_box systemd-analyze log-level info
+    in_box journalctl --no-pager -o cat >"$log/journal-notify.txt"
+    has 'notification message .*READY=1' "$(cat "$log/journal-notify.txt")" || fail "no READY=1 seen"
+    has 'notification message .*STOPPING=1' "$(cat "$log/journal-notify.txt")" || fail "no STOPPING=1 seen"
+    [ "$(show Result) $(show ExecMainStatus)" = "success 0" ] ||
+        fail "systemctl stop: result $(show Result), status $(show ExecMainStatus)"
+    # journald priorities: jobd's warn lines are priority 4.
+    in_box systemctl start jobd
+    in_box jobctl submit - <<<'{"kind": "nothing-takes-this"}' >/dev/null 2>&1 || true
+    warned() { has '"PRIORITY":"4"' "$(in_box journalctl -u jobd -o json --no-pager)"; }
+    until_ok warned || fail "jobd's warning did not reach the journal at priority 4 (warning)"
+
+    step "the watchdog: pings, then a stopped jobd killed and restarted (WatchdogSec=4s drop-in)"
+    in_box sh -c 'mkdir -p /run/systemd/system/jobd.service.d &&
+        printf "[Service]\nWatchdogSec=4s\n" >/run/systemd/system/jobd.service.d/watchdog.conf &&
+        systemctl daemon-reload && systemctl restart jobd'
+    first=$(show WatchdogTimestampMonotonic)
+    pinged() { [ "$(show WatchdogTimestampMonotonic)" != "$first" ]; }
+    until_ok pinged || fail "jobd never pinged the watchdog"
+    # shellcheck disable=SC2016 # expanded in the container
+    in_box sh -c 'kill -STOP "$(systemctl show jobd -p MainPID --value)"'
+    restarted() { [ "$(show NRestarts)" -ge 1 ] && active; }
+    until_ok restarted || fail "a stopped jobd was not restarted by the watchdog"
+    has "Watchdog timeout" "$(in_box journalctl -u jobd --no-pager)" || fail "no watchdog timeout"
+    in_box sh -c 'rm -r /run/systemd/system/jobd.service.d && systemctl daemon-reload'
+
+    step "a job through the installed spark-poller to the Spark simulator (Livy)"
+    rm -f "$log/sim.port"
+    "$build/bin/spark-sim" --port 0 --port-file "$log/sim.port" \
+        --scenario "queue=200,run=800,outcome=success" >"$log/sim.log" 2>&1 &
+    sim_pid=$!
+    until_ok test -s "$log/sim.port" || fail "spark-sim did not start"
+    port=$(cat "$log/sim.port")
+    cp "$source/plugins/spark-poller/examples/livy.json" "$root/root/livy.json"
+    in_box sh -c "cp /etc/jobd/jobd.conf /root/jobd.conf.shipped && sed -i \
+        -e 's|^    #   spark-poller|    spark-poller|' -e 's|^    #       backend|        backend|' \
+        -e 's|^    #           cluster|            livy|' \
+        -e 's|^    #               type = livy|                type = livy|' \
+        -e 's|^    #               url = http://livy.example:8998|                url = http://127.0.0.1:$port|' \
+        /etc/jobd/jobd.conf &&
+        systemctl restart jobd"
+    until_ok active || fail "jobd with spark-poller did not start"
+    spark_health() { in_box jobctl health >/dev/null 2>&1; }
+    until_ok spark_health || fail "jobctl health with spark-poller: $(in_box jobctl health 2>&1)"
+    id=$(in_box jobctl submit /root/livy.json) || fail "jobctl submit livy.json"
+    succeeded() { has "^$id *SUCCEEDED" "$(in_box jobctl ls)"; }
+    until_ok succeeded || fail "$id did not succeed: $(in_box jobctl show "$id")"
+    in_box sh -c 'cp /root/jobd.conf.shipped /etc/jobd/jobd.conf && systemctl restart jobd'
+    kill -TERM "$sim_pid"
+    sim_pid=""
+
+    step "systemd-analyze verify and security"
+    out=$(in_box systemd-analyze verify --man=no jobd.service 2>&1) || fail "systemd-analyze verify: $out"
+    in_box systemd-analyze security jobd --no-pager >"$log/security.txt" 2>&1 || true
+    exposure=$(sed -n 's/.*Overall exposure level for jobd.service: \([0-9.]*\).*/\1/p' "$log/security.txt")
+    in_box systemctl stop jobd
+    systemd_result="ok: READY, STATUS, watchdog (pings; stopped jobd restarted), STOPPING, journald \
+priority 4, a Livy job SUCCEEDED, exposure $exposure"
+}
+check_systemd
 
 step "done"
 cat <<EOF
 deb-check: figures
-  .deb: jobd $(stat -c %s "$deb") bytes, jobd-dev $(stat -c %s "$build"/jobd-dev_*_amd64.deb) bytes; installed ${installed_kb} KiB
+  .deb: jobd $(stat -c %s "$deb") bytes, jobd-dev $(stat -c %s "$build"/jobd-dev_*_amd64.deb), \
+jobd-dbgsym $(stat -c %s "$build"/jobd-dbgsym_*_amd64.ddeb); jobd installed ${installed_kb} KiB
   Depends: $(dpkg-deb -f "$deb" Depends)
-  build + cpack ${build_s}s; minbase root ${root_s}s (${root_mb} MB); apt-get install ${install_s}s (${pulled} packages set up)
+  build + cpack ${build_s}s; minbase root ${root_s}s (${root_mb} MB); \
+apt-get install ${install_s}s (${pulled} packages set up)
   chroot: postinst (user, /var/lib/jobd), no missing library, jobd as jobd, health 0, track/observe, SIGTERM clean
   systemd: $systemd_result
 EOF
