@@ -43,8 +43,8 @@ step "cmake --install into $prefix"
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || fail "cmake --install (see above)"
 for file in bin/jobd bin/jobctl lib/jobd/plugins/http.so lib/jobd/plugins/retry.so \
     include/jobd/jobd_plugin.h include/jobd/jobd_plugin_sdk.h "$libdir/jobd/libjobd_sdk.a" \
-    "$libdir/pkgconfig/jobd-plugin.pc" share/man/man8/jobd.8 share/man/man1/jobctl.1 \
-    share/man/man5/jobd.conf.5 etc/jobd/jobd.conf lib/systemd/system/jobd.service \
+    "$libdir/pkgconfig/jobd-plugin.pc" share/man/man8/jobd.8.gz share/man/man1/jobctl.1.gz \
+    share/man/man5/jobd.conf.5.gz etc/jobd/jobd.conf lib/systemd/system/jobd.service \
     lib/sysusers.d/jobd.conf; do
     [ -e "$prefix/$file" ] || fail "not installed: $file"
 done
@@ -60,13 +60,13 @@ has "\"plugin_dir\": \"$prefix/lib/jobd/plugins\"" \
     fail "installed jobd's default plugin_dir is not $prefix/lib/jobd/plugins"
 
 step "man pages: render without warnings, hold the config keys"
-for page in man8/jobd.8 man1/jobctl.1 man5/jobd.conf.5; do
+for page in man8/jobd.8.gz man1/jobctl.1.gz man5/jobd.conf.5.gz; do
     warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$prefix/share/man/$page" 2>&1 \
         >"$tmp/page.txt") || fail "man $page"
     [ -z "$warnings" ] || fail "man $page: $warnings"
     [ -s "$tmp/page.txt" ] || fail "man $page is empty"
 done
-page=$(MANWIDTH=200 man -l "$prefix/share/man/man5/jobd.conf.5" 2>/dev/null)
+page=$(MANWIDTH=200 man -l "$prefix/share/man/man5/jobd.conf.5.gz" 2>/dev/null)
 has 'map_size' "$page" || fail "jobd.conf(5) lacks core/map_size"
 has 'plugins/http' "$page" ||
     fail "jobd.conf(5) lacks the http plugin's keys"
@@ -169,7 +169,7 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
     contents=$(dpkg-deb -c "$deb")
     for file in ./usr/bin/jobd ./usr/bin/jobctl ./usr/lib/jobd/plugins/http.so \
         ./usr/lib/systemd/system/jobd.service ./usr/lib/sysusers.d/jobd.conf \
-        ./etc/jobd/jobd.conf ./usr/share/man/man8/jobd.8; do
+        ./etc/jobd/jobd.conf ./usr/share/man/man8/jobd.8.gz; do
         has " $file\$" "$contents" || fail "jobd.deb lacks $file"
     done
     has '^ExecStart=/usr/bin/jobd -c /etc/jobd/jobd.conf$' \
