@@ -6,7 +6,7 @@
 # stuck jobd is killed and restarted), STOPPING, systemd-analyze security, a job submitted through
 # the installed spark-poller to the Spark simulator. packaging/README.md gives the figures.
 #
-# NOT run by CI (nor by ctest): it needs Debian's mirrors, root, and about 4 minutes.
+# NOT run by CI (nor by ctest): it needs Debian's mirrors, root, and 2 to 5 minutes.
 #   scripts/deb-check.sh [ROOT]   (ROOT: default /var/tmp/deb12, made afresh; left for a look)
 # Needs on this machine: mmdebstrap, and systemd-nspawn (systemd-container) for the systemd part,
 # which is skipped, saying why, when the container cannot boot. Touches nothing of the host but
