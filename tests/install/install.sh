@@ -12,6 +12,10 @@ DEADLINE=${DEADLINE:-30}
 tmp=$(mktemp -d /tmp/jobd-install.XXXXXX)
 chmod 755 "$tmp" # trusted folders: others may not write (jobd refuses what they could change)
 prefix=$tmp/prefix jobd_pid=""
+# The build's LIBDIR (GNUInstallDirs): lib, or lib/x86_64-linux-gnu in a build configured for the
+# prefix /usr (as the Debian package is). Plugins are in lib/jobd/plugins under either.
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+libdir=${libdir:-lib}
 cleanup() {
     [ -n "$jobd_pid" ] && kill -KILL "$jobd_pid" 2>/dev/null || true
     rm -rf "$tmp"
@@ -38,9 +42,9 @@ until_ok() {
 step "cmake --install into $prefix"
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || fail "cmake --install (see above)"
 for file in bin/jobd bin/jobctl lib/jobd/plugins/http.so lib/jobd/plugins/retry.so \
-    include/jobd/jobd_plugin.h include/jobd/jobd_plugin_sdk.h lib/jobd/libjobd_sdk.a \
-    lib/pkgconfig/jobd-plugin.pc share/man/man8/jobd.8 share/man/man1/jobctl.1 \
-    share/man/man5/jobd.conf.5 etc/jobd/jobd.conf lib/systemd/system/jobd.service \
+    include/jobd/jobd_plugin.h include/jobd/jobd_plugin_sdk.h "$libdir/jobd/libjobd_sdk.a" \
+    "$libdir/pkgconfig/jobd-plugin.pc" share/man/man8/jobd.8.gz share/man/man1/jobctl.1.gz \
+    share/man/man5/jobd.conf.5.gz etc/jobd/jobd.conf lib/systemd/system/jobd.service \
     lib/sysusers.d/jobd.conf; do
     [ -e "$prefix/$file" ] || fail "not installed: $file"
 done
@@ -56,19 +60,19 @@ has "\"plugin_dir\": \"$prefix/lib/jobd/plugins\"" \
     fail "installed jobd's default plugin_dir is not $prefix/lib/jobd/plugins"
 
 step "man pages: render without warnings, hold the config keys"
-for page in man8/jobd.8 man1/jobctl.1 man5/jobd.conf.5; do
+for page in man8/jobd.8.gz man1/jobctl.1.gz man5/jobd.conf.5.gz; do
     warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$prefix/share/man/$page" 2>&1 \
         >"$tmp/page.txt") || fail "man $page"
     [ -z "$warnings" ] || fail "man $page: $warnings"
     [ -s "$tmp/page.txt" ] || fail "man $page is empty"
 done
-page=$(MANWIDTH=200 man -l "$prefix/share/man/man5/jobd.conf.5" 2>/dev/null)
+page=$(MANWIDTH=200 man -l "$prefix/share/man/man5/jobd.conf.5.gz" 2>/dev/null)
 has 'map_size' "$page" || fail "jobd.conf(5) lacks core/map_size"
 has 'plugins/http' "$page" ||
     fail "jobd.conf(5) lacks the http plugin's keys"
 
 step "an out-of-tree plugin built with pkg-config jobd-plugin"
-export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 plugindir=$(pkg-config --variable=plugindir jobd-plugin)
 [ "$(cd "$plugindir" && pwd -P)" = "$(cd "$prefix/lib/jobd/plugins" && pwd -P)" ] ||
     fail "pkg-config plugindir $plugindir is not the installed plugin folder"
@@ -105,6 +109,9 @@ plugins=$("$prefix/bin/jobctl" --run-dir "$run_dir" plugins 2>/dev/null)
 for plugin in retry http; do
     has "$plugin .*running" "$plugins" || fail "the example config's $plugin plugin is not running"
 done
+# A probe on the service as shipped: healthy (a plugin named but disabled would make it exit 1).
+health=$("$prefix/bin/jobctl" --run-dir "$run_dir" health 2>&1) ||
+    fail "jobctl health on the example config: $health"
 kill -TERM "$jobd_pid"
 stopped() { ! kill -0 "$jobd_pid" 2>/dev/null; }
 until_ok stopped || fail "jobd did not stop on SIGTERM"
@@ -112,6 +119,16 @@ status=0
 wait "$jobd_pid" || status=$?
 jobd_pid=""
 [ "$status" -eq 0 ] || fail "jobd exited $status on SIGTERM"
+
+step "the example config's commented plugins, uncommented, pass jobd --check"
+sed -e 's/^    #   \([a-z]\)/    \1/' -e 's/^    #       /        /' "$prefix/etc/jobd/jobd.conf" \
+    >"$tmp/etc/all.conf"
+chmod 644 "$tmp/etc/all.conf"
+for plugin in spark-poller kafka-listener notifier; do
+    grep -q "^    $plugin\$" "$tmp/etc/all.conf" || fail "the example config has no $plugin to uncomment"
+done
+"$prefix/bin/jobd" --check -c "$tmp/etc/all.conf" >"$tmp/check.log" 2>&1 ||
+    fail "jobd --check on the example config uncommented: $(cat "$tmp/check.log")"
 
 unit=$prefix/lib/systemd/system/jobd.service
 grep -q "^ExecStart=$prefix/bin/jobd -c $prefix/etc/jobd/jobd.conf$" "$unit" ||
@@ -142,6 +159,8 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
         has "$library" "$depends" || fail "jobd's Depends lacks $library: $depends"
     done
     has 'libasan' "$depends" && fail "jobd's Depends names a sanitizer: $depends"
+    # postinst makes the user with adduser where systemd-sysusers is not there (a minimal Debian).
+    has '\badduser\b' "$depends" || fail "jobd's Depends lacks adduser (postinst runs it): $depends"
     for script in postinst prerm postrm conffiles; do
         has " $script" "$info" || fail "jobd.deb has no $script"
     done
@@ -150,7 +169,7 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
     contents=$(dpkg-deb -c "$deb")
     for file in ./usr/bin/jobd ./usr/bin/jobctl ./usr/lib/jobd/plugins/http.so \
         ./usr/lib/systemd/system/jobd.service ./usr/lib/sysusers.d/jobd.conf \
-        ./etc/jobd/jobd.conf ./usr/share/man/man8/jobd.8; do
+        ./etc/jobd/jobd.conf ./usr/share/man/man8/jobd.8.gz; do
         has " $file\$" "$contents" || fail "jobd.deb lacks $file"
     done
     has '^ExecStart=/usr/bin/jobd -c /etc/jobd/jobd.conf$' \
@@ -158,6 +177,12 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
         fail "the packaged unit does not start /usr/bin/jobd -c /etc/jobd/jobd.conf"
     # The packaged jobd, unpacked anywhere, finds and loads its packaged plugins.
     dpkg-deb -x "$deb" "$tmp/unpacked"
+    # Stripped, the debug info in jobd-dbgsym (by build id).
+    for file in "$tmp"/unpacked/usr/bin/* "$tmp"/unpacked/usr/lib/jobd/plugins/*.so; do
+        has '\.debug_info' "$(readelf -S "$file")" && fail "${file#"$tmp"/unpacked} is not stripped"
+    done
+    dbgsym=$(ls "$tmp"/deb/jobd-dbgsym_*.ddeb 2>/dev/null) || fail "cpack made no jobd-dbgsym"
+    has '/usr/lib/debug/.build-id/' "$(dpkg-deb -c "$dbgsym")" || fail "jobd-dbgsym holds no debug info"
     described=$("$tmp/unpacked/usr/bin/jobd" --describe-config --json 2>&1) ||
         fail "the packaged jobd --describe-config: $described"
     has "\"plugin_dir\": \"$tmp/unpacked/usr/lib/jobd/plugins\"" "$described" ||
@@ -169,7 +194,7 @@ elif command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; the
         dpkg-deb --ctrl-tarfile "$deb" | tar -xO "./$script" >"$tmp/$script"
         sh -n "$tmp/$script" || fail "jobd.deb's $script is not valid sh"
     done
-    has ' ./usr/lib/pkgconfig/jobd-plugin.pc$' "$(dpkg-deb -c "$dev")" ||
+    has " ./usr/$libdir/pkgconfig/jobd-plugin.pc\$" "$(dpkg-deb -c "$dev")" ||
         fail "jobd-dev.deb lacks jobd-plugin.pc"
     has 'jobd (= ' "$(dpkg-deb -f "$dev" Depends)" || fail "jobd-dev does not depend on jobd"
 else
