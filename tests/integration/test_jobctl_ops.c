@@ -354,6 +354,13 @@ test_health_exit_codes (void **state)
     assert_int_equal (s_jobctl ("health -o name"), 1);
     assert_string_equal (s_out, "failinit\n");
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
+    //  A plugin the operator disabled is as asked: 0.
+    s_config ("    failinit\n        enabled = false\n");
+    assert_true (harness_start (&s_harness) > 0);
+    assert_true (harness_wait_ready (&s_harness, 10000));
+    assert_int_equal (s_jobctl ("health"), 0);
+    assert_non_null (strstr (s_out, "ok: 1 plugins running"));
+    assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
     s_config ("");
 }
 

@@ -9,7 +9,21 @@
 static bool
 s_fine (const char *status)
 {
-    return status && strcmp (status, "running") == 0;
+    //  A plugin the operator disabled is as asked, not a problem a probe should report.
+    return status && (strcmp (status, "running") == 0 || strcmp (status, "disabled") == 0);
+}
+
+static size_t
+s_running (json_t *plugins)
+{
+    size_t count = 0, index;
+    json_t *plugin;
+    json_array_foreach (plugins, index, plugin)
+    {
+        const char *status = json_string_value (json_object_get (plugin, "status"));
+        count += status && strcmp (status, "running") == 0;
+    }
+    return count;
 }
 
 int
@@ -57,7 +71,7 @@ jobctl_cmd_health (const jobctl_options_t *options, int argc, char **argv)
         json_array_foreach (problems, index, plugin)
             printf ("%s\n", json_string_value (json_object_get (plugin, "name")));
     } else if (healthy)
-        printf ("ok: %zu plugins running\n", json_array_size (plugins));
+        printf ("ok: %zu plugins running\n", s_running (plugins));
     else {
         //  One line a problem: the plugin, its status, and its detail (which names the
         //  backends that fail: spark-poller's "livy: down since ...", kafka-listener's
