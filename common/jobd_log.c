@@ -96,14 +96,23 @@ jobd_logv (jobd_log_level_t level, const char *source, const char *format, va_li
         used += (size_t)snprintf (line + used, sizeof line - used, "\",\"msg\":\"");
         used = s_json_text (line, used, sizeof line - 4, message);
         snprintf (line + used, sizeof line - used, "\"}");
-    } else
-        snprintf (line, sizeof line, "%s%s %-5s %s: %s", priority, when, s_names[level], source,
-                  message);
+    } else if (*priority)
+        //  The journal stamps each line itself (journalctl -o short-iso-precise shows it to the
+        //  microsecond): a second time in the text would only be noise.
+        snprintf (line, sizeof line, "%s%-5s %s: %s", priority, s_names[level], source, message);
+    else
+        snprintf (line, sizeof line, "%s %-5s %s: %s", when, s_names[level], source, message);
     //  One fputs per line: stdio's lock keeps lines from different threads whole.
     flockfile (stderr);
     fputs (line, stderr);
     fputc ('\n', stderr);
     funlockfile (stderr);
+}
+
+void
+jobd_log_set_journal (bool journal)
+{
+    s_journal = journal;
 }
 
 void

@@ -20,6 +20,10 @@ int jobd_log_level_parse (const char *name, jobd_log_level_t *level_p);
 //  name. Call before starting threads.
 int jobd_log_set_format (const char *name);
 
+//  Whether lines go to the journal (priority prefix, no time of their own): found from
+//  JOURNAL_STREAM at the first line; tests set it.
+void jobd_log_set_journal (bool journal);
+
 //  Writes one line to stderr when level is enabled: "TIME LEVEL source: message" (TIME ISO 8601
 //  UTC with milliseconds), or {"ts","level","source","msg"} as JSON; prefixed with the syslog
 //  priority ("<3>" ...) when stderr is the journal (JOURNAL_STREAM). Thread-safe.
