@@ -437,5 +437,6 @@ jobd_store_timer_upgrade (jobd_store_t *self, MDB_txn *txn)
             rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
     mdb_cursor_close (cursor);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    //  The first due time was read (at open) from the old keys.
+    return rc == MDB_NOTFOUND ? s_read_next (self, txn) : rc;
 }
