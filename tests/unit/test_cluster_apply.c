@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include "../store_dir.h"
-#include <lmdb.h>
+#include "../store_format.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,54 +441,6 @@ test_decoder_refuses (void **state)
     assert_non_null (strstr (reason, "checksum"));
 }
 
-//  Rewrites a fresh store's timers in format 5's layout and says format 5.
-static void
-s_make_format_5 (const char *dir)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta, timers, by_job, plog, pending;
-    assert_int_equal (mdb_env_create (&env), 0);
-    assert_int_equal (mdb_env_set_maxdbs (env, 16), 0);
-    assert_int_equal (mdb_env_open (env, dir, 0, 0600), 0);
-    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    assert_int_equal (mdb_dbi_open (txn, "meta", 0, &meta), 0);
-    assert_int_equal (mdb_dbi_open (txn, "timers", 0, &timers), 0);
-    assert_int_equal (mdb_dbi_open (txn, "timers_by_job", 0, &by_job), 0);
-    assert_int_equal (mdb_dbi_open (txn, "cl_plog", 0, &plog), 0);
-    assert_int_equal (mdb_dbi_open (txn, "cl_pending", 0, &pending), 0);
-    MDB_dbi both[2] = {timers, by_job};
-    for (int db = 0; db < 2; db++) {
-        //  Read all, drop all, put back without the partition (2 bytes: key or value).
-        MDB_cursor *cursor;
-        MDB_val key, value;
-        uint8_t keys[16][512], values[16][512];
-        size_t key_sizes[16], value_sizes[16], count = 0;
-        assert_int_equal (mdb_cursor_open (txn, both[db], &cursor), 0);
-        while (mdb_cursor_get (cursor, &key, &value, count ? MDB_NEXT : MDB_FIRST) == 0) {
-            assert_true (count < 16);
-            memcpy (keys[count], key.mv_data, key_sizes[count] = key.mv_size);
-            memcpy (values[count], value.mv_data, value_sizes[count] = value.mv_size);
-            count++;
-        }
-        mdb_cursor_close (cursor);
-        assert_true (count > 0);
-        assert_int_equal (mdb_drop (txn, both[db], 0), 0);
-        for (size_t index = 0; index < count; index++) {
-            MDB_val k = {key_sizes[index] - (db == 0 ? 2 : 0), keys[index] + (db == 0 ? 2 : 0)};
-            MDB_val v = {value_sizes[index] - (db == 1 ? 2 : 0), values[index] + (db == 1 ? 2 : 0)};
-            assert_int_equal (mdb_put (txn, both[db], &k, &v, 0), 0);
-        }
-    }
-    assert_int_equal (mdb_drop (txn, plog, 1), 0);
-    assert_int_equal (mdb_drop (txn, pending, 1), 0);
-    uint8_t five[4] = {0, 0, 0, 5};
-    MDB_val key = {6, (void *)"format"}, value = {4, five};
-    assert_int_equal (mdb_put (txn, meta, &key, &value, 0), 0);
-    assert_int_equal (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
-}
-
 //  A format 5 store: read only, it reads (without timers); opened writable, it is upgraded in
 //  place and its timers still fire, at their time.
 static void
@@ -506,7 +458,7 @@ test_upgrade_5_to_6_keeps_timers (void **state)
     assert_int_equal (jobd_store_timer_list (store, ids[1], before, 2, &count), 0);
     assert_int_equal (count, 1);
     jobd_store_destroy (&self->replica);
-    s_make_format_5 (self->replica_dir);
+    store_make_format_5 (self->replica_dir);
 
     jobd_store_t *reader = NULL;
     assert_int_equal (jobd_store_open (self->replica_dir, JOBD_STORE_RDONLY, 0, &reader, NULL, 0),
