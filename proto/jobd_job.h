@@ -53,6 +53,8 @@ typedef struct {
     char *retry_class;  //  "retry_class": the failure class of the last retry decision
     char *retry_policy; //  "retry_policy": the policy of the last retry decision
     char *retry_final;  //  "retry_final": FAILED for good: why no retry follows, or NULL
+    //  Cluster (issue 18; appended, as above): the owner epoch of the last write of the record.
+    uint64_t cl_epoch; //  "cl_epoch": 0 (absent) in a single instance
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

@@ -44,6 +44,8 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
         rc = jobd_store_order_open (self, txn, writable);
     if (rc == 0)
         rc = jobd_store_timer_open (self, txn, writable);
+    if (rc == 0)
+        rc = jobd_store_cl_open (self, txn, writable);
     if (rc) {
         //  MDB_INCOMPATIBLE: a database of that name exists with other flags.
         bool foreign = rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE;
@@ -72,14 +74,26 @@ s_open_databases (jobd_store_t *self, MDB_txn *txn, bool writable, char *reason,
     //  Format 1 lacks the transition log (created above), format 2 the record checksums (added
     //  here, in the same transaction as the number: all or nothing). Format 3 differs only in
     //  what its log may hold (format 4 adds inline entries, which a format 3 jobd would take for
-    //  damage), format 4 in the order index by_updated, which a format 4 jobd would not keep.
+    //  damage), format 4 in the order index by_updated, which a format 4 jobd would not keep,
+    //  format 5 in the timers' keys (no partition).
     self->summed = format >= 3;
+    if (format < 6 && !writable) {
+        //  Its timers have no partition in their keys: read only, it is read without them (as
+        //  a store older than timers).
+        self->has_timers = false;
+        self->timer_next = 0;
+    }
     if (format == JOBD_STORE_FORMAT || !writable)
         return 0;
     rc = format < 3 ? jobd_store_sum_upgrade (self, txn) : 0;
     //  Format 5 adds the order index (opened, empty, above): built from the records.
     if (rc == 0 && format < 5)
         rc = jobd_store_order_build (self, txn);
+    //  Format 6 keys the timers by partition first (every one in partition 0 here) and adds the
+    //  cluster's databases (created empty above). A format 5 jobd would read the new timer keys
+    //  as due times far away: it must not open this store.
+    if (rc == 0 && format < 6 && self->has_timers)
+        rc = jobd_store_timer_upgrade (self, txn);
     if (rc) {
         //  The upgrade rewrites every record in one transaction: it needs about the jobs'
         //  size again in free room.

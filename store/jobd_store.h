@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define JOBD_STORE_FORMAT 5 //  on-disk format written by this build (5: the by_updated index)
+#define JOBD_STORE_FORMAT 6 //  on-disk format written by this build (6: partitions, cluster)
 
 //  The `src` of jobd's own deadline actions (core/jobd_deadline.c): not a word from the job's
 //  source, so it does not refresh the job's freshness. Reserved: the broker refuses it from
@@ -276,7 +276,8 @@ void jobd_store_set_arm_fn (jobd_store_t *self, jobd_store_arm_fn *fn, void *arg
 int jobd_store_timer_set (jobd_store_t *self, const char *job, const char *name, int64_t due,
                           const void *value, size_t size);
 
-//  In the open batch: removes up to max timers due at or before now, first due first, and
+//  In the open batch: removes up to max timers due at or before now, of the owned partitions
+//  (each in turn, first due first within a partition), and
 //  copies them to timers[] (*count_p of them). They fire in this batch: what they do must be
 //  applied before the commit, so that a timer fires exactly once. Returns 0, or an error that
 //  kills the batch (JOBD_ECORRUPT: an entry that does not fit the layout).
@@ -291,6 +292,22 @@ int jobd_store_timer_take (jobd_store_t *self, int64_t now, size_t max, jobd_sto
 //  JOBD_ECORRUPT, or an error that killed the batch.
 int jobd_store_retry_fire (jobd_store_t *self, const jobd_store_timer_t *timer,
                            jobd_apply_result_t *result);
+
+//  The partition of a job (docs/cluster.md, section 3): its timers are keyed under it. Called
+//  with the job id on the writer's thread. Without one (the single instance), every job is in
+//  partition 0.
+typedef uint16_t (jobd_store_partition_fn) (const char *id, void *arg);
+
+//  Sets the partition function (NULL: every job in partition 0). Call before the first batch.
+void jobd_store_set_partition_fn (jobd_store_t *self, jobd_store_partition_fn *fn, void *arg);
+
+//  Whether this instance acts on a partition: jobd_store_timer_take and jobd_store_timer_next
+//  see the timers of those partitions only (a replica's others wait in the store).
+typedef bool (jobd_store_owned_fn) (uint16_t partition, void *arg);
+
+//  Sets the owned function (NULL: every partition, the single instance) and re-reads the first
+//  due time. Outside a batch, on the writer's thread. Returns 0 or a read error.
+int jobd_store_set_owned_fn (jobd_store_t *self, jobd_store_owned_fn *fn, void *arg);
 
 //  Returns the first due time of the committed timers (ms since the epoch; 0: none). Kept in
 //  memory by the write path (it may be early after a transition removed that timer: a take then

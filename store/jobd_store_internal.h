@@ -23,8 +23,15 @@ struct _jobd_store_t {
     MDB_dbi by_ext;     //  backend, 0, ext -> job id
     MDB_dbi by_updated; //  be64 updated_at, job id -> empty (format 5)
     MDB_dbi log;        //  be64 log position -> history key (job id, 0, be64 seq) of a transition
-    MDB_dbi timers;     //  be64 due, job id, 0, name -> the timer's value
-    MDB_dbi timers_by_job;     //  job id, 0, name -> be64 due
+    MDB_dbi timers;     //  be16 partition, be64 due, job id, 0, name -> the timer's value
+    MDB_dbi timers_by_job; //  job id, 0, name -> be16 partition, be64 due
+    MDB_dbi cl_plog;       //  be16 partition, be64 changelog offset -> history key (format 6)
+    MDB_dbi cl_pending;    //  job id -> be64 epoch, be64 seq published here (format 6)
+    bool has_cluster;      //  cl_plog and cl_pending exist (a read-only format 5 has none)
+    jobd_store_partition_fn *partition_fn; //  a job's partition (NULL: 0)
+    void *partition_arg;
+    jobd_store_owned_fn *owned_fn; //  the partitions whose timers fire here (NULL: all)
+    void *owned_arg;
     bool has_timers;           //  the timer databases exist (a read-only older store has none)
     int64_t timer_next;        //  the first due time, as committed (0: no timer)
     int64_t timer_batch_min;   //  the earliest timer the open batch armed (0: none)
@@ -128,6 +135,20 @@ int jobd_store_batch_get (jobd_store_t *self, const char *id, jobd_job_t **job_p
 
 //  Adds a new job to the batch, which takes it over (also on failure), marked to be written.
 int jobd_store_batch_add (jobd_store_t *self, jobd_job_t **job_p);
+
+//  Replaces the batch's copy of a job (loaded with jobd_store_batch_get first, or a job new to
+//  the store) by *job_p, which it takes over (also on failure): its backend id index entry
+//  follows now, its record, state and order entries at commit, the stale count with them.
+//  Returns 0 or an error that kills the batch.
+int jobd_store_batch_replace (jobd_store_t *self, jobd_job_t **job_p);
+
+//  Called for each job the open batch changed: job is the batch's copy (borrowed), stored_seq
+//  its last_seq before the batch (0: new). Returns 0, or an error that stops the walk.
+typedef int (jobd_store_batch_fn) (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq,
+                                   void *arg);
+
+//  Walks the jobs the open batch changed. Returns 0 or the first error of fn.
+int jobd_store_batch_each (jobd_store_t *self, jobd_store_batch_fn *fn, void *arg);
 
 //  Marks the batch's copy of job to be written at commit.
 void jobd_store_batch_dirty (jobd_store_t *self, const jobd_job_t *job);
@@ -236,7 +257,23 @@ int jobd_store_timers_clear (jobd_store_t *self, const char *job, const char *na
 //  The batch ended: committed or not. Updates the cached first due time.
 void jobd_store_timer_end (jobd_store_t *self, bool committed);
 
-//  Longest timers key: be64 due, job id, 0, name.
-#define JOBD_STORE_TIMER_KEY_MAX (8 + JOBD_ID_MAX + 1 + JOBD_STORE_TIMER_NAME_MAX)
+//  In the open batch: puts the job's timer name in partition (jobd_store_timer_set, with the
+//  partition given: the replica apply's). Returns 0, JOBD_EPROTO, or an error that kills the batch.
+int jobd_store_timer_put (jobd_store_t *self, uint16_t partition, const char *job, const char *name,
+                          int64_t due, const void *value, size_t size);
+
+//  Rewrites the timers of a format 5 store in txn with partition 0 (the upgrade to format 6).
+//  Returns 0 or an LMDB error.
+int jobd_store_timer_upgrade (jobd_store_t *self, MDB_txn *txn);
+
+//  Returns the partition of job id (the partition function's; 0 without one).
+uint16_t jobd_store_partition (jobd_store_t *self, const char *job);
+
+//  The cluster's databases (jobd_store_cl.c). Opens cl_plog and cl_pending in txn (creating them
+//  when writable). Returns 0 or an LMDB error.
+int jobd_store_cl_open (jobd_store_t *self, MDB_txn *txn, bool writable);
+
+//  Longest timers key: be16 partition, be64 due, job id, 0, name.
+#define JOBD_STORE_TIMER_KEY_MAX (2 + 8 + JOBD_ID_MAX + 1 + JOBD_STORE_TIMER_NAME_MAX)
 
 #endif

@@ -15,6 +15,7 @@ typedef struct {
     jobd_job_t *job;
     jobd_state_t stored_state; //  its state in the store before the batch (NONE: a new job)
     int64_t stored_updated;    //  its updated_at in the store before the batch (0: a new job)
+    uint64_t stored_seq;       //  its last_seq in the store before the batch (0: a new job)
     bool dirty;
     char id[JOBD_ID_MAX + 1]; //  its key in batch_jobs (kept here: no copy of each key)
 } s_cached_t;
@@ -73,6 +74,7 @@ jobd_store_batch_get (jobd_store_t *self, const char *id, jobd_job_t **job_p)
         cached->job = job;
         cached->stored_state = job->state;
         cached->stored_updated = job->updated_at;
+        cached->stored_seq = job->last_seq;
         s_cached_key (cached, id);
         zhashx_insert (self->batch_jobs, cached->id, cached);
     }
@@ -153,6 +155,17 @@ jobd_store_batch_save (jobd_store_t *self)
     return rc;
 }
 
+int
+jobd_store_batch_each (jobd_store_t *self, jobd_store_batch_fn *fn, void *arg)
+{
+    int rc = 0;
+    for (s_cached_t *cached = (s_cached_t *)zhashx_first (self->batch_jobs); cached && rc == 0;
+         cached = (s_cached_t *)zhashx_next (self->batch_jobs))
+        if (cached->dirty)
+            rc = fn (self, cached->job, cached->stored_seq, arg);
+    return rc;
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  Changes inside the open batch.
 
@@ -187,6 +200,34 @@ jobd_store_set_ext (jobd_store_t *self, jobd_job_t *job, const char *backend, co
     if (rc == 0 && jobd_event_set (&job->ext, ext))
         rc = -ENOMEM;
     return rc;
+}
+
+int
+jobd_store_batch_replace (jobd_store_t *self, jobd_job_t **job_p)
+{
+    jobd_job_t *job = *job_p;
+    *job_p = NULL;
+    s_cached_t *cached = (s_cached_t *)zhashx_lookup (self->batch_jobs, job->id);
+    const jobd_job_t *old = cached ? cached->job : NULL;
+    bool same_ext =
+        old && (old->ext ? job->ext && strcmp (old->ext, job->ext) == 0 : !job->ext) &&
+        (old->backend ? job->backend && strcmp (old->backend, job->backend) == 0 : !job->backend);
+    int rc = 0;
+    if (!same_ext && old && old->ext)
+        rc = s_ext_index (self, old->backend, old->ext, NULL);
+    if (rc == 0 && !same_ext && job->ext)
+        rc = s_ext_index (self, job->backend, job->ext, job->id);
+    if (rc) {
+        jobd_job_destroy (&job);
+        return rc;
+    }
+    self->stale_delta += (job->stale != NULL) - (old && old->stale != NULL);
+    if (!cached)
+        return jobd_store_batch_add (self, &job);
+    jobd_job_destroy (&cached->job);
+    cached->job = job;
+    cached->dirty = true;
+    return 0;
 }
 
 //  Starts the job's next attempt (RETRY_WAIT -> QUEUED): the old backend id and times must not

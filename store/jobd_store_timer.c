@@ -1,19 +1,57 @@
-//  Durable timers: the `timers` database keyed by due time, then job id and name, and its
-//  by-job index, so that the next due timer is one cursor seek and a transition drops its job's
-//  timers in its own commit (README.md, "Timers").
+//  Durable timers: the `timers` database keyed by partition and due time, then job id and name,
+//  and its by-job index, so that the next due timer of a partition is one cursor seek and a
+//  transition drops its job's timers in its own commit (README.md, "Timers").
 #include "jobd_store_internal.h"
 #include <assert.h>
 
-//  Fills key (be64 due, job id, 0, name) and returns its size.
+//  The bytes before the job id in a timers key: be16 partition, be64 due. The by-job entry's
+//  value is the same prefix, so that it finds the timer.
+#define S_PREFIX 10
+
+//  Fills key (be16 partition, be64 due, job id, 0, name) and returns its size.
 static size_t
-s_due_key (uint8_t *key, int64_t due, const char *job, const char *name)
+s_due_key (uint8_t *key, uint16_t partition, int64_t due, const char *job, const char *name)
 {
     size_t job_size = strlen (job), name_size = strlen (name);
-    jobd_store_put_be (key, 8, (uint64_t)due);
-    memcpy (key + 8, job, job_size);
-    key[8 + job_size] = 0;
-    memcpy (key + 9 + job_size, name, name_size);
-    return 9 + job_size + name_size;
+    jobd_store_put_be (key, 2, partition);
+    jobd_store_put_be (key + 2, 8, (uint64_t)due);
+    memcpy (key + S_PREFIX, job, job_size);
+    key[S_PREFIX + job_size] = 0;
+    memcpy (key + S_PREFIX + 1 + job_size, name, name_size);
+    return S_PREFIX + 1 + job_size + name_size;
+}
+
+//  Whether the broker takes the timers of partition (no owned function: every partition).
+static bool
+s_owned (jobd_store_t *self, uint16_t partition)
+{
+    return !self->owned_fn || self->owned_fn (partition, self->owned_arg);
+}
+
+//  Puts cursor on the first timer of the first partition at or after *partition_p that this
+//  instance owns, and sets *partition_p to it: one seek per partition that holds timers.
+//  Returns 0, MDB_NOTFOUND (no more), or an LMDB error.
+static int
+s_seek_partition (jobd_store_t *self, MDB_cursor *cursor, uint32_t *partition_p, MDB_val *key,
+                  MDB_val *value)
+{
+    for (uint32_t partition = *partition_p; partition <= UINT16_MAX;) {
+        uint8_t seek[2];
+        jobd_store_put_be (seek, 2, partition);
+        *key = jobd_store_val (seek, 2);
+        int rc = mdb_cursor_get (cursor, key, value, MDB_SET_RANGE);
+        if (rc)
+            return rc;
+        if (key->mv_size <= S_PREFIX)
+            return JOBD_ECORRUPT;
+        partition = (uint32_t)jobd_store_get_be ((const uint8_t *)key->mv_data, 2);
+        if (s_owned (self, (uint16_t)partition)) {
+            *partition_p = partition;
+            return 0;
+        }
+        partition++;
+    }
+    return MDB_NOTFOUND;
 }
 
 //  Fills key (job id, 0, name) and returns its size.
@@ -27,7 +65,7 @@ s_job_key (uint8_t *key, const char *job, const char *name)
     return job_size + 1 + name_size;
 }
 
-//  Reads the first due time in txn into self->timer_next (0: none).
+//  Reads the first due time of the owned partitions in txn into self->timer_next (0: none).
 static int
 s_read_next (jobd_store_t *self, MDB_txn *txn)
 {
@@ -39,11 +77,15 @@ s_read_next (jobd_store_t *self, MDB_txn *txn)
     if (rc)
         return rc;
     MDB_val key, value;
-    rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
-    if (rc == 0 && key.mv_size >= 10)
-        self->timer_next = (int64_t)jobd_store_get_be ((const uint8_t *)key.mv_data, 8);
+    uint32_t partition = 0;
+    while ((rc = s_seek_partition (self, cursor, &partition, &key, &value)) == 0) {
+        int64_t due = (int64_t)jobd_store_get_be ((const uint8_t *)key.mv_data + 2, 8);
+        if (self->timer_next == 0 || due < self->timer_next)
+            self->timer_next = due;
+        partition++;
+    }
     mdb_cursor_close (cursor);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return rc == MDB_NOTFOUND || rc == JOBD_ECORRUPT ? 0 : rc;
 }
 
 int
@@ -64,12 +106,12 @@ jobd_store_timer_open (jobd_store_t *self, MDB_txn *txn, bool writable)
 static int
 s_remove_at (jobd_store_t *self, MDB_cursor *cursor, const MDB_val *job_key, const MDB_val *due)
 {
-    if (due->mv_size != 8 || job_key->mv_size > JOBD_STORE_TIMER_KEY_MAX - 8)
+    if (due->mv_size != S_PREFIX || job_key->mv_size > JOBD_STORE_TIMER_KEY_MAX - S_PREFIX)
         return JOBD_ECORRUPT;
     uint8_t bytes[JOBD_STORE_TIMER_KEY_MAX];
-    memcpy (bytes, due->mv_data, 8);
-    memcpy (bytes + 8, job_key->mv_data, job_key->mv_size);
-    MDB_val key = jobd_store_val (bytes, 8 + job_key->mv_size);
+    memcpy (bytes, due->mv_data, S_PREFIX);
+    memcpy (bytes + S_PREFIX, job_key->mv_data, job_key->mv_size);
+    MDB_val key = jobd_store_val (bytes, S_PREFIX + job_key->mv_size);
     self->writes++;
     int rc = mdb_del (self->txn, self->timers, &key, NULL);
     if (rc == 0 || rc == MDB_NOTFOUND)
@@ -107,6 +149,14 @@ jobd_store_timer_set (jobd_store_t *self, const char *job, const char *name, int
                       const void *value, size_t size)
 {
     assert (self && job && name && due > 0);
+    return jobd_store_timer_put (self, jobd_store_partition (self, job), job, name, due, value,
+                                 size);
+}
+
+int
+jobd_store_timer_put (jobd_store_t *self, uint16_t partition, const char *job, const char *name,
+                      int64_t due, const void *value, size_t size)
+{
     if (!self->txn)
         return JOBD_ESTORE;
     if (!self->has_timers)
@@ -115,15 +165,14 @@ jobd_store_timer_set (jobd_store_t *self, const char *job, const char *name, int
         strlen (name) > JOBD_STORE_TIMER_NAME_MAX || size > JOBD_STORE_TIMER_VALUE_MAX)
         return JOBD_EPROTO;
     int rc = jobd_store_timers_clear (self, job, name);
-    uint8_t due_key[JOBD_STORE_TIMER_KEY_MAX], job_key[JOBD_STORE_TIMER_KEY_MAX], due_bytes[8];
-    MDB_val key = jobd_store_val (due_key, s_due_key (due_key, due, job, name));
+    uint8_t due_key[JOBD_STORE_TIMER_KEY_MAX], job_key[JOBD_STORE_TIMER_KEY_MAX];
+    MDB_val key = jobd_store_val (due_key, s_due_key (due_key, partition, due, job, name));
     MDB_val data = jobd_store_val (value, size);
     self->writes++;
     if (rc == 0)
         rc = jobd_store_mdb_error (mdb_put (self->txn, self->timers, &key, &data, 0));
-    jobd_store_put_be (due_bytes, 8, (uint64_t)due);
     key = jobd_store_val (job_key, s_job_key (job_key, job, name));
-    data = jobd_store_val (due_bytes, 8);
+    data = jobd_store_val (due_key, S_PREFIX); //  the by-job value: partition and due
     if (rc == 0)
         rc = jobd_store_mdb_error (mdb_put (self->txn, self->timers_by_job, &key, &data, 0));
     if (rc == 0 && (self->timer_batch_min == 0 || due < self->timer_batch_min))
@@ -138,14 +187,15 @@ static int
 s_timer_read (const MDB_val *key, const MDB_val *value, jobd_store_timer_t *timer)
 {
     const uint8_t *bytes = (const uint8_t *)key->mv_data;
-    const uint8_t *zero = key->mv_size > 9 ? memchr (bytes + 8, 0, key->mv_size - 8) : NULL;
-    size_t job_size = zero ? (size_t)(zero - bytes - 8) : 0;
-    size_t name_size = zero ? key->mv_size - 9 - job_size : 0;
+    const uint8_t *zero =
+        key->mv_size > S_PREFIX + 1 ? memchr (bytes + S_PREFIX, 0, key->mv_size - S_PREFIX) : NULL;
+    size_t job_size = zero ? (size_t)(zero - bytes - S_PREFIX) : 0;
+    size_t name_size = zero ? key->mv_size - S_PREFIX - 1 - job_size : 0;
     if (!zero || job_size == 0 || job_size > JOBD_ID_MAX || name_size == 0 ||
         name_size > JOBD_STORE_TIMER_NAME_MAX || value->mv_size > JOBD_STORE_TIMER_VALUE_MAX)
         return JOBD_ECORRUPT;
-    timer->due = (int64_t)jobd_store_get_be (bytes, 8);
-    memcpy (timer->job, bytes + 8, job_size);
+    timer->due = (int64_t)jobd_store_get_be (bytes + 2, 8);
+    memcpy (timer->job, bytes + S_PREFIX, job_size);
     timer->job[job_size] = 0;
     memcpy (timer->name, zero + 1, name_size);
     timer->name[name_size] = 0;
@@ -167,27 +217,37 @@ jobd_store_timer_take (jobd_store_t *self, int64_t now, size_t max, jobd_store_t
     int rc = mdb_cursor_open (self->txn, self->timers, &cursor);
     if (rc)
         return jobd_store_mdb_error (rc);
+    //  Each owned partition in turn, first due first within it.
     MDB_val key, value;
-    rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    uint32_t partition = 0;
     size_t count = 0;
-    while (rc == 0 && count < max && key.mv_size >= 8 &&
-           (int64_t)jobd_store_get_be ((const uint8_t *)key.mv_data, 8) <= now) {
-        jobd_store_timer_t *timer = &timers[count];
-        rc = s_timer_read (&key, &value, timer);
-        self->writes++;
-        if (rc == 0)
-            rc = mdb_cursor_del (cursor, 0);
-        if (rc == 0) {
-            count++;
-            self->timer_took = true;
-            uint8_t job_key[JOBD_STORE_TIMER_KEY_MAX];
-            MDB_val by_job = jobd_store_val (job_key, s_job_key (job_key, timer->job, timer->name));
-            rc = mdb_del (self->txn, self->timers_by_job, &by_job, NULL);
-            if (rc == MDB_NOTFOUND)
-                rc = 0;
+    rc = 0;
+    while (rc == 0 && count < max &&
+           (rc = s_seek_partition (self, cursor, &partition, &key, &value)) == 0) {
+        while (rc == 0 && count < max && key.mv_size > S_PREFIX &&
+               jobd_store_get_be ((const uint8_t *)key.mv_data, 2) == partition &&
+               (int64_t)jobd_store_get_be ((const uint8_t *)key.mv_data + 2, 8) <= now) {
+            jobd_store_timer_t *timer = &timers[count];
+            rc = s_timer_read (&key, &value, timer);
+            self->writes++;
+            if (rc == 0)
+                rc = mdb_cursor_del (cursor, 0);
+            if (rc == 0) {
+                count++;
+                self->timer_took = true;
+                uint8_t job_key[JOBD_STORE_TIMER_KEY_MAX];
+                MDB_val by_job =
+                    jobd_store_val (job_key, s_job_key (job_key, timer->job, timer->name));
+                rc = mdb_del (self->txn, self->timers_by_job, &by_job, NULL);
+                if (rc == MDB_NOTFOUND)
+                    rc = 0;
+            }
+            if (rc == 0)
+                rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
         }
-        if (rc == 0)
-            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+        if (rc == MDB_NOTFOUND)
+            rc = 0; //  the last entry was taken: the next seek says whether more follow
+        partition++;
     }
     mdb_cursor_close (cursor);
     *count_p = count;
@@ -246,13 +306,13 @@ jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer_t *
     while (rc == 0 && count < max && key.mv_size >= prefix_size &&
            memcmp (key.mv_data, prefix, prefix_size) == 0) {
         uint8_t bytes[JOBD_STORE_TIMER_KEY_MAX];
-        if (due.mv_size != 8 || key.mv_size > sizeof bytes - 8) {
+        if (due.mv_size != S_PREFIX || key.mv_size > sizeof bytes - S_PREFIX) {
             rc = JOBD_ECORRUPT;
             break;
         }
-        memcpy (bytes, due.mv_data, 8);
-        memcpy (bytes + 8, key.mv_data, key.mv_size);
-        MDB_val timer_key = jobd_store_val (bytes, 8 + key.mv_size), value;
+        memcpy (bytes, due.mv_data, S_PREFIX);
+        memcpy (bytes + S_PREFIX, key.mv_data, key.mv_size);
+        MDB_val timer_key = jobd_store_val (bytes, S_PREFIX + key.mv_size), value;
         rc = mdb_get (txn, self->timers, &timer_key, &value);
         if (rc == 0)
             rc = s_timer_read (&timer_key, &value, &timers[count]);
@@ -287,4 +347,96 @@ jobd_store_stale_count (jobd_store_t *self, uint64_t *count_p)
         *count_p = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
     jobd_store_read_end (self, txn);
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : jobd_store_mdb_error (rc);
+}
+
+uint16_t
+jobd_store_partition (jobd_store_t *self, const char *job)
+{
+    return self->partition_fn ? self->partition_fn (job, self->partition_arg) : 0;
+}
+
+void
+jobd_store_set_partition_fn (jobd_store_t *self, jobd_store_partition_fn *fn, void *arg)
+{
+    assert (self && !self->txn);
+    self->partition_fn = fn;
+    self->partition_arg = arg;
+}
+
+int
+jobd_store_set_owned_fn (jobd_store_t *self, jobd_store_owned_fn *fn, void *arg)
+{
+    assert (self && !self->txn);
+    self->owned_fn = fn;
+    self->owned_arg = arg;
+    //  Other partitions fire now: their first due time may be earlier.
+    MDB_txn *txn;
+    int rc = jobd_store_read_begin (self, &txn);
+    if (rc == 0) {
+        rc = jobd_store_mdb_error (s_read_next (self, txn));
+        jobd_store_read_end (self, txn);
+    }
+    return rc;
+}
+
+int
+jobd_store_timer_upgrade (jobd_store_t *self, MDB_txn *txn)
+{
+    //  Every key k of format 5 (be64 due, job id, 0, name) becomes 0x0000 k: partition 0. The
+    //  new key sorts before k (k holds a byte that is not 0 where 0x0000 k holds one that is),
+    //  so after k is moved, the first key at or after k is the next old one: one pass, no copy
+    //  of the database in memory.
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (txn, self->timers, &cursor);
+    if (rc)
+        return rc;
+    uint8_t old_key[JOBD_STORE_TIMER_KEY_MAX], new_key[JOBD_STORE_TIMER_KEY_MAX];
+    uint8_t old_value[JOBD_STORE_TIMER_VALUE_MAX];
+    MDB_val key, value;
+    rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    while (rc == 0) {
+        if (key.mv_size <= 9 || key.mv_size > sizeof old_key - 2 ||
+            value.mv_size > sizeof old_value) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        size_t key_size = key.mv_size, value_size = value.mv_size;
+        memcpy (old_key, key.mv_data, key_size);
+        memcpy (old_value, value.mv_data, value_size);
+        new_key[0] = new_key[1] = 0;
+        memcpy (new_key + 2, old_key, key_size);
+        MDB_val put_key = jobd_store_val (new_key, key_size + 2);
+        MDB_val put_value = jobd_store_val (old_value, value_size);
+        MDB_val del_key = jobd_store_val (old_key, key_size);
+        rc = mdb_put (txn, self->timers, &put_key, &put_value, 0);
+        if (rc == 0)
+            rc = mdb_del (txn, self->timers, &del_key, NULL);
+        key = del_key;
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    }
+    mdb_cursor_close (cursor);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    //  The by-job entries' values: be64 due becomes be16 0, be64 due.
+    rc = mdb_cursor_open (txn, self->timers_by_job, &cursor);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    while (rc == 0) {
+        if (value.mv_size == 8 && key.mv_size <= sizeof old_key) {
+            //  The key is copied: a put that grows the value may move the node it points into.
+            uint8_t prefix[S_PREFIX] = {0, 0};
+            memcpy (prefix + 2, value.mv_data, 8);
+            memcpy (old_key, key.mv_data, key.mv_size);
+            MDB_val put_key = jobd_store_val (old_key, key.mv_size);
+            MDB_val put_value = jobd_store_val (prefix, S_PREFIX);
+            rc = mdb_cursor_put (cursor, &put_key, &put_value, MDB_CURRENT);
+        }
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    //  The first due time was read (at open) from the old keys.
+    return rc == MDB_NOTFOUND ? s_read_next (self, txn) : rc;
 }

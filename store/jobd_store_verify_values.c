@@ -240,6 +240,69 @@ s_indexes (jobd_store_t *self, MDB_txn *txn, jobd_verify_report_t *report)
     return rc;
 }
 
+//  Format 6: every timer is (be16 partition, be64 due, job id, 0, name) of an existing job, and
+//  its by-job entry holds its partition and due; every cl_pending entry (be64 epoch, be64 seq)
+//  names an existing job; every cl_plog entry names a history entry.
+static int
+s_cluster (jobd_store_t *self, MDB_txn *txn, jobd_verify_report_t *report)
+{
+    if (!self->has_timers || !self->has_cluster)
+        return 0; //  older than format 6, read only: the layout it had
+    MDB_dbi dbis[3] = {self->timers, self->cl_pending, self->cl_plog};
+    const char *names[3] = {"timers", "cl_pending", "cl_plog"};
+    int rc = 0;
+    for (int db = 0; db < 3 && rc == 0; db++) {
+        MDB_cursor *cursor = NULL;
+        rc = jobd_store_mdb_error (mdb_cursor_open (txn, dbis[db], &cursor));
+        MDB_val key, value;
+        int found = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+        for (; rc == 0 && found == 0; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+            s_at (names[db], &key);
+            report->values++;
+            const uint8_t *bytes = (const uint8_t *)key.mv_data;
+            const void *job = bytes;
+            size_t job_size = key.mv_size;
+            MDB_val probe = value, got;
+            MDB_dbi probe_dbi = self->history;
+            if (db == 0) {
+                const uint8_t *zero =
+                    key.mv_size > 11 ? memchr (bytes + 10, 0, key.mv_size - 10) : NULL;
+                if (!zero || zero == bytes + 10 || zero + 1 == bytes + key.mv_size)
+                    return s_damage (report, "timers", "an entry of %zu bytes", key.mv_size);
+                job = bytes + 10;
+                job_size = (size_t)(zero - bytes) - 10;
+                probe = jobd_store_val (bytes + 10, key.mv_size - 10);
+                probe_dbi = self->timers_by_job;
+            } else if (db == 1) {
+                if (value.mv_size != 16 || key.mv_size == 0 || key.mv_size > JOBD_ID_MAX)
+                    return s_damage (report, "cl_pending", "an entry of %zu/%zu bytes", key.mv_size,
+                                     value.mv_size);
+            } else if (key.mv_size != 18 || value.mv_size < 10)
+                return s_damage (report, "cl_plog", "an entry of %zu/%zu bytes", key.mv_size,
+                                 value.mv_size);
+            //  The job (timers, cl_pending) or the history entry (cl_plog) exists; a timer's
+            //  by-job entry points back at it.
+            if (db < 2) {
+                MDB_val id = jobd_store_val (job, job_size);
+                if (job_size > JOBD_ID_MAX || mdb_get (txn, self->jobs, &id, &got))
+                    return s_damage (report, names[db],
+                                     "an entry of job '%.*s', which is not stored",
+                                     (int)(job_size > 64 ? 64 : job_size), (const char *)job);
+            }
+            if (db != 1) {
+                int missing = mdb_get (txn, probe_dbi, &probe, &got);
+                if (missing || (db == 0 && (got.mv_size != 10 || memcmp (got.mv_data, bytes, 10))))
+                    return s_damage (report, names[db], "an entry without its %s entry",
+                                     db == 0 ? "timers_by_job" : "history");
+            }
+        }
+        mdb_cursor_close (cursor);
+        if (rc == 0 && found != MDB_NOTFOUND)
+            rc = jobd_store_mdb_error (found);
+    }
+    return rc;
+}
+
 int
 jobd_store_verify_values (const char *path, jobd_verify_report_t *report)
 {
@@ -258,6 +321,8 @@ jobd_store_verify_values (const char *path, jobd_verify_report_t *report)
         rc = s_indexes (self, txn, report);
     if (rc == 0)
         rc = s_order_index (self, txn, report);
+    if (rc == 0)
+        rc = s_cluster (self, txn, report);
     if (rc == JOBD_ECORRUPT && !report->damaged)
         s_damage (report, s_progress ? s_progress->database : "", "LMDB reports damage");
     if (txn)

@@ -1,7 +1,7 @@
 //  Deadlines in the real jobd: a job left SUBMITTED with nobody polling it passes its deadline,
 //  is published stale once with the reason, flagged in `jobctl ls`, counted in stats, and
 //  declared LOST after the grace; a deadline that passes while jobd is killed fires right after
-//  the restart.
+//  the restart; and one armed by a format 5 jobd fires after the upgrade to format 6.
 #include "harness.h"
 #include "jobd_map.h"
 #include "jobd_store.h"
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <signal.h>
 #include <string.h>
+#include "../store_format.h"
 
 static harness_t s_harness;
 
@@ -167,14 +168,17 @@ test_stale_once_flagged_then_lost (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+//  Tracks a job, kills jobd before its deadline, lets the deadline pass while it is down (with
+//  format_5, the store is meanwhile rewritten as a format 5 jobd would have left it, and still
+//  reads read only), starts jobd again: the deadline fires at its first turn.
 static void
-test_deadline_passed_while_down_fires_after_restart (void **state)
+s_deadline_across_restart (const char *ext, bool format_5)
 {
     harness_start (&s_harness);
     assert_true (harness_wait_ready (&s_harness, 10000));
     char job[64];
     int64_t tracked = jobd_now_ms ();
-    s_track ("app-2", job, sizeof job);
+    s_track (ext, job, sizeof job);
     //  Killed before its deadline (700 ms): nothing can have fired.
     assert_int_equal (harness_stop (&s_harness, SIGKILL, 10000), 128 + SIGKILL);
     jobd_store_t *store = NULL;
@@ -184,6 +188,15 @@ test_deadline_passed_while_down_fires_after_restart (void **state)
     bool early = jobd_now_ms () < tracked + 700;
     assert_true (!early || record->stale == NULL);
     jobd_job_destroy (&record);
+    if (format_5) {
+        jobd_store_destroy (&store);
+        store_make_format_5 (s_harness.store);
+        assert_int_equal (jobd_store_open (s_harness.store, JOBD_STORE_RDONLY, 0, &store, NULL, 0),
+                          0);
+        assert_int_equal (jobd_store_job_get (store, job, &record), 0);
+        assert_int_equal (record->state, JOBD_STATE_SUBMITTED);
+        jobd_job_destroy (&record);
+    }
     //  While it is down, the deadline passes (the clock is what this waits for).
     while (jobd_now_ms () < tracked + 800)
         zclock_sleep (20);
@@ -205,12 +218,28 @@ test_deadline_passed_while_down_fires_after_restart (void **state)
     assert_int_equal (harness_stop (&s_harness, SIGTERM, 10000), 0);
 }
 
+static void
+test_deadline_passed_while_down_fires_after_restart (void **state)
+{
+    s_deadline_across_restart ("app-2", false);
+}
+
+//  A deadline armed in a format 5 store (timers keyed by due time alone): the format 6 jobd
+//  upgrades the store at start, in place, and the deadline still fires.
+static void
+test_format_5_deadline_fires_after_upgrade (void **state)
+{
+    s_deadline_across_restart ("app-5", true);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_stale_once_flagged_then_lost, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_deadline_passed_while_down_fires_after_restart,
-                                         s_setup, s_teardown)};
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_format_5_deadline_fires_after_upgrade, s_setup,
+                                         s_teardown)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -116,8 +116,9 @@ test_clean_store_passes (void **state)
     assert_int_equal (rc, 0);
     assert_false (report.damaged);
     assert_int_equal (report.page_size, 4096);
-    //  meta, jobs, history, by_state, by_ext, log, timers, timers_by_job, by_updated
-    assert_int_equal (report.databases, 9);
+    //  meta, jobs, history, by_state, by_ext, log, timers, timers_by_job, by_updated, cl_plog,
+    //  cl_pending
+    assert_int_equal (report.databases, 11);
     assert_true (report.branch_pages > 0);
     assert_true (report.leaf_pages > 10);
     assert_true (report.overflow_pages >= 3 * (S_JOBS / 100));

@@ -1,0 +1,655 @@
+//  The store's side of a cluster: the replica apply of changelog messages and the messages of
+//  what a batch changed (docs/cluster.md, sections 5 and 6; README.md, "Cluster").
+#include "jobd_store_cl.h"
+#include "jobd_event.h"
+#include "jobd_store_internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+int
+jobd_store_cl_open (jobd_store_t *self, MDB_txn *txn, bool writable)
+{
+    unsigned create = writable ? MDB_CREATE : 0;
+    int rc = mdb_dbi_open (txn, "cl_plog", create, &self->cl_plog);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, "cl_pending", create, &self->cl_pending);
+    //  A format 5 store, read only: no cluster state to read.
+    if (rc == MDB_NOTFOUND && !writable)
+        return 0;
+    self->has_cluster = rc == 0;
+    return rc;
+}
+
+//  Fills key with "NAME/<p>" and returns its size.
+static size_t
+s_meta_key (char *key, size_t key_max, const char *name, uint16_t partition)
+{
+    int size = snprintf (key, key_max, "%s/%u", name, (unsigned)partition);
+    return size < 0 || (size_t)size >= key_max ? 0 : (size_t)size;
+}
+
+static int
+s_meta_put (jobd_store_t *self, const char *key, size_t key_size, const void *data, size_t size)
+{
+    MDB_val k = jobd_store_val (key, key_size), v = jobd_store_val (data, size);
+    self->writes++;
+    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &k, &v, 0));
+}
+
+static int
+s_meta_put_u64 (jobd_store_t *self, const char *key, size_t key_size, uint64_t value)
+{
+    uint8_t bytes[8];
+    jobd_store_put_be (bytes, 8, value);
+    return s_meta_put (self, key, key_size, bytes, 8);
+}
+
+//  Reads a be64 meta value in txn (0 when absent).
+static int
+s_meta_get_u64 (jobd_store_t *self, MDB_txn *txn, const char *key, size_t key_size,
+                uint64_t *value_p)
+{
+    MDB_val k = jobd_store_val (key, key_size), v;
+    *value_p = 0;
+    int rc = mdb_get (txn, self->meta, &k, &v);
+    if (rc == 0 && v.mv_size == 8)
+        *value_p = jobd_store_get_be ((const uint8_t *)v.mv_data, 8);
+    else if (rc == 0)
+        return JOBD_ECORRUPT;
+    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+}
+
+//  Fills key (job id, 0, be64 seq: the history key) and returns its size.
+static size_t
+s_history_key (uint8_t *key, const char *job, uint64_t seq)
+{
+    size_t size = strlen (job);
+    memcpy (key, job, size);
+    key[size] = 0;
+    jobd_store_put_be (key + size + 1, 8, seq);
+    return size + 9;
+}
+
+//  A job's cl_pending entry: the epoch of this instance's last unconfirmed write of it, and the
+//  last seq published here (what the changelog confirmed).
+typedef struct {
+    bool exists;
+    uint64_t epoch;
+    uint64_t published;
+} s_pending_t;
+
+static int
+s_pending_get (jobd_store_t *self, MDB_txn *txn, const char *id, s_pending_t *pending)
+{
+    memset (pending, 0, sizeof *pending);
+    MDB_val key = jobd_store_val (id, strlen (id)), value;
+    int rc = mdb_get (txn, self->cl_pending, &key, &value);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    if (value.mv_size != 16)
+        return JOBD_ECORRUPT;
+    pending->exists = true;
+    pending->epoch = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
+    pending->published = jobd_store_get_be ((const uint8_t *)value.mv_data + 8, 8);
+    return 0;
+}
+
+static int
+s_pending_put (jobd_store_t *self, const char *id, uint64_t epoch, uint64_t published)
+{
+    uint8_t bytes[16];
+    jobd_store_put_be (bytes, 8, epoch);
+    jobd_store_put_be (bytes + 8, 8, published);
+    MDB_val key = jobd_store_val (id, strlen (id)), value = jobd_store_val (bytes, 16);
+    self->writes++;
+    return jobd_store_mdb_error (mdb_put (self->txn, self->cl_pending, &key, &value, 0));
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  The replica apply.
+
+//  The apply's state for one partition.
+typedef struct {
+    jobd_store_t *store;
+    uint16_t partition;
+    uint64_t claim_epoch;
+    bool claim_dirty;
+    bool plog; //  a changelog reader has a cursor: newly counted transitions go to cl_plog
+    jobd_store_cl_applied_t *applied;
+} s_apply_t;
+
+void
+jobd_store_cl_applied_clear (jobd_store_cl_applied_t *applied)
+{
+    if (!applied)
+        return;
+    for (size_t index = 0; index < applied->transition_count; index++)
+        free (applied->transitions[index].data);
+    free (applied->transitions);
+    memset (applied, 0, sizeof *applied);
+}
+
+//  Whether a meta key starting with prefix exists in the open batch.
+static bool
+s_meta_prefix (jobd_store_t *self, const char *prefix)
+{
+    MDB_cursor *cursor;
+    if (mdb_cursor_open (self->txn, self->meta, &cursor))
+        return false;
+    size_t size = strlen (prefix);
+    MDB_val key = jobd_store_val (prefix, size), value;
+    bool found = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE) == 0 && key.mv_size >= size &&
+                 memcmp (key.mv_data, prefix, size) == 0;
+    mdb_cursor_close (cursor);
+    return found;
+}
+
+//  Step 4: an owner, in, stream or cursor record.
+static int
+s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
+{
+    char key[JOBD_CL_NAME_MAX + 64];
+    size_t size;
+    switch (msg->kind) {
+        case JOBD_CL_OWNER: {
+            if (msg->claim && msg->epoch > self->claim_epoch) {
+                self->claim_epoch = msg->epoch;
+                self->claim_dirty = true;
+            }
+            //  The last owner record (claim or release, epoch, instance): a new owner waits a
+            //  lease after a claim, not after a release (section 7, step 4).
+            uint8_t value[1 + 8 + JOBD_CL_INST_MAX];
+            size_t inst = strlen (msg->inst);
+            value[0] = msg->claim ? 'c' : 'r';
+            jobd_store_put_be (value + 1, 8, msg->epoch);
+            memcpy (value + 9, msg->inst, inst);
+            size = s_meta_key (key, sizeof key, "owner", self->partition);
+            return s_meta_put (self->store, key, size, value, 9 + inst);
+        }
+        case JOBD_CL_IN:
+            size = s_meta_key (key, sizeof key, "in", self->partition);
+            break;
+        case JOBD_CL_STREAM:
+            size = (size_t)snprintf (key, sizeof key, "stream/%u/%s", (unsigned)self->partition,
+                                     msg->name);
+            break;
+        default:
+            size = (size_t)snprintf (key, sizeof key, "cl_cursor/%s/%u", msg->name,
+                                     (unsigned)self->partition);
+    }
+    return s_meta_put_u64 (self->store, key, size, msg->number);
+}
+
+//  Step 2: a history entry, put under its key (unless it is there already, byte for byte).
+static int
+s_apply_entry (s_apply_t *self, const jobd_cl_msg_t *msg)
+{
+    uint8_t bytes[JOBD_ID_MAX + 9];
+    MDB_val key = jobd_store_val (bytes, s_history_key (bytes, msg->job, msg->seq)), value;
+    int rc = mdb_get (self->store->txn, self->store->history, &key, &value);
+    if (rc == 0 && value.mv_size == msg->size && memcmp (value.mv_data, msg->bytes, msg->size) == 0)
+        return 0;
+    if (rc && rc != MDB_NOTFOUND)
+        return jobd_store_mdb_error (rc);
+    value = jobd_store_val (msg->bytes, msg->size);
+    self->store->writes++;
+    self->applied->applied++;
+    return jobd_store_mdb_error (mdb_put (self->store->txn, self->store->history, &key, &value, 0));
+}
+
+//  Deletes the job's history entries past seq: a zombie's tail that the changelog never took.
+static int
+s_tail_delete (jobd_store_t *self, const char *job, uint64_t seq)
+{
+    uint8_t bytes[JOBD_ID_MAX + 9];
+    size_t size = s_history_key (bytes, job, seq + 1), prefix = strlen (job) + 1;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->history, &cursor);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    MDB_val key = jobd_store_val (bytes, size), value;
+    rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size == size && memcmp (key.mv_data, bytes, prefix) == 0) {
+        self->writes++;
+        rc = mdb_cursor_del (cursor, 0);
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+}
+
+//  Whether the job's timers in the open batch are exactly the message's.
+static bool
+s_timers_equal (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg)
+{
+    MDB_cursor *cursor;
+    if (mdb_cursor_open (self->txn, self->timers_by_job, &cursor))
+        return false;
+    size_t prefix = strlen (msg->job) + 1, found = 0;
+    MDB_val key = jobd_store_val (msg->job, prefix), due;
+    uint8_t start[JOBD_ID_MAX + 1];
+    memcpy (start, msg->job, prefix); //  the id and its NUL: the first key of the job's timers
+    key.mv_data = start;
+    int rc = mdb_cursor_get (cursor, &key, &due, MDB_SET_RANGE);
+    bool equal = true;
+    while (equal && rc == 0 && key.mv_size > prefix && memcmp (key.mv_data, start, prefix) == 0) {
+        const char *name = (const char *)key.mv_data + prefix;
+        size_t name_size = key.mv_size - prefix;
+        const jobd_cl_timer_t *timer = NULL;
+        for (size_t index = 0; index < msg->timer_count && !timer; index++)
+            if (strlen (msg->timers[index].name) == name_size &&
+                memcmp (msg->timers[index].name, name, name_size) == 0)
+                timer = &msg->timers[index];
+        equal = timer && due.mv_size == 10 &&
+                jobd_store_get_be ((const uint8_t *)due.mv_data, 2) == partition &&
+                (int64_t)jobd_store_get_be ((const uint8_t *)due.mv_data + 2, 8) == timer->due;
+        if (equal) {
+            //  The value: under the timers key (partition, due, job, 0, name).
+            uint8_t bytes[JOBD_STORE_TIMER_KEY_MAX];
+            memcpy (bytes, due.mv_data, 10);
+            memcpy (bytes + 10, key.mv_data, key.mv_size);
+            MDB_val timer_key = jobd_store_val (bytes, 10 + key.mv_size), value;
+            equal = mdb_get (self->txn, self->timers, &timer_key, &value) == 0 &&
+                    value.mv_size == timer->value_size &&
+                    memcmp (value.mv_data, timer->value, timer->value_size) == 0;
+            found++;
+        }
+        rc = mdb_cursor_get (cursor, &key, &due, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    return equal && found == msg->timer_count;
+}
+
+//  Publishes the job's transitions after seq `from` up to `to`: the local transition log (and
+//  cl_plog), and applied.
+static int
+s_publish (s_apply_t *self, const char *job, uint64_t from, uint64_t to, uint64_t offset)
+{
+    jobd_store_t *store = self->store;
+    jobd_store_cl_applied_t *applied = self->applied;
+    for (uint64_t seq = from + 1; seq <= to; seq++) {
+        uint8_t bytes[JOBD_ID_MAX + 9];
+        size_t size = s_history_key (bytes, job, seq);
+        MDB_val key = jobd_store_val (bytes, size), value;
+        int rc = mdb_get (store->txn, store->history, &key, &value);
+        if (rc == MDB_NOTFOUND) {
+            applied->missing++;
+            continue;
+        }
+        if (rc)
+            return jobd_store_mdb_error (rc);
+        jobd_event_t *event = NULL;
+        if (jobd_event_decode (value.mv_data, value.mv_size, &event, NULL, 0)) {
+            applied->missing++; //  the decoder let only transitions in: damage since
+            continue;
+        }
+        jobd_transition_t transition = {
+            .from = event->from, .to = event->state, .seq = seq, .size = value.mv_size};
+        jobd_event_destroy (&event);
+        if (applied->transition_count == applied->transition_alloc) {
+            size_t alloc = applied->transition_alloc ? applied->transition_alloc * 2 : 16;
+            jobd_transition_t *grown = (jobd_transition_t *)realloc (
+                applied->transitions, alloc * sizeof (jobd_transition_t));
+            if (!grown)
+                return -ENOMEM;
+            applied->transitions = grown;
+            applied->transition_alloc = alloc;
+        }
+        transition.data = (uint8_t *)malloc (value.mv_size);
+        if (!transition.data)
+            return -ENOMEM;
+        memcpy (transition.data, value.mv_data, value.mv_size);
+        applied->transitions[applied->transition_count++] = transition;
+        rc = jobd_store_log_append (store, bytes, size);
+        if (rc == 0 && self->plog) {
+            //  (be16 partition, be64 offset of the record, be64 seq): the partition's log in
+            //  changelog order.
+            uint8_t plog[18];
+            jobd_store_put_be (plog, 2, self->partition);
+            jobd_store_put_be (plog + 2, 8, offset);
+            jobd_store_put_be (plog + 10, 8, seq);
+            MDB_val plog_key = jobd_store_val (plog, sizeof plog);
+            MDB_val history_key = jobd_store_val (bytes, size);
+            store->writes++;
+            rc = jobd_store_mdb_error (
+                mdb_put (store->txn, store->cl_plog, &plog_key, &history_key, 0));
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+//  Whether a and b pack to the same bytes.
+static bool
+s_same_record (jobd_store_t *self, const jobd_job_t *a, const jobd_job_t *b)
+{
+    msgpack_sbuffer other;
+    msgpack_sbuffer_init (&other);
+    self->scratch.size = 0;
+    bool same = jobd_job_pack_to (a, &self->scratch) == 0 && jobd_job_pack_to (b, &other) == 0 &&
+                self->scratch.size == other.size &&
+                memcmp (self->scratch.data, other.data, other.size) == 0;
+    msgpack_sbuffer_destroy (&other);
+    return same;
+}
+
+//  Step 3: a job record.
+static int
+s_apply_record (s_apply_t *self, const jobd_cl_msg_t *msg, uint64_t offset)
+{
+    jobd_store_t *store = self->store;
+    jobd_job_t *local = NULL;
+    int rc = jobd_store_batch_get (store, msg->job, &local);
+    if (rc && rc != JOBD_ENOTFOUND)
+        return rc;
+    s_pending_t pending;
+    rc = s_pending_get (store, store->txn, msg->job, &pending);
+    if (rc)
+        return rc;
+    const jobd_job_t *record = msg->record;
+    uint64_t local_epoch = local ? local->cl_epoch : 0, local_seq = local ? local->last_seq : 0;
+    //  What this instance published of the job: what the changelog confirmed. A job with no
+    //  unconfirmed write of this instance's is as the changelog had it.
+    uint64_t published = pending.exists ? pending.published : local_seq;
+    bool below =
+        msg->epoch < local_epoch || (msg->epoch == local_epoch && record->last_seq < local_seq);
+    if (below) {
+        //  This instance's own write coming back while it is ahead (later commits in flight):
+        //  what it confirms is published now.
+        if (pending.exists && msg->epoch == pending.epoch && record->last_seq > published) {
+            rc = s_publish (self, msg->job, published, record->last_seq, offset);
+            if (rc == 0)
+                rc = s_pending_put (store, msg->job, pending.epoch, record->last_seq);
+            return rc;
+        }
+        self->applied->older++;
+        return 0;
+    }
+    jobd_job_t *copy = jobd_job_dup (record);
+    if (!copy)
+        return -ENOMEM;
+    copy->cl_epoch = msg->epoch;
+    bool changed = !local || !s_same_record (store, local, copy);
+    if (changed) {
+        rc = jobd_store_batch_replace (store, &copy);
+        if (rc == 0)
+            rc = s_tail_delete (store, msg->job, record->last_seq);
+    } else
+        jobd_job_destroy (&copy);
+    if (rc == 0 && !s_timers_equal (store, self->partition, msg)) {
+        changed = true;
+        rc = jobd_store_timers_clear (store, msg->job, NULL);
+        for (size_t index = 0; rc == 0 && index < msg->timer_count; index++) {
+            const jobd_cl_timer_t *timer = &msg->timers[index];
+            rc = jobd_store_timer_put (store, self->partition, msg->job, timer->name, timer->due,
+                                       timer->value, timer->value_size);
+        }
+    }
+    if (rc == 0 && record->last_seq > published)
+        rc = s_publish (self, msg->job, published, record->last_seq, offset);
+    //  The changelog and this store agree on the job now: nothing of it is unconfirmed.
+    if (rc == 0 && pending.exists) {
+        MDB_val key = jobd_store_val (msg->job, strlen (msg->job));
+        store->writes++;
+        rc = mdb_del (store->txn, store->cl_pending, &key, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    }
+    if (changed)
+        self->applied->applied++;
+    return rc;
+}
+
+int
+jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl_input_t *inputs,
+                     size_t count, jobd_store_cl_applied_t *applied)
+{
+    memset (applied, 0, sizeof *applied);
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->has_cluster || !self->has_timers)
+        return JOBD_ESTORE;
+    for (size_t index = 0; index < count; index++) {
+        const jobd_cl_msg_t *msg = inputs[index].msg;
+        //  Decoded messages only: a record's decoding, a name's limits, a partition's order.
+        if (!msg || (msg->kind == JOBD_CL_REC && !msg->record) ||
+            (index && inputs[index].offset <= inputs[index - 1].offset))
+            return JOBD_EPROTO;
+    }
+    s_apply_t apply = {.store = self, .partition = partition, .applied = applied};
+    char key[64];
+    size_t key_size = s_meta_key (key, sizeof key, "claim_epoch", partition);
+    int rc = s_meta_get_u64 (self, self->txn, key, key_size, &apply.claim_epoch);
+    if (rc == 0)
+        apply.plog = s_meta_prefix (self, "cl_cursor/");
+    unsigned writes = self->writes;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        const jobd_cl_msg_t *msg = inputs[index].msg;
+        //  Step 1: fenced. Log order makes it the same decision on every instance.
+        if (msg->epoch < apply.claim_epoch) {
+            applied->fenced++;
+            continue;
+        }
+        if (msg->kind == JOBD_CL_REC)
+            rc = s_apply_record (&apply, msg, inputs[index].offset);
+        else if (msg->kind == JOBD_CL_EV)
+            rc = s_apply_entry (&apply, msg);
+        else
+            rc = s_apply_meta (&apply, msg);
+    }
+    //  Step 5: where the next read of the partition starts, in the same commit.
+    if (rc == 0 && apply.claim_dirty) {
+        key_size = s_meta_key (key, sizeof key, "claim_epoch", partition);
+        rc = s_meta_put_u64 (self, key, key_size, apply.claim_epoch);
+    }
+    if (rc == 0 && count) {
+        key_size = s_meta_key (key, sizeof key, "cl_next", partition);
+        rc = s_meta_put_u64 (self, key, key_size, inputs[count - 1].offset + 1);
+    }
+    if (rc) {
+        if (self->writes != writes || rc != JOBD_ECORRUPT)
+            self->failed = rc;
+        jobd_store_cl_applied_clear (applied);
+    }
+    return jobd_store_damaged (self, rc, "applying changelog partition %u", (unsigned)partition);
+}
+
+//  ---------------------------------------------------------------------------------------------
+//  The messages of what a batch changed.
+
+typedef struct {
+    const char *inst;
+    const uint64_t *epochs;
+    size_t partitions;
+    jobd_store_cl_outbox_t *outbox;
+} s_record_t;
+
+void
+jobd_store_cl_outbox_clear (jobd_store_cl_outbox_t *outbox)
+{
+    if (!outbox)
+        return;
+    for (size_t index = 0; index < outbox->count; index++) {
+        free (outbox->messages[index].key);
+        free (outbox->messages[index].value);
+    }
+    free (outbox->messages);
+    memset (outbox, 0, sizeof *outbox);
+}
+
+//  Encodes msg and appends it to the outbox.
+static int
+s_out (s_record_t *self, uint16_t partition, const jobd_cl_msg_t *msg)
+{
+    jobd_store_cl_outbox_t *outbox = self->outbox;
+    if (outbox->count == outbox->alloc) {
+        size_t alloc = outbox->alloc ? outbox->alloc * 2 : 16;
+        jobd_store_cl_out_t *grown =
+            (jobd_store_cl_out_t *)realloc (outbox->messages, alloc * sizeof *grown);
+        if (!grown)
+            return -ENOMEM;
+        outbox->messages = grown;
+        outbox->alloc = alloc;
+    }
+    msgpack_sbuffer key, value;
+    msgpack_sbuffer_init (&key);
+    msgpack_sbuffer_init (&value);
+    int rc = jobd_cl_msg_encode (msg, &key, &value);
+    if (rc) {
+        msgpack_sbuffer_destroy (&key);
+        msgpack_sbuffer_destroy (&value);
+        return rc;
+    }
+    jobd_store_cl_out_t *out = &outbox->messages[outbox->count++];
+    out->partition = partition;
+    out->key_size = key.size;
+    out->key = (uint8_t *)msgpack_sbuffer_release (&key);
+    out->value_size = value.size;
+    out->value = (uint8_t *)msgpack_sbuffer_release (&value);
+    return 0;
+}
+
+//  Reads the job's timers (the open batch's) into msg; their values borrow from the map.
+static int
+s_timers_read (jobd_store_t *self, const char *job, jobd_cl_msg_t *msg)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->timers_by_job, &cursor);
+    if (rc)
+        return jobd_store_mdb_error (rc);
+    size_t prefix = strlen (job) + 1;
+    uint8_t start[JOBD_ID_MAX + 1];
+    memcpy (start, job, prefix);
+    MDB_val key = jobd_store_val (start, prefix), due;
+    rc = mdb_cursor_get (cursor, &key, &due, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size > prefix && memcmp (key.mv_data, start, prefix) == 0) {
+        size_t name_size = key.mv_size - prefix;
+        if (msg->timer_count == JOBD_CL_TIMERS_MAX || due.mv_size != 10 ||
+            name_size > JOBD_STORE_TIMER_NAME_MAX) {
+            rc = JOBD_ECORRUPT;
+            break;
+        }
+        jobd_cl_timer_t *timer = &msg->timers[msg->timer_count];
+        memcpy (timer->name, (const char *)key.mv_data + prefix, name_size);
+        timer->name[name_size] = 0;
+        timer->due = (int64_t)jobd_store_get_be ((const uint8_t *)due.mv_data + 2, 8);
+        uint8_t bytes[JOBD_STORE_TIMER_KEY_MAX];
+        memcpy (bytes, due.mv_data, 10);
+        memcpy (bytes + 10, key.mv_data, key.mv_size);
+        MDB_val timer_key = jobd_store_val (bytes, 10 + key.mv_size), value;
+        rc = mdb_get (self->txn, self->timers, &timer_key, &value);
+        if (rc == 0) {
+            timer->value = (const uint8_t *)value.mv_data;
+            timer->value_size = value.mv_size;
+            msg->timer_count++;
+            rc = mdb_cursor_get (cursor, &key, &due, MDB_NEXT);
+        }
+    }
+    mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND ? 0 : rc == JOBD_ECORRUPT ? rc : jobd_store_mdb_error (rc);
+}
+
+static int
+s_record_job (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq, void *arg)
+{
+    s_record_t *record = (s_record_t *)arg;
+    uint16_t partition = jobd_store_partition (self, job->id);
+    if (partition >= record->partitions)
+        return JOBD_EINVAL;
+    uint64_t epoch = record->epochs[partition];
+    jobd_cl_msg_t msg = {.epoch = epoch};
+    snprintf (msg.inst, sizeof msg.inst, "%s", record->inst);
+    snprintf (msg.job, sizeof msg.job, "%s", job->id);
+    int rc = 0;
+    //  Its new history entries first: the record that counts them comes after them.
+    for (uint64_t seq = stored_seq + 1; rc == 0 && seq <= job->last_seq; seq++) {
+        uint8_t bytes[JOBD_ID_MAX + 9];
+        MDB_val key = jobd_store_val (bytes, s_history_key (bytes, job->id, seq)), value;
+        rc = jobd_store_mdb_error (mdb_get (self->txn, self->history, &key, &value));
+        msg.kind = JOBD_CL_EV;
+        msg.seq = seq;
+        msg.bytes = (const uint8_t *)value.mv_data;
+        msg.size = value.mv_size;
+        if (rc == 0)
+            rc = s_out (record, partition, &msg);
+    }
+    s_pending_t pending;
+    if (rc == 0)
+        rc = s_pending_get (self, self->txn, job->id, &pending);
+    job->cl_epoch = epoch; //  the batch's copy: the local record says whose write it is
+    self->scratch.size = 0;
+    if (rc == 0 &&
+        (jobd_job_pack_to (job, &self->scratch) || jobd_store_sum_append (&self->scratch)))
+        rc = -ENOMEM;
+    msg.kind = JOBD_CL_REC;
+    msg.bytes = (const uint8_t *)self->scratch.data;
+    msg.size = self->scratch.size;
+    if (rc == 0)
+        rc = s_timers_read (self, job->id, &msg);
+    if (rc == 0)
+        rc = s_out (record, partition, &msg);
+    //  Unconfirmed until the record comes back: what was published of it stays what it was.
+    if (rc == 0)
+        rc = s_pending_put (self, job->id, epoch, pending.exists ? pending.published : stored_seq);
+    return rc;
+}
+
+int
+jobd_store_cl_record (jobd_store_t *self, const char *inst, const uint64_t *epochs,
+                      size_t partitions, jobd_store_cl_outbox_t *outbox)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->has_cluster || !inst || !*inst || strlen (inst) > JOBD_CL_INST_MAX)
+        return JOBD_EINVAL;
+    s_record_t record = {
+        .inst = inst, .epochs = epochs, .partitions = partitions, .outbox = outbox};
+    int rc = jobd_store_batch_each (self, s_record_job, &record);
+    if (rc)
+        self->failed = rc;
+    return jobd_store_damaged (self, rc, "recording a batch for the changelog");
+}
+
+int
+jobd_store_cl_meta (jobd_store_t *self, const char *name, uint16_t partition, uint64_t *value_p)
+{
+    *value_p = 0;
+    char key[128];
+    size_t size = s_meta_key (key, sizeof key, name, partition);
+    if (size == 0)
+        return JOBD_EINVAL;
+    MDB_txn *txn;
+    int rc = jobd_store_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    rc = s_meta_get_u64 (self, txn, key, size, value_p);
+    jobd_store_read_end (self, txn);
+    return rc;
+}
+
+int
+jobd_store_cl_pending (jobd_store_t *self, const char *id, uint64_t *epoch_p, uint64_t *published_p)
+{
+    *epoch_p = *published_p = 0;
+    if (!self->has_cluster)
+        return JOBD_ENOTFOUND;
+    MDB_txn *txn;
+    int rc = jobd_store_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    s_pending_t pending;
+    rc = s_pending_get (self, txn, id, &pending);
+    jobd_store_read_end (self, txn);
+    if (rc == 0 && !pending.exists)
+        rc = JOBD_ENOTFOUND;
+    *epoch_p = pending.epoch;
+    *published_p = pending.published;
+    return rc;
+}

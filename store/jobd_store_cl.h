@@ -1,0 +1,92 @@
+//  The store's side of a jobd cluster (docs/cluster.md, sections 5 and 6): the replica apply of
+//  changelog messages, and the changelog messages of what a batch changed. Nothing here talks
+//  to Kafka: the cluster module (core/) reads and produces the bytes.
+#ifndef JOBD_STORE_CL_H_INCLUDED
+#define JOBD_STORE_CL_H_INCLUDED
+
+#include "jobd_cl_msg.h"
+#include "jobd_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  What a replica apply did.
+typedef struct {
+    uint64_t fenced;  //  messages dropped: epoch below the claim of their partition (step 1)
+    uint64_t older;   //  records not newer than the local one: nothing written
+    uint64_t missing; //  transitions counted by a record whose history entry never came
+    uint64_t applied; //  messages that changed something
+    //  The transitions the records newly counted, in order: the caller publishes them after the
+    //  commit (fresh: jobd_store_cl_applied_clear).
+    jobd_transition_t *transitions;
+    size_t transition_count;
+    size_t transition_alloc;
+} jobd_store_cl_applied_t;
+
+//  One message of changelog partition `partition` to apply, with its offset there.
+typedef struct {
+    const jobd_cl_msg_t *msg; //  decoded (borrowed for the call)
+    uint64_t offset;
+} jobd_store_cl_input_t;
+
+//  In the open batch: applies count decoded messages of one changelog partition, in offset
+//  order (the replica apply, steps 1-5 of docs/cluster.md section 5): a message whose epoch is
+//  below the partition's claim is fenced (dropped, counted); a history entry is put; a record
+//  replaces the local one when its (epoch, last_seq) is not below the local (cl_epoch,
+//  last_seq), deletes the local history past its last_seq, replaces the job's timers, and its
+//  indexes follow; the transitions it counts that were not published here yet go to the
+//  transition log (and cl_plog while a changelog reader has a cursor) and to applied; owner,
+//  in, stream and cursor records update their meta keys; meta cl_next/<p> becomes the last
+//  offset + 1. Applying the same messages again changes nothing. Returns 0 with applied filled
+//  (cleared first), JOBD_EPROTO (a message this store cannot hold: nothing written), or an
+//  error that kills the batch.
+int jobd_store_cl_apply (jobd_store_t *self, uint16_t partition,
+                         const jobd_store_cl_input_t *inputs, size_t count,
+                         jobd_store_cl_applied_t *applied);
+
+//  Frees the transitions held by applied and zeroes it. NULL-safe.
+void jobd_store_cl_applied_clear (jobd_store_cl_applied_t *applied);
+
+//  One changelog message to produce: its partition, key and value (fresh).
+typedef struct {
+    uint16_t partition;
+    uint8_t *key;
+    size_t key_size;
+    uint8_t *value;
+    size_t value_size;
+} jobd_store_cl_out_t;
+
+typedef struct {
+    jobd_store_cl_out_t *messages;
+    size_t count;
+    size_t alloc;
+} jobd_store_cl_outbox_t;
+
+//  In the open batch, after its applies and before its commit: what the batch changed, as
+//  changelog messages appended to outbox (for each job: its new history entries, then its
+//  record and timers), written by instance inst with epochs[p] for a job of partition p (each
+//  below partitions). The records get their cl_epoch, and cl_pending an entry per job (epoch,
+//  the last seq published here), in this batch. Produce the messages once the batch committed.
+//  Returns 0 or an error that kills the batch (-ENOMEM, JOBD_ECORRUPT, JOBD_EINVAL: a job of a
+//  partition beyond partitions).
+int jobd_store_cl_record (jobd_store_t *self, const char *inst, const uint64_t *epochs,
+                          size_t partitions, jobd_store_cl_outbox_t *outbox);
+
+//  Frees the messages of outbox and zeroes it. NULL-safe.
+void jobd_store_cl_outbox_clear (jobd_store_cl_outbox_t *outbox);
+
+//  Reads meta number NAME of partition (e.g. "cl_next", "claim_epoch", "in"), committed, into
+//  *value_p (0 when absent). Returns 0 or an error.
+int jobd_store_cl_meta (jobd_store_t *self, const char *name, uint16_t partition,
+                        uint64_t *value_p);
+
+//  Reads job id's cl_pending entry (committed): *epoch_p and *published_p, 0 when it has none.
+//  Returns 0, JOBD_ENOTFOUND, or an error.
+int jobd_store_cl_pending (jobd_store_t *self, const char *id, uint64_t *epoch_p,
+                           uint64_t *published_p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

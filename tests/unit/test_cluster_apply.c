@@ -1,0 +1,511 @@
+//  The replica apply of changelog messages (store/jobd_store_cl.c, docs/cluster.md section 5): an
+//  owner store records its batches as changelog messages, a replica store applies them. Apply is
+//  idempotent, fenced epochs are dropped, a zombie's tail is replaced, timers move with the
+//  record, the indexes follow; and the upgrade of a format 5 store keeps its timers firing.
+#include "jobd_cl_msg.h"
+#include "jobd_event.h"
+#include "jobd_store.h"
+#include "jobd_store_cl.h"
+#include "jobd_store_verify.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include "../store_dir.h"
+#include "../store_format.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_PARTITION  3 //  every job of these tests
+#define S_PARTITIONS 8
+
+typedef struct {
+    char owner_dir[64], replica_dir[64];
+    jobd_store_t *owner, *replica;
+    uint64_t epochs[S_PARTITIONS];
+    uint64_t offset; //  the next changelog offset
+    jobd_store_cl_outbox_t outbox;
+    msgpack_zone *zone;
+} s_fixture_t;
+
+static uint16_t
+s_partition (const char *id, void *arg)
+{
+    (void)id, (void)arg;
+    return S_PARTITION;
+}
+
+static int
+s_setup (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)calloc (1, sizeof *self);
+    self->owner = store_dir_open (self->owner_dir, sizeof self->owner_dir, "cl-owner");
+    self->replica = store_dir_open (self->replica_dir, sizeof self->replica_dir, "cl-replica");
+    jobd_store_set_partition_fn (self->owner, s_partition, NULL);
+    jobd_store_set_partition_fn (self->replica, s_partition, NULL);
+    self->epochs[S_PARTITION] = 1;
+    self->zone = msgpack_zone_new (4096);
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_store_cl_outbox_clear (&self->outbox);
+    jobd_store_destroy (&self->owner);
+    jobd_store_destroy (&self->replica);
+    store_dir_remove (self->owner_dir);
+    store_dir_remove (self->replica_dir);
+    msgpack_zone_free (self->zone);
+    free (self);
+    return 0;
+}
+
+//  Applies event on store in a batch that is also recorded for the changelog (into outbox) when
+//  record is set. Returns the job's id into id (when given).
+static void
+s_step (s_fixture_t *self, jobd_store_t *store, jobd_event_t *event, bool record, char *id)
+{
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_begin (store), 0);
+    assert_int_equal (jobd_store_apply (store, event, &result), 0);
+    if (record)
+        assert_int_equal (
+            jobd_store_cl_record (store, "node-a", self->epochs, S_PARTITIONS, &self->outbox), 0);
+    assert_int_equal (jobd_store_commit (store), 0);
+    if (id)
+        snprintf (id, JOBD_ID_MAX + 1, "%s", result.job);
+    jobd_apply_result_clear (&result);
+    jobd_event_destroy (&event);
+}
+
+static jobd_event_t *
+s_submit (void)
+{
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "test");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->spec, "{}");
+    return submit;
+}
+
+static jobd_event_t *
+s_observed (const char *id, jobd_state_t state, const char *ext)
+{
+    jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&observed->source, "test");
+    jobd_event_set (&observed->job, id);
+    jobd_event_set (&observed->backend, "spark-a");
+    jobd_event_set (&observed->ext, ext);
+    observed->state = state;
+    return observed;
+}
+
+//  Decodes the outbox's messages (each with the next offset) and applies them to store as one
+//  batch; clears the outbox. Fills applied (the caller clears it).
+static void
+s_deliver (s_fixture_t *self, jobd_store_t *store, jobd_store_cl_applied_t *applied)
+{
+    size_t count = self->outbox.count;
+    jobd_cl_msg_t *msgs = (jobd_cl_msg_t *)calloc (count + 1, sizeof *msgs);
+    jobd_store_cl_input_t *inputs = (jobd_store_cl_input_t *)calloc (count + 1, sizeof *inputs);
+    msgpack_zone **zones = (msgpack_zone **)calloc (count + 1, sizeof *zones);
+    for (size_t index = 0; index < count; index++) {
+        const jobd_store_cl_out_t *out = &self->outbox.messages[index];
+        assert_int_equal (out->partition, S_PARTITION);
+        zones[index] = msgpack_zone_new (1024);
+        char reason[256] = "";
+        int rc = jobd_cl_msg_decode (out->key, out->key_size, out->value, out->value_size,
+                                     zones[index], &msgs[index], reason, sizeof reason);
+        if (rc)
+            fprintf (stderr, "%s\n", reason);
+        assert_int_equal (rc, 0);
+        inputs[index].msg = &msgs[index];
+        inputs[index].offset = self->offset++;
+    }
+    assert_int_equal (jobd_store_begin (store), 0);
+    assert_int_equal (jobd_store_cl_apply (store, S_PARTITION, inputs, count, applied), 0);
+    assert_int_equal (jobd_store_commit (store), 0);
+    for (size_t index = 0; index < count; index++) {
+        jobd_cl_msg_clear (&msgs[index]);
+        msgpack_zone_free (zones[index]);
+    }
+    free (zones);
+    free (inputs);
+    free (msgs);
+    jobd_store_cl_outbox_clear (&self->outbox);
+}
+
+//  Keeps a copy of the outbox's messages (to deliver them again).
+static jobd_store_cl_outbox_t
+s_outbox_copy (const jobd_store_cl_outbox_t *outbox)
+{
+    jobd_store_cl_outbox_t copy = {.count = outbox->count, .alloc = outbox->count};
+    copy.messages = (jobd_store_cl_out_t *)calloc (outbox->count + 1, sizeof *copy.messages);
+    for (size_t index = 0; index < outbox->count; index++) {
+        const jobd_store_cl_out_t *out = &outbox->messages[index];
+        copy.messages[index] = *out;
+        copy.messages[index].key = (uint8_t *)malloc (out->key_size);
+        memcpy (copy.messages[index].key, out->key, out->key_size);
+        copy.messages[index].value = (uint8_t *)malloc (out->value_size);
+        memcpy (copy.messages[index].value, out->value, out->value_size);
+    }
+    return copy;
+}
+
+//  Asserts that both stores hold the same record and history of job id.
+static void
+s_assert_same (s_fixture_t *self, const char *id)
+{
+    jobd_job_t *owner = NULL, *replica = NULL;
+    assert_int_equal (jobd_store_job_get (self->owner, id, &owner), 0);
+    assert_int_equal (jobd_store_job_get (self->replica, id, &replica), 0);
+    assert_int_equal (owner->state, replica->state);
+    assert_int_equal (owner->last_seq, replica->last_seq);
+    assert_int_equal (owner->updated_at, replica->updated_at);
+    assert_int_equal (replica->cl_epoch, self->epochs[S_PARTITION]);
+    jobd_event_t **a = NULL, **b = NULL;
+    size_t a_count = 0, b_count = 0;
+    assert_int_equal (jobd_store_history (self->owner, id, &a, &a_count), 0);
+    assert_int_equal (jobd_store_history (self->replica, id, &b, &b_count), 0);
+    assert_int_equal (a_count, b_count);
+    for (size_t index = 0; index < a_count; index++)
+        assert_int_equal (a[index]->state, b[index]->state);
+    jobd_store_history_free (&a, a_count);
+    jobd_store_history_free (&b, b_count);
+    jobd_job_destroy (&owner);
+    jobd_job_destroy (&replica);
+}
+
+//  The owner's batches arrive at the replica: the same job, its transitions published there
+//  once; the same messages again change nothing and publish nothing.
+static void
+test_apply_idempotent (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "app-1"), true, NULL);
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_RUNNING, NULL), true, NULL);
+    assert_true (self->outbox.count >= 6); //  3 history entries and 3 records
+    jobd_store_cl_outbox_t again = s_outbox_copy (&self->outbox);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.fenced, 0);
+    assert_int_equal (applied.transition_count, 3);
+    assert_int_equal (applied.transitions[0].to, JOBD_STATE_QUEUED);
+    assert_int_equal (applied.transitions[2].to, JOBD_STATE_RUNNING);
+    jobd_store_cl_applied_clear (&applied);
+    s_assert_same (self, id);
+    uint64_t next = 0;
+    assert_int_equal (jobd_store_cl_meta (self->replica, "cl_next", S_PARTITION, &next), 0);
+    assert_int_equal (next, self->offset);
+
+    //  Twice = once: a restart re-reads from cl_next, or an older offset.
+    self->outbox = s_outbox_copy (&again);
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.transition_count, 0);
+    assert_int_equal (applied.applied, 0);
+    jobd_store_cl_applied_clear (&applied);
+    s_assert_same (self, id);
+
+    //  The indexes followed: state counts and the backend id.
+    uint64_t counts[JOBD_STATE_COUNT];
+    assert_int_equal (jobd_store_counts (self->replica, counts), 0);
+    assert_int_equal (counts[JOBD_STATE_RUNNING], 1);
+    assert_int_equal (counts[JOBD_STATE_QUEUED], 0);
+    char *found = NULL;
+    assert_int_equal (jobd_store_job_find (self->replica, "spark-a", "app-1", &found), 0);
+    assert_string_equal (found, id);
+    free (found);
+
+    //  The owner's own messages coming back confirm its pending writes and publish them there.
+    uint64_t epoch, published;
+    assert_int_equal (jobd_store_cl_pending (self->owner, id, &epoch, &published), 0);
+    assert_int_equal (epoch, 1);
+    assert_int_equal (published, 0);
+    self->outbox = again;
+    s_deliver (self, self->owner, &applied);
+    assert_int_equal (applied.transition_count, 3);
+    assert_int_equal (applied.applied, 0); //  the record was the owner's already
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (jobd_store_cl_pending (self->owner, id, &epoch, &published), JOBD_ENOTFOUND);
+}
+
+//  After a claim of epoch 2, a write of epoch 1 (a zombie's) is dropped by every reader.
+static void
+test_fenced_epochs_dropped (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+
+    //  The claim of epoch 2, then the zombie's transition of epoch 1.
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 2, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "node-b");
+    snprintf (claim.name, sizeof claim.name, "member-b");
+    msgpack_sbuffer key, value;
+    msgpack_sbuffer_init (&key);
+    msgpack_sbuffer_init (&value);
+    assert_int_equal (jobd_cl_msg_encode (&claim, &key, &value), 0);
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "app-9"), true, NULL);
+    jobd_store_cl_outbox_t zombie = self->outbox;
+    memset (&self->outbox, 0, sizeof self->outbox);
+    //  The claim first: the outbox now holds it, then the zombie's messages.
+    jobd_store_cl_out_t first = {
+        .partition = S_PARTITION, .key_size = key.size, .value_size = value.size};
+    first.key = (uint8_t *)msgpack_sbuffer_release (&key);
+    first.value = (uint8_t *)msgpack_sbuffer_release (&value);
+    self->outbox.messages = (jobd_store_cl_out_t *)calloc (zombie.count + 1, sizeof first);
+    self->outbox.alloc = zombie.count + 1;
+    self->outbox.messages[0] = first;
+    memcpy (self->outbox.messages + 1, zombie.messages, zombie.count * sizeof first);
+    self->outbox.count = zombie.count + 1;
+    free (zombie.messages);
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.fenced, zombie.count);
+    assert_int_equal (applied.transition_count, 0);
+    jobd_store_cl_applied_clear (&applied);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (self->replica, id, &job), 0);
+    assert_int_equal (job->state, JOBD_STATE_QUEUED);
+    assert_int_equal (job->last_seq, 1);
+    jobd_job_destroy (&job);
+    uint64_t claim_epoch = 0;
+    assert_int_equal (jobd_store_cl_meta (self->replica, "claim_epoch", S_PARTITION, &claim_epoch),
+                      0);
+    assert_int_equal (claim_epoch, 2);
+}
+
+//  This instance wrote transitions the changelog never took (it lost the partition): the new
+//  owner's record replaces them, and the local history past its last_seq is deleted.
+static void
+test_zombie_tail_replaced (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    //  Both stores have the job, QUEUED (seq 1), from the changelog.
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_store_cl_outbox_t first = s_outbox_copy (&self->outbox);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    self->outbox = first;
+    s_deliver (self, self->owner, &applied);
+    jobd_store_cl_applied_clear (&applied);
+
+    //  The replica is the zombie: it writes SUBMITTED and RUNNING (seq 2, 3) as epoch 1, which
+    //  never reach the changelog.
+    s_step (self, self->replica, s_observed (id, JOBD_STATE_SUBMITTED, "zombie-1"), true, NULL);
+    s_step (self, self->replica, s_observed (id, JOBD_STATE_RUNNING, NULL), true, NULL);
+    jobd_store_cl_outbox_clear (&self->outbox);
+
+    //  The new owner (epoch 2) moves it to CANCELLED: seq 2.
+    self->epochs[S_PARTITION] = 2;
+    jobd_event_t *cancel = jobd_event_new (JOBD_EVENT_CANCEL);
+    jobd_event_set (&cancel->source, "test");
+    jobd_event_set (&cancel->job, id);
+    s_step (self, self->owner, cancel, true, NULL);
+    s_deliver (self, self->replica, &applied);
+    //  Published: the new owner's seq 2 (the zombie published nothing past seq 1).
+    assert_int_equal (applied.transition_count, 1);
+    assert_int_equal (applied.transitions[0].to, JOBD_STATE_CANCELLED);
+    jobd_store_cl_applied_clear (&applied);
+    s_assert_same (self, id);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (self->replica, id, &job), 0);
+    assert_int_equal (job->state, JOBD_STATE_CANCELLED);
+    assert_int_equal (job->last_seq, 2);
+    jobd_job_destroy (&job);
+    //  The zombie's backend id is gone with its record; its pending entry is confirmed away.
+    char *found = NULL;
+    assert_int_equal (jobd_store_job_find (self->replica, "spark-a", "zombie-1", &found),
+                      JOBD_ENOTFOUND);
+    uint64_t epoch, published;
+    assert_int_equal (jobd_store_cl_pending (self->replica, id, &epoch, &published),
+                      JOBD_ENOTFOUND);
+    uint64_t counts[JOBD_STATE_COUNT];
+    assert_int_equal (jobd_store_counts (self->replica, counts), 0);
+    assert_int_equal (counts[JOBD_STATE_RUNNING], 0);
+    assert_int_equal (counts[JOBD_STATE_CANCELLED], 1);
+}
+
+//  Arms a `deadline` timer for every state entered, at updated_at + 1000 (the test's policy).
+static int
+s_arm (jobd_store_t *store, const jobd_job_t *job, void *arg)
+{
+    (void)arg;
+    const char *value = jobd_state_name (job->state);
+    return jobd_store_timer_set (store, job->id, "deadline", job->updated_at + 1000, value,
+                                 strlen (value));
+}
+
+static bool
+s_owned_none (uint16_t partition, void *arg)
+{
+    (void)arg;
+    return partition != S_PARTITION;
+}
+
+//  A record's timers replace the job's on the replica, in the job's partition: they fire there
+//  only while that partition is owned.
+static void
+test_timers_move_with_record (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_store_set_arm_fn (self->owner, s_arm, NULL);
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    jobd_store_timer_t timers[2];
+    size_t count = 0;
+    assert_int_equal (jobd_store_timer_list (self->replica, id, timers, 2, &count), 0);
+    assert_int_equal (count, 1);
+    assert_string_equal (timers[0].name, "deadline");
+    assert_memory_equal (timers[0].value, "QUEUED", 6);
+    int64_t due = timers[0].due;
+
+    //  The next state's timer replaces it.
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "app-2"), true, NULL);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (jobd_store_timer_list (self->replica, id, timers, 2, &count), 0);
+    assert_int_equal (count, 1);
+    assert_memory_equal (timers[0].value, "SUBMITTED", 9);
+    assert_true (timers[0].due >= due);
+
+    //  Not owned here: it waits; owned: it fires.
+    assert_int_equal (jobd_store_set_owned_fn (self->replica, s_owned_none, NULL), 0);
+    assert_int_equal (jobd_store_timer_next (self->replica), 0);
+    assert_int_equal (jobd_store_begin (self->replica), 0);
+    assert_int_equal (jobd_store_timer_take (self->replica, INT64_MAX, 2, timers, &count), 0);
+    assert_int_equal (count, 0);
+    jobd_store_abort (self->replica);
+    assert_int_equal (jobd_store_set_owned_fn (self->replica, NULL, NULL), 0);
+    assert_true (jobd_store_timer_next (self->replica) > 0);
+    assert_int_equal (jobd_store_begin (self->replica), 0);
+    assert_int_equal (jobd_store_timer_take (self->replica, INT64_MAX, 2, timers, &count), 0);
+    assert_int_equal (count, 1);
+    assert_string_equal (timers[0].job, id);
+    jobd_store_abort (self->replica);
+    //  `jobd --verify`'s check knows format 6: the replica's timers and cl_pending pass it.
+    jobd_verify_report_t report = {0};
+    int rc = jobd_store_verify (self->replica_dir, true, &report);
+    if (rc)
+        fprintf (stderr, "%s\n", report.problem);
+    assert_int_equal (rc, 0);
+    assert_true (report.values > 4);
+}
+
+//  The changelog decoder refuses what is not a changelog message, with a reason.
+static void
+test_decoder_refuses (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_cl_msg_t msg;
+    char reason[256];
+    assert_int_equal (
+        jobd_cl_msg_decode ("", 0, "\x80", 1, self->zone, &msg, reason, sizeof reason),
+        JOBD_EPROTO);
+    assert_non_null (strstr (reason, "empty key"));
+    assert_int_equal (
+        jobd_cl_msg_decode ("\0nope", 5, "\x80", 1, self->zone, &msg, reason, sizeof reason),
+        JOBD_EPROTO);
+    //  {"v": 2, ...}
+    assert_int_equal (
+        jobd_cl_msg_decode ("\0in", 3, "\x81\xa1v\x02", 4, self->zone, &msg, reason, sizeof reason),
+        JOBD_EPROTO);
+    assert_non_null (strstr (reason, "`v`"));
+    //  A record whose checksum does not match.
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_store_cl_out_t *rec = &self->outbox.messages[self->outbox.count - 1];
+    assert_int_equal (jobd_cl_msg_decode (rec->key, rec->key_size, rec->value, rec->value_size,
+                                          self->zone, &msg, reason, sizeof reason),
+                      0);
+    assert_int_equal (msg.kind, JOBD_CL_REC);
+    size_t inside = (size_t)(msg.bytes - rec->value) + msg.size / 2;
+    jobd_cl_msg_clear (&msg);
+    rec->value[inside] ^= 0x01;
+    assert_int_equal (jobd_cl_msg_decode (rec->key, rec->key_size, rec->value, rec->value_size,
+                                          self->zone, &msg, reason, sizeof reason),
+                      JOBD_EPROTO);
+    assert_non_null (strstr (reason, "checksum"));
+}
+
+//  A format 5 store: read only, it reads (without timers); opened writable, it is upgraded in
+//  place and its timers still fire, at their time.
+static void
+test_upgrade_5_to_6_keeps_timers (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_store_t *store = self->replica; //  partition function: 3; the upgrade says 0
+    jobd_store_set_partition_fn (store, NULL, NULL);
+    jobd_store_set_arm_fn (store, s_arm, NULL);
+    char ids[3][JOBD_ID_MAX + 1];
+    for (int job = 0; job < 3; job++)
+        s_step (self, store, s_submit (), false, ids[job]);
+    jobd_store_timer_t before[2];
+    size_t count = 0;
+    assert_int_equal (jobd_store_timer_list (store, ids[1], before, 2, &count), 0);
+    assert_int_equal (count, 1);
+    jobd_store_destroy (&self->replica);
+    store_make_format_5 (self->replica_dir);
+
+    jobd_store_t *reader = NULL;
+    assert_int_equal (jobd_store_open (self->replica_dir, JOBD_STORE_RDONLY, 0, &reader, NULL, 0),
+                      0);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (reader, ids[2], &job), 0);
+    assert_int_equal (job->state, JOBD_STATE_QUEUED);
+    jobd_job_destroy (&job);
+    jobd_store_destroy (&reader);
+
+    assert_int_equal (jobd_store_open (self->replica_dir, 0, 0, &self->replica, NULL, 0), 0);
+    store = self->replica;
+    jobd_store_set_arm_fn (store, s_arm, NULL);
+    jobd_store_timer_t after[2];
+    assert_int_equal (jobd_store_timer_list (store, ids[1], after, 2, &count), 0);
+    assert_int_equal (count, 1);
+    assert_int_equal (after[0].due, before[0].due);
+    assert_string_equal (after[0].name, "deadline");
+    assert_true (jobd_store_timer_next (store) > 0);
+    //  Not due yet: nothing; at their time: all three, once.
+    jobd_store_timer_t taken[4];
+    assert_int_equal (jobd_store_begin (store), 0);
+    assert_int_equal (
+        jobd_store_timer_take (store, jobd_store_timer_next (store) - 1, 4, taken, &count), 0);
+    assert_int_equal (count, 0);
+    assert_int_equal (jobd_store_timer_take (store, INT64_MAX, 4, taken, &count), 0);
+    assert_int_equal (count, 3);
+    assert_int_equal (jobd_store_commit (store), 0);
+    assert_int_equal (jobd_store_timer_list (store, ids[1], after, 2, &count), 0);
+    assert_int_equal (count, 0);
+    //  A transition still arms and clears timers in the new layout.
+    s_step (self, store, s_observed (ids[0], JOBD_STATE_SUBMITTED, "x-1"), false, NULL);
+    assert_int_equal (jobd_store_timer_list (store, ids[0], after, 2, &count), 0);
+    assert_int_equal (count, 1);
+    assert_memory_equal (after[0].value, "SUBMITTED", 9);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_apply_idempotent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fenced_epochs_dropped, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_zombie_tail_replaced, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_upgrade_5_to_6_keeps_timers, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
