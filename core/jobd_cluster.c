@@ -55,7 +55,8 @@ struct jobd_cluster {
     uint64_t refused;     //  messages Kafka refused for good
     char topics[S_TOPICS][300];
     int partitions;
-    int wait; //  ms: connect_timeout, also the longest an answer to the topics' creation takes
+    int brokers; //  in the last metadata read (for the topics' replication factor)
+    int wait;    //  ms: connect_timeout, also the longest an answer to the topics' creation takes
 };
 
 bool
@@ -178,13 +179,15 @@ jobd_cluster_check (jobd_config_t *config, char *reason, size_t reason_size)
     return 0;
 }
 
-//  The partitions of each topic in metadata (-1: not there). False when no broker answered.
+//  The partitions of each topic in metadata (-1: not there), and the brokers it names. False when
+//  no broker answered.
 static bool
 s_existing (rd_kafka_t *rk, jobd_cluster_t *self, int existing[S_TOPICS], int timeout_ms)
 {
     const struct rd_kafka_metadata *metadata = NULL;
     if (rd_kafka_metadata (rk, 1, NULL, &metadata, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return false;
+    self->brokers = metadata->broker_cnt;
     for (size_t index = 0; index < S_TOPICS; index++) {
         existing[index] = -1;
         for (int topic = 0; topic < metadata->topic_cnt; topic++)
@@ -196,26 +199,13 @@ s_existing (rd_kafka_t *rk, jobd_cluster_t *self, int existing[S_TOPICS], int ti
     return true;
 }
 
-//  How many brokers the cluster has (for the replication factor), 0 when none answers.
-static int
-s_brokers (rd_kafka_t *rk)
-{
-    const struct rd_kafka_metadata *metadata = NULL;
-    if (rd_kafka_metadata (rk, 0, NULL, &metadata, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return 0;
-    int count = metadata->broker_cnt;
-    rd_kafka_metadata_destroy (metadata);
-    return count;
-}
-
 //  Makes the topics that are missing (another instance may make them at the same time: "already
 //  exists" is fine). Returns 0, or JOBD_ETIMEOUT / JOBD_ECONFIG with a reason.
 static int
 s_create (jobd_cluster_t *self, const int existing[S_TOPICS], char *reason, size_t reason_size)
 {
     rd_kafka_t *rk = self->producer;
-    int brokers = s_brokers (rk);
-    int replication = brokers >= 3 ? 3 : brokers > 0 ? brokers : 1;
+    int replication = self->brokers >= 3 ? 3 : self->brokers > 0 ? self->brokers : 1;
     rd_kafka_NewTopic_t *topics[S_TOPICS];
     size_t count = 0;
     char error[512] = "";
