@@ -6,6 +6,7 @@
 
 typedef struct {
     const jobd_request_in_t *query;
+    jobd_job_filter_t filter; //  the query's, beside its state
     uint64_t limit;
     uint64_t matched;
     bool truncated;
@@ -18,22 +19,6 @@ typedef struct {
     jobd_job_t **top;
     size_t kept;
 } s_ls_t;
-
-//  The filters the state index does not apply.
-static bool
-s_match (const s_ls_t *ls, const jobd_job_t *job)
-{
-    const jobd_request_in_t *query = ls->query;
-    if (query->has_kind && (!job->kind || strcmp (job->kind, query->job_kind)))
-        return false;
-    if (query->has_name && (!job->name || !strstr (job->name, query->name)))
-        return false;
-    if (query->has_backend && (!job->backend || strcmp (job->backend, query->backend)))
-        return false;
-    int64_t created = jobd_job_created (job);
-    return (!query->has_since || created >= query->since) &&
-           (!query->has_until || created < query->until);
-}
 
 static int
 s_compare (const s_ls_t *ls, size_t a, size_t b)
@@ -104,7 +89,7 @@ static bool
 s_one (const jobd_job_t *job, void *arg)
 {
     s_ls_t *ls = (s_ls_t *)arg;
-    if (!s_match (ls, job))
+    if (!jobd_job_filter_match (&ls->filter, job))
         return true;
     ls->matched++;
     if (ls->top) {
@@ -132,7 +117,7 @@ s_one_updated (const uint8_t *data, size_t size, void *arg)
     }
     bool more = true;
     uint32_t mask = ls->query->state_mask;
-    if ((!mask || (mask & (1u << job->state))) && s_match (ls, job)) {
+    if ((!mask || (mask & (1u << job->state))) && jobd_job_filter_match (&ls->filter, job)) {
         //  The index breaks ties by the id's bytes, the order by its natural order: the jobs
         //  changed in the same ms as the last kept one still compete for its place.
         if (ls->kept == ls->limit &&
@@ -174,7 +159,15 @@ int
 jobd_admin_ls (const jobd_admin_context_t *context, const jobd_request_in_t *query,
                msgpack_packer *pk)
 {
-    s_ls_t ls = {.query = query, .limit = JOBD_LS_DEFAULT_LIMIT};
+    s_ls_t ls = {.query = query,
+                 .filter = {.kind = query->has_kind ? query->job_kind : NULL,
+                            .name = query->has_name ? query->name : NULL,
+                            .backend = query->has_backend ? query->backend : NULL,
+                            .has_since = query->has_since,
+                            .since = query->since,
+                            .has_until = query->has_until,
+                            .until = query->until},
+                 .limit = JOBD_LS_DEFAULT_LIMIT};
     if (query->has_limit)
         ls.limit = query->limit < JOBD_LS_MAX ? query->limit : JOBD_LS_MAX;
     msgpack_sbuffer_init (&ls.buffer);

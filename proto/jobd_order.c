@@ -29,6 +29,20 @@ jobd_job_created (const jobd_job_t *job)
                                : job->updated_at;
 }
 
+bool
+jobd_job_filter_match (const jobd_job_filter_t *filter, const jobd_job_t *job)
+{
+    if (filter->kind && (!job->kind || strcmp (job->kind, filter->kind)))
+        return false;
+    if (filter->name && (!job->name || !strstr (job->name, filter->name)))
+        return false;
+    if (filter->backend && (!job->backend || strcmp (job->backend, filter->backend)))
+        return false;
+    int64_t created = jobd_job_created (job);
+    return (!filter->has_since || created >= filter->since) &&
+           (!filter->has_until || created < filter->until);
+}
+
 //  NULL sorts as "".
 static int
 s_text_compare (const char *a, const char *b)

@@ -37,6 +37,21 @@ int jobd_order_parse (const char *text, jobd_order_t *order);
 //  started_at, else updated_at.
 int64_t jobd_job_created (const jobd_job_t *job);
 
+//  What a list of jobs may be narrowed by (the admin `ls` query's and jobctl's filters beside the
+//  state): NULL strings and absent times do not narrow.
+typedef struct {
+    const char *kind;    //  exactly
+    const char *name;    //  a substring of the job's name
+    const char *backend; //  exactly
+    bool has_since;
+    int64_t since; //  created at or after (jobd_job_created, ms since the epoch)
+    bool has_until;
+    int64_t until; //  created before
+} jobd_job_filter_t;
+
+//  True when job passes every filter given.
+bool jobd_job_filter_match (const jobd_job_filter_t *filter, const jobd_job_t *job);
+
 //  Below zero when a sorts before b in order, above when after; ties by id in the same
 //  direction, so only the same id compares equal. Ids and names compare in natural order (job-2
 //  before job-10: strverscmp); a missing text sorts as "".

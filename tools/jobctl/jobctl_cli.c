@@ -175,13 +175,10 @@ static void
 s_list_add (s_list_t *self, jobd_job_t *job)
 {
     const jobctl_options_t *options = self->options;
-    int64_t created = jobd_job_created (job);
-    bool match =
-        (!options->kind || strcmp (job->kind, options->kind) == 0) &&
-        (!options->name || (job->name && strstr (job->name, options->name))) &&
-        (!options->backend || (job->backend && !strcmp (job->backend, options->backend))) &&
-        (!options->has_since || created >= options->since) &&
-        (!options->has_until || created < options->until);
+    jobd_job_filter_t filter = {options->kind,      options->name,  options->backend,
+                                options->has_since, options->since, options->has_until,
+                                options->until};
+    bool match = jobd_job_filter_match (&filter, job);
     if (match && self->count == self->allocated) {
         size_t allocated = self->allocated ? self->allocated * 2 : 256;
         jobd_job_t **grown = (jobd_job_t **)realloc (self->jobs, allocated * sizeof *grown);
