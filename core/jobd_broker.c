@@ -3,6 +3,7 @@
 #include "jobd_broker.h"
 #include "jobd_admin.h"
 #include "jobd_asks.h"
+#include "jobd_changelog.h"
 #include "jobd_map.h"
 #include "jobd_reply.h"
 #include "jobd_log.h"
@@ -66,6 +67,7 @@ typedef struct {
     int64_t next_tick;            //  zclock_mono of the next one
     int64_t next_expiry;          //  zclock_mono of the next cursor expiry pass
     jobd_deadline_t *deadline;    //  arms deadlines and fires them (borrowed), or NULL
+    jobd_changelog_t *changelog;  //  cluster mode (borrowed), or NULL: the single instance
     int64_t timers_retry_at;      //  ms since the epoch: after a failed firing, not before
     size_t timers_max;            //  timers fired per commit: batch_max, S_TIMERS_MIN at least
     jobd_store_timer_t *timers;   //  timers_max, taken from the store each turn
@@ -326,7 +328,26 @@ s_refused_reason (const s_entry_t *entry, char *reason, size_t size)
               entry->result.reason ? entry->result.reason : "");
 }
 
+//  Cluster mode, after a batch's commit (rc 0) or abort: what it changed goes to the changelog.
+static void
+s_changelog_after (s_broker_t *self, int rc)
+{
+    if (self->changelog && rc == 0)
+        jobd_changelog_send (self->changelog);
+    else if (self->changelog)
+        jobd_changelog_drop (self->changelog);
+}
+
+//  Cluster mode: a transition the changelog confirmed, published on its way back (on every
+//  instance alike, this one's own included: docs/cluster.md, section 5).
+static void
+s_publish_confirmed (const char *job, const jobd_transition_t *transition, void *arg)
+{
+    s_publish_transition ((s_broker_t *)arg, job, transition);
+}
+
 //  Applies the batch in one write transaction; publishes and replies only after the commit.
+//  In cluster mode its transitions are published when the changelog gives them back.
 static void
 s_flush (s_broker_t *self)
 {
@@ -348,11 +369,14 @@ s_flush (s_broker_t *self)
             else if (entry->drop)
                 entry->rc = jobd_store_cursor_drop (self->store, entry->drop);
         }
+        if (batch_rc == 0 && self->changelog)
+            batch_rc = jobd_changelog_record (self->changelog);
         commit_start = zclock_usecs ();
         if (batch_rc == 0)
             batch_rc = jobd_store_commit (self->store);
         else
             jobd_store_abort (self->store);
+        s_changelog_after (self, batch_rc);
         if (batch_rc != JOBD_EFULL || attempt == S_FULL_RETRIES ||
             !jobd_store_map_may_grow (self->store))
             break;
@@ -387,7 +411,7 @@ s_flush (s_broker_t *self)
             s_reject (self, entry->event->source, entry->rc, reason);
         } else {
             s_count_outcome (self, entry);
-            for (size_t t = 0; t < entry->result.transition_count; t++)
+            for (size_t t = 0; !self->changelog && t < entry->result.transition_count; t++)
                 s_publish_transition (self, entry->result.job, &entry->result.transitions[t]);
             if (entry->result.outcome == JOBD_APPLY_FORWARD)
                 s_forward (self, entry->result.job, entry->event);
@@ -945,7 +969,8 @@ s_publish_fired (s_broker_t *self, const jobd_store_timer_t *timer, jobd_deadlin
         jobd_log (JOBD_LOG_WARN, LOG, "job %s: deadline action %s not applied: %s",
                   fired->action->job, jobd_event_type_name (fired->action->type),
                   jobd_strerror (fired->rc));
-    for (size_t t = 0; fired->rc == 0 && t < fired->result.transition_count; t++)
+    for (size_t t = 0; !self->changelog && fired->rc == 0 && t < fired->result.transition_count;
+         t++)
         s_publish_transition (self, fired->result.job, &fired->result.transitions[t]);
     if (fired->rc == 0 && fired->action && fired->result.outcome == JOBD_APPLY_FORWARD)
         s_forward (self, fired->result.job, fired->action);
@@ -1014,10 +1039,13 @@ s_fire_timers (s_broker_t *self, int64_t now)
         rc = jobd_store_timer_take (self->store, now, self->timers_max, self->timers, &count);
     for (size_t index = 0; rc == 0 && index < count; index++)
         rc = s_fire_one (self, &self->timers[index], &self->fired[index]);
+    if (rc == 0 && self->changelog)
+        rc = jobd_changelog_record (self->changelog);
     if (rc == 0)
         rc = jobd_store_commit (self->store);
     else
         jobd_store_abort (self->store);
+    s_changelog_after (self, rc);
     if (rc) {
         //  Nothing fired: the timers are still stored. Try again in a second, not in a spin.
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot fire %zu due timers: %s", count, jobd_strerror (rc));
@@ -1127,6 +1155,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
                             .batch_max = options->batch_max,
                             .cursor_idle_max = options->cursor_idle_max,
                             .deadline = options->deadline,
+                            .changelog = options->changelog,
                             .heartbeat = options->heartbeat,
                             .heartbeat_arg = options->heartbeat_arg,
                             .heartbeat_ms =
@@ -1163,30 +1192,47 @@ s_broker_actor (zsock_t *pipe, void *arg)
                                         options->client_queue_max, args->reason, args->reason_size)
             : NULL;
     self->query = self->admin ? jobd_query_new (self->store) : NULL;
-    zpoller_t *poller = self->query ? zpoller_new (pipe, self->bus, self->admin,
-                                                   jobd_query_sock (self->query), NULL)
-                                    : NULL;
-    if (poller) {
-        //  Signals are handled by the main thread; only $TERM stops the broker.
-        zpoller_set_nonstop (poller, true);
+    //  The pipe, the bus, the admin socket, the query answers, and in cluster mode the changelog.
+    enum { S_PIPE, S_BUS, S_ADMIN, S_QUERY, S_CHANGELOG, S_ITEMS };
+    zmq_pollitem_t items[S_ITEMS] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0}};
+    size_t item_count = 0;
+    if (self->query) {
+        items[S_BUS].socket = zsock_resolve (self->bus);
+        items[S_ADMIN].socket = zsock_resolve (self->admin);
+        items[S_QUERY].socket = zsock_resolve (jobd_query_sock (self->query));
+        item_count = S_CHANGELOG;
+        if (self->changelog) {
+            items[S_CHANGELOG].fd = jobd_changelog_fd (self->changelog);
+            item_count = S_ITEMS;
+        }
+        for (size_t index = 0; index < item_count; index++)
+            items[index].events = ZMQ_POLLIN;
         jobd_log (JOBD_LOG_INFO, LOG, "admin on %s, events on %s", options->admin_endpoint,
                   options->events_endpoint);
     }
     //  The start handshake: zactor_new returns once we signal, and args (on its caller's stack)
     //  is gone from then on.
-    args->status = poller ? 0 : -EADDRINUSE;
+    args->status = item_count ? 0 : -EADDRINUSE;
     zsock_signal (pipe, 0);
     args = NULL;
-    while (poller && !self->terminated) {
+    while (item_count && !self->terminated) {
         int wait = s_housekeep (self);
         int64_t ask_wait = jobd_asks_wait (self->asks);
         if (ask_wait >= 0 && ask_wait < wait)
             wait = (int)ask_wait;
-        zsock_t *which = (zsock_t *)zpoller_wait (poller, wait);
-        if (which == pipe)
+        int64_t changelog_wait = self->changelog ? jobd_changelog_wait (self->changelog) : -1;
+        if (changelog_wait >= 0 && changelog_wait < wait)
+            wait = (int)changelog_wait;
+        //  Signals are handled by the main thread (EINTR: one more turn); only $TERM stops the
+        //  broker.
+        if (zmq_poll (items, (int)item_count, wait) < 0)
+            continue;
+        if (items[S_PIPE].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
-        else if (which && which != jobd_query_sock (self->query))
+        else if (items[S_BUS].revents & ZMQ_POLLIN || items[S_ADMIN].revents & ZMQ_POLLIN)
             s_collect_and_flush (self);
+        if (self->changelog)
+            jobd_changelog_apply (self->changelog, s_publish_confirmed, self);
         //  Answers are sent each turn: a busy bus or admin socket would starve a poll for them.
         jobd_query_deliver (self->query, self->admin);
         jobd_asks_finish (self->asks, s_answer_held, self);
@@ -1194,9 +1240,8 @@ s_broker_actor (zsock_t *pipe, void *arg)
         jobd_publisher_flush (self->publisher);
     }
     //  Stopping: everything already received is applied, committed and published.
-    while (poller && (s_readable (self->bus) || s_readable (self->admin)))
+    while (item_count && (s_readable (self->bus) || s_readable (self->admin)))
         s_collect_and_flush (self);
-    zpoller_destroy (&poller);
     jobd_query_destroy (&self->query);
     jobd_publisher_destroy (&self->publisher); //  sends what it was handed first
     jobd_socket_close (&self->admin);

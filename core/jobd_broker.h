@@ -26,6 +26,10 @@ typedef struct {
                                //  long is removed, with a warning (0: never)
     jobd_deadline_t *deadline; //  the deadline policy (borrowed; outlives the broker), or NULL:
                                //  no deadlines are armed (timers already stored still fire)
+    //  Cluster mode (borrowed; outlives the broker), or NULL: each batch's changes go to the
+    //  changelog after its commit, and transitions are published when the changelog gives them
+    //  back (docs/cluster.md, section 5).
+    struct jobd_changelog *changelog;
     //  Called on the broker's thread every heartbeat_ms (0: 1 s) while its loop turns, with its
     //  counters: proof that the broker is alive, for the service watchdog (jobd_notify.h). NULL:
     //  none.

@@ -55,8 +55,10 @@ struct jobd_cluster {
     uint64_t refused;     //  messages Kafka refused for good
     char topics[S_TOPICS][300];
     int partitions;
-    int brokers; //  in the last metadata read (for the topics' replication factor)
-    int wait;    //  ms: connect_timeout, also the longest an answer to the topics' creation takes
+    char instance[65];
+    char name[512]; //  <prefix>@<Kafka cluster id>: the store's meta `cluster`
+    int brokers;    //  in the last metadata read (for the topics' replication factor)
+    int wait; //  ms: connect_timeout, also the longest an answer to the topics' creation takes
 };
 
 bool
@@ -312,6 +314,8 @@ jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason, 
     if (!self)
         return -ENOMEM;
     self->partitions = (int)jobd_config_int (config, "cluster", "partitions", 32);
+    snprintf (self->instance, sizeof self->instance, "%s",
+              jobd_config_str (config, "cluster", "instance"));
     self->acked = (int64_t *)malloc ((size_t)self->partitions * sizeof (int64_t));
     if (!self->acked) {
         free (self);
@@ -370,6 +374,13 @@ jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason, 
         jobd_cluster_destroy (&self);
         return rc;
     }
+    //  The cluster a store belongs to: the topics' prefix on this Kafka cluster (its id, or the
+    //  bootstrap list from brokers too old to say).
+    char *id = rd_kafka_clusterid (self->producer, 5000);
+    snprintf (self->name, sizeof self->name, "%s@%s", jobd_config_str (config, "cluster", "prefix"),
+              id ? id : jobd_config_str (config, "cluster", "brokers"));
+    if (id)
+        rd_kafka_mem_free (self->producer, id);
     jobd_log (JOBD_LOG_INFO, LOG, "instance %s: topics %s, %s, %s (%d partitions) ready",
               jobd_config_str (config, "cluster", "instance"), self->topics[0], self->topics[1],
               self->topics[2], self->partitions);
@@ -390,6 +401,24 @@ jobd_cluster_destroy (jobd_cluster_t **self_p)
     free (self->acked);
     free (self);
     *self_p = NULL;
+}
+
+const char *
+jobd_cluster_instance (jobd_cluster_t *self)
+{
+    return self->instance;
+}
+
+const char *
+jobd_cluster_name (jobd_cluster_t *self)
+{
+    return self->name;
+}
+
+int
+jobd_cluster_partitions (jobd_cluster_t *self)
+{
+    return self->partitions;
 }
 
 const char *

@@ -44,6 +44,15 @@ int jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reas
 //  Closes the clients; NULL-safe; sets *self_p to NULL.
 void jobd_cluster_destroy (jobd_cluster_t **self_p);
 
+//  This instance's name (cluster/instance), borrowed.
+const char *jobd_cluster_instance (jobd_cluster_t *self);
+
+//  The cluster's name, "<prefix>@<Kafka cluster id>" (borrowed): a store belongs to one.
+const char *jobd_cluster_name (jobd_cluster_t *self);
+
+//  Partitions of the jobs and changelog topics.
+int jobd_cluster_partitions (jobd_cluster_t *self);
+
 //  The topic of role "jobs", "changelog" or "replies" (<prefix>.<role>), borrowed.
 const char *jobd_cluster_topic (jobd_cluster_t *self, const char *role);
 

@@ -1,7 +1,9 @@
 //  jobd: the daemon. Reads its config, opens the store, starts the broker and the plugins, and
 //  stops them cleanly on SIGTERM or SIGINT.
 #include "jobd_broker.h"
+#include "jobd_changelog.h"
 #include "jobd_cluster.h"
+#include "jobd_store_cl.h"
 #include "jobd_config.h"
 #include "jobd_cert.h"
 #include "jobd_curve.h"
@@ -376,6 +378,7 @@ main (int argc, char *argv[])
     jobd_store_t *store = NULL;
     jobd_broker_t *broker = NULL;
     jobd_cluster_t *cluster = NULL;
+    jobd_changelog_t *changelog = NULL;
     rc = jobd_run_dir_open (run_dir, store_path, &run, reason, sizeof reason);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
@@ -404,6 +407,18 @@ main (int argc, char *argv[])
     jobd_store_set_damage_fn (store, s_store_damage, NULL);
     jobd_store_set_notice_fn (store, s_store_notice, NULL);
     jobd_store_set_map_max (store, (size_t)jobd_config_int (config, "core", "map_size_max", 0));
+    //  A cluster instance's store holds the cluster's jobs, with its ids and its timers by
+    //  partition: alone, it would fork the cluster's jobs.
+    char bound[512];
+    if (!jobd_cluster_configured (config) &&
+        jobd_store_cl_bound (store, bound, sizeof bound) == 0) {
+        fprintf (stderr,
+                 "jobd: store %s belongs to cluster %s: start jobd with that cluster's section "
+                 "(a single jobd starts with a store of its own)\n",
+                 store_path, bound);
+        exit_code = EXIT_STORE;
+        goto out;
+    }
     if (jobd_cluster_configured (config)) {
         jobd_notify_status (notify, "starting: the cluster's Kafka topics");
         rc = jobd_cluster_new (config, &cluster, reason, sizeof reason);
@@ -412,9 +427,15 @@ main (int argc, char *argv[])
             exit_code = rc == JOBD_ETIMEOUT ? EXIT_KAFKA : EXIT_CONFIG;
             goto out;
         }
+        rc = jobd_changelog_new (config, store, cluster, &changelog, reason, sizeof reason);
+        if (rc) {
+            fprintf (stderr, "jobd: %s\n", reason);
+            exit_code = rc == JOBD_ECONFIG ? EXIT_STORE : EXIT_RUNTIME;
+            goto out;
+        }
         jobd_log (JOBD_LOG_WARN, LOG,
-                  "cluster mode is being built: the topics are set up, but this instance still "
-                  "runs alone (docs/cluster.md)");
+                  "cluster mode is being built: this instance replicates every job, and acts on "
+                  "every job it is given (no ownership yet: docs/cluster.md, section 15)");
     }
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
@@ -429,6 +450,7 @@ main (int argc, char *argv[])
         .client_queue_max = (int)jobd_config_int (config, "core", "client_queue_max", 0),
         .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0),
         .deadline = deadline,
+        .changelog = changelog,
         .heartbeat = jobd_notify_heartbeat,
         .heartbeat_arg = notify,
         .heartbeat_ms = jobd_notify_heartbeat_ms (notify)};
@@ -455,6 +477,7 @@ out:
     //  commits and publishes everything it received before it stops.
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
+    jobd_changelog_destroy (&changelog);
     jobd_cluster_destroy (&cluster);
     jobd_deadline_destroy (&deadline);
     jobd_curve_destroy (&curve); //  zauth outlives the sockets it vouches for

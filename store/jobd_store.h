@@ -293,6 +293,16 @@ int jobd_store_timer_take (jobd_store_t *self, int64_t now, size_t max, jobd_sto
 int jobd_store_retry_fire (jobd_store_t *self, const jobd_store_timer_t *timer,
                            jobd_apply_result_t *result);
 
+//  Names a new job (docs/cluster.md, section 3): writes its id into id (size bytes), from the
+//  backend id (backend, ext) it is created with, or for a submission (ext NULL) from nothing.
+//  Returns 0 or an error that refuses the event.
+typedef int (jobd_store_id_fn) (const char *backend, const char *ext, char *id, size_t size,
+                                void *arg);
+
+//  Sets the id function (NULL: the store's counter, job-1, job-2, ...). Call before the first
+//  batch.
+void jobd_store_set_id_fn (jobd_store_t *self, jobd_store_id_fn *fn, void *arg);
+
 //  The partition of a job (docs/cluster.md, section 3): its timers are keyed under it. Called
 //  with the job id on the writer's thread. Without one (the single instance), every job is in
 //  partition 0.

@@ -3,6 +3,7 @@
 #include "jobd_store_cl.h"
 #include "jobd_event.h"
 #include "jobd_store_internal.h"
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -128,7 +129,15 @@ jobd_store_cl_applied_clear (jobd_store_cl_applied_t *applied)
     for (size_t index = 0; index < applied->transition_count; index++)
         free (applied->transitions[index].data);
     free (applied->transitions);
+    free (applied->jobs);
     memset (applied, 0, sizeof *applied);
+}
+
+void
+jobd_store_cl_set_replicated (jobd_store_t *self, bool replicated)
+{
+    assert (self && !self->txn);
+    self->replicated = replicated;
 }
 
 //  Whether a meta key starting with prefix exists in the open batch.
@@ -293,15 +302,21 @@ s_publish (s_apply_t *self, const char *job, uint64_t from, uint64_t to, uint64_
             size_t alloc = applied->transition_alloc ? applied->transition_alloc * 2 : 16;
             jobd_transition_t *grown = (jobd_transition_t *)realloc (
                 applied->transitions, alloc * sizeof (jobd_transition_t));
-            if (!grown)
+            if (grown)
+                applied->transitions = grown;
+            char (*jobs)[JOBD_ID_MAX + 1] =
+                grown ? (char (*)[JOBD_ID_MAX + 1]) realloc (applied->jobs, alloc * sizeof *jobs)
+                      : NULL;
+            if (!jobs)
                 return -ENOMEM;
-            applied->transitions = grown;
+            applied->jobs = jobs;
             applied->transition_alloc = alloc;
         }
         transition.data = (uint8_t *)malloc (value.mv_size);
         if (!transition.data)
             return -ENOMEM;
         memcpy (transition.data, value.mv_data, value.mv_size);
+        snprintf (applied->jobs[applied->transition_count], sizeof applied->jobs[0], "%s", job);
         applied->transitions[applied->transition_count++] = transition;
         rc = jobd_store_log_append (store, bytes, size);
         if (rc == 0 && self->plog) {
@@ -651,5 +666,61 @@ jobd_store_cl_pending (jobd_store_t *self, const char *id, uint64_t *epoch_p, ui
         rc = JOBD_ENOTFOUND;
     *epoch_p = pending.epoch;
     *published_p = pending.published;
+    return rc;
+}
+
+int
+jobd_store_cl_bound (jobd_store_t *self, char *cluster, size_t size)
+{
+    cluster[0] = 0;
+    MDB_txn *txn;
+    int rc = jobd_store_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    MDB_val key = jobd_store_val ("cluster", 7), value;
+    rc = mdb_get (txn, self->meta, &key, &value);
+    if (rc == 0)
+        snprintf (cluster, size, "%.*s", (int)(value.mv_size < size ? value.mv_size : size - 1),
+                  (const char *)value.mv_data);
+    jobd_store_read_end (self, txn);
+    return rc == MDB_NOTFOUND ? JOBD_ENOTFOUND : jobd_store_mdb_error (rc);
+}
+
+int
+jobd_store_cl_bind (jobd_store_t *self, const char *cluster, char *reason, size_t reason_size)
+{
+    if (!self->has_cluster)
+        return JOBD_ESTORE;
+    char bound[JOBD_CL_NAME_MAX + 1];
+    int rc = jobd_store_cl_bound (self, bound, sizeof bound);
+    if (rc == 0 && strcmp (bound, cluster) == 0)
+        return 0;
+    if (rc == 0) {
+        snprintf (reason, reason_size,
+                  "store %s belongs to cluster %s, not %s: each cluster's instances keep stores "
+                  "of their own",
+                  self->path, bound, cluster);
+        return JOBD_ECONFIG;
+    }
+    if (rc != JOBD_ENOTFOUND)
+        return rc;
+    rc = jobd_store_begin (self);
+    MDB_stat stat = {0};
+    if (rc == 0)
+        rc = jobd_store_mdb_error (mdb_stat (self->txn, self->jobs, &stat));
+    if (rc == 0 && stat.ms_entries) {
+        jobd_store_abort (self);
+        snprintf (reason, reason_size,
+                  "store %s holds %zu job%s of a single jobd: an instance of cluster %s starts "
+                  "with a store of its own, empty, and restores every job from the changelog",
+                  self->path, (size_t)stat.ms_entries, stat.ms_entries == 1 ? "" : "s", cluster);
+        return JOBD_ECONFIG;
+    }
+    if (rc == 0)
+        rc = s_meta_put (self, "cluster", 7, cluster, strlen (cluster));
+    if (rc == 0)
+        rc = jobd_store_commit (self);
+    else
+        jobd_store_abort (self);
     return rc;
 }

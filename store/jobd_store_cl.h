@@ -20,6 +20,7 @@ typedef struct {
     //  The transitions the records newly counted, in order: the caller publishes them after the
     //  commit (fresh: jobd_store_cl_applied_clear).
     jobd_transition_t *transitions;
+    char (*jobs)[JOBD_ID_MAX + 1]; //  the job of each transition
     size_t transition_count;
     size_t transition_alloc;
 } jobd_store_cl_applied_t;
@@ -44,6 +45,21 @@ typedef struct {
 int jobd_store_cl_apply (jobd_store_t *self, uint16_t partition,
                          const jobd_store_cl_input_t *inputs, size_t count,
                          jobd_store_cl_applied_t *applied);
+
+//  Cluster mode on store (before the first batch): a transition joins the transition log when
+//  the changelog confirms it (jobd_store_cl_apply), not when the batch that made it commits, so
+//  that `watch` and the http event stream follow the changelog's order on every instance.
+void jobd_store_cl_set_replicated (jobd_store_t *self, bool replicated);
+
+//  Reads the cluster the store belongs to (meta `cluster`: "<prefix>@<Kafka cluster id>") into
+//  cluster (size bytes). Returns 0, JOBD_ENOTFOUND (a single jobd's store), or an error.
+int jobd_store_cl_bound (jobd_store_t *self, char *cluster, size_t size);
+
+//  Binds the store to cluster at an instance's start, in a commit of its own (outside a batch):
+//  a store bound to it already is taken; an empty store is bound to it; a store with jobs and no
+//  cluster (a single jobd's) or another cluster's is refused (JOBD_ECONFIG with a reason).
+//  Returns 0 or an error.
+int jobd_store_cl_bind (jobd_store_t *self, const char *cluster, char *reason, size_t reason_size);
 
 //  Frees the transitions held by applied and zeroes it. NULL-safe.
 void jobd_store_cl_applied_clear (jobd_store_cl_applied_t *applied);

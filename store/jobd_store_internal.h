@@ -32,8 +32,11 @@ struct _jobd_store_t {
     void *partition_arg;
     jobd_store_owned_fn *owned_fn; //  the partitions whose timers fire here (NULL: all)
     void *owned_arg;
-    bool has_timers;           //  the timer databases exist (a read-only older store has none)
-    int64_t timer_next;        //  the first due time, as committed (0: no timer)
+    jobd_store_id_fn *id_fn; //  names new jobs (NULL: job-<counter>)
+    void *id_arg;
+    bool replicated;    //  cluster mode: a transition joins the log when the changelog confirms it
+    bool has_timers;    //  the timer databases exist (a read-only older store has none)
+    int64_t timer_next; //  the first due time, as committed (0: no timer)
     int64_t timer_batch_min;   //  the earliest timer the open batch armed (0: none)
     bool timer_took;           //  the open batch took due timers
     jobd_store_arm_fn *arm_fn; //  arms a job's timers for the state it enters, or NULL

@@ -258,7 +258,11 @@ s_history_append (jobd_store_t *self, const jobd_job_t *job, const jobd_transiti
     //  An entry already there means the record's last_seq is behind its history.
     if (rc == MDB_KEYEXIST)
         return JOBD_ECORRUPT;
-    return rc ? jobd_store_mdb_error (rc) : jobd_store_log_append (self, key_bytes, key.mv_size);
+    //  In a cluster the transition joins the log when the changelog confirms it
+    //  (jobd_store_cl_apply), on every instance alike.
+    if (rc || self->replicated)
+        return jobd_store_mdb_error (rc);
+    return jobd_store_log_append (self, key_bytes, key.mv_size);
 }
 
 //  A job that ends (or goes LOST) while its cancel is still pending at the backend (requested

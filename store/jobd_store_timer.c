@@ -363,6 +363,14 @@ jobd_store_set_partition_fn (jobd_store_t *self, jobd_store_partition_fn *fn, vo
     self->partition_arg = arg;
 }
 
+void
+jobd_store_set_id_fn (jobd_store_t *self, jobd_store_id_fn *fn, void *arg)
+{
+    assert (self && !self->txn);
+    self->id_fn = fn;
+    self->id_arg = arg;
+}
+
 int
 jobd_store_set_owned_fn (jobd_store_t *self, jobd_store_owned_fn *fn, void *arg)
 {

@@ -41,10 +41,22 @@ s_ext_taken (jobd_store_t *self, const jobd_job_t *job, const char *backend, con
 }
 
 //  Takes the next job id into id. The counter is read from meta once per batch and written
-//  back at commit (s_batch_write): two LMDB operations per new job fewer.
+//  back at commit (s_batch_write): two LMDB operations per new job fewer. With an id function
+//  (a cluster), the id is its: nothing is counted, and an id a job holds already refuses the
+//  event (a derived id whose backend id moved on to another).
 static int
-s_next_id (jobd_store_t *self, char *id, size_t size)
+s_next_id (jobd_store_t *self, const jobd_event_t *event, char *id, size_t size)
 {
+    if (self->id_fn) {
+        int rc = self->id_fn (event->backend, event->ext, id, size, self->id_arg);
+        if (rc)
+            return rc;
+        MDB_val job_key = jobd_store_val (id, strlen (id)), existing;
+        rc = mdb_get (self->txn, self->jobs, &job_key, &existing);
+        if (rc == 0)
+            return JOBD_EEXIST;
+        return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    }
     if (self->next_id == 0) {
         MDB_val key = jobd_store_val ("next_id", 7), value;
         int rc = mdb_get (self->txn, self->meta, &key, &value);
@@ -101,7 +113,7 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
     jobd_job_t *job = jobd_job_new ();
     if (!job)
         return -ENOMEM;
-    int rc = s_next_id (self, result->job, sizeof result->job);
+    int rc = s_next_id (self, event, result->job, sizeof result->job);
     if (rc == 0 &&
         (jobd_event_set (&job->id, result->job) || jobd_event_set (&job->name, event->name) ||
          jobd_event_set (&job->kind, event->kind) ||

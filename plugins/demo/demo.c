@@ -82,14 +82,20 @@ s_schedule (s_demo_t *self, const char *job, jobd_state_t state, int64_t delay)
     zlistx_insert (self->schedule, due, true);
 }
 
-//  Which way a job ends: every fail_every-th job (by its number) fails.
+//  Which way a job ends: every fail_every-th job (by its number) fails. A cluster's ids
+//  (job- and a ULID) have no number: a hash of the id stands in for it.
 static jobd_state_t
 s_outcome (s_demo_t *self, const char *job)
 {
-    const char *digits = strpbrk (job, "0123456789");
-    long number = digits ? atol (digits) : 0;
-    return self->fail_every && number % self->fail_every == 0 ? JOBD_STATE_FAILED
-                                                              : JOBD_STATE_SUCCEEDED;
+    const char *digits = strncmp (job, "job-", 4) == 0 ? job + 4 : job;
+    uint64_t number = 0;
+    if (*digits && strspn (digits, "0123456789") == strlen (digits))
+        number = strtoull (digits, NULL, 10);
+    else
+        for (number = 14695981039346656037ULL; *job; job++)
+            number = (number ^ (uint8_t)*job) * 1099511628211ULL;
+    return self->fail_every && number % (uint64_t)self->fail_every == 0 ? JOBD_STATE_FAILED
+                                                                        : JOBD_STATE_SUCCEEDED;
 }
 
 static void

@@ -562,7 +562,7 @@ s_config_read (const char *path, s_found_t *found, char *reason, size_t reason_s
 {
     jobd_config_t *config = NULL;
     int rc = jobd_config_load (path, &config, reason, reason_size);
-    static const char *const sections[] = {"core", "plugins", "jobctl", NULL};
+    static const char *const sections[] = {"core", "plugins", "cluster", "jobctl", NULL};
     if (rc == 0)
         rc = jobd_config_check_sections (config, sections, reason, reason_size);
     if (rc == 0)

@@ -1,0 +1,377 @@
+//  Cluster mode on the broker's thread (see jobd_changelog.h and docs/cluster.md, section 5).
+#include "jobd_changelog.h"
+#include "jobd_error.h"
+#include "jobd_log.h"
+#include "jobd_replica.h"
+#include "jobd_route.h"
+#include "jobd_store_cl.h"
+#include <czmq.h>
+#include <string.h>
+
+#define LOG "changelog"
+
+#define S_READ_MAX      2000  //  messages per replica apply commit (docs/cluster.md, "Restore")
+#define S_FULL_RETRIES  16    //  an apply the map could not hold, tried again as it grows
+#define S_RETRY_MS      1000  //  after a failed apply commit, not before
+#define S_PRODUCE_WAIT  100   //  ms per wait while the producer's queue is full
+#define S_PRODUCE_WAITS 100   //  waits before a message is given up (10 s)
+#define S_BAD_LOG_MS    10000 //  bad messages: one line per 10 s, then a count
+
+//  One message read back, kept until its apply committed.
+typedef struct {
+    int32_t partition;
+    int64_t offset;
+    uint8_t *bytes; //  key then value: what msg borrows from
+    jobd_cl_msg_t msg;
+} s_kept_t;
+
+struct jobd_changelog {
+    jobd_store_t *store;
+    jobd_cluster_t *cluster;
+    jobd_replica_t *replica;
+    int partitions;
+    char instance[JOBD_CL_INST_MAX + 1];
+    uint64_t *epochs; //  per partition: this instance's owner epoch (0 until ownership is built)
+    jobd_store_cl_outbox_t outbox;
+    s_kept_t *kept; //  S_READ_MAX
+    size_t kept_count;
+    jobd_store_cl_input_t *inputs;    //  S_READ_MAX
+    jobd_store_cl_applied_t *applied; //  one per apply call of a batch
+    size_t applied_count;
+    size_t applied_alloc;
+    msgpack_zone zone;
+    int64_t retry_at; //  zclock_mono: a failed batch is not tried again before
+    int64_t bad_logged_at;
+    uint64_t bad_unlogged;
+    jobd_changelog_stats_t stats;
+};
+
+static uint16_t
+s_partition (const char *id, void *arg)
+{
+    jobd_changelog_t *self = (jobd_changelog_t *)arg;
+    int partition = jobd_route_partition (id, self->partitions);
+    return partition < 0 ? 0 : (uint16_t)partition;
+}
+
+//  A job seen at a backend first gets the id every instance derives from its backend id; a
+//  submission gets a fresh time-sorted one (docs/cluster.md, section 3).
+static int
+s_new_id (const char *backend, const char *ext, char *id, size_t size, void *arg)
+{
+    (void)arg;
+    if (ext && *ext && backend && *backend)
+        return jobd_route_derived_id (backend, ext, id, size);
+    return jobd_route_new_id (id, size);
+}
+
+int
+jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *cluster,
+                    jobd_changelog_t **self_p, char *reason, size_t reason_size)
+{
+    *self_p = NULL;
+    jobd_changelog_t *self = (jobd_changelog_t *)calloc (1, sizeof (jobd_changelog_t));
+    if (!self)
+        return -ENOMEM;
+    self->store = store;
+    self->cluster = cluster;
+    self->partitions = jobd_cluster_partitions (cluster);
+    snprintf (self->instance, sizeof self->instance, "%s", jobd_cluster_instance (cluster));
+    self->epochs = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
+    self->kept = (s_kept_t *)calloc (S_READ_MAX, sizeof (s_kept_t));
+    self->inputs = (jobd_store_cl_input_t *)calloc (S_READ_MAX, sizeof (jobd_store_cl_input_t));
+    int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    msgpack_zone_init (&self->zone, 4096);
+    int rc = self->epochs && self->kept && self->inputs && next ? 0 : -ENOMEM;
+    if (rc)
+        snprintf (reason, reason_size, "changelog: out of memory");
+    else
+        rc = jobd_store_cl_bind (store, jobd_cluster_name (cluster), reason, reason_size);
+    if (rc && rc != JOBD_ECONFIG && rc != -ENOMEM)
+        snprintf (reason, reason_size, "changelog: binding the store to cluster %s: %s",
+                  jobd_cluster_name (cluster), jobd_strerror (rc));
+    for (int partition = 0; rc == 0 && partition < self->partitions; partition++) {
+        uint64_t value = 0;
+        rc = jobd_store_cl_meta (store, "cl_next", (uint16_t)partition, &value);
+        if (rc)
+            snprintf (reason, reason_size, "changelog: reading where partition %d stopped: %s",
+                      partition, jobd_strerror (rc));
+        next[partition] = value > 0 ? (int64_t)value : -1;
+    }
+    if (rc == 0)
+        rc = jobd_replica_new (config, jobd_cluster_topic (cluster, "changelog"), self->partitions,
+                               next, &self->replica, reason, reason_size);
+    free (next);
+    if (rc) {
+        jobd_changelog_destroy (&self);
+        return rc;
+    }
+    jobd_store_set_partition_fn (store, s_partition, self);
+    jobd_store_set_id_fn (store, s_new_id, self);
+    jobd_store_cl_set_replicated (store, true);
+    *self_p = self;
+    return 0;
+}
+
+static void
+s_kept_clear (jobd_changelog_t *self)
+{
+    for (size_t index = 0; index < self->kept_count; index++) {
+        jobd_cl_msg_clear (&self->kept[index].msg);
+        free (self->kept[index].bytes);
+        self->kept[index].bytes = NULL;
+    }
+    self->kept_count = 0;
+}
+
+static void
+s_applied_clear (jobd_changelog_t *self)
+{
+    for (size_t index = 0; index < self->applied_count; index++)
+        jobd_store_cl_applied_clear (&self->applied[index]);
+    self->applied_count = 0;
+}
+
+void
+jobd_changelog_destroy (jobd_changelog_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobd_changelog_t *self = *self_p;
+    if (self->replica) {
+        //  Back to a single instance's store settings: nothing of this object is called again.
+        jobd_store_set_partition_fn (self->store, NULL, NULL);
+        jobd_store_set_id_fn (self->store, NULL, NULL);
+        jobd_store_cl_set_replicated (self->store, false);
+    }
+    jobd_replica_destroy (&self->replica);
+    if (self->kept)
+        s_kept_clear (self);
+    s_applied_clear (self);
+    free (self->applied);
+    jobd_store_cl_outbox_clear (&self->outbox);
+    msgpack_zone_destroy (&self->zone);
+    free (self->kept);
+    free (self->inputs);
+    free (self->epochs);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+jobd_changelog_record (jobd_changelog_t *self)
+{
+    jobd_store_cl_outbox_clear (&self->outbox); //  a batch tried again records anew
+    return jobd_store_cl_record (self->store, self->instance, self->epochs,
+                                 (size_t)self->partitions, &self->outbox);
+}
+
+void
+jobd_changelog_send (jobd_changelog_t *self)
+{
+    char reason[256];
+    for (size_t index = 0; index < self->outbox.count; index++) {
+        const jobd_store_cl_out_t *out = &self->outbox.messages[index];
+        int rc = -ENOBUFS;
+        //  A full queue is Kafka falling behind: wait for it (the broker stops taking work),
+        //  rather than let a replica miss a write.
+        for (int wait = 0; rc == -ENOBUFS && wait <= S_PRODUCE_WAITS; wait++) {
+            rc = jobd_cluster_produce (self->cluster, "changelog", out->partition, out->key,
+                                       out->key_size, out->value, out->value_size, reason,
+                                       sizeof reason);
+            if (rc == -ENOBUFS)
+                jobd_cluster_flush (self->cluster, S_PRODUCE_WAIT);
+        }
+        if (rc == 0)
+            self->stats.produced++;
+        else {
+            self->stats.produce_lost++;
+            jobd_log (JOBD_LOG_ERROR, LOG, "a changelog message of partition %u is lost: %s",
+                      (unsigned)out->partition, reason);
+        }
+    }
+    jobd_store_cl_outbox_clear (&self->outbox);
+    jobd_cluster_poll (self->cluster);
+}
+
+void
+jobd_changelog_drop (jobd_changelog_t *self)
+{
+    jobd_store_cl_outbox_clear (&self->outbox);
+}
+
+int
+jobd_changelog_fd (jobd_changelog_t *self)
+{
+    return jobd_replica_fd (self->replica);
+}
+
+//  One message read: its bytes copied, decoded. One that does not decode is counted and said
+//  (a line per 10 s), and skipped.
+static bool
+s_take (const jobd_replica_message_t *message, void *arg)
+{
+    jobd_changelog_t *self = (jobd_changelog_t *)arg;
+    self->stats.read++;
+    s_kept_t *kept = &self->kept[self->kept_count];
+    kept->partition = message->partition;
+    kept->offset = message->offset;
+    kept->bytes = (uint8_t *)malloc (message->key_size + message->value_size + 1);
+    char reason[256] = "out of memory";
+    int rc = kept->bytes ? 0 : -ENOMEM;
+    if (rc == 0) {
+        if (message->key_size)
+            memcpy (kept->bytes, message->key, message->key_size);
+        if (message->value_size)
+            memcpy (kept->bytes + message->key_size, message->value, message->value_size);
+        rc = jobd_cl_msg_decode (kept->bytes, message->key_size, kept->bytes + message->key_size,
+                                 message->value_size, &self->zone, &kept->msg, reason,
+                                 sizeof reason);
+    }
+    if (rc == 0) {
+        self->kept_count++;
+        return self->kept_count < S_READ_MAX;
+    }
+    free (kept->bytes);
+    kept->bytes = NULL;
+    self->stats.bad++;
+    int64_t now = zclock_mono ();
+    if (self->bad_logged_at == 0 || now - self->bad_logged_at >= S_BAD_LOG_MS) {
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "changelog partition %d offset %" PRId64 ": not applied: %s%s",
+                  message->partition, message->offset, reason,
+                  self->bad_unlogged ? " (and earlier ones not said)" : "");
+        self->bad_logged_at = now;
+        self->bad_unlogged = 0;
+    } else
+        self->bad_unlogged++;
+    return true;
+}
+
+static int
+s_by_position (const void *a, const void *b)
+{
+    const s_kept_t *x = (const s_kept_t *)a, *y = (const s_kept_t *)b;
+    if (x->partition != y->partition)
+        return x->partition < y->partition ? -1 : 1;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+//  Applies count inputs of partition in the open batch, keeping what it published.
+static int
+s_apply_run (jobd_changelog_t *self, int32_t partition, const jobd_store_cl_input_t *inputs,
+             size_t count)
+{
+    if (self->applied_count == self->applied_alloc) {
+        size_t alloc = self->applied_alloc ? self->applied_alloc * 2 : 16;
+        jobd_store_cl_applied_t *grown = (jobd_store_cl_applied_t *)realloc (
+            self->applied, alloc * sizeof (jobd_store_cl_applied_t));
+        if (!grown)
+            return -ENOMEM;
+        self->applied = grown;
+        self->applied_alloc = alloc;
+    }
+    jobd_store_cl_applied_t *applied = &self->applied[self->applied_count];
+    int rc = jobd_store_cl_apply (self->store, (uint16_t)partition, inputs, count, applied);
+    if (rc == 0)
+        self->applied_count++;
+    return rc;
+}
+
+//  The kept messages in one write transaction, partition by partition.
+static int
+s_apply_kept (jobd_changelog_t *self)
+{
+    int rc = jobd_store_begin (self->store);
+    for (size_t start = 0, end; rc == 0 && start < self->kept_count; start = end) {
+        int32_t partition = self->kept[start].partition;
+        for (end = start; end < self->kept_count && self->kept[end].partition == partition; end++) {
+            self->inputs[end - start].msg = &self->kept[end].msg;
+            self->inputs[end - start].offset = (uint64_t)self->kept[end].offset;
+        }
+        rc = s_apply_run (self, partition, self->inputs, end - start);
+        //  A message this store cannot take (its record disagrees with the local history) costs
+        //  itself only: the run again one message at a time, skipping those refused.
+        for (size_t index = 0; rc == JOBD_ECORRUPT && index < end - start; index++) {
+            int one = s_apply_run (self, partition, &self->inputs[index], 1);
+            if (one == JOBD_ECORRUPT) {
+                self->stats.bad++;
+                jobd_log (JOBD_LOG_WARN, LOG,
+                          "changelog partition %d offset %" PRIu64 ": not applied: %s", partition,
+                          self->inputs[index].offset, jobd_strerror (one));
+            } else if (one) {
+                rc = one;
+                break;
+            }
+            if (index == end - start - 1)
+                rc = 0;
+        }
+    }
+    if (rc == 0)
+        rc = jobd_store_commit (self->store);
+    else
+        jobd_store_abort (self->store);
+    return rc;
+}
+
+size_t
+jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish, void *arg)
+{
+    jobd_cluster_poll (self->cluster);
+    if (self->kept_count && zclock_mono () < self->retry_at)
+        return 0;
+    size_t read = 0;
+    if (self->kept_count < S_READ_MAX)
+        read = jobd_replica_read (self->replica, S_READ_MAX - self->kept_count, 0, s_take, self);
+    if (self->kept_count == 0)
+        return read;
+    //  In offset order per partition, the partitions one after another (stable: offsets are
+    //  unique within a partition).
+    qsort (self->kept, self->kept_count, sizeof (s_kept_t), s_by_position);
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        s_applied_clear (self);
+        rc = s_apply_kept (self);
+        if (rc != JOBD_EFULL || attempt == S_FULL_RETRIES || !jobd_store_map_may_grow (self->store))
+            break;
+    }
+    if (rc) {
+        s_applied_clear (self);
+        self->stats.apply_failures++;
+        self->retry_at = zclock_mono () + S_RETRY_MS;
+        jobd_log (JOBD_LOG_ERROR, LOG,
+                  "%zu changelog messages not applied (tried again in 1 s): %s", self->kept_count,
+                  jobd_strerror (rc));
+        return read;
+    }
+    self->stats.commits++;
+    for (size_t index = 0; index < self->applied_count; index++) {
+        jobd_store_cl_applied_t *applied = &self->applied[index];
+        self->stats.fenced += applied->fenced;
+        self->stats.older += applied->older;
+        self->stats.missing += applied->missing;
+        self->stats.applied += applied->applied;
+        for (size_t t = 0; t < applied->transition_count; t++) {
+            publish (applied->jobs[t], &applied->transitions[t], arg);
+            self->stats.published++;
+        }
+    }
+    s_applied_clear (self);
+    s_kept_clear (self);
+    return read;
+}
+
+int64_t
+jobd_changelog_wait (jobd_changelog_t *self)
+{
+    if (self->kept_count == 0)
+        return -1;
+    int64_t wait = self->retry_at - zclock_mono ();
+    return wait > 0 ? wait : 0;
+}
+
+jobd_changelog_stats_t
+jobd_changelog_stats (jobd_changelog_t *self)
+{
+    return self->stats;
+}

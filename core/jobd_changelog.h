@@ -1,0 +1,77 @@
+//  The broker's side of cluster mode (docs/cluster.md, section 5): what each commit changed goes
+//  to the changelog, and what the changelog holds comes back into the store by the replica apply,
+//  whose transitions are the ones published. Used on the broker's thread only.
+#ifndef JOBD_CHANGELOG_H_INCLUDED
+#define JOBD_CHANGELOG_H_INCLUDED
+
+#include "jobd_cluster.h"
+#include "jobd_config.h"
+#include "jobd_store.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct jobd_changelog jobd_changelog_t;
+
+//  What the changelog did since the start (`jobctl cluster`).
+typedef struct {
+    uint64_t produced;     //  messages handed to the producer
+    uint64_t produce_lost; //  messages the producer would not take (logged): a replica misses them
+    uint64_t read;         //  messages read back
+    uint64_t bad;          //  messages read that do not decode (logged, skipped)
+    uint64_t applied;      //  messages that changed the store
+    uint64_t fenced;       //  messages dropped: their epoch below their partition's claim
+    uint64_t older;        //  records not newer than the store's
+    uint64_t missing;      //  transitions counted by a record whose history entry never came
+    uint64_t published;    //  transitions published on read-back
+    uint64_t commits;      //  replica apply commits
+    uint64_t apply_failures; //  replica apply commits that failed (tried again)
+} jobd_changelog_stats_t;
+
+//  Called after the replica apply's commit for each transition it newly counted, in order.
+typedef void (jobd_changelog_publish_fn) (const char *job, const jobd_transition_t *transition,
+                                          void *arg);
+
+//  Cluster mode on store (borrowed, as cluster; both outlive the changelog): the store names new
+//  jobs with cluster ids, keys their timers by partition and logs transitions on read-back; the
+//  replica reader starts at each partition's cl_next. Before the broker starts, on the thread
+//  that opened the store. Returns 0 and *self_p, or an error with a reason.
+int jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *cluster,
+                        jobd_changelog_t **self_p, char *reason, size_t reason_size);
+
+//  Stops the reader; the store leaves cluster mode. NULL-safe; sets *self_p to NULL.
+void jobd_changelog_destroy (jobd_changelog_t **self_p);
+
+//  In the open batch, after its applies, before its commit: records what it changed as
+//  changelog messages (kept until jobd_changelog_send or _drop). Returns 0 or an error that
+//  kills the batch.
+int jobd_changelog_record (jobd_changelog_t *self);
+
+//  After the batch committed: produces what jobd_changelog_record kept, in commit order.
+void jobd_changelog_send (jobd_changelog_t *self);
+
+//  After the batch was aborted: forgets what jobd_changelog_record kept.
+void jobd_changelog_drop (jobd_changelog_t *self);
+
+//  A descriptor readable while changelog messages wait to be applied (see jobd_replica_fd).
+int jobd_changelog_fd (jobd_changelog_t *self);
+
+//  Reads what arrived (up to 2,000 messages), applies it in one commit, then calls publish for
+//  each transition it counted. A batch whose commit failed is kept and tried again (not before
+//  a second). Also serves the producer's delivery reports. Returns how many messages it read.
+size_t jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish, void *arg);
+
+//  Ms until a kept batch is due again (0: now; -1: none is kept).
+int64_t jobd_changelog_wait (jobd_changelog_t *self);
+
+//  The counters (a copy).
+jobd_changelog_stats_t jobd_changelog_stats (jobd_changelog_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,278 @@
+//  Cluster mode, the replica (docs/cluster.md sections 5 and 15, commit 3): instance a runs the
+//  demo plugin, instance b none. Every job a stores reaches b's store through the changelog, and
+//  both publish each transition once, when the changelog gives it back. A replica killed and
+//  started again resumes where its store says it stopped: it publishes only what it had not.
+//  Against librdkafka's mock cluster (tools/kafka-mock, three brokers, over loopback TCP).
+#include "harness_kafka.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+
+#define S_DEMO_JOBS 40
+#define S_MORE_JOBS 10
+#define S_STATES    4 //  a demo job's transitions: QUEUED, SUBMITTED, RUNNING, and its end
+
+static harness_t s_a, s_b, s_c;
+static harness_proc_t s_mock;
+static char s_brokers[256];
+
+static int
+s_setup (void **state)
+{
+    harness_init (&s_a, "cluster-replica-a");
+    harness_init (&s_b, "cluster-replica-b");
+    harness_init (&s_c, "cluster-replica-c");
+    //  The mock takes no CreateTopics (librdkafka 2.0.2): the topics are made here.
+    const char *const args[] = {
+        "--brokers",        "3",       "--topic",        "jobd.jobs:4", "--topic",
+        "jobd.changelog:4", "--topic", "jobd.replies:1", NULL};
+    assert_int_equal (harness_kafka_mock (&s_mock, &s_a, args, s_brokers, sizeof s_brokers), 0);
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    harness_stop (&s_a, SIGKILL, 5000);
+    harness_stop (&s_b, SIGKILL, 5000);
+    harness_kafka_mock_stop (&s_mock);
+    harness_fini (&s_a);
+    harness_fini (&s_b);
+    harness_fini (&s_c);
+    return 0;
+}
+
+static void
+s_config (harness_t *harness, const char *instance, int demo_jobs)
+{
+    char text[2048], plugins[512];
+    //  Without demo jobs, no plugin at all: a plugin named and disabled, so that none of the
+    //  plugin folder's is loaded either.
+    snprintf (plugins, sizeof plugins,
+              "plugins\n"
+              "    demo\n"
+              "        path = %s/plugins/demo.so\n"
+              "        jobs = %d\n"
+              "        step = 20ms\n"
+              "        enabled = %s\n",
+              harness_build_dir (), demo_jobs > 0 ? demo_jobs : 0,
+              demo_jobs >= 0 ? "true" : "false");
+    snprintf (text, sizeof text,
+              "%s"
+              "cluster\n"
+              "    instance = %s\n"
+              "    brokers = %s\n"
+              "    partitions = 4\n",
+              plugins, instance, s_brokers);
+    harness_write_config (harness, text);
+}
+
+static void
+s_start (harness_t *harness)
+{
+    assert_true (harness_start (harness) > 0);
+    assert_true (harness_wait_ready (harness, 30000));
+}
+
+//  `jobctl -o jsonl ls --sort id` of an instance: one line per job, in id order.
+static void
+s_ls (harness_t *harness, char *out, size_t size)
+{
+    char err[1024];
+    const char *args[] = {"-c", harness->config, "-o",     "jsonl", "ls", "--sort",
+                          "id", "--limit",       "100000", NULL};
+    out[0] = 0;
+    assert_int_equal (harness_run_bin ("jobctl", args, out, size, err, sizeof err), 0);
+}
+
+//  The broker's count of transitions it published (`jobctl stats`).
+static int64_t
+s_published (harness_t *harness)
+{
+    char out[16384], err[1024];
+    const char *args[] = {"-c", harness->config, "--json", "stats", NULL};
+    if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) != 0)
+        return -1;
+    json_t *root = json_loads (out, 0, NULL);
+    json_t *value = json_object_get (json_object_get (root, "broker"), "transitions");
+    int64_t count = json_is_integer (value) ? (int64_t)json_integer_value (value) : -1;
+    json_decref (root);
+    return count;
+}
+
+static int64_t
+s_ended (harness_t *harness)
+{
+    int64_t succeeded = harness_count (harness, JOBD_STATE_SUCCEEDED);
+    int64_t failed = harness_count (harness, JOBD_STATE_FAILED);
+    return succeeded < 0 || failed < 0 ? -1 : succeeded + failed;
+}
+
+//  Waits until both instances list the same jobs, in the same states, count ended jobs: true
+//  when they did within timeout_ms.
+static bool
+s_wait_same (int64_t ended, int timeout_ms, char *a_ls, char *b_ls, size_t size)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        if (s_ended (&s_a) == ended && s_ended (&s_b) == ended) {
+            s_ls (&s_a, a_ls, size);
+            s_ls (&s_b, b_ls, size);
+            if (strcmp (a_ls, b_ls) == 0)
+                return true;
+        }
+        zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
+    }
+    return false;
+}
+
+//  Receives transitions from sub until count arrived or timeout_ms passed; each (topic) counted
+//  in seen. Returns how many arrived.
+static int
+s_receive (zsock_t *sub, zhashx_t *seen, int count, int timeout_ms)
+{
+    int arrived = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    while (arrived < count && zclock_mono () < deadline) {
+        if (zpoller_wait (poller, (int)(deadline - zclock_mono ())) != sub)
+            continue;
+        char *topic = NULL;
+        zframe_t *body = NULL;
+        if (zsock_recv (sub, "sf", &topic, &body) == 0 && topic) {
+            //  The same transition twice is the same topic and body twice.
+            char key[512];
+            snprintf (key, sizeof key, "%s/%zu", topic, body ? zframe_size (body) : 0);
+            uintptr_t times = (uintptr_t)zhashx_lookup (seen, key);
+            zhashx_update (seen, key, (void *)(times + 1));
+            arrived++;
+        }
+        zstr_free (&topic);
+        zframe_destroy (&body);
+    }
+    zpoller_destroy (&poller);
+    return arrived;
+}
+
+static size_t
+s_doubled (zhashx_t *seen)
+{
+    size_t doubled = 0;
+    for (void *times = zhashx_first (seen); times; times = zhashx_next (seen))
+        if ((uintptr_t)times > 1)
+            doubled++;
+    return doubled;
+}
+
+static void
+test_replica_follows_the_writer (void **state)
+{
+    static char a_ls[1 << 20], b_ls[1 << 20];
+    s_config (&s_b, "node-b", -1);
+    s_start (&s_b);
+    zsock_t *b_sub = harness_subscribe (&s_b, "job.", 5000);
+    assert_non_null (b_sub);
+    s_config (&s_a, "node-a", S_DEMO_JOBS);
+    s_start (&s_a);
+    //  Each instance publishes what the changelog confirmed, the writer's own included.
+    assert_true (s_wait_same (S_DEMO_JOBS, 60000, a_ls, b_ls, sizeof a_ls));
+    assert_int_equal (strlen (a_ls) > 0 ? 0 : 1, 0);
+    zhashx_t *b_seen = zhashx_new ();
+    assert_int_equal (s_receive (b_sub, b_seen, S_DEMO_JOBS * S_STATES, 20000),
+                      S_DEMO_JOBS * S_STATES);
+    assert_int_equal (zhashx_size (b_seen), S_DEMO_JOBS * S_STATES);
+    assert_int_equal (s_doubled (b_seen), 0);
+    assert_int_equal (s_published (&s_a), S_DEMO_JOBS * S_STATES);
+    assert_int_equal (s_published (&s_b), S_DEMO_JOBS * S_STATES);
+    //  The jobs carry the cluster's ids: job- and a ULID (docs/cluster.md, section 3).
+    assert_non_null (strstr (a_ls, "\"id\":\"job-0"));
+    zhashx_destroy (&b_seen);
+    zsock_destroy (&b_sub);
+}
+
+static void
+test_replica_resumes_where_it_stopped (void **state)
+{
+    static char a_ls[1 << 20], b_ls[1 << 20];
+    //  b dies; a goes on with more jobs; b, started again, reads only what it had not applied.
+    harness_stop (&s_b, SIGKILL, 5000);
+    for (int index = 0; index < S_MORE_JOBS; index++) {
+        char out[256], err[1024], spec[300];
+        snprintf (spec, sizeof spec, "%s/spec.json", s_a.dir);
+        FILE *file = fopen (spec, "w");
+        assert_non_null (file);
+        fprintf (file, "{\"kind\":\"demo\",\"name\":\"more-%d\",\"demo\":true}", index);
+        fclose (file);
+        const char *submit[] = {"-c", s_a.config, "submit", spec, NULL};
+        assert_int_equal (harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err), 0);
+    }
+    int64_t deadline = zclock_mono () + 60000;
+    while (s_ended (&s_a) != S_DEMO_JOBS + S_MORE_JOBS && zclock_mono () < deadline)
+        zclock_sleep (50);
+    assert_int_equal (s_ended (&s_a), S_DEMO_JOBS + S_MORE_JOBS);
+    s_start (&s_b);
+    assert_true (s_wait_same (S_DEMO_JOBS + S_MORE_JOBS, 60000, a_ls, b_ls, sizeof a_ls));
+    //  Only the new jobs' transitions were published by b this time: the rest it had applied
+    //  (and published) before it died.
+    assert_int_equal (s_published (&s_b), S_MORE_JOBS * S_STATES);
+    assert_int_equal (s_published (&s_a), (S_DEMO_JOBS + S_MORE_JOBS) * S_STATES);
+}
+
+//  jobd -c config of harness: its exit code, its stderr in err.
+static int
+s_jobd_exit (harness_t *harness, char *err, size_t size)
+{
+    static char out[4096];
+    const char *args[] = {"-c", harness->config, NULL};
+    return harness_run_bin ("jobd", args, out, sizeof out, err, size);
+}
+
+static void
+test_stores_of_another_kind_are_refused (void **state)
+{
+    char err[16384], plugins_a[512];
+    //  A cluster instance's store, started alone: it would fork the cluster's jobs.
+    harness_stop (&s_a, SIGTERM, 10000);
+    snprintf (plugins_a, sizeof plugins_a,
+              "plugins\n    demo\n        path = %s/plugins/demo.so\n        enabled = false\n",
+              harness_build_dir ());
+    harness_write_config (&s_a, plugins_a);
+    err[0] = 0;
+    assert_int_equal (s_jobd_exit (&s_a, err, sizeof err), 4);
+    assert_non_null (strstr (err, "belongs to cluster jobd@"));
+    //  A single jobd's store with jobs, started as a cluster instance: its ids and timers are not
+    //  a cluster's.
+    char plugins[512];
+    snprintf (plugins, sizeof plugins, "plugins\n    demo\n        path = %s/plugins/demo.so\n",
+              harness_build_dir ());
+    harness_write_config (&s_c, plugins);
+    assert_true (harness_start (&s_c) > 0);
+    assert_true (harness_wait_ready (&s_c, 20000));
+    char spec[300], out[256];
+    snprintf (spec, sizeof spec, "%s/spec.json", s_c.dir);
+    FILE *file = fopen (spec, "w");
+    assert_non_null (file);
+    fprintf (file, "{\"kind\":\"demo\",\"name\":\"alone\",\"demo\":true}");
+    fclose (file);
+    const char *submit[] = {"-c", s_c.config, "submit", spec, NULL};
+    assert_int_equal (harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal (harness_stop (&s_c, SIGTERM, 10000), 0);
+    s_config (&s_c, "node-c", -1);
+    err[0] = 0;
+    int code = s_jobd_exit (&s_c, err, sizeof err);
+    if (code != 4 || !strstr (err, "holds 1 job of a single jobd"))
+        fail_msg ("exit %d, stderr: %s", code, err);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test (test_replica_follows_the_writer),
+                                       cmocka_unit_test (test_replica_resumes_where_it_stopped),
+                                       cmocka_unit_test (test_stores_of_another_kind_are_refused)};
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
