@@ -1,6 +1,7 @@
 //  The answers to admin queries (ls, show, stats, plugins, cursors), from the store and the
 //  broker's tables. The queries and replies themselves are proto's (jobd_request, jobd_reply).
 #include "jobd_admin.h"
+#include "jobd_map.h"
 #include "jobd_admin_ls.h"
 #include "jobd_answer.h"
 #include "jobd_reply.h"
@@ -114,6 +115,19 @@ s_query_cursors (const jobd_admin_context_t *context, const char *id, msgpack_pa
     return 0;
 }
 
+//  `cluster`: the changelog and each partition, as this instance sees them; nil when alone.
+static int
+s_query_cluster (const jobd_admin_context_t *context, const char *id, msgpack_packer *pk)
+{
+    jobd_reply_pack_head (pk, id, 0, NULL, 1);
+    jobd_map_pack_str (pk, "cluster");
+    if (context->cluster_pack)
+        context->cluster_pack (pk, context->cluster_arg);
+    else
+        msgpack_pack_nil (pk);
+    return 0;
+}
+
 int
 jobd_admin_query (const jobd_admin_context_t *context, const msgpack_object *map,
                   msgpack_packer *pk)
@@ -139,6 +153,8 @@ jobd_admin_query (const jobd_admin_context_t *context, const msgpack_object *map
             return s_query_stats (context, query.id, pk);
         case JOBD_REQUEST_PLUGINS:
             return s_query_plugins (context, query.id, pk);
+        case JOBD_REQUEST_CLUSTER:
+            return s_query_cluster (context, query.id, pk);
         default:
             return s_query_cursors (context, query.id, pk);
     }

@@ -571,7 +571,14 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
                 bool delimiter, const msgpack_object *query)
 {
     self->stats.queries++;
-    jobd_admin_context_t context = {self->store, &self->stats, self->plugins, self->figures};
+    jobd_admin_context_t context = {.store = self->store,
+                                    .stats = &self->stats,
+                                    .plugins = self->plugins,
+                                    .figures = self->figures};
+    if (self->changelog) {
+        context.cluster_pack = jobd_changelog_pack;
+        context.cluster_arg = self->changelog;
+    }
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;

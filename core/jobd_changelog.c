@@ -2,6 +2,7 @@
 #include "jobd_changelog.h"
 #include "jobd_error.h"
 #include "jobd_log.h"
+#include "jobd_map.h"
 #include "jobd_replica.h"
 #include "jobd_route.h"
 #include "jobd_store_cl.h"
@@ -32,6 +33,7 @@ struct jobd_changelog {
     int partitions;
     char instance[JOBD_CL_INST_MAX + 1];
     uint64_t *epochs; //  per partition: this instance's owner epoch (0 until ownership is built)
+    int64_t *stamps;  //  per partition: the producer's timestamp of the last message read (ms)
     jobd_store_cl_outbox_t outbox;
     s_kept_t *kept; //  S_READ_MAX
     size_t kept_count;
@@ -78,11 +80,12 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->partitions = jobd_cluster_partitions (cluster);
     snprintf (self->instance, sizeof self->instance, "%s", jobd_cluster_instance (cluster));
     self->epochs = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
+    self->stamps = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->kept = (s_kept_t *)calloc (S_READ_MAX, sizeof (s_kept_t));
     self->inputs = (jobd_store_cl_input_t *)calloc (S_READ_MAX, sizeof (jobd_store_cl_input_t));
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
-    int rc = self->epochs && self->kept && self->inputs && next ? 0 : -ENOMEM;
+    int rc = self->epochs && self->stamps && self->kept && self->inputs && next ? 0 : -ENOMEM;
     if (rc)
         snprintf (reason, reason_size, "changelog: out of memory");
     else
@@ -154,6 +157,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->kept);
     free (self->inputs);
     free (self->epochs);
+    free (self->stamps);
     free (self);
     *self_p = NULL;
 }
@@ -213,6 +217,8 @@ s_take (const jobd_replica_message_t *message, void *arg)
 {
     jobd_changelog_t *self = (jobd_changelog_t *)arg;
     self->stats.read++;
+    if (message->partition >= 0 && message->partition < self->partitions)
+        self->stamps[message->partition] = message->timestamp;
     s_kept_t *kept = &self->kept[self->kept_count];
     kept->partition = message->partition;
     kept->offset = message->offset;
@@ -374,4 +380,48 @@ jobd_changelog_stats_t
 jobd_changelog_stats (jobd_changelog_t *self)
 {
     return self->stats;
+}
+
+void
+jobd_changelog_pack (msgpack_packer *pk, void *arg)
+{
+    jobd_changelog_t *self = (jobd_changelog_t *)arg;
+    const jobd_changelog_stats_t *stats = &self->stats;
+    msgpack_pack_map (pk, 5);
+    jobd_map_pack_kv (pk, "name", jobd_cluster_name (self->cluster));
+    jobd_map_pack_kv (pk, "instance", self->instance);
+    jobd_map_pack_ku (pk, "partitions", (uint64_t)self->partitions);
+    jobd_map_pack_str (pk, "changelog");
+    msgpack_pack_map (pk, 12);
+    jobd_map_pack_ku (pk, "produced", stats->produced);
+    jobd_map_pack_ku (pk, "produce_lost", stats->produce_lost);
+    jobd_map_pack_ku (pk, "unacked", (uint64_t)jobd_cluster_poll (self->cluster));
+    jobd_map_pack_ku (pk, "read", stats->read);
+    jobd_map_pack_ku (pk, "bad", stats->bad);
+    jobd_map_pack_ku (pk, "applied", stats->applied);
+    jobd_map_pack_ku (pk, "fenced", stats->fenced);
+    jobd_map_pack_ku (pk, "older", stats->older);
+    jobd_map_pack_ku (pk, "missing", stats->missing);
+    jobd_map_pack_ku (pk, "published", stats->published);
+    jobd_map_pack_ku (pk, "commits", stats->commits);
+    jobd_map_pack_ku (pk, "apply_failures", stats->apply_failures);
+    jobd_map_pack_str (pk, "partition");
+    msgpack_pack_array (pk, (size_t)self->partitions);
+    int64_t now = jobd_now_ms ();
+    for (int partition = 0; partition < self->partitions; partition++) {
+        int64_t behind = jobd_replica_behind (self->replica, partition);
+        uint64_t claim = 0;
+        jobd_store_cl_meta (self->store, "claim_epoch", (uint16_t)partition, &claim);
+        msgpack_pack_map (pk, 6);
+        jobd_map_pack_ku (pk, "partition", (uint64_t)partition);
+        jobd_map_pack_ki (pk, "next", jobd_replica_next (self->replica, partition));
+        //  -1: the high watermark was not heard yet.
+        jobd_map_pack_ki (pk, "behind", behind);
+        //  How old the last message read is, while more wait: how far the replica trails.
+        jobd_map_pack_ki (pk, "lag_ms",
+                          behind > 0 && self->stamps[partition] > 0 ? now - self->stamps[partition]
+                                                                    : 0);
+        jobd_map_pack_ki (pk, "acked", jobd_cluster_acked (self->cluster, partition));
+        jobd_map_pack_ku (pk, "claim_epoch", claim);
+    }
 }

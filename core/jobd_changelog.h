@@ -7,6 +7,7 @@
 #include "jobd_cluster.h"
 #include "jobd_config.h"
 #include "jobd_store.h"
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,11 @@ size_t jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *
 
 //  Ms until a kept batch is due again (0: now; -1: none is kept).
 int64_t jobd_changelog_wait (jobd_changelog_t *self);
+
+//  Packs the `cluster` query's answer (proto/README.md section 12) into pk: the cluster's name,
+//  this instance, the counters, and each partition as this instance sees it. arg: the
+//  changelog (the admin context's cluster_pack).
+void jobd_changelog_pack (msgpack_packer *pk, void *arg);
 
 //  The counters (a copy).
 jobd_changelog_stats_t jobd_changelog_stats (jobd_changelog_t *self);

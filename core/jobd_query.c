@@ -26,7 +26,7 @@ s_actor (zsock_t *pipe, void *arg)
     jobd_stats_t stats;
     memset (&stats, 0, sizeof stats);
     zhashx_t *plugins = zhashx_new ();
-    jobd_admin_context_t context = {store, &stats, plugins, NULL};
+    jobd_admin_context_t context = {.store = store, .stats = &stats, .plugins = plugins};
     zsock_signal (pipe, 0);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *s_kind_names[] = {"unknown", "ls",      "show",       "stats",
-                                     "plugins", "cursors", "drop_cursor"};
+static const char *s_kind_names[] = {"unknown", "ls",      "show",        "stats",
+                                     "plugins", "cursors", "drop_cursor", "cluster"};
 
 const char *
 jobd_request_kind_name (jobd_request_kind_t kind)
@@ -116,7 +116,7 @@ jobd_request_read (const msgpack_object *map, jobd_request_in_t *request, char *
     jobd_map_string (map, "id", request->id, sizeof request->id);
     if (!jobd_map_string (map, "q", request->q, sizeof request->q)) {
         snprintf (reason, reason_size,
-                  "field 'q': expected ls, show, stats, plugins, cursors or drop_cursor");
+                  "field 'q': expected ls, show, stats, plugins, cursors, drop_cursor or cluster");
         return JOBD_EPROTO;
     }
     for (size_t kind = 1; kind < sizeof s_kind_names / sizeof s_kind_names[0]; kind++)

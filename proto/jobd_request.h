@@ -1,5 +1,5 @@
-//  The admin protocol's queries (ls, show, stats, plugins, cursors, drop_cursor): packed by
-//  jobctl or any client, read by the broker. The wire format is proto/README.md, section 12.
+//  The admin protocol's queries (ls, show, stats, plugins, cursors, drop_cursor, cluster): packed
+//  by jobctl or any client, read by the broker. The wire format is proto/README.md, section 12.
 #ifndef JOBD_REQUEST_H_INCLUDED
 #define JOBD_REQUEST_H_INCLUDED
 
@@ -21,7 +21,8 @@ typedef enum {
     JOBD_REQUEST_STATS,       //  counts by state and the broker's counters
     JOBD_REQUEST_PLUGINS,     //  the plugins the loader handled
     JOBD_REQUEST_CURSORS,     //  the transition log's readers
-    JOBD_REQUEST_DROP_CURSOR  //  removes one reader (written to the store)
+    JOBD_REQUEST_DROP_CURSOR, //  removes one reader (written to the store)
+    JOBD_REQUEST_CLUSTER      //  cluster mode: the changelog and each partition
 } jobd_request_kind_t;
 
 //  A query to send. Strings are borrowed; NULL ones are left out of the map.

@@ -81,7 +81,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         jobd_map_string (&unpacked.data, "type", type, sizeof type);
         if (strcmp (type, "query") == 0) {
             jobd_stats_t stats = {0};
-            jobd_admin_context_t context = {s_store, &stats, s_plugins, NULL};
+            jobd_admin_context_t context = {
+                .store = s_store, .stats = &stats, .plugins = s_plugins};
             msgpack_sbuffer buffer;
             msgpack_sbuffer_init (&buffer);
             msgpack_packer pk;

@@ -104,6 +104,15 @@ s_published (harness_t *harness)
     return count;
 }
 
+//  `jobctl cluster` of an instance, with option (NULL or "--json"): its exit code and output.
+static int
+s_cluster (harness_t *harness, const char *option, char *out, size_t size)
+{
+    char err[1024];
+    const char *args[] = {"-c", harness->config, "cluster", option, NULL};
+    return harness_run_bin ("jobctl", args, out, size, err, sizeof err);
+}
+
 static int64_t
 s_ended (harness_t *harness)
 {
@@ -190,6 +199,24 @@ test_replica_follows_the_writer (void **state)
     assert_int_equal (s_published (&s_b), S_DEMO_JOBS * S_STATES);
     //  The jobs carry the cluster's ids: job- and a ULID (docs/cluster.md, section 3).
     assert_non_null (strstr (a_ls, "\"id\":\"job-0"));
+    //  jobctl cluster: what b read and published, and that it trails by nothing now.
+    char out[16384];
+    assert_int_equal (s_cluster (&s_b, "--json", out, sizeof out), 0);
+    json_t *cluster = json_loads (out, 0, NULL);
+    assert_non_null (cluster);
+    assert_string_equal (json_string_value (json_object_get (cluster, "instance")), "node-b");
+    assert_int_equal (json_integer_value (json_object_get (cluster, "partitions")), 4);
+    json_t *changelog = json_object_get (cluster, "changelog");
+    assert_int_equal (json_integer_value (json_object_get (changelog, "published")),
+                      S_DEMO_JOBS * S_STATES);
+    assert_int_equal (json_integer_value (json_object_get (changelog, "produced")), 0);
+    assert_int_equal (json_integer_value (json_object_get (changelog, "bad")), 0);
+    assert_int_equal (json_array_size (json_object_get (cluster, "partition")), 4);
+    json_decref (cluster);
+    assert_int_equal (s_cluster (&s_a, NULL, out, sizeof out), 0);
+    assert_non_null (strstr (out, "cluster jobd@"));
+    assert_non_null (strstr (out, "instance node-a, 4 partitions"));
+    assert_non_null (strstr (out, "PARTITION"));
     zhashx_destroy (&b_seen);
     zsock_destroy (&b_sub);
 }
@@ -260,6 +287,8 @@ test_stores_of_another_kind_are_refused (void **state)
     fclose (file);
     const char *submit[] = {"-c", s_c.config, "submit", spec, NULL};
     assert_int_equal (harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal (s_cluster (&s_c, NULL, err, sizeof err), 0);
+    assert_non_null (strstr (err, "jobd runs alone"));
     assert_int_equal (harness_stop (&s_c, SIGTERM, 10000), 0);
     s_config (&s_c, "node-c", -1);
     err[0] = 0;

@@ -111,8 +111,8 @@ test_refusals_name_the_field (void **state)
     msgpack_unpacked_init (&unpacked);
     assert_int_equal (jobd_msgpack_unpack (buffer.data, buffer.size, &unpacked, NULL, 0), 0);
     assert_int_equal (jobd_request_read (&unpacked.data, &in, reason, sizeof reason), JOBD_EPROTO);
-    assert_string_equal (reason,
-                         "field 'q': expected ls, show, stats, plugins, cursors or drop_cursor");
+    assert_string_equal (
+        reason, "field 'q': expected ls, show, stats, plugins, cursors, drop_cursor or cluster");
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&buffer);
 }

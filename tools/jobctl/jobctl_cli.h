@@ -129,6 +129,7 @@ int jobctl_cmd_retry (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_watch (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_health (const jobctl_options_t *options, int argc, char **argv);
 int jobctl_cmd_partition (const jobctl_options_t *options, int argc, char **argv);
+int jobctl_cmd_cluster (const jobctl_options_t *options, int argc, char **argv);
 
 //  Asks jobd for the first limit jobs (at most 10,000) in order sort (a jobd_order key) that match
 //  the options' state, kind, name, backend, --since and --until, or reads the store when jobd is

@@ -145,6 +145,14 @@ static const s_command_t s_commands[] = {
      "\"Routing\"). With --backend: of the job that backend B knows as EXT (its id,\n"
      "job-x..., derived from B and EXT; -o name prints it). Needs no jobd.\n"
      "-o json: {\"job\", \"partition\", \"partitions\"}, and \"backend\", \"ext\".\n"},
+    {"cluster", 0,
+     "Usage: jobctl cluster [-o FORMAT]\n"
+     "Cluster mode: the cluster's name, this instance, the changelog's counters, and\n"
+     "each partition as this instance sees it: the next changelog offset it reads,\n"
+     "how many messages it trails by (BEHIND, ? until Kafka said) and how old the\n"
+     "last one read is (LAG), the last offset of its own writes Kafka acked, and the\n"
+     "epoch of the partition's last claim. A single jobd says it runs alone (-o json:\n"
+     "null).\n"},
     {"keygen", 0,
      "Usage: jobctl keygen FILE\n"
      "Makes a CURVE key pair: FILE (secret, 0600) and FILE.pub (copy it into jobd's\n"
@@ -169,6 +177,7 @@ static const char *s_usage_text =
     "  stats            jobs by state and the broker's counters\n"
     "  cursors          readers of the transition log; cursors drop NAME\n"
     "  partition ID [N] the partition of a job among N (a cluster's routing)\n"
+    "  cluster          the changelog and each partition (cluster mode)\n"
     "  keygen FILE      make a CURVE key pair\n"
     "Global options:\n"
     "  -o, --output F   table (default), wide, json, jsonl (one value a line) or\n"
@@ -546,6 +555,8 @@ s_command (const jobctl_options_t *options, const char *command, int rest, char 
         return jobctl_cmd_health (options, rest, args);
     if (strcmp (command, "partition") == 0)
         return jobctl_cmd_partition (options, rest, args);
+    if (strcmp (command, "cluster") == 0)
+        return jobctl_cmd_cluster (options, rest, args);
     return jobctl_fail (EXIT_USAGE, "unknown command '%s' (see jobctl --help)", command);
 }
 
