@@ -4,6 +4,7 @@
 #include "jobd_admin.h"
 #include "jobd_asks.h"
 #include "jobd_changelog.h"
+#include "jobd_held.h"
 #include "jobd_map.h"
 #include "jobd_reply.h"
 #include "jobd_log.h"
@@ -19,7 +20,8 @@
 #define JOBD_BROKER_PLUGINS_MAX  256     //  entries of the plugin table (loaded plugins only)
 #define JOBD_BROKER_CLIENT_QUEUE 64      //  default messages waiting per admin client
 #define JOBD_BROKER_RETRY_PLUGIN "retry" //  the plugin name reserved for the retry policy
-#define S_FULL_RETRIES           16 //  a batch the map could not hold, applied again as it grows
+#define S_FULL_RETRIES           16   //  a batch the map could not hold, applied again as it grows
+#define S_HELD_STOP_MS           2000 //  at stop: how long held replies wait for the changelog
 
 //  One message waiting for the batch's commit.
 typedef struct {
@@ -62,15 +64,17 @@ typedef struct {
     jobd_asks_t *asks;     //  plugins queries waiting for the plugins' answers to a status.ask
     uint64_t reject_logs;  //  rejects logged in the current second
     int64_t reject_second;
-    int64_t cursor_idle_max;      //  ms, 0: cursors never expire
-    int64_t tick;                 //  ms between housekeeping turns
-    int64_t next_tick;            //  zclock_mono of the next one
-    int64_t next_expiry;          //  zclock_mono of the next cursor expiry pass
-    jobd_deadline_t *deadline;    //  arms deadlines and fires them (borrowed), or NULL
-    jobd_changelog_t *changelog;  //  cluster mode (borrowed), or NULL: the single instance
-    int64_t timers_retry_at;      //  ms since the epoch: after a failed firing, not before
-    size_t timers_max;            //  timers fired per commit: batch_max, S_TIMERS_MIN at least
-    jobd_store_timer_t *timers;   //  timers_max, taken from the store each turn
+    int64_t cursor_idle_max;     //  ms, 0: cursors never expire
+    int64_t tick;                //  ms between housekeeping turns
+    int64_t next_tick;           //  zclock_mono of the next one
+    int64_t next_expiry;         //  zclock_mono of the next cursor expiry pass
+    jobd_deadline_t *deadline;   //  arms deadlines and fires them (borrowed), or NULL
+    jobd_changelog_t *changelog; //  cluster mode (borrowed), or NULL: the single instance
+    jobd_held_t *held;           //  cluster mode: replies waiting for the changelog
+    uint64_t hold_ticket;       //  while a batch replies: the ticket its replies wait for (0: none)
+    int64_t timers_retry_at;    //  ms since the epoch: after a failed firing, not before
+    size_t timers_max;          //  timers fired per commit: batch_max, S_TIMERS_MIN at least
+    jobd_store_timer_t *timers; //  timers_max, taken from the store each turn
     jobd_deadline_fired_t *fired; //  what each did
     uint64_t stale_logs;          //  stale jobs logged in the current second
     int64_t stale_second;
@@ -120,15 +124,36 @@ s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
 }
 
 static void
-s_send_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
-              msgpack_sbuffer *buffer)
+s_send_bytes (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
+              const void *data, size_t size, void *arg)
 {
+    (void)arg;
     void *handle = zsock_resolve (socket);
     //  ROUTER drops what it cannot deliver; a reply never blocks the broker.
     zmq_send (handle, identity, identity_size, ZMQ_SNDMORE);
     if (delimiter)
         zmq_send (handle, "", 0, ZMQ_SNDMORE);
-    zmq_send (handle, buffer->data, buffer->size, 0);
+    zmq_send (handle, data, size, 0);
+}
+
+static void
+s_send_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
+              msgpack_sbuffer *buffer)
+{
+    s_send_bytes (socket, identity, identity_size, delimiter, buffer->data, buffer->size, NULL);
+}
+
+//  A reply to an event of the batch: in cluster mode held until the changelog gave the batch
+//  back (docs/cluster.md section 10), else sent.
+static void
+s_batch_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+               bool delimiter, msgpack_sbuffer *buffer)
+{
+    if (self->hold_ticket && self->held &&
+        jobd_held_add (self->held, self->hold_ticket, socket, identity, identity_size, delimiter,
+                       buffer->data, buffer->size) == 0)
+        return;
+    s_send_reply (socket, identity, identity_size, delimiter, buffer);
 }
 
 //  The wire name of an apply outcome (a reply's "outcome").
@@ -161,7 +186,7 @@ s_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t iden
     msgpack_packer pk;
     msgpack_packer_init (&pk, &self->reply_buffer, msgpack_sbuffer_write);
     s_pack_reply (&pk, event_id, rc, reason, result);
-    s_send_reply (socket, identity, identity_size, delimiter, &self->reply_buffer);
+    s_batch_reply (self, socket, identity, identity_size, delimiter, &self->reply_buffer);
 }
 
 //  Publishes one message, topic and bytes, to the plugins and, when external, to the
@@ -346,6 +371,15 @@ s_publish_confirmed (const char *job, const jobd_transition_t *transition, void 
     s_publish_transition ((s_broker_t *)arg, job, transition);
 }
 
+//  Sends the held replies whose batches the changelog confirmed.
+static void
+s_release_held (s_broker_t *self)
+{
+    if (self->held && jobd_held_size (self->held))
+        jobd_held_release (self->held, jobd_changelog_confirmed (self->changelog), s_send_bytes,
+                           NULL);
+}
+
 //  Applies the batch in one write transaction; publishes and replies only after the commit.
 //  In cluster mode its transitions are published when the changelog gives them back.
 static void
@@ -392,6 +426,11 @@ s_flush (s_broker_t *self)
     } else
         self->stats.commits++;
 
+    //  Cluster mode: "stored" once the changelog gave the batch back; replies held before stay
+    //  ahead of these.
+    if (self->changelog)
+        s_release_held (self);
+    self->hold_ticket = self->changelog ? jobd_changelog_ticket (self->changelog) : 0;
     msgpack_packer batch_pk;
     size_t batch_last = 0; //  the index of the current batch event's last entry
     for (size_t index = 0; index < self->batch_size; index++) {
@@ -428,8 +467,8 @@ s_flush (s_broker_t *self)
             s_pack_reply (&batch_pk, entry->event ? entry->event->id : entry->id, entry->rc,
                           entry->reason, batch_rc || !entry->event ? NULL : &entry->result);
             if (index == batch_last)
-                s_send_reply (entry->from, entry->identity, entry->identity_size, entry->delimiter,
-                              &self->reply_buffer);
+                s_batch_reply (self, entry->from, entry->identity, entry->identity_size,
+                               entry->delimiter, &self->reply_buffer);
         } else if (entry->wants_reply || (entry->rc && entry->from == self->admin))
             s_reply (self, entry->from, entry->identity, entry->identity_size, entry->delimiter,
                      entry->event->id, entry->rc, batch_rc ? NULL : entry->result.reason,
@@ -444,6 +483,7 @@ s_flush (s_broker_t *self)
         zstr_free (&entry->id);
         zstr_free (&entry->reason);
     }
+    self->hold_ticket = 0;
     self->batch_size = 0;
 }
 
@@ -1189,6 +1229,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     self->figures = zhashx_new ();
     zhashx_set_destructor (self->figures, (zhashx_destructor_fn *)zchunk_destroy);
     self->asks = jobd_asks_new ();
+    self->held = jobd_held_new ();
     self->bus = jobd_socket_bind (ZMQ_ROUTER, JOBD_BUS_ENDPOINT, args->reason, args->reason_size);
     if (self->bus && jobd_publisher_new (options->events_endpoint, &self->publisher, args->reason,
                                          args->reason_size))
@@ -1238,8 +1279,10 @@ s_broker_actor (zsock_t *pipe, void *arg)
             s_handle_pipe (self);
         else if (items[S_BUS].revents & ZMQ_POLLIN || items[S_ADMIN].revents & ZMQ_POLLIN)
             s_collect_and_flush (self);
-        if (self->changelog)
+        if (self->changelog) {
             jobd_changelog_apply (self->changelog, s_publish_confirmed, self);
+            s_release_held (self);
+        }
         //  Answers are sent each turn: a busy bus or admin socket would starve a poll for them.
         jobd_query_deliver (self->query, self->admin);
         jobd_asks_finish (self->asks, s_answer_held, self);
@@ -1249,6 +1292,16 @@ s_broker_actor (zsock_t *pipe, void *arg)
     //  Stopping: everything already received is applied, committed and published.
     while (item_count && (s_readable (self->bus) || s_readable (self->admin)))
         s_collect_and_flush (self);
+    //  Cluster mode: the replies still held wait for Kafka a little (a stop during an outage
+    //  does not wait for it).
+    int64_t held_until = zclock_mono () + S_HELD_STOP_MS;
+    while (self->changelog && self->held && jobd_held_size (self->held) &&
+           zclock_mono () < held_until) {
+        zmq_poll (items + S_CHANGELOG, 1, 10);
+        jobd_changelog_apply (self->changelog, s_publish_confirmed, self);
+        s_release_held (self);
+    }
+    jobd_publisher_flush (self->publisher);
     jobd_query_destroy (&self->query);
     jobd_publisher_destroy (&self->publisher); //  sends what it was handed first
     jobd_socket_close (&self->admin);
@@ -1256,6 +1309,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
     zhashx_destroy (&self->plugins);
     zhashx_destroy (&self->figures);
     jobd_asks_destroy (&self->asks);
+    jobd_held_destroy (&self->held);
     jobd_owners_destroy (&self->owners);
     msgpack_sbuffer_destroy (&self->reply_buffer);
     free (self->batch);

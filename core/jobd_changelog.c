@@ -11,12 +11,28 @@
 
 #define LOG "changelog"
 
-#define S_READ_MAX      2000  //  messages per replica apply commit (docs/cluster.md, "Restore")
-#define S_FULL_RETRIES  16    //  an apply the map could not hold, tried again as it grows
-#define S_RETRY_MS      1000  //  after a failed apply commit, not before
-#define S_PRODUCE_WAIT  100   //  ms per wait while the producer's queue is full
-#define S_PRODUCE_WAITS 100   //  waits before a message is given up (10 s)
-#define S_BAD_LOG_MS    10000 //  bad messages: one line per 10 s, then a count
+#define S_READ_MAX       2000  //  messages per replica apply commit (docs/cluster.md, "Restore")
+#define S_FULL_RETRIES   16    //  an apply the map could not hold, tried again as it grows
+#define S_RETRY_MS       1000  //  after a failed apply commit, not before
+#define S_PRODUCE_WAIT   100   //  ms per wait while the producer's queue is full
+#define S_PRODUCE_WAITS  100   //  waits before a message is given up (10 s)
+#define S_BAD_LOG_MS     10000 //  bad messages: one line per 10 s, then a count
+#define S_TICKET_POLL_MS 2     //  ms: while a send waits for its delivery reports
+
+//  What one send produced, per partition: confirmed once Kafka answered every message of it and
+//  this instance applied the changelog past the highest offset acked then.
+typedef struct {
+    int32_t partition;
+    uint64_t mark;  //  messages produced to the partition up to this send's last one
+    bool answered;  //  Kafka answered every one of them
+    int64_t target; //  then: the offset to apply past (-1: none acked)
+} s_part_t;
+
+typedef struct {
+    uint64_t id;
+    size_t count;
+    s_part_t parts[];
+} s_ticket_t;
 
 //  One message read back, kept until its apply committed.
 typedef struct {
@@ -34,6 +50,11 @@ struct jobd_changelog {
     char instance[JOBD_CL_INST_MAX + 1];
     uint64_t *epochs; //  per partition: this instance's owner epoch (0 until ownership is built)
     int64_t *stamps;  //  per partition: the producer's timestamp of the last message read (ms)
+    uint64_t *sent;   //  per partition: messages produced since the start
+    int64_t *applied_next; //  per partition: the changelog offset applied up to (committed)
+    zlistx_t *tickets;     //  s_ticket_t, oldest first: sends not confirmed yet
+    uint64_t last_ticket;  //  the id of the last send's ticket
+    uint64_t confirmed;    //  every ticket up to this one is confirmed
     jobd_store_cl_outbox_t outbox;
     s_kept_t *kept; //  S_READ_MAX
     size_t kept_count;
@@ -81,11 +102,19 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     snprintf (self->instance, sizeof self->instance, "%s", jobd_cluster_instance (cluster));
     self->epochs = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
     self->stamps = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->sent = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
+    self->applied_next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->tickets = zlistx_new ();
+    if (self->tickets)
+        zlistx_set_destructor (self->tickets, (zlistx_destructor_fn *)zstr_free);
     self->kept = (s_kept_t *)calloc (S_READ_MAX, sizeof (s_kept_t));
     self->inputs = (jobd_store_cl_input_t *)calloc (S_READ_MAX, sizeof (jobd_store_cl_input_t));
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
-    int rc = self->epochs && self->stamps && self->kept && self->inputs && next ? 0 : -ENOMEM;
+    int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->tickets &&
+                     self->kept && self->inputs && next
+                 ? 0
+                 : -ENOMEM;
     if (rc)
         snprintf (reason, reason_size, "changelog: out of memory");
     else
@@ -100,6 +129,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
             snprintf (reason, reason_size, "changelog: reading where partition %d stopped: %s",
                       partition, jobd_strerror (rc));
         next[partition] = value > 0 ? (int64_t)value : -1;
+        self->applied_next[partition] = (int64_t)value;
     }
     if (rc == 0)
         rc = jobd_replica_new (config, jobd_cluster_topic (cluster, "changelog"), self->partitions,
@@ -158,6 +188,9 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->inputs);
     free (self->epochs);
     free (self->stamps);
+    free (self->sent);
+    free (self->applied_next);
+    zlistx_destroy (&self->tickets);
     free (self);
     *self_p = NULL;
 }
@@ -168,6 +201,69 @@ jobd_changelog_record (jobd_changelog_t *self)
     jobd_store_cl_outbox_clear (&self->outbox); //  a batch tried again records anew
     return jobd_store_cl_record (self->store, self->instance, self->epochs,
                                  (size_t)self->partitions, &self->outbox);
+}
+
+//  A ticket for what a send produced (partitions touched, each with its mark). Returns false when
+//  there is no memory for it: the send's replies then wait for nothing.
+static bool
+s_ticket_add (jobd_changelog_t *self)
+{
+    size_t touched = 0;
+    for (size_t index = 0; index < self->outbox.count; index++) {
+        bool seen = false;
+        for (size_t before = 0; before < index && !seen; before++)
+            seen =
+                self->outbox.messages[before].partition == self->outbox.messages[index].partition;
+        touched += !seen;
+    }
+    s_ticket_t *ticket = (s_ticket_t *)malloc (sizeof (s_ticket_t) + touched * sizeof (s_part_t));
+    if (!ticket)
+        return false;
+    ticket->id = self->last_ticket + 1;
+    ticket->count = 0;
+    for (size_t index = 0; index < self->outbox.count; index++) {
+        int32_t partition = self->outbox.messages[index].partition;
+        bool seen = false;
+        for (size_t part = 0; part < ticket->count && !seen; part++)
+            seen = ticket->parts[part].partition == partition;
+        if (!seen)
+            ticket->parts[ticket->count++] =
+                (s_part_t){.partition = partition, .mark = self->sent[partition]};
+    }
+    if (!zlistx_add_end (self->tickets, ticket)) {
+        free (ticket);
+        return false;
+    }
+    self->last_ticket = ticket->id;
+    return true;
+}
+
+//  Confirms the tickets at the head whose messages Kafka answered and this instance applied.
+static void
+s_tickets_check (jobd_changelog_t *self)
+{
+    s_ticket_t *ticket;
+    while ((ticket = (s_ticket_t *)zlistx_first (self->tickets))) {
+        bool confirmed = true;
+        for (size_t index = 0; index < ticket->count; index++) {
+            s_part_t *part = &ticket->parts[index];
+            //  Answered in order: once the reports reach the mark, the highest offset acked is at
+            //  or past this send's last message (a refused one leaves it where it was).
+            if (!part->answered &&
+                jobd_cluster_reported (self->cluster, part->partition) >= part->mark) {
+                part->answered = true;
+                part->target = jobd_cluster_acked (self->cluster, part->partition);
+            }
+            if (!part->answered || self->applied_next[part->partition] <= part->target)
+                confirmed = false;
+        }
+        if (!confirmed)
+            break;
+        self->confirmed = ticket->id;
+        zlistx_delete (self->tickets, zlistx_cursor (self->tickets));
+    }
+    if (zlistx_size (self->tickets) == 0)
+        self->confirmed = self->last_ticket;
 }
 
 void
@@ -186,16 +282,32 @@ jobd_changelog_send (jobd_changelog_t *self)
             if (rc == -ENOBUFS)
                 jobd_cluster_flush (self->cluster, S_PRODUCE_WAIT);
         }
-        if (rc == 0)
+        if (rc == 0) {
             self->stats.produced++;
-        else {
+            self->sent[out->partition]++;
+        } else {
             self->stats.produce_lost++;
             jobd_log (JOBD_LOG_ERROR, LOG, "a changelog message of partition %u is lost: %s",
                       (unsigned)out->partition, reason);
         }
     }
+    if (self->outbox.count && !s_ticket_add (self))
+        jobd_log (JOBD_LOG_ERROR, LOG, "out of memory: a batch's replies do not wait for Kafka");
     jobd_store_cl_outbox_clear (&self->outbox);
     jobd_cluster_poll (self->cluster);
+}
+
+uint64_t
+jobd_changelog_ticket (jobd_changelog_t *self)
+{
+    return zlistx_size (self->tickets) ? self->last_ticket : 0;
+}
+
+uint64_t
+jobd_changelog_confirmed (jobd_changelog_t *self)
+{
+    s_tickets_check (self);
+    return self->confirmed;
 }
 
 void
@@ -351,6 +463,11 @@ jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish
         return read;
     }
     self->stats.commits++;
+    for (size_t index = 0; index < self->kept_count; index++) {
+        const s_kept_t *kept = &self->kept[index];
+        if (kept->offset + 1 > self->applied_next[kept->partition])
+            self->applied_next[kept->partition] = kept->offset + 1;
+    }
     for (size_t index = 0; index < self->applied_count; index++) {
         jobd_store_cl_applied_t *applied = &self->applied[index];
         self->stats.fenced += applied->fenced;
@@ -370,10 +487,14 @@ jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish
 int64_t
 jobd_changelog_wait (jobd_changelog_t *self)
 {
-    if (self->kept_count == 0)
-        return -1;
-    int64_t wait = self->retry_at - zclock_mono ();
-    return wait > 0 ? wait : 0;
+    //  Delivery reports wake nothing: while a send waits for them, look again soon.
+    int64_t wait = zlistx_size (self->tickets) ? S_TICKET_POLL_MS : -1;
+    if (self->kept_count) {
+        int64_t retry = self->retry_at - zclock_mono ();
+        retry = retry > 0 ? retry : 0;
+        wait = wait < 0 || retry < wait ? retry : wait;
+    }
+    return wait;
 }
 
 jobd_changelog_stats_t

@@ -55,6 +55,14 @@ int jobd_changelog_record (jobd_changelog_t *self);
 //  After the batch committed: produces what jobd_changelog_record kept, in commit order.
 void jobd_changelog_send (jobd_changelog_t *self);
 
+//  The ticket of the last send that is not confirmed yet (0: every send is). A reply to a batch
+//  waits for it (docs/cluster.md section 10: "stored" once the changelog gave the write back).
+uint64_t jobd_changelog_ticket (jobd_changelog_t *self);
+
+//  Every send up to this ticket is confirmed: Kafka acked each of its messages and this instance
+//  applied the changelog past them.
+uint64_t jobd_changelog_confirmed (jobd_changelog_t *self);
+
 //  After the batch was aborted: forgets what jobd_changelog_record kept.
 void jobd_changelog_drop (jobd_changelog_t *self);
 
@@ -66,7 +74,8 @@ int jobd_changelog_fd (jobd_changelog_t *self);
 //  a second). Also serves the producer's delivery reports. Returns how many messages it read.
 size_t jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish, void *arg);
 
-//  Ms until a kept batch is due again (0: now; -1: none is kept).
+//  Ms until the changelog needs a turn: a kept batch due again, or a send waiting for its
+//  delivery reports (0: now; -1: nothing waits).
 int64_t jobd_changelog_wait (jobd_changelog_t *self);
 
 //  Packs the `cluster` query's answer (proto/README.md section 12) into pk: the cluster's name,

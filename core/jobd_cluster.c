@@ -52,6 +52,7 @@ static const struct {
 struct jobd_cluster {
     rd_kafka_t *producer; //  the changelog's producer; also the admin client
     int64_t *acked;       //  per changelog partition: the highest offset acked, -1: none
+    uint64_t *reported;   //  per changelog partition: delivery reports (acked or refused)
     uint64_t refused;     //  messages Kafka refused for good
     char topics[S_TOPICS][300];
     int partitions;
@@ -293,13 +294,15 @@ static void
 s_delivered (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
 {
     jobd_cluster_t *self = (jobd_cluster_t *)opaque;
+    bool changelog = message->partition >= 0 && message->partition < self->partitions &&
+                     strcmp (rd_kafka_topic_name (message->rkt), self->topics[1]) == 0;
+    if (changelog)
+        self->reported[message->partition]++;
     if (message->err) {
         self->refused++;
         jobd_log (JOBD_LOG_ERROR, LOG, "changelog message of partition %d refused: %s",
                   (int)message->partition, rd_kafka_err2str (message->err));
-    } else if (message->partition >= 0 && message->partition < self->partitions &&
-               strcmp (rd_kafka_topic_name (message->rkt), self->topics[1]) == 0 &&
-               message->offset > self->acked[message->partition])
+    } else if (changelog && message->offset > self->acked[message->partition])
         self->acked[message->partition] = message->offset;
 }
 
@@ -317,7 +320,10 @@ jobd_cluster_new (jobd_config_t *config, jobd_cluster_t **self_p, char *reason, 
     snprintf (self->instance, sizeof self->instance, "%s",
               jobd_config_str (config, "cluster", "instance"));
     self->acked = (int64_t *)malloc ((size_t)self->partitions * sizeof (int64_t));
-    if (!self->acked) {
+    self->reported = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
+    if (!self->acked || !self->reported) {
+        free (self->reported);
+        free (self->acked);
         free (self);
         return -ENOMEM;
     }
@@ -399,6 +405,7 @@ jobd_cluster_destroy (jobd_cluster_t **self_p)
         rd_kafka_destroy (self->producer);
     }
     free (self->acked);
+    free (self->reported);
     free (self);
     *self_p = NULL;
 }
@@ -466,6 +473,12 @@ int64_t
 jobd_cluster_acked (jobd_cluster_t *self, int32_t partition)
 {
     return partition >= 0 && partition < self->partitions ? self->acked[partition] : -1;
+}
+
+uint64_t
+jobd_cluster_reported (jobd_cluster_t *self, int32_t partition)
+{
+    return partition >= 0 && partition < self->partitions ? self->reported[partition] : 0;
 }
 
 uint64_t

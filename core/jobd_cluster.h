@@ -73,6 +73,11 @@ size_t jobd_cluster_poll (jobd_cluster_t *self);
 int64_t jobd_cluster_acked (jobd_cluster_t *self, int32_t partition);
 uint64_t jobd_cluster_refused (jobd_cluster_t *self);
 
+//  How many messages produced to partition of the changelog have their delivery report (acked
+//  or refused), since the start. Delivery is in order per partition: once it reaches the count
+//  produced, every one of them was answered.
+uint64_t jobd_cluster_reported (jobd_cluster_t *self, int32_t partition);
+
 //  Waits until every message produced is acked, up to timeout_ms. Returns 0, or JOBD_ETIMEOUT.
 int jobd_cluster_flush (jobd_cluster_t *self, int timeout_ms);
 

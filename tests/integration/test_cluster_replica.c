@@ -28,8 +28,8 @@ s_setup (void **state)
     harness_init (&s_c, "cluster-replica-c");
     //  The mock takes no CreateTopics (librdkafka 2.0.2): the topics are made here.
     const char *const args[] = {
-        "--brokers",        "3",       "--topic",        "jobd.jobs:4", "--topic",
-        "jobd.changelog:4", "--topic", "jobd.replies:1", NULL};
+        "--commands", "--brokers",        "3",       "--topic",        "jobd.jobs:4",
+        "--topic",    "jobd.changelog:4", "--topic", "jobd.replies:1", NULL};
     assert_int_equal (harness_kafka_mock (&s_mock, &s_a, args, s_brokers, sizeof s_brokers), 0);
     return 0;
 }
@@ -249,6 +249,38 @@ test_replica_resumes_where_it_stopped (void **state)
     assert_int_equal (s_published (&s_a), (S_DEMO_JOBS + S_MORE_JOBS) * S_STATES);
 }
 
+static void
+test_replies_wait_for_the_changelog (void **state)
+{
+    static char a_ls[1 << 20], b_ls[1 << 20];
+    //  Kafka down: a submission reaches a's LMDB, but a says "stored" only once the changelog
+    //  gave it back (docs/cluster.md section 10): jobctl gets no answer in time.
+    zsock_t *b_sub = harness_subscribe (&s_b, "job.", 5000);
+    assert_non_null (b_sub);
+    assert_true (harness_kafka_command (&s_mock, "down all", "ok broker all down"));
+    char out[256], err[1024], spec[300];
+    snprintf (spec, sizeof spec, "%s/spec.json", s_a.dir);
+    FILE *file = fopen (spec, "w");
+    assert_non_null (file);
+    fprintf (file, "{\"kind\":\"demo\",\"name\":\"while-down\",\"demo\":true}");
+    fclose (file);
+    const char *submit[] = {"-c", s_a.config, "--timeout", "1500", "submit", spec, NULL};
+    int code = harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err);
+    if (code == 0)
+        fail_msg ("answered while Kafka was down: %s", out);
+    //  Kafka back: the write reaches the changelog, both instances apply it and publish its
+    //  transitions, and the demo runs the job to its end.
+    assert_true (harness_kafka_command (&s_mock, "up all", "ok broker all up"));
+    int64_t ended = S_DEMO_JOBS + S_MORE_JOBS + 1;
+    assert_true (s_wait_same (ended, 60000, a_ls, b_ls, sizeof a_ls));
+    assert_non_null (strstr (b_ls, "while-down"));
+    zhashx_t *b_seen = zhashx_new ();
+    assert_int_equal (s_receive (b_sub, b_seen, S_STATES, 20000), S_STATES);
+    assert_int_equal (s_doubled (b_seen), 0);
+    zhashx_destroy (&b_seen);
+    zsock_destroy (&b_sub);
+}
+
 //  jobd -c config of harness: its exit code, its stderr in err.
 static int
 s_jobd_exit (harness_t *harness, char *err, size_t size)
@@ -302,6 +334,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_replica_follows_the_writer),
                                        cmocka_unit_test (test_replica_resumes_where_it_stopped),
+                                       cmocka_unit_test (test_replies_wait_for_the_changelog),
                                        cmocka_unit_test (test_stores_of_another_kind_are_refused)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
