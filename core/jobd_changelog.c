@@ -88,6 +88,31 @@ s_new_id (const char *backend, const char *ext, char *id, size_t size, void *arg
     return jobd_route_new_id (id, size);
 }
 
+//  At start: what this instance committed before it stopped and Kafka never confirmed goes to the
+//  changelog again (docs/cluster.md section 6; core/README.md "Section cluster").
+static void
+s_resend (jobd_changelog_t *self)
+{
+    size_t jobs = 0;
+    int rc = jobd_store_begin (self->store);
+    if (rc == 0) {
+        rc = jobd_store_cl_resend (self->store, self->instance, (size_t)self->partitions,
+                                   &self->outbox, &jobs);
+        jobd_store_abort (self->store); //  it wrote nothing
+    }
+    if (rc) {
+        jobd_log (JOBD_LOG_ERROR, LOG, "cannot re-send unconfirmed writes: %s", jobd_strerror (rc));
+        jobd_store_cl_outbox_clear (&self->outbox);
+        return;
+    }
+    if (jobs)
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "%zu jobs changed here before the last stop were not confirmed by Kafka: "
+                  "their writes go to the changelog again",
+                  jobs);
+    jobd_changelog_send (self);
+}
+
 int
 jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *cluster,
                     jobd_changelog_t **self_p, char *reason, size_t reason_size)
@@ -143,6 +168,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     jobd_store_set_id_fn (store, s_new_id, self);
     jobd_store_cl_set_replicated (store, true);
     *self_p = self;
+    s_resend (self);
     return 0;
 }
 

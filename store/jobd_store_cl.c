@@ -569,20 +569,18 @@ s_timers_read (jobd_store_t *self, const char *job, jobd_cl_msg_t *msg)
     return rc == MDB_NOTFOUND ? 0 : rc == JOBD_ECORRUPT ? rc : jobd_store_mdb_error (rc);
 }
 
+//  Appends the job's history entries after seq `from`, then its record (as job holds it) and
+//  timers, written with epoch, to the outbox.
 static int
-s_record_job (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq, void *arg)
+s_record_out (jobd_store_t *self, s_record_t *record, uint16_t partition, const jobd_job_t *job,
+              uint64_t from, uint64_t epoch)
 {
-    s_record_t *record = (s_record_t *)arg;
-    uint16_t partition = jobd_store_partition (self, job->id);
-    if (partition >= record->partitions)
-        return JOBD_EINVAL;
-    uint64_t epoch = record->epochs[partition];
     jobd_cl_msg_t msg = {.epoch = epoch};
     snprintf (msg.inst, sizeof msg.inst, "%s", record->inst);
     snprintf (msg.job, sizeof msg.job, "%s", job->id);
     int rc = 0;
     //  Its new history entries first: the record that counts them comes after them.
-    for (uint64_t seq = stored_seq + 1; rc == 0 && seq <= job->last_seq; seq++) {
+    for (uint64_t seq = from + 1; rc == 0 && seq <= job->last_seq; seq++) {
         uint8_t bytes[JOBD_ID_MAX + 9];
         MDB_val key = jobd_store_val (bytes, s_history_key (bytes, job->id, seq)), value;
         rc = jobd_store_mdb_error (mdb_get (self->txn, self->history, &key, &value));
@@ -593,10 +591,6 @@ s_record_job (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq, void *ar
         if (rc == 0)
             rc = s_out (record, partition, &msg);
     }
-    s_pending_t pending;
-    if (rc == 0)
-        rc = s_pending_get (self, self->txn, job->id, &pending);
-    job->cl_epoch = epoch; //  the batch's copy: the local record says whose write it is
     self->scratch.size = 0;
     if (rc == 0 &&
         (jobd_job_pack_to (job, &self->scratch) || jobd_store_sum_append (&self->scratch)))
@@ -608,10 +602,67 @@ s_record_job (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq, void *ar
         rc = s_timers_read (self, job->id, &msg);
     if (rc == 0)
         rc = s_out (record, partition, &msg);
+    return rc;
+}
+
+static int
+s_record_job (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq, void *arg)
+{
+    s_record_t *record = (s_record_t *)arg;
+    uint16_t partition = jobd_store_partition (self, job->id);
+    if (partition >= record->partitions)
+        return JOBD_EINVAL;
+    uint64_t epoch = record->epochs[partition];
+    s_pending_t pending;
+    int rc = s_pending_get (self, self->txn, job->id, &pending);
+    job->cl_epoch = epoch; //  the batch's copy: the local record says whose write it is
+    if (rc == 0)
+        rc = s_record_out (self, record, partition, job, stored_seq, epoch);
     //  Unconfirmed until the record comes back: what was published of it stays what it was.
     if (rc == 0)
         rc = s_pending_put (self, job->id, epoch, pending.exists ? pending.published : stored_seq);
     return rc;
+}
+
+int
+jobd_store_cl_resend (jobd_store_t *self, const char *inst, size_t partitions,
+                      jobd_store_cl_outbox_t *outbox, size_t *jobs_p)
+{
+    *jobs_p = 0;
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (!self->has_cluster || !inst || !*inst || strlen (inst) > JOBD_CL_INST_MAX)
+        return JOBD_EINVAL;
+    s_record_t record = {.inst = inst, .partitions = partitions, .outbox = outbox};
+    MDB_cursor *cursor = NULL;
+    int rc = jobd_store_mdb_error (mdb_cursor_open (self->txn, self->cl_pending, &cursor));
+    MDB_val key, value;
+    int found = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    for (; rc == 0 && found == 0; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        char id[JOBD_ID_MAX + 1];
+        if (key.mv_size == 0 || key.mv_size > JOBD_ID_MAX || value.mv_size != 16) {
+            rc = JOBD_ECORRUPT;
+            break;
+        }
+        memcpy (id, key.mv_data, key.mv_size);
+        id[key.mv_size] = 0;
+        uint64_t epoch = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
+        uint64_t published = jobd_store_get_be ((const uint8_t *)value.mv_data + 8, 8);
+        jobd_job_t *job = NULL;
+        rc = jobd_store_batch_get (self, id, &job);
+        uint16_t partition = rc == 0 ? jobd_store_partition (self, id) : 0;
+        if (rc == 0 && partition >= partitions)
+            rc = JOBD_EINVAL;
+        if (rc == 0)
+            rc = s_record_out (self, &record, partition, job, published, epoch);
+        if (rc == 0)
+            (*jobs_p)++;
+    }
+    if (rc == 0 && found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (found);
+    if (cursor)
+        mdb_cursor_close (cursor);
+    return jobd_store_damaged (self, rc, "re-sending unconfirmed writes to the changelog");
 }
 
 int

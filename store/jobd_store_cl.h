@@ -89,6 +89,15 @@ typedef struct {
 int jobd_store_cl_record (jobd_store_t *self, const char *inst, const uint64_t *epochs,
                           size_t partitions, jobd_store_cl_outbox_t *outbox);
 
+//  In an open batch (it writes nothing: abort it after), at an instance's start: the writes this
+//  instance committed and the changelog never confirmed (cl_pending: it stopped before Kafka
+//  acked them), as changelog messages appended to outbox with the epoch each was written with:
+//  the job's history entries past what was published here, then its record and timers. Produced
+//  again, they make those writes durable as the first produce would have (applying a message
+//  twice changes nothing). *jobs_p: how many jobs. Returns 0 or an error.
+int jobd_store_cl_resend (jobd_store_t *self, const char *inst, size_t partitions,
+                          jobd_store_cl_outbox_t *outbox, size_t *jobs_p);
+
 //  Frees the messages of outbox and zeroes it. NULL-safe.
 void jobd_store_cl_outbox_clear (jobd_store_cl_outbox_t *outbox);
 

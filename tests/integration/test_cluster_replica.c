@@ -47,7 +47,7 @@ s_teardown (void **state)
 }
 
 static void
-s_config (harness_t *harness, const char *instance, int demo_jobs)
+s_config_step (harness_t *harness, const char *instance, int demo_jobs, const char *step)
 {
     char text[2048], plugins[512];
     //  Without demo jobs, no plugin at all: a plugin named and disabled, so that none of the
@@ -57,9 +57,9 @@ s_config (harness_t *harness, const char *instance, int demo_jobs)
               "    demo\n"
               "        path = %s/plugins/demo.so\n"
               "        jobs = %d\n"
-              "        step = 20ms\n"
+              "        step = %s\n"
               "        enabled = %s\n",
-              harness_build_dir (), demo_jobs > 0 ? demo_jobs : 0,
+              harness_build_dir (), demo_jobs > 0 ? demo_jobs : 0, step,
               demo_jobs >= 0 ? "true" : "false");
     snprintf (text, sizeof text,
               "%s"
@@ -69,6 +69,12 @@ s_config (harness_t *harness, const char *instance, int demo_jobs)
               "    partitions = 4\n",
               plugins, instance, s_brokers);
     harness_write_config (harness, text);
+}
+
+static void
+s_config (harness_t *harness, const char *instance, int demo_jobs)
+{
+    s_config_step (harness, instance, demo_jobs, "20ms");
 }
 
 static void
@@ -281,6 +287,67 @@ test_replies_wait_for_the_changelog (void **state)
     zsock_destroy (&b_sub);
 }
 
+//  Jobs of an instance in every state (-1: no answer).
+static int64_t
+s_total (harness_t *harness)
+{
+    int64_t total = 0;
+    for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++) {
+        int64_t count = harness_count (harness, (jobd_state_t)state);
+        if (count < 0)
+            return -1;
+        total += count;
+    }
+    return total;
+}
+
+//  The writer killed again and again while it works: whatever it committed and had not handed to
+//  Kafka goes there at its next start (jobd_store_cl_resend). The replica ends with every job as
+//  the writer has it, and publishes each transition once.
+static void
+test_writer_killed_loses_nothing (void **state)
+{
+    static char a_ls[1 << 20], b_ls[1 << 20];
+    int64_t published_before = s_published (&s_b);
+    int64_t jobs_before = s_total (&s_a);
+    assert_true (published_before >= 0 && jobs_before >= 0);
+    zsock_t *b_sub = harness_subscribe (&s_b, "job.", 5000);
+    assert_non_null (b_sub);
+    //  Each start of a submits S_DEMO_JOBS more, each a state per 100 ms: a is killed once some
+    //  of them ended, 4 times.
+    harness_stop (&s_a, SIGKILL, 5000);
+    s_config_step (&s_a, "node-a", S_DEMO_JOBS, "100ms");
+    for (int kill = 0; kill < 4; kill++) {
+        s_start (&s_a);
+        int64_t started = s_ended (&s_a), deadline = zclock_mono () + 30000;
+        while (s_ended (&s_a) < started + 5 && zclock_mono () < deadline)
+            zclock_sleep (5); //  polling interval: jobd has no "tell me when" query
+        harness_stop (&s_a, SIGKILL, 5000);
+    }
+    s_start (&s_a);
+    //  Settled: a holds no job that still moves, and b lists what a lists.
+    int64_t deadline = zclock_mono () + 60000;
+    int64_t total = -1;
+    while (zclock_mono () < deadline) {
+        total = s_total (&s_a);
+        if (total > 0 && s_ended (&s_a) == total && s_ended (&s_b) == total) {
+            s_ls (&s_a, a_ls, sizeof a_ls);
+            s_ls (&s_b, b_ls, sizeof b_ls);
+            if (strcmp (a_ls, b_ls) == 0)
+                break;
+        }
+        zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
+    }
+    assert_string_equal (a_ls, b_ls);
+    int64_t transitions = (total - jobs_before) * S_STATES;
+    assert_int_equal (s_published (&s_b) - published_before, transitions);
+    zhashx_t *b_seen = zhashx_new ();
+    assert_int_equal (s_receive (b_sub, b_seen, (int)transitions, 20000), transitions);
+    assert_int_equal (s_doubled (b_seen), 0);
+    zhashx_destroy (&b_seen);
+    zsock_destroy (&b_sub);
+}
+
 //  jobd -c config of harness: its exit code, its stderr in err.
 static int
 s_jobd_exit (harness_t *harness, char *err, size_t size)
@@ -335,6 +402,7 @@ main (void)
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_replica_follows_the_writer),
                                        cmocka_unit_test (test_replica_resumes_where_it_stopped),
                                        cmocka_unit_test (test_replies_wait_for_the_changelog),
+                                       cmocka_unit_test (test_writer_killed_loses_nothing),
                                        cmocka_unit_test (test_stores_of_another_kind_are_refused)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

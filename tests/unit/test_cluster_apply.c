@@ -235,6 +235,45 @@ test_apply_idempotent (void **state)
     assert_int_equal (jobd_store_cl_pending (self->owner, id, &epoch, &published), JOBD_ENOTFOUND);
 }
 
+//  An owner that stopped before Kafka took its writes (the outbox lost with the process) sends
+//  them again at its next start: its history past what was published, then its record. The
+//  replica gets the job whole, and the owner publishes it once it comes back.
+static void
+test_resend_makes_lost_writes_durable (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "app-9"), true, NULL);
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_RUNNING, NULL), true, NULL);
+    jobd_store_cl_outbox_clear (&self->outbox); //  the process died before producing them
+    size_t jobs = 0;
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    assert_int_equal (
+        jobd_store_cl_resend (self->owner, "node-a", S_PARTITIONS, &self->outbox, &jobs), 0);
+    jobd_store_abort (self->owner);
+    assert_int_equal (jobs, 1);
+    assert_int_equal (self->outbox.count, 4); //  3 history entries and the record
+    jobd_store_cl_outbox_t again = s_outbox_copy (&self->outbox);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.transition_count, 3);
+    assert_int_equal (applied.missing, 0);
+    jobd_store_cl_applied_clear (&applied);
+    s_assert_same (self, id);
+    self->outbox = again;
+    s_deliver (self, self->owner, &applied);
+    assert_int_equal (applied.transition_count, 3);
+    jobd_store_cl_applied_clear (&applied);
+    //  Confirmed: nothing is left to send again.
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    assert_int_equal (
+        jobd_store_cl_resend (self->owner, "node-a", S_PARTITIONS, &self->outbox, &jobs), 0);
+    jobd_store_abort (self->owner);
+    assert_int_equal (jobs, 0);
+    assert_int_equal (self->outbox.count, 0);
+}
+
 //  After a claim of epoch 2, a write of epoch 1 (a zombie's) is dropped by every reader.
 static void
 test_fenced_epochs_dropped (void **state)
@@ -501,6 +540,8 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_apply_idempotent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_resend_makes_lost_writes_durable, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_fenced_epochs_dropped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_zombie_tail_replaced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
