@@ -180,32 +180,58 @@ s_receive (zsock_t *sub, size_t expected, double *last_p)
     return received;
 }
 
-//  One stats query with a long deadline: jobs stored in all states (the sum of the counts) and
-//  succeeded ones, -1 each when it was not answered within S_STATS_MS.
-static void
-s_stats (harness_t *harness, int64_t *stored_p, int64_t *succeeded_p)
+typedef struct {
+    int64_t stored;    //  jobs in all states (the sum of the counts)
+    int64_t succeeded; //  jobs SUCCEEDED
+    int64_t published; //  transitions the broker published since its start
+} s_stats_t;
+
+static int64_t
+s_uint (const msgpack_object *value)
+{
+    return value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)value->via.u64 : 0;
+}
+
+//  One stats query with a long deadline. Returns 0, or -1 (every figure -1) when it was not
+//  answered within S_STATS_MS.
+static int
+s_stats (harness_t *harness, s_stats_t *stats)
 {
     //  {"v":1,"type":"query","id":"t","q":"stats"}
     static const char query[] = "\x84\xa1v\x01\xa4type\xa5query\xa2id\xa1t\xa1q\xa5stats";
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
-    *stored_p = *succeeded_p = -1;
+    stats->stored = stats->succeeded = stats->published = -1;
     const msgpack_object *counts = NULL;
     if (harness_request (harness, query, sizeof query - 1, &reply, S_STATS_MS) == 0)
         counts = jobd_map_lookup (&reply.data, "counts");
     if (counts && counts->type == MSGPACK_OBJECT_MAP) {
-        *stored_p = *succeeded_p = 0;
-        for (uint32_t index = 0; index < counts->via.map.size; index++) {
-            const msgpack_object_kv *pair = &counts->via.map.ptr[index];
-            if (pair->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-                pair->key.type != MSGPACK_OBJECT_STR)
-                continue;
-            *stored_p += (int64_t)pair->val.via.u64;
-            if (pair->key.via.str.size == 9 && memcmp (pair->key.via.str.ptr, "SUCCEEDED", 9) == 0)
-                *succeeded_p = (int64_t)pair->val.via.u64;
-        }
+        stats->stored = 0;
+        for (uint32_t index = 0; index < counts->via.map.size; index++)
+            stats->stored += s_uint (&counts->via.map.ptr[index].val);
+        stats->succeeded = s_uint (jobd_map_lookup (counts, "SUCCEEDED"));
+        stats->published =
+            s_uint (jobd_map_lookup (jobd_map_lookup (&reply.data, "broker"), "transitions"));
     }
     msgpack_unpacked_destroy (&reply);
+    return counts ? 0 : -1;
+}
+
+//  The anonymous memory (heap, not the store's mapped pages) process pid holds now, in MiB, or
+//  -1.
+static double
+s_anon_mib (pid_t pid)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *file = fopen (path, "r");
+    long kib = -1;
+    while (file && fgets (line, sizeof line, file))
+        if (sscanf (line, "RssAnon: %ld kB", &kib) == 1)
+            break;
+    if (file)
+        fclose (file);
+    return kib < 0 ? -1 : kib / 1024.0;
 }
 
 //  ---------------------------------------------------------------------------------------------
@@ -358,6 +384,8 @@ typedef struct {
     double answer_max;
     int64_t unanswered; //  stats queries not answered within S_STATS_MS
     double cpu;         //  b's CPU seconds over the restore
+    double anon_mib;    //  b's anonymous memory once restored
+    bool wrong;         //  b held or published another count than the writer's
 } s_restore_t;
 
 //  A fresh instance b restores the changelog into an empty store.
@@ -377,9 +405,9 @@ s_restore (const s_changelog_t *changelog, int run)
         s_fail ("jobd did not start", b.log);
     size_t alloc = 1024, answers = 0;
     double *answer = (double *)malloc (alloc * sizeof (double));
-    int64_t stored = -1, succeeded = -1;
+    s_stats_t stats = {-1, -1, -1};
     double next_report = start + 5;
-    while (succeeded < changelog->jobs) {
+    while (stats.succeeded < changelog->jobs) {
         if (access (b.admin + 6, F_OK) != 0) { //  the socket is not there yet
             int status;
             if (waitpid (b.pid, &status, WNOHANG) == b.pid) {
@@ -392,9 +420,9 @@ s_restore (const s_changelog_t *changelog, int run)
             continue;
         }
         double asked = bench_seconds ();
-        s_stats (&b, &stored, &succeeded);
+        int rc = s_stats (&b, &stats);
         double now = bench_seconds ();
-        if (stored < 0) {
+        if (rc) {
             result.unanswered++;
             if (result.first_answer == 0 && now - start > 60)
                 s_fail ("instance b did not answer in 60 s", b.log);
@@ -402,7 +430,7 @@ s_restore (const s_changelog_t *changelog, int run)
         }
         if (result.first_answer == 0) {
             result.first_answer = now - start;
-            result.stored_first = stored;
+            result.stored_first = stats.stored;
         } else {
             if (answers == alloc)
                 answer = (double *)realloc (answer, (alloc *= 2) * sizeof (double));
@@ -410,23 +438,34 @@ s_restore (const s_changelog_t *changelog, int run)
         }
         if (now > next_report) {
             fprintf (stderr, "  restore %d: %lld of %d jobs after %.0f s\n", run + 1,
-                     (long long)succeeded, changelog->jobs, now - start);
+                     (long long)stats.succeeded, changelog->jobs, now - start);
             next_report = now + 5;
         }
         if (now - start > 600)
             s_fail ("instance b did not restore every job in 600 s", b.log);
-        if (succeeded < changelog->jobs)
+        if (stats.succeeded < changelog->jobs)
             zclock_sleep (S_POLL_MS); //  stats is a query: jobd has no "tell me when"
     }
     result.seconds = bench_seconds () - start;
     result.cpu = bench_cpu_seconds (b.pid);
     result.answer_p50 = bench_percentile (answer, answers, 0.5);
     result.answer_max = bench_percentile (answer, answers, 1);
+    result.anon_mib = s_anon_mib (b.pid);
     free (answer);
-    //  Every job once: the driver.go job too, nothing more.
-    if (stored != changelog->jobs + 1)
-        fprintf (stderr, "bench: instance b holds %lld jobs, not %d\n", (long long)stored,
-                 changelog->jobs + 1);
+    //  Every job once (the driver.go job too), each transition published once: those the
+    //  apply of the last records counted may still be on their way out of the broker's turn.
+    int64_t expected = (int64_t)changelog->jobs * 3 + 1;
+    int64_t deadline = zclock_mono () + 10000;
+    while (stats.published < expected && zclock_mono () < deadline && s_stats (&b, &stats) == 0)
+        zclock_sleep (S_POLL_MS);
+    if (stats.stored != changelog->jobs + 1 || stats.published != expected) {
+        fprintf (stderr,
+                 "bench: instance b holds %lld jobs (not %d), published %lld transitions "
+                 "(not %lld)\n",
+                 (long long)stats.stored, changelog->jobs + 1, (long long)stats.published,
+                 (long long)expected);
+        result.wrong = true;
+    }
     int rc = harness_stop (&b, SIGTERM, 60000);
     if (rc != 0)
         fprintf (stderr, "bench: instance b exited with %d; see %s\n", rc, b.log);
@@ -455,8 +494,9 @@ s_restore_part (int jobs, int runs, int partitions)
     s_fill (&writer, &changelog);
     s_records_t records = {0};
     double consumer[S_RUNS_MAX], lmdb[S_RUNS_MAX], seconds[S_RUNS_MAX], first[S_RUNS_MAX],
-        p50[S_RUNS_MAX], max[S_RUNS_MAX], cpu[S_RUNS_MAX], stored_first[S_RUNS_MAX];
-    int64_t unanswered = 0;
+        p50[S_RUNS_MAX], max[S_RUNS_MAX], cpu[S_RUNS_MAX], stored_first[S_RUNS_MAX],
+        anon[S_RUNS_MAX];
+    int64_t unanswered = 0, wrong = 0;
     for (int run = 0; run < runs; run++) {
         consumer[run] = s_consumer (&changelog, &records);
         lmdb[run] = s_raw_lmdb (&records);
@@ -467,7 +507,9 @@ s_restore_part (int jobs, int runs, int partitions)
         p50[run] = restore.answer_p50;
         max[run] = restore.answer_max;
         cpu[run] = restore.cpu;
+        anon[run] = restore.anon_mib;
         unanswered += restore.unanswered;
+        wrong += restore.wrong;
         fprintf (stderr,
                  "run %d: restore %.1f s (%.0f jobs/s, %.0f messages/s), first answer %.0f ms "
                  "(%lld jobs then), answers p50 %.1f ms max %.0f ms; plain consumer %.0f "
@@ -500,6 +542,9 @@ s_restore_part (int jobs, int runs, int partitions)
             "answered within %d s)\n",
             s_median (first, runs), s_median (stored_first, runs), s_median (p50, runs),
             s_median (max, runs), (long long)unanswered, S_STATS_MS / 1000);
+    printf ("instance b once restored: %.0f MiB of anonymous memory (heap; the store's pages not "
+            "counted); runs where b held or published another count than the writer: %lld\n",
+            s_median (anon, runs), (long long)wrong);
     s_records_free (&records);
     harness_kafka_mock_stop (&mock);
     harness_fini (&writer);
@@ -631,5 +676,9 @@ main (int argc, char *argv[])
         s_restore_part (jobs, runs, partitions);
     if (cpu)
         s_cpu_part (cpu_jobs, runs);
+    printf ("\nreproduce: cd build && bin/bench_cluster --jobs %d --runs %d --cpu-jobs %d "
+            "--partitions %d%s%s\n",
+            jobs, runs, cpu_jobs, partitions, restore ? "" : " --no-restore",
+            cpu ? "" : " --no-cpu");
     return 0;
 }
