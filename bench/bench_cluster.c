@@ -12,11 +12,12 @@
 //     one-instance cluster, interleaved RUNS times: the jobd process's user+system CPU from the
 //     start of the load to its last transition published, per transition; the ratio; the time
 //     each took (transitions/s). The mock's own CPU is shown beside it (another process).
-//  Usage: bench_cluster [--jobs N] [--runs R] [--cpu-jobs M] [--partitions P] [--no-restore]
-//                       [--no-cpu]
+//  Usage: bench_cluster [--jobs N] [--runs R] [--cpu-jobs M] [--partitions P]
+//                       [--kafka PROPERTY=VALUE]... [--no-restore] [--no-cpu]
 //         (defaults: 100000 jobs, 3 runs, medians; 20000 jobs for the CPU part; 64 partitions:
 //          the mock keeps only about the last 5 MiB of a partition, and the bench stops when
-//          a partition lost its first messages)
+//          a partition lost its first messages; --kafka: a librdkafka property of every
+//          cluster client, as cluster/kafka in jobd's config, up to 8)
 #include "bench_util.h"
 #include "harness_kafka.h"
 #include "jobd_map.h"
@@ -24,12 +25,17 @@
 #include <signal.h>
 #include <string.h>
 
-#define S_RUNS_MAX 16
-#define S_BROKERS  "3"
-#define S_LMDB_TXN 2000  //  records per raw LMDB commit: the replica apply's batch
-#define S_IDLE_MS  30000 //  no transition for this long: the bench gives up
-#define S_STATS_MS 10000 //  longest a stats query may take before it counts as unanswered
-#define S_POLL_MS  50    //  between two stats queries while b restores
+#define S_RUNS_MAX  16
+#define S_BROKERS   "3"
+#define S_LMDB_TXN  2000  //  records per raw LMDB commit: the replica apply's batch
+#define S_IDLE_MS   30000 //  no transition for this long: the bench gives up
+#define S_STATS_MS  10000 //  longest a stats query may take before it counts as unanswered
+#define S_POLL_MS   50    //  between two stats queries while b restores
+#define S_KAFKA_MAX 8     //  --kafka options
+
+//  --kafka PROPERTY=VALUE: librdkafka properties for every cluster client (cluster/kafka).
+static const char *s_kafka[S_KAFKA_MAX];
+static int s_kafka_count;
 
 static void
 s_fail (const char *what, const char *log)
@@ -109,15 +115,24 @@ static void
 s_config (harness_t *harness, int jobs, const char *instance, const char *brokers,
           const char *prefix, int partitions)
 {
-    char text[2048], cluster[1024] = "";
-    if (brokers)
-        snprintf (cluster, sizeof cluster,
-                  "cluster\n"
-                  "    instance = %s\n"
-                  "    brokers = %s\n"
-                  "    prefix = %s\n"
-                  "    partitions = %d\n",
-                  instance, brokers, prefix, partitions);
+    char text[4096], cluster[2048] = "";
+    if (brokers) {
+        size_t used = (size_t)snprintf (cluster, sizeof cluster,
+                                        "cluster\n"
+                                        "    instance = %s\n"
+                                        "    brokers = %s\n"
+                                        "    prefix = %s\n"
+                                        "    partitions = %d\n"
+                                        "%s",
+                                        instance, brokers, prefix, partitions,
+                                        s_kafka_count ? "    kafka\n" : "");
+        for (int index = 0; index < s_kafka_count && used < sizeof cluster; index++) {
+            const char *equals = strchr (s_kafka[index], '=');
+            used +=
+                (size_t)snprintf (cluster + used, sizeof cluster - used, "        %.*s = \"%s\"\n",
+                                  (int)(equals - s_kafka[index]), s_kafka[index], equals + 1);
+        }
+    }
     snprintf (text, sizeof text,
               "    log_level = warn\n"
               "plugins\n"
@@ -262,7 +277,7 @@ s_fill (harness_t *writer, s_changelog_t *changelog)
     size_t expected = (size_t)changelog->jobs * 3 + 1; //  and the driver.go job's QUEUED
     size_t received = s_receive (sub, expected, &last);
     zsock_destroy (&sub);
-    double cpu = bench_cpu_seconds (writer->pid);
+    double cpu = bench_cpu_seconds (writer->pid), anon = s_anon_mib (writer->pid);
     if (received < expected) {
         fprintf (stderr, "bench: instance a published %zu of %zu transitions\n", received,
                  expected);
@@ -293,8 +308,8 @@ s_fill (harness_t *writer, s_changelog_t *changelog)
     }
     rd_kafka_destroy (client);
     printf ("changelog: %d jobs filled by instance a in %.1f s (%.0f transitions/s, a's CPU %.1f "
-            "s), %lld messages in %d partitions\n",
-            changelog->jobs, last - start, (double)received / (last - start), cpu,
+            "s, its heap then %.0f MiB), %lld messages in %d partitions\n",
+            changelog->jobs, last - start, (double)received / (last - start), cpu, anon,
             (long long)changelog->messages, changelog->partitions);
 }
 
@@ -557,6 +572,7 @@ typedef struct {
     double cpu_us;      //  jobd's CPU per transition (us)
     double mock_cpu_us; //  the mock's (cluster mode), per transition
     double rate;        //  transitions per second
+    double anon_mib;    //  jobd's anonymous memory after the load
 } s_load_t;
 
 //  jobs x 3 transitions through one jobd, a one-instance cluster when cluster is true.
@@ -591,6 +607,7 @@ s_load (int jobs, bool cluster, int run)
     if (cluster)
         result.mock_cpu_us = (bench_cpu_seconds (mock.pid) - mock_cpu) * 1e6 / received;
     result.rate = received / (last - start);
+    result.anon_mib = s_anon_mib (harness.pid);
     int rc = harness_stop (&harness, SIGTERM, 60000);
     if (rc != 0)
         fprintf (stderr, "bench: jobd exited with %d; see %s\n", rc, harness.log);
@@ -608,7 +625,8 @@ s_cpu_part (int jobs, int runs)
             "runs, medians\n",
             jobs, S_BROKERS, runs);
     double single_cpu[S_RUNS_MAX], cluster_cpu[S_RUNS_MAX], mock_cpu[S_RUNS_MAX],
-        single_rate[S_RUNS_MAX], cluster_rate[S_RUNS_MAX];
+        single_rate[S_RUNS_MAX], cluster_rate[S_RUNS_MAX], single_anon[S_RUNS_MAX],
+        cluster_anon[S_RUNS_MAX];
     for (int run = 0; run < runs; run++) {
         s_load_t single = s_load (jobs, false, run);
         s_load_t cluster = s_load (jobs, true, run);
@@ -617,6 +635,8 @@ s_cpu_part (int jobs, int runs)
         cluster_cpu[run] = cluster.cpu_us;
         cluster_rate[run] = cluster.rate;
         mock_cpu[run] = cluster.mock_cpu_us;
+        single_anon[run] = single.anon_mib;
+        cluster_anon[run] = cluster.anon_mib;
         fprintf (stderr,
                  "run %d: single %.1f us CPU a transition, %.0f/s; cluster %.1f us (mock %.1f "
                  "us), %.0f/s\n",
@@ -625,12 +645,12 @@ s_cpu_part (int jobs, int runs)
     }
     double single = s_median (single_cpu, runs), clustered = s_median (cluster_cpu, runs);
     double single_r = s_median (single_rate, runs), cluster_r = s_median (cluster_rate, runs);
-    printf ("%-44s %22s %16s\n", "jobd", "CPU a transition (us)", "transitions/s");
-    printf ("%-44s %22.1f %16.0f\n", "single instance", single, single_r);
-    printf ("%-44s %22.1f %16.0f\n", "one-instance cluster (its jobd process)", clustered,
-            cluster_r);
-    printf ("%-44s %22.1f %16s\n", "  and the mock's process beside it", s_median (mock_cpu, runs),
-            "");
+    printf ("%-42s %22s %14s %10s\n", "jobd", "CPU a transition (us)", "transitions/s", "heap MiB");
+    printf ("%-42s %22.1f %14.0f %10.0f\n", "single instance", single, single_r,
+            s_median (single_anon, runs));
+    printf ("%-42s %22.1f %14.0f %10.0f\n", "one-instance cluster (its jobd process)", clustered,
+            cluster_r, s_median (cluster_anon, runs));
+    printf ("%-42s %22.1f\n", "  and the mock's process beside it", s_median (mock_cpu, runs));
     printf ("ratios: cluster / single CPU a transition = %.2f; cluster / single transitions/s = "
             "%.2f\n",
             clustered / single, cluster_r / single_r);
@@ -656,6 +676,9 @@ main (int argc, char *argv[])
             cpu_jobs = atoi (value);
         else if (value && strcmp (option, "--partitions") == 0 && ++index)
             partitions = atoi (value);
+        else if (value && strcmp (option, "--kafka") == 0 && ++index && strchr (value, '=') &&
+                 s_kafka_count < S_KAFKA_MAX)
+            s_kafka[s_kafka_count++] = value;
         else
             runs = 0; //  the usage below
     }
@@ -663,7 +686,7 @@ main (int argc, char *argv[])
         partitions > 4096) {
         fprintf (stderr,
                  "usage: bench_cluster [--jobs N] [--runs R (1..%d)] [--cpu-jobs M] "
-                 "[--partitions P] [--no-restore] [--no-cpu]\n",
+                 "[--partitions P] [--kafka PROPERTY=VALUE]... [--no-restore] [--no-cpu]\n",
                  S_RUNS_MAX);
         return 2;
     }
@@ -677,8 +700,10 @@ main (int argc, char *argv[])
     if (cpu)
         s_cpu_part (cpu_jobs, runs);
     printf ("\nreproduce: cd build && bin/bench_cluster --jobs %d --runs %d --cpu-jobs %d "
-            "--partitions %d%s%s\n",
-            jobs, runs, cpu_jobs, partitions, restore ? "" : " --no-restore",
-            cpu ? "" : " --no-cpu");
+            "--partitions %d",
+            jobs, runs, cpu_jobs, partitions);
+    for (int index = 0; index < s_kafka_count; index++)
+        printf (" --kafka '%s'", s_kafka[index]);
+    printf ("%s%s\n", restore ? "" : " --no-restore", cpu ? "" : " --no-cpu");
     return 0;
 }
