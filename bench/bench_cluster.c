@@ -249,6 +249,26 @@ s_anon_mib (pid_t pid)
     return kib < 0 ? -1 : kib / 1024.0;
 }
 
+//  True when the jobd of harness holds the driver's jobs jobs and the driver.go job, once each,
+//  and published each of their transitions once (those the last commit counted may still be on
+//  their way out of the broker's turn: waited for, up to 10 s). Says what differs on stderr.
+static bool
+s_counts_right (harness_t *harness, const char *who, int jobs)
+{
+    int64_t expected = (int64_t)jobs * 3 + 1;
+    int64_t deadline = zclock_mono () + 10000;
+    s_stats_t stats = {-1, -1, -1};
+    while (s_stats (harness, &stats) == 0 && stats.published < expected &&
+           zclock_mono () < deadline)
+        zclock_sleep (S_POLL_MS); //  a query: jobd has no "tell me when"
+    if (stats.stored == jobs + 1 && stats.published == expected)
+        return true;
+    fprintf (stderr, "bench: %s holds %lld jobs (not %d), published %lld transitions (not %lld)\n",
+             who, (long long)stats.stored, jobs + 1, (long long)stats.published,
+             (long long)expected);
+    return false;
+}
+
 //  ---------------------------------------------------------------------------------------------
 //  Part 1: the restore.
 
@@ -283,6 +303,8 @@ s_fill (harness_t *writer, s_changelog_t *changelog)
                  expected);
         s_fail ("the writer stalled", writer->log);
     }
+    if (!s_counts_right (writer, "instance a", changelog->jobs))
+        s_fail ("the writer's counts are wrong", writer->log);
     int rc = harness_stop (writer, SIGTERM, 60000);
     if (rc != 0)
         fprintf (stderr, "bench: instance a exited with %d; see %s\n", rc, writer->log);
@@ -467,20 +489,7 @@ s_restore (const s_changelog_t *changelog, int run)
     result.answer_max = bench_percentile (answer, answers, 1);
     result.anon_mib = s_anon_mib (b.pid);
     free (answer);
-    //  Every job once (the driver.go job too), each transition published once: those the
-    //  apply of the last records counted may still be on their way out of the broker's turn.
-    int64_t expected = (int64_t)changelog->jobs * 3 + 1;
-    int64_t deadline = zclock_mono () + 10000;
-    while (stats.published < expected && zclock_mono () < deadline && s_stats (&b, &stats) == 0)
-        zclock_sleep (S_POLL_MS);
-    if (stats.stored != changelog->jobs + 1 || stats.published != expected) {
-        fprintf (stderr,
-                 "bench: instance b holds %lld jobs (not %d), published %lld transitions "
-                 "(not %lld)\n",
-                 (long long)stats.stored, changelog->jobs + 1, (long long)stats.published,
-                 (long long)expected);
-        result.wrong = true;
-    }
+    result.wrong = !s_counts_right (&b, "instance b", changelog->jobs);
     int rc = harness_stop (&b, SIGTERM, 60000);
     if (rc != 0)
         fprintf (stderr, "bench: instance b exited with %d; see %s\n", rc, b.log);
@@ -608,6 +617,8 @@ s_load (int jobs, bool cluster, int run)
         result.mock_cpu_us = (bench_cpu_seconds (mock.pid) - mock_cpu) * 1e6 / received;
     result.rate = received / (last - start);
     result.anon_mib = s_anon_mib (harness.pid);
+    if (!s_counts_right (&harness, cluster ? "the cluster's jobd" : "the single jobd", jobs))
+        s_fail ("the load's counts are wrong", harness.log);
     int rc = harness_stop (&harness, SIGTERM, 60000);
     if (rc != 0)
         fprintf (stderr, "bench: jobd exited with %d; see %s\n", rc, harness.log);
