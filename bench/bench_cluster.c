@@ -8,10 +8,12 @@
 //     end (messages/s), and raw LMDB puts of the same records (their keys, values of their
 //     sizes), 2,000 a commit as the replica apply commits (records/s).
 //  2. CPU per transition: CPU_JOBS jobs x 3 transitions (the driver plugin: track -> SUBMITTED,
-//     RUNNING, SUCCEEDED, as fast as the broker takes them) through a single jobd and through a
-//     one-instance cluster, interleaved RUNS times: the jobd process's user+system CPU from the
-//     start of the load to its last transition published, per transition; the ratio; the time
-//     each took (transitions/s). The mock's own CPU is shown beside it (another process).
+//     RUNNING, SUCCEEDED, as fast as the broker takes them) through a single jobd, a one-instance
+//     cluster, and a three-instance one (a writes, two replicas with no plugin follow),
+//     interleaved RUNS times: each jobd process's user+system CPU from the start of the load to
+//     its last transition published, per transition; the ratios; the time each took
+//     (transitions/s); its heap after the load. The mock's own CPU is shown beside (another
+//     process).
 //  Usage: bench_cluster [--jobs N] [--runs R] [--cpu-jobs M] [--partitions P]
 //                       [--kafka PROPERTY=VALUE]... [--no-restore] [--no-cpu]
 //         (defaults: 100000 jobs, 3 runs, medians; 20000 jobs for the CPU part; 64 partitions:
@@ -577,19 +579,27 @@ s_restore_part (int jobs, int runs, int partitions)
 //  ---------------------------------------------------------------------------------------------
 //  Part 2: CPU per transition.
 
+#define S_REPLICAS 2 //  the replicas of the three-instance cluster
+
 typedef struct {
-    double cpu_us;      //  jobd's CPU per transition (us)
-    double mock_cpu_us; //  the mock's (cluster mode), per transition
-    double rate;        //  transitions per second
-    double anon_mib;    //  jobd's anonymous memory after the load
+    double cpu_us;         //  the writer's CPU per transition (us)
+    double mock_cpu_us;    //  the mock's (cluster mode), per transition
+    double rate;           //  transitions per second, as the writer published them
+    double anon_mib;       //  the writer's anonymous memory after the load
+    double replica_cpu_us; //  with replicas: the CPU per transition of each, the mean
+    double replica_lag_ms; //  with replicas: from the writer's last transition to the last
+                           //  replica's (within S_POLL_MS)
 } s_load_t;
 
-//  jobs x 3 transitions through one jobd, a one-instance cluster when cluster is true.
+//  jobs x 3 transitions through one jobd (replicas -1), a one-instance cluster (0), or a cluster
+//  where a writes and replicas instances follow it (no plugin: they own nothing yet, they apply
+//  the changelog and publish).
 static s_load_t
-s_load (int jobs, bool cluster, int run)
+s_load (int jobs, int replicas, int run)
 {
     s_load_t result = {0};
-    harness_t harness;
+    bool cluster = replicas >= 0;
+    harness_t harness, replica[S_REPLICAS];
     harness_init (&harness, cluster ? "bench-cluster-cpu" : "bench-single-cpu");
     harness_proc_t mock;
     char brokers[256], prefix[32];
@@ -598,10 +608,20 @@ s_load (int jobs, bool cluster, int run)
         s_start_mock (&mock, &harness, prefix, 32, brokers, sizeof brokers);
     s_config (&harness, jobs, "cpu-a", cluster ? brokers : NULL, prefix, 32);
     s_start (&harness);
+    double replica_cpu[S_REPLICAS];
+    for (int index = 0; index < replicas; index++) {
+        char instance[32];
+        snprintf (instance, sizeof instance, "cpu-r%d", index);
+        harness_init (&replica[index], instance);
+        s_config (&replica[index], 0, instance, brokers, prefix, 32);
+        s_start (&replica[index]);
+    }
     zsock_t *sub = bench_subscribe (&harness, "job.");
     //  From the load's start: jobd's own start (and the cluster's topics check) left out.
     double cpu = bench_cpu_seconds (harness.pid);
     double mock_cpu = cluster ? bench_cpu_seconds (mock.pid) : 0;
+    for (int index = 0; index < replicas; index++)
+        replica_cpu[index] = bench_cpu_seconds (replica[index].pid);
     double start = bench_seconds (), last = start;
     s_go (&harness);
     size_t expected = (size_t)jobs * 3 + 1;
@@ -613,12 +633,24 @@ s_load (int jobs, bool cluster, int run)
         s_fail ("the load stalled", harness.log);
     }
     result.cpu_us = (bench_cpu_seconds (harness.pid) - cpu) * 1e6 / received;
-    if (cluster)
-        result.mock_cpu_us = (bench_cpu_seconds (mock.pid) - mock_cpu) * 1e6 / received;
     result.rate = received / (last - start);
     result.anon_mib = s_anon_mib (harness.pid);
+    //  The replicas, each once it published every transition (it may still be applying).
+    for (int index = 0; index < replicas; index++) {
+        if (!s_counts_right (&replica[index], "a replica", jobs))
+            s_fail ("a replica's counts are wrong", replica[index].log);
+        result.replica_cpu_us += (bench_cpu_seconds (replica[index].pid) - replica_cpu[index]) *
+                                 1e6 / received / replicas;
+        result.replica_lag_ms = (bench_seconds () - last) * 1000;
+    }
+    if (cluster)
+        result.mock_cpu_us = (bench_cpu_seconds (mock.pid) - mock_cpu) * 1e6 / received;
     if (!s_counts_right (&harness, cluster ? "the cluster's jobd" : "the single jobd", jobs))
         s_fail ("the load's counts are wrong", harness.log);
+    for (int index = 0; index < replicas; index++) {
+        harness_stop (&replica[index], SIGTERM, 60000);
+        harness_fini (&replica[index]);
+    }
     int rc = harness_stop (&harness, SIGTERM, 60000);
     if (rc != 0)
         fprintf (stderr, "bench: jobd exited with %d; see %s\n", rc, harness.log);
@@ -628,43 +660,74 @@ s_load (int jobs, bool cluster, int run)
     return result;
 }
 
+//  The medians of runs loads of one kind.
+typedef struct {
+    double cpu_us[S_RUNS_MAX], mock_cpu_us[S_RUNS_MAX], rate[S_RUNS_MAX], anon_mib[S_RUNS_MAX],
+        replica_cpu_us[S_RUNS_MAX], replica_lag_ms[S_RUNS_MAX];
+} s_loads_t;
+
+static void
+s_loads_add (s_loads_t *self, int run, s_load_t load)
+{
+    self->cpu_us[run] = load.cpu_us;
+    self->mock_cpu_us[run] = load.mock_cpu_us;
+    self->rate[run] = load.rate;
+    self->anon_mib[run] = load.anon_mib;
+    self->replica_cpu_us[run] = load.replica_cpu_us;
+    self->replica_lag_ms[run] = load.replica_lag_ms;
+}
+
+static s_load_t
+s_loads_median (s_loads_t *self, int runs)
+{
+    s_load_t median = {
+        s_median (self->cpu_us, runs),         s_median (self->mock_cpu_us, runs),
+        s_median (self->rate, runs),           s_median (self->anon_mib, runs),
+        s_median (self->replica_cpu_us, runs), s_median (self->replica_lag_ms, runs)};
+    return median;
+}
+
 static void
 s_cpu_part (int jobs, int runs)
 {
-    printf ("\n2. CPU per transition: %d jobs x 3 transitions (driver plugin), single jobd next to "
-            "a one-instance cluster (kafka-mock, %s brokers, 32 partitions), interleaved, %d "
-            "runs, medians\n",
-            jobs, S_BROKERS, runs);
-    double single_cpu[S_RUNS_MAX], cluster_cpu[S_RUNS_MAX], mock_cpu[S_RUNS_MAX],
-        single_rate[S_RUNS_MAX], cluster_rate[S_RUNS_MAX], single_anon[S_RUNS_MAX],
-        cluster_anon[S_RUNS_MAX];
+    printf ("\n2. CPU per transition: %d jobs x 3 transitions (driver plugin), a single jobd, a "
+            "one-instance cluster and a three-instance one (a writes, %d replicas follow) on "
+            "kafka-mock (%s brokers, 32 partitions), interleaved, %d runs, medians\n",
+            jobs, S_REPLICAS, S_BROKERS, runs);
+    s_loads_t loads[3];
     for (int run = 0; run < runs; run++) {
-        s_load_t single = s_load (jobs, false, run);
-        s_load_t cluster = s_load (jobs, true, run);
-        single_cpu[run] = single.cpu_us;
-        single_rate[run] = single.rate;
-        cluster_cpu[run] = cluster.cpu_us;
-        cluster_rate[run] = cluster.rate;
-        mock_cpu[run] = cluster.mock_cpu_us;
-        single_anon[run] = single.anon_mib;
-        cluster_anon[run] = cluster.anon_mib;
+        s_load_t single = s_load (jobs, -1, run);
+        s_load_t one = s_load (jobs, 0, run);
+        s_load_t three = s_load (jobs, S_REPLICAS, run);
+        s_loads_add (&loads[0], run, single);
+        s_loads_add (&loads[1], run, one);
+        s_loads_add (&loads[2], run, three);
         fprintf (stderr,
-                 "run %d: single %.1f us CPU a transition, %.0f/s; cluster %.1f us (mock %.1f "
-                 "us), %.0f/s\n",
-                 run + 1, single.cpu_us, single.rate, cluster.cpu_us, cluster.mock_cpu_us,
-                 cluster.rate);
+                 "run %d: single %.1f us CPU a transition, %.0f/s; one-instance cluster %.1f us "
+                 "(mock %.1f us), %.0f/s; three instances: a %.1f us, a replica %.1f us, %.0f/s "
+                 "(replicas %.0f ms behind)\n",
+                 run + 1, single.cpu_us, single.rate, one.cpu_us, one.mock_cpu_us, one.rate,
+                 three.cpu_us, three.replica_cpu_us, three.rate, three.replica_lag_ms);
     }
-    double single = s_median (single_cpu, runs), clustered = s_median (cluster_cpu, runs);
-    double single_r = s_median (single_rate, runs), cluster_r = s_median (cluster_rate, runs);
-    printf ("%-42s %22s %14s %10s\n", "jobd", "CPU a transition (us)", "transitions/s", "heap MiB");
-    printf ("%-42s %22.1f %14.0f %10.0f\n", "single instance", single, single_r,
-            s_median (single_anon, runs));
-    printf ("%-42s %22.1f %14.0f %10.0f\n", "one-instance cluster (its jobd process)", clustered,
-            cluster_r, s_median (cluster_anon, runs));
-    printf ("%-42s %22.1f\n", "  and the mock's process beside it", s_median (mock_cpu, runs));
-    printf ("ratios: cluster / single CPU a transition = %.2f; cluster / single transitions/s = "
-            "%.2f\n",
-            clustered / single, cluster_r / single_r);
+    s_load_t single = s_loads_median (&loads[0], runs);
+    s_load_t one = s_loads_median (&loads[1], runs);
+    s_load_t three = s_loads_median (&loads[2], runs);
+    printf ("%-46s %22s %14s %10s\n", "jobd", "CPU a transition (us)", "transitions/s", "heap MiB");
+    printf ("%-46s %22.1f %14.0f %10.0f\n", "single instance", single.cpu_us, single.rate,
+            single.anon_mib);
+    printf ("%-46s %22.1f %14.0f %10.0f\n", "one-instance cluster (its jobd)", one.cpu_us, one.rate,
+            one.anon_mib);
+    printf ("%-46s %22.1f\n", "  and the mock's process beside it", one.mock_cpu_us);
+    printf ("%-46s %22.1f %14.0f %10.0f\n", "three instances: a, the writer", three.cpu_us,
+            three.rate, three.anon_mib);
+    printf ("%-46s %22.1f\n", "  each replica (b, c)", three.replica_cpu_us);
+    printf ("%-46s %22.1f\n", "  the mock's process", three.mock_cpu_us);
+    printf ("ratios: one-instance cluster / single CPU a transition = %.2f, transitions/s = "
+            "%.2f; three instances (a + %d replicas) / single CPU a transition = %.2f; the "
+            "replicas had published everything %.0f ms after a\n",
+            one.cpu_us / single.cpu_us, one.rate / single.rate, S_REPLICAS,
+            (three.cpu_us + S_REPLICAS * three.replica_cpu_us) / single.cpu_us,
+            three.replica_lag_ms);
 }
 
 int
