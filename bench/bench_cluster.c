@@ -648,7 +648,9 @@ s_load (int jobs, int replicas, int run)
     if (!s_counts_right (&harness, cluster ? "the cluster's jobd" : "the single jobd", jobs))
         s_fail ("the load's counts are wrong", harness.log);
     for (int index = 0; index < replicas; index++) {
-        harness_stop (&replica[index], SIGTERM, 60000);
+        int rc = harness_stop (&replica[index], SIGTERM, 60000);
+        if (rc != 0)
+            fprintf (stderr, "bench: a replica exited with %d; see %s\n", rc, replica[index].log);
         harness_fini (&replica[index]);
     }
     int rc = harness_stop (&harness, SIGTERM, 60000);
