@@ -5,6 +5,7 @@
 #include "jobd_asks.h"
 #include "jobd_changelog.h"
 #include "jobd_held.h"
+#include "jobd_claims.h"
 #include "jobd_map.h"
 #include "jobd_reply.h"
 #include "jobd_log.h"
@@ -72,6 +73,8 @@ typedef struct {
     jobd_changelog_t *changelog; //  cluster mode (borrowed), or NULL: the single instance
     jobd_held_t *held;           //  cluster mode: replies waiting for the changelog
     uint64_t hold_ticket;       //  while a batch replies: the ticket its replies wait for (0: none)
+    jobd_claims_t *claims;      //  cluster mode: the partitions this instance acts on (borrowed)
+    int64_t claims_wait;        //  ms until the claims need their next turn
     int64_t timers_retry_at;    //  ms since the epoch: after a failed firing, not before
     size_t timers_max;          //  timers fired per commit: batch_max, S_TIMERS_MIN at least
     jobd_store_timer_t *timers; //  timers_max, taken from the store each turn
@@ -1203,6 +1206,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
                             .cursor_idle_max = options->cursor_idle_max,
                             .deadline = options->deadline,
                             .changelog = options->changelog,
+                            .claims = options->claims,
                             .heartbeat = options->heartbeat,
                             .heartbeat_arg = options->heartbeat_arg,
                             .heartbeat_ms =
@@ -1271,6 +1275,8 @@ s_broker_actor (zsock_t *pipe, void *arg)
         int64_t changelog_wait = self->changelog ? jobd_changelog_wait (self->changelog) : -1;
         if (changelog_wait >= 0 && changelog_wait < wait)
             wait = (int)changelog_wait;
+        if (self->claims && self->claims_wait < wait)
+            wait = (int)self->claims_wait;
         //  Signals are handled by the main thread (EINTR: one more turn); only $TERM stops the
         //  broker.
         if (zmq_poll (items, (int)item_count, wait) < 0)
@@ -1283,6 +1289,8 @@ s_broker_actor (zsock_t *pipe, void *arg)
             jobd_changelog_apply (self->changelog, s_publish_confirmed, self);
             s_release_held (self);
         }
+        if (self->claims)
+            self->claims_wait = jobd_claims_turn (self->claims);
         //  Answers are sent each turn: a busy bus or admin socket would starve a poll for them.
         jobd_query_deliver (self->query, self->admin);
         jobd_asks_finish (self->asks, s_answer_held, self);

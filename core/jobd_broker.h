@@ -30,6 +30,9 @@ typedef struct {
     //  changelog after its commit, and transitions are published when the changelog gives them
     //  back (docs/cluster.md, section 5).
     struct jobd_changelog *changelog;
+    //  Cluster mode (borrowed; outlives the broker): the group and the claims, turned on the
+    //  broker's thread (docs/cluster.md section 7).
+    struct jobd_claims *claims;
     //  Called on the broker's thread every heartbeat_ms (0: 1 s) while its loop turns, with its
     //  counters: proof that the broker is alive, for the service watchdog (jobd_notify.h). NULL:
     //  none.

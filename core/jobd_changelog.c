@@ -51,10 +51,12 @@ struct jobd_changelog {
     uint64_t *epochs; //  per partition: this instance's owner epoch (0 until ownership is built)
     int64_t *stamps;  //  per partition: the producer's timestamp of the last message read (ms)
     uint64_t *sent;   //  per partition: messages produced since the start
-    int64_t *applied_next; //  per partition: the changelog offset applied up to (committed)
-    zlistx_t *tickets;     //  s_ticket_t, oldest first: sends not confirmed yet
-    uint64_t last_ticket;  //  the id of the last send's ticket
-    uint64_t confirmed;    //  every ticket up to this one is confirmed
+    int64_t *applied_next;        //  per partition: the changelog offset applied up to (committed)
+    zlistx_t *tickets;            //  s_ticket_t, oldest first: sends not confirmed yet
+    uint64_t last_ticket;         //  the id of the last send's ticket
+    uint64_t confirmed;           //  every ticket up to this one is confirmed
+    jobd_changelog_view_fn *view; //  each partition's owner state, for jobd_changelog_pack
+    void *view_arg;
     jobd_store_cl_outbox_t outbox;
     s_kept_t *kept; //  S_READ_MAX
     size_t kept_count;
@@ -88,16 +90,14 @@ s_new_id (const char *backend, const char *ext, char *id, size_t size, void *arg
     return jobd_route_new_id (id, size);
 }
 
-//  At start: what this instance committed before it stopped and Kafka never confirmed goes to the
-//  changelog again (docs/cluster.md section 6; core/README.md "Section cluster").
-static void
-s_resend (jobd_changelog_t *self)
+void
+jobd_changelog_resend (jobd_changelog_t *self, int partition)
 {
     size_t jobs = 0;
     int rc = jobd_store_begin (self->store);
     if (rc == 0) {
-        rc = jobd_store_cl_resend (self->store, self->instance, (size_t)self->partitions,
-                                   &self->outbox, &jobs);
+        rc = jobd_store_cl_resend (self->store, self->instance, self->epochs,
+                                   (size_t)self->partitions, partition, &self->outbox, &jobs);
         jobd_store_abort (self->store); //  it wrote nothing
     }
     if (rc) {
@@ -107,9 +107,9 @@ s_resend (jobd_changelog_t *self)
     }
     if (jobs)
         jobd_log (JOBD_LOG_WARN, LOG,
-                  "%zu jobs changed here before the last stop were not confirmed by Kafka: "
-                  "their writes go to the changelog again",
-                  jobs);
+                  "partition %d: %zu jobs changed here were not confirmed by Kafka: their writes "
+                  "go to the changelog again, with epoch %" PRIu64,
+                  partition, jobs, self->epochs[partition]);
     jobd_changelog_send (self);
 }
 
@@ -168,7 +168,6 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     jobd_store_set_id_fn (store, s_new_id, self);
     jobd_store_cl_set_replicated (store, true);
     *self_p = self;
-    s_resend (self);
     return 0;
 }
 
@@ -559,8 +558,14 @@ jobd_changelog_pack (msgpack_packer *pk, void *arg)
         int64_t behind = jobd_replica_behind (self->replica, partition);
         uint64_t claim = 0;
         jobd_store_cl_meta (self->store, "claim_epoch", (uint16_t)partition, &claim);
-        msgpack_pack_map (pk, 6);
+        uint64_t epoch = 0;
+        const char *state = self->view ? self->view (partition, &epoch, self->view_arg) : NULL;
+        msgpack_pack_map (pk, state ? 8 : 6);
         jobd_map_pack_ku (pk, "partition", (uint64_t)partition);
+        if (state) {
+            jobd_map_pack_kv (pk, "state", state);
+            jobd_map_pack_ku (pk, "epoch", epoch);
+        }
         jobd_map_pack_ki (pk, "next", jobd_replica_next (self->replica, partition));
         //  -1: the high watermark was not heard yet.
         jobd_map_pack_ki (pk, "behind", behind);
@@ -571,4 +576,49 @@ jobd_changelog_pack (msgpack_packer *pk, void *arg)
         jobd_map_pack_ki (pk, "acked", jobd_cluster_acked (self->cluster, partition));
         jobd_map_pack_ku (pk, "claim_epoch", claim);
     }
+}
+
+void
+jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch)
+{
+    if (partition >= 0 && partition < self->partitions)
+        self->epochs[partition] = epoch;
+}
+
+int64_t
+jobd_changelog_applied (jobd_changelog_t *self, int partition)
+{
+    return partition >= 0 && partition < self->partitions ? self->applied_next[partition] : 0;
+}
+
+int
+jobd_changelog_owner (jobd_changelog_t *self, int partition, bool claim, uint64_t epoch,
+                      const char *member, char *reason, size_t reason_size)
+{
+    jobd_cl_msg_t msg = {.kind = JOBD_CL_OWNER, .epoch = epoch, .claim = claim};
+    snprintf (msg.inst, sizeof msg.inst, "%s", self->instance);
+    snprintf (msg.name, sizeof msg.name, "%s", member);
+    msgpack_sbuffer key, value;
+    msgpack_sbuffer_init (&key);
+    msgpack_sbuffer_init (&value);
+    int rc = jobd_cl_msg_encode (&msg, &key, &value);
+    if (rc)
+        snprintf (reason, reason_size, "encoding the owner record: %s", jobd_strerror (rc));
+    else
+        rc = jobd_cluster_produce (self->cluster, "changelog", partition, key.data, key.size,
+                                   value.data, value.size, reason, reason_size);
+    if (rc == 0) {
+        self->stats.produced++;
+        self->sent[partition]++;
+    }
+    msgpack_sbuffer_destroy (&key);
+    msgpack_sbuffer_destroy (&value);
+    return rc;
+}
+
+void
+jobd_changelog_set_view (jobd_changelog_t *self, jobd_changelog_view_fn *view, void *arg)
+{
+    self->view = view;
+    self->view_arg = arg;
 }

@@ -83,6 +83,30 @@ int64_t jobd_changelog_wait (jobd_changelog_t *self);
 //  changelog (the admin context's cluster_pack).
 void jobd_changelog_pack (msgpack_packer *pk, void *arg);
 
+//  Cluster mode's ownership (core/jobd_owner.c): this instance's epoch of partition, written
+//  into the records it produces (0: it does not own it).
+void jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch);
+
+//  Outside a batch, once this instance owns partition (its epoch set): the writes it committed
+//  there and Kafka never confirmed (it stopped, or lost the partition, first) are produced
+//  again with the new epoch (jobd_store_cl_resend). What another owner changed since is the
+//  changelog's version already.
+void jobd_changelog_resend (jobd_changelog_t *self, int partition);
+
+//  The changelog offset of partition this instance applied up to (committed).
+int64_t jobd_changelog_applied (jobd_changelog_t *self, int partition);
+
+//  Produces partition's owner record: a claim or a release of epoch by this instance, as group
+//  member member. Returns 0, or an error with a reason.
+int jobd_changelog_owner (jobd_changelog_t *self, int partition, bool claim, uint64_t epoch,
+                          const char *member, char *reason, size_t reason_size);
+
+//  A partition's owner state as this instance sees it (its name) and its epoch here.
+typedef const char *(jobd_changelog_view_fn)(int partition, uint64_t *epoch_p, void *arg);
+
+//  Sets what jobd_changelog_pack shows of each partition's ownership (NULL: nothing).
+void jobd_changelog_set_view (jobd_changelog_t *self, jobd_changelog_view_fn *view, void *arg);
+
 //  The counters (a copy).
 jobd_changelog_stats_t jobd_changelog_stats (jobd_changelog_t *self);
 

@@ -2,6 +2,7 @@
 //  stops them cleanly on SIGTERM or SIGINT.
 #include "jobd_broker.h"
 #include "jobd_changelog.h"
+#include "jobd_claims.h"
 #include "jobd_cluster.h"
 #include "jobd_store_cl.h"
 #include "jobd_config.h"
@@ -379,6 +380,7 @@ main (int argc, char *argv[])
     jobd_broker_t *broker = NULL;
     jobd_cluster_t *cluster = NULL;
     jobd_changelog_t *changelog = NULL;
+    jobd_claims_t *claims = NULL;
     rc = jobd_run_dir_open (run_dir, store_path, &run, reason, sizeof reason);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
@@ -433,9 +435,16 @@ main (int argc, char *argv[])
             exit_code = rc == JOBD_ECONFIG ? EXIT_STORE : EXIT_RUNTIME;
             goto out;
         }
+        rc = jobd_claims_new (config, store, cluster, changelog, &claims, reason, sizeof reason);
+        if (rc) {
+            fprintf (stderr, "jobd: %s\n", reason);
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
         jobd_log (JOBD_LOG_WARN, LOG,
-                  "cluster mode is being built: this instance replicates every job, and acts on "
-                  "every job it is given (no ownership yet: docs/cluster.md, section 15)");
+                  "cluster mode is being built: this instance acts only on the partitions it "
+                  "owns, but commands for others are refused, not forwarded, and plugins still "
+                  "see every job (docs/cluster.md, section 15)");
     }
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
@@ -451,6 +460,7 @@ main (int argc, char *argv[])
         .cursor_idle_max = jobd_config_int (config, "core", "cursor_idle_max", 0),
         .deadline = deadline,
         .changelog = changelog,
+        .claims = claims,
         .heartbeat = jobd_notify_heartbeat,
         .heartbeat_arg = notify,
         .heartbeat_ms = jobd_notify_heartbeat_ms (notify)};
@@ -461,6 +471,16 @@ main (int argc, char *argv[])
         exit_code = EXIT_ENDPOINT;
         goto out;
     }
+    //  Cluster mode: the plugins start once this instance owns its share (a plugin's first
+    //  submissions need a partition to land in), or after three session timeouts.
+    int64_t settle_until =
+        zclock_mono () + 3 * jobd_config_int (config, "cluster", "session_timeout", 6000);
+    if (claims)
+        jobd_notify_status (notify, "starting: joining the cluster's group");
+    while (claims && !jobd_claims_settled (claims) && zclock_mono () < settle_until)
+        zclock_sleep (20); //  the broker's thread turns the group: only a flag to read here
+    if (claims && !jobd_claims_settled (claims))
+        jobd_log (JOBD_LOG_WARN, LOG, "the cluster's group gave no share yet: starting anyway");
     jobd_plugin_loader_set_store (loader, store);
     size_t running = jobd_plugin_loader_start (loader, broker);
     jobd_log (JOBD_LOG_INFO, LOG, "jobd %s running: store %s, %zu plugin%s", JOBD_VERSION,
@@ -477,6 +497,7 @@ out:
     //  commits and publishes everything it received before it stops.
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
+    jobd_claims_destroy (&claims); //  releases what it owned: after the broker's last commit
     jobd_changelog_destroy (&changelog);
     jobd_cluster_destroy (&cluster);
     jobd_deadline_destroy (&deadline);

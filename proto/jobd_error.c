@@ -20,6 +20,7 @@ static const char *s_names[] = {
     "EEXIST",    //  JOBD_EEXIST
     "ETIMEOUT",  //  JOBD_ETIMEOUT
     "EINVAL",    //  JOBD_EINVAL
+    "ENOTOWNER", //  JOBD_ENOTOWNER
 };
 static_assert (sizeof s_names / sizeof s_names[0] == JOBD_EFIRST - JOBD_ELAST + 1,
                "every jobd error code from JOBD_EFIRST to JOBD_ELAST has its name in s_names");
@@ -91,6 +92,8 @@ jobd_strerror (int err)
             return "no answer before the deadline";
         case JOBD_EINVAL:
             return "invalid submission";
+        case JOBD_ENOTOWNER:
+            return "the job's partition is owned by another instance of the cluster";
         default:
             break;
     }

@@ -21,12 +21,13 @@ extern "C" {
 #define JOBD_EEXIST    -1011 //  already exists (duplicate id)
 #define JOBD_ETIMEOUT  -1012 //  no answer before the deadline
 #define JOBD_EINVAL                                                                                \
-    -1013 //  a submission refused: no running plugin takes its kind, or its spec
-          //  is invalid (the reason says why)
+    -1013                    //  a submission refused: no running plugin takes its kind, or its spec
+                             //  is invalid (the reason says why)
+#define JOBD_ENOTOWNER -1014 //  cluster mode: the job's partition is owned by another instance
 //  A new code goes above this line, and JOBD_ELAST moves to it: jobd_error_name checks at
 //  compile time that each one has its name.
 #define JOBD_EFIRST JOBD_EPROTO
-#define JOBD_ELAST  JOBD_EINVAL
+#define JOBD_ELAST  JOBD_ENOTOWNER
 
 //  Returns a static, human description of err (a jobd code or -errno). Never NULL.
 const char *jobd_strerror (int err);

@@ -312,7 +312,9 @@ typedef uint16_t (jobd_store_partition_fn) (const char *id, void *arg);
 void jobd_store_set_partition_fn (jobd_store_t *self, jobd_store_partition_fn *fn, void *arg);
 
 //  Whether this instance acts on a partition: jobd_store_timer_take and jobd_store_timer_next
-//  see the timers of those partitions only (a replica's others wait in the store).
+//  see the timers of those partitions only (a replica's others wait in the store), and
+//  jobd_store_apply refuses an event for a job of another partition (JOBD_ENOTOWNER; a
+//  submission gets an id of an owned partition).
 typedef bool (jobd_store_owned_fn) (uint16_t partition, void *arg);
 
 //  Sets the owned function (NULL: every partition, the single instance) and re-reads the first

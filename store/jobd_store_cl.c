@@ -649,8 +649,8 @@ s_record_job (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq, void *ar
 }
 
 int
-jobd_store_cl_resend (jobd_store_t *self, const char *inst, size_t partitions,
-                      jobd_store_cl_outbox_t *outbox, size_t *jobs_p)
+jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epochs,
+                      size_t partitions, int only, jobd_store_cl_outbox_t *outbox, size_t *jobs_p)
 {
     *jobs_p = 0;
     if (!self->txn)
@@ -674,12 +674,15 @@ jobd_store_cl_resend (jobd_store_t *self, const char *inst, size_t partitions,
         uint64_t epoch = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
         uint64_t published = jobd_store_get_be ((const uint8_t *)value.mv_data + 8, 8);
         jobd_job_t *job = NULL;
-        rc = jobd_store_batch_get (self, id, &job);
-        uint16_t partition = rc == 0 ? jobd_store_partition (self, id) : 0;
-        if (rc == 0 && partition >= partitions)
+        uint16_t partition = jobd_store_partition (self, id);
+        if (partition >= partitions)
             rc = JOBD_EINVAL;
+        if (rc || (only >= 0 && partition != only))
+            continue;
+        rc = jobd_store_batch_get (self, id, &job);
         if (rc == 0)
-            rc = s_record_out (self, &record, partition, job, published, epoch);
+            rc = s_record_out (self, &record, partition, job, published,
+                               epochs ? epochs[partition] : epoch);
         if (rc == 0)
             (*jobs_p)++;
     }
@@ -801,5 +804,35 @@ jobd_store_cl_bind (jobd_store_t *self, const char *cluster, char *reason, size_
         rc = jobd_store_commit (self);
     else
         jobd_store_abort (self);
+    return rc;
+}
+
+int
+jobd_store_cl_owner (jobd_store_t *self, uint16_t partition, bool *claim_p, uint64_t *epoch_p,
+                     char *inst, size_t inst_size)
+{
+    *claim_p = false;
+    *epoch_p = 0;
+    if (inst_size)
+        inst[0] = 0;
+    char key[64];
+    size_t key_size = s_meta_key (key, sizeof key, "owner", partition);
+    MDB_txn *txn;
+    int rc = jobd_store_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = jobd_store_val (key, key_size), v;
+    rc = mdb_get (txn, self->meta, &k, &v);
+    const uint8_t *value = (const uint8_t *)v.mv_data;
+    if (rc == 0 && (v.mv_size < 9 || (value[0] != 'c' && value[0] != 'r')))
+        rc = JOBD_ECORRUPT;
+    else if (rc == 0) {
+        *claim_p = value[0] == 'c';
+        *epoch_p = jobd_store_get_be (value + 1, 8);
+        if (inst_size)
+            snprintf (inst, inst_size, "%.*s", (int)(v.mv_size - 9), (const char *)value + 9);
+    } else
+        rc = rc == MDB_NOTFOUND ? JOBD_ENOTFOUND : jobd_store_mdb_error (rc);
+    jobd_store_read_end (self, txn);
     return rc;
 }

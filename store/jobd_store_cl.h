@@ -89,14 +89,17 @@ typedef struct {
 int jobd_store_cl_record (jobd_store_t *self, const char *inst, const uint64_t *epochs,
                           size_t partitions, jobd_store_cl_outbox_t *outbox);
 
-//  In an open batch (it writes nothing: abort it after), at an instance's start: the writes this
-//  instance committed and the changelog never confirmed (cl_pending: it stopped before Kafka
-//  acked them), as changelog messages appended to outbox with the epoch each was written with:
-//  the job's history entries past what was published here, then its record and timers. Produced
-//  again, they make those writes durable as the first produce would have (applying a message
-//  twice changes nothing). *jobs_p: how many jobs. Returns 0 or an error.
-int jobd_store_cl_resend (jobd_store_t *self, const char *inst, size_t partitions,
-                          jobd_store_cl_outbox_t *outbox, size_t *jobs_p);
+//  In an open batch (it writes nothing: abort it after): the writes this instance committed and
+//  the changelog never confirmed (cl_pending: it stopped, or lost the partition, before Kafka
+//  acked them), of partition only (-1: every partition), as changelog messages appended to
+//  outbox: the job's history entries past what was published here, then its record and timers,
+//  with epochs[p] (NULL: the epoch each was written with). Produced again, they make those
+//  writes durable as the first produce would have (applying a message twice changes nothing).
+//  A job the changelog changed since (another owner's write) has no entry: the replica apply
+//  took the changelog's version and cleared it. *jobs_p: how many jobs. Returns 0 or an error.
+int jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epochs,
+                          size_t partitions, int only, jobd_store_cl_outbox_t *outbox,
+                          size_t *jobs_p);
 
 //  Frees the messages of outbox and zeroes it. NULL-safe.
 void jobd_store_cl_outbox_clear (jobd_store_cl_outbox_t *outbox);
@@ -105,6 +108,12 @@ void jobd_store_cl_outbox_clear (jobd_store_cl_outbox_t *outbox);
 //  *value_p (0 when absent). Returns 0 or an error.
 int jobd_store_cl_meta (jobd_store_t *self, const char *name, uint16_t partition,
                         uint64_t *value_p);
+
+//  Reads the last owner record of partition (meta owner/<p>, committed): a claim or a release,
+//  its epoch and the instance that wrote it (into inst, inst_size bytes). Returns 0,
+//  JOBD_ENOTFOUND (no owner record yet), or an error.
+int jobd_store_cl_owner (jobd_store_t *self, uint16_t partition, bool *claim_p, uint64_t *epoch_p,
+                         char *inst, size_t inst_size);
 
 //  Reads job id's cl_pending entry (committed): *epoch_p and *published_p, 0 when it has none.
 //  Returns 0, JOBD_ENOTFOUND, or an error.

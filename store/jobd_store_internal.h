@@ -30,11 +30,12 @@ struct _jobd_store_t {
     bool has_cluster;      //  cl_plog and cl_pending exist (a read-only format 5 has none)
     jobd_store_partition_fn *partition_fn; //  a job's partition (NULL: 0)
     void *partition_arg;
-    jobd_store_owned_fn *owned_fn; //  the partitions whose timers fire here (NULL: all)
+    jobd_store_owned_fn *owned_fn; //  the partitions this instance acts on (NULL: all)
     void *owned_arg;
     jobd_store_id_fn *id_fn; //  names new jobs (NULL: job-<counter>)
     void *id_arg;
     bool replicated;    //  cluster mode: a transition joins the log when the changelog confirms it
+    bool acting;        //  in jobd_store_apply: a job of a partition not owned is refused
     bool has_timers;    //  the timer databases exist (a read-only older store has none)
     int64_t timer_next; //  the first due time, as committed (0: no timer)
     int64_t timer_batch_min;   //  the earliest timer the open batch armed (0: none)
@@ -271,6 +272,9 @@ int jobd_store_timer_upgrade (jobd_store_t *self, MDB_txn *txn);
 
 //  Returns the partition of job id (the partition function's; 0 without one).
 uint16_t jobd_store_partition (jobd_store_t *self, const char *job);
+
+//  Whether this instance acts on job's partition (no owned function: on every one).
+bool jobd_store_owns (jobd_store_t *self, const char *job);
 
 //  The cluster's databases (jobd_store_cl.c). Opens cl_plog and cl_pending in txn (creating them
 //  when writable). Returns 0 or an LMDB error.

@@ -61,6 +61,9 @@ int
 jobd_store_batch_get (jobd_store_t *self, const char *id, jobd_job_t **job_p)
 {
     s_cached_t *cached = (s_cached_t *)zhashx_lookup (self->batch_jobs, id);
+    //  An event for a job of a partition another instance owns changes nothing here.
+    if (!cached && self->acting && !jobd_store_owns (self, id))
+        return JOBD_ENOTOWNER;
     if (!cached) {
         jobd_job_t *job = NULL;
         int rc = jobd_store_job_load (self, self->txn, id, &job);

@@ -355,6 +355,12 @@ jobd_store_partition (jobd_store_t *self, const char *job)
     return self->partition_fn ? self->partition_fn (job, self->partition_arg) : 0;
 }
 
+bool
+jobd_store_owns (jobd_store_t *self, const char *job)
+{
+    return s_owned (self, jobd_store_partition (self, job));
+}
+
 void
 jobd_store_set_partition_fn (jobd_store_t *self, jobd_store_partition_fn *fn, void *arg)
 {

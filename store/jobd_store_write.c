@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_ID_TRIES 1024 //  ids drawn for a submission until one is of a partition owned here
+
 static int s_next_id_save (jobd_store_t *self);
 static int s_stale_count_save (jobd_store_t *self);
 
@@ -48,7 +50,17 @@ static int
 s_next_id (jobd_store_t *self, const jobd_event_t *event, char *id, size_t size)
 {
     if (self->id_fn) {
-        int rc = self->id_fn (event->backend, event->ext, id, size, self->id_arg);
+        //  A submission's id is free: one of a partition this instance owns. A job first seen
+        //  at a backend has the one id every instance derives: its partition's owner takes it.
+        bool derived = event->ext && *event->ext && event->backend && *event->backend;
+        int rc = 0;
+        for (int tries = 0; rc == 0 && tries < S_ID_TRIES; tries++) {
+            rc = self->id_fn (event->backend, event->ext, id, size, self->id_arg);
+            if (rc == 0 && jobd_store_owns (self, id))
+                break;
+            if (rc == 0 && (derived || tries == S_ID_TRIES - 1))
+                rc = JOBD_ENOTOWNER;
+        }
         if (rc)
             return rc;
         MDB_val job_key = jobd_store_val (id, strlen (id)), existing;
@@ -365,8 +377,19 @@ jobd_store_begin (jobd_store_t *self)
     return jobd_store_mdb_error (mdb_txn_begin (self->env, NULL, 0, &self->txn));
 }
 
+static int s_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result);
+
 int
 jobd_store_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
+{
+    self->acting = true;
+    int rc = s_apply (self, event, result);
+    self->acting = false;
+    return rc;
+}
+
+static int
+s_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
 {
     memset (result, 0, sizeof *result);
     if (!self->txn)

@@ -66,7 +66,8 @@ s_config_step (harness_t *harness, const char *instance, int demo_jobs, const ch
               "cluster\n"
               "    instance = %s\n"
               "    brokers = %s\n"
-              "    partitions = 4\n",
+              "    partitions = 4\n"
+              "    session_timeout = 4s\n",
               plugins, instance, s_brokers);
     harness_write_config (harness, text);
 }
@@ -84,15 +85,24 @@ s_start (harness_t *harness)
     assert_true (harness_wait_ready (harness, 30000));
 }
 
-//  `jobctl -o jsonl ls --sort id` of an instance: one line per job, in id order.
+//  `jobctl -o jsonl ls --sort id` of an instance: one line per job, in id order. Through a file:
+//  the harness keeps 64 KiB of a child's output, a few hundred jobs.
 static void
 s_ls (harness_t *harness, char *out, size_t size)
 {
-    char err[1024];
-    const char *args[] = {"-c", harness->config, "-o",     "jsonl", "ls", "--sort",
-                          "id", "--limit",       "100000", NULL};
+    char jobctl[512], command[2048], path[400], err[1024], ignored[16];
+    snprintf (path, sizeof path, "%s/ls.jsonl", harness->dir);
+    snprintf (command, sizeof command, "%s -c %s -o jsonl ls --sort id --limit 100000 > %s",
+              harness_bin ("jobctl", jobctl, sizeof jobctl), harness->config, path);
+    char *const argv[] = {"/bin/sh", "-c", command, NULL};
     out[0] = 0;
-    assert_int_equal (harness_run_bin ("jobctl", args, out, size, err, sizeof err), 0);
+    assert_int_equal (harness_run (argv, ignored, sizeof ignored, err, sizeof err, 30000), 0);
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    size_t used = fread (out, 1, size - 1, file);
+    out[used] = 0;
+    assert_true (feof (file));
+    fclose (file);
 }
 
 //  The broker's count of transitions it published (`jobctl stats`).
@@ -187,7 +197,7 @@ static void
 test_replica_follows_the_writer (void **state)
 {
     static char a_ls[1 << 20], b_ls[1 << 20];
-    s_config (&s_b, "node-b", -1);
+    s_config (&s_b, "node-b", 0); //  its demo moves the jobs of the partitions b owns
     s_start (&s_b);
     zsock_t *b_sub = harness_subscribe (&s_b, "job.", 5000);
     assert_non_null (b_sub);
@@ -215,7 +225,8 @@ test_replica_follows_the_writer (void **state)
     json_t *changelog = json_object_get (cluster, "changelog");
     assert_int_equal (json_integer_value (json_object_get (changelog, "published")),
                       S_DEMO_JOBS * S_STATES);
-    assert_int_equal (json_integer_value (json_object_get (changelog, "produced")), 0);
+    //  b writes no job: what it produced are its claims (and releases) of partitions.
+    assert_int_equal (json_integer_value (json_object_get (changelog, "produce_lost")), 0);
     assert_int_equal (json_integer_value (json_object_get (changelog, "bad")), 0);
     assert_int_equal (json_array_size (json_object_get (cluster, "partition")), 4);
     json_decref (cluster);
@@ -270,7 +281,7 @@ test_replies_wait_for_the_changelog (void **state)
     assert_non_null (file);
     fprintf (file, "{\"kind\":\"demo\",\"name\":\"while-down\",\"demo\":true}");
     fclose (file);
-    const char *submit[] = {"-c", s_a.config, "--timeout", "1500", "submit", spec, NULL};
+    const char *submit[] = {"-c", s_a.config, "--timeout", "500", "submit", spec, NULL};
     int code = harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err);
     if (code == 0)
         fail_msg ("answered while Kafka was down: %s", out);
@@ -287,37 +298,37 @@ test_replies_wait_for_the_changelog (void **state)
     zsock_destroy (&b_sub);
 }
 
-//  Jobs of an instance in every state (-1: no answer).
-static int64_t
-s_total (harness_t *harness)
-{
-    int64_t total = 0;
-    for (int state = JOBD_STATE_QUEUED; state < JOBD_STATE_COUNT; state++) {
-        int64_t count = harness_count (harness, (jobd_state_t)state);
-        if (count < 0)
-            return -1;
-        total += count;
-    }
-    return total;
-}
-
 //  The writer killed again and again while it works: whatever it committed and had not handed to
 //  Kafka goes there at its next start (jobd_store_cl_resend). The replica ends with every job as
 //  the writer has it, and publishes each transition once.
+//  The transitions jobs hold in all: the sum of their last_seq, from an `ls` in jsonl.
+static int64_t
+s_seq_sum (const char *ls)
+{
+    int64_t sum = 0;
+    for (const char *line = ls; line && *line;
+         line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL) {
+        json_t *job = json_loadb (line, strcspn (line, "\n"), 0, NULL);
+        sum += json_integer_value (json_object_get (job, "last_seq"));
+        json_decref (job);
+    }
+    return sum;
+}
+
 static void
 test_writer_killed_loses_nothing (void **state)
 {
     static char a_ls[1 << 20], b_ls[1 << 20];
-    int64_t published_before = s_published (&s_b);
-    int64_t jobs_before = s_total (&s_a);
-    assert_true (published_before >= 0 && jobs_before >= 0);
+    s_ls (&s_b, b_ls, sizeof b_ls);
+    int64_t published_before = s_published (&s_b), seq_before = s_seq_sum (b_ls);
+    assert_true (published_before >= 0);
     zsock_t *b_sub = harness_subscribe (&s_b, "job.", 5000);
     assert_non_null (b_sub);
     //  Each start of a submits S_DEMO_JOBS more, each a state per 100 ms: a is killed once some
-    //  of them ended, 4 times.
+    //  of them ended, 3 times. Its partitions move to b meanwhile, and back.
     harness_stop (&s_a, SIGKILL, 5000);
     s_config_step (&s_a, "node-a", S_DEMO_JOBS, "100ms");
-    for (int kill = 0; kill < 4; kill++) {
+    for (int kill = 0; kill < 3; kill++) {
         s_start (&s_a);
         int64_t started = s_ended (&s_a), deadline = zclock_mono () + 30000;
         while (s_ended (&s_a) < started + 5 && zclock_mono () < deadline)
@@ -325,22 +336,22 @@ test_writer_killed_loses_nothing (void **state)
         harness_stop (&s_a, SIGKILL, 5000);
     }
     s_start (&s_a);
-    //  Settled: a holds no job that still moves, and b lists what a lists.
-    int64_t deadline = zclock_mono () + 60000;
-    int64_t total = -1;
-    while (zclock_mono () < deadline) {
-        total = s_total (&s_a);
-        if (total > 0 && s_ended (&s_a) == total && s_ended (&s_b) == total) {
-            s_ls (&s_a, a_ls, sizeof a_ls);
-            s_ls (&s_b, b_ls, sizeof b_ls);
-            if (strcmp (a_ls, b_ls) == 0)
-                break;
-        }
-        zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
+    //  Settled: b lists what a lists, and published every transition its jobs hold. (A job whose
+    //  partition moved while the demo moved it may stay where it was: the new owner's demo
+    //  does not take it up before plugins hear of partitions, docs/cluster.md commit 6.)
+    int64_t deadline = zclock_mono () + 60000, transitions = -1;
+    bool same = false;
+    while (!same && zclock_mono () < deadline) {
+        s_ls (&s_a, a_ls, sizeof a_ls);
+        s_ls (&s_b, b_ls, sizeof b_ls);
+        transitions = s_seq_sum (b_ls) - seq_before;
+        same = strcmp (a_ls, b_ls) == 0 && s_published (&s_b) - published_before == transitions;
+        if (!same)
+            zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
     }
     assert_string_equal (a_ls, b_ls);
-    int64_t transitions = (total - jobs_before) * S_STATES;
     assert_int_equal (s_published (&s_b) - published_before, transitions);
+    assert_true (transitions >= 3 * S_DEMO_JOBS);
     zhashx_t *b_seen = zhashx_new ();
     assert_int_equal (s_receive (b_sub, b_seen, (int)transitions, 20000), transitions);
     assert_int_equal (s_doubled (b_seen), 0);

@@ -250,7 +250,8 @@ test_resend_makes_lost_writes_durable (void **state)
     size_t jobs = 0;
     assert_int_equal (jobd_store_begin (self->owner), 0);
     assert_int_equal (
-        jobd_store_cl_resend (self->owner, "node-a", S_PARTITIONS, &self->outbox, &jobs), 0);
+        jobd_store_cl_resend (self->owner, "node-a", NULL, S_PARTITIONS, -1, &self->outbox, &jobs),
+        0);
     jobd_store_abort (self->owner);
     assert_int_equal (jobs, 1);
     assert_int_equal (self->outbox.count, 4); //  3 history entries and the record
@@ -268,7 +269,8 @@ test_resend_makes_lost_writes_durable (void **state)
     //  Confirmed: nothing is left to send again.
     assert_int_equal (jobd_store_begin (self->owner), 0);
     assert_int_equal (
-        jobd_store_cl_resend (self->owner, "node-a", S_PARTITIONS, &self->outbox, &jobs), 0);
+        jobd_store_cl_resend (self->owner, "node-a", NULL, S_PARTITIONS, -1, &self->outbox, &jobs),
+        0);
     jobd_store_abort (self->owner);
     assert_int_equal (jobs, 0);
     assert_int_equal (self->outbox.count, 0);

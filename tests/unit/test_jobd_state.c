@@ -86,7 +86,8 @@ test_strerror (void **state)
     assert_string_equal (jobd_strerror (-ENOMEM), "Cannot allocate memory");
     assert_ptr_equal (jobd_strerror (-EINVAL), jobd_strerror (-EINVAL));
     //  Anything else is "unknown error", never NULL and never a formatted buffer.
-    static const int unknown[] = {-99999, -4000, -1000, -1014, 1, ENOENT, INT32_MIN, INT32_MAX};
+    static const int unknown[] = {-99999, -4000,  -1000,     JOBD_ELAST - 1,
+                                  1,      ENOENT, INT32_MIN, INT32_MAX};
     for (size_t index = 0; index < sizeof unknown / sizeof unknown[0]; index++)
         assert_string_equal (jobd_strerror (unknown[index]), "unknown error");
     assert_ptr_equal (jobd_strerror (-4000), jobd_strerror (-4001));

@@ -12,11 +12,11 @@ s_int (json_t *object, const char *key)
     return json_integer_value (json_object_get (object, key));
 }
 
-//  One partition's row: PARTITION, NEXT, BEHIND, LAG, ACKED, EPOCH.
+//  One partition's row: PARTITION, STATE, NEXT, BEHIND, LAG, ACKED, CLAIM.
 static int
 s_row (jobctl_table_t *table, json_t *partition)
 {
-    char cells[6][32];
+    char cells[7][32];
     json_int_t behind = s_int (partition, "behind"), acked = s_int (partition, "acked");
     snprintf (cells[0], sizeof cells[0], "%" JSON_INTEGER_FORMAT, s_int (partition, "partition"));
     snprintf (cells[1], sizeof cells[1], "%" JSON_INTEGER_FORMAT, s_int (partition, "next"));
@@ -31,10 +31,16 @@ s_row (jobctl_table_t *table, json_t *partition)
     else
         snprintf (cells[4], sizeof cells[4], "%" JSON_INTEGER_FORMAT, acked);
     snprintf (cells[5], sizeof cells[5], "%" JSON_INTEGER_FORMAT, s_int (partition, "claim_epoch"));
+    const char *state = json_string_value (json_object_get (partition, "state"));
+    snprintf (cells[6], sizeof cells[6], "%s", state ? state : "-");
+    //  The state goes second: PARTITION, STATE, NEXT, ...
+    static const size_t order[] = {0, 6, 1, 2, 3, 4, 5};
     int rc = jobctl_table_row (table);
-    for (size_t column = 0; rc == 0 && column < 6; column++)
-        rc = jobctl_table_cell (table, column, cells[column],
-                                column == 2 && behind > 0 ? "yellow" : NULL);
+    for (size_t column = 0; rc == 0 && column < 7; column++)
+        rc = jobctl_table_cell (table, column, cells[order[column]],
+                                order[column] == 2 && behind > 0                          ? "yellow"
+                                : order[column] == 6 && state && !strcmp (state, "owned") ? "green"
+                                                                                          : NULL);
     return rc;
 }
 
@@ -56,8 +62,9 @@ s_print (const jobctl_options_t *options, json_t *cluster)
             s_int (changelog, "fenced"), s_int (changelog, "bad"));
     jobctl_table_t *table = jobctl_table_new ();
     int rc = table ? 0 : -1;
-    static const char *columns[] = {"PARTITION", "NEXT", "BEHIND", "LAG", "ACKED", "EPOCH"};
-    for (size_t column = 0; rc == 0 && column < 6; column++)
+    static const char *columns[] = {"PARTITION", "STATE", "NEXT", "BEHIND",
+                                    "LAG",       "ACKED", "CLAIM"};
+    for (size_t column = 0; rc == 0 && column < 7; column++)
         rc = jobctl_table_column (table, columns[column], 0, 0);
     size_t index;
     json_t *partition;

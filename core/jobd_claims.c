@@ -1,0 +1,368 @@
+//  Ownership in cluster mode (see jobd_claims.h and docs/cluster.md section 7).
+#include "jobd_claims.h"
+#include "jobd_error.h"
+#include "jobd_log.h"
+#include "jobd_store_cl.h"
+#include <czmq.h>
+#include <stdatomic.h>
+#include <librdkafka/rdkafka.h>
+#include <string.h>
+
+#define LOG "cluster"
+
+#define S_BUSY_MS     10  //  a turn while a partition moves towards owned
+#define S_IDLE_MS     100 //  a turn while nothing moves: the group's callbacks are served then
+#define S_QUERY_MS    500 //  longest a high watermark query waits
+#define S_LEASE_SLACK 1.1 //  a lease wait covers clock rate differences (section 8)
+
+typedef struct {
+    jobd_claims_state_t state;
+    uint64_t epoch;     //  this instance's claim (0: none)
+    int64_t target;     //  CATCHUP: the changelog offset to apply up to (-1: not read yet)
+    bool after_release; //  CLAIMING: the owner record before the claim was a release (or none)
+    int64_t until;      //  WAITING: zclock_mono when it may act
+    int64_t since;      //  zclock_mono of the assignment (for the log)
+} s_part_t;
+
+struct jobd_claims {
+    jobd_store_t *store;
+    jobd_cluster_t *cluster;
+    jobd_changelog_t *changelog;
+    rd_kafka_t *group; //  the consumer of <prefix>.jobs in group <prefix>
+    int partitions;
+    s_part_t *parts;
+    char instance[JOBD_CL_INST_MAX + 1];
+    int64_t lease_ms;
+    int revoke_ms;
+    bool owned_dirty;    //  ownership changed: the store re-reads the first due timer
+    bool assigned;       //  the group gave this instance its first assignment (maybe empty)
+    atomic_bool settled; //  assigned, and no partition on its way to owned (read by main)
+};
+
+const char *
+jobd_claims_state_name (jobd_claims_state_t state)
+{
+    static const char *names[] = {"replica", "catchup", "claiming", "waiting", "owned"};
+    return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "unknown";
+}
+
+static bool
+s_owned (uint16_t partition, void *arg)
+{
+    return jobd_claims_owns ((jobd_claims_t *)arg, partition);
+}
+
+//  This instance's member id in the group, into member ("" before it joined).
+static void
+s_member (jobd_claims_t *self, char *member, size_t size)
+{
+    char *id = rd_kafka_memberid (self->group);
+    snprintf (member, size, "%s", id ? id : "");
+    if (id)
+        rd_kafka_mem_free (self->group, id);
+}
+
+static void
+s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
+{
+    s_part_t *part = &self->parts[partition];
+    bool owned = part->state != JOBD_CLAIMS_OWNED && state == JOBD_CLAIMS_OWNED;
+    if ((part->state == JOBD_CLAIMS_OWNED) != (state == JOBD_CLAIMS_OWNED)) {
+        self->owned_dirty = true;
+        jobd_changelog_set_epoch (self->changelog, partition,
+                                  state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
+    }
+    part->state = state;
+    //  What this instance wrote here before and Kafka never took: now, with the new epoch.
+    if (owned)
+        jobd_changelog_resend (self->changelog, partition);
+}
+
+//  Assigned by the group: catch up with the changelog, then claim (section 7, steps 1-2).
+static void
+s_assigned (jobd_claims_t *self, int partition)
+{
+    s_part_t *part = &self->parts[partition];
+    if (part->state != JOBD_CLAIMS_REPLICA)
+        return;
+    part->target = -1;
+    part->since = zclock_mono ();
+    s_set_state (self, partition, JOBD_CLAIMS_CATCHUP);
+}
+
+//  Revoked: stop acting at once; a clean revoke also releases the partition in the changelog, so
+//  that the next owner need not wait a lease. Returns true when it produced a release.
+static bool
+s_revoked (jobd_claims_t *self, int partition, bool lost)
+{
+    s_part_t *part = &self->parts[partition];
+    bool claimed = part->state == JOBD_CLAIMS_OWNED || part->state == JOBD_CLAIMS_WAITING ||
+                   part->state == JOBD_CLAIMS_CLAIMING;
+    s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+    if (!claimed || lost) {
+        if (claimed)
+            jobd_log (JOBD_LOG_WARN, LOG, "lost partition %d (epoch %" PRIu64 "): not acting",
+                      partition, part->epoch);
+        return false;
+    }
+    char reason[256], member[JOBD_CL_NAME_MAX + 1];
+    s_member (self, member, sizeof member);
+    if (jobd_changelog_owner (self->changelog, partition, false, part->epoch, member, reason,
+                              sizeof reason)) {
+        jobd_log (JOBD_LOG_WARN, LOG, "partition %d: no release written: %s", partition, reason);
+        return false;
+    }
+    jobd_log (JOBD_LOG_INFO, LOG, "released partition %d (epoch %" PRIu64 ")", partition,
+              part->epoch);
+    return true;
+}
+
+static void
+s_rebalance (rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *list,
+             void *opaque)
+{
+    jobd_claims_t *self = (jobd_claims_t *)opaque;
+    rd_kafka_error_t *error = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        self->assigned = true;
+        error = rd_kafka_incremental_assign (rk, list);
+        for (int index = 0; !error && index < list->cnt; index++)
+            if (list->elems[index].partition >= 0 &&
+                list->elems[index].partition < self->partitions)
+                s_assigned (self, list->elems[index].partition);
+    } else {
+        bool lost = rd_kafka_assignment_lost (rk);
+        bool released = false;
+        for (int index = 0; index < list->cnt; index++)
+            if (list->elems[index].partition >= 0 &&
+                list->elems[index].partition < self->partitions)
+                released |= s_revoked (self, list->elems[index].partition, lost);
+        //  The releases (and every write before them) acked before the partitions go.
+        if (released && jobd_cluster_flush (self->cluster, self->revoke_ms))
+            jobd_log (JOBD_LOG_WARN, LOG, "releases not acked within cluster/revoke_timeout");
+        error = rd_kafka_incremental_unassign (rk, list);
+    }
+    if (error) {
+        jobd_log (JOBD_LOG_ERROR, LOG, "rebalance: %s", rd_kafka_error_string (error));
+        rd_kafka_error_destroy (error);
+    }
+}
+
+static const char *
+s_view (int partition, uint64_t *epoch_p, void *arg)
+{
+    return jobd_claims_state_name (jobd_claims_state ((jobd_claims_t *)arg, partition, epoch_p));
+}
+
+int
+jobd_claims_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *cluster,
+                 jobd_changelog_t *changelog, jobd_claims_t **self_p, char *reason,
+                 size_t reason_size)
+{
+    *self_p = NULL;
+    jobd_claims_t *self = (jobd_claims_t *)calloc (1, sizeof (jobd_claims_t));
+    if (!self)
+        return -ENOMEM;
+    self->store = store;
+    self->cluster = cluster;
+    self->changelog = changelog;
+    self->partitions = jobd_cluster_partitions (cluster);
+    snprintf (self->instance, sizeof self->instance, "%s", jobd_cluster_instance (cluster));
+    self->lease_ms = jobd_config_int (config, "cluster", "lease", 1000);
+    self->revoke_ms = (int)jobd_config_int (config, "cluster", "revoke_timeout", 5000);
+    self->parts = (s_part_t *)calloc ((size_t)self->partitions, sizeof (s_part_t));
+    if (!self->parts) {
+        free (self);
+        return -ENOMEM;
+    }
+    rd_kafka_conf_t *conf = jobd_cluster_conf (config, RD_KAFKA_CONSUMER, reason, reason_size);
+    //  Heartbeats every sixth of the session (librdkafka's 3 s default would let a 3 s session
+    //  time out between two of them).
+    char session[32], heartbeat[32], error[512];
+    int64_t session_ms = jobd_config_int (config, "cluster", "session_timeout", 6000);
+    snprintf (session, sizeof session, "%lld", (long long)session_ms);
+    snprintf (heartbeat, sizeof heartbeat, "%lld",
+              (long long)(session_ms / 6 > 0 ? session_ms / 6 : 1));
+    const char *own[][2] = {{"group.id", jobd_config_str (config, "cluster", "prefix")},
+                            {"partition.assignment.strategy", "cooperative-sticky"},
+                            {"session.timeout.ms", session},
+                            {"heartbeat.interval.ms", heartbeat}};
+    for (size_t index = 0; conf && index < sizeof own / sizeof own[0]; index++)
+        if (rd_kafka_conf_set (conf, own[index][0], own[index][1], error, sizeof error) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf (reason, reason_size, "cluster: %s: %s", own[index][0], error);
+            rd_kafka_conf_destroy (conf);
+            conf = NULL;
+        }
+    if (conf) {
+        rd_kafka_conf_set_opaque (conf, self);
+        rd_kafka_conf_set_rebalance_cb (conf, s_rebalance);
+        if (!(self->group = rd_kafka_new (RD_KAFKA_CONSUMER, conf, error, sizeof error))) {
+            snprintf (reason, reason_size, "cluster: group consumer: %s", error);
+            rd_kafka_conf_destroy (conf);
+        }
+    }
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (topics, jobd_cluster_topic (cluster, "jobs"),
+                                       RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err =
+        self->group ? rd_kafka_subscribe (self->group, topics) : RD_KAFKA_RESP_ERR__INVALID_ARG;
+    rd_kafka_topic_partition_list_destroy (topics);
+    if (self->group && err)
+        snprintf (reason, reason_size, "cluster: joining group %s: %s",
+                  jobd_config_str (config, "cluster", "prefix"), rd_kafka_err2str (err));
+    if (!self->group || err) {
+        jobd_claims_destroy (&self);
+        return JOBD_ECONFIG;
+    }
+    jobd_store_set_owned_fn (store, s_owned, self);
+    jobd_changelog_set_view (changelog, s_view, self);
+    *self_p = self;
+    return 0;
+}
+
+void
+jobd_claims_destroy (jobd_claims_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobd_claims_t *self = *self_p;
+    if (self->group) {
+        //  A clean leave: the revoke callback releases every owned partition.
+        rd_kafka_consumer_close (self->group);
+        rd_kafka_destroy (self->group);
+        jobd_store_set_owned_fn (self->store, NULL, NULL);
+        jobd_changelog_set_view (self->changelog, NULL, NULL);
+    }
+    free (self->parts);
+    free (self);
+    *self_p = NULL;
+}
+
+//  CATCHUP: once the replica applied the partition up to the high watermark read at the start,
+//  the last owner record is known: claim the next epoch (section 7, steps 1-2).
+static void
+s_catch_up (jobd_claims_t *self, int partition)
+{
+    s_part_t *part = &self->parts[partition];
+    if (part->target < 0) {
+        int64_t low = -1, high = -1;
+        if (rd_kafka_query_watermark_offsets (self->group,
+                                              jobd_cluster_topic (self->cluster, "changelog"),
+                                              partition, &low, &high, S_QUERY_MS))
+            return; //  Kafka did not answer: asked again next turn
+        part->target = high;
+    }
+    if (jobd_changelog_applied (self->changelog, partition) < part->target)
+        return;
+    bool claim = false;
+    uint64_t epoch = 0;
+    char inst[JOBD_CL_INST_MAX + 1];
+    int rc =
+        jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst);
+    if (rc && rc != JOBD_ENOTFOUND)
+        return;
+    part->after_release = rc == JOBD_ENOTFOUND || !claim;
+    part->epoch = epoch + 1;
+    char reason[256], member[JOBD_CL_NAME_MAX + 1];
+    s_member (self, member, sizeof member);
+    if (jobd_changelog_owner (self->changelog, partition, true, part->epoch, member, reason,
+                              sizeof reason)) {
+        jobd_log (JOBD_LOG_WARN, LOG, "partition %d: claim not written (tried again): %s",
+                  partition, reason);
+        return;
+    }
+    s_set_state (self, partition, JOBD_CLAIMS_CLAIMING);
+}
+
+//  CLAIMING: the claim read back makes this instance the owner; a later claim read first means
+//  another instance claimed after it (section 7, step 3).
+static void
+s_claimed (jobd_claims_t *self, int partition)
+{
+    s_part_t *part = &self->parts[partition];
+    bool claim = false;
+    uint64_t epoch = 0;
+    char inst[JOBD_CL_INST_MAX + 1];
+    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst))
+        return;
+    if (epoch > part->epoch || (epoch == part->epoch && strcmp (inst, self->instance) != 0)) {
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: %s claimed it (epoch %" PRIu64 ") after this instance: not "
+                  "acting until the next assignment",
+                  partition, inst, epoch);
+        s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+        return;
+    }
+    if (epoch < part->epoch || !claim)
+        return; //  not read back yet
+    if (part->after_release) {
+        s_set_state (self, partition, JOBD_CLAIMS_OWNED);
+        return;
+    }
+    //  The previous owner did not release: it may act until its lease runs out (section 8).
+    part->until = zclock_mono () + (int64_t)((double)self->lease_ms * S_LEASE_SLACK);
+    s_set_state (self, partition, JOBD_CLAIMS_WAITING);
+}
+
+int64_t
+jobd_claims_turn (jobd_claims_t *self)
+{
+    //  Serves the group's callbacks. Commands do not come by the jobs topic yet (section 4):
+    //  what arrives is dropped.
+    rd_kafka_message_t *message;
+    while ((message = rd_kafka_consumer_poll (self->group, 0)))
+        rd_kafka_message_destroy (message);
+    int64_t wait = S_IDLE_MS, now = zclock_mono ();
+    bool moving = false;
+    for (int partition = 0; partition < self->partitions; partition++) {
+        s_part_t *part = &self->parts[partition];
+        if (part->state == JOBD_CLAIMS_CATCHUP)
+            s_catch_up (self, partition);
+        if (part->state == JOBD_CLAIMS_CLAIMING)
+            s_claimed (self, partition);
+        if (part->state == JOBD_CLAIMS_WAITING && now >= part->until)
+            s_set_state (self, partition, JOBD_CLAIMS_OWNED);
+        if (part->state == JOBD_CLAIMS_OWNED && part->since) {
+            jobd_log (JOBD_LOG_INFO, LOG, "owner of partition %d (epoch %" PRIu64 ") in %lld ms",
+                      partition, part->epoch, (long long)(zclock_mono () - part->since));
+            part->since = 0;
+        }
+        if (part->state == JOBD_CLAIMS_CATCHUP || part->state == JOBD_CLAIMS_CLAIMING)
+            wait = S_BUSY_MS;
+        moving |= part->state != JOBD_CLAIMS_REPLICA && part->state != JOBD_CLAIMS_OWNED;
+        if (part->state == JOBD_CLAIMS_WAITING && part->until - now < wait)
+            wait = part->until - now > 0 ? part->until - now : 0;
+    }
+    atomic_store (&self->settled, self->assigned && !moving);
+    if (self->owned_dirty) {
+        self->owned_dirty = false;
+        if (jobd_store_set_owned_fn (self->store, s_owned, self))
+            jobd_log (JOBD_LOG_ERROR, LOG, "cannot read the owned partitions' timers");
+    }
+    return wait;
+}
+
+bool
+jobd_claims_owns (jobd_claims_t *self, int partition)
+{
+    return partition >= 0 && partition < self->partitions &&
+           self->parts[partition].state == JOBD_CLAIMS_OWNED;
+}
+
+jobd_claims_state_t
+jobd_claims_state (jobd_claims_t *self, int partition, uint64_t *epoch_p)
+{
+    if (partition < 0 || partition >= self->partitions) {
+        *epoch_p = 0;
+        return JOBD_CLAIMS_REPLICA;
+    }
+    *epoch_p = self->parts[partition].epoch;
+    return self->parts[partition].state;
+}
+
+bool
+jobd_claims_settled (jobd_claims_t *self)
+{
+    return atomic_load (&self->settled);
+}
