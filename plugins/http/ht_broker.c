@@ -117,7 +117,7 @@ ht_broker_reply_http (const jobd_reply_t *reply, unsigned ok_status, ht_reply_t 
         status = 409;
         code = "conflict";
     } else if (strcmp (error, "EFULL") && strcmp (error, "ESTORE") && strcmp (error, "EBUSY") &&
-               strcmp (error, "ETIMEOUT")) {
+               strcmp (error, "ETIMEOUT") && strcmp (error, "ENOTOWNER")) {
         status = 500;
         code = "internal";
     }

@@ -500,7 +500,9 @@ test_commands (void **state)
                  {"/api/v1/jobs/job-9/cancel", NULL, JOBD_EVENT_CANCEL, "ESTATE", 409},
                  {"/api/v1/jobs/job-9/cancel", "{}", JOBD_EVENT_CANCEL, NULL, 200},
                  {"/api/v1/jobs/job-8/retry", "{\"now\":true}", JOBD_EVENT_RETRY, "ENOTFOUND", 404},
-                 {"/api/v1/jobs/job-9/retry", NULL, JOBD_EVENT_RETRY, "EFULL", 503}};
+                 {"/api/v1/jobs/job-9/retry", NULL, JOBD_EVENT_RETRY, "EFULL", 503},
+                 //  Cluster mode: another instance owns the job (ask there, or again later).
+                 {"/api/v1/jobs/job-7/cancel", NULL, JOBD_EVENT_CANCEL, "ENOTOWNER", 503}};
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
         s_call_start (&call, "POST", cases[index].path, cases[index].body);
         event = jobd_mock_host_expect (host, cases[index].type, S_DEADLINE);
