@@ -522,12 +522,6 @@ jobd_changelog_wait (jobd_changelog_t *self)
     return wait;
 }
 
-jobd_changelog_stats_t
-jobd_changelog_stats (jobd_changelog_t *self)
-{
-    return self->stats;
-}
-
 void
 jobd_changelog_pack (msgpack_packer *pk, void *arg)
 {

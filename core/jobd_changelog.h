@@ -18,7 +18,7 @@ extern "C" {
 
 typedef struct jobd_changelog jobd_changelog_t;
 
-//  What the changelog did since the start (`jobctl cluster`).
+//  What the changelog did since the start (`jobctl cluster`: jobd_changelog_pack).
 typedef struct {
     uint64_t produced;     //  messages handed to the producer
     uint64_t produce_lost; //  messages the producer would not take (logged): a replica misses them
@@ -106,9 +106,6 @@ typedef const char *(jobd_changelog_view_fn)(int partition, uint64_t *epoch_p, v
 
 //  Sets what jobd_changelog_pack shows of each partition's ownership (NULL: nothing).
 void jobd_changelog_set_view (jobd_changelog_t *self, jobd_changelog_view_fn *view, void *arg);
-
-//  The counters (a copy).
-jobd_changelog_stats_t jobd_changelog_stats (jobd_changelog_t *self);
 
 #ifdef __cplusplus
 }
