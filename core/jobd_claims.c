@@ -2,6 +2,7 @@
 #include "jobd_claims.h"
 #include "jobd_error.h"
 #include "jobd_log.h"
+#include "jobd_route.h"
 #include "jobd_store_cl.h"
 #include <czmq.h>
 #include <stdatomic.h>
@@ -37,6 +38,10 @@ struct jobd_claims {
     bool owned_dirty;    //  ownership changed: the store re-reads the first due timer
     bool assigned;       //  the group gave this instance its first assignment (maybe empty)
     atomic_bool settled; //  assigned, and no partition on its way to owned (read by main)
+    //  What the plugins read, from their threads: per partition the epoch this instance acts
+    //  under (0: it does not act), and how often that set changed.
+    _Atomic uint64_t *acting;
+    atomic_uint_fast64_t changes;
 };
 
 const char *
@@ -71,6 +76,8 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
         self->owned_dirty = true;
         jobd_changelog_set_epoch (self->changelog, partition,
                                   state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
+        atomic_store (&self->acting[partition], state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
+        atomic_fetch_add (&self->changes, 1);
     }
     part->state = state;
     //  What this instance wrote here before and Kafka never took: now, with the new epoch.
@@ -171,7 +178,10 @@ jobd_claims_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *clu
     self->lease_ms = jobd_config_int (config, "cluster", "lease", 1000);
     self->revoke_ms = (int)jobd_config_int (config, "cluster", "revoke_timeout", 5000);
     self->parts = (s_part_t *)calloc ((size_t)self->partitions, sizeof (s_part_t));
-    if (!self->parts) {
+    self->acting = (_Atomic uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
+    if (!self->parts || !self->acting) {
+        free (self->parts);
+        free ((void *)self->acting);
         free (self);
         return -ENOMEM;
     }
@@ -235,6 +245,7 @@ jobd_claims_destroy (jobd_claims_t **self_p)
         jobd_changelog_set_view (self->changelog, NULL, NULL);
     }
     free (self->parts);
+    free ((void *)self->acting);
     free (self);
     *self_p = NULL;
 }
@@ -365,4 +376,22 @@ bool
 jobd_claims_settled (jobd_claims_t *self)
 {
     return atomic_load (&self->settled);
+}
+
+int
+jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition_p, uint64_t *epoch_p)
+{
+    int partition = id ? jobd_route_partition (id, self->partitions) : -1;
+    uint64_t epoch = partition >= 0 ? atomic_load (&self->acting[partition]) : 0;
+    if (partition_p)
+        *partition_p = partition >= 0 ? (uint32_t)partition : 0;
+    if (epoch_p)
+        *epoch_p = epoch;
+    return epoch ? 0 : JOBD_ENOTOWNER;
+}
+
+uint64_t
+jobd_claims_changes (jobd_claims_t *self)
+{
+    return atomic_load (&self->changes);
 }

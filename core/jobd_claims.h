@@ -53,6 +53,15 @@ bool jobd_claims_owns (jobd_claims_t *self, int partition);
 //  A partition's state and this instance's epoch of it (0 when it never claimed it).
 jobd_claims_state_t jobd_claims_state (jobd_claims_t *self, int partition, uint64_t *epoch_p);
 
+//  Whether this instance acts on job id now (docs/cluster.md section 7, "What acting covers"):
+//  0, or JOBD_ENOTOWNER; *partition_p gets the job's partition and *epoch_p the epoch this
+//  instance acts under (0 when it does not). Either may be NULL. Any thread: for the plugins.
+int jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition_p,
+                        uint64_t *epoch_p);
+
+//  A count that grows each time the set of partitions this instance acts on changes. Any thread.
+uint64_t jobd_claims_changes (jobd_claims_t *self);
+
 //  The state's name ("replica", "catchup", "claiming", "waiting", "owned").
 const char *jobd_claims_state_name (jobd_claims_state_t state);
 

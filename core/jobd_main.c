@@ -443,8 +443,9 @@ main (int argc, char *argv[])
         }
         jobd_log (JOBD_LOG_WARN, LOG,
                   "cluster mode is being built: this instance acts only on the partitions it "
-                  "owns, but commands for others are refused, not forwarded, and plugins still "
-                  "see every job (docs/cluster.md, section 15)");
+                  "owns, but commands for others are refused, not forwarded, and the notifier "
+                  "and outbound topic send every job's transitions (docs/cluster.md, section "
+                  "15)");
     }
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)
@@ -482,6 +483,8 @@ main (int argc, char *argv[])
     if (claims && !jobd_claims_settled (claims))
         jobd_log (JOBD_LOG_WARN, LOG, "the cluster's group gave no share yet: starting anyway");
     jobd_plugin_loader_set_store (loader, store);
+    if (claims)
+        jobd_plugin_loader_set_claims (loader, claims, jobd_cluster_instance (cluster));
     size_t running = jobd_plugin_loader_start (loader, broker);
     jobd_log (JOBD_LOG_INFO, LOG, "jobd %s running: store %s, %zu plugin%s", JOBD_VERSION,
               store_path, running, running == 1 ? "" : "s");

@@ -25,6 +25,7 @@ typedef struct {
     jobd_host_t host;
     jobd_config_t *config;
     jobd_store_t *store;
+    jobd_claims_t *claims; //  cluster mode: who acts on which job (NULL: a single jobd)
     void *state;
     zactor_t *actor;
     char error[512]; //  why it did not load or start
@@ -35,6 +36,8 @@ typedef struct {
 struct _jobd_plugin_loader_t {
     jobd_config_t *config;
     jobd_store_t *store;
+    jobd_claims_t *claims;
+    const char *instance;
     char *dir;
     zlistx_t *plugins;        //  s_plugin_t, in load order
     char folder_refused[600]; //  why dir is not trusted, or ""
@@ -248,6 +251,7 @@ s_plugin_new (jobd_plugin_loader_t *loader, const char *name)
     self->name = strdup (name);
     self->config = loader->config;
     self->store = loader->store;
+    self->claims = loader->claims;
     snprintf (self->section, sizeof self->section, "plugins/%s", name);
     zlistx_add_end (loader->plugins, self);
     return self;
@@ -527,6 +531,38 @@ jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store)
         plugin->store = store;
 }
 
+void
+jobd_plugin_loader_set_claims (jobd_plugin_loader_t *self, jobd_claims_t *claims,
+                               const char *instance)
+{
+    self->claims = claims;
+    self->instance = instance;
+    for (s_plugin_t *plugin = (s_plugin_t *)zlistx_first (self->plugins); plugin;
+         plugin = (s_plugin_t *)zlistx_next (self->plugins))
+        plugin->claims = claims;
+}
+
+static int
+s_host_job_acting (const jobd_host_t *host, const char *id, uint32_t *partition_p,
+                   uint64_t *epoch_p)
+{
+    jobd_claims_t *claims = ((s_plugin_t *)host->core)->claims;
+    if (claims)
+        return jobd_claims_acting (claims, id, partition_p, epoch_p);
+    if (partition_p)
+        *partition_p = 0;
+    if (epoch_p)
+        *epoch_p = 0;
+    return 0;
+}
+
+static uint64_t
+s_host_acting_changes (const jobd_host_t *host)
+{
+    jobd_claims_t *claims = ((s_plugin_t *)host->core)->claims;
+    return claims ? jobd_claims_changes (claims) : 0;
+}
+
 //  The host table of plugin (its store: plugin->store, NULL under --check).
 static jobd_host_t
 s_host_table (jobd_plugin_loader_t *self, s_plugin_t *plugin)
@@ -550,7 +586,10 @@ s_host_table (jobd_plugin_loader_t *self, s_plugin_t *plugin)
                          .job_scan_encoded = s_host_job_scan_encoded,
                          .run_dir = jobd_config_str (self->config, "core", "run_dir"),
                          .job_history = s_host_job_history,
-                         .job_scan_updated = s_host_job_scan_updated};
+                         .job_scan_updated = s_host_job_scan_updated,
+                         .instance = self->instance,
+                         .job_acting = s_host_job_acting,
+                         .acting_changes = s_host_acting_changes};
 }
 
 int

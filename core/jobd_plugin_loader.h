@@ -3,6 +3,7 @@
 #define JOBD_PLUGIN_LOADER_H_INCLUDED
 
 #include "jobd_broker.h"
+#include "jobd_claims.h"
 #include "jobd_config.h"
 #include "jobd_store.h"
 
@@ -36,6 +37,11 @@ int jobd_plugin_loader_check (jobd_plugin_loader_t *self, char *reason, size_t r
 
 //  Sets the store the plugins read through their host table (the store opens after loading).
 void jobd_plugin_loader_set_store (jobd_plugin_loader_t *self, jobd_store_t *store);
+
+//  Cluster mode: the plugins' host tables tell who acts on which job (ABI 1.7's job_acting,
+//  acting_changes) and this instance's name (borrowed: both outlive the plugins). Before start.
+void jobd_plugin_loader_set_claims (jobd_plugin_loader_t *self, jobd_claims_t *claims,
+                                    const char *instance);
 
 //  Initialises and starts every loaded plugin on its own thread and tells the broker about each
 //  (loaded, failed and why, the kinds of submission each takes and its validate: ABI 1.4), then

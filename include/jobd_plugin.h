@@ -29,7 +29,7 @@ extern "C" {
 //  job_get and job_scan, which hand over the core's jobd_job_t, are kept for 1.0-1.2 plugins;
 //  plugins use jobd_host_job_get and jobd_host_job_scan below.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 6
+#define JOBD_PLUGIN_ABI_MINOR 7
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -198,6 +198,28 @@ struct jobd_host {
     //  job_scan_encoded), or a negative error. Any thread.
     int (*job_scan_updated) (const jobd_host_t *self, bool descending, int64_t after,
                              const char *after_id, jobd_host_job_fn *fn, void *arg);
+
+    //  ABI 1.7: cluster mode (docs/cluster.md). Each job belongs to one partition, and one
+    //  instance of the cluster acts on a partition's jobs at a time: it alone submits, polls,
+    //  kills, plans retries and notifies for them. Every instance sees every job (store reads,
+    //  events). Check JOBD_HOST_HAS first, or call jobd_host_acting: an older core is a single
+    //  jobd, which acts on every job.
+
+    //  This instance's name in its cluster (cluster/instance), or NULL for a single jobd.
+    //  Borrowed until destroy.
+    const char *instance;
+    //  Whether this instance acts on job id now: 0, or JOBD_ENOTOWNER (another instance does,
+    //  or none yet). *partition_p gets the job's partition and *epoch_p the epoch this instance
+    //  acts under there (0 when it does not); either may be NULL. A single jobd acts on every
+    //  job (0, partition 0, epoch 0). Ask right before each side effect (a request to a
+    //  backend, a plan, a notification): ownership moves at any time. Any thread.
+    int (*job_acting) (const jobd_host_t *self, const char *id, uint32_t *partition_p,
+                       uint64_t *epoch_p);
+    //  A count that grows each time the set of partitions this instance acts on changes (always
+    //  0 in a single jobd). A plugin that keeps jobs in memory reads it each turn; when it moved,
+    //  it drops the jobs it no longer acts on and scans the store for those it now does. Any
+    //  thread.
+    uint64_t (*acting_changes) (const jobd_host_t *self);
 };
 
 //  The descriptor. Only ever appended to: the loader accepts any descriptor from ABI 1.0 on
@@ -295,6 +317,24 @@ jobd_plugin_send (zsock_t *bus, const jobd_event_t *event)
         return -EAGAIN;
     }
     return 0;
+}
+
+//  Whether this instance acts on job id now (ABI 1.7's job_acting; true on an older core, which
+//  is a single jobd). Any thread.
+static inline bool
+jobd_host_acting (const jobd_host_t *host, const char *id)
+{
+    return !JOBD_HOST_HAS (host, job_acting) || !host->job_acting ||
+           host->job_acting (host, id, NULL, NULL) == 0;
+}
+
+//  ABI 1.7's acting_changes, or 0 on an older core. Any thread.
+static inline uint64_t
+jobd_host_acting_changes (const jobd_host_t *host)
+{
+    return JOBD_HOST_HAS (host, acting_changes) && host->acting_changes
+               ? host->acting_changes (host)
+               : 0;
 }
 
 //  Store reads for plugins, decoded by the plugin's own proto: ABI 1.3's job_read and

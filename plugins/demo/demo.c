@@ -22,6 +22,7 @@ typedef struct {
     jobd_sdk_status_t *report;
     uint64_t observed; //  observations sent
     int64_t status_interval;
+    uint64_t acting_changes; //  cluster mode: the host's acting_changes at the last scan
 } s_demo_t;
 
 //  The next observation due for one job.
@@ -136,9 +137,23 @@ s_advance (s_demo_t *self, const char *job, jobd_state_t state)
 static bool
 s_resume_one (const jobd_job_t *job, void *arg)
 {
-    if (job->kind && strcmp (job->kind, "demo") == 0)
-        s_advance ((s_demo_t *)arg, job->id, job->state);
+    s_demo_t *self = (s_demo_t *)arg;
+    if (job->kind && strcmp (job->kind, "demo") == 0 && jobd_host_acting (self->host, job->id))
+        s_advance (self, job->id, job->state);
     return true;
+}
+
+//  Every demo job still moving that this instance acts on (all of them in a single jobd) is
+//  scheduled from its stored state.
+static void
+s_resume (s_demo_t *self)
+{
+    self->acting_changes = jobd_host_acting_changes (self->host);
+    zlistx_purge (self->schedule);
+    jobd_host_job_scan (self->host,
+                        (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) |
+                            (1u << JOBD_STATE_RUNNING),
+                        s_resume_one, self);
 }
 
 static void
@@ -170,7 +185,10 @@ s_on_event (zsock_t *events, void *arg)
         jobd_event_decode (zframe_data (payload), zframe_size (payload), &event, NULL, 0) == 0 &&
         !(self->report && jobd_sdk_status_asked (self->report, event)) && event->kind &&
         strcmp (event->kind, "demo") == 0) {
-        if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED)
+        //  Cluster mode: the instance that acts on a job moves it.
+        if (!jobd_host_acting (self->host, event->job))
+            ;
+        else if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED)
             s_advance (self, event->job, event->state);
         else if (event->type == JOBD_EVENT_CANCEL) {
             s_due_t due = {.state = JOBD_STATE_CANCELLED};
@@ -205,10 +223,15 @@ static int64_t
 s_tick (void *arg)
 {
     s_demo_t *self = (s_demo_t *)arg;
+    //  Cluster mode: partitions moved: the jobs this instance acts on now are scheduled afresh.
+    if (jobd_host_acting_changes (self->host) != self->acting_changes)
+        s_resume (self);
     s_due_t *next;
     while ((next = (s_due_t *)zlistx_first (self->schedule)) && next->due <= zclock_time ()) {
         s_due_t due = *next;
         zlistx_delete (self->schedule, zlistx_cursor (self->schedule));
+        if (!jobd_host_acting (self->host, due.job))
+            continue; //  another instance moves it now
         s_observe (self, self->bus, &due);
         s_advance (self, due.job, due.state);
     }
@@ -226,9 +249,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "cmd.cancel.demo");
     if (self->report)
         jobd_sdk_status_listen (self->report, events);
-    jobd_host_job_scan (
-        host, (1u << JOBD_STATE_QUEUED) | (1u << JOBD_STATE_SUBMITTED) | (1u << JOBD_STATE_RUNNING),
-        s_resume_one, self);
+    s_resume (self);
     s_submit_jobs (self, bus);
     //  Replies are not asked for (no event sets reply): the loop reads and drops any.
     jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event};

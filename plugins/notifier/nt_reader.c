@@ -262,6 +262,12 @@ static int64_t
 s_consider (s_reader_t *self, const jobd_event_t *event, uint64_t position, int64_t now)
 {
     const jobd_host_t *host = self->config.host;
+    //  Cluster mode: every instance reads every transition; the one acting on the job notifies.
+    if (!jobd_host_acting (host, event->job)) {
+        if (position)
+            self->done = position;
+        return 0;
+    }
     jobd_job_t *record = NULL;
     nt_facts_t facts;
     bool failed = event->state == JOBD_STATE_FAILED || event->state == JOBD_STATE_LOST;

@@ -84,7 +84,8 @@ typedef struct {
     uint64_t final;    //  final plans applied
     uint64_t refused;  //  plans the broker refused
     char last_error[256];
-    bool failed_now; //  a refusal to report at once
+    bool failed_now;         //  a refusal to report at once
+    uint64_t acting_changes; //  cluster mode: the host's acting_changes at the last scan
 } s_retry_t;
 
 //  xorshift64*: jitter needs spread, not secrecy.
@@ -222,6 +223,8 @@ s_destroy (void **state_p)
 static void
 s_decide (s_retry_t *self, const jobd_job_t *job, rt_decide_why_t why)
 {
+    if (!jobd_host_acting (self->host, job->id))
+        return; //  cluster mode: the instance that acts on the job plans its retry
     rt_decide_t context = {.policy = self->policy,
                            .classes = self->classes,
                            .slots = self->slots,
@@ -449,10 +452,64 @@ s_figures (s_retry_t *self, size_t waiting)
 }
 
 //  The status for `jobctl plugins`: what was decided, what waits, the last refusal.
+//  At start: the retries already planned take their slots again, and failed jobs without a
+//  decision (lost in a crash before its commit, or failed while the plugin was off) get one.
+//  Cluster mode: the same for the jobs of the partitions this instance comes to act on.
+typedef struct {
+    s_retry_t *self;
+    zlistx_t *undecided; //  job ids: records are read again one by one (a spec may be 128 KiB)
+    bool taken_over;     //  a rescan after the partitions moved: the slots are counted already
+} s_rescan_t;
+
+static bool
+s_rescan_one (const jobd_job_t *job, void *arg)
+{
+    s_rescan_t *rescan = (s_rescan_t *)arg;
+    if (!jobd_host_acting (rescan->self->host, job->id))
+        return true;
+    if (job->state == JOBD_STATE_RETRY_WAIT && job->retry_at && !rescan->taken_over)
+        rt_slots_count (rescan->self->slots, job->backend, job->retry_at, jobd_now_ms ());
+    else if (job->state != JOBD_STATE_RETRY_WAIT && !job->retry_final)
+        zlistx_add_end (rescan->undecided, strdup (job->id));
+    return true;
+}
+
+static void
+s_rescan (s_retry_t *self, bool taken_over)
+{
+    s_rescan_t rescan = {self, zlistx_new (), taken_over};
+    zlistx_set_destructor (rescan.undecided, (zlistx_destructor_fn *)zstr_free);
+    uint32_t mask =
+        (1u << JOBD_STATE_FAILED) | (1u << JOBD_STATE_LOST) | (1u << JOBD_STATE_RETRY_WAIT);
+    int rc = jobd_host_job_scan (self->host, mask, s_rescan_one, &rescan);
+    if (rc)
+        self->host->log (self->host, JOBD_LOG_WARN, "cannot scan the failed jobs: %s",
+                         jobd_strerror (rc));
+    //  Decided by the tick, at most S_IN_FLIGHT_MAX plans in flight: a store with 100,000
+    //  undecided failures must not flood the bus with plans whose answers it cannot hold.
+    size_t undecided = zlistx_size (rescan.undecided);
+    for (const char *id = (const char *)zlistx_first (rescan.undecided); id;
+         id = (const char *)zlistx_next (rescan.undecided))
+        s_redo_add (self, id, RT_DECIDE_RESCAN, 0, 0);
+    zlistx_destroy (&rescan.undecided);
+    if (!taken_over || undecided)
+        self->host->log (self->host, JOBD_LOG_INFO,
+                         "%s: %zu failed jobs without a decision to decide, %zu retries pending",
+                         taken_over ? "partitions moved" : "started", undecided,
+                         rt_slots_pending (self->slots, jobd_now_ms ()));
+}
+
 static int64_t
 s_tick (void *arg)
 {
     s_retry_t *self = (s_retry_t *)arg;
+    //  Cluster mode: the failures of the partitions this instance now acts on get a decision.
+    //  Their waiting retries are not counted in the slots (their due times pass soon enough).
+    uint64_t changes = jobd_host_acting_changes (self->host);
+    if (changes != self->acting_changes) {
+        self->acting_changes = changes;
+        s_rescan (self, true);
+    }
     s_expire_sent (self);
     bool more = s_redo_run (self);
     if (jobd_sdk_status_due (self->report, self->failed_now)) {
@@ -472,47 +529,6 @@ s_tick (void *arg)
     return more ? 10 : 1000;
 }
 
-//  At start: the retries already planned take their slots again, and failed jobs without a
-//  decision (lost in a crash before its commit, or failed while the plugin was off) get one.
-typedef struct {
-    s_retry_t *self;
-    zlistx_t *undecided; //  job ids: records are read again one by one (a spec may be 128 KiB)
-} s_rescan_t;
-
-static bool
-s_rescan_one (const jobd_job_t *job, void *arg)
-{
-    s_rescan_t *rescan = (s_rescan_t *)arg;
-    if (job->state == JOBD_STATE_RETRY_WAIT && job->retry_at)
-        rt_slots_count (rescan->self->slots, job->backend, job->retry_at, jobd_now_ms ());
-    else if (job->state != JOBD_STATE_RETRY_WAIT && !job->retry_final)
-        zlistx_add_end (rescan->undecided, strdup (job->id));
-    return true;
-}
-
-static void
-s_rescan (s_retry_t *self)
-{
-    s_rescan_t rescan = {self, zlistx_new ()};
-    zlistx_set_destructor (rescan.undecided, (zlistx_destructor_fn *)zstr_free);
-    uint32_t mask =
-        (1u << JOBD_STATE_FAILED) | (1u << JOBD_STATE_LOST) | (1u << JOBD_STATE_RETRY_WAIT);
-    int rc = jobd_host_job_scan (self->host, mask, s_rescan_one, &rescan);
-    if (rc)
-        self->host->log (self->host, JOBD_LOG_WARN, "cannot scan the failed jobs: %s",
-                         jobd_strerror (rc));
-    //  Decided by the tick, at most S_IN_FLIGHT_MAX plans in flight: a store with 100,000
-    //  undecided failures must not flood the bus with plans whose answers it cannot hold.
-    size_t undecided = zlistx_size (rescan.undecided);
-    for (const char *id = (const char *)zlistx_first (rescan.undecided); id;
-         id = (const char *)zlistx_next (rescan.undecided))
-        s_redo_add (self, id, RT_DECIDE_RESCAN, 0, 0);
-    zlistx_destroy (&rescan.undecided);
-    self->host->log (self->host, JOBD_LOG_INFO,
-                     "started: %zu failed jobs without a decision to decide, %zu retries pending",
-                     undecided, rt_slots_pending (self->slots, jobd_now_ms ()));
-}
-
 static int
 s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_t *events)
 {
@@ -525,7 +541,8 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "job.LOST.");
     zsock_set_subscribe (events, "cmd.retry");
     jobd_sdk_status_listen (self->report, events);
-    s_rescan (self);
+    self->acting_changes = jobd_host_acting_changes (host);
+    s_rescan (self, false);
     jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event, .on_reply = s_on_reply};
     return jobd_sdk_loop_run (&loop, pipe, bus, events, self);
 }

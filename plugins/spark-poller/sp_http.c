@@ -20,6 +20,7 @@ struct _sp_http_t {
     CURLM *multi;
     int running;        //  requests started, active or waiting
     long max_per_host;  //  active requests per host at most
+    char agent[256];    //  the User-Agent
     zlistx_t *requests; //  s_request_t started, for destroy
     zhashx_t *hosts;    //  "scheme://host:port" -> s_host_t
     zlistx_t *idle;     //  easy handles of ended requests, reset and used again
@@ -95,7 +96,7 @@ s_host_destroy (s_host_t **self_p)
 }
 
 sp_http_t *
-sp_http_new (long max_per_host)
+sp_http_new (long max_per_host, const char *agent)
 {
     curl_global_init (CURL_GLOBAL_DEFAULT);
     sp_http_t *self = (sp_http_t *)zmalloc (sizeof (sp_http_t));
@@ -105,6 +106,7 @@ sp_http_new (long max_per_host)
     self->hosts = zhashx_new ();
     zhashx_set_destructor (self->hosts, (zhashx_destructor_fn *)s_host_destroy);
     self->max_per_host = max_per_host > 0 ? max_per_host : 4;
+    snprintf (self->agent, sizeof self->agent, "%s", agent);
     curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, self->max_per_host);
     curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, 64L);
     return self;
@@ -136,7 +138,7 @@ sp_http_destroy (sp_http_t **self_p)
 
 int
 sp_http_request (sp_http_t *self, const char *method, const char *url, const char *body,
-                 const sp_auth_t *auth, long timeout_ms, sp_http_done_fn *done,
+                 const char *header, const sp_auth_t *auth, long timeout_ms, sp_http_done_fn *done,
                  sp_http_progress_fn *progress, void *arg)
 {
     s_request_t *request = (s_request_t *)calloc (1, sizeof (s_request_t));
@@ -169,7 +171,7 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
         return rc;
     }
     curl_easy_setopt (easy, CURLOPT_URL, full_url);
-    curl_easy_setopt (easy, CURLOPT_USERAGENT, SP_USER_AGENT);
+    curl_easy_setopt (easy, CURLOPT_USERAGENT, self->agent);
     explicit_bzero (full_url, sizeof full_url);
     curl_easy_setopt (easy, CURLOPT_PRIVATE, request);
     curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_write);
@@ -182,6 +184,8 @@ sp_http_request (sp_http_t *self, const char *method, const char *url, const cha
     curl_easy_setopt (easy, CURLOPT_CUSTOMREQUEST, method);
     //  Livy with CSRF protection wants it on every non-GET; it costs nothing elsewhere.
     request->headers = curl_slist_append (request->headers, "X-Requested-By: jobd");
+    if (header)
+        request->headers = curl_slist_append (request->headers, header);
     if (body) {
         request->body = strdup (body);
         request->headers = curl_slist_append (request->headers, "Content-Type: application/json");

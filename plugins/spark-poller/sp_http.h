@@ -25,19 +25,21 @@ typedef void (sp_http_done_fn) (void *arg, long status, const char *body, size_t
 typedef void (sp_http_progress_fn) (void *arg, const char *body, size_t size);
 
 //  Returns a new engine allowing max_per_host requests in flight per host (more wait their turn).
-sp_http_t *sp_http_new (long max_per_host);
+//  Its requests say agent (copied) as their User-Agent.
+sp_http_t *sp_http_new (long max_per_host, const char *agent);
 
 //  Cancels every request: each callback is called with status 0 and error "cancelled", so that
 //  it frees its arg; NULL-safe; sets *self_p to NULL.
 void sp_http_destroy (sp_http_t **self_p);
 
 //  Starts a request. method is "GET", "POST", "PUT" or "DELETE"; body (JSON) may be NULL;
-//  auth (may be NULL: none) says how the backend authenticates it (sp_auth.h). Returns 0, or
+//  header is one more header line ("Name: value"), or NULL; auth (may be NULL: none) says how
+//  the backend authenticates it (sp_auth.h). Returns 0, or
 //  -ENOMEM / -ENAMETOOLONG. done is called later, from sp_http_wait; so is progress (may be
 //  NULL) before it.
 int sp_http_request (sp_http_t *self, const char *method, const char *url, const char *body,
-                     const sp_auth_t *auth, long timeout_ms, sp_http_done_fn *done,
-                     sp_http_progress_fn *progress, void *arg);
+                     const char *header, const sp_auth_t *auth, long timeout_ms,
+                     sp_http_done_fn *done, sp_http_progress_fn *progress, void *arg);
 
 //  Waits up to timeout_ms for network activity or for a message on one of the sockets, then
 //  moves the transfers on and calls the callbacks of those that ended. Returns the number of

@@ -70,7 +70,9 @@ static void
 s_observe (sp_poller_t *self, sp_job_t *job, jobd_state_t state, const char *ext, const char *error,
            const sp_status_t *status)
 {
-    if (state == JOBD_STATE_NONE || state == job->state)
+    //  A gone job's answer came after its partition moved: the instance acting on it now
+    //  reports it (the broker here would refuse it).
+    if (state == JOBD_STATE_NONE || state == job->state || job->gone)
         return;
     jobd_event_t *event = jobd_event_new (JOBD_EVENT_OBSERVED);
     jobd_event_set (&event->source, self->host->plugin_name);
@@ -248,6 +250,19 @@ sp_call_t *
 sp_call_start (sp_poller_t *self, sp_backend_t *backend, sp_job_t *job, int what,
                const char *method, const char *url, const char *body)
 {
+    //  Cluster mode: a request about a job goes out only while this instance acts on it, and
+    //  says under which claim (docs/cluster.md section 8 (c)).
+    char epoch[64] = "";
+    const jobd_host_t *host = self->host;
+    if (job && JOBD_HOST_HAS (host, job_acting) && host->job_acting && host->instance) {
+        uint32_t partition = 0;
+        uint64_t claim = 0;
+        if (host->job_acting (host, job->id, &partition, &claim)) {
+            job->gone = true;
+            return NULL;
+        }
+        snprintf (epoch, sizeof epoch, "X-Jobd-Epoch: %" PRIu32 "/%" PRIu64, partition, claim);
+    }
     sp_call_t *call = (sp_call_t *)zmalloc (sizeof (sp_call_t));
     call->self = self;
     call->backend = backend;
@@ -263,8 +278,9 @@ sp_call_start (sp_poller_t *self, sp_backend_t *backend, sp_job_t *job, int what
                        : backend->kind == SP_LIVY     ? &sp_livy_list_shape
                                                       : &sp_yarn_list_shape,
                        s_list_keep, call);
-    if (sp_http_request (self->http, method, url, body, &backend->auth, backend->timeout_ms,
-                         self->done, what == SP_LIST ? s_list_progress : NULL, call)) {
+    if (sp_http_request (self->http, method, url, body, epoch[0] ? epoch : NULL, &backend->auth,
+                         backend->timeout_ms, self->done, what == SP_LIST ? s_list_progress : NULL,
+                         call)) {
         if (job)
             job->in_flight = false;
         sp_call_destroy (&call);

@@ -181,7 +181,13 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
         free (self);
         return rc;
     }
-    self->http = sp_http_new (host->config_int (host, "max_in_flight", 8));
+    //  Cluster mode: the instance's name in the User-Agent, so that a backend's operator (and
+    //  spark-sim's agents) can tell which instance asked.
+    char agent[256];
+    bool cluster = JOBD_HOST_HAS (host, instance) && host->instance;
+    snprintf (agent, sizeof agent, "%s%s%s%s", SP_USER_AGENT, cluster ? " (" : "",
+              cluster ? host->instance : "", cluster ? ")" : "");
+    self->http = sp_http_new (host->config_int (host, "max_in_flight", 8), agent);
     self->jobs = zhashx_new ();
     zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *)sp_job_free);
     self->by_ext = zhashx_new ();
@@ -260,7 +266,13 @@ s_on_event (zsock_t *events, void *arg)
         !jobd_sdk_status_asked (self->report, event) && event->kind &&
         strcmp (event->kind, "spark") == 0) {
         sp_job_t *job = (sp_job_t *)zhashx_lookup (self->jobs, event->job);
-        if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED) {
+        //  Cluster mode: every instance sees every job's transitions; the one that acts on the
+        //  job submits, follows and kills it (the others take it up if its partition moves).
+        bool acting = jobd_host_acting (self->host, event->job);
+        if (!acting && !job)
+            ;
+        else if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED &&
+                 acting) {
             jobd_job_t *record = NULL;
             if (jobd_host_job_get (self->host, event->job, &record) == 0)
                 sp_submit_job (self, record);
@@ -279,7 +291,7 @@ s_on_event (zsock_t *events, void *arg)
             job->attempt = event->attempt;
             if (jobd_state_is_final (event->state) || event->state == JOBD_STATE_LOST)
                 sp_poller_forget (self, event->job);
-        } else if (event->type == JOBD_EVENT_CANCEL)
+        } else if (event->type == JOBD_EVENT_CANCEL && acting)
             sp_kill_track_cancel (self, job, event);
     }
     jobd_event_destroy (&event);
@@ -338,7 +350,7 @@ s_poll_due (sp_poller_t *self)
     zlist_t *done = zlist_new ();
     for (sp_job_t *job = (sp_job_t *)zhashx_first (self->jobs); job;
          job = (sp_job_t *)zhashx_next (self->jobs))
-        if (job->done && !job->in_flight)
+        if ((job->done || job->gone) && !job->in_flight && !job->marking)
             zlist_append (done, job->id);
     for (char *id = (char *)zlist_first (done); id; id = (char *)zlist_next (done))
         sp_poller_forget (self, id);
@@ -455,8 +467,14 @@ static bool
 s_resume_one (const jobd_job_t *record, void *arg)
 {
     sp_poller_t *self = (sp_poller_t *)arg;
-    if (!record->kind || strcmp (record->kind, "spark") != 0)
+    if (!record->kind || strcmp (record->kind, "spark") != 0 ||
+        !jobd_host_acting (self->host, record->id))
         return true;
+    sp_job_t *known = (sp_job_t *)zhashx_lookup (self->jobs, record->id);
+    if (known) {
+        known->gone = false; //  its partition came back before the job was dropped
+        return true;
+    }
     sp_job_t *job = sp_job_follow (self, record);
     if (job && job->ext[0] && record->cancel_status &&
         (!strcmp (record->cancel_status, "requested") ||
@@ -474,14 +492,49 @@ s_resume_one (const jobd_job_t *record, void *arg)
         return true;
     if (!record->ext || !*record->ext)
         job->submit = true; //  no submission mark: its create was never sent
-    else if (job->backend->kind == SP_LIVY)
+    else if (job->backend->kind == SP_LIVY) {
         sp_list_resume (self, job); //  found by its batch name, or submitted after a whole list
-    else {
-        sp_seek_start (self, job, record->spec, NULL, "before jobd stopped");
+        //  Cluster mode: a create the instance that acted on it before sent under its lease may
+        //  reach Livy up to the request's timeout later (docs/cluster.md section 8 (c)).
+        if (JOBD_HOST_HAS (self->host, instance) && self->host->instance)
+            job->resume_after += job->backend->timeout_ms;
+    } else {
+        sp_seek_start (self, job, record->spec, NULL,
+                       self->taking_over ? "by the instance that acted on it before"
+                                         : "before jobd stopped");
         if (job->seek)
             job->seek->marked_at = record->last_seen; //  its floor: sp_seek_find_floors
     }
     return true;
+}
+
+//  Cluster mode: when the partitions this instance acts on changed, the jobs of those it lost
+//  are dropped (once no request of theirs is in flight) and those of the partitions it gained
+//  are taken up from the store, as after a restart.
+static void
+s_acting_moved (sp_poller_t *self)
+{
+    uint64_t changes = jobd_host_acting_changes (self->host);
+    if (changes == self->acting_changes)
+        return;
+    self->acting_changes = changes;
+    size_t left = 0, before = zhashx_size (self->jobs);
+    for (sp_job_t *job = (sp_job_t *)zhashx_first (self->jobs); job;
+         job = (sp_job_t *)zhashx_next (self->jobs))
+        if (!job->gone && !jobd_host_acting (self->host, job->id)) {
+            job->gone = true;
+            left++;
+        }
+    self->taking_over = true;
+    jobd_host_job_scan (self->host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
+    self->taking_over = false;
+    sp_seek_find_floors (self);
+    size_t taken = zhashx_size (self->jobs) - before;
+    if (left || taken)
+        self->host->log (self->host, JOBD_LOG_INFO,
+                         "partitions moved: %zu jobs left to other instances, %zu taken up", left,
+                         taken);
+    sp_poller_walk_by (self, zclock_time ());
 }
 
 //  The loop's timers: the polls due, then the status report when due. Returns ms until the
@@ -490,6 +543,7 @@ static int64_t
 s_tick (void *arg)
 {
     sp_poller_t *self = (sp_poller_t *)arg;
+    s_acting_moved (self);
     int64_t wait = s_poll_due (self);
     s_report (self);
     return wait;
@@ -511,6 +565,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     zsock_set_subscribe (events, "cmd.cancel.spark");
     jobd_sdk_status_listen (self->report, events);
     //  After a restart: every non-final Spark job with a backend id is followed again at once.
+    self->acting_changes = jobd_host_acting_changes (host);
     jobd_host_job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
     sp_seek_find_floors (self);
     jobd_sdk_loop_t loop = {

@@ -33,6 +33,7 @@ typedef struct {
     bool in_flight;
     bool seen;   //  present in the backend's last list
     bool done;   //  final: dropped at the next sweep
+    bool gone;   //  cluster mode: another instance acts on it now: dropped at the next sweep
     bool submit; //  to be submitted (again, when the backend did not answer)
     //  The attempt's tag: the Livy batch name and the submission mark (README, "Restart").
     char tag[SP_TAG_MAX];
@@ -81,9 +82,11 @@ typedef struct {
     zhashx_t *marks;    //  event id of a submission mark -> job id
     zhashx_t *resuming; //  tag -> job id, of Livy jobs looked for in the list before a submit
     int64_t interval_min, interval_max, list_interval, lost_after;
-    int64_t cancel_timeout; //  an accepted kill must show within this (doubling each try)
-    int cancel_retries;     //  kills sent again, at most
-    bool stopping;          //  requests cancelled at the end: their calls are only freed
+    int64_t cancel_timeout;  //  an accepted kill must show within this (doubling each try)
+    int cancel_retries;      //  kills sent again, at most
+    bool stopping;           //  requests cancelled at the end: their calls are only freed
+    uint64_t acting_changes; //  cluster mode: the host's acting_changes when last looked at
+    bool taking_over;        //  cluster mode: the jobs of gained partitions are taken up
     //  The next walk over every job (sweep, resubmit, per-job polls) is due then, or earlier
     //  when something happens to a job: walking 100,000 jobs at every wake-up of the loop (each
     //  chunk of a big list reply) starved the reply past its timeout.

@@ -162,6 +162,8 @@ s_mark (sp_poller_t *self, sp_job_t *job)
 void
 sp_submit_job (sp_poller_t *self, const jobd_job_t *record)
 {
+    if (!jobd_host_acting (self->host, record->id))
+        return; //  cluster mode: the instance that acts on it submits it
     sp_job_t *job = sp_job_follow (self, record);
     if (!job) {
         //  Not one of ours to submit: tell the operator rather than leave it queued for ever.

@@ -1,5 +1,6 @@
 //  Integration test harness, Spark side (see harness_spark.h).
 #include "harness_spark.h"
+#include "jobd_map.h"
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,4 +140,35 @@ harness_spark_wait_fault_taken (int port, int timeout_ms)
             return false;
         zclock_sleep (5);
     }
+}
+
+int
+harness_spark_submit (harness_t *harness, const char *backend, const char *main_class,
+                      const char *scenario, char *id, size_t size)
+{
+    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
+    jobd_event_set (&submit->source, "test");
+    jobd_event_set (&submit->kind, "spark");
+    jobd_event_set (&submit->backend, backend);
+    char spec[1024];
+    snprintf (spec, sizeof spec,
+              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"%s\",\"args\":[],"
+              "\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
+              main_class, scenario);
+    jobd_event_set (&submit->spec, spec);
+    uint8_t *data = NULL;
+    size_t data_size = 0;
+    int rc = jobd_event_encode (submit, &data, &data_size, NULL, 0) ? -1 : 0;
+    jobd_event_destroy (&submit);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    if (rc == 0 && harness_request (harness, data, data_size, &reply, 10000) != 0)
+        rc = -1;
+    if (rc == 0 && !jobd_map_string (&reply.data, "job", id, size)) {
+        fprintf (stderr, "harness: the submission to %s was refused\n", harness->config);
+        rc = -1;
+    }
+    msgpack_unpacked_destroy (&reply);
+    free (data);
+    return rc;
 }

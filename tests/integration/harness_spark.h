@@ -36,4 +36,9 @@ bool harness_spark_wait (int port, const char *prefix, const char *key, int64_t 
 //  timeout_ms. True when none is.
 bool harness_spark_wait_fault_taken (int port, int timeout_ms);
 
+//  Submits a Spark job to jobd through its admin endpoint: backend, main_class, and spark-sim's
+//  scenario ("queue=50,run=100,outcome=success") in its spark.sim.scenario property. Returns 0 and
+//  writes the job's id, or -1 (reason on stderr).
+int harness_spark_submit (harness_t *harness, const char *backend, const char *main_class,
+                          const char *scenario, char *id, size_t size);
 #endif

@@ -3,7 +3,7 @@
 //  both publish each transition once, when the changelog gives it back. A replica killed and
 //  started again resumes where its store says it stopped: it publishes only what it had not.
 //  Against librdkafka's mock cluster (tools/kafka-mock, three brokers, over loopback TCP).
-#include "harness_kafka.h"
+#include "harness_cluster.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,14 +129,6 @@ s_cluster (harness_t *harness, const char *option, char *out, size_t size)
     return harness_run_bin ("jobctl", args, out, size, err, sizeof err);
 }
 
-static int64_t
-s_ended (harness_t *harness)
-{
-    int64_t succeeded = harness_count (harness, JOBD_STATE_SUCCEEDED);
-    int64_t failed = harness_count (harness, JOBD_STATE_FAILED);
-    return succeeded < 0 || failed < 0 ? -1 : succeeded + failed;
-}
-
 //  Waits until both instances list the same jobs, in the same states, count ended jobs: true
 //  when they did within timeout_ms.
 static bool
@@ -144,7 +136,7 @@ s_wait_same (int64_t ended, int timeout_ms, char *a_ls, char *b_ls, size_t size)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     while (zclock_mono () < deadline) {
-        if (s_ended (&s_a) == ended && s_ended (&s_b) == ended) {
+        if (harness_cluster_ended (&s_a) == ended && harness_cluster_ended (&s_b) == ended) {
             s_ls (&s_a, a_ls, size);
             s_ls (&s_b, b_ls, size);
             if (strcmp (a_ls, b_ls) == 0)
@@ -255,9 +247,9 @@ test_replica_resumes_where_it_stopped (void **state)
         assert_int_equal (harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err), 0);
     }
     int64_t deadline = zclock_mono () + 60000;
-    while (s_ended (&s_a) != S_DEMO_JOBS + S_MORE_JOBS && zclock_mono () < deadline)
+    while (harness_cluster_ended (&s_a) != S_DEMO_JOBS + S_MORE_JOBS && zclock_mono () < deadline)
         zclock_sleep (50);
-    assert_int_equal (s_ended (&s_a), S_DEMO_JOBS + S_MORE_JOBS);
+    assert_int_equal (harness_cluster_ended (&s_a), S_DEMO_JOBS + S_MORE_JOBS);
     s_start (&s_b);
     assert_true (s_wait_same (S_DEMO_JOBS + S_MORE_JOBS, 60000, a_ls, b_ls, sizeof a_ls));
     //  Only the new jobs' transitions were published by b this time: the rest it had applied
@@ -330,8 +322,8 @@ test_writer_killed_loses_nothing (void **state)
     s_config_step (&s_a, "node-a", S_DEMO_JOBS, "100ms");
     for (int kill = 0; kill < 2; kill++) {
         s_start (&s_a);
-        int64_t started = s_ended (&s_a), deadline = zclock_mono () + 30000;
-        while (s_ended (&s_a) < started + 5 && zclock_mono () < deadline)
+        int64_t started = harness_cluster_ended (&s_a), deadline = zclock_mono () + 30000;
+        while (harness_cluster_ended (&s_a) < started + 5 && zclock_mono () < deadline)
             zclock_sleep (5); //  polling interval: jobd has no "tell me when" query
         harness_stop (&s_a, SIGKILL, 5000);
     }

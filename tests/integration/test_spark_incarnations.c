@@ -107,17 +107,8 @@ s_send (harness_t *harness, jobd_event_t *event, char *id, size_t size)
 static void
 s_submit_to (harness_t *harness, const char *backend, const char *scenario, char *id, size_t size)
 {
-    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
-    jobd_event_set (&submit->source, "test");
-    jobd_event_set (&submit->kind, "spark");
-    jobd_event_set (&submit->backend, backend);
-    char spec[1024];
-    snprintf (spec, sizeof spec,
-              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"com.example.Etl\","
-              "\"args\":[],\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
-              scenario);
-    jobd_event_set (&submit->spec, spec);
-    s_send (harness, submit, id, size);
+    assert_int_equal (
+        harness_spark_submit (harness, backend, "com.example.Etl", scenario, id, size), 0);
 }
 
 static void

@@ -109,26 +109,7 @@ static void
 s_submit (harness_t *harness, const char *backend, const char *main_class, const char *scenario,
           char *id, size_t size)
 {
-    jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
-    jobd_event_set (&submit->source, "test");
-    jobd_event_set (&submit->kind, "spark");
-    jobd_event_set (&submit->backend, backend);
-    char spec[1024];
-    snprintf (spec, sizeof spec,
-              "{\"appResource\":\"hdfs:///jobs/etl.jar\",\"mainClass\":\"%s\",\"args\":[],"
-              "\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
-              main_class, scenario);
-    jobd_event_set (&submit->spec, spec);
-    uint8_t *data;
-    size_t data_size;
-    assert_int_equal (jobd_event_encode (submit, &data, &data_size, NULL, 0), 0);
-    msgpack_unpacked reply;
-    msgpack_unpacked_init (&reply);
-    assert_int_equal (harness_request (harness, data, data_size, &reply, 5000), 0);
-    assert_true (jobd_map_string (&reply.data, "job", id, size));
-    msgpack_unpacked_destroy (&reply);
-    free (data);
-    jobd_event_destroy (&submit);
+    assert_int_equal (harness_spark_submit (harness, backend, main_class, scenario, id, size), 0);
 }
 
 //  The job's record and history from the store (jobd stopped). Fresh: free both.

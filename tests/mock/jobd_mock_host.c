@@ -26,10 +26,12 @@ struct jobd_mock_host {
     //  Shared with the plugin's threads, under mutex.
     pthread_mutex_t mutex;
     pthread_cond_t logged;
-    zhashx_t *jobs;  //  id -> jobd_job_t
-    zlistx_t *lines; //  log lines (char *)
-    zlistx_t *log;   //  transition log (zchunk_t), position = index + 1
-    zlistx_t *names; //  config_names' names, kept until destroy
+    zhashx_t *jobs;   //  id -> jobd_job_t
+    zhashx_t *others; //  cluster mode: ids of jobs another instance acts on
+    uint64_t changes; //  cluster mode: acting_changes
+    zlistx_t *lines;  //  log lines (char *)
+    zlistx_t *log;    //  transition log (zchunk_t), position = index + 1
+    zlistx_t *names;  //  config_names' names, kept until destroy
 };
 
 //  The mock host alive, for jobd_mock_host_teardown: one at a time (the endpoints are fixed).
@@ -39,6 +41,50 @@ static jobd_mock_host_t *
 s_self (const jobd_host_t *host)
 {
     return (jobd_mock_host_t *)host->core;
+}
+
+static int
+s_job_acting (const jobd_host_t *host, const char *id, uint32_t *partition_p, uint64_t *epoch_p)
+{
+    jobd_mock_host_t *self = s_self (host);
+    pthread_mutex_lock (&self->mutex);
+    bool acting = !zhashx_lookup (self->others, id);
+    pthread_mutex_unlock (&self->mutex);
+    if (partition_p)
+        *partition_p = 0;
+    if (epoch_p)
+        *epoch_p = acting ? 1 : 0;
+    return acting ? 0 : JOBD_ENOTOWNER;
+}
+
+static uint64_t
+s_acting_changes (const jobd_host_t *host)
+{
+    jobd_mock_host_t *self = s_self (host);
+    pthread_mutex_lock (&self->mutex);
+    uint64_t changes = self->changes;
+    pthread_mutex_unlock (&self->mutex);
+    return changes;
+}
+
+void
+jobd_mock_host_cluster (jobd_mock_host_t *self, const char *instance)
+{
+    self->host.instance = instance;
+    self->host.job_acting = s_job_acting;
+    self->host.acting_changes = s_acting_changes;
+}
+
+void
+jobd_mock_host_acting (jobd_mock_host_t *self, const char *id, bool acting)
+{
+    pthread_mutex_lock (&self->mutex);
+    if (acting)
+        zhashx_delete (self->others, id);
+    else
+        zhashx_update (self->others, id, (void *)1);
+    self->changes++;
+    pthread_mutex_unlock (&self->mutex);
 }
 
 static void
@@ -350,6 +396,7 @@ jobd_mock_host_new (const char *name)
     zhashx_set_duplicator (self->config, (zhashx_duplicator_fn *)strdup);
     self->jobs = zhashx_new ();
     zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *)jobd_job_destroy);
+    self->others = zhashx_new ();
     self->lines = zlistx_new ();
     zlistx_set_destructor (self->lines, (zlistx_destructor_fn *)zstr_free);
     self->log = zlistx_new ();
@@ -397,6 +444,7 @@ jobd_mock_host_destroy (jobd_mock_host_t **self_p)
     zlistx_destroy (&self->names);
     zhashx_destroy (&self->config);
     zhashx_destroy (&self->jobs);
+    zhashx_destroy (&self->others);
     zlistx_destroy (&self->lines);
     zlistx_destroy (&self->log);
     pthread_mutex_destroy (&self->mutex);

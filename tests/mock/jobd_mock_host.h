@@ -30,6 +30,14 @@ void jobd_mock_host_set (jobd_mock_host_t *self, const char *key, const char *va
 //  Sets host->batch_max (0 by default: observations one by one).
 void jobd_mock_host_set_batch_max (jobd_mock_host_t *self, uint32_t batch_max);
 
+//  Cluster mode (ABI 1.7): host->instance becomes instance, and job_acting answers for each job
+//  as jobd_mock_host_acting set it (acting, by default). Before start.
+void jobd_mock_host_cluster (jobd_mock_host_t *self, const char *instance);
+
+//  Whether this instance acts on job id (its partition is 0, its epoch 1); each call moves
+//  acting_changes on. Any time.
+void jobd_mock_host_acting (jobd_mock_host_t *self, const char *id, bool acting);
+
 //  Puts a copy of job into the job table (replacing the job of the same id). Any time.
 void jobd_mock_host_job_put (jobd_mock_host_t *self, const jobd_job_t *job);
 

@@ -413,6 +413,45 @@ test_rescan_keeps_plans_in_flight_bounded (void **state)
     s_stop (&host);
 }
 
+//  Cluster mode (ABI 1.7): only the jobs this instance acts on are planned; when another's
+//  partition comes to it, its failed jobs without a decision get one.
+static void
+test_cluster_plans_acted_on_jobs_only (void **state)
+{
+    (void)state;
+    const char *config[] = {"jitter", "none", NULL};
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (config, &plugin);
+    jobd_mock_host_cluster (host, "node-a");
+    //  job-20 is another instance's, job-21 this one's: at start only job-21 is planned.
+    s_put (host, "job-20", JOBD_STATE_FAILED, 1, "Connection reset", "{\"file\":\"x.jar\"}");
+    s_put (host, "job-21", JOBD_STATE_FAILED, 1, "Connection reset", "{\"file\":\"x.jar\"}");
+    jobd_mock_host_acting (host, "job-20", false);
+    s_run (host, plugin);
+    jobd_event_t *plan = s_plan (host, "job-21");
+    assert_int_equal (jobd_mock_host_reply (host, plan->id, NULL, NULL, "job-21", "changed"), 0);
+    jobd_event_destroy (&plan);
+    s_put (host, "job-21", JOBD_STATE_RETRY_WAIT, 1, NULL, "{\"file\":\"x.jar\"}"); //  applied
+    //  A failure of another's job published (every instance sees it) is not planned here: the
+    //  next plan is job-22's, published after it.
+    s_put (host, "job-23", JOBD_STATE_FAILED, 1, "Connection reset", "{\"file\":\"x.jar\"}");
+    jobd_mock_host_acting (host, "job-23", false);
+    s_publish_failed (host, "job-23", JOBD_STATE_FAILED, 1);
+    s_put (host, "job-22", JOBD_STATE_FAILED, 1, "Connection reset", "{\"file\":\"x.jar\"}");
+    s_publish_failed (host, "job-22", JOBD_STATE_FAILED, 1);
+    plan = s_plan (host, "job-22");
+    assert_int_equal (jobd_mock_host_reply (host, plan->id, NULL, NULL, "job-22", "changed"), 0);
+    jobd_event_destroy (&plan);
+    s_put (host, "job-22", JOBD_STATE_RETRY_WAIT, 1, NULL, "{\"file\":\"x.jar\"}");
+    //  job-20's partition comes to this instance: its failure, undecided, is planned now.
+    jobd_mock_host_acting (host, "job-20", true);
+    plan = s_plan (host, "job-20");
+    assert_int_equal (plan->state, JOBD_STATE_RETRY_WAIT);
+    jobd_event_destroy (&plan);
+    assert_true (jobd_mock_host_log_wait (host, "partitions moved: 1 failed jobs", S_DEADLINE));
+    s_stop (&host);
+}
+
 int
 main (void)
 {
@@ -427,6 +466,7 @@ main (void)
         cmocka_unit_test_teardown (test_refused_plan_decided_again, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_rescan_keeps_plans_in_flight_bounded,
                                    jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_cluster_plans_acted_on_jobs_only, jobd_mock_host_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,62 @@
+//  Integration test harness, cluster side (see harness_cluster.h).
+#include "harness_cluster.h"
+#include <jansson.h>
+#include <string.h>
+
+int
+harness_cluster_owned (harness_t *harness)
+{
+    char out[16384], err[1024];
+    const char *args[] = {"-c", harness->config, "--json", "cluster", NULL};
+    if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) != 0)
+        return -1;
+    json_t *root = json_loads (out, 0, NULL);
+    size_t index;
+    json_t *partition;
+    int mask = 0;
+    json_array_foreach (json_object_get (root, "partition"), index, partition)
+    {
+        const char *state = json_string_value (json_object_get (partition, "state"));
+        if (state && strcmp (state, "owned") == 0)
+            mask |= 1 << json_integer_value (json_object_get (partition, "partition"));
+    }
+    json_decref (root);
+    return root ? mask : -1;
+}
+
+int64_t
+harness_cluster_wait_shared (harness_t *const *nodes, int count, int partitions, int timeout_ms)
+{
+    int64_t start = zclock_mono (), deadline = start + timeout_ms;
+    while (zclock_mono () < deadline) {
+        int all = 0, overlap = 0;
+        bool each = true;
+        for (int node = 0; node < count; node++) {
+            int mask = harness_cluster_owned (nodes[node]);
+            each &= mask > 0;
+            overlap |= all & (mask > 0 ? mask : 0);
+            all |= mask > 0 ? mask : 0;
+        }
+        if (each && !overlap && all == (1 << partitions) - 1)
+            return zclock_mono () - start;
+        zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
+    }
+    return -1;
+}
+
+int64_t
+harness_cluster_ended (harness_t *harness)
+{
+    int64_t succeeded = harness_count (harness, JOBD_STATE_SUCCEEDED);
+    int64_t failed = harness_count (harness, JOBD_STATE_FAILED);
+    return succeeded < 0 || failed < 0 ? -1 : succeeded + failed;
+}
+
+bool
+harness_cluster_wait_ended (harness_t *harness, int64_t ended, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (harness_cluster_ended (harness) != ended && zclock_mono () < deadline)
+        zclock_sleep (20); //  polling interval: jobd has no "tell me when" query
+    return harness_cluster_ended (harness) == ended;
+}

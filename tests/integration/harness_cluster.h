@@ -1,0 +1,23 @@
+//  Integration test harness, cluster side: what the cluster tests ask of several jobd instances
+//  (docs/cluster.md) through jobctl: the partitions each owns, and how many jobs have ended.
+#ifndef JOBD_HARNESS_CLUSTER_H_INCLUDED
+#define JOBD_HARNESS_CLUSTER_H_INCLUDED
+
+#include "harness_kafka.h"
+
+//  The partitions an instance owns now, as a bit mask (`jobctl --json cluster`); -1 when it did
+//  not say.
+int harness_cluster_owned (harness_t *harness);
+
+//  Waits until the count instances share every one of partitions: each owns some, none one that
+//  another owns. Returns the ms it took, or -1 past timeout_ms.
+int64_t harness_cluster_wait_shared (harness_t *const *nodes, int count, int partitions,
+                                     int timeout_ms);
+
+//  Jobs SUCCEEDED or FAILED in an instance's store; -1 when it did not answer.
+int64_t harness_cluster_ended (harness_t *harness);
+
+//  Waits until harness_cluster_ended says ended, up to timeout_ms. True when it did.
+bool harness_cluster_wait_ended (harness_t *harness, int64_t ended, int timeout_ms);
+
+#endif
