@@ -1,6 +1,7 @@
 //  Ownership in cluster mode (see jobd_claims.h and docs/cluster.md section 7).
 #include "jobd_claims.h"
 #include "jobd_error.h"
+#include "jobd_lease.h"
 #include "jobd_log.h"
 #include "jobd_route.h"
 #include "jobd_store_cl.h"
@@ -23,13 +24,16 @@ typedef struct {
     bool after_release; //  CLAIMING: the owner record before the claim was a release (or none)
     int64_t until;      //  WAITING: zclock_mono when it may act
     int64_t since;      //  zclock_mono of the assignment (for the log)
+    bool live;          //  owned with a lease: acting, as last told (jobd_claims_turn)
+    bool expired;       //  owned, and its lease ran out since: a renewal is news
 } s_part_t;
 
 struct jobd_claims {
     jobd_store_t *store;
     jobd_cluster_t *cluster;
     jobd_changelog_t *changelog;
-    rd_kafka_t *group; //  the consumer of <prefix>.jobs in group <prefix>
+    rd_kafka_t *group;   //  the consumer of <prefix>.jobs in group <prefix>
+    jobd_lease_t *lease; //  renews the lease of each claimed partition
     int partitions;
     s_part_t *parts;
     char instance[JOBD_CL_INST_MAX + 1];
@@ -79,6 +83,10 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
         atomic_store (&self->acting[partition], state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
         atomic_fetch_add (&self->changes, 1);
     }
+    if (state == JOBD_CLAIMS_REPLICA || state == JOBD_CLAIMS_CATCHUP)
+        jobd_lease_hold (self->lease, partition, false, 0);
+    if (state != JOBD_CLAIMS_OWNED)
+        part->expired = false;
     part->state = state;
     //  What this instance wrote here before and Kafka never took: now, with the new epoch.
     if (owned)
@@ -158,7 +166,11 @@ s_rebalance (rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
 static const char *
 s_view (int partition, uint64_t *epoch_p, void *arg)
 {
-    return jobd_claims_state_name (jobd_claims_state ((jobd_claims_t *)arg, partition, epoch_p));
+    jobd_claims_t *self = (jobd_claims_t *)arg;
+    jobd_claims_state_t state = jobd_claims_state (self, partition, epoch_p);
+    if (state == JOBD_CLAIMS_OWNED && jobd_lease_left (self->lease, partition) == 0)
+        return "expired"; //  owned, but Kafka did not confirm the claim in time: not acting
+    return jobd_claims_state_name (state);
 }
 
 int
@@ -225,6 +237,13 @@ jobd_claims_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *clu
         jobd_claims_destroy (&self);
         return JOBD_ECONFIG;
     }
+    int rc = jobd_lease_new (self->group, jobd_cluster_topic (cluster, "changelog"),
+                             self->partitions, self->lease_ms, &self->lease);
+    if (rc) {
+        snprintf (reason, reason_size, "cluster: the lease thread: %s", strerror (-rc));
+        jobd_claims_destroy (&self);
+        return rc;
+    }
     jobd_store_set_owned_fn (store, s_owned, self);
     jobd_changelog_set_view (changelog, s_view, self);
     *self_p = self;
@@ -240,6 +259,7 @@ jobd_claims_destroy (jobd_claims_t **self_p)
     if (self->group) {
         //  A clean leave: the revoke callback releases every owned partition.
         rd_kafka_consumer_close (self->group);
+        jobd_lease_destroy (&self->lease);
         rd_kafka_destroy (self->group);
         jobd_store_set_owned_fn (self->store, NULL, NULL);
         jobd_changelog_set_view (self->changelog, NULL, NULL);
@@ -277,13 +297,67 @@ s_catch_up (jobd_claims_t *self, int partition)
     part->epoch = epoch + 1;
     char reason[256], member[JOBD_CL_NAME_MAX + 1];
     s_member (self, member, sizeof member);
+    int64_t claimed_at = zclock_mono ();
     if (jobd_changelog_owner (self->changelog, partition, true, part->epoch, member, reason,
                               sizeof reason)) {
         jobd_log (JOBD_LOG_WARN, LOG, "partition %d: claim not written (tried again): %s",
                   partition, reason);
         return;
     }
+    //  The lease is renewed from the claim on (the claim's append came after claimed_at).
+    jobd_lease_hold (self->lease, partition, true, claimed_at);
     s_set_state (self, partition, JOBD_CLAIMS_CLAIMING);
+}
+
+//  A renewal of the lease of a claimed partition (section 8 (b)), once the replica applied the
+//  partition up to the high watermark it read: the lease runs on while this instance's claim is
+//  still the last; a later claim ends it.
+static void
+s_renew (jobd_claims_t *self, int partition)
+{
+    s_part_t *part = &self->parts[partition];
+    int64_t asked_at = 0, high = 0;
+    if (!jobd_lease_renewal (self->lease, partition, &asked_at, &high) ||
+        jobd_changelog_applied (self->changelog, partition) < high)
+        return;
+    bool claim = false;
+    uint64_t epoch = 0;
+    char inst[JOBD_CL_INST_MAX + 1];
+    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst))
+        return;
+    if (claim && epoch == part->epoch && strcmp (inst, self->instance) == 0)
+        jobd_lease_grant (self->lease, partition, asked_at);
+    else if (epoch > part->epoch && part->state != JOBD_CLAIMS_CLAIMING) {
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: %s claimed it (epoch %" PRIu64 "): not acting until the next "
+                  "assignment",
+                  partition, inst, epoch);
+        s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+    }
+}
+
+//  Whether this instance acts on partition now: owned, with time left on its lease. When that
+//  changed since the last turn, the plugins and the store's timers are told.
+static void
+s_live (jobd_claims_t *self, int partition)
+{
+    s_part_t *part = &self->parts[partition];
+    bool live = part->state == JOBD_CLAIMS_OWNED && jobd_lease_left (self->lease, partition) > 0;
+    if (live == part->live)
+        return;
+    part->live = live;
+    self->owned_dirty = true;
+    atomic_fetch_add (&self->changes, 1);
+    if (part->state != JOBD_CLAIMS_OWNED)
+        return;
+    if (live && part->expired)
+        jobd_log (JOBD_LOG_INFO, LOG, "partition %d: lease renewed: acting again", partition);
+    part->expired = !live;
+    if (!live)
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: lease ran out (Kafka did not confirm this instance's claim for "
+                  "%lld ms): not acting",
+                  partition, (long long)self->lease_ms);
 }
 
 //  CLAIMING: the claim read back makes this instance the owner; a later claim read first means
@@ -334,6 +408,9 @@ jobd_claims_turn (jobd_claims_t *self)
             s_claimed (self, partition);
         if (part->state == JOBD_CLAIMS_WAITING && now >= part->until)
             s_set_state (self, partition, JOBD_CLAIMS_OWNED);
+        if (part->state != JOBD_CLAIMS_REPLICA && part->state != JOBD_CLAIMS_CATCHUP)
+            s_renew (self, partition);
+        s_live (self, partition);
         if (part->state == JOBD_CLAIMS_OWNED && part->since) {
             jobd_log (JOBD_LOG_INFO, LOG, "owner of partition %d (epoch %" PRIu64 ") in %lld ms",
                       partition, part->epoch, (long long)(zclock_mono () - part->since));
@@ -358,7 +435,8 @@ bool
 jobd_claims_owns (jobd_claims_t *self, int partition)
 {
     return partition >= 0 && partition < self->partitions &&
-           self->parts[partition].state == JOBD_CLAIMS_OWNED;
+           self->parts[partition].state == JOBD_CLAIMS_OWNED &&
+           jobd_lease_left (self->lease, partition) > 0;
 }
 
 jobd_claims_state_t
@@ -382,7 +460,9 @@ int
 jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition_p, uint64_t *epoch_p)
 {
     int partition = id ? jobd_route_partition (id, self->partitions) : -1;
-    uint64_t epoch = partition >= 0 ? atomic_load (&self->acting[partition]) : 0;
+    uint64_t epoch = partition >= 0 && jobd_lease_left (self->lease, partition) > 0
+                         ? atomic_load (&self->acting[partition])
+                         : 0;
     if (partition_p)
         *partition_p = partition >= 0 ? (uint32_t)partition : 0;
     if (epoch_p)

@@ -60,3 +60,31 @@ harness_cluster_wait_ended (harness_t *harness, int64_t ended, int timeout_ms)
         zclock_sleep (20); //  polling interval: jobd has no "tell me when" query
     return harness_cluster_ended (harness) == ended;
 }
+
+void
+harness_cluster_spark_config (harness_t *harness, const char *instance, const char *brokers,
+                              int partitions, int sim_port, const char *plugins,
+                              const char *cluster)
+{
+    char text[4096];
+    snprintf (text, sizeof text,
+              "plugins\n"
+              "    spark-poller\n"
+              "        path = %s/plugins/spark-poller.so\n"
+              "        interval_min = 100ms\n"
+              "        interval_max = 200ms\n"
+              "        backend\n"
+              "            master\n"
+              "                type = standalone\n"
+              "                url = http://127.0.0.1:%d\n"
+              "                master = spark://127.0.0.1:7077\n"
+              "%s"
+              "cluster\n"
+              "    instance = %s\n"
+              "    brokers = %s\n"
+              "    partitions = %d\n"
+              "    session_timeout = 4s\n"
+              "%s",
+              harness_build_dir (), sim_port, plugins, instance, brokers, partitions, cluster);
+    harness_write_config (harness, text);
+}

@@ -14,6 +14,14 @@ int harness_cluster_owned (harness_t *harness);
 int64_t harness_cluster_wait_shared (harness_t *const *nodes, int count, int partitions,
                                      int timeout_ms);
 
+//  Writes the config of a cluster instance that runs the spark-poller on a standalone master at
+//  spark-sim's sim_port (polls every 100-200 ms): instance, brokers, partitions and a 4 s session,
+//  then plugins (more plugin sections, "" for none) and cluster (more keys of the cluster
+//  section, "" for none), each a block of indented lines.
+void harness_cluster_spark_config (harness_t *harness, const char *instance, const char *brokers,
+                                   int partitions, int sim_port, const char *plugins,
+                                   const char *cluster);
+
 //  Jobs SUCCEEDED or FAILED in an instance's store; -1 when it did not answer.
 int64_t harness_cluster_ended (harness_t *harness);
 

@@ -1,6 +1,7 @@
 //  Integration test harness, Kafka side (see harness_kafka.h).
 #include "harness_kafka.h"
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,4 +95,29 @@ harness_kafka_committed (const char *brokers, const char *group, const char *top
     rd_kafka_topic_partition_list_destroy (list);
     rd_kafka_destroy_flags (reader, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     return sum;
+}
+
+void
+harness_netcut_env (const char *brokers, const char *cut_file, char *preload, size_t preload_size,
+                    char *spec, size_t spec_size)
+{
+    char netcut[512];
+    snprintf (netcut, sizeof netcut, "%s/lib/netcut.so", harness_build_dir ());
+    char asan[512] = "";
+    FILE *maps = fopen ("/proc/self/maps", "r");
+    char line[1024];
+    while (maps && !*asan && fgets (line, sizeof line, maps)) {
+        char *path = strchr (line, '/');
+        if (path && strstr (path, "/libasan.so")) {
+            path[strcspn (path, "\n")] = '\0';
+            snprintf (asan, sizeof asan, "%s", path);
+        }
+    }
+    if (maps)
+        fclose (maps);
+    snprintf (preload, preload_size, "%s%s%s", asan, *asan ? " " : "", netcut);
+    size_t used = (size_t)snprintf (spec, spec_size, "%s:", cut_file);
+    for (const char *colon = brokers; (colon = strchr (colon, ':')) && used < spec_size; colon++)
+        used += (size_t)snprintf (spec + used, spec_size - used, "%s%d",
+                                  spec[used - 1] == ':' ? "" : ",", atoi (colon + 1));
 }

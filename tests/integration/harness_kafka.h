@@ -33,4 +33,11 @@ rd_kafka_t *harness_kafka_reader (const char *brokers, const char *topic, int pa
 int64_t harness_kafka_committed (const char *brokers, const char *group, const char *topic,
                                  int partitions);
 
+//  netcut.so (netcut.c) for a child that is to be cut from the mock's brokers while cut_file
+//  exists: LD_PRELOAD's value into preload (netcut.so, after libasan when this program runs under
+//  AddressSanitizer: its runtime must come first) and JOBD_TEST_NETCUT's into spec (cut_file and
+//  the port of each broker of brokers, "127.0.0.1:P1,127.0.0.1:P2,...").
+void harness_netcut_env (const char *brokers, const char *cut_file, char *preload,
+                         size_t preload_size, char *spec, size_t spec_size);
+
 #endif

@@ -1,9 +1,10 @@
 //  Cluster mode with Spark (issue 18; docs/cluster.md section 7, "What acting covers"): three
-//  jobd instances share the partitions, and each Spark job is submitted and polled by the one
-//  instance that acts on its partition, never by two. One instance is SIGKILLed with jobs
-//  running: their new owners poll them to their end, and nothing is created twice. spark-sim
-//  tells who asked (User-Agent) under which claim (X-Jobd-Epoch). Against librdkafka's mock
-//  cluster (tools/kafka-mock, over loopback).
+//  jobd instances share the partitions as a consumer group, and each Spark job is submitted and
+//  polled by the one instance that acts on its partition, never by two; each success is notified
+//  by that instance alone. One instance is SIGKILLed with jobs running: its partitions are
+//  claimed by the others, which poll its jobs to their end, and nothing is created twice; it
+//  rejoins and gets a share back. spark-sim tells who asked (User-Agent) under which claim
+//  (X-Jobd-Epoch). Against librdkafka's mock cluster (tools/kafka-mock, over loopback).
 #include "harness_cluster.h"
 #include "harness_spark.h"
 #include "jobd_map.h"
@@ -24,30 +25,27 @@ static harness_t s_node[S_INSTANCES];
 static harness_proc_t s_mock, s_sim;
 static harness_t *const s_nodes[S_INSTANCES] = {&s_node[0], &s_node[1], &s_node[2]};
 static char s_brokers[256];
+static char s_notes[600]; //  where the instances' notifiers append the keys of their notes
 static int s_port;
 
+//  Three instances: the spark-poller, and a notifier that appends each success's key to s_notes.
 static void
 s_config (harness_t *harness, const char *instance)
 {
-    char text[2048];
-    snprintf (text, sizeof text,
-              "plugins\n"
-              "    spark-poller\n"
-              "        path = %s/plugins/spark-poller.so\n"
-              "        interval_min = 100ms\n"
-              "        interval_max = 200ms\n"
-              "        backend\n"
-              "            master\n"
-              "                type = standalone\n"
-              "                url = http://127.0.0.1:%d\n"
-              "                master = spark://127.0.0.1:7077\n"
-              "cluster\n"
-              "    instance = %s\n"
-              "    brokers = %s\n"
-              "    partitions = %d\n"
-              "    session_timeout = 4s\n",
-              harness_build_dir (), s_port, instance, s_brokers, S_PARTITIONS);
-    harness_write_config (harness, text);
+    char plugins[1024];
+    snprintf (plugins, sizeof plugins,
+              "    notifier\n"
+              "        path = %s/plugins/notifier.so\n"
+              "        channels\n"
+              "            file\n"
+              "                type = exec\n"
+              "                command = \"echo $JOBD_NOTIFY_KEY >> %s\"\n"
+              "        rules\n"
+              "            done\n"
+              "                events = succeeded\n"
+              "                digest_window = 0\n",
+              harness_build_dir (), s_notes);
+    harness_cluster_spark_config (harness, instance, s_brokers, S_PARTITIONS, s_port, plugins, "");
 }
 
 static int
@@ -64,6 +62,7 @@ s_setup (void **state)
                       0);
     s_port = harness_spark_sim (&s_sim, &s_node[0], NULL);
     assert_true (s_port > 0);
+    snprintf (s_notes, sizeof s_notes, "%s/notes", s_node[0].dir);
     s_config (&s_node[0], "node-a");
     s_config (&s_node[1], "node-b");
     s_config (&s_node[2], "node-c");
@@ -153,6 +152,36 @@ s_check_creates (int expected)
     assert_int_equal (tags, expected);
 }
 
+//  Waits until the notes file holds count lines (within timeout_ms), then checks that no key is
+//  there twice: each job's note was sent by one instance, the one acting on it.
+static void
+s_check_notes (int64_t count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms, lines = 0;
+    zlistx_t *keys = zlistx_new ();
+    zlistx_set_destructor (keys, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_comparator (keys, (zlistx_comparator_fn *)strcmp);
+    while (lines < count && zclock_mono () < deadline) {
+        zlistx_purge (keys);
+        lines = 0;
+        FILE *file = fopen (s_notes, "r");
+        char line[256];
+        while (file && fgets (line, sizeof line, file)) {
+            line[strcspn (line, "\n")] = 0;
+            if (zlistx_find (keys, line))
+                fail_msg ("note %s sent twice", line);
+            zlistx_add_end (keys, strdup (line));
+            lines++;
+        }
+        if (file)
+            fclose (file);
+        if (lines < count)
+            zclock_sleep (50); //  polling interval: the notes come from other processes
+    }
+    zlistx_destroy (&keys);
+    assert_int_equal (lines, count);
+}
+
 static void
 test_each_job_is_acted_on_by_one_instance (void **state)
 {
@@ -181,6 +210,8 @@ test_each_job_is_acted_on_by_one_instance (void **state)
     assert_true (harness_wait_count (&s_node[0], JOBD_STATE_SUCCEEDED, total, 60000));
     assert_true (harness_wait_count (&s_node[1], JOBD_STATE_SUCCEEDED, total, 30000));
     s_check_creates (total);
+    //  Every instance's notifier reads every transition; each success is notified once.
+    s_check_notes (total, 20000);
     int64_t moved_ms[S_INSTANCES * S_JOBS];
     int stale = 0, jobs = 0;
     int moved = s_check_agents (killed_at, moved_ms, &stale, &jobs);

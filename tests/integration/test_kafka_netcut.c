@@ -71,29 +71,6 @@ s_producer (const char *brokers)
     return 0;
 }
 
-//  The LD_PRELOAD value: netcut.so, after libasan when this program runs under
-//  AddressSanitizer (its runtime must be first in the list, or it aborts the child).
-static void
-s_preload (char *value, size_t size)
-{
-    char netcut[512];
-    snprintf (netcut, sizeof netcut, "%s/lib/netcut.so", harness_build_dir ());
-    assert_int_equal (access (netcut, R_OK), 0);
-    char asan[512] = "";
-    FILE *maps = fopen ("/proc/self/maps", "r");
-    assert_non_null (maps);
-    char line[1024];
-    while (!*asan && fgets (line, sizeof line, maps)) {
-        char *path = strchr (line, '/');
-        if (path && strstr (path, "/libasan.so")) {
-            path[strcspn (path, "\n")] = '\0';
-            snprintf (asan, sizeof asan, "%s", path);
-        }
-    }
-    fclose (maps);
-    snprintf (value, size, "%s%s%s", asan, *asan ? " " : "", netcut);
-}
-
 //  Reads the producer's output for up to timeout_ms or until a line starting with prefix
 //  appears at or after offset. Returns that line's start, or NULL.
 static const char *
@@ -151,11 +128,11 @@ s_teardown (void **state)
 static void
 s_start_producer (harness_proc_t *producer, const char *netcut_value, const char *log)
 {
-    char self[512], preload[1100];
+    char self[512], preload[1100], unused[64];
     ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
     assert_true (n > 0);
     self[n] = '\0';
-    s_preload (preload, sizeof preload);
+    harness_netcut_env ("", "", preload, sizeof preload, unused, sizeof unused);
     setenv ("LD_PRELOAD", preload, 1);
     setenv ("JOBD_TEST_NETCUT", netcut_value, 1);
     char *argv[] = {self, "--producer", s_brokers, NULL};
@@ -172,10 +149,8 @@ test_cut_and_back (void **state)
     char cut_file[400], value[1024], log[400];
     snprintf (cut_file, sizeof cut_file, "%s/cut", s_harness.dir);
     snprintf (log, sizeof log, "%s/producer.log", s_harness.dir);
-    size_t used = (size_t)snprintf (value, sizeof value, "%s:", cut_file);
-    for (const char *p = s_brokers; (p = strchr (p, ':')); p++)
-        used += (size_t)snprintf (value + used, sizeof value - used, "%s%d",
-                                  value[used - 1] == ':' ? "" : ",", atoi (p + 1));
+    char unused[1100];
+    harness_netcut_env (s_brokers, cut_file, unused, sizeof unused, value, sizeof value);
     harness_proc_t producer;
     s_start_producer (&producer, value, log);
 

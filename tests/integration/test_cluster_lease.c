@@ -1,0 +1,173 @@
+//  Cluster mode, the lease (docs/cluster.md section 8 (b), issue 18). An instance cut from Kafka
+//  (netcut.so: its broker connections dropped, Spark still reachable) stops acting on its jobs
+//  before the instance that takes its partitions starts; when Kafka is back it learns it was
+//  replaced, rejoins, and gets a share again. An instance stopped (SIGSTOP) past its session
+//  wakes up with its lease run out: it sends nothing under its old claim, though librdkafka has
+//  not told it yet that it lost its partitions. spark-sim counts requests made under a
+//  superseded claim (X-Jobd-Epoch): none may come. Against librdkafka's mock cluster
+//  (tools/kafka-mock, over loopback).
+#include "harness_cluster.h"
+#include "harness_spark.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_PARTITIONS 4
+#define S_JOBS       8 //  Spark jobs submitted to each instance
+
+static harness_t s_a, s_b;
+static harness_t *const s_nodes[2] = {&s_a, &s_b};
+static harness_proc_t s_mock, s_sim;
+static char s_brokers[256];
+static char s_cut[600]; //  b is cut from Kafka while this file exists
+static int s_port;
+
+static int
+s_setup (void **state)
+{
+    harness_init (&s_a, "cluster-lease-a");
+    harness_init (&s_b, "cluster-lease-b");
+    const char *const args[] = {
+        "--brokers",        "3",       "--topic",        "jobd.jobs:4", "--topic",
+        "jobd.changelog:4", "--topic", "jobd.replies:1", NULL};
+    assert_int_equal (harness_kafka_mock (&s_mock, &s_a, args, s_brokers, sizeof s_brokers), 0);
+    s_port = harness_spark_sim (&s_sim, &s_a, NULL);
+    assert_true (s_port > 0);
+    snprintf (s_cut, sizeof s_cut, "%s/cut", s_b.dir);
+    harness_cluster_spark_config (&s_a, "node-a", s_brokers, S_PARTITIONS, s_port, "",
+                                  "    lease = 1s\n");
+    harness_cluster_spark_config (&s_b, "node-b", s_brokers, S_PARTITIONS, s_port, "",
+                                  "    lease = 1s\n");
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    unlink (s_cut);
+    harness_stop (&s_a, SIGKILL, 5000);
+    harness_stop (&s_b, SIGKILL, 5000);
+    kill (s_sim.pid, SIGTERM);
+    harness_proc_finish (&s_sim, 10000);
+    harness_kafka_mock_stop (&s_mock);
+    harness_fini (&s_a);
+    harness_fini (&s_b);
+    return 0;
+}
+
+//  Starts b with netcut.so preloaded: cut from the mock's brokers while s_cut exists.
+static void
+s_start_cuttable (harness_t *harness)
+{
+    char preload[1100], spec[1024];
+    harness_netcut_env (s_brokers, s_cut, preload, sizeof preload, spec, sizeof spec);
+    setenv ("LD_PRELOAD", preload, 1);
+    setenv ("JOBD_TEST_NETCUT", spec, 1);
+    pid_t pid = harness_start (harness);
+    unsetenv ("LD_PRELOAD");
+    unsetenv ("JOBD_TEST_NETCUT");
+    assert_true (pid > 0);
+    assert_true (harness_wait_ready (harness, 30000));
+}
+
+//  Waits until harness owns no partition it can act on (`jobctl cluster`: none "owned").
+//  Returns the ms it took, or -1 past timeout_ms.
+static int64_t
+s_wait_not_acting (harness_t *harness, int timeout_ms)
+{
+    int64_t start = zclock_mono (), deadline = start + timeout_ms;
+    while (harness_cluster_owned (harness) != 0 && zclock_mono () < deadline)
+        zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
+    return harness_cluster_owned (harness) == 0 ? zclock_mono () - start : -1;
+}
+
+//  spark-sim's stats: requests under a superseded claim, and whether every create tag was made
+//  once (how many tags into *tags).
+static int64_t
+s_stale (int *tags)
+{
+    json_t *stats = harness_spark_call (s_port, "GET", "/sim/stats", NULL);
+    assert_non_null (stats);
+    const char *tag;
+    json_t *count;
+    *tags = 0;
+    json_object_foreach (json_object_get (stats, "creates"), tag, count)
+    {
+        if (json_integer_value (count) != 1)
+            fail_msg ("%s created %lld times", tag, (long long)json_integer_value (count));
+        (*tags)++;
+    }
+    int64_t stale = json_integer_value (json_object_get (stats, "stale_epoch_requests"));
+    json_decref (stats);
+    return stale;
+}
+
+//  Submits count jobs to each instance (ids of its own partitions), running 12 s each.
+static void
+s_submit (int count)
+{
+    char id[JOBD_ID_MAX + 1];
+    for (int job = 0; job < count; job++)
+        for (int node = 0; node < 2; node++)
+            assert_int_equal (harness_spark_submit (s_nodes[node], "master", "com.example.Etl",
+                                                    "queue=50,run=12000,outcome=success", id,
+                                                    sizeof id),
+                              0);
+}
+
+static void
+test_cut_instance_stops_acting (void **state)
+{
+    assert_true (harness_start (&s_a) > 0);
+    assert_true (harness_wait_ready (&s_a, 30000));
+    s_start_cuttable (&s_b);
+    assert_true (harness_cluster_wait_shared (s_nodes, 2, S_PARTITIONS, 60000) >= 0);
+    s_submit (S_JOBS);
+    assert_true (harness_wait_count (&s_a, JOBD_STATE_RUNNING, 2 * S_JOBS, 30000));
+    //  b cut from Kafka: its lease runs out and it stops acting, within the lease and a renewal.
+    FILE *file = fopen (s_cut, "w");
+    assert_non_null (file);
+    fclose (file);
+    int64_t stopped = s_wait_not_acting (&s_b, 10000);
+    assert_true (stopped >= 0);
+    //  The group drops b; a claims its partitions and, after a lease, polls its jobs.
+    int64_t taken = harness_cluster_wait_shared (s_nodes, 1, S_PARTITIONS, 60000);
+    assert_true (taken >= 0);
+    printf ("cluster-lease: b cut from Kafka stopped acting after %lld ms; a owned every "
+            "partition %lld ms later\n",
+            (long long)stopped, (long long)taken);
+    //  Kafka back: b learns a's claims, rejoins, and gets a share again.
+    assert_int_equal (unlink (s_cut), 0);
+    assert_true (harness_cluster_wait_shared (s_nodes, 2, S_PARTITIONS, 60000) >= 0);
+    int tags = 0;
+    assert_int_equal (s_stale (&tags), 0);
+
+    //  b stopped past its session: a takes its partitions. Woken up, b's plugins find its lease
+    //  run out on the monotonic clock before its Kafka clients tell it anything: no request
+    //  about its jobs goes out under its old claim.
+    assert_true (harness_wait_count (&s_a, JOBD_STATE_SUCCEEDED, 2 * S_JOBS, 60000));
+    s_submit (S_JOBS);
+    assert_true (harness_wait_count (&s_a, JOBD_STATE_RUNNING, 2 * S_JOBS, 30000));
+    assert_int_equal (kill (s_b.pid, SIGSTOP), 0);
+    assert_true (harness_cluster_wait_shared (s_nodes, 1, S_PARTITIONS, 60000) >= 0);
+    assert_int_equal (kill (s_b.pid, SIGCONT), 0);
+    assert_true (harness_cluster_wait_shared (s_nodes, 2, S_PARTITIONS, 60000) >= 0);
+    assert_true (harness_wait_count (&s_a, JOBD_STATE_SUCCEEDED, 4 * S_JOBS, 60000));
+    assert_true (harness_wait_count (&s_b, JOBD_STATE_SUCCEEDED, 4 * S_JOBS, 30000));
+    //  No request under a superseded claim, nothing made twice.
+    assert_int_equal (s_stale (&tags), 0);
+    assert_int_equal (tags, 4 * S_JOBS);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test (test_cut_instance_stops_acting)};
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
