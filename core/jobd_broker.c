@@ -4,6 +4,7 @@
 #include "jobd_admin.h"
 #include "jobd_asks.h"
 #include "jobd_changelog.h"
+#include "jobd_forward.h"
 #include "jobd_held.h"
 #include "jobd_claims.h"
 #include "jobd_map.h"
@@ -74,6 +75,8 @@ typedef struct {
     jobd_held_t *held;           //  cluster mode: replies waiting for the changelog
     uint64_t hold_ticket;       //  while a batch replies: the ticket its replies wait for (0: none)
     jobd_claims_t *claims;      //  cluster mode: the partitions this instance acts on (borrowed)
+    jobd_forward_t *forward;    //  cluster mode: commands for other instances' jobs (borrowed)
+    uint64_t forward_group;     //  while a batch flushes: its forwards' group (0: none yet)
     int64_t claims_wait;        //  ms until the claims need their next turn
     int64_t timers_retry_at;    //  ms since the epoch: after a failed firing, not before
     size_t timers_max;          //  timers fired per commit: batch_max, S_TIMERS_MIN at least
@@ -126,11 +129,19 @@ s_reject (s_broker_t *self, const char *where, int rc, const char *reason)
                   reason && *reason ? reason : jobd_strerror (rc));
 }
 
+//  Sends a reply to its client. Cluster mode: a reply with no socket answers a command forwarded
+//  by another instance (identity is its reply token): it goes to the replies topic (arg: the
+//  broker).
 static void
 s_send_bytes (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
               const void *data, size_t size, void *arg)
 {
-    (void)arg;
+    if (!socket) {
+        s_broker_t *self = (s_broker_t *)arg;
+        if (self && self->forward && identity_size)
+            jobd_forward_reply (self->forward, identity, identity_size, data, size);
+        return;
+    }
     void *handle = zsock_resolve (socket);
     //  ROUTER drops what it cannot deliver; a reply never blocks the broker.
     zmq_send (handle, identity, identity_size, ZMQ_SNDMORE);
@@ -140,10 +151,10 @@ s_send_bytes (zsock_t *socket, const uint8_t *identity, size_t identity_size, bo
 }
 
 static void
-s_send_reply (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool delimiter,
-              msgpack_sbuffer *buffer)
+s_send_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
+              bool delimiter, msgpack_sbuffer *buffer)
 {
-    s_send_bytes (socket, identity, identity_size, delimiter, buffer->data, buffer->size, NULL);
+    s_send_bytes (socket, identity, identity_size, delimiter, buffer->data, buffer->size, self);
 }
 
 //  A reply to an event of the batch: in cluster mode held until the changelog gave the batch
@@ -156,7 +167,7 @@ s_batch_reply (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_
         jobd_held_add (self->held, self->hold_ticket, socket, identity, identity_size, delimiter,
                        buffer->data, buffer->size) == 0)
         return;
-    s_send_reply (socket, identity, identity_size, delimiter, buffer);
+    s_send_reply (self, socket, identity, identity_size, delimiter, buffer);
 }
 
 //  The wire name of an apply outcome (a reply's "outcome").
@@ -380,7 +391,58 @@ s_release_held (s_broker_t *self)
 {
     if (self->held && jobd_held_size (self->held))
         jobd_held_release (self->held, jobd_changelog_confirmed (self->changelog), s_send_bytes,
-                           NULL);
+                           self);
+}
+
+//  Frees what an entry of the batch holds, once answered.
+static void
+s_entry_done (s_entry_t *entry)
+{
+    jobd_apply_result_clear (&entry->result);
+    if (entry->flat) {
+        free (entry->event);
+        entry->event = NULL;
+    }
+    jobd_event_destroy (&entry->event);
+    zstr_free (&entry->batch_id);
+    zstr_free (&entry->id);
+    zstr_free (&entry->reason);
+}
+
+//  Cluster mode: a command the store refused because another instance owns its job's partition
+//  goes to that owner through the jobs topic (docs/cluster.md section 4). A single event waits
+//  for the owner's reply (relayed by jobd_forward_turn); an observation of a batch is answered
+//  `forwarded` in the batch's reply, which goes once Kafka acked the batch's forwards. Returns
+//  true when it was forwarded. Commands that came from the jobs topic are not forwarded again.
+static bool
+s_forward_command (s_broker_t *self, s_entry_t *entry)
+{
+    const jobd_event_t *event = entry->event;
+    if (!self->forward || !entry->from || !entry->result.job[0] ||
+        (event->type != JOBD_EVENT_CANCEL && event->type != JOBD_EVENT_RETRY &&
+         event->type != JOBD_EVENT_OBSERVED && event->type != JOBD_EVENT_TRACK))
+        return false;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    char reason[256] = "";
+    int rc = jobd_event_encode (event, &data, &size, reason, sizeof reason);
+    if (rc == 0 && entry->in_batch && !self->forward_group)
+        self->forward_group = jobd_forward_group (self->forward);
+    jobd_forward_to_t to = {entry->from, entry->identity, entry->identity_size, entry->delimiter};
+    bool wants = !entry->in_batch && entry->wants_reply;
+    if (rc == 0)
+        rc = jobd_forward_send (self->forward, data, size, entry->result.job, wants ? &to : NULL,
+                                event->id, entry->in_batch ? self->forward_group : 0, reason,
+                                sizeof reason);
+    free (data);
+    if (rc) {
+        jobd_log (JOBD_LOG_WARN, LOG, "%s of %s not forwarded to its owner: %s",
+                  jobd_event_type_name (event->type), entry->result.job, reason);
+        return false;
+    }
+    entry->rc = 0;
+    entry->result.outcome = JOBD_APPLY_FORWARD;
+    return true;
 }
 
 //  Applies the batch in one write transaction; publishes and replies only after the commit.
@@ -447,6 +509,11 @@ s_flush (s_broker_t *self)
         } else if (batch_rc) {
             entry->rc = batch_rc;
             self->stats.rejected++;
+        } else if (entry->rc == JOBD_ENOTOWNER && s_forward_command (self, entry)) {
+            if (!entry->in_batch) {
+                s_entry_done (entry);
+                continue; //  the owner answers
+            }
         } else if (entry->rc) {
             char reason[300];
             s_refused_reason (entry, reason, sizeof reason);
@@ -469,22 +536,22 @@ s_flush (s_broker_t *self)
             }
             s_pack_reply (&batch_pk, entry->event ? entry->event->id : entry->id, entry->rc,
                           entry->reason, batch_rc || !entry->event ? NULL : &entry->result);
-            if (index == batch_last)
+            if (index == batch_last && self->forward_group) {
+                //  Its forwards acked by Kafka first (jobd_forward_turn releases it).
+                jobd_forward_to_t to = {entry->from, entry->identity, entry->identity_size,
+                                        entry->delimiter};
+                jobd_forward_group_close (self->forward, self->forward_group, &to,
+                                          self->reply_buffer.data, self->reply_buffer.size,
+                                          self->hold_ticket);
+                self->forward_group = 0;
+            } else if (index == batch_last)
                 s_batch_reply (self, entry->from, entry->identity, entry->identity_size,
                                entry->delimiter, &self->reply_buffer);
         } else if (entry->wants_reply || (entry->rc && entry->from == self->admin))
             s_reply (self, entry->from, entry->identity, entry->identity_size, entry->delimiter,
                      entry->event->id, entry->rc, batch_rc ? NULL : entry->result.reason,
                      batch_rc ? NULL : &entry->result);
-        jobd_apply_result_clear (&entry->result);
-        if (entry->flat) {
-            free (entry->event);
-            entry->event = NULL;
-        }
-        jobd_event_destroy (&entry->event);
-        zstr_free (&entry->batch_id);
-        zstr_free (&entry->id);
-        zstr_free (&entry->reason);
+        s_entry_done (entry);
     }
     self->hold_ticket = 0;
     self->batch_size = 0;
@@ -627,7 +694,7 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     jobd_admin_query (&context, query, &pk);
-    s_send_reply (socket, identity, identity_size, delimiter, &buffer);
+    s_send_reply (self, socket, identity, identity_size, delimiter, &buffer);
     msgpack_sbuffer_destroy (&buffer);
 }
 
@@ -795,6 +862,66 @@ s_receive_batch (s_broker_t *self, zsock_t *socket, const uint8_t *identity, siz
         }
     }
     return 0;
+}
+
+//  Cluster mode: a command another instance forwarded through the jobs topic, handed by the
+//  claims while this instance owns its partition (jobd_claims_set_command_fn). Checked as the
+//  admin endpoint checks a client's; applied in the next batch; its reply (token_size > 0) goes
+//  to the replies topic under token (s_send_bytes).
+static void
+s_command (const void *data, size_t size, const uint8_t *token, size_t token_size, void *arg)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    self->stats.received++;
+    jobd_event_t *event = NULL;
+    char reason[512] = "";
+    if (token_size > 255)
+        token_size = 0; //  not a token of ours: no reply
+    int rc = size > JOBD_EVENT_MAX
+                 ? JOBD_ETOOBIG
+                 : jobd_event_decode ((const uint8_t *)data, size, &event, reason, sizeof reason);
+    if (rc == 0 && (!s_client_event (event->type) || event->type == JOBD_EVENT_SUBMIT)) {
+        snprintf (reason, sizeof reason, "%s events are not forwarded",
+                  jobd_event_type_name (event->type));
+        rc = JOBD_EPROTO;
+    }
+    if (rc == 0)
+        rc = s_check_source (event, reason, sizeof reason);
+    if (rc) {
+        s_reject (self, "jobs topic", rc, reason);
+        if (token_size)
+            s_reply (self, NULL, token, token_size, false, event ? event->id : "", rc, reason,
+                     NULL);
+        jobd_event_destroy (&event);
+        return;
+    }
+    if (self->batch_size >= self->batch_max)
+        s_flush (self);
+    s_entry_t *entry = s_entry_add (self, NULL, token, token_size, false);
+    entry->wants_reply = token_size > 0;
+    entry->event = event;
+}
+
+//  A forwarded command's reply, relayed to its client (jobd_forward_turn).
+static void
+s_forward_send (const jobd_forward_to_t *to, const void *data, size_t size, void *arg)
+{
+    s_send_bytes (to->socket, to->identity, to->identity_size, to->delimiter, data, size, arg);
+}
+
+//  A batch's reply whose forwards Kafka acked: held until its own writes are confirmed too.
+static void
+s_forward_release (const jobd_forward_to_t *to, const void *data, size_t size, uint64_t ticket,
+                   void *arg)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    if (ticket && self->held &&
+        jobd_held_add (self->held, ticket, to->socket, to->identity, to->identity_size,
+                       to->delimiter, data, size) == 0) {
+        s_release_held (self);
+        return;
+    }
+    s_send_bytes (to->socket, to->identity, to->identity_size, to->delimiter, data, size, self);
 }
 
 //  Reads one message from a ROUTER and either queues it in the batch or answers it now.
@@ -1207,6 +1334,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
                             .deadline = options->deadline,
                             .changelog = options->changelog,
                             .claims = options->claims,
+                            .forward = options->forward,
                             .heartbeat = options->heartbeat,
                             .heartbeat_arg = options->heartbeat_arg,
                             .heartbeat_ms =
@@ -1245,7 +1373,7 @@ s_broker_actor (zsock_t *pipe, void *arg)
             : NULL;
     self->query = self->admin ? jobd_query_new (self->store) : NULL;
     //  The pipe, the bus, the admin socket, the query answers, and in cluster mode the changelog.
-    enum { S_PIPE, S_BUS, S_ADMIN, S_QUERY, S_CHANGELOG, S_ITEMS };
+    enum { S_PIPE, S_BUS, S_ADMIN, S_QUERY, S_CHANGELOG, S_FORWARD, S_ITEMS };
     zmq_pollitem_t items[S_ITEMS] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0}};
     size_t item_count = 0;
     if (self->query) {
@@ -1255,8 +1383,14 @@ s_broker_actor (zsock_t *pipe, void *arg)
         item_count = S_CHANGELOG;
         if (self->changelog) {
             items[S_CHANGELOG].fd = jobd_changelog_fd (self->changelog);
+            item_count = S_FORWARD;
+        }
+        if (self->changelog && self->forward) {
+            items[S_FORWARD].fd = jobd_forward_fd (self->forward);
             item_count = S_ITEMS;
         }
+        if (self->claims && self->forward)
+            jobd_claims_set_command_fn (self->claims, s_command, self);
         for (size_t index = 0; index < item_count; index++)
             items[index].events = ZMQ_POLLIN;
         jobd_log (JOBD_LOG_INFO, LOG, "admin on %s, events on %s", options->admin_endpoint,
@@ -1289,8 +1423,18 @@ s_broker_actor (zsock_t *pipe, void *arg)
             jobd_changelog_apply (self->changelog, s_publish_confirmed, self);
             s_release_held (self);
         }
-        if (self->claims)
+        if (self->claims) {
             self->claims_wait = jobd_claims_turn (self->claims);
+            //  Commands it handed from the jobs topic: applied now, then their offsets committed.
+            s_flush (self);
+            jobd_claims_commit (self->claims);
+        }
+        if (self->forward) {
+            int64_t forward_wait =
+                jobd_forward_turn (self->forward, s_forward_send, s_forward_release, self);
+            if (forward_wait < self->claims_wait)
+                self->claims_wait = forward_wait;
+        }
         //  Answers are sent each turn: a busy bus or admin socket would starve a poll for them.
         jobd_query_deliver (self->query, self->admin);
         jobd_asks_finish (self->asks, s_answer_held, self);
@@ -1309,6 +1453,8 @@ s_broker_actor (zsock_t *pipe, void *arg)
         jobd_changelog_apply (self->changelog, s_publish_confirmed, self);
         s_release_held (self);
     }
+    if (self->claims)
+        jobd_claims_set_command_fn (self->claims, NULL, NULL);
     jobd_publisher_flush (self->publisher);
     jobd_query_destroy (&self->query);
     jobd_publisher_destroy (&self->publisher); //  sends what it was handed first

@@ -33,6 +33,9 @@ typedef struct {
     //  Cluster mode (borrowed; outlives the broker): the group and the claims, turned on the
     //  broker's thread (docs/cluster.md section 7).
     struct jobd_claims *claims;
+    //  Cluster mode (borrowed; outlives the broker): commands for jobs of partitions another
+    //  instance owns go to it through Kafka, and its replies come back (docs/cluster.md section 4).
+    struct jobd_forward *forward;
     //  Called on the broker's thread every heartbeat_ms (0: 1 s) while its loop turns, with its
     //  counters: proof that the broker is alive, for the service watchdog (jobd_notify.h). NULL:
     //  none.

@@ -1,6 +1,7 @@
 //  Ownership in cluster mode (see jobd_claims.h and docs/cluster.md section 7).
 #include "jobd_claims.h"
 #include "jobd_error.h"
+#include "jobd_forward.h"
 #include "jobd_lease.h"
 #include "jobd_log.h"
 #include "jobd_route.h"
@@ -12,10 +13,11 @@
 
 #define LOG "cluster"
 
-#define S_BUSY_MS     10  //  a turn while a partition moves towards owned
-#define S_IDLE_MS     100 //  a turn while nothing moves: the group's callbacks are served then
-#define S_QUERY_MS    500 //  longest a high watermark query waits
-#define S_LEASE_SLACK 1.1 //  a lease wait covers clock rate differences (section 8)
+#define S_BUSY_MS      10   //  a turn while a partition moves towards owned
+#define S_IDLE_MS      100  //  a turn while nothing moves: the group's callbacks are served then
+#define S_QUERY_MS     500  //  longest a high watermark query waits
+#define S_LEASE_SLACK  1.1  //  a lease wait covers clock rate differences (section 8)
+#define S_COMMANDS_MAX 1000 //  commands taken from the jobs topic per turn, at most
 
 typedef struct {
     jobd_claims_state_t state;
@@ -25,6 +27,8 @@ typedef struct {
     int64_t until;      //  WAITING: zclock_mono when it may act
     int64_t since;      //  zclock_mono of the assignment (for the log)
     bool live;          //  owned with a lease: acting, as last told (jobd_claims_turn)
+    zlistx_t *backlog;  //  commands of the jobs topic (rd_kafka_message_t) waiting to be handed
+    int64_t handed;     //  the offset after the last command handed (-1: none since a commit)
     bool expired;       //  owned, and its lease ran out since: a renewal is news
 } s_part_t;
 
@@ -46,6 +50,9 @@ struct jobd_claims {
     //  under (0: it does not act), and how often that set changed.
     _Atomic uint64_t *acting;
     atomic_uint_fast64_t changes;
+    jobd_claims_command_fn *command_fn;
+    void *command_arg;
+    uint64_t commands; //  handed to the broker
 };
 
 const char *
@@ -72,6 +79,15 @@ s_member (jobd_claims_t *self, char *member, size_t size)
 }
 
 static void
+s_message_free (void **item)
+{
+    rd_kafka_message_t *message = (rd_kafka_message_t *)*item;
+    if (message)
+        rd_kafka_message_destroy (message);
+    *item = NULL;
+}
+
+static void
 s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
 {
     s_part_t *part = &self->parts[partition];
@@ -83,8 +99,11 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
         atomic_store (&self->acting[partition], state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
         atomic_fetch_add (&self->changes, 1);
     }
-    if (state == JOBD_CLAIMS_REPLICA || state == JOBD_CLAIMS_CATCHUP)
+    if (state == JOBD_CLAIMS_REPLICA || state == JOBD_CLAIMS_CATCHUP) {
         jobd_lease_hold (self->lease, partition, false, 0);
+        //  Commands not handed stay in the topic for the next owner (not committed).
+        zlistx_purge (part->backlog);
+    }
     if (state != JOBD_CLAIMS_OWNED)
         part->expired = false;
     part->state = state;
@@ -197,6 +216,11 @@ jobd_claims_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *clu
         free (self);
         return -ENOMEM;
     }
+    for (int partition = 0; partition < self->partitions; partition++) {
+        self->parts[partition].backlog = zlistx_new ();
+        zlistx_set_destructor (self->parts[partition].backlog, s_message_free);
+        self->parts[partition].handed = -1;
+    }
     rd_kafka_conf_t *conf = jobd_cluster_conf (config, RD_KAFKA_CONSUMER, reason, reason_size);
     //  Heartbeats every sixth of the session (librdkafka's 3 s default would let a 3 s session
     //  time out between two of them).
@@ -208,7 +232,9 @@ jobd_claims_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *clu
     const char *own[][2] = {{"group.id", jobd_config_str (config, "cluster", "prefix")},
                             {"partition.assignment.strategy", "cooperative-sticky"},
                             {"session.timeout.ms", session},
-                            {"heartbeat.interval.ms", heartbeat}};
+                            {"heartbeat.interval.ms", heartbeat},
+                            //  A command produced before the group had an offset is applied.
+                            {"auto.offset.reset", "earliest"}};
     for (size_t index = 0; conf && index < sizeof own / sizeof own[0]; index++)
         if (rd_kafka_conf_set (conf, own[index][0], own[index][1], error, sizeof error) !=
             RD_KAFKA_CONF_OK) {
@@ -264,6 +290,8 @@ jobd_claims_destroy (jobd_claims_t **self_p)
         jobd_store_set_owned_fn (self->store, NULL, NULL);
         jobd_changelog_set_view (self->changelog, NULL, NULL);
     }
+    for (int partition = 0; self->parts && partition < self->partitions; partition++)
+        zlistx_destroy (&self->parts[partition].backlog);
     free (self->parts);
     free ((void *)self->acting);
     free (self);
@@ -360,6 +388,28 @@ s_live (jobd_claims_t *self, int partition)
                   partition, (long long)self->lease_ms);
 }
 
+//  Hands the broker the commands of a partition this instance acts on, in their order.
+static void
+s_hand (jobd_claims_t *self, int partition)
+{
+    s_part_t *part = &self->parts[partition];
+    rd_kafka_message_t *message;
+    while ((message = (rd_kafka_message_t *)zlistx_first (part->backlog))) {
+        const void *token = NULL;
+        size_t token_size = 0;
+        rd_kafka_headers_t *headers = NULL;
+        if (rd_kafka_message_headers (message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last (headers, JOBD_FORWARD_HEADER, &token, &token_size) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR)
+            token_size = 0;
+        self->command_fn (message->payload, message->len, (const uint8_t *)token,
+                          token ? token_size : 0, self->command_arg);
+        self->commands++;
+        part->handed = message->offset + 1;
+        zlistx_delete (part->backlog, zlistx_cursor (part->backlog));
+    }
+}
+
 //  CLAIMING: the claim read back makes this instance the owner; a later claim read first means
 //  another instance claimed after it (section 7, step 3).
 static void
@@ -393,11 +443,16 @@ s_claimed (jobd_claims_t *self, int partition)
 int64_t
 jobd_claims_turn (jobd_claims_t *self)
 {
-    //  Serves the group's callbacks. Commands do not come by the jobs topic yet (section 4):
-    //  what arrives is dropped.
+    //  Serves the group's callbacks, and takes the commands forwarded through the jobs topic.
     rd_kafka_message_t *message;
-    while ((message = rd_kafka_consumer_poll (self->group, 0)))
-        rd_kafka_message_destroy (message);
+    for (int taken = 0;
+         taken < S_COMMANDS_MAX && (message = rd_kafka_consumer_poll (self->group, 0)); taken++) {
+        if (message->err || message->partition < 0 || message->partition >= self->partitions ||
+            !self->command_fn)
+            rd_kafka_message_destroy (message);
+        else
+            zlistx_add_end (self->parts[message->partition].backlog, message);
+    }
     int64_t wait = S_IDLE_MS, now = zclock_mono ();
     bool moving = false;
     for (int partition = 0; partition < self->partitions; partition++) {
@@ -411,6 +466,8 @@ jobd_claims_turn (jobd_claims_t *self)
         if (part->state != JOBD_CLAIMS_REPLICA && part->state != JOBD_CLAIMS_CATCHUP)
             s_renew (self, partition);
         s_live (self, partition);
+        if (part->live)
+            s_hand (self, partition);
         if (part->state == JOBD_CLAIMS_OWNED && part->since) {
             jobd_log (JOBD_LOG_INFO, LOG, "owner of partition %d (epoch %" PRIu64 ") in %lld ms",
                       partition, part->epoch, (long long)(zclock_mono () - part->since));
@@ -474,4 +531,35 @@ uint64_t
 jobd_claims_changes (jobd_claims_t *self)
 {
     return atomic_load (&self->changes);
+}
+
+void
+jobd_claims_set_command_fn (jobd_claims_t *self, jobd_claims_command_fn *fn, void *arg)
+{
+    self->command_fn = fn;
+    self->command_arg = arg;
+}
+
+void
+jobd_claims_commit (jobd_claims_t *self)
+{
+    rd_kafka_topic_partition_list_t *offsets = NULL;
+    for (int partition = 0; partition < self->partitions; partition++) {
+        s_part_t *part = &self->parts[partition];
+        if (part->handed < 0)
+            continue;
+        if (!offsets)
+            offsets = rd_kafka_topic_partition_list_new (4);
+        rd_kafka_topic_partition_list_add (offsets, jobd_cluster_topic (self->cluster, "jobs"),
+                                           partition)
+            ->offset = part->handed;
+        part->handed = -1;
+    }
+    if (!offsets)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_commit (self->group, offsets, 1);
+    if (err)
+        jobd_log (JOBD_LOG_WARN, LOG, "commands' offsets not committed: %s",
+                  rd_kafka_err2str (err));
+    rd_kafka_topic_partition_list_destroy (offsets);
 }

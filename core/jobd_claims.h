@@ -62,6 +62,20 @@ int jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition
 //  A count that grows each time the set of partitions this instance acts on changes. Any thread.
 uint64_t jobd_claims_changes (jobd_claims_t *self);
 
+//  A command forwarded through the jobs topic (jobd_forward), handed to the broker by the owner
+//  of its partition: its msgpack, and its reply token (token_size 0: no reply is wanted).
+typedef void (jobd_claims_command_fn) (const void *data, size_t size, const uint8_t *token,
+                                       size_t token_size, void *arg);
+
+//  Commands of the jobs topic go to fn (NULL: dropped), in each partition's order, while this
+//  instance acts on their partition; those of a partition it does not act on yet wait.
+void jobd_claims_set_command_fn (jobd_claims_t *self, jobd_claims_command_fn *fn, void *arg);
+
+//  The commands handed so far are applied (the broker committed their batch): their offsets are
+//  committed to the group, so that the next owner starts after them. At least once: a command
+//  handed and applied just before this instance died is applied again by the next owner.
+void jobd_claims_commit (jobd_claims_t *self);
+
 //  The state's name ("replica", "catchup", "claiming", "waiting", "owned").
 const char *jobd_claims_state_name (jobd_claims_state_t state);
 

@@ -60,6 +60,8 @@ struct jobd_cluster {
     char name[512]; //  <prefix>@<Kafka cluster id>: the store's meta `cluster`
     int brokers;    //  in the last metadata read (for the topics' replication factor)
     int wait; //  ms: connect_timeout, also the longest an answer to the topics' creation takes
+    jobd_cluster_delivered_fn *delivered; //  other messages' reports (forwarded commands)
+    void *delivered_arg;
 };
 
 bool
@@ -298,6 +300,10 @@ s_delivered (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
                      strcmp (rd_kafka_topic_name (message->rkt), self->topics[1]) == 0;
     if (changelog)
         self->reported[message->partition]++;
+    if (!changelog && message->_private && self->delivered) {
+        self->delivered (message->_private, message->err, self->delivered_arg);
+        return;
+    }
     if (message->err) {
         self->refused++;
         jobd_log (JOBD_LOG_ERROR, LOG, "changelog message of partition %d refused: %s",
@@ -442,6 +448,16 @@ jobd_cluster_produce (jobd_cluster_t *self, const char *role, int32_t partition,
                       size_t key_size, const void *value, size_t value_size, char *reason,
                       size_t reason_size)
 {
+    return jobd_cluster_produce_with (self, role, partition, key, key_size, value, value_size, NULL,
+                                      NULL, NULL, reason, reason_size);
+}
+
+int
+jobd_cluster_produce_with (jobd_cluster_t *self, const char *role, int32_t partition,
+                           const void *key, size_t key_size, const void *value, size_t value_size,
+                           const char *header, const char *header_value, void *opaque, char *reason,
+                           size_t reason_size)
+{
     const char *topic = jobd_cluster_topic (self, role);
     int partitions = strcmp (role, "replies") == 0 ? 1 : self->partitions;
     if (!topic || partition < 0 || partition >= partitions) {
@@ -449,10 +465,18 @@ jobd_cluster_produce (jobd_cluster_t *self, const char *role, int32_t partition,
                   topic ? topic : role);
         return -EINVAL;
     }
-    rd_kafka_resp_err_t err = rd_kafka_producev (
-        self->producer, RD_KAFKA_V_TOPIC (topic), RD_KAFKA_V_PARTITION (partition),
-        RD_KAFKA_V_KEY (key, key_size), RD_KAFKA_V_VALUE ((void *)value, value_size),
-        RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        header
+            ? rd_kafka_producev (
+                  self->producer, RD_KAFKA_V_TOPIC (topic), RD_KAFKA_V_PARTITION (partition),
+                  RD_KAFKA_V_KEY (key, key_size), RD_KAFKA_V_VALUE ((void *)value, value_size),
+                  RD_KAFKA_V_HEADER (header, header_value, -1), RD_KAFKA_V_OPAQUE (opaque),
+                  RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)
+            : rd_kafka_producev (self->producer, RD_KAFKA_V_TOPIC (topic),
+                                 RD_KAFKA_V_PARTITION (partition), RD_KAFKA_V_KEY (key, key_size),
+                                 RD_KAFKA_V_VALUE ((void *)value, value_size),
+                                 RD_KAFKA_V_OPAQUE (opaque),
+                                 RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
     snprintf (reason, reason_size, "producing to %s/%d: %s", topic, (int)partition,
@@ -493,4 +517,22 @@ jobd_cluster_flush (jobd_cluster_t *self, int timeout_ms)
     return rd_kafka_flush (self->producer, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR
                ? 0
                : JOBD_ETIMEOUT;
+}
+
+void
+jobd_cluster_set_delivered_fn (jobd_cluster_t *self, jobd_cluster_delivered_fn *fn, void *arg)
+{
+    self->delivered = fn;
+    self->delivered_arg = arg;
+}
+
+int
+jobd_cluster_high (jobd_cluster_t *self, const char *role, int32_t partition, int64_t *high_p)
+{
+    int64_t low = -1;
+    const char *topic = jobd_cluster_topic (self, role);
+    if (!topic || rd_kafka_query_watermark_offsets (self->producer, topic, partition, &low, high_p,
+                                                    self->wait))
+        return JOBD_ETIMEOUT;
+    return 0;
 }

@@ -64,6 +64,23 @@ int jobd_cluster_produce (jobd_cluster_t *self, const char *role, int32_t partit
                           const void *key, size_t key_size, const void *value, size_t value_size,
                           char *reason, size_t reason_size);
 
+//  The same with one header (header NULL: none) and an opaque handed to the delivered function
+//  (jobd_cluster_set_delivered_fn) with the message's delivery report, for a message of another
+//  topic than the changelog.
+int jobd_cluster_produce_with (jobd_cluster_t *self, const char *role, int32_t partition,
+                               const void *key, size_t key_size, const void *value,
+                               size_t value_size, const char *header, const char *header_value,
+                               void *opaque, char *reason, size_t reason_size);
+
+//  Told the delivery report of a message produced with an opaque to another topic than the
+//  changelog: err 0 (acked) or why Kafka refused it for good. On the thread that polls.
+typedef void (jobd_cluster_delivered_fn) (void *opaque, rd_kafka_resp_err_t err, void *arg);
+void jobd_cluster_set_delivered_fn (jobd_cluster_t *self, jobd_cluster_delivered_fn *fn, void *arg);
+
+//  The high watermark of partition of the topic of role (a round trip, up to connect_timeout).
+//  Returns 0, or JOBD_ETIMEOUT when Kafka did not answer.
+int jobd_cluster_high (jobd_cluster_t *self, const char *role, int32_t partition, int64_t *high_p);
+
 //  Serves the producer's delivery reports (no wait). Returns how many messages are produced and
 //  not acked yet.
 size_t jobd_cluster_poll (jobd_cluster_t *self);

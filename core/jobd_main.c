@@ -3,6 +3,7 @@
 #include "jobd_broker.h"
 #include "jobd_changelog.h"
 #include "jobd_claims.h"
+#include "jobd_forward.h"
 #include "jobd_cluster.h"
 #include "jobd_store_cl.h"
 #include "jobd_config.h"
@@ -381,6 +382,7 @@ main (int argc, char *argv[])
     jobd_cluster_t *cluster = NULL;
     jobd_changelog_t *changelog = NULL;
     jobd_claims_t *claims = NULL;
+    jobd_forward_t *forward = NULL;
     rc = jobd_run_dir_open (run_dir, store_path, &run, reason, sizeof reason);
     if (rc) {
         fprintf (stderr, "jobd: %s\n", reason);
@@ -436,6 +438,8 @@ main (int argc, char *argv[])
             goto out;
         }
         rc = jobd_claims_new (config, store, cluster, changelog, &claims, reason, sizeof reason);
+        if (rc == 0)
+            rc = jobd_forward_new (config, cluster, &forward, reason, sizeof reason);
         if (rc) {
             fprintf (stderr, "jobd: %s\n", reason);
             exit_code = EXIT_RUNTIME;
@@ -462,6 +466,7 @@ main (int argc, char *argv[])
         .deadline = deadline,
         .changelog = changelog,
         .claims = claims,
+        .forward = forward,
         .heartbeat = jobd_notify_heartbeat,
         .heartbeat_arg = notify,
         .heartbeat_ms = jobd_notify_heartbeat_ms (notify)};
@@ -501,6 +506,7 @@ out:
     jobd_plugin_loader_destroy (&loader);
     jobd_broker_destroy (&broker);
     jobd_claims_destroy (&claims); //  releases what it owned: after the broker's last commit
+    jobd_forward_destroy (&forward);
     jobd_changelog_destroy (&changelog);
     jobd_cluster_destroy (&cluster);
     jobd_deadline_destroy (&deadline);

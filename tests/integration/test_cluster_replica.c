@@ -328,9 +328,7 @@ test_writer_killed_loses_nothing (void **state)
         harness_stop (&s_a, SIGKILL, 5000);
     }
     s_start (&s_a);
-    //  Settled: b lists what a lists, and published every transition its jobs hold. (A job whose
-    //  partition moved while the demo moved it may stay where it was: the new owner's demo
-    //  does not take it up before plugins hear of partitions, docs/cluster.md commit 6.)
+    //  Settled: b lists what a lists, and published every transition its jobs hold.
     int64_t deadline = zclock_mono () + 60000, transitions = -1;
     bool same = false;
     while (!same && zclock_mono () < deadline) {
@@ -349,6 +347,72 @@ test_writer_killed_loses_nothing (void **state)
     assert_int_equal (s_doubled (b_seen), 0);
     zhashx_destroy (&b_seen);
     zsock_destroy (&b_sub);
+}
+
+//  A job's state in harness's store (`jobctl -o json show`), into state ("" when it did not say).
+static void
+s_state_of (harness_t *harness, const char *id, char *state, size_t size)
+{
+    static char out[1 << 16];
+    char err[1024];
+    const char *args[] = {"-c", harness->config, "-o", "json", "show", id, NULL};
+    state[0] = 0;
+    if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) != 0)
+        return;
+    json_t *root = json_loads (out, 0, NULL);
+    json_t *job = json_object_get (root, "job");
+    const char *text = json_string_value (json_object_get (job ? job : root, "state"));
+    snprintf (state, size, "%s", text ? text : "");
+    json_decref (root);
+}
+
+//  jobctl with args (after -c config of harness): its exit code; its output into out.
+static int
+s_jobctl (harness_t *harness, const char *const *args, char *out, size_t size)
+{
+    const char *argv[16] = {"-c", harness->config};
+    size_t count = 2;
+    for (; args[count - 2] && count < 15; count++)
+        argv[count] = args[count - 2];
+    argv[count] = NULL;
+    char err[1024];
+    int code = harness_run_bin ("jobctl", argv, out, size, err, sizeof err);
+    if (code)
+        fprintf (stderr, "jobctl %s: %s", args[0], err);
+    out[strcspn (out, "\n")] = 0;
+    return code;
+}
+
+//  Commands for a job of a partition another instance owns reach it through the jobs topic, and
+//  its reply comes back: each track and observe below is answered ok on either instance, and
+//  both instances end with every job in the state observed.
+static void
+test_commands_reach_their_owner (void **state)
+{
+    harness_t *const nodes[2] = {&s_a, &s_b};
+    assert_true (harness_cluster_wait_shared (nodes, 2, 4, 60000) >= 0);
+    char ids[8][JOBD_ID_MAX + 1], ext[32];
+    for (int job = 0; job < 8; job++) {
+        snprintf (ext, sizeof ext, "far-%d", job);
+        const char *track[] = {"track", ext, "--kind", "external", "--backend", "far", NULL};
+        assert_int_equal (s_jobctl (&s_a, track, ids[job], sizeof ids[job]), 0);
+    }
+    for (int job = 0; job < 8; job++) {
+        char out[256];
+        const char *observe[] = {"observe", ids[job], "RUNNING", NULL};
+        assert_int_equal (s_jobctl (&s_b, observe, out, sizeof out), 0);
+    }
+    for (int job = 0; job < 8; job++)
+        for (int node = 0; node < 2; node++) {
+            char seen[32] = "";
+            int64_t deadline = zclock_mono () + 10000;
+            while (strcmp (seen, "RUNNING") != 0 && zclock_mono () < deadline) {
+                s_state_of (nodes[node], ids[job], seen, sizeof seen);
+                if (strcmp (seen, "RUNNING") != 0)
+                    zclock_sleep (20); //  polling interval: the replica applies on its own
+            }
+            assert_string_equal (seen, "RUNNING");
+        }
 }
 
 //  jobd -c config of harness: its exit code, its stderr in err.
@@ -406,6 +470,7 @@ main (void)
                                        cmocka_unit_test (test_replica_resumes_where_it_stopped),
                                        cmocka_unit_test (test_replies_wait_for_the_changelog),
                                        cmocka_unit_test (test_writer_killed_loses_nothing),
+                                       cmocka_unit_test (test_commands_reach_their_owner),
                                        cmocka_unit_test (test_stores_of_another_kind_are_refused)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
