@@ -446,10 +446,8 @@ main (int argc, char *argv[])
             goto out;
         }
         jobd_log (JOBD_LOG_WARN, LOG,
-                  "cluster mode is being built: this instance acts only on the partitions it "
-                  "owns, but commands for others are refused, not forwarded, and the notifier "
-                  "and outbound topic send every job's transitions (docs/cluster.md, section "
-                  "15)");
+                  "cluster mode is being built: the notifier and the outbound topic keep no "
+                  "delivery cursor per partition yet (docs/cluster.md, section 15)");
     }
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)

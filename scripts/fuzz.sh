@@ -31,9 +31,11 @@ runs=${RUNS:-2000000}
 # config; --long gives each the million. With 20 targets run one after another the step took
 # 302 s and the whole CI run 849 s (2026-12-04, the machine otherwise idle): the slow ones went
 # from 15 s (config 25) to 12 s (20). Since then two targets run at a time. cl_msg (the changelog
-# decoder, about 55k/s) keeps the default.
-declare -A ci_seconds=([admin]=30 [query]=30 [event]=40 [reply]=50 [kafka_status]=80 [jscan]=90
-    [config]=20 [spark]=45 [job]=45)
+# decoder, about 55k/s) keeps the default. With the cluster's tests CI took 900 s and more
+# (2026-12-04): no target runs past 30 s now (kafka_status, jscan, reply, event, spark and job
+# stop at their time, short of the million); --long still gives each its million.
+declare -A ci_seconds=([admin]=30 [query]=30 [event]=30 [reply]=30 [kafka_status]=30 [jscan]=30
+    [config]=20 [spark]=30 [job]=30)
 
 scripts/deps.sh
 CC=clang cmake -S . -B build-fuzz -DJOBD_FUZZ=ON -DJOBD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null

@@ -27,9 +27,10 @@ s_setup (void **state)
     harness_init (&s_b, "cluster-replica-b");
     harness_init (&s_c, "cluster-replica-c");
     //  The mock takes no CreateTopics (librdkafka 2.0.2): the topics are made here.
-    const char *const args[] = {
-        "--commands", "--brokers",        "3",       "--topic",        "jobd.jobs:4",
-        "--topic",    "jobd.changelog:4", "--topic", "jobd.replies:1", NULL};
+    const char *const args[] = {"--commands",       "--brokers",     "3",
+                                "--topic",          "jobd.jobs:4",   "--topic",
+                                "jobd.changelog:4", "--topic",       "jobd.replies:1",
+                                "--topic",          "jobd.status:2", NULL};
     assert_int_equal (harness_kafka_mock (&s_mock, &s_a, args, s_brokers, sizeof s_brokers), 0);
     return 0;
 }
@@ -415,6 +416,80 @@ test_commands_reach_their_owner (void **state)
         }
 }
 
+//  Waits until harness lists count SUCCEEDED jobs of kind kafka (`jobctl -o name ls`).
+static bool
+s_wait_kafka_done (harness_t *harness, int count, int timeout_ms)
+{
+    static char out[1 << 16];
+    char err[1024];
+    const char *args[] = {"-c",     harness->config, "-o",      "name",      "ls",
+                          "--kind", "kafka",         "--state", "SUCCEEDED", NULL};
+    int64_t deadline = zclock_mono () + timeout_ms;
+    int lines = -1;
+    while (lines != count && zclock_mono () < deadline) {
+        lines = -1;
+        if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) == 0) {
+            lines = 0;
+            for (const char *line = out; (line = strchr (line, '\n')); line++)
+                lines++;
+        }
+        if (lines != count)
+            zclock_sleep (20); //  polling interval: jobd has no "tell me when" query
+    }
+    return lines == count;
+}
+
+//  Kafka status events applied by a's kafka-listener (in batches) for jobs of b's partitions go
+//  to b through the jobs topic: every job reaches its final state on both instances, and none of
+//  the listener's messages is refused or held to be read again.
+static void
+test_status_events_reach_their_owner (void **state)
+{
+    harness_stop (&s_a, SIGTERM, 10000);
+    char text[2048];
+    snprintf (text, sizeof text,
+              "plugins\n"
+              "    kafka-listener\n"
+              "        path = %s/plugins/kafka-listener.so\n"
+              "        brokers = %s\n"
+              "        group = jobd-status\n"
+              "        topics = jobd.status\n"
+              "cluster\n"
+              "    instance = node-a\n"
+              "    brokers = %s\n"
+              "    partitions = 4\n"
+              "    session_timeout = 4s\n",
+              harness_build_dir (), s_brokers, s_brokers);
+    harness_write_config (&s_a, text);
+    s_start (&s_a);
+    harness_t *const nodes[2] = {&s_a, &s_b};
+    assert_true (harness_cluster_wait_shared (nodes, 2, 4, 60000) >= 0);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+    char error[256], key[32], value[128];
+    rd_kafka_conf_set (conf, "bootstrap.servers", s_brokers, error, sizeof error);
+    rd_kafka_t *producer = rd_kafka_new (RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    assert_non_null (producer);
+    const char *states[] = {"STARTED", "COMPLETED"};
+    for (int state_index = 0; state_index < 2; state_index++)
+        for (int job = 0; job < 8; job++) {
+            snprintf (key, sizeof key, "stream-%d", job);
+            snprintf (value, sizeof value, "{\"ext\":\"%s\",\"state\":\"%s\"}", key,
+                      states[state_index]);
+            assert_int_equal (rd_kafka_producev (producer, RD_KAFKA_V_TOPIC ("jobd.status"),
+                                                 RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                                                 RD_KAFKA_V_KEY (key, strlen (key)),
+                                                 RD_KAFKA_V_VALUE (value, strlen (value)),
+                                                 RD_KAFKA_V_END),
+                              0);
+        }
+    assert_int_equal (rd_kafka_flush (producer, 10000), 0);
+    rd_kafka_destroy (producer);
+    assert_true (s_wait_kafka_done (&s_b, 8, 30000));
+    assert_true (s_wait_kafka_done (&s_a, 8, 10000));
+    assert_false (harness_log_contains (&s_a, "could not store jobd.status"));
+    assert_false (harness_log_contains (&s_a, "owned by another instance"));
+}
+
 //  jobd -c config of harness: its exit code, its stderr in err.
 static int
 s_jobd_exit (harness_t *harness, char *err, size_t size)
@@ -471,6 +546,7 @@ main (void)
                                        cmocka_unit_test (test_replies_wait_for_the_changelog),
                                        cmocka_unit_test (test_writer_killed_loses_nothing),
                                        cmocka_unit_test (test_commands_reach_their_owner),
+                                       cmocka_unit_test (test_status_events_reach_their_owner),
                                        cmocka_unit_test (test_stores_of_another_kind_are_refused)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
