@@ -286,6 +286,9 @@ jobd_claims_destroy (jobd_claims_t **self_p)
         //  A clean leave: the revoke callback releases every owned partition.
         rd_kafka_consumer_close (self->group);
         jobd_lease_destroy (&self->lease);
+        //  librdkafka's messages go before its handle.
+        for (int partition = 0; self->parts && partition < self->partitions; partition++)
+            zlistx_purge (self->parts[partition].backlog);
         rd_kafka_destroy (self->group);
         jobd_store_set_owned_fn (self->store, NULL, NULL);
         jobd_changelog_set_view (self->changelog, NULL, NULL);

@@ -224,10 +224,11 @@ void jobd_store_log_end (jobd_store_t *self, bool committed);
 
 //  Stream positions (jobd_store_stream.c). Sets *replay_p when the event's position in its
 //  stream is not past the last one applied (the event then applies nothing).
-int jobd_store_stream_check (jobd_store_t *self, const jobd_event_t *event, bool *replay_p);
+int jobd_store_stream_check (jobd_store_t *self, const jobd_event_t *event, const char *job,
+                             bool *replay_p);
 
 //  Records the event's position as its stream's last, for the commit.
-int jobd_store_stream_advance (jobd_store_t *self, const jobd_event_t *event);
+int jobd_store_stream_advance (jobd_store_t *self, const jobd_event_t *event, const char *job);
 
 //  Writes the batch's stream positions. Inside the open batch, before commit.
 int jobd_store_stream_save (jobd_store_t *self);

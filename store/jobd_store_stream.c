@@ -9,29 +9,37 @@
 
 #define S_STREAM_PREFIX "stream/"
 
-//  The batch's positions: stream -> uint64_t, written at commit.
+//  A stream's position key: "stream/<stream>", or in a cluster "stream/<p>/<stream>" with the
+//  partition of the job the observation is about (docs/cluster.md section 6): a status stream
+//  feeds every partition, and each partition's owner applies its share in its own order (a
+//  forwarded observation may come after a later one of another partition). Returns the key's
+//  length, or -1 when it does not fit.
 static int
-s_key (const char *stream, char *key, size_t size)
+s_key (jobd_store_t *self, const char *stream, const char *job, char *key, size_t size)
 {
-    int length = snprintf (key, size, S_STREAM_PREFIX "%s", stream);
+    int length = job && *job && self->partition_fn
+                     ? snprintf (key, size, S_STREAM_PREFIX "%u/%s",
+                                 (unsigned)jobd_store_partition (self, job), stream)
+                     : snprintf (key, size, S_STREAM_PREFIX "%s", stream);
     return length > 0 && (size_t)length < size ? length : -1;
 }
 
 int
-jobd_store_stream_check (jobd_store_t *self, const jobd_event_t *event, bool *replay_p)
+jobd_store_stream_check (jobd_store_t *self, const jobd_event_t *event, const char *job,
+                         bool *replay_p)
 {
     *replay_p = false;
     if (!event->stream || !*event->stream)
         return 0;
-    uint64_t *cached = (uint64_t *)zhashx_lookup (self->batch_streams, event->stream);
+    char name[sizeof S_STREAM_PREFIX + 8 + JOBD_NAME_MAX];
+    int length = s_key (self, event->stream, job, name, sizeof name);
+    if (length < 0)
+        return JOBD_EPROTO;
+    uint64_t *cached = (uint64_t *)zhashx_lookup (self->batch_streams, name);
     uint64_t last = 0;
     if (cached)
         last = *cached;
     else {
-        char name[sizeof S_STREAM_PREFIX + JOBD_NAME_MAX];
-        int length = s_key (event->stream, name, sizeof name);
-        if (length < 0)
-            return JOBD_EPROTO;
         MDB_val key = jobd_store_val (name, (size_t)length), value;
         int rc = mdb_get (self->txn, self->meta, &key, &value);
         if (rc && rc != MDB_NOTFOUND)
@@ -46,16 +54,19 @@ jobd_store_stream_check (jobd_store_t *self, const jobd_event_t *event, bool *re
 }
 
 int
-jobd_store_stream_advance (jobd_store_t *self, const jobd_event_t *event)
+jobd_store_stream_advance (jobd_store_t *self, const jobd_event_t *event, const char *job)
 {
     if (!event->stream || !*event->stream)
         return 0;
-    uint64_t *cached = (uint64_t *)zhashx_lookup (self->batch_streams, event->stream);
+    char name[sizeof S_STREAM_PREFIX + 8 + JOBD_NAME_MAX];
+    if (s_key (self, event->stream, job, name, sizeof name) < 0)
+        return JOBD_EPROTO;
+    uint64_t *cached = (uint64_t *)zhashx_lookup (self->batch_streams, name);
     if (!cached) {
         cached = (uint64_t *)malloc (sizeof (uint64_t));
         if (!cached)
             return -ENOMEM;
-        zhashx_insert (self->batch_streams, event->stream, cached);
+        zhashx_insert (self->batch_streams, name, cached);
     }
     *cached = event->pos;
     return 0;
@@ -67,13 +78,11 @@ jobd_store_stream_save (jobd_store_t *self)
     int rc = 0;
     for (uint64_t *position = (uint64_t *)zhashx_first (self->batch_streams); position && rc == 0;
          position = (uint64_t *)zhashx_next (self->batch_streams)) {
-        char name[sizeof S_STREAM_PREFIX + JOBD_NAME_MAX];
-        int length = s_key ((const char *)zhashx_cursor (self->batch_streams), name, sizeof name);
-        if (length < 0)
-            continue; //  refused at check time: never cached
+        const char *name = (const char *)zhashx_cursor (self->batch_streams);
+        size_t length = strlen (name);
         uint8_t bytes[8];
         jobd_store_put_be (bytes, sizeof bytes, *position);
-        MDB_val key = jobd_store_val (name, (size_t)length), value = jobd_store_val (bytes, 8);
+        MDB_val key = jobd_store_val (name, length), value = jobd_store_val (bytes, 8);
         self->writes++;
         rc = jobd_store_mdb_error (mdb_put (self->txn, self->meta, &key, &value, 0));
     }

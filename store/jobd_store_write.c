@@ -190,6 +190,26 @@ s_observed_job (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result
     return rc;
 }
 
+//  In a cluster, the job an observation with a stream position is about (its position is kept
+//  per partition): its id, the job of its backend id, or the id a job first seen there gets.
+//  "" when none is known (a single jobd, or no stream).
+static void
+s_stream_job (jobd_store_t *self, const jobd_event_t *event, char *job, size_t size)
+{
+    if (!self->partition_fn || !event->stream || !*event->stream)
+        return;
+    if (event->job) {
+        snprintf (job, size, "%s", event->job);
+        return;
+    }
+    if (event->backend && event->ext &&
+        jobd_store_ext_lookup (self, self->txn, event->backend, event->ext, job, size) != 0) {
+        job[0] = 0;
+        if (self->id_fn && self->id_fn (event->backend, event->ext, job, size, self->id_arg))
+            job[0] = 0;
+    }
+}
+
 static int
 s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *result)
 {
@@ -417,13 +437,15 @@ s_apply (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *res
             break;
         case JOBD_EVENT_OBSERVED: {
             bool replay = false;
-            rc = jobd_store_stream_check (self, event, &replay);
+            char stream_job[JOBD_ID_MAX + 1] = "";
+            s_stream_job (self, event, stream_job, sizeof stream_job);
+            rc = jobd_store_stream_check (self, event, stream_job, &replay);
             if (rc == 0 && replay)
                 result->outcome = JOBD_APPLY_REPLAY;
             else if (rc == 0)
                 rc = s_observed (self, event, result);
             if (rc == 0 && !replay)
-                rc = jobd_store_stream_advance (self, event);
+                rc = jobd_store_stream_advance (self, event, stream_job);
             break;
         }
         case JOBD_EVENT_CURSOR:

@@ -447,6 +447,53 @@ test_timers_move_with_record (void **state)
 }
 
 //  The changelog decoder refuses what is not a changelog message, with a reason.
+//  job-1, job-3, ...: partition 1; job-2, job-4, ...: partition 2.
+static uint16_t
+s_partition_by_id (const char *id, void *arg)
+{
+    (void)arg;
+    return (id[strlen (id) - 1] - '0') % 2 == 0 ? 2 : 1;
+}
+
+//  Applies an observation of job at stream position pos; returns its outcome.
+static jobd_apply_outcome_t
+s_observe_at (jobd_store_t *store, const char *job, jobd_state_t state, uint64_t pos)
+{
+    jobd_event_t *event = s_observed (job, state, NULL);
+    jobd_event_set (&event->stream, "jobd.status/0");
+    event->pos = pos;
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_begin (store), 0);
+    assert_int_equal (jobd_store_apply (store, event, &result), 0);
+    assert_int_equal (jobd_store_commit (store), 0);
+    jobd_apply_outcome_t outcome = result.outcome;
+    jobd_apply_result_clear (&result);
+    jobd_event_destroy (&event);
+    return outcome;
+}
+
+//  A status stream feeds every partition, and each partition's owner applies its share in its
+//  own order: a forwarded observation may come after a later one of another partition. Stream
+//  positions are kept per partition, so it is applied, not taken for a replay.
+static void
+test_stream_positions_per_partition (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_store_set_partition_fn (self->owner, s_partition_by_id, NULL);
+    char first[JOBD_ID_MAX + 1], second[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), false, first);
+    s_step (self, self->owner, s_submit (), false, second);
+    assert_int_not_equal (s_partition_by_id (first, NULL), s_partition_by_id (second, NULL));
+    assert_int_equal (s_observe_at (self->owner, second, JOBD_STATE_RUNNING, 7),
+                      JOBD_APPLY_CHANGED);
+    assert_int_equal (s_observe_at (self->owner, first, JOBD_STATE_RUNNING, 4), JOBD_APPLY_CHANGED);
+    //  A replay is still one, in its partition.
+    assert_int_equal (s_observe_at (self->owner, first, JOBD_STATE_SUCCEEDED, 4),
+                      JOBD_APPLY_REPLAY);
+    assert_int_equal (s_observe_at (self->owner, second, JOBD_STATE_SUCCEEDED, 6),
+                      JOBD_APPLY_REPLAY);
+}
+
 static void
 test_decoder_refuses (void **state)
 {
@@ -547,6 +594,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_fenced_epochs_dropped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_zombie_tail_replaced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_upgrade_5_to_6_keeps_timers, s_setup, s_teardown),
     };
