@@ -19,6 +19,4 @@ fi
 cmake -S . -B "$build" "${flags[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
-# -j4: each test takes two slots (PROCESSORS, tests/CMakeLists.txt), the cluster tests, which
-# mostly wait on Kafka, one.
-ctest --output-on-failure --timeout 300 -j4
+ctest --output-on-failure --timeout 300 -j2

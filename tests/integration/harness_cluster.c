@@ -83,8 +83,9 @@ harness_cluster_spark_config (harness_t *harness, const char *instance, const ch
               "    instance = %s\n"
               "    brokers = %s\n"
               "    partitions = %d\n"
-              "    session_timeout = 4s\n"
+              "%s"
               "%s",
-              harness_build_dir (), sim_port, plugins, instance, brokers, partitions, cluster);
+              harness_build_dir (), sim_port, plugins, instance, brokers, partitions,
+              strstr (cluster, "session_timeout") ? "" : "    session_timeout = 4s\n", cluster);
     harness_write_config (harness, text);
 }

@@ -15,9 +15,9 @@ int64_t harness_cluster_wait_shared (harness_t *const *nodes, int count, int par
                                      int timeout_ms);
 
 //  Writes the config of a cluster instance that runs the spark-poller on a standalone master at
-//  spark-sim's sim_port (polls every 100-200 ms): instance, brokers, partitions and a 4 s session,
-//  then plugins (more plugin sections, "" for none) and cluster (more keys of the cluster
-//  section, "" for none), each a block of indented lines.
+//  spark-sim's sim_port (polls every 100-200 ms): instance, brokers, partitions and a 4 s session
+//  (unless cluster names session_timeout), then plugins (more plugin sections, "" for none) and
+//  cluster (more keys of the cluster section, "" for none), each a block of indented lines.
 void harness_cluster_spark_config (harness_t *harness, const char *instance, const char *brokers,
                                    int partitions, int sim_port, const char *plugins,
                                    const char *cluster);
