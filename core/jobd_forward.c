@@ -123,6 +123,11 @@ jobd_forward_destroy (jobd_forward_t **self_p)
     if (!self_p || !*self_p)
         return;
     jobd_forward_t *self = *self_p;
+    if (self->forwarded)
+        jobd_log (JOBD_LOG_INFO, LOG,
+                  "forwarded %" PRIu64 " commands to their owners; relayed %" PRIu64
+                  " replies, %" PRIu64 " answered ETIMEOUT",
+                  self->forwarded, self->relayed, self->timed_out);
     jobd_cluster_set_delivered_fn (self->cluster, NULL, NULL);
     jobd_replica_destroy (&self->replies);
     zhashx_destroy (&self->waiting);
@@ -298,13 +303,4 @@ int
 jobd_forward_fd (jobd_forward_t *self)
 {
     return jobd_replica_fd (self->replies);
-}
-
-void
-jobd_forward_counts (jobd_forward_t *self, uint64_t *forwarded, uint64_t *relayed,
-                     uint64_t *timed_out)
-{
-    *forwarded = self->forwarded;
-    *relayed = self->relayed;
-    *timed_out = self->timed_out;
 }

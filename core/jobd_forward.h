@@ -45,7 +45,8 @@ typedef void (jobd_forward_release_fn) (const jobd_forward_to_t *to, const void 
 int jobd_forward_new (jobd_config_t *config, jobd_cluster_t *cluster, jobd_forward_t **self_p,
                       char *reason, size_t reason_size);
 
-//  NULL-safe; sets *self_p to NULL. Clients still waiting get no answer.
+//  Logs what it forwarded, relayed and answered ETIMEOUT. NULL-safe; sets *self_p to NULL.
+//  Clients still waiting get no answer.
 void jobd_forward_destroy (jobd_forward_t **self_p);
 
 //  Forwards one encoded command (data, size: its msgpack) about job to the job's partition.
@@ -77,10 +78,6 @@ int64_t jobd_forward_turn (jobd_forward_t *self, jobd_forward_send_fn *send,
 
 //  Readable while replies wait (for the broker's poll).
 int jobd_forward_fd (jobd_forward_t *self);
-
-//  Counters: commands forwarded, replies relayed, clients answered ETIMEOUT.
-void jobd_forward_counts (jobd_forward_t *self, uint64_t *forwarded, uint64_t *relayed,
-                          uint64_t *timed_out);
 
 #ifdef __cplusplus
 }
