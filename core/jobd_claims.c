@@ -53,6 +53,7 @@ struct jobd_claims {
     jobd_claims_command_fn *command_fn;
     void *command_arg;
     uint64_t commands; //  handed to the broker
+    bool handed;       //  some since the last commit of their offsets
 };
 
 const char *
@@ -409,6 +410,7 @@ s_hand (jobd_claims_t *self, int partition)
                           token ? token_size : 0, self->command_arg);
         self->commands++;
         part->handed = message->offset + 1;
+        self->handed = true;
         zlistx_delete (part->backlog, zlistx_cursor (part->backlog));
     }
 }
@@ -546,6 +548,9 @@ jobd_claims_set_command_fn (jobd_claims_t *self, jobd_claims_command_fn *fn, voi
 void
 jobd_claims_commit (jobd_claims_t *self)
 {
+    if (!self->handed)
+        return; //  the broker's every turn: nothing to look at
+    self->handed = false;
     rd_kafka_topic_partition_list_t *offsets = NULL;
     for (int partition = 0; partition < self->partitions; partition++) {
         s_part_t *part = &self->parts[partition];

@@ -18,12 +18,33 @@
 #define S_READ_MAX 256  //  replies read per turn, at most
 #define S_TOKEN    192  //  a token: <instance>/<16 hex digits of this run>/<n>
 
-//  A client waiting for the owner's reply to its command.
+//  A client a reply goes to, kept (jobd_forward_to_t borrows its identity).
 typedef struct {
     zsock_t *socket;
     uint8_t identity[256];
     size_t identity_size;
     bool delimiter;
+} s_client_t;
+
+static void
+s_client_keep (s_client_t *client, const jobd_forward_to_t *to)
+{
+    client->socket = to->socket;
+    client->identity_size = to->identity_size < sizeof client->identity ? to->identity_size : 0;
+    memcpy (client->identity, to->identity, client->identity_size);
+    client->delimiter = to->delimiter;
+}
+
+static jobd_forward_to_t
+s_client_to (const s_client_t *client)
+{
+    return (jobd_forward_to_t){client->socket, client->identity, client->identity_size,
+                               client->delimiter};
+}
+
+//  A client waiting for the owner's reply to its command.
+typedef struct {
+    s_client_t client;
     char re[JOBD_ID_MAX + 1]; //  its command's event id
     int partition;
     int64_t deadline; //  zclock_mono
@@ -34,10 +55,7 @@ typedef struct {
     uint64_t id;
     size_t sent, acked, failed;
     bool closed; //  its reply is here
-    zsock_t *socket;
-    uint8_t identity[256];
-    size_t identity_size;
-    bool delimiter;
+    s_client_t client;
     uint64_t ticket;
     void *reply;
     size_t reply_size;
@@ -52,6 +70,8 @@ struct jobd_forward {
     uint64_t next_group; //  the last group's id
     int64_t reply_timeout;
     zhashx_t *waiting; //  token -> s_waiter_t
+    int64_t expiry_at; //  the earliest waiter's deadline (0: nobody waits): the turns before it
+                       //  do not look at them
     zlistx_t *groups;  //  s_group_t, in the order opened
     uint64_t forwarded, relayed, timed_out;
 };
@@ -163,13 +183,12 @@ jobd_forward_send (jobd_forward_t *self, const void *data, size_t size, const ch
             }
     if (to) {
         s_waiter_t *waiter = (s_waiter_t *)zmalloc (sizeof (s_waiter_t));
-        waiter->socket = to->socket;
-        waiter->identity_size = to->identity_size < sizeof waiter->identity ? to->identity_size : 0;
-        memcpy (waiter->identity, to->identity, waiter->identity_size);
-        waiter->delimiter = to->delimiter;
+        s_client_keep (&waiter->client, to);
         snprintf (waiter->re, sizeof waiter->re, "%s", re ? re : "");
         waiter->partition = partition;
         waiter->deadline = zclock_mono () + self->reply_timeout;
+        if (!self->expiry_at || waiter->deadline < self->expiry_at)
+            self->expiry_at = waiter->deadline;
         zhashx_update (self->waiting, token, waiter);
     }
     return 0;
@@ -192,11 +211,7 @@ jobd_forward_group_close (jobd_forward_t *self, uint64_t id, const jobd_forward_
          group = (s_group_t *)zlistx_prev (self->groups))
         if (group->id == id) {
             group->closed = true;
-            group->socket = to->socket;
-            group->identity_size =
-                to->identity_size < sizeof group->identity ? to->identity_size : 0;
-            memcpy (group->identity, to->identity, group->identity_size);
-            group->delimiter = to->delimiter;
+            s_client_keep (&group->client, to);
             group->ticket = ticket;
             group->reply = malloc (size);
             if (group->reply)
@@ -239,29 +254,25 @@ s_relay (const jobd_replica_message_t *message, void *arg)
     s_waiter_t *waiter = (s_waiter_t *)zhashx_lookup (self->waiting, token);
     if (!waiter)
         return true; //  answered ETIMEOUT already
-    jobd_forward_to_t to = {waiter->socket, waiter->identity, waiter->identity_size,
-                            waiter->delimiter};
+    jobd_forward_to_t to = s_client_to (&waiter->client);
     relay->send (&to, message->value, message->value_size, relay->arg);
     self->relayed++;
     zhashx_delete (self->waiting, token);
     return true;
 }
 
-int64_t
-jobd_forward_turn (jobd_forward_t *self, jobd_forward_send_fn *send,
-                   jobd_forward_release_fn *release, void *arg)
+//  Answers ETIMEOUT the clients whose deadline passed, and finds the next deadline.
+static void
+s_expire (jobd_forward_t *self, int64_t now, jobd_forward_send_fn *send, void *arg)
 {
-    s_relay_t relay = {self, send, arg};
-    while (jobd_replica_read (self->replies, S_READ_MAX, 0, s_relay, &relay) == S_READ_MAX)
-        ;
-    int64_t now = zclock_mono (), wait = S_IDLE_MS;
     zlist_t *expired = zlist_new ();
+    self->expiry_at = 0;
     for (s_waiter_t *waiter = (s_waiter_t *)zhashx_first (self->waiting); waiter;
          waiter = (s_waiter_t *)zhashx_next (self->waiting)) {
         if (waiter->deadline <= now)
             zlist_append (expired, (void *)zhashx_cursor (self->waiting));
-        else if (waiter->deadline - now < wait)
-            wait = waiter->deadline - now;
+        else if (!self->expiry_at || waiter->deadline < self->expiry_at)
+            self->expiry_at = waiter->deadline;
     }
     for (const char *token = (const char *)zlist_first (expired); token;
          token = (const char *)zlist_next (expired)) {
@@ -276,20 +287,32 @@ jobd_forward_turn (jobd_forward_t *self, jobd_forward_send_fn *send,
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
         jobd_reply_pack (&pk, waiter->re, JOBD_ETIMEOUT, reason, NULL, NULL);
-        jobd_forward_to_t to = {waiter->socket, waiter->identity, waiter->identity_size,
-                                waiter->delimiter};
+        jobd_forward_to_t to = s_client_to (&waiter->client);
         send (&to, buffer.data, buffer.size, arg);
         msgpack_sbuffer_destroy (&buffer);
         self->timed_out++;
         zhashx_delete (self->waiting, token);
     }
     zlist_destroy (&expired);
+}
+
+int64_t
+jobd_forward_turn (jobd_forward_t *self, jobd_forward_send_fn *send,
+                   jobd_forward_release_fn *release, void *arg)
+{
+    s_relay_t relay = {self, send, arg};
+    while (jobd_replica_read (self->replies, S_READ_MAX, 0, s_relay, &relay) == S_READ_MAX)
+        ;
+    int64_t now = zclock_mono ();
+    if (self->expiry_at && now >= self->expiry_at)
+        s_expire (self, now, send, arg);
+    int64_t wait =
+        self->expiry_at && self->expiry_at - now < S_IDLE_MS ? self->expiry_at - now : S_IDLE_MS;
     //  Batches in order: a reply never overtakes an earlier batch's.
     s_group_t *group;
     while ((group = (s_group_t *)zlistx_first (self->groups)) && group->closed &&
            group->acked >= group->sent) {
-        jobd_forward_to_t to = {group->socket, group->identity, group->identity_size,
-                                group->delimiter};
+        jobd_forward_to_t to = s_client_to (&group->client);
         if (group->reply)
             release (&to, group->reply, group->reply_size, group->ticket, arg);
         zlistx_delete (self->groups, zlistx_cursor (self->groups));
