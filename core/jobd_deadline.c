@@ -38,16 +38,22 @@ struct _jobd_deadline_t {
 //  The value of a deadline timer: what the firing needs without reading the policy again (it
 //  may have changed since, and the timer was armed under the old one).
 typedef struct {
-    uint8_t version; //  1
+    uint8_t version; //  1: a deadline; 2: a freshness check (its source may speak again)
     uint8_t state;
     uint8_t action;
     int64_t limit;
     int64_t grace;
     char origin[64]; //  which setting gave the limit: "core/deadline_queued", "spec", ...
-    //  Not stored: the freshness limit, resolved with the deadline, armed as its own timer.
+    //  Not stored: the freshness limit, resolved with the deadline, armed as its own timer, and
+    //  its action and grace when they are not the state's (a heartbeat's).
     int64_t fresh;
     char fresh_origin[64];
+    uint8_t fresh_action;
+    int64_t fresh_grace;
 } s_value_t;
+
+#define S_VERSION_DEADLINE 1
+#define S_VERSION_FRESH    2
 
 #define S_VALUE_HEAD 19 //  version, state, action, be64 limit, be64 grace
 
@@ -303,6 +309,17 @@ s_resolve (jobd_deadline_t *self, const jobd_job_t *job, s_value_t *value)
     s_rule_t spec;
     s_spec_rule (job->spec, &spec);
     s_apply_rule (value, &spec, state, "the job's spec");
+    value->fresh_action = value->action;
+    value->fresh_grace = value->grace;
+    //  A running job's own heartbeat promise (its source's word: it says how often it speaks)
+    //  is its freshness, and its silence past the grace makes it LOST.
+    if (job->heartbeat > 0 && state == JOBD_STATE_RUNNING) {
+        value->fresh = job->heartbeat;
+        snprintf (value->fresh_origin, sizeof value->fresh_origin, "its heartbeat");
+        value->fresh_action = S_ACTION_LOST;
+        if (job->heartbeat_grace > 0)
+            value->fresh_grace = job->heartbeat_grace;
+    }
 }
 
 static size_t
@@ -324,9 +341,11 @@ static int
 s_value_unpack (const jobd_store_timer_t *timer, s_value_t *value)
 {
     const uint8_t *in = timer->value;
-    if (timer->value_size < S_VALUE_HEAD || in[0] != 1 || in[1] >= JOBD_STATE_COUNT || in[2] > 2)
+    if (timer->value_size < S_VALUE_HEAD ||
+        (in[0] != S_VERSION_DEADLINE && in[0] != S_VERSION_FRESH) || in[1] >= JOBD_STATE_COUNT ||
+        in[2] > 2)
         return JOBD_EPROTO;
-    *value = (s_value_t){.version = 1, .state = in[1], .action = in[2]};
+    *value = (s_value_t){.version = in[0], .state = in[1], .action = in[2]};
     for (int index = 0; index < 8; index++) {
         value->limit = (int64_t)(((uint64_t)value->limit << 8) | in[3 + index]);
         value->grace = (int64_t)(((uint64_t)value->grace << 8) | in[11 + index]);
@@ -352,13 +371,18 @@ jobd_deadline_arm (jobd_store_t *store, const jobd_job_t *job, void *arg)
     if (value.limit > 0)
         rc = jobd_store_timer_set (store, job->id, "deadline", job->updated_at + value.limit, bytes,
                                    s_value_pack (&value, bytes));
-    //  Freshness: the source's silence is checked from the state's entry on (the entry is the
-    //  latest word there can be), then lazily at each firing: no timer write per observation.
-    //  A job waiting for its retry has no source to hear from: the wait is jobd's own timer.
+    //  Freshness: the source's silence is checked from its last word on (the state's entry, or
+    //  a later confirmation when a new heartbeat promise re-arms it), then lazily at each firing:
+    //  no timer write per observation. A job waiting for its retry has no source to hear from:
+    //  the wait is jobd's own timer.
     if (rc == 0 && value.fresh > 0 && job->state != JOBD_STATE_RETRY_WAIT) {
+        value.version = S_VERSION_FRESH;
         value.limit = value.fresh;
+        value.action = value.fresh_action;
+        value.grace = value.fresh_grace;
         snprintf (value.origin, sizeof value.origin, "%s", value.fresh_origin);
-        rc = jobd_store_timer_set (store, job->id, "fresh", job->updated_at + value.fresh, bytes,
+        int64_t last = job->confirmed_at > job->updated_at ? job->confirmed_at : job->updated_at;
+        rc = jobd_store_timer_set (store, job->id, "fresh", last + value.fresh, bytes,
                                    s_value_pack (&value, bytes));
     }
     return rc;
@@ -428,6 +452,15 @@ s_fire_deadline (jobd_store_t *store, const jobd_store_timer_t *timer, const s_v
                                  bytes, size);
 }
 
+//  The batch's copy of a timer's job: 0 and *job_p; 1 when it is gone (or unreadable: nothing
+//  to fire); else the error that kills the batch.
+static int
+s_timer_job (jobd_store_t *store, const jobd_store_timer_t *timer, const jobd_job_t **job_p)
+{
+    int rc = jobd_store_batch_job (store, timer->job, job_p);
+    return rc == JOBD_ENOTFOUND || rc == JOBD_ECORRUPT ? 1 : rc;
+}
+
 //  The grace after a deadline is over and the job has not moved: its action applies, through
 //  the state machine like any event.
 static int
@@ -435,11 +468,32 @@ s_fire_action (jobd_store_t *store, const jobd_store_timer_t *timer, const s_val
                jobd_deadline_fired_t *fired)
 {
     jobd_state_t state = (jobd_state_t)value->state;
+    //  A freshness check's action waits for the source's silence, not for a move: a source that
+    //  spoke again within the grace ends the flag, and its silence is checked from that word on.
+    if (value->version == S_VERSION_FRESH) {
+        const jobd_job_t *job = NULL;
+        int rc = s_timer_job (store, timer, &job);
+        if (rc)
+            return rc > 0 ? 0 : rc;
+        if (job->state == state && job->stale && job->confirmed_at > job->stale_at) {
+            int64_t due = job->confirmed_at + value->limit;
+            rc = jobd_store_stale_clear (store, timer->job, state);
+            if (rc == 0) {
+                uint8_t bytes[JOBD_STORE_TIMER_VALUE_MAX];
+                rc = jobd_store_timer_set (store, timer->job, "fresh", due, bytes,
+                                           s_value_pack (value, bytes));
+            }
+            return rc == JOBD_ESTATE ? 0 : rc;
+        }
+    }
     char limit[32], grace[32], reason[256];
     s_duration (value->limit, limit, sizeof limit);
     s_duration (value->grace, grace, sizeof grace);
-    snprintf (reason, sizeof reason, "%s for more than %s (%s), then %s of grace: %s by jobd",
-              jobd_state_name (state), limit, value->origin, grace,
+    snprintf (reason, sizeof reason, "%s %s %s (%s), then %s of grace: %s by jobd",
+              jobd_state_name (state),
+              value->version == S_VERSION_FRESH ? "and no word from its source for more than"
+                                                : "for more than",
+              limit, value->origin, grace,
               value->action == S_ACTION_LOST ? "declared LOST" : "cancelled");
     jobd_event_t *event =
         jobd_event_new (value->action == S_ACTION_LOST ? JOBD_EVENT_OBSERVED : JOBD_EVENT_CANCEL);
@@ -467,11 +521,9 @@ s_fire_fresh (jobd_store_t *store, const jobd_store_timer_t *timer, const s_valu
               jobd_deadline_fired_t *fired)
 {
     const jobd_job_t *job = NULL;
-    int rc = jobd_store_batch_job (store, timer->job, &job);
-    if (rc == JOBD_ENOTFOUND || rc == JOBD_ECORRUPT)
-        return 0;
+    int rc = s_timer_job (store, timer, &job);
     if (rc)
-        return rc;
+        return rc > 0 ? 0 : rc;
     if (job->state != value->state || job->stale)
         return 0; //  moved on (its transition would have removed this timer), or flagged
     int64_t last = job->confirmed_at > job->updated_at ? job->confirmed_at : job->updated_at;

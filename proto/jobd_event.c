@@ -55,6 +55,8 @@ static const jobd_field_t s_fields[] = {
     F ("stop", BOOL, stop, 0),
     F ("figures", FIGURES, figures, JOBD_FIGURES_BYTES_MAX),
     F ("ask", STR, ask, JOBD_ID_MAX),
+    F ("heartbeat", I64, heartbeat, 0),
+    F ("heartbeat_grace", I64, heartbeat_grace, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 
@@ -281,6 +283,18 @@ jobd_event_validate (const jobd_event_t *self, char *reason, size_t reason_size)
         jobd_proto_reason (reason, reason_size,
                            "retry event: 'now' and 'stop' together (start the next attempt, or "
                            "stop the pending one)");
+        return JOBD_EPROTO;
+    }
+    if (self->heartbeat < 0 || self->heartbeat > JOBD_HEARTBEAT_MAX || self->heartbeat_grace < 0 ||
+        self->heartbeat_grace > JOBD_HEARTBEAT_MAX) {
+        jobd_proto_reason (
+            reason, reason_size, "field '%s': %lld ms, not between 0 and %lld (30 days)",
+            self->heartbeat < 0 || self->heartbeat > JOBD_HEARTBEAT_MAX ? "heartbeat"
+                                                                        : "heartbeat_grace",
+            (long long)(self->heartbeat < 0 || self->heartbeat > JOBD_HEARTBEAT_MAX
+                            ? self->heartbeat
+                            : self->heartbeat_grace),
+            (long long)JOBD_HEARTBEAT_MAX);
         return JOBD_EPROTO;
     }
     //  A cause is one line, for watch and ls: a newline in it would break their columns.

@@ -18,16 +18,17 @@ extern "C" {
 #define JOBD_PROTO_VERSION 1
 
 //  Limits, in bytes, enforced by the decoder (and by jobd_event_validate before encoding).
-#define JOBD_EVENT_MAX  (256 * 1024) //  a whole encoded event
-#define JOBD_ID_MAX     128          //  id, source, job, kind, backend, ext, name, status
-#define JOBD_NAME_MAX   256          //  name
-#define JOBD_ERROR_MAX  4096         //  error
-#define JOBD_DETAIL_MAX 16384        //  detail
-#define JOBD_SPEC_MAX   (128 * 1024) //  spec
-#define JOBD_CAUSE_MAX  256          //  cause: one line (jobd_cause.h)
-#define JOBD_URL_MAX    2048         //  app_url, log_url
-#define JOBD_BATCH_MAX  1024         //  observations in one `batch` event (README.md, section 3)
-#define JOBD_CHANGE_MAX 1024         //  change: what a retry changes in the next attempt's spec
+#define JOBD_EVENT_MAX     (256 * 1024) //  a whole encoded event
+#define JOBD_ID_MAX        128          //  id, source, job, kind, backend, ext, name, status
+#define JOBD_NAME_MAX      256          //  name
+#define JOBD_ERROR_MAX     4096         //  error
+#define JOBD_DETAIL_MAX    16384        //  detail
+#define JOBD_SPEC_MAX      (128 * 1024) //  spec
+#define JOBD_CAUSE_MAX     256          //  cause: one line (jobd_cause.h)
+#define JOBD_URL_MAX       2048         //  app_url, log_url
+#define JOBD_BATCH_MAX     1024         //  observations in one `batch` event (README.md, section 3)
+#define JOBD_CHANGE_MAX    1024         //  change: what a retry changes in the next attempt's spec
+#define JOBD_HEARTBEAT_MAX (30LL * 24 * 3600 * 1000) //  heartbeat, heartbeat_grace: 30 days, in ms
 
 //  The numeric values are internal only: on the wire the type is its name.
 typedef enum {
@@ -98,6 +99,11 @@ typedef struct {
     jobd_figures_t figures; //  "figures": plugin.status: msgpack bytes of the checked array
     //  Status on demand (issue 17; appended: older readers skip it).
     char *ask; //  "ask": plugin.status: the id of the status.ask it answers
+    //  Heartbeats (issue 18: deadlines in the store; appended: older readers skip them).
+    int64_t heartbeat;       //  "heartbeat": observed: the job's next sign of life comes within
+                             //  this long (ms) while it runs; 0: no promise
+    int64_t heartbeat_grace; //  "heartbeat_grace": observed: silent this long more after the
+                             //  stale flag, the job is declared LOST (ms); 0: jobd's default
 } jobd_event_t;
 
 //  Returns a fresh event of the given type with version, a new unique id and ts = now set, or

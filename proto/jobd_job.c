@@ -46,6 +46,8 @@ static const jobd_field_t s_fields[] = {
     F ("retry_policy", STR, retry_policy, JOBD_ID_MAX),
     F ("retry_final", STR, retry_final, JOBD_ERROR_MAX),
     F ("cl_epoch", U64, cl_epoch, 0),
+    F ("heartbeat", I64, heartbeat, 0),
+    F ("heartbeat_grace", I64, heartbeat_grace, 0),
 };
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields[0])
 

@@ -55,6 +55,10 @@ typedef struct {
     char *retry_final;  //  "retry_final": FAILED for good: why no retry follows, or NULL
     //  Cluster (issue 18; appended, as above): the owner epoch of the last write of the record.
     uint64_t cl_epoch; //  "cl_epoch": 0 (absent) in a single instance
+    //  The job's own heartbeat promise (issue 18; appended, as above): its freshness deadline
+    //  while RUNNING, kept here so that a restart or another instance keeps it.
+    int64_t heartbeat;       //  "heartbeat": ms between two signs of life; 0: none promised
+    int64_t heartbeat_grace; //  "heartbeat_grace": ms of silence after the stale flag before LOST
 } jobd_job_t;
 
 //  Returns a fresh, zeroed record, or NULL when out of memory.

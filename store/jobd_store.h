@@ -337,6 +337,11 @@ int jobd_store_timer_list (jobd_store_t *self, const char *job, jobd_store_timer
 int jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state,
                           const char *reason, const jobd_job_t **job_p);
 
+//  In the open batch: clears the job's stale flag while it is still in state and flagged (its
+//  source spoke again after a freshness deadline). Returns 0, JOBD_ESTATE (nothing written),
+//  JOBD_ENOTFOUND, or an error that kills the batch.
+int jobd_store_stale_clear (jobd_store_t *self, const char *id, jobd_state_t state);
+
 //  In the open batch: the batch's copy of job id (borrowed until the batch ends), as the batch
 //  has it so far. Returns 0, JOBD_ENOTFOUND, JOBD_ECORRUPT, or another error.
 int jobd_store_batch_job (jobd_store_t *self, const char *id, const jobd_job_t **job_p);

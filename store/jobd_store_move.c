@@ -324,6 +324,11 @@ s_state_timers (jobd_store_t *self, jobd_job_t *job, jobd_state_t from)
         job->stale_at = 0;
         self->stale_delta--;
     }
+    //  A promise of signs of life ends with the job (a next attempt's events make their own).
+    if (jobd_state_is_final (job->state)) {
+        job->heartbeat = 0;
+        job->heartbeat_grace = 0;
+    }
     self->writes++;
     int rc = from == JOBD_STATE_NONE ? 0 : jobd_store_timers_clear (self, job->id, NULL);
     if (rc == 0 && self->arm_fn)

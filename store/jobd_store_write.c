@@ -106,6 +106,19 @@ s_next_id_save (jobd_store_t *self)
     return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &key, &value, 0));
 }
 
+//  The heartbeat an observation promises becomes the job's (kept until it ends; an observation
+//  without one leaves it). Returns true when it changed.
+static bool
+s_heartbeat_note (jobd_job_t *job, const jobd_event_t *event)
+{
+    if (event->type != JOBD_EVENT_OBSERVED || event->heartbeat <= 0 ||
+        (event->heartbeat == job->heartbeat && event->heartbeat_grace == job->heartbeat_grace))
+        return false;
+    job->heartbeat = event->heartbeat;
+    job->heartbeat_grace = event->heartbeat_grace;
+    return true;
+}
+
 //  A new job (submit, track, or an observation that may create one) in state with attempt.
 static int
 s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uint32_t attempt,
@@ -136,6 +149,7 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
     //  A track or an observation is its source's word on the job's state; a submit is not.
     if (event->type != JOBD_EVENT_SUBMIT)
         job->confirmed_at = jobd_now_ms ();
+    s_heartbeat_note (job, event);
     if (rc == 0)
         rc = jobd_store_set_ext (self, job, event->backend, event->ext);
     if (rc) {
@@ -258,13 +272,18 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     //  action (source "deadline", core/README.md) is nobody's word on the job.
     if (strcmp (event->source, JOBD_STORE_SOURCE_DEADLINE) != 0)
         job->confirmed_at = jobd_now_ms ();
+    bool promised = s_heartbeat_note (job, event);
     if (verdict == JOBD_FSM_ALLOW)
         return jobd_store_move (self, job, event->state, event, result);
-    //  Not a transition: only the sign of life is kept.
+    //  Not a transition: only the sign of life is kept, and a new promise re-arms the job's
+    //  timers for it in this commit.
     result->outcome = JOBD_APPLY_DUPLICATE;
     job->last_seen = jobd_now_ms ();
     if (jobd_store_links_note (job, event))
         return -ENOMEM;
+    if (promised && self->arm_fn && !jobd_state_is_final (job->state) &&
+        (rc = self->arm_fn (self, job, self->arm_arg)))
+        return rc;
     jobd_store_batch_dirty (self, job);
     return 0;
 }
@@ -314,20 +333,31 @@ s_cancel (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
     }
 }
 
-int
-jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state, const char *reason,
-                      const jobd_job_t **job_p)
+//  The batch's copy of job id for a change of its stale flag (what: for the log of a damaged
+//  store), when it is still in state and its flag is flagged (set or not). Returns 0,
+//  JOBD_ESTATE (nothing to change), or an error.
+static int
+s_stale_job (jobd_store_t *self, const char *id, jobd_state_t state, bool flagged,
+             const char *what, jobd_job_t **job_p)
 {
     if (!self->txn)
         return JOBD_ESTORE;
     if (self->failed)
         return self->failed;
-    jobd_job_t *job = NULL;
-    int rc = jobd_store_batch_get (self, id, &job);
+    int rc = jobd_store_batch_get (self, id, job_p);
     if (rc)
-        return jobd_store_damaged (self, rc, "flagging job '%.64s' stale", id);
-    if (job->state != state || job->stale)
-        return JOBD_ESTATE;
+        return jobd_store_damaged (self, rc, "%s job '%.64s''s stale flag", what, id);
+    return (*job_p)->state != state || ((*job_p)->stale != NULL) != flagged ? JOBD_ESTATE : 0;
+}
+
+int
+jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state, const char *reason,
+                      const jobd_job_t **job_p)
+{
+    jobd_job_t *job = NULL;
+    int rc = s_stale_job (self, id, state, false, "setting", &job);
+    if (rc)
+        return rc;
     self->writes++;
     if (jobd_event_set (&job->stale, reason && *reason ? reason : "stale")) {
         self->failed = -ENOMEM;
@@ -337,6 +367,21 @@ jobd_store_stale_set (jobd_store_t *self, const char *id, jobd_state_t state, co
     self->stale_delta++;
     jobd_store_batch_dirty (self, job);
     *job_p = job;
+    return 0;
+}
+
+int
+jobd_store_stale_clear (jobd_store_t *self, const char *id, jobd_state_t state)
+{
+    jobd_job_t *job = NULL;
+    int rc = s_stale_job (self, id, state, true, "clearing", &job);
+    if (rc)
+        return rc;
+    self->writes++;
+    jobd_event_set (&job->stale, NULL);
+    job->stale_at = 0;
+    self->stale_delta--;
+    jobd_store_batch_dirty (self, job);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 //  The kafka-listener plugin: a consumer-group member that turns job status events into
 //  observations, commits a message's offset only once the broker has answered for it (durable,
 //  or refused and dead-lettered), publishes every transition to an outbound topic, and reports
-//  RUNNING jobs that stay silent past their heartbeat deadline (stale, then LOST).
+//  each job's heartbeat promise with its observations (jobd's store keeps it and flags a RUNNING
+//  job that stays silent past it stale, then LOST).
 #include "jobd_plugin_sdk.h"
 #include "jobd_reply.h"
 #include "kl_dead.h"
@@ -9,7 +10,6 @@
 #include "kl_json.h"
 #include "kl_pending.h"
 #include "kl_status.h"
-#include "kl_watch.h"
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <string.h>
@@ -74,6 +74,13 @@ static const jobd_conf_key_t s_config[] = {
 #define S_REWIND_FIRST 1000
 #define S_REWIND_MAX   30000
 
+//  A kind's heartbeat (`heartbeat`, `kinds/NAME/heartbeat`).
+typedef struct {
+    char kind[JOBD_ID_MAX + 1];
+    int64_t heartbeat; //  ms
+} s_beat_t;
+#define S_BEATS_MAX 65 //  the listener's kind and 64 others
+
 typedef struct {
     const jobd_host_t *host;
     zsock_t *bus;
@@ -102,12 +109,13 @@ typedef struct {
     rd_kafka_topic_partition_list_t *commits; //  offsets answered for, not yet committed
     rd_kafka_topic_partition_list_t *dead;    //  confirmed dead letters' offsets waiting for the
                                               //  earlier messages of their partition
-    kl_watch_t *watch;                        //  heartbeat deadlines
     kl_forward_t *forward;                    //  the outbound topic, from the transition log
-    int64_t watch_due;
-    uint64_t consumed, refused, stale, lost;
-    int brokers_up, brokers_known; //  as the last statistics said
-    jobd_sdk_status_t *report;     //  plugin.status, sent when it changed
+    s_beat_t beats[S_BEATS_MAX];              //  the heartbeat of each kind that has one
+    size_t beat_count;
+    int64_t stale_grace;                     //  sent with each promise (heartbeat_grace)
+    uint64_t consumed, refused, stale, lost; //  stale, lost: jobd's verdicts on promises
+    int brokers_up, brokers_known;           //  as the last statistics said
+    jobd_sdk_status_t *report;               //  plugin.status, sent when it changed
     //  Observations are sent in `batch` events when the broker takes them (ABI 1.2): one bus
     //  message and one reply per loop turn instead of one each.
     size_t batch_max;       //  0: one by one
@@ -116,6 +124,27 @@ typedef struct {
     msgpack_sbuffer packet; //  the batch event being sent
     msgpack_zone *replies;  //  the maps of the reply being read, kept for the next
 } s_listener_t;
+
+//  Keeps kind's heartbeat (ms; 0: none), at most a month.
+static void
+s_beat_add (s_listener_t *self, const char *kind, int64_t heartbeat)
+{
+    if (!kind || heartbeat <= 0 || self->beat_count == S_BEATS_MAX)
+        return;
+    s_beat_t *beat = &self->beats[self->beat_count++];
+    snprintf (beat->kind, sizeof beat->kind, "%s", kind);
+    beat->heartbeat = heartbeat < JOBD_HEARTBEAT_MAX ? heartbeat : JOBD_HEARTBEAT_MAX;
+}
+
+//  The heartbeat of jobs of kind (0: none).
+static int64_t
+s_beat_of (s_listener_t *self, const char *kind)
+{
+    for (size_t index = 0; kind && index < self->beat_count; index++)
+        if (strcmp (self->beats[index].kind, kind) == 0)
+            return self->beats[index].heartbeat;
+    return 0;
+}
 
 static void
 s_error_cb (rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -203,9 +232,6 @@ s_figures (s_listener_t *self, json_t *root, int up, uint64_t waiting, uint64_t 
     jobd_sdk_status_figure (report, "kafka_store_pending",
                             "Observations sent to jobd, not answered yet",
                             (double)kl_pending_queue_size (self->pending), NULL);
-    jobd_sdk_status_figure (report, "kafka_heartbeats_watched",
-                            "Jobs whose heartbeat deadline is watched",
-                            (double)kl_watch_size (self->watch), NULL);
     s_silence_figures (self);
     jobd_sdk_status_figure (report, "kafka_outbound_pending",
                             "Transitions sent to the outbound topic, not confirmed yet",
@@ -278,13 +304,12 @@ s_report (s_listener_t *self)
     char detail[640];
     snprintf (detail, sizeof detail,
               "%s; consumed %llu, dead-lettered %llu (awaiting Kafka %zu), refused "
-              "%llu, awaiting the store %zu; heartbeats watched %zu, stale %zu (stale %llu, lost "
-              "%llu in all); transitions out %llu, awaiting Kafka %llu, failed %llu",
+              "%llu, awaiting the store %zu; silent past their heartbeat (stale %llu, lost %llu "
+              "in all); transitions out %llu, awaiting Kafka %llu, failed %llu",
               brokers, (unsigned long long)self->consumed,
               (unsigned long long)kl_dead_confirmed (self->letters),
               kl_dead_waiting (self->letters), (unsigned long long)self->refused,
-              kl_pending_queue_size (self->pending), kl_watch_size (self->watch),
-              kl_watch_stale (self->watch), (unsigned long long)self->stale,
+              kl_pending_queue_size (self->pending), (unsigned long long)self->stale,
               (unsigned long long)self->lost, (unsigned long long)forwarded,
               (unsigned long long)waiting, (unsigned long long)failed);
     if (self->bus)
@@ -419,7 +444,6 @@ s_destroy (void **state_p)
         rd_kafka_destroy (self->dead_producer);
     kl_dead_destroy (&self->letters);
     kl_pending_queue_destroy (&self->pending);
-    kl_watch_destroy (&self->watch);
     kl_forward_destroy (&self->forward);
     jobd_sdk_status_destroy (&self->report);
     rd_kafka_topic_partition_list_destroy (self->commits);
@@ -486,14 +510,17 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     //  A batch's reply holds a map per observation: room for a whole one in the first chunk.
     self->replies = msgpack_zone_new (64 * 1024);
     self->pending = kl_pending_queue_new ();
-    self->watch = kl_watch_new (host->config_int (host, "stale_grace", 30000));
-    kl_watch_set_kind (self->watch, self->options.kind, host->config_int (host, "heartbeat", 0));
-    const char *kinds[64];
-    size_t kind_count = host->config_names (host, "kinds", kinds, 64);
-    for (size_t index = 0; index < kind_count && index < 64; index++) {
+    //  Longer than an event can carry: the longest promise (a month) instead.
+    self->stale_grace = host->config_int (host, "stale_grace", 30000);
+    if (self->stale_grace > JOBD_HEARTBEAT_MAX)
+        self->stale_grace = JOBD_HEARTBEAT_MAX;
+    s_beat_add (self, self->options.kind, host->config_int (host, "heartbeat", 0));
+    const char *kinds[S_BEATS_MAX - 1];
+    size_t kind_count = host->config_names (host, "kinds", kinds, S_BEATS_MAX - 1);
+    for (size_t index = 0; index < kind_count && index < S_BEATS_MAX - 1; index++) {
         char key[JOBD_NAME_MAX + 32];
         snprintf (key, sizeof key, "kinds/%s/heartbeat", kinds[index]);
-        kl_watch_set_kind (self->watch, kinds[index], host->config_int (host, key, 0));
+        s_beat_add (self, kinds[index], host->config_int (host, key, 0));
     }
     self->commits = rd_kafka_topic_partition_list_new (16);
     self->dead = rd_kafka_topic_partition_list_new (16);
@@ -834,6 +861,14 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     }
     event->reply = true;
     event->pos = positioned ? (uint64_t)message->offset + 1 : 0;
+    //  The job's heartbeat promise (its own, else its kind's) goes with the observation: jobd's
+    //  store keeps it and arms the job's freshness check in the same commit (core/README.md,
+    //  "Deadlines"), so that a restart or another instance keeps it.
+    int64_t promise = heartbeat > 0 ? heartbeat : s_beat_of (self, event->kind);
+    if (promise > 0) {
+        event->heartbeat = promise;
+        event->heartbeat_grace = self->stale_grace;
+    }
     //  What the plugin added must hold too (a topic name near its limit makes too long a
     //  stream): an event the broker would refuse is dead-lettered now, not left waiting.
     kl_pending_t *pending = NULL;
@@ -851,7 +886,6 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
     memcpy (pending->topic, topic, topic_size < sizeof pending->topic ? topic_size : 255);
     pending->partition = message->partition;
     pending->offset = message->offset;
-    pending->heartbeat = heartbeat;
     s_send_observation (self, event);
     if (event != &view)
         jobd_event_destroy (&event);
@@ -861,7 +895,7 @@ s_on_message (s_listener_t *self, rd_kafka_message_t *message)
 static void
 s_on_answer (s_listener_t *self, const jobd_reply_t *answer)
 {
-    const char *re = answer->re, *job = answer->job, *why = answer->reason;
+    const char *re = answer->re, *why = answer->reason;
     bool ok = answer->ok;
     size_t skipped = 0;
     kl_pending_t *pending = kl_pending_queue_answer (self->pending, re, &skipped);
@@ -894,16 +928,6 @@ s_on_answer (s_listener_t *self, const jobd_reply_t *answer)
         self->refused++;
         self->host->log (self->host, JOBD_LOG_WARN, "%s/%d/%lld refused: %s", pending->topic,
                          (int)pending->partition, (long long)pending->offset, why);
-    } else if (job[0]) {
-        //  A sign of life, durable now: the job's heartbeat clock starts again. A first
-        //  promise: the job's state may have gone by unwatched (nothing to watch then), so it
-        //  is read once from the store.
-        bool first = pending->heartbeat > 0 && !kl_watch_knows (self->watch, job);
-        kl_watch_heard (self->watch, job, pending->heartbeat, zclock_time ());
-        jobd_job_t *record = NULL;
-        if (first && jobd_host_job_get (self->host, job, &record) == 0)
-            kl_watch_state (self->watch, job, record->kind, record->state, zclock_time ());
-        jobd_job_destroy (&record);
     }
     s_commit (self, pending->topic, pending->partition, pending->offset);
     kl_pending_queue_pop (self->pending);
@@ -936,7 +960,35 @@ s_on_reply (zsock_t *bus, void *arg)
     zmq_msg_close (&frame);
 }
 
-//  Committed transitions: heartbeat deadlines follow them, and the transition log has news.
+//  True when topic (a publication's first frame) is a stale flag or a LOST transition: jobd's
+//  verdicts on silent jobs, which the plugin counts when they are about a heartbeat.
+static bool
+s_silence_topic (zmq_msg_t *topic)
+{
+    size_t size = zmq_msg_size (topic);
+    const char *data = (const char *)zmq_msg_data (topic);
+    return (size > 6 && memcmp (data, "stale.", 6) == 0) ||
+           (size > 9 && memcmp (data, "job.LOST.", 9) == 0);
+}
+
+//  One of jobd's verdicts on a silent job: counted (and reported at once) when it was about the
+//  job's heartbeat promise and this instance acts on the job.
+static void
+s_on_silence (s_listener_t *self, const jobd_event_t *event)
+{
+    if (!event->error || !strstr (event->error, "(its heartbeat)") ||
+        !jobd_host_acting (self->host, event->job))
+        return;
+    if (event->type == JOBD_EVENT_STALE)
+        self->stale++;
+    else
+        self->lost++;
+    s_silence_figures (self);
+    s_report (self);
+}
+
+//  Publications: the transition log has news (the outbound topic), and jobd's verdicts on
+//  silent jobs are counted.
 //  Everything waiting is read as plain zmq messages, without asking the socket first: at full
 //  speed one each, and zmsg's allocations and a ZMQ_EVENTS query per message showed.
 static void
@@ -970,12 +1022,12 @@ s_on_transitions (zsock_t *events, void *arg)
             messages++;
             continue;
         }
-        //  Decoded only when some job may have a deadline: at full speed this is most of the
-        //  cost.
-        if (count == 2 && !kl_watch_idle (self->watch) &&
+        //  Decoded only when it is a verdict on a silent job: at full speed decoding every
+        //  transition would be most of the cost.
+        if (count == 2 && s_silence_topic (&frames[0]) &&
             jobd_event_decode (zmq_msg_data (&frames[1]), zmq_msg_size (&frames[1]), &event, NULL,
                                0) == 0)
-            kl_watch_state (self->watch, event->job, event->kind, event->state, zclock_time ());
+            s_on_silence (self, event);
         jobd_event_destroy (&event);
         kl_forward_poke (self->forward);
         count = 0;
@@ -983,56 +1035,6 @@ s_on_transitions (zsock_t *events, void *arg)
     }
     zmq_msg_close (&frames[0]);
     zmq_msg_close (&frames[1]);
-}
-
-//  A watched job crossed a line: stale (published as such), then lost (an observation).
-static void
-s_on_silence (const char *job, kl_watch_verdict_t verdict, int64_t last_heard, int64_t deadline,
-              void *arg)
-{
-    s_listener_t *self = (s_listener_t *)arg;
-    int64_t silent = (zclock_time () - last_heard) / 1000;
-    jobd_event_t *event =
-        jobd_event_new (verdict == KL_WATCH_STALE ? JOBD_EVENT_STALE : JOBD_EVENT_OBSERVED);
-    char error[256];
-    snprintf (error, sizeof error, "no status event for %lld s (heartbeat deadline %lld s)",
-              (long long)silent, (long long)(deadline / 1000));
-    jobd_event_set (&event->source, self->host->plugin_name);
-    jobd_event_set (&event->job, job);
-    if (verdict == KL_WATCH_STALE) {
-        self->stale++;
-        event->state = JOBD_STATE_RUNNING;
-        event->last_seen = last_heard;
-    } else {
-        self->lost++;
-        event->state = JOBD_STATE_LOST;
-        jobd_event_set (&event->error, error);
-    }
-    self->host->log (self->host, JOBD_LOG_WARN, "%s %s: %s", job,
-                     verdict == KL_WATCH_STALE ? "is stale" : "is lost", error);
-    jobd_plugin_send (self->bus, event);
-    jobd_event_destroy (&event);
-    s_silence_figures (self);
-    s_report (self);
-}
-
-static bool
-s_watch_one (const jobd_job_t *record, void *arg)
-{
-    s_listener_t *self = (s_listener_t *)arg;
-    kl_watch_state (self->watch, record->id, record->kind, record->state, zclock_time ());
-    return true;
-}
-
-//  The loop's timer: the heartbeat deadlines, when due. The wait is Kafka's own (s_wait).
-static int64_t
-s_tick (void *arg)
-{
-    s_listener_t *self = (s_listener_t *)arg;
-    if (zclock_time () >= self->watch_due)
-        self->watch_due =
-            zclock_time () + kl_watch_check (self->watch, zclock_time (), s_on_silence, self);
-    return S_WAIT;
 }
 
 //  Kafka first: consumer_poll waits up to S_WAIT ms for a message, then the sockets. Then
@@ -1076,15 +1078,14 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
 {
     s_listener_t *self = (s_listener_t *)state;
     self->bus = bus;
-    //  Transitions feed the heartbeat deadlines, and the outbound topic when there is one.
+    //  Transitions feed the outbound topic when there is one; stale flags and transitions to
+    //  LOST are counted when a heartbeat caused them.
     zsock_set_subscribe (events, "job.");
+    zsock_set_subscribe (events, "stale.");
     jobd_sdk_status_listen (self->report, events);
-    //  After a restart, RUNNING jobs get a whole deadline from now: events produced while jobd
-    //  was down are still in Kafka and will be read.
-    jobd_host_job_scan (host, 1u << JOBD_STATE_RUNNING, s_watch_one, self);
     self->forward = kl_forward_new (host, bus, self->producer, self->transitions);
-    jobd_sdk_loop_t loop = {.tick = s_tick,
-                            .wait = s_wait,
+    jobd_sdk_loop_t loop = {.wait = s_wait,
+                            .wait_max = S_WAIT,
                             .on_reply = s_on_reply,
                             .on_event = s_on_transitions,
                             .events_max = 1, //  s_on_transitions keeps its own bound

@@ -14,7 +14,6 @@ typedef struct {
     char topic[256];
     int32_t partition;
     int64_t offset;
-    int64_t heartbeat; //  the event's heartbeat promise (ms), or 0
 } kl_pending_t;
 
 typedef struct _kl_pending_queue_t kl_pending_queue_t;

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KL_PAYLOAD_MAX   (256 * 1024)              //  larger payloads are dead-lettered unread
-#define KL_HEARTBEAT_MAX (30LL * 24 * 3600 * 1000) //  the longest heartbeat promise: 30 days
+#define KL_PAYLOAD_MAX   (256 * 1024)       //  larger payloads are dead-lettered unread
+#define KL_HEARTBEAT_MAX JOBD_HEARTBEAT_MAX //  the longest heartbeat promise: 30 days
 
 //  How to read events that do not say everything themselves.
 typedef struct {

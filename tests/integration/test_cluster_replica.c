@@ -457,12 +457,12 @@ test_forwarded_commands_wait_for_an_owner (void **state)
 
 //  Waits until harness lists count SUCCEEDED jobs of kind kafka (`jobctl -o name ls`).
 static bool
-s_wait_kafka_done (harness_t *harness, int count, int timeout_ms)
+s_wait_kafka (harness_t *harness, const char *state, int count, int timeout_ms)
 {
     static char out[1 << 16];
     char err[1024];
-    const char *args[] = {"-c",     harness->config, "-o",      "name",      "ls",
-                          "--kind", "kafka",         "--state", "SUCCEEDED", NULL};
+    const char *args[] = {"-c",     harness->config, "-o",      "name", "ls",
+                          "--kind", "kafka",         "--state", state,  NULL};
     int64_t deadline = zclock_mono () + timeout_ms;
     int lines = -1;
     while (lines != count && zclock_mono () < deadline) {
@@ -478,6 +478,54 @@ s_wait_kafka_done (harness_t *harness, int count, int timeout_ms)
     return lines == count;
 }
 
+//  A status producer on the mock.
+static rd_kafka_t *
+s_producer (void)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+    char error[256];
+    rd_kafka_conf_set (conf, "bootstrap.servers", s_brokers, error, sizeof error);
+    rd_kafka_t *producer = rd_kafka_new (RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    assert_non_null (producer);
+    return producer;
+}
+
+//  A status event of job ext in state (the producer's word) to jobd.status, keyed by ext.
+static void
+s_produce_status (rd_kafka_t *producer, const char *ext, const char *state)
+{
+    char value[128];
+    snprintf (value, sizeof value, "{\"ext\":\"%s\",\"state\":\"%s\"}", ext, state);
+    assert_int_equal (rd_kafka_producev (producer, RD_KAFKA_V_TOPIC ("jobd.status"),
+                                         RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                                         RD_KAFKA_V_KEY (ext, strlen (ext)),
+                                         RD_KAFKA_V_VALUE (value, strlen (value)), RD_KAFKA_V_END),
+                      0);
+}
+
+//  The config of an instance that runs a kafka-listener on jobd.status in group, with more of
+//  its keys (indented lines, "" for none).
+static void
+s_listener_config (harness_t *harness, const char *instance, const char *group, const char *more)
+{
+    char text[2048];
+    snprintf (text, sizeof text,
+              "plugins\n"
+              "    kafka-listener\n"
+              "        path = %s/plugins/kafka-listener.so\n"
+              "        brokers = %s\n"
+              "        group = %s\n"
+              "        topics = jobd.status\n"
+              "%s"
+              "cluster\n"
+              "    instance = %s\n"
+              "    brokers = %s\n"
+              "    partitions = 4\n"
+              "    session_timeout = 4s\n",
+              harness_build_dir (), s_brokers, group, more, instance, s_brokers);
+    harness_write_config (harness, text);
+}
+
 //  Kafka status events applied by a's kafka-listener (in batches) for jobs of b's partitions go
 //  to b through the jobs topic: every job reaches its final state on both instances, and none of
 //  the listener's messages is refused or held to be read again.
@@ -485,47 +533,99 @@ static void
 test_status_events_reach_their_owner (void **state)
 {
     harness_stop (&s_a, SIGTERM, 10000);
-    char text[2048];
-    snprintf (text, sizeof text,
-              "plugins\n"
-              "    kafka-listener\n"
-              "        path = %s/plugins/kafka-listener.so\n"
-              "        brokers = %s\n"
-              "        group = jobd-status\n"
-              "        topics = jobd.status\n"
-              "cluster\n"
-              "    instance = node-a\n"
-              "    brokers = %s\n"
-              "    partitions = 4\n"
-              "    session_timeout = 4s\n",
-              harness_build_dir (), s_brokers, s_brokers);
-    harness_write_config (&s_a, text);
+    s_listener_config (&s_a, "node-a", "jobd-status", "");
     s_start (&s_a);
     harness_t *const nodes[2] = {&s_a, &s_b};
     assert_true (harness_cluster_wait_shared (nodes, 2, 4, 60000) >= 0);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new ();
-    char error[256], key[32], value[128];
-    rd_kafka_conf_set (conf, "bootstrap.servers", s_brokers, error, sizeof error);
-    rd_kafka_t *producer = rd_kafka_new (RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    assert_non_null (producer);
+    char key[32];
+    rd_kafka_t *producer = s_producer ();
     const char *states[] = {"STARTED", "COMPLETED"};
     for (int state_index = 0; state_index < 2; state_index++)
         for (int job = 0; job < 8; job++) {
             snprintf (key, sizeof key, "stream-%d", job);
-            snprintf (value, sizeof value, "{\"ext\":\"%s\",\"state\":\"%s\"}", key,
-                      states[state_index]);
-            assert_int_equal (rd_kafka_producev (producer, RD_KAFKA_V_TOPIC ("jobd.status"),
-                                                 RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
-                                                 RD_KAFKA_V_KEY (key, strlen (key)),
-                                                 RD_KAFKA_V_VALUE (value, strlen (value)),
-                                                 RD_KAFKA_V_END),
-                              0);
+            s_produce_status (producer, key, states[state_index]);
         }
     assert_int_equal (rd_kafka_flush (producer, 10000), 0);
     rd_kafka_destroy (producer);
-    assert_true (s_wait_kafka_done (&s_b, 8, 30000));
-    assert_true (s_wait_kafka_done (&s_a, 8, 10000));
+    assert_true (s_wait_kafka (&s_b, "SUCCEEDED", 8, 30000));
+    assert_true (s_wait_kafka (&s_a, "SUCCEEDED", 8, 10000));
     assert_false (harness_log_contains (&s_a, "could not store jobd.status"));
+}
+
+//  Asks `jobctl plugins --json` of harness until its output holds text, up to timeout_ms (a
+//  report: no event to wait on). True when it did.
+static bool
+s_plugins_say (harness_t *harness, const char *text, int timeout_ms)
+{
+    static char out[1 << 16];
+    char err[1024];
+    const char *args[] = {"-c", harness->config, "plugins", "--json", NULL};
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) == 0 &&
+            strstr (out, text))
+            return true;
+        zclock_sleep (50); //  polling interval: a plugin's report comes every status_interval
+    }
+    return false;
+}
+
+//  Heartbeats in a cluster: both instances run a kafka-listener (one consumer group on the status
+//  topic), and jobs of kind kafka promise an event every 600 ms. A job that keeps its promise
+//  stays RUNNING whichever instance reads its events and whichever owns it; a silent one is
+//  stale, then LOST, once. The promise and the check are in the owner's store, not in the memory
+//  of the listener that happened to read the job's events.
+static void
+test_heartbeats_are_kept_by_the_owner (void **state)
+{
+    harness_stop (&s_a, SIGTERM, 10000);
+    harness_stop (&s_b, SIGTERM, 10000);
+    harness_t *const nodes[2] = {&s_a, &s_b};
+    const char *instances[2] = {"node-a", "node-b"};
+    for (int node = 0; node < 2; node++) {
+        s_listener_config (nodes[node], instances[node], "jobd-beats",
+                           "        heartbeat = 1s\n"
+                           "        stale_grace = 1s\n"
+                           "        status_interval = 200ms\n"
+                           "        kafka\n"
+                           "            session.timeout.ms = 3000\n"
+                           "            heartbeat.interval.ms = 300\n");
+        s_start (nodes[node]);
+    }
+    assert_true (harness_cluster_wait_shared (nodes, 2, 4, 60000) >= 0);
+    //  Both listeners read a status partition (their group split the topic), so that no pause
+    //  of the group's rebalance falls within the test.
+    for (int node = 0; node < 2; node++)
+        assert_true (s_plugins_say (nodes[node], "\"kafka_consumer_lag\",", 30000));
+    int64_t published[2] = {s_published (&s_a), s_published (&s_b)};
+    int64_t lost = harness_count (&s_b, JOBD_STATE_LOST);
+    rd_kafka_t *producer = s_producer ();
+    s_produce_status (producer, "quiet", "STARTED");
+    //  The chatty job speaks every 100 ms for 4 s: twice its promise and grace together.
+    int64_t until = zclock_mono () + 4000;
+    while (zclock_mono () < until) {
+        s_produce_status (producer, "chatty", "STARTED");
+        rd_kafka_poll (producer, 100); //  the producer's pace: a status every 100 ms
+    }
+    s_produce_status (producer, "chatty", "COMPLETED");
+    assert_int_equal (rd_kafka_flush (producer, 10000), 0);
+    rd_kafka_destroy (producer);
+    if (!harness_wait_count (&s_b, JOBD_STATE_LOST, lost + 1, 20000)) {
+        static char out[1 << 16];
+        s_ls (&s_b, out, sizeof out);
+        fail_msg ("LOST %lld, before %lld: %s", (long long)harness_count (&s_b, JOBD_STATE_LOST),
+                  (long long)lost, out);
+    }
+    assert_true (harness_wait_count (&s_a, JOBD_STATE_LOST, lost + 1, 20000));
+    //  Each instance published quiet's RUNNING and LOST and chatty's RUNNING and SUCCEEDED, no
+    //  more: chatty was never LOST, and nothing was doubled.
+    int64_t deadline = zclock_mono () + 20000;
+    while ((s_published (&s_a) - published[0] < 4 || s_published (&s_b) - published[1] < 4) &&
+           zclock_mono () < deadline)
+        zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
+    assert_int_equal (s_published (&s_a) - published[0], 4);
+    assert_int_equal (s_published (&s_b) - published[1], 4);
+    assert_int_equal (harness_count (&s_b, JOBD_STATE_LOST), lost + 1);
 }
 
 //  jobd -c config of harness: its exit code, its stderr in err.
@@ -586,6 +686,7 @@ main (void)
                                        cmocka_unit_test (test_commands_reach_their_owner),
                                        cmocka_unit_test (test_forwarded_commands_wait_for_an_owner),
                                        cmocka_unit_test (test_status_events_reach_their_owner),
+                                       cmocka_unit_test (test_heartbeats_are_kept_by_the_owner),
                                        cmocka_unit_test (test_stores_of_another_kind_are_refused)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

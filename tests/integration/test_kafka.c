@@ -360,7 +360,8 @@ test_heartbeats_stale_then_lost (void **state)
     assert_int_equal (harness_count (&s_harness, JOBD_STATE_RUNNING), 1);
     char out[8192];
     assert_int_equal (s_jobctl (out, sizeof out, "ls", "--json"), 0);
-    assert_non_null (strstr (out, "no status event for"));
+    assert_non_null (strstr (out, "RUNNING and no word from its source for more than 400ms (its "
+                                  "heartbeat), then 400ms of grace: declared LOST by jobd"));
 
     //  A lost job that speaks again is RUNNING again (promising a minute, not to be lost again
     //  while the test looks).

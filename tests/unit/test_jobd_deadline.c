@@ -233,6 +233,125 @@ test_silent_source_makes_the_job_stale (void **state)
     jobd_deadline_destroy (&deadline);
 }
 
+//  Applies an observation of job (created when unknown, as kafka-listener sends them) in its own
+//  commit; heartbeat and grace its promise (0: none). Returns the outcome.
+static jobd_apply_outcome_t
+s_observe (s_fixture_t *self, jobd_deadline_t *deadline, jobd_state_t state, int64_t heartbeat,
+           int64_t grace)
+{
+    jobd_store_set_arm_fn (self->store, jobd_deadline_arm, deadline);
+    jobd_event_t *observed = jobd_event_new (JOBD_EVENT_OBSERVED);
+    jobd_event_set (&observed->source, "kafka-listener");
+    jobd_event_set (&observed->kind, "kafka");
+    jobd_event_set (&observed->backend, "kafka");
+    jobd_event_set (&observed->ext, "beating");
+    observed->create = true;
+    observed->state = state;
+    observed->heartbeat = heartbeat;
+    observed->heartbeat_grace = grace;
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_begin (self->store), 0);
+    assert_int_equal (jobd_store_apply (self->store, observed, &result), 0);
+    assert_int_equal (jobd_store_commit (self->store), 0);
+    jobd_event_destroy (&observed);
+    jobd_apply_outcome_t outcome = result.outcome;
+    jobd_apply_result_clear (&result);
+    return outcome;
+}
+
+//  The job's one timer (its name and due), after checking there is one.
+static jobd_store_timer_t
+s_only_timer (s_fixture_t *self, const char *job)
+{
+    jobd_store_timer_t timers[2];
+    size_t count = 0;
+    assert_int_equal (jobd_store_timer_list (self->store, job, timers, 2, &count), 0);
+    assert_int_equal (count, 1);
+    return timers[0];
+}
+
+//  Fires what is due at the timer's due.
+static int
+s_fire_at (s_fixture_t *self, jobd_deadline_t *deadline, jobd_store_timer_t timer)
+{
+    while (jobd_now_ms () < timer.due)
+        zclock_sleep (5);
+    return s_fire_due (self, deadline);
+}
+
+//  A running job's heartbeat promise (kafka-listener's events carry it) is kept on its record and
+//  is its freshness, armed in the store: silent past it, the job is stale; a word within the
+//  grace ends the flag; silent through the grace, it is LOST. A new promise re-arms the check in
+//  the commit of the observation that makes it.
+static void
+test_heartbeat_promise_is_kept_in_the_store (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_deadline_t *deadline = NULL;
+    char reason[256];
+    assert_int_equal (s_policy ("    deadline_submitted = 0\n", &deadline, reason, sizeof reason),
+                      0);
+    assert_int_equal (s_observe (self, deadline, JOBD_STATE_RUNNING, 100, 200), JOBD_APPLY_CHANGED);
+    const char *job = "job-1";
+    jobd_job_t *record = NULL;
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->heartbeat, 100);
+    assert_int_equal (record->heartbeat_grace, 200);
+    jobd_store_timer_t timer = s_only_timer (self, job);
+    assert_string_equal (timer.name, "fresh");
+    assert_int_equal (timer.due, record->confirmed_at + 100);
+    jobd_job_destroy (&record);
+    //  Silent past its promise: stale, and LOST armed after the grace.
+    assert_int_equal (s_fire_at (self, deadline, timer), 1);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_non_null (record->stale);
+    assert_non_null (strstr (record->stale, "(its heartbeat); action lost in 200ms"));
+    timer = s_only_timer (self, job);
+    assert_string_equal (timer.name, "deadline.action");
+    assert_int_equal (timer.due, record->stale_at + 200);
+    jobd_job_destroy (&record);
+    //  It speaks within the grace: no LOST, the flag ends, its silence is checked from that word.
+    assert_int_equal (s_observe (self, deadline, JOBD_STATE_RUNNING, 0, 0), JOBD_APPLY_DUPLICATE);
+    assert_int_equal (s_fire_at (self, deadline, timer), 0);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->state, JOBD_STATE_RUNNING);
+    assert_null (record->stale);
+    assert_int_equal (record->heartbeat, 100); //  an event without a promise keeps it
+    timer = s_only_timer (self, job);
+    assert_string_equal (timer.name, "fresh");
+    assert_int_equal (timer.due, record->confirmed_at + 100);
+    jobd_job_destroy (&record);
+    //  Silent again, through the grace: stale, then LOST with the reason.
+    assert_int_equal (s_fire_at (self, deadline, timer), 1);
+    assert_int_equal (s_fire_at (self, deadline, s_only_timer (self, job)), 0);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->state, JOBD_STATE_LOST);
+    assert_non_null (strstr (record->error, "RUNNING and no word from its source for more than "
+                                            "100ms (its heartbeat), then 200ms of grace"));
+    jobd_job_destroy (&record);
+    //  Back with a longer promise: checked a minute on; a shorter one in a repeat re-arms it.
+    assert_int_equal (s_observe (self, deadline, JOBD_STATE_RUNNING, 60000, 0), JOBD_APPLY_CHANGED);
+    timer = s_only_timer (self, job);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (timer.due, record->updated_at + 60000);
+    jobd_job_destroy (&record);
+    assert_int_equal (s_observe (self, deadline, JOBD_STATE_RUNNING, 300, 0), JOBD_APPLY_DUPLICATE);
+    timer = s_only_timer (self, job);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (timer.due, record->confirmed_at + 300);
+    jobd_job_destroy (&record);
+    //  It ends: the promise goes with it, and no timer is left.
+    assert_int_equal (s_observe (self, deadline, JOBD_STATE_SUCCEEDED, 0, 0), JOBD_APPLY_CHANGED);
+    assert_int_equal (jobd_store_job_get (self->store, job, &record), 0);
+    assert_int_equal (record->heartbeat, 0);
+    jobd_job_destroy (&record);
+    jobd_store_timer_t timers[2];
+    size_t count = 9;
+    assert_int_equal (jobd_store_timer_list (self->store, job, timers, 2, &count), 0);
+    assert_int_equal (count, 0);
+    jobd_deadline_destroy (&deadline);
+}
+
 //  A job waiting for its retry has no source to hear from (the wait is jobd's own timer): no
 //  freshness check is armed while it waits; one at a backend gets one.
 static void
@@ -269,9 +388,11 @@ int
 main (void)
 {
 #define T(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
-    const struct CMUnitTest tests[] = {
-        T (test_retry_wait_has_no_freshness_check), T (test_defaults_and_final_states),
-        T (test_kind_backend_and_spec_override), T (test_malformed_settings_are_refused),
-        T (test_silent_source_makes_the_job_stale)};
+    const struct CMUnitTest tests[] = {T (test_retry_wait_has_no_freshness_check),
+                                       T (test_defaults_and_final_states),
+                                       T (test_kind_backend_and_spec_override),
+                                       T (test_malformed_settings_are_refused),
+                                       T (test_silent_source_makes_the_job_stale),
+                                       T (test_heartbeat_promise_is_kept_in_the_store)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
