@@ -474,8 +474,10 @@ jobd_claims_turn (jobd_claims_t *self)
         if (part->live)
             s_hand (self, partition);
         if (part->state == JOBD_CLAIMS_OWNED && part->since) {
-            jobd_log (JOBD_LOG_INFO, LOG, "owner of partition %d (epoch %" PRIu64 ") in %lld ms",
-                      partition, part->epoch, (long long)(zclock_mono () - part->since));
+            jobd_log (JOBD_LOG_INFO, LOG, "owner of partition %d (epoch %" PRIu64 ") in %lld ms%s",
+                      partition, part->epoch, (long long)(zclock_mono () - part->since),
+                      part->after_release ? ""
+                                          : ", after the lease of an owner that did not release");
             part->since = 0;
         }
         if (part->state == JOBD_CLAIMS_CATCHUP || part->state == JOBD_CLAIMS_CLAIMING)

@@ -40,11 +40,16 @@ typedef struct {
     int wait_max;               //  ms; 0: 1000
     size_t events_max;          //  on_event calls per turn; 0: while a message waits
     size_t replies_max;         //  on_reply calls per turn; 0: while a message waits
+    //  After "$TERM": the loop goes on turning while this returns true, so that the plugin
+    //  finishes what it started (a request whose answer must be recorded); it bounds the time
+    //  itself. NULL: the loop ends at "$TERM".
+    bool (*draining) (void *arg);
 } jobd_sdk_loop_t;
 
 //  Runs loop on the plugin's thread (from the descriptor's run) until "$TERM" arrives on pipe or
-//  the pipe fails (the context is terminating). Each turn: tick, wait, the pipe, replies on bus,
-//  events, after; the turn that reads "$TERM" still reads bus and events to its end. Other
+//  the pipe fails (the context is terminating), or, with draining, once it returns false after
+//  "$TERM". Each turn: tick, wait, the pipe, replies on bus, events, after; the turn that reads
+//  "$TERM" still reads bus and events to its end. Other
 //  commands on pipe are ignored. arg is passed to every callback. Returns 0.
 int jobd_sdk_loop_run (const jobd_sdk_loop_t *loop, zsock_t *pipe, zsock_t *bus, zsock_t *events,
                        void *arg);

@@ -2,17 +2,19 @@
 #include "jobd_plugin_sdk.h"
 #include <string.h>
 
-//  The pipe: false once "$TERM" came, or the pipe failed.
-static bool
+typedef enum { S_RUNNING, S_TERM, S_FAILED } s_pipe_t;
+
+//  The pipe: S_TERM once "$TERM" came, S_FAILED when the pipe failed (the context ends).
+static s_pipe_t
 s_read_pipe (zsock_t *pipe)
 {
-    bool running = true;
-    while (running && (zsock_events (pipe) & ZMQ_POLLIN)) {
+    s_pipe_t state = S_RUNNING;
+    while (state == S_RUNNING && (zsock_events (pipe) & ZMQ_POLLIN)) {
         char *command = zstr_recv (pipe);
-        running = command && strcmp (command, "$TERM") != 0;
+        state = !command ? S_FAILED : strcmp (command, "$TERM") == 0 ? S_TERM : S_RUNNING;
         zstr_free (&command);
     }
-    return running;
+    return state;
 }
 
 //  Calls fn while socket has a message, up to max times (0: no bound). Without fn the messages
@@ -46,15 +48,18 @@ jobd_sdk_loop_run (const jobd_sdk_loop_t *loop, zsock_t *pipe, zsock_t *bus, zso
     assert (pipe && bus && events);
     int wait_max = loop->wait_max > 0 ? loop->wait_max : 1000;
     zsock_t *sockets[] = {pipe, bus, events};
-    bool running = true;
-    while (running) {
+    s_pipe_t pipe_state = S_RUNNING;
+    //  After "$TERM", the loop turns on while the plugin still finishes what it started.
+    while (pipe_state == S_RUNNING ||
+           (pipe_state == S_TERM && loop->draining && loop->draining (arg))) {
         int64_t wait = loop->tick ? loop->tick (arg) : wait_max;
         int timeout = wait < 0 ? 0 : wait > wait_max ? wait_max : (int)wait;
         if (loop->wait)
             loop->wait (sockets, 3, timeout, arg);
         else
             s_wait (sockets, 3, timeout);
-        running = s_read_pipe (pipe);
+        if (pipe_state == S_RUNNING)
+            pipe_state = s_read_pipe (pipe);
         s_read (bus, loop->on_reply, loop->replies_max, arg);
         s_read (events, loop->on_event, loop->events_max, arg);
         if (loop->after)

@@ -272,7 +272,7 @@ s_on_event (zsock_t *events, void *arg)
         if (!acting && !job)
             ;
         else if (event->type == JOBD_EVENT_TRANSITION && event->state == JOBD_STATE_QUEUED &&
-                 acting) {
+                 acting && !self->draining) {
             jobd_job_t *record = NULL;
             if (jobd_host_job_get (self->host, event->job, &record) == 0)
                 sp_submit_job (self, record);
@@ -543,10 +543,38 @@ static int64_t
 s_tick (void *arg)
 {
     sp_poller_t *self = (sp_poller_t *)arg;
+    if (self->draining)
+        return 50; //  only the answers of submissions under way are waited for
     s_acting_moved (self);
     int64_t wait = s_poll_due (self);
     s_report (self);
     return wait;
+}
+
+//  After "$TERM": a submission whose mark is on its way to the store, or whose create is at the
+//  backend, finishes and is recorded (SUBMITTED, with the backend's id) before the plugin stops,
+//  within the longest backend timeout. Stopped halfway, the job would be left marked, and the
+//  next start (or, in a cluster, the partition's next owner) would have to look for it at the
+//  backend, which a standalone master without ui_url cannot do. Nothing new starts meanwhile.
+static bool
+s_draining (void *arg)
+{
+    sp_poller_t *self = (sp_poller_t *)arg;
+    if (!self->draining) {
+        self->draining = true;
+        long longest = 0;
+        for (size_t index = 0; index < self->backend_count; index++)
+            longest = self->backends[index].timeout_ms > longest ? self->backends[index].timeout_ms
+                                                                 : longest;
+        self->drain_until = zclock_mono () + longest + 1000;
+    }
+    if (zclock_mono () >= self->drain_until)
+        return false;
+    for (sp_job_t *job = (sp_job_t *)zhashx_first (self->jobs); job;
+         job = (sp_job_t *)zhashx_next (self->jobs))
+        if (job->marking || (job->in_flight && !job->ext[0]))
+            return true;
+    return false;
 }
 
 //  HTTP transfers and the sockets are waited on together; the transfers that end are handled.
@@ -568,8 +596,11 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     self->acting_changes = jobd_host_acting_changes (host);
     jobd_host_job_scan (host, (1u << JOBD_STATE_QUEUED) | SP_FOLLOWED, s_resume_one, self);
     sp_seek_find_floors (self);
-    jobd_sdk_loop_t loop = {
-        .tick = s_tick, .wait = s_wait, .on_event = s_on_event, .on_reply = s_on_reply};
+    jobd_sdk_loop_t loop = {.tick = s_tick,
+                            .wait = s_wait,
+                            .on_event = s_on_event,
+                            .on_reply = s_on_reply,
+                            .draining = s_draining};
     return jobd_sdk_loop_run (&loop, pipe, bus, events, self);
 }
 

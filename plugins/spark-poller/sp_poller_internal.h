@@ -85,6 +85,8 @@ typedef struct {
     int64_t cancel_timeout;  //  an accepted kill must show within this (doubling each try)
     int cancel_retries;      //  kills sent again, at most
     bool stopping;           //  requests cancelled at the end: their calls are only freed
+    bool draining;           //  "$TERM" came: submissions under way finish, nothing new starts
+    int64_t drain_until;     //  ...until then at the latest (zclock_mono)
     uint64_t acting_changes; //  cluster mode: the host's acting_changes when last looked at
     bool taking_over;        //  cluster mode: the jobs of gained partitions are taken up
     //  The next walk over every job (sweep, resubmit, per-job polls) is due then, or earlier

@@ -262,6 +262,44 @@ test_standalone_restart_is_not_resent (void **state)
     harness_fini (&harness);
 }
 
+//  (b2) Standalone, stopped (SIGTERM) while the create is at the master: jobd waits for the
+//  answer and records it (SUBMITTED, with the driver's id) before it stops, so the next start
+//  follows the driver; nothing is left marked for the operator, nothing is sent twice.
+static void
+test_standalone_stop_waits_for_the_create (void **state)
+{
+    harness_t harness;
+    harness_init (&harness, "spark-resume-stop");
+    const char *create = "POST /v1/submissions/create";
+    int64_t creates = harness_spark_count (s_port, create);
+    s_config (&harness, "60s", "60s");
+    assert_true (harness_start (&harness) > 0);
+    assert_true (harness_wait_ready (&harness, 10000));
+    json_decref (s_sim_call ("POST", "/sim/fault",
+                             "{\"mode\":\"slow\",\"backend\":\"standalone\",\"prefix\":"
+                             "\"/v1/submissions/create\",\"count\":1,\"delay_ms\":1500}"));
+    char id[64];
+    s_submit (&harness, "master", "com.example.Etl", "queue=100,run=300,outcome=success", id,
+              sizeof id);
+    assert_true (harness_spark_wait_fault_taken (s_port, 5000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+    jobd_job_t *job = s_stored (&harness, id, NULL, NULL);
+    char mark[200];
+    snprintf (mark, sizeof mark, "jobd-%s", id);
+    assert_int_equal (job->state, JOBD_STATE_SUBMITTED);
+    assert_non_null (job->ext);
+    assert_string_not_equal (job->ext, mark);
+    jobd_job_destroy (&job);
+
+    s_config (&harness, "200ms", "60s");
+    assert_true (harness_start (&harness) > 0);
+    assert_true (harness_wait_ready (&harness, 10000));
+    assert_true (harness_wait_count (&harness, JOBD_STATE_SUCCEEDED, 1, 10000));
+    assert_int_equal (harness_stop (&harness, SIGTERM, 10000), 0);
+    assert_int_equal (harness_spark_count (s_port, create), creates + 1);
+    harness_fini (&harness);
+}
+
 //  (c) Standalone with the master's UI: the driver the lost create made is in /json/ (its main
 //  class, cores and memory, newer than the drivers jobd had before the mark, followed by no
 //  job); the job follows it to its end instead of failing, and nothing is sent twice. An older
@@ -438,6 +476,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_livy_restart_finds_the_batch),
         cmocka_unit_test (test_standalone_restart_is_not_resent),
+        cmocka_unit_test (test_standalone_stop_waits_for_the_create),
         cmocka_unit_test (test_standalone_restart_adopts_the_driver),
         cmocka_unit_test (test_standalone_restart_pairs_alike_drivers),
         cmocka_unit_test (test_relaunch),
