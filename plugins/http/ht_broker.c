@@ -12,8 +12,8 @@ struct ht_broker {
     const jobd_host_t *host;
     int64_t timeout;
     pthread_mutex_t mutex;
-    json_t *cache[2]; //  the last stats and plugins answers
-    int64_t cached_at[2];
+    json_t *cache[HT_QUERY_COUNT]; //  the last stats, plugins and cluster answers
+    int64_t cached_at[HT_QUERY_COUNT];
 };
 
 ht_broker_t *
@@ -34,8 +34,8 @@ ht_broker_destroy (ht_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     ht_broker_t *self = *self_p;
-    json_decref (self->cache[0]);
-    json_decref (self->cache[1]);
+    for (int which = 0; which < HT_QUERY_COUNT; which++)
+        json_decref (self->cache[which]);
     pthread_mutex_destroy (&self->mutex);
     free (self);
     *self_p = NULL;
@@ -174,8 +174,8 @@ ht_broker_query (ht_broker_t *self, ht_query_t which, int64_t max_age, char *rea
     pthread_mutex_unlock (&self->mutex);
     if (cached)
         return cached;
-    json_t *answer =
-        s_query (self, which == HT_QUERY_STATS ? "stats" : "plugins", reason, reason_size);
+    static const char *const names[HT_QUERY_COUNT] = {"stats", "plugins", "cluster"};
+    json_t *answer = s_query (self, names[which], reason, reason_size);
     if (!answer)
         return NULL;
     pthread_mutex_lock (&self->mutex);

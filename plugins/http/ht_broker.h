@@ -8,7 +8,8 @@
 
 typedef struct ht_broker ht_broker_t;
 
-typedef enum { HT_QUERY_STATS = 0, HT_QUERY_PLUGINS = 1 } ht_query_t;
+typedef enum { HT_QUERY_STATS = 0, HT_QUERY_PLUGINS = 1, HT_QUERY_CLUSTER = 2 } ht_query_t;
+#define HT_QUERY_COUNT 3
 
 //  A broker client for host (its plugin name is the commands' source); timeout in ms bounds each
 //  exchange. NULL when out of memory.
@@ -27,9 +28,9 @@ int ht_broker_command (ht_broker_t *self, jobd_event_t *event, jobd_reply_t *rep
 //  (API.md, "Errors").
 void ht_broker_reply_http (const jobd_reply_t *reply, unsigned ok_status, ht_reply_t *http);
 
-//  The answer of a stats or plugins query (the reply's own keys left out), fresh (json_decref
-//  it); an answer at most max_age ms old is reused. NULL with a reason when the broker did not
-//  answer. Any thread.
+//  The answer of a stats, plugins or cluster query (the reply's own keys left out), fresh
+//  (json_decref it); an answer at most max_age ms old is reused. NULL with a reason when the broker
+//  did not answer. Any thread.
 json_t *ht_broker_query (ht_broker_t *self, ht_query_t which, int64_t max_age, char *reason,
                          size_t reason_size);
 

@@ -132,6 +132,39 @@ s_needs_auth (ht_server_t *self, ht_route_t route, const char *method)
     return strcmp (method, "POST") == 0 || self->settings.read_auth;
 }
 
+//  In a cluster, partitions this instance owns but does not act on (its lease ran out: Kafka did
+//  not confirm its claim in time) make it not ready: their jobs wait until it renews or another
+//  instance takes them. A jobd alone (the answer's cluster nil) has none.
+static void
+s_cluster_reasons (ht_server_t *self, json_t *reasons)
+{
+    char reason[300] = "";
+    json_t *answer = ht_broker_query (self->broker, HT_QUERY_CLUSTER, 100, reason, sizeof reason);
+    json_t *cluster = json_object_get (answer, "cluster");
+    size_t index, length = 0, count = 0;
+    json_t *partition;
+    json_array_foreach (json_object_get (cluster, "partition"), index, partition)
+    {
+        const char *state = json_string_value (json_object_get (partition, "state"));
+        if (!state || strcmp (state, "expired") != 0)
+            continue;
+        if (length < sizeof reason - 16)
+            length += (size_t)snprintf (
+                reason + length, sizeof reason - length, "%s%lld", count ? ", " : "",
+                (long long)json_integer_value (json_object_get (partition, "partition")));
+        count++;
+    }
+    if (count) {
+        char line[400];
+        snprintf (line, sizeof line,
+                  "cluster: lease expired on partition%s %s (Kafka did not confirm this "
+                  "instance's claim in time): not acting on their jobs",
+                  count > 1 ? "s" : "", reason);
+        json_array_append_new (reasons, json_string (line));
+    }
+    json_decref (answer);
+}
+
 //  GET /healthz and /readyz.
 static void
 s_health (ht_server_t *self, bool ready, ht_reply_t *reply)
@@ -175,6 +208,7 @@ s_health (ht_server_t *self, bool ready, ht_reply_t *reply)
         }
     }
     json_decref (plugins);
+    s_cluster_reasons (self, reasons);
     if (json_array_size (reasons) == 0) {
         json_decref (reasons);
         ht_reply_json (reply, 200, json_pack ("{s:s}", "status", "ready"));

@@ -4,10 +4,12 @@
 //  replaced, rejoins, and gets a share again. An instance stopped (SIGSTOP) past its session
 //  wakes up with its lease run out: it sends nothing under its old claim, though librdkafka has
 //  not told it yet that it lost its partitions. spark-sim counts requests made under a
-//  superseded claim (X-Jobd-Epoch): none may come. Against librdkafka's mock cluster
-//  (tools/kafka-mock, over loopback).
+//  superseded claim (X-Jobd-Epoch): none may come. While b owns partitions it does not act on,
+//  its http plugin's /readyz says so. Against librdkafka's mock cluster (tools/kafka-mock, over
+//  loopback).
 #include "harness_cluster.h"
 #include "harness_spark.h"
+#include "http_client.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +29,7 @@ static harness_proc_t s_mock, s_sim;
 static char s_brokers[256];
 static char s_cut[600]; //  b is cut from Kafka while this file exists
 static int s_port;
+static int s_http_port; //  b's http plugin
 
 static int
 s_setup (void **state)
@@ -42,7 +45,14 @@ s_setup (void **state)
     snprintf (s_cut, sizeof s_cut, "%s/cut", s_b.dir);
     harness_cluster_spark_config (&s_a, "node-a", s_brokers, S_PARTITIONS, s_port, "",
                                   "    lease = 1s\n");
-    harness_cluster_spark_config (&s_b, "node-b", s_brokers, S_PARTITIONS, s_port, "",
+    s_http_port = http_free_port ();
+    char http[512];
+    snprintf (http, sizeof http,
+              "    http\n"
+              "        path = %s/plugins/http.so\n"
+              "        port = %d\n",
+              harness_build_dir (), s_http_port);
+    harness_cluster_spark_config (&s_b, "node-b", s_brokers, S_PARTITIONS, s_port, http,
                                   "    lease = 1s\n");
     return 0;
 }
@@ -74,6 +84,27 @@ s_start_cuttable (harness_t *harness)
     unsetenv ("JOBD_TEST_NETCUT");
     assert_true (pid > 0);
     assert_true (harness_wait_ready (harness, 30000));
+}
+
+//  Asks b's /readyz until it answers 503 with text among its reasons, up to timeout_ms (a
+//  state to look at: no event to wait on). True when it did.
+static bool
+s_not_ready_for (const char *text, int timeout_ms)
+{
+    char url[128];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/readyz", s_http_port);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool said = false;
+    while (!said && zclock_mono () < deadline) {
+        http_answer_t answer;
+        if (http_call ("GET", url, NULL, NULL, NULL, &answer) == 0) {
+            said = answer.status == 503 && strstr (answer.body, text);
+            http_answer_clear (&answer);
+        }
+        if (!said)
+            zclock_sleep (20); //  polling interval
+    }
+    return said;
 }
 
 //  Waits until harness owns no partition it can act on (`jobctl cluster`: none "owned").
@@ -134,6 +165,8 @@ test_cut_instance_stops_acting (void **state)
     FILE *file = fopen (s_cut, "w");
     assert_non_null (file);
     fclose (file);
+    //  Owner of partitions it may not act on: not ready, until the group drops it.
+    assert_true (s_not_ready_for ("cluster: lease expired on partition", 10000));
     int64_t stopped = s_wait_not_acting (&s_b, 10000);
     assert_true (stopped >= 0);
     //  The group drops b; a claims its partitions and, after a lease, polls its jobs.
