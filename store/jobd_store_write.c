@@ -337,8 +337,8 @@ s_cancel (jobd_store_t *self, jobd_job_t *job, const jobd_event_t *event,
 //  store), when it is still in state and its flag is flagged (set or not). Returns 0,
 //  JOBD_ESTATE (nothing to change), or an error.
 static int
-s_stale_job (jobd_store_t *self, const char *id, jobd_state_t state, bool flagged,
-             const char *what, jobd_job_t **job_p)
+s_stale_job (jobd_store_t *self, const char *id, jobd_state_t state, bool flagged, const char *what,
+             jobd_job_t **job_p)
 {
     if (!self->txn)
         return JOBD_ESTORE;

@@ -28,6 +28,7 @@ typedef struct {
     int64_t listed_at;    //  when the last list pass that was read whole was started, or 0
     long list_count;      //  jobs read by the list pass in progress
     long listed_jobs;     //  jobs in the last list pass read whole
+    size_t followed;      //  jobs of the backend in the poller's table at the last walk
     int64_t listed_ms;    //  how long it took: first page asked to last page read, in ms
     //  Figures (plugin.status): poll and list requests since start, those that failed, and
     //  their answer times.

@@ -185,6 +185,7 @@ s_init (const jobd_host_t *host, void **state_p, char *reason, size_t reason_siz
     //  spark-sim's agents) can tell which instance asked.
     char agent[256];
     bool cluster = JOBD_HOST_HAS (host, instance) && host->instance;
+    self->cluster = cluster;
     snprintf (agent, sizeof agent, "%s%s%s%s", SP_USER_AGENT, cluster ? " (" : "",
               cluster ? host->instance : "", cluster ? ")" : "");
     self->http = sp_http_new (host->config_int (host, "max_in_flight", 8), agent);
@@ -308,6 +309,12 @@ s_poll_backend (sp_poller_t *self, sp_backend_t *backend, int64_t now, int64_t *
     bool failing = backend->failures && (backend->resume_at > now || backend->probed);
     if ((!lists && !failing) || (lists ? backend->list_in_flight : backend->probe_in_flight))
         return;
+    //  In a cluster, a backend is listed only by the instances that follow a job there (as of
+    //  the last walk): each instance lists for its own jobs, and the others would ask it for
+    //  nothing (docs/cluster.md section 7). A jobd alone lists it whatever it follows, which
+    //  keeps the backend's health in its status.
+    if (lists && !failing && self->cluster && backend->followed == 0)
+        return;
     int64_t due = failing ? backend->probe_due : backend->list_due;
     if (due <= now) {
         char url[1024];
@@ -348,10 +355,15 @@ s_poll_due (sp_poller_t *self)
     self->walked_at = now;
     //  Jobs that reached a final state leave the table here, outside any walk over it.
     zlist_t *done = zlist_new ();
+    for (size_t index = 0; index < self->backend_count; index++)
+        self->backends[index].followed = 0;
     for (sp_job_t *job = (sp_job_t *)zhashx_first (self->jobs); job;
-         job = (sp_job_t *)zhashx_next (self->jobs))
+         job = (sp_job_t *)zhashx_next (self->jobs)) {
         if ((job->done || job->gone) && !job->in_flight && !job->marking)
             zlist_append (done, job->id);
+        else if (job->backend)
+            job->backend->followed++;
+    }
     for (char *id = (char *)zlist_first (done); id; id = (char *)zlist_next (done))
         sp_poller_forget (self, id);
     zlist_destroy (&done);

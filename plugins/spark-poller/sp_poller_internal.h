@@ -89,6 +89,7 @@ typedef struct {
     int64_t drain_until;     //  ...until then at the latest (zclock_mono)
     uint64_t acting_changes; //  cluster mode: the host's acting_changes when last looked at
     bool taking_over;        //  cluster mode: the jobs of gained partitions are taken up
+    bool cluster;            //  cluster mode (the host names an instance)
     //  The next walk over every job (sweep, resubmit, per-job polls) is due then, or earlier
     //  when something happens to a job: walking 100,000 jobs at every wake-up of the loop (each
     //  chunk of a big list reply) starved the reply past its timeout.

@@ -73,11 +73,15 @@ harness_cluster_spark_config (harness_t *harness, const char *instance, const ch
               "        path = %s/plugins/spark-poller.so\n"
               "        interval_min = 100ms\n"
               "        interval_max = 200ms\n"
+              "        list_interval = 200ms\n"
               "        backend\n"
               "            master\n"
               "                type = standalone\n"
               "                url = http://127.0.0.1:%d\n"
               "                master = spark://127.0.0.1:7077\n"
+              "            livy\n"
+              "                type = livy\n"
+              "                url = http://127.0.0.1:%d\n"
               "%s"
               "cluster\n"
               "    instance = %s\n"
@@ -85,7 +89,7 @@ harness_cluster_spark_config (harness_t *harness, const char *instance, const ch
               "    partitions = %d\n"
               "%s"
               "%s",
-              harness_build_dir (), sim_port, plugins, instance, brokers, partitions,
+              harness_build_dir (), sim_port, sim_port, plugins, instance, brokers, partitions,
               strstr (cluster, "session_timeout") ? "" : "    session_timeout = 4s\n", cluster);
     harness_write_config (harness, text);
 }

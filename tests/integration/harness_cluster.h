@@ -14,8 +14,9 @@ int harness_cluster_owned (harness_t *harness);
 int64_t harness_cluster_wait_shared (harness_t *const *nodes, int count, int partitions,
                                      int timeout_ms);
 
-//  Writes the config of a cluster instance that runs the spark-poller on a standalone master at
-//  spark-sim's sim_port (polls every 100-200 ms): instance, brokers, partitions and a 4 s session
+//  Writes the config of a cluster instance that runs the spark-poller on a standalone master
+//  ("master") and a Livy server ("livy", listed every 200 ms) at spark-sim's sim_port (polls
+//  every 100-200 ms): instance, brokers, partitions and a 4 s session
 //  (unless cluster names session_timeout), then plugins (more plugin sections, "" for none) and
 //  cluster (more keys of the cluster section, "" for none), each a block of indented lines.
 void harness_cluster_spark_config (harness_t *harness, const char *instance, const char *brokers,

@@ -295,6 +295,34 @@ s_check_histories (harness_t *harness)
     return jobs;
 }
 
+//  The spark-poller's requests to a backend so far (its spark_polls_total figure, from `jobctl
+//  --json plugins`: an array of plugins); -1 when it did not say.
+static int64_t
+s_polls (harness_t *harness, const char *backend)
+{
+    static char out[1 << 16];
+    char err[1024];
+    const char *args[] = {"-c", harness->config, "--json", "plugins", NULL};
+    if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) != 0)
+        return -1;
+    json_t *root = json_loads (out, 0, NULL);
+    int64_t polls = -1;
+    size_t index, each;
+    json_t *plugin, *figure;
+    json_array_foreach (root, index, plugin)
+        json_array_foreach (json_object_get (plugin, "figures"), each, figure)
+    {
+        const char *name = json_string_value (json_array_get (figure, 0));
+        const char *label =
+            json_string_value (json_object_get (json_array_get (figure, 2), "backend"));
+        if (name && label && strcmp (name, "spark_polls_total") == 0 &&
+            strcmp (label, backend) == 0)
+            polls = (int64_t)json_number_value (json_array_get (figure, 1));
+    }
+    json_decref (root);
+    return polls;
+}
+
 //  A rolling restart (SIGTERM, start again, wait until the three share the partitions; each
 //  instance in turn) while jobs run: every partition is handed over by a release, so no claim
 //  waits out a lease; no job is polled by two instances at once or created twice; every
@@ -347,6 +375,17 @@ test_rolling_restart_hands_over_cleanly (void **state)
     for (int node = 0; node < S_INSTANCES; node++)
         assert_int_equal (s_check_histories (&s_node[node]), total);
     s_check_notes (total, 20000);
+    //  Livy (listed every 200 ms) holds no job of any instance: none lists it. A Livy job
+    //  submitted to a: a, which acts on it, lists Livy; b and c still do not.
+    for (int node = 0; node < S_INSTANCES; node++)
+        assert_int_equal (s_polls (&s_node[node], "livy"), 0);
+    assert_int_equal (harness_spark_submit (&s_node[0], "livy", "com.example.Etl",
+                                            "queue=50,run=100,outcome=success", id, sizeof id),
+                      0);
+    assert_true (harness_wait_count (&s_node[0], JOBD_STATE_SUCCEEDED, total + 1, 30000));
+    assert_true (s_polls (&s_node[0], "livy") > 0);
+    for (int node = 1; node < S_INSTANCES; node++)
+        assert_int_equal (s_polls (&s_node[node], "livy"), 0);
 }
 
 int
