@@ -601,8 +601,8 @@ test_heartbeats_are_kept_by_the_owner (void **state)
     int64_t lost = harness_count (&s_b, JOBD_STATE_LOST);
     rd_kafka_t *producer = s_producer ();
     s_produce_status (producer, "quiet", "STARTED");
-    //  The chatty job speaks every 100 ms for 4 s: twice its promise and grace together.
-    int64_t until = zclock_mono () + 4000;
+    //  The chatty job speaks every 100 ms for 3 s: half as long again as its promise and grace.
+    int64_t until = zclock_mono () + 3000;
     while (zclock_mono () < until) {
         s_produce_status (producer, "chatty", "STARTED");
         rd_kafka_poll (producer, 100); //  the producer's pace: a status every 100 ms
