@@ -675,6 +675,23 @@ s_recv_frames (void *handle, zmq_msg_t frames[3])
     return count;
 }
 
+//  The `cluster` query's answer: the changelog's, and what was forwarded to other instances.
+static void
+s_cluster_pack (msgpack_packer *pk, void *arg)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    jobd_changelog_pack_more (pk, self->changelog, self->forward ? 1 : 0);
+    if (!self->forward)
+        return;
+    uint64_t forwarded, relayed, timed_out;
+    jobd_forward_counts (self->forward, &forwarded, &relayed, &timed_out);
+    jobd_map_pack_str (pk, "forward");
+    msgpack_pack_map (pk, 3);
+    jobd_map_pack_ku (pk, "forwarded", forwarded);
+    jobd_map_pack_ku (pk, "relayed", relayed);
+    jobd_map_pack_ku (pk, "timed_out", timed_out);
+}
+
 //  Answers a query at once, from committed data.
 static void
 s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size_t identity_size,
@@ -686,8 +703,8 @@ s_answer_query (s_broker_t *self, zsock_t *socket, const uint8_t *identity, size
                                     .plugins = self->plugins,
                                     .figures = self->figures};
     if (self->changelog) {
-        context.cluster_pack = jobd_changelog_pack;
-        context.cluster_arg = self->changelog;
+        context.cluster_pack = s_cluster_pack;
+        context.cluster_arg = self;
     }
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);

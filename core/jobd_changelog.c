@@ -525,9 +525,14 @@ jobd_changelog_wait (jobd_changelog_t *self)
 void
 jobd_changelog_pack (msgpack_packer *pk, void *arg)
 {
-    jobd_changelog_t *self = (jobd_changelog_t *)arg;
+    jobd_changelog_pack_more (pk, (jobd_changelog_t *)arg, 0);
+}
+
+void
+jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t more)
+{
     const jobd_changelog_stats_t *stats = &self->stats;
-    msgpack_pack_map (pk, 5);
+    msgpack_pack_map (pk, 5 + more);
     jobd_map_pack_kv (pk, "name", jobd_cluster_name (self->cluster));
     jobd_map_pack_kv (pk, "instance", self->instance);
     jobd_map_pack_ku (pk, "partitions", (uint64_t)self->partitions);

@@ -83,6 +83,9 @@ int64_t jobd_changelog_wait (jobd_changelog_t *self);
 //  changelog (the admin context's cluster_pack).
 void jobd_changelog_pack (msgpack_packer *pk, void *arg);
 
+//  The same, as a map with room for more entries after it, which the caller packs.
+void jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t more);
+
 //  Cluster mode's ownership (core/jobd_owner.c): this instance's epoch of partition, written
 //  into the records it produces (0: it does not own it).
 void jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch);

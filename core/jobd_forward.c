@@ -327,3 +327,12 @@ jobd_forward_fd (jobd_forward_t *self)
 {
     return jobd_replica_fd (self->replies);
 }
+
+void
+jobd_forward_counts (jobd_forward_t *self, uint64_t *forwarded, uint64_t *relayed,
+                     uint64_t *timed_out)
+{
+    *forwarded = self->forwarded;
+    *relayed = self->relayed;
+    *timed_out = self->timed_out;
+}

@@ -79,6 +79,11 @@ int64_t jobd_forward_turn (jobd_forward_t *self, jobd_forward_send_fn *send,
 //  Readable while replies wait (for the broker's poll).
 int jobd_forward_fd (jobd_forward_t *self);
 
+//  Its counts since start: commands forwarded to their owners, replies relayed back to their
+//  clients, and commands answered ETIMEOUT because no reply came within reply_timeout.
+void jobd_forward_counts (jobd_forward_t *self, uint64_t *forwarded, uint64_t *relayed,
+                          uint64_t *timed_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -416,6 +416,22 @@ test_commands_reach_their_owner (void **state)
             }
             assert_string_equal (seen, "RUNNING");
         }
+    //  b's `jobctl cluster` counts what it forwarded (the observations of jobs of a's partitions)
+    //  and the replies it relayed.
+    int b_mask = harness_cluster_owned (&s_b), elsewhere = 0;
+    for (int job = 0; job < 8; job++)
+        elsewhere += !(b_mask & (1 << jobd_route_partition (ids[job], 4)));
+    assert_true (elsewhere > 0); //  the 8 ids fall in partitions 0, 2 and 3: b owns two of four
+    char out[16384];
+    assert_int_equal (s_cluster (&s_b, "--json", out, sizeof out), 0);
+    json_t *root = json_loads (out, 0, NULL);
+    json_t *forward = json_object_get (root, "forward");
+    assert_int_equal (json_integer_value (json_object_get (forward, "forwarded")), elsewhere);
+    assert_int_equal (json_integer_value (json_object_get (forward, "relayed")), elsewhere);
+    assert_int_equal (json_integer_value (json_object_get (forward, "timed_out")), 0);
+    json_decref (root);
+    assert_int_equal (s_cluster (&s_b, NULL, out, sizeof out), 0);
+    assert_non_null (strstr (out, " replies relayed, "));
 }
 
 //  A command for a job whose owner does not answer (b stopped, its lease run out, still in the

@@ -60,6 +60,12 @@ s_print (const jobctl_options_t *options, json_t *cluster)
             s_int (changelog, "produce_lost"), s_int (changelog, "read"),
             s_int (changelog, "applied"), s_int (changelog, "published"),
             s_int (changelog, "fenced"), s_int (changelog, "bad"));
+    json_t *forward = json_object_get (cluster, "forward");
+    if (forward)
+        printf ("forward: %" JSON_INTEGER_FORMAT " commands to their owners, %" JSON_INTEGER_FORMAT
+                " replies relayed, %" JSON_INTEGER_FORMAT " answered ETIMEOUT\n",
+                s_int (forward, "forwarded"), s_int (forward, "relayed"),
+                s_int (forward, "timed_out"));
     jobctl_table_t *table = jobctl_table_new ();
     int rc = table ? 0 : -1;
     static const char *columns[] = {"PARTITION", "STATE", "NEXT", "BEHIND",
