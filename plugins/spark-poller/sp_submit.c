@@ -164,6 +164,14 @@ sp_submit_job (sp_poller_t *self, const jobd_job_t *record)
 {
     if (!jobd_host_acting (self->host, record->id))
         return; //  cluster mode: the instance that acts on it submits it
+    //  This attempt already on its way (marking, its create out), at the backend (the create
+    //  answered: the store may not have its SUBMITTED yet), or looked for there: a QUEUED
+    //  transition that comes late (in a cluster, a job taken up from the store before its
+    //  transition was published) must not send it again. Following it anew would forget all that.
+    sp_job_t *known = (sp_job_t *)zhashx_lookup (self->jobs, record->id);
+    if (known && known->attempt == record->attempt &&
+        (known->marking || known->in_flight || known->ext[0] || known->seek || known->resume))
+        return;
     sp_job_t *job = sp_job_follow (self, record);
     if (!job) {
         //  Not one of ours to submit: tell the operator rather than leave it queued for ever.

@@ -186,6 +186,40 @@ test_submits_a_queued_job (void **state)
     jobd_mock_host_destroy (&host);
 }
 
+//  A QUEUED transition that comes late (in a cluster, a job taken up from the store before its
+//  transition was published), after the create was answered and before the store has its
+//  SUBMITTED: the job is at the master already; no second mark, no second create.
+static void
+test_late_queued_is_not_created_twice (void **state)
+{
+    const jobd_plugin_t *plugin;
+    jobd_mock_host_t *host = s_host (&plugin);
+    jobd_job_t *job = s_queued_job ("job-late");
+    const char *create = "POST /v1/submissions/create";
+    int64_t creates = harness_spark_count (s_port, create);
+    jobd_event_t *mark = s_start_queued (host, plugin, job);
+    jobd_event_set (&job->ext, mark->ext);
+    jobd_mock_host_job_put (host, job);
+    assert_int_equal (jobd_mock_host_reply (host, mark->id, NULL, NULL, job->id, "duplicate"), 0);
+    jobd_event_destroy (&mark);
+    jobd_event_t *submitted = jobd_mock_host_expect (host, JOBD_EVENT_OBSERVED, S_DEADLINE);
+    assert_non_null (submitted);
+    assert_string_equal (jobd_state_name (submitted->state), "SUBMITTED");
+    //  The store still has it QUEUED with its mark when the QUEUED transition comes again.
+    s_publish (host, job, JOBD_STATE_NONE, 1);
+    jobd_event_set (&job->ext, submitted->ext);
+    jobd_event_destroy (&submitted);
+    job->state = JOBD_STATE_SUBMITTED;
+    jobd_mock_host_job_put (host, job);
+    s_publish (host, job, JOBD_STATE_QUEUED, 2);
+    //  What it sends next is the run's RUNNING and its end: no mark came in between.
+    s_follow (host, job, JOBD_STATE_SUCCEEDED, 3);
+    assert_int_equal (harness_spark_count (s_port, create), creates + 1);
+    jobd_job_destroy (&job);
+    assert_int_equal (jobd_mock_host_stop (host), 0);
+    jobd_mock_host_destroy (&host);
+}
+
 //  A submission mark the broker refuses: nothing is sent to the master, and the log says why.
 static void
 test_refused_mark_is_not_submitted (void **state)
@@ -333,6 +367,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown (test_submits_a_queued_job, jobd_mock_host_teardown),
+        cmocka_unit_test_teardown (test_late_queued_is_not_created_twice, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_refused_mark_is_not_submitted, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_reports_status, jobd_mock_host_teardown),
         cmocka_unit_test_teardown (test_refuses_bad_cancel_retries, jobd_mock_host_teardown),
