@@ -13,6 +13,8 @@
 #define S_CURSOR_EVERY    100  //  positions skipped before the cursor moves, at the latest
 #define S_CURSOR_INTERVAL 100  //  ms between cursor moves, at the latest
 #define S_STATUS_INTERVAL 1000 //  ms between status lines, at the least
+#define S_DRAIN_MS        5000 //  at a clean stop: the longest it goes on sending what it read
+#define S_LINGER_MS       2000 //  the last cursor's way to the broker after the socket closes
 
 typedef struct {
     uint64_t position;
@@ -461,18 +463,37 @@ s_actor (zsock_t *pipe, void *arg)
                    self->config.name, jobd_strerror (rc));
         zstr_sendx (pipe, "STATUS", "1", "cannot read the transition log", NULL);
     }
+    int64_t drain_until = 0;
     while (rc == 0 || rc == JOBD_ENOTFOUND) {
         int64_t wait = s_step (self);
         s_cursor (self, false);
         s_status (self);
-        s_listen (self, wait);
-        if (self->terminated)
+        if (!self->terminated) {
+            s_listen (self, wait);
+            continue;
+        }
+        //  A clean stop: the transitions in the log now are read and their notes sent first,
+        //  within S_DRAIN_MS, while this instance still acts on their jobs (in a cluster, the
+        //  partitions are released only after the plugins stopped, and the next owner does not
+        //  notify what this one committed). A channel that fails keeps its notes for the next
+        //  start, as before.
+        int64_t now = zclock_mono ();
+        if (!drain_until)
+            drain_until = now + S_DRAIN_MS;
+        bool more = !self->caught_up || zlistx_size (self->queue) > 0 || self->note || self->next;
+        if (!more || now >= drain_until)
             break;
+        if (wait > 0)
+            zclock_sleep ((int)(wait < drain_until - now ? wait : drain_until - now));
     }
     while (!self->terminated)
         s_listen (self, 1000);
     if (rc == 0 || rc == JOBD_ENOTFOUND)
         s_cursor (self, true);
+    //  The last cursor reaches the broker (which stops after the plugins): without it, the next
+    //  start would send again what this run sent since the cursor last moved.
+    if (self->bus)
+        zsock_set_linger (self->bus, S_LINGER_MS);
     zsock_destroy (&self->bus);
 }
 

@@ -153,24 +153,30 @@ s_check_creates (int expected)
     assert_int_equal (tags, expected);
 }
 
-//  Waits until the notes file holds count lines (within timeout_ms), then checks that no key is
-//  there twice: each job's note was sent by one instance, the one acting on it.
-static void
-s_check_notes (int64_t count, int timeout_ms)
+//  Waits until the notes file holds count different keys (within timeout_ms): each job's note
+//  was sent. With once, no key may be there twice (each by one instance, the one acting on it);
+//  without, a repeat is allowed (notes are sent at least once: an instance restarted sends again
+//  what it sent after its cursor last moved). Returns how many lines were repeats.
+static int64_t
+s_check_notes (int64_t count, int timeout_ms, bool once)
 {
-    int64_t deadline = zclock_mono () + timeout_ms, lines = 0;
+    int64_t deadline = zclock_mono () + timeout_ms, lines = 0, repeats = 0;
     zlistx_t *keys = zlistx_new ();
     zlistx_set_destructor (keys, (zlistx_destructor_fn *)zstr_free);
     zlistx_set_comparator (keys, (zlistx_comparator_fn *)strcmp);
     while (lines < count && zclock_mono () < deadline) {
         zlistx_purge (keys);
-        lines = 0;
+        lines = repeats = 0;
         FILE *file = fopen (s_notes, "r");
         char line[256];
         while (file && fgets (line, sizeof line, file)) {
             line[strcspn (line, "\n")] = 0;
-            if (zlistx_find (keys, line))
-                fail_msg ("note %s sent twice", line);
+            if (zlistx_find (keys, line)) {
+                if (once)
+                    fail_msg ("note %s sent twice", line);
+                repeats++;
+                continue;
+            }
             zlistx_add_end (keys, strdup (line));
             lines++;
         }
@@ -181,6 +187,7 @@ s_check_notes (int64_t count, int timeout_ms)
     }
     zlistx_destroy (&keys);
     assert_int_equal (lines, count);
+    return repeats;
 }
 
 static void
@@ -212,7 +219,7 @@ test_each_job_is_acted_on_by_one_instance (void **state)
     assert_true (harness_wait_count (&s_node[1], JOBD_STATE_SUCCEEDED, total, 30000));
     s_check_creates (total);
     //  Every instance's notifier reads every transition; each success is notified once.
-    s_check_notes (total, 20000);
+    s_check_notes (total, 20000, true);
     int64_t moved_ms[S_INSTANCES * S_JOBS];
     int stale = 0, jobs = 0;
     int moved = s_check_agents (true, killed_at, moved_ms, &stale, &jobs);
@@ -326,7 +333,7 @@ s_polls (harness_t *harness, const char *backend)
 //  A rolling restart (SIGTERM, start again, wait until the three share the partitions; each
 //  instance in turn) while jobs run: every partition is handed over by a release, so no claim
 //  waits out a lease; no job is polled by two instances at once or created twice; every
-//  history holds each move once; each success is notified once.
+//  history holds each move once; each success is notified (at least once).
 static void
 test_rolling_restart_hands_over_cleanly (void **state)
 {
@@ -374,7 +381,11 @@ test_rolling_restart_hands_over_cleanly (void **state)
     assert_int_equal (jobs, total);
     for (int node = 0; node < S_INSTANCES; node++)
         assert_int_equal (s_check_histories (&s_node[node]), total);
-    s_check_notes (total, 20000);
+    //  Each success notified, none lost in a hand-over (the notifier sends what it read before
+    //  it stops); a repeat is allowed.
+    int64_t repeats = s_check_notes (total, 20000, false);
+    printf ("cluster-spark: rolling restart: %d jobs, each notified, %lld repeated\n", total,
+            (long long)repeats);
     //  Livy (listed every 200 ms) holds no job of any instance: none lists it. A Livy job
     //  submitted to a: a, which acts on it, lists Livy; b and c still do not.
     for (int node = 0; node < S_INSTANCES; node++)
