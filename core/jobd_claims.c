@@ -49,6 +49,7 @@ struct jobd_claims {
     //  What the plugins read, from their threads: per partition the epoch this instance acts
     //  under (0: it does not act), and how often that set changed.
     _Atomic uint64_t *acting;
+    _Atomic uint64_t *since; //  per partition: the log's head when this instance began to own it
     atomic_uint_fast64_t changes;
     jobd_claims_command_fn *command_fn;
     void *command_arg;
@@ -93,6 +94,13 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
 {
     s_part_t *part = &self->parts[partition];
     bool owned = part->state != JOBD_CLAIMS_OWNED && state == JOBD_CLAIMS_OWNED;
+    if (owned) {
+        //  What the log holds now came under earlier owners (the claim's catch-up applied it
+        //  all): the log's readers that act for jobs leave it to them (jobd_host_acting_at).
+        uint64_t head = 0;
+        jobd_store_cursor_get (self->store, "", NULL, &head);
+        atomic_store (&self->since[partition], head);
+    }
     if ((part->state == JOBD_CLAIMS_OWNED) != (state == JOBD_CLAIMS_OWNED)) {
         self->owned_dirty = true;
         jobd_changelog_set_epoch (self->changelog, partition,
@@ -211,9 +219,11 @@ jobd_claims_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *clu
     self->revoke_ms = (int)jobd_config_int (config, "cluster", "revoke_timeout", 5000);
     self->parts = (s_part_t *)calloc ((size_t)self->partitions, sizeof (s_part_t));
     self->acting = (_Atomic uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
-    if (!self->parts || !self->acting) {
+    self->since = (_Atomic uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
+    if (!self->parts || !self->acting || !self->since) {
         free (self->parts);
         free ((void *)self->acting);
+        free ((void *)self->since);
         free (self);
         return -ENOMEM;
     }
@@ -298,6 +308,7 @@ jobd_claims_destroy (jobd_claims_t **self_p)
         zlistx_destroy (&self->parts[partition].backlog);
     free (self->parts);
     free ((void *)self->acting);
+    free ((void *)self->since);
     free (self);
     *self_p = NULL;
 }
@@ -532,6 +543,12 @@ jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition_p, 
     if (epoch_p)
         *epoch_p = epoch;
     return epoch ? 0 : JOBD_ENOTOWNER;
+}
+
+uint64_t
+jobd_claims_since (jobd_claims_t *self, uint32_t partition)
+{
+    return (int)partition < self->partitions ? atomic_load (&self->since[partition]) : 0;
 }
 
 uint64_t

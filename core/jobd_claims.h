@@ -62,6 +62,10 @@ int jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition
 //  A count that grows each time the set of partitions this instance acts on changes. Any thread.
 uint64_t jobd_claims_changes (jobd_claims_t *self);
 
+//  The transition log's head when this instance last began to own partition (0: never). Any
+//  thread: for the plugins (the host table's acting_since).
+uint64_t jobd_claims_since (jobd_claims_t *self, uint32_t partition);
+
 //  A command forwarded through the jobs topic (jobd_forward), handed to the broker by the owner
 //  of its partition: its msgpack, and its reply token (token_size 0: no reply is wanted).
 typedef void (jobd_claims_command_fn) (const void *data, size_t size, const uint8_t *token,

@@ -563,6 +563,13 @@ s_host_acting_changes (const jobd_host_t *host)
     return claims ? jobd_claims_changes (claims) : 0;
 }
 
+static uint64_t
+s_host_acting_since (const jobd_host_t *host, uint32_t partition)
+{
+    jobd_claims_t *claims = ((s_plugin_t *)host->core)->claims;
+    return claims ? jobd_claims_since (claims, partition) : 0;
+}
+
 //  The host table of plugin (its store: plugin->store, NULL under --check).
 static jobd_host_t
 s_host_table (jobd_plugin_loader_t *self, s_plugin_t *plugin)
@@ -589,7 +596,8 @@ s_host_table (jobd_plugin_loader_t *self, s_plugin_t *plugin)
                          .job_scan_updated = s_host_job_scan_updated,
                          .instance = self->instance,
                          .job_acting = s_host_job_acting,
-                         .acting_changes = s_host_acting_changes};
+                         .acting_changes = s_host_acting_changes,
+                         .acting_since = s_host_acting_since};
 }
 
 int

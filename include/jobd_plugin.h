@@ -29,7 +29,7 @@ extern "C" {
 //  job_get and job_scan, which hand over the core's jobd_job_t, are kept for 1.0-1.2 plugins;
 //  plugins use jobd_host_job_get and jobd_host_job_scan below.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 7
+#define JOBD_PLUGIN_ABI_MINOR 8
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -220,6 +220,13 @@ struct jobd_host {
     //  it drops the jobs it no longer acts on and scans the store for those it now does. Any
     //  thread.
     uint64_t (*acting_changes) (const jobd_host_t *self);
+
+    //  ABI 1.8: the transition log's position when this instance began to act on partition
+    //  under its present claim (0 in a single jobd). The log's entries of that partition's jobs
+    //  up to it were committed under an earlier owner, which notified and forwarded them itself
+    //  (it does so before it lets a partition go): a reader of the log that acts for jobs (the
+    //  notifier, the outbound topic) leaves them alone, or each would go out twice. Any thread.
+    uint64_t (*acting_since) (const jobd_host_t *self, uint32_t partition);
 };
 
 //  The descriptor. Only ever appended to: the loader accepts any descriptor from ABI 1.0 on
@@ -326,6 +333,21 @@ jobd_host_acting (const jobd_host_t *host, const char *id)
 {
     return !JOBD_HOST_HAS (host, job_acting) || !host->job_acting ||
            host->job_acting (host, id, NULL, NULL) == 0;
+}
+
+//  Whether this instance acts on job id now and the log entry at position was committed under
+//  its present claim (ABI 1.8's acting_since): the entries a reader of the log notifies or
+//  forwards. jobd_host_acting on an older core. Any thread.
+static inline bool
+jobd_host_acting_at (const jobd_host_t *host, const char *id, uint64_t position)
+{
+    if (!JOBD_HOST_HAS (host, job_acting) || !host->job_acting)
+        return true;
+    uint32_t partition = 0;
+    if (host->job_acting (host, id, &partition, NULL) != 0)
+        return false;
+    return !position || !JOBD_HOST_HAS (host, acting_since) || !host->acting_since ||
+           position > host->acting_since (host, partition);
 }
 
 //  ABI 1.7's acting_changes, or 0 on an older core. Any thread.

@@ -240,13 +240,14 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
         kl_outbox_done (self->outbox, position);
         return true;
     }
-    //  Cluster mode: every instance logs every transition; the one acting on the job sends it.
+    //  Cluster mode: every instance logs every transition; the one acting on the job sends those
+    //  committed under its claim (what came before, its previous owner sent).
     char job[JOBD_ID_MAX + 1];
     if (read && JOBD_HOST_HAS (self->host, instance) && self->host->instance &&
         fields.text[S_JOB] && fields.size[S_JOB] < sizeof job) {
         memcpy (job, fields.text[S_JOB], fields.size[S_JOB]);
         job[fields.size[S_JOB]] = 0;
-        if (!jobd_host_acting (self->host, job)) {
+        if (!jobd_host_acting_at (self->host, job, position)) {
             kl_outbox_sent (self->outbox, position);
             kl_outbox_done (self->outbox, position);
             return true;

@@ -264,8 +264,9 @@ static int64_t
 s_consider (s_reader_t *self, const jobd_event_t *event, uint64_t position, int64_t now)
 {
     const jobd_host_t *host = self->config.host;
-    //  Cluster mode: every instance reads every transition; the one acting on the job notifies.
-    if (!jobd_host_acting (host, event->job)) {
+    //  Cluster mode: every instance reads every transition; the one acting on the job notifies
+    //  what was committed under its claim (what came before, its previous owner did).
+    if (!jobd_host_acting_at (host, event->job, position)) {
         if (position)
             self->done = position;
         return 0;
