@@ -98,7 +98,7 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
         //  What the log holds now came under earlier owners (the claim's catch-up applied it
         //  all): the log's readers that act for jobs leave it to them (jobd_host_acting_at).
         uint64_t head = 0;
-        jobd_store_cursor_get (self->store, "", NULL, &head);
+        jobd_store_log_head (self->store, &head);
         atomic_store (&self->since[partition], head);
     }
     if ((part->state == JOBD_CLAIMS_OWNED) != (state == JOBD_CLAIMS_OWNED)) {

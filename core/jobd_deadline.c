@@ -315,7 +315,7 @@ s_resolve (jobd_deadline_t *self, const jobd_job_t *job, s_value_t *value)
     //  is its freshness, and its silence past the grace makes it LOST.
     if (job->heartbeat > 0 && state == JOBD_STATE_RUNNING) {
         value->fresh = job->heartbeat;
-        snprintf (value->fresh_origin, sizeof value->fresh_origin, "its heartbeat");
+        snprintf (value->fresh_origin, sizeof value->fresh_origin, "%s", JOBD_HEARTBEAT_ORIGIN);
         value->fresh_action = S_ACTION_LOST;
         if (job->heartbeat_grace > 0)
             value->fresh_grace = job->heartbeat_grace;
@@ -475,7 +475,9 @@ s_fire_action (jobd_store_t *store, const jobd_store_timer_t *timer, const s_val
         int rc = s_timer_job (store, timer, &job);
         if (rc)
             return rc > 0 ? 0 : rc;
-        if (job->state == state && job->stale && job->confirmed_at > job->stale_at) {
+        //  (A word in the flag's own millisecond counts: the flag found the source silent for a
+        //  whole limit before it, so that word came after.)
+        if (job->state == state && job->stale && job->confirmed_at >= job->stale_at) {
             int64_t due = job->confirmed_at + value->limit;
             rc = jobd_store_stale_clear (store, timer->job, state);
             if (rc == 0) {

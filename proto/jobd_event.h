@@ -29,6 +29,10 @@ extern "C" {
 #define JOBD_BATCH_MAX     1024         //  observations in one `batch` event (README.md, section 3)
 #define JOBD_CHANGE_MAX    1024         //  change: what a retry changes in the next attempt's spec
 #define JOBD_HEARTBEAT_MAX (30LL * 24 * 3600 * 1000) //  heartbeat, heartbeat_grace: 30 days, in ms
+//  How jobd names a heartbeat promise in the reason of the stale flag and the LOST it causes
+//  ("RUNNING and no word from its source for more than 1s (its heartbeat), ..."): the words a
+//  reader of those events looks for.
+#define JOBD_HEARTBEAT_ORIGIN "its heartbeat"
 
 //  The numeric values are internal only: on the wire the type is its name.
 typedef enum {

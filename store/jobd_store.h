@@ -181,6 +181,10 @@ int jobd_store_log_read_transitions (jobd_store_t *self, uint64_t after, size_t 
 //  JOBD_EPROTO (an event that does not encode), or an error that makes the batch dead.
 int jobd_store_log_event (jobd_store_t *self, const jobd_event_t *event);
 
+//  Reads the log's head, the last position written and committed, into *head_p (0: empty).
+//  Returns 0 or an error.
+int jobd_store_log_head (jobd_store_t *self, uint64_t *head_p);
+
 //  Reads the cursor `name` into *position_p (JOBD_ENOTFOUND, and 0, when it was never set) and
 //  the log's head, the last position written, into *head_p. Either pointer may be NULL.
 int jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_p,

@@ -464,6 +464,16 @@ jobd_store_log_read_transitions (jobd_store_t *self, uint64_t after, size_t max,
 }
 
 int
+jobd_store_log_head (jobd_store_t *self, uint64_t *head_p)
+{
+    MDB_txn *txn;
+    int rc = s_read_begin (self, &txn, head_p);
+    if (txn)
+        jobd_store_read_end (self, txn);
+    return rc;
+}
+
+int
 jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_p, uint64_t *head_p)
 {
     MDB_txn *txn;

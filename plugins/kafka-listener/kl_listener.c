@@ -976,7 +976,7 @@ s_silence_topic (zmq_msg_t *topic)
 static void
 s_on_silence (s_listener_t *self, const jobd_event_t *event)
 {
-    if (!event->error || !strstr (event->error, "(its heartbeat)") ||
+    if (!event->error || !strstr (event->error, "(" JOBD_HEARTBEAT_ORIGIN ")") ||
         !jobd_host_acting (self->host, event->job))
         return;
     if (event->type == JOBD_EVENT_STALE)

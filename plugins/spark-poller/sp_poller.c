@@ -415,11 +415,6 @@ s_poll_due (sp_poller_t *self)
 static void
 s_figures (sp_poller_t *self)
 {
-    size_t followed[SP_BACKENDS_MAX] = {0};
-    for (sp_job_t *job = (sp_job_t *)zhashx_first (self->jobs); job;
-         job = (sp_job_t *)zhashx_next (self->jobs))
-        if (job->backend)
-            followed[job->backend - self->backends]++;
     jobd_sdk_status_t *report = self->report;
     jobd_sdk_status_figures_clear (report);
     for (size_t index = 0; index < self->backend_count; index++) {
@@ -442,7 +437,7 @@ s_figures (sp_poller_t *self)
                                 "their mean)",
                                 (double)backend->poll_us_total / 1e6, "backend", name, NULL);
         jobd_sdk_status_figure (report, "spark_jobs_followed", "Jobs the poller follows",
-                                (double)followed[index], "backend", name, NULL);
+                                (double)backend->followed, "backend", name, NULL);
         if (sp_backend_lists (backend)) {
             jobd_sdk_status_figure (report, "spark_last_list_timestamp_seconds",
                                     "When the last list read whole was asked (0: none yet)",
