@@ -5,6 +5,7 @@
 //  Against librdkafka's mock cluster (tools/kafka-mock, three brokers, over loopback TCP).
 #include "harness_cluster.h"
 #include "jobd_route.h"
+#include "jobd_state.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -310,12 +311,33 @@ s_seq_sum (const char *ls)
     return sum;
 }
 
+//  How many jobs an `ls` in jsonl lists; *ended_p gets how many of them are in a final state.
+static int64_t
+s_jobs_ended (const char *ls, int64_t *ended_p)
+{
+    int64_t jobs = 0;
+    *ended_p = 0;
+    for (const char *line = ls; line && *line;
+         line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL) {
+        json_t *job = json_loadb (line, strcspn (line, "\n"), 0, NULL);
+        const char *name = json_string_value (json_object_get (job, "state"));
+        jobd_state_t state = JOBD_STATE_NONE;
+        jobs++;
+        if (name && jobd_state_parse (name, strlen (name), &state) == 0 &&
+            (jobd_state_is_final (state) || state == JOBD_STATE_LOST))
+            ++*ended_p;
+        json_decref (job);
+    }
+    return jobs;
+}
+
 static void
 test_writer_killed_loses_nothing (void **state)
 {
     static char a_ls[1 << 20], b_ls[1 << 20];
     s_ls (&s_b, b_ls, sizeof b_ls);
-    int64_t published_before = s_published (&s_b), seq_before = s_seq_sum (b_ls);
+    int64_t published_before = s_published (&s_b), seq_before = s_seq_sum (b_ls), ended = 0;
+    int64_t jobs_before = s_jobs_ended (b_ls, &ended);
     assert_true (published_before >= 0);
     zsock_t *b_sub = harness_subscribe (&s_b, "job.", 5000);
     assert_non_null (b_sub);
@@ -331,17 +353,23 @@ test_writer_killed_loses_nothing (void **state)
         harness_stop (&s_a, SIGKILL, 5000);
     }
     s_start (&s_a);
-    //  Settled: b lists what a lists, and published every transition its jobs hold.
-    int64_t deadline = zclock_mono () + 60000, transitions = -1;
+    //  Settled: the jobs of a's three starts all ended, b lists what a lists, and published
+    //  every transition its jobs hold. (Not before a's last start submitted its jobs: until
+    //  then the two can agree on what came before.)
+    int64_t deadline = zclock_mono () + 60000, transitions = -1, jobs = 0;
     bool same = false;
     while (!same && zclock_mono () < deadline) {
         s_ls (&s_a, a_ls, sizeof a_ls);
         s_ls (&s_b, b_ls, sizeof b_ls);
         transitions = s_seq_sum (b_ls) - seq_before;
-        same = strcmp (a_ls, b_ls) == 0 && s_published (&s_b) - published_before == transitions;
+        jobs = s_jobs_ended (b_ls, &ended);
+        same = jobs == jobs_before + 3 * S_DEMO_JOBS && ended == jobs && strcmp (a_ls, b_ls) == 0 &&
+               s_published (&s_b) - published_before == transitions;
         if (!same)
             zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
     }
+    assert_int_equal (jobs, jobs_before + 3 * S_DEMO_JOBS);
+    assert_int_equal (ended, jobs);
     assert_string_equal (a_ls, b_ls);
     assert_int_equal (s_published (&s_b) - published_before, transitions);
     assert_true (transitions >= 2 * S_DEMO_JOBS);
