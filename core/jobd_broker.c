@@ -15,6 +15,8 @@
 #include "jobd_publisher.h"
 #include "jobd_query.h"
 #include "jobd_socket.h"
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LOG "broker"
@@ -630,6 +632,39 @@ s_route_output (s_broker_t *self, jobd_event_t *event, char *reason, size_t reas
     return JOBD_EPROTO;
 }
 
+//  Cluster mode: a `cursor` of a reader of a changelog partition (`stream` "changelog/<p>")
+//  goes to the changelog as the partition's cursor record, under this instance's claim of it:
+//  every instance applies it, and the partition's next owner reads on from it.
+static int
+s_partition_cursor (s_broker_t *self, const jobd_event_t *event, char *reason, size_t reason_size)
+{
+    const char *prefix = "changelog/";
+    char *end = NULL;
+    unsigned long partition = 0;
+    if (strncmp (event->stream, prefix, strlen (prefix)) == 0 &&
+        isdigit ((unsigned char)event->stream[strlen (prefix)]))
+        partition = strtoul (event->stream + strlen (prefix), &end, 10);
+    if (!self->changelog || !self->claims) {
+        snprintf (reason, reason_size, "cursor of stream '%s': jobd does not run in a cluster",
+                  event->stream);
+        return JOBD_EPROTO;
+    }
+    if (!end || *end || partition >= (unsigned long)jobd_claims_partitions (self->claims)) {
+        snprintf (reason, reason_size,
+                  "cursor of stream '%s': expected changelog/<partition>, a partition below %d",
+                  event->stream, jobd_claims_partitions (self->claims));
+        return JOBD_EPROTO;
+    }
+    uint64_t epoch = jobd_claims_partition_acting (self->claims, (uint32_t)partition);
+    if (!epoch) {
+        snprintf (reason, reason_size, "cursor of stream '%s': this instance does not own it",
+                  event->stream);
+        return JOBD_ENOTOWNER;
+    }
+    return jobd_changelog_cursor (self->changelog, (int)partition, event->name, event->seq, epoch,
+                                  reason, reason_size);
+}
+
 static const char *
 s_plugin_status (const char *name, void *arg)
 {
@@ -1025,6 +1060,15 @@ s_receive (s_broker_t *self, zsock_t *socket)
         rc = s_route_output (self, event, reason, sizeof reason);
         if (rc == 0) {
             if (admin || event->reply)
+                s_reply (self, socket, identity, identity_size, delimiter, event->id, 0, NULL,
+                         NULL);
+            goto done;
+        }
+    }
+    if (rc == 0 && event->type == JOBD_EVENT_CURSOR && event->stream) {
+        rc = s_partition_cursor (self, event, reason, sizeof reason);
+        if (rc == 0) {
+            if (event->reply)
                 s_reply (self, socket, identity, identity_size, delimiter, event->id, 0, NULL,
                          NULL);
             goto done;

@@ -590,19 +590,18 @@ jobd_changelog_applied (jobd_changelog_t *self, int partition)
     return partition >= 0 && partition < self->partitions ? self->applied_next[partition] : 0;
 }
 
-int
-jobd_changelog_owner (jobd_changelog_t *self, int partition, bool claim, uint64_t epoch,
-                      const char *member, char *reason, size_t reason_size)
+//  Produces msg (a record of partition's own, not a job's), what naming it in a reason.
+static int
+s_produce_meta (jobd_changelog_t *self, int partition, jobd_cl_msg_t *msg, const char *what,
+                char *reason, size_t reason_size)
 {
-    jobd_cl_msg_t msg = {.kind = JOBD_CL_OWNER, .epoch = epoch, .claim = claim};
-    snprintf (msg.inst, sizeof msg.inst, "%s", self->instance);
-    snprintf (msg.name, sizeof msg.name, "%s", member);
+    snprintf (msg->inst, sizeof msg->inst, "%s", self->instance);
     msgpack_sbuffer key, value;
     msgpack_sbuffer_init (&key);
     msgpack_sbuffer_init (&value);
-    int rc = jobd_cl_msg_encode (&msg, &key, &value);
+    int rc = jobd_cl_msg_encode (msg, &key, &value);
     if (rc)
-        snprintf (reason, reason_size, "encoding the owner record: %s", jobd_strerror (rc));
+        snprintf (reason, reason_size, "encoding the %s record: %s", what, jobd_strerror (rc));
     else
         rc = jobd_cluster_produce (self->cluster, "changelog", partition, key.data, key.size,
                                    value.data, value.size, reason, reason_size);
@@ -613,6 +612,24 @@ jobd_changelog_owner (jobd_changelog_t *self, int partition, bool claim, uint64_
     msgpack_sbuffer_destroy (&key);
     msgpack_sbuffer_destroy (&value);
     return rc;
+}
+
+int
+jobd_changelog_owner (jobd_changelog_t *self, int partition, bool claim, uint64_t epoch,
+                      const char *member, char *reason, size_t reason_size)
+{
+    jobd_cl_msg_t msg = {.kind = JOBD_CL_OWNER, .epoch = epoch, .claim = claim};
+    snprintf (msg.name, sizeof msg.name, "%s", member);
+    return s_produce_meta (self, partition, &msg, "owner", reason, reason_size);
+}
+
+int
+jobd_changelog_cursor (jobd_changelog_t *self, int partition, const char *name, uint64_t position,
+                       uint64_t epoch, char *reason, size_t reason_size)
+{
+    jobd_cl_msg_t msg = {.kind = JOBD_CL_CURSOR, .epoch = epoch, .number = position};
+    snprintf (msg.name, sizeof msg.name, "%s", name);
+    return s_produce_meta (self, partition, &msg, "cursor", reason, reason_size);
 }
 
 void

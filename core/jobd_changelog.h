@@ -104,6 +104,12 @@ int64_t jobd_changelog_applied (jobd_changelog_t *self, int partition);
 int jobd_changelog_owner (jobd_changelog_t *self, int partition, bool claim, uint64_t epoch,
                           const char *member, char *reason, size_t reason_size);
 
+//  Produces partition's cursor record of reader name (docs/cluster.md, section 7): it is done
+//  with the partition's transitions below position, written under epoch (its owner's claim; a
+//  lower one is fenced on every instance). Returns 0, or an error with a reason.
+int jobd_changelog_cursor (jobd_changelog_t *self, int partition, const char *name,
+                           uint64_t position, uint64_t epoch, char *reason, size_t reason_size);
+
 //  A partition's owner state as this instance sees it (its name) and its epoch here.
 typedef const char *(jobd_changelog_view_fn)(int partition, uint64_t *epoch_p, void *arg);
 

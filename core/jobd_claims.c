@@ -545,10 +545,25 @@ jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition_p, 
     return epoch ? 0 : JOBD_ENOTOWNER;
 }
 
+int
+jobd_claims_partitions (jobd_claims_t *self)
+{
+    return self->partitions;
+}
+
+uint64_t
+jobd_claims_partition_acting (jobd_claims_t *self, uint32_t partition)
+{
+    return partition < (uint32_t)self->partitions &&
+                   jobd_lease_left (self->lease, (int)partition) > 0
+               ? atomic_load (&self->acting[partition])
+               : 0;
+}
+
 uint64_t
 jobd_claims_since (jobd_claims_t *self, uint32_t partition)
 {
-    return (int)partition < self->partitions ? atomic_load (&self->since[partition]) : 0;
+    return partition < (uint32_t)self->partitions ? atomic_load (&self->since[partition]) : 0;
 }
 
 uint64_t

@@ -62,6 +62,13 @@ int jobd_claims_acting (jobd_claims_t *self, const char *id, uint32_t *partition
 //  A count that grows each time the set of partitions this instance acts on changes. Any thread.
 uint64_t jobd_claims_changes (jobd_claims_t *self);
 
+//  The epoch this instance acts on partition under now (0: it does not; its lease ran out).
+//  Any thread.
+uint64_t jobd_claims_partition_acting (jobd_claims_t *self, uint32_t partition);
+
+//  The number of partitions. Any thread.
+int jobd_claims_partitions (jobd_claims_t *self);
+
 //  The transition log's head when this instance last began to own partition (0: never). Any
 //  thread: for the plugins (the host table's acting_since).
 uint64_t jobd_claims_since (jobd_claims_t *self, uint32_t partition);

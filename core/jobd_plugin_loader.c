@@ -1,6 +1,7 @@
 //  The plugin loader: finds, checks, configures and runs drop-in plugins, each on its own thread.
 #include "jobd_plugin_loader.h"
 #include "jobd_log.h"
+#include "jobd_store_cl.h"
 #include "jobd_trust.h"
 #include <dirent.h>
 #include <dlfcn.h>
@@ -570,6 +571,35 @@ s_host_acting_since (const jobd_host_t *host, uint32_t partition)
     return claims ? jobd_claims_since (claims, partition) : 0;
 }
 
+//  ABI 1.9: a partition's transitions in changelog order, for the readers of its owner.
+static uint64_t
+s_host_partition_acting (const jobd_host_t *host, uint32_t partition)
+{
+    jobd_claims_t *claims = ((s_plugin_t *)host->core)->claims;
+    return claims ? jobd_claims_partition_acting (claims, partition) : 0;
+}
+
+static int
+s_host_plog_read (const jobd_host_t *host, uint32_t partition, uint64_t after, size_t max,
+                  jobd_host_log_fn *fn, void *arg)
+{
+    s_plugin_t *plugin = (s_plugin_t *)host->core;
+    if (!plugin->store || !plugin->claims || partition > UINT16_MAX)
+        return JOBD_ESTORE;
+    return jobd_store_plog_read (plugin->store, (uint16_t)partition, after, max,
+                                 (jobd_store_log_fn *)fn, arg);
+}
+
+static int
+s_host_plog_cursor (const jobd_host_t *host, const char *name, uint32_t partition,
+                    uint64_t *position_p, uint64_t *head_p)
+{
+    s_plugin_t *plugin = (s_plugin_t *)host->core;
+    if (!plugin->store || !plugin->claims || partition > UINT16_MAX)
+        return JOBD_ESTORE;
+    return jobd_store_plog_cursor (plugin->store, name, (uint16_t)partition, position_p, head_p);
+}
+
 //  The host table of plugin (its store: plugin->store, NULL under --check).
 static jobd_host_t
 s_host_table (jobd_plugin_loader_t *self, s_plugin_t *plugin)
@@ -597,7 +627,12 @@ s_host_table (jobd_plugin_loader_t *self, s_plugin_t *plugin)
                          .instance = self->instance,
                          .job_acting = s_host_job_acting,
                          .acting_changes = s_host_acting_changes,
-                         .acting_since = s_host_acting_since};
+                         .acting_since = s_host_acting_since,
+                         .partitions =
+                             plugin->claims ? (uint32_t)jobd_claims_partitions (plugin->claims) : 0,
+                         .partition_acting = s_host_partition_acting,
+                         .plog_read = s_host_plog_read,
+                         .plog_cursor = s_host_plog_cursor};
 }
 
 int

@@ -29,7 +29,7 @@ extern "C" {
 //  job_get and job_scan, which hand over the core's jobd_job_t, are kept for 1.0-1.2 plugins;
 //  plugins use jobd_host_job_get and jobd_host_job_scan below.
 #define JOBD_PLUGIN_ABI_MAJOR 1
-#define JOBD_PLUGIN_ABI_MINOR 8
+#define JOBD_PLUGIN_ABI_MINOR 9
 #define JOBD_PLUGIN_SYMBOL    "jobd_plugin"
 
 //  Inproc endpoints of the bus, for plugins that open more sockets on other threads.
@@ -227,6 +227,30 @@ struct jobd_host {
     //  (it does so before it lets a partition go): a reader of the log that acts for jobs (the
     //  notifier, the outbound topic) leaves them alone, or each would go out twice. Any thread.
     uint64_t (*acting_since) (const jobd_host_t *self, uint32_t partition);
+
+    //  ABI 1.9: cluster mode, readers that must not lose a transition when an owner dies
+    //  (docs/cluster.md, section 7): a partition's transitions in changelog order, read by its
+    //  owner, with cursors that the changelog carries to the next owner. A reader moves its
+    //  cursor of partition P with a `cursor` event whose `stream` is "changelog/P" (sent only
+    //  while it owns P; proto/README.md). Check JOBD_HOST_HAS first; partitions is 0 in a single
+    //  jobd, where the transition log (log_read) is the one to read.
+
+    //  The cluster's number of partitions (0: a single jobd).
+    uint32_t partitions;
+    //  The epoch this instance acts on partition under now, or 0 when it does not. Any thread.
+    uint64_t (*partition_acting) (const jobd_host_t *self, uint32_t partition);
+    //  Calls fn for partition's transitions after position `after`, in changelog order, up to
+    //  max (never ending inside one changelog record: a position may repeat, and a reader done
+    //  with position P is done with all before P). Each is handed over as in log_read (a
+    //  `transition`). Returns how many it read, or a negative error. Any thread.
+    int (*plog_read) (const jobd_host_t *self, uint32_t partition, uint64_t after, size_t max,
+                      jobd_host_log_fn *fn, void *arg);
+    //  Reads cursor name's position in partition (JOBD_ENOTFOUND and 0 when never set) and the
+    //  partition's head (the last position the changelog gave this instance). Either pointer
+    //  may be NULL. The partition keeps its transitions from the first cursor of any reader on,
+    //  until every reader's cursor passed them. Any thread.
+    int (*plog_cursor) (const jobd_host_t *self, const char *name, uint32_t partition,
+                        uint64_t *position_p, uint64_t *head_p);
 };
 
 //  The descriptor. Only ever appended to: the loader accepts any descriptor from ABI 1.0 on

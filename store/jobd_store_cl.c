@@ -140,21 +140,6 @@ jobd_store_cl_set_replicated (jobd_store_t *self, bool replicated)
     self->replicated = replicated;
 }
 
-//  Whether a meta key starting with prefix exists in the open batch.
-static bool
-s_meta_prefix (jobd_store_t *self, const char *prefix)
-{
-    MDB_cursor *cursor;
-    if (mdb_cursor_open (self->txn, self->meta, &cursor))
-        return false;
-    size_t size = strlen (prefix);
-    MDB_val key = jobd_store_val (prefix, size), value;
-    bool found = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE) == 0 && key.mv_size >= size &&
-                 memcmp (key.mv_data, prefix, size) == 0;
-    mdb_cursor_close (cursor);
-    return found;
-}
-
 //  Step 4: an owner, in, stream or cursor record.
 static int
 s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
@@ -184,9 +169,13 @@ s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
             size = (size_t)snprintf (key, sizeof key, "stream/%u/%s", (unsigned)self->partition,
                                      msg->name);
             break;
-        default:
+        default: {
+            //  A reader of the partition's transitions is done below this position: what every
+            //  reader is done with leaves cl_plog.
             size = (size_t)snprintf (key, sizeof key, "cl_cursor/%s/%u", msg->name,
                                      (unsigned)self->partition);
+            return s_meta_put_u64 (self->store, key, size, msg->number);
+        }
     }
     return s_meta_put_u64 (self->store, key, size, msg->number);
 }
@@ -440,8 +429,9 @@ jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl
     char key[64];
     size_t key_size = s_meta_key (key, sizeof key, "claim_epoch", partition);
     int rc = s_meta_get_u64 (self, self->txn, key, key_size, &apply.claim_epoch);
-    if (rc == 0)
-        apply.plog = s_meta_prefix (self, "cl_cursor/");
+    //  cl_plog is kept whether or not a reader has a cursor yet: a store restored from the
+    //  changelog meets a reader's cursor only after the transitions it had not passed.
+    apply.plog = rc == 0;
     unsigned writes = self->writes;
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const jobd_cl_msg_t *msg = inputs[index].msg;
@@ -466,6 +456,8 @@ jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl
         key_size = s_meta_key (key, sizeof key, "cl_next", partition);
         rc = s_meta_put_u64 (self, key, key_size, inputs[count - 1].offset + 1);
     }
+    if (rc == 0 && count)
+        rc = jobd_store_plog_prune (self, partition, inputs[count - 1].offset + 1);
     if (rc) {
         if (self->writes != writes || rc != JOBD_ECORRUPT)
             self->failed = rc;

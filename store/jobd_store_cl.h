@@ -46,6 +46,33 @@ int jobd_store_cl_apply (jobd_store_t *self, uint16_t partition,
                          const jobd_store_cl_input_t *inputs, size_t count,
                          jobd_store_cl_applied_t *applied);
 
+//  A changelog partition's transitions in changelog order (cl_plog), for the readers that act
+//  for its owner (docs/cluster.md, section 7). cl_plog holds them until every reader of the
+//  partition is done with them (its cursor: meta cl_cursor/<name>/<partition>, from a
+//  `\0cursor/<name>` changelog record), or, while the partition has no reader, its last
+//  JOBD_STORE_PLOG_KEEP offsets. Positions: an entry at changelog
+//  offset O is at O + 1 when it is the last of its offset, else at O; a reader done with
+//  position P is done with every offset below P.
+
+//  Calls fn for the entries of partition after position `after` (each its history entry: the
+//  transition, msgpack, borrowed for the call), in order, up to max entries but never ending
+//  inside an offset. Returns how many it handed over, or a negative error. One read
+//  transaction.
+int jobd_store_plog_read (jobd_store_t *self, uint16_t partition, uint64_t after, size_t max,
+                          jobd_store_log_fn *fn, void *arg);
+
+//  Reads reader name's cursor of partition into *position_p (0 and JOBD_ENOTFOUND when it has
+//  none) and the partition's head into *head_p (the position of its last transition kept; with
+//  none, of the last offset applied; 0: none). Either pointer may be NULL.
+int jobd_store_plog_cursor (jobd_store_t *self, const char *name, uint16_t partition,
+                            uint64_t *position_p, uint64_t *head_p);
+
+//  In the open batch, with the partition applied up to head (its next offset): removes its
+//  cl_plog entries below its lowest reader's cursor, or, while it has no reader, below its last
+//  JOBD_STORE_PLOG_KEEP offsets.
+#define JOBD_STORE_PLOG_KEEP 10000
+int jobd_store_plog_prune (jobd_store_t *self, uint16_t partition, uint64_t head);
+
 //  Cluster mode on store (before the first batch): a transition joins the transition log when
 //  the changelog confirms it (jobd_store_cl_apply), not when the batch that made it commits, so
 //  that `watch` and the http event stream follow the changelog's order on every instance.

@@ -2,11 +2,13 @@
 //  channels (webhook, slack, email, alertmanager, exec). Each channel has a reader thread of the
 //  store's transition log with its own cursor (nt_reader.c), so that nothing is lost while a
 //  channel is down or jobd is killed; rules (nt_rules.c) say which events go where. This file
-//  holds the config map, opens the channels and rules at init, and runs the loop that carries
-//  stale events to the readers and reports the channels' status.
+//  holds the config map, opens the channels and rules at init, and runs the loop that reports
+//  the channels' status. In a cluster (ABI 1.9) a channel has one more reader per partition
+//  this instance owns, started and ended as partitions come and go (nt_reader.h).
 #include "jobd_plugin_sdk.h"
 #include "nt_reader.h"
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,19 +70,36 @@ static const jobd_conf_key_t s_config[] = {
      "JOBD_NOTIFY_EVENT in its environment, killed at the timeout"},
     {NULL, 0, NULL, NULL}};
 
+//  A reader of a channel, and how it does as it last said (nt_reader.h).
+typedef struct {
+    zactor_t *actor;
+    bool failing;
+    char detail[512];
+    unsigned long long delivered, pending, refused;
+    long long oldest; //  s
+    bool broken;      //  it could not start: not tried again until the partition comes back
+    bool stopping;    //  told to end
+} s_reader_t;
+
 typedef struct {
     char *name;
     const nt_channel_type_t *type;
     void *state;
-    zactor_t *reader;
+    pthread_mutex_t lock; //  its readers deliver one at a time
+    bool locked;          //  lock was made
+    s_reader_t log;       //  the transition log's reader
+    s_reader_t *parts;    //  cluster mode: a reader per partition this instance owns
+    unsigned long long delivered_before, refused_before; //  of the partition readers ended
     bool failing;
     char detail[512];
-    unsigned long long delivered, pending, refused; //  as its reader last said
+    unsigned long long delivered, pending, refused; //  its readers' together
     long long oldest;                               //  s
 } s_channel_t;
 
 typedef struct {
     const jobd_host_t *host;
+    uint32_t partitions; //  cluster mode (ABI 1.9): the cluster's partitions; else 0
+    nt_reader_config_t base;
     zsock_t *bus;
     nt_rules_t *rules;
     s_channel_t channels[S_CHANNELS_MAX];
@@ -90,6 +109,154 @@ typedef struct {
 } s_notifier_t;
 
 static void s_destroy (void **state_p);
+
+//  Starts channel's reader of partition (-1: the transition log) into reader.
+static void
+s_reader_start (s_notifier_t *self, s_channel_t *channel, s_reader_t *reader, int partition)
+{
+    nt_reader_config_t config = self->base;
+    config.name = channel->name;
+    config.type = channel->type;
+    config.channel = channel->state;
+    config.lock = self->partitions ? &channel->lock : NULL;
+    config.partition = partition;
+    config.stale_only = self->partitions > 0 && partition < 0;
+    memset (reader, 0, sizeof *reader);
+    reader->actor = nt_reader_new (&config);
+    reader->broken = !reader->actor;
+    if (!reader->actor && partition < 0)
+        self->host->log (self->host, JOBD_LOG_ERROR, "channel %s: cannot start its reader",
+                         channel->name);
+    else if (!reader->actor)
+        self->host->log (self->host, JOBD_LOG_ERROR,
+                         "channel %s: cannot start its reader of partition %d", channel->name,
+                         partition);
+    snprintf (reader->detail, sizeof reader->detail, "%s: starting", channel->name);
+}
+
+//  Ends a partition's reader; its figures stay in the channel's.
+static void
+s_reader_stop (s_channel_t *channel, s_reader_t *reader)
+{
+    if (!reader->actor)
+        return;
+    zactor_destroy (&reader->actor);
+    channel->delivered_before += reader->delivered;
+    channel->refused_before += reader->refused;
+    memset (reader, 0, sizeof *reader);
+}
+
+//  Ends every reader of the channel: all are told first, so that they finish (a clean stop's
+//  drain) side by side.
+static void
+s_readers_stop (s_notifier_t *self, s_channel_t *channel)
+{
+    for (uint32_t part = 0; channel->parts && part < self->partitions; part++)
+        if (channel->parts[part].actor)
+            zstr_send (channel->parts[part].actor, "$TERM");
+    if (channel->log.actor)
+        zstr_send (channel->log.actor, "$TERM");
+    for (uint32_t part = 0; channel->parts && part < self->partitions; part++)
+        s_reader_stop (channel, &channel->parts[part]);
+    s_reader_stop (channel, &channel->log);
+}
+
+//  Cluster mode: a reader for each partition this instance owns now, none for the others (the
+//  readers of partitions lost are all told first: each ends after its step under way).
+static void
+s_readers_follow (s_notifier_t *self)
+{
+    const jobd_host_t *host = self->host;
+    bool lost = false;
+    for (uint32_t part = 0; part < self->partitions; part++) {
+        bool owned = host->partition_acting (host, part) != 0;
+        for (size_t index = 0; index < self->count; index++) {
+            s_channel_t *channel = &self->channels[index];
+            s_reader_t *reader = &channel->parts[part];
+            if (owned && !reader->actor && !reader->broken)
+                s_reader_start (self, channel, reader, (int)part);
+            else if (!owned && reader->actor) {
+                zstr_send (reader->actor, "$TERM");
+                reader->stopping = lost = true;
+            } else if (!owned)
+                reader->broken = false;
+        }
+    }
+    for (uint32_t part = 0; lost && part < self->partitions; part++)
+        for (size_t index = 0; index < self->count; index++)
+            if (self->channels[index].parts[part].stopping)
+                s_reader_stop (&self->channels[index], &self->channels[index].parts[part]);
+}
+
+//  Reads what a reader said of how it does.
+static bool
+s_reader_listen (s_reader_t *reader)
+{
+    bool changed = false;
+    while (reader->actor && (zsock_events (zactor_sock (reader->actor)) & ZMQ_POLLIN)) {
+        char *command = NULL, *flag = NULL, *detail = NULL, *numbers = NULL;
+        if (zstr_recvx (reader->actor, &command, &flag, &detail, &numbers, NULL) >= 4 &&
+            streq (command, "STATUS")) {
+            bool now_failing = streq (flag, "1");
+            changed |= now_failing != reader->failing;
+            reader->failing = now_failing;
+            snprintf (reader->detail, sizeof reader->detail, "%s", detail);
+            if (sscanf (numbers, "%llu %llu %lld %llu", &reader->delivered, &reader->pending,
+                        &reader->oldest, &reader->refused) != 4)
+                reader->delivered = reader->pending = reader->refused = 0;
+        }
+        zstr_free (&command);
+        zstr_free (&flag);
+        zstr_free (&detail);
+        zstr_free (&numbers);
+    }
+    return changed;
+}
+
+//  The channel's figures and detail: its readers' together. Returns whether its failing flag
+//  changed.
+static bool
+s_channel_listen (s_notifier_t *self, s_channel_t *channel)
+{
+    s_reader_listen (&channel->log);
+    bool failing = channel->log.failing;
+    const char *failing_detail = failing ? channel->log.detail : NULL;
+    unsigned long long delivered = channel->delivered_before + channel->log.delivered;
+    unsigned long long refused = channel->refused_before + channel->log.refused;
+    unsigned long long pending = channel->log.pending;
+    long long oldest = channel->log.oldest;
+    size_t readers = 0;
+    for (uint32_t part = 0; channel->parts && part < self->partitions; part++) {
+        s_reader_t *reader = &channel->parts[part];
+        if (!reader->actor)
+            continue;
+        readers++;
+        s_reader_listen (reader);
+        delivered += reader->delivered;
+        refused += reader->refused;
+        pending += reader->pending;
+        if (reader->oldest > oldest)
+            oldest = reader->oldest;
+        if (reader->failing && !failing_detail)
+            failing_detail = reader->detail;
+        failing |= reader->failing;
+    }
+    bool changed = failing != channel->failing;
+    channel->failing = failing;
+    channel->delivered = delivered;
+    channel->refused = refused;
+    channel->pending = pending;
+    channel->oldest = oldest;
+    if (failing_detail)
+        snprintf (channel->detail, sizeof channel->detail, "%s", failing_detail);
+    else if (self->partitions)
+        snprintf (channel->detail, sizeof channel->detail,
+                  "%s: %llu delivered, %llu pending, %zu partitions read", channel->name, delivered,
+                  pending, readers);
+    else
+        snprintf (channel->detail, sizeof channel->detail, "%s", channel->log.detail);
+    return changed;
+}
 
 //  The rules of section rules/*, or the default rule.
 static int
@@ -206,9 +373,12 @@ s_destroy (void **state_p)
     s_notifier_t *self = (s_notifier_t *)*state_p;
     for (size_t index = 0; index < self->count; index++) {
         s_channel_t *channel = &self->channels[index];
-        zactor_destroy (&channel->reader);
+        s_readers_stop (self, channel);
         if (channel->type && channel->state)
             channel->type->close (&channel->state);
+        if (channel->locked)
+            pthread_mutex_destroy (&channel->lock);
+        free (channel->parts);
         free (channel->name);
     }
     nt_rules_destroy (&self->rules);
@@ -245,27 +415,11 @@ static int64_t
 s_tick (void *arg)
 {
     s_notifier_t *self = (s_notifier_t *)arg;
+    s_readers_follow (self);
     bool failing = false;
     for (size_t index = 0; index < self->count; index++) {
         s_channel_t *channel = &self->channels[index];
-        while (channel->reader && (zsock_events (zactor_sock (channel->reader)) & ZMQ_POLLIN)) {
-            char *command = NULL, *flag = NULL, *detail = NULL, *numbers = NULL;
-            if (zstr_recvx (channel->reader, &command, &flag, &detail, &numbers, NULL) >= 4 &&
-                streq (command, "STATUS")) {
-                bool now_failing = streq (flag, "1");
-                if (now_failing != channel->failing)
-                    self->changed = true;
-                channel->failing = now_failing;
-                snprintf (channel->detail, sizeof channel->detail, "%s", detail);
-                if (sscanf (numbers, "%llu %llu %lld %llu", &channel->delivered, &channel->pending,
-                            &channel->oldest, &channel->refused) != 4)
-                    channel->delivered = channel->pending = channel->refused = 0;
-            }
-            zstr_free (&command);
-            zstr_free (&flag);
-            zstr_free (&detail);
-            zstr_free (&numbers);
-        }
+        self->changed |= s_channel_listen (self, channel);
         failing |= channel->failing;
     }
     if (jobd_sdk_status_due (self->report, self->changed)) {
@@ -305,28 +459,38 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
 {
     s_notifier_t *self = (s_notifier_t *)state;
     self->bus = bus;
+    self->base = (nt_reader_config_t){.host = host,
+                                      .rules = self->rules,
+                                      .link = host->config_str (host, "link"),
+                                      .final_wait = host->config_int (host, "final_wait", 10000),
+                                      .backoff_max = host->config_int (host, "backoff_max", 300000),
+                                      .partition = -1};
+    //  Cluster mode: the partitions' readers send the transitions (ABI 1.9; an older core's
+    //  cluster has the transition log's reader send what this instance's claims committed).
+    if (JOBD_HOST_HAS (host, plog_cursor) && host->partitions && host->partition_acting &&
+        host->plog_read && host->plog_cursor)
+        self->partitions = host->partitions;
     for (size_t index = 0; index < self->count; index++) {
         s_channel_t *channel = &self->channels[index];
-        nt_reader_config_t config = {.host = host,
-                                     .name = channel->name,
-                                     .type = channel->type,
-                                     .channel = channel->state,
-                                     .rules = self->rules,
-                                     .link = host->config_str (host, "link"),
-                                     .final_wait = host->config_int (host, "final_wait", 10000),
-                                     .backoff_max = host->config_int (host, "backoff_max", 300000)};
-        channel->reader = nt_reader_new (&config);
-        if (!channel->reader)
-            host->log (host, JOBD_LOG_ERROR, "channel %s: cannot start its reader", channel->name);
+        if (self->partitions) {
+            channel->parts = (s_reader_t *)calloc (self->partitions, sizeof (s_reader_t));
+            channel->locked = channel->parts && pthread_mutex_init (&channel->lock, NULL) == 0;
+            if (!channel->locked) {
+                host->log (host, JOBD_LOG_ERROR, "out of memory starting the channels");
+                return -ENOMEM;
+            }
+        }
+        s_reader_start (self, channel, &channel->log, -1);
         snprintf (channel->detail, sizeof channel->detail, "%s: starting", channel->name);
     }
+    s_readers_follow (self);
     if (self->count == 0)
         host->log (host, JOBD_LOG_WARN, "no channels configured: nothing will be sent");
     jobd_sdk_status_listen (self->report, events);
     jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event};
     int rc = jobd_sdk_loop_run (&loop, pipe, bus, events, self);
     for (size_t index = 0; index < self->count; index++)
-        zactor_destroy (&self->channels[index].reader);
+        s_readers_stop (self, &self->channels[index]);
     return rc;
 }
 

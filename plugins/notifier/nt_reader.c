@@ -60,6 +60,8 @@ typedef struct {
     int64_t status_at;
 } s_reader_t;
 
+static int s_cursor_read (s_reader_t *self, uint64_t *position_p, uint64_t *head_p);
+
 static void
 s_entry_destroy (s_entry_t **entry_p)
 {
@@ -70,13 +72,31 @@ s_entry_destroy (s_entry_t **entry_p)
     *entry_p = NULL;
 }
 
+//  Whether a partition's reader may go on: this instance owns its partition.
+static bool
+s_owner (s_reader_t *self)
+{
+    const jobd_host_t *host = self->config.host;
+    return self->config.partition < 0 ||
+           host->partition_acting (host, (uint32_t)self->config.partition) != 0;
+}
+
 static void
 s_send_cursor (s_reader_t *self, uint64_t position)
 {
+    //  A partition's cursor goes to the changelog under this instance's claim: only while it
+    //  owns the partition (the broker refuses it otherwise).
+    if (!s_owner (self))
+        return;
     jobd_event_t *event = jobd_event_new (JOBD_EVENT_CURSOR);
     jobd_event_set (&event->source, self->config.host->plugin_name);
     jobd_event_set (&event->name, self->cursor_name);
     event->seq = position;
+    if (self->config.partition >= 0) {
+        char stream[32];
+        snprintf (stream, sizeof stream, "changelog/%d", self->config.partition);
+        jobd_event_set (&event->stream, stream);
+    }
     if (jobd_plugin_send (self->bus, event) == 0)
         self->cursor_sent = position;
     self->cursor_at = zclock_mono ();
@@ -102,8 +122,9 @@ s_read_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
 {
     s_reader_t *self = (s_reader_t *)arg;
     //  Positions follow one another: a gap is entries dropped past this reader's cursor (the
-    //  broker removes a cursor idle for cursor_idle_max, and with it what only it held).
-    if (self->read_upto && position > self->read_upto + 1)
+    //  broker removes a cursor idle for cursor_idle_max, and with it what only it held). (A
+    //  partition's positions are changelog offsets: they have gaps.)
+    if (self->config.partition < 0 && self->read_upto && position > self->read_upto + 1)
         self->config.host->log (self->config.host, JOBD_LOG_ERROR,
                                 "channel %s: log entries %llu to %llu were dropped before it "
                                 "read them (its cursor was idle past core/cursor_idle_max): "
@@ -234,7 +255,19 @@ s_deliver (s_reader_t *self, int64_t now)
     if (now < self->next_try)
         return self->next_try - now;
     char error[256] = "";
-    int rc = self->config.type->deliver (self->config.channel, self->note, error, sizeof error);
+    //  A partition's reader delivers only while this instance owns the partition: its next
+    //  owner sends the note (again) from the partition's cursor.
+    if (!s_owner (self))
+        return S_IDLE;
+    if (self->config.lock)
+        pthread_mutex_lock (self->config.lock);
+    int rc = JOBD_ENOTOWNER;
+    if (s_owner (self)) //  again: another reader's delivery may have taken long
+        rc = self->config.type->deliver (self->config.channel, self->note, error, sizeof error);
+    if (self->config.lock)
+        pthread_mutex_unlock (self->config.lock);
+    if (rc == JOBD_ENOTOWNER)
+        return S_IDLE;
     if (rc == 0 || rc == JOBD_EINVAL) {
         if (rc == 0)
             self->delivered++;
@@ -264,9 +297,16 @@ static int64_t
 s_consider (s_reader_t *self, const jobd_event_t *event, uint64_t position, int64_t now)
 {
     const jobd_host_t *host = self->config.host;
-    //  Cluster mode: every instance reads every transition; the one acting on the job notifies
-    //  what was committed under its claim (what came before, its previous owner did).
-    if (!jobd_host_acting_at (host, event->job, position)) {
+    if (self->config.partition >= 0) {
+        //  A partition's reader sends what its cursor has not passed, whoever committed it; it
+        //  stops while this instance does not own the partition (the notifier ends it then).
+        if (!s_owner (self))
+            return S_IDLE;
+    } else if ((self->config.stale_only && event->type == JOBD_EVENT_TRANSITION) ||
+               !jobd_host_acting_at (host, event->job, position)) {
+        //  Cluster mode: every instance logs every transition; the one acting on the job
+        //  notifies what was committed under its claim (what came before, its previous owner
+        //  did). With partition readers, this reader sends the stale events only.
         if (position)
             self->done = position;
         return 0;
@@ -344,7 +384,10 @@ s_step (s_reader_t *self)
         if (now < self->next_try)
             return self->next_try - now;
         const jobd_host_t *host = self->config.host;
-        int count = host->log_read (host, self->read_upto, S_READ_MAX, s_read_one, self);
+        int count = self->config.partition >= 0
+                        ? host->plog_read (host, (uint32_t)self->config.partition, self->read_upto,
+                                           S_READ_MAX, s_read_one, self)
+                        : host->log_read (host, self->read_upto, S_READ_MAX, s_read_one, self);
         if (count < 0)
             return s_store_fail (self, "the transition log", count, now);
         self->caught_up = count == 0;
@@ -369,9 +412,8 @@ s_status (s_reader_t *self)
     int64_t now = jobd_now_ms ();
     if (self->failing == self->status_failing && now - self->status_at < S_STATUS_INTERVAL)
         return;
-    const jobd_host_t *host = self->config.host;
     uint64_t head = self->done;
-    host->log_cursor (host, self->cursor_name, NULL, &head);
+    s_cursor_read (self, NULL, &head);
     uint64_t behind = head > self->done ? head - self->done : 0;
     for (size_t rule = 0; rule < NT_RULES_MAX; rule++)
         if (self->windows[rule].digest) //  folded, waiting for the window's end
@@ -431,6 +473,17 @@ s_listen (s_reader_t *self, int64_t timeout)
     }
 }
 
+//  The reader's cursor and its source's head (the transition log's, or its partition's).
+static int
+s_cursor_read (s_reader_t *self, uint64_t *position_p, uint64_t *head_p)
+{
+    const jobd_host_t *host = self->config.host;
+    if (self->config.partition >= 0)
+        return host->plog_cursor (host, self->cursor_name, (uint32_t)self->config.partition,
+                                  position_p, head_p);
+    return host->log_cursor (host, self->cursor_name, position_p, head_p);
+}
+
 static void
 s_actor (zsock_t *pipe, void *arg)
 {
@@ -444,24 +497,33 @@ s_actor (zsock_t *pipe, void *arg)
     const jobd_host_t *host = self->config.host;
     self->bus = zsock_new_dealer (">" JOBD_BUS_ENDPOINT);
     uint64_t position = 0, head = 0;
-    int rc = self->bus ? host->log_cursor (host, self->cursor_name, &position, &head) : -ENOMEM;
+    int rc = self->bus ? s_cursor_read (self, &position, &head) : -ENOMEM;
+    char source[48] = "log";
+    if (self->config.partition >= 0)
+        snprintf (source, sizeof source, "partition %d", self->config.partition);
     zsock_signal (pipe, 0);
     if (rc == JOBD_ENOTFOUND) {
         //  The first start of this channel: it tells what happens from now on.
-        host->log (host, JOBD_LOG_INFO, "channel %s: notes from log position %llu on",
-                   self->config.name, (unsigned long long)head + 1);
+        host->log (host, JOBD_LOG_INFO, "channel %s: notes from %s position %llu on",
+                   self->config.name, source,
+                   (unsigned long long)head + (self->config.partition < 0 ? 1 : 0));
         position = head;
         self->done = self->read_upto = position;
         s_send_cursor (self, position);
     } else if (rc == 0) {
         self->done = self->read_upto = self->cursor_sent = position;
-        if (head > position)
+        if (head > position && self->config.partition >= 0)
+            host->log (host, JOBD_LOG_INFO,
+                       "channel %s: partition %d from position %llu, %llu behind its head",
+                       self->config.name, self->config.partition, (unsigned long long)position,
+                       (unsigned long long)(head - position));
+        else if (head > position)
             host->log (host, JOBD_LOG_INFO,
                        "channel %s: %llu transitions to read since the last run", self->config.name,
                        (unsigned long long)(head - position));
     } else {
-        host->log (host, JOBD_LOG_ERROR, "channel %s: cannot read the transition log: %s",
-                   self->config.name, jobd_strerror (rc));
+        host->log (host, JOBD_LOG_ERROR, "channel %s: cannot read the transition %s: %s",
+                   self->config.name, source, jobd_strerror (rc));
         zstr_sendx (pipe, "STATUS", "1", "cannot read the transition log", NULL);
     }
     int64_t drain_until = 0;
@@ -482,7 +544,7 @@ s_actor (zsock_t *pipe, void *arg)
         if (!drain_until)
             drain_until = now + S_DRAIN_MS;
         bool more = !self->caught_up || zlistx_size (self->queue) > 0 || self->note || self->next;
-        if (!more || now >= drain_until)
+        if (!more || now >= drain_until || !s_owner (self))
             break;
         if (wait > 0)
             zclock_sleep ((int)(wait < drain_until - now ? wait : drain_until - now));
@@ -524,6 +586,11 @@ nt_reader_new (const nt_reader_config_t *config)
     self->config = *config;
     snprintf (self->cursor_name, sizeof self->cursor_name, "%s/%s", config->host->plugin_name,
               config->name);
+    if (config->partition >= 0 &&
+        (!JOBD_HOST_HAS (config->host, plog_cursor) || !config->host->plog_read)) {
+        free (self);
+        return NULL;
+    }
     self->queue = zlistx_new ();
     zlistx_set_destructor (self->queue, (zlistx_destructor_fn *)s_entry_destroy);
     self->note_digest = -1;

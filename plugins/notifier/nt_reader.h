@@ -7,6 +7,12 @@
 //  crash sends again only what was not confirmed, under the same key. Storms of one rule
 //  become digests. Stale events are in the log too (ABI 1.6), in commit order.
 //
+//  In a cluster (ABI 1.9) a channel has a reader per partition this instance owns, over the
+//  partition's transitions in changelog order, whose cursor is a changelog record: the next
+//  owner goes on from it, after a crash too (what was sent after the last cursor is sent again,
+//  at most S_CURSOR_INTERVAL of it). The channel's transition-log reader then sends stale
+//  events only, for the jobs this instance acts on.
+//
 //  Messages on the actor's pipe: from it, "STATUS" + "0"|"1" (failing) + a one-line detail +
 //  the numbers "DELIVERED PENDING OLDEST_S REFUSED", when the detail changes (at most every
 //  second unless the failing flag changes).
@@ -14,6 +20,7 @@
 #define NT_READER_H_INCLUDED
 
 #include "nt_rules.h"
+#include <pthread.h>
 
 typedef struct {
     const jobd_host_t *host;
@@ -24,6 +31,14 @@ typedef struct {
     const char *link;    //  the link template, or ""
     int64_t final_wait;  //  ms
     int64_t backoff_max; //  ms
+    //  Cluster mode (ABI 1.9): the readers of one channel share it, and deliver one at a time.
+    pthread_mutex_t *lock;
+    //  -1: the transition log. Else the changelog partition it reads while this instance owns
+    //  it (plog_read), with its cursor in the changelog (stream "changelog/<partition>").
+    int partition;
+    //  The transition log's stale events only (cluster mode: the partitions' readers send the
+    //  transitions).
+    bool stale_only;
 } nt_reader_config_t;
 
 //  Starts the reader of one channel (config is copied; what it points to is borrowed).

@@ -28,9 +28,10 @@ static char s_brokers[256];
 static char s_notes[600]; //  where the instances' notifiers append the keys of their notes
 static int s_port;
 
-//  Three instances: the spark-poller, and a notifier that appends each success's key to s_notes.
+//  Three instances: the spark-poller, and a notifier whose channel runs command for each
+//  success.
 static void
-s_config (harness_t *harness, const char *instance)
+s_config_command (harness_t *harness, const char *instance, const char *command)
 {
     char plugins[1024];
     snprintf (plugins, sizeof plugins,
@@ -39,13 +40,22 @@ s_config (harness_t *harness, const char *instance)
               "        channels\n"
               "            file\n"
               "                type = exec\n"
-              "                command = \"echo $JOBD_NOTIFY_KEY >> %s\"\n"
+              "                command = \"%s\"\n"
               "        rules\n"
               "            done\n"
               "                events = succeeded\n"
               "                digest_window = 0\n",
-              harness_build_dir (), s_notes);
+              harness_build_dir (), command);
     harness_cluster_spark_config (harness, instance, s_brokers, S_PARTITIONS, s_port, plugins, "");
+}
+
+//  The notifier's channel appends each success's key to s_notes.
+static void
+s_config (harness_t *harness, const char *instance)
+{
+    char command[700];
+    snprintf (command, sizeof command, "echo $JOBD_NOTIFY_KEY >> %s", s_notes);
+    s_config_command (harness, instance, command);
 }
 
 static int
@@ -153,6 +163,35 @@ s_check_creates (int expected)
     assert_int_equal (tags, expected);
 }
 
+//  The different keys the notes file holds; *repeats_p gets how many lines were repeats (with
+//  once, a repeat fails the test).
+static int64_t
+s_notes_read (bool once, int64_t *repeats_p)
+{
+    int64_t lines = 0;
+    *repeats_p = 0;
+    zlistx_t *keys = zlistx_new ();
+    zlistx_set_destructor (keys, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_comparator (keys, (zlistx_comparator_fn *)strcmp);
+    FILE *file = fopen (s_notes, "r");
+    char line[256];
+    while (file && fgets (line, sizeof line, file)) {
+        line[strcspn (line, "\n")] = 0;
+        if (zlistx_find (keys, line)) {
+            if (once)
+                fail_msg ("note %s sent twice", line);
+            ++*repeats_p;
+            continue;
+        }
+        zlistx_add_end (keys, strdup (line));
+        lines++;
+    }
+    if (file)
+        fclose (file);
+    zlistx_destroy (&keys);
+    return lines;
+}
+
 //  Waits until the notes file holds count different keys (within timeout_ms): each job's note
 //  was sent. With once, no key may be there twice (each by one instance, the one acting on it);
 //  without, a repeat is allowed (notes are sent at least once: an instance restarted sends again
@@ -161,31 +200,11 @@ static int64_t
 s_check_notes (int64_t count, int timeout_ms, bool once)
 {
     int64_t deadline = zclock_mono () + timeout_ms, lines = 0, repeats = 0;
-    zlistx_t *keys = zlistx_new ();
-    zlistx_set_destructor (keys, (zlistx_destructor_fn *)zstr_free);
-    zlistx_set_comparator (keys, (zlistx_comparator_fn *)strcmp);
     while (lines < count && zclock_mono () < deadline) {
-        zlistx_purge (keys);
-        lines = repeats = 0;
-        FILE *file = fopen (s_notes, "r");
-        char line[256];
-        while (file && fgets (line, sizeof line, file)) {
-            line[strcspn (line, "\n")] = 0;
-            if (zlistx_find (keys, line)) {
-                if (once)
-                    fail_msg ("note %s sent twice", line);
-                repeats++;
-                continue;
-            }
-            zlistx_add_end (keys, strdup (line));
-            lines++;
-        }
-        if (file)
-            fclose (file);
+        lines = s_notes_read (once, &repeats);
         if (lines < count)
             zclock_sleep (50); //  polling interval: the notes come from other processes
     }
-    zlistx_destroy (&keys);
     assert_int_equal (lines, count);
     return repeats;
 }
@@ -399,10 +418,44 @@ test_rolling_restart_hands_over_cleanly (void **state)
         assert_int_equal (s_polls (&s_node[node], "livy"), 0);
 }
 
+//  An owner killed while its channel could not send: the partitions' next owners send what it
+//  held, from its cursor of each partition, which the changelog carries (docs/cluster.md,
+//  section 7). Before, they sent only what was committed under their own claims: c's notes
+//  were lost.
+static void
+test_notes_outlive_their_owner (void **state)
+{
+    int64_t repeats = 0, before = s_notes_read (false, &repeats);
+    //  c again, with a channel that fails (its command exits 1).
+    assert_int_equal (harness_stop (&s_node[2], SIGTERM, 20000), 0);
+    s_config_command (&s_node[2], "node-c", "exit 1");
+    assert_true (harness_start (&s_node[2]) > 0);
+    assert_true (harness_wait_ready (&s_node[2], 30000));
+    assert_true (harness_cluster_wait_shared (s_nodes, S_INSTANCES, S_PARTITIONS, 60000) >= 0);
+    //  Jobs of c's partitions end on c: their notes wait in its channel.
+    int64_t succeeded = harness_count (&s_node[2], JOBD_STATE_SUCCEEDED);
+    char id[JOBD_ID_MAX + 1];
+    for (int job = 0; job < 4; job++)
+        s_submit (&s_node[2], 100, id, sizeof id);
+    assert_true (harness_wait_count (&s_node[2], JOBD_STATE_SUCCEEDED, succeeded + 4, 30000));
+    assert_int_equal (s_notes_read (false, &repeats), before);
+    //  c dies; a and b own its partitions and send its notes.
+    harness_stop (&s_node[2], SIGKILL, 5000);
+    harness_t *others[] = {&s_node[0], &s_node[1]};
+    assert_true (harness_cluster_wait_shared (others, 2, S_PARTITIONS, 60000) >= 0);
+    s_check_notes (before + 4, 30000, false);
+    //  c back as it was.
+    s_config (&s_node[2], "node-c");
+    assert_true (harness_start (&s_node[2]) > 0);
+    assert_true (harness_wait_ready (&s_node[2], 30000));
+    assert_true (harness_cluster_wait_shared (s_nodes, S_INSTANCES, S_PARTITIONS, 60000) >= 0);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_each_job_is_acted_on_by_one_instance),
-                                       cmocka_unit_test (test_rolling_restart_hands_over_cleanly)};
+                                       cmocka_unit_test (test_rolling_restart_hands_over_cleanly),
+                                       cmocka_unit_test (test_notes_outlive_their_owner)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

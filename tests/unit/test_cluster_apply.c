@@ -494,6 +494,170 @@ test_stream_positions_per_partition (void **state)
                       JOBD_APPLY_REPLAY);
 }
 
+//  Appends a cursor record of reader name at position (epoch epoch) to the outbox.
+static void
+s_outbox_cursor (s_fixture_t *self, const char *name, uint64_t position, uint64_t epoch)
+{
+    jobd_cl_msg_t msg = {.kind = JOBD_CL_CURSOR, .epoch = epoch, .number = position};
+    snprintf (msg.inst, sizeof msg.inst, "node-a");
+    snprintf (msg.name, sizeof msg.name, "%s", name);
+    msgpack_sbuffer key, value;
+    msgpack_sbuffer_init (&key);
+    msgpack_sbuffer_init (&value);
+    assert_int_equal (jobd_cl_msg_encode (&msg, &key, &value), 0);
+    jobd_store_cl_outbox_t *outbox = &self->outbox;
+    outbox->messages = (jobd_store_cl_out_t *)realloc (
+        outbox->messages, (outbox->count + 1) * sizeof (jobd_store_cl_out_t));
+    outbox->alloc = outbox->count + 1;
+    outbox->messages[outbox->count++] = (jobd_store_cl_out_t){.partition = S_PARTITION,
+                                                              .key = (uint8_t *)key.data,
+                                                              .key_size = key.size,
+                                                              .value = (uint8_t *)value.data,
+                                                              .value_size = value.size};
+}
+
+typedef struct {
+    uint64_t positions[16];
+    jobd_state_t states[16];
+    size_t count;
+} s_plog_t;
+
+static bool
+s_plog_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
+{
+    s_plog_t *self = (s_plog_t *)arg;
+    jobd_event_t *event = NULL;
+    assert_int_equal (jobd_event_decode (data, size, &event, NULL, 0), 0);
+    assert_true (self->count < 16);
+    self->positions[self->count] = position;
+    self->states[self->count++] = event->state;
+    jobd_event_destroy (&event);
+    return true;
+}
+
+//  The partition's transitions in changelog order (cl_plog), from the first cursor record on:
+//  a record that counts two transitions puts them at offset O and O + 1 (a reader done with O
+//  has one of them to read again), a read never ends inside an offset, and a cursor record
+//  drops what every reader of the partition passed.
+static void
+test_partition_log_follows_cursors (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    //  No reader yet: kept all the same (a store restored from the changelog meets a reader's
+    //  cursor after what it had not passed).
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    s_plog_t read = {0};
+    assert_int_equal (jobd_store_plog_read (self->replica, S_PARTITION, 0, 100, s_plog_one, &read),
+                      1);
+    assert_int_equal (read.states[0], JOBD_STATE_QUEUED);
+    assert_int_equal (read.positions[0], self->offset);
+    memset (&read, 0, sizeof read);
+    uint64_t position = 7, head = 0;
+    assert_int_equal (
+        jobd_store_plog_cursor (self->replica, "notifier/ops", S_PARTITION, &position, &head),
+        JOBD_ENOTFOUND);
+    assert_int_equal (position, 0);
+    assert_int_equal (head, self->offset);
+    //  A reader's first cursor, at the head (what it passed goes); then a job moves twice in one
+    //  batch, and once more.
+    s_outbox_cursor (self, "notifier/ops", head, 1);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    jobd_apply_result_t result;
+    jobd_event_t *event = s_observed (id, JOBD_STATE_SUBMITTED, "app-7");
+    assert_int_equal (jobd_store_apply (self->owner, event, &result), 0);
+    jobd_event_destroy (&event);
+    jobd_apply_result_clear (&result);
+    event = s_observed (id, JOBD_STATE_RUNNING, NULL);
+    assert_int_equal (jobd_store_apply (self->owner, event, &result), 0);
+    jobd_event_destroy (&event);
+    jobd_apply_result_clear (&result);
+    assert_int_equal (
+        jobd_store_cl_record (self->owner, "node-a", self->epochs, S_PARTITIONS, &self->outbox), 0);
+    assert_int_equal (jobd_store_commit (self->owner), 0);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    uint64_t two_at = self->offset - 1; //  the record's offset
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUCCEEDED, NULL), true, NULL);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (jobd_store_plog_read (self->replica, S_PARTITION, 0, 100, s_plog_one, &read),
+                      3);
+    assert_int_equal (read.states[0], JOBD_STATE_SUBMITTED);
+    assert_int_equal (read.positions[0], two_at);
+    assert_int_equal (read.states[1], JOBD_STATE_RUNNING);
+    assert_int_equal (read.positions[1], two_at + 1);
+    assert_int_equal (read.states[2], JOBD_STATE_SUCCEEDED);
+    assert_int_equal (read.positions[2], self->offset);
+    //  At most one entry asked: both of the record's come (a read does not end inside it).
+    memset (&read, 0, sizeof read);
+    assert_int_equal (jobd_store_plog_read (self->replica, S_PARTITION, 0, 1, s_plog_one, &read),
+                      2);
+    //  A reader done with the first entry only reads both again; done with the record, one.
+    memset (&read, 0, sizeof read);
+    assert_int_equal (
+        jobd_store_plog_read (self->replica, S_PARTITION, two_at, 100, s_plog_one, &read), 3);
+    memset (&read, 0, sizeof read);
+    assert_int_equal (
+        jobd_store_plog_read (self->replica, S_PARTITION, two_at + 1, 100, s_plog_one, &read), 1);
+    //  Another partition has nothing of them.
+    assert_int_equal (
+        jobd_store_plog_read (self->replica, S_PARTITION + 1, 0, 100, s_plog_one, &read), 0);
+    //  Two readers: what the lower one has not passed stays.
+    s_outbox_cursor (self, "notifier/mail", two_at + 1, 1);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    memset (&read, 0, sizeof read);
+    assert_int_equal (jobd_store_plog_read (self->replica, S_PARTITION, 0, 100, s_plog_one, &read),
+                      3);
+    s_outbox_cursor (self, "notifier/ops", self->offset, 1);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    memset (&read, 0, sizeof read);
+    assert_int_equal (jobd_store_plog_read (self->replica, S_PARTITION, 0, 100, s_plog_one, &read),
+                      1);
+    assert_int_equal (read.states[0], JOBD_STATE_SUCCEEDED);
+    assert_int_equal (
+        jobd_store_plog_cursor (self->replica, "notifier/mail", S_PARTITION, &position, &head), 0);
+    assert_int_equal (position, two_at + 1);
+    assert_int_equal (head, read.positions[0]); //  the last transition kept, not a cursor record
+    //  A cursor written under an epoch below the claim is fenced: it moves nothing.
+    self->epochs[S_PARTITION] = 2;
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 2, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "node-b");
+    snprintf (claim.name, sizeof claim.name, "member-b");
+    s_outbox_cursor (self, "notifier/mail", 1, 2); //  a slot, replaced by the claim
+    msgpack_sbuffer key, value;
+    msgpack_sbuffer_init (&key);
+    msgpack_sbuffer_init (&value);
+    assert_int_equal (jobd_cl_msg_encode (&claim, &key, &value), 0);
+    jobd_store_cl_out_t *slot = &self->outbox.messages[self->outbox.count - 1];
+    free (slot->key);
+    free (slot->value);
+    slot->key = (uint8_t *)key.data;
+    slot->key_size = key.size;
+    slot->value = (uint8_t *)value.data;
+    slot->value_size = value.size;
+    s_outbox_cursor (self, "notifier/mail", self->offset + 5, 1);
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.fenced, 1);
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (
+        jobd_store_plog_cursor (self->replica, "notifier/mail", S_PARTITION, &position, NULL), 0);
+    assert_int_equal (position, two_at + 1);
+    //  What is left passes `jobd --verify` (every cl_plog entry names a history entry).
+    jobd_verify_report_t report = {0};
+    int rc = jobd_store_verify (self->replica_dir, true, &report);
+    if (rc)
+        fprintf (stderr, "%s\n", report.problem);
+    assert_int_equal (rc, 0);
+}
+
 static void
 test_decoder_refuses (void **state)
 {
@@ -596,6 +760,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_partition_log_follows_cursors, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_upgrade_5_to_6_keeps_timers, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
