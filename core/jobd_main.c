@@ -446,7 +446,7 @@ main (int argc, char *argv[])
             goto out;
         }
         jobd_log (JOBD_LOG_WARN, LOG,
-                  "cluster mode is being built: the notifier and the outbound topic keep no "
+                  "cluster mode is being built: the kafka-listener's outbound topic keeps no "
                   "delivery cursor per partition yet (docs/cluster.md, section 15)");
     }
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);

@@ -70,7 +70,7 @@ int jobd_store_plog_cursor (jobd_store_t *self, const char *name, uint16_t parti
 //  In the open batch, with the partition applied up to head (its next offset): removes its
 //  cl_plog entries below its lowest reader's cursor, or, while it has no reader, below its last
 //  JOBD_STORE_PLOG_KEEP offsets.
-#define JOBD_STORE_PLOG_KEEP 10000
+#define JOBD_STORE_PLOG_KEEP 1000
 int jobd_store_plog_prune (jobd_store_t *self, uint16_t partition, uint64_t head);
 
 //  Cluster mode on store (before the first batch): a transition joins the transition log when

@@ -19,7 +19,13 @@
 
 #define S_PARTITIONS 6
 #define S_INSTANCES  3
-#define S_JOBS       12 //  Spark jobs submitted to each instance
+#define S_JOBS_MAX   1000 //  JOBD_CLUSTER_JOBS (below): at most this many a instance
+//  Spark jobs submitted to each instance by the first test: 12, or a third of
+//  JOBD_CLUSTER_JOBS (the scale: JOBD_CLUSTER_JOBS=2000, not a CI run); the waits grow
+//  with it (S_WAIT).
+static int s_jobs = 12;
+#define S_JOBS     s_jobs
+#define S_WAIT(ms) ((ms) + s_jobs * 40)
 
 static harness_t s_node[S_INSTANCES];
 static harness_proc_t s_mock, s_sim;
@@ -61,6 +67,9 @@ s_config (harness_t *harness, const char *instance)
 static int
 s_setup (void **state)
 {
+    const char *scale = getenv ("JOBD_CLUSTER_JOBS");
+    if (scale && atoi (scale) >= S_INSTANCES && atoi (scale) <= S_INSTANCES * S_JOBS_MAX)
+        s_jobs = atoi (scale) / S_INSTANCES;
     static const char *names[S_INSTANCES] = {"cluster-spark-a", "cluster-spark-b",
                                              "cluster-spark-c"};
     for (int node = 0; node < S_INSTANCES; node++)
@@ -223,23 +232,23 @@ test_each_job_is_acted_on_by_one_instance (void **state)
     char id[JOBD_ID_MAX + 1];
     for (int node = 0; node < S_INSTANCES; node++)
         for (int job = 0; job < S_JOBS; job++)
-            s_submit (&s_node[node], 8000, id, sizeof id);
+            s_submit (&s_node[node], 8000 + s_jobs * 20, id, sizeof id);
     int total = S_INSTANCES * S_JOBS;
     //  Every instance sees every job running (the replicas), each created once.
     for (int node = 0; node < S_INSTANCES; node++)
-        assert_true (harness_wait_count (&s_node[node], JOBD_STATE_RUNNING, total, 30000));
+        assert_true (harness_wait_count (&s_node[node], JOBD_STATE_RUNNING, total, S_WAIT (30000)));
     s_check_creates (total);
     int64_t killed_at = zclock_time ();
     harness_stop (&s_node[2], SIGKILL, 5000);
     int64_t takeover = harness_cluster_wait_shared (s_nodes, S_INSTANCES - 1, S_PARTITIONS, 60000);
     assert_true (takeover >= 0);
     //  c's jobs are polled to their end by a and b; every instance's store agrees.
-    assert_true (harness_wait_count (&s_node[0], JOBD_STATE_SUCCEEDED, total, 60000));
-    assert_true (harness_wait_count (&s_node[1], JOBD_STATE_SUCCEEDED, total, 30000));
+    assert_true (harness_wait_count (&s_node[0], JOBD_STATE_SUCCEEDED, total, S_WAIT (60000)));
+    assert_true (harness_wait_count (&s_node[1], JOBD_STATE_SUCCEEDED, total, S_WAIT (30000)));
     s_check_creates (total);
     //  Every instance's notifier reads every transition; each success is notified once.
-    s_check_notes (total, 20000, true);
-    int64_t moved_ms[S_INSTANCES * S_JOBS];
+    s_check_notes (total, S_WAIT (20000), true);
+    static int64_t moved_ms[S_INSTANCES * S_JOBS_MAX];
     int stale = 0, jobs = 0;
     int moved = s_check_agents (true, killed_at, moved_ms, &stale, &jobs);
     assert_int_equal (jobs, total);
@@ -256,7 +265,8 @@ test_each_job_is_acted_on_by_one_instance (void **state)
     assert_true (harness_cluster_wait_shared (s_nodes, S_INSTANCES, S_PARTITIONS, 60000) >= 0);
     s_submit (&s_node[2], 100, id, sizeof id);
     for (int node = 0; node < S_INSTANCES; node++)
-        assert_true (harness_wait_count (&s_node[node], JOBD_STATE_SUCCEEDED, total + 1, 30000));
+        assert_true (
+            harness_wait_count (&s_node[node], JOBD_STATE_SUCCEEDED, total + 1, S_WAIT (30000)));
     s_check_creates (total + 1);
     assert_true (s_check_agents (true, killed_at, moved_ms, &stale, &jobs) >= S_JOBS);
     assert_int_equal (stale, 0);
@@ -381,7 +391,7 @@ test_rolling_restart_hands_over_cleanly (void **state)
         assert_true (harness_cluster_wait_shared (s_nodes, S_INSTANCES, S_PARTITIONS, 60000) >= 0);
     }
     for (int node = 0; node < S_INSTANCES; node++)
-        if (!harness_wait_count (&s_node[node], JOBD_STATE_SUCCEEDED, total, 60000))
+        if (!harness_wait_count (&s_node[node], JOBD_STATE_SUCCEEDED, total, S_WAIT (60000)))
             fail_msg ("%s: %lld jobs SUCCEEDED, %d expected (%lld RUNNING, %lld QUEUED, %lld "
                       "SUBMITTED)",
                       s_node[node].dir,
@@ -393,7 +403,7 @@ test_rolling_restart_hands_over_cleanly (void **state)
     for (int node = 0; node < S_INSTANCES; node++)
         assert_int_equal (s_log_count (&s_node[node], wait_text), waits[node]);
     s_check_creates (total);
-    int64_t moved_ms[S_INSTANCES * S_JOBS * 4];
+    static int64_t moved_ms[S_INSTANCES * S_JOBS_MAX * 4];
     int stale = 0, jobs = 0;
     s_check_agents (false, zclock_time (), moved_ms, &stale, &jobs);
     assert_int_equal (stale, 0);
@@ -402,7 +412,7 @@ test_rolling_restart_hands_over_cleanly (void **state)
         assert_int_equal (s_check_histories (&s_node[node]), total);
     //  Each success notified, none lost in a hand-over (the notifier sends what it read before
     //  it stops); a repeat is allowed.
-    int64_t repeats = s_check_notes (total, 20000, false);
+    int64_t repeats = s_check_notes (total, S_WAIT (20000), false);
     printf ("cluster-spark: rolling restart: %d jobs, each notified, %lld repeated\n", total,
             (long long)repeats);
     //  Livy (listed every 200 ms) holds no job of any instance: none lists it. A Livy job
