@@ -21,9 +21,9 @@
 //          a partition lost its first messages; --kafka: a librdkafka property of every
 //          cluster client, as cluster/kafka in jobd's config, up to 8)
 #include "bench_util.h"
+#include "harness_cluster.h"
 #include "harness_kafka.h"
 #include "jobd_map.h"
-#include <jansson.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <string.h>
@@ -152,28 +152,6 @@ s_config (harness_t *harness, int jobs, const char *instance, const char *broker
     harness_write_config (harness, text);
 }
 
-//  How many partitions harness owns (`jobctl --json cluster`); -1 when it did not say.
-static int
-s_owned (harness_t *harness)
-{
-    static char out[1 << 16];
-    char err[1024];
-    const char *args[] = {"-c", harness->config, "--json", "cluster", NULL};
-    if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) != 0)
-        return -1;
-    json_t *root = json_loads (out, 0, NULL);
-    size_t index;
-    json_t *partition;
-    int owned = 0;
-    json_array_foreach (json_object_get (root, "partition"), index, partition)
-    {
-        const char *state = json_string_value (json_object_get (partition, "state"));
-        owned += state && strcmp (state, "owned") == 0;
-    }
-    json_decref (root);
-    return root ? owned : -1;
-}
-
 //  Waits until the count instances of nodes own the partitions between them, each some.
 static void
 s_wait_shared (harness_t *nodes, int count, int partitions)
@@ -183,7 +161,7 @@ s_wait_shared (harness_t *nodes, int count, int partitions)
         int all = 0;
         bool each = true;
         for (int node = 0; node < count; node++) {
-            int owned = s_owned (&nodes[node]);
+            int owned = harness_cluster_owned_count (&nodes[node]);
             each &= owned > 0;
             all += owned > 0 ? owned : 0;
         }

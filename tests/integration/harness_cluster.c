@@ -3,25 +3,47 @@
 #include <jansson.h>
 #include <string.h>
 
-int
-harness_cluster_owned (harness_t *harness)
+//  The partitions harness owns (`jobctl --json cluster`): their mask (partitions below 31) into
+//  *mask_p and their number; -1 when it did not say.
+static int
+s_owned (harness_t *harness, int *mask_p)
 {
-    char out[16384], err[1024];
+    static char out[1 << 16];
+    char err[1024];
     const char *args[] = {"-c", harness->config, "--json", "cluster", NULL};
+    *mask_p = 0;
     if (harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) != 0)
         return -1;
     json_t *root = json_loads (out, 0, NULL);
     size_t index;
     json_t *partition;
-    int mask = 0;
+    int owned = 0;
     json_array_foreach (json_object_get (root, "partition"), index, partition)
     {
         const char *state = json_string_value (json_object_get (partition, "state"));
-        if (state && strcmp (state, "owned") == 0)
-            mask |= 1 << json_integer_value (json_object_get (partition, "partition"));
+        json_int_t number = json_integer_value (json_object_get (partition, "partition"));
+        if (state && strcmp (state, "owned") == 0) {
+            owned++;
+            if (number >= 0 && number < 31)
+                *mask_p |= 1 << number;
+        }
     }
     json_decref (root);
-    return root ? mask : -1;
+    return root ? owned : -1;
+}
+
+int
+harness_cluster_owned (harness_t *harness)
+{
+    int mask = 0;
+    return s_owned (harness, &mask) < 0 ? -1 : mask;
+}
+
+int
+harness_cluster_owned_count (harness_t *harness)
+{
+    int mask = 0;
+    return s_owned (harness, &mask);
 }
 
 int64_t

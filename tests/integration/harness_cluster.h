@@ -9,6 +9,9 @@
 //  not say.
 int harness_cluster_owned (harness_t *harness);
 
+//  How many partitions harness owns (any number of them), or -1 when it did not say.
+int harness_cluster_owned_count (harness_t *harness);
+
 //  Waits until the count instances share every one of partitions: each owns some, none one that
 //  another owns. Returns the ms it took, or -1 past timeout_ms.
 int64_t harness_cluster_wait_shared (harness_t *const *nodes, int count, int partitions,
