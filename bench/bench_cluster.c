@@ -9,7 +9,9 @@
 //     sizes), 2,000 a commit as the replica apply commits (records/s).
 //  2. CPU per transition: CPU_JOBS jobs x 3 transitions (the driver plugin: track -> SUBMITTED,
 //     RUNNING, SUCCEEDED, as fast as the broker takes them) through a single jobd, a one-instance
-//     cluster, and a three-instance one (a writes, two replicas with no plugin follow),
+//     cluster, and a three-instance one (a drives the load; b and c, with no plugin, own two
+//     thirds of the partitions once the group settled, and apply the commands of their jobs
+//     that a forwards to them),
 //     interleaved RUNS times: each jobd process's user+system CPU from the start of the load to
 //     its last transition published, per transition; the ratios; the time each took
 //     (transitions/s); its heap after the load. The mock's own CPU is shown beside (another
@@ -768,9 +770,9 @@ s_cpu_part (int jobs, int runs)
     for (int run = 0; run < runs; run++) {
         s_load_t single = s_load (jobs, -1, run);
         s_load_t one = s_load (jobs, 0, run);
-        //  --no-three: not the three-instance one (its driver's tracks of jobs whose derived ids
-        //  fall in the other instances' partitions are forwarded there, and its observations
-        //  of them can come first: "no such job", and the load stalls).
+        //  --no-three: not the three-instance one. (In it, a's driver tracks jobs whose derived
+        //  ids fall in b's and c's partitions too: those tracks and their observations are
+        //  forwarded to their owners through the jobs topic, who apply them.)
         s_load_t three = s_three ? s_load (jobs, S_REPLICAS, run) : (s_load_t){0};
         s_loads_add (&loads[0], run, single);
         s_loads_add (&loads[1], run, one);

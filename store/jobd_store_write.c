@@ -231,6 +231,17 @@ s_observed (jobd_store_t *self, const jobd_event_t *event, jobd_apply_result_t *
     int rc = s_observed_job (self, event, result, &job);
     if (rc == JOBD_ENOTFOUND && !event->job && event->create)
         return s_create (self, event, event->state, event->attempt ? event->attempt : 1, result);
+    //  In a cluster, a job first seen at a backend has the id every instance derives from its
+    //  backend id. Unknown here, it may be known to that id's owner (a `track` forwarded there
+    //  that the changelog has not brought back yet): the observation goes there, after it in the
+    //  owner's partition of the jobs topic, and the owner answers.
+    if (rc == JOBD_ENOTFOUND && !event->job && self->id_fn && event->backend && event->ext &&
+        self->id_fn (event->backend, event->ext, result->job, sizeof result->job, self->id_arg) ==
+            0 &&
+        !jobd_store_owns (self, result->job))
+        return JOBD_ENOTOWNER;
+    if (rc == JOBD_ENOTFOUND)
+        result->job[0] = 0;
     if (rc)
         return rc;
     if (event->attempt && event->attempt < job->attempt) {

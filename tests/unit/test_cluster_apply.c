@@ -658,6 +658,59 @@ test_partition_log_follows_cursors (void **state)
     assert_int_equal (rc, 0);
 }
 
+static int
+s_derived_id (const char *backend, const char *ext, char *id, size_t size, void *arg)
+{
+    (void)arg;
+    snprintf (id, size, "%s-%s", backend ? backend : "job", ext ? ext : "new");
+    return 0;
+}
+
+static bool s_owner_here; //  whether the store owns S_PARTITION
+
+static bool
+s_owned_fn (uint16_t partition, void *arg)
+{
+    (void)arg;
+    return partition != S_PARTITION || s_owner_here;
+}
+
+//  Applies event on store in its own batch; returns the store's code, the job into job.
+static int
+s_apply_one (jobd_store_t *store, jobd_event_t *event, char *job, size_t size)
+{
+    jobd_apply_result_t result;
+    assert_int_equal (jobd_store_begin (store), 0);
+    int rc = jobd_store_apply (store, event, &result);
+    assert_int_equal (jobd_store_commit (store), 0);
+    snprintf (job, size, "%s", result.job);
+    jobd_apply_result_clear (&result);
+    jobd_event_destroy (&event);
+    return rc;
+}
+
+//  An observation by backend id of a job unknown here, of a partition another instance owns: the
+//  store names the derived id and ENOTOWNER, for the broker to forward it to the owner (who may
+//  have it: a track forwarded there first). On the partition's owner, it is no such job.
+static void
+test_unknown_backend_id_goes_to_its_owner (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_store_set_id_fn (self->replica, s_derived_id, NULL);
+    s_owner_here = false;
+    assert_int_equal (jobd_store_set_owned_fn (self->replica, s_owned_fn, NULL), 0);
+    char job[JOBD_ID_MAX + 1];
+    assert_int_equal (s_apply_one (self->replica, s_observed (NULL, JOBD_STATE_RUNNING, "app-9"),
+                                   job, sizeof job),
+                      JOBD_ENOTOWNER);
+    assert_string_equal (job, "spark-a-app-9");
+    s_owner_here = true;
+    assert_int_equal (s_apply_one (self->replica, s_observed (NULL, JOBD_STATE_RUNNING, "app-9"),
+                                   job, sizeof job),
+                      JOBD_ENOTFOUND);
+    assert_string_equal (job, "");
+}
+
 static void
 test_decoder_refuses (void **state)
 {
@@ -761,6 +814,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_partition_log_follows_cursors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_unknown_backend_id_goes_to_its_owner, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_upgrade_5_to_6_keeps_timers, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
