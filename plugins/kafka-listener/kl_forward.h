@@ -3,7 +3,9 @@
 //  the log moves (by `cursor` events to the broker) only over transitions Kafka has confirmed.
 //  While Kafka is away the transitions wait in the log, durably, and go out in order when it
 //  returns; after a crash, those not confirmed are sent again (at least once: a consumer drops
-//  repeats by job and seq).
+//  repeats by job and seq). In a cluster (ABI 1.9) a reader per owned partition does the same
+//  over the partition's transitions in changelog order, with its cursor in the changelog, so
+//  that the partition's next owner goes on from it, after a crash too.
 #ifndef KL_FORWARD_H_INCLUDED
 #define KL_FORWARD_H_INCLUDED
 

@@ -29,10 +29,20 @@ s_setup (void **state)
     harness_init (&s_b, "cluster-replica-b");
     harness_init (&s_c, "cluster-replica-c");
     //  The mock takes no CreateTopics (librdkafka 2.0.2): the topics are made here.
-    const char *const args[] = {"--commands",       "--brokers",     "3",
-                                "--topic",          "jobd.jobs:4",   "--topic",
-                                "jobd.changelog:4", "--topic",       "jobd.replies:1",
-                                "--topic",          "jobd.status:2", NULL};
+    const char *const args[] = {"--commands",
+                                "--brokers",
+                                "3",
+                                "--topic",
+                                "jobd.jobs:4",
+                                "--topic",
+                                "jobd.changelog:4",
+                                "--topic",
+                                "jobd.replies:1",
+                                "--topic",
+                                "jobd.status:2",
+                                "--topic",
+                                "jobd.out:2",
+                                NULL};
     assert_int_equal (harness_kafka_mock (&s_mock, &s_a, args, s_brokers, sizeof s_brokers), 0);
     return 0;
 }
@@ -234,22 +244,28 @@ test_replica_follows_the_writer (void **state)
     zsock_destroy (&b_sub);
 }
 
+//  Submits a demo job named prefix-index to harness with `jobctl submit`.
+static void
+s_submit_demo (harness_t *harness, const char *prefix, int index)
+{
+    char out[256], err[1024], spec[300];
+    snprintf (spec, sizeof spec, "%s/spec.json", harness->dir);
+    FILE *file = fopen (spec, "w");
+    assert_non_null (file);
+    fprintf (file, "{\"kind\":\"demo\",\"name\":\"%s-%d\",\"demo\":true}", prefix, index);
+    fclose (file);
+    const char *submit[] = {"-c", harness->config, "submit", spec, NULL};
+    assert_int_equal (harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err), 0);
+}
+
 static void
 test_replica_resumes_where_it_stopped (void **state)
 {
     static char a_ls[1 << 20], b_ls[1 << 20];
     //  b dies; a goes on with more jobs; b, started again, reads only what it had not applied.
     harness_stop (&s_b, SIGKILL, 5000);
-    for (int index = 0; index < S_MORE_JOBS; index++) {
-        char out[256], err[1024], spec[300];
-        snprintf (spec, sizeof spec, "%s/spec.json", s_a.dir);
-        FILE *file = fopen (spec, "w");
-        assert_non_null (file);
-        fprintf (file, "{\"kind\":\"demo\",\"name\":\"more-%d\",\"demo\":true}", index);
-        fclose (file);
-        const char *submit[] = {"-c", s_a.config, "submit", spec, NULL};
-        assert_int_equal (harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err), 0);
-    }
+    for (int index = 0; index < S_MORE_JOBS; index++)
+        s_submit_demo (&s_a, "more", index);
     int64_t deadline = zclock_mono () + 60000;
     while (harness_cluster_ended (&s_a) != S_DEMO_JOBS + S_MORE_JOBS && zclock_mono () < deadline)
         zclock_sleep (50);
@@ -672,6 +688,101 @@ test_heartbeats_are_kept_by_the_owner (void **state)
     assert_int_equal (harness_count (&s_b, JOBD_STATE_LOST), lost + 1);
 }
 
+#define S_OUT_JOBS 8 //  demo jobs of a's whose transitions wait for the outbound topic
+
+//  An instance with the demo plugin (demo_jobs at start) and a kafka-listener whose outbound
+//  topic is jobd.out on brokers (the listener's own: "127.0.0.1:1" is nobody).
+static void
+s_outbound_config (harness_t *harness, const char *instance, const char *brokers, int demo_jobs)
+{
+    char text[2048];
+    snprintf (text, sizeof text,
+              "plugins\n"
+              "    demo\n"
+              "        path = %s/plugins/demo.so\n"
+              "        jobs = %d\n"
+              "        step = 20ms\n"
+              "    kafka-listener\n"
+              "        path = %s/plugins/kafka-listener.so\n"
+              "        brokers = %s\n"
+              "        group = jobd-out-%s\n"
+              "        topics = jobd.status\n"
+              "        transitions = jobd.out\n"
+              "cluster\n"
+              "    instance = %s\n"
+              "    brokers = %s\n"
+              "    partitions = 4\n"
+              "    session_timeout = 4s\n",
+              harness_build_dir (), demo_jobs, harness_build_dir (), brokers, instance, instance,
+              s_brokers);
+    harness_write_config (harness, text);
+}
+
+//  The different (job, seq) pairs on jobd.out, read from its start until count arrived or
+//  timeout_ms passed.
+static size_t
+s_outbound_read (size_t count, int timeout_ms)
+{
+    rd_kafka_t *consumer = harness_kafka_client (s_brokers, RD_KAFKA_CONSUMER, "out-reader");
+    assert_non_null (consumer);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (2);
+    for (int partition = 0; partition < 2; partition++)
+        rd_kafka_topic_partition_list_add (list, "jobd.out", partition)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    assert_int_equal (rd_kafka_assign (consumer, list), 0);
+    rd_kafka_topic_partition_list_destroy (list);
+    zhashx_t *seen = zhashx_new ();
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zhashx_size (seen) < count && zclock_mono () < deadline) {
+        rd_kafka_message_t *message = rd_kafka_consumer_poll (consumer, 100);
+        if (message && !message->err) {
+            json_t *json = json_loadb (message->payload, message->len, 0, NULL);
+            char key[128];
+            snprintf (key, sizeof key, "%s/%lld", json_string_value (json_object_get (json, "job")),
+                      (long long)json_integer_value (json_object_get (json, "seq")));
+            zhashx_update (seen, key, (void *)1);
+            json_decref (json);
+        }
+        if (message)
+            rd_kafka_message_destroy (message);
+    }
+    size_t got = zhashx_size (seen);
+    zhashx_destroy (&seen);
+    rd_kafka_destroy_flags (consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return got;
+}
+
+//  The outbound topic across a crash (docs/cluster.md section 7): a's listener cannot reach its
+//  Kafka, so the transitions of the jobs a owns wait under its cursors of its partitions, which
+//  the changelog carries; a is killed, b owns every partition and sends them from those
+//  cursors. Before, b sent only what was committed under its own claims: they were lost.
+static void
+test_outbound_outlives_its_owner (void **state)
+{
+    harness_stop (&s_a, SIGTERM, 10000);
+    harness_stop (&s_b, SIGTERM, 10000);
+    s_outbound_config (&s_b, "node-b", s_brokers, 0);
+    s_start (&s_b);
+    int64_t ended = harness_cluster_ended (&s_b);
+    s_outbound_config (&s_a, "node-a", "127.0.0.1:1", 0);
+    s_start (&s_a);
+    //  Once a's listener reads its partitions (a channel's first start sends from then on),
+    //  jobs submitted to a (in a's partitions) all end; nothing of theirs reaches jobd.out.
+    int64_t deadline = zclock_mono () + 30000;
+    while (!harness_log_contains (&s_a, "transitions of partition") && zclock_mono () < deadline)
+        zclock_sleep (50); //  polling interval: the log is the only word of it
+    assert_true (harness_log_contains (&s_a, "transitions of partition"));
+    for (int job = 0; job < S_OUT_JOBS; job++)
+        s_submit_demo (&s_a, "out", job);
+    assert_true (harness_cluster_wait_ended (&s_b, ended + S_OUT_JOBS, 30000));
+    harness_stop (&s_a, SIGKILL, 5000);
+    deadline = zclock_mono () + 30000;
+    while (harness_cluster_owned (&s_b) != 0xf && zclock_mono () < deadline)
+        zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
+    assert_int_equal (harness_cluster_owned (&s_b), 0xf);
+    assert_int_equal (s_outbound_read (S_OUT_JOBS * S_STATES, 30000), S_OUT_JOBS * S_STATES);
+}
+
 //  jobd -c config of harness: its exit code, its stderr in err.
 static int
 s_jobd_exit (harness_t *harness, char *err, size_t size)
@@ -731,6 +842,7 @@ main (void)
                                        cmocka_unit_test (test_forwarded_commands_wait_for_an_owner),
                                        cmocka_unit_test (test_status_events_reach_their_owner),
                                        cmocka_unit_test (test_heartbeats_are_kept_by_the_owner),
+                                       cmocka_unit_test (test_outbound_outlives_its_owner),
                                        cmocka_unit_test (test_stores_of_another_kind_are_refused)};
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
