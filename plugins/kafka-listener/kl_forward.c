@@ -38,17 +38,20 @@ struct _kl_forward_t {
     s_source_t *log;         //  the transition log's reader (in a cluster: its cursor only)
     s_source_t **parts;      //  cluster mode: a reader per owned partition
     uint32_t partitions;     //  0: a single jobd (or an older core)
-    unsigned gen;            //  readers started, for their deliveries' opaque
+    unsigned *gens;          //  each partition's readers started, for their deliveries' opaque
     uint64_t forwarded_gone; //  counts of partition readers ended
     uint64_t failed_gone;
 };
 
-//  A delivery's opaque: the reader (its partition + 1, 12 bits, and its number, 8 bits) and
-//  the position (the log's) or the count (a partition's), 44 bits.
-#define S_OP_SHIFT 44
+//  A delivery's opaque: the reader (its partition + 1, 13 bits: up to 4,096 partitions; and
+//  its number among the partition's readers, 16 bits) and the count of a partition's reader (35
+//  bits); for the log's reader (partition field 0) all 51 low bits are the log position.
+#define S_OP_SHIFT 35
 #define S_OP_N     ((UINT64_C (1) << S_OP_SHIFT) - 1)
-#define S_RING     (KL_OUTBOX_MAX + 1) //  a partition reader's positions: those in flight, and one
-#define S_RECORD   64 //  room kept for the rest of a changelog record's transitions
+#define S_OP_PART  (S_OP_SHIFT + 16)
+_Static_assert(sizeof (uintptr_t) >= 8, "a delivery's opaque needs 64 bits");
+#define S_RING   (KL_OUTBOX_MAX + 1) //  a partition reader's positions: those in flight, and one
+#define S_RECORD 64                  //  room kept for the rest of a changelog record's transitions
 
 static void
 s_send_cursor (s_source_t *self, uint64_t position)
@@ -100,7 +103,7 @@ s_source_new (const jobd_host_t *host, zsock_t *bus, rd_kafka_t *producer, const
     s_source_t *self = (s_source_t *)zmalloc (sizeof (s_source_t));
     self->zone = msgpack_zone_new (MSGPACK_ZONE_CHUNK_SIZE);
     self->partition = partition;
-    self->gen = gen & 0xff;
+    self->gen = gen & 0xffff;
     if (partition >= 0)
         self->ring = (uint64_t *)malloc (S_RING * sizeof (uint64_t));
     if (!self->zone || (partition >= 0 && !self->ring)) {
@@ -292,6 +295,13 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
     //  A partition's reader counts its transitions (n) and keeps each one's position.
     uint64_t n = position;
     if (self->partition >= 0) {
+        //  A read may go past its max to end a changelog record: with the outbox full, it stops
+        //  here (the record is read whole again), before the ring's slot of the oldest transition
+        //  in flight is taken.
+        if (kl_outbox_room (self->outbox) == 0) {
+            self->full = true;
+            return false;
+        }
         n = kl_outbox_sent_upto (self->outbox) + 1;
         self->ring[n % S_RING] = position;
     } else if (position > kl_outbox_sent_upto (self->outbox) + 1 && !s_skip_gap (self, position))
@@ -342,9 +352,8 @@ s_produce (uint64_t position, const uint8_t *data, size_t size, void *arg)
             RD_KAFKA_V_KEY (fields.text[S_JOB], fields.size[S_JOB]),
             RD_KAFKA_V_VALUE ((void *)text, self->json.size),
             RD_KAFKA_V_HEADER ("jobd-position", where, -1),
-            RD_KAFKA_V_OPAQUE (
-                (void *)(uintptr_t)((uint64_t)(self->partition + 1) << (S_OP_SHIFT + 8) |
-                                    (uint64_t)self->gen << S_OP_SHIFT | n)),
+            RD_KAFKA_V_OPAQUE ((void *)(uintptr_t)((uint64_t)(self->partition + 1) << S_OP_PART |
+                                                   (uint64_t)self->gen << S_OP_SHIFT | n)),
             RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         self->full = true; //  it stays in the log: sent once the queue drains
@@ -446,9 +455,11 @@ kl_forward_new (const jobd_host_t *host, zsock_t *bus, rd_kafka_t *producer, con
     snprintf (self->topic, sizeof self->topic, "%s", topic);
     self->log = log;
     self->partitions = partitions;
-    if (partitions)
+    if (partitions) {
         self->parts = (s_source_t **)calloc (partitions, sizeof (s_source_t *));
-    if (partitions && !self->parts) {
+        self->gens = (unsigned *)calloc (partitions, sizeof (unsigned));
+    }
+    if (partitions && (!self->parts || !self->gens)) {
         kl_forward_destroy (&self);
         return NULL;
     }
@@ -477,6 +488,7 @@ kl_forward_destroy (kl_forward_t **self_p)
     for (uint32_t part = 0; self->parts && part < self->partitions; part++)
         s_part_end (self, part);
     free (self->parts);
+    free (self->gens);
     free (self);
     *self_p = NULL;
 }
@@ -492,10 +504,12 @@ kl_forward_pump (kl_forward_t *self, bool force)
     const jobd_host_t *host = self->host;
     for (uint32_t part = 0; self->parts && part < self->partitions; part++) {
         bool owned = host->partition_acting (host, part) != 0;
-        if (owned && !self->parts[part])
-            self->parts[part] =
-                s_source_new (host, self->bus, self->producer, self->topic, (int)part, ++self->gen);
-        else if (!owned)
+        if (owned && !self->parts[part]) {
+            self->parts[part] = s_source_new (host, self->bus, self->producer, self->topic,
+                                              (int)part, self->gens[part] + 1);
+            if (self->parts[part])
+                self->gens[part]++;
+        } else if (!owned)
             s_part_end (self, part);
         if (self->parts[part])
             s_source_pump (self->parts[part], force);
@@ -509,10 +523,10 @@ kl_forward_delivered (kl_forward_t *self, const rd_kafka_message_t *message)
     if (!self || opaque == 0)
         return; //  a dead letter
     uint64_t n = opaque & S_OP_N;
-    unsigned gen = (unsigned)((opaque >> S_OP_SHIFT) & 0xff);
-    uint64_t part = opaque >> (S_OP_SHIFT + 8);
+    unsigned gen = (unsigned)((opaque >> S_OP_SHIFT) & 0xffff);
+    uint64_t part = opaque >> S_OP_PART;
     if (part == 0 && self->log)
-        s_source_delivered (self->log, message, n);
+        s_source_delivered (self->log, message, opaque);
     else if (part > 0 && part <= self->partitions && self->parts[part - 1] &&
              self->parts[part - 1]->gen == gen)
         s_source_delivered (self->parts[part - 1], message, n);
