@@ -175,20 +175,6 @@ s_wait_shared (harness_t *nodes, int count, int partitions)
     }
 }
 
-//  Whether harness's log has text.
-static bool
-s_logged (harness_t *harness, const char *text)
-{
-    FILE *file = fopen (harness->log, "r");
-    char line[4096];
-    bool found = false;
-    while (file && !found && fgets (line, sizeof line, file))
-        found = strstr (line, text) != NULL;
-    if (file)
-        fclose (file);
-    return found;
-}
-
 //  Starts harness's jobd and waits until its plugins run: a cluster instance answers queries
 //  before it owns its partitions, and starts its plugins only then (its "running" line).
 static void
@@ -198,7 +184,7 @@ s_start (harness_t *harness)
     if (!harness_wait_ready (harness, 60000))
         s_fail ("jobd did not start", harness->log);
     int64_t deadline = zclock_mono () + 60000;
-    while (!s_logged (harness, " running: store ")) {
+    while (!harness_log_contains (harness, " running: store ")) {
         if (zclock_mono () >= deadline)
             s_fail ("jobd did not start its plugins", harness->log);
         zclock_sleep (20); //  polling interval: the log is the only word of it

@@ -117,7 +117,6 @@ typedef struct {
     uint16_t partition;
     uint64_t claim_epoch;
     bool claim_dirty;
-    bool plog; //  a changelog reader has a cursor: newly counted transitions go to cl_plog
     jobd_store_cl_applied_t *applied;
 } s_apply_t;
 
@@ -169,13 +168,11 @@ s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
             size = (size_t)snprintf (key, sizeof key, "stream/%u/%s", (unsigned)self->partition,
                                      msg->name);
             break;
-        default: {
+        default:
             //  A reader of the partition's transitions is done below this position: what every
-            //  reader is done with leaves cl_plog.
+            //  reader is done with leaves cl_plog (jobd_store_plog_prune, after the batch).
             size = (size_t)snprintf (key, sizeof key, "cl_cursor/%s/%u", msg->name,
                                      (unsigned)self->partition);
-            return s_meta_put_u64 (self->store, key, size, msg->number);
-        }
     }
     return s_meta_put_u64 (self->store, key, size, msg->number);
 }
@@ -308,7 +305,9 @@ s_publish (s_apply_t *self, const char *job, uint64_t from, uint64_t to, uint64_
         snprintf (applied->jobs[applied->transition_count], sizeof applied->jobs[0], "%s", job);
         applied->transitions[applied->transition_count++] = transition;
         rc = jobd_store_log_append (store, bytes, size);
-        if (rc == 0 && self->plog) {
+        //  cl_plog, whether or not a reader has a cursor yet: a store restored from the
+        //  changelog meets a reader's cursor only after the transitions it had not passed.
+        if (rc == 0) {
             //  (be16 partition, be64 offset of the record, be64 seq): the partition's log in
             //  changelog order.
             uint8_t plog[18];
@@ -429,9 +428,6 @@ jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl
     char key[64];
     size_t key_size = s_meta_key (key, sizeof key, "claim_epoch", partition);
     int rc = s_meta_get_u64 (self, self->txn, key, key_size, &apply.claim_epoch);
-    //  cl_plog is kept whether or not a reader has a cursor yet: a store restored from the
-    //  changelog meets a reader's cursor only after the transitions it had not passed.
-    apply.plog = rc == 0;
     unsigned writes = self->writes;
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const jobd_cl_msg_t *msg = inputs[index].msg;

@@ -37,8 +37,8 @@ typedef struct {
 //  replaces the local one when its (epoch, last_seq) is not below the local (cl_epoch,
 //  last_seq), deletes the local history past its last_seq, replaces the job's timers, and its
 //  indexes follow; the transitions it counts that were not published here yet go to the
-//  transition log (and cl_plog while a changelog reader has a cursor) and to applied; owner,
-//  in, stream and cursor records update their meta keys; meta cl_next/<p> becomes the last
+//  transition log (and cl_plog) and to applied; owner, in, stream and cursor records update
+//  their meta keys; meta cl_next/<p> becomes the last
 //  offset + 1. Applying the same messages again changes nothing. Returns 0 with applied filled
 //  (cleared first), JOBD_EPROTO (a message this store cannot hold: nothing written), or an
 //  error that kills the batch.

@@ -184,6 +184,10 @@ int jobd_store_move (jobd_store_t *self, jobd_job_t *job, jobd_state_t to,
 //  map another process grew). Returns 0, or an error with *txn_p NULL and the lock not held.
 int jobd_store_read_begin (jobd_store_t *self, MDB_txn **txn_p);
 
+//  Reads meta key name (a be64) in txn into *value_p: 0, JOBD_ENOTFOUND, JOBD_ECORRUPT (not 8
+//  bytes), or another error.
+int jobd_store_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p);
+
 //  Ends a read transaction begun by jobd_store_read_begin (NULL: nothing).
 void jobd_store_read_end (jobd_store_t *self, MDB_txn *txn);
 

@@ -14,8 +14,8 @@
 #define S_PRUNE_MAX     100000       //  entries one cursor event drops at most: batches stay short
 #define S_EXPIRE_MAX    1000         //  cursors one expiry pass looks at
 
-static int
-s_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p)
+int
+jobd_store_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p)
 {
     MDB_val key = jobd_store_val (name, strlen (name)), value;
     int rc = mdb_get (txn, self->meta, &key, &value);
@@ -200,7 +200,7 @@ jobd_store_cursor_apply (jobd_store_t *self, const jobd_event_t *event)
     char name[sizeof S_MOVED_PREFIX + JOBD_NAME_MAX];
     s_cursor_key (name, sizeof name, S_CURSOR_PREFIX, event->name);
     uint64_t before = 0;
-    int had = s_meta_u64 (self, self->txn, name, &before);
+    int had = jobd_store_meta_u64 (self, self->txn, name, &before);
     int rc = had && had != JOBD_ENOTFOUND && had != JOBD_ECORRUPT ? had : 0;
     if (rc == 0)
         rc = s_meta_put_u64 (self, name, event->seq);
@@ -223,7 +223,7 @@ s_read_begin (jobd_store_t *self, MDB_txn **txn_p, uint64_t *head_p)
     if (rc)
         return rc;
     uint64_t next = 1;
-    int found = s_meta_u64 (self, *txn_p, "log_next", &next);
+    int found = jobd_store_meta_u64 (self, *txn_p, "log_next", &next);
     *head_p = next - 1;
     return found && found != JOBD_ENOTFOUND ? found : 0;
 }
@@ -285,7 +285,7 @@ s_cursors_read (jobd_store_t *self, MDB_txn *txn, size_t max, jobd_store_cursor_
         char name[sizeof S_MOVED_PREFIX + JOBD_NAME_MAX];
         s_cursor_key (name, sizeof name, S_MOVED_PREFIX, cursors[index].name);
         uint64_t moved = 0;
-        int got = s_meta_u64 (self, txn, name, &moved);
+        int got = jobd_store_meta_u64 (self, txn, name, &moved);
         if (got == 0)
             cursors[index].moved_at = (int64_t)moved;
         else if (got != JOBD_ENOTFOUND)
@@ -482,7 +482,7 @@ jobd_store_cursor_get (jobd_store_t *self, const char *name, uint64_t *position_
     char key[sizeof S_CURSOR_PREFIX + JOBD_NAME_MAX];
     snprintf (key, sizeof key, S_CURSOR_PREFIX "%s", name ? name : "");
     if (rc == 0)
-        rc = s_meta_u64 (self, txn, key, &position);
+        rc = jobd_store_meta_u64 (self, txn, key, &position);
     if (txn)
         jobd_store_read_end (self, txn);
     if (head_p)

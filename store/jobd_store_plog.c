@@ -90,19 +90,6 @@ jobd_store_plog_read (jobd_store_t *self, uint16_t partition, uint64_t after, si
     return rc ? rc : count;
 }
 
-//  Reads the meta value name in txn into *value_p: 0, JOBD_ENOTFOUND, or an error.
-static int
-s_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p)
-{
-    MDB_val key = jobd_store_val (name, strlen (name)), value;
-    int rc = mdb_get (txn, self->meta, &key, &value);
-    if (rc == 0 && value.mv_size != 8)
-        return JOBD_ECORRUPT;
-    if (rc == 0)
-        *value_p = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
-    return rc ? jobd_store_mdb_error (rc) : 0;
-}
-
 //  The position of partition's last transition kept (0: none).
 static uint64_t
 s_last (jobd_store_t *self, MDB_txn *txn, uint16_t partition)
@@ -142,14 +129,15 @@ jobd_store_plog_cursor (jobd_store_t *self, const char *name, uint16_t partition
     char key[JOBD_CL_NAME_MAX + 64];
     uint64_t head = s_last (self, txn, partition);
     snprintf (key, sizeof key, "cl_next/%u", (unsigned)partition);
-    if (head == 0 && s_meta_u64 (self, txn, key, &head) == JOBD_ECORRUPT)
+    if (head == 0 && jobd_store_meta_u64 (self, txn, key, &head) == JOBD_ECORRUPT)
         head = 0;
     if (head_p)
         *head_p = head;
     int size =
         snprintf (key, sizeof key, S_CURSOR_PREFIX "%s/%u", name ? name : "", (unsigned)partition);
     uint64_t position = 0;
-    rc = (size_t)size >= sizeof key ? JOBD_ENOTFOUND : s_meta_u64 (self, txn, key, &position);
+    rc = (size_t)size >= sizeof key ? JOBD_ENOTFOUND
+                                    : jobd_store_meta_u64 (self, txn, key, &position);
     if (position_p)
         *position_p = position;
     jobd_store_read_end (self, txn);
