@@ -5,7 +5,7 @@
 static bool
 s_application (const sp_jobject_t *app, sp_status_t *status)
 {
-    if (!sp_jstr (app, "id", status->id, sizeof status->id))
+    if (!sp_jid (app, "id", status->id, sizeof status->id))
         return false;
     //  The newest attempt comes first; an app with none is running.
     sp_jvalue_t attempts = sp_jobject_get (app, "attempts");

@@ -74,6 +74,12 @@ sp_jstr (const sp_jobject_t *object, const char *key, char *buffer, size_t size)
     return sp_jvalue_string (sp_jobject_get (object, key), buffer, size);
 }
 
+bool
+sp_jid (const sp_jobject_t *object, const char *key, char *buffer, size_t size)
+{
+    return sp_jstr (object, key, buffer, size) && buffer[0];
+}
+
 int64_t
 sp_jint (const sp_jobject_t *object, const char *key)
 {

@@ -30,6 +30,8 @@ void sp_status_reset (sp_status_t *status);
 //  Copies the string at key into buffer (cut with "..."). Returns false, with buffer empty, when
 //  it is absent, not a string, or not text (sp_jvalue_string).
 bool sp_jstr (const sp_jobject_t *object, const char *key, char *buffer, size_t size);
+//  An id: a string member that is not empty (an empty id names no driver, app or batch).
+bool sp_jid (const sp_jobject_t *object, const char *key, char *buffer, size_t size);
 
 //  The integer at key, or 0.
 int64_t sp_jint (const sp_jobject_t *object, const char *key);

@@ -131,7 +131,7 @@ static bool
 s_driver (const sp_jobject_t *driver, sp_status_t *status)
 {
     char state[32], start[24];
-    if (!sp_jstr (driver, "id", status->id, sizeof status->id) ||
+    if (!sp_jid (driver, "id", status->id, sizeof status->id) ||
         !sp_jstr (driver, "state", state, sizeof state))
         return false;
     sp_copy (status->raw, sizeof status->raw, state);
@@ -254,7 +254,7 @@ s_find_best (const sp_jobject_t *driver, void *arg)
 {
     s_relaunch_t *relaunch = (s_relaunch_t *)arg;
     char id[JOBD_ID_MAX + 1];
-    if (!sp_jstr (driver, "id", id, sizeof id) || strcmp (id, relaunch->old_id) == 0 ||
+    if (!sp_jid (driver, "id", id, sizeof id) || strcmp (id, relaunch->old_id) == 0 ||
         !s_same_description (driver, &relaunch->old) ||
         s_driver_order (driver, &relaunch->old) <= 0 ||
         (relaunch->have_best && s_driver_order (driver, &relaunch->best) >= 0))
@@ -368,7 +368,7 @@ s_find_created (const sp_jobject_t *driver, void *arg)
     const sp_created_t *wanted = created->wanted;
     char id[JOBD_ID_MAX + 1], main_class[512];
     int order = 1;
-    if (!sp_jstr (driver, "id", id, sizeof id) ||
+    if (!sp_jid (driver, "id", id, sizeof id) ||
         !sp_jstr (driver, "mainclass", main_class, sizeof main_class) ||
         strcmp (main_class, wanted->main_class) != 0 ||
         (wanted->after && *wanted->after && sp_driver_id_order (id, wanted->after, &order) == 0 &&

@@ -33,7 +33,7 @@ static bool
 s_app (const sp_jobject_t *app, sp_status_t *status)
 {
     char state[32], final_status[32];
-    if (!sp_jstr (app, "id", status->id, sizeof status->id) ||
+    if (!sp_jid (app, "id", status->id, sizeof status->id) ||
         !sp_jstr (app, "state", state, sizeof state))
         return false;
     bool has_final = sp_jstr (app, "finalStatus", final_status, sizeof final_status);

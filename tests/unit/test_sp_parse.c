@@ -327,6 +327,14 @@ test_master_created (void **state)
                       JOBD_EPROTO);
     assert_int_equal (sp_master_created (BODY ("{}"), 502, &wanted, NULL, NULL, found, 3),
                       JOBD_EPROTO);
+    //  A driver with an empty id names nothing: it is not the lost create's (a job bound to it
+    //  would poll /v1/submissions/status/ for ever), nor a list's.
+    const char *empty = "{\"activedrivers\":[{\"id\":\"\",\"state\":\"RUNNING\",\"cores\":1,"
+                        "\"memory\":1024,\"mainclass\":\"z.Main\"}],\"completeddrivers\":[]}";
+    assert_int_equal (sp_master_created (BODY (empty), 200, &wanted, NULL, NULL, found, 3), 0);
+    s_seen_t listed = {.count = 0};
+    assert_int_equal (sp_master_json (BODY (empty), 200, s_collect, &listed), 0);
+    assert_int_equal (listed.count, 0);
 }
 
 //  What a spec's driver looks like in /json/, as the master reads the spec (reference 1.4).
