@@ -5,19 +5,21 @@
 #include "jobd_map.h"
 #include "jobd_replica.h"
 #include "jobd_route.h"
+#include "jobd_settle.h"
 #include "jobd_store_cl.h"
 #include <czmq.h>
 #include <string.h>
 
 #define LOG "changelog"
 
-#define S_READ_MAX       2000  //  messages per replica apply commit (docs/cluster.md, "Restore")
-#define S_FULL_RETRIES   16    //  an apply the map could not hold, tried again as it grows
-#define S_RETRY_MS       1000  //  after a failed apply commit, not before
-#define S_PRODUCE_WAIT   100   //  ms per wait while the producer's queue is full
-#define S_PRODUCE_WAITS  100   //  waits before a message is given up (10 s)
-#define S_BAD_LOG_MS     10000 //  bad messages: one line per 10 s, then a count
-#define S_TICKET_POLL_MS 2     //  ms: while a send waits for its delivery reports
+#define S_READ_MAX        2000  //  messages per replica apply commit (docs/cluster.md, "Restore")
+#define S_FULL_RETRIES    16    //  an apply the map could not hold, tried again as it grows
+#define S_RETRY_MS        1000  //  after a failed apply commit, not before
+#define S_PRODUCE_WAIT    100   //  ms per wait while the producer's queue is full
+#define S_PRODUCE_WAITS   100   //  waits before a message is given up (10 s)
+#define S_BAD_LOG_MS      10000 //  bad messages: one line per 10 s, then a count
+#define S_TICKET_POLL_MS  2     //  ms: while a send waits for its delivery reports
+#define S_SETTLE_RETRY_MS 5000  //  a settle that failed, tried again after
 
 //  What one send produced, per partition: confirmed once Kafka answered every message of it and
 //  this instance applied the changelog past the highest offset acked then.
@@ -43,6 +45,7 @@ typedef struct {
 } s_kept_t;
 
 struct jobd_changelog {
+    jobd_config_t *config;
     jobd_store_t *store;
     jobd_cluster_t *cluster;
     jobd_replica_t *replica;
@@ -51,10 +54,11 @@ struct jobd_changelog {
     uint64_t *epochs; //  per partition: this instance's owner epoch (0 until ownership is built)
     int64_t *stamps;  //  per partition: the producer's timestamp of the last message read (ms)
     uint64_t *sent;   //  per partition: messages produced since the start
-    int64_t *applied_next;        //  per partition: the changelog offset applied up to (committed)
-    zlistx_t *tickets;            //  s_ticket_t, oldest first: sends not confirmed yet
-    uint64_t last_ticket;         //  the id of the last send's ticket
-    uint64_t confirmed;           //  every ticket up to this one is confirmed
+    int64_t *applied_next; //  per partition: the changelog offset applied up to (committed)
+    int64_t *settle_at;    //  per partition: when to look for writes to settle (0: no need to)
+    zlistx_t *tickets;     //  s_ticket_t, oldest first: sends not confirmed yet
+    uint64_t last_ticket;  //  the id of the last send's ticket
+    uint64_t confirmed;    //  every ticket up to this one is confirmed
     jobd_changelog_view_fn *view; //  each partition's owner state, for jobd_changelog_pack
     void *view_arg;
     jobd_store_cl_outbox_t outbox;
@@ -121,6 +125,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     jobd_changelog_t *self = (jobd_changelog_t *)calloc (1, sizeof (jobd_changelog_t));
     if (!self)
         return -ENOMEM;
+    self->config = config;
     self->store = store;
     self->cluster = cluster;
     self->partitions = jobd_cluster_partitions (cluster);
@@ -129,6 +134,10 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->stamps = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->sent = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
     self->applied_next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->settle_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    //  A crash may have left writes that a claim read before it fences: looked for at the start.
+    for (int partition = 0; self->settle_at && partition < self->partitions; partition++)
+        self->settle_at[partition] = 1;
     self->tickets = zlistx_new ();
     if (self->tickets)
         zlistx_set_destructor (self->tickets, (zlistx_destructor_fn *)zstr_free);
@@ -136,8 +145,8 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->inputs = (jobd_store_cl_input_t *)calloc (S_READ_MAX, sizeof (jobd_store_cl_input_t));
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
-    int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->tickets &&
-                     self->kept && self->inputs && next
+    int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
+                     self->tickets && self->kept && self->inputs && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -215,6 +224,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->stamps);
     free (self->sent);
     free (self->applied_next);
+    free (self->settle_at);
     zlistx_destroy (&self->tickets);
     free (self);
     *self_p = NULL;
@@ -499,6 +509,10 @@ jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish
         self->stats.older += applied->older;
         self->stats.missing += applied->missing;
         self->stats.applied += applied->applied;
+        //  A claim may fence some of this instance's unconfirmed writes of the partition.
+        if (applied->claimed && applied->partition < (uint16_t)self->partitions &&
+            !self->settle_at[applied->partition])
+            self->settle_at[applied->partition] = 1;
         for (size_t t = 0; t < applied->transition_count; t++) {
             publish (applied->jobs[t], &applied->transitions[t], arg);
             self->stats.published++;
@@ -537,7 +551,7 @@ jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t mor
     jobd_map_pack_kv (pk, "instance", self->instance);
     jobd_map_pack_ku (pk, "partitions", (uint64_t)self->partitions);
     jobd_map_pack_str (pk, "changelog");
-    msgpack_pack_map (pk, 12);
+    msgpack_pack_map (pk, 13);
     jobd_map_pack_ku (pk, "produced", stats->produced);
     jobd_map_pack_ku (pk, "produce_lost", stats->produce_lost);
     jobd_map_pack_ku (pk, "unacked", (uint64_t)jobd_cluster_poll (self->cluster));
@@ -550,6 +564,7 @@ jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t mor
     jobd_map_pack_ku (pk, "published", stats->published);
     jobd_map_pack_ku (pk, "commits", stats->commits);
     jobd_map_pack_ku (pk, "apply_failures", stats->apply_failures);
+    jobd_map_pack_ku (pk, "settled", stats->settled);
     jobd_map_pack_str (pk, "partition");
     msgpack_pack_array (pk, (size_t)self->partitions);
     int64_t now = jobd_now_ms ();
@@ -580,8 +595,57 @@ jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t mor
 void
 jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch)
 {
-    if (partition >= 0 && partition < self->partitions)
-        self->epochs[partition] = epoch;
+    if (partition < 0 || partition >= self->partitions)
+        return;
+    //  Given up: writes Kafka has not taken may be fenced by the next owner's claim.
+    if (self->epochs[partition] && !epoch && !self->settle_at[partition])
+        self->settle_at[partition] = 1;
+    self->epochs[partition] = epoch;
+}
+
+int
+jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below)
+{
+    if (partition < 0 || partition >= self->partitions)
+        return JOBD_EINVAL;
+    jobd_settle_result_t result;
+    char reason[256] = "";
+    int rc = jobd_settle_partition (
+        self->config, self->store, jobd_cluster_topic (self->cluster, "changelog"), partition,
+        self->applied_next[partition], below, &result, reason, sizeof reason);
+    if (rc) {
+        jobd_log (JOBD_LOG_ERROR, LOG,
+                  "partition %d: %zu jobs changed here that Kafka never confirmed, and a later "
+                  "claim fences, are not settled: %s",
+                  partition, result.dead, reason);
+        return rc;
+    }
+    if (result.dead) {
+        self->stats.settled += result.taken + result.removed + result.kept;
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: %zu jobs changed here were never confirmed by Kafka, and another "
+                  "instance owned the partition since: %zu are as the changelog has them, %zu it "
+                  "never had are removed, %zu with no record left in it are kept as they are here "
+                  "(%lld ms)",
+                  partition, result.dead, result.taken, result.removed, result.kept,
+                  (long long)result.ms);
+    }
+    if (result.bad)
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: %zu changelog messages read again did not decode: passed over",
+                  partition, result.bad);
+    return 0;
+}
+
+void
+jobd_changelog_settle_due (jobd_changelog_t *self, int partition)
+{
+    if (partition < 0 || partition >= self->partitions || self->epochs[partition] ||
+        !self->settle_at[partition] || zclock_mono () < self->settle_at[partition])
+        return;
+    self->settle_at[partition] = 0;
+    if (jobd_changelog_settle (self, partition, 0))
+        self->settle_at[partition] = zclock_mono () + S_SETTLE_RETRY_MS;
 }
 
 int64_t

@@ -31,6 +31,7 @@ typedef struct {
     uint64_t published;    //  transitions published on read-back
     uint64_t commits;      //  replica apply commits
     uint64_t apply_failures; //  replica apply commits that failed (tried again)
+    uint64_t settled; //  jobs whose unconfirmed writes a later claim fenced, settled (section 6)
 } jobd_changelog_stats_t;
 
 //  Called after the replica apply's commit for each transition it newly counted, in order.
@@ -95,6 +96,17 @@ void jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t e
 //  again with the new epoch (jobd_store_cl_resend). What another owner changed since is the
 //  changelog's version already.
 void jobd_changelog_resend (jobd_changelog_t *self, int partition);
+
+//  Outside a batch: settles this instance's writes of partition that the changelog never
+//  confirmed and never will, those of an epoch below `below` (0: the partition's claim epoch as
+//  applied here), reading the partition again (jobd_settle_partition: the broker waits for it,
+//  at most 10 s). Logs what it did. Returns 0 or an error (logged; the writes stay).
+int jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below);
+
+//  For a partition this instance does not act on: settles it (below its claim epoch) when a claim
+//  read since the start, or since it last did, or a loss of the partition, may have fenced some
+//  of its writes. One that failed is tried again 5 s later.
+void jobd_changelog_settle_due (jobd_changelog_t *self, int partition);
 
 //  The changelog offset of partition this instance applied up to (committed).
 int64_t jobd_changelog_applied (jobd_changelog_t *self, int partition);

@@ -116,7 +116,11 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
     if (state != JOBD_CLAIMS_OWNED)
         part->expired = false;
     part->state = state;
-    //  What this instance wrote here before and Kafka never took: now, with the new epoch.
+    //  What this instance wrote here before and Kafka never took: settled to the changelog's
+    //  version when another owner came between (its claim fences them: the last owner record
+    //  before this claim is of epoch part->epoch - 1), else produced again with the new epoch.
+    if (owned && part->epoch > 1)
+        jobd_changelog_settle (self->changelog, partition, part->epoch - 1);
     if (owned)
         jobd_changelog_resend (self->changelog, partition);
 }
@@ -481,6 +485,8 @@ jobd_claims_turn (jobd_claims_t *self)
             s_set_state (self, partition, JOBD_CLAIMS_OWNED);
         if (part->state != JOBD_CLAIMS_REPLICA && part->state != JOBD_CLAIMS_CATCHUP)
             s_renew (self, partition);
+        if (part->state == JOBD_CLAIMS_REPLICA)
+            jobd_changelog_settle_due (self->changelog, partition);
         s_live (self, partition);
         if (part->live)
             s_hand (self, partition);

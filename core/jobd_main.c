@@ -445,10 +445,6 @@ main (int argc, char *argv[])
             exit_code = EXIT_RUNTIME;
             goto out;
         }
-        jobd_log (JOBD_LOG_WARN, LOG,
-                  "cluster mode is being built: an instance cut from Kafka keeps its own "
-                  "unconfirmed writes of partitions it does not regain (docs/cluster.md, "
-                  "section 6)");
     }
     rc = jobd_run_dir_check_endpoint (admin, reason, sizeof reason);
     if (rc == 0)

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct jobd_replica {
@@ -129,6 +130,74 @@ jobd_replica_read (jobd_replica_t *self, size_t max, int timeout_ms, jobd_replic
         //  A full pipe is readable already.
     }
     return count;
+}
+
+int
+jobd_replica_scan (jobd_config_t *config, const char *topic, int32_t partition, int64_t end,
+                   int timeout_ms, jobd_replica_fn *fn, void *arg, char *reason, size_t reason_size)
+{
+    if (end <= 0)
+        return 0;
+    rd_kafka_conf_t *conf = jobd_cluster_conf (config, RD_KAFKA_CONSUMER, reason, reason_size);
+    char error[512];
+    rd_kafka_t *consumer = NULL;
+    //  The partition's end says "no more" where a compacted log has no message at end - 1.
+    if (conf && rd_kafka_conf_set (conf, "enable.partition.eof", "true", error, sizeof error) !=
+                    RD_KAFKA_CONF_OK) {
+        snprintf (reason, reason_size, "re-reading %s: %s", topic, error);
+        rd_kafka_conf_destroy (conf);
+        conf = NULL;
+    }
+    if (conf && !(consumer = rd_kafka_new (RD_KAFKA_CONSUMER, conf, error, sizeof error))) {
+        snprintf (reason, reason_size, "re-reading %s: %s", topic, error);
+        rd_kafka_conf_destroy (conf);
+    }
+    if (!consumer)
+        return JOBD_ECONFIG;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (list, topic, partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t err = rd_kafka_assign (consumer, list);
+    rd_kafka_topic_partition_list_destroy (list);
+    int rc = JOBD_ETIMEOUT;
+    if (err) {
+        snprintf (reason, reason_size, "re-reading %s [%d]: %s", topic, (int)partition,
+                  rd_kafka_err2str (err));
+        rc = JOBD_ECONFIG;
+    }
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    int64_t deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+    while (rc == JOBD_ETIMEOUT) {
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        int64_t left = deadline - (now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (left <= 0)
+            break;
+        rd_kafka_message_t *message =
+            rd_kafka_consumer_poll (consumer, left < 100 ? (int)left : 100);
+        if (!message)
+            continue;
+        if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            rc = 0;
+        else if (!message->err && message->partition == partition && message->offset < end) {
+            jobd_replica_message_t handed = {message->partition,
+                                             message->offset,
+                                             message->key,
+                                             message->key_len,
+                                             message->payload,
+                                             message->len,
+                                             rd_kafka_message_timestamp (message, NULL)};
+            fn (&handed, arg);
+            if (message->offset + 1 >= end)
+                rc = 0;
+        } else if (!message->err && message->partition == partition)
+            rc = 0;
+        rd_kafka_message_destroy (message);
+    }
+    if (rc == JOBD_ETIMEOUT)
+        snprintf (reason, reason_size, "re-reading %s [%d]: Kafka did not hand it within %d ms",
+                  topic, (int)partition, timeout_ms);
+    rd_kafka_destroy_flags (consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return rc;
 }
 
 int

@@ -56,6 +56,14 @@ int64_t jobd_replica_next (jobd_replica_t *self, int32_t partition);
 //  last heard (no round trip); -1 when none was heard yet.
 int64_t jobd_replica_behind (jobd_replica_t *self, int32_t partition);
 
+//  Reads partition of topic again from its start, with a consumer of its own, up to offset end
+//  (exclusive) or the partition's end, handing fn each message in order (fn's return is not
+//  asked: every message goes to it). Returns 0, JOBD_ETIMEOUT (Kafka did not hand it all
+//  within timeout_ms) or JOBD_ECONFIG, with a reason.
+int jobd_replica_scan (jobd_config_t *config, const char *topic, int32_t partition, int64_t end,
+                       int timeout_ms, jobd_replica_fn *fn, void *arg, char *reason,
+                       size_t reason_size);
+
 #ifdef __cplusplus
 }
 #endif

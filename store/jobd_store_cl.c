@@ -71,16 +71,9 @@ s_history_key (uint8_t *key, const char *job, uint64_t seq)
     return size + 9;
 }
 
-//  A job's cl_pending entry: the epoch of this instance's last unconfirmed write of it, and the
-//  last seq published here (what the changelog confirmed).
-typedef struct {
-    bool exists;
-    uint64_t epoch;
-    uint64_t published;
-} s_pending_t;
-
-static int
-s_pending_get (jobd_store_t *self, MDB_txn *txn, const char *id, s_pending_t *pending)
+int
+jobd_store_cl_pending_get (jobd_store_t *self, MDB_txn *txn, const char *id,
+                           jobd_store_pending_t *pending)
 {
     memset (pending, 0, sizeof *pending);
     MDB_val key = jobd_store_val (id, strlen (id)), value;
@@ -150,6 +143,7 @@ s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
             if (msg->claim && msg->epoch > self->claim_epoch) {
                 self->claim_epoch = msg->epoch;
                 self->claim_dirty = true;
+                self->applied->claimed = true;
             }
             //  The last owner record (claim or release, epoch, instance): a new owner waits a
             //  lease after a claim, not after a release (section 7, step 4).
@@ -194,9 +188,8 @@ s_apply_entry (s_apply_t *self, const jobd_cl_msg_t *msg)
     return jobd_store_mdb_error (mdb_put (self->store->txn, self->store->history, &key, &value, 0));
 }
 
-//  Deletes the job's history entries past seq: a zombie's tail that the changelog never took.
-static int
-s_tail_delete (jobd_store_t *self, const char *job, uint64_t seq)
+int
+jobd_store_cl_tail_delete (jobd_store_t *self, const char *job, uint64_t seq)
 {
     uint8_t bytes[JOBD_ID_MAX + 9];
     size_t size = s_history_key (bytes, job, seq + 1), prefix = strlen (job) + 1;
@@ -340,6 +333,36 @@ s_same_record (jobd_store_t *self, const jobd_job_t *a, const jobd_job_t *b)
     return same;
 }
 
+int
+jobd_store_cl_take (jobd_store_t *self, uint16_t partition, const jobd_job_t *local,
+                    const jobd_cl_msg_t *msg, bool *changed_p)
+{
+    const jobd_job_t *record = msg->record;
+    jobd_job_t *copy = jobd_job_dup (record);
+    if (!copy)
+        return -ENOMEM;
+    copy->cl_epoch = msg->epoch;
+    int rc = 0;
+    bool changed = !local || !s_same_record (self, local, copy);
+    if (changed) {
+        rc = jobd_store_batch_replace (self, &copy);
+        if (rc == 0)
+            rc = jobd_store_cl_tail_delete (self, msg->job, record->last_seq);
+    } else
+        jobd_job_destroy (&copy);
+    if (rc == 0 && !s_timers_equal (self, partition, msg)) {
+        changed = true;
+        rc = jobd_store_timers_clear (self, msg->job, NULL);
+        for (size_t index = 0; rc == 0 && index < msg->timer_count; index++) {
+            const jobd_cl_timer_t *timer = &msg->timers[index];
+            rc = jobd_store_timer_put (self, partition, msg->job, timer->name, timer->due,
+                                       timer->value, timer->value_size);
+        }
+    }
+    *changed_p = changed;
+    return rc;
+}
+
 //  Step 3: a job record.
 static int
 s_apply_record (s_apply_t *self, const jobd_cl_msg_t *msg, uint64_t offset)
@@ -349,8 +372,8 @@ s_apply_record (s_apply_t *self, const jobd_cl_msg_t *msg, uint64_t offset)
     int rc = jobd_store_batch_get (store, msg->job, &local);
     if (rc && rc != JOBD_ENOTFOUND)
         return rc;
-    s_pending_t pending;
-    rc = s_pending_get (store, store->txn, msg->job, &pending);
+    jobd_store_pending_t pending;
+    rc = jobd_store_cl_pending_get (store, store->txn, msg->job, &pending);
     if (rc)
         return rc;
     const jobd_job_t *record = msg->record;
@@ -372,26 +395,8 @@ s_apply_record (s_apply_t *self, const jobd_cl_msg_t *msg, uint64_t offset)
         self->applied->older++;
         return 0;
     }
-    jobd_job_t *copy = jobd_job_dup (record);
-    if (!copy)
-        return -ENOMEM;
-    copy->cl_epoch = msg->epoch;
-    bool changed = !local || !s_same_record (store, local, copy);
-    if (changed) {
-        rc = jobd_store_batch_replace (store, &copy);
-        if (rc == 0)
-            rc = s_tail_delete (store, msg->job, record->last_seq);
-    } else
-        jobd_job_destroy (&copy);
-    if (rc == 0 && !s_timers_equal (store, self->partition, msg)) {
-        changed = true;
-        rc = jobd_store_timers_clear (store, msg->job, NULL);
-        for (size_t index = 0; rc == 0 && index < msg->timer_count; index++) {
-            const jobd_cl_timer_t *timer = &msg->timers[index];
-            rc = jobd_store_timer_put (store, self->partition, msg->job, timer->name, timer->due,
-                                       timer->value, timer->value_size);
-        }
-    }
+    bool changed = false;
+    rc = jobd_store_cl_take (store, self->partition, local, msg, &changed);
     if (rc == 0 && record->last_seq > published)
         rc = s_publish (self, msg->job, published, record->last_seq, offset);
     //  The changelog and this store agree on the job now: nothing of it is unconfirmed.
@@ -411,6 +416,7 @@ jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl
                      size_t count, jobd_store_cl_applied_t *applied)
 {
     memset (applied, 0, sizeof *applied);
+    applied->partition = partition;
     if (!self->txn)
         return JOBD_ESTORE;
     if (self->failed)
@@ -625,14 +631,67 @@ s_record_job (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq, void *ar
     if (partition >= record->partitions)
         return JOBD_EINVAL;
     uint64_t epoch = record->epochs[partition];
-    s_pending_t pending;
-    int rc = s_pending_get (self, self->txn, job->id, &pending);
+    jobd_store_pending_t pending;
+    int rc = jobd_store_cl_pending_get (self, self->txn, job->id, &pending);
     job->cl_epoch = epoch; //  the batch's copy: the local record says whose write it is
     if (rc == 0)
         rc = s_record_out (self, record, partition, job, stored_seq, epoch);
     //  Unconfirmed until the record comes back: what was published of it stays what it was.
     if (rc == 0)
         rc = s_pending_put (self, job->id, epoch, pending.exists ? pending.published : stored_seq);
+    return rc;
+}
+
+int
+jobd_store_cl_pending_each (jobd_store_t *self, MDB_txn *txn, jobd_store_pending_fn *fn, void *arg)
+{
+    MDB_cursor *cursor = NULL;
+    int rc = jobd_store_mdb_error (mdb_cursor_open (txn, self->cl_pending, &cursor));
+    MDB_val key, value;
+    int found = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    for (; rc == 0 && found == 0; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        char id[JOBD_ID_MAX + 1];
+        if (key.mv_size == 0 || key.mv_size > JOBD_ID_MAX || value.mv_size != 16) {
+            rc = JOBD_ECORRUPT;
+            break;
+        }
+        memcpy (id, key.mv_data, key.mv_size);
+        id[key.mv_size] = 0;
+        jobd_store_pending_t pending = {
+            .exists = true,
+            .epoch = jobd_store_get_be ((const uint8_t *)value.mv_data, 8),
+            .published = jobd_store_get_be ((const uint8_t *)value.mv_data + 8, 8)};
+        rc = fn (self, id, &pending, arg);
+    }
+    if (rc == 0 && found != MDB_NOTFOUND)
+        rc = jobd_store_mdb_error (found);
+    if (cursor)
+        mdb_cursor_close (cursor);
+    return rc;
+}
+
+typedef struct {
+    s_record_t record;
+    const uint64_t *epochs;
+    int only;
+    size_t jobs;
+} s_resend_t;
+
+static int
+s_resend_job (jobd_store_t *self, const char *id, const jobd_store_pending_t *pending, void *arg)
+{
+    s_resend_t *resend = (s_resend_t *)arg;
+    uint16_t partition = jobd_store_partition (self, id);
+    if (partition >= resend->record.partitions)
+        return JOBD_EINVAL;
+    if (resend->only >= 0 && partition != resend->only)
+        return 0;
+    jobd_job_t *job = NULL;
+    int rc = jobd_store_batch_get (self, id, &job);
+    if (rc == 0)
+        rc = s_record_out (self, &resend->record, partition, job, pending->published,
+                           resend->epochs ? resend->epochs[partition] : pending->epoch);
+    resend->jobs += rc == 0;
     return rc;
 }
 
@@ -645,40 +704,13 @@ jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epoc
         return JOBD_ESTORE;
     if (!self->has_cluster || !inst || !*inst || strlen (inst) > JOBD_CL_INST_MAX)
         return JOBD_EINVAL;
-    s_record_t record = {.inst = inst, .partitions = partitions, .outbox = outbox};
-    s_record_init (&record);
-    MDB_cursor *cursor = NULL;
-    int rc = jobd_store_mdb_error (mdb_cursor_open (self->txn, self->cl_pending, &cursor));
-    MDB_val key, value;
-    int found = rc ? MDB_NOTFOUND : mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
-    for (; rc == 0 && found == 0; found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
-        char id[JOBD_ID_MAX + 1];
-        if (key.mv_size == 0 || key.mv_size > JOBD_ID_MAX || value.mv_size != 16) {
-            rc = JOBD_ECORRUPT;
-            break;
-        }
-        memcpy (id, key.mv_data, key.mv_size);
-        id[key.mv_size] = 0;
-        uint64_t epoch = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
-        uint64_t published = jobd_store_get_be ((const uint8_t *)value.mv_data + 8, 8);
-        jobd_job_t *job = NULL;
-        uint16_t partition = jobd_store_partition (self, id);
-        if (partition >= partitions)
-            rc = JOBD_EINVAL;
-        if (rc || (only >= 0 && partition != only))
-            continue;
-        rc = jobd_store_batch_get (self, id, &job);
-        if (rc == 0)
-            rc = s_record_out (self, &record, partition, job, published,
-                               epochs ? epochs[partition] : epoch);
-        if (rc == 0)
-            (*jobs_p)++;
-    }
-    if (rc == 0 && found != MDB_NOTFOUND)
-        rc = jobd_store_mdb_error (found);
-    if (cursor)
-        mdb_cursor_close (cursor);
-    s_record_fini (&record);
+    s_resend_t resend = {.record = {.inst = inst, .partitions = partitions, .outbox = outbox},
+                         .epochs = epochs,
+                         .only = only};
+    s_record_init (&resend.record);
+    int rc = jobd_store_cl_pending_each (self, self->txn, s_resend_job, &resend);
+    *jobs_p = resend.jobs;
+    s_record_fini (&resend.record);
     return jobd_store_damaged (self, rc, "re-sending unconfirmed writes to the changelog");
 }
 
@@ -729,8 +761,8 @@ jobd_store_cl_pending (jobd_store_t *self, const char *id, uint64_t *epoch_p, ui
     int rc = jobd_store_read_begin (self, &txn);
     if (rc)
         return rc;
-    s_pending_t pending;
-    rc = s_pending_get (self, txn, id, &pending);
+    jobd_store_pending_t pending;
+    rc = jobd_store_cl_pending_get (self, txn, id, &pending);
     jobd_store_read_end (self, txn);
     if (rc == 0 && !pending.exists)
         rc = JOBD_ENOTFOUND;

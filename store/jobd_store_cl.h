@@ -17,6 +17,8 @@ typedef struct {
     uint64_t older;   //  records not newer than the local one: nothing written
     uint64_t missing; //  transitions counted by a record whose history entry never came
     uint64_t applied; //  messages that changed something
+    bool claimed;     //  a claim raised the partition's claim epoch
+    uint16_t partition;
     //  The transitions the records newly counted, in order: the caller publishes them after the
     //  commit (fresh: jobd_store_cl_applied_clear).
     jobd_transition_t *transitions;
@@ -127,6 +129,38 @@ int jobd_store_cl_record (jobd_store_t *self, const char *inst, const uint64_t *
 int jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epochs,
                           size_t partitions, int only, jobd_store_cl_outbox_t *outbox,
                           size_t *jobs_p);
+
+//  Called by jobd_store_cl_dead for each job: its id and the epoch of its unconfirmed writes.
+//  Return 0, or an error that ends the walk.
+typedef int (jobd_store_cl_dead_fn) (const char *id, uint64_t epoch, void *arg);
+
+//  The jobs of partition that this instance changed and the changelog will never confirm
+//  (committed cl_pending): those whose unconfirmed writes have an epoch below `below` (0: the
+//  partition's claim epoch as applied here, the last claim read), which a later claim fences.
+//  Calls fn for each (inside a read transaction: it must not use the store). Returns 0 or an
+//  error.
+int jobd_store_cl_dead (jobd_store_t *self, uint16_t partition, uint64_t below,
+                        jobd_store_cl_dead_fn *fn, void *arg);
+
+typedef enum {
+    JOBD_STORE_SETTLED_NOT,     //  no unconfirmed write of that epoch (settled, or written since)
+    JOBD_STORE_SETTLED_TAKEN,   //  the job is the changelog's record now
+    JOBD_STORE_SETTLED_REMOVED, //  the changelog never had the job: it is gone
+    //  no record in the changelog, though it confirmed some of the job (a compacted changelog
+    //  can hide a record behind a fenced one): the job stays as it is here
+    JOBD_STORE_SETTLED_KEPT,
+} jobd_store_settled_t;
+
+//  In the open batch: job id's writes of epoch that the changelog never confirmed, and never
+//  will (a later claim of its partition fences them), give way to the changelog's last record
+//  of the job that was not fenced, record (a REC message; NULL: the changelog has none): the
+//  job becomes that record (jobd_store_cl_apply's step 3: history past its last_seq deleted,
+//  timers replaced), or, when the changelog never had it, is removed with its history and
+//  timers. Its cl_pending entry goes. Nothing is published: in cluster mode nothing of those
+//  writes was. *settled_p says which. Returns 0, JOBD_EINVAL (a record of another job, not a
+//  REC), or an error that kills the batch.
+int jobd_store_cl_settle (jobd_store_t *self, uint16_t partition, const char *id, uint64_t epoch,
+                          const jobd_cl_msg_t *record, jobd_store_settled_t *settled_p);
 
 //  Frees the messages of outbox and zeroes it. NULL-safe.
 void jobd_store_cl_outbox_clear (jobd_store_cl_outbox_t *outbox);

@@ -6,6 +6,7 @@
 #ifndef JOBD_STORE_INTERNAL_H_INCLUDED
 #define JOBD_STORE_INTERNAL_H_INCLUDED
 
+#include "jobd_cl_msg.h"
 #include "jobd_store.h"
 #include <czmq.h>
 #include <errno.h>
@@ -146,6 +147,11 @@ int jobd_store_batch_add (jobd_store_t *self, jobd_job_t **job_p);
 //  Returns 0 or an error that kills the batch.
 int jobd_store_batch_replace (jobd_store_t *self, jobd_job_t **job_p);
 
+//  Removes job id's record and its index entries (state, backend id, order) in the open batch,
+//  and drops the batch's copy of it: its history and timers are the caller's. Returns 0,
+//  JOBD_ENOTFOUND, or an error.
+int jobd_store_batch_remove (jobd_store_t *self, const char *id);
+
 //  Called for each job the open batch changed: job is the batch's copy (borrowed), stored_seq
 //  its last_seq before the batch (0: new). Returns 0, or an error that stops the walk.
 typedef int (jobd_store_batch_fn) (jobd_store_t *self, jobd_job_t *job, uint64_t stored_seq,
@@ -284,6 +290,37 @@ bool jobd_store_owns (jobd_store_t *self, const char *job);
 //  The cluster's databases (jobd_store_cl.c). Opens cl_plog and cl_pending in txn (creating them
 //  when writable). Returns 0 or an LMDB error.
 int jobd_store_cl_open (jobd_store_t *self, MDB_txn *txn, bool writable);
+
+//  A job's cl_pending entry: the epoch of this instance's last unconfirmed write of it, and the
+//  last seq published here (what the changelog confirmed).
+typedef struct {
+    bool exists;
+    uint64_t epoch;
+    uint64_t published;
+} jobd_store_pending_t;
+
+//  Reads job id's cl_pending entry in txn into *pending (exists false: none). Returns 0 or an
+//  error.
+int jobd_store_cl_pending_get (jobd_store_t *self, MDB_txn *txn, const char *id,
+                               jobd_store_pending_t *pending);
+
+//  Calls fn for each cl_pending entry in txn, in id order, until it returns an error. Returns 0,
+//  fn's error, or JOBD_ECORRUPT (an entry of the wrong size).
+typedef int (jobd_store_pending_fn) (jobd_store_t *self, const char *id,
+                                     const jobd_store_pending_t *pending, void *arg);
+int jobd_store_cl_pending_each (jobd_store_t *self, MDB_txn *txn, jobd_store_pending_fn *fn,
+                                void *arg);
+
+//  Deletes the job's history entries past seq in the open batch: a zombie's tail that the
+//  changelog never took (seq 0: all of them). Returns 0 or an error.
+int jobd_store_cl_tail_delete (jobd_store_t *self, const char *job, uint64_t seq);
+
+//  In the open batch: job msg->job (whose record in the batch is local, NULL: none) becomes the
+//  changelog record msg, of partition: its record (with msg's epoch), its history past the
+//  record's last_seq deleted, its timers msg's. *changed_p: whether anything was written.
+//  Returns 0 or an error that kills the batch.
+int jobd_store_cl_take (jobd_store_t *self, uint16_t partition, const jobd_job_t *local,
+                        const jobd_cl_msg_t *msg, bool *changed_p);
 
 //  Longest timers key: be16 partition, be64 due, job id, 0, name.
 #define JOBD_STORE_TIMER_KEY_MAX (2 + 8 + JOBD_ID_MAX + 1 + JOBD_STORE_TIMER_NAME_MAX)

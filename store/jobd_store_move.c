@@ -233,6 +233,39 @@ jobd_store_batch_replace (jobd_store_t *self, jobd_job_t **job_p)
     return 0;
 }
 
+int
+jobd_store_batch_remove (jobd_store_t *self, const char *id)
+{
+    jobd_job_t *job = NULL;
+    int rc = jobd_store_batch_get (self, id, &job);
+    if (rc)
+        return rc;
+    s_cached_t *cached = (s_cached_t *)zhashx_lookup (self->batch_jobs, id);
+    rc = job->ext ? s_ext_index (self, job->backend, job->ext, NULL) : 0;
+    if (rc == 0 && cached->stored_state != JOBD_STATE_NONE) {
+        uint8_t byte = (uint8_t)cached->stored_state;
+        MDB_val key = jobd_store_val (&byte, 1), value = jobd_store_val (id, strlen (id));
+        self->writes++;
+        rc = mdb_del (self->txn, self->by_state, &key, &value);
+        rc = rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    }
+    if (rc == 0 && cached->stored_updated) {
+        //  jobd_store_order_move takes `after` 0 as "no entry".
+        rc = jobd_store_order_move (self, id, cached->stored_updated, 0);
+    }
+    if (rc == 0) {
+        MDB_val key = jobd_store_val (id, strlen (id));
+        self->writes++;
+        rc = mdb_del (self->txn, self->jobs, &key, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    }
+    if (rc == 0) {
+        self->stale_delta -= job->stale != NULL;
+        zhashx_delete (self->batch_jobs, id);
+    }
+    return rc;
+}
+
 //  Starts the job's next attempt (RETRY_WAIT -> QUEUED): the old backend id and times must not
 //  reach it.
 int

@@ -6,10 +6,11 @@
 //  - connect () to 127.0.0.0/8 or ::1 (or ::ffff:127.x) on one of the ports fails at once with
 //    ECONNREFUSED;
 //  - a watcher thread shutdown ()s, every 50 ms, each socket this process connected to them.
-//  When FILE is gone, connects go through again. Everything else is passed on untouched (the
-//  next connect and close in the link order, dlsym RTLD_NEXT). librdkafka 2.0.2 reaches its
-//  brokers only through libc's connect () (a non-blocking one: EINPROGRESS), measured in
-//  docs/cluster.md §16.
+//  Once a tick of the watcher has shut them down, FILE.on exists (a test waits for it: the cut is
+//  in force); it goes when FILE does. When FILE is gone, connects go through again. Everything else
+//  is passed on untouched (the next connect and close in the link order, dlsym RTLD_NEXT).
+//  librdkafka 2.0.2 reaches its brokers only through libc's connect () (a non-blocking one:
+//  EINPROGRESS), measured in docs/cluster.md §16.
 //
 //  Without JOBD_TEST_NETCUT the library does nothing; a malformed value is reported on stderr
 //  ("netcut: ...") and the library stays transparent.
@@ -26,6 +27,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -49,6 +51,8 @@ static s_connect_fn s_real_connect;
 static s_close_fn s_real_close;
 static bool s_active; //  a valid JOBD_TEST_NETCUT was read
 static char s_file[4096];
+static char s_marker[4100]; //  FILE.on: the cut is in force
+static bool s_marked;       //  the watcher's: s_marker exists
 static uint16_t s_ports[NETCUT_PORTS_MAX];
 static size_t s_port_count;
 
@@ -85,6 +89,7 @@ s_parse (const char *value)
         return false;
     memcpy (s_file, value, colon - value);
     s_file[colon - value] = '\0';
+    snprintf (s_marker, sizeof s_marker, "%s.on", s_file);
     const char *p = colon + 1;
     while (*p) {
         char *end;
@@ -203,6 +208,17 @@ s_watcher (void *unused)
     for (;;) {
         nanosleep (&tick, NULL);
         s_watch_once ();
+        //  Says the cut is in force once a tick shut the sockets down (and goes with it).
+        bool cut = s_cut_now ();
+        if (cut && !s_marked) {
+            int fd = open (s_marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            s_marked = fd >= 0;
+            if (fd >= 0)
+                s_real_close (fd);
+        } else if (!cut && s_marked) {
+            unlink (s_marker);
+            s_marked = false;
+        }
     }
     return NULL;
 }

@@ -324,6 +324,29 @@ test_fenced_epochs_dropped (void **state)
     assert_int_equal (claim_epoch, 2);
 }
 
+//  Submits a job on the owner and delivers it to both stores (QUEUED, seq 1, from the
+//  changelog); its record message decoded into record, when given.
+static void
+s_confirmed_submit (s_fixture_t *self, char *id, jobd_cl_msg_t *record)
+{
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_store_cl_outbox_t first = s_outbox_copy (&self->outbox);
+    if (record) {
+        const jobd_store_cl_out_t *out = &self->outbox.messages[self->outbox.count - 1];
+        char reason[256] = "";
+        assert_int_equal (jobd_cl_msg_decode (out->key, out->key_size, out->value, out->value_size,
+                                              self->zone, record, reason, sizeof reason),
+                          0);
+        assert_int_equal (record->kind, JOBD_CL_REC);
+    }
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    self->outbox = first;
+    s_deliver (self, self->owner, &applied);
+    jobd_store_cl_applied_clear (&applied);
+}
+
 //  This instance wrote transitions the changelog never took (it lost the partition): the new
 //  owner's record replaces them, and the local history past its last_seq is deleted.
 static void
@@ -331,15 +354,8 @@ test_zombie_tail_replaced (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
     char id[JOBD_ID_MAX + 1];
-    //  Both stores have the job, QUEUED (seq 1), from the changelog.
-    s_step (self, self->owner, s_submit (), true, id);
-    jobd_store_cl_outbox_t first = s_outbox_copy (&self->outbox);
+    s_confirmed_submit (self, id, NULL);
     jobd_store_cl_applied_t applied;
-    s_deliver (self, self->replica, &applied);
-    jobd_store_cl_applied_clear (&applied);
-    self->outbox = first;
-    s_deliver (self, self->owner, &applied);
-    jobd_store_cl_applied_clear (&applied);
 
     //  The replica is the zombie: it writes SUBMITTED and RUNNING (seq 2, 3) as epoch 1, which
     //  never reach the changelog.
@@ -494,6 +510,8 @@ test_stream_positions_per_partition (void **state)
                       JOBD_APPLY_REPLAY);
 }
 
+static void s_outbox_add (s_fixture_t *self, const jobd_cl_msg_t *msg);
+
 //  Appends a cursor record of reader name at position (epoch epoch) to the outbox.
 static void
 s_outbox_cursor (s_fixture_t *self, const char *name, uint64_t position, uint64_t epoch)
@@ -501,10 +519,17 @@ s_outbox_cursor (s_fixture_t *self, const char *name, uint64_t position, uint64_
     jobd_cl_msg_t msg = {.kind = JOBD_CL_CURSOR, .epoch = epoch, .number = position};
     snprintf (msg.inst, sizeof msg.inst, "node-a");
     snprintf (msg.name, sizeof msg.name, "%s", name);
+    s_outbox_add (self, &msg);
+}
+
+//  Appends msg, encoded, to the outbox.
+static void
+s_outbox_add (s_fixture_t *self, const jobd_cl_msg_t *msg)
+{
     msgpack_sbuffer key, value;
     msgpack_sbuffer_init (&key);
     msgpack_sbuffer_init (&value);
-    assert_int_equal (jobd_cl_msg_encode (&msg, &key, &value), 0);
+    assert_int_equal (jobd_cl_msg_encode (msg, &key, &value), 0);
     jobd_store_cl_outbox_t *outbox = &self->outbox;
     outbox->messages = (jobd_store_cl_out_t *)realloc (
         outbox->messages, (outbox->count + 1) * sizeof (jobd_store_cl_out_t));
@@ -514,6 +539,119 @@ s_outbox_cursor (s_fixture_t *self, const char *name, uint64_t position, uint64_
                                                               .key_size = key.size,
                                                               .value = (uint8_t *)value.data,
                                                               .value_size = value.size};
+}
+
+typedef struct {
+    uint64_t epochs[16];
+    size_t count;
+} s_dead_t;
+
+static int
+s_dead_one (const char *id, uint64_t epoch, void *arg)
+{
+    s_dead_t *dead = (s_dead_t *)arg;
+    assert_true (dead->count < 16);
+    dead->epochs[dead->count++] = epoch;
+    (void)id;
+    return 0;
+}
+
+//  Names the replica's own submissions (the owner's counter named the job it has already).
+static int
+s_ghost_id (const char *backend, const char *ext, char *id, size_t size, void *arg)
+{
+    (void)backend, (void)ext, (void)arg;
+    snprintf (id, size, "ghost-1");
+    return 0;
+}
+
+//  This instance lost the partition with writes Kafka never took, and another instance claimed
+//  it (epoch 2), which fences them: they give way to the changelog's versions. A job it changed
+//  is the changelog's last record again (its history, backend id and state count too); a job it
+//  made, which the changelog never had, is gone. Nothing is published; `jobd --verify` passes.
+static void
+test_fenced_writes_settle (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1], ghost[JOBD_ID_MAX + 1];
+    jobd_cl_msg_t record;
+    s_confirmed_submit (self, id, &record);
+    jobd_store_cl_applied_t applied;
+
+    //  The replica owned the partition (epoch 1), and wrote what Kafka never took: SUBMITTED
+    //  and RUNNING of the job, and a job of its own.
+    s_step (self, self->replica, s_observed (id, JOBD_STATE_SUBMITTED, "lost-1"), true, NULL);
+    s_step (self, self->replica, s_observed (id, JOBD_STATE_RUNNING, NULL), true, NULL);
+    jobd_store_set_id_fn (self->replica, s_ghost_id, NULL);
+    s_step (self, self->replica, s_submit (), true, ghost);
+    jobd_store_cl_outbox_clear (&self->outbox);
+    //  Not fenced yet: its claim is the last.
+    s_dead_t dead = {.count = 0};
+    assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 0, s_dead_one, &dead), 0);
+    assert_int_equal (dead.count, 0);
+
+    //  node-b claims the partition (epoch 2): the replica reads the claim.
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 2, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "node-b");
+    snprintf (claim.name, sizeof claim.name, "member-b");
+    s_outbox_add (self, &claim);
+    s_deliver (self, self->replica, &applied);
+    assert_true (applied.claimed);
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 0, s_dead_one, &dead), 0);
+    assert_int_equal (dead.count, 2);
+    assert_int_equal (dead.epochs[0], 1);
+    //  Another partition's, or below epoch 1: none.
+    dead.count = 0;
+    assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION + 1, 0, s_dead_one, &dead), 0);
+    assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 1, s_dead_one, &dead), 0);
+    assert_int_equal (dead.count, 0);
+
+    //  Settled: the job takes the changelog's record; the ghost goes.
+    jobd_store_settled_t settled;
+    assert_int_equal (jobd_store_begin (self->replica), 0);
+    assert_int_equal (jobd_store_cl_settle (self->replica, S_PARTITION, id, 1, &record, &settled),
+                      0);
+    assert_int_equal (settled, JOBD_STORE_SETTLED_TAKEN);
+    assert_int_equal (jobd_store_cl_settle (self->replica, S_PARTITION, ghost, 1, NULL, &settled),
+                      0);
+    assert_int_equal (settled, JOBD_STORE_SETTLED_REMOVED);
+    //  Another epoch's writes, or a job settled already: not this call's.
+    assert_int_equal (jobd_store_cl_settle (self->replica, S_PARTITION, id, 1, &record, &settled),
+                      0);
+    assert_int_equal (settled, JOBD_STORE_SETTLED_NOT);
+    assert_int_equal (
+        jobd_store_cl_settle (self->replica, S_PARTITION, ghost, 1, &record, &settled),
+        JOBD_EINVAL);
+    assert_int_equal (jobd_store_commit (self->replica), 0);
+    jobd_cl_msg_clear (&record);
+
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (self->replica, id, &job), 0);
+    assert_int_equal (job->state, JOBD_STATE_QUEUED);
+    assert_int_equal (job->last_seq, 1);
+    jobd_job_destroy (&job);
+    self->epochs[S_PARTITION] = 1;
+    s_assert_same (self, id);
+    assert_int_equal (jobd_store_job_get (self->replica, ghost, &job), JOBD_ENOTFOUND);
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    assert_int_equal (jobd_store_history (self->replica, ghost, &history, &count), JOBD_ENOTFOUND);
+    char *found = NULL;
+    assert_int_equal (jobd_store_job_find (self->replica, "spark-a", "lost-1", &found),
+                      JOBD_ENOTFOUND);
+    uint64_t counts[JOBD_STATE_COUNT];
+    assert_int_equal (jobd_store_counts (self->replica, counts), 0);
+    assert_int_equal (counts[JOBD_STATE_RUNNING], 0);
+    assert_int_equal (counts[JOBD_STATE_QUEUED], 1);
+    dead.count = 0;
+    assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 0, s_dead_one, &dead), 0);
+    assert_int_equal (dead.count, 0);
+    jobd_verify_report_t report = {0};
+    int rc = jobd_store_verify (self->replica_dir, true, &report);
+    if (rc)
+        fprintf (stderr, "%s\n", report.problem);
+    assert_int_equal (rc, 0);
 }
 
 typedef struct {
@@ -810,6 +948,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_fenced_epochs_dropped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_zombie_tail_replaced, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fenced_writes_settle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
