@@ -47,7 +47,7 @@ const jobd_conf_key_t jobd_config_core_map[] = {
      "admin messages each client may have waiting (ZMQ_RCVHWM, per connection)"},
     {"cursor_idle_max", JOBD_CONF_DURATION, "168h",
      "a transition log cursor behind the head that has not moved this long is removed, with a "
-     "warning (0: never)"},
+     "warning, and so is a cluster partition reader's (0: never)"},
     {"deadline_queued", JOBD_CONF_DURATION, "2m",
      "a job QUEUED this long (no plugin took it to a backend) is flagged stale (0: never)"},
     {"deadline_submitted", JOBD_CONF_DURATION, "15m",

@@ -15,6 +15,7 @@
 #include "jobd_publisher.h"
 #include "jobd_query.h"
 #include "jobd_socket.h"
+#include "jobd_store_cl.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1146,6 +1147,21 @@ s_note_expired (const jobd_store_cursor_t *cursor, uint64_t head, void *arg)
     expired->count++;
 }
 
+//  The same for a partition reader's cursor (cluster mode): it holds this store's cl_plog no more.
+static void
+s_note_plog_expired (const char *name, uint16_t partition, int64_t idle_ms, uint64_t behind,
+                     void *arg)
+{
+    s_expired_t *expired = (s_expired_t *)arg;
+    if (expired->count < S_EXPIRED_SAID)
+        snprintf (expired->lines[expired->count], sizeof expired->lines[0],
+                  "cursor '%s' of changelog partition %u has not moved for %" PRId64 " s while "
+                  "%" PRIu64 " positions behind its head (core/cursor_idle_max): removed here, "
+                  "it holds the partition's transitions no more",
+                  name, (unsigned)partition, idle_ms / 1000, behind);
+    expired->count++;
+}
+
 //  A cursor that stays behind without moving stops holding the log: its own write transaction,
 //  between two batches (nothing is written while no cursor is due).
 static void
@@ -1156,6 +1172,9 @@ s_expire_cursors (s_broker_t *self)
     if (rc == 0)
         rc = jobd_store_cursor_expire (self->store, jobd_now_ms (), self->cursor_idle_max,
                                        s_note_expired, &expired);
+    if (rc == 0 && self->changelog)
+        rc = jobd_store_plog_expire (self->store, jobd_now_ms (), self->cursor_idle_max,
+                                     s_note_plog_expired, &expired);
     if (rc == 0)
         rc = jobd_store_commit (self->store);
     else

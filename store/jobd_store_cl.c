@@ -162,11 +162,23 @@ s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
             size = (size_t)snprintf (key, sizeof key, "stream/%u/%s", (unsigned)self->partition,
                                      msg->name);
             break;
-        default:
+        default: {
             //  A reader of the partition's transitions is done below this position: what every
-            //  reader is done with leaves cl_plog (jobd_store_plog_prune, after the batch).
+            //  reader is done with leaves cl_plog (jobd_store_plog_prune, after the batch). When
+            //  it moved, its clock for core/cursor_idle_max restarts (jobd_store_plog_expire).
             size = (size_t)snprintf (key, sizeof key, "cl_cursor/%s/%u", msg->name,
                                      (unsigned)self->partition);
+            uint64_t before = 0;
+            int had = s_meta_get_u64 (self->store, self->store->txn, key, size, &before);
+            if (had == 0 && before != msg->number) {
+                char at[JOBD_CL_NAME_MAX + 64];
+                size_t at_size = (size_t)snprintf (at, sizeof at, "cl_cursor_at/%s/%u", msg->name,
+                                                   (unsigned)self->partition);
+                had = s_meta_put_u64 (self->store, at, at_size, (uint64_t)jobd_now_ms ());
+            }
+            if (had && had != JOBD_ECORRUPT)
+                return had;
+        }
     }
     return s_meta_put_u64 (self->store, key, size, msg->number);
 }

@@ -75,6 +75,21 @@ int jobd_store_plog_cursor (jobd_store_t *self, const char *name, uint16_t parti
 #define JOBD_STORE_PLOG_KEEP 1000
 int jobd_store_plog_prune (jobd_store_t *self, uint16_t partition, uint64_t head);
 
+//  Called by jobd_store_plog_expire for each cursor it removed: the reader's name, the
+//  partition, how long it had not moved (ms) and how far behind the partition's head it was.
+typedef void (jobd_store_plog_expired_fn) (const char *name, uint16_t partition, int64_t idle_ms,
+                                           uint64_t behind, void *arg);
+
+//  In the open batch: removes each partition reader's cursor that is behind its partition's head
+//  and has not moved for idle_max ms (0: never), as jobd_store_cursor_expire does for the
+//  transition log's, calling fn for each: cl_plog holds no more for it (the partition's next
+//  apply batch prunes). Each instance decides for its own store (cl_plog is not replicated);
+//  the reader's next cursor record sets it again. A cursor at its head holds nothing: its clock
+//  restarts. At most 4,096 cursors are looked at per call. Returns 0 or an error that makes the
+//  batch dead.
+int jobd_store_plog_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
+                            jobd_store_plog_expired_fn *fn, void *arg);
+
 //  Cluster mode on store (before the first batch): a transition joins the transition log when
 //  the changelog confirms it (jobd_store_cl_apply), not when the batch that made it commits, so
 //  that `watch` and the http event stream follow the changelog's order on every instance.

@@ -10,9 +10,12 @@
 #include "jobd_store_cl.h"
 #include "jobd_store_internal.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_CURSOR_PREFIX "cl_cursor/"
+#define S_MOVED_PREFIX  "cl_cursor_at/" //  cl_cursor_at/<name>/<p>: be64 ms, when it last moved
+#define S_EXPIRE_MAX    4096            //  cursors looked at per expiry pass
 
 //  cl_plog's key: be16 partition, be64 offset, be64 seq.
 static size_t
@@ -191,4 +194,115 @@ jobd_store_plog_prune (jobd_store_t *self, uint16_t partition, uint64_t head)
     }
     mdb_cursor_close (cursor);
     return found == 0 || found == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (found);
+}
+
+//  One partition cursor, as the expiry pass reads it.
+typedef struct {
+    char name[JOBD_CL_NAME_MAX + 1];
+    uint16_t partition;
+    uint64_t position;
+} s_cursor_t;
+
+//  Reads up to max partition cursors (cl_cursor/<name>/<p>) in txn into cursors; returns how
+//  many. A key of another shape is passed over.
+static size_t
+s_cursors_read (jobd_store_t *self, MDB_txn *txn, s_cursor_t *cursors, size_t max)
+{
+    MDB_cursor *cursor;
+    if (mdb_cursor_open (txn, self->meta, &cursor))
+        return 0;
+    size_t prefix = sizeof S_CURSOR_PREFIX - 1, count = 0;
+    MDB_val key = jobd_store_val (S_CURSOR_PREFIX, prefix), value;
+    for (int found = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+         found == 0 && count < max && key.mv_size > prefix &&
+         memcmp (key.mv_data, S_CURSOR_PREFIX, prefix) == 0;
+         found = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        const char *rest = (const char *)key.mv_data + prefix;
+        size_t size = key.mv_size - prefix;
+        const char *slash = (const char *)memrchr (rest, '/', size);
+        char digits[8];
+        size_t name = slash ? (size_t)(slash - rest) : 0, tail = slash ? size - name - 1 : 0;
+        if (!slash || name == 0 || name > JOBD_CL_NAME_MAX || tail == 0 || tail >= sizeof digits ||
+            value.mv_size != 8)
+            continue;
+        memcpy (digits, slash + 1, tail);
+        digits[tail] = 0;
+        char *end = NULL;
+        unsigned long partition = strtoul (digits, &end, 10);
+        if (*end || partition > UINT16_MAX)
+            continue;
+        s_cursor_t *one = &cursors[count++];
+        memcpy (one->name, rest, name);
+        one->name[name] = 0;
+        one->partition = (uint16_t)partition;
+        one->position = jobd_store_get_be ((const uint8_t *)value.mv_data, 8);
+    }
+    mdb_cursor_close (cursor);
+    return count;
+}
+
+static int
+s_meta_put_u64 (jobd_store_t *self, const char *name, uint64_t number)
+{
+    uint8_t bytes[8];
+    jobd_store_put_be (bytes, 8, number);
+    MDB_val key = jobd_store_val (name, strlen (name)), value = jobd_store_val (bytes, 8);
+    self->writes++;
+    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &key, &value, 0));
+}
+
+static int
+s_meta_del (jobd_store_t *self, const char *name)
+{
+    MDB_val key = jobd_store_val (name, strlen (name));
+    self->writes++;
+    int rc = mdb_del (self->txn, self->meta, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+}
+
+int
+jobd_store_plog_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
+                        jobd_store_plog_expired_fn *fn, void *arg)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->has_cluster || idle_max <= 0)
+        return 0;
+    s_cursor_t *cursors = (s_cursor_t *)malloc (S_EXPIRE_MAX * sizeof (s_cursor_t));
+    if (!cursors)
+        return -ENOMEM;
+    size_t count = s_cursors_read (self, self->txn, cursors, S_EXPIRE_MAX);
+    int rc = 0;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        const s_cursor_t *one = &cursors[index];
+        char key[JOBD_CL_NAME_MAX + 64];
+        uint64_t head = s_last (self, self->txn, one->partition), moved = 0;
+        snprintf (key, sizeof key, "cl_next/%u", (unsigned)one->partition);
+        if (head == 0 && jobd_store_meta_u64 (self, self->txn, key, &head))
+            head = 0;
+        snprintf (key, sizeof key, S_MOVED_PREFIX "%s/%u", one->name, (unsigned)one->partition);
+        int got = jobd_store_meta_u64 (self, self->txn, key, &moved);
+        if (got && got != JOBD_ENOTFOUND && got != JOBD_ECORRUPT)
+            rc = got;
+        else if (one->position >= head || moved == 0) {
+            //  Caught up (its clock restarts) or never timed (its clock starts now); written
+            //  only when the clock is stale, so that an idle store is not written at every pass.
+            if (moved == 0 || now - (int64_t)moved >= idle_max / 4)
+                rc = s_meta_put_u64 (self, key, (uint64_t)now);
+        } else if (now - (int64_t)moved >= idle_max) {
+            rc = s_meta_del (self, key);
+            snprintf (key, sizeof key, S_CURSOR_PREFIX "%s/%u", one->name,
+                      (unsigned)one->partition);
+            if (rc == 0)
+                rc = s_meta_del (self, key);
+            if (rc == 0 && fn)
+                fn (one->name, one->partition, now - (int64_t)moved, head - one->position, arg);
+        }
+    }
+    free (cursors);
+    if (rc)
+        self->failed = rc;
+    return jobd_store_damaged (self, rc, "expiring idle partition cursors");
 }

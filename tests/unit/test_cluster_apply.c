@@ -673,6 +673,73 @@ s_plog_one (uint64_t position, const uint8_t *data, size_t size, void *arg)
     return true;
 }
 
+static void
+s_plog_expired (const char *name, uint16_t partition, int64_t idle_ms, uint64_t behind, void *arg)
+{
+    s_plog_t *expired = (s_plog_t *)arg; //  positions: how far behind
+    assert_string_equal (name, "notifier/gone");
+    assert_int_equal (partition, S_PARTITION);
+    assert_true (idle_ms >= 2000);
+    expired->positions[expired->count++] = behind;
+}
+
+//  A partition reader's cursor that stays behind without moving for core/cursor_idle_max (a
+//  channel removed from the configuration) holds cl_plog no more: removed, with its
+//  partition's transitions it alone held. One at the head holds nothing and stays.
+static void
+test_idle_partition_cursor_expires (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "app-3"), true, NULL);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    uint64_t head = 0;
+    jobd_store_plog_cursor (self->replica, "notifier/ops", S_PARTITION, NULL, &head);
+    //  One reader at the head, one behind it (done with nothing).
+    s_outbox_cursor (self, "notifier/ops", head, 1);
+    s_outbox_cursor (self, "notifier/gone", 1, 1);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    s_plog_t read = {0}, expired = {0};
+    assert_int_equal (jobd_store_plog_read (self->replica, S_PARTITION, 0, 100, s_plog_one, &read),
+                      2);
+    //  Not idle long enough; then past it: the one behind goes, the one at the head stays.
+    int64_t now = jobd_now_ms ();
+    assert_int_equal (jobd_store_begin (self->replica), 0);
+    assert_int_equal (
+        jobd_store_plog_expire (self->replica, now + 500, 2000, s_plog_expired, &expired), 0);
+    assert_int_equal (jobd_store_commit (self->replica), 0);
+    assert_int_equal (expired.count, 0);
+    assert_int_equal (jobd_store_begin (self->replica), 0);
+    assert_int_equal (
+        jobd_store_plog_expire (self->replica, now + 3000, 2000, s_plog_expired, &expired), 0);
+    assert_int_equal (jobd_store_commit (self->replica), 0);
+    assert_int_equal (expired.count, 1);
+    assert_int_equal (expired.positions[0], head - 1);
+    assert_int_equal (
+        jobd_store_plog_cursor (self->replica, "notifier/gone", S_PARTITION, NULL, NULL),
+        JOBD_ENOTFOUND);
+    assert_int_equal (
+        jobd_store_plog_cursor (self->replica, "notifier/ops", S_PARTITION, NULL, NULL), 0);
+    //  The partition's next batch drops what only the removed cursor held.
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_RUNNING, NULL), true, NULL);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    memset (&read, 0, sizeof read);
+    assert_int_equal (jobd_store_plog_read (self->replica, S_PARTITION, 0, 100, s_plog_one, &read),
+                      1);
+    assert_int_equal (read.states[0], JOBD_STATE_RUNNING);
+    //  Its reader back: its next cursor record sets it again.
+    s_outbox_cursor (self, "notifier/gone", head, 1);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (
+        jobd_store_plog_cursor (self->replica, "notifier/gone", S_PARTITION, NULL, NULL), 0);
+}
+
 //  The partition's transitions in changelog order (cl_plog), from the first cursor record on:
 //  a record that counts two transitions puts them at offset O and O + 1 (a reader done with O
 //  has one of them to read again), a read never ends inside an offset, and a cursor record
@@ -953,6 +1020,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_partition_log_follows_cursors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_idle_partition_cursor_expires, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_backend_id_goes_to_its_owner, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_upgrade_5_to_6_keeps_timers, s_setup, s_teardown),
