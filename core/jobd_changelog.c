@@ -12,14 +12,15 @@
 
 #define LOG "changelog"
 
-#define S_READ_MAX        2000  //  messages per replica apply commit (docs/cluster.md, "Restore")
-#define S_FULL_RETRIES    16    //  an apply the map could not hold, tried again as it grows
-#define S_RETRY_MS        1000  //  after a failed apply commit, not before
-#define S_PRODUCE_WAIT    100   //  ms per wait while the producer's queue is full
-#define S_PRODUCE_WAITS   100   //  waits before a message is given up (10 s)
-#define S_BAD_LOG_MS      10000 //  bad messages: one line per 10 s, then a count
-#define S_TICKET_POLL_MS  2     //  ms: while a send waits for its delivery reports
-#define S_SETTLE_RETRY_MS 5000  //  a settle that failed, tried again after
+#define S_READ_MAX        2000   //  messages per replica apply commit (docs/cluster.md, "Restore")
+#define S_FULL_RETRIES    16     //  an apply the map could not hold, tried again as it grows
+#define S_RETRY_MS        1000   //  after a failed apply commit, not before
+#define S_PRODUCE_WAIT    100    //  ms per wait while the producer's queue is full
+#define S_PRODUCE_WAITS   100    //  waits before a message is given up (10 s)
+#define S_BAD_LOG_MS      10000  //  bad messages: one line per 10 s, then a count
+#define S_TICKET_POLL_MS  2      //  ms: while a send waits for its delivery reports
+#define S_SETTLE_RETRY_MS 5000   //  a settle that failed, tried again after (doubled each time)
+#define S_SETTLE_BACKOFF  300000 //  ... up to
 
 //  What one send produced, per partition: confirmed once Kafka answered every message of it and
 //  this instance applied the changelog past the highest offset acked then.
@@ -56,6 +57,7 @@ struct jobd_changelog {
     uint64_t *sent;   //  per partition: messages produced since the start
     int64_t *applied_next; //  per partition: the changelog offset applied up to (committed)
     int64_t *settle_at;    //  per partition: when to look for writes to settle (0: no need to)
+    int64_t *settle_wait;  //  per partition: the wait after the next failure (ms)
     zlistx_t *tickets;     //  s_ticket_t, oldest first: sends not confirmed yet
     uint64_t last_ticket;  //  the id of the last send's ticket
     uint64_t confirmed;    //  every ticket up to this one is confirmed
@@ -95,14 +97,19 @@ s_new_id (const char *backend, const char *ext, char *id, size_t size, void *arg
 }
 
 void
-jobd_changelog_resend (jobd_changelog_t *self, int partition)
+jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch)
 {
     size_t jobs = 0;
     int rc = jobd_store_begin (self->store);
     if (rc == 0) {
+        //  Their cl_pending entries take the new epoch in the same commit, before they go.
         rc = jobd_store_cl_resend (self->store, self->instance, self->epochs,
-                                   (size_t)self->partitions, partition, &self->outbox, &jobs);
-        jobd_store_abort (self->store); //  it wrote nothing
+                                   (size_t)self->partitions, partition, min_epoch, &self->outbox,
+                                   &jobs);
+        if (rc == 0)
+            rc = jobd_store_commit (self->store);
+        else
+            jobd_store_abort (self->store);
     }
     if (rc) {
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot re-send unconfirmed writes: %s", jobd_strerror (rc));
@@ -135,6 +142,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->sent = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
     self->applied_next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->settle_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->settle_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     //  A crash may have left writes that a claim read before it fences: looked for at the start.
     for (int partition = 0; self->settle_at && partition < self->partitions; partition++)
         self->settle_at[partition] = 1;
@@ -146,7 +154,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
-                     self->tickets && self->kept && self->inputs && next
+                     self->settle_wait && self->tickets && self->kept && self->inputs && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -225,6 +233,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->sent);
     free (self->applied_next);
     free (self->settle_at);
+    free (self->settle_wait);
     zlistx_destroy (&self->tickets);
     free (self);
     *self_p = NULL;
@@ -638,14 +647,26 @@ jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below)
 }
 
 void
+jobd_changelog_settle_later (jobd_changelog_t *self, int partition)
+{
+    if (partition < 0 || partition >= self->partitions)
+        return;
+    int64_t wait = self->settle_wait[partition] ? self->settle_wait[partition] : S_SETTLE_RETRY_MS;
+    self->settle_at[partition] = zclock_mono () + wait;
+    self->settle_wait[partition] = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;
+}
+
+void
 jobd_changelog_settle_due (jobd_changelog_t *self, int partition)
 {
-    if (partition < 0 || partition >= self->partitions || self->epochs[partition] ||
-        !self->settle_at[partition] || zclock_mono () < self->settle_at[partition])
+    if (partition < 0 || partition >= self->partitions || !self->settle_at[partition] ||
+        zclock_mono () < self->settle_at[partition])
         return;
     self->settle_at[partition] = 0;
     if (jobd_changelog_settle (self, partition, 0))
-        self->settle_at[partition] = zclock_mono () + S_SETTLE_RETRY_MS;
+        jobd_changelog_settle_later (self, partition);
+    else
+        self->settle_wait[partition] = 0;
 }
 
 int64_t

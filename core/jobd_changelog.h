@@ -92,10 +92,10 @@ void jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_
 void jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch);
 
 //  Outside a batch, once this instance owns partition (its epoch set): the writes it committed
-//  there and Kafka never confirmed (it stopped, or lost the partition, first) are produced
-//  again with the new epoch (jobd_store_cl_resend). What another owner changed since is the
-//  changelog's version already.
-void jobd_changelog_resend (jobd_changelog_t *self, int partition);
+//  there and Kafka never confirmed (it stopped, or lost the partition, first), of an epoch at
+//  least min_epoch, are produced again with the new epoch, which their cl_pending entries take
+//  (jobd_store_cl_resend). What another owner changed since is the changelog's version already.
+void jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch);
 
 //  Outside a batch: settles this instance's writes of partition that the changelog never
 //  confirmed and never will, those of an epoch below `below` (0: the partition's claim epoch as
@@ -103,10 +103,15 @@ void jobd_changelog_resend (jobd_changelog_t *self, int partition);
 //  at most 10 s). Logs what it did. Returns 0 or an error (logged; the writes stay).
 int jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below);
 
-//  For a partition this instance does not act on: settles it (below its claim epoch) when a claim
-//  read since the start, or since it last did, or a loss of the partition, may have fenced some
-//  of its writes. One that failed is tried again 5 s later.
+//  For a partition this instance does not act on, or owns (after the resend of
+//  jobd_changelog_resend: every write it must still produce has its epoch then): settles it
+//  (below its claim epoch) when a claim read since the start, or since it last did, or a loss of
+//  the partition, may have fenced some of its writes, or a settle failed. One that failed is
+//  tried again 5 s later, then 10, 20... up to 5 minutes.
 void jobd_changelog_settle_due (jobd_changelog_t *self, int partition);
+
+//  Asks for partition's settle again (jobd_changelog_settle_due), after the backoff of failures.
+void jobd_changelog_settle_later (jobd_changelog_t *self, int partition);
 
 //  The changelog offset of partition this instance applied up to (committed).
 int64_t jobd_changelog_applied (jobd_changelog_t *self, int partition);

@@ -105,6 +105,18 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
         self->owned_dirty = true;
         jobd_changelog_set_epoch (self->changelog, partition,
                                   state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
+        //  What this instance wrote here before and Kafka never took, before anything acts on
+        //  the partition: settled to the changelog's version when another owner came between
+        //  (its claim fences them: the last owner record before this claim is of epoch
+        //  part->epoch - 1), else produced again with the new epoch. A settle that failed is
+        //  tried again while owned (jobd_changelog_settle_due); meanwhile the fenced writes
+        //  stay unsent.
+        if (owned && part->epoch > 1 &&
+            jobd_changelog_settle (self->changelog, partition, part->epoch - 1))
+            jobd_changelog_settle_later (self->changelog, partition);
+        if (owned)
+            jobd_changelog_resend (self->changelog, partition,
+                                   part->epoch > 1 ? part->epoch - 1 : 0);
         atomic_store (&self->acting[partition], state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
         atomic_fetch_add (&self->changes, 1);
     }
@@ -116,13 +128,6 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
     if (state != JOBD_CLAIMS_OWNED)
         part->expired = false;
     part->state = state;
-    //  What this instance wrote here before and Kafka never took: settled to the changelog's
-    //  version when another owner came between (its claim fences them: the last owner record
-    //  before this claim is of epoch part->epoch - 1), else produced again with the new epoch.
-    if (owned && part->epoch > 1)
-        jobd_changelog_settle (self->changelog, partition, part->epoch - 1);
-    if (owned)
-        jobd_changelog_resend (self->changelog, partition);
 }
 
 //  Assigned by the group: catch up with the changelog, then claim (section 7, steps 1-2).
@@ -485,7 +490,7 @@ jobd_claims_turn (jobd_claims_t *self)
             s_set_state (self, partition, JOBD_CLAIMS_OWNED);
         if (part->state != JOBD_CLAIMS_REPLICA && part->state != JOBD_CLAIMS_CATCHUP)
             s_renew (self, partition);
-        if (part->state == JOBD_CLAIMS_REPLICA)
+        if (part->state == JOBD_CLAIMS_REPLICA || part->state == JOBD_CLAIMS_OWNED)
             jobd_changelog_settle_due (self->changelog, partition);
         s_live (self, partition);
         if (part->live)

@@ -176,8 +176,10 @@ jobd_replica_scan (jobd_config_t *config, const char *topic, int32_t partition, 
             rd_kafka_consumer_poll (consumer, left < 100 ? (int)left : 100);
         if (!message)
             continue;
+        //  The end, once past `end` (a compacted log has no message at end - 1; a leader that
+        //  moved may name an end below what was read before: not the end then).
         if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            rc = 0;
+            rc = message->offset >= end ? 0 : rc;
         else if (!message->err && message->partition == partition && message->offset < end) {
             jobd_replica_message_t handed = {message->partition,
                                              message->offset,

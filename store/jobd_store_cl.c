@@ -183,21 +183,31 @@ s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
     return s_meta_put_u64 (self->store, key, size, msg->number);
 }
 
-//  Step 2: a history entry, put under its key (unless it is there already, byte for byte).
-static int
-s_apply_entry (s_apply_t *self, const jobd_cl_msg_t *msg)
+int
+jobd_store_cl_entry_put (jobd_store_t *self, const jobd_cl_msg_t *msg, bool *changed_p)
 {
+    *changed_p = false;
     uint8_t bytes[JOBD_ID_MAX + 9];
     MDB_val key = jobd_store_val (bytes, s_history_key (bytes, msg->job, msg->seq)), value;
-    int rc = mdb_get (self->store->txn, self->store->history, &key, &value);
+    int rc = mdb_get (self->txn, self->history, &key, &value);
     if (rc == 0 && value.mv_size == msg->size && memcmp (value.mv_data, msg->bytes, msg->size) == 0)
         return 0;
     if (rc && rc != MDB_NOTFOUND)
         return jobd_store_mdb_error (rc);
     value = jobd_store_val (msg->bytes, msg->size);
-    self->store->writes++;
-    self->applied->applied++;
-    return jobd_store_mdb_error (mdb_put (self->store->txn, self->store->history, &key, &value, 0));
+    self->writes++;
+    *changed_p = true;
+    return jobd_store_mdb_error (mdb_put (self->txn, self->history, &key, &value, 0));
+}
+
+//  Step 2: a history entry, put under its key (unless it is there already, byte for byte).
+static int
+s_apply_entry (s_apply_t *self, const jobd_cl_msg_t *msg)
+{
+    bool changed = false;
+    int rc = jobd_store_cl_entry_put (self->store, msg, &changed);
+    self->applied->applied += changed;
+    return rc;
 }
 
 int
@@ -686,7 +696,11 @@ typedef struct {
     s_record_t record;
     const uint64_t *epochs;
     int only;
+    uint64_t min_epoch;
     size_t jobs;
+    char (*ids)[JOBD_ID_MAX + 1]; //  the jobs sent, whose cl_pending takes the new epoch
+    uint64_t *published;
+    size_t alloc;
 } s_resend_t;
 
 static int
@@ -696,20 +710,37 @@ s_resend_job (jobd_store_t *self, const char *id, const jobd_store_pending_t *pe
     uint16_t partition = jobd_store_partition (self, id);
     if (partition >= resend->record.partitions)
         return JOBD_EINVAL;
-    if (resend->only >= 0 && partition != resend->only)
+    if ((resend->only >= 0 && partition != resend->only) || pending->epoch < resend->min_epoch)
         return 0;
+    if (resend->jobs == resend->alloc) {
+        size_t alloc = resend->alloc ? 2 * resend->alloc : 16;
+        char (*ids)[JOBD_ID_MAX + 1] =
+            (char (*)[JOBD_ID_MAX + 1]) realloc (resend->ids, alloc * sizeof *ids);
+        if (ids)
+            resend->ids = ids;
+        uint64_t *published =
+            ids ? (uint64_t *)realloc (resend->published, alloc * sizeof (uint64_t)) : NULL;
+        if (!published)
+            return -ENOMEM;
+        resend->published = published;
+        resend->alloc = alloc;
+    }
     jobd_job_t *job = NULL;
     int rc = jobd_store_batch_get (self, id, &job);
     if (rc == 0)
         rc = s_record_out (self, &resend->record, partition, job, pending->published,
                            resend->epochs ? resend->epochs[partition] : pending->epoch);
-    resend->jobs += rc == 0;
+    if (rc == 0) {
+        snprintf (resend->ids[resend->jobs], sizeof resend->ids[0], "%s", id);
+        resend->published[resend->jobs++] = pending->published;
+    }
     return rc;
 }
 
 int
 jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epochs,
-                      size_t partitions, int only, jobd_store_cl_outbox_t *outbox, size_t *jobs_p)
+                      size_t partitions, int only, uint64_t min_epoch,
+                      jobd_store_cl_outbox_t *outbox, size_t *jobs_p)
 {
     *jobs_p = 0;
     if (!self->txn)
@@ -718,10 +749,19 @@ jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epoc
         return JOBD_EINVAL;
     s_resend_t resend = {.record = {.inst = inst, .partitions = partitions, .outbox = outbox},
                          .epochs = epochs,
-                         .only = only};
+                         .only = only,
+                         .min_epoch = min_epoch};
     s_record_init (&resend.record);
     int rc = jobd_store_cl_pending_each (self, self->txn, s_resend_job, &resend);
-    *jobs_p = resend.jobs;
+    //  Produced again with epochs: what cl_pending says they were last written with (a later
+    //  claim of this instance's own then fences none of them: jobd_store_cl_dead).
+    for (size_t index = 0; rc == 0 && epochs && index < resend.jobs; index++) {
+        uint16_t partition = jobd_store_partition (self, resend.ids[index]);
+        rc = s_pending_put (self, resend.ids[index], epochs[partition], resend.published[index]);
+    }
+    *jobs_p = rc ? 0 : resend.jobs;
+    free (resend.ids);
+    free (resend.published);
     s_record_fini (&resend.record);
     return jobd_store_damaged (self, rc, "re-sending unconfirmed writes to the changelog");
 }

@@ -133,17 +133,19 @@ typedef struct {
 int jobd_store_cl_record (jobd_store_t *self, const char *inst, const uint64_t *epochs,
                           size_t partitions, jobd_store_cl_outbox_t *outbox);
 
-//  In an open batch (it writes nothing: abort it after): the writes this instance committed and
-//  the changelog never confirmed (cl_pending: it stopped, or lost the partition, before Kafka
-//  acked them), of partition only (-1: every partition), as changelog messages appended to
+//  In an open batch: the writes this instance committed and the changelog never confirmed
+//  (cl_pending: it stopped, or lost the partition, before Kafka acked them), of partition only
+//  (-1: every partition) and of an epoch at least min_epoch, as changelog messages appended to
 //  outbox: the job's history entries past what was published here, then its record and timers,
 //  with epochs[p] (NULL: the epoch each was written with). Produced again, they make those
 //  writes durable as the first produce would have (applying a message twice changes nothing).
-//  A job the changelog changed since (another owner's write) has no entry: the replica apply
-//  took the changelog's version and cleared it. *jobs_p: how many jobs. Returns 0 or an error.
+//  With epochs, their cl_pending entries take the new epoch (commit the batch, then produce;
+//  without, it writes nothing). A job the changelog changed since (another owner's write) has
+//  no entry: the replica apply took the changelog's version and cleared it. *jobs_p: how many
+//  jobs. Returns 0 or an error.
 int jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epochs,
-                          size_t partitions, int only, jobd_store_cl_outbox_t *outbox,
-                          size_t *jobs_p);
+                          size_t partitions, int only, uint64_t min_epoch,
+                          jobd_store_cl_outbox_t *outbox, size_t *jobs_p);
 
 //  Called by jobd_store_cl_dead for each job: its id and the epoch of its unconfirmed writes.
 //  Return 0, or an error that ends the walk.
@@ -171,11 +173,14 @@ typedef enum {
 //  of the job that was not fenced, record (a REC message; NULL: the changelog has none): the
 //  job becomes that record (jobd_store_cl_apply's step 3: history past its last_seq deleted,
 //  timers replaced), or, when the changelog never had it, is removed with its history and
-//  timers. Its cl_pending entry goes. Nothing is published: in cluster mode nothing of those
-//  writes was. *settled_p says which. Returns 0, JOBD_EINVAL (a record of another job, not a
-//  REC), or an error that kills the batch.
+//  timers; then entries (EV messages of the job, in changelog order), the history entries of
+//  the job the changelog holds up to where this store applied it, are put again (step 2: a
+//  later owner's entries whose record has not come yet stay). Its cl_pending entry goes. Nothing is
+//  published: in cluster mode nothing of those writes was. *settled_p says which. Returns 0,
+//  JOBD_EINVAL (a record of another job, not a REC), or an error that kills the batch.
 int jobd_store_cl_settle (jobd_store_t *self, uint16_t partition, const char *id, uint64_t epoch,
-                          const jobd_cl_msg_t *record, jobd_store_settled_t *settled_p);
+                          const jobd_cl_msg_t *record, const jobd_cl_msg_t *entries,
+                          size_t entry_count, jobd_store_settled_t *settled_p);
 
 //  Frees the messages of outbox and zeroes it. NULL-safe.
 void jobd_store_cl_outbox_clear (jobd_store_cl_outbox_t *outbox);

@@ -311,6 +311,10 @@ typedef int (jobd_store_pending_fn) (jobd_store_t *self, const char *id,
 int jobd_store_cl_pending_each (jobd_store_t *self, MDB_txn *txn, jobd_store_pending_fn *fn,
                                 void *arg);
 
+//  Puts history entry msg (an EV message) in the open batch, unless it is there byte for byte
+//  (*changed_p false). Returns 0 or an error.
+int jobd_store_cl_entry_put (jobd_store_t *self, const jobd_cl_msg_t *msg, bool *changed_p);
+
 //  Deletes the job's history entries past seq in the open batch: a zombie's tail that the
 //  changelog never took (seq 0: all of them). Returns 0 or an error.
 int jobd_store_cl_tail_delete (jobd_store_t *self, const char *job, uint64_t seq);

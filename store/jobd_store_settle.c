@@ -46,7 +46,8 @@ jobd_store_cl_dead (jobd_store_t *self, uint16_t partition, uint64_t below,
 
 int
 jobd_store_cl_settle (jobd_store_t *self, uint16_t partition, const char *id, uint64_t epoch,
-                      const jobd_cl_msg_t *record, jobd_store_settled_t *settled_p)
+                      const jobd_cl_msg_t *record, const jobd_cl_msg_t *entries, size_t entry_count,
+                      jobd_store_settled_t *settled_p)
 {
     *settled_p = JOBD_STORE_SETTLED_NOT;
     if (!self->txn)
@@ -56,6 +57,9 @@ jobd_store_cl_settle (jobd_store_t *self, uint16_t partition, const char *id, ui
     if (!self->has_cluster || !id ||
         (record && (record->kind != JOBD_CL_REC || !record->record || strcmp (record->job, id))))
         return JOBD_EINVAL;
+    for (size_t index = 0; index < entry_count; index++)
+        if (entries[index].kind != JOBD_CL_EV || strcmp (entries[index].job, id))
+            return JOBD_EINVAL;
     jobd_store_pending_t pending;
     int rc = jobd_store_cl_pending_get (self, self->txn, id, &pending);
     //  Settled already, or written again since (under another epoch): not this call's.
@@ -80,6 +84,12 @@ jobd_store_cl_settle (jobd_store_t *self, uint16_t partition, const char *id, ui
         *settled_p = JOBD_STORE_SETTLED_REMOVED;
     } else
         *settled_p = JOBD_STORE_SETTLED_KEPT;
+    //  What the changelog holds of its history, as the replica apply put it.
+    for (size_t index = 0; rc == 0 && *settled_p != JOBD_STORE_SETTLED_KEPT && index < entry_count;
+         index++) {
+        bool changed = false;
+        rc = jobd_store_cl_entry_put (self, &entries[index], &changed);
+    }
     if (rc == 0) {
         MDB_val key = jobd_store_val (id, strlen (id));
         self->writes++;

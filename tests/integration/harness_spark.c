@@ -146,6 +146,13 @@ int
 harness_spark_submit (harness_t *harness, const char *backend, const char *main_class,
                       const char *scenario, char *id, size_t size)
 {
+    return harness_spark_submit_within (harness, backend, main_class, scenario, id, size, 10000);
+}
+
+int
+harness_spark_submit_within (harness_t *harness, const char *backend, const char *main_class,
+                             const char *scenario, char *id, size_t size, int timeout_ms)
+{
     jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
     jobd_event_set (&submit->source, "test");
     jobd_event_set (&submit->kind, "spark");
@@ -162,7 +169,7 @@ harness_spark_submit (harness_t *harness, const char *backend, const char *main_
     jobd_event_destroy (&submit);
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
-    if (rc == 0 && harness_request (harness, data, data_size, &reply, 10000) != 0)
+    if (rc == 0 && harness_request (harness, data, data_size, &reply, timeout_ms) != 0)
         rc = -1;
     if (rc == 0 && !jobd_map_string (&reply.data, "job", id, size)) {
         fprintf (stderr, "harness: the submission to %s was refused\n", harness->config);

@@ -41,4 +41,8 @@ bool harness_spark_wait_fault_taken (int port, int timeout_ms);
 //  writes the job's id, or -1 (reason on stderr).
 int harness_spark_submit (harness_t *harness, const char *backend, const char *main_class,
                           const char *scenario, char *id, size_t size);
+
+//  The same, waiting up to timeout_ms for the answer (harness_spark_submit: 10 s).
+int harness_spark_submit_within (harness_t *harness, const char *backend, const char *main_class,
+                                 const char *scenario, char *id, size_t size, int timeout_ms);
 #endif

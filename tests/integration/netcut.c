@@ -166,8 +166,9 @@ s_drop (int i)
 }
 
 //  One tick of the watcher: in a cut, shuts down every watched socket; in any case forgets the
-//  slots whose fd is no longer a socket to a cut port (closed behind our back, reused).
-static void
+//  slots whose fd is no longer a socket to a cut port (closed behind our back, reused). Returns
+//  whether it was a cut.
+static bool
 s_watch_once (void)
 {
     bool cut = s_cut_now ();
@@ -199,6 +200,7 @@ s_watch_once (void)
         }
     }
     pthread_mutex_unlock (&s_lock);
+    return cut;
 }
 
 static void *
@@ -207,9 +209,8 @@ s_watcher (void *unused)
     struct timespec tick = {0, NETCUT_TICK_MS * 1000000L};
     for (;;) {
         nanosleep (&tick, NULL);
-        s_watch_once ();
         //  Says the cut is in force once a tick shut the sockets down (and goes with it).
-        bool cut = s_cut_now ();
+        bool cut = s_watch_once ();
         if (cut && !s_marked) {
             int fd = open (s_marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
             s_marked = fd >= 0;

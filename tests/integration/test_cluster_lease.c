@@ -246,9 +246,9 @@ test_cut_writes_give_way (void **state)
     while (access (marker, F_OK) != 0 && zclock_mono () < deadline)
         zclock_sleep (2); //  polling interval: the marker is a file
     assert_int_equal (access (marker, F_OK), 0);
-    assert_int_not_equal (harness_spark_submit (&s_b, "master", "com.example.Etl",
-                                                "queue=50,run=600000,outcome=success", id,
-                                                sizeof id),
+    assert_int_not_equal (harness_spark_submit_within (&s_b, "master", "com.example.Etl",
+                                                       "queue=50,run=600000,outcome=success", id,
+                                                       sizeof id, 1000),
                           0);
     assert_int_equal (harness_count (&s_b, JOBD_STATE_QUEUED), 1);
     assert_true (harness_cluster_wait_shared (a_only, 1, 1, 60000) >= 0);

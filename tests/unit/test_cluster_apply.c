@@ -249,9 +249,9 @@ test_resend_makes_lost_writes_durable (void **state)
     jobd_store_cl_outbox_clear (&self->outbox); //  the process died before producing them
     size_t jobs = 0;
     assert_int_equal (jobd_store_begin (self->owner), 0);
-    assert_int_equal (
-        jobd_store_cl_resend (self->owner, "node-a", NULL, S_PARTITIONS, -1, &self->outbox, &jobs),
-        0);
+    assert_int_equal (jobd_store_cl_resend (self->owner, "node-a", NULL, S_PARTITIONS, -1, 0,
+                                            &self->outbox, &jobs),
+                      0);
     jobd_store_abort (self->owner);
     assert_int_equal (jobs, 1);
     assert_int_equal (self->outbox.count, 4); //  3 history entries and the record
@@ -268,9 +268,9 @@ test_resend_makes_lost_writes_durable (void **state)
     jobd_store_cl_applied_clear (&applied);
     //  Confirmed: nothing is left to send again.
     assert_int_equal (jobd_store_begin (self->owner), 0);
-    assert_int_equal (
-        jobd_store_cl_resend (self->owner, "node-a", NULL, S_PARTITIONS, -1, &self->outbox, &jobs),
-        0);
+    assert_int_equal (jobd_store_cl_resend (self->owner, "node-a", NULL, S_PARTITIONS, -1, 0,
+                                            &self->outbox, &jobs),
+                      0);
     jobd_store_abort (self->owner);
     assert_int_equal (jobs, 0);
     assert_int_equal (self->outbox.count, 0);
@@ -327,12 +327,15 @@ test_fenced_epochs_dropped (void **state)
 //  Submits a job on the owner and delivers it to both stores (QUEUED, seq 1, from the
 //  changelog); its record message decoded into record, when given.
 static void
-s_confirmed_submit (s_fixture_t *self, char *id, jobd_cl_msg_t *record)
+s_confirmed_submit (s_fixture_t *self, char *id, jobd_cl_msg_t *record,
+                    jobd_store_cl_outbox_t *kept)
 {
     s_step (self, self->owner, s_submit (), true, id);
     jobd_store_cl_outbox_t first = s_outbox_copy (&self->outbox);
     if (record) {
-        const jobd_store_cl_out_t *out = &self->outbox.messages[self->outbox.count - 1];
+        //  Decoded from a copy the caller keeps (the message borrows its bytes).
+        *kept = s_outbox_copy (&self->outbox);
+        const jobd_store_cl_out_t *out = &kept->messages[kept->count - 1];
         char reason[256] = "";
         assert_int_equal (jobd_cl_msg_decode (out->key, out->key_size, out->value, out->value_size,
                                               self->zone, record, reason, sizeof reason),
@@ -354,7 +357,7 @@ test_zombie_tail_replaced (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
     char id[JOBD_ID_MAX + 1];
-    s_confirmed_submit (self, id, NULL);
+    s_confirmed_submit (self, id, NULL, NULL);
     jobd_store_cl_applied_t applied;
 
     //  The replica is the zombie: it writes SUBMITTED and RUNNING (seq 2, 3) as epoch 1, which
@@ -565,17 +568,30 @@ s_ghost_id (const char *backend, const char *ext, char *id, size_t size, void *a
     return 0;
 }
 
+//  Moves the outbox's messages from index `from` on into another outbox, returned.
+static jobd_store_cl_outbox_t
+s_outbox_split (jobd_store_cl_outbox_t *outbox, size_t from)
+{
+    jobd_store_cl_outbox_t tail = {.count = outbox->count - from, .alloc = outbox->count - from};
+    tail.messages = (jobd_store_cl_out_t *)calloc (tail.count + 1, sizeof *tail.messages);
+    memcpy (tail.messages, outbox->messages + from, tail.count * sizeof *tail.messages);
+    outbox->count = from;
+    return tail;
+}
+
 //  This instance lost the partition with writes Kafka never took, and another instance claimed
 //  it (epoch 2), which fences them: they give way to the changelog's versions. A job it changed
-//  is the changelog's last record again (its history, backend id and state count too); a job it
-//  made, which the changelog never had, is gone. Nothing is published; `jobd --verify` passes.
+//  is the changelog's last record again (its history, backend id and state count too), and the
+//  new owner's history entry of it read before its record stays; a job it made, which the
+//  changelog never had, is gone. Nothing is published; `jobd --verify` passes.
 static void
 test_fenced_writes_settle (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
     char id[JOBD_ID_MAX + 1], ghost[JOBD_ID_MAX + 1];
-    jobd_cl_msg_t record;
-    s_confirmed_submit (self, id, &record);
+    jobd_cl_msg_t record, entry;
+    jobd_store_cl_outbox_t kept = {0}, entry_kept = {0};
+    s_confirmed_submit (self, id, &record, &kept);
     jobd_store_cl_applied_t applied;
 
     //  The replica owned the partition (epoch 1), and wrote what Kafka never took: SUBMITTED
@@ -590,13 +606,30 @@ test_fenced_writes_settle (void **state)
     assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 0, s_dead_one, &dead), 0);
     assert_int_equal (dead.count, 0);
 
-    //  node-b claims the partition (epoch 2): the replica reads the claim.
+    //  node-b claims the partition (epoch 2), and cancels the job (its seq 2): the replica reads
+    //  the claim and the cancel's history entry; the record comes in its next batch.
     jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 2, .claim = true};
     snprintf (claim.inst, sizeof claim.inst, "node-b");
     snprintf (claim.name, sizeof claim.name, "member-b");
     s_outbox_add (self, &claim);
     s_deliver (self, self->replica, &applied);
     assert_true (applied.claimed);
+    jobd_store_cl_applied_clear (&applied);
+    self->epochs[S_PARTITION] = 2;
+    jobd_event_t *cancel = jobd_event_new (JOBD_EVENT_CANCEL);
+    jobd_event_set (&cancel->source, "test");
+    jobd_event_set (&cancel->job, id);
+    s_step (self, self->owner, cancel, true, NULL);
+    assert_int_equal (self->outbox.count, 2); //  the history entry, then the record
+    jobd_store_cl_outbox_t later = s_outbox_split (&self->outbox, 1);
+    entry_kept = s_outbox_copy (&self->outbox);
+    char reason[256] = "";
+    const jobd_store_cl_out_t *out = &entry_kept.messages[0];
+    assert_int_equal (jobd_cl_msg_decode (out->key, out->key_size, out->value, out->value_size,
+                                          self->zone, &entry, reason, sizeof reason),
+                      0);
+    assert_int_equal (entry.kind, JOBD_CL_EV);
+    s_deliver (self, self->replica, &applied);
     jobd_store_cl_applied_clear (&applied);
     assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 0, s_dead_one, &dead), 0);
     assert_int_equal (dead.count, 2);
@@ -607,32 +640,37 @@ test_fenced_writes_settle (void **state)
     assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 1, s_dead_one, &dead), 0);
     assert_int_equal (dead.count, 0);
 
-    //  Settled: the job takes the changelog's record; the ghost goes.
+    //  Settled: the job takes the changelog's record and history; the ghost goes.
     jobd_store_settled_t settled;
     assert_int_equal (jobd_store_begin (self->replica), 0);
-    assert_int_equal (jobd_store_cl_settle (self->replica, S_PARTITION, id, 1, &record, &settled),
-                      0);
+    assert_int_equal (
+        jobd_store_cl_settle (self->replica, S_PARTITION, id, 1, &record, &entry, 1, &settled), 0);
     assert_int_equal (settled, JOBD_STORE_SETTLED_TAKEN);
-    assert_int_equal (jobd_store_cl_settle (self->replica, S_PARTITION, ghost, 1, NULL, &settled),
-                      0);
+    assert_int_equal (
+        jobd_store_cl_settle (self->replica, S_PARTITION, ghost, 1, NULL, NULL, 0, &settled), 0);
     assert_int_equal (settled, JOBD_STORE_SETTLED_REMOVED);
-    //  Another epoch's writes, or a job settled already: not this call's.
-    assert_int_equal (jobd_store_cl_settle (self->replica, S_PARTITION, id, 1, &record, &settled),
-                      0);
+    //  Another epoch's writes, or a job settled already: not this call's; an entry of another
+    //  job, or a record of another job: refused.
+    assert_int_equal (
+        jobd_store_cl_settle (self->replica, S_PARTITION, id, 1, &record, NULL, 0, &settled), 0);
     assert_int_equal (settled, JOBD_STORE_SETTLED_NOT);
     assert_int_equal (
-        jobd_store_cl_settle (self->replica, S_PARTITION, ghost, 1, &record, &settled),
+        jobd_store_cl_settle (self->replica, S_PARTITION, ghost, 1, &record, NULL, 0, &settled),
+        JOBD_EINVAL);
+    assert_int_equal (
+        jobd_store_cl_settle (self->replica, S_PARTITION, ghost, 1, NULL, &entry, 1, &settled),
         JOBD_EINVAL);
     assert_int_equal (jobd_store_commit (self->replica), 0);
     jobd_cl_msg_clear (&record);
+    jobd_cl_msg_clear (&entry);
+    jobd_store_cl_outbox_clear (&kept);
+    jobd_store_cl_outbox_clear (&entry_kept);
 
     jobd_job_t *job = NULL;
     assert_int_equal (jobd_store_job_get (self->replica, id, &job), 0);
     assert_int_equal (job->state, JOBD_STATE_QUEUED);
     assert_int_equal (job->last_seq, 1);
     jobd_job_destroy (&job);
-    self->epochs[S_PARTITION] = 1;
-    s_assert_same (self, id);
     assert_int_equal (jobd_store_job_get (self->replica, ghost, &job), JOBD_ENOTFOUND);
     jobd_event_t **history = NULL;
     size_t count = 0;
@@ -647,11 +685,61 @@ test_fenced_writes_settle (void **state)
     dead.count = 0;
     assert_int_equal (jobd_store_cl_dead (self->replica, S_PARTITION, 0, s_dead_one, &dead), 0);
     assert_int_equal (dead.count, 0);
+
+    //  The new owner's record comes: its transition is published here, none missing.
+    self->outbox = later;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.missing, 0);
+    assert_int_equal (applied.transition_count, 1);
+    assert_int_equal (applied.transitions[0].to, JOBD_STATE_CANCELLED);
+    jobd_store_cl_applied_clear (&applied);
+    s_assert_same (self, id);
     jobd_verify_report_t report = {0};
     int rc = jobd_store_verify (self->replica_dir, true, &report);
     if (rc)
         fprintf (stderr, "%s\n", report.problem);
     assert_int_equal (rc, 0);
+}
+
+//  A write produced again when this instance owns its partition once more takes the new epoch
+//  in cl_pending (in the resend's commit), so that this instance's own claim does not make it
+//  look fenced; writes below the resend's lowest epoch are not sent.
+static void
+test_resend_takes_the_new_epoch (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_store_cl_outbox_clear (&self->outbox); //  Kafka never took it
+    size_t jobs = 0;
+    uint64_t epochs[S_PARTITIONS] = {0};
+    epochs[S_PARTITION] = 2;
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    assert_int_equal (jobd_store_cl_resend (self->owner, "node-a", epochs, S_PARTITIONS, -1, 2,
+                                            &self->outbox, &jobs),
+                      0);
+    assert_int_equal (jobs, 0);
+    assert_int_equal (jobd_store_cl_resend (self->owner, "node-a", epochs, S_PARTITIONS, -1, 1,
+                                            &self->outbox, &jobs),
+                      0);
+    assert_int_equal (jobd_store_commit (self->owner), 0);
+    assert_int_equal (jobs, 1);
+    uint64_t epoch = 0, published = 9;
+    assert_int_equal (jobd_store_cl_pending (self->owner, id, &epoch, &published), 0);
+    assert_int_equal (epoch, 2);
+    assert_int_equal (published, 0);
+    //  Its own claim of epoch 2 read back: nothing of it is fenced.
+    jobd_store_cl_outbox_clear (&self->outbox);
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 2, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "node-a");
+    snprintf (claim.name, sizeof claim.name, "member-a");
+    s_outbox_add (self, &claim);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->owner, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    s_dead_t dead = {.count = 0};
+    assert_int_equal (jobd_store_cl_dead (self->owner, S_PARTITION, 0, s_dead_one, &dead), 0);
+    assert_int_equal (dead.count, 0);
 }
 
 typedef struct {
@@ -1016,6 +1104,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_fenced_epochs_dropped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_zombie_tail_replaced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_fenced_writes_settle, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_resend_takes_the_new_epoch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
