@@ -388,13 +388,20 @@ s_publish_confirmed (const char *job, const jobd_transition_t *transition, void 
     s_publish_transition ((s_broker_t *)arg, job, transition);
 }
 
+//  Whether a held reply's write was fenced (jobd_changelog_fenced): its partition, or -1.
+static int
+s_held_fenced (uint64_t ticket, void *arg)
+{
+    return jobd_changelog_fenced (((s_broker_t *)arg)->changelog, ticket);
+}
+
 //  Sends the held replies whose batches the changelog confirmed.
 static void
 s_release_held (s_broker_t *self)
 {
     if (self->held && jobd_held_size (self->held))
         jobd_held_release (self->held, jobd_changelog_confirmed (self->changelog), s_send_bytes,
-                           self);
+                           s_held_fenced, self);
 }
 
 //  Frees what an entry of the batch holds, once answered.

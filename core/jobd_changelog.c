@@ -29,7 +29,27 @@ typedef struct {
     uint64_t mark;  //  messages produced to the partition up to this send's last one
     bool answered;  //  Kafka answered every one of them
     int64_t target; //  then: the offset to apply past (-1: none acked)
+    uint64_t epoch; //  this instance's epoch of the partition, which the messages carry
+    int64_t last;   //  the offset this send's last message of the partition landed at (-1: not
+                    //  known)
+    bool refused;   //  Kafka refused that message for good
 } s_part_t;
+
+#define S_CLAIMS_KEPT  8    //  per partition: the last claims read that raised its epoch
+#define S_FENCED_KEPT  1024 //  the last tickets found fenced
+#define S_OPAQUE_PARTS 13   //  bits of a landed message's opaque for its part (+ 1) in the ticket
+
+//  A claim read that raised a partition's epoch: where, and to what.
+typedef struct {
+    int64_t offset;
+    uint64_t epoch;
+} s_claim_t;
+
+//  A ticket some of whose messages landed after a claim above their epoch: fenced, not stored.
+typedef struct {
+    uint64_t ticket;
+    int32_t partition;
+} s_fenced_t;
 
 typedef struct {
     uint64_t id;
@@ -59,9 +79,15 @@ struct jobd_changelog {
     int64_t *settle_at;    //  per partition: when to look for writes to settle (0: no need to)
     int64_t *settle_wait;  //  per partition: the wait after the next failure (ms)
     zlistx_t *tickets;     //  s_ticket_t, oldest first: sends not confirmed yet
-    uint64_t last_ticket;  //  the id of the last send's ticket
-    uint64_t confirmed;    //  every ticket up to this one is confirmed
-    jobd_changelog_view_fn *view; //  each partition's owner state, for jobd_changelog_pack
+    s_claim_t *claims;     //  partitions x S_CLAIMS_KEPT, oldest first
+    size_t *claim_counts;  //  per partition
+    size_t *send_part;     //  per partition, during a send: its part + 1 in the ticket (0: none)
+    size_t *send_last;     //  per partition, during a send: the index of its last message
+    s_fenced_t fenced[S_FENCED_KEPT]; //  a ring
+    size_t fenced_count;              //  ever: the next goes at fenced_count % S_FENCED_KEPT
+    uint64_t last_ticket;             //  the id of the last send's ticket
+    uint64_t confirmed;               //  every ticket up to this one is confirmed
+    jobd_changelog_view_fn *view;     //  each partition's owner state, for jobd_changelog_pack
     void *view_arg;
     jobd_store_cl_outbox_t outbox;
     s_kept_t *kept; //  S_READ_MAX
@@ -96,7 +122,24 @@ s_new_id (const char *backend, const char *ext, char *id, size_t size, void *arg
     return jobd_route_new_id (id, size);
 }
 
-void
+//  Where the last message of a send's partition landed (its opaque: the ticket's id, then its
+//  part + 1 in S_OPAQUE_PARTS bits), kept on the ticket when it is still waiting.
+static void
+s_landed (void *opaque, int32_t partition, int64_t offset, rd_kafka_resp_err_t err, void *arg)
+{
+    jobd_changelog_t *self = (jobd_changelog_t *)arg;
+    uint64_t tag = (uint64_t)(uintptr_t)opaque, id = tag >> S_OPAQUE_PARTS;
+    size_t part = (size_t)(tag & ((1u << S_OPAQUE_PARTS) - 1));
+    for (s_ticket_t *ticket = (s_ticket_t *)zlistx_first (self->tickets);
+         ticket && ticket->id <= id; ticket = (s_ticket_t *)zlistx_next (self->tickets))
+        if (ticket->id == id && part >= 1 && part <= ticket->count &&
+            ticket->parts[part - 1].partition == partition) {
+            ticket->parts[part - 1].last = err ? -1 : offset;
+            ticket->parts[part - 1].refused = err != RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+}
+
+int
 jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch)
 {
     size_t jobs = 0;
@@ -114,7 +157,7 @@ jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch
     if (rc) {
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot re-send unconfirmed writes: %s", jobd_strerror (rc));
         jobd_store_cl_outbox_clear (&self->outbox);
-        return;
+        return rc;
     }
     if (jobs)
         jobd_log (JOBD_LOG_WARN, LOG,
@@ -122,6 +165,7 @@ jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch
                   "go to the changelog again, with epoch %" PRIu64,
                   partition, jobs, self->epochs[partition]);
     jobd_changelog_send (self);
+    return 0;
 }
 
 int
@@ -151,10 +195,17 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
         zlistx_set_destructor (self->tickets, (zlistx_destructor_fn *)zstr_free);
     self->kept = (s_kept_t *)calloc (S_READ_MAX, sizeof (s_kept_t));
     self->inputs = (jobd_store_cl_input_t *)calloc (S_READ_MAX, sizeof (jobd_store_cl_input_t));
+    self->claims =
+        (s_claim_t *)calloc ((size_t)self->partitions * S_CLAIMS_KEPT, sizeof (s_claim_t));
+    self->claim_counts = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
+    self->send_part = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
+    self->send_last = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
-                     self->settle_wait && self->tickets && self->kept && self->inputs && next
+                     self->settle_wait && self->tickets && self->kept && self->inputs &&
+                     self->claims && self->claim_counts && self->send_part && self->send_last &&
+                     next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -184,6 +235,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     jobd_store_set_partition_fn (store, s_partition, self);
     jobd_store_set_id_fn (store, s_new_id, self);
     jobd_store_cl_set_replicated (store, true);
+    jobd_cluster_set_landed_fn (cluster, s_landed, self);
     *self_p = self;
     return 0;
 }
@@ -214,6 +266,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
         return;
     jobd_changelog_t *self = *self_p;
     if (self->replica) {
+        jobd_cluster_set_landed_fn (self->cluster, NULL, NULL);
         //  Back to a single instance's store settings: nothing of this object is called again.
         jobd_store_set_partition_fn (self->store, NULL, NULL);
         jobd_store_set_id_fn (self->store, NULL, NULL);
@@ -234,6 +287,10 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->applied_next);
     free (self->settle_at);
     free (self->settle_wait);
+    free (self->claims);
+    free (self->claim_counts);
+    free (self->send_part);
+    free (self->send_last);
     zlistx_destroy (&self->tickets);
     free (self);
     *self_p = NULL;
@@ -271,8 +328,10 @@ s_ticket_add (jobd_changelog_t *self)
         for (size_t part = 0; part < ticket->count && !seen; part++)
             seen = ticket->parts[part].partition == partition;
         if (!seen)
-            ticket->parts[ticket->count++] =
-                (s_part_t){.partition = partition, .mark = self->sent[partition]};
+            ticket->parts[ticket->count++] = (s_part_t){.partition = partition,
+                                                        .mark = self->sent[partition],
+                                                        .epoch = self->epochs[partition],
+                                                        .last = -1};
     }
     if (!zlistx_add_end (self->tickets, ticket)) {
         free (ticket);
@@ -280,6 +339,38 @@ s_ticket_add (jobd_changelog_t *self)
     }
     self->last_ticket = ticket->id;
     return true;
+}
+
+//  A ticket confirmed: when one of its partition's last message landed after a claim above the
+//  epoch it was written with, every replica fenced it (section 5, step 1): not stored; nor when
+//  Kafka refused it.
+static void
+s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
+{
+    for (size_t index = 0; index < ticket->count; index++) {
+        const s_part_t *part = &ticket->parts[index];
+        const s_claim_t *claims = &self->claims[(size_t)part->partition * S_CLAIMS_KEPT];
+        bool fenced = part->refused;
+        for (size_t claim = 0; part->last >= 0 && claim < self->claim_counts[part->partition];
+             claim++)
+            fenced |= claims[claim].epoch > part->epoch && claims[claim].offset < part->last;
+        if (fenced) {
+            self->fenced[self->fenced_count++ % S_FENCED_KEPT] =
+                (s_fenced_t){ticket->id, part->partition};
+            self->stats.fenced_sends++;
+            return;
+        }
+    }
+}
+
+int
+jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket)
+{
+    size_t kept = self->fenced_count < S_FENCED_KEPT ? self->fenced_count : S_FENCED_KEPT;
+    for (size_t index = 0; index < kept; index++)
+        if (self->fenced[index].ticket == ticket)
+            return self->fenced[index].partition;
+    return -1;
 }
 
 //  Confirms the tickets at the head whose messages Kafka answered and this instance applied.
@@ -303,6 +394,7 @@ s_tickets_check (jobd_changelog_t *self)
         }
         if (!confirmed)
             break;
+        s_fenced_check (self, ticket);
         self->confirmed = ticket->id;
         zlistx_delete (self->tickets, zlistx_cursor (self->tickets));
     }
@@ -314,15 +406,30 @@ void
 jobd_changelog_send (jobd_changelog_t *self)
 {
     char reason[256];
+    //  The last message of each partition in the send carries the ticket's id and the
+    //  partition's part + 1 there (parts in the order of first appearance, as s_ticket_add
+    //  numbers them), so that where it lands is kept (s_landed).
+    size_t parts = 0;
+    for (size_t index = 0; index < self->outbox.count; index++) {
+        int32_t partition = self->outbox.messages[index].partition;
+        if (!self->send_part[partition])
+            self->send_part[partition] = ++parts;
+        self->send_last[partition] = index;
+    }
     for (size_t index = 0; index < self->outbox.count; index++) {
         const jobd_store_cl_out_t *out = &self->outbox.messages[index];
         int rc = -ENOBUFS;
+        void *opaque = NULL;
+        if (self->send_last[out->partition] == index &&
+            self->send_part[out->partition] < (1u << S_OPAQUE_PARTS))
+            opaque = (void *)(uintptr_t)(((self->last_ticket + 1) << S_OPAQUE_PARTS) |
+                                         (uint64_t)self->send_part[out->partition]);
         //  A full queue is Kafka falling behind: wait for it (the broker stops taking work),
         //  rather than let a replica miss a write.
         for (int wait = 0; rc == -ENOBUFS && wait <= S_PRODUCE_WAITS; wait++) {
-            rc = jobd_cluster_produce (self->cluster, "changelog", out->partition, out->key,
-                                       out->key_size, out->value, out->value_size, reason,
-                                       sizeof reason);
+            rc = jobd_cluster_produce_with (self->cluster, "changelog", out->partition, out->key,
+                                            out->key_size, out->value, out->value_size, NULL, NULL,
+                                            opaque, reason, sizeof reason);
             if (rc == -ENOBUFS)
                 jobd_cluster_flush (self->cluster, S_PRODUCE_WAIT);
         }
@@ -337,6 +444,8 @@ jobd_changelog_send (jobd_changelog_t *self)
     }
     if (self->outbox.count && !s_ticket_add (self))
         jobd_log (JOBD_LOG_ERROR, LOG, "out of memory: a batch's replies do not wait for Kafka");
+    for (size_t index = 0; index < self->outbox.count; index++)
+        self->send_part[self->outbox.messages[index].partition] = 0;
     jobd_store_cl_outbox_clear (&self->outbox);
     jobd_cluster_poll (self->cluster);
 }
@@ -519,9 +628,22 @@ jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish
         self->stats.missing += applied->missing;
         self->stats.applied += applied->applied;
         //  A claim may fence some of this instance's unconfirmed writes of the partition.
-        if (applied->claimed && applied->partition < (uint16_t)self->partitions &&
-            !self->settle_at[applied->partition])
+        if (applied->claimed && applied->partition < (uint16_t)self->partitions) {
             self->settle_at[applied->partition] = 1;
+            self->settle_wait[applied->partition] = 0;
+        }
+        for (size_t claim = 0;
+             applied->partition < (uint16_t)self->partitions && claim < applied->claim_count;
+             claim++) {
+            size_t *count = &self->claim_counts[applied->partition];
+            s_claim_t *claims = &self->claims[(size_t)applied->partition * S_CLAIMS_KEPT];
+            if (*count == S_CLAIMS_KEPT) {
+                memmove (claims, claims + 1, (S_CLAIMS_KEPT - 1) * sizeof (s_claim_t));
+                (*count)--;
+            }
+            claims[(*count)++] =
+                (s_claim_t){(int64_t)applied->claims[claim].offset, applied->claims[claim].epoch};
+        }
         for (size_t t = 0; t < applied->transition_count; t++) {
             publish (applied->jobs[t], &applied->transitions[t], arg);
             self->stats.published++;
@@ -560,7 +682,7 @@ jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t mor
     jobd_map_pack_kv (pk, "instance", self->instance);
     jobd_map_pack_ku (pk, "partitions", (uint64_t)self->partitions);
     jobd_map_pack_str (pk, "changelog");
-    msgpack_pack_map (pk, 13);
+    msgpack_pack_map (pk, 14);
     jobd_map_pack_ku (pk, "produced", stats->produced);
     jobd_map_pack_ku (pk, "produce_lost", stats->produce_lost);
     jobd_map_pack_ku (pk, "unacked", (uint64_t)jobd_cluster_poll (self->cluster));
@@ -574,6 +696,7 @@ jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t mor
     jobd_map_pack_ku (pk, "commits", stats->commits);
     jobd_map_pack_ku (pk, "apply_failures", stats->apply_failures);
     jobd_map_pack_ku (pk, "settled", stats->settled);
+    jobd_map_pack_ku (pk, "fenced_sends", stats->fenced_sends);
     jobd_map_pack_str (pk, "partition");
     msgpack_pack_array (pk, (size_t)self->partitions);
     int64_t now = jobd_now_ms ();
@@ -607,8 +730,10 @@ jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch)
     if (partition < 0 || partition >= self->partitions)
         return;
     //  Given up: writes Kafka has not taken may be fenced by the next owner's claim.
-    if (self->epochs[partition] && !epoch && !self->settle_at[partition])
+    if (self->epochs[partition] && !epoch) {
         self->settle_at[partition] = 1;
+        self->settle_wait[partition] = 0;
+    }
     self->epochs[partition] = epoch;
 }
 

@@ -32,6 +32,7 @@ typedef struct {
     uint64_t commits;      //  replica apply commits
     uint64_t apply_failures; //  replica apply commits that failed (tried again)
     uint64_t settled; //  jobs whose unconfirmed writes a later claim fenced, settled (section 6)
+    uint64_t fenced_sends; //  sends that landed after a claim above their epoch: replies refused
 } jobd_changelog_stats_t;
 
 //  Called after the replica apply's commit for each transition it newly counted, in order.
@@ -64,6 +65,12 @@ uint64_t jobd_changelog_ticket (jobd_changelog_t *self);
 //  applied the changelog past them.
 uint64_t jobd_changelog_confirmed (jobd_changelog_t *self);
 
+//  Whether the send of ticket (confirmed) was fenced: some of its messages landed after a claim
+//  above the epoch they carry, so every replica dropped them, or Kafka refused them, and what
+//  the batch's replies call stored is not. Returns the partition, or -1 (not fenced, or not known
+//  any more: the last 1,024 fenced sends are kept).
+int jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket);
+
 //  After the batch was aborted: forgets what jobd_changelog_record kept.
 void jobd_changelog_drop (jobd_changelog_t *self);
 
@@ -95,7 +102,8 @@ void jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t e
 //  there and Kafka never confirmed (it stopped, or lost the partition, first), of an epoch at
 //  least min_epoch, are produced again with the new epoch, which their cl_pending entries take
 //  (jobd_store_cl_resend). What another owner changed since is the changelog's version already.
-void jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch);
+//  Returns 0, or an error (logged: nothing was sent).
+int jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch);
 
 //  Outside a batch: settles this instance's writes of partition that the changelog never
 //  confirmed and never will, those of an epoch below `below` (0: the partition's claim epoch as
@@ -103,11 +111,10 @@ void jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_
 //  at most 10 s). Logs what it did. Returns 0 or an error (logged; the writes stay).
 int jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below);
 
-//  For a partition this instance does not act on, or owns (after the resend of
-//  jobd_changelog_resend: every write it must still produce has its epoch then): settles it
-//  (below its claim epoch) when a claim read since the start, or since it last did, or a loss of
-//  the partition, may have fenced some of its writes, or a settle failed. One that failed is
-//  tried again 5 s later, then 10, 20... up to 5 minutes.
+//  For a partition this instance does not act on: settles it (below its claim epoch) when a
+//  claim read since the start, or since it last did, or a loss of the partition, may have fenced
+//  some of its writes, or a settle failed. One that failed is tried again 5 s later, then 10,
+//  20... up to 5 minutes (a claim read or a loss asks at once again).
 void jobd_changelog_settle_due (jobd_changelog_t *self, int partition);
 
 //  Asks for partition's settle again (jobd_changelog_settle_due), after the backoff of failures.

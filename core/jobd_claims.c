@@ -18,6 +18,7 @@
 #define S_QUERY_MS     500  //  longest a high watermark query waits
 #define S_LEASE_SLACK  1.1  //  a lease wait covers clock rate differences (section 8)
 #define S_COMMANDS_MAX 1000 //  commands taken from the jobs topic per turn, at most
+#define S_SETTLE_MS    5000 //  a partition whose writes could not be settled waits, then again
 
 typedef struct {
     jobd_claims_state_t state;
@@ -105,18 +106,6 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
         self->owned_dirty = true;
         jobd_changelog_set_epoch (self->changelog, partition,
                                   state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
-        //  What this instance wrote here before and Kafka never took, before anything acts on
-        //  the partition: settled to the changelog's version when another owner came between
-        //  (its claim fences them: the last owner record before this claim is of epoch
-        //  part->epoch - 1), else produced again with the new epoch. A settle that failed is
-        //  tried again while owned (jobd_changelog_settle_due); meanwhile the fenced writes
-        //  stay unsent.
-        if (owned && part->epoch > 1 &&
-            jobd_changelog_settle (self->changelog, partition, part->epoch - 1))
-            jobd_changelog_settle_later (self->changelog, partition);
-        if (owned)
-            jobd_changelog_resend (self->changelog, partition,
-                                   part->epoch > 1 ? part->epoch - 1 : 0);
         atomic_store (&self->acting[partition], state == JOBD_CLAIMS_OWNED ? part->epoch : 0);
         atomic_fetch_add (&self->changes, 1);
     }
@@ -128,6 +117,33 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
     if (state != JOBD_CLAIMS_OWNED)
         part->expired = false;
     part->state = state;
+}
+
+//  Before a claimed partition is owned (section 7, step 5): what this instance wrote there before
+//  and Kafka never took is settled to the changelog's version when another owner came between
+//  (its claim fences it: the last owner record before this claim is of epoch part->epoch - 1),
+//  else produced again with the new epoch. Returns true when done; false (logged) when the
+//  settle or the resend failed: the partition waits S_SETTLE_MS and tries again, acting on
+//  nothing meanwhile, so that no write of it goes out on a job the settle has not set back.
+static bool
+s_ready_to_own (jobd_claims_t *self, int partition)
+{
+    s_part_t *part = &self->parts[partition];
+    jobd_changelog_set_epoch (self->changelog, partition, part->epoch);
+    int rc =
+        part->epoch > 1 ? jobd_changelog_settle (self->changelog, partition, part->epoch - 1) : 0;
+    if (rc == 0)
+        rc = jobd_changelog_resend (self->changelog, partition,
+                                    part->epoch > 1 ? part->epoch - 1 : 0);
+    if (rc) {
+        jobd_changelog_set_epoch (self->changelog, partition, 0);
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: not owned yet (epoch %" PRIu64 "): its unconfirmed writes are "
+                  "neither settled nor sent again; tried again in %d s",
+                  partition, part->epoch, S_SETTLE_MS / 1000);
+        part->until = zclock_mono () + S_SETTLE_MS;
+    }
+    return rc == 0;
 }
 
 //  Assigned by the group: catch up with the changelog, then claim (section 7, steps 1-2).
@@ -457,7 +473,10 @@ s_claimed (jobd_claims_t *self, int partition)
     if (epoch < part->epoch || !claim)
         return; //  not read back yet
     if (part->after_release) {
-        s_set_state (self, partition, JOBD_CLAIMS_OWNED);
+        if (s_ready_to_own (self, partition))
+            s_set_state (self, partition, JOBD_CLAIMS_OWNED);
+        else
+            s_set_state (self, partition, JOBD_CLAIMS_WAITING);
         return;
     }
     //  The previous owner did not release: it may act until its lease runs out (section 8).
@@ -486,11 +505,12 @@ jobd_claims_turn (jobd_claims_t *self)
             s_catch_up (self, partition);
         if (part->state == JOBD_CLAIMS_CLAIMING)
             s_claimed (self, partition);
-        if (part->state == JOBD_CLAIMS_WAITING && now >= part->until)
+        if (part->state == JOBD_CLAIMS_WAITING && now >= part->until &&
+            s_ready_to_own (self, partition))
             s_set_state (self, partition, JOBD_CLAIMS_OWNED);
         if (part->state != JOBD_CLAIMS_REPLICA && part->state != JOBD_CLAIMS_CATCHUP)
             s_renew (self, partition);
-        if (part->state == JOBD_CLAIMS_REPLICA || part->state == JOBD_CLAIMS_OWNED)
+        if (part->state == JOBD_CLAIMS_REPLICA)
             jobd_changelog_settle_due (self->changelog, partition);
         s_live (self, partition);
         if (part->live)

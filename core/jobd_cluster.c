@@ -62,6 +62,8 @@ struct jobd_cluster {
     int wait; //  ms: connect_timeout, also the longest an answer to the topics' creation takes
     jobd_cluster_delivered_fn *delivered; //  other messages' reports (forwarded commands)
     void *delivered_arg;
+    jobd_cluster_landed_fn *landed; //  where a changelog message with an opaque landed
+    void *landed_arg;
 };
 
 bool
@@ -304,6 +306,9 @@ s_delivered (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
         self->delivered (message->_private, message->err, self->delivered_arg);
         return;
     }
+    if (changelog && message->_private && self->landed)
+        self->landed (message->_private, message->partition, message->offset, message->err,
+                      self->landed_arg);
     if (message->err) {
         self->refused++;
         jobd_log (JOBD_LOG_ERROR, LOG, "changelog message of partition %d refused: %s",
@@ -524,6 +529,13 @@ jobd_cluster_set_delivered_fn (jobd_cluster_t *self, jobd_cluster_delivered_fn *
 {
     self->delivered = fn;
     self->delivered_arg = arg;
+}
+
+void
+jobd_cluster_set_landed_fn (jobd_cluster_t *self, jobd_cluster_landed_fn *fn, void *arg)
+{
+    self->landed = fn;
+    self->landed_arg = arg;
 }
 
 int

@@ -66,7 +66,7 @@ int jobd_cluster_produce (jobd_cluster_t *self, const char *role, int32_t partit
 
 //  The same with one header (header NULL: none) and an opaque handed to the delivered function
 //  (jobd_cluster_set_delivered_fn) with the message's delivery report, for a message of another
-//  topic than the changelog.
+//  topic than the changelog; for a changelog message, to the landed function.
 int jobd_cluster_produce_with (jobd_cluster_t *self, const char *role, int32_t partition,
                                const void *key, size_t key_size, const void *value,
                                size_t value_size, const char *header, const char *header_value,
@@ -76,6 +76,12 @@ int jobd_cluster_produce_with (jobd_cluster_t *self, const char *role, int32_t p
 //  changelog: err 0 (acked) or why Kafka refused it for good. On the thread that polls.
 typedef void (jobd_cluster_delivered_fn) (void *opaque, rd_kafka_resp_err_t err, void *arg);
 void jobd_cluster_set_delivered_fn (jobd_cluster_t *self, jobd_cluster_delivered_fn *fn, void *arg);
+
+//  Told where a changelog message produced with an opaque (jobd_cluster_produce_with) landed:
+//  its partition and offset, or err. On the thread that polls.
+typedef void (jobd_cluster_landed_fn) (void *opaque, int32_t partition, int64_t offset,
+                                       rd_kafka_resp_err_t err, void *arg);
+void jobd_cluster_set_landed_fn (jobd_cluster_t *self, jobd_cluster_landed_fn *fn, void *arg);
 
 //  The high watermark of partition of the topic of role (a round trip, up to connect_timeout).
 //  Returns 0, or JOBD_ETIMEOUT when Kafka did not answer.

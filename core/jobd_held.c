@@ -1,6 +1,10 @@
 //  Replies held back until their ticket is confirmed (see jobd_held.h).
 #include "jobd_held.h"
+#include "jobd_error.h"
+#include "jobd_msgpack.h"
+#include "jobd_reply.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,14 +68,69 @@ jobd_held_add (jobd_held_t *self, uint64_t ticket, zsock_t *socket, const uint8_
     return 0;
 }
 
+//  Packs one answer of a fenced write: an "ok" one refused ENOTOWNER, with reason; any other as
+//  it was read.
+static void
+s_refuse_one (msgpack_packer *pk, const jobd_reply_t *one, const char *reason)
+{
+    if (one->ok)
+        jobd_reply_pack (pk, one->re, JOBD_ENOTOWNER, reason, NULL, NULL);
+    else
+        jobd_reply_pack (pk, one->re, one->rc, one->reason, one->job[0] ? one->job : NULL, NULL);
+}
+
+//  The reply data (this broker's own: a reply, or a batch's) with its "ok" answers refused
+//  ENOTOWNER (the write of partition was fenced), into out. Returns 0, or -1 when data is no
+//  reply (it is sent as it is).
+static int
+s_refuse (const uint8_t *data, size_t size, int partition, msgpack_sbuffer *out)
+{
+    char reason[256];
+    snprintf (reason, sizeof reason,
+              "not stored: Kafka took the write to changelog partition %d only after another "
+              "instance's claim of it, which fences it (or refused it): send it again",
+              partition);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    jobd_reply_t reply;
+    int rc = jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0 &&
+                     jobd_reply_read (&unpacked.data, &reply, NULL, 0) == 0
+                 ? 0
+                 : -1;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    if (rc == 0 && reply.replies && reply.replies->type == MSGPACK_OBJECT_ARRAY) {
+        const msgpack_object_array *array = &reply.replies->via.array;
+        jobd_reply_pack_batch (&pk, reply.re, array->size);
+        for (uint32_t index = 0; index < array->size; index++) {
+            jobd_reply_t one;
+            if (jobd_reply_read (&array->ptr[index], &one, NULL, 0))
+                memset (&one, 0, sizeof one); //  packed as a refusal without an id
+            s_refuse_one (&pk, &one, reason);
+        }
+    } else if (rc == 0)
+        s_refuse_one (&pk, &reply, reason);
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
+}
+
 size_t
-jobd_held_release (jobd_held_t *self, uint64_t confirmed, jobd_held_send_fn *send, void *arg)
+jobd_held_release (jobd_held_t *self, uint64_t confirmed, jobd_held_send_fn *send,
+                   jobd_held_fenced_fn *fenced, void *arg)
 {
     size_t sent = 0;
     s_reply_t *reply;
     while ((reply = (s_reply_t *)zlistx_first (self->replies)) && reply->ticket <= confirmed) {
-        send (reply->socket, reply->identity, reply->identity_size, reply->delimiter, reply->data,
-              reply->size, arg);
+        int partition = fenced ? fenced (reply->ticket, arg) : -1;
+        msgpack_sbuffer refused;
+        msgpack_sbuffer_init (&refused);
+        if (partition >= 0 && s_refuse (reply->data, reply->size, partition, &refused) == 0)
+            send (reply->socket, reply->identity, reply->identity_size, reply->delimiter,
+                  refused.data, refused.size, arg);
+        else
+            send (reply->socket, reply->identity, reply->identity_size, reply->delimiter,
+                  reply->data, reply->size, arg);
+        msgpack_sbuffer_destroy (&refused);
         zlistx_delete (self->replies, zlistx_cursor (self->replies));
         sent++;
     }

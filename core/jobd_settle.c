@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  One message kept: its key then value bytes.
+//  One message kept: its key then value bytes (and a history entry's seq).
 typedef struct {
     uint8_t *bytes;
     size_t key_size;
     size_t value_size;
+    uint64_t seq;
 } s_kept_t;
 
 //  A job to settle: the epoch of its unconfirmed writes, the last record of it read that was not
@@ -74,9 +75,25 @@ s_keep (s_kept_t *kept, const jobd_replica_message_t *message)
     return 0;
 }
 
-//  Appends a copy of message to dead's history entries. Returns 0 or -ENOMEM.
+//  A record kept: the history entries before it past its last seq go, as the replica apply's
+//  step 3 deleted them.
+static void
+s_entries_cut (s_dead_t *dead, uint64_t last_seq)
+{
+    size_t kept = 0;
+    for (size_t index = 0; index < dead->entry_count; index++) {
+        if (dead->entries[index].seq > last_seq)
+            free (dead->entries[index].bytes);
+        else
+            dead->entries[kept++] = dead->entries[index];
+    }
+    dead->entry_count = kept;
+}
+
+//  Appends a copy of message (history entry seq) to dead's history entries. Returns 0 or
+//  -ENOMEM.
 static int
-s_keep_entry (s_dead_t *dead, const jobd_replica_message_t *message)
+s_keep_entry (s_dead_t *dead, const jobd_replica_message_t *message, uint64_t seq)
 {
     if (dead->entry_count == dead->entry_alloc) {
         size_t alloc = dead->entry_alloc ? 2 * dead->entry_alloc : 8;
@@ -87,8 +104,9 @@ s_keep_entry (s_dead_t *dead, const jobd_replica_message_t *message)
         dead->entry_alloc = alloc;
     }
     s_kept_t *entry = &dead->entries[dead->entry_count];
-    *entry = (s_kept_t){NULL, 0, 0};
+    *entry = (s_kept_t){NULL, 0, 0, 0};
     int rc = s_keep (entry, message);
+    entry->seq = seq;
     dead->entry_count += rc == 0;
     return rc;
 }
@@ -133,10 +151,11 @@ s_read (const jobd_replica_message_t *message, void *arg)
         ; //  fenced
     else if (msg.kind == JOBD_CL_OWNER && msg.claim)
         settle->claim = msg.epoch;
-    else if (dead && msg.kind == JOBD_CL_REC)
+    else if (dead && msg.kind == JOBD_CL_REC) {
         rc = s_keep (&dead->record, message);
-    else if (dead && msg.kind == JOBD_CL_EV)
-        rc = s_keep_entry (dead, message);
+        s_entries_cut (dead, msg.record->last_seq);
+    } else if (dead && msg.kind == JOBD_CL_EV)
+        rc = s_keep_entry (dead, message, msg.seq);
     if (rc && !settle->rc)
         settle->rc = rc;
     jobd_cl_msg_clear (&msg);

@@ -134,7 +134,7 @@ jobd_store_cl_set_replicated (jobd_store_t *self, bool replicated)
 
 //  Step 4: an owner, in, stream or cursor record.
 static int
-s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
+s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg, uint64_t offset)
 {
     char key[JOBD_CL_NAME_MAX + 64];
     size_t size;
@@ -143,7 +143,16 @@ s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg)
             if (msg->claim && msg->epoch > self->claim_epoch) {
                 self->claim_epoch = msg->epoch;
                 self->claim_dirty = true;
-                self->applied->claimed = true;
+                jobd_store_cl_applied_t *applied = self->applied;
+                applied->claimed = true;
+                size_t max = sizeof applied->claims / sizeof applied->claims[0];
+                if (applied->claim_count == max) {
+                    memmove (applied->claims, applied->claims + 1,
+                             (max - 1) * sizeof applied->claims[0]);
+                    applied->claim_count--;
+                }
+                applied->claims[applied->claim_count].offset = offset;
+                applied->claims[applied->claim_count++].epoch = msg->epoch;
             }
             //  The last owner record (claim or release, epoch, instance): a new owner waits a
             //  lease after a claim, not after a release (section 7, step 4).
@@ -469,7 +478,7 @@ jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl
         else if (msg->kind == JOBD_CL_EV)
             rc = s_apply_entry (&apply, msg);
         else
-            rc = s_apply_meta (&apply, msg);
+            rc = s_apply_meta (&apply, msg, inputs[index].offset);
     }
     //  Step 5: where the next read of the partition starts, in the same commit.
     if (rc == 0 && apply.claim_dirty) {

@@ -19,6 +19,12 @@ typedef struct {
     uint64_t applied; //  messages that changed something
     bool claimed;     //  a claim raised the partition's claim epoch
     uint16_t partition;
+    //  The claims that raised it, in offset order (the last 4 of them).
+    struct {
+        uint64_t offset;
+        uint64_t epoch;
+    } claims[4];
+    size_t claim_count;
     //  The transitions the records newly counted, in order: the caller publishes them after the
     //  commit (fresh: jobd_store_cl_applied_clear).
     jobd_transition_t *transitions;

@@ -118,24 +118,37 @@ int
 harness_request (harness_t *self, const void *data, size_t size, msgpack_unpacked *reply,
                  int timeout_ms)
 {
+    zsock_t *dealer = harness_request_start (self, data, size);
+    return dealer ? harness_request_finish (&dealer, reply, timeout_ms) : -1;
+}
+
+zsock_t *
+harness_request_start (harness_t *self, const void *data, size_t size)
+{
     zsock_t *dealer = zsock_new_dealer (self->admin);
     if (!dealer)
-        return -1;
+        return NULL;
     zsock_set_linger (dealer, 0);
     zframe_t *frame = zframe_new (data, size);
     zframe_send (&frame, dealer, 0);
     zframe_destroy (&frame);
-    zpoller_t *poller = zpoller_new (dealer, NULL);
+    return dealer;
+}
+
+int
+harness_request_finish (zsock_t **dealer_p, msgpack_unpacked *reply, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (*dealer_p, NULL);
     int rc = -1;
-    if (zpoller_wait (poller, timeout_ms) == dealer) {
-        frame = zframe_recv (dealer);
+    if (zpoller_wait (poller, timeout_ms) == *dealer_p) {
+        zframe_t *frame = zframe_recv (*dealer_p);
         if (frame &&
             jobd_msgpack_unpack (zframe_data (frame), zframe_size (frame), reply, NULL, 0) == 0)
             rc = 0;
         zframe_destroy (&frame);
     }
     zpoller_destroy (&poller);
-    zsock_destroy (&dealer);
+    zsock_destroy (dealer_p);
     return rc;
 }
 

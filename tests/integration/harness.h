@@ -97,6 +97,12 @@ bool harness_wait_count (harness_t *self, jobd_state_t state, int64_t count, int
 int harness_request (harness_t *self, const void *data, size_t size, msgpack_unpacked *reply,
                      int timeout_ms);
 
+//  The same in two steps: sends the request and returns the socket its reply comes on (NULL:
+//  none); then waits up to timeout_ms for the reply (0 with *reply filled, or -1), destroying
+//  the socket.
+zsock_t *harness_request_start (harness_t *self, const void *data, size_t size);
+int harness_request_finish (zsock_t **dealer_p, msgpack_unpacked *reply, int timeout_ms);
+
 //  Sends an event (consumed) that makes a job (submit, track) to the admin endpoint and writes
 //  the new job's id into job. Returns 0, or -1 when it cannot be encoded, jobd does not answer,
 //  or the reply names no job.

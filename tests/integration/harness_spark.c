@@ -149,9 +149,10 @@ harness_spark_submit (harness_t *harness, const char *backend, const char *main_
     return harness_spark_submit_within (harness, backend, main_class, scenario, id, size, 10000);
 }
 
-int
-harness_spark_submit_within (harness_t *harness, const char *backend, const char *main_class,
-                             const char *scenario, char *id, size_t size, int timeout_ms)
+//  A submission of a Spark job (see harness_spark_submit), encoded into *data_p (free it).
+static int
+s_submit_bytes (const char *backend, const char *main_class, const char *scenario, uint8_t **data_p,
+                size_t *size_p)
 {
     jobd_event_t *submit = jobd_event_new (JOBD_EVENT_SUBMIT);
     jobd_event_set (&submit->source, "test");
@@ -163,10 +164,18 @@ harness_spark_submit_within (harness_t *harness, const char *backend, const char
               "\"sparkProperties\":{\"spark.sim.scenario\":\"%s\"}}",
               main_class, scenario);
     jobd_event_set (&submit->spec, spec);
+    int rc = jobd_event_encode (submit, data_p, size_p, NULL, 0) ? -1 : 0;
+    jobd_event_destroy (&submit);
+    return rc;
+}
+
+int
+harness_spark_submit_within (harness_t *harness, const char *backend, const char *main_class,
+                             const char *scenario, char *id, size_t size, int timeout_ms)
+{
     uint8_t *data = NULL;
     size_t data_size = 0;
-    int rc = jobd_event_encode (submit, &data, &data_size, NULL, 0) ? -1 : 0;
-    jobd_event_destroy (&submit);
+    int rc = s_submit_bytes (backend, main_class, scenario, &data, &data_size);
     msgpack_unpacked reply;
     msgpack_unpacked_init (&reply);
     if (rc == 0 && harness_request (harness, data, data_size, &reply, timeout_ms) != 0)
@@ -178,4 +187,17 @@ harness_spark_submit_within (harness_t *harness, const char *backend, const char
     msgpack_unpacked_destroy (&reply);
     free (data);
     return rc;
+}
+
+zsock_t *
+harness_spark_submit_start (harness_t *harness, const char *backend, const char *main_class,
+                            const char *scenario)
+{
+    uint8_t *data = NULL;
+    size_t data_size = 0;
+    zsock_t *dealer = s_submit_bytes (backend, main_class, scenario, &data, &data_size) == 0
+                          ? harness_request_start (harness, data, data_size)
+                          : NULL;
+    free (data);
+    return dealer;
 }

@@ -45,4 +45,9 @@ int harness_spark_submit (harness_t *harness, const char *backend, const char *m
 //  The same, waiting up to timeout_ms for the answer (harness_spark_submit: 10 s).
 int harness_spark_submit_within (harness_t *harness, const char *backend, const char *main_class,
                                  const char *scenario, char *id, size_t size, int timeout_ms);
+
+//  Sends the submission and returns the socket its reply comes on (harness_request_finish), or
+//  NULL.
+zsock_t *harness_spark_submit_start (harness_t *harness, const char *backend,
+                                     const char *main_class, const char *scenario);
 #endif

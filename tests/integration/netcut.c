@@ -6,9 +6,9 @@
 //  - connect () to 127.0.0.0/8 or ::1 (or ::ffff:127.x) on one of the ports fails at once with
 //    ECONNREFUSED;
 //  - a watcher thread shutdown ()s, every 50 ms, each socket this process connected to them.
-//  Once a tick of the watcher has shut them down, FILE.on exists (a test waits for it: the cut is
-//  in force); it goes when FILE does. When FILE is gone, connects go through again. Everything else
-//  is passed on untouched (the next connect and close in the link order, dlsym RTLD_NEXT).
+//  Once two ticks of the watcher have shut them down, FILE.on exists (a test waits for it: the cut
+//  is in force); it goes when FILE does. When FILE is gone, connects go through again. Everything
+//  else is passed on untouched (the next connect and close in the link order, dlsym RTLD_NEXT).
 //  librdkafka 2.0.2 reaches its brokers only through libc's connect () (a non-blocking one:
 //  EINPROGRESS), measured in docs/cluster.md §16.
 //
@@ -207,11 +207,15 @@ static void *
 s_watcher (void *unused)
 {
     struct timespec tick = {0, NETCUT_TICK_MS * 1000000L};
+    int cut_ticks = 0;
     for (;;) {
         nanosleep (&tick, NULL);
-        //  Says the cut is in force once a tick shut the sockets down (and goes with it).
+        //  Says the cut is in force once two ticks in a row shut the sockets down (a connect that
+        //  passed its check just before FILE came may be tracked after the first), and goes
+        //  with it.
         bool cut = s_watch_once ();
-        if (cut && !s_marked) {
+        cut_ticks = cut ? cut_ticks + 1 : 0;
+        if (cut_ticks >= 2 && !s_marked) {
             int fd = open (s_marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
             s_marked = fd >= 0;
             if (fd >= 0)

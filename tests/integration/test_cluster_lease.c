@@ -10,6 +10,7 @@
 #include "harness_cluster.h"
 #include "harness_spark.h"
 #include "http_client.h"
+#include "jobd_reply.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,17 +240,19 @@ test_cut_writes_give_way (void **state)
     assert_non_null (file);
     fclose (file);
     //  The cut in force (netcut.so says so: FILE.on), b still acts (its lease runs a second): it
-    //  commits the job and waits for Kafka, in vain.
+    //  commits the job and holds its reply until Kafka took it.
     char marker[sizeof s_cut + 8];
     snprintf (marker, sizeof marker, "%s.on", s_cut);
     int64_t deadline = zclock_mono () + 5000;
     while (access (marker, F_OK) != 0 && zclock_mono () < deadline)
         zclock_sleep (2); //  polling interval: the marker is a file
     assert_int_equal (access (marker, F_OK), 0);
-    assert_int_not_equal (harness_spark_submit_within (&s_b, "master", "com.example.Etl",
-                                                       "queue=50,run=600000,outcome=success", id,
-                                                       sizeof id, 1000),
-                          0);
+    zsock_t *submission = harness_spark_submit_start (&s_b, "master", "com.example.Etl",
+                                                      "queue=50,run=600000,outcome=success");
+    assert_non_null (submission);
+    deadline = zclock_mono () + 5000;
+    while (harness_count (&s_b, JOBD_STATE_QUEUED) != 1 && zclock_mono () < deadline)
+        zclock_sleep (20); //  polling interval: jobd has no "tell me when" query
     assert_int_equal (harness_count (&s_b, JOBD_STATE_QUEUED), 1);
     assert_true (harness_cluster_wait_shared (a_only, 1, 1, 60000) >= 0);
     assert_int_equal (unlink (s_cut), 0);
@@ -274,6 +277,17 @@ test_cut_writes_give_way (void **state)
             (long long)(zclock_mono () - back));
     assert_true (harness_log_contains (&s_b, "1 it never had are removed"));
     assert_int_equal (harness_count (&s_b, JOBD_STATE_QUEUED), 0);
+    //  Kafka took the write after a's claim: its reply says so, not "stored".
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (harness_request_finish (&submission, &unpacked, 30000), 0);
+    jobd_reply_t reply;
+    assert_int_equal (jobd_reply_read (&unpacked.data, &reply, NULL, 0), 0);
+    msgpack_unpacked_destroy (&unpacked);
+    if (reply.ok)
+        fail_msg ("the submission of a write a's claim fenced was answered stored (job %s)",
+                  reply.job);
+    assert_string_equal (reply.error, "ENOTOWNER");
     int tags = 0;
     assert_int_equal (s_stale (&tags), 0);
     assert_int_equal (tags, 2);
