@@ -388,11 +388,11 @@ s_publish_confirmed (const char *job, const jobd_transition_t *transition, void 
     s_publish_transition ((s_broker_t *)arg, job, transition);
 }
 
-//  Whether a held reply's write was fenced (jobd_changelog_fenced): its partition, or -1.
-static int
-s_held_fenced (uint64_t ticket, void *arg)
+//  Whether a held reply's write of job was fenced (jobd_changelog_fenced).
+static bool
+s_held_fenced (uint64_t ticket, const char *job, void *arg)
 {
-    return jobd_changelog_fenced (((s_broker_t *)arg)->changelog, ticket);
+    return jobd_changelog_fenced (((s_broker_t *)arg)->changelog, ticket, job);
 }
 
 //  Sends the held replies whose batches the changelog confirmed.

@@ -35,9 +35,9 @@ typedef struct {
     bool refused;   //  Kafka refused that message for good
 } s_part_t;
 
-#define S_CLAIMS_KEPT  8    //  per partition: the last claims read that raised its epoch
-#define S_FENCED_KEPT  1024 //  the last tickets found fenced
-#define S_OPAQUE_PARTS 13   //  bits of a landed message's opaque for its part (+ 1) in the ticket
+#define S_CLAIMS_KEPT  8     //  per partition: the last claims read that raised its epoch
+#define S_FENCED_KEPT  65536 //  fenced partitions of tickets kept (the oldest half goes when full)
+#define S_OPAQUE_PARTS 13    //  bits of a landed message's opaque for its part (+ 1) in the ticket
 
 //  A claim read that raised a partition's epoch: where, and to what.
 typedef struct {
@@ -83,11 +83,11 @@ struct jobd_changelog {
     size_t *claim_counts;  //  per partition
     size_t *send_part;     //  per partition, during a send: its part + 1 in the ticket (0: none)
     size_t *send_last;     //  per partition, during a send: the index of its last message
-    s_fenced_t fenced[S_FENCED_KEPT]; //  a ring
-    size_t fenced_count;              //  ever: the next goes at fenced_count % S_FENCED_KEPT
-    uint64_t last_ticket;             //  the id of the last send's ticket
-    uint64_t confirmed;               //  every ticket up to this one is confirmed
-    jobd_changelog_view_fn *view;     //  each partition's owner state, for jobd_changelog_pack
+    s_fenced_t *fenced;    //  S_FENCED_KEPT, in ticket order
+    size_t fenced_count;
+    uint64_t last_ticket;         //  the id of the last send's ticket
+    uint64_t confirmed;           //  every ticket up to this one is confirmed
+    jobd_changelog_view_fn *view; //  each partition's owner state, for jobd_changelog_pack
     void *view_arg;
     jobd_store_cl_outbox_t outbox;
     s_kept_t *kept; //  S_READ_MAX
@@ -140,9 +140,14 @@ s_landed (void *opaque, int32_t partition, int64_t offset, rd_kafka_resp_err_t e
 }
 
 int
-jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch)
+jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t epoch, uint64_t min_epoch)
 {
+    if (partition < 0 || partition >= self->partitions)
+        return JOBD_EINVAL;
     size_t jobs = 0;
+    //  The records go with the new epoch, which the partition is not owned with yet.
+    uint64_t owned = self->epochs[partition];
+    self->epochs[partition] = epoch;
     int rc = jobd_store_begin (self->store);
     if (rc == 0) {
         //  Their cl_pending entries take the new epoch in the same commit, before they go.
@@ -157,14 +162,16 @@ jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch
     if (rc) {
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot re-send unconfirmed writes: %s", jobd_strerror (rc));
         jobd_store_cl_outbox_clear (&self->outbox);
+        self->epochs[partition] = owned;
         return rc;
     }
     if (jobs)
         jobd_log (JOBD_LOG_WARN, LOG,
                   "partition %d: %zu jobs changed here were not confirmed by Kafka: their writes "
                   "go to the changelog again, with epoch %" PRIu64,
-                  partition, jobs, self->epochs[partition]);
+                  partition, jobs, epoch);
     jobd_changelog_send (self);
+    self->epochs[partition] = owned;
     return 0;
 }
 
@@ -200,12 +207,13 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->claim_counts = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
     self->send_part = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
     self->send_last = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
+    self->fenced = (s_fenced_t *)calloc (S_FENCED_KEPT, sizeof (s_fenced_t));
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
                      self->settle_wait && self->tickets && self->kept && self->inputs &&
                      self->claims && self->claim_counts && self->send_part && self->send_last &&
-                     next
+                     self->fenced && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -291,6 +299,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->claim_counts);
     free (self->send_part);
     free (self->send_last);
+    free (self->fenced);
     zlistx_destroy (&self->tickets);
     free (self);
     *self_p = NULL;
@@ -304,46 +313,35 @@ jobd_changelog_record (jobd_changelog_t *self)
                                  (size_t)self->partitions, &self->outbox);
 }
 
-//  A ticket for what a send produced (partitions touched, each with its mark). Returns false when
-//  there is no memory for it: the send's replies then wait for nothing.
-static bool
-s_ticket_add (jobd_changelog_t *self)
+//  The ticket of the send about to be produced (partitions touched, numbered in the order of
+//  their first message: self->send_part), in the list before its messages go, so that where
+//  they land is kept even when a full queue serves delivery reports inside the send. Its marks
+//  are set once they went (s_ticket_mark). Returns NULL when there is no memory for it: the
+//  send's replies then wait for nothing.
+static s_ticket_t *
+s_ticket_new (jobd_changelog_t *self, size_t parts)
 {
-    size_t touched = 0;
-    for (size_t index = 0; index < self->outbox.count; index++) {
-        bool seen = false;
-        for (size_t before = 0; before < index && !seen; before++)
-            seen =
-                self->outbox.messages[before].partition == self->outbox.messages[index].partition;
-        touched += !seen;
-    }
-    s_ticket_t *ticket = (s_ticket_t *)malloc (sizeof (s_ticket_t) + touched * sizeof (s_part_t));
+    s_ticket_t *ticket = (s_ticket_t *)malloc (sizeof (s_ticket_t) + parts * sizeof (s_part_t));
     if (!ticket)
-        return false;
+        return NULL;
     ticket->id = self->last_ticket + 1;
-    ticket->count = 0;
+    ticket->count = parts;
     for (size_t index = 0; index < self->outbox.count; index++) {
         int32_t partition = self->outbox.messages[index].partition;
-        bool seen = false;
-        for (size_t part = 0; part < ticket->count && !seen; part++)
-            seen = ticket->parts[part].partition == partition;
-        if (!seen)
-            ticket->parts[ticket->count++] = (s_part_t){.partition = partition,
-                                                        .mark = self->sent[partition],
-                                                        .epoch = self->epochs[partition],
-                                                        .last = -1};
+        ticket->parts[self->send_part[partition] - 1] =
+            (s_part_t){.partition = partition, .epoch = self->epochs[partition], .last = -1};
     }
     if (!zlistx_add_end (self->tickets, ticket)) {
         free (ticket);
-        return false;
+        return NULL;
     }
     self->last_ticket = ticket->id;
-    return true;
+    return ticket;
 }
 
-//  A ticket confirmed: when one of its partition's last message landed after a claim above the
-//  epoch it was written with, every replica fenced it (section 5, step 1): not stored; nor when
-//  Kafka refused it.
+//  A ticket confirmed: the partitions whose last message of the send landed after a claim above
+//  the epoch it was written with (every replica fenced it: section 5, step 1), or that Kafka
+//  refused, or that was lost at produce, are kept with the ticket: their writes are not stored.
 static void
 s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
 {
@@ -354,23 +352,38 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
         for (size_t claim = 0; part->last >= 0 && claim < self->claim_counts[part->partition];
              claim++)
             fenced |= claims[claim].epoch > part->epoch && claims[claim].offset < part->last;
-        if (fenced) {
-            self->fenced[self->fenced_count++ % S_FENCED_KEPT] =
-                (s_fenced_t){ticket->id, part->partition};
-            self->stats.fenced_sends++;
-            return;
+        if (!fenced)
+            continue;
+        if (self->fenced_count == S_FENCED_KEPT) {
+            //  The oldest half goes: their replies went long ago.
+            memmove (self->fenced, self->fenced + S_FENCED_KEPT / 2,
+                     (S_FENCED_KEPT / 2) * sizeof (s_fenced_t));
+            self->fenced_count = S_FENCED_KEPT / 2;
         }
+        self->fenced[self->fenced_count++] = (s_fenced_t){ticket->id, part->partition};
+        self->stats.fenced_sends++;
     }
 }
 
-int
-jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket)
+bool
+jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job)
 {
-    size_t kept = self->fenced_count < S_FENCED_KEPT ? self->fenced_count : S_FENCED_KEPT;
-    for (size_t index = 0; index < kept; index++)
-        if (self->fenced[index].ticket == ticket)
-            return self->fenced[index].partition;
-    return -1;
+    //  In ticket order: the first entry of ticket, by halves.
+    size_t low = 0, high = self->fenced_count;
+    if (!ticket || !job || high == 0 || self->fenced[high - 1].ticket < ticket)
+        return false;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (self->fenced[middle].ticket < ticket)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    int32_t partition = (int32_t)s_partition (job, self);
+    for (; low < self->fenced_count && self->fenced[low].ticket == ticket; low++)
+        if (self->fenced[low].partition == partition)
+            return true;
+    return false;
 }
 
 //  Confirms the tickets at the head whose messages Kafka answered and this instance applied.
@@ -407,8 +420,8 @@ jobd_changelog_send (jobd_changelog_t *self)
 {
     char reason[256];
     //  The last message of each partition in the send carries the ticket's id and the
-    //  partition's part + 1 there (parts in the order of first appearance, as s_ticket_add
-    //  numbers them), so that where it lands is kept (s_landed).
+    //  partition's part + 1 there (parts in the order of first appearance), so that where it
+    //  lands is kept (s_landed).
     size_t parts = 0;
     for (size_t index = 0; index < self->outbox.count; index++) {
         int32_t partition = self->outbox.messages[index].partition;
@@ -416,14 +429,16 @@ jobd_changelog_send (jobd_changelog_t *self)
             self->send_part[partition] = ++parts;
         self->send_last[partition] = index;
     }
+    s_ticket_t *ticket = parts ? s_ticket_new (self, parts) : NULL;
+    if (parts && !ticket)
+        jobd_log (JOBD_LOG_ERROR, LOG, "out of memory: a batch's replies do not wait for Kafka");
     for (size_t index = 0; index < self->outbox.count; index++) {
         const jobd_store_cl_out_t *out = &self->outbox.messages[index];
+        size_t part = self->send_part[out->partition];
         int rc = -ENOBUFS;
         void *opaque = NULL;
-        if (self->send_last[out->partition] == index &&
-            self->send_part[out->partition] < (1u << S_OPAQUE_PARTS))
-            opaque = (void *)(uintptr_t)(((self->last_ticket + 1) << S_OPAQUE_PARTS) |
-                                         (uint64_t)self->send_part[out->partition]);
+        if (ticket && self->send_last[out->partition] == index && part < (1u << S_OPAQUE_PARTS))
+            opaque = (void *)(uintptr_t)((ticket->id << S_OPAQUE_PARTS) | (uint64_t)part);
         //  A full queue is Kafka falling behind: wait for it (the broker stops taking work),
         //  rather than let a replica miss a write.
         for (int wait = 0; rc == -ENOBUFS && wait <= S_PRODUCE_WAITS; wait++) {
@@ -438,12 +453,15 @@ jobd_changelog_send (jobd_changelog_t *self)
             self->sent[out->partition]++;
         } else {
             self->stats.produce_lost++;
+            if (ticket)
+                ticket->parts[part - 1].refused = true; //  not stored
             jobd_log (JOBD_LOG_ERROR, LOG, "a changelog message of partition %u is lost: %s",
                       (unsigned)out->partition, reason);
         }
     }
-    if (self->outbox.count && !s_ticket_add (self))
-        jobd_log (JOBD_LOG_ERROR, LOG, "out of memory: a batch's replies do not wait for Kafka");
+    //  The marks: what was produced to each partition up to this send's last message.
+    for (size_t index = 0; ticket && index < ticket->count; index++)
+        ticket->parts[index].mark = self->sent[ticket->parts[index].partition];
     for (size_t index = 0; index < self->outbox.count; index++)
         self->send_part[self->outbox.messages[index].partition] = 0;
     jobd_store_cl_outbox_clear (&self->outbox);
@@ -768,17 +786,19 @@ jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below)
         jobd_log (JOBD_LOG_WARN, LOG,
                   "partition %d: %zu changelog messages read again did not decode: passed over",
                   partition, result.bad);
+    self->settle_wait[partition] = 0;
     return 0;
 }
 
-void
+int64_t
 jobd_changelog_settle_later (jobd_changelog_t *self, int partition)
 {
     if (partition < 0 || partition >= self->partitions)
-        return;
+        return S_SETTLE_RETRY_MS;
     int64_t wait = self->settle_wait[partition] ? self->settle_wait[partition] : S_SETTLE_RETRY_MS;
     self->settle_at[partition] = zclock_mono () + wait;
     self->settle_wait[partition] = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;
+    return wait;
 }
 
 void
@@ -790,8 +810,6 @@ jobd_changelog_settle_due (jobd_changelog_t *self, int partition)
     self->settle_at[partition] = 0;
     if (jobd_changelog_settle (self, partition, 0))
         jobd_changelog_settle_later (self, partition);
-    else
-        self->settle_wait[partition] = 0;
 }
 
 int64_t

@@ -65,11 +65,12 @@ uint64_t jobd_changelog_ticket (jobd_changelog_t *self);
 //  applied the changelog past them.
 uint64_t jobd_changelog_confirmed (jobd_changelog_t *self);
 
-//  Whether the send of ticket (confirmed) was fenced: some of its messages landed after a claim
-//  above the epoch they carry, so every replica dropped them, or Kafka refused them, and what
-//  the batch's replies call stored is not. Returns the partition, or -1 (not fenced, or not known
-//  any more: the last 1,024 fenced sends are kept).
-int jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket);
+//  Whether the write of job in the send of ticket (confirmed) was fenced: the send's messages of
+//  the job's partition landed after a claim above the epoch they carry, so every replica
+//  dropped them (or Kafka refused them, or they were lost at produce), and what the batch's
+//  reply calls stored is not. (The last message of each partition of a send tells: a send that
+//  straddles the claim counts as fenced.)
+bool jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job);
 
 //  After the batch was aborted: forgets what jobd_changelog_record kept.
 void jobd_changelog_drop (jobd_changelog_t *self);
@@ -103,7 +104,8 @@ void jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t e
 //  least min_epoch, are produced again with the new epoch, which their cl_pending entries take
 //  (jobd_store_cl_resend). What another owner changed since is the changelog's version already.
 //  Returns 0, or an error (logged: nothing was sent).
-int jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t min_epoch);
+int jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t epoch,
+                           uint64_t min_epoch);
 
 //  Outside a batch: settles this instance's writes of partition that the changelog never
 //  confirmed and never will, those of an epoch below `below` (0: the partition's claim epoch as
@@ -118,7 +120,8 @@ int jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below
 void jobd_changelog_settle_due (jobd_changelog_t *self, int partition);
 
 //  Asks for partition's settle again (jobd_changelog_settle_due), after the backoff of failures.
-void jobd_changelog_settle_later (jobd_changelog_t *self, int partition);
+//  Returns the wait (ms).
+int64_t jobd_changelog_settle_later (jobd_changelog_t *self, int partition);
 
 //  The changelog offset of partition this instance applied up to (committed).
 int64_t jobd_changelog_applied (jobd_changelog_t *self, int partition);

@@ -18,7 +18,6 @@
 #define S_QUERY_MS     500  //  longest a high watermark query waits
 #define S_LEASE_SLACK  1.1  //  a lease wait covers clock rate differences (section 8)
 #define S_COMMANDS_MAX 1000 //  commands taken from the jobs topic per turn, at most
-#define S_SETTLE_MS    5000 //  a partition whose writes could not be settled waits, then again
 
 typedef struct {
     jobd_claims_state_t state;
@@ -122,26 +121,33 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
 //  Before a claimed partition is owned (section 7, step 5): what this instance wrote there before
 //  and Kafka never took is settled to the changelog's version when another owner came between
 //  (its claim fences it: the last owner record before this claim is of epoch part->epoch - 1),
-//  else produced again with the new epoch. Returns true when done; false (logged) when the
-//  settle or the resend failed: the partition waits S_SETTLE_MS and tries again, acting on
-//  nothing meanwhile, so that no write of it goes out on a job the settle has not set back.
+//  else produced again with the new epoch. Returns true when done; false when another instance
+//  claimed it since, or (logged) when the settle or the resend failed: the partition waits (5 s,
+//  doubled up to 5 minutes: the settle's backoff) and tries again, acting on nothing meanwhile,
+//  so that no write of it goes out on a job the settle has not set back.
 static bool
 s_ready_to_own (jobd_claims_t *self, int partition)
 {
     s_part_t *part = &self->parts[partition];
-    jobd_changelog_set_epoch (self->changelog, partition, part->epoch);
+    //  Another instance's claim read since: not this instance's to own (s_renew says so).
+    bool claim = false;
+    uint64_t epoch = 0;
+    char inst[JOBD_CL_INST_MAX + 1];
+    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst) ||
+        epoch != part->epoch || strcmp (inst, self->instance) != 0)
+        return false;
     int rc =
         part->epoch > 1 ? jobd_changelog_settle (self->changelog, partition, part->epoch - 1) : 0;
     if (rc == 0)
-        rc = jobd_changelog_resend (self->changelog, partition,
+        rc = jobd_changelog_resend (self->changelog, partition, part->epoch,
                                     part->epoch > 1 ? part->epoch - 1 : 0);
     if (rc) {
-        jobd_changelog_set_epoch (self->changelog, partition, 0);
+        int64_t wait = jobd_changelog_settle_later (self->changelog, partition);
         jobd_log (JOBD_LOG_WARN, LOG,
                   "partition %d: not owned yet (epoch %" PRIu64 "): its unconfirmed writes are "
-                  "neither settled nor sent again; tried again in %d s",
-                  partition, part->epoch, S_SETTLE_MS / 1000);
-        part->until = zclock_mono () + S_SETTLE_MS;
+                  "neither settled nor sent again; tried again in %lld s",
+                  partition, part->epoch, (long long)(wait / 1000));
+        part->until = zclock_mono () + wait;
     }
     return rc == 0;
 }

@@ -68,50 +68,54 @@ jobd_held_add (jobd_held_t *self, uint64_t ticket, zsock_t *socket, const uint8_
     return 0;
 }
 
-//  Packs one answer of a fenced write: an "ok" one refused ENOTOWNER, with reason; any other as
-//  it was read.
-static void
-s_refuse_one (msgpack_packer *pk, const jobd_reply_t *one, const char *reason)
+//  Whether answer one (read as object) tells a write of ticket that was fenced: an "ok" that
+//  changed a job whose partition's messages every replica dropped.
+static bool
+s_fenced_answer (const jobd_reply_t *one, uint64_t ticket, jobd_held_fenced_fn *fenced, void *arg)
 {
-    if (one->ok)
-        jobd_reply_pack (pk, one->re, JOBD_ENOTOWNER, reason, NULL, NULL);
-    else
-        jobd_reply_pack (pk, one->re, one->rc, one->reason, one->job[0] ? one->job : NULL, NULL);
+    return one->ok && strcmp (one->outcome, "changed") == 0 && one->job[0] &&
+           fenced (ticket, one->job, arg);
 }
 
-//  The reply data (this broker's own: a reply, or a batch's) with its "ok" answers refused
-//  ENOTOWNER (the write of partition was fenced), into out. Returns 0, or -1 when data is no
-//  reply (it is sent as it is).
-static int
-s_refuse (const uint8_t *data, size_t size, int partition, msgpack_sbuffer *out)
+//  The reply data (this broker's own: a reply, or a batch's) with each answer that tells a
+//  fenced write refused ENOTOWNER, the others as they were, into out. Returns how many it
+//  refused (0: data goes as it is).
+static size_t
+s_refuse (const uint8_t *data, size_t size, uint64_t ticket, jobd_held_fenced_fn *fenced, void *arg,
+          msgpack_sbuffer *out)
 {
-    char reason[256];
-    snprintf (reason, sizeof reason,
-              "not stored: Kafka took the write to changelog partition %d only after another "
-              "instance's claim of it, which fences it (or refused it): send it again",
-              partition);
+    const char *reason = "not stored: Kafka took the write to the job's changelog partition only "
+                         "after another instance's claim of it, which fences it (or refused "
+                         "it): send it again";
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     jobd_reply_t reply;
-    int rc = jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) == 0 &&
-                     jobd_reply_read (&unpacked.data, &reply, NULL, 0) == 0
-                 ? 0
-                 : -1;
+    size_t refused = 0;
+    if (jobd_msgpack_unpack (data, size, &unpacked, NULL, 0) ||
+        jobd_reply_read (&unpacked.data, &reply, NULL, 0)) {
+        msgpack_unpacked_destroy (&unpacked);
+        return 0;
+    }
     msgpack_packer pk;
     msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    if (rc == 0 && reply.replies && reply.replies->type == MSGPACK_OBJECT_ARRAY) {
+    if (reply.replies && reply.replies->type == MSGPACK_OBJECT_ARRAY) {
         const msgpack_object_array *array = &reply.replies->via.array;
         jobd_reply_pack_batch (&pk, reply.re, array->size);
         for (uint32_t index = 0; index < array->size; index++) {
             jobd_reply_t one;
-            if (jobd_reply_read (&array->ptr[index], &one, NULL, 0))
-                memset (&one, 0, sizeof one); //  packed as a refusal without an id
-            s_refuse_one (&pk, &one, reason);
+            if (jobd_reply_read (&array->ptr[index], &one, NULL, 0) == 0 &&
+                s_fenced_answer (&one, ticket, fenced, arg)) {
+                jobd_reply_pack (&pk, one.re, JOBD_ENOTOWNER, reason, NULL, NULL);
+                refused++;
+            } else
+                msgpack_pack_object (&pk, array->ptr[index]);
         }
-    } else if (rc == 0)
-        s_refuse_one (&pk, &reply, reason);
+    } else if (s_fenced_answer (&reply, ticket, fenced, arg)) {
+        jobd_reply_pack (&pk, reply.re, JOBD_ENOTOWNER, reason, NULL, NULL);
+        refused++;
+    }
     msgpack_unpacked_destroy (&unpacked);
-    return rc;
+    return refused;
 }
 
 size_t
@@ -121,10 +125,9 @@ jobd_held_release (jobd_held_t *self, uint64_t confirmed, jobd_held_send_fn *sen
     size_t sent = 0;
     s_reply_t *reply;
     while ((reply = (s_reply_t *)zlistx_first (self->replies)) && reply->ticket <= confirmed) {
-        int partition = fenced ? fenced (reply->ticket, arg) : -1;
         msgpack_sbuffer refused;
         msgpack_sbuffer_init (&refused);
-        if (partition >= 0 && s_refuse (reply->data, reply->size, partition, &refused) == 0)
+        if (fenced && s_refuse (reply->data, reply->size, reply->ticket, fenced, arg, &refused))
             send (reply->socket, reply->identity, reply->identity_size, reply->delimiter,
                   refused.data, refused.size, arg);
         else

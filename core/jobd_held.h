@@ -28,13 +28,13 @@ void jobd_held_destroy (jobd_held_t **self_p);
 int jobd_held_add (jobd_held_t *self, uint64_t ticket, zsock_t *socket, const uint8_t *identity,
                    size_t identity_size, bool delimiter, const void *data, size_t size);
 
-//  Says whether the send of ticket was fenced (another instance's claim came first, and every
-//  replica dropped its writes): its partition, or -1.
-typedef int (jobd_held_fenced_fn) (uint64_t ticket, void *arg);
+//  Says whether the write of job in the send of ticket was fenced (another instance's claim came
+//  first, and every replica dropped it).
+typedef bool (jobd_held_fenced_fn) (uint64_t ticket, const char *job, void *arg);
 
 //  Sends, in the order held, every reply whose ticket is at most confirmed, up to the first that
-//  is not. A reply whose ticket fenced (NULL: none is) goes with each of its "ok" answers
-//  turned into ENOTOWNER: not stored. Returns how many it sent.
+//  is not. In a reply, an answer that a write changed a job whose write fenced (NULL: none is)
+//  is turned into ENOTOWNER: not stored. Returns how many it sent.
 size_t jobd_held_release (jobd_held_t *self, uint64_t confirmed, jobd_held_send_fn *send,
                           jobd_held_fenced_fn *fenced, void *arg);
 

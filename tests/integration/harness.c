@@ -450,14 +450,22 @@ harness_wait_count (harness_t *self, jobd_state_t state, int64_t count, int time
 bool
 harness_log_contains (harness_t *self, const char *text)
 {
+    char line[4096];
+    return harness_log_line (self, text, line, sizeof line);
+}
+
+bool
+harness_log_line (harness_t *self, const char *text, char *line, size_t size)
+{
     FILE *file = fopen (self->log, "r");
     if (!file)
         return false;
-    char line[4096];
     bool found = false;
-    while (!found && fgets (line, sizeof line, file))
+    while (!found && fgets (line, (int)size, file))
         found = strstr (line, text) != NULL;
     fclose (file);
+    if (found)
+        line[strcspn (line, "\n")] = 0;
     return found;
 }
 

@@ -126,6 +126,10 @@ const char *harness_build_dir (void);
 //  True when jobd's log contains text.
 bool harness_log_contains (harness_t *self, const char *text);
 
+//  The first line of jobd's log that contains text, into line (size bytes, no newline). True
+//  when there is one.
+bool harness_log_line (harness_t *self, const char *text, char *line, size_t size);
+
 //  Waits until jobd's log contains text (its log is a file: no event to wait on, so it is read
 //  again every 20 ms), up to timeout_ms. True when it does.
 bool harness_wait_log (harness_t *self, const char *text, int timeout_ms);
