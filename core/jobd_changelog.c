@@ -35,9 +35,8 @@ typedef struct {
     bool refused;   //  Kafka refused that message for good
 } s_part_t;
 
-#define S_CLAIMS_KEPT  8     //  per partition: the last claims read that raised its epoch
-#define S_FENCED_KEPT  65536 //  fenced partitions of tickets kept (the oldest half goes when full)
-#define S_OPAQUE_PARTS 13    //  bits of a landed message's opaque for its part (+ 1) in the ticket
+#define S_CLAIMS_KEPT  8  //  per partition: the last claims read that raised its epoch
+#define S_OPAQUE_PARTS 13 //  bits of a landed message's opaque for its part (+ 1) in the ticket
 
 //  A claim read that raised a partition's epoch: where, and to what.
 typedef struct {
@@ -83,8 +82,10 @@ struct jobd_changelog {
     size_t *claim_counts;  //  per partition
     size_t *send_part;     //  per partition, during a send: its part + 1 in the ticket (0: none)
     size_t *send_last;     //  per partition, during a send: the index of its last message
-    s_fenced_t *fenced;    //  S_FENCED_KEPT, in ticket order
+    s_fenced_t *fenced;    //  the fenced partitions of confirmed tickets, in ticket order
     size_t fenced_count;
+    size_t fenced_alloc;
+    uint64_t sent_ticket;         //  the ticket the last send made (0: none)
     uint64_t last_ticket;         //  the id of the last send's ticket
     uint64_t confirmed;           //  every ticket up to this one is confirmed
     jobd_changelog_view_fn *view; //  each partition's owner state, for jobd_changelog_pack
@@ -135,7 +136,7 @@ s_landed (void *opaque, int32_t partition, int64_t offset, rd_kafka_resp_err_t e
         if (ticket->id == id && part >= 1 && part <= ticket->count &&
             ticket->parts[part - 1].partition == partition) {
             ticket->parts[part - 1].last = err ? -1 : offset;
-            ticket->parts[part - 1].refused = err != RD_KAFKA_RESP_ERR_NO_ERROR;
+            ticket->parts[part - 1].refused |= err != RD_KAFKA_RESP_ERR_NO_ERROR;
         }
 }
 
@@ -207,13 +208,12 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->claim_counts = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
     self->send_part = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
     self->send_last = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
-    self->fenced = (s_fenced_t *)calloc (S_FENCED_KEPT, sizeof (s_fenced_t));
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
                      self->settle_wait && self->tickets && self->kept && self->inputs &&
                      self->claims && self->claim_counts && self->send_part && self->send_last &&
-                     self->fenced && next
+                     next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -354,11 +354,19 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
             fenced |= claims[claim].epoch > part->epoch && claims[claim].offset < part->last;
         if (!fenced)
             continue;
-        if (self->fenced_count == S_FENCED_KEPT) {
-            //  The oldest half goes: their replies went long ago.
-            memmove (self->fenced, self->fenced + S_FENCED_KEPT / 2,
-                     (S_FENCED_KEPT / 2) * sizeof (s_fenced_t));
-            self->fenced_count = S_FENCED_KEPT / 2;
+        if (self->fenced_count == self->fenced_alloc) {
+            //  Kept while the process lives: a held reply may ask about any of them (fenced
+            //  sends come with cuts from Kafka, a few thousand at most each).
+            size_t alloc = self->fenced_alloc ? 2 * self->fenced_alloc : 64;
+            s_fenced_t *grown = (s_fenced_t *)realloc (self->fenced, alloc * sizeof (s_fenced_t));
+            if (!grown) {
+                jobd_log (JOBD_LOG_ERROR, LOG,
+                          "out of memory: a fenced write of partition %d may be answered stored",
+                          (int)part->partition);
+                continue;
+            }
+            self->fenced = grown;
+            self->fenced_alloc = alloc;
         }
         self->fenced[self->fenced_count++] = (s_fenced_t){ticket->id, part->partition};
         self->stats.fenced_sends++;
@@ -430,6 +438,7 @@ jobd_changelog_send (jobd_changelog_t *self)
         self->send_last[partition] = index;
     }
     s_ticket_t *ticket = parts ? s_ticket_new (self, parts) : NULL;
+    self->sent_ticket = ticket ? ticket->id : 0;
     if (parts && !ticket)
         jobd_log (JOBD_LOG_ERROR, LOG, "out of memory: a batch's replies do not wait for Kafka");
     for (size_t index = 0; index < self->outbox.count; index++) {
@@ -471,6 +480,10 @@ jobd_changelog_send (jobd_changelog_t *self)
 uint64_t
 jobd_changelog_ticket (jobd_changelog_t *self)
 {
+    //  The last send's own ticket, even when already confirmed (its messages all lost at
+    //  produce): its replies still go through the fenced check.
+    if (self->sent_ticket)
+        return self->sent_ticket;
     return zlistx_size (self->tickets) ? self->last_ticket : 0;
 }
 
@@ -786,7 +799,6 @@ jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below)
         jobd_log (JOBD_LOG_WARN, LOG,
                   "partition %d: %zu changelog messages read again did not decode: passed over",
                   partition, result.bad);
-    self->settle_wait[partition] = 0;
     return 0;
 }
 
@@ -810,6 +822,8 @@ jobd_changelog_settle_due (jobd_changelog_t *self, int partition)
     self->settle_at[partition] = 0;
     if (jobd_changelog_settle (self, partition, 0))
         jobd_changelog_settle_later (self, partition);
+    else
+        self->settle_wait[partition] = 0;
 }
 
 int64_t

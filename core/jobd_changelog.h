@@ -57,8 +57,9 @@ int jobd_changelog_record (jobd_changelog_t *self);
 //  After the batch committed: produces what jobd_changelog_record kept, in commit order.
 void jobd_changelog_send (jobd_changelog_t *self);
 
-//  The ticket of the last send that is not confirmed yet (0: every send is). A reply to a batch
-//  waits for it (docs/cluster.md section 10: "stored" once the changelog gave the write back).
+//  The ticket a batch's replies wait for (docs/cluster.md section 10: "stored" once the
+//  changelog gave the write back): the last send's own (even when already confirmed, so that
+//  its replies go through the fenced check), else the last one not confirmed yet (0: none).
 uint64_t jobd_changelog_ticket (jobd_changelog_t *self);
 
 //  Every send up to this ticket is confirmed: Kafka acked each of its messages and this instance

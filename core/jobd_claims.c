@@ -133,9 +133,18 @@ s_ready_to_own (jobd_claims_t *self, int partition)
     bool claim = false;
     uint64_t epoch = 0;
     char inst[JOBD_CL_INST_MAX + 1];
-    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst) ||
-        epoch != part->epoch || strcmp (inst, self->instance) != 0)
+    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst)) {
+        part->until = zclock_mono () + S_IDLE_MS; //  the store said nothing: asked again
         return false;
+    }
+    if (epoch != part->epoch || strcmp (inst, self->instance) != 0) {
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: %s claimed it (epoch %" PRIu64 ") after this instance: not "
+                  "acting until the next assignment",
+                  partition, inst, epoch);
+        s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+        return false;
+    }
     int rc =
         part->epoch > 1 ? jobd_changelog_settle (self->changelog, partition, part->epoch - 1) : 0;
     if (rc == 0)
@@ -481,7 +490,7 @@ s_claimed (jobd_claims_t *self, int partition)
     if (part->after_release) {
         if (s_ready_to_own (self, partition))
             s_set_state (self, partition, JOBD_CLAIMS_OWNED);
-        else
+        else if (part->state == JOBD_CLAIMS_CLAIMING)
             s_set_state (self, partition, JOBD_CLAIMS_WAITING);
         return;
     }

@@ -68,13 +68,14 @@ jobd_held_add (jobd_held_t *self, uint64_t ticket, zsock_t *socket, const uint8_
     return 0;
 }
 
-//  Whether answer one (read as object) tells a write of ticket that was fenced: an "ok" that
-//  changed a job whose partition's messages every replica dropped.
+//  Whether answer one tells of a job whose partition's messages in the send of ticket every
+//  replica dropped: an "ok" that it changed (a state, a cancel request: "changed", "forwarded"),
+//  or that it was so already ("duplicate": the state it confirms was that write's), is not
+//  true. (Sending a duplicate again is harmless.)
 static bool
 s_fenced_answer (const jobd_reply_t *one, uint64_t ticket, jobd_held_fenced_fn *fenced, void *arg)
 {
-    return one->ok && strcmp (one->outcome, "changed") == 0 && one->job[0] &&
-           fenced (ticket, one->job, arg);
+    return one->ok && one->job[0] && fenced (ticket, one->job, arg);
 }
 
 //  The reply data (this broker's own: a reply, or a batch's) with each answer that tells a

@@ -33,8 +33,8 @@ int jobd_held_add (jobd_held_t *self, uint64_t ticket, zsock_t *socket, const ui
 typedef bool (jobd_held_fenced_fn) (uint64_t ticket, const char *job, void *arg);
 
 //  Sends, in the order held, every reply whose ticket is at most confirmed, up to the first that
-//  is not. In a reply, an answer that a write changed a job whose write fenced (NULL: none is)
-//  is turned into ENOTOWNER: not stored. Returns how many it sent.
+//  is not. In a reply, an "ok" answer about a job whose write in that ticket fenced (NULL: none
+//  is) is turned into ENOTOWNER: not stored. Returns how many it sent.
 size_t jobd_held_release (jobd_held_t *self, uint64_t confirmed, jobd_held_send_fn *send,
                           jobd_held_fenced_fn *fenced, void *arg);
 

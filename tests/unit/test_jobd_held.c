@@ -1,7 +1,7 @@
 //  Replies held until the changelog confirms their write (core/jobd_held.c, docs/cluster.md
 //  section 10): released in order once their ticket is confirmed; an answer that a write changed
-//  a job whose changelog messages were fenced is refused ENOTOWNER, every other answer goes as
-//  it was.
+//  a job whose changelog messages were fenced (or that it was so already) is refused ENOTOWNER,
+//  every other answer goes as it was.
 #include "jobd_error.h"
 #include "jobd_held.h"
 #include "jobd_msgpack.h"
@@ -82,7 +82,7 @@ test_fenced_answers_are_refused (void **state)
     assert_int_equal (jobd_held_release (held, 3, s_send, s_fenced, &sent), 3);
     assert_int_equal (jobd_held_size (held), 0);
 
-    //  The batch: the fenced job's change refused; the stored one and the duplicate as they were.
+    //  The batch: the fenced job's change and duplicate refused; the stored one as it was.
     jobd_reply_t reply, one;
     s_read (&sent.sent[0].data, &reply);
     assert_true (reply.ok);
@@ -98,8 +98,8 @@ test_fenced_answers_are_refused (void **state)
     assert_true (one.ok);
     assert_string_equal (one.job, "job-stored");
     s_read (&reply.replies->via.array.ptr[2], &one);
-    assert_true (one.ok);
-    assert_string_equal (one.outcome, "duplicate");
+    assert_false (one.ok);
+    assert_string_equal (one.re, "e3");
     //  The single answer: refused in the fenced ticket, stored in the next.
     s_read (&sent.sent[1].data, &one);
     assert_false (one.ok);
