@@ -138,11 +138,8 @@ s_ready_to_own (jobd_claims_t *self, int partition)
         return false;
     }
     if (epoch != part->epoch || strcmp (inst, self->instance) != 0) {
-        jobd_log (JOBD_LOG_WARN, LOG,
-                  "partition %d: %s claimed it (epoch %" PRIu64 ") after this instance: not "
-                  "acting until the next assignment",
-                  partition, inst, epoch);
-        s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+        //  s_renew says what it is (a later claim ends the claim); asked again a turn later.
+        part->until = zclock_mono () + S_IDLE_MS;
         return false;
     }
     int rc =
