@@ -378,7 +378,7 @@ jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job)
 {
     //  In ticket order: the first entry of ticket, by halves.
     size_t low = 0, high = self->fenced_count;
-    if (!ticket || !job || high == 0 || self->fenced[high - 1].ticket < ticket)
+    if (!ticket || high == 0 || self->fenced[high - 1].ticket < ticket)
         return false;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
@@ -387,9 +387,9 @@ jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job)
         else
             high = middle;
     }
-    int32_t partition = (int32_t)s_partition (job, self);
+    int32_t partition = job ? (int32_t)s_partition (job, self) : -1;
     for (; low < self->fenced_count && self->fenced[low].ticket == ticket; low++)
-        if (self->fenced[low].partition == partition)
+        if (!job || self->fenced[low].partition == partition)
             return true;
     return false;
 }

@@ -71,6 +71,7 @@ uint64_t jobd_changelog_confirmed (jobd_changelog_t *self);
 //  dropped them (or Kafka refused them, or they were lost at produce), and what the batch's
 //  reply calls stored is not. (The last message of each partition of a send tells: a send that
 //  straddles the claim counts as fenced.)
+//  job NULL: whether any write of that send was fenced.
 bool jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job);
 
 //  After the batch was aborted: forgets what jobd_changelog_record kept.

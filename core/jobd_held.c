@@ -128,7 +128,9 @@ jobd_held_release (jobd_held_t *self, uint64_t confirmed, jobd_held_send_fn *sen
     while ((reply = (s_reply_t *)zlistx_first (self->replies)) && reply->ticket <= confirmed) {
         msgpack_sbuffer refused;
         msgpack_sbuffer_init (&refused);
-        if (fenced && s_refuse (reply->data, reply->size, reply->ticket, fenced, arg, &refused))
+        //  Read only when its send had a fenced write: the common reply goes as it is.
+        if (fenced && fenced (reply->ticket, NULL, arg) &&
+            s_refuse (reply->data, reply->size, reply->ticket, fenced, arg, &refused))
             send (reply->socket, reply->identity, reply->identity_size, reply->delimiter,
                   refused.data, refused.size, arg);
         else

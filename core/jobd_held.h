@@ -29,7 +29,7 @@ int jobd_held_add (jobd_held_t *self, uint64_t ticket, zsock_t *socket, const ui
                    size_t identity_size, bool delimiter, const void *data, size_t size);
 
 //  Says whether the write of job in the send of ticket was fenced (another instance's claim came
-//  first, and every replica dropped it).
+//  first, and every replica dropped it); job NULL: whether any write of that send was.
 typedef bool (jobd_held_fenced_fn) (uint64_t ticket, const char *job, void *arg);
 
 //  Sends, in the order held, every reply whose ticket is at most confirmed, up to the first that

@@ -30,12 +30,12 @@ s_send (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool del
     sent->count++;
 }
 
-//  Job "job-fenced" was fenced in ticket 2, and only there.
+//  Job "job-fenced" was fenced in ticket 2, and only there (job NULL: any job of the ticket).
 static bool
 s_fenced (uint64_t ticket, const char *job, void *arg)
 {
     (void)arg;
-    return ticket == 2 && strcmp (job, "job-fenced") == 0;
+    return ticket == 2 && (!job || strcmp (job, "job-fenced") == 0);
 }
 
 //  Packs a batch reply of three answers: two changed jobs and one duplicate, into buffer.
