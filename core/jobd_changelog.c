@@ -21,6 +21,7 @@
 #define S_TICKET_POLL_MS  2      //  ms: while a send waits for its delivery reports
 #define S_SETTLE_RETRY_MS 5000   //  a settle that failed, tried again after (doubled each time)
 #define S_SETTLE_BACKOFF  300000 //  ... up to
+#define S_REPAIR_CHECK_MS 10000  //  keys written again: marks still there after this, again
 
 //  What one send produced, per partition: confirmed once Kafka answered every message of it and
 //  this instance applied the changelog past the highest offset acked then.
@@ -74,15 +75,18 @@ struct jobd_changelog {
     uint64_t *epochs; //  per partition: this instance's owner epoch (0 until ownership is built)
     int64_t *stamps;  //  per partition: the producer's timestamp of the last message read (ms)
     uint64_t *sent;   //  per partition: messages produced since the start
-    int64_t *applied_next; //  per partition: the changelog offset applied up to (committed)
-    int64_t *settle_at;    //  per partition: when to look for writes to settle (0: no need to)
-    int64_t *settle_wait;  //  per partition: the wait after the next failure (ms)
-    zlistx_t *tickets;     //  s_ticket_t, oldest first: sends not confirmed yet
-    s_claim_t *claims;     //  partitions x S_CLAIMS_KEPT, oldest first
-    size_t *claim_counts;  //  per partition
-    size_t *send_part;     //  per partition, during a send: its part + 1 in the ticket (0: none)
-    size_t *send_last;     //  per partition, during a send: the index of its last message
-    s_fenced_t *fenced;    //  the fenced partitions of confirmed tickets, in ticket order
+    int64_t *applied_next;  //  per partition: the changelog offset applied up to (committed)
+    int64_t *settle_at;     //  per partition: when to look for writes to settle (0: no need to)
+    int64_t *settle_wait;   //  per partition: the wait after the next failure (ms)
+    int64_t *repair_at;     //  per partition: when to look for keys to repair (0: no need to)
+    int64_t fenced_log_at;  //  zclock_mono of the last line about fenced messages
+    uint64_t fenced_logged; //  stats.fenced then
+    zlistx_t *tickets;      //  s_ticket_t, oldest first: sends not confirmed yet
+    s_claim_t *claims;      //  partitions x S_CLAIMS_KEPT, oldest first
+    size_t *claim_counts;   //  per partition
+    size_t *send_part;      //  per partition, during a send: its part + 1 in the ticket (0: none)
+    size_t *send_last;      //  per partition, during a send: the index of its last message
+    s_fenced_t *fenced;     //  the fenced partitions of confirmed tickets, in ticket order
     size_t fenced_count;
     size_t fenced_alloc;
     uint64_t sent_ticket;         //  the ticket the last send made (0: none)
@@ -195,6 +199,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->applied_next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->settle_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->settle_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->repair_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     //  A crash may have left writes that a claim read before it fences: looked for at the start.
     for (int partition = 0; self->settle_at && partition < self->partitions; partition++)
         self->settle_at[partition] = 1;
@@ -211,9 +216,9 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
-                     self->settle_wait && self->tickets && self->kept && self->inputs &&
-                     self->claims && self->claim_counts && self->send_part && self->send_last &&
-                     next
+                     self->repair_at && self->settle_wait && self->tickets && self->kept &&
+                     self->inputs && self->claims && self->claim_counts && self->send_part &&
+                     self->send_last && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -294,6 +299,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->sent);
     free (self->applied_next);
     free (self->settle_at);
+    free (self->repair_at);
     free (self->settle_wait);
     free (self->claims);
     free (self->claim_counts);
@@ -658,6 +664,19 @@ jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish
         self->stats.older += applied->older;
         self->stats.missing += applied->missing;
         self->stats.applied += applied->applied;
+        if (applied->fenced && zclock_mono () - self->fenced_log_at >= S_BAD_LOG_MS) {
+            jobd_log (JOBD_LOG_WARN, LOG,
+                      "partition %u: changelog messages written under an epoch below its last "
+                      "claim are fenced (dropped): %" PRIu64 " (%" PRIu64 " since the last line)",
+                      (unsigned)applied->partition, applied->fenced,
+                      self->stats.fenced - self->fenced_logged);
+            self->fenced_log_at = zclock_mono ();
+            self->fenced_logged = self->stats.fenced;
+        }
+        //  A fenced message left its key invalid: the owner writes it again.
+        if (applied->marked && applied->partition < (uint16_t)self->partitions &&
+            !self->repair_at[applied->partition])
+            self->repair_at[applied->partition] = 1;
         //  A claim may fence some of this instance's unconfirmed writes of the partition.
         if (applied->claimed && applied->partition < (uint16_t)self->partitions) {
             self->settle_at[applied->partition] = 1;
@@ -713,7 +732,7 @@ jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t mor
     jobd_map_pack_kv (pk, "instance", self->instance);
     jobd_map_pack_ku (pk, "partitions", (uint64_t)self->partitions);
     jobd_map_pack_str (pk, "changelog");
-    msgpack_pack_map (pk, 14);
+    msgpack_pack_map (pk, 15);
     jobd_map_pack_ku (pk, "produced", stats->produced);
     jobd_map_pack_ku (pk, "produce_lost", stats->produce_lost);
     jobd_map_pack_ku (pk, "unacked", (uint64_t)jobd_cluster_poll (self->cluster));
@@ -728,6 +747,7 @@ jobd_changelog_pack_more (msgpack_packer *pk, jobd_changelog_t *self, size_t mor
     jobd_map_pack_ku (pk, "apply_failures", stats->apply_failures);
     jobd_map_pack_ku (pk, "settled", stats->settled);
     jobd_map_pack_ku (pk, "fenced_sends", stats->fenced_sends);
+    jobd_map_pack_ku (pk, "repaired", stats->repaired);
     jobd_map_pack_str (pk, "partition");
     msgpack_pack_array (pk, (size_t)self->partitions);
     int64_t now = jobd_now_ms ();
@@ -765,6 +785,9 @@ jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch)
         self->settle_at[partition] = 1;
         self->settle_wait[partition] = 0;
     }
+    //  Owned: keys marked before, under other owners, are this one's to repair.
+    if (!self->epochs[partition] && epoch)
+        self->repair_at[partition] = 1;
     self->epochs[partition] = epoch;
 }
 
@@ -824,6 +847,44 @@ jobd_changelog_settle_due (jobd_changelog_t *self, int partition)
         jobd_changelog_settle_later (self, partition);
     else
         self->settle_wait[partition] = 0;
+}
+
+void
+jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
+{
+    if (partition < 0 || partition >= self->partitions || !self->epochs[partition] ||
+        !self->repair_at[partition] || zclock_mono () < self->repair_at[partition])
+        return;
+    self->repair_at[partition] = 0;
+    size_t keys = 0;
+    int rc = jobd_store_begin (self->store);
+    if (rc == 0) {
+        rc = jobd_store_cl_repair (self->store, self->instance, (uint16_t)partition,
+                                   self->epochs[partition], &self->outbox, &keys);
+        if (rc == 0)
+            rc = jobd_store_commit (self->store);
+        else
+            jobd_store_abort (self->store);
+    }
+    if (rc) {
+        jobd_store_cl_outbox_clear (&self->outbox);
+        self->repair_at[partition] = zclock_mono () + S_SETTLE_RETRY_MS;
+        jobd_log (JOBD_LOG_ERROR, LOG,
+                  "partition %d: keys a fenced write left invalid in the changelog are not written "
+                  "again (tried again in %d s): %s",
+                  partition, S_SETTLE_RETRY_MS / 1000, jobd_strerror (rc));
+        return;
+    }
+    if (!keys)
+        return;
+    self->stats.repaired += keys;
+    jobd_log (JOBD_LOG_INFO, LOG,
+              "partition %d: %zu keys whose last changelog message was a fenced write are written "
+              "again with epoch %" PRIu64,
+              partition, keys, self->epochs[partition]);
+    jobd_changelog_send (self);
+    //  Their read-back clears the marks; any left then are written again.
+    self->repair_at[partition] = zclock_mono () + S_REPAIR_CHECK_MS;
 }
 
 int64_t

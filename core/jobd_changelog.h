@@ -33,6 +33,7 @@ typedef struct {
     uint64_t apply_failures; //  replica apply commits that failed (tried again)
     uint64_t settled; //  jobs whose unconfirmed writes a later claim fenced, settled (section 6)
     uint64_t fenced_sends; //  sends that landed after a claim above their epoch: replies refused
+    uint64_t repaired;     //  keys a fenced message left invalid, written again by this owner
 } jobd_changelog_stats_t;
 
 //  Called after the replica apply's commit for each transition it newly counted, in order.
@@ -120,6 +121,14 @@ int jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below
 //  some of its writes, or a settle failed. One that failed is tried again 5 s later, then 10,
 //  20... up to 5 minutes (a claim read or a loss asks at once again).
 void jobd_changelog_settle_due (jobd_changelog_t *self, int partition);
+
+//  For a partition this instance acts on: when a fenced message read since it began to own it
+//  (or before, on any instance: the marks are in the store) left a key's last value in the
+//  changelog invalid, writes the key's valid value again (jobd_store_cl_repair), so that a
+//  compacted changelog keeps valid values only (docs/cluster.md section 5, "As built: the
+//  repair"). Looked at again 10 s after it wrote some (their read-back clears the marks); one
+//  that failed is tried again 5 s later.
+void jobd_changelog_repair_due (jobd_changelog_t *self, int partition);
 
 //  Asks for partition's settle again (jobd_changelog_settle_due), after the backoff of failures.
 //  Returns the wait (ms).

@@ -525,8 +525,10 @@ jobd_claims_turn (jobd_claims_t *self)
         if (part->state == JOBD_CLAIMS_REPLICA)
             jobd_changelog_settle_due (self->changelog, partition);
         s_live (self, partition);
-        if (part->live)
+        if (part->live) {
             s_hand (self, partition);
+            jobd_changelog_repair_due (self->changelog, partition);
+        }
         if (part->state == JOBD_CLAIMS_OWNED && part->since) {
             jobd_log (JOBD_LOG_INFO, LOG, "owner of partition %d (epoch %" PRIu64 ") in %lld ms%s",
                       partition, part->epoch, (long long)(zclock_mono () - part->since),

@@ -156,6 +156,12 @@ s_read (const jobd_replica_message_t *message, void *arg)
         s_entries_cut (dead, msg.record->last_seq);
     } else if (dead && msg.kind == JOBD_CL_EV)
         rc = s_keep_entry (dead, message, msg.seq);
+    else if (dead && msg.kind == JOBD_CL_GONE) {
+        //  No valid record of it (the owner's repair): as one the changelog never had.
+        free (dead->record.bytes);
+        dead->record = (s_kept_t){NULL, 0, 0, 0};
+        s_entries_cut (dead, 0);
+    }
     if (rc && !settle->rc)
         settle->rc = rc;
     jobd_cl_msg_clear (&msg);

@@ -190,7 +190,7 @@ s_decode_value (const msgpack_object *map, jobd_cl_msg_t *msg, char *reason, siz
 {
     if (map->type != MSGPACK_OBJECT_MAP)
         return s_refuse (reason, reason_size, "value is not a map");
-    bool has_v = false, has_epoch = false, has_number = false, has_type = false;
+    bool has_v = false, has_epoch = false, has_number = false, has_type = false, gone = false;
     const msgpack_object *bytes = NULL, *timers = NULL;
     for (uint32_t index = 0; index < map->via.map.size; index++) {
         const msgpack_object *key = &map->via.map.ptr[index].key;
@@ -218,7 +218,11 @@ s_decode_value (const msgpack_object *map, jobd_cl_msg_t *msg, char *reason, siz
             bytes = value;
         } else if (s_key_is (key, "timers") && msg->kind == JOBD_CL_REC)
             timers = value;
-        else if (s_key_is (key, "type") && msg->kind == JOBD_CL_OWNER) {
+        else if (s_key_is (key, "gone") && msg->kind == JOBD_CL_REC) {
+            if (value->type != MSGPACK_OBJECT_BOOLEAN || !value->via.boolean)
+                return s_refuse (reason, reason_size, "`gone` of job '%s' is not true", msg->job);
+            gone = true;
+        } else if (s_key_is (key, "type") && msg->kind == JOBD_CL_OWNER) {
             msg->claim = value->type == MSGPACK_OBJECT_STR && value->via.str.size == 5 &&
                          memcmp (value->via.str.ptr, "claim", 5) == 0;
             if (!msg->claim && !(value->type == MSGPACK_OBJECT_STR && value->via.str.size == 7 &&
@@ -242,6 +246,13 @@ s_decode_value (const msgpack_object *map, jobd_cl_msg_t *msg, char *reason, siz
     }
     if (!has_v || !has_epoch || !msg->inst[0])
         return s_refuse (reason, reason_size, "`v`, `epoch` or `inst` missing");
+    if (gone) {
+        //  A job key whose valid value is "no such job" (docs/cluster.md section 5, the repair).
+        if (bytes || timers)
+            return s_refuse (reason, reason_size, "job '%s' is both gone and a record", msg->job);
+        msg->kind = JOBD_CL_GONE;
+        return 0;
+    }
     switch (msg->kind) {
         case JOBD_CL_REC:
         case JOBD_CL_EV:
@@ -307,7 +318,8 @@ jobd_cl_msg_encode (const jobd_cl_msg_t *msg, msgpack_sbuffer *key_buffer,
         return JOBD_EPROTO;
     //  The key.
     size_t job_size = strnlen (msg->job, JOBD_ID_MAX + 1);
-    bool job_kind = msg->kind == JOBD_CL_REC || msg->kind == JOBD_CL_EV;
+    bool job_kind =
+        msg->kind == JOBD_CL_REC || msg->kind == JOBD_CL_EV || msg->kind == JOBD_CL_GONE;
     if (job_kind && (job_size == 0 || job_size > JOBD_ID_MAX))
         return JOBD_EPROTO;
     const char *prefix = msg->kind == JOBD_CL_OWNER    ? S_OWNER
@@ -342,7 +354,7 @@ jobd_cl_msg_encode (const jobd_cl_msg_t *msg, msgpack_sbuffer *key_buffer,
     //  The value: v, epoch, inst, then the kind's fields.
     msgpack_packer pk;
     msgpack_packer_init (&pk, value_buffer, msgpack_sbuffer_write);
-    size_t fields = msg->kind == JOBD_CL_REC ? 5 : msg->kind == JOBD_CL_OWNER ? 5 : 4;
+    size_t fields = msg->kind == JOBD_CL_REC || msg->kind == JOBD_CL_OWNER ? 5 : 4;
     rc |= msgpack_pack_map (&pk, fields);
     s_pack_str (&pk, "v");
     rc |= msgpack_pack_uint64 (&pk, JOBD_CL_VERSION);
@@ -368,6 +380,10 @@ jobd_cl_msg_encode (const jobd_cl_msg_t *msg, msgpack_sbuffer *key_buffer,
                 rc |= msgpack_pack_bin (&pk, timer->value_size);
                 rc |= msgpack_pack_bin_body (&pk, timer->value, timer->value_size);
             }
+            break;
+        case JOBD_CL_GONE:
+            s_pack_str (&pk, "gone");
+            rc |= msgpack_pack_true (&pk);
             break;
         case JOBD_CL_OWNER:
             s_pack_str (&pk, "type");

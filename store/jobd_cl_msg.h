@@ -26,6 +26,7 @@ typedef enum {
     JOBD_CL_IN,      //  key: "\0in"; `offset`: the next jobs-topic offset to apply
     JOBD_CL_STREAM,  //  key: "\0stream/" name; `pos`
     JOBD_CL_CURSOR,  //  key: "\0cursor/" name; `offset`
+    JOBD_CL_GONE,    //  key: job id; `gone` true: the changelog has no valid record of the job
 } jobd_cl_kind_t;
 
 typedef struct {
@@ -40,7 +41,7 @@ typedef struct {
     jobd_cl_kind_t kind;
     uint64_t epoch; //  the writer's owner epoch of the partition
     char inst[JOBD_CL_INST_MAX + 1];
-    char job[JOBD_ID_MAX + 1]; //  REC, EV
+    char job[JOBD_ID_MAX + 1]; //  REC, EV, GONE
     uint64_t seq;              //  EV: above 0
     const uint8_t *bytes;      //  REC: the record (msgpack map, then CRC32C be32); EV: the entry
     size_t size;

@@ -442,6 +442,35 @@ s_apply_record (s_apply_t *self, const jobd_cl_msg_t *msg, uint64_t offset)
     return rc;
 }
 
+//  A job the changelog has no valid record of (the owner's repair of a fenced one): a version
+//  of it here was this instance's own write, never confirmed; it goes as the settle removes one,
+//  and so do history entries of it (a restore from a compacted changelog reads the fenced ones).
+static int
+s_apply_gone (s_apply_t *self, const jobd_cl_msg_t *msg)
+{
+    jobd_store_t *store = self->store;
+    jobd_job_t *local = NULL;
+    int rc = jobd_store_batch_get (store, msg->job, &local);
+    bool had = rc == 0;
+    if (rc == JOBD_ENOTFOUND)
+        rc = 0;
+    if (rc == 0)
+        rc = jobd_store_cl_tail_delete (store, msg->job, 0);
+    if (rc == 0)
+        rc = jobd_store_timers_clear (store, msg->job, NULL);
+    if (rc == 0 && had)
+        rc = jobd_store_batch_remove (store, msg->job);
+    if (rc == 0) {
+        MDB_val key = jobd_store_val (msg->job, strlen (msg->job));
+        store->writes++;
+        rc = mdb_del (store->txn, store->cl_pending, &key, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    }
+    if (rc == 0)
+        self->applied->applied++;
+    return rc;
+}
+
 int
 jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl_input_t *inputs,
                      size_t count, jobd_store_cl_applied_t *applied)
@@ -465,21 +494,37 @@ jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl
     char key[64];
     size_t key_size = s_meta_key (key, sizeof key, "claim_epoch", partition);
     int rc = s_meta_get_u64 (self, self->txn, key, key_size, &apply.claim_epoch);
+    uint64_t repairs = 0;
+    if (rc == 0)
+        rc = jobd_store_repair_count (self, self->txn, partition, &repairs);
+    applied->repairs = repairs;
     unsigned writes = self->writes;
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const jobd_cl_msg_t *msg = inputs[index].msg;
-        //  Step 1: fenced. Log order makes it the same decision on every instance.
+        //  Step 1: fenced. Log order makes it the same decision on every instance. Its key's
+        //  last value in the changelog is not valid now: marked for the owner to write again.
         if (msg->epoch < apply.claim_epoch) {
             applied->fenced++;
+            bool marked = false;
+            rc = jobd_store_repair_fenced (self, partition, msg, &applied->repairs, &marked);
+            applied->marked += marked;
             continue;
         }
+        if (applied->repairs)
+            rc = jobd_store_repair_valid (self, partition, msg, &applied->repairs);
+        if (rc)
+            break;
         if (msg->kind == JOBD_CL_REC)
             rc = s_apply_record (&apply, msg, inputs[index].offset);
         else if (msg->kind == JOBD_CL_EV)
             rc = s_apply_entry (&apply, msg);
+        else if (msg->kind == JOBD_CL_GONE)
+            rc = s_apply_gone (&apply, msg);
         else
             rc = s_apply_meta (&apply, msg, inputs[index].offset);
     }
+    if (rc == 0 && applied->repairs != repairs)
+        rc = jobd_store_repair_count_put (self, partition, applied->repairs);
     //  Step 5: where the next read of the partition starts, in the same commit.
     if (rc == 0 && apply.claim_dirty) {
         key_size = s_meta_key (key, sizeof key, "claim_epoch", partition);
@@ -773,6 +818,136 @@ jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epoc
     free (resend.published);
     s_record_fini (&resend.record);
     return jobd_store_damaged (self, rc, "re-sending unconfirmed writes to the changelog");
+}
+
+#define S_REPAIR_KEY_MAX (32 + 2 + 7 + JOBD_CL_NAME_MAX)
+#define S_REPAIR_STALE   16 //  marks without a value here, deleted after the walk (per call)
+
+typedef struct {
+    s_record_t record;
+    uint16_t partition;
+    uint64_t epoch;
+    size_t repaired; //  keys written again
+    struct {
+        char key[S_REPAIR_KEY_MAX];
+        size_t size;
+    } stale[S_REPAIR_STALE];
+    size_t stale_count;
+} s_repair_t;
+
+//  One mark: the key's valid value, as this owner holds it, to the outbox (a mark whose key has
+//  no valid value here goes: nothing valid was ever written under it).
+static int
+s_repair_one (jobd_store_t *self, char kind, const uint8_t *key, size_t size, uint64_t from,
+              void *arg)
+{
+    s_repair_t *repair = (s_repair_t *)arg;
+    jobd_cl_msg_t msg = {.epoch = repair->epoch};
+    snprintf (msg.inst, sizeof msg.inst, "%s", repair->record.inst);
+    if (kind == 'j') {
+        if (size == 0 || size > JOBD_ID_MAX)
+            return JOBD_ECORRUPT;
+        memcpy (msg.job, key, size);
+        msg.job[size] = 0;
+        jobd_job_t *job = NULL;
+        int rc = jobd_store_batch_get (self, msg.job, &job);
+        if (rc && rc != JOBD_ENOTFOUND)
+            return rc;
+        repair->repaired++;
+        if (rc == JOBD_ENOTFOUND) {
+            msg.kind = JOBD_CL_GONE;
+            return s_out (&repair->record, repair->partition, &msg);
+        }
+        //  The history entries from the lowest one marked, then the record and its timers.
+        uint64_t after = from > 0 && from <= job->last_seq ? from - 1 : job->last_seq;
+        return s_record_out (self, &repair->record, repair->partition, job, after, repair->epoch);
+    }
+    //  A partition record: "\0owner", "\0in", "\0stream/NAME", "\0cursor/NAME".
+    char meta[JOBD_CL_NAME_MAX + 64];
+    size_t meta_size = 0;
+    const char *name = size > 1 ? (const char *)key + 1 : "";
+    size_t name_size = size > 1 ? size - 1 : 0;
+    bool found = true;
+    uint64_t value = 0;
+    if (kind == 'm' && name_size == 5 && memcmp (name, "owner", 5) == 0) {
+        msg.kind = JOBD_CL_OWNER; //  this owner's claim, again
+        msg.claim = true;
+        snprintf (msg.name, sizeof msg.name, "%s", repair->record.inst);
+    } else if (kind == 'm' && name_size == 2 && memcmp (name, "in", 2) == 0) {
+        msg.kind = JOBD_CL_IN;
+        meta_size = s_meta_key (meta, sizeof meta, "in", repair->partition);
+    } else if (kind == 'm' && name_size > 7 && name_size - 7 <= JOBD_CL_NAME_MAX &&
+               (memcmp (name, "stream/", 7) == 0 || memcmp (name, "cursor/", 7) == 0)) {
+        bool stream = name[0] == 's';
+        msg.kind = stream ? JOBD_CL_STREAM : JOBD_CL_CURSOR;
+        memcpy (msg.name, name + 7, name_size - 7);
+        msg.name[name_size - 7] = 0;
+        int printed = stream ? snprintf (meta, sizeof meta, "stream/%u/%s",
+                                         (unsigned)repair->partition, msg.name)
+                             : snprintf (meta, sizeof meta, "cl_cursor/%s/%u", msg.name,
+                                         (unsigned)repair->partition);
+        meta_size = printed > 0 && (size_t)printed < sizeof meta ? (size_t)printed : 0;
+    } else
+        return JOBD_ECORRUPT;
+    if (meta_size) {
+        MDB_val k = jobd_store_val (meta, meta_size), v;
+        int rc = mdb_get (self->txn, self->meta, &k, &v);
+        found = rc == 0;
+        if (rc && rc != MDB_NOTFOUND)
+            return jobd_store_mdb_error (rc);
+        if (found && v.mv_size != 8)
+            return JOBD_ECORRUPT;
+        if (found)
+            value = jobd_store_get_be ((const uint8_t *)v.mv_data, 8);
+        msg.number = value;
+    }
+    if (!found) {
+        if (repair->stale_count == S_REPAIR_STALE)
+            return 0; //  the next call's
+        char *mark = repair->stale[repair->stale_count].key;
+        int head = snprintf (mark, S_REPAIR_KEY_MAX, "repair/%u/m", (unsigned)repair->partition);
+        if (head < 0 || (size_t)head + size > S_REPAIR_KEY_MAX)
+            return JOBD_ECORRUPT;
+        memcpy (mark + head, key, size);
+        repair->stale[repair->stale_count++].size = (size_t)head + size;
+        return 0;
+    }
+    repair->repaired++;
+    return s_out (&repair->record, repair->partition, &msg);
+}
+
+int
+jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, uint64_t epoch,
+                      jobd_store_cl_outbox_t *outbox, size_t *keys_p)
+{
+    *keys_p = 0;
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->has_cluster || !inst || !*inst || strlen (inst) > JOBD_CL_INST_MAX || !epoch)
+        return JOBD_EINVAL;
+    s_repair_t repair = {
+        .record = {.inst = inst, .outbox = outbox}, .partition = partition, .epoch = epoch};
+    s_record_init (&repair.record);
+    uint64_t count = 0;
+    int rc = jobd_store_repair_count (self, self->txn, partition, &count);
+    if (rc == 0 && count)
+        rc = jobd_store_repair_each (self, self->txn, partition, s_repair_one, &repair);
+    //  Marks of a key nothing valid was written under (after the walk: its cursor is done).
+    for (size_t index = 0; rc == 0 && index < repair.stale_count; index++) {
+        MDB_val k = jobd_store_val (repair.stale[index].key, repair.stale[index].size);
+        self->writes++;
+        rc = mdb_del (self->txn, self->meta, &k, NULL);
+        count -= rc == 0 && count;
+        rc = rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    }
+    if (rc == 0 && repair.stale_count)
+        rc = jobd_store_repair_count_put (self, partition, count);
+    *keys_p = rc ? 0 : repair.repaired;
+    s_record_fini (&repair.record);
+    return jobd_store_damaged (self, rc, "writing fenced keys of partition %u again",
+                               (unsigned)partition);
 }
 
 int

@@ -17,6 +17,8 @@ typedef struct {
     uint64_t older;   //  records not newer than the local one: nothing written
     uint64_t missing; //  transitions counted by a record whose history entry never came
     uint64_t applied; //  messages that changed something
+    uint64_t marked;  //  fenced messages that left their key's last value invalid (the repair)
+    uint64_t repairs; //  the partition's keys marked for repair, after the apply
     bool claimed;     //  a claim raised the partition's claim epoch
     uint16_t partition;
     //  The claims that raised it, in offset order (the last 4 of them).
@@ -152,6 +154,17 @@ int jobd_store_cl_record (jobd_store_t *self, const char *inst, const uint64_t *
 int jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epochs,
                           size_t partitions, int only, uint64_t min_epoch,
                           jobd_store_cl_outbox_t *outbox, size_t *jobs_p);
+
+//  In an open batch, by the owner of partition (epoch: its claim): the keys a fenced message left
+//  with an invalid last value in the changelog (marked by the replica apply) get their valid
+//  value again, as changelog messages appended to outbox: a job's history entries from the
+//  lowest one marked, then its record and timers (a job this store does not have: "gone"); an
+//  owner record: this owner's claim; in, stream and cursor records: their value here. Their
+//  read-back clears the marks (on every instance). A compacted changelog then keeps valid
+//  values only (docs/cluster.md section 5, "As built: the repair"). *keys_p: how many keys.
+//  Returns 0 or an error.
+int jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, uint64_t epoch,
+                          jobd_store_cl_outbox_t *outbox, size_t *keys_p);
 
 //  Called by jobd_store_cl_dead for each job: its id and the epoch of its unconfirmed writes.
 //  Return 0, or an error that ends the walk.

@@ -326,6 +326,30 @@ int jobd_store_cl_tail_delete (jobd_store_t *self, const char *job, uint64_t seq
 int jobd_store_cl_take (jobd_store_t *self, uint16_t partition, const jobd_job_t *local,
                         const jobd_cl_msg_t *msg, bool *changed_p);
 
+//  The repair marks (jobd_store_repair.c; docs/cluster.md section 5, "As built: the repair").
+//  Reads how many marks partition has in txn (0: none). Returns 0 or an error.
+int jobd_store_repair_count (jobd_store_t *self, MDB_txn *txn, uint16_t partition,
+                             uint64_t *count_p);
+//  In the open batch: sets partition's count of marks (0 deletes it). Returns 0 or an error.
+int jobd_store_repair_count_put (jobd_store_t *self, uint16_t partition, uint64_t count);
+//  In the open batch: msg, fenced, left its key's last value invalid: marks the key (a job's
+//  with the lowest history seq to write again), *count_p counting a new mark, *marked_p set
+//  when a mark was written. Returns 0 or an error.
+int jobd_store_repair_fenced (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg,
+                              uint64_t *count_p, bool *marked_p);
+//  In the open batch: msg, valid, makes its key's last value valid again: its mark moves on or
+//  goes (*count_p counting it). Returns 0 or an error.
+int jobd_store_repair_valid (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg,
+                             uint64_t *count_p);
+//  Calls fn for each mark of partition in txn, in key order: its kind ('j' a job, 'm' a
+//  partition record), the job id or the changelog key (size bytes, not terminated), and its
+//  value (j: the lowest history seq to write again, UINT64_MAX: the record only). Returns 0,
+//  fn's error, or an error.
+typedef int (jobd_store_repair_fn) (jobd_store_t *self, char kind, const uint8_t *key, size_t size,
+                                    uint64_t from, void *arg);
+int jobd_store_repair_each (jobd_store_t *self, MDB_txn *txn, uint16_t partition,
+                            jobd_store_repair_fn *fn, void *arg);
+
 //  Longest timers key: be16 partition, be64 due, job id, 0, name.
 #define JOBD_STORE_TIMER_KEY_MAX (2 + 8 + JOBD_ID_MAX + 1 + JOBD_STORE_TIMER_NAME_MAX)
 

@@ -701,6 +701,161 @@ test_fenced_writes_settle (void **state)
     assert_int_equal (rc, 0);
 }
 
+//  Appends a copy of the outbox's messages to log (what the changelog partition holds).
+static void
+s_log_append (jobd_store_cl_outbox_t *log, const jobd_store_cl_outbox_t *outbox)
+{
+    jobd_store_cl_outbox_t copy = s_outbox_copy (outbox);
+    log->messages = (jobd_store_cl_out_t *)realloc (
+        log->messages, (log->count + copy.count + 1) * sizeof (jobd_store_cl_out_t));
+    memcpy (log->messages + log->count, copy.messages, copy.count * sizeof *copy.messages);
+    log->count += copy.count;
+    log->alloc = log->count;
+    free (copy.messages);
+}
+
+//  What Kafka's compaction leaves of log: the last message of each key, in log order.
+static jobd_store_cl_outbox_t
+s_compacted (const jobd_store_cl_outbox_t *log)
+{
+    jobd_store_cl_outbox_t kept = {0}, one = {0};
+    for (size_t index = 0; index < log->count; index++) {
+        const jobd_store_cl_out_t *out = &log->messages[index];
+        bool later = false;
+        for (size_t next = index + 1; !later && next < log->count; next++)
+            later = log->messages[next].key_size == out->key_size &&
+                    memcmp (log->messages[next].key, out->key, out->key_size) == 0;
+        if (later)
+            continue;
+        one.messages = (jobd_store_cl_out_t *)out;
+        one.count = 1;
+        s_log_append (&kept, &one);
+    }
+    return kept;
+}
+
+//  A zombie's writes that land after another instance's claim are fenced, but they are the last
+//  message of their keys: a compacted changelog would keep them, and lose the claim that fenced
+//  them once a later owner record comes. The replica apply marks those keys (on every
+//  instance); the owner writes their valid values again (a job's record, "gone" for a job the
+//  changelog never validly had, its `\0in`); their read-back clears the marks. A store restored
+//  from the compacted changelog then holds what the owner holds.
+static void
+test_fenced_keys_repaired_for_compaction (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_store_cl_outbox_t log = {0};
+    jobd_store_cl_applied_t applied;
+    char id[JOBD_ID_MAX + 1], ghost[JOBD_ID_MAX + 1];
+    //  The owner (epoch 1) submits the job and consumed commands up to offset 5: confirmed.
+    s_step (self, self->owner, s_submit (), true, id);
+    jobd_cl_msg_t in = {.kind = JOBD_CL_IN, .epoch = 1, .number = 5};
+    snprintf (in.inst, sizeof in.inst, "node-a");
+    s_outbox_add (self, &in);
+    s_log_append (&log, &self->outbox);
+    jobd_store_cl_outbox_t copy = s_outbox_copy (&self->outbox);
+    s_deliver (self, self->owner, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    self->outbox = copy;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+
+    //  The replica, a zombie of epoch 1, writes the job's SUBMITTED, a job of its own and an
+    //  in record; node-b's claim (epoch 2) lands before them.
+    s_step (self, self->replica, s_observed (id, JOBD_STATE_SUBMITTED, "zombie-1"), true, NULL);
+    jobd_store_set_id_fn (self->replica, s_ghost_id, NULL);
+    s_step (self, self->replica, s_submit (), true, ghost);
+    in.number = 9;
+    s_outbox_add (self, &in);
+    jobd_store_cl_outbox_t zombie = s_outbox_split (&self->outbox, 0);
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 2, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "node-b");
+    snprintf (claim.name, sizeof claim.name, "member-b");
+    s_outbox_add (self, &claim);
+    s_log_append (&self->outbox, &zombie);
+    jobd_store_cl_outbox_clear (&zombie);
+    s_log_append (&log, &self->outbox);
+    copy = s_outbox_copy (&self->outbox);
+    s_deliver (self, self->owner, &applied);
+    assert_int_equal (applied.fenced, 5); //  2 history entries, 2 records, the in record
+    assert_int_equal (applied.marked, 3); //  the job, the ghost, \0in
+    assert_int_equal (applied.repairs, 3);
+    jobd_store_cl_applied_clear (&applied);
+    self->outbox = copy;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.repairs, 3);
+    jobd_store_cl_applied_clear (&applied);
+
+    //  The owner, node-b (epoch 2), writes the three keys again.
+    size_t keys = 0;
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    assert_int_equal (
+        jobd_store_cl_repair (self->owner, "node-b", S_PARTITION, 2, &self->outbox, &keys), 0);
+    assert_int_equal (jobd_store_commit (self->owner), 0);
+    assert_int_equal (keys, 3);
+    assert_int_equal (self->outbox.count, 3); //  the job's record, the ghost gone, \0in
+    s_log_append (&log, &self->outbox);
+    copy = s_outbox_copy (&self->outbox);
+    s_deliver (self, self->owner, &applied);
+    assert_int_equal (applied.repairs, 0);
+    jobd_store_cl_applied_clear (&applied);
+    self->outbox = copy;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.repairs, 0);
+    jobd_store_cl_applied_clear (&applied);
+    //  Nothing left to repair; the zombie's versions gave way on the replica too.
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    assert_int_equal (
+        jobd_store_cl_repair (self->owner, "node-b", S_PARTITION, 2, &self->outbox, &keys), 0);
+    jobd_store_abort (self->owner);
+    assert_int_equal (keys, 0);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (self->replica, ghost, &job), JOBD_ENOTFOUND);
+    self->epochs[S_PARTITION] = 2;
+    s_assert_same (self, id);
+
+    //  A later owner record (node-a claims epoch 3): compaction keeps it, not node-b's claim.
+    claim.epoch = 3;
+    snprintf (claim.inst, sizeof claim.inst, "node-a");
+    s_outbox_add (self, &claim);
+    s_log_append (&log, &self->outbox);
+    jobd_store_cl_outbox_clear (&self->outbox);
+
+    //  A new instance restores from the compacted changelog: it holds what the owner holds.
+    char dir[64];
+    jobd_store_t *fresh = store_dir_open (dir, sizeof dir, "cl-fresh");
+    jobd_store_set_partition_fn (fresh, s_partition, NULL);
+    self->outbox = s_compacted (&log);
+    s_deliver (self, fresh, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    jobd_job_t *owner = NULL;
+    assert_int_equal (jobd_store_job_get (self->owner, id, &owner), 0);
+    assert_int_equal (jobd_store_job_get (fresh, id, &job), 0);
+    assert_int_equal (job->state, owner->state);
+    assert_int_equal (job->last_seq, owner->last_seq);
+    jobd_job_destroy (&job);
+    jobd_job_destroy (&owner);
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    assert_int_equal (jobd_store_history (fresh, id, &history, &count), 0);
+    assert_int_equal (count, 1);
+    assert_int_equal (history[0]->state, JOBD_STATE_QUEUED);
+    jobd_store_history_free (&history, count);
+    assert_int_equal (jobd_store_job_get (fresh, ghost, &job), JOBD_ENOTFOUND);
+    assert_int_equal (jobd_store_history (fresh, ghost, &history, &count), JOBD_ENOTFOUND);
+    uint64_t next_in = 0;
+    assert_int_equal (jobd_store_cl_meta (fresh, "in", S_PARTITION, &next_in), 0);
+    assert_int_equal (next_in, 5);
+    jobd_verify_report_t report = {0};
+    int rc = jobd_store_verify (dir, true, &report);
+    if (rc)
+        fprintf (stderr, "%s\n", report.problem);
+    assert_int_equal (rc, 0);
+    jobd_store_destroy (&fresh);
+    store_dir_remove (dir);
+    jobd_store_cl_outbox_clear (&log);
+}
+
 //  A write produced again when this instance owns its partition once more takes the new epoch
 //  in cl_pending (in the resend's commit), so that this instance's own claim does not make it
 //  look fenced; writes below the resend's lowest epoch are not sent.
@@ -1105,6 +1260,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_zombie_tail_replaced, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_fenced_writes_settle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_resend_takes_the_new_epoch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fenced_keys_repaired_for_compaction, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
