@@ -30,6 +30,9 @@ typedef struct {
     zlistx_t *backlog;  //  commands of the jobs topic (rd_kafka_message_t) waiting to be handed
     int64_t handed;     //  the offset after the last command handed (-1: none since a commit)
     bool expired;       //  owned, and its lease ran out since: a renewal is news
+    bool assigned;      //  the group assigned it to this instance (and did not revoke it since)
+    int64_t reclaim_at; //  REPLICA while assigned (another claim came after this one's): when to
+                        //  claim it again, if the group still says it is this instance's
 } s_part_t;
 
 struct jobd_claims {
@@ -42,6 +45,7 @@ struct jobd_claims {
     s_part_t *parts;
     char instance[JOBD_CL_INST_MAX + 1];
     int64_t lease_ms;
+    int64_t session_ms;
     int revoke_ms;
     bool owned_dirty;    //  ownership changed: the store re-reads the first due timer
     bool assigned;       //  the group gave this instance its first assignment (maybe empty)
@@ -115,6 +119,12 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
     }
     if (state != JOBD_CLAIMS_OWNED)
         part->expired = false;
+    //  Given up while the group still says it is this instance's (a later claim read): another
+    //  instance's claim that the group did not back (a zombie's, or one that landed late) would
+    //  leave the partition with no owner until the next rebalance. After a session timeout, by
+    //  which the group has revoked it from an instance that is not its owner, it is claimed again.
+    part->reclaim_at =
+        state == JOBD_CLAIMS_REPLICA && part->assigned ? zclock_mono () + self->session_ms : 0;
     part->state = state;
 }
 
@@ -163,6 +173,7 @@ static void
 s_assigned (jobd_claims_t *self, int partition)
 {
     s_part_t *part = &self->parts[partition];
+    part->assigned = true;
     if (part->state != JOBD_CLAIMS_REPLICA)
         return;
     part->target = -1;
@@ -178,6 +189,7 @@ s_revoked (jobd_claims_t *self, int partition, bool lost)
     s_part_t *part = &self->parts[partition];
     bool claimed = part->state == JOBD_CLAIMS_OWNED || part->state == JOBD_CLAIMS_WAITING ||
                    part->state == JOBD_CLAIMS_CLAIMING;
+    part->assigned = false;
     s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
     if (!claimed || lost) {
         if (claimed)
@@ -274,6 +286,7 @@ jobd_claims_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *clu
     //  time out between two of them).
     char session[32], heartbeat[32], error[512];
     int64_t session_ms = jobd_config_int (config, "cluster", "session_timeout", 6000);
+    self->session_ms = session_ms;
     snprintf (session, sizeof session, "%lld", (long long)session_ms);
     snprintf (heartbeat, sizeof heartbeat, "%lld",
               (long long)(session_ms / 6 > 0 ? session_ms / 6 : 1));
@@ -389,6 +402,20 @@ s_catch_up (jobd_claims_t *self, int partition)
     s_set_state (self, partition, JOBD_CLAIMS_CLAIMING);
 }
 
+//  Another instance's claim (inst, epoch) came after this instance's: not acting on the partition
+//  (claimed again after a session timeout if the group still assigns it here: s_set_state).
+static void
+s_overtaken (jobd_claims_t *self, int partition, const char *inst, uint64_t epoch)
+{
+    jobd_log (JOBD_LOG_WARN, LOG,
+              "partition %d: %s claimed it (epoch %" PRIu64 ") after this instance: not acting%s",
+              partition, inst, epoch,
+              self->parts[partition].assigned
+                  ? " (claimed again after cluster/session_timeout if still assigned here)"
+                  : "");
+    s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+}
+
 //  A renewal of the lease of a claimed partition (section 8 (b)), once the replica applied the
 //  partition up to the high watermark it read: the lease runs on while this instance's claim is
 //  still the last; a later claim ends it.
@@ -405,15 +432,12 @@ s_renew (jobd_claims_t *self, int partition)
     char inst[JOBD_CL_INST_MAX + 1];
     if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst))
         return;
-    if (claim && epoch == part->epoch && strcmp (inst, self->instance) == 0)
+    bool mine = strcmp (inst, self->instance) == 0;
+    if (claim && epoch == part->epoch && mine)
         jobd_lease_grant (self->lease, partition, asked_at);
-    else if (epoch > part->epoch && part->state != JOBD_CLAIMS_CLAIMING) {
-        jobd_log (JOBD_LOG_WARN, LOG,
-                  "partition %d: %s claimed it (epoch %" PRIu64 "): not acting until the next "
-                  "assignment",
-                  partition, inst, epoch);
-        s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
-    }
+    else if ((epoch > part->epoch || (epoch == part->epoch && !mine)) &&
+             part->state != JOBD_CLAIMS_CLAIMING)
+        s_overtaken (self, partition, inst, epoch); //  a claim of the same epoch read after it too
 }
 
 //  Whether this instance acts on partition now: owned, with time left on its lease. When that
@@ -475,11 +499,7 @@ s_claimed (jobd_claims_t *self, int partition)
     if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst))
         return;
     if (epoch > part->epoch || (epoch == part->epoch && strcmp (inst, self->instance) != 0)) {
-        jobd_log (JOBD_LOG_WARN, LOG,
-                  "partition %d: %s claimed it (epoch %" PRIu64 ") after this instance: not "
-                  "acting until the next assignment",
-                  partition, inst, epoch);
-        s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+        s_overtaken (self, partition, inst, epoch);
         return;
     }
     if (epoch < part->epoch || !claim)
@@ -513,6 +533,14 @@ jobd_claims_turn (jobd_claims_t *self)
     bool moving = false;
     for (int partition = 0; partition < self->partitions; partition++) {
         s_part_t *part = &self->parts[partition];
+        if (part->state == JOBD_CLAIMS_REPLICA && part->reclaim_at && now >= part->reclaim_at) {
+            jobd_log (JOBD_LOG_WARN, LOG,
+                      "partition %d: still assigned to this instance %lld ms after another "
+                      "instance's claim: claiming it again",
+                      partition, (long long)self->session_ms);
+            part->reclaim_at = 0;
+            s_assigned (self, partition);
+        }
         if (part->state == JOBD_CLAIMS_CATCHUP)
             s_catch_up (self, partition);
         if (part->state == JOBD_CLAIMS_CLAIMING)

@@ -10,6 +10,7 @@
 #include "harness_cluster.h"
 #include "harness_spark.h"
 #include "http_client.h"
+#include "jobd_cl_msg.h"
 #include "jobd_reply.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -303,11 +304,56 @@ test_cut_writes_give_way (void **state)
     assert_int_equal (tags, 2);
 }
 
+//  A claim no instance the group assigned the partition to wrote (a zombie's that landed late;
+//  here produced by the test, epoch 1000): the owner stops acting, and, still assigned the
+//  partition a session timeout later, claims it again (epoch 1001) and acts: the partition is
+//  not left with no owner until the next rebalance.
+static void
+test_stray_claim_is_overruled (void **state)
+{
+    harness_t *const b_only[1] = {&s_b};
+    assert_true (harness_start (&s_b) > 0);
+    assert_true (harness_wait_ready (&s_b, 30000));
+    assert_true (harness_cluster_wait_shared (b_only, 1, 1, 60000) >= 0);
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 1000, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "ghost");
+    snprintf (claim.name, sizeof claim.name, "ghost-member");
+    msgpack_sbuffer key, value;
+    msgpack_sbuffer_init (&key);
+    msgpack_sbuffer_init (&value);
+    assert_int_equal (jobd_cl_msg_encode (&claim, &key, &value), 0);
+    rd_kafka_t *producer = harness_kafka_client (s_brokers, RD_KAFKA_PRODUCER, NULL);
+    assert_non_null (producer);
+    assert_int_equal (rd_kafka_producev (producer, RD_KAFKA_V_TOPIC ("jobd.changelog"),
+                                         RD_KAFKA_V_PARTITION (0),
+                                         RD_KAFKA_V_KEY (key.data, key.size),
+                                         RD_KAFKA_V_VALUE (value.data, value.size),
+                                         RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                      RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal (rd_kafka_flush (producer, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy (producer);
+    msgpack_sbuffer_destroy (&key);
+    msgpack_sbuffer_destroy (&value);
+    int64_t produced = zclock_mono ();
+    assert_true (harness_wait_log (&s_b, "ghost claimed it (epoch 1000)", 10000));
+    assert_true (harness_wait_log (&s_b, "claiming it again", 30000));
+    assert_true (harness_cluster_wait_shared (b_only, 1, 1, 30000) >= 0);
+    printf ("cluster-lease: b owned its partition again %lld ms after a stray claim\n",
+            (long long)(zclock_mono () - produced));
+    char line[1024];
+    assert_true (harness_log_line (&s_b, "(epoch 1001)", line, sizeof line));
+    char id[JOBD_ID_MAX + 1];
+    assert_int_equal (harness_spark_submit (&s_b, "master", "com.example.Etl",
+                                            "queue=50,run=100,outcome=success", id, sizeof id),
+                      0);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_cut_instance_stops_acting, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_cut_writes_give_way, s_setup_one, s_teardown)};
+        cmocka_unit_test_setup_teardown (test_cut_writes_give_way, s_setup_one, s_teardown),
+        cmocka_unit_test_setup_teardown (test_stray_claim_is_overruled, s_setup_one, s_teardown)};
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
