@@ -5,6 +5,7 @@
 #include "jobd_admin_ls.h"
 #include "jobd_answer.h"
 #include "jobd_reply.h"
+#include "jobd_store_cl.h"
 #include <errno.h>
 #include <string.h>
 
@@ -85,33 +86,46 @@ s_query_plugins (const jobd_admin_context_t *context, const char *id, msgpack_pa
     return 0;
 }
 
-//  cursors: the transition log's readers, where each is and since when (a bounded list).
+//  cursors: the transition log's readers, then (cluster mode) each partition reader's cursor of
+//  each partition, where each is and since when (a bounded list).
 static int
 s_query_cursors (const jobd_admin_context_t *context, const char *id, msgpack_packer *pk)
 {
     jobd_store_cursor_t *cursors = NULL;
-    size_t count = 0;
+    jobd_store_plog_cursor_t *partition_cursors = NULL;
+    size_t count = 0, partition_count = 0;
     uint64_t head = 0;
-    bool more = false;
+    bool more = false, partition_more = false;
     int rc = jobd_store_cursor_list (context->store, JOBD_ADMIN_CURSORS_MAX, &cursors, &count,
                                      &head, &more);
+    if (rc == 0)
+        rc = jobd_store_plog_cursor_list (context->store, JOBD_ADMIN_CURSORS_MAX - count,
+                                          &partition_cursors, &partition_count, &partition_more);
+    jobd_answer_cursor_t *answer =
+        rc ? NULL
+           : (jobd_answer_cursor_t *)calloc (count + partition_count + 1,
+                                             sizeof (jobd_answer_cursor_t));
+    if (rc == 0 && !answer)
+        rc = -ENOMEM;
     if (rc) {
+        free (cursors);
+        free (partition_cursors);
         jobd_reply_pack_head (pk, id, rc, NULL, 0);
         return rc;
     }
-    jobd_answer_cursor_t *answer =
-        (jobd_answer_cursor_t *)calloc (count ? count : 1, sizeof (jobd_answer_cursor_t));
-    if (!answer) {
-        free (cursors);
-        jobd_reply_pack_head (pk, id, -ENOMEM, NULL, 0);
-        return -ENOMEM;
-    }
     for (size_t index = 0; index < count; index++)
         answer[index] = (jobd_answer_cursor_t){cursors[index].name, cursors[index].position,
-                                               cursors[index].moved_at};
-    jobd_answer_pack_cursors (pk, id, head, more, answer, count);
+                                               cursors[index].moved_at, -1, 0};
+    for (size_t index = 0; index < partition_count; index++) {
+        const jobd_store_plog_cursor_t *one = &partition_cursors[index];
+        answer[count + index] = (jobd_answer_cursor_t){one->name, one->position, one->moved_at,
+                                                       (int32_t)one->partition, one->head};
+    }
+    jobd_answer_pack_cursors (pk, id, head, more || partition_more, answer,
+                              count + partition_count);
     free (answer);
     free (cursors);
+    free (partition_cursors);
     return 0;
 }
 

@@ -142,10 +142,15 @@ jobd_answer_pack_cursors (msgpack_packer *pk, const char *re, uint64_t head, boo
     msgpack_pack_array (pk, count);
     for (size_t index = 0; index < count; index++) {
         const jobd_answer_cursor_t *cursor = &cursors[index];
-        msgpack_pack_map (pk, 4);
+        bool partition = cursor->partition >= 0;
+        uint64_t its_head = partition ? cursor->head : head;
+        msgpack_pack_map (pk, partition ? 5 : 4);
         jobd_map_pack_kv (pk, "name", cursor->name);
+        if (partition)
+            jobd_map_pack_ku (pk, "partition", (uint64_t)cursor->partition);
         jobd_map_pack_ku (pk, "position", cursor->position);
-        jobd_map_pack_ku (pk, "behind", head > cursor->position ? head - cursor->position : 0);
+        jobd_map_pack_ku (pk, "behind",
+                          its_head > cursor->position ? its_head - cursor->position : 0);
         jobd_map_pack_str (pk, "moved_at");
         msgpack_pack_int64 (pk, cursor->moved_at);
     }

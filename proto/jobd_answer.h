@@ -76,7 +76,9 @@ typedef struct {
 typedef struct {
     const char *name;
     uint64_t position;
-    int64_t moved_at; //  ms since the epoch; 0: not known
+    int64_t moved_at;  //  ms since the epoch; 0: not known
+    int32_t partition; //  a cluster partition reader's (changelog offsets); -1: the log's
+    uint64_t head;     //  partition readers: their partition's head (else the answer's head)
 } jobd_answer_cursor_t;
 
 //  Packs the ls answer: count job records, already packed one after the other into jobs_size
@@ -98,7 +100,8 @@ void jobd_answer_pack_plugins (msgpack_packer *pk, const char *re,
                                const jobd_answer_plugin_t *plugins, size_t count);
 
 //  Packs the cursors answer: the log's head, whether cursors were left out, and each cursor
-//  with how far behind head it is.
+//  with how far behind head it is (a partition reader's: its partition's head; it also says
+//  which partition).
 void jobd_answer_pack_cursors (msgpack_packer *pk, const char *re, uint64_t head, bool truncated,
                                const jobd_answer_cursor_t *cursors, size_t count);
 

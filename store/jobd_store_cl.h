@@ -77,6 +77,22 @@ int jobd_store_plog_read (jobd_store_t *self, uint16_t partition, uint64_t after
 int jobd_store_plog_cursor (jobd_store_t *self, const char *name, uint16_t partition,
                             uint64_t *position_p, uint64_t *head_p);
 
+//  One partition reader's cursor, as jobd_store_plog_cursor_list lists it.
+typedef struct {
+    char name[JOBD_CL_NAME_MAX + 1];
+    uint16_t partition;
+    uint64_t position;
+    uint64_t head;    //  the partition's head (jobd_store_plog_cursor)
+    int64_t moved_at; //  ms since the epoch when it last moved (the expiry's clock); 0: not known
+} jobd_store_plog_cursor_t;
+
+//  Lists up to max partition readers' cursors, in key order (cl_cursor/<name>/<p>), into *cursors_p
+//  (fresh: free it) and *count_p; *more_p when there are more. A single jobd's store has none.
+//  One read transaction. Returns 0 or an error.
+int jobd_store_plog_cursor_list (jobd_store_t *self, size_t max,
+                                 jobd_store_plog_cursor_t **cursors_p, size_t *count_p,
+                                 bool *more_p);
+
 //  In the open batch, with the partition applied up to head (its next offset): removes its
 //  cl_plog entries below its lowest reader's cursor, or, while it has no reader, below its last
 //  JOBD_STORE_PLOG_KEEP offsets.

@@ -113,6 +113,19 @@ s_last (jobd_store_t *self, MDB_txn *txn, uint16_t partition)
     return last;
 }
 
+//  A partition's head in txn: its last transition kept, else where the changelog was applied up
+//  to (a reader's first start goes on from there).
+static uint64_t
+s_head (jobd_store_t *self, MDB_txn *txn, uint16_t partition)
+{
+    char key[32];
+    uint64_t head = s_last (self, txn, partition);
+    snprintf (key, sizeof key, "cl_next/%u", (unsigned)partition);
+    if (head == 0 && jobd_store_meta_u64 (self, txn, key, &head))
+        head = 0;
+    return head;
+}
+
 int
 jobd_store_plog_cursor (jobd_store_t *self, const char *name, uint16_t partition,
                         uint64_t *position_p, uint64_t *head_p)
@@ -127,13 +140,8 @@ jobd_store_plog_cursor (jobd_store_t *self, const char *name, uint16_t partition
     int rc = jobd_store_read_begin (self, &txn);
     if (rc)
         return rc;
-    //  The head: the last transition kept, else where the changelog was applied up to (a
-    //  reader's first start goes on from there).
     char key[JOBD_CL_NAME_MAX + 64];
-    uint64_t head = s_last (self, txn, partition);
-    snprintf (key, sizeof key, "cl_next/%u", (unsigned)partition);
-    if (head == 0 && jobd_store_meta_u64 (self, txn, key, &head) == JOBD_ECORRUPT)
-        head = 0;
+    uint64_t head = s_head (self, txn, partition);
     if (head_p)
         *head_p = head;
     int size =
@@ -278,10 +286,7 @@ jobd_store_plog_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const s_cursor_t *one = &cursors[index];
         char key[JOBD_CL_NAME_MAX + 64];
-        uint64_t head = s_last (self, self->txn, one->partition), moved = 0;
-        snprintf (key, sizeof key, "cl_next/%u", (unsigned)one->partition);
-        if (head == 0 && jobd_store_meta_u64 (self, self->txn, key, &head))
-            head = 0;
+        uint64_t head = s_head (self, self->txn, one->partition), moved = 0;
         snprintf (key, sizeof key, S_MOVED_PREFIX "%s/%u", one->name, (unsigned)one->partition);
         int got = jobd_store_meta_u64 (self, self->txn, key, &moved);
         if (got && got != JOBD_ENOTFOUND && got != JOBD_ECORRUPT)
@@ -305,4 +310,46 @@ jobd_store_plog_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
     if (rc)
         self->failed = rc;
     return jobd_store_damaged (self, rc, "expiring idle partition cursors");
+}
+
+int
+jobd_store_plog_cursor_list (jobd_store_t *self, size_t max, jobd_store_plog_cursor_t **cursors_p,
+                             size_t *count_p, bool *more_p)
+{
+    *cursors_p = NULL;
+    *count_p = 0;
+    *more_p = false;
+    if (!self->has_cluster)
+        return 0;
+    s_cursor_t *read = (s_cursor_t *)malloc ((max + 1) * sizeof (s_cursor_t));
+    jobd_store_plog_cursor_t *cursors =
+        (jobd_store_plog_cursor_t *)calloc (max + 1, sizeof (jobd_store_plog_cursor_t));
+    MDB_txn *txn = NULL;
+    int rc = read && cursors ? jobd_store_read_begin (self, &txn) : -ENOMEM;
+    size_t count = rc ? 0 : s_cursors_read (self, txn, read, max + 1);
+    *more_p = count > max;
+    count = count > max ? max : count;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        jobd_store_plog_cursor_t *one = &cursors[index];
+        memcpy (one->name, read[index].name, sizeof one->name);
+        one->partition = read[index].partition;
+        one->position = read[index].position;
+        one->head = s_head (self, txn, one->partition);
+        char key[JOBD_CL_NAME_MAX + 64];
+        uint64_t moved = 0;
+        snprintf (key, sizeof key, S_MOVED_PREFIX "%s/%u", one->name, (unsigned)one->partition);
+        if (jobd_store_meta_u64 (self, txn, key, &moved))
+            moved = 0;
+        one->moved_at = (int64_t)moved;
+    }
+    if (txn)
+        jobd_store_read_end (self, txn);
+    free (read);
+    if (rc)
+        free (cursors);
+    else {
+        *cursors_p = cursors;
+        *count_p = count;
+    }
+    return rc;
 }

@@ -781,6 +781,29 @@ test_outbound_outlives_its_owner (void **state)
         zclock_sleep (50); //  polling interval: jobd has no "tell me when" query
     assert_int_equal (harness_cluster_owned (&s_b), 0xf);
     assert_int_equal (s_outbound_read (S_OUT_JOBS * S_STATES, 30000), S_OUT_JOBS * S_STATES);
+    //  `jobctl cursors` lists the outbound reader's cursor of each partition it sent from.
+    static char out[1 << 16];
+    char err[1024];
+    const char *args[] = {"-c", s_b.config, "-o", "json", "cursors", NULL};
+    json_t *cursors = NULL;
+    size_t partitions = 0;
+    deadline = zclock_mono () + 10000;
+    while (partitions == 0 && zclock_mono () < deadline) {
+        json_decref (cursors);
+        cursors = harness_run_bin ("jobctl", args, out, sizeof out, err, sizeof err) == 0
+                      ? json_loads (out, 0, NULL)
+                      : NULL;
+        size_t index;
+        json_t *cursor;
+        json_array_foreach (cursors, index, cursor) partitions +=
+            json_is_integer (json_object_get (cursor, "partition")) &&
+            json_integer_value (json_object_get (cursor, "position")) > 0;
+        if (partitions == 0)
+            zclock_sleep (100); //  polling interval: cursor records go at most every second
+    }
+    if (partitions == 0)
+        fail_msg ("jobctl cursors lists no partition cursor: %s", out);
+    json_decref (cursors);
 }
 
 //  jobd -c config of harness: its exit code, its stderr in err.

@@ -190,14 +190,19 @@ test_stats_plugins_cursors_answers (void **state)
     msgpack_unpacked_destroy (&unpacked);
 
     msgpack_sbuffer_clear (&buffer);
-    jobd_answer_cursor_t cursors[] = {{"out", 5, 100}, {"late", 12, 0}};
-    jobd_answer_pack_cursors (&pk, "c", 10, false, cursors, 2);
+    jobd_answer_cursor_t cursors[] = {
+        {"out", 5, 100, -1, 0}, {"late", 12, 0, -1, 0}, {"notifier", 40, 7, 3, 45}};
+    jobd_answer_pack_cursors (&pk, "c", 10, false, cursors, 3);
     msgpack_unpacked_init (&unpacked);
     assert_int_equal (jobd_msgpack_unpack (buffer.data, buffer.size, &unpacked, NULL, 0), 0);
     list = jobd_map_lookup (&unpacked.data, "cursors");
     assert_int_equal (jobd_map_lookup (&list->via.array.ptr[0], "behind")->via.u64, 5);
     //  A cursor past the head (a race with the log) is 0 behind, never a huge number.
     assert_int_equal (jobd_map_lookup (&list->via.array.ptr[1], "behind")->via.u64, 0);
+    assert_null (jobd_map_lookup (&list->via.array.ptr[1], "partition"));
+    //  A partition reader's: behind its own partition's head, which it names.
+    assert_int_equal (jobd_map_lookup (&list->via.array.ptr[2], "behind")->via.u64, 5);
+    assert_int_equal (jobd_map_lookup (&list->via.array.ptr[2], "partition")->via.u64, 3);
     assert_false (jobd_map_true (&unpacked.data, "truncated"));
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&buffer);

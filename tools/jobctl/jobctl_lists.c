@@ -231,12 +231,19 @@ jobctl_cmd_cursors (const jobctl_options_t *options, int argc, char **argv)
         jobctl_table_t *table = jobctl_table_new ();
         int rc = table ? 0 : -1;
         rc = rc ? rc : jobctl_table_column (table, "NAME", 0.5, JOBCTL_COLUMN_CUT);
+        //  A cluster partition reader's cursor names its partition (changelog offsets); "-":
+        //  the transition log's.
+        rc = rc ? rc : jobctl_table_column (table, "PARTITION", 0, JOBCTL_COLUMN_RIGHT);
         rc = rc ? rc : jobctl_table_column (table, "POSITION", 0, JOBCTL_COLUMN_RIGHT);
         rc = rc ? rc : jobctl_table_column (table, "BEHIND", 0, JOBCTL_COLUMN_RIGHT);
         rc = rc ? rc : jobctl_table_column (table, "MOVED", 0, JOBCTL_COLUMN_RIGHT);
         json_array_foreach (cursors, index, cursor)
         {
-            char position[24], behind[24], moved[16];
+            char position[24], behind[24], moved[16], partition[16] = "-";
+            json_t *part = json_object_get (cursor, "partition");
+            if (json_is_integer (part))
+                snprintf (partition, sizeof partition, "%" JSON_INTEGER_FORMAT,
+                          json_integer_value (part));
             snprintf (position, sizeof position, "%" JSON_INTEGER_FORMAT,
                       json_integer_value (json_object_get (cursor, "position")));
             snprintf (behind, sizeof behind, "%" JSON_INTEGER_FORMAT,
@@ -247,9 +254,10 @@ jobctl_cmd_cursors (const jobctl_options_t *options, int argc, char **argv)
             rc = rc ? rc
                     : jobctl_table_cell (
                           table, 0, json_string_value (json_object_get (cursor, "name")), NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 1, position, NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 2, behind, NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 3, moved, NULL);
+            rc = rc ? rc : jobctl_table_cell (table, 1, partition, NULL);
+            rc = rc ? rc : jobctl_table_cell (table, 2, position, NULL);
+            rc = rc ? rc : jobctl_table_cell (table, 3, behind, NULL);
+            rc = rc ? rc : jobctl_table_cell (table, 4, moved, NULL);
         }
         if (rc == 0)
             rc = jobctl_table_print (table, stdout, options->width, options->color);
