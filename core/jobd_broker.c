@@ -388,11 +388,18 @@ s_publish_confirmed (const char *job, const jobd_transition_t *transition, void 
     s_publish_transition ((s_broker_t *)arg, job, transition);
 }
 
-//  Whether a held reply's write of job was fenced (jobd_changelog_fenced).
-static bool
+//  What became of a held reply's write of job (jobd_changelog_fenced).
+static jobd_held_fate_t
 s_held_fenced (uint64_t ticket, const char *job, void *arg)
 {
-    return jobd_changelog_fenced (((s_broker_t *)arg)->changelog, ticket, job);
+    switch (jobd_changelog_fenced (((s_broker_t *)arg)->changelog, ticket, job)) {
+        case JOBD_CHANGELOG_FENCED:
+            return JOBD_HELD_FENCED;
+        case JOBD_CHANGELOG_REFUSED:
+            return JOBD_HELD_REFUSED;
+        default:
+            return JOBD_HELD_STORED;
+    }
 }
 
 //  Sends the held replies whose batches the changelog confirmed.

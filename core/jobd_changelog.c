@@ -45,10 +45,12 @@ typedef struct {
     uint64_t epoch;
 } s_claim_t;
 
-//  A ticket some of whose messages landed after a claim above their epoch: fenced, not stored.
+//  A ticket some of whose messages landed after a claim above their epoch (fenced, not stored),
+//  or that Kafka refused or were lost on the way (refused: sent again while owned).
 typedef struct {
     uint64_t ticket;
     int32_t partition;
+    bool refused;
 } s_fenced_t;
 
 typedef struct {
@@ -79,6 +81,8 @@ struct jobd_changelog {
     int64_t *settle_at;     //  per partition: when to look for writes to settle (0: no need to)
     int64_t *settle_wait;   //  per partition: the wait after the next failure (ms)
     int64_t *repair_at;     //  per partition: when to look for keys to repair (0: no need to)
+    int64_t *resend_at;     //  per partition: when to send refused writes again (0: no need to)
+    int64_t *resend_wait;   //  per partition: the wait after the next failed resend (ms)
     int64_t fenced_log_at;  //  zclock_mono of the last line about fenced messages
     uint64_t fenced_logged; //  stats.fenced then
     zlistx_t *tickets;      //  s_ticket_t, oldest first: sends not confirmed yet
@@ -200,6 +204,8 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->settle_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->settle_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->repair_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->resend_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->resend_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     //  A crash may have left writes that a claim read before it fences: looked for at the start.
     for (int partition = 0; self->settle_at && partition < self->partitions; partition++)
         self->settle_at[partition] = 1;
@@ -216,9 +222,9 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
-                     self->repair_at && self->settle_wait && self->tickets && self->kept &&
-                     self->inputs && self->claims && self->claim_counts && self->send_part &&
-                     self->send_last && next
+                     self->repair_at && self->resend_at && self->resend_wait && self->settle_wait &&
+                     self->tickets && self->kept && self->inputs && self->claims &&
+                     self->claim_counts && self->send_part && self->send_last && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -300,6 +306,8 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->applied_next);
     free (self->settle_at);
     free (self->repair_at);
+    free (self->resend_at);
+    free (self->resend_wait);
     free (self->settle_wait);
     free (self->claims);
     free (self->claim_counts);
@@ -354,12 +362,18 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
     for (size_t index = 0; index < ticket->count; index++) {
         const s_part_t *part = &ticket->parts[index];
         const s_claim_t *claims = &self->claims[(size_t)part->partition * S_CLAIMS_KEPT];
-        bool fenced = part->refused;
+        bool fenced = false;
         for (size_t claim = 0; part->last >= 0 && claim < self->claim_counts[part->partition];
              claim++)
             fenced |= claims[claim].epoch > part->epoch && claims[claim].offset < part->last;
-        if (!fenced)
+        if (!fenced && !part->refused)
             continue;
+        //  Refused while still owned under the same claim: its writes, committed here, go
+        //  again (the claims' turn: jobd_changelog_resend_due); given up since, the settle or
+        //  the next regain decides.
+        if (!fenced && self->epochs[part->partition] == part->epoch &&
+            !self->resend_at[part->partition])
+            self->resend_at[part->partition] = 1;
         if (self->fenced_count == self->fenced_alloc) {
             //  Kept while the process lives: a held reply may ask about any of them (fenced
             //  sends come with cuts from Kafka, a few thousand at most each).
@@ -374,18 +388,18 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
             self->fenced = grown;
             self->fenced_alloc = alloc;
         }
-        self->fenced[self->fenced_count++] = (s_fenced_t){ticket->id, part->partition};
+        self->fenced[self->fenced_count++] = (s_fenced_t){ticket->id, part->partition, !fenced};
         self->stats.fenced_sends++;
     }
 }
 
-bool
+jobd_changelog_fate_t
 jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job)
 {
     //  In ticket order: the first entry of ticket, by halves.
     size_t low = 0, high = self->fenced_count;
     if (!ticket || high == 0 || self->fenced[high - 1].ticket < ticket)
-        return false;
+        return JOBD_CHANGELOG_STORED;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
         if (self->fenced[middle].ticket < ticket)
@@ -396,8 +410,8 @@ jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job)
     int32_t partition = job ? (int32_t)s_partition (job, self) : -1;
     for (; low < self->fenced_count && self->fenced[low].ticket == ticket; low++)
         if (!job || self->fenced[low].partition == partition)
-            return true;
-    return false;
+            return self->fenced[low].refused ? JOBD_CHANGELOG_REFUSED : JOBD_CHANGELOG_FENCED;
+    return JOBD_CHANGELOG_STORED;
 }
 
 //  Confirms the tickets at the head whose messages Kafka answered and this instance applied.
@@ -847,6 +861,23 @@ jobd_changelog_settle_due (jobd_changelog_t *self, int partition)
         jobd_changelog_settle_later (self, partition);
     else
         self->settle_wait[partition] = 0;
+}
+
+void
+jobd_changelog_resend_due (jobd_changelog_t *self, int partition)
+{
+    if (partition < 0 || partition >= self->partitions || !self->epochs[partition] ||
+        !self->resend_at[partition] || zclock_mono () < self->resend_at[partition])
+        return;
+    self->resend_at[partition] = 0;
+    uint64_t epoch = self->epochs[partition];
+    if (jobd_changelog_resend (self, partition, epoch, epoch) == 0) {
+        self->resend_wait[partition] = 0;
+        return;
+    }
+    int64_t wait = self->resend_wait[partition] ? self->resend_wait[partition] : S_SETTLE_RETRY_MS;
+    self->resend_at[partition] = zclock_mono () + wait;
+    self->resend_wait[partition] = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;
 }
 
 void

@@ -67,13 +67,21 @@ uint64_t jobd_changelog_ticket (jobd_changelog_t *self);
 //  applied the changelog past them.
 uint64_t jobd_changelog_confirmed (jobd_changelog_t *self);
 
-//  Whether the write of job in the send of ticket (confirmed) was fenced: the send's messages of
-//  the job's partition landed after a claim above the epoch they carry, so every replica
-//  dropped them (or Kafka refused them, or they were lost at produce), and what the batch's
-//  reply calls stored is not. (The last message of each partition of a send tells: a send that
-//  straddles the claim counts as fenced.)
-//  job NULL: whether any write of that send was fenced.
-bool jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket, const char *job);
+//  What became of the write of job in the send of ticket (confirmed): FENCED when the send's
+//  messages of the job's partition landed after a claim above the epoch they carry, so every
+//  replica dropped them, and what the batch's reply calls stored is not; REFUSED when Kafka
+//  refused them, or they were lost at produce: committed here and not confirmed, sent again
+//  while this instance owns the partition under that epoch (jobd_changelog_resend_due), else
+//  settled or sent again at a regain; else STORED. (The last message of each partition of a
+//  send tells: a send that straddles the claim counts as fenced.) job NULL: of any write of
+//  that send (FENCED or REFUSED: the first such partition's).
+typedef enum {
+    JOBD_CHANGELOG_STORED,
+    JOBD_CHANGELOG_FENCED,
+    JOBD_CHANGELOG_REFUSED,
+} jobd_changelog_fate_t;
+jobd_changelog_fate_t jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket,
+                                             const char *job);
 
 //  After the batch was aborted: forgets what jobd_changelog_record kept.
 void jobd_changelog_drop (jobd_changelog_t *self);
@@ -121,6 +129,12 @@ int jobd_changelog_settle (jobd_changelog_t *self, int partition, uint64_t below
 //  some of its writes, or a settle failed. One that failed is tried again 5 s later, then 10,
 //  20... up to 5 minutes (a claim read or a loss asks at once again).
 void jobd_changelog_settle_due (jobd_changelog_t *self, int partition);
+
+//  For a partition this instance acts on: when some of its writes were refused by Kafka or lost
+//  on the way (a send's ticket said so, under the epoch it still owns the partition with), sends
+//  its unconfirmed writes of that epoch again (jobd_changelog_resend). One that failed is tried
+//  again 5 s later, then 10, 20, ... up to 5 minutes.
+void jobd_changelog_resend_due (jobd_changelog_t *self, int partition);
 
 //  For a partition this instance acts on: when a fenced message read since it began to own it
 //  (or before, on any instance: the marks are in the store) left a key's last value in the

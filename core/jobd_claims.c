@@ -555,6 +555,7 @@ jobd_claims_turn (jobd_claims_t *self)
         s_live (self, partition);
         if (part->live) {
             s_hand (self, partition);
+            jobd_changelog_resend_due (self->changelog, partition);
             jobd_changelog_repair_due (self->changelog, partition);
         }
         if (part->state == JOBD_CLAIMS_OWNED && part->since) {

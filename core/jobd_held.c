@@ -72,10 +72,28 @@ jobd_held_add (jobd_held_t *self, uint64_t ticket, zsock_t *socket, const uint8_
 //  replica dropped: an "ok" that it changed (a state, a cancel request: "changed", "forwarded"),
 //  or that it was so already ("duplicate": the state it confirms was that write's), is not
 //  true. (Sending a duplicate again is harmless.)
-static bool
+static jobd_held_fate_t
 s_fenced_answer (const jobd_reply_t *one, uint64_t ticket, jobd_held_fenced_fn *fenced, void *arg)
 {
-    return one->ok && one->job[0] && fenced (ticket, one->job, arg);
+    return one->ok && one->job[0] ? fenced (ticket, one->job, arg) : JOBD_HELD_STORED;
+}
+
+//  Packs answer one again as its write's fate says; returns whether it changed it.
+static bool
+s_answer (msgpack_packer *pk, const jobd_reply_t *one, jobd_held_fate_t fate)
+{
+    if (fate == JOBD_HELD_FENCED)
+        jobd_reply_pack (pk, one->re, JOBD_ENOTOWNER,
+                         "not stored: Kafka took the write to the job's changelog partition only "
+                         "after another instance's claim of it, which fences it: send it again",
+                         NULL, NULL);
+    else if (fate == JOBD_HELD_REFUSED)
+        jobd_reply_pack (pk, one->re, JOBD_ETIMEOUT,
+                         "not confirmed: Kafka refused the write to the job's changelog "
+                         "partition, or it was lost on the way; it is committed here and sent "
+                         "again, and may yet be stored: look the job up before sending it again",
+                         one->job, NULL);
+    return fate != JOBD_HELD_STORED;
 }
 
 //  The reply data (this broker's own: a reply, or a batch's) with each answer that tells a
@@ -85,9 +103,6 @@ static size_t
 s_refuse (const uint8_t *data, size_t size, uint64_t ticket, jobd_held_fenced_fn *fenced, void *arg,
           msgpack_sbuffer *out)
 {
-    const char *reason = "not stored: Kafka took the write to the job's changelog partition only "
-                         "after another instance's claim of it, which fences it (or refused "
-                         "it): send it again";
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     jobd_reply_t reply;
@@ -105,16 +120,13 @@ s_refuse (const uint8_t *data, size_t size, uint64_t ticket, jobd_held_fenced_fn
         for (uint32_t index = 0; index < array->size; index++) {
             jobd_reply_t one;
             if (jobd_reply_read (&array->ptr[index], &one, NULL, 0) == 0 &&
-                s_fenced_answer (&one, ticket, fenced, arg)) {
-                jobd_reply_pack (&pk, one.re, JOBD_ENOTOWNER, reason, NULL, NULL);
+                s_answer (&pk, &one, s_fenced_answer (&one, ticket, fenced, arg)))
                 refused++;
-            } else
+            else
                 msgpack_pack_object (&pk, array->ptr[index]);
         }
-    } else if (s_fenced_answer (&reply, ticket, fenced, arg)) {
-        jobd_reply_pack (&pk, reply.re, JOBD_ENOTOWNER, reason, NULL, NULL);
+    } else if (s_answer (&pk, &reply, s_fenced_answer (&reply, ticket, fenced, arg)))
         refused++;
-    }
     msgpack_unpacked_destroy (&unpacked);
     return refused;
 }
@@ -129,7 +141,7 @@ jobd_held_release (jobd_held_t *self, uint64_t confirmed, jobd_held_send_fn *sen
         msgpack_sbuffer refused;
         msgpack_sbuffer_init (&refused);
         //  Read only when its send had a fenced write: the common reply goes as it is.
-        if (fenced && fenced (reply->ticket, NULL, arg) &&
+        if (fenced && fenced (reply->ticket, NULL, arg) != JOBD_HELD_STORED &&
             s_refuse (reply->data, reply->size, reply->ticket, fenced, arg, &refused))
             send (reply->socket, reply->identity, reply->identity_size, reply->delimiter,
                   refused.data, refused.size, arg);

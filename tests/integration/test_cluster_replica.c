@@ -310,6 +310,54 @@ test_replies_wait_for_the_changelog (void **state)
     zsock_destroy (&b_sub);
 }
 
+//  Kafka refuses the produce of a submission's write (the mock fails the next Produce request
+//  with MESSAGE_TOO_LARGE): the write is committed on the instance and not confirmed, so its
+//  reply is ETIMEOUT ("may yet be stored"), not "stored" nor "not stored"; the instance, still
+//  its owner, sends it again, and the replica gets the job whole: every transition published
+//  once, none missing. Before, the write waited for the next regain and the job's next record
+//  counted a transition the replica never got.
+static void
+test_refused_write_goes_again (void **state)
+{
+    static char a_ls[1 << 20], b_ls[1 << 20];
+    int64_t ended = harness_cluster_ended (&s_a);
+    zsock_t *b_sub = harness_subscribe (&s_b, "job.", 5000);
+    assert_non_null (b_sub);
+    char out[256], err[1024], spec[300];
+    snprintf (spec, sizeof spec, "%s/spec.json", s_a.dir);
+    int tries = 0;
+    bool refused = false;
+    //  The failed request may be another client's (a cursor record): tried up to 5 times.
+    while (!refused && tries < 5) {
+        FILE *file = fopen (spec, "w");
+        assert_non_null (file);
+        fprintf (file, "{\"kind\":\"demo\",\"name\":\"refused-%d\",\"demo\":true}", tries++);
+        fclose (file);
+        assert_true (harness_kafka_command (&s_mock, "error 0 10 1", "ok"));
+        const char *submit[] = {"-c", s_a.config, "--timeout", "10000", "submit", spec, NULL};
+        int code = harness_run_bin ("jobctl", submit, out, sizeof out, err, sizeof err);
+        refused = code != 0 && strstr (err, "may yet be stored");
+        if (code != 0 && !refused)
+            fail_msg ("a submission answered neither stored nor not confirmed: %s", err);
+    }
+    assert_true (refused);
+    assert_non_null (strstr (err, "(job ")); //  the id to look it up by
+    printf ("cluster-replica: refused after %d submissions: %s", tries, err);
+    assert_true (s_wait_same (ended + tries, 60000, a_ls, b_ls, sizeof a_ls));
+    zhashx_t *b_seen = zhashx_new ();
+    assert_int_equal (s_receive (b_sub, b_seen, tries * S_STATES, 20000), tries * S_STATES);
+    assert_int_equal (s_doubled (b_seen), 0);
+    zhashx_destroy (&b_seen);
+    zsock_destroy (&b_sub);
+    static char cluster[1 << 16];
+    assert_int_equal (s_cluster (&s_b, "--json", cluster, sizeof cluster), 0);
+    json_t *root = json_loads (cluster, 0, NULL);
+    assert_int_equal (
+        json_integer_value (json_object_get (json_object_get (root, "changelog"), "missing")), 0);
+    json_decref (root);
+    assert_true (harness_log_contains (&s_a, "go to the changelog again"));
+}
+
 //  The writer killed again and again while it works: whatever it committed and had not handed to
 //  Kafka goes there at its next start (jobd_store_cl_resend). The replica ends with every job as
 //  the writer has it, and publishes each transition once.
@@ -860,6 +908,7 @@ main (void)
     const struct CMUnitTest tests[] = {cmocka_unit_test (test_replica_follows_the_writer),
                                        cmocka_unit_test (test_replica_resumes_where_it_stopped),
                                        cmocka_unit_test (test_replies_wait_for_the_changelog),
+                                       cmocka_unit_test (test_refused_write_goes_again),
                                        cmocka_unit_test (test_writer_killed_loses_nothing),
                                        cmocka_unit_test (test_commands_reach_their_owner),
                                        cmocka_unit_test (test_forwarded_commands_wait_for_an_owner),

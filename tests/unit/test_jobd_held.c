@@ -30,12 +30,16 @@ s_send (zsock_t *socket, const uint8_t *identity, size_t identity_size, bool del
     sent->count++;
 }
 
-//  Job "job-fenced" was fenced in ticket 2, and only there (job NULL: any job of the ticket).
-static bool
+//  Job "job-fenced" was fenced in ticket 2, and only there (job NULL: any job of the ticket);
+//  job "job-refused"'s write in ticket 4 was refused by Kafka.
+static jobd_held_fate_t
 s_fenced (uint64_t ticket, const char *job, void *arg)
 {
     (void)arg;
-    return ticket == 2 && (!job || strcmp (job, "job-fenced") == 0);
+    if (ticket == 4 && (!job || strcmp (job, "job-refused") == 0))
+        return JOBD_HELD_REFUSED;
+    return ticket == 2 && (!job || strcmp (job, "job-fenced") == 0) ? JOBD_HELD_FENCED
+                                                                    : JOBD_HELD_STORED;
 }
 
 //  Packs a batch reply of three answers: two changed jobs and one duplicate, into buffer.
@@ -109,7 +113,21 @@ test_fenced_answers_are_refused (void **state)
     assert_string_equal (one.job, "job-fenced");
     for (size_t index = 0; index < sent.count; index++)
         msgpack_unpacked_destroy (&sent.sent[index]);
-    msgpack_sbuffer_destroy (&batch);
+
+    //  A refused write: not confirmed, which may yet be stored (it goes again): ETIMEOUT, with
+    //  the job's id to look it up by.
+    msgpack_sbuffer_clear (&single);
+    jobd_reply_pack (&pk, "e5", 0, NULL, "job-refused", "changed");
+    assert_int_equal (jobd_held_add (held, 4, NULL, identity, 3, false, single.data, single.size),
+                      0);
+    sent.count = 0;
+    assert_int_equal (jobd_held_release (held, 4, s_send, s_fenced, &sent), 1);
+    s_read (&sent.sent[0].data, &one);
+    assert_false (one.ok);
+    assert_string_equal (one.error, "ETIMEOUT");
+    assert_string_equal (one.job, "job-refused");
+    assert_non_null (strstr (one.reason, "may yet be stored"));
+    msgpack_unpacked_destroy (&sent.sent[0]);
     msgpack_sbuffer_destroy (&single);
     jobd_held_destroy (&held);
 }
