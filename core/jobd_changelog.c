@@ -888,10 +888,11 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
         return;
     self->repair_at[partition] = 0;
     size_t keys = 0;
+    bool more = false;
     int rc = jobd_store_begin (self->store);
     if (rc == 0) {
         rc = jobd_store_cl_repair (self->store, self->instance, (uint16_t)partition,
-                                   self->epochs[partition], &self->outbox, &keys);
+                                   self->epochs[partition], &self->outbox, &keys, &more);
         if (rc == 0)
             rc = jobd_store_commit (self->store);
         else
@@ -906,6 +907,8 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
                   partition, S_SETTLE_RETRY_MS / 1000, jobd_strerror (rc));
         return;
     }
+    if (more)
+        self->repair_at[partition] = 1; //  the marks past this call's: next turn
     if (!keys)
         return;
     self->stats.repaired += keys;
@@ -915,7 +918,8 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
               partition, keys, self->epochs[partition]);
     jobd_changelog_send (self);
     //  Their read-back clears the marks; any left then are written again.
-    self->repair_at[partition] = zclock_mono () + S_REPAIR_CHECK_MS;
+    if (!more)
+        self->repair_at[partition] = zclock_mono () + S_REPAIR_CHECK_MS;
 }
 
 int64_t

@@ -13,11 +13,12 @@
 
 #define LOG "cluster"
 
-#define S_BUSY_MS      10   //  a turn while a partition moves towards owned
-#define S_IDLE_MS      100  //  a turn while nothing moves: the group's callbacks are served then
-#define S_QUERY_MS     500  //  longest a high watermark query waits
-#define S_LEASE_SLACK  1.1  //  a lease wait covers clock rate differences (section 8)
-#define S_COMMANDS_MAX 1000 //  commands taken from the jobs topic per turn, at most
+#define S_BUSY_MS      10     //  a turn while a partition moves towards owned
+#define S_IDLE_MS      100    //  a turn while nothing moves: the group's callbacks are served then
+#define S_QUERY_MS     500    //  longest a high watermark query waits
+#define S_LEASE_SLACK  1.1    //  a lease wait covers clock rate differences (section 8)
+#define S_COMMANDS_MAX 1000   //  commands taken from the jobs topic per turn, at most
+#define S_RECLAIM_MAX  300000 //  longest wait before a partition is claimed again (ms)
 
 typedef struct {
     jobd_claims_state_t state;
@@ -33,6 +34,8 @@ typedef struct {
     bool assigned;      //  the group assigned it to this instance (and did not revoke it since)
     int64_t reclaim_at; //  REPLICA while assigned (another claim came after this one's): when to
                         //  claim it again, if the group still says it is this instance's
+    int reclaims;       //  claimed again since the assignment: each doubles the next wait
+    rd_kafka_queue_t *proof; //  a commit of its offset on its way: this instance still a member
 } s_part_t;
 
 struct jobd_claims {
@@ -114,18 +117,28 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
     }
     if (state == JOBD_CLAIMS_REPLICA || state == JOBD_CLAIMS_CATCHUP) {
         jobd_lease_hold (self->lease, partition, false, 0);
-        //  Commands not handed stay in the topic for the next owner (not committed).
-        zlistx_purge (part->backlog);
+        //  Commands not handed stay in the topic for the next owner (not committed); while the
+        //  partition is still this instance's, for itself (s_overtaken).
+        if (!part->assigned)
+            zlistx_purge (part->backlog);
     }
     if (state != JOBD_CLAIMS_OWNED)
         part->expired = false;
-    //  Given up while the group still says it is this instance's (a later claim read): another
-    //  instance's claim that the group did not back (a zombie's, or one that landed late) would
-    //  leave the partition with no owner until the next rebalance. After a session timeout, by
-    //  which the group has revoked it from an instance that is not its owner, it is claimed again.
-    part->reclaim_at =
-        state == JOBD_CLAIMS_REPLICA && part->assigned ? zclock_mono () + self->session_ms : 0;
     part->state = state;
+}
+
+//  Stops (or resumes) fetching partition's commands.
+static void
+s_pause (jobd_claims_t *self, int partition, bool pause)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (list, jobd_cluster_topic (self->cluster, "jobs"), partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions (self->group, list)
+                                    : rd_kafka_resume_partitions (self->group, list);
+    if (err)
+        jobd_log (JOBD_LOG_WARN, LOG, "partition %d: commands not %s: %s", partition,
+                  pause ? "paused" : "resumed", rd_kafka_err2str (err));
+    rd_kafka_topic_partition_list_destroy (list);
 }
 
 //  Before a claimed partition is owned (section 7, step 5): what this instance wrote there before
@@ -176,6 +189,7 @@ s_assigned (jobd_claims_t *self, int partition)
     part->assigned = true;
     if (part->state != JOBD_CLAIMS_REPLICA)
         return;
+    s_pause (self, partition, false); //  paused when it was given up (s_overtaken)
     part->target = -1;
     part->since = zclock_mono ();
     s_set_state (self, partition, JOBD_CLAIMS_CATCHUP);
@@ -190,6 +204,8 @@ s_revoked (jobd_claims_t *self, int partition, bool lost)
     bool claimed = part->state == JOBD_CLAIMS_OWNED || part->state == JOBD_CLAIMS_WAITING ||
                    part->state == JOBD_CLAIMS_CLAIMING;
     part->assigned = false;
+    part->reclaim_at = 0;
+    part->reclaims = 0;
     s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
     if (!claimed || lost) {
         if (claimed)
@@ -347,9 +363,12 @@ jobd_claims_destroy (jobd_claims_t **self_p)
         //  A clean leave: the revoke callback releases every owned partition.
         rd_kafka_consumer_close (self->group);
         jobd_lease_destroy (&self->lease);
-        //  librdkafka's messages go before its handle.
-        for (int partition = 0; self->parts && partition < self->partitions; partition++)
+        //  librdkafka's messages and queues go before its handle.
+        for (int partition = 0; self->parts && partition < self->partitions; partition++) {
             zlistx_purge (self->parts[partition].backlog);
+            if (self->parts[partition].proof)
+                rd_kafka_queue_destroy (self->parts[partition].proof);
+        }
         rd_kafka_destroy (self->group);
         jobd_store_set_owned_fn (self->store, NULL, NULL);
         jobd_changelog_set_view (self->changelog, NULL, NULL);
@@ -402,18 +421,112 @@ s_catch_up (jobd_claims_t *self, int partition)
     s_set_state (self, partition, JOBD_CLAIMS_CLAIMING);
 }
 
-//  Another instance's claim (inst, epoch) came after this instance's: not acting on the partition
-//  (claimed again after a session timeout if the group still assigns it here: s_set_state).
+//  Another instance's claim (inst, epoch) came after this instance's: not acting on the partition.
+//  A claim the group did not back (a zombie's, or one that landed late) would leave the partition
+//  with no owner until the next rebalance: while the group still assigns it here, its commands
+//  are paused (kept, not purged: no other member reads them) and, a session timeout later (by
+//  then the group took it from a member it is not assigned to), it is claimed again once the
+//  group's coordinator took a commit of its offset from this instance (s_reclaim_turn); each
+//  time the wait doubles, up to 5 minutes.
 static void
 s_overtaken (jobd_claims_t *self, int partition, const char *inst, uint64_t epoch)
 {
+    s_part_t *part = &self->parts[partition];
+    int64_t wait = self->session_ms << (part->reclaims < 6 ? part->reclaims : 6);
+    wait = wait < S_RECLAIM_MAX ? wait : S_RECLAIM_MAX;
     jobd_log (JOBD_LOG_WARN, LOG,
               "partition %d: %s claimed it (epoch %" PRIu64 ") after this instance: not acting%s",
               partition, inst, epoch,
-              self->parts[partition].assigned
-                  ? " (claimed again after cluster/session_timeout if still assigned here)"
-                  : "");
+              part->assigned ? " (claimed again later if the group still assigns it here)" : "");
     s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
+    if (part->assigned) {
+        s_pause (self, partition, true);
+        part->reclaim_at = zclock_mono () + wait;
+    }
+}
+
+//  The offset of partition's next command not handed (to commit: all before it was handed); -1
+//  when not known.
+static int64_t
+s_next_command (jobd_claims_t *self, int partition)
+{
+    rd_kafka_message_t *first = (rd_kafka_message_t *)zlistx_first (self->parts[partition].backlog);
+    if (first)
+        return first->offset;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    const char *topic = jobd_cluster_topic (self->cluster, "jobs");
+    rd_kafka_topic_partition_list_add (list, topic, partition)->offset = RD_KAFKA_OFFSET_INVALID;
+    int64_t offset = -1;
+    if (rd_kafka_position (self->group, list) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        list->elems[0].offset >= 0)
+        offset = list->elems[0].offset;
+    else if (rd_kafka_committed (self->group, list, S_QUERY_MS) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+             list->elems[0].offset >= 0)
+        offset = list->elems[0].offset;
+    else {
+        int64_t low = -1, high = -1;
+        if (rd_kafka_query_watermark_offsets (self->group, topic, partition, &low, &high,
+                                              S_QUERY_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            offset = low;
+    }
+    rd_kafka_topic_partition_list_destroy (list);
+    return offset;
+}
+
+//  A partition given up while still assigned here (s_overtaken): when its wait is over, commits
+//  its offset (what was handed) to the group's coordinator, which refuses a member of an older
+//  generation; once that commit is taken, claims it again (section 7, steps 1-6).
+static void
+s_reclaim_turn (jobd_claims_t *self, int partition, int64_t now)
+{
+    s_part_t *part = &self->parts[partition];
+    if (part->proof) {
+        rd_kafka_event_t *event = rd_kafka_queue_poll (part->proof, 0);
+        if (!event)
+            return;
+        rd_kafka_resp_err_t err = rd_kafka_event_error (event);
+        char why[256];
+        snprintf (why, sizeof why, "%s", rd_kafka_err2str (err));
+        rd_kafka_event_destroy (event);
+        rd_kafka_queue_destroy (part->proof);
+        part->proof = NULL;
+        if (!part->assigned || part->state != JOBD_CLAIMS_REPLICA)
+            return;
+        if (err) {
+            part->reclaim_at = now + self->session_ms;
+            jobd_log (JOBD_LOG_WARN, LOG,
+                      "partition %d: not claimed again: the group's coordinator did not take "
+                      "this instance's commit (%s); asked again in %lld ms",
+                      partition, why, (long long)self->session_ms);
+            return;
+        }
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: still assigned to this instance after another instance's claim: "
+                  "claiming it again",
+                  partition);
+        part->reclaims++;
+        s_assigned (self, partition);
+        return;
+    }
+    if (part->state != JOBD_CLAIMS_REPLICA || !part->assigned || !part->reclaim_at ||
+        now < part->reclaim_at)
+        return;
+    part->reclaim_at = 0;
+    int64_t offset = s_next_command (self, partition);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new (1);
+    rd_kafka_topic_partition_list_add (list, jobd_cluster_topic (self->cluster, "jobs"), partition)
+        ->offset = offset;
+    part->proof = offset >= 0 ? rd_kafka_queue_new (self->group) : NULL;
+    rd_kafka_resp_err_t err =
+        part->proof ? rd_kafka_commit_queue (self->group, list, part->proof, NULL, NULL)
+                    : RD_KAFKA_RESP_ERR__STATE;
+    rd_kafka_topic_partition_list_destroy (list);
+    if (err) {
+        if (part->proof)
+            rd_kafka_queue_destroy (part->proof);
+        part->proof = NULL;
+        part->reclaim_at = now + self->session_ms;
+    }
 }
 
 //  A renewal of the lease of a claimed partition (section 8 (b)), once the replica applied the
@@ -533,14 +646,7 @@ jobd_claims_turn (jobd_claims_t *self)
     bool moving = false;
     for (int partition = 0; partition < self->partitions; partition++) {
         s_part_t *part = &self->parts[partition];
-        if (part->state == JOBD_CLAIMS_REPLICA && part->reclaim_at && now >= part->reclaim_at) {
-            jobd_log (JOBD_LOG_WARN, LOG,
-                      "partition %d: still assigned to this instance %lld ms after another "
-                      "instance's claim: claiming it again",
-                      partition, (long long)self->session_ms);
-            part->reclaim_at = 0;
-            s_assigned (self, partition);
-        }
+        s_reclaim_turn (self, partition, now);
         if (part->state == JOBD_CLAIMS_CATCHUP)
             s_catch_up (self, partition);
         if (part->state == JOBD_CLAIMS_CLAIMING)

@@ -98,8 +98,9 @@ s_decode_key (const uint8_t *key, size_t key_size, jobd_cl_msg_t *msg, char *rea
                          msg->job);
     msg->kind = JOBD_CL_EV;
     msg->seq = jobd_store_get_be (zero + 1, 8);
-    if (msg->seq == 0)
-        return s_refuse (reason, reason_size, "history key of job '%s' with seq 0", msg->job);
+    if (msg->seq == 0 || msg->seq == UINT64_MAX)
+        return s_refuse (reason, reason_size, "history key of job '%s' with seq %s", msg->job,
+                         msg->seq ? "2^64 - 1" : "0");
     return 0;
 }
 

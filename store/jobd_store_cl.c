@@ -375,12 +375,14 @@ jobd_store_cl_take (jobd_store_t *self, uint16_t partition, const jobd_job_t *lo
     copy->cl_epoch = msg->epoch;
     int rc = 0;
     bool changed = !local || !s_same_record (self, local, copy);
-    if (changed) {
+    if (changed)
         rc = jobd_store_batch_replace (self, &copy);
-        if (rc == 0)
-            rc = jobd_store_cl_tail_delete (self, msg->job, record->last_seq);
-    } else
+    else
         jobd_job_destroy (&copy);
+    //  History past the record's last_seq goes, whether or not the record changed (a restore
+    //  from a compacted changelog reads a zombie's entries no claim fences any more).
+    if (rc == 0)
+        rc = jobd_store_cl_tail_delete (self, msg->job, record->last_seq);
     if (rc == 0 && !s_timers_equal (self, partition, msg)) {
         changed = true;
         rc = jobd_store_timers_clear (self, msg->job, NULL);
@@ -449,8 +451,14 @@ static int
 s_apply_gone (s_apply_t *self, const jobd_cl_msg_t *msg)
 {
     jobd_store_t *store = self->store;
+    //  This instance's own write of the job at that epoch or a later one (the owner made the job
+    //  again after it said gone): it is newer; its record comes after.
+    jobd_store_pending_t pending;
+    int rc = jobd_store_cl_pending_get (store, store->txn, msg->job, &pending);
+    if (rc || (pending.exists && pending.epoch >= msg->epoch))
+        return rc;
     jobd_job_t *local = NULL;
-    int rc = jobd_store_batch_get (store, msg->job, &local);
+    rc = jobd_store_batch_get (store, msg->job, &local);
     bool had = rc == 0;
     if (rc == JOBD_ENOTFOUND)
         rc = 0;
@@ -557,6 +565,7 @@ typedef struct {
     //  commit of 5,000 messages hold 80 MiB).
     msgpack_sbuffer key;
     msgpack_sbuffer value;
+    bool skip_missing; //  a history entry not in the store is passed over (the repair's)
 } s_record_t;
 
 static void
@@ -677,7 +686,10 @@ s_record_out (jobd_store_t *self, s_record_t *record, uint16_t partition, const 
     for (uint64_t seq = from + 1; rc == 0 && seq <= job->last_seq; seq++) {
         uint8_t bytes[JOBD_ID_MAX + 9];
         MDB_val key = jobd_store_val (bytes, s_history_key (bytes, job->id, seq)), value;
-        rc = jobd_store_mdb_error (mdb_get (self->txn, self->history, &key, &value));
+        int got = mdb_get (self->txn, self->history, &key, &value);
+        if (got == MDB_NOTFOUND && record->skip_missing)
+            continue;
+        rc = jobd_store_mdb_error (got);
         msg.kind = JOBD_CL_EV;
         msg.seq = seq;
         msg.bytes = (const uint8_t *)value.mv_data;
@@ -833,6 +845,7 @@ typedef struct {
         size_t size;
     } stale[S_REPAIR_STALE];
     size_t stale_count;
+    bool more; //  marks left for the next call
 } s_repair_t;
 
 //  One mark: the key's valid value, as this owner holds it, to the outbox (a mark whose key has
@@ -902,8 +915,10 @@ s_repair_one (jobd_store_t *self, char kind, const uint8_t *key, size_t size, ui
         msg.number = value;
     }
     if (!found) {
-        if (repair->stale_count == S_REPAIR_STALE)
-            return 0; //  the next call's
+        if (repair->stale_count == S_REPAIR_STALE) {
+            repair->more = true; //  the next call's
+            return 0;
+        }
         char *mark = repair->stale[repair->stale_count].key;
         int head = snprintf (mark, S_REPAIR_KEY_MAX, "repair/%u/m", (unsigned)repair->partition);
         if (head < 0 || (size_t)head + size > S_REPAIR_KEY_MAX)
@@ -918,17 +933,19 @@ s_repair_one (jobd_store_t *self, char kind, const uint8_t *key, size_t size, ui
 
 int
 jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, uint64_t epoch,
-                      jobd_store_cl_outbox_t *outbox, size_t *keys_p)
+                      jobd_store_cl_outbox_t *outbox, size_t *keys_p, bool *more_p)
 {
     *keys_p = 0;
+    *more_p = false;
     if (!self->txn)
         return JOBD_ESTORE;
     if (self->failed)
         return self->failed;
     if (!self->has_cluster || !inst || !*inst || strlen (inst) > JOBD_CL_INST_MAX || !epoch)
         return JOBD_EINVAL;
-    s_repair_t repair = {
-        .record = {.inst = inst, .outbox = outbox}, .partition = partition, .epoch = epoch};
+    s_repair_t repair = {.record = {.inst = inst, .outbox = outbox, .skip_missing = true},
+                         .partition = partition,
+                         .epoch = epoch};
     s_record_init (&repair.record);
     uint64_t count = 0;
     int rc = jobd_store_repair_count (self, self->txn, partition, &count);
@@ -945,6 +962,7 @@ jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, 
     if (rc == 0 && repair.stale_count)
         rc = jobd_store_repair_count_put (self, partition, count);
     *keys_p = rc ? 0 : repair.repaired;
+    *more_p = rc == 0 && repair.more;
     s_record_fini (&repair.record);
     return jobd_store_damaged (self, rc, "writing fenced keys of partition %u again",
                                (unsigned)partition);

@@ -177,10 +177,11 @@ int jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *
 //  lowest one marked, then its record and timers (a job this store does not have: "gone"); an
 //  owner record: this owner's claim; in, stream and cursor records: their value here. Their
 //  read-back clears the marks (on every instance). A compacted changelog then keeps valid
-//  values only (docs/cluster.md section 5, "As built: the repair"). *keys_p: how many keys.
-//  Returns 0 or an error.
+//  values only (docs/cluster.md section 5, "As built: the repair"), but for a partition record
+//  this owner holds no value of: its mark goes (16 a call; *more_p: more are left). *keys_p:
+//  how many keys. Returns 0 or an error.
 int jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, uint64_t epoch,
-                          jobd_store_cl_outbox_t *outbox, size_t *keys_p);
+                          jobd_store_cl_outbox_t *outbox, size_t *keys_p, bool *more_p);
 
 //  Called by jobd_store_cl_dead for each job: its id and the epoch of its unconfirmed writes.
 //  Return 0, or an error that ends the walk.

@@ -788,9 +788,11 @@ test_fenced_keys_repaired_for_compaction (void **state)
 
     //  The owner, node-b (epoch 2), writes the three keys again.
     size_t keys = 0;
+    bool more = true;
     assert_int_equal (jobd_store_begin (self->owner), 0);
     assert_int_equal (
-        jobd_store_cl_repair (self->owner, "node-b", S_PARTITION, 2, &self->outbox, &keys), 0);
+        jobd_store_cl_repair (self->owner, "node-b", S_PARTITION, 2, &self->outbox, &keys, &more),
+        0);
     assert_int_equal (jobd_store_commit (self->owner), 0);
     assert_int_equal (keys, 3);
     assert_int_equal (self->outbox.count, 3); //  the job's record, the ghost gone, \0in
@@ -806,7 +808,8 @@ test_fenced_keys_repaired_for_compaction (void **state)
     //  Nothing left to repair; the zombie's versions gave way on the replica too.
     assert_int_equal (jobd_store_begin (self->owner), 0);
     assert_int_equal (
-        jobd_store_cl_repair (self->owner, "node-b", S_PARTITION, 2, &self->outbox, &keys), 0);
+        jobd_store_cl_repair (self->owner, "node-b", S_PARTITION, 2, &self->outbox, &keys, &more),
+        0);
     jobd_store_abort (self->owner);
     assert_int_equal (keys, 0);
     jobd_job_t *job = NULL;
@@ -854,6 +857,71 @@ test_fenced_keys_repaired_for_compaction (void **state)
     jobd_store_destroy (&fresh);
     store_dir_remove (dir);
     jobd_store_cl_outbox_clear (&log);
+}
+
+//  A record deletes the history past its last_seq even when it is the record the store holds
+//  already: a restore from a compacted changelog reads a zombie's history entry (its claim gone)
+//  and then the owner's repair, the same record as before.
+static void
+test_same_record_cuts_the_history (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    jobd_cl_msg_t record;
+    jobd_store_cl_outbox_t kept = {0};
+    s_confirmed_submit (self, id, &record, &kept);
+    jobd_cl_msg_clear (&record);
+    //  A history entry of seq 2 alone (its record never comes), then the job's record again.
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "cut-1"), true, NULL);
+    jobd_store_cl_outbox_t tail = s_outbox_split (&self->outbox, 1);
+    jobd_store_cl_outbox_clear (&tail);
+    jobd_store_cl_outbox_t again = s_outbox_split (&kept, kept.count - 1);
+    s_log_append (&self->outbox, &again);
+    jobd_store_cl_outbox_clear (&again);
+    jobd_store_cl_outbox_clear (&kept);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    jobd_event_t **history = NULL;
+    size_t count = 0;
+    assert_int_equal (jobd_store_history (self->replica, id, &history, &count), 0);
+    assert_int_equal (count, 1);
+    jobd_store_history_free (&history, count);
+}
+
+//  "gone" (an owner's repair of a job it did not have) removes a job that was only a fenced
+//  write here (an unconfirmed write of an older epoch), not one this instance wrote since, at
+//  that epoch or a later one (the owner made the job again after it said gone).
+static void
+test_gone_spares_a_newer_write (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char ghost[JOBD_ID_MAX + 1];
+    jobd_store_set_id_fn (self->replica, s_ghost_id, NULL);
+    s_step (self, self->replica, s_submit (), true, ghost); //  epoch 1, never confirmed
+    self->epochs[S_PARTITION] = 2;
+    jobd_store_set_id_fn (self->owner, s_ghost_id, NULL);
+    s_step (self, self->owner, s_submit (), true, NULL); //  epoch 2: the owner's own, since
+    jobd_store_cl_outbox_clear (&self->outbox);
+    jobd_cl_msg_t gone = {.kind = JOBD_CL_GONE, .epoch = 2};
+    snprintf (gone.inst, sizeof gone.inst, "node-b");
+    snprintf (gone.job, sizeof gone.job, "%s", ghost);
+    s_outbox_add (self, &gone);
+    jobd_store_cl_outbox_t copy = s_outbox_copy (&self->outbox);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->owner, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    jobd_job_t *job = NULL;
+    assert_int_equal (jobd_store_job_get (self->owner, ghost, &job), 0);
+    jobd_job_destroy (&job);
+    self->outbox = copy;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.applied, 1);
+    jobd_store_cl_applied_clear (&applied);
+    assert_int_equal (jobd_store_job_get (self->replica, ghost, &job), JOBD_ENOTFOUND);
+    uint64_t epoch = 0, published = 0;
+    assert_int_equal (jobd_store_cl_pending (self->replica, ghost, &epoch, &published),
+                      JOBD_ENOTFOUND);
 }
 
 //  A write produced again when this instance owns its partition once more takes the new epoch
@@ -1262,6 +1330,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_resend_takes_the_new_epoch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_fenced_keys_repaired_for_compaction, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_gone_spares_a_newer_write, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_same_record_cuts_the_history, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
