@@ -31,19 +31,14 @@ typedef struct {
     bool answered;  //  Kafka answered every one of them
     int64_t target; //  then: the offset to apply past (-1: none acked)
     uint64_t epoch; //  this instance's epoch of the partition, which the messages carry
-    int64_t last;   //  the offset this send's last message of the partition landed at (-1: not
-                    //  known)
+    int64_t last;   //  the highest offset this send's messages of the partition landed at (-1:
+                    //  none known)
+    int64_t first;  //  ... and the lowest
     bool refused;   //  Kafka refused that message for good
 } s_part_t;
 
 #define S_CLAIMS_KEPT  8  //  per partition: the last claims read that raised its epoch
 #define S_OPAQUE_PARTS 13 //  bits of a landed message's opaque for its part (+ 1) in the ticket
-
-//  A claim read that raised a partition's epoch: where, and to what.
-typedef struct {
-    int64_t offset;
-    uint64_t epoch;
-} s_claim_t;
 
 //  A ticket some of whose messages landed after a claim above their epoch (fenced, not stored),
 //  or that Kafka refused or were lost on the way (refused: sent again while owned).
@@ -86,11 +81,10 @@ struct jobd_changelog {
     int64_t fenced_log_at;  //  zclock_mono of the last line about fenced messages
     uint64_t fenced_logged; //  stats.fenced then
     zlistx_t *tickets;      //  s_ticket_t, oldest first: sends not confirmed yet
-    s_claim_t *claims;      //  partitions x S_CLAIMS_KEPT, oldest first
-    size_t *claim_counts;   //  per partition
-    size_t *send_part;      //  per partition, during a send: its part + 1 in the ticket (0: none)
-    size_t *send_last;      //  per partition, during a send: the index of its last message
-    s_fenced_t *fenced;     //  the fenced partitions of confirmed tickets, in ticket order
+    jobd_changelog_claim_t *claims; //  partitions x S_CLAIMS_KEPT, oldest first
+    size_t *claim_counts;           //  per partition
+    size_t *send_part;  //  per partition, during a send: its part + 1 in the ticket (0: none)
+    s_fenced_t *fenced; //  the fenced partitions of confirmed tickets, in ticket order
     size_t fenced_count;
     size_t fenced_alloc;
     uint64_t sent_ticket;         //  the ticket the last send made (0: none)
@@ -131,21 +125,30 @@ s_new_id (const char *backend, const char *ext, char *id, size_t size, void *arg
     return jobd_route_new_id (id, size);
 }
 
-//  Where the last message of a send's partition landed (its opaque: the ticket's id, then its
-//  part + 1 in S_OPAQUE_PARTS bits), kept on the ticket when it is still waiting.
+//  Where a message of a send landed (its opaque: the ticket's id, then its partition's part + 1
+//  in S_OPAQUE_PARTS bits), or that Kafka refused it, kept on the ticket when it is still
+//  waiting: the lowest and highest offsets its messages of the partition landed at.
 static void
 s_landed (void *opaque, int32_t partition, int64_t offset, rd_kafka_resp_err_t err, void *arg)
 {
     jobd_changelog_t *self = (jobd_changelog_t *)arg;
     uint64_t tag = (uint64_t)(uintptr_t)opaque, id = tag >> S_OPAQUE_PARTS;
-    size_t part = (size_t)(tag & ((1u << S_OPAQUE_PARTS) - 1));
+    size_t index = (size_t)(tag & ((1u << S_OPAQUE_PARTS) - 1));
     for (s_ticket_t *ticket = (s_ticket_t *)zlistx_first (self->tickets);
-         ticket && ticket->id <= id; ticket = (s_ticket_t *)zlistx_next (self->tickets))
-        if (ticket->id == id && part >= 1 && part <= ticket->count &&
-            ticket->parts[part - 1].partition == partition) {
-            ticket->parts[part - 1].last = err ? -1 : offset;
-            ticket->parts[part - 1].refused |= err != RD_KAFKA_RESP_ERR_NO_ERROR;
-        }
+         ticket && ticket->id <= id; ticket = (s_ticket_t *)zlistx_next (self->tickets)) {
+        s_part_t *part = ticket->id == id && index >= 1 && index <= ticket->count
+                             ? &ticket->parts[index - 1]
+                             : NULL;
+        if (!part || part->partition != partition)
+            continue;
+        part->refused |= err != RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (err || offset < 0)
+            continue;
+        if (part->first < 0 || offset < part->first)
+            part->first = offset;
+        if (offset > part->last)
+            part->last = offset;
+    }
 }
 
 int
@@ -214,17 +217,16 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
         zlistx_set_destructor (self->tickets, (zlistx_destructor_fn *)zstr_free);
     self->kept = (s_kept_t *)calloc (S_READ_MAX, sizeof (s_kept_t));
     self->inputs = (jobd_store_cl_input_t *)calloc (S_READ_MAX, sizeof (jobd_store_cl_input_t));
-    self->claims =
-        (s_claim_t *)calloc ((size_t)self->partitions * S_CLAIMS_KEPT, sizeof (s_claim_t));
+    self->claims = (jobd_changelog_claim_t *)calloc ((size_t)self->partitions * S_CLAIMS_KEPT,
+                                                     sizeof (jobd_changelog_claim_t));
     self->claim_counts = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
     self->send_part = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
-    self->send_last = (size_t *)calloc ((size_t)self->partitions, sizeof (size_t));
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
                      self->repair_at && self->resend_at && self->resend_wait && self->settle_wait &&
                      self->tickets && self->kept && self->inputs && self->claims &&
-                     self->claim_counts && self->send_part && self->send_last && next
+                     self->claim_counts && self->send_part && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -312,7 +314,6 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->claims);
     free (self->claim_counts);
     free (self->send_part);
-    free (self->send_last);
     free (self->fenced);
     zlistx_destroy (&self->tickets);
     free (self);
@@ -342,8 +343,8 @@ s_ticket_new (jobd_changelog_t *self, size_t parts)
     ticket->count = parts;
     for (size_t index = 0; index < self->outbox.count; index++) {
         int32_t partition = self->outbox.messages[index].partition;
-        ticket->parts[self->send_part[partition] - 1] =
-            (s_part_t){.partition = partition, .epoch = self->epochs[partition], .last = -1};
+        ticket->parts[self->send_part[partition] - 1] = (s_part_t){
+            .partition = partition, .epoch = self->epochs[partition], .last = -1, .first = -1};
     }
     if (!zlistx_add_end (self->tickets, ticket)) {
         free (ticket);
@@ -361,19 +362,28 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
 {
     for (size_t index = 0; index < ticket->count; index++) {
         const s_part_t *part = &ticket->parts[index];
-        const s_claim_t *claims = &self->claims[(size_t)part->partition * S_CLAIMS_KEPT];
-        bool fenced = false;
-        for (size_t claim = 0; part->last >= 0 && claim < self->claim_counts[part->partition];
-             claim++)
-            fenced |= claims[claim].epoch > part->epoch && claims[claim].offset < part->last;
-        if (!fenced && !part->refused)
+        jobd_changelog_fate_t fate =
+            jobd_changelog_fate (&self->claims[(size_t)part->partition * S_CLAIMS_KEPT],
+                                 self->claim_counts[part->partition], part->epoch, part->first,
+                                 part->last, part->refused);
+        int32_t partition = part->partition;
+        if (fate == JOBD_CHANGELOG_STORED) {
+            self->resend_wait[partition] = 0; //  Kafka takes this partition's writes again
             continue;
+        }
+        bool fenced = fate == JOBD_CHANGELOG_FENCED;
         //  Refused while still owned under the same claim: its writes, committed here, go
-        //  again (the claims' turn: jobd_changelog_resend_due); given up since, the settle or
-        //  the next regain decides.
-        if (!fenced && self->epochs[part->partition] == part->epoch &&
-            !self->resend_at[part->partition])
-            self->resend_at[part->partition] = 1;
+        //  again (the claims' turn: jobd_changelog_resend_due), at once the first time, then
+        //  5 s later, doubled up to 5 minutes while Kafka refuses them (a refusal for good:
+        //  a record over the broker's message.max.bytes); given up since, the settle or the
+        //  next regain decides.
+        if (part->refused && self->epochs[partition] == part->epoch &&
+            !self->resend_at[partition]) {
+            int64_t wait = self->resend_wait[partition];
+            self->resend_at[partition] = zclock_mono () + wait + 1;
+            wait = wait ? 2 * wait : S_SETTLE_RETRY_MS;
+            self->resend_wait[partition] = wait < S_SETTLE_BACKOFF ? wait : S_SETTLE_BACKOFF;
+        }
         if (self->fenced_count == self->fenced_alloc) {
             //  Kept while the process lives: a held reply may ask about any of them (fenced
             //  sends come with cuts from Kafka, a few thousand at most each).
@@ -391,6 +401,26 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
         self->fenced[self->fenced_count++] = (s_fenced_t){ticket->id, part->partition, !fenced};
         self->stats.fenced_sends++;
     }
+}
+
+jobd_changelog_fate_t
+jobd_changelog_fate (const jobd_changelog_claim_t *claims, size_t count, uint64_t epoch,
+                     int64_t first, int64_t last, bool refused)
+{
+    //  Every message fenced: the first one landed after a claim above epoch; some: the last did.
+    if (first < 0)
+        first = last;
+    bool fenced = false, some = false;
+    for (size_t claim = 0; last >= 0 && claim < count; claim++) {
+        bool above = claims[claim].epoch > epoch;
+        fenced |= above && claims[claim].offset < first;
+        some |= above && claims[claim].offset < last;
+    }
+    if (fenced)
+        return JOBD_CHANGELOG_FENCED;
+    //  Refused, or a send that straddles the claim (which of its writes were fenced is not
+    //  known here: only its ends are tagged): not confirmed.
+    return refused || some ? JOBD_CHANGELOG_REFUSED : JOBD_CHANGELOG_STORED;
 }
 
 jobd_changelog_fate_t
@@ -447,7 +477,7 @@ void
 jobd_changelog_send (jobd_changelog_t *self)
 {
     char reason[256];
-    //  The last message of each partition in the send carries the ticket's id and the
+    //  Every message of the send carries the ticket's id and its
     //  partition's part + 1 there (parts in the order of first appearance), so that where it
     //  lands is kept (s_landed).
     size_t parts = 0;
@@ -455,7 +485,6 @@ jobd_changelog_send (jobd_changelog_t *self)
         int32_t partition = self->outbox.messages[index].partition;
         if (!self->send_part[partition])
             self->send_part[partition] = ++parts;
-        self->send_last[partition] = index;
     }
     s_ticket_t *ticket = parts ? s_ticket_new (self, parts) : NULL;
     self->sent_ticket = ticket ? ticket->id : 0;
@@ -466,7 +495,7 @@ jobd_changelog_send (jobd_changelog_t *self)
         size_t part = self->send_part[out->partition];
         int rc = -ENOBUFS;
         void *opaque = NULL;
-        if (ticket && self->send_last[out->partition] == index && part < (1u << S_OPAQUE_PARTS))
+        if (ticket && part < (1u << S_OPAQUE_PARTS))
             opaque = (void *)(uintptr_t)((ticket->id << S_OPAQUE_PARTS) | (uint64_t)part);
         //  A full queue is Kafka falling behind: wait for it (the broker stops taking work),
         //  rather than let a replica miss a write.
@@ -700,13 +729,14 @@ jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish
              applied->partition < (uint16_t)self->partitions && claim < applied->claim_count;
              claim++) {
             size_t *count = &self->claim_counts[applied->partition];
-            s_claim_t *claims = &self->claims[(size_t)applied->partition * S_CLAIMS_KEPT];
+            jobd_changelog_claim_t *claims =
+                &self->claims[(size_t)applied->partition * S_CLAIMS_KEPT];
             if (*count == S_CLAIMS_KEPT) {
-                memmove (claims, claims + 1, (S_CLAIMS_KEPT - 1) * sizeof (s_claim_t));
+                memmove (claims, claims + 1, (S_CLAIMS_KEPT - 1) * sizeof (jobd_changelog_claim_t));
                 (*count)--;
             }
-            claims[(*count)++] =
-                (s_claim_t){(int64_t)applied->claims[claim].offset, applied->claims[claim].epoch};
+            claims[(*count)++] = (jobd_changelog_claim_t){(int64_t)applied->claims[claim].offset,
+                                                          applied->claims[claim].epoch};
         }
         for (size_t t = 0; t < applied->transition_count; t++) {
             publish (applied->jobs[t], &applied->transitions[t], arg);
@@ -802,6 +832,11 @@ jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch)
     //  Owned: keys marked before, under other owners, are this one's to repair.
     if (!self->epochs[partition] && epoch)
         self->repair_at[partition] = 1;
+    //  Refused writes of another epoch are the settle's, or the regain's resend.
+    if (self->epochs[partition] != epoch) {
+        self->resend_at[partition] = 0;
+        self->resend_wait[partition] = 0;
+    }
     self->epochs[partition] = epoch;
 }
 
@@ -871,10 +906,10 @@ jobd_changelog_resend_due (jobd_changelog_t *self, int partition)
         return;
     self->resend_at[partition] = 0;
     uint64_t epoch = self->epochs[partition];
-    if (jobd_changelog_resend (self, partition, epoch, epoch) == 0) {
-        self->resend_wait[partition] = 0;
+    //  Its own ticket says whether Kafka took them (s_fenced_check); a store that failed here is
+    //  asked again after the same backoff.
+    if (jobd_changelog_resend (self, partition, epoch, epoch) == 0)
         return;
-    }
     int64_t wait = self->resend_wait[partition] ? self->resend_wait[partition] : S_SETTLE_RETRY_MS;
     self->resend_at[partition] = zclock_mono () + wait;
     self->resend_wait[partition] = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;
@@ -888,11 +923,10 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
         return;
     self->repair_at[partition] = 0;
     size_t keys = 0;
-    bool more = false;
     int rc = jobd_store_begin (self->store);
     if (rc == 0) {
         rc = jobd_store_cl_repair (self->store, self->instance, (uint16_t)partition,
-                                   self->epochs[partition], &self->outbox, &keys, &more);
+                                   self->epochs[partition], &self->outbox, &keys);
         if (rc == 0)
             rc = jobd_store_commit (self->store);
         else
@@ -907,8 +941,6 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
                   partition, S_SETTLE_RETRY_MS / 1000, jobd_strerror (rc));
         return;
     }
-    if (more)
-        self->repair_at[partition] = 1; //  the marks past this call's: next turn
     if (!keys)
         return;
     self->stats.repaired += keys;
@@ -918,8 +950,7 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
               partition, keys, self->epochs[partition]);
     jobd_changelog_send (self);
     //  Their read-back clears the marks; any left then are written again.
-    if (!more)
-        self->repair_at[partition] = zclock_mono () + S_REPAIR_CHECK_MS;
+    self->repair_at[partition] = zclock_mono () + S_REPAIR_CHECK_MS;
 }
 
 int64_t

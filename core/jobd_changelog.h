@@ -72,9 +72,10 @@ uint64_t jobd_changelog_confirmed (jobd_changelog_t *self);
 //  replica dropped them, and what the batch's reply calls stored is not; REFUSED when Kafka
 //  refused them, or they were lost at produce: committed here and not confirmed, sent again
 //  while this instance owns the partition under that epoch (jobd_changelog_resend_due), else
-//  settled or sent again at a regain; else STORED. (The last message of each partition of a
-//  send tells: a send that straddles the claim counts as fenced.) job NULL: of any write of
-//  that send (FENCED or REFUSED: the first such partition's).
+//  settled or sent again at a regain; else STORED. (The lowest and highest offsets its messages
+//  of the partition landed at tell: a send that straddles the claim, some of its writes fenced
+//  and some not, is REFUSED: which ones is not known.) job NULL: of any write of that send
+//  (FENCED or REFUSED: the first such partition's).
 typedef enum {
     JOBD_CHANGELOG_STORED,
     JOBD_CHANGELOG_FENCED,
@@ -82,6 +83,21 @@ typedef enum {
 } jobd_changelog_fate_t;
 jobd_changelog_fate_t jobd_changelog_fenced (jobd_changelog_t *self, uint64_t ticket,
                                              const char *job);
+
+//  A claim read that raised a partition's epoch: where, and to what.
+typedef struct {
+    int64_t offset;
+    uint64_t epoch;
+} jobd_changelog_claim_t;
+
+//  The fate of a send's messages of one partition, written with epoch, whose lowest and highest
+//  offsets are first and last (-1: not known; first unknown: as last), refused when Kafka refused
+//  one or one was lost at produce, given the claims (count) read there that raised its epoch:
+//  FENCED when the first landed after a claim above epoch; REFUSED when refused, or when only
+//  the last did (a send that straddles the claim); else STORED.
+jobd_changelog_fate_t jobd_changelog_fate (const jobd_changelog_claim_t *claims, size_t count,
+                                           uint64_t epoch, int64_t first, int64_t last,
+                                           bool refused);
 
 //  After the batch was aborted: forgets what jobd_changelog_record kept.
 void jobd_changelog_drop (jobd_changelog_t *self);
@@ -132,8 +148,9 @@ void jobd_changelog_settle_due (jobd_changelog_t *self, int partition);
 
 //  For a partition this instance acts on: when some of its writes were refused by Kafka or lost
 //  on the way (a send's ticket said so, under the epoch it still owns the partition with), sends
-//  its unconfirmed writes of that epoch again (jobd_changelog_resend). One that failed is tried
-//  again 5 s later, then 10, 20, ... up to 5 minutes.
+//  its unconfirmed writes of that epoch again (jobd_changelog_resend): at once the first time,
+//  then, while Kafka refuses them, 5 s later, 10, 20, ... up to 5 minutes, until a send of the
+//  partition is stored again.
 void jobd_changelog_resend_due (jobd_changelog_t *self, int partition);
 
 //  For a partition this instance acts on: when a fenced message read since it began to own it

@@ -35,6 +35,7 @@ typedef struct {
     int64_t reclaim_at; //  REPLICA while assigned (another claim came after this one's): when to
                         //  claim it again, if the group still says it is this instance's
     int reclaims;       //  claimed again since the assignment: each doubles the next wait
+    int64_t owned_at;   //  zclock_mono when it was last owned
     rd_kafka_queue_t *proof; //  a commit of its offset on its way: this instance still a member
 } s_part_t;
 
@@ -102,6 +103,7 @@ s_set_state (jobd_claims_t *self, int partition, jobd_claims_state_t state)
     s_part_t *part = &self->parts[partition];
     bool owned = part->state != JOBD_CLAIMS_OWNED && state == JOBD_CLAIMS_OWNED;
     if (owned) {
+        part->owned_at = zclock_mono ();
         //  What the log holds now came under earlier owners (the claim's catch-up applied it
         //  all): the log's readers that act for jobs leave it to them (jobd_host_acting_at).
         uint64_t head = 0;
@@ -206,6 +208,9 @@ s_revoked (jobd_claims_t *self, int partition, bool lost)
     part->assigned = false;
     part->reclaim_at = 0;
     part->reclaims = 0;
+    if (part->proof) //  its answer is no longer asked for
+        rd_kafka_queue_destroy (part->proof);
+    part->proof = NULL;
     s_set_state (self, partition, JOBD_CLAIMS_REPLICA);
     if (!claimed || lost) {
         if (claimed)
@@ -432,6 +437,9 @@ static void
 s_overtaken (jobd_claims_t *self, int partition, const char *inst, uint64_t epoch)
 {
     s_part_t *part = &self->parts[partition];
+    //  Owned for longer than the longest wait since the last re-claim: no fight; waits afresh.
+    if (part->state == JOBD_CLAIMS_OWNED && zclock_mono () - part->owned_at > S_RECLAIM_MAX)
+        part->reclaims = 0;
     int64_t wait = self->session_ms << (part->reclaims < 6 ? part->reclaims : 6);
     wait = wait < S_RECLAIM_MAX ? wait : S_RECLAIM_MAX;
     jobd_log (JOBD_LOG_WARN, LOG,
@@ -461,12 +469,15 @@ s_next_command (jobd_claims_t *self, int partition)
         list->elems[0].offset >= 0)
         offset = list->elems[0].offset;
     else if (rd_kafka_committed (self->group, list, S_QUERY_MS) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-             list->elems[0].offset >= 0)
-        offset = list->elems[0].offset;
-    else {
+             !list->elems[0].err) {
+        //  The group's offset, or, when it has none (nothing committed: nothing consumed yet),
+        //  the partition's start. A coordinator that did not answer: not known (a low watermark
+        //  then could move the group's offset back).
         int64_t low = -1, high = -1;
-        if (rd_kafka_query_watermark_offsets (self->group, topic, partition, &low, &high,
-                                              S_QUERY_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (list->elems[0].offset >= 0)
+            offset = list->elems[0].offset;
+        else if (rd_kafka_query_watermark_offsets (self->group, topic, partition, &low, &high,
+                                                   S_QUERY_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
             offset = low;
     }
     rd_kafka_topic_partition_list_destroy (list);
@@ -482,6 +493,10 @@ s_reclaim_turn (jobd_claims_t *self, int partition, int64_t now)
     s_part_t *part = &self->parts[partition];
     if (part->proof) {
         rd_kafka_event_t *event = rd_kafka_queue_poll (part->proof, 0);
+        if (event && rd_kafka_event_type (event) != RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            rd_kafka_event_destroy (event); //  not the commit's answer
+            return;
+        }
         if (!event)
             return;
         rd_kafka_resp_err_t err = rd_kafka_event_error (event);

@@ -832,20 +832,11 @@ jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *epoc
     return jobd_store_damaged (self, rc, "re-sending unconfirmed writes to the changelog");
 }
 
-#define S_REPAIR_KEY_MAX (32 + 2 + 7 + JOBD_CL_NAME_MAX)
-#define S_REPAIR_STALE   16 //  marks without a value here, deleted after the walk (per call)
-
 typedef struct {
     s_record_t record;
     uint16_t partition;
     uint64_t epoch;
     size_t repaired; //  keys written again
-    struct {
-        char key[S_REPAIR_KEY_MAX];
-        size_t size;
-    } stale[S_REPAIR_STALE];
-    size_t stale_count;
-    bool more; //  marks left for the next call
 } s_repair_t;
 
 //  One mark: the key's valid value, as this owner holds it, to the outbox (a mark whose key has
@@ -914,29 +905,17 @@ s_repair_one (jobd_store_t *self, char kind, const uint8_t *key, size_t size, ui
             value = jobd_store_get_be ((const uint8_t *)v.mv_data, 8);
         msg.number = value;
     }
-    if (!found) {
-        if (repair->stale_count == S_REPAIR_STALE) {
-            repair->more = true; //  the next call's
-            return 0;
-        }
-        char *mark = repair->stale[repair->stale_count].key;
-        int head = snprintf (mark, S_REPAIR_KEY_MAX, "repair/%u/m", (unsigned)repair->partition);
-        if (head < 0 || (size_t)head + size > S_REPAIR_KEY_MAX)
-            return JOBD_ECORRUPT;
-        memcpy (mark + head, key, size);
-        repair->stale[repair->stale_count++].size = (size_t)head + size;
-        return 0;
-    }
+    if (!found)
+        return JOBD_STORE_REPAIR_DROP; //  nothing valid was written under it
     repair->repaired++;
     return s_out (&repair->record, repair->partition, &msg);
 }
 
 int
 jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, uint64_t epoch,
-                      jobd_store_cl_outbox_t *outbox, size_t *keys_p, bool *more_p)
+                      jobd_store_cl_outbox_t *outbox, size_t *keys_p)
 {
     *keys_p = 0;
-    *more_p = false;
     if (!self->txn)
         return JOBD_ESTORE;
     if (self->failed)
@@ -947,22 +926,13 @@ jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, 
                          .partition = partition,
                          .epoch = epoch};
     s_record_init (&repair.record);
-    uint64_t count = 0;
+    uint64_t count = 0, dropped = 0;
     int rc = jobd_store_repair_count (self, self->txn, partition, &count);
     if (rc == 0 && count)
-        rc = jobd_store_repair_each (self, self->txn, partition, s_repair_one, &repair);
-    //  Marks of a key nothing valid was written under (after the walk: its cursor is done).
-    for (size_t index = 0; rc == 0 && index < repair.stale_count; index++) {
-        MDB_val k = jobd_store_val (repair.stale[index].key, repair.stale[index].size);
-        self->writes++;
-        rc = mdb_del (self->txn, self->meta, &k, NULL);
-        count -= rc == 0 && count;
-        rc = rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
-    }
-    if (rc == 0 && repair.stale_count)
-        rc = jobd_store_repair_count_put (self, partition, count);
+        rc = jobd_store_repair_each (self, self->txn, partition, s_repair_one, &repair, &dropped);
+    if (rc == 0 && dropped)
+        rc = jobd_store_repair_count_put (self, partition, count > dropped ? count - dropped : 0);
     *keys_p = rc ? 0 : repair.repaired;
-    *more_p = rc == 0 && repair.more;
     s_record_fini (&repair.record);
     return jobd_store_damaged (self, rc, "writing fenced keys of partition %u again",
                                (unsigned)partition);

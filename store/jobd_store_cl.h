@@ -82,7 +82,7 @@ typedef struct {
     char name[JOBD_CL_NAME_MAX + 1];
     uint16_t partition;
     uint64_t position;
-    uint64_t head;    //  the partition's head (jobd_store_plog_cursor)
+    uint64_t head;    //  the partition's last transition kept, if past position, else position
     int64_t moved_at; //  ms since the epoch when it last moved (the expiry's clock); 0: not known
 } jobd_store_plog_cursor_t;
 
@@ -178,10 +178,9 @@ int jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *
 //  owner record: this owner's claim; in, stream and cursor records: their value here. Their
 //  read-back clears the marks (on every instance). A compacted changelog then keeps valid
 //  values only (docs/cluster.md section 5, "As built: the repair"), but for a partition record
-//  this owner holds no value of: its mark goes (16 a call; *more_p: more are left). *keys_p:
-//  how many keys. Returns 0 or an error.
+//  this owner holds no value of: its mark goes. *keys_p: how many keys. Returns 0 or an error.
 int jobd_store_cl_repair (jobd_store_t *self, const char *inst, uint16_t partition, uint64_t epoch,
-                          jobd_store_cl_outbox_t *outbox, size_t *keys_p, bool *more_p);
+                          jobd_store_cl_outbox_t *outbox, size_t *keys_p);
 
 //  Called by jobd_store_cl_dead for each job: its id and the epoch of its unconfirmed writes.
 //  Return 0, or an error that ends the walk.

@@ -343,12 +343,14 @@ int jobd_store_repair_valid (jobd_store_t *self, uint16_t partition, const jobd_
                              uint64_t *count_p);
 //  Calls fn for each mark of partition in txn, in key order: its kind ('j' a job, 'm' a
 //  partition record), the job id or the changelog key (size bytes, not terminated), and its
-//  value (j: the lowest history seq to write again, UINT64_MAX: the record only). Returns 0,
-//  fn's error, or an error.
+//  value (j: the lowest history seq to write again, UINT64_MAX: the record only). fn returns
+//  JOBD_STORE_REPAIR_DROP to delete the mark (txn: the open batch's), counted in *dropped_p.
+//  Returns 0, fn's error, or an error.
+#define JOBD_STORE_REPAIR_DROP 1
 typedef int (jobd_store_repair_fn) (jobd_store_t *self, char kind, const uint8_t *key, size_t size,
                                     uint64_t from, void *arg);
 int jobd_store_repair_each (jobd_store_t *self, MDB_txn *txn, uint16_t partition,
-                            jobd_store_repair_fn *fn, void *arg);
+                            jobd_store_repair_fn *fn, void *arg, uint64_t *dropped_p);
 
 //  Longest timers key: be16 partition, be64 due, job id, 0, name.
 #define JOBD_STORE_TIMER_KEY_MAX (2 + 8 + JOBD_ID_MAX + 1 + JOBD_STORE_TIMER_NAME_MAX)

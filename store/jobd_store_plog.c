@@ -285,8 +285,10 @@ jobd_store_plog_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
     int rc = 0;
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const s_cursor_t *one = &cursors[index];
+        //  Caught up: past the last transition kept (none kept: every reader is past them; the
+        //  offsets of other changelog messages after it hold nothing for a reader).
         char key[JOBD_CL_NAME_MAX + 64];
-        uint64_t head = s_head (self, self->txn, one->partition), moved = 0;
+        uint64_t head = s_last (self, self->txn, one->partition), moved = 0;
         snprintf (key, sizeof key, S_MOVED_PREFIX "%s/%u", one->name, (unsigned)one->partition);
         int got = jobd_store_meta_u64 (self, self->txn, key, &moved);
         if (got && got != JOBD_ENOTFOUND && got != JOBD_ECORRUPT)
@@ -334,7 +336,9 @@ jobd_store_plog_cursor_list (jobd_store_t *self, size_t max, jobd_store_plog_cur
         memcpy (one->name, read[index].name, sizeof one->name);
         one->partition = read[index].partition;
         one->position = read[index].position;
-        one->head = s_head (self, txn, one->partition);
+        //  Behind: the transitions kept past it (none: caught up).
+        uint64_t last = s_last (self, txn, one->partition);
+        one->head = last > one->position ? last : one->position;
         char key[JOBD_CL_NAME_MAX + 64];
         uint64_t moved = 0;
         snprintf (key, sizeof key, S_MOVED_PREFIX "%s/%u", one->name, (unsigned)one->partition);

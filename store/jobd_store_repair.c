@@ -154,8 +154,9 @@ jobd_store_repair_valid (jobd_store_t *self, uint16_t partition, const jobd_cl_m
 
 int
 jobd_store_repair_each (jobd_store_t *self, MDB_txn *txn, uint16_t partition,
-                        jobd_store_repair_fn *fn, void *arg)
+                        jobd_store_repair_fn *fn, void *arg, uint64_t *dropped_p)
 {
+    *dropped_p = 0;
     char prefix[32];
     size_t prefix_size =
         (size_t)snprintf (prefix, sizeof prefix, "repair/%u/", (unsigned)partition);
@@ -173,6 +174,12 @@ jobd_store_repair_each (jobd_store_t *self, MDB_txn *txn, uint16_t partition,
         const uint8_t *rest = (const uint8_t *)key.mv_data + prefix_size;
         rc = fn (self, (char)rest[0], rest + 1, key.mv_size - prefix_size - 1,
                  jobd_store_get_be ((const uint8_t *)value.mv_data, 8), arg);
+        if (rc == JOBD_STORE_REPAIR_DROP) {
+            //  After a delete, MDB_NEXT gives the mark that followed the deleted one.
+            self->writes++;
+            rc = jobd_store_mdb_error (mdb_cursor_del (cursor, 0));
+            *dropped_p += rc == 0;
+        }
     }
     if (rc == 0 && found != 0 && found != MDB_NOTFOUND)
         rc = jobd_store_mdb_error (found);

@@ -1,6 +1,7 @@
 //  The http plugin's talk with the broker: commands (submit, cancel, retry) and the stats and
 //  plugins queries, each on a DEALER socket of the calling thread, as a client's would be.
 #include "ht_broker.h"
+#include "ht_status.h"
 #include "jobd_json.h"
 #include "jobd_msgpack.h"
 #include "jobd_request.h"
@@ -104,24 +105,17 @@ ht_broker_reply_http (const jobd_reply_t *reply, unsigned ok_status, ht_reply_t 
         ht_reply_json (http, ok_status, body);
         return;
     }
-    const char *error = reply->error;
-    unsigned status = 503;
-    const char *code = "unavailable";
-    if (!strcmp (error, "EINVAL") || !strcmp (error, "EPROTO") || !strcmp (error, "ETOOBIG")) {
-        status = 400;
-        code = "invalid";
-    } else if (!strcmp (error, "ENOTFOUND")) {
-        status = 404;
-        code = "not_found";
-    } else if (!strcmp (error, "ESTATE") || !strcmp (error, "EEXIST")) {
-        status = 409;
-        code = "conflict";
-    } else if (strcmp (error, "EFULL") && strcmp (error, "ESTORE") && strcmp (error, "EBUSY") &&
-               strcmp (error, "ETIMEOUT") && strcmp (error, "ENOTOWNER")) {
-        status = 500;
-        code = "internal";
+    const char *code = NULL;
+    unsigned status = ht_status_of (reply, &code);
+    const char *reason = reply->reason[0] ? reply->reason : reply->error;
+    if (status == 504) {
+        //  The job to look up before sending the command again.
+        ht_reply_json (
+            http, status,
+            json_pack ("{s:s,s:s,s:s}", "error", code, "reason", reason, "job", reply->job));
+        return;
     }
-    ht_reply_error (http, status, code, reply->reason[0] ? reply->reason : error);
+    ht_reply_error (http, status, code, reason);
 }
 
 //  Asks the broker a query and returns its answer as JSON, without the reply's own keys.

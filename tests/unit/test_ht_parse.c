@@ -1,6 +1,7 @@
 //  Tests of the http plugin's parsers (plugins/http/ht_parse.c): routes and path tricks, query
 //  parameters, cursors, bodies, tokens.
 #include "ht_parse.h"
+#include "ht_status.h"
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -310,17 +311,38 @@ test_tokens (void **state)
     assert_false (ht_token_equal ("", ""));
 }
 
+//  A broker's refusal as HTTP: each error's status and code; a cluster's write committed and
+//  not confirmed (ETIMEOUT with a job) is 504 unconfirmed, not 503 (which invites a retry).
+static void
+test_statuses (void **state)
+{
+    (void)state;
+    const struct {
+        const char *error, *job;
+        unsigned status;
+        const char *code;
+    } cases[] = {{"EINVAL", "", 400, "invalid"},          {"ENOTFOUND", "", 404, "not_found"},
+                 {"ESTATE", "", 409, "conflict"},         {"ETIMEOUT", "", 503, "unavailable"},
+                 {"ETIMEOUT", "j-1", 504, "unconfirmed"}, {"ENOTOWNER", "", 503, "unavailable"},
+                 {"EFAIL", "", 500, "internal"}};
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        jobd_reply_t reply = {.ok = false};
+        snprintf (reply.error, sizeof reply.error, "%s", cases[index].error);
+        snprintf (reply.job, sizeof reply.job, "%s", cases[index].job);
+        const char *code = NULL;
+        assert_int_equal (ht_status_of (&reply, &code), cases[index].status);
+        assert_string_equal (code, cases[index].code);
+    }
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_routes),
-        cmocka_unit_test (test_methods),
-        cmocka_unit_test (test_params),
-        cmocka_unit_test (test_match),
-        cmocka_unit_test (test_cursor_round_trip),
-        cmocka_unit_test (test_order),
-        cmocka_unit_test (test_bodies),
+        cmocka_unit_test (test_statuses), cmocka_unit_test (test_routes),
+        cmocka_unit_test (test_methods),  cmocka_unit_test (test_params),
+        cmocka_unit_test (test_match),    cmocka_unit_test (test_cursor_round_trip),
+        cmocka_unit_test (test_order),    cmocka_unit_test (test_bodies),
         cmocka_unit_test (test_tokens),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

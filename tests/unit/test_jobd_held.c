@@ -128,6 +128,7 @@ test_fenced_answers_are_refused (void **state)
     assert_string_equal (one.job, "job-refused");
     assert_non_null (strstr (one.reason, "may yet be stored"));
     msgpack_unpacked_destroy (&sent.sent[0]);
+    msgpack_sbuffer_destroy (&batch);
     msgpack_sbuffer_destroy (&single);
     jobd_held_destroy (&held);
 }

@@ -194,9 +194,9 @@ jobctl_reply_ok (const msgpack_object *reply, char *reason, size_t reason_size)
     if (jobd_reply_read (reply, &read, NULL, 0) == 0 && read.ok)
         return true;
     snprintf (reason, reason_size, "%s", read.reason[0] ? read.reason : "jobd refused the request");
-    //  A refusal about a job names it (an unconfirmed submission: the id to look it up by).
+    //  Cluster mode: a write committed and not confirmed names its job, to look it up by.
     size_t used = strlen (reason);
-    if (read.job[0] && used < reason_size)
+    if (read.rc == JOBD_ETIMEOUT && read.job[0] && used < reason_size)
         snprintf (reason + used, reason_size - used, " (job %s)", read.job);
     return false;
 }

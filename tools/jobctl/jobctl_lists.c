@@ -230,13 +230,17 @@ jobctl_cmd_cursors (const jobctl_options_t *options, int argc, char **argv)
         int64_t now = jobd_now_ms ();
         jobctl_table_t *table = jobctl_table_new ();
         int rc = table ? 0 : -1;
+        //  A cluster partition reader's cursor names its partition (changelog offsets), in a
+        //  last column that only a cluster's list has; "-": the transition log's.
+        bool partitions = false;
+        json_array_foreach (cursors, index, cursor) partitions |=
+            json_is_integer (json_object_get (cursor, "partition"));
         rc = rc ? rc : jobctl_table_column (table, "NAME", 0.5, JOBCTL_COLUMN_CUT);
-        //  A cluster partition reader's cursor names its partition (changelog offsets); "-":
-        //  the transition log's.
-        rc = rc ? rc : jobctl_table_column (table, "PARTITION", 0, JOBCTL_COLUMN_RIGHT);
         rc = rc ? rc : jobctl_table_column (table, "POSITION", 0, JOBCTL_COLUMN_RIGHT);
         rc = rc ? rc : jobctl_table_column (table, "BEHIND", 0, JOBCTL_COLUMN_RIGHT);
         rc = rc ? rc : jobctl_table_column (table, "MOVED", 0, JOBCTL_COLUMN_RIGHT);
+        if (partitions)
+            rc = rc ? rc : jobctl_table_column (table, "PARTITION", 0, JOBCTL_COLUMN_RIGHT);
         json_array_foreach (cursors, index, cursor)
         {
             char position[24], behind[24], moved[16], partition[16] = "-";
@@ -254,10 +258,11 @@ jobctl_cmd_cursors (const jobctl_options_t *options, int argc, char **argv)
             rc = rc ? rc
                     : jobctl_table_cell (
                           table, 0, json_string_value (json_object_get (cursor, "name")), NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 1, partition, NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 2, position, NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 3, behind, NULL);
-            rc = rc ? rc : jobctl_table_cell (table, 4, moved, NULL);
+            rc = rc ? rc : jobctl_table_cell (table, 1, position, NULL);
+            rc = rc ? rc : jobctl_table_cell (table, 2, behind, NULL);
+            rc = rc ? rc : jobctl_table_cell (table, 3, moved, NULL);
+            if (partitions)
+                rc = rc ? rc : jobctl_table_cell (table, 4, partition, NULL);
         }
         if (rc == 0)
             rc = jobctl_table_print (table, stdout, options->width, options->color);

@@ -136,8 +136,8 @@ static const s_command_t s_commands[] = {
      "Usage: jobctl cursors [drop NAME] [-o FORMAT]\n"
      "Readers of the transition log (plugins): where each is, how far behind, since\n"
      "when; drop removes one (it stops holding the log). In a cluster, then each\n"
-     "partition reader's cursor of each partition (PARTITION: its changelog offsets;\n"
-     "these expire on their own, after core/cursor_idle_max).\n"},
+     "partition reader's cursor of each partition (PARTITION, a last column: its\n"
+     "changelog offsets; these expire on their own, after core/cursor_idle_max).\n"},
     {"partition", K_BACKEND,
      "Usage: jobctl partition ID [N] [-o FORMAT]\n"
      "       jobctl partition EXT --backend B [N] [-o FORMAT]\n"
