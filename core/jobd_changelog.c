@@ -39,6 +39,8 @@ typedef struct {
 
 #define S_CLAIMS_KEPT  8  //  per partition: the last claims read that raised its epoch
 #define S_OPAQUE_PARTS 13 //  bits of a landed message's opaque for its part (+ 1) in the ticket
+//  The ticket's id above them, in a pointer: 51 bits of it.
+_Static_assert(sizeof (uintptr_t) >= 8, "a send's ticket is kept in the producer's opaque");
 
 //  A ticket some of whose messages landed after a claim above their epoch (fenced, not stored),
 //  or that Kafka refused or were lost on the way (refused: sent again while owned).
@@ -72,15 +74,16 @@ struct jobd_changelog {
     uint64_t *epochs; //  per partition: this instance's owner epoch (0 until ownership is built)
     int64_t *stamps;  //  per partition: the producer's timestamp of the last message read (ms)
     uint64_t *sent;   //  per partition: messages produced since the start
-    int64_t *applied_next;  //  per partition: the changelog offset applied up to (committed)
-    int64_t *settle_at;     //  per partition: when to look for writes to settle (0: no need to)
-    int64_t *settle_wait;   //  per partition: the wait after the next failure (ms)
-    int64_t *repair_at;     //  per partition: when to look for keys to repair (0: no need to)
-    int64_t *resend_at;     //  per partition: when to send refused writes again (0: no need to)
-    int64_t *resend_wait;   //  per partition: the wait after the next failed resend (ms)
-    int64_t fenced_log_at;  //  zclock_mono of the last line about fenced messages
-    uint64_t fenced_logged; //  stats.fenced then
-    zlistx_t *tickets;      //  s_ticket_t, oldest first: sends not confirmed yet
+    int64_t *applied_next;   //  per partition: the changelog offset applied up to (committed)
+    int64_t *settle_at;      //  per partition: when to look for writes to settle (0: no need to)
+    int64_t *settle_wait;    //  per partition: the wait after the next failure (ms)
+    int64_t *repair_at;      //  per partition: when to look for keys to repair (0: no need to)
+    int64_t *resend_at;      //  per partition: when to send refused writes again (0: no need to)
+    int64_t *resend_wait;    //  per partition: the wait after the next failed resend (ms)
+    uint64_t *resend_ticket; //  per partition: the ticket of the last resend (0: none)
+    int64_t fenced_log_at;   //  zclock_mono of the last line about fenced messages
+    uint64_t fenced_logged;  //  stats.fenced then
+    zlistx_t *tickets;       //  s_ticket_t, oldest first: sends not confirmed yet
     jobd_changelog_claim_t *claims; //  partitions x S_CLAIMS_KEPT, oldest first
     size_t *claim_counts;           //  per partition
     size_t *send_part;  //  per partition, during a send: its part + 1 in the ticket (0: none)
@@ -134,8 +137,10 @@ s_landed (void *opaque, int32_t partition, int64_t offset, rd_kafka_resp_err_t e
     jobd_changelog_t *self = (jobd_changelog_t *)arg;
     uint64_t tag = (uint64_t)(uintptr_t)opaque, id = tag >> S_OPAQUE_PARTS;
     size_t index = (size_t)(tag & ((1u << S_OPAQUE_PARTS) - 1));
-    for (s_ticket_t *ticket = (s_ticket_t *)zlistx_first (self->tickets);
-         ticket && ticket->id <= id; ticket = (s_ticket_t *)zlistx_next (self->tickets)) {
+    //  From the newest: reports come in produce order per partition, mostly for the last sends
+    //  (the oldest ticket can wait long for one slow partition while later ones pile up).
+    for (s_ticket_t *ticket = (s_ticket_t *)zlistx_last (self->tickets); ticket && ticket->id >= id;
+         ticket = (s_ticket_t *)zlistx_prev (self->tickets)) {
         s_part_t *part = ticket->id == id && index >= 1 && index <= ticket->count
                              ? &ticket->parts[index - 1]
                              : NULL;
@@ -209,6 +214,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->repair_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->resend_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->resend_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->resend_ticket = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
     //  A crash may have left writes that a claim read before it fences: looked for at the start.
     for (int partition = 0; self->settle_at && partition < self->partitions; partition++)
         self->settle_at[partition] = 1;
@@ -224,9 +230,9 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     int64_t *next = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
-                     self->repair_at && self->resend_at && self->resend_wait && self->settle_wait &&
-                     self->tickets && self->kept && self->inputs && self->claims &&
-                     self->claim_counts && self->send_part && next
+                     self->repair_at && self->resend_at && self->resend_wait &&
+                     self->resend_ticket && self->settle_wait && self->tickets && self->kept &&
+                     self->inputs && self->claims && self->claim_counts && self->send_part && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -310,6 +316,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->repair_at);
     free (self->resend_at);
     free (self->resend_wait);
+    free (self->resend_ticket);
     free (self->settle_wait);
     free (self->claims);
     free (self->claim_counts);
@@ -368,7 +375,10 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
                                  part->last, part->refused);
         int32_t partition = part->partition;
         if (fate == JOBD_CHANGELOG_STORED) {
-            self->resend_wait[partition] = 0; //  Kafka takes this partition's writes again
+            //  A resend of the partition's refused writes stored: Kafka takes them again (other
+            //  writes stored say nothing of a record it refuses for good).
+            if (ticket->id == self->resend_ticket[partition])
+                self->resend_wait[partition] = self->resend_ticket[partition] = 0;
             continue;
         }
         bool fenced = fate == JOBD_CHANGELOG_FENCED;
@@ -836,6 +846,7 @@ jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch)
     if (self->epochs[partition] != epoch) {
         self->resend_at[partition] = 0;
         self->resend_wait[partition] = 0;
+        self->resend_ticket[partition] = 0;
     }
     self->epochs[partition] = epoch;
 }
@@ -908,8 +919,10 @@ jobd_changelog_resend_due (jobd_changelog_t *self, int partition)
     uint64_t epoch = self->epochs[partition];
     //  Its own ticket says whether Kafka took them (s_fenced_check); a store that failed here is
     //  asked again after the same backoff.
-    if (jobd_changelog_resend (self, partition, epoch, epoch) == 0)
+    if (jobd_changelog_resend (self, partition, epoch, epoch) == 0) {
+        self->resend_ticket[partition] = self->sent_ticket;
         return;
+    }
     int64_t wait = self->resend_wait[partition] ? self->resend_wait[partition] : S_SETTLE_RETRY_MS;
     self->resend_at[partition] = zclock_mono () + wait;
     self->resend_wait[partition] = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;

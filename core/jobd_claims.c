@@ -437,8 +437,9 @@ static void
 s_overtaken (jobd_claims_t *self, int partition, const char *inst, uint64_t epoch)
 {
     s_part_t *part = &self->parts[partition];
-    //  Owned for longer than the longest wait since the last re-claim: no fight; waits afresh.
-    if (part->state == JOBD_CLAIMS_OWNED && zclock_mono () - part->owned_at > S_RECLAIM_MAX)
+    //  Owned for longer than twice the longest wait since the last re-claim: no fight; waits
+    //  afresh.
+    if (part->state == JOBD_CLAIMS_OWNED && zclock_mono () - part->owned_at > 2 * S_RECLAIM_MAX)
         part->reclaims = 0;
     int64_t wait = self->session_ms << (part->reclaims < 6 ? part->reclaims : 6);
     wait = wait < S_RECLAIM_MAX ? wait : S_RECLAIM_MAX;

@@ -90,8 +90,9 @@ s_answer (msgpack_packer *pk, const jobd_reply_t *one, jobd_held_fate_t fate)
     else if (fate == JOBD_HELD_REFUSED)
         jobd_reply_pack (pk, one->re, JOBD_ETIMEOUT,
                          "not confirmed: Kafka refused the write to the job's changelog "
-                         "partition, or it was lost on the way; it is committed here and sent "
-                         "again, and may yet be stored: look the job up before sending it again",
+                         "partition, lost it on the way, or took it partly after another "
+                         "instance's claim; it may yet be stored: look the job up before sending "
+                         "it again",
                          one->job, NULL);
     return fate != JOBD_HELD_STORED;
 }

@@ -19,8 +19,7 @@ test_fate_of_a_send (void **state)
     //  ... all of it after: fenced.
     assert_int_equal (jobd_changelog_fate (claims, 2, 3, 210, 220, false), JOBD_CHANGELOG_FENCED);
     //  ... straddling it: not confirmed (before, the last message alone said fenced).
-    assert_int_equal (jobd_changelog_fate (claims, 2, 3, 190, 210, false),
-                      JOBD_CHANGELOG_REFUSED);
+    assert_int_equal (jobd_changelog_fate (claims, 2, 3, 190, 210, false), JOBD_CHANGELOG_REFUSED);
     //  One message (first not tagged apart): as its last.
     assert_int_equal (jobd_changelog_fate (claims, 2, 3, -1, 210, false), JOBD_CHANGELOG_FENCED);
     //  Written with epoch 4: no claim above it.
