@@ -864,7 +864,18 @@ s_repair_one (jobd_store_t *self, char kind, const uint8_t *key, size_t size, ui
         }
         //  The history entries from the lowest one marked, then the record and its timers.
         uint64_t after = from > 0 && from <= job->last_seq ? from - 1 : job->last_seq;
-        return s_record_out (self, &repair->record, repair->partition, job, after, repair->epoch);
+        rc = s_record_out (self, &repair->record, repair->partition, job, after, repair->epoch);
+        //  This store lacks that entry (it never came: `missing`): the read-back of its other
+        //  entries would never clear the mark; the record's does once the mark says it alone.
+        if (rc == 0 && after < job->last_seq) {
+            uint8_t bytes[JOBD_ID_MAX + 9];
+            MDB_val entry = jobd_store_val (bytes, s_history_key (bytes, job->id, from)), value;
+            int got = mdb_get (self->txn, self->history, &entry, &value);
+            if (got == MDB_NOTFOUND)
+                return JOBD_STORE_REPAIR_RECORD;
+            rc = jobd_store_mdb_error (got);
+        }
+        return rc;
     }
     //  A partition record: "\0owner", "\0in", "\0stream/NAME", "\0cursor/NAME".
     char meta[JOBD_CL_NAME_MAX + 64];

@@ -344,9 +344,11 @@ int jobd_store_repair_valid (jobd_store_t *self, uint16_t partition, const jobd_
 //  Calls fn for each mark of partition in txn, in key order: its kind ('j' a job, 'm' a
 //  partition record), the job id or the changelog key (size bytes, not terminated), and its
 //  value (j: the lowest history seq to write again, UINT64_MAX: the record only). fn returns
-//  JOBD_STORE_REPAIR_DROP to delete the mark (txn: the open batch's), counted in *dropped_p.
-//  Returns 0, fn's error, or an error.
-#define JOBD_STORE_REPAIR_DROP 1
+//  JOBD_STORE_REPAIR_DROP to delete the mark (txn: the open batch's), counted in *dropped_p, or
+//  JOBD_STORE_REPAIR_RECORD to make a job's mark the record's only. Returns 0, fn's error, or an
+//  error.
+#define JOBD_STORE_REPAIR_DROP   1
+#define JOBD_STORE_REPAIR_RECORD 2
 typedef int (jobd_store_repair_fn) (jobd_store_t *self, char kind, const uint8_t *key, size_t size,
                                     uint64_t from, void *arg);
 int jobd_store_repair_each (jobd_store_t *self, MDB_txn *txn, uint16_t partition,

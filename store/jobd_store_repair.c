@@ -179,6 +179,13 @@ jobd_store_repair_each (jobd_store_t *self, MDB_txn *txn, uint16_t partition,
             self->writes++;
             rc = jobd_store_mdb_error (mdb_cursor_del (cursor, 0));
             *dropped_p += rc == 0;
+        } else if (rc == JOBD_STORE_REPAIR_RECORD) {
+            //  The record only from now on (its read-back clears the mark).
+            uint8_t bytes[8];
+            jobd_store_put_be (bytes, 8, UINT64_MAX);
+            MDB_val record = jobd_store_val (bytes, 8);
+            self->writes++;
+            rc = jobd_store_mdb_error (mdb_cursor_put (cursor, &key, &record, MDB_CURRENT));
         }
     }
     if (rc == 0 && found != 0 && found != MDB_NOTFOUND)

@@ -859,6 +859,48 @@ test_fenced_keys_repaired_for_compaction (void **state)
     jobd_store_cl_outbox_clear (&log);
 }
 
+//  An owner that lacks a marked history entry (its record came, the entry never did: `missing`)
+//  repairs the job's record alone, and its read-back clears the mark: it is not written again
+//  every 10 s for ever.
+static void
+test_repair_of_a_missing_entry_ends (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    s_confirmed_submit (self, id, NULL, NULL);
+    //  The owner's SUBMITTED: the replica gets its record, not its history entry.
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "lost-entry"), true, NULL);
+    jobd_store_cl_outbox_t record = s_outbox_split (&self->outbox, 1);
+    jobd_store_cl_outbox_t entry = self->outbox;
+    self->outbox = record;
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.missing, 1);
+    jobd_store_cl_applied_clear (&applied);
+    //  node-b's claim (epoch 2), then that entry late (epoch 1): fenced, marked.
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 2, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "node-b");
+    snprintf (claim.name, sizeof claim.name, "member-b");
+    memset (&self->outbox, 0, sizeof self->outbox);
+    s_outbox_add (self, &claim);
+    s_log_append (&self->outbox, &entry);
+    jobd_store_cl_outbox_clear (&entry);
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.marked, 1);
+    jobd_store_cl_applied_clear (&applied);
+    //  The replica, owner now, repairs: the record only; its read-back clears the mark.
+    size_t keys = 0;
+    assert_int_equal (jobd_store_begin (self->replica), 0);
+    assert_int_equal (
+        jobd_store_cl_repair (self->replica, "node-b", S_PARTITION, 2, &self->outbox, &keys), 0);
+    assert_int_equal (jobd_store_commit (self->replica), 0);
+    assert_int_equal (keys, 1);
+    assert_int_equal (self->outbox.count, 1);
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.repairs, 0);
+    jobd_store_cl_applied_clear (&applied);
+}
+
 //  A record deletes the history past its last_seq even when it is the record the store holds
 //  already: a restore from a compacted changelog reads a zombie's history entry (its claim gone)
 //  and then the owner's repair, the same record as before.
@@ -1332,6 +1374,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_gone_spares_a_newer_write, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_same_record_cuts_the_history, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_repair_of_a_missing_entry_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_decoder_refuses, s_setup, s_teardown),
