@@ -128,6 +128,16 @@ s_new_id (const char *backend, const char *ext, char *id, size_t size, void *arg
     return jobd_route_new_id (id, size);
 }
 
+//  The wait before the next try after a failure (5 s the first time), and *wait_p the one after
+//  it: doubled, up to 5 minutes.
+static int64_t
+s_backoff (int64_t *wait_p)
+{
+    int64_t wait = *wait_p ? *wait_p : S_SETTLE_RETRY_MS;
+    *wait_p = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;
+    return wait;
+}
+
 //  Where a message of a send landed (its opaque: the ticket's id, then its partition's part + 1
 //  in S_OPAQUE_PARTS bits), or that Kafka refused it, kept on the ticket when it is still
 //  waiting: the lowest and highest offsets its messages of the partition landed at.
@@ -361,9 +371,10 @@ s_ticket_new (jobd_changelog_t *self, size_t parts)
     return ticket;
 }
 
-//  A ticket confirmed: the partitions whose last message of the send landed after a claim above
-//  the epoch it was written with (every replica fenced it: section 5, step 1), or that Kafka
-//  refused, or that was lost at produce, are kept with the ticket: their writes are not stored.
+//  A ticket confirmed: the partitions whose messages of the send were fenced (they landed after
+//  a claim above the epoch they were written with: section 5, step 1), or not confirmed (Kafka
+//  refused one, one was lost at produce, or they straddle such a claim) are kept with the
+//  ticket, for its held replies (jobd_changelog_fenced).
 static void
 s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
 {
@@ -389,10 +400,11 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
         //  next regain decides.
         if (part->refused && self->epochs[partition] == part->epoch &&
             !self->resend_at[partition]) {
-            int64_t wait = self->resend_wait[partition];
+            int64_t wait =
+                self->resend_wait[partition] ? s_backoff (&self->resend_wait[partition]) : 0;
+            if (!wait)
+                self->resend_wait[partition] = S_SETTLE_RETRY_MS;
             self->resend_at[partition] = zclock_mono () + wait + 1;
-            wait = wait ? 2 * wait : S_SETTLE_RETRY_MS;
-            self->resend_wait[partition] = wait < S_SETTLE_BACKOFF ? wait : S_SETTLE_BACKOFF;
         }
         if (self->fenced_count == self->fenced_alloc) {
             //  Kept while the process lives: a held reply may ask about any of them (fenced
@@ -429,7 +441,7 @@ jobd_changelog_fate (const jobd_changelog_claim_t *claims, size_t count, uint64_
     if (fenced)
         return JOBD_CHANGELOG_FENCED;
     //  Refused, or a send that straddles the claim (which of its writes were fenced is not
-    //  known here: only its ends are tagged): not confirmed.
+    //  known here: only the lowest and highest offsets are kept): not confirmed.
     return refused || some ? JOBD_CHANGELOG_REFUSED : JOBD_CHANGELOG_STORED;
 }
 
@@ -487,9 +499,8 @@ void
 jobd_changelog_send (jobd_changelog_t *self)
 {
     char reason[256];
-    //  Every message of the send carries the ticket's id and its
-    //  partition's part + 1 there (parts in the order of first appearance), so that where it
-    //  lands is kept (s_landed).
+    //  Every message of the send carries the ticket's id and its partition's part + 1 there
+    //  (parts in the order of first appearance), so that where it lands is kept (s_landed).
     size_t parts = 0;
     for (size_t index = 0; index < self->outbox.count; index++) {
         int32_t partition = self->outbox.messages[index].partition;
@@ -890,9 +901,8 @@ jobd_changelog_settle_later (jobd_changelog_t *self, int partition)
 {
     if (partition < 0 || partition >= self->partitions)
         return S_SETTLE_RETRY_MS;
-    int64_t wait = self->settle_wait[partition] ? self->settle_wait[partition] : S_SETTLE_RETRY_MS;
+    int64_t wait = s_backoff (&self->settle_wait[partition]);
     self->settle_at[partition] = zclock_mono () + wait;
-    self->settle_wait[partition] = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;
     return wait;
 }
 
@@ -923,9 +933,7 @@ jobd_changelog_resend_due (jobd_changelog_t *self, int partition)
         self->resend_ticket[partition] = self->sent_ticket;
         return;
     }
-    int64_t wait = self->resend_wait[partition] ? self->resend_wait[partition] : S_SETTLE_RETRY_MS;
-    self->resend_at[partition] = zclock_mono () + wait;
-    self->resend_wait[partition] = 2 * wait < S_SETTLE_BACKOFF ? 2 * wait : S_SETTLE_BACKOFF;
+    self->resend_at[partition] = zclock_mono () + s_backoff (&self->resend_wait[partition]);
 }
 
 void

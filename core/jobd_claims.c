@@ -143,6 +143,34 @@ s_pause (jobd_claims_t *self, int partition, bool pause)
     rd_kafka_topic_partition_list_destroy (list);
 }
 
+//  The last owner record of a partition, as the store applied it (section 7, step 4).
+typedef struct {
+    bool claim; //  a claim, else a release
+    uint64_t epoch;
+    char inst[JOBD_CL_INST_MAX + 1];
+} s_owner_t;
+
+//  Reads partition's last owner record into owner. Returns 0, JOBD_ENOTFOUND (none yet), or an
+//  error (the store said nothing: asked again a turn later).
+static int
+s_owner (jobd_claims_t *self, int partition, s_owner_t *owner)
+{
+    owner->claim = false;
+    owner->epoch = 0;
+    owner->inst[0] = 0;
+    return jobd_store_cl_owner (self->store, (uint16_t)partition, &owner->claim, &owner->epoch,
+                                owner->inst, sizeof owner->inst);
+}
+
+//  Whether owner is another instance's claim read after this instance's claim of part (a later
+//  epoch, or the same one).
+static bool
+s_after_mine (jobd_claims_t *self, const s_part_t *part, const s_owner_t *owner)
+{
+    return owner->epoch > part->epoch ||
+           (owner->epoch == part->epoch && strcmp (owner->inst, self->instance) != 0);
+}
+
 //  Before a claimed partition is owned (section 7, step 5): what this instance wrote there before
 //  and Kafka never took is settled to the changelog's version when another owner came between
 //  (its claim fences it: the last owner record before this claim is of epoch part->epoch - 1),
@@ -155,15 +183,11 @@ s_ready_to_own (jobd_claims_t *self, int partition)
 {
     s_part_t *part = &self->parts[partition];
     //  Another instance's claim read since: not this instance's to own (s_renew says so).
-    bool claim = false;
-    uint64_t epoch = 0;
-    char inst[JOBD_CL_INST_MAX + 1];
-    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst)) {
-        part->until = zclock_mono () + S_IDLE_MS; //  the store said nothing: asked again
-        return false;
-    }
-    if (epoch != part->epoch || strcmp (inst, self->instance) != 0) {
-        //  s_renew says what it is (a later claim ends the claim); asked again a turn later.
+    //  The store said nothing, or the claim is not this instance's: s_renew says what it is (a
+    //  later claim ends the claim); asked again a turn later.
+    s_owner_t owner;
+    if (s_owner (self, partition, &owner) || owner.epoch != part->epoch ||
+        strcmp (owner.inst, self->instance) != 0) {
         part->until = zclock_mono () + S_IDLE_MS;
         return false;
     }
@@ -403,15 +427,12 @@ s_catch_up (jobd_claims_t *self, int partition)
     }
     if (jobd_changelog_applied (self->changelog, partition) < part->target)
         return;
-    bool claim = false;
-    uint64_t epoch = 0;
-    char inst[JOBD_CL_INST_MAX + 1];
-    int rc =
-        jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst);
+    s_owner_t owner;
+    int rc = s_owner (self, partition, &owner);
     if (rc && rc != JOBD_ENOTFOUND)
         return;
-    part->after_release = rc == JOBD_ENOTFOUND || !claim;
-    part->epoch = epoch + 1;
+    part->after_release = rc == JOBD_ENOTFOUND || !owner.claim;
+    part->epoch = owner.epoch + 1;
     char reason[256], member[JOBD_CL_NAME_MAX + 1];
     s_member (self, member, sizeof member);
     int64_t claimed_at = zclock_mono ();
@@ -494,12 +515,12 @@ s_reclaim_turn (jobd_claims_t *self, int partition, int64_t now)
     s_part_t *part = &self->parts[partition];
     if (part->proof) {
         rd_kafka_event_t *event = rd_kafka_queue_poll (part->proof, 0);
-        if (event && rd_kafka_event_type (event) != RD_KAFKA_EVENT_OFFSET_COMMIT) {
+        if (!event)
+            return;
+        if (rd_kafka_event_type (event) != RD_KAFKA_EVENT_OFFSET_COMMIT) {
             rd_kafka_event_destroy (event); //  not the commit's answer
             return;
         }
-        if (!event)
-            return;
         rd_kafka_resp_err_t err = rd_kafka_event_error (event);
         char why[256];
         snprintf (why, sizeof why, "%s", rd_kafka_err2str (err));
@@ -556,17 +577,13 @@ s_renew (jobd_claims_t *self, int partition)
     if (!jobd_lease_renewal (self->lease, partition, &asked_at, &high) ||
         jobd_changelog_applied (self->changelog, partition) < high)
         return;
-    bool claim = false;
-    uint64_t epoch = 0;
-    char inst[JOBD_CL_INST_MAX + 1];
-    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst))
+    s_owner_t owner;
+    if (s_owner (self, partition, &owner))
         return;
-    bool mine = strcmp (inst, self->instance) == 0;
-    if (claim && epoch == part->epoch && mine)
+    if (owner.claim && owner.epoch == part->epoch && strcmp (owner.inst, self->instance) == 0)
         jobd_lease_grant (self->lease, partition, asked_at);
-    else if ((epoch > part->epoch || (epoch == part->epoch && !mine)) &&
-             part->state != JOBD_CLAIMS_CLAIMING)
-        s_overtaken (self, partition, inst, epoch); //  a claim of the same epoch read after it too
+    else if (s_after_mine (self, part, &owner) && part->state != JOBD_CLAIMS_CLAIMING)
+        s_overtaken (self, partition, owner.inst, owner.epoch);
 }
 
 //  Whether this instance acts on partition now: owned, with time left on its lease. When that
@@ -622,16 +639,14 @@ static void
 s_claimed (jobd_claims_t *self, int partition)
 {
     s_part_t *part = &self->parts[partition];
-    bool claim = false;
-    uint64_t epoch = 0;
-    char inst[JOBD_CL_INST_MAX + 1];
-    if (jobd_store_cl_owner (self->store, (uint16_t)partition, &claim, &epoch, inst, sizeof inst))
+    s_owner_t owner;
+    if (s_owner (self, partition, &owner))
         return;
-    if (epoch > part->epoch || (epoch == part->epoch && strcmp (inst, self->instance) != 0)) {
-        s_overtaken (self, partition, inst, epoch);
+    if (s_after_mine (self, part, &owner)) {
+        s_overtaken (self, partition, owner.inst, owner.epoch);
         return;
     }
-    if (epoch < part->epoch || !claim)
+    if (owner.epoch < part->epoch || !owner.claim)
         return; //  not read back yet
     if (part->after_release) {
         if (s_ready_to_own (self, partition))

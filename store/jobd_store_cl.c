@@ -37,27 +37,14 @@ s_meta_put (jobd_store_t *self, const char *key, size_t key_size, const void *da
     return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &k, &v, 0));
 }
 
-static int
-s_meta_put_u64 (jobd_store_t *self, const char *key, size_t key_size, uint64_t value)
-{
-    uint8_t bytes[8];
-    jobd_store_put_be (bytes, 8, value);
-    return s_meta_put (self, key, key_size, bytes, 8);
-}
-
 //  Reads a be64 meta value in txn (0 when absent).
 static int
 s_meta_get_u64 (jobd_store_t *self, MDB_txn *txn, const char *key, size_t key_size,
                 uint64_t *value_p)
 {
-    MDB_val k = jobd_store_val (key, key_size), v;
     *value_p = 0;
-    int rc = mdb_get (txn, self->meta, &k, &v);
-    if (rc == 0 && v.mv_size == 8)
-        *value_p = jobd_store_get_be ((const uint8_t *)v.mv_data, 8);
-    else if (rc == 0)
-        return JOBD_ECORRUPT;
-    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    int rc = jobd_store_meta_get (self, txn, key, key_size, value_p);
+    return rc == JOBD_ENOTFOUND ? 0 : rc;
 }
 
 //  Fills key (job id, 0, be64 seq: the history key) and returns its size.
@@ -183,13 +170,13 @@ s_apply_meta (s_apply_t *self, const jobd_cl_msg_t *msg, uint64_t offset)
                 char at[JOBD_CL_NAME_MAX + 64];
                 size_t at_size = (size_t)snprintf (at, sizeof at, "cl_cursor_at/%s/%u", msg->name,
                                                    (unsigned)self->partition);
-                had = s_meta_put_u64 (self->store, at, at_size, (uint64_t)jobd_now_ms ());
+                had = jobd_store_meta_put (self->store, at, at_size, (uint64_t)jobd_now_ms ());
             }
             if (had && had != JOBD_ECORRUPT)
                 return had;
         }
     }
-    return s_meta_put_u64 (self->store, key, size, msg->number);
+    return jobd_store_meta_put (self->store, key, size, msg->number);
 }
 
 int
@@ -536,11 +523,11 @@ jobd_store_cl_apply (jobd_store_t *self, uint16_t partition, const jobd_store_cl
     //  Step 5: where the next read of the partition starts, in the same commit.
     if (rc == 0 && apply.claim_dirty) {
         key_size = s_meta_key (key, sizeof key, "claim_epoch", partition);
-        rc = s_meta_put_u64 (self, key, key_size, apply.claim_epoch);
+        rc = jobd_store_meta_put (self, key, key_size, apply.claim_epoch);
     }
     if (rc == 0 && count) {
         key_size = s_meta_key (key, sizeof key, "cl_next", partition);
-        rc = s_meta_put_u64 (self, key, key_size, inputs[count - 1].offset + 1);
+        rc = jobd_store_meta_put (self, key, key_size, inputs[count - 1].offset + 1);
     }
     if (rc == 0 && count)
         rc = jobd_store_plog_prune (self, partition, inputs[count - 1].offset + 1);

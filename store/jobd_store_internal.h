@@ -193,6 +193,13 @@ int jobd_store_read_begin (jobd_store_t *self, MDB_txn **txn_p);
 //  Reads meta key name (a be64) in txn into *value_p: 0, JOBD_ENOTFOUND, JOBD_ECORRUPT (not 8
 //  bytes), or another error.
 int jobd_store_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p);
+//  The same with a key of size bytes (which may hold zeros).
+int jobd_store_meta_get (jobd_store_t *self, MDB_txn *txn, const void *key, size_t size,
+                         uint64_t *value_p);
+//  In the open batch: puts value (be64) under meta key (size bytes). Returns 0 or an error.
+int jobd_store_meta_put (jobd_store_t *self, const void *key, size_t size, uint64_t value);
+//  In the open batch: deletes meta key (size bytes); 0 also when it was not there.
+int jobd_store_meta_del (jobd_store_t *self, const void *key, size_t size);
 
 //  Ends a read transaction begun by jobd_store_read_begin (NULL: nothing).
 void jobd_store_read_end (jobd_store_t *self, MDB_txn *txn);

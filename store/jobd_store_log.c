@@ -15,10 +15,11 @@
 #define S_EXPIRE_MAX    1000         //  cursors one expiry pass looks at
 
 int
-jobd_store_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p)
+jobd_store_meta_get (jobd_store_t *self, MDB_txn *txn, const void *key, size_t size,
+                     uint64_t *value_p)
 {
-    MDB_val key = jobd_store_val (name, strlen (name)), value;
-    int rc = mdb_get (txn, self->meta, &key, &value);
+    MDB_val k = jobd_store_val (key, size), value;
+    int rc = mdb_get (txn, self->meta, &k, &value);
     if (rc)
         return jobd_store_mdb_error (rc);
     if (value.mv_size != 8)
@@ -27,14 +28,36 @@ jobd_store_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_
     return 0;
 }
 
+int
+jobd_store_meta_u64 (jobd_store_t *self, MDB_txn *txn, const char *name, uint64_t *value_p)
+{
+    return jobd_store_meta_get (self, txn, name, strlen (name), value_p);
+}
+
+int
+jobd_store_meta_put (jobd_store_t *self, const void *key, size_t size, uint64_t value)
+{
+    uint8_t bytes[8];
+    jobd_store_put_be (bytes, sizeof bytes, value);
+    MDB_val k = jobd_store_val (key, size), v = jobd_store_val (bytes, 8);
+    self->writes++;
+    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &k, &v, 0));
+}
+
+int
+jobd_store_meta_del (jobd_store_t *self, const void *key, size_t size)
+{
+    MDB_val k = jobd_store_val (key, size);
+    self->writes++;
+    int rc = mdb_del (self->txn, self->meta, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+}
+
+//  A be64 meta value named name, in the open batch.
 static int
 s_meta_put_u64 (jobd_store_t *self, const char *name, uint64_t number)
 {
-    uint8_t bytes[8];
-    jobd_store_put_be (bytes, sizeof bytes, number);
-    MDB_val key = jobd_store_val (name, strlen (name)), value = jobd_store_val (bytes, 8);
-    self->writes++;
-    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &key, &value, 0));
+    return jobd_store_meta_put (self, name, strlen (name), number);
 }
 
 //  The lowest position of all cursors, into *lowest_p. Returns 0, or JOBD_ENOTFOUND when there

@@ -249,25 +249,6 @@ s_cursors_read (jobd_store_t *self, MDB_txn *txn, s_cursor_t *cursors, size_t ma
     return count;
 }
 
-static int
-s_meta_put_u64 (jobd_store_t *self, const char *name, uint64_t number)
-{
-    uint8_t bytes[8];
-    jobd_store_put_be (bytes, 8, number);
-    MDB_val key = jobd_store_val (name, strlen (name)), value = jobd_store_val (bytes, 8);
-    self->writes++;
-    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &key, &value, 0));
-}
-
-static int
-s_meta_del (jobd_store_t *self, const char *name)
-{
-    MDB_val key = jobd_store_val (name, strlen (name));
-    self->writes++;
-    int rc = mdb_del (self->txn, self->meta, &key, NULL);
-    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
-}
-
 int
 jobd_store_plog_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
                         jobd_store_plog_expired_fn *fn, void *arg)
@@ -297,13 +278,13 @@ jobd_store_plog_expire (jobd_store_t *self, int64_t now, int64_t idle_max,
             //  Caught up (its clock restarts) or never timed (its clock starts now); written
             //  only when the clock is stale, so that an idle store is not written at every pass.
             if (moved == 0 || now - (int64_t)moved >= idle_max / 4)
-                rc = s_meta_put_u64 (self, key, (uint64_t)now);
+                rc = jobd_store_meta_put (self, key, strlen (key), (uint64_t)now);
         } else if (now - (int64_t)moved >= idle_max) {
-            rc = s_meta_del (self, key);
+            rc = jobd_store_meta_del (self, key, strlen (key));
             snprintf (key, sizeof key, S_CURSOR_PREFIX "%s/%u", one->name,
                       (unsigned)one->partition);
             if (rc == 0)
-                rc = s_meta_del (self, key);
+                rc = jobd_store_meta_del (self, key, strlen (key));
             if (rc == 0 && fn)
                 fn (one->name, one->partition, now - (int64_t)moved, head - one->position, arg);
         }

@@ -50,41 +50,15 @@ s_mark_key (uint8_t *key, uint16_t partition, const jobd_cl_msg_t *msg)
     return size + name;
 }
 
+//  A mark's (or the count's) value in txn into *value_p, 0 when absent (*found_p false).
 static int
 s_get (jobd_store_t *self, MDB_txn *txn, const void *key, size_t size, uint64_t *value_p,
        bool *found_p)
 {
-    MDB_val k = jobd_store_val (key, size), v;
-    int rc = mdb_get (txn, self->meta, &k, &v);
-    *found_p = rc == 0;
     *value_p = 0;
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return jobd_store_mdb_error (rc);
-    if (v.mv_size != 8)
-        return JOBD_ECORRUPT;
-    *value_p = jobd_store_get_be ((const uint8_t *)v.mv_data, 8);
-    return 0;
-}
-
-static int
-s_put (jobd_store_t *self, const void *key, size_t size, uint64_t value)
-{
-    uint8_t bytes[8];
-    jobd_store_put_be (bytes, 8, value);
-    MDB_val k = jobd_store_val (key, size), v = jobd_store_val (bytes, 8);
-    self->writes++;
-    return jobd_store_mdb_error (mdb_put (self->txn, self->meta, &k, &v, 0));
-}
-
-static int
-s_del (jobd_store_t *self, const void *key, size_t size)
-{
-    MDB_val k = jobd_store_val (key, size);
-    self->writes++;
-    int rc = mdb_del (self->txn, self->meta, &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : jobd_store_mdb_error (rc);
+    int rc = jobd_store_meta_get (self, txn, key, size, value_p);
+    *found_p = rc == 0;
+    return rc == JOBD_ENOTFOUND ? 0 : rc;
 }
 
 int
@@ -101,7 +75,8 @@ jobd_store_repair_count_put (jobd_store_t *self, uint16_t partition, uint64_t co
 {
     char key[32];
     int size = snprintf (key, sizeof key, "repair_n/%u", (unsigned)partition);
-    return count ? s_put (self, key, (size_t)size, count) : s_del (self, key, (size_t)size);
+    return count ? jobd_store_meta_put (self, key, (size_t)size, count)
+                 : jobd_store_meta_del (self, key, (size_t)size);
 }
 
 int
@@ -121,7 +96,7 @@ jobd_store_repair_fenced (jobd_store_t *self, uint16_t partition, const jobd_cl_
     int rc = s_get (self, self->txn, key, size, &had, &found);
     if (rc || (found && had <= from))
         return rc;
-    rc = s_put (self, key, size, from);
+    rc = jobd_store_meta_put (self, key, size, from);
     if (rc == 0 && !found)
         (*count_p)++;
     *marked_p = rc == 0;
@@ -143,10 +118,10 @@ jobd_store_repair_valid (jobd_store_t *self, uint16_t partition, const jobd_cl_m
     //  record clears what is past its last_seq (a restore deletes those entries when it applies
     //  it: it comes after them); a partition record, or "gone", clears its key.
     if (msg->kind == JOBD_CL_EV)
-        return msg->seq == from ? s_put (self, key, size, from + 1) : 0;
+        return msg->seq == from ? jobd_store_meta_put (self, key, size, from + 1) : 0;
     if (msg->kind == JOBD_CL_REC && msg->record && from <= msg->record->last_seq)
         return 0;
-    rc = s_del (self, key, size);
+    rc = jobd_store_meta_del (self, key, size);
     if (rc == 0 && *count_p)
         (*count_p)--;
     return rc;
