@@ -2,6 +2,7 @@
 #include "jobd_changelog.h"
 #include "jobd_error.h"
 #include "jobd_log.h"
+#include "jobd_lost.h"
 #include "jobd_map.h"
 #include "jobd_replica.h"
 #include "jobd_route.h"
@@ -81,6 +82,7 @@ struct jobd_changelog {
     int64_t *resend_at;      //  per partition: when to send refused writes again (0: no need to)
     int64_t *resend_wait;    //  per partition: the wait after the next failed resend (ms)
     uint64_t *resend_ticket; //  per partition: the ticket of the last resend (0: none)
+    jobd_lost_t *lost;       //  refused messages' keys, marked for the repair at the next resend
     int64_t fenced_log_at;   //  zclock_mono of the last line about fenced messages
     uint64_t fenced_logged;  //  stats.fenced then
     zlistx_t *tickets;       //  s_ticket_t, oldest first: sends not confirmed yet
@@ -142,9 +144,16 @@ s_backoff (int64_t *wait_p)
 //  in S_OPAQUE_PARTS bits), or that Kafka refused it, kept on the ticket when it is still
 //  waiting: the lowest and highest offsets its messages of the partition landed at.
 static void
-s_landed (void *opaque, int32_t partition, int64_t offset, rd_kafka_resp_err_t err, void *arg)
+s_landed (void *opaque, const rd_kafka_message_t *message, void *arg)
 {
     jobd_changelog_t *self = (jobd_changelog_t *)arg;
+    int32_t partition = message->partition;
+    int64_t offset = message->offset;
+    rd_kafka_resp_err_t err = message->err;
+    //  Refused: its key is marked for the repair at the next resend of the partition.
+    if (err)
+        jobd_lost_add (self->lost, partition, message->key, message->key_len, message->payload,
+                       message->len);
     uint64_t tag = (uint64_t)(uintptr_t)opaque, id = tag >> S_OPAQUE_PARTS;
     size_t index = (size_t)(tag & ((1u << S_OPAQUE_PARTS) - 1));
     //  From the newest: reports come in produce order per partition, mostly for the last sends
@@ -171,20 +180,32 @@ jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t epoch, ui
 {
     if (partition < 0 || partition >= self->partitions)
         return JOBD_EINVAL;
-    size_t jobs = 0;
+    size_t jobs = 0, marked = 0;
     //  The records go with the new epoch, which the partition is not owned with yet.
     uint64_t owned = self->epochs[partition];
     self->epochs[partition] = epoch;
     int rc = jobd_store_begin (self->store);
     if (rc == 0) {
+        //  The keys of messages Kafka refused: marked for the repair (a later write of the same
+        //  job may have been read back already, and ended what the resend goes by).
+        rc = jobd_lost_mark (self->lost, self->store, partition, &marked);
         //  Their cl_pending entries take the new epoch in the same commit, before they go.
-        rc = jobd_store_cl_resend (self->store, self->instance, self->epochs,
-                                   (size_t)self->partitions, partition, min_epoch, &self->outbox,
-                                   &jobs);
+        if (rc == 0)
+            rc = jobd_store_cl_resend (self->store, self->instance, self->epochs,
+                                       (size_t)self->partitions, partition, min_epoch,
+                                       &self->outbox, &jobs);
         if (rc == 0)
             rc = jobd_store_commit (self->store);
         else
             jobd_store_abort (self->store);
+    }
+    if (rc == 0 && marked) {
+        jobd_lost_forget (self->lost, partition);
+        self->repair_at[partition] = 1;
+        jobd_log (JOBD_LOG_WARN, LOG,
+                  "partition %d: %zu changelog messages Kafka refused are marked for the repair "
+                  "(their keys are written again)",
+                  partition, marked);
     }
     if (rc) {
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot re-send unconfirmed writes: %s", jobd_strerror (rc));
@@ -225,6 +246,7 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->resend_at = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->resend_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->resend_ticket = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
+    self->lost = jobd_lost_new ();
     //  A crash may have left writes that a claim read before it fences: looked for at the start.
     for (int partition = 0; self->settle_at && partition < self->partitions; partition++)
         self->settle_at[partition] = 1;
@@ -241,8 +263,9 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
                      self->repair_at && self->resend_at && self->resend_wait &&
-                     self->resend_ticket && self->settle_wait && self->tickets && self->kept &&
-                     self->inputs && self->claims && self->claim_counts && self->send_part && next
+                     self->resend_ticket && self->lost && self->settle_wait && self->tickets &&
+                     self->kept && self->inputs && self->claims && self->claim_counts &&
+                     self->send_part && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -327,6 +350,7 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->resend_at);
     free (self->resend_wait);
     free (self->resend_ticket);
+    jobd_lost_destroy (&self->lost);
     free (self->settle_wait);
     free (self->claims);
     free (self->claim_counts);
@@ -534,6 +558,8 @@ jobd_changelog_send (jobd_changelog_t *self)
             self->stats.produce_lost++;
             if (ticket)
                 ticket->parts[part - 1].refused = true; //  not stored
+            jobd_lost_add (self->lost, out->partition, out->key, out->key_size, out->value,
+                           out->value_size);
             jobd_log (JOBD_LOG_ERROR, LOG, "a changelog message of partition %u is lost: %s",
                       (unsigned)out->partition, reason);
         }
@@ -957,8 +983,8 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
         jobd_store_cl_outbox_clear (&self->outbox);
         self->repair_at[partition] = zclock_mono () + S_SETTLE_RETRY_MS;
         jobd_log (JOBD_LOG_ERROR, LOG,
-                  "partition %d: keys a fenced write left invalid in the changelog are not written "
-                  "again (tried again in %d s): %s",
+                  "partition %d: keys a fenced or refused write left invalid in the changelog are "
+                  "not written again (tried again in %d s): %s",
                   partition, S_SETTLE_RETRY_MS / 1000, jobd_strerror (rc));
         return;
     }
@@ -966,8 +992,8 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
         return;
     self->stats.repaired += keys;
     jobd_log (JOBD_LOG_INFO, LOG,
-              "partition %d: %zu keys whose last changelog message was a fenced write are written "
-              "again with epoch %" PRIu64,
+              "partition %d: %zu keys whose last changelog message was a fenced write (or Kafka "
+              "refused it) are written again with epoch %" PRIu64,
               partition, keys, self->epochs[partition]);
     jobd_changelog_send (self);
     //  Their read-back clears the marks; any left then are written again.

@@ -307,8 +307,7 @@ s_delivered (rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque)
         return;
     }
     if (changelog && message->_private && self->landed)
-        self->landed (message->_private, message->partition, message->offset, message->err,
-                      self->landed_arg);
+        self->landed (message->_private, message, self->landed_arg);
     if (message->err) {
         self->refused++;
         jobd_log (JOBD_LOG_ERROR, LOG, "changelog message of partition %d refused: %s",

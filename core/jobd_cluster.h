@@ -78,9 +78,9 @@ typedef void (jobd_cluster_delivered_fn) (void *opaque, rd_kafka_resp_err_t err,
 void jobd_cluster_set_delivered_fn (jobd_cluster_t *self, jobd_cluster_delivered_fn *fn, void *arg);
 
 //  Told where a changelog message produced with an opaque (jobd_cluster_produce_with) landed:
-//  its partition and offset, or err. On the thread that polls.
-typedef void (jobd_cluster_landed_fn) (void *opaque, int32_t partition, int64_t offset,
-                                       rd_kafka_resp_err_t err, void *arg);
+//  its delivery report (partition and offset, or err; its key and value). On the thread that
+//  polls.
+typedef void (jobd_cluster_landed_fn) (void *opaque, const rd_kafka_message_t *message, void *arg);
 void jobd_cluster_set_landed_fn (jobd_cluster_t *self, jobd_cluster_landed_fn *fn, void *arg);
 
 //  The high watermark of partition of the topic of role (a round trip, up to connect_timeout).

@@ -104,6 +104,27 @@ jobd_store_repair_fenced (jobd_store_t *self, uint16_t partition, const jobd_cl_
 }
 
 int
+jobd_store_cl_lost (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg)
+{
+    if (!self->txn)
+        return JOBD_ESTORE;
+    if (self->failed)
+        return self->failed;
+    if (!self->has_cluster || !msg)
+        return JOBD_EINVAL;
+    uint64_t count = 0;
+    bool marked = false;
+    int rc = jobd_store_repair_count (self, self->txn, partition, &count);
+    uint64_t before = count;
+    if (rc == 0)
+        rc = jobd_store_repair_fenced (self, partition, msg, &count, &marked);
+    if (rc == 0 && count != before)
+        rc = jobd_store_repair_count_put (self, partition, count);
+    return jobd_store_damaged (self, rc, "marking a refused changelog message of partition %u",
+                               (unsigned)partition);
+}
+
+int
 jobd_store_repair_valid (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg,
                          uint64_t *count_p)
 {

@@ -356,6 +356,10 @@ test_refused_write_goes_again (void **state)
         json_integer_value (json_object_get (json_object_get (root, "changelog"), "missing")), 0);
     json_decref (root);
     assert_true (harness_log_contains (&s_a, "go to the changelog again"));
+    //  The refused messages' keys were marked for the repair, which wrote them again: a later
+    //  write of the job read back first would have left the resend nothing to send.
+    assert_true (harness_log_contains (&s_a, "Kafka refused are marked for the repair"));
+    assert_true (harness_wait_log (&s_a, "(or Kafka refused it) are written again", 10000));
 }
 
 //  The writer killed again and again while it works: whatever it committed and had not handed to

@@ -4,6 +4,7 @@
 //  record, the indexes follow; and the upgrade of a format 5 store keeps its timers firing.
 #include "jobd_cl_msg.h"
 #include "jobd_event.h"
+#include "jobd_lost.h"
 #include "jobd_store.h"
 #include "jobd_store_cl.h"
 #include "jobd_store_verify.h"
@@ -901,6 +902,79 @@ test_repair_of_a_missing_entry_ends (void **state)
     jobd_store_cl_applied_clear (&applied);
 }
 
+//  Kafka refuses the owner's write of a job's SUBMITTED (its history entry and record), and takes
+//  the next write of the job (RUNNING), whose read-back ends the job's cl_pending entry before
+//  the resend runs: the resend has nothing to send. The refused keys, kept from the delivery
+//  reports (jobd_lost) and marked at the resend, make the repair write the entry again, then the
+//  entries after it and the record: the replica's history ends whole, and the marks clear.
+static void
+test_refused_entry_written_again (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char id[JOBD_ID_MAX + 1];
+    s_confirmed_submit (self, id, NULL, NULL);
+    jobd_lost_t *lost = jobd_lost_new ();
+    assert_non_null (lost);
+    //  SUBMITTED: refused, each message's delivery report kept.
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_SUBMITTED, "refused-1"), true, NULL);
+    assert_int_equal (self->outbox.count, 2);
+    for (size_t index = 0; index < self->outbox.count; index++) {
+        const jobd_store_cl_out_t *out = &self->outbox.messages[index];
+        assert_true (jobd_lost_add (lost, out->partition, out->key, out->key_size, out->value,
+                                    out->value_size));
+    }
+    jobd_store_cl_outbox_clear (&self->outbox);
+    //  RUNNING: stored, read back by the owner and the replica (which misses SUBMITTED).
+    s_step (self, self->owner, s_observed (id, JOBD_STATE_RUNNING, NULL), true, NULL);
+    jobd_store_cl_outbox_t copy = s_outbox_copy (&self->outbox);
+    jobd_store_cl_applied_t applied;
+    s_deliver (self, self->replica, &applied);
+    assert_int_equal (applied.missing, 1);
+    jobd_store_cl_applied_clear (&applied);
+    self->outbox = copy;
+    s_deliver (self, self->owner, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    //  The resend: nothing unconfirmed is left of the job; the refused keys are marked.
+    size_t jobs = 0, marked = 0, keys = 0;
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    assert_int_equal (jobd_lost_mark (lost, self->owner, S_PARTITION, &marked), 0);
+    assert_int_equal (jobd_store_cl_resend (self->owner, "node-a", self->epochs, S_PARTITIONS,
+                                            S_PARTITION, 1, &self->outbox, &jobs),
+                      0);
+    assert_int_equal (jobd_store_commit (self->owner), 0);
+    jobd_lost_forget (lost, S_PARTITION);
+    assert_int_equal (marked, 2);
+    assert_int_equal (jobs, 0);
+    assert_int_equal (self->outbox.count, 0);
+    //  The repair: SUBMITTED's entry, RUNNING's, the record.
+    assert_int_equal (jobd_store_begin (self->owner), 0);
+    assert_int_equal (
+        jobd_store_cl_repair (self->owner, "node-a", S_PARTITION, 1, &self->outbox, &keys), 0);
+    assert_int_equal (jobd_store_commit (self->owner), 0);
+    assert_int_equal (keys, 1);
+    assert_int_equal (self->outbox.count, 3);
+    copy = s_outbox_copy (&self->outbox);
+    s_deliver (self, self->replica, &applied);
+    jobd_store_cl_applied_clear (&applied);
+    s_assert_same (self, id);
+    self->outbox = copy;
+    s_deliver (self, self->owner, &applied);
+    assert_int_equal (applied.repairs, 0); //  read back: the marks are gone
+    jobd_store_cl_applied_clear (&applied);
+    //  A message that does not decode, or an owner record, names no key to mark.
+    assert_false (jobd_lost_add (lost, S_PARTITION, "x", 1, "\x80", 1));
+    jobd_cl_msg_t claim = {.kind = JOBD_CL_OWNER, .epoch = 1, .claim = true};
+    snprintf (claim.inst, sizeof claim.inst, "node-a");
+    snprintf (claim.name, sizeof claim.name, "member-a");
+    s_outbox_add (self, &claim);
+    const jobd_store_cl_out_t *out = &self->outbox.messages[0];
+    assert_false (
+        jobd_lost_add (lost, S_PARTITION, out->key, out->key_size, out->value, out->value_size));
+    jobd_store_cl_outbox_clear (&self->outbox);
+    assert_int_equal (jobd_lost_dropped (lost), 0);
+    jobd_lost_destroy (&lost);
+}
+
 //  A record deletes the history past its last_seq even when it is the record the store holds
 //  already: a restore from a compacted changelog reads a zombie's history entry (its claim gone)
 //  and then the owner's repair, the same record as before.
@@ -1374,6 +1448,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_gone_spares_a_newer_write, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_same_record_cuts_the_history, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_refused_entry_written_again, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_repair_of_a_missing_entry_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
