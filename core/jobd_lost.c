@@ -78,8 +78,7 @@ int
 jobd_lost_mark (jobd_lost_t *self, jobd_store_t *store, int32_t partition, size_t *marked_p)
 {
     *marked_p = 0;
-    //  Static: a decoded message is large (its timers), and the broker's thread is the only one.
-    static jobd_cl_msg_t msg;
+    jobd_cl_msg_t msg; //  about 2 KiB (its timers' room)
     int rc = 0;
     for (size_t index = 0; rc == 0 && index < self->count; index++) {
         const s_key_t *key = &self->keys[index];
