@@ -83,6 +83,9 @@ struct jobd_changelog {
     int64_t *resend_wait;    //  per partition: the wait after the next failed resend (ms)
     uint64_t *resend_ticket; //  per partition: the ticket of the last resend (0: none)
     jobd_lost_t *lost;       //  refused messages' keys, marked for the repair at the next resend
+    uint64_t lost_logged;    //  jobd_lost_dropped when said last
+    int64_t *repair_wait;    //  per partition: the wait after a repair Kafka refused (ms)
+    uint64_t *repair_ticket; //  per partition: the ticket of the last repair (0: none)
     int64_t fenced_log_at;   //  zclock_mono of the last line about fenced messages
     uint64_t fenced_logged;  //  stats.fenced then
     zlistx_t *tickets;       //  s_ticket_t, oldest first: sends not confirmed yet
@@ -188,7 +191,7 @@ jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t epoch, ui
     if (rc == 0) {
         //  The keys of messages Kafka refused: marked for the repair (a later write of the same
         //  job may have been read back already, and ended what the resend goes by).
-        rc = jobd_lost_mark (self->lost, self->store, partition, &marked);
+        rc = jobd_lost_mark (self->lost, self->store, partition, min_epoch, &marked);
         //  Their cl_pending entries take the new epoch in the same commit, before they go.
         if (rc == 0)
             rc = jobd_store_cl_resend (self->store, self->instance, self->epochs,
@@ -199,13 +202,22 @@ jobd_changelog_resend (jobd_changelog_t *self, int partition, uint64_t epoch, ui
         else
             jobd_store_abort (self->store);
     }
-    if (rc == 0 && marked) {
+    if (rc == 0)
         jobd_lost_forget (self->lost, partition);
+    if (rc == 0 && marked) {
         self->repair_at[partition] = 1;
         jobd_log (JOBD_LOG_WARN, LOG,
-                  "partition %d: %zu changelog messages Kafka refused are marked for the repair "
-                  "(their keys are written again)",
+                  "partition %d: %zu changelog keys whose messages Kafka refused are marked for "
+                  "the repair (written again)",
                   partition, marked);
+    }
+    uint64_t dropped = jobd_lost_dropped (self->lost);
+    if (dropped > self->lost_logged) {
+        jobd_log (JOBD_LOG_ERROR, LOG,
+                  "%" PRIu64 " changelog keys whose messages Kafka refused were not kept (over %d "
+                  "at once): a replica may miss those history entries until the job's next write",
+                  dropped - self->lost_logged, JOBD_LOST_MAX);
+        self->lost_logged = dropped;
     }
     if (rc) {
         jobd_log (JOBD_LOG_ERROR, LOG, "cannot re-send unconfirmed writes: %s", jobd_strerror (rc));
@@ -247,6 +259,8 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     self->resend_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
     self->resend_ticket = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
     self->lost = jobd_lost_new ();
+    self->repair_wait = (int64_t *)calloc ((size_t)self->partitions, sizeof (int64_t));
+    self->repair_ticket = (uint64_t *)calloc ((size_t)self->partitions, sizeof (uint64_t));
     //  A crash may have left writes that a claim read before it fences: looked for at the start.
     for (int partition = 0; self->settle_at && partition < self->partitions; partition++)
         self->settle_at[partition] = 1;
@@ -263,9 +277,9 @@ jobd_changelog_new (jobd_config_t *config, jobd_store_t *store, jobd_cluster_t *
     msgpack_zone_init (&self->zone, 4096);
     int rc = self->epochs && self->stamps && self->sent && self->applied_next && self->settle_at &&
                      self->repair_at && self->resend_at && self->resend_wait &&
-                     self->resend_ticket && self->lost && self->settle_wait && self->tickets &&
-                     self->kept && self->inputs && self->claims && self->claim_counts &&
-                     self->send_part && next
+                     self->resend_ticket && self->lost && self->repair_wait &&
+                     self->repair_ticket && self->settle_wait && self->tickets && self->kept &&
+                     self->inputs && self->claims && self->claim_counts && self->send_part && next
                  ? 0
                  : -ENOMEM;
     if (rc)
@@ -351,6 +365,8 @@ jobd_changelog_destroy (jobd_changelog_t **self_p)
     free (self->resend_wait);
     free (self->resend_ticket);
     jobd_lost_destroy (&self->lost);
+    free (self->repair_wait);
+    free (self->repair_ticket);
     free (self->settle_wait);
     free (self->claims);
     free (self->claim_counts);
@@ -414,7 +430,17 @@ s_fenced_check (jobd_changelog_t *self, const s_ticket_t *ticket)
             //  writes stored say nothing of a record it refuses for good).
             if (ticket->id == self->resend_ticket[partition])
                 self->resend_wait[partition] = self->resend_ticket[partition] = 0;
+            if (ticket->id == self->repair_ticket[partition])
+                self->repair_wait[partition] = self->repair_ticket[partition] = 0;
             continue;
+        }
+        //  A repair Kafka refused (for good, maybe): its marks stay; the next one waits 20 s,
+        //  doubled up to 5 minutes, until a repair of the partition is stored.
+        if (part->refused && ticket->id == self->repair_ticket[partition]) {
+            self->repair_ticket[partition] = 0;
+            if (!self->repair_wait[partition])
+                self->repair_wait[partition] = 2 * S_REPAIR_CHECK_MS;
+            self->repair_at[partition] = zclock_mono () + s_backoff (&self->repair_wait[partition]);
         }
         bool fenced = fate == JOBD_CHANGELOG_FENCED;
         //  Refused while still owned under the same claim: its writes, committed here, go
@@ -884,6 +910,8 @@ jobd_changelog_set_epoch (jobd_changelog_t *self, int partition, uint64_t epoch)
         self->resend_at[partition] = 0;
         self->resend_wait[partition] = 0;
         self->resend_ticket[partition] = 0;
+        self->repair_wait[partition] = 0;
+        self->repair_ticket[partition] = 0;
     }
     self->epochs[partition] = epoch;
 }
@@ -957,6 +985,10 @@ jobd_changelog_resend_due (jobd_changelog_t *self, int partition)
     //  asked again after the same backoff.
     if (jobd_changelog_resend (self, partition, epoch, epoch) == 0) {
         self->resend_ticket[partition] = self->sent_ticket;
+        //  Nothing to send (the refused keys marked for the repair, or confirmed since): the
+        //  next refusal goes at once again.
+        if (!self->sent_ticket)
+            self->resend_wait[partition] = 0;
         return;
     }
     self->resend_at[partition] = zclock_mono () + s_backoff (&self->resend_wait[partition]);
@@ -996,7 +1028,9 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
               "refused it) are written again with epoch %" PRIu64,
               partition, keys, self->epochs[partition]);
     jobd_changelog_send (self);
-    //  Their read-back clears the marks; any left then are written again.
+    self->repair_ticket[partition] = self->sent_ticket;
+    //  Their read-back clears the marks; any left then are written again (later when Kafka
+    //  refused the last repair: s_fenced_check).
     self->repair_at[partition] = zclock_mono () + S_REPAIR_CHECK_MS;
 }
 

@@ -2,29 +2,43 @@
 #include "jobd_lost.h"
 #include "jobd_cl_msg.h"
 #include "jobd_store_cl.h"
+#include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
 
-//  What a mark needs of a message: its key's parts.
+//  What a mark needs of a message: its key's parts. One per key: a job's history entries, record
+//  and "gone" are one (kind REC; seq: the lowest history entry refused, UINT64_MAX: none).
 typedef struct {
     int32_t partition;
-    jobd_cl_kind_t kind;
-    char job[JOBD_ID_MAX + 1];       //  REC, EV, GONE
-    uint64_t seq;                    //  EV
-    char name[JOBD_CL_NAME_MAX + 1]; //  STREAM, CURSOR
+    jobd_cl_kind_t kind; //  REC (a job), IN, STREAM or CURSOR
+    uint64_t seq;
+    char name[JOBD_CL_NAME_MAX + 1]; //  REC: the job; STREAM, CURSOR: the name
 } s_key_t;
 
+static void
+s_key_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 struct jobd_lost {
-    s_key_t *keys;
-    size_t count;
-    size_t alloc;
+    zhashx_t *keys; //  "<partition>/<kind class><job or name>" -> s_key_t
     uint64_t dropped;
 };
 
 jobd_lost_t *
 jobd_lost_new (void)
 {
-    return (jobd_lost_t *)calloc (1, sizeof (jobd_lost_t));
+    jobd_lost_t *self = (jobd_lost_t *)calloc (1, sizeof (jobd_lost_t));
+    if (self)
+        self->keys = zhashx_new ();
+    if (!self || !self->keys) {
+        jobd_lost_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->keys, s_key_destroy);
+    return self;
 }
 
 void
@@ -32,7 +46,7 @@ jobd_lost_destroy (jobd_lost_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free ((*self_p)->keys);
+    zhashx_destroy (&(*self_p)->keys);
     free (*self_p);
     *self_p = NULL;
 }
@@ -51,23 +65,32 @@ jobd_lost_add (jobd_lost_t *self, int32_t partition, const void *key, size_t key
     bool kept = false;
     if (jobd_cl_msg_decode (key, key_size, value, value_size, &zone, &msg, reason, sizeof reason) ==
         0) {
-        if (msg.kind != JOBD_CL_OWNER && self->count == self->alloc &&
-            self->alloc < JOBD_LOST_MAX) {
-            size_t alloc = self->alloc ? 2 * self->alloc : 16;
-            s_key_t *grown = (s_key_t *)realloc (self->keys, alloc * sizeof (s_key_t));
-            if (grown) {
-                self->keys = grown;
-                self->alloc = alloc;
-            }
-        }
-        if (msg.kind != JOBD_CL_OWNER && self->count < self->alloc) {
-            s_key_t *kept_key = &self->keys[self->count++];
-            *kept_key = (s_key_t){.partition = partition, .kind = msg.kind, .seq = msg.seq};
-            memcpy (kept_key->job, msg.job, sizeof kept_key->job);
-            memcpy (kept_key->name, msg.name, sizeof kept_key->name);
+        bool job = msg.kind == JOBD_CL_REC || msg.kind == JOBD_CL_EV || msg.kind == JOBD_CL_GONE;
+        uint64_t seq = msg.kind == JOBD_CL_EV ? msg.seq : UINT64_MAX;
+        char id[32 + JOBD_CL_NAME_MAX + 1];
+        snprintf (id, sizeof id, "%d/%c%s", (int)partition, job ? 'j' : '0' + (int)msg.kind,
+                  job ? msg.job : msg.name);
+        s_key_t *known = (s_key_t *)zhashx_lookup (self->keys, id);
+        if (msg.kind == JOBD_CL_OWNER)
+            ; //  the claims' own business
+        else if (known) {
+            if (seq < known->seq)
+                known->seq = seq;
             kept = true;
-        } else if (msg.kind != JOBD_CL_OWNER)
+        } else if (zhashx_size (self->keys) >= JOBD_LOST_MAX)
             self->dropped++;
+        else {
+            s_key_t *added = (s_key_t *)calloc (1, sizeof (s_key_t));
+            if (added) {
+                *added = (s_key_t){
+                    .partition = partition, .kind = job ? JOBD_CL_REC : msg.kind, .seq = seq};
+                snprintf (added->name, sizeof added->name, "%s", job ? msg.job : msg.name);
+            }
+            kept = added && zhashx_insert (self->keys, id, added) == 0;
+            if (added && !kept)
+                free (added);
+            self->dropped += !kept;
+        }
         jobd_cl_msg_clear (&msg);
     }
     msgpack_zone_destroy (&zone);
@@ -75,34 +98,47 @@ jobd_lost_add (jobd_lost_t *self, int32_t partition, const void *key, size_t key
 }
 
 int
-jobd_lost_mark (jobd_lost_t *self, jobd_store_t *store, int32_t partition, size_t *marked_p)
+jobd_lost_mark (jobd_lost_t *self, jobd_store_t *store, int32_t partition, uint64_t min_epoch,
+                size_t *marked_p)
 {
     *marked_p = 0;
     jobd_cl_msg_t msg; //  about 2 KiB (its timers' room)
     int rc = 0;
-    for (size_t index = 0; rc == 0 && index < self->count; index++) {
-        const s_key_t *key = &self->keys[index];
+    for (s_key_t *key = (s_key_t *)zhashx_first (self->keys); rc == 0 && key;
+         key = (s_key_t *)zhashx_next (self->keys)) {
         if (key->partition != partition)
             continue;
         memset (&msg, 0, sizeof msg);
-        msg.kind = key->kind;
+        bool job = key->kind == JOBD_CL_REC;
+        msg.kind = job && key->seq != UINT64_MAX ? JOBD_CL_EV : key->kind;
         msg.seq = key->seq;
-        memcpy (msg.job, key->job, sizeof msg.job);
-        memcpy (msg.name, key->name, sizeof msg.name);
-        rc = jobd_store_cl_lost (store, (uint16_t)partition, &msg);
-        *marked_p += rc == 0;
+        snprintf (job ? msg.job : msg.name, job ? sizeof msg.job : sizeof msg.name, "%s",
+                  key->name);
+        bool marked = false;
+        rc = jobd_store_cl_lost (store, (uint16_t)partition, &msg, min_epoch, &marked);
+        *marked_p += marked;
     }
     return rc;
 }
 
-void
+size_t
 jobd_lost_forget (jobd_lost_t *self, int32_t partition)
 {
-    size_t kept = 0;
-    for (size_t index = 0; index < self->count; index++)
-        if (self->keys[index].partition != partition)
-            self->keys[kept++] = self->keys[index];
-    self->count = kept;
+    zlistx_t *gone = zlistx_new ();
+    if (!gone)
+        return 0;
+    zlistx_set_duplicator (gone, (zlistx_duplicator_fn *)strdup);
+    zlistx_set_destructor (gone, (zlistx_destructor_fn *)zstr_free);
+    for (s_key_t *key = (s_key_t *)zhashx_first (self->keys); key;
+         key = (s_key_t *)zhashx_next (self->keys))
+        if (key->partition == partition)
+            zlistx_add_end (gone, (void *)zhashx_cursor (self->keys));
+    size_t count = zlistx_size (gone);
+    for (const char *id = (const char *)zlistx_first (gone); id;
+         id = (const char *)zlistx_next (gone))
+        zhashx_delete (self->keys, id);
+    zlistx_destroy (&gone);
+    return count;
 }
 
 uint64_t

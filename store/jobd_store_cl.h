@@ -175,9 +175,12 @@ int jobd_store_cl_resend (jobd_store_t *self, const char *inst, const uint64_t *
 //  was lost at produce), is marked as a fenced one is (its kind, job, seq and name count), so
 //  that jobd_store_cl_repair writes its valid value again once this instance acts on the
 //  partition: a refused history entry goes again even when a later record of its job, read
-//  back first, ended the job's cl_pending entry the resend goes by. Only this instance holds
-//  the mark. Returns 0 or an error.
-int jobd_store_cl_lost (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg);
+//  back first, ended the job's cl_pending entry (or moved it past the entry) that
+//  jobd_store_cl_resend goes by. A job's key that a resend with min_epoch sends anyway (its
+//  cl_pending entry of that epoch or later, published below the entry) is not marked.
+//  *marked_p says whether it was. Only this instance holds the mark. Returns 0 or an error.
+int jobd_store_cl_lost (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg,
+                        uint64_t min_epoch, bool *marked_p);
 
 //  In an open batch, by the owner of partition (epoch: its claim): the keys a fenced message left
 //  with an invalid last value in the changelog (marked by the replica apply) get their valid

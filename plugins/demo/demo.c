@@ -23,6 +23,7 @@ typedef struct {
     uint64_t observed; //  observations sent
     int64_t status_interval;
     uint64_t acting_changes; //  cluster mode: the host's acting_changes at the last scan
+    bool to_submit;          //  the start's `jobs` not submitted yet
 } s_demo_t;
 
 //  The next observation due for one job.
@@ -156,6 +157,20 @@ s_resume (s_demo_t *self)
                         s_resume_one, self);
 }
 
+//  Cluster mode: whether this instance acts on a partition. A submission's id is drawn in one
+//  of them; before, jobd refuses it (ENOTOWNER): a starting instance owns none until the group
+//  gave it a share.
+static bool
+s_may_submit (const jobd_host_t *host)
+{
+    if (!JOBD_HOST_HAS (host, partition_acting) || !host->partition_acting)
+        return true;
+    for (uint32_t partition = 0; partition < host->partitions; partition++)
+        if (host->partition_acting (host, partition))
+            return true;
+    return host->partitions == 0;
+}
+
 static void
 s_submit_jobs (s_demo_t *self, zsock_t *bus)
 {
@@ -226,6 +241,10 @@ s_tick (void *arg)
     //  Cluster mode: partitions moved: the jobs this instance acts on now are scheduled afresh.
     if (jobd_host_acting_changes (self->host) != self->acting_changes)
         s_resume (self);
+    if (self->to_submit && s_may_submit (self->host)) {
+        s_submit_jobs (self, self->bus);
+        self->to_submit = false;
+    }
     s_due_t *next;
     while ((next = (s_due_t *)zlistx_first (self->schedule)) && next->due <= zclock_time ()) {
         s_due_t due = *next;
@@ -237,6 +256,8 @@ s_tick (void *arg)
     }
     s_report (self);
     int64_t wait = next ? next->due - zclock_time () : 1000;
+    if (self->to_submit && wait > 100)
+        wait = 100; //  polling interval: the host tells no ownership change
     return self->status_interval > 0 && self->status_interval < wait ? self->status_interval : wait;
 }
 
@@ -250,7 +271,7 @@ s_run (void *state, const jobd_host_t *host, zsock_t *pipe, zsock_t *bus, zsock_
     if (self->report)
         jobd_sdk_status_listen (self->report, events);
     s_resume (self);
-    s_submit_jobs (self, bus);
+    self->to_submit = self->jobs > 0;
     //  Replies are not asked for (no event sets reply): the loop reads and drops any.
     jobd_sdk_loop_t loop = {.tick = s_tick, .on_event = s_on_event};
     return jobd_sdk_loop_run (&loop, pipe, bus, events, self);
