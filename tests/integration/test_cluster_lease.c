@@ -230,6 +230,20 @@ test_cut_writes_give_way (void **state)
     assert_true (harness_cluster_wait_shared (b_only, 1, 1, 60000) >= 0);
     assert_true (harness_start (&s_a) > 0);
     assert_true (harness_wait_ready (&s_a, 30000));
+    //  a owns no partition (the one is b's): a submission to it is refused, and says why.
+    zsock_t *refused = harness_spark_submit_start (&s_a, "master", "com.example.Etl",
+                                                   "queue=50,run=600000,outcome=success");
+    assert_non_null (refused);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert_int_equal (harness_request_finish (&refused, &unpacked, 30000), 0);
+    jobd_reply_t reply;
+    assert_int_equal (jobd_reply_read (&unpacked.data, &reply, NULL, 0), 0);
+    msgpack_unpacked_destroy (&unpacked);
+    assert_false (reply.ok);
+    assert_string_equal (reply.error, "ENOTOWNER");
+    if (!strstr (reply.reason, "acts on no partition of the cluster"))
+        fail_msg ("refused for another reason: %s", reply.reason);
     char id[JOBD_ID_MAX + 1];
     for (int job = 0; job < 2; job++)
         assert_int_equal (harness_spark_submit (&s_b, "master", "com.example.Etl",
@@ -291,10 +305,8 @@ test_cut_writes_give_way (void **state)
     }
     assert_int_equal (harness_count (&s_b, JOBD_STATE_QUEUED), 0);
     //  Kafka took the write after a's claim: its reply says so, not "stored".
-    msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     assert_int_equal (harness_request_finish (&submission, &unpacked, 30000), 0);
-    jobd_reply_t reply;
     assert_int_equal (jobd_reply_read (&unpacked.data, &reply, NULL, 0), 0);
     msgpack_unpacked_destroy (&unpacked);
     if (reply.ok)
