@@ -790,9 +790,14 @@ jobd_changelog_apply (jobd_changelog_t *self, jobd_changelog_publish_fn *publish
             self->fenced_logged = self->stats.fenced;
         }
         //  A fenced message left its key invalid: the owner writes it again.
-        if (applied->marked && applied->partition < (uint16_t)self->partitions &&
-            !self->repair_at[applied->partition])
-            self->repair_at[applied->partition] = 1;
+        //  (At most 10 s later while a refused repair backs off: its wait is for its own keys.)
+        if (applied->marked && applied->partition < (uint16_t)self->partitions) {
+            int64_t *at = &self->repair_at[applied->partition];
+            if (!*at)
+                *at = 1;
+            else if (*at > zclock_mono () + S_REPAIR_CHECK_MS)
+                *at = zclock_mono () + S_REPAIR_CHECK_MS;
+        }
         //  A claim may fence some of this instance's unconfirmed writes of the partition.
         if (applied->claimed && applied->partition < (uint16_t)self->partitions) {
             self->settle_at[applied->partition] = 1;
@@ -1001,6 +1006,12 @@ jobd_changelog_repair_due (jobd_changelog_t *self, int partition)
         !self->repair_at[partition] || zclock_mono () < self->repair_at[partition])
         return;
     self->repair_at[partition] = 0;
+    //  The last repair not confirmed yet (a slow partition holds the tickets): its fate decides
+    //  the backoff, so it is not replaced before.
+    if (self->repair_ticket[partition] > self->confirmed) {
+        self->repair_at[partition] = zclock_mono () + S_REPAIR_CHECK_MS;
+        return;
+    }
     size_t keys = 0;
     int rc = jobd_store_begin (self->store);
     if (rc == 0) {

@@ -139,7 +139,8 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
     if (!job)
         return -ENOMEM;
     int rc = s_next_id (self, event, result->job, sizeof result->job);
-    if (rc == JOBD_ENOTOWNER && event->type == JOBD_EVENT_SUBMIT)
+    if (rc == JOBD_ENOTOWNER && event->type == JOBD_EVENT_SUBMIT &&
+        !(event->ext && *event->ext && event->backend && *event->backend))
         result->reason = "this instance acts on no partition of the cluster now (it is joining "
                          "the group, or the cluster has more instances than partitions): send "
                          "the submission to another instance, or again once `jobctl cluster` "

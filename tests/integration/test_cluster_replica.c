@@ -357,8 +357,10 @@ test_refused_write_goes_again (void **state)
     json_decref (root);
     assert_true (harness_log_contains (&s_a, "go to the changelog again"));
     //  The resend sent the refused writes (the job's cl_pending entry covered them): none of
-    //  their keys was marked for the repair too, which would send them twice.
-    assert_false (harness_log_contains (&s_a, "whose messages Kafka refused are marked"));
+    //  their keys was marked for the repair too, which would send them twice. (After more than
+    //  one try, a refusal may have hit an earlier job, whose later write can land first.)
+    if (tries == 1)
+        assert_false (harness_log_contains (&s_a, "whose messages Kafka refused are marked"));
 }
 
 //  The writer killed again and again while it works: whatever it committed and had not handed to
