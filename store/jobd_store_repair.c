@@ -104,36 +104,6 @@ jobd_store_repair_fenced (jobd_store_t *self, uint16_t partition, const jobd_cl_
 }
 
 int
-jobd_store_cl_lost (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg,
-                    uint64_t min_epoch, bool *marked_p)
-{
-    *marked_p = false;
-    if (!self->txn)
-        return JOBD_ESTORE;
-    if (self->failed)
-        return self->failed;
-    if (!self->has_cluster || !msg)
-        return JOBD_EINVAL;
-    bool job = msg->kind == JOBD_CL_REC || msg->kind == JOBD_CL_EV || msg->kind == JOBD_CL_GONE;
-    jobd_store_pending_t pending = {0};
-    int rc = job ? jobd_store_cl_pending_get (self, self->txn, msg->job, &pending) : 0;
-    //  The resend sends the job's record, and its history entries past `published`.
-    if (rc == 0 && pending.exists && pending.epoch >= min_epoch &&
-        (msg->kind != JOBD_CL_EV || pending.published < msg->seq))
-        return 0;
-    uint64_t count = 0;
-    if (rc == 0)
-        rc = jobd_store_repair_count (self, self->txn, partition, &count);
-    uint64_t before = count;
-    if (rc == 0)
-        rc = jobd_store_repair_fenced (self, partition, msg, &count, marked_p);
-    if (rc == 0 && count != before)
-        rc = jobd_store_repair_count_put (self, partition, count);
-    return jobd_store_damaged (self, rc, "marking a refused changelog message of partition %u",
-                               (unsigned)partition);
-}
-
-int
 jobd_store_repair_valid (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t *msg,
                          uint64_t *count_p)
 {
