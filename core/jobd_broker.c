@@ -5,6 +5,7 @@
 #include "jobd_asks.h"
 #include "jobd_changelog.h"
 #include "jobd_forward.h"
+#include "jobd_route.h"
 #include "jobd_held.h"
 #include "jobd_claims.h"
 #include "jobd_map.h"
@@ -434,10 +435,17 @@ s_entry_done (s_entry_t *entry)
 static bool
 s_forward_command (s_broker_t *self, s_entry_t *entry)
 {
-    const jobd_event_t *event = entry->event;
+    jobd_event_t *event = entry->event;
     if (!self->forward || !entry->from || !entry->result.job[0] ||
         (event->type != JOBD_EVENT_CANCEL && event->type != JOBD_EVENT_RETRY &&
-         event->type != JOBD_EVENT_OBSERVED && event->type != JOBD_EVENT_TRACK))
+         event->type != JOBD_EVENT_OBSERVED && event->type != JOBD_EVENT_TRACK &&
+         event->type != JOBD_EVENT_SUBMIT))
+        return false;
+    //  A submission this instance could draw no id for (it acts on no partition): the last id
+    //  drawn goes with it, and its partition's owner makes the job under it. (One with a
+    //  backend id goes to its derived id's owner, which derives it again.)
+    if (event->type == JOBD_EVENT_SUBMIT && jobd_route_id_time (entry->result.job) >= 0 &&
+        jobd_event_set (&event->job, entry->result.job))
         return false;
     uint8_t *data = NULL;
     size_t size = 0;
@@ -947,13 +955,27 @@ s_command (const void *data, size_t size, const uint8_t *token, size_t token_siz
     int rc = size > JOBD_EVENT_MAX
                  ? JOBD_ETOOBIG
                  : jobd_event_decode ((const uint8_t *)data, size, &event, reason, sizeof reason);
-    if (rc == 0 && (!s_client_event (event->type) || event->type == JOBD_EVENT_SUBMIT)) {
+    if (rc == 0 && !s_client_event (event->type)) {
         snprintf (reason, sizeof reason, "%s events are not forwarded",
                   jobd_event_type_name (event->type));
         rc = JOBD_EPROTO;
     }
+    //  A submission an instance that acts on none of the partitions forwarded: with the id it
+    //  drew (in a partition of this instance), or a backend id whose derived id is one here.
+    bool derived = rc == 0 && event->backend && *event->backend && event->ext && *event->ext;
+    if (rc == 0 && event->type == JOBD_EVENT_SUBMIT && !derived &&
+        jobd_route_id_time (event->job) < 0) {
+        snprintf (reason, sizeof reason,
+                  "a forwarded submit carries the job id drawn for it ('job': \"job-\" and 26 "
+                  "base32 characters)");
+        rc = JOBD_EPROTO;
+    }
+    if (rc == 0 && event->type == JOBD_EVENT_SUBMIT && derived)
+        jobd_event_set (&event->job, NULL);
     if (rc == 0)
         rc = s_check_source (event, reason, sizeof reason);
+    if (rc == 0 && event->type == JOBD_EVENT_SUBMIT)
+        rc = s_check_submit (self, event, reason, sizeof reason);
     if (rc) {
         s_reject (self, "jobs topic", rc, reason);
         if (token_size)
@@ -1089,8 +1111,11 @@ s_receive (s_broker_t *self, zsock_t *socket)
             goto done;
         }
     }
-    if (rc == 0 && event->type == JOBD_EVENT_SUBMIT)
+    if (rc == 0 && event->type == JOBD_EVENT_SUBMIT) {
+        //  The new job's id is jobd's to draw (a `job` of a submission was always ignored).
+        jobd_event_set (&event->job, NULL);
         rc = s_check_submit (self, event, reason, sizeof reason);
+    }
     if (rc) {
         s_reject (self, where, rc, reason);
         if (count >= 2 && identity_size <= 255 && (admin || batch || (event && event->reply))) {

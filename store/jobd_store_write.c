@@ -52,9 +52,18 @@ s_next_id (jobd_store_t *self, const jobd_event_t *event, char *id, size_t size)
     if (self->id_fn) {
         //  A submission's id is free: one of a partition this instance owns. A job first seen
         //  at a backend has the one id every instance derives: its partition's owner takes it.
+        //  A submission another instance forwarded comes with the id it drew.
         bool derived = event->ext && *event->ext && event->backend && *event->backend;
+        bool given = event->type == JOBD_EVENT_SUBMIT && !derived && event->job && *event->job;
         int rc = 0;
-        for (int tries = 0; rc == 0 && tries < S_ID_TRIES; tries++) {
+        if (given && strlen (event->job) >= size)
+            return JOBD_EPROTO;
+        if (given) {
+            snprintf (id, size, "%s", event->job);
+            if (!jobd_store_owns (self, id))
+                return JOBD_ENOTOWNER;
+        }
+        for (int tries = 0; !given && rc == 0 && tries < S_ID_TRIES; tries++) {
             rc = self->id_fn (event->backend, event->ext, id, size, self->id_arg);
             if (rc == 0 && jobd_store_owns (self, id))
                 break;
@@ -133,6 +142,20 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
                                         sizeof result->job);
         if (rc != JOBD_ENOTFOUND)
             return rc == 0 ? JOBD_EEXIST : rc; //  one backend id, one job
+    }
+    //  A forwarded submission (its id given) delivered again, the jobs topic being read at
+    //  least once: the job it made.
+    if (event->type == JOBD_EVENT_SUBMIT && self->id_fn && event->job && *event->job &&
+        !(event->backend && *event->backend && event->ext && *event->ext)) {
+        jobd_job_t *known = NULL;
+        int got = jobd_store_batch_get (self, event->job, &known);
+        if (got == 0) {
+            snprintf (result->job, sizeof result->job, "%s", event->job);
+            result->outcome = JOBD_APPLY_DUPLICATE;
+            return 0;
+        }
+        if (got != JOBD_ENOTFOUND)
+            return got;
     }
     //  Checked: from here on, a failure kills the batch.
     jobd_job_t *job = jobd_job_new ();

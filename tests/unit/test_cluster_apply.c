@@ -1348,6 +1348,42 @@ test_unknown_backend_id_goes_to_its_owner (void **state)
     assert_string_equal (job, "");
 }
 
+//  A submission another instance forwarded (it acts on no partition) carries the id it drew:
+//  the partition's owner makes the job under it; the same submission again (the jobs topic is
+//  read at least once) is that job's duplicate; an instance that does not own the id's
+//  partition refuses it ENOTOWNER, and makes nothing.
+static void
+test_forwarded_submission_keeps_its_id (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    jobd_store_set_id_fn (self->replica, s_derived_id, NULL);
+    s_owner_here = false;
+    assert_int_equal (jobd_store_set_owned_fn (self->replica, s_owned_fn, NULL), 0);
+    const char *given = "job-01M92N6B5HENRRWCYTYM8MVX0N";
+    char job[JOBD_ID_MAX + 1];
+    jobd_event_t *submit = s_submit ();
+    jobd_event_set (&submit->job, given);
+    assert_int_equal (s_apply_one (self->replica, submit, job, sizeof job), JOBD_ENOTOWNER);
+    s_owner_here = true;
+    for (int again = 0; again < 2; again++) {
+        submit = s_submit ();
+        jobd_event_set (&submit->job, given);
+        jobd_apply_result_t result;
+        assert_int_equal (jobd_store_begin (self->replica), 0);
+        assert_int_equal (jobd_store_apply (self->replica, submit, &result), 0);
+        assert_int_equal (jobd_store_commit (self->replica), 0);
+        assert_string_equal (result.job, given);
+        assert_int_equal (result.outcome, again ? JOBD_APPLY_DUPLICATE : JOBD_APPLY_CHANGED);
+        jobd_apply_result_clear (&result);
+        jobd_event_destroy (&submit);
+    }
+    jobd_job_t *made = NULL;
+    assert_int_equal (jobd_store_job_get (self->replica, given, &made), 0);
+    assert_int_equal (made->state, JOBD_STATE_QUEUED);
+    assert_int_equal (made->last_seq, 1);
+    jobd_job_destroy (&made);
+}
+
 static void
 test_decoder_refuses (void **state)
 {
@@ -1454,6 +1490,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_gone_spares_a_newer_write, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_same_record_cuts_the_history, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refused_entry_written_again, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_forwarded_submission_keeps_its_id, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_repair_of_a_missing_entry_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_timers_move_with_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_positions_per_partition, s_setup, s_teardown),
