@@ -158,8 +158,8 @@ s_resume (s_demo_t *self)
 }
 
 //  Cluster mode: whether this instance acts on a partition. A submission's id is drawn in one
-//  of them; before, jobd refuses it (ENOTOWNER): a starting instance owns none until the group
-//  gave it a share.
+//  of them, so that the demo moves its own jobs; before (a starting instance owns none until
+//  the group gave it a share), jobd forwards them all to other instances.
 static bool
 s_may_submit (const jobd_host_t *host)
 {
