@@ -45,7 +45,8 @@ s_client_to (const s_client_t *client)
 //  A client waiting for the owner's reply to its command.
 typedef struct {
     s_client_t client;
-    char re[JOBD_ID_MAX + 1]; //  its command's event id
+    char re[JOBD_ID_MAX + 1];  //  its command's event id
+    char job[JOBD_ID_MAX + 1]; //  the job it is about (a forwarded submission's drawn id)
     int partition;
     int64_t deadline; //  zclock_mono
 } s_waiter_t;
@@ -185,6 +186,7 @@ jobd_forward_send (jobd_forward_t *self, const void *data, size_t size, const ch
         s_waiter_t *waiter = (s_waiter_t *)zmalloc (sizeof (s_waiter_t));
         s_client_keep (&waiter->client, to);
         snprintf (waiter->re, sizeof waiter->re, "%s", re ? re : "");
+        snprintf (waiter->job, sizeof waiter->job, "%s", job);
         waiter->partition = partition;
         waiter->deadline = zclock_mono () + self->reply_timeout;
         if (!self->expiry_at || waiter->deadline < self->expiry_at)
@@ -280,13 +282,15 @@ s_expire (jobd_forward_t *self, int64_t now, jobd_forward_send_fn *send, void *a
         char reason[256];
         snprintf (reason, sizeof reason,
                   "forwarded to the owner of partition %d through Kafka, not answered within "
-                  "%lld ms (it is applied once an owner reads it)",
+                  "%lld ms (it is applied once an owner reads it: look the job up before "
+                  "sending it again)",
                   waiter->partition, (long long)self->reply_timeout);
         msgpack_sbuffer buffer;
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        jobd_reply_pack (&pk, waiter->re, JOBD_ETIMEOUT, reason, NULL, NULL);
+        //  The job it names: a submission's is made under it once an owner reads it.
+        jobd_reply_pack (&pk, waiter->re, JOBD_ETIMEOUT, reason, waiter->job, NULL);
         jobd_forward_to_t to = s_client_to (&waiter->client);
         send (&to, buffer.data, buffer.size, arg);
         msgpack_sbuffer_destroy (&buffer);

@@ -149,6 +149,8 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
         !(event->backend && *event->backend && event->ext && *event->ext)) {
         jobd_job_t *known = NULL;
         int got = jobd_store_batch_get (self, event->job, &known);
+        if (got == 0 && (!known->kind || strcmp (known->kind, event->kind) != 0))
+            return JOBD_EEXIST; //  another job's id
         if (got == 0) {
             snprintf (result->job, sizeof result->job, "%s", event->job);
             result->outcome = JOBD_APPLY_DUPLICATE;

@@ -569,6 +569,9 @@ test_forwarded_commands_wait_for_an_owner (void **state)
     assert_int_equal (kill (s_b.pid, SIGCONT), 0);
     if (code == 0 || !strstr (err, "not answered within"))
         fail_msg ("jobctl track: exit %d, %s", code, err);
+    //  The answer names the job, to look up before sending it again.
+    if (!strstr (err, id))
+        fail_msg ("jobctl track: the timeout names no job (%s): %s", id, err);
     for (int node = 0; node < 2; node++) {
         char seen[32] = "";
         int64_t deadline = zclock_mono () + 20000;
