@@ -540,6 +540,9 @@ s_flush (s_broker_t *self)
                 continue; //  the owner answers
             }
         } else if (entry->rc) {
+            //  A submission refused names no job: the id drawn for it was never stored.
+            if (entry->event->type == JOBD_EVENT_SUBMIT && entry->rc == JOBD_ENOTOWNER)
+                entry->result.job[0] = 0;
             char reason[300];
             s_refused_reason (entry, reason, sizeof reason);
             s_reject (self, entry->event->source, entry->rc, reason);
