@@ -51,6 +51,36 @@ jobd_lost_destroy (jobd_lost_t **self_p)
     *self_p = NULL;
 }
 
+//  Keeps the key of msg (not an owner record), of partition: once, with the lowest seq.
+static bool
+s_keep (jobd_lost_t *self, int32_t partition, const jobd_cl_msg_t *msg)
+{
+    bool job = jobd_cl_msg_of_job (msg->kind);
+    uint64_t seq = msg->kind == JOBD_CL_EV ? msg->seq : UINT64_MAX;
+    const char *name = job ? msg->job : msg->name;
+    //  "<partition>/<class><job or name>": the class 'j' for a job, the kind's digit else.
+    char id[32 + JOBD_CL_NAME_MAX + 1];
+    snprintf (id, sizeof id, "%d/%c%s", (int)partition, job ? 'j' : '0' + (int)msg->kind, name);
+    s_key_t *known = (s_key_t *)zhashx_lookup (self->keys, id);
+    if (known) {
+        if (seq < known->seq)
+            known->seq = seq;
+        return true;
+    }
+    s_key_t *added =
+        zhashx_size (self->keys) < JOBD_LOST_MAX ? (s_key_t *)calloc (1, sizeof (s_key_t)) : NULL;
+    if (added) {
+        *added =
+            (s_key_t){.partition = partition, .kind = job ? JOBD_CL_REC : msg->kind, .seq = seq};
+        snprintf (added->name, sizeof added->name, "%s", name);
+        if (zhashx_insert (self->keys, id, added) == 0)
+            return true;
+        free (added);
+    }
+    self->dropped++;
+    return false;
+}
+
 bool
 jobd_lost_add (jobd_lost_t *self, int32_t partition, const void *key, size_t key_size,
                const void *value, size_t value_size)
@@ -63,34 +93,10 @@ jobd_lost_add (jobd_lost_t *self, int32_t partition, const void *key, size_t key
     jobd_cl_msg_t msg;
     char reason[256];
     bool kept = false;
+    //  Owner records are the claims' own business.
     if (jobd_cl_msg_decode (key, key_size, value, value_size, &zone, &msg, reason, sizeof reason) ==
         0) {
-        bool job = msg.kind == JOBD_CL_REC || msg.kind == JOBD_CL_EV || msg.kind == JOBD_CL_GONE;
-        uint64_t seq = msg.kind == JOBD_CL_EV ? msg.seq : UINT64_MAX;
-        char id[32 + JOBD_CL_NAME_MAX + 1];
-        snprintf (id, sizeof id, "%d/%c%s", (int)partition, job ? 'j' : '0' + (int)msg.kind,
-                  job ? msg.job : msg.name);
-        s_key_t *known = (s_key_t *)zhashx_lookup (self->keys, id);
-        if (msg.kind == JOBD_CL_OWNER)
-            ; //  the claims' own business
-        else if (known) {
-            if (seq < known->seq)
-                known->seq = seq;
-            kept = true;
-        } else if (zhashx_size (self->keys) >= JOBD_LOST_MAX)
-            self->dropped++;
-        else {
-            s_key_t *added = (s_key_t *)calloc (1, sizeof (s_key_t));
-            if (added) {
-                *added = (s_key_t){
-                    .partition = partition, .kind = job ? JOBD_CL_REC : msg.kind, .seq = seq};
-                snprintf (added->name, sizeof added->name, "%s", job ? msg.job : msg.name);
-            }
-            kept = added && zhashx_insert (self->keys, id, added) == 0;
-            if (added && !kept)
-                free (added);
-            self->dropped += !kept;
-        }
+        kept = msg.kind != JOBD_CL_OWNER && s_keep (self, partition, &msg);
         jobd_cl_msg_clear (&msg);
     }
     msgpack_zone_destroy (&zone);
@@ -124,6 +130,8 @@ jobd_lost_mark (jobd_lost_t *self, jobd_store_t *store, int32_t partition, uint6
 size_t
 jobd_lost_forget (jobd_lost_t *self, int32_t partition)
 {
+    if (zhashx_size (self->keys) == 0)
+        return 0; //  the usual case: nothing was refused
     zlistx_t *gone = zlistx_new ();
     if (!gone)
         return 0;

@@ -296,6 +296,12 @@ jobd_cl_msg_decode (const void *key, size_t key_size, const void *value, size_t 
     return rc;
 }
 
+bool
+jobd_cl_msg_of_job (jobd_cl_kind_t kind)
+{
+    return kind == JOBD_CL_REC || kind == JOBD_CL_EV || kind == JOBD_CL_GONE;
+}
+
 void
 jobd_cl_msg_clear (jobd_cl_msg_t *msg)
 {
@@ -319,8 +325,7 @@ jobd_cl_msg_encode (const jobd_cl_msg_t *msg, msgpack_sbuffer *key_buffer,
         return JOBD_EPROTO;
     //  The key.
     size_t job_size = strnlen (msg->job, JOBD_ID_MAX + 1);
-    bool job_kind =
-        msg->kind == JOBD_CL_REC || msg->kind == JOBD_CL_EV || msg->kind == JOBD_CL_GONE;
+    bool job_kind = jobd_cl_msg_of_job (msg->kind);
     if (job_kind && (job_size == 0 || job_size > JOBD_ID_MAX))
         return JOBD_EPROTO;
     const char *prefix = msg->kind == JOBD_CL_OWNER    ? S_OWNER

@@ -65,6 +65,9 @@ int jobd_cl_msg_decode (const void *key, size_t key_size, const void *value, siz
 //  Frees what msg owns (the decoded record). NULL-safe.
 void jobd_cl_msg_clear (jobd_cl_msg_t *msg);
 
+//  Whether a message of kind is keyed by a job's id (REC, EV, GONE), not a partition record.
+bool jobd_cl_msg_of_job (jobd_cl_kind_t kind);
+
 //  Encodes msg (its kind's fields; record ignored) as a key into key_buffer and a value into
 //  value_buffer (both appended to). Returns 0, JOBD_EPROTO (a field over its limit, a name that
 //  is no key), or -ENOMEM.

@@ -830,9 +830,10 @@ jobd_store_cl_lost (jobd_store_t *self, uint16_t partition, const jobd_cl_msg_t 
         return self->failed;
     if (!self->has_cluster || !msg)
         return JOBD_EINVAL;
-    bool job = msg->kind == JOBD_CL_REC || msg->kind == JOBD_CL_EV || msg->kind == JOBD_CL_GONE;
     jobd_store_pending_t pending = {0};
-    int rc = job ? jobd_store_cl_pending_get (self, self->txn, msg->job, &pending) : 0;
+    int rc = jobd_cl_msg_of_job (msg->kind)
+                 ? jobd_store_cl_pending_get (self, self->txn, msg->job, &pending)
+                 : 0;
     //  The resend sends the job's record, and its history entries past `published`.
     if (rc == 0 && pending.exists && pending.epoch >= min_epoch &&
         (msg->kind != JOBD_CL_EV || pending.published < msg->seq))

@@ -20,7 +20,7 @@ s_mark_key (uint8_t *key, uint16_t partition, const jobd_cl_msg_t *msg)
 {
     int head = snprintf ((char *)key, 32, "repair/%u/", (unsigned)partition);
     size_t size = (size_t)head;
-    if (msg->kind == JOBD_CL_REC || msg->kind == JOBD_CL_EV || msg->kind == JOBD_CL_GONE) {
+    if (jobd_cl_msg_of_job (msg->kind)) {
         size_t id = strnlen (msg->job, JOBD_ID_MAX + 1);
         if (id == 0 || id > JOBD_ID_MAX)
             return 0;

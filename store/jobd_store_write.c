@@ -42,6 +42,21 @@ s_ext_taken (jobd_store_t *self, const jobd_job_t *job, const char *backend, con
     return rc;
 }
 
+//  Whether event names its job by a backend id (backend and ext): the id every instance derives.
+static bool
+s_derived (const jobd_event_t *event)
+{
+    return event->ext && *event->ext && event->backend && *event->backend;
+}
+
+//  Whether event is a submission another instance forwarded, with the id it drew (cluster mode).
+static bool
+s_given (const jobd_store_t *self, const jobd_event_t *event)
+{
+    return self->id_fn && event->type == JOBD_EVENT_SUBMIT && !s_derived (event) && event->job &&
+           *event->job;
+}
+
 //  Takes the next job id into id. The counter is read from meta once per batch and written
 //  back at commit (s_batch_write): two LMDB operations per new job fewer. With an id function
 //  (a cluster), the id is its: nothing is counted, and an id a job holds already refuses the
@@ -53,8 +68,7 @@ s_next_id (jobd_store_t *self, const jobd_event_t *event, char *id, size_t size)
         //  A submission's id is free: one of a partition this instance owns. A job first seen
         //  at a backend has the one id every instance derives: its partition's owner takes it.
         //  A submission another instance forwarded comes with the id it drew.
-        bool derived = event->ext && *event->ext && event->backend && *event->backend;
-        bool given = event->type == JOBD_EVENT_SUBMIT && !derived && event->job && *event->job;
+        bool derived = s_derived (event), given = s_given (self, event);
         int rc = 0;
         if (given && strlen (event->job) >= size)
             return JOBD_EPROTO;
@@ -145,8 +159,7 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
     }
     //  A forwarded submission (its id given) delivered again, the jobs topic being read at
     //  least once: the job it made.
-    if (event->type == JOBD_EVENT_SUBMIT && self->id_fn && event->job && *event->job &&
-        !(event->backend && *event->backend && event->ext && *event->ext)) {
+    if (s_given (self, event)) {
         jobd_job_t *known = NULL;
         int got = jobd_store_batch_get (self, event->job, &known);
         if (got == 0 && (!known->kind || strcmp (known->kind, event->kind) != 0))
@@ -164,8 +177,9 @@ s_create (jobd_store_t *self, const jobd_event_t *event, jobd_state_t state, uin
     if (!job)
         return -ENOMEM;
     int rc = s_next_id (self, event, result->job, sizeof result->job);
-    if (rc == JOBD_ENOTOWNER && event->type == JOBD_EVENT_SUBMIT &&
-        !(event->ext && *event->ext && event->backend && *event->backend))
+    //  (Not a given id: that one's partition is another instance's.)
+    if (rc == JOBD_ENOTOWNER && event->type == JOBD_EVENT_SUBMIT && !s_derived (event) &&
+        !s_given (self, event))
         result->reason = "this instance acts on no partition of the cluster now (it is joining "
                          "the group, or the cluster has more instances than partitions): send "
                          "the submission to another instance, or again once `jobctl cluster` "

@@ -163,12 +163,12 @@ s_resume (s_demo_t *self)
 static bool
 s_may_submit (const jobd_host_t *host)
 {
-    if (!JOBD_HOST_HAS (host, partition_acting) || !host->partition_acting)
-        return true;
+    if (!JOBD_HOST_HAS (host, partition_acting) || !host->partition_acting || host->partitions == 0)
+        return true; //  a single jobd
     for (uint32_t partition = 0; partition < host->partitions; partition++)
         if (host->partition_acting (host, partition))
             return true;
-    return host->partitions == 0;
+    return false;
 }
 
 static void
